@@ -1,0 +1,273 @@
+"""The command line: ``itsm-tui [--db URL] [--as USER] COMMAND``.
+
+Exit codes: 0 success, 1 failure (one line on stderr), 2 usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import os
+import sys
+from datetime import datetime
+
+from . import __version__, config
+
+TICKET_COLUMNS = (
+    "number", "priority", "status", "title", "requester", "assignee", "category",
+    "created_at", "updated_at", "resolution_due",
+)
+
+
+class UsageError(Exception):
+    """Wrong words on the command line (exit 2)."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="itsm-tui",
+        description="A keyboard-driven IT service desk. With no command, starts the terminal app.",
+    )
+    parser.add_argument("--version", action="version", version=f"itsm-tui {__version__}")
+    parser.add_argument("--db", metavar="URL",
+                        help="sqlite:///path/to.db or mysql://user:password@host:port/dbname "
+                             "(default: $ITSM_DB, else a SQLite file in your data directory)")
+    parser.add_argument("--as", dest="as_user", metavar="USERNAME",
+                        help="act as this user for role checks (default: the built-in system admin)")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    commands.add_parser("init", help="create the database, or upgrade its schema")
+
+    user = commands.add_parser("user", help="manage users").add_subparsers(dest="user_command", metavar="ACTION", required=True)
+    add = user.add_parser("add", help="create a user")
+    add.add_argument("username")
+    add.add_argument("--role", required=True, choices=("requester", "agent", "supervisor", "admin"))
+    add.add_argument("--full-name")
+    add.add_argument("--email")
+    add.add_argument("--department")
+    add.add_argument("--password-stdin", action="store_true",
+                     help="read the password from the first line of standard input")
+    listing = user.add_parser("list", help="list users")
+    listing.add_argument("--role", choices=("requester", "agent", "supervisor", "admin"))
+    listing.add_argument("--format", choices=("table", "csv", "json"), default="table")
+
+    seed = commands.add_parser("seed", help="load demo data, or generate tickets for benchmarks")
+    group = seed.add_mutually_exclusive_group(required=True)
+    group.add_argument("--demo", action="store_true", help="a realistic demo desk (for trying the product)")
+    group.add_argument("--tickets", type=int, metavar="N", help="generate N synthetic tickets")
+
+    tickets = commands.add_parser("tickets", help="list or create tickets").add_subparsers(
+        dest="tickets_command", metavar="ACTION", required=True)
+    tlist = tickets.add_parser("list", help="list tickets matching a filter")
+    tlist.add_argument("--filter", default="", metavar="QUERY", help='e.g. "status:open prio:high"')
+    tlist.add_argument("--sort", default="-updated",
+                       help="number, priority, status, title, requester, assignee, category, created, "
+                            "updated or due; a leading '-' sorts descending (default: -updated)")
+    tlist.add_argument("--limit", type=int, metavar="N", help="at most N tickets")
+    tlist.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    create = tickets.add_parser("create", help="open a ticket as the --as user")
+    create.add_argument("--title", required=True)
+    create.add_argument("--description", required=True)
+    create.add_argument("--category")
+    create.add_argument("--impact", default="low")
+    create.add_argument("--urgency", default="low")
+    create.add_argument("--requester", help="on behalf of this user (agents and above)")
+
+    ddl = commands.add_parser("ddl", help="print the reference schema (as kept in sql/)")
+    ddl.add_argument("engine", choices=("sqlite", "mysql"))
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return run(args)
+    except UsageError as exc:
+        parser.print_usage(sys.stderr)
+        print(f"itsm-tui: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("itsm-tui: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        # The reader (e.g. `head`) stopped early: not an error worth a traceback.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+    except Exception as exc:  # a user must never see a traceback for an expected failure
+        from peewee import DatabaseError, InterfaceError
+
+        from .core.errors import ItsmError
+
+        if isinstance(exc, ItsmError):
+            message = str(exc)
+        elif isinstance(exc, (DatabaseError, InterfaceError)):
+            message = f"database error: {exc.args[-1] if exc.args else exc}"
+        else:
+            raise
+        print(f"itsm-tui: error: {message}", file=sys.stderr)
+        return 1
+
+
+def run(args) -> int:
+    from .core import schema, setup
+
+    if args.command == "ddl":
+        sys.stdout.write(schema.render_ddl(args.engine))
+        return 0
+    url = config.resolve_db_url(args.db)
+    if args.command is None:
+        print("itsm-tui: the terminal app is not built yet; see `itsm-tui --help` for the commands "
+              "that work today.", file=sys.stderr)
+        return 0
+    if args.command == "init":
+        setup.open_database(url, check=False)
+        before, after = setup.initialise()
+        from .core.db import describe_url
+
+        if before is None:
+            print(f"created a new itsm-tui database (schema version {after}) in {describe_url(url)}")
+        elif before < after:
+            print(f"upgraded the schema from version {before} to {after}")
+        else:
+            print(f"the database is up to date (schema version {after})")
+        return 0
+    setup.open_database(url)
+    actor = _actor(args.as_user)
+    handler = {"user": _user, "seed": _seed, "tickets": _tickets}[args.command]
+    return handler(args, actor)
+
+
+def _actor(username: str | None):
+    from .core import users
+    from .core.errors import PermissionDenied
+
+    user = users.by_username(username) if username else users.system_actor()
+    if not user.is_active:
+        raise PermissionDenied(f"{user.username} is disabled")
+    return user
+
+
+def _user(args, actor) -> int:
+    from .core import users
+
+    if args.user_command == "add":
+        password = _read_password(args.password_stdin)
+        user = users.create_user(actor, args.username, args.role, full_name=args.full_name,
+                                 password=password, email=args.email, department=args.department)
+        note = "" if password else " (no password: set one before this user can log in)"
+        print(f"created {user.role} {user.username}{note}")
+        return 0
+    rows = [
+        (u.username, u.full_name, u.role, u.email or "", "active" if u.is_active else "disabled")
+        for u in users.list_users(actor, role=args.role)
+    ]
+    _print_rows(("username", "full_name", "role", "email", "state"), rows, args.format)
+    return 0
+
+
+def _read_password(from_stdin: bool) -> str | None:
+    if from_stdin:
+        line = sys.stdin.readline()
+        if not line:
+            raise UsageError("--password-stdin given but standard input is empty")
+        return line.rstrip("\r\n")
+    if sys.stdin.isatty():
+        first = getpass.getpass("Password (12+ characters; empty for none): ")
+        if not first:
+            return None
+        if getpass.getpass("Repeat the password: ") != first:
+            from .core.errors import ValidationError
+
+            raise ValidationError("the two passwords differ")
+        return first
+    return None
+
+
+def _seed(args, actor) -> int:
+    from .core import demo
+
+    if args.demo:
+        if demo.demo_loaded():
+            print("the demo data is already loaded")
+            return 0
+        result = demo.seed_demo(actor)
+        print(f"loaded the demo desk: {result['users']} users, {result['tickets']} tickets. "
+              f"Every demo account's password is {demo.DEMO_PASSWORD!r} (demo data is for trying "
+              "the product only)")
+        return 0
+    if args.tickets is None or args.tickets < 1:
+        raise UsageError("--tickets needs a number of at least 1")
+    started = datetime.now()
+    demo.seed_bulk(actor, args.tickets, progress=_progress_printer("generating tickets"))
+    seconds = (datetime.now() - started).total_seconds()
+    print(f"generated {args.tickets} tickets in {seconds:.1f} s")
+    return 0
+
+
+def _progress_printer(label: str):
+    if not sys.stderr.isatty():
+        return None
+
+    def show(done: int, total: int) -> None:
+        width = 30
+        filled = int(width * done / total)
+        sys.stderr.write(f"\r{label} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
+        if done == total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+    return show
+
+
+def _tickets(args, actor) -> int:
+    from .core import queue, tickets
+    from .core.models import PRIORITY_NAMES
+
+    if args.tickets_command == "create":
+        ticket = tickets.create(actor, args.title, args.description, category=args.category,
+                                impact=args.impact, urgency=args.urgency, requester=args.requester)
+        print(ticket.number)
+        return 0
+    if args.limit is not None and args.limit < 1:
+        raise UsageError("--limit needs a number of at least 1")
+    sort = queue.Sort.parse(args.sort)
+    rows = queue.iterate(actor, args.filter, sort)
+
+    def shaped():
+        for n, row in enumerate(rows):
+            if args.limit is not None and n >= args.limit:
+                return
+            yield tuple(
+                PRIORITY_NAMES[row["priority"]] if c == "priority" else row[c] for c in TICKET_COLUMNS
+            )
+
+    _print_rows(TICKET_COLUMNS, shaped(), args.format)
+    return 0
+
+
+def _print_rows(columns, rows, fmt: str) -> None:
+    from .core.text import strip_controls
+    from .reports import csv_export
+
+    out = sys.stdout
+    if fmt == "csv":
+        csv_export.write(out, columns, rows)
+    elif fmt == "json":
+        items = [
+            {c: (v.isoformat() if isinstance(v, datetime) else v) for c, v in zip(columns, row)}
+            for row in rows
+        ]
+        json.dump(items, out, ensure_ascii=False, indent=1)
+        out.write("\n")
+    else:
+        rows = [[strip_controls("" if v is None else (f"{v:%Y-%m-%d %H:%M}" if isinstance(v, datetime) else str(v)))
+                 for v in row] for row in rows]
+        widths = [min(40, max([len(c)] + [len(r[i]) for r in rows])) for i, c in enumerate(columns)]
+        out.write("  ".join(c.ljust(w) for c, w in zip(columns, widths)).rstrip() + "\n")
+        for row in rows:
+            out.write("  ".join(
+                (v if len(v) <= w else v[: w - 1] + "…").ljust(w) for v, w in zip(row, widths)
+            ).rstrip() + "\n")
+        out.write(f"({len(rows)} rows)\n")

@@ -1,0 +1,260 @@
+"""Peewee models: the schema of every table, shared by SQLite and MySQL.
+
+Times are naive UTC. Records that operators edit carry a ``version`` for optimistic locking.
+"""
+
+from __future__ import annotations
+
+from peewee import (
+    BigIntegerField,
+    BlobField,
+    BooleanField,
+    CharField,
+    Check,
+    DateField,
+    DateTimeField,
+    DecimalField,
+    ForeignKeyField,
+    IntegerField,
+    Model,
+    SmallIntegerField,
+    TextField,
+)
+
+from .db import database
+
+ROLES = ("requester", "agent", "supervisor", "admin")
+STATUSES = ("new", "in_progress", "waiting_on_user", "waiting_on_vendor", "resolved", "closed")
+OPEN_STATUSES = STATUSES[:4]
+PRIORITY_NAMES = {1: "Critical", 2: "High", 3: "Medium", 4: "Low"}
+LEVEL_NAMES = {1: "High", 2: "Medium", 3: "Low"}  # impact and urgency
+SYSTEM_TYPES = ("desktop", "laptop", "server", "virtual machine", "other")
+ASSET_STATUSES = ("in use", "in stock", "in repair", "retired")
+PERIPHERAL_KINDS = (
+    "printer", "scanner", "router", "switch", "access point", "firewall", "monitor",
+    "docking station", "phone", "ups", "other",
+)
+
+
+def _in(column: str, values) -> Check:
+    listed = ", ".join(f"'{v}'" for v in values)
+    return Check(f"{column} IN ({listed})")
+
+
+class LongBlobField(BlobField):
+    """MySQL's BLOB holds only 64 KiB; attachments need LONGBLOB (SQLite accepts the name)."""
+
+    field_type = "LONGBLOB"
+
+
+class BaseModel(Model):
+    class Meta:
+        database = database
+        legacy_table_names = False
+
+
+class SchemaMeta(BaseModel):
+    key = CharField(max_length=64, primary_key=True)
+    value = CharField(max_length=255)
+
+
+class Department(BaseModel):
+    name = CharField(max_length=100, unique=True)
+    created_at = DateTimeField()
+    updated_at = DateTimeField()
+    version = IntegerField(default=1)
+
+
+class Network(BaseModel):
+    name = CharField(max_length=100, unique=True)
+    cidr = CharField(max_length=43)
+    vlan = IntegerField(null=True, constraints=[Check("vlan BETWEEN 1 AND 4094")])
+    location = CharField(max_length=100, null=True)
+    created_at = DateTimeField()
+    updated_at = DateTimeField()
+    version = IntegerField(default=1)
+
+
+class User(BaseModel):
+    username = CharField(max_length=64, unique=True)
+    full_name = CharField(max_length=100)
+    email = CharField(max_length=254, null=True)
+    department = ForeignKeyField(Department, null=True, on_delete="SET NULL", backref="users")
+    role = CharField(max_length=16, constraints=[_in("role", ROLES)])
+    is_active = BooleanField(default=True)
+    password_hash = CharField(max_length=60, null=True)  # None: cannot log in (imported, system)
+    failed_logins = IntegerField(default=0)
+    locked_until = DateTimeField(null=True)
+    last_login_at = DateTimeField(null=True)
+    created_at = DateTimeField()
+    updated_at = DateTimeField()
+    version = IntegerField(default=1)
+
+    class Meta:
+        indexes = ((("role", "is_active"), False),)
+
+
+class Category(BaseModel):
+    name = CharField(max_length=50, unique=True)
+    is_active = BooleanField(default=True)
+
+
+class System(BaseModel):
+    hostname = CharField(max_length=253, unique=True)
+    asset_tag = CharField(max_length=32, unique=True)
+    type = CharField(max_length=20, constraints=[_in("type", SYSTEM_TYPES)])
+    manufacturer = CharField(max_length=64, null=True)
+    model_name = CharField(max_length=64, null=True)
+    serial = CharField(max_length=64, null=True)
+    os = CharField(max_length=64, null=True)
+    ip = CharField(max_length=45, null=True, index=True)
+    mac = CharField(max_length=17, null=True)
+    department = ForeignKeyField(Department, null=True, on_delete="SET NULL", backref="systems")
+    network = ForeignKeyField(Network, null=True, on_delete="SET NULL", backref="systems")
+    assigned_user = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="systems")
+    status = CharField(max_length=16, constraints=[_in("status", ASSET_STATUSES)])
+    purchase_date = DateField(null=True)
+    warranty_end = DateField(null=True)
+    notes = TextField(null=True)
+    created_at = DateTimeField()
+    updated_at = DateTimeField()
+    version = IntegerField(default=1)
+
+
+class Peripheral(BaseModel):
+    name = CharField(max_length=100)
+    kind = CharField(max_length=20, constraints=[_in("kind", PERIPHERAL_KINDS)])
+    asset_tag = CharField(max_length=32, unique=True)
+    serial = CharField(max_length=64, null=True)
+    system = ForeignKeyField(System, null=True, on_delete="SET NULL", backref="peripherals")
+    department = ForeignKeyField(Department, null=True, on_delete="SET NULL")
+    network = ForeignKeyField(Network, null=True, on_delete="SET NULL")
+    status = CharField(max_length=16, constraints=[_in("status", ASSET_STATUSES)])
+    created_at = DateTimeField()
+    updated_at = DateTimeField()
+    version = IntegerField(default=1)
+
+
+class StockItem(BaseModel):
+    name = CharField(max_length=100, unique=True)
+    description = TextField(null=True)
+    quantity = IntegerField(default=0, constraints=[Check("quantity >= 0")])
+    unit_price = DecimalField(max_digits=12, decimal_places=2, constraints=[Check("unit_price >= 0")])
+    reorder_level = IntegerField(default=0, constraints=[Check("reorder_level >= 0")])
+    created_at = DateTimeField()
+    updated_at = DateTimeField()
+    version = IntegerField(default=1)
+
+
+class Ticket(BaseModel):
+    title = CharField(max_length=200)
+    description = TextField()
+    category = ForeignKeyField(Category, on_delete="RESTRICT")
+    impact = SmallIntegerField(constraints=[Check("impact BETWEEN 1 AND 3")])
+    urgency = SmallIntegerField(constraints=[Check("urgency BETWEEN 1 AND 3")])
+    priority = SmallIntegerField(constraints=[Check("priority BETWEEN 1 AND 4")])
+    priority_overridden = BooleanField(default=False)
+    status = CharField(max_length=20, constraints=[_in("status", STATUSES)])
+    requester = ForeignKeyField(User, on_delete="RESTRICT", backref="requested_tickets")
+    assignee = ForeignKeyField(User, null=True, on_delete="RESTRICT", backref="assigned_tickets")
+    system = ForeignKeyField(System, null=True, on_delete="SET NULL", backref="tickets")
+    peripheral = ForeignKeyField(Peripheral, null=True, on_delete="SET NULL", backref="tickets")
+    created_at = DateTimeField(index=True)
+    updated_at = DateTimeField(index=True)
+    first_response_at = DateTimeField(null=True)
+    resolved_at = DateTimeField(null=True)
+    closed_at = DateTimeField(null=True)
+    response_due = DateTimeField()
+    resolution_due = DateTimeField(index=True)
+    resolution_note = TextField(null=True)
+    reopen_count = IntegerField(default=0)
+    reassignment_count = IntegerField(default=0)
+    source_number = CharField(max_length=40, null=True, index=True)  # e.g. an imported INC number
+    version = IntegerField(default=1)
+
+    class Meta:
+        # Serve the queue's filters with their common sort orders; secondary indexes end in the
+        # primary key on both engines, so (filter, sort key, id) keyset scans stay index-only.
+        indexes = (
+            (("status", "updated_at"), False),
+            (("status", "priority"), False),
+            (("assignee", "status", "updated_at"), False),
+            (("requester", "status", "updated_at"), False),
+            (("category", "status"), False),
+            (("priority", "id"), False),
+        )
+
+    @property
+    def number(self) -> str:
+        return ticket_number(self.id)
+
+
+def ticket_number(ticket_id: int) -> str:
+    return f"INC{ticket_id:06d}"
+
+
+class Comment(BaseModel):
+    ticket = ForeignKeyField(Ticket, on_delete="CASCADE", backref="comments")
+    author = ForeignKeyField(User, on_delete="RESTRICT")
+    body = TextField()
+    is_internal = BooleanField(default=False)
+    created_at = DateTimeField()
+
+    class Meta:
+        indexes = ((("ticket", "created_at"), False),)
+
+
+class AttachmentBlob(BaseModel):
+    """Attachment content, stored once per distinct SHA-256 (content addressed)."""
+
+    sha256 = CharField(max_length=64, primary_key=True)
+    content = LongBlobField()
+
+
+class Attachment(BaseModel):
+    ticket = ForeignKeyField(Ticket, on_delete="CASCADE", backref="attachments")
+    uploaded_by = ForeignKeyField(User, on_delete="RESTRICT")
+    filename = CharField(max_length=255)
+    size = BigIntegerField()
+    blob = ForeignKeyField(AttachmentBlob, column_name="sha256", on_delete="RESTRICT")
+    created_at = DateTimeField()
+
+
+class AuditEntry(BaseModel):
+    """Append-only: written only by ``audit.record`` inside the service's own transaction."""
+
+    at = DateTimeField(index=True)
+    actor = ForeignKeyField(User, null=True, on_delete="RESTRICT")  # None: unknown login name
+    action = CharField(max_length=32)
+    entity_type = CharField(max_length=32)
+    entity_id = IntegerField(null=True)
+    entity_version = IntegerField(null=True)  # the version the change produced
+    summary = CharField(max_length=500)
+    changes = TextField(null=True)  # JSON {field: [before, after]}
+
+    class Meta:
+        table_name = "audit_log"
+        indexes = (
+            (("entity_type", "entity_id", "at"), False),
+            (("actor", "at"), False),
+            (("action", "at"), False),
+        )
+
+
+class Notification(BaseModel):
+    user = ForeignKeyField(User, on_delete="CASCADE", backref="notifications")
+    ticket = ForeignKeyField(Ticket, null=True, on_delete="CASCADE")
+    kind = CharField(max_length=32)
+    message = CharField(max_length=500)
+    created_at = DateTimeField()
+    read_at = DateTimeField(null=True)
+
+    class Meta:
+        indexes = ((("user", "read_at", "created_at"), False),)
+
+
+# Creation order: every table after the tables it references.
+ALL_MODELS = (
+    SchemaMeta, Department, Network, User, Category, System, Peripheral, StockItem, Ticket,
+    Comment, AttachmentBlob, Attachment, AuditEntry, Notification,
+)

@@ -1,0 +1,53 @@
+"""The role matrix: one table that every service consults (and the README reproduces).
+
+Ownership rules (a requester acts only on tickets they requested) live in the ticket service,
+next to the data they need; this table says which roles may attempt an action at all.
+"""
+
+from __future__ import annotations
+
+from .errors import PermissionDenied
+
+REQUESTER, AGENT, SUPERVISOR, ADMIN = "requester", "agent", "supervisor", "admin"
+STAFF = frozenset({AGENT, SUPERVISOR, ADMIN})
+EVERYONE = frozenset({REQUESTER}) | STAFF
+
+# action -> (roles allowed, what it means). Keep the descriptions short: the README shows them.
+MATRIX: dict[str, tuple[frozenset[str], str]] = {
+    "ticket.view_own": (EVERYONE, "see and follow tickets they requested"),
+    "ticket.create": (EVERYONE, "open a ticket (requesters for themselves only)"),
+    "ticket.comment": (EVERYONE, "add a public comment (requesters on their own tickets)"),
+    "ticket.reopen_own": (EVERYONE, "reopen or close their own resolved ticket"),
+    "ticket.view_all": (STAFF, "see every ticket, internal notes included"),
+    "ticket.note": (STAFF, "add an internal note"),
+    "ticket.work": (STAFF, "edit, change status, set impact/urgency/priority, link assets"),
+    "ticket.assign_self": (STAFF, "assign a ticket to themselves"),
+    "ticket.create_for_other": (STAFF, "open a ticket on behalf of another user"),
+    "ticket.assign_other": (frozenset({SUPERVISOR, ADMIN}), "assign a ticket to another agent"),
+    "inventory.view": (STAFF, "see systems, peripherals, stock, departments, networks"),
+    "inventory.edit": (STAFF, "add, edit and delete inventory; adjust stock"),
+    "audit.view_work": (STAFF, "read ticket and inventory history"),
+    "audit.view_all": (frozenset({SUPERVISOR, ADMIN}), "read the whole log, logins included"),
+    "analytics.view": (frozenset({SUPERVISOR, ADMIN}), "see analytics for the whole desk"),
+    "user.view": (STAFF, "list users (to pick requesters and assignees)"),
+    "user.manage": (frozenset({ADMIN}), "create users, change roles, disable, reset passwords"),
+    "settings.manage": (frozenset({ADMIN}), "edit categories and settings, load demo data"),
+}
+
+
+def allowed(role: str, action: str) -> bool:
+    return role in MATRIX[action][0]
+
+
+def require(actor, action: str) -> None:
+    """Raise PermissionDenied unless ``actor`` (an active user) may perform ``action``."""
+    if not actor.is_active:
+        raise PermissionDenied(f"{actor.username} is disabled")
+    if not allowed(actor.role, action):
+        raise PermissionDenied(
+            f"a {actor.role} may not {MATRIX[action][1]} ({action})"
+        )
+
+
+def is_staff(actor) -> bool:
+    return actor.role in STAFF

@@ -1,0 +1,32 @@
+"""Opening a database, and ``init``: schema plus the rows every installation needs."""
+
+from __future__ import annotations
+
+from . import clock, db, schema
+from .models import Category, User
+from .users import SYSTEM_USERNAME
+
+DEFAULT_CATEGORIES = ("Hardware", "Software", "Network", "Access", "General")
+
+
+def open_database(url: str, check: bool = True):
+    """Bind the models to ``url``; unless ``check`` is off, refuse a schema of another version."""
+    database = db.bind(url)
+    if check:
+        schema.check()
+    return database
+
+
+def initialise() -> tuple[int | None, int]:
+    """Create or upgrade the schema and make sure the built-in rows exist (idempotent)."""
+    before, after = schema.init()
+    with db.database.atomic():
+        if not User.select().where(User.username == SYSTEM_USERNAME).exists():
+            now = clock.now()
+            # The CLI's default actor: an admin that cannot log in (no password).
+            User.create(username=SYSTEM_USERNAME, full_name="itsm-tui system", role="admin",
+                        created_at=now, updated_at=now)
+        for name in DEFAULT_CATEGORIES:
+            if not Category.select().where(Category.name == name).exists():
+                Category.create(name=name)
+    return before, after

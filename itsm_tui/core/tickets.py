@@ -1,0 +1,363 @@
+"""The ticket service: create, work, comment, attach, and the rules of the lifecycle."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from datetime import datetime, timedelta
+
+from .. import config
+from . import audit, clock, records
+from .db import transactional
+from .errors import NotFound, PermissionDenied, ValidationError
+from .models import (
+    PRIORITY_NAMES, Attachment, AttachmentBlob, Category, Comment,
+    Notification, Peripheral, System, Ticket, User, ticket_number,
+)
+from .permissions import REQUESTER, is_staff, require
+from .text import clean
+from .users import by_username, staff_member
+
+# Impact x urgency (1 high .. 3 low) -> priority (1 Critical .. 4 Low), the usual ITIL matrix.
+PRIORITY_MATRIX = {
+    (1, 1): 1, (1, 2): 2, (1, 3): 3,
+    (2, 1): 2, (2, 2): 3, (2, 3): 4,
+    (3, 1): 3, (3, 2): 4, (3, 3): 4,
+}
+# Per-priority (first response, resolution) targets until the SLA engine replaces them.
+DEFAULT_TARGETS = {
+    1: (timedelta(minutes=15), timedelta(hours=4)),
+    2: (timedelta(hours=1), timedelta(hours=8)),
+    3: (timedelta(hours=4), timedelta(days=3)),
+    4: (timedelta(days=1), timedelta(days=5)),
+}
+TRANSITIONS = {
+    "new": {"in_progress", "waiting_on_user", "waiting_on_vendor", "resolved"},
+    "in_progress": {"waiting_on_user", "waiting_on_vendor", "resolved"},
+    "waiting_on_user": {"in_progress", "resolved"},
+    "waiting_on_vendor": {"in_progress", "resolved"},
+    "resolved": {"closed", "in_progress"},
+    "closed": {"in_progress"},
+}
+STATUS_LABELS = {
+    "new": "New", "in_progress": "In progress", "waiting_on_user": "Waiting on user",
+    "waiting_on_vendor": "Waiting on vendor", "resolved": "Resolved", "closed": "Closed",
+}
+LEVELS = {"high": 1, "medium": 2, "low": 3}
+NUMBER_RE = re.compile(r"^INC0*(\d{1,12})$", re.IGNORECASE)
+TITLE_MAX, BODY_MAX = 200, 20_000
+
+
+def due_times(created_at: datetime, priority: int) -> tuple[datetime, datetime]:
+    response, resolution = DEFAULT_TARGETS[priority]
+    return created_at + response, created_at + resolution
+
+
+def parse_level(value, field: str) -> int:
+    """Impact or urgency: 1..3 or high/medium/low (also '1 - High' as other tools write it)."""
+    if isinstance(value, int) and not isinstance(value, bool) and value in (1, 2, 3):
+        return value
+    text = str(value).strip().lower()
+    if text in LEVELS:
+        return LEVELS[text]
+    if text[:1] in "123" and (len(text) == 1 or text[1:].strip(" -") in LEVELS):
+        return int(text[0])
+    raise ValidationError(f"{field} must be high, medium or low (1 to 3), not {value!r}", field)
+
+
+def parse_priority(value) -> int:
+    if isinstance(value, int) and not isinstance(value, bool) and value in PRIORITY_NAMES:
+        return value
+    text = str(value).strip().lower()
+    for number, name in PRIORITY_NAMES.items():
+        if text in (str(number), name.lower()):
+            return number
+    raise ValidationError(
+        f"priority must be critical, high, medium or low (1 to 4), not {value!r}", "priority"
+    )
+
+
+def parse_number(number: str | int) -> int:
+    if isinstance(number, int):
+        return number
+    match = NUMBER_RE.match(str(number).strip())
+    if not match:
+        raise NotFound(f"{number!r} is not a ticket number (like INC000123)")
+    return int(match.group(1))
+
+
+def _category(value) -> Category:
+    if isinstance(value, Category):
+        return value
+    name = clean(value or "General", "category", max_len=50)
+    category = Category.get_or_none(Category.name == name)
+    if category is None:
+        # Case-insensitive on SQLite too, where the column collation is binary.
+        from peewee import fn
+
+        category = Category.get_or_none(fn.LOWER(Category.name) == name.lower())
+    if category is None or not category.is_active:
+        names = ", ".join(c.name for c in Category.select().where(Category.is_active).order_by(Category.name))
+        raise ValidationError(f"unknown category {name!r}: choose one of {names}", "category")
+    return category
+
+
+def _asset(system=None, peripheral=None) -> dict:
+    """Resolve a linked system/peripheral by id, asset tag or hostname/name."""
+    values: dict = {}
+    if system is not None:
+        values["system"] = _find_asset(System, system, (System.asset_tag, System.hostname), "system")
+    if peripheral is not None:
+        values["peripheral"] = _find_asset(
+            Peripheral, peripheral, (Peripheral.asset_tag, Peripheral.name), "peripheral"
+        )
+    return values
+
+
+def _find_asset(model, value, fields, label):
+    if value == "" or value is False:
+        return None
+    if isinstance(value, model):
+        return value
+    if isinstance(value, int):
+        row = model.get_or_none(model.id == value)
+    else:
+        row = None
+        for field in fields:
+            row = model.get_or_none(field == str(value).strip())
+            if row:
+                break
+    if row is None:
+        raise ValidationError(f"no {label} {value!r}", label)
+    return row
+
+
+# ---------------------------------------------------------------- reading
+
+def visible(actor: User, ticket: Ticket) -> bool:
+    return is_staff(actor) or ticket.requester_id == actor.id
+
+
+def get(actor: User, number_or_id: str | int) -> Ticket:
+    """A ticket the actor may see; others' tickets are 'not found' to requesters."""
+    require(actor, "ticket.view_own")
+    ticket_id = parse_number(number_or_id)
+    ticket = Ticket.get_or_none(Ticket.id == ticket_id)
+    if ticket is None or not visible(actor, ticket):
+        raise NotFound(f"ticket {ticket_number(ticket_id)} does not exist")
+    return ticket
+
+
+def comments(actor: User, ticket: Ticket) -> list[Comment]:
+    """The ticket's comments, oldest first; internal notes only for staff."""
+    get(actor, ticket.id)
+    query = (
+        Comment.select(Comment, User).join(User).where(Comment.ticket == ticket.id)
+        .order_by(Comment.created_at, Comment.id)
+    )
+    if not is_staff(actor):
+        query = query.where(~Comment.is_internal)
+    return list(query)
+
+
+# ---------------------------------------------------------------- writing
+
+@transactional
+def create(
+    actor: User,
+    title: str,
+    description: str,
+    category=None,
+    impact=3,
+    urgency=3,
+    requester: str | User | None = None,
+    system=None,
+    peripheral=None,
+) -> Ticket:
+    require(actor, "ticket.create")
+    values = {
+        "title": clean(title, "title", max_len=TITLE_MAX),
+        "description": clean(description, "description", max_len=BODY_MAX, multiline=True),
+        "category": _category(category),
+        "impact": parse_level(impact, "impact"),
+        "urgency": parse_level(urgency, "urgency"),
+    }
+    if requester is not None and requester != actor and requester != actor.username:
+        require(actor, "ticket.create_for_other")
+        values["requester"] = requester if isinstance(requester, User) else by_username(requester)
+    else:
+        values["requester"] = actor
+    if system is not None or peripheral is not None:
+        require(actor, "ticket.work")
+        values.update(_asset(system, peripheral))
+    now = clock.now()
+    values["priority"] = PRIORITY_MATRIX[(values["impact"], values["urgency"])]
+    values["response_due"], values["resolution_due"] = due_times(now, values["priority"])
+    values["status"] = "new"
+    ticket = records.create(actor, Ticket, "ticket", "ticket", values)
+    return Ticket.get_by_id(ticket.id)
+
+
+@transactional
+def update(actor: User, ticket_id: int, expected_version: int, **changes) -> Ticket:
+    """Edit title, description, category, impact, urgency, priority (an override), linked asset."""
+    require(actor, "ticket.work")
+    ticket = get(actor, ticket_id)
+    allowed = {"title", "description", "category", "impact", "urgency", "priority", "system", "peripheral"}
+    unknown = set(changes) - allowed
+    if unknown:
+        raise ValidationError(f"cannot change {', '.join(sorted(unknown))} here")
+    values: dict = {}
+    if "title" in changes:
+        values["title"] = clean(changes["title"], "title", max_len=TITLE_MAX)
+    if "description" in changes:
+        values["description"] = clean(changes["description"], "description", max_len=BODY_MAX, multiline=True)
+    if "category" in changes:
+        values["category"] = _category(changes["category"])
+    impact = parse_level(changes.get("impact", ticket.impact), "impact")
+    urgency = parse_level(changes.get("urgency", ticket.urgency), "urgency")
+    values.update(impact=impact, urgency=urgency)
+    matrix = PRIORITY_MATRIX[(impact, urgency)]
+    if changes.get("priority") is not None:
+        values["priority"] = parse_priority(changes["priority"])
+        values["priority_overridden"] = values["priority"] != matrix
+    elif not ticket.priority_overridden or "impact" in changes or "urgency" in changes:
+        values["priority"], values["priority_overridden"] = matrix, False
+    if values.get("priority", ticket.priority) != ticket.priority:
+        values["response_due"], values["resolution_due"] = due_times(ticket.created_at, values["priority"])
+    values.update(_asset(changes.get("system"), changes.get("peripheral")))
+    if "system" in changes and changes["system"] in (None, ""):
+        values["system"] = None
+    if "peripheral" in changes and changes["peripheral"] in (None, ""):
+        values["peripheral"] = None
+    return records.update(actor, ticket, expected_version, values, "ticket", ticket.number)
+
+
+@transactional
+def change_status(
+    actor: User, ticket_id: int, expected_version: int, status: str, note: str | None = None
+) -> Ticket:
+    """Move along the lifecycle. Resolving needs a note; requesters may only reopen or close
+    their own resolved ticket."""
+    ticket = get(actor, ticket_id)
+    if status not in STATUS_LABELS:
+        raise ValidationError(f"unknown status {status!r}: choose one of {', '.join(STATUS_LABELS)}", "status")
+    if status not in TRANSITIONS[ticket.status]:
+        allowed = ", ".join(sorted(TRANSITIONS[ticket.status])) or "none"
+        raise ValidationError(
+            f"{ticket.number} cannot go from {STATUS_LABELS[ticket.status]} to "
+            f"{STATUS_LABELS[status]} (allowed: {allowed})", "status"
+        )
+    reopening = ticket.status in ("resolved", "closed") and status == "in_progress"
+    if actor.role == REQUESTER:
+        if not (reopening or (ticket.status == "resolved" and status == "closed")):
+            raise PermissionDenied("a requester may only reopen or close their own resolved ticket")
+        require(actor, "ticket.reopen_own")
+    else:
+        require(actor, "ticket.work")
+    now = clock.now()
+    values: dict = {"status": status}
+    if status == "resolved":
+        values["resolution_note"] = clean(note, "resolution note", max_len=BODY_MAX, multiline=True)
+        values["resolved_at"] = now
+    elif status == "closed":
+        values["closed_at"] = now
+    elif reopening:
+        values.update(resolved_at=None, closed_at=None, reopen_count=ticket.reopen_count + 1)
+    if is_staff(actor) and ticket.first_response_at is None and ticket.requester_id != actor.id:
+        values["first_response_at"] = now
+    ticket = records.update(
+        actor, ticket, expected_version, values, "ticket", ticket.number,
+        summary=f"{ticket.number}: {STATUS_LABELS[ticket.status]} -> {STATUS_LABELS[status]}",
+    )
+    if reopening and note:
+        _add_comment(actor, ticket, note, internal=False)
+    return ticket
+
+
+@transactional
+def assign(actor: User, ticket_id: int, expected_version: int, assignee: str | User | None) -> Ticket:
+    """Assign to oneself (agents) or to any agent (supervisors, admins); None unassigns."""
+    ticket = get(actor, ticket_id)
+    target = None
+    if assignee not in (None, ""):
+        target = assignee if isinstance(assignee, User) else by_username(assignee)
+    own = target.id == actor.id if target else ticket.assignee_id == actor.id
+    require(actor, "ticket.assign_self" if own else "ticket.assign_other")
+    if target is not None:
+        staff_member(target)
+    values = {"assignee": target}
+    if ticket.assignee_id and target and target.id != ticket.assignee_id:
+        values["reassignment_count"] = ticket.reassignment_count + 1
+    who = target.username if target else "nobody"
+    ticket = records.update(
+        actor, ticket, expected_version, values, "ticket", ticket.number,
+        action="assign", summary=f"{ticket.number} assigned to {who}",
+    )
+    if target and target.id != actor.id:
+        notify(target, ticket, "assigned", f"{ticket.number} was assigned to you by {actor.username}: {ticket.title}")
+    return ticket
+
+
+@transactional
+def comment(actor: User, ticket_id: int, body: str, internal: bool = False) -> Comment:
+    """A public comment, or an internal note (staff only). Comments never conflict: they append."""
+    ticket = get(actor, ticket_id)
+    require(actor, "ticket.note" if internal else "ticket.comment")
+    return _add_comment(actor, ticket, body, internal)
+
+
+def _add_comment(actor: User, ticket: Ticket, body: str, internal: bool) -> Comment:
+    text = clean(body, "comment", max_len=BODY_MAX, multiline=True)
+    now = clock.now()
+    row = Comment.create(ticket=ticket, author=actor, body=text, is_internal=internal, created_at=now)
+    stamp = {"updated_at": now}
+    if not internal and is_staff(actor) and ticket.first_response_at is None and ticket.requester_id != actor.id:
+        stamp["first_response_at"] = now
+    Ticket.update(**stamp).where(Ticket.id == ticket.id).execute()
+    kind = "note" if internal else "comment"
+    audit.record(actor, kind, "ticket", ticket.id, f"{kind} on {ticket.number}",
+                 {"comment": [None, row.id]})
+    if not internal:
+        for user_id in {ticket.requester_id, ticket.assignee_id} - {None, actor.id}:
+            notify(User.get_by_id(user_id), ticket, "comment",
+                   f"{actor.username} commented on {ticket.number}: {ticket.title}")
+    return row
+
+
+@transactional
+def attach(actor: User, ticket_id: int, filename: str, content: bytes) -> Attachment:
+    """Store a file with the ticket; content is kept once per SHA-256."""
+    ticket = get(actor, ticket_id)
+    require(actor, "ticket.comment")
+    name = clean(filename, "file name", max_len=255).replace("/", "_").replace("\\", "_")
+    limit = config.settings().attachment_max_bytes
+    if len(content) > limit:
+        raise ValidationError(
+            f"{name} is {_size(len(content))}; attachments are limited to {_size(limit)}", "file"
+        )
+    digest = hashlib.sha256(content).hexdigest()
+    if not AttachmentBlob.select().where(AttachmentBlob.sha256 == digest).exists():
+        AttachmentBlob.create(sha256=digest, content=content)
+    row = Attachment.create(ticket=ticket, uploaded_by=actor, filename=name, size=len(content),
+                            blob=digest, created_at=clock.now())
+    audit.record(actor, "attach", "ticket", ticket.id, f"attached {name} to {ticket.number}",
+                 {"attachment": [None, {"name": name, "size": len(content), "sha256": digest}]})
+    return row
+
+
+def attachment_content(actor: User, attachment_id: int) -> tuple[Attachment, bytes]:
+    row = Attachment.get_or_none(Attachment.id == attachment_id)
+    if row is None:
+        raise NotFound(f"attachment {attachment_id} does not exist")
+    get(actor, row.ticket_id)
+    return row, bytes(AttachmentBlob.get_by_id(row.blob_id).content)
+
+
+def _size(n: int) -> str:
+    return f"{n / 1024 / 1024:.1f} MB" if n >= 1024 * 1024 else f"{n / 1024:.0f} KB"
+
+
+def notify(user: User, ticket: Ticket | None, kind: str, message: str) -> Notification:
+    return Notification.create(user=user, ticket=ticket, kind=kind, message=message[:500],
+                               created_at=clock.now())

@@ -1,0 +1,1 @@
+"""Exporters (CSV now; PDF later). UI-free: the CLI and the TUI call the same functions."""

@@ -1,0 +1,40 @@
+"""CSV output: UTF-8, RFC 4180 quoting, ISO 8601 dates, and no spreadsheet formulas."""
+
+from __future__ import annotations
+
+import csv
+from datetime import date, datetime
+from decimal import Decimal
+from typing import IO, Iterable, Sequence
+
+from ..core.text import strip_controls
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
+
+
+def cell(value) -> str:
+    """One cell as text a spreadsheet shows literally: a leading formula character is escaped
+    with an apostrophe (OWASP's advice), control characters are dropped."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.isoformat(sep="T")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, (int, float, Decimal)):
+        return str(value)  # a number, even a negative one, is not a formula
+    text = str(value)
+    if text.startswith(FORMULA_START):
+        text = "'" + text
+    return strip_controls(text, multiline=True)
+
+
+def write(out: IO[str], columns: Sequence[str], rows: Iterable[Sequence]) -> int:
+    """Write a header and the rows; returns the number of rows written."""
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(columns)
+    count = 0
+    for row in rows:
+        writer.writerow([cell(v) for v in row])
+        count += 1
+    return count

@@ -1,0 +1,96 @@
+"""Fixtures: every service test runs on SQLite (a temporary file) and on MariaDB.
+
+MariaDB comes from ITSM_TEST_MYSQL_URL (default: root on 127.0.0.1:3306, database itsm_test,
+created when missing). Without a server the MariaDB cases are skipped, except under CI=true,
+where they fail: the team deployment is MySQL and must be tested.
+"""
+
+from __future__ import annotations
+
+import os
+from urllib.parse import urlparse
+
+import pytest
+
+os.environ.setdefault("ITSM_BCRYPT_COST", "4")  # the cost is a setting; tests need speed
+
+from itsm_tui import config  # noqa: E402
+from itsm_tui.core import db, setup, users  # noqa: E402
+from itsm_tui.core.models import ALL_MODELS  # noqa: E402
+
+MYSQL_URL = os.environ.get("ITSM_TEST_MYSQL_URL", "mysql://root@127.0.0.1:3306/itsm_test")
+_mysql_ready: bool | str | None = None
+
+
+def _prepare_mysql() -> bool | str:
+    """Create the test database and schema once per session; False/reason when unreachable."""
+    import pymysql
+
+    parsed = urlparse(MYSQL_URL)
+    try:
+        conn = pymysql.connect(host=parsed.hostname, port=parsed.port or 3306,
+                               user=parsed.username or "root", password=parsed.password or "",
+                               connect_timeout=3)
+    except pymysql.err.OperationalError as exc:
+        return f"MariaDB not reachable at {parsed.hostname}:{parsed.port}: {exc}"
+    with conn.cursor() as cur:
+        name = parsed.path.lstrip("/")
+        cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
+        cur.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
+    conn.close()
+    setup.open_database(MYSQL_URL, check=False)
+    setup.initialise()
+    db.database.close()
+    return True
+
+
+def _wipe_mysql() -> None:
+    """Empty every table but keep the schema (much faster than re-creating it per test)."""
+    database = db.database
+    database.execute_sql("SET FOREIGN_KEY_CHECKS = 0")
+    for model in reversed(ALL_MODELS):
+        if model.__name__ != "SchemaMeta":
+            database.execute_sql(f"DELETE FROM `{model._meta.table_name}`")
+    database.execute_sql("SET FOREIGN_KEY_CHECKS = 1")
+
+
+@pytest.fixture(params=["sqlite", "mariadb"])
+def engine(request, tmp_path):
+    """Bind the models to a fresh, initialised database of each engine; yields its URL."""
+    global _mysql_ready
+    config.override_settings(None)
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'itsm.db'}"
+        setup.open_database(url, check=False)
+        setup.initialise()
+    else:
+        if _mysql_ready is None:
+            _mysql_ready = _prepare_mysql()
+        if _mysql_ready is not True:
+            if os.environ.get("CI") == "true":
+                pytest.fail(f"MariaDB is required under CI=true: {_mysql_ready}")
+            pytest.skip(str(_mysql_ready))
+        url = MYSQL_URL
+        setup.open_database(url, check=False)
+        _wipe_mysql()
+        setup.initialise()
+    yield url
+    db.database.close()
+    config.override_settings(None)
+
+
+@pytest.fixture
+def system(engine):
+    return users.system_actor()
+
+
+@pytest.fixture
+def people(system):
+    """One user per role, with known passwords."""
+    made = {}
+    for role in ("requester", "agent", "supervisor", "admin"):
+        made[role] = users.create_user(system, role, role, password=f"{role}-password-1")
+    made["agent2"] = users.create_user(system, "agent2", "agent", password="agent2-password-1")
+    made["requester2"] = users.create_user(system, "requester2", "requester",
+                                           password="requester2-password")
+    return made
