@@ -1,12 +1,14 @@
 """Fixtures: every service test runs on SQLite (a temporary file) and on MariaDB.
 
-MariaDB comes from ITSM_TEST_MYSQL_URL (default: root on 127.0.0.1:3306, database itsm_test,
-created when missing). Without a server the MariaDB cases are skipped, except under CI=true,
+MariaDB comes from ITSM_TEST_MYSQL_URL (default: root on 127.0.0.1:3306); each test session
+creates its own database (the URL's name plus the process id) and drops it at the end, so
+parallel runs never share tables. Without a server the MariaDB cases are skipped, except under CI=true,
 where they fail: the team deployment is MySQL and must be tested.
 """
 
 from __future__ import annotations
 
+import atexit
 import os
 from urllib.parse import urlparse
 
@@ -15,29 +17,38 @@ import pytest
 os.environ.setdefault("ITSM_BCRYPT_COST", "4")  # the cost is a setting; tests need speed
 
 from itsm_tui import config  # noqa: E402
-from itsm_tui.core import db, setup, users  # noqa: E402
+from itsm_tui.core import db, schema, setup, users  # noqa: E402
 from itsm_tui.core.models import ALL_MODELS  # noqa: E402
 
 MYSQL_URL = os.environ.get("ITSM_TEST_MYSQL_URL", "mysql://root@127.0.0.1:3306/itsm_test")
+MYSQL_URL = f"{MYSQL_URL}_{os.getpid()}"
 _mysql_ready: bool | str | None = None
 
 
-def _prepare_mysql() -> bool | str:
-    """Create the test database and schema once per session; False/reason when unreachable."""
+def _server(sql: str) -> None:
     import pymysql
 
     parsed = urlparse(MYSQL_URL)
+    conn = pymysql.connect(host=parsed.hostname, port=parsed.port or 3306,
+                           user=parsed.username or "root", password=parsed.password or "",
+                           connect_timeout=3)
     try:
-        conn = pymysql.connect(host=parsed.hostname, port=parsed.port or 3306,
-                               user=parsed.username or "root", password=parsed.password or "",
-                               connect_timeout=3)
+        with conn.cursor() as cur:
+            cur.execute(sql.format(name=parsed.path.lstrip("/")))
+    finally:
+        conn.close()
+
+
+def _prepare_mysql() -> bool | str:
+    """Create this session's database and schema; a reason string when the server is away."""
+    import pymysql
+
+    try:
+        _server("DROP DATABASE IF EXISTS `{name}`")
     except pymysql.err.OperationalError as exc:
-        return f"MariaDB not reachable at {parsed.hostname}:{parsed.port}: {exc}"
-    with conn.cursor() as cur:
-        name = parsed.path.lstrip("/")
-        cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
-        cur.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
-    conn.close()
+        return f"MariaDB not reachable for {db.describe_url(MYSQL_URL)}: {exc}"
+    _server("CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
+    atexit.register(_server, "DROP DATABASE IF EXISTS `{name}`")
     setup.open_database(MYSQL_URL, check=False)
     setup.initialise()
     db.database.close()
@@ -52,6 +63,7 @@ def _wipe_mysql() -> None:
         if model.__name__ != "SchemaMeta":
             database.execute_sql(f"DELETE FROM `{model._meta.table_name}`")
     database.execute_sql("SET FOREIGN_KEY_CHECKS = 1")
+    schema._set_version(schema.SCHEMA_VERSION)  # a test may have faked another version
 
 
 @pytest.fixture(params=["sqlite", "mariadb"])

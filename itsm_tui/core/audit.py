@@ -6,6 +6,8 @@ import json
 from datetime import date, datetime
 from decimal import Decimal
 
+from peewee import JOIN
+
 from . import clock
 from .models import AuditEntry, User
 
@@ -66,7 +68,7 @@ def read(actor: User, entity_type: str | None = None, entity_id: int | None = No
     require(actor, "audit.view_work" if entity_type in WORK_ENTITIES else "audit.view_all")
     query = (
         AuditEntry.select(AuditEntry, User)
-        .join(User, on=(AuditEntry.actor == User.id), join_type="LEFT OUTER")
+        .join(User, on=(AuditEntry.actor == User.id), join_type=JOIN.LEFT_OUTER)
         .order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
         .limit(limit)
     )

@@ -6,8 +6,6 @@ import functools
 from datetime import timedelta
 
 import bcrypt
-from peewee import Case
-
 from .. import config
 from . import audit, clock
 from .db import transactional
@@ -90,19 +88,19 @@ def _record_failure(user: User | None, name: str, reason: str) -> None:
         audit.record(None, "login_failed", "user", None, f"login failed for {name!r}: {reason}")
         return
     settings = config.settings()
-    locked = user.locked_until and user.locked_until > clock.now()
-    if not locked:
-        # Counted in SQL so two simultaneous failures both count.
-        will_lock = User.failed_logins + 1 >= settings.lockout_threshold
-        User.update(
-            failed_logins=Case(None, [(will_lock, 0)], User.failed_logins + 1),
-            locked_until=Case(
-                None,
-                [(will_lock, clock.now() + timedelta(minutes=settings.lockout_minutes))],
-                User.locked_until,
-            ),
-        ).where(User.id == user.id).execute()
-        fresh = User.get_by_id(user.id)
-        if fresh.locked_until and fresh.locked_until > clock.now():
+    already_locked = user.locked_until and user.locked_until > clock.now()
+    if not already_locked:
+        # Counted in SQL so two simultaneous failures both count; two statements because
+        # MySQL evaluates the assignments of one UPDATE left to right on the new values.
+        User.update(failed_logins=User.failed_logins + 1).where(User.id == user.id).execute()
+        locked = (
+            User.update(
+                failed_logins=0,
+                locked_until=clock.now() + timedelta(minutes=settings.lockout_minutes),
+            )
+            .where((User.id == user.id) & (User.failed_logins >= settings.lockout_threshold))
+            .execute()
+        )
+        if locked:
             reason += f"; account locked for {settings.lockout_minutes} minutes"
     audit.record(None, "login_failed", "user", user.id, f"login failed for {name!r}: {reason}")

@@ -216,7 +216,7 @@ class Attachment(BaseModel):
     uploaded_by = ForeignKeyField(User, on_delete="RESTRICT")
     filename = CharField(max_length=255)
     size = BigIntegerField()
-    blob = ForeignKeyField(AttachmentBlob, column_name="sha256", on_delete="RESTRICT")
+    blob = ForeignKeyField(AttachmentBlob, on_delete="RESTRICT")
     created_at = DateTimeField()
 
 

@@ -6,7 +6,7 @@ audit entry commit together.
 
 from __future__ import annotations
 
-from peewee import IntegrityError
+from peewee import JOIN, IntegrityError
 
 from . import audit, clock
 from .errors import ConflictError, NotFound, ValidationError
@@ -102,7 +102,7 @@ def conflict(entity_type: str, entity_id: int, label: str, expected_version: int
     """Name who changed what, and when, since the version the caller read."""
     entries = list(
         AuditEntry.select(AuditEntry, User)
-        .join(User, on=(AuditEntry.actor == User.id), join_type="LEFT OUTER")
+        .join(User, on=(AuditEntry.actor == User.id), join_type=JOIN.LEFT_OUTER)
         .where(
             (AuditEntry.entity_type == entity_type)
             & (AuditEntry.entity_id == entity_id)

@@ -1,0 +1,121 @@
+"""The command line, run as a user would (a subprocess), on both engines."""
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from itsm_tui.core import db
+
+
+def itsm(url, *args, stdin=None, as_user=None):
+    cmd = [sys.executable, "-m", "itsm_tui", "--db", url]
+    if as_user:
+        cmd += ["--as", as_user]
+    env = {**os.environ, "ITSM_BCRYPT_COST": "4"}
+    return subprocess.run(cmd + list(args), input=stdin, capture_output=True, text=True, env=env, timeout=120)
+
+
+@pytest.fixture
+def url(engine):
+    db.database.close()  # the subprocess owns the database now
+    return engine
+
+
+def test_demo_seed_and_csv_listing_of_all_150_tickets(url):
+    seeded = itsm(url, "seed", "--demo")
+    assert seeded.returncode == 0, seeded.stderr
+    assert "itsm-demo-pass" in seeded.stdout
+    assert itsm(url, "seed", "--demo").stdout.strip() == "the demo data is already loaded"
+    listed = itsm(url, "tickets", "list", "--format", "csv")
+    assert listed.returncode == 0, listed.stderr
+    rows = list(csv.reader(io.StringIO(listed.stdout)))
+    assert rows[0][0] == "number" and len(rows) == 151
+    assert all(r[0].startswith("INC") for r in rows[1:])
+    statuses = {r[2] for r in rows[1:]}
+    assert statuses == {"new", "in_progress", "waiting_on_user", "waiting_on_vendor", "resolved", "closed"}
+    users = itsm(url, "user", "list", "--format", "json")
+    names = {u["username"] for u in json.loads(users.stdout)}
+    assert {"admin", "supervisor", "agent1", "agent5", "user1", "user20"} <= names and len(names) == 27
+
+
+def test_json_list_has_the_csv_fields_and_filter_works(url):
+    itsm(url, "seed", "--demo")
+    out = itsm(url, "tickets", "list", "--filter", "status:open prio:critical,high", "--format", "json")
+    items = json.loads(out.stdout)
+    assert items and all(i["status"] in ("new", "in_progress", "waiting_on_user", "waiting_on_vendor")
+                         and i["priority"] in ("Critical", "High") for i in items)
+    assert list(items[0]) == ["number", "priority", "status", "title", "requester", "assignee",
+                              "category", "created_at", "updated_at", "resolution_due"]
+
+
+def test_create_ticket_as_a_requester_and_see_it_listed(url):
+    assert itsm(url, "user", "add", "zoe", "--role", "requester", "--password-stdin",
+                stdin="a-good-long-password\n").returncode == 0
+    made = itsm(url, "tickets", "create", "--title", "Zoë's 🖨 [/] jams", "--description", "Paper jam",
+                "--category", "Hardware", "--impact", "high", as_user="zoe")
+    assert made.returncode == 0, made.stderr
+    number = made.stdout.strip()
+    assert number.startswith("INC")
+    listed = json.loads(itsm(url, "tickets", "list", "--format", "json", as_user="zoe").stdout)
+    assert [(i["number"], i["title"], i["requester"]) for i in listed] == [(number, "Zoë's 🖨 [/] jams", "zoe")]
+
+
+def test_csv_neutralises_formulas(url):
+    itsm(url, "tickets", "create", "--title", "=cmd|' /C calc'!A0", "--description", "x")
+    rows = list(csv.reader(io.StringIO(itsm(url, "tickets", "list", "--format", "csv").stdout)))
+    assert rows[1][3] == "'=cmd|' /C calc'!A0"
+
+
+@pytest.mark.parametrize("args,code,message", [
+    (("tickets", "list", "--filter", "stauts:open"), 1, "unknown filter 'stauts'"),
+    (("tickets", "list", "--filter", "assignee:ghost"), 1, "no user named 'ghost'"),
+    (("tickets", "list", "--sort", "colour"), 1, "cannot sort by 'colour'"),
+    (("tickets", "create", "--title", "", "--description", "x"), 1, "title is required"),
+    (("tickets", "create", "--title", "t", "--description", "x", "--impact", "huge"), 1, "impact must be"),
+    (("user", "add", "bob", "--role", "requester", "--password-stdin"), 1, "password is too short"),
+    (("user", "add", "bob", "--role", "wizard"), 2, "invalid choice"),
+    (("tickets", "frobnicate"), 2, "invalid choice"),
+    (("tickets", "list", "--limit", "0"), 2, "--limit"),
+])
+def test_errors_are_one_line_with_exit_codes(url, args, code, message):
+    result = itsm(url, *args, stdin="short\n")
+    assert result.returncode == code
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    if code == 1:
+        assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_as_unknown_or_requester_is_refused(url):
+    assert "no user named 'ghost'" in itsm(url, "tickets", "list", as_user="ghost").stderr
+    itsm(url, "user", "add", "req", "--role", "requester")
+    result = itsm(url, "user", "add", "x1", "--role", "admin", as_user="req")
+    assert result.returncode == 1 and "may not" in result.stderr
+
+
+def test_uninitialised_and_unreachable_databases(tmp_path):
+    fresh = f"sqlite:///{tmp_path / 'new.db'}"
+    result = itsm(fresh, "tickets", "list")
+    assert result.returncode == 1 and "run itsm-tui init" in result.stderr
+    assert itsm(fresh, "init").returncode == 0
+    assert "up to date" in itsm(fresh, "init").stdout
+    gone = itsm("mysql://root:pw@127.0.0.1:1/none", "tickets", "list")
+    assert gone.returncode == 1 and "cannot open" in gone.stderr and "pw" not in gone.stderr
+
+
+def test_bulk_seed(url):
+    result = itsm(url, "seed", "--tickets", "2500")
+    assert result.returncode == 0, result.stderr
+    assert "generated 2500 tickets" in result.stdout
+    counted = itsm(url, "tickets", "list", "--format", "csv")
+    assert len(counted.stdout.strip().splitlines()) == 2501
+
+
+def test_no_command_says_the_app_is_coming(tmp_path):
+    result = itsm(f"sqlite:///{tmp_path / 'x.db'}")
+    assert result.returncode == 0 and "terminal app is not built yet" in result.stderr

@@ -1,0 +1,119 @@
+"""The whole role matrix, walked through the services: each action allowed and denied."""
+
+import pytest
+
+from itsm_tui.core import analytics, audit, categories, inventory, tickets, users
+from itsm_tui.core.errors import NotFound, PermissionDenied
+from itsm_tui.core.permissions import MATRIX
+
+ROLES = ("requester", "agent", "supervisor", "admin")
+
+
+def _own_ticket(actor):
+    return tickets.create(actor, "My screen is dark", "Since this morning")
+
+
+def _others_ticket(people):
+    return tickets.create(people["requester2"], "Someone else's ticket", "Private")
+
+
+def _resolved_own(actor, people):
+    ticket = _own_ticket(actor)
+    agent = people["agent2"]
+    ticket = tickets.change_status(agent, ticket.id, ticket.version, "resolved", "Fixed it")
+    return ticket
+
+
+SCENARIOS = {
+    "ticket.view_own": lambda a, p: tickets.get(a, _own_ticket(a).number),
+    "ticket.create": lambda a, p: _own_ticket(a),
+    "ticket.comment": lambda a, p: tickets.comment(a, _own_ticket(a).id, "Any news?"),
+    "ticket.reopen_own": lambda a, p: (lambda t: tickets.change_status(
+        a, t.id, t.version, "in_progress", "Still broken"))(_resolved_own(a, p)),
+    "ticket.view_all": lambda a, p: tickets.get(a, _others_ticket(p).id),
+    "ticket.note": lambda a, p: tickets.comment(a, _own_ticket(a).id, "internal", internal=True),
+    "ticket.work": lambda a, p: (lambda t: tickets.update(a, t.id, t.version, title="New title"))(_own_ticket(a)),
+    "ticket.assign_self": lambda a, p: (lambda t: tickets.assign(a, t.id, t.version, a))(_own_ticket(a)),
+    "ticket.create_for_other": lambda a, p: tickets.create(a, "For you", "On behalf", requester="requester2"),
+    "ticket.assign_other": lambda a, p: (lambda t: tickets.assign(a, t.id, t.version, "agent2"))(_own_ticket(a)),
+    "inventory.view": lambda a, p: inventory.get(a, "department", p["dept"].id),
+    "inventory.edit": lambda a, p: inventory.create(a, "department", {"name": f"Dept of {a.username}"}),
+    "audit.view_work": lambda a, p: audit.read(a, "ticket"),
+    "audit.view_all": lambda a, p: audit.read(a, "user"),
+    "analytics.view": lambda a, p: analytics.ticket_totals(a),
+    "user.view": lambda a, p: users.list_users(a),
+    "user.manage": lambda a, p: users.create_user(a, f"new-{a.username}", "requester"),
+    "settings.manage": lambda a, p: categories.add(a, f"Category by {a.username}"),
+}
+
+
+def test_every_action_in_the_matrix_has_a_scenario():
+    assert set(SCENARIOS) == set(MATRIX)
+
+
+@pytest.mark.parametrize("action", sorted(MATRIX))
+def test_matrix(action, people, system):
+    people["dept"] = inventory.create(system, "department", {"name": "Finance"})
+    allowed_roles = MATRIX[action][0]
+    for role in ROLES:
+        actor = people[role]
+        if role in allowed_roles:
+            SCENARIOS[action](actor, people)
+        else:
+            with pytest.raises((PermissionDenied, NotFound)):
+                SCENARIOS[action](actor, people)
+
+
+def test_requester_cannot_see_or_touch_others_tickets(people):
+    ticket = _others_ticket(people)
+    requester = people["requester"]
+    for attempt in (
+        lambda: tickets.get(requester, ticket.id),
+        lambda: tickets.comment(requester, ticket.id, "hello"),
+        lambda: tickets.change_status(requester, ticket.id, ticket.version, "in_progress"),
+    ):
+        with pytest.raises(NotFound):
+            attempt()
+
+
+def test_requester_never_sees_internal_notes(people):
+    ticket = _own_ticket(people["requester"])
+    tickets.comment(people["agent"], ticket.id, "Public answer")
+    tickets.comment(people["agent"], ticket.id, "Internal: user is VIP", internal=True)
+    seen = [c.body for c in tickets.comments(people["requester"], ticket)]
+    assert seen == ["Public answer"]
+    assert len(tickets.comments(people["agent"], ticket)) == 2
+
+
+def test_disabled_user_can_do_nothing(people, system):
+    agent = people["agent"]
+    users.update_user(system, agent.id, agent.version, is_active=False)
+    agent = users.by_username("agent")
+    with pytest.raises(PermissionDenied, match="disabled"):
+        _own_ticket(agent)
+
+
+def test_last_admin_cannot_be_demoted_or_disabled(people, system):
+    admin = people["admin"]
+    with pytest.raises(PermissionDenied, match="last active admin"):
+        users.update_user(admin, admin.id, admin.version, role="agent")
+    with pytest.raises(PermissionDenied, match="last active admin"):
+        users.update_user(admin, admin.id, admin.version, is_active=False)
+    second = users.create_user(admin, "admin2", "admin")
+    users.update_user(second, admin.id, admin.version, role="supervisor")  # another admin remains
+    assert users.by_username("admin").role == "supervisor"
+    second = users.by_username("admin2")
+    with pytest.raises(PermissionDenied, match="last active admin"):
+        users.update_user(second, second.id, second.version, is_active=False)
+    assert users.by_username("admin2").is_active
+
+
+def test_readme_role_table_matches_the_matrix():
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    for action, (roles, description) in MATRIX.items():
+        row = next(line for line in readme.splitlines() if line.startswith(f"| `{action}` |"))
+        cells = [c.strip() for c in row.strip("|").split("|")]
+        assert cells[1] == description
+        assert [c == "yes" for c in cells[2:]] == [r in roles for r in ROLES], action

@@ -1,0 +1,146 @@
+"""Schema versions, migrations, and the reference DDL in sql/ matching the models."""
+
+from pathlib import Path
+
+import pytest
+from peewee import SqliteDatabase
+
+from itsm_tui.core import db, schema, setup
+from itsm_tui.core.errors import SchemaError
+from itsm_tui.core.models import ALL_MODELS, SchemaMeta
+
+SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
+
+
+@pytest.mark.parametrize("engine_name", ["sqlite", "mysql"])
+def test_reference_ddl_is_what_the_models_create(engine_name):
+    kept = (SQL_DIR / f"schema_{engine_name}.sql").read_text()
+    assert kept == schema.render_ddl(engine_name), (
+        f"sql/schema_{engine_name}.sql is stale: regenerate it with `itsm-tui ddl {engine_name}`"
+    )
+
+
+def _columns(table: str) -> dict[str, bool]:
+    return {c.name: c.null for c in db.database.get_columns(table)}
+
+
+def test_reference_ddl_builds_a_database_the_app_accepts(engine):
+    """Apply sql/ to an empty database: same tables, columns and nullability as the models."""
+    expected = {m._meta.table_name: _columns(m._meta.table_name) for m in ALL_MODELS}
+    engine_name = "mysql" if db.is_mysql() else "sqlite"
+    db.database.drop_tables(list(reversed(ALL_MODELS)))
+    for statement in (SQL_DIR / f"schema_{engine_name}.sql").read_text().split(";\n"):
+        body = "\n".join(line for line in statement.splitlines() if not line.startswith("--")).strip()
+        if body:
+            db.database.execute_sql(body)
+    schema.check()  # version recorded by the DDL file
+    actual = {m._meta.table_name: _columns(m._meta.table_name) for m in ALL_MODELS}
+    assert actual == expected
+    setup.initialise()  # the built-in rows go on top of a DDL-made schema
+
+
+def test_every_table_has_a_primary_key(engine):
+    for model in ALL_MODELS:
+        assert model._meta.primary_key is not None, model.__name__
+        assert db.database.get_primary_keys(model._meta.table_name), model.__name__
+
+
+def test_init_is_idempotent(engine):
+    assert setup.initialise() == (schema.SCHEMA_VERSION, schema.SCHEMA_VERSION)
+    schema.check()
+
+
+def _set_version(version: int) -> None:
+    SchemaMeta.update(value=str(version)).where(SchemaMeta.key == schema.VERSION_KEY).execute()
+
+
+def test_older_database_is_refused_with_upgrade_hint(engine):
+    _set_version(schema.SCHEMA_VERSION - 1)
+    with pytest.raises(SchemaError, match="run itsm-tui init to upgrade"):
+        schema.check()
+
+
+def test_newer_database_is_refused_clearly(engine):
+    _set_version(schema.SCHEMA_VERSION + 5)
+    with pytest.raises(SchemaError, match="newer than this itsm-tui"):
+        schema.check()
+    with pytest.raises(SchemaError, match="newer"):
+        schema.init()
+
+
+def test_uninitialised_database_is_refused(tmp_path):
+    db.bind(f"sqlite:///{tmp_path / 'empty.db'}")
+    try:
+        with pytest.raises(SchemaError, match="not initialised: run itsm-tui init"):
+            schema.check()
+    finally:
+        db.database.close()
+
+
+def test_migrations_run_in_order_and_record_each_version(engine):
+    """Upgrade a version-1 database with two migrations, as a later release would."""
+    ran = []
+
+    def add_column():
+        ran.append(2)
+        db.database.execute_sql("ALTER TABLE category ADD COLUMN colour VARCHAR(20)")
+
+    def backfill():
+        ran.append(3)
+        db.database.execute_sql("UPDATE category SET colour = 'grey'")
+
+    try:
+        before, after = schema.init(latest=3, migrations=[(2, add_column), (3, backfill)])
+        assert (before, after, ran) == (1, 3, [2, 3])
+        assert schema.current_version() == 3
+        colours = {row[0] for row in db.database.execute_sql("SELECT colour FROM category")}
+        assert colours == {"grey"}
+        assert schema.init(latest=3, migrations=[(2, add_column), (3, backfill)]) == (3, 3)
+        assert ran == [2, 3]  # nothing ran twice
+    finally:
+        if "colour" in _columns("category"):  # MariaDB's schema is shared by the session
+            db.database.execute_sql("ALTER TABLE category DROP COLUMN colour")
+
+
+def test_sqlite_connection_settings(tmp_path):
+    url = f"sqlite:///{tmp_path / 'p.db'}"
+    database = db.bind(url)
+    try:
+        assert isinstance(database, SqliteDatabase)
+        pragma = lambda name: database.execute_sql(f"PRAGMA {name}").fetchone()[0]  # noqa: E731
+        assert pragma("journal_mode") == "wal"
+        assert pragma("foreign_keys") == 1
+        assert pragma("busy_timeout") == 10_000
+        assert database._lock_type == "IMMEDIATE"
+    finally:
+        database.close()
+
+
+def test_mysql_connection_is_strict_utf8mb4_utc(engine):
+    if not db.is_mysql():
+        pytest.skip("MySQL only")
+    mode, charset, zone = db.database.execute_sql(
+        "SELECT @@SESSION.sql_mode, @@SESSION.character_set_connection, @@SESSION.time_zone"
+    ).fetchone()
+    assert "STRICT_ALL_TABLES" in mode
+    assert charset == "utf8mb4"
+    assert zone == "+00:00"
+    table_charset = db.database.execute_sql(
+        "SELECT CCSA.character_set_name FROM information_schema.TABLES T "
+        "JOIN information_schema.COLLATION_CHARACTER_SET_APPLICABILITY CCSA "
+        "ON CCSA.collation_name = T.table_collation "
+        "WHERE T.table_schema = DATABASE() AND T.table_name = 'ticket'"
+    ).fetchone()[0]
+    assert table_charset == "utf8mb4"
+
+
+def test_describe_url_never_shows_the_password():
+    text = db.describe_url("mysql://helpdesk:s3cret@db.example:3307/itsm")
+    assert "s3cret" not in text and "itsm" in text and "db.example:3307" in text
+
+
+def test_unsupported_url_is_a_clear_error():
+    from itsm_tui.core.errors import ItsmError
+
+    with pytest.raises(ItsmError, match="unsupported database URL"):
+        db.make_database("postgres://x/y")
