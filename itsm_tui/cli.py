@@ -136,7 +136,11 @@ def run(args) -> int:
     setup.open_database(url)
     actor = _actor(args.as_user)
     handler = {"user": _user, "seed": _seed, "tickets": _tickets}[args.command]
-    return handler(args, actor)
+    code = handler(args, actor)
+    from .core import db
+
+    db.optimize()  # cheap; keeps SQLite's planner statistics current
+    return code
 
 
 def _actor(username: str | None):

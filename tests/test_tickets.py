@@ -290,3 +290,8 @@ def test_linked_asset_and_unlink(ticket, people):
     assert t.system_id is None
     with pytest.raises(ValidationError, match="no system"):
         tickets.update(agent, t.id, t.version, system="nope")
+
+
+def test_c1_control_sequences_are_stripped_whole(people):
+    t = tickets.create(people["requester"], "a\x9b31mred \x9d8;;http://evil\x9cb", "x")
+    assert Ticket.get_by_id(t.id).title == "ared b"

@@ -28,8 +28,14 @@ def diff(before: dict, after: dict) -> dict:
     return {
         key: [plain(before.get(key)), plain(value)]
         for key, value in after.items()
-        if plain(before.get(key)) != plain(value)
+        if not _same(before.get(key), value)
     }
+
+
+def _same(old, new) -> bool:
+    if isinstance(old, Decimal) and isinstance(new, Decimal):
+        return old == new  # 12.5 (as SQLite returns it) is the same amount as 12.50
+    return plain(old) == plain(new)
 
 
 def record(

@@ -148,3 +148,18 @@ def transactional(fn: Callable[..., T]) -> Callable[..., T]:
         raise AssertionError("unreachable")
 
     return wrapper
+
+
+def optimize(full: bool = False) -> None:
+    """Refresh the planner's statistics, so queue queries pick the index that serves the sort.
+
+    SQLite plans blindly without statistics. ``PRAGMA optimize`` analyses only what the
+    session's queries would have profited from, so it is cheap when a session ends; ``full``
+    (after a bulk load) analyses everything. InnoDB keeps its own statistics; a bulk load
+    refreshes them at once.
+    """
+    if is_mysql():
+        if full:
+            database.execute_sql("ANALYZE TABLE ticket, audit_log, comment, `user`")
+    else:
+        database.execute_sql("ANALYZE" if full else "PRAGMA optimize")

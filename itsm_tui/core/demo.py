@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta
 
 from . import audit, clock, inventory, tickets, users
 from .auth import hash_password
-from .db import database, transactional
+from .db import database, optimize, transactional
 from .errors import ValidationError
 from .models import Category, Ticket, User
 from .permissions import require
@@ -221,6 +221,7 @@ def seed_bulk(actor: User, count: int, batch: int = 2000, progress=None) -> int:
         if progress:
             progress(done, count)
     _record_bulk(actor, count)
+    optimize(full=True)  # a million new rows: the planner must learn of them before the next query
     return count
 
 

@@ -8,27 +8,45 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
-from . import audit, records
+from . import audit, clock, records
 from .db import transactional
 from .errors import ValidationError
 from .models import (
-    ASSET_STATUSES, PERIPHERAL_KINDS, SYSTEM_TYPES, Department, Network, Peripheral,
-    StockItem, System, User,
+    ASSET_STATUSES, PERIPHERAL_KINDS, SYSTEM_TYPES, BaseModel, Department, Network, Peripheral,
+    StockItem, System, Ticket, User,
 )
 from .permissions import require
-from .text import clean, optional
+from .text import clean
 
 MAC_RE = re.compile(r"^([0-9a-f]{2}([:-])[0-9a-f]{2}(\2[0-9a-f]{2}){4}|[0-9a-f]{4}\.[0-9a-f]{4}\.[0-9a-f]{4})$")
 HOSTNAME_RE = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9-]{1,63}(?<!-))*$")
+MAX_QUANTITY = 2_000_000_000
 
 
 # ---------------------------------------------------------------- field validators
+# A ValidationError's ``field`` is always the key of the data dict (what a form highlights);
+# the message uses the field's label.
+
+def _label_of(field: str) -> str:
+    return field.replace("_", " ")
+
+
+def _text(value, field: str, label: str | None = None, *, max_len: int, required: bool = True,
+          multiline: bool = False) -> str | None:
+    """``clean`` (or ``optional`` when not required) with the error naming ``field``."""
+    try:
+        text = clean(value, label or _label_of(field), max_len=max_len, required=required,
+                     multiline=multiline)
+    except ValidationError as exc:
+        raise ValidationError(str(exc), field) from None
+    return text if required else (text or None)
+
 
 def ip_address(value) -> str | None:
-    text = optional(value, "IP address", max_len=45)
+    text = _text(value, "ip", "IP address", max_len=45, required=False)
     if text is None:
         return None
     try:
@@ -39,7 +57,7 @@ def ip_address(value) -> str | None:
 
 def mac_address(value) -> str | None:
     """Accepts aa:bb:cc:dd:ee:ff, aa-bb-..., aabb.ccdd.eeff; stores lower-case with colons."""
-    text = optional(value, "MAC address", max_len=17)
+    text = _text(value, "mac", "MAC address", max_len=17, required=False)
     if text is None:
         return None
     if not MAC_RE.match(text.lower()):
@@ -49,7 +67,7 @@ def mac_address(value) -> str | None:
 
 
 def cidr(value) -> str:
-    text = clean(value, "CIDR", max_len=43)
+    text = _text(value, "cidr", "CIDR", max_len=43)
     try:
         return str(ipaddress.ip_network(text, strict=True))
     except ValueError as exc:
@@ -57,7 +75,7 @@ def cidr(value) -> str:
 
 
 def hostname(value) -> str:
-    text = clean(value, "hostname", max_len=253).lower()
+    text = _text(value, "hostname", max_len=253).lower()
     if not HOSTNAME_RE.match(text):
         raise ValidationError(
             f"hostname {text!r} may hold only letters, digits, '-' and '.' labels", "hostname"
@@ -66,7 +84,7 @@ def hostname(value) -> str:
 
 
 def asset_tag(value) -> str:
-    text = clean(value, "asset tag", max_len=32).upper()
+    text = _text(value, "asset_tag", max_len=32).upper()
     if not re.match(r"^[A-Z0-9][A-Z0-9._/-]*$", text):
         raise ValidationError(f"asset tag {text!r} may hold only letters, digits and . _ / -", "asset_tag")
     return text
@@ -82,33 +100,40 @@ def choice(value, field: str, options) -> str:
 def a_date(value, field: str) -> date | None:
     if value in (None, ""):
         return None
+    if isinstance(value, datetime):
+        return value.date()
     if isinstance(value, date):
         return value
     try:
         return date.fromisoformat(str(value).strip())
     except ValueError:
-        raise ValidationError(f"{field} {value!r} is not a date like 2025-12-31", field) from None
+        raise ValidationError(
+            f"{_label_of(field)} {value!r} is not a date like 2025-12-31", field
+        ) from None
 
 
-def whole(value, field: str, minimum: int = 0, maximum: int = 2_000_000_000) -> int:
+def whole(value, field: str, minimum: int = 0, maximum: int = MAX_QUANTITY,
+          label: str | None = None) -> int:
+    label = label or _label_of(field)
     try:
         number = int(str(value).strip()) if not isinstance(value, int) else value
     except ValueError:
-        raise ValidationError(f"{field} must be a whole number, not {value!r}", field) from None
+        raise ValidationError(f"{label} must be a whole number, not {value!r}", field) from None
     if isinstance(value, bool) or not minimum <= number <= maximum:
-        raise ValidationError(f"{field} must be between {minimum} and {maximum}", field)
+        raise ValidationError(f"{label} must be between {minimum} and {maximum}", field)
     return number
 
 
-def money(value, field: str = "unit price") -> Decimal:
+def money(value, field: str = "unit_price") -> Decimal:
+    label = _label_of(field)
     try:
         amount = Decimal(str(value).strip())
     except InvalidOperation:
-        raise ValidationError(f"{field} must be an amount like 12.50, not {value!r}", field) from None
+        raise ValidationError(f"{label} must be an amount like 12.50, not {value!r}", field) from None
     if not amount.is_finite() or amount < 0 or amount >= Decimal("10000000000"):
-        raise ValidationError(f"{field} must be between 0 and 9999999999.99", field)
+        raise ValidationError(f"{label} must be between 0 and 9999999999.99", field)
     if amount != amount.quantize(Decimal("0.01")):
-        raise ValidationError(f"{field} has more than 2 decimal places", field)
+        raise ValidationError(f"{label} has more than 2 decimal places", field)
     return amount.quantize(Decimal("0.01"))
 
 
@@ -119,7 +144,7 @@ def _ref(model, value, field: str, name_field):
         return value
     row = model.get_or_none(model.id == value) if isinstance(value, int) else model.get_or_none(name_field == value)
     if row is None:
-        raise ValidationError(f"no {field} {value!r}", field)
+        raise ValidationError(f"no {_label_of(field)} {value!r}", field)
     return row
 
 
@@ -134,15 +159,32 @@ def _unique(model, field, value, label: str, exclude_id: int | None = None) -> N
 # ---------------------------------------------------------------- departments and networks
 
 def _department_values(data: dict) -> dict:
-    return {"name": clean(data.get("name"), "name", max_len=100)}
+    return {"name": _text(data.get("name"), "name", max_len=100)}
 
 
-def _network_values(data: dict) -> dict:
-    values = {"name": clean(data.get("name"), "name", max_len=100), "cidr": cidr(data.get("cidr"))}
+def _network_values(data: dict, network_id: int | None = None) -> dict:
+    values = {"name": _text(data.get("name"), "name", max_len=100), "cidr": cidr(data.get("cidr"))}
     vlan = data.get("vlan")
     values["vlan"] = None if vlan in (None, "") else whole(vlan, "vlan", 1, 4094)
-    values["location"] = optional(data.get("location"), "location", max_len=100)
+    values["location"] = _text(data.get("location"), "location", max_len=100, required=False)
+    if network_id is not None:
+        _keeps_its_systems(network_id, values["cidr"])
     return values
+
+
+def _keeps_its_systems(network_id: int, new_cidr: str) -> None:
+    """A network's CIDR may change only while every system on it keeps an IP inside it."""
+    net = ipaddress.ip_network(new_cidr)
+    on_it = System.select(System.hostname, System.ip).where(
+        (System.network == network_id) & System.ip.is_null(False)
+    ).order_by(System.hostname)
+    outside = [s.hostname for s in on_it if ipaddress.ip_address(s.ip) not in net]
+    if outside:
+        shown = ", ".join(outside[:5]) + (f" and {len(outside) - 5} more" if len(outside) > 5 else "")
+        raise ValidationError(
+            f"CIDR {new_cidr} would leave systems outside the network: {shown}; change their IP first",
+            "cidr",
+        )
 
 
 # ---------------------------------------------------------------- systems and peripherals
@@ -152,19 +194,19 @@ def _system_values(data: dict, exclude_id: int | None = None) -> dict:
         "hostname": hostname(data.get("hostname")),
         "asset_tag": asset_tag(data.get("asset_tag")),
         "type": choice(data.get("type"), "type", SYSTEM_TYPES),
-        "manufacturer": optional(data.get("manufacturer"), "manufacturer", max_len=64),
-        "model_name": optional(data.get("model_name"), "model", max_len=64),
-        "serial": optional(data.get("serial"), "serial", max_len=64),
-        "os": optional(data.get("os"), "OS", max_len=64),
+        "manufacturer": _text(data.get("manufacturer"), "manufacturer", max_len=64, required=False),
+        "model_name": _text(data.get("model_name"), "model_name", "model", max_len=64, required=False),
+        "serial": _text(data.get("serial"), "serial", max_len=64, required=False),
+        "os": _text(data.get("os"), "os", "OS", max_len=64, required=False),
         "ip": ip_address(data.get("ip")),
         "mac": mac_address(data.get("mac")),
         "department": _ref(Department, data.get("department"), "department", Department.name),
         "network": _ref(Network, data.get("network"), "network", Network.name),
-        "assigned_user": _ref(User, data.get("assigned_user"), "assigned user", User.username),
+        "assigned_user": _ref(User, data.get("assigned_user"), "assigned_user", User.username),
         "status": choice(data.get("status", "in use"), "status", ASSET_STATUSES),
-        "purchase_date": a_date(data.get("purchase_date"), "purchase date"),
-        "warranty_end": a_date(data.get("warranty_end"), "warranty end"),
-        "notes": optional(data.get("notes"), "notes", max_len=20_000, multiline=True),
+        "purchase_date": a_date(data.get("purchase_date"), "purchase_date"),
+        "warranty_end": a_date(data.get("warranty_end"), "warranty_end"),
+        "notes": _text(data.get("notes"), "notes", max_len=20_000, required=False, multiline=True),
     }
     if values["ip"] and values["network"]:
         net = ipaddress.ip_network(values["network"].cidr)
@@ -183,10 +225,10 @@ def _system_values(data: dict, exclude_id: int | None = None) -> dict:
 
 def _peripheral_values(data: dict, exclude_id: int | None = None) -> dict:
     values = {
-        "name": clean(data.get("name"), "name", max_len=100),
+        "name": _text(data.get("name"), "name", max_len=100),
         "kind": choice(data.get("kind"), "kind", PERIPHERAL_KINDS),
         "asset_tag": asset_tag(data.get("asset_tag")),
-        "serial": optional(data.get("serial"), "serial", max_len=64),
+        "serial": _text(data.get("serial"), "serial", max_len=64, required=False),
         "system": _ref(System, data.get("system"), "system", System.hostname),
         "department": _ref(Department, data.get("department"), "department", Department.name),
         "network": _ref(Network, data.get("network"), "network", Network.name),
@@ -199,11 +241,12 @@ def _peripheral_values(data: dict, exclude_id: int | None = None) -> dict:
 
 def _stock_values(data: dict) -> dict:
     return {
-        "name": clean(data.get("name"), "name", max_len=100),
-        "description": optional(data.get("description"), "description", max_len=20_000, multiline=True),
+        "name": _text(data.get("name"), "name", max_len=100),
+        "description": _text(data.get("description"), "description", max_len=20_000, required=False,
+                             multiline=True),
         "quantity": whole(data.get("quantity", 0), "quantity"),
         "unit_price": money(data.get("unit_price", 0)),
-        "reorder_level": whole(data.get("reorder_level", 0), "reorder level"),
+        "reorder_level": whole(data.get("reorder_level", 0), "reorder_level"),
     }
 
 
@@ -212,17 +255,42 @@ def _stock_values(data: dict) -> dict:
 KINDS = {
     # entity type -> (model, validator, label field, unique name field or None)
     "department": (Department, lambda d, _id: _department_values(d), "name", Department.name),
-    "network": (Network, lambda d, _id: _network_values(d), "name", Network.name),
+    "network": (Network, _network_values, "name", Network.name),
     "system": (System, _system_values, "hostname", None),
     "peripheral": (Peripheral, _peripheral_values, "asset_tag", None),
     "stock": (StockItem, lambda d, _id: _stock_values(d), "name", StockItem.name),
 }
 
 
+# entity type -> the (model, entity type, column) of the records a delete unlinks, each with its
+# own audit entry and version, so an edit form opened before the delete sees a conflict.
+# deleted entity -> the records that point at it, unlinked one by one (audited, versioned)
+UNLINKED_ON_DELETE = {
+    "system": ((Peripheral, "peripheral", "system"), (Ticket, "ticket", "system")),
+    "peripheral": ((Ticket, "ticket", "peripheral"),),
+    "department": ((System, "system", "department"), (Peripheral, "peripheral", "department"),
+                   (User, "user", "department")),
+    "network": ((System, "system", "network"), (Peripheral, "peripheral", "network")),
+}
+
+
 def _label(entity_type: str, values_or_row) -> str:
+    if entity_type == "ticket":
+        return values_or_row.number
+    if entity_type == "user":
+        return f"user {values_or_row.username}"
     field = KINDS[entity_type][2]
     value = values_or_row[field] if isinstance(values_or_row, dict) else getattr(values_or_row, field)
     return f"{entity_type} {value}"
+
+
+def _changed(row: BaseModel, values: dict) -> dict:
+    """The values that differ from the row's stored ones. Compared as values, not as text:
+    SQLite hands back a price of 12.50 as 12.5, which is no change."""
+    def stored_form(value):
+        return value.id if isinstance(value, BaseModel) else value
+
+    return {k: v for k, v in values.items() if stored_form(v) != row.__data__.get(k)}
 
 
 @transactional
@@ -243,14 +311,15 @@ def update(actor: User, entity_type: str, record_id: int, expected_version: int,
     row = records.get(model, record_id, entity_type)
     current = {name: row.__data__.get(name) for name in model._meta.sorted_field_names}
     merged = {**current, **data}
-    if "quantity" in data and entity_type == "stock":
+    if entity_type == "stock" and "quantity" in data and data["quantity"] != row.quantity:
         raise ValidationError("change a stock quantity with an adjustment and a reason", "quantity")
     values = validate(merged, row.id)
     if name_field is not None:
         _unique(model, name_field, values[name_field.name], "name", row.id)
     if entity_type == "stock":
         values.pop("quantity")
-    return records.update(actor, row, expected_version, values, entity_type, _label(entity_type, row))
+    return records.update(actor, row, expected_version, _changed(row, values), entity_type,
+                          _label(entity_type, row))
 
 
 @transactional
@@ -260,33 +329,23 @@ def delete(actor: User, entity_type: str, record_id: int, expected_version: int 
     require(actor, "inventory.edit")
     model = KINDS[entity_type][0]
     row = records.get(model, record_id, entity_type)
-    effects = linked_records(entity_type, row.id)
-    if entity_type == "system":
-        for peripheral in Peripheral.select().where(Peripheral.system == row.id):
-            records.update(actor, peripheral, peripheral.version, {"system": None}, "peripheral",
-                           _label("peripheral", peripheral), summary=f"detached from {row.hostname} (deleted)")
+    effects = linked_records(actor, entity_type, row.id)
+    for linked_model, linked_type, column in UNLINKED_ON_DELETE.get(entity_type, ()):
+        for linked in linked_model.select().where(getattr(linked_model, column) == row.id):
+            label = _label(linked_type, linked)
+            records.update(actor, linked, linked.version, {column: None}, linked_type, label,
+                           summary=f"{label} detached from {_label(entity_type, row)} (deleted)")
     records.delete(actor, row, entity_type, _label(entity_type, row), expected_version)
     return effects
 
 
-def linked_records(entity_type: str, record_id: int) -> dict:
+def linked_records(actor: User, entity_type: str, record_id: int) -> dict[str, int]:
     """Counts of what a delete would unlink, for the confirmation question."""
-    from .models import Ticket
-
-    if entity_type == "system":
-        return {
-            "peripherals": Peripheral.select().where(Peripheral.system == record_id).count(),
-            "tickets": Ticket.select().where(Ticket.system == record_id).count(),
-        }
-    if entity_type == "peripheral":
-        return {"tickets": Ticket.select().where(Ticket.peripheral == record_id).count()}
-    if entity_type in ("department", "network"):
-        column = "department" if entity_type == "department" else "network"
-        return {
-            "systems": System.select().where(getattr(System, column) == record_id).count(),
-            "peripherals": Peripheral.select().where(getattr(Peripheral, column) == record_id).count(),
-        }
-    return {}
+    require(actor, "inventory.view")
+    return {
+        f"{linked_type}s": model.select().where(getattr(model, column) == record_id).count()
+        for model, linked_type, column in UNLINKED_ON_DELETE.get(entity_type, ())
+    }
 
 
 @transactional
@@ -305,26 +364,35 @@ def adjust_stock(actor: User, item_id: int, delta: int, reason: str) -> StockIte
     """Add or take stock. Never below zero; the reason is recorded. Adjustments do not conflict
     with each other: the change is applied relative to the stored quantity."""
     require(actor, "inventory.edit")
-    delta = whole(delta, "quantity change", -2_000_000_000)
+    delta = whole(delta, "quantity", -MAX_QUANTITY, label="quantity change")
     if delta == 0:
         raise ValidationError("the quantity change must not be zero", "quantity")
     why = clean(reason, "reason", max_len=200)
     item = records.get(StockItem, item_id, "stock item")
+    new_quantity = StockItem.quantity + delta
     changed = (
-        StockItem.update(quantity=StockItem.quantity + delta, version=StockItem.version + 1)
-        .where((StockItem.id == item.id) & (StockItem.quantity + delta >= 0))
+        StockItem.update(quantity=new_quantity, version=StockItem.version + 1, updated_at=clock.now())
+        .where((StockItem.id == item.id) & (new_quantity >= 0) & (new_quantity <= MAX_QUANTITY))
         .execute()
     )
     if not changed:
-        raise ValidationError(
-            f"cannot take {-delta} of {item.name}: only {item.quantity} in stock", "quantity"
-        )
+        raise _refused_adjustment(StockItem.get_by_id(item.id), delta)
     fresh = StockItem.get_by_id(item.id)
     audit.record(actor, "stock_adjust", "stock", item.id,
                  f"{item.name}: {delta:+d} ({why})",
                  {"quantity": [fresh.quantity - delta, fresh.quantity], "reason": [None, why]},
                  entity_version=fresh.version)
     return fresh
+
+
+def _refused_adjustment(item: StockItem, delta: int) -> ValidationError:
+    if delta < 0:
+        return ValidationError(
+            f"cannot take {-delta} of {item.name}: only {item.quantity} in stock", "quantity"
+        )
+    return ValidationError(
+        f"cannot add {delta} to {item.name}: {item.quantity} in stock, at most {MAX_QUANTITY}", "quantity"
+    )
 
 
 def get(actor: User, entity_type: str, record_id: int):

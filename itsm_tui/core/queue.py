@@ -6,6 +6,7 @@ Pages never use OFFSET and never load more than one page: the next page starts a
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from functools import reduce
@@ -13,12 +14,14 @@ from functools import reduce
 from peewee import JOIN, Case, fn
 
 from . import clock
+from .db import database, is_mysql
 from .errors import QueryError
 from .models import STATUSES, Category, Department, Peripheral, System, Ticket, User, ticket_number
 from .permissions import is_staff, require
 from .query import Query, Term, parse
 from .tickets import NUMBER_RE
 
+SORT_RE = re.compile(r"^(?P<sign>[-+])?(?P<key>[a-z_]+)(?::(?P<dir>asc|desc))?$")
 Requester = User.alias("requester")
 Assignee = User.alias("assignee")
 
@@ -49,15 +52,16 @@ class Sort:
 
     @classmethod
     def parse(cls, text: str | None) -> "Sort":
-        """'updated', '-priority' (descending) or 'priority:desc'."""
+        """'updated' or '+updated', '-priority' (descending), 'priority:desc', 'priority:asc'."""
         if not text:
             return cls()
-        text = text.strip().lower()
-        descending = text.startswith("-") or text.endswith(":desc")
-        key = text.lstrip("-+").removesuffix(":desc").removesuffix(":asc")
-        if key not in SORTS:
-            raise QueryError(f"cannot sort by {key!r}: choose one of {', '.join(SORTS)}", 0)
-        return cls(key, descending)
+        match = SORT_RE.match(text.strip().lower())
+        if not match or match["key"] not in SORTS or (match["sign"] and match["dir"]):
+            raise QueryError(
+                f"cannot sort by {text.strip()!r}: use one of {', '.join(SORTS)}, "
+                "with a leading '-' or ':desc' for descending", 0
+            )
+        return cls(match["key"], match["sign"] == "-" or match["dir"] == "desc")
 
 
 @dataclass(frozen=True)
@@ -93,12 +97,15 @@ def _compile(actor: User, query: Query, now: datetime):
 
 def _term(actor: User, term: Term, now: datetime):
     key, values = term.key, term.values
+    # Requesters get no "no such name" errors: they would reveal which users, departments and
+    # assets exist. An unknown name simply matches nothing for them.
+    strict = is_staff(actor)
     if key == "status":
         return Ticket.status.in_(values)
     if key == "priority":
         return Ticket.priority.in_(values)
     if key == "category":
-        return Ticket.category.in_(_ids(Category, Category.name, term, "category"))
+        return Ticket.category.in_(_ids(Category, Category.name, term, "category", strict))
     if key in ("assignee", "requester"):
         column = Ticket.assignee if key == "assignee" else Ticket.requester
         parts, names = [], []
@@ -111,14 +118,14 @@ def _term(actor: User, term: Term, now: datetime):
                 names.append((value, pos))
         if names:
             ids = _ids(User, User.username, Term(key, tuple(n for n, _ in names), False, term.position,
-                                                tuple(p for _, p in names)), "user")
+                                                tuple(p for _, p in names)), "user", strict)
             parts.append(column.in_(ids))
         return reduce(lambda a, b: a | b, parts)
     if key == "department":
-        depts = _ids(Department, Department.name, term, "department")
+        depts = _ids(Department, Department.name, term, "department", strict)
         return Ticket.requester.in_(User.select(User.id).where(User.department.in_(depts)))
     if key == "asset":
-        return _asset_clause(term)
+        return _asset_clause(term, strict)
     if key in ("created", "updated"):
         column = Ticket.created_at if key == "created" else Ticket.updated_at
         (span,) = values
@@ -141,26 +148,46 @@ def _term(actor: User, term: Term, now: datetime):
     raise QueryError(f"unsupported filter {key!r}", term.position)
 
 
-def _ids(model, column, term: Term, label: str) -> list[int]:
-    """Resolve names case-insensitively; an unknown name is an error at its position."""
+def _casefold(value):
+    return None if value is None else str(value).casefold()
+
+
+def _python_folding(text: str) -> bool:
+    """True when ``text`` needs case folding SQLite cannot do (its LOWER() and LIKE fold ASCII
+    only); the Python ``itsm_casefold`` SQL function is then registered on this connection.
+    MySQL's utf8mb4_unicode_ci collation already compares without case."""
+    if text.isascii() or is_mysql():
+        return False
+    database.obj.register_function(_casefold, "itsm_casefold", 1, deterministic=True)
+    return True
+
+
+def _ids(model, column, term: Term, label: str, strict: bool) -> list[int]:
+    """Resolve names case-insensitively; an unknown name is an error at its position
+    (``strict``) or matches nothing."""
     ids = []
     for value, pos in zip(term.values, term.value_positions):
-        row = model.get_or_none(fn.LOWER(column) == str(value).lower())
-        if row is None:
+        name = str(value)
+        if _python_folding(name):
+            row = model.get_or_none(fn.itsm_casefold(column) == name.casefold())
+        else:
+            row = model.get_or_none(fn.LOWER(column) == name.lower())
+        if row is not None:
+            ids.append(row.id)
+        elif strict:
             raise QueryError(f"no {label} named {value!r}", pos)
-        ids.append(row.id)
     return ids
 
 
-def _asset_clause(term: Term):
-    parts = []
+def _asset_clause(term: Term, strict: bool):
+    parts = [Ticket.system.in_([])]  # matches nothing; the base of the OR
     for value, pos in zip(term.values, term.value_positions):
         lowered = str(value).lower()
         systems = [s.id for s in System.select(System.id).where(
             (fn.LOWER(System.asset_tag) == lowered) | (fn.LOWER(System.hostname) == lowered))]
         peripherals = [p.id for p in Peripheral.select(Peripheral.id).where(
             fn.LOWER(Peripheral.asset_tag) == lowered)]
-        if not systems and not peripherals:
+        if not systems and not peripherals and strict:
             raise QueryError(f"no system or peripheral {value!r}", pos)
         if systems:
             parts.append(Ticket.system.in_(systems))
@@ -170,11 +197,10 @@ def _asset_clause(term: Term):
 
 
 def _text_clause(text: str):
-    clause = (
-        Ticket.title.contains(text)
-        | Ticket.description.contains(text)
-        | Ticket.source_number.contains(text)
-    )
+    columns = (Ticket.title, Ticket.description, Ticket.source_number)
+    if _python_folding(text):
+        columns, text = tuple(fn.itsm_casefold(c) for c in columns), text.casefold()
+    clause = reduce(lambda a, b: a | b, (column.contains(text) for column in columns))
     match = NUMBER_RE.match(text)
     if match:
         clause = clause | (Ticket.id == int(match.group(1)))
@@ -183,8 +209,9 @@ def _text_clause(text: str):
 
 def compile_filter(actor: User, text: str | Query | None, now: datetime | None = None):
     require(actor, "ticket.view_own")
-    query = text if isinstance(text, Query) else parse(text or "", now=now or clock.now())
-    return _compile(actor, query, now or clock.now())
+    now = now or clock.now()  # one reading, so 'today' and 'age' agree
+    query = text if isinstance(text, Query) else parse(text or "", now=now)
+    return _compile(actor, query, now)
 
 
 def count(actor: User, text: str | Query | None = None) -> int:
@@ -193,6 +220,14 @@ def count(actor: User, text: str | Query | None = None) -> int:
     if where is not None:
         query = query.where(where)
     return query.count()
+
+
+# sort name -> how the inner query reaches a sort column that lives in another table
+SORT_JOINS = {
+    "requester": (Requester, JOIN.INNER, Ticket.requester == Requester.id),
+    "assignee": (Assignee, JOIN.LEFT_OUTER, Ticket.assignee == Assignee.id),
+    "category": (Category, JOIN.INNER, Ticket.category == Category.id),
+}
 
 
 def page(
@@ -206,33 +241,46 @@ def page(
     """One page of rows after ``after`` (or before ``before``, read backwards), in sort order.
 
     With neither cursor: the first page; ``before=END`` gives the last page.
+
+    A deferred join: the inner query finds the page's ids on the ticket table alone (so the
+    planner walks the sort key's index and stops after one page), the outer one fetches the
+    names for just those rows. Joining first lets MariaDB start from the small tables and sort
+    every match.
     """
     where = compile_filter(actor, text)
     key = SORTS[sort.key]
     backwards = before is not None
     descending = sort.descending != backwards
+    inner = Ticket.select(Ticket.id.alias("page_id"), key.alias("sort_value"))
+    if sort.key in SORT_JOINS:
+        model, join_type, on = SORT_JOINS[sort.key]
+        inner = inner.join(model, join_type, on=on)
+    if where is not None:
+        inner = inner.where(where)
+    cursor = before if backwards else after
+    if cursor is not None and cursor != END:
+        if descending:
+            inner = inner.where((key <= cursor.value) & ((key < cursor.value) | (Ticket.id < cursor.id)))
+        else:
+            inner = inner.where((key >= cursor.value) & ((key > cursor.value) | (Ticket.id > cursor.id)))
+    order = (key.desc(), Ticket.id.desc()) if descending else (key.asc(), Ticket.id.asc())
+    ids = inner.order_by(*order).limit(limit + 1).alias("page_ids")
+    sort_value = ids.c.sort_value
     query = (
         Ticket.select(
             Ticket.id, Ticket.title, Ticket.status, Ticket.priority, Ticket.created_at,
             Ticket.updated_at, Ticket.response_due, Ticket.resolution_due,
             Ticket.first_response_at, Ticket.resolved_at, Ticket.version,
             Category.name.alias("category"), Requester.username.alias("requester"),
-            Assignee.username.alias("assignee"), key.alias("_sort"),
+            Assignee.username.alias("assignee"), sort_value.alias("_sort"),
         )
-        .join(Category, on=(Ticket.category == Category.id))
-        .join(Requester, on=(Ticket.requester == Requester.id))
-        .join(Assignee, JOIN.LEFT_OUTER, on=(Ticket.assignee == Assignee.id))
+        .join(ids, on=(Ticket.id == ids.c.page_id))
+        .switch(Ticket).join(Category, on=(Ticket.category == Category.id))
+        .switch(Ticket).join(Requester, on=(Ticket.requester == Requester.id))
+        .switch(Ticket).join(Assignee, JOIN.LEFT_OUTER, on=(Ticket.assignee == Assignee.id))
+        .order_by(*((sort_value.desc(), Ticket.id.desc()) if descending else (sort_value.asc(), Ticket.id.asc())))
     )
-    if where is not None:
-        query = query.where(where)
-    cursor = before if backwards else after
-    if cursor is not None and cursor is not END:
-        if descending:
-            query = query.where((key <= cursor.value) & ((key < cursor.value) | (Ticket.id < cursor.id)))
-        else:
-            query = query.where((key >= cursor.value) & ((key > cursor.value) | (Ticket.id > cursor.id)))
-    order = (key.desc(), Ticket.id.desc()) if descending else (key.asc(), Ticket.id.asc())
-    rows = list(query.order_by(*order).limit(limit + 1).dicts())
+    rows = list(query.dicts())
     has_more = len(rows) > limit
     rows = rows[:limit]
     if backwards:

@@ -86,11 +86,16 @@ def delete(actor: User, row: BaseModel, entity_type: str, label: str, expected_v
     if expected_version is not None and row.version != expected_version:
         raise conflict(entity_type, row.id, label, expected_version)
     before = {name: _raw(row, name) for name in model._meta.sorted_field_names if name != "id"}
+    condition = model.id == row.id
+    if expected_version is not None:
+        condition &= model.version == expected_version  # a save in between makes this a conflict
     try:
-        deleted = model.delete().where(model.id == row.id).execute()
+        deleted = model.delete().where(condition).execute()
     except IntegrityError as exc:
         raise ValidationError(f"cannot delete {label}: {integrity_message(exc)}") from None
     if deleted == 0:
+        if expected_version is not None and model.get_or_none(model.id == row.id):
+            raise conflict(entity_type, row.id, label, expected_version)
         raise NotFound(f"{label} was already deleted")
     audit.record(
         actor, "delete", entity_type, row.id, f"deleted {label}",

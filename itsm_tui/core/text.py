@@ -14,7 +14,12 @@ from .errors import ValidationError
 _BIDI = "\u202a-\u202e\u2066-\u2069"
 _SINGLE_LINE = re.compile(f"[\x00-\x1f\x7f-\x9f{_BIDI}]")
 _MULTI_LINE = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f{_BIDI}]")
-_ESCAPE_SEQUENCE = re.compile(r"\x1b(\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)?|[@-Z\\-_])")
+# ESC-introduced CSI/OSC/other sequences, and their one-byte C1 forms (CSI \x9b, OSC \x9d).
+_ESCAPE_SEQUENCE = re.compile(
+    r"(\x1b\[|\x9b)[0-?]*[ -/]*[@-~]"
+    r"|(\x1b\]|\x9d)[^\x07\x1b\x9c]*(\x07|\x1b\\|\x9c)?"
+    r"|\x1b[@-Z\\-_]"
+)
 
 
 def strip_controls(value: str, multiline: bool = False) -> str:

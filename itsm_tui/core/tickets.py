@@ -44,7 +44,7 @@ STATUS_LABELS = {
     "waiting_on_vendor": "Waiting on vendor", "resolved": "Resolved", "closed": "Closed",
 }
 LEVELS = {"high": 1, "medium": 2, "low": 3}
-NUMBER_RE = re.compile(r"^INC0*(\d{1,12})$", re.IGNORECASE)
+NUMBER_RE = re.compile(r"^INC0*([0-9]{1,12})$", re.IGNORECASE)
 TITLE_MAX, BODY_MAX = 200, 20_000
 
 
