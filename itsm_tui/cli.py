@@ -118,9 +118,9 @@ def run(args) -> int:
         return 0
     url = config.resolve_db_url(args.db)
     if args.command is None:
-        print("itsm-tui: the terminal app is not built yet; see `itsm-tui --help` for the commands "
-              "that work today.", file=sys.stderr)
-        return 0
+        from .ui.app import run as run_tui  # late: Textual costs ~0.35 s to import
+
+        return run_tui(url)
     if args.command == "init":
         setup.open_database(url, check=False)
         before, after = setup.initialise()

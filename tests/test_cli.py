@@ -116,6 +116,7 @@ def test_bulk_seed(url):
     assert len(counted.stdout.strip().splitlines()) == 2501
 
 
-def test_no_command_says_the_app_is_coming(tmp_path):
+def test_no_command_refuses_an_uninitialised_database_before_taking_the_screen(tmp_path):
     result = itsm(f"sqlite:///{tmp_path / 'x.db'}")
-    assert result.returncode == 0 and "terminal app is not built yet" in result.stderr
+    assert result.returncode == 1 and "run itsm-tui init" in result.stderr
+    assert "\x1b[" not in result.stdout + result.stderr  # no full-screen output happened

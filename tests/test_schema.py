@@ -78,25 +78,27 @@ def test_uninitialised_database_is_refused(tmp_path):
 
 
 def test_migrations_run_in_order_and_record_each_version(engine):
-    """Upgrade a version-1 database with two migrations, as a later release would."""
+    """Upgrade a current database with two more migrations, as a later release would."""
+    base = schema.SCHEMA_VERSION
     ran = []
 
     def add_column():
-        ran.append(2)
+        ran.append(base + 1)
         db.database.execute_sql("ALTER TABLE category ADD COLUMN colour VARCHAR(20)")
 
     def backfill():
-        ran.append(3)
+        ran.append(base + 2)
         db.database.execute_sql("UPDATE category SET colour = 'grey'")
 
+    steps = [*schema.MIGRATIONS, (base + 1, add_column), (base + 2, backfill)]
     try:
-        before, after = schema.init(latest=3, migrations=[(2, add_column), (3, backfill)])
-        assert (before, after, ran) == (1, 3, [2, 3])
-        assert schema.current_version() == 3
+        before, after = schema.init(latest=base + 2, migrations=steps)
+        assert (before, after, ran) == (base, base + 2, [base + 1, base + 2])
+        assert schema.current_version() == base + 2
         colours = {row[0] for row in db.database.execute_sql("SELECT colour FROM category")}
         assert colours == {"grey"}
-        assert schema.init(latest=3, migrations=[(2, add_column), (3, backfill)]) == (3, 3)
-        assert ran == [2, 3]  # nothing ran twice
+        assert schema.init(latest=base + 2, migrations=steps) == (base + 2, base + 2)
+        assert ran == [base + 1, base + 2]  # nothing ran twice
     finally:
         if "colour" in _columns("category"):  # MariaDB's schema is shared by the session
             db.database.execute_sql("ALTER TABLE category DROP COLUMN colour")

@@ -11,6 +11,8 @@ import re
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
+from peewee import JOIN
+
 from . import audit, clock, records
 from .db import transactional
 from .errors import ValidationError
@@ -398,3 +400,27 @@ def _refused_adjustment(item: StockItem, delta: int) -> ValidationError:
 def get(actor: User, entity_type: str, record_id: int):
     require(actor, "inventory.view")
     return records.get(KINDS[entity_type][0], record_id, entity_type)
+
+
+def search_assets(actor: User, text: str, limit: int = 20) -> list[tuple[str, int, str]]:
+    """Systems and peripherals whose hostname/name, asset tag or IP contains ``text``, as
+    (kind, id, label) for pickers; label like 'ws-001 · AT-1001 · Finance'."""
+    require(actor, "inventory.view")
+    text = (text or "").strip()
+    systems = System.select(System, Department).join(Department, JOIN.LEFT_OUTER)
+    peripherals = Peripheral.select(Peripheral, Department).join(Department, JOIN.LEFT_OUTER)
+    if text:
+        systems = systems.where(System.hostname.contains(text) | System.asset_tag.contains(text)
+                                | System.ip.contains(text))
+        peripherals = peripherals.where(Peripheral.name.contains(text) | Peripheral.asset_tag.contains(text))
+    found = [
+        ("system", s.id, f"{s.hostname} · {s.asset_tag} · {s.type}"
+         + (f" · {s.department.name}" if s.department_id else ""))
+        for s in systems.order_by(System.hostname).limit(limit)
+    ]
+    found += [
+        ("peripheral", p.id, f"{p.name} · {p.asset_tag} · {p.kind}"
+         + (f" · {p.department.name}" if p.department_id else ""))
+        for p in peripherals.order_by(Peripheral.name).limit(limit)
+    ]
+    return found[:limit]

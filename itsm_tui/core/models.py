@@ -253,8 +253,32 @@ class Notification(BaseModel):
         indexes = ((("user", "read_at", "created_at"), False),)
 
 
+class SavedView(BaseModel):
+    """A named ticket filter (query language text and sort) kept by one user (schema v2)."""
+
+    user = ForeignKeyField(User, on_delete="CASCADE", backref="saved_views")
+    name = CharField(max_length=60)
+    query = TextField()
+    sort = CharField(max_length=30)
+    created_at = DateTimeField()
+
+    class Meta:
+        indexes = ((("user", "name"), True),)
+
+
+class UserPreference(BaseModel):
+    """One small per-user setting, such as the last ticket view used (schema v2)."""
+
+    user = ForeignKeyField(User, on_delete="CASCADE", backref="preferences")
+    key = CharField(max_length=40)
+    value = CharField(max_length=500)
+
+    class Meta:
+        indexes = ((("user", "key"), True),)
+
+
 # Creation order: every table after the tables it references.
 ALL_MODELS = (
     SchemaMeta, Department, Network, User, Category, System, Peripheral, StockItem, Ticket,
-    Comment, AttachmentBlob, Attachment, AuditEntry, Notification,
+    Comment, AttachmentBlob, Attachment, AuditEntry, Notification, SavedView, UserPreference,
 )

@@ -1,7 +1,10 @@
 """Schema versions: create, upgrade, check, and render the reference DDL in ``sql/``.
 
 The version lives in ``schema_meta``. A migration is a function run once to go from version
-N-1 to N; ``MIGRATIONS`` lists them in order. Version 1 is the schema created from the models.
+N-1 to N; ``MIGRATIONS`` lists them in order. A new database is created from the models at
+``SCHEMA_VERSION`` directly; an older one runs the migrations it has not had yet.
+
+Versions: 1, the first release; 2, saved ticket views and user preferences.
 """
 
 from __future__ import annotations
@@ -12,13 +15,20 @@ from peewee import MySQLDatabase, SqliteDatabase
 
 from .db import MYSQL_TABLE_SETTINGS, database
 from .errors import SchemaError
-from .models import ALL_MODELS, SchemaMeta
+from .models import ALL_MODELS, SavedView, SchemaMeta, UserPreference
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 VERSION_KEY = "schema_version"
 
 Migration = tuple[int, Callable[[], None]]
-MIGRATIONS: Sequence[Migration] = ()
+
+
+def _add_views() -> None:
+    """v2: saved ticket views and per-user preferences (two new tables, nothing else)."""
+    database.create_tables([SavedView, UserPreference])
+
+
+MIGRATIONS: Sequence[Migration] = ((2, _add_views),)
 
 
 def current_version() -> int | None:

@@ -1,0 +1,242 @@
+"""The Textual app: start-up, login, screen switching, the command line and notifications."""
+
+from __future__ import annotations
+
+from functools import partial
+from pathlib import Path
+from urllib.parse import urlparse
+
+from textual import work
+from textual.app import App
+from textual.binding import Binding
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+from .. import config
+from ..core import db, notifications, setup, tickets, views
+from ..core.errors import ItsmError, NotFound, SchemaError
+from ..core.models import User
+from ..core.text import strip_controls
+from .modals import HelpModal, MessageModal, TextPrompt
+from .render import one_line
+from .screens.login import LoginScreen
+from .screens.queue import QueueScreen
+from .screens.setup import SetupScreen
+from .screens.ticket import TicketScreen
+
+NOTIFICATION_POLL_SECONDS = 5.0
+
+
+class ItsmCommands(Provider):
+    """Every action and saved view, for the command palette (ctrl+p)."""
+
+    def _commands(self) -> list[tuple[str, object, str]]:
+        app: ItsmApp = self.app
+        if app.user is None:
+            return [("Quit", app.exit, "Leave itsm-tui")]
+        entries = [
+            ("Queue", partial(app.run_command, "queue"), "Go to the ticket queue (1)"),
+            ("New ticket", partial(app.screen_action, "new_ticket"), "Open a ticket (n)"),
+            ("Refresh", partial(app.screen_action, "reload"), "Re-read from the database (r)"),
+            ("Filter", partial(app.screen_action, "filter"), "Edit the queue filter (/)"),
+            ("Save view", partial(app.screen_action, "save_view"), "Save the current filter (ctrl+s)"),
+            ("Notifications", app.action_notifications, "Show your notifications (N)"),
+            ("Command line", app.action_command_line, "k9s-style commands (:)"),
+            ("Log out", app.action_logout, "Back to the login screen (ctrl+l)"),
+            ("Quit", app.exit, "Leave itsm-tui"),
+        ]
+        for view in views.views_for(app.user):
+            entries.append((f"View: {view.name}", partial(app.use_view, view), view.query or "everything"))
+        return entries
+
+    async def discover(self) -> Hits:
+        for name, callback, help_text in self._commands():
+            yield DiscoveryHit(name, callback, help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for name, callback, help_text in self._commands():
+            score = matcher.match(name)
+            if score > 0:
+                yield Hit(score, matcher.highlight(name), callback, help=help_text)
+
+
+class ItsmApp(App):
+    TITLE = "itsm-tui"
+    COMMANDS = App.COMMANDS | {ItsmCommands}
+    BINDINGS = [
+        Binding("question_mark", "help", "Keys"),
+        Binding("colon", "command_line", "Command", show=False),
+        Binding("ctrl+l", "logout", "Log out", show=False),
+        Binding("1", "run_command('queue')", "Queue", show=False),
+        Binding("2", "run_command('inventory')", "Inventory", show=False),
+        Binding("3", "run_command('log')", "Log", show=False),
+        Binding("4", "run_command('analytics')", "Analytics", show=False),
+        Binding("N", "notifications", "Notifications", show=False),
+    ]
+
+    def __init__(self, url: str | None = None) -> None:
+        super().__init__()
+        self.url = config.resolve_db_url(url)
+        self.database_label = db.describe_url(self.url)
+        self.user: User | None = None
+        self.unread = 0
+        self.last_notification = 0
+
+    # ------------------------------------------------------------ start-up and login
+
+    def on_mount(self) -> None:
+        self.set_interval(NOTIFICATION_POLL_SECONDS, self.poll_notifications)
+        if self._first_run():
+            self.push_screen(SetupScreen(self.url, self.database_label))
+            return
+        try:
+            setup.open_database(self.url)
+        except (SchemaError, ItsmError) as exc:
+            self.exit(message=f"itsm-tui: error: {exc}", return_code=1)
+            return
+        self.show_login()
+
+    def _first_run(self) -> bool:
+        """The embedded default database does not exist yet."""
+        if self.url != config.default_db_url():
+            return False
+        return not Path(urlparse(self.url).path).exists()
+
+    def show_login(self, hint: str = "") -> None:
+        self.user = None
+        login = LoginScreen(self.database_label, hint)
+        if len(self.screen_stack) > 1:
+            self.switch_screen(login)
+        else:
+            self.push_screen(login)
+
+    def logged_in(self, user: User) -> None:
+        # Only notifications that arrive from now on become toasts; the rest wait behind N.
+        latest = notifications.recent(user, limit=1)
+        self.last_notification = latest[0].id if latest else 0
+        self.unread = notifications.unread_count(user)
+        self.user = user
+        self.switch_screen(QueueScreen())
+
+    def action_logout(self) -> None:
+        if self.user is None:
+            return
+        while len(self.screen_stack) > 2:
+            self.pop_screen()
+        self.show_login()
+
+    # ------------------------------------------------------------ navigation
+
+    def open_ticket(self, ticket_id: int) -> None:
+        self.push_screen(TicketScreen(ticket_id))
+
+    def screen_action(self, name: str) -> None:
+        method = getattr(self.screen, f"action_{name}", None)
+        if method:
+            method()
+
+    def use_view(self, view) -> None:
+        self.run_command("queue")
+        if isinstance(self.screen, QueueScreen):
+            self.screen.use_view(view)
+
+    def action_run_command(self, command: str) -> None:
+        self.run_command(command)
+
+    def run_command(self, text: str) -> None:
+        """The k9s-style command line: queue, inventory, log, analytics, ticket N, quit."""
+        words = text.strip().lstrip(":").split()
+        if not words:
+            return
+        verb, args = words[0].lower(), words[1:]
+        if verb in ("q", "quit", "exit"):
+            self.exit()
+        elif self.user is None:
+            self.notify("Log in first.", severity="warning")
+        elif verb in ("queue", "tickets", "1"):
+            while len(self.screen_stack) > 2:
+                self.pop_screen()
+        elif verb in ("inventory", "log", "analytics", "2", "3", "4"):
+            pass  # screens 2 to 4 are not built yet: the key does nothing
+        elif verb in ("ticket", "t") and args:
+            self._open_number(args[0])
+        else:
+            self.notify(f"Unknown command: {one_line(text)} (try queue, ticket INC000123, quit)",
+                        severity="warning")
+
+    def _open_number(self, number: str) -> None:
+        try:
+            ticket = tickets.get(self.user, number)
+        except (NotFound, ItsmError) as exc:
+            self.notify(str(exc), severity="error")
+            return
+        self.open_ticket(ticket.id)
+
+    @work(exclusive=True, group="command-line")
+    async def action_command_line(self) -> None:
+        text = await self.push_screen_wait(TextPrompt(
+            "Command", ":queue  :ticket INC000123  :quit  (also :inventory :log :analytics)",
+            multiline=False, required=False))
+        if text:
+            self.run_command(text)
+
+    def action_help(self) -> None:
+        keys = []
+        seen = set()
+        for key, active in self.active_bindings.items():
+            binding = active.binding
+            if binding.description and (binding.action, binding.description) not in seen:
+                seen.add((binding.action, binding.description))
+                keys.append((binding.key_display or self.get_key_display(binding), binding.description))
+        self.push_screen(HelpModal(f"Keys: {type(self.screen).__name__.removesuffix('Screen')}", keys))
+
+    # ------------------------------------------------------------ notifications
+
+    def notify(self, message: str, *, title: str = "", severity="information", timeout=None, markup=False):
+        """Messages often quote user data: never read them as markup, drop control characters."""
+        super().notify(strip_controls(str(message)), title=strip_controls(title), severity=severity,
+                       timeout=timeout, markup=markup)
+
+    def changed(self) -> None:
+        """An operator action happened: look for new notifications at once."""
+        self.poll_notifications()
+
+    @work(exclusive=True, group="notifications", thread=True, exit_on_error=False)
+    def poll_notifications(self) -> None:
+        user = self.user
+        if user is None:
+            return
+        fresh = notifications.since(user, self.last_notification)
+        unread = notifications.unread_count(user)
+        self.call_from_thread(self._show_notifications, user, fresh, unread)
+
+    def _show_notifications(self, user: User, fresh: list, unread: int) -> None:
+        if self.user is None or self.user.id != user.id:
+            return
+        for item in fresh:
+            self.notify(item.message, title="Notification", timeout=6)
+            self.last_notification = max(self.last_notification, item.id)
+        if unread != self.unread:
+            self.unread = unread
+            for frame in self.screen.query("Frame"):
+                frame.show()
+
+    @work(exclusive=True, group="notifications-list")
+    async def action_notifications(self) -> None:
+        if self.user is None:
+            return
+        items = notifications.recent(self.user)
+        lines = [f"{'•' if n.read_at is None else ' '} {n.created_at:%Y-%m-%d %H:%M}  {n.message}" for n in items]
+        await self.push_screen_wait(MessageModal("Notifications", lines or ["No notifications yet."]))
+        notifications.mark_all_read(self.user)
+        self.unread = 0
+        for frame in self.screen.query("Frame"):
+            frame.show()
+
+
+def run(url: str | None = None) -> int:
+    app = ItsmApp(url)
+    if not app._first_run():
+        setup.open_database(app.url)  # a missing or outdated schema is one line, before the screen is taken
+    app.run()
+    return app.return_code or 0

@@ -1,0 +1,72 @@
+"""The login screen. bcrypt runs in a thread, so the screen keeps drawing while it hashes."""
+
+from __future__ import annotations
+
+import asyncio
+
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Center, Vertical
+from textual.screen import Screen
+from textual.widgets import Button, Input, Label, Static
+
+from ...core import auth
+from ...core.errors import AuthError
+from ..render import literal
+
+
+class LoginScreen(Screen):
+    DEFAULT_CSS = """
+    LoginScreen { align: center middle; }
+    LoginScreen #box { width: 60; height: auto; border: round $accent; padding: 1 2; }
+    LoginScreen #brand { text-style: bold; color: $accent; margin-bottom: 1; }
+    LoginScreen Input { margin-bottom: 1; }
+    LoginScreen #error { color: $error; height: auto; min-height: 1; }
+    LoginScreen #where { color: $text-muted; margin-top: 1; }
+    """
+    AUTO_FOCUS = "#username"
+
+    def __init__(self, database_label: str, hint: str = "") -> None:
+        super().__init__()
+        self.database_label = database_label
+        self.hint = hint
+
+    def compose(self) -> ComposeResult:
+        with Center():
+            with Vertical(id="box"):
+                yield Label("itsm-tui — sign in", id="brand")
+                yield Input(placeholder="username", id="username")
+                yield Input(placeholder="password", password=True, id="password")
+                yield Button("Log in", variant="primary", id="login")
+                yield Static("", id="error")
+                yield Static(literal(f"Database: {self.database_label}"), id="where")
+                if self.hint:
+                    yield Static(literal(self.hint), id="hint")
+
+    @on(Input.Submitted, "#username")
+    def _next_field(self) -> None:
+        self.query_one("#password", Input).focus()
+
+    @on(Input.Submitted, "#password")
+    @on(Button.Pressed, "#login")
+    async def attempt(self) -> None:
+        username = self.query_one("#username", Input).value
+        password = self.query_one("#password", Input).value
+        error = self.query_one("#error", Static)
+        button = self.query_one("#login", Button)
+        if not username or not password:
+            error.update(literal("Enter a username and a password."))
+            return
+        button.disabled = True
+        error.update(literal("Checking…"))
+        try:
+            user = await asyncio.to_thread(auth.login, username, password)
+        except AuthError as exc:
+            error.update(literal(str(exc)))
+            self.query_one("#password", Input).value = ""
+            self.query_one("#password", Input).focus()
+            return
+        finally:
+            button.disabled = False
+        error.update("")
+        self.app.logged_in(user)

@@ -1,0 +1,244 @@
+"""Screen 1: the ticket queue. Views, the filter bar, sorting, marks and triage keys."""
+
+from __future__ import annotations
+
+import asyncio
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widgets import Footer, Input, Static
+
+from ...core import queue, views
+from ...core.errors import QueryError
+from ...core.query import parse
+from ..modals import ChoicePicker, TextPrompt
+from ..render import literal
+from ..triage import TRIAGE_BINDINGS, Target, Triage
+from ..widgets.frame import Frame
+from ..widgets.ticket_table import COLUMNS, TicketTable
+
+REFRESH_SECONDS = 5.0
+FILTER_DEBOUNCE = 0.3
+
+
+class QueueScreen(Triage, Screen):
+    DEFAULT_CSS = """
+    QueueScreen #filter { display: none; border: tall $accent; height: 3; }
+    QueueScreen #filter.shown { display: block; }
+    QueueScreen #filter-error { display: none; color: $error; height: auto; }
+    QueueScreen #filter-error.shown { display: block; }
+    QueueScreen #status-line { height: 1; padding: 0 1; background: $boost; }
+    """
+    BINDINGS = [
+        Binding("slash", "filter", "Filter"),
+        Binding("v", "views", "Views"),
+        Binding("ctrl+s", "save_view", "Save view"),
+        Binding("o", "sort", "Sort"),
+        Binding("O", "reverse", "Reverse", show=False),
+        *TRIAGE_BINDINGS,
+        Binding("escape", "close_filter", "Close filter", show=False),
+    ]
+
+    AUTO_FOCUS = "#table"  # not the (hidden) filter bar, which would swallow j/k/space
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.view_name = ""
+        self.filter_text = ""
+        self.sort = queue.Sort()
+        self.total: int | None = None
+        self._debounce: Timer | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Frame()
+        yield Input(placeholder='filter, e.g. status:open prio:high assignee:me "vpn"  (Enter applies, Escape closes)',
+                    id="filter")
+        yield Static("", id="filter-error")
+        yield Static("", id="status-line")
+        yield TicketTable(self._load_page, id="table")
+        yield Footer()
+
+    @property
+    def table(self) -> TicketTable:
+        return self.query_one(TicketTable)
+
+    def on_mount(self) -> None:
+        view = views.default_view(self.user)
+        self.apply_view(view.name, view.query, view.sort)
+        self.set_interval(REFRESH_SECONDS, self._auto_refresh)
+        self.table.focus()
+
+    # ------------------------------------------------------------ data
+
+    def _load_page(self, after, before, limit):
+        """Runs in the table's worker thread."""
+        return queue.page(self.user, self.filter_text, self.sort, after=after, before=before, limit=limit)
+
+    def apply_view(self, name: str, query: str, sort: str) -> None:
+        self.view_name = name
+        self.sort = queue.Sort.parse(sort)
+        self.query_one("#filter", Input).value = query
+        self._apply_filter(query)
+
+    def _apply_filter(self, text: str) -> None:
+        self.filter_text = text
+        self.table.sort = self.sort
+        self.table.reload()
+        self._count()
+
+    @work(exclusive=True, group="count", thread=True, exit_on_error=False)
+    def _count(self) -> None:
+        try:
+            total = queue.count(self.user, self.filter_text)
+        except Exception:  # the table reports the same error
+            total = None
+        self.app.call_from_thread(self._show_total, total)
+
+    def _show_total(self, total: int | None) -> None:
+        self.total = total
+        self._status_line()
+
+    def _status_line(self) -> None:
+        line = Text()
+        line.append(self.view_name or "Custom filter", style="bold")
+        if self.filter_text:
+            line.append("  ")
+            line.append_text(literal(self.filter_text, "italic"))
+        if self.total is not None:
+            line.append(f"  ·  {self.total:,} ticket{'s' if self.total != 1 else ''}")
+        column = next((c.header for c in COLUMNS if c.sort == self.sort.key), self.sort.key)
+        line.append(f"  ·  sorted by {column} {'▼' if self.sort.descending else '▲'}")
+        marks = len(self.table.marks)
+        if marks:
+            line.append(f"  ·  {marks} marked", style="bold magenta")
+        self.query_one("#status-line", Static).update(line)
+
+    def _auto_refresh(self) -> None:
+        if self.app.screen is self:
+            self.table.refresh_window()
+            self._count()
+
+    @on(TicketTable.Loaded)
+    def _loaded(self) -> None:
+        self._status_line()
+
+    @on(TicketTable.LoadFailed)
+    def _load_failed(self, event: TicketTable.LoadFailed) -> None:
+        self.app.notify(event.error, severity="error", title="Could not load tickets")
+
+    @on(TicketTable.Opened)
+    def _open(self, event: TicketTable.Opened) -> None:
+        self.app.open_ticket(event.ticket_id)
+
+    # ------------------------------------------------------------ filter bar
+
+    def action_filter(self) -> None:
+        bar = self.query_one("#filter", Input)
+        bar.add_class("shown")
+        bar.focus()
+
+    def action_close_filter(self) -> None:
+        self.query_one("#filter", Input).remove_class("shown")
+        self.query_one("#filter-error").remove_class("shown")
+        self.table.focus()
+
+    @on(Input.Changed, "#filter")
+    def _typed(self, event: Input.Changed) -> None:
+        if self._debounce:
+            self._debounce.stop()
+        self._debounce = self.set_timer(FILTER_DEBOUNCE, lambda: self._try_filter(event.value))
+
+    @on(Input.Submitted, "#filter")
+    def _submitted(self, event: Input.Submitted) -> None:
+        if self._try_filter(event.value):
+            self.action_close_filter()
+
+    def _try_filter(self, text: str) -> bool:
+        """Apply the filter if it parses; otherwise show where it is wrong."""
+        error = self.query_one("#filter-error", Static)
+        try:
+            parse(text)
+            queue.compile_filter(self.user, text)  # unknown names are errors too
+        except QueryError as exc:
+            # The Input's border and padding put its first character in column 3.
+            pointer = Text(" " * (exc.position + 3) + "^ ", style="bold")
+            pointer.append(str(exc))
+            error.update(pointer)
+            error.add_class("shown")
+            return False
+        error.remove_class("shown")
+        if text != self.filter_text:
+            self.view_name = ""
+            self._apply_filter(text)
+        return True
+
+    # ------------------------------------------------------------ views and sort
+
+    @work(exclusive=True, group="views")
+    async def action_views(self) -> None:
+        available = await asyncio.to_thread(views.views_for, self.user)
+        choice = await self.app.push_screen_wait(ChoicePicker(
+            "Views", [(v.name + ("" if v.builtin else "  (saved)"), v) for v in available]))
+        if choice is not None:
+            self.use_view(choice)
+
+    def use_view(self, view) -> None:
+        self.apply_view(view.name, view.query, view.sort)
+        views.remember_view(self.user, view.name)
+
+    @work(exclusive=True, group="views")
+    async def action_save_view(self) -> None:
+        name = await self.app.push_screen_wait(TextPrompt(
+            "Save the current filter as a view", "Name of the view", multiline=False,
+            initial=self.view_name if self.view_name else ""))
+        if not name:
+            return
+        sort = f"{'-' if self.sort.descending else ''}{self.sort.key}"
+        try:
+            view = await asyncio.to_thread(views.save_view, self.user, name, self.filter_text, sort)
+        except Exception as exc:
+            self.app.notify(str(exc), severity="error")
+            return
+        self.view_name = view.name
+        await asyncio.to_thread(views.remember_view, self.user, view.name)
+        self._status_line()
+        self.app.notify(f"View '{view.name}' saved")
+
+    @work(exclusive=True, group="views")
+    async def action_sort(self) -> None:
+        choice = await self.app.push_screen_wait(ChoicePicker(
+            "Sort by", [(c.header, c.sort) for c in COLUMNS if c.sort]))
+        if choice is not None:
+            descending = self.sort.descending if choice == self.sort.key else choice in ("updated", "created", "number")
+            self._set_sort(queue.Sort(choice, descending))
+
+    def action_reverse(self) -> None:
+        self._set_sort(queue.Sort(self.sort.key, not self.sort.descending))
+
+    def _set_sort(self, sort: queue.Sort) -> None:
+        self.sort = sort
+        keep = (self.table.current or {}).get("id")
+        self.table.sort = sort
+        self.table.reload(keep_id=keep)
+        self._status_line()
+
+    # ------------------------------------------------------------ triage plumbing
+
+    def triage_targets(self) -> list[Target]:
+        rows = self.table.marked_rows() or ([self.table.current] if self.table.current else [])
+        return [Target(r["id"], r["version"], r["number"], r["status"]) for r in rows]
+
+    def after_change(self, ticket_ids: list[int]) -> None:
+        keep = (self.table.current or {}).get("id")
+        self.table.refresh_window(keep_id=keep, force=True)
+        self._count()
+        self.app.changed()
+
+    def clear_marks(self, ids) -> None:
+        self.table.marks -= set(ids)
+        self.table.refresh()
+        self._status_line()

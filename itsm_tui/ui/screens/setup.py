@@ -1,0 +1,78 @@
+"""First run: no database yet at the embedded default. Offer to create one (with demo data)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Center, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from ...core import demo, setup, users
+from ...core.errors import ItsmError
+from ..modals import FormField, FormModal
+from ..render import literal
+
+
+class SetupScreen(Screen):
+    DEFAULT_CSS = """
+    SetupScreen { align: center middle; }
+    SetupScreen #box { width: 76; height: auto; border: round $accent; padding: 1 2; }
+    """
+    BINDINGS = [
+        Binding("d", "create(True)", "Create with demo data"),
+        Binding("e", "create(False)", "Create empty"),
+        Binding("q", "app.quit", "Quit"),
+    ]
+
+    def __init__(self, url: str, label: str) -> None:
+        super().__init__()
+        self.url, self.label = url, label
+
+    def compose(self) -> ComposeResult:
+        with Center():
+            with Vertical(id="box"):
+                yield Static(literal("Welcome to itsm-tui", "bold"))
+                yield Static(literal(f"\nThere is no database yet at {self.label}.\n"))
+                yield Static(literal(
+                    "d  create it with demo data (accounts admin, supervisor, agent1..5, user1..20;\n"
+                    "   password itsm-demo-pass) to try the product\n"
+                    "e  create an empty one and its first admin account\n"
+                    "q  quit"))
+                yield Static("", id="progress")
+        yield Footer()
+
+    @work(exclusive=True)
+    async def action_create(self, with_demo: bool) -> None:
+        progress = self.query_one("#progress", Static)
+        progress.update(literal("\nCreating the database…"))
+        await asyncio.to_thread(_initialise, self.url)
+        system = users.system_actor()
+        if with_demo:
+            progress.update(literal("\nLoading the demo desk (a few seconds)…"))
+            try:
+                await asyncio.to_thread(demo.seed_demo, system)
+            except ItsmError as exc:
+                progress.update(literal(f"\n{exc}"))
+                return
+            self.app.show_login(hint="Demo accounts: admin, supervisor, agent1..agent5, user1..user20 "
+                                     "— password itsm-demo-pass")
+            return
+        created = await self.app.push_screen_wait(FormModal("Create the first admin", [
+            FormField("username", "Username", required=True, value="admin"),
+            FormField("full_name", "Full name", value="Administrator"),
+            FormField("password", "Password (12+ characters)", kind="password", required=True),
+        ], submit=lambda v: users.create_user(system, v["username"], "admin",
+                                              full_name=v["full_name"], password=v["password"])))
+        if created is None:
+            progress.update(literal("\nThe database exists but has no admin yet: press e again."))
+            return
+        self.app.show_login(hint=f"Log in as {created.username}.")
+
+
+def _initialise(url: str) -> None:
+    setup.open_database(url, check=False)
+    setup.initialise()

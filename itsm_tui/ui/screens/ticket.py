@@ -1,0 +1,230 @@
+"""The ticket screen: every field, the description, attachments and the full timeline."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from ...core import clock, tickets, timeline
+from ...core.errors import ItsmError
+from ...core.models import LEVEL_NAMES, Attachment, Department, Network, Peripheral, System, Ticket, User
+from ..modals import ChoicePicker, PathPrompt
+from ..render import SLA_STYLES, literal, priority_text, relative, sla_state, status_text, when
+from ..triage import TRIAGE_BINDINGS, Target, Triage
+from ..widgets.frame import Frame
+
+REFRESH_SECONDS = 5.0
+
+
+@dataclass
+class TicketView:
+    """Everything the screen shows, read in one go off the UI thread."""
+
+    ticket: Ticket
+    events: list
+    attachments: list
+    asset: str
+
+
+def read_ticket(actor: User, ticket_id: int) -> TicketView:
+    ticket = tickets.get(actor, ticket_id)
+    ticket = (Ticket.select(Ticket, User).join(User, on=(Ticket.requester == User.id))
+              .where(Ticket.id == ticket.id).get())
+    attachments = list(Attachment.select(Attachment, User).join(User)
+                       .where(Attachment.ticket == ticket.id).order_by(Attachment.id))
+    return TicketView(ticket, timeline.timeline(actor, ticket), attachments, _asset(ticket))
+
+
+def _asset(ticket: Ticket) -> str:
+    parts = []
+    if ticket.system_id:
+        s = System.get_by_id(ticket.system_id)
+        parts.append(f"{s.hostname} · {s.asset_tag} · {s.type} · {s.ip or 'no IP'}")
+        dept, net = s.department_id, s.network_id
+    elif ticket.peripheral_id:
+        p = Peripheral.get_by_id(ticket.peripheral_id)
+        parts.append(f"{p.name} · {p.asset_tag} · {p.kind}")
+        dept, net = p.department_id, p.network_id
+    else:
+        return "—"
+    if dept:
+        parts.append(f"department {Department.get_by_id(dept).name}")
+    if net:
+        network = Network.get_by_id(net)
+        parts.append(f"network {network.name} ({network.cidr})")
+    return " · ".join(parts)
+
+
+class TicketScreen(Triage, Screen):
+    DEFAULT_CSS = """
+    TicketScreen #body { padding: 0 1; }
+    TicketScreen .section { margin-top: 1; }
+    """
+    BINDINGS = [
+        Binding("escape,backspace", "back", "Back"),
+        *TRIAGE_BINDINGS,
+        Binding("u", "upload", "Attach file"),
+        Binding("d", "download", "Save attachment"),
+    ]
+
+    AUTO_FOCUS = "#body"
+
+    def __init__(self, ticket_id: int) -> None:
+        super().__init__()
+        self.ticket_id = ticket_id
+        self.view: TicketView | None = None
+
+    @property
+    def frame_title(self) -> str:
+        return self.view.ticket.number if self.view else ""
+
+    def compose(self) -> ComposeResult:
+        yield Frame()
+        with VerticalScroll(id="body"):
+            yield Static("loading…", id="summary")
+            yield Static("", id="description", classes="section")
+            yield Static("", id="attachments", classes="section")
+            yield Static("", id="timeline", classes="section")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.load()
+        self.set_interval(REFRESH_SECONDS, self._auto_refresh)
+
+    def _auto_refresh(self) -> None:
+        if self.app.screen is self:
+            self.load()
+
+    @work(exclusive=True, group="ticket-load", thread=True, exit_on_error=False)
+    def load(self) -> None:
+        try:
+            view = read_ticket(self.user, self.ticket_id)
+        except ItsmError as exc:
+            self.app.call_from_thread(self._gone, str(exc))
+            return
+        self.app.call_from_thread(self._show, view)
+
+    def _gone(self, message: str) -> None:
+        self.app.notify(message, severity="error")
+        self.app.pop_screen()
+
+    def _show(self, view: TicketView) -> None:
+        previous = self.view
+        self.view = view
+        if previous and (previous.ticket.version, len(previous.events)) == (view.ticket.version, len(view.events)):
+            return  # nothing new: leave the screen (and its scroll position) alone
+        self.query_one(Frame).show()
+        t, now = view.ticket, clock.now()
+        head = Text(f"{t.number}  ", style="bold")
+        head.append_text(literal(t.title, "bold"))
+        fields = Table.grid(padding=(0, 2))
+        fields.add_column(style="dim", no_wrap=True)
+        fields.add_column()
+        fields.add_column(style="dim", no_wrap=True)
+        fields.add_column()
+        state = sla_state({"status": t.status, "resolution_due": t.resolution_due, "created_at": t.created_at}, now)
+        priority = priority_text(t.priority)
+        if t.priority_overridden:
+            priority.append(" (overridden)", style="dim")
+        assignee = literal(t.assignee.username if t.assignee_id else "unassigned")
+        due = Text(f"{when(t.resolution_due)} ({relative(t.resolution_due, now)})" if state != "done"
+                   else when(t.resolution_due), style=SLA_STYLES[state])
+        rows = [
+            ("Status", status_text(t.status), "Requester", literal(f"{t.requester.full_name} ({t.requester.username})")),
+            ("Priority", priority, "Assignee", assignee),
+            ("Impact / urgency", Text(f"{LEVEL_NAMES[t.impact]} / {LEVEL_NAMES[t.urgency]}"), "Category", literal(t.category.name)),
+            ("Created", Text(when(t.created_at)), "Updated", Text(when(t.updated_at))),
+            ("Response due", Text(when(t.response_due)), "First response", Text(when(t.first_response_at))),
+            ("Resolution due", due, "Resolved / closed", Text(f"{when(t.resolved_at)} / {when(t.closed_at)}")),
+            ("Reopened", Text(str(t.reopen_count)), "Reassigned", Text(str(t.reassignment_count))),
+        ]
+        if t.source_number:
+            rows.append(("Source number", literal(t.source_number), "", Text("")))
+        for row in rows:
+            fields.add_row(*row)
+        asset = Text("Linked asset  ", style="dim")
+        asset.append_text(literal(view.asset))
+        self.query_one("#summary", Static).update(Group(head, Text(""), fields, Text(""), asset))
+        body = [Text("Description", style="bold underline"), literal(t.description)]
+        if t.resolution_note:
+            body += [Text(""), Text("Resolution", style="bold underline"), literal(t.resolution_note)]
+        self.query_one("#description", Static).update(Group(*body))
+        files = [Text(f"Attachments ({len(view.attachments)})  u attach · d save", style="bold underline")]
+        for a in view.attachments:
+            line = literal(a.filename)
+            line.append(f"  {a.size:,} bytes · {a.uploaded_by.username} · {when(a.created_at)}", style="dim")
+            files.append(line)
+        self.query_one("#attachments", Static).update(Group(*files))
+        events = [Text("Timeline", style="bold underline")]
+        for event in view.events:
+            label = {"comment": ("comment", "cyan"), "note": ("internal note", "bold yellow"),
+                     "history": ("history", "dim")}[event.kind]
+            head_line = Text(f"{when(event.at)}  ", style="dim")
+            head_line.append_text(literal(event.author, "bold"))
+            head_line.append(f"  {label[0]}", style=label[1])
+            events += [head_line, literal(event.text, "" if event.kind != "history" else "dim"), Text("")]
+        self.query_one("#timeline", Static).update(Group(*events))
+
+    # ------------------------------------------------------------ triage plumbing
+
+    def triage_targets(self) -> list[Target]:
+        if not self.view:
+            return []
+        t = self.view.ticket
+        return [Target(t.id, t.version, t.number, t.status)]
+
+    def after_change(self, ticket_ids: list[int]) -> None:
+        self.view = None
+        self.load()
+        self.app.changed()
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+    # ------------------------------------------------------------ attachments
+
+    @work(exclusive=True, group="files")
+    async def action_upload(self) -> None:
+        path = await self.app.push_screen_wait(PathPrompt("Attach a file", start=Path.cwd(), must_exist=True))
+        if path is None or not self.view:
+            return
+        try:
+            content = await asyncio.to_thread(Path(path).read_bytes)
+            await asyncio.to_thread(tickets.attach, self.user, self.ticket_id, Path(path).name, content)
+        except (OSError, ItsmError) as exc:
+            self.app.notify(str(exc), severity="error")
+            return
+        self.app.notify(f"Attached {Path(path).name}")
+        self.after_change([self.ticket_id])
+
+    @work(exclusive=True, group="files")
+    async def action_download(self) -> None:
+        if not self.view or not self.view.attachments:
+            self.app.notify("This ticket has no attachments.")
+            return
+        choice = await self.app.push_screen_wait(ChoicePicker(
+            "Save which attachment?", [(a.filename, a.id) for a in self.view.attachments]))
+        if choice is None:
+            return
+        row, content = await asyncio.to_thread(tickets.attachment_content, self.user, choice)
+        path = await self.app.push_screen_wait(PathPrompt(
+            "Save the attachment to", start=Path.cwd(), must_exist=False, initial_name=row.filename))
+        if path is None:
+            return
+        try:
+            await asyncio.to_thread(Path(path).write_bytes, content)
+        except OSError as exc:
+            self.app.notify(str(exc), severity="error")
+            return
+        self.app.notify(f"Saved {row.filename} to {path}")

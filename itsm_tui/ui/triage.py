@@ -1,0 +1,245 @@
+"""Ticket actions shared by the queue and the ticket screen: the same verb, the same key.
+
+Each action asks what it needs in a modal, then calls the core service in a thread, one ticket
+at a time with the version the operator saw. A conflict on one ticket offers reload or re-apply;
+on several (marked) tickets the outcome is summarised.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Callable
+
+from textual import work
+from textual.binding import Binding
+
+from ..core import inventory, tickets, timeline
+from ..core.errors import ConflictError, ItsmError
+from ..core.models import Ticket, User
+from ..core.permissions import allowed
+from ..core.tickets import STATUS_LABELS, TRANSITIONS
+from .modals import (
+    AgentPicker, ChoicePicker, ConflictModal, FormField, FormModal, MessageModal, PriorityForm,
+    StatusPicker, TextPrompt,
+)
+
+TRIAGE_BINDINGS = [
+    Binding("a", "assign_me", "Assign me"),
+    Binding("A", "assign_other", "Assign…"),
+    Binding("s", "status", "Status"),
+    Binding("p", "priority", "Priority"),
+    Binding("c", "comment", "Comment"),
+    Binding("i", "note", "Note"),
+    Binding("l", "link", "Link asset", show=False),
+    Binding("n", "new_ticket", "New"),
+    Binding("r", "reload", "Refresh"),
+]
+
+
+@dataclass(frozen=True)
+class Target:
+    id: int
+    version: int
+    number: str
+    status: str
+
+
+class Triage:
+    """Mixin for a Screen. The screen provides ``triage_targets()`` and ``after_change(ids)``."""
+
+    @property
+    def user(self) -> User:
+        return self.app.user
+
+    def triage_targets(self) -> list[Target]:
+        raise NotImplementedError
+
+    def after_change(self, ticket_ids: list[int]) -> None:
+        raise NotImplementedError
+
+    def _staff_only(self) -> bool:
+        if allowed(self.user.role, "ticket.work"):
+            return True
+        self.app.notify("Only agents and above can do that.", severity="warning")
+        return False
+
+    # ------------------------------------------------------------------ verbs
+
+    def action_assign_me(self) -> None:
+        if self._staff_only():
+            me = self.user
+            self._apply("assigned to you", lambda t, v: tickets.assign(me, t, v, me))
+
+    @work(exclusive=True, group="triage")
+    async def action_assign_other(self) -> None:
+        if not self._staff_only():
+            return
+        load = await asyncio.to_thread(timeline.agent_load, self.user)
+        choice = await self.app.push_screen_wait(
+            AgentPicker([(u.username, u.full_name, n) for u, n in load]))
+        if choice is None:
+            return
+        me = self.user
+        label = f"assigned to {choice}" if choice else "unassigned"
+        self._apply(label, lambda t, v: tickets.assign(me, t, v, choice or None))
+
+    @work(exclusive=True, group="triage")
+    async def action_status(self) -> None:
+        targets = self.triage_targets()
+        if not targets:
+            return
+        current = targets[0].status
+        if len(targets) == 1:
+            allowed_targets = sorted(TRANSITIONS[current], key=list(STATUS_LABELS).index)
+        else:
+            allowed_targets = [s for s in STATUS_LABELS if any(s in TRANSITIONS[t.status] for t in targets)]
+        if self.user.role == "requester":
+            allowed_targets = [s for s in allowed_targets
+                               if (current in ("resolved", "closed") and s == "in_progress")
+                               or (current == "resolved" and s == "closed")]
+        if not allowed_targets:
+            self.app.notify("No status change is possible from here.", severity="warning")
+            return
+        reopen = {"in_progress"} if current in ("resolved", "closed") else set()
+        picked = await self.app.push_screen_wait(
+            StatusPicker(current, allowed_targets, STATUS_LABELS, {"resolved"}, reopen))
+        if picked is None:
+            return
+        status, note = picked
+        me = self.user
+        self._apply(f"set to {STATUS_LABELS[status]}",
+                    lambda t, v: tickets.change_status(me, t, v, status, note))
+
+    @work(exclusive=True, group="triage")
+    async def action_priority(self) -> None:
+        targets = self.triage_targets()
+        if not targets or not self._staff_only():
+            return
+        first = await asyncio.to_thread(Ticket.get_by_id, targets[0].id)
+        values = await self.app.push_screen_wait(
+            PriorityForm(first.impact, first.urgency, first.priority, first.priority_overridden))
+        if values is None:
+            return
+        me = self.user
+        self._apply("priority updated", lambda t, v: tickets.update(
+            me, t, v, impact=values["impact"], urgency=values["urgency"], priority=values["priority"]))
+
+    @work(exclusive=True, group="triage")
+    async def action_comment(self) -> None:
+        await self._comment(internal=False)
+
+    @work(exclusive=True, group="triage")
+    async def action_note(self) -> None:
+        if self._staff_only():
+            await self._comment(internal=True)
+
+    async def _comment(self, internal: bool) -> None:
+        targets = self.triage_targets()[:1]
+        if not targets:
+            return
+        kind = "Internal note" if internal else "Public comment"
+        text = await self.app.push_screen_wait(
+            TextPrompt(f"{kind} on {targets[0].number}", "ctrl+s to save, Escape to cancel"))
+        if text is None:
+            return
+        me = self.user
+        self._apply("note added" if internal else "comment added",
+                    lambda t, v: tickets.comment(me, t, text, internal=internal), targets)
+
+    @work(exclusive=True, group="triage")
+    async def action_link(self) -> None:
+        targets = self.triage_targets()
+        if not targets or not self._staff_only():
+            return
+        me = self.user
+        choice = await self.app.push_screen_wait(ChoicePicker(
+            "Link a system or peripheral (type to search)",
+            [("(remove the link)", ("none", 0))],
+            search=lambda text: [(label, (kind, ident)) for kind, ident, label
+                                 in inventory.search_assets(me, text)] + [("(remove the link)", ("none", 0))],
+        ))
+        if choice is None:
+            return
+        kind, ident = choice
+        if kind == "none":
+            change = {"system": None, "peripheral": None}
+        else:
+            change = {kind: ident, ("peripheral" if kind == "system" else "system"): None}
+        self._apply("link updated", lambda t, v: tickets.update(me, t, v, **change))
+
+    @work(exclusive=True, group="triage")
+    async def action_new_ticket(self) -> None:
+        me = self.user
+        categories = [(c.name, c.name) for c in await asyncio.to_thread(_categories)]
+        levels = [("High", "1"), ("Medium", "2"), ("Low", "3")]
+        fields = [
+            FormField("title", "Title", required=True, placeholder="What is wrong, in a line"),
+            FormField("description", "Description", kind="multiline", required=True),
+            FormField("category", "Category", kind="select", options=categories, value="General"),
+            FormField("impact", "Impact", kind="select", options=levels, value="3"),
+            FormField("urgency", "Urgency", kind="select", options=levels, value="3"),
+        ]
+        if allowed(me.role, "ticket.create_for_other"):
+            fields.append(FormField("requester", "Requester (username; empty: you)"))
+        created = await self.app.push_screen_wait(FormModal(
+            "New ticket", fields,
+            submit=lambda v: tickets.create(
+                me, v["title"], v["description"], category=v["category"],
+                impact=int(v["impact"]), urgency=int(v["urgency"]), requester=v.get("requester") or None),
+        ))
+        if created is not None:
+            self.app.notify(f"{created.number} created", title="New ticket")
+            self.after_change([created.id])
+
+    def action_reload(self) -> None:
+        self.after_change([])
+
+    # ------------------------------------------------------------------ applying
+
+    def _apply(self, done: str, op: Callable[[int, int], object], targets: list[Target] | None = None) -> None:
+        targets = targets if targets is not None else self.triage_targets()
+        if targets:
+            self._run(done, op, targets)
+
+    @work(group="triage-apply")
+    async def _run(self, done: str, op: Callable[[int, int], object], targets: list[Target]) -> None:
+        succeeded, problems = [], []
+        for target in targets:
+            try:
+                await asyncio.to_thread(op, target.id, target.version)
+                succeeded.append(target)
+            except ConflictError as exc:
+                if len(targets) == 1:
+                    await self._resolve_conflict(done, op, target, exc)
+                    return
+                problems.append(f"{target.number}: conflict — {exc}")
+            except ItsmError as exc:
+                problems.append(f"{target.number}: {exc}")
+        self.after_change([t.id for t in targets])
+        if len(targets) == 1 and succeeded:
+            self.app.notify(f"{targets[0].number} {done}")
+        elif len(targets) == 1:
+            self.app.notify(problems[0], severity="error", timeout=8)
+        else:
+            lines = [f"{len(succeeded)} of {len(targets)} tickets {done}."] + problems
+            await self.app.push_screen_wait(MessageModal("Bulk action", lines))
+            if hasattr(self, "clear_marks"):
+                self.clear_marks(t.id for t in succeeded)
+
+    async def _resolve_conflict(self, done: str, op, target: Target, exc: ConflictError) -> None:
+        choice = await self.app.push_screen_wait(ConflictModal(str(exc)))
+        if choice == "reapply":
+            fresh = await asyncio.to_thread(Ticket.get_by_id, target.id)
+            try:
+                await asyncio.to_thread(op, target.id, fresh.version)
+                self.app.notify(f"{target.number} {done}")
+            except ItsmError as again:
+                self.app.notify(f"{target.number}: {again}", severity="error", timeout=8)
+        self.after_change([target.id])
+
+
+def _categories():
+    from ..core import categories
+
+    return categories.active()

@@ -1,0 +1,374 @@
+"""The terminal app driven like an operator would: keys in, effects checked in the database.
+
+Runs on SQLite and MariaDB (the ``engine`` fixture); every service effect is read back with a
+fresh query after the keys were pressed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from textual.widgets import Input, OptionList, Select, TextArea
+
+from itsm_tui.core import inventory, tickets
+from itsm_tui.core.models import Comment, Ticket
+from itsm_tui.ui.app import ItsmApp
+from itsm_tui.ui.modals import (
+    AgentPicker, ChoicePicker, ConflictModal, FormModal, MessageModal, PriorityForm, StatusPicker,
+    TextPrompt,
+)
+from itsm_tui.ui.screens.login import LoginScreen
+from itsm_tui.ui.screens.queue import QueueScreen
+from itsm_tui.ui.screens.ticket import TicketScreen
+from itsm_tui.ui.widgets.ticket_table import TicketTable
+
+pytestmark = pytest.mark.asyncio
+HOSTILE = "[/] [bold]x [@click=app.quit]y <b>z</b> 王伟 مرحبا 🖨"
+
+
+@pytest.fixture
+def desk(engine, people):
+    """A handful of tickets, one hostile title, one linked system; returns the database URL."""
+    made = [tickets.create(people["requester"], f"Ticket {i}", f"Body {i}") for i in range(6)]
+    made.append(tickets.create(people["requester"], HOSTILE, "markup must stay literal"))
+    made.append(tickets.create(people["requester2"], "Someone else's", "private"))
+    inventory.create(people["agent"], "system", {"hostname": "ws-042", "asset_tag": "AT-42", "type": "laptop"})
+    return engine
+
+
+async def until(pilot, condition, timeout: float = 10.0) -> None:
+    """Let the app run until ``condition()`` holds (workers, timers and repaints included)."""
+    for _ in range(int(timeout / 0.05)):
+        if condition():
+            await pilot.pause()
+            return
+        await pilot.pause(0.05)
+    raise AssertionError("the app did not reach the expected state in time")
+
+
+async def login(pilot, username: str, password: str) -> None:
+    await until(pilot, lambda: isinstance(pilot.app.screen, LoginScreen))
+    await pilot.click("#username")
+    pilot.app.screen.query_one("#username", Input).value = username
+    pilot.app.screen.query_one("#password", Input).value = password
+    pilot.app.screen.query_one("#password", Input).focus()
+    await pilot.press("enter")
+
+
+async def logged_in(pilot, username: str, password: str) -> TicketTable:
+    await login(pilot, username, password)
+    await until(pilot, lambda: isinstance(pilot.app.screen, QueueScreen))
+    table = pilot.app.screen.query_one(TicketTable)
+    await until(pilot, lambda: table.rows and not table.loading)
+    assert pilot.app.focused is table  # keys go to the list, never to the hidden filter bar
+    return table
+
+
+def fresh(ticket_id: int) -> Ticket:
+    return Ticket.get_by_id(ticket_id)
+
+
+def screen_text(app) -> str:
+    """The plain text of every Static/Label on the screen, as Rich would print it."""
+    from rich.console import Console
+
+    console = Console(width=200, record=True, file=open("/dev/null", "w"))
+    for widget in app.screen.query("Static, Label"):
+        console.print(widget.content)
+    return console.export_text()
+
+
+# ---------------------------------------------------------------- login
+
+async def test_login_good_lands_on_all_open_with_frame(desk):
+    app = ItsmApp(desk)
+    async with app.run_test(size=(120, 40)) as pilot:
+        table = await logged_in(pilot, "agent", "agent-password-1")
+        assert app.user.username == "agent"
+        assert app.screen.view_name == "All open"
+        assert len(table.rows) == 8
+        frame = str(app.screen.query_one("Frame").render())
+        assert "agent (agent)" in frame and ("SQLite" in frame or "MySQL" in frame)
+        assert "password" not in frame
+
+
+async def test_login_bad_and_locked(desk):
+    app = ItsmApp(desk)
+    async with app.run_test(size=(120, 40)) as pilot:
+        for _ in range(5):
+            await login(pilot, "agent", "wrong-password-0")
+            await until(pilot, lambda: "invalid username or password" in str(app.screen.query_one("#error").render()))
+            app.screen.query_one("#error").update("")
+        await login(pilot, "agent", "agent-password-1")
+        await until(pilot, lambda: "locked" in str(app.screen.query_one("#error").render()))
+        assert "try again at" in str(app.screen.query_one("#error").render())
+        assert isinstance(app.screen, LoginScreen)
+
+
+async def test_requester_sees_only_own_tickets_and_no_internal_notes(desk, people):
+    own = Ticket.get(Ticket.title == "Ticket 0")
+    tickets.comment(people["agent"], own.id, "internal: VIP user", internal=True)
+    tickets.comment(people["agent"], own.id, "public answer")
+    app = ItsmApp(desk)
+    async with app.run_test(size=(120, 40)) as pilot:
+        table = await logged_in(pilot, "requester", "requester-password-1")
+        titles = {r["title"] for r in table.rows}
+        assert "Someone else's" not in titles and len(titles) == 7
+        table.cursor = next(i for i, r in enumerate(table.rows) if r["id"] == own.id)
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, TicketScreen) and app.screen.view)
+        text = screen_text(app)
+        assert "public answer" in text and "VIP" not in text
+        other = Ticket.get(Ticket.title == "Someone else's")
+        await pilot.press("escape")
+        app.run_command(f"ticket {other.number}")
+        await pilot.pause()
+        assert not isinstance(app.screen, TicketScreen)
+
+
+# ---------------------------------------------------------------- queue
+
+async def test_navigation_paging_and_g(desk, people, system):
+    from itsm_tui.core import demo
+
+    demo.seed_bulk(system, 600)
+    app = ItsmApp(desk)
+    async with app.run_test(size=(120, 30)) as pilot:
+        table = await logged_in(pilot, "agent", "agent-password-1")
+        app.screen.apply_view("Everything", "", "-updated")  # 608 tickets: more than a window
+        await until(pilot, lambda: not table.loading and len(table.rows) > 8)
+        first = table.current["id"]
+        await pilot.press("j", "j", "down")
+        assert table.cursor == 3
+        await pilot.press("k")
+        assert table.cursor == 2
+        order = [t.id for t in Ticket.select(Ticket.id).order_by(Ticket.updated_at.desc(), Ticket.id.desc())]
+        for presses in range(1, 25):
+            await pilot.press("pagedown")
+            await until(pilot, lambda: not table.loading)
+            # each PageDown moves one screen further in the true order, loading pages on demand
+            assert table.current["id"] == order[min(2 + presses * table.visible_rows, len(order) - 1)]
+        assert table.more_before and len(table.rows) <= 400  # the window slid: rows were dropped
+        await pilot.press("G")
+        await until(pilot, lambda: not table.loading and not table.more_after)
+        assert table.current["id"] == order[-1]
+        await pilot.press("k")
+        assert table.current["id"] == order[-2]
+        await pilot.press("g")
+        await until(pilot, lambda: not table.loading and table.cursor == 0)
+        assert table.current["id"] == first == order[0]
+
+
+async def test_filter_good_and_bad(desk):
+    app = ItsmApp(desk)
+    async with app.run_test(size=(120, 40)) as pilot:
+        table = await logged_in(pilot, "agent", "agent-password-1")
+        await pilot.press("slash")
+        bar = app.screen.query_one("#filter", Input)
+        bar.value = "stauts:open"
+        await pilot.press("enter")
+        error = app.screen.query_one("#filter-error")
+        await until(pilot, lambda: error.has_class("shown"))
+        assert "unknown filter 'stauts'" in str(error.render())
+        assert "at column 1" in str(error.render())
+        bar.value = '"王伟"'
+        await pilot.press("enter")
+        await until(pilot, lambda: not table.loading and len(table.rows) == 1)
+        assert table.rows[0]["title"] == HOSTILE
+        assert not error.has_class("shown")
+        assert "1 ticket" in str(app.screen.query_one("#status-line").render())
+
+
+async def test_hostile_title_renders_literally(desk):
+    app = ItsmApp(desk)
+    async with app.run_test(size=(160, 40)) as pilot:
+        table = await logged_in(pilot, "agent", "agent-password-1")
+        assert "[/] [bold]x [@click=app.quit]y" in str(table.render())
+        table.cursor = next(i for i, r in enumerate(table.rows) if r["title"] == HOSTILE)
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, TicketScreen) and app.screen.view)
+        assert HOSTILE in screen_text(app)
+        assert app.is_running
+
+
+# ---------------------------------------------------------------- triage keys
+
+async def _on(pilot, table, title: str) -> int:
+    table.cursor = next(i for i, r in enumerate(table.rows) if r["title"] == title)
+    table.refresh()
+    await pilot.pause()
+    return table.current["id"]
+
+
+async def test_assign_to_me_and_to_an_agent(desk, people):
+    app = ItsmApp(desk)
+    async with app.run_test(size=(120, 40)) as pilot:
+        table = await logged_in(pilot, "supervisor", "supervisor-password-1")
+        ticket_id = await _on(pilot, table, "Ticket 1")
+        await pilot.press("a")
+        await until(pilot, lambda: fresh(ticket_id).assignee_id == people["supervisor"].id)
+        await pilot.press("A")
+        await until(pilot, lambda: isinstance(app.screen, AgentPicker))
+        await pilot.press(*"agent2")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await until(pilot, lambda: fresh(ticket_id).assignee_id == people["agent2"].id)
+        await until(pilot, lambda: table.current and table.current["id"] == ticket_id)
+
+
+async def test_status_change_asks_for_the_resolution_note(desk, people):
+    app = ItsmApp(desk)
+    async with app.run_test(size=(120, 40)) as pilot:
+        table = await logged_in(pilot, "agent", "agent-password-1")
+        ticket_id = await _on(pilot, table, "Ticket 2")
+        await pilot.press("s")
+        await until(pilot, lambda: isinstance(app.screen, StatusPicker))
+        options = app.screen.query_one(OptionList)
+        options.highlighted = app.screen.allowed.index("resolved")
+        await pilot.press("enter")
+        await pilot.press("ctrl+s")  # no note yet: refused inline
+        await pilot.pause()
+        assert isinstance(app.screen, StatusPicker)
+        app.screen.query_one("#note", TextArea).text = "Replaced the cable"
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: fresh(ticket_id).status == "resolved")
+        assert fresh(ticket_id).resolution_note == "Replaced the cable"
+        # the resolved ticket left "All open": the cursor moved to a neighbour, not to the top
+        await until(pilot, lambda: table.current and table.current["id"] != ticket_id)
+
+
+async def test_priority_comment_note_and_link(desk, people):
+    app = ItsmApp(desk)
+    async with app.run_test(size=(120, 40)) as pilot:
+        table = await logged_in(pilot, "agent", "agent-password-1")
+        ticket_id = await _on(pilot, table, "Ticket 3")
+        await pilot.press("p")
+        await until(pilot, lambda: isinstance(app.screen, PriorityForm))
+        app.screen.query_one("#impact", Select).value = 1
+        app.screen.query_one("#urgency", Select).value = 1
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: fresh(ticket_id).priority == 1)
+        for key, text, internal in (("c", "We are on it", False), ("i", "check the switch", True)):
+            await pilot.press(key)
+            await until(pilot, lambda: isinstance(app.screen, TextPrompt))
+            app.screen.query_one(TextArea).text = text
+            await pilot.press("ctrl+s")
+            await until(pilot, lambda: Comment.select().where(
+                (Comment.ticket == ticket_id) & (Comment.body == text) & (Comment.is_internal == internal)).exists())
+        await pilot.press("l")
+        await until(pilot, lambda: isinstance(app.screen, ChoicePicker))
+        await pilot.press(*"ws-042")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await until(pilot, lambda: fresh(ticket_id).system_id is not None)
+
+
+async def test_new_ticket_form_validates_and_creates(desk, people):
+    app = ItsmApp(desk)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await logged_in(pilot, "agent", "agent-password-1")
+        await pilot.press("n")
+        await until(pilot, lambda: isinstance(app.screen, FormModal))
+        form = app.screen
+        form.query_one("#field-0", Input).value = "x" * 201
+        form.query_one("#field-1", TextArea).text = "Printer on floor 2 is offline"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert "title is too long" in str(form.query_one("#error-0").render())
+        assert form.query_one("#field-1", TextArea).text == "Printer on floor 2 is offline"
+        form.query_one("#field-0", Input).value = "Printer offline"
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: Ticket.select().where(Ticket.title == "Printer offline").exists())
+        created = Ticket.get(Ticket.title == "Printer offline")
+        assert created.requester_id == people["agent"].id
+
+
+async def test_bulk_assign_with_a_conflict(desk, people):
+    app = ItsmApp(desk)
+    async with app.run_test(size=(120, 40)) as pilot:
+        table = await logged_in(pilot, "agent", "agent-password-1")
+        table.cursor = 0
+        await pilot.press("space", "space", "space")
+        marked = sorted(table.marks)
+        assert len(marked) == 3
+        # someone else edits one of them behind the operator's back
+        victim = fresh(marked[1])
+        tickets.update(people["agent2"], victim.id, victim.version, title="Changed elsewhere")
+        await pilot.press("a")
+        await until(pilot, lambda: isinstance(app.screen, MessageModal))
+        summary = "\n".join(app.screen.lines)
+        assert "2 of 3 tickets assigned to you" in summary
+        assert victim.number in summary and "conflict" in summary
+        assert {fresh(i).assignee_id for i in marked if i != victim.id} == {people["agent"].id}
+        assert fresh(victim.id).assignee_id is None
+        await pilot.press("enter")
+        await until(pilot, lambda: table.marks == {victim.id})
+
+
+async def test_conflict_dialog_reapplies_on_the_ticket_screen(desk, people):
+    app = ItsmApp(desk)
+    async with app.run_test(size=(120, 40)) as pilot:
+        table = await logged_in(pilot, "agent", "agent-password-1")
+        ticket_id = await _on(pilot, table, "Ticket 4")
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, TicketScreen) and app.screen.view)
+        seen = fresh(ticket_id)
+        tickets.update(people["agent2"], ticket_id, seen.version, title="Renamed by agent2")
+        await pilot.press("a")
+        await until(pilot, lambda: isinstance(app.screen, ConflictModal))
+        assert "agent2 changed title" in app.screen.message
+        await pilot.press("a")  # apply my change again, on top of theirs
+        await until(pilot, lambda: fresh(ticket_id).assignee_id == people["agent"].id)
+        assert fresh(ticket_id).title == "Renamed by agent2"
+
+
+async def test_changes_by_others_appear_without_moving_the_cursor(desk, people):
+    app = ItsmApp(desk)
+    async with app.run_test(size=(120, 40)) as pilot:
+        table = await logged_in(pilot, "agent", "agent-password-1")
+        await pilot.press("j", "j", "space")
+        current = table.current["id"]
+        other = table.rows[0]["id"]
+        row = fresh(other)
+        tickets.update(people["agent2"], other, row.version, title="Edited from the CLI")
+        table.refresh_window()
+        await until(pilot, lambda: any(r["title"] == "Edited from the CLI" for r in table.rows))
+        assert table.current["id"] == current and len(table.marks) == 1
+
+
+async def test_notifications_toast_and_list(desk, people):
+    app = ItsmApp(desk)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await logged_in(pilot, "agent", "agent-password-1")
+        ticket = Ticket.get(Ticket.title == "Ticket 5")
+        tickets.assign(people["supervisor"], ticket.id, ticket.version, "agent")
+        app.poll_notifications()
+        await until(pilot, lambda: app.unread == 1)
+        await pilot.press("N")
+        await until(pilot, lambda: isinstance(app.screen, MessageModal))
+        assert any(ticket.number in line for line in app.screen.lines)
+        await pilot.press("escape")
+        await until(pilot, lambda: app.unread == 0)
+
+
+async def test_command_line_help_and_logout(desk):
+    app = ItsmApp(desk)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await logged_in(pilot, "agent", "agent-password-1")
+        target = Ticket.get(Ticket.title == "Ticket 0")
+        await pilot.press("colon")
+        await until(pilot, lambda: isinstance(app.screen, TextPrompt))
+        app.screen.query_one(Input).value = f"ticket {target.number}"
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, TicketScreen))
+        await pilot.press("question_mark")
+        await pilot.pause()
+        keys = dict(app.screen.keys)
+        assert "Assign me" in keys.values() and "Status" in keys.values()
+        await pilot.press("escape")
+        await pilot.press("2")  # screen 2 is not built yet: nothing happens
+        assert isinstance(app.screen, TicketScreen)
+        await pilot.press("ctrl+l")
+        await until(pilot, lambda: isinstance(app.screen, LoginScreen))
+        assert app.user is None
