@@ -5,6 +5,8 @@ Times are naive UTC. Records that operators edit carry a ``version`` for optimis
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from peewee import (
     BigIntegerField,
     BlobField,
@@ -12,7 +14,6 @@ from peewee import (
     CharField,
     Check,
     DateField,
-    DateTimeField,
     DecimalField,
     ForeignKeyField,
     IntegerField,
@@ -20,6 +21,8 @@ from peewee import (
     SmallIntegerField,
     TextField,
 )
+
+from peewee import DateTimeField as _PeeweeDateTimeField
 
 from .db import database
 
@@ -39,6 +42,19 @@ PERIPHERAL_KINDS = (
 def _in(column: str, values) -> Check:
     listed = ", ".join(f"'{v}'" for v in values)
     return Check(f"{column} IN ({listed})")
+
+
+class DateTimeField(_PeeweeDateTimeField):
+    """Naive UTC times. SQLite returns them as text; ``fromisoformat`` reads that about ten
+    times faster than peewee's list of strptime formats, which shows on every page of rows."""
+
+    def python_value(self, value):
+        if isinstance(value, str):
+            try:
+                return datetime.fromisoformat(value)
+            except ValueError:
+                pass
+        return super().python_value(value)
 
 
 class LongBlobField(BlobField):

@@ -181,10 +181,11 @@ class ItsmApp(App):
             self.run_command(text)
 
     def action_help(self) -> None:
-        keys = []
-        seen = set()
-        for key, active in self.active_bindings.items():
-            binding = active.binding
+        """Every key of the current screen (focused widget first), then the app's own keys."""
+        bindings = [active.binding for active in self.active_bindings.values()]
+        bindings += [b for b in self._bindings.key_to_bindings.values() for b in b]
+        keys, seen = [], set()
+        for binding in bindings:
             if binding.description and (binding.action, binding.description) not in seen:
                 seen.add((binding.action, binding.description))
                 keys.append((binding.key_display or self.get_key_display(binding), binding.description))

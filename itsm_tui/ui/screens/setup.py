@@ -36,10 +36,11 @@ class SetupScreen(Screen):
         with Center():
             with Vertical(id="box"):
                 yield Static(literal("Welcome to itsm-tui", "bold"))
-                yield Static(literal(f"\nThere is no database yet at {self.label}.\n"))
+                yield Static(literal(f"\nThere is no database yet:\n{self.label}\n"))
                 yield Static(literal(
-                    "d  create it with demo data (accounts admin, supervisor, agent1..5, user1..20;\n"
-                    "   password itsm-demo-pass) to try the product\n"
+                    "d  create it with demo data, to try the product\n"
+                    "   (users admin, supervisor, agent1..agent5, user1..user20;\n"
+                    "   every password is itsm-demo-pass)\n"
                     "e  create an empty one and its first admin account\n"
                     "q  quit"))
                 yield Static("", id="progress")

@@ -1,0 +1,199 @@
+"""Benchmark of the terminal app: Pilot drives the real app over N tickets per engine.
+
+    python -m itsm_tui.bench_ui [--tickets 1000000] [--engines sqlite,mysql] [--sqlite-url URL]
+        [--mysql-url mysql://root@127.0.0.1:3306/itsm_bench] [--reuse]
+
+Prints figures; it asserts nothing. Each engine is measured in a process of its own, so its
+peak memory is its own; run with PYTHONTRACEMALLOC=1 to add the Python heap's peak (tracing
+slows every other figure). Without --reuse the MySQL database is dropped and re-created.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing
+import resource
+import statistics
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+
+from textual.app import App
+from textual.widgets import Input, Static
+
+from .bench import DESC, OPEN, _mysql_reset, _prepare, _sql, _timed, deferred
+from .core import db, queue, views
+from .ui.app import ItsmApp
+from .ui.screens.login import LoginScreen
+from .ui.screens.queue import QueueScreen
+from .ui.screens.ticket import TicketScreen
+
+SIZE = (120, 40)
+RUNS = 25
+PAGE_DOWNS = 2 * RUNS  # about half of them read a page from the database
+USERNAME, PASSWORD = "agent1", "benchmark-password"  # made by bench._prepare
+FILTER = "status:open prio:high"
+LOST_AFTER = 10.0  # seconds: a key whose effect has not shown by then was dropped
+
+
+def _ms(start: float) -> float:
+    return (time.perf_counter() - start) * 1000
+
+
+async def _settle(pilot, condition, timeout: float = 60.0) -> bool:
+    """Let the app run until ``condition()`` holds, then let it repaint; False on timeout."""
+    deadline = time.perf_counter() + timeout
+    while not condition():
+        if time.perf_counter() > deadline:
+            return False
+        await asyncio.sleep(0.001)
+    await pilot.pause()
+    return True
+
+
+async def _key(pilot, key: str, done) -> float | None:
+    """Milliseconds from pressing ``key`` to the repainted screen where ``done()`` holds (None:
+    the key was lost)."""
+    start = time.perf_counter()
+    await pilot.press(key)
+    return _ms(start) if await _settle(pilot, done, LOST_AFTER) else None
+
+
+class _Counter(Static, can_focus=True):
+    BINDINGS = [("j", "bump")]
+    presses = 0
+
+    def action_bump(self) -> None:
+        self.presses += 1
+        self.update(str(self.presses))
+
+
+class _Trivial(App):
+    def compose(self):
+        yield _Counter("0")
+
+
+async def _trivial() -> list[float]:
+    """The same press on an app with one focused widget whose binding updates its text."""
+    app = _Trivial()
+    async with app.run_test(size=SIZE) as pilot:
+        counter = app.query_one(_Counter)
+        counter.focus()
+        await pilot.pause()
+        return [await _key(pilot, "j", lambda i=i: counter.presses == i) for i in range(1, RUNS + 1)]
+
+
+async def _drive(url: str) -> tuple[dict, dict[str, list[float]], int, object]:
+    """Start, log in, then time each key on the queue; returns (one-off ms, key samples in ms,
+    keys lost, the user)."""
+    start = time.perf_counter()
+    app = ItsmApp(url)
+    async with app.run_test(size=SIZE) as pilot:
+        await _settle(pilot, lambda: isinstance(app.screen, LoginScreen))
+        once = {"start → login screen": _ms(start)}
+        app.screen.query_one("#username", Input).value = USERNAME
+        app.screen.query_one("#password", Input).value = PASSWORD
+        app.screen.query_one("#password", Input).focus()
+        await pilot.pause()
+        once["login → first queue page"] = await _key(pilot, "enter", lambda: isinstance(app.screen, QueueScreen)
+                                                       and app.screen.table.rows and not app.screen.table.loading)
+        screen, table, user = app.screen, app.screen.table, app.user
+        samples: dict[str, list[float]] = {}
+        lost = 0
+
+        async def step(key: str, done, name: str | None = None) -> None:
+            """Press ``key`` once the table is idle (the table drops a move key while it loads,
+            the 5 s auto-refresh included); record the time under ``name``."""
+            nonlocal lost
+            await _settle(pilot, lambda: not table.loading)
+            ms = await _key(pilot, key, done)
+            if ms is None:
+                lost += 1
+            elif name:
+                samples.setdefault(name, []).append(ms)
+
+        def moved_to(index: int):
+            return lambda: not table.loading and table.current["id"] == order[index]
+
+        view_query = screen.filter_text
+        order = [r["id"] for r in queue.page(user, view_query, screen.sort,
+                                             limit=RUNS + (PAGE_DOWNS + 1) * table.visible_rows).rows]
+        for _ in range(RUNS):
+            await step("j", moved_to(order.index(table.current["id"]) + 1), "j (down)")
+        for _ in range(PAGE_DOWNS):
+            reads = table.cursor + table.visible_rows >= len(table.rows)
+            await step("pagedown", moved_to(order.index(table.current["id"]) + table.visible_rows),
+                       f"PageDown ({'reads a page' if reads else 'rows in memory'})")
+        for _ in range(RUNS):
+            await step("G", lambda: not table.loading and not table.more_after, "G (last page)")
+            await step("g", lambda: not table.loading and not table.more_before, "g (first page)")
+        bar = screen.query_one("#filter", Input)
+        for text, name in [(FILTER, f"filter {FILTER!r}"), (view_query, None)] * RUNS:
+            await step("slash", lambda: app.focused is bar)
+            bar.value = text
+            rows = table.rows
+            await step("enter", lambda: screen.filter_text == text and table.rows is not rows
+                       and not table.loading, name)
+        for _ in range(RUNS):
+            await step("enter", lambda: isinstance(app.screen, TicketScreen) and app.screen.view, "enter (open ticket)")
+            await step("escape", lambda: app.screen is screen)
+            await step("j", lambda: True)
+    return once, samples, lost, user
+
+
+def _measure(url: str) -> None:
+    """One engine, in its own process: the app, the trivial app, the page query, memory."""
+    once, samples, lost, user = asyncio.run(_drive(url))
+    trivial = asyncio.run(_trivial())
+    cost = user.password_hash.split("$")[2]
+    print(f"{'start → login screen':<44} {once['start → login screen']:>9.1f} ms")
+    print(f"{f'login → first queue page (bcrypt cost {cost})':<44} {once['login → first queue page']:>9.1f} ms")
+    print(f"\n{'key → repainted screen (Pilot ' + 'x'.join(map(str, SIZE)) + ')':<44} "
+          f"{'runs':>5} {'median':>9} {'p95':>9} {'× trivial':>10}")
+    base = statistics.median(trivial)
+    for name, values in [("trivial app: j (one focused widget)", trivial), *samples.items()]:
+        median = statistics.median(values)
+        p95 = statistics.quantiles(values, n=20, method="inclusive")[-1]
+        print(f"{name:<44} {len(values):>5} {median:>9.1f} {p95:>9.1f} {median / base:>10.2f}")
+    if lost:
+        print(f"keys lost (no effect within {LOST_AFTER:.0f} s, not timed): {lost}")
+    view = views.default_view(user)
+    ours = _timed(lambda: queue.page(user, view.query, queue.Sort.parse(view.sort)))
+    same = _timed(_sql(deferred(f"t.status IN {OPEN}", DESC)))
+    print(f"\nqueue.page, default view {view.name!r} ({view.query} {view.sort}), 50 rows: "
+          f"{ours:.2f} ms; same SQL (status open, newest update first): {same:.2f} ms; ratio {ours / same:.2f}")
+    print(f"peak memory: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB (ru_maxrss)", end="")
+    print(f", {tracemalloc.get_traced_memory()[1] / 2**20:.0f} MB (tracemalloc)" if tracemalloc.is_tracing() else "")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m itsm_tui.bench_ui", description=__doc__.split("\n")[0])
+    parser.add_argument("--tickets", type=int, default=1_000_000)
+    parser.add_argument("--engines", default="sqlite,mysql")
+    parser.add_argument("--mysql-url", default="mysql://root@127.0.0.1:3306/itsm_bench")
+    parser.add_argument("--sqlite-url", help="reuse this SQLite database (default: a new temporary one)")
+    parser.add_argument("--reuse", action="store_true",
+                        help="keep the MySQL database when it already holds the tickets")
+    args = parser.parse_args()
+    for engine in args.engines.split(","):
+        if engine == "sqlite":
+            url = args.sqlite_url or f"sqlite:///{Path(tempfile.mkdtemp()) / 'bench.db'}"
+        else:
+            url = args.mysql_url
+            if not args.reuse:
+                _mysql_reset(url)
+        print(f"\n== {db.describe_url(url)}: {args.tickets:,} tickets, {RUNS} presses a key (ms) ==")
+        seconds = _prepare(url, args.tickets)
+        db.database.close()
+        print(f"{'seed (s)':<44} {'(reused)' if seconds is None else f'{seconds:.1f}':>9}", flush=True)
+        child = multiprocessing.get_context("spawn").Process(target=_measure, args=(url,))
+        child.start()
+        child.join()
+        if child.exitcode:
+            raise SystemExit(f"the {engine} run failed (exit code {child.exitcode})")
+
+
+if __name__ == "__main__":
+    main()
