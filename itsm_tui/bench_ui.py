@@ -115,7 +115,7 @@ async def _drive(url: str) -> tuple[dict, dict[str, list[float]], int, object]:
                 samples.setdefault(name, []).append(ms)
 
         def moved_to(index: int):
-            return lambda: not table.loading and table.current["id"] == order[index]
+            return lambda: not table.loading and table.current["id"] == order[min(index, len(order) - 1)]
 
         view_query = screen.filter_text
         order = [r["id"] for r in queue.page(user, view_query, screen.sort,
@@ -184,7 +184,7 @@ def main() -> None:
             url = args.mysql_url
             if not args.reuse:
                 _mysql_reset(url)
-        print(f"\n== {db.describe_url(url)}: {args.tickets:,} tickets, {RUNS} presses a key (ms) ==")
+        print(f"\n== {db.describe_url(url)}: {args.tickets:,} tickets ==")
         seconds = _prepare(url, args.tickets)
         db.database.close()
         print(f"{'seed (s)':<44} {'(reused)' if seconds is None else f'{seconds:.1f}':>9}", flush=True)

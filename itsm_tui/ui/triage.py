@@ -222,7 +222,8 @@ class Triage:
         elif len(targets) == 1:
             self.app.notify(problems[0], severity="error", timeout=8)
         else:
-            lines = [f"{len(succeeded)} of {len(targets)} tickets {done}."] + problems
+            lines = [f"{len(succeeded)} of {len(targets)} tickets {done}: "
+                     + ", ".join(t.number for t in succeeded)] + problems
             await self.app.push_screen_wait(MessageModal("Bulk action", lines))
             if hasattr(self, "clear_marks"):
                 self.clear_marks(t.id for t in succeeded)

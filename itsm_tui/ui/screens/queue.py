@@ -87,6 +87,7 @@ class QueueScreen(Triage, Screen):
     def _apply_filter(self, text: str) -> None:
         self.filter_text = text
         self.table.sort = self.sort
+        self.table.marks.clear()  # a bulk action must never reach tickets no longer in view
         self.table.reload()
         self._count()
 

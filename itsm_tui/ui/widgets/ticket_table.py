@@ -142,7 +142,7 @@ class TicketTable(Widget, can_focus=True):
             self.post_message(self.LoadFailed(message))
 
     def reload(self, keep_id: int | None = None) -> None:
-        """Start again from the first page (a new filter or sort)."""
+        """Start again from the first page (a new filter or sort, or ``g``)."""
         def apply(page: Page) -> None:
             self.rows, self.more_before, self.more_after = page.rows, False, page.has_more
             self.cursor = self._index_of(keep_id) if keep_id else 0
@@ -251,7 +251,7 @@ class TicketTable(Widget, can_focus=True):
 
     def action_mark(self) -> None:
         row = self.current
-        if row:
+        if row and not self.loading:  # while a new page loads, the row under the cursor is stale
             self.marks ^= {row["id"]}
             self._move_to(self.cursor + 1)
 
