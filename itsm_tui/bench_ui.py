@@ -111,6 +111,7 @@ async def _drive(url: str) -> tuple[dict, dict[str, list[float]], int, object]:
             ms = await _key(pilot, key, done)
             if ms is None:
                 lost += 1
+                print("LOST", key, name, type(app.screen).__name__, app.focused, table.loading, getattr(app.screen, "view", "-"), [(w.name, w.state, repr(w.error)) for w in app.workers], flush=True)
             elif name:
                 samples.setdefault(name, []).append(ms)
 
@@ -123,7 +124,7 @@ async def _drive(url: str) -> tuple[dict, dict[str, list[float]], int, object]:
         for _ in range(RUNS):
             await step("j", moved_to(order.index(table.current["id"]) + 1), "j (down)")
         for _ in range(PAGE_DOWNS):
-            reads = table.cursor + table.visible_rows >= len(table.rows)
+            reads = table.more_after and table.cursor + table.visible_rows >= len(table.rows)
             await step("pagedown", moved_to(order.index(table.current["id"]) + table.visible_rows),
                        f"PageDown ({'reads a page' if reads else 'rows in memory'})")
         for _ in range(RUNS):

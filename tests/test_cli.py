@@ -120,3 +120,11 @@ def test_no_command_refuses_an_uninitialised_database_before_taking_the_screen(t
     result = itsm(f"sqlite:///{tmp_path / 'x.db'}")
     assert result.returncode == 1 and "run itsm-tui init" in result.stderr
     assert "\x1b[" not in result.stdout + result.stderr  # no full-screen output happened
+
+
+def test_csv_strips_controls_before_neutralising():
+    from itsm_tui.reports.csv_export import cell
+
+    assert cell("\u202e=HYPERLINK(\"http://x\")") == "'=HYPERLINK(\"http://x\")"
+    assert cell("\x00=1+1") == "'=1+1"
+    assert cell(-5) == "-5" and cell("-5") == "'-5"

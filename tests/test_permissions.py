@@ -117,3 +117,16 @@ def test_readme_role_table_matches_the_matrix():
         cells = [c.strip() for c in row.strip("|").split("|")]
         assert cells[1] == description
         assert [c == "yes" for c in cells[2:]] == [r in roles for r in ROLES], action
+
+
+def test_rights_follow_the_database_not_the_logged_in_copy(people, system):
+    """An agent demoted or disabled while logged in loses the rights at the next action."""
+    session_copy = users.by_username("agent")  # what the app holds since login
+    admin = people["admin"]
+    users.update_user(admin, session_copy.id, session_copy.version, role="requester")
+    with pytest.raises(PermissionDenied):
+        inventory.create(session_copy, "department", {"name": "Sneaky"})
+    fresh = users.by_username("agent")
+    users.update_user(admin, fresh.id, fresh.version, is_active=False)
+    with pytest.raises(PermissionDenied, match="disabled"):
+        _own_ticket(session_copy)

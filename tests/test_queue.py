@@ -700,3 +700,9 @@ def test_requesters_cannot_probe_names(people, system):
         assert queue.count(requester, query) == 0
     with pytest.raises(QueryError):
         queue.count(people["agent"], "asset:nothing")
+
+
+def test_an_age_beyond_the_calendar_matches_nothing_instead_of_crashing(people):
+    tickets.create(people["requester"], "t", "d")
+    assert queue.count(people["agent"], "age:>1000000d") == 0
+    assert queue.count(people["agent"], "age:<1000000d") == 1

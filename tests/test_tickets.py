@@ -295,3 +295,23 @@ def test_linked_asset_and_unlink(ticket, people):
 def test_c1_control_sequences_are_stripped_whole(people):
     t = tickets.create(people["requester"], "a\x9b31mred \x9d8;;http://evil\x9cb", "x")
     assert Ticket.get_by_id(t.id).title == "ared b"
+
+
+def test_internal_note_leaves_no_trace_for_the_requester(ticket, people):
+    before = Ticket.get_by_id(ticket.id)
+    with clock.frozen(before.updated_at + timedelta(hours=1)):
+        tickets.comment(people["agent"], ticket.id, "internal", internal=True)
+    after = Ticket.get_by_id(ticket.id)
+    assert (after.updated_at, after.first_response_at) == (before.updated_at, None)
+
+
+def test_first_response_is_audited_with_the_comment(ticket, people):
+    tickets.comment(people["agent"], ticket.id, "On it")
+    entry = AuditEntry.select().where(AuditEntry.action == "comment").get()
+    assert audit.changes_of(entry)["first_response_at"][0] is None
+
+
+def test_reassigning_to_the_same_agent_sends_no_second_notification(ticket, people):
+    t = tickets.assign(people["supervisor"], ticket.id, ticket.version, "agent")
+    tickets.assign(people["supervisor"], t.id, t.version, "agent")
+    assert Notification.select().where(Notification.kind == "assigned").count() == 1

@@ -173,8 +173,9 @@ def test_query_count_does_not_grow_with_the_ticket(people, monkeypatch):
             counts[(name, role)] = len(counter)
             monkeypatch.undo()
             assert len(events) > 1
-    assert counts[("small", "agent")] == counts[("large", "agent")] <= 5
-    assert counts[("small", "requester")] == counts[("large", "requester")] <= 5
+    # 6: the permission check re-reads the actor's role, then ticket, comments, audit, names
+    assert counts[("small", "agent")] == counts[("large", "agent")] <= 6
+    assert counts[("small", "requester")] == counts[("large", "requester")] <= 6
     large_events = timeline.timeline(people["agent"], large)
     assert len(large_events) == 1 + 12 * 4
 
@@ -228,7 +229,7 @@ def test_agent_load_is_one_query_and_staff_only(people, monkeypatch):
         tickets.assign(people["agent"], t.id, t.version, people["agent"])
     counter = _Counter(monkeypatch)
     load = timeline.agent_load(people["agent"])
-    assert len(counter) == 1
+    assert len(counter) == 2  # the permission check's role lookup, then one aggregate
     monkeypatch.undo()
     assert dict((u.username, n) for u, n in load)["agent"] == 5
     with pytest.raises(PermissionDenied):

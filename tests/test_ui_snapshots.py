@@ -57,8 +57,8 @@ def _build_desk() -> None:
             ("user1", "requester", "Wang Wei"),
             ("user2", "requester", "Maria García"),
         ):
-            users.create_user(system, name, role, full_name=full_name, password=f"{name}-snap-password"
-                              if name != AGENT else AGENT_PASSWORD)
+            password = AGENT_PASSWORD if name == AGENT else f"{name}-snap-password"
+            users.create_user(system, name, role, full_name=full_name, password=password)
         agent = users.by_username(AGENT)
         agent2 = users.by_username("agent2")
         supervisor = users.by_username("super1")
@@ -72,10 +72,11 @@ def _build_desk() -> None:
             "department": "Finance", "network": "Office LAN", "os": "Windows 11",
         })
 
-    def make(ago, requester, title, description, category, impact, urgency, **kw) -> Ticket:
+    def make(ago, requester, title, description, category, impact, urgency, **asset) -> Ticket:
+        """Requesters open their own tickets; one with a linked asset is opened by agent1."""
         with _at(ago):
-            return tickets.create(requester if not kw else agent, title, description, category=category,
-                                  impact=impact, urgency=urgency, requester=requester, **kw)
+            return tickets.create(agent if asset else requester, title, description, category=category,
+                                  impact=impact, urgency=urgency, requester=requester, **asset)
 
     def status(ago, actor, ticket, new, note=None) -> Ticket:
         with _at(ago):

@@ -33,7 +33,10 @@ def test_staff_get_the_staff_builtins(people, role):
     with clock.frozen(NOW):
         got = views.views_for(people[role])
     assert _names(got) == STAFF_BUILTINS
-    assert all(v.builtin and v.id is None and v.sort == "-updated" for v in got)
+    assert all(v.builtin and v.id is None for v in got)
+    sorts = {v.name: v.sort for v in got}
+    assert sorts["All open"] == sorts["My open"] == sorts["Unassigned"] == "due"  # most urgent first
+    assert sorts["Waiting"] == sorts["Resolved this week"] == "-updated"
     by_name = {v.name: v.query for v in got}
     assert by_name["My open"] == "status:open assignee:me"
     assert by_name["Unassigned"] == "status:open assignee:unassigned"

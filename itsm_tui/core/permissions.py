@@ -40,9 +40,17 @@ def allowed(role: str, action: str) -> bool:
 
 
 def require(actor, action: str) -> None:
-    """Raise PermissionDenied unless ``actor`` (an active user) may perform ``action``."""
-    if not actor.is_active:
+    """Raise PermissionDenied unless ``actor`` (an active user) may perform ``action``.
+
+    Role and active flag are read from the database, not from the caller's copy: an operator
+    disabled or demoted while logged in loses the rights at their next action.
+    """
+    from .models import User
+
+    current = User.select(User.role, User.is_active).where(User.id == actor.id).first()
+    if current is None or not current.is_active:
         raise PermissionDenied(f"{actor.username} is disabled")
+    actor.role, actor.is_active = current.role, current.is_active
     if not allowed(actor.role, action):
         raise PermissionDenied(
             f"a {actor.role} may not {MATRIX[action][1]} ({action})"

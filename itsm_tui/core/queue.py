@@ -139,13 +139,21 @@ def _term(actor: User, term: Term, now: datetime):
         (span,) = values
         parts = []
         if span.min is not None:
-            parts.append(Ticket.created_at <= now - span.min)
+            parts.append(Ticket.created_at <= _ago(now, span.min))
         if span.max is not None:
-            parts.append(Ticket.created_at > now - span.max)
+            parts.append(Ticket.created_at > _ago(now, span.max))
         return reduce(lambda a, b: a & b, parts)
     if key == "text":
         return _text_clause(values[0])
     raise QueryError(f"unsupported filter {key!r}", term.position)
+
+
+def _ago(now: datetime, span) -> datetime:
+    """``now - span``, or the dawn of time for an age longer than the calendar holds."""
+    try:
+        return now - span
+    except OverflowError:
+        return datetime.min
 
 
 def _casefold(value):

@@ -290,11 +290,12 @@ def assign(actor: User, ticket_id: int, expected_version: int, assignee: str | U
     if ticket.assignee_id and target and target.id != ticket.assignee_id:
         values["reassignment_count"] = ticket.reassignment_count + 1
     who = target.username if target else "nobody"
-    ticket = records.update(
+    updated = records.update(
         actor, ticket, expected_version, values, "ticket", ticket.number,
         action="assign", summary=f"{ticket.number} assigned to {who}",
     )
-    if target and target.id != actor.id:
+    changed, ticket = updated.version != ticket.version, updated
+    if changed and target and target.id != actor.id:
         notify(target, ticket, "assigned", f"{ticket.number} was assigned to you by {actor.username}: {ticket.title}")
     return ticket
 
@@ -311,13 +312,15 @@ def _add_comment(actor: User, ticket: Ticket, body: str, internal: bool) -> Comm
     text = clean(body, "comment", max_len=BODY_MAX, multiline=True)
     now = clock.now()
     row = Comment.create(ticket=ticket, author=actor, body=text, is_internal=internal, created_at=now)
-    stamp = {"updated_at": now}
-    if not internal and is_staff(actor) and ticket.first_response_at is None and ticket.requester_id != actor.id:
-        stamp["first_response_at"] = now
-    Ticket.update(**stamp).where(Ticket.id == ticket.id).execute()
+    changes = {"comment": [None, row.id]}
+    if not internal:  # an internal note must not show a requester that something happened
+        stamp = {"updated_at": now}
+        if is_staff(actor) and ticket.first_response_at is None and ticket.requester_id != actor.id:
+            stamp["first_response_at"] = now
+            changes["first_response_at"] = [None, audit.plain(now)]
+        Ticket.update(**stamp).where(Ticket.id == ticket.id).execute()
     kind = "note" if internal else "comment"
-    audit.record(actor, kind, "ticket", ticket.id, f"{kind} on {ticket.number}",
-                 {"comment": [None, row.id]})
+    audit.record(actor, kind, "ticket", ticket.id, f"{kind} on {ticket.number}", changes)
     if not internal:
         for user_id in {ticket.requester_id, ticket.assignee_id} - {None, actor.id}:
             notify(User.get_by_id(user_id), ticket, "comment",
@@ -337,8 +340,8 @@ def attach(actor: User, ticket_id: int, filename: str, content: bytes) -> Attach
             f"{name} is {_size(len(content))}; attachments are limited to {_size(limit)}", "file"
         )
     digest = hashlib.sha256(content).hexdigest()
-    if not AttachmentBlob.select().where(AttachmentBlob.sha256 == digest).exists():
-        AttachmentBlob.create(sha256=digest, content=content)
+    # Ignore, not check-then-insert: two uploads of the same file at once must both succeed.
+    AttachmentBlob.insert(sha256=digest, content=content).on_conflict_ignore().execute()
     row = Attachment.create(ticket=ticket, uploaded_by=actor, filename=name, size=len(content),
                             blob=digest, created_at=clock.now())
     audit.record(actor, "attach", "ticket", ticket.id, f"attached {name} to {ticket.number}",

@@ -42,10 +42,11 @@ def _resolved_this_week() -> View:
 
 
 def _staff_builtins() -> tuple[View, ...]:
+    # Open work is triaged most urgent first: the soonest (or most overdue) resolution due time.
     return (
-        View("My open", "status:open assignee:me", "-updated", True),
-        View("Unassigned", "status:open assignee:unassigned", "-updated", True),
-        View("All open", "status:open", "-updated", True),
+        View("My open", "status:open assignee:me", "due", True),
+        View("Unassigned", "status:open assignee:unassigned", "due", True),
+        View("All open", "status:open", "due", True),
         View("Waiting", "status:waiting", "-updated", True),
         _resolved_this_week(),
     )

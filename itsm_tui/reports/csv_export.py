@@ -23,10 +23,10 @@ def cell(value) -> str:
         return value.isoformat()
     if isinstance(value, (int, float, Decimal)):
         return str(value)  # a number, even a negative one, is not a formula
-    text = str(value)
+    text = strip_controls(str(value), multiline=True)  # first: a stripped prefix hides nothing
     if text.startswith(FORMULA_START):
         text = "'" + text
-    return strip_controls(text, multiline=True)
+    return text
 
 
 def write(out: IO[str], columns: Sequence[str], rows: Iterable[Sequence]) -> int:

@@ -10,6 +10,8 @@ from textual import work
 from textual.app import App
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.content import Content
+from textual.worker import Worker, WorkerState
 
 from .. import config
 from ..core import db, notifications, setup, tickets, views
@@ -50,14 +52,18 @@ class ItsmCommands(Provider):
 
     async def discover(self) -> Hits:
         for name, callback, help_text in self._commands():
-            yield DiscoveryHit(name, callback, help=help_text)
+            yield DiscoveryHit(Content(one_line(name)), callback, text=name, help=Content(one_line(help_text)))
 
     async def search(self, query: str) -> Hits:
+        # View names are user data: build Content ourselves (Matcher.highlight reads markup).
         matcher = self.matcher(query)
         for name, callback, help_text in self._commands():
-            score = matcher.match(name)
+            score, offsets = matcher.fuzzy_search.match(matcher.query, name)
             if score > 0:
-                yield Hit(score, matcher.highlight(name), callback, help=help_text)
+                display = Content(one_line(name))
+                for offset in offsets:
+                    display = display.stylize("bold reverse", offset, offset + 1)
+                yield Hit(score, display, callback, text=name, help=Content(one_line(help_text)))
 
 
 class ItsmApp(App):
@@ -172,7 +178,7 @@ class ItsmApp(App):
             return
         self.open_ticket(ticket.id)
 
-    @work(exclusive=True, group="command-line")
+    @work(exclusive=True, group="command-line", exit_on_error=False)
     async def action_command_line(self) -> None:
         text = await self.push_screen_wait(TextPrompt(
             "Command", ":queue  :ticket INC000123  :quit  (also :inventory :log :analytics)",
@@ -190,6 +196,11 @@ class ItsmApp(App):
                 seen.add((binding.action, binding.description))
                 keys.append((binding.key_display or self.get_key_display(binding), binding.description))
         self.push_screen(HelpModal(f"Keys: {type(self.screen).__name__.removesuffix('Screen')}", keys))
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """A background task failed (database gone, locked too long): say so, keep running."""
+        if event.state == WorkerState.ERROR:
+            self.notify(f"{event.worker.error}", title="That did not work", severity="error", timeout=10)
 
     # ------------------------------------------------------------ notifications
 
@@ -222,7 +233,7 @@ class ItsmApp(App):
             for frame in self.screen.query("Frame"):
                 frame.show()
 
-    @work(exclusive=True, group="notifications-list")
+    @work(exclusive=True, group="notifications-list", exit_on_error=False)
     async def action_notifications(self) -> None:
         if self.user is None:
             return

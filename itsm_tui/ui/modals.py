@@ -490,7 +490,8 @@ class FormModal(ModalBase[object | None]):
             options = [(literal(label), value) for label, value in field.options]
             known = field.value in {value for _, value in field.options}
             return Select(options, value=field.value if known else Select.NULL,
-                          prompt=strip_controls(field.placeholder) or "Select", id=id)
+                          prompt=strip_controls(field.placeholder) or "Select", id=id,
+                          allow_blank=not (field.required and known))
         if field.kind in ("text", "password"):
             return Input(strip_controls(field.value), placeholder=strip_controls(field.placeholder),
                          password=field.kind == "password", select_on_focus=False, id=id)

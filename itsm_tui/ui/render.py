@@ -66,8 +66,12 @@ def priority_text(priority: int) -> Text:
     return Text(PRIORITY_NAMES[priority], style=PRIORITY_STYLES[priority])
 
 
-def status_text(status: str) -> Text:
-    return Text(STATUS_LABELS[status], style=STATUS_STYLES[status])
+COMPACT_STATUS = {"waiting_on_user": "Wait: user", "waiting_on_vendor": "Wait: vendor"}
+
+
+def status_text(status: str, compact: bool = False) -> Text:
+    label = COMPACT_STATUS.get(status, STATUS_LABELS[status]) if compact else STATUS_LABELS[status]
+    return Text(label, style=STATUS_STYLES[status])
 
 
 def when(moment: datetime | None) -> str:

@@ -11,6 +11,7 @@ import asyncio
 from dataclasses import dataclass
 from typing import Callable
 
+from peewee import DatabaseError, InterfaceError
 from textual import work
 from textual.binding import Binding
 
@@ -71,9 +72,10 @@ class Triage:
             me = self.user
             self._apply("assigned to you", lambda t, v: tickets.assign(me, t, v, me))
 
-    @work(exclusive=True, group="triage")
+    @work(exclusive=True, group="triage", exit_on_error=False)
     async def action_assign_other(self) -> None:
-        if not self._staff_only():
+        targets = self.triage_targets()  # now: the list may refresh while the picker is open
+        if not targets or not self._staff_only():
             return
         load = await asyncio.to_thread(timeline.agent_load, self.user)
         choice = await self.app.push_screen_wait(
@@ -82,9 +84,9 @@ class Triage:
             return
         me = self.user
         label = f"assigned to {choice}" if choice else "unassigned"
-        self._apply(label, lambda t, v: tickets.assign(me, t, v, choice or None))
+        self._apply(label, lambda t, v: tickets.assign(me, t, v, choice or None), targets)
 
-    @work(exclusive=True, group="triage")
+    @work(exclusive=True, group="triage", exit_on_error=False)
     async def action_status(self) -> None:
         targets = self.triage_targets()
         if not targets:
@@ -109,9 +111,9 @@ class Triage:
         status, note = picked
         me = self.user
         self._apply(f"set to {STATUS_LABELS[status]}",
-                    lambda t, v: tickets.change_status(me, t, v, status, note))
+                    lambda t, v: tickets.change_status(me, t, v, status, note), targets)
 
-    @work(exclusive=True, group="triage")
+    @work(exclusive=True, group="triage", exit_on_error=False)
     async def action_priority(self) -> None:
         targets = self.triage_targets()
         if not targets or not self._staff_only():
@@ -123,13 +125,14 @@ class Triage:
             return
         me = self.user
         self._apply("priority updated", lambda t, v: tickets.update(
-            me, t, v, impact=values["impact"], urgency=values["urgency"], priority=values["priority"]))
+            me, t, v, impact=values["impact"], urgency=values["urgency"], priority=values["priority"]),
+            targets)
 
-    @work(exclusive=True, group="triage")
+    @work(exclusive=True, group="triage", exit_on_error=False)
     async def action_comment(self) -> None:
         await self._comment(internal=False)
 
-    @work(exclusive=True, group="triage")
+    @work(exclusive=True, group="triage", exit_on_error=False)
     async def action_note(self) -> None:
         if self._staff_only():
             await self._comment(internal=True)
@@ -147,7 +150,7 @@ class Triage:
         self._apply("note added" if internal else "comment added",
                     lambda t, v: tickets.comment(me, t, text, internal=internal), targets)
 
-    @work(exclusive=True, group="triage")
+    @work(exclusive=True, group="triage", exit_on_error=False)
     async def action_link(self) -> None:
         targets = self.triage_targets()
         if not targets or not self._staff_only():
@@ -166,9 +169,9 @@ class Triage:
             change = {"system": None, "peripheral": None}
         else:
             change = {kind: ident, ("peripheral" if kind == "system" else "system"): None}
-        self._apply("link updated", lambda t, v: tickets.update(me, t, v, **change))
+        self._apply("link updated", lambda t, v: tickets.update(me, t, v, **change), targets)
 
-    @work(exclusive=True, group="triage")
+    @work(exclusive=True, group="triage", exit_on_error=False)
     async def action_new_ticket(self) -> None:
         me = self.user
         categories = [(c.name, c.name) for c in await asyncio.to_thread(_categories)]
@@ -176,9 +179,9 @@ class Triage:
         fields = [
             FormField("title", "Title", required=True, placeholder="What is wrong, in a line"),
             FormField("description", "Description", kind="multiline", required=True),
-            FormField("category", "Category", kind="select", options=categories, value="General"),
-            FormField("impact", "Impact", kind="select", options=levels, value="3"),
-            FormField("urgency", "Urgency", kind="select", options=levels, value="3"),
+            FormField("category", "Category", kind="select", options=categories, value="General", required=True),
+            FormField("impact", "Impact", kind="select", options=levels, value="3", required=True),
+            FormField("urgency", "Urgency", kind="select", options=levels, value="3", required=True),
         ]
         if allowed(me.role, "ticket.create_for_other"):
             fields.append(FormField("requester", "Requester (username; empty: you)"))
@@ -202,7 +205,7 @@ class Triage:
         if targets:
             self._run(done, op, targets)
 
-    @work(group="triage-apply")
+    @work(group="triage-apply", exit_on_error=False)
     async def _run(self, done: str, op: Callable[[int, int], object], targets: list[Target]) -> None:
         succeeded, problems = [], []
         for target in targets:
@@ -214,7 +217,7 @@ class Triage:
                     await self._resolve_conflict(done, op, target, exc)
                     return
                 problems.append(f"{target.number}: conflict — {exc}")
-            except ItsmError as exc:
+            except (ItsmError, DatabaseError, InterfaceError) as exc:
                 problems.append(f"{target.number}: {exc}")
         self.after_change([t.id for t in targets])
         if len(targets) == 1 and succeeded:
@@ -235,7 +238,7 @@ class Triage:
             try:
                 await asyncio.to_thread(op, target.id, fresh.version)
                 self.app.notify(f"{target.number} {done}")
-            except ItsmError as again:
+            except (ItsmError, DatabaseError, InterfaceError) as again:
                 self.app.notify(f"{target.number}: {again}", severity="error", timeout=8)
         self.after_change([target.id])
 

@@ -36,8 +36,8 @@ class QueueScreen(Triage, Screen):
     BINDINGS = [
         Binding("slash", "filter", "Filter"),
         Binding("v", "views", "Views"),
-        Binding("ctrl+s", "save_view", "Save view"),
-        Binding("o", "sort", "Sort"),
+        Binding("ctrl+s", "save_view", "Save view", show=False),
+        Binding("o", "sort", "Sort", show=False),
         Binding("O", "reverse", "Reverse", show=False),
         *TRIAGE_BINDINGS,
         Binding("escape", "close_filter", "Close filter", show=False),
@@ -179,7 +179,7 @@ class QueueScreen(Triage, Screen):
 
     # ------------------------------------------------------------ views and sort
 
-    @work(exclusive=True, group="views")
+    @work(exclusive=True, group="views", exit_on_error=False)
     async def action_views(self) -> None:
         available = await asyncio.to_thread(views.views_for, self.user)
         choice = await self.app.push_screen_wait(ChoicePicker(
@@ -191,7 +191,7 @@ class QueueScreen(Triage, Screen):
         self.apply_view(view.name, view.query, view.sort)
         views.remember_view(self.user, view.name)
 
-    @work(exclusive=True, group="views")
+    @work(exclusive=True, group="views", exit_on_error=False)
     async def action_save_view(self) -> None:
         name = await self.app.push_screen_wait(TextPrompt(
             "Save the current filter as a view", "Name of the view", multiline=False,
@@ -209,7 +209,7 @@ class QueueScreen(Triage, Screen):
         self._status_line()
         self.app.notify(f"View '{view.name}' saved")
 
-    @work(exclusive=True, group="views")
+    @work(exclusive=True, group="views", exit_on_error=False)
     async def action_sort(self) -> None:
         choice = await self.app.push_screen_wait(ChoicePicker(
             "Sort by", [(c.header, c.sort) for c in COLUMNS if c.sort]))

@@ -46,7 +46,7 @@ class SetupScreen(Screen):
                 yield Static("", id="progress")
         yield Footer()
 
-    @work(exclusive=True)
+    @work(exclusive=True, exit_on_error=False)
     async def action_create(self, with_demo: bool) -> None:
         progress = self.query_one("#progress", Static)
         progress.update(literal("\nCreating the database…"))

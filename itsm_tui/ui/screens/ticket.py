@@ -16,9 +16,11 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
+from ... import config
 from ...core import clock, tickets, timeline
 from ...core.errors import ItsmError
 from ...core.models import LEVEL_NAMES, Attachment, Department, Network, Peripheral, System, Ticket, User
+from ...core.permissions import allowed
 from ..modals import ChoicePicker, PathPrompt
 from ..render import SLA_STYLES, literal, priority_text, relative, sla_state, status_text, when
 from ..triage import TRIAGE_BINDINGS, Target, Triage
@@ -43,10 +45,18 @@ def read_ticket(actor: User, ticket_id: int) -> TicketView:
               .where(Ticket.id == ticket.id).get())
     attachments = list(Attachment.select(Attachment, User).join(User)
                        .where(Attachment.ticket == ticket.id).order_by(Attachment.id))
-    return TicketView(ticket, timeline.timeline(actor, ticket), attachments, _asset(ticket))
+    return TicketView(ticket, timeline.timeline(actor, ticket), attachments, _asset(actor, ticket))
 
 
-def _asset(ticket: Ticket) -> str:
+def _asset(actor: User, ticket: Ticket) -> str:
+    """The linked asset with its department and network; requesters, who have no inventory
+    rights, see only that something is linked and its asset tag."""
+    if not allowed(actor.role, "inventory.view"):
+        if ticket.system_id:
+            return f"a system, asset tag {System.get_by_id(ticket.system_id).asset_tag}"
+        if ticket.peripheral_id:
+            return f"a peripheral, asset tag {Peripheral.get_by_id(ticket.peripheral_id).asset_tag}"
+        return "—"
     parts = []
     if ticket.system_id:
         s = System.get_by_id(ticket.system_id)
@@ -153,14 +163,16 @@ class TicketScreen(Triage, Screen):
             rows.append(("Source number", literal(t.source_number), "", Text("")))
         for row in rows:
             fields.add_row(*row)
-        asset = Text("Linked asset  ", style="dim")
+        asset = Text()
+        asset.append("Linked asset      ", style="dim")
         asset.append_text(literal(view.asset))
         self.query_one("#summary", Static).update(Group(head, Text(""), fields, Text(""), asset))
         body = [Text("Description", style="bold underline"), literal(t.description)]
         if t.resolution_note:
             body += [Text(""), Text("Resolution", style="bold underline"), literal(t.resolution_note)]
         self.query_one("#description", Static).update(Group(*body))
-        files = [Text(f"Attachments ({len(view.attachments)})  u attach · d save", style="bold underline")]
+        files = [Text.assemble((f"Attachments ({len(view.attachments)})", "bold underline"),
+                               ("   u attach · d save", "dim"))]
         for a in view.attachments:
             line = literal(a.filename)
             line.append(f"  {a.size:,} bytes · {a.uploaded_by.username} · {when(a.created_at)}", style="dim")
@@ -170,7 +182,8 @@ class TicketScreen(Triage, Screen):
         for event in view.events:
             label = {"comment": ("comment", "cyan"), "note": ("internal note", "bold yellow"),
                      "history": ("history", "dim")}[event.kind]
-            head_line = Text(f"{when(event.at)}  ", style="dim")
+            head_line = Text()
+            head_line.append(f"{when(event.at)}  ", style="dim")
             head_line.append_text(literal(event.author, "bold"))
             head_line.append(f"  {label[0]}", style=label[1])
             events += [head_line, literal(event.text, "" if event.kind != "history" else "dim"), Text("")]
@@ -194,13 +207,13 @@ class TicketScreen(Triage, Screen):
 
     # ------------------------------------------------------------ attachments
 
-    @work(exclusive=True, group="files")
+    @work(exclusive=True, group="files", exit_on_error=False)
     async def action_upload(self) -> None:
         path = await self.app.push_screen_wait(PathPrompt("Attach a file", start=Path.cwd(), must_exist=True))
         if path is None or not self.view:
             return
         try:
-            content = await asyncio.to_thread(Path(path).read_bytes)
+            content = await asyncio.to_thread(_read_upload, Path(path))
             await asyncio.to_thread(tickets.attach, self.user, self.ticket_id, Path(path).name, content)
         except (OSError, ItsmError) as exc:
             self.app.notify(str(exc), severity="error")
@@ -208,7 +221,7 @@ class TicketScreen(Triage, Screen):
         self.app.notify(f"Attached {Path(path).name}")
         self.after_change([self.ticket_id])
 
-    @work(exclusive=True, group="files")
+    @work(exclusive=True, group="files", exit_on_error=False)
     async def action_download(self) -> None:
         if not self.view or not self.view.attachments:
             self.app.notify("This ticket has no attachments.")
@@ -228,3 +241,15 @@ class TicketScreen(Triage, Screen):
             self.app.notify(str(exc), severity="error")
             return
         self.app.notify(f"Saved {row.filename} to {path}")
+
+
+def _read_upload(path: Path) -> bytes:
+    """A regular file's bytes, refused before reading when it is over the size limit (so a
+    VM image or /dev/zero never fills the memory)."""
+    if not path.is_file():
+        raise ItsmError(f"{path} is not a regular file")
+    limit = config.settings().attachment_max_bytes
+    if path.stat().st_size > limit:
+        raise ItsmError(f"{path.name} is over the attachment limit of {limit // (1024 * 1024)} MB")
+    with path.open("rb") as handle:
+        return handle.read(limit + 1)  # the service refuses it if it grew meanwhile

@@ -18,7 +18,8 @@ class Frame(Static):
 
     def show(self) -> None:
         app = self.app
-        line = Text("itsm-tui", style="bold")
+        line = Text()
+        line.append("itsm-tui", style="bold")
         title = getattr(self.screen, "frame_title", "")
         if title:
             line.append("  ›  ")

@@ -37,11 +37,11 @@ class Column:
 COLUMNS = (
     Column("number", "Number", 10, "number"),
     Column("priority", "Priority", 9, "priority"),
-    Column("status", "Status", 17, "status"),
+    Column("status", "Status", 12, "status"),
     Column("title", "Title", 0, "title"),
-    Column("requester", "Requester", 12, "requester"),
-    Column("assignee", "Assignee", 12, "assignee"),
-    Column("category", "Category", 10, "category"),
+    Column("requester", "Requester", 11, "requester"),
+    Column("assignee", "Assignee", 11, "assignee"),
+    Column("category", "Category", 9, "category"),
     Column("age", "Age", 5, "created"),
     Column("due", "SLA due", 10, "due"),
 )
@@ -75,7 +75,7 @@ class TicketTable(Widget, can_focus=True):
             self.error = error
 
     class Loaded(Message):
-        """A page arrived (the screen updates its status line)."""
+        """Rows or marks changed (the screen updates its status line)."""
 
     sort: reactive[Sort] = reactive(Sort, always_update=True)
 
@@ -254,6 +254,7 @@ class TicketTable(Widget, can_focus=True):
         if row and not self.loading:  # while a new page loads, the row under the cursor is stale
             self.marks ^= {row["id"]}
             self._move_to(self.cursor + 1)
+            self.post_message(self.Loaded())  # the screen's status line counts the marks
 
     def action_open(self) -> None:
         if self.current:
@@ -287,7 +288,7 @@ class TicketTable(Widget, can_focus=True):
         return Text("\n").join(lines)
 
     def _header(self, title_width: int) -> Text:
-        line = Text("  ", style="bold")
+        line = Text("  ")
         for column in COLUMNS:
             label = column.header
             if column.sort == self.sort.key:
@@ -303,7 +304,7 @@ class TicketTable(Widget, can_focus=True):
         cells = {
             "number": Text(row["number"]),
             "priority": priority_text(row["priority"]),
-            "status": status_text(row["status"]),
+            "status": status_text(row["status"], compact=True),
             "title": literal(one_line(row["title"])),
             "requester": literal(row["requester"]),
             "assignee": literal(row["assignee"] or "—", "" if row["assignee"] else "dim"),
@@ -312,8 +313,8 @@ class TicketTable(Widget, can_focus=True):
             "due": Text(relative(row["resolution_due"], self.now) if state != "done" else "—",
                         style=SLA_STYLES[state]),
         }
-        marked = row["id"] in self.marks
-        line = Text("● " if marked else "  ", style="bold magenta")
+        line = Text()
+        line.append("● " if row["id"] in self.marks else "  ", style="bold magenta")
         for column in COLUMNS:
             cell = cells[column.key]
             cell.truncate(column.width or title_width, overflow="ellipsis", pad=True)
