@@ -133,7 +133,7 @@ class QueueScreen(Triage, Screen):
 
     @on(TicketTable.Opened)
     def _open(self, event: TicketTable.Opened) -> None:
-        self.app.open_ticket(event.ticket_id)
+        self.app.open_ticket(event.row_id)
 
     # ------------------------------------------------------------ filter bar
 
