@@ -22,6 +22,7 @@ from itsm_tui.ui.screens.login import LoginScreen
 from itsm_tui.ui.screens.queue import QueueScreen
 from itsm_tui.ui.screens.ticket import TicketScreen
 from itsm_tui.ui.widgets.ticket_table import TicketTable
+from ui_helpers import logged_in, login, until
 
 pytestmark = pytest.mark.asyncio
 HOSTILE = "[/] [bold]x [@click=app.quit]y <b>z</b> 王伟 مرحبا 🖨"
@@ -35,34 +36,6 @@ def desk(engine, people):
     made.append(tickets.create(people["requester2"], "Someone else's", "private"))
     inventory.create(people["agent"], "system", {"hostname": "ws-042", "asset_tag": "AT-42", "type": "laptop"})
     return engine
-
-
-async def until(pilot, condition, timeout: float = 10.0) -> None:
-    """Let the app run until ``condition()`` holds (workers, timers and repaints included)."""
-    for _ in range(int(timeout / 0.05)):
-        if condition():
-            await pilot.pause()
-            return
-        await pilot.pause(0.05)
-    raise AssertionError("the app did not reach the expected state in time")
-
-
-async def login(pilot, username: str, password: str) -> None:
-    await until(pilot, lambda: isinstance(pilot.app.screen, LoginScreen))
-    await pilot.click("#username")
-    pilot.app.screen.query_one("#username", Input).value = username
-    pilot.app.screen.query_one("#password", Input).value = password
-    pilot.app.screen.query_one("#password", Input).focus()
-    await pilot.press("enter")
-
-
-async def logged_in(pilot, username: str, password: str) -> TicketTable:
-    await login(pilot, username, password)
-    await until(pilot, lambda: isinstance(pilot.app.screen, QueueScreen))
-    table = pilot.app.screen.query_one(TicketTable)
-    await until(pilot, lambda: table.rows and not table.loading)
-    assert pilot.app.focused is table  # keys go to the list, never to the hidden filter bar
-    return table
 
 
 def fresh(ticket_id: int) -> Ticket:
