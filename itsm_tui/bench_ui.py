@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import multiprocessing
+import os
 import resource
 import statistics
 import tempfile
@@ -20,10 +22,11 @@ import time
 import tracemalloc
 from pathlib import Path
 
+import textual
 from textual.app import App
 from textual.widgets import Input, Static
 
-from .bench import DESC, OPEN, _mysql_reset, _prepare, _sql, _timed, deferred
+from .bench import OPEN, _mysql_reset, _prepare, _sql, _timed, deferred
 from .core import db, queue, views
 from .ui.app import ItsmApp
 from .ui.screens.login import LoginScreen
@@ -53,12 +56,12 @@ async def _settle(pilot, condition, timeout: float = 60.0) -> bool:
     return True
 
 
-async def _key(pilot, key: str, done) -> float | None:
+async def _key(pilot, key: str, done, timeout: float = LOST_AFTER) -> float | None:
     """Milliseconds from pressing ``key`` to the repainted screen where ``done()`` holds (None:
     the key was lost)."""
     start = time.perf_counter()
     await pilot.press(key)
-    return _ms(start) if await _settle(pilot, done, LOST_AFTER) else None
+    return _ms(start) if await _settle(pilot, done, timeout) else None
 
 
 class _Counter(Static, can_focus=True):
@@ -85,9 +88,9 @@ async def _trivial() -> list[float]:
         return [await _key(pilot, "j", lambda i=i: counter.presses == i) for i in range(1, RUNS + 1)]
 
 
-async def _drive(url: str) -> tuple[dict, dict[str, list[float]], int, object]:
+async def _drive(url: str) -> tuple[dict[str, float], dict[str, list[float]], list[str], object]:
     """Start, log in, then time each key on the queue; returns (one-off ms, key samples in ms,
-    keys lost, the user)."""
+    what went wrong on the way, the user)."""
     start = time.perf_counter()
     app = ItsmApp(url)
     async with app.run_test(size=SIZE) as pilot:
@@ -98,26 +101,35 @@ async def _drive(url: str) -> tuple[dict, dict[str, list[float]], int, object]:
         app.screen.query_one("#password", Input).focus()
         await pilot.pause()
         once["login → first queue page"] = await _key(pilot, "enter", lambda: isinstance(app.screen, QueueScreen)
-                                                       and app.screen.table.rows and not app.screen.table.loading)
+                                                       and app.screen.table.rows and not app.screen.table.fetching, 60.0)
         screen, table, user = app.screen, app.screen.table, app.user
         samples: dict[str, list[float]] = {}
-        lost = 0
+        notes, lost, unfocused = [], 0, 0
 
         async def step(key: str, done, name: str | None = None) -> None:
-            """Press ``key`` once the table is idle (the table drops a move key while it loads,
-            the 5 s auto-refresh included); record the time under ``name``."""
+            """Press ``key`` once the table is idle (it drops a move key while a page loads, a
+            timed refresh included); record the time under ``name``."""
             nonlocal lost
-            await _settle(pilot, lambda: not table.loading)
+            await _settle(pilot, lambda: not table.fetching)
             ms = await _key(pilot, key, done)
             if ms is None:
                 lost += 1
-                print("LOST", key, name, type(app.screen).__name__, app.focused, table.loading, getattr(app.screen, "view", "-"), [(w.name, w.state, repr(w.error)) for w in app.workers], flush=True)
             elif name:
                 samples.setdefault(name, []).append(ms)
 
-        def moved_to(index: int):
-            return lambda: not table.loading and table.current["id"] == order[min(index, len(order) - 1)]
+        async def focus_table() -> None:
+            """Escape closes the filter bar and focuses the list, as an operator would do."""
+            await pilot.pause()  # a hidden widget's Hide event may still be on its way
+            if app.focused is not table:
+                await step("escape", lambda: app.focused is table)
 
+        def moved_to(index: int):
+            return lambda: not table.fetching and table.current["id"] == order[min(index, len(order) - 1)]
+
+        await pilot.pause()
+        if app.focused is not table:
+            notes.append(f"after login the focus was on {app.focused!r}, not on the list: escape pressed")
+            await focus_table()
         view_query = screen.filter_text
         order = [r["id"] for r in queue.page(user, view_query, screen.sort,
                                              limit=RUNS + (PAGE_DOWNS + 1) * table.visible_rows).rows]
@@ -128,43 +140,50 @@ async def _drive(url: str) -> tuple[dict, dict[str, list[float]], int, object]:
             await step("pagedown", moved_to(order.index(table.current["id"]) + table.visible_rows),
                        f"PageDown ({'reads a page' if reads else 'rows in memory'})")
         for _ in range(RUNS):
-            await step("G", lambda: not table.loading and not table.more_after, "G (last page)")
-            await step("g", lambda: not table.loading and not table.more_before, "g (first page)")
+            await step("G", lambda: not table.fetching and not table.more_after, "G (last page)")
+            await step("g", lambda: not table.fetching and not table.more_before, "g (first page)")
         bar = screen.query_one("#filter", Input)
         for text, name in [(FILTER, f"filter {FILTER!r}"), (view_query, None)] * RUNS:
-            await step("slash", lambda: app.focused is bar)
+            await step("slash", lambda: app.focused is bar)  # a screen key: it works unfocused too
             bar.value = text
             rows = table.rows
             await step("enter", lambda: screen.filter_text == text and table.rows is not rows
-                       and not table.loading, name)
+                       and not table.fetching, name)
+            await pilot.pause()
+            unfocused += app.focused is None
+        if unfocused:
+            notes.append(f"after {unfocused} of {2 * RUNS} filter changes nothing had the focus (keys went nowhere)")
+        await focus_table()
         for _ in range(RUNS):
             await step("enter", lambda: isinstance(app.screen, TicketScreen) and app.screen.view, "enter (open ticket)")
             await step("escape", lambda: app.screen is screen)
             await step("j", lambda: True)
-    return once, samples, lost, user
+    if lost:
+        notes.append(f"{lost} keys had no effect within {LOST_AFTER:.0f} s (not timed)")
+    return once, samples, notes, user
 
 
 def _measure(url: str) -> None:
     """One engine, in its own process: the app, the trivial app, the page query, memory."""
-    once, samples, lost, user = asyncio.run(_drive(url))
+    once, samples, notes, user = asyncio.run(_drive(url))
     trivial = asyncio.run(_trivial())
     cost = user.password_hash.split("$")[2]
     print(f"{'start → login screen':<44} {once['start → login screen']:>9.1f} ms")
     print(f"{f'login → first queue page (bcrypt cost {cost})':<44} {once['login → first queue page']:>9.1f} ms")
-    print(f"\n{'key → repainted screen (Pilot ' + 'x'.join(map(str, SIZE)) + ')':<44} "
+    print(f"\n{f'key → repainted screen (Textual {textual.__version__})':<44} "
           f"{'runs':>5} {'median':>9} {'p95':>9} {'× trivial':>10}")
     base = statistics.median(trivial)
     for name, values in [("trivial app: j (one focused widget)", trivial), *samples.items()]:
         median = statistics.median(values)
-        p95 = statistics.quantiles(values, n=20, method="inclusive")[-1]
+        p95 = sorted(values)[math.ceil(0.95 * len(values)) - 1]  # nearest rank
         print(f"{name:<44} {len(values):>5} {median:>9.1f} {p95:>9.1f} {median / base:>10.2f}")
-    if lost:
-        print(f"keys lost (no effect within {LOST_AFTER:.0f} s, not timed): {lost}")
+    for note in notes:
+        print(f"note: {note}")
     view = views.default_view(user)
     ours = _timed(lambda: queue.page(user, view.query, queue.Sort.parse(view.sort)))
-    same = _timed(_sql(deferred(f"t.status IN {OPEN}", DESC)))
-    print(f"\nqueue.page, default view {view.name!r} ({view.query} {view.sort}), 50 rows: "
-          f"{ours:.2f} ms; same SQL (status open, newest update first): {same:.2f} ms; ratio {ours / same:.2f}")
+    same = _timed(_sql(deferred(f"t.status IN {OPEN}", "t.resolution_due ASC, t.id ASC")))
+    print(f"\nqueue.page, default view {view.name!r} ({view.query}, sort {view.sort}), 50 rows: {ours:.2f} ms; "
+          f"same SQL (status open, soonest due first): {same:.2f} ms; ratio {ours / same:.2f}")
     print(f"peak memory: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB (ru_maxrss)", end="")
     print(f", {tracemalloc.get_traced_memory()[1] / 2**20:.0f} MB (tracemalloc)" if tracemalloc.is_tracing() else "")
 
@@ -185,7 +204,8 @@ def main() -> None:
             url = args.mysql_url
             if not args.reuse:
                 _mysql_reset(url)
-        print(f"\n== {db.describe_url(url)}: {args.tickets:,} tickets ==")
+        print(f"\n== {db.describe_url(url)}: {args.tickets:,} tickets, Pilot at {SIZE[0]}x{SIZE[1]} "
+              f"(load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs) ==")
         seconds = _prepare(url, args.tickets)
         db.database.close()
         print(f"{'seed (s)':<44} {'(reused)' if seconds is None else f'{seconds:.1f}':>9}", flush=True)

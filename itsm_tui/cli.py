@@ -52,10 +52,14 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("--role", choices=("requester", "agent", "supervisor", "admin"))
     listing.add_argument("--format", choices=("table", "csv", "json"), default="table")
 
-    seed = commands.add_parser("seed", help="load demo data, or generate tickets for benchmarks")
+    seed = commands.add_parser("seed", help="load demo data, or generate records for benchmarks")
     group = seed.add_mutually_exclusive_group(required=True)
     group.add_argument("--demo", action="store_true", help="a realistic demo desk (for trying the product)")
     group.add_argument("--tickets", type=int, metavar="N", help="generate N synthetic tickets")
+    group.add_argument("--systems", type=int, metavar="N",
+                       help="generate N synthetic systems (and about N/3 peripherals)")
+    group.add_argument("--log-entries", type=int, metavar="N",
+                       help="generate N synthetic activity log entries over the last year")
 
     tickets = commands.add_parser("tickets", help="list or create tickets").add_subparsers(
         dest="tickets_command", metavar="ACTION", required=True)
@@ -201,12 +205,20 @@ def _seed(args, actor) -> int:
               f"Every demo account's password is {demo.DEMO_PASSWORD!r} (demo data is for trying "
               "the product only)")
         return 0
-    if args.tickets is None or args.tickets < 1:
-        raise UsageError("--tickets needs a number of at least 1")
+    if args.systems is not None:
+        count, option, label, generate = args.systems, "--systems", "systems", demo.seed_bulk_assets
+    elif args.log_entries is not None:
+        count, option, label, generate = (args.log_entries, "--log-entries", "log entries",
+                                          demo.seed_bulk_log)
+    else:
+        count, option, label, generate = args.tickets, "--tickets", "tickets", demo.seed_bulk
+    if count is None or count < 1:
+        raise UsageError(f"{option} needs a number of at least 1")
     started = datetime.now()
-    demo.seed_bulk(actor, args.tickets, progress=_progress_printer("generating tickets"))
+    result = generate(actor, count, progress=_progress_printer(f"generating {label}"))
     seconds = (datetime.now() - started).total_seconds()
-    print(f"generated {args.tickets} tickets in {seconds:.1f} s")
+    extra = f" and {result['peripherals']} peripherals" if isinstance(result, dict) else ""
+    print(f"generated {count} {label}{extra} in {seconds:.1f} s")
     return 0
 
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from itsm_tui.core import analytics, audit, categories, inventory, tickets, users
+from itsm_tui.core import activity, analytics, categories, inventory, tickets, users
 from itsm_tui.core.errors import NotFound, PermissionDenied
 from itsm_tui.core.permissions import MATRIX
 
@@ -38,8 +38,8 @@ SCENARIOS = {
     "ticket.assign_other": lambda a, p: (lambda t: tickets.assign(a, t.id, t.version, "agent2"))(_own_ticket(a)),
     "inventory.view": lambda a, p: inventory.get(a, "department", p["dept"].id),
     "inventory.edit": lambda a, p: inventory.create(a, "department", {"name": f"Dept of {a.username}"}),
-    "audit.view_work": lambda a, p: audit.read(a, "ticket"),
-    "audit.view_all": lambda a, p: audit.read(a, "user"),
+    "audit.view_work": lambda a, p: activity.page(a, "type:ticket"),
+    "audit.view_all": lambda a, p: activity.entry(a, activity.page(p["admin"], "type:user").rows[0]["id"]),
     "analytics.view": lambda a, p: analytics.ticket_totals(a),
     "user.view": lambda a, p: users.list_users(a),
     "user.manage": lambda a, p: users.create_user(a, f"new-{a.username}", "requester"),

@@ -110,7 +110,7 @@ async def test_navigation_paging_and_g(desk, people, system):
     async with app.run_test(size=(120, 30)) as pilot:
         table = await logged_in(pilot, "agent", "agent-password-1")
         app.screen.apply_view("Everything", "", "-updated")  # 608 tickets: more than a window
-        await until(pilot, lambda: not table.loading and len(table.rows) > 8)
+        await until(pilot, lambda: not table.fetching and len(table.rows) > 8)
         first = table.current["id"]
         await pilot.press("j", "j", "down")
         assert table.cursor == 3
@@ -119,17 +119,17 @@ async def test_navigation_paging_and_g(desk, people, system):
         order = [t.id for t in Ticket.select(Ticket.id).order_by(Ticket.updated_at.desc(), Ticket.id.desc())]
         for presses in range(1, 25):
             await pilot.press("pagedown")
-            await until(pilot, lambda: not table.loading)
+            await until(pilot, lambda: not table.fetching)
             # each PageDown moves one screen further in the true order, loading pages on demand
             assert table.current["id"] == order[min(2 + presses * table.visible_rows, len(order) - 1)]
         assert table.more_before and len(table.rows) <= 400  # the window slid: rows were dropped
         await pilot.press("G")
-        await until(pilot, lambda: not table.loading and not table.more_after)
+        await until(pilot, lambda: not table.fetching and not table.more_after)
         assert table.current["id"] == order[-1]
         await pilot.press("k")
         assert table.current["id"] == order[-2]
         await pilot.press("g")
-        await until(pilot, lambda: not table.loading and table.cursor == 0)
+        await until(pilot, lambda: not table.fetching and table.cursor == 0)
         assert table.current["id"] == first == order[0]
 
 
@@ -147,7 +147,7 @@ async def test_filter_good_and_bad(desk):
         assert "at column 1" in str(error.render())
         bar.value = '"王伟"'
         await pilot.press("enter")
-        await until(pilot, lambda: not table.loading and len(table.rows) == 1)
+        await until(pilot, lambda: not table.fetching and len(table.rows) == 1)
         assert table.rows[0]["title"] == HOSTILE
         assert not error.has_class("shown")
         assert "1 ticket" in str(app.screen.query_one("#status-line").render())
@@ -280,7 +280,7 @@ async def test_bulk_assign_with_a_conflict(desk, people):
         await pilot.press("slash")  # a new filter drops the marks: nothing hidden gets acted on
         app.screen.query_one("#filter", Input).value = "status:new"
         await pilot.press("enter")
-        await until(pilot, lambda: not table.loading and not table.marks)
+        await until(pilot, lambda: not table.fetching and not table.marks)
 
 
 async def test_conflict_dialog_reapplies_on_the_ticket_screen(desk, people):
@@ -344,8 +344,42 @@ async def test_command_line_help_and_logout(desk):
         keys = dict(app.screen.keys)
         assert "Assign me" in keys.values() and "Status" in keys.values()
         await pilot.press("escape")
-        await pilot.press("2")  # screen 2 is not built yet: nothing happens
+        await pilot.press("4")  # screen 4 (analytics) is not built yet: nothing happens
         assert isinstance(app.screen, TicketScreen)
         await pilot.press("ctrl+l")
         await until(pilot, lambda: isinstance(app.screen, LoginScreen))
         assert app.user is None
+
+
+async def test_the_queue_refreshes_itself_every_few_seconds(desk, people, monkeypatch):
+    import itsm_tui.ui.screens.queue as queue_screen
+
+    monkeypatch.setattr(queue_screen, "REFRESH_SECONDS", 0.3)
+    app = ItsmApp(desk)
+    async with app.run_test(size=(120, 40)) as pilot:
+        table = await logged_in(pilot, "agent", "agent-password-1")
+        await pilot.press("j")
+        current = table.current["id"]
+        other = next(r for r in table.rows if r["id"] != current)
+        row = fresh(other["id"])
+        tickets.update(people["agent2"], row.id, row.version, title="Renamed by the CLI")
+        await until(pilot, lambda: any(r["title"] == "Renamed by the CLI" for r in table.rows))
+        assert table.current["id"] == current
+
+
+async def test_changing_the_sort_after_G_keeps_working(desk, system):
+    from itsm_tui.core import demo
+    from itsm_tui.core.queue import Sort
+
+    demo.seed_bulk(system, 300)
+    app = ItsmApp(desk)
+    async with app.run_test(size=(120, 30)) as pilot:
+        table = await logged_in(pilot, "agent", "agent-password-1")
+        await pilot.press("G")
+        await until(pilot, lambda: not table.fetching and not table.more_after)
+        kept = table.current["id"]
+        app.screen._set_sort(Sort("priority", True))  # critical first: the kept (oldest) row is far down
+        await until(pilot, lambda: not table.fetching and table.sort.key == "priority")
+        assert app.is_running
+        ids = [r["id"] for r in table.rows]
+        assert table.current["id"] == kept if kept in ids else table.cursor == 0

@@ -191,7 +191,7 @@ async def _queue(pilot) -> TicketTable:
     await until(pilot, lambda: isinstance(pilot.app.screen, QueueScreen))
     queue_screen = pilot.app.screen
     table = queue_screen.query_one(TicketTable)
-    await until(pilot, lambda: table.rows and not table.loading and queue_screen.total is not None)
+    await until(pilot, lambda: table.rows and not table.fetching and queue_screen.total is not None)
     assert pilot.app.focused is table
     return table
 

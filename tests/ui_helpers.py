@@ -32,6 +32,6 @@ async def logged_in(pilot, username: str, password: str) -> TicketTable:
     await login(pilot, username, password)
     await until(pilot, lambda: isinstance(pilot.app.screen, QueueScreen))
     table = pilot.app.screen.query_one(TicketTable)
-    await until(pilot, lambda: table.rows and not table.loading)
+    await until(pilot, lambda: table.rows and not table.fetching)
     assert pilot.app.focused is table  # keys go to the list, never to the hidden filter bar
     return table

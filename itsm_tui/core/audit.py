@@ -6,8 +6,6 @@ import json
 from datetime import date, datetime
 from decimal import Decimal
 
-from peewee import JOIN
-
 from . import clock
 from .models import AuditEntry, User
 
@@ -63,23 +61,7 @@ def changes_of(entry: AuditEntry) -> dict:
     return json.loads(entry.changes) if entry.changes else {}
 
 
+# The entity types agents may read in the log (ticket and inventory history, see activity.py);
+# supervisors and admins read everything, logins and user administration included.
 WORK_ENTITIES = ("ticket", "department", "network", "system", "peripheral", "stock")
 
-
-def read(actor: User, entity_type: str | None = None, entity_id: int | None = None, limit: int = 100):
-    """The log, newest first. Agents read ticket and inventory history; supervisors and admins
-    read everything, logins and user administration included."""
-    from .permissions import require
-
-    require(actor, "audit.view_work" if entity_type in WORK_ENTITIES else "audit.view_all")
-    query = (
-        AuditEntry.select(AuditEntry, User)
-        .join(User, on=(AuditEntry.actor == User.id), join_type=JOIN.LEFT_OUTER)
-        .order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
-        .limit(limit)
-    )
-    if entity_type is not None:
-        query = query.where(AuditEntry.entity_type == entity_type)
-    if entity_id is not None:
-        query = query.where(AuditEntry.entity_id == entity_id)
-    return list(query)

@@ -1,15 +1,23 @@
-"""Demo data (deterministic, made through the services) and bulk tickets for benchmarks."""
+"""Demo data (deterministic, made through the services) and bulk tickets, inventory and log
+entries for benchmarks."""
 
 from __future__ import annotations
 
+import ipaddress
+import json
 import random
 from datetime import date, datetime, timedelta
 
+from peewee import fn
+
 from . import audit, clock, inventory, tickets, users
 from .auth import hash_password
-from .db import database, optimize, transactional
+from .db import database, is_mysql, optimize, transactional
 from .errors import ValidationError
-from .models import Category, Ticket, User
+from .models import (
+    ASSET_STATUSES, STATUSES, AuditEntry, Category, Department, Network,
+    Peripheral, StockItem, System, Ticket, User,
+)
 from .permissions import require
 
 DEMO_PASSWORD = "itsm-demo-pass"
@@ -233,3 +241,256 @@ def _insert_batch(rows: list[tuple]) -> None:
 @transactional
 def _record_bulk(actor: User, count: int) -> None:
     audit.record(actor, "seed", "ticket", None, f"generated {count} synthetic tickets")
+
+
+# ---------------------------------------------------------------- bulk inventory
+
+# Big networks made for the bulk systems (a /12 holds about a million addresses each).
+BULK_NETWORKS = (
+    ("Bulk campus A", "10.64.0.0/12", 640, "Synthetic data"),
+    ("Bulk campus B", "10.80.0.0/12", 641, "Synthetic data"),
+    ("Bulk campus C", "10.96.0.0/12", 642, "Synthetic data"),
+    ("Bulk campus D", "10.112.0.0/12", 643, "Synthetic data"),
+)
+BULK_SYSTEM_FIELDS = (
+    System.hostname, System.asset_tag, System.type, System.manufacturer, System.model_name,
+    System.serial, System.os, System.ip, System.mac, System.department, System.network,
+    System.assigned_user, System.status, System.purchase_date, System.warranty_end,
+    System.created_at, System.updated_at,
+)
+BULK_PERIPHERAL_FIELDS = (
+    Peripheral.name, Peripheral.kind, Peripheral.asset_tag, Peripheral.serial, Peripheral.system,
+    Peripheral.department, Peripheral.network, Peripheral.status, Peripheral.created_at,
+    Peripheral.updated_at,
+)
+SYSTEM_MIX = (("laptop", 40), ("desktop", 30), ("virtual machine", 15), ("server", 10), ("other", 5))
+STATUS_WEIGHTS = (80, 10, 5, 5)  # in use, in stock, in repair, retired
+MODELS = {"laptop": ("Latitude 7440", "ThinkPad T14", "EliteBook 840", "MacBook Pro 14"),
+          "desktop": ("OptiPlex 7010", "ThinkCentre M90", "EliteDesk 800"),
+          "server": ("PowerEdge R660", "ProLiant DL360", "ThinkSystem SR630"),
+          "virtual machine": ("VMware VM", "KVM guest", "Hyper-V VM"),
+          "other": ("Raspberry Pi 5", "NUC 13")}
+OS_BY_TYPE = {"laptop": ("Windows 11", "Ubuntu 24.04", "macOS 14"),
+              "desktop": ("Windows 11", "Ubuntu 24.04"),
+              "server": ("Debian 12", "RHEL 9", "Windows Server 2022"),
+              "virtual machine": ("Debian 12", "Ubuntu 24.04", "Windows Server 2022"),
+              "other": ("Debian 12",)}
+ATTACHED_KINDS = ("monitor", "docking station", "phone")  # sit on a desk, with a system
+LOOSE_KINDS = ("printer", "scanner", "switch", "access point", "router", "ups")
+
+
+def seed_bulk_assets(actor: User, systems: int, batch: int = 2000, progress=None) -> dict:
+    """Insert ``systems`` synthetic systems and about one peripheral per three, fast (no
+    per-record history), for benchmarks. Systems are spread over the existing departments
+    (a few are created when there are none) and over big networks created for them, with
+    IPs inside each network; one in twenty has no network and no IP."""
+    require(actor, "settings.manage")
+    if systems < 1:
+        raise ValidationError("the number of systems must be at least 1")
+    rng = random.Random(systems)
+    now = clock.now()
+    depts = [d.id for d in Department.select(Department.id).order_by(Department.id)]
+    if not depts:
+        depts = [inventory.create(actor, "department", {"name": name}).id for name in DEPARTMENTS]
+    nets = []
+    for name, cidr, vlan, location in BULK_NETWORKS:
+        net = Network.get_or_none(Network.name == name) or inventory.create(
+            actor, "network", {"name": name, "cidr": cidr, "vlan": vlan, "location": location})
+        nets.append((net.id, ipaddress.ip_network(net.cidr)))
+    owners = [u.id for u in User.select(User.id).where(User.role == "requester")]
+    base = System.select(fn.MAX(System.id)).scalar() or 0  # numbers past every system: unique
+    types = [t for t, _ in SYSTEM_MIX]
+    type_weights = [w for _, w in SYSTEM_MIX]
+    done = peripherals = 0
+    while done < systems:
+        size = min(batch, systems - done)
+        first = base + done + 1
+        rows, loose = [], []
+        for j in range(first, first + size):
+            kind = rng.choices(types, type_weights)[0]
+            net_id, net = nets[j % len(nets)] if j % 20 else (None, None)
+            ip = None
+            if net is not None:
+                hosts = net.num_addresses - 2
+                ip = str(net.network_address + 1 + (j // len(nets)) % hosts)
+            bought = now.date() - timedelta(days=rng.randint(0, 6 * 365))
+            owner = rng.choice(owners) if owners and kind in ("laptop", "desktop") and rng.random() < 0.8 else None
+            rows.append((
+                f"bulk-{j:07d}", f"BA-{j:07d}", kind, rng.choice(("Dell", "Lenovo", "HP", "Apple")),
+                rng.choice(MODELS[kind]), f"SN{rng.randint(10**9, 10**10 - 1)}",
+                rng.choice(OS_BY_TYPE[kind]), ip,
+                "02:" + ":".join(f"{(j >> s) & 0xFF:02x}" for s in (32, 24, 16, 8, 0)),
+                depts[j % len(depts)] if j % 17 else None, net_id, owner,
+                rng.choices(ASSET_STATUSES, STATUS_WEIGHTS)[0], bought,
+                bought + timedelta(days=3 * 365), now, now,
+            ))
+            if j % 3 == 0:
+                loose.append((j, kind))
+        peripherals += _insert_assets(rows, loose, first, first + size - 1, nets, depts, rng, now)
+        done += size
+        if progress:
+            progress(done, systems)
+    _record_bulk_assets(actor, systems, peripherals)
+    if is_mysql():  # db.optimize covers the ticket and log tables only
+        database.execute_sql("ANALYZE TABLE system, peripheral")
+    optimize(full=True)
+    return {"systems": systems, "peripherals": peripherals}
+
+
+@transactional
+def _insert_assets(rows, wanted, first: int, last: int, nets, depts, rng, now) -> int:
+    System.insert_many(rows, fields=BULK_SYSTEM_FIELDS).execute()
+    ids = dict(System.select(System.hostname, System.id)
+               .where(System.hostname.between(f"bulk-{first:07d}", f"bulk-{last:07d}")).tuples())
+    peripherals = []
+    for j, system_kind in wanted:
+        attached = system_kind in ("laptop", "desktop") and rng.random() < 0.6
+        kind = rng.choice(ATTACHED_KINDS if attached else LOOSE_KINDS)
+        peripherals.append((
+            f"{kind.title()} {j}", kind, f"BP-{j:07d}", f"PS{rng.randint(10**7, 10**8 - 1)}",
+            ids[f"bulk-{j:07d}"] if attached else None, depts[j % len(depts)],
+            None if attached else nets[j % len(nets)][0],
+            rng.choices(ASSET_STATUSES, STATUS_WEIGHTS)[0], now, now,
+        ))
+    if peripherals:
+        Peripheral.insert_many(peripherals, fields=BULK_PERIPHERAL_FIELDS).execute()
+    return len(peripherals)
+
+
+@transactional
+def _record_bulk_assets(actor: User, systems: int, peripherals: int) -> None:
+    audit.record(actor, "seed", "system", None,
+                 f"generated {systems} synthetic systems and {peripherals} peripherals")
+
+
+# ---------------------------------------------------------------- bulk activity log
+
+BULK_LOG_FIELDS = (
+    AuditEntry.at, AuditEntry.actor, AuditEntry.action, AuditEntry.entity_type,
+    AuditEntry.entity_id, AuditEntry.entity_version, AuditEntry.summary, AuditEntry.changes,
+)
+# (what, weight): the share of each kind of entry in a desk's log
+LOG_MIX = (
+    ("ticket_create", 12), ("ticket_update", 30), ("comment", 12), ("note", 5),
+    ("system_create", 2), ("system_update", 6), ("peripheral_update", 2), ("stock_adjust", 2),
+    ("login", 22), ("login_failed", 5), ("user_update", 2),
+)
+
+
+def seed_bulk_log(actor: User, entries: int, batch: int = 5000, progress=None) -> int:
+    """Insert ``entries`` synthetic audit entries spread over the last year, oldest first (so
+    ids grow with time, as in a real log): ticket and inventory creates and updates, comments,
+    logins and some failed logins, by the existing users on the existing tickets and systems
+    (made-up ids when there are none). One more entry records the seeding itself."""
+    require(actor, "settings.manage")
+    if entries < 1:
+        raise ValidationError("the number of log entries must be at least 1")
+    rng = random.Random(entries)
+    now = clock.now()
+    people = [(u.id, u.username, u.role) for u in
+              User.select(User.id, User.username, User.role).where(User.username != "system")]
+    people = people or [(actor.id, actor.username, actor.role)]
+    staff = [p for p in people if p[2] != "requester"] or people
+    admins = [p for p in people if p[2] == "admin"] or [(actor.id, actor.username, actor.role)]
+    tickets_span = _id_span(Ticket)
+    systems_span = _id_span(System)
+    peripherals_span = _id_span(Peripheral)
+    stock_span = _id_span(StockItem)
+    kinds = [k for k, _ in LOG_MIX]
+    weights = [w for _, w in LOG_MIX]
+    start = now - timedelta(days=365)
+    step = timedelta(days=365) / entries
+    done = 0
+    while done < entries:
+        rows = []
+        for k in range(done, min(entries, done + batch)):
+            at = min(now, start + step * k + timedelta(seconds=rng.randint(0, 59))).replace(microsecond=0)
+            what = rng.choices(kinds, weights)[0]
+            rows.append(_log_row(rng, what, at, people, staff, admins, tickets_span, systems_span,
+                                 peripherals_span, stock_span))
+        _insert_log(rows)
+        done += len(rows)
+        if progress:
+            progress(done, entries)
+    _record_bulk_log(actor, entries)
+    optimize(full=True)
+    return entries
+
+
+def _id_span(model) -> tuple[int, int]:
+    low, high = model.select(fn.MIN(model.id), fn.MAX(model.id)).tuples().first() or (None, None)
+    return (low, high) if low is not None else (1, 1000)
+
+
+def _log_row(rng, what, at, people, staff, admins, tickets_span, systems_span, peripherals_span,
+             stock_span) -> tuple:
+    def changes(values: dict) -> str:
+        return json.dumps(values, ensure_ascii=False, sort_keys=True)
+
+    if what.startswith("ticket") or what in ("comment", "note"):
+        ticket = rng.randint(*tickets_span)
+        number = f"INC{ticket:06d}"
+        if what == "ticket_create":
+            who = rng.choice(people)
+            title = f"{' '.join(rng.sample(WORDS, 3)).capitalize()} issue"
+            return (at, who[0], "create", "ticket", ticket, 1, "created ticket",
+                    changes({"title": [None, title], "status": [None, "new"],
+                             "priority": [None, rng.randint(1, 4)]}))
+        who = rng.choice(staff)
+        if what in ("comment", "note"):
+            return (at, who[0], what, "ticket", ticket, None, f"{what} on {number}", None)
+        field = rng.choice(("status", "status", "assignee", "priority", "category"))
+        if field == "status":
+            old, new = rng.sample(STATUSES, 2)
+        elif field == "assignee":
+            old, new = None, rng.choice(staff)[0]
+        else:
+            old, new = rng.sample(range(1, 5), 2)
+        return (at, who[0], "update", "ticket", ticket, rng.randint(2, 9),
+                f"updated {number}: {field}", changes({field: [old, new]}))
+    if what.startswith("system"):
+        system = rng.randint(*systems_span)
+        who = rng.choice(staff)
+        if what == "system_create":
+            return (at, who[0], "create", "system", system, 1, f"created system #{system}",
+                    changes({"status": [None, "in use"]}))
+        old, new = rng.sample(ASSET_STATUSES, 2)
+        return (at, who[0], "update", "system", system, rng.randint(2, 6),
+                f"updated system #{system}: status", changes({"status": [old, new]}))
+    if what == "peripheral_update":
+        peripheral = rng.randint(*peripherals_span)
+        return (at, rng.choice(staff)[0], "update", "peripheral", peripheral, rng.randint(2, 5),
+                f"updated peripheral #{peripheral}: status",
+                changes({"status": ["in use", "in repair"]}))
+    if what == "stock_adjust":
+        item = rng.randint(*stock_span)
+        delta = rng.choice((-3, -2, -1, -1, 5, 10))
+        before = rng.randint(5, 50)
+        return (at, rng.choice(staff)[0], "stock_adjust", "stock", item, rng.randint(2, 40),
+                f"stock item #{item}: {delta:+d} (synthetic)",
+                changes({"quantity": [before, before + delta], "reason": [None, "synthetic"]}))
+    if what == "login":
+        who = rng.choice(people)
+        return (at, who[0], "login", "user", who[0], None, f"login succeeded for {who[1]}", None)
+    if what == "login_failed":
+        if rng.random() < 0.3:
+            name = rng.choice(("admin1", "root", "test", "guest", "jdoe"))
+            return (at, None, "login_failed", "user", None, None,
+                    f"login failed for {name!r}: unknown user", None)
+        who = rng.choice(people)
+        return (at, None, "login_failed", "user", who[0], None,
+                f"login failed for {who[1]!r}: bad credentials", None)
+    admin, who = rng.choice(admins), rng.choice(people)
+    return (at, admin[0], "update", "user", who[0], rng.randint(2, 5),
+            f"updated user {who[1]}: full_name",
+            changes({"full_name": [who[1], who[1].title()]}))
+
+
+@transactional
+def _insert_log(rows: list[tuple]) -> None:
+    AuditEntry.insert_many(rows, fields=BULK_LOG_FIELDS).execute()
+
+
+@transactional
+def _record_bulk_log(actor: User, entries: int) -> None:
+    audit.record(actor, "seed", "audit", None, f"generated {entries} synthetic log entries")

@@ -11,7 +11,7 @@ so the UI can point at it.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta, timezone
 
@@ -127,8 +127,19 @@ class _RawTerm:
     position: int
 
 
-def _tokenize(text: str) -> Iterator[_RawTerm]:
-    """Yield the terms one by one, so that the leftmost error is the one reported."""
+def _tokenize(
+    text: str, aliases: Mapping[str, str] | None = None, keys: Sequence[str] | None = None,
+    bare: re.Pattern | None = None,
+) -> Iterator[_RawTerm]:
+    """Yield the terms one by one, so that the leftmost error is the one reported.
+
+    ``aliases`` maps every accepted key word (lower case) to its canonical key and ``keys``
+    lists the canonical keys for the "unknown filter" message; both default to the ticket
+    language. Other languages (inventory, activity log) pass their own. A word that ``bare``
+    matches whole is free text even though it holds a colon (MAC addresses in the inventory).
+    """
+    if aliases is None:
+        aliases, keys = _ALIASES, _KEYS
     i, n = 0, len(text)
     while True:
         while i < n and text[i].isspace():
@@ -142,10 +153,12 @@ def _tokenize(text: str) -> Iterator[_RawTerm]:
             if i == n or text[i].isspace():
                 raise QueryError("'-' must be followed by a filter or a word to exclude", start)
         match = _KEY_RE.match(text, i)
+        if match and bare is not None and bare.fullmatch(text, i, _word_end(text, i)):
+            match = None
         if match:
-            key = _ALIASES.get(match.group(1).lower())
+            key = aliases.get(match.group(1).lower())
             if key is None:
-                known = ", ".join(_KEYS)
+                known = ", ".join(keys or dict.fromkeys(aliases.values()))
                 raise QueryError(f"unknown filter {_show(match.group(1))} (known: {known})", i)
             items, i = _read_list(text, match.end(), key)
         else:
@@ -153,6 +166,12 @@ def _tokenize(text: str) -> Iterator[_RawTerm]:
             items = (item,)
             key = "text"
         yield _RawTerm(key, items, negate, start)
+
+
+def _word_end(text: str, i: int) -> int:
+    while i < len(text) and not text[i].isspace():
+        i += 1
+    return i
 
 
 def _read_quoted(text: str, start: int) -> tuple[str, int]:
@@ -458,3 +477,39 @@ def _format_duration(length: timedelta) -> str:
     count = minutes // size
     return f"{count} {unit}" if count == 1 else f"{count} {unit}s"
 
+
+
+# --- shared with the other filter languages (inventory lists, activity log) ----------------
+# They use the same syntax: their own keys, the same tokenizer, values, dates and messages.
+
+Item = _Item
+RawTerm = _RawTerm
+tokenize = _tokenize
+date_range = _date_range
+duration = _duration
+show = _show
+distinct = _distinct
+DATE_HELP = _DATE_HELP
+
+
+def squashed(word: str) -> str:
+    """``word`` lower-cased without ``-``, ``_`` and spaces: 'In_Use' and 'in use' are alike."""
+    return re.sub(r"[-_ ]", "", word.lower())
+
+
+def choose(item: _Item, options: Sequence[str], label: str) -> str:
+    """The option ``item`` names, ignoring case, ``_``, ``-`` and spaces; else a QueryError
+    at the value listing what is allowed."""
+    wanted = squashed(item.text)
+    for option in options:
+        if squashed(option) == wanted:
+            return option
+    allowed = ", ".join(f'"{o}"' if " " in o else o for o in options)
+    raise QueryError(f"unknown {label} {_show(item.text)} (allowed: {allowed})", item.position)
+
+
+def single(raw: _RawTerm) -> _Item:
+    """The one value of a single-valued key, or a QueryError at the second one."""
+    if len(raw.items) > 1:
+        raise QueryError(f"{raw.key} takes a single value, not a list", raw.items[1].position)
+    return raw.items[0]

@@ -55,13 +55,19 @@ class Sort:
         """'updated' or '+updated', '-priority' (descending), 'priority:desc', 'priority:asc'."""
         if not text:
             return cls()
-        match = SORT_RE.match(text.strip().lower())
-        if not match or match["key"] not in SORTS or (match["sign"] and match["dir"]):
-            raise QueryError(
-                f"cannot sort by {text.strip()!r}: use one of {', '.join(SORTS)}, "
-                "with a leading '-' or ':desc' for descending", 0
-            )
-        return cls(match["key"], match["sign"] == "-" or match["dir"] == "desc")
+        return cls(*parse_sort(text, SORTS))
+
+
+def parse_sort(text: str, keys) -> tuple[str, bool]:
+    """(key, descending) from 'key', '+key', '-key', 'key:asc' or 'key:desc', where the key
+    must be one of ``keys``; a QueryError otherwise (shared by every list with sort keys)."""
+    match = SORT_RE.match(text.strip().lower())
+    if not match or match["key"] not in keys or (match["sign"] and match["dir"]):
+        raise QueryError(
+            f"cannot sort by {text.strip()!r}: use one of {', '.join(keys)}, "
+            "with a leading '-' or ':desc' for descending", 0
+        )
+    return match["key"], match["sign"] == "-" or match["dir"] == "desc"
 
 
 @dataclass(frozen=True)
@@ -90,8 +96,18 @@ def _compile(actor: User, query: Query, now: datetime):
     """The WHERE clause for a parsed query, restricted to what the actor may see."""
     clauses = [] if is_staff(actor) else [Ticket.requester == actor.id]
     for term in query.terms:
-        clause = _term(actor, term, now)
-        clauses.append(~fn.COALESCE(clause, False) if term.negate else clause)
+        clauses.append(negatable(_term(actor, term, now), term.negate))
+    return all_of(clauses)
+
+
+def negatable(clause, negate: bool):
+    """``clause``, or its negation where NULL (an absent value) counts as 'does not match', so
+    ``-assignee:agent`` keeps the unassigned tickets."""
+    return ~fn.COALESCE(clause, False) if negate else clause
+
+
+def all_of(clauses):
+    """The AND of ``clauses``, or None when there are none."""
     return reduce(lambda a, b: a & b, clauses) if clauses else None
 
 
@@ -105,7 +121,7 @@ def _term(actor: User, term: Term, now: datetime):
     if key == "priority":
         return Ticket.priority.in_(values)
     if key == "category":
-        return Ticket.category.in_(_ids(Category, Category.name, term, "category", strict))
+        return Ticket.category.in_(name_ids(Category, Category.name, term, "category", strict))
     if key in ("assignee", "requester"):
         column = Ticket.assignee if key == "assignee" else Ticket.requester
         parts, names = [], []
@@ -117,12 +133,12 @@ def _term(actor: User, term: Term, now: datetime):
             else:
                 names.append((value, pos))
         if names:
-            ids = _ids(User, User.username, Term(key, tuple(n for n, _ in names), False, term.position,
+            ids = name_ids(User, User.username, Term(key, tuple(n for n, _ in names), False, term.position,
                                                 tuple(p for _, p in names)), "user", strict)
             parts.append(column.in_(ids))
         return reduce(lambda a, b: a | b, parts)
     if key == "department":
-        depts = _ids(Department, Department.name, term, "department", strict)
+        depts = name_ids(Department, Department.name, term, "department", strict)
         return Ticket.requester.in_(User.select(User.id).where(User.department.in_(depts)))
     if key == "asset":
         return _asset_clause(term, strict)
@@ -170,7 +186,7 @@ def _python_folding(text: str) -> bool:
     return True
 
 
-def _ids(model, column, term: Term, label: str, strict: bool) -> list[int]:
+def name_ids(model, column, term: Term, label: str, strict: bool = True) -> list[int]:
     """Resolve names case-insensitively; an unknown name is an error at its position
     (``strict``) or matches nothing."""
     ids = []
@@ -204,11 +220,16 @@ def _asset_clause(term: Term, strict: bool):
     return reduce(lambda a, b: a | b, parts)
 
 
-def _text_clause(text: str):
-    columns = (Ticket.title, Ticket.description, Ticket.source_number)
+def contains_text(columns, text: str):
+    """Any of ``columns`` contains ``text``, ignoring case (beyond ASCII too); ``%`` and ``_``
+    are literal."""
     if _python_folding(text):
         columns, text = tuple(fn.itsm_casefold(c) for c in columns), text.casefold()
-    clause = reduce(lambda a, b: a | b, (column.contains(text) for column in columns))
+    return reduce(lambda a, b: a | b, (column.contains(text) for column in columns))
+
+
+def _text_clause(text: str):
+    clause = contains_text((Ticket.title, Ticket.description, Ticket.source_number), text)
     match = NUMBER_RE.match(text)
     if match:
         clause = clause | (Ticket.id == int(match.group(1)))
@@ -257,46 +278,84 @@ def page(
     """
     where = compile_filter(actor, text)
     key = SORTS[sort.key]
-    backwards = before is not None
-    descending = sort.descending != backwards
     inner = Ticket.select(Ticket.id.alias("page_id"), key.alias("sort_value"))
     if sort.key in SORT_JOINS:
         model, join_type, on = SORT_JOINS[sort.key]
         inner = inner.join(model, join_type, on=on)
     if where is not None:
         inner = inner.where(where)
+
+    def names(ids):
+        return (
+            Ticket.select(
+                Ticket.id, Ticket.title, Ticket.status, Ticket.priority, Ticket.created_at,
+                Ticket.updated_at, Ticket.response_due, Ticket.resolution_due,
+                Ticket.first_response_at, Ticket.resolved_at, Ticket.version,
+                Category.name.alias("category"), Requester.username.alias("requester"),
+                Assignee.username.alias("assignee"), ids.c.sort_value.alias("_sort"),
+            )
+            .join(ids, on=(Ticket.id == ids.c.page_id))
+            .switch(Ticket).join(Category, on=(Ticket.category == Category.id))
+            .switch(Ticket).join(Requester, on=(Ticket.requester == Requester.id))
+            .switch(Ticket).join(Assignee, JOIN.LEFT_OUTER, on=(Ticket.assignee == Assignee.id))
+        )
+
+    result = keyset_page(inner, key, Ticket.id, names, descending=sort.descending,
+                         after=after, before=before, limit=limit)
+    for row in result.rows:
+        row["number"] = ticket_number(row["id"])
+    return result
+
+
+def keyset_page(inner, key, id_column, outer, *, descending: bool, after: Cursor | None = None,
+                before: Cursor | None = None, limit: int = 50, nullable: bool = False,
+                unique: bool = False) -> Page:
+    """One page of a deferred join read by keyset (shared by every paged list).
+
+    ``inner`` selects ``page_id`` (``id_column``) and ``sort_value`` (``key``) from the main
+    table, with the joins the key needs and the filter. It gets the keyset condition, the
+    order and the limit here, so the planner can walk the key's index and stop after a page.
+    ``outer(ids)`` builds the query that joins the page's ids to the row columns and names and
+    selects ``ids.c.sort_value.alias("_sort")``. ``nullable``: the key may be NULL (NULLs sort
+    first ascending and last descending on SQLite and MySQL alike), so the cursor handles them.
+    ``unique``: the key is a unique, non-null column, so it orders alone; MariaDB does not see
+    that a unique index ends in the primary key and would sort the whole table for (key, id).
+    """
+    backwards = before is not None
+    desc = descending != backwards
     cursor = before if backwards else after
     if cursor is not None and cursor != END:
-        if descending:
-            inner = inner.where((key <= cursor.value) & ((key < cursor.value) | (Ticket.id < cursor.id)))
+        if unique:
+            inner = inner.where(key < cursor.value if desc else key > cursor.value)
         else:
-            inner = inner.where((key >= cursor.value) & ((key > cursor.value) | (Ticket.id > cursor.id)))
-    order = (key.desc(), Ticket.id.desc()) if descending else (key.asc(), Ticket.id.asc())
-    ids = inner.order_by(*order).limit(limit + 1).alias("page_ids")
+            inner = inner.where(_beyond(key, id_column, cursor, desc, nullable))
+    order = (key.desc(), id_column.desc()) if desc else (key.asc(), id_column.asc())
+    ids = inner.order_by(*order[:1] if unique else order).limit(limit + 1).alias("page_ids")
     sort_value = ids.c.sort_value
-    query = (
-        Ticket.select(
-            Ticket.id, Ticket.title, Ticket.status, Ticket.priority, Ticket.created_at,
-            Ticket.updated_at, Ticket.response_due, Ticket.resolution_due,
-            Ticket.first_response_at, Ticket.resolved_at, Ticket.version,
-            Category.name.alias("category"), Requester.username.alias("requester"),
-            Assignee.username.alias("assignee"), sort_value.alias("_sort"),
-        )
-        .join(ids, on=(Ticket.id == ids.c.page_id))
-        .switch(Ticket).join(Category, on=(Ticket.category == Category.id))
-        .switch(Ticket).join(Requester, on=(Ticket.requester == Requester.id))
-        .switch(Ticket).join(Assignee, JOIN.LEFT_OUTER, on=(Ticket.assignee == Assignee.id))
-        .order_by(*((sort_value.desc(), Ticket.id.desc()) if descending else (sort_value.asc(), Ticket.id.asc())))
-    )
+    query = outer(ids).order_by(
+        *((sort_value.desc(), id_column.desc()) if desc else (sort_value.asc(), id_column.asc())))
     rows = list(query.dicts())
     has_more = len(rows) > limit
     rows = rows[:limit]
     if backwards:
         rows.reverse()
     for row in rows:
-        row["number"] = ticket_number(row["id"])
         row["_cursor"] = Cursor(row.pop("_sort"), row["id"])
     return Page(rows, has_more)
+
+
+def _beyond(key, id_column, cursor: Cursor, descending: bool, nullable: bool):
+    """Rows after ``cursor`` in (key, id) order; written as a range on the key so that an index
+    on it (which ends in the primary key on both engines) serves the scan."""
+    value, last_id = cursor.value, cursor.id
+    if nullable and value is None:  # the cursor is among the NULLs
+        if descending:  # NULLs come last: only NULLs with a smaller id remain
+            return key.is_null() & (id_column < last_id)
+        return (key.is_null() & (id_column > last_id)) | key.is_null(False)
+    if descending:
+        clause = (key <= value) & ((key < value) | (id_column < last_id))
+        return (clause | key.is_null()) if nullable else clause
+    return (key >= value) & ((key > value) | (id_column > last_id))
 
 
 END = Cursor(None, 0)  # pass as ``before`` to read the last page

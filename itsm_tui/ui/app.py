@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from functools import partial
 from pathlib import Path
 from urllib.parse import urlparse
@@ -17,6 +18,7 @@ from .. import config
 from ..core import db, notifications, setup, tickets, views
 from ..core.errors import ItsmError, NotFound, SchemaError
 from ..core.models import User
+from ..core.permissions import allowed
 from ..core.text import strip_controls
 from .modals import HelpModal, MessageModal, TextPrompt
 from .render import one_line
@@ -26,6 +28,13 @@ from .screens.setup import SetupScreen
 from .screens.ticket import TicketScreen
 
 NOTIFICATION_POLL_SECONDS = 5.0
+# name -> (permission, module, screen class); imported when first opened
+SECTIONS = {
+    "inventory": ("inventory.view", ".screens.inventory", "InventoryScreen"),
+    "log": ("audit.view_work", ".screens.log", "LogScreen"),
+    "users": ("user.manage", ".screens.users", "UsersScreen"),
+}
+SECTION_KEYS = {"1": "queue", "tickets": "queue", "2": "inventory", "3": "log", "4": "analytics"}
 
 
 class ItsmCommands(Provider):
@@ -37,6 +46,9 @@ class ItsmCommands(Provider):
             return [("Quit", app.exit, "Leave itsm-tui")]
         entries = [
             ("Queue", partial(app.run_command, "queue"), "Go to the ticket queue (1)"),
+            ("Inventory", partial(app.run_command, "inventory"), "Systems, peripherals, stock (2)"),
+            ("Activity log", partial(app.run_command, "log"), "Who changed what, when (3)"),
+            ("Users", partial(app.run_command, "users"), "User administration (:users, admins)"),
             ("New ticket", partial(app.screen_action, "new_ticket"), "Open a ticket (n)"),
             ("Refresh", partial(app.screen_action, "reload"), "Re-read from the database (r)"),
             ("Filter", partial(app.screen_action, "filter"), "Edit the queue filter (/)"),
@@ -75,7 +87,7 @@ class ItsmApp(App):
         Binding("ctrl+l", "logout", "Log out", show=False),
         Binding("1", "run_command('queue')", "Queue", show=False),
         Binding("2", "run_command('inventory')", "Inventory", show=False),
-        Binding("3", "run_command('log')", "Log", show=False),
+        Binding("3", "run_command('log')", "Activity log", show=False),
         Binding("4", "run_command('analytics')", "Analytics", show=False),
         Binding("N", "notifications", "Notifications", show=False),
     ]
@@ -150,25 +162,53 @@ class ItsmApp(App):
         self.run_command(command)
 
     def run_command(self, text: str) -> None:
-        """The k9s-style command line: queue, inventory, log, analytics, ticket N, quit."""
+        """The k9s-style command line: queue, inventory, log, users, ticket N, quit."""
         words = text.strip().lstrip(":").split()
         if not words:
             return
         verb, args = words[0].lower(), words[1:]
+        verb = SECTION_KEYS.get(verb, verb)
         if verb in ("q", "quit", "exit"):
             self.exit()
         elif self.user is None:
             self.notify("Log in first.", severity="warning")
-        elif verb in ("queue", "tickets", "1"):
-            while len(self.screen_stack) > 2:
-                self.pop_screen()
-        elif verb in ("inventory", "log", "analytics", "2", "3", "4"):
-            pass  # screens 2 to 4 are not built yet: the key does nothing
+        elif verb in SECTIONS or verb == "queue":
+            self.show_section(verb)
+        elif verb == "analytics":
+            pass  # screen 4 is not built yet: the key does nothing
         elif verb in ("ticket", "t") and args:
             self._open_number(args[0])
         else:
-            self.notify(f"Unknown command: {one_line(text)} (try queue, ticket INC000123, quit)",
-                        severity="warning")
+            self.notify(f"Unknown command: {one_line(text)} (try queue, inventory, log, users, "
+                        "ticket INC000123, quit)", severity="warning")
+
+    def show_section(self, name: str) -> None:
+        """Switch to a top-level screen: the queue stays at the bottom, one section above it."""
+        while len(self.screen_stack) > 2:
+            self.pop_screen()
+        if name == "queue":
+            return
+        permission, module, class_name = SECTIONS[name]
+        if not allowed(self.user.role, permission):
+            self.notify(f"The {name} screen is not available to a {self.user.role}.", severity="warning")
+            return
+        screen_class = getattr(importlib.import_module(module, __package__), class_name)
+        self.push_screen(screen_class())
+
+    def open_entity(self, entity_type: str, entity_id: int | None) -> None:
+        """Open what an activity-log entry refers to."""
+        if entity_id is None:
+            self.notify("This entry refers to no single record.")
+        elif entity_type == "ticket":
+            self.open_ticket(entity_id)
+        elif entity_type == "system" and allowed(self.user.role, "inventory.view"):
+            from .screens.system import SystemScreen
+
+            self.push_screen(SystemScreen(entity_id))
+        elif entity_type == "user" and allowed(self.user.role, "user.manage"):
+            self.show_section("users")
+        else:
+            self.notify(f"There is no screen for a {entity_type} yet.")
 
     def _open_number(self, number: str) -> None:
         try:
@@ -181,7 +221,7 @@ class ItsmApp(App):
     @work(exclusive=True, group="command-line", exit_on_error=False)
     async def action_command_line(self) -> None:
         text = await self.push_screen_wait(TextPrompt(
-            "Command", ":queue  :ticket INC000123  :quit  (also :inventory :log :analytics)",
+            "Command", ":queue  :inventory  :log  :users  :ticket INC000123  :quit",
             multiline=False, required=False))
         if text:
             self.run_command(text)

@@ -69,7 +69,7 @@ class QueueScreen(Triage, Screen):
     def on_mount(self) -> None:
         view = views.default_view(self.user)
         self.apply_view(view.name, view.query, view.sort)
-        self.set_interval(REFRESH_SECONDS, self._auto_refresh)
+        self.set_interval(REFRESH_SECONDS, self._periodic_refresh)
         self.table.focus()
 
     # ------------------------------------------------------------ data
@@ -118,7 +118,7 @@ class QueueScreen(Triage, Screen):
             line.append(f"  ·  {marks} marked", style="bold magenta")
         self.query_one("#status-line", Static).update(line)
 
-    def _auto_refresh(self) -> None:
+    def _periodic_refresh(self) -> None:
         if self.app.screen is self:
             self.table.refresh_window()
             self._count()

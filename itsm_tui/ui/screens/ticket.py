@@ -110,9 +110,9 @@ class TicketScreen(Triage, Screen):
 
     def on_mount(self) -> None:
         self.load()
-        self.set_interval(REFRESH_SECONDS, self._auto_refresh)
+        self.set_interval(REFRESH_SECONDS, self._periodic_refresh)
 
-    def _auto_refresh(self) -> None:
+    def _periodic_refresh(self) -> None:
         if self.app.screen is self:
             self.load()
 

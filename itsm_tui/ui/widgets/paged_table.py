@@ -77,7 +77,7 @@ class PagedTable(Widget, can_focus=True):
         self.cursor = 0
         self.top = 0
         self.marks: set[int] = set()
-        self.loading = False
+        self.fetching = False  # not "loading": that is Textual's own reactive (a spinner, no focus)
         self.now = clock.now()
         self._generation = 0
 
@@ -103,7 +103,7 @@ class PagedTable(Widget, can_focus=True):
         """Fetch in a thread; apply on the UI thread unless a newer load superseded it."""
         self._generation += 1
         generation = self._generation
-        self.loading = True
+        self.fetching = True
 
         def work() -> None:
             try:
@@ -118,7 +118,7 @@ class PagedTable(Widget, can_focus=True):
     def _arrived(self, generation: int, page: Page, apply: Callable[[Page], None]) -> None:
         if generation != self._generation:
             return
-        self.loading = False
+        self.fetching = False
         self.now = clock.now()
         apply(page)
         self._clamp()
@@ -127,14 +127,15 @@ class PagedTable(Widget, can_focus=True):
 
     def _failed(self, generation: int, message: str) -> None:
         if generation == self._generation:
-            self.loading = False
+            self.fetching = False
             self.post_message(self.LoadFailed(message))
 
     def reload(self, keep_id: int | None = None) -> None:
         """Start again from the first page (a new filter or sort, or ``g``)."""
         def apply(page: Page) -> None:
             self.rows, self.more_before, self.more_after = page.rows, False, page.has_more
-            self.cursor = self._index_of(keep_id) if keep_id else 0
+            index = self._index_of(keep_id) if keep_id else None
+            self.cursor = index if index is not None else 0
             self.top = 0
 
         self._load(lambda: self.loader(None, None, self.page_size), apply)
@@ -143,7 +144,7 @@ class PagedTable(Widget, can_focus=True):
         """Re-read the rows on screen from the database, keeping the cursor on ``keep_id`` (or
         on the same position when that ticket left the view) and the marks. A timed refresh
         (not ``force``) yields to a load already under way."""
-        if self.loading and not force:
+        if self.fetching and not force:
             return
         if not self.rows:
             self.reload()
@@ -178,7 +179,7 @@ class PagedTable(Widget, can_focus=True):
         self._move_to(self.cursor + direction * self.visible_rows, paging=True)
 
     def _move_to(self, target: int, paging: bool = False) -> None:
-        if self.loading:
+        if self.fetching:
             return
         if target >= len(self.rows) and self.more_after and self.rows:
             steps = target - (len(self.rows) - 1)
@@ -240,7 +241,7 @@ class PagedTable(Widget, can_focus=True):
 
     def action_mark(self) -> None:
         row = self.current
-        if row and not self.loading:  # while a new page loads, the row under the cursor is stale
+        if row and not self.fetching:  # while a new page loads, the row under the cursor is stale
             self.marks ^= {row["id"]}
             self._move_to(self.cursor + 1)
             self.post_message(self.Loaded())  # the screen's status line counts the marks
@@ -271,7 +272,7 @@ class PagedTable(Widget, can_focus=True):
         flex_width = max(12, width - fixed)
         lines = [self._header(flex_width)]
         if not self.rows:
-            lines.append(Text("  loading…" if self.loading else f"  {self.EMPTY}", style="dim"))
+            lines.append(Text("  loading…" if self.fetching else f"  {self.EMPTY}", style="dim"))
         for index in range(self.top, min(len(self.rows), self.top + self.visible_rows)):
             lines.append(self._line(self.rows[index], index == self.cursor, flex_width))
         return Text("\n").join(lines)

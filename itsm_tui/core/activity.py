@@ -1,0 +1,206 @@
+"""The activity log (the audit entries) as a list: filtered, newest first, a page at a time.
+
+Supervisors and admins read everything, logins and user administration included; agents read
+the history of tickets and inventory (:data:`WORK_ENTITIES`); requesters read nothing.
+
+Pages are a deferred join read by keyset on (at, id), newest first, like the ticket queue: the
+inner query walks the ``at`` index (or the actor, action or entity index when a filter names
+one) and stops after a page; the outer one fetches the actors' names for just those rows.
+
+The filter language has the syntax of the ticket language::
+
+    actor:agent1,none action:update,delete type:system entity:INC000123 at:>2026-03-01
+    is:login is:failed "printer"
+
+``actor:`` usernames, or ``none`` for failed logins under unknown names; ``action:`` and
+``type:`` any action or entity type words; ``entity:`` a record id or a ticket number (which
+implies ``type:ticket``); ``at:`` (``date:``) a date or range like the ticket language's
+``created:``; ``is:login`` logins and failed logins, ``is:failed`` failed logins; free text is
+looked for in the summary.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from peewee import JOIN, SQL
+
+from . import audit, clock
+from .db import database, is_mysql
+from .errors import NotFound, QueryError
+from .models import AuditEntry, User
+from .permissions import allowed, require
+from .query import RawTerm, Term, choose, date_range, show, single, tokenize
+from .queue import END, Cursor, Page, all_of, contains_text, keyset_page, name_ids, negatable
+from .tickets import NUMBER_RE
+
+__all__ = ["WORK_ENTITIES", "page", "count", "entry", "iterate", "Cursor", "Page", "END"]
+
+WORK_ENTITIES = audit.WORK_ENTITIES
+LOGIN_ACTIONS = ("login", "login_failed")
+MAX_ID = 2**31 - 1  # the column is an INT on MySQL
+
+_ALIASES = {
+    "actor": "actor", "action": "action", "type": "type", "entity": "entity",
+    "at": "at", "date": "at", "is": "is",
+}
+_KEYS = ("actor", "action", "type", "entity", "at", "is")
+_IS_WORDS = ("login", "failed")
+
+
+def _sees_everything(actor: User) -> bool:
+    """Require the right to read the log at all; True when the actor may read all of it."""
+    require(actor, "audit.view_work")  # refreshes the actor's role from the database
+    return allowed(actor.role, "audit.view_all")
+
+
+def compile_filter(actor: User, text: str | None, now: datetime | None = None):
+    """The WHERE clause (or None) for ``text``, restricted to what ``actor`` may read."""
+    everything = _sees_everything(actor)
+    now = now or clock.now()
+    clauses = [] if everything else [AuditEntry.entity_type.in_(WORK_ENTITIES)]
+    for raw in tokenize(text or "", _ALIASES, _KEYS):  # lazily: the leftmost error wins
+        clauses.append(negatable(_clause(raw, now), raw.negate))
+    return all_of(clauses)
+
+
+def _clause(raw: RawTerm, now: datetime):
+    key, items = raw.key, raw.items
+    if key == "text":
+        return contains_text((AuditEntry.summary,), items[0].text)
+    if key == "actor":
+        named = [item for item in items if item.text.lower() != "none"]
+        parts = [AuditEntry.actor.is_null()] if len(named) < len(items) else []
+        if named:
+            term = Term("actor", tuple(i.text for i in named), raw.negate, raw.position,
+                        tuple(i.position for i in named))
+            parts.append(AuditEntry.actor.in_(name_ids(User, User.username, term, "user")))
+        return parts[0] if len(parts) == 1 else parts[0] | parts[1]
+    if key == "action":
+        return AuditEntry.action.in_(sorted({item.text.lower() for item in items}))
+    if key == "type":
+        return AuditEntry.entity_type.in_(sorted({item.text.lower() for item in items}))
+    if key == "entity":
+        return _entity_clause(raw)
+    if key == "at":
+        span = date_range(single(raw), now)
+        parts = []
+        if span.start is not None:
+            parts.append(AuditEntry.at >= span.start)
+        if span.end is not None:
+            parts.append(AuditEntry.at < span.end)
+        return all_of(parts)
+    if key == "is":
+        words = {choose(item, _IS_WORDS, "'is' value") for item in items}
+        return AuditEntry.action.in_(LOGIN_ACTIONS if "login" in words else ("login_failed",))
+    raise QueryError(f"unsupported filter {key!r}", raw.position)
+
+
+def _entity_clause(raw: RawTerm):
+    tickets, ids = set(), set()
+    for item in raw.items:
+        text = item.text.strip()
+        match = NUMBER_RE.match(text)
+        if match:
+            number, target = int(match.group(1)), tickets
+        elif text.isascii() and text.isdigit():
+            number, target = int(text), ids
+        else:
+            raise QueryError(
+                f"entity: needs a record id like 42 or a ticket number like INC000123, "
+                f"not {show(item.text)}", item.position)
+        if number > MAX_ID:
+            raise QueryError(f"entity: {show(item.text)} is larger than any record id", item.position)
+        target.add(number)
+    parts = []
+    if tickets:
+        parts.append((AuditEntry.entity_type == "ticket") & AuditEntry.entity_id.in_(sorted(tickets)))
+    if ids:
+        # "entity_type IN (every type)" lets the (entity_type, entity_id, at) index serve an id
+        # of any type: a few index ranges instead of reading the whole log.
+        parts.append(AuditEntry.entity_type.in_(_entity_types()) & AuditEntry.entity_id.in_(sorted(ids)))
+    return parts[0] if len(parts) == 1 else parts[0] | parts[1]
+
+
+def _entity_types() -> list[str]:
+    """The distinct entity types in the log, read with one index seek per type rather than a
+    read of every entry: MariaDB's optimizer does that skip scan for DISTINCT on an index
+    prefix; SQLite needs it spelled out as a recursive query."""
+    table = AuditEntry._meta.table_name  # a plain name: no quoting needed on either engine
+    if is_mysql():
+        sql = f"SELECT DISTINCT entity_type FROM {table}"
+    else:
+        sql = (
+            f"WITH RECURSIVE types(v) AS ("
+            f"SELECT MIN(entity_type) FROM {table} "
+            f"UNION ALL SELECT (SELECT MIN(entity_type) FROM {table} WHERE entity_type > types.v) "
+            f"FROM types WHERE types.v IS NOT NULL) "
+            f"SELECT v FROM types WHERE v IS NOT NULL"
+        )
+    return [row[0] for row in database.execute_sql(sql).fetchall()]
+
+
+def _rows(ids):
+    return (
+        AuditEntry.select(
+            AuditEntry.id, AuditEntry.at, User.username.alias("actor"), AuditEntry.action,
+            AuditEntry.entity_type, AuditEntry.entity_id, AuditEntry.entity_version,
+            AuditEntry.summary, ids.c.sort_value.alias("_sort"),
+        )
+        .join(ids, on=(AuditEntry.id == ids.c.page_id))
+        .switch(AuditEntry).join(User, JOIN.LEFT_OUTER, on=(AuditEntry.actor == User.id))
+    )
+
+
+def page(actor: User, text: str = "", after: Cursor | None = None, before: Cursor | None = None,
+         limit: int = 50) -> Page:
+    """One page of entries, newest first (at, then id, descending), after ``after`` (older) or
+    before ``before`` (newer, read backwards). ``before=END`` gives the oldest entries."""
+    where = compile_filter(actor, text)
+    inner = AuditEntry.select(AuditEntry.id.alias("page_id"), AuditEntry.at.alias("sort_value"))
+    if where is not None:
+        inner = inner.where(where)
+    result = keyset_page(inner, AuditEntry.at, AuditEntry.id, _rows, descending=True,
+                         after=after, before=before, limit=limit)
+    for row in result.rows:
+        cursor = row.pop("_cursor")
+        row["failed"] = row["action"] == "login_failed"
+        row["_cursor"] = cursor
+    return result
+
+
+def count(actor: User, text: str = "") -> int:
+    where = compile_filter(actor, text)
+    query = AuditEntry.select(SQL("1"))
+    if where is not None:
+        query = query.where(where)
+    return query.count()
+
+
+def iterate(actor: User, text: str = "", batch: int = 500):
+    """Every matching entry, newest first, one page at a time (for exports)."""
+    after = None
+    while True:
+        result = page(actor, text, after=after, limit=batch)
+        yield from result.rows
+        if not result.has_more:
+            return
+        after = result.last
+
+
+def entry(actor: User, entry_id: int) -> tuple[AuditEntry, dict]:
+    """One entry (with ``.actor`` joined) and its {field: [before, after]} changes.
+
+    An entry the actor may not read is "not found", like one that does not exist."""
+    everything = _sees_everything(actor)
+    found = None
+    if isinstance(entry_id, int) and not isinstance(entry_id, bool) and 0 < entry_id <= MAX_ID:
+        found = (
+            AuditEntry.select(AuditEntry, User)
+            .join(User, JOIN.LEFT_OUTER, on=(AuditEntry.actor == User.id))
+            .where(AuditEntry.id == entry_id)
+            .first()
+        )
+    if found is None or not (everything or found.entity_type in WORK_ENTITIES):
+        raise NotFound(f"log entry {entry_id} does not exist")
+    return found, audit.changes_of(found)

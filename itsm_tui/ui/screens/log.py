@@ -1,0 +1,371 @@
+"""Screen 3: the activity log. Newest first, the filter bar, quick toggles and a drill-down.
+
+The service decides what each role sees (agents: ticket and inventory history; supervisors and
+admins: everything, logins included); this screen shows what it returns, or its error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+from peewee import DatabaseError, InterfaceError
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widgets import Footer, Input, Static
+
+from ...core import activity, clock
+from ...core.errors import ItsmError, PermissionDenied, QueryError
+from ...core.models import User
+from ...core.permissions import allowed
+from ..modals import MessageModal
+from ..render import literal, one_line
+from ..widgets.frame import Frame
+from ..widgets.log_table import LogTable, ago, entity_label
+
+REFRESH_SECONDS = 5.0
+FILTER_DEBOUNCE = 0.3
+VALUE_WIDTH = 300  # a changed value longer than this is cut in the detail panel
+QUICK_TERMS = {"login": "is:login", "failed": "is:failed"}
+
+
+def toggle_term(text: str, term: str) -> str:
+    """The filter with ``term`` removed when it is there as a whole word, else appended."""
+    pattern = re.compile(rf"(?<!\S){re.escape(term)}(?!\S)", re.IGNORECASE)
+    if pattern.search(text):
+        return " ".join(pattern.sub(" ", text).split())
+    return f"{text.strip()} {term}".strip()
+
+
+def has_term(text: str, term: str) -> bool:
+    return re.search(rf"(?<!\S){re.escape(term)}(?!\S)", text, re.IGNORECASE) is not None
+
+
+def format_value(value) -> str:
+    """A before or after value of the log, on one line."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    text = one_line(str(value).replace("\r\n", " ⏎ ").replace("\n", " ⏎ "))
+    return text if len(text) <= VALUE_WIDTH else text[: VALUE_WIDTH - 1] + "…"
+
+
+def entry_lines(entry, changes: dict, row: dict | None) -> list[str]:
+    """What the detail panel says about one entry (runs in a thread: may read the actor)."""
+    actor = (row or {}).get("actor")
+    if actor is None and getattr(entry, "actor_id", None):
+        found = User.get_or_none(User.id == entry.actor_id)
+        actor = found.username if found else f"user {entry.actor_id}"
+    label = entity_label(entry.entity_type, entry.entity_id)
+    if entry.entity_type == "ticket" and entry.entity_id is not None:
+        label = f"ticket {label}"
+    if entry.entity_version is not None:
+        label += f", version {entry.entity_version}"
+    lines = [
+        f"When     {entry.at:%Y-%m-%d %H:%M:%S} UTC  ({ago(entry.at, clock.now())})",
+        f"Who      {one_line(actor) if actor else '— (no user: an unknown login name, or the system)'}",
+        f"Action   {one_line(entry.action)}",
+        f"Entity   {label}",
+        f"Summary  {one_line(entry.summary)}",
+    ]
+    if changes:
+        width = min(24, max(len(one_line(name)) for name in changes))
+        lines += ["", "Changes (before → after)"]
+        for name, pair in changes.items():
+            before, after = (list(pair) + [None, None])[:2] if isinstance(pair, (list, tuple)) else (None, pair)
+            lines.append(f"  {one_line(name):<{width}}  {format_value(before)}  →  {format_value(after)}")
+    else:
+        lines += ["", "No field changes recorded."]
+    return lines
+
+
+class EntryModal(MessageModal):
+    """The detail of one log entry; ``o`` opens what it is about."""
+
+    BINDINGS = [Binding("o", "open", show=False)]
+
+    def __init__(self, title: str, lines: list[str], can_open: bool):
+        super().__init__(title, lines)
+        self.can_open = can_open
+        self.HINT = ("o open it · " if can_open else "") + "↑↓ scroll · enter/q/esc close"
+
+    def action_open(self) -> None:
+        if self.can_open:
+            self.dismiss("open")
+
+
+class LogScreen(Screen):
+    DEFAULT_CSS = """
+    LogScreen #filter { display: none; border: tall $accent; height: 3; }
+    LogScreen #filter.shown { display: block; }
+    LogScreen #filter-error { display: none; color: $error; height: auto; }
+    LogScreen #filter-error.shown { display: block; }
+    LogScreen #status-line { height: 1; padding: 0 1; background: $boost; }
+    LogScreen #selected { height: 1; padding: 0 1; background: $boost; }
+    """
+    BINDINGS = [
+        Binding("slash", "filter", "Filter"),
+        Binding("L", "toggle('login')", "Logins"),
+        Binding("F", "toggle('failed')", "Failed"),
+        Binding("o", "open_entity", "Open"),
+        Binding("r", "reload", "Refresh"),
+        Binding("escape", "back", "Back", show=False),
+    ]
+
+    AUTO_FOCUS = "#table"
+    frame_title = "Activity log"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.filter_text = ""
+        self.total: int | None = None
+        self._debounce: Timer | None = None
+        self._started = False
+
+    @property
+    def user(self) -> User:
+        return self.app.user
+
+    def compose(self) -> ComposeResult:
+        yield Frame()
+        yield Input(placeholder="filter, e.g. actor:agent1 action:update type:ticket at:today is:failed \"vpn\""
+                                "  (Enter applies, Escape closes)", id="filter")
+        yield Static("", id="filter-error")
+        yield Static("", id="status-line")
+        yield LogTable(self._load_page, id="table")
+        yield Static("", id="selected")
+        yield Footer()
+
+    @property
+    def table(self) -> LogTable:
+        return self.query_one(LogTable)
+
+    def on_mount(self) -> None:
+        self._status_line()
+        self._start()
+        self.set_interval(REFRESH_SECONDS, self._periodic_refresh)
+        self.table.focus()
+
+    # ------------------------------------------------------------ data
+
+    def _load_page(self, after, before, limit):
+        """Runs in the table's worker thread."""
+        return activity.page(self.user, self.filter_text, after=after, before=before, limit=limit)
+
+    @work(exclusive=True, group="log-start", exit_on_error=False)
+    async def _start(self) -> None:
+        """Ask the service first: a role that may not read the log gets its message, not a list."""
+        try:
+            total = await asyncio.to_thread(activity.count, self.user, self.filter_text)
+        except PermissionDenied as exc:
+            self.app.notify(str(exc), title="The activity log is not for you", severity="error")
+            self._leave()
+            return
+        except (ItsmError, DatabaseError, InterfaceError) as exc:
+            self.app.notify(str(exc), title="Could not read the log", severity="error")
+            return
+        self._started = True
+        self.total = total
+        self.table.reload()
+        self._status_line()
+
+    def _leave(self) -> None:
+        if self.app.screen is self and len(self.app.screen_stack) > 1:
+            self.app.pop_screen()
+
+    @work(exclusive=True, group="log-count", thread=True, exit_on_error=False)
+    def _count(self) -> None:
+        text = self.filter_text
+        try:
+            total = activity.count(self.user, text)
+        except Exception:  # the table reports the same error
+            total = None
+        self.app.call_from_thread(self._show_total, text, total)
+
+    def _show_total(self, text: str, total: int | None) -> None:
+        if text == self.filter_text:
+            self.total = total
+            self._status_line()
+
+    def _status_line(self) -> None:
+        line = Text()
+        line.append("Activity log", style="bold")
+        line.append("  ·  newest first")
+        if self.user is not None and not allowed(self.user.role, "audit.view_all"):
+            line.append("  ·  ticket and inventory history only", style="dim")
+        if self.filter_text:
+            line.append("  ·  ")
+            line.append_text(literal(one_line(self.filter_text), "italic"))
+        if self.total is not None:
+            line.append(f"  ·  {self.total:,} entr{'ies' if self.total != 1 else 'y'}")
+        for key, (name, term) in (("L", ("logins", QUICK_TERMS["login"])),
+                                   ("F", ("failed", QUICK_TERMS["failed"]))):
+            on_ = has_term(self.filter_text, term)
+            line.append(f"  ·  {key} {name} ")
+            line.append("on" if on_ else "off", style="bold green" if on_ else "dim")
+        self.query_one("#status-line", Static).update(line)
+
+    def _selected_line(self, row: dict | None) -> None:
+        line = Text()
+        if row is None:
+            line.append("No entry selected.", style="dim")
+        else:
+            line.append(f"{row['at']:%Y-%m-%d %H:%M:%S} UTC", style="bold")
+            line.append(f"  ·  entry #{row['id']}  ·  ")
+            label = entity_label(row["entity_type"], row["entity_id"])
+            if row["entity_type"] == "ticket" and row["entity_id"] is not None:
+                label = f"ticket {label}"
+            if row.get("entity_version") is not None:
+                label += f" (version {row['entity_version']})"
+            line.append_text(literal(label))
+            if row.get("failed"):
+                line.append("  ·  FAILED", style="bold red")
+            line.append("  ·  enter details", style="dim")
+            if row["entity_id"] is not None:
+                line.append("  ·  o open", style="dim")
+        self.query_one("#selected", Static).update(line)
+
+    def _periodic_refresh(self) -> None:
+        if self.app.screen is self and self._started:
+            self.table.refresh_window()
+            self._count()
+
+    def action_reload(self) -> None:
+        if not self._started:
+            self._start()
+            return
+        keep = (self.table.current or {}).get("id")
+        self.table.refresh_window(keep_id=keep, force=True)
+        self._count()
+
+    @on(LogTable.Loaded)
+    def _loaded(self) -> None:
+        self._selected_line(self.table.current)
+
+    @on(LogTable.Highlighted)
+    def _highlighted(self, event: LogTable.Highlighted) -> None:
+        self._selected_line(event.row)
+
+    @on(LogTable.LoadFailed)
+    def _load_failed(self, event: LogTable.LoadFailed) -> None:
+        self.app.notify(event.error, severity="error", title="Could not load the log")
+
+    # ------------------------------------------------------------ filter bar
+
+    def action_filter(self) -> None:
+        bar = self.query_one("#filter", Input)
+        bar.add_class("shown")
+        bar.focus()
+
+    def action_close_filter(self) -> None:
+        self.query_one("#filter", Input).remove_class("shown")
+        self.query_one("#filter-error").remove_class("shown")
+        self.table.focus()
+
+    def action_back(self) -> None:
+        if self.query_one("#filter", Input).has_class("shown"):
+            self.action_close_filter()
+        elif len(self.app.screen_stack) > 2:
+            self.app.pop_screen()
+
+    @on(Input.Changed, "#filter")
+    def _typed(self, event: Input.Changed) -> None:
+        if self._debounce:
+            self._debounce.stop()
+        value = event.value
+        self._debounce = self.set_timer(FILTER_DEBOUNCE, lambda: self._try_filter(value, False))
+
+    @on(Input.Submitted, "#filter")
+    def _submitted(self, event: Input.Submitted) -> None:
+        if self._debounce:
+            self._debounce.stop()
+        self._try_filter(event.value, True)
+
+    def action_toggle(self, which: str) -> None:
+        text = toggle_term(self.filter_text, QUICK_TERMS[which])
+        bar = self.query_one("#filter", Input)
+        with bar.prevent(Input.Changed):
+            bar.value = text
+        self._try_filter(text, False)
+
+    @work(exclusive=True, group="log-filter", exit_on_error=False)
+    async def _try_filter(self, text: str, close: bool) -> None:
+        """Apply the filter if the service accepts it; otherwise show where it is wrong."""
+        error = self.query_one("#filter-error", Static)
+        try:
+            await asyncio.to_thread(activity.compile_filter, self.user, text)  # names are checked too
+        except QueryError as exc:
+            # The Input's border and padding put its first character in column 3.
+            pointer = Text(" " * (exc.position + 3) + "^ ", style="bold")
+            pointer.append_text(literal(str(exc)))
+            self._show_filter_error(pointer)
+            return
+        except (ItsmError, DatabaseError, InterfaceError) as exc:
+            self._show_filter_error(literal(f"   {exc}"))
+            return
+        error.remove_class("shown")
+        if text != self.filter_text:
+            self.filter_text = text
+            self.total = None
+            self.table.reload()
+            self._count()
+        self._status_line()
+        if close:
+            self.action_close_filter()
+
+    def _show_filter_error(self, message: Text) -> None:
+        error = self.query_one("#filter-error", Static)
+        error.update(message)
+        error.add_class("shown")
+        bar = self.query_one("#filter", Input)
+        if not bar.has_class("shown"):  # a quick key made the mistake visible: show the bar too
+            bar.add_class("shown")
+
+    # ------------------------------------------------------------ drill-down
+
+    @on(LogTable.Opened)
+    def _opened(self, event: LogTable.Opened) -> None:
+        self.show_entry(event.row_id)
+
+    @work(exclusive=True, group="log-entry", exit_on_error=False)
+    async def show_entry(self, entry_id: int) -> None:
+        row = next((r for r in self.table.rows if r["id"] == entry_id), None)
+        try:
+            entry, changes, lines = await asyncio.to_thread(self._read_entry, entry_id, row)
+        except (ItsmError, DatabaseError, InterfaceError) as exc:
+            self.app.notify(str(exc), severity="error", title="Could not read the entry")
+            return
+        can_open = entry.entity_id is not None
+        title = f"Log entry #{entry.id}"
+        choice = await self.app.push_screen_wait(EntryModal(title, lines, can_open))
+        if choice == "open":
+            self.open_entity(entry.entity_type, entry.entity_id)
+
+    def _read_entry(self, entry_id: int, row: dict | None):
+        entry, changes = activity.entry(self.user, entry_id)
+        return entry, changes, entry_lines(entry, changes or {}, row)
+
+    def action_open_entity(self) -> None:
+        row = self.table.current
+        if row is None:
+            return
+        self.open_entity(row["entity_type"], row["entity_id"])
+
+    def open_entity(self, entity_type: str, entity_id: int | None) -> None:
+        if entity_id is None:
+            self.app.notify("This entry is not about a record that can be opened.")
+            return
+        if entity_type == "ticket":
+            self.app.open_ticket(entity_id)
+            return
+        opener = getattr(self.app, "open_entity", None)
+        if callable(opener):
+            opener(entity_type, entity_id)
+        else:
+            self.app.notify(f"There is no screen for {one_line(entity_type)} records yet "
+                            f"({entity_label(entity_type, entity_id)}); Enter shows the entry.")

@@ -1,0 +1,382 @@
+"""One system: its fields, the peripherals attached to it, its tickets and its history."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import date
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.content import Content
+from textual.screen import Screen
+from textual.widgets import Footer, OptionList, Static
+from textual.widgets.option_list import Option
+
+from ...core import assets, audit, clock, inventory
+from ...core.errors import ConflictError, NotFound
+from ...core.models import User
+from ...core.permissions import allowed
+from ...core.text import strip_controls
+from ..modals import ChoicePicker, ConflictModal
+from ..render import literal, one_line, priority_text, status_text, when
+from ..widgets.asset_tables import asset_status
+from ..widgets.frame import Frame
+from .inventory import DB_ERRORS, InventoryActions
+
+REFRESH_SECONDS = 5.0
+PICKER_LIMIT = 50
+
+
+@dataclass(frozen=True)
+class HistoryLine:
+    """One audit entry, read off the UI thread (its actor is a related row)."""
+
+    at: object
+    actor: str
+    summary: str
+    changes: tuple[tuple[str, object, object], ...]
+
+
+@dataclass
+class SystemView:
+    system: dict
+    peripherals: list[dict]
+    tickets: list[dict]
+    history: list[HistoryLine]
+
+    @property
+    def signature(self) -> tuple:
+        """What decides whether the screen must be redrawn."""
+        return (self.system.get("version"), tuple((p["id"], p.get("version")) for p in self.peripherals),
+                tuple((t["id"], t["status"], t["priority"], t["title"]) for t in self.tickets),
+                len(self.history))
+
+
+def read_system(actor: User, system_id: int) -> SystemView:
+    detail = assets.system_detail(actor, system_id)
+    history = []
+    for entry in reversed(detail.history):  # newest first, like the log
+        actor_name = entry.actor.username if entry.actor_id else "unknown"
+        changes = tuple((name, *pair) for name, pair in sorted(audit.changes_of(entry).items())
+                        if isinstance(pair, list) and len(pair) == 2)
+        history.append(HistoryLine(entry.at, actor_name, entry.summary, changes))
+    return SystemView(detail.system, list(detail.peripherals), list(detail.tickets), history)
+
+
+def unattached_peripherals(actor: User, text: str = "") -> list[tuple[str, int]]:
+    """Peripherals attached to no system, as (label, (id, version)) for the picker."""
+    found, after = [], None
+    query = f"system:none {text}".strip()
+    while len(found) < PICKER_LIMIT:
+        page = assets.page(actor, "peripheral", query, assets.AssetSort("name"), after=after, limit=PICKER_LIMIT)
+        for row in page.rows:
+            if row.get("system_id") is None:
+                label = f"{row['name']} · {row['asset_tag']} · {row['kind']}"
+                if row.get("department"):
+                    label += f" · {row['department']}"
+                found.append((label, (row["id"], row["version"])))
+        if not page.has_more or not page.rows:
+            break
+        after = page.last
+    return found[:PICKER_LIMIT]
+
+
+def _short(value) -> str:
+    text = "—" if value in (None, "") else one_line(value)
+    return text if len(text) <= 60 else text[:59] + "…"
+
+
+class SystemScreen(InventoryActions, Screen):
+    DEFAULT_CSS = """
+    SystemScreen #body { padding: 0 1; }
+    SystemScreen .section { margin-top: 1; }
+    SystemScreen OptionList { height: auto; max-height: 10; border: none; padding: 0; }
+    SystemScreen OptionList:focus { background-tint: $foreground 5%; }
+    """
+    BINDINGS = [
+        Binding("escape,backspace", "back", "Back"),
+        Binding("a", "attach", "Attach"),
+        Binding("x", "detach", "Detach"),
+        Binding("e", "edit", "Edit"),
+        Binding("d", "delete", "Delete"),
+        Binding("r", "reload", "Refresh"),
+    ]
+
+    AUTO_FOCUS = "#peripherals"
+
+    def __init__(self, system_id: int) -> None:
+        super().__init__()
+        self.system_id = system_id
+        self.view: SystemView | None = None
+        self.permitted = False
+        self.actor: User | None = None
+
+    @property
+    def frame_title(self) -> str:
+        return f"Inventory › {self.view.system['hostname']}" if self.view else "Inventory"
+
+    def compose(self) -> ComposeResult:
+        yield Frame()
+        with VerticalScroll(id="body"):
+            yield Static("loading…", id="summary")
+            yield Static("", id="peripherals-title", classes="section")
+            yield OptionList(id="peripherals")
+            yield Static("", id="tickets-title", classes="section")
+            yield OptionList(id="tickets")
+            yield Static("", id="history", classes="section")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        if self.user is None or not allowed(self.user.role, "inventory.view"):
+            message = "The inventory is for agents, supervisors and admins."
+            self.query_one("#summary", Static).update(Text(message, style="bold"))
+            self.app.notify(message, severity="warning")
+            if len(self.app.screen_stack) > 2:
+                self.call_later(self.app.pop_screen)
+            return
+        self.permitted = True
+        self.actor = self.user  # for the worker thread, which has no active app to ask
+        self.load()
+        self.set_interval(REFRESH_SECONDS, self._auto_refresh)
+
+    def _auto_refresh(self) -> None:
+        if self.app.screen is self:
+            self.load()
+
+    def on_screen_resume(self) -> None:
+        if self.permitted:
+            self.load()
+
+    @work(exclusive=True, group="system-load", thread=True, exit_on_error=False)
+    def load(self) -> None:
+        try:
+            view = read_system(self.actor, self.system_id)
+        except NotFound as exc:
+            self.app.call_from_thread(self._gone, str(exc))
+            return
+        except DB_ERRORS as exc:
+            self.app.call_from_thread(self.app.notify, str(exc), severity="error")
+            return
+        self.app.call_from_thread(self._show, view)
+
+    def _gone(self, message: str) -> None:
+        self.app.notify(message, severity="error")
+        if self.app.screen is self:
+            self.app.pop_screen()
+
+    # ------------------------------------------------------------ drawing
+
+    def _show(self, view: SystemView) -> None:
+        previous = self.view
+        self.view = view
+        if previous and previous.signature == view.signature:
+            return  # nothing new: keep the highlights and the scroll position
+        self.query_one(Frame).show()
+        self.query_one("#summary", Static).update(self._summary(view.system))
+        self._peripherals(view.peripherals)
+        self._tickets(view.tickets)
+        self.query_one("#history", Static).update(self._history(view.history))
+
+    def _summary(self, s: dict) -> Group:
+        head = literal(one_line(s["hostname"]), "bold")
+        head.append(f"  {s['type']}  ·  ", style="")
+        head.append_text(asset_status(s["status"]))
+        grid = Table.grid(padding=(0, 2))
+        for style in ("dim", "", "dim", ""):
+            grid.add_column(style=style, no_wrap=True)
+        warranty = literal(_short(s.get("warranty_end")))
+        end = s.get("warranty_end")
+        if isinstance(end, date) and end < clock.now().date():
+            warranty.append("  expired", style="bold red")
+        rows = [
+            ("Asset tag", s.get("asset_tag"), "Assigned user", s.get("assigned_user")),
+            ("IP address", s.get("ip"), "Department", s.get("department")),
+            ("MAC address", s.get("mac"), "Network", s.get("network")),
+            ("Manufacturer", s.get("manufacturer"), "Purchase date", s.get("purchase_date")),
+            ("Model", s.get("model_name"), "Warranty end", None),
+            ("Serial", s.get("serial"), "Operating system", s.get("os")),
+        ]
+        for left, left_value, right, right_value in rows:
+            right_text = warranty if right == "Warranty end" else literal(_short(right_value))
+            grid.add_row(Text(left), literal(_short(left_value)), Text(right), right_text)
+        parts = [head, Text(""), grid]
+        if s.get("notes"):
+            parts += [Text(""), Text("Notes", style="bold underline"), literal(s["notes"])]
+        return Group(*parts)
+
+    def _peripherals(self, peripherals: list[dict]) -> None:
+        title = Text.assemble((f"Peripherals ({len(peripherals)})", "bold underline"),
+                              ("   a attach · x detach the highlighted one · enter edit", "dim"))
+        self.query_one("#peripherals-title", Static).update(title)
+        options = self.query_one("#peripherals", OptionList)
+        keep = options.highlighted
+        if peripherals:
+            options.set_options([Option(self._peripheral_line(p)) for p in peripherals])
+            options.highlighted = min(keep or 0, len(peripherals) - 1)
+        else:
+            options.set_options([Option(Content("No peripherals attached."), disabled=True)])
+
+    @staticmethod
+    def _peripheral_line(p: dict) -> Content:
+        line = Text()
+        line.append_text(literal(one_line(p["name"]), "bold"))
+        line.append(f"  {one_line(p['asset_tag'])}  {p['kind']}", style="")
+        if p.get("serial"):
+            line.append(f"  SN {one_line(p['serial'])}", style="dim")
+        line.append("  ")
+        line.append_text(asset_status(p.get("status")))
+        return Content.from_rich_text(line)
+
+    def _tickets(self, tickets: list[dict]) -> None:
+        title = Text.assemble((f"Tickets ({len(tickets)})", "bold underline"), ("   enter opens the ticket", "dim"))
+        self.query_one("#tickets-title", Static).update(title)
+        options = self.query_one("#tickets", OptionList)
+        keep = options.highlighted
+        if tickets:
+            options.set_options([Option(self._ticket_line(t)) for t in tickets])
+            options.highlighted = min(keep or 0, len(tickets) - 1)
+        else:
+            options.set_options([Option(Content("No tickets link to this system."), disabled=True)])
+
+    @staticmethod
+    def _ticket_line(t: dict) -> Content:
+        line = Text(f"{t['number']}  ", style="bold")
+        status = status_text(t["status"], compact=True)
+        status.pad_right(13 - len(status))
+        line.append_text(status)
+        priority = priority_text(t["priority"])
+        priority.pad_right(9 - len(priority))
+        line.append_text(priority)
+        line.append(f"{when(t['created_at'])}  ", style="dim")
+        line.append_text(literal(one_line(t["title"])))
+        return Content.from_rich_text(line)
+
+    @staticmethod
+    def _history(history: list[HistoryLine]) -> Group:
+        lines = [Text.assemble((f"History ({len(history)})", "bold underline"), ("   newest first", "dim"))]
+        for entry in history:
+            line = Text(f"{when(entry.at)}  ", style="dim")
+            line.append_text(literal(one_line(entry.actor), "bold"))
+            line.append("  ")
+            line.append_text(literal(one_line(entry.summary)))
+            lines.append(line)
+            for name, before, after in entry.changes:
+                change = Text(f"    {name.replace('_', ' ')}: ", style="dim")
+                change.append_text(literal(_short(before), "dim"))
+                change.append(" → ", style="dim")
+                change.append_text(literal(_short(after)))
+                lines.append(change)
+        if not history:
+            lines.append(Text("Nothing recorded yet.", style="dim"))
+        return Group(*lines)
+
+    # ------------------------------------------------------------ keys
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+    def action_reload(self) -> None:
+        self.changed()
+
+    def changed(self, record_id: int | None = None) -> None:
+        self.view = None
+        self.load()
+        changed = getattr(self.app, "changed", None)
+        if changed:
+            changed()
+
+    @on(OptionList.OptionSelected, "#tickets")
+    def _open_ticket(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        if self.view and event.option_index < len(self.view.tickets):
+            self.app.open_ticket(self.view.tickets[event.option_index]["id"])
+
+    @on(OptionList.OptionSelected, "#peripherals")
+    def _edit_peripheral(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        if self.view and event.option_index < len(self.view.peripherals):
+            self._edit_one("peripheral", self.view.peripherals[event.option_index]["id"])
+
+    @work(exclusive=True, group="system-write", exit_on_error=False)
+    async def _edit_one(self, kind: str, record_id: int) -> None:
+        await self.edit_record(kind, record_id)
+
+    def action_edit(self) -> None:
+        self._edit_one("system", self.system_id)
+
+    @work(exclusive=True, group="system-write", exit_on_error=False)
+    async def action_delete(self) -> None:
+        if not self.view:
+            return
+        s = self.view.system
+        if await self.delete_record("system", self.system_id, s["version"], f"{s['hostname']} ({s['asset_tag']})"):
+            if self.app.screen is self:
+                self.app.pop_screen()
+
+    @work(exclusive=True, group="system-write", exit_on_error=False)
+    async def action_attach(self) -> None:
+        if not self.view or not self.can_edit():
+            return
+        me, hostname = self.user, self.view.system["hostname"]
+        try:
+            first = await asyncio.to_thread(unattached_peripherals, me)
+        except DB_ERRORS as exc:
+            self.app.notify(str(exc), severity="error")
+            return
+        if not first:
+            self.app.notify("Every peripheral is attached to a system already.", severity="warning")
+            return
+        choice = await self.app.push_screen_wait(ChoicePicker(
+            f"Attach a peripheral to {strip_controls(hostname)} (type to search)", first,
+            search=lambda text: unattached_peripherals(me, _quoted(text))))
+        if choice is None:
+            return
+        peripheral_id, version = choice
+        await self._attach(peripheral_id, version, self.system_id, f"attached to {hostname}")
+
+    @work(exclusive=True, group="system-write", exit_on_error=False)
+    async def action_detach(self) -> None:
+        if not self.view or not self.can_edit():
+            return
+        index = self.query_one("#peripherals", OptionList).highlighted
+        if index is None or index >= len(self.view.peripherals):
+            self.app.notify("No peripheral is highlighted.", severity="warning")
+            return
+        p = self.view.peripherals[index]
+        await self._attach(p["id"], p["version"], None, f"detached from {self.view.system['hostname']}")
+
+    async def _attach(self, peripheral_id: int, version: int, system_id: int | None, done: str) -> None:
+        me = self.user
+        try:
+            row = await asyncio.to_thread(inventory.attach_peripheral, me, peripheral_id, version, system_id)
+        except ConflictError as exc:
+            choice = await self.app.push_screen_wait(ConflictModal(str(exc)))
+            if choice == "reapply":
+                try:
+                    fresh = await asyncio.to_thread(inventory.get, me, "peripheral", peripheral_id)
+                    row = await asyncio.to_thread(inventory.attach_peripheral, me, peripheral_id,
+                                                  fresh.version, system_id)
+                except DB_ERRORS as again:
+                    self.app.notify(str(again), severity="error", timeout=8)
+                else:
+                    self.app.notify(f"{row.name} {done}")
+            self.changed()
+            return
+        except DB_ERRORS as exc:
+            self.app.notify(str(exc), severity="error", timeout=8)
+            self.changed()
+            return
+        self.app.notify(f"{row.name} {done}")
+        self.changed()
+
+
+def _quoted(text: str) -> str:
+    """Search text as one phrase of the filter language, so a colon in it is no filter."""
+    text = text.strip().replace('"', "")
+    return f'"{text}"' if text else ""

@@ -1,0 +1,220 @@
+"""The inventory lists: one paged table per kind of asset, over the core's keyset pages.
+
+Every value comes from the database and may hold anything an operator typed, so each cell is a
+Rich ``Text`` built with ``literal()`` (never markup). Column ``sort`` names are the keys of
+``assets.SORTS[kind]``.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from rich.text import Text
+from textual.binding import Binding
+
+from ..render import literal, one_line
+from .paged_table import Column, PagedTable
+
+ASSET_STATUS_STYLES = {"in use": "", "in stock": "cyan", "in repair": "yellow", "retired": "dim"}
+
+
+def _maybe(value, style: str = "") -> Text:
+    """A value, or a dim dash when there is none."""
+    if value is None or value == "":
+        return Text("—", style="dim")
+    return literal(one_line(value), style)
+
+
+def right(text: str, width: int, style: str = "") -> Text:
+    """Numbers line up on the right of their column (the table pads cells on the right)."""
+    return Text(text.rjust(width), style=style)
+
+
+def _count(value, width: int) -> Text:
+    return right(f"{value or 0:,}", width, "" if value else "dim")
+
+
+def money(value) -> str:
+    return f"{Decimal(value or 0):,.2f}"
+
+
+def asset_status(status: str | None) -> Text:
+    return literal(status or "—", ASSET_STATUS_STYLES.get(status or "", ""))
+
+
+class AssetTable(PagedTable, inherit_bindings=False):
+    """A paged inventory list. No marks: inventory actions work on the highlighted row."""
+
+    KIND = ""
+    NOUN = ("asset", "assets")
+    OPEN = "Edit"  # what Enter does, for the footer and the help
+    BINDINGS = [
+        Binding("down,j", "move(1)", "Down", show=False),
+        Binding("up,k", "move(-1)", "Up", show=False),
+        Binding("pagedown", "page(1)", "Page down", show=False),
+        Binding("pageup", "page(-1)", "Page up", show=False),
+        Binding("g,home", "first", "First", show=False),
+        Binding("G,end", "last", "Last", show=False),
+    ]
+
+    _page_rows = 50
+
+    def action_mark(self) -> None:
+        """Inventory actions apply to the highlighted row only."""
+
+    # PagedTable's loads read ``page_size`` inside the worker thread, and ``size`` there asks
+    # the compositor, which lays out the screen off the UI thread (and raises LookupError for
+    # widgets that measure their content, such as a width: auto label). Measure here, on the
+    # UI thread, when each load starts.
+    def _load(self, fetch, apply) -> None:
+        self._page_rows = max(50, self.visible_rows * 2)
+        super()._load(fetch, apply)
+
+    @property
+    def page_size(self) -> int:
+        return self._page_rows
+
+
+class SystemTable(AssetTable):
+    KIND = "system"
+    NOUN = ("system", "systems")
+    OPEN = "Open"
+    EMPTY = "No systems match this filter."
+    BINDINGS = [Binding("enter", "open", "Open")]
+    COLUMNS = (
+        Column("hostname", "Hostname", 0, "hostname"),
+        Column("asset_tag", "Asset tag", 10, "asset_tag"),
+        Column("type", "Type", 8, "type"),
+        Column("ip", "IP", 15, "ip"),
+        Column("department", "Department", 13, "department"),
+        Column("network", "Network", 13, "network"),
+        Column("assigned_user", "User", 12, "assigned_user"),
+        Column("status", "Status", 9, "status"),
+    )
+
+    def cells(self, row: dict) -> dict[str, Text]:
+        return {
+            "hostname": literal(one_line(row["hostname"]), "bold"),
+            "asset_tag": literal(one_line(row["asset_tag"])),
+            "type": literal("VM" if row["type"] == "virtual machine" else row["type"]),
+            "ip": _maybe(row["ip"]),
+            "department": _maybe(row["department"]),
+            "network": _maybe(row["network"]),
+            "assigned_user": _maybe(row["assigned_user"]),
+            "status": asset_status(row["status"]),
+        }
+
+
+class PeripheralTable(AssetTable):
+    KIND = "peripheral"
+    NOUN = ("peripheral", "peripherals")
+    OPEN = "Edit"
+    EMPTY = "No peripherals match this filter."
+    BINDINGS = [Binding("enter", "open", "Edit", show=False)]
+    COLUMNS = (
+        Column("name", "Name", 0, "name"),
+        Column("kind", "Kind", 15, "kind"),
+        Column("asset_tag", "Asset tag", 10, "asset_tag"),
+        Column("system", "Attached to", 14, "system"),
+        Column("department", "Department", 13, "department"),
+        Column("network", "Network", 13, "network"),
+        Column("status", "Status", 9, "status"),
+    )
+
+    def cells(self, row: dict) -> dict[str, Text]:
+        return {
+            "name": literal(one_line(row["name"]), "bold"),
+            "kind": literal(row["kind"]),
+            "asset_tag": literal(one_line(row["asset_tag"])),
+            "system": _maybe(row["system"]),
+            "department": _maybe(row["department"]),
+            "network": _maybe(row["network"]),
+            "status": asset_status(row["status"]),
+        }
+
+
+class StockTable(AssetTable):
+    KIND = "stock"
+    NOUN = ("stock item", "stock items")
+    OPEN = "Edit"
+    EMPTY = "No stock items match this filter."
+    BINDINGS = [Binding("enter", "open", "Edit", show=False)]
+    COLUMNS = (
+        Column("name", "Item", 28, "name"),
+        Column("quantity", "Quantity", 10, "quantity"),
+        Column("reorder_level", "Reorder at", 10, "reorder_level"),
+        Column("unit_price", "Unit price", 12, "unit_price"),
+        Column("value", "Value", 14, "value"),
+        Column("description", "Description", 0, None),
+    )
+
+    def cells(self, row: dict) -> dict[str, Text]:
+        if row.get("low"):
+            quantity = Text("low ", style="bold black on yellow") + right(f"{row['quantity']:,}", 6, "bold")
+        else:
+            quantity = right(f"{row['quantity']:,}", 10)
+        return {
+            "name": literal(one_line(row["name"]), "bold"),
+            "quantity": quantity,
+            "reorder_level": right(f"{row['reorder_level']:,}", 10),
+            "unit_price": right(money(row["unit_price"]), 12),
+            "value": right(money(row["value"]), 14),
+            "description": _maybe(row.get("description"), "dim"),
+        }
+
+    def _line(self, row: dict, selected: bool, flex_width: int) -> Text:
+        line = super()._line(row, selected, flex_width)
+        if row.get("low") and not selected:
+            line.stylize("yellow", 0, len(line))
+        return line
+
+
+class DepartmentTable(AssetTable):
+    KIND = "department"
+    NOUN = ("department", "departments")
+    OPEN = "Edit"
+    EMPTY = "No departments match this filter."
+    BINDINGS = [Binding("enter", "open", "Edit", show=False)]
+    COLUMNS = (
+        Column("name", "Department", 0, "name"),
+        Column("systems", "Systems", 9, None),
+        Column("peripherals", "Peripherals", 11, None),
+        Column("users", "Users", 9, None),
+    )
+
+    def cells(self, row: dict) -> dict[str, Text]:
+        return {
+            "name": literal(one_line(row["name"]), "bold"),
+            "systems": _count(row["systems"], 9),
+            "peripherals": _count(row["peripherals"], 11),
+            "users": _count(row["users"], 9),
+        }
+
+
+class NetworkTable(AssetTable):
+    KIND = "network"
+    NOUN = ("network", "networks")
+    OPEN = "Edit"
+    EMPTY = "No networks match this filter."
+    BINDINGS = [Binding("enter", "open", "Edit", show=False)]
+    COLUMNS = (
+        Column("name", "Network", 0, "name"),
+        Column("cidr", "CIDR", 20, "cidr"),
+        Column("vlan", "VLAN", 6, "vlan"),
+        Column("location", "Location", 24, None),
+        Column("systems", "Systems", 9, None),
+    )
+
+    def cells(self, row: dict) -> dict[str, Text]:
+        return {
+            "name": literal(one_line(row["name"]), "bold"),
+            "cidr": literal(one_line(row["cidr"])),
+            "vlan": right(str(row["vlan"]), 6) if row["vlan"] is not None else Text("—", style="dim"),
+            "location": _maybe(row["location"]),
+            "systems": _count(row["systems"], 9),
+        }
+
+
+TABLES: dict[str, type[AssetTable]] = {
+    table.KIND: table for table in (SystemTable, PeripheralTable, StockTable, DepartmentTable, NetworkTable)
+}
