@@ -383,3 +383,25 @@ async def test_changing_the_sort_after_G_keeps_working(desk, system):
         assert app.is_running
         ids = [r["id"] for r in table.rows]
         assert table.current["id"] == kept if kept in ids else table.cursor == 0
+
+
+async def test_digits_switch_sections_by_role(desk):
+    from itsm_tui.ui.screens.inventory import InventoryScreen
+    from itsm_tui.ui.screens.log import LogScreen
+
+    app = ItsmApp(desk)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await logged_in(pilot, "agent", "agent-password-1")
+        await pilot.press("2")
+        await until(pilot, lambda: isinstance(app.screen, InventoryScreen))
+        await pilot.press("3")
+        await until(pilot, lambda: isinstance(app.screen, LogScreen))
+        await pilot.press("1")
+        await until(pilot, lambda: isinstance(app.screen, QueueScreen))
+        assert len(app.screen_stack) == 2  # sections replace each other above the queue
+    app = ItsmApp(desk)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await logged_in(pilot, "requester", "requester-password-1")
+        await pilot.press("2")
+        await pilot.pause()
+        assert isinstance(app.screen, QueueScreen)  # requesters have no inventory screen

@@ -32,7 +32,8 @@ from .models import (
 from .permissions import require
 from .query import DateRange, RawTerm, Term, choose, date_range, show, single, tokenize
 from .queue import (
-    END, Cursor, Page, all_of, contains_text, keyset_page, name_ids, negatable, parse_sort,
+    END, Cursor, Page, all_of, contains_text, keyset_page, name_ids, names_or_none, negatable,
+    parse_sort,
 )
 
 __all__ = [
@@ -191,11 +192,10 @@ def compile_filter(actor: User, kind: str, text: str | None, now: datetime | Non
     return all_of(clauses)
 
 
-def _term(raw: RawTerm, values=None) -> Term:
+def _term(raw: RawTerm) -> Term:
     """The ticket language's Term for a raw term (what queue.name_ids resolves)."""
-    items = raw.items
-    return Term(raw.key, tuple(values or (item.text for item in items)), raw.negate, raw.position,
-                tuple(item.position for item in items))
+    return Term(raw.key, tuple(item.text for item in raw.items), raw.negate, raw.position,
+                tuple(item.position for item in raw.items))
 
 
 def _clause(kind: str, raw: RawTerm, now: datetime):
@@ -215,9 +215,9 @@ def _clause(kind: str, raw: RawTerm, now: datetime):
     if key == "status":
         return model.status.in_([choose(item, ASSET_STATUSES, "status") for item in raw.items])
     if key == "user":
-        return _named_or_none(raw, System.assigned_user, User, User.username, "user")
+        return names_or_none(raw, System.assigned_user, User, User.username, "user")
     if key == "system":
-        return _named_or_none(raw, Peripheral.system, System, System.hostname, "system")
+        return names_or_none(raw, Peripheral.system, System, System.hostname, "system")
     if key == "warranty":
         return _within(System.warranty_end, date_range(single(raw), now))
     if key == "is":
@@ -225,18 +225,6 @@ def _clause(kind: str, raw: RawTerm, now: datetime):
             choose(item, _IS_WORDS, "'is' value")
         return StockItem.quantity <= StockItem.reorder_level
     raise QueryError(f"unsupported filter {key!r}", raw.position)
-
-
-def _named_or_none(raw: RawTerm, column, model, name_column, label: str):
-    """``column`` is one of the named records, or empty for the word ``none``."""
-    none = [item for item in raw.items if item.text.lower() == "none"]
-    named = [item for item in raw.items if item.text.lower() != "none"]
-    parts = [column.is_null()] if none else []
-    if named:
-        term = Term(raw.key, tuple(i.text for i in named), raw.negate, raw.position,
-                    tuple(i.position for i in named))
-        parts.append(column.in_(name_ids(model, name_column, term, label)))
-    return parts[0] if len(parts) == 1 else parts[0] | parts[1]
 
 
 def _first_day_from(moment: datetime) -> date:
@@ -448,15 +436,13 @@ def system_detail(actor: User, system_id: int) -> SystemDetail:
     for row in peripherals:
         row["_cursor"] = Cursor(row.pop("_sort"), row["id"])
     tickets = [
-        {**row, "number": ticket_number(row["id"])}
-        for row in Ticket.select(Ticket.id, Ticket.title, Ticket.status, Ticket.priority,
-                                 Ticket.created_at)
+        {"id": t.id, "number": ticket_number(t.id), "title": t.title, "status": t.status,
+         "priority": t.priority, "created_at": t.created_at}
+        for t in Ticket.select(Ticket.id, Ticket.title, Ticket.status, Ticket.priority,
+                               Ticket.created_at)
         .where(Ticket.system == system_id)
         .order_by(Ticket.created_at.desc(), Ticket.id.desc())
-        .dicts()
     ]
-    tickets = [{k: row[k] for k in ("id", "number", "title", "status", "priority", "created_at")}
-               for row in tickets]
     history = list(
         AuditEntry.select(AuditEntry, User)
         .join(User, JOIN.LEFT_OUTER, on=(AuditEntry.actor == User.id))

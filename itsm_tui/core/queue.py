@@ -203,6 +203,18 @@ def name_ids(model, column, term: Term, label: str, strict: bool = True) -> list
     return ids
 
 
+def names_or_none(raw, column, model, name_column, label: str):
+    """``column`` points at one of the records named in ``raw``'s values (a ``query.RawTerm``,
+    names resolved like :func:`name_ids`, strictly), or is empty for the word ``none``."""
+    named = [item for item in raw.items if item.text.lower() != "none"]
+    parts = [column.is_null()] if len(named) < len(raw.items) else []
+    if named:
+        term = Term(raw.key, tuple(i.text for i in named), raw.negate, raw.position,
+                    tuple(i.position for i in named))
+        parts.append(column.in_(name_ids(model, name_column, term, label)))
+    return reduce(lambda a, b: a | b, parts)
+
+
 def _asset_clause(term: Term, strict: bool):
     parts = [Ticket.system.in_([])]  # matches nothing; the base of the OR
     for value, pos in zip(term.values, term.value_positions):

@@ -450,12 +450,12 @@ class InventoryScreen(InventoryActions, Screen):
         Binding("escape", "close_filter", "Close filter", show=False),
     ]
 
-    AUTO_FOCUS = "#table-system"
     frame_title = "Inventory"
 
     def __init__(self, kind: str = "system") -> None:
         super().__init__()
         self.kind = kind
+        self.AUTO_FOCUS = f"#table-{kind}"  # the list, never the (hidden) filter bar
         self.states = {k: TabState(k, assets.AssetSort.parse(k, "")) for k in KINDS}
         self.permitted = False
         self.actor: User | None = None
@@ -464,7 +464,7 @@ class InventoryScreen(InventoryActions, Screen):
     def compose(self) -> ComposeResult:
         yield Frame()
         with Horizontal(id="tab-row"):
-            yield InventoryTabs(*(Tab(Content(f"{TAB_LABELS[k]}"), id=k) for k in KINDS), active=self.kind)
+            yield InventoryTabs(*(Tab(Content(TAB_LABELS[k]), id=k) for k in KINDS), active=self.kind)
             yield Static(Content("[ ] or F2–F6 switch"), id="tab-hint")
         yield Input(placeholder=FILTER_HINTS[self.kind], id="filter")
         yield Static("", id="filter-error")
@@ -482,13 +482,17 @@ class InventoryScreen(InventoryActions, Screen):
             message = "The inventory is for agents, supervisors and admins."
             self.query_one("#status-line", Static).update(Text(message, style="bold"))
             self.app.notify(message, severity="warning")
-            if len(self.app.screen_stack) > 2:
-                self.call_later(self.app.pop_screen)
+            self.set_timer(0.05, self._leave)
             return
         self.permitted = True
         self.actor = user  # for the worker threads, which have no active app to ask
         self._show_tab(self.kind)
         self.set_interval(REFRESH_SECONDS, self._auto_refresh)
+
+    def _leave(self) -> None:
+        """Back to the screen below, when there is one (never to an empty stack)."""
+        if self.app.screen is self and len(self.app.screen_stack) > 2:
+            self.app.pop_screen()
 
     def _loader(self, kind: str):
         def load(after, before, limit):
@@ -520,6 +524,8 @@ class InventoryScreen(InventoryActions, Screen):
     def _show_tab(self, kind: str) -> None:
         if not self.permitted:
             return
+        if self._debounce:
+            self._debounce.stop()  # text typed for the tab being left is not this tab's filter
         self.kind = kind
         state = self.states[kind]
         self.query_one(ContentSwitcher).current = f"table-{kind}"
@@ -706,7 +712,9 @@ class InventoryScreen(InventoryActions, Screen):
         keep = record_id if record_id is not None else (self.table.current or {}).get("id")
         self.table.refresh_window(keep_id=keep, force=True)
         self._count()
-        self.app.changed() if hasattr(self.app, "changed") else None
+        changed = getattr(self.app, "changed", None)  # the app looks for new notifications
+        if changed:
+            changed()
 
     def action_reload(self) -> None:
         self.changed()

@@ -20,7 +20,7 @@ from textual.widgets.option_list import Option
 
 from ...core import assets, audit, clock, inventory
 from ...core.errors import ConflictError, NotFound
-from ...core.models import User
+from ...core.models import Department, Network, System, User
 from ...core.permissions import allowed
 from ...core.text import strip_controls
 from ..modals import ChoicePicker, ConflictModal
@@ -58,13 +58,33 @@ class SystemView:
                 len(self.history))
 
 
+# change fields that hold a record id -> how to name that record
+REFERENCES = {"department": (Department, "name"), "network": (Network, "name"),
+              "assigned_user": (User, "username"), "system": (System, "hostname")}
+
+
+def _named(field_name: str, value, names: dict):
+    """An id in a recorded change shown as the name of its record (or #id once deleted)."""
+    if field_name not in REFERENCES or not isinstance(value, int):
+        return value
+    if (field_name, value) not in names:
+        model, column = REFERENCES[field_name]
+        row = model.get_or_none(model.id == value)
+        names[(field_name, value)] = getattr(row, column) if row is not None else f"#{value}"
+    return names[(field_name, value)]
+
+
 def read_system(actor: User, system_id: int) -> SystemView:
     detail = assets.system_detail(actor, system_id)
-    history = []
+    history, names = [], {}
     for entry in reversed(detail.history):  # newest first, like the log
         actor_name = entry.actor.username if entry.actor_id else "unknown"
-        changes = tuple((name, *pair) for name, pair in sorted(audit.changes_of(entry).items())
-                        if isinstance(pair, list) and len(pair) == 2)
+        changes = ()
+        if entry.action != "create":  # a creation's values are the fields shown above
+            changes = tuple(
+                (name, _named(name, pair[0], names), _named(name, pair[1], names))
+                for name, pair in sorted(audit.changes_of(entry).items())
+                if isinstance(pair, list) and len(pair) == 2)
         history.append(HistoryLine(entry.at, actor_name, entry.summary, changes))
     return SystemView(detail.system, list(detail.peripherals), list(detail.tickets), history)
 
@@ -96,8 +116,7 @@ class SystemScreen(InventoryActions, Screen):
     DEFAULT_CSS = """
     SystemScreen #body { padding: 0 1; }
     SystemScreen .section { margin-top: 1; }
-    SystemScreen OptionList { height: auto; max-height: 10; border: none; padding: 0; }
-    SystemScreen OptionList:focus { background-tint: $foreground 5%; }
+    SystemScreen OptionList { height: auto; max-height: 12; }
     """
     BINDINGS = [
         Binding("escape,backspace", "back", "Back"),
@@ -137,13 +156,17 @@ class SystemScreen(InventoryActions, Screen):
             message = "The inventory is for agents, supervisors and admins."
             self.query_one("#summary", Static).update(Text(message, style="bold"))
             self.app.notify(message, severity="warning")
-            if len(self.app.screen_stack) > 2:
-                self.call_later(self.app.pop_screen)
+            self.set_timer(0.05, self._leave)
             return
         self.permitted = True
         self.actor = self.user  # for the worker thread, which has no active app to ask
         self.load()
         self.set_interval(REFRESH_SECONDS, self._auto_refresh)
+
+    def _leave(self) -> None:
+        """Back to the screen below, when there is one (never to an empty stack)."""
+        if self.app.screen is self and len(self.app.screen_stack) > 2:
+            self.app.pop_screen()
 
     def _auto_refresh(self) -> None:
         if self.app.screen is self:
@@ -338,7 +361,7 @@ class SystemScreen(InventoryActions, Screen):
         if choice is None:
             return
         peripheral_id, version = choice
-        await self._attach(peripheral_id, version, self.system_id, f"attached to {hostname}")
+        await self._link_peripheral(peripheral_id, version, self.system_id, f"attached to {hostname}")
 
     @work(exclusive=True, group="system-write", exit_on_error=False)
     async def action_detach(self) -> None:
@@ -349,9 +372,9 @@ class SystemScreen(InventoryActions, Screen):
             self.app.notify("No peripheral is highlighted.", severity="warning")
             return
         p = self.view.peripherals[index]
-        await self._attach(p["id"], p["version"], None, f"detached from {self.view.system['hostname']}")
+        await self._link_peripheral(p["id"], p["version"], None, f"detached from {self.view.system['hostname']}")
 
-    async def _attach(self, peripheral_id: int, version: int, system_id: int | None, done: str) -> None:
+    async def _link_peripheral(self, peripheral_id: int, version: int, system_id: int | None, done: str) -> None:
         me = self.user
         try:
             row = await asyncio.to_thread(inventory.attach_peripheral, me, peripheral_id, version, system_id)

@@ -57,22 +57,25 @@ class AssetTable(PagedTable, inherit_bindings=False):
         Binding("G,end", "last", "Last", show=False),
     ]
 
-    _page_rows = 50
+    RIGHT: frozenset[str] = frozenset()  # column keys whose values (numbers) align right
 
     def action_mark(self) -> None:
         """Inventory actions apply to the highlighted row only."""
 
-    # PagedTable's loads read ``page_size`` inside the worker thread, and ``size`` there asks
-    # the compositor, which lays out the screen off the UI thread (and raises LookupError for
-    # widgets that measure their content, such as a width: auto label). Measure here, on the
-    # UI thread, when each load starts.
-    def _load(self, fetch, apply) -> None:
-        self._page_rows = max(50, self.visible_rows * 2)
-        super()._load(fetch, apply)
-
-    @property
-    def page_size(self) -> int:
-        return self._page_rows
+    def _header(self, flex_width: int) -> Text:
+        """PagedTable's header, with the headers of number columns over their digits."""
+        line = Text("  ")
+        for column in self.COLUMNS:
+            label = column.header
+            if self.sort is not None and column.sort == self.sort.key:
+                label += " ▼" if self.sort.descending else " ▲"
+            width = column.width or flex_width
+            cell = Text(label.rjust(width) if column.key in self.RIGHT else label)
+            cell.truncate(width, overflow="ellipsis", pad=True)
+            cell.stylize("bold underline")
+            line.append_text(cell)
+            line.append(" ")
+        return line
 
 
 class SystemTable(AssetTable):
@@ -138,6 +141,7 @@ class StockTable(AssetTable):
     NOUN = ("stock item", "stock items")
     OPEN = "Edit"
     EMPTY = "No stock items match this filter."
+    RIGHT = frozenset({"quantity", "reorder_level", "unit_price", "value"})
     BINDINGS = [Binding("enter", "open", "Edit", show=False)]
     COLUMNS = (
         Column("name", "Item", 28, "name"),
@@ -174,6 +178,7 @@ class DepartmentTable(AssetTable):
     NOUN = ("department", "departments")
     OPEN = "Edit"
     EMPTY = "No departments match this filter."
+    RIGHT = frozenset({"systems", "peripherals", "users"})
     BINDINGS = [Binding("enter", "open", "Edit", show=False)]
     COLUMNS = (
         Column("name", "Department", 0, "name"),
@@ -196,6 +201,7 @@ class NetworkTable(AssetTable):
     NOUN = ("network", "networks")
     OPEN = "Edit"
     EMPTY = "No networks match this filter."
+    RIGHT = frozenset({"vlan", "systems"})
     BINDINGS = [Binding("enter", "open", "Edit", show=False)]
     COLUMNS = (
         Column("name", "Network", 0, "name"),

@@ -138,7 +138,8 @@ class PagedTable(Widget, can_focus=True):
             self.cursor = index if index is not None else 0
             self.top = 0
 
-        self._load(lambda: self.loader(None, None, self.page_size), apply)
+        limit = self.page_size  # measured here: the worker thread must not touch layout
+        self._load(lambda: self.loader(None, None, limit), apply)
 
     def refresh_window(self, keep_id: int | None = None, force: bool = False) -> None:
         """Re-read the rows on screen from the database, keeping the cursor on ``keep_id`` (or
@@ -210,7 +211,8 @@ class PagedTable(Widget, can_focus=True):
             if page.rows:
                 self.call_after_refresh(then)
 
-        self._load(lambda: self.loader(last, None, self.page_size), apply)
+        limit = self.page_size
+        self._load(lambda: self.loader(last, None, limit), apply)
 
     def _extend_before(self, then: Callable[[], None]) -> None:
         first = self.rows[0]["_cursor"]
@@ -226,7 +228,8 @@ class PagedTable(Widget, can_focus=True):
             if page.rows:
                 self.call_after_refresh(then)
 
-        self._load(lambda: self.loader(None, first, self.page_size), apply)
+        limit = self.page_size
+        self._load(lambda: self.loader(None, first, limit), apply)
 
     def action_first(self) -> None:
         self.reload()
@@ -237,7 +240,8 @@ class PagedTable(Widget, can_focus=True):
             self.cursor = len(self.rows) - 1
             self.top = max(0, len(self.rows) - self.visible_rows)
 
-        self._load(lambda: self.loader(None, END, self.page_size), apply)
+        limit = self.page_size
+        self._load(lambda: self.loader(None, END, limit), apply)
 
     def action_mark(self) -> None:
         row = self.current
