@@ -616,17 +616,19 @@ def test_system_detail(world):
     assert [strip(r) for r in detail.peripherals] == sorted(
         attached, key=lambda r: (world.collate(r["name"]), r["id"]))
 
-    # Tickets linked to it now, newest first. (The ticket moved to another system is not
-    # listed: see system_detail's docstring.)
-    assert [t["id"] for t in detail.tickets] == [world.tickets["new"].id, world.tickets["old"].id]
+    # Every ticket ever linked to it, newest first: the one moved to another system too.
+    assert [t["id"] for t in detail.tickets] == [
+        world.tickets["new"].id, world.tickets["moved"].id, world.tickets["old"].id]
     first = detail.tickets[0]
     assert list(first) == ["id", "number", "title", "status", "priority", "created_at"]
     assert (first["number"], first["title"], first["status"]) == (world.tickets["new"].number, "Disk full", "new")
     assert first["created_at"] == BASE + timedelta(days=3)
 
-    history = detail.history
+    history = [e for e in detail.history if not e.action.startswith("ticket_")]
     assert [e.action for e in history] == ["create", "update"]
     assert [e.actor.username for e in history] == ["system", "supervisor"]
+    links = [(e.action, e.summary) for e in detail.history if e.action.startswith("ticket_")]
+    assert ("ticket_unlinked", f"{world.tickets['moved'].number} unlinked") in links
     assert all(e.entity_type == "system" and e.entity_id == s0.id for e in history)
     assert history[0].at <= history[1].at
 

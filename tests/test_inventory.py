@@ -643,7 +643,8 @@ def test_linked_records_counts_without_changing_anything(world, agent):
     assert inventory.linked_records(agent, "stock", world["stock"].id) == {}
     assert inventory.linked_records(agent, "department", world["department"].id)["users"] == 0
     assert fresh(System, system.id).version == 1
-    assert all(e.entity_type == "ticket" for e in entries_since(mark))
+    # only the ticket's creation, and its link noted on the system: counting wrote nothing
+    assert {(e.entity_type, e.action) for e in entries_since(mark)} == {("ticket", "create"), ("system", "ticket_linked")}
 
 
 # ---------------------------------------------------------------- attach / detach

@@ -195,6 +195,8 @@ def create(
     values["response_due"], values["resolution_due"] = due_times(now, values["priority"])
     values["status"] = "new"
     ticket = records.create(actor, Ticket, "ticket", "ticket", values)
+    if ticket.system_id:
+        _note_link_on_systems(actor, ticket, None, ticket.system_id)
     return Ticket.get_by_id(ticket.id)
 
 
@@ -230,7 +232,20 @@ def update(actor: User, ticket_id: int, expected_version: int, **changes) -> Tic
         values["system"] = None
     if "peripheral" in changes and changes["peripheral"] in (None, ""):
         values["peripheral"] = None
-    return records.update(actor, ticket, expected_version, values, "ticket", ticket.number)
+    old_system = ticket.system_id
+    ticket = records.update(actor, ticket, expected_version, values, "ticket", ticket.number)
+    if ticket.system_id != old_system:
+        _note_link_on_systems(actor, ticket, old_system, ticket.system_id)
+    return ticket
+
+
+def _note_link_on_systems(actor: User, ticket: Ticket, old: int | None, new: int | None) -> None:
+    """Record a link change on the systems too, so a system's screen finds every ticket ever
+    linked to it through the log's (entity_type, entity_id) index."""
+    for system_id, verb in ((old, "unlinked"), (new, "linked")):
+        if system_id:
+            audit.record(actor, f"ticket_{verb}", "system", system_id, f"{ticket.number} {verb}",
+                         {"ticket": [None, ticket.id]})
 
 
 @transactional
