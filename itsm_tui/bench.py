@@ -126,22 +126,33 @@ def _mysql_reset(url: str) -> None:
     conn.close()
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m itsm_tui.bench", description=__doc__.split("\n")[0])
+def arguments(prog: str, description: str) -> argparse.Namespace:
+    """The options both benchmarks take."""
+    parser = argparse.ArgumentParser(prog=prog, description=description)
     parser.add_argument("--tickets", type=int, default=1_000_000)
     parser.add_argument("--engines", default="sqlite,mysql")
     parser.add_argument("--mysql-url", default="mysql://root@127.0.0.1:3306/itsm_bench")
     parser.add_argument("--sqlite-url", help="reuse this SQLite database (default: a new temporary one)")
     parser.add_argument("--reuse", action="store_true",
                         help="keep the MySQL database when it already holds the tickets")
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def engine_urls(args: argparse.Namespace):
+    """Each engine's URL: a new SQLite file unless --sqlite-url, a fresh MySQL database unless
+    --reuse."""
     for engine in args.engines.split(","):
         if engine == "sqlite":
-            url = args.sqlite_url or f"sqlite:///{Path(tempfile.mkdtemp()) / 'bench.db'}"
+            yield args.sqlite_url or f"sqlite:///{Path(tempfile.mkdtemp()) / 'bench.db'}"
         else:
-            url = args.mysql_url
             if not args.reuse:
-                _mysql_reset(url)
+                _mysql_reset(args.mysql_url)
+            yield args.mysql_url
+
+
+def main() -> None:
+    args = arguments("python -m itsm_tui.bench", __doc__.split("\n")[0])
+    for url in engine_urls(args):
         print(f"\n== {db.describe_url(url)}: {args.tickets:,} tickets (median of {RUNS} runs, ms) ==")
         print(f"{'operation':<54} {'itsm-tui':>9} {'same SQL':>9} {'ratio':>6} {'naive SQL':>10}")
         for name, *figures in run_engine(url, args.tickets):

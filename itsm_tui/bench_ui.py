@@ -10,23 +10,20 @@ slows every other figure). Without --reuse the MySQL database is dropped and re-
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import math
 import multiprocessing
 import os
 import resource
 import statistics
-import tempfile
 import time
 import tracemalloc
-from pathlib import Path
 
 import textual
 from textual.app import App
 from textual.widgets import Input, Static
 
-from .bench import OPEN, _mysql_reset, _prepare, _sql, _timed, deferred
+from .bench import OPEN, _prepare, _sql, _timed, arguments, deferred, engine_urls
 from .core import db, queue, views
 from .ui.app import ItsmApp
 from .ui.screens.login import LoginScreen
@@ -189,21 +186,8 @@ def _measure(url: str) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m itsm_tui.bench_ui", description=__doc__.split("\n")[0])
-    parser.add_argument("--tickets", type=int, default=1_000_000)
-    parser.add_argument("--engines", default="sqlite,mysql")
-    parser.add_argument("--mysql-url", default="mysql://root@127.0.0.1:3306/itsm_bench")
-    parser.add_argument("--sqlite-url", help="reuse this SQLite database (default: a new temporary one)")
-    parser.add_argument("--reuse", action="store_true",
-                        help="keep the MySQL database when it already holds the tickets")
-    args = parser.parse_args()
-    for engine in args.engines.split(","):
-        if engine == "sqlite":
-            url = args.sqlite_url or f"sqlite:///{Path(tempfile.mkdtemp()) / 'bench.db'}"
-        else:
-            url = args.mysql_url
-            if not args.reuse:
-                _mysql_reset(url)
+    args = arguments("python -m itsm_tui.bench_ui", __doc__.split("\n")[0])
+    for url in engine_urls(args):
         print(f"\n== {db.describe_url(url)}: {args.tickets:,} tickets, Pilot at {SIZE[0]}x{SIZE[1]} "
               f"(load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs) ==")
         seconds = _prepare(url, args.tickets)
@@ -213,7 +197,7 @@ def main() -> None:
         child.start()
         child.join()
         if child.exitcode:
-            raise SystemExit(f"the {engine} run failed (exit code {child.exitcode})")
+            raise SystemExit(f"the run on {db.describe_url(url)} failed (exit code {child.exitcode})")
 
 
 if __name__ == "__main__":

@@ -6,7 +6,6 @@ fresh query after the keys were pressed.
 
 from __future__ import annotations
 
-import asyncio
 
 import pytest
 from textual.widgets import Input, OptionList, Select, TextArea
@@ -21,7 +20,6 @@ from itsm_tui.ui.modals import (
 from itsm_tui.ui.screens.login import LoginScreen
 from itsm_tui.ui.screens.queue import QueueScreen
 from itsm_tui.ui.screens.ticket import TicketScreen
-from itsm_tui.ui.widgets.ticket_table import TicketTable
 from ui_helpers import logged_in, login, until
 
 pytestmark = pytest.mark.asyncio

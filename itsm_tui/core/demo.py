@@ -6,7 +6,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import random
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 from peewee import fn
 

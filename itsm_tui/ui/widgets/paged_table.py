@@ -9,7 +9,6 @@ which columns to show (``COLUMNS``) and how one row looks (``cells``).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Callable
 
 from rich.text import Text
