@@ -29,6 +29,7 @@ from ...core.models import ASSET_STATUSES, PERIPHERAL_KINDS, SYSTEM_TYPES, User
 from ...core.permissions import allowed
 from ..modals import ConfirmModal, ConflictModal, FormField, FormModal
 from ..render import literal, one_line
+from ..widgets.filter_bar import FilterError, FilterInput
 from ..widgets.asset_tables import TABLES, AssetTable, money
 from ..widgets.frame import Frame
 
@@ -427,10 +428,6 @@ class InventoryScreen(InventoryActions, Screen):
     InventoryScreen #tab-row { height: 2; }
     InventoryScreen InventoryTabs { width: 1fr; }
     InventoryScreen #tab-hint { width: auto; color: $text-muted; padding: 0 1; }
-    InventoryScreen #filter { display: none; border: tall $accent; height: 3; }
-    InventoryScreen #filter.shown { display: block; }
-    InventoryScreen #filter-error { display: none; color: $error; height: auto; }
-    InventoryScreen #filter-error.shown { display: block; }
     InventoryScreen #status-line { height: 1; padding: 0 1; background: $boost; }
     InventoryScreen ContentSwitcher { height: 1fr; }
     """
@@ -466,8 +463,8 @@ class InventoryScreen(InventoryActions, Screen):
         with Horizontal(id="tab-row"):
             yield InventoryTabs(*(Tab(Content(TAB_LABELS[k]), id=k) for k in KINDS), active=self.kind)
             yield Static(Content("[ ] or F2–F6 switch"), id="tab-hint")
-        yield Input(placeholder=FILTER_HINTS[self.kind], id="filter")
-        yield Static("", id="filter-error")
+        yield FilterInput(placeholder=FILTER_HINTS[self.kind], id="filter")
+        yield FilterError(id="filter-error")
         yield Static("", id="status-line")
         with ContentSwitcher(initial=f"table-{self.kind}"):
             for kind in KINDS:
@@ -654,21 +651,16 @@ class InventoryScreen(InventoryActions, Screen):
         """Apply the filter if it parses (the count tells, off the UI thread); otherwise show
         where it is wrong."""
         kind = self.kind
-        error = self.query_one("#filter-error", Static)
+        error = self.query_one(FilterError)
         try:
             total, value = await asyncio.to_thread(self._measure, kind, text)
         except QueryError as exc:
             if kind == self.kind:
-                # The Input's border and padding put its first character in column 3.
-                pointer = Text(" " * (exc.position + 3) + "^ ", style="bold")
-                pointer.append(str(exc))
-                error.update(pointer)
-                error.add_class("shown")
+                error.point_at(exc)
             return
         except DB_ERRORS as exc:
             if kind == self.kind:
-                error.update(literal(str(exc)))
-                error.add_class("shown")
+                error.say(str(exc))
             return
         if kind != self.kind:
             return

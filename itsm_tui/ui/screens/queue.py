@@ -18,6 +18,7 @@ from ...core.query import parse
 from ..modals import ChoicePicker, TextPrompt
 from ..render import literal
 from ..triage import TRIAGE_BINDINGS, Target, Triage
+from ..widgets.filter_bar import FilterError, FilterInput
 from ..widgets.frame import Frame
 from ..widgets.ticket_table import COLUMNS, TicketTable
 
@@ -27,10 +28,6 @@ FILTER_DEBOUNCE = 0.3
 
 class QueueScreen(Triage, Screen):
     DEFAULT_CSS = """
-    QueueScreen #filter { display: none; border: tall $accent; height: 3; }
-    QueueScreen #filter.shown { display: block; }
-    QueueScreen #filter-error { display: none; color: $error; height: auto; }
-    QueueScreen #filter-error.shown { display: block; }
     QueueScreen #status-line { height: 1; padding: 0 1; background: $boost; }
     """
     BINDINGS = [
@@ -55,9 +52,9 @@ class QueueScreen(Triage, Screen):
 
     def compose(self) -> ComposeResult:
         yield Frame()
-        yield Input(placeholder='filter, e.g. status:open prio:high assignee:me "vpn"  (Enter applies, Escape closes)',
+        yield FilterInput(placeholder='filter, e.g. status:open prio:high assignee:me "vpn"  (Enter applies, Escape closes)',
                     id="filter")
-        yield Static("", id="filter-error")
+        yield FilterError(id="filter-error")
         yield Static("", id="status-line")
         yield TicketTable(self._load_page, id="table")
         yield Footer()
@@ -160,16 +157,12 @@ class QueueScreen(Triage, Screen):
 
     def _try_filter(self, text: str) -> bool:
         """Apply the filter if it parses; otherwise show where it is wrong."""
-        error = self.query_one("#filter-error", Static)
+        error = self.query_one(FilterError)
         try:
             parse(text)
             queue.compile_filter(self.user, text)  # unknown names are errors too
         except QueryError as exc:
-            # The Input's border and padding put its first character in column 3.
-            pointer = Text(" " * (exc.position + 3) + "^ ", style="bold")
-            pointer.append(str(exc))
-            error.update(pointer)
-            error.add_class("shown")
+            error.point_at(exc)
             return False
         error.remove_class("shown")
         if text != self.filter_text:
