@@ -146,3 +146,38 @@ def test_unsupported_url_is_a_clear_error():
 
     with pytest.raises(ItsmError, match="unsupported database URL"):
         db.make_database("postgres://x/y")
+
+
+def _apply_ddl(path: Path) -> None:
+    for statement in path.read_text().split(";\n"):
+        body = "\n".join(line for line in statement.splitlines() if not line.startswith("--")).strip()
+        if body:
+            db.database.execute_sql(body)
+
+
+def test_v2_database_upgrades_to_v3_keeping_its_tickets(engine):
+    """A database made by the v2 release's DDL (kept in tests/data) upgrades in place."""
+    from itsm_tui.core import tickets, users
+    from itsm_tui.core.models import Setting, SlaPolicy, Ticket
+
+    engine_name = "mysql" if db.is_mysql() else "sqlite"
+    db.database.drop_tables(list(reversed(ALL_MODELS)))
+    _apply_ddl(Path(__file__).parent / "data" / f"schema_v2_{engine_name}.sql")
+    assert schema.current_version() == 2 and "response_met" not in _columns("ticket")
+    db.database.execute_sql(
+        "INSERT INTO category (name, is_active) VALUES ('Hardware', 1)")
+
+    assert setup.initialise() == (2, 3)
+    columns = _columns("ticket")
+    assert {"response_risk_at", "resolution_met", "opened_by_id", "source_mod_count"} <= set(columns)
+    assert all(columns[c] for c in ("response_risk_at", "resolution_met", "opened_by_id"))  # nullable
+    assert "ticket_status_resolution_due" in {i.name for i in db.database.get_indexes("ticket")}
+    made = tickets.create(users.system_actor(), "Printer jams", "Tray 2 jams", category="Hardware")
+    kept = Ticket.get_by_id(made.id)
+    assert (kept.title, kept.resolution_met, kept.opened_by_id) == ("Printer jams", None, None)
+    assert SlaPolicy.select().count() >= 0 and Setting.select().count() >= 0  # the tables exist
+    # The upgraded database has the same columns as one created at v3.
+    upgraded = {m._meta.table_name: _columns(m._meta.table_name) for m in ALL_MODELS}
+    db.database.drop_tables(list(reversed(ALL_MODELS)))
+    setup.initialise()
+    assert upgraded == {m._meta.table_name: _columns(m._meta.table_name) for m in ALL_MODELS}

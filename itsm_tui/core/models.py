@@ -102,6 +102,7 @@ class User(BaseModel):
     failed_logins = IntegerField(default=0)
     locked_until = DateTimeField(null=True)
     last_login_at = DateTimeField(null=True)
+    is_away = BooleanField(default=False)  # v3: skipped by automatic assignment
     created_at = DateTimeField()
     updated_at = DateTimeField()
     version = IntegerField(default=1)
@@ -110,9 +111,16 @@ class User(BaseModel):
         indexes = ((("role", "is_active"), False),)
 
 
+AUTO_ASSIGN_MODES = ("round_robin", "least_loaded")
+
+
 class Category(BaseModel):
     name = CharField(max_length=50, unique=True)
     is_active = BooleanField(default=True)
+    # v3: automatic assignment of new tickets among the category's agents (None: off)
+    auto_assign = CharField(max_length=16, null=True, constraints=[
+        Check("auto_assign IS NULL OR auto_assign IN ('round_robin', 'least_loaded')")])
+    last_assignee = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="+")
 
 
 class System(BaseModel):
@@ -186,6 +194,21 @@ class Ticket(BaseModel):
     reopen_count = IntegerField(default=0)
     reassignment_count = IntegerField(default=0)
     source_number = CharField(max_length=40, null=True, index=True)  # e.g. an imported INC number
+    # v3, SLA: the moments when less than 25% of each target is left (working time), so the
+    # SLA state of every open ticket is a comparison in SQL; the pause; the frozen outcome.
+    response_risk_at = DateTimeField(null=True)
+    resolution_risk_at = DateTimeField(null=True)
+    sla_paused_at = DateTimeField(null=True)
+    response_met = BooleanField(null=True)
+    resolution_met = BooleanField(null=True)
+    # v3, imported or integrated tickets
+    subcategory = CharField(max_length=100, null=True)
+    assignment_group = CharField(max_length=100, null=True)
+    contact_type = CharField(max_length=30, null=True)
+    configuration_item = CharField(max_length=100, null=True)
+    opened_by = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="+")
+    resolved_by = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="+")
+    source_mod_count = IntegerField(null=True)  # the source's change counter last imported
     version = IntegerField(default=1)
 
     class Meta:
@@ -198,6 +221,7 @@ class Ticket(BaseModel):
             (("requester", "status", "updated_at"), False),
             (("category", "status"), False),
             (("priority", "id"), False),
+            (("status", "resolution_due"), False),
         )
 
     @property
@@ -293,8 +317,64 @@ class UserPreference(BaseModel):
         indexes = ((("user", "key"), True),)
 
 
+class Setting(BaseModel):
+    """A desk-wide setting as JSON (business calendar, automatic assignment switch) (v3)."""
+
+    key = CharField(max_length=64, primary_key=True)
+    value = TextField()
+    updated_at = DateTimeField()
+    version = IntegerField(default=1)
+
+
+class SlaPolicy(BaseModel):
+    """Targets per priority in working minutes (v3)."""
+
+    priority = SmallIntegerField(unique=True, constraints=[Check("priority BETWEEN 1 AND 4")])
+    response_minutes = IntegerField(constraints=[Check("response_minutes > 0")])
+    resolution_minutes = IntegerField(constraints=[Check("resolution_minutes > 0")])
+    updated_at = DateTimeField()
+    version = IntegerField(default=1)
+
+
+class SlaAlert(BaseModel):
+    """An SLA notification already raised: once per ticket, target and state (v3)."""
+
+    ticket = ForeignKeyField(Ticket, on_delete="CASCADE")
+    target = CharField(max_length=12, constraints=[_in("target", ("response", "resolution"))])
+    state = CharField(max_length=12, constraints=[_in("state", ("at_risk", "breached"))])
+    created_at = DateTimeField()
+
+    class Meta:
+        indexes = ((("ticket", "target", "state"), True),)
+
+
+class CategoryAgent(BaseModel):
+    """The agents who take a category's tickets under automatic assignment (v3)."""
+
+    category = ForeignKeyField(Category, on_delete="CASCADE", backref="agents")
+    agent = ForeignKeyField(User, on_delete="CASCADE")
+
+    class Meta:
+        indexes = ((("category", "agent"), True),)
+
+
+class EmailMessage(BaseModel):
+    """Outgoing e-mail for a notification, sent off the UI thread with retries (v3)."""
+
+    notification = ForeignKeyField(Notification, null=True, on_delete="SET NULL")
+    to_address = CharField(max_length=254)
+    subject = CharField(max_length=200)
+    body = TextField()
+    attempts = IntegerField(default=0)
+    next_attempt_at = DateTimeField(index=True)
+    sent_at = DateTimeField(null=True)
+    last_error = CharField(max_length=500, null=True)
+    created_at = DateTimeField()
+
+
 # Creation order: every table after the tables it references.
 ALL_MODELS = (
     SchemaMeta, Department, Network, User, Category, System, Peripheral, StockItem, Ticket,
     Comment, AttachmentBlob, Attachment, AuditEntry, Notification, SavedView, UserPreference,
+    Setting, SlaPolicy, SlaAlert, CategoryAgent, EmailMessage,
 )

@@ -4,7 +4,9 @@ The version lives in ``schema_meta``. A migration is a function run once to go f
 N-1 to N; ``MIGRATIONS`` lists them in order. A new database is created from the models at
 ``SCHEMA_VERSION`` directly; an older one runs the migrations it has not had yet.
 
-Versions: 1, the first release; 2, saved ticket views and user preferences.
+Versions: 1, the first release; 2, saved ticket views and user preferences; 3, the SLA engine
+(policies, calendar settings, risk times, pauses, frozen outcomes, alerts), automatic assignment,
+e-mail, and the fields that imported tickets carry.
 """
 
 from __future__ import annotations
@@ -15,9 +17,12 @@ from peewee import MySQLDatabase, SqliteDatabase
 
 from .db import MYSQL_TABLE_SETTINGS, database
 from .errors import SchemaError
-from .models import ALL_MODELS, SavedView, SchemaMeta, UserPreference
+from .models import (
+    ALL_MODELS, Category, CategoryAgent, EmailMessage, SavedView, SchemaMeta, Setting, SlaAlert,
+    SlaPolicy, Ticket, User, UserPreference,
+)
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 VERSION_KEY = "schema_version"
 
 Migration = tuple[int, Callable[[], None]]
@@ -28,7 +33,33 @@ def _add_views() -> None:
     database.create_tables([SavedView, UserPreference])
 
 
-MIGRATIONS: Sequence[Migration] = ((2, _add_views),)
+V3_COLUMNS = (
+    (User, ("is_away",)),
+    (Category, ("auto_assign", "last_assignee")),
+    (Ticket, (
+        "response_risk_at", "resolution_risk_at", "sla_paused_at", "response_met", "resolution_met",
+        "subcategory", "assignment_group", "contact_type", "configuration_item", "opened_by",
+        "resolved_by", "source_mod_count",
+    )),
+)
+
+
+def _add_sla() -> None:
+    """v3: new columns on user, category and ticket; SLA, assignment and e-mail tables."""
+    from playhouse.migrate import MySQLMigrator, SqliteMigrator, migrate
+
+    migrator = MySQLMigrator(database) if isinstance(database.obj, MySQLDatabase) else SqliteMigrator(database)
+    operations = []
+    for model, names in V3_COLUMNS:
+        for name in names:
+            operations.append(migrator.add_column(model._meta.table_name, model._meta.fields[name].column_name,
+                                                  model._meta.fields[name]))
+    migrate(*operations)
+    database.create_tables([Setting, SlaPolicy, SlaAlert, CategoryAgent, EmailMessage])
+    database.execute_sql("CREATE INDEX ticket_status_resolution_due ON ticket (status, resolution_due)")
+
+
+MIGRATIONS: Sequence[Migration] = ((2, _add_views), (3, _add_sla))
 
 
 def current_version() -> int | None:
