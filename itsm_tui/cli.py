@@ -78,6 +78,10 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--urgency", default="low")
     create.add_argument("--requester", help="on behalf of this user (agents and above)")
 
+    from .sla_cli import add_commands  # SLA settings and analytics report (their own module)
+
+    add_commands(commands)
+
     ddl = commands.add_parser("ddl", help="print the reference schema (as kept in sql/)")
     ddl.add_argument("engine", choices=("sqlite", "mysql"))
     return parser
@@ -139,7 +143,9 @@ def run(args) -> int:
         return 0
     setup.open_database(url)
     actor = _actor(args.as_user)
-    handler = {"user": _user, "seed": _seed, "tickets": _tickets}[args.command]
+    from .sla_cli import HANDLERS
+
+    handler = {"user": _user, "seed": _seed, "tickets": _tickets, **HANDLERS}[args.command]
     code = handler(args, actor)
     from .core import db
 

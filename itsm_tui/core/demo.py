@@ -10,7 +10,7 @@ from datetime import date, timedelta
 
 from peewee import fn
 
-from . import audit, clock, inventory, tickets, users
+from . import audit, clock, inventory, sla, tickets, users
 from .auth import hash_password
 from .db import database, is_mysql, optimize, transactional
 from .errors import ValidationError
@@ -188,7 +188,8 @@ BULK_FIELDS = (
     Ticket.title, Ticket.description, Ticket.category, Ticket.impact, Ticket.urgency,
     Ticket.priority, Ticket.status, Ticket.requester, Ticket.assignee, Ticket.created_at,
     Ticket.updated_at, Ticket.response_due, Ticket.resolution_due, Ticket.resolved_at,
-    Ticket.resolution_note,
+    Ticket.resolution_note, Ticket.response_risk_at, Ticket.resolution_risk_at, Ticket.sla_paused_at,
+    Ticket.first_response_at, Ticket.response_met, Ticket.resolution_met,
 )
 WORDS = ("printer", "vpn", "laptop", "outlook", "wifi", "password", "screen", "server", "disk",
          "slow", "crash", "error", "network", "access", "share", "update", "battery", "license")
@@ -206,6 +207,7 @@ def seed_bulk(actor: User, count: int, batch: int = 2000, progress=None) -> int:
     categories = [c.id for c in Category.select(Category.id)]
     statuses = ("new", "in_progress", "waiting_on_user", "waiting_on_vendor", "resolved", "closed")
     weights = (5, 10, 3, 2, 10, 70)
+    cal, pols = sla.calendar(), sla.policies()
     done = 0
     while done < count:
         rows = []
@@ -215,14 +217,19 @@ def seed_bulk(actor: User, count: int, batch: int = 2000, progress=None) -> int:
             created = now - timedelta(seconds=rng.randint(60, 3 * 365 * 86400))
             status = rng.choices(statuses, weights)[0]
             updated = min(now, created + timedelta(seconds=rng.randint(60, 20 * 86400)))
-            response_due, resolution_due = tickets.due_times(created, priority)
+            due = sla.targets(created, priority, 0, cal, pols)
             resolved = updated if status in ("resolved", "closed") else None
+            responded = None if status == "new" else min(updated, created + (updated - created) / 4)
             words = " ".join(rng.sample(WORDS, 3))
             rows.append((
                 f"{words.capitalize()} issue", f"Synthetic ticket about {words}.",
                 rng.choice(categories), impact, urgency, priority, status, rng.choice(requesters),
                 rng.choice(agents) if agents and status != "new" else None, created, updated,
-                response_due, resolution_due, resolved, "Fixed." if resolved else None,
+                due["response_due"], due["resolution_due"], resolved, "Fixed." if resolved else None,
+                due["response_risk_at"], due["resolution_risk_at"],
+                updated if status in sla.PAUSED + sla.STOPPED else None, responded,
+                responded <= due["response_due"] if resolved else None,
+                resolved <= due["resolution_due"] if resolved else None,
             ))
         _insert_batch(rows)
         done += len(rows)

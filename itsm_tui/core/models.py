@@ -186,7 +186,7 @@ class Ticket(BaseModel):
     created_at = DateTimeField(index=True)
     updated_at = DateTimeField(index=True)
     first_response_at = DateTimeField(null=True)
-    resolved_at = DateTimeField(null=True)
+    resolved_at = DateTimeField(null=True, index=True)  # v3 index: resolved-per-day figures
     closed_at = DateTimeField(null=True)
     response_due = DateTimeField()
     resolution_due = DateTimeField(index=True)
@@ -198,7 +198,8 @@ class Ticket(BaseModel):
     # SLA state of every open ticket is a comparison in SQL; the pause; the frozen outcome.
     response_risk_at = DateTimeField(null=True)
     resolution_risk_at = DateTimeField(null=True)
-    sla_paused_at = DateTimeField(null=True)
+    sla_paused_at = DateTimeField(null=True)  # the SLA clock stopped (waiting, or resolved)
+    sla_paused_seconds = IntegerField(default=0)  # working time paused so far (moves the due times)
     response_met = BooleanField(null=True)
     resolution_met = BooleanField(null=True)
     # v3, imported or integrated tickets

@@ -37,7 +37,8 @@ V3_COLUMNS = (
     (User, ("is_away",)),
     (Category, ("auto_assign", "last_assignee")),
     (Ticket, (
-        "response_risk_at", "resolution_risk_at", "sla_paused_at", "response_met", "resolution_met",
+        "response_risk_at", "resolution_risk_at", "sla_paused_at", "sla_paused_seconds", "response_met",
+        "resolution_met",
         "subcategory", "assignment_group", "contact_type", "configuration_item", "opened_by",
         "resolved_by", "source_mod_count",
     )),
@@ -57,6 +58,7 @@ def _add_sla() -> None:
     migrate(*operations)
     database.create_tables([Setting, SlaPolicy, SlaAlert, CategoryAgent, EmailMessage])
     database.execute_sql("CREATE INDEX ticket_status_resolution_due ON ticket (status, resolution_due)")
+    database.execute_sql("CREATE INDEX ticket_resolved_at ON ticket (resolved_at)")
 
 
 MIGRATIONS: Sequence[Migration] = ((2, _add_views), (3, _add_sla))

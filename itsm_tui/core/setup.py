@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import clock, db, schema
+from . import clock, db, schema, sla
 from .models import Category, User
 from .users import SYSTEM_USERNAME
 
@@ -29,4 +29,5 @@ def initialise() -> tuple[int | None, int]:
         for name in DEFAULT_CATEGORIES:
             if not Category.select().where(Category.name == name).exists():
                 Category.create(name=name)
+        sla.install_default_policies()
     return before, after

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import re
-from datetime import datetime, timedelta
 
 from .. import config
-from . import audit, clock, records
+from . import audit, clock, records, sla
 from .db import transactional
 from .errors import NotFound, PermissionDenied, ValidationError
 from .models import (
@@ -24,13 +23,6 @@ PRIORITY_MATRIX = {
     (2, 1): 2, (2, 2): 3, (2, 3): 4,
     (3, 1): 3, (3, 2): 4, (3, 3): 4,
 }
-# Per-priority (first response, resolution) targets until the SLA engine replaces them.
-DEFAULT_TARGETS = {
-    1: (timedelta(minutes=15), timedelta(hours=4)),
-    2: (timedelta(hours=1), timedelta(hours=8)),
-    3: (timedelta(hours=4), timedelta(days=3)),
-    4: (timedelta(days=1), timedelta(days=5)),
-}
 TRANSITIONS = {
     "new": {"in_progress", "waiting_on_user", "waiting_on_vendor", "resolved"},
     "in_progress": {"waiting_on_user", "waiting_on_vendor", "resolved"},
@@ -46,11 +38,6 @@ STATUS_LABELS = {
 LEVELS = {"high": 1, "medium": 2, "low": 3}
 NUMBER_RE = re.compile(r"^INC0*([0-9]{1,12})$", re.IGNORECASE)
 TITLE_MAX, BODY_MAX = 200, 20_000
-
-
-def due_times(created_at: datetime, priority: int) -> tuple[datetime, datetime]:
-    response, resolution = DEFAULT_TARGETS[priority]
-    return created_at + response, created_at + resolution
 
 
 def parse_level(value, field: str) -> int:
@@ -192,7 +179,7 @@ def create(
         values.update(_asset(system, peripheral))
     now = clock.now()
     values["priority"] = PRIORITY_MATRIX[(values["impact"], values["urgency"])]
-    values["response_due"], values["resolution_due"] = due_times(now, values["priority"])
+    values.update(sla.targets(now, values["priority"]))
     values["status"] = "new"
     ticket = records.create(actor, Ticket, "ticket", "ticket", values)
     if ticket.system_id:
@@ -226,7 +213,7 @@ def update(actor: User, ticket_id: int, expected_version: int, **changes) -> Tic
     elif not ticket.priority_overridden or "impact" in changes or "urgency" in changes:
         values["priority"], values["priority_overridden"] = matrix, False
     if values.get("priority", ticket.priority) != ticket.priority:
-        values["response_due"], values["resolution_due"] = due_times(ticket.created_at, values["priority"])
+        values.update(sla.targets(ticket.created_at, values["priority"], ticket.sla_paused_seconds or 0))
     values.update(_asset(changes.get("system"), changes.get("peripheral")))
     if "system" in changes and changes["system"] in (None, ""):
         values["system"] = None
@@ -281,6 +268,7 @@ def change_status(
         values.update(resolved_at=None, closed_at=None, reopen_count=ticket.reopen_count + 1)
     if is_staff(actor) and ticket.first_response_at is None and ticket.requester_id != actor.id:
         values["first_response_at"] = now
+    values.update(sla.on_status(ticket, status, now, values.get("first_response_at", ticket.first_response_at)))
     ticket = records.update(
         actor, ticket, expected_version, values, "ticket", ticket.number,
         summary=f"{ticket.number}: {STATUS_LABELS[ticket.status]} -> {STATUS_LABELS[status]}",
