@@ -24,6 +24,14 @@ def _resolved_own(actor, people):
     return ticket
 
 
+def _desk_figures(actor):
+    """The whole desk's figures; an agent gets only their own, which this action does not allow."""
+    figures = analytics.figures(actor)
+    if figures["scope"]["kind"] != "desk":
+        raise PermissionDenied("not the whole desk")
+    return figures
+
+
 SCENARIOS = {
     "ticket.view_own": lambda a, p: tickets.get(a, _own_ticket(a).number),
     "ticket.create": lambda a, p: _own_ticket(a),
@@ -40,7 +48,8 @@ SCENARIOS = {
     "inventory.edit": lambda a, p: inventory.create(a, "department", {"name": f"Dept of {a.username}"}),
     "audit.view_work": lambda a, p: activity.page(a, "type:ticket"),
     "audit.view_all": lambda a, p: activity.entry(a, activity.page(p["admin"], "type:user").rows[0]["id"]),
-    "analytics.view": lambda a, p: analytics.ticket_totals(a),
+    "analytics.view": lambda a, p: _desk_figures(a),
+    "analytics.view_own": lambda a, p: analytics.figures(a),
     "user.view": lambda a, p: users.list_users(a),
     "user.manage": lambda a, p: users.create_user(a, f"new-{a.username}", "requester"),
     "settings.manage": lambda a, p: categories.add(a, f"Category by {a.username}"),

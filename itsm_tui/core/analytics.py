@@ -1,20 +1,284 @@
-"""Desk figures computed by aggregation in SQL (the analytics screen builds on these)."""
+"""Desk figures for the analytics screen and ``itsm-tui report analytics``, by aggregation in
+SQL: a handful of queries whatever the number of tickets, never a loop over tickets in Python.
+
+:func:`figures` returns one JSON-ready dict (see its docstring). Supervisors and admins get the
+whole desk; agents get the same figures over the tickets assigned to them; requesters none.
+Days (the period's bounds, the daily series) follow the SLA calendar's time zone.
+"""
 
 from __future__ import annotations
 
-from peewee import fn
+import re
+from datetime import date, datetime, timedelta
 
-from .models import Category, Ticket, User
-from .permissions import require
+from peewee import SQL, Case, fn
+
+from . import clock, sla
+from .db import database, is_mysql
+from .errors import ValidationError
+from .models import OPEN_STATUSES, PRIORITY_NAMES, STATUSES, Category, Ticket, User
+from .permissions import allowed, require
+
+PERIODS = {"today": "Today", "7d": "Last 7 days", "30d": "Last 30 days", "quarter": "This quarter"}
+AGE_BUCKETS = ("<1d", "1-3d", "3-7d", ">7d")
+AGE_LIMITS = (timedelta(days=1), timedelta(days=3), timedelta(days=7))
+# The queue filter that lists exactly the tickets behind each count (drill-down).
+AGE_FILTERS = {"<1d": "status:open age:<1d", "1-3d": "status:open age:1d..3d",
+               "3-7d": "status:open age:3d..7d", ">7d": "status:open age:>7d"}
+SLA_FILTERS = {state: f"sla:{state}" for state in sla.STATES}
+DAYS = 30
+_CUSTOM_RE = re.compile(r"^([0-9]{4}-[0-9]{2}-[0-9]{2})\.\.([0-9]{4}-[0-9]{2}-[0-9]{2})$")
 
 
-def ticket_totals(actor: User) -> dict[str, dict]:
-    """Ticket counts by status, priority and category."""
-    require(actor, "analytics.view")
-    by_status = dict(Ticket.select(Ticket.status, fn.COUNT(Ticket.id)).group_by(Ticket.status).tuples())
-    by_priority = dict(Ticket.select(Ticket.priority, fn.COUNT(Ticket.id)).group_by(Ticket.priority).tuples())
-    by_category = dict(
-        Ticket.select(Category.name, fn.COUNT(Ticket.id)).join(Category)
-        .group_by(Category.name).tuples()
+def period_range(period: str, now: datetime, cal: sla.Calendar) -> tuple[str, datetime, datetime]:
+    """(label, start, end) in UTC for today, 7d, 30d, quarter (to date) or ``FROM..TO`` (whole
+    local days, both included)."""
+    text = (period or "30d").strip().lower()
+    local_now = sla.to_local(cal, now)
+    midnight = datetime(local_now.year, local_now.month, local_now.day)
+    if text == "today":
+        return PERIODS[text], sla.to_utc(cal, midnight), now
+    if text in ("7d", "30d"):
+        return PERIODS[text], now - timedelta(days=int(text[:-1])), now
+    if text == "quarter":
+        first = midnight.replace(month=(midnight.month - 1) // 3 * 3 + 1, day=1)
+        return PERIODS[text], sla.to_utc(cal, first), now
+    match = _CUSTOM_RE.match(text)
+    try:
+        first, last = (date.fromisoformat(match[1]), date.fromisoformat(match[2])) if match else (None, None)
+    except ValueError:
+        first = last = None
+    if first is None or first > last:
+        raise ValidationError(f"unknown period {period!r}: use today, 7d, 30d, quarter or FROM..TO "
+                              "(e.g. 2026-01-01..2026-03-31)", "period")
+    start = sla.to_utc(cal, datetime.combine(first, datetime.min.time()))
+    end = sla.to_utc(cal, datetime.combine(last + timedelta(days=1), datetime.min.time()))
+    return f"{first.isoformat()} to {last.isoformat()}", start, end
+
+
+def scope_of(actor: User) -> User | None:
+    """None for the whole desk (supervisors, admins), else the agent whose tickets count."""
+    require(actor, "analytics.view_own")
+    return None if allowed(actor.role, "analytics.view") else actor
+
+
+def figures(actor: User, period: str = "30d", now: datetime | None = None) -> dict:
+    """Every figure of the analytics screen as one JSON-ready dict::
+
+        generated_at  ISO time (UTC);  calendar  the SLA calendar in words
+        scope         {"kind": "desk"} or {"kind": "agent", "user": username}
+        period        {"name", "label", "from", "to"} (ISO, UTC; 'to' excluded)
+        totals        {"status": {status: n} (all tickets), "priority": {"Critical": n, ...},
+                       "category": {name: n}} (the last two: open tickets)
+        period_counts {"opened": n, "resolved": n} in the period
+        open_age      {"<1d": n, "1-3d": n, "3-7d": n, ">7d": n} open tickets by age
+        sla           {"on_track": n, "at_risk": n, "breached": n, "response": {3 states},
+                       "resolution": {3 states}} open tickets now (a target counts while pending)
+        compliance    {"response": {"met", "breached", "percent"}, "resolution": {...}}: the
+                       frozen outcomes of tickets resolved in the period (percent None: none)
+        workload      [{"agent", "name", "open", "in_progress", "resolved", "median_hours"}]:
+                       resolved and the median time to resolve (hours) in the period
+        daily         30 x {"day": ISO date, "opened", "resolved", "backlog"} up to today;
+                       backlog = created by the end of that day and not resolved by then
+        filters       {"sla": {state: query}, "age": {bucket: query}}: the queue filters that
+                       list exactly the tickets behind each count
+    """
+    scope = scope_of(actor)
+    now = now or clock.now()
+    cal = sla.calendar()
+    label, start, end = period_range(period, now, cal)
+    mine = (Ticket.assignee == scope.id) if scope else None
+    own = " assignee:me" if scope else ""
+    return {
+        "generated_at": now.isoformat(),
+        "calendar": cal.describe(),
+        "scope": {"kind": "agent", "user": scope.username} if scope else {"kind": "desk"},
+        "period": {"name": (period or "30d").strip().lower(), "label": label,
+                   "from": start.isoformat(), "to": end.isoformat()},
+        "totals": _totals(mine),
+        "period_counts": _period_counts(mine, start, end),
+        **_open_figures(mine, now),
+        "compliance": _compliance(mine, start, end),
+        "workload": _workload(scope, start, end),
+        "daily": _daily(mine, now, cal),
+        "filters": {"sla": {s: q + own for s, q in SLA_FILTERS.items()},
+                    "age": {b: q + own for b, q in AGE_FILTERS.items()}},
+    }
+
+
+def _where(query, *clauses):
+    clauses = [c for c in clauses if c is not None]
+    return query.where(*clauses) if clauses else query
+
+
+def _count_if(clause):
+    return fn.COALESCE(fn.SUM(Case(None, [(clause, 1)], 0)), 0)
+
+
+def _totals(mine) -> dict:
+    status = dict(_where(Ticket.select(Ticket.status, fn.COUNT(Ticket.id)), mine)
+                  .group_by(Ticket.status).tuples())
+    open_ = Ticket.status.in_(OPEN_STATUSES)
+    priority = dict(_where(Ticket.select(Ticket.priority, fn.COUNT(Ticket.id)), open_, mine)
+                    .group_by(Ticket.priority).tuples())
+    category = dict(_where(Ticket.select(Ticket.category, fn.COUNT(Ticket.id)), open_, mine)
+                    .group_by(Ticket.category).tuples())
+    names = dict(Category.select(Category.id, Category.name).tuples())
+    return {
+        "status": {s: status.get(s, 0) for s in STATUSES},
+        "priority": {name: priority.get(p, 0) for p, name in PRIORITY_NAMES.items()},
+        "category": {names[c]: n for c, n in sorted(category.items(), key=lambda item: (-item[1], names[item[0]]))},
+    }
+
+
+def _period_counts(mine, start: datetime, end: datetime) -> dict:
+    opened = _where(Ticket.select(), Ticket.created_at >= start, Ticket.created_at < end, mine).count()
+    resolved = _where(Ticket.select(), Ticket.resolved_at >= start, Ticket.resolved_at < end, mine).count()
+    return {"opened": opened, "resolved": resolved}
+
+
+def _open_figures(mine, now: datetime) -> dict:
+    """Age buckets and SLA states of the open tickets, in one pass over them."""
+    one, three, seven = (now - limit for limit in AGE_LIMITS)
+    created = Ticket.created_at
+    columns = {
+        "<1d": created > one, "1-3d": (created <= one) & (created > three),
+        "3-7d": (created <= three) & (created > seven), ">7d": created <= seven,
+    }
+    for target in (None,) + sla.TARGETS:
+        for state in sla.STATES:
+            columns[(target, state)] = sla.state_clause(state, now, target)
+    query = _where(Ticket.select(*(_count_if(c) for c in columns.values())),
+                   Ticket.status.in_(OPEN_STATUSES), mine)
+    values = dict(zip(columns, (int(v or 0) for v in query.tuples().get())))
+    states = {state: values[(None, state)] for state in sla.STATES}
+    for target in sla.TARGETS:
+        states[target] = {state: values[(target, state)] for state in sla.STATES}
+    return {"open_age": {b: values[b] for b in AGE_BUCKETS}, "sla": states}
+
+
+def _compliance(mine, start: datetime, end: datetime) -> dict:
+    in_period = (Ticket.resolved_at >= start, Ticket.resolved_at < end, mine)
+    row = _where(Ticket.select(
+        _count_if(Ticket.response_met == True), _count_if(Ticket.response_met == False),  # noqa: E712
+        _count_if(Ticket.resolution_met == True), _count_if(Ticket.resolution_met == False),  # noqa: E712
+    ), *in_period).tuples().get()
+    met_r, missed_r, met_s, missed_s = (int(v or 0) for v in row)
+    return {"response": _share(met_r, missed_r), "resolution": _share(met_s, missed_s)}
+
+
+def _share(met: int, missed: int) -> dict:
+    return {"met": met, "breached": missed,
+            "percent": round(100 * met / (met + missed), 1) if met + missed else None}
+
+
+def _workload(scope: User | None, start: datetime, end: datetime) -> list[dict]:
+    """Per agent: open and in-progress tickets now, resolved in the period and the median time
+    to resolve them (SQL window functions, on both engines)."""
+    mine = (Ticket.assignee == scope.id) if scope else Ticket.assignee.is_null(False)
+    now_counts = {a: (o, p) for a, o, p in _where(Ticket.select(
+        Ticket.assignee, fn.COUNT(Ticket.id), _count_if(Ticket.status == "in_progress")),
+        Ticket.status.in_(OPEN_STATUSES), mine).group_by(Ticket.assignee).tuples()}
+    resolved = _medians(scope, start, end)
+    if scope:
+        people = [scope]
+    else:
+        ids = set(now_counts) | set(resolved)
+        people = list(User.select().where(
+            User.id.in_(list(ids)) | (User.role.in_(("agent", "supervisor")) & User.is_active)))
+    rows = []
+    for person in people:
+        open_, in_progress = now_counts.get(person.id, (0, 0))
+        count, median = resolved.get(person.id, (0, None))
+        rows.append({"agent": person.username, "name": person.full_name, "open": int(open_),
+                     "in_progress": int(in_progress), "resolved": int(count),
+                     "median_hours": None if median is None else round(median / 3600, 2)})
+    rows.sort(key=lambda r: (-r["open"], -r["resolved"], r["agent"]))
+    return rows
+
+
+def _medians(scope: User | None, start: datetime, end: datetime) -> dict[int, tuple[int, float]]:
+    """assignee id -> (tickets resolved in the period, median seconds from creation to resolution).
+    The middle row(s) of each agent's sorted durations: 2*rn in [n, n+2] picks one row for odd
+    n and the two middle ones for even n, with no integer division (which the engines spell
+    differently)."""
+    if is_mysql():
+        seconds = "TIMESTAMPDIFF(SECOND, created_at, resolved_at)"
+    else:
+        seconds = "(julianday(resolved_at) - julianday(created_at)) * 86400.0"
+    p = database.param
+    agent = f" AND assignee_id = {p}" if scope else ""
+    sql = (
+        "SELECT assignee_id, MAX(n), AVG(d) FROM ("
+        " SELECT assignee_id, d, ROW_NUMBER() OVER (PARTITION BY assignee_id ORDER BY d) AS rn,"
+        " COUNT(*) OVER (PARTITION BY assignee_id) AS n FROM ("
+        f"  SELECT assignee_id, {seconds} AS d FROM ticket"
+        f"  WHERE resolved_at >= {p} AND resolved_at < {p} AND assignee_id IS NOT NULL{agent}"
+        " ) durations) ranked WHERE 2 * rn BETWEEN n AND n + 2 GROUP BY assignee_id"
     )
-    return {"status": by_status, "priority": by_priority, "category": by_category}
+    params = [start, end] + ([scope.id] if scope else [])
+    return {a: (int(n), float(d)) for a, n, d in database.execute_sql(sql, params).fetchall()}
+
+
+def day_bounds(now: datetime, cal: sla.Calendar, days: int = DAYS) -> list[datetime]:
+    """UTC moments of the local midnights that bound the last ``days`` days (today included)."""
+    local = sla.to_local(cal, now)
+    first = date(local.year, local.month, local.day) - timedelta(days=days - 1)
+    return [sla.to_utc(cal, datetime.combine(first + timedelta(days=k), datetime.min.time()))
+            for k in range(days + 1)]
+
+
+def _per_day(column, bounds: list[datetime], mine) -> list[int]:
+    bucket = Case(None, [(column < b, k) for k, b in enumerate(bounds[1:-1])], len(bounds) - 2)
+    query = _where(Ticket.select(bucket.alias("bucket"), fn.COUNT(Ticket.id)),
+                   column >= bounds[0], column < bounds[-1], mine).group_by(SQL("bucket"))
+    counts = dict(query.tuples())
+    return [int(counts.get(k, 0)) for k in range(len(bounds) - 1)]
+
+
+def _daily(mine, now: datetime, cal: sla.Calendar) -> list[dict]:
+    bounds = day_bounds(now, cal)
+    opened = _per_day(Ticket.created_at, bounds, mine)
+    resolved = _per_day(Ticket.resolved_at, bounds, mine)
+    created_before = _where(Ticket.select(), Ticket.created_at < bounds[0], mine).count()
+    resolved_before = _where(Ticket.select(), Ticket.resolved_at < bounds[0], mine).count()
+    backlog, rows = created_before - resolved_before, []
+    for k in range(DAYS):
+        backlog += opened[k] - resolved[k]
+        day = sla.to_local(cal, bounds[k]).date()
+        rows.append({"day": day.isoformat(), "opened": opened[k], "resolved": resolved[k], "backlog": backlog})
+    return rows
+
+
+# ---------------------------------------------------------------- plain text (the CLI)
+
+def as_text(f: dict) -> str:
+    """The figures as a plain-text report (names from the database are printed literally)."""
+    from .text import strip_controls
+
+    who = f"agent {f['scope']['user']}" if f["scope"]["kind"] == "agent" else "the whole desk"
+    lines = [f"Analytics for {who}: {f['period']['label']} ({f['period']['from']} to {f['period']['to']} UTC)",
+             f"Calendar: {f['calendar']}", ""]
+
+    def pairs(title: str, mapping: dict) -> None:
+        lines.append(f"{title:<22}" + "  ".join(f"{strip_controls(str(k))} {v}" for k, v in mapping.items()))
+
+    pairs("Tickets by status", f["totals"]["status"])
+    pairs("Open by priority", f["totals"]["priority"])
+    pairs("Open by category", f["totals"]["category"])
+    pairs("In the period", f["period_counts"])
+    pairs("Open by age", f["open_age"])
+    pairs("SLA now", {s: f["sla"][s] for s in sla.STATES})
+    for target in sla.TARGETS:
+        c = f["compliance"][target]
+        percent = "—" if c["percent"] is None else f"{c['percent']}%"
+        lines.append(f"{target.capitalize() + ' compliance':<22}{percent} ({c['met']} met, {c['breached']} breached)")
+    lines += ["", f"{'agent':<20}{'open':>6}{'in progress':>13}{'resolved':>10}{'median h':>10}"]
+    for row in f["workload"]:
+        median = "—" if row["median_hours"] is None else f"{row['median_hours']:.1f}"
+        lines.append(f"{strip_controls(row['agent'])[:19]:<20}{row['open']:>6}{row['in_progress']:>13}"
+                     f"{row['resolved']:>10}{median:>10}")
+    lines += ["", f"{'day':<12}{'opened':>8}{'resolved':>10}{'backlog':>9}"]
+    for row in f["daily"]:
+        lines.append(f"{row['day']:<12}{row['opened']:>8}{row['resolved']:>10}{row['backlog']:>9}")
+    return "\n".join(lines) + "\n"

@@ -29,6 +29,7 @@ MATRIX: dict[str, tuple[frozenset[str], str]] = {
     "audit.view_work": (STAFF, "read ticket and inventory history"),
     "audit.view_all": (frozenset({SUPERVISOR, ADMIN}), "read the whole log, logins included"),
     "analytics.view": (frozenset({SUPERVISOR, ADMIN}), "see analytics for the whole desk"),
+    "analytics.view_own": (STAFF, "see analytics of the tickets assigned to them"),
     "user.view": (STAFF, "list users (to pick requesters and assignees)"),
     "user.manage": (frozenset({ADMIN}), "create users, change roles, disable, reset passwords"),
     "settings.manage": (frozenset({ADMIN}), "edit categories and settings, load demo data"),

@@ -19,6 +19,7 @@ from .errors import QueryError
 from .models import OPEN_STATUSES, PRIORITY_NAMES, STATUSES
 
 PRIORITIES = {name.lower(): number for number, name in PRIORITY_NAMES.items()}
+SLA_STATES = ("on_track", "at_risk", "breached")  # sla: open tickets by SLA state (core/sla.py)
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,7 @@ class Query:
 
 _KEYS = (
     "status", "priority", "category", "department", "asset",
-    "assignee", "requester", "created", "updated", "age",
+    "assignee", "requester", "created", "updated", "age", "sla",
 )
 _ALIASES = {key: key for key in _KEYS} | {
     "st": "status",
@@ -382,6 +383,8 @@ def _values(raw: _RawTerm, now: datetime) -> list[tuple[object, int]]:
         return _person_values(items, {"me": "me", "unassigned": "unassigned", "none": "unassigned"})
     if key == "requester":
         return _person_values(items, {"me": "me"})
+    if key == "sla":
+        return _distinct([(choose(item, SLA_STATES, "SLA state"), item.position) for item in items])
     return _distinct([(item.text, item.position) for item in items])  # text and plain strings
 
 
@@ -423,6 +426,8 @@ def _describe_term(term: Term) -> str:
         words = [word.replace("_", " ") for word in term.labels or term.values]
     elif term.key == "priority":
         words = [_PRIORITY_NAMES[number] for number in term.values]
+    elif term.key == "sla":
+        words = [value.replace("_", " ") for value in term.values]
     else:
         words = [f'"{v}"' if any(c.isspace() or c == "," for c in v) else v for v in term.values]
     verb = "is not" if term.negate else "is"

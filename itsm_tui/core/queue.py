@@ -13,7 +13,7 @@ from functools import reduce
 
 from peewee import JOIN, Case, fn
 
-from . import clock
+from . import clock, sla
 from .db import database, is_mysql
 from .errors import QueryError
 from .models import STATUSES, Category, Department, Peripheral, System, Ticket, User, ticket_number
@@ -159,6 +159,8 @@ def _term(actor: User, term: Term, now: datetime):
         if span.max is not None:
             parts.append(Ticket.created_at > _ago(now, span.max))
         return reduce(lambda a, b: a & b, parts)
+    if key == "sla":
+        return reduce(lambda a, b: a | b, (sla.state_clause(state, now) for state in values))
     if key == "text":
         return _text_clause(values[0])
     raise QueryError(f"unsupported filter {key!r}", term.position)
