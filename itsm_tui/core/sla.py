@@ -293,7 +293,7 @@ def on_status(ticket: Ticket, status: str, now: datetime, first_response_at: dat
 
 # ---------------------------------------------------------------- SLA state in SQL
 
-def _reached(target: str, threshold: str, now: datetime):
+def reached(target: str, threshold: str, now: datetime):
     """The open ticket's pending ``target`` has passed its risk time (``threshold='risk'``) or
     its due time (``'due'``). Never NULL: a NULL risk time (not computed yet) counts as the due
     time, so such a ticket is on track until it breaches."""
@@ -315,8 +315,8 @@ def state_clause(state: str, now: datetime, target: str | None = None):
         raise ValueError(state)
     chosen = TARGETS if target is None else (target,)
     open_ = Ticket.status.in_(OPEN_STATUSES)
-    breached = _any(_reached(t, "due", now) for t in chosen)
-    risky = _any(_reached(t, "risk", now) for t in chosen)
+    breached = _any(reached(t, "due", now) for t in chosen)
+    risky = _any(reached(t, "risk", now) for t in chosen)
     if state == "breached":
         return open_ & breached
     if state == "at_risk":
