@@ -162,6 +162,9 @@ def snap_url(tmp_path, monkeypatch):
 def _app(url: str) -> ItsmApp:
     app = ItsmApp(url)
     app.theme = "textual-dark"  # not whatever TEXTUAL_THEME says on this machine
+    # No SLA monitor: its alerts would add a notification (and a toast) at a racy moment;
+    # tests/test_ui_analytics.py and tests/test_sla_alerts.py cover it.
+    app.sla_monitor.start = lambda user: None
     return app
 
 

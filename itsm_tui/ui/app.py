@@ -26,6 +26,7 @@ from .screens.login import LoginScreen
 from .screens.queue import QueueScreen
 from .screens.setup import SetupScreen
 from .screens.ticket import TicketScreen
+from .sla_monitor import SlaMonitor
 
 NOTIFICATION_POLL_SECONDS = 5.0
 # name -> (permission, module, screen class); imported when first opened
@@ -33,6 +34,7 @@ SECTIONS = {
     "inventory": ("inventory.view", ".screens.inventory", "InventoryScreen"),
     "log": ("audit.view_work", ".screens.log", "LogScreen"),
     "users": ("user.manage", ".screens.users", "UsersScreen"),
+    "analytics": ("analytics.view_own", ".screens.analytics", "AnalyticsScreen"),
 }
 SECTION_KEYS = {"1": "queue", "tickets": "queue", "2": "inventory", "3": "log", "4": "analytics"}
 
@@ -49,6 +51,7 @@ class ItsmCommands(Provider):
             ("Inventory", partial(app.run_command, "inventory"), "Systems, peripherals, stock (2)"),
             ("Activity log", partial(app.run_command, "log"), "Who changed what, when (3)"),
             ("Users", partial(app.run_command, "users"), "User administration (:users, admins)"),
+            ("Analytics", partial(app.run_command, "analytics"), "SLA states, age of open work, workload (4)"),
             ("New ticket", partial(app.screen_action, "new_ticket"), "Open a ticket (n)"),
             ("Refresh", partial(app.screen_action, "reload"), "Re-read from the database (r)"),
             ("Filter", partial(app.screen_action, "filter"), "Edit the queue filter (/)"),
@@ -99,6 +102,7 @@ class ItsmApp(App):
         self.user: User | None = None
         self.unread = 0
         self.last_notification = 0
+        self.sla_monitor = SlaMonitor(self)
 
     # ------------------------------------------------------------ start-up and login
 
@@ -122,6 +126,7 @@ class ItsmApp(App):
 
     def show_login(self, hint: str = "") -> None:
         self.user = None
+        self.sla_monitor.stop()
         login = LoginScreen(self.database_label, hint)
         if len(self.screen_stack) > 1:
             self.switch_screen(login)
@@ -135,6 +140,7 @@ class ItsmApp(App):
         self.unread = notifications.unread_count(user)
         self.user = user
         self.switch_screen(QueueScreen())
+        self.sla_monitor.start(user)
 
     def action_logout(self) -> None:
         if self.user is None:
@@ -158,6 +164,12 @@ class ItsmApp(App):
         if isinstance(self.screen, QueueScreen):
             self.screen.use_view(view)
 
+    def open_queue_filtered(self, name: str, query: str, sort: str) -> None:
+        """The queue with a filter (the analytics drill-down)."""
+        self.show_section("queue")
+        if isinstance(self.screen, QueueScreen):
+            self.screen.apply_view(name, query, sort)
+
     def action_run_command(self, command: str) -> None:
         self.run_command(command)
 
@@ -174,12 +186,10 @@ class ItsmApp(App):
             self.notify("Log in first.", severity="warning")
         elif verb in SECTIONS or verb == "queue":
             self.show_section(verb)
-        elif verb == "analytics":
-            pass  # screen 4 is not built yet: the key does nothing
         elif verb in ("ticket", "t") and args:
             self._open_number(args[0])
         else:
-            self.notify(f"Unknown command: {one_line(text)} (try queue, inventory, log, users, "
+            self.notify(f"Unknown command: {one_line(text)} (try queue, inventory, log, analytics, users, "
                         "ticket INC000123, quit)", severity="warning")
 
     def show_section(self, name: str) -> None:
@@ -221,7 +231,7 @@ class ItsmApp(App):
     @work(exclusive=True, group="command-line", exit_on_error=False)
     async def action_command_line(self) -> None:
         text = await self.push_screen_wait(TextPrompt(
-            "Command", ":queue  :inventory  :log  :users  :ticket INC000123  :quit",
+            "Command", ":queue  :inventory  :log  :analytics  :users  :ticket INC000123  :quit",
             multiline=False, required=False))
         if text:
             self.run_command(text)
@@ -250,8 +260,9 @@ class ItsmApp(App):
                        timeout=timeout, markup=markup)
 
     def changed(self) -> None:
-        """An operator action happened: look for new notifications at once."""
+        """An operator action happened: look for new notifications and recount the SLA at once."""
         self.poll_notifications()
+        self.sla_monitor.run_now()
 
     @work(exclusive=True, group="notifications", thread=True, exit_on_error=False)
     def poll_notifications(self) -> None:

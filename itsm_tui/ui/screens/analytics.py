@@ -1,0 +1,221 @@
+"""Screen 4: analytics. The figures come from the app's SLA monitor (a background pass every
+30 s and right after an operator's change); this screen only draws them.
+
+Supervisors and admins see the whole desk, agents the tickets assigned to them. The SLA and
+age rows open the queue filtered to exactly the tickets they count.
+"""
+
+from __future__ import annotations
+
+from rich.table import Table
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Label, OptionList, Sparkline, Static
+from textual.widgets.option_list import Option
+
+from ...core import analytics, clock, sla
+from ...core.errors import ValidationError
+from ..modals import TextPrompt
+from ..render import literal, one_line
+from ..widgets.frame import Frame
+
+SLA_LABELS = {"on_track": "On track", "at_risk": "At risk", "breached": "Breached"}
+SLA_STYLES = {"on_track": "green", "at_risk": "black on yellow", "breached": "bold white on red"}
+AGE_LABELS = {"<1d": "under 1 day", "1-3d": "1 to 3 days", "3-7d": "3 to 7 days", ">7d": "over 7 days"}
+BAR_WIDTH = 24
+
+
+def bar(value: int, largest: int, width: int = BAR_WIDTH) -> str:
+    """A horizontal bar: full width for the largest value, at least one block for any non-zero."""
+    if not largest or not value:
+        return ""
+    return "█" * max(1, round(width * value / largest))
+
+
+class AnalyticsScreen(Screen):
+    frame_title = "Analytics"
+    DEFAULT_CSS = """
+    AnalyticsScreen #period { height: 1; padding: 0 1; background: $boost; }
+    AnalyticsScreen #columns { height: auto; }
+    AnalyticsScreen #left { width: 1fr; height: auto; padding: 0 1; }
+    AnalyticsScreen #right { width: 1fr; height: auto; padding: 0 1; }
+    AnalyticsScreen #drill { height: auto; max-height: 9; border: round $primary; }
+    AnalyticsScreen Sparkline { height: 2; margin: 0 1; }
+    AnalyticsScreen .caption { padding: 0 1; color: $text-muted; }
+    AnalyticsScreen #body { height: 1fr; }
+    """
+    BINDINGS = [
+        Binding("t", "period('today')", "Today"),
+        Binding("w", "period('7d')", "7 days"),
+        Binding("m", "period('30d')", "30 days"),
+        Binding("q", "period('quarter')", "Quarter"),
+        Binding("c", "custom_period", "Custom…"),
+        Binding("r", "reload", "Refresh"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield Frame()
+        yield Static("", id="period")
+        with VerticalScroll(id="body"):
+            with Horizontal(id="columns"):
+                with Vertical(id="left"):
+                    yield OptionList(id="drill")
+                    yield Static("", id="compliance")
+                    yield Static("", id="totals")
+                with Vertical(id="right"):
+                    yield Static("", id="workload")
+            yield Label("", id="opened-caption", classes="caption")
+            yield Sparkline([], id="opened")
+            yield Label("", id="resolved-caption", classes="caption")
+            yield Sparkline([], id="resolved")
+            yield Label("", id="backlog-caption", classes="caption")
+            yield Sparkline([], id="backlog")
+        yield Footer()
+
+    @property
+    def monitor(self):
+        return self.app.sla_monitor
+
+    def on_mount(self) -> None:
+        self.query_one("#drill", OptionList).focus()
+        self.figures_ready(self.monitor)
+        self.monitor.run_now()  # fresh figures on arrival
+
+    # ------------------------------------------------------------ keys
+
+    def action_period(self, period: str) -> None:
+        self.monitor.set_period(period)
+        self._period_line(self.monitor.figures, busy=True)
+
+    @work(exclusive=True, group="analytics-period", exit_on_error=False)
+    async def action_custom_period(self) -> None:
+        text = await self.app.push_screen_wait(TextPrompt(
+            "Custom period", "From..to, whole days in the desk's time zone, e.g. 2026-01-01..2026-03-31",
+            multiline=False))
+        if not text:
+            return
+        try:
+            analytics.period_range(text, clock.now(), sla.Calendar())  # the syntax; bounds come later
+        except ValidationError as exc:  # a clear message, the period stays as it was
+            self.app.notify(str(exc), severity="error")
+            return
+        self.action_period(text.strip())
+
+    def action_reload(self) -> None:
+        self.monitor.run_now()
+
+    @on(OptionList.OptionSelected, "#drill")
+    def _drill(self, event: OptionList.OptionSelected) -> None:
+        """Open the queue filtered to exactly the tickets behind the chosen count."""
+        figures = self.monitor.figures
+        if figures is None or event.option.id is None:
+            return
+        kind, key = event.option.id.split(":", 1)
+        text = figures["filters"][kind][key]
+        label = f"SLA: {SLA_LABELS[key].lower()}" if kind == "sla" else f"Open {AGE_LABELS[key]}"
+        self.app.open_queue_filtered(label, text, "due" if kind == "sla" else "created")
+
+    # ------------------------------------------------------------ drawing
+
+    def figures_ready(self, monitor) -> None:
+        figures = monitor.figures
+        if monitor.error:
+            self.app.notify(monitor.error, title="Analytics could not be computed", severity="error")
+        if figures is None:
+            self._period_line(None, busy=True)
+            return
+        self._period_line(figures)
+        self._drill_rows(figures)
+        self._compliance(figures)
+        self._totals(figures)
+        self._workload(figures)
+        self._charts(figures)
+
+    def _period_line(self, figures: dict | None, busy: bool = False) -> None:
+        line = Text()
+        if figures is None:
+            line.append("Computing the figures…", style="italic")
+        else:
+            who = "Your tickets" if figures["scope"]["kind"] == "agent" else "Whole desk"
+            line.append(f"{who}  ·  {figures['period']['label']}", style="bold")
+            line.append(f"  ·  as of {figures['generated_at'].replace('T', ' ')[:16]} UTC")
+            line.append(f"  ·  {one_line(figures['calendar'])}", style="dim")
+            if busy:
+                line.append("  ·  updating…", style="italic")
+        self.query_one("#period", Static).update(line)
+
+    def _drill_rows(self, figures: dict) -> None:
+        drill = self.query_one("#drill", OptionList)
+        highlighted = drill.highlighted
+        options = []
+        for state in sla.STATES:
+            count = figures["sla"][state]
+            text = Text(f" {SLA_LABELS[state]:<10}", style=SLA_STYLES[state] if count else "")
+            text.append(f" {count:>7,}  ")
+            text.append(bar(count, max(figures["sla"][s] for s in sla.STATES)), style="dim")
+            options.append(Option(text, id=f"sla:{state}"))
+        largest = max(figures["open_age"].values())
+        for bucket, label in AGE_LABELS.items():
+            count = figures["open_age"][bucket]
+            text = Text(f" Open {label:<12} {count:>7,}  ")
+            text.append(bar(count, largest), style="cyan")
+            options.append(Option(text, id=f"age:{bucket}"))
+        drill.clear_options()
+        drill.add_options(options)
+        drill.border_title = "SLA now and open work by age (Enter: the tickets)"
+        drill.highlighted = 0 if highlighted is None else min(highlighted, len(options) - 1)
+
+    def _compliance(self, figures: dict) -> None:
+        text = Text()
+        text.append("SLA compliance in the period\n", style="bold")
+        for target in sla.TARGETS:
+            share = figures["compliance"][target]
+            percent = "—" if share["percent"] is None else f"{share['percent']:.1f}%"
+            text.append(f"  {target.capitalize():<11}{percent:>7}  ({share['met']} met, {share['breached']} breached)\n")
+        counts = figures["period_counts"]
+        text.append(f"  Opened {counts['opened']:,}, resolved {counts['resolved']:,} in the period\n")
+        self.query_one("#compliance", Static).update(text)
+
+    def _totals(self, figures: dict) -> None:
+        totals = figures["totals"]
+        table = Table(box=None, show_header=True, header_style="bold", padding=(0, 1), expand=False)
+        table.add_column("Status")
+        table.add_column("", justify="right")
+        table.add_column("Open by priority")
+        table.add_column("", justify="right")
+        table.add_column("Open by category")
+        table.add_column("", justify="right")
+        statuses = list(totals["status"].items())
+        priorities = list(totals["priority"].items())
+        categories = list(totals["category"].items())
+        for k in range(max(len(statuses), len(priorities), len(categories))):
+            cells = []
+            for items in (statuses, priorities, categories):
+                name, count = items[k] if k < len(items) else ("", "")
+                cells += [literal(str(name).replace("_", " ")), Text(f"{count:,}" if count != "" else "")]
+            table.add_row(*cells)
+        self.query_one("#totals", Static).update(table)
+
+    def _workload(self, figures: dict) -> None:
+        table = Table(title="Workload", title_style="bold", title_justify="left", box=None,
+                      header_style="bold", padding=(0, 1))
+        for header in ("Agent", "Open", "In progress", "Resolved", "Median h"):
+            table.add_column(header, justify="left" if header == "Agent" else "right")
+        for row in figures["workload"]:
+            median = "—" if row["median_hours"] is None else f"{row['median_hours']:.1f}"
+            table.add_row(literal(row["agent"]), Text(f"{row['open']:,}"), Text(f"{row['in_progress']:,}"),
+                          Text(f"{row['resolved']:,}"), Text(median))
+        self.query_one("#workload", Static).update(table)
+
+    def _charts(self, figures: dict) -> None:
+        daily = figures["daily"]
+        first, last = daily[0]["day"], daily[-1]["day"]
+        for key, caption in (("opened", "Opened per day"), ("resolved", "Resolved per day"), ("backlog", "Backlog")):
+            values = [d[key] for d in daily]
+            self.query_one(f"#{key}", Sparkline).data = values
+            self.query_one(f"#{key}-caption", Label).update(Text(
+                f"{caption}, {first} to {last}: today {values[-1]:,}, highest {max(values):,}, lowest {min(values):,}"))

@@ -1,0 +1,190 @@
+"""Screen 4 driven with Pilot: figures that follow the (injected) clock and the operators'
+changes, the period selector, the drill-down to the queue, and what agents and requesters see."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+from rich.console import Console
+from textual.widgets import Input, OptionList
+
+from itsm_tui.core import categories, clock, sla, tickets
+from itsm_tui.core.models import Ticket
+from itsm_tui.ui.app import ItsmApp
+from itsm_tui.ui.modals import TextPrompt
+from itsm_tui.ui.screens.analytics import AnalyticsScreen
+from itsm_tui.ui.screens.queue import QueueScreen
+from itsm_tui.ui.widgets.ticket_table import TicketTable
+from ui_helpers import logged_in, until
+
+pytestmark = pytest.mark.asyncio
+T0 = datetime(2026, 3, 2, 10, 0)
+HOSTILE = "[/]Net[bold]"
+
+
+@pytest.fixture
+def desk(engine, people):
+    """A: High, new at T0. B: Low, two days older (its 1-day response target long breached).
+    C: in a category with a markup-like name, answered at once."""
+    with clock.frozen(T0):
+        a = tickets.create(people["requester"], "Mail down", "d", impact="high", urgency="medium")
+        categories.add(people["admin"], HOSTILE)
+        c = tickets.create(people["requester"], "Switch", "d", category=HOSTILE)
+        tickets.comment(people["agent"], c.id, "on it")
+    with clock.frozen(T0 - timedelta(days=2)):
+        b = tickets.create(people["requester"], "Slow laptop", "d")
+        tickets.assign(people["supervisor"], b.id, b.version, people["agent"])
+    return {"url": engine, "a": a.id, "b": b.id, "c": c.id}
+
+
+def text_of(widget) -> str:
+    console = Console(width=200, record=True, file=open("/dev/null", "w"))
+    if isinstance(widget, OptionList):
+        for k in range(widget.option_count):
+            console.print(widget.get_option_at_index(k).prompt)
+    else:
+        console.print(widget.content)
+    return console.export_text()
+
+
+def drill_counts(screen) -> dict:
+    """The count printed on each drill-down row, read off the screen."""
+    drill = screen.query_one("#drill", OptionList)
+    counts = {}
+    for k in range(drill.option_count):
+        option = drill.get_option_at_index(k)
+        counts[option.id] = int(option.prompt.plain.split()[-1 if "█" not in option.prompt.plain else -2].replace(",", ""))
+    return counts
+
+
+async def open_analytics(pilot):
+    app = pilot.app
+    await pilot.press("4")
+    await until(pilot, lambda: isinstance(app.screen, AnalyticsScreen) and app.sla_monitor.figures is not None)
+    return app.screen
+
+
+async def test_states_and_buckets_follow_the_clock(desk):
+    now = {"t": T0 + timedelta(minutes=10)}
+    with clock.frozen(lambda: now["t"]):
+        app = ItsmApp(desk["url"])
+        app.sla_monitor.interval = 0.2  # passes every 0.2 s: time passing alone must show
+        async with app.run_test(size=(160, 50)) as pilot:
+            await logged_in(pilot, "supervisor", "supervisor-password-1")
+            screen = await open_analytics(pilot)
+            await until(pilot, lambda: drill_counts(screen)["sla:on_track"] == 2)
+            counts = drill_counts(screen)
+            assert (counts["sla:at_risk"], counts["sla:breached"]) == (0, 1)  # B
+            assert (counts["age:<1d"], counts["age:1-3d"]) == (2, 1)
+            assert "Whole desk" in text_of(screen.query_one("#period"))
+            assert HOSTILE in text_of(screen.query_one("#totals"))  # shown literally, no markup error
+
+            now["t"] = T0 + timedelta(minutes=50)  # A: under 15 of its 60 response minutes left
+            await until(pilot, lambda: drill_counts(screen)["sla:at_risk"] == 1)
+            assert drill_counts(screen)["sla:on_track"] == 1
+
+            now["t"] = T0 + timedelta(days=2, hours=1)
+            await until(pilot, lambda: drill_counts(screen)["sla:breached"] == 2)
+            counts = drill_counts(screen)
+            assert (counts["age:<1d"], counts["age:1-3d"], counts["age:3-7d"]) == (0, 2, 1)
+
+
+async def test_an_operator_change_recounts_at_once(desk):
+    with clock.frozen(T0 + timedelta(minutes=50)):
+        app = ItsmApp(desk["url"])
+        app.sla_monitor.interval = 600  # no timed pass during the test: only the change triggers one
+        async with app.run_test(size=(160, 50)) as pilot:
+            table = await logged_in(pilot, "supervisor", "supervisor-password-1")
+            await until(pilot, lambda: app.sla_monitor.figures is not None)
+            assert app.sla_monitor.figures["sla"]["at_risk"] == 1  # A
+            for _ in range(5):
+                if table.current["id"] == desk["a"]:
+                    break
+                await pilot.press("j")
+            passes = app.sla_monitor.passes
+            await pilot.press("c")
+            await until(pilot, lambda: isinstance(app.screen, TextPrompt))
+            app.screen.query_one("#value").text = "Looking into it"
+            await pilot.press("ctrl+s")
+            await until(pilot, lambda: app.sla_monitor.passes > passes
+                        and app.sla_monitor.figures["sla"]["at_risk"] == 0)
+            assert Ticket.get_by_id(desk["a"]).first_response_at is not None
+            screen = await open_analytics(pilot)
+            assert drill_counts(screen)["sla:at_risk"] == 0 and drill_counts(screen)["sla:on_track"] == 2
+
+
+async def test_drill_down_opens_the_queue_on_exactly_those_tickets(desk):
+    with clock.frozen(T0 + timedelta(hours=2)):
+        app = ItsmApp(desk["url"])
+        async with app.run_test(size=(160, 50)) as pilot:
+            await logged_in(pilot, "supervisor", "supervisor-password-1")
+            screen = await open_analytics(pilot)
+            breached = {t.id for t in Ticket.select().where(sla.state_clause("breached", clock.now()))}
+            assert breached == {desk["a"], desk["b"]}
+            assert drill_counts(screen)["sla:breached"] == 2
+            drill = screen.query_one("#drill", OptionList)
+            assert app.focused is drill
+            await pilot.press("down", "down")  # on track, at risk, *breached*
+            assert drill.get_option_at_index(drill.highlighted).id == "sla:breached"
+            await pilot.press("enter")
+            await until(pilot, lambda: isinstance(app.screen, QueueScreen))
+            queue_screen = app.screen
+            table = queue_screen.query_one(TicketTable)
+            await until(pilot, lambda: queue_screen.filter_text == "sla:breached" and not table.fetching
+                        and queue_screen.total == 2)
+            assert {row["id"] for row in table.rows} == breached
+            await open_analytics(pilot)
+            drill = app.screen.query_one("#drill", OptionList)
+            drill.highlighted = [drill.get_option_at_index(k).id for k in range(drill.option_count)].index("age:<1d")
+            await pilot.press("enter")
+            await until(pilot, lambda: isinstance(app.screen, QueueScreen) and app.screen.total == 2)
+            assert {row["id"] for row in app.screen.query_one(TicketTable).rows} == {desk["a"], desk["c"]}
+
+
+async def test_period_selector(desk, people):
+    with clock.frozen(T0 + timedelta(hours=1)):
+        app = ItsmApp(desk["url"])
+        async with app.run_test(size=(160, 50)) as pilot:
+            await logged_in(pilot, "supervisor", "supervisor-password-1")
+            screen = await open_analytics(pilot)
+            assert app.sla_monitor.figures["period"]["name"] == "30d"
+            await pilot.press("w")
+            await until(pilot, lambda: app.sla_monitor.figures["period"]["name"] == "7d")
+            assert "Last 7 days" in text_of(screen.query_one("#period"))
+            await pilot.press("t")
+            await until(pilot, lambda: app.sla_monitor.figures["period"]["name"] == "today")
+            assert app.sla_monitor.figures["period_counts"]["opened"] == 2  # A and C, not B
+            await pilot.press("c")
+            await until(pilot, lambda: isinstance(app.screen, TextPrompt))
+            app.screen.query_one(Input).value = "2026-03-05..2026-03-01"
+            await pilot.press("enter")
+            await until(pilot, lambda: isinstance(app.screen, AnalyticsScreen))
+            assert app.sla_monitor.period == "today"  # refused with a message, nothing lost
+            await pilot.press("c")
+            await until(pilot, lambda: isinstance(app.screen, TextPrompt))
+            app.screen.query_one(Input).value = "2026-02-28..2026-03-01"
+            await pilot.press("enter")
+            await until(pilot, lambda: app.sla_monitor.figures["period"]["label"] == "2026-02-28 to 2026-03-01")
+            assert app.sla_monitor.figures["period_counts"]["opened"] == 1  # B
+            assert "2026-02-28 to 2026-03-01" in text_of(screen.query_one("#period"))
+
+
+async def test_agents_see_their_own_figures_and_requesters_none(desk):
+    with clock.frozen(T0 + timedelta(hours=1)):
+        app = ItsmApp(desk["url"])
+        async with app.run_test(size=(160, 50)) as pilot:
+            await logged_in(pilot, "agent", "agent-password-1")
+            screen = await open_analytics(pilot)
+            figures = app.sla_monitor.figures
+            assert figures["scope"] == {"kind": "agent", "user": "agent"}
+            assert sum(figures["totals"]["status"].values()) == 1  # only B is assigned to them
+            assert drill_counts(screen)["sla:breached"] == 1 and drill_counts(screen)["sla:on_track"] == 0
+            assert "Your tickets" in text_of(screen.query_one("#period"))
+            workload = text_of(screen.query_one("#workload"))
+            assert "agent " in workload and "supervisor" not in workload and "agent2" not in workload
+            await pilot.press("ctrl+l")
+            await logged_in(pilot, "requester", "requester-password-1")
+            await pilot.press("4")
+            await pilot.pause()
+            assert isinstance(app.screen, QueueScreen) and app.sla_monitor.figures is None
