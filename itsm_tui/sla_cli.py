@@ -1,5 +1,6 @@
-"""The ``sla`` and ``report`` commands of the command line (kept apart from cli.py, which only
-registers them): SLA policies and calendar, recompute, alerts and mail, the analytics report."""
+"""The ``sla``, ``assignment`` and ``report`` commands of the command line (kept apart from
+cli.py, which only registers them): SLA policies and calendar, recompute, automatic
+assignment, the analytics report."""
 
 from __future__ import annotations
 
@@ -23,6 +24,19 @@ def add_commands(commands) -> None:
     cal.add_argument("--holidays", default="", help="comma-separated dates, e.g. 2026-12-25,2026-12-26")
     recompute = sla.add_parser("recompute", help="recompute due and risk times after a policy or calendar change")
     recompute.add_argument("--all", action="store_true", help="every ticket, resolved ones too")
+
+    assign = commands.add_parser("assignment", help="automatic assignment of new tickets").add_subparsers(
+        dest="assignment_command", metavar="ACTION", required=True)
+    assign.add_parser("show", help="the switch and each category's mode and agents")
+    assign.add_parser("on", help="switch automatic assignment on for the desk (admins)")
+    assign.add_parser("off", help="switch it off (category settings are kept)")
+    category = assign.add_parser("category", help="a category's mode and agents (admins)")
+    category.add_argument("name")
+    category.add_argument("--mode", required=True, choices=("round_robin", "least_loaded", "off"))
+    category.add_argument("--agents", help="comma-separated usernames (default: keep the current ones)")
+    away = assign.add_parser("away", help="mark an agent away (skipped) or back")
+    away.add_argument("username")
+    away.add_argument("state", choices=("on", "off"))
 
     report = commands.add_parser("report", help="reports").add_subparsers(
         dest="report_command", metavar="REPORT", required=True)
@@ -57,6 +71,23 @@ def _sla(args, actor) -> int:
     return 0
 
 
+def _assignment(args, actor) -> int:
+    from .core import assignment
+
+    command = args.assignment_command
+    if command in ("on", "off"):
+        assignment.set_enabled(actor, command == "on")
+    elif command == "category":
+        agents = None if args.agents is None else [a.strip() for a in args.agents.split(",") if a.strip()]
+        assignment.configure(actor, args.name, None if args.mode == "off" else args.mode, agents)
+    elif command == "away":
+        person = assignment.set_away(actor, args.username, args.state == "on")
+        print(f"{person.username} is {'away' if person.is_away else 'back'}")
+        return 0
+    print("\n".join(assignment.describe()))
+    return 0
+
+
 def _minutes(minutes: int) -> str:
     if minutes % (24 * 60) == 0:
         return f"{minutes // (24 * 60)} d"
@@ -75,4 +106,4 @@ def _report(args, actor) -> int:
     return 0
 
 
-HANDLERS = {"sla": _sla, "report": _report}
+HANDLERS = {"sla": _sla, "assignment": _assignment, "report": _report}

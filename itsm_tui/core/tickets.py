@@ -6,7 +6,7 @@ import hashlib
 import re
 
 from .. import config
-from . import audit, clock, records, sla
+from . import assignment, audit, clock, records, sla
 from .db import transactional
 from .errors import NotFound, PermissionDenied, ValidationError
 from .models import (
@@ -181,7 +181,13 @@ def create(
     values["priority"] = PRIORITY_MATRIX[(values["impact"], values["urgency"])]
     values.update(sla.targets(now, values["priority"]))
     values["status"] = "new"
+    auto = assignment.pick(values["category"])
+    if auto is not None:
+        values["assignee"] = auto
     ticket = records.create(actor, Ticket, "ticket", "ticket", values)
+    if auto is not None and auto.id != actor.id:
+        notify(auto, ticket, "assigned", f"{ticket.number} was assigned to you automatically "
+                                         f"({values['category'].name}): {ticket.title}")
     if ticket.system_id:
         _note_link_on_systems(actor, ticket, None, ticket.system_id)
     return Ticket.get_by_id(ticket.id)

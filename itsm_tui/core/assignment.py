@@ -1,0 +1,111 @@
+"""Automatic assignment of new tickets per category: round-robin or least-loaded among the
+category's agents, skipping agents marked away and disabled accounts.
+
+Off by default twice over: the desk-wide switch (setting ``assignment.enabled``) and each
+category's mode (``Category.auto_assign``, None) must both be on. Admins set both.
+"""
+
+from __future__ import annotations
+
+import json
+
+from peewee import fn
+
+from . import audit, records
+from .db import transactional
+from .errors import ValidationError
+from .models import AUTO_ASSIGN_MODES, OPEN_STATUSES, Category, CategoryAgent, Setting, Ticket, User
+from .permissions import STAFF, require
+from .sla import put_setting
+from .users import staff_member
+
+ENABLED_KEY = "assignment.enabled"
+
+
+def enabled() -> bool:
+    row = Setting.get_or_none(Setting.key == ENABLED_KEY)
+    return bool(row and json.loads(row.value))
+
+
+@transactional
+def set_enabled(actor: User, on: bool) -> None:
+    require(actor, "settings.manage")
+    before = enabled()
+    put_setting(ENABLED_KEY, bool(on))
+    audit.record(actor, "update", "setting", None,
+                 f"automatic assignment {'on' if on else 'off'}", {ENABLED_KEY: [before, bool(on)]})
+
+
+@transactional
+def configure(actor: User, category: str, mode: str | None, agents: list[str] | None = None) -> Category:
+    """Set a category's mode (round_robin, least_loaded, or None for off) and, if given, its
+    agents (usernames of staff members)."""
+    from .tickets import _category
+
+    require(actor, "settings.manage")
+    row = _category(category)
+    if mode is not None and mode not in AUTO_ASSIGN_MODES:
+        raise ValidationError(f"mode must be {', '.join(AUTO_ASSIGN_MODES)} or off, not {mode!r}", "mode")
+    changes = {}
+    if mode != row.auto_assign:
+        changes["auto_assign"] = [row.auto_assign, mode]
+        Category.update(auto_assign=mode).where(Category.id == row.id).execute()
+    if agents is not None:
+        people = [staff_member(name) for name in dict.fromkeys(agents)]
+        before = sorted(a.agent.username for a in CategoryAgent.select(CategoryAgent, User).join(User)
+                        .where(CategoryAgent.category == row.id))
+        CategoryAgent.delete().where(CategoryAgent.category == row.id).execute()
+        for person in people:
+            CategoryAgent.create(category=row.id, agent=person.id)
+        if before != sorted(p.username for p in people):
+            changes["agents"] = [before, sorted(p.username for p in people)]
+    if changes:
+        audit.record(actor, "update", "category", row.id, f"automatic assignment for {row.name}", changes)
+    return Category.get_by_id(row.id)
+
+
+@transactional
+def set_away(actor: User, username: str, away: bool) -> User:
+    """Mark an agent away (skipped by automatic assignment) or back. Agents mark themselves;
+    supervisors and admins anyone."""
+    person = staff_member(username)
+    require(actor, "ticket.assign_self" if person.id == actor.id else "ticket.assign_other")
+    return records.update(actor, person, person.version, {"is_away": bool(away)}, "user", person.username,
+                          summary=f"{person.username} {'away' if away else 'back'}")
+
+
+def pick(category: Category) -> User | None:
+    """The agent a new ticket of ``category`` goes to, or None (off, or nobody available).
+    Records the choice on the category so that round-robin continues after it."""
+    category = Category.get_by_id(category.id)
+    if category.auto_assign is None or not enabled():
+        return None
+    candidates = list(
+        User.select().join(CategoryAgent, on=(CategoryAgent.agent == User.id))
+        .where((CategoryAgent.category == category.id) & User.is_active & ~User.is_away
+               & User.role.in_(sorted(STAFF)))
+        .order_by(User.id))
+    if not candidates:
+        return None
+    last = category.last_assignee_id or 0
+    after = [c for c in candidates if c.id > last] + [c for c in candidates if c.id <= last]  # rotation order
+    if category.auto_assign == "least_loaded":
+        loads = dict(Ticket.select(Ticket.assignee, fn.COUNT(Ticket.id))
+                     .where(Ticket.assignee.in_([c.id for c in candidates]), Ticket.status.in_(OPEN_STATUSES))
+                     .group_by(Ticket.assignee).tuples())
+        chosen = min(after, key=lambda c: loads.get(c.id, 0))  # ties: the next in rotation
+    else:
+        chosen = after[0]
+    Category.update(last_assignee=chosen.id).where(Category.id == category.id).execute()
+    return chosen
+
+
+def describe() -> list[str]:
+    """One line per category with automatic assignment configured, for ``assignment show``."""
+    lines = [f"automatic assignment is {'on' if enabled() else 'off'} for the desk"]
+    for row in Category.select().order_by(Category.name):
+        names = [a.agent.username + (" (away)" if a.agent.is_away else "")
+                 for a in CategoryAgent.select(CategoryAgent, User).join(User)
+                 .where(CategoryAgent.category == row.id).order_by(User.username)]
+        lines.append(f"{row.name}: {row.auto_assign or 'off'}" + (f" among {', '.join(names)}" if names else ""))
+    return lines

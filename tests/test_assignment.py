@@ -1,0 +1,81 @@
+"""Automatic assignment per category: off by default, round-robin and least-loaded, away and
+disabled agents skipped, admins only."""
+
+import pytest
+
+from itsm_tui.core import assignment, tickets, users
+from itsm_tui.core.errors import PermissionDenied, ValidationError
+from itsm_tui.core.models import AuditEntry, Notification, Ticket
+
+
+def _new(people, category="Network"):
+    return tickets.create(people["requester"], "Cannot print", "d", category=category)
+
+
+@pytest.fixture
+def team(people):
+    people["agent3"] = users.create_user(people["admin"], "agent3", "agent")
+    return people
+
+
+def test_off_by_default_even_with_agents_listed(team):
+    assignment.configure(team["admin"], "Network", None, ["agent", "agent2"])
+    assert _new(team).assignee_id is None
+    assignment.set_enabled(team["admin"], True)
+    assert _new(team).assignee_id is None  # the category itself is still off
+    assignment.configure(team["admin"], "Network", "round_robin")
+    assignment.set_enabled(team["admin"], False)
+    assert _new(team).assignee_id is None  # the desk-wide switch is off
+
+
+def test_round_robin_cycles_and_skips_away_agents(team):
+    admin = team["admin"]
+    assignment.set_enabled(admin, True)
+    assignment.configure(admin, "Network", "round_robin", ["agent", "agent2", "agent3"])
+    got = [_new(team).assignee.username for _ in range(4)]
+    assert got == ["agent", "agent2", "agent3", "agent"]
+    assignment.set_away(team["agent2"], "agent2", True)  # agents mark themselves away
+    assert [_new(team).assignee.username for _ in range(3)] == ["agent3", "agent", "agent3"]
+    assert _new(team, "Hardware").assignee_id is None  # another category: not configured
+    users.update_user(admin, team["agent3"].id, team["agent3"].version, is_active=False)
+    assert {_new(team).assignee.username for _ in range(2)} == {"agent"}
+
+
+def test_least_loaded_picks_the_agent_with_fewest_open_tickets(team):
+    admin = team["admin"]
+    for _ in range(2):
+        t = _new(team, "Hardware")
+        tickets.assign(admin, t.id, t.version, "agent")
+    t = _new(team, "Hardware")
+    tickets.assign(admin, t.id, t.version, "agent2")
+    assignment.set_enabled(admin, True)
+    assignment.configure(admin, "Network", "least_loaded", ["agent", "agent2", "agent3"])
+    got = [_new(team).assignee.username for _ in range(4)]
+    # loads 2/1/0 -> agent3; 2/1/1 -> agent2 (next in rotation among the least); 2/2/1 -> agent3; 2/2/2 -> agent
+    assert got == ["agent3", "agent2", "agent3", "agent"]
+
+
+def test_auto_assignee_is_notified_and_the_assignment_is_in_the_log(team):
+    assignment.set_enabled(team["admin"], True)
+    assignment.configure(team["admin"], "Network", "round_robin", ["agent2"])
+    t = _new(team)
+    assert Ticket.get_by_id(t.id).assignee_id == team["agent2"].id
+    note = Notification.get(Notification.user == team["agent2"].id)
+    assert "assigned to you automatically" in note.message and t.number in note.message
+    created = AuditEntry.get(AuditEntry.entity_id == t.id, AuditEntry.action == "create")
+    assert '"assignee"' in created.changes
+
+
+def test_only_admins_configure_and_only_supervisors_mark_others_away(team):
+    for who in ("agent", "supervisor"):
+        with pytest.raises(PermissionDenied):
+            assignment.set_enabled(team[who], True)
+        with pytest.raises(PermissionDenied):
+            assignment.configure(team[who], "Network", "round_robin", ["agent"])
+    with pytest.raises(PermissionDenied):
+        assignment.set_away(team["agent"], "agent2", True)
+    assert assignment.set_away(team["supervisor"], "agent2", True).is_away
+    with pytest.raises(ValidationError, match="mode"):
+        assignment.configure(team["admin"], "Network", "random", ["agent"])
+    with pytest.raises(ValidationError, match="not an active agent"):
+        assignment.configure(team["admin"], "Network", "round_robin", ["requester"])
