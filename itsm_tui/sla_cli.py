@@ -38,6 +38,8 @@ def add_commands(commands) -> None:
     away.add_argument("username")
     away.add_argument("state", choices=("on", "off"))
 
+    sla.add_parser("check", help="raise the at-risk and breached alerts due now and send due e-mail (for cron)")
+
     report = commands.add_parser("report", help="reports").add_subparsers(
         dest="report_command", metavar="REPORT", required=True)
     analytics = report.add_parser("analytics", help="the analytics screen's figures")
@@ -47,6 +49,7 @@ def add_commands(commands) -> None:
 
 def _sla(args, actor) -> int:
     from .core import sla
+    from .core.permissions import require
 
     if args.sla_command == "show":
         for priority, (response, resolution) in sla.policies().items():
@@ -65,6 +68,14 @@ def _sla(args, actor) -> int:
         }
         cal = sla.set_calendar(actor, data)
         print(f"calendar saved: {cal.describe()}; run `itsm-tui sla recompute` to apply it to open tickets")
+        return 0
+    if args.sla_command == "check":
+        from .core import alerts, mailer
+
+        require(actor, "settings.manage")
+        raised = alerts.raise_alerts()
+        sent, failed = mailer.send_due()
+        print(f"{raised} alerts raised; {sent} e-mails sent, {failed} failed (retried later)")
         return 0
     changed = sla.recompute(actor, everything=args.all)
     print(f"recomputed the SLA times of {changed} tickets")

@@ -6,7 +6,7 @@ import hashlib
 import re
 
 from .. import config
-from . import assignment, audit, clock, records, sla
+from . import assignment, audit, clock, mailer, records, sla
 from .db import transactional
 from .errors import NotFound, PermissionDenied, ValidationError
 from .models import (
@@ -371,5 +371,8 @@ def _size(n: int) -> str:
 
 
 def notify(user: User, ticket: Ticket | None, kind: str, message: str) -> Notification:
-    return Notification.create(user=user, ticket=ticket, kind=kind, message=message[:500],
-                               created_at=clock.now())
+    """A notification, and its e-mail in the outbox when e-mail is configured."""
+    row = Notification.create(user=user, ticket=ticket, kind=kind, message=message[:500],
+                              created_at=clock.now())
+    mailer.queue(user, row)
+    return row

@@ -2,7 +2,7 @@
 
 One pass, in a thread worker: the analytics figures of the logged-in operator (SLA states,
 age buckets and the rest, by aggregation in SQL), the at-risk and breached alerts, and any
-e-mail due. A pass reschedules the next one with ``set_timer`` only after it has finished, so
+e-mail due (SMTP, when configured: the network wait never blocks the UI). A pass reschedules the next one with ``set_timer`` only after it has finished, so
 passes never overlap however slow the database is; an operator's change asks for a pass at
 once (a pass already running is followed by another right after it).
 """
@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from time import perf_counter
 
-from ..core import alerts, analytics
+from ..core import alerts, analytics, mailer
 from ..core.models import User
 from ..core.permissions import allowed, is_staff
 
@@ -80,6 +80,7 @@ class SlaMonitor:
         try:
             figures = analytics.figures(user, period)
             raised = alerts.raise_alerts()
+            mailer.send_due()
         except Exception as exc:  # the database went away, a bad custom period...: shown, retried
             error = str(exc) or type(exc).__name__
         self.app.call_from_thread(self._finished, user, period, figures, error, raised, perf_counter() - started)
