@@ -47,6 +47,7 @@ CREATE INDEX `ticket_requester_id_status_updated_at` ON `ticket` (`requester_id`
 CREATE INDEX `ticket_category_id_status` ON `ticket` (`category_id`, `status`);
 CREATE INDEX `ticket_priority_id` ON `ticket` (`priority`, `id`);
 CREATE INDEX `ticket_status_resolution_due` ON `ticket` (`status`, `resolution_due`);
+CREATE INDEX `ticket_status_assignee_id_priority_category_id_created_a_b5cf8d8` ON `ticket` (`status`, `assignee_id`, `priority`, `category_id`, `created_at`, `first_response_at`, `response_due`, `response_risk_at`, `resolution_due`, `resolution_risk_at`, `sla_paused_at`);
 CREATE TABLE `comment` (`id` INTEGER AUTO_INCREMENT NOT NULL PRIMARY KEY, `ticket_id` INTEGER NOT NULL, `author_id` INTEGER NOT NULL, `body` TEXT NOT NULL, `is_internal` BOOL NOT NULL, `created_at` DATETIME NOT NULL, FOREIGN KEY (`ticket_id`) REFERENCES `ticket` (`id`) ON DELETE CASCADE, FOREIGN KEY (`author_id`) REFERENCES `user` (`id`) ON DELETE RESTRICT) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
 CREATE INDEX `comment_ticket_id` ON `comment` (`ticket_id`);
 CREATE INDEX `comment_author_id` ON `comment` (`author_id`);

@@ -9,6 +9,7 @@ Days (the period's bounds, the daily series) follow the SLA calendar's time zone
 from __future__ import annotations
 
 import re
+from collections import Counter
 from datetime import date, datetime, timedelta
 
 from peewee import SQL, Case, fn
@@ -89,17 +90,18 @@ def figures(actor: User, period: str = "30d", now: datetime | None = None) -> di
     label, start, end = period_range(period, now, cal)
     mine = (Ticket.assignee == scope.id) if scope else None
     own = " assignee:me" if scope else ""
+    groups = _open_groups(mine, now)
     return {
         "generated_at": now.isoformat(),
         "calendar": cal.describe(),
         "scope": {"kind": "agent", "user": scope.username} if scope else {"kind": "desk"},
         "period": {"name": (period or "30d").strip().lower(), "label": label,
                    "from": start.isoformat(), "to": end.isoformat()},
-        "totals": _totals(mine),
+        "totals": _totals(mine, groups),
         "period_counts": _period_counts(mine, start, end),
-        **_open_figures(mine, now),
+        **_open_figures(groups),
         "compliance": _compliance(mine, start, end),
-        "workload": _workload(scope, start, end),
+        "workload": _workload(scope, groups, start, end),
         "daily": _daily(mine, now, cal),
         "filters": {"sla": {s: q + own for s, q in SLA_FILTERS.items()},
                     "age": {b: q + own for b, q in AGE_FILTERS.items()}},
@@ -115,14 +117,33 @@ def _count_if(clause):
     return fn.COALESCE(fn.SUM(Case(None, [(clause, 1)], 0)), 0)
 
 
-def _totals(mine) -> dict:
-    status = dict(_where(Ticket.select(Ticket.status, fn.COUNT(Ticket.id)), mine)
-                  .group_by(Ticket.status).tuples())
-    open_ = Ticket.status.in_(OPEN_STATUSES)
-    priority = dict(_where(Ticket.select(Ticket.priority, fn.COUNT(Ticket.id)), open_, mine)
-                    .group_by(Ticket.priority).tuples())
-    category = dict(_where(Ticket.select(Ticket.category, fn.COUNT(Ticket.id)), open_, mine)
-                    .group_by(Ticket.category).tuples())
+def _open_groups(mine, now: datetime) -> list[dict]:
+    """The open tickets counted by (age bucket, response level, resolution level, priority,
+    category, assignee, status) in one grouped scan: a few hundred groups whatever the number
+    of tickets, read from the covering index made for it (see the Ticket model)."""
+    one, three, seven = (now - limit for limit in AGE_LIMITS)
+    created = Ticket.created_at
+    age = Case(None, [(created > one, 0), (created > three, 1), (created > seven, 2)], 3)
+    columns = (age.alias("age"), sla.level("response", now).alias("response"),
+               sla.level("resolution", now).alias("resolution"), Ticket.priority.alias("priority"),
+               Ticket.category.alias("category"), Ticket.assignee.alias("assignee"),
+               Ticket.status.alias("status"), fn.COUNT(Ticket.id).alias("n"))
+    names = ("age", "response", "resolution", "priority", "category", "assignee", "status")
+    query = _where(Ticket.select(*columns), Ticket.status.in_(OPEN_STATUSES), mine).group_by(
+        *(SQL(name) for name in names))
+    return list(query.dicts())
+
+
+def _totals(mine, groups: list[dict]) -> dict:
+    # Open statuses from the groups; the others by range counts on the status index, which
+    # beat a GROUP BY over every ticket.
+    status = Counter({s: _where(Ticket.select(), Ticket.status == s, mine).count()
+                      for s in STATUSES if s not in OPEN_STATUSES})
+    priority, category = Counter(), Counter()
+    for g in groups:
+        status[g["status"]] += g["n"]
+        priority[g["priority"]] += g["n"]
+        category[g["category"]] += g["n"]
     names = dict(Category.select(Category.id, Category.name).tuples())
     return {
         "status": {s: status.get(s, 0) for s in STATUSES},
@@ -137,24 +158,19 @@ def _period_counts(mine, start: datetime, end: datetime) -> dict:
     return {"opened": opened, "resolved": resolved}
 
 
-def _open_figures(mine, now: datetime) -> dict:
-    """Age buckets and SLA states of the open tickets, in one pass over them."""
-    one, three, seven = (now - limit for limit in AGE_LIMITS)
-    created = Ticket.created_at
-    columns = {
-        "<1d": created > one, "1-3d": (created <= one) & (created > three),
-        "3-7d": (created <= three) & (created > seven), ">7d": created <= seven,
-    }
-    for target in (None,) + sla.TARGETS:
-        for state in sla.STATES:
-            columns[(target, state)] = sla.state_clause(state, now, target)
-    query = _where(Ticket.select(*(_count_if(c) for c in columns.values())),
-                   Ticket.status.in_(OPEN_STATUSES), mine)
-    values = dict(zip(columns, (int(v or 0) for v in query.tuples().get())))
-    states = {state: values[(None, state)] for state in sla.STATES}
+def _open_figures(groups: list[dict]) -> dict:
+    """Age buckets and SLA states (the worse pending target, and each target) of open tickets."""
+    ages, overall = Counter(), Counter()
+    per_target = {target: Counter() for target in sla.TARGETS}
+    for g in groups:
+        ages[AGE_BUCKETS[g["age"]]] += g["n"]
+        overall[sla.LEVEL_STATES[max(g["response"], g["resolution"])]] += g["n"]
+        for target in sla.TARGETS:
+            per_target[target][sla.LEVEL_STATES[g[target]]] += g["n"]
+    states = {state: overall[state] for state in sla.STATES}
     for target in sla.TARGETS:
-        states[target] = {state: values[(target, state)] for state in sla.STATES}
-    return {"open_age": {b: values[b] for b in AGE_BUCKETS}, "sla": states}
+        states[target] = {state: per_target[target][state] for state in sla.STATES}
+    return {"open_age": {b: ages[b] for b in AGE_BUCKETS}, "sla": states}
 
 
 def _compliance(mine, start: datetime, end: datetime) -> dict:
@@ -172,13 +188,15 @@ def _share(met: int, missed: int) -> dict:
             "percent": round(100 * met / (met + missed), 1) if met + missed else None}
 
 
-def _workload(scope: User | None, start: datetime, end: datetime) -> list[dict]:
+def _workload(scope: User | None, groups: list[dict], start: datetime, end: datetime) -> list[dict]:
     """Per agent: open and in-progress tickets now, resolved in the period and the median time
     to resolve them (SQL window functions, on both engines)."""
-    mine = (Ticket.assignee == scope.id) if scope else Ticket.assignee.is_null(False)
-    now_counts = {a: (o, p) for a, o, p in _where(Ticket.select(
-        Ticket.assignee, fn.COUNT(Ticket.id), _count_if(Ticket.status == "in_progress")),
-        Ticket.status.in_(OPEN_STATUSES), mine).group_by(Ticket.assignee).tuples()}
+    now_counts: dict[int, list[int]] = {}
+    for g in groups:
+        if g["assignee"] is not None:
+            counts = now_counts.setdefault(g["assignee"], [0, 0])
+            counts[0] += g["n"]
+            counts[1] += g["n"] if g["status"] == "in_progress" else 0
     resolved = _medians(scope, start, end)
     if scope:
         people = [scope]

@@ -1,0 +1,101 @@
+"""Benchmark: the SLA monitor's pass on an existing database, and the largest UI stall while
+passes run back to back in the real app.
+
+    python -m itsm_tui.bench_sla --db URL [--db URL ...] [--as supervisor] [--passes 7]
+        [--period 30d] [--alerts] [--ui-seconds 10]
+
+A pass is what the app's worker does: the analytics figures (every count of screen 4, by SQL
+aggregation) and, with ``--alerts``, the SLA alerts (which write notifications: leave it off
+on a shared benchmark database). The stall is measured by a 10 ms timer on the app's event
+loop: the largest lateness of any tick while the monitor runs with no pause between passes.
+Prints figures; it asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import time
+
+from .core import alerts, analytics, db, setup, users
+from .core.models import Ticket, User
+
+TICK = 0.01
+
+
+def _actor(username: str | None) -> User:
+    if username:
+        return users.by_username(username)
+    boss = User.select().where(User.role == "supervisor", User.is_active).order_by(User.id).first()
+    return boss or users.system_actor()
+
+
+def time_passes(actor: User, period: str, passes: int, with_alerts: bool) -> list[float]:
+    """Wall time of each pass in seconds, after one warm-up pass."""
+    analytics.figures(actor, period)
+    samples = []
+    for _ in range(passes):
+        start = time.perf_counter()
+        analytics.figures(actor, period)
+        if with_alerts:
+            alerts.raise_alerts()
+        samples.append(time.perf_counter() - start)
+    return samples
+
+
+async def ui_stall(url: str, actor: User, seconds: float, period: str) -> tuple[float, int, float]:
+    """(largest tick lateness in seconds, passes completed, median tick lateness) while the
+    app's monitor runs back to back for ``seconds``, with the queue on screen."""
+    from .ui import sla_monitor
+    from .ui.app import ItsmApp
+
+    app = ItsmApp(url)
+    app.sla_monitor.interval = 0.05  # a new pass right after each one: the worst case
+    lateness: list[float] = []
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.pause(0.5)
+        app.logged_in(actor)
+        app.sla_monitor.period = period
+        await pilot.pause(1.0)  # the queue's first page, the first pass under way
+        first = app.sla_monitor.passes
+        end = time.perf_counter() + seconds
+        expected = time.perf_counter() + TICK
+        while time.perf_counter() < end:
+            await asyncio.sleep(TICK)
+            now = time.perf_counter()
+            lateness.append(max(0.0, now - expected))
+            expected = now + TICK
+        done = app.sla_monitor.passes - first
+        app.sla_monitor.stop()
+        await pilot.pause(0.2)
+    del sla_monitor
+    return max(lateness), done, statistics.median(lateness)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m itsm_tui.bench_sla", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--db", action="append", required=True, metavar="URL", help="a database to measure (repeat)")
+    parser.add_argument("--as", dest="as_user", help="the operator (default: the first supervisor)")
+    parser.add_argument("--passes", type=int, default=7)
+    parser.add_argument("--period", default="30d")
+    parser.add_argument("--alerts", action="store_true", help="raise alerts too (writes notifications)")
+    parser.add_argument("--ui-seconds", type=float, default=10.0, help="0: skip the UI measurement")
+    args = parser.parse_args()
+    for url in args.db:
+        setup.open_database(url)
+        actor = _actor(args.as_user)
+        tickets = Ticket.select().count()
+        samples = time_passes(actor, args.period, args.passes, args.alerts)
+        print(f"{db.describe_url(url)}: {tickets:,} tickets, pass as {actor.username} ({args.period}"
+              f"{', with alerts' if args.alerts else ''}): median {statistics.median(samples):.3f} s, "
+              f"min {min(samples):.3f} s, max {max(samples):.3f} s over {len(samples)} passes")
+        if args.ui_seconds > 0:
+            worst, done, typical = asyncio.run(ui_stall(url, actor, args.ui_seconds, args.period))
+            print(f"  UI while passes run back to back for {args.ui_seconds:.0f} s ({done} passes): "
+                  f"largest stall {worst * 1000:.0f} ms, median tick lateness {typical * 1000:.1f} ms")
+        db.database.close()
+
+
+if __name__ == "__main__":
+    main()
