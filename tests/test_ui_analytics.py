@@ -188,3 +188,63 @@ async def test_agents_see_their_own_figures_and_requesters_none(desk):
             await pilot.press("4")
             await pilot.pause()
             assert isinstance(app.screen, QueueScreen) and app.sla_monitor.figures is None
+
+
+async def test_passes_never_overlap_and_a_change_during_a_pass_is_counted_after_it(desk, monkeypatch):
+    import threading
+    import time
+
+    from itsm_tui.core import analytics
+
+    real, running, overlaps, started = analytics.figures, [0], [0], []
+    lock = threading.Lock()
+
+    def slow(actor, period="30d", now=None):
+        with lock:
+            running[0] += 1
+            overlaps[0] = max(overlaps[0], running[0])
+        started.append(time.monotonic())
+        time.sleep(0.3)
+        try:
+            return real(actor, period, now)
+        finally:
+            with lock:
+                running[0] -= 1
+
+    monkeypatch.setattr(analytics, "figures", slow)
+    with clock.frozen(T0 + timedelta(minutes=10)):
+        app = ItsmApp(desk["url"])
+        app.sla_monitor.interval = 600
+        async with app.run_test(size=(160, 50)) as pilot:
+            await logged_in(pilot, "supervisor", "supervisor-password-1")
+            await until(pilot, lambda: app.sla_monitor.passes >= 1)
+            for _ in range(5):  # five changes while a pass runs: one more pass, right after it
+                app.changed()
+                await pilot.pause(0.02)
+            await until(pilot, lambda: app.sla_monitor.passes >= 3)
+            await pilot.pause(0.5)
+            assert overlaps[0] == 1
+            assert app.sla_monitor.passes == 3  # the first, the one asked for, the one queued behind it
+
+
+async def test_a_failing_pass_is_reported_once_and_retried(desk, monkeypatch):
+    from itsm_tui.core import analytics
+
+    calls = []
+
+    def broken(actor, period="30d", now=None):
+        calls.append(period)
+        raise RuntimeError("database is locked")
+
+    monkeypatch.setattr(analytics, "figures", broken)
+    with clock.frozen(T0):
+        app = ItsmApp(desk["url"])
+        app.sla_monitor.interval = 0.1
+        async with app.run_test(size=(160, 50)) as pilot:
+            await logged_in(pilot, "supervisor", "supervisor-password-1")
+            await until(pilot, lambda: len(calls) >= 3)  # it keeps trying
+            messages = [n.message for n in app._notifications if "database is locked" in n.message]
+            assert len(messages) == 1 and app.sla_monitor.error == "database is locked"
+            await pilot.press("4")
+            await until(pilot, lambda: isinstance(app.screen, AnalyticsScreen))
+            assert "Computing" in text_of(app.screen.query_one("#period"))  # no figures, no crash

@@ -92,6 +92,8 @@ class SlaMonitor:
         if self._user is None or self._user.id != user.id:
             return  # logged out meanwhile
         if period == self.period:
+            if error is not None and error != self.error:  # said once, not every pass
+                self.app.notify(error, title="SLA figures could not be computed", severity="error")
             self.figures, self.error = (figures, None) if error is None else (self.figures, error)
             for screen in self.app.screen_stack:
                 if hasattr(screen, "figures_ready"):

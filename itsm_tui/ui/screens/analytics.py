@@ -123,8 +123,6 @@ class AnalyticsScreen(Screen):
 
     def figures_ready(self, monitor) -> None:
         figures = monitor.figures
-        if monitor.error:
-            self.app.notify(monitor.error, title="Analytics could not be computed", severity="error")
         if figures is None:
             self._period_line(None, busy=True)
             return
