@@ -15,7 +15,7 @@ from textual.content import Content
 from textual.worker import Worker, WorkerState
 
 from .. import config
-from ..core import db, notifications, setup, tickets, views
+from ..core import assignment, db, notifications, setup, tickets, views
 from ..core.errors import ItsmError, NotFound, SchemaError
 from ..core.models import User
 from ..core.permissions import allowed
@@ -61,6 +61,9 @@ class ItsmCommands(Provider):
             ("Log out", app.action_logout, "Back to the login screen (ctrl+l)"),
             ("Quit", app.exit, "Leave itsm-tui"),
         ]
+        if allowed(app.user.role, "ticket.assign_self"):
+            entries.append(("Away / back", app.action_toggle_away,
+                            "Automatic assignment skips you while you are away"))
         for view in views.views_for(app.user):
             entries.append((f"View: {view.name}", partial(app.use_view, view), view.query or "everything"))
         return entries
@@ -283,6 +286,16 @@ class ItsmApp(App):
             self.unread = unread
             for frame in self.screen.query("Frame"):
                 frame.show()
+
+    @work(exclusive=True, group="away", thread=True, exit_on_error=False)
+    def action_toggle_away(self) -> None:
+        user = self.user
+        if user is None:
+            return
+        away = not User.get_by_id(user.id).is_away
+        assignment.set_away(user, user.username, away)
+        self.call_from_thread(self.notify, "You are away: new tickets are not assigned to you automatically."
+                              if away else "You are back: automatic assignment includes you again.")
 
     @work(exclusive=True, group="notifications-list", exit_on_error=False)
     async def action_notifications(self) -> None:
