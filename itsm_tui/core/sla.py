@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from peewee import Case, fn
 
 from . import audit, clock
-from .db import transactional
+from .db import database, transactional
 from .errors import ValidationError
 from .models import OPEN_STATUSES, PRIORITY_NAMES, Setting, SlaPolicy, Ticket, User
 from .permissions import require
@@ -367,12 +367,13 @@ def state_of(ticket: Ticket, now: datetime) -> str:
 
 # ---------------------------------------------------------------- recompute
 
-def recompute(actor: User, everything: bool = False, batch: int = 1000, progress=None) -> int:
+def recompute(actor: User, everything: bool = False, batch: int = 2000, progress=None) -> int:
     """Recompute due and risk times (current policies and calendar) of open tickets and of
     tickets whose risk times were never computed (an upgraded database, bulk or imported data),
     or of every ticket with ``everything``; freeze a missing outcome of resolved tickets from
-    their stored times. Waiting tickets without a pause moment get their last update as one.
-    Returns the number of tickets changed. Runs in batches, each its own transaction."""
+    their stored times. Waiting or resolved tickets without a pause moment get their last
+    update (or resolution) as one. Returns the number of tickets changed. Runs in batches, each
+    its own transaction, with one prepared UPDATE per batch."""
     require(actor, "settings.manage")
     cal, pols = calendar(), policies()
     where = None if everything else (Ticket.status.in_(OPEN_STATUSES) | Ticket.resolution_risk_at.is_null()
@@ -380,14 +381,14 @@ def recompute(actor: User, everything: bool = False, batch: int = 1000, progress
     total = (Ticket.select().where(where) if where is not None else Ticket.select()).count()
     last_id, changed, seen = 0, 0, 0
     while True:
-        query = Ticket.select().where(Ticket.id > last_id).order_by(Ticket.id).limit(batch)
+        query = (Ticket.select(*READ).where(Ticket.id > last_id).order_by(Ticket.id).limit(batch))
         if where is not None:
             query = query.where(where)
-        rows = list(query)
+        rows = list(query.dicts())
         if not rows:
             break
         changed += _recompute_batch(rows, cal, pols)
-        last_id, seen = rows[-1].id, seen + len(rows)
+        last_id, seen = rows[-1]["id"], seen + len(rows)
         if progress:
             progress(seen, total)
     if changed:
@@ -397,27 +398,39 @@ def recompute(actor: User, everything: bool = False, batch: int = 1000, progress
 
 FIELDS = ("response_due", "response_risk_at", "resolution_due", "resolution_risk_at", "sla_paused_at",
           "response_met", "resolution_met")
+READ = tuple(getattr(Ticket, name) for name in (
+    "id", "created_at", "updated_at", "priority", "status", "sla_paused_seconds", "first_response_at",
+    "resolved_at") + FIELDS)
+
+
+def recomputed(row: dict, cal: Calendar, pols: dict) -> dict:
+    """The SLA fields a ticket (a dict of ``READ``) should have under ``cal`` and ``pols``."""
+    values = targets(row["created_at"], row["priority"], row["sla_paused_seconds"] or 0, cal, pols)
+    paused = row["sla_paused_at"]
+    if paused is None and row["status"] in PAUSED + STOPPED:
+        paused = row["resolved_at"] if row["status"] in STOPPED and row["resolved_at"] else row["updated_at"]
+    values.update(sla_paused_at=paused, response_met=row["response_met"], resolution_met=row["resolution_met"])
+    if row["status"] in STOPPED:
+        if row["response_met"] is None:
+            values["response_met"] = (row["first_response_at"] is not None
+                                      and row["first_response_at"] <= values["response_due"])
+        if row["resolution_met"] is None:
+            values["resolution_met"] = paused <= values["resolution_due"]
+    return values
 
 
 @transactional
-def _recompute_batch(rows: list[Ticket], cal: Calendar, pols: dict) -> int:
-    changed = 0
-    for ticket in rows:
-        values = targets(ticket.created_at, ticket.priority, ticket.sla_paused_seconds or 0, cal, pols)
-        if ticket.sla_paused_at is None and ticket.status in PAUSED + STOPPED:
-            values["sla_paused_at"] = ticket.resolved_at if ticket.status in STOPPED and ticket.resolved_at else ticket.updated_at
-        if ticket.status in STOPPED:
-            if ticket.response_met is None:
-                values["response_met"] = (ticket.first_response_at is not None
-                                          and ticket.first_response_at <= values["response_due"])
-            if ticket.resolution_met is None:
-                done = values.get("sla_paused_at") or ticket.sla_paused_at or ticket.resolved_at or ticket.updated_at
-                values["resolution_met"] = done <= values["resolution_due"]
-        values = {k: v for k, v in values.items() if getattr(ticket, k) != v}
-        if values:
-            Ticket.update(**values).where(Ticket.id == ticket.id).execute()
-            changed += 1
-    return changed
+def _recompute_batch(rows: list[dict], cal: Calendar, pols: dict) -> int:
+    p = database.param
+    sql = (f"UPDATE ticket SET {', '.join(f'{name} = {p}' for name in FIELDS)} WHERE id = {p}")
+    updates = []
+    for row in rows:
+        values = recomputed(row, cal, pols)
+        if any(values[name] != row[name] for name in FIELDS):
+            updates.append(tuple(getattr(Ticket, name).db_value(values[name]) for name in FIELDS) + (row["id"],))
+    if updates:
+        database.cursor().executemany(sql, updates)
+    return len(updates)
 
 
 @transactional
