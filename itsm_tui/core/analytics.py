@@ -164,9 +164,9 @@ def _open_figures(groups: list[dict]) -> dict:
     per_target = {target: Counter() for target in sla.TARGETS}
     for g in groups:
         ages[AGE_BUCKETS[g["age"]]] += g["n"]
-        overall[sla.LEVEL_STATES[max(g["response"], g["resolution"])]] += g["n"]
+        overall[sla.STATES[max(g["response"], g["resolution"])]] += g["n"]
         for target in sla.TARGETS:
-            per_target[target][sla.LEVEL_STATES[g[target]]] += g["n"]
+            per_target[target][sla.STATES[g[target]]] += g["n"]
     states = {state: overall[state] for state in sla.STATES}
     for target in sla.TARGETS:
         states[target] = {state: per_target[target][state] for state in sla.STATES}

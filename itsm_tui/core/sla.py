@@ -39,7 +39,7 @@ RISK_PERCENT = 25  # at risk once less than this share of a target is left
 CALENDAR_KEY = "sla.calendar"
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 RUNNING, PAUSED, STOPPED = ("new", "in_progress"), ("waiting_on_user", "waiting_on_vendor"), ("resolved", "closed")
-STATES = ("on_track", "at_risk", "breached")
+STATES = ("on_track", "at_risk", "breached")  # in order of :func:`level`: 0, 1, 2
 TARGETS = ("response", "resolution")
 MAX_CALENDAR_DAYS = 3660  # a target that finds no working time within ten years is an error
 _HOURS_RE = re.compile(r"^([0-9]{1,2}):([0-9]{2})-([0-9]{1,2}):([0-9]{2})$")
@@ -319,9 +319,6 @@ def level(target: str, now: datetime):
         due, risk, moment = Ticket.resolution_due, Ticket.resolution_risk_at, fn.COALESCE(Ticket.sla_paused_at, now)
         done = []
     return Case(None, done + [(due < moment, 2), (fn.COALESCE(risk, due) < moment, 1)], 0)
-
-
-LEVEL_STATES = ("on_track", "at_risk", "breached")  # index = level
 
 
 def state_clause(state: str, now: datetime, target: str | None = None):

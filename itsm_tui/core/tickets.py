@@ -40,6 +40,13 @@ NUMBER_RE = re.compile(r"^INC0*([0-9]{1,12})$", re.IGNORECASE)
 TITLE_MAX, BODY_MAX = 200, 20_000
 
 
+def due_times(created_at, priority: int) -> tuple:
+    """(response due, resolution due) under the current SLA policies and calendar; callers that
+    store a ticket should take ``sla.targets``, which gives the risk times too."""
+    times = sla.targets(created_at, priority)
+    return times["response_due"], times["resolution_due"]
+
+
 def parse_level(value, field: str) -> int:
     """Impact or urgency: 1..3 or high/medium/low (also '1 - High' as other tools write it)."""
     if isinstance(value, int) and not isinstance(value, bool) and value in (1, 2, 3):
