@@ -249,10 +249,18 @@ async def test_new_ticket_form_validates_and_creates(desk, people):
         assert "title is too long" in str(form.query_one("#error-0").render())
         assert form.query_one("#field-1", TextArea).text == "Printer on floor 2 is offline"
         form.query_one("#field-0", Input).value = "Printer offline"
+        form.query_one("#field-6", Input).value = "no-such-host"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert "no system 'no-such-host'" in str(form.query_one("#error-6").render())
+        form.query_one("#field-6", Input).value = "ws-042"
         await pilot.press("ctrl+s")
         await until(pilot, lambda: Ticket.select().where(Ticket.title == "Printer offline").exists())
         created = Ticket.get(Ticket.title == "Printer offline")
         assert created.requester_id == people["agent"].id
+        assert created.system.hostname == "ws-042"
+        # the new ticket opens, so the operator can go on working on it
+        await until(pilot, lambda: isinstance(app.screen, TicketScreen) and app.screen.ticket_id == created.id)
 
 
 async def test_bulk_assign_with_a_conflict(desk, people):

@@ -185,15 +185,19 @@ class Triage:
         ]
         if allowed(me.role, "ticket.create_for_other"):
             fields.append(FormField("requester", "Requester (username; empty: you)"))
+        if allowed(me.role, "ticket.work"):
+            fields.append(FormField("system", "System (asset tag or hostname; optional)"))
         created = await self.app.push_screen_wait(FormModal(
             "New ticket", fields,
             submit=lambda v: tickets.create(
                 me, v["title"], v["description"], category=v["category"],
-                impact=int(v["impact"]), urgency=int(v["urgency"]), requester=v.get("requester") or None),
+                impact=int(v["impact"]), urgency=int(v["urgency"]), requester=v.get("requester") or None,
+                system=v.get("system") or None),
         ))
         if created is not None:
             self.app.notify(f"{created.number} created", title="New ticket")
             self.after_change([created.id])
+            self.app.open_ticket(created.id)  # the operator goes on working on it
 
     def action_reload(self) -> None:
         self.after_change([])
