@@ -33,6 +33,7 @@ from ..core.errors import ItsmError
 from ..core.models import LEVEL_NAMES, PRIORITY_NAMES
 from ..core.text import strip_controls
 from ..core.tickets import PRIORITY_MATRIX
+from .inputs import TypeAheadInput
 
 ResultType = TypeVar("ResultType")
 
@@ -493,8 +494,9 @@ class FormModal(ModalBase[object | None]):
                           prompt=strip_controls(field.placeholder) or "Select", id=id,
                           allow_blank=not (field.required and known))
         if field.kind in ("text", "password"):
-            return Input(strip_controls(field.value), placeholder=strip_controls(field.placeholder),
-                         password=field.kind == "password", select_on_focus=False, id=id)
+            return TypeAheadInput(strip_controls(field.value), placeholder=strip_controls(field.placeholder),
+                                  password=field.kind == "password", select_on_focus=False, id=id,
+                                  enter_advances=True)
         raise ValueError(f"unknown form field kind {field.kind!r}")
 
     def _widget(self, index: int):
@@ -511,11 +513,6 @@ class FormModal(ModalBase[object | None]):
             else:
                 values[field.name] = widget.value
         return values
-
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        """Enter in a one-line field moves on, like Tab; only ctrl+s saves."""
-        event.stop()
-        self.focus_next()
 
     def action_submit(self) -> None:
         for error in self.query(ErrorLine):
