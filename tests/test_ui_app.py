@@ -306,6 +306,34 @@ async def test_conflict_dialog_reapplies_on_the_ticket_screen(desk, people):
         assert fresh(ticket_id).title == "Renamed by agent2"
 
 
+async def test_reload_after_a_conflict_keeps_the_typed_resolution_note(desk, people):
+    app = ItsmApp(desk)
+    async with app.run_test(size=(120, 40)) as pilot:
+        table = await logged_in(pilot, "agent", "agent-password-1")
+        ticket_id = await _on(pilot, table, "Ticket 3")
+        await pilot.press("s")
+        await until(pilot, lambda: isinstance(app.screen, StatusPicker))
+        app.screen.query_one(OptionList).highlighted = app.screen.allowed.index("resolved")
+        await pilot.press("enter")
+        app.screen.query_one("#note", TextArea).text = "Swapped the PSU; runs quiet now"
+        seen = fresh(ticket_id)
+        tickets.update(people["agent2"], ticket_id, seen.version, title="Renamed by agent2")
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: isinstance(app.screen, ConflictModal))
+        await pilot.press("r")  # reload: their change wins, my note must not be lost
+        await until(pilot, lambda: not isinstance(app.screen, ConflictModal))
+        assert fresh(ticket_id).status == "new"
+        await until(pilot, lambda: table.current and table.current["id"] == ticket_id)
+        await pilot.press("s")
+        await until(pilot, lambda: isinstance(app.screen, StatusPicker))
+        assert app.screen.query_one("#note", TextArea).text == "Swapped the PSU; runs quiet now"
+        app.screen.query_one(OptionList).highlighted = app.screen.allowed.index("resolved")
+        await pilot.press("enter", "ctrl+s")
+        await until(pilot, lambda: fresh(ticket_id).status == "resolved")
+        assert fresh(ticket_id).resolution_note == "Swapped the PSU; runs quiet now"
+        assert fresh(ticket_id).title == "Renamed by agent2"
+
+
 async def test_changes_by_others_appear_without_moving_the_cursor(desk, people):
     app = ItsmApp(desk)
     async with app.run_test(size=(120, 40)) as pilot:

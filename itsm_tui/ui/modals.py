@@ -189,8 +189,9 @@ class StatusPicker(ModalBase[tuple[str, str | None] | None]):
     """
 
     def __init__(self, current: str, allowed: list[str], labels: dict[str, str],
-                 note_required: set[str], note_optional: set[str]):
+                 note_required: set[str], note_optional: set[str], note: str = ""):
         super().__init__("Change status")
+        self.note = note  # a draft kept from an attempt that met a conflict
         self.current = current
         self.allowed = list(allowed)
         self.labels = labels
@@ -208,7 +209,7 @@ class StatusPicker(ModalBase[tuple[str, str | None] | None]):
         yield OptionList(*(Option(literal(self._label(s))) for s in self.allowed), id="statuses")
         with Vertical(id="note-box"):
             yield Label("", id="note-label", classes="field-label")
-            yield TextArea(id="note")
+            yield TextArea(self.note, id="note")
             yield ErrorLine(id="error")
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
