@@ -78,6 +78,12 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--urgency", default="low")
     create.add_argument("--requester", help="on behalf of this user (agents and above)")
 
+    imports = commands.add_parser("import", help="import tickets or inventory from another tool's export "
+                                  "(admins)").add_subparsers(dest="import_source", metavar="SOURCE", required=True)
+    servicenow = imports.add_parser("servicenow", help="a ServiceNow incident export (one CSV row per change)")
+    servicenow.add_argument("file", metavar="FILE.csv")
+    servicenow.add_argument("--dry-run", action="store_true", help="check and count, write nothing")
+
     ddl = commands.add_parser("ddl", help="print the reference schema (as kept in sql/)")
     ddl.add_argument("engine", choices=("sqlite", "mysql"))
     return parser
@@ -139,7 +145,7 @@ def run(args) -> int:
         return 0
     setup.open_database(url)
     actor = _actor(args.as_user)
-    handler = {"user": _user, "seed": _seed, "tickets": _tickets}[args.command]
+    handler = {"user": _user, "seed": _seed, "tickets": _tickets, "import": _import}[args.command]
     code = handler(args, actor)
     from .core import db
 
@@ -260,6 +266,15 @@ def _tickets(args, actor) -> int:
             )
 
     _print_rows(TICKET_COLUMNS, shaped(), args.format)
+    return 0
+
+
+def _import(args, actor) -> int:
+    from .importers.servicenow import import_servicenow
+
+    report = import_servicenow(actor, args.file, dry_run=args.dry_run,
+                               progress=_progress_printer("importing incidents"))
+    print("\n".join(report.lines()))
     return 0
 
 
