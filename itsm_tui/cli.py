@@ -83,6 +83,14 @@ def build_parser() -> argparse.ArgumentParser:
     servicenow = imports.add_parser("servicenow", help="a ServiceNow incident export (one CSV row per change)")
     servicenow.add_argument("file", metavar="FILE.csv")
     servicenow.add_argument("--dry-run", action="store_true", help="check and count, write nothing")
+    generic = imports.add_parser("csv", help="tickets, systems, peripherals or stock from any CSV file")
+    generic.add_argument("kind", choices=("tickets", "systems", "peripherals", "stock"))
+    generic.add_argument("file", metavar="FILE.csv")
+    generic.add_argument("--map", metavar="MAPPING.json", help='which column holds which field: '
+                         '{"title": "Subject", ...} (columns named like a field need no mapping)')
+    generic.add_argument("--map-column", action="append", default=[], metavar="FIELD=HEADER",
+                         help="map one field (repeatable; wins over --map)")
+    generic.add_argument("--dry-run", action="store_true", help="check and count, write nothing")
 
     ddl = commands.add_parser("ddl", help="print the reference schema (as kept in sql/)")
     ddl.add_argument("engine", choices=("sqlite", "mysql"))
@@ -270,10 +278,15 @@ def _tickets(args, actor) -> int:
 
 
 def _import(args, actor) -> int:
-    from .importers.servicenow import import_servicenow
+    from .importers import csv_import, servicenow
 
-    report = import_servicenow(actor, args.file, dry_run=args.dry_run,
-                               progress=_progress_printer("importing incidents"))
+    progress = _progress_printer(f"importing {args.import_source}")
+    if args.import_source == "servicenow":
+        report = servicenow.import_servicenow(actor, args.file, dry_run=args.dry_run, progress=progress)
+    else:
+        mapping = csv_import.load_mapping(args.kind, args.map, args.map_column)
+        report = csv_import.import_csv(actor, args.kind, args.file, mapping, dry_run=args.dry_run,
+                                       progress=progress)
     print("\n".join(report.lines()))
     return 0
 

@@ -7,6 +7,7 @@ import csv
 import hashlib
 import json
 import re
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -15,6 +16,7 @@ from typing import Callable, Iterator
 from peewee import fn
 
 from ..core import audit, clock
+from ..core.db import database, transactional
 from ..core.errors import ItsmError
 from ..core.models import AuditEntry, Category, User
 from ..core.text import strip_controls
@@ -70,8 +72,53 @@ class ImportReport:
                 "skipped": len(self.skipped), "warnings": len(self.warnings)}
 
 
-class DryRun(Exception):
+@dataclass
+class Counts:
+    """What one batch did; added to the report only once its transaction committed."""
+
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    events: int = 0
+
+
+class _DryRun(Exception):
     """Raised at the end of a dry run to roll everything back."""
+
+
+def run_batches(actor: User, report: ImportReport, batches: list[list],
+                write: Callable[[list], Counts], progress: Progress | None = None) -> None:
+    """Write each batch with ``write`` (a ``@transactional`` function: one transaction per
+    batch), then record the run in the log. A dry run does all the work in one transaction and
+    rolls it back; a failure still records the run, with the counts of the committed batches."""
+    total, done = sum(len(b) for b in batches), 0
+    try:
+        with database.atomic() if report.dry_run else nullcontext():
+            for batch in batches:
+                counts = write(batch)
+                for name in ("created", "updated", "unchanged", "events"):
+                    setattr(report, name, getattr(report, name) + getattr(counts, name))
+                done += len(batch)
+                if progress:
+                    progress(done, total)
+            if report.dry_run:
+                raise _DryRun
+    except _DryRun:
+        pass
+    except Exception:
+        if not report.dry_run:
+            _record_run(actor, report, "import_failed")
+        raise
+    if not report.dry_run:
+        _record_run(actor, report, "import")
+
+
+@transactional
+def _record_run(actor: User, report: ImportReport, action: str) -> None:
+    """The run itself in the log: who imported which file, and the counts."""
+    summary = report.summary() if action == "import" else f"failed: {report.summary()}"
+    audit.record(actor, action, "import", None, summary,
+                 {"file": [None, report.file], **{k: [None, v] for k, v in report.counts().items()}})
 
 
 def read_rows(path: str | Path) -> Iterator[tuple[int, dict]]:

@@ -24,13 +24,11 @@ person is a user here; otherwise the entry has no actor and its summary names th
 from __future__ import annotations
 
 import re
-from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from ..core import audit
-from ..core.db import database, transactional
+from ..core.db import transactional
 from ..core.errors import ConflictError, ItsmError, ValidationError
 from ..core.models import Ticket, User, ticket_number
 from ..core.permissions import require
@@ -39,8 +37,8 @@ from ..core.tickets import (
 )
 from ..core.text import clean
 from .common import (
-    DryRun, ImportReport, Progress, audit_row, cell, cut, ensure_categories, ensure_users,
-    field_count_problem, find_users, insert_audit, parse_time, read_rows,
+    Counts, ImportReport, Progress, audit_row, cell, cut, ensure_categories, ensure_users,
+    field_count_problem, find_users, insert_audit, parse_time, read_rows, run_batches,
 )
 
 SOURCE = "ServiceNow"
@@ -106,36 +104,11 @@ def import_servicenow(actor: User, path: str | Path, dry_run: bool = False,
     incidents = read_events(path, report)
     roles = _people_roles(incidents)
     numbers = list(incidents)
-    try:
-        # A dry run does all the work in one transaction and rolls it back.
-        with database.atomic() if dry_run else nullcontext():
-            for start in range(0, len(numbers), batch_size):
-                batch = numbers[start:start + batch_size]
-                done = _import_batch(actor, {n: incidents[n] for n in batch}, roles, report)
-                for name in ("created", "updated", "unchanged", "events"):
-                    setattr(report, name, getattr(report, name) + getattr(done, name))
-                if progress:
-                    progress(start + len(batch), len(numbers))
-            if dry_run:
-                raise DryRun
-    except DryRun:
-        pass
-    except Exception:
-        if not dry_run:
-            _record_run(actor, report, "import_failed")
-        raise
-    if not dry_run:
-        _record_run(actor, report, "import")
+    batches = [numbers[i:i + batch_size] for i in range(0, len(numbers), batch_size)]
+    run_batches(actor, report, batches,
+                lambda batch: _import_batch(actor, {n: incidents[n] for n in batch}, roles, report),
+                progress)
     return report
-
-
-@transactional
-def _record_run(actor: User, report: ImportReport, action: str) -> None:
-    """The run itself in the log: who imported which file, and the counts (of the batches
-    that committed, when it failed)."""
-    summary = report.summary() if action == "import" else f"failed: {report.summary()}"
-    audit.record(actor, action, "import", None, summary,
-                 {"file": [None, report.file], **{k: [None, v] for k, v in report.counts().items()}})
 
 
 # ---------------------------------------------------------------- reading
@@ -395,16 +368,6 @@ def _entered(events: list[Event], status: str) -> datetime | None:
 
 # ---------------------------------------------------------------- writing
 
-@dataclass
-class _Batch:
-    """What one batch did; added to the report only once its transaction committed."""
-
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    events: int = 0
-
-
 def _floor(ticket: Ticket | None) -> int:
     """The highest source change already imported into ``ticket`` (-1: none)."""
     if ticket is None or ticket.source_mod_count is None:
@@ -414,9 +377,9 @@ def _floor(ticket: Ticket | None) -> int:
 
 @transactional
 def _import_batch(actor: User, incidents: dict[str, list[Event]], roles: dict[str, str],
-                  report: ImportReport) -> _Batch:
+                  report: ImportReport) -> Counts:
     """Write one batch of incidents: the users and categories they need, tickets, history."""
-    done = _Batch()
+    done = Counts()
     existing = {t.source_number: t for t in
                 Ticket.select().where(Ticket.source_number.in_(list(incidents)))}
     wanted: dict[str, list[Event]] = {}
