@@ -7,7 +7,7 @@ import csv
 import hashlib
 import json
 import re
-from contextlib import nullcontext
+from contextlib import nullcontext, suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -105,9 +105,10 @@ def run_batches(actor: User, report: ImportReport, batches: list[list],
                 raise _DryRun
     except _DryRun:
         pass
-    except Exception:
+    except BaseException:  # an error, or ctrl+c: the committed batches stay, and say so
         if not report.dry_run:
-            _record_run(actor, report, "import_failed")
+            with suppress(Exception):  # e.g. the database is gone: the first error is the news
+                _record_run(actor, report, "import_failed")
         raise
     if not report.dry_run:
         _record_run(actor, report, "import")
@@ -165,10 +166,15 @@ def cell(row: dict, name: str) -> str | None:
     value = row.get(name)
     if value is None:
         return None
-    value = strip_controls(value).strip()
-    return None if value in MISSING else value
+    cleaned = _clean_cache.get(value)  # exports repeat the same few values over and over
+    if cleaned is None:
+        cleaned = strip_controls(value).strip()
+        if len(_clean_cache) < 100_000:
+            _clean_cache[value] = cleaned
+    return None if cleaned in MISSING else cleaned
 
 
+_clean_cache: dict[str, str] = {}
 _time_cache: dict[str, datetime] = {}
 
 
@@ -220,8 +226,40 @@ def audit_row(actor_id: int | None, action: str, entity_type: str, entity_id: in
 
 
 def insert_audit(rows: list[dict]) -> None:
-    for start in range(0, len(rows), CHUNK):
-        AuditEntry.insert_many(rows[start:start + CHUNK]).execute()
+    insert_rows(AuditEntry, rows)
+
+
+def _insert_sql(model, columns) -> str:
+    quote = database.quote
+    names = ", ".join(f"{quote[0]}{c}{quote[1]}" for c in columns)
+    table = f"{quote[0]}{model._meta.table_name}{quote[1]}"
+    return f"INSERT INTO {table} ({names}) VALUES ({', '.join([database.param] * len(columns))})"
+
+
+def _db_values(model, columns, row: dict) -> tuple:
+    fields = model._meta.fields
+    return tuple(fields[c].db_value(row[c]) for c in columns)
+
+
+def insert_rows(model, rows: list[dict]) -> None:
+    """A parameterised INSERT of many rows (with the same keys) through the driver's
+    ``executemany``: peewee's query builder costs about 0.3 ms of Python per row, which is most
+    of a bulk import's time. Values are converted by the model's fields, as peewee would."""
+    if not rows:
+        return
+    columns = [model._meta.fields[k].column_name for k in rows[0]]
+    keys = list(rows[0])
+    cursor = database.cursor()
+    cursor.executemany(_insert_sql(model, columns), [_db_values(model, keys, r) for r in rows])
+
+
+def insert_row(model, row: dict) -> int:
+    """Like ``insert_rows`` for one row; returns its new id."""
+    keys = list(row)
+    columns = [model._meta.fields[k].column_name for k in keys]
+    cursor = database.cursor()
+    cursor.execute(_insert_sql(model, columns), _db_values(model, keys, row))
+    return cursor.lastrowid
 
 
 # ---------------------------------------------------------------- users and categories

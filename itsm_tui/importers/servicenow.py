@@ -16,9 +16,10 @@ Mapping choices: ``Awaiting Problem`` waits on a third party (the problem's fix)
 ``made_sla`` is the frozen resolution outcome (``resolution_met``); the export says nothing
 about the first-response target, so ``response_met`` stays unknown (NULL), and
 ``first_response_at`` is the first event that took the incident out of New or assigned it.
-Callers become requesters; opened-by, assigned-to and resolved-by people become agents; all are
-created disabled with no password. ``sys_updated_by`` is the actor of an event when that
-person is a user here; otherwise the entry has no actor and its summary names them.
+Callers become requesters; opened-by, assigned-to, resolved-by and updated-by people (the
+``sys_updated_by`` of an event is its actor in our history) become agents; people not yet known
+are created disabled with no password. A name maps to a username (``Caller 2403`` ->
+``caller-2403``), so a person who already has that username here is that user.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from ..core.tickets import (
 from ..core.text import clean
 from .common import (
     Counts, ImportReport, Progress, audit_row, cell, cut, ensure_categories, ensure_users,
-    field_count_problem, find_users, insert_audit, parse_time, read_rows, run_batches,
+    field_count_problem, insert_audit, insert_row, parse_time, read_rows, run_batches,
 )
 
 SOURCE = "ServiceNow"
@@ -57,15 +58,14 @@ STATES = {
 DONE = ("resolved", "closed")
 DEFAULT_CATEGORY = "General"
 PERSON_COLUMNS = {"caller_id": "requester", "opened_by": "agent", "assigned_to": "agent",
-                  "resolved_by": "agent"}
+                  "resolved_by": "agent", "sys_updated_by": "agent"}
 # The fields whose changes an event's history entry records, in the order the summary names them.
 TRACKED = ("status", "source_state", "assignment_group", "assignee", "priority", "impact",
            "urgency", "category", "subcategory", "configuration_item", "reassignment_count",
            "reopen_count", "resolution_met")
 LABELS = {"source_state": "state", "assignment_group": "group", "assignee": "assigned to",
           "configuration_item": "CI", "resolution_met": "made SLA"}
-DETAILS = (("location", "Location"), ("u_symptom", "Symptom"), ("knowledge", "Knowledge"),
-           ("problem_id", "Problem"), ("rfc", "Change"), ("caused_by", "Caused by"),
+DETAILS = (("location", "Location"), ("u_symptom", "Symptom"), ("problem_id", "Problem"), ("rfc", "Change"), ("caused_by", "Caused by"),
            ("vendor", "Vendor"), ("closed_code", "Close code"))
 _PRIORITY_PREFIX = re.compile(r"^\s*([0-9])\s*-")
 
@@ -398,8 +398,6 @@ def _import_batch(actor: User, incidents: dict[str, list[Event]], roles: dict[st
     everyone = [e for events in wanted.values() for e in events]
     names = {n for e in everyone for n in (_person(e, c) for c in PERSON_COLUMNS) if n}
     people = ensure_users(actor, {n: roles[n] for n in names}, SOURCE)
-    updaters = {e.text("sys_updated_by") for e in everyone} - set(people) - {None}
-    actors = {**find_users(updaters), **people}
     categories = ensure_categories(
         actor, sorted({_category(e) for e in everyone} - {None} | {DEFAULT_CATEGORY}), SOURCE)
     names_by_id = {"assignee": {i: n for n, i in people.items()},
@@ -410,7 +408,7 @@ def _import_batch(actor: User, incidents: dict[str, list[Event]], roles: dict[st
         values = _ticket_values(events, states, people, categories, report)
         known = existing.get(number)
         if known is None:
-            ticket_id, version, first, before = Ticket.insert(**values, version=1).execute(), 1, 0, {}
+            ticket_id, version, first, before = insert_row(Ticket, {**values, "version": 1}), 1, 0, {}
             done.created += 1
         else:
             first = next(i for i, e in enumerate(events) if e.mod_count > _floor(known))
@@ -424,7 +422,7 @@ def _import_batch(actor: User, incidents: dict[str, list[Event]], roles: dict[st
         for index in range(first, len(events)):
             created = known is None and index == 0
             history.append(_history_row(ticket_id, version, events[index], before, states[index],
-                                        actors, names_by_id, created))
+                                        people, names_by_id, created))
             before = states[index]
         done.events += len(events) - first
     insert_audit(history)
@@ -432,10 +430,10 @@ def _import_batch(actor: User, incidents: dict[str, list[Event]], roles: dict[st
 
 
 def _history_row(ticket_id: int, version: int, event: Event, before: dict, after: dict,
-                 actors: dict[str, int], names: dict[str, dict], created: bool) -> dict:
+                 people: dict[str, int], names: dict[str, dict], created: bool) -> dict:
     changed = [f for f in TRACKED if before.get(f) != after[f] and not (created and after[f] is None)]
     changes = {f: [before.get(f), after[f]] for f in changed}
-    number, updater = ticket_number(ticket_id), event.text("sys_updated_by")
+    number, updater = ticket_number(ticket_id), _person(event, "sys_updated_by")
     by = f" by {updater}" if updater else ""
     if created:
         summary = (f"{number} created from {SOURCE} {event.number}{by}: "
@@ -444,7 +442,7 @@ def _history_row(ticket_id: int, version: int, event: Event, before: dict, after
         said = "; ".join(f"{LABELS.get(f, f.replace('_', ' '))} {_show(f, before.get(f), names)} → "
                          f"{_show(f, after[f], names)}" for f in changed)
         summary = f"{number} ({event.number}) changed in {SOURCE}{by}: {said or 'no tracked field changed'}"
-    return audit_row(actors.get(updater), "create" if created else "update", "ticket", ticket_id,
+    return audit_row(people.get(updater), "create" if created else "update", "ticket", ticket_id,
                      summary, changes or None, entity_version=version, at=event.at)
 
 
