@@ -264,6 +264,12 @@ def test_only_admins_import_and_a_wrong_file_is_explained(system, people, tmp_pa
     other.write_text("name,quantity\npaper,3\n", encoding="utf-8")
     with pytest.raises(ItsmError, match="not a ServiceNow incident export: no number"):
         import_servicenow(system, other)
+    other.write_text("name,quantity\n", encoding="utf-8")  # a header alone is checked too
+    with pytest.raises(ItsmError, match="not a ServiceNow incident export"):
+        import_servicenow(system, other)
+    (tmp_path / "empty.csv").write_text("", encoding="utf-8")
+    with pytest.raises(ItsmError, match="empty.csv is empty"):
+        import_servicenow(system, tmp_path / "empty.csv")
     with pytest.raises(ItsmError, match="cannot read"):
         import_servicenow(system, tmp_path / "missing.csv")
     (tmp_path / "latin1.csv").write_bytes("number,incident_state\nINC1,Caf\xe9\n".encode("latin-1"))

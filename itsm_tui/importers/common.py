@@ -11,7 +11,7 @@ from contextlib import nullcontext, suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable
 
 from peewee import fn
 
@@ -122,17 +122,18 @@ def _record_run(actor: User, report: ImportReport, action: str) -> None:
                  {"file": [None, report.file], **{k: [None, v] for k, v in report.counts().items()}})
 
 
-def read_rows(path: str | Path) -> Iterator[tuple[int, dict]]:
-    """(line number where the record starts, {header: cell}) for each data row of a CSV file.
+def read_csv(path: str | Path) -> tuple[list[str], list[tuple[int, dict]]]:
+    """The header, and each data row as (line number where the record starts, {header: cell}).
 
-    A row with more or fewer fields than the header comes with the key ``None`` set to the
-    number of fields it had, for the caller to skip.
+    A row with more or fewer fields than the header holds the key ``None`` (its field count),
+    for the caller to skip with :func:`field_count_problem`.
     """
     path = Path(path)
     try:
         handle = path.open(newline="", encoding="utf-8-sig")
     except OSError as exc:
         raise ItsmError(f"cannot read {path}: {exc.strerror}") from None
+    rows = []
     with handle:
         reader = csv.reader(handle)
         try:
@@ -146,18 +147,19 @@ def read_rows(path: str | Path) -> Iterator[tuple[int, dict]]:
                     row = dict(zip(header, cells))
                     if len(cells) != len(header):
                         row[None] = len(cells)
-                    yield start, row
+                    rows.append((start, row))
                 start = reader.line_num + 1
         except UnicodeDecodeError as exc:
             raise ItsmError(f"{path.name} is not UTF-8 text (near byte {exc.start}); "
                             "save it as UTF-8 and try again") from None
         except csv.Error as exc:
             raise ItsmError(f"{path.name} line {reader.line_num}: not valid CSV ({exc})") from None
+    return header, rows
 
 
-def field_count_problem(row: dict, header_size: int) -> str | None:
+def field_count_problem(row: dict, header: list[str]) -> str | None:
     if None in row:
-        return f"has {row[None]} fields, the header has {header_size}"
+        return f"has {row[None]} fields, the header has {len(header)}"
     return None
 
 

@@ -24,7 +24,7 @@ from ..core.models import Peripheral, StockItem, System, Ticket, User
 from ..core.permissions import require
 from ..core.text import clean
 from .common import (
-    MISSING, Counts, ImportReport, Progress, field_count_problem, read_rows, run_batches,
+    MISSING, Counts, ImportReport, Progress, field_count_problem, read_csv, run_batches,
 )
 
 BATCH_SIZE = 200
@@ -103,26 +103,21 @@ def import_csv(actor: User, kind: str, path: str | Path, mapping: dict[str, str]
     require(actor, "import.run")
     mapping = mapping or {}
     _check_fields(kind, mapping)
-    name = Path(path).name
-    rows = list(read_rows(path))
-    if not rows:
-        raise ItsmError(f"{name} has a header but no rows")
-    header = [k for k in rows[0][1] if k is not None]
-    columns = _columns(kind, mapping, header, name)
+    header, rows = read_csv(path)
+    columns = _columns(kind, mapping, header, Path(path).name)
     report = ImportReport(kind, str(path), dry_run=dry_run, rows=len(rows))
     batches = [rows[i:i + batch_size] for i in range(0, len(rows), batch_size)]
     run_batches(actor, report, batches,
-                lambda batch: _import_batch(actor, kind, batch, columns, len(header), report),
-                progress)
+                lambda batch: _import_batch(actor, kind, batch, columns, header, report), progress)
     return report
 
 
 @transactional
 def _import_batch(actor: User, kind: str, rows: list[tuple[int, dict]], columns: dict[str, str],
-                  header_size: int, report: ImportReport) -> Counts:
+                  header: list[str], report: ImportReport) -> Counts:
     done = Counts()
     for line, row in rows:
-        problem = field_count_problem(row, header_size)
+        problem = field_count_problem(row, header)
         if problem:
             report.skip(line, problem)
             continue

@@ -39,7 +39,7 @@ from ..core.tickets import (
 from ..core.text import clean
 from .common import (
     Counts, ImportReport, Progress, audit_row, cell, cut, ensure_categories, ensure_users,
-    field_count_problem, insert_audit, insert_row, parse_time, read_rows, run_batches,
+    field_count_problem, insert_audit, insert_row, parse_time, read_csv, run_batches,
 )
 
 SOURCE = "ServiceNow"
@@ -115,17 +115,15 @@ def import_servicenow(actor: User, path: str | Path, dry_run: bool = False,
 
 def read_events(path: str | Path, report: ImportReport) -> dict[str, list[Event]]:
     """{number: events in order}; bad rows are skipped into the report."""
+    header, rows = read_csv(path)
+    missing = [c for c in REQUIRED_COLUMNS if c not in header]
+    if missing:
+        raise ItsmError(f"{Path(path).name} is not a ServiceNow incident export: no "
+                        f"{', '.join(missing)} column")
     incidents: dict[str, list[Event]] = {}
-    header_size = None
-    for line, row in read_rows(path):
-        if header_size is None:
-            missing = [c for c in REQUIRED_COLUMNS if c not in row]
-            if missing:
-                raise ItsmError(f"{Path(path).name} is not a ServiceNow incident export: no "
-                                f"{', '.join(missing)} column")
-            header_size = len([k for k in row if k is not None])
+    for line, row in rows:
         report.rows += 1
-        event = _event(line, row, header_size, report)
+        event = _event(line, row, header, report)
         if event is not None:
             incidents.setdefault(event.number, []).append(event)
     for events in incidents.values():
@@ -133,8 +131,8 @@ def read_events(path: str | Path, report: ImportReport) -> dict[str, list[Event]
     return incidents
 
 
-def _event(line: int, row: dict, header_size: int, report: ImportReport) -> Event | None:
-    problem = field_count_problem(row, header_size)
+def _event(line: int, row: dict, header: list[str], report: ImportReport) -> Event | None:
+    problem = field_count_problem(row, header)
     if problem:
         report.skip(line, problem)
         return None
