@@ -276,3 +276,27 @@ def test_only_admins_import_and_a_wrong_file_is_explained(system, people, tmp_pa
     with pytest.raises(ItsmError, match="not UTF-8"):
         import_servicenow(system, tmp_path / "latin1.csv")
     assert Ticket.select().count() == 0
+
+
+def test_hostile_cells_are_kept_literally_without_control_characters(system, tmp_path):
+    header = BAD_ROWS.read_text(encoding="utf-8").splitlines()[0].split(",")
+    base = dict.fromkeys(header, "?")
+    base.update(number="INC0900009", incident_state="Active", sys_mod_count="0", made_sla="true",
+                caller_id="Zoë 王伟", sys_updated_by="Zoe", sys_updated_at="1/3/2016 10:00",
+                opened_at="1/3/2016 09:00", category="[/]\x1b[31mRed[@click=app.quit]",
+                u_symptom="=cmd|' /C calc'!A0", priority="1 - Critical", impact="1 - High",
+                urgency="1 - High")
+    path = tmp_path / "hostile.csv"
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, header)
+        writer.writeheader()
+        writer.writerows([base, {**base, "sys_mod_count": "99999999999", "incident_state": "Closed"}])
+    report = import_servicenow(system, path)
+    assert dict(report.skipped) == {3: "INC0900009: sys_mod_count '99999999999' is not a whole number"}
+    ticket = Ticket.get(Ticket.source_number == "INC0900009")
+    assert ticket.title == "[/]Red[@click=app.quit]: =cmd|' /C calc'!A0"
+    assert Category.get_by_id(ticket.category_id).name == "[/]Red[@click=app.quit]"
+    caller = User.get_by_id(ticket.requester_id)
+    assert caller.full_name == "Zoë 王伟" and caller.username.startswith("zoe-")
+    assert User.get(User.full_name == "Zoe").username == "zoe"  # a different person, a different user
+    assert (ticket.status, ticket.priority) == ("in_progress", 1)

@@ -7,6 +7,7 @@ import csv
 import hashlib
 import json
 import re
+import unicodedata
 from contextlib import nullcontext, suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -267,12 +268,17 @@ def insert_row(model, row: dict) -> int:
 # ---------------------------------------------------------------- users and categories
 
 def username_for(name: str) -> str:
-    """A stable username for a person named in an export: ``Caller 2403`` -> ``caller-2403``;
-    a name with nothing usable gets a short hash, so the same name always maps alike."""
-    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:64].strip("-")
-    if USERNAME_RE.match(slug):
+    """A stable username for a person named in an export: ``Caller 2403`` -> ``caller-2403``,
+    ``Zoë Brown`` -> ``zoe-brown``. A name that does not fold into ASCII whole (``王伟``) or is
+    too long gets a short hash of itself appended, so different people never share a user."""
+    decomposed = unicodedata.normalize("NFKD", name)
+    folded = decomposed.encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", folded.lower()).strip("-")
+    lost = any(not ch.isascii() and not unicodedata.combining(ch) for ch in decomposed)
+    if not lost and len(slug) <= 64 and USERNAME_RE.match(slug):
         return slug
-    return "imported-" + hashlib.sha1(name.encode()).hexdigest()[:12]
+    digest = hashlib.sha1(name.encode()).hexdigest()[:10]
+    return f"{slug[:50].strip('-') or 'imported'}-{digest}"
 
 
 def find_users(names) -> dict[str, int]:

@@ -65,8 +65,10 @@ TRACKED = ("status", "source_state", "assignment_group", "assignee", "priority",
            "reopen_count", "resolution_met")
 LABELS = {"source_state": "state", "assignment_group": "group", "assignee": "assigned to",
           "configuration_item": "CI", "resolution_met": "made SLA"}
-DETAILS = (("location", "Location"), ("u_symptom", "Symptom"), ("problem_id", "Problem"), ("rfc", "Change"), ("caused_by", "Caused by"),
-           ("vendor", "Vendor"), ("closed_code", "Close code"))
+DETAILS = (("location", "Location"), ("u_symptom", "Symptom"), ("problem_id", "Problem"),
+           ("rfc", "Change"), ("caused_by", "Caused by"), ("vendor", "Vendor"),
+           ("closed_code", "Close code"))
+MAX_COUNT = 2_000_000_000  # the counters are INT columns
 _PRIORITY_PREFIX = re.compile(r"^\s*([0-9])\s*-")
 
 
@@ -143,9 +145,8 @@ def _event(line: int, row: dict, header: list[str], report: ImportReport) -> Eve
     if len(number) > 40:
         report.skip(line, f"incident number longer than 40 characters: {number[:40]}...")
         return None
-    try:
-        mod_count = int(cell(row, "sys_mod_count") or "")
-    except ValueError:
+    mod_count = _count(row, "sys_mod_count", line, None)
+    if mod_count is None:
         report.skip(line, f"{number}: sys_mod_count {row.get('sys_mod_count')!r} is not a whole number")
         return None
     at = _time(row, "sys_updated_at", line, report)
@@ -214,13 +215,15 @@ def _flag(row: dict, column: str, line: int, report: ImportReport) -> bool | Non
     return None
 
 
-def _count(row: dict, column: str, line: int, report: ImportReport) -> int | None:
+def _count(row: dict, column: str, line: int, report: ImportReport | None) -> int | None:
+    """A whole number from 0 up; anything else is missing (warned when ``report`` is given)."""
     text = cell(row, column)
     if text is None:
         return None
-    if text.isdigit():
+    if text.isascii() and text.isdigit() and int(text) <= MAX_COUNT:
         return int(text)
-    report.warn(line, f"{column} {text!r} is not a whole number: taken as missing")
+    if report is not None:
+        report.warn(line, f"{column} {text!r} is not a whole number: taken as missing")
     return None
 
 
