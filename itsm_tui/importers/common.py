@@ -282,15 +282,18 @@ def username_for(name: str) -> str:
 
 
 def find_users(names) -> dict[str, int]:
-    """{name: user id} for the names whose username already exists."""
-    by_username = {username_for(n): n for n in names}
+    """{name: user id} for the names whose username already exists (names that differ only in
+    case or punctuation, like ``Caller 1`` and ``caller-1``, are one user)."""
+    by_username: dict[str, list[str]] = {}
+    for name in names:
+        by_username.setdefault(username_for(name), []).append(name)
     found: dict[str, int] = {}
     usernames = sorted(by_username)
     for start in range(0, len(usernames), CHUNK):
         query = User.select(User.id, User.username).where(
             User.username.in_(usernames[start:start + CHUNK]))
         for user_id, username in query.tuples():
-            found[by_username[username]] = user_id
+            found.update(dict.fromkeys(by_username[username], user_id))
     return found
 
 
