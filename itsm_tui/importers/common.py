@@ -332,7 +332,13 @@ def ensure_categories(actor: User, names, source: str) -> dict[str, int]:
         for category_id, name in query.tuples():
             by_key[name.lower()] = category_id
     for name in names:
-        if name.lower() not in by_key:
+        if name.lower() in by_key:
+            continue
+        # The engine's own comparison: MySQL's collation also takes 'Cafe' for 'Café'.
+        same = Category.get_or_none(Category.name == name)
+        if same is not None:
+            by_key[name.lower()] = same.id
+        else:
             category = Category.create(name=name)
             insert_audit([audit_row(actor.id, "create", "category", category.id,
                                     f"created category {name} (imported from {source})",
