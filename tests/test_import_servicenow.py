@@ -306,3 +306,24 @@ def test_hostile_cells_are_kept_literally_without_control_characters(system, tmp
     assert (ticket.status, ticket.priority) == ("in_progress", 1)
     other = Ticket.get(Ticket.source_number == "INC0900010")
     assert Category.get_by_id(other.category_id).name in ("Réseau", "reseau")
+
+
+def test_oversize_cells_are_cut_with_a_warning(system, tmp_path):
+    header = BAD_ROWS.read_text(encoding="utf-8").splitlines()[0].split(",")
+    row = dict.fromkeys(header, "?")
+    row.update(number="INC0900011", incident_state="New", sys_mod_count="0",
+               sys_updated_at="1/3/2016 10:00", opened_at="1/3/2016 09:00", caller_id="C" * 300,
+               assignment_group="G" * 300, category="K" * 80, location="L" * 30_000)
+    path = tmp_path / "big.csv"
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, header)
+        writer.writeheader()
+        writer.writerow(row)
+    report = import_servicenow(system, path)
+    assert report.created == 1
+    assert sorted(m.split(":")[1].split()[0] for _, m in report.warnings) == [
+        "assignment_group", "caller_id", "category"]
+    ticket = Ticket.get(Ticket.source_number == "INC0900011")
+    assert ticket.assignment_group == "G" * 100 and len(ticket.description) == 20_000
+    assert Category.get_by_id(ticket.category_id).name == "K" * 50
+    assert User.get_by_id(ticket.requester_id).full_name == "C" * 100

@@ -206,14 +206,6 @@ def parse_time(text: str) -> datetime:
     return value
 
 
-def cut(value: str | None, max_len: int, label: str, line: int, report: ImportReport) -> str | None:
-    """``value`` within a column's size; a longer one is cut, with a warning."""
-    if value is not None and len(value) > max_len:
-        report.warn(line, f"{label} longer than {max_len} characters: cut")
-        return value[:max_len]
-    return value
-
-
 # ---------------------------------------------------------------- audit rows in bulk
 
 def audit_row(actor_id: int | None, action: str, entity_type: str, entity_id: int | None,

@@ -36,9 +36,8 @@ from ..core.permissions import require
 from ..core.tickets import (
     BODY_MAX, PRIORITY_MATRIX, STATUS_LABELS, TITLE_MAX, due_times, parse_level, parse_priority,
 )
-from ..core.text import clean
 from .common import (
-    Counts, ImportReport, Progress, audit_row, cell, cut, ensure_categories, ensure_users,
+    Counts, ImportReport, Progress, audit_row, cell, ensure_categories, ensure_users,
     field_count_problem, insert_audit, insert_row, parse_time, read_csv, run_batches,
 )
 
@@ -69,6 +68,9 @@ DETAILS = (("location", "Location"), ("u_symptom", "Symptom"), ("problem_id", "P
            ("rfc", "Change"), ("caused_by", "Caused by"), ("vendor", "Vendor"),
            ("closed_code", "Close code"))
 MAX_COUNT = 2_000_000_000  # the counters are INT columns
+# Cells kept in columns of this size (longer ones are cut, with a warning).
+LIMITS = {"category": 50, "subcategory": 100, "assignment_group": 100, "cmdb_ci": 100,
+          "contact_type": 30, "closed_code": 100, **dict.fromkeys(PERSON_COLUMNS, 100)}
 _PRIORITY_PREFIX = re.compile(r"^\s*([0-9])\s*-")
 
 
@@ -153,6 +155,11 @@ def _event(line: int, row: dict, header: list[str], report: ImportReport) -> Eve
     if at is None:
         report.skip(line, f"{number}: no readable sys_updated_at (the time of the change)")
         return None
+    for column, limit in LIMITS.items():
+        value = row.get(column)
+        if value and len(value) > limit:
+            report.warn(line, f"{number}: {column} longer than {limit} characters: cut")
+            row[column] = value[:limit]
     source_state = cell(row, "incident_state")
     state = STATES.get((source_state or "").lower())
     if state is None:
@@ -228,13 +235,7 @@ def _count(row: dict, column: str, line: int, report: ImportReport | None) -> in
 
 
 def _person(event: Event, column: str) -> str | None:
-    name = event.text(column)
-    return name[:100] if name else None
-
-
-def _category(event: Event) -> str | None:
-    name = event.text("category")
-    return name[:50] if name else None  # the longest category name we keep
+    return event.text(column)
 
 
 def _people_roles(incidents: dict[str, list[Event]]) -> dict[str, str]:
@@ -265,7 +266,7 @@ def _states(events: list[Event], people: dict[str, int], categories: dict[str, i
             "priority": event.priority or previous.get("priority"),
             "impact": event.impact or previous.get("impact"),
             "urgency": event.urgency or previous.get("urgency"),
-            "category": categories.get(_category(event)),
+            "category": categories.get(event.text("category")),
             "subcategory": event.text("subcategory"),
             "configuration_item": event.text("cmdb_ci"),
             "reassignment_count": _or(event.reassignment_count, previous.get("reassignment_count")),
@@ -309,13 +310,12 @@ def _description(event: Event) -> str:
         if event.text(column):
             lines.append(f"{label}: {event.text(column)}")
     lines += [f"{label}: {event.text(column)}" for column, label in DETAILS if event.text(column)]
-    return clean("\n".join(lines), "description", max_len=BODY_MAX, multiline=True)
+    return "\n".join(lines)[:BODY_MAX]  # the cells are clean already
 
 
 def _ticket_values(events: list[Event], states: list[dict], people: dict[str, int],
-                   categories: dict[str, int], report: ImportReport) -> dict:
+                   categories: dict[str, int]) -> dict:
     last, final = events[-1], states[-1]
-    line = last.line
     status = final["status"]
     impact, urgency = final["impact"] or 3, final["urgency"] or 3
     matrix = PRIORITY_MATRIX[(impact, urgency)]
@@ -349,10 +349,10 @@ def _ticket_values(events: list[Event], states: list[dict], people: dict[str, in
         "reassignment_count": final["reassignment_count"] or 0,
         "source_number": last.number, "source_mod_count": last.mod_count,
         "response_met": None, "resolution_met": final["resolution_met"],
-        "subcategory": cut(final["subcategory"], 100, "subcategory", line, report),
-        "assignment_group": cut(final["assignment_group"], 100, "assignment_group", line, report),
-        "contact_type": cut(last.text("contact_type"), 30, "contact_type", line, report),
-        "configuration_item": cut(final["configuration_item"], 100, "cmdb_ci", line, report),
+        "subcategory": final["subcategory"],
+        "assignment_group": final["assignment_group"],
+        "contact_type": last.text("contact_type"),
+        "configuration_item": final["configuration_item"],
         "opened_by": people.get(_person(last, "opened_by")),
         "resolved_by": people.get(_person(last, "resolved_by")) if status in DONE else None,
     }
@@ -400,13 +400,13 @@ def _import_batch(actor: User, incidents: dict[str, list[Event]], roles: dict[st
     names = {n for e in everyone for n in (_person(e, c) for c in PERSON_COLUMNS) if n}
     people = ensure_users(actor, {n: roles[n] for n in names}, SOURCE)
     categories = ensure_categories(
-        actor, sorted({_category(e) for e in everyone} - {None} | {DEFAULT_CATEGORY}), SOURCE)
+        actor, sorted({e.text("category") for e in everyone} - {None} | {DEFAULT_CATEGORY}), SOURCE)
     names_by_id = {"assignee": {i: n for n, i in people.items()},
                    "category": {i: n for n, i in categories.items()}}
     history: list[dict] = []
     for number, events in wanted.items():
         states = _states(events, people, categories)
-        values = _ticket_values(events, states, people, categories, report)
+        values = _ticket_values(events, states, people, categories)
         known = existing.get(number)
         if known is None:
             ticket_id, version, first, before = insert_row(Ticket, {**values, "version": 1}), 1, 0, {}
