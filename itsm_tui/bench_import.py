@@ -1,7 +1,8 @@
 """Benchmark: ServiceNow import throughput (events per second) on each engine.
 
     python -m itsm_tui.bench_import [--file servicenow_incident_events_sample.csv]
-        [--replicate 10] [--engines sqlite,mysql] [--mysql-url mysql://root@127.0.0.1:3306/itsm_bench]
+        [--replicate 10] [--engines sqlite,mysql]
+        [--mysql-url mysql://root@127.0.0.1:3306/itsm_bench_import]
 
 Each engine gets a fresh database: the file is imported (every event written), then imported
 again (nothing to do: the idempotent rerun, which still reads and checks every row).
@@ -62,19 +63,23 @@ def main() -> None:
     parser.add_argument("--replicate", type=int, default=1, metavar="N",
                         help="import a synthetic file holding the file N times (renamed numbers)")
     parser.add_argument("--engines", default="sqlite,mysql")
-    parser.add_argument("--mysql-url", default="mysql://root@127.0.0.1:3306/itsm_bench")
+    parser.add_argument("--mysql-url", default="mysql://root@127.0.0.1:3306/itsm_bench_import")
     parser.add_argument("--sqlite-url", help="use this SQLite database (default: a new temporary one)")
     parser.add_argument("--reuse", action="store_true", help="keep the MySQL database as it is")
     args = parser.parse_args()
     path = args.file
     if args.replicate > 1:
         path = replicate(path, args.replicate, Path(tempfile.mkdtemp()) / f"x{args.replicate}_{path.name}")
-    for url in engine_urls(args):
-        print(f"\n== {db.describe_url(url)}: {path.name} ==")
-        print(f"{'step':<30} {'rows':>8} {'events':>8} {'seconds':>8} {'rows/s':>9} {'events/s':>9}")
-        for step, seconds, rows, events in run_engine(url, path):
-            print(f"{step:<30} {rows:>8} {events:>8} {seconds:>8.2f} {rows / seconds:>9.0f} "
-                  f"{events / seconds:>9.0f}")
+    try:
+        for url in engine_urls(args):
+            print(f"\n== {db.describe_url(url)}: {path.name} ==")
+            print(f"{'step':<30} {'rows':>8} {'events':>8} {'seconds':>8} {'rows/s':>9} {'events/s':>9}")
+            for step, seconds, rows, events in run_engine(url, path):
+                print(f"{step:<30} {rows:>8} {events:>8} {seconds:>8.2f} {rows / seconds:>9.0f} "
+                      f"{events / seconds:>9.0f}")
+    finally:
+        if path != args.file:
+            path.unlink()
 
 
 if __name__ == "__main__":
