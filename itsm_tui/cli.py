@@ -78,6 +78,20 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--urgency", default="low")
     create.add_argument("--requester", help="on behalf of this user (agents and above)")
 
+    imports = commands.add_parser("import", help="import tickets or inventory from another tool's export "
+                                  "(admins)").add_subparsers(dest="import_source", metavar="SOURCE", required=True)
+    servicenow = imports.add_parser("servicenow", help="a ServiceNow incident export (one CSV row per change)")
+    servicenow.add_argument("file", metavar="FILE.csv")
+    servicenow.add_argument("--dry-run", action="store_true", help="check and count, write nothing")
+    generic = imports.add_parser("csv", help="tickets, systems, peripherals or stock from any CSV file")
+    generic.add_argument("kind", choices=("tickets", "systems", "peripherals", "stock"))
+    generic.add_argument("file", metavar="FILE.csv")
+    generic.add_argument("--map", metavar="MAPPING.json", help='which column holds which field: '
+                         '{"title": "Subject", ...} (columns named like a field need no mapping)')
+    generic.add_argument("--map-column", action="append", default=[], metavar="FIELD=HEADER",
+                         help="map one field (repeatable; wins over --map)")
+    generic.add_argument("--dry-run", action="store_true", help="check and count, write nothing")
+
     ddl = commands.add_parser("ddl", help="print the reference schema (as kept in sql/)")
     ddl.add_argument("engine", choices=("sqlite", "mysql"))
     return parser
@@ -139,7 +153,7 @@ def run(args) -> int:
         return 0
     setup.open_database(url)
     actor = _actor(args.as_user)
-    handler = {"user": _user, "seed": _seed, "tickets": _tickets}[args.command]
+    handler = {"user": _user, "seed": _seed, "tickets": _tickets, "import": _import}[args.command]
     code = handler(args, actor)
     from .core import db
 
@@ -260,6 +274,20 @@ def _tickets(args, actor) -> int:
             )
 
     _print_rows(TICKET_COLUMNS, shaped(), args.format)
+    return 0
+
+
+def _import(args, actor) -> int:
+    from .importers import csv_import, servicenow
+
+    progress = _progress_printer(f"importing {args.import_source}")
+    if args.import_source == "servicenow":
+        report = servicenow.import_servicenow(actor, args.file, dry_run=args.dry_run, progress=progress)
+    else:
+        mapping = csv_import.load_mapping(args.kind, args.map, args.map_column)
+        report = csv_import.import_csv(actor, args.kind, args.file, mapping, dry_run=args.dry_run,
+                                       progress=progress)
+    print("\n".join(report.lines()))
     return 0
 
 

@@ -33,6 +33,7 @@ SECTIONS = {
     "inventory": ("inventory.view", ".screens.inventory", "InventoryScreen"),
     "log": ("audit.view_work", ".screens.log", "LogScreen"),
     "users": ("user.manage", ".screens.users", "UsersScreen"),
+    "import": ("import.run", ".screens.import_screen", "ImportScreen"),
 }
 SECTION_KEYS = {"1": "queue", "tickets": "queue", "2": "inventory", "3": "log", "4": "analytics"}
 
@@ -49,6 +50,7 @@ class ItsmCommands(Provider):
             ("Inventory", partial(app.run_command, "inventory"), "Systems, peripherals, stock (2)"),
             ("Activity log", partial(app.run_command, "log"), "Who changed what, when (3)"),
             ("Users", partial(app.run_command, "users"), "User administration (:users, admins)"),
+            ("Import", partial(app.run_command, "import"), "Import tickets or inventory from a file (:import, admins)"),
             ("New ticket", partial(app.screen_action, "new_ticket"), "Open a ticket (n)"),
             ("Refresh", partial(app.screen_action, "reload"), "Re-read from the database (r)"),
             ("Filter", partial(app.screen_action, "filter"), "Edit the queue filter (/)"),
