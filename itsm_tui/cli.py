@@ -78,6 +78,20 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--urgency", default="low")
     create.add_argument("--requester", help="on behalf of this user (agents and above)")
 
+    imports = commands.add_parser("import", help="import tickets or inventory from another tool's export "
+                                  "(admins)").add_subparsers(dest="import_source", metavar="SOURCE", required=True)
+    servicenow = imports.add_parser("servicenow", help="a ServiceNow incident export (one CSV row per change)")
+    servicenow.add_argument("file", metavar="FILE.csv")
+    servicenow.add_argument("--dry-run", action="store_true", help="check and count, write nothing")
+    generic = imports.add_parser("csv", help="tickets, systems, peripherals or stock from any CSV file")
+    generic.add_argument("kind", choices=("tickets", "systems", "peripherals", "stock"))
+    generic.add_argument("file", metavar="FILE.csv")
+    generic.add_argument("--map", metavar="MAPPING.json", help='which column holds which field: '
+                         '{"title": "Subject", ...} (columns named like a field need no mapping)')
+    generic.add_argument("--map-column", action="append", default=[], metavar="FIELD=HEADER",
+                         help="map one field (repeatable; wins over --map)")
+    generic.add_argument("--dry-run", action="store_true", help="check and count, write nothing")
+
     from .sla_cli import add_commands  # SLA settings and analytics report (their own module)
 
     add_commands(commands)
@@ -145,7 +159,7 @@ def run(args) -> int:
     actor = _actor(args.as_user)
     from .sla_cli import HANDLERS
 
-    handler = {"user": _user, "seed": _seed, "tickets": _tickets, **HANDLERS}[args.command]
+    handler = {"user": _user, "seed": _seed, "tickets": _tickets, "import": _import, **HANDLERS}[args.command]
     code = handler(args, actor)
     from .core import db
 
@@ -266,6 +280,20 @@ def _tickets(args, actor) -> int:
             )
 
     _print_rows(TICKET_COLUMNS, shaped(), args.format)
+    return 0
+
+
+def _import(args, actor) -> int:
+    from .importers import csv_import, servicenow
+
+    progress = _progress_printer(f"importing {args.import_source}")
+    if args.import_source == "servicenow":
+        report = servicenow.import_servicenow(actor, args.file, dry_run=args.dry_run, progress=progress)
+    else:
+        mapping = csv_import.load_mapping(args.kind, args.map, args.map_column)
+        report = csv_import.import_csv(actor, args.kind, args.file, mapping, dry_run=args.dry_run,
+                                       progress=progress)
+    print("\n".join(report.lines()))
     return 0
 
 

@@ -657,8 +657,11 @@ def test_attach_and_detach_a_peripheral(world, agent):
 
     stored = fresh(Peripheral, peripheral.id)
     assert (stored.system_id, stored.version) == (system.id, 2)
-    [entry] = entries_since(mark)
+    entry, on_system = entries_since(mark)
     assert (entry.action, entry.entity_type, entry.entity_id) == ("update", "peripheral", peripheral.id)
+    assert (on_system.action, on_system.entity_type, on_system.entity_id) == (
+        "peripheral_attached", "system", system.id)
+    assert on_system.summary == "PR-2001 (Printer 1) attached"
     assert changes(entry) == {"system": [None, system.id]}
     assert entry.summary == "PR-2001 attached to ws-001"
     assert entry.actor_id == agent.id
@@ -669,9 +672,10 @@ def test_attach_and_detach_a_peripheral(world, agent):
 
     stored = fresh(Peripheral, peripheral.id)
     assert (stored.system_id, stored.version) == (None, 3)
-    [entry] = entries_since(mark)
+    entry, on_system = entries_since(mark)
     assert changes(entry) == {"system": [system.id, None]}
     assert entry.summary == "PR-2001 detached"
+    assert (on_system.action, on_system.entity_id) == ("peripheral_detached", system.id)
 
 
 def test_attach_with_stale_version_or_unknown_system_changes_nothing(world, people, agent):
@@ -838,8 +842,9 @@ def test_staff_may_manage_inventory(world, people, role):
     assert fresh(Peripheral, world["peripheral"].id) is None
     assert inventory.get(actor, "system", world["system"].id).hostname == "ws-001"
     mine = [e for e in entries_since(mark) if e.actor_id == actor.id]
-    assert sorted(e.action for e in mine) == ["create", "delete", "stock_adjust", "update", "update"]
-    assert len(entries_since(mark)) == 5
+    assert sorted(e.action for e in mine) == [
+        "create", "delete", "peripheral_attached", "stock_adjust", "update", "update"]
+    assert len(entries_since(mark)) == 6
 
 
 def test_disabled_agent_is_refused(world, people, system):

@@ -1,10 +1,13 @@
 """The whole role matrix, walked through the services: each action allowed and denied."""
 
+from pathlib import Path
+
 import pytest
 
 from itsm_tui.core import activity, analytics, categories, inventory, tickets, users
 from itsm_tui.core.errors import NotFound, PermissionDenied
 from itsm_tui.core.permissions import MATRIX
+from itsm_tui.importers.servicenow import import_servicenow
 
 ROLES = ("requester", "agent", "supervisor", "admin")
 
@@ -53,6 +56,8 @@ SCENARIOS = {
     "user.view": lambda a, p: users.list_users(a),
     "user.manage": lambda a, p: users.create_user(a, f"new-{a.username}", "requester"),
     "settings.manage": lambda a, p: categories.add(a, f"Category by {a.username}"),
+    "import.run": lambda a, p: import_servicenow(
+        a, Path(__file__).parent / "data" / "servicenow_bad_rows.csv"),
 }
 
 

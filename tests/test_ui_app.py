@@ -249,10 +249,18 @@ async def test_new_ticket_form_validates_and_creates(desk, people):
         assert "title is too long" in str(form.query_one("#error-0").render())
         assert form.query_one("#field-1", TextArea).text == "Printer on floor 2 is offline"
         form.query_one("#field-0", Input).value = "Printer offline"
+        form.query_one("#field-6", Input).value = "no-such-host"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert "no system 'no-such-host'" in str(form.query_one("#error-6").render())
+        form.query_one("#field-6", Input).value = "ws-042"
         await pilot.press("ctrl+s")
         await until(pilot, lambda: Ticket.select().where(Ticket.title == "Printer offline").exists())
         created = Ticket.get(Ticket.title == "Printer offline")
         assert created.requester_id == people["agent"].id
+        assert created.system.hostname == "ws-042"
+        # the new ticket opens, so the operator can go on working on it
+        await until(pilot, lambda: isinstance(app.screen, TicketScreen) and app.screen.ticket_id == created.id)
 
 
 async def test_bulk_assign_with_a_conflict(desk, people):
@@ -295,6 +303,34 @@ async def test_conflict_dialog_reapplies_on_the_ticket_screen(desk, people):
         assert "agent2 changed title" in app.screen.message
         await pilot.press("a")  # apply my change again, on top of theirs
         await until(pilot, lambda: fresh(ticket_id).assignee_id == people["agent"].id)
+        assert fresh(ticket_id).title == "Renamed by agent2"
+
+
+async def test_reload_after_a_conflict_keeps_the_typed_resolution_note(desk, people):
+    app = ItsmApp(desk)
+    async with app.run_test(size=(120, 40)) as pilot:
+        table = await logged_in(pilot, "agent", "agent-password-1")
+        ticket_id = await _on(pilot, table, "Ticket 3")
+        await pilot.press("s")
+        await until(pilot, lambda: isinstance(app.screen, StatusPicker))
+        app.screen.query_one(OptionList).highlighted = app.screen.allowed.index("resolved")
+        await pilot.press("enter")
+        app.screen.query_one("#note", TextArea).text = "Swapped the PSU; runs quiet now"
+        seen = fresh(ticket_id)
+        tickets.update(people["agent2"], ticket_id, seen.version, title="Renamed by agent2")
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: isinstance(app.screen, ConflictModal))
+        await pilot.press("r")  # reload: their change wins, my note must not be lost
+        await until(pilot, lambda: not isinstance(app.screen, ConflictModal))
+        assert fresh(ticket_id).status == "new"
+        await until(pilot, lambda: table.current and table.current["id"] == ticket_id)
+        await pilot.press("s")
+        await until(pilot, lambda: isinstance(app.screen, StatusPicker))
+        assert app.screen.query_one("#note", TextArea).text == "Swapped the PSU; runs quiet now"
+        app.screen.query_one(OptionList).highlighted = app.screen.allowed.index("resolved")
+        await pilot.press("enter", "ctrl+s")
+        await until(pilot, lambda: fresh(ticket_id).status == "resolved")
+        assert fresh(ticket_id).resolution_note == "Swapped the PSU; runs quiet now"
         assert fresh(ticket_id).title == "Renamed by agent2"
 
 

@@ -357,8 +357,17 @@ def attach_peripheral(actor: User, peripheral_id: int, expected_version: int, sy
     peripheral = records.get(Peripheral, peripheral_id, "peripheral")
     system = records.get(System, system_id, "system") if system_id is not None else None
     summary = f"attached to {system.hostname}" if system else "detached"
-    return records.update(actor, peripheral, expected_version, {"system": system}, "peripheral",
-                          _label("peripheral", peripheral), summary=f"{peripheral.asset_tag} {summary}")
+    old_system = peripheral.system_id
+    updated = records.update(actor, peripheral, expected_version, {"system": system}, "peripheral",
+                             _label("peripheral", peripheral), summary=f"{peripheral.asset_tag} {summary}")
+    if old_system != updated.system_id:
+        # Noted on the systems too, so a system's history shows what was plugged in and out.
+        for system_id, verb in ((old_system, "detached"), (updated.system_id, "attached")):
+            if system_id:
+                audit.record(actor, f"peripheral_{verb}", "system", system_id,
+                             f"{peripheral.asset_tag} ({peripheral.name}) {verb}",
+                             {"peripheral": [None, peripheral.id]})
+    return updated
 
 
 @transactional

@@ -33,6 +33,7 @@ MATRIX: dict[str, tuple[frozenset[str], str]] = {
     "user.view": (STAFF, "list users (to pick requesters and assignees)"),
     "user.manage": (frozenset({ADMIN}), "create users, change roles, disable, reset passwords"),
     "settings.manage": (frozenset({ADMIN}), "edit categories and settings, load demo data"),
+    "import.run": (frozenset({ADMIN}), "import tickets and inventory from other tools' files"),
 }
 
 

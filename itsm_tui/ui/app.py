@@ -35,6 +35,7 @@ SECTIONS = {
     "log": ("audit.view_work", ".screens.log", "LogScreen"),
     "users": ("user.manage", ".screens.users", "UsersScreen"),
     "analytics": ("analytics.view_own", ".screens.analytics", "AnalyticsScreen"),
+    "import": ("import.run", ".screens.import_screen", "ImportScreen"),
 }
 SECTION_KEYS = {"1": "queue", "tickets": "queue", "2": "inventory", "3": "log", "4": "analytics"}
 
@@ -52,6 +53,7 @@ class ItsmCommands(Provider):
             ("Activity log", partial(app.run_command, "log"), "Who changed what, when (3)"),
             ("Users", partial(app.run_command, "users"), "User administration (:users, admins)"),
             ("Analytics", partial(app.run_command, "analytics"), "SLA states, age of open work, workload (4)"),
+            ("Import", partial(app.run_command, "import"), "Import tickets or inventory from a file (:import, admins)"),
             ("New ticket", partial(app.screen_action, "new_ticket"), "Open a ticket (n)"),
             ("Refresh", partial(app.screen_action, "reload"), "Re-read from the database (r)"),
             ("Filter", partial(app.screen_action, "filter"), "Edit the queue filter (/)"),

@@ -33,6 +33,7 @@ from ..core.errors import ItsmError
 from ..core.models import LEVEL_NAMES, PRIORITY_NAMES
 from ..core.text import strip_controls
 from ..core.tickets import PRIORITY_MATRIX
+from .inputs import TypeAheadInput
 
 ResultType = TypeVar("ResultType")
 
@@ -188,8 +189,9 @@ class StatusPicker(ModalBase[tuple[str, str | None] | None]):
     """
 
     def __init__(self, current: str, allowed: list[str], labels: dict[str, str],
-                 note_required: set[str], note_optional: set[str]):
+                 note_required: set[str], note_optional: set[str], note: str = ""):
         super().__init__("Change status")
+        self.note = note  # a draft kept from an attempt that met a conflict
         self.current = current
         self.allowed = list(allowed)
         self.labels = labels
@@ -207,7 +209,7 @@ class StatusPicker(ModalBase[tuple[str, str | None] | None]):
         yield OptionList(*(Option(literal(self._label(s))) for s in self.allowed), id="statuses")
         with Vertical(id="note-box"):
             yield Label("", id="note-label", classes="field-label")
-            yield TextArea(id="note")
+            yield TextArea(self.note, id="note")
             yield ErrorLine(id="error")
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
@@ -493,8 +495,9 @@ class FormModal(ModalBase[object | None]):
                           prompt=strip_controls(field.placeholder) or "Select", id=id,
                           allow_blank=not (field.required and known))
         if field.kind in ("text", "password"):
-            return Input(strip_controls(field.value), placeholder=strip_controls(field.placeholder),
-                         password=field.kind == "password", select_on_focus=False, id=id)
+            return TypeAheadInput(strip_controls(field.value), placeholder=strip_controls(field.placeholder),
+                                  password=field.kind == "password", select_on_focus=False, id=id,
+                                  enter_advances=True)
         raise ValueError(f"unknown form field kind {field.kind!r}")
 
     def _widget(self, index: int):
@@ -511,11 +514,6 @@ class FormModal(ModalBase[object | None]):
             else:
                 values[field.name] = widget.value
         return values
-
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        """Enter in a one-line field moves on, like Tab; only ctrl+s saves."""
-        event.stop()
-        self.focus_next()
 
     def action_submit(self) -> None:
         for error in self.query(ErrorLine):

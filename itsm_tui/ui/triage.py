@@ -104,14 +104,15 @@ class Triage:
             self.app.notify("No status change is possible from here.", severity="warning")
             return
         reopen = {"in_progress"} if current in ("resolved", "closed") else set()
+        draft = self._note_drafts().pop(targets[0].id, "") if len(targets) == 1 else ""
         picked = await self.app.push_screen_wait(
-            StatusPicker(current, allowed_targets, STATUS_LABELS, {"resolved"}, reopen))
+            StatusPicker(current, allowed_targets, STATUS_LABELS, {"resolved"}, reopen, note=draft))
         if picked is None:
             return
         status, note = picked
         me = self.user
         self._apply(f"set to {STATUS_LABELS[status]}",
-                    lambda t, v: tickets.change_status(me, t, v, status, note), targets)
+                    lambda t, v: tickets.change_status(me, t, v, status, note), targets, draft=note)
 
     @work(exclusive=True, group="triage", exit_on_error=False)
     async def action_priority(self) -> None:
@@ -185,28 +186,40 @@ class Triage:
         ]
         if allowed(me.role, "ticket.create_for_other"):
             fields.append(FormField("requester", "Requester (username; empty: you)"))
+        if allowed(me.role, "ticket.work"):
+            fields.append(FormField("system", "System (asset tag or hostname; optional)"))
         created = await self.app.push_screen_wait(FormModal(
             "New ticket", fields,
             submit=lambda v: tickets.create(
                 me, v["title"], v["description"], category=v["category"],
-                impact=int(v["impact"]), urgency=int(v["urgency"]), requester=v.get("requester") or None),
+                impact=int(v["impact"]), urgency=int(v["urgency"]), requester=v.get("requester") or None,
+                system=v.get("system") or None),
         ))
         if created is not None:
             self.app.notify(f"{created.number} created", title="New ticket")
             self.after_change([created.id])
+            self.app.open_ticket(created.id)  # the operator goes on working on it
 
     def action_reload(self) -> None:
         self.after_change([])
 
     # ------------------------------------------------------------------ applying
 
-    def _apply(self, done: str, op: Callable[[int, int], object], targets: list[Target] | None = None) -> None:
+    def _note_drafts(self) -> dict[int, str]:
+        """Notes typed for a change that met a conflict and was not applied, by ticket id."""
+        if not hasattr(self, "_drafts"):
+            self._drafts: dict[int, str] = {}
+        return self._drafts
+
+    def _apply(self, done: str, op: Callable[[int, int], object], targets: list[Target] | None = None,
+               draft: str | None = None) -> None:
         targets = targets if targets is not None else self.triage_targets()
         if targets:
-            self._run(done, op, targets)
+            self._run(done, op, targets, draft)
 
     @work(group="triage-apply", exit_on_error=False)
-    async def _run(self, done: str, op: Callable[[int, int], object], targets: list[Target]) -> None:
+    async def _run(self, done: str, op: Callable[[int, int], object], targets: list[Target],
+                   draft: str | None = None) -> None:
         succeeded, problems = [], []
         for target in targets:
             try:
@@ -214,7 +227,7 @@ class Triage:
                 succeeded.append(target)
             except ConflictError as exc:
                 if len(targets) == 1:
-                    await self._resolve_conflict(done, op, target, exc)
+                    await self._resolve_conflict(done, op, target, exc, draft)
                     return
                 problems.append(f"{target.number}: conflict — {exc}")
             except (ItsmError, DatabaseError, InterfaceError) as exc:
@@ -231,8 +244,12 @@ class Triage:
             if hasattr(self, "clear_marks"):
                 self.clear_marks(t.id for t in succeeded)
 
-    async def _resolve_conflict(self, done: str, op, target: Target, exc: ConflictError) -> None:
+    async def _resolve_conflict(self, done: str, op, target: Target, exc: ConflictError,
+                                draft: str | None = None) -> None:
         choice = await self.app.push_screen_wait(ConflictModal(str(exc)))
+        if choice != "reapply" and draft:
+            self._note_drafts()[target.id] = draft
+            self.app.notify(f"Your note for {target.number} is kept: press s to use it again.")
         if choice == "reapply":
             fresh = await asyncio.to_thread(Ticket.get_by_id, target.id)
             try:

@@ -12,6 +12,7 @@ from textual.widgets import Button, Input, Label, Static
 
 from ...core import auth
 from ...core.errors import AuthError
+from ..inputs import TypeAheadInput
 from ..render import literal
 
 
@@ -35,17 +36,13 @@ class LoginScreen(Screen):
         with Center():
             with Vertical(id="box"):
                 yield Label("itsm-tui — sign in", id="brand")
-                yield Input(placeholder="username", id="username")
-                yield Input(placeholder="password", password=True, id="password")
+                yield TypeAheadInput(placeholder="username", id="username", enter_advances=True)
+                yield TypeAheadInput(placeholder="password", password=True, id="password")
                 yield Button("Log in", variant="primary", id="login")
                 yield Static("", id="error")
                 yield Static(literal(f"Database: {self.database_label}"), id="where")
                 if self.hint:
                     yield Static(literal(self.hint), id="hint")
-
-    @on(Input.Submitted, "#username")
-    def _next_field(self) -> None:
-        self.query_one("#password", Input).focus()
 
     @on(Input.Submitted, "#password")
     @on(Button.Pressed, "#login")

@@ -1,0 +1,159 @@
+"""``:import`` (admins): pick what to import and the file, watch the progress, read the report.
+
+The importer runs in a thread worker and posts its progress; the report (which quotes file
+content) is written to a ``Log`` widget, which shows text literally, never as markup.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from peewee import DatabaseError, InterfaceError
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Button, Checkbox, Footer, Input, Label, Log, ProgressBar, Select, Static
+
+from ...core.errors import ItsmError
+from ...core.permissions import allowed
+from ...core.text import strip_controls
+from ...importers import csv_import, servicenow
+from ..widgets.frame import Frame
+
+KINDS = (
+    ("ServiceNow incident export", "servicenow"),
+    ("Tickets (CSV with a mapping)", "tickets"),
+    ("Systems (CSV with a mapping)", "systems"),
+    ("Peripherals (CSV with a mapping)", "peripherals"),
+    ("Stock items (CSV with a mapping)", "stock"),
+)
+
+
+class ImportScreen(Screen):
+    DEFAULT_CSS = """
+    ImportScreen #form { height: auto; padding: 1 2 0 2; }
+    ImportScreen #form Horizontal { height: auto; }
+    ImportScreen #form Label { width: 12; padding: 1 1 0 0; }
+    ImportScreen #form Input, ImportScreen #form Select { width: 1fr; }
+    ImportScreen #mapping-row.hidden { display: none; }
+    ImportScreen #progress-row { height: 1; padding: 0 2; margin-top: 1; }
+    ImportScreen #state { height: auto; padding: 0 2; }
+    ImportScreen #report { margin: 1 2; border: round $primary; height: 1fr; }
+    """
+    BINDINGS = [
+        Binding("ctrl+r", "start", "Import"),
+        Binding("escape", "back", "Back"),
+    ]
+    AUTO_FOCUS = "#path"
+    frame_title = "Import"
+
+    def compose(self) -> ComposeResult:
+        yield Frame()
+        with Vertical(id="form"):
+            with Horizontal():
+                yield Label("What")
+                yield Select(KINDS, value="servicenow", allow_blank=False, id="kind")
+            with Horizontal():
+                yield Label("File")
+                yield Input(placeholder="path of the CSV file, e.g. ~/exports/incidents.csv", id="path")
+            with Horizontal(id="mapping-row", classes="hidden"):
+                yield Label("Mapping")
+                yield Input(placeholder="a JSON mapping file, or field=Header pairs separated by ';'",
+                            id="mapping")
+            with Horizontal():
+                yield Label("")
+                yield Checkbox("Dry run: check and count, write nothing", id="dry-run")
+                yield Button("Import (ctrl+r)", id="start", variant="primary")
+        with Horizontal(id="progress-row"):
+            yield ProgressBar(id="progress", show_eta=False)
+        yield Static("", id="state")
+        yield Log(id="report", auto_scroll=False)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#progress", ProgressBar).update(total=None, progress=0)
+        if not allowed(self.app.user.role, "import.run"):
+            self._state("Imports are for admins.")
+
+    @on(Select.Changed, "#kind")
+    def _kind_changed(self, event: Select.Changed) -> None:
+        self.query_one("#mapping-row").set_class(event.value == "servicenow", "hidden")
+
+    @on(Input.Submitted)
+    @on(Button.Pressed, "#start")
+    def _submitted(self) -> None:
+        self.action_start()
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.running = False
+
+    def action_back(self) -> None:
+        """Leave, but not in the middle of an import (its report would be lost)."""
+        if self.running:
+            self._state("An import is running: wait for its report.")
+        elif len(self.app.screen_stack) > 1:
+            self.app.pop_screen()
+
+    def action_start(self) -> None:
+        if self.running:
+            return
+        path = self.query_one("#path", Input).value.strip()
+        if not path:
+            self._state("Type the path of the file to import.")
+            return
+        kind = self.query_one("#kind", Select).value
+        mapping = self.query_one("#mapping", Input).value.strip()
+        dry_run = self.query_one("#dry-run", Checkbox).value
+        self.query_one("#report", Log).clear()
+        self.query_one("#progress", ProgressBar).update(total=None, progress=0)
+        self._state("Reading the file...")
+        self.running = True
+        self._run(kind, path, mapping, dry_run)
+
+    @work(thread=True, exclusive=True, group="import", exit_on_error=False)
+    def _run(self, kind: str, path: str, mapping: str, dry_run: bool) -> None:
+        file = Path(path).expanduser()
+        progress = lambda done, total: self.app.call_from_thread(self._progress, done, total)  # noqa: E731
+        try:
+            if kind == "servicenow":
+                report = servicenow.import_servicenow(self.app.user, file, dry_run=dry_run, progress=progress)
+            else:
+                report = csv_import.import_csv(self.app.user, kind, file, _mapping(kind, mapping),
+                                               dry_run=dry_run, progress=progress)
+        except (ItsmError, DatabaseError, InterfaceError) as exc:
+            self.app.call_from_thread(self._failed, exc)
+            return
+        self.app.call_from_thread(self._finished, report)
+
+    def _progress(self, done: int, total: int) -> None:
+        self.query_one("#progress", ProgressBar).update(total=max(total, 1), progress=done)
+        self._state(f"Importing: {done} of {total}")
+
+    def _failed(self, exc: Exception) -> None:
+        self.running = False
+        message = str(exc.args[-1] if isinstance(exc, (DatabaseError, InterfaceError)) and exc.args else exc)
+        self._state(f"Not imported: {message}", error=True)
+
+    def _finished(self, report) -> None:
+        self.running = False
+        bar = self.query_one("#progress", ProgressBar)
+        bar.update(total=max(bar.total or 1, 1), progress=max(bar.total or 1, 1))
+        self._state(report.summary())
+        self.query_one("#report", Log).write_lines([strip_controls(line) for line in report.lines()])
+        self.app.changed()
+
+    def _state(self, message: str, error: bool = False) -> None:
+        self.query_one("#state", Static).update(Text(message, style="bold red" if error else ""))
+
+
+def _mapping(kind: str, text: str) -> dict[str, str]:
+    """The mapping field: a JSON file's path, or ``field=Header; field=Header``."""
+    if not text:
+        return {}
+    if "=" not in text:
+        return csv_import.load_mapping(kind, Path(text).expanduser())
+    return csv_import.load_mapping(kind, map_columns=[p for p in (s.strip() for s in text.split(";")) if p])

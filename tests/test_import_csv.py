@@ -1,0 +1,139 @@
+"""Generic CSV import with a column mapping, through the ordinary services, on both engines."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from itsm_tui.core import db, users
+from itsm_tui.core.errors import ItsmError, PermissionDenied, ValidationError
+from itsm_tui.core.models import AuditEntry, Peripheral, StockItem, System, Ticket, User
+from itsm_tui.importers.csv_import import import_csv, load_mapping
+
+from test_cli import itsm
+
+DATA = Path(__file__).parent / "data"
+SYSTEMS, SYSTEMS_MAP = DATA / "import_systems.csv", DATA / "import_systems_map.json"
+TICKET_MAP = {"source_number": "Ticket Number", "title": "Subject", "description": "Message",
+              "category": "Help Topic", "impact": "Impact", "urgency": "Urgency", "requester": "From"}
+
+
+def _systems(system):
+    return import_csv(system, "systems", SYSTEMS, load_mapping("systems", SYSTEMS_MAP))
+
+
+def test_systems_with_a_mapping_file(system):
+    report = _systems(system)
+    assert (report.rows, report.created, report.unchanged) == (4, 2, 0)
+    assert dict(report.skipped) == {
+        4: "IP address '10.0.0.300' is not a valid IPv4 or IPv6 address",
+        5: "type 'toaster' is not one of: desktop, laptop, server, virtual machine, other",
+    }
+    ws = System.get(System.hostname == "ws-001")
+    assert (ws.asset_tag, ws.type, ws.ip, ws.notes) == ("A-0001", "desktop", "10.0.0.5",
+                                                        "first line\nsecond line")
+    assert System.get(System.hostname == "srv-01").notes == '=HYPERLINK("http://x")'  # kept as text
+    created = AuditEntry.select().where((AuditEntry.entity_type == "system") & (AuditEntry.action == "create"))
+    assert sorted(e.entity_id for e in created) == sorted(s.id for s in System.select())
+    run = AuditEntry.get(AuditEntry.action == "import")
+    assert run.actor_id == system.id and "import_systems.csv" in run.summary
+
+    again = _systems(system)
+    assert (again.created, again.unchanged, len(again.skipped)) == (0, 2, 2)
+    assert System.select().count() == 2
+
+
+def test_peripherals_link_to_systems_by_hostname(system):
+    _systems(system)
+    mapping = load_mapping("peripherals", map_columns=["name=Label", "kind=Kind", "asset_tag=Tag",
+                                                       "system=Attached to"])
+    report = import_csv(system, "peripherals", DATA / "import_peripherals.csv", mapping)
+    assert report.created == 1
+    skipped = dict(report.skipped)
+    assert skipped[3] == "no system 'ws-999'"
+    assert "already used" in skipped[4]  # A-0001 is a system's tag: one sticker, one thing
+    printer = Peripheral.get(Peripheral.asset_tag == "P-0001")
+    assert printer.system_id == System.get(System.hostname == "ws-001").id
+
+
+def test_stock_columns_named_like_fields_need_no_mapping(system):
+    report = import_csv(system, "stock", DATA / "import_stock.csv")
+    assert report.created == 2 and sorted(dict(report.skipped)) == [4, 5]
+    assert "quantity must be between" in dict(report.skipped)[4]
+    assert "2 decimal places" in dict(report.skipped)[5]
+    toner = StockItem.get(StockItem.name == "Toner 305A")
+    assert (toner.quantity, Decimal(str(toner.unit_price)), toner.reorder_level) == (3, Decimal("89.99"), 5)
+    assert import_csv(system, "stock", DATA / "import_stock.csv").unchanged == 2
+
+
+def test_tickets_go_through_the_ticket_service(system):
+    users.create_user(system, "alice", "requester")
+    report = import_csv(system, "tickets", DATA / "import_tickets.csv", TICKET_MAP)
+    assert report.created == 2
+    skipped = dict(report.skipped)
+    assert sorted(skipped) == [5, 6, 7, 8]
+    assert skipped[5] == "title is required"
+    assert skipped[6].startswith("unknown category 'Email'")
+    assert skipped[7].startswith("impact must be")
+    assert skipped[8] == "no user named 'nobody-here'"
+    printer = Ticket.get(Ticket.source_number == "1001")
+    assert (printer.title, printer.description, printer.impact, printer.urgency, printer.priority) == (
+        "Printer jams on floor 2", "Paper jam\nevery morning", 1, 2, 2)
+    assert (printer.status, User.get_by_id(printer.requester_id).username) == ("new", "alice")
+    vpn = Ticket.get(Ticket.source_number == "1002")
+    assert vpn.title == "[bold]VPN[/] drops" and vpn.requester_id == system.id  # no From: the importer
+    history = [e.action for e in AuditEntry.select().where(
+        (AuditEntry.entity_type == "ticket") & (AuditEntry.entity_id == printer.id))]
+    assert history == ["create", "update"]  # created, then its source number noted
+    again = import_csv(system, "tickets", DATA / "import_tickets.csv", TICKET_MAP)
+    assert (again.created, again.unchanged) == (0, 2) and Ticket.select().count() == 2
+
+
+def test_dry_run_writes_nothing(system):
+    counts = [m.select().count() for m in (System, AuditEntry)]
+    report = import_csv(system, "systems", SYSTEMS, load_mapping("systems", SYSTEMS_MAP), dry_run=True)
+    assert report.created == 2 and report.summary().startswith("would import")
+    assert [m.select().count() for m in (System, AuditEntry)] == counts
+
+
+def test_mapping_mistakes_are_explained(system, people, tmp_path):
+    with pytest.raises(ValidationError, match="systems have no field colour"):
+        load_mapping("systems", map_columns=["colour=Red"])
+    with pytest.raises(ValidationError, match="must look like field=Header"):
+        load_mapping("systems", map_columns=["hostname"])
+    bad = tmp_path / "map.json"
+    bad.write_text("{not json", encoding="utf-8")
+    with pytest.raises(ValidationError, match="not valid JSON"):
+        load_mapping("systems", bad)
+    bad.write_text(json.dumps(["Name"]), encoding="utf-8")
+    with pytest.raises(ValidationError, match="must be an object"):
+        load_mapping("systems", bad)
+    with pytest.raises(ValidationError, match="has no column 'Hostname'"):
+        import_csv(system, "systems", SYSTEMS, {"hostname": "Hostname"})
+    with pytest.raises(ValidationError, match="map a column to hostname, asset_tag \\(e.g."):
+        import_csv(system, "systems", SYSTEMS)
+    with pytest.raises(ItsmError, match="cannot read"):
+        load_mapping("systems", tmp_path / "none.json")
+    with pytest.raises(PermissionDenied):
+        import_csv(people["agent"], "stock", DATA / "import_stock.csv")
+    assert System.select().count() == StockItem.select().count() == 0
+
+
+@pytest.fixture
+def url(engine):
+    db.database.close()  # the subprocess owns the database now
+    return engine
+
+
+def test_cli_mapping_file_and_flags(url):
+    out = itsm(url, "import", "csv", "systems", str(SYSTEMS), "--map", str(SYSTEMS_MAP),
+               "--map-column", "hostname=Name", "--dry-run")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines()[0].startswith("would import import_systems.csv (systems)")
+    real = itsm(url, "import", "csv", "systems", str(SYSTEMS), "--map", str(SYSTEMS_MAP))
+    assert "2 created" in real.stdout and "line 5: skipped: type 'toaster'" in real.stdout
+    wrong = itsm(url, "import", "csv", "systems", str(SYSTEMS), "--map-column", "colour=Red")
+    assert wrong.returncode == 1 and "systems have no field colour" in wrong.stderr

@@ -1,0 +1,329 @@
+"""ServiceNow import of the real sample export, on both engines.
+
+The expectations are computed here from the CSV with the csv module, independently of the
+importer: the final row of an incident is its highest sys_mod_count (ties, which the real data
+has, broken by the later sys_updated_at, then the later line).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import statistics
+from collections import Counter
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from itsm_tui.core import categories, db, queue
+from itsm_tui.core.errors import ItsmError, PermissionDenied
+from itsm_tui.core.models import AuditEntry, Category, Ticket, User
+from itsm_tui.importers import servicenow
+from itsm_tui.importers.servicenow import import_servicenow
+
+SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "data" / "servicenow_incident_events_sample.csv"
+BAD_ROWS = Path(__file__).parent / "data" / "servicenow_bad_rows.csv"
+STATE_MAP = {
+    "New": "new", "Active": "in_progress", "Awaiting User Info": "waiting_on_user",
+    "Awaiting Evidence": "waiting_on_user", "Awaiting Vendor": "waiting_on_vendor",
+    "Awaiting Problem": "waiting_on_vendor", "Resolved": "resolved", "Closed": "closed",
+}
+
+pytestmark = pytest.mark.skipif(not SAMPLE.exists(), reason=f"sample data not found at {SAMPLE}")
+
+
+def when(text: str) -> datetime | None:
+    return None if text in ("", "?") else datetime.strptime(text, "%d/%m/%Y %H:%M")
+
+
+def source(path: Path = SAMPLE) -> tuple[dict[str, list[dict]], dict[str, dict]]:
+    """({number: rows}, {number: final row}) read straight from the CSV."""
+    with path.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    by_number: dict[str, list[dict]] = {}
+    for index, row in enumerate(rows):
+        by_number.setdefault(row["number"], []).append({**row, "_index": index})
+    final = {n: max(rs, key=lambda r: (int(r["sys_mod_count"]), when(r["sys_updated_at"]), r["_index"]))
+             for n, rs in by_number.items()}
+    return by_number, final
+
+
+def write_subset(path: Path, numbers: int, extra: list[dict] | None = None) -> Path:
+    """The first ``numbers`` incidents of the sample (plus ``extra`` rows) as a new export."""
+    with SAMPLE.open(newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        header, seen, kept = reader.fieldnames, [], []
+        for row in reader:
+            if row["number"] not in seen:
+                seen.append(row["number"])
+            if len(seen) > numbers:
+                break
+            kept.append(row)
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, header)
+        writer.writeheader()
+        writer.writerows(kept + (extra or []))
+    return path
+
+
+def history_counts() -> dict[str, int]:
+    """{source number: number of history entries} by plain SQL."""
+    cursor = db.database.execute_sql(
+        "SELECT t.source_number, COUNT(a.id) FROM ticket t LEFT JOIN audit_log a "
+        "ON a.entity_type = 'ticket' AND a.entity_id = t.id GROUP BY t.source_number")
+    return dict(cursor.fetchall())
+
+
+def test_the_sample_imports_as_the_source_says(system):
+    by_number, final = source()
+    report = import_servicenow(system, SAMPLE)
+
+    assert (report.created, report.updated, report.skipped) == (len(final), 0, [])
+    assert report.events == sum(len(rows) for rows in by_number.values()) == 10_383
+    assert Ticket.select().count() == len(final) == 1500
+    tickets = {t.source_number: t for t in Ticket.select()}
+    assert set(tickets) == set(final)
+    for number, row in final.items():
+        ticket = tickets[number]
+        assert ticket.status == STATE_MAP[row["incident_state"]], number
+        assert ticket.priority == int(row["priority"][0]), number
+        assert (ticket.impact, ticket.urgency) == (int(row["impact"][0]), int(row["urgency"][0]))
+        assert ticket.resolution_met is (row["made_sla"] == "true"), number
+        assert ticket.response_met is None  # the export holds no first-response outcome
+        assert ticket.source_mod_count == int(row["sys_mod_count"])
+        assert ticket.created_at == when(row["opened_at"])
+        assert ticket.reopen_count == int(row["reopen_count"])
+        assert ticket.reassignment_count == int(row["reassignment_count"])
+        if ticket.status in ("resolved", "closed"):
+            assert ticket.resolved_at == (when(row["resolved_at"]) or ticket.resolved_at) is not None
+        else:
+            assert ticket.resolved_at is None and ticket.closed_at is None
+        if ticket.status == "closed":
+            assert ticket.closed_at == when(row["closed_at"])
+        else:
+            assert ticket.closed_at is None
+        assert ticket.assignment_group == (None if row["assignment_group"] == "?" else row["assignment_group"])
+        named = [row[c] for c in ("category", "subcategory", "u_symptom") if row[c] != "?"]
+        assert all(name in ticket.title for name in named) and ticket.title, number
+    assert history_counts() == {n: len(rows) for n, rows in by_number.items()}
+
+    # The figures a report gives, by plain SQL, agree with the source.
+    by_priority = dict(db.database.execute_sql(
+        "SELECT priority, COUNT(*) FROM ticket GROUP BY priority").fetchall())
+    assert by_priority == dict(Counter(int(r["priority"][0]) for r in final.values()))
+    made_sla = {bool(k): v for k, v in db.database.execute_sql(
+        "SELECT resolution_met, COUNT(*) FROM ticket GROUP BY resolution_met").fetchall()}
+    assert made_sla == dict(Counter(r["made_sla"] == "true" for r in final.values()))
+    timed = {n for n, r in final.items() if r["incident_state"] in ("Resolved", "Closed")
+             and r["resolved_at"] != "?"}
+    rows = db.database.execute_sql(
+        "SELECT source_number, created_at, resolved_at FROM ticket WHERE resolved_at IS NOT NULL"
+    ).fetchall()
+    ours = [_as_time(resolved) - _as_time(created) for number, created, resolved in rows if number in timed]
+    theirs = [when(final[n]["resolved_at"]) - when(final[n]["opened_at"]) for n in timed]
+    assert len(ours) == len(theirs) and statistics.median(ours) == statistics.median(theirs)
+
+
+def _as_time(value) -> datetime:
+    return value if isinstance(value, datetime) else datetime.fromisoformat(value)
+
+
+def test_people_categories_and_history_entries(system, tmp_path):
+    by_number, final = source(write_subset(tmp_path / "ten.csv", 10))
+    import_servicenow(system, tmp_path / "ten.csv")
+    row = final["INC0000047"]
+    ticket = Ticket.get(Ticket.source_number == "INC0000047")
+    caller = User.get_by_id(ticket.requester_id)
+    assert (caller.username, caller.full_name, caller.role) == (
+        row["caller_id"].lower().replace(" ", "-"), row["caller_id"], "requester")
+    assert not caller.is_active and caller.password_hash is None
+    resolver = User.get_by_id(ticket.resolved_by_id)
+    assert (resolver.full_name, resolver.role, resolver.is_active) == (row["resolved_by"], "agent", False)
+    assert Category.get_by_id(ticket.category_id).name == row["category"]
+    entries = list(AuditEntry.select().where((AuditEntry.entity_type == "ticket")
+                                             & (AuditEntry.entity_id == ticket.id)).order_by(AuditEntry.id))
+    rows = sorted(by_number["INC0000047"], key=lambda r: int(r["sys_mod_count"]))
+    assert [e.at for e in entries] == [when(r["sys_updated_at"]) for r in rows]
+    assert entries[0].action == "create"
+    states = [json.loads(e.changes or "{}").get("status") for e in entries]
+    expected = [[None, "new"]] + [
+        [STATE_MAP[a["incident_state"]], STATE_MAP[b["incident_state"]]]
+        if a["incident_state"] != b["incident_state"] else None for a, b in zip(rows, rows[1:])]
+    assert states == expected
+    assert [User.get_by_id(e.actor_id).full_name for e in entries] == [r["sys_updated_by"] for r in rows]
+    # The source number is searchable like our own.
+    found = queue.page(system, "INC0000047").rows
+    assert ticket.id in [r["id"] for r in found]
+    # The run itself is in the log.
+    run = AuditEntry.get(AuditEntry.action == "import")
+    assert run.actor_id == system.id and "ten.csv" in run.summary and "10 created" in run.summary
+
+
+def test_importing_twice_changes_nothing(system):
+    path = SAMPLE
+    first = import_servicenow(system, path)
+    tickets = list(Ticket.select().order_by(Ticket.id).dicts())
+    entries = AuditEntry.select().where(AuditEntry.action != "import").count()
+    people = User.select().count()
+    again = import_servicenow(system, path)
+    assert (again.created, again.updated, again.events) == (0, 0, 0)
+    assert again.unchanged == first.created == 1500
+    assert list(Ticket.select().order_by(Ticket.id).dicts()) == tickets
+    assert AuditEntry.select().where(AuditEntry.action != "import").count() == entries
+    assert User.select().count() == people
+
+
+def test_a_later_export_updates_the_ticket(system, tmp_path):
+    by_number, final = source(write_subset(tmp_path / "old.csv", 5))
+    import_servicenow(system, tmp_path / "old.csv")
+    number = "INC0000047"
+    before = Ticket.get(Ticket.source_number == number)
+    later = {**final[number], "incident_state": "Active", "active": "true", "reopen_count": "1",
+             "sys_mod_count": str(int(final[number]["sys_mod_count"]) + 1),
+             "assigned_to": "Resolver 999", "sys_updated_at": "7/3/2016 09:15",
+             "priority": "2 - High", "impact": "1 - High", "made_sla": "false"}
+    later.pop("_index")
+    report = import_servicenow(system, write_subset(tmp_path / "new.csv", 5, extra=[later]))
+    assert (report.created, report.updated, report.unchanged, report.events) == (0, 1, 4, 1)
+    after = Ticket.get_by_id(before.id)
+    assert (after.status, after.reopen_count, after.priority, after.resolution_met) == (
+        "in_progress", 1, 2, False)
+    assert after.resolved_at is None and after.closed_at is None
+    assert after.source_mod_count == int(later["sys_mod_count"])
+    assert after.version == before.version + 1
+    assert User.get_by_id(after.assignee_id).full_name == "Resolver 999"
+    assert history_counts()[number] == len(by_number[number]) + 1
+    newest = AuditEntry.select().where((AuditEntry.entity_type == "ticket")
+                                       & (AuditEntry.entity_id == after.id)).order_by(AuditEntry.id.desc()).get()
+    changes = json.loads(newest.changes)
+    assert newest.at == datetime(2016, 3, 7, 9, 15)
+    assert changes["status"] == ["closed", "in_progress"] and changes["priority"] == [3, 2]
+    assert changes["reopen_count"] == [0, 1]
+
+
+def test_bad_rows_are_skipped_with_their_line_numbers(system):
+    report = import_servicenow(system, BAD_ROWS)
+    skipped = dict(report.skipped)
+    assert sorted(skipped) == [4, 5, 6, 7]
+    assert "sys_mod_count 'two'" in skipped[4]
+    assert "sys_updated_at" in skipped[5]
+    assert "no incident number" in skipped[6]
+    assert "fields" in skipped[7]
+    warnings = dict(report.warnings)
+    assert "'-100'" in warnings[3] and "9 - Unheard of" in warnings[8] and "opened_at" in warnings[9]
+    assert (report.rows, report.created, report.events) == (8, 2, 4)
+    first = Ticket.get(Ticket.source_number == "INC0900001")
+    assert (first.status, first.priority, first.resolution_met) == ("resolved", 2, False)
+    assert first.created_at == datetime(2016, 3, 1, 8, 0)  # ISO 8601 read too
+    assert first.resolved_at == datetime(2016, 3, 2, 11, 0)
+    assert history_counts() == {"INC0900001": 3, "INC0900002": 1}
+    second = Ticket.get(Ticket.source_number == "INC0900002")
+    assert second.status == "waiting_on_vendor"  # Awaiting Problem
+    assert second.created_at == datetime(2016, 3, 1, 12, 0)  # sys_created_at, opened_at unreadable
+    assert Category.get_by_id(second.category_id).name == "General"
+    assert second.title == "ServiceNow incident INC0900002" and second.configuration_item == "cmdb_ci 7"
+    lines = report.lines()
+    assert "line 4: skipped: INC0900001: sys_mod_count 'two' is not a whole number" in lines
+
+
+def test_dry_run_writes_nothing(system, tmp_path):
+    path = write_subset(tmp_path / "some.csv", 30)
+    counts = [m.select().count() for m in (Ticket, User, AuditEntry, Category)]
+    report = import_servicenow(system, path, dry_run=True)
+    assert report.created == 30 and report.dry_run and report.summary().startswith("would import")
+    assert [m.select().count() for m in (Ticket, User, AuditEntry, Category)] == counts
+
+
+def test_an_interrupted_import_keeps_whole_batches_and_a_rerun_completes(system, tmp_path, monkeypatch):
+    path = write_subset(tmp_path / "some.csv", 50)
+    by_number, _ = source(path)
+    real, calls = servicenow._ticket_values, []
+
+    def failing(*args):
+        calls.append(1)
+        if len(calls) == 25:  # the fifth incident of the third batch of ten
+            raise RuntimeError("the disk caught fire")
+        return real(*args)
+
+    monkeypatch.setattr(servicenow, "_ticket_values", failing)
+    with pytest.raises(RuntimeError):
+        import_servicenow(system, path, batch_size=10)
+    numbers = list(by_number)
+    assert history_counts() == {n: len(by_number[n]) for n in numbers[:20]}
+    failed = AuditEntry.get(AuditEntry.action == "import_failed")
+    assert "20 created" in failed.summary
+    monkeypatch.setattr(servicenow, "_ticket_values", real)
+    report = import_servicenow(system, path, batch_size=10)
+    assert (report.created, report.unchanged) == (30, 20)
+    assert history_counts() == {n: len(rows) for n, rows in by_number.items()}
+
+
+def test_only_admins_import_and_a_wrong_file_is_explained(system, people, tmp_path):
+    with pytest.raises(PermissionDenied):
+        import_servicenow(people["supervisor"], BAD_ROWS)
+    other = tmp_path / "other.csv"
+    other.write_text("name,quantity\npaper,3\n", encoding="utf-8")
+    with pytest.raises(ItsmError, match="not a ServiceNow incident export: no number"):
+        import_servicenow(system, other)
+    other.write_text("name,quantity\n", encoding="utf-8")  # a header alone is checked too
+    with pytest.raises(ItsmError, match="not a ServiceNow incident export"):
+        import_servicenow(system, other)
+    (tmp_path / "empty.csv").write_text("", encoding="utf-8")
+    with pytest.raises(ItsmError, match="empty.csv is empty"):
+        import_servicenow(system, tmp_path / "empty.csv")
+    with pytest.raises(ItsmError, match="cannot read"):
+        import_servicenow(system, tmp_path / "missing.csv")
+    (tmp_path / "latin1.csv").write_bytes("number,incident_state\nINC1,Caf\xe9\n".encode("latin-1"))
+    with pytest.raises(ItsmError, match="not UTF-8"):
+        import_servicenow(system, tmp_path / "latin1.csv")
+    assert Ticket.select().count() == 0
+
+
+def test_hostile_cells_are_kept_literally_without_control_characters(system, tmp_path):
+    header = BAD_ROWS.read_text(encoding="utf-8").splitlines()[0].split(",")
+    base = dict.fromkeys(header, "?")
+    base.update(number="INC0900009", incident_state="Active", sys_mod_count="0", made_sla="true",
+                caller_id="Zoë 王伟", sys_updated_by="Zoe", sys_updated_at="1/3/2016 10:00",
+                opened_at="1/3/2016 09:00", category="[/]\x1b[31mRed[@click=app.quit]",
+                u_symptom="=cmd|' /C calc'!A0", priority="1 - Critical", impact="1 - High",
+                urgency="1 - High")
+    path = tmp_path / "hostile.csv"
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, header)
+        writer.writeheader()
+        writer.writerows([base, {**base, "sys_mod_count": "99999999999", "incident_state": "Closed"},
+                          {**base, "number": "INC0900010", "category": "reseau"}])
+    categories.add(system, "Réseau")  # MySQL's collation takes 'reseau' for it; SQLite does not
+    report = import_servicenow(system, path)
+    assert dict(report.skipped) == {3: "INC0900009: sys_mod_count '99999999999' is not a whole number"}
+    ticket = Ticket.get(Ticket.source_number == "INC0900009")
+    assert ticket.title == "[/]Red[@click=app.quit]: =cmd|' /C calc'!A0"
+    assert Category.get_by_id(ticket.category_id).name == "[/]Red[@click=app.quit]"
+    caller = User.get_by_id(ticket.requester_id)
+    assert caller.full_name == "Zoë 王伟" and caller.username.startswith("zoe-")
+    assert User.get(User.full_name == "Zoe").username == "zoe"  # a different person, a different user
+    assert (ticket.status, ticket.priority) == ("in_progress", 1)
+    other = Ticket.get(Ticket.source_number == "INC0900010")
+    assert Category.get_by_id(other.category_id).name in ("Réseau", "reseau")
+
+
+def test_oversize_cells_are_cut_with_a_warning(system, tmp_path):
+    header = BAD_ROWS.read_text(encoding="utf-8").splitlines()[0].split(",")
+    row = dict.fromkeys(header, "?")
+    row.update(number="INC0900011", incident_state="New", sys_mod_count="0",
+               sys_updated_at="1/3/2016 10:00", opened_at="1/3/2016 09:00", caller_id="C" * 300,
+               assignment_group="G" * 300, category="K" * 80, location="L" * 30_000)
+    path = tmp_path / "big.csv"
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, header)
+        writer.writeheader()
+        writer.writerow(row)
+    report = import_servicenow(system, path)
+    assert report.created == 1
+    assert sorted(m.split(":")[1].split()[0] for _, m in report.warnings) == [
+        "assignment_group", "caller_id", "category"]
+    ticket = Ticket.get(Ticket.source_number == "INC0900011")
+    assert ticket.assignment_group == "G" * 100 and len(ticket.description) == 20_000
+    assert Category.get_by_id(ticket.category_id).name == "K" * 50
+    assert User.get_by_id(ticket.requester_id).full_name == "C" * 100
