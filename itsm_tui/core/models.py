@@ -199,7 +199,7 @@ class Ticket(BaseModel):
     response_risk_at = DateTimeField(null=True)
     resolution_risk_at = DateTimeField(null=True)
     sla_paused_at = DateTimeField(null=True)  # the SLA clock stopped (waiting, or resolved)
-    sla_paused_seconds = IntegerField(default=0)  # working time paused so far (moves the due times)
+    sla_paused_seconds = IntegerField(null=True, default=0)  # working time paused so far (NULL: none)
     response_met = BooleanField(null=True)
     resolution_met = BooleanField(null=True)
     # v3, imported or integrated tickets
