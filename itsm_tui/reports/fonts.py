@@ -13,6 +13,7 @@ does the same for a Paragraph, escaping every piece (ticket text is never report
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from xml.sax.saxutils import escape
@@ -37,6 +38,7 @@ _FALLBACKS = [
 CID_FALLBACK = "STSong-Light"
 
 REGULAR, BOLD, FALLBACK = "ItsmSans", "ItsmSans-Bold", "ItsmFallback"
+_RTL = re.compile("[\u0590-\u08ff\ufb1d-\ufdff\ufe70-\ufeff]")  # Hebrew, Arabic
 
 
 @dataclass(frozen=True)
@@ -67,11 +69,26 @@ def fonts() -> Fonts:
     return Fonts(REGULAR, BOLD, CID_FALLBACK, covered, None)
 
 
+def visual(text: str) -> str:
+    """Right-to-left text in the order it is drawn, Arabic letters in their joined forms
+    (PDF text is drawn left to right, glyph by glyph; reportlab shapes nothing itself)."""
+    if not _RTL.search(text):
+        return text
+    try:
+        import arabic_reshaper
+        from bidi import get_display
+    except ImportError:  # the letters still print, unjoined and in logical order
+        return text
+    return get_display(arabic_reshaper.reshape(text))
+
+
 def runs(text: str, font: str) -> list[tuple[str, str]]:
-    """``text`` as (font name, piece) runs: ``font`` where it has the glyphs, else the fallback."""
+    """``text`` as (font name, piece) runs in drawing order: ``font`` where it has the glyphs,
+    else the fallback."""
     f = fonts()
     if text.isascii():
         return [(font, text)]
+    text = visual(text)
     pieces: list[tuple[str, str]] = []
     for char in text:
         code = ord(char)
