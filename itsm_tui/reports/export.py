@@ -289,6 +289,134 @@ def _write_list_pdf(out, actor, kind, job, columns, count, rows, run: _Run) -> i
     return pdf_list.write(out, masthead, summary, columns, count, rows, progress=run.tick)
 
 
+# --------------------------------------------------------------------------- one record
+
+def export_record(actor: User, what: str, ref, path: str, title: str | None = None,
+                  overwrite: bool = True, progress=None, cancel=None) -> Done:
+    """A ticket (by number or id) or a system (by asset tag, hostname or id) as a PDF report."""
+    from . import pdf_report
+    from .pdf_style import Masthead, page_size
+
+    if what not in ("ticket", "system"):
+        raise ValidationError(f"cannot export a {what!r} report: ticket or system", "what")
+    path = check_destination(path, overwrite)
+    run = _Run(progress, cancel)
+    run.begin("reading", 1)
+    width = page_size(False)[0] - 2 * pdf_report.MARGIN
+    if what == "ticket":
+        label, story = _ticket_report(actor, ref, width)
+    else:
+        label, story = _system_report(actor, ref, width)
+    masthead = Masthead(strip_controls(title or "") or label, author_of(actor), clock.now(),
+                        database_label())
+    run.begin("writing", 1)
+    with atomic_file(path) as out:
+        pages = pdf_report.build(out, masthead, lambda: story(masthead))
+        run.tick(1)
+    _record(actor, "pdf", f"{what} {label.split(' ')[0]}", path, 1)
+    return Done(path, 1, pages)
+
+
+def _name(user) -> str:
+    if user is None:
+        return ""
+    return f"{user.full_name} ({user.username})" if user.full_name else user.username
+
+
+def _ticket_report(actor: User, ref, width: float):
+    from ..core import tickets, timeline
+    from ..core.models import LEVEL_NAMES, PRIORITY_NAMES, Peripheral, System
+    from ..core.permissions import is_staff
+    from . import pdf_report
+
+    t = tickets.get(actor, ref)
+    met = {None: "", True: "met", False: "missed"}
+    fields = [
+        ("Number", t.number), ("Status", tickets.STATUS_LABELS[t.status]),
+        ("Priority", PRIORITY_NAMES[t.priority]),
+        ("Impact / urgency", f"{LEVEL_NAMES[t.impact]} / {LEVEL_NAMES[t.urgency]}"),
+        ("Category", t.category.name), ("Subcategory", t.subcategory),
+        ("Requester", _name(t.requester)), ("Assignee", _name(t.assignee)),
+        ("Created", t.created_at), ("Updated", t.updated_at),
+        ("Response due", t.response_due), ("First response", t.first_response_at),
+        ("Resolution due", t.resolution_due), ("Resolved", t.resolved_at),
+        ("Closed", t.closed_at), ("Response SLA", met[t.response_met]),
+        ("Resolution SLA", met[t.resolution_met]), ("Reopened", t.reopen_count),
+        ("Reassigned", t.reassignment_count), ("Source number", t.source_number),
+        ("Assignment group", t.assignment_group), ("Contact type", t.contact_type),
+        ("Configuration item", t.configuration_item), ("Opened by", _name(t.opened_by)),
+        ("Resolved by", _name(t.resolved_by)), ("Version", t.version),
+    ]
+    staff = is_staff(actor)
+    asset = []
+    if t.system_id:
+        s = System.get_by_id(t.system_id)
+        asset += [("System", s.hostname), ("Asset tag", s.asset_tag)]
+        if staff:
+            asset += [("Type", s.type), ("IP", s.ip), ("Status", s.status),
+                      ("Assigned user", _name(s.assigned_user)),
+                      ("Model", " ".join(filter(None, (s.manufacturer, s.model_name)))),
+                      ("Serial", s.serial)]
+    if t.peripheral_id:
+        p = Peripheral.get_by_id(t.peripheral_id)
+        asset += [("Peripheral", p.name), ("Peripheral tag", p.asset_tag)]
+        if staff:
+            asset += [("Kind", p.kind), ("Peripheral status", p.status)]
+    kinds = {"comment": "Comment", "note": "Internal note", "history": "Change"}
+    events = [(e.at, e.author, kinds[e.kind], e.text) for e in timeline.timeline(actor, t.id)]
+    label = f"{t.number} {strip_controls(t.title)}"
+
+    def story(masthead):
+        return pdf_report.ticket_story(masthead, fields, t.description, t.resolution_note,
+                                       asset, events, width)
+    return label, story
+
+
+def _system_report(actor: User, ref, width: float):
+    from peewee import fn
+
+    from ..core import assets
+    from ..core.errors import NotFound
+    from ..core.models import PRIORITY_NAMES, System
+    from ..core.permissions import require
+    from ..core.tickets import STATUS_LABELS
+    from . import pdf_report
+
+    require(actor, "inventory.view")
+    if isinstance(ref, int):
+        system_id = ref
+    else:
+        text = str(ref).strip()
+        row = System.get_or_none((fn.UPPER(System.asset_tag) == text.upper())
+                                 | (fn.LOWER(System.hostname) == text.lower()))
+        if row is None:
+            raise NotFound(f"no system has the asset tag or hostname {text!r}")
+        system_id = row.id
+    detail = assets.system_detail(actor, system_id)
+    s = detail.system
+    fields = [
+        ("Hostname", s["hostname"]), ("Asset tag", s["asset_tag"]), ("Type", s["type"]),
+        ("Status", s["status"]), ("IP", s["ip"]), ("MAC", s["mac"]),
+        ("Manufacturer", s["manufacturer"]), ("Model", s["model_name"]),
+        ("Serial", s["serial"]), ("OS", s["os"]), ("Department", s["department"]),
+        ("Network", s["network"]), ("Assigned user", s["assigned_user"]),
+        ("Purchased", s["purchase_date"]), ("Warranty end", s["warranty_end"]),
+        ("Version", s["version"]),
+    ]
+    peripherals = [(p["name"], p["kind"], p["asset_tag"], p["serial"], p["status"])
+                   for p in detail.peripherals]
+    tickets = [(t["number"], t["created_at"], STATUS_LABELS[t["status"]],
+                PRIORITY_NAMES[t["priority"]], t["title"]) for t in detail.tickets]
+    history = [(e.at, e.actor.username if e.actor_id else "", e.action, e.summary)
+               for e in detail.history]
+    label = f"{s['hostname']} ({s['asset_tag']})"
+
+    def story(masthead):
+        return pdf_report.system_story(masthead, fields, s["notes"], peripherals, tickets,
+                                       history, width)
+    return label, story
+
+
 @transactional
 def _record(actor: User, fmt: str, what: str, path: str, rows: int, filter_text: str = "",
             sort: str | None = None, scope: str = "filter") -> None:

@@ -1,0 +1,92 @@
+"""Ticket and system PDF reports read back: every field, the description, the timeline (notes
+for staff only), the linked asset; the system's peripherals and tickets. On both engines."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+from pypdf import PdfReader
+
+from itsm_tui.core import inventory, tickets
+from itsm_tui.core.errors import NotFound, PermissionDenied
+from itsm_tui.core.models import AuditEntry
+from itsm_tui.reports import export
+
+NOTE = 'internal: <link href="http://x">vendor</link> <b>unclosed'
+REPLY = "public reply to 王伟 from Zoë"
+
+
+def pdf_text(path) -> str:
+    return subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True,
+                          check=True).stdout
+
+
+def squash(text: str) -> str:
+    return " ".join(text.split())  # a wrapped line reads the same
+
+
+@pytest.fixture
+def linked(people, tmp_path):
+    agent = people["agent"]
+    system = inventory.create(agent, "system", {
+        "hostname": "ws-report", "asset_tag": "AT-REP-1", "type": "laptop", "status": "in use",
+        "ip": "10.1.2.3", "serial": "SN-<b>1"})
+    printer = inventory.create(agent, "peripheral", {
+        "name": "Printer <img src=x>", "kind": "printer", "asset_tag": "PR-REP-1",
+        "status": "in repair", "system": system.id})
+    ticket = tickets.create(people["requester"], "Laptop <b>won't boot",
+                            "It beeps 3 times.\nThen nothing & the fan <i>spins</i>.")
+    ticket = tickets.update(agent, ticket.id, ticket.version, system=system.id)
+    tickets.comment(agent, ticket.id, NOTE, internal=True)
+    tickets.comment(agent, ticket.id, REPLY)
+    folder = tmp_path / "out"
+    folder.mkdir()
+    return people, system, printer, ticket, folder
+
+
+def test_ticket_report_for_an_agent_has_fields_description_timeline_and_asset(linked):
+    people, system, _, ticket, folder = linked
+    done = export.export_record(people["agent"], "ticket", ticket.number, str(folder / "t.pdf"))
+    text = pdf_text(done.path)
+    flat = squash(text)
+    assert f"{ticket.number} Laptop <b>won't boot" in flat
+    for label in ("Status", "Priority", "Requester", "Assignee", "Category", "Resolution due",
+                  "Created", "Linked asset", "Timeline"):
+        assert label in text
+    assert "It beeps 3 times." in text and "Then nothing & the fan <i>spins</i>." in text
+    assert squash(NOTE) in flat and REPLY in flat
+    assert "ws-report" in text and "AT-REP-1" in text and "10.1.2.3" in text
+    assert "created the ticket" in text  # history from the timeline
+    reader = PdfReader(done.path)
+    assert done.pages == len(reader.pages)
+    assert f"Page 1 of {done.pages}" in text
+    assert all("/Annots" not in page for page in reader.pages)
+
+
+def test_ticket_report_for_the_requester_leaves_out_internal_notes(linked):
+    people, _, _, ticket, folder = linked
+    done = export.export_record(people["requester"], "ticket", ticket.number,
+                                str(folder / "mine.pdf"))
+    flat = squash(pdf_text(done.path))
+    assert REPLY in flat
+    assert "internal:" not in flat and "vendor" not in flat
+    with pytest.raises(NotFound):
+        export.export_record(people["requester2"], "ticket", ticket.number, str(folder / "x.pdf"))
+    assert sorted(p.name for p in folder.iterdir()) == ["mine.pdf"]
+
+
+def test_system_report_lists_peripherals_and_ticket_history(linked):
+    people, system, printer, ticket, folder = linked
+    for ref in ("AT-REP-1", "ws-report", system.id):
+        done = export.export_record(people["agent"], "system", ref, str(folder / "s.pdf"))
+        flat = squash(pdf_text(done.path))
+        assert "ws-report (AT-REP-1)" in flat and "SN-<b>1" in flat
+        assert "Printer <img src=x>" in flat and "PR-REP-1" in flat and "in repair" in flat
+        assert ticket.number in flat and "Laptop <b>won't boot" in flat
+    with pytest.raises(NotFound):
+        export.export_record(people["agent"], "system", "AT-NOPE", str(folder / "n.pdf"))
+    with pytest.raises(PermissionDenied):
+        export.export_record(people["requester"], "system", "AT-REP-1", str(folder / "r.pdf"))
+    entries = list(AuditEntry.select().where(AuditEntry.action == "export"))
+    assert len(entries) == 3 and all("ws-report" in e.summary for e in entries)
