@@ -199,35 +199,43 @@ def _source(actor: User, kind: ListKind, job: ListJob) -> Iterator[dict]:
 
 def export_list(actor: User, job: ListJob, progress=None, cancel=None) -> Done:
     """Export one list as ``job`` says; returns where it went and how many rows it holds."""
+    _check(job)
+    path = check_destination(job.path, job.overwrite)
+    with atomic_file(path) as out:
+        count, pages = write_list(actor, job, out, progress, cancel)
+    _record(actor, job.fmt, job.what, path, count, job.filter, job.sort,
+            "marked rows" if job.marked is not None else "filter")
+    return Done(path, count, pages)
+
+
+def _check(job: ListJob) -> None:
     kind = _kind(job.what)
     if job.fmt not in FORMATS:
         raise ValidationError(f"format {job.fmt!r} is not one of: {', '.join(FORMATS)}", "format")
     if job.marked is not None and not job.marked:
         raise ValidationError("no rows are marked", "scope")
-    columns = _columns(kind, job.columns)
+    _columns(kind, job.columns)
     if job.sort and kind.sort is None:
         raise ValidationError(f"the {kind.name} has one order only (newest first)", "sort")
     if kind.sort:
         kind.sort(job.sort)  # a bad sort is an error before anything is read
-    path = check_destination(job.path, job.overwrite)
+
+
+def write_list(actor: User, job: ListJob, out, progress=None, cancel=None) -> tuple[int, int | None]:
+    """Write the list ``job`` describes to the binary file ``out`` (no destination checks, no
+    audit entry: :func:`export_list` adds those); returns (rows, pages or None for CSV)."""
+    _check(job)
+    kind = _kind(job.what)
+    columns = _columns(kind, job.columns)
     run = _Run(progress, cancel)
     total = len(job.marked) if job.marked is not None else kind.count(actor, job.filter)
     run.begin("writing" if job.fmt == "csv" else "reading", total)
     source = _source(actor, kind, job)
     if job.fmt == "csv":
-        with atomic_file(path) as out:
-            rows = _csv_rows(source, columns, run)
-            count = _write_csv(out, [c.header for c in columns], rows)
-        pages = None
-    else:
-        with tempfile.TemporaryFile() as spool:
-            count = _spool(spool, source, columns, run)
-            with atomic_file(path) as out:
-                pages = _write_list_pdf(out, actor, kind, job, columns, count, _unspool(spool),
-                                        run)
-    _record(actor, job.fmt, kind.name, path, count, job.filter, job.sort,
-            "marked rows" if job.marked is not None else "filter")
-    return Done(path, count, pages)
+        return _write_csv(out, [c.header for c in columns], _csv_rows(source, columns, run)), None
+    with tempfile.TemporaryFile() as spool:
+        count = _spool(spool, source, columns, run)
+        return count, _write_list_pdf(out, actor, kind, job, columns, count, _unspool(spool), run)
 
 
 def _csv_rows(source, columns, run: _Run):

@@ -90,7 +90,7 @@ _ASSET_LANGUAGE = (assets._ALIASES, None, assets._MAC_LIKE)
 TICKET_COLUMNS = (
     Col("number", "Number", 10, _get("number")),
     Col("priority", "Priority", 8, lambda r: PRIORITY_NAMES[r["priority"]], "priority"),
-    Col("status", "Status", 16, lambda r: STATUS_LABELS[r["status"]], "status"),
+    Col("status", "Status", 18, lambda r: STATUS_LABELS[r["status"]], "status"),
     Col("title", "Title", 0, _get("title")),
     Col("requester", "Requester", 11, _get("requester")),
     Col("assignee", "Assignee", 11, _get("assignee")),

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator, Sequence
 
 from reportlab.lib import colors
+from reportlab.pdfbase import pdfmetrics
 from reportlab.platypus import BaseDocTemplate, Flowable, Frame, PageBreak, PageTemplate, Spacer
 
 from . import fonts
@@ -72,52 +73,76 @@ class RowBlock(Flowable):
         return sum(self.widths), HEADER_HEIGHT + ROW_HEIGHT * len(self.rows)
 
     def draw(self) -> None:
+        """Backgrounds first (header band, zebra stripes, pills), then all text in one text
+        object: a text object per cell would cost more than the cell."""
         f = fonts.fonts()
         canvas = self.canv
         total_width = sum(self.widths)
         top = HEADER_HEIGHT + ROW_HEIGHT * len(self.rows)
         canvas.setFillColor(ACCENT)
         canvas.rect(0, top - HEADER_HEIGHT, total_width, HEADER_HEIGHT, stroke=0, fill=1)
-        canvas.setFillColor(colors.white)
+        text = canvas.beginText()
+        pen = _Pen(text)
         x = 0.0
         for column, width in zip(self.columns, self.widths):
             label = fonts.fit(column.header, f.bold, CELL_SIZE, width - 2 * PAD)
-            self._text(label, x, width, top - HEADER_HEIGHT + 5.5, f.bold, column.look)
+            pen.write(label, *self._place(label, x, width, f.bold, column.look),
+                      top - HEADER_HEIGHT + 5.5, f.bold, colors.white)
             x += width
+        canvas.setFillColor(ZEBRA)
+        for n in range(len(self.rows)):
+            if (self.first_index + n) % 2:
+                canvas.rect(0, top - HEADER_HEIGHT - ROW_HEIGHT * (n + 1), total_width,
+                            ROW_HEIGHT, stroke=0, fill=1)
         for n, row in enumerate(self.rows):
             y = top - HEADER_HEIGHT - ROW_HEIGHT * (n + 1)
-            if (self.first_index + n) % 2:
-                canvas.setFillColor(ZEBRA)
-                canvas.rect(0, y, total_width, ROW_HEIGHT, stroke=0, fill=1)
             x = 0.0
             for column, width, value in zip(self.columns, self.widths, row):
-                self._cell(column, value, x, y, width)
+                if value:
+                    self._cell(pen, column, value, x, y, width)
                 x += width
+        canvas.drawText(text)
 
-    def _cell(self, column: ListColumn, value: str, x: float, y: float, width: float) -> None:
+    def _cell(self, pen, column: ListColumn, value: str, x: float, y: float, width: float):
         f = fonts.fonts()
-        canvas = self.canv
-        if not value:
-            return
-        text = fonts.fit(value, f.regular, CELL_SIZE, width - 2 * PAD - (4 if column.look in ("status", "priority") else 0))
         colours = pill(value, column.look) if column.look in ("status", "priority") else None
         if colours:
+            text = fonts.fit(value, f.regular, CELL_SIZE, width - 2 * PAD - 4)
             background, ink = colours
-            canvas.setFillColor(background)
-            canvas.roundRect(x + PAD - 2, y + 2.5, fonts.width(text, f.regular, CELL_SIZE) + 6,
-                             ROW_HEIGHT - 5, 2.5, stroke=0, fill=1)
-            canvas.setFillColor(ink)
-            fonts.draw(canvas, x + PAD + 1, y + 4.5, text, f.regular, CELL_SIZE)
+            self.canv.setFillColor(background)
+            self.canv.rect(x + PAD - 2, y + 2.5, fonts.width(text, f.regular, CELL_SIZE) + 6,
+                           ROW_HEIGHT - 5, stroke=0, fill=1)
+            pen.write(text, x + PAD + 1, y + 4.5, f.regular, ink)
         else:
-            canvas.setFillColor(INK)
-            self._text(text, x, width, y + 4.5, f.regular, column.look)
+            text = fonts.fit(value, f.regular, CELL_SIZE, width - 2 * PAD)
+            pen.write(text, self._place(text, x, width, f.regular, column.look)[0], y + 4.5,
+                      f.regular, INK)
 
-    def _text(self, text: str, x: float, width: float, y: float, font: str, look: str) -> None:
+    @staticmethod
+    def _place(text: str, x: float, width: float, font: str, look: str) -> tuple[float]:
         if look == "number":
-            fonts.draw(self.canv, x + width - PAD - fonts.width(text, font, CELL_SIZE), y, text,
-                       font, CELL_SIZE)
-        else:
-            fonts.draw(self.canv, x + PAD, y, text, font, CELL_SIZE)
+            return (x + width - PAD - fonts.width(text, font, CELL_SIZE),)
+        return (x + PAD,)
+
+
+class _Pen:
+    """Writes into one text object, switching font and colour only when they change."""
+
+    def __init__(self, text):
+        self.text = text
+        self.font = self.colour = None
+
+    def write(self, value: str, x: float, y: float, font: str, colour) -> None:
+        if colour is not self.colour:
+            self.text.setFillColor(colour)
+            self.colour = colour
+        for name, piece in fonts.runs(value, font):
+            if name != self.font:
+                self.text.setFont(name, CELL_SIZE)
+                self.font = name
+            self.text.setTextOrigin(x, y)
+            self.text.textOut(piece)
+            x += pdfmetrics.stringWidth(piece, name, CELL_SIZE)
 
 
 def write(out, masthead: Masthead, summary: Sequence[tuple[str, str]],

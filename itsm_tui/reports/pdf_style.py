@@ -33,13 +33,16 @@ PILLS = {
 }
 
 
+_PILL_COLOURS = {word: (colors.HexColor(back), colors.HexColor(ink))
+                 for word, (back, ink) in PILLS.items()}
+
+
 def pill(word: str, look: str) -> tuple | None:
     """(background, text) colours for a status or priority cell, or None for a plain cell."""
     key = word.lower()
     if look == "priority" and key == "low":
         key = "low priority"
-    pair = PILLS.get(key)
-    return (colors.HexColor(pair[0]), colors.HexColor(pair[1])) if pair else None
+    return _PILL_COLOURS.get(key)
 
 
 def page_size(wide: bool):
