@@ -90,3 +90,32 @@ def test_system_report_lists_peripherals_and_ticket_history(linked):
         export.export_record(people["requester"], "system", "AT-REP-1", str(folder / "r.pdf"))
     entries = list(AuditEntry.select().where(AuditEntry.action == "export"))
     assert len(entries) == 3 and all("ws-report" in e.summary for e in entries)
+
+
+FIGURES = {
+    "period": "2026-11-01 to 2026-11-30",
+    "totals": {"Open": 42, "Resolved": 117},
+    "by_status": {"New": 5, "In progress": 20},
+    "by_priority": {"Critical": 2, "High": 9, "Medium": 20, "Low": 11},
+    "by_category": {"Network": 12, "Hardware": 9},
+    "age_buckets": {"< 1 day": 4, "> 7 days": 18},
+    "sla": {"On track": 30, "At risk": 7, "Breached": 5},
+    "compliance": {"Response": 0.94, "Resolution": None},
+    "agents": [{"Agent": "<b>agent9", "Open": 5, "Resolved": 12}],
+    "daily": [("2026-11-01", 7, 5), ("2026-11-02", 3, 8)],
+}
+
+
+def test_analytics_report_prints_the_figures_for_supervisors_only(people, tmp_path):
+    done = export.export_analytics(people["supervisor"], FIGURES, str(tmp_path / "a.pdf"))
+    flat = squash(pdf_text(done.path))
+    for words in ("2026-11-01 to 2026-11-30", "Open tickets by status", "In progress",
+                  "Critical", "94.0%", "n/a", "On track: 30 (71%)", "Breached: 5 (12%)",
+                  "Network", "<b>agent9", "Opened and resolved per day", "Agent workload"):
+        assert words in flat, words
+    assert f"Page 1 of {done.pages}" in flat
+    assert export.export_analytics(people["admin"], {}, str(tmp_path / "empty.pdf")).pages == 1
+    with pytest.raises(PermissionDenied):
+        export.export_analytics(people["agent"], FIGURES, str(tmp_path / "no.pdf"))
+    assert not (tmp_path / "no.pdf").exists()
+    assert AuditEntry.select().where(AuditEntry.action == "export").count() == 2

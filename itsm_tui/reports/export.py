@@ -325,6 +325,25 @@ def export_record(actor: User, what: str, ref, path: str, title: str | None = No
     return Done(path, 1, pages)
 
 
+def export_analytics(actor: User, figures: dict, path: str, title: str | None = None,
+                     overwrite: bool = True) -> Done:
+    """The analytics report from ``figures`` (the dict :mod:`.pdf_analytics` documents)."""
+    from ..core.permissions import require
+    from . import pdf_analytics, pdf_report
+    from .pdf_style import Masthead, page_size
+
+    require(actor, "analytics.view")
+    path = check_destination(path, overwrite)
+    width = page_size(False)[0] - 2 * pdf_report.MARGIN
+    masthead = Masthead(strip_controls(title or "") or "Service desk analytics",
+                        author_of(actor), clock.now(), database_label())
+    with atomic_file(path) as out:
+        pages = pdf_report.build(out, masthead,
+                                 lambda: pdf_analytics.analytics_story(masthead, figures, width))
+    _record(actor, "pdf", "analytics", path, 1, figures.get("period") or "")
+    return Done(path, 1, pages)
+
+
 def _name(user) -> str:
     if user is None:
         return ""

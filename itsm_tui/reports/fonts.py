@@ -102,6 +102,11 @@ def runs(text: str, font: str) -> list[tuple[str, str]]:
     return pieces
 
 
+def font_for(text: str, font: str) -> str:
+    """``font``, or the fallback when ``text`` needs it (for a label drawn in one font)."""
+    return font if all(name == font for name, _ in runs(text, font)) else fonts().fallback
+
+
 def markup(text: str, font: str | None = None) -> str:
     """Paragraph markup that prints ``text`` literally, with fallback-font runs where needed."""
     font = font or fonts().regular
