@@ -211,4 +211,5 @@ def describe_sort(kind: ListKind, sort: str | None) -> str:
     if kind.sort is None:
         return "newest first"
     key, descending = kind.sort(sort)
-    return f"{key.replace('_', ' ')}, {'descending' if descending else 'ascending'}"
+    name = next((c.header for c in kind.columns if c.key == key), key.replace("_", " "))
+    return f"{name}, {'descending' if descending else 'ascending'}"

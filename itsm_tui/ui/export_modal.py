@@ -26,7 +26,7 @@ from ..reports.lists import LISTS
 from .modals import ConfirmModal, ErrorLine, ModalBase, literal
 
 EXPORT_KEYS = "e,E"  # e on the queue, log and ticket screens; E everywhere (e edits elsewhere)
-RECORDS = ("ticket", "system")
+RECORDS = ("ticket", "system", "analytics")
 EXPORTABLE_KINDS = {"system": "systems", "peripheral": "peripherals", "stock": "stock"}
 
 
@@ -39,6 +39,7 @@ class ExportContext:
     columns: tuple[str, ...] = ()  # the screen's visible column keys
     ref: object = None  # the record's id, for ticket and system reports
     label: str = ""  # the record's name, for the file name
+    figures: dict | None = None  # for "analytics": the dict pdf_analytics documents
 
     @property
     def record(self) -> bool:
@@ -166,6 +167,9 @@ class ExportModal(ModalBase[export.Done | None]):
         c = self.context
         fmt = self.query_one("#format", Select).value
         title = self.query_one("#report-title", Input).value
+        if c.what == "analytics":
+            return lambda **kw: export.export_analytics(self.app.user, c.figures or {}, path,
+                                                        title=title or None)
         if c.record:
             return lambda **kw: export.export_record(self.app.user, c.what, c.ref, path,
                                                      title=title or None, **kw)
