@@ -13,6 +13,7 @@ it to its own thread); setting ``cancel`` (a ``threading.Event``) stops the expo
 
 from __future__ import annotations
 
+import io
 import os
 import pickle
 import tempfile
@@ -157,6 +158,14 @@ def database_label() -> str:
     return f"SQLite database {os.path.basename(db.database)}"
 
 
+TITLE_MAX = 200
+
+
+def _title(text: str | None) -> str:
+    """A title as typed, on one line, cut to what a page heading holds."""
+    return strip_controls(text or "")[:TITLE_MAX].strip()
+
+
 def author_of(actor: User) -> str:
     name = strip_controls(actor.full_name or "")
     return f"{name} ({actor.username})" if name and name != actor.username else actor.username
@@ -245,8 +254,6 @@ def _csv_rows(source, columns, run: _Run):
 
 
 def _write_csv(out, headers, rows) -> int:
-    import io
-
     text = io.TextIOWrapper(out, encoding="utf-8", newline="")
     try:
         return csv_export.write(text, headers, rows)
@@ -284,7 +291,7 @@ def _write_list_pdf(out, actor, kind, job, columns, count, rows, run: _Run) -> i
     from . import pdf_list
     from .pdf_style import Masthead
 
-    title = strip_controls(job.title or "") or f"{kind.name.capitalize()} report"
+    title = _title(job.title) or f"{kind.name.capitalize()} report"
     masthead = Masthead(title, author_of(actor), clock.now(), database_label())
     scope = (f"{count:,} marked {kind.noun}{'' if count == 1 else 's'}" if job.marked is not None
              else f"{count:,} {kind.noun if count == 1 else kind.name}")
@@ -315,7 +322,7 @@ def export_record(actor: User, what: str, ref, path: str, title: str | None = No
         label, story = _ticket_report(actor, ref, width)
     else:
         label, story = _system_report(actor, ref, width)
-    masthead = Masthead(strip_controls(title or "") or label, author_of(actor), clock.now(),
+    masthead = Masthead(_title(title) or label, author_of(actor), clock.now(),
                         database_label())
     run.begin("writing", 1)
     with atomic_file(path) as out:
@@ -335,7 +342,7 @@ def export_analytics(actor: User, figures: dict, path: str, title: str | None = 
     require(actor, "analytics.view")
     path = check_destination(path, overwrite)
     width = page_size(False)[0] - 2 * pdf_report.MARGIN
-    masthead = Masthead(strip_controls(title or "") or "Service desk analytics",
+    masthead = Masthead(_title(title) or "Service desk analytics",
                         author_of(actor), clock.now(), database_label())
     with atomic_file(path) as out:
         pages = pdf_report.build(out, masthead,

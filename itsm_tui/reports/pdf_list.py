@@ -21,7 +21,7 @@ from reportlab.platypus import BaseDocTemplate, Flowable, Frame, PageBreak, Page
 
 from . import fonts
 from .pdf_style import (
-    ACCENT, INK, MARGIN, MUTED, ZEBRA, Masthead, PageDecor, Stream, page_size, para, pill, styles,
+    ACCENT, INK, MARGIN, ZEBRA, Masthead, PageDecor, Stream, page_size, para, pill, styles,
 )
 
 CELL_SIZE = 8
@@ -162,7 +162,7 @@ def write(out, masthead: Masthead, summary: Sequence[tuple[str, str]],
     intro_height = sum(flowable.wrap(size[0] - 2 * MARGIN, frame_height)[1]
                        + flowable.getSpaceBefore() + flowable.getSpaceAfter() for flowable in intro)
     per_page = int((frame_height - HEADER_HEIGHT) // ROW_HEIGHT)
-    first_page = int((frame_height - intro_height - HEADER_HEIGHT - 4) // ROW_HEIGHT)
+    first_page = max(0, int((frame_height - intro_height - HEADER_HEIGHT - 4) // ROW_HEIGHT))
     pages = 1 if total <= first_page else 1 + math.ceil((total - first_page) / per_page)
 
     doc = BaseDocTemplate(out, pagesize=size, leftMargin=MARGIN, rightMargin=MARGIN,
