@@ -139,3 +139,39 @@ async def test_bad_destination_and_overwrite_question(desk, out):
         await until(pilot, lambda: isinstance(app.screen, QueueScreen))
         assert (out / "old.pdf").read_bytes().startswith(b"%PDF")
         assert sorted(p.name for p in out.iterdir()) == ["old.pdf"]
+
+
+async def test_ticket_screen_and_inventory_tab_export(desk, people, out):
+    from itsm_tui.core import assets, inventory
+    from itsm_tui.ui.screens.inventory import InventoryScreen
+    from itsm_tui.ui.screens.ticket import TicketScreen
+
+    for n in range(3):
+        inventory.create(people["agent"], "system", {
+            "hostname": f"ws-{n}", "asset_tag": f"AT-{n}", "type": "laptop", "status": "in use"})
+    app = ItsmApp(desk)
+    async with app.run_test(size=(140, 45)) as pilot:
+        table = await logged_in(pilot, "agent", "agent-password-1")
+        number = table.rows[0]["number"]
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, TicketScreen))
+        modal = await open_modal(pilot)
+        assert not modal.query("#scope")  # one record: no rows to choose
+        await fill(pilot, modal, out / "ticket.pdf")
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: isinstance(app.screen, TicketScreen))
+        text = subprocess.run(["pdftotext", str(out / "ticket.pdf"), "-"], capture_output=True,
+                              text=True, check=True).stdout
+        assert number in text and "Timeline" in text
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, QueueScreen))
+        await pilot.press("2")
+        await until(pilot, lambda: isinstance(app.screen, InventoryScreen))
+        modal = await open_modal(pilot, "E")  # e edits here
+        await fill(pilot, modal, out / "systems.csv", "csv")
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: isinstance(app.screen, InventoryScreen))
+        with open(out / "systems.csv", newline="", encoding="utf-8") as handle:
+            rows = list(csv.reader(handle))
+        expected = [r["hostname"] for r in assets.iterate(people["agent"], "system", "", None)]
+        assert [r[0] for r in rows[1:]] == expected == ["ws-0", "ws-1", "ws-2"]
