@@ -91,8 +91,8 @@ def _child(mode: str, url: str, timeout: float) -> dict:
             break
         if time.monotonic() > deadline:
             process.kill()
-            os.wait4(process.pid, 0)
-            return {"timeout": timeout}
+            usage = os.wait4(process.pid, 0)[2]
+            return {"timeout": timeout, "peak_mb": usage.ru_maxrss / 1024}
         time.sleep(0.05)
     output = process.stdout.read()
     process.stdout.close()
@@ -105,7 +105,8 @@ def _child(mode: str, url: str, timeout: float) -> dict:
 
 def _line(label: str, result: dict) -> str:
     if "timeout" in result:
-        return f"  {label:<22} did not finish within {result['timeout']:.0f} s (stopped)"
+        return (f"  {label:<22} did not finish within {result['timeout']:.0f} s (stopped; "
+                f"peak {result['peak_mb']:.1f} MB by then)")
     if "error" in result:
         return f"  {label:<22} failed: {result['error']}"
     pages = f", {result['pages']:,} pages" if result.get("pages") else ""
