@@ -251,6 +251,9 @@ class ExportModal(ModalBase[export.Done | None]):
         self.app.notify(f"Exported {rows}to {done.path}", title="Export done")
         self.dismiss(done)
 
+    def on_unmount(self) -> None:
+        self.cancel_event.set()  # the app is closing: a running export stops and cleans up
+
     def action_cancel(self) -> None:
         if self.running:
             self.cancel_event.set()  # the worker stops at its next row and cleans up
