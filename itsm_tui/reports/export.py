@@ -212,8 +212,9 @@ def export_list(actor: User, job: ListJob, progress=None, cancel=None) -> Done:
     path = check_destination(job.path, job.overwrite)
     with atomic_file(path) as out:
         count, pages = write_list(actor, job, out, progress, cancel)
-    _record(actor, job.fmt, job.what, path, count, job.filter, job.sort,
-            "marked rows" if job.marked is not None else "filter")
+        # recorded before the file takes its name: no export reaches its reader unlogged
+        _record(actor, job.fmt, job.what, path, count, job.filter, job.sort,
+                "marked rows" if job.marked is not None else "filter")
     return Done(path, count, pages)
 
 
@@ -328,7 +329,7 @@ def export_record(actor: User, what: str, ref, path: str, title: str | None = No
     with atomic_file(path) as out:
         pages = pdf_report.build(out, masthead, lambda: story(masthead))
         run.tick(1)
-    _record(actor, "pdf", f"{what} {label.split(' ')[0]}", path, 1)
+        _record(actor, "pdf", f"{what} {label.split(' ')[0]}", path, 1)
     return Done(path, 1, pages)
 
 
@@ -347,7 +348,7 @@ def export_analytics(actor: User, figures: dict, path: str, title: str | None = 
     with atomic_file(path) as out:
         pages = pdf_report.build(out, masthead,
                                  lambda: pdf_analytics.analytics_story(masthead, figures, width))
-    _record(actor, "pdf", "analytics", path, 1, figures.get("period") or "")
+        _record(actor, "pdf", "analytics", path, 1, figures.get("period") or "")
     return Done(path, 1, pages)
 
 
