@@ -109,7 +109,7 @@ FIGURES = {
 def test_analytics_report_prints_the_figures_for_supervisors_only(people, tmp_path):
     done = export.export_analytics(people["supervisor"], FIGURES, str(tmp_path / "a.pdf"))
     flat = squash(pdf_text(done.path))
-    for words in ("2026-11-01 to 2026-11-30", "Open tickets by status", "In progress",
+    for words in ("2026-11-01 to 2026-11-30", "Tickets by status", "In progress",
                   "Critical", "94.0%", "n/a", "On track: 30 (71%)", "Breached: 5 (12%)",
                   "Network", "<b>agent9", "Opened and resolved per day", "Agent workload"):
         assert words in flat, words
@@ -119,3 +119,34 @@ def test_analytics_report_prints_the_figures_for_supervisors_only(people, tmp_pa
         export.export_analytics(people["agent"], FIGURES, str(tmp_path / "no.pdf"))
     assert not (tmp_path / "no.pdf").exists()
     assert AuditEntry.select().where(AuditEntry.action == "export").count() == 2
+
+
+def test_analytics_figures_of_the_core_shape_print(people, tmp_path):
+    from itsm_tui.reports.pdf_analytics import from_core
+
+    core = {  # the shape core.analytics.figures() documents
+        "scope": {"kind": "desk"},
+        "period": {"name": "7d", "label": "Last 7 days", "from": "2026-11-24T00:00:00",
+                   "to": "2026-12-01T00:00:00"},
+        "totals": {"status": {"new": 3, "in_progress": 4, "waiting_on_user": 0,
+                              "waiting_on_vendor": 1, "resolved": 6, "closed": 9},
+                   "priority": {"Critical": 1, "High": 2, "Medium": 3, "Low": 2},
+                   "category": {"Network": 5, "王伟 desk": 3}},
+        "period_counts": {"opened": 11, "resolved": 13},
+        "open_age": {"<1d": 1, "1-3d": 2, "3-7d": 3, ">7d": 2},
+        "sla": {"on_track": 5, "at_risk": 2, "breached": 1, "response": {}, "resolution": {}},
+        "compliance": {"response": {"met": 9, "breached": 1, "percent": 90.0},
+                       "resolution": {"met": 0, "breached": 0, "percent": None}},
+        "workload": [{"agent": "agent1", "name": "Zoë", "open": 4, "in_progress": 2,
+                      "resolved": 7, "median_hours": 5.25}],
+        "daily": [{"day": "2026-11-30", "opened": 2, "resolved": 1, "backlog": 8}],
+    }
+    figures = from_core(core)
+    assert figures["totals"] == {"Open now": 8, "Opened in period": 11, "Resolved in period": 13}
+    assert figures["sla"] == {"On track": 5, "At risk": 2, "Breached": 1}
+    assert figures["compliance"] == {"Response": 0.9, "Resolution": None}
+    done = export.export_analytics(people["admin"], figures, str(tmp_path / "core.pdf"))
+    flat = squash(pdf_text(done.path))
+    for words in ("Last 7 days (2026-11-24 to 2026-12-01", "Open now", "90.0%", "Tickets by status",
+                  "> 7 days", "At risk: 2 (25%)", "Zoë", "5.2"):
+        assert words in flat, words

@@ -8,16 +8,17 @@ optional; a missing or empty one leaves its section out::
         "period": "2026-11-01 to 2026-11-30",             # words shown under the title
         "totals": {"Open": 42, "Resolved this week": 17},  # headline numbers, in order
         "by_status": {"New": 5, "In progress": 20},        # label -> count, in order
-        "by_priority": {"Critical": 2, "High": 9, "Medium": 20, "Low": 11},
-        "by_category": {"Network": 12, "Hardware": 9},
-        "age_buckets": {"< 1 day": 4, "1-3 days": 9, "3-7 days": 11, "> 7 days": 18},
-        "sla": {"On track": 30, "At risk": 7, "Breached": 5},   # SLA state -> count
+        "by_priority": {"Critical": 2, "High": 9, "Medium": 20, "Low": 11},  # open tickets
+        "by_category": {"Network": 12, "Hardware": 9},     # open tickets
+        "age_buckets": {"< 1 day": 4, "1-3 days": 9, "3-7 days": 11, "> 7 days": 18},  # open
+        "sla": {"On track": 30, "At risk": 7, "Breached": 5},   # open tickets' SLA states
         "compliance": {"Response": 0.94, "Resolution": 0.87},   # fractions 0..1 (None: n/a)
         "agents": [{"Agent": "agent1", "Open": 5, "Resolved": 12, "Breached": 1}, ...],
         "daily": [("2026-11-01", 7, 5), ...],            # (day, opened, resolved), oldest first
     }
 
-Labels and names are drawn as plain strings (never markup).
+Labels and names are drawn as plain strings (never markup). :func:`from_core` turns the dict
+``core.analytics.figures()`` returns into this one.
 """
 
 from __future__ import annotations
@@ -42,6 +43,8 @@ MEANING = {
     "critical": "#DC2626", "high": "#F97316", "medium": "#FACC15", "low": "#9CA3AF",
     "breached": "#DC2626", "at risk": "#F59E0B", "on track": "#16A34A", "ok": "#16A34A",
     "paused": "#6B7280", "met": "#16A34A", "missed": "#DC2626",
+    "new": "#2563EB", "in progress": "#16A34A", "waiting on user": "#F59E0B",
+    "waiting on vendor": "#D97706", "resolved": "#9CA3AF", "closed": "#D1D5DB",
 }
 
 
@@ -59,6 +62,8 @@ def _caption(drawing: Drawing, text: str, width: float, height: float) -> None:
 def bar_chart(title: str, counts: dict, width: float, height: float = 150,
               horizontal: bool = False) -> Drawing:
     f = fonts.fonts()
+    if horizontal:  # reportlab stacks the first category at the bottom: read top-down instead
+        counts = dict(reversed(list(counts.items())))
     labels = [fonts.visual(str(k)) for k in counts]
     values = [int(v or 0) for v in counts.values()]
     drawing = Drawing(width, height)
@@ -193,7 +198,7 @@ def analytics_story(masthead: Masthead, figures: dict, width: float) -> list:
     half = width / 2 - 6
     charts = []
     if figures.get("by_status"):
-        charts.append(bar_chart("Open tickets by status", figures["by_status"], half))
+        charts.append(bar_chart("Tickets by status", figures["by_status"], half))
     if figures.get("by_priority"):
         charts.append(bar_chart("Open tickets by priority", figures["by_priority"], half))
     if figures.get("age_buckets"):
@@ -205,7 +210,7 @@ def analytics_story(masthead: Masthead, figures: dict, width: float) -> list:
         story += [_side_by_side(*pair, width), Spacer(1, 6)]
     if figures.get("by_category"):
         rows = len(figures["by_category"])
-        story.append(bar_chart("Tickets by category", figures["by_category"], width,
+        story.append(bar_chart("Open tickets by category", figures["by_category"], width,
                                height=max(90, 30 + 16 * rows), horizontal=True))
     if figures.get("daily"):
         story.append(daily_chart("Opened and resolved per day", figures["daily"], width))
@@ -219,3 +224,45 @@ def analytics_story(masthead: Masthead, figures: dict, width: float) -> list:
         if len(agents) >= 30:
             story.append(table)
     return story
+
+
+AGE_LABELS = {"<1d": "< 1 day", "1-3d": "1-3 days", "3-7d": "3-7 days", ">7d": "> 7 days"}
+SLA_LABELS = {"on_track": "On track", "at_risk": "At risk", "breached": "Breached"}
+
+
+def from_core(f: dict) -> dict:
+    """The figures of ``core.analytics.figures()`` (the analytics screen's) in this module's
+    shape; keys it lacks are left out."""
+    from ..core.models import OPEN_STATUSES
+    from ..core.tickets import STATUS_LABELS
+
+    out: dict = {}
+    period, scope = f.get("period") or {}, f.get("scope") or {}
+    if period:
+        words = f"{period.get('label', '')} ({str(period.get('from', ''))[:10]} to " \
+                f"{str(period.get('to', ''))[:10]}, end excluded)"
+        if scope.get("kind") == "agent":
+            words += f", tickets assigned to {scope.get('user')}"
+        out["period"] = words
+    totals = f.get("totals") or {}
+    status = totals.get("status") or {}
+    counts = f.get("period_counts") or {}
+    out["totals"] = {"Open now": sum(n for s, n in status.items() if s in OPEN_STATUSES),
+                     "Opened in period": counts.get("opened", 0),
+                     "Resolved in period": counts.get("resolved", 0)}
+    out["by_status"] = {STATUS_LABELS.get(s, s): n for s, n in status.items()}
+    out["by_priority"] = dict(totals.get("priority") or {})
+    out["by_category"] = dict(totals.get("category") or {})
+    out["age_buckets"] = {AGE_LABELS.get(b, b): n for b, n in (f.get("open_age") or {}).items()}
+    sla_now = f.get("sla") or {}
+    out["sla"] = {label: sla_now.get(key, 0) for key, label in SLA_LABELS.items() if key in sla_now}
+    out["compliance"] = {
+        name.capitalize(): None if c.get("percent") is None else c["percent"] / 100
+        for name, c in (f.get("compliance") or {}).items()}
+    out["agents"] = [
+        {"Agent": r.get("agent"), "Name": r.get("name") or "", "Open": r.get("open"),
+         "In progress": r.get("in_progress"), "Resolved": r.get("resolved"),
+         "Median hours": "" if r.get("median_hours") is None else f"{r['median_hours']:.1f}"}
+        for r in f.get("workload") or []]
+    out["daily"] = [(d.get("day"), d.get("opened"), d.get("resolved")) for d in f.get("daily") or []]
+    return out
