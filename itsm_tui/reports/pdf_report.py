@@ -121,7 +121,8 @@ def ticket_story(masthead: Masthead, fields, description: str, resolution: str |
                  else para("No system or peripheral is linked.", styles()["meta"]))
     story.append(heading(f"Timeline ({len(events)} event{'s' if len(events) != 1 else ''})"))
     story.append(rows_table(("When", "Who", "What", "Details"), events,
-                            [0.19 * width, 0.13 * width, 0.13 * width, 0.55 * width]))
+                            [0.19 * width, 0.13 * width, 0.13 * width, 0.55 * width],
+                            ("", "", "status", "")))
     return story
 
 

@@ -30,6 +30,8 @@ PILLS = {
     "low": ("#FEE2E2", "#991B1B"),
     "critical": ("#DC2626", "#FFFFFF"), "high": ("#F97316", "#FFFFFF"),
     "medium": ("#FEF9C3", "#713F12"), "low priority": ("#F3F4F6", "#4B5563"),
+    "comment": ("#DBEAFE", "#1E40AF"), "internal note": ("#FEF3C7", "#92400E"),
+    "change": ("#F3F4F6", "#4B5563"),
 }
 
 
