@@ -27,6 +27,7 @@ from ...core import assets, inventory
 from ...core.errors import ConflictError, ItsmError, NotFound, QueryError
 from ...core.models import ASSET_STATUSES, PERIPHERAL_KINDS, SYSTEM_TYPES, User
 from ...core.permissions import allowed
+from ..export_modal import EXPORTABLE_KINDS, ExportContext, ExportModal
 from ..modals import ConfirmModal, ConflictModal, FormField, FormModal
 from ..render import literal, one_line
 from ..widgets.filter_bar import FilterError, FilterInput
@@ -444,6 +445,7 @@ class InventoryScreen(InventoryActions, Screen):
         Binding("o", "sort", "Sort"),
         Binding("O", "reverse", "Reverse", show=False),
         Binding("r", "reload", "Refresh"),
+        Binding("E", "export", "Export"),
         Binding("escape", "close_filter", "Close filter", show=False),
     ]
 
@@ -505,6 +507,15 @@ class InventoryScreen(InventoryActions, Screen):
     @property
     def state(self) -> TabState:
         return self.states[self.kind]
+
+    def action_export(self) -> None:
+        if self.kind not in EXPORTABLE_KINDS:
+            self.app.notify(f"The {TAB_LABELS[self.kind].lower()} list has no export.", severity="warning")
+            return
+        sort = f"{'-' if self.state.sort.descending else ''}{self.state.sort.key}"
+        self.app.push_screen(ExportModal(ExportContext(
+            EXPORTABLE_KINDS[self.kind], self.state.text, sort, frozenset(self.table.marks),
+            tuple(c.key for c in self.table.COLUMNS))))
 
     def action_next_tab(self, step: int) -> None:
         self.action_tab(KINDS[(KINDS.index(self.kind) + step) % len(KINDS)])

@@ -22,6 +22,7 @@ from ...core import activity, clock
 from ...core.errors import ItsmError, PermissionDenied, QueryError
 from ...core.models import User
 from ...core.permissions import allowed
+from ..export_modal import EXPORT_KEYS, ExportContext, ExportModal
 from ..modals import MessageModal
 from ..render import literal, one_line
 from ..widgets.frame import Frame
@@ -114,6 +115,7 @@ class LogScreen(Screen):
         Binding("F", "toggle('failed')", "Failed"),
         Binding("o", "open_entity", "Open"),
         Binding("r", "reload", "Refresh"),
+        Binding(EXPORT_KEYS, "export", "Export", key_display="e"),
         Binding("escape", "back", "Back", show=False),
     ]
 
@@ -266,6 +268,10 @@ class LogScreen(Screen):
         self.query_one("#filter", Input).remove_class("shown")
         self.query_one("#filter-error").remove_class("shown")
         self.table.focus()
+
+    def action_export(self) -> None:
+        columns = tuple(c.key for c in self.table.COLUMNS)
+        self.app.push_screen(ExportModal(ExportContext("log", self.filter_text, columns=columns)))
 
     def action_back(self) -> None:
         if self.query_one("#filter", Input).has_class("shown"):

@@ -15,6 +15,7 @@ from textual.widgets import Footer, Input, Static
 from ...core import queue, views
 from ...core.errors import QueryError
 from ...core.query import parse
+from ..export_modal import EXPORT_KEYS, ExportContext, ExportModal
 from ..modals import ChoicePicker, TextPrompt
 from ..render import literal
 from ..triage import TRIAGE_BINDINGS, Target, Triage
@@ -36,6 +37,7 @@ class QueueScreen(Triage, Screen):
         Binding("ctrl+s", "save_view", "Save view", show=False),
         Binding("o", "sort", "Sort", show=False),
         Binding("O", "reverse", "Reverse", show=False),
+        Binding(EXPORT_KEYS, "export", "Export", key_display="e"),
         *TRIAGE_BINDINGS,
         Binding("escape", "close_filter", "Close filter", show=False),
     ]
@@ -219,6 +221,12 @@ class QueueScreen(Triage, Screen):
         self.table.sort = sort
         self.table.reload(keep_id=keep)
         self._status_line()
+
+    def action_export(self) -> None:
+        sort = f"{'-' if self.sort.descending else ''}{self.sort.key}"
+        self.app.push_screen(ExportModal(ExportContext(
+            "tickets", self.filter_text, sort, frozenset(self.table.marks),
+            tuple(c.key for c in COLUMNS))))
 
     # ------------------------------------------------------------ triage plumbing
 

@@ -23,6 +23,7 @@ from ...core.errors import ConflictError, NotFound
 from ...core.models import Department, Network, System, User
 from ...core.permissions import allowed
 from ...core.text import strip_controls
+from ..export_modal import ExportContext, ExportModal
 from ..modals import ChoicePicker, ConflictModal
 from ..render import literal, one_line, priority_text, status_text, when
 from ..widgets.asset_tables import asset_status
@@ -125,6 +126,7 @@ class SystemScreen(InventoryActions, Screen):
         Binding("e", "edit", "Edit"),
         Binding("d", "delete", "Delete"),
         Binding("r", "reload", "Refresh"),
+        Binding("E", "export", "Export PDF"),
     ]
 
     AUTO_FOCUS = "#peripherals"
@@ -300,6 +302,10 @@ class SystemScreen(InventoryActions, Screen):
         return Group(*lines)
 
     # ------------------------------------------------------------ keys
+
+    def action_export(self) -> None:
+        label = self.view.system["hostname"] if self.view else f"system-{self.system_id}"
+        self.app.push_screen(ExportModal(ExportContext("system", ref=self.system_id, label=label)))
 
     def action_back(self) -> None:
         self.app.pop_screen()

@@ -21,6 +21,7 @@ from ...core import clock, tickets, timeline
 from ...core.errors import ItsmError
 from ...core.models import LEVEL_NAMES, Attachment, Department, Network, Peripheral, System, Ticket, User
 from ...core.permissions import allowed
+from ..export_modal import EXPORT_KEYS, ExportContext, ExportModal
 from ..modals import ChoicePicker, PathPrompt
 from ..render import SLA_STYLES, literal, priority_text, relative, sla_state, status_text, when
 from ..triage import TRIAGE_BINDINGS, Target, Triage
@@ -86,6 +87,7 @@ class TicketScreen(Triage, Screen):
         *TRIAGE_BINDINGS,
         Binding("u", "upload", "Attach file"),
         Binding("d", "download", "Save attachment"),
+        Binding(EXPORT_KEYS, "export", "Export PDF", key_display="e"),
     ]
 
     AUTO_FOCUS = "#body"
@@ -201,6 +203,10 @@ class TicketScreen(Triage, Screen):
         self.view = None
         self.load()
         self.app.changed()
+
+    def action_export(self) -> None:
+        number = Ticket(id=self.ticket_id).number
+        self.app.push_screen(ExportModal(ExportContext("ticket", ref=self.ticket_id, label=number)))
 
     def action_back(self) -> None:
         self.app.pop_screen()
