@@ -21,7 +21,7 @@ from textual.containers import Horizontal
 from textual.content import Content
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import ContentSwitcher, Footer, Input, Static, Tab, Tabs
+from textual.widgets import ContentSwitcher, Input, Static, Tab, Tabs
 
 from ...core import assets, inventory
 from ...core.errors import ConflictError, ItsmError, NotFound, QueryError
@@ -31,6 +31,7 @@ from ..modals import ConfirmModal, ConflictModal, FormField, FormModal
 from ..render import literal, one_line
 from ..widgets.filter_bar import FilterError, FilterInput
 from ..widgets.asset_tables import TABLES, AssetTable, money
+from ..widgets.footer import KeyFooter
 from ..widgets.frame import Frame
 
 REFRESH_SECONDS = 5.0
@@ -469,7 +470,7 @@ class InventoryScreen(InventoryActions, Screen):
         with ContentSwitcher(initial=f"table-{self.kind}"):
             for kind in KINDS:
                 yield TABLES[kind](self._loader(kind), id=f"table-{kind}")
-        yield Footer()
+        yield KeyFooter()
 
     # ------------------------------------------------------------ set-up and tabs
 

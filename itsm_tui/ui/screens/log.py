@@ -16,7 +16,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from ...core import activity, clock
 from ...core.errors import ItsmError, PermissionDenied, QueryError
@@ -24,6 +24,7 @@ from ...core.models import User
 from ...core.permissions import allowed
 from ..modals import MessageModal
 from ..render import literal, one_line
+from ..widgets.footer import KeyFooter
 from ..widgets.frame import Frame
 from ..widgets.log_table import LogTable, ago, entity_label
 
@@ -139,7 +140,7 @@ class LogScreen(Screen):
         yield Static("", id="status-line")
         yield LogTable(self._load_page, id="table")
         yield Static("", id="selected")
-        yield Footer()
+        yield KeyFooter()
 
     @property
     def table(self) -> LogTable:

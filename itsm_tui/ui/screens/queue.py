@@ -10,7 +10,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from ...core import queue, views
 from ...core.errors import QueryError
@@ -19,6 +19,7 @@ from ..modals import ChoicePicker, TextPrompt
 from ..render import literal
 from ..triage import TRIAGE_BINDINGS, Target, Triage
 from ..widgets.filter_bar import FilterError, FilterInput
+from ..widgets.footer import KeyFooter
 from ..widgets.frame import Frame
 from ..widgets.ticket_table import COLUMNS, TicketTable
 
@@ -57,7 +58,7 @@ class QueueScreen(Triage, Screen):
         yield FilterError(id="filter-error")
         yield Static("", id="status-line")
         yield TicketTable(self._load_page, id="table")
-        yield Footer()
+        yield KeyFooter()
 
     @property
     def table(self) -> TicketTable:

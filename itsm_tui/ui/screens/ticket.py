@@ -14,7 +14,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from ... import config
 from ...core import clock, tickets, timeline
@@ -24,6 +24,7 @@ from ...core.permissions import allowed
 from ..modals import ChoicePicker, PathPrompt
 from ..render import SLA_STYLES, literal, priority_text, relative, sla_state, status_text, when
 from ..triage import TRIAGE_BINDINGS, Target, Triage
+from ..widgets.footer import KeyFooter
 from ..widgets.frame import Frame
 
 REFRESH_SECONDS = 5.0
@@ -106,7 +107,7 @@ class TicketScreen(Triage, Screen):
             yield Static("", id="description", classes="section")
             yield Static("", id="attachments", classes="section")
             yield Static("", id="timeline", classes="section")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.load()
