@@ -592,7 +592,7 @@ class InventoryScreen(InventoryActions, Screen):
             line.append(money(state.value), style="bold")
         column = next((c.header for c in table.COLUMNS if c.sort == state.sort.key), state.sort.key)
         line.append(f"  ·  sorted by {column} {'▼' if state.sort.descending else '▲'}")
-        self.query_one("#status-line", Static).update(line)
+        self.query_one("#status-line", Static).update(line, layout=False)  # one line: no layout
 
     def _auto_refresh(self) -> None:
         if self.app.screen is self and self.permitted:

@@ -209,7 +209,7 @@ class LogScreen(Screen):
             on_ = has_term(self.filter_text, term)
             line.append(f"  ·  {key} {name} ")
             line.append("on" if on_ else "off", style="bold green" if on_ else "dim")
-        self.query_one("#status-line", Static).update(line)
+        self.query_one("#status-line", Static).update(line, layout=False)  # one line: no layout
 
     def _selected_line(self, row: dict | None) -> None:
         line = Text()

@@ -114,7 +114,7 @@ class QueueScreen(Triage, Screen):
         marks = len(self.table.marks)
         if marks:
             line.append(f"  ·  {marks} marked", style="bold magenta")
-        self.query_one("#status-line", Static).update(line)
+        self.query_one("#status-line", Static).update(line, layout=False)  # one line: no layout
 
     def _periodic_refresh(self) -> None:
         if self.app.screen is self:

@@ -28,6 +28,7 @@ from ..widgets.footer import KeyFooter
 from ..widgets.frame import Frame
 
 REFRESH_SECONDS = 5.0
+SHOW_LOADING_AFTER = 0.2  # seconds: a slower read shows the screen at once, with "loading…"
 
 
 @dataclass
@@ -77,6 +78,48 @@ def _asset(actor: User, ticket: Ticket) -> str:
     return " · ".join(parts)
 
 
+def open_ticket(app, ticket_id: int) -> None:
+    """Push the ticket screen once its data is read, so that it is laid out and painted once,
+    complete (an empty screen first, then again with the data, cost twice the time). A read
+    slower than SHOW_LOADING_AFTER shows the screen at once, reading for itself."""
+    _Opening(app, ticket_id)
+
+
+class _Opening:
+    def __init__(self, app, ticket_id: int) -> None:
+        self.app, self.ticket_id, self.user = app, ticket_id, app.user
+        self.done = False
+        self.timer = app.set_timer(SHOW_LOADING_AFTER, self._push)
+        # exclusive: a second Enter before the first read ends opens only the second ticket
+        self.worker = app.run_worker(self._read, thread=True, group="open-ticket", exclusive=True,
+                                     exit_on_error=False)
+
+    def _read(self) -> None:
+        try:
+            view, error = read_ticket(self.user, self.ticket_id), None
+        except ItsmError as exc:
+            view, error = None, str(exc)
+        self.app.call_from_thread(self._arrived, view, error)
+
+    def _arrived(self, view: TicketView | None, error: str | None) -> None:
+        if error is None:
+            self._push(view)
+        elif self._settle():
+            self.app.notify(error, severity="error")
+
+    def _push(self, view: TicketView | None = None) -> None:
+        if self._settle():
+            self.app.push_screen(TicketScreen(self.ticket_id, view))
+
+    def _settle(self) -> bool:
+        """True the first time, unless a newer opening or a log-out overtook this one."""
+        if self.done or self.worker.is_cancelled or self.app.user is not self.user:
+            return False
+        self.done = True
+        self.timer.stop()
+        return True
+
+
 class TicketScreen(Triage, Screen):
     DEFAULT_CSS = """
     TicketScreen #body { padding: 0 1; }
@@ -91,10 +134,10 @@ class TicketScreen(Triage, Screen):
 
     AUTO_FOCUS = "#body"
 
-    def __init__(self, ticket_id: int) -> None:
+    def __init__(self, ticket_id: int, view: TicketView | None = None) -> None:
         super().__init__()
         self.ticket_id = ticket_id
-        self.view: TicketView | None = None
+        self.view = view  # None: read when mounted
 
     @property
     def frame_title(self) -> str:
@@ -110,7 +153,10 @@ class TicketScreen(Triage, Screen):
         yield KeyFooter()
 
     def on_mount(self) -> None:
-        self.load()
+        if self.view:
+            self._fill(self.view)
+        else:
+            self.load()
         self.set_interval(REFRESH_SECONDS, self._periodic_refresh)
 
     def _periodic_refresh(self) -> None:
@@ -135,6 +181,9 @@ class TicketScreen(Triage, Screen):
         self.view = view
         if previous and (previous.ticket.version, len(previous.events)) == (view.ticket.version, len(view.events)):
             return  # nothing new: leave the screen (and its scroll position) alone
+        self._fill(view)
+
+    def _fill(self, view: TicketView) -> None:
         self.query_one(Frame).show()
         t, now = view.ticket, clock.now()
         head = Text(f"{t.number}  ", style="bold")
