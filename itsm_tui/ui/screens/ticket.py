@@ -6,8 +6,8 @@ import asyncio
 from dataclasses import dataclass
 from pathlib import Path
 
+from rich.cells import cell_len
 from rich.console import Group
-from rich.table import Table
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
@@ -123,7 +123,6 @@ class _Opening:
 class TicketScreen(Triage, Screen):
     DEFAULT_CSS = """
     TicketScreen #body { padding: 0 1; }
-    TicketScreen .section { margin-top: 1; }
     """
     BINDINGS = [
         Binding("escape,backspace", "back", "Back"),
@@ -146,10 +145,7 @@ class TicketScreen(Triage, Screen):
     def compose(self) -> ComposeResult:
         yield Frame()
         with VerticalScroll(id="body"):
-            yield Static("loading…", id="summary")
-            yield Static("", id="description", classes="section")
-            yield Static("", id="attachments", classes="section")
-            yield Static("", id="timeline", classes="section")
+            yield Static("loading…", id="ticket")
         yield KeyFooter()
 
     def on_mount(self) -> None:
@@ -184,15 +180,11 @@ class TicketScreen(Triage, Screen):
         self._fill(view)
 
     def _fill(self, view: TicketView) -> None:
+        """Everything in one Static: one widget to lay out and paint, not one per section."""
         self.query_one(Frame).show()
         t, now = view.ticket, clock.now()
         head = Text(f"{t.number}  ", style="bold")
         head.append_text(literal(t.title, "bold"))
-        fields = Table.grid(padding=(0, 2))
-        fields.add_column(style="dim", no_wrap=True)
-        fields.add_column()
-        fields.add_column(style="dim", no_wrap=True)
-        fields.add_column()
         state = sla_state({"status": t.status, "resolution_due": t.resolution_due, "created_at": t.created_at}, now)
         priority = priority_text(t.priority)
         if t.priority_overridden:
@@ -211,24 +203,20 @@ class TicketScreen(Triage, Screen):
         ]
         if t.source_number:
             rows.append(("Source number", literal(t.source_number), "", Text("")))
-        for row in rows:
-            fields.add_row(*row)
         asset = Text()
         asset.append("Linked asset      ", style="dim")
         asset.append_text(literal(view.asset))
-        self.query_one("#summary", Static).update(Group(head, Text(""), fields, Text(""), asset))
-        body = [Text("Description", style="bold underline"), literal(t.description)]
+        lines = [head, Text(""), *_grid(rows), Text(""), asset, Text("")]
+        lines += [Text("Description", style="bold underline"), literal(t.description)]
         if t.resolution_note:
-            body += [Text(""), Text("Resolution", style="bold underline"), literal(t.resolution_note)]
-        self.query_one("#description", Static).update(Group(*body))
-        files = [Text.assemble((f"Attachments ({len(view.attachments)})", "bold underline"),
-                               ("   u attach · d save", "dim"))]
+            lines += [Text(""), Text("Resolution", style="bold underline"), literal(t.resolution_note)]
+        lines += [Text(""), Text.assemble((f"Attachments ({len(view.attachments)})", "bold underline"),
+                                          ("   u attach · d save", "dim"))]
         for a in view.attachments:
             line = literal(a.filename)
             line.append(f"  {a.size:,} bytes · {a.uploaded_by.username} · {when(a.created_at)}", style="dim")
-            files.append(line)
-        self.query_one("#attachments", Static).update(Group(*files))
-        events = [Text("Timeline", style="bold underline")]
+            lines.append(line)
+        lines += [Text(""), Text("Timeline", style="bold underline")]
         for event in view.events:
             label = {"comment": ("comment", "cyan"), "note": ("internal note", "bold yellow"),
                      "history": ("history", "dim")}[event.kind]
@@ -236,8 +224,8 @@ class TicketScreen(Triage, Screen):
             head_line.append(f"{when(event.at)}  ", style="dim")
             head_line.append_text(literal(event.author, "bold"))
             head_line.append(f"  {label[0]}", style=label[1])
-            events += [head_line, literal(event.text, "" if event.kind != "history" else "dim"), Text("")]
-        self.query_one("#timeline", Static).update(Group(*events))
+            lines += [head_line, literal(event.text, "" if event.kind != "history" else "dim"), Text("")]
+        self.query_one("#ticket", Static).update(Group(*lines))
 
     # ------------------------------------------------------------ triage plumbing
 
@@ -291,6 +279,24 @@ class TicketScreen(Triage, Screen):
             self.app.notify(str(exc), severity="error")
             return
         self.app.notify(f"Saved {row.filename} to {path}")
+
+
+def _grid(rows: list[tuple[str, Text, str, Text]]) -> list[Text]:
+    """Label/value pairs, two per line, in aligned columns two cells apart (labels dim); as
+    Rich's Table.grid would draw them, without its measuring passes on every layout."""
+    widths = [max(cell_len(row[i]) if isinstance(row[i], str) else row[i].cell_len for row in rows)
+              for i in range(4)]
+    lines = []
+    for row in rows:
+        line = Text()
+        for i, cell in enumerate(row):
+            cell = Text(cell, style="dim") if isinstance(cell, str) else cell.copy()
+            cell.align("left", widths[i])
+            line.append_text(cell)
+            if i < 3:
+                line.append("  ")
+        lines.append(line)
+    return lines
 
 
 def _read_upload(path: Path) -> bytes:

@@ -52,7 +52,6 @@ class KeyFooter(Widget):
         self._keys: tuple[_Key, ...] = ()
         self._palette: _Key | None = None
         self._spans: list[tuple[int, int, _Key]] = []  # where each key was drawn, for clicks
-        self._pending = False
 
     def on_mount(self) -> None:
         self.screen.bindings_updated_signal.subscribe(self, self._bindings_changed)
@@ -62,14 +61,11 @@ class KeyFooter(Widget):
         self.screen.bindings_updated_signal.unsubscribe(self)
 
     def _bindings_changed(self, screen) -> None:
-        """Focus, the screen stack or a dynamic action changed: look once, after the refresh
-        that follows (several changes often come together)."""
-        if not self._pending:
-            self._pending = True
-            self.call_after_refresh(self._read_keys)
+        """Focus, the screen stack or a dynamic action changed. Looking at once (not after the
+        next refresh, as Textual's does) lets the new keys show in the same repaint as the rest."""
+        self._read_keys()
 
     def _read_keys(self) -> None:
-        self._pending = False
         if not self.is_attached:
             return
         app = self.app
