@@ -21,7 +21,7 @@ from textual.containers import Horizontal
 from textual.content import Content
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import ContentSwitcher, Footer, Input, Static, Tab, Tabs
+from textual.widgets import ContentSwitcher, Input, Static, Tab, Tabs
 
 from ...core import assets, inventory
 from ...core.errors import ConflictError, ItsmError, NotFound, QueryError
@@ -32,6 +32,7 @@ from ..modals import ConfirmModal, ConflictModal, FormField, FormModal
 from ..render import literal, one_line
 from ..widgets.filter_bar import FilterError, FilterInput
 from ..widgets.asset_tables import TABLES, AssetTable, money
+from ..widgets.footer import KeyFooter
 from ..widgets.frame import Frame
 
 REFRESH_SECONDS = 5.0
@@ -471,7 +472,7 @@ class InventoryScreen(InventoryActions, Screen):
         with ContentSwitcher(initial=f"table-{self.kind}"):
             for kind in KINDS:
                 yield TABLES[kind](self._loader(kind), id=f"table-{kind}")
-        yield Footer()
+        yield KeyFooter()
 
     # ------------------------------------------------------------ set-up and tabs
 
@@ -602,7 +603,7 @@ class InventoryScreen(InventoryActions, Screen):
             line.append(money(state.value), style="bold")
         column = next((c.header for c in table.COLUMNS if c.sort == state.sort.key), state.sort.key)
         line.append(f"  ·  sorted by {column} {'▼' if state.sort.descending else '▲'}")
-        self.query_one("#status-line", Static).update(line)
+        self.query_one("#status-line", Static).update(line, layout=False)  # one line: no layout
 
     def _auto_refresh(self) -> None:
         if self.app.screen is self and self.permitted:

@@ -16,7 +16,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from ...core import activity, clock
 from ...core.errors import ItsmError, PermissionDenied, QueryError
@@ -25,6 +25,7 @@ from ...core.permissions import allowed
 from ..export_modal import EXPORT_KEYS, ExportContext, ExportModal
 from ..modals import MessageModal
 from ..render import literal, one_line
+from ..widgets.footer import KeyFooter
 from ..widgets.frame import Frame
 from ..widgets.log_table import LogTable, ago, entity_label
 
@@ -141,7 +142,7 @@ class LogScreen(Screen):
         yield Static("", id="status-line")
         yield LogTable(self._load_page, id="table")
         yield Static("", id="selected")
-        yield Footer()
+        yield KeyFooter()
 
     @property
     def table(self) -> LogTable:
@@ -210,7 +211,7 @@ class LogScreen(Screen):
             on_ = has_term(self.filter_text, term)
             line.append(f"  ·  {key} {name} ")
             line.append("on" if on_ else "off", style="bold green" if on_ else "dim")
-        self.query_one("#status-line", Static).update(line)
+        self.query_one("#status-line", Static).update(line, layout=False)  # one line: no layout
 
     def _selected_line(self, row: dict | None) -> None:
         line = Text()

@@ -10,7 +10,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from ...core import queue, views
 from ...core.errors import QueryError
@@ -20,6 +20,7 @@ from ..modals import ChoicePicker, TextPrompt
 from ..render import literal
 from ..triage import TRIAGE_BINDINGS, Target, Triage
 from ..widgets.filter_bar import FilterError, FilterInput
+from ..widgets.footer import KeyFooter
 from ..widgets.frame import Frame
 from ..widgets.ticket_table import COLUMNS, TicketTable
 
@@ -59,7 +60,7 @@ class QueueScreen(Triage, Screen):
         yield FilterError(id="filter-error")
         yield Static("", id="status-line")
         yield TicketTable(self._load_page, id="table")
-        yield Footer()
+        yield KeyFooter()
 
     @property
     def table(self) -> TicketTable:
@@ -115,7 +116,7 @@ class QueueScreen(Triage, Screen):
         marks = len(self.table.marks)
         if marks:
             line.append(f"  ·  {marks} marked", style="bold magenta")
-        self.query_one("#status-line", Static).update(line)
+        self.query_one("#status-line", Static).update(line, layout=False)  # one line: no layout
 
     def _periodic_refresh(self) -> None:
         if self.app.screen is self:

@@ -15,7 +15,7 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.screen import Screen
-from textual.widgets import Footer, OptionList, Static
+from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from ...core import assets, audit, clock, inventory
@@ -27,6 +27,7 @@ from ..export_modal import ExportContext, ExportModal
 from ..modals import ChoicePicker, ConflictModal
 from ..render import literal, one_line, priority_text, status_text, when
 from ..widgets.asset_tables import asset_status
+from ..widgets.footer import KeyFooter
 from ..widgets.frame import Frame
 from .inventory import DB_ERRORS, InventoryActions
 
@@ -151,7 +152,7 @@ class SystemScreen(InventoryActions, Screen):
             yield Static("", id="tickets-title", classes="section")
             yield OptionList(id="tickets")
             yield Static("", id="history", classes="section")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         if self.user is None or not allowed(self.user.role, "inventory.view"):
