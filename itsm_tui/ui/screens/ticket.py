@@ -187,13 +187,13 @@ class TicketScreen(Triage, Screen):
         t, now = view.ticket, clock.now()
         head = Text(f"{t.number}  ", style="bold")
         head.append_text(literal(t.title, "bold"))
-        state = sla_state({"status": t.status, "resolution_due": t.resolution_due, "created_at": t.created_at}, now)
+        state = sla_state(t, now)
         priority = priority_text(t.priority)
         if t.priority_overridden:
             priority.append(" (overridden)", style="dim")
         assignee = literal(t.assignee.username if t.assignee_id else "unassigned")
-        due = Text(f"{when(t.resolution_due)} ({relative(t.resolution_due, now)})" if state != "done"
-                   else when(t.resolution_due), style=SLA_STYLES[state])
+        due = Text(f"{when(t.resolution_due)} ({'paused' if state == 'paused' else relative(t.resolution_due, now)})"
+                   if state != "done" else when(t.resolution_due), style=SLA_STYLES[state])
         rows = [
             ("Status", status_text(t.status), "Requester", literal(f"{t.requester.full_name} ({t.requester.username})")),
             ("Priority", priority, "Assignee", assignee),
