@@ -138,6 +138,8 @@ def arguments(prog: str, description: str) -> argparse.Namespace:
     """The options both benchmarks take."""
     parser = argparse.ArgumentParser(prog=prog, description=description)
     parser.add_argument("--tickets", type=int, default=1_000_000)
+    parser.add_argument("--systems", type=int, default=100_000, help="(bench_ui) systems to seed")
+    parser.add_argument("--log-entries", type=int, default=1_000_000, help="(bench_ui) log entries to seed")
     parser.add_argument("--engines", default="sqlite,mysql")
     parser.add_argument("--mysql-url", default="mysql://root@127.0.0.1:3306/itsm_bench")
     parser.add_argument("--sqlite-url", help="reuse this SQLite database (default: a new temporary one)")

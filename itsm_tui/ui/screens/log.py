@@ -231,7 +231,7 @@ class LogScreen(Screen):
             line.append("  ·  enter details", style="dim")
             if row["entity_id"] is not None:
                 line.append("  ·  o open", style="dim")
-        self.query_one("#selected", Static).update(line)
+        self.query_one("#selected", Static).update(line, layout=False)  # one line: no layout
 
     def _periodic_refresh(self) -> None:
         if self.app.screen is self and self._started:
