@@ -18,7 +18,7 @@ from urllib.parse import urlparse
 
 from .core import db, demo, queue, setup, users
 from .core.auth import hash_password
-from .core.models import Ticket
+from .core.models import AuditEntry, System, Ticket, User
 
 RUNS = 7
 OPEN = "('new', 'in_progress', 'waiting_on_user', 'waiting_on_vendor')"
@@ -62,21 +62,29 @@ def _sql(text: str, params=()):
     return lambda: db.database.execute_sql(sql, params).fetchall()
 
 
-def _prepare(url: str, count: int) -> float | None:
-    """Seed ``count`` tickets unless the database already holds them (then None)."""
+def _prepare(url: str, count: int, systems: int = 0, log_entries: int = 0) -> float | None:
+    """Seed ``count`` tickets, then ``systems`` systems (with their peripherals), then
+    ``log_entries`` activity log entries (over those tickets and systems), each unless the
+    database already holds that many; returns the seconds spent, or None when nothing was
+    seeded."""
     setup.open_database(url, check=False)
     setup.initialise()
-    if Ticket.select().count() >= count:
-        return None
     system = users.system_actor()
-    hashed = hash_password("benchmark-password")
-    for i in range(1, 11):
-        users.create_user(system, f"agent{i}", "agent", password_hash=hashed)
-    for i in range(1, 201):
-        users.create_user(system, f"user{i}", "requester", password_hash=hashed)
+    if not User.select().where(User.username == "agent1").exists():
+        hashed = hash_password("benchmark-password")
+        for i in range(1, 11):
+            users.create_user(system, f"agent{i}", "agent", password_hash=hashed)
+        for i in range(1, 201):
+            users.create_user(system, f"user{i}", "requester", password_hash=hashed)
     start = time.perf_counter()
-    demo.seed_bulk(system, count)
-    return time.perf_counter() - start
+    seeded = False
+    for model, wanted, generate in ((Ticket, count, demo.seed_bulk), (System, systems, demo.seed_bulk_assets),
+                                    (AuditEntry, log_entries, demo.seed_bulk_log)):
+        have = model.select().count()
+        if wanted and have < wanted:
+            generate(system, wanted - have)
+            seeded = True
+    return time.perf_counter() - start if seeded else None
 
 
 DESC = "t.updated_at DESC, t.id DESC"

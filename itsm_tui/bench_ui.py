@@ -3,7 +3,8 @@
     python -m itsm_tui.bench_ui [--tickets 1000000] [--engines sqlite,mysql] [--sqlite-url URL]
         [--mysql-url mysql://root@127.0.0.1:3306/itsm_bench] [--reuse]
 
-Prints figures; it asserts nothing. Each engine is measured in a process of its own, so its
+Then the same keys on the inventory's Systems tab and on the activity log (bench seeds 100,000
+systems and 1,000,000 log entries beside the tickets). Prints figures; it asserts nothing. Each engine is measured in a process of its own, so its
 peak memory is its own; run with PYTHONTRACEMALLOC=1 to add the Python heap's peak (tracing
 slows every other figure). Without --reuse the MySQL database is dropped and re-created.
 """
@@ -35,6 +36,8 @@ RUNS = 25
 PAGE_DOWNS = 2 * RUNS  # about half of them read a page from the database
 USERNAME, PASSWORD = "agent1", "benchmark-password"  # made by bench._prepare
 FILTER = "status:open prio:high"
+INVENTORY_FILTER = "type:server"
+LOG_FILTER = "type:ticket action:assign"
 LOST_AFTER = 10.0  # seconds: a key whose effect has not shown by then was dropped
 
 
@@ -86,7 +89,7 @@ async def _trivial() -> list[float]:
 
 
 async def _drive(url: str) -> tuple[dict[str, float], dict[str, list[float]], list[str], object]:
-    """Start, log in, then time each key on the queue; returns (one-off ms, key samples in ms,
+    """Start, log in, then time each key on the queue, the inventory and the log; returns (one-off ms, key samples in ms,
     what went wrong on the way, the user)."""
     start = time.perf_counter()
     app = ItsmApp(url)
@@ -155,9 +158,62 @@ async def _drive(url: str) -> tuple[dict[str, float], dict[str, list[float]], li
             await step("enter", lambda: isinstance(app.screen, TicketScreen) and app.screen.view, "enter (open ticket)")
             await step("escape", lambda: app.screen is screen)
             await step("j", lambda: True)
+        from .ui.screens.inventory import InventoryScreen
+        from .ui.screens.log import EntryModal, LogScreen
+        from .ui.screens.system import SystemScreen
+
+        for section, kind, text, opened in (
+            ("2", InventoryScreen, INVENTORY_FILTER, lambda: isinstance(app.screen, SystemScreen) and app.screen.view),
+            ("3", LogScreen, LOG_FILTER, lambda: isinstance(app.screen, EntryModal)),
+        ):
+            lost += await _browse(pilot, app, section, kind, text, opened, samples)
     if lost:
         notes.append(f"{lost} keys had no effect within {LOST_AFTER:.0f} s (not timed)")
     return once, samples, notes, user
+
+
+async def _browse(pilot, app, section: str, kind, text: str, opened, samples) -> int:
+    """Time the moves, a filter and opening a row on the inventory's Systems tab or the log,
+    under ``'<screen>: <key>'``; returns the number of keys that had no visible effect."""
+    lost = 0
+    await _settle(pilot, lambda: True)
+    await pilot.press(section)
+    await _settle(pilot, lambda: isinstance(app.screen, kind) and app.screen.table.rows
+                  and not app.screen.table.fetching)
+    screen = app.screen
+    table, label = screen.table, kind.__name__.removesuffix("Screen").lower()
+
+    async def step(key: str, done, name: str | None = None) -> None:
+        nonlocal lost
+        await _settle(pilot, lambda: not table.fetching)
+        ms = await _key(pilot, key, done)
+        if ms is None:
+            lost += 1
+        elif name:
+            samples.setdefault(f"{label}: {name}", []).append(ms)
+
+    for _ in range(RUNS):
+        index = table.cursor
+        await step("j", lambda: table.cursor == index + 1 and not table.fetching, "j (down)")
+    for _ in range(PAGE_DOWNS):
+        first = table.current["id"]
+        await step("pagedown", lambda: not table.fetching and table.current["id"] != first, "PageDown")
+    for _ in range(RUNS):
+        await step("G", lambda: not table.fetching and not table.more_after, "G (last page)")
+        await step("g", lambda: not table.fetching and not table.more_before, "g (first page)")
+    bar = screen.query_one("#filter", Input)
+    for value, name in [(text, f"filter {text!r}"), ("", None)] * RUNS:
+        await step("slash", lambda: app.focused is bar)
+        bar.value = value
+        rows = table.rows
+        await step("enter", lambda: table.rows is not rows and not table.fetching, name)
+        if app.focused is not table:
+            await step("escape", lambda: app.focused is table)
+    for _ in range(RUNS):
+        await step("enter", opened, "enter (open)")
+        await step("escape", lambda: app.screen is screen)
+        await step("j", lambda: True)
+    return lost
 
 
 def _measure(url: str) -> None:
@@ -190,7 +246,7 @@ def main() -> None:
     for url in engine_urls(args):
         print(f"\n== {db.describe_url(url)}: {args.tickets:,} tickets, Pilot at {SIZE[0]}x{SIZE[1]} "
               f"(load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs) ==")
-        seconds = _prepare(url, args.tickets)
+        seconds = _prepare(url, args.tickets, systems=args.tickets // 10, log_entries=args.tickets)
         db.database.close()
         print(f"{'seed (s)':<44} {'(reused)' if seconds is None else f'{seconds:.1f}':>9}", flush=True)
         child = multiprocessing.get_context("spawn").Process(target=_measure, args=(url,))

@@ -96,6 +96,23 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_commands(commands)
 
+    export = commands.add_parser(
+        "export", help="export a list (PDF or CSV), or one ticket or system as a PDF report",
+        description="itsm-tui export tickets|systems|peripherals|stock|log [--filter Q] [--sort S] "
+                    "--format pdf|csv -o FILE; itsm-tui export ticket INC000123 -o FILE.pdf; "
+                    "itsm-tui export system TAG -o FILE.pdf")
+    export.add_argument("what", choices=("tickets", "systems", "peripherals", "stock", "log",
+                                         "ticket", "system"))
+    export.add_argument("ref", nargs="?", metavar="NUMBER_OR_TAG",
+                        help="the ticket number or the system's asset tag or hostname")
+    export.add_argument("--filter", default="", metavar="QUERY", help="as in the list's filter bar")
+    export.add_argument("--sort", help="as in `tickets list --sort` (the list's own keys)")
+    export.add_argument("--columns", help="comma-separated column keys (default: the screen's)")
+    export.add_argument("--title", help="the PDF's title")
+    export.add_argument("--format", choices=("pdf", "csv"),
+                        help="default: from the file name's extension")
+    export.add_argument("-o", "--output", required=True, metavar="FILE")
+
     ddl = commands.add_parser("ddl", help="print the reference schema (as kept in sql/)")
     ddl.add_argument("engine", choices=("sqlite", "mysql"))
     return parser
@@ -159,7 +176,7 @@ def run(args) -> int:
     actor = _actor(args.as_user)
     from .sla_cli import HANDLERS
 
-    handler = {"user": _user, "seed": _seed, "tickets": _tickets, "import": _import, **HANDLERS}[args.command]
+    handler = {"user": _user, "seed": _seed, "tickets": _tickets, "import": _import, "export": _export, **HANDLERS}[args.command]
     code = handler(args, actor)
     from .core import db
 
@@ -294,6 +311,37 @@ def _import(args, actor) -> int:
         report = csv_import.import_csv(actor, args.kind, args.file, mapping, dry_run=args.dry_run,
                                        progress=progress)
     print("\n".join(report.lines()))
+    return 0
+
+
+def _export(args, actor) -> int:
+    from .reports import export
+
+    fmt = args.format or os.path.splitext(args.output)[1].lower().lstrip(".")
+    if fmt not in export.FORMATS:
+        raise UsageError("say --format pdf or --format csv (or name the file .pdf or .csv)")
+    printers: dict = {}
+
+    def progress(step) -> None:
+        label = "reading rows" if step.stage == "reading" else f"writing {fmt.upper()}"
+        show = printers.setdefault(step.stage, _progress_printer(label))
+        if show and step.total:
+            show(step.done, step.total)
+
+    if args.what in ("ticket", "system"):
+        if not args.ref or fmt != "pdf" or args.filter or args.sort:
+            raise UsageError(f"export {args.what} takes a {'number' if args.what == 'ticket' else 'tag'},"
+                             " -o FILE.pdf and no --filter or --sort")
+        done = export.export_record(actor, args.what, args.ref, args.output, title=args.title)
+    else:
+        if args.ref:
+            raise UsageError(f"export {args.what} takes no {args.ref!r}: use --filter")
+        columns = tuple(c.strip() for c in args.columns.split(",")) if args.columns else None
+        done = export.export_list(actor, export.ListJob(
+            args.what, fmt, args.output, args.filter, args.sort, columns=columns,
+            title=args.title), progress=progress)
+    pages = f", {done.pages} page{'s' if done.pages != 1 else ''}" if done.pages else ""
+    print(f"wrote {done.path} ({done.rows} row{'s' if done.rows != 1 else ''}{pages})")
     return 0
 
 

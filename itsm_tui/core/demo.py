@@ -145,13 +145,24 @@ STATUS_MIX = ["new"] * 20 + ["in_progress"] * 35 + ["waiting_on_user"] * 12 + \
     ["waiting_on_vendor"] * 8 + ["resolved"] * 30 + ["closed"] * 45
 
 
+def _age_minutes(rng, status: str) -> int:
+    """Finished tickets spread over two months; open work is mostly from the last few days, as
+    on a desk that keeps up, so the demo shows every SLA state rather than a wall of breaches."""
+    if status in ("resolved", "closed"):
+        return rng.randint(60 * 24, 60 * 24 * 60)
+    if rng.random() < 0.8:
+        return rng.randint(20, 60 * 24 * 4)
+    return rng.randint(60 * 24 * 4, 60 * 24 * 21)
+
+
 def _tickets(rng, now, people, assets) -> None:
     statuses = STATUS_MIX[:]
     rng.shuffle(statuses)
     categories = list(Category.select().order_by(Category.name))
     for i, status in enumerate(statuses):
-        created = now - timedelta(minutes=rng.randint(30, 60 * 24 * 60))
-        span = (now - created) / (len(PATHS[status]) + 4)  # the last step lands before now
+        created = now - timedelta(minutes=_age_minutes(rng, status))
+        # Agents answer within minutes to hours; the last step always lands before now.
+        span = min((now - created) / (len(PATHS[status]) + 4), timedelta(minutes=rng.randint(5, 180)))
         moments = iter(created + span * (k + 1) for k in range(len(PATHS[status]) + 3))
         category = rng.choice(categories)
         requester = rng.choice(people["requesters"])

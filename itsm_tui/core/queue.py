@@ -41,7 +41,7 @@ SORTS = {
 COLUMNS = (
     "number", "priority", "status", "title", "requester", "assignee", "category",
     "created_at", "updated_at", "response_due", "resolution_due", "first_response_at",
-    "resolved_at", "version",
+    "resolved_at", "version", "response_risk_at", "resolution_risk_at", "sla_paused_at",
 )
 
 
@@ -305,6 +305,7 @@ def page(
                 Ticket.id, Ticket.title, Ticket.status, Ticket.priority, Ticket.created_at,
                 Ticket.updated_at, Ticket.response_due, Ticket.resolution_due,
                 Ticket.first_response_at, Ticket.resolved_at, Ticket.version,
+                Ticket.response_risk_at, Ticket.resolution_risk_at, Ticket.sla_paused_at,
                 Category.name.alias("category"), Requester.username.alias("requester"),
                 Assignee.username.alias("assignee"), ids.c.sort_value.alias("_sort"),
             )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 from datetime import date, datetime
 from decimal import Decimal
 from typing import IO, Iterable, Sequence
@@ -10,6 +11,8 @@ from typing import IO, Iterable, Sequence
 from ..core.text import strip_controls
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
+# what strip_controls would change: without any of these a text passes through as it is
+_NEEDS_STRIPPING = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 def cell(value) -> str:
@@ -17,16 +20,17 @@ def cell(value) -> str:
     with an apostrophe (OWASP's advice), control characters are dropped."""
     if value is None:
         return ""
-    if isinstance(value, datetime):
+    if type(value) is str:  # the common case first: a million rows go through here
+        text = strip_controls(value, multiline=True) if _NEEDS_STRIPPING.search(value) else value
+    elif isinstance(value, datetime):
         return value.isoformat(sep="T")
-    if isinstance(value, date):
+    elif isinstance(value, date):
         return value.isoformat()
-    if isinstance(value, (int, float, Decimal)):
+    elif isinstance(value, (int, float, Decimal)):
         return str(value)  # a number, even a negative one, is not a formula
-    text = strip_controls(str(value), multiline=True)  # first: a stripped prefix hides nothing
-    if text.startswith(FORMULA_START):
-        text = "'" + text
-    return text
+    else:
+        text = strip_controls(str(value), multiline=True)  # first: a stripped prefix hides nothing
+    return "'" + text if text.startswith(FORMULA_START) else text
 
 
 def write(out: IO[str], columns: Sequence[str], rows: Iterable[Sequence]) -> int:

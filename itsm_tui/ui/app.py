@@ -25,7 +25,7 @@ from .render import one_line
 from .screens.login import LoginScreen
 from .screens.queue import QueueScreen
 from .screens.setup import SetupScreen
-from .screens.ticket import TicketScreen
+from .screens.ticket import open_ticket
 from .sla_monitor import SlaMonitor
 
 NOTIFICATION_POLL_SECONDS = 5.0
@@ -157,7 +157,7 @@ class ItsmApp(App):
     # ------------------------------------------------------------ navigation
 
     def open_ticket(self, ticket_id: int) -> None:
-        self.push_screen(TicketScreen(ticket_id))
+        open_ticket(self, ticket_id)
 
     def screen_action(self, name: str) -> None:
         method = getattr(self.screen, f"action_{name}", None)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from types import SimpleNamespace
 
 from rich.text import Text
 
+from ..core import sla
 from ..core.models import PRIORITY_NAMES
 from ..core.text import strip_controls
 from ..core.tickets import STATUS_LABELS
@@ -47,19 +49,27 @@ def relative(moment: datetime | None, now: datetime) -> str:
     return f"in {text}" if delta >= timedelta(0) else f"{text} ago"
 
 
-def sla_state(row: dict, now: datetime) -> str:
-    """'breached', 'at_risk' (under 25% of the target left) or 'ok'; 'done' once resolved."""
-    if row["status"] in ("resolved", "closed"):
-        return "done"
-    due, created = row["resolution_due"], row["created_at"]
-    if due <= now:
-        return "breached"
-    if (due - now) < (due - created) * 0.25:
-        return "at_risk"
-    return "ok"
+def sla_state(ticket, now: datetime) -> str:
+    """The SLA engine's state of a ticket (a row dict or a Ticket): 'breached', 'at_risk',
+    'ok', 'paused' while it waits on the user or a vendor, or 'done' once resolved."""
+    if isinstance(ticket, dict):
+        ticket = SimpleNamespace(**ticket)
+    state = sla.state_of(ticket, now)
+    if state == "on_track":
+        return "paused" if ticket.sla_paused_at is not None else "ok"
+    return state
 
 
-SLA_STYLES = {"breached": "bold white on red", "at_risk": "black on yellow", "ok": "", "done": "dim"}
+def sla_due(ticket, now: datetime) -> Text:
+    """The resolution due time relative to now, coloured by SLA state ('paused' while paused)."""
+    state = sla_state(ticket, now)
+    due = ticket["resolution_due"] if isinstance(ticket, dict) else ticket.resolution_due
+    label = {"done": "—", "paused": "paused"}.get(state) or relative(due, now)
+    return Text(label, style=SLA_STYLES[state])
+
+
+SLA_STYLES = {"breached": "bold white on red", "at_risk": "black on yellow", "ok": "", "done": "dim",
+              "paused": "italic"}
 
 
 def priority_text(priority: int) -> Text:

@@ -21,16 +21,18 @@ from textual.containers import Horizontal
 from textual.content import Content
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import ContentSwitcher, Footer, Input, Static, Tab, Tabs
+from textual.widgets import ContentSwitcher, Input, Static, Tab, Tabs
 
 from ...core import assets, inventory
 from ...core.errors import ConflictError, ItsmError, NotFound, QueryError
 from ...core.models import ASSET_STATUSES, PERIPHERAL_KINDS, SYSTEM_TYPES, User
 from ...core.permissions import allowed
+from ..export_modal import EXPORTABLE_KINDS, ExportContext, ExportModal
 from ..modals import ConfirmModal, ConflictModal, FormField, FormModal
 from ..render import literal, one_line
 from ..widgets.filter_bar import FilterError, FilterInput
 from ..widgets.asset_tables import TABLES, AssetTable, money
+from ..widgets.footer import KeyFooter
 from ..widgets.frame import Frame
 
 REFRESH_SECONDS = 5.0
@@ -444,6 +446,7 @@ class InventoryScreen(InventoryActions, Screen):
         Binding("o", "sort", "Sort"),
         Binding("O", "reverse", "Reverse", show=False),
         Binding("r", "reload", "Refresh"),
+        Binding("E", "export", "Export"),
         Binding("escape", "close_filter", "Close filter", show=False),
     ]
 
@@ -469,7 +472,7 @@ class InventoryScreen(InventoryActions, Screen):
         with ContentSwitcher(initial=f"table-{self.kind}"):
             for kind in KINDS:
                 yield TABLES[kind](self._loader(kind), id=f"table-{kind}")
-        yield Footer()
+        yield KeyFooter()
 
     # ------------------------------------------------------------ set-up and tabs
 
@@ -505,6 +508,15 @@ class InventoryScreen(InventoryActions, Screen):
     @property
     def state(self) -> TabState:
         return self.states[self.kind]
+
+    def action_export(self) -> None:
+        if self.kind not in EXPORTABLE_KINDS:
+            self.app.notify(f"The {TAB_LABELS[self.kind].lower()} list has no export.", severity="warning")
+            return
+        sort = f"{'-' if self.state.sort.descending else ''}{self.state.sort.key}"
+        self.app.push_screen(ExportModal(ExportContext(
+            EXPORTABLE_KINDS[self.kind], self.state.text, sort, frozenset(self.table.marks),
+            tuple(c.key for c in self.table.COLUMNS))))
 
     def action_next_tab(self, step: int) -> None:
         self.action_tab(KINDS[(KINDS.index(self.kind) + step) % len(KINDS)])
@@ -591,7 +603,7 @@ class InventoryScreen(InventoryActions, Screen):
             line.append(money(state.value), style="bold")
         column = next((c.header for c in table.COLUMNS if c.sort == state.sort.key), state.sort.key)
         line.append(f"  ·  sorted by {column} {'▼' if state.sort.descending else '▲'}")
-        self.query_one("#status-line", Static).update(line)
+        self.query_one("#status-line", Static).update(line, layout=False)  # one line: no layout
 
     def _auto_refresh(self) -> None:
         if self.app.screen is self and self.permitted:

@@ -16,14 +16,16 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from ...core import activity, clock
 from ...core.errors import ItsmError, PermissionDenied, QueryError
 from ...core.models import User
 from ...core.permissions import allowed
+from ..export_modal import EXPORT_KEYS, ExportContext, ExportModal
 from ..modals import MessageModal
 from ..render import literal, one_line
+from ..widgets.footer import KeyFooter
 from ..widgets.frame import Frame
 from ..widgets.log_table import LogTable, ago, entity_label
 
@@ -114,6 +116,7 @@ class LogScreen(Screen):
         Binding("F", "toggle('failed')", "Failed"),
         Binding("o", "open_entity", "Open"),
         Binding("r", "reload", "Refresh"),
+        Binding(EXPORT_KEYS, "export", "Export", key_display="e"),
         Binding("escape", "back", "Back", show=False),
     ]
 
@@ -139,7 +142,7 @@ class LogScreen(Screen):
         yield Static("", id="status-line")
         yield LogTable(self._load_page, id="table")
         yield Static("", id="selected")
-        yield Footer()
+        yield KeyFooter()
 
     @property
     def table(self) -> LogTable:
@@ -208,7 +211,7 @@ class LogScreen(Screen):
             on_ = has_term(self.filter_text, term)
             line.append(f"  ·  {key} {name} ")
             line.append("on" if on_ else "off", style="bold green" if on_ else "dim")
-        self.query_one("#status-line", Static).update(line)
+        self.query_one("#status-line", Static).update(line, layout=False)  # one line: no layout
 
     def _selected_line(self, row: dict | None) -> None:
         line = Text()
@@ -266,6 +269,10 @@ class LogScreen(Screen):
         self.query_one("#filter", Input).remove_class("shown")
         self.query_one("#filter-error").remove_class("shown")
         self.table.focus()
+
+    def action_export(self) -> None:
+        columns = tuple(c.key for c in self.table.COLUMNS)
+        self.app.push_screen(ExportModal(ExportContext("log", self.filter_text, columns=columns)))
 
     def action_back(self) -> None:
         if self.query_one("#filter", Input).has_class("shown"):

@@ -10,15 +10,17 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from ...core import queue, views
 from ...core.errors import QueryError
 from ...core.query import parse
+from ..export_modal import EXPORT_KEYS, ExportContext, ExportModal
 from ..modals import ChoicePicker, TextPrompt
 from ..render import literal
 from ..triage import TRIAGE_BINDINGS, Target, Triage
 from ..widgets.filter_bar import FilterError, FilterInput
+from ..widgets.footer import KeyFooter
 from ..widgets.frame import Frame
 from ..widgets.ticket_table import COLUMNS, TicketTable
 
@@ -36,6 +38,7 @@ class QueueScreen(Triage, Screen):
         Binding("ctrl+s", "save_view", "Save view", show=False),
         Binding("o", "sort", "Sort", show=False),
         Binding("O", "reverse", "Reverse", show=False),
+        Binding(EXPORT_KEYS, "export", "Export", key_display="e"),
         *TRIAGE_BINDINGS,
         Binding("escape", "close_filter", "Close filter", show=False),
     ]
@@ -57,7 +60,7 @@ class QueueScreen(Triage, Screen):
         yield FilterError(id="filter-error")
         yield Static("", id="status-line")
         yield TicketTable(self._load_page, id="table")
-        yield Footer()
+        yield KeyFooter()
 
     @property
     def table(self) -> TicketTable:
@@ -113,7 +116,7 @@ class QueueScreen(Triage, Screen):
         marks = len(self.table.marks)
         if marks:
             line.append(f"  ·  {marks} marked", style="bold magenta")
-        self.query_one("#status-line", Static).update(line)
+        self.query_one("#status-line", Static).update(line, layout=False)  # one line: no layout
 
     def _periodic_refresh(self) -> None:
         if self.app.screen is self:
@@ -219,6 +222,12 @@ class QueueScreen(Triage, Screen):
         self.table.sort = sort
         self.table.reload(keep_id=keep)
         self._status_line()
+
+    def action_export(self) -> None:
+        sort = f"{'-' if self.sort.descending else ''}{self.sort.key}"
+        self.app.push_screen(ExportModal(ExportContext(
+            "tickets", self.filter_text, sort, frozenset(self.table.marks),
+            tuple(c.key for c in COLUMNS))))
 
     # ------------------------------------------------------------ triage plumbing
 

@@ -9,12 +9,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Center, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from ...core import demo, setup, users
 from ...core.errors import ItsmError
 from ..modals import FormField, FormModal
 from ..render import literal
+from ..widgets.footer import KeyFooter
 
 
 class SetupScreen(Screen):
@@ -44,7 +45,7 @@ class SetupScreen(Screen):
                     "e  create an empty one and its first admin account\n"
                     "q  quit"))
                 yield Static("", id="progress")
-        yield Footer()
+        yield KeyFooter()
 
     @work(exclusive=True, exit_on_error=False)
     async def action_create(self, with_demo: bool) -> None:

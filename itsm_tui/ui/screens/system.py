@@ -15,7 +15,7 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.content import Content
 from textual.screen import Screen
-from textual.widgets import Footer, OptionList, Static
+from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from ...core import assets, audit, clock, inventory
@@ -23,9 +23,11 @@ from ...core.errors import ConflictError, NotFound
 from ...core.models import Department, Network, System, User
 from ...core.permissions import allowed
 from ...core.text import strip_controls
+from ..export_modal import ExportContext, ExportModal
 from ..modals import ChoicePicker, ConflictModal
 from ..render import literal, one_line, priority_text, status_text, when
 from ..widgets.asset_tables import asset_status
+from ..widgets.footer import KeyFooter
 from ..widgets.frame import Frame
 from .inventory import DB_ERRORS, InventoryActions
 
@@ -125,6 +127,7 @@ class SystemScreen(InventoryActions, Screen):
         Binding("e", "edit", "Edit"),
         Binding("d", "delete", "Delete"),
         Binding("r", "reload", "Refresh"),
+        Binding("E", "export", "Export PDF"),
     ]
 
     AUTO_FOCUS = "#peripherals"
@@ -149,7 +152,7 @@ class SystemScreen(InventoryActions, Screen):
             yield Static("", id="tickets-title", classes="section")
             yield OptionList(id="tickets")
             yield Static("", id="history", classes="section")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         if self.user is None or not allowed(self.user.role, "inventory.view"):
@@ -300,6 +303,10 @@ class SystemScreen(InventoryActions, Screen):
         return Group(*lines)
 
     # ------------------------------------------------------------ keys
+
+    def action_export(self) -> None:
+        label = self.view.system["hostname"] if self.view else f"system-{self.system_id}"
+        self.app.push_screen(ExportModal(ExportContext("system", ref=self.system_id, label=label)))
 
     def action_back(self) -> None:
         self.app.pop_screen()

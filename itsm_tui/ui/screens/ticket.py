@@ -6,27 +6,30 @@ import asyncio
 from dataclasses import dataclass
 from pathlib import Path
 
+from rich.cells import cell_len
 from rich.console import Group
-from rich.table import Table
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from ... import config
 from ...core import clock, tickets, timeline
 from ...core.errors import ItsmError
 from ...core.models import LEVEL_NAMES, Attachment, Department, Network, Peripheral, System, Ticket, User
 from ...core.permissions import allowed
+from ..export_modal import EXPORT_KEYS, ExportContext, ExportModal
 from ..modals import ChoicePicker, PathPrompt
 from ..render import SLA_STYLES, literal, priority_text, relative, sla_state, status_text, when
 from ..triage import TRIAGE_BINDINGS, Target, Triage
+from ..widgets.footer import KeyFooter
 from ..widgets.frame import Frame
 
 REFRESH_SECONDS = 5.0
+SHOW_LOADING_AFTER = 0.2  # seconds: a slower read shows the screen at once, with "loading…"
 
 
 @dataclass
@@ -76,24 +79,66 @@ def _asset(actor: User, ticket: Ticket) -> str:
     return " · ".join(parts)
 
 
+def open_ticket(app, ticket_id: int) -> None:
+    """Push the ticket screen once its data is read, so that it is laid out and painted once,
+    complete (an empty screen first, then again with the data, cost twice the time). A read
+    slower than SHOW_LOADING_AFTER shows the screen at once, reading for itself."""
+    _Opening(app, ticket_id)
+
+
+class _Opening:
+    def __init__(self, app, ticket_id: int) -> None:
+        self.app, self.ticket_id, self.user = app, ticket_id, app.user
+        self.done = False
+        self.timer = app.set_timer(SHOW_LOADING_AFTER, self._push)
+        # exclusive: a second Enter before the first read ends opens only the second ticket
+        self.worker = app.run_worker(self._read, thread=True, group="open-ticket", exclusive=True,
+                                     exit_on_error=False)
+
+    def _read(self) -> None:
+        try:
+            view, error = read_ticket(self.user, self.ticket_id), None
+        except ItsmError as exc:
+            view, error = None, str(exc)
+        self.app.call_from_thread(self._arrived, view, error)
+
+    def _arrived(self, view: TicketView | None, error: str | None) -> None:
+        if error is None:
+            self._push(view)
+        elif self._settle():
+            self.app.notify(error, severity="error")
+
+    def _push(self, view: TicketView | None = None) -> None:
+        if self._settle():
+            self.app.push_screen(TicketScreen(self.ticket_id, view))
+
+    def _settle(self) -> bool:
+        """True the first time, unless a newer opening or a log-out overtook this one."""
+        if self.done or self.worker.is_cancelled or self.app.user is not self.user:
+            return False
+        self.done = True
+        self.timer.stop()
+        return True
+
+
 class TicketScreen(Triage, Screen):
     DEFAULT_CSS = """
     TicketScreen #body { padding: 0 1; }
-    TicketScreen .section { margin-top: 1; }
     """
     BINDINGS = [
         Binding("escape,backspace", "back", "Back"),
         *TRIAGE_BINDINGS,
         Binding("u", "upload", "Attach file"),
         Binding("d", "download", "Save attachment"),
+        Binding(EXPORT_KEYS, "export", "Export PDF", key_display="e"),
     ]
 
     AUTO_FOCUS = "#body"
 
-    def __init__(self, ticket_id: int) -> None:
+    def __init__(self, ticket_id: int, view: TicketView | None = None) -> None:
         super().__init__()
         self.ticket_id = ticket_id
-        self.view: TicketView | None = None
+        self.view = view  # None: read when mounted
 
     @property
     def frame_title(self) -> str:
@@ -102,14 +147,14 @@ class TicketScreen(Triage, Screen):
     def compose(self) -> ComposeResult:
         yield Frame()
         with VerticalScroll(id="body"):
-            yield Static("loading…", id="summary")
-            yield Static("", id="description", classes="section")
-            yield Static("", id="attachments", classes="section")
-            yield Static("", id="timeline", classes="section")
-        yield Footer()
+            yield Static("loading…", id="ticket")
+        yield KeyFooter()
 
     def on_mount(self) -> None:
-        self.load()
+        if self.view:
+            self._fill(self.view)
+        else:
+            self.load()
         self.set_interval(REFRESH_SECONDS, self._periodic_refresh)
 
     def _periodic_refresh(self) -> None:
@@ -134,22 +179,21 @@ class TicketScreen(Triage, Screen):
         self.view = view
         if previous and (previous.ticket.version, len(previous.events)) == (view.ticket.version, len(view.events)):
             return  # nothing new: leave the screen (and its scroll position) alone
+        self._fill(view)
+
+    def _fill(self, view: TicketView) -> None:
+        """Everything in one Static: one widget to lay out and paint, not one per section."""
         self.query_one(Frame).show()
         t, now = view.ticket, clock.now()
         head = Text(f"{t.number}  ", style="bold")
         head.append_text(literal(t.title, "bold"))
-        fields = Table.grid(padding=(0, 2))
-        fields.add_column(style="dim", no_wrap=True)
-        fields.add_column()
-        fields.add_column(style="dim", no_wrap=True)
-        fields.add_column()
-        state = sla_state({"status": t.status, "resolution_due": t.resolution_due, "created_at": t.created_at}, now)
+        state = sla_state(t, now)
         priority = priority_text(t.priority)
         if t.priority_overridden:
             priority.append(" (overridden)", style="dim")
         assignee = literal(t.assignee.username if t.assignee_id else "unassigned")
-        due = Text(f"{when(t.resolution_due)} ({relative(t.resolution_due, now)})" if state != "done"
-                   else when(t.resolution_due), style=SLA_STYLES[state])
+        due = Text(f"{when(t.resolution_due)} ({'paused' if state == 'paused' else relative(t.resolution_due, now)})"
+                   if state != "done" else when(t.resolution_due), style=SLA_STYLES[state])
         rows = [
             ("Status", status_text(t.status), "Requester", literal(f"{t.requester.full_name} ({t.requester.username})")),
             ("Priority", priority, "Assignee", assignee),
@@ -161,24 +205,20 @@ class TicketScreen(Triage, Screen):
         ]
         if t.source_number:
             rows.append(("Source number", literal(t.source_number), "", Text("")))
-        for row in rows:
-            fields.add_row(*row)
         asset = Text()
         asset.append("Linked asset      ", style="dim")
         asset.append_text(literal(view.asset))
-        self.query_one("#summary", Static).update(Group(head, Text(""), fields, Text(""), asset))
-        body = [Text("Description", style="bold underline"), literal(t.description)]
+        lines = [head, Text(""), *_grid(rows), Text(""), asset, Text("")]
+        lines += [Text("Description", style="bold underline"), literal(t.description)]
         if t.resolution_note:
-            body += [Text(""), Text("Resolution", style="bold underline"), literal(t.resolution_note)]
-        self.query_one("#description", Static).update(Group(*body))
-        files = [Text.assemble((f"Attachments ({len(view.attachments)})", "bold underline"),
-                               ("   u attach · d save", "dim"))]
+            lines += [Text(""), Text("Resolution", style="bold underline"), literal(t.resolution_note)]
+        lines += [Text(""), Text.assemble((f"Attachments ({len(view.attachments)})", "bold underline"),
+                                          ("   u attach · d save", "dim"))]
         for a in view.attachments:
             line = literal(a.filename)
             line.append(f"  {a.size:,} bytes · {a.uploaded_by.username} · {when(a.created_at)}", style="dim")
-            files.append(line)
-        self.query_one("#attachments", Static).update(Group(*files))
-        events = [Text("Timeline", style="bold underline")]
+            lines.append(line)
+        lines += [Text(""), Text("Timeline", style="bold underline")]
         for event in view.events:
             label = {"comment": ("comment", "cyan"), "note": ("internal note", "bold yellow"),
                      "history": ("history", "dim")}[event.kind]
@@ -186,8 +226,8 @@ class TicketScreen(Triage, Screen):
             head_line.append(f"{when(event.at)}  ", style="dim")
             head_line.append_text(literal(event.author, "bold"))
             head_line.append(f"  {label[0]}", style=label[1])
-            events += [head_line, literal(event.text, "" if event.kind != "history" else "dim"), Text("")]
-        self.query_one("#timeline", Static).update(Group(*events))
+            lines += [head_line, literal(event.text, "" if event.kind != "history" else "dim"), Text("")]
+        self.query_one("#ticket", Static).update(Group(*lines))
 
     # ------------------------------------------------------------ triage plumbing
 
@@ -201,6 +241,10 @@ class TicketScreen(Triage, Screen):
         self.view = None
         self.load()
         self.app.changed()
+
+    def action_export(self) -> None:
+        number = Ticket(id=self.ticket_id).number
+        self.app.push_screen(ExportModal(ExportContext("ticket", ref=self.ticket_id, label=number)))
 
     def action_back(self) -> None:
         self.app.pop_screen()
@@ -241,6 +285,24 @@ class TicketScreen(Triage, Screen):
             self.app.notify(str(exc), severity="error")
             return
         self.app.notify(f"Saved {row.filename} to {path}")
+
+
+def _grid(rows: list[tuple[str, Text, str, Text]]) -> list[Text]:
+    """Label/value pairs, two per line, in aligned columns two cells apart (labels dim); as
+    Rich's Table.grid would draw them, without its measuring passes on every layout."""
+    widths = [max(cell_len(row[i]) if isinstance(row[i], str) else row[i].cell_len for row in rows)
+              for i in range(4)]
+    lines = []
+    for row in rows:
+        line = Text()
+        for i, cell in enumerate(row):
+            cell = Text(cell, style="dim") if isinstance(cell, str) else cell.copy()
+            cell.align("left", widths[i])
+            line.append_text(cell)
+            if i < 3:
+                line.append("  ")
+        lines.append(line)
+    return lines
 
 
 def _read_upload(path: Path) -> bytes:

@@ -17,7 +17,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from ...core import clock, users
 from ...core.errors import ConflictError, ItsmError, PermissionDenied, ValidationError
@@ -26,6 +26,7 @@ from ...core.permissions import require
 from ...core.queue import END, Cursor, Page
 from ..modals import ConfirmModal, ErrorLine, FormField, FormModal, MessageModal
 from ..render import literal, one_line, when
+from ..widgets.footer import KeyFooter
 from ..widgets.frame import Frame
 from ..widgets.log_table import UserTable, ago
 
@@ -178,7 +179,7 @@ class UsersScreen(Screen):
         yield Static("", id="status-line")
         yield UserTable(self._load_page, id="table")
         yield Static("", id="selected")
-        yield Footer()
+        yield KeyFooter()
 
     @property
     def table(self) -> UserTable:

@@ -34,4 +34,4 @@ class Frame(Static):
         line.append("   ")
         line.append_text(literal(app.database_label, "dim"))
         line.append("   ? keys  : command  ctrl+p palette", style="dim")
-        self.update(line)
+        self.update(line, layout=False)  # one line, always: no layout of the screen needed

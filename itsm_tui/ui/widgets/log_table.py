@@ -98,10 +98,10 @@ class HighlightingTable(PagedTable):
         super()._arrived(generation, page, apply)
         self._highlight_changed()
 
-    def render(self) -> Text:
+    def render_lines(self, crop):
         # Any repaint may follow a cursor change made elsewhere (a refresh, a test, a screen).
         self._highlight_changed()
-        return super().render()
+        return super().render_lines(crop)
 
     def action_mark(self) -> None:
         """No marks in these lists."""

@@ -11,11 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
+from rich.style import Style
 from rich.text import Text
 from textual import events
 from textual.binding import Binding
+from textual.geometry import Region
 from textual.message import Message
 from textual.reactive import reactive
+from textual.strip import Strip
 from textual.widget import Widget
 
 from ...core import clock
@@ -79,6 +82,9 @@ class PagedTable(Widget, can_focus=True):
         self.fetching = False  # not "loading": that is Textual's own reactive (a spinner, no focus)
         self.now = clock.now()
         self._generation = 0
+        self._strips: dict[tuple, Strip] = {}  # drawn lines, see render_line
+        self._base_style, self._flex = Style(), 12  # set by each repaint (render_lines)
+        self._typed_ahead: list[tuple[int, bool]] = []  # (rows to move, paging) while fetching
 
     # ------------------------------------------------------------ reading
 
@@ -119,14 +125,18 @@ class PagedTable(Widget, can_focus=True):
             return
         self.fetching = False
         self.now = clock.now()
+        self._strips.clear()  # the rows are new (or newly read): draw every line again
         apply(page)
         self._clamp()
         self.refresh()
         self.post_message(self.Loaded())
+        if self._typed_ahead:
+            self.call_after_refresh(self._replay)  # after the move that asked for the page
 
     def _failed(self, generation: int, message: str) -> None:
         if generation == self._generation:
             self.fetching = False
+            self._typed_ahead.clear()
             self.post_message(self.LoadFailed(message))
 
     def reload(self, keep_id: int | None = None) -> None:
@@ -138,6 +148,7 @@ class PagedTable(Widget, can_focus=True):
             self.top = 0
 
         limit = self.page_size  # measured here: the worker thread must not touch layout
+        self._typed_ahead.clear()  # moves typed before a new start make no sense after it
         self._load(lambda: self.loader(None, None, limit), apply)
 
     def refresh_window(self, keep_id: int | None = None, force: bool = False) -> None:
@@ -179,7 +190,8 @@ class PagedTable(Widget, can_focus=True):
         self._move_to(self.cursor + direction * self.visible_rows, paging=True)
 
     def _move_to(self, target: int, paging: bool = False) -> None:
-        if self.fetching:
+        if self.fetching:  # a page is on its way: make the move once it is there
+            self._typed_ahead.append((target - self.cursor, paging))
             return
         if target >= len(self.rows) and self.more_after and self.rows:
             steps = target - (len(self.rows) - 1)
@@ -191,11 +203,23 @@ class PagedTable(Widget, can_focus=True):
             self._extend_before(then=lambda: self._move_to(self.cursor + steps, paging))
             self.cursor = 0
             return
+        before = (self.cursor, self.top)
         self.cursor = max(0, min(target, len(self.rows) - 1))
         if paging:
             self.top = max(0, min(self.cursor, len(self.rows) - self.visible_rows))
         self._clamp()
-        self.refresh()
+        if self.top == before[1]:  # the same rows on screen: draw the two cursor lines only
+            width = self.size.width
+            self.refresh(Region(0, before[0] - self.top + 1, width, 1),
+                         Region(0, self.cursor - self.top + 1, width, 1))
+        else:
+            self.refresh()
+
+    def _replay(self) -> None:
+        """Make the moves typed while a page was being read, in order."""
+        moves, self._typed_ahead = self._typed_ahead, []
+        for delta, paging in moves:
+            self._move_to(self.cursor + delta, paging)  # queued again if it reads a page
 
     def _extend_after(self, then: Callable[[], None]) -> None:
         last = self.rows[-1]["_cursor"]
@@ -240,6 +264,7 @@ class PagedTable(Widget, can_focus=True):
             self.top = max(0, len(self.rows) - self.visible_rows)
 
         limit = self.page_size
+        self._typed_ahead.clear()
         self._load(lambda: self.loader(None, END, limit), apply)
 
     def action_mark(self) -> None:
@@ -269,16 +294,55 @@ class PagedTable(Widget, can_focus=True):
 
     # ------------------------------------------------------------ drawing
 
-    def render(self) -> Text:
-        width = self.size.width
+    def _flex_width(self) -> int:
         fixed = sum(c.width + 1 for c in self.COLUMNS if c.width) + 2
-        flex_width = max(12, width - fixed)
-        lines = [self._header(flex_width)]
+        return max(12, self.size.width - fixed)
+
+    def _text_line(self, y: int, flex_width: int) -> tuple[tuple, Callable[[], Text] | None]:
+        """Line ``y`` of the widget (0: the header): a key that changes when the line must be
+        drawn again, and what draws it (None: a blank line)."""
+        if y == 0:
+            sort = (self.sort.key, self.sort.descending) if self.sort is not None else None
+            return ("header", sort), lambda: self._header(flex_width)
         if not self.rows:
-            lines.append(Text("  loading…" if self.fetching else f"  {self.EMPTY}", style="dim"))
-        for index in range(self.top, min(len(self.rows), self.top + self.visible_rows)):
-            lines.append(self._line(self.rows[index], index == self.cursor, flex_width))
-        return Text("\n").join(lines)
+            if y > 1:
+                return ("blank",), None
+            message = "  loading…" if self.fetching else f"  {self.EMPTY}"
+            return ("message", message), lambda: Text(message, style="dim")
+        index = self.top + y - 1
+        if y > self.visible_rows or index >= len(self.rows):
+            return ("blank",), None
+        row = self.rows[index]
+        selected = index == self.cursor
+        key = ("row", row["id"], selected, row["id"] in self.marks, selected and self.has_focus)
+        return key, lambda: self._line(row, selected, flex_width)
+
+    def render(self) -> Text:
+        """The visible table as one text (what render_line draws, line by line)."""
+        flex_width = self._flex_width()
+        lines = [self._text_line(y, flex_width)[1] for y in range(self.visible_rows + 1)]
+        return Text("\n").join(line() for line in lines if line is not None)
+
+    def render_lines(self, crop):
+        self._base_style, self._flex = self.rich_style, self._flex_width()  # once per repaint
+        return super().render_lines(crop)
+
+    def render_line(self, y: int) -> Strip:
+        """Textual's line API, each line kept until it changes: a move draws two lines again,
+        not the page."""
+        width, style = self.size.width, self._base_style
+        key, draw = self._text_line(y, self._flex)
+        key = (*key, width, style)
+        strip = self._strips.get(key)
+        if strip is None:
+            if draw is None:
+                strip = Strip.blank(width, style)
+            else:
+                text = draw()
+                text.truncate(width, pad=True)
+                strip = Strip(text.render(self.app.console), width).apply_style(style)
+            self._strips[key] = strip
+        return strip
 
     def _header(self, flex_width: int) -> Text:
         line = Text("  ")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rich.text import Text
 
-from ..render import SLA_STYLES, age, literal, one_line, priority_text, relative, sla_state, status_text
+from ..render import age, literal, one_line, priority_text, sla_due, status_text
 from .paged_table import Column, PagedTable
 
 COLUMNS = (
@@ -25,7 +25,6 @@ class TicketTable(PagedTable):
     EMPTY = "No tickets match this view."
 
     def cells(self, row: dict) -> dict[str, Text]:
-        state = sla_state(row, self.now)
         return {
             "number": Text(row["number"]),
             "priority": priority_text(row["priority"]),
@@ -35,6 +34,5 @@ class TicketTable(PagedTable):
             "assignee": literal(row["assignee"] or "—", "" if row["assignee"] else "dim"),
             "category": literal(row["category"]),
             "age": Text(age(row["created_at"], self.now)),
-            "due": Text(relative(row["resolution_due"], self.now) if state != "done" else "—",
-                        style=SLA_STYLES[state]),
+            "due": sla_due(row, self.now),
         }

@@ -1,0 +1,143 @@
+"""Benchmark: ticket exports (PDF time and peak memory, CSV time) beside plain baselines.
+
+    python -m itsm_tui.bench_export [--pdf sqlite:////work/bench/export_10000.db,...]
+        [--csv sqlite:////work/bench/bench.db,mysql://root@127.0.0.1:3306/itsm_bench]
+        [--baseline-timeout 300]
+
+For each PDF database: our list PDF of every ticket (the queue's default columns and sort) and
+a plain reportlab baseline on the same rows: one platypus ``Table`` with a repeated header in a
+SimpleDocTemplate, strings only. For each CSV database: our CSV export and a bare
+``csv.writer`` over the same query. Each measurement runs in its own process so its peak memory
+(the child's maximum resident set size) is its own. The databases are only read: the export's
+audit entry is not written (``export.write_list``). Prints figures; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+TARGETS = "targets: 10,000 tickets to PDF under 3 s; 100,000 under 300 MB peak"
+
+
+def _rows(url: str):
+    from .core import queue, setup, users
+    from .reports.lists import LISTS, display
+
+    setup.open_database(url)
+    actor = users.system_actor()
+    kind = LISTS["tickets"]
+    columns = [kind.column(key) for key in kind.defaults]
+    return actor, kind, columns, queue, display
+
+
+def measure(mode: str, url: str) -> dict:
+    """One measurement in this process: seconds and rows."""
+    from .reports import export
+
+    actor, kind, columns, queue, display = _rows(url)
+    started = time.perf_counter()
+    with tempfile.TemporaryFile() as out:
+        if mode in ("pdf", "csv"):
+            rows, pages = export.write_list(actor, export.ListJob("tickets", mode, ""), out)
+        elif mode == "baseline-pdf":
+            rows, pages = _baseline_pdf(out, actor, kind, columns, queue, display)
+        else:
+            rows, pages = _baseline_csv(out, actor, columns, queue)
+        size = out.tell()
+    return {"seconds": time.perf_counter() - started, "rows": rows, "pages": pages, "bytes": size}
+
+
+def _baseline_pdf(out, actor, kind, columns, queue, display):
+    from reportlab.lib.pagesizes import A4, landscape
+    from reportlab.platypus import SimpleDocTemplate, Table
+
+    data = [[c.header for c in columns]]
+    data += [[display(c.value(row)) for c in columns] for row in queue.iterate(actor, "", queue.Sort())]
+    doc = SimpleDocTemplate(out, pagesize=landscape(A4))
+    doc.build([Table(data, repeatRows=1)])
+    return len(data) - 1, doc.page
+
+
+def _baseline_csv(out, actor, columns, queue):
+    import csv
+    import io
+
+    text = io.TextIOWrapper(out, encoding="utf-8", newline="")
+    writer = csv.writer(text)
+    writer.writerow([c.header for c in columns])
+    count = 0
+    for row in queue.iterate(actor, "", queue.Sort()):
+        writer.writerow([c.value(row) for c in columns])
+        count += 1
+    text.flush()
+    text.detach()
+    return count, None
+
+
+def _child(mode: str, url: str, timeout: float) -> dict:
+    """Run one measurement in a child process; adds its peak resident memory in MB."""
+    process = subprocess.Popen([sys.executable, "-m", "itsm_tui.bench_export", "--child", mode, url],
+                               stdout=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + timeout
+    while True:
+        pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+        if pid:
+            break
+        if time.monotonic() > deadline:
+            process.kill()
+            usage = os.wait4(process.pid, 0)[2]
+            return {"timeout": timeout, "peak_mb": usage.ru_maxrss / 1024}
+        time.sleep(0.05)
+    output = process.stdout.read()
+    process.stdout.close()
+    if status != 0:
+        return {"error": f"exit status {status}"}
+    result = json.loads(output)
+    result["peak_mb"] = usage.ru_maxrss / 1024  # kilobytes on Linux
+    return result
+
+
+def _line(label: str, result: dict) -> str:
+    if "timeout" in result:
+        return (f"  {label:<22} did not finish within {result['timeout']:.0f} s (stopped; "
+                f"peak {result['peak_mb']:.1f} MB by then)")
+    if "error" in result:
+        return f"  {label:<22} failed: {result['error']}"
+    pages = f", {result['pages']:,} pages" if result.get("pages") else ""
+    return (f"  {label:<22} {result['seconds']:8.2f} s   peak {result['peak_mb']:7.1f} MB   "
+            f"{result['rows']:,} rows{pages}, {result['bytes'] / 1e6:.1f} MB file")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m itsm_tui.bench_export")
+    parser.add_argument("--pdf", default="sqlite:////work/bench/export_10000.db,"
+                                          "sqlite:////work/bench/export_100000.db")
+    parser.add_argument("--csv", default="sqlite:////work/bench/bench.db")
+    parser.add_argument("--baseline-timeout", type=float, default=300)
+    parser.add_argument("--child", nargs=2, metavar=("MODE", "URL"), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        print(json.dumps(measure(*args.child)))
+        return 0
+    from .core.db import describe_url
+
+    print(f"ticket exports ({TARGETS})")
+    for url in filter(None, args.pdf.split(",")):
+        print(f"PDF, {describe_url(url)}")
+        print(_line("itsm-tui list PDF", _child("pdf", url, 3600)))
+        print(_line("one-Table baseline", _child("baseline-pdf", url, args.baseline_timeout)))
+    for url in filter(None, args.csv.split(",")):
+        print(f"CSV, {describe_url(url)}")
+        print(_line("itsm-tui CSV", _child("csv", url, 3600)))
+        print(_line("bare csv.writer", _child("baseline-csv", url, 3600)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,463 @@
+"""The export service: one code path for the command line and the export modal.
+
+An export reads its rows from the same core list functions the screens page through, writes
+into a temporary file in the destination folder and moves it into place with ``os.replace``
+only when complete, so a cancelled or failed export leaves nothing at the destination (and an
+existing file there untouched). Each finished export is recorded in the audit log: who, what,
+which filter, how many rows, where.
+
+``progress(Progress)`` is called as the work advances (from the worker thread: a UI must hand
+it to its own thread); setting ``cancel`` (a ``threading.Event``) stops the export with
+:class:`Cancelled` at the next row.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import pickle
+import tempfile
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Callable, Iterator
+
+from ..core import audit, clock
+from ..core.db import database, is_mysql, transactional
+from ..core.errors import ItsmError, ValidationError
+from ..core.models import User
+from ..core.text import strip_controls
+from . import csv_export
+from .lists import LISTS, ListKind, describe_filter, describe_sort, display
+
+FORMATS = ("pdf", "csv")
+SPOOL_CHUNK = 1000
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)  # read once, at import: os.umask has no read-only form
+
+
+class Cancelled(ItsmError):
+    """The operator cancelled the export; nothing was written."""
+
+
+class DestinationExists(ValidationError):
+    """The destination file exists and overwriting was not confirmed."""
+
+
+@dataclass(frozen=True)
+class Progress:
+    stage: str  # "reading" (rows from the database) or "writing" (the file)
+    done: int
+    total: int
+
+
+@dataclass(frozen=True)
+class ListJob:
+    """One list export. ``marked``: only these row ids (in list order), else the whole filter.
+    ``columns``: column keys (the screen's or ours), default the columns the screen shows."""
+
+    what: str
+    fmt: str
+    path: str
+    filter: str = ""
+    sort: str | None = None
+    marked: frozenset[int] | None = None
+    columns: tuple[str, ...] | None = None
+    title: str | None = None
+    overwrite: bool = True
+
+
+@dataclass(frozen=True)
+class Done:
+    path: str
+    rows: int
+    pages: int | None = None
+
+
+@dataclass
+class _Run:
+    progress: Callable[[Progress], None] | None
+    cancel: threading.Event | None
+    stage: str = "reading"
+    total: int = 0
+    _last: int = field(default=-1)
+
+    def tick(self, done: int, force: bool = False) -> None:
+        if self.cancel is not None and self.cancel.is_set():
+            raise Cancelled("export cancelled; nothing was written")
+        if self.progress and (force or done - self._last >= 100 or done == self.total):
+            self._last = done
+            self.progress(Progress(self.stage, done, self.total))
+
+    def begin(self, stage: str, total: int) -> None:
+        self.stage, self.total, self._last = stage, total, -1
+        self.tick(0, force=True)
+
+
+# --------------------------------------------------------------------------- destination
+
+def default_folder() -> str:
+    """The operator's Documents folder if there is one, else the home folder."""
+    home = os.path.expanduser("~")
+    documents = os.path.join(home, "Documents")
+    return documents if os.path.isdir(documents) else home
+
+
+def default_name(what: str, fmt: str, now=None) -> str:
+    now = now or clock.now()
+    return f"itsm-{what}-{now:%Y%m%d-%H%M}.{fmt}"
+
+
+def check_destination(path: str, overwrite: bool = False) -> str:
+    """The absolute path to write, or a ValidationError saying what is wrong with it."""
+    text = (path or "").strip()
+    if not text:
+        raise ValidationError("choose a file to write the export to", "path")
+    full = os.path.abspath(os.path.expanduser(text))
+    folder = os.path.dirname(full)
+    if os.path.isdir(full):
+        raise ValidationError(f"{full} is a folder: add a file name", "path")
+    if not os.path.isdir(folder):
+        raise ValidationError(f"the folder {folder} does not exist", "path")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise ValidationError(f"the folder {folder} is not writable", "path")
+    if os.path.exists(full) and not overwrite:
+        raise DestinationExists(f"{full} already exists", "path")
+    return full
+
+
+@contextmanager
+def atomic_file(path: str):
+    """A binary file object in ``path``'s folder that becomes ``path`` only on success."""
+    folder, name = os.path.split(path)
+    try:
+        handle, temporary = tempfile.mkstemp(prefix=f".{name}.", suffix=".part", dir=folder)
+    except OSError as exc:
+        raise ValidationError(f"cannot write in {folder}: {exc.strerror}", "path") from None
+    try:
+        with os.fdopen(handle, "wb") as out:
+            yield out
+        os.chmod(temporary, 0o666 & ~_UMASK)
+        os.replace(temporary, path)
+    except BaseException:
+        try:
+            os.unlink(temporary)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+# --------------------------------------------------------------------------- lists
+
+def database_label() -> str:
+    """The database an export came from, as its readers know it (no password)."""
+    db = database.obj
+    if is_mysql(db):
+        host = db.connect_params.get("host", "localhost")
+        return f"MySQL database {db.database} on {host}"
+    return f"SQLite database {os.path.basename(db.database)}"
+
+
+TITLE_MAX = 200
+
+
+def _title(text: str | None) -> str:
+    """A title as typed, on one line, cut to what a page heading holds."""
+    return strip_controls(text or "")[:TITLE_MAX].strip()
+
+
+def author_of(actor: User) -> str:
+    name = strip_controls(actor.full_name or "")
+    return f"{name} ({actor.username})" if name and name != actor.username else actor.username
+
+
+def _kind(what: str) -> ListKind:
+    if what not in LISTS:
+        raise ValidationError(f"cannot export {what!r}: choose one of {', '.join(LISTS)}", "what")
+    return LISTS[what]
+
+
+def _columns(kind: ListKind, keys) -> list:
+    keys = keys or kind.defaults
+    unknown = [k for k in keys if not kind.has_column(k)]
+    if unknown:
+        raise ValidationError(
+            f"{kind.name} have no column {unknown[0]!r}; choose from "
+            f"{', '.join(c.key for c in kind.columns)}", "columns")
+    chosen = []
+    for key in keys:
+        column = kind.column(key)
+        if column not in chosen:
+            chosen.append(column)
+    return chosen
+
+
+def _source(actor: User, kind: ListKind, job: ListJob) -> Iterator[dict]:
+    rows = kind.rows(actor, job.filter, job.sort)
+    if job.marked is None:
+        yield from rows
+        return
+    wanted = set(job.marked)
+    for row in rows:  # the list's own order; stops as soon as every marked row is found
+        if row["id"] in wanted:
+            wanted.discard(row["id"])
+            yield row
+            if not wanted:
+                return
+
+
+def export_list(actor: User, job: ListJob, progress=None, cancel=None) -> Done:
+    """Export one list as ``job`` says; returns where it went and how many rows it holds."""
+    _check(job)
+    path = check_destination(job.path, job.overwrite)
+    with atomic_file(path) as out:
+        count, pages = write_list(actor, job, out, progress, cancel)
+        # recorded before the file takes its name: no export reaches its reader unlogged
+        _record(actor, job.fmt, job.what, path, count, job.filter, job.sort,
+                "marked rows" if job.marked is not None else "filter")
+    return Done(path, count, pages)
+
+
+def _check(job: ListJob) -> None:
+    kind = _kind(job.what)
+    if job.fmt not in FORMATS:
+        raise ValidationError(f"format {job.fmt!r} is not one of: {', '.join(FORMATS)}", "format")
+    if job.marked is not None and not job.marked:
+        raise ValidationError("no rows are marked", "scope")
+    _columns(kind, job.columns)
+    if job.sort and kind.sort is None:
+        raise ValidationError(f"the {kind.name} has one order only (newest first)", "sort")
+    if kind.sort:
+        kind.sort(job.sort)  # a bad sort is an error before anything is read
+
+
+def write_list(actor: User, job: ListJob, out, progress=None, cancel=None) -> tuple[int, int | None]:
+    """Write the list ``job`` describes to the binary file ``out`` (no destination checks, no
+    audit entry: :func:`export_list` adds those); returns (rows, pages or None for CSV)."""
+    _check(job)
+    kind = _kind(job.what)
+    columns = _columns(kind, job.columns)
+    run = _Run(progress, cancel)
+    total = len(job.marked) if job.marked is not None else kind.count(actor, job.filter)
+    run.begin("writing" if job.fmt == "csv" else "reading", total)
+    source = _source(actor, kind, job)
+    if job.fmt == "csv":
+        return _write_csv(out, [c.header for c in columns], _csv_rows(source, columns, run)), None
+    with tempfile.TemporaryFile() as spool:
+        count = _spool(spool, source, columns, run)
+        return count, _write_list_pdf(out, actor, kind, job, columns, count, _unspool(spool), run)
+
+
+def _csv_rows(source, columns, run: _Run):
+    for n, row in enumerate(source, 1):
+        yield [column.value(row) for column in columns]
+        run.tick(n)
+
+
+def _write_csv(out, headers, rows) -> int:
+    text = io.TextIOWrapper(out, encoding="utf-8", newline="")
+    try:
+        return csv_export.write(text, headers, rows)
+    finally:
+        text.flush()
+        text.detach()  # leave closing the binary file to atomic_file
+
+
+def _spool(spool, source, columns, run: _Run) -> int:
+    """Read every row once (so the page count and the rows agree), as display tuples pickled
+    in chunks into an anonymous temporary file; returns the row count."""
+    chunk, count = [], 0
+    for row in source:
+        chunk.append(tuple(strip_controls(display(c.value(row))) for c in columns))
+        count += 1
+        run.tick(count)
+        if len(chunk) == SPOOL_CHUNK:
+            pickle.dump(chunk, spool, protocol=pickle.HIGHEST_PROTOCOL)
+            chunk = []
+    if chunk:
+        pickle.dump(chunk, spool, protocol=pickle.HIGHEST_PROTOCOL)
+    spool.seek(0)
+    return count
+
+
+def _unspool(spool):
+    while True:
+        try:
+            yield from pickle.load(spool)  # our own file, written just before
+        except EOFError:
+            return
+
+
+def _write_list_pdf(out, actor, kind, job, columns, count, rows, run: _Run) -> int:
+    from . import pdf_list
+    from .pdf_style import Masthead
+
+    title = _title(job.title) or f"{kind.name.capitalize()} report"
+    masthead = Masthead(title, author_of(actor), clock.now(), database_label())
+    scope = (f"{count:,} marked {kind.noun}{'' if count == 1 else 's'}" if job.marked is not None
+             else f"{count:,} {kind.noun if count == 1 else kind.name}")
+    summary = [("Filter", strip_controls(describe_filter(kind, job.filter))),
+               ("Sorted by", describe_sort(kind, job.sort)),
+               ("Rows", scope),
+               ("", masthead.generated())]
+    run.begin("writing", count)
+    columns = [pdf_list.ListColumn(c.header, c.width, c.look) for c in columns]
+    return pdf_list.write(out, masthead, summary, columns, count, rows, progress=run.tick)
+
+
+# --------------------------------------------------------------------------- one record
+
+def export_record(actor: User, what: str, ref, path: str, title: str | None = None,
+                  overwrite: bool = True, progress=None, cancel=None) -> Done:
+    """A ticket (by number or id) or a system (by asset tag, hostname or id) as a PDF report."""
+    from . import pdf_report
+    from .pdf_style import Masthead, page_size
+
+    if what not in ("ticket", "system"):
+        raise ValidationError(f"cannot export a {what!r} report: ticket or system", "what")
+    path = check_destination(path, overwrite)
+    run = _Run(progress, cancel)
+    run.begin("reading", 1)
+    width = page_size(False)[0] - 2 * pdf_report.MARGIN
+    if what == "ticket":
+        label, story = _ticket_report(actor, ref, width)
+    else:
+        label, story = _system_report(actor, ref, width)
+    masthead = Masthead(_title(title) or label, author_of(actor), clock.now(),
+                        database_label())
+    run.begin("writing", 1)
+    with atomic_file(path) as out:
+        pages = pdf_report.build(out, masthead, lambda: story(masthead))
+        run.tick(1)
+        _record(actor, "pdf", f"{what} {label.split(' ')[0]}", path, 1)
+    return Done(path, 1, pages)
+
+
+def export_analytics(actor: User, figures: dict, path: str, title: str | None = None,
+                     overwrite: bool = True) -> Done:
+    """The analytics report from ``figures`` (the dict :mod:`.pdf_analytics` documents)."""
+    from ..core.permissions import require
+    from . import pdf_analytics, pdf_report
+    from .pdf_style import Masthead, page_size
+
+    require(actor, "analytics.view")
+    path = check_destination(path, overwrite)
+    width = page_size(False)[0] - 2 * pdf_report.MARGIN
+    masthead = Masthead(_title(title) or "Service desk analytics",
+                        author_of(actor), clock.now(), database_label())
+    with atomic_file(path) as out:
+        pages = pdf_report.build(out, masthead,
+                                 lambda: pdf_analytics.analytics_story(masthead, figures, width))
+        _record(actor, "pdf", "analytics", path, 1, figures.get("period") or "")
+    return Done(path, 1, pages)
+
+
+def _name(user) -> str:
+    if user is None:
+        return ""
+    return f"{user.full_name} ({user.username})" if user.full_name else user.username
+
+
+def _ticket_report(actor: User, ref, width: float):
+    from ..core import tickets, timeline
+    from ..core.models import LEVEL_NAMES, PRIORITY_NAMES, Peripheral, System
+    from ..core.permissions import is_staff
+    from . import pdf_report
+
+    t = tickets.get(actor, ref)
+    met = {None: "", True: "met", False: "missed"}
+    fields = [
+        ("Number", t.number), ("Status", tickets.STATUS_LABELS[t.status]),
+        ("Priority", PRIORITY_NAMES[t.priority]),
+        ("Impact / urgency", f"{LEVEL_NAMES[t.impact]} / {LEVEL_NAMES[t.urgency]}"),
+        ("Category", t.category.name), ("Subcategory", t.subcategory),
+        ("Requester", _name(t.requester)), ("Assignee", _name(t.assignee)),
+        ("Created", t.created_at), ("Updated", t.updated_at),
+        ("Response due", t.response_due), ("First response", t.first_response_at),
+        ("Resolution due", t.resolution_due), ("Resolved", t.resolved_at),
+        ("Closed", t.closed_at), ("Response SLA", met[t.response_met]),
+        ("Resolution SLA", met[t.resolution_met]), ("Reopened", t.reopen_count),
+        ("Reassigned", t.reassignment_count), ("Source number", t.source_number),
+        ("Assignment group", t.assignment_group), ("Contact type", t.contact_type),
+        ("Configuration item", t.configuration_item), ("Opened by", _name(t.opened_by)),
+        ("Resolved by", _name(t.resolved_by)), ("Version", t.version),
+    ]
+    staff = is_staff(actor)
+    asset = []
+    if t.system_id:
+        s = System.get_by_id(t.system_id)
+        asset += [("System", s.hostname), ("Asset tag", s.asset_tag)]
+        if staff:
+            asset += [("Type", s.type), ("IP", s.ip), ("Status", s.status),
+                      ("Assigned user", _name(s.assigned_user)),
+                      ("Model", " ".join(filter(None, (s.manufacturer, s.model_name)))),
+                      ("Serial", s.serial)]
+    if t.peripheral_id:
+        p = Peripheral.get_by_id(t.peripheral_id)
+        asset += [("Peripheral", p.name), ("Peripheral tag", p.asset_tag)]
+        if staff:
+            asset += [("Kind", p.kind), ("Peripheral status", p.status)]
+    kinds = {"comment": "Comment", "note": "Internal note", "history": "Change"}
+    events = [(e.at, e.author, kinds[e.kind], e.text) for e in timeline.timeline(actor, t.id)]
+    label = f"{t.number} {strip_controls(t.title)}"
+
+    def story(masthead):
+        return pdf_report.ticket_story(masthead, fields, t.description, t.resolution_note,
+                                       asset, events, width)
+    return label, story
+
+
+def _system_report(actor: User, ref, width: float):
+    from peewee import fn
+
+    from ..core import assets
+    from ..core.errors import NotFound
+    from ..core.models import PRIORITY_NAMES, System
+    from ..core.permissions import require
+    from ..core.tickets import STATUS_LABELS
+    from . import pdf_report
+
+    require(actor, "inventory.view")
+    if isinstance(ref, int):
+        system_id = ref
+    else:
+        text = str(ref).strip()
+        row = System.get_or_none((fn.UPPER(System.asset_tag) == text.upper())
+                                 | (fn.LOWER(System.hostname) == text.lower()))
+        if row is None:
+            raise NotFound(f"no system has the asset tag or hostname {text!r}")
+        system_id = row.id
+    detail = assets.system_detail(actor, system_id)
+    s = detail.system
+    fields = [
+        ("Hostname", s["hostname"]), ("Asset tag", s["asset_tag"]), ("Type", s["type"]),
+        ("Status", s["status"]), ("IP", s["ip"]), ("MAC", s["mac"]),
+        ("Manufacturer", s["manufacturer"]), ("Model", s["model_name"]),
+        ("Serial", s["serial"]), ("OS", s["os"]), ("Department", s["department"]),
+        ("Network", s["network"]), ("Assigned user", s["assigned_user"]),
+        ("Purchased", s["purchase_date"]), ("Warranty end", s["warranty_end"]),
+        ("Version", s["version"]),
+    ]
+    peripherals = [(p["name"], p["kind"], p["asset_tag"], p["serial"], p["status"])
+                   for p in detail.peripherals]
+    tickets = [(t["number"], t["created_at"], STATUS_LABELS[t["status"]],
+                PRIORITY_NAMES[t["priority"]], t["title"]) for t in detail.tickets]
+    history = [(e.at, e.actor.username if e.actor_id else "", e.action, e.summary)
+               for e in detail.history]
+    label = f"{s['hostname']} ({s['asset_tag']})"
+
+    def story(masthead):
+        return pdf_report.system_story(masthead, fields, s["notes"], peripherals, tickets,
+                                       history, width)
+    return label, story
+
+
+@transactional
+def _record(actor: User, fmt: str, what: str, path: str, rows: int, filter_text: str = "",
+            sort: str | None = None, scope: str = "filter") -> None:
+    changes = {"what": [None, what], "format": [None, fmt], "rows": [None, rows],
+               "path": [None, path], "filter": [None, filter_text or ""],
+               "sort": [None, sort or ""], "scope": [None, scope]}
+    filter_words = f" (filter: {filter_text})" if filter_text else ""
+    audit.record(actor, "export", "export", None,
+                 f"exported {rows} {what} as {fmt.upper()} to {path}{filter_words}", changes)

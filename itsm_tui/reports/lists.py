@@ -1,0 +1,215 @@
+"""What each exportable list holds: its columns, where its rows come from, how a filter reads.
+
+The rows come from the same core functions the screens page through (``queue.iterate``,
+``assets.iterate``, ``activity.iterate``), with the same filter and sort, so an export holds
+exactly what the operator sees, in the same order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Callable, Iterator
+
+from ..core import activity, assets, queue
+from ..core.models import PRIORITY_NAMES, User, ticket_number
+from ..core.query import parse, tokenize
+from ..core.tickets import STATUS_LABELS
+
+
+@dataclass(frozen=True)
+class Col:
+    key: str
+    header: str
+    width: int  # in characters, about; 0 takes the room left
+    value: Callable[[dict], object]
+    look: str = ""  # "status", "priority" (coloured), "number" (right-aligned) or ""
+
+
+def _get(key: str) -> Callable[[dict], object]:
+    return lambda row: row.get(key)
+
+
+def _entity(row: dict) -> str:
+    kind, entity_id = row.get("entity_type") or "", row.get("entity_id")
+    if entity_id is None:
+        return kind
+    return ticket_number(entity_id) if kind == "ticket" else f"{kind} {entity_id}"
+
+
+@dataclass(frozen=True)
+class ListKind:
+    name: str  # as on the command line: tickets, systems, ...
+    noun: str  # one row: "ticket"
+    columns: tuple[Col, ...]
+    defaults: tuple[str, ...]  # the columns the screen shows
+    rows: Callable[[User, str, str | None], Iterator[dict]]
+    count: Callable[[User, str], int]
+    sort: Callable[[str | None], tuple[str, bool]] | None  # text -> (key, descending)
+    aliases: dict  # the screen's column keys that differ from ours
+    language: tuple = (None, None, None)  # tokenize's aliases, keys, bare word (None: tickets)
+
+    def column(self, key: str) -> Col:
+        key = self.aliases.get(key, key)
+        return next(c for c in self.columns if c.key == key)
+
+    def has_column(self, key: str) -> bool:
+        return any(c.key == self.aliases.get(key, key) for c in self.columns)
+
+
+def _ticket_rows(actor, text, sort):
+    return queue.iterate(actor, text, queue.Sort.parse(sort))
+
+
+def _asset_rows(kind):
+    def rows(actor, text, sort):
+        return assets.iterate(actor, kind, text, assets.AssetSort.parse(kind, sort))
+    return rows
+
+
+def _log_rows(actor, text, sort):
+    return activity.iterate(actor, text)
+
+
+def _ticket_sort(text):
+    sort = queue.Sort.parse(text)
+    return sort.key, sort.descending
+
+
+def _asset_sort(kind):
+    def parse_sort(text):
+        sort = assets.AssetSort.parse(kind, text)
+        return sort.key, sort.descending
+    return parse_sort
+
+
+_ASSET_LANGUAGE = (assets._ALIASES, None, assets._MAC_LIKE)
+
+
+TICKET_COLUMNS = (
+    Col("number", "Number", 10, _get("number")),
+    Col("priority", "Priority", 8, lambda r: PRIORITY_NAMES[r["priority"]], "priority"),
+    Col("status", "Status", 18, lambda r: STATUS_LABELS[r["status"]], "status"),
+    Col("title", "Title", 0, _get("title")),
+    Col("requester", "Requester", 11, _get("requester")),
+    Col("assignee", "Assignee", 11, _get("assignee")),
+    Col("category", "Category", 10, _get("category")),
+    Col("created", "Created", 17, _get("created_at")),
+    Col("updated", "Updated", 17, _get("updated_at")),
+    Col("due", "Resolution due", 17, _get("resolution_due")),
+    Col("response_due", "Response due", 17, _get("response_due")),
+    Col("resolved", "Resolved", 17, _get("resolved_at")),
+)
+SYSTEM_COLUMNS = (
+    Col("hostname", "Hostname", 0, _get("hostname")),
+    Col("asset_tag", "Asset tag", 11, _get("asset_tag")),
+    Col("type", "Type", 9, _get("type")),
+    Col("ip", "IP", 14, _get("ip")),
+    Col("mac", "MAC", 16, _get("mac")),
+    Col("manufacturer", "Manufacturer", 12, _get("manufacturer")),
+    Col("model_name", "Model", 12, _get("model_name")),
+    Col("serial", "Serial", 12, _get("serial")),
+    Col("os", "OS", 12, _get("os")),
+    Col("department", "Department", 13, _get("department")),
+    Col("network", "Network", 13, _get("network")),
+    Col("assigned_user", "User", 11, _get("assigned_user")),
+    Col("status", "Status", 9, _get("status"), "status"),
+    Col("purchase_date", "Purchased", 10, _get("purchase_date")),
+    Col("warranty_end", "Warranty end", 10, _get("warranty_end")),
+)
+PERIPHERAL_COLUMNS = (
+    Col("name", "Name", 0, _get("name")),
+    Col("kind", "Kind", 13, _get("kind")),
+    Col("asset_tag", "Asset tag", 11, _get("asset_tag")),
+    Col("serial", "Serial", 12, _get("serial")),
+    Col("system", "Attached to", 14, _get("system")),
+    Col("department", "Department", 13, _get("department")),
+    Col("network", "Network", 13, _get("network")),
+    Col("status", "Status", 9, _get("status"), "status"),
+)
+STOCK_COLUMNS = (
+    Col("name", "Item", 24, _get("name")),
+    Col("quantity", "Quantity", 8, _get("quantity"), "number"),
+    Col("reorder_level", "Reorder at", 9, _get("reorder_level"), "number"),
+    Col("unit_price", "Unit price", 10, _get("unit_price"), "number"),
+    Col("value", "Value", 12, _get("value"), "number"),
+    Col("low", "Low", 4, lambda r: "low" if r["low"] else "", "status"),
+    Col("description", "Description", 0, _get("description")),
+)
+LOG_COLUMNS = (
+    Col("at", "When", 17, _get("at")),
+    Col("actor", "Who", 13, lambda r: r.get("actor") or "(unknown)"),
+    Col("action", "Action", 14, _get("action")),
+    Col("entity", "Entity", 14, _entity),
+    Col("summary", "Summary", 0, _get("summary")),
+)
+
+LISTS: dict[str, ListKind] = {
+    "tickets": ListKind(
+        "tickets", "ticket", TICKET_COLUMNS,
+        ("number", "priority", "status", "title", "requester", "assignee", "category", "created",
+         "due"),
+        _ticket_rows, queue.count, _ticket_sort, {"age": "created"}),
+    "systems": ListKind(
+        "systems", "system", SYSTEM_COLUMNS,
+        ("hostname", "asset_tag", "type", "ip", "department", "network", "assigned_user", "status"),
+        _asset_rows("system"), lambda a, t: assets.count(a, "system", t), _asset_sort("system"), {},
+        _ASSET_LANGUAGE),
+    "peripherals": ListKind(
+        "peripherals", "peripheral", PERIPHERAL_COLUMNS,
+        ("name", "kind", "asset_tag", "system", "department", "network", "status"),
+        _asset_rows("peripheral"), lambda a, t: assets.count(a, "peripheral", t), _asset_sort("peripheral"), {},
+        _ASSET_LANGUAGE),
+    "stock": ListKind(
+        "stock", "stock item", STOCK_COLUMNS,
+        ("name", "quantity", "reorder_level", "unit_price", "value", "description"),
+        _asset_rows("stock"), lambda a, t: assets.count(a, "stock", t), _asset_sort("stock"), {},
+        _ASSET_LANGUAGE),
+    "log": ListKind(
+        "log", "log entry", LOG_COLUMNS, ("at", "actor", "action", "entity", "summary"),
+        _log_rows, activity.count, None, {"when": "at"},
+        (activity._ALIASES, activity._KEYS, None)),
+}
+
+
+def display(value) -> str:
+    """A cell as a PDF shows it: minutes for moments, the empty string for nothing."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return f"{value:%Y-%m-%d %H:%M}"
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, Decimal):
+        return f"{value:,.2f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def describe_filter(kind: ListKind, text: str) -> str:
+    """The filter in words ('status is new or in progress; priority is High'), or 'none'."""
+    text = (text or "").strip()
+    if not text:
+        return "none (everything you may see)"
+    if kind.name == "tickets":
+        return parse(text).describe()
+    parts = []
+    for raw in tokenize(text, *kind.language):
+        words = " or ".join(f'"{item.text}"' for item in raw.items)
+        if raw.key == "text":
+            parts.append(f"{'does not contain' if raw.negate else 'contains'} {words}")
+        else:
+            parts.append(f"{raw.key} {'is not' if raw.negate else 'is'} {words}")
+    return "; ".join(parts)
+
+
+def describe_sort(kind: ListKind, sort: str | None) -> str:
+    if kind.sort is None:
+        return "newest first"
+    key, descending = kind.sort(sort)
+    name = next((c.header for c in kind.columns if c.key == key), key.replace("_", " "))
+    return f"{name}, {'descending' if descending else 'ascending'}"

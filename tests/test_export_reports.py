@@ -1,0 +1,152 @@
+"""Ticket and system PDF reports read back: every field, the description, the timeline (notes
+for staff only), the linked asset; the system's peripherals and tickets. On both engines."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+from pypdf import PdfReader
+
+from itsm_tui.core import inventory, tickets
+from itsm_tui.core.errors import NotFound, PermissionDenied
+from itsm_tui.core.models import AuditEntry
+from itsm_tui.reports import export
+
+NOTE = 'internal: <link href="http://x">vendor</link> <b>unclosed'
+REPLY = "public reply to 王伟 from Zoë"
+
+
+def pdf_text(path) -> str:
+    return subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True,
+                          check=True).stdout
+
+
+def squash(text: str) -> str:
+    return " ".join(text.split())  # a wrapped line reads the same
+
+
+@pytest.fixture
+def linked(people, tmp_path):
+    agent = people["agent"]
+    system = inventory.create(agent, "system", {
+        "hostname": "ws-report", "asset_tag": "AT-REP-1", "type": "laptop", "status": "in use",
+        "ip": "10.1.2.3", "serial": "SN-<b>1"})
+    printer = inventory.create(agent, "peripheral", {
+        "name": "Printer <img src=x>", "kind": "printer", "asset_tag": "PR-REP-1",
+        "status": "in repair", "system": system.id})
+    ticket = tickets.create(people["requester"], "Laptop <b>won't boot",
+                            "It beeps 3 times.\nThen nothing & the fan <i>spins</i>.")
+    ticket = tickets.update(agent, ticket.id, ticket.version, system=system.id)
+    tickets.comment(agent, ticket.id, NOTE, internal=True)
+    tickets.comment(agent, ticket.id, REPLY)
+    folder = tmp_path / "out"
+    folder.mkdir()
+    return people, system, printer, ticket, folder
+
+
+def test_ticket_report_for_an_agent_has_fields_description_timeline_and_asset(linked):
+    people, system, _, ticket, folder = linked
+    done = export.export_record(people["agent"], "ticket", ticket.number, str(folder / "t.pdf"))
+    text = pdf_text(done.path)
+    flat = squash(text)
+    assert f"{ticket.number} Laptop <b>won't boot" in flat
+    for label in ("Status", "Priority", "Requester", "Assignee", "Category", "Resolution due",
+                  "Created", "Linked asset", "Timeline"):
+        assert label in text
+    assert "It beeps 3 times." in text and "Then nothing & the fan <i>spins</i>." in text
+    assert squash(NOTE) in flat and REPLY in flat
+    assert "ws-report" in text and "AT-REP-1" in text and "10.1.2.3" in text
+    assert "created the ticket" in text  # history from the timeline
+    reader = PdfReader(done.path)
+    assert done.pages == len(reader.pages)
+    assert f"Page 1 of {done.pages}" in text
+    assert all("/Annots" not in page for page in reader.pages)
+
+
+def test_ticket_report_for_the_requester_leaves_out_internal_notes(linked):
+    people, _, _, ticket, folder = linked
+    done = export.export_record(people["requester"], "ticket", ticket.number,
+                                str(folder / "mine.pdf"))
+    flat = squash(pdf_text(done.path))
+    assert REPLY in flat
+    assert "internal:" not in flat and "vendor" not in flat
+    with pytest.raises(NotFound):
+        export.export_record(people["requester2"], "ticket", ticket.number, str(folder / "x.pdf"))
+    assert sorted(p.name for p in folder.iterdir()) == ["mine.pdf"]
+
+
+def test_system_report_lists_peripherals_and_ticket_history(linked):
+    people, system, printer, ticket, folder = linked
+    for ref in ("AT-REP-1", "ws-report", system.id):
+        done = export.export_record(people["agent"], "system", ref, str(folder / "s.pdf"))
+        flat = squash(pdf_text(done.path))
+        assert "ws-report (AT-REP-1)" in flat and "SN-<b>1" in flat
+        assert "Printer <img src=x>" in flat and "PR-REP-1" in flat and "in repair" in flat
+        assert ticket.number in flat and "Laptop <b>won't boot" in flat
+    with pytest.raises(NotFound):
+        export.export_record(people["agent"], "system", "AT-NOPE", str(folder / "n.pdf"))
+    with pytest.raises(PermissionDenied):
+        export.export_record(people["requester"], "system", "AT-REP-1", str(folder / "r.pdf"))
+    entries = list(AuditEntry.select().where(AuditEntry.action == "export"))
+    assert len(entries) == 3 and all("ws-report" in e.summary for e in entries)
+
+
+FIGURES = {
+    "period": "2026-11-01 to 2026-11-30",
+    "totals": {"Open": 42, "Resolved": 117},
+    "by_status": {"New": 5, "In progress": 20},
+    "by_priority": {"Critical": 2, "High": 9, "Medium": 20, "Low": 11},
+    "by_category": {"Network": 12, "Hardware": 9},
+    "age_buckets": {"< 1 day": 4, "> 7 days": 18},
+    "sla": {"On track": 30, "At risk": 7, "Breached": 5},
+    "compliance": {"Response": 0.94, "Resolution": None},
+    "agents": [{"Agent": "<b>agent9", "Open": 5, "Resolved": 12}],
+    "daily": [("2026-11-01", 7, 5), ("2026-11-02", 3, 8)],
+}
+
+
+def test_analytics_report_prints_the_figures_for_supervisors_only(people, tmp_path):
+    done = export.export_analytics(people["supervisor"], FIGURES, str(tmp_path / "a.pdf"))
+    flat = squash(pdf_text(done.path))
+    for words in ("2026-11-01 to 2026-11-30", "Tickets by status", "In progress",
+                  "Critical", "94.0%", "n/a", "On track: 30 (71%)", "Breached: 5 (12%)",
+                  "Network", "<b>agent9", "Opened and resolved per day", "Agent workload"):
+        assert words in flat, words
+    assert f"Page 1 of {done.pages}" in flat
+    assert export.export_analytics(people["admin"], {}, str(tmp_path / "empty.pdf")).pages == 1
+    with pytest.raises(PermissionDenied):
+        export.export_analytics(people["agent"], FIGURES, str(tmp_path / "no.pdf"))
+    assert not (tmp_path / "no.pdf").exists()
+    assert AuditEntry.select().where(AuditEntry.action == "export").count() == 2
+
+
+def test_analytics_figures_of_the_core_shape_print(people, tmp_path):
+    from itsm_tui.reports.pdf_analytics import from_core
+
+    core = {  # the shape core.analytics.figures() documents
+        "scope": {"kind": "desk"},
+        "period": {"name": "7d", "label": "Last 7 days", "from": "2026-11-24T00:00:00",
+                   "to": "2026-12-01T00:00:00"},
+        "totals": {"status": {"new": 3, "in_progress": 4, "waiting_on_user": 0,
+                              "waiting_on_vendor": 1, "resolved": 6, "closed": 9},
+                   "priority": {"Critical": 1, "High": 2, "Medium": 3, "Low": 2},
+                   "category": {"Network": 5, "王伟 desk": 3}},
+        "period_counts": {"opened": 11, "resolved": 13},
+        "open_age": {"<1d": 1, "1-3d": 2, "3-7d": 3, ">7d": 2},
+        "sla": {"on_track": 5, "at_risk": 2, "breached": 1, "response": {}, "resolution": {}},
+        "compliance": {"response": {"met": 9, "breached": 1, "percent": 90.0},
+                       "resolution": {"met": 0, "breached": 0, "percent": None}},
+        "workload": [{"agent": "agent1", "name": "Zoë", "open": 4, "in_progress": 2,
+                      "resolved": 7, "median_hours": 5.25}],
+        "daily": [{"day": "2026-11-30", "opened": 2, "resolved": 1, "backlog": 8}],
+    }
+    figures = from_core(core)
+    assert figures["totals"] == {"Open now": 8, "Opened in period": 11, "Resolved in period": 13}
+    assert figures["sla"] == {"On track": 5, "At risk": 2, "Breached": 1}
+    assert figures["compliance"] == {"Response": 0.9, "Resolution": None}
+    done = export.export_analytics(people["admin"], figures, str(tmp_path / "core.pdf"))
+    flat = squash(pdf_text(done.path))
+    for words in ("Last 7 days (2026-11-24 to 2026-12-01", "Open now", "90.0%", "Tickets by status",
+                  "> 7 days", "At risk: 2 (25%)", "Zoë", "5.2"):
+        assert words in flat, words
