@@ -44,33 +44,49 @@ def time_passes(actor: User, period: str, passes: int, with_alerts: bool) -> lis
     return samples
 
 
-async def ui_stall(url: str, actor: User, seconds: float, period: str) -> tuple[float, int, float]:
-    """(largest tick lateness in seconds, passes completed, median tick lateness) while the
-    app's monitor runs back to back for ``seconds``, with the queue on screen."""
-    from .ui import sla_monitor
+async def _sample(pilot, seconds: float) -> tuple[list[float], list[float]]:
+    """Tick lateness and cursor-key times (seconds) over ``seconds``: a 10 ms sleep on the
+    event loop, and a j or k pressed every half second."""
+    lateness, keys = [], []
+    end = time.perf_counter() + seconds
+    expected = time.perf_counter() + TICK
+    next_key = time.perf_counter() + 0.5
+    while time.perf_counter() < end:
+        await asyncio.sleep(TICK)
+        now = time.perf_counter()
+        lateness.append(max(0.0, now - expected))
+        if now >= next_key:
+            await pilot.press("j" if len(keys) % 2 == 0 else "k")
+            keys.append(time.perf_counter() - now)
+            next_key = time.perf_counter() + 0.5
+        expected = time.perf_counter() + TICK
+    return lateness, keys
+
+
+async def ui_stall(url: str, actor: User, seconds: float, period: str) -> dict:
+    """The app on the queue: first with the monitor stopped (the baseline), then with passes
+    back to back for ``seconds``. Largest and median tick lateness, slowest key, passes done."""
     from .ui.app import ItsmApp
 
     app = ItsmApp(url)
     app.sla_monitor.interval = 0.05  # a new pass right after each one: the worst case
-    lateness: list[float] = []
     async with app.run_test(size=(160, 48)) as pilot:
         await pilot.pause(0.5)
         app.logged_in(actor)
+        app.sla_monitor.stop()
+        await pilot.pause(1.0)  # the queue's first page
+        idle = await _sample(pilot, min(seconds, 5.0))
         app.sla_monitor.period = period
-        await pilot.pause(1.0)  # the queue's first page, the first pass under way
+        app.sla_monitor.start(actor)
         first = app.sla_monitor.passes
-        end = time.perf_counter() + seconds
-        expected = time.perf_counter() + TICK
-        while time.perf_counter() < end:
-            await asyncio.sleep(TICK)
-            now = time.perf_counter()
-            lateness.append(max(0.0, now - expected))
-            expected = now + TICK
+        busy = await _sample(pilot, seconds)
         done = app.sla_monitor.passes - first
         app.sla_monitor.stop()
         await pilot.pause(0.2)
-    del sla_monitor
-    return max(lateness), done, statistics.median(lateness)
+    return {"passes": done, **{f"{name}_{k}": v for name, (ticks, keys) in (("idle", idle), ("busy", busy))
+                               for k, v in (("stall", max(ticks)), ("median", statistics.median(ticks)),
+                                            ("key", max(keys, default=0.0)),
+                                            ("key_median", statistics.median(keys) if keys else 0.0))}}
 
 
 def main() -> None:
@@ -91,9 +107,11 @@ def main() -> None:
               f"{', with alerts' if args.alerts else ''}): median {statistics.median(samples):.3f} s, "
               f"min {min(samples):.3f} s, max {max(samples):.3f} s over {len(samples)} passes")
         if args.ui_seconds > 0:
-            worst, done, typical = asyncio.run(ui_stall(url, actor, args.ui_seconds, args.period))
-            print(f"  UI while passes run back to back for {args.ui_seconds:.0f} s ({done} passes): "
-                  f"largest stall {worst * 1000:.0f} ms, median tick lateness {typical * 1000:.1f} ms")
+            ui = asyncio.run(ui_stall(url, actor, args.ui_seconds, args.period))
+            for name, label in (("idle", "monitor stopped"), ("busy", f"passes back to back, {ui['passes']} passes")):
+                print(f"  UI, {label}: largest stall {ui[name + '_stall'] * 1000:.0f} ms, median tick lateness "
+                      f"{ui[name + '_median'] * 1000:.1f} ms, cursor key median {ui[name + '_key_median'] * 1000:.0f} ms, "
+                      f"slowest {ui[name + '_key'] * 1000:.0f} ms")
         db.database.close()
 
 
