@@ -248,3 +248,25 @@ async def test_a_failing_pass_is_reported_once_and_retried(desk, monkeypatch):
             await pilot.press("4")
             await until(pilot, lambda: isinstance(app.screen, AnalyticsScreen))
             assert "Computing" in text_of(app.screen.query_one("#period"))  # no figures, no crash
+
+
+async def test_e_exports_the_figures_on_screen_to_a_pdf(desk, tmp_path):
+    import subprocess
+
+    from itsm_tui.ui.export_modal import ExportModal
+
+    with clock.frozen(T0 + timedelta(hours=2)):
+        app = ItsmApp(desk["url"])
+        async with app.run_test(size=(160, 50)) as pilot:
+            await logged_in(pilot, "supervisor", "supervisor-password-1")
+            screen = await open_analytics(pilot)
+            breached = drill_counts(screen)["sla:breached"]
+            await pilot.press("e")
+            await until(pilot, lambda: isinstance(app.screen, ExportModal))
+            app.screen.query_one("#path", Input).value = str(tmp_path / "desk.pdf")
+            await pilot.press("ctrl+s")
+            await until(pilot, lambda: app.screen is screen and (tmp_path / "desk.pdf").exists())
+    text = subprocess.run(["pdftotext", "-layout", str(tmp_path / "desk.pdf"), "-"],
+                          capture_output=True, text=True, check=True).stdout
+    assert "Breached" in text and str(breached) in text
+    assert HOSTILE in text  # a category name prints literally

@@ -19,6 +19,7 @@ from textual.widgets.option_list import Option
 
 from ...core import analytics, clock, sla
 from ...core.errors import ValidationError
+from ..export_modal import EXPORT_KEYS, ExportContext, ExportModal
 from ..modals import TextPrompt
 from ..render import literal, one_line
 from ..widgets.frame import Frame
@@ -55,6 +56,7 @@ class AnalyticsScreen(Screen):
         Binding("q", "period('quarter')", "Quarter"),
         Binding("c", "custom_period", "Custom…"),
         Binding("r", "reload", "Refresh"),
+        Binding(EXPORT_KEYS, "export", "Export PDF", key_display="e"),
     ]
 
     def compose(self) -> ComposeResult:
@@ -107,6 +109,17 @@ class AnalyticsScreen(Screen):
 
     def action_reload(self) -> None:
         self.monitor.run_now()
+
+    def action_export(self) -> None:
+        """The figures on screen, as they are, to a PDF report with reportlab charts."""
+        from ...reports import pdf_analytics
+
+        figures = self.monitor.figures
+        if figures is None:
+            self.app.notify("The figures are still being computed.", severity="warning")
+            return
+        self.app.push_screen(ExportModal(ExportContext(
+            "analytics", figures=pdf_analytics.from_core(figures), label="analytics")))
 
     @on(OptionList.OptionSelected, "#drill")
     def _drill(self, event: OptionList.OptionSelected) -> None:
