@@ -327,3 +327,20 @@ def test_oversize_cells_are_cut_with_a_warning(system, tmp_path):
     assert ticket.assignment_group == "G" * 100 and len(ticket.description) == 20_000
     assert Category.get_by_id(ticket.category_id).name == "K" * 50
     assert User.get_by_id(ticket.requester_id).full_name == "C" * 100
+
+
+def test_analytics_after_the_import_agree_with_the_source(system):
+    """The analytics screen's and `report analytics`' figures over the sample's own period."""
+    from collections import Counter
+
+    from itsm_tui.core import analytics
+
+    import_servicenow(system, SAMPLE)
+    _, final = source()
+    figures = analytics.figures(system, period="2016-01-01..2017-12-31")
+    made = Counter(row["made_sla"] for row in final.values())
+    resolution = figures["compliance"]["resolution"]
+    assert (resolution["met"], resolution["breached"]) == (made["true"], made["false"])
+    assert figures["period_counts"]["opened"] == len(final)
+    states = Counter(row["incident_state"] for row in final.values())
+    assert figures["totals"]["status"]["closed"] == states["Closed"]
