@@ -15,7 +15,7 @@ import pytest
 
 from itsm_tui.core import activity, audit, auth, clock, demo, inventory, tickets, users
 from itsm_tui.core.errors import AuthError, NotFound, PermissionDenied, QueryError, ValidationError
-from itsm_tui.core.models import AuditEntry, User
+from itsm_tui.core.models import AuditEntry, Department, Network, StockItem, System, User
 from itsm_tui.core.queue import END
 
 BASE = datetime(2024, 3, 1, 8, 0)
@@ -35,8 +35,21 @@ class Log:
             "id": e.id, "at": e.at, "actor": names.get(e.actor_id), "action": e.action,
             "entity_type": e.entity_type, "entity_id": e.entity_id,
             "entity_version": e.entity_version, "summary": e.summary,
-            "failed": e.action == "login_failed",
+            "failed": e.action == "login_failed", "entity_name": name_of(e.entity_type, e.entity_id),
         } for e in AuditEntry.select().order_by(AuditEntry.id)]
+
+
+NAMED = {"system": (System, "hostname"), "stock": (StockItem, "name"), "user": (User, "username"),
+         "department": (Department, "name"), "network": (Network, "name")}
+
+
+def name_of(entity_type: str, entity_id: int | None) -> str | None:
+    """The record's current name, read one by one (None: no name, or no such record)."""
+    if entity_type not in NAMED or entity_id is None:
+        return None
+    model, column = NAMED[entity_type]
+    record = model.get_or_none(model.id == entity_id)
+    return getattr(record, column) if record else None
 
 
 def newest_first(rows: list[dict]) -> list[int]:
@@ -95,7 +108,7 @@ def log(engine, system, people) -> Log:
 # --- rows and order ---------------------------------------------------------------------------
 
 ROW_KEYS = ["id", "at", "actor", "action", "entity_type", "entity_id", "entity_version", "summary",
-            "failed", "_cursor"]
+            "failed", "_cursor", "entity_name"]
 
 
 def listed(actor, text="", batch=PAGE) -> list[dict]:
@@ -313,6 +326,26 @@ def test_keyset_pagination(log, role, text):
         middle = activity.page(actor, text, limit=3 * PAGE).rows[2 * PAGE]
         back = activity.page(actor, text, before=middle["_cursor"], limit=PAGE)
         assert [r["id"] for r in back.rows] == expected[PAGE:2 * PAGE] and back.has_more
+
+
+def test_entries_are_labelled_by_the_records_current_name(log):
+    """The Entity column names the record as it is called now (a rename shows on its older
+    entries too); a deleted record falls back to its id, marked as such."""
+    supervisor, admin = log.people["supervisor"], log.people["admin"]
+    host = System.get_by_id(log.ids["system"])
+    inventory.update(supervisor, "system", host.id, host.version, {"hostname": "ws-renamed"})
+    item = StockItem.get_by_id(log.ids["stock"])
+    inventory.delete(admin, "stock", item.id, item.version)
+    rows = listed(supervisor)
+    labels = {(r["entity_type"], r["entity_id"]): activity.entity_label(r["entity_type"], r["entity_id"], r["entity_name"])
+              for r in rows}
+    assert labels[("system", host.id)] == "system ws-renamed"
+    assert labels[("stock", item.id)] == f"stock #{item.id}"
+    assert labels[("ticket", log.ids["ticket"])] == log.ids["ticket_number"]
+    assert labels[("department", log.ids["department"])] == "department Finance"
+    assert labels[("user", log.people["requester2"].id)] == "user requester2"
+    unknown = next(r for r in rows if r["entity_type"] == "user" and r["entity_id"] is None)
+    assert activity.entity_label(unknown["entity_type"], None, None) == "user"
 
 
 # --- one entry --------------------------------------------------------------------------------

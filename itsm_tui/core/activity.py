@@ -21,6 +21,7 @@ looked for in the summary.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import datetime
 
 from peewee import JOIN, SQL, NodeList
@@ -28,7 +29,9 @@ from peewee import JOIN, SQL, NodeList
 from . import audit, clock
 from .db import database, is_mysql
 from .errors import NotFound, QueryError
-from .models import AuditEntry, User
+from .models import (
+    AuditEntry, Category, Department, Network, Peripheral, StockItem, System, User, ticket_number,
+)
 from .permissions import allowed, require
 from .query import RawTerm, choose, date_range, show, single, tokenize
 from .queue import (
@@ -36,7 +39,7 @@ from .queue import (
 )
 from .tickets import NUMBER_RE
 
-__all__ = ["WORK_ENTITIES", "page", "count", "entry", "iterate", "Cursor", "Page", "END"]
+__all__ = ["WORK_ENTITIES", "page", "count", "entry", "iterate", "entity_label", "name_entities", "Cursor", "Page", "END"]
 
 WORK_ENTITIES = audit.WORK_ENTITIES
 LOGIN_ACTIONS = ("login", "login_failed")
@@ -178,6 +181,42 @@ def _rows(ids):
     )
 
 
+# entity type -> the column that names its records in the Entity column
+_NAMES = {
+    "system": System.hostname, "peripheral": Peripheral.name, "stock": StockItem.name,
+    "department": Department.name, "network": Network.name, "user": User.username,
+    "category": Category.name,
+}
+
+
+def name_entities(rows: list[dict]) -> None:
+    """Give each row its record's current name (``entity_name``; None once deleted): one
+    query per entity type on the page, by primary key."""
+    wanted = defaultdict(set)
+    for row in rows:
+        if row["entity_type"] in _NAMES and row["entity_id"] is not None:
+            wanted[row["entity_type"]].add(row["entity_id"])
+    names = {}
+    for kind, ids in wanted.items():
+        column = _NAMES[kind]
+        model = column.model
+        for record_id, name in model.select(model.id, column).where(model.id.in_(sorted(ids))).tuples():
+            names[(kind, record_id)] = name
+    for row in rows:
+        row["entity_name"] = names.get((row["entity_type"], row["entity_id"]))
+
+
+def entity_label(entity_type: str | None, entity_id: int | None, name: str | None = None) -> str:
+    """'INC000123' for a ticket, 'system web-0042' when the record's name is known, 'system #42'
+    when it is not (deleted since), or the bare type when there is no id."""
+    kind = entity_type or ""
+    if entity_id is None:
+        return kind or "—"
+    if kind == "ticket":
+        return ticket_number(entity_id)
+    return f"{kind} {name}" if name else f"{kind} #{entity_id}"
+
+
 def page(actor: User, text: str = "", after: Cursor | None = None, before: Cursor | None = None,
          limit: int = 50) -> Page:
     """One page of entries, newest first (at, then id, descending), after ``after`` (older) or
@@ -195,6 +234,7 @@ def page(actor: User, text: str = "", after: Cursor | None = None, before: Curso
         cursor = row.pop("_cursor")
         row["failed"] = row["action"] == "login_failed"
         row["_cursor"] = cursor
+    name_entities(result.rows)
     return result
 
 

@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Callable, Iterator
 
 from ..core import activity, assets, queue
-from ..core.models import PRIORITY_NAMES, User, ticket_number
+from ..core.models import PRIORITY_NAMES, User
 from ..core.query import parse, tokenize
 from ..core.tickets import STATUS_LABELS
 
@@ -32,10 +32,7 @@ def _get(key: str) -> Callable[[dict], object]:
 
 
 def _entity(row: dict) -> str:
-    kind, entity_id = row.get("entity_type") or "", row.get("entity_id")
-    if entity_id is None:
-        return kind
-    return ticket_number(entity_id) if kind == "ticket" else f"{kind} {entity_id}"
+    return activity.entity_label(row.get("entity_type"), row.get("entity_id"), row.get("entity_name"))
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,6 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.content import Content
 from textual.screen import Screen
-from textual.timer import Timer
 from textual.widgets import ContentSwitcher, Input, Static, Tab, Tabs
 
 from ...core import assets, inventory
@@ -30,13 +29,12 @@ from ...core.permissions import allowed
 from ..export_modal import EXPORTABLE_KINDS, ExportContext, ExportModal
 from ..modals import ConfirmModal, ConflictModal, FormField, FormModal
 from ..render import literal, one_line
-from ..widgets.filter_bar import FilterError, FilterInput
+from ..widgets.filter_bar import FilterBarKeys, FilterError, FilterInput
 from ..widgets.asset_tables import TABLES, AssetTable, money
 from ..widgets.footer import KeyFooter
 from ..widgets.frame import Frame
 
 REFRESH_SECONDS = 5.0
-FILTER_DEBOUNCE = 0.3
 DB_ERRORS = (ItsmError, DatabaseError, InterfaceError)
 
 KINDS = ("system", "peripheral", "stock", "department", "network")
@@ -425,7 +423,7 @@ class InventoryTabs(Tabs, can_focus=False):
     """The tab row; keys switch tabs, so it never takes the focus from the list."""
 
 
-class InventoryScreen(InventoryActions, Screen):
+class InventoryScreen(FilterBarKeys, InventoryActions, Screen):
     DEFAULT_CSS = """
     InventoryScreen #tab-row { height: 2; }
     InventoryScreen InventoryTabs { width: 1fr; }
@@ -459,7 +457,6 @@ class InventoryScreen(InventoryActions, Screen):
         self.states = {k: TabState(k, assets.AssetSort.parse(k, "")) for k in KINDS}
         self.permitted = False
         self.actor: User | None = None
-        self._debounce: Timer | None = None
 
     def compose(self) -> ComposeResult:
         yield Frame()
@@ -533,8 +530,7 @@ class InventoryScreen(InventoryActions, Screen):
     def _show_tab(self, kind: str) -> None:
         if not self.permitted:
             return
-        if self._debounce:
-            self._debounce.stop()  # text typed for the tab being left is not this tab's filter
+        self.stop_debounce()  # text typed for the tab being left is not this tab's filter
         self.kind = kind
         state = self.states[kind]
         self.query_one(ContentSwitcher).current = f"table-{kind}"
@@ -542,7 +538,7 @@ class InventoryScreen(InventoryActions, Screen):
         bar.placeholder = FILTER_HINTS[kind]
         with bar.prevent(Input.Changed):
             bar.value = state.text
-        self.query_one("#filter-error").remove_class("shown")
+        self.query_one(FilterError).clear()
         table = self.table
         table.sort = state.sort
         if state.loaded:
@@ -635,31 +631,8 @@ class InventoryScreen(InventoryActions, Screen):
 
     # ------------------------------------------------------------ filter bar
 
-    def action_filter(self) -> None:
-        bar = self.query_one("#filter", Input)
-        bar.add_class("shown")
-        bar.focus()
-
-    def action_close_filter(self) -> None:
-        self.query_one("#filter", Input).remove_class("shown")
-        self.query_one("#filter-error").remove_class("shown")
-        self.table.focus()
-
-    @on(Input.Changed, "#filter")
-    def _typed(self, event: Input.Changed) -> None:
-        if self._debounce:
-            self._debounce.stop()
-        value = event.value
-        self._debounce = self.set_timer(FILTER_DEBOUNCE, lambda: self._try_filter(value, False))
-
-    @on(Input.Submitted, "#filter")
-    def _submitted(self, event: Input.Submitted) -> None:
-        if self._debounce:
-            self._debounce.stop()
-        self._try_filter(event.value, True)
-
     @work(exclusive=True, group="inventory-filter", exit_on_error=False)
-    async def _try_filter(self, text: str, close: bool) -> None:
+    async def apply_filter(self, text: str, close: bool) -> None:
         """Apply the filter if it parses (the count tells, off the UI thread); otherwise show
         where it is wrong."""
         kind = self.kind
@@ -676,7 +649,7 @@ class InventoryScreen(InventoryActions, Screen):
             return
         if kind != self.kind:
             return
-        error.remove_class("shown")
+        error.clear()
         state = self.state
         if text != state.text:
             state.text = text

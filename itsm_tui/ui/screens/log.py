@@ -15,7 +15,6 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.timer import Timer
 from textual.widgets import Input, Static
 
 from ...core import activity, clock
@@ -25,12 +24,12 @@ from ...core.permissions import allowed
 from ..export_modal import EXPORT_KEYS, ExportContext, ExportModal
 from ..modals import MessageModal
 from ..render import literal, one_line
+from ..widgets.filter_bar import FilterBarKeys, FilterError, FilterInput
 from ..widgets.footer import KeyFooter
 from ..widgets.frame import Frame
-from ..widgets.log_table import LogTable, ago, entity_label
+from ..widgets.log_table import LogTable, ago
 
 REFRESH_SECONDS = 5.0
-FILTER_DEBOUNCE = 0.3
 VALUE_WIDTH = 300  # a changed value longer than this is cut in the detail panel
 QUICK_TERMS = {"login": "is:login", "failed": "is:failed"}
 
@@ -63,7 +62,10 @@ def entry_lines(entry, changes: dict, row: dict | None) -> list[str]:
     if actor is None and getattr(entry, "actor_id", None):
         found = User.get_or_none(User.id == entry.actor_id)
         actor = found.username if found else f"user {entry.actor_id}"
-    label = entity_label(entry.entity_type, entry.entity_id)
+    if row is None:
+        row = {"entity_type": entry.entity_type, "entity_id": entry.entity_id}
+        activity.name_entities([row])
+    label = one_line(activity.entity_label(entry.entity_type, entry.entity_id, row.get("entity_name")))
     if entry.entity_type == "ticket" and entry.entity_id is not None:
         label = f"ticket {label}"
     if entry.entity_version is not None:
@@ -101,12 +103,8 @@ class EntryModal(MessageModal):
             self.dismiss("open")
 
 
-class LogScreen(Screen):
+class LogScreen(FilterBarKeys, Screen):
     DEFAULT_CSS = """
-    LogScreen #filter { display: none; border: tall $accent; height: 3; }
-    LogScreen #filter.shown { display: block; }
-    LogScreen #filter-error { display: none; color: $error; height: auto; }
-    LogScreen #filter-error.shown { display: block; }
     LogScreen #status-line { height: 1; padding: 0 1; background: $boost; }
     LogScreen #selected { height: 1; padding: 0 1; background: $boost; }
     """
@@ -127,7 +125,6 @@ class LogScreen(Screen):
         super().__init__()
         self.filter_text = ""
         self.total: int | None = None
-        self._debounce: Timer | None = None
         self._started = False
 
     @property
@@ -136,9 +133,9 @@ class LogScreen(Screen):
 
     def compose(self) -> ComposeResult:
         yield Frame()
-        yield Input(placeholder="filter, e.g. actor:agent1 action:update type:ticket at:today is:failed \"vpn\""
-                                "  (Enter applies, Escape closes)", id="filter")
-        yield Static("", id="filter-error")
+        yield FilterInput(placeholder="filter, e.g. actor:agent1 action:update type:ticket at:today is:failed "
+                                      "\"vpn\"  (Enter applies, Escape closes)", id="filter")
+        yield FilterError(id="filter-error")
         yield Static("", id="status-line")
         yield LogTable(self._load_page, id="table")
         yield Static("", id="selected")
@@ -220,7 +217,7 @@ class LogScreen(Screen):
         else:
             line.append(f"{row['at']:%Y-%m-%d %H:%M:%S} UTC", style="bold")
             line.append(f"  ·  entry #{row['id']}  ·  ")
-            label = entity_label(row["entity_type"], row["entity_id"])
+            label = one_line(activity.entity_label(row["entity_type"], row["entity_id"], row.get("entity_name")))
             if row["entity_type"] == "ticket" and row["entity_id"] is not None:
                 label = f"ticket {label}"
             if row.get("entity_version") is not None:
@@ -260,62 +257,37 @@ class LogScreen(Screen):
 
     # ------------------------------------------------------------ filter bar
 
-    def action_filter(self) -> None:
-        bar = self.query_one("#filter", Input)
-        bar.add_class("shown")
-        bar.focus()
-
-    def action_close_filter(self) -> None:
-        self.query_one("#filter", Input).remove_class("shown")
-        self.query_one("#filter-error").remove_class("shown")
-        self.table.focus()
-
     def action_export(self) -> None:
         columns = tuple(c.key for c in self.table.COLUMNS)
         self.app.push_screen(ExportModal(ExportContext("log", self.filter_text, columns=columns)))
 
     def action_back(self) -> None:
-        if self.query_one("#filter", Input).has_class("shown"):
+        if self.filter_shown():
             self.action_close_filter()
         elif len(self.app.screen_stack) > 2:
             self.app.pop_screen()
 
-    @on(Input.Changed, "#filter")
-    def _typed(self, event: Input.Changed) -> None:
-        if self._debounce:
-            self._debounce.stop()
-        value = event.value
-        self._debounce = self.set_timer(FILTER_DEBOUNCE, lambda: self._try_filter(value, False))
-
-    @on(Input.Submitted, "#filter")
-    def _submitted(self, event: Input.Submitted) -> None:
-        if self._debounce:
-            self._debounce.stop()
-        self._try_filter(event.value, True)
-
     def action_toggle(self, which: str) -> None:
         text = toggle_term(self.filter_text, QUICK_TERMS[which])
-        bar = self.query_one("#filter", Input)
-        with bar.prevent(Input.Changed):
-            bar.value = text
-        self._try_filter(text, False)
+        with self.filter_bar.prevent(Input.Changed):
+            self.filter_bar.value = text
+        self.apply_filter(text, False)
 
     @work(exclusive=True, group="log-filter", exit_on_error=False)
-    async def _try_filter(self, text: str, close: bool) -> None:
+    async def apply_filter(self, text: str, close: bool) -> None:
         """Apply the filter if the service accepts it; otherwise show where it is wrong."""
-        error = self.query_one("#filter-error", Static)
+        error = self.query_one(FilterError)
         try:
             await asyncio.to_thread(activity.compile_filter, self.user, text)  # names are checked too
         except QueryError as exc:
-            # The Input's border and padding put its first character in column 3.
-            pointer = Text(" " * (exc.position + 3) + "^ ", style="bold")
-            pointer.append_text(literal(str(exc)))
-            self._show_filter_error(pointer)
+            error.point_at(exc)
+            self._show_bar()
             return
         except (ItsmError, DatabaseError, InterfaceError) as exc:
-            self._show_filter_error(literal(f"   {exc}"))
+            error.say(str(exc))
+            self._show_bar()
             return
-        error.remove_class("shown")
+        error.clear()
         if text != self.filter_text:
             self.filter_text = text
             self.total = None
@@ -325,13 +297,9 @@ class LogScreen(Screen):
         if close:
             self.action_close_filter()
 
-    def _show_filter_error(self, message: Text) -> None:
-        error = self.query_one("#filter-error", Static)
-        error.update(message)
-        error.add_class("shown")
-        bar = self.query_one("#filter", Input)
-        if not bar.has_class("shown"):  # a quick key made the mistake visible: show the bar too
-            bar.add_class("shown")
+    def _show_bar(self) -> None:
+        """A quick key (L, F) can make a mistake in the filter visible: show the bar too."""
+        self.filter_bar.add_class("shown")
 
     # ------------------------------------------------------------ drill-down
 
@@ -375,4 +343,4 @@ class LogScreen(Screen):
             opener(entity_type, entity_id)
         else:
             self.app.notify(f"There is no screen for {one_line(entity_type)} records yet "
-                            f"({entity_label(entity_type, entity_id)}); Enter shows the entry.")
+                            f"({one_line(activity.entity_label(entity_type, entity_id))}); Enter shows the entry.")

@@ -9,7 +9,6 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.timer import Timer
 from textual.widgets import Input, Static
 
 from ...core import queue, views
@@ -19,16 +18,15 @@ from ..export_modal import EXPORT_KEYS, ExportContext, ExportModal
 from ..modals import ChoicePicker, TextPrompt
 from ..render import literal
 from ..triage import TRIAGE_BINDINGS, Target, Triage
-from ..widgets.filter_bar import FilterError, FilterInput
+from ..widgets.filter_bar import FilterBarKeys, FilterError, FilterInput
 from ..widgets.footer import KeyFooter
 from ..widgets.frame import Frame
 from ..widgets.ticket_table import COLUMNS, TicketTable
 
 REFRESH_SECONDS = 5.0
-FILTER_DEBOUNCE = 0.3
 
 
-class QueueScreen(Triage, Screen):
+class QueueScreen(FilterBarKeys, Triage, Screen):
     DEFAULT_CSS = """
     QueueScreen #status-line { height: 1; padding: 0 1; background: $boost; }
     """
@@ -51,7 +49,6 @@ class QueueScreen(Triage, Screen):
         self.filter_text = ""
         self.sort = queue.Sort()
         self.total: int | None = None
-        self._debounce: Timer | None = None
 
     def compose(self) -> ComposeResult:
         yield Frame()
@@ -137,28 +134,7 @@ class QueueScreen(Triage, Screen):
 
     # ------------------------------------------------------------ filter bar
 
-    def action_filter(self) -> None:
-        bar = self.query_one("#filter", Input)
-        bar.add_class("shown")
-        bar.focus()
-
-    def action_close_filter(self) -> None:
-        self.query_one("#filter", Input).remove_class("shown")
-        self.query_one("#filter-error").remove_class("shown")
-        self.table.focus()
-
-    @on(Input.Changed, "#filter")
-    def _typed(self, event: Input.Changed) -> None:
-        if self._debounce:
-            self._debounce.stop()
-        self._debounce = self.set_timer(FILTER_DEBOUNCE, lambda: self._try_filter(event.value))
-
-    @on(Input.Submitted, "#filter")
-    def _submitted(self, event: Input.Submitted) -> None:
-        if self._try_filter(event.value):
-            self.action_close_filter()
-
-    def _try_filter(self, text: str) -> bool:
+    def apply_filter(self, text: str, close: bool) -> None:
         """Apply the filter if it parses; otherwise show where it is wrong."""
         error = self.query_one(FilterError)
         try:
@@ -166,12 +142,13 @@ class QueueScreen(Triage, Screen):
             queue.compile_filter(self.user, text)  # unknown names are errors too
         except QueryError as exc:
             error.point_at(exc)
-            return False
-        error.remove_class("shown")
+            return
+        error.clear()
         if text != self.filter_text:
             self.view_name = ""
             self._apply_filter(text)
-        return True
+        if close:
+            self.action_close_filter()
 
     # ------------------------------------------------------------ views and sort
 

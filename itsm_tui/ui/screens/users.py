@@ -16,8 +16,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.timer import Timer
-from textual.widgets import Input, Static
+from textual.widgets import Static
 
 from ...core import clock, users
 from ...core.errors import ConflictError, ItsmError, PermissionDenied, ValidationError
@@ -26,12 +25,12 @@ from ...core.permissions import require
 from ...core.queue import END, Cursor, Page
 from ..modals import ConfirmModal, ErrorLine, FormField, FormModal, MessageModal
 from ..render import literal, one_line, when
+from ..widgets.filter_bar import FilterBarKeys, FilterInput
 from ..widgets.footer import KeyFooter
 from ..widgets.frame import Frame
 from ..widgets.log_table import UserTable, ago
 
 REFRESH_SECONDS = 5.0
-FILTER_DEBOUNCE = 0.2
 GENERATE_HINT = "leave empty to generate one (shown once)"
 
 
@@ -140,10 +139,8 @@ def matches(row: dict, needle: str) -> bool:
     return all(word in haystack.casefold() for word in needle.casefold().split())
 
 
-class UsersScreen(Screen):
+class UsersScreen(FilterBarKeys, Screen):
     DEFAULT_CSS = """
-    UsersScreen #filter { display: none; border: tall $accent; height: 3; }
-    UsersScreen #filter.shown { display: block; }
     UsersScreen #status-line { height: 1; padding: 0 1; background: $boost; }
     UsersScreen #selected { height: 1; padding: 0 1; background: $boost; }
     """
@@ -166,7 +163,6 @@ class UsersScreen(Screen):
         self.filter_text = ""
         self.total: int | None = None
         self.allowed = False
-        self._debounce: Timer | None = None
 
     @property
     def user(self) -> User:
@@ -174,7 +170,7 @@ class UsersScreen(Screen):
 
     def compose(self) -> ComposeResult:
         yield Frame()
-        yield Input(placeholder="find users: words in username, name, e-mail, role, department; "
+        yield FilterInput(placeholder="find users: words in username, name, e-mail, role, department; "
                                 "'disabled', 'locked'  (Escape closes)", id="filter")
         yield Static("", id="status-line")
         yield UserTable(self._load_page, id="table")
@@ -269,38 +265,19 @@ class UsersScreen(Screen):
         self.app.notify(event.error, severity="error", title="Could not load the users")
 
     def action_back(self) -> None:
-        if self.query_one("#filter", Input).has_class("shown"):
-            self.query_one("#filter", Input).remove_class("shown")
-            self.table.focus()
+        if self.filter_shown():
+            self.action_close_filter()
         elif len(self.app.screen_stack) > 2:
             self.app.pop_screen()
 
     # ------------------------------------------------------------ find
 
-    def action_filter(self) -> None:
-        bar = self.query_one("#filter", Input)
-        bar.add_class("shown")
-        bar.focus()
-
-    @on(Input.Changed, "#filter")
-    def _typed(self, event: Input.Changed) -> None:
-        if self._debounce:
-            self._debounce.stop()
-        value = event.value
-        self._debounce = self.set_timer(FILTER_DEBOUNCE, lambda: self._apply_filter(value))
-
-    @on(Input.Submitted, "#filter")
-    def _submitted(self, event: Input.Submitted) -> None:
-        if self._debounce:
-            self._debounce.stop()
-        self._apply_filter(event.value)
-        self.query_one("#filter", Input).remove_class("shown")
-        self.table.focus()
-
-    def _apply_filter(self, text: str) -> None:
+    def apply_filter(self, text: str, close: bool) -> None:
         if text != self.filter_text and self.allowed:
             self.filter_text = text
             self.table.reload()
+        if close:
+            self.action_close_filter()
 
     # ------------------------------------------------------------ actions
 

@@ -1,8 +1,10 @@
-"""The filter bar of every list (queue, inventory, log): a hidden Input and its error line."""
+"""The filter bar of every list (queue, inventory, log, users): a hidden Input, its error line
+and the keys and timing they share."""
 
 from __future__ import annotations
 
 from rich.text import Text
+from textual.timer import Timer
 from textual.widgets import Input, Static
 
 from ...core.errors import QueryError
@@ -38,3 +40,52 @@ class FilterError(Static):
 
     def clear(self) -> None:
         self.remove_class("shown")
+
+
+class FilterBarKeys:
+    """The filter bar's behaviour, the same on every list screen: ``/`` shows it, typing
+    applies the filter after a short pause, Enter applies it and closes the bar when it is
+    accepted, Escape closes it. The screen composes a :class:`FilterInput` with id ``filter``
+    (and a :class:`FilterError` when its filters can be wrong), has a ``table``, and provides
+    ``apply_filter(text, close)``.
+
+    The handlers go by Textual's naming convention (``on_input_changed``), which is looked up
+    along the screen's MRO, so this class needs no base of its own."""
+
+    FILTER_DEBOUNCE = 0.3
+    _debounce: Timer | None = None
+
+    @property
+    def filter_bar(self) -> Input:
+        return self.query_one("#filter", Input)
+
+    def filter_shown(self) -> bool:
+        return self.filter_bar.has_class("shown")
+
+    def action_filter(self) -> None:
+        self.filter_bar.add_class("shown")
+        self.filter_bar.focus()
+
+    def action_close_filter(self) -> None:
+        self.filter_bar.remove_class("shown")
+        for error in self.query(FilterError):
+            error.clear()
+        self.table.focus()
+
+    def stop_debounce(self) -> None:
+        if self._debounce:
+            self._debounce.stop()
+            self._debounce = None
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id != "filter":
+            return
+        self.stop_debounce()
+        value = event.value
+        self._debounce = self.set_timer(self.FILTER_DEBOUNCE, lambda: self.apply_filter(value, False))
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id != "filter":
+            return
+        self.stop_debounce()
+        self.apply_filter(event.value, True)

@@ -17,7 +17,7 @@ from rich.text import Text
 from textual.binding import Binding
 from textual.message import Message
 
-from ...core.models import ticket_number
+from ...core.activity import entity_label
 from ..render import literal, one_line
 from .paged_table import Column, PagedTable
 
@@ -59,16 +59,6 @@ def ago(moment: datetime | None, now: datetime) -> str:
             count = seconds // size
             return f"{count} {unit}{'s' if count != 1 else ''} ago"
     return "just now"  # not reached
-
-
-def entity_label(entity_type: str | None, entity_id: int | None) -> str:
-    """'INC000123' for a ticket, 'system 42', 'user 7', or the bare type when there is no id."""
-    kind = one_line(entity_type or "")
-    if entity_id is None:
-        return kind or "—"
-    if kind == "ticket":
-        return ticket_number(entity_id)
-    return f"{kind} {entity_id}"
 
 
 class HighlightingTable(PagedTable):
@@ -129,7 +119,7 @@ class LogTable(HighlightingTable, inherit_bindings=False):
             "when": Text(ago(row["at"], self.now)),
             "actor": literal(one_line(actor) if actor else "—", "" if actor else "dim"),
             "action": literal(one_line(row["action"])),
-            "entity": literal(entity_label(row["entity_type"], row["entity_id"])),
+            "entity": literal(one_line(entity_label(row["entity_type"], row["entity_id"], row.get("entity_name")))),
             "summary": literal(one_line(row["summary"])),
         }
         if failed:
