@@ -445,14 +445,17 @@ def system_detail(actor: User, system_id: int) -> SystemDetail:
         .where((AuditEntry.entity_type == "system") & (AuditEntry.entity_id == system_id))
         .order_by(AuditEntry.at, AuditEntry.id)
     )
-    once_linked = {audit.changes_of(e)["ticket"][1] for e in history if e.action == "ticket_linked"}
+    # Two index lookups, then the tickets by id: "system_id = ? OR id IN (...)" would make
+    # SQLite walk the created_at index through every ticket to serve the ORDER BY.
+    linked = {audit.changes_of(e)["ticket"][1] for e in history if e.action == "ticket_linked"}
+    linked.update(t for (t,) in Ticket.select(Ticket.id).where(Ticket.system == system_id).tuples())
     tickets = [
         {"id": t.id, "number": ticket_number(t.id), "title": t.title, "status": t.status,
          "priority": t.priority, "created_at": t.created_at}
         for t in Ticket.select(Ticket.id, Ticket.title, Ticket.status, Ticket.priority,
                                Ticket.created_at)
-        .where((Ticket.system == system_id) | Ticket.id.in_(sorted(once_linked)))
+        .where(Ticket.id.in_(sorted(linked)))
         .order_by(Ticket.created_at.desc(), Ticket.id.desc())
-    ]
+    ] if linked else []
     return SystemDetail(system, peripherals, tickets, history)
 
