@@ -155,7 +155,11 @@ def _apply_ddl(path: Path) -> None:
             db.database.execute_sql(body)
 
 
-def test_v2_database_upgrades_to_v3_keeping_its_tickets(engine):
+def _indexes(table: str) -> dict:
+    return {i.name: (tuple(i.columns), i.unique) for i in db.database.get_indexes(table)}
+
+
+def test_v2_database_upgrades_to_the_latest_keeping_its_tickets(engine):
     """A database made by the v2 release's DDL (kept in tests/data) upgrades in place."""
     from itsm_tui.core import tickets, users
     from itsm_tui.core.models import Setting, SlaPolicy, Ticket
@@ -167,7 +171,7 @@ def test_v2_database_upgrades_to_v3_keeping_its_tickets(engine):
     db.database.execute_sql(
         "INSERT INTO category (name, is_active) VALUES ('Hardware', 1)")
 
-    assert setup.initialise() == (2, 3)
+    assert setup.initialise() == (2, schema.SCHEMA_VERSION)
     columns = _columns("ticket")
     assert {"response_risk_at", "resolution_met", "opened_by_id", "source_mod_count"} <= set(columns)
     assert all(columns[c] for c in ("response_risk_at", "resolution_met", "opened_by_id"))  # nullable
@@ -176,8 +180,9 @@ def test_v2_database_upgrades_to_v3_keeping_its_tickets(engine):
     kept = Ticket.get_by_id(made.id)
     assert (kept.title, kept.resolution_met, kept.opened_by_id) == ("Printer jams", None, None)
     assert SlaPolicy.select().count() >= 0 and Setting.select().count() >= 0  # the tables exist
-    # The upgraded database has the same columns as one created at v3.
-    upgraded = {m._meta.table_name: _columns(m._meta.table_name) for m in ALL_MODELS}
+    # The upgraded database has the same columns and indexes as one created at the latest version.
+    tables = [m._meta.table_name for m in ALL_MODELS]
+    upgraded = {t: (_columns(t), _indexes(t)) for t in tables}
     db.database.drop_tables(list(reversed(ALL_MODELS)))
     setup.initialise()
-    assert upgraded == {m._meta.table_name: _columns(m._meta.table_name) for m in ALL_MODELS}
+    assert upgraded == {t: (_columns(t), _indexes(t)) for t in tables}

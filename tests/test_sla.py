@@ -1,7 +1,7 @@
 """The SLA engine: working-time maths checked against hand-worked cases, and the lifecycle
 (pauses, priority changes, first response, frozen outcomes) through the ticket service."""
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 import pytest
 

@@ -1,5 +1,5 @@
 """The paged list under typing speed: keys typed while a page is read are made, in order, once
-it is there (on SQLite and MariaDB)."""
+it is there; reads ahead and timed refreshes never hold a key up (on SQLite and MariaDB)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import time
 import pytest
 
 from itsm_tui.core import demo, queue, users
+from itsm_tui.core.models import Ticket
 from itsm_tui.ui.app import ItsmApp
 from ui_helpers import logged_in, until
 
@@ -63,3 +64,55 @@ async def test_moves_typed_while_a_page_loads_are_not_lost(big_desk, people):
         await until(pilot, lambda: not table.fetching and table.current["id"] == order[0])
         await pilot.pause(0.5)
         assert table.current["id"] == order[0]
+
+
+async def test_paging_reads_ahead_so_no_page_key_waits_for_the_database(big_desk, people):
+    """Near the end of its window the list reads the next rows before they are asked for: an
+    operator paging down (then back up) through more rows than the window holds never waits
+    on a read, and the window stays bounded."""
+    from itsm_tui.ui.widgets.paged_table import MAX_ROWS
+
+    app = ItsmApp(big_desk)
+    async with app.run_test(size=(120, 40)) as pilot:
+        table = await logged_in(pilot, "agent", "agent-password-1")
+        screen = app.screen
+        screen.apply_view("Every ticket", "", "-updated")
+        await until(pilot, lambda: not table.fetching and table.rows)
+        order = [r["id"] for r in queue.page(people["agent"], "", screen.sort, limit=5000).rows]
+        step = table.visible_rows
+        pages = min(20, (len(order) - 1) // step)
+        assert pages * step > MAX_ROWS  # the window must slide, dropping rows behind the cursor
+        _slow(table, 0.3)
+        waits = 0
+        for page in range(1, pages + 1):
+            await pilot.press("pagedown")
+            waits += table.fetching  # the key found no rows to move to: it waits for a read
+            await until(pilot, lambda: not table.fetching and not table.prefetching)
+            assert table.current["id"] == order[page * step]
+            assert len(table.rows) <= MAX_ROWS
+        for page in range(pages - 1, -1, -1):
+            await pilot.press("pageup")
+            waits += table.fetching
+            await until(pilot, lambda: not table.fetching and not table.prefetching)
+            assert table.current["id"] == order[page * step]
+        assert waits == 0
+
+
+async def test_keys_move_on_while_the_timed_refresh_reads(big_desk, people):
+    """The refresh every few seconds (changes by other operators) reads in the background: a
+    key pressed meanwhile moves at once, and the cursor stays on the row it reached, now
+    showing the other operator's change."""
+    app = ItsmApp(big_desk)
+    async with app.run_test(size=(120, 40)) as pilot:
+        table = await logged_in(pilot, "agent", "agent-password-1")
+        screen = app.screen
+        order = [r["id"] for r in queue.page(people["agent"], screen.filter_text, screen.sort, limit=100).rows]
+        _slow(table, 0.5)
+        Ticket.update(title="Renamed by another operator").where(Ticket.id == order[3]).execute()
+        screen._periodic_refresh()
+        assert table.prefetching and not table.fetching
+        await pilot.press("j", "j", "j")
+        assert table.current["id"] == order[3]  # moved without waiting for the read
+        await until(pilot, lambda: not table.prefetching)
+        assert table.current["id"] == order[3]
+        assert table.current["title"] == "Renamed by another operator"

@@ -258,9 +258,13 @@ def _daily(mine, now: datetime, cal: sla.Calendar) -> list[dict]:
     bounds = day_bounds(now, cal)
     opened = _per_day(Ticket.created_at, bounds, mine)
     resolved = _per_day(Ticket.resolved_at, bounds, mine)
-    created_before = _where(Ticket.select(), Ticket.created_at < bounds[0], mine).count()
-    resolved_before = _where(Ticket.select(), Ticket.resolved_at < bounds[0], mine).count()
-    backlog, rows = created_before - resolved_before, []
+    # The backlog when the window opens, created before it minus resolved before it, counted as
+    # the unresolved tickets minus those created since plus those resolved since: the same
+    # number, read from the window's stretch of two indexes instead of nearly all of both.
+    unresolved = _where(Ticket.select(), Ticket.resolved_at.is_null(), mine).count()
+    created_since = _where(Ticket.select(), Ticket.created_at >= bounds[0], mine).count()
+    resolved_since = _where(Ticket.select(), Ticket.resolved_at >= bounds[0], mine).count()
+    backlog, rows = unresolved - created_since + resolved_since, []
     for k in range(DAYS):
         backlog += opened[k] - resolved[k]
         day = sla.to_local(cal, bounds[k]).date()

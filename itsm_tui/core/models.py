@@ -186,7 +186,7 @@ class Ticket(BaseModel):
     created_at = DateTimeField(index=True)
     updated_at = DateTimeField(index=True)
     first_response_at = DateTimeField(null=True)
-    resolved_at = DateTimeField(null=True, index=True)  # v3 index: resolved-per-day figures
+    resolved_at = DateTimeField(null=True)
     closed_at = DateTimeField(null=True)
     response_due = DateTimeField()
     resolution_due = DateTimeField(index=True)
@@ -227,6 +227,10 @@ class Ticket(BaseModel):
             # the open tickets reads this index alone (analytics._open_groups).
             (("status", "assignee", "priority", "category", "created_at", "first_response_at",
               "response_due", "response_risk_at", "resolution_due", "resolution_risk_at", "sla_paused_at"), False),
+            # v4: every column of the figures over tickets resolved in a period (compliance,
+            # median time to resolve, resolved per day), read from this index alone: at 1M
+            # tickets MariaDB spent seconds fetching each resolved row from the table.
+            (("resolved_at", "assignee", "created_at", "response_met", "resolution_met"), False),
         )
 
     @property
@@ -283,6 +287,9 @@ class AuditEntry(BaseModel):
             (("entity_type", "entity_id", "at"), False),
             (("actor", "at"), False),
             (("action", "at"), False),
+            # v4: a type with an action ("type:system action:update"), the log's common pair,
+            # is a range of this index: counted and paged without reading the entries.
+            (("entity_type", "action", "at"), False),
         )
 
 

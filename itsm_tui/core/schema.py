@@ -6,7 +6,9 @@ N-1 to N; ``MIGRATIONS`` lists them in order. A new database is created from the
 
 Versions: 1, the first release; 2, saved ticket views and user preferences; 3, the SLA engine
 (policies, calendar settings, risk times, pauses, frozen outcomes, alerts), automatic assignment,
-e-mail, and the fields that imported tickets carry.
+e-mail, and the fields that imported tickets carry; 4, covering indexes for the figures over
+tickets resolved in a period (in place of the v3 index on ``resolved_at``) and for the log's
+type-and-action filters.
 """
 
 from __future__ import annotations
@@ -18,11 +20,11 @@ from peewee import MySQLDatabase, SqliteDatabase
 from .db import MYSQL_TABLE_SETTINGS, database
 from .errors import SchemaError
 from .models import (
-    ALL_MODELS, Category, CategoryAgent, EmailMessage, SavedView, SchemaMeta, Setting, SlaAlert,
+    ALL_MODELS, AuditEntry, Category, CategoryAgent, EmailMessage, SavedView, SchemaMeta, Setting, SlaAlert,
     SlaPolicy, Ticket, User, UserPreference,
 )
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 VERSION_KEY = "schema_version"
 
 Migration = tuple[int, Callable[[], None]]
@@ -65,7 +67,26 @@ def _add_sla() -> None:
             database.execute_sql(sql, params)
 
 
-MIGRATIONS: Sequence[Migration] = ((2, _add_views), (3, _add_sla))
+def _create_index(model, columns: tuple[str, ...]) -> None:
+    """Create the model's index on exactly ``columns`` (as the model declares it)."""
+    for index in model._meta.fields_to_index():
+        if tuple(getattr(e, "column_name", None) for e in index._expressions) == columns:
+            sql, params = model._schema._create_index(index, safe=False).query()
+            database.execute_sql(sql, params)
+
+
+def _v4_indexes() -> None:
+    """v4: covering indexes for the figures over tickets resolved in a period (in place of the
+    v3 index on ``resolved_at``) and for the log's type-and-action filters."""
+    _create_index(Ticket, ("resolved_at", "assignee_id", "created_at", "response_met", "resolution_met"))
+    _create_index(AuditEntry, ("entity_type", "action", "at"))
+    if isinstance(database.obj, MySQLDatabase):
+        database.execute_sql("DROP INDEX ticket_resolved_at ON ticket")
+    else:
+        database.execute_sql("DROP INDEX ticket_resolved_at")
+
+
+MIGRATIONS: Sequence[Migration] = ((2, _add_views), (3, _add_sla), (4, _v4_indexes))
 
 
 def current_version() -> int | None:

@@ -84,8 +84,8 @@ class HighlightingTable(PagedTable):
         super()._move_to(target, paging)
         self._highlight_changed()
 
-    def _arrived(self, generation, page, apply) -> None:
-        super()._arrived(generation, page, apply)
+    def _arrived(self, generation, page, apply, fresh) -> None:
+        super()._arrived(generation, page, apply, fresh)
         self._highlight_changed()
 
     def render_lines(self, crop):

@@ -80,6 +80,7 @@ class PagedTable(Widget, can_focus=True):
         self.top = 0
         self.marks: set[int] = set()
         self.fetching = False  # not "loading": that is Textual's own reactive (a spinner, no focus)
+        self.prefetching = False  # a read the cursor does not wait for (_read_ahead, a timed refresh)
         self.now = clock.now()
         self._generation = 0
         self._strips: dict[tuple, Strip] = {}  # drawn lines, see render_line
@@ -104,11 +105,16 @@ class PagedTable(Widget, can_focus=True):
         """Marked rows that are loaded; marks of rows outside the window travel as ids."""
         return [r for r in self.rows if r["id"] in self.marks]
 
-    def _load(self, fetch: Callable[[], Page], apply: Callable[[Page], None]) -> None:
-        """Fetch in a thread; apply on the UI thread unless a newer load superseded it."""
+    def _load(self, fetch: Callable[[], Page], apply: Callable[[Page], None], *, fresh: bool = True,
+              background: bool = False) -> None:
+        """Fetch in a thread; apply on the UI thread unless a newer load superseded it.
+
+        ``fresh``: the rows already shown may have changed (a reload, not more of the same
+        list), so every line is drawn again. ``background``: the cursor does not wait for this
+        read; it moves on meanwhile through the rows it has (``prefetching``, not ``fetching``)."""
         self._generation += 1
         generation = self._generation
-        self.fetching = True
+        self.fetching, self.prefetching = not background, background
 
         def work() -> None:
             try:
@@ -116,26 +122,27 @@ class PagedTable(Widget, can_focus=True):
             except Exception as exc:  # shown to the operator; the table keeps its rows
                 self.app.call_from_thread(self._failed, generation, str(exc))
                 return
-            self.app.call_from_thread(self._arrived, generation, page, apply)
+            self.app.call_from_thread(self._arrived, generation, page, apply, fresh)
 
         self.run_worker(work, thread=True, group="ticket-table", exit_on_error=False)
 
-    def _arrived(self, generation: int, page: Page, apply: Callable[[Page], None]) -> None:
+    def _arrived(self, generation: int, page: Page, apply: Callable[[Page], None], fresh: bool) -> None:
         if generation != self._generation:
             return
-        self.fetching = False
-        self.now = clock.now()
-        self._strips.clear()  # the rows are new (or newly read): draw every line again
+        self.fetching = self.prefetching = False
+        if fresh:
+            self.now = clock.now()
+            self._strips.clear()  # the rows are new (or newly read): draw every line again
         apply(page)
         self._clamp()
         self.refresh()
         self.post_message(self.Loaded())
-        if self._typed_ahead:
-            self.call_after_refresh(self._replay)  # after the move that asked for the page
+        if self._typed_ahead and not self.fetching:
+            self._replay()  # the moves typed while it was read; painted with it
 
     def _failed(self, generation: int, message: str) -> None:
         if generation == self._generation:
-            self.fetching = False
+            self.fetching = self.prefetching = False
             self._typed_ahead.clear()
             self.post_message(self.LoadFailed(message))
 
@@ -154,26 +161,27 @@ class PagedTable(Widget, can_focus=True):
     def refresh_window(self, keep_id: int | None = None, force: bool = False) -> None:
         """Re-read the rows on screen from the database, keeping the cursor on ``keep_id`` (or
         on the same position when that ticket left the view) and the marks. A timed refresh
-        (not ``force``) yields to a load already under way."""
-        if self.fetching and not force:
+        (not ``force``) yields to a read already under way and runs in the background: keys
+        keep moving the cursor meanwhile, and it stays on the row it reached."""
+        if (self.fetching or self.prefetching) and not force:
             return
         if not self.rows:
             self.reload()
             return
-        keep_id = keep_id if keep_id is not None else (self.current or {}).get("id")
-        old_cursor, old_offset = self.cursor, self.cursor - self.top
         anchor = self.rows[0]["_cursor"]
         # Inclusive of the first row: step the id one past it in the reading direction.
         start = Cursor(anchor.value, anchor.id + (1 if self.sort.descending else -1)) if self.more_before else None
         count = max(len(self.rows), self.page_size)
 
         def apply(page: Page) -> None:
+            keep = keep_id if keep_id is not None else (self.current or {}).get("id")
+            old_cursor, old_offset = self.cursor, self.cursor - self.top
             self.rows, self.more_after = page.rows, page.has_more
-            index = self._index_of(keep_id)
+            index = self._index_of(keep)
             self.cursor = index if index is not None else min(old_cursor, len(self.rows) - 1)
             self.top = max(0, self.cursor - old_offset)
 
-        self._load(lambda: self.loader(start, None, count), apply)
+        self._load(lambda: self.loader(start, None, count), apply, background=not force)
 
     def _index_of(self, ticket_id: int | None) -> int | None:
         for index, row in enumerate(self.rows):
@@ -190,7 +198,8 @@ class PagedTable(Widget, can_focus=True):
         self._move_to(self.cursor + direction * self.visible_rows, paging=True)
 
     def _move_to(self, target: int, paging: bool = False) -> None:
-        if self.fetching:  # a page is on its way: make the move once it is there
+        beyond = (target >= len(self.rows) and self.more_after) or (target < 0 and self.more_before)
+        if self.fetching or (self.prefetching and beyond):  # make the move once the rows are there
             self._typed_ahead.append((target - self.cursor, paging))
             return
         if target >= len(self.rows) and self.more_after and self.rows:
@@ -214,6 +223,18 @@ class PagedTable(Widget, can_focus=True):
                          Region(0, self.cursor - self.top + 1, width, 1))
         else:
             self.refresh()
+        self._read_ahead()
+
+    def _read_ahead(self) -> None:
+        """Read the next rows while the cursor is within two screens of the window's end, so
+        paging on rarely waits for the database."""
+        if self.fetching or self.prefetching or not self.rows:
+            return
+        margin = 2 * self.visible_rows
+        if self.more_after and len(self.rows) - 1 - self.cursor < margin:
+            self._extend_after(then=None, ahead=True)
+        elif self.more_before and self.cursor < margin:
+            self._extend_before(then=None, ahead=True)
 
     def _replay(self) -> None:
         """Make the moves typed while a page was being read, in order."""
@@ -221,7 +242,9 @@ class PagedTable(Widget, can_focus=True):
         for delta, paging in moves:
             self._move_to(self.cursor + delta, paging)  # queued again if it reads a page
 
-    def _extend_after(self, then: Callable[[], None]) -> None:
+    def _extend_after(self, then: Callable[[], None] | None, ahead: bool = False) -> None:
+        """Read the rows after the window; then make the move that needed them (``then``), in
+        the same repaint."""
         last = self.rows[-1]["_cursor"]
 
         def apply(page: Page) -> None:
@@ -231,13 +254,13 @@ class PagedTable(Widget, can_focus=True):
             if excess > 0:
                 del self.rows[:excess]
                 self.cursor, self.top, self.more_before = self.cursor - excess, self.top - excess, True
-            if page.rows:
-                self.call_after_refresh(then)
+            if page.rows and then is not None:
+                then()
 
         limit = self.page_size
-        self._load(lambda: self.loader(last, None, limit), apply)
+        self._load(lambda: self.loader(last, None, limit), apply, fresh=False, background=ahead)
 
-    def _extend_before(self, then: Callable[[], None]) -> None:
+    def _extend_before(self, then: Callable[[], None] | None, ahead: bool = False) -> None:
         first = self.rows[0]["_cursor"]
 
         def apply(page: Page) -> None:
@@ -248,11 +271,11 @@ class PagedTable(Widget, can_focus=True):
             if len(self.rows) > MAX_ROWS:
                 del self.rows[MAX_ROWS:]
                 self.more_after = True
-            if page.rows:
-                self.call_after_refresh(then)
+            if page.rows and then is not None:
+                then()
 
         limit = self.page_size
-        self._load(lambda: self.loader(None, first, limit), apply)
+        self._load(lambda: self.loader(None, first, limit), apply, fresh=False, background=ahead)
 
     def action_first(self) -> None:
         self.reload()
