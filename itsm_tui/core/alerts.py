@@ -25,7 +25,10 @@ WORDS = {"at_risk": "is at risk of breaching", "breached": "has breached"}
 
 
 def _crossed(target: str, state: str, now: datetime, limit: int):
-    """Open tickets whose ``target`` entered ``state`` within the look-back, not yet alerted."""
+    """Open tickets whose ``target`` entered ``state`` within the look-back, not yet alerted.
+
+    ``moment <= now`` follows from ``clause`` (a pause began in the past); said outright, it
+    bounds the look-back to a short range of the moment's index on both engines."""
     due = Ticket.response_due if target == "response" else Ticket.resolution_due
     risk = Ticket.response_risk_at if target == "response" else Ticket.resolution_risk_at
     if state == "breached":
@@ -35,7 +38,8 @@ def _crossed(target: str, state: str, now: datetime, limit: int):
     already = SlaAlert.select().where((SlaAlert.ticket == Ticket.id) & (SlaAlert.target == target)
                                       & (SlaAlert.state == state))
     return list(Ticket.select(Ticket.id, Ticket.title, Ticket.assignee, due.alias("due"))
-                .where(Ticket.status.in_(OPEN_STATUSES), clause, moment > now - LOOKBACK, ~fn.EXISTS(already))
+                .where(Ticket.status.in_(OPEN_STATUSES), clause, moment > now - LOOKBACK, moment <= now,
+                       ~fn.EXISTS(already))
                 .order_by(moment).limit(limit))
 
 

@@ -6,9 +6,9 @@ N-1 to N; ``MIGRATIONS`` lists them in order. A new database is created from the
 
 Versions: 1, the first release; 2, saved ticket views and user preferences; 3, the SLA engine
 (policies, calendar settings, risk times, pauses, frozen outcomes, alerts), automatic assignment,
-e-mail, and the fields that imported tickets carry; 4, covering indexes for the figures over
-tickets resolved in a period (in place of the v3 index on ``resolved_at``) and for the log's
-type-and-action filters.
+e-mail, and the fields that imported tickets carry; 4, indexes: covering ones for the figures
+over tickets resolved in a period (in place of the v3 index on ``resolved_at``), the SLA
+alerts' look-back, and the log's type-and-action filters.
 """
 
 from __future__ import annotations
@@ -77,9 +77,12 @@ def _create_index(model, columns: tuple[str, ...]) -> None:
 
 def _v4_indexes() -> None:
     """v4: covering indexes for the figures over tickets resolved in a period (in place of the
-    v3 index on ``resolved_at``) and for the log's type-and-action filters."""
+    v3 index on ``resolved_at``), for the SLA alerts' look-back and for the log's
+    type-and-action filters."""
     _create_index(Ticket, ("resolved_at", "assignee_id", "created_at", "response_met", "resolution_met"))
     _create_index(AuditEntry, ("entity_type", "action", "at"))
+    for moment in ("response_due", "response_risk_at", "resolution_risk_at"):
+        _create_index(Ticket, (moment,))
     if isinstance(database.obj, MySQLDatabase):
         database.execute_sql("DROP INDEX ticket_resolved_at ON ticket")
     else:
