@@ -474,6 +474,21 @@ async def test_system_screen_shows_everything_and_attaches_and_detaches(inv):
 
 
 @pytest.mark.asyncio
+async def test_opening_a_system_deleted_meanwhile_says_so_and_stays_on_the_list(inv):
+    app = ItsmApp(inv)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await inventory_screen(pilot)
+        await on_row(pilot, screen.table, "hostname", "ws-001")
+        gone = System.get(System.hostname == "ws-001")
+        inventory.delete(users.system_actor(), "system", gone.id)  # another operator
+        await pilot.press("enter")
+        await until(pilot, lambda: any(f"system {gone.id} does not exist" in str(n.message)
+                                       for n in app._notifications))
+        await pilot.pause(0.3)
+        assert app.screen is screen
+
+
+@pytest.mark.asyncio
 async def test_system_screen_ticket_opens_with_enter(inv):
     app = ItsmApp(inv)
     async with app.run_test(size=(120, 40)) as pilot:

@@ -217,9 +217,9 @@ class ItsmApp(App):
         elif entity_type == "ticket":
             self.open_ticket(entity_id)
         elif entity_type == "system" and allowed(self.user.role, "inventory.view"):
-            from .screens.system import SystemScreen
+            from .screens.system import open_system
 
-            self.push_screen(SystemScreen(entity_id))
+            open_system(self, entity_id)
         elif entity_type == "user" and allowed(self.user.role, "user.manage"):
             self.show_section("users")
         else:

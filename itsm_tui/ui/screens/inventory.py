@@ -623,9 +623,9 @@ class InventoryScreen(FilterBarKeys, InventoryActions, Screen):
     def _open(self, event: AssetTable.Opened) -> None:
         event.stop()
         if self.kind == "system":
-            from .system import SystemScreen
+            from .system import open_system
 
-            self.app.push_screen(SystemScreen(event.row_id))
+            open_system(self.app, event.row_id)
         else:
             self.action_edit()
 

@@ -25,6 +25,7 @@ from ...core.permissions import allowed
 from ...core.text import strip_controls
 from ..export_modal import ExportContext, ExportModal
 from ..modals import ChoicePicker, ConflictModal
+from ..opening import OpenWhenRead
 from ..render import literal, one_line, priority_text, status_text, when
 from ..widgets.asset_tables import asset_status
 from ..widgets.footer import KeyFooter
@@ -114,6 +115,12 @@ def _short(value) -> str:
     return text if len(text) <= 60 else text[:59] + "…"
 
 
+def open_system(app, system_id: int) -> None:
+    """The system's screen, pushed once its data is read (see OpenWhenRead)."""
+    OpenWhenRead(app, lambda user: read_system(user, system_id), lambda view: SystemScreen(system_id, view),
+                 group="open-system")
+
+
 class SystemScreen(InventoryActions, Screen):
     DEFAULT_CSS = """
     SystemScreen #body { padding: 0 1; }
@@ -132,10 +139,11 @@ class SystemScreen(InventoryActions, Screen):
 
     AUTO_FOCUS = "#peripherals"
 
-    def __init__(self, system_id: int) -> None:
+    def __init__(self, system_id: int, view: SystemView | None = None) -> None:
         super().__init__()
         self.system_id = system_id
         self.view: SystemView | None = None
+        self._given = view  # read just before the push: shown at mount, not read again
         self.permitted = False
         self.actor: User | None = None
 
@@ -163,7 +171,8 @@ class SystemScreen(InventoryActions, Screen):
             return
         self.permitted = True
         self.actor = self.user  # for the worker thread, which has no active app to ask
-        self.load()
+        if self._given is not None:
+            self._show(self._given)
         self.set_interval(REFRESH_SECONDS, self._auto_refresh)
 
     def _leave(self) -> None:
@@ -176,7 +185,10 @@ class SystemScreen(InventoryActions, Screen):
             self.load()
 
     def on_screen_resume(self) -> None:
-        if self.permitted:
+        """Read again on coming back (the first time too, unless the data came with the push)."""
+        if self._given is not None:
+            self._given = None
+        elif self.permitted:
             self.load()
 
     @work(exclusive=True, group="system-load", thread=True, exit_on_error=False)

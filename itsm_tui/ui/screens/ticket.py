@@ -23,13 +23,13 @@ from ...core.models import LEVEL_NAMES, Attachment, Department, Network, Periphe
 from ...core.permissions import allowed
 from ..export_modal import EXPORT_KEYS, ExportContext, ExportModal
 from ..modals import ChoicePicker, PathPrompt
+from ..opening import OpenWhenRead
 from ..render import SLA_STYLES, literal, priority_text, relative, sla_state, status_text, when
 from ..triage import TRIAGE_BINDINGS, Target, Triage
 from ..widgets.footer import KeyFooter
 from ..widgets.frame import Frame
 
 REFRESH_SECONDS = 5.0
-SHOW_LOADING_AFTER = 0.2  # seconds: a slower read shows the screen at once, with "loading…"
 
 
 @dataclass
@@ -80,45 +80,9 @@ def _asset(actor: User, ticket: Ticket) -> str:
 
 
 def open_ticket(app, ticket_id: int) -> None:
-    """Push the ticket screen once its data is read, so that it is laid out and painted once,
-    complete (an empty screen first, then again with the data, cost twice the time). A read
-    slower than SHOW_LOADING_AFTER shows the screen at once, reading for itself."""
-    _Opening(app, ticket_id)
-
-
-class _Opening:
-    def __init__(self, app, ticket_id: int) -> None:
-        self.app, self.ticket_id, self.user = app, ticket_id, app.user
-        self.done = False
-        self.timer = app.set_timer(SHOW_LOADING_AFTER, self._push)
-        # exclusive: a second Enter before the first read ends opens only the second ticket
-        self.worker = app.run_worker(self._read, thread=True, group="open-ticket", exclusive=True,
-                                     exit_on_error=False)
-
-    def _read(self) -> None:
-        try:
-            view, error = read_ticket(self.user, self.ticket_id), None
-        except ItsmError as exc:
-            view, error = None, str(exc)
-        self.app.call_from_thread(self._arrived, view, error)
-
-    def _arrived(self, view: TicketView | None, error: str | None) -> None:
-        if error is None:
-            self._push(view)
-        elif self._settle():
-            self.app.notify(error, severity="error")
-
-    def _push(self, view: TicketView | None = None) -> None:
-        if self._settle():
-            self.app.push_screen(TicketScreen(self.ticket_id, view))
-
-    def _settle(self) -> bool:
-        """True the first time, unless a newer opening or a log-out overtook this one."""
-        if self.done or self.worker.is_cancelled or self.app.user is not self.user:
-            return False
-        self.done = True
-        self.timer.stop()
-        return True
+    """The ticket's screen, pushed once its data is read (see OpenWhenRead)."""
+    OpenWhenRead(app, lambda user: read_ticket(user, ticket_id), lambda view: TicketScreen(ticket_id, view),
+                 group="open-ticket")
 
 
 class TicketScreen(Triage, Screen):

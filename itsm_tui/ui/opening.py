@@ -1,0 +1,58 @@
+"""Opening a record's screen (a ticket, a system) once its data is read, so that the screen is
+laid out and painted once, complete: an empty screen first, then again with the data, costs
+twice the time. A read slower than SHOW_LOADING_AFTER shows the screen at once, reading for
+itself ("loading…")."""
+
+from __future__ import annotations
+
+from typing import Callable, Generic, TypeVar
+
+from peewee import DatabaseError, InterfaceError
+from textual.screen import Screen
+
+from ..core.errors import ItsmError
+from ..core.models import User
+
+SHOW_LOADING_AFTER = 0.2  # seconds
+READ_ERRORS = (ItsmError, DatabaseError, InterfaceError)  # shown to the operator, nothing opens
+
+View = TypeVar("View")
+
+
+class OpenWhenRead(Generic[View]):
+    """``read(user)`` in a worker thread, then push ``make(view)`` (``make(None)`` at once when
+    the read is slow: that screen reads for itself)."""
+
+    def __init__(self, app, read: Callable[[User], View], make: Callable[[View | None], Screen],
+                 group: str) -> None:
+        self.app, self.user, self.read, self.make = app, app.user, read, make
+        self.done = False
+        self.timer = app.set_timer(SHOW_LOADING_AFTER, self._push)
+        # exclusive: a second Enter before the first read ends opens only the second record
+        self.worker = app.run_worker(self._read, thread=True, group=group, exclusive=True,
+                                     exit_on_error=False)
+
+    def _read(self) -> None:
+        try:
+            view, error = self.read(self.user), None
+        except READ_ERRORS as exc:
+            view, error = None, str(exc)
+        self.app.call_from_thread(self._arrived, view, error)
+
+    def _arrived(self, view: View | None, error: str | None) -> None:
+        if error is None:
+            self._push(view)
+        elif self._settle():
+            self.app.notify(error, severity="error")
+
+    def _push(self, view: View | None = None) -> None:
+        if self._settle():
+            self.app.push_screen(self.make(view))
+
+    def _settle(self) -> bool:
+        """True the first time, unless a newer opening or a log-out overtook this one."""
+        if self.done or self.worker.is_cancelled or self.app.user is not self.user:
+            return False
+        self.done = True
+        self.timer.stop()
+        return True
