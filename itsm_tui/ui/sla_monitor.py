@@ -2,9 +2,10 @@
 
 One pass, in a thread worker: the analytics figures of the logged-in operator (SLA states,
 age buckets and the rest, by aggregation in SQL), the at-risk and breached alerts, and any
-e-mail due (SMTP, when configured: the network wait never blocks the UI). A pass reschedules the next one with ``set_timer`` only after it has finished, so
-passes never overlap however slow the database is; an operator's change asks for a pass at
-once (a pass already running is followed by another right after it).
+e-mail due (SMTP, when configured: the network wait never blocks the UI). A pass
+reschedules the next one with ``set_timer`` only after it has finished, so passes never
+overlap however slow the database is; an operator's change asks for a pass at once (a pass
+already running is followed by another right after it).
 """
 
 from __future__ import annotations
@@ -41,6 +42,11 @@ class SlaMonitor:
         self._timer = None
         self._running = False
         self._again = False
+
+    @property
+    def running(self) -> bool:
+        """A pass is under way (in its thread)."""
+        return self._running
 
     def start(self, user: User) -> None:
         """Begin the passes for a freshly logged-in staff member (requesters have no figures)."""

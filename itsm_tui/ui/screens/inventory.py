@@ -633,12 +633,12 @@ class InventoryScreen(FilterBarKeys, InventoryActions, Screen):
 
     @work(exclusive=True, group="inventory-filter", exit_on_error=False)
     async def apply_filter(self, text: str, close: bool) -> None:
-        """Apply the filter if it parses (the count tells, off the UI thread); otherwise show
-        where it is wrong."""
+        """Apply the filter if it compiles (off the UI thread: names are looked up); otherwise
+        show where it is wrong. The rows and the count are then read side by side."""
         kind = self.kind
         error = self.query_one(FilterError)
         try:
-            total, value = await asyncio.to_thread(self._measure, kind, text)
+            await asyncio.to_thread(assets.compile_filter, self.actor, kind, text)
         except QueryError as exc:
             if kind == self.kind:
                 error.point_at(exc)
@@ -652,12 +652,12 @@ class InventoryScreen(FilterBarKeys, InventoryActions, Screen):
         error.clear()
         state = self.state
         if text != state.text:
-            state.text = text
+            state.text, state.total, state.value = text, None, None
             self.table.reload()
-        state.total, state.value = total, value
+            self._count()
         self._status_line()
         if close:
-            self.action_close_filter()
+            self.close_filter_with_rows()
 
     # ------------------------------------------------------------ sort
 

@@ -295,7 +295,7 @@ class LogScreen(FilterBarKeys, Screen):
             self._count()
         self._status_line()
         if close:
-            self.action_close_filter()
+            self.close_filter_with_rows()
 
     def _show_bar(self) -> None:
         """A quick key (L, F) can make a mistake in the filter visible: show the bar too."""

@@ -148,7 +148,7 @@ class QueueScreen(FilterBarKeys, Triage, Screen):
             self.view_name = ""
             self._apply_filter(text)
         if close:
-            self.action_close_filter()
+            self.close_filter_with_rows()
 
     # ------------------------------------------------------------ views and sort
 

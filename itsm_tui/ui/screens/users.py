@@ -277,7 +277,7 @@ class UsersScreen(FilterBarKeys, Screen):
             self.filter_text = text
             self.table.reload()
         if close:
-            self.action_close_filter()
+            self.close_filter_with_rows()
 
     # ------------------------------------------------------------ actions
 

@@ -54,6 +54,7 @@ class FilterBarKeys:
 
     FILTER_DEBOUNCE = 0.3
     _debounce: Timer | None = None
+    _hide_with_rows = False
 
     @property
     def filter_bar(self) -> Input:
@@ -63,14 +64,33 @@ class FilterBarKeys:
         return self.filter_bar.has_class("shown")
 
     def action_filter(self) -> None:
+        self._hide_with_rows = False
         self.filter_bar.add_class("shown")
         self.filter_bar.focus()
 
     def action_close_filter(self) -> None:
+        self._hide_with_rows = False
         self.filter_bar.remove_class("shown")
         for error in self.query(FilterError):
             error.clear()
         self.table.focus()
+
+    def close_filter_with_rows(self) -> None:
+        """Close the bar once a filter is accepted: the list takes the keys at once, and the bar
+        goes when the filtered rows arrive, so that the screen is laid out and painted once."""
+        if not self.table.fetching:
+            self.action_close_filter()
+            return
+        for error in self.query(FilterError):
+            error.clear()
+        self.table.focus()
+        self._hide_with_rows = True
+        self.table.when_loaded(self._hide_bar_with_rows)
+
+    def _hide_bar_with_rows(self) -> None:
+        if self._hide_with_rows:  # not when / opened the bar again meanwhile
+            self._hide_with_rows = False
+            self.filter_bar.remove_class("shown")
 
     def stop_debounce(self) -> None:
         if self._debounce:

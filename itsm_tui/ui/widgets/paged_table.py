@@ -86,6 +86,7 @@ class PagedTable(Widget, can_focus=True):
         self._strips: dict[tuple, Strip] = {}  # drawn lines, see render_line
         self._base_style, self._flex = Style(), 12  # set by each repaint (render_lines)
         self._typed_ahead: list[tuple[int, bool]] = []  # (rows to move, paging) while fetching
+        self._when_loaded: list[Callable[[], None]] = []
 
     # ------------------------------------------------------------ reading
 
@@ -126,6 +127,16 @@ class PagedTable(Widget, can_focus=True):
 
         self.run_worker(work, thread=True, group="ticket-table", exit_on_error=False)
 
+    def when_loaded(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` as the read under way ends (rows or error), in the same repaint
+        as its rows: a screen change that goes with them costs one layout, not two."""
+        self._when_loaded.append(callback)
+
+    def _loaded_callbacks(self) -> None:
+        callbacks, self._when_loaded = self._when_loaded, []
+        for callback in callbacks:
+            callback()
+
     def _arrived(self, generation: int, page: Page, apply: Callable[[Page], None], fresh: bool) -> None:
         if generation != self._generation:
             return
@@ -134,6 +145,7 @@ class PagedTable(Widget, can_focus=True):
             self.now = clock.now()
             self._strips.clear()  # the rows are new (or newly read): draw every line again
         apply(page)
+        self._loaded_callbacks()
         self._clamp()
         self.refresh()
         self.post_message(self.Loaded())
@@ -144,6 +156,7 @@ class PagedTable(Widget, can_focus=True):
         if generation == self._generation:
             self.fetching = self.prefetching = False
             self._typed_ahead.clear()
+            self._loaded_callbacks()
             self.post_message(self.LoadFailed(message))
 
     def reload(self, keep_id: int | None = None) -> None:
