@@ -385,6 +385,24 @@ async def test_command_line_help_and_logout(desk):
         assert app.user is None
 
 
+async def test_a_finished_session_leaves_nothing_held_from_the_garbage_collector(desk, people):
+    """A session excludes its long-lived objects from full garbage collections (gc.freeze, to
+    cut pauses); logging out or quitting gives them back, so a process that runs the app again
+    (an embedding, these tests) does not keep every past session."""
+    import gc
+
+    app = ItsmApp(desk)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await logged_in(pilot, "agent", "agent-password-1")
+        await until(pilot, lambda: gc.get_freeze_count() > 0)
+        await pilot.press("ctrl+l")
+        await until(pilot, lambda: isinstance(app.screen, LoginScreen))
+        assert gc.get_freeze_count() == 0
+        await logged_in(pilot, "agent", "agent-password-1")
+        await until(pilot, lambda: gc.get_freeze_count() > 0)
+    assert gc.get_freeze_count() == 0
+
+
 async def test_the_queue_refreshes_itself_every_few_seconds(desk, people, monkeypatch):
     import itsm_tui.ui.screens.queue as queue_screen
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import importlib
 from functools import partial
 from pathlib import Path
@@ -86,6 +87,21 @@ class ItsmCommands(Provider):
                 yield Hit(score, display, callback, text=name, help=Content(one_line(help_text)))
 
 
+def _freeze_heap() -> None:
+    """Exclude what lives for the whole session (modules, styles, the app) from the cyclic
+    garbage collector's full passes: each of them walked every object, a 40-75 ms pause every
+    few screens opened (measured on the log at 1M entries); after this, about 25 ms, rarely.
+    The login screen just left is collected first, so nothing dead is kept."""
+    gc.collect()
+    gc.freeze()
+
+
+def _thaw_heap() -> None:
+    """Undo :func:`_freeze_heap` when the session ends (log-out, exit): what it kept is
+    collectable again."""
+    gc.unfreeze()
+
+
 class ItsmApp(App):
     TITLE = "itsm-tui"
     COMMANDS = App.COMMANDS | {ItsmCommands}
@@ -123,6 +139,9 @@ class ItsmApp(App):
             return
         self.show_login()
 
+    def on_unmount(self) -> None:
+        _thaw_heap()
+
     def _first_run(self) -> bool:
         """The embedded default database does not exist yet."""
         if self.url != config.default_db_url():
@@ -132,6 +151,7 @@ class ItsmApp(App):
     def show_login(self, hint: str = "") -> None:
         self.user = None
         self.sla_monitor.stop()
+        _thaw_heap()
         login = LoginScreen(self.database_label, hint)
         if len(self.screen_stack) > 1:
             self.switch_screen(login)
@@ -146,6 +166,7 @@ class ItsmApp(App):
         self.user = user
         self.switch_screen(QueueScreen())
         self.sla_monitor.start(user)
+        self.call_after_refresh(_freeze_heap)
 
     def action_logout(self) -> None:
         if self.user is None:
