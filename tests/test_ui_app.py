@@ -98,6 +98,53 @@ async def test_requester_sees_only_own_tickets_and_no_internal_notes(desk, peopl
         assert not isinstance(app.screen, TicketScreen)
 
 
+async def test_ticket_screen_shows_the_linked_printer_with_its_place_without_querying_on_the_ui_thread(
+        desk, people):
+    import threading
+
+    from itsm_tui.core import db
+
+    agent = people["agent"]
+    inventory.create(agent, "department", {"name": "Finance"})
+    inventory.create(agent, "network", {"name": "Office LAN", "cidr": "10.20.0.0/24"})
+    printer = inventory.create(agent, "peripheral", {"name": "Printer 3", "asset_tag": "AT-P3", "kind": "printer",
+                                                     "department": "Finance", "network": "Office LAN"})
+    ticket = tickets.create(agent, "Printer 3 jams", "every page", requester=people["requester"],
+                            peripheral=printer.id)
+    on_ui_thread = []
+
+    for username in ("agent", "requester"):
+        app = ItsmApp(desk)
+        async with app.run_test(size=(120, 40)) as pilot:
+            table = await logged_in(pilot, username, f"{username}-password-1")
+            await _on(pilot, table, "Printer 3 jams")
+            await pilot.pause(2 * QueueScreen.FILTER_DEBOUNCE)  # the filter bar's check of the view's query
+            real = db.database.obj  # the app's own
+            execute = real.execute_sql
+
+            def recorded(sql, params=None, *args, **kwargs):
+                if threading.current_thread() is threading.main_thread():
+                    on_ui_thread.append(sql)
+                return execute(sql, params, *args, **kwargs)
+
+            on_ui_thread.clear()
+            real.execute_sql = recorded
+            try:
+                await pilot.press("enter")
+                await until(pilot, lambda: isinstance(app.screen, TicketScreen) and app.screen.view)
+                await pilot.pause()
+            finally:
+                del real.execute_sql
+            text = screen_text(app)
+            assert on_ui_thread == []  # every name painted was read with the ticket, in the worker
+            assert "unassigned" in text and "Requester" in text and "requester" in text
+            if username == "agent":
+                assert "Printer 3 · AT-P3 · printer · department Finance · network Office LAN (10.20.0.0/24)" in text
+            else:  # no inventory rights: only that something is linked, and its tag
+                assert "a peripheral, asset tag AT-P3" in text and "Office LAN" not in text
+    assert ticket.peripheral_id == printer.id
+
+
 # ---------------------------------------------------------------- queue
 
 async def test_navigation_paging_and_g(desk, people, system):

@@ -57,10 +57,15 @@ def timeline(actor: User, ticket: Ticket | int) -> list[Event]:
     may see it. Requesters get public comments and the history, never internal notes.
     """
     ticket = get(actor, ticket if isinstance(ticket, int) else ticket.id)
-    staff = is_staff(actor)
+    return story(ticket.id, staff=is_staff(actor))
+
+
+def story(ticket_id: int, staff: bool) -> list[Event]:
+    """The timeline of a ticket the caller has already checked the actor may see (one check
+    per screen read, not one per part of it); internal notes only for ``staff``."""
     comments = (
         Comment.select(Comment, User).join(User, on=(Comment.author == User.id))
-        .where(Comment.ticket == ticket.id)
+        .where(Comment.ticket == ticket_id)
     )
     if not staff:
         comments = comments.where(~Comment.is_internal)
@@ -69,7 +74,7 @@ def timeline(actor: User, ticket: Ticket | int) -> list[Event]:
         .join(User, JOIN.LEFT_OUTER, on=(AuditEntry.actor == User.id))
         .where(
             (AuditEntry.entity_type == "ticket")
-            & (AuditEntry.entity_id == ticket.id)
+            & (AuditEntry.entity_id == ticket_id)
             & AuditEntry.action.not_in(COMMENT_ACTIONS)
         )
     )

@@ -6,6 +6,7 @@ import asyncio
 from dataclasses import dataclass
 from pathlib import Path
 
+from peewee import JOIN
 from rich.cells import cell_len
 from rich.console import Group
 from rich.text import Text
@@ -19,8 +20,10 @@ from textual.widgets import Static
 from ... import config
 from ...core import clock, tickets, timeline
 from ...core.errors import ItsmError
-from ...core.models import LEVEL_NAMES, Attachment, Department, Network, Peripheral, System, Ticket, User
-from ...core.permissions import allowed
+from ...core.models import (
+    LEVEL_NAMES, Attachment, Category, Department, Network, Peripheral, System, Ticket, User,
+)
+from ...core.permissions import allowed, is_staff
 from ..export_modal import EXPORT_KEYS, ExportContext, ExportModal
 from ..modals import ChoicePicker, PathPrompt
 from ..opening import OpenWhenRead
@@ -43,12 +46,20 @@ class TicketView:
 
 
 def read_ticket(actor: User, ticket_id: int) -> TicketView:
-    ticket = tickets.get(actor, ticket_id)
-    ticket = (Ticket.select(Ticket, User).join(User, on=(Ticket.requester == User.id))
-              .where(Ticket.id == ticket.id).get())
+    """One permission check, then the ticket with the names the screen shows in one query (a
+    name read lazily while painting would be a query on the UI thread)."""
+    ticket_id = tickets.get(actor, ticket_id).id
+    assignee = User.alias()
+    ticket = (Ticket.select(Ticket, User, Category, assignee)
+              .join(User, on=(Ticket.requester == User.id), attr="requester")
+              .switch(Ticket).join(Category, on=(Ticket.category == Category.id), attr="category")
+              .switch(Ticket).join(assignee, JOIN.LEFT_OUTER, on=(Ticket.assignee == assignee.id),
+                                   attr="assignee")
+              .where(Ticket.id == ticket_id).get())
     attachments = list(Attachment.select(Attachment, User).join(User)
                        .where(Attachment.ticket == ticket.id).order_by(Attachment.id))
-    return TicketView(ticket, timeline.timeline(actor, ticket), attachments, _asset(actor, ticket))
+    events = timeline.story(ticket.id, staff=is_staff(actor))
+    return TicketView(ticket, events, attachments, _asset(actor, ticket))
 
 
 def _asset(actor: User, ticket: Ticket) -> str:
@@ -60,23 +71,27 @@ def _asset(actor: User, ticket: Ticket) -> str:
         if ticket.peripheral_id:
             return f"a peripheral, asset tag {Peripheral.get_by_id(ticket.peripheral_id).asset_tag}"
         return "—"
-    parts = []
     if ticket.system_id:
-        s = System.get_by_id(ticket.system_id)
-        parts.append(f"{s.hostname} · {s.asset_tag} · {s.type} · {s.ip or 'no IP'}")
-        dept, net = s.department_id, s.network_id
+        asset = _with_place(System, ticket.system_id)
+        parts = [f"{asset.hostname} · {asset.asset_tag} · {asset.type} · {asset.ip or 'no IP'}"]
     elif ticket.peripheral_id:
-        p = Peripheral.get_by_id(ticket.peripheral_id)
-        parts.append(f"{p.name} · {p.asset_tag} · {p.kind}")
-        dept, net = p.department_id, p.network_id
+        asset = _with_place(Peripheral, ticket.peripheral_id)
+        parts = [f"{asset.name} · {asset.asset_tag} · {asset.kind}"]
     else:
         return "—"
-    if dept:
-        parts.append(f"department {Department.get_by_id(dept).name}")
-    if net:
-        network = Network.get_by_id(net)
-        parts.append(f"network {network.name} ({network.cidr})")
+    if asset.department_id:
+        parts.append(f"department {asset.department.name}")
+    if asset.network_id:
+        parts.append(f"network {asset.network.name} ({asset.network.cidr})")
     return " · ".join(parts)
+
+
+def _with_place(model, asset_id: int):
+    """A system or peripheral with its department and network, in one query."""
+    return (model.select(model, Department, Network)
+            .join(Department, JOIN.LEFT_OUTER, on=(model.department == Department.id), attr="department")
+            .switch(model).join(Network, JOIN.LEFT_OUTER, on=(model.network == Network.id), attr="network")
+            .where(model.id == asset_id).get())
 
 
 def open_ticket(app, ticket_id: int) -> None:
