@@ -186,7 +186,7 @@ async def test_filter_good_and_bad_and_sort(inv):
         await until(pilot, lambda: error.has_class("shown"))
         message = str(error.render())
         assert "bogus" in message and "at column 13" in message
-        assert message.startswith(" " * (12 + 3) + "^")  # the caret under the mistake
+        assert message.startswith(" " * (12 + 1) + "^")  # the caret under the mistake (after the padding)
         assert len(table.rows) == 3  # the list is untouched by a bad filter
 
         bar.value = "dept:IT"  # as you type: applied after the pause

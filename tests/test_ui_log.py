@@ -164,7 +164,7 @@ async def test_filters_and_a_bad_query(log_desk, people):
             await until(pilot, lambda: error.has_class("shown"))
             text = str(error.render())
             assert "stauts" in text and "at column 15" in text
-            assert text.index("^") == 14 + 3  # under the mistake in the Input (border and padding: 3)
+            assert text.index("^") == 14 + 1  # under the mistake in the Input (after its padding)
             assert bar.has_class("shown") and screen.filter_text == "type:system"
             await pilot.press("escape")
             await until(pilot, lambda: not bar.has_class("shown") and not error.has_class("shown"))

@@ -23,6 +23,7 @@ from textual.widgets import Button, Input, Label, ProgressBar, Select, Selection
 from ..core.errors import ItsmError, ValidationError
 from ..reports import export
 from ..reports.lists import LISTS
+from .inputs import InOrderInput
 from .modals import ConfirmModal, ErrorLine, ModalBase, literal
 
 EXPORT_KEYS = "e,E"  # e on the queue, log and ticket screens; E everywhere (e edits elsewhere)
@@ -92,10 +93,10 @@ class ExportModal(ModalBase[export.Done | None]):
             yield SelectionList(*[(literal(col.header), col.key, col.key in visible)
                                   for col in kind.columns], id="columns")
         yield Label(Content("Title"), classes="field-label")
-        yield Input(self._default_title(), id="report-title", select_on_focus=False)
+        yield InOrderInput(self._default_title(), id="report-title", select_on_focus=False)
         yield Label(Content("Save to"), classes="field-label")
         path = os.path.join(export.default_folder(), self._default_name("pdf"))
-        yield Input(path, id="path", select_on_focus=False)
+        yield InOrderInput(path, id="path", select_on_focus=False)
         yield ErrorLine(id="error")
         with Horizontal(id="progress-box"):
             yield ProgressBar(id="bar", show_eta=False)

@@ -33,7 +33,7 @@ from ..core.errors import ItsmError
 from ..core.models import LEVEL_NAMES, PRIORITY_NAMES
 from ..core.text import strip_controls
 from ..core.tickets import PRIORITY_MATRIX
-from .inputs import TypeAheadInput
+from .inputs import InOrderInput, InOrderTextArea, TypeAheadInput
 
 ResultType = TypeVar("ResultType")
 
@@ -117,9 +117,9 @@ class TextPrompt(ModalBase[str | None]):
     def compose_body(self) -> ComposeResult:
         yield Label(literal(self.label_text), id="label")
         if self.multiline:
-            yield TextArea(self.initial, id="value")
+            yield InOrderTextArea(self.initial, id="value")
         else:
-            yield Input(self.initial, id="value", max_length=self.max_length or 0,
+            yield InOrderInput(self.initial, id="value", max_length=self.max_length or 0,
                         select_on_focus=False)
         yield ErrorLine(id="error")
 
@@ -209,7 +209,7 @@ class StatusPicker(ModalBase[tuple[str, str | None] | None]):
         yield OptionList(*(Option(literal(self._label(s))) for s in self.allowed), id="statuses")
         with Vertical(id="note-box"):
             yield Label("", id="note-label", classes="field-label")
-            yield TextArea(self.note, id="note")
+            yield InOrderTextArea(self.note, id="note")
             yield ErrorLine(id="error")
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
@@ -257,7 +257,7 @@ class _ListPicker(ModalBase[Any]):
         self.values: list[Any] = []
 
     def compose_body(self) -> ComposeResult:
-        yield Input(placeholder=self.placeholder, id="filter")
+        yield InOrderInput(placeholder=self.placeholder, id="filter")
         yield OptionList(id="choices")
         yield ErrorLine(id="error")
 
@@ -486,7 +486,7 @@ class FormModal(ModalBase[object | None]):
     @staticmethod
     def _editor(field: FormField, id: str):
         if field.kind == "multiline":
-            return TextArea(strip_controls(field.value, multiline=True), id=id,
+            return InOrderTextArea(strip_controls(field.value, multiline=True), id=id,
                             placeholder=literal(field.placeholder))
         if field.kind == "select":
             options = [(literal(label), value) for label, value in field.options]
@@ -647,7 +647,7 @@ class PathPrompt(ModalBase[Path | None]):
             initial = str(self.start / self.initial_name)
         else:
             initial = str(self.start) + os.sep
-        yield Input(strip_controls(initial), select_on_focus=False, id="path")
+        yield InOrderInput(strip_controls(initial), select_on_focus=False, id="path")
         yield ErrorLine(id="error")
         yield SafeDirectoryTree(_existing_folder(self.start), id="tree")
 

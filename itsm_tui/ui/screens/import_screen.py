@@ -21,6 +21,7 @@ from ...core.errors import ItsmError
 from ...core.permissions import allowed
 from ...core.text import strip_controls
 from ...importers import csv_import, servicenow
+from ..inputs import InOrderInput
 from ..widgets.frame import Frame
 
 KINDS = (
@@ -58,10 +59,10 @@ class ImportScreen(Screen):
                 yield Select(KINDS, value="servicenow", allow_blank=False, id="kind")
             with Horizontal():
                 yield Label("File")
-                yield Input(placeholder="path of the CSV file, e.g. ~/exports/incidents.csv", id="path")
+                yield InOrderInput(placeholder="path of the CSV file, e.g. ~/exports/incidents.csv", id="path")
             with Horizontal(id="mapping-row", classes="hidden"):
                 yield Label("Mapping")
-                yield Input(placeholder="a JSON mapping file, or field=Header pairs separated by ';'",
+                yield InOrderInput(placeholder="a JSON mapping file, or field=Header pairs separated by ';'",
                             id="mapping")
             with Horizontal():
                 yield Label("")

@@ -281,11 +281,11 @@ class LogScreen(FilterBarKeys, Screen):
             await asyncio.to_thread(activity.compile_filter, self.user, text)  # names are checked too
         except QueryError as exc:
             error.point_at(exc)
-            self._show_bar()
+            self.show_bar(True)  # a quick key (L, F) can make a mistake in the filter: show it
             return
         except (ItsmError, DatabaseError, InterfaceError) as exc:
             error.say(str(exc))
-            self._show_bar()
+            self.show_bar(True)
             return
         error.clear()
         if text != self.filter_text:
@@ -296,10 +296,6 @@ class LogScreen(FilterBarKeys, Screen):
         self._status_line()
         if close:
             self.close_filter_with_rows()
-
-    def _show_bar(self) -> None:
-        """A quick key (L, F) can make a mistake in the filter visible: show the bar too."""
-        self.filter_bar.add_class("shown")
 
     # ------------------------------------------------------------ drill-down
 

@@ -8,16 +8,21 @@ from textual.timer import Timer
 from textual.widgets import Input, Static
 
 from ...core.errors import QueryError
+from ..inputs import InOrderInput
 from ..render import literal
 
 
-class FilterInput(Input):
-    """Shown by ``/`` (class ``shown``); hidden otherwise."""
+class FilterInput(InOrderInput):
+    """Shown by ``/`` (class ``shown``) in the status line's place; hidden otherwise. One line
+    with no border, as the status line is, so that opening and closing it leaves the list's
+    size alone (see ``FilterBarKeys.show_bar``)."""
 
     DEFAULT_CSS = """
-    FilterInput { display: none; border: tall $accent; height: 3; }
+    FilterInput { display: none; height: 1; border: none; padding: 0 1; background: $accent 30%; }
+    FilterInput:focus { border: none; background: $accent 45%; }
     FilterInput.shown { display: block; }
     """
+    TEXT_COLUMN = 1  # the screen column of the first character typed (the padding)
 
 
 class FilterError(Static):
@@ -29,8 +34,7 @@ class FilterError(Static):
     """
 
     def point_at(self, exc: QueryError) -> None:
-        # The Input's border and padding put its first character in column 3.
-        pointer = Text(" " * (exc.position + 3) + "^ ", style="bold")
+        pointer = Text(" " * (exc.position + FilterInput.TEXT_COLUMN) + "^ ", style="bold")
         pointer.append_text(literal(str(exc)))
         self.say(pointer)
 
@@ -63,14 +67,20 @@ class FilterBarKeys:
     def filter_shown(self) -> bool:
         return self.filter_bar.has_class("shown")
 
+    def show_bar(self, shown: bool) -> None:
+        """The bar takes the place of the screen's status line (``#status-line``): the list
+        keeps its size, as resizing it costs a second layout and paint of the whole screen."""
+        self.filter_bar.set_class(shown, "shown")
+        self.query_one("#status-line").display = not shown
+
     def action_filter(self) -> None:
         self._hide_with_rows = False
-        self.filter_bar.add_class("shown")
+        self.show_bar(True)
         self.filter_bar.focus()
 
     def action_close_filter(self) -> None:
         self._hide_with_rows = False
-        self.filter_bar.remove_class("shown")
+        self.show_bar(False)
         for error in self.query(FilterError):
             error.clear()
         self.table.focus()
@@ -90,7 +100,7 @@ class FilterBarKeys:
     def _hide_bar_with_rows(self) -> None:
         if self._hide_with_rows:  # not when / opened the bar again meanwhile
             self._hide_with_rows = False
-            self.filter_bar.remove_class("shown")
+            self.show_bar(False)
 
     def stop_debounce(self) -> None:
         if self._debounce:
