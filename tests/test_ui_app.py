@@ -19,7 +19,7 @@ from itsm_tui.ui.modals import (
 )
 from itsm_tui.ui.screens.login import LoginScreen
 from itsm_tui.ui.screens.queue import QueueScreen
-from itsm_tui.ui.screens.ticket import TicketScreen
+from itsm_tui.ui.screens.ticket import TicketScreen, read_ticket
 from ui_helpers import logged_in, login, until
 
 pytestmark = pytest.mark.asyncio
@@ -143,6 +143,43 @@ async def test_ticket_screen_shows_the_linked_printer_with_its_place_without_que
             else:  # no inventory rights: only that something is linked, and its tag
                 assert "a peripheral, asset tag AT-P3" in text and "Office LAN" not in text
     assert ticket.peripheral_id == printer.id
+
+
+async def test_the_ticket_screen_shown_again_shows_only_the_next_ticket_from_its_top(desk, people):
+    long = tickets.create(people["requester"], "Long story", "\n".join(f"line {i}" for i in range(80)))
+    short = tickets.create(people["requester"], "Second story", "\n".join(f"row {i}" for i in range(80)))
+    app = ItsmApp(desk)
+    async with app.run_test(size=(120, 40)) as pilot:
+        table = await logged_in(pilot, "agent", "agent-password-1")
+        await _on(pilot, table, "Long story")
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, TicketScreen) and app.screen.view)
+        first = app.screen
+        await pilot.press("end")  # read down the long description
+        await until(pilot, lambda: first.query_one("#body").scroll_y > 0)
+        await pilot.press("escape")
+        await _on(pilot, table, "Second story")
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, TicketScreen) and app.screen.ticket_id == short.id)
+        assert app.screen is first  # the same screen, made once (see opening.reused_screen)
+        text = screen_text(app)
+        assert "row 1" in text and "Long story" not in text and "line 40" not in text
+        assert short.number in str(app.screen.query_one("Frame").render())
+        assert first.query_one("#body").scroll_y == 0
+        # a read for the ticket shown before, arriving late (a timed refresh), changes nothing
+        first._show(long.id, read_ticket(people["agent"], long.id))
+        assert "row 1" in screen_text(app) and first.view.ticket.id == short.id
+        # a ticket opened from this one (":ticket N") opens on a screen of its own
+        app.run_command(f"ticket {long.number}")
+        await until(pilot, lambda: isinstance(app.screen, TicketScreen) and app.screen is not first
+                    and app.screen.view)
+        assert "Long story" in screen_text(app)
+        await pilot.press("escape")
+        await until(pilot, lambda: app.screen is first)
+        assert "row 1" in screen_text(app)
+        await pilot.press("ctrl+l")  # log out: the screen keeps nothing of this session's tickets
+        await until(pilot, lambda: isinstance(app.screen, LoginScreen))
+        assert first.view is None and "row 1" not in str(first.query_one("#ticket").render())
 
 
 # ---------------------------------------------------------------- queue

@@ -21,7 +21,7 @@ from itsm_tui.ui.modals import ChoicePicker, ConfirmModal, ConflictModal, FormMo
 from itsm_tui.ui.screens.inventory import InventoryScreen
 from itsm_tui.ui.screens.login import LoginScreen
 from itsm_tui.ui.screens.queue import QueueScreen
-from itsm_tui.ui.screens.system import SystemScreen
+from itsm_tui.ui.screens.system import SystemScreen, read_system
 from itsm_tui.ui.screens.ticket import TicketScreen
 from itsm_tui.ui.widgets.asset_tables import AssetTable
 from ui_helpers import logged_in, until
@@ -659,3 +659,27 @@ def test_system_screen(snap_url, snap_compare):
 
     with clock.frozen(NOW):
         assert snap_compare(_app(snap_url), terminal_size=SIZE, run_before=run_before)
+
+
+@pytest.mark.asyncio
+async def test_the_system_screen_shown_again_shows_only_the_next_system(inv, people):
+    app = ItsmApp(inv)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await inventory_screen(pilot)
+        first = await open_system(pilot, screen, "ws-001")
+        assert "Printer 1" in screen_text(app)
+        await pilot.press("escape")
+        await until(pilot, lambda: app.screen is screen)
+        again = await open_system(pilot, screen, "srv-01")
+        assert again is first  # made once (see opening.reused_screen)
+        text = screen_text(app)
+        assert "srv-01" in text and "10.20.0.5" in text
+        assert "ws-001" not in text and "Printer 1" not in text and "Laptop will not boot" not in text
+        assert "srv-01" in str(again.query_one("Frame").render())
+        # a read for the system shown before, arriving late (a timed refresh), changes nothing
+        ws1 = System.get(System.hostname == "ws-001")
+        again._show(read_system(people["agent"], ws1.id))
+        assert "Printer 1" not in screen_text(app)
+        await pilot.press("ctrl+l")  # log out: the screen keeps nothing of this session's records
+        await until(pilot, lambda: not app.user)
+        assert again.view is None and "srv-01" not in str(again.query_one("#summary").render())

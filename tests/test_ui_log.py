@@ -262,6 +262,32 @@ async def test_drill_down_shows_before_after_and_opens_the_ticket(log_desk):
             await until(pilot, lambda: calls == [("system", system_id)])
 
 
+@pytest.mark.asyncio
+async def test_the_entry_detail_shown_again_shows_only_the_next_entry(log_desk):
+    url, now, ticket = log_desk
+    with clock.frozen(now):
+        app = ItsmApp(url)
+        async with app.run_test(size=(140, 40)) as pilot:
+            table = await log_screen(pilot, "supervisor", "supervisor-password-1")
+            shown = []
+            for entity_type in ("system", "ticket"):
+                table.cursor = next(i for i, r in enumerate(table.rows) if r["entity_type"] == entity_type)
+                table.refresh()
+                await pilot.press("enter")
+                await until(pilot, lambda: isinstance(app.screen, EntryModal)
+                            and f"#{table.current['id']}" in str(app.screen.query_one("#title").render()))
+                shown.append((app.screen, str(app.screen.query_one("#body").render())))
+                await pilot.press("q")
+                await until(pilot, lambda: isinstance(app.screen, LogScreen))
+            (first, system_text), (again, ticket_text) = shown
+            assert again is first  # made once (see opening.reused_screen)
+            assert "ws-042" in system_text and "ws-042" not in ticket_text and ticket.number in ticket_text
+            assert "o open it" in str(again.query_one("#hint").render())
+            await pilot.press("ctrl+l")  # log out: the modal keeps nothing of this session's entries
+            await until(pilot, lambda: not app.user)
+            assert again.lines == [] and ticket.number not in str(again.query_one("#body").render())
+
+
 class AppWithoutEntityScreens(ItsmApp):
     open_entity = None
 

@@ -13,6 +13,7 @@ from textual.app import App
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.content import Content
+from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 from .. import config
@@ -22,6 +23,7 @@ from ..core.models import User
 from ..core.permissions import allowed
 from ..core.text import strip_controls
 from .modals import HelpModal, MessageModal, TextPrompt
+from .opening import forget_reused_screens
 from .render import one_line
 from .screens.login import LoginScreen
 from .screens.queue import QueueScreen
@@ -124,6 +126,7 @@ class ItsmApp(App):
         self.unread = 0
         self.last_notification = 0
         self.sla_monitor = SlaMonitor(self)
+        self.reused_screens: dict[type, Screen] = {}  # see opening.reused_screen
 
     # ------------------------------------------------------------ start-up and login
 
@@ -157,6 +160,7 @@ class ItsmApp(App):
             self.switch_screen(login)
         else:
             self.push_screen(login)
+        forget_reused_screens(self)
 
     def logged_in(self, user: User) -> None:
         # Only notifications that arrive from now on become toasts; the rest wait behind N.

@@ -586,9 +586,12 @@ class MessageModal(ModalBase[None]):
         self.lines = lines
 
     def compose_body(self) -> ComposeResult:
-        text = "\n".join(strip_controls(line, multiline=True) for line in self.lines)
         with VerticalScroll(id="lines"):
-            yield Static(Content(text or "(nothing to show)"), id="body")
+            yield Static(self.body(), id="body")
+
+    def body(self) -> Content:
+        text = "\n".join(strip_controls(line, multiline=True) for line in self.lines)
+        return Content(text or "(nothing to show)")
 
 
 class HelpModal(ModalBase[None]):

@@ -1,7 +1,11 @@
 """Opening a record's screen (a ticket, a system) once its data is read, so that the screen is
 laid out and painted once, complete: an empty screen first, then again with the data, costs
 twice the time. A read slower than SHOW_LOADING_AFTER shows the screen at once, reading for
-itself ("loading…")."""
+itself ("loading…").
+
+Each kind of record screen is made once per session and shown again with the next record
+(``reused_screen``): a new screen costs Textual's compose and mount, and then a second layout
+and paint of the whole screen once its widgets are mounted."""
 
 from __future__ import annotations
 
@@ -17,6 +21,25 @@ SHOW_LOADING_AFTER = 0.2  # seconds
 READ_ERRORS = (ItsmError, DatabaseError, InterfaceError)  # shown to the operator, nothing opens
 
 View = TypeVar("View")
+AnyScreen = TypeVar("AnyScreen", bound=Screen)
+
+
+def reused_screen(app, cls: type[AnyScreen], *args) -> AnyScreen:
+    """The app's ``cls`` screen, made with ``args`` on first use (and installed, so that popping
+    it keeps it); a new one when that one is on the stack already (a ticket opened from a system
+    opened from a ticket). The caller then shows its record on it; ``cls`` has ``forget()``."""
+    screen = app.reused_screens.get(cls)
+    if screen is None:
+        screen = app.reused_screens[cls] = cls(*args)
+        app.install_screen(screen, f"reused:{cls.__name__}")
+    return cls(*args) if screen in app.screen_stack else screen
+
+
+def forget_reused_screens(app) -> None:
+    """At log-out: the reused screens drop the last user's record (they stay installed, for the
+    next session to show its own records on)."""
+    for screen in app.reused_screens.values():
+        screen.forget()
 
 
 class OpenWhenRead(Generic[View]):

@@ -14,8 +14,10 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.content import Content
 from textual.screen import Screen
-from textual.widgets import Input, Static
+from textual.widgets import Input, Label, Static
 
 from ...core import activity, clock
 from ...core.errors import ItsmError, PermissionDenied, QueryError
@@ -23,6 +25,7 @@ from ...core.models import User
 from ...core.permissions import allowed
 from ..export_modal import EXPORT_KEYS, ExportContext, ExportModal
 from ..modals import MessageModal
+from ..opening import reused_screen
 from ..render import literal, one_line
 from ..widgets.filter_bar import FilterBarKeys, FilterError, FilterInput
 from ..widgets.footer import KeyFooter
@@ -96,7 +99,24 @@ class EntryModal(MessageModal):
     def __init__(self, title: str, lines: list[str], can_open: bool):
         super().__init__(title, lines)
         self.can_open = can_open
-        self.HINT = ("o open it · " if can_open else "") + "↑↓ scroll · enter/q/esc close"
+        self.HINT = self._hint()
+
+    def _hint(self) -> str:
+        return ("o open it · " if self.can_open else "") + "↑↓ scroll · enter/q/esc close"
+
+    def showing(self, title: str, lines: list[str], can_open: bool) -> EntryModal:
+        """This modal, set to show another entry (it is reused: see reused_screen)."""
+        self.heading, self.lines, self.can_open = title, lines, can_open
+        self.HINT = self._hint()
+        if self.is_mounted:
+            self.query_one("#title", Label).update(literal(title))
+            self.query_one("#body", Static).update(self.body())
+            self.query_one("#hint", Label).update(Content(self.HINT))
+            self.query_one("#lines", VerticalScroll).scroll_home(animate=False)
+        return self
+
+    def forget(self) -> None:
+        self.showing("", [], False)
 
     def action_open(self) -> None:
         if self.can_open:
@@ -313,7 +333,8 @@ class LogScreen(FilterBarKeys, Screen):
             return
         can_open = entry.entity_id is not None
         title = f"Log entry #{entry.id}"
-        choice = await self.app.push_screen_wait(EntryModal(title, lines, can_open))
+        modal = reused_screen(self.app, EntryModal, title, lines, can_open).showing(title, lines, can_open)
+        choice = await self.app.push_screen_wait(modal)
         if choice == "open":
             self.open_entity(entry.entity_type, entry.entity_id)
 

@@ -25,7 +25,7 @@ from ...core.permissions import allowed
 from ...core.text import strip_controls
 from ..export_modal import ExportContext, ExportModal
 from ..modals import ChoicePicker, ConflictModal
-from ..opening import OpenWhenRead
+from ..opening import OpenWhenRead, reused_screen
 from ..render import literal, one_line, priority_text, status_text, when
 from ..widgets.asset_tables import asset_status
 from ..widgets.footer import KeyFooter
@@ -117,7 +117,8 @@ def _short(value) -> str:
 
 def open_system(app, system_id: int) -> None:
     """The system's screen, pushed once its data is read (see OpenWhenRead)."""
-    OpenWhenRead(app, lambda user: read_system(user, system_id), lambda view: SystemScreen(system_id, view),
+    OpenWhenRead(app, lambda user: read_system(user, system_id),
+                 lambda view: reused_screen(app, SystemScreen, system_id, view).showing(system_id, view),
                  group="open-system")
 
 
@@ -163,17 +164,41 @@ class SystemScreen(InventoryActions, Screen):
         yield KeyFooter()
 
     def on_mount(self) -> None:
-        if self.user is None or not allowed(self.user.role, "inventory.view"):
+        if self._permit() and self._given is not None:
+            self._show(self._given)
+        self.set_interval(REFRESH_SECONDS, self._auto_refresh)
+
+    def showing(self, system_id: int, view: SystemView | None) -> SystemScreen:
+        """This screen, set to show ``system_id`` (``view``: its data, or None: read when shown)."""
+        self.system_id, self._given = system_id, view
+        if self.is_mounted and self._permit():  # reused (see reused_screen): on_mount has run
+            self.view = None
+            self.query_one("#body", VerticalScroll).scroll_home(animate=False)
+            for options in self.query(OptionList):
+                options.highlighted = None  # each list from its top
+            if view is None:
+                self.query_one("#summary", Static).update("loading…")
+            else:
+                self._show(view)
+        return self
+
+    def forget(self) -> None:
+        self.system_id, self.view, self._given, self.actor = 0, None, None, None
+        if self.is_mounted:
+            for name in ("summary", "peripherals-title", "tickets-title", "history"):
+                self.query_one(f"#{name}", Static).update("")
+            for options in self.query(OptionList):
+                options.clear_options()
+
+    def _permit(self) -> bool:
+        self.permitted = self.user is not None and allowed(self.user.role, "inventory.view")
+        if not self.permitted:
             message = "The inventory is for agents, supervisors and admins."
             self.query_one("#summary", Static).update(Text(message, style="bold"))
             self.app.notify(message, severity="warning")
             self.set_timer(0.05, self._leave)
-            return
-        self.permitted = True
         self.actor = self.user  # for the worker thread, which has no active app to ask
-        if self._given is not None:
-            self._show(self._given)
-        self.set_interval(REFRESH_SECONDS, self._auto_refresh)
+        return self.permitted
 
     def _leave(self) -> None:
         """Back to the screen below, when there is one (never to an empty stack)."""
@@ -181,7 +206,7 @@ class SystemScreen(InventoryActions, Screen):
             self.app.pop_screen()
 
     def _auto_refresh(self) -> None:
-        if self.app.screen is self:
+        if self.app.screen is self and self.permitted:
             self.load()
 
     def on_screen_resume(self) -> None:
@@ -193,17 +218,20 @@ class SystemScreen(InventoryActions, Screen):
 
     @work(exclusive=True, group="system-load", thread=True, exit_on_error=False)
     def load(self) -> None:
+        system_id = self.system_id
         try:
-            view = read_system(self.actor, self.system_id)
+            view = read_system(self.actor, system_id)
         except NotFound as exc:
-            self.app.call_from_thread(self._gone, str(exc))
+            self.app.call_from_thread(self._gone, system_id, str(exc))
             return
         except DB_ERRORS as exc:
             self.app.call_from_thread(self.app.notify, str(exc), severity="error")
             return
         self.app.call_from_thread(self._show, view)
 
-    def _gone(self, message: str) -> None:
+    def _gone(self, system_id: int, message: str) -> None:
+        if system_id != self.system_id:
+            return
         self.app.notify(message, severity="error")
         if self.app.screen is self:
             self.app.pop_screen()
@@ -211,6 +239,8 @@ class SystemScreen(InventoryActions, Screen):
     # ------------------------------------------------------------ drawing
 
     def _show(self, view: SystemView) -> None:
+        if view.system["id"] != self.system_id:
+            return  # read for the system this screen showed before
         previous = self.view
         self.view = view
         if previous and previous.signature == view.signature:

@@ -26,7 +26,7 @@ from ...core.models import (
 from ...core.permissions import allowed, is_staff
 from ..export_modal import EXPORT_KEYS, ExportContext, ExportModal
 from ..modals import ChoicePicker, PathPrompt
-from ..opening import OpenWhenRead
+from ..opening import OpenWhenRead, reused_screen
 from ..render import SLA_STYLES, literal, priority_text, relative, sla_state, status_text, when
 from ..triage import TRIAGE_BINDINGS, Target, Triage
 from ..widgets.footer import KeyFooter
@@ -96,7 +96,8 @@ def _with_place(model, asset_id: int):
 
 def open_ticket(app, ticket_id: int) -> None:
     """The ticket's screen, pushed once its data is read (see OpenWhenRead)."""
-    OpenWhenRead(app, lambda user: read_ticket(user, ticket_id), lambda view: TicketScreen(ticket_id, view),
+    OpenWhenRead(app, lambda user: read_ticket(user, ticket_id),
+                 lambda view: reused_screen(app, TicketScreen, ticket_id, view).showing(ticket_id, view),
                  group="open-ticket")
 
 
@@ -130,11 +131,29 @@ class TicketScreen(Triage, Screen):
         yield KeyFooter()
 
     def on_mount(self) -> None:
+        self._open()
+        self.set_interval(REFRESH_SECONDS, self._periodic_refresh)
+
+    def showing(self, ticket_id: int, view: TicketView | None) -> TicketScreen:
+        """This screen, set to show ``ticket_id`` (``view``: its data, or None to read it)."""
+        self.ticket_id, self.view = ticket_id, view
+        if self.is_mounted:  # reused (see reused_screen): on_mount has run before
+            self.query_one("#body", VerticalScroll).scroll_home(animate=False)
+            self._open()
+        return self
+
+    def forget(self) -> None:
+        self.ticket_id, self.view = 0, None
+        if self.is_mounted:
+            self.query_one("#ticket", Static).update("")
+
+    def _open(self) -> None:
         if self.view:
             self._fill(self.view)
         else:
+            self.query_one(Frame).show()
+            self.query_one("#ticket", Static).update("loading…")
             self.load()
-        self.set_interval(REFRESH_SECONDS, self._periodic_refresh)
 
     def _periodic_refresh(self) -> None:
         if self.app.screen is self:
@@ -142,18 +161,24 @@ class TicketScreen(Triage, Screen):
 
     @work(exclusive=True, group="ticket-load", thread=True, exit_on_error=False)
     def load(self) -> None:
+        ticket_id = self.ticket_id
         try:
-            view = read_ticket(self.user, self.ticket_id)
+            view = read_ticket(self.user, ticket_id)
         except ItsmError as exc:
-            self.app.call_from_thread(self._gone, str(exc))
+            self.app.call_from_thread(self._gone, ticket_id, str(exc))
             return
-        self.app.call_from_thread(self._show, view)
+        self.app.call_from_thread(self._show, ticket_id, view)
 
-    def _gone(self, message: str) -> None:
+    def _gone(self, ticket_id: int, message: str) -> None:
+        if ticket_id != self.ticket_id:
+            return
         self.app.notify(message, severity="error")
-        self.app.pop_screen()
+        if self.app.screen is self:
+            self.app.pop_screen()
 
-    def _show(self, view: TicketView) -> None:
+    def _show(self, ticket_id: int, view: TicketView) -> None:
+        if ticket_id != self.ticket_id:
+            return  # read for the ticket this screen showed before
         previous = self.view
         self.view = view
         if previous and (previous.ticket.version, len(previous.events)) == (view.ticket.version, len(view.events)):
