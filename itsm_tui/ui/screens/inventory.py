@@ -602,7 +602,7 @@ class InventoryScreen(FilterBarKeys, InventoryActions, Screen):
         self.query_one("#status-line", Static).update(line, layout=False)  # one line: no layout
 
     def _auto_refresh(self) -> None:
-        if self.app.screen is self and self.permitted:
+        if self.app.screen is self and self.permitted and not self.table.read_lately():
             self.table.refresh_window()
             self._count()
 

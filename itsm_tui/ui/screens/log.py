@@ -251,7 +251,7 @@ class LogScreen(FilterBarKeys, Screen):
         self.query_one("#selected", Static).update(line, layout=False)  # one line: no layout
 
     def _periodic_refresh(self) -> None:
-        if self.app.screen is self and self._started:
+        if self.app.screen is self and self._started and not self.table.read_lately():
             self.table.refresh_window()
             self._count()
 

@@ -116,7 +116,7 @@ class QueueScreen(FilterBarKeys, Triage, Screen):
         self.query_one("#status-line", Static).update(line, layout=False)  # one line: no layout
 
     def _periodic_refresh(self) -> None:
-        if self.app.screen is self:
+        if self.app.screen is self and not self.table.read_lately():
             self.table.refresh_window()
             self._count()
 

@@ -239,7 +239,7 @@ class UsersScreen(FilterBarKeys, Screen):
         self.query_one("#selected", Static).update(line)
 
     def _periodic_refresh(self) -> None:
-        if self.app.screen is self and self.allowed:
+        if self.app.screen is self and self.allowed and not self.table.read_lately():
             self.table.refresh_window()
 
     def action_reload(self) -> None:

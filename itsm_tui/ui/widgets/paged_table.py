@@ -8,6 +8,7 @@ which columns to show (``COLUMNS``) and how one row looks (``cells``).
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Callable
 
@@ -25,6 +26,7 @@ from ...core import clock
 from ...core.queue import END, Cursor, Page
 
 MAX_ROWS = 400
+FRESH_FOR = 1.0  # seconds, see read_lately
 Loader = Callable[[Cursor | None, Cursor | None, int], Page]
 
 
@@ -87,6 +89,7 @@ class PagedTable(Widget, can_focus=True):
         self._base_style, self._flex = Style(), 12  # set by each repaint (render_lines)
         self._typed_ahead: list[tuple[int, bool]] = []  # (rows to move, paging) while fetching
         self._when_loaded: list[Callable[[], None]] = []
+        self.read_at = 0.0  # time.monotonic() of the last rows that arrived
 
     # ------------------------------------------------------------ reading
 
@@ -141,6 +144,7 @@ class PagedTable(Widget, can_focus=True):
         if generation != self._generation:
             return
         self.fetching = self.prefetching = False
+        self.read_at = time.monotonic()
         if fresh:
             self.now = clock.now()
             self._strips.clear()  # the rows are new (or newly read): draw every line again
@@ -158,6 +162,11 @@ class PagedTable(Widget, can_focus=True):
             self._typed_ahead.clear()
             self._loaded_callbacks()
             self.post_message(self.LoadFailed(message))
+
+    def read_lately(self) -> bool:
+        """Whether a read is under way or rows arrived within FRESH_FOR seconds: a timed refresh
+        then has nothing to add, and would only make the key that read them slower."""
+        return self.fetching or self.prefetching or time.monotonic() - self.read_at < FRESH_FOR
 
     def reload(self, keep_id: int | None = None) -> None:
         """Start again from the first page (a new filter or sort, or ``g``)."""
