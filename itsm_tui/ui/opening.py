@@ -25,14 +25,15 @@ AnyScreen = TypeVar("AnyScreen", bound=Screen)
 
 
 def reused_screen(app, cls: type[AnyScreen], *args) -> AnyScreen:
-    """The app's ``cls`` screen, made with ``args`` on first use (and installed, so that popping
-    it keeps it); a new one when that one is on the stack already (a ticket opened from a system
-    opened from a ticket). The caller then shows its record on it; ``cls`` has ``forget()``."""
+    """The app's ``cls`` screen, set to show ``args`` (``cls(*args)`` on first use, installed so
+    that popping it keeps it; ``showing(*args)`` after); a new one when that one is on the stack
+    already (a ticket opened from a system opened from a ticket). ``cls`` has ``forget()``."""
     screen = app.reused_screens.get(cls)
     if screen is None:
         screen = app.reused_screens[cls] = cls(*args)
         app.install_screen(screen, f"reused:{cls.__name__}")
-    return cls(*args) if screen in app.screen_stack else screen
+        return screen
+    return cls(*args) if screen in app.screen_stack else screen.showing(*args)
 
 
 def forget_reused_screens(app) -> None:

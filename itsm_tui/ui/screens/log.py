@@ -333,8 +333,7 @@ class LogScreen(FilterBarKeys, Screen):
             return
         can_open = entry.entity_id is not None
         title = f"Log entry #{entry.id}"
-        modal = reused_screen(self.app, EntryModal, title, lines, can_open).showing(title, lines, can_open)
-        choice = await self.app.push_screen_wait(modal)
+        choice = await self.app.push_screen_wait(reused_screen(self.app, EntryModal, title, lines, can_open))
         if choice == "open":
             self.open_entity(entry.entity_type, entry.entity_id)
 

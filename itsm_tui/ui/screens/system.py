@@ -118,7 +118,7 @@ def _short(value) -> str:
 def open_system(app, system_id: int) -> None:
     """The system's screen, pushed once its data is read (see OpenWhenRead)."""
     OpenWhenRead(app, lambda user: read_system(user, system_id),
-                 lambda view: reused_screen(app, SystemScreen, system_id, view).showing(system_id, view),
+                 lambda view: reused_screen(app, SystemScreen, system_id, view),
                  group="open-system")
 
 

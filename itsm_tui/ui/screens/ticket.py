@@ -97,7 +97,7 @@ def _with_place(model, asset_id: int):
 def open_ticket(app, ticket_id: int) -> None:
     """The ticket's screen, pushed once its data is read (see OpenWhenRead)."""
     OpenWhenRead(app, lambda user: read_ticket(user, ticket_id),
-                 lambda view: reused_screen(app, TicketScreen, ticket_id, view).showing(ticket_id, view),
+                 lambda view: reused_screen(app, TicketScreen, ticket_id, view),
                  group="open-ticket")
 
 
