@@ -115,6 +115,39 @@ def test_stale_version_from_another_connection_is_a_named_conflict(ticket, peopl
     assert fresh.title == "VPN down" and fresh.assignee.username == "agent2" and fresh.version == 2
 
 
+def test_a_stale_status_change_is_a_conflict_naming_who_moved_it(ticket, people):
+    """Agent 1 read a New ticket; agent 2 moved it to In progress; agent 1's own move to In
+    progress is a conflict that names agent 2, not 'cannot go from In progress to In progress'."""
+    tickets.change_status(people["agent2"], ticket.id, ticket.version, "in_progress")
+    with pytest.raises(ConflictError) as caught:
+        tickets.change_status(people["agent"], ticket.id, ticket.version, "in_progress")
+    assert "agent2 changed" in str(caught.value) and "status" in str(caught.value)
+
+
+def test_a_conflict_inside_a_running_transaction_still_names_the_winner(ticket, people, engine):
+    """The loser's transaction had read before the winner committed (InnoDB's snapshot);
+    the conflict must still say who changed what, not only 'changed by someone else'."""
+    if engine.startswith("sqlite"):
+        pytest.skip("SQLite runs one writer at a time: the loser always starts after the winner")
+    winner_done = threading.Event()
+
+    def winner():
+        with db.database.connection_context():
+            tickets.update(people["agent2"], ticket.id, ticket.version, title="Won the race")
+        winner_done.set()
+
+    with pytest.raises(ConflictError) as caught:
+        with db.database.atomic():
+            Ticket.get_by_id(ticket.id)  # the snapshot starts here
+            thread = threading.Thread(target=winner)
+            thread.start()
+            thread.join()
+            assert winner_done.is_set()
+            tickets.records.update(people["agent"], ticket, ticket.version, {"title": "Lost"},
+                                   "ticket", ticket.number)
+    assert "agent2 changed title" in str(caught.value)
+
+
 def test_concurrent_saves_of_the_same_version_let_exactly_one_win(ticket, people):
     barrier = threading.Barrier(2)
     outcomes = []

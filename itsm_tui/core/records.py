@@ -9,6 +9,7 @@ from __future__ import annotations
 from peewee import JOIN, IntegrityError
 
 from . import audit, clock
+from .db import is_mysql
 from .errors import ConflictError, NotFound, ValidationError
 from .models import AuditEntry, BaseModel, User
 
@@ -55,8 +56,7 @@ def update(
 ) -> BaseModel:
     """Apply ``values`` if nobody changed ``row`` since ``expected_version``; return the fresh row."""
     model = type(row)
-    if row.version != expected_version:
-        raise conflict(entity_type, row.id, label, expected_version)
+    check_version(row, expected_version, entity_type, label)
     changes = audit.diff({name: _raw(row, name) for name in values}, values)
     if not changes:
         return row
@@ -103,9 +103,16 @@ def delete(actor: User, row: BaseModel, entity_type: str, label: str, expected_v
     )
 
 
+def check_version(row: BaseModel, expected_version: int, entity_type: str, label: str) -> None:
+    """A stale edit is a conflict before anything else: checked ahead of the lifecycle and
+    validation rules, so the operator sees who changed what, not a rule the change now breaks."""
+    if row.version != expected_version:
+        raise conflict(entity_type, row.id, label, expected_version)
+
+
 def conflict(entity_type: str, entity_id: int, label: str, expected_version: int) -> ConflictError:
     """Name who changed what, and when, since the version the caller read."""
-    entries = list(
+    query = (
         AuditEntry.select(AuditEntry, User)
         .join(User, on=(AuditEntry.actor == User.id), join_type=JOIN.LEFT_OUTER)
         .where(
@@ -115,6 +122,11 @@ def conflict(entity_type: str, entity_id: int, label: str, expected_version: int
         )
         .order_by(AuditEntry.id)
     )
+    if is_mysql():
+        # InnoDB's snapshot was taken at the transaction's first read, before the winning
+        # commit; a locking read sees the latest committed entries, as the failed UPDATE did.
+        query = query.for_update("LOCK IN SHARE MODE")
+    entries = list(query)
     if not entries:
         return ConflictError(f"{label} was changed by someone else; reload it and try again")
     parts = []

@@ -205,6 +205,7 @@ def update(actor: User, ticket_id: int, expected_version: int, **changes) -> Tic
     """Edit title, description, category, impact, urgency, priority (an override), linked asset."""
     require(actor, "ticket.work")
     ticket = get(actor, ticket_id)
+    records.check_version(ticket, expected_version, "ticket", ticket.number)
     allowed = {"title", "description", "category", "impact", "urgency", "priority", "system", "peripheral"}
     unknown = set(changes) - allowed
     if unknown:
@@ -255,6 +256,7 @@ def change_status(
     """Move along the lifecycle. Resolving needs a note; requesters may only reopen or close
     their own resolved ticket."""
     ticket = get(actor, ticket_id)
+    records.check_version(ticket, expected_version, "ticket", ticket.number)
     if status not in STATUS_LABELS:
         raise ValidationError(f"unknown status {status!r}: choose one of {', '.join(STATUS_LABELS)}", "status")
     if status not in TRANSITIONS[ticket.status]:
