@@ -186,3 +186,76 @@ def test_v2_database_upgrades_to_the_latest_keeping_its_tickets(engine):
     db.database.drop_tables(list(reversed(ALL_MODELS)))
     setup.initialise()
     assert upgraded == {t: (_columns(t), _indexes(t)) for t in tables}
+
+
+def _schema_shape() -> dict:
+    tables = [m._meta.table_name for m in ALL_MODELS]
+    return {t: (_columns(t), _indexes(t), sorted((k.column, k.dest_table) for k in db.database.get_foreign_keys(t)))
+            for t in tables}
+
+
+def _ddl_statements_of_an_upgrade(engine_name: str) -> int:
+    """How many DDL statements the upgrade from v2 runs (the places it can be cut short)."""
+    _load_v2(engine_name)
+    count = 0
+    real = db.database.obj.execute_sql
+
+    def counting(sql, *args, **kwargs):
+        nonlocal count
+        count += sql.lstrip().upper().startswith(("CREATE", "ALTER", "DROP"))
+        return real(sql, *args, **kwargs)
+
+    db.database.obj.execute_sql = counting
+    try:
+        setup.initialise()
+    finally:
+        del db.database.obj.execute_sql
+    return count
+
+
+def _load_v2(engine_name: str) -> None:
+    db.database.drop_tables(list(reversed(ALL_MODELS)))
+    _apply_ddl(Path(__file__).parent / "data" / f"schema_v2_{engine_name}.sql")
+    db.database.execute_sql("INSERT INTO category (name, is_active) VALUES ('Hardware', 1)")
+
+
+class Killed(BaseException):
+    """The process dying mid-statement: nothing after it runs (not even an except clause)."""
+
+
+def test_an_upgrade_cut_short_anywhere_is_completed_by_the_next_init(engine):
+    """An init killed after any DDL statement (MySQL commits each at once) leaves a database
+    that the next init completes, identical to one created at the latest version."""
+    engine_name = "mysql" if db.is_mysql() else "sqlite"
+    db.database.drop_tables(list(reversed(ALL_MODELS)))
+    setup.initialise()
+    fresh = _schema_shape()
+    total = _ddl_statements_of_an_upgrade(engine_name)
+    assert total > 10
+    for cut in range(1, total, 3):
+        _load_v2(engine_name)
+        done = 0
+        real = db.database.obj.execute_sql
+
+        def dying(sql, *args, **kwargs):
+            nonlocal done
+            if sql.lstrip().upper().startswith(("CREATE", "ALTER", "DROP")):
+                if done == cut:
+                    raise Killed(sql)
+                done += 1
+            return real(sql, *args, **kwargs)
+
+        db.database.obj.execute_sql = dying
+        try:
+            with pytest.raises(Killed):
+                setup.initialise()
+        finally:
+            del db.database.obj.execute_sql
+        if db.database.in_transaction():
+            db.database.rollback()
+        db.database.close()
+        db.database.connect()
+        assert schema.current_version() < schema.SCHEMA_VERSION
+        assert setup.initialise()[1] == schema.SCHEMA_VERSION, f"cut after {cut} statements"
+        assert _schema_shape() == fresh, f"cut after {cut} statements"
+        assert ("Hardware",) in db.database.execute_sql("SELECT name FROM category").fetchall()

@@ -32,7 +32,7 @@ Migration = tuple[int, Callable[[], None]]
 
 def _add_views() -> None:
     """v2: saved ticket views and per-user preferences (two new tables, nothing else)."""
-    database.create_tables([SavedView, UserPreference])
+    _create_missing_tables([SavedView, UserPreference])
 
 
 V3_COLUMNS = (
@@ -49,30 +49,85 @@ V3_COLUMNS = (
 
 def _add_sla() -> None:
     """v3: new columns on user, category and ticket; SLA, assignment and e-mail tables."""
-    from playhouse.migrate import MySQLMigrator, SqliteMigrator, migrate
-
-    migrator = MySQLMigrator(database) if isinstance(database.obj, MySQLDatabase) else SqliteMigrator(database)
-    operations = []
     for model, names in V3_COLUMNS:
-        for name in names:
-            operations.append(migrator.add_column(model._meta.table_name, model._meta.fields[name].column_name,
-                                                  model._meta.fields[name]))
-    migrate(*operations)
-    database.create_tables([Setting, SlaPolicy, SlaAlert, CategoryAgent, EmailMessage])
-    database.execute_sql("CREATE INDEX ticket_status_resolution_due ON ticket (status, resolution_due)")
-    database.execute_sql("CREATE INDEX ticket_resolved_at ON ticket (resolved_at)")
+        _add_missing_columns(model, names)
+    _create_missing_tables([Setting, SlaPolicy, SlaAlert, CategoryAgent, EmailMessage])
+    _create_missing_index("ticket_status_resolution_due", "ticket", ("status", "resolution_due"))
+    _create_missing_index("ticket_resolved_at", "ticket", ("resolved_at",))
     for index in Ticket._schema._create_indexes(safe=False):  # the covering index of the SLA figures
         sql, params = index.query()
-        if "sla_paused_at" in sql:
+        if "sla_paused_at" in sql and _index_name(sql) not in _index_names("ticket"):
             database.execute_sql(sql, params)
+
+
+# Each step may have been cut short on MySQL, which commits every DDL statement at once: a step
+# adds only what is missing, so the next ``init`` completes it instead of failing on a duplicate.
+
+def _add_missing_columns(model, names: tuple[str, ...]) -> None:
+    """Add the columns (with their NOT NULL, foreign key and index) that are not there yet."""
+    from playhouse.migrate import ForeignKeyField, MySQLMigrator, SqliteMigrator, migrate
+
+    migrator = MySQLMigrator(database) if isinstance(database.obj, MySQLDatabase) else SqliteMigrator(database)
+    table = model._meta.table_name
+    columns = {column.name: column for column in database.get_columns(table)}
+    keys = {key.column for key in database.get_foreign_keys(table)}
+    indexed = {tuple(index.columns) for index in database.get_indexes(table)}
+    operations = []
+    for field in (model._meta.fields[name] for name in names):
+        column = field.column_name
+        if column not in columns:
+            operations.append(migrator.add_column(table, column, field))
+            continue
+        if not field.null and columns[column].null:
+            operations += [migrator.apply_default(table, column, field), migrator.add_not_null(table, column)]
+        if isinstance(field, ForeignKeyField) and migrator.explicit_create_foreign_key and column not in keys:
+            operations.append(migrator.add_foreign_key_constraint(
+                table, column, field.rel_model._meta.table_name, field.rel_field.column_name,
+                field.on_delete, field.on_update))
+        if (field.index or field.unique) and (column,) not in indexed:
+            operations.append(migrator.add_index(table, (column,), field.unique))
+    migrate(*operations)
+
+
+def _create_missing_tables(models) -> None:
+    """Create each table, then each of its indexes, that is not there yet (peewee's safe mode
+    skips every index of an existing table on MySQL)."""
+    for model in models:
+        if not database.table_exists(model._meta.table_name):
+            database.execute(model._schema._create_table(safe=False))
+        for index in model._schema._create_indexes(safe=False):
+            sql, params = index.query()
+            if _index_name(sql) not in _index_names(model._meta.table_name):
+                database.execute_sql(sql, params)
+
+
+def _index_names(table: str) -> set[str]:
+    return {index.name for index in database.get_indexes(table)}
+
+
+def _index_name(create_sql: str) -> str:
+    # 'CREATE INDEX "name" ON ...' or 'CREATE UNIQUE INDEX `name` ON ...'
+    return create_sql.split(" ON ", 1)[0].split()[-1].strip('"`')
+
+
+def _create_missing_index(name: str, table: str, columns: tuple[str, ...]) -> None:
+    if name not in _index_names(table):
+        database.execute_sql(f"CREATE INDEX {name} ON {table} ({', '.join(columns)})")
+
+
+def _drop_index_if_present(name: str, table: str) -> None:
+    if name in _index_names(table):
+        on_table = f" ON {table}" if isinstance(database.obj, MySQLDatabase) else ""
+        database.execute_sql(f"DROP INDEX {name}{on_table}")
 
 
 def _create_index(model, columns: tuple[str, ...]) -> None:
-    """Create the model's index on exactly ``columns`` (as the model declares it)."""
+    """Create the model's index on exactly ``columns`` (as the model declares it), if missing."""
     for index in model._meta.fields_to_index():
         if tuple(getattr(e, "column_name", None) for e in index._expressions) == columns:
             sql, params = model._schema._create_index(index, safe=False).query()
-            database.execute_sql(sql, params)
+            if _index_name(sql) not in _index_names(model._meta.table_name):
+                database.execute_sql(sql, params)
 
 
 def _v4_indexes() -> None:
@@ -83,10 +138,7 @@ def _v4_indexes() -> None:
     _create_index(AuditEntry, ("entity_type", "action", "at"))
     for moment in ("response_due", "response_risk_at", "resolution_risk_at"):
         _create_index(Ticket, (moment,))
-    if isinstance(database.obj, MySQLDatabase):
-        database.execute_sql("DROP INDEX ticket_resolved_at ON ticket")
-    else:
-        database.execute_sql("DROP INDEX ticket_resolved_at")
+    _drop_index_if_present("ticket_resolved_at", "ticket")
 
 
 MIGRATIONS: Sequence[Migration] = ((2, _add_views), (3, _add_sla), (4, _v4_indexes))
