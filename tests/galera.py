@@ -86,8 +86,16 @@ class Cluster:
             raise
 
     def stop(self) -> None:
-        for node in reversed(self.nodes):
-            self.stop_node(node)
+        """Stop every node at once (one by one, each waits for the cluster to see it leave)."""
+        pids = [pid for pid in (node.pid() for node in self.nodes) if pid]
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGCONT)
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+        for pid in pids:
+            self._wait_gone(pid, 60)
 
     def _install(self, node: Node) -> None:
         if (node.folder / "data" / "mysql").exists():
