@@ -3,7 +3,8 @@ defaults fit for a single operator.
 
 The file is ``$ITSM_CONFIG``, else ``config.toml`` in the user's config directory, else
 ``/etc/itsm-tui/config.toml`` (the first that exists). It may hold the database credentials,
-so a file holding a password (or naming a password file) must be private to its owner.
+so a file holding a password must be private to its owner (a ``password_file`` it names must
+be, itself).
 """
 
 from __future__ import annotations
@@ -94,7 +95,7 @@ def _read(path: Path) -> dict:
 def _holds_secret(section: dict) -> bool:
     admin = section.get("admin") if isinstance(section.get("admin"), dict) else {}
     urls = [section.get("url"), section.get("admin_url"), admin.get("url")]
-    return any(s.get(k) for s in (section, admin) for k in ("password", "password_file")) or any(
+    return any(s.get("password") for s in (section, admin)) or any(
         isinstance(u, str) and _url_has_password(u) for u in urls)
 
 
