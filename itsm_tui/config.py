@@ -150,9 +150,15 @@ def file_db_url(admin: bool = False) -> str | None:
             raise ConfigError(f"[database.admin] in {path} must be a table")
         if block.get("url"):
             return _check_text(block["url"], "url", path)
+        if section.get("url"):
+            raise ConfigError(f"[database] in {path} is a url: give the admin account as admin_url "
+                              "(or a url in [database.admin])")
         section = {**{k: v for k, v in section.items() if k not in ("url", "password",
                                                                        "password_file")}, **block}
     if section.get("url"):
+        both = sorted(k for k in ("host", "port", "user", "password", "password_file", "name") if k in section)
+        if both:
+            raise ConfigError(f"[database] in {path} has url and {', '.join(both)}: give one or the other")
         url = _check_text(section["url"], "url", path)
         tls = {k: section[k] for k in TLS_KEYS if k in section}
         if tls:

@@ -140,6 +140,7 @@ def test_bad_files_and_values_are_one_clear_line(conf, monkeypatch):
         "bcrypt_cost = 40\n": "must be from 4 to 31 \\(bcrypt's limits\\), got 40",
         '[database]\nhost = "db"\n': "needs url, or name",
         '[database]\nname = "x"\nport = 70000\n': "port in \\[database\\] .* from 1 to 65535",
+        '[database]\nurl = "sqlite:///x.db"\nname = "x"\n': "has url and name: give one or the other",
     }
     for text, message in cases.items():
         write(conf, text)
