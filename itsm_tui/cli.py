@@ -131,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        _check_text_arguments(args)
+        _check_text_arguments(parser, args)
         return run(args)
     except UsageError as exc:
         parser.print_usage(sys.stderr)
@@ -168,7 +168,7 @@ def _one_line(exc: Exception) -> str:
     return " ".join(mask(str(message)).split())
 
 
-def _check_text_arguments(args) -> None:
+def _check_text_arguments(parser: argparse.ArgumentParser, args) -> None:
     """Refuse bytes that are not UTF-8 (Python keeps them as lone surrogates) in one line,
     before they reach a database or a terminal."""
     for name, value in vars(args).items():
@@ -177,12 +177,20 @@ def _check_text_arguments(args) -> None:
                 try:
                     item.encode("utf-8")
                 except UnicodeEncodeError:
-                    option = "--" + name.replace("_", "-") if name not in _POSITIONAL else name
-                    raise UsageError(f"{option} is not valid UTF-8 text: check the terminal's or "
-                                     "the file's encoding") from None
+                    raise UsageError(f"{_option_name(parser, name)} is not valid UTF-8 text: check "
+                                     "the terminal's or the file's encoding") from None
 
 
-_POSITIONAL = ("username", "file", "kind", "what", "ref", "engine", "runtime_user")
+def _option_name(parser: argparse.ArgumentParser, dest: str) -> str:
+    """How the user wrote the argument stored in ``dest``: '--title', or 'FILE.csv'."""
+    for action in parser._actions:
+        if action.dest == dest:
+            return max(action.option_strings, key=len, default=action.metavar or dest)
+        for sub in (action.choices or {}).values() if isinstance(action.choices, dict) else ():
+            found = _option_name(sub, dest)
+            if found != dest:
+                return found
+    return dest
 
 
 def run(args) -> int:
