@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import functools
 import os
-import re
 import ssl
 import time
 from dataclasses import dataclass
