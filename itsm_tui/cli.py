@@ -37,7 +37,14 @@ def build_parser() -> argparse.ArgumentParser:
                         help="act as this user for role checks (default: the built-in system admin)")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    commands.add_parser("init", help="create the database, or upgrade its schema")
+    commands.add_parser("init", help="create the database, or upgrade its schema (with the "
+                        "configuration file's admin account when it names one)")
+    grants = commands.add_parser(
+        "grants", help="print the GRANT statements for the runtime MySQL/MariaDB account",
+        description="Print the per-table GRANT statements that give the runtime account what "
+                    "it needs and nothing more: no DDL, the audit log INSERT and SELECT only.")
+    grants.add_argument("runtime_user", metavar="RUNTIME_USER")
+    grants.add_argument("--host", default="%", help="the account's host part (default: %%)")
 
     user = commands.add_parser("user", help="manage users").add_subparsers(dest="user_command", metavar="ACTION", required=True)
     add = user.add_parser("add", help="create a user")
@@ -48,6 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--department")
     add.add_argument("--password-stdin", action="store_true",
                      help="read the password from the first line of standard input")
+    unlock = user.add_parser("unlock", help="lift the locks set by failed logins (supervisors, admins)")
+    unlock.add_argument("username")
     listing = user.add_parser("list", help="list users")
     listing.add_argument("--role", choices=("requester", "agent", "supervisor", "admin"))
     listing.add_argument("--format", choices=("table", "csv", "json"), default="table")
@@ -122,6 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        _check_text_arguments(parser, args)
         return run(args)
     except UsageError as exc:
         parser.print_usage(sys.stderr)
@@ -134,39 +144,82 @@ def main(argv: list[str] | None = None) -> int:
         # The reader (e.g. `head`) stopped early: not an error worth a traceback.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
-    except Exception as exc:  # a user must never see a traceback for an expected failure
-        from peewee import DatabaseError, InterfaceError
-
-        from .core.errors import ItsmError
-
-        if isinstance(exc, ItsmError):
-            message = str(exc)
-        elif isinstance(exc, (DatabaseError, InterfaceError)):
-            message = f"database error: {exc.args[-1] if exc.args else exc}"
-        else:
-            raise
-        print(f"itsm-tui: error: {message}", file=sys.stderr)
+    except Exception as exc:  # a user never sees a traceback, nor a password in a message
+        print(f"itsm-tui: error: {_one_line(exc)}", file=sys.stderr)
         return 1
 
 
+def _one_line(exc: Exception) -> str:
+    """What failed, in one line, with every known password masked."""
+    from peewee import DatabaseError, InterfaceError
+
+    from .core.db import mask
+    from .core.errors import ItsmError
+
+    if isinstance(exc, ItsmError):
+        message = str(exc)
+    elif isinstance(exc, (DatabaseError, InterfaceError)):
+        message = f"database error: {exc.args[-1] if exc.args else exc}"
+    elif isinstance(exc, OSError):
+        where = f" ({exc.filename})" if exc.filename else ""
+        message = f"{exc.strerror or exc}{where}"
+    else:
+        message = f"unexpected {type(exc).__name__}: {exc}"
+    return " ".join(mask(str(message)).split())
+
+
+def _check_text_arguments(parser: argparse.ArgumentParser, args) -> None:
+    """Refuse bytes that are not UTF-8 (Python keeps them as lone surrogates) in one line,
+    before they reach a database or a terminal."""
+    for name, value in vars(args).items():
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, str):
+                try:
+                    item.encode("utf-8")
+                except UnicodeEncodeError:
+                    raise UsageError(f"{_option_name(parser, name)} is not valid UTF-8 text: check "
+                                     "the terminal's or the file's encoding") from None
+
+
+def _option_name(parser: argparse.ArgumentParser, dest: str) -> str:
+    """How the user wrote the argument stored in ``dest``: '--title', or 'FILE.csv'."""
+    for action in parser._actions:
+        if action.dest == dest:
+            return max(action.option_strings, key=len, default=action.metavar or dest)
+        for sub in (action.choices or {}).values() if isinstance(action.choices, dict) else ():
+            found = _option_name(sub, dest)
+            if found != dest:
+                return found
+    return dest
+
+
 def run(args) -> int:
-    from .core import schema, setup
+    from .core import audit, schema, setup
+    from .core.db import describe_url, mask_url
 
     if args.command == "ddl":
         sys.stdout.write(schema.render_ddl(args.engine))
         return 0
+    config.settings()  # a bad setting is reported now, in one line, not in the middle of work
+    if args.db and mask_url(args.db) != args.db:
+        print("itsm-tui: warning: the password in --db is visible to every user of this machine "
+              "in the process list; put it in the configuration file instead (see README, "
+              "Configuration)", file=sys.stderr)
     url = config.resolve_db_url(args.db)
     if args.command is None:
         from .ui.app import run as run_tui  # late: Textual costs ~0.35 s to import
 
+        audit.enter("tui")
         return run_tui(url)
+    if args.command == "grants":
+        return _grants(args, url)
     if args.command == "init":
-        setup.open_database(url, check=False)
+        admin_url = config.resolve_admin_url(args.db)
+        setup.open_database(admin_url, check=False)
+        audit.enter("cli")
         before, after = setup.initialise()
-        from .core.db import describe_url
-
         if before is None:
-            print(f"created a new itsm-tui database (schema version {after}) in {describe_url(url)}")
+            print(f"created a new itsm-tui database (schema version {after}) in {describe_url(admin_url)}")
         elif before < after:
             print(f"upgraded the schema from version {before} to {after}")
         else:
@@ -174,6 +227,10 @@ def run(args) -> int:
         return 0
     setup.open_database(url)
     actor = _actor(args.as_user)
+    from .core import users
+
+    # Who really acted: the CLI's operator, recorded as the system user ("system as agent1").
+    audit.enter("cli", real_actor=users.system_actor() if actor.username != users.SYSTEM_USERNAME else None)
     from .sla_cli import HANDLERS
 
     handler = {"user": _user, "seed": _seed, "tickets": _tickets, "import": _import, "export": _export, **HANDLERS}[args.command]
@@ -182,6 +239,23 @@ def run(args) -> int:
 
     db.optimize()  # cheap; keeps SQLite's planner statistics current
     return code
+
+
+def _grants(args, url: str) -> int:
+    from urllib.parse import urlsplit
+
+    from .core import schema
+    from .core.db import parse_mysql_url
+
+    if urlsplit(url).scheme not in ("mysql", "mariadb"):
+        raise UsageError("grants is for MySQL/MariaDB: name the database with --db, ITSM_DB or "
+                         "the configuration file")
+    name = parse_mysql_url(url).name
+    print(f"-- the runtime account of itsm-tui on `{name}`: no DDL, the audit log append-only.")
+    print(f"-- Create it first, e.g. CREATE USER '{args.runtime_user}'@'{args.host}' IDENTIFIED BY "
+          "'...' REQUIRE SSL; then run `itsm-tui init` with the admin account.")
+    print("\n".join(schema.grant_statements(name, args.runtime_user, args.host)))
+    return 0
 
 
 def _actor(username: str | None):
@@ -197,6 +271,11 @@ def _actor(username: str | None):
 def _user(args, actor) -> int:
     from .core import users
 
+    if args.user_command == "unlock":
+        target = users.by_username(args.username)
+        users.unlock(actor, target.id)
+        print(f"unlocked {target.username}")
+        return 0
     if args.user_command == "add":
         password = _read_password(args.password_stdin)
         user = users.create_user(actor, args.username, args.role, full_name=args.full_name,

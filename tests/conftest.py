@@ -10,11 +10,16 @@ from __future__ import annotations
 
 import atexit
 import os
+import tempfile
 from urllib.parse import urlparse
 
 import pytest
 
 os.environ.setdefault("ITSM_BCRYPT_COST", "4")  # the cost is a setting; tests need speed
+if "ITSM_CONFIG" not in os.environ:  # never the machine's own /etc/itsm-tui or user config
+    _empty_config = os.path.join(tempfile.mkdtemp(prefix="itsm-test-config-"), "config.toml")
+    open(_empty_config, "w").close()
+    os.environ["ITSM_CONFIG"] = _empty_config
 
 from itsm_tui import config  # noqa: E402
 from itsm_tui.core import db, schema, setup, users  # noqa: E402

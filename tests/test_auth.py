@@ -55,18 +55,31 @@ def test_login_succeeds_and_is_recorded(people):
     assert entry.actor_id == user.id and entry.entity_id == user.id
 
 
-def test_one_generic_error_for_unknown_wrong_and_disabled(people, system):
+def _fail(name, times, source="local", password="wrong-password-x"):
+    for _ in range(times):
+        with pytest.raises(AuthError, match="^invalid username or password$"):
+            auth.login(name, password, source=source)
+
+
+def test_one_generic_error_for_unknown_wrong_disabled_and_locked(people, system, monkeypatch):
     agent = people["agent"]
     users.update_user(system, agent.id, agent.version, is_active=False)
+    _fail("admin", 5, source="203.0.113.9")  # admin is now locked for that source
+    checked = []
+    real = bcrypt.checkpw
+    monkeypatch.setattr(bcrypt, "checkpw", lambda pw, hashed: checked.append(hashed) or real(pw, hashed))
     messages = set()
-    for name, password in (("nobody", "whatever-password"), ("supervisor", "wrong-password-1"),
-                           ("agent", "agent-password-1"), ("", ""), ("supervisor", "é" * 80)):
+    attempts = (("nobody", "whatever-password", "local"), ("supervisor", "wrong-password-1", "local"),
+                ("agent", "agent-password-1", "local"), ("", "", "local"),
+                ("supervisor", "é" * 80, "local"), ("admin", "admin-password-1", "203.0.113.9"))
+    for name, password, source in attempts:
         with pytest.raises(AuthError) as caught:
-            auth.login(name, password)
+            auth.login(name, password, source=source)
         messages.add(str(caught.value))
     assert messages == {auth.GENERIC_ERROR}
+    assert len(checked) == len(attempts)  # the same work every time: no timing oracle
     failures = AuditEntry.select().where(AuditEntry.action == "login_failed").count()
-    assert failures == 5  # every attempt recorded
+    assert failures == 5 + len(attempts)  # every attempt recorded
 
 
 def test_unknown_user_is_checked_against_a_dummy_hash(people, monkeypatch):
@@ -78,59 +91,112 @@ def test_unknown_user_is_checked_against_a_dummy_hash(people, monkeypatch):
     assert len(checked) == 1  # same work as for a real user: no timing oracle
 
 
-def test_lockout_after_five_failures_and_release_after_fifteen_minutes(people):
+def test_what_was_typed_as_an_unknown_username_is_never_stored(people):
+    with pytest.raises(AuthError):
+        auth.login("My-Secret-Pa55word", "x", source="198.51.100.4")
+    entry = AuditEntry.select().where(AuditEntry.action == "login_failed").get()
+    assert "pa55word" not in entry.summary.lower()
+    assert entry.summary == "login failed for an unknown username (18 characters) from 198.51.100.4"
+    assert entry.actor_id is None and entry.entity_id is None
+
+
+def test_failures_lock_only_the_source_they_come_from(people):
     start = clock.now()
     with clock.frozen(start):
-        for _ in range(5):
-            with pytest.raises(AuthError, match="invalid username or password"):
-                auth.login("agent", "wrong-password-x")
-        with pytest.raises(AuthError, match=r"locked .* try again at .* \(in 15 minutes\)"):
-            auth.login("agent", "agent-password-1")  # even the right password
-    assert User.get(User.username == "agent").locked_until == start + timedelta(minutes=15)
+        _fail("agent", 5, source="203.0.113.9")
+        _fail("agent", 1, source="203.0.113.9", password="agent-password-1")  # even the right one
+        assert auth.login("agent", "agent-password-1", source="10.1.2.3").username == "agent"
+    assert User.get(User.username == "agent").locked_until is None  # the account is not locked
     with clock.frozen(start + timedelta(minutes=14)):
-        with pytest.raises(AuthError, match="locked"):
-            auth.login("agent", "agent-password-1")
+        _fail("agent", 1, source="203.0.113.9", password="agent-password-1")
     with clock.frozen(start + timedelta(minutes=15, seconds=1)):
-        assert auth.login("agent", "agent-password-1").username == "agent"
+        assert auth.login("agent", "agent-password-1", source="203.0.113.9").username == "agent"
+    summaries = [e.summary for e in AuditEntry.select().where(AuditEntry.action == "login_failed")]
+    assert any("203.0.113.9 locked out of this account for 15 minutes" in s for s in summaries)
+
+
+def test_many_sources_lock_the_account_for_every_source_until_it_expires(people):
+    config.override_settings(config.Settings(bcrypt_cost=4, lockout_threshold=3,
+                                             account_lockout_threshold=6, lockout_minutes=10))
+    start = clock.now()
+    with clock.frozen(start):
+        _fail("agent", 3, source="198.51.100.1")
+        _fail("agent", 3, source="198.51.100.2")
+        _fail("agent", 1, source="10.9.9.9", password="agent-password-1")
+    assert User.get(User.username == "agent").locked_until == start + timedelta(minutes=10)
+    with clock.frozen(start + timedelta(minutes=10, seconds=1)):
+        assert auth.login("agent", "agent-password-1", source="10.9.9.9").username == "agent"
     assert User.get(User.username == "agent").failed_logins == 0
+    last = AuditEntry.select().where(AuditEntry.action == "login_failed").order_by(AuditEntry.id)
+    assert any("account locked for every source for 10 minutes" in e.summary for e in last)
+
+
+def test_one_abusive_source_never_keeps_the_owner_out(people):
+    """An attacker guessing from one address all day: the owner, elsewhere, always gets in."""
+    start = clock.now()
+    for hour in range(12):
+        for quarter in range(4):
+            with clock.frozen(start + timedelta(hours=hour, minutes=15 * quarter + 1)):
+                _fail("admin", 6, source="203.0.113.66")
+        with clock.frozen(start + timedelta(hours=hour, minutes=59)):
+            assert auth.login("admin", "admin-password-1", source="10.0.0.5").username == "admin"
+    assert User.get(User.username == "admin").locked_until is None
+
+
+def test_failures_spread_beyond_the_window_do_not_add_up(people):
+    start = clock.now()
+    with clock.frozen(start):
+        _fail("agent", 4)
+    with clock.frozen(start + timedelta(minutes=16)):
+        _fail("agent", 4)
+        assert auth.login("agent", "agent-password-1").username == "agent"
 
 
 def test_success_resets_the_failure_count(people):
-    for _ in range(4):
-        with pytest.raises(AuthError):
-            auth.login("agent", "wrong-password-x")
+    _fail("agent", 4)
     auth.login("agent", "agent-password-1")
-    for _ in range(4):
-        with pytest.raises(AuthError, match="invalid"):
-            auth.login("agent", "wrong-password-x")
-    assert User.get(User.username == "agent").locked_until is None
+    _fail("agent", 4)
+    assert auth.login("agent", "agent-password-1").username == "agent"
 
 
 def test_lockout_is_configurable(people, monkeypatch):
-    config.override_settings(config.Settings(bcrypt_cost=4, lockout_threshold=2, lockout_minutes=1))
+    config.override_settings(config.Settings(bcrypt_cost=4, lockout_threshold=2, lockout_minutes=1,
+                                             account_lockout_threshold=2))
     start = clock.now()
     with clock.frozen(start):
-        for _ in range(2):
-            with pytest.raises(AuthError):
-                auth.login("agent", "wrong-password-x")
+        _fail("agent", 2)
     assert User.get(User.username == "agent").locked_until == start + timedelta(minutes=1)
 
 
-def test_admin_unlocks_and_resets_password(people):
-    for _ in range(5):
-        with pytest.raises(AuthError):
-            auth.login("agent", "wrong-password-x")
-    admin, agent = people["admin"], people["agent"]
+def test_the_source_is_the_ssh_client_address(people, monkeypatch):
+    monkeypatch.setenv("SSH_CLIENT", "203.0.113.9 51234 22")
+    assert auth.client_source() == "203.0.113.9"
+    auth.login("agent", "agent-password-1")
+    entry = AuditEntry.select().where(AuditEntry.action == "login").get()
+    assert entry.summary == "login succeeded for agent from 203.0.113.9"
+    monkeypatch.delenv("SSH_CLIENT")
+    monkeypatch.delenv("SSH_CONNECTION", raising=False)
+    assert auth.client_source() == "local"
+
+
+def test_supervisors_and_admins_unlock_and_admins_reset_passwords(people):
+    _fail("agent", 5)
+    admin, agent, supervisor = people["admin"], people["agent"], people["supervisor"]
     with pytest.raises(PermissionDenied):
-        users.unlock(people["supervisor"], agent.id)
-    users.unlock(admin, agent.id)
+        users.unlock(people["requester"], agent.id)
+    with pytest.raises(PermissionDenied):
+        users.unlock(people["agent2"], agent.id)
+    users.unlock(supervisor, agent.id)
     assert auth.login("agent", "agent-password-1")
-    users.reset_password(admin, agent.id, "a-brand-new-password")
+    _fail("agent", 5)
+    with pytest.raises(PermissionDenied):
+        users.reset_password(supervisor, agent.id, "a-brand-new-password")
+    users.reset_password(admin, agent.id, "a-brand-new-password")  # also lifts the locks
     with pytest.raises(AuthError):
         auth.login("agent", "agent-password-1")
     assert auth.login("agent", "a-brand-new-password")
-    actions = [e.action for e in AuditEntry.select().where(AuditEntry.actor == admin.id)]
-    assert "unlock" in actions and "password_reset" in actions
+    actions = {(e.actor_id, e.action) for e in AuditEntry.select()}
+    assert (supervisor.id, "unlock") in actions and (admin.id, "password_reset") in actions
 
 
 def test_user_without_password_cannot_log_in(system):

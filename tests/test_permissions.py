@@ -55,6 +55,7 @@ SCENARIOS = {
     "analytics.view_own": lambda a, p: analytics.figures(a),
     "user.view": lambda a, p: users.list_users(a),
     "user.manage": lambda a, p: users.create_user(a, f"new-{a.username}", "requester"),
+    "user.unlock": lambda a, p: users.unlock(a, p["agent2"].id),
     "settings.manage": lambda a, p: categories.add(a, f"Category by {a.username}"),
     "import.run": lambda a, p: import_servicenow(
         a, Path(__file__).parent / "data" / "servicenow_bad_rows.csv"),

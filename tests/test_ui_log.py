@@ -31,6 +31,8 @@ WORK = {"ticket", "system", "peripheral", "stock", "department", "network"}
 def log_desk(engine, people):
     """Entries at known distances before NOW; returns (url, NOW, ticket)."""
     now = clock.now() + timedelta(days=10)
+    with clock.frozen(now - timedelta(days=4)):  # hostile text in the log (a typed login name is never kept)
+        inventory.create(people["agent"], "department", {"name": HOSTILE})
     with clock.frozen(now - timedelta(days=3)):
         ticket = tickets.create(people["requester"], "Printer jam", "Floor 2 printer")
     with clock.frozen(now - timedelta(days=1)):

@@ -252,9 +252,10 @@ async def test_reset_password_generated_and_shown_once(engine, people):
 
 
 async def test_unlock_a_locked_account(engine, people):
-    for _ in range(5):
-        with pytest.raises(AuthError):
-            auth.login("agent", "wrong-password-0")
+    for source in range(10):  # ten sources, five failures each: the account locks for everyone
+        for _ in range(5):
+            with pytest.raises(AuthError):
+                auth.login("agent", "wrong-password-0", source=f"198.51.100.{source}")
     assert fresh("agent").locked_until is not None
     app = ItsmApp(engine)
     async with app.run_test(size=(120, 40)) as pilot:

@@ -170,14 +170,17 @@ def _few(types: list[str]) -> bool:
 
 
 def _rows(ids):
+    real = User.alias("real_user")
     return (
         AuditEntry.select(
             AuditEntry.id, AuditEntry.at, User.username.alias("actor"), AuditEntry.action,
             AuditEntry.entity_type, AuditEntry.entity_id, AuditEntry.entity_version,
             AuditEntry.summary, ids.c.sort_value.alias("_sort"),
+            real.username.alias("real_actor"),
         )
         .join(ids, on=(AuditEntry.id == ids.c.page_id))
         .switch(AuditEntry).join(User, JOIN.LEFT_OUTER, on=(AuditEntry.actor == User.id))
+        .switch(AuditEntry).join(real, JOIN.LEFT_OUTER, on=(AuditEntry.real_actor == real.id))
     )
 
 
@@ -233,6 +236,7 @@ def page(actor: User, text: str = "", after: Cursor | None = None, before: Curso
     for row in result.rows:
         cursor = row.pop("_cursor")
         row["failed"] = row["action"] == "login_failed"
+        row["actor"] = audit.actor_text(row["actor"], row.pop("real_actor"))  # "system as agent1"
         row["_cursor"] = cursor
     name_entities(result.rows)
     return result

@@ -1,13 +1,68 @@
-"""Audit entries: written by the services inside the transaction of the change they record."""
+"""Audit entries: written by the services inside the transaction of the change they record.
+
+Each entry also says through which channel the change came (``CHANNELS``) and, when the CLI
+acts ``--as`` someone, who really acted. That "acting context" is set once by each entry point
+(``enter`` for the whole process: the CLI's main, the terminal app; ``acting`` for a stretch of
+work: an import) instead of being passed through every service.
+"""
 
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
 from . import clock
 from .models import AuditEntry, User
+
+CHANNELS = ("tui", "cli", "import", "api", "mail")
+
+
+@dataclass(frozen=True)
+class Acting:
+    channel: str = "cli"
+    real_actor_id: int | None = None  # who really acted when the actor is impersonated
+
+
+# The process's entry point sets the default (threads, workers included, see it); ``acting``
+# overrides it for the current thread or task only.
+_process = Acting()
+_current: ContextVar[Acting | None] = ContextVar("itsm_acting", default=None)
+
+
+def _check(channel: str) -> str:
+    if channel not in CHANNELS:
+        raise ValueError(f"unknown audit channel {channel!r}")
+    return channel
+
+
+def enter(channel: str, real_actor: User | None = None) -> None:
+    """Set the process's channel (and the real actor behind an impersonation) once, at start."""
+    global _process
+    _process = Acting(_check(channel), real_actor.id if real_actor else None)
+
+
+def current() -> Acting:
+    return _current.get() or _process
+
+
+@contextmanager
+def acting(channel: str, real_actor: User | None = None):
+    """Within the block, entries carry ``channel`` (the real actor is kept unless given)."""
+    outer = current()
+    token = _current.set(Acting(_check(channel), real_actor.id if real_actor else outer.real_actor_id))
+    try:
+        yield
+    finally:
+        _current.reset(token)
+
+
+def actor_text(actor: str | None, real_actor: str | None) -> str | None:
+    """How the log shows who acted: 'agent1', or 'system as agent1' for an impersonation."""
+    return f"{real_actor} as {actor}" if real_actor and real_actor != actor else actor
 
 
 def plain(value):
@@ -45,9 +100,12 @@ def record(
     changes: dict | None = None,
     entity_version: int | None = None,
 ) -> AuditEntry:
+    context = current()
     return AuditEntry.create(
         at=clock.now(),
         actor=actor,
+        real_actor=context.real_actor_id,
+        channel=context.channel,
         action=action,
         entity_type=entity_type,
         entity_id=entity_id,

@@ -1,16 +1,22 @@
 """Database selection by URL, engine settings, and the write-transaction helper.
 
 ``sqlite:///path/to.db`` is the embedded default; ``mysql://user:pass@host:port/name`` serves a
-team (MariaDB 10.6+, MySQL 8). Models are bound to ``database`` (a proxy) at run time.
+team (MariaDB 10.6+, MySQL 8), optionally over TLS (``?ssl_ca=...``). Models are bound to
+``database`` (a proxy) at run time. No message built here ever holds a password: URLs are shown
+through ``mask_url``, and every password met is remembered so ``mask`` can blank it out of any
+text (a driver's error, say) before a user sees it.
 """
 
 from __future__ import annotations
 
 import functools
+import os
+import ssl
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, TypeVar
-from urllib.parse import unquote, urlparse
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 from peewee import DatabaseProxy, MySQLDatabase, OperationalError, SqliteDatabase
 from playhouse.shortcuts import ReconnectMixin
@@ -28,37 +34,195 @@ MYSQL_TABLE_SETTINGS = ["ENGINE=InnoDB", "DEFAULT CHARSET=utf8mb4", "COLLATE=utf
 # Deadlock and lock-wait timeout: the whole transaction may simply be run again.
 RETRYABLE_MYSQL_ERRORS = (1213, 1205)
 MAX_ATTEMPTS = 3
+URL_HELP = "use sqlite:///path/to.db or mysql://user:password@host:port/dbname"
+URL_PARAMETERS = ("ssl_ca", "ssl_cert", "ssl_key", "ssl_verify", "password_file")
+_SECRETS: set[str] = set()
 
 
 class ReconnectingMySQLDatabase(ReconnectMixin, MySQLDatabase):
     """Reconnects after a lost connection (2006/2013), but only outside a transaction."""
 
 
+class UrlError(ItsmError):
+    """A database URL or setting that cannot be used; the message never holds the password."""
+
+
+def remember_secret(secret: str | None) -> None:
+    """Note a password so ``mask`` blanks it (and its URL-encoded form) out of any message."""
+    if secret and len(secret) >= 3:  # shorter ones would blank ordinary words out of messages
+        _SECRETS.update({secret, quote(secret, safe="")})
+
+
+def mask(text: str) -> str:
+    """``text`` with every password this process has met replaced by ***."""
+    for secret in sorted(_SECRETS, key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return text
+
+
+def mask_url(url: str) -> str:
+    """The URL with its password (whatever it holds, even unencoded '/', '#' or '@') as ***."""
+    head, sep, rest = url.partition("://")
+    if not sep or "@" not in rest:
+        return mask(url)
+    userinfo, _, tail = rest.rpartition("@")
+    user = userinfo.split(":", 1)[0]
+    return mask(f"{head}://{user}:***@{tail}" if ":" in userinfo else url)
+
+
+@dataclass(frozen=True)
+class MySQLTarget:
+    host: str
+    port: int
+    user: str
+    password: str
+    name: str
+    ssl_ca: str | None = None
+    ssl_cert: str | None = None
+    ssl_key: str | None = None
+    ssl_verify: bool = True
+
+    @property
+    def tls(self) -> bool:
+        return bool(self.ssl_ca or self.ssl_cert or self.ssl_key)
+
+
+def _bool(value: str, what: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise UrlError(f"{what} must be true or false, got {value!r}")
+
+
+def parse_mysql_url(url: str) -> MySQLTarget:
+    """Read a mysql:// URL, or raise UrlError with one line that never shows the password."""
+    shown = mask_url(url)
+    parts = urlsplit(url)
+    # An unencoded '/', '?' or '#' in the password ends the host part early: what follows then
+    # holds an '@' (or a fragment), and the "port" would be a piece of the password.
+    if parts.fragment or "@" in parts.path or "@" in parts.query or "#" in url:
+        raise UrlError(
+            f"cannot read the database URL {shown}: URL-encode special characters in the "
+            "user and password (# as %23, / as %2F, ? as %3F, @ as %40, : as %3A, % as %25), "
+            "or give the password in the configuration file"
+        )
+    try:
+        port = parts.port
+    except ValueError:
+        raw_port = parts.netloc.rpartition("@")[2].rpartition(":")[2]
+        raise UrlError(f"bad port {raw_port!r} in database URL {shown}: use a number from 1 "
+                       "to 65535") from None
+    if port == 0:
+        raise UrlError(f"bad port 0 in database URL {shown}: use a number from 1 to 65535")
+    name = unquote(parts.path.lstrip("/"))
+    if not name or "/" in name:
+        raise UrlError(f"no database name in URL {shown}: end it with /dbname")
+    password = unquote(parts.password or "")
+    options: dict[str, str] = {}
+    for key, value in parse_qsl(parts.query, keep_blank_values=True):
+        if key not in URL_PARAMETERS:
+            raise UrlError(f"unknown parameter {key!r} in database URL {shown} "
+                           f"(known: {', '.join(URL_PARAMETERS)})")
+        options[key] = value
+    if "password_file" in options:
+        password = read_password_file(options["password_file"])
+    remember_secret(password)
+    return MySQLTarget(
+        host=parts.hostname or "localhost",
+        port=port or 3306,
+        user=unquote(parts.username or "root"),
+        password=password,
+        name=name,
+        ssl_ca=options.get("ssl_ca") or None,
+        ssl_cert=options.get("ssl_cert") or None,
+        ssl_key=options.get("ssl_key") or None,
+        ssl_verify=_bool(options["ssl_verify"], "ssl_verify") if "ssl_verify" in options else True,
+    )
+
+
+def check_private(path: Path, what: str) -> None:
+    """Refuse a file holding a secret that group or others may read (or change)."""
+    mode = path.stat().st_mode
+    if mode & 0o077:
+        raise UrlError(f"{path} holds {what} but group or others may read it: "
+                       f"chmod 600 {path}")
+
+
+def read_password_file(name: str) -> str:
+    """The password in a file: its first line, taken as is (any characters)."""
+    path = Path(name).expanduser()
+    try:
+        check_private(path, "a database password")
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UrlError(f"cannot read the password file {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise UrlError(f"the password file {path} is not UTF-8 text") from None
+    password = text.split("\n", 1)[0].removesuffix("\r")
+    remember_secret(password)
+    return password
+
+
+def tls_context(target: MySQLTarget) -> ssl.SSLContext | None:
+    """The TLS settings as an SSLContext: verification on (CA, hostname) unless switched off.
+
+    Built before connecting, so a missing or unreadable file fails at once and by name.
+    PyMySQL's own ``ssl`` dict would silently skip verification when no CA is given."""
+    if not target.tls:
+        return None
+    try:
+        context = ssl.create_default_context(cafile=target.ssl_ca)
+    except (OSError, ssl.SSLError) as exc:
+        raise UrlError(f"cannot use ssl_ca {target.ssl_ca}: {_reason(exc)}") from None
+    if not target.ssl_verify:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    if target.ssl_cert or target.ssl_key:
+        if not (target.ssl_cert and target.ssl_key):
+            raise UrlError("ssl_cert and ssl_key go together: give both or neither")
+        try:
+            context.load_cert_chain(target.ssl_cert, target.ssl_key)
+        except (OSError, ssl.SSLError) as exc:
+            raise UrlError(f"cannot use ssl_cert {target.ssl_cert} with ssl_key "
+                           f"{target.ssl_key}: {_reason(exc)}") from None
+    return context
+
+
+def _reason(exc: Exception) -> str:
+    return getattr(exc, "strerror", None) or getattr(exc, "reason", None) or str(exc)
+
+
 def describe_url(url: str) -> str:
     """Engine and database name for display; never the password."""
-    parsed = urlparse(url)
-    if parsed.scheme == "sqlite":
-        return f"SQLite {_sqlite_path(parsed)}"
-    host = parsed.hostname or "localhost"
-    port = f":{parsed.port}" if parsed.port else ""
-    return f"MySQL {parsed.path.lstrip('/')}@{host}{port}"
+    parts = urlsplit(url)
+    if parts.scheme == "sqlite":
+        return f"SQLite {_sqlite_path(url)}"
+    try:
+        target = parse_mysql_url(url)
+    except ItsmError:
+        return mask_url(url)
+    port = f":{target.port}" if parts.port else ""
+    return f"MySQL {target.name}@{target.host}{port}{' (TLS)' if target.tls else ''}"
 
 
-def _sqlite_path(parsed) -> str:
+def _sqlite_path(url: str) -> str:
     # sqlite:///rel.db -> "rel.db"; sqlite:////abs/x.db -> "/abs/x.db"; sqlite:///:memory: too.
-    path = unquote(parsed.netloc + parsed.path)
+    parts = urlsplit(url)
+    path = unquote(parts.netloc + parts.path)
     return path[1:] if path.startswith("/") else path
 
 
 def make_database(url: str):
     """Build (without connecting) the peewee database for a URL."""
-    parsed = urlparse(url)
-    if parsed.scheme == "sqlite":
-        path = _sqlite_path(parsed)
+    scheme = urlsplit(url).scheme if "://" in url else ""
+    if scheme == "sqlite":
+        path = _sqlite_path(url)
         if not path:
-            raise ItsmError(f"no file name in database URL {url!r}")
+            raise UrlError(f"no file name in database URL {url!r}")
         if path != ":memory:":
-            Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            _private_folder(Path(path).expanduser().parent)
         return SqliteDatabase(
             str(Path(path).expanduser()) if path != ":memory:" else path,
             pragmas={
@@ -72,16 +236,16 @@ def make_database(url: str):
             # answers SQLITE_BUSY at once instead of waiting for the busy timeout.
             lock_type="IMMEDIATE",
         )
-    if parsed.scheme in ("mysql", "mariadb"):
-        name = parsed.path.lstrip("/")
-        if not name:
-            raise ItsmError(f"no database name in URL {describe_url(url)!r}")
+    if scheme in ("mysql", "mariadb"):
+        target = parse_mysql_url(url)
         return ReconnectingMySQLDatabase(
-            name,
-            host=parsed.hostname or "localhost",
-            port=parsed.port or 3306,
-            user=unquote(parsed.username or "root"),
-            password=unquote(parsed.password or ""),
+            target.name,
+            host=target.host,
+            port=target.port,
+            user=target.user,
+            # PyMySQL sends a str password as Latin-1; UTF-8 bytes let any character through.
+            password=target.password.encode("utf-8"),
+            ssl=tls_context(target),
             charset="utf8mb4",
             sql_mode=MYSQL_SQL_MODE,
             init_command="SET time_zone = '+00:00'",
@@ -89,10 +253,25 @@ def make_database(url: str):
             read_timeout=60,
             write_timeout=60,
         )
-    raise ItsmError(
-        f"unsupported database URL {url!r}: use sqlite:///path/to.db or "
-        "mysql://user:password@host:port/dbname"
-    )
+    raise UrlError(f"unsupported database URL {mask_url(url)}: {URL_HELP}")
+
+
+def _private_folder(folder: Path) -> None:
+    """Create the database's folder readable by its owner only (0700)."""
+    if not folder.exists():
+        folder.mkdir(mode=0o700, parents=True)
+        folder.chmod(0o700)  # mkdir's mode passes through the umask
+
+
+def _private_files(path: str) -> None:
+    """The SQLite file and its -wal and -shm files: owner only (0600). SQLite gives a new -wal
+    or -shm the mode of the database file, so this holds for the files it makes later too."""
+    for name in (path, f"{path}-wal", f"{path}-shm"):
+        try:
+            if os.stat(name).st_uid == os.geteuid():
+                os.chmod(name, 0o600)
+        except FileNotFoundError:
+            pass
 
 
 def is_mysql(db=None) -> bool:
@@ -111,10 +290,17 @@ def bind(url: str):
     settings = MYSQL_TABLE_SETTINGS if is_mysql(db) else []
     for model in models.ALL_MODELS:
         model._meta.table_settings = settings
+    sqlite_file = isinstance(db, SqliteDatabase) and db.database != ":memory:"
+    previous = os.umask(0o077) if sqlite_file else None
     try:
         db.connect(reuse_if_open=True)
     except OperationalError as exc:
-        raise ItsmError(f"cannot open {describe_url(url)}: {exc.args[-1]}") from None
+        raise ItsmError(f"cannot open {describe_url(url)}: {mask(str(exc.args[-1]))}") from None
+    finally:
+        if previous is not None:
+            os.umask(previous)
+    if sqlite_file:
+        _private_files(db.database)
     return db
 
 

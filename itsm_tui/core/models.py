@@ -99,6 +99,8 @@ class User(BaseModel):
     role = CharField(max_length=16, constraints=[_in("role", ROLES)])
     is_active = BooleanField(default=True)
     password_hash = CharField(max_length=60, null=True)  # None: cannot log in (imported, system)
+    # Failed logins from all sources since ``failed_since`` (v5), and the lock they set for
+    # every source; each source's own count and lock are in ``login_throttle``.
     failed_logins = IntegerField(default=0)
     locked_until = DateTimeField(null=True)
     last_login_at = DateTimeField(null=True)
@@ -106,6 +108,7 @@ class User(BaseModel):
     created_at = DateTimeField()
     updated_at = DateTimeField()
     version = IntegerField(default=1)
+    failed_since = DateTimeField(null=True)  # v5: the first of the counted failed logins
 
     class Meta:
         indexes = ((("role", "is_active"), False),)
@@ -286,6 +289,10 @@ class AuditEntry(BaseModel):
     entity_version = IntegerField(null=True)  # the version the change produced
     summary = CharField(max_length=500)
     changes = TextField(null=True)  # JSON {field: [before, after]}
+    # v5: who really acted when ``actor`` was impersonated (the CLI's --as), and the channel
+    # the change came through (tui, cli, import, api, mail; None before v5)
+    real_actor = ForeignKeyField(User, null=True, on_delete="RESTRICT", backref="+")
+    channel = CharField(max_length=16, null=True)
 
     class Meta:
         table_name = "audit_log"
@@ -391,8 +398,23 @@ class EmailMessage(BaseModel):
 
 
 # Creation order: every table after the tables it references.
+class LoginThrottle(BaseModel):
+    """Failed logins to one account from one source (an SSH client's address, or "local"),
+    counted since ``failed_since``, and the lock they set for that source only (v5)."""
+
+    user = ForeignKeyField(User, on_delete="CASCADE", index=False)  # the unique index serves
+    source = CharField(max_length=64)
+    failures = IntegerField(default=0)
+    failed_since = DateTimeField(null=True)
+    locked_until = DateTimeField(null=True)
+
+    class Meta:
+        table_name = "login_throttle"
+        indexes = ((("user", "source"), True),)
+
+
 ALL_MODELS = (
     SchemaMeta, Department, Network, User, Category, System, Peripheral, StockItem, Ticket,
     Comment, AttachmentBlob, Attachment, AuditEntry, Notification, SavedView, UserPreference,
-    Setting, SlaPolicy, SlaAlert, CategoryAgent, EmailMessage,
+    Setting, SlaPolicy, SlaAlert, CategoryAgent, EmailMessage, LoginThrottle,
 )

@@ -32,6 +32,7 @@ MATRIX: dict[str, tuple[frozenset[str], str]] = {
     "analytics.view_own": (STAFF, "see analytics of the tickets assigned to them"),
     "user.view": (STAFF, "list users (to pick requesters and assignees)"),
     "user.manage": (frozenset({ADMIN}), "create users, change roles, disable, reset passwords"),
+    "user.unlock": (frozenset({SUPERVISOR, ADMIN}), "unlock an account locked by failed logins"),
     "settings.manage": (frozenset({ADMIN}), "edit categories and settings, load demo data"),
     "import.run": (frozenset({ADMIN}), "import tickets and inventory from other tools' files"),
 }

@@ -8,23 +8,27 @@ Versions: 1, the first release; 2, saved ticket views and user preferences; 3, t
 (policies, calendar settings, risk times, pauses, frozen outcomes, alerts), automatic assignment,
 e-mail, and the fields that imported tickets carry; 4, indexes: covering ones for the figures
 over tickets resolved in a period (in place of the v3 index on ``resolved_at``), the SLA
-alerts' look-back, and the log's type-and-action filters.
+alerts' look-back, and the log's type-and-action filters; 5, the trust boundary: each log
+entry's channel and real actor (CLI impersonation), the audit log append-only on SQLite
+(triggers; on MySQL by the runtime account's grants, see ``grant_statements``), and failed
+logins counted per source (``login_throttle``).
 """
 
 from __future__ import annotations
 
+import re
 from typing import Callable, Sequence
 
-from peewee import MySQLDatabase, SqliteDatabase
+from peewee import ForeignKeyField, MySQLDatabase, SqliteDatabase
 
 from .db import MYSQL_TABLE_SETTINGS, database
 from .errors import SchemaError
 from .models import (
-    ALL_MODELS, AuditEntry, Category, CategoryAgent, EmailMessage, SavedView, SchemaMeta, Setting, SlaAlert,
-    SlaPolicy, Ticket, User, UserPreference,
+    ALL_MODELS, AuditEntry, Category, CategoryAgent, EmailMessage, LoginThrottle, SavedView, SchemaMeta,
+    Setting, SlaAlert, SlaPolicy, Ticket, User, UserPreference,
 )
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 VERSION_KEY = "schema_version"
 
 Migration = tuple[int, Callable[[], None]]
@@ -141,7 +145,48 @@ def _v4_indexes() -> None:
     _drop_index_if_present("ticket_resolved_at", "ticket")
 
 
-MIGRATIONS: Sequence[Migration] = ((2, _add_views), (3, _add_sla), (4, _v4_indexes))
+V5_COLUMNS = ((AuditEntry, ("real_actor", "channel")), (User, ("failed_since",)))
+
+# SQLite refuses any change to a written log entry; MySQL does the same through the runtime
+# account's grants (INSERT and SELECT only on audit_log). One line each: sql/ splits on ";\n".
+APPEND_ONLY_TRIGGERS = tuple(
+    f"CREATE TRIGGER IF NOT EXISTS audit_log_no_{verb.lower()} BEFORE {verb} ON audit_log "
+    "BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END"
+    for verb in ("UPDATE", "DELETE")
+)
+
+
+def _v5_trust_boundary() -> None:
+    """v5: channel and real actor on log entries, failed logins per source, the log made
+    append-only. Resumable: MySQL commits each ALTER at once, so a step interrupted half-way
+    finds what it already did and skips it."""
+    from playhouse.migrate import MySQLMigrator, SqliteMigrator, migrate
+
+    migrator = MySQLMigrator(database) if isinstance(database.obj, MySQLDatabase) else SqliteMigrator(database)
+    for model, names in V5_COLUMNS:
+        table = model._meta.table_name
+        present = {c.name for c in database.get_columns(table)}
+        indexes = {i.name for i in database.get_indexes(table)}
+        for name in names:
+            field = model._meta.fields[name]
+            if field.column_name not in present:
+                migrate(migrator.alter_add_column(table, field.column_name, field))
+            index = f"{table}_{field.column_name}"
+            if isinstance(field, ForeignKeyField) and index not in indexes:
+                migrate(migrator.add_index(table, (field.column_name,), False))
+    database.create_tables([LoginThrottle], safe=True)
+    _append_only()
+
+
+def _append_only() -> None:
+    if not isinstance(database.obj, MySQLDatabase):
+        for statement in APPEND_ONLY_TRIGGERS:
+            database.execute_sql(statement)
+
+
+MIGRATIONS: Sequence[Migration] = (
+    (2, _add_views), (3, _add_sla), (4, _v4_indexes), (5, _v5_trust_boundary),
+)
 
 
 def current_version() -> int | None:
@@ -171,6 +216,7 @@ def init(
             )
         with database.atomic():
             database.create_tables(ALL_MODELS)
+            _append_only()
             _set_version(latest)
         return None, latest
     if before > latest:
@@ -181,6 +227,8 @@ def init(
             with database.atomic():
                 migrate()
                 _set_version(version)
+    if before >= 5:
+        _append_only()  # a SQLite table rebuilt by a migration loses its triggers
     return before, latest
 
 
@@ -227,6 +275,8 @@ def render_ddl(engine: str) -> str:
                     statements.append(_inline(sql, params) + ";")
             finally:
                 model._meta.table_settings = previous
+    if engine == "sqlite":
+        statements.extend(f"{statement};" for statement in APPEND_ONLY_TRIGGERS)
     statements.append(
         f"INSERT INTO {_quote(engine, 'schema_meta')} ({_quote(engine, 'key')}, "
         f"{_quote(engine, 'value')}) VALUES ('{VERSION_KEY}', '{SCHEMA_VERSION}');"
@@ -242,3 +292,23 @@ def _inline(sql: str, params: list) -> str:
     if params:
         raise ValueError(f"unexpected parameters in DDL: {params}")
     return sql
+
+
+# What the runtime account may do per table: no DDL anywhere, the schema version read-only,
+# the audit log append-only.
+RUNTIME_PRIVILEGES = {"schema_meta": "SELECT", AuditEntry._meta.table_name: "SELECT, INSERT"}
+DEFAULT_PRIVILEGES = "SELECT, INSERT, UPDATE, DELETE"
+_ACCOUNT_PART = re.compile(r"^[A-Za-z0-9_.%-]{1,80}$")
+
+
+def grant_statements(database_name: str, user: str, host: str = "%") -> list[str]:
+    """The GRANT statements for the runtime account on MySQL/MariaDB, one per table."""
+    for part, what in ((user, "user name"), (host, "host")):
+        if not _ACCOUNT_PART.match(part):
+            raise SchemaError(f"the {what} {part!r} may hold only letters, digits and . _ - %")
+    name = database_name.replace("`", "``")
+    return [
+        f"GRANT {RUNTIME_PRIVILEGES.get(m._meta.table_name, DEFAULT_PRIVILEGES)} ON "
+        f"`{name}`.`{m._meta.table_name}` TO '{user}'@'{host}';"
+        for m in ALL_MODELS
+    ]

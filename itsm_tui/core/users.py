@@ -8,7 +8,7 @@ from . import audit, records
 from .auth import hash_password
 from .db import transactional
 from .errors import NotFound, PermissionDenied, ValidationError
-from .models import ROLES, Department, User
+from .models import ROLES, Department, LoginThrottle, User
 from .permissions import ADMIN, STAFF, require
 from .text import clean, optional
 
@@ -159,18 +159,23 @@ def reset_password(actor: User, user_id: int, new_password: str) -> None:
 @transactional
 def _store_password(actor: User, user_id: int, hashed: str) -> None:
     user = records.get(User, user_id, "user")
-    User.update(password_hash=hashed, failed_logins=0, locked_until=None,
+    User.update(password_hash=hashed, failed_logins=0, failed_since=None, locked_until=None,
                 version=User.version + 1).where(User.id == user.id).execute()
+    LoginThrottle.delete().where(LoginThrottle.user == user.id).execute()
     audit.record(actor, "password_reset", "user", user.id,
                  f"reset the password of {user.username}", entity_version=user.version + 1)
 
 
 @transactional
 def unlock(actor: User, user_id: int) -> None:
-    require(actor, "user.manage")
+    """Lift every lock from failed logins: the account's and each source's."""
+    require(actor, "user.unlock")
     user = records.get(User, user_id, "user")
-    User.update(failed_logins=0, locked_until=None).where(User.id == user.id).execute()
-    audit.record(actor, "unlock", "user", user.id, f"unlocked {user.username}",
+    User.update(failed_logins=0, failed_since=None, locked_until=None).where(User.id == user.id).execute()
+    sources = LoginThrottle.delete().where(LoginThrottle.user == user.id).execute()
+    audit.record(actor, "unlock", "user", user.id,
+                 f"unlocked {user.username}" + (f" ({sources} source{'s' if sources != 1 else ''} cleared)"
+                                                if sources else ""),
                  {"locked_until": [audit.plain(user.locked_until), None]})
 
 

@@ -91,7 +91,14 @@ def run_batches(actor: User, report: ImportReport, batches: list[list],
                 write: Callable[[list], Counts], progress: Progress | None = None) -> None:
     """Write each batch with ``write`` (a ``@transactional`` function: one transaction per
     batch), then record the run in the log. A dry run does all the work in one transaction and
-    rolls it back; a failure still records the run, with the counts of the committed batches."""
+    rolls it back; a failure still records the run, with the counts of the committed batches.
+    Every entry it writes says it came through the import channel."""
+    with audit.acting("import"):
+        _run_batches(actor, report, batches, write, progress)
+
+
+def _run_batches(actor: User, report: ImportReport, batches: list[list],
+                 write: Callable[[list], Counts], progress: Progress | None) -> None:
     total, done = sum(len(b) for b in batches), 0
     try:
         with database.atomic() if report.dry_run else nullcontext():
