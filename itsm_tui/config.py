@@ -235,6 +235,10 @@ class Settings:
     # dialogs confined to the operator's own folder, no way out to a shell).
     mode: str = "local"
     idle_lock_minutes: int = 15
+    # Bounded waits on a MySQL server: a frozen or unreachable server becomes an error in
+    # seconds instead of a screen that says "loading..." for minutes.
+    db_connect_timeout: int = 5
+    db_read_timeout: int = 30
 
     @property
     def served(self) -> bool:
@@ -258,6 +262,10 @@ class Settings:
             mode=_mode_setting(),
             idle_lock_minutes=_int_setting("idle_lock_minutes", "ITSM_IDLE_LOCK_MINUTES",
                                            cls.idle_lock_minutes, 0),
+            db_connect_timeout=_int_setting("db_connect_timeout", "ITSM_DB_CONNECT_TIMEOUT",
+                                            cls.db_connect_timeout, 1, 3600),
+            db_read_timeout=_int_setting("db_read_timeout", "ITSM_DB_READ_TIMEOUT",
+                                         cls.db_read_timeout, 1, 86400),
         )
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import atexit
 import os
 import tempfile
-from urllib.parse import urlparse
 
 import pytest
 
@@ -33,13 +32,12 @@ _mysql_ready: bool | str | None = None
 def _server(sql: str) -> None:
     import pymysql
 
-    parsed = urlparse(MYSQL_URL)
-    conn = pymysql.connect(host=parsed.hostname, port=parsed.port or 3306,
-                           user=parsed.username or "root", password=parsed.password or "",
-                           connect_timeout=3)
+    target = db.parse_mysql_url(MYSQL_URL)  # the first host of a cluster's host list
+    conn = pymysql.connect(host=target.host, port=target.port, user=target.user,
+                           password=target.password, connect_timeout=3)
     try:
         with conn.cursor() as cur:
-            cur.execute(sql.format(name=parsed.path.lstrip("/")))
+            cur.execute(sql.format(name=target.name))
     finally:
         conn.close()
 

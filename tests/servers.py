@@ -45,6 +45,7 @@ class PrivateMariaDB:
     datadir: Path
     process: subprocess.Popen
     log: Path
+    args: tuple[str, ...] = ()
 
     def sql(self, statement: str) -> list[tuple]:
         """Run one statement as root over the private socket."""
@@ -58,6 +59,24 @@ class PrivateMariaDB:
                 return list(cur.fetchall())
         finally:
             conn.close()
+
+    def start(self) -> None:
+        """Start this server again on its data (after ``stop()`` or a crash)."""
+        self.process = subprocess.Popen(self.args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.wait_ready()
+
+    def wait_ready(self, seconds: float = 60) -> None:
+        deadline = time.monotonic() + seconds
+        while True:
+            try:
+                self.sql("SELECT 1")
+                return
+            except Exception:
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    self.stop()
+                    text = self.log.read_text(errors="replace")[-2000:] if self.log.exists() else ""
+                    raise RuntimeError(f"the private mariadbd did not start: {text}") from None
+                time.sleep(0.2)
 
     def stop(self) -> None:
         """Stop this server and wait until it has exited."""
@@ -80,24 +99,14 @@ def private_mariadb(tmp_path: Path, extra_args: tuple[str, ...] | list[str] = ()
                     "--user=root", "--auth-root-authentication-method=socket", "--skip-test-db"],
                    check=True, capture_output=True, timeout=120)
     port = free_port()
-    process = subprocess.Popen(
-        [_program("mariadbd"), "--no-defaults", f"--datadir={datadir}", f"--port={port}",
-         f"--socket={sock}", "--bind-address=127.0.0.1", "--user=root", f"--log-error={log}",
-         f"--pid-file={base / 'mysqld.pid'}", "--skip-name-resolve", "--innodb-buffer-pool-size=16M",
-         *extra_args],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    server = PrivateMariaDB(port, sock, datadir, process, log)
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            server.sql("SELECT 1")
-            return server
-        except Exception:
-            if process.poll() is not None or time.monotonic() > deadline:
-                server.stop()
-                text = log.read_text(errors="replace")[-2000:] if log.exists() else ""
-                raise RuntimeError(f"the private mariadbd did not start: {text}") from None
-            time.sleep(0.2)
+    args = (_program("mariadbd"), "--no-defaults", f"--datadir={datadir}", f"--port={port}",
+            f"--socket={sock}", "--bind-address=127.0.0.1", "--user=root", f"--log-error={log}",
+            f"--pid-file={base / 'mysqld.pid'}", "--skip-name-resolve", "--innodb-buffer-pool-size=16M",
+            *extra_args)
+    process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = PrivateMariaDB(port, sock, datadir, process, log, args)
+    server.wait_ready()
+    return server
 
 
 def _openssl(*args: str, cwd: Path) -> None:

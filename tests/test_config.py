@@ -265,3 +265,14 @@ def test_arguments_that_are_not_utf8_are_one_clear_line(tmp_path):
     err = run.stderr.decode()
     assert "Traceback" not in err and err.splitlines()[-1] == (
         "itsm-tui: error: --title is not valid UTF-8 text: check the terminal's or the file's encoding")
+
+
+def test_a_host_list_is_read_in_order_and_a_bad_port_in_it_is_one_line():
+    target = db.parse_mysql_url("mysql://app:s3cret@node1:3311,node2,[::1]:3313/itsm")
+    assert target.hosts == (("node1", 3311), ("node2", 3306), ("::1", 3313))
+    assert (target.host, target.port) == ("node1", 3311)
+    assert db.describe_url("mysql://app:s3cret@node1:3311,node2/itsm") == "MySQL itsm@node1:3311,node2"
+    for bad in ("mysql://app:s3cret@node1:3311,node2:abc/itsm", "mysql://app:s3cret@node1:70000,node2/itsm"):
+        with pytest.raises(db.UrlError) as caught:
+            db.parse_mysql_url(bad)
+        assert "bad port" in str(caught.value) and "s3cret" not in str(caught.value)

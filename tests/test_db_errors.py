@@ -93,15 +93,19 @@ def test_an_unknown_mysql_database_and_a_lost_connection_are_said_in_words(engin
         pytest.skip("MySQL codes")
     import pymysql
 
+    server = db.parse_mysql_url(engine)
+    own_node = db.database.execute_sql("SELECT @@port").fetchone()[0]
     try:
-        pymysql.connect(host="127.0.0.1", port=3306, user="root", database="itsm_no_such_db_x")
+        pymysql.connect(host=server.host, port=server.port, user=server.user,
+                        password=server.password, database="itsm_no_such_db_x")
     except pymysql.err.OperationalError as exc:
         assert db_errors.reason(exc) == db_errors.NO_DATABASE
     # A connection killed by the server (as a restart or failover does) mid-session.
     with pytest.raises(Exception) as caught:
         with db.database.atomic():
             own_id = db.database.execute_sql("SELECT CONNECTION_ID()").fetchone()[0]
-            killer = pymysql.connect(host="127.0.0.1", port=3306, user="root")
+            killer = pymysql.connect(host=server.host, port=own_node, user=server.user,
+                                     password=server.password)
             killer.cursor().execute(f"KILL {own_id}")
             killer.close()
             db.database.execute_sql("SELECT 1").fetchone()

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from itsm_tui.core import db, setup, tickets, users
-from itsm_tui.core.errors import ConflictError
+from itsm_tui.core.errors import ConflictError, NotFound
 from itsm_tui.core.models import AuditEntry, Comment, Ticket
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -57,8 +57,12 @@ def desk(cluster):
     """The models bound to the cluster through the URL's host list, with people to act."""
     setup.open_database(cluster.url(), check=False)
     system = users.system_actor()
-    people = {name: users.by_username(name) or users.create_user(system, name, "agent", password=f"{name}-password-1")
-              for name in ("g-agent1", "g-agent2")}
+    people = {}
+    for name in ("g-agent1", "g-agent2"):
+        try:
+            people[name] = users.by_username(name)
+        except NotFound:
+            people[name] = users.create_user(system, name, "agent", password=f"{name}-password-1")
     yield people
     db.database.close()
 
@@ -84,8 +88,8 @@ def _writer(url: str, ticket_ids: list[int], agent: str, rounds: int, report: di
         for ticket_id in ticket_ids:
             fresh = Ticket.get_by_id(ticket_id)
             try:
-                tickets.update(actor, ticket_id, fresh.version, impact=1 + (n + ticket_id) % 3)
-                saved += 1
+                updated = tickets.update(actor, ticket_id, fresh.version, impact=1 + (n + ticket_id) % 3)
+                saved += updated.version > fresh.version  # the same impact again changes nothing
             except ConflictError as exc:
                 assert "changed" in str(exc)
                 conflicts += 1

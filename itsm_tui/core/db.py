@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import os
+import random
 import ssl
 import time
 from dataclasses import dataclass
@@ -18,9 +19,10 @@ from pathlib import Path
 from typing import Callable, TypeVar
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
-from peewee import DatabaseProxy, MySQLDatabase, OperationalError, SqliteDatabase
+from peewee import DatabaseProxy, InterfaceError, MySQLDatabase, OperationalError, SqliteDatabase
 from playhouse.shortcuts import ReconnectMixin
 
+from .. import config
 from .errors import ItsmError
 
 database = DatabaseProxy()
@@ -31,16 +33,71 @@ MYSQL_SQL_MODE = (
     "NO_ENGINE_SUBSTITUTION"
 )
 MYSQL_TABLE_SETTINGS = ["ENGINE=InnoDB", "DEFAULT CHARSET=utf8mb4", "COLLATE=utf8mb4_unicode_ci"]
-# Deadlock and lock-wait timeout: the whole transaction may simply be run again.
+# Deadlock (and Galera's certification conflict, reported at COMMIT) and lock-wait timeout: the
+# whole transaction may simply be run again.
 RETRYABLE_MYSQL_ERRORS = (1213, 1205)
-MAX_ATTEMPTS = 3
+# Lost connection, server gone, node not ready: the transaction may or may not have committed,
+# so it runs again only when a request key makes a second run find the first (see requests.py).
+RECONNECT_MYSQL_ERRORS = (0, 2006, 2013, 2055, 1047)
+MAX_ATTEMPTS = 6
 URL_HELP = "use sqlite:///path/to.db or mysql://user:password@host:port/dbname"
 URL_PARAMETERS = ("ssl_ca", "ssl_cert", "ssl_key", "ssl_verify", "password_file")
 _SECRETS: set[str] = set()
 
 
 class ReconnectingMySQLDatabase(ReconnectMixin, MySQLDatabase):
-    """Reconnects after a lost connection (2006/2013), but only outside a transaction."""
+    """A MySQL/MariaDB database behind one or more hosts (a Galera cluster's nodes).
+
+    Connecting tries the hosts in the URL's order and passes over one that does not answer
+    within the connect timeout or, on Galera, is not ready (``wsrep_ready`` OFF: out of quorum,
+    answering 1047 to everything). A lost connection, or a node that stops being ready, is
+    reconnected (so to the next good host) before the next statement, but never inside a
+    transaction: ``transactional`` decides whether a transaction may be run again. On Galera
+    each session waits for the cluster's earlier commits before it reads
+    (``wsrep_sync_wait``), so an operator always reads their own writes, whichever node served
+    them.
+    """
+
+    reconnect_errors = ReconnectMixin.reconnect_errors + ((OperationalError, "1047"),)
+
+    def __init__(self, *args, hosts: tuple[tuple[str, int], ...] = (), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.hosts = hosts or ((kwargs.get("host", "localhost"), kwargs.get("port", 3306)),)
+
+    def _connect(self):
+        import pymysql
+
+        failures = []
+        for host, port in self.hosts:
+            params = {**self.connect_params, "host": host, "port": port}
+            try:
+                conn = pymysql.connect(database=self.database, autocommit=True, **params)
+            except pymysql.err.OperationalError as exc:
+                if exc.args and exc.args[0] in (1044, 1045, 1049):  # the same on every node
+                    raise
+                failures.append(exc)
+                continue
+            if _ready(conn):
+                return conn
+            conn.close()
+            failures.append(pymysql.err.OperationalError(1047, f"node {host}:{port} is not ready"))
+        raise failures[-1]
+
+
+def _ready(conn) -> bool:
+    """A plain server is ready; a Galera node only while it is in the primary component. Its
+    sessions then read their own writes made through any node."""
+    with conn.cursor() as cur:
+        cur.execute("SHOW VARIABLES LIKE 'wsrep_on'")
+        row = cur.fetchone()
+        if not row or row[1] != "ON":
+            return True
+        cur.execute("SHOW STATUS LIKE 'wsrep_ready'")
+        row = cur.fetchone()
+        if not row or row[1] != "ON":
+            return False
+        cur.execute("SET SESSION wsrep_sync_wait = 1")
+    return True
 
 
 class UrlError(ItsmError):
@@ -72,7 +129,7 @@ def mask_url(url: str) -> str:
 
 @dataclass(frozen=True)
 class MySQLTarget:
-    host: str
+    host: str  # the first of ``hosts``
     port: int
     user: str
     password: str
@@ -81,6 +138,8 @@ class MySQLTarget:
     ssl_cert: str | None = None
     ssl_key: str | None = None
     ssl_verify: bool = True
+    # Every (host, port) of the URL, in the order to try them (a Galera cluster's nodes).
+    hosts: tuple[tuple[str, int], ...] = ()
 
     @property
     def tls(self) -> bool:
@@ -108,14 +167,7 @@ def parse_mysql_url(url: str) -> MySQLTarget:
             "user and password (# as %23, / as %2F, ? as %3F, @ as %40, : as %3A, % as %25), "
             "or give the password in the configuration file"
         )
-    try:
-        port = parts.port
-    except ValueError:
-        raw_port = parts.netloc.rpartition("@")[2].rpartition(":")[2]
-        raise UrlError(f"bad port {raw_port!r} in database URL {shown}: use a number from 1 "
-                       "to 65535") from None
-    if port == 0:
-        raise UrlError(f"bad port 0 in database URL {shown}: use a number from 1 to 65535")
+    hosts = tuple(_host_and_port(item, shown) for item in parts.netloc.rpartition("@")[2].split(","))
     name = unquote(parts.path.lstrip("/"))
     if not name or "/" in name:
         raise UrlError(f"no database name in URL {shown}: end it with /dbname")
@@ -130,8 +182,9 @@ def parse_mysql_url(url: str) -> MySQLTarget:
         password = read_password_file(options["password_file"])
     remember_secret(password)
     return MySQLTarget(
-        host=parts.hostname or "localhost",
-        port=port or 3306,
+        host=hosts[0][0],
+        port=hosts[0][1],
+        hosts=hosts,
         user=unquote(parts.username or "root"),
         password=password,
         name=name,
@@ -140,6 +193,20 @@ def parse_mysql_url(url: str) -> MySQLTarget:
         ssl_key=options.get("ssl_key") or None,
         ssl_verify=_bool(options["ssl_verify"], "ssl_verify") if "ssl_verify" in options else True,
     )
+
+
+def _host_and_port(item: str, shown: str) -> tuple[str, int]:
+    """``host``, ``host:port`` or ``[v6::addr]:port`` of a URL's host list."""
+    if item.startswith("["):
+        host, _, rest = item[1:].partition("]")
+        raw_port = rest[1:] if rest.startswith(":") else ""
+    else:
+        host, _, raw_port = item.partition(":")
+    if not raw_port:
+        return host or "localhost", 3306
+    if not raw_port.isdigit() or not 1 <= int(raw_port) <= 65535:
+        raise UrlError(f"bad port {raw_port!r} in database URL {shown}: use a number from 1 to 65535")
+    return host or "localhost", int(raw_port)
 
 
 def check_private(path: Path, what: str) -> None:
@@ -203,8 +270,8 @@ def describe_url(url: str) -> str:
         target = parse_mysql_url(url)
     except ItsmError:
         return mask_url(url)
-    port = f":{target.port}" if parts.port else ""
-    return f"MySQL {target.name}@{target.host}{port}{' (TLS)' if target.tls else ''}"
+    hosts = parts.netloc.rpartition("@")[2]  # as typed: a port only where one was given
+    return f"MySQL {target.name}@{hosts}{' (TLS)' if target.tls else ''}"
 
 
 def _sqlite_path(url: str) -> str:
@@ -238,6 +305,7 @@ def make_database(url: str):
         )
     if scheme in ("mysql", "mariadb"):
         target = parse_mysql_url(url)
+        settings = config.settings()
         return ReconnectingMySQLDatabase(
             target.name,
             host=target.host,
@@ -249,9 +317,10 @@ def make_database(url: str):
             charset="utf8mb4",
             sql_mode=MYSQL_SQL_MODE,
             init_command="SET time_zone = '+00:00'",
-            connect_timeout=10,
-            read_timeout=60,
-            write_timeout=60,
+            connect_timeout=settings.db_connect_timeout,
+            read_timeout=settings.db_read_timeout,
+            write_timeout=settings.db_read_timeout,
+            hosts=target.hosts,
         )
     raise UrlError(f"unsupported database URL {mask_url(url)}: {URL_HELP}")
 
@@ -307,15 +376,18 @@ def bind(url: str):
 T = TypeVar("T")
 
 
-def _retryable(exc: OperationalError) -> bool:
-    return bool(exc.args) and exc.args[0] in RETRYABLE_MYSQL_ERRORS
+def _code(exc: Exception) -> int | None:
+    return exc.args[0] if exc.args and isinstance(exc.args[0], int) else None
 
 
 def transactional(fn: Callable[..., T]) -> Callable[..., T]:
     """Run ``fn`` in one write transaction (a savepoint when nested).
 
-    The outermost call retries the whole transaction on a MySQL deadlock or lock-wait timeout,
-    which clustered MySQL engines report at commit.
+    The outermost call runs the whole transaction again, after a growing pause with jitter, on
+    a MySQL deadlock, a lock-wait timeout or a Galera certification conflict (each reported at
+    commit, each harmless to repeat). After a lost connection or a node that stopped being
+    ready it runs again only when the call carries a ``request_key``: the first run may have
+    committed, and the key makes the second find it instead of writing twice.
     """
 
     @functools.wraps(fn)
@@ -327,10 +399,15 @@ def transactional(fn: Callable[..., T]) -> Callable[..., T]:
             try:
                 with database.atomic():
                     return fn(*args, **kwargs)
-            except OperationalError as exc:
-                if attempt == MAX_ATTEMPTS or not _retryable(exc):
+            except (OperationalError, InterfaceError) as exc:
+                code = _code(exc) if isinstance(exc, OperationalError) else 0
+                again = code in RETRYABLE_MYSQL_ERRORS or (
+                    code in RECONNECT_MYSQL_ERRORS and kwargs.get("request_key") and is_mysql())
+                if attempt == MAX_ATTEMPTS or not again:
                     raise
-                time.sleep(0.05 * attempt)
+                if code in RECONNECT_MYSQL_ERRORS:
+                    database.close()  # the next attempt connects to the next good host
+                time.sleep(random.uniform(0.5, 1.0) * 0.04 * 2 ** attempt)
         raise AssertionError("unreachable")
 
     return wrapper

@@ -413,8 +413,24 @@ class LoginThrottle(BaseModel):
         indexes = ((("user", "source"), True),)
 
 
+class RequestKey(BaseModel):
+    """A user action already written, by the key its form made when it opened (v6): a save
+    retried after an unknown outcome (a lost connection, a failover) finds it instead of
+    writing a second time."""
+
+    key = CharField(max_length=36, primary_key=True)
+    user = ForeignKeyField(User, on_delete="CASCADE")
+    action = CharField(max_length=40)
+    entity_type = CharField(max_length=20, null=True)
+    entity_id = IntegerField(null=True)
+    created_at = DateTimeField(index=True)
+
+    class Meta:
+        table_name = "request_key"
+
+
 ALL_MODELS = (
     SchemaMeta, Department, Network, User, Category, System, Peripheral, StockItem, Ticket,
     Comment, AttachmentBlob, Attachment, AuditEntry, Notification, SavedView, UserPreference,
-    Setting, SlaPolicy, SlaAlert, CategoryAgent, EmailMessage, LoginThrottle,
+    Setting, SlaPolicy, SlaAlert, CategoryAgent, EmailMessage, LoginThrottle, RequestKey,
 )

@@ -11,7 +11,8 @@ over tickets resolved in a period (in place of the v3 index on ``resolved_at``),
 alerts' look-back, and the log's type-and-action filters; 5, the trust boundary: each log
 entry's channel and real actor (CLI impersonation), the audit log append-only on SQLite
 (triggers; on MySQL by the runtime account's grants, see ``grant_statements``), and failed
-logins counted per source (``login_throttle``).
+logins counted per source (``login_throttle``); 6, request keys (``request_key``): a retried
+save is written once.
 """
 
 from __future__ import annotations
@@ -24,11 +25,11 @@ from peewee import ForeignKeyField, MySQLDatabase, SqliteDatabase
 from .db import MYSQL_TABLE_SETTINGS, database
 from .errors import SchemaError
 from .models import (
-    ALL_MODELS, AuditEntry, Category, CategoryAgent, EmailMessage, LoginThrottle, SavedView, SchemaMeta,
+    ALL_MODELS, AuditEntry, Category, CategoryAgent, EmailMessage, LoginThrottle, RequestKey, SavedView, SchemaMeta,
     Setting, SlaAlert, SlaPolicy, Ticket, User, UserPreference,
 )
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 VERSION_KEY = "schema_version"
 
 Migration = tuple[int, Callable[[], None]]
@@ -69,7 +70,7 @@ def _add_sla() -> None:
 
 def _add_missing_columns(model, names: tuple[str, ...]) -> None:
     """Add the columns (with their NOT NULL, foreign key and index) that are not there yet."""
-    from playhouse.migrate import ForeignKeyField, MySQLMigrator, SqliteMigrator, migrate
+    from playhouse.migrate import MySQLMigrator, SqliteMigrator, migrate
 
     migrator = MySQLMigrator(database) if isinstance(database.obj, MySQLDatabase) else SqliteMigrator(database)
     table = model._meta.table_name
@@ -158,23 +159,10 @@ APPEND_ONLY_TRIGGERS = tuple(
 
 def _v5_trust_boundary() -> None:
     """v5: channel and real actor on log entries, failed logins per source, the log made
-    append-only. Resumable: MySQL commits each ALTER at once, so a step interrupted half-way
-    finds what it already did and skips it."""
-    from playhouse.migrate import MySQLMigrator, SqliteMigrator, migrate
-
-    migrator = MySQLMigrator(database) if isinstance(database.obj, MySQLDatabase) else SqliteMigrator(database)
+    append-only."""
     for model, names in V5_COLUMNS:
-        table = model._meta.table_name
-        present = {c.name for c in database.get_columns(table)}
-        indexes = {i.name for i in database.get_indexes(table)}
-        for name in names:
-            field = model._meta.fields[name]
-            if field.column_name not in present:
-                migrate(migrator.alter_add_column(table, field.column_name, field))
-            index = f"{table}_{field.column_name}"
-            if isinstance(field, ForeignKeyField) and index not in indexes:
-                migrate(migrator.add_index(table, (field.column_name,), False))
-    database.create_tables([LoginThrottle], safe=True)
+        _add_missing_columns(model, names)
+    _create_missing_tables([LoginThrottle])
     _append_only()
 
 
@@ -184,8 +172,13 @@ def _append_only() -> None:
             database.execute_sql(statement)
 
 
+def _v6_request_keys() -> None:
+    """v6: the keys of user actions already written (exactly-once retries)."""
+    _create_missing_tables([RequestKey])
+
+
 MIGRATIONS: Sequence[Migration] = (
-    (2, _add_views), (3, _add_sla), (4, _v4_indexes), (5, _v5_trust_boundary),
+    (2, _add_views), (3, _add_sla), (4, _v4_indexes), (5, _v5_trust_boundary), (6, _v6_request_keys),
 )
 
 

@@ -6,7 +6,7 @@ import hashlib
 import re
 
 from .. import config
-from . import assignment, audit, clock, mailer, records, sla
+from . import assignment, audit, clock, mailer, records, requests, sla
 from .db import transactional
 from .errors import NotFound, PermissionDenied, ValidationError
 from .models import (
@@ -167,8 +167,12 @@ def create(
     requester: str | User | None = None,
     system=None,
     peripheral=None,
+    request_key: str | None = None,
 ) -> Ticket:
     require(actor, "ticket.create")
+    earlier = requests.claim(actor, request_key, "ticket.create")
+    if earlier:
+        return requests.result(Ticket, earlier.entity_id)
     values = {
         "title": clean(title, "title", max_len=TITLE_MAX),
         "description": clean(description, "description", max_len=BODY_MAX, multiline=True),
@@ -197,14 +201,18 @@ def create(
                                          f"({values['category'].name}): {ticket.title}")
     if ticket.system_id:
         _note_link_on_systems(actor, ticket, None, ticket.system_id)
+    requests.done(request_key, "ticket", ticket.id)
     return Ticket.get_by_id(ticket.id)
 
 
 @transactional
-def update(actor: User, ticket_id: int, expected_version: int, **changes) -> Ticket:
+def update(actor: User, ticket_id: int, expected_version: int, request_key: str | None = None,
+           **changes) -> Ticket:
     """Edit title, description, category, impact, urgency, priority (an override), linked asset."""
     require(actor, "ticket.work")
     ticket = get(actor, ticket_id)
+    if requests.claim(actor, request_key, "ticket.update"):
+        return requests.result(Ticket, ticket.id)
     records.check_version(ticket, expected_version, "ticket", ticket.number)
     allowed = {"title", "description", "category", "impact", "urgency", "priority", "system", "peripheral"}
     unknown = set(changes) - allowed
@@ -251,11 +259,14 @@ def _note_link_on_systems(actor: User, ticket: Ticket, old: int | None, new: int
 
 @transactional
 def change_status(
-    actor: User, ticket_id: int, expected_version: int, status: str, note: str | None = None
+    actor: User, ticket_id: int, expected_version: int, status: str, note: str | None = None,
+    request_key: str | None = None,
 ) -> Ticket:
     """Move along the lifecycle. Resolving needs a note; requesters may only reopen or close
     their own resolved ticket."""
     ticket = get(actor, ticket_id)
+    if requests.claim(actor, request_key, "ticket.status"):
+        return requests.result(Ticket, ticket.id)
     records.check_version(ticket, expected_version, "ticket", ticket.number)
     if status not in STATUS_LABELS:
         raise ValidationError(f"unknown status {status!r}: choose one of {', '.join(STATUS_LABELS)}", "status")
@@ -294,9 +305,12 @@ def change_status(
 
 
 @transactional
-def assign(actor: User, ticket_id: int, expected_version: int, assignee: str | User | None) -> Ticket:
+def assign(actor: User, ticket_id: int, expected_version: int, assignee: str | User | None,
+           request_key: str | None = None) -> Ticket:
     """Assign to oneself (agents) or to any agent (supervisors, admins); None unassigns."""
     ticket = get(actor, ticket_id)
+    if requests.claim(actor, request_key, "ticket.assign"):
+        return requests.result(Ticket, ticket.id)
     target = None
     if assignee not in (None, ""):
         target = assignee if isinstance(assignee, User) else by_username(assignee)
@@ -319,11 +333,17 @@ def assign(actor: User, ticket_id: int, expected_version: int, assignee: str | U
 
 
 @transactional
-def comment(actor: User, ticket_id: int, body: str, internal: bool = False) -> Comment:
+def comment(actor: User, ticket_id: int, body: str, internal: bool = False,
+            request_key: str | None = None) -> Comment:
     """A public comment, or an internal note (staff only). Comments never conflict: they append."""
     ticket = get(actor, ticket_id)
     require(actor, "ticket.note" if internal else "ticket.comment")
-    return _add_comment(actor, ticket, body, internal)
+    earlier = requests.claim(actor, request_key, "ticket.comment")
+    if earlier:
+        return requests.result(Comment, earlier.entity_id)
+    row = _add_comment(actor, ticket, body, internal)
+    requests.done(request_key, "comment", row.id)
+    return row
 
 
 def _add_comment(actor: User, ticket: Ticket, body: str, internal: bool) -> Comment:
@@ -347,10 +367,14 @@ def _add_comment(actor: User, ticket: Ticket, body: str, internal: bool) -> Comm
 
 
 @transactional
-def attach(actor: User, ticket_id: int, filename: str, content: bytes) -> Attachment:
+def attach(actor: User, ticket_id: int, filename: str, content: bytes,
+           request_key: str | None = None) -> Attachment:
     """Store a file with the ticket; content is kept once per SHA-256."""
     ticket = get(actor, ticket_id)
     require(actor, "ticket.comment")
+    earlier = requests.claim(actor, request_key, "ticket.attach")
+    if earlier:
+        return requests.result(Attachment, earlier.entity_id)
     name = clean(filename, "file name", max_len=255).replace("/", "_").replace("\\", "_")
     limit = config.settings().attachment_max_bytes
     if len(content) > limit:
@@ -364,6 +388,7 @@ def attach(actor: User, ticket_id: int, filename: str, content: bytes) -> Attach
                             blob=digest, created_at=clock.now())
     audit.record(actor, "attach", "ticket", ticket.id, f"attached {name} to {ticket.number}",
                  {"attachment": [None, {"name": name, "size": len(content), "sha256": digest}]})
+    requests.done(request_key, "attachment", row.id)
     return row
 
 

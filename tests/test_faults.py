@@ -1,0 +1,68 @@
+"""A private MariaDB frozen, killed and restarted under the services: errors in words within
+seconds, and a retried save written exactly once. (The shared server on 3306 is never touched.)"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import pytest
+
+from itsm_tui import config
+from itsm_tui.core import db, db_errors, drafts, setup, tickets, users
+from itsm_tui.core.models import Comment
+
+from servers import private_mariadb
+
+
+@pytest.fixture
+def server(tmp_path, monkeypatch):
+    made = private_mariadb(tmp_path)
+    made.sql("CREATE DATABASE itsm CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
+    made.sql("CREATE USER 'app'@'127.0.0.1' IDENTIFIED BY 'fault-pass-123'")
+    made.sql("GRANT ALL ON itsm.* TO 'app'@'127.0.0.1'")
+    monkeypatch.setenv("ITSM_DB_READ_TIMEOUT", "2")
+    monkeypatch.setenv("ITSM_DB_CONNECT_TIMEOUT", "2")
+    config.override_settings(None)
+    url = f"mysql://app:fault-pass-123@127.0.0.1:{made.port}/itsm"
+    setup.open_database(url, check=False)
+    setup.initialise()
+    yield made
+    os.kill(made.process.pid, signal.SIGCONT)
+    db.database.close()
+    made.stop()
+    config.override_settings(None)
+
+
+def test_a_frozen_server_is_an_error_in_words_within_seconds(server):
+    system = users.system_actor()
+    ticket = tickets.create(system, "Before the freeze", "d")
+    os.kill(server.process.pid, signal.SIGSTOP)
+    started = time.monotonic()
+    with pytest.raises(Exception) as caught:
+        tickets.comment(system, ticket.id, "while frozen")
+    took = time.monotonic() - started
+    assert took < 10, f"a frozen server held the call for {took:.1f} s"
+    assert db_errors.reason(caught.value) in (db_errors.TIMED_OUT, db_errors.LOST)
+    assert "fault-pass-123" not in db_errors.reason(caught.value)
+    os.kill(server.process.pid, signal.SIGCONT)
+    db.database.close()
+    tickets.comment(system, ticket.id, "after the thaw")
+    assert [c.body for c in Comment.select()] == ["after the thaw"]
+
+
+def test_a_save_during_a_restart_is_kept_and_written_once_on_retry(server):
+    system = users.system_actor()
+    ticket = tickets.create(system, "Restart", "d")
+    key = drafts.new_request_key()
+    server.stop()
+    with pytest.raises(Exception) as caught:
+        tickets.comment(system, ticket.id, "typed during the outage", request_key=key)
+    assert db_errors.reason(caught.value) in (db_errors.UNREACHABLE, db_errors.LOST)
+    server.start()
+    # The first write on the old connection must not fail with 'lost connection' (2013).
+    saved = tickets.comment(system, ticket.id, "typed during the outage", request_key=key)
+    again = tickets.comment(system, ticket.id, "typed during the outage", request_key=key)
+    assert saved.id == again.id
+    assert Comment.select().where(Comment.ticket == ticket.id).count() == 1
