@@ -148,3 +148,12 @@ def test_my_exports_lists_and_deletes_only_own_plain_files(served):
     files.delete("exports", "agent1", "a.csv")
     assert files.listing("exports", "agent1") == []
     assert (served / "exports" / "agent2" / "b.csv").exists()
+
+
+def test_url_passwords_are_masked_in_crash_reports():
+    from itsm_tui.ui import crash
+
+    assert crash.mask("cannot reach mysql://desk:p%40ss#x@db:3306/itsm now") == \
+        "cannot reach mysql://desk:***@db:3306/itsm now"
+    assert crash.mask("mysql://desk:p@ss@db/itsm") == "mysql://desk:***@db/itsm"
+    assert crash.mask("plain text with s3cret", ("s3cret",)) == "plain text with ***"

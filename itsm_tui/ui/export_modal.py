@@ -54,7 +54,7 @@ class ExportModal(ModalBase[export.Done | None]):
     BINDINGS = [Binding("ctrl+s", "start", "Export", show=False)]
     HINT = "tab next field · space toggle a column · ctrl+s or Export start · esc cancel"
     DEFAULT_CSS = """
-    ExportModal #dialog { max-width: 90; }
+    ExportModal #dialog { max-width: 90; overflow-y: auto; }
     ExportModal SelectionList { height: auto; max-height: 9; }
     ExportModal #progress-box { height: auto; display: none; margin-top: 1; }
     ExportModal #progress-box.running { display: block; }
@@ -95,7 +95,8 @@ class ExportModal(ModalBase[export.Done | None]):
                                   for col in kind.columns], id="columns")
         yield Label(Content("Title"), classes="field-label")
         yield InOrderInput(self._default_title(), id="report-title", select_on_focus=False)
-        yield Label(Content("Save to"), classes="field-label")
+        where = "Save as (a file name in your folder: see :exports)" if files.served() else "Save to"
+        yield Label(Content(where), classes="field-label")
         if files.served():  # a name in the operator's own folder (see :exports)
             path = self._default_name("pdf")
         else:
