@@ -30,6 +30,7 @@ from ..core.models import User
 from ..core.permissions import allowed
 from ..core.text import strip_controls
 from . import crash
+from .failures import DB_ERRORS, db_message
 from .modals import HelpModal, MessageModal, TextPrompt
 from .opening import forget_reused_screens
 from .render import one_line
@@ -391,7 +392,10 @@ class ItsmApp(App):
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """A background task failed (database gone, locked too long): say so, keep running."""
         if event.state == WorkerState.ERROR:
-            self.notify(f"{event.worker.error}", title="That did not work", severity="error", timeout=10)
+            error = event.worker.error
+            text = db_message(error, "nothing was changed") if isinstance(error, DB_ERRORS) else \
+                crash.mask(str(error), self._secrets())
+            self.notify(text, title="That did not work", severity="error", timeout=10)
 
     # ------------------------------------------------------------ notifications
 

@@ -34,6 +34,7 @@ from ..core.errors import ItsmError
 from ..core.models import LEVEL_NAMES, PRIORITY_NAMES
 from ..core.text import strip_controls
 from ..core.tickets import PRIORITY_MATRIX
+from .failures import DB_ERRORS, db_message
 from .inputs import InOrderInput, InOrderTextArea, TypeAheadInput
 
 ResultType = TypeVar("ResultType")
@@ -528,6 +529,9 @@ class FormModal(ModalBase[object | None]):
             result = self.submit(values)
         except ItsmError as err:
             self.show_error(str(err), getattr(err, "field", None))
+            return
+        except DB_ERRORS as err:  # the form stays open with everything typed
+            self.show_error(db_message(err), None)
             return
         self.dismiss(result)
 
