@@ -22,6 +22,7 @@ from itsm_tui.ui.my_exports import MyExportsModal
 from itsm_tui.ui.screens.login import LoginScreen
 from itsm_tui.ui.screens.queue import QueueScreen
 from itsm_tui.ui.screens.ticket import TicketScreen
+from test_mail import smtp  # noqa: F401  (the fixture)
 from ui_helpers import login, logged_in, until
 
 pytestmark = pytest.mark.asyncio
@@ -201,3 +202,28 @@ async def test_a_crash_leaves_a_private_report_without_secrets(engine, data, mon
     assert secret not in out + err
     assert f"itsm-tui stopped after an internal error; details in {report}" in out + err
 
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")  # the test SMTP server takes a plain-text login
+async def test_my_exports_mails_an_export_to_the_operator(engine, served, ticket, people, smtp):
+    import email
+    import email.policy
+
+    from itsm_tui.core import users
+
+    users.update_user(people["admin"], people["agent"].id, people["agent"].version, email="agent@example.org")
+    files.write_private(files.own_folder(files.EXPORTS, "agent") / "open.csv", b"Number,Title\n", overwrite=False)
+    app = ItsmApp(engine)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await logged_in(pilot, "agent", "agent-password-1")
+        app.run_command("exports")
+        await until(pilot, lambda: isinstance(app.screen, MyExportsModal))
+        assert "m e-mail it to me" in str(app.screen.query_one("#hint").render())
+        await pilot.press("m")
+        await until(pilot, lambda: smtp.messages, 15)
+        await until(pilot, lambda: any("Sent open.csv" in n.message for n in app._notifications))
+    (envelope,) = smtp.messages
+    assert envelope.rcpt_tos == ["agent@example.org"]
+    mail = email.message_from_bytes(envelope.content, policy=email.policy.default)
+    (part,) = list(mail.iter_attachments())
+    assert part.get_filename() == "open.csv" and part.get_content().replace("\r\n", "\n") == "Number,Title\n"

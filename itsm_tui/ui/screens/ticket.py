@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -285,8 +286,8 @@ class TicketScreen(Triage, Screen):
             username=self.user.username))
         if path is None:
             return
-        try:  # the prompt asked before replacing a file: one appearing since is kept
-            await asyncio.to_thread(files.write_private, path, content, overwrite=path.exists())
+        try:  # the prompt asked before returning a file that exists
+            await asyncio.to_thread(files.write_private, path, content, overwrite=os.path.lexists(path))
         except (OSError, ItsmError) as exc:
             self.app.notify(str(exc), severity="error")
             return
