@@ -26,7 +26,6 @@ import sqlite3
 import stat
 import struct
 import subprocess
-import sys
 import tempfile
 import termios
 import time
