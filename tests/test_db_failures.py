@@ -50,14 +50,20 @@ def everything_shown(app) -> str:
     return "\n".join(parts)
 
 
-def shorter_busy_timeout() -> None:
-    """SQLite waits 10 s for a lock; the tests wait 0.3 s (connections made from now on)."""
-    database = db.database.obj
-    database._timeout = 0.3
-    pragmas = dict(database._pragmas)
-    pragmas["busy_timeout"] = 300
-    database._pragmas = list(pragmas.items())
-    db.database.close()
+@pytest.fixture
+def short_busy_timeout(monkeypatch):
+    """SQLite waits 10 s for a lock; the tests wait 0.3 s: every database the app binds from now
+    on (each thread's connection included) gets the shorter timeout."""
+    make = db.make_database
+
+    def shorter(url):
+        database = make(url)
+        if not db.is_mysql(database):
+            database._timeout = 0.3
+            database._pragmas = [(k, 300 if k == "busy_timeout" else v) for k, v in database._pragmas]
+        return database
+
+    monkeypatch.setattr(db, "make_database", shorter)
 
 
 @contextmanager
@@ -144,10 +150,9 @@ def sqlite_desk(tmp_path):
 # ---------------------------------------------------------------- SQLite
 
 @pytest.mark.parametrize("failure", ["read-only", "locked"])
-async def test_sqlite_failure_at_login_keeps_both_fields(sqlite_desk, failure):
+async def test_sqlite_failure_at_login_keeps_both_fields(sqlite_desk, short_busy_timeout, failure):
     """The database fails after the app started (at its start, the app says so and exits)."""
     url, path = sqlite_desk
-    shorter_busy_timeout()
     app = ItsmApp(url)
     async with app.run_test(size=(120, 40)) as pilot:
         await until(pilot, lambda: isinstance(app.screen, LoginScreen))
@@ -165,9 +170,9 @@ async def test_sqlite_failure_at_login_keeps_both_fields(sqlite_desk, failure):
 
 @pytest.mark.parametrize("kind", sorted(FORMS))
 @pytest.mark.parametrize("failure", ["read-only", "locked"])
-async def test_sqlite_failure_in_a_form_keeps_it_open_with_the_input(sqlite_desk, failure, kind):
+async def test_sqlite_failure_in_a_form_keeps_it_open_with_the_input(sqlite_desk, short_busy_timeout, failure,
+                                                                     kind):
     url, path = sqlite_desk
-    shorter_busy_timeout()
     app = ItsmApp(url)
     async with app.run_test(size=(120, 40)) as pilot:
         await logged_in(pilot, "admin", "admin-password-1")
@@ -192,7 +197,8 @@ async def test_sqlite_failure_in_a_form_keeps_it_open_with_the_input(sqlite_desk
         assert User.select().where(User.username == "newhire").exists()
 
 
-async def test_first_run_admin_form_keeps_its_input_when_the_database_is_locked(tmp_path, monkeypatch):
+async def test_first_run_admin_form_keeps_its_input_when_the_database_is_locked(tmp_path, monkeypatch,
+                                                                                short_busy_timeout):
     monkeypatch.setenv("ITSM_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.delenv("ITSM_DB", raising=False)
     config.override_settings(None)
@@ -204,7 +210,6 @@ async def test_first_run_admin_form_keeps_its_input_when_the_database_is_locked(
         await until(pilot, lambda: isinstance(app.screen, FormModal))
         form = app.screen
         fill(form, {"username": "boss", "password": "a-long-password-1"})
-        shorter_busy_timeout()
         with locked(path):
             await pilot.press("ctrl+s")
             await until(pilot, lambda: form_message(form), 15)
