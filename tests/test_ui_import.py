@@ -66,7 +66,7 @@ async def test_csv_dry_run_with_a_mapping_and_a_bad_path(engine, people):
         assert screen.query_one("#mapping-row").display
         screen.query_one("#path", Input).value = str(DATA / "nowhere.csv")
         await pilot.press("ctrl+r")
-        await until(pilot, lambda: "cannot read" in state(screen))
+        await until(pilot, lambda: "no such file" in state(screen))
         screen.query_one("#path", Input).value = str(DATA / "import_systems.csv")
         screen.query_one("#mapping", Input).value = "hostname=Name; asset_tag=Inventory number"
         await pilot.click("#dry-run")

@@ -526,11 +526,11 @@ async def test_path_must_exist_accepts_a_file_and_rejects_the_rest(tmp_path):
     modal = PathPrompt("Import", start=tmp_path, must_exist=True)
     async with running(modal) as (app, pilot):
         await submit_path(app, pilot, str(tmp_path / "nope" / "data.csv"))
-        assert shown(modal.query_one(ErrorLine)) == f"No such folder: {tmp_path / 'nope'}"
+        assert shown(modal.query_one(ErrorLine)) == f"no such file: {tmp_path / 'nope' / 'data.csv'}"
         await submit_path(app, pilot, str(tmp_path))
-        assert shown(modal.query_one(ErrorLine)) == f"Not a file: {tmp_path}"
+        assert shown(modal.query_one(ErrorLine)) == f"{tmp_path} is not a regular file"
         await submit_path(app, pilot, "missing.csv")
-        assert shown(modal.query_one(ErrorLine)) == f"No such file: {tmp_path / 'missing.csv'}"
+        assert shown(modal.query_one(ErrorLine)) == f"no such file: {tmp_path / 'missing.csv'}"
         assert app.result is NOT_SET
         await submit_path(app, pilot, "data.csv")  # relative to start
         assert app.result == tmp_path / "data.csv"
@@ -541,7 +541,7 @@ async def test_path_save_into_missing_folder_is_an_error(tmp_path):
     async with running(modal) as (app, pilot):
         assert modal.query_one("#path", Input).value == str(tmp_path / "out.csv")
         await submit_path(app, pilot, str(tmp_path / "gone" / "out.csv"))
-        assert shown(modal.query_one(ErrorLine)) == f"No such folder: {tmp_path / 'gone'}"
+        assert shown(modal.query_one(ErrorLine)) == f"the folder {tmp_path / 'gone'} does not exist"
         await submit_path(app, pilot, str(tmp_path / "out.csv"))
         assert app.result == tmp_path / "out.csv"
 
@@ -556,7 +556,7 @@ async def test_path_save_into_read_only_folder_is_an_error(tmp_path):
         modal = PathPrompt("Export", start=tmp_path, must_exist=False)
         async with running(modal) as (app, pilot):
             await submit_path(app, pilot, str(locked / "out.csv"))
-            assert shown(modal.query_one(ErrorLine)) == f"Not writable: {locked}"
+            assert shown(modal.query_one(ErrorLine)) == f"the folder {locked} is not writable"
             assert app.result is NOT_SET
     finally:
         locked.chmod(0o700)
@@ -566,13 +566,13 @@ async def test_path_not_writable_message_even_as_root(tmp_path, monkeypatch):
     """The same check with os.access faked, so it runs where the chmod case is skipped."""
     real_access = os.access
     monkeypatch.setattr(
-        "itsm_tui.ui.modals.os.access",
-        lambda path, mode: False if mode == os.W_OK else real_access(path, mode),
+        "itsm_tui.core.files.os.access",
+        lambda path, mode: False if mode & os.W_OK else real_access(path, mode),
     )
     modal = PathPrompt("Export", start=tmp_path, must_exist=False)
     async with running(modal) as (app, pilot):
         await submit_path(app, pilot, str(tmp_path / "out.csv"))
-        assert shown(modal.query_one(ErrorLine)) == f"Not writable: {tmp_path}"
+        assert shown(modal.query_one(ErrorLine)) == f"the folder {tmp_path} is not writable"
         assert app.result is NOT_SET
 
 

@@ -18,11 +18,10 @@ import os
 import pickle
 import tempfile
 import threading
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
-from ..core import audit, clock
+from ..core import audit, clock, files
 from ..core.db import database, is_mysql, transactional
 from ..core.errors import ItsmError, ValidationError
 from ..core.models import User
@@ -32,16 +31,13 @@ from .lists import LISTS, ListKind, describe_filter, describe_sort, display
 
 FORMATS = ("pdf", "csv")
 SPOOL_CHUNK = 1000
-_UMASK = os.umask(0o022)
-os.umask(_UMASK)  # read once, at import: os.umask has no read-only form
 
 
 class Cancelled(ItsmError):
     """The operator cancelled the export; nothing was written."""
 
 
-class DestinationExists(ValidationError):
-    """The destination file exists and overwriting was not confirmed."""
+DestinationExists = files.FileExists  # the destination exists and overwriting was not confirmed
 
 
 @dataclass(frozen=True)
@@ -96,55 +92,21 @@ class _Run:
 
 # --------------------------------------------------------------------------- destination
 
-def default_folder() -> str:
-    """The operator's Documents folder if there is one, else the home folder."""
-    home = os.path.expanduser("~")
-    documents = os.path.join(home, "Documents")
-    return documents if os.path.isdir(documents) else home
-
-
 def default_name(what: str, fmt: str, now=None) -> str:
     now = now or clock.now()
     return f"itsm-{what}-{now:%Y%m%d-%H%M}.{fmt}"
 
 
 def check_destination(path: str, overwrite: bool = False) -> str:
-    """The absolute path to write, or a ValidationError saying what is wrong with it."""
-    text = (path or "").strip()
-    if not text:
-        raise ValidationError("choose a file to write the export to", "path")
-    full = os.path.abspath(os.path.expanduser(text))
-    folder = os.path.dirname(full)
-    if os.path.isdir(full):
-        raise ValidationError(f"{full} is a folder: add a file name", "path")
-    if not os.path.isdir(folder):
-        raise ValidationError(f"the folder {folder} does not exist", "path")
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise ValidationError(f"the folder {folder} is not writable", "path")
-    if os.path.exists(full) and not overwrite:
-        raise DestinationExists(f"{full} already exists", "path")
-    return full
+    """The absolute path to write, or a ValidationError saying what is wrong with it (the
+    rules of :mod:`..core.files`: never a dot-file, never an existing file unless asked; a
+    dialog in served mode has already confined the path to the operator's folder)."""
+    return str(files.target(path, "", overwrite=overwrite, confined=False))
 
 
-@contextmanager
-def atomic_file(path: str):
-    """A binary file object in ``path``'s folder that becomes ``path`` only on success."""
-    folder, name = os.path.split(path)
-    try:
-        handle, temporary = tempfile.mkstemp(prefix=f".{name}.", suffix=".part", dir=folder)
-    except OSError as exc:
-        raise ValidationError(f"cannot write in {folder}: {exc.strerror}", "path") from None
-    try:
-        with os.fdopen(handle, "wb") as out:
-            yield out
-        os.chmod(temporary, 0o666 & ~_UMASK)
-        os.replace(temporary, path)
-    except BaseException:
-        try:
-            os.unlink(temporary)
-        except FileNotFoundError:
-            pass
-        raise
+def atomic_file(path: str, overwrite: bool):
+    """A binary file object (0600) in ``path``'s folder that becomes ``path`` only on success."""
+    return files.private_file(path, overwrite=overwrite)
 
 
 # --------------------------------------------------------------------------- lists
@@ -210,7 +172,7 @@ def export_list(actor: User, job: ListJob, progress=None, cancel=None) -> Done:
     """Export one list as ``job`` says; returns where it went and how many rows it holds."""
     _check(job)
     path = check_destination(job.path, job.overwrite)
-    with atomic_file(path) as out:
+    with atomic_file(path, job.overwrite) as out:
         count, pages = write_list(actor, job, out, progress, cancel)
         # recorded before the file takes its name: no export reaches its reader unlogged
         _record(actor, job.fmt, job.what, path, count, job.filter, job.sort,
@@ -326,7 +288,7 @@ def export_record(actor: User, what: str, ref, path: str, title: str | None = No
     masthead = Masthead(_title(title) or label, author_of(actor), clock.now(),
                         database_label())
     run.begin("writing", 1)
-    with atomic_file(path) as out:
+    with atomic_file(path, overwrite) as out:
         pages = pdf_report.build(out, masthead, lambda: story(masthead))
         run.tick(1)
         _record(actor, "pdf", f"{what} {label.split(' ')[0]}", path, 1)
@@ -345,7 +307,7 @@ def export_analytics(actor: User, figures: dict, path: str, title: str | None = 
     width = page_size(False)[0] - 2 * pdf_report.MARGIN
     masthead = Masthead(_title(title) or "Service desk analytics",
                         author_of(actor), clock.now(), database_label())
-    with atomic_file(path) as out:
+    with atomic_file(path, overwrite) as out:
         pages = pdf_report.build(out, masthead,
                                  lambda: pdf_analytics.analytics_story(masthead, figures, width))
         _record(actor, "pdf", "analytics", path, 1, figures.get("period") or "")

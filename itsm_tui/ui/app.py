@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import importlib
+import os
+import select
+import signal
+import sys
+import threading
+import time
 from functools import partial
 from pathlib import Path
-from urllib.parse import urlparse
+from urllib.parse import unquote, urlparse
 
-from textual import work
+from textual import events, work
 from textual.app import App
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
@@ -22,6 +29,8 @@ from ..core.errors import ItsmError, NotFound, SchemaError
 from ..core.models import User
 from ..core.permissions import allowed
 from ..core.text import strip_controls
+from . import crash
+from .failures import DB_ERRORS, db_message
 from .modals import HelpModal, MessageModal, TextPrompt
 from .opening import forget_reused_screens
 from .render import one_line
@@ -32,6 +41,9 @@ from .screens.ticket import open_ticket
 from .sla_monitor import SlaMonitor
 
 NOTIFICATION_POLL_SECONDS = 5.0
+IDLE_CHECK_SECONDS = 15.0
+HANG_UP_GRACE_SECONDS = 3.0  # a clean exit that takes longer (a dead terminal) is cut short
+NEEDS_TERMINAL = "itsm-tui needs a terminal: connect with ssh -t"
 # name -> (permission, module, screen class); imported when first opened
 SECTIONS = {
     "inventory": ("inventory.view", ".screens.inventory", "InventoryScreen"),
@@ -57,6 +69,7 @@ class ItsmCommands(Provider):
             ("Users", partial(app.run_command, "users"), "User administration (:users, admins)"),
             ("Analytics", partial(app.run_command, "analytics"), "SLA states, age of open work, workload (4)"),
             ("Import", partial(app.run_command, "import"), "Import tickets or inventory from a file (:import, admins)"),
+            ("My exports", partial(app.run_command, "exports"), "Your exported files: delete, e-mail (:exports)"),
             ("New ticket", partial(app.screen_action, "new_ticket"), "Open a ticket (n)"),
             ("Refresh", partial(app.screen_action, "reload"), "Re-read from the database (r)"),
             ("Filter", partial(app.screen_action, "filter"), "Edit the queue filter (/)"),
@@ -127,11 +140,17 @@ class ItsmApp(App):
         self.last_notification = 0
         self.sla_monitor = SlaMonitor(self)
         self.reused_screens: dict[type, Screen] = {}  # see opening.reused_screen
+        self.crash_line = ""  # see _handle_exception
+        self.idle_clock = time.monotonic  # tests pass their own
+        self.last_key = self.idle_clock()
 
     # ------------------------------------------------------------ start-up and login
 
     def on_mount(self) -> None:
         self.set_interval(NOTIFICATION_POLL_SECONDS, self.poll_notifications)
+        if config.settings().idle_lock_minutes > 0:
+            self.set_interval(IDLE_CHECK_SECONDS, self.lock_if_idle)
+        self._watch_hang_up()
         if self._first_run():
             self.push_screen(SetupScreen(self.url, self.database_label))
             return
@@ -218,9 +237,13 @@ class ItsmApp(App):
             self.show_section(verb)
         elif verb in ("ticket", "t") and args:
             self._open_number(args[0])
+        elif verb in ("exports", "export", "files"):
+            from .my_exports import MyExportsModal
+
+            self.push_screen(MyExportsModal(self.user.username, self.user.email))
         else:
             self.notify(f"Unknown command: {one_line(text)} (try queue, inventory, log, analytics, users, "
-                        "ticket INC000123, quit)", severity="warning")
+                        "exports, ticket INC000123, quit)", severity="warning")
 
     def show_section(self, name: str) -> None:
         """Switch to a top-level screen: the queue stays at the bottom, one section above it."""
@@ -261,7 +284,7 @@ class ItsmApp(App):
     @work(exclusive=True, group="command-line", exit_on_error=False)
     async def action_command_line(self) -> None:
         text = await self.push_screen_wait(TextPrompt(
-            "Command", ":queue  :inventory  :log  :analytics  :users  :ticket INC000123  :quit",
+            "Command", ":queue  :inventory  :log  :analytics  :users  :exports  :ticket INC000123  :quit",
             multiline=False, required=False))
         if text:
             self.run_command(text)
@@ -277,10 +300,102 @@ class ItsmApp(App):
                 keys.append((binding.key_display or self.get_key_display(binding), binding.description))
         self.push_screen(HelpModal(f"Keys: {type(self.screen).__name__.removesuffix('Screen')}", keys))
 
+    # ------------------------------------------------------------ a shared host: no way out, no orphan
+
+    def _watch_hang_up(self) -> None:
+        """Leave cleanly on SIGHUP, SIGTERM or the terminal hanging up (the SSH client gone),
+        instead of reading an empty terminal forever."""
+        if self.is_headless:  # Pilot tests: no terminal of our own
+            return
+        loop = asyncio.get_running_loop()
+        for number in (signal.SIGHUP, signal.SIGTERM):
+            loop.add_signal_handler(number, self.hang_up)
+        threading.Thread(target=self._poll_terminal, args=(loop,), daemon=True, name="hang-up").start()
+
+    def _poll_terminal(self, loop: asyncio.AbstractEventLoop) -> None:
+        poller = select.poll()
+        poller.register(sys.__stdin__.fileno(), select.POLLHUP | select.POLLERR)  # not POLLIN: keys are Textual's
+        while not any(flags & (select.POLLHUP | select.POLLERR | select.POLLNVAL) for _, flags in poller.poll()):
+            pass
+        try:
+            loop.call_soon_threadsafe(self.hang_up)
+        except RuntimeError:  # the app already ended
+            pass
+
+    def hang_up(self) -> None:
+        """The session is over: exit now, and for sure (a dead terminal can block the clean-up)."""
+        stop = threading.Timer(HANG_UP_GRACE_SECONDS, os._exit, args=(1,))
+        stop.daemon = True
+        stop.start()
+        self.exit(return_code=1)
+
+    def action_suspend_process(self) -> None:
+        """On a shared host there is no shell to suspend to (Textual binds no key to this; a
+        later version or a keymap might)."""
+        if config.settings().served:
+            self.notify("Suspending is off on a shared server: ctrl+q quits.", severity="warning")
+            return
+        super().action_suspend_process()
+
+    def get_system_commands(self, screen: Screen):
+        """Textual's palette commands, minus Screenshot on a shared host (it writes a file into
+        the service account's working folder)."""
+        for command in super().get_system_commands(screen):
+            if not (config.settings().served and command.title == "Screenshot"):
+                yield command
+
+    def action_help_quit(self) -> None:
+        """ctrl+c: Textual's hint in plain words (its own is markup, and our notify shows text as
+        written)."""
+        self.notify("Press ctrl+q to quit the app", title="Do you want to quit?")
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, (events.Key, events.MouseDown)):
+            self.last_key = self.idle_clock()
+        await super().on_event(event)
+
+    def lock_if_idle(self) -> None:
+        """Lock an idle session: back to the login screen after ``idle_lock_minutes`` without a key."""
+        minutes = config.settings().idle_lock_minutes
+        if self.user is None or minutes <= 0 or self.idle_clock() - self.last_key < minutes * 60:
+            return
+        while len(self.screen_stack) > 2:
+            self.pop_screen()
+        self.show_login(hint=f"Locked after {minutes} minute{'s' if minutes != 1 else ''} without a key: "
+                             "log in again.")
+        self.notify("The session was locked: log in again.", severity="warning")
+
+    def _secrets(self) -> tuple[str, ...]:
+        password = urlparse(self.url).password
+        return tuple(s for s in (password, unquote(password or ""), os.environ.get("ITSM_SMTP_PASSWORD")) if s)
+
+    def _handle_exception(self, error: Exception) -> None:
+        """An error no screen handled: our crash report (a 0600 file, no local variables, no
+        password) and one line on the terminal, in place of Textual's report with locals."""
+        self._return_code = 1
+        if self._exception is None:  # Pilot re-raises it in tests
+            self._exception = error
+            self._exception_event.set()
+        try:
+            line = f"itsm-tui stopped after an internal error; details in {crash.write(error, self._secrets())}"
+        except OSError:
+            line = "itsm-tui stopped after an internal error (no report could be written)"
+        self.crash_line = line
+        self._close_messages_no_wait()
+
+    def _print_error_renderables(self) -> None:
+        if self.crash_line:  # one line, as typed, wrapped by the terminal rather than cut
+            self.error_console.print(self.crash_line, soft_wrap=True, markup=False, highlight=False)
+            self.crash_line = ""
+        super()._print_error_renderables()
+
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """A background task failed (database gone, locked too long): say so, keep running."""
         if event.state == WorkerState.ERROR:
-            self.notify(f"{event.worker.error}", title="That did not work", severity="error", timeout=10)
+            error = event.worker.error
+            text = db_message(error, "nothing was changed") if isinstance(error, DB_ERRORS) else \
+                crash.mask(str(error), self._secrets())
+            self.notify(text, title="That did not work", severity="error", timeout=10)
 
     # ------------------------------------------------------------ notifications
 
@@ -338,6 +453,12 @@ class ItsmApp(App):
 
 
 def run(url: str | None = None) -> int:
+    if not all(stream.isatty() for stream in (sys.stdin, sys.stdout, sys.stderr)):
+        # Without a terminal (ssh -T, a pipe) the app would read end-of-input forever.
+        print(NEEDS_TERMINAL, file=sys.stderr)
+        return 1
+    if config.settings().served:
+        os.environ.pop("TEXTUAL_ALLOW_SIGNALS", None)  # ctrl+z and ctrl+c stay keys, never signals
     app = ItsmApp(url)
     if not app._first_run():
         setup.open_database(app.url)  # a missing or outdated schema is one line, before the screen is taken

@@ -20,6 +20,7 @@ from textual.content import Content
 from textual.message import Message
 from textual.widgets import Button, Input, Label, ProgressBar, Select, SelectionList
 
+from ..core import files
 from ..core.errors import ItsmError, ValidationError
 from ..reports import export
 from ..reports.lists import LISTS
@@ -53,7 +54,7 @@ class ExportModal(ModalBase[export.Done | None]):
     BINDINGS = [Binding("ctrl+s", "start", "Export", show=False)]
     HINT = "tab next field · space toggle a column · ctrl+s or Export start · esc cancel"
     DEFAULT_CSS = """
-    ExportModal #dialog { max-width: 90; }
+    ExportModal #dialog { max-width: 90; overflow-y: auto; }
     ExportModal SelectionList { height: auto; max-height: 9; }
     ExportModal #progress-box { height: auto; display: none; margin-top: 1; }
     ExportModal #progress-box.running { display: block; }
@@ -94,8 +95,12 @@ class ExportModal(ModalBase[export.Done | None]):
                                   for col in kind.columns], id="columns")
         yield Label(Content("Title"), classes="field-label")
         yield InOrderInput(self._default_title(), id="report-title", select_on_focus=False)
-        yield Label(Content("Save to"), classes="field-label")
-        path = os.path.join(export.default_folder(), self._default_name("pdf"))
+        where = "Save as (a file name in your folder: see :exports)" if files.served() else "Save to"
+        yield Label(Content(where), classes="field-label")
+        if files.served():  # a name in the operator's own folder (see :exports)
+            path = self._default_name("pdf")
+        else:
+            path = os.path.join(files.start_folder(files.EXPORTS, ""), self._default_name("pdf"))
         yield InOrderInput(path, id="path", select_on_focus=False)
         yield ErrorLine(id="error")
         with Horizontal(id="progress-box"):
@@ -149,8 +154,8 @@ class ExportModal(ModalBase[export.Done | None]):
         error.clear()
         path = self.query_one("#path", Input).value
         try:
-            full = export.check_destination(path, overwrite=False)
-        except export.DestinationExists as exc:
+            full = str(files.target(path, self.app.user.username, overwrite=False))
+        except files.FileExists as exc:
             question = ConfirmModal("Overwrite file?", f"{exc} Replace it?", yes="Overwrite",
                                     no="Keep it")
             self.app.push_screen(question, self._overwrite_answered)
@@ -161,19 +166,26 @@ class ExportModal(ModalBase[export.Done | None]):
         self._run(full)
 
     def _overwrite_answered(self, confirmed: bool) -> None:
-        if confirmed:
-            self._run(os.path.abspath(os.path.expanduser(self.query_one("#path", Input).value.strip())))
+        if not confirmed:
+            return
+        try:
+            full = files.target(self.query_one("#path", Input).value, self.app.user.username,
+                                overwrite=True)
+        except ItsmError as exc:
+            self.query_one(ErrorLine).show(str(exc))
+            return
+        self._run(str(full), overwrite=True)
 
-    def _job(self, path: str):
+    def _job(self, path: str, overwrite: bool):
         c = self.context
         fmt = self.query_one("#format", Select).value
         title = self.query_one("#report-title", Input).value
         if c.what == "analytics":
             return lambda **kw: export.export_analytics(self.app.user, c.figures or {}, path,
-                                                        title=title or None)
+                                                        title=title or None, overwrite=overwrite)
         if c.record:
             return lambda **kw: export.export_record(self.app.user, c.what, c.ref, path,
-                                                     title=title or None, **kw)
+                                                     title=title or None, overwrite=overwrite, **kw)
         marked = c.marked if self.query_one("#scope", Select).value == "marked" else None
         columns = tuple(self.query_one("#columns", SelectionList).selected)
         if not columns:
@@ -181,12 +193,12 @@ class ExportModal(ModalBase[export.Done | None]):
         kind = LISTS[c.what]
         columns = tuple(col.key for col in kind.columns if col.key in columns)  # list order
         job = export.ListJob(c.what, fmt, path, c.filter, c.sort, marked=marked,
-                             columns=columns, title=title)
+                             columns=columns, title=title, overwrite=overwrite)
         return lambda **kw: export.export_list(self.app.user, job, **kw)
 
-    def _run(self, path: str) -> None:
+    def _run(self, path: str, overwrite: bool = False) -> None:
         try:
-            job = self._job(path)
+            job = self._job(path, overwrite)
         except ItsmError as exc:
             self.query_one(ErrorLine).show(str(exc))
             return

@@ -29,10 +29,12 @@ from textual.widgets import (
 )
 from textual.widgets.option_list import Option
 
+from ..core import files
 from ..core.errors import ItsmError
 from ..core.models import LEVEL_NAMES, PRIORITY_NAMES
 from ..core.text import strip_controls
 from ..core.tickets import PRIORITY_MATRIX
+from .failures import DB_ERRORS, db_message
 from .inputs import InOrderInput, InOrderTextArea, TypeAheadInput
 
 ResultType = TypeVar("ResultType")
@@ -528,6 +530,9 @@ class FormModal(ModalBase[object | None]):
         except ItsmError as err:
             self.show_error(str(err), getattr(err, "field", None))
             return
+        except DB_ERRORS as err:  # the form stays open with everything typed
+            self.show_error(db_message(err), None)
+            return
         self.dismiss(result)
 
     def show_error(self, message: str, field_name: str | None) -> None:
@@ -633,26 +638,35 @@ def _existing_folder(path: Path) -> Path:
 
 
 class PathPrompt(ModalBase[Path | None]):
-    """Type a path, or browse to a file in the tree; Enter on the path checks and returns it."""
+    """Type a path, or browse to a file in the tree; Enter on the path checks and returns it.
+
+    The rules are :mod:`..core.files`': in served mode the prompt starts in, and never leaves,
+    the operator's own folder (uploads to read from, exports to write to)."""
 
     HINT = "enter use this path · tab browse files · esc cancel"
     DEFAULT_CSS = "PathPrompt DirectoryTree { height: 12; max-height: 40vh; margin-top: 1; }"
 
-    def __init__(self, title: str, *, start: Path, must_exist: bool, initial_name: str = ""):
+    def __init__(self, title: str, *, start: Path, must_exist: bool, initial_name: str = "",
+                 username: str = ""):
         super().__init__(title)
-        self.start = Path(start).expanduser()
+        self.username = username
+        self.kind = files.UPLOADS if must_exist else files.EXPORTS
+        self.confined = files.served()
+        self.start = files.own_folder(self.kind, username) if self.confined else Path(start).expanduser()
         self.must_exist = must_exist
         self.initial_name = initial_name
         self.picked: Path | None = None  # the file last chosen in the tree
 
     def compose_body(self) -> ComposeResult:
-        if self.initial_name:
+        if self.confined:
+            initial = self.initial_name
+        elif self.initial_name:
             initial = str(self.start / self.initial_name)
         else:
             initial = str(self.start) + os.sep
         yield InOrderInput(strip_controls(initial), select_on_focus=False, id="path")
         yield ErrorLine(id="error")
-        yield SafeDirectoryTree(_existing_folder(self.start), id="tree")
+        yield SafeDirectoryTree(self.start if self.confined else _existing_folder(self.start), id="tree")
 
     def on_directory_tree_file_selected(self, event: DirectoryTree.FileSelected) -> None:
         event.stop()
@@ -668,7 +682,7 @@ class PathPrompt(ModalBase[Path | None]):
         path, problem = self.check(event.value)
         if problem:
             error.show(problem)
-        elif not self.must_exist and path.exists():
+        elif not self.must_exist and os.path.lexists(path):
             question = ConfirmModal("Overwrite file?", f"{path} already exists. Replace it?",
                                     yes="Overwrite", no="Cancel")
             self.app.push_screen(question, partial(self._overwrite, path))
@@ -681,31 +695,21 @@ class PathPrompt(ModalBase[Path | None]):
         if confirmed:
             self.dismiss(path)
 
-    def typed_path(self, text: str) -> Path:
-        """The path in the Input, relative to ``start``. A file name may hold control characters,
-        which the Input never shows, so an unchanged pick from the tree maps back to its file."""
+    def typed_path(self, text: str) -> str:
+        """The path in the Input. A file name may hold control characters, which the Input
+        never shows, so an unchanged pick from the tree maps back to its file."""
         if self.picked is not None and text == strip_controls(str(self.picked)):
-            return self.picked
-        return self.start / Path(text.strip()).expanduser()
+            return str(self.picked)
+        return text
 
-    def check(self, text: str) -> tuple[Path, str]:
+    def check(self, text: str) -> tuple[Path | None, str]:
         """The path meant and what is wrong with it, if anything."""
-        path = self.typed_path(text)
         if not text.strip():
-            return path, "Enter a file name."
-        folder = path.parent
-        if path.is_dir():
-            return path, f"Not a file: {path}"
-        if not folder.is_dir():
-            return path, f"No such folder: {folder}"
-        if self.must_exist:
-            if not path.exists():
-                return path, f"No such file: {path}"
-            if not os.access(path, os.R_OK):
-                return path, f"Not readable: {path}"
-        elif path.exists() and not os.access(path, os.W_OK):
-            return path, f"Not writable: {path}"
-        elif not os.access(folder, os.W_OK):
-            return path, f"Not writable: {folder}"
-        return path, ""
-
+            return None, "Enter a file name."
+        try:
+            if self.must_exist:
+                return files.source(self.typed_path(text), self.username, base=self.start), ""
+            return files.target(self.typed_path(text), self.username, base=self.start,
+                                overwrite=True), ""
+        except ItsmError as exc:
+            return None, str(exc)

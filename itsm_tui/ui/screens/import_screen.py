@@ -6,8 +6,6 @@ content) is written to a ``Log`` widget, which shows text literally, never as ma
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from peewee import DatabaseError, InterfaceError
 from rich.text import Text
 from textual import on, work
@@ -17,6 +15,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Button, Checkbox, Footer, Input, Label, Log, ProgressBar, Select, Static
 
+from ...core import files
 from ...core.errors import ItsmError
 from ...core.permissions import allowed
 from ...core.text import strip_controls
@@ -117,13 +116,14 @@ class ImportScreen(Screen):
 
     @work(thread=True, exclusive=True, group="import", exit_on_error=False)
     def _run(self, kind: str, path: str, mapping: str, dry_run: bool) -> None:
-        file = Path(path).expanduser()
         progress = lambda done, total: self.app.call_from_thread(self._progress, done, total)  # noqa: E731
         try:
+            file = files.source(path, self.app.user.username)  # served: only from uploads/<user>/
             if kind == "servicenow":
                 report = servicenow.import_servicenow(self.app.user, file, dry_run=dry_run, progress=progress)
             else:
-                report = csv_import.import_csv(self.app.user, kind, file, _mapping(kind, mapping),
+                report = csv_import.import_csv(self.app.user, kind, file,
+                                               _mapping(kind, mapping, self.app.user.username),
                                                dry_run=dry_run, progress=progress)
         except (ItsmError, DatabaseError, InterfaceError) as exc:
             self.app.call_from_thread(self._failed, exc)
@@ -151,10 +151,10 @@ class ImportScreen(Screen):
         self.query_one("#state", Static).update(Text(message, style="bold red" if error else ""))
 
 
-def _mapping(kind: str, text: str) -> dict[str, str]:
+def _mapping(kind: str, text: str, username: str) -> dict[str, str]:
     """The mapping field: a JSON file's path, or ``field=Header; field=Header``."""
     if not text:
         return {}
     if "=" not in text:
-        return csv_import.load_mapping(kind, Path(text).expanduser())
+        return csv_import.load_mapping(kind, files.source(text, username))
     return csv_import.load_mapping(kind, map_columns=[p for p in (s.strip() for s in text.split(";")) if p])

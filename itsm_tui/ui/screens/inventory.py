@@ -27,6 +27,7 @@ from ...core.errors import ConflictError, ItsmError, NotFound, QueryError
 from ...core.models import ASSET_STATUSES, PERIPHERAL_KINDS, SYSTEM_TYPES, User
 from ...core.permissions import allowed
 from ..export_modal import EXPORTABLE_KINDS, ExportContext, ExportModal
+from ..failures import db_message
 from ..modals import ConfirmModal, ConflictModal, FormField, FormModal
 from ..render import literal, one_line
 from ..widgets.filter_bar import FilterBarKeys, FilterError, FilterInput
@@ -223,7 +224,7 @@ def guarded(save: Callable[[dict], object]) -> Callable[[dict], object]:
         except ConflictError as exc:
             return Conflicted(exc, values)
         except (DatabaseError, InterfaceError) as exc:
-            raise ItsmError(f"the database refused: {exc}") from None
+            raise ItsmError(db_message(exc)) from None
     return submit
 
 

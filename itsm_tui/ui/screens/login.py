@@ -12,6 +12,7 @@ from textual.widgets import Button, Input, Label, Static
 
 from ...core import auth
 from ...core.errors import AuthError
+from ..failures import DB_ERRORS, db_message
 from ..inputs import TypeAheadInput
 from ..render import literal
 
@@ -62,6 +63,9 @@ class LoginScreen(Screen):
             error.update(literal(str(exc)))
             self.query_one("#password", Input).value = ""
             self.query_one("#password", Input).focus()
+            return
+        except DB_ERRORS as exc:  # not the password's fault: both fields stay as typed
+            error.update(literal(db_message(exc, "could not log in")))
             return
         finally:
             button.disabled = False

@@ -13,6 +13,7 @@ from textual.widgets import Static
 
 from ...core import demo, setup, users
 from ...core.errors import ItsmError
+from ..failures import DB_ERRORS, db_message
 from ..modals import FormField, FormModal
 from ..render import literal
 from ..widgets.footer import KeyFooter
@@ -51,15 +52,19 @@ class SetupScreen(Screen):
     async def action_create(self, with_demo: bool) -> None:
         progress = self.query_one("#progress", Static)
         progress.update(literal("\nCreating the database…"))
-        await asyncio.to_thread(_initialise, self.url)
-        system = users.system_actor()
-        if with_demo:
-            progress.update(literal("\nLoading the demo desk (a few seconds)…"))
-            try:
+        try:
+            await asyncio.to_thread(_initialise, self.url)
+            system = users.system_actor()
+            if with_demo:
+                progress.update(literal("\nLoading the demo desk (a few seconds)…"))
                 await asyncio.to_thread(demo.seed_demo, system)
-            except ItsmError as exc:
-                progress.update(literal(f"\n{exc}"))
-                return
+        except ItsmError as exc:
+            progress.update(literal(f"\n{exc}"))
+            return
+        except DB_ERRORS as exc:
+            progress.update(literal(f"\n{db_message(exc, 'press d or e to try again')}"))
+            return
+        if with_demo:
             self.app.show_login(hint="Demo accounts: admin, supervisor, agent1..agent5, user1..user20 "
                                      "— password itsm-demo-pass")
             return

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from textual.screen import Screen
 from textual.widgets import Static
 
 from ... import config
-from ...core import clock, tickets, timeline
+from ...core import clock, files, tickets, timeline
 from ...core.errors import ItsmError
 from ...core.models import (
     LEVEL_NAMES, Attachment, Category, Department, Network, Peripheral, System, Ticket, User,
@@ -257,7 +258,8 @@ class TicketScreen(Triage, Screen):
 
     @work(exclusive=True, group="files", exit_on_error=False)
     async def action_upload(self) -> None:
-        path = await self.app.push_screen_wait(PathPrompt("Attach a file", start=Path.cwd(), must_exist=True))
+        path = await self.app.push_screen_wait(PathPrompt(
+            "Attach a file", start=Path.cwd(), must_exist=True, username=self.user.username))
         if path is None or not self.view:
             return
         try:
@@ -280,12 +282,13 @@ class TicketScreen(Triage, Screen):
             return
         row, content = await asyncio.to_thread(tickets.attachment_content, self.user, choice)
         path = await self.app.push_screen_wait(PathPrompt(
-            "Save the attachment to", start=Path.cwd(), must_exist=False, initial_name=row.filename))
+            "Save the attachment to", start=Path.cwd(), must_exist=False, initial_name=row.filename,
+            username=self.user.username))
         if path is None:
             return
-        try:
-            await asyncio.to_thread(Path(path).write_bytes, content)
-        except OSError as exc:
+        try:  # the prompt asked before returning a file that exists
+            await asyncio.to_thread(files.write_private, path, content, overwrite=os.path.lexists(path))
+        except (OSError, ItsmError) as exc:
             self.app.notify(str(exc), severity="error")
             return
         self.app.notify(f"Saved {row.filename} to {path}")
@@ -312,10 +315,5 @@ def _grid(rows: list[tuple[str, Text, str, Text]]) -> list[Text]:
 def _read_upload(path: Path) -> bytes:
     """A regular file's bytes, refused before reading when it is over the size limit (so a
     VM image or /dev/zero never fills the memory)."""
-    if not path.is_file():
-        raise ItsmError(f"{path} is not a regular file")
-    limit = config.settings().attachment_max_bytes
-    if path.stat().st_size > limit:
-        raise ItsmError(f"{path.name} is over the attachment limit of {limit // (1024 * 1024)} MB")
-    with path.open("rb") as handle:
-        return handle.read(limit + 1)  # the service refuses it if it grew meanwhile
+    # the service refuses it if it grew meanwhile
+    return files.read_limited(path, config.settings().attachment_max_bytes)

@@ -23,6 +23,7 @@ from ...core.errors import ConflictError, ItsmError, PermissionDenied, Validatio
 from ...core.models import ROLES, Department, User
 from ...core.permissions import require
 from ...core.queue import END, Cursor, Page
+from ..failures import db_message
 from ..modals import ConfirmModal, ErrorLine, FormField, FormModal, MessageModal
 from ..render import literal, one_line, when
 from ..widgets.filter_bar import FilterBarKeys, FilterInput
@@ -75,7 +76,7 @@ class ThreadedFormModal(FormModal):
             self.show_error(str(err), getattr(err, "field", None))
             return
         except (DatabaseError, InterfaceError) as err:
-            self.show_error(f"database error: {err}", None)
+            self.show_error(db_message(err), None)
             return
         finally:
             self.busy = False

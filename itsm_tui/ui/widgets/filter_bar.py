@@ -112,7 +112,11 @@ class FilterBarKeys:
             return
         self.stop_debounce()
         value = event.value
-        self._debounce = self.set_timer(self.FILTER_DEBOUNCE, lambda: self.apply_filter(value, False))
+        self._debounce = self.set_timer(self.FILTER_DEBOUNCE, lambda: self._debounced(value))
+
+    def _debounced(self, value: str) -> None:
+        if self.app.user is not None:  # not after the session ended (log-out, idle lock)
+            self.apply_filter(value, False)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if event.input.id != "filter":
