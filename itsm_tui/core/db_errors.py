@@ -31,6 +31,7 @@ NODE_NOT_READY = "the database cluster node is not ready (it has lost contact wi
 RACE = "another change was saved at the same moment"
 REFUSED = "the database account is not allowed to do this"
 NO_DATABASE = "the database does not exist"
+CANNOT_OPEN = "the database file cannot be opened (is it there, and may this account write to it?)"
 OTHER = "the database reported an unexpected error (details are in the log)"
 
 DATABASE_ERRORS: tuple[type[BaseException], ...] = (peewee.PeeweeException, sqlite3.Error) + (
@@ -54,7 +55,7 @@ _SQLITE_TEXTS = (
     ("read-only", READ_ONLY),
     ("database is locked", LOCKED),
     ("database table is locked", LOCKED),
-    ("unable to open database file", UNREACHABLE),
+    ("unable to open database file", CANNOT_OPEN),
     ("disk i/o error", DISK_FULL),
 )
 

@@ -14,6 +14,7 @@ from datetime import datetime
 from pathlib import Path
 
 from .. import config
+from ..core import db
 
 # user:password@ in any scheme://... URL (the password masked, the rest kept for diagnosis)
 _URL_PASSWORD = re.compile(r"(?P<head>[a-zA-Z][a-zA-Z0-9+.-]*://[^/\s:@]*:)[^\s/]*@")
@@ -21,7 +22,7 @@ _URL_PASSWORD = re.compile(r"(?P<head>[a-zA-Z][a-zA-Z0-9+.-]*://[^/\s:@]*:)[^\s/
 
 def mask(text: str, secrets: tuple[str, ...] = ()) -> str:
     """``text`` with URL passwords and each of ``secrets`` replaced by ***."""
-    text = _URL_PASSWORD.sub(lambda m: f"{m.group('head')}***@", text)
+    text = db.mask(_URL_PASSWORD.sub(lambda m: f"{m.group('head')}***@", text))
     for secret in secrets:
         if secret:
             text = text.replace(secret, "***")
