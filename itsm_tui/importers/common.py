@@ -12,7 +12,7 @@ from contextlib import nullcontext, suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterable, Iterator
 
 from peewee import fn
 
@@ -25,6 +25,7 @@ from ..core.users import USERNAME_RE
 
 MISSING = ("", "?")  # how exports write an empty cell
 TIME_FORMATS = ("%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S")
+YEARS = (1970, 2199)  # a time outside these years is a typo or a placeholder (9999-12-31)
 CHUNK = 400  # rows per multi-row INSERT / names per IN (...), well inside both engines' limits
 
 Progress = Callable[[int, int], None]
@@ -87,12 +88,17 @@ class _DryRun(Exception):
     """Raised at the end of a dry run to roll everything back."""
 
 
-def run_batches(actor: User, report: ImportReport, batches: list[list],
-                write: Callable[[list], Counts], progress: Progress | None = None) -> None:
+def run_batches(actor: User, report: ImportReport, batches: Iterable[list],
+                write: Callable[[list], Counts], progress: Progress | None = None,
+                total: int | None = None) -> None:
     """Write each batch with ``write`` (a ``@transactional`` function: one transaction per
-    batch), then record the run in the log. A dry run does all the work in one transaction and
+    batch), then record the run in the log. ``batches`` may be a generator (a streamed file:
+    give ``total``, the number of items). A dry run does all the work in one transaction and
     rolls it back; a failure still records the run, with the counts of the committed batches."""
-    total, done = sum(len(b) for b in batches), 0
+    if total is None:
+        batches = list(batches)
+        total = sum(len(b) for b in batches)
+    done = 0
     try:
         with database.atomic() if report.dry_run else nullcontext():
             for batch in batches:
@@ -115,6 +121,21 @@ def run_batches(actor: User, report: ImportReport, batches: list[list],
         _record_run(actor, report, "import")
 
 
+def refused(actor: User, report: ImportReport, problem: ItsmError) -> None:
+    """Record a run refused before anything was written (unreadable file, not UTF-8, bad CSV,
+    empty, wrong columns): every run is in the log, these too (dry runs excepted)."""
+    if not report.dry_run:
+        with suppress(Exception):
+            _record_refused(actor, report, str(problem))
+
+
+@transactional
+def _record_refused(actor: User, report: ImportReport, problem: str) -> None:
+    audit.record(actor, "import_failed", "import", None,
+                 f"refused {Path(report.file).name} ({report.kind}): {problem}"[:500],
+                 {"file": [None, report.file], "problem": [None, problem[:500]]})
+
+
 @transactional
 def _record_run(actor: User, report: ImportReport, action: str) -> None:
     """The run itself in the log: who imported which file, and the counts."""
@@ -123,39 +144,84 @@ def _record_run(actor: User, report: ImportReport, action: str) -> None:
                  {"file": [None, report.file], **{k: [None, v] for k, v in report.counts().items()}})
 
 
-def read_csv(path: str | Path) -> tuple[list[str], list[tuple[int, dict]]]:
-    """The header, and each data row as (line number where the record starts, {header: cell}).
+class CsvFile:
+    """A CSV file read as a stream of rows, any number of times (an import reads it twice:
+    first to check it whole and learn who is who, then to write it batch by batch).
 
-    A row with more or fewer fields than the header holds the key ``None`` (its field count),
-    for the caller to skip with :func:`field_count_problem`.
-    """
-    path = Path(path)
-    try:
-        handle = path.open(newline="", encoding="utf-8-sig")
-    except OSError as exc:
-        raise ItsmError(f"cannot read {path}: {exc.strerror}") from None
-    rows = []
-    with handle:
-        reader = csv.reader(handle)
+    Problems are :class:`ItsmError` with the line they are on: a byte that is not UTF-8 (with
+    its offset in the file), a malformed record (at the line where the record, e.g. an
+    unterminated quoted field, started), an empty file."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        rows = self._records()
         try:
-            header = next(reader, None)
-            if not header:
-                raise ItsmError(f"{path.name} is empty: expected a header row")
-            header = [h.strip() for h in header]
+            first = next(rows, None)
+        finally:
+            rows.close()
+        if not first or not first[1]:
+            raise ItsmError(f"{self.path.name} is empty: expected a header row")
+        self.header = [h.strip() for h in first[1]]
+
+    def _lines(self, position: list[int]) -> Iterator[str]:
+        """The file's physical lines (ending included), decoded one by one so that a decoding
+        error has a line and a byte offset of the file; ``position`` holds [line, offset]."""
+        try:
+            handle = self.path.open("rb")
+        except OSError as exc:
+            raise ItsmError(f"cannot read {self.path}: {exc.strerror}") from None
+        with handle:
+            for raw in handle:
+                position[0] += 1
+                try:
+                    text = raw.decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    raise ItsmError(
+                        f"{self.path.name} line {position[0]} is not UTF-8 text (byte "
+                        f"{position[1] + exc.start} of the file); save it as UTF-8 and try again"
+                    ) from None
+                if position[0] == 1 and text.startswith("\ufeff"):
+                    text = text[1:]
+                position[1] += len(raw)
+                yield text
+
+    def _records(self) -> Iterator[tuple[int, list[str]]]:
+        """(line where the record starts, cells) for every record, the header included."""
+        position = [0, 0]
+        reader = csv.reader(self._lines(position), strict=True)
+        start = 1
+        while True:
+            try:
+                cells = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                more = (f"; the record runs on to line {position[0]}: is a quote not closed?"
+                        if position[0] > start else "")
+                raise ItsmError(f"{self.path.name} line {start}: not valid CSV ({exc}){more}") from None
+            yield start, cells
             start = reader.line_num + 1
-            for cells in reader:
-                if cells:
-                    row = dict(zip(header, cells))
-                    if len(cells) != len(header):
-                        row[None] = len(cells)
-                    rows.append((start, row))
-                start = reader.line_num + 1
-        except UnicodeDecodeError as exc:
-            raise ItsmError(f"{path.name} is not UTF-8 text (near byte {exc.start}); "
-                            "save it as UTF-8 and try again") from None
-        except csv.Error as exc:
-            raise ItsmError(f"{path.name} line {reader.line_num}: not valid CSV ({exc})") from None
-    return header, rows
+
+    def rows(self) -> Iterator[tuple[int, dict]]:
+        """(line where the record starts, {header: cell}) for each data row. A row with more or
+        fewer fields than the header holds the key ``None`` (its field count), for the caller
+        to skip with :func:`field_count_problem`."""
+        header = self.header
+        records = self._records()
+        next(records)
+        for line, cells in records:
+            if cells:
+                row = dict(zip(header, cells))
+                if len(cells) != len(header):
+                    row[None] = len(cells)
+                yield line, row
+
+
+def read_csv(path: str | Path) -> tuple[list[str], list[tuple[int, dict]]]:
+    """The header, and each data row as (line number where the record starts, {header: cell})
+    (see :class:`CsvFile`)."""
+    source = CsvFile(path)
+    return source.header, list(source.rows())
 
 
 def field_count_problem(row: dict, header: list[str]) -> str | None:
@@ -181,8 +247,13 @@ _clean_cache: dict[str, str] = {}
 _time_cache: dict[str, datetime] = {}
 
 
+class OutOfRange(ValueError):
+    """A readable time no desk's history holds (year 0001, 9999-12-31)."""
+
+
 def parse_time(text: str) -> datetime:
-    """``29/2/2016 01:16`` (day first) or ISO 8601; naive UTC whole seconds. ValueError if neither."""
+    """``29/2/2016 01:16`` (day first) or ISO 8601; naive UTC whole seconds. ValueError if neither,
+    :class:`OutOfRange` for a year outside ``YEARS``."""
     cached = _time_cache.get(text)
     if cached is not None:
         return cached
@@ -201,6 +272,8 @@ def parse_time(text: str) -> datetime:
         if value.tzinfo is not None:
             value = value.astimezone(timezone.utc).replace(tzinfo=None)
     value = value.replace(microsecond=0)
+    if not YEARS[0] <= value.year <= YEARS[1]:
+        raise OutOfRange(f"{text!r} is out of range (years {YEARS[0]} to {YEARS[1]})")
     if len(_time_cache) < 100_000:
         _time_cache[text] = value
     return value
