@@ -202,6 +202,12 @@ class CsvFile:
             yield start, cells
             start = reader.line_num + 1
 
+    def records(self) -> Iterator[tuple[int, list[str]]]:
+        """(line where the record starts, cells) for each data row, as read (blank lines too)."""
+        records = self._records()
+        next(records)
+        yield from records
+
     def rows(self) -> Iterator[tuple[int, dict]]:
         """(line where the record starts, {header: cell}) for each data row. A row with more or
         fewer fields than the header holds the key ``None`` (its field count), for the caller
@@ -241,6 +247,15 @@ def cell(row: dict, name: str) -> str | None:
         if len(_clean_cache) < 100_000:
             _clean_cache[value] = cleaned
     return None if cleaned in MISSING else cleaned
+
+
+def clean_cells(cells: list[str]) -> list[str | None]:
+    """Each cell as :func:`cell` reads it. A bulk import's fast path: a record with nothing
+    :func:`strip_controls` would remove (``isprintable`` is false for every control and bidi
+    character) is only stripped, with one check for the whole record."""
+    if "".join(cells).isprintable():
+        return [None if (value := c.strip()) in MISSING else value for c in cells]
+    return [cell({0: c}, 0) for c in cells]
 
 
 _clean_cache: dict[str, str] = {}
@@ -309,16 +324,21 @@ def _db_values(model, columns, row: dict) -> tuple:
     return tuple(fields[c].db_value(row[c]) for c in columns)
 
 
+def _converters(model, keys) -> list:
+    return [model._meta.fields[k].db_value for k in keys]
+
+
 def insert_rows(model, rows: list[dict]) -> None:
     """A parameterised INSERT of many rows (with the same keys) through the driver's
     ``executemany``: peewee's query builder costs about 0.3 ms of Python per row, which is most
     of a bulk import's time. Values are converted by the model's fields, as peewee would."""
     if not rows:
         return
-    columns = [model._meta.fields[k].column_name for k in rows[0]]
     keys = list(rows[0])
+    columns = [model._meta.fields[k].column_name for k in keys]
+    pairs = list(zip(keys, _converters(model, keys)))
     cursor = database.cursor()
-    cursor.executemany(_insert_sql(model, columns), [_db_values(model, keys, r) for r in rows])
+    cursor.executemany(_insert_sql(model, columns), [tuple(convert(r[k]) for k, convert in pairs) for r in rows])
 
 
 def insert_row(model, row: dict) -> int:

@@ -50,12 +50,12 @@ from ..core.tickets import (
     BODY_MAX, PRIORITY_MATRIX, STATUS_LABELS, TITLE_MAX, parse_level, parse_priority,
 )
 from .common import (
-    CHUNK, Counts, CsvFile, ImportReport, OutOfRange, Progress, audit_row, cell, ensure_categories,
-    ensure_users, field_count_problem, insert_audit, insert_rows, parse_time, refused, run_batches,
+    CHUNK, Counts, CsvFile, ImportReport, OutOfRange, Progress, audit_row, clean_cells, ensure_categories,
+    ensure_users, insert_audit, insert_rows, parse_time, refused, run_batches,
 )
 
 SOURCE = "ServiceNow"
-BATCH_SIZE = 200  # incidents per transaction
+BATCH_SIZE = 1000  # incidents per transaction (about 6,000 events: few commits, bounded memory)
 REQUIRED_COLUMNS = ("number", "incident_state", "sys_mod_count", "sys_updated_at")
 STATES = {
     "new": "new",
@@ -86,12 +86,15 @@ MAX_COUNT = 2_000_000_000  # the counters are INT columns
 LIMITS = {"category": 50, "subcategory": 100, "assignment_group": 100, "cmdb_ci": 100,
           "contact_type": 30, "closed_code": 100, **dict.fromkeys(PERSON_COLUMNS, 100)}
 TIME_COLUMNS = ("sys_updated_at", "opened_at", "sys_created_at", "resolved_at", "closed_at")
+SHORTEST_LIMIT = min(LIMITS.values())
+_levels: dict[tuple[str, str], int] = {}  # (column, text) -> level or priority, as read before
 _PRIORITY_PREFIX = re.compile(r"^\s*([0-9])\s*-")
 
 
 @dataclass
 class Event:
-    """One source row, read and checked; ``None`` means missing (or unreadable: warned)."""
+    """One source row, read and checked; ``None`` means missing (or unreadable: warned).
+    ``row`` holds its cells cleaned (see ``common.clean_cells``)."""
 
     line: int
     number: str
@@ -111,7 +114,7 @@ class Event:
     closed_at: datetime | None
 
     def text(self, column: str) -> str | None:
-        return cell(self.row, column)
+        return self.row.get(column)  # the row's cells are clean already
 
 
 def import_servicenow(actor: User, path: str | Path, dry_run: bool = False,
@@ -141,20 +144,23 @@ def _scan(path: str | Path) -> tuple[CsvFile, dict[str, int], dict[str, str]]:
     an incident is complete), and {person: role} over the whole file: anyone who ever opened,
     was assigned or resolved an incident is an agent, whichever batch meets them first."""
     source = CsvFile(path)
-    missing = [c for c in REQUIRED_COLUMNS if c not in source.header]
+    header = source.header
+    missing = [c for c in REQUIRED_COLUMNS if c not in header]
     if missing:
         raise ItsmError(f"{Path(path).name} is not a ServiceNow incident export: no "
                         f"{', '.join(missing)} column")
     last_lines: dict[str, int] = {}
     roles: dict[str, str] = {UNKNOWN_CALLER: "requester"}
-    for line, row in source.rows():
-        if None in row:
+    wanted = [("number", 0, None)] + [(c, LIMITS[c], r) for c, r in PERSON_COLUMNS.items() if c in header]
+    columns = [header.index(c) for c, _, _ in wanted]
+    for line, cells in source.records():
+        if len(cells) != len(header):
             continue
-        number = cell(row, "number")
+        number, *names = clean_cells([cells[i] for i in columns])
         if number is not None:
             last_lines[number] = line
-        for column, role in PERSON_COLUMNS.items():
-            name = cell({column: row.get(column, "")[:LIMITS[column]]}, column)  # cut as _event cuts
+        for name, (_, limit, role) in zip(names, wanted[1:]):
+            name = name and name[:limit]  # cut as _event cuts
             if name and roles.get(name) != "agent":
                 roles[name] = role
     return source, last_lines, roles
@@ -164,20 +170,27 @@ def _batches(source: CsvFile, last_lines: dict[str, int], report: ImportReport,
              size: int) -> Iterator[dict[str, list[Event]]]:
     """The incidents, ``size`` at a time ({number: events in order}), each as soon as its
     last row is read: memory holds one batch and the incidents still being read."""
+    header, width = source.header, len(source.header)
     pending: dict[str, list[Event]] = {}
     batch: dict[str, list[Event]] = {}
-    for line, row in source.rows():
+    for line, cells in source.records():
+        if not cells:
+            continue
         report.rows += 1
-        number = cell(row, "number") if None not in row else None
-        event = _event(line, row, source.header, report)
+        if len(cells) != width:
+            report.skip(line, f"has {len(cells)} fields, the header has {width}")
+            continue
+        row = dict(zip(header, clean_cells(cells)))
+        event = _event(line, row, report, max(map(len, cells)) > SHORTEST_LIMIT)
         if event is not None:
-            pending.setdefault(number, []).append(event)
-        if number is not None and last_lines.get(number) == line and number in pending:
+            pending.setdefault(event.number, []).append(event)
+        number = row.get("number")
+        if last_lines.get(number) == line and number in pending:
             batch[number] = sorted(pending.pop(number), key=_order)
             if len(batch) >= size:
                 yield batch
                 batch = {}
-    for number, events in pending.items():  # only if the file changed since it was scanned
+    for number, events in pending.items():  # only if the file changed since the scan
         batch[number] = sorted(events, key=_order)
     if batch:
         yield batch
@@ -197,12 +210,10 @@ def read_events(path: str | Path, report: ImportReport) -> dict[str, list[Event]
     return incidents
 
 
-def _event(line: int, row: dict, header: list[str], report: ImportReport) -> Event | None:
-    problem = field_count_problem(row, header)
-    if problem:
-        report.skip(line, problem)
-        return None
-    number = cell(row, "number")
+def _event(line: int, row: dict, report: ImportReport, long_cells: bool = True) -> Event | None:
+    """The row (its cells cleaned) as an event, or None: skipped into the report.
+    ``long_cells`` False: no cell is longer than ``SHORTEST_LIMIT`` (none to cut)."""
+    number = row.get("number")
     if number is None:
         report.skip(line, "no incident number")
         return None
@@ -224,12 +235,12 @@ def _event(line: int, row: dict, header: list[str], report: ImportReport) -> Eve
     if at is None:
         report.skip(line, f"{number}: no readable sys_updated_at (the time of the change)")
         return None
-    for column, limit in LIMITS.items():
+    for column, limit in LIMITS.items() if long_cells else ():
         value = row.get(column)
         if value and len(value) > limit:
             report.warn(line, f"{number}: {column} longer than {limit} characters: cut")
             row[column] = value[:limit]
-    source_state = cell(row, "incident_state")
+    source_state = row.get("incident_state")
     state = STATES.get((source_state or "").lower())
     if state is None:
         report.warn(line, f"{number}: unknown incident_state {source_state!r}: the previous state is kept")
@@ -248,7 +259,7 @@ def _event(line: int, row: dict, header: list[str], report: ImportReport) -> Eve
 
 def _time(row: dict, column: str, line: int, report: ImportReport) -> datetime | None:
     """The time in ``column``; None (warned) when unreadable; OutOfRange for an impossible year."""
-    text = cell(row, column)
+    text = row.get(column)
     if text is None:
         return None
     try:
@@ -262,23 +273,29 @@ def _time(row: dict, column: str, line: int, report: ImportReport) -> datetime |
 
 
 def _level(row: dict, column: str, line: int, report: ImportReport) -> int | None:
-    text = cell(row, column)
+    text = row.get(column)
     if text is None:
         return None
+    known = _levels.get((column, text))
+    if known is not None:
+        return known
     try:
-        return parse_level(text, column)
+        return _levels.setdefault((column, text), parse_level(text, column))
     except ValidationError as exc:
         report.warn(line, f"{exc}: the previous value is kept")
         return None
 
 
 def _priority(row: dict, line: int, report: ImportReport) -> int | None:
-    text = cell(row, "priority")
+    text = row.get("priority")
     if text is None:
         return None
+    known = _levels.get(("priority", text))
+    if known is not None:
+        return known
     prefix = _PRIORITY_PREFIX.match(text)  # '3 - Moderate': ServiceNow's names differ from ours
     try:
-        return parse_priority(int(prefix.group(1)) if prefix else text)
+        return _levels.setdefault(("priority", text), parse_priority(int(prefix.group(1)) if prefix else text))
     except ValidationError:
         report.warn(line, f"priority {text!r} is not one of 1 - Critical .. 4 - Low: "
                           "the previous value is kept")
@@ -286,7 +303,7 @@ def _priority(row: dict, line: int, report: ImportReport) -> int | None:
 
 
 def _flag(row: dict, column: str, line: int, report: ImportReport) -> bool | None:
-    text = (cell(row, column) or "").lower()
+    text = (row.get(column) or "").lower()
     if text in ("true", "false"):
         return text == "true"
     if text:
@@ -296,7 +313,7 @@ def _flag(row: dict, column: str, line: int, report: ImportReport) -> bool | Non
 
 def _count(row: dict, column: str, line: int, report: ImportReport | None) -> int | None:
     """A whole number from 0 up; anything else is missing (warned when ``report`` is given)."""
-    text = cell(row, column)
+    text = row.get(column)
     if text is None:
         return None
     if text.isascii() and text.isdigit() and int(text) <= MAX_COUNT:
