@@ -478,18 +478,76 @@ def test_oversize_cells_are_cut_with_a_warning(system, tmp_path):
     assert User.get_by_id(ticket.requester_id).full_name == "C" * 100
 
 
-def test_analytics_after_the_import_agree_with_the_source(system):
-    """The analytics screen's and `report analytics`' figures over the sample's own period."""
-    from collections import Counter
-
+def test_analytics_of_all_the_history_agree_with_the_source(system):
+    """The analytics screen's and `report analytics --period all`' figures, against the CSV."""
     from itsm_tui.core import analytics
 
     import_servicenow(system, SAMPLE)
     _, final = source()
-    figures = analytics.figures(system, period="2016-01-01..2017-12-31")
-    made = Counter(row["made_sla"] for row in final.values() if row["resolved_at"] != "?")
-    resolution = figures["compliance"]["resolution"]  # of tickets with a resolve time
-    assert (resolution["met"], resolution["breached"]) == (made["true"], made["false"])
-    assert figures["period_counts"]["opened"] == len(final)
-    states = Counter(row["incident_state"] for row in final.values())
-    assert figures["totals"]["status"]["closed"] == states["Closed"]
+    expected = expected_figures(final)
+    f = analytics.figures(system, period="all")
+    h = f["history"]
+    assert f["period"]["from"] == min(when(r["opened_at"]) for r in final.values()).strftime("%Y-%m-%dT00:00:00")
+    assert h["opened"]["total"] == expected["tickets"]
+    assert h["opened"]["status"] == {s: expected["states"].get(s, 0) for s in analytics.STATUSES}
+    assert h["opened"]["priority"] == {name: expected["priority"].get(p, 0)
+                                       for p, name in analytics.PRIORITY_NAMES.items()}
+    assert h["closed"]["total"] == sum(1 for r in final.values() if r["incident_state"] == "Closed")
+    assert h["resolved"]["total"] == expected["timed"]
+    met, breached = expected["made_sla"]
+    assert h["sla_outcome"] == {"met": met, "breached": breached, "unknown": 0}
+    assert h["reopened"] == expected["reopened"]
+    ttr = h["time_to_resolve"]
+    assert ttr["count"] == expected["timed"]
+    assert ttr["median_hours"] == round(expected["median_hours"], 2)
+    assert ttr["left_out"] == expected["tickets"] - expected["timed"]  # resolved with no resolve time
+    assert f["trend"]["bucket"] == "week"
+    assert sum(r["opened"] for r in f["trend"]["rows"]) == expected["tickets"]
+    assert f["trend"]["rows"][-1]["backlog"] == 0  # all closed
+    # The closed history's filters list the same tickets.
+    assert queue.count(system, "sla_outcome:breached") == breached
+    assert queue.count(system, "sla_outcome:met status:closed") == met
+    assert queue.count(system, "reopened:yes") == expected["reopened"]
+    assert queue.count(system, "-reopened:yes") == expected["tickets"] - expected["reopened"]
+
+
+def test_source_numbers_are_found_as_theirs_and_ours_as_ours(system, tmp_path):
+    from itsm_tui.core import tickets
+
+    import_servicenow(system, write_subset(tmp_path / "some.csv", 60))
+    theirs = Ticket.get(Ticket.source_number == "INC0000045")
+    assert queue.page(system, "source:INC0000045").rows[0]["id"] == theirs.id
+    assert queue.count(system, "source:inc0000045") == 1
+    first = queue.page(system, "INC0000045", queue.Sort.parse("-number")).rows
+    assert first[0]["id"] == theirs.id and first[0]["source_number"] == "INC0000045"
+    # Our own number finds ours; the same digits in the source's format do not.
+    sources = {t.source_number for t in Ticket.select(Ticket.source_number)}
+    other = next(t for t in Ticket.select().order_by(Ticket.id)
+                 if f"INC{t.id:07d}" not in sources and t.id != theirs.id)
+    ours = f"INC{other.id:06d}"
+    assert [r["id"] for r in queue.page(system, ours).rows] == [other.id]
+    assert queue.page(system, f"INC{other.id:07d}").rows == []  # was read as ours
+    assert queue.page(system, "INC0024887").rows == []
+    # A ticket looked up by the source's number (export ticket INC0000045) is the source's.
+    assert tickets.get(system, "INC0000045").id == theirs.id
+    assert tickets.get(system, ours).id == other.id
+
+
+def test_sla_recompute_makes_up_nothing_for_imported_tickets(system, tmp_path):
+    from itsm_tui.core import sla
+
+    import_servicenow(system, write_subset(tmp_path / "some.csv", 80))
+    before = list(Ticket.select().order_by(Ticket.id).dicts())
+    assert sla.recompute(system) == 0 and sla.recompute(system, everything=True) == 0
+    assert list(Ticket.select().order_by(Ticket.id).dicts()) == before
+    assert all(t["response_met"] is None for t in before)
+    # A policy change moves our estimate of the due time, never the source's outcome.
+    sla.set_policy(system, "medium", 60, 120)
+    sla.recompute(system, everything=True)
+    for ticket in Ticket.select():
+        old = next(t for t in before if t["id"] == ticket.id)
+        assert (ticket.response_met, ticket.resolution_met) == (old["response_met"], old["resolution_met"])
+        if ticket.resolved_at is not None and ticket.resolution_met is not None:
+            assert (ticket.resolved_at <= ticket.resolution_due) is ticket.resolution_met
+
+
