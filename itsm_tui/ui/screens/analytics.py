@@ -256,11 +256,10 @@ class AnalyticsScreen(Screen):
         text.append(f"  SLA outcome: {outcome['met']:,} met\n")
         text.append(f"    {outcome['breached']:,} breached · {outcome['unknown']:,} unknown\n")
         for kind in ("opened", "closed"):
-            top = [(name, n) for name, n in h[kind]["category"].items() if n][:2]
-            if top:
+            top = [(name, n) for name, n in h[kind]["category"].items() if n][:1]
+            for name, n in top:  # the category that had the most
                 text.append(f"  {kind.capitalize()} most: ", style="dim")
-                text.append(Text(", ".join(f"{one_line(str(name))[:12]} {n:,}" for name, n in top)))
-                text.append("\n")
+                text.append(Text(f"{one_line(str(name))[:13]} {n:,}\n"))
         self.query_one("#history", Static).update(text)
 
     def _charts(self, figures: dict) -> None:
