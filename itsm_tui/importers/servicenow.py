@@ -55,7 +55,7 @@ from .common import (
 )
 
 SOURCE = "ServiceNow"
-BATCH_SIZE = 1000  # incidents per transaction (about 6,000 events: few commits, bounded memory)
+BATCH_SIZE = 2500  # incidents per transaction (about 15,000 events: few commits, bounded memory)
 REQUIRED_COLUMNS = ("number", "incident_state", "sys_mod_count", "sys_updated_at")
 STATES = {
     "new": "new",
