@@ -164,44 +164,43 @@ class CsvFile:
             raise ItsmError(f"{self.path.name} is empty: expected a header row")
         self.header = [h.strip() for h in first[1]]
 
-    def _lines(self, position: list[int]) -> Iterator[str]:
-        """The file's physical lines (ending included), decoded one by one so that a decoding
-        error has a line and a byte offset of the file; ``position`` holds [line, offset]."""
+    def _records(self) -> Iterator[tuple[int, list[str]]]:
+        """(line where the record starts, cells) for every record, the header included. Read as
+        text by the csv module (fast); a decoding error is then located by :meth:`_bad_byte`."""
         try:
-            handle = self.path.open("rb")
+            handle = self.path.open(newline="", encoding="utf-8-sig")
         except OSError as exc:
             raise ItsmError(f"cannot read {self.path}: {exc.strerror}") from None
         with handle:
-            for raw in handle:
-                position[0] += 1
+            reader = csv.reader(handle, strict=True)
+            start = 1
+            while True:
                 try:
-                    text = raw.decode("utf-8")
-                except UnicodeDecodeError as exc:
-                    raise ItsmError(
-                        f"{self.path.name} line {position[0]} is not UTF-8 text (byte "
-                        f"{position[1] + exc.start} of the file); save it as UTF-8 and try again"
-                    ) from None
-                if position[0] == 1 and text.startswith("\ufeff"):
-                    text = text[1:]
-                position[1] += len(raw)
-                yield text
+                    cells = next(reader)
+                except StopIteration:
+                    return
+                except UnicodeDecodeError:
+                    raise self._bad_byte() from None
+                except csv.Error as exc:
+                    more = (f"; the record runs on to line {reader.line_num}: is a quote not closed?"
+                            if reader.line_num > start else "")
+                    raise ItsmError(f"{self.path.name} line {start}: not valid CSV ({exc}){more}") from None
+                yield start, cells
+                start = reader.line_num + 1
 
-    def _records(self) -> Iterator[tuple[int, list[str]]]:
-        """(line where the record starts, cells) for every record, the header included."""
-        position = [0, 0]
-        reader = csv.reader(self._lines(position), strict=True)
-        start = 1
-        while True:
-            try:
-                cells = next(reader)
-            except StopIteration:
-                return
-            except csv.Error as exc:
-                more = (f"; the record runs on to line {position[0]}: is a quote not closed?"
-                        if position[0] > start else "")
-                raise ItsmError(f"{self.path.name} line {start}: not valid CSV ({exc}){more}") from None
-            yield start, cells
-            start = reader.line_num + 1
+    def _bad_byte(self) -> ItsmError:
+        """The first byte that is not UTF-8, by its line and its offset in the file (the text
+        decoder only knows its offset in the chunk it was decoding)."""
+        offset = 0
+        with self.path.open("rb") as handle:
+            for number, raw in enumerate(handle, start=1):
+                try:
+                    raw.decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    return ItsmError(f"{self.path.name} line {number} is not UTF-8 text (byte "
+                                     f"{offset + exc.start} of the file); save it as UTF-8 and try again")
+                offset += len(raw)
+        return ItsmError(f"{self.path.name} is not UTF-8 text; save it as UTF-8 and try again")
 
     def records(self) -> Iterator[tuple[int, list[str]]]:
         """(line where the record starts, cells) for each data row, as read (blank lines too)."""
