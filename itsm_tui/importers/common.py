@@ -319,11 +319,6 @@ def _insert_sql(model, columns) -> str:
     return f"INSERT INTO {table} ({names}) VALUES ({', '.join([database.param] * len(columns))})"
 
 
-def _db_values(model, columns, row: dict) -> tuple:
-    fields = model._meta.fields
-    return tuple(fields[c].db_value(row[c]) for c in columns)
-
-
 # Values of these types go to the driver as they are for these fields: peewee's conversion
 # would return them unchanged (and costs a third of a bulk insert's Python time).
 _NATIVE = {peewee.CharField: (str,), peewee.TextField: (str,), peewee.IntegerField: (int,),
@@ -348,15 +343,6 @@ def insert_rows(model, rows: list[dict]) -> None:
         for row in rows
     ]
     database.cursor().executemany(_insert_sql(model, columns), values)
-
-
-def insert_row(model, row: dict) -> int:
-    """Like ``insert_rows`` for one row; returns its new id."""
-    keys = list(row)
-    columns = [model._meta.fields[k].column_name for k in keys]
-    cursor = database.cursor()
-    cursor.execute(_insert_sql(model, columns), _db_values(model, keys, row))
-    return cursor.lastrowid
 
 
 # ---------------------------------------------------------------- users and categories
