@@ -551,3 +551,15 @@ def test_sla_recompute_makes_up_nothing_for_imported_tickets(system, tmp_path):
             assert (ticket.resolved_at <= ticket.resolution_due) is ticket.resolution_met
 
 
+
+
+def test_list_exports_carry_the_source_number(system, tmp_path):
+    from itsm_tui.reports import export
+
+    import_servicenow(system, write_subset(tmp_path / "some.csv", 5))
+    path = tmp_path / "list.csv"
+    export.export_list(system, export.ListJob("tickets", "csv", str(path), "INC0000047", None,
+                                              columns=("number", "source_number", "status")))
+    rows = list(csv.reader(path.open(encoding="utf-8-sig")))
+    ticket = Ticket.get(Ticket.source_number == "INC0000047")
+    assert rows[1][:2] == [f"INC{ticket.id:06d}", "INC0000047"]
