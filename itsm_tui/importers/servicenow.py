@@ -200,16 +200,6 @@ def _order(event: Event) -> tuple:
     return event.at, event.mod_count, event.line
 
 
-def read_events(path: str | Path, report: ImportReport) -> dict[str, list[Event]]:
-    """{number: events in order}; bad rows are skipped into the report (the whole file at
-    once: for checks and tools, the import itself streams)."""
-    source, last_lines, _ = _scan(path)
-    incidents: dict[str, list[Event]] = {}
-    for batch in _batches(source, last_lines, report, len(last_lines) + 1):
-        incidents.update(batch)
-    return incidents
-
-
 def _event(line: int, row: dict, report: ImportReport, long_cells: bool = True) -> Event | None:
     """The row (its cells cleaned) as an event, or None: skipped into the report.
     ``long_cells`` False: no cell is longer than ``SHORTEST_LIMIT`` (none to cut)."""
