@@ -91,7 +91,7 @@ _levels: dict[tuple[str, str], int] = {}  # (column, text) -> level or priority,
 _PRIORITY_PREFIX = re.compile(r"^\s*([0-9])\s*-")
 
 
-@dataclass
+@dataclass(slots=True)
 class Event:
     """One source row, read and checked; ``None`` means missing (or unreadable: warned).
     ``row`` holds its cells cleaned (see ``common.clean_cells``)."""
