@@ -16,7 +16,7 @@ from . import __version__, config
 
 TICKET_COLUMNS = (
     "number", "priority", "status", "title", "requester", "assignee", "category",
-    "created_at", "updated_at", "resolution_due",
+    "created_at", "updated_at", "resolution_due", "source_number",
 )
 
 

@@ -43,7 +43,9 @@ def add_commands(commands) -> None:
     report = commands.add_parser("report", help="reports").add_subparsers(
         dest="report_command", metavar="REPORT", required=True)
     analytics = report.add_parser("analytics", help="the analytics screen's figures")
-    analytics.add_argument("--period", default="30d", help="today, 7d, 30d, quarter, or FROM..TO (dates)")
+    analytics.add_argument("--period", default="30d",
+                           help="today, 7d, 30d, quarter, all (the whole history), or FROM..TO (dates)")
+    analytics.add_argument("--filter", help="only the tickets this queue filter lists, e.g. 'cat:network'")
     analytics.add_argument("--format", choices=("table", "json"), default="table")
 
 
@@ -108,7 +110,7 @@ def _minutes(minutes: int) -> str:
 def _report(args, actor) -> int:
     from .core import analytics
 
-    figures = analytics.figures(actor, args.period)
+    figures = analytics.figures(actor, args.period, filter_text=args.filter)
     if args.format == "json":
         json.dump(figures, sys.stdout, ensure_ascii=False, indent=1)
         sys.stdout.write("\n")

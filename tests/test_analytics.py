@@ -240,3 +240,87 @@ def test_report_analytics_cli_prints_the_same_figures(engine, people):
     assert denied.returncode == 1 and "may not" in denied.stderr and "Traceback" not in denied.stderr
     bad = run("report", "analytics", "--period", "fortnight")
     assert bad.returncode == 1 and "unknown period" in bad.stderr
+
+
+def expected_history(rows, start, end) -> dict:
+    """The history part written out again over the ticket rows, in Python."""
+    def inside(moment):
+        return moment is not None and start <= moment < end
+
+    def by(tickets_, key):
+        return Counter(key(t) for t in tickets_)
+
+    opened = [t for t in rows if inside(t.created_at)]
+    resolved = [t for t in rows if inside(t.resolved_at)]
+    closed = [t for t in rows if inside(t.closed_at)]
+    hours = sorted((t.resolved_at - t.created_at).total_seconds() / 3600 for t in resolved)
+    finished = [t for t in rows if t.status in ("resolved", "closed")
+                and inside(t.resolved_at or t.closed_at or t.updated_at)]
+    return {
+        "totals": (len(opened), len(resolved), len(closed)),
+        "opened_priority": {PRIORITY_NAMES[p]: n for p, n in by(opened, lambda t: t.priority).items()},
+        "closed_status": dict(by(closed, lambda t: t.status)),
+        "resolved_assignee": dict(by(resolved, lambda t: t.assignee.username if t.assignee else "(unassigned)")),
+        "count": len(hours),
+        "median": statistics.median(hours) if hours else None,
+        "p90": hours[-(-9 * len(hours) // 10) - 1] if hours else None,  # nearest rank
+        "mean": statistics.mean(hours) if hours else None,
+        "reopened": sum(1 for t in opened if t.reopen_count),
+        "outcome": dict(Counter({True: "met", False: "breached", None: "unknown"}[t.resolution_met]
+                                for t in finished)),
+    }
+
+
+@pytest.mark.parametrize("period", ["30d", "all", "2026-02-01..2026-03-15"])
+def test_history_figures_equal_an_independent_computation(people, period):
+    build_desk(people)
+    rows = list(Ticket.select())
+    f = analytics.figures(people["supervisor"], period, now=NOW)
+    start, end = (datetime.fromisoformat(f["period"][k]) for k in ("from", "to"))
+    want = expected_history(rows, start, end)
+    h = f["history"]
+    assert (h["opened"]["total"], h["resolved"]["total"], h["closed"]["total"]) == want["totals"]
+    assert {k: v for k, v in h["opened"]["priority"].items() if v} == want["opened_priority"]
+    assert {k: v for k, v in h["closed"]["status"].items() if v} == want["closed_status"]
+    assert h["resolved"]["assignee"] == want["resolved_assignee"]
+    t = h["time_to_resolve"]
+    assert t["count"] == want["count"] > 0
+    for key in ("median", "p90", "mean"):
+        assert t[f"{key}_hours"] == pytest.approx(want[key], abs=0.006), key
+    assert h["reopened"] == want["reopened"]
+    assert {k: v for k, v in h["sla_outcome"].items() if v} == want["outcome"]
+    trend = f["trend"]
+    assert sum(r["opened"] for r in trend["rows"]) == want["totals"][0]
+    assert sum(r["resolved"] for r in trend["rows"]) == want["totals"][1]
+    def finished_before(t, moment):
+        done = t.resolved_at or t.closed_at
+        return done is not None and done < moment
+
+    unfinished = sum(1 for t in rows if t.created_at < end and not finished_before(t, end))
+    assert trend["rows"][-1]["backlog"] == unfinished
+    if period == "all":
+        assert start == datetime.combine(min(t.created_at for t in rows).date(), datetime.min.time())
+        assert trend["bucket"] == "day" and h["opened"]["total"] == len(rows)
+
+
+def test_trend_buckets_follow_the_period_length():
+    cal = sla.Calendar()
+    start = datetime(2026, 1, 7)  # a Wednesday
+    bucket, bounds = analytics.trend_bounds(start, start + timedelta(days=10), cal)
+    assert bucket == "day" and len(bounds) == 11
+    bucket, bounds = analytics.trend_bounds(start, start + timedelta(days=100), cal)
+    assert bucket == "week" and bounds[1] == datetime(2026, 1, 12) and bounds[-1] == start + timedelta(days=100)
+    bucket, bounds = analytics.trend_bounds(start, datetime(2027, 3, 1), cal)
+    assert bucket == "month" and bounds[1:3] == [datetime(2026, 2, 1), datetime(2026, 3, 1)]
+    assert bounds[-2:] == [datetime(2027, 2, 1), datetime(2027, 3, 1)]
+
+
+def test_a_filter_narrows_every_figure(people):
+    build_desk(people)
+    f = analytics.figures(people["supervisor"], "all", now=NOW, filter_text="cat:network")
+    network = [t for t in Ticket.select() if t.category.name == "Network"]
+    assert f["filter"] == "cat:network"
+    assert f["history"]["opened"]["total"] == len(network) < Ticket.select().count()
+    assert f["history"]["opened"]["category"] == {"Network": len(network)}
+    assert sum(f["totals"]["status"].values()) == len(network)
+    assert f["filters"]["outcome"]["breached"] == "sla_outcome:breached cat:network"

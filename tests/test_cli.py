@@ -50,7 +50,7 @@ def test_json_list_has_the_csv_fields_and_filter_works(url):
     assert items and all(i["status"] in ("new", "in_progress", "waiting_on_user", "waiting_on_vendor")
                          and i["priority"] in ("Critical", "High") for i in items)
     assert list(items[0]) == ["number", "priority", "status", "title", "requester", "assignee",
-                              "category", "created_at", "updated_at", "resolution_due"]
+                              "category", "created_at", "updated_at", "resolution_due", "source_number"]
 
 
 def test_create_ticket_as_a_requester_and_see_it_listed(url):

@@ -1,8 +1,8 @@
 """ServiceNow import of the real sample export, on both engines.
 
 The expectations are computed here from the CSV with the csv module, independently of the
-importer: the final row of an incident is its highest sys_mod_count (ties, which the real data
-has, broken by the later sys_updated_at, then the later line).
+importer: an incident's events in time order (sys_updated_at; ties by sys_mod_count, then the
+line), its final row the last of them.
 """
 
 from __future__ import annotations
@@ -22,7 +22,8 @@ from itsm_tui.core.models import AuditEntry, Category, Ticket, User
 from itsm_tui.importers import servicenow
 from itsm_tui.importers.servicenow import import_servicenow
 
-SAMPLE = Path(__file__).resolve().parents[2] / "shared" / "data" / "servicenow_incident_events_sample.csv"
+from sample_data import SAMPLE, needs_sample
+
 BAD_ROWS = Path(__file__).parent / "data" / "servicenow_bad_rows.csv"
 STATE_MAP = {
     "New": "new", "Active": "in_progress", "Awaiting User Info": "waiting_on_user",
@@ -30,7 +31,7 @@ STATE_MAP = {
     "Awaiting Problem": "waiting_on_vendor", "Resolved": "resolved", "Closed": "closed",
 }
 
-pytestmark = pytest.mark.skipif(not SAMPLE.exists(), reason=f"sample data not found at {SAMPLE}")
+pytestmark = needs_sample()
 
 
 def when(text: str) -> datetime | None:
@@ -44,9 +45,9 @@ def source(path: Path = SAMPLE) -> tuple[dict[str, list[dict]], dict[str, dict]]
     by_number: dict[str, list[dict]] = {}
     for index, row in enumerate(rows):
         by_number.setdefault(row["number"], []).append({**row, "_index": index})
-    final = {n: max(rs, key=lambda r: (int(r["sys_mod_count"]), when(r["sys_updated_at"]), r["_index"]))
-             for n, rs in by_number.items()}
-    return by_number, final
+    for rows in by_number.values():
+        rows.sort(key=lambda r: (when(r["sys_updated_at"]), int(r["sys_mod_count"]), r["_index"]))
+    return by_number, {n: rs[-1] for n, rs in by_number.items()}
 
 
 def write_subset(path: Path, numbers: int, extra: list[dict] | None = None) -> Path:
@@ -75,13 +76,41 @@ def history_counts() -> dict[str, int]:
     return dict(cursor.fetchall())
 
 
+def history_times() -> dict[str, list[datetime]]:
+    """{source number: the times of its history entries, in the order they were written}."""
+    cursor = db.database.execute_sql(
+        "SELECT t.source_number, a.at FROM ticket t JOIN audit_log a ON a.entity_type = 'ticket' "
+        "AND a.entity_id = t.id ORDER BY a.id")
+    times: dict[str, list[datetime]] = {}
+    for number, at in cursor.fetchall():
+        times.setdefault(number, []).append(_as_time(at))
+    return times
+
+
+def expected_figures(final: dict[str, dict]) -> dict:
+    """What the source says about the incidents' final rows, by the csv module alone."""
+    timed = [when(r["resolved_at"]) - when(r["opened_at"]) for r in final.values()
+             if r["incident_state"] in ("Resolved", "Closed") and r["resolved_at"] != "?"]
+    made = Counter(r["made_sla"] for r in final.values())
+    return {
+        "tickets": len(final),
+        "states": Counter(STATE_MAP[r["incident_state"]] for r in final.values()),
+        "priority": Counter(int(r["priority"][0]) for r in final.values()),
+        "made_sla": (made["true"], made["false"]),
+        "reopened": sum(1 for r in final.values() if int(r["reopen_count"]) > 0),
+        "timed": len(timed),
+        "median_hours": statistics.median(timed).total_seconds() / 3600,
+    }
+
+
 def test_the_sample_imports_as_the_source_says(system):
     by_number, final = source()
+    expected = expected_figures(final)
     report = import_servicenow(system, SAMPLE)
 
     assert (report.created, report.updated, report.skipped) == (len(final), 0, [])
     assert report.events == sum(len(rows) for rows in by_number.values()) == 10_383
-    assert Ticket.select().count() == len(final) == 1500
+    assert Ticket.select().count() == expected["tickets"] == len(by_number) == 1500
     tickets = {t.source_number: t for t in Ticket.select()}
     assert set(tickets) == set(final)
     for number, row in final.items():
@@ -95,34 +124,86 @@ def test_the_sample_imports_as_the_source_says(system):
         assert ticket.created_at == when(row["opened_at"])
         assert ticket.reopen_count == int(row["reopen_count"])
         assert ticket.reassignment_count == int(row["reassignment_count"])
-        if ticket.status in ("resolved", "closed"):
-            assert ticket.resolved_at == (when(row["resolved_at"]) or ticket.resolved_at) is not None
-        else:
-            assert ticket.resolved_at is None and ticket.closed_at is None
-        if ticket.status == "closed":
-            assert ticket.closed_at == when(row["closed_at"])
-        else:
-            assert ticket.closed_at is None
+        # The source's resolve time or none: never one made up.
+        assert ticket.resolved_at == when(row["resolved_at"]), number
+        assert ticket.closed_at == (when(row["closed_at"]) if ticket.status == "closed" else None)
+        if ticket.resolved_at is not None:  # our due time never contradicts the source's outcome
+            assert (ticket.resolved_at <= ticket.resolution_due) is ticket.resolution_met, number
         assert ticket.assignment_group == (None if row["assignment_group"] == "?" else row["assignment_group"])
         named = [row[c] for c in ("category", "subcategory", "u_symptom") if row[c] != "?"]
         assert all(name in ticket.title for name in named) and ticket.title, number
-    assert history_counts() == {n: len(rows) for n, rows in by_number.items()}
+    # One history entry per source event, in time order.
+    assert history_times() == {n: [when(r["sys_updated_at"]) for r in rows] for n, rows in by_number.items()}
 
     # The figures a report gives, by plain SQL, agree with the source.
-    by_priority = dict(db.database.execute_sql(
-        "SELECT priority, COUNT(*) FROM ticket GROUP BY priority").fetchall())
-    assert by_priority == dict(Counter(int(r["priority"][0]) for r in final.values()))
-    made_sla = {bool(k): v for k, v in db.database.execute_sql(
+    sql = db.database.execute_sql
+    assert dict(sql("SELECT status, COUNT(*) FROM ticket GROUP BY status").fetchall()) == expected["states"]
+    assert dict(sql("SELECT priority, COUNT(*) FROM ticket GROUP BY priority").fetchall()) == expected["priority"]
+    made_sla = {bool(k): v for k, v in sql(
         "SELECT resolution_met, COUNT(*) FROM ticket GROUP BY resolution_met").fetchall()}
-    assert made_sla == dict(Counter(r["made_sla"] == "true" for r in final.values()))
-    timed = {n for n, r in final.items() if r["incident_state"] in ("Resolved", "Closed")
-             and r["resolved_at"] != "?"}
-    rows = db.database.execute_sql(
-        "SELECT source_number, created_at, resolved_at FROM ticket WHERE resolved_at IS NOT NULL"
-    ).fetchall()
-    ours = [_as_time(resolved) - _as_time(created) for number, created, resolved in rows if number in timed]
-    theirs = [when(final[n]["resolved_at"]) - when(final[n]["opened_at"]) for n in timed]
-    assert len(ours) == len(theirs) and statistics.median(ours) == statistics.median(theirs)
+    assert (made_sla[True], made_sla[False]) == expected["made_sla"]
+    assert sql("SELECT COUNT(*) FROM ticket WHERE reopen_count > 0").fetchone()[0] == expected["reopened"]
+    rows = sql("SELECT created_at, resolved_at FROM ticket WHERE resolved_at IS NOT NULL").fetchall()
+    ours = [_as_time(resolved) - _as_time(created) for created, resolved in rows]
+    assert len(ours) == expected["timed"]
+    assert statistics.median(ours).total_seconds() / 3600 == expected["median_hours"]
+
+
+def test_events_are_ordered_by_time_and_no_transition_is_made_up(system, tmp_path):
+    """INC0000135's first row has sys_mod_count 7 and the earliest time: it comes first."""
+    by_number, _ = source(write_subset(tmp_path / "some.csv", 140))
+    import_servicenow(system, tmp_path / "some.csv")
+    ticket = Ticket.get(Ticket.source_number == "INC0000135")
+    entries = list(AuditEntry.select().where((AuditEntry.entity_type == "ticket")
+                                             & (AuditEntry.entity_id == ticket.id)).order_by(AuditEntry.id))
+    assert [e.at for e in entries] == sorted(e.at for e in entries)
+    statuses = [json.loads(e.changes or "{}").get("status") for e in entries]
+    assert [s for s in statuses if s] == [[None, "in_progress"], ["in_progress", "resolved"],
+                                          ["resolved", "closed"]]
+    assert ticket.status == "closed" and ticket.source_mod_count == 7
+
+
+def first_rows(path: Path, count: int) -> Path:
+    """The header and the sample's first ``count`` rows as a file of its own."""
+    with SAMPLE.open(newline="", encoding="utf-8") as handle:
+        lines = [next(handle) for _ in range(count + 1)]
+    path.write_text("".join(lines), encoding="utf-8", newline="")
+    return path
+
+
+def snapshot() -> dict:
+    """Every imported ticket's fields and history, by source number, with our ids, versions and
+    numbers left out (a second import is an update, so it has a later version)."""
+    people = dict(User.select(User.id, User.username).tuples())
+    names = dict(Category.select(Category.id, Category.name).tuples())
+    out = {}
+    for ticket in Ticket.select().dicts():
+        entries = AuditEntry.select().where((AuditEntry.entity_type == "ticket")
+                                            & (AuditEntry.entity_id == ticket["id"])).order_by(AuditEntry.id)
+        number = f"INC{ticket['id']:06d}"
+        fields = {k: v for k, v in ticket.items() if k not in ("id", "version")}
+        for key in ("requester", "assignee", "opened_by", "resolved_by"):
+            fields[key] = people.get(fields[key])
+        fields["category"] = names[fields["category"]]
+        out[ticket["source_number"]] = (fields, [
+            (e.at, e.action, people.get(e.actor_id), e.summary.replace(number, "#"), e.changes)
+            for e in entries])
+    return out
+
+
+def test_importing_part_then_all_equals_importing_all_once(system, tmp_path):
+    # Row 350 is INC0000135's first: its sys_mod_count (7) is its last one's too.
+    import_servicenow(system, first_rows(tmp_path / "350.csv", 350))
+    assert Ticket.get(Ticket.source_number == "INC0000135").status == "in_progress"
+    later = import_servicenow(system, first_rows(tmp_path / "1000.csv", 1000))
+    assert later.updated >= 1 and later.skipped == []
+    stepwise = snapshot()
+    assert stepwise["INC0000135"][0]["status"] == "closed" and len(stepwise["INC0000135"][1]) == 8
+    db.database.execute_sql("DELETE FROM audit_log WHERE entity_type = 'ticket'")
+    db.database.execute_sql("DELETE FROM ticket")
+    once = import_servicenow(system, tmp_path / "1000.csv")
+    assert once.events == 1000
+    assert snapshot() == stepwise
 
 
 def _as_time(value) -> datetime:
@@ -274,10 +355,78 @@ def test_only_admins_import_and_a_wrong_file_is_explained(system, people, tmp_pa
         import_servicenow(system, tmp_path / "empty.csv")
     with pytest.raises(ItsmError, match="cannot read"):
         import_servicenow(system, tmp_path / "missing.csv")
-    (tmp_path / "latin1.csv").write_bytes("number,incident_state\nINC1,Caf\xe9\n".encode("latin-1"))
-    with pytest.raises(ItsmError, match="not UTF-8"):
+    header = "number,incident_state,sys_mod_count,sys_updated_at\n"
+    (tmp_path / "latin1.csv").write_bytes(f"{header}INC1,Caf\xe9,0,1/3/2016 10:00\n".encode("latin-1"))
+    with pytest.raises(ItsmError, match=rf"latin1.csv line 2 is not UTF-8 text \(byte {len(header) + len('INC1,Caf')} of the file\)"):
         import_servicenow(system, tmp_path / "latin1.csv")
     assert Ticket.select().count() == 0
+    # Every refused run is in the log, with its reason.
+    refusals = [e.summary for e in AuditEntry.select().where(AuditEntry.action == "import_failed")
+                .order_by(AuditEntry.id)]
+    assert len(refusals) == 5 and all(r.startswith("refused ") for r in refusals)
+    assert "empty" in refusals[2] and "cannot read" in refusals[3] and "not UTF-8" in refusals[4]
+
+
+def sample_with(tmp_path: Path, line: int, change) -> Path:
+    """The sample with line ``line`` (1 = the header) replaced by ``change(line bytes)``."""
+    lines = SAMPLE.read_bytes().split(b"\n")
+    lines[line - 1] = change(lines[line - 1])
+    path = tmp_path / "changed.csv"
+    path.write_bytes(b"\n".join(lines))
+    return path
+
+
+def test_bad_bytes_and_quotes_are_reported_at_their_line(system, tmp_path):
+    path = sample_with(tmp_path, 1501, lambda b: b.replace(b"Caller", b"Call\xe9r", 1))
+    offset = sum(len(line) + 1 for line in SAMPLE.read_bytes().split(b"\n")[:1500])
+    offset += path.read_bytes().split(b"\n")[1500].index(b"\xe9")
+    with pytest.raises(ItsmError, match=rf"line 1501 is not UTF-8 text \(byte {offset} of the file\)"):
+        import_servicenow(system, path)
+    path = sample_with(tmp_path, 1301, lambda b: b.replace(b",Caller", b',"Caller', 1))
+    with pytest.raises(ItsmError, match=r"changed.csv line 1301: not valid CSV"):
+        import_servicenow(system, path)
+    assert Ticket.select().count() == 0
+
+
+def test_impossible_dates_skip_their_row_with_line_and_reason(system, tmp_path):
+    by_number, _ = source(write_subset(tmp_path / "five.csv", 5))
+    rows = [r for rows in by_number.values() for r in sorted(rows, key=lambda r: r["_index"])]
+    lines = (tmp_path / "five.csv").read_text(encoding="utf-8").splitlines()
+    lines[2] = lines[2].replace(rows[1]["sys_updated_at"], "31/12/9999 23:59")
+    lines[4] = lines[4].replace(rows[3]["opened_at"], "2/1/0001 00:00")
+    (tmp_path / "five.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    report = import_servicenow(system, tmp_path / "five.csv")
+    skipped = dict(report.skipped)
+    assert sorted(skipped) == [3, 5]
+    assert "sys_updated_at '31/12/9999 23:59' is out of range" in skipped[3]
+    assert "opened_at '2/1/0001 00:00' is out of range" in skipped[5]
+    assert report.events == len(rows) - 2 and report.created == 5
+    assert "2 rows skipped" in report.summary()
+
+
+def test_an_incident_with_no_caller_is_kept_with_a_placeholder_requester(system, tmp_path):
+    by_number, _ = source(write_subset(tmp_path / "three.csv", 3))
+    number = next(iter(by_number))
+    text = (tmp_path / "three.csv").read_text(encoding="utf-8")
+    header = text.splitlines()[0].split(",")
+    with (tmp_path / "three.csv").open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, header)
+        writer.writeheader()
+        for rows in by_number.values():
+            for row in sorted(rows, key=lambda r: r["_index"]):
+                row.pop("_index")
+                if row["number"] == number:
+                    row.update(caller_id="?", opened_by="?")
+                writer.writerow(row)
+    report = import_servicenow(system, tmp_path / "three.csv")
+    assert report.created == 3 and report.skipped == []
+    assert report.events == sum(len(rows) for rows in by_number.values())
+    ticket = Ticket.get(Ticket.source_number == number)
+    requester = User.get_by_id(ticket.requester_id)
+    assert (requester.full_name, requester.role, requester.is_active) == ("Unknown caller", "requester", False)
+    assert any(f"{number}: no caller_id or opened_by" in line and "Unknown caller" in line
+               for line in report.lines())
+    assert "Caller: unknown" in ticket.description
 
 
 def test_hostile_cells_are_kept_literally_without_control_characters(system, tmp_path):
@@ -329,18 +478,88 @@ def test_oversize_cells_are_cut_with_a_warning(system, tmp_path):
     assert User.get_by_id(ticket.requester_id).full_name == "C" * 100
 
 
-def test_analytics_after_the_import_agree_with_the_source(system):
-    """The analytics screen's and `report analytics`' figures over the sample's own period."""
-    from collections import Counter
-
+def test_analytics_of_all_the_history_agree_with_the_source(system):
+    """The analytics screen's and `report analytics --period all`' figures, against the CSV."""
     from itsm_tui.core import analytics
 
     import_servicenow(system, SAMPLE)
     _, final = source()
-    figures = analytics.figures(system, period="2016-01-01..2017-12-31")
-    made = Counter(row["made_sla"] for row in final.values())
-    resolution = figures["compliance"]["resolution"]
-    assert (resolution["met"], resolution["breached"]) == (made["true"], made["false"])
-    assert figures["period_counts"]["opened"] == len(final)
-    states = Counter(row["incident_state"] for row in final.values())
-    assert figures["totals"]["status"]["closed"] == states["Closed"]
+    expected = expected_figures(final)
+    f = analytics.figures(system, period="all")
+    h = f["history"]
+    assert f["period"]["from"] == min(when(r["opened_at"]) for r in final.values()).strftime("%Y-%m-%dT00:00:00")
+    assert h["opened"]["total"] == expected["tickets"]
+    assert h["opened"]["status"] == {s: expected["states"].get(s, 0) for s in analytics.STATUSES}
+    assert h["opened"]["priority"] == {name: expected["priority"].get(p, 0)
+                                       for p, name in analytics.PRIORITY_NAMES.items()}
+    assert h["closed"]["total"] == sum(1 for r in final.values() if r["incident_state"] == "Closed")
+    assert h["resolved"]["total"] == expected["timed"]
+    met, breached = expected["made_sla"]
+    assert h["sla_outcome"] == {"met": met, "breached": breached, "unknown": 0}
+    assert h["reopened"] == expected["reopened"]
+    ttr = h["time_to_resolve"]
+    assert ttr["count"] == expected["timed"]
+    assert ttr["median_hours"] == round(expected["median_hours"], 2)
+    assert ttr["left_out"] == expected["tickets"] - expected["timed"]  # resolved with no resolve time
+    assert f["trend"]["bucket"] == "week"
+    assert sum(r["opened"] for r in f["trend"]["rows"]) == expected["tickets"]
+    assert f["trend"]["rows"][-1]["backlog"] == 0  # all closed
+    # The closed history's filters list the same tickets.
+    assert queue.count(system, "sla_outcome:breached") == breached
+    assert queue.count(system, "sla_outcome:met status:closed") == met
+    assert queue.count(system, "reopened:yes") == expected["reopened"]
+    assert queue.count(system, "-reopened:yes") == expected["tickets"] - expected["reopened"]
+
+
+def test_source_numbers_are_found_as_theirs_and_ours_as_ours(system, tmp_path):
+    from itsm_tui.core import tickets
+
+    import_servicenow(system, write_subset(tmp_path / "some.csv", 60))
+    theirs = Ticket.get(Ticket.source_number == "INC0000045")
+    assert queue.page(system, "source:INC0000045").rows[0]["id"] == theirs.id
+    assert queue.count(system, "source:inc0000045") == 1
+    first = queue.page(system, "INC0000045", queue.Sort.parse("-number")).rows
+    assert first[0]["id"] == theirs.id and first[0]["source_number"] == "INC0000045"
+    # Our own number finds ours; the same digits in the source's format do not.
+    sources = {t.source_number for t in Ticket.select(Ticket.source_number)}
+    other = next(t for t in Ticket.select().order_by(Ticket.id)
+                 if f"INC{t.id:07d}" not in sources and t.id != theirs.id)
+    ours = f"INC{other.id:06d}"
+    assert [r["id"] for r in queue.page(system, ours).rows] == [other.id]
+    assert queue.page(system, f"INC{other.id:07d}").rows == []  # was read as ours
+    assert queue.page(system, "INC0024887").rows == []
+    # A ticket looked up by the source's number (export ticket INC0000045) is the source's.
+    assert tickets.get(system, "INC0000045").id == theirs.id
+    assert tickets.get(system, ours).id == other.id
+
+
+def test_sla_recompute_makes_up_nothing_for_imported_tickets(system, tmp_path):
+    from itsm_tui.core import sla
+
+    import_servicenow(system, write_subset(tmp_path / "some.csv", 80))
+    before = list(Ticket.select().order_by(Ticket.id).dicts())
+    assert sla.recompute(system) == 0 and sla.recompute(system, everything=True) == 0
+    assert list(Ticket.select().order_by(Ticket.id).dicts()) == before
+    assert all(t["response_met"] is None for t in before)
+    # A policy change moves our estimate of the due time, never the source's outcome.
+    sla.set_policy(system, "medium", 60, 120)
+    sla.recompute(system, everything=True)
+    for ticket in Ticket.select():
+        old = next(t for t in before if t["id"] == ticket.id)
+        assert (ticket.response_met, ticket.resolution_met) == (old["response_met"], old["resolution_met"])
+        if ticket.resolved_at is not None and ticket.resolution_met is not None:
+            assert (ticket.resolved_at <= ticket.resolution_due) is ticket.resolution_met
+
+
+
+
+def test_list_exports_carry_the_source_number(system, tmp_path):
+    from itsm_tui.reports import export
+
+    import_servicenow(system, write_subset(tmp_path / "some.csv", 5))
+    path = tmp_path / "list.csv"
+    export.export_list(system, export.ListJob("tickets", "csv", str(path), "INC0000047", None,
+                                              columns=("number", "source_number", "status")))
+    rows = list(csv.reader(path.open(encoding="utf-8-sig")))
+    ticket = Ticket.get(Ticket.source_number == "INC0000047")
+    assert rows[1][:2] == [f"INC{ticket.id:06d}", "INC0000047"]

@@ -463,3 +463,38 @@ def test_random_input_raises_only_query_error():
 )
 def test_describe(text, description):
     assert parse(text, now=NOW).describe() == description
+
+
+# --- closed history and source numbers --------------------------------------------------
+
+@pytest.mark.parametrize(
+    "text, key, values, described",
+    [
+        ("sla_outcome:breached", "sla_outcome", ("breached",), "SLA outcome is breached"),
+        ("outcome:Met,UNKNOWN", "sla_outcome", ("met", "unknown"), "SLA outcome is met or unknown"),
+        ("reopened:yes", "reopened", ("yes",), "reopened"),
+        ("-reopened:yes", "reopened", ("yes",), "not reopened"),
+        ("reopened:NO", "reopened", ("no",), "never reopened"),
+        ("source:INC0000045", "source", ("INC0000045",), "source number is INC0000045"),
+        ("src:inc1,inc2", "source", ("inc1", "inc2"), "source number is inc1 or inc2"),
+    ],
+)
+def test_closed_history_and_source_terms(text, key, values, described):
+    query = parse(text)
+    (term,) = query.terms
+    assert (term.key, term.values) == (key, values)
+    assert query.describe() == described
+
+
+@pytest.mark.parametrize(
+    "text, position, fragment",
+    [
+        ("sla_outcome:late", 12, "unknown SLA outcome 'late' (allowed: met, breached, unknown)"),
+        ("reopened:maybe", 9, "unknown reopened value 'maybe' (allowed: yes, no)"),
+        ("source:", 7, "source: needs a value"),
+    ],
+)
+def test_closed_history_term_errors(text, position, fragment):
+    with pytest.raises(QueryError) as caught:
+        parse(text)
+    assert fragment in str(caught.value) and caught.value.position == position

@@ -387,9 +387,13 @@ def test_me_is_the_actor(desk):
 def test_text_finds_ticket_numbers(desk):
     agent = desk.people["agent"]
     target = desk.ids[12]
-    for text in (ticket_number(target), ticket_number(target).lower(), f"INC{target}"):
+    for text in (ticket_number(target), ticket_number(target).lower()):
         assert listed_ids(agent, text) == [target], text
         assert queue.count(agent, text) == 1, text
+    # Only our own format is our number: INC0000013 is another system's (ServiceNow's seven
+    # digits), INC13 no number at all.
+    for text in (f"INC{target}", f"INC{target:07d}", f"INC{target:010d}"):
+        assert listed_ids(agent, text) == [], text
     others = [i for i in desk.ids if i != target]
     assert listed_ids(agent, f"-{ticket_number(target)}") == others
     assert listed_ids(agent, f"{ticket_number(target)} status:closed") == (

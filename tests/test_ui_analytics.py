@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 import pytest
 from rich.console import Console
-from textual.widgets import Input, OptionList
+from textual.widgets import Input, Label, OptionList
 
 from itsm_tui.core import categories, clock, sla, tickets
 from itsm_tui.core.models import Ticket
@@ -16,6 +16,7 @@ from itsm_tui.ui.modals import TextPrompt
 from itsm_tui.ui.screens.analytics import AnalyticsScreen
 from itsm_tui.ui.screens.queue import QueueScreen
 from itsm_tui.ui.widgets.ticket_table import TicketTable
+from sample_data import needs_sample
 from ui_helpers import logged_in, until
 
 pytestmark = pytest.mark.asyncio
@@ -270,3 +271,34 @@ async def test_e_exports_the_figures_on_screen_to_a_pdf(desk, tmp_path):
                           capture_output=True, text=True, check=True).stdout
     assert "Breached" in text and str(breached) in text
     assert HOSTILE in text  # a category name prints literally
+
+
+@needs_sample()
+async def test_all_of_an_imported_history_at_80_by_24(engine, people, tmp_path):
+    """`a` shows the whole imported history; the history part says what the source says and
+    fits the left column at 80 columns."""
+    from test_import_servicenow import source, write_subset
+
+    from itsm_tui.importers.servicenow import import_servicenow
+
+    _, final = source(write_subset(tmp_path / "some.csv", 200))
+    import_servicenow(people["admin"], tmp_path / "some.csv")
+    with clock.frozen(datetime(2016, 3, 1, 9, 0)):  # one open ticket, for the queue to show
+        tickets.create(people["requester"], "Still open", "d")
+    met = sum(1 for r in final.values() if r["made_sla"] == "true")
+    reopened = sum(1 for r in final.values() if int(r["reopen_count"]))
+    app = ItsmApp(engine)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await logged_in(pilot, "supervisor", "supervisor-password-1")
+        screen = await open_analytics(pilot)
+        await pilot.press("a")
+        await until(pilot, lambda: app.sla_monitor.figures["period"]["name"] == "all")
+        await pilot.pause()
+        assert "All time" in text_of(screen.query_one("#period"))
+        history = text_of(screen.query_one("#history"))
+        assert f"Closed {len(final):,} · reopened {reopened}" in history
+        assert f"SLA outcome: {met:,} met" in history
+        assert f"{len(final) - met:,} breached · 0 unknown" in history
+        assert max(len(line.rstrip()) for line in history.splitlines()) <= 36
+        caption = str(screen.query_one("#opened-caption", Label).render())
+        assert caption.startswith("Opened per week, 2016-02-29")

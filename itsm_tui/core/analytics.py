@@ -2,8 +2,12 @@
 SQL: a handful of queries whatever the number of tickets, never a loop over tickets in Python.
 
 :func:`figures` returns one JSON-ready dict (see its docstring). Supervisors and admins get the
-whole desk; agents get the same figures over the tickets assigned to them; requesters none.
-Days (the period's bounds, the daily series) follow the SLA calendar's time zone.
+whole desk; agents get the same figures over the tickets assigned to them; requesters none. A
+queue filter narrows every figure to the tickets it lists. Days (the period's bounds, the daily
+series, the trend's buckets) follow the SLA calendar's time zone.
+
+Unknown stays unknown: a ticket resolved without a resolve time (imported history can have
+them) counts in no time to resolve, and the figures say how many were left out.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from datetime import date, datetime, timedelta
+from functools import reduce
 
 from peewee import SQL, Case, fn
 
@@ -20,7 +25,13 @@ from .errors import ValidationError
 from .models import OPEN_STATUSES, PRIORITY_NAMES, STATUSES, Category, Ticket, User
 from .permissions import allowed, require
 
-PERIODS = {"today": "Today", "7d": "Last 7 days", "30d": "Last 30 days", "quarter": "This quarter"}
+PERIODS = {"today": "Today", "7d": "Last 7 days", "30d": "Last 30 days", "quarter": "This quarter",
+           "all": "All time"}
+DONE = ("resolved", "closed")
+OUTCOMES = ("met", "breached", "unknown")
+# The trend's bucket follows the period's length: days up to this many days, weeks up to
+# WEEKS_UP_TO, months beyond.
+DAYS_UP_TO, WEEKS_UP_TO = 45, 400
 AGE_BUCKETS = ("<1d", "1-3d", "3-7d", ">7d")
 AGE_LIMITS = (timedelta(days=1), timedelta(days=3), timedelta(days=7))
 # The queue filter that lists exactly the tickets behind each count (drill-down).
@@ -31,12 +42,20 @@ DAYS = 30
 _CUSTOM_RE = re.compile(r"^([0-9]{4}-[0-9]{2}-[0-9]{2})\.\.([0-9]{4}-[0-9]{2}-[0-9]{2})$")
 
 
-def period_range(period: str, now: datetime, cal: sla.Calendar) -> tuple[str, datetime, datetime]:
-    """(label, start, end) in UTC for today, 7d, 30d, quarter (to date) or ``FROM..TO`` (whole
-    local days, both included)."""
+def period_range(period: str, now: datetime, cal: sla.Calendar,
+                 extent: tuple[datetime | None, datetime | None] = (None, None)) -> tuple[str, datetime, datetime]:
+    """(label, start, end) in UTC for today, 7d, 30d, quarter (to date), all or ``FROM..TO``
+    (whole local days, both included). ``all`` runs over the whole local days from ``extent``'s
+    first moment to its last (the tickets' first and latest times; today without tickets)."""
     text = (period or "30d").strip().lower()
     local_now = sla.to_local(cal, now)
     midnight = datetime(local_now.year, local_now.month, local_now.day)
+    if text == "all":
+        first, last = (sla.to_local(cal, m).date() if m else None for m in extent)
+        first, last = first or midnight.date(), last or midnight.date()
+        start = sla.to_utc(cal, datetime.combine(first, datetime.min.time()))
+        end = sla.to_utc(cal, datetime.combine(max(first, last) + timedelta(days=1), datetime.min.time()))
+        return PERIODS[text], start, end
     if text == "today":
         return PERIODS[text], sla.to_utc(cal, midnight), now
     if text in ("7d", "30d"):
@@ -50,7 +69,7 @@ def period_range(period: str, now: datetime, cal: sla.Calendar) -> tuple[str, da
     except ValueError:
         first = last = None
     if first is None or first > last:
-        raise ValidationError(f"unknown period {period!r}: use today, 7d, 30d, quarter or FROM..TO "
+        raise ValidationError(f"unknown period {period!r}: use today, 7d, 30d, quarter, all or FROM..TO "
                               "(e.g. 2026-01-01..2026-03-31)", "period")
     start = sla.to_utc(cal, datetime.combine(first, datetime.min.time()))
     end = sla.to_utc(cal, datetime.combine(last + timedelta(days=1), datetime.min.time()))
@@ -63,11 +82,13 @@ def scope_of(actor: User) -> User | None:
     return None if allowed(actor.role, "analytics.view") else actor
 
 
-def figures(actor: User, period: str = "30d", now: datetime | None = None) -> dict:
+def figures(actor: User, period: str = "30d", now: datetime | None = None,
+            filter_text: str | None = None) -> dict:
     """Every figure of the analytics screen as one JSON-ready dict::
 
         generated_at  ISO time (UTC);  calendar  the SLA calendar in words
         scope         {"kind": "desk"} or {"kind": "agent", "user": username}
+        filter        the queue filter the figures are narrowed to, or None
         period        {"name", "label", "from", "to"} (ISO, UTC; 'to' excluded)
         totals        {"status": {status: n} (all tickets), "priority": {"Critical": n, ...},
                        "category": {name: n}} (the last two: open tickets)
@@ -77,35 +98,84 @@ def figures(actor: User, period: str = "30d", now: datetime | None = None) -> di
                        "resolution": {3 states}} open tickets now (a target counts while pending)
         compliance    {"response": {"met", "breached", "percent"}, "resolution": {...}}: the
                        frozen outcomes of tickets resolved in the period (percent None: none)
+        history       what happened in the period, closed history included:
+                       {"opened" | "resolved" | "closed": {"total": n, "priority": {name: n},
+                        "category": {name: n}, "status": {status now: n},
+                        "assignee": {username or "(unassigned)": n}},
+                        "time_to_resolve": {"count", "median_hours", "p90_hours", "mean_hours",
+                        "left_out"}: tickets resolved in the period, creation to resolution;
+                        left_out: finished in the period (closed_at) with no resolve time,
+                        "reopened": n of the tickets opened in the period,
+                        "sla_outcome": {"met", "breached", "unknown"}: the resolution outcome
+                        of the tickets finished in the period (resolved, else closed, in it)}
+        trend         {"bucket": "day" | "week" | "month", "rows": [{"start": ISO local date,
+                       "opened", "resolved", "closed", "backlog"}]}: the period in buckets that
+                       follow its length; backlog = created by the bucket's end and not finished
+                       by then (a finished ticket with no finish time is left out)
         workload      [{"agent", "name", "open", "in_progress", "resolved", "median_hours"}]:
                        resolved and the median time to resolve (hours) in the period
         daily         30 x {"day": ISO date, "opened", "resolved", "backlog"} up to today;
                        backlog = created by the end of that day and not resolved by then
-        filters       {"sla": {state: query}, "age": {bucket: query}}: the queue filters that
-                       list exactly the tickets behind each count
+        filters       {"sla": {state: query}, "age": {bucket: query}, "outcome": {outcome:
+                       query}, "reopened": query}: the queue filters that list exactly the
+                       tickets behind each count (the outcome ones over all of time)
     """
+    from . import queue  # the filter language (queue imports this module's neighbours only)
+
     scope = scope_of(actor)
     now = now or clock.now()
     cal = sla.calendar()
-    label, start, end = period_range(period, now, cal)
-    mine = (Ticket.assignee == scope.id) if scope else None
+    text = (filter_text or "").strip() or None
+    mine = _all(
+        (Ticket.assignee == scope.id) if scope else None,
+        queue.compile_filter(actor, text, now) if text else None,
+    )
+    extent = _extent(mine) if (period or "").strip().lower() == "all" else (None, None)
+    label, start, end = period_range(period, now, cal, extent)
     own = " assignee:me" if scope else ""
+    narrowed = own + (f" {text}" if text else "")
     groups = _open_groups(mine, now)
     return {
         "generated_at": now.isoformat(),
         "calendar": cal.describe(),
         "scope": {"kind": "agent", "user": scope.username} if scope else {"kind": "desk"},
+        "filter": text,
         "period": {"name": (period or "30d").strip().lower(), "label": label,
                    "from": start.isoformat(), "to": end.isoformat()},
         "totals": _totals(mine, groups),
         "period_counts": _period_counts(mine, start, end),
         **_open_figures(groups),
         "compliance": _compliance(mine, start, end),
-        "workload": _workload(scope, groups, start, end),
+        "history": _history(mine, start, end),
+        "trend": _trend(mine, start, end, cal),
+        "workload": _workload(scope, groups, start, end, mine),
         "daily": _daily(mine, now, cal),
-        "filters": {"sla": {s: q + own for s, q in SLA_FILTERS.items()},
-                    "age": {b: q + own for b, q in AGE_FILTERS.items()}},
+        "filters": {"sla": {s: q + narrowed for s, q in SLA_FILTERS.items()},
+                    "age": {b: q + narrowed for b, q in AGE_FILTERS.items()},
+                    "outcome": {o: f"sla_outcome:{o}{narrowed}" for o in OUTCOMES},
+                    "reopened": f"reopened:yes{narrowed}"},
     }
+
+
+def _all(*clauses):
+    clauses = [c for c in clauses if c is not None]
+    return reduce(lambda a, b: a & b, clauses) if clauses else None
+
+
+def _extent(mine) -> tuple[datetime | None, datetime | None]:
+    """The first creation and the latest creation, resolution or close time in scope."""
+    first, *latest = _where(Ticket.select(
+        fn.MIN(Ticket.created_at), fn.MAX(Ticket.created_at), fn.MAX(Ticket.resolved_at),
+        fn.MAX(Ticket.closed_at)), mine).tuples().get()
+    moments = [_moment(m) for m in latest if m is not None]
+    return _moment(first), max(moments) if moments else None
+
+
+def _moment(value) -> datetime | None:
+    """A DATETIME as read by a raw aggregate (SQLite gives text)."""
+    if value is None or isinstance(value, datetime):
+        return value
+    return datetime.fromisoformat(str(value))
 
 
 def _where(query, *clauses):
@@ -188,7 +258,7 @@ def _share(met: int, missed: int) -> dict:
             "percent": round(100 * met / (met + missed), 1) if met + missed else None}
 
 
-def _workload(scope: User | None, groups: list[dict], start: datetime, end: datetime) -> list[dict]:
+def _workload(scope: User | None, groups: list[dict], start: datetime, end: datetime, mine) -> list[dict]:
     """Per agent: open and in-progress tickets now, resolved in the period and the median time
     to resolve them (SQL window functions, on both engines)."""
     now_counts: dict[int, list[int]] = {}
@@ -197,7 +267,7 @@ def _workload(scope: User | None, groups: list[dict], start: datetime, end: date
             counts = now_counts.setdefault(g["assignee"], [0, 0])
             counts[0] += g["n"]
             counts[1] += g["n"] if g["status"] == "in_progress" else 0
-    resolved = _medians(scope, start, end)
+    resolved = _medians(mine, start, end)
     if scope:
         people = [scope]
     else:
@@ -215,27 +285,154 @@ def _workload(scope: User | None, groups: list[dict], start: datetime, end: date
     return rows
 
 
-def _medians(scope: User | None, start: datetime, end: datetime) -> dict[int, tuple[int, float]]:
-    """assignee id -> (tickets resolved in the period, median seconds from creation to resolution).
-    The middle row(s) of each agent's sorted durations: 2*rn in [n, n+2] picks one row for odd
-    n and the two middle ones for even n, with no integer division (which the engines spell
-    differently)."""
+def _durations(mine, start: datetime, end: datetime) -> tuple[str, list]:
+    """The SQL (and parameters) of (assignee_id, d): seconds from creation to resolution of the
+    tickets resolved in the period, for the window queries below to rank."""
     if is_mysql():
         seconds = "TIMESTAMPDIFF(SECOND, created_at, resolved_at)"
     else:
         seconds = "(julianday(resolved_at) - julianday(created_at)) * 86400.0"
-    p = database.param
-    agent = f" AND assignee_id = {p}" if scope else ""
+    query = _where(Ticket.select(Ticket.assignee.alias("assignee_id"), SQL(seconds).alias("d")),
+                   Ticket.resolved_at >= start, Ticket.resolved_at < end, mine)
+    return query.sql()
+
+
+def _medians(mine, start: datetime, end: datetime) -> dict[int, tuple[int, float]]:
+    """assignee id -> (tickets resolved in the period, median seconds from creation to resolution).
+    The middle row(s) of each agent's sorted durations: 2*rn in [n, n+2] picks one row for odd
+    n and the two middle ones for even n, with no integer division (which the engines spell
+    differently)."""
+    inner, params = _durations(mine, start, end)
     sql = (
         "SELECT assignee_id, MAX(n), AVG(d) FROM ("
         " SELECT assignee_id, d, ROW_NUMBER() OVER (PARTITION BY assignee_id ORDER BY d) AS rn,"
-        " COUNT(*) OVER (PARTITION BY assignee_id) AS n FROM ("
-        f"  SELECT assignee_id, {seconds} AS d FROM ticket"
-        f"  WHERE resolved_at >= {p} AND resolved_at < {p} AND assignee_id IS NOT NULL{agent}"
-        " ) durations) ranked WHERE 2 * rn BETWEEN n AND n + 2 GROUP BY assignee_id"
+        f" COUNT(*) OVER (PARTITION BY assignee_id) AS n FROM ({inner}) durations"
+        " WHERE assignee_id IS NOT NULL) ranked WHERE 2 * rn BETWEEN n AND n + 2 GROUP BY assignee_id"
     )
-    params = [start, end] + ([scope.id] if scope else [])
     return {a: (int(n), float(d)) for a, n, d in database.execute_sql(sql, params).fetchall()}
+
+
+def _time_to_resolve(mine, start: datetime, end: datetime) -> dict:
+    """Median, 90th percentile (nearest rank: the smallest time with at least 90% of the tickets
+    at or under it) and mean time from creation to resolution of the tickets resolved in the
+    period, with the count they rest on and the finished tickets left out for want of a
+    resolve time."""
+    inner, params = _durations(mine, start, end)
+    sql = (
+        "SELECT MAX(n), AVG(CASE WHEN 2 * rn BETWEEN n AND n + 2 THEN d END),"
+        " MIN(CASE WHEN 10 * rn >= 9 * n THEN d END), MAX(m) FROM ("
+        " SELECT d, ROW_NUMBER() OVER (ORDER BY d) AS rn, COUNT(*) OVER () AS n, AVG(d) OVER () AS m"
+        f" FROM ({inner}) durations) ranked"
+    )
+    n, median, p90, mean = database.execute_sql(sql, params).fetchone()
+    finished = fn.COALESCE(Ticket.closed_at, Ticket.updated_at)
+    left_out = _where(Ticket.select(), Ticket.status.in_(DONE), Ticket.resolved_at.is_null(),
+                      finished >= start, finished < end, mine).count()
+
+    def hours(seconds):
+        return None if seconds is None else round(float(seconds) / 3600, 2)
+
+    return {"count": int(n or 0), "median_hours": hours(median), "p90_hours": hours(p90),
+            "mean_hours": hours(mean), "left_out": left_out}
+
+
+def _breakdown(mine, column, start: datetime, end: datetime, names: dict) -> dict:
+    """The tickets whose ``column`` falls in the period, by priority, category, status now and
+    assignee, from one grouped query."""
+    query = _where(Ticket.select(Ticket.priority, Ticket.category, Ticket.status, Ticket.assignee,
+                                 fn.COUNT(Ticket.id)), column >= start, column < end, mine).group_by(
+        Ticket.priority, Ticket.category, Ticket.status, Ticket.assignee)
+    by = {key: Counter() for key in ("priority", "category", "status", "assignee")}
+    for priority, category, status, assignee, n in query.tuples():
+        by["priority"][priority] += n
+        by["category"][category] += n
+        by["status"][status] += n
+        by["assignee"][assignee] += n
+    people = names["people"]
+    missing = [i for i in by["assignee"] if i is not None and i not in people]
+    if missing:
+        people.update(User.select(User.id, User.username).where(User.id.in_(missing)).tuples())
+
+    def ranked(counter: Counter, label) -> dict:
+        return {label(k): n for k, n in sorted(counter.items(), key=lambda item: (-item[1], str(label(item[0]))))}
+
+    return {
+        "total": sum(by["status"].values()),
+        "priority": {name: by["priority"].get(p, 0) for p, name in PRIORITY_NAMES.items()},
+        "category": ranked(by["category"], lambda c: names["categories"].get(c, f"#{c}")),
+        "status": {s: by["status"].get(s, 0) for s in STATUSES},
+        "assignee": ranked(by["assignee"], lambda a: "(unassigned)" if a is None else people.get(a, f"#{a}")),
+    }
+
+
+def _history(mine, start: datetime, end: datetime) -> dict:
+    names = {"categories": dict(Category.select(Category.id, Category.name).tuples()), "people": {}}
+    finished = fn.COALESCE(Ticket.resolved_at, Ticket.closed_at, Ticket.updated_at)
+    outcomes = dict(_where(Ticket.select(Ticket.resolution_met, fn.COUNT(Ticket.id)),
+                           Ticket.status.in_(DONE), finished >= start, finished < end, mine)
+                    .group_by(Ticket.resolution_met).tuples())
+    reopened = _where(Ticket.select(), Ticket.created_at >= start, Ticket.created_at < end,
+                      Ticket.reopen_count > 0, mine).count()
+    return {
+        "opened": _breakdown(mine, Ticket.created_at, start, end, names),
+        "resolved": _breakdown(mine, Ticket.resolved_at, start, end, names),
+        "closed": _breakdown(mine, Ticket.closed_at, start, end, names),
+        "time_to_resolve": _time_to_resolve(mine, start, end),
+        "reopened": reopened,
+        "sla_outcome": {"met": _outcome(outcomes, True), "breached": _outcome(outcomes, False),
+                        "unknown": _outcome(outcomes, None)},
+    }
+
+
+def _outcome(counts: dict, value) -> int:
+    """The count for one resolution outcome (drivers give booleans as 0/1 or True/False)."""
+    return int(sum(n for k, n in counts.items() if (None if k is None else bool(k)) is value))
+
+
+def trend_bounds(start: datetime, end: datetime, cal: sla.Calendar) -> tuple[str, list[datetime]]:
+    """The trend's bucket for a period and the UTC moments that bound its buckets: local days,
+    weeks from Monday or months from the 1st, the first and last cut to the period."""
+    first, last = sla.to_local(cal, start), sla.to_local(cal, end)
+    length = (last - first).days
+    bucket = "day" if length <= DAYS_UP_TO else "week" if length <= WEEKS_UP_TO else "month"
+    day = first.date()
+    if bucket == "week":
+        day -= timedelta(days=day.weekday())
+    elif bucket == "month":
+        day = day.replace(day=1)
+    cuts = [start]
+    while True:
+        if bucket == "day":
+            day += timedelta(days=1)
+        elif bucket == "week":
+            day += timedelta(days=7)
+        else:
+            day = date(day.year + day.month // 12, day.month % 12 + 1, 1)
+        moment = sla.to_utc(cal, datetime.combine(day, datetime.min.time()))
+        if moment >= end:
+            cuts.append(end)
+            return bucket, cuts
+        cuts.append(moment)
+
+
+def _trend(mine, start: datetime, end: datetime, cal: sla.Calendar) -> dict:
+    bucket, bounds = trend_bounds(start, end, cal)
+    finished = fn.COALESCE(Ticket.resolved_at, Ticket.closed_at)
+    timeless = Ticket.status.in_(DONE) & Ticket.resolved_at.is_null() & Ticket.closed_at.is_null()
+    opened = _per_day(Ticket.created_at, bounds, mine)
+    resolved = _per_day(Ticket.resolved_at, bounds, mine)
+    closed = _per_day(Ticket.closed_at, bounds, mine)
+    done = _per_day(finished, bounds, mine)
+    lost = _per_day(Ticket.created_at, bounds, _all(mine, timeless))
+    before = (_where(Ticket.select(), Ticket.created_at < start, mine).count()
+              - _where(Ticket.select(), finished < start, mine).count()
+              - _where(Ticket.select(), Ticket.created_at < start, timeless, mine).count())
+    rows, backlog = [], before
+    for k in range(len(bounds) - 1):
+        backlog += opened[k] - done[k] - lost[k]
+        rows.append({"start": sla.to_local(cal, bounds[k]).date().isoformat(), "opened": opened[k],
+                     "resolved": resolved[k], "closed": closed[k], "backlog": backlog})
+    return {"bucket": bucket, "rows": rows}
 
 
 def day_bounds(now: datetime, cal: sla.Calendar, days: int = DAYS) -> list[datetime]:
@@ -247,7 +444,8 @@ def day_bounds(now: datetime, cal: sla.Calendar, days: int = DAYS) -> list[datet
 
 
 def _per_day(column, bounds: list[datetime], mine) -> list[int]:
-    bucket = Case(None, [(column < b, k) for k, b in enumerate(bounds[1:-1])], len(bounds) - 2)
+    inner = bounds[1:-1]  # a single bucket (a period under a day) has none: no CASE at all
+    bucket = Case(None, [(column < b, k) for k, b in enumerate(inner)], len(inner)) if inner else SQL("0")
     query = _where(Ticket.select(bucket.alias("bucket"), fn.COUNT(Ticket.id)),
                    column >= bounds[0], column < bounds[-1], mine).group_by(SQL("bucket"))
     counts = dict(query.tuples())
@@ -280,7 +478,10 @@ def as_text(f: dict) -> str:
 
     who = f"agent {f['scope']['user']}" if f["scope"]["kind"] == "agent" else "the whole desk"
     lines = [f"Analytics for {who}: {f['period']['label']} ({f['period']['from']} to {f['period']['to']} UTC)",
-             f"Calendar: {f['calendar']}", ""]
+             f"Calendar: {f['calendar']}"]
+    if f.get("filter"):
+        lines.append(f"Filter: {strip_controls(f['filter'])}")
+    lines.append("")
 
     def pairs(title: str, mapping: dict) -> None:
         lines.append(f"{title:<22}" + "  ".join(f"{strip_controls(str(k))} {v}" for k, v in mapping.items()))
@@ -295,12 +496,33 @@ def as_text(f: dict) -> str:
         c = f["compliance"][target]
         percent = "—" if c["percent"] is None else f"{c['percent']}%"
         lines.append(f"{target.capitalize() + ' compliance':<22}{percent} ({c['met']} met, {c['breached']} breached)")
+    h = f["history"]
+    lines += ["", "In the period (status: now)"]
+    for kind in ("opened", "resolved", "closed"):
+        part = h[kind]
+        lines.append(f"  {kind.capitalize()}: {part['total']}")
+        for key in ("priority", "status", "category", "assignee"):
+            items = {k: v for k, v in part[key].items() if v}
+            shown = dict(list(items.items())[:8])
+            more = len(items) - len(shown)
+            pairs(f"    by {key}", {**shown, **({"(more)": more} if more > 0 else {})})
+    t = h["time_to_resolve"]
+
+    def hours(value) -> str:
+        return "—" if value is None else f"{value:.1f} h"
+
+    lines.append(f"{'Time to resolve':<22}median {hours(t['median_hours'])}  p90 {hours(t['p90_hours'])}  "
+                 f"mean {hours(t['mean_hours'])}  over {t['count']} tickets ({t['left_out']} with no "
+                 "resolve time left out)")
+    lines.append(f"{'Reopened':<22}{h['reopened']} of the tickets opened in the period")
+    pairs("SLA outcome", h["sla_outcome"])
+    trend = f["trend"]
+    lines += ["", f"{trend['bucket'] + ' from':<12}{'opened':>8}{'resolved':>10}{'closed':>8}{'backlog':>9}"]
+    for row in trend["rows"]:
+        lines.append(f"{row['start']:<12}{row['opened']:>8}{row['resolved']:>10}{row['closed']:>8}{row['backlog']:>9}")
     lines += ["", f"{'agent':<20}{'open':>6}{'in progress':>13}{'resolved':>10}{'median h':>10}"]
     for row in f["workload"]:
         median = "—" if row["median_hours"] is None else f"{row['median_hours']:.1f}"
         lines.append(f"{strip_controls(row['agent'])[:19]:<20}{row['open']:>6}{row['in_progress']:>13}"
                      f"{row['resolved']:>10}{median:>10}")
-    lines += ["", f"{'day':<12}{'opened':>8}{'resolved':>10}{'backlog':>9}"]
-    for row in f["daily"]:
-        lines.append(f"{row['day']:<12}{row['opened']:>8}{row['resolved']:>10}{row['backlog']:>9}")
     return "\n".join(lines) + "\n"

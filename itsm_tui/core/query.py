@@ -1,6 +1,8 @@
 """The ticket filter query language, shared by the TUI filter bar and the CLI ``--filter``.
 
 Example: ``status:open,in_progress prio:high assignee:me cat:network age:>3d "vpn down"``.
+Closed history: ``status:closed sla_outcome:breached reopened:yes``; an imported ticket by the
+number its source gave it: ``source:INC0000045``.
 
 Terms are separated by whitespace and combined with AND. A term is ``key:value[,value...]``
 or free text (a bare word or a double-quoted phrase); a leading ``-`` negates it. Every
@@ -20,6 +22,8 @@ from .models import OPEN_STATUSES, PRIORITY_NAMES, STATUSES
 
 PRIORITIES = {name.lower(): number for number, name in PRIORITY_NAMES.items()}
 SLA_STATES = ("on_track", "at_risk", "breached")  # sla: open tickets by SLA state (core/sla.py)
+SLA_OUTCOMES = ("met", "breached", "unknown")  # sla_outcome: resolved and closed tickets
+YES_NO = ("yes", "no")
 
 
 @dataclass(frozen=True)
@@ -71,7 +75,8 @@ class Query:
 
 _KEYS = (
     "status", "priority", "category", "department", "asset",
-    "assignee", "requester", "created", "updated", "age", "sla",
+    "assignee", "requester", "created", "updated", "age", "sla", "sla_outcome", "reopened",
+    "source",
 )
 _ALIASES = {key: key for key in _KEYS} | {
     "st": "status",
@@ -81,6 +86,8 @@ _ALIASES = {key: key for key in _KEYS} | {
     "dept": "department",
     "assigned": "assignee",
     "req": "requester",
+    "outcome": "sla_outcome",
+    "src": "source",
 }
 _SINGLE_VALUED = ("created", "updated", "age")
 
@@ -385,6 +392,10 @@ def _values(raw: _RawTerm, now: datetime) -> list[tuple[object, int]]:
         return _person_values(items, {"me": "me"})
     if key == "sla":
         return _distinct([(choose(item, SLA_STATES, "SLA state"), item.position) for item in items])
+    if key == "sla_outcome":
+        return _distinct([(choose(item, SLA_OUTCOMES, "SLA outcome"), item.position) for item in items])
+    if key == "reopened":
+        return _distinct([(choose(item, YES_NO, "reopened value"), item.position) for item in items])
     return _distinct([(item.text, item.position) for item in items])  # text and plain strings
 
 
@@ -428,10 +439,15 @@ def _describe_term(term: Term) -> str:
         words = [_PRIORITY_NAMES[number] for number in term.values]
     elif term.key == "sla":
         words = [value.replace("_", " ") for value in term.values]
+    elif term.key == "reopened":
+        phrase = "reopened" if term.values == ("yes",) else "never reopened" if term.values == ("no",) \
+            else "reopened or not"
+        return f"not {phrase}" if term.negate else phrase
     else:
         words = [f'"{v}"' if any(c.isspace() or c == "," for c in v) else v for v in term.values]
     verb = "is not" if term.negate else "is"
-    return f"{term.key} {verb} {_or_list(words)}"
+    label = {"sla_outcome": "SLA outcome", "source": "source number"}.get(term.key, term.key)
+    return f"{label} {verb} {_or_list(words)}"
 
 
 def _or_list(words: list[str]) -> str:

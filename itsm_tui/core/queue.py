@@ -19,7 +19,7 @@ from .errors import QueryError
 from .models import STATUSES, Category, Department, Peripheral, System, Ticket, User, ticket_number
 from .permissions import is_staff, require
 from .query import Query, Term, parse
-from .tickets import NUMBER_RE
+from .tickets import OWN_NUMBER_RE  # our number as ticket_number writes it; INC0000045 is not ours
 
 SORT_RE = re.compile(r"^(?P<sign>[-+])?(?P<key>[a-z_]+)(?::(?P<dir>asc|desc))?$")
 Requester = User.alias("requester")
@@ -42,6 +42,7 @@ COLUMNS = (
     "number", "priority", "status", "title", "requester", "assignee", "category",
     "created_at", "updated_at", "response_due", "resolution_due", "first_response_at",
     "resolved_at", "version", "response_risk_at", "resolution_risk_at", "sla_paused_at",
+    "source_number",
 )
 
 
@@ -161,6 +162,15 @@ def _term(actor: User, term: Term, now: datetime):
         return reduce(lambda a, b: a & b, parts)
     if key == "sla":
         return reduce(lambda a, b: a | b, (sla.state_clause(state, now) for state in values))
+    if key == "sla_outcome":
+        met = {"met": Ticket.resolution_met == True, "breached": Ticket.resolution_met == False,  # noqa: E712
+               "unknown": Ticket.resolution_met.is_null()}
+        return Ticket.status.in_(sla.STOPPED) & reduce(lambda a, b: a | b, (met[v] for v in values))
+    if key == "reopened":
+        return reduce(lambda a, b: a | b, ((Ticket.reopen_count > 0) if v == "yes" else (Ticket.reopen_count == 0)
+                                           for v in values))
+    if key == "source":
+        return Ticket.source_number.in_(_spellings(values))
     if key == "text":
         return _text_clause(values[0])
     raise QueryError(f"unsupported filter {key!r}", term.position)
@@ -242,12 +252,38 @@ def contains_text(columns, text: str):
     return reduce(lambda a, b: a | b, (column.contains(text) for column in columns))
 
 
+def _spellings(values) -> list[str]:
+    """Source numbers as typed and upper-cased (exports write them upper case), for an exact,
+    indexed match."""
+    return sorted({str(v) for v in values} | {str(v).upper() for v in values})
+
+
+def own_number(text: str) -> int | None:
+    """The ticket id ``text`` names in our own number format, else None."""
+    match = OWN_NUMBER_RE.match(text.strip())
+    return int(match.group(1)) if match else None
+
+
 def _text_clause(text: str):
     clause = contains_text((Ticket.title, Ticket.description, Ticket.source_number), text)
-    match = NUMBER_RE.match(text)
-    if match:
-        clause = clause | (Ticket.id == int(match.group(1)))
+    number = own_number(text)
+    if number is not None:
+        clause = clause | (Ticket.id == number)
     return clause
+
+
+def _exact(query: Query, where) -> list[int]:
+    """The ids of the tickets that a free-text term names exactly, by our number or by the
+    source's, among those the filter finds: they are listed first."""
+    words = [t.values[0] for t in query.terms if t.key == "text" and not t.negate]
+    parts = [Ticket.source_number.in_(_spellings(words))] if words else []
+    parts += [Ticket.id == n for n in map(own_number, words) if n is not None]
+    if not parts:
+        return []
+    found = Ticket.select(Ticket.id).where(reduce(lambda a, b: a | b, parts))
+    if where is not None:
+        found = found.where(where)
+    return [row.id for row in found.limit(20)]
 
 
 def compile_filter(actor: User, text: str | Query | None, now: datetime | None = None):
@@ -289,15 +325,24 @@ def page(
     planner walks the sort key's index and stops after one page), the outer one fetches the
     names for just those rows. Joining first lets MariaDB start from the small tables and sort
     every match.
+
+    A free-text word that names tickets exactly (our number, or the number their source gave
+    them) lists those first, at the top of the first page (or of the last page read backwards).
     """
-    where = compile_filter(actor, text)
+    now = clock.now()
+    query = text if isinstance(text, Query) else parse(text or "", now=now)
+    where = compile_filter(actor, query, now)
     key = SORTS[sort.key]
-    inner = Ticket.select(Ticket.id.alias("page_id"), key.alias("sort_value"))
-    if sort.key in SORT_JOINS:
-        model, join_type, on = SORT_JOINS[sort.key]
-        inner = inner.join(model, join_type, on=on)
-    if where is not None:
-        inner = inner.where(where)
+    exact = _exact(query, where)
+    if exact:  # named exactly: first, and not again among the others
+        where = all_of([where, Ticket.id.not_in(exact)])
+
+    def selected(clause):
+        inner = Ticket.select(Ticket.id.alias("page_id"), key.alias("sort_value"))
+        if sort.key in SORT_JOINS:
+            model, join_type, on = SORT_JOINS[sort.key]
+            inner = inner.join(model, join_type, on=on)
+        return inner.where(clause) if clause is not None else inner
 
     def names(ids):
         return (
@@ -306,6 +351,7 @@ def page(
                 Ticket.updated_at, Ticket.response_due, Ticket.resolution_due,
                 Ticket.first_response_at, Ticket.resolved_at, Ticket.version,
                 Ticket.response_risk_at, Ticket.resolution_risk_at, Ticket.sla_paused_at,
+                Ticket.source_number,
                 Category.name.alias("category"), Requester.username.alias("requester"),
                 Assignee.username.alias("assignee"), ids.c.sort_value.alias("_sort"),
             )
@@ -315,8 +361,13 @@ def page(
             .switch(Ticket).join(Assignee, JOIN.LEFT_OUTER, on=(Ticket.assignee == Assignee.id))
         )
 
-    result = keyset_page(inner, key, Ticket.id, names, descending=sort.descending,
-                         after=after, before=before, limit=limit)
+    top = after is None and before is None
+    result = keyset_page(selected(where), key, Ticket.id, names, descending=sort.descending,
+                         after=after, before=before, limit=max(1, limit - len(exact)) if top else limit)
+    if exact and (top or (before is not None and not result.has_more)):
+        first = keyset_page(selected(Ticket.id.in_(exact)), key, Ticket.id, names,
+                            descending=sort.descending, limit=len(exact))
+        result = Page(first.rows + result.rows, result.has_more)
     for row in result.rows:
         row["number"] = ticket_number(row["id"])
     return result

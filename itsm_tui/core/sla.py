@@ -397,23 +397,50 @@ FIELDS = ("response_due", "response_risk_at", "resolution_due", "resolution_risk
           "response_met", "resolution_met")
 READ = tuple(getattr(Ticket, name) for name in (
     "id", "created_at", "updated_at", "priority", "status", "sla_paused_seconds", "first_response_at",
-    "resolved_at") + FIELDS)
+    "resolved_at", "source_number") + FIELDS)
 
 
 def recomputed(row: dict, cal: Calendar, pols: dict) -> dict:
-    """The SLA fields a ticket (a dict of ``READ``) should have under ``cal`` and ``pols``."""
+    """The SLA fields a ticket (a dict of ``READ``) should have under ``cal`` and ``pols``.
+
+    A frozen outcome is never changed, and the due time of a finished target is made to agree
+    with it (:func:`agreeing`). An imported ticket (``source_number``) keeps the outcomes its
+    source gave, unknown ones included: none is made up from our policies, and its resolution
+    is judged at the source's resolve time (none: no adjustment)."""
     values = targets(row["created_at"], row["priority"], row["sla_paused_seconds"] or 0, cal, pols)
     paused = row["sla_paused_at"]
     if paused is None and row["status"] in PAUSED + STOPPED:
         paused = row["resolved_at"] if row["status"] in STOPPED and row["resolved_at"] else row["updated_at"]
     values.update(sla_paused_at=paused, response_met=row["response_met"], resolution_met=row["resolution_met"])
+    imported = row.get("source_number") is not None
     if row["status"] in STOPPED:
-        if row["response_met"] is None:
+        if row["response_met"] is None and not imported:
             values["response_met"] = (row["first_response_at"] is not None
                                       and row["first_response_at"] <= values["response_due"])
-        if row["resolution_met"] is None:
+        if row["resolution_met"] is None and not imported:
             values["resolution_met"] = paused <= values["resolution_due"]
+        stopped = row["resolved_at"] if imported else paused
+        agreeing(values, "resolution", stopped, values["resolution_met"])
+        agreeing(values, "response", row["first_response_at"], values["response_met"])
     return values
+
+
+def agreeing(values: dict, target: str, moment: datetime | None, met: bool | None) -> None:
+    """Move ``target``'s due (and risk) time in ``values`` to ``moment`` where they contradict
+    the known outcome ``met`` at that moment: met yet after the due time (the due time becomes
+    the moment), or missed yet by the due time (it becomes a second before). The outcome is the
+    fact (frozen when it happened, or given by an imported ticket's source); the due time from
+    today's policies is only our estimate of the target it was judged against."""
+    if met is None or moment is None:
+        return
+    due, risk = f"{target}_due", f"{target}_risk_at"
+    if met and moment > values[due]:
+        values[due] = moment
+    elif not met and moment <= values[due]:
+        values[due] = moment - timedelta(seconds=1)
+    else:
+        return
+    values[risk] = min(values[risk], values[due])
 
 
 @transactional

@@ -37,6 +37,7 @@ STATUS_LABELS = {
 }
 LEVELS = {"high": 1, "medium": 2, "low": 3}
 NUMBER_RE = re.compile(r"^INC0*([0-9]{1,12})$", re.IGNORECASE)
+OWN_NUMBER_RE = re.compile(r"^INC([0-9]{6}|[1-9][0-9]{6,11})$", re.IGNORECASE)  # as ticket_number writes
 TITLE_MAX, BODY_MAX = 200, 20_000
 
 
@@ -135,6 +136,11 @@ def visible(actor: User, ticket: Ticket) -> bool:
 def get(actor: User, number_or_id: str | int) -> Ticket:
     """A ticket the actor may see; others' tickets are 'not found' to requesters."""
     require(actor, "ticket.view_own")
+    if isinstance(number_or_id, str) and not OWN_NUMBER_RE.match(number_or_id.strip()):
+        # Not our format: an imported ticket's source number (INC0000045) comes first.
+        imported = Ticket.get_or_none(Ticket.source_number == number_or_id.strip().upper())
+        if imported is not None and visible(actor, imported):
+            return imported
     ticket_id = parse_number(number_or_id)
     ticket = Ticket.get_or_none(Ticket.id == ticket_id)
     if ticket is None or not visible(actor, ticket):

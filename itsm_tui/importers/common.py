@@ -12,8 +12,9 @@ from contextlib import nullcontext, suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterable, Iterator
 
+import peewee
 from peewee import fn
 
 from ..core import audit, clock
@@ -24,7 +25,9 @@ from ..core.text import strip_controls
 from ..core.users import USERNAME_RE
 
 MISSING = ("", "?")  # how exports write an empty cell
+_MISSING = frozenset(MISSING)  # the same, for the fastest membership test
 TIME_FORMATS = ("%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S")
+YEARS = (1970, 2199)  # a time outside these years is a typo or a placeholder (9999-12-31)
 CHUNK = 400  # rows per multi-row INSERT / names per IN (...), well inside both engines' limits
 
 Progress = Callable[[int, int], None]
@@ -87,19 +90,24 @@ class _DryRun(Exception):
     """Raised at the end of a dry run to roll everything back."""
 
 
-def run_batches(actor: User, report: ImportReport, batches: list[list],
-                write: Callable[[list], Counts], progress: Progress | None = None) -> None:
+def run_batches(actor: User, report: ImportReport, batches: Iterable[list],
+                write: Callable[[list], Counts], progress: Progress | None = None,
+                total: int | None = None) -> None:
     """Write each batch with ``write`` (a ``@transactional`` function: one transaction per
-    batch), then record the run in the log. A dry run does all the work in one transaction and
+    batch), then record the run in the log. ``batches`` may be a generator (a streamed file:
+    give ``total``, the number of items). A dry run does all the work in one transaction and
     rolls it back; a failure still records the run, with the counts of the committed batches.
     Every entry it writes says it came through the import channel."""
     with audit.acting("import"):
-        _run_batches(actor, report, batches, write, progress)
+        _run_batches(actor, report, batches, write, progress, total)
 
 
-def _run_batches(actor: User, report: ImportReport, batches: list[list],
-                 write: Callable[[list], Counts], progress: Progress | None) -> None:
-    total, done = sum(len(b) for b in batches), 0
+def _run_batches(actor: User, report: ImportReport, batches: Iterable[list],
+                 write: Callable[[list], Counts], progress: Progress | None, total: int | None) -> None:
+    if total is None:
+        batches = list(batches)
+        total = sum(len(b) for b in batches)
+    done = 0
     try:
         with database.atomic() if report.dry_run else nullcontext():
             for batch in batches:
@@ -122,6 +130,21 @@ def _run_batches(actor: User, report: ImportReport, batches: list[list],
         _record_run(actor, report, "import")
 
 
+def refused(actor: User, report: ImportReport, problem: ItsmError) -> None:
+    """Record a run refused before anything was written (unreadable file, not UTF-8, bad CSV,
+    empty, wrong columns): every run is in the log, these too (dry runs excepted)."""
+    if not report.dry_run:
+        with suppress(Exception), audit.acting("import"):
+            _record_refused(actor, report, str(problem))
+
+
+@transactional
+def _record_refused(actor: User, report: ImportReport, problem: str) -> None:
+    audit.record(actor, "import_failed", "import", None,
+                 f"refused {Path(report.file).name} ({report.kind}): {problem}"[:500],
+                 {"file": [None, report.file], "problem": [None, problem[:500]]})
+
+
 @transactional
 def _record_run(actor: User, report: ImportReport, action: str) -> None:
     """The run itself in the log: who imported which file, and the counts."""
@@ -130,39 +153,89 @@ def _record_run(actor: User, report: ImportReport, action: str) -> None:
                  {"file": [None, report.file], **{k: [None, v] for k, v in report.counts().items()}})
 
 
-def read_csv(path: str | Path) -> tuple[list[str], list[tuple[int, dict]]]:
-    """The header, and each data row as (line number where the record starts, {header: cell}).
+class CsvFile:
+    """A CSV file read as a stream of rows, any number of times (an import reads it twice:
+    first to check it whole and learn who is who, then to write it batch by batch).
 
-    A row with more or fewer fields than the header holds the key ``None`` (its field count),
-    for the caller to skip with :func:`field_count_problem`.
-    """
-    path = Path(path)
-    try:
-        handle = path.open(newline="", encoding="utf-8-sig")
-    except OSError as exc:
-        raise ItsmError(f"cannot read {path}: {exc.strerror}") from None
-    rows = []
-    with handle:
-        reader = csv.reader(handle)
+    Problems are :class:`ItsmError` with the line they are on: a byte that is not UTF-8 (with
+    its offset in the file), a malformed record (at the line where the record, e.g. an
+    unterminated quoted field, started), an empty file."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        rows = self._records()
         try:
-            header = next(reader, None)
-            if not header:
-                raise ItsmError(f"{path.name} is empty: expected a header row")
-            header = [h.strip() for h in header]
-            start = reader.line_num + 1
-            for cells in reader:
-                if cells:
-                    row = dict(zip(header, cells))
-                    if len(cells) != len(header):
-                        row[None] = len(cells)
-                    rows.append((start, row))
+            first = next(rows, None)
+        finally:
+            rows.close()
+        if not first or not first[1]:
+            raise ItsmError(f"{self.path.name} is empty: expected a header row")
+        self.header = [h.strip() for h in first[1]]
+
+    def _records(self) -> Iterator[tuple[int, list[str]]]:
+        """(line where the record starts, cells) for every record, the header included. Read as
+        text by the csv module (fast); a decoding error is then located by :meth:`_bad_byte`."""
+        try:
+            handle = self.path.open(newline="", encoding="utf-8-sig")
+        except OSError as exc:
+            raise ItsmError(f"cannot read {self.path}: {exc.strerror}") from None
+        with handle:
+            reader = csv.reader(handle, strict=True)
+            start = 1
+            while True:
+                try:
+                    cells = next(reader)
+                except StopIteration:
+                    return
+                except UnicodeDecodeError:
+                    raise self._bad_byte() from None
+                except csv.Error as exc:
+                    more = (f"; the record runs on to line {reader.line_num}: is a quote not closed?"
+                            if reader.line_num > start else "")
+                    raise ItsmError(f"{self.path.name} line {start}: not valid CSV ({exc}){more}") from None
+                yield start, cells
                 start = reader.line_num + 1
-        except UnicodeDecodeError as exc:
-            raise ItsmError(f"{path.name} is not UTF-8 text (near byte {exc.start}); "
-                            "save it as UTF-8 and try again") from None
-        except csv.Error as exc:
-            raise ItsmError(f"{path.name} line {reader.line_num}: not valid CSV ({exc})") from None
-    return header, rows
+
+    def _bad_byte(self) -> ItsmError:
+        """The first byte that is not UTF-8, by its line and its offset in the file (the text
+        decoder only knows its offset in the chunk it was decoding)."""
+        offset = 0
+        with self.path.open("rb") as handle:
+            for number, raw in enumerate(handle, start=1):
+                try:
+                    raw.decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    return ItsmError(f"{self.path.name} line {number} is not UTF-8 text (byte "
+                                     f"{offset + exc.start} of the file); save it as UTF-8 and try again")
+                offset += len(raw)
+        return ItsmError(f"{self.path.name} is not UTF-8 text; save it as UTF-8 and try again")
+
+    def records(self) -> Iterator[tuple[int, list[str]]]:
+        """(line where the record starts, cells) for each data row, as read (blank lines too)."""
+        records = self._records()
+        next(records)
+        yield from records
+
+    def rows(self) -> Iterator[tuple[int, dict]]:
+        """(line where the record starts, {header: cell}) for each data row. A row with more or
+        fewer fields than the header holds the key ``None`` (its field count), for the caller
+        to skip with :func:`field_count_problem`."""
+        header = self.header
+        records = self._records()
+        next(records)
+        for line, cells in records:
+            if cells:
+                row = dict(zip(header, cells))
+                if len(cells) != len(header):
+                    row[None] = len(cells)
+                yield line, row
+
+
+def read_csv(path: str | Path) -> tuple[list[str], list[tuple[int, dict]]]:
+    """The header, and each data row as (line number where the record starts, {header: cell})
+    (see :class:`CsvFile`)."""
+    source = CsvFile(path)
+    return source.header, list(source.rows())
 
 
 def field_count_problem(row: dict, header: list[str]) -> str | None:
@@ -184,12 +257,26 @@ def cell(row: dict, name: str) -> str | None:
     return None if cleaned in MISSING else cleaned
 
 
+def clean_cells(cells: list[str]) -> list[str | None]:
+    """Each cell as :func:`cell` reads it. A bulk import's fast path: a record with nothing
+    :func:`strip_controls` would remove (``isprintable`` is false for every control and bidi
+    character) is only stripped, with one check for the whole record."""
+    if "".join(cells).isprintable():
+        return [None if (value := c.strip()) in _MISSING else value for c in cells]
+    return [cell({0: c}, 0) for c in cells]
+
+
 _clean_cache: dict[str, str] = {}
 _time_cache: dict[str, datetime] = {}
 
 
+class OutOfRange(ValueError):
+    """A readable time no desk's history holds (year 0001, 9999-12-31)."""
+
+
 def parse_time(text: str) -> datetime:
-    """``29/2/2016 01:16`` (day first) or ISO 8601; naive UTC whole seconds. ValueError if neither."""
+    """``29/2/2016 01:16`` (day first) or ISO 8601; naive UTC whole seconds. ValueError if neither,
+    :class:`OutOfRange` for a year outside ``YEARS``."""
     cached = _time_cache.get(text)
     if cached is not None:
         return cached
@@ -208,6 +295,8 @@ def parse_time(text: str) -> datetime:
         if value.tzinfo is not None:
             value = value.astimezone(timezone.utc).replace(tzinfo=None)
     value = value.replace(microsecond=0)
+    if not YEARS[0] <= value.year <= YEARS[1]:
+        raise OutOfRange(f"{text!r} is out of range (years {YEARS[0]} to {YEARS[1]})")
     if len(_time_cache) < 100_000:
         _time_cache[text] = value
     return value
@@ -238,9 +327,11 @@ def _insert_sql(model, columns) -> str:
     return f"INSERT INTO {table} ({names}) VALUES ({', '.join([database.param] * len(columns))})"
 
 
-def _db_values(model, columns, row: dict) -> tuple:
-    fields = model._meta.fields
-    return tuple(fields[c].db_value(row[c]) for c in columns)
+# Values of these types go to the driver as they are for these fields: peewee's conversion
+# would return them unchanged (and costs a third of a bulk insert's Python time).
+_NATIVE = {peewee.CharField: (str,), peewee.TextField: (str,), peewee.IntegerField: (int,),
+           peewee.AutoField: (int,), peewee.BooleanField: (bool,), peewee.DateTimeField: (datetime,),
+           peewee.ForeignKeyField: (int,)}
 
 
 def insert_rows(model, rows: list[dict]) -> None:
@@ -249,19 +340,17 @@ def insert_rows(model, rows: list[dict]) -> None:
     of a bulk import's time. Values are converted by the model's fields, as peewee would."""
     if not rows:
         return
-    columns = [model._meta.fields[k].column_name for k in rows[0]]
     keys = list(rows[0])
-    cursor = database.cursor()
-    cursor.executemany(_insert_sql(model, columns), [_db_values(model, keys, r) for r in rows])
-
-
-def insert_row(model, row: dict) -> int:
-    """Like ``insert_rows`` for one row; returns its new id."""
-    keys = list(row)
-    columns = [model._meta.fields[k].column_name for k in keys]
-    cursor = database.cursor()
-    cursor.execute(_insert_sql(model, columns), _db_values(model, keys, row))
-    return cursor.lastrowid
+    fields = [model._meta.fields[k] for k in keys]
+    columns = [f.column_name for f in fields]
+    kinds = [set(_NATIVE.get(type(f), ())) | {type(None)} for f in fields]
+    converts = [f.db_value for f in fields]
+    values = [
+        tuple(v if type(v) in kind else convert(v)
+              for v, kind, convert in zip(map(row.__getitem__, keys), kinds, converts))
+        for row in rows
+    ]
+    database.cursor().executemany(_insert_sql(model, columns), values)
 
 
 # ---------------------------------------------------------------- users and categories

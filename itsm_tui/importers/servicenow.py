@@ -1,15 +1,26 @@
 """Import incidents from a ServiceNow incident audit log export (one CSV row per change).
 
-Rows are grouped by incident ``number``; within an incident the events are ordered by
-``sys_mod_count`` (ties, which real exports contain, by ``sys_updated_at`` and then file order),
-and the last one gives the ticket's final state. Every event becomes one history entry of the
-ticket, at its original time, with what changed since the event before it.
+Rows are grouped by incident ``number``; within an incident the events are ordered by their
+time (``sys_updated_at``), with ``sys_mod_count`` and then the line as tie-breakers (real exports
+repeat a mod count, and a row's mod count can be out of step with its time), and the last one
+gives the ticket's final state. Every event becomes one history entry of the ticket, at its
+original time, with what changed since the event before it; no transition is made up.
 
-Idempotent and resumable: a ticket remembers the highest ``sys_mod_count`` imported
-(``source_mod_count``), and only events above it are applied, so importing a file twice changes
-nothing the second time and a later export of the same incidents updates them. Incidents are
-written in batches, each batch in one transaction: an interrupted import keeps the batches
+Idempotent and resumable: a ticket remembers its last imported event, by time
+(``updated_at``) and mod count (``source_mod_count``), and only events after it are applied, so
+importing a file twice changes nothing the second time, a later export of the same incidents
+updates them, and importing part of a file and then all of it gives what importing it once
+gives. (A ticket changed here after its import has a newer ``updated_at``: source events older
+than that change are not applied.) The file is streamed: read once whole to check it and to
+learn who is who, then incident by incident (rows of an incident may be anywhere in the file),
+in batches of incidents, each in one transaction: an interrupted import keeps the batches
 before the failure and none of the failing one, and running it again completes it.
+
+The source's facts win: a ticket has the resolve and close times the source gives or none
+(``resolved_at`` missing stays missing); ``made_sla`` is the frozen resolution outcome, and our
+due times for the ticket agree with it (``sla.recomputed``). An incident with no caller and no
+opener gets the placeholder requester "Unknown caller" (the report says so) rather than being
+dropped. A time outside the years 1970-2199 skips its row (9999-12-31 is a placeholder).
 
 Mapping choices: ``Awaiting Problem`` waits on a third party (the problem's fix), so it maps to
 ``waiting_on_vendor``; ``Awaiting Evidence`` waits on the caller, so ``waiting_on_user``.
@@ -28,21 +39,23 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Iterator
 
+from ..core import sla
 from ..core.db import transactional
 from ..core.errors import ConflictError, ItsmError, ValidationError
 from ..core.models import Ticket, User, ticket_number
 from ..core.permissions import require
 from ..core.tickets import (
-    BODY_MAX, PRIORITY_MATRIX, STATUS_LABELS, TITLE_MAX, due_times, parse_level, parse_priority,
+    BODY_MAX, PRIORITY_MATRIX, STATUS_LABELS, TITLE_MAX, parse_level, parse_priority,
 )
 from .common import (
-    Counts, ImportReport, Progress, audit_row, cell, ensure_categories, ensure_users,
-    field_count_problem, insert_audit, insert_row, parse_time, read_csv, run_batches,
+    CHUNK, Counts, CsvFile, ImportReport, OutOfRange, Progress, audit_row, clean_cells, ensure_categories,
+    ensure_users, insert_audit, insert_rows, parse_time, refused, run_batches,
 )
 
 SOURCE = "ServiceNow"
-BATCH_SIZE = 200  # incidents per transaction
+BATCH_SIZE = 2500  # incidents per transaction (about 15,000 events: few commits, bounded memory)
 REQUIRED_COLUMNS = ("number", "incident_state", "sys_mod_count", "sys_updated_at")
 STATES = {
     "new": "new",
@@ -56,6 +69,7 @@ STATES = {
 }
 DONE = ("resolved", "closed")
 DEFAULT_CATEGORY = "General"
+UNKNOWN_CALLER = "Unknown caller"  # the requester of an incident with no caller and no opener
 PERSON_COLUMNS = {"caller_id": "requester", "opened_by": "agent", "assigned_to": "agent",
                   "resolved_by": "agent", "sys_updated_by": "agent"}
 # The fields whose changes an event's history entry records, in the order the summary names them.
@@ -71,12 +85,16 @@ MAX_COUNT = 2_000_000_000  # the counters are INT columns
 # Cells kept in columns of this size (longer ones are cut, with a warning).
 LIMITS = {"category": 50, "subcategory": 100, "assignment_group": 100, "cmdb_ci": 100,
           "contact_type": 30, "closed_code": 100, **dict.fromkeys(PERSON_COLUMNS, 100)}
+TIME_COLUMNS = ("sys_updated_at", "opened_at", "sys_created_at", "resolved_at", "closed_at")
+SHORTEST_LIMIT = min(LIMITS.values())
+_levels: dict[tuple[str, str], int] = {}  # (column, text) -> level or priority, as read before
 _PRIORITY_PREFIX = re.compile(r"^\s*([0-9])\s*-")
 
 
-@dataclass
+@dataclass(slots=True)
 class Event:
-    """One source row, read and checked; ``None`` means missing (or unreadable: warned)."""
+    """One source row, read and checked; ``None`` means missing (or unreadable: warned).
+    ``row`` holds its cells cleaned (see ``common.clean_cells``)."""
 
     line: int
     number: str
@@ -96,51 +114,96 @@ class Event:
     closed_at: datetime | None
 
     def text(self, column: str) -> str | None:
-        return cell(self.row, column)
+        return self.row.get(column)  # the row's cells are clean already
 
 
 def import_servicenow(actor: User, path: str | Path, dry_run: bool = False,
                       batch_size: int = BATCH_SIZE, progress: Progress | None = None) -> ImportReport:
     """Import (or with ``dry_run`` only check) a ServiceNow incident export; the report lists
-    what was done and every skipped row with its line number and reason."""
+    what was done and every skipped row with its line number and reason. A file that cannot be
+    read whole (not UTF-8, bad CSV, empty, not this kind of export) is refused before anything
+    is written, and the refusal is in the log."""
     require(actor, "import.run")
     report = ImportReport("servicenow", str(path), dry_run=dry_run)
-    incidents = read_events(path, report)
-    roles = _people_roles(incidents)
-    numbers = list(incidents)
-    batches = [numbers[i:i + batch_size] for i in range(0, len(numbers), batch_size)]
-    run_batches(actor, report, batches,
-                lambda batch: _import_batch(actor, {n: incidents[n] for n in batch}, roles, report),
-                progress)
+    try:
+        source, last_lines, roles = _scan(path)
+    except ItsmError as exc:
+        refused(actor, report, exc)
+        raise
+    run_batches(actor, report, _batches(source, last_lines, report, batch_size),
+                lambda batch: _import_batch(actor, batch, roles, report), progress,
+                total=len(last_lines))
     return report
 
 
 # ---------------------------------------------------------------- reading
 
-def read_events(path: str | Path, report: ImportReport) -> dict[str, list[Event]]:
-    """{number: events in order}; bad rows are skipped into the report."""
-    header, rows = read_csv(path)
+def _scan(path: str | Path) -> tuple[CsvFile, dict[str, int], dict[str, str]]:
+    """Read the file whole once, keeping little: it is valid CSV and UTF-8 throughout (else an
+    ItsmError, before anything is written), {number: the line of its last row} (to know when
+    an incident is complete), and {person: role} over the whole file: anyone who ever opened,
+    was assigned or resolved an incident is an agent, whichever batch meets them first."""
+    source = CsvFile(path)
+    header = source.header
     missing = [c for c in REQUIRED_COLUMNS if c not in header]
     if missing:
         raise ItsmError(f"{Path(path).name} is not a ServiceNow incident export: no "
                         f"{', '.join(missing)} column")
-    incidents: dict[str, list[Event]] = {}
-    for line, row in rows:
+    last_lines: dict[str, int] = {}
+    roles: dict[str, str] = {UNKNOWN_CALLER: "requester"}
+    wanted = [("number", 0, None)] + [(c, LIMITS[c], r) for c, r in PERSON_COLUMNS.items() if c in header]
+    columns = [header.index(c) for c, _, _ in wanted]
+    for line, cells in source.records():
+        if len(cells) != len(header):
+            continue
+        number, *names = clean_cells([cells[i] for i in columns])
+        if number is not None:
+            last_lines[number] = line
+        for name, (_, limit, role) in zip(names, wanted[1:]):
+            name = name and name[:limit]  # cut as _event cuts
+            if name and roles.get(name) != "agent":
+                roles[name] = role
+    return source, last_lines, roles
+
+
+def _batches(source: CsvFile, last_lines: dict[str, int], report: ImportReport,
+             size: int) -> Iterator[dict[str, list[Event]]]:
+    """The incidents, ``size`` at a time ({number: events in order}), each as soon as its
+    last row is read: memory holds one batch and the incidents still being read."""
+    header, width = source.header, len(source.header)
+    pending: dict[str, list[Event]] = {}
+    batch: dict[str, list[Event]] = {}
+    for line, cells in source.records():
+        if not cells:
+            continue
         report.rows += 1
-        event = _event(line, row, header, report)
+        if len(cells) != width:
+            report.skip(line, f"has {len(cells)} fields, the header has {width}")
+            continue
+        row = dict(zip(header, clean_cells(cells)))
+        event = _event(line, row, report, max(map(len, cells)) > SHORTEST_LIMIT)
         if event is not None:
-            incidents.setdefault(event.number, []).append(event)
-    for events in incidents.values():
-        events.sort(key=lambda e: (e.mod_count, e.at, e.line))
-    return incidents
+            pending.setdefault(event.number, []).append(event)
+        number = row.get("number")
+        if last_lines.get(number) == line and number in pending:
+            batch[number] = sorted(pending.pop(number), key=_order)
+            if len(batch) >= size:
+                yield batch
+                batch = {}
+    for number, events in pending.items():  # only if the file changed since the scan
+        batch[number] = sorted(events, key=_order)
+    if batch:
+        yield batch
 
 
-def _event(line: int, row: dict, header: list[str], report: ImportReport) -> Event | None:
-    problem = field_count_problem(row, header)
-    if problem:
-        report.skip(line, problem)
-        return None
-    number = cell(row, "number")
+def _order(event: Event) -> tuple:
+    return event.at, event.mod_count, event.line
+
+
+def _event(line: int, row: dict, report: ImportReport, long_cells: bool = True) -> Event | None:
+    """The row (its cells cleaned) as an event, or None: skipped into the report.
+    ``long_cells`` False: no cell is longer than ``SHORTEST_LIMIT`` (none to cut)."""
+    number = row.get("number")
     if number is None:
         report.skip(line, "no incident number")
         return None
@@ -151,16 +214,23 @@ def _event(line: int, row: dict, header: list[str], report: ImportReport) -> Eve
     if mod_count is None:
         report.skip(line, f"{number}: sys_mod_count {row.get('sys_mod_count')!r} is not a whole number")
         return None
-    at = _time(row, "sys_updated_at", line, report)
+    times = {}
+    for column in TIME_COLUMNS:
+        try:
+            times[column] = _time(row, column, line, report)
+        except OutOfRange as exc:
+            report.skip(line, f"{number}: {column} {exc}")
+            return None
+    at = times["sys_updated_at"]
     if at is None:
         report.skip(line, f"{number}: no readable sys_updated_at (the time of the change)")
         return None
-    for column, limit in LIMITS.items():
+    for column, limit in LIMITS.items() if long_cells else ():
         value = row.get(column)
         if value and len(value) > limit:
             report.warn(line, f"{number}: {column} longer than {limit} characters: cut")
             row[column] = value[:limit]
-    source_state = cell(row, "incident_state")
+    source_state = row.get("incident_state")
     state = STATES.get((source_state or "").lower())
     if state is None:
         report.warn(line, f"{number}: unknown incident_state {source_state!r}: the previous state is kept")
@@ -172,41 +242,50 @@ def _event(line: int, row: dict, header: list[str], report: ImportReport) -> Eve
         made_sla=_flag(row, "made_sla", line, report),
         reopen_count=_count(row, "reopen_count", line, report),
         reassignment_count=_count(row, "reassignment_count", line, report),
-        opened_at=_time(row, "opened_at", line, report) or _time(row, "sys_created_at", line, report),
-        resolved_at=_time(row, "resolved_at", line, report),
-        closed_at=_time(row, "closed_at", line, report),
+        opened_at=times["opened_at"] or times["sys_created_at"],
+        resolved_at=times["resolved_at"], closed_at=times["closed_at"],
     )
 
 
 def _time(row: dict, column: str, line: int, report: ImportReport) -> datetime | None:
-    text = cell(row, column)
+    """The time in ``column``; None (warned) when unreadable; OutOfRange for an impossible year."""
+    text = row.get(column)
     if text is None:
         return None
     try:
         return parse_time(text)
+    except OutOfRange:
+        raise
     except ValueError as exc:
-        report.warn(line, f"{column}: {exc}: taken as missing")
+        if column != "sys_updated_at":
+            report.warn(line, f"{column}: {exc}: taken as missing")
         return None
 
 
 def _level(row: dict, column: str, line: int, report: ImportReport) -> int | None:
-    text = cell(row, column)
+    text = row.get(column)
     if text is None:
         return None
+    known = _levels.get((column, text))
+    if known is not None:
+        return known
     try:
-        return parse_level(text, column)
+        return _levels.setdefault((column, text), parse_level(text, column))
     except ValidationError as exc:
         report.warn(line, f"{exc}: the previous value is kept")
         return None
 
 
 def _priority(row: dict, line: int, report: ImportReport) -> int | None:
-    text = cell(row, "priority")
+    text = row.get("priority")
     if text is None:
         return None
+    known = _levels.get(("priority", text))
+    if known is not None:
+        return known
     prefix = _PRIORITY_PREFIX.match(text)  # '3 - Moderate': ServiceNow's names differ from ours
     try:
-        return parse_priority(int(prefix.group(1)) if prefix else text)
+        return _levels.setdefault(("priority", text), parse_priority(int(prefix.group(1)) if prefix else text))
     except ValidationError:
         report.warn(line, f"priority {text!r} is not one of 1 - Critical .. 4 - Low: "
                           "the previous value is kept")
@@ -214,7 +293,7 @@ def _priority(row: dict, line: int, report: ImportReport) -> int | None:
 
 
 def _flag(row: dict, column: str, line: int, report: ImportReport) -> bool | None:
-    text = (cell(row, column) or "").lower()
+    text = (row.get(column) or "").lower()
     if text in ("true", "false"):
         return text == "true"
     if text:
@@ -224,7 +303,7 @@ def _flag(row: dict, column: str, line: int, report: ImportReport) -> bool | Non
 
 def _count(row: dict, column: str, line: int, report: ImportReport | None) -> int | None:
     """A whole number from 0 up; anything else is missing (warned when ``report`` is given)."""
-    text = cell(row, column)
+    text = row.get(column)
     if text is None:
         return None
     if text.isascii() and text.isdigit() and int(text) <= MAX_COUNT:
@@ -238,17 +317,8 @@ def _person(event: Event, column: str) -> str | None:
     return event.text(column)
 
 
-def _people_roles(incidents: dict[str, list[Event]]) -> dict[str, str]:
-    """{person: role} over the whole file: anyone who ever opened, was assigned or resolved an
-    incident is an agent, so a role does not depend on which batch met them first."""
-    roles: dict[str, str] = {}
-    for events in incidents.values():
-        for event in events:
-            for column, role in PERSON_COLUMNS.items():
-                name = _person(event, column)
-                if name and roles.get(name) != "agent":
-                    roles[name] = role
-    return roles
+def _requester(event: Event) -> str:
+    return _person(event, "caller_id") or _person(event, "opened_by") or UNKNOWN_CALLER
 
 
 # ---------------------------------------------------------------- one incident's story
@@ -305,6 +375,8 @@ def _title(event: Event) -> str:
 
 def _description(event: Event) -> str:
     lines = [f"Imported from {SOURCE} incident {event.number}."]
+    if _requester(event) == UNKNOWN_CALLER:
+        lines.append("Caller: unknown (the export names no caller and no opener)")
     for column, label in (("caller_id", "Caller"), ("opened_by", "Opened by"),
                           ("contact_type", "Contact type")):
         if event.text(column):
@@ -314,35 +386,29 @@ def _description(event: Event) -> str:
 
 
 def _ticket_values(events: list[Event], states: list[dict], people: dict[str, int],
-                   categories: dict[str, int]) -> dict:
+                   categories: dict[str, int], cal: sla.Calendar, pols: dict) -> dict:
     last, final = events[-1], states[-1]
     status = final["status"]
     impact, urgency = final["impact"] or 3, final["urgency"] or 3
     matrix = PRIORITY_MATRIX[(impact, urgency)]
     priority = final["priority"] or matrix
-    created_at = last.opened_at or events[0].at
-    response_due, resolution_due = due_times(created_at, priority)
-    resolved_at = closed_at = None
-    if status in DONE:
-        resolved_at = last.resolved_at or _entered(events, "resolved") or last.closed_at or last.at
-    if status == "closed":
-        closed_at = last.closed_at or last.at
     touched = [e.at for e, s in zip(events, states) if s["status"] != "new" or s["assignee"]]
     code = last.text("closed_code")
-    return {
+    values = {
         "title": _title(last),
         "description": _description(last),
         "category": final["category"] or categories[DEFAULT_CATEGORY],
         "impact": impact, "urgency": urgency, "priority": priority,
         "priority_overridden": priority != matrix,
         "status": status,
-        "requester": people[_person(last, "caller_id") or _person(last, "opened_by")],
+        "requester": people[_requester(last)],
         "assignee": final["assignee"],
-        "created_at": created_at,
-        "updated_at": max(e.at for e in events),
+        "created_at": last.opened_at or events[0].at,
+        "updated_at": last.at,
         "first_response_at": min(touched) if touched else None,
-        "resolved_at": resolved_at, "closed_at": closed_at,
-        "response_due": response_due, "resolution_due": resolution_due,
+        # The source's times or none: an incident resolved without a resolved_at has none.
+        "resolved_at": last.resolved_at if status in DONE else None,
+        "closed_at": last.closed_at if status == "closed" else None,
         "resolution_note": (f"Resolved in {SOURCE}" + (f" with {code}" if code else ""))
         if status in DONE else None,
         "reopen_count": final["reopen_count"] or 0,
@@ -355,75 +421,87 @@ def _ticket_values(events: list[Event], states: list[dict], people: dict[str, in
         "configuration_item": final["configuration_item"],
         "opened_by": people.get(_person(last, "opened_by")),
         "resolved_by": people.get(_person(last, "resolved_by")) if status in DONE else None,
+        "sla_paused_seconds": 0, "sla_paused_at": None,
     }
-
-
-def _entered(events: list[Event], status: str) -> datetime | None:
-    """When the incident last entered ``status`` (the first event of its last run there)."""
-    entered = None
-    for previous, event in zip([None] + events[:-1], events):
-        if event.state == status and (previous is None or previous.state != status):
-            entered = event.at
-    return entered
+    values.update(sla.recomputed(values, cal, pols))  # due times that agree with made_sla
+    return values
 
 
 # ---------------------------------------------------------------- writing
 
-def _floor(ticket: Ticket | None) -> int:
-    """The highest source change already imported into ``ticket`` (-1: none)."""
-    if ticket is None or ticket.source_mod_count is None:
-        return -1
-    return ticket.source_mod_count
+def _first_new(events: list[Event], ticket: Ticket | None) -> int | None:
+    """The index of the first event after the last one imported into ``ticket`` (its time, then
+    its mod count), or None when there is none: a mod count alone says nothing, real exports
+    repeat one or number an event out of step with its time."""
+    if ticket is None:
+        return 0
+    mark = (ticket.updated_at, -1 if ticket.source_mod_count is None else ticket.source_mod_count)
+    return next((i for i, e in enumerate(events) if (e.at, e.mod_count) > mark), None)
 
 
 @transactional
 def _import_batch(actor: User, incidents: dict[str, list[Event]], roles: dict[str, str],
                   report: ImportReport) -> Counts:
-    """Write one batch of incidents: the users and categories they need, tickets, history."""
+    """Write one batch of incidents: the users and categories they need, tickets (new ones in
+    multi-row inserts), history entries (in multi-row inserts). The SLA policies and calendar
+    are read once for the batch."""
     done = Counts()
-    existing = {t.source_number: t for t in
-                Ticket.select().where(Ticket.source_number.in_(list(incidents)))}
-    wanted: dict[str, list[Event]] = {}
+    existing: dict[str, Ticket] = {}
+    numbers = list(incidents)
+    for start in range(0, len(numbers), CHUNK):
+        for ticket in Ticket.select().where(Ticket.source_number.in_(numbers[start:start + CHUNK])):
+            existing[ticket.source_number] = ticket
+    wanted: dict[str, tuple[list[Event], int]] = {}
     for number, events in incidents.items():
-        last = events[-1]
-        if last.mod_count <= _floor(existing.get(number)):
+        first = _first_new(events, existing.get(number))
+        if first is None:
             done.unchanged += 1
-        elif not (_person(last, "caller_id") or _person(last, "opened_by")):
-            report.skip(last.line, f"{number}: no caller_id or opened_by (a ticket needs a "
-                                   f"requester): lines {', '.join(str(e.line) for e in events)} "
-                                   "not imported")
-        else:
-            wanted[number] = events
+            continue
+        wanted[number] = (events, first)
+        if _requester(events[-1]) == UNKNOWN_CALLER:
+            report.warn(events[-1].line, f"{number}: no caller_id or opened_by: the requester is "
+                                         f"the placeholder user {UNKNOWN_CALLER!r}")
     if not wanted:
         return done
-    everyone = [e for events in wanted.values() for e in events]
+    everyone = [e for events, _ in wanted.values() for e in events]
     names = {n for e in everyone for n in (_person(e, c) for c in PERSON_COLUMNS) if n}
-    people = ensure_users(actor, {n: roles[n] for n in names}, SOURCE)
+    names |= {_requester(events[-1]) for events, _ in wanted.values()}
+    people = ensure_users(actor, {n: roles.get(n, "agent") for n in names}, SOURCE)
     categories = ensure_categories(
         actor, sorted({e.text("category") for e in everyone} - {None} | {DEFAULT_CATEGORY}), SOURCE)
     names_by_id = {"assignee": {i: n for n, i in people.items()},
                    "category": {i: n for n, i in categories.items()}}
-    history: list[dict] = []
-    for number, events in wanted.items():
+    cal, pols = sla.calendar(), sla.policies()
+    stories, new_rows = {}, []
+    for number, (events, first) in wanted.items():
         states = _states(events, people, categories)
-        values = _ticket_values(events, states, people, categories)
+        values = _ticket_values(events, states, people, categories, cal, pols)
+        stories[number] = (events, first, states)
         known = existing.get(number)
         if known is None:
-            ticket_id, version, first, before = insert_row(Ticket, {**values, "version": 1}), 1, 0, {}
+            new_rows.append({**values, "version": 1})
             done.created += 1
-        else:
-            first = next(i for i, e in enumerate(events) if e.mod_count > _floor(known))
-            before = states[first - 1] if first else _ticket_state(known)
-            ticket_id, version = known.id, known.version + 1
-            updated = (Ticket.update(**values, version=version)
-                       .where((Ticket.id == known.id) & (Ticket.version == known.version)).execute())
-            if not updated:
-                raise ConflictError(f"{ticket_number(known.id)} ({number}) was changed during the import")
-            done.updated += 1
+            continue
+        updated = (Ticket.update(**values, version=known.version + 1)
+                   .where((Ticket.id == known.id) & (Ticket.version == known.version)).execute())
+        if not updated:
+            raise ConflictError(f"{ticket_number(known.id)} ({number}) was changed during the import")
+        done.updated += 1
+    insert_rows(Ticket, new_rows)
+    ids = {number: (t.id, t.version) for number, t in existing.items()}
+    created = [row["source_number"] for row in new_rows]
+    for start in range(0, len(created), CHUNK):
+        query = Ticket.select(Ticket.id, Ticket.source_number).where(
+            Ticket.source_number.in_(created[start:start + CHUNK]))
+        ids.update({number: (ticket_id, 0) for ticket_id, number in query.tuples()})
+    history: list[dict] = []
+    for number, (events, first, states) in stories.items():
+        known = existing.get(number)
+        ticket_id, version = ids[number][0], ids[number][1] + 1
+        before = states[first - 1] if first else _ticket_state(known) if known else {}
         for index in range(first, len(events)):
-            created = known is None and index == 0
             history.append(_history_row(ticket_id, version, events[index], before, states[index],
-                                        people, names_by_id, created))
+                                        people, names_by_id, known is None and index == 0))
             before = states[index]
         done.events += len(events) - first
     insert_audit(history)

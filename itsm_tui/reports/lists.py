@@ -97,6 +97,7 @@ TICKET_COLUMNS = (
     Col("due", "Resolution due", 17, _get("resolution_due")),
     Col("response_due", "Response due", 17, _get("response_due")),
     Col("resolved", "Resolved", 17, _get("resolved_at")),
+    Col("source_number", "Source number", 12, _get("source_number")),
 )
 SYSTEM_COLUMNS = (
     Col("hostname", "Hostname", 0, _get("hostname")),

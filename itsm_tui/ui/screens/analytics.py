@@ -2,7 +2,10 @@
 30 s and right after an operator's change); this screen only draws them.
 
 Supervisors and admins see the whole desk, agents the tickets assigned to them. The SLA and
-age rows open the queue filtered to exactly the tickets they count.
+age rows open the queue filtered to exactly the tickets they count. The history part (opened,
+resolved and closed in the period, time to resolve, reopened, SLA outcomes) and the trend charts,
+whose bucket (day, week, month) follows the period's length, cover closed history too: ``a``
+shows all of it.
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ class AnalyticsScreen(Screen):
     AnalyticsScreen #drill { height: auto; max-height: 9; border: round $primary; }
     AnalyticsScreen Sparkline { height: 2; margin: 0 1; }
     AnalyticsScreen .caption { padding: 0 1; color: $text-muted; }
+    AnalyticsScreen #totals { padding: 1 1 0 1; }
     AnalyticsScreen #body { height: 1fr; }
     """
     BINDINGS = [
@@ -54,6 +58,7 @@ class AnalyticsScreen(Screen):
         Binding("w", "period('7d')", "7 days"),
         Binding("m", "period('30d')", "30 days"),
         Binding("q", "period('quarter')", "Quarter"),
+        Binding("a", "period('all')", "All"),
         Binding("c", "custom_period", "Custom…"),
         Binding("r", "reload", "Refresh"),
         Binding(EXPORT_KEYS, "export", "Export PDF", key_display="e"),
@@ -67,9 +72,10 @@ class AnalyticsScreen(Screen):
                 with Vertical(id="left"):
                     yield OptionList(id="drill")
                     yield Static("", id="compliance")
-                    yield Static("", id="totals")
+                    yield Static("", id="history")
                 with Vertical(id="right"):
                     yield Static("", id="workload")
+            yield Static("", id="totals")  # full width: three name-and-count pairs
             yield Label("", id="opened-caption", classes="caption")
             yield Sparkline([], id="opened")
             yield Label("", id="resolved-caption", classes="caption")
@@ -142,6 +148,7 @@ class AnalyticsScreen(Screen):
         self._period_line(figures)
         self._drill_rows(figures)
         self._compliance(figures)
+        self._history(figures)
         self._totals(figures)
         self._workload(figures)
         self._charts(figures)
@@ -159,21 +166,27 @@ class AnalyticsScreen(Screen):
                 line.append("  ·  updating…", style="italic")
         self.query_one("#period", Static).update(line)
 
+    def _bar_width(self) -> int:
+        """What the left column leaves for a drill row's bar after its label and count (none
+        at 80 columns would wrap the row): up to BAR_WIDTH."""
+        return max(0, min(BAR_WIDTH, self.size.width // 2 - 36))
+
     def _drill_rows(self, figures: dict) -> None:
         drill = self.query_one("#drill", OptionList)
+        width = self._bar_width()
         highlighted = drill.highlighted
         options = []
         for state in sla.STATES:
             count = figures["sla"][state]
             text = Text(f" {SLA_LABELS[state]:<10}", style=SLA_STYLES[state] if count else "")
             text.append(f" {count:>7,}  ")
-            text.append(bar(count, max(figures["sla"][s] for s in sla.STATES)), style="dim")
+            text.append(bar(count, max(figures["sla"][s] for s in sla.STATES), width), style="dim")
             options.append(Option(text, id=f"sla:{state}"))
         largest = max(figures["open_age"].values())
         for bucket, label in AGE_LABELS.items():
             count = figures["open_age"][bucket]
             text = Text(f" Open {label:<12} {count:>7,}  ")
-            text.append(bar(count, largest), style="cyan")
+            text.append(bar(count, largest, width), style="cyan")
             options.append(Option(text, id=f"age:{bucket}"))
         drill.clear_options()
         drill.add_options(options)
@@ -186,9 +199,8 @@ class AnalyticsScreen(Screen):
         for target in sla.TARGETS:
             share = figures["compliance"][target]
             percent = "—" if share["percent"] is None else f"{share['percent']:.1f}%"
-            text.append(f"  {target.capitalize():<11}{percent:>7}  ({share['met']} met, {share['breached']} breached)\n")
-        counts = figures["period_counts"]
-        text.append(f"  Opened {counts['opened']:,}, resolved {counts['resolved']:,} in the period\n")
+            text.append(f"  {target.capitalize():<11}{percent:>7}  {share['met']:,} met\n")
+            text.append(f"  {'':<18}  {share['breached']:,} breached\n")
         self.query_one("#compliance", Static).update(text)
 
     def _totals(self, figures: dict) -> None:
@@ -212,21 +224,53 @@ class AnalyticsScreen(Screen):
         self.query_one("#totals", Static).update(table)
 
     def _workload(self, figures: dict) -> None:
-        table = Table(title="Workload", title_style="bold", title_justify="left", box=None,
-                      header_style="bold", padding=(0, 1))
-        for header in ("Agent", "Open", "In progress", "Resolved", "Median h"):
-            table.add_column(header, justify="left" if header == "Agent" else "right")
+        # Short headers, so that a name keeps 10 cells in the right column at 80 columns.
+        table = Table(title="Workload (done, median h: period)", title_style="bold",
+                      title_justify="left", box=None, header_style="bold", padding=(0, 1), pad_edge=False)
+        table.add_column("Agent", max_width=8, no_wrap=True, overflow="ellipsis")
+        for header in ("Open", "In prog", "Done", "Med h"):
+            table.add_column(header, justify="right", no_wrap=True, min_width=len(header))
         for row in figures["workload"]:
             median = "—" if row["median_hours"] is None else f"{row['median_hours']:.1f}"
             table.add_row(literal(row["agent"]), Text(f"{row['open']:,}"), Text(f"{row['in_progress']:,}"),
                           Text(f"{row['resolved']:,}"), Text(median))
         self.query_one("#workload", Static).update(table)
 
+    def _history(self, figures: dict) -> None:
+        h = figures["history"]
+        t = h["time_to_resolve"]
+        outcome = h["sla_outcome"]
+
+        def hours(value) -> str:
+            return "—" if value is None else f"{value:,.1f} h"
+
+        text = Text()  # lines of at most 36 cells: the left column's width at 80 columns
+        text.append("History in the period\n", style="bold")
+        text.append(f"  Opened {h['opened']['total']:,} · resolved {h['resolved']['total']:,}\n")
+        text.append(f"  Closed {h['closed']['total']:,} · reopened {h['reopened']:,}\n")
+        text.append(f"  To resolve ({t['count']:,} tickets):\n")
+        text.append(f"    median {hours(t['median_hours'])} · p90 {hours(t['p90_hours'])}\n")
+        text.append(f"    mean {hours(t['mean_hours'])}\n")
+        if t["left_out"]:
+            text.append(f"    {t['left_out']:,} with no resolve time left out\n", style="yellow")
+        text.append(f"  SLA outcome: {outcome['met']:,} met\n")
+        text.append(f"    {outcome['breached']:,} breached · {outcome['unknown']:,} unknown\n")
+        for kind in ("opened", "closed"):
+            top = [(name, n) for name, n in h[kind]["category"].items() if n][:1]
+            for name, n in top:  # the category that had the most
+                text.append(f"  {kind.capitalize()} most: ", style="dim")
+                text.append(Text(f"{one_line(str(name))[:13]} {n:,}\n"))
+        self.query_one("#history", Static).update(text)
+
     def _charts(self, figures: dict) -> None:
-        daily = figures["daily"]
-        first, last = daily[0]["day"], daily[-1]["day"]
-        for key, caption in (("opened", "Opened per day"), ("resolved", "Resolved per day"), ("backlog", "Backlog")):
-            values = [d[key] for d in daily]
+        trend = figures["trend"]
+        rows, bucket = trend["rows"], trend["bucket"]
+        first, last = rows[0]["start"], rows[-1]["start"]
+        captions = (("opened", f"Opened per {bucket}"), ("resolved", f"Resolved per {bucket}"),
+                    ("backlog", "Backlog"))
+        for key, caption in captions:
+            values = [r[key] for r in rows]
             self.query_one(f"#{key}", Sparkline).data = values
             self.query_one(f"#{key}-caption", Label).update(Text(
-                f"{caption}, {first} to {last}: today {values[-1]:,}, highest {max(values):,}, lowest {min(values):,}"))
+                f"{caption}, {first} to {last}: last {values[-1]:,}, highest {max(values):,}, "
+                f"lowest {min(values):,}"))
