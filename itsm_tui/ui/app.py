@@ -453,14 +453,14 @@ class ItsmApp(App):
 
 
 def run(url: str | None = None) -> int:
+    app = ItsmApp(url)
+    if not app._first_run():
+        setup.open_database(app.url)  # a missing or outdated schema is one line, before the screen is taken
     if not all(stream.isatty() for stream in (sys.stdin, sys.stdout, sys.stderr)):
         # Without a terminal (ssh -T, a pipe) the app would read end-of-input forever.
         print(NEEDS_TERMINAL, file=sys.stderr)
         return 1
     if config.settings().served:
         os.environ.pop("TEXTUAL_ALLOW_SIGNALS", None)  # ctrl+z and ctrl+c stay keys, never signals
-    app = ItsmApp(url)
-    if not app._first_run():
-        setup.open_database(app.url)  # a missing or outdated schema is one line, before the screen is taken
     app.run()
     return app.return_code or 0
