@@ -123,6 +123,20 @@ def _record_run(actor: User, report: ImportReport, action: str) -> None:
                  {"file": [None, report.file], **{k: [None, v] for k, v in report.counts().items()}})
 
 
+FIELD_LIMIT = 64 * 1024 * 1024  # csv's default, 128 KiB, refused a whole file for one long cell
+
+
+def _refuse_duplicate_columns(header: list[str], name: str) -> None:
+    """Two columns of one name (in any case): which one is meant cannot be known."""
+    seen: dict[str, str] = {}
+    for column in header:
+        first = seen.get(column.casefold())
+        if column and first is not None:
+            named = repr(column) if first == column else f"{first!r} and {column!r}"
+            raise ItsmError(f"{name} has two columns named {named}: rename one and try again")
+        seen[column.casefold()] = column
+
+
 def read_csv(path: str | Path) -> tuple[list[str], list[tuple[int, dict]]]:
     """The header, and each data row as (line number where the record starts, {header: cell}).
 
@@ -135,6 +149,7 @@ def read_csv(path: str | Path) -> tuple[list[str], list[tuple[int, dict]]]:
     except OSError as exc:
         raise ItsmError(f"cannot read {path}: {exc.strerror}") from None
     rows = []
+    csv.field_size_limit(max(csv.field_size_limit(), FIELD_LIMIT))  # a cell too long for its field is the row's problem
     with handle:
         reader = csv.reader(handle)
         try:
@@ -142,6 +157,7 @@ def read_csv(path: str | Path) -> tuple[list[str], list[tuple[int, dict]]]:
             if not header:
                 raise ItsmError(f"{path.name} is empty: expected a header row")
             header = [h.strip() for h in header]
+            _refuse_duplicate_columns(header, path.name)
             start = reader.line_num + 1
             for cells in reader:
                 if cells:
