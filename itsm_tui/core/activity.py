@@ -37,9 +37,12 @@ from .query import RawTerm, choose, date_range, show, single, tokenize
 from .queue import (
     END, Cursor, Page, all_of, contains_text, keyset_page, names_or_none, negatable,
 )
+from .labels import action_label, field_label
 from .tickets import NUMBER_RE
+from .timeline import Names
 
-__all__ = ["WORK_ENTITIES", "page", "count", "entry", "iterate", "entity_label", "name_entities", "Cursor", "Page", "END"]
+__all__ = ["WORK_ENTITIES", "page", "count", "entry", "iterate", "entity_label", "name_entities",
+           "action_label", "field_label", "changes_in_words", "Cursor", "Page", "END"]
 
 WORK_ENTITIES = audit.WORK_ENTITIES
 LOGIN_ACTIONS = ("login", "login_failed")
@@ -258,7 +261,7 @@ def iterate(actor: User, text: str = "", batch: int = 500):
 
 
 def entry(actor: User, entry_id: int) -> tuple[AuditEntry, dict]:
-    """One entry (with ``.actor`` joined) and its {field: [before, after]} changes.
+    """One entry (with ``.actor`` joined) and its changes in words (see changes_in_words).
 
     An entry the actor may not read is "not found", like one that does not exist."""
     everything = _sees_everything(actor)
@@ -272,4 +275,27 @@ def entry(actor: User, entry_id: int) -> tuple[AuditEntry, dict]:
         )
     if found is None or not (everything or found.entity_type in WORK_ENTITIES):
         raise NotFound(f"log entry {entry_id} does not exist")
-    return found, audit.changes_of(found)
+    return found, changes_in_words(found)
+
+
+def changes_in_words(found: AuditEntry) -> dict[str, list]:
+    """{field in words: [before, after]}: a referenced record by the name it had when the change
+    was written, a ticket's status, priority, impact and urgency by their labels, yes/no for a
+    flag, a file by its name; None for no value. Internal fields are named in words too."""
+    names = Names([found])
+    ticket = found.entity_type == "ticket"
+
+    def word(field: str, value, index: int):
+        if value is None or value == "":
+            return None
+        if isinstance(value, dict):
+            return value.get("name") or ", ".join(f"{k} {v}" for k, v in value.items())
+        if isinstance(value, list):
+            return ", ".join(str(v) for v in value) or None
+        return names.show(field, value, found.id, index, ticket=ticket)
+
+    shown = {}
+    for field, pair in audit.changes_of(found).items():
+        before, after = (list(pair) + [None, None])[:2] if isinstance(pair, (list, tuple)) else (None, pair)
+        shown[field_label(field)] = [word(field, before, 0), word(field, after, 1)]
+    return shown

@@ -137,7 +137,7 @@ STOCK_COLUMNS = (
 LOG_COLUMNS = (
     Col("at", "When", 17, _get("at")),
     Col("actor", "Who", 13, lambda r: r.get("actor") or "(unknown)"),
-    Col("action", "Action", 14, _get("action")),
+    Col("action", "Action", 14, lambda r: activity.action_label(r.get("action"))),
     Col("entity", "Entity", 14, _entity),
     Col("summary", "Summary", 0, _get("summary")),
 )
