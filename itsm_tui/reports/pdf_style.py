@@ -67,6 +67,45 @@ def styles() -> dict[str, ParagraphStyle]:
     }
 
 
+def table_font() -> list[tuple]:
+    """The TableStyle command that gives a Table's plain-string cells (even empty ones) our
+    embedded font: a Table's own default is Helvetica, which is never embedded."""
+    return [("FONTNAME", (0, 0), (-1, -1), fonts.fonts().regular)]
+
+
+# A long text is cut into pieces of at most this many lines and characters, each its own
+# paragraph or table row: reportlab cannot split a table row across pages (a taller one fails
+# with LayoutError), and it re-wraps the whole rest of a paragraph at every page break (a
+# 10,000-line paragraph took minutes).
+PIECE_LINES = 30
+PIECE_CHARS = 2000
+
+
+def pieces(text: str) -> list[str]:
+    """``text`` cut at line breaks into pieces of at most PIECE_LINES lines and PIECE_CHARS
+    characters; a longer line is cut where a space is near the limit, else at the limit."""
+    out: list[str] = []
+    lines: list[str] = []
+    size = 0
+    for line in str(text).split("\n"):
+        while len(line) > PIECE_CHARS:
+            cut = line.rfind(" ", PIECE_CHARS // 2, PIECE_CHARS)
+            cut = cut + 1 if cut > 0 else PIECE_CHARS
+            if lines:
+                out.append("\n".join(lines))
+                lines, size = [], 0
+            out.append(line[:cut])
+            line = line[cut:]
+        if lines and (len(lines) == PIECE_LINES or size + len(line) > PIECE_CHARS):
+            out.append("\n".join(lines))
+            lines, size = [], 0
+        lines.append(line)
+        size += len(line) + 1
+    if lines:
+        out.append("\n".join(lines))
+    return out
+
+
 def para(text: str, style: ParagraphStyle):
     """A Paragraph that prints ``text`` literally (escaped; line breaks kept)."""
     from reportlab.platypus import Paragraph
