@@ -269,7 +269,7 @@ def _spool(spool, source, columns, run: _Run) -> int:
     in chunks into an anonymous temporary file; returns the row count."""
     chunk, count = [], 0
     for row in source:
-        chunk.append(tuple(strip_controls(display(c.value(row))) for c in columns))
+        chunk.append(tuple(strip_controls(display(c.printed(row))) for c in columns))
         count += 1
         run.tick(count)
         if len(chunk) == SPOOL_CHUNK:

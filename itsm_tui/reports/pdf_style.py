@@ -31,7 +31,10 @@ PILLS = {
     "critical": ("#DC2626", "#FFFFFF"), "high": ("#F97316", "#FFFFFF"),
     "medium": ("#FEF9C3", "#713F12"), "low priority": ("#F3F4F6", "#4B5563"),
     "comment": ("#DBEAFE", "#1E40AF"), "internal note": ("#FEF3C7", "#92400E"),
-    "change": ("#F3F4F6", "#4B5563"),
+    "change": ("#F3F4F6", "#4B5563"), "attachment": ("#F3F4F6", "#4B5563"),
+    "breached": ("#DC2626", "#FFFFFF"), "at risk": ("#FEF3C7", "#92400E"),
+    "on track": ("#DCFCE7", "#166534"), "paused": ("#E5E7EB", "#374151"),
+    "met": ("#F3F4F6", "#166534"),
 }
 
 
