@@ -328,3 +328,20 @@ def test_log_pdf_wraps_summary_and_entity_and_says_actions_in_words(system, out)
     assert f"department {name}" in flat and f"created department {name}" in flat
     rows = flat.split("When Who Action Entity Summary", 1)[1]
     assert rows.split()[3] == "Created" and "…" not in rows
+
+
+def test_category_names_keep_their_underscores_in_pdfs(system, out):
+    from itsm_tui.core.models import Category
+    from itsm_tui.reports import pdf_analytics
+
+    Category.create(name="Net_Ops_Team")
+    tickets.create(system, "Switch down", "d", category="Net_Ops_Team")
+    done = export.export_list(system, export.ListJob("tickets", "pdf", str(out / "c.pdf"),
+                                                     "category:Net_Ops_Team status:in_progress,new"))
+    first = page_texts(done.path)[0]
+    assert "Filter: category is Net_Ops_Team; status is in progress or new" in " ".join(first.split())
+    rows = raw_text(done.path).split("Created", 1)[1]
+    assert "Net_Ops_Team" in "".join(rows.split())  # the row too (wrapped in its narrow column)
+    figures = pdf_analytics.from_core({"totals": {"category": {"Net_Ops_Team": 1}}})
+    done = export.export_analytics(system, figures, str(out / "a.pdf"))
+    assert "Net_Ops_Team" in pdf_text(done.path)

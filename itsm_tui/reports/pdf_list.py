@@ -85,6 +85,8 @@ def wrap(text: str, font: str, room: float) -> list[str]:
                 lines.append(line)
             while fonts.width(word, font, CELL_SIZE) > room:  # a word longer than a line
                 cut = _longest_prefix(word, font, room)
+                mark = max(word.rfind(c, 0, cut) for c in "_-/.,;:@")  # after one, if any
+                cut = mark + 1 if mark >= cut // 2 else cut
                 lines.append(word[:cut])
                 word = word[cut:]
             line = word
