@@ -195,6 +195,7 @@ def filters(log: Log) -> list[tuple[str, object]]:
         ("action:update", lambda r: r["action"] == "update"),
         ("action:login,CREATE", lambda r: r["action"] in ("login", "create")),
         ("action:stock_adjust", lambda r: r["action"] == "stock_adjust"),
+        ('action:"Stock adjusted",logged_in', lambda r: r["action"] in ("stock_adjust", "login")),
         ("-action:comment,note", lambda r: r["action"] not in ("comment", "note")),
         ("type:system", lambda r: r["entity_type"] == "system"),
         ("type:ticket,stock", lambda r: r["entity_type"] in ("ticket", "stock")),

@@ -12,8 +12,8 @@ The filter language has the syntax of the ticket language::
     actor:agent1,none action:update,delete type:system entity:INC000123 at:>2026-03-01
     is:login is:failed "printer"
 
-``actor:`` usernames, or ``none`` for failed logins under unknown names; ``action:`` and
-``type:`` any action or entity type words; ``entity:`` a record id or a ticket number (which
+``actor:`` usernames, or ``none`` for failed logins under unknown names; ``action:`` action
+codes or the words the log shows for them (``"stock adjusted"``); ``type:`` entity types; ``entity:`` a record id or a ticket number (which
 implies ``type:ticket``); ``at:`` (``date:``) a date or range like the ticket language's
 ``created:``; ``is:login`` logins and failed logins, ``is:failed`` failed logins; free text is
 looked for in the summary.
@@ -37,7 +37,7 @@ from .query import RawTerm, choose, date_range, show, single, tokenize
 from .queue import (
     END, Cursor, Page, all_of, contains_text, keyset_page, names_or_none, negatable,
 )
-from .labels import action_label, field_label
+from .labels import ACTION_LABELS, action_label, field_label
 from .tickets import NUMBER_RE
 from .timeline import Names
 
@@ -92,7 +92,7 @@ def _clause(raw: RawTerm, now: datetime):
     if key == "actor":
         return names_or_none(raw, AuditEntry.actor, User, User.username, "user")
     if key == "action":
-        return AuditEntry.action.in_(sorted({item.text.lower() for item in items}))
+        return AuditEntry.action.in_(sorted({_action_code(item.text) for item in items}))
     if key == "type":
         return AuditEntry.entity_type.in_(sorted({item.text.lower() for item in items}))
     if key == "entity":
@@ -109,6 +109,16 @@ def _clause(raw: RawTerm, now: datetime):
         words = {choose(item, _IS_WORDS, "'is' value") for item in items}
         return AuditEntry.action.in_(LOGIN_ACTIONS if "login" in words else ("login_failed",))
     raise QueryError(f"unsupported filter {key!r}", raw.position)
+
+
+_BY_LABEL = {label.lower(): code for code, label in ACTION_LABELS.items()}
+
+
+def _action_code(text: str) -> str:
+    """The action code a filter names: the code itself (``stock_adjust``) or the words the log
+    shows for it (``"stock adjusted"``, ``stock_adjusted``), in any case."""
+    text = text.strip().lower()
+    return _BY_LABEL.get(text.replace("_", " ").replace("-", " "), text)
 
 
 def _entity_clause(raw: RawTerm):
