@@ -25,7 +25,8 @@ from reportlab.platypus import BaseDocTemplate, Flowable, Frame, PageBreak, Page
 
 from . import fonts
 from .pdf_style import (
-    ACCENT, INK, MARGIN, ZEBRA, Masthead, PageDecor, Stream, page_size, para, pill, styles,
+    ACCENT, INK, MARGIN, PILLS, ZEBRA, Masthead, PageDecor, Stream, page_size, para, pill,
+    pill_key, styles,
 )
 
 CELL_SIZE = 8
@@ -37,6 +38,7 @@ CHAR = 4.7  # points per character of a column's nominal width at CELL_SIZE
 PAD = 4
 MIN_FLEX = 24  # characters the flexible column gets at least
 PILL_LOOKS = ("status", "priority")
+PILL_ORDER = {word: n for n, word in enumerate(PILLS)}
 
 
 @dataclass(frozen=True)
@@ -302,10 +304,21 @@ def _wrap_rows(spool, columns, widths, rows) -> tuple[array, list[tuple[str, str
             chunk = []
     if chunk:
         pickle.dump(chunk, spool, protocol=pickle.HIGHEST_PROTOCOL)
-    totals = [(f"By {columns[n].header.lower()}",
-               ", ".join(f"{value or '(none)'} {count:,}" for value, count in counter.most_common()))
+    totals = [(f"By {_lower(columns[n].header)}",
+               ", ".join(f"{value or '(none)'} {count:,}"
+                         for value, count in sorted(counter.items(), key=_in_order(columns[n].look))))
               for n, counter in counted if counter]
     return heights, totals
+
+
+def _lower(header: str) -> str:
+    return header if header.isupper() else header.lower()  # "SLA" stays
+
+
+def _in_order(look: str):
+    """Sort key for totals: the order of the colour table (Critical before High, New before
+    In progress), then the larger count first."""
+    return lambda pair: (PILL_ORDER.get(pill_key(pair[0], look), len(PILL_ORDER)), -pair[1])
 
 
 def _unspool(spool):

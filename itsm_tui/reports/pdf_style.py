@@ -20,7 +20,8 @@ ACCENT = colors.HexColor("#1F3A5F")
 ZEBRA = colors.HexColor("#F1F4F8")
 RULE = colors.HexColor("#CBD5E1")
 
-# a status or priority word (lower case) -> (background, text colour) of its pill
+# a status or priority word (lower case) -> (background, text colour) of its pill; in the
+# order the totals of a list list them
 PILLS = {
     "new": ("#DBEAFE", "#1E40AF"), "in progress": ("#DCFCE7", "#166534"),
     "waiting on user": ("#FEF3C7", "#92400E"), "waiting on vendor": ("#FEF3C7", "#92400E"),
@@ -42,12 +43,15 @@ _PILL_COLOURS = {word: (colors.HexColor(back), colors.HexColor(ink))
                  for word, (back, ink) in PILLS.items()}
 
 
+def pill_key(word: str, look: str) -> str:
+    """The key of PILLS for a cell's word ("Low" is a priority's or a stock level's)."""
+    key = word.lower()
+    return "low priority" if look == "priority" and key == "low" else key
+
+
 def pill(word: str, look: str) -> tuple | None:
     """(background, text) colours for a status or priority cell, or None for a plain cell."""
-    key = word.lower()
-    if look == "priority" and key == "low":
-        key = "low priority"
-    return _PILL_COLOURS.get(key)
+    return _PILL_COLOURS.get(pill_key(word, look))
 
 
 def page_size(wide: bool):
