@@ -41,7 +41,6 @@ SHOWN_FIELDS = {
     "peripheral": "peripheral",
     "resolution_note": "resolution note",
 }
-USER_FIELDS = ("assignee", "requester")
 
 
 @dataclass(frozen=True)
@@ -96,9 +95,11 @@ def story(ticket_id: int, staff: bool) -> list[Event]:
 
 TICKET_VALUE_NAMES = {"status": STATUS_LABELS, "priority": PRIORITY_NAMES, "impact": LEVEL_NAMES,
                       "urgency": LEVEL_NAMES}
-# The entity type in the log of each kind of record a reference field points at.
+# Each kind of record a reference field points at: its entity type in the log, and the column
+# that names it.
 _ENTITY_TYPE = {System: "system", Peripheral: "peripheral", Category: "category", User: "user",
                 Department: "department", Network: "network"}
+_NAMING = {column.model: column for column in audit.NAMED_FIELDS.values()}
 
 
 class Names:
@@ -108,22 +109,22 @@ class Names:
 
     def __init__(self, entries: list[AuditEntry]):
         self.stored = {entry.id: audit.names_of(entry) for entry in entries}
-        wanted: dict[str, set[int]] = defaultdict(set)
+        wanted: dict[type, set[int]] = defaultdict(set)  # model -> ids without a stored name
         for entry in entries:
             stored = self.stored[entry.id]
             for field, pair in audit.changes_of(entry).items():
                 if field in audit.NAMED_FIELDS and isinstance(pair, list):
                     names = stored.get(field) or [None, None]
-                    wanted[field if field not in USER_LIKE else "assignee"].update(
+                    wanted[audit.NAMED_FIELDS[field].model].update(
                         v for v, name in zip(pair, names) if type(v) is int and name is None)
-        self.current: dict[str, dict[int, str]] = {}
-        for field, ids in wanted.items():
-            column = audit.NAMED_FIELDS[field]
-            found = _lookup(column.model, column, ids)
+        self.current: dict[type, dict[int, str]] = {}
+        for model, ids in wanted.items():
+            column = _NAMING[model]
+            found = _lookup(model, column, ids)
             missing = ids - set(found)
             if missing:
                 found.update(_deleted_names(column, missing))
-            self.current[field] = found
+            self.current[model] = found
 
     def show(self, field: str, value, entry_id: int | None = None, index: int = 0,
              ticket: bool = True) -> str:
@@ -134,18 +135,14 @@ class Names:
             stored = (self.stored.get(entry_id) or {}).get(field) or [None, None]
             if index < len(stored) and stored[index]:
                 return stored[index]
-            key = field if field not in USER_LIKE else "assignee"
-            kind = "user" if field in USER_LIKE else field
-            return self.current.get(key, {}).get(value, f"{kind} #{value}")
+            model = audit.NAMED_FIELDS[field].model
+            return self.current.get(model, {}).get(value, f"{_ENTITY_TYPE[model]} #{value}")
         names = TICKET_VALUE_NAMES.get(field) if ticket else None
         if names is not None:
             return names.get(value, str(value))
         if isinstance(value, bool):
             return "yes" if value else "no"
         return str(value)
-
-
-USER_LIKE = ("assignee", "requester", "assigned_user")
 
 
 def _deleted_names(column, ids: set[int]) -> dict[int, str]:
