@@ -13,10 +13,10 @@ The filter language has the syntax of the ticket language::
     is:login is:failed "printer"
 
 ``actor:`` usernames, or ``none`` for failed logins under unknown names; ``action:`` action
-codes or the words the log shows for them (``"stock adjusted"``); ``type:`` entity types; ``entity:`` a record id or a ticket number (which
-implies ``type:ticket``); ``at:`` (``date:``) a date or range like the ticket language's
-``created:``; ``is:login`` logins and failed logins, ``is:failed`` failed logins; free text is
-looked for in the summary.
+codes or the words the log shows for them (``"stock adjusted"``); ``type:`` entity types;
+``entity:`` a record id or a ticket number (which implies ``type:ticket``); ``at:`` (``date:``)
+a date or range like the ticket language's ``created:``; ``is:login`` logins and failed logins,
+``is:failed`` failed logins; free text is looked for in the summary.
 """
 
 from __future__ import annotations
