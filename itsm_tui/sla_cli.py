@@ -97,7 +97,7 @@ def _assignment(args, actor) -> int:
         person = assignment.set_away(actor, args.username, args.state == "on")
         print(f"{person.username} is {'away' if person.is_away else 'back'}")
         return 0
-    print("\n".join(assignment.describe()))
+    print("\n".join(assignment.describe(actor)))
     return 0
 
 

@@ -90,7 +90,7 @@ def log(engine, system, people) -> Log:
     ids["second_ticket"] = second.id
     with clock.frozen(D(2024, 3, 6, 8, 0)):
         # An entry of another type with the system's id (ids of different tables coincide).
-        audit.record(admin, "update", "network", host.id, f"updated network #{host.id}: vlan",
+        audit.record(admin, "update", "network", host.id, f"updated network #{host.id}: vlan (an old entry: vlan_id)",
                      {"vlan": [10, 20]}, entity_version=2)
     with clock.frozen(D(2024, 3, 9, 23, 59)):
         requester2 = people["requester2"]
@@ -195,6 +195,7 @@ def filters(log: Log) -> list[tuple[str, object]]:
         ("action:update", lambda r: r["action"] == "update"),
         ("action:login,CREATE", lambda r: r["action"] in ("login", "create")),
         ("action:stock_adjust", lambda r: r["action"] == "stock_adjust"),
+        ('action:"Stock adjusted",logged_in', lambda r: r["action"] in ("stock_adjust", "login")),
         ("-action:comment,note", lambda r: r["action"] not in ("comment", "note")),
         ("type:system", lambda r: r["entity_type"] == "system"),
         ("type:ticket,stock", lambda r: r["entity_type"] in ("ticket", "stock")),
@@ -356,9 +357,30 @@ def test_entry_with_its_changes(log):
                          & (AuditEntry.actor == log.people["supervisor"].id))
     found, changes = activity.entry(agent, raw.id)
     assert found.id == raw.id and found.actor.username == "supervisor"
-    assert changes == json.loads(raw.changes) and "assignee" in changes
+    assert changes["assignee"] == [None, "agent"]  # the name, not the user's id
+    assert set(changes) == set(map(activity.field_label, audit.changes_of(raw)))
     adjust = AuditEntry.get(AuditEntry.action == "stock_adjust")
-    assert activity.entry(agent, adjust.id)[1]["quantity"] == [10, 8]
+    assert activity.entry(agent, adjust.id)[1]["quantity"] == ["10", "8"]
+
+
+def test_the_log_shows_words_not_internals(people):
+    agent = people["agent"]
+    t = tickets.create(agent, "Slow", "d", impact="medium", urgency="medium")  # priority Medium
+    t = tickets.update(agent, t.id, t.version, impact="high")
+    entries = list(AuditEntry.select().where((AuditEntry.entity_type == "ticket") & (AuditEntry.action == "update"))
+                   .order_by(AuditEntry.id))
+    words = activity.changes_in_words(entries[0])
+    assert words["impact"] == ["Medium", "High"] and words["priority"] == ["Medium", "High"]
+    assert not any("_" in field for field in words)  # e.g. resolution_risk_at, priority_overridden
+    assert "_" not in entries[0].summary.split(":", 1)[1]  # the summary written names fields in words
+    assert activity.action_label("stock_adjust") == "Stock adjusted"
+    assert activity.action_label("login_failed") == "Login failed"
+    assert activity.action_label("some_new_action") == "Some new action"
+    away = users.create_user(people["admin"], "agent9", "agent")
+    from itsm_tui.core import assignment
+    assignment.set_away(away, "agent9", True)
+    flag = AuditEntry.select().where(AuditEntry.entity_type == "user").order_by(AuditEntry.id.desc()).first()
+    assert activity.changes_in_words(flag)["away"] == ["no", "yes"]
 
 
 def test_entry_of_an_unknown_login(log):

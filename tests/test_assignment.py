@@ -79,3 +79,27 @@ def test_only_admins_configure_and_only_supervisors_mark_others_away(team):
         assignment.configure(team["admin"], "Network", "random", ["agent"])
     with pytest.raises(ValidationError, match="not an active agent"):
         assignment.configure(team["admin"], "Network", "round_robin", ["requester"])
+
+
+def test_a_requester_sees_no_agents_or_away_flags_and_is_told_why_in_words(team):
+    assignment.configure(team["admin"], "Network", "round_robin", ["agent", "agent2"])
+    assignment.set_away(team["agent2"], "agent2", True)
+    with pytest.raises(PermissionDenied) as refused:
+        assignment.describe(team["requester"])
+    message = str(refused.value)
+    assert message == "a requester may not see automatic assignment: it names agents and who is away"
+    assert "agent2" not in message and "." not in message.split(":")[0]
+    shown = assignment.describe(team["agent"])  # staff see it
+    assert "Network: round_robin among agent, agent2 (away)" in shown
+
+
+@pytest.mark.parametrize("who,call,words", [
+    ("agent", lambda u: assignment.set_away(u, "agent2", True), "an agent may not mark another person away"),
+    ("requester", lambda u: assignment.set_away(u, "agent2", True), "a requester may not mark another person away"),
+    ("supervisor", lambda u: assignment.set_enabled(u, True), "a supervisor may not turn automatic assignment on or off"),
+    ("agent", lambda u: assignment.configure(u, "Network", None), "an agent may not configure automatic assignment"),
+])
+def test_refusals_say_what_was_refused_without_permission_names(team, who, call, words):
+    with pytest.raises(PermissionDenied) as refused:
+        call(team[who])
+    assert str(refused.value) == words

@@ -239,3 +239,109 @@ def test_roles_apply_and_every_export_is_audited(desk, out):
     for value in ('"tickets"', '"csv"', f'"{done.path}"', '"status:new"', f"{len(made)}"):
         assert value in changes
     assert str(len(made)) in entry.summary and done.path in entry.summary
+
+
+LONG_TITLE = ('<link href="http://x">L</link> <img src="/etc/passwd"/> <b> =1+1 王伟 Zoë '
+              "and a long tail of words that no column holds on one line: the end is here")
+
+
+def raw_text(path) -> str:
+    """The text in the order it is drawn: a wrapped cell's lines follow each other."""
+    return subprocess.run(["pdftotext", "-raw", str(path), "-"], capture_output=True, text=True,
+                          check=True).stdout
+
+
+def test_long_cells_wrap_and_print_whole_in_the_same_rows_and_order(desk, out):
+    people, _ = desk
+    agent = people["agent"]
+    long_one = tickets.create(people["zoe"], LONG_TITLE, "d")
+    expected = [r["number"] for r in queue.iterate(agent, "", queue.Sort.parse("number"))]
+    done = export.export_list(agent, export.ListJob("tickets", "pdf", str(out / "w.pdf"), sort="number"))
+    text = raw_text(done.path)
+    assert LONG_TITLE in " ".join(text.split())  # whole, literally, over several lines
+    assert "…" not in text
+    assert NUMBER.findall(text) == expected and long_one.number in expected
+    reader = PdfReader(done.path)
+    assert all("/Annots" not in page and not (page["/Resources"].get("/XObject") or {})
+               for page in reader.pages)
+
+
+def test_a_cell_taller_than_a_page_goes_on_over_the_next(system, out):
+    from itsm_tui.reports import pdf_list
+
+    # the pages a list of these heights takes: 3 rows of 300 points, one of 2,000, one of 30
+    pages = pdf_list.paginate([300, 300, 300, 2000, 30], first_room=500, room=760)
+    assert pages == [(1, 1), (2, 3), (1, 3), (1, 3), (2, 5)]
+    assert sum(n for n, _ in pages) == 5 + 2  # the tall row in three pieces
+    columns = [pdf_list.ListColumn("Key", 6), pdf_list.ListColumn("Text", 0)]
+    words = " ".join(f"word{n}" for n in range(3000))
+    with open(out / "tall.pdf", "wb") as handle:
+        count = pdf_list.write(handle, _masthead(), [], columns, 2, [("a", words), ("b", "after")])
+    text = raw_text(out / "tall.pdf")
+    assert count == len(page_texts(out / "tall.pdf")) > 1
+    assert re.findall(r"word\d+", text) == [f"word{n}" for n in range(3000)]
+    assert text.index("word2999") < text.index("after")
+
+
+def _masthead():
+    from datetime import datetime
+
+    from itsm_tui.reports.pdf_style import Masthead
+    return Masthead("Tall", "tester", datetime(2026, 1, 1), "test")
+
+
+def test_queue_pdf_says_sla_state_names_people_and_totals(desk, out):
+    from itsm_tui.core import clock
+    from itsm_tui.reports.lists import sla_word
+
+    people, made = desk
+    agent = people["agent"]
+    waiting = tickets.change_status(agent, made[0].id, made[0].version, "waiting_on_user")
+    rows = list(queue.iterate(agent, "", queue.Sort.parse("number")))
+    done = export.export_list(agent, export.ListJob("tickets", "pdf", str(out / "q.pdf"), sort="number"))
+    layout = pdf_text(done.path)
+    first = page_texts(done.path)[0]
+    assert "SLA" in first and "Unassigned" in layout
+    assert "Zoë Łódź" in layout  # the requester's name, not zoe
+    line = next(line for line in layout.splitlines() if waiting.number in line)
+    assert "paused" in line and not re.search(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}\s*$", line)  # no due time
+    now = clock.now()
+    words = {}
+    for row in rows:
+        words[sla_word(row, now)] = words.get(sla_word(row, now), 0) + 1
+    assert words.get("paused") and words.get("breached") and words.get("on track")
+    totals = " ".join(first.split())
+    for word, count in words.items():
+        assert f"{word} {count:,}" in totals, word  # the totals under the title
+    statuses = sum(1 for r in rows if r["status"] == "new")
+    assert f"New {statuses:,}" in totals
+
+
+def test_log_pdf_wraps_summary_and_entity_and_says_actions_in_words(system, out):
+    from itsm_tui.core import inventory
+
+    name = "Department of " + " ".join(["long"] * 12) + " names end here"
+    inventory.create(system, "department", {"name": name})
+    done = export.export_list(system, export.ListJob("log", "pdf", str(out / "l.pdf"),
+                                                     filter="type:department"))
+    flat = " ".join(raw_text(done.path).split())
+    assert f"department {name}" in flat and f"created department {name}" in flat
+    rows = flat.split("When Who Action Entity Summary", 1)[1]
+    assert rows.split()[3] == "Created" and "…" not in rows
+
+
+def test_category_names_keep_their_underscores_in_pdfs(system, out):
+    from itsm_tui.core.models import Category
+    from itsm_tui.reports import pdf_analytics
+
+    Category.create(name="Net_Ops_Team")
+    tickets.create(system, "Switch down", "d", category="Net_Ops_Team")
+    done = export.export_list(system, export.ListJob("tickets", "pdf", str(out / "c.pdf"),
+                                                     "category:Net_Ops_Team status:in_progress,new"))
+    first = page_texts(done.path)[0]
+    assert "Filter: category is Net_Ops_Team; status is in progress or new" in " ".join(first.split())
+    rows = raw_text(done.path).split("Created", 1)[1]
+    assert "Net_Ops_Team" in "".join(rows.split())  # the row too (wrapped in its narrow column)
+    figures = pdf_analytics.from_core({"totals": {"category": {"Net_Ops_Team": 1}}})
+    done = export.export_analytics(system, figures, str(out / "a.pdf"))
+    assert "Net_Ops_Team" in pdf_text(done.path)

@@ -3,6 +3,7 @@ for staff only), the linked asset; the system's peripherals and tickets. On both
 
 from __future__ import annotations
 
+import re
 import subprocess
 
 import pytest
@@ -138,8 +139,11 @@ def test_analytics_figures_of_the_core_shape_print(people, tmp_path):
         "compliance": {"response": {"met": 9, "breached": 1, "percent": 90.0},
                        "resolution": {"met": 0, "breached": 0, "percent": None}},
         "workload": [{"agent": "agent1", "name": "Zoë", "open": 4, "in_progress": 2,
-                      "resolved": 7, "median_hours": 5.25}],
-        "daily": [{"day": "2026-11-30", "opened": 2, "resolved": 1, "backlog": 8}],
+                      "resolved": 7, "median_hours": 5.25},
+                     {"agent": "super1", "name": "Idle Supervisor", "open": 0, "in_progress": 0,
+                      "resolved": 0, "median_hours": None}],
+        "daily": [{"day": "2026-11-29", "opened": 1, "resolved": 0, "backlog": 7},
+                  {"day": "2026-11-30", "opened": 2, "resolved": 1, "backlog": 8}],
     }
     figures = from_core(core)
     assert figures["totals"] == {"Open now": 8, "Opened in period": 11, "Resolved in period": 13}
@@ -147,6 +151,65 @@ def test_analytics_figures_of_the_core_shape_print(people, tmp_path):
     assert figures["compliance"] == {"Response": 0.9, "Resolution": None}
     done = export.export_analytics(people["admin"], figures, str(tmp_path / "core.pdf"))
     flat = squash(pdf_text(done.path))
-    for words in ("Last 7 days (2026-11-24 to 2026-12-01", "Open now", "90.0%", "Tickets by status",
-                  "> 7 days", "At risk: 2 (25%)", "Zoë", "5.2"):
+    for words in ("Last 7 days (2026-11-24 to 2026-11-30)", "Open now", "90.0%", "Tickets by status",
+                  "> 7 days", "At risk: 2 (25%)", "Zoë", "5.2",
+                  "Backlog: open tickets at the end of each day"):
         assert words in flat, words
+    assert "excluded" not in flat and "2026-12-01" not in flat  # the last day covered, not the next
+    assert "super1" not in flat and "Idle Supervisor" not in flat  # no row of zeros
+    assert unembedded_fonts(done.path) == []
+
+
+def unembedded_fonts(path) -> list[str]:
+    """The fonts pdffonts reports as not embedded (its 'emb' column)."""
+    lines = subprocess.run(["pdffonts", str(path)], capture_output=True, text=True,
+                           check=True).stdout.splitlines()[2:]
+    return [line.split()[0] for line in lines if line.split()[-5] != "yes"]
+
+
+def test_every_report_embeds_every_font(linked, people, tmp_path):
+    _, system, _, ticket, folder = linked
+    tickets.attach(people["agent"], ticket.id, "error.png", b"\x89PNG")
+    made = [export.export_record(people["agent"], "ticket", ticket.number, str(folder / "t.pdf")),
+            export.export_record(people["agent"], "system", system.id, str(folder / "s.pdf")),
+            export.export_analytics(people["admin"], FIGURES, str(folder / "a.pdf"))]
+    for done in made:
+        assert unembedded_fonts(done.path) == [], done.path  # Helvetica was, in tables and charts
+        assert "Version" not in pdf_text(done.path)
+
+
+def test_ticket_report_leaves_out_bookkeeping_and_names_attachments(linked):
+    people, _, _, ticket, folder = linked
+    tickets.attach(people["agent"], ticket.id, "error.png", b"\x89PNG")
+    text = pdf_text(export.export_record(people["agent"], "ticket", ticket.number, str(folder / "t.pdf")).path)
+    for label in ("Version", "Subcategory", "Source number", "Assignment group", "Contact type",
+                  "Configuration item", "Opened by"):  # empty fields only an import fills
+        assert label not in text, label
+    lines = [" ".join(line.split()) for line in subprocess.run(
+        ["pdftotext", "-layout", str(folder / "t.pdf"), "-"], capture_output=True, text=True).stdout.splitlines()]
+    assert any("Attachment attached error.png" in line for line in lines)
+    assert not any("Change attached error.png" in line for line in lines)
+
+
+@pytest.mark.parametrize("body", ["y\n" * 3000, "z" * 20_000], ids=["3000 lines", "no spaces"])
+def test_a_huge_comment_splits_across_pages(linked, body):
+    people, _, _, ticket, folder = linked
+    tickets.comment(people["requester"], ticket.id, body)
+    done = export.export_record(people["agent"], "ticket", ticket.number, str(folder / "t.pdf"))
+    text = pdf_text(done.path)
+    assert done.pages > 2 and f"Page {done.pages} of {done.pages}" in text
+    if body.startswith("y"):
+        assert sum(1 for line in text.splitlines() if line.strip() == "y") == 3000
+    else:  # every character printed (pdftotext breaks the wrapped lines; pages put headers between)
+        assert sum(map(len, re.findall("z{20,}", "".join(text.split())))) == 20_000
+
+
+def test_a_10000_line_description_takes_seconds(people, tmp_path):
+    import time
+
+    ticket = tickets.create(people["requester"], "Log dump", "x\n" * 9999 + "x")
+    started = time.perf_counter()
+    done = export.export_record(people["agent"], "ticket", ticket.number, str(tmp_path / "t.pdf"))
+    took = time.perf_counter() - started
+    assert took < 20, took  # 1 min 46 s before (one paragraph re-wrapped at every page break)
+    assert pdf_text(done.path).split().count("x") == 10_000

@@ -137,3 +137,49 @@ def test_cli_mapping_file_and_flags(url):
     assert "2 created" in real.stdout and "line 5: skipped: type 'toaster'" in real.stdout
     wrong = itsm(url, "import", "csv", "systems", str(SYSTEMS), "--map-column", "colour=Red")
     assert wrong.returncode == 1 and "systems have no field colour" in wrong.stderr
+
+
+def _tickets_file(tmp_path, rows, header=("Ticket Number", "Subject", "Message"), name="t.csv"):
+    import csv
+    path = tmp_path / name
+    with path.open("w", newline="", encoding="utf-8") as out:
+        writer = csv.writer(out)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return path
+
+
+def test_source_numbers_match_as_stored_and_without_regard_to_case(system, tmp_path):
+    first = _tickets_file(tmp_path, [("INC\x07001", "Printer", "d"), ("inc002", "VPN", "d")])
+    mapping = {"source_number": "Ticket Number", "title": "Subject", "description": "Message"}
+    assert import_csv(system, "tickets", first, mapping).created == 2
+    assert sorted(t.source_number for t in Ticket.select()) == ["INC001", "inc002"]
+    again = import_csv(system, "tickets", first, mapping)  # a control character: matched cleaned
+    assert (again.created, again.unchanged) == (0, 2)
+    other_case = _tickets_file(tmp_path, [("inc001", "Printer", "d"), ("INC002", "VPN", "d"),
+                                          ("INC003", "New", "d"), ("inc003", "Same again", "d")], name="u.csv")
+    report = import_csv(system, "tickets", other_case, mapping)
+    assert (report.created, report.unchanged) == (1, 3)  # the same on SQLite and MariaDB
+    assert Ticket.select().count() == 3
+
+
+def test_a_duplicated_column_name_refuses_the_file(system, tmp_path):
+    path = _tickets_file(tmp_path, [("1", "first", "second")], header=("Ticket Number", "Subject", "Subject"))
+    with pytest.raises(ItsmError, match="t.csv has two columns named 'Subject': rename one"):
+        import_csv(system, "tickets", path, {"title": "Subject"})
+    path = _tickets_file(tmp_path, [("1", "first", "second")], header=("Ticket Number", "Title", "TITLE"))
+    with pytest.raises(ItsmError, match="two columns named 'Title' and 'TITLE'"):
+        import_csv(system, "tickets", path)
+    assert Ticket.select().count() == 0
+
+
+def test_a_field_over_csv_default_limit_skips_only_its_row(system, tmp_path):
+    huge = "x" * 200_000  # over the csv module's default 131,072
+    path = _tickets_file(tmp_path, [("1", "Printer", huge), ("2", "VPN", "short"), ("3", huge, "d")])
+    mapping = {"source_number": "Ticket Number", "title": "Subject", "description": "Message"}
+    report = import_csv(system, "tickets", path, mapping)
+    assert report.created == 1 and Ticket.get().title == "VPN"
+    assert dict(report.skipped) == {
+        2: "description is too long: 200000 characters, at most 20000",
+        4: "title is too long: 200000 characters, at most 200",
+    }

@@ -35,7 +35,7 @@ def entries_since(mark: int) -> list[AuditEntry]:
 
 
 def changes(entry: AuditEntry) -> dict:
-    return json.loads(entry.changes) if entry.changes else {}
+    return audit.changes_of(entry)
 
 
 def counts() -> dict:
@@ -638,7 +638,7 @@ def test_linked_records_counts_without_changing_anything(world, agent):
     assert inventory.linked_records(agent, "system", system.id) == {"peripherals": 0, "tickets": 0}
     make_ticket(agent, system.id)
     assert inventory.linked_records(agent, "system", system.id)["tickets"] == 1
-    assert inventory.linked_records(agent, "peripheral", world["peripheral"].id) == {"tickets": 0}
+    assert inventory.linked_records(agent, "peripheral", world["peripheral"].id) == {"tickets": 0, "system": 0}
     assert inventory.linked_records(agent, "network", world["network"].id) == {"systems": 1, "peripherals": 0}
     assert inventory.linked_records(agent, "stock", world["stock"].id) == {}
     assert inventory.linked_records(agent, "department", world["department"].id)["users"] == 0
@@ -843,8 +843,8 @@ def test_staff_may_manage_inventory(world, people, role):
     assert inventory.get(actor, "system", world["system"].id).hostname == "ws-001"
     mine = [e for e in entries_since(mark) if e.actor_id == actor.id]
     assert sorted(e.action for e in mine) == [
-        "create", "delete", "peripheral_attached", "stock_adjust", "update", "update"]
-    assert len(entries_since(mark)) == 6
+        "create", "delete", "peripheral_attached", "peripheral_detached", "stock_adjust", "update", "update"]
+    assert len(entries_since(mark)) == 7  # deleting the attached peripheral detaches it too
 
 
 def test_disabled_agent_is_refused(world, people, system):
@@ -878,3 +878,21 @@ def test_delete_department_unlinks_its_users_with_audit(world, people, system):
     stored = fresh(User, people["requester"].id)
     assert stored.department_id is None and stored.version == before + 1
     assert ("user", stored.id, "update") in {(e.entity_type, e.entity_id, e.action) for e in entries_since(mark)}
+
+
+def test_deleting_an_attached_peripheral_says_so_and_notes_it_on_the_system(world, agent):
+    from itsm_tui.ui.screens.inventory import delete_message
+
+    system = world["system"]
+    monitor = make_peripheral(agent, name="Monitor", asset_tag="PR-3001", kind="monitor", system=system.id)
+    linked = inventory.linked_records(agent, "peripheral", monitor.id)
+    assert linked == {"tickets": 0, "system": 1}
+    question = delete_message("peripheral", "PR-3001", linked)
+    assert "Nothing else is linked" not in question and "1 system will be unlinked." in question
+    mark = last_audit_id()
+    assert inventory.delete(agent, "peripheral", monitor.id) == linked
+    detached = [e for e in entries_since(mark) if e.entity_type == "system"]
+    assert [(e.entity_id, e.action, e.summary) for e in detached] == [
+        (system.id, "peripheral_detached", "PR-3001 (Monitor) detached (deleted)")]
+    loose = inventory.linked_records(agent, "peripheral", world["peripheral"].id)
+    assert "Nothing else is linked to it." in delete_message("peripheral", "PR-2001", loose)

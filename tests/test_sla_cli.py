@@ -72,3 +72,9 @@ def test_assignment_commands(url):
     assert made.returncode == 0
     db.database.connect(reuse_if_open=True)
     assert Ticket.get(Ticket.title == "t").assignee.username == "agent"
+
+
+def test_a_requester_is_not_shown_assignment(url):
+    out = itsm(url, "assignment", "show", as_user="requester")
+    assert out.returncode == 1 and "agent" not in out.stdout and "(away)" not in out.stdout
+    assert "a requester may not see automatic assignment" in out.stderr and "user.view" not in out.stderr

@@ -1,12 +1,13 @@
 """The ticket timeline (comments, notes, readable history) and the agents' workload."""
 
+import json
 from datetime import datetime, timedelta
 
 import pytest
 
-from itsm_tui.core import clock, db, tickets, timeline, users
+from itsm_tui.core import audit, clock, db, inventory, tickets, timeline, users
 from itsm_tui.core.errors import NotFound, PermissionDenied
-from itsm_tui.core.models import OPEN_STATUSES, Category, Comment, Ticket, User
+from itsm_tui.core.models import OPEN_STATUSES, AuditEntry, Category, Comment, Ticket, User
 
 T0 = datetime(2024, 3, 4, 9, 0)
 
@@ -131,9 +132,34 @@ def test_deleted_referenced_records_still_render(people):
     extra = Category.create(name="Temporary")
     t = tickets.create(agent, "x", "d", category="Temporary")
     t = tickets.update(agent, t.id, t.version, category="General")
-    Category.delete().where(Category.id == extra.id).execute()
-    assert _texts(timeline.timeline(agent, t), "history")[-1] == (
-        f"category: category #{extra.id} → General")
+    Category.update(name="Renamed").where(Category.id == extra.id).execute()
+    Category.delete().where(Category.id == extra.id).execute()  # no log entry of its delete
+    # the name it had when the change was written, whatever happened to the record since
+    assert _texts(timeline.timeline(agent, t), "history")[-1] == "category: Temporary → General"
+    entry = AuditEntry.select().where((AuditEntry.entity_type == "ticket") & (AuditEntry.entity_id == t.id)
+                                      ).order_by(AuditEntry.id.desc()).first()
+    AuditEntry.update(changes=json.dumps(audit.changes_of(entry))).where(AuditEntry.id == entry.id).execute()
+    # an entry written before names were kept: the id, as nothing else names it
+    assert _texts(timeline.timeline(agent, t), "history")[-1] == f"category: category #{extra.id} → General"
+
+
+def test_deleting_a_system_keeps_its_name_in_the_tickets_history(people):
+    agent = people["agent"]
+    network = inventory.create(agent, "network", {"name": "LAN", "cidr": "10.0.0.0/24"})
+    system = inventory.create(agent, "system", {"hostname": "ws-015", "asset_tag": "A-15", "type": "desktop",
+                                                "network": network.id})
+    t = tickets.create(agent, "Slow", "d", system="ws-015")
+    t = tickets.update(agent, t.id, t.version, system=None)
+    t = tickets.update(agent, t.id, t.version, system="ws-015")
+    inventory.delete(agent, "system", system.id)
+    history = _texts(timeline.timeline(agent, t), "history")
+    assert history[-3:] == ["system: ws-015 → (none)", "system: (none) → ws-015", "system: ws-015 → (none)"]
+    # entries written before names were kept find the name in the log entry of the delete
+    for entry in AuditEntry.select().where(AuditEntry.changes.is_null(False)):
+        entry.changes = json.dumps(audit.changes_of(entry))
+        entry.save()
+    history = _texts(timeline.timeline(agent, t), "history")
+    assert history[-3:] == ["system: ws-015 → (none)", "system: (none) → ws-015", "system: ws-015 → (none)"]
 
 
 class _Counter:

@@ -243,7 +243,7 @@ async def test_drill_down_shows_before_after_and_opens_the_ticket(log_desk):
             await until(pilot, lambda: isinstance(app.screen, EntryModal))
             lines = app.screen.lines
             assert any(line.startswith("Who") and "agent" in line for line in lines)
-            assert any(line.startswith("Action") and "update" in line for line in lines)
+            assert any(line.startswith("Action") and "Updated" in line for line in lines)
             assert any(ticket.number in line and line.startswith("Entity") for line in lines)
             when = next(line for line in lines if line.startswith("When"))
             assert f"{table.current['at']:%Y-%m-%d %H:%M:%S} UTC" in when and "2 hours ago" in when

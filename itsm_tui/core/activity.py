@@ -12,11 +12,11 @@ The filter language has the syntax of the ticket language::
     actor:agent1,none action:update,delete type:system entity:INC000123 at:>2026-03-01
     is:login is:failed "printer"
 
-``actor:`` usernames, or ``none`` for failed logins under unknown names; ``action:`` and
-``type:`` any action or entity type words; ``entity:`` a record id or a ticket number (which
-implies ``type:ticket``); ``at:`` (``date:``) a date or range like the ticket language's
-``created:``; ``is:login`` logins and failed logins, ``is:failed`` failed logins; free text is
-looked for in the summary.
+``actor:`` usernames, or ``none`` for failed logins under unknown names; ``action:`` action
+codes or the words the log shows for them (``"stock adjusted"``); ``type:`` entity types;
+``entity:`` a record id or a ticket number (which implies ``type:ticket``); ``at:`` (``date:``)
+a date or range like the ticket language's ``created:``; ``is:login`` logins and failed logins,
+``is:failed`` failed logins; free text is looked for in the summary.
 """
 
 from __future__ import annotations
@@ -37,9 +37,12 @@ from .query import RawTerm, choose, date_range, show, single, tokenize
 from .queue import (
     END, Cursor, Page, all_of, contains_text, keyset_page, names_or_none, negatable,
 )
+from .labels import ACTION_LABELS, action_label, field_label
 from .tickets import NUMBER_RE
+from .timeline import Names
 
-__all__ = ["WORK_ENTITIES", "page", "count", "entry", "iterate", "entity_label", "name_entities", "Cursor", "Page", "END"]
+__all__ = ["WORK_ENTITIES", "page", "count", "entry", "iterate", "entity_label", "name_entities",
+           "action_label", "field_label", "changes_in_words", "Cursor", "Page", "END"]
 
 WORK_ENTITIES = audit.WORK_ENTITIES
 LOGIN_ACTIONS = ("login", "login_failed")
@@ -89,7 +92,7 @@ def _clause(raw: RawTerm, now: datetime):
     if key == "actor":
         return names_or_none(raw, AuditEntry.actor, User, User.username, "user")
     if key == "action":
-        return AuditEntry.action.in_(sorted({item.text.lower() for item in items}))
+        return AuditEntry.action.in_(sorted({_action_code(item.text) for item in items}))
     if key == "type":
         return AuditEntry.entity_type.in_(sorted({item.text.lower() for item in items}))
     if key == "entity":
@@ -106,6 +109,16 @@ def _clause(raw: RawTerm, now: datetime):
         words = {choose(item, _IS_WORDS, "'is' value") for item in items}
         return AuditEntry.action.in_(LOGIN_ACTIONS if "login" in words else ("login_failed",))
     raise QueryError(f"unsupported filter {key!r}", raw.position)
+
+
+_BY_LABEL = {label.lower(): code for code, label in ACTION_LABELS.items()}
+
+
+def _action_code(text: str) -> str:
+    """The action code a filter names: the code itself (``stock_adjust``) or the words the log
+    shows for it (``"stock adjusted"``, ``stock_adjusted``), in any case."""
+    text = text.strip().lower()
+    return _BY_LABEL.get(text.replace("_", " ").replace("-", " "), text)
 
 
 def _entity_clause(raw: RawTerm):
@@ -262,7 +275,7 @@ def iterate(actor: User, text: str = "", batch: int = 500):
 
 
 def entry(actor: User, entry_id: int) -> tuple[AuditEntry, dict]:
-    """One entry (with ``.actor`` joined) and its {field: [before, after]} changes.
+    """One entry (with ``.actor`` joined) and its changes in words (see changes_in_words).
 
     An entry the actor may not read is "not found", like one that does not exist."""
     everything = _sees_everything(actor)
@@ -276,4 +289,27 @@ def entry(actor: User, entry_id: int) -> tuple[AuditEntry, dict]:
         )
     if found is None or not (everything or found.entity_type in WORK_ENTITIES):
         raise NotFound(f"log entry {entry_id} does not exist")
-    return found, audit.changes_of(found)
+    return found, changes_in_words(found)
+
+
+def changes_in_words(found: AuditEntry) -> dict[str, list]:
+    """{field in words: [before, after]}: a referenced record by the name it had when the change
+    was written, a ticket's status, priority, impact and urgency by their labels, yes/no for a
+    flag, a file by its name; None for no value. Internal fields are named in words too."""
+    names = Names([found])
+    ticket = found.entity_type == "ticket"
+
+    def word(field: str, value, index: int):
+        if value is None or value == "":
+            return None
+        if isinstance(value, dict):
+            return value.get("name") or ", ".join(f"{k} {v}" for k, v in value.items())
+        if isinstance(value, list):
+            return ", ".join(str(v) for v in value) or None
+        return names.show(field, value, found.id, index, ticket=ticket)
+
+    shown = {}
+    for field, pair in audit.changes_of(found).items():
+        before, after = (list(pair) + [None, None])[:2] if isinstance(pair, (list, tuple)) else (None, pair)
+        shown[field_label(field)] = [word(field, before, 0), word(field, after, 1)]
+    return shown

@@ -13,9 +13,9 @@ from peewee import fn
 
 from . import audit, records
 from .db import transactional
-from .errors import ValidationError
+from .errors import PermissionDenied, ValidationError
 from .models import AUTO_ASSIGN_MODES, OPEN_STATUSES, Category, CategoryAgent, Setting, Ticket, User
-from .permissions import STAFF, require
+from .permissions import STAFF, allowed, require
 from .sla import put_setting
 from .users import staff_member
 
@@ -29,7 +29,7 @@ def enabled() -> bool:
 
 @transactional
 def set_enabled(actor: User, on: bool) -> None:
-    require(actor, "settings.manage")
+    _require(actor, "settings.manage", "turn automatic assignment on or off")
     before = enabled()
     put_setting(ENABLED_KEY, bool(on))
     audit.record(actor, "update", "setting", None,
@@ -42,7 +42,7 @@ def configure(actor: User, category: str, mode: str | None, agents: list[str] | 
     agents (usernames of staff members)."""
     from .tickets import _category
 
-    require(actor, "settings.manage")
+    _require(actor, "settings.manage", "configure automatic assignment")
     row = _category(category)
     if mode is not None and mode not in AUTO_ASSIGN_MODES:
         raise ValidationError(f"mode must be {', '.join(AUTO_ASSIGN_MODES)} or off, not {mode!r}", "mode")
@@ -69,7 +69,10 @@ def set_away(actor: User, username: str, away: bool) -> User:
     """Mark an agent away (skipped by automatic assignment) or back. Agents mark themselves;
     supervisors and admins anyone."""
     person = staff_member(username)
-    require(actor, "ticket.assign_self" if person.id == actor.id else "ticket.assign_other")
+    if person.id == actor.id:
+        _require(actor, "ticket.assign_self", "mark themselves away")
+    else:
+        _require(actor, "ticket.assign_other", "mark another person away")
     return records.update(actor, person, person.version, {"is_away": bool(away)}, "user", person.username,
                           summary=f"{person.username} {'away' if away else 'back'}")
 
@@ -100,8 +103,22 @@ def pick(category: Category) -> User | None:
     return chosen
 
 
-def describe() -> list[str]:
-    """One line per category with automatic assignment configured, for ``assignment show``."""
+def _require(actor: User, action: str, refused: str) -> None:
+    """The role rule of the matrix, refused in words that say what was asked for (the
+    matrix's own wording is about tickets, and its permission names mean nothing to a user)."""
+    try:
+        require(actor, action)
+    except PermissionDenied:
+        if allowed(actor.role, action):
+            raise  # refused for another reason: a disabled account
+        article = "an" if actor.role[:1] in "aeiou" else "a"
+        raise PermissionDenied(f"{article} {actor.role} may not {refused}") from None
+
+
+def describe(actor: User) -> list[str]:
+    """One line per category with automatic assignment configured, for ``assignment show``.
+    Staff only: it names agents and who is away."""
+    _require(actor, "user.view", "see automatic assignment: it names agents and who is away")
     lines = [f"automatic assignment is {'on' if enabled() else 'off'} for the desk"]
     for row in Category.select().order_by(Category.name):
         names = [a.agent.username + (" (away)" if a.agent.is_away else "")

@@ -16,7 +16,17 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from . import clock
-from .models import AuditEntry, User
+from .models import AuditEntry, Category, Department, Network, Peripheral, System, User
+
+# Fields that hold a record's id, and the column that names the record. The names are stored
+# with the change when it is written (under NAMES_KEY), so history keeps the names it had then,
+# after a rename or a delete; readers get them from names_of, never as a change.
+NAMED_FIELDS = {
+    "system": System.hostname, "peripheral": Peripheral.name, "category": Category.name,
+    "assignee": User.username, "requester": User.username, "assigned_user": User.username,
+    "department": Department.name, "network": Network.name,
+}
+NAMES_KEY = "_names"
 
 CHANNELS = ("tui", "cli", "import", "api", "mail")
 
@@ -111,12 +121,35 @@ def record(
         entity_id=entity_id,
         entity_version=entity_version,
         summary=summary[:500],
-        changes=json.dumps(changes, ensure_ascii=False, sort_keys=True) if changes else None,
+        changes=json.dumps(with_names(changes), ensure_ascii=False, sort_keys=True) if changes else None,
     )
 
 
+def with_names(changes: dict) -> dict:
+    """``changes`` plus the names of the records its reference fields point at (one query per
+    such field; most changes have none)."""
+    names = {}
+    for field, pair in changes.items():
+        column = NAMED_FIELDS.get(field)
+        ids = [v for v in pair if type(v) is int] if column is not None and isinstance(pair, list) else []
+        if ids:
+            model = column.model
+            found = dict(model.select(model.id, column).where(model.id.in_(ids)).tuples())
+            names[field] = [found.get(v) if type(v) is int else None for v in pair]
+    return {**changes, NAMES_KEY: names} if names else changes
+
+
 def changes_of(entry: AuditEntry) -> dict:
-    return json.loads(entry.changes) if entry.changes else {}
+    """{field: [before, after]}: the ids of referenced records, as stored."""
+    changes = json.loads(entry.changes) if entry.changes else {}
+    changes.pop(NAMES_KEY, None)
+    return changes
+
+
+def names_of(entry: AuditEntry) -> dict:
+    """{field: [name before, name after]} of the reference fields, as named when the change was
+    written (empty for entries written before names were kept)."""
+    return (json.loads(entry.changes).get(NAMES_KEY) or {}) if entry.changes else {}
 
 
 # The entity types agents may read in the log (ticket and inventory history, see activity.py);

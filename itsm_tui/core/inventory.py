@@ -337,17 +337,26 @@ def delete(actor: User, entity_type: str, record_id: int, expected_version: int 
             label = _label(linked_type, linked)
             records.update(actor, linked, linked.version, {column: None}, linked_type, label,
                            summary=f"{label} detached from {_label(entity_type, row)} (deleted)")
+    if entity_type == "peripheral" and row.system_id:
+        # Noted on the system, as a detach is: its history says the peripheral is gone.
+        audit.record(actor, "peripheral_detached", "system", row.system_id,
+                     f"{row.asset_tag} ({row.name}) detached (deleted)", {"peripheral": [row.id, None]})
     records.delete(actor, row, entity_type, _label(entity_type, row), expected_version)
     return effects
 
 
 def linked_records(actor: User, entity_type: str, record_id: int) -> dict[str, int]:
-    """Counts of what a delete would unlink, for the confirmation question."""
+    """Counts of what a delete would unlink, for the confirmation question: the records that
+    point at it, and for a peripheral the system it is attached to (``system``: 0 or 1)."""
     require(actor, "inventory.view")
-    return {
+    counts = {
         f"{linked_type}s": model.select().where(getattr(model, column) == record_id).count()
         for model, linked_type, column in UNLINKED_ON_DELETE.get(entity_type, ())
     }
+    if entity_type == "peripheral":
+        counts["system"] = Peripheral.select().where(
+            (Peripheral.id == record_id) & Peripheral.system.is_null(False)).count()
+    return counts
 
 
 @transactional

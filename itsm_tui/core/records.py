@@ -10,6 +10,7 @@ from peewee import JOIN, IntegrityError
 
 from . import audit, clock
 from .db import is_mysql
+from .labels import field_label
 from .errors import ConflictError, NotFound, ValidationError
 from .models import AuditEntry, BaseModel, User
 
@@ -75,7 +76,7 @@ def update(
         raise conflict(entity_type, row.id, label, expected_version)
     audit.record(
         actor, action, entity_type, row.id,
-        summary or f"updated {label}: {', '.join(sorted(changes))}",
+        summary or f"updated {label}: {', '.join(field_label(f) for f in sorted(changes))}",
         changes, entity_version=expected_version + 1,
     )
     return model.get_by_id(row.id)

@@ -14,21 +14,34 @@ from .errors import ValidationError
 _BIDI = "\u202a-\u202e\u2066-\u2069"
 _SINGLE_LINE = re.compile(f"[\x00-\x1f\x7f-\x9f{_BIDI}]")
 _MULTI_LINE = re.compile(f"[\x00-\x08\x0b-\x1f\x7f-\x9f{_BIDI}]")
-# ESC-introduced CSI/OSC/other sequences, and their one-byte C1 forms (CSI \x9b, OSC \x9d).
+# Escape sequences, removed whole so no residue such as ``[31m`` is left. A sequence ends where a
+# terminal would end it, and never later than the end of its line, so a sequence left open (no
+# final byte, no terminator) can take at most the rest of its own line, never the text after it:
+# - CSI (ESC [ or C1 \x9b): parameter and intermediate bytes, then one final byte;
+# - control strings, OSC (ESC ] / \x9d), DCS (ESC P / \x90), SOS (ESC X / \x98), PM (ESC ^ /
+#   \x9e), APC (ESC _ / \x9f): a payload up to BEL or ST (ESC \ or \x9c), or up to a line break;
+# - nF sequences (ESC, intermediate bytes, a final byte: charset designation such as ESC ( B);
+# - two-byte Fe sequences (ESC and one byte from @ to _, such as ESC M).
 _ESCAPE_SEQUENCE = re.compile(
-    r"(\x1b\[|\x9b)[0-?]*[ -/]*[@-~]"
-    r"|(\x1b\]|\x9d)[^\x07\x1b\x9c]*(\x07|\x1b\\|\x9c)?"
+    r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]"
+    r"|(?:\x1b[\]PX^_]|[\x9d\x90\x98\x9e\x9f])[^\x07\x1b\x9c\n\r]*(?:\x07|\x1b\\|\x9c)?"
+    r"|\x1b[ -/]+[0-~]"
     r"|\x1b[@-Z\\-_]"
 )
+_LINE_BREAK = re.compile(r"\r\n|[\r\n\t]")
 
 
 def strip_controls(value: str, multiline: bool = False) -> str:
-    """Drop escape sequences whole (so no ``[31m`` residue), then any remaining control chars."""
+    """Drop escape sequences whole, then any remaining control character.
+
+    Multi-line text keeps its newlines (CR LF and CR become LF) and tabs; in single-line text a
+    line break or tab becomes a space, so the words on either side stay apart.
+    """
     value = _ESCAPE_SEQUENCE.sub("", value)
     if multiline:
         value = value.replace("\r\n", "\n").replace("\r", "\n")
         return _MULTI_LINE.sub("", value)
-    return _SINGLE_LINE.sub("", value.replace("\t", " "))
+    return _SINGLE_LINE.sub("", _LINE_BREAK.sub(" ", value))
 
 
 def clean(

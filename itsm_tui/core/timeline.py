@@ -7,6 +7,7 @@ timeline, however long the ticket's life.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -14,8 +15,8 @@ from peewee import JOIN, fn
 
 from . import audit
 from .models import (
-    LEVEL_NAMES, OPEN_STATUSES, PRIORITY_NAMES, AuditEntry, Category, Comment,
-    Peripheral, System, Ticket, User,
+    LEVEL_NAMES, OPEN_STATUSES, PRIORITY_NAMES, AuditEntry, Category, Comment, Department,
+    Network, Peripheral, System, Ticket, User,
 )
 from .permissions import STAFF, is_staff, require
 from .tickets import STATUS_LABELS, get
@@ -40,7 +41,6 @@ SHOWN_FIELDS = {
     "peripheral": "peripheral",
     "resolution_note": "resolution note",
 }
-USER_FIELDS = ("assignee", "requester")
 
 
 @dataclass(frozen=True)
@@ -78,7 +78,7 @@ def story(ticket_id: int, staff: bool) -> list[Event]:
             & AuditEntry.action.not_in(COMMENT_ACTIONS)
         )
     )
-    names = _Names(entries)
+    names = Names(entries)
     events: list[tuple[tuple, Event]] = []
     for entry in entries:
         author = entry.actor.username if entry.actor_id else "unknown"
@@ -93,40 +93,70 @@ def story(ticket_id: int, staff: bool) -> list[Event]:
     return [event for _, event in events]
 
 
-class _Names:
-    """Names for the ids the entries refer to: one query per kind of record, only if needed."""
+TICKET_VALUE_NAMES = {"status": STATUS_LABELS, "priority": PRIORITY_NAMES, "impact": LEVEL_NAMES,
+                      "urgency": LEVEL_NAMES}
+# Each kind of record a reference field points at: its entity type in the log, and the column
+# that names it.
+_ENTITY_TYPE = {System: "system", Peripheral: "peripheral", Category: "category", User: "user",
+                Department: "department", Network: "network"}
+_NAMING = {column.model: column for column in audit.NAMED_FIELDS.values()}
+
+
+class Names:
+    """Names for the ids the entries refer to: the name stored with the change when it was
+    written; for older entries the record's current name, or for a record deleted since, its
+    name in the log entry of its delete. One query per kind of record, only if needed."""
 
     def __init__(self, entries: list[AuditEntry]):
-        wanted: dict[str, set[int]] = {"user": set(), "category": set(), "system": set(),
-                                       "peripheral": set()}
+        self.stored = {entry.id: audit.names_of(entry) for entry in entries}
+        wanted: dict[type, set[int]] = defaultdict(set)  # model -> ids without a stored name
         for entry in entries:
+            stored = self.stored[entry.id]
             for field, pair in audit.changes_of(entry).items():
-                kind = "user" if field in USER_FIELDS else field
-                if kind in wanted:
-                    wanted[kind].update(v for v in pair if isinstance(v, int))
-        self.users = _lookup(User, User.username, wanted["user"])
-        self.categories = _lookup(Category, Category.name, wanted["category"])
-        self.systems = _lookup(System, System.hostname, wanted["system"])
-        self.peripherals = _lookup(Peripheral, Peripheral.name, wanted["peripheral"])
+                if field in audit.NAMED_FIELDS and isinstance(pair, list):
+                    names = stored.get(field) or [None, None]
+                    wanted[audit.NAMED_FIELDS[field].model].update(
+                        v for v, name in zip(pair, names) if type(v) is int and name is None)
+        self.current: dict[type, dict[int, str]] = {}
+        for model, ids in wanted.items():
+            column = _NAMING[model]
+            found = _lookup(model, column, ids)
+            missing = ids - set(found)
+            if missing:
+                found.update(_deleted_names(column, missing))
+            self.current[model] = found
 
-    def show(self, field: str, value) -> str:
+    def show(self, field: str, value, entry_id: int | None = None, index: int = 0,
+             ticket: bool = True) -> str:
+        """``value`` of ``field`` in words; ``index`` 0 for the before value, 1 for the after."""
         if value is None or value == "":
             return NONE
-        if field in USER_FIELDS:
-            return self.users.get(value, f"user #{value}")
-        if field == "category":
-            return self.categories.get(value, f"category #{value}")
-        if field == "system":
-            return self.systems.get(value, f"system #{value}")
-        if field == "peripheral":
-            return self.peripherals.get(value, f"peripheral #{value}")
-        if field == "status":
-            return STATUS_LABELS.get(value, str(value))
-        if field == "priority":
-            return PRIORITY_NAMES.get(value, str(value))
-        if field in ("impact", "urgency"):
-            return LEVEL_NAMES.get(value, str(value))
+        if field in audit.NAMED_FIELDS and type(value) is int:
+            stored = (self.stored.get(entry_id) or {}).get(field) or [None, None]
+            if index < len(stored) and stored[index]:
+                return stored[index]
+            model = audit.NAMED_FIELDS[field].model
+            return self.current.get(model, {}).get(value, f"{_ENTITY_TYPE[model]} #{value}")
+        names = TICKET_VALUE_NAMES.get(field) if ticket else None
+        if names is not None:
+            return names.get(value, str(value))
+        if isinstance(value, bool):
+            return "yes" if value else "no"
         return str(value)
+
+
+def _deleted_names(column, ids: set[int]) -> dict[int, str]:
+    """{id: name} of deleted records, from the before values their delete entry recorded."""
+    kind = _ENTITY_TYPE[column.model]
+    found = {}
+    query = (AuditEntry.select(AuditEntry.entity_id, AuditEntry.changes)
+             .where((AuditEntry.entity_type == kind) & (AuditEntry.action == "delete")
+                    & AuditEntry.entity_id.in_(sorted(ids))))
+    for entry in query:
+        before = audit.changes_of(entry).get(column.name) or [None]
+        if before[0]:
+            found[entry.entity_id] = before[0]
+    return found
 
 
 def _lookup(model, column, ids: set[int]) -> dict[int, str]:
@@ -136,7 +166,7 @@ def _lookup(model, column, ids: set[int]) -> dict[int, str]:
             .where(model.id.in_(sorted(ids))).tuples()}
 
 
-def _describe(entry: AuditEntry, names: _Names) -> str:
+def _describe(entry: AuditEntry, names: Names) -> str:
     changes = audit.changes_of(entry)
     if entry.action == "create":
         return "created the ticket"
@@ -155,7 +185,8 @@ def _describe(entry: AuditEntry, names: _Names) -> str:
             if after:
                 parts.append(f"resolution note: {after}")
         else:
-            parts.append(f"{label}: {names.show(field, before)} {ARROW} {names.show(field, after)}")
+            parts.append(f"{label}: {names.show(field, before, entry.id, 0)} {ARROW} "
+                         f"{names.show(field, after, entry.id, 1)}")
     return "; ".join(parts) if parts else entry.summary
 
 

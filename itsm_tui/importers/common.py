@@ -153,6 +153,20 @@ def _record_run(actor: User, report: ImportReport, action: str) -> None:
                  {"file": [None, report.file], **{k: [None, v] for k, v in report.counts().items()}})
 
 
+FIELD_LIMIT = 64 * 1024 * 1024  # csv's default, 128 KiB, refused a whole file for one long cell
+
+
+def _refuse_duplicate_columns(header: list[str], name: str) -> None:
+    """Two columns of one name (in any case): which one is meant cannot be known."""
+    seen: dict[str, str] = {}
+    for column in header:
+        first = seen.get(column.casefold())
+        if column and first is not None:
+            named = repr(column) if first == column else f"{first!r} and {column!r}"
+            raise ItsmError(f"{name} has two columns named {named}: rename one and try again")
+        seen[column.casefold()] = column
+
+
 class CsvFile:
     """A CSV file read as a stream of rows, any number of times (an import reads it twice:
     first to check it whole and learn who is who, then to write it batch by batch).
@@ -171,6 +185,7 @@ class CsvFile:
         if not first or not first[1]:
             raise ItsmError(f"{self.path.name} is empty: expected a header row")
         self.header = [h.strip() for h in first[1]]
+        _refuse_duplicate_columns(self.header, self.path.name)
 
     def _records(self) -> Iterator[tuple[int, list[str]]]:
         """(line where the record starts, cells) for every record, the header included. Read as
@@ -179,6 +194,8 @@ class CsvFile:
             handle = self.path.open(newline="", encoding="utf-8-sig")
         except OSError as exc:
             raise ItsmError(f"cannot read {self.path}: {exc.strerror}") from None
+        # A cell too long for its field is that row's problem, not the whole file's.
+        csv.field_size_limit(max(csv.field_size_limit(), FIELD_LIMIT))
         with handle:
             reader = csv.reader(handle, strict=True)
             start = 1

@@ -9,13 +9,17 @@ apply as in the app; a row the service refuses is skipped with its line number a
 Rows are written 200 to a transaction (each row a savepoint inside it). A rerun does not
 duplicate: a system whose hostname, a peripheral whose asset tag or a stock item whose name
 already exists is left unchanged, and so is a ticket whose ``source_number`` (when mapped, e.g.
-the other tool's ticket id) was imported before.
+the other tool's ticket id) was imported before: compared as stored (control characters
+removed) and without regard to the case of ASCII letters, on both engines alike.
 """
 
 from __future__ import annotations
 
 import json
+import string
 from pathlib import Path
+
+from peewee import fn
 
 from ..core import audit, inventory, tickets
 from ..core.db import transactional
@@ -24,7 +28,7 @@ from ..core.models import Peripheral, StockItem, System, Ticket, User
 from ..core.permissions import require
 from ..core.text import clean
 from .common import (
-    MISSING, Counts, ImportReport, Progress, field_count_problem, read_csv, run_batches,
+    CHUNK, MISSING, Counts, ImportReport, Progress, field_count_problem, read_csv, run_batches,
 )
 
 BATCH_SIZE = 200
@@ -41,6 +45,10 @@ FIELDS = {
 REQUIRED = {"tickets": ("title",), "systems": ("hostname", "asset_tag", "type"),
             "peripherals": ("name", "kind", "asset_tag"), "stock": ("name",)}
 ENTITY = {"systems": "system", "peripherals": "peripheral", "stock": "stock"}
+SOURCE_NUMBER_MAX = 40
+# SQLite's LOWER() folds only ASCII letters (MariaDB's folds more): matching folds just those, so
+# a source number matches the same tickets on both engines.
+_ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
 
 
 def load_mapping(kind: str, map_file: str | Path | None = None,
@@ -116,6 +124,7 @@ def import_csv(actor: User, kind: str, path: str | Path, mapping: dict[str, str]
 def _import_batch(actor: User, kind: str, rows: list[tuple[int, dict]], columns: dict[str, str],
                   header: list[str], report: ImportReport) -> Counts:
     done = Counts()
+    known = _imported_source_numbers(rows, columns.get("source_number")) if kind == "tickets" else set()
     for line, row in rows:
         problem = field_count_problem(row, header)
         if problem:
@@ -123,22 +132,52 @@ def _import_batch(actor: User, kind: str, rows: list[tuple[int, dict]], columns:
             continue
         # Raw cells: the services clean them (and keep the line breaks of multi-line fields).
         data = {f: row[h].strip() for f, h in columns.items() if row[h].strip() not in MISSING}
+        key = _source_key(data.get("source_number"))
         try:
-            if _exists(kind, data):
+            if _exists(kind, data, key, known):
                 done.unchanged += 1
             else:
                 _create(actor, kind, data)
                 done.created += 1
+                known.add(key)
         except ItsmError as exc:
             report.skip(line, str(exc))
     return done
 
 
-def _exists(kind: str, data: dict) -> bool:
-    """Whether the row was imported before (its unique key is taken)."""
+def _source_number(value: str | None) -> str | None:
+    """The source number as it is stored: cleaned like any text field."""
+    return clean(value, "source number", max_len=SOURCE_NUMBER_MAX, required=False) or None
+
+
+def _source_key(value: str | None) -> str | None:
+    """What two source numbers must share to be the same ticket; None if there is none (or it
+    is unusable, which the row's import then reports)."""
+    try:
+        number = _source_number(value)
+    except ValidationError:
+        return None
+    return number.translate(_ASCII_LOWER) if number else None
+
+
+def _imported_source_numbers(rows: list[tuple[int, dict]], column: str | None) -> set[str]:
+    """The keys of a batch's source numbers that tickets already have: one query per CHUNK
+    numbers (LOWER() defeats the index, so per row it would scan the table each time)."""
+    keys = sorted({key for _, row in rows if column
+                   and (key := _source_key((row.get(column) or "").strip())) is not None})
+    found = set()
+    for start in range(0, len(keys), CHUNK):
+        query = (Ticket.select(Ticket.source_number)
+                 .where(fn.LOWER(Ticket.source_number).in_(keys[start:start + CHUNK])))
+        found.update(number.translate(_ASCII_LOWER) for (number,) in query.tuples())
+    return found
+
+
+def _exists(kind: str, data: dict, key: str | None, known: set[str]) -> bool:
+    """Whether the row was imported before (its unique key is taken); for tickets, whether the
+    ``key`` of its source number is among those ``known`` to be imported already."""
     if kind == "tickets":
-        number = data.get("source_number")
-        return bool(number) and Ticket.select().where(Ticket.source_number == number).exists()
+        return key is not None and key in known
     if kind == "systems":
         return System.select().where(System.hostname == inventory.hostname(data.get("hostname"))).exists()
     if kind == "peripherals":
@@ -158,8 +197,8 @@ def _create(actor: User, kind: str, data: dict) -> None:
     ticket = tickets.create(actor, data.get("title"), data.get("description") or data.get("title"),
                             **{k: data[k] for k in ("category", "impact", "urgency", "requester",
                                                     "system", "peripheral") if k in data})
+    number = _source_number(number)
     if number:
-        number = clean(number, "source number", max_len=40)
         Ticket.update(source_number=number).where(Ticket.id == ticket.id).execute()
         audit.record(actor, "update", "ticket", ticket.id, f"{ticket.number}: source number {number}",
                      {"source_number": [None, number]}, entity_version=ticket.version)

@@ -24,6 +24,7 @@ from typing import Callable, Iterator
 from ..core import audit, clock, files
 from ..core.db import database, is_mysql, transactional
 from ..core.errors import ItsmError, ValidationError
+from ..core.labels import action_label
 from ..core.models import User
 from ..core.text import strip_controls
 from . import csv_export
@@ -230,7 +231,7 @@ def _spool(spool, source, columns, run: _Run) -> int:
     in chunks into an anonymous temporary file; returns the row count."""
     chunk, count = [], 0
     for row in source:
-        chunk.append(tuple(strip_controls(display(c.value(row))) for c in columns))
+        chunk.append(tuple(strip_controls(display(c.printed(row))) for c in columns))
         count += 1
         run.tick(count)
         if len(chunk) == SPOOL_CHUNK:
@@ -322,7 +323,7 @@ def _name(user) -> str:
 
 def _ticket_report(actor: User, ref, width: float):
     from ..core import tickets, timeline
-    from ..core.models import LEVEL_NAMES, PRIORITY_NAMES, Peripheral, System
+    from ..core.models import LEVEL_NAMES, PRIORITY_NAMES, AuditEntry, Peripheral, System
     from ..core.permissions import is_staff
     from . import pdf_report
 
@@ -332,18 +333,20 @@ def _ticket_report(actor: User, ref, width: float):
         ("Number", t.number), ("Status", tickets.STATUS_LABELS[t.status]),
         ("Priority", PRIORITY_NAMES[t.priority]),
         ("Impact / urgency", f"{LEVEL_NAMES[t.impact]} / {LEVEL_NAMES[t.urgency]}"),
-        ("Category", t.category.name), ("Subcategory", t.subcategory),
+        ("Category", t.category.name),
         ("Requester", _name(t.requester)), ("Assignee", _name(t.assignee)),
         ("Created", t.created_at), ("Updated", t.updated_at),
         ("Response due", t.response_due), ("First response", t.first_response_at),
         ("Resolution due", t.resolution_due), ("Resolved", t.resolved_at),
         ("Closed", t.closed_at), ("Response SLA", met[t.response_met]),
         ("Resolution SLA", met[t.resolution_met]), ("Reopened", t.reopen_count),
-        ("Reassigned", t.reassignment_count), ("Source number", t.source_number),
-        ("Assignment group", t.assignment_group), ("Contact type", t.contact_type),
-        ("Configuration item", t.configuration_item), ("Opened by", _name(t.opened_by)),
-        ("Resolved by", _name(t.resolved_by)), ("Version", t.version),
+        ("Reassigned", t.reassignment_count), ("Resolved by", _name(t.resolved_by)),
     ]
+    # Fields only an import fills: shown when it did, left out rather than printed empty.
+    fields += [(label, value) for label, value in (
+        ("Subcategory", t.subcategory), ("Source number", t.source_number),
+        ("Assignment group", t.assignment_group), ("Contact type", t.contact_type),
+        ("Configuration item", t.configuration_item), ("Opened by", _name(t.opened_by))) if value]
     staff = is_staff(actor)
     asset = []
     if t.system_id:
@@ -360,7 +363,11 @@ def _ticket_report(actor: User, ref, width: float):
         if staff:
             asset += [("Kind", p.kind), ("Peripheral status", p.status)]
     kinds = {"comment": "Comment", "note": "Internal note", "history": "Change"}
-    events = [(e.at, e.author, kinds[e.kind], e.text) for e in timeline.timeline(actor, t.id)]
+    attachments = {entry_id for (entry_id,) in AuditEntry.select(AuditEntry.id).where(
+        (AuditEntry.entity_type == "ticket") & (AuditEntry.entity_id == t.id)
+        & (AuditEntry.action == "attach")).tuples()}
+    events = [(e.at, e.author, "Attachment" if e.kind == "history" and e.id in attachments
+               else kinds[e.kind], e.text) for e in timeline.timeline(actor, t.id)]
     label = f"{t.number} {strip_controls(t.title)}"
 
     def story(masthead):
@@ -398,13 +405,12 @@ def _system_report(actor: User, ref, width: float):
         ("Serial", s["serial"]), ("OS", s["os"]), ("Department", s["department"]),
         ("Network", s["network"]), ("Assigned user", s["assigned_user"]),
         ("Purchased", s["purchase_date"]), ("Warranty end", s["warranty_end"]),
-        ("Version", s["version"]),
     ]
     peripherals = [(p["name"], p["kind"], p["asset_tag"], p["serial"], p["status"])
                    for p in detail.peripherals]
     tickets = [(t["number"], t["created_at"], STATUS_LABELS[t["status"]],
                 PRIORITY_NAMES[t["priority"]], t["title"]) for t in detail.tickets]
-    history = [(e.at, e.actor.username if e.actor_id else "", e.action, e.summary)
+    history = [(e.at, e.actor.username if e.actor_id else "", action_label(e.action), e.summary)
                for e in detail.history]
     label = f"{s['hostname']} ({s['asset_tag']})"
 

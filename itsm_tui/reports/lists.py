@@ -10,10 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from types import SimpleNamespace
 from typing import Callable, Iterator
 
-from ..core import activity, assets, queue
-from ..core.models import PRIORITY_NAMES, User
+from ..core import activity, assets, clock, queue, sla
+from ..core.models import OPEN_STATUSES, PRIORITY_NAMES, User
 from ..core.query import parse, tokenize
 from ..core.tickets import STATUS_LABELS
 
@@ -25,6 +26,11 @@ class Col:
     width: int  # in characters, about; 0 takes the room left
     value: Callable[[dict], object]
     look: str = ""  # "status", "priority" (coloured), "number" (right-aligned) or ""
+    shown: Callable[[dict], object] | None = None  # what a PDF prints, when not ``value``
+
+    def printed(self, row: dict):
+        """The value as a PDF prints it (a CSV keeps ``value``: usernames, times)."""
+        return (self.shown or self.value)(row)
 
 
 def _get(key: str) -> Callable[[dict], object]:
@@ -56,7 +62,40 @@ class ListKind:
 
 
 def _ticket_rows(actor, text, sort):
-    return queue.iterate(actor, text, queue.Sort.parse(sort))
+    """The queue's rows, each with its SLA state in words (``sla``) and the full names of its
+    requester and assignee (``requester_name``, ``assignee_name``)."""
+    now = clock.now()
+    names = dict(User.select(User.username, User.full_name).tuples())
+    for row in queue.iterate(actor, text, queue.Sort.parse(sort)):
+        row["sla"] = sla_word(row, now)
+        row["requester_name"] = names.get(row["requester"]) or row["requester"]
+        assignee = row.get("assignee")
+        row["assignee_name"] = (names.get(assignee) or assignee) if assignee else "Unassigned"
+        yield row
+
+
+SLA_WORDS = {"breached": "breached", "at_risk": "at risk", "on_track": "on track"}
+
+
+def sla_word(row: dict, now: datetime) -> str:
+    """'breached', 'at risk', 'on track' or 'paused' for an open ticket (sla.state_of's rule);
+    'met' or 'breached' for a resolved one (the rule that freezes the outcome on resolving)."""
+    if row["status"] in OPEN_STATUSES:
+        state = sla.state_of(SimpleNamespace(**row), now)
+        return "paused" if state == "on_track" and row.get("sla_paused_at") else SLA_WORDS[state]
+    if row.get("resolved_at") is None:
+        return ""
+    stopped = row.get("sla_paused_at") or row["resolved_at"]
+    responded = row.get("first_response_at")
+    met = stopped <= row["resolution_due"] and responded is not None and responded <= row["response_due"]
+    return "met" if met else "breached"
+
+
+def _resolution_due(row: dict):
+    """The resolution due time, or 'paused' while the clock stands (the time will move)."""
+    if row.get("sla_paused_at") and row["status"] in OPEN_STATUSES:
+        return "paused"
+    return row.get("resolution_due")
 
 
 def _asset_rows(kind):
@@ -88,13 +127,14 @@ TICKET_COLUMNS = (
     Col("number", "Number", 10, _get("number")),
     Col("priority", "Priority", 8, lambda r: PRIORITY_NAMES[r["priority"]], "priority"),
     Col("status", "Status", 18, lambda r: STATUS_LABELS[r["status"]], "status"),
+    Col("sla", "SLA", 9, _get("sla"), "status"),
     Col("title", "Title", 0, _get("title")),
-    Col("requester", "Requester", 11, _get("requester")),
-    Col("assignee", "Assignee", 11, _get("assignee")),
+    Col("requester", "Requester", 14, _get("requester"), shown=_get("requester_name")),
+    Col("assignee", "Assignee", 14, _get("assignee"), shown=_get("assignee_name")),
     Col("category", "Category", 10, _get("category")),
     Col("created", "Created", 17, _get("created_at")),
     Col("updated", "Updated", 17, _get("updated_at")),
-    Col("due", "Resolution due", 17, _get("resolution_due")),
+    Col("due", "Resolution due", 17, _get("resolution_due"), shown=_resolution_due),
     Col("response_due", "Response due", 17, _get("response_due")),
     Col("resolved", "Resolved", 17, _get("resolved_at")),
     Col("source_number", "Source number", 12, _get("source_number")),
@@ -138,7 +178,7 @@ STOCK_COLUMNS = (
 LOG_COLUMNS = (
     Col("at", "When", 17, _get("at")),
     Col("actor", "Who", 13, lambda r: r.get("actor") or "(unknown)"),
-    Col("action", "Action", 14, _get("action")),
+    Col("action", "Action", 14, lambda r: activity.action_label(r.get("action"))),
     Col("entity", "Entity", 14, _entity),
     Col("summary", "Summary", 0, _get("summary")),
 )
@@ -146,8 +186,8 @@ LOG_COLUMNS = (
 LISTS: dict[str, ListKind] = {
     "tickets": ListKind(
         "tickets", "ticket", TICKET_COLUMNS,
-        ("number", "priority", "status", "title", "requester", "assignee", "category", "created",
-         "due"),
+        ("number", "priority", "status", "sla", "title", "requester", "assignee", "category",
+         "created", "due"),
         _ticket_rows, queue.count, _ticket_sort, {"age": "created"}),
     "systems": ListKind(
         "systems", "system", SYSTEM_COLUMNS,

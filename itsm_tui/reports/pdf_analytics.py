@@ -14,14 +14,16 @@ optional; a missing or empty one leaves its section out::
         "sla": {"On track": 30, "At risk": 7, "Breached": 5},   # open tickets' SLA states
         "compliance": {"Response": 0.94, "Resolution": 0.87},   # fractions 0..1 (None: n/a)
         "agents": [{"Agent": "agent1", "Open": 5, "Resolved": 12, "Breached": 1}, ...],
-        "daily": [("2026-11-01", 7, 5), ...],            # (day, opened, resolved), oldest first
-    }
+        "daily": [("2026-11-01", 7, 5, 40), ...],        # (day, opened, resolved[, backlog]),
+    }                                                     # oldest first
 
 Labels and names are drawn as plain strings (never markup). :func:`from_core` turns the dict
 ``core.analytics.figures()`` returns into this one.
 """
 
 from __future__ import annotations
+
+from datetime import datetime, time, timedelta
 
 from reportlab.graphics.charts.barcharts import HorizontalBarChart, VerticalBarChart
 from reportlab.graphics.charts.legends import Legend
@@ -33,7 +35,7 @@ from reportlab.platypus import KeepTogether, Spacer, Table, TableStyle
 
 from . import fonts
 from .pdf_report import heading, rows_table, title_block
-from .pdf_style import ACCENT, INK, MUTED, RULE, Masthead, para, styles
+from .pdf_style import ACCENT, INK, MUTED, RULE, Masthead, para, styles, table_font
 
 PALETTE = [colors.HexColor(c) for c in (
     "#1F3A5F", "#2563EB", "#16A34A", "#F59E0B", "#DC2626", "#7C3AED", "#0891B2", "#DB2777",
@@ -53,6 +55,14 @@ def _colour(label: str, n: int):
     return colors.HexColor(named) if named else PALETTE[n % len(PALETTE)]
 
 
+def _drawing(width: float, height: float) -> Drawing:
+    """A Drawing whose text starts in our embedded font (reportlab's default is Helvetica,
+    which it sets, unembedded, even when every string names another font)."""
+    drawing = Drawing(width, height)
+    drawing.initialFontName = fonts.fonts().regular
+    return drawing
+
+
 def _caption(drawing: Drawing, text: str, width: float, height: float) -> None:
     f = fonts.fonts()
     drawing.add(String(0, height - 11, fonts.visual(text), fontName=f.bold, fontSize=9,
@@ -66,7 +76,7 @@ def bar_chart(title: str, counts: dict, width: float, height: float = 150,
         counts = dict(reversed(list(counts.items())))
     labels = [fonts.visual(str(k)) for k in counts]
     values = [int(v or 0) for v in counts.values()]
-    drawing = Drawing(width, height)
+    drawing = _drawing(width, height)
     _caption(drawing, title, width, height)
     chart = HorizontalBarChart() if horizontal else VerticalBarChart()
     left = 90 if horizontal else 30
@@ -105,7 +115,7 @@ def bar_chart(title: str, counts: dict, width: float, height: float = 150,
 
 def pie_chart(title: str, counts: dict, width: float, height: float = 150) -> Drawing:
     f = fonts.fonts()
-    drawing = Drawing(width, height)
+    drawing = _drawing(width, height)
     _caption(drawing, title, width, height)
     values = [int(v or 0) for v in counts.values()]
     if not sum(values):
@@ -139,14 +149,12 @@ def pie_chart(title: str, counts: dict, width: float, height: float = 150) -> Dr
 
 def daily_chart(title: str, daily, width: float, height: float = 170) -> Drawing:
     f = fonts.fonts()
-    drawing = Drawing(width, height)
+    drawing = _drawing(width, height)
     _caption(drawing, title, width, height)
     chart = HorizontalLineChart()
     chart.x, chart.y, chart.width, chart.height = 30, 30, width - 42, height - 62
-    chart.data = [[int(o or 0) for _, o, _ in daily], [int(r or 0) for _, _, r in daily]]
-    names = [str(day)[5:] if len(str(day)) == 10 else str(day) for day, _, _ in daily]
-    step = max(1, len(names) // 12)  # at most a dozen day labels
-    chart.categoryAxis.categoryNames = [n if i % step == 0 else "" for i, n in enumerate(names)]
+    chart.data = [[int(day[1] or 0) for day in daily], [int(day[2] or 0) for day in daily]]
+    chart.categoryAxis.categoryNames = _day_names(daily)
     for axis in (chart.categoryAxis, chart.valueAxis):
         axis.labels.fontName, axis.labels.fontSize = f.regular, 7
     chart.valueAxis.valueMin = 0
@@ -166,6 +174,34 @@ def daily_chart(title: str, daily, width: float, height: float = 170) -> Drawing
     return drawing
 
 
+def _day_names(daily) -> list[str]:
+    """'11-30' for each day, at most a dozen of them shown (the others blank)."""
+    names = [str(day[0])[5:] if len(str(day[0])) == 10 else str(day[0]) for day in daily]
+    step = max(1, len(names) // 12)
+    return [n if i % step == 0 else "" for i, n in enumerate(names)]
+
+
+def backlog_chart(title: str, daily, width: float, height: float = 150) -> Drawing:
+    """The open backlog at the end of each day, as bars."""
+    f = fonts.fonts()
+    drawing = _drawing(width, height)
+    _caption(drawing, title, width, height)
+    chart = VerticalBarChart()
+    chart.x, chart.y, chart.width, chart.height = 30, 24, width - 42, height - 48
+    chart.data = [[int(day[3] or 0) for day in daily]]
+    chart.categoryAxis.categoryNames = _day_names(daily)
+    for axis in (chart.categoryAxis, chart.valueAxis):
+        axis.labels.fontName, axis.labels.fontSize = f.regular, 7
+    chart.valueAxis.valueMin = 0
+    chart.valueAxis.forceZero = 1
+    chart.valueAxis.visibleGrid = 1
+    chart.valueAxis.gridStrokeColor = RULE
+    chart.bars.strokeColor = None
+    chart.bars[0].fillColor = PALETTE[0]
+    drawing.add(chart)
+    return drawing
+
+
 def _tiles(values: dict, width: float):
     """Headline numbers as a row of tiles."""
     style = styles()
@@ -173,7 +209,7 @@ def _tiles(values: dict, width: float):
     cells = [[para(str(label), style["label"]) for label in values],
              [para(value if isinstance(value, str) else f"{value:,}", big) for value in values.values()]]
     table = Table(cells, colWidths=[width / len(values)] * len(values))
-    table.setStyle(TableStyle([
+    table.setStyle(TableStyle(table_font() + [
         ("BOX", (0, 0), (-1, -1), 0.5, RULE), ("INNERGRID", (0, 0), (-1, -1), 0.5, RULE),
         ("BACKGROUND", (0, 0), (-1, -1), colors.HexColor("#F8FAFC")),
         ("TOPPADDING", (0, 0), (-1, -1), 4), ("BOTTOMPADDING", (0, 0), (-1, -1), 4),
@@ -183,8 +219,8 @@ def _tiles(values: dict, width: float):
 
 def _side_by_side(left, right, width: float):
     table = Table([[left, right]], colWidths=[width / 2, width / 2])
-    table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"),
-                               ("LEFTPADDING", (0, 0), (-1, -1), 0)]))
+    table.setStyle(TableStyle(table_font() + [("VALIGN", (0, 0), (-1, -1), "TOP"),
+                                              ("LEFTPADDING", (0, 0), (-1, -1), 0)]))
     return table
 
 
@@ -214,6 +250,9 @@ def analytics_story(masthead: Masthead, figures: dict, width: float) -> list:
                                height=max(90, 30 + 16 * rows), horizontal=True))
     if figures.get("daily"):
         story.append(daily_chart("Opened and resolved per day", figures["daily"], width))
+        if all(len(day) > 3 and day[3] is not None for day in figures["daily"]):
+            story.append(backlog_chart("Backlog: open tickets at the end of each day",
+                                       figures["daily"], width))
     agents = figures.get("agents") or []
     if agents:
         headers = list(agents[0])
@@ -239,8 +278,7 @@ def from_core(f: dict) -> dict:
     out: dict = {}
     period, scope = f.get("period") or {}, f.get("scope") or {}
     if period:
-        words = f"{period.get('label', '')} ({str(period.get('from', ''))[:10]} to " \
-                f"{str(period.get('to', ''))[:10]}, end excluded)"
+        words = f"{period.get('label', '')} ({_span(period.get('from'), period.get('to'))})"
         if scope.get("kind") == "agent":
             words += f", tickets assigned to {scope.get('user')}"
         out["period"] = words
@@ -259,10 +297,24 @@ def from_core(f: dict) -> dict:
     out["compliance"] = {
         name.capitalize(): None if c.get("percent") is None else c["percent"] / 100
         for name, c in (f.get("compliance") or {}).items()}
-    out["agents"] = [
+    out["agents"] = [  # only people with work: no row of zeros for a supervisor who takes none
         {"Agent": r.get("agent"), "Name": r.get("name") or "", "Open": r.get("open"),
          "In progress": r.get("in_progress"), "Resolved": r.get("resolved"),
          "Median hours": "" if r.get("median_hours") is None else f"{r['median_hours']:.1f}"}
-        for r in f.get("workload") or []]
-    out["daily"] = [(d.get("day"), d.get("opened"), d.get("resolved")) for d in f.get("daily") or []]
+        for r in f.get("workload") or [] if any(r.get(k) for k in ("open", "in_progress", "resolved"))]
+    out["daily"] = [(d.get("day"), d.get("opened"), d.get("resolved"), d.get("backlog"))
+                    for d in f.get("daily") or []]
     return out
+
+
+def _span(start, end) -> str:
+    """'2026-11-24 to 2026-11-30' for a period whose end (excluded) is 2026-12-01 00:00: the
+    days it covers, the last one included; a period ending mid-day ends at that minute."""
+    try:
+        first, after = datetime.fromisoformat(str(start)), datetime.fromisoformat(str(end))
+    except ValueError:
+        return f"{str(start)[:10]} to {str(end)[:10]}"
+    if after.time() == time():
+        last = (after - timedelta(days=1)).date()
+        return first.date().isoformat() if last == first.date() else f"{first:%Y-%m-%d} to {last}"
+    return f"{first:%Y-%m-%d} to {after:%Y-%m-%d %H:%M}"

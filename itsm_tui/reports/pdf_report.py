@@ -17,7 +17,8 @@ from reportlab.platypus import (
 from . import fonts
 from .lists import display
 from .pdf_style import (
-    ACCENT, MARGIN, RULE, ZEBRA, Masthead, PageDecor, page_size, para, pill, styles,
+    ACCENT, MARGIN, RULE, ZEBRA, Masthead, PageDecor, page_size, para, pieces, pill, styles,
+    table_font,
 )
 
 
@@ -55,7 +56,7 @@ def fields_table(pairs: Sequence[tuple[str, object]], width: float, columns: int
     label_width = 0.2 * width
     widths = [label_width, width / columns - label_width] * columns
     table = Table(rows, colWidths=widths)
-    table.setStyle(TableStyle([
+    table.setStyle(TableStyle(table_font() + [
         ("VALIGN", (0, 0), (-1, -1), "TOP"),
         ("LINEBELOW", (0, 0), (-1, -1), 0.25, RULE),
         ("TOPPADDING", (0, 0), (-1, -1), 2.5), ("BOTTOMPADDING", (0, 0), (-1, -1), 2.5),
@@ -65,23 +66,32 @@ def fields_table(pairs: Sequence[tuple[str, object]], width: float, columns: int
 
 def rows_table(headers: Sequence[str], rows: Sequence[Sequence[object]], widths: Sequence[float],
                looks: Sequence[str] = ()):
-    """A small list with a repeated header, zebra rows, and coloured status/priority cells."""
+    """A small list with a repeated header, zebra rows, and coloured status/priority cells.
+
+    A long value goes on over continuation rows (see :func:`pdf_style.pieces`), so no row is
+    ever taller than a page and an entry of any length splits across pages."""
     style = styles()
     header_style = style["label"].clone("header", textColor="#FFFFFF")
     data = [[para(h, header_style) for h in headers]]
-    commands = [
+    commands = table_font() + [
         ("BACKGROUND", (0, 0), (-1, 0), ACCENT), ("VALIGN", (0, 0), (-1, -1), "TOP"),
         ("TOPPADDING", (0, 0), (-1, -1), 2.5), ("BOTTOMPADDING", (0, 0), (-1, -1), 2.5),
     ]
-    for n, row in enumerate(rows, 1):
-        data.append([para(display(v), style["cell"]) for v in row])
-        if n % 2 == 0:
-            commands.append(("BACKGROUND", (0, n), (-1, n), ZEBRA))
+    for number, row in enumerate(rows, 1):
+        texts = [pieces(display(v)) for v in row]
+        first = len(data)
+        for line in range(max(map(len, texts), default=1)):
+            n = len(data)
+            data.append([para(text[line], style["cell"]) if line < len(text) else "" for text in texts])
+            if number % 2 == 0:
+                commands.append(("BACKGROUND", (0, n), (-1, n), ZEBRA))
+            if line:  # a continuation: no rule or gap between it and the row it continues
+                commands.append(("TOPPADDING", (0, n), (-1, n), 0))
         for c, look in enumerate(looks):
             colours = pill(display(row[c]), look) if look else None
             if colours:
-                commands.append(("BACKGROUND", (c, n), (c, n), colours[0]))
-                data[n][c] = para(display(row[c]), style["cell"].clone("pill", textColor=colours[1]))
+                commands.append(("BACKGROUND", (c, first), (c, first), colours[0]))
+                data[first][c] = para(display(row[c]), style["cell"].clone("pill", textColor=colours[1]))
     if not rows:
         data.append([para("none", style["meta"])] + [""] * (len(headers) - 1))
     table = Table(data, colWidths=widths, repeatRows=1)
@@ -104,8 +114,9 @@ def title_block(masthead: Masthead, subtitle: str = ""):
 
 
 def text_block(title: str, text: str | None):
+    """A heading and a text of any length, as one paragraph per piece (see pdf_style.pieces)."""
     style = styles()
-    return [heading(title), para(text or "—", style["body"])]
+    return [heading(title)] + [para(piece, style["body"]) for piece in pieces(text or "—")]
 
 
 def ticket_story(masthead: Masthead, fields, description: str, resolution: str | None,

@@ -20,7 +20,8 @@ ACCENT = colors.HexColor("#1F3A5F")
 ZEBRA = colors.HexColor("#F1F4F8")
 RULE = colors.HexColor("#CBD5E1")
 
-# a status or priority word (lower case) -> (background, text colour) of its pill
+# a status or priority word (lower case) -> (background, text colour) of its pill; in the
+# order the totals of a list list them
 PILLS = {
     "new": ("#DBEAFE", "#1E40AF"), "in progress": ("#DCFCE7", "#166534"),
     "waiting on user": ("#FEF3C7", "#92400E"), "waiting on vendor": ("#FEF3C7", "#92400E"),
@@ -31,7 +32,10 @@ PILLS = {
     "critical": ("#DC2626", "#FFFFFF"), "high": ("#F97316", "#FFFFFF"),
     "medium": ("#FEF9C3", "#713F12"), "low priority": ("#F3F4F6", "#4B5563"),
     "comment": ("#DBEAFE", "#1E40AF"), "internal note": ("#FEF3C7", "#92400E"),
-    "change": ("#F3F4F6", "#4B5563"),
+    "change": ("#F3F4F6", "#4B5563"), "attachment": ("#F3F4F6", "#4B5563"),
+    "breached": ("#DC2626", "#FFFFFF"), "at risk": ("#FEF3C7", "#92400E"),
+    "on track": ("#DCFCE7", "#166534"), "paused": ("#E5E7EB", "#374151"),
+    "met": ("#F3F4F6", "#166534"),
 }
 
 
@@ -39,12 +43,15 @@ _PILL_COLOURS = {word: (colors.HexColor(back), colors.HexColor(ink))
                  for word, (back, ink) in PILLS.items()}
 
 
+def pill_key(word: str, look: str) -> str:
+    """The key of PILLS for a cell's word ("Low" is a priority's or a stock level's)."""
+    key = word.lower()
+    return "low priority" if look == "priority" and key == "low" else key
+
+
 def pill(word: str, look: str) -> tuple | None:
     """(background, text) colours for a status or priority cell, or None for a plain cell."""
-    key = word.lower()
-    if look == "priority" and key == "low":
-        key = "low priority"
-    return _PILL_COLOURS.get(key)
+    return _PILL_COLOURS.get(pill_key(word, look))
 
 
 def page_size(wide: bool):
@@ -65,6 +72,45 @@ def styles() -> dict[str, ParagraphStyle]:
         "label": ParagraphStyle("label", base, fontName=f.bold, fontSize=8.5, leading=11,
                                 textColor=MUTED),
     }
+
+
+def table_font() -> list[tuple]:
+    """The TableStyle command that gives a Table's plain-string cells (even empty ones) our
+    embedded font: a Table's own default is Helvetica, which is never embedded."""
+    return [("FONTNAME", (0, 0), (-1, -1), fonts.fonts().regular)]
+
+
+# A long text is cut into pieces of at most this many lines and characters, each its own
+# paragraph or table row: reportlab cannot split a table row across pages (a taller one fails
+# with LayoutError), and it re-wraps the whole rest of a paragraph at every page break (a
+# 10,000-line paragraph took minutes).
+PIECE_LINES = 30
+PIECE_CHARS = 2000
+
+
+def pieces(text: str) -> list[str]:
+    """``text`` cut at line breaks into pieces of at most PIECE_LINES lines and PIECE_CHARS
+    characters; a longer line is cut where a space is near the limit, else at the limit."""
+    out: list[str] = []
+    lines: list[str] = []
+    size = 0
+    for line in str(text).split("\n"):
+        while len(line) > PIECE_CHARS:
+            cut = line.rfind(" ", PIECE_CHARS // 2, PIECE_CHARS)
+            cut = cut + 1 if cut > 0 else PIECE_CHARS
+            if lines:
+                out.append("\n".join(lines))
+                lines, size = [], 0
+            out.append(line[:cut])
+            line = line[cut:]
+        if lines and (len(lines) == PIECE_LINES or size + len(line) > PIECE_CHARS):
+            out.append("\n".join(lines))
+            lines, size = [], 0
+        lines.append(line)
+        size += len(line) + 1
+    if lines:
+        out.append("\n".join(lines))
+    return out
 
 
 def para(text: str, style: ParagraphStyle):

@@ -76,7 +76,7 @@ def entry_lines(entry, changes: dict, row: dict | None) -> list[str]:
     lines = [
         f"When     {entry.at:%Y-%m-%d %H:%M:%S} UTC  ({ago(entry.at, clock.now())})",
         f"Who      {one_line(actor) if actor else '— (no user: an unknown login name, or the system)'}",
-        f"Action   {one_line(entry.action)}",
+        f"Action   {one_line(activity.action_label(entry.action))}",
         f"Entity   {label}",
         f"Summary  {one_line(entry.summary)}",
     ]

@@ -17,7 +17,7 @@ from rich.text import Text
 from textual.binding import Binding
 from textual.message import Message
 
-from ...core.activity import entity_label
+from ...core.activity import action_label, entity_label
 from ..render import literal, one_line
 from .paged_table import Column, PagedTable
 
@@ -118,7 +118,7 @@ class LogTable(HighlightingTable, inherit_bindings=False):
         cells = {
             "when": Text(ago(row["at"], self.now)),
             "actor": literal(one_line(actor) if actor else "—", "" if actor else "dim"),
-            "action": literal(one_line(row["action"])),
+            "action": literal(one_line(action_label(row["action"]))),
             "entity": literal(one_line(entity_label(row["entity_type"], row["entity_id"], row.get("entity_name")))),
             "summary": literal(one_line(row["summary"])),
         }
