@@ -151,15 +151,14 @@ def main(argv: list[str] | None = None) -> int:
 
 def _one_line(exc: Exception) -> str:
     """What failed, in one line, with every known password masked."""
-    from peewee import DatabaseError, InterfaceError
-
+    from .core import db_errors
     from .core.db import mask
     from .core.errors import ItsmError
 
     if isinstance(exc, ItsmError):
         message = str(exc)
-    elif isinstance(exc, (DatabaseError, InterfaceError)):
-        message = f"database error: {exc.args[-1] if exc.args else exc}"
+    elif db_errors.is_database_error(exc):
+        message = db_errors.reason(exc)
     elif isinstance(exc, OSError):
         where = f" ({exc.filename})" if exc.filename else ""
         message = f"{exc.strerror or exc}{where}"
@@ -194,7 +193,9 @@ def _option_name(parser: argparse.ArgumentParser, dest: str) -> str:
 
 
 def run(args) -> int:
-    from .core import audit, schema, setup
+    from .core import audit, logs, schema, setup
+
+    logs.setup()
     from .core.db import describe_url, mask_url
 
     if args.command == "ddl":
@@ -235,9 +236,12 @@ def run(args) -> int:
 
     handler = {"user": _user, "seed": _seed, "tickets": _tickets, "import": _import, "export": _export, **HANDLERS}[args.command]
     code = handler(args, actor)
-    from .core import db
+    from .core import db, db_errors
 
-    db.optimize()  # cheap; keeps SQLite's planner statistics current
+    try:
+        db.optimize()  # cheap; keeps SQLite's planner statistics current
+    except db_errors.DATABASE_ERRORS as exc:
+        db_errors.reason(exc)  # logged: the command's own work is done (a full disk, say)
     return code
 
 

@@ -252,7 +252,7 @@ def test_a_database_error_mid_command_is_one_line(tmp_path):
         holder.rollback()
         holder.close()
     assert run.returncode == 1
-    assert one_line(run) == "itsm-tui: error: database error: database is locked"
+    assert one_line(run) == "itsm-tui: error: the database is locked by another writer"
 
 
 def test_arguments_that_are_not_utf8_are_one_clear_line(tmp_path):

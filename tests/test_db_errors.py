@@ -122,3 +122,28 @@ def test_a_plain_sqlite_error_is_generic_and_logged(tmp_path, caplog):
         assert db_errors.reason(caught.value) == db_errors.OTHER
     assert "no_such_table" in caplog.text  # the raw error is in the log, not in the words
     assert ALL_MODELS  # the models module stays importable without a bound database
+
+
+def test_the_raw_error_goes_to_a_private_log_file(tmp_path, monkeypatch):
+    import logging
+    import stat
+
+    from itsm_tui.core import logs
+
+    monkeypatch.setenv("ITSM_DATA_DIR", str(tmp_path / "data"))
+    logger = logging.getLogger(logs.LOGGER)
+    before = list(logger.handlers)
+    try:
+        logs.setup()
+        with pytest.raises(Exception) as caught:
+            SqliteDatabase(":memory:").execute_sql("SELECT * FROM secret_table_name")
+        assert db_errors.reason(caught.value) == db_errors.OTHER
+        for handler in logger.handlers:
+            handler.flush()
+        log = tmp_path / "data" / "itsm-tui.log"
+        assert "secret_table_name" in log.read_text()
+        assert stat.S_IMODE(log.stat().st_mode) == 0o600
+    finally:
+        for handler in set(logger.handlers) - set(before):
+            logger.removeHandler(handler)
+            handler.close()

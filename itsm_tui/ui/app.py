@@ -24,7 +24,7 @@ from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 from .. import config
-from ..core import assignment, db, notifications, setup, tickets, views
+from ..core import assignment, db, logs, notifications, setup, tickets, views
 from ..core.errors import ItsmError, NotFound, SchemaError
 from ..core.models import User
 from ..core.permissions import allowed
@@ -453,6 +453,7 @@ class ItsmApp(App):
 
 
 def run(url: str | None = None) -> int:
+    logs.setup()
     app = ItsmApp(url)
     if not app._first_run():
         setup.open_database(app.url)  # a missing or outdated schema is one line, before the screen is taken
