@@ -108,6 +108,21 @@ def test_reading_does_not_follow_a_link_to_a_special_file(local, tmp_path):
         files.read_limited(link, 1024)
 
 
+def test_a_device_or_a_pipe_is_never_replaced_by_an_export(local, tmp_path):
+    """Writing goes through a file renamed into place: '-o /dev/null' as root once turned the
+    machine's /dev/null into a plain file."""
+    device = tmp_path / "null"
+    os.mknod(device, 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    link = tmp_path / "to-null"
+    link.symlink_to(device)
+    for special in (device, fifo, link):
+        with pytest.raises(files.PathRefused, match="not a regular file"):
+            files.target(str(special), "agent1", overwrite=True)
+    assert stat.S_ISCHR(os.lstat(device).st_mode) and stat.S_ISFIFO(os.lstat(fifo).st_mode)
+
+
 def test_local_paths_are_free_but_never_a_dot_file_nor_a_silent_overwrite(local, tmp_path, monkeypatch):
     monkeypatch.setenv("HOME", str(tmp_path))
     (tmp_path / ".bashrc").write_text("# mine")

@@ -129,9 +129,26 @@ def target(text: str, username: str, *, kind: str = EXPORTS, base: Path | None =
         raise PathRefused(f"the folder {folder} does not exist")
     if not os.access(folder, os.W_OK | os.X_OK):
         raise PathRefused(f"the folder {folder} is not writable")
-    if os.path.lexists(path) and not overwrite:
-        raise FileExists(f"{path} already exists")
+    if os.path.lexists(path):
+        _regular_or_refused(path)
+        if not overwrite:
+            raise FileExists(f"{path} already exists")
     return path
+
+
+def _regular_or_refused(path: Path) -> None:
+    """Only a regular file (or a link to one) may be replaced: writing goes through a new file
+    renamed into place, which would turn a device (``-o /dev/null`` as root) or a pipe into a
+    plain file."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        info = os.lstat(path)  # a dangling link: replacing the link itself is harmless
+        if stat.S_ISLNK(info.st_mode):
+            return
+    if not stat.S_ISREG(info.st_mode):
+        raise PathRefused(f"{path} is not a regular file (a device, a pipe or a socket): "
+                          "choose a file name")
 
 
 def source(text: str, username: str, *, base: Path | None = None) -> Path:
