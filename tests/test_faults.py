@@ -66,3 +66,42 @@ def test_a_save_during_a_restart_is_kept_and_written_once_on_retry(server):
     again = tickets.comment(system, ticket.id, "typed during the outage", request_key=key)
     assert saved.id == again.id
     assert Comment.select().where(Comment.ticket == ticket.id).count() == 1
+
+
+def test_an_import_cut_by_a_server_crash_says_so_in_words_and_a_rerun_completes_it(server, tmp_path):
+    """The real CLI imports a large ServiceNow log; the server is killed mid-import. The command
+    says what happened in one line (never 'database error: ' and nothing after), and once the
+    server is back the same command completes the import with nothing twice."""
+    import subprocess
+    import sys
+
+    from itsm_tui.bench_import import replicate
+    from itsm_tui.core.models import Ticket
+
+    from sample_data import SAMPLE, needs_sample
+
+    needs_sample()
+    big = replicate(SAMPLE, 8, tmp_path / "big.csv")
+    url = f"mysql://app:fault-pass-123@127.0.0.1:{server.port}/itsm"
+    env = {**os.environ, "ITSM_DB_READ_TIMEOUT": "5", "ITSM_DATA_DIR": str(tmp_path / "data")}
+    command = [sys.executable, "-m", "itsm_tui", "--db", url, "import", "servicenow", str(big)]
+    running = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and running.poll() is None:
+        if server.sql("SELECT COUNT(*) FROM itsm.ticket")[0][0] > 0:
+            break
+        time.sleep(0.05)
+    os.kill(server.process.pid, signal.SIGKILL)
+    server.process.wait()
+    out, err = running.communicate(timeout=120)
+    assert running.returncode == 1, out + err
+    line = err.strip().splitlines()[-1]
+    assert line.startswith("itsm-tui: error: ") and len(line) > len("itsm-tui: error: ") + 10
+    assert any(words in line for words in (db_errors.LOST, db_errors.UNREACHABLE, db_errors.TIMED_OUT)), line
+    assert "fault-pass-123" not in out + err and "Traceback" not in err
+    server.start()
+    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
+    assert done.returncode == 0, done.stderr
+    db.database.close()
+    numbers = [n for (n,) in Ticket.select(Ticket.source_number).tuples()]
+    assert len(numbers) == len(set(numbers)) == 1500 * 8
