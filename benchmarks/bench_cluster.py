@@ -3,7 +3,7 @@
     python benchmarks/bench_cluster.py [--tickets 100000] [--folder /tmp/itsm-bench-galera]
         [--single-url mysql://root@127.0.0.1:3306/itsm_bench]
 
-Starts the cluster of tests/galera.py on ports 3311-3313 (and stops it at the end), seeds the
+Starts the cluster of tests/galera.py on free ports (and stops it at the end), seeds the
 same tickets on both, and prints each figure with the cluster's ratio to the single server. It
 asserts nothing; the databases named are dropped and re-created.
 """
@@ -31,7 +31,7 @@ def main() -> None:
     parser.add_argument("--folder", help="the cluster's folder (default: a new one under /tmp)")
     args = parser.parse_args()
     folder = Path(args.folder or tempfile.mkdtemp(prefix="itsm-bench-galera-"))
-    cluster = galera.Cluster(folder)
+    cluster = galera.Cluster(folder, base_port=galera.free_base())
     cluster.start()
     try:
         node_url = cluster.url("itsm_bench", nodes=[cluster.nodes[0]])

@@ -2,8 +2,9 @@
 
 Each node has its own data directory, socket and ports under one folder (which, with its parents,
 the mysql account must be able to enter: use a folder under /tmp, not pytest's 0700 tmp_path);
-the server on 3306 is never touched. Node N listens for SQL on ``base + N`` (3311..3313 by default), for Galera on
-4570 + N, IST on 4580 + N and SST on 4590 + N.
+the server on 3306 is never touched. Node N listens for SQL on ``base + N`` (3311..3313 by
+default), for Galera on ``base + 10 + N``, IST on ``base + 20 + N`` and SST on ``base + 30 + N``;
+``free_base()`` finds a base whose ports are all free, so two clusters can run side by side.
 
     python tests/galera.py start /tmp/galera      # prints the URL with the three hosts
     python tests/galera.py stop /tmp/galera
@@ -14,6 +15,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -42,7 +44,15 @@ class Node:
 
     @property
     def galera_port(self) -> int:
-        return 4570 + self.number
+        return self.sql_port + 10
+
+    @property
+    def ist_port(self) -> int:
+        return self.sql_port + 20
+
+    @property
+    def sst_port(self) -> int:
+        return self.sql_port + 30
 
     @property
     def pid_file(self) -> Path:
@@ -57,6 +67,19 @@ class Node:
             return int(self.pid_file.read_text().strip())
         except (OSError, ValueError):
             return None
+
+
+def free_base(start: int = 3400, stop: int = 3900) -> int:
+    """A base port whose 40 ports (SQL, Galera, IST, SST of three nodes) are all free."""
+    for base in range(start, stop, 40):
+        try:
+            for port in range(base + 1, base + 34):
+                with socket.socket() as probe:
+                    probe.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        return base
+    raise RuntimeError(f"no free ports for a Galera cluster between {start} and {stop}")
 
 
 class Cluster:
@@ -135,9 +158,9 @@ wsrep_cluster_name=itsm_test
 wsrep_cluster_address=gcomm://{cluster}
 wsrep_node_address=127.0.0.1:{node.galera_port}
 wsrep_node_name=node{node.number}
-wsrep_provider_options="base_host=127.0.0.1;base_port={node.galera_port};gmcast.listen_addr=tcp://127.0.0.1:{node.galera_port};ist.recv_addr=127.0.0.1:{4580 + node.number};gcache.size=64M"
+wsrep_provider_options="base_host=127.0.0.1;base_port={node.galera_port};gmcast.listen_addr=tcp://127.0.0.1:{node.galera_port};ist.recv_addr=127.0.0.1:{node.ist_port};gcache.size=64M"
 wsrep_sst_method=rsync
-wsrep_sst_receive_address=127.0.0.1:{4590 + node.number}
+wsrep_sst_receive_address=127.0.0.1:{node.sst_port}
 """
 
     def start_node(self, node: Node, bootstrap: bool = False, timeout: float = 90) -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from textual.widgets import Input, Select, TextArea
 
-import private_mariadb
+from servers import private_mariadb
 from itsm_tui import config
 from itsm_tui.core import db, setup, tickets, users
 from itsm_tui.core.models import Ticket, User
@@ -224,17 +224,13 @@ async def test_first_run_admin_form_keeps_its_input_when_the_database_is_locked(
 # ---------------------------------------------------------------- a MariaDB server stopped
 
 @pytest.fixture
-def private_server():
-    reason = private_mariadb.available()
-    if reason:
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
-    with private_mariadb.PrivateMariaDB() as server:
-        root_url = server.url("itsm")
+def private_server(tmp_path):
+    server = private_mariadb(tmp_path)
+    try:
+        server.sql("CREATE DATABASE itsm CHARACTER SET utf8mb4")
         server.sql(f"CREATE USER 'desk'@'127.0.0.1' IDENTIFIED BY '{SECRET_DB_PASSWORD}'")
         server.sql("GRANT ALL ON itsm.* TO 'desk'@'127.0.0.1'")
-        url = root_url.replace("mysql://root@", f"mysql://desk:{SECRET_DB_PASSWORD}@")
+        url = f"mysql://desk:{SECRET_DB_PASSWORD}@127.0.0.1:{server.port}/itsm"
         config.override_settings(None)
         setup.open_database(url, check=False)
         setup.initialise()
@@ -242,6 +238,8 @@ def private_server():
         tickets.create(admin, "An open ticket", "so the queue has a row")
         yield server, url
         db.database.close()
+    finally:
+        server.stop()
 
 
 @pytest.mark.parametrize("kind", sorted(FORMS))

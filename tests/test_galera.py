@@ -1,8 +1,8 @@
 """A real three-node MariaDB Galera cluster (Debian's galera-4) under the app.
 
-The cluster is started once for this module on its own loopback ports (3311-3313; see
-tests/galera.py) and never touches the server on 3306. Without galera-4 these tests are skipped
-locally and fail under CI=true.
+The cluster is started once for this module on free loopback ports (see tests/galera.py) and
+never touches the server on 3306. Without galera-4 these tests are skipped locally and fail under
+CI=true.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ def cluster():
             pytest.fail(f"the Galera tests must run under CI=true: {reason}")
         pytest.skip(reason)
     folder = Path(tempfile.mkdtemp(prefix="itsm-galera-"))
-    made = galera.Cluster(folder)
+    made = galera.Cluster(folder, base_port=galera.free_base())
     made.start()
     try:
         with made.connect(made.nodes[0]) as conn, conn.cursor() as cur:
@@ -182,6 +182,8 @@ def test_the_documented_haproxy_configuration_takes_a_node_out_of_quorum_out(clu
     shutil.copy(DEPLOY / "galera-check", check)
     config = (DEPLOY / "haproxy-galera.cfg").read_text()
     config = config.replace("127.0.0.1:3307", f"127.0.0.1:{port}").replace("/etc/itsm-tui/galera-check", str(check))
+    for node in cluster.nodes:  # the documented ports are 3311-3313; this cluster's are free ones
+        config = config.replace(f"127.0.0.1:{3310 + node.number} ", f"127.0.0.1:{node.sql_port} ")
     (tmp_path / "haproxy.cfg").write_text(config)
     for node in cluster.nodes:
         with cluster.connect(node) as conn, conn.cursor() as cur:
