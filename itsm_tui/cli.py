@@ -216,7 +216,7 @@ def run(args) -> int:
         return _grants(args, url)
     if args.command == "init":
         admin_url = config.resolve_admin_url(args.db)
-        setup.open_database(admin_url, check=False)
+        setup.open_database(admin_url, check=False, long_statements=True)
         audit.enter("cli")
         before, after = setup.initialise()
         if before is None:
@@ -226,7 +226,7 @@ def run(args) -> int:
         else:
             print(f"the database is up to date (schema version {after})")
         return 0
-    setup.open_database(url)
+    setup.open_database(url, long_statements=args.command == "seed")  # seeds build big indexes
     actor = _actor(args.as_user)
     from .core import users
 

@@ -281,8 +281,13 @@ def _sqlite_path(url: str) -> str:
     return path[1:] if path.startswith("/") else path
 
 
-def make_database(url: str):
-    """Build (without connecting) the peewee database for a URL."""
+# Schema changes and bulk loads: an index over a million rows takes minutes on a slow disk.
+LONG_READ_TIMEOUT = 3600
+
+
+def make_database(url: str, long_statements: bool = False):
+    """Build (without connecting) the peewee database for a URL; ``long_statements`` lifts the
+    read timeout meant for interactive work (see ``LONG_READ_TIMEOUT``)."""
     scheme = urlsplit(url).scheme if "://" in url else ""
     if scheme == "sqlite":
         path = _sqlite_path(url)
@@ -318,8 +323,8 @@ def make_database(url: str):
             sql_mode=MYSQL_SQL_MODE,
             init_command="SET time_zone = '+00:00'",
             connect_timeout=settings.db_connect_timeout,
-            read_timeout=settings.db_read_timeout,
-            write_timeout=settings.db_read_timeout,
+            read_timeout=LONG_READ_TIMEOUT if long_statements else settings.db_read_timeout,
+            write_timeout=LONG_READ_TIMEOUT if long_statements else settings.db_read_timeout,
             hosts=target.hosts,
         )
     raise UrlError(f"unsupported database URL {mask_url(url)}: {URL_HELP}")
@@ -348,11 +353,11 @@ def is_mysql(db=None) -> bool:
     return isinstance(db, MySQLDatabase)
 
 
-def bind(url: str):
+def bind(url: str, long_statements: bool = False):
     """Point the models at the database behind ``url`` and connect to it."""
     from . import models  # late: models import this module
 
-    db = make_database(url)
+    db = make_database(url, long_statements)
     if database.obj is not None and not database.is_closed():
         database.close()
     database.initialize(db)

@@ -9,9 +9,10 @@ from .users import SYSTEM_USERNAME
 DEFAULT_CATEGORIES = ("Hardware", "Software", "Network", "Access", "General")
 
 
-def open_database(url: str, check: bool = True):
-    """Bind the models to ``url``; unless ``check`` is off, refuse a schema of another version."""
-    database = db.bind(url)
+def open_database(url: str, check: bool = True, long_statements: bool = False):
+    """Bind the models to ``url``; unless ``check`` is off, refuse a schema of another version.
+    ``long_statements``: for ``init`` and bulk loads, whose statements may run for minutes."""
+    database = db.bind(url, long_statements)
     if check:
         schema.check()
     return database
