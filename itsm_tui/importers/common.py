@@ -102,7 +102,7 @@ def run_batches(actor: User, report: ImportReport, batches: Iterable[list],
         _run_batches(actor, report, batches, write, progress, total)
 
 
-IMPORT_CACHE_KIB = 256 * 1024
+IMPORT_CACHE_KIB = 64 * 1024
 
 
 @contextmanager
