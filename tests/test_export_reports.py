@@ -103,7 +103,7 @@ FIGURES = {
     "sla": {"On track": 30, "At risk": 7, "Breached": 5},
     "compliance": {"Response": 0.94, "Resolution": None},
     "agents": [{"Agent": "<b>agent9", "Open": 5, "Resolved": 12}],
-    "daily": [("2026-11-01", 7, 5), ("2026-11-02", 3, 8)],
+    "trend": {"bucket": "day", "rows": [("2026-11-01", 7, 5, 2, 40), ("2026-11-02", 3, 8, 1, 35)]},
 }
 
 
@@ -112,7 +112,7 @@ def test_analytics_report_prints_the_figures_for_supervisors_only(people, tmp_pa
     flat = squash(pdf_text(done.path))
     for words in ("2026-11-01 to 2026-11-30", "Tickets by status", "In progress",
                   "Critical", "94.0%", "n/a", "On track: 30 (71%)", "Breached: 5 (12%)",
-                  "Network", "<b>agent9", "Opened and resolved per day", "Agent workload"):
+                  "Network", "<b>agent9", "Opened, resolved and closed per day", "Agent workload"):
         assert words in flat, words
     assert f"Page 1 of {done.pages}" in flat
     assert export.export_analytics(people["admin"], {}, str(tmp_path / "empty.pdf")).pages == 1
@@ -142,8 +142,14 @@ def test_analytics_figures_of_the_core_shape_print(people, tmp_path):
                       "resolved": 7, "median_hours": 5.25},
                      {"agent": "super1", "name": "Idle Supervisor", "open": 0, "in_progress": 0,
                       "resolved": 0, "median_hours": None}],
-        "daily": [{"day": "2026-11-29", "opened": 1, "resolved": 0, "backlog": 7},
-                  {"day": "2026-11-30", "opened": 2, "resolved": 1, "backlog": 8}],
+        "history": {"opened": {"total": 11}, "resolved": {"total": 13}, "closed": {"total": 9},
+                    "time_to_resolve": {"count": 12, "median_hours": 22.14, "p90_hours": 70.5,
+                                        "mean_hours": 31.25, "left_out": 2},
+                    "reopened": 3, "sla_outcome": {"met": 10, "breached": 4, "unknown": 5}},
+        "trend": {"bucket": "week", "rows": [
+            {"start": "2026-11-24", "opened": 1, "resolved": 0, "closed": 0, "backlog": 7},
+            {"start": "2026-11-30", "opened": 2, "resolved": 1, "closed": 4, "backlog": 8}]},
+        "daily": [{"day": "2026-11-30", "opened": 2, "resolved": 1, "backlog": 8}],
     }
     figures = from_core(core)
     assert figures["totals"] == {"Open now": 8, "Opened in period": 11, "Resolved in period": 13}
@@ -153,8 +159,14 @@ def test_analytics_figures_of_the_core_shape_print(people, tmp_path):
     flat = squash(pdf_text(done.path))
     for words in ("Last 7 days (2026-11-24 to 2026-11-30)", "Open now", "90.0%", "Tickets by status",
                   "> 7 days", "At risk: 2 (25%)", "Zoë", "5.2",
-                  "Backlog: open tickets at the end of each day"):
+                  "History in the period", "Opened 11", "Resolved 13", "Closed 9",
+                  "Reopened (of those opened) 3",
+                  "median 22.1 h, p90 70.5 h, mean 31.2 h (12 tickets); 2 with no resolve time left out",
+                  "10 met, 4 breached, 5 unknown",
+                  "Opened, resolved and closed per week", "Backlog: open tickets at the end of each week",
+                  "11-24", "11-30"):
         assert words in flat, words
+    assert "per day" not in flat  # the trend's bucket, not always the last 30 days
     assert "excluded" not in flat and "2026-12-01" not in flat  # the last day covered, not the next
     assert "super1" not in flat and "Idle Supervisor" not in flat  # no row of zeros
     assert unembedded_fonts(done.path) == []

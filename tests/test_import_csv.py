@@ -173,6 +173,24 @@ def test_a_duplicated_column_name_refuses_the_file(system, tmp_path):
     assert Ticket.select().count() == 0
 
 
+def test_refused_runs_are_in_the_log(system, tmp_path):
+    (tmp_path / "empty.csv").write_text("", encoding="utf-8")
+    (tmp_path / "latin1.csv").write_bytes("Title\nCaf\xe9\n".encode("latin-1"))
+    for path, mapping in ((tmp_path / "empty.csv", None), (tmp_path / "missing.csv", None),
+                          (tmp_path / "latin1.csv", None), (SYSTEMS, {"hostname": "Hostname"})):
+        with pytest.raises(ItsmError):
+            import_csv(system, "tickets" if path != SYSTEMS else "systems", path, mapping)
+    with pytest.raises(ItsmError):  # a dry run leaves nothing in the log
+        import_csv(system, "tickets", tmp_path / "empty.csv", dry_run=True)
+    refusals = [e.summary for e in AuditEntry.select().where(AuditEntry.action == "import_failed")
+                .order_by(AuditEntry.id)]
+    assert len(refusals) == 4 and all(r.startswith("refused ") for r in refusals)
+    assert refusals[0].startswith("refused empty.csv (tickets)") and "empty" in refusals[0]
+    assert "cannot read" in refusals[1] and "not UTF-8" in refusals[2]
+    assert "has no column 'Hostname'" in refusals[3]
+    assert Ticket.select().count() == System.select().count() == 0
+
+
 def test_a_field_over_csv_default_limit_skips_only_its_row(system, tmp_path):
     huge = "x" * 200_000  # over the csv module's default 131,072
     path = _tickets_file(tmp_path, [("1", "Printer", huge), ("2", "VPN", "short"), ("3", huge, "d")])

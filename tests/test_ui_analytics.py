@@ -302,3 +302,20 @@ async def test_all_of_an_imported_history_at_80_by_24(engine, people, tmp_path):
         assert max(len(line.rstrip()) for line in history.splitlines()) <= 36
         caption = str(screen.query_one("#opened-caption", Label).render())
         assert caption.startswith("Opened per week, 2016-02-29")
+
+
+async def test_category_names_keep_their_underscores(engine, people):
+    """Issue 17 item 27: a category called end_user_devices is shown as it is named, while a
+    status code (in_progress) is put in words."""
+    with clock.frozen(T0):
+        categories.add(people["admin"], "end_user_devices")
+        t = tickets.create(people["requester"], "Disk full", "d", category="end_user_devices")
+        tickets.change_status(people["agent"], t.id, t.version, "in_progress")
+    with clock.frozen(T0 + timedelta(minutes=5)):
+        app = ItsmApp(engine)
+        async with app.run_test(size=(160, 50)) as pilot:
+            await logged_in(pilot, "supervisor", "supervisor-password-1")
+            screen = await open_analytics(pilot)
+            totals = text_of(screen.query_one("#totals"))
+            assert "end_user_devices" in totals and "end user devices" not in totals
+            assert "in progress" in totals and "in_progress" not in totals

@@ -17,7 +17,7 @@ from collections import Counter
 from datetime import date, datetime, timedelta
 from functools import reduce
 
-from peewee import SQL, Case, fn
+from peewee import SQL, Case, NodeList, fn
 
 from . import clock, sla
 from .db import database, is_mysql
@@ -183,6 +183,24 @@ def _where(query, *clauses):
     return query.where(*clauses) if clauses else query
 
 
+# "No resolve time" beside a close-time range: the unary + keeps SQLite from serving it from
+# the resolve-time index (its statistics count NULLs as distinct values, so it believed that
+# stretch tiny and read every open ticket); the close-time index then serves the range.
+NOT_RESOLVED = NodeList((SQL("+"), Ticket.resolved_at), glue="").is_null()
+
+
+def _finished_in(start: datetime, end: datetime, at_update: bool = True) -> list:
+    """``COALESCE(resolved_at, closed_at[, updated_at])`` in [start, end) as disjoint clauses,
+    each a range of one index (the resolve-time index, the close-time one, status and update
+    time): a COALESCE itself is served by none, so the engines scanned every ticket."""
+    pieces = [(Ticket.resolved_at >= start) & (Ticket.resolved_at < end),
+              NOT_RESOLVED & (Ticket.closed_at >= start) & (Ticket.closed_at < end)]
+    if at_update:
+        pieces.append(Ticket.status.in_(DONE) & Ticket.resolved_at.is_null() & Ticket.closed_at.is_null()
+                      & (Ticket.updated_at >= start) & (Ticket.updated_at < end))
+    return pieces
+
+
 def _count_if(clause):
     return fn.COALESCE(fn.SUM(Case(None, [(clause, 1)], 0)), 0)
 
@@ -325,9 +343,8 @@ def _time_to_resolve(mine, start: datetime, end: datetime) -> dict:
         f" FROM ({inner}) durations) ranked"
     )
     n, median, p90, mean = database.execute_sql(sql, params).fetchone()
-    finished = fn.COALESCE(Ticket.closed_at, Ticket.updated_at)
-    left_out = _where(Ticket.select(), Ticket.status.in_(DONE), Ticket.resolved_at.is_null(),
-                      finished >= start, finished < end, mine).count()
+    left_out = sum(_where(Ticket.select(), Ticket.status.in_(DONE), piece, mine).count()
+                   for piece in _finished_in(start, end)[1:])  # resolved_at is null in these
 
     def hours(seconds):
         return None if seconds is None else round(float(seconds) / 3600, 2)
@@ -367,10 +384,11 @@ def _breakdown(mine, column, start: datetime, end: datetime, names: dict) -> dic
 
 def _history(mine, start: datetime, end: datetime) -> dict:
     names = {"categories": dict(Category.select(Category.id, Category.name).tuples()), "people": {}}
-    finished = fn.COALESCE(Ticket.resolved_at, Ticket.closed_at, Ticket.updated_at)
-    outcomes = dict(_where(Ticket.select(Ticket.resolution_met, fn.COUNT(Ticket.id)),
-                           Ticket.status.in_(DONE), finished >= start, finished < end, mine)
-                    .group_by(Ticket.resolution_met).tuples())
+    outcomes = Counter()
+    for piece in _finished_in(start, end):
+        outcomes.update(dict(_where(Ticket.select(Ticket.resolution_met, fn.COUNT(Ticket.id)),
+                                    Ticket.status.in_(DONE), piece, mine)
+                             .group_by(Ticket.resolution_met).tuples()))
     reopened = _where(Ticket.select(), Ticket.created_at >= start, Ticket.created_at < end,
                       Ticket.reopen_count > 0, mine).count()
     return {
@@ -416,20 +434,29 @@ def trend_bounds(start: datetime, end: datetime, cal: sla.Calendar) -> tuple[str
 
 
 def _trend(mine, start: datetime, end: datetime, cal: sla.Calendar) -> dict:
+    """Finished = resolved, else closed. The backlog when the period opens, created before it
+    minus finished before it minus finished with no time (and created before it), is counted as
+    the open tickets with neither time minus what was created since plus what finished since
+    plus what finished with no time since: the same number, read from short index ranges
+    (the open ones lead the close-time index: no close time, no resolve time, status)."""
     bucket, bounds = trend_bounds(start, end, cal)
-    finished = fn.COALESCE(Ticket.resolved_at, Ticket.closed_at)
-    timeless = Ticket.status.in_(DONE) & Ticket.resolved_at.is_null() & Ticket.closed_at.is_null()
+    unfinished = Ticket.resolved_at.is_null() & Ticket.closed_at.is_null()
+    timeless = Ticket.status.in_(DONE) & unfinished
     opened = _per_day(Ticket.created_at, bounds, mine)
     resolved = _per_day(Ticket.resolved_at, bounds, mine)
     closed = _per_day(Ticket.closed_at, bounds, mine)
-    done = _per_day(finished, bounds, mine)
+    closed_unresolved = _per_day(Ticket.closed_at, bounds, _all(mine, NOT_RESOLVED))
     lost = _per_day(Ticket.created_at, bounds, _all(mine, timeless))
-    before = (_where(Ticket.select(), Ticket.created_at < start, mine).count()
-              - _where(Ticket.select(), finished < start, mine).count()
-              - _where(Ticket.select(), Ticket.created_at < start, timeless, mine).count())
+    finished_since = (_where(Ticket.select(), Ticket.resolved_at >= start, mine).count()
+                      + _where(Ticket.select(), NOT_RESOLVED, Ticket.closed_at >= start,
+                               mine).count())
+    before = (_where(Ticket.select(), unfinished, Ticket.status.in_(OPEN_STATUSES), mine).count()
+              - _where(Ticket.select(), Ticket.created_at >= start, mine).count()
+              + finished_since
+              + _where(Ticket.select(), Ticket.created_at >= start, timeless, mine).count())
     rows, backlog = [], before
     for k in range(len(bounds) - 1):
-        backlog += opened[k] - done[k] - lost[k]
+        backlog += opened[k] - resolved[k] - closed_unresolved[k] - lost[k]
         rows.append({"start": sla.to_local(cal, bounds[k]).date().isoformat(), "opened": opened[k],
                      "resolved": resolved[k], "closed": closed[k], "backlog": backlog})
     return {"bucket": bucket, "rows": rows}

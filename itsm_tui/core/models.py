@@ -234,6 +234,10 @@ class Ticket(BaseModel):
             # median time to resolve, resolved per day), read from this index alone: at 1M
             # tickets MariaDB spent seconds fetching each resolved row from the table.
             (("resolved_at", "assignee", "created_at", "response_met", "resolution_met"), False),
+            # v7: the history figures over tickets closed in a period (by priority, category,
+            # status, assignee; outcomes and those without a resolve time) and the trend's
+            # backlog (no close time, no resolve time, open status), read from this index alone.
+            (("closed_at", "resolved_at", "status", "priority", "category", "assignee", "resolution_met"), False),
             # v4: the SLA alerts' look-back (alerts._crossed), a short range of each moment:
             # without them MariaDB read every open ticket, 9 s each at 1M tickets. Not led by
             # status: SQLite then took one of them over the covering index above.

@@ -8,7 +8,7 @@ import hashlib
 import json
 import re
 import unicodedata
-from contextlib import nullcontext, suppress
+from contextlib import contextmanager, nullcontext, suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -18,7 +18,7 @@ import peewee
 from peewee import fn
 
 from ..core import audit, clock
-from ..core.db import database, transactional
+from ..core.db import database, is_mysql, transactional
 from ..core.errors import ItsmError
 from ..core.models import AuditEntry, Category, User
 from ..core.text import strip_controls
@@ -98,8 +98,28 @@ def run_batches(actor: User, report: ImportReport, batches: Iterable[list],
     give ``total``, the number of items). A dry run does all the work in one transaction and
     rolls it back; a failure still records the run, with the counts of the committed batches.
     Every entry it writes says it came through the import channel."""
-    with audit.acting("import"):
+    with audit.acting("import"), _bulk_cache():
         _run_batches(actor, report, batches, write, progress, total)
+
+
+IMPORT_CACHE_KIB = 64 * 1024
+
+
+@contextmanager
+def _bulk_cache() -> Iterator[None]:
+    """On SQLite, a page cache of IMPORT_CACHE_KIB for the import's own connection while it
+    runs, so the pages of a dozen ticket indexes stay in memory between batches (a few percent
+    at 145k events), then the size it had. MariaDB's buffer pool is the server's."""
+    if is_mysql():
+        yield
+        return
+    (before,) = database.execute_sql("PRAGMA cache_size").fetchone()
+    database.execute_sql(f"PRAGMA cache_size = -{IMPORT_CACHE_KIB}")
+    try:
+        yield
+    finally:
+        with suppress(Exception):
+            database.execute_sql(f"PRAGMA cache_size = {int(before)}")
 
 
 def _run_batches(actor: User, report: ImportReport, batches: Iterable[list],

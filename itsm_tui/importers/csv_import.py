@@ -28,7 +28,8 @@ from ..core.models import Peripheral, StockItem, System, Ticket, User
 from ..core.permissions import require
 from ..core.text import clean
 from .common import (
-    CHUNK, MISSING, Counts, ImportReport, Progress, field_count_problem, read_csv, run_batches,
+    CHUNK, MISSING, Counts, ImportReport, Progress, field_count_problem, read_csv, refused,
+    run_batches,
 )
 
 BATCH_SIZE = 200
@@ -107,13 +108,20 @@ def _columns(kind: str, mapping: dict[str, str], header: list[str], name: str) -
 def import_csv(actor: User, kind: str, path: str | Path, mapping: dict[str, str] | None = None,
                dry_run: bool = False, batch_size: int = BATCH_SIZE,
                progress: Progress | None = None) -> ImportReport:
-    """Import (or with ``dry_run`` only check) ``kind`` records from a CSV file."""
+    """Import (or with ``dry_run`` only check) ``kind`` records from a CSV file. A file that
+    cannot be read whole or whose columns do not map is refused before anything is written,
+    and the refusal is in the log (dry runs excepted)."""
     require(actor, "import.run")
     mapping = mapping or {}
     _check_fields(kind, mapping)
-    header, rows = read_csv(path)
-    columns = _columns(kind, mapping, header, Path(path).name)
-    report = ImportReport(kind, str(path), dry_run=dry_run, rows=len(rows))
+    report = ImportReport(kind, str(path), dry_run=dry_run)
+    try:
+        header, rows = read_csv(path)
+        columns = _columns(kind, mapping, header, Path(path).name)
+    except ItsmError as exc:  # unreadable, not UTF-8, bad CSV, empty, columns not mapped
+        refused(actor, report, exc)
+        raise
+    report.rows = len(rows)
     batches = [rows[i:i + batch_size] for i in range(0, len(rows), batch_size)]
     run_batches(actor, report, batches,
                 lambda batch: _import_batch(actor, kind, batch, columns, header, report), progress)

@@ -14,8 +14,10 @@ optional; a missing or empty one leaves its section out::
         "sla": {"On track": 30, "At risk": 7, "Breached": 5},   # open tickets' SLA states
         "compliance": {"Response": 0.94, "Resolution": 0.87},   # fractions 0..1 (None: n/a)
         "agents": [{"Agent": "agent1", "Open": 5, "Resolved": 12, "Breached": 1}, ...],
-        "daily": [("2026-11-01", 7, 5, 40), ...],        # (day, opened, resolved[, backlog]),
-    }                                                     # oldest first
+        "history": {"Opened": 120, "Resolved": 117, ...},   # label -> value (number or words)
+        "trend": {"bucket": "week",                        # day, week or month
+                  "rows": [("2026-11-02", 7, 5, 4, 40), ...]},  # (bucket's first day, opened,
+    }                                                     # resolved, closed, backlog), oldest first
 
 Labels and names are drawn as plain strings (never markup). :func:`from_core` turns the dict
 ``core.analytics.figures()`` returns into this one.
@@ -147,49 +149,55 @@ def pie_chart(title: str, counts: dict, width: float, height: float = 150) -> Dr
     return drawing
 
 
-def daily_chart(title: str, daily, width: float, height: float = 170) -> Drawing:
+TREND_LINES = ("opened", "resolved", "closed")
+
+
+def trend_chart(title: str, rows, width: float, height: float = 170) -> Drawing:
+    """Opened, resolved and closed per bucket, as lines."""
     f = fonts.fonts()
     drawing = _drawing(width, height)
     _caption(drawing, title, width, height)
     chart = HorizontalLineChart()
     chart.x, chart.y, chart.width, chart.height = 30, 30, width - 42, height - 62
-    chart.data = [[int(day[1] or 0) for day in daily], [int(day[2] or 0) for day in daily]]
-    chart.categoryAxis.categoryNames = _day_names(daily)
+    chart.data = [[int(row[k + 1] or 0) for row in rows] for k in range(len(TREND_LINES))]
+    chart.categoryAxis.categoryNames = _day_names(rows)
     for axis in (chart.categoryAxis, chart.valueAxis):
         axis.labels.fontName, axis.labels.fontSize = f.regular, 7
     chart.valueAxis.valueMin = 0
     chart.valueAxis.visibleGrid = 1
     chart.valueAxis.gridStrokeColor = RULE
-    chart.lines[0].strokeColor, chart.lines[0].strokeWidth = PALETTE[1], 1.5
-    chart.lines[1].strokeColor, chart.lines[1].strokeWidth = PALETTE[2], 1.5
+    for k, colour in enumerate((PALETTE[1], PALETTE[2], PALETTE[5])):
+        chart.lines[k].strokeColor, chart.lines[k].strokeWidth = colour, 1.5
     legend = Legend()
-    legend.x, legend.y = width - 150, height - 6
+    legend.x, legend.y = width - 220, height - 6
     legend.fontName, legend.fontSize = f.regular, 8
     legend.alignment = "right"
     legend.columnMaximum = 1
     legend.deltax = 70
-    legend.colorNamePairs = [(PALETTE[1], "opened"), (PALETTE[2], "resolved")]
+    legend.colorNamePairs = list(zip((PALETTE[1], PALETTE[2], PALETTE[5]), TREND_LINES))
     drawing.add(chart)
     drawing.add(legend)
     return drawing
 
 
-def _day_names(daily) -> list[str]:
-    """'11-30' for each day, at most a dozen of them shown (the others blank)."""
-    names = [str(day[0])[5:] if len(str(day[0])) == 10 else str(day[0]) for day in daily]
+def _day_names(rows) -> list[str]:
+    """'11-30' for each bucket's first day (the year too when the buckets span years), at
+    most a dozen of them shown (the others blank)."""
+    years = {str(row[0])[:4] for row in rows}
+    names = [str(row[0]) if len(years) > 1 else str(row[0])[5:] for row in rows]
     step = max(1, len(names) // 12)
     return [n if i % step == 0 else "" for i, n in enumerate(names)]
 
 
-def backlog_chart(title: str, daily, width: float, height: float = 150) -> Drawing:
-    """The open backlog at the end of each day, as bars."""
+def backlog_chart(title: str, rows, width: float, height: float = 150) -> Drawing:
+    """The open backlog at the end of each bucket, as bars."""
     f = fonts.fonts()
     drawing = _drawing(width, height)
     _caption(drawing, title, width, height)
     chart = VerticalBarChart()
     chart.x, chart.y, chart.width, chart.height = 30, 24, width - 42, height - 48
-    chart.data = [[int(day[3] or 0) for day in daily]]
-    chart.categoryAxis.categoryNames = _day_names(daily)
+    chart.data = [[int(row[4] or 0) for row in rows]]
+    chart.categoryAxis.categoryNames = _day_names(rows)
     for axis in (chart.categoryAxis, chart.valueAxis):
         axis.labels.fontName, axis.labels.fontSize = f.regular, 7
     chart.valueAxis.valueMin = 0
@@ -248,11 +256,16 @@ def analytics_story(masthead: Masthead, figures: dict, width: float) -> list:
         rows = len(figures["by_category"])
         story.append(bar_chart("Open tickets by category", figures["by_category"], width,
                                height=max(90, 30 + 16 * rows), horizontal=True))
-    if figures.get("daily"):
-        story.append(daily_chart("Opened and resolved per day", figures["daily"], width))
-        if all(len(day) > 3 and day[3] is not None for day in figures["daily"]):
-            story.append(backlog_chart("Backlog: open tickets at the end of each day",
-                                       figures["daily"], width))
+    history = figures.get("history") or {}
+    if history:
+        rows = [[label, value if isinstance(value, str) else f"{value:,}"] for label, value in history.items()]
+        story.append(KeepTogether([heading("History in the period"),
+                                   rows_table(["Figure", "Value"], rows, [width * 0.35, width * 0.65])]))
+    trend = figures.get("trend") or {}
+    if trend.get("rows"):
+        bucket = trend.get("bucket") or "day"
+        story.append(trend_chart(f"Opened, resolved and closed per {bucket}", trend["rows"], width))
+        story.append(backlog_chart(f"Backlog: open tickets at the end of each {bucket}", trend["rows"], width))
     agents = figures.get("agents") or []
     if agents:
         headers = list(agents[0])
@@ -302,8 +315,32 @@ def from_core(f: dict) -> dict:
          "In progress": r.get("in_progress"), "Resolved": r.get("resolved"),
          "Median hours": "" if r.get("median_hours") is None else f"{r['median_hours']:.1f}"}
         for r in f.get("workload") or [] if any(r.get(k) for k in ("open", "in_progress", "resolved"))]
-    out["daily"] = [(d.get("day"), d.get("opened"), d.get("resolved"), d.get("backlog"))
-                    for d in f.get("daily") or []]
+    if f.get("history"):
+        out["history"] = _history(f["history"])
+    trend = f.get("trend") or {}
+    if trend.get("rows"):
+        out["trend"] = {"bucket": trend.get("bucket"),
+                        "rows": [tuple(r.get(k) for k in ("start", *TREND_LINES, "backlog")) for r in trend["rows"]]}
+    return out
+
+
+def _history(h: dict) -> dict:
+    """The history totals in words: what happened in the period, time to resolve with the
+    count it rests on and those left out, reopened, SLA outcomes."""
+    def hours(value) -> str:
+        return "n/a" if value is None else f"{value:,.1f} h"
+
+    t = h.get("time_to_resolve") or {}
+    outcome = h.get("sla_outcome") or {}
+    out = {label: (h.get(key) or {}).get("total", 0)
+           for key, label in (("opened", "Opened"), ("resolved", "Resolved"), ("closed", "Closed"))}
+    out["Reopened (of those opened)"] = h.get("reopened", 0)
+    out["Time to resolve"] = (f"median {hours(t.get('median_hours'))}, p90 {hours(t.get('p90_hours'))}, "
+                              f"mean {hours(t.get('mean_hours'))} ({t.get('count', 0):,} tickets)")
+    if t.get("left_out"):
+        out["Time to resolve"] += f"; {t['left_out']:,} with no resolve time left out"
+    out["SLA outcome (resolution)"] = (f"{outcome.get('met', 0):,} met, {outcome.get('breached', 0):,} "
+                                       f"breached, {outcome.get('unknown', 0):,} unknown")
     return out
 
 

@@ -219,7 +219,9 @@ class AnalyticsScreen(Screen):
             cells = []
             for items in (statuses, priorities, categories):
                 name, count = items[k] if k < len(items) else ("", "")
-                cells += [literal(str(name).replace("_", " ")), Text(f"{count:,}" if count != "" else "")]
+                if items is statuses:  # a status code in words; a category's name stays as it is
+                    name = str(name).replace("_", " ")
+                cells += [literal(str(name)), Text(f"{count:,}" if count != "" else "")]
             table.add_row(*cells)
         self.query_one("#totals", Static).update(table)
 
