@@ -283,7 +283,9 @@ async def test_last_admin_rule_is_refused_with_its_message(engine, people):
         error = modal.query_one("#form-error")
         await until(pilot, lambda: "last active admin" in str(error.render()))
         assert fresh("admin").role == "admin"
-        await pilot.press("escape")
+        await pilot.press("escape")  # the changed form asks first
+        await until(pilot, lambda: isinstance(app.screen, ConfirmModal))
+        await pilot.press("y")
         await until(pilot, lambda: isinstance(app.screen, UsersScreen))
         await pilot.press("x")
         await until(pilot, lambda: isinstance(app.screen, ConfirmModal))

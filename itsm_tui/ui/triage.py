@@ -20,8 +20,9 @@ from ..core.errors import ConflictError, ItsmError
 from ..core.models import Ticket, User
 from ..core.permissions import allowed
 from ..core.tickets import STATUS_LABELS, TRANSITIONS
+from ..core.drafts import REQUEST_KEY
 from .modals import (
-    AgentPicker, ChoicePicker, ConflictModal, FormField, FormModal, MessageModal, PriorityForm,
+    AgentPicker, ChoicePicker, ConflictModal, Draft, FormField, FormModal, MessageModal, PriorityForm,
     StatusPicker, TextPrompt,
 )
 
@@ -139,17 +140,22 @@ class Triage:
             await self._comment(internal=True)
 
     async def _comment(self, internal: bool) -> None:
+        """The prompt saves the text itself: a failed save keeps it open with the text, and the
+        text is kept in a draft as it is typed (it comes back on the next c, even after a
+        restart). The draft's request key makes a retry write the comment once."""
         targets = self.triage_targets()[:1]
         if not targets:
             return
+        target, me = targets[0], self.user
         kind = "Internal note" if internal else "Public comment"
-        text = await self.app.push_screen_wait(
-            TextPrompt(f"{kind} on {targets[0].number}", "ctrl+s to save, Escape to cancel"))
-        if text is None:
+        saved = await self.app.push_screen_wait(TextPrompt(
+            f"{kind} on {target.number}", "ctrl+s to save, Escape to cancel",
+            draft=Draft(me.username, f"{'note' if internal else 'comment'}:{target.id}"),
+            submit=lambda text, key: tickets.comment(me, target.id, text, internal=internal, request_key=key)))
+        if saved is None:
             return
-        me = self.user
-        self._apply("note added" if internal else "comment added",
-                    lambda t, v: tickets.comment(me, t, text, internal=internal), targets)
+        self.app.notify(f"{target.number} {'note added' if internal else 'comment added'}")
+        self.after_change([target.id])
 
     @work(exclusive=True, group="triage", exit_on_error=False)
     async def action_link(self) -> None:
@@ -193,7 +199,8 @@ class Triage:
             submit=lambda v: tickets.create(
                 me, v["title"], v["description"], category=v["category"],
                 impact=int(v["impact"]), urgency=int(v["urgency"]), requester=v.get("requester") or None,
-                system=v.get("system") or None),
+                system=v.get("system") or None, request_key=v.get(REQUEST_KEY)),
+            draft=Draft(me.username, "ticket:new"),
         ))
         if created is not None:
             self.app.notify(f"{created.number} created", title="New ticket")
