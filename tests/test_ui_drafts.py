@@ -14,7 +14,7 @@ from itsm_tui.core.models import Comment, Ticket
 from itsm_tui.ui.app import ItsmApp
 from itsm_tui.ui.modals import ConfirmModal, FormModal, TextPrompt
 from test_db_failures import locked, short_busy_timeout, sqlite_desk  # noqa: F401 (fixtures)
-from test_ui_typeahead import burst
+from test_ui_keys import burst
 from ui_helpers import logged_in, until
 
 pytestmark = pytest.mark.asyncio

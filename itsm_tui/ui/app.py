@@ -11,6 +11,7 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -21,6 +22,7 @@ from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.content import Content
 from textual.screen import Screen
+from textual.widgets import Input, TextArea
 from textual.worker import Worker, WorkerState
 
 from .. import config
@@ -42,6 +44,9 @@ from .sla_monitor import SlaMonitor
 
 NOTIFICATION_POLL_SECONDS = 5.0
 IDLE_CHECK_SECONDS = 15.0
+FIELD_OPENERS = {"filter", "command_line"}  # actions whose key opens a text field
+HOLD_POLL_SECONDS = 0.01
+HOLD_MAX_SECONDS = 1.0  # a field that never takes the focus does not swallow the keys
 HANG_UP_GRACE_SECONDS = 3.0  # a clean exit that takes longer (a dead terminal) is cut short
 NEEDS_TERMINAL = "itsm-tui needs a terminal: connect with ssh -t"
 # name -> (permission, module, screen class); imported when first opened
@@ -52,7 +57,13 @@ SECTIONS = {
     "analytics": ("analytics.view_own", ".screens.analytics", "AnalyticsScreen"),
     "import": ("import.run", ".screens.import_screen", "ImportScreen"),
 }
+COMMAND_HINT = (":queue  :inventory  :log  :analytics  :users  :import  :exports  :ticket 123  :quit")
 SECTION_KEYS = {"1": "queue", "tickets": "queue", "2": "inventory", "3": "log", "4": "analytics"}
+
+
+def _not_yet() -> bool:
+    """The field that a key opens is not there yet (see ``ItsmApp.hold_keys``)."""
+    return False
 
 
 class ItsmCommands(Provider):
@@ -143,6 +154,9 @@ class ItsmApp(App):
         self.crash_line = ""  # see _handle_exception
         self.idle_clock = time.monotonic  # tests pass their own
         self.last_key = self.idle_clock()
+        self._hold: Callable[[], bool] | None = None  # see hold_keys
+        self._held: list[events.Key] = []
+        self._hold_since = 0.0
 
     # ------------------------------------------------------------ start-up and login
 
@@ -243,7 +257,7 @@ class ItsmApp(App):
             self.push_screen(MyExportsModal(self.user.username, self.user.email))
         else:
             self.notify(f"Unknown command: {one_line(text)} (try queue, inventory, log, analytics, users, "
-                        "exports, ticket INC000123, quit)", severity="warning")
+                        "import, exports, ticket 123, quit)", severity="warning")
 
     def show_section(self, name: str) -> None:
         """Switch to a top-level screen: the queue stays at the bottom, one section above it."""
@@ -274,6 +288,8 @@ class ItsmApp(App):
             self.notify(f"There is no screen for a {entity_type} yet.")
 
     def _open_number(self, number: str) -> None:
+        if number.isdigit():  # :ticket 131 means INC000131
+            number = f"INC{int(number):06d}"
         try:
             ticket = tickets.get(self.user, number)
         except (NotFound, ItsmError) as exc:
@@ -281,11 +297,14 @@ class ItsmApp(App):
             return
         self.open_ticket(ticket.id)
 
+    def action_command_line(self) -> None:
+        prompt = TextPrompt("Command", COMMAND_HINT, multiline=False, required=False)
+        self.hold_keys(lambda: self.screen is prompt and isinstance(prompt.focused, Input))
+        self._command_line(prompt)
+
     @work(exclusive=True, group="command-line", exit_on_error=False)
-    async def action_command_line(self) -> None:
-        text = await self.push_screen_wait(TextPrompt(
-            "Command", ":queue  :inventory  :log  :analytics  :users  :exports  :ticket INC000123  :quit",
-            multiline=False, required=False))
+    async def _command_line(self, prompt: TextPrompt) -> None:
+        text = await self.push_screen_wait(prompt)
         if text:
             self.run_command(text)
 
@@ -352,7 +371,46 @@ class ItsmApp(App):
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, (events.Key, events.MouseDown)):
             self.last_key = self.idle_clock()
+        if isinstance(event, events.Key) and not event.is_forwarded:
+            if self._hold is not None:
+                self._held.append(event)  # typed after / or :, before the field took the focus
+                return
+            if self._opens_field(event.key):
+                self._hold, self._held, self._hold_since = _not_yet, [], time.monotonic()
+                self.set_timer(HOLD_POLL_SECONDS, self._release_keys)
         await super().on_event(event)
+
+    # ------------------------------------------------------------ keys typed ahead of a field
+
+    def _opens_field(self, key: str) -> bool:
+        """``key`` runs an action that opens a text field (``/``, ``:``), here and now."""
+        if isinstance(self.focused, (Input, TextArea)):
+            return False
+        active = self.active_bindings.get(key)
+        return active is not None and active.enabled and active.binding.action in FIELD_OPENERS
+
+    def hold_keys(self, ready: Callable[[], bool]) -> None:
+        """The field a key just opened (``/`` the filter bar, ``:`` the command line) is ready
+        when ``ready()``. Every key typed after the one that opened it belongs to it, however
+        fast it came: Textual would hand the keys of a burst that follow ``/`` to the list,
+        which ran them as commands (``/a`` assigned a ticket; 1 in 5 pairs of keys over SSH
+        arrive together). ``on_event`` keeps them from the moment the opening key arrives
+        until the field has the focus, then they go to it in the order typed."""
+        if self._hold is None:
+            self._held, self._hold_since = [], time.monotonic()
+            self.set_timer(HOLD_POLL_SECONDS, self._release_keys)
+        self._hold = ready
+
+    async def _release_keys(self) -> None:
+        if self._hold is None:
+            return
+        if not self._hold() and time.monotonic() - self._hold_since < HOLD_MAX_SECONDS:
+            self.set_timer(HOLD_POLL_SECONDS, self._release_keys)
+            return
+        held = self._held
+        self._hold, self._held = None, []
+        for event in held:  # as if typed now: to the field that has the focus
+            await self.on_event(events.Key(event.key, event.character))
 
     def lock_if_idle(self) -> None:
         """Lock an idle session: back to the login screen after ``idle_lock_minutes`` without a key."""
