@@ -366,7 +366,9 @@ async def test_bulk_assign_with_a_conflict(desk, people):
         assert {fresh(i).assignee_id for i in marked if i != victim.id} == {people["agent"].id}
         assert fresh(victim.id).assignee_id is None
         await pilot.press("enter")
-        await until(pilot, lambda: table.marks == {victim.id})
+        await until(pilot, lambda: not table.marks)  # marks serve one action, the failed one's too
+        await pilot.press("space")
+        assert table.marks
         await pilot.press("slash")  # a new filter drops the marks: nothing hidden gets acted on
         app.screen.query_one("#filter", Input).value = "status:new"
         await pilot.press("enter")

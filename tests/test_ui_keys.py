@@ -8,9 +8,11 @@ from textual import events
 from textual.keys import _character_to_key
 from textual.widgets import Input
 
-from itsm_tui.core import notifications, tickets
+from itsm_tui.core import tickets
+from itsm_tui.core.errors import PermissionDenied
 from itsm_tui.core.models import Notification, Ticket
 from itsm_tui.ui.app import ItsmApp
+from itsm_tui.ui.modals import AgentPicker, ConfirmModal, MessageModal, PriorityForm, StatusPicker
 from itsm_tui.ui.screens.ticket import TicketScreen
 from ui_helpers import logged_in, until
 
@@ -57,3 +59,80 @@ async def test_a_burst_after_colon_is_the_command_and_ticket_takes_a_bare_number
         await until(pilot, lambda: isinstance(app.screen, TicketScreen))
         assert app.screen.ticket_id == ticket.id
     assert Notification.select().where(Notification.read_at.is_null()).count() == notifications_before
+
+
+async def test_marks_name_the_tickets_clear_after_the_action_and_on_escape(engine, people):
+    made = [tickets.create(people["requester"], f"Ticket {i}", "x") for i in range(5)]
+    tickets.assign(people["supervisor"], made[0].id, made[0].version, people["agent"])
+    app = ItsmApp(engine)
+    async with app.run_test(size=(120, 40)) as pilot:
+        table = await logged_in(pilot, "supervisor", "supervisor-password-1")
+        table.cursor = 0
+        burst(app, "space", "space", "space")  # space marks and moves down
+        await until(pilot, lambda: len(table.marks) == 3 and table.cursor == 3)
+        marked = sorted(table.marks)
+        numbers = [Ticket.get_by_id(i).number for i in marked]
+        await pilot.press("s")
+        await until(pilot, lambda: isinstance(app.screen, StatusPicker))
+        said = str(app.screen.query_one("#subject").render())
+        assert said == f"3 marked tickets: {', '.join(numbers)}"
+        current = str(app.screen.query_one("#current").render())
+        assert current.startswith("Current status: ") and "(" in current  # each status, how many
+        await pilot.press("escape")
+        await until(pilot, lambda: not isinstance(app.screen, StatusPicker))
+        await pilot.press("p")
+        await until(pilot, lambda: isinstance(app.screen, PriorityForm))
+        assert str(app.screen.query_one("#subject").render()).startswith("3 marked tickets: ")
+        await pilot.press("escape")
+        await until(pilot, lambda: not isinstance(app.screen, PriorityForm))
+        await pilot.press("escape")  # Esc on the list clears the marks
+        await until(pilot, lambda: not table.marks)
+        burst(app, "space", "space")
+        await until(pilot, lambda: len(table.marks) == 2)
+        two = sorted(table.marks)
+        await pilot.press("A")
+        await until(pilot, lambda: isinstance(app.screen, AgentPicker))
+        assert str(app.screen.query_one("#subject").render()).startswith("2 marked tickets: ")
+        app.screen.query_one(Input).value = "agent2"
+        await pilot.pause(0.2)
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, MessageModal))  # the summary
+        assert all(Ticket.get_by_id(i).assignee_id == people["agent2"].id for i in two)
+        await pilot.press("enter")
+        await until(pilot, lambda: not table.marks)  # done: a later key acts on the cursor again
+        await pilot.press("asterisk")  # every row under the filter (All open: the five)
+        await until(pilot, lambda: table.marks == {t.id for t in made})
+
+
+async def test_agents_are_not_offered_what_their_role_cannot_do(engine, people):
+    tickets.create(people["requester"], "Printer jams", "tray 2")
+    app = ItsmApp(engine)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await logged_in(pilot, "agent", "agent-password-1")
+        actions = {b.binding.action for b in app.active_bindings.values()}
+        assert "assign_other" not in actions and "assign_me" in actions
+        await pilot.press("A")
+        await pilot.pause(0.3)
+        assert not isinstance(app.screen, AgentPicker)
+        assert not [n for n in app._notifications if "ticket." in n.message or "a agent" in n.message]
+    with pytest.raises(PermissionDenied) as refused:
+        tickets.assign(people["agent"], Ticket.get().id, Ticket.get().version, people["agent2"])
+    assert str(refused.value) == "an agent may not assign a ticket to another agent"
+
+
+async def test_taking_over_another_agents_ticket_asks_first(engine, people):
+    ticket = tickets.create(people["requester"], "Printer jams", "tray 2")
+    tickets.assign(people["agent2"], ticket.id, ticket.version, people["agent2"])
+    app = ItsmApp(engine)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await logged_in(pilot, "agent", "agent-password-1")
+        await pilot.press("a")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmModal))
+        assert "agent2" in app.screen.message and ticket.number in app.screen.message
+        await pilot.press("enter")  # Cancel has the focus
+        await until(pilot, lambda: not isinstance(app.screen, ConfirmModal))
+        assert Ticket.get_by_id(ticket.id).assignee_id == people["agent2"].id
+        await pilot.press("a")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmModal))
+        await pilot.press("y")
+        await until(pilot, lambda: Ticket.get_by_id(ticket.id).assignee_id == people["agent"].id)

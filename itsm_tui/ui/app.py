@@ -29,7 +29,7 @@ from .. import config
 from ..core import assignment, db, notifications, setup, tickets, views
 from ..core.errors import ItsmError, NotFound, SchemaError
 from ..core.models import User
-from ..core.permissions import allowed
+from ..core.permissions import a_role, allowed
 from ..core.text import strip_controls
 from . import crash
 from .failures import DB_ERRORS, db_message
@@ -267,7 +267,7 @@ class ItsmApp(App):
             return
         permission, module, class_name = SECTIONS[name]
         if not allowed(self.user.role, permission):
-            self.notify(f"The {name} screen is not available to a {self.user.role}.", severity="warning")
+            self.notify(f"The {name} screen is not available to {a_role(self.user.role)}.", severity="warning")
             return
         screen_class = getattr(importlib.import_module(module, __package__), class_name)
         self.push_screen(screen_class())

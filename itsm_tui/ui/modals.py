@@ -169,18 +169,22 @@ class ModalBase(ModalScreen[ResultType]):
         border: thick $accent; background: $surface; padding: 0 1;
     }
     ModalBase #title { text-style: bold; width: 1fr; margin-bottom: 1; }
+    ModalBase #subject { width: 1fr; margin-bottom: 1; text-style: bold; color: $accent; }
     ModalBase #hint { color: $text-muted; width: 1fr; margin-top: 1; }
     ModalBase .field-label { margin-top: 1; }
     ModalBase OptionList { height: auto; max-height: 50vh; }
     """
 
-    def __init__(self, heading: str):
+    def __init__(self, heading: str, subject: str = ""):
         super().__init__()
         self.heading = heading
+        self.subject = subject  # what the dialog acts on ("3 marked tickets: INC000001, ...")
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
             yield Label(literal(self.heading), id="title")
+            if self.subject:
+                yield Label(literal(self.subject), id="subject")
             yield from self.compose_body()
             yield Label(Content(self.HINT), id="hint")
 
@@ -363,8 +367,10 @@ class StatusPicker(ModalBase[tuple[str, str | None] | None]):
     """
 
     def __init__(self, current: str, allowed: list[str], labels: dict[str, str],
-                 note_required: set[str], note_optional: set[str], note: str = ""):
-        super().__init__("Change status")
+                 note_required: set[str], note_optional: set[str], note: str = "", *,
+                 subject: str = "", current_label: str = ""):
+        super().__init__("Change status", subject)
+        self.current_label = current_label  # several tickets: each status and how many
         self.note = note  # a draft kept from an attempt that met a conflict
         self.current = current
         self.allowed = list(allowed)
@@ -377,7 +383,7 @@ class StatusPicker(ModalBase[tuple[str, str | None] | None]):
         return self.labels.get(status, status)
 
     def compose_body(self) -> ComposeResult:
-        yield Label(literal(f"Current status: {self._label(self.current)}"), id="current")
+        yield Label(literal(f"Current status: {self.current_label or self._label(self.current)}"), id="current")
         if not self.allowed:
             yield Label("No status change is possible from here.")
         yield OptionList(*(Option(literal(self._label(s))) for s in self.allowed), id="statuses")
@@ -425,8 +431,8 @@ class _ListPicker(ModalBase[Any]):
     ]
     HINT = "type to filter · ↑↓ move · enter choose · esc cancel"
 
-    def __init__(self, heading: str, placeholder: str):
-        super().__init__(heading)
+    def __init__(self, heading: str, placeholder: str, subject: str = ""):
+        super().__init__(heading, subject)
         self.placeholder = placeholder
         self.values: list[Any] = []
 
@@ -486,8 +492,8 @@ class AgentPicker(_ListPicker):
 
     NAME_COLUMN = 24  # longer names push their own "N open" right rather than every row's
 
-    def __init__(self, agents: list[tuple[str, str, int]], *, allow_unassign: bool = True):
-        super().__init__("Assign to", "Filter by username or name")
+    def __init__(self, agents: list[tuple[str, str, int]], *, allow_unassign: bool = True, subject: str = ""):
+        super().__init__("Assign to", "Filter by username or name", subject)
         self.agents = [(strip_controls(u), strip_controls(n), count) for u, n, count in agents]
         self.allow_unassign = allow_unassign
         self.user_width = max((cell_len(u) for u, _, _ in self.agents), default=0)
@@ -574,8 +580,8 @@ class PriorityForm(ModalBase[dict | None]):
     PriorityForm #outcome { margin-top: 1; text-style: bold; }
     """
 
-    def __init__(self, impact: int, urgency: int, priority: int, overridden: bool):
-        super().__init__("Impact, urgency and priority")
+    def __init__(self, impact: int, urgency: int, priority: int, overridden: bool, *, subject: str = ""):
+        super().__init__("Impact, urgency and priority", subject)
         self.impact, self.urgency = impact, urgency
         self.override = priority if overridden else MATRIX
 
