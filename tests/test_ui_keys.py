@@ -6,13 +6,17 @@ from __future__ import annotations
 import pytest
 from textual import events
 from textual.keys import _character_to_key
-from textual.widgets import Input
+from textual.widgets import Input, Static
 
-from itsm_tui.core import tickets
+from itsm_tui import config
+
+from itsm_tui.core import db, tickets
 from itsm_tui.core.errors import PermissionDenied
 from itsm_tui.core.models import Notification, Ticket
 from itsm_tui.ui.app import ItsmApp
-from itsm_tui.ui.modals import AgentPicker, ConfirmModal, MessageModal, PriorityForm, StatusPicker
+from itsm_tui.ui.modals import AgentPicker, ConfirmModal, FormModal, MessageModal, PriorityForm, StatusPicker
+from itsm_tui.ui.screens.login import LoginScreen
+from itsm_tui.ui.screens.setup import SetupScreen
 from itsm_tui.ui.screens.ticket import TicketScreen
 from ui_helpers import logged_in, until
 
@@ -136,3 +140,30 @@ async def test_taking_over_another_agents_ticket_asks_first(engine, people):
         await until(pilot, lambda: isinstance(app.screen, ConfirmModal))
         await pilot.press("y")
         await until(pilot, lambda: Ticket.get_by_id(ticket.id).assignee_id == people["agent"].id)
+
+
+async def test_a_first_start_left_before_the_admin_existed_offers_the_admin_form_again(tmp_path, monkeypatch):
+    """e (an empty database), Esc, q: the next start must not be a login nobody can pass."""
+    monkeypatch.setenv("ITSM_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("ITSM_DB", raising=False)
+    config.override_settings(None)
+    app = ItsmApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, SetupScreen))
+        await pilot.press("e")
+        await until(pilot, lambda: isinstance(app.screen, FormModal))
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, SetupScreen))
+        await pilot.press("q")
+    assert (tmp_path / "data" / "itsm.db").exists()
+    again = ItsmApp()
+    async with again.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: isinstance(again.screen, SetupScreen))
+        assert "no admin account yet" in "\n".join(str(w.render()) for w in again.screen.query(Static))
+        await pilot.press("e")
+        await until(pilot, lambda: isinstance(again.screen, FormModal))
+        form = again.screen
+        form.query_one("#field-2", Input).value = "a-long-password-1"
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: isinstance(again.screen, LoginScreen))
+    db.database.close()

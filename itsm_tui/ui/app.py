@@ -38,7 +38,7 @@ from .opening import forget_reused_screens
 from .render import one_line
 from .screens.login import LoginScreen
 from .screens.queue import QueueScreen
-from .screens.setup import SetupScreen
+from .screens.setup import SetupScreen, no_admin_yet
 from .screens.ticket import open_ticket
 from .sla_monitor import SlaMonitor
 
@@ -170,8 +170,12 @@ class ItsmApp(App):
             return
         try:
             setup.open_database(self.url)
+            unfinished = self.url == config.default_db_url() and no_admin_yet()
         except (SchemaError, ItsmError) as exc:
             self.exit(message=f"itsm-tui: error: {exc}", return_code=1)
+            return
+        if unfinished:  # the first start stopped before its admin was made: offer it again
+            self.push_screen(SetupScreen(self.url, self.database_label, exists=True))
             return
         self.show_login()
 
