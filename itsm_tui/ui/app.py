@@ -33,6 +33,7 @@ from ..core.permissions import a_role, allowed
 from ..core.text import strip_controls
 from . import crash
 from .failures import DB_ERRORS, db_message
+from .inputs import clean_pastes
 from .modals import HelpModal, MessageModal, TextPrompt
 from .opening import forget_reused_screens
 from .render import one_line
@@ -524,5 +525,6 @@ def run(url: str | None = None) -> int:
         return 1
     if config.settings().served:
         os.environ.pop("TEXTUAL_ALLOW_SIGNALS", None)  # ctrl+z and ctrl+c stay keys, never signals
+    clean_pastes()
     app.run()
     return app.return_code or 0
