@@ -16,6 +16,7 @@ from functools import partial
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
+from peewee import fn
 from textual import events, work
 from textual.app import App
 from textual.binding import Binding
@@ -28,13 +29,13 @@ from textual.worker import Worker, WorkerState
 from .. import config
 from ..core import assignment, db, notifications, setup, tickets, views
 from ..core.errors import ItsmError, NotFound, SchemaError
-from ..core.models import User
+from ..core.models import Notification, User
 from ..core.permissions import a_role, allowed
 from ..core.text import strip_controls
 from . import crash
 from .failures import DB_ERRORS, db_message
 from .inputs import clean_pastes
-from .modals import HelpModal, MessageModal, TextPrompt
+from .modals import ChoicePicker, HelpModal, MessageModal, TextPrompt
 from .opening import forget_reused_screens
 from .render import one_line
 from .screens.login import LoginScreen
@@ -201,12 +202,16 @@ class ItsmApp(App):
         forget_reused_screens(self)
 
     def logged_in(self, user: User) -> None:
-        # Only notifications that arrive from now on become toasts; the rest wait behind N.
+        # Only notifications that arrive from now on become toasts; the rest wait behind N,
+        # summed up in one toast (not one each, covering the queue).
         latest = notifications.recent(user, limit=1)
         self.last_notification = latest[0].id if latest else 0
         self.unread = notifications.unread_count(user)
         self.user = user
         self.switch_screen(QueueScreen())
+        if self.unread:
+            self.notify(f"{self.unread} unread: {_kinds(_unread_kinds(user))} (N shows them)",
+                        title="Notifications", timeout=6)
         self.sla_monitor.start(user)
         self.call_after_refresh(_freeze_heap)
 
@@ -484,8 +489,15 @@ class ItsmApp(App):
     def _show_notifications(self, user: User, fresh: list, unread: int) -> None:
         if self.user is None or self.user.id != user.id:
             return
+        if len(fresh) > TOASTS_AT_ONCE:  # one toast for a batch (an SLA pass raises many)
+            counts: dict[str, int] = {}
+            for item in fresh:
+                counts[item.kind] = counts.get(item.kind, 0) + 1
+            self.notify(f"{len(fresh)} new: {_kinds(counts)} (N shows them)", title="Notifications", timeout=6)
+        else:
+            for item in fresh:
+                self.notify(item.message, title="Notification", timeout=6)
         for item in fresh:
-            self.notify(item.message, title="Notification", timeout=6)
             self.last_notification = max(self.last_notification, item.id)
         if unread != self.unread:
             self.unread = unread
@@ -504,15 +516,48 @@ class ItsmApp(App):
 
     @work(exclusive=True, group="notifications-list", exit_on_error=False)
     async def action_notifications(self) -> None:
-        if self.user is None:
+        """Newest first (by time: imported and seeded ones are not in id order); Enter opens
+        the ticket one refers to. Showing them marks them read."""
+        user = self.user
+        if user is None:
             return
-        items = notifications.recent(self.user)
-        lines = [f"{'•' if n.read_at is None else ' '} {n.created_at:%Y-%m-%d %H:%M}  {n.message}" for n in items]
-        await self.push_screen_wait(MessageModal("Notifications", lines or ["No notifications yet."]))
-        notifications.mark_all_read(self.user)
+        items = await asyncio.to_thread(_newest_notifications, user)
+        rows = [(f"{'•' if n.read_at is None else ' '} {n.created_at:%Y-%m-%d %H:%M}  {n.message}", n.ticket_id)
+                for n in items]
+        if not rows:
+            await self.push_screen_wait(MessageModal("Notifications", ["No notifications yet."]))
+            chosen = None
+        else:
+            chosen = await self.push_screen_wait(ChoicePicker("Notifications (Enter opens the ticket)", rows))
+        await asyncio.to_thread(notifications.mark_all_read, user)
         self.unread = 0
         for frame in self.screen.query("Frame"):
             frame.show()
+        if chosen:
+            self.open_ticket(chosen)
+
+
+TOASTS_AT_ONCE = 2  # more new notifications than this at once: one summary toast
+KIND_WORDS = {"sla_breached": "breached", "sla_at_risk": "at risk", "assigned": "assigned to you",
+              "comment": "comments"}
+
+
+def _kinds(counts: dict[str, int]) -> str:
+    """"4 breached, 20 assigned to you, 3 comments": most first."""
+    ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    return ", ".join(f"{n} {KIND_WORDS.get(kind, kind.replace('_', ' '))}" for kind, n in ordered)
+
+
+def _unread_kinds(user: User) -> dict[str, int]:
+    query = (Notification.select(Notification.kind, fn.COUNT(Notification.id).alias("n"))
+             .where(Notification.user == user.id, Notification.read_at.is_null())
+             .group_by(Notification.kind).dicts())
+    return {row["kind"]: row["n"] for row in query}
+
+
+def _newest_notifications(user: User, limit: int = 100) -> list[Notification]:
+    return list(Notification.select().where(Notification.user == user.id)
+                .order_by(Notification.created_at.desc(), Notification.id.desc()).limit(limit))
 
 
 def run(url: str | None = None) -> int:
