@@ -14,7 +14,7 @@ from itsm_tui.core import db, tickets
 from itsm_tui.core.errors import PermissionDenied
 from itsm_tui.core.models import Notification, Ticket
 from itsm_tui.ui.app import ItsmApp
-from itsm_tui.ui.modals import AgentPicker, ConfirmModal, FormModal, MessageModal, PriorityForm, StatusPicker
+from itsm_tui.ui.modals import AgentPicker, ConfirmModal, FormModal, HelpModal, MessageModal, PriorityForm, StatusPicker
 from itsm_tui.ui.screens.login import LoginScreen
 from itsm_tui.ui.screens.setup import SetupScreen
 from itsm_tui.ui.screens.ticket import TicketScreen
@@ -167,3 +167,28 @@ async def test_a_first_start_left_before_the_admin_existed_offers_the_admin_form
         await pilot.press("ctrl+s")
         await until(pilot, lambda: isinstance(again.screen, LoginScreen))
     db.database.close()
+
+
+async def test_the_palette_has_the_screen_verbs_and_help_lists_every_key(engine, people):
+    tickets.create(people["requester"], "Printer jams", "tray 2")
+    app = ItsmApp(engine)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await logged_in(pilot, "agent", "agent-password-1")
+        from itsm_tui.ui.app import ItsmCommands
+
+        provider = ItsmCommands(app.screen)
+        names = {name for name, _, _ in provider._commands()}
+        assert {"Export", "Sort", "Status", "Assign to me", "Comment"} <= names
+        assert "Assign to…" not in names  # not an agent's
+        await pilot.press("question_mark")
+        await until(pilot, lambda: isinstance(app.screen, HelpModal))
+        keys = dict(app.screen.keys)
+        assert {"↓ j", "↑ k", "e E", "*"} <= set(keys)
+        assert any(k.split() == ["e", "E"] for k in keys)
+        await pilot.press("escape")
+        app.run_command("inventory")
+        await until(pilot, lambda: type(app.screen).__name__ == "InventoryScreen")
+        screen = app.screen
+        assert screen.check_action("export", ()) is True  # systems
+        screen.kind = "department"
+        assert screen.check_action("export", ()) is False

@@ -68,6 +68,19 @@ def _not_yet() -> bool:
     return False
 
 
+# (action, palette name, help): run on the screen the palette was opened from
+SCREEN_COMMANDS = (
+    ("export", "Export", "Export this list or record as PDF or CSV (e / E)"),
+    ("sort", "Sort", "Choose the sort column (o; O reverses)"),
+    ("status", "Status", "Change the status of the ticket or the marked tickets (s)"),
+    ("assign_me", "Assign to me", "Take the ticket or the marked tickets (a)"),
+    ("assign_other", "Assign to…", "Assign to an agent (A)"),
+    ("comment", "Comment", "Add a public comment (c)"),
+    ("note", "Internal note", "Add an internal note (i)"),
+    ("mark_all", "Mark all", "Mark every ticket under the filter (*)"),
+)
+
+
 class ItsmCommands(Provider):
     """Every action and saved view, for the command palette (ctrl+p)."""
 
@@ -84,6 +97,7 @@ class ItsmCommands(Provider):
             ("Import", partial(app.run_command, "import"), "Import tickets or inventory from a file (:import, admins)"),
             ("My exports", partial(app.run_command, "exports"), "Your exported files: delete, e-mail (:exports)"),
             ("New ticket", partial(app.screen_action, "new_ticket"), "Open a ticket (n)"),
+            *self._screen_commands(),
             ("Refresh", partial(app.screen_action, "reload"), "Re-read from the database (r)"),
             ("Filter", partial(app.screen_action, "filter"), "Edit the queue filter (/)"),
             ("Save view", partial(app.screen_action, "save_view"), "Save the current filter (ctrl+s)"),
@@ -98,6 +112,19 @@ class ItsmCommands(Provider):
         for view in views.views_for(app.user):
             entries.append((f"View: {view.name}", partial(app.use_view, view), view.query or "everything"))
         return entries
+
+    def _screen_commands(self) -> list[tuple[str, object, str]]:
+        """The verbs of the screen the palette was opened on, when it has them and the role may."""
+        app: ItsmApp = self.app
+        screen = self.screen
+        found = []
+        for action, name, help_text in SCREEN_COMMANDS:
+            if not hasattr(screen, f"action_{action}"):
+                continue
+            if screen.check_action(action, ()) is False:
+                continue
+            found.append((name, partial(app.screen_action, action), help_text))
+        return found
 
     async def discover(self) -> Hits:
         for name, callback, help_text in self._commands():
@@ -322,12 +349,16 @@ class ItsmApp(App):
         """Every key of the current screen (focused widget first), then the app's own keys."""
         bindings = [active.binding for active in self.active_bindings.values()]
         bindings += [b for b in self._bindings.key_to_bindings.values() for b in b]
-        keys, seen = [], set()
+        keys: dict[tuple[str, str], list[str]] = {}  # every key of an action: "↓ j", "e E"
         for binding in bindings:
-            if binding.description and (binding.action, binding.description) not in seen:
-                seen.add((binding.action, binding.description))
-                keys.append((binding.key_display or self.get_key_display(binding), binding.description))
-        self.push_screen(HelpModal(f"Keys: {type(self.screen).__name__.removesuffix('Screen')}", keys))
+            if binding.description:
+                shown = keys.setdefault((binding.action, binding.description), [])
+                for key in binding.key.split(","):  # each key's own name (not "e" for E)
+                    named = self.get_key_display(Binding(key, ""))
+                    if named not in shown:
+                        shown.append(named)
+        self.push_screen(HelpModal(f"Keys: {type(self.screen).__name__.removesuffix('Screen')}",
+                                   [(" ".join(shown), description) for (_, description), shown in keys.items()]))
 
     # ------------------------------------------------------------ a shared host: no way out, no orphan
 

@@ -569,6 +569,8 @@ class InventoryScreen(FilterBarKeys, InventoryActions, Screen):
     def check_action(self, action: str, parameters: tuple) -> bool | None:
         if action == "adjust":
             return self.kind == "stock"
+        if action == "export":  # offered only where there is one
+            return self.kind in EXPORTABLE_KINDS
         return True
 
     # ------------------------------------------------------------ totals and the status line
