@@ -27,15 +27,15 @@ from .modals import (
 )
 
 TRIAGE_BINDINGS = [
-    Binding("a", "assign_me", "Assign me"),
+    Binding("a", "assign_me", "Take"),
     Binding("A", "assign_other", "Assign…"),
     Binding("s", "status", "Status"),
     Binding("p", "priority", "Priority"),
     Binding("c", "comment", "Comment"),
     Binding("i", "note", "Note"),
-    Binding("l", "link", "Link asset", show=False),
+    Binding("l", "link", "Link"),
     Binding("n", "new_ticket", "New"),
-    Binding("r", "reload", "Refresh"),
+    Binding("r", "reload", "Refresh", show=False),  # the screens refresh themselves; ? lists it
 ]
 
 
