@@ -570,13 +570,15 @@ class ItsmApp(App):
 
 TOASTS_AT_ONCE = 2  # more new notifications than this at once: one summary toast
 KIND_WORDS = {"sla_breached": "breached", "sla_at_risk": "at risk", "assigned": "assigned to you",
-              "comment": "comments"}
+              "comment": "comment"}
+COUNTED = {"comment"}  # nouns: "1 comment", "3 comments"
 
 
 def _kinds(counts: dict[str, int]) -> str:
     """"4 breached, 20 assigned to you, 3 comments": most first."""
     ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
-    return ", ".join(f"{n} {KIND_WORDS.get(kind, kind.replace('_', ' '))}" for kind, n in ordered)
+    return ", ".join(f"{n} {KIND_WORDS.get(kind, kind.replace('_', ' '))}"
+                     f"{'s' if kind in COUNTED and n != 1 else ''}" for kind, n in ordered)
 
 
 def _unread_kinds(user: User) -> dict[str, int]:
