@@ -180,6 +180,7 @@ async def test_the_palette_has_the_screen_verbs_and_help_lists_every_key(engine,
         names = {name for name, _, _ in provider._commands()}
         assert {"Export", "Sort", "Status", "Assign to me", "Comment"} <= names
         assert "Assign to…" not in names  # not an agent's
+        assert not {"Users", "Import"} & names  # screens an agent cannot open
         await pilot.press("question_mark")
         await until(pilot, lambda: isinstance(app.screen, HelpModal))
         keys = dict(app.screen.keys)

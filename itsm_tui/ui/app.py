@@ -106,6 +106,9 @@ class ItsmCommands(Provider):
             ("Log out", app.action_logout, "Back to the login screen (ctrl+l)"),
             ("Quit", app.exit, "Leave itsm-tui"),
         ]
+        closed = {name for name, (permission, _, _) in SECTIONS.items() if not allowed(app.user.role, permission)}
+        entries = [e for e in entries if not (isinstance(e[1], partial) and e[1].func == app.run_command
+                                              and e[1].args[0] in closed)]
         if allowed(app.user.role, "ticket.assign_self"):
             entries.append(("Away / back", app.action_toggle_away,
                             "Automatic assignment skips you while you are away"))

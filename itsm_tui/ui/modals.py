@@ -260,7 +260,8 @@ class TextPrompt(ModalBase[Any]):
         return widget.text if isinstance(widget, TextArea) else widget.value
 
     def is_changed(self) -> bool:
-        return self.value() != self.pristine
+        """Only a prompt that keeps a draft (a comment) asks: a command or a name is one line."""
+        return self.keeper.draft is not None and self.value() != self.pristine
 
     def discard_draft(self) -> None:
         self.keeper.discard()
