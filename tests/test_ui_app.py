@@ -484,7 +484,7 @@ async def test_command_line_help_and_logout(desk):
         await pilot.press("question_mark")
         await pilot.pause()
         keys = dict(app.screen.keys)
-        assert "Assign me" in keys.values() and "Status" in keys.values()
+        assert "Take" in keys.values() and "Status" in keys.values()
         await pilot.press("escape")
         await pilot.press("4")  # screen 4: analytics (agents see their own)
         await until(pilot, lambda: type(app.screen).__name__ == "AnalyticsScreen")

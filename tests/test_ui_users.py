@@ -97,7 +97,8 @@ async def test_non_admins_are_turned_away(engine, people):
         app.push_screen(UsersScreen())
         await until(pilot, lambda: isinstance(app.screen, QueueScreen))
         messages = [n.message for n in app._notifications]
-        assert any("for admins only" in m and "user.manage" in m for m in messages)
+        assert any("for admins only" in m and "a supervisor may not" in m for m in messages)
+        assert not any("user.manage" in m for m in messages)  # never a permission's name
 
 
 async def test_create_user_password_rule_then_success(engine, people):
