@@ -12,7 +12,7 @@ from itsm_tui import config
 from itsm_tui.core import db, drafts
 from itsm_tui.core.models import Comment, Ticket
 from itsm_tui.ui.app import ItsmApp
-from itsm_tui.ui.modals import ConfirmModal, FormModal, TextPrompt
+from itsm_tui.ui.modals import ConfirmModal, Draft, DraftKeeper, FormField, FormModal, TextPrompt
 from test_db_failures import locked, short_busy_timeout, sqlite_desk  # noqa: F401 (fixtures)
 from test_ui_keys import burst
 from ui_helpers import logged_in, until
@@ -115,3 +115,25 @@ async def test_a_new_ticket_form_comes_back_filled_and_escape_asks_before_discar
         await pilot.press("y")
         await until(pilot, lambda: not isinstance(app.screen, (FormModal, ConfirmModal)))
     assert drafts.load("admin", "ticket:new") is None
+
+
+async def test_a_draft_keeps_only_what_was_changed_and_nothing_when_nothing_was(data_dir):
+    """Restored over a record that someone else changed meanwhile, a draft brings back the
+    operator's changes, not the record's old values."""
+    from test_ui_modals import running
+
+    draft = Draft("agent1", "system:7")
+    fields = lambda a: [FormField("a", "A", value=a), FormField("b", "B", value="old b")]  # noqa: E731
+    modal = FormModal("Edit", fields("a as opened"), lambda values: values, draft=draft)
+    async with running(modal) as (app, pilot):
+        await pilot.pause(DraftKeeper.DELAY + 0.3)
+        assert drafts.load("agent1", "system:7") is None  # opened, nothing typed: no draft
+        modal._widget(1).focus()
+        await pilot.pause()
+        burst(app, "ctrl+u", "new b")
+        await until(pilot, lambda: drafts.load("agent1", "system:7") is not None)
+        kept = drafts.load("agent1", "system:7")
+        assert {k: v for k, v in kept.items() if k != drafts.REQUEST_KEY} == {"b": "new b"}
+    again = FormModal("Edit", fields("a changed by someone else"), lambda values: values, draft=draft)
+    async with running(again) as (app, pilot):
+        assert again.values() == {"a": "a changed by someone else", "b": "new b"}

@@ -99,13 +99,17 @@ class DraftKeeper:
         self.owner.run_worker(partial(self._write, self.sequence, self.read()), thread=True,
                               group="draft", exit_on_error=False)
 
-    def _write(self, sequence: int, fields: dict) -> None:
+    def _write(self, sequence: int, fields: dict | None) -> None:
+        """Keep ``fields``; None (nothing changed, or changed back): no draft."""
         with self._lock:
             if sequence <= self.written:
                 return
             self.written = sequence
             try:
-                drafts.save(self.draft.username, self.draft.key, fields)
+                if fields:
+                    drafts.save(self.draft.username, self.draft.key, fields)
+                else:
+                    drafts.discard(self.draft.username, self.draft.key)
             except OSError:  # a full or read-only disk: the form itself still holds the text
                 pass
 
@@ -118,7 +122,7 @@ class DraftKeeper:
             self.sequence += 1
             self.written = self.sequence
             try:
-                drafts.save(self.draft.username, self.draft.key, self.read())
+                drafts.save(self.draft.username, self.draft.key, self.read() or {})
                 return drafts.request_key(self.draft.username, self.draft.key)
             except OSError:
                 return None
@@ -234,7 +238,7 @@ class TextPrompt(ModalBase[Any]):
         self.max_length = max_length
         self.submit = submit
         self.busy = False
-        self.keeper = DraftKeeper(self, draft, lambda: {"text": self.value()})
+        self.keeper = DraftKeeper(self, draft, lambda: {"text": self.value()} if self.value() != self.pristine else None)
         kept = self.keeper.load().get("text")
         self.initial = strip_controls(kept, multiline=multiline) if isinstance(kept, str) else self.pristine
         self.HINT = ("ctrl+s save · " if multiline else "enter save · ") + "esc cancel"
@@ -721,10 +725,14 @@ class FormModal(ModalBase[object | None]):
                 values[field.name] = widget.value
         return values
 
-    def draft_values(self) -> dict:
-        """What the draft keeps: every field but passwords (never written to a file)."""
+    def draft_values(self) -> dict | None:
+        """What the draft keeps: the fields changed from what the form opened with, passwords
+        excepted (never written to a file); None when nothing changed. Only changes: restored
+        over a record that someone changed meanwhile, they do not bring its old values back."""
         secret = {f.name for f in self.fields if f.kind == "password"}
-        return {name: value for name, value in self.values().items() if name not in secret}
+        changed = {name: value for name, value in self.values().items()
+                   if name not in secret and value != self.pristine.get(name)}
+        return changed or None
 
     def is_changed(self) -> bool:
         return self.values() != self.pristine

@@ -325,7 +325,8 @@ class InventoryActions:
         if isinstance(outcome, Conflicted):
             # kept until it is applied: after a reload, e opens the form with this input again
             await asyncio.to_thread(drafts.save, draft.username, draft.key,
-                                    {k: v for k, v in outcome.values.items() if k != drafts.REQUEST_KEY})
+                                    {k: v for k, v in outcome.values.items()
+                                     if k != drafts.REQUEST_KEY and v != record.values.get(k)})
             if await self._resolve_conflict(
                 outcome.error, f"{NOUNS[kind]} {record.label} saved",
                 lambda version: inventory.update(me, kind, record.id, version,
