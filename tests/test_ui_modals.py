@@ -400,9 +400,33 @@ async def test_form_enter_moves_to_next_field_and_escape_cancels():
         await type_text(pilot, "1")
         await pilot.press("enter")
         assert modal.query_one("#field-1", Input).has_focus
+        await pilot.press("escape")  # "1" was typed: Escape asks first
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmModal) and app.result is NOT_SET
+        await pilot.press("enter")  # the focused button is "Keep editing"
+        await pilot.pause()
+        assert app.screen is modal and modal.values()["a"] == "1"
+        await pilot.press("escape")
+        await pilot.pause()
+        await pilot.press("y")
+        await pilot.pause()
+        assert app.result is None
+
+
+async def test_escape_on_an_untouched_form_closes_it_without_asking():
+    modal = FormModal("F", [FormField("a", "A", value="kept"), FormField("b", "B")], lambda values: values)
+    async with running(modal) as (app, pilot):
         await pilot.press("escape")
         await pilot.pause()
         assert app.result is None
+
+
+async def test_a_delete_question_that_defaults_to_no_never_deletes_on_enter():
+    modal = ConfirmModal("Delete system", "Delete ws-001?", yes="Delete", no="Keep it", default=False)
+    async with running(modal) as (app, pilot):
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.result is False
 
 
 async def test_form_at_80x24_scrolls_to_a_field_with_an_error():

@@ -97,7 +97,8 @@ async def test_non_admins_are_turned_away(engine, people):
         app.push_screen(UsersScreen())
         await until(pilot, lambda: isinstance(app.screen, QueueScreen))
         messages = [n.message for n in app._notifications]
-        assert any("for admins only" in m and "user.manage" in m for m in messages)
+        assert any("for admins only" in m and "a supervisor may not" in m for m in messages)
+        assert not any("user.manage" in m for m in messages)  # never a permission's name
 
 
 async def test_create_user_password_rule_then_success(engine, people):
@@ -283,7 +284,9 @@ async def test_last_admin_rule_is_refused_with_its_message(engine, people):
         error = modal.query_one("#form-error")
         await until(pilot, lambda: "last active admin" in str(error.render()))
         assert fresh("admin").role == "admin"
-        await pilot.press("escape")
+        await pilot.press("escape")  # the changed form asks first
+        await until(pilot, lambda: isinstance(app.screen, ConfirmModal))
+        await pilot.press("y")
         await until(pilot, lambda: isinstance(app.screen, UsersScreen))
         await pilot.press("x")
         await until(pilot, lambda: isinstance(app.screen, ConfirmModal))

@@ -55,9 +55,12 @@ def require(actor, action: str) -> None:
         raise PermissionDenied(f"{actor.username} is disabled")
     actor.role, actor.is_active = current.role, current.is_active
     if not allowed(actor.role, action):
-        raise PermissionDenied(
-            f"a {actor.role} may not {MATRIX[action][1]} ({action})"
-        )
+        raise PermissionDenied(f"{a_role(actor.role)} may not {MATRIX[action][1]}")
+
+
+def a_role(role: str) -> str:
+    """"an agent", "an admin", "a supervisor": the role with its article, for messages."""
+    return f"{'an' if role[:1] in 'aeiou' else 'a'} {role}"
 
 
 def is_staff(actor) -> bool:

@@ -11,37 +11,44 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
+from peewee import fn
 from textual import events, work
 from textual.app import App
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.content import Content
 from textual.screen import Screen
+from textual.widgets import Input, TextArea
 from textual.worker import Worker, WorkerState
 
 from .. import config
 from ..core import assignment, db, logs, notifications, setup, tickets, views
 from ..core.errors import ItsmError, NotFound, SchemaError
-from ..core.models import User
-from ..core.permissions import allowed
+from ..core.models import Notification, User
+from ..core.permissions import a_role, allowed
 from ..core.text import strip_controls
 from . import crash
 from .failures import DB_ERRORS, db_message
-from .modals import HelpModal, MessageModal, TextPrompt
+from .inputs import clean_pastes
+from .modals import ChoicePicker, HelpModal, MessageModal, TextPrompt
 from .opening import forget_reused_screens
 from .render import one_line
 from .screens.login import LoginScreen
 from .screens.queue import QueueScreen
-from .screens.setup import SetupScreen
+from .screens.setup import SetupScreen, no_admin_yet
 from .screens.ticket import open_ticket
 from .sla_monitor import SlaMonitor
 
 NOTIFICATION_POLL_SECONDS = 5.0
 IDLE_CHECK_SECONDS = 15.0
+FIELD_OPENERS = {"filter", "command_line"}  # actions whose key opens a text field
+HOLD_POLL_SECONDS = 0.01
+HOLD_MAX_SECONDS = 1.0  # a field that never takes the focus does not swallow the keys
 HANG_UP_GRACE_SECONDS = 3.0  # a clean exit that takes longer (a dead terminal) is cut short
 NEEDS_TERMINAL = "itsm-tui needs a terminal: connect with ssh -t"
 # name -> (permission, module, screen class); imported when first opened
@@ -52,7 +59,26 @@ SECTIONS = {
     "analytics": ("analytics.view_own", ".screens.analytics", "AnalyticsScreen"),
     "import": ("import.run", ".screens.import_screen", "ImportScreen"),
 }
+COMMAND_HINT = (":queue  :inventory  :log  :analytics  :users  :import  :exports  :ticket 123  :quit")
 SECTION_KEYS = {"1": "queue", "tickets": "queue", "2": "inventory", "3": "log", "4": "analytics"}
+
+
+def _not_yet() -> bool:
+    """The field that a key opens is not there yet (see ``ItsmApp.hold_keys``)."""
+    return False
+
+
+# (action, palette name, help): run on the screen the palette was opened from
+SCREEN_COMMANDS = (
+    ("export", "Export", "Export this list or record as PDF or CSV (e / E)"),
+    ("sort", "Sort", "Choose the sort column (o; O reverses)"),
+    ("status", "Status", "Change the status of the ticket or the marked tickets (s)"),
+    ("assign_me", "Assign to me", "Take the ticket or the marked tickets (a)"),
+    ("assign_other", "Assign to…", "Assign to an agent (A)"),
+    ("comment", "Comment", "Add a public comment (c)"),
+    ("note", "Internal note", "Add an internal note (i)"),
+    ("mark_all", "Mark all", "Mark every ticket under the filter (*)"),
+)
 
 
 class ItsmCommands(Provider):
@@ -71,6 +97,7 @@ class ItsmCommands(Provider):
             ("Import", partial(app.run_command, "import"), "Import tickets or inventory from a file (:import, admins)"),
             ("My exports", partial(app.run_command, "exports"), "Your exported files: delete, e-mail (:exports)"),
             ("New ticket", partial(app.screen_action, "new_ticket"), "Open a ticket (n)"),
+            *self._screen_commands(),
             ("Refresh", partial(app.screen_action, "reload"), "Re-read from the database (r)"),
             ("Filter", partial(app.screen_action, "filter"), "Edit the queue filter (/)"),
             ("Save view", partial(app.screen_action, "save_view"), "Save the current filter (ctrl+s)"),
@@ -79,12 +106,28 @@ class ItsmCommands(Provider):
             ("Log out", app.action_logout, "Back to the login screen (ctrl+l)"),
             ("Quit", app.exit, "Leave itsm-tui"),
         ]
+        closed = {name for name, (permission, _, _) in SECTIONS.items() if not allowed(app.user.role, permission)}
+        entries = [e for e in entries if not (isinstance(e[1], partial) and e[1].func == app.run_command
+                                              and e[1].args[0] in closed)]
         if allowed(app.user.role, "ticket.assign_self"):
             entries.append(("Away / back", app.action_toggle_away,
                             "Automatic assignment skips you while you are away"))
         for view in views.views_for(app.user):
             entries.append((f"View: {view.name}", partial(app.use_view, view), view.query or "everything"))
         return entries
+
+    def _screen_commands(self) -> list[tuple[str, object, str]]:
+        """The verbs of the screen the palette was opened on, when it has them and the role may."""
+        app: ItsmApp = self.app
+        screen = self.screen
+        found = []
+        for action, name, help_text in SCREEN_COMMANDS:
+            if not hasattr(screen, f"action_{action}"):
+                continue
+            if screen.check_action(action, ()) is False:
+                continue
+            found.append((name, partial(app.screen_action, action), help_text))
+        return found
 
     async def discover(self) -> Hits:
         for name, callback, help_text in self._commands():
@@ -143,6 +186,9 @@ class ItsmApp(App):
         self.crash_line = ""  # see _handle_exception
         self.idle_clock = time.monotonic  # tests pass their own
         self.last_key = self.idle_clock()
+        self._hold: Callable[[], bool] | None = None  # see hold_keys
+        self._held: list[events.Key] = []
+        self._hold_since = 0.0
 
     # ------------------------------------------------------------ start-up and login
 
@@ -156,8 +202,12 @@ class ItsmApp(App):
             return
         try:
             setup.open_database(self.url)
+            unfinished = self.url == config.default_db_url() and no_admin_yet()
         except (SchemaError, ItsmError) as exc:
             self.exit(message=f"itsm-tui: error: {exc}", return_code=1)
+            return
+        if unfinished:  # the first start stopped before its admin was made: offer it again
+            self.push_screen(SetupScreen(self.url, self.database_label, exists=True))
             return
         self.show_login()
 
@@ -182,12 +232,16 @@ class ItsmApp(App):
         forget_reused_screens(self)
 
     def logged_in(self, user: User) -> None:
-        # Only notifications that arrive from now on become toasts; the rest wait behind N.
+        # Only notifications that arrive from now on become toasts; the rest wait behind N,
+        # summed up in one toast (not one each, covering the queue).
         latest = notifications.recent(user, limit=1)
         self.last_notification = latest[0].id if latest else 0
         self.unread = notifications.unread_count(user)
         self.user = user
         self.switch_screen(QueueScreen())
+        if self.unread:
+            self.notify(f"{self.unread} unread: {_kinds(_unread_kinds(user))} (N shows them)",
+                        title="Notifications", timeout=6)
         self.sla_monitor.start(user)
         self.call_after_refresh(_freeze_heap)
 
@@ -243,7 +297,7 @@ class ItsmApp(App):
             self.push_screen(MyExportsModal(self.user.username, self.user.email))
         else:
             self.notify(f"Unknown command: {one_line(text)} (try queue, inventory, log, analytics, users, "
-                        "exports, ticket INC000123, quit)", severity="warning")
+                        "import, exports, ticket 123, quit)", severity="warning")
 
     def show_section(self, name: str) -> None:
         """Switch to a top-level screen: the queue stays at the bottom, one section above it."""
@@ -253,7 +307,7 @@ class ItsmApp(App):
             return
         permission, module, class_name = SECTIONS[name]
         if not allowed(self.user.role, permission):
-            self.notify(f"The {name} screen is not available to a {self.user.role}.", severity="warning")
+            self.notify(f"The {name} screen is not available to {a_role(self.user.role)}.", severity="warning")
             return
         screen_class = getattr(importlib.import_module(module, __package__), class_name)
         self.push_screen(screen_class())
@@ -274,6 +328,8 @@ class ItsmApp(App):
             self.notify(f"There is no screen for a {entity_type} yet.")
 
     def _open_number(self, number: str) -> None:
+        if number.isdigit():  # :ticket 131 means INC000131
+            number = f"INC{int(number):06d}"
         try:
             ticket = tickets.get(self.user, number)
         except (NotFound, ItsmError) as exc:
@@ -281,11 +337,14 @@ class ItsmApp(App):
             return
         self.open_ticket(ticket.id)
 
+    def action_command_line(self) -> None:
+        prompt = TextPrompt("Command", COMMAND_HINT, multiline=False, required=False)
+        self.hold_keys(lambda: self.screen is prompt and isinstance(prompt.focused, Input))
+        self._command_line(prompt)
+
     @work(exclusive=True, group="command-line", exit_on_error=False)
-    async def action_command_line(self) -> None:
-        text = await self.push_screen_wait(TextPrompt(
-            "Command", ":queue  :inventory  :log  :analytics  :users  :exports  :ticket INC000123  :quit",
-            multiline=False, required=False))
+    async def _command_line(self, prompt: TextPrompt) -> None:
+        text = await self.push_screen_wait(prompt)
         if text:
             self.run_command(text)
 
@@ -293,12 +352,16 @@ class ItsmApp(App):
         """Every key of the current screen (focused widget first), then the app's own keys."""
         bindings = [active.binding for active in self.active_bindings.values()]
         bindings += [b for b in self._bindings.key_to_bindings.values() for b in b]
-        keys, seen = [], set()
+        keys: dict[tuple[str, str], list[str]] = {}  # every key of an action: "↓ j", "e E"
         for binding in bindings:
-            if binding.description and (binding.action, binding.description) not in seen:
-                seen.add((binding.action, binding.description))
-                keys.append((binding.key_display or self.get_key_display(binding), binding.description))
-        self.push_screen(HelpModal(f"Keys: {type(self.screen).__name__.removesuffix('Screen')}", keys))
+            if binding.description:
+                shown = keys.setdefault((binding.action, binding.description), [])
+                for key in binding.key.split(","):  # each key's own name (not "e" for E)
+                    named = self.get_key_display(Binding(key, ""))
+                    if named not in shown:
+                        shown.append(named)
+        self.push_screen(HelpModal(f"Keys: {type(self.screen).__name__.removesuffix('Screen')}",
+                                   [(" ".join(shown), description) for (_, description), shown in keys.items()]))
 
     # ------------------------------------------------------------ a shared host: no way out, no orphan
 
@@ -352,7 +415,46 @@ class ItsmApp(App):
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, (events.Key, events.MouseDown)):
             self.last_key = self.idle_clock()
+        if isinstance(event, events.Key) and not event.is_forwarded:
+            if self._hold is not None:
+                self._held.append(event)  # typed after / or :, before the field took the focus
+                return
+            if self._opens_field(event.key):
+                self._hold, self._held, self._hold_since = _not_yet, [], time.monotonic()
+                self.set_timer(HOLD_POLL_SECONDS, self._release_keys)
         await super().on_event(event)
+
+    # ------------------------------------------------------------ keys typed ahead of a field
+
+    def _opens_field(self, key: str) -> bool:
+        """``key`` runs an action that opens a text field (``/``, ``:``), here and now."""
+        if isinstance(self.focused, (Input, TextArea)):
+            return False
+        active = self.active_bindings.get(key)
+        return active is not None and active.enabled and active.binding.action in FIELD_OPENERS
+
+    def hold_keys(self, ready: Callable[[], bool]) -> None:
+        """The field a key just opened (``/`` the filter bar, ``:`` the command line) is ready
+        when ``ready()``. Every key typed after the one that opened it belongs to it, however
+        fast it came: Textual would hand the keys of a burst that follow ``/`` to the list,
+        which ran them as commands (``/a`` assigned a ticket; 1 in 5 pairs of keys over SSH
+        arrive together). ``on_event`` keeps them from the moment the opening key arrives
+        until the field has the focus, then they go to it in the order typed."""
+        if self._hold is None:
+            self._held, self._hold_since = [], time.monotonic()
+            self.set_timer(HOLD_POLL_SECONDS, self._release_keys)
+        self._hold = ready
+
+    async def _release_keys(self) -> None:
+        if self._hold is None:
+            return
+        if not self._hold() and time.monotonic() - self._hold_since < HOLD_MAX_SECONDS:
+            self.set_timer(HOLD_POLL_SECONDS, self._release_keys)
+            return
+        held = self._held
+        self._hold, self._held = None, []
+        for event in held:  # as if typed now: to the field that has the focus
+            await self.on_event(events.Key(event.key, event.character))
 
     def lock_if_idle(self) -> None:
         """Lock an idle session: back to the login screen after ``idle_lock_minutes`` without a key."""
@@ -421,8 +523,15 @@ class ItsmApp(App):
     def _show_notifications(self, user: User, fresh: list, unread: int) -> None:
         if self.user is None or self.user.id != user.id:
             return
+        if len(fresh) > TOASTS_AT_ONCE:  # one toast for a batch (an SLA pass raises many)
+            counts: dict[str, int] = {}
+            for item in fresh:
+                counts[item.kind] = counts.get(item.kind, 0) + 1
+            self.notify(f"{len(fresh)} new: {_kinds(counts)} (N shows them)", title="Notifications", timeout=6)
+        else:
+            for item in fresh:
+                self.notify(item.message, title="Notification", timeout=6)
         for item in fresh:
-            self.notify(item.message, title="Notification", timeout=6)
             self.last_notification = max(self.last_notification, item.id)
         if unread != self.unread:
             self.unread = unread
@@ -441,15 +550,50 @@ class ItsmApp(App):
 
     @work(exclusive=True, group="notifications-list", exit_on_error=False)
     async def action_notifications(self) -> None:
-        if self.user is None:
+        """Newest first (by time: imported and seeded ones are not in id order); Enter opens
+        the ticket one refers to. Showing them marks them read."""
+        user = self.user
+        if user is None:
             return
-        items = notifications.recent(self.user)
-        lines = [f"{'•' if n.read_at is None else ' '} {n.created_at:%Y-%m-%d %H:%M}  {n.message}" for n in items]
-        await self.push_screen_wait(MessageModal("Notifications", lines or ["No notifications yet."]))
-        notifications.mark_all_read(self.user)
+        items = await asyncio.to_thread(_newest_notifications, user)
+        rows = [(f"{'•' if n.read_at is None else ' '} {n.created_at:%Y-%m-%d %H:%M}  {n.message}", n.ticket_id)
+                for n in items]
+        if not rows:
+            await self.push_screen_wait(MessageModal("Notifications", ["No notifications yet."]))
+            chosen = None
+        else:
+            chosen = await self.push_screen_wait(ChoicePicker("Notifications (Enter opens the ticket)", rows))
+        await asyncio.to_thread(notifications.mark_all_read, user)
         self.unread = 0
         for frame in self.screen.query("Frame"):
             frame.show()
+        if chosen:
+            self.open_ticket(chosen)
+
+
+TOASTS_AT_ONCE = 2  # more new notifications than this at once: one summary toast
+KIND_WORDS = {"sla_breached": "breached", "sla_at_risk": "at risk", "assigned": "assigned to you",
+              "comment": "comment"}
+COUNTED = {"comment"}  # nouns: "1 comment", "3 comments"
+
+
+def _kinds(counts: dict[str, int]) -> str:
+    """"4 breached, 20 assigned to you, 3 comments": most first."""
+    ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    return ", ".join(f"{n} {KIND_WORDS.get(kind, kind.replace('_', ' '))}"
+                     f"{'s' if kind in COUNTED and n != 1 else ''}" for kind, n in ordered)
+
+
+def _unread_kinds(user: User) -> dict[str, int]:
+    query = (Notification.select(Notification.kind, fn.COUNT(Notification.id).alias("n"))
+             .where(Notification.user == user.id, Notification.read_at.is_null())
+             .group_by(Notification.kind).dicts())
+    return {row["kind"]: row["n"] for row in query}
+
+
+def _newest_notifications(user: User, limit: int = 100) -> list[Notification]:
+    return list(Notification.select().where(Notification.user == user.id)
+                .order_by(Notification.created_at.desc(), Notification.id.desc()).limit(limit))
 
 
 def run(url: str | None = None) -> int:
@@ -463,5 +607,6 @@ def run(url: str | None = None) -> int:
         return 1
     if config.settings().served:
         os.environ.pop("TEXTUAL_ALLOW_SIGNALS", None)  # ctrl+z and ctrl+c stay keys, never signals
+    clean_pastes()
     app.run()
     return app.return_code or 0

@@ -8,7 +8,9 @@ A plain ``str`` given to a Textual widget would be parsed as markup (``[/]`` cra
 
 from __future__ import annotations
 
+import asyncio
 import os
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -29,7 +31,8 @@ from textual.widgets import (
 )
 from textual.widgets.option_list import Option
 
-from ..core import files
+from ..core import drafts, files
+from ..core.db_errors import may_have_been_written, reason
 from ..core.errors import ItsmError
 from ..core.models import LEVEL_NAMES, PRIORITY_NAMES
 from ..core.text import strip_controls
@@ -48,6 +51,98 @@ def literal(text: str, multiline: bool = False) -> Content:
 def _pad(text: str, width: int) -> str:
     """Left-justify by terminal cells, so CJK and emoji columns line up."""
     return text + " " * max(0, width - cell_len(text))
+
+
+def kept_message(exc: BaseException) -> str:
+    """A failed save, in one line: why, and that the text waits for another ctrl+s."""
+    if may_have_been_written(exc):
+        return (f"{reason(exc)}; it may have been saved: what you typed is kept, press ctrl+s to try "
+                "again (it will not be saved twice)")
+    return f"{reason(exc)}; what you typed is kept: press ctrl+s to try again"
+
+
+@dataclass(frozen=True)
+class Draft:
+    """Where a form keeps what is typed into it (see ``core.drafts``): the operator and a key
+    naming the form and its record ("comment:12", "system:new")."""
+
+    username: str
+    key: str
+
+
+class DraftKeeper:
+    """Writes a form's fields to its draft a moment after the last key, in a thread, in order;
+    nothing when the form has no draft. ``pending`` tells which write is the newest."""
+
+    DELAY = 0.4
+    _lock = threading.Lock()  # one writer at a time: an older write never lands after a newer one
+
+    def __init__(self, owner, draft: Draft | None, read: Callable[[], dict]):
+        self.owner, self.draft, self.read = owner, draft, read
+        self.timer: Timer | None = None
+        self.sequence = 0
+        self.written = 0
+
+    def load(self) -> dict:
+        return (drafts.load(self.draft.username, self.draft.key) or {}) if self.draft else {}
+
+    def changed(self) -> None:
+        if self.draft is None:
+            return
+        if self.timer is not None:
+            self.timer.stop()
+        self.timer = self.owner.set_timer(self.DELAY, self._write_later)
+
+    def _write_later(self) -> None:
+        self.timer = None
+        self.sequence += 1
+        self.owner.run_worker(partial(self._write, self.sequence, self.read()), thread=True,
+                              group="draft", exit_on_error=False)
+
+    def _write(self, sequence: int, fields: dict | None) -> None:
+        """Keep ``fields``; None (nothing changed, or changed back): no draft."""
+        with self._lock:
+            if sequence <= self.written:
+                return
+            self.written = sequence
+            try:
+                if fields:
+                    drafts.save(self.draft.username, self.draft.key, fields)
+                else:
+                    drafts.discard(self.draft.username, self.draft.key)
+            except OSError:  # a full or read-only disk: the form itself still holds the text
+                pass
+
+    def request_key(self) -> str | None:
+        """The draft written now (as it stands), and its request key: a retry sends the same."""
+        if self.draft is None:
+            return None
+        self._stop()
+        with self._lock:
+            self.sequence += 1
+            self.written = self.sequence
+            try:
+                drafts.save(self.draft.username, self.draft.key, self.read() or {})
+                return drafts.request_key(self.draft.username, self.draft.key)
+            except OSError:
+                return None
+
+    def discard(self) -> None:
+        if self.draft is None:
+            return
+        self._stop()
+        with self._lock:
+            self.sequence += 1
+            self.written = self.sequence  # a write still waiting for the lock is skipped
+            try:
+                drafts.discard(self.draft.username, self.draft.key)
+            except OSError:
+                pass
+
+    def _stop(self) -> None:
+        if self.timer is not None:
+            self.timer.stop()
+            self.timer = None
 
 
 class ErrorLine(Label):
@@ -78,42 +173,74 @@ class ModalBase(ModalScreen[ResultType]):
         border: thick $accent; background: $surface; padding: 0 1;
     }
     ModalBase #title { text-style: bold; width: 1fr; margin-bottom: 1; }
+    ModalBase #subject { width: 1fr; margin-bottom: 1; text-style: bold; color: $accent; }
     ModalBase #hint { color: $text-muted; width: 1fr; margin-top: 1; }
     ModalBase .field-label { margin-top: 1; }
     ModalBase OptionList { height: auto; max-height: 50vh; }
     """
 
-    def __init__(self, heading: str):
+    def __init__(self, heading: str, subject: str = ""):
         super().__init__()
         self.heading = heading
+        self.subject = subject  # what the dialog acts on ("3 marked tickets: INC000001, ...")
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
             yield Label(literal(self.heading), id="title")
+            if self.subject:
+                yield Label(literal(self.subject), id="subject")
             yield from self.compose_body()
             yield Label(Content(self.HINT), id="hint")
 
     def compose_body(self) -> ComposeResult:
         raise NotImplementedError
 
+    def is_changed(self) -> bool:
+        """Something typed that Escape would throw away (forms say; other dialogs hold nothing)."""
+        return False
+
+    def discard_draft(self) -> None:
+        """Forget the form's draft (forms with one override this)."""
+
     def action_cancel(self) -> None:
-        self.dismiss(None)
+        if not self.is_changed():
+            self.discard_draft()
+            self.dismiss(None)
+            return
+        self.app.push_screen(ConfirmModal("Discard your changes?", "What you typed in this form will be lost.",
+                                          yes="Discard", no="Keep editing", default=False),
+                             self._discard_answered)
+
+    def _discard_answered(self, discard: bool | None) -> None:
+        if discard:
+            self.discard_draft()
+            self.dismiss(None)
 
 
-class TextPrompt(ModalBase[str | None]):
-    """Ask for one piece of text: a TextArea (ctrl+s submits) or a single-line Input (Enter)."""
+class TextPrompt(ModalBase[Any]):
+    """Ask for one piece of text: a TextArea (ctrl+s submits) or a single-line Input (Enter).
+
+    With ``submit``, the prompt saves the text itself (``submit(text, request_key)`` in a
+    thread) and closes with its result only once saved: a failed save keeps it open with the
+    text and says why. With ``draft``, the text is kept as typed and comes back next time."""
 
     BINDINGS = [Binding("ctrl+s", "submit", "Save", show=False)]
     DEFAULT_CSS = "TextPrompt TextArea { height: 10; max-height: 40vh; }"
 
     def __init__(self, title: str, label: str, *, multiline: bool = True, initial: str = "",
-                 required: bool = True, max_length: int | None = None):
+                 required: bool = True, max_length: int | None = None,
+                 draft: Draft | None = None, submit: Callable[[str, str | None], object] | None = None):
         super().__init__(title)
         self.label_text = label
         self.multiline = multiline
-        self.initial = strip_controls(initial, multiline=multiline)
+        self.pristine = strip_controls(initial, multiline=multiline)
         self.required = required
         self.max_length = max_length
+        self.submit = submit
+        self.busy = False
+        self.keeper = DraftKeeper(self, draft, lambda: {"text": self.value()} if self.value() != self.pristine else None)
+        kept = self.keeper.load().get("text")
+        self.initial = strip_controls(kept, multiline=multiline) if isinstance(kept, str) else self.pristine
         self.HINT = ("ctrl+s save · " if multiline else "enter save · ") + "esc cancel"
 
     def compose_body(self) -> ComposeResult:
@@ -125,30 +252,79 @@ class TextPrompt(ModalBase[str | None]):
                         select_on_focus=False)
         yield ErrorLine(id="error")
 
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        self.action_submit()
-
-    def action_submit(self) -> None:
+    def on_mount(self) -> None:
         widget = self.query_one("#value")
-        value = widget.text if isinstance(widget, TextArea) else widget.value
+        if isinstance(widget, TextArea):
+            widget.move_cursor(widget.document.end)  # typing goes on where the text ends
+        if self.initial != self.pristine:
+            self.query_one(ErrorLine).show("Your unsaved text from last time is back.")
+
+    def value(self) -> str:
+        widget = self.query_one("#value")
+        return widget.text if isinstance(widget, TextArea) else widget.value
+
+    def is_changed(self) -> bool:
+        """Only a prompt that keeps a draft (a comment) asks: a command or a name is one line."""
+        return self.keeper.draft is not None and self.value() != self.pristine
+
+    def discard_draft(self) -> None:
+        self.keeper.discard()
+
+    def on_text_area_changed(self, event: TextArea.Changed) -> None:
+        self.keeper.changed()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        event.stop()
+        self.keeper.changed()
+
+    async def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        await self.action_submit()
+
+    async def action_submit(self) -> None:
+        if self.busy:
+            return
+        value = self.value()
         error = self.query_one(ErrorLine)
         if self.required and not value.strip():
             error.show("This cannot be empty.")
-        elif self.max_length is not None and len(value) > self.max_length:
+            return
+        if self.max_length is not None and len(value) > self.max_length:
             error.show(f"Too long: {len(value)} characters, at most {self.max_length}.")
-        else:
+            return
+        if self.submit is None:
+            self.keeper.discard()
             self.dismiss(value)
+            return
+        error.clear()
+        self.busy = True
+        try:
+            key = await asyncio.to_thread(self.keeper.request_key)
+            result = await asyncio.to_thread(self.submit, value, key)
+        except ItsmError as err:
+            error.show(str(err))
+            return
+        except DB_ERRORS as err:
+            error.show(kept_message(err))
+            return
+        finally:
+            self.busy = False
+        await asyncio.to_thread(self.keeper.discard)
+        self.dismiss(result)
+
+    def action_cancel(self) -> None:
+        if not self.busy:  # not while saving: the text would be saved with nobody told
+            super().action_cancel()
 
 
 class ConfirmModal(ModalBase[bool]):
-    """Yes/no question; Enter presses the focused button (Yes at first)."""
+    """Yes/no question; Enter presses the focused button: Yes at first, or No with
+    ``default=False`` (a delete or a discard must never follow from one Enter)."""
 
-    AUTO_FOCUS = "#yes"
     BINDINGS = [
         Binding("y", "answer(True)", show=False),
         Binding("n", "answer(False)", show=False),
-        Binding("enter", "answer(True)", show=False),
+        Binding("enter", "press_focused", show=False),
     ]
     HINT = "y yes · n no · enter the focused button · esc no"
     DEFAULT_CSS = """
@@ -157,10 +333,11 @@ class ConfirmModal(ModalBase[bool]):
     ConfirmModal Button { margin-right: 2; }
     """
 
-    def __init__(self, title: str, message: str, *, yes: str = "Yes", no: str = "No"):
+    def __init__(self, title: str, message: str, *, yes: str = "Yes", no: str = "No", default: bool = True):
         super().__init__(title)
         self.message = message
         self.yes, self.no = yes, no
+        self.AUTO_FOCUS = "#yes" if default else "#no"
 
     def compose_body(self) -> ComposeResult:
         yield Static(literal(self.message, multiline=True), id="message")
@@ -171,6 +348,10 @@ class ConfirmModal(ModalBase[bool]):
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()
         self.action_answer(event.button.id == "yes")
+
+    def action_press_focused(self) -> None:
+        focused = self.focused
+        self.action_answer(focused is not None and focused.id == "yes")
 
     def action_answer(self, answer: bool) -> None:
         self.dismiss(answer)
@@ -191,8 +372,10 @@ class StatusPicker(ModalBase[tuple[str, str | None] | None]):
     """
 
     def __init__(self, current: str, allowed: list[str], labels: dict[str, str],
-                 note_required: set[str], note_optional: set[str], note: str = ""):
-        super().__init__("Change status")
+                 note_required: set[str], note_optional: set[str], note: str = "", *,
+                 subject: str = "", current_label: str = ""):
+        super().__init__("Change status", subject)
+        self.current_label = current_label  # several tickets: each status and how many
         self.note = note  # a draft kept from an attempt that met a conflict
         self.current = current
         self.allowed = list(allowed)
@@ -205,7 +388,7 @@ class StatusPicker(ModalBase[tuple[str, str | None] | None]):
         return self.labels.get(status, status)
 
     def compose_body(self) -> ComposeResult:
-        yield Label(literal(f"Current status: {self._label(self.current)}"), id="current")
+        yield Label(literal(f"Current status: {self.current_label or self._label(self.current)}"), id="current")
         if not self.allowed:
             yield Label("No status change is possible from here.")
         yield OptionList(*(Option(literal(self._label(s))) for s in self.allowed), id="statuses")
@@ -253,8 +436,8 @@ class _ListPicker(ModalBase[Any]):
     ]
     HINT = "type to filter · ↑↓ move · enter choose · esc cancel"
 
-    def __init__(self, heading: str, placeholder: str):
-        super().__init__(heading)
+    def __init__(self, heading: str, placeholder: str, subject: str = ""):
+        super().__init__(heading, subject)
         self.placeholder = placeholder
         self.values: list[Any] = []
 
@@ -314,8 +497,8 @@ class AgentPicker(_ListPicker):
 
     NAME_COLUMN = 24  # longer names push their own "N open" right rather than every row's
 
-    def __init__(self, agents: list[tuple[str, str, int]], *, allow_unassign: bool = True):
-        super().__init__("Assign to", "Filter by username or name")
+    def __init__(self, agents: list[tuple[str, str, int]], *, allow_unassign: bool = True, subject: str = ""):
+        super().__init__("Assign to", "Filter by username or name", subject)
         self.agents = [(strip_controls(u), strip_controls(n), count) for u, n, count in agents]
         self.allow_unassign = allow_unassign
         self.user_width = max((cell_len(u) for u, _, _ in self.agents), default=0)
@@ -402,8 +585,8 @@ class PriorityForm(ModalBase[dict | None]):
     PriorityForm #outcome { margin-top: 1; text-style: bold; }
     """
 
-    def __init__(self, impact: int, urgency: int, priority: int, overridden: bool):
-        super().__init__("Impact, urgency and priority")
+    def __init__(self, impact: int, urgency: int, priority: int, overridden: bool, *, subject: str = ""):
+        super().__init__("Impact, urgency and priority", subject)
         self.impact, self.urgency = impact, urgency
         self.override = priority if overridden else MATRIX
 
@@ -461,7 +644,11 @@ class FormField:
 
 class FormModal(ModalBase[object | None]):
     """A generic validated form. ctrl+s calls ``submit(values)``; a ValidationError is shown
-    next to its field (or at the top) and everything typed stays."""
+    next to its field (or at the top) and everything typed stays.
+
+    With ``draft``, what is typed (passwords excepted) is kept in the operator's draft as it is
+    typed and fills the form the next time it opens, until it is saved or discarded on Escape;
+    ``values[drafts.REQUEST_KEY]`` then carries the form's request key for the save."""
 
     BINDINGS = [Binding("ctrl+s", "submit", "Save", show=False)]
     HINT = "tab next field · ctrl+s save · esc cancel"
@@ -471,10 +658,24 @@ class FormModal(ModalBase[object | None]):
     FormModal TextArea { height: 5; }
     """
 
-    def __init__(self, title: str, fields: list[FormField], submit: Callable[[dict], object]):
+    def __init__(self, title: str, fields: list[FormField], submit: Callable[[dict], object], *,
+                 draft: Draft | None = None):
         super().__init__(title)
-        self.fields = list(fields)
         self.submit = submit
+        self.keeper = DraftKeeper(self, draft, self.draft_values)
+        self.pristine = {f.name: self._shown(f, f.value) for f in fields}
+        kept = self.keeper.load()
+        self.restored = any(f.name in kept and f.kind != "password" and self._shown(f, kept[f.name]) != self._shown(f, f.value)
+                            for f in fields)
+        self.fields = [FormField(**{**f.__dict__, "value": kept[f.name]})
+                       if f.kind != "password" and isinstance(kept.get(f.name), str) else f for f in fields]
+
+    @staticmethod
+    def _shown(field: FormField, value: str) -> str:
+        """What the field's widget holds for ``value`` (an unknown choice shows as none)."""
+        if field.kind == "select":
+            return value if value in {v for _, v in field.options} else ""
+        return strip_controls(str(value), multiline=field.kind == "multiline")
 
     def compose_body(self) -> ComposeResult:
         yield ErrorLine(id="form-error")
@@ -484,6 +685,13 @@ class FormModal(ModalBase[object | None]):
                 yield Label(literal(field.label + mark), classes="field-label")
                 yield self._editor(field, f"field-{index}")
                 yield ErrorLine(id=f"error-{index}")
+
+    def on_mount(self) -> None:
+        for area in self.query(TextArea):
+            area.move_cursor(area.document.end)
+        if self.restored:
+            self.query_one("#form-error", ErrorLine).show(
+                "Your unsaved input from last time is back (esc, then Discard, to drop it).")
 
     @staticmethod
     def _editor(field: FormField, id: str):
@@ -517,22 +725,61 @@ class FormModal(ModalBase[object | None]):
                 values[field.name] = widget.value
         return values
 
-    def action_submit(self) -> None:
+    def draft_values(self) -> dict | None:
+        """What the draft keeps: the fields changed from what the form opened with, passwords
+        excepted (never written to a file); None when nothing changed. Only changes: restored
+        over a record that someone changed meanwhile, they do not bring its old values back."""
+        secret = {f.name for f in self.fields if f.kind == "password"}
+        changed = {name: value for name, value in self.values().items()
+                   if name not in secret and value != self.pristine.get(name)}
+        return changed or None
+
+    def is_changed(self) -> bool:
+        return self.values() != self.pristine
+
+    def discard_draft(self) -> None:
+        self.keeper.discard()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        self.keeper.changed()
+
+    def on_text_area_changed(self, event: TextArea.Changed) -> None:
+        self.keeper.changed()
+
+    def on_select_changed(self, event: Select.Changed) -> None:
+        self.keeper.changed()
+
+    def checked_values(self) -> dict | None:
+        """The values with the request key, once required fields are filled; else None (and
+        the error shown)."""
         for error in self.query(ErrorLine):
             error.clear()
         values = self.values()
-        for index, field in enumerate(self.fields):
+        for field in self.fields:
             if field.required and not str(values[field.name]).strip():
                 self.show_error(f"{field.label} is required.", field.name)
-                return
+                return None
+        key = self.keeper.request_key()
+        if key:
+            values[drafts.REQUEST_KEY] = key
+        return values
+
+    def action_submit(self) -> None:
+        values = self.checked_values()
+        if values is None:
+            return
         try:
             result = self.submit(values)
         except ItsmError as err:
             self.show_error(str(err), getattr(err, "field", None))
             return
         except DB_ERRORS as err:  # the form stays open with everything typed
-            self.show_error(db_message(err), None)
+            self.show_error(kept_message(err) if self.keeper.draft else db_message(err), None)
             return
+        self.saved(result)
+
+    def saved(self, result) -> None:
+        self.keeper.discard()
         self.dismiss(result)
 
     def show_error(self, message: str, field_name: str | None) -> None:
@@ -541,10 +788,19 @@ class FormModal(ModalBase[object | None]):
             index = names.index(field_name)
             error = self.query_one(f"#error-{index}", ErrorLine)
             error.show(message)
-            self._widget(index).focus()
-            self.call_after_refresh(error.scroll_visible)  # once laid out, so it has a size
+            widget = self._widget(index)
+            widget.focus(scroll_visible=False)
+            # once laid out (the error line has a size): the field and its error, in view
+            self.call_after_refresh(self._reveal, widget, error)
         else:
-            self.query_one("#form-error", ErrorLine).show(message)
+            error = self.query_one("#form-error", ErrorLine)
+            error.show(message)
+            self.call_after_refresh(self.query_one("#fields").scroll_home, animate=False)
+
+    def _reveal(self, widget, error) -> None:
+        scroller = self.query_one("#fields", VerticalScroll)
+        scroller.scroll_to_widget(widget, animate=False, top=False)
+        scroller.scroll_to_widget(error, animate=False)
 
 
 class ConflictModal(ModalBase[str | None]):

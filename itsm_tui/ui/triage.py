@@ -19,23 +19,44 @@ from ..core import inventory, tickets, timeline
 from ..core.errors import ConflictError, ItsmError
 from ..core.models import Ticket, User
 from ..core.permissions import allowed
-from ..core.tickets import STATUS_LABELS, TRANSITIONS
+from ..core.tickets import STATUS_LABELS, TRANSITIONS, ticket_number
+from ..core.drafts import REQUEST_KEY
 from .modals import (
-    AgentPicker, ChoicePicker, ConflictModal, FormField, FormModal, MessageModal, PriorityForm,
+    AgentPicker, ChoicePicker, ConfirmModal, ConflictModal, Draft, FormField, FormModal, MessageModal, PriorityForm,
     StatusPicker, TextPrompt,
 )
 
 TRIAGE_BINDINGS = [
-    Binding("a", "assign_me", "Assign me"),
+    Binding("a", "assign_me", "Take"),
     Binding("A", "assign_other", "Assign…"),
     Binding("s", "status", "Status"),
     Binding("p", "priority", "Priority"),
     Binding("c", "comment", "Comment"),
     Binding("i", "note", "Note"),
-    Binding("l", "link", "Link asset", show=False),
+    Binding("l", "link", "Link"),
     Binding("n", "new_ticket", "New"),
-    Binding("r", "reload", "Refresh"),
+    Binding("r", "reload", "Refresh", show=False),  # the screens refresh themselves; ? lists it
 ]
+
+
+# action -> the permission it needs: without it the key is neither shown nor run
+ROLE_NEEDS = {
+    "assign_me": "ticket.assign_self",
+    "assign_other": "ticket.assign_other",
+    "priority": "ticket.work",
+    "note": "ticket.note",
+    "link": "ticket.work",
+}
+SUBJECT_NUMBERS = 8  # ticket numbers named in a bulk dialog before "and N more"
+
+
+def subject(targets: list["Target"]) -> str:
+    """What a dialog acts on: "INC000012", or "3 marked tickets: INC000012, INC000015, ..."."""
+    if len(targets) == 1:
+        return targets[0].number
+    named = ", ".join(t.number for t in targets[:SUBJECT_NUMBERS])
+    more = f" and {len(targets) - SUBJECT_NUMBERS} more" if len(targets) > SUBJECT_NUMBERS else ""
+    return f"{len(targets)} marked tickets: {named}{more}"
 
 
 @dataclass(frozen=True)
@@ -59,6 +80,13 @@ class Triage:
     def after_change(self, ticket_ids: list[int]) -> None:
         raise NotImplementedError
 
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        """Keys the role cannot use are not offered (the services refuse them anyway)."""
+        needs = ROLE_NEEDS.get(action)
+        if needs and getattr(self.app, "user", None) is not None and not allowed(self.user.role, needs):
+            return False
+        return super().check_action(action, parameters)
+
     def _staff_only(self) -> bool:
         if allowed(self.user.role, "ticket.work"):
             return True
@@ -67,10 +95,21 @@ class Triage:
 
     # ------------------------------------------------------------------ verbs
 
-    def action_assign_me(self) -> None:
-        if self._staff_only():
-            me = self.user
-            self._apply("assigned to you", lambda t, v: tickets.assign(me, t, v, me))
+    @work(exclusive=True, group="triage", exit_on_error=False)
+    async def action_assign_me(self) -> None:
+        targets = self.triage_targets()
+        if not targets or not self._staff_only():
+            return
+        me = self.user
+        taken = await asyncio.to_thread(_assigned_to_others, [t.id for t in targets], me.id)
+        if taken:
+            names = ", ".join(f"{number} ({who})" for number, who in taken[:SUBJECT_NUMBERS])
+            more = f" and {len(taken) - SUBJECT_NUMBERS} more" if len(taken) > SUBJECT_NUMBERS else ""
+            if not await self.app.push_screen_wait(ConfirmModal(
+                    "Take over?", f"Assigned to someone else: {names}{more}. Assign to you instead?",
+                    yes="Take over", no="Cancel", default=False)):
+                return
+        self._apply("assigned to you", lambda t, v: tickets.assign(me, t, v, me), targets)
 
     @work(exclusive=True, group="triage", exit_on_error=False)
     async def action_assign_other(self) -> None:
@@ -79,7 +118,7 @@ class Triage:
             return
         load = await asyncio.to_thread(timeline.agent_load, self.user)
         choice = await self.app.push_screen_wait(
-            AgentPicker([(u.username, u.full_name, n) for u, n in load]))
+            AgentPicker([(u.username, u.full_name, n) for u, n in load], subject=subject(targets)))
         if choice is None:
             return
         me = self.user
@@ -92,6 +131,11 @@ class Triage:
         if not targets:
             return
         current = targets[0].status
+        counts = {}
+        for target in targets:
+            counts[target.status] = counts.get(target.status, 0) + 1
+        now = ", ".join(f"{STATUS_LABELS[k]} ({n})" for k, n in counts.items()) if len(targets) > 1 \
+            else STATUS_LABELS[current]
         if len(targets) == 1:
             allowed_targets = sorted(TRANSITIONS[current], key=list(STATUS_LABELS).index)
         else:
@@ -106,7 +150,8 @@ class Triage:
         reopen = {"in_progress"} if current in ("resolved", "closed") else set()
         draft = self._note_drafts().pop(targets[0].id, "") if len(targets) == 1 else ""
         picked = await self.app.push_screen_wait(
-            StatusPicker(current, allowed_targets, STATUS_LABELS, {"resolved"}, reopen, note=draft))
+            StatusPicker(current, allowed_targets, STATUS_LABELS, {"resolved"}, reopen, note=draft,
+                         subject=subject(targets), current_label=now))
         if picked is None:
             return
         status, note = picked
@@ -121,7 +166,8 @@ class Triage:
             return
         first = await asyncio.to_thread(Ticket.get_by_id, targets[0].id)
         values = await self.app.push_screen_wait(
-            PriorityForm(first.impact, first.urgency, first.priority, first.priority_overridden))
+            PriorityForm(first.impact, first.urgency, first.priority, first.priority_overridden,
+                         subject=subject(targets)))
         if values is None:
             return
         me = self.user
@@ -139,17 +185,22 @@ class Triage:
             await self._comment(internal=True)
 
     async def _comment(self, internal: bool) -> None:
+        """The prompt saves the text itself: a failed save keeps it open with the text, and the
+        text is kept in a draft as it is typed (it comes back on the next c, even after a
+        restart). The draft's request key makes a retry write the comment once."""
         targets = self.triage_targets()[:1]
         if not targets:
             return
+        target, me = targets[0], self.user
         kind = "Internal note" if internal else "Public comment"
-        text = await self.app.push_screen_wait(
-            TextPrompt(f"{kind} on {targets[0].number}", "ctrl+s to save, Escape to cancel"))
-        if text is None:
+        saved = await self.app.push_screen_wait(TextPrompt(
+            f"{kind} on {target.number}", "ctrl+s to save, Escape to cancel",
+            draft=Draft(me.username, f"{'note' if internal else 'comment'}:{target.id}"),
+            submit=lambda text, key: tickets.comment(me, target.id, text, internal=internal, request_key=key)))
+        if saved is None:
             return
-        me = self.user
-        self._apply("note added" if internal else "comment added",
-                    lambda t, v: tickets.comment(me, t, text, internal=internal), targets)
+        self.app.notify(f"{target.number} {'note added' if internal else 'comment added'}")
+        self.after_change([target.id])
 
     @work(exclusive=True, group="triage", exit_on_error=False)
     async def action_link(self) -> None:
@@ -193,7 +244,8 @@ class Triage:
             submit=lambda v: tickets.create(
                 me, v["title"], v["description"], category=v["category"],
                 impact=int(v["impact"]), urgency=int(v["urgency"]), requester=v.get("requester") or None,
-                system=v.get("system") or None),
+                system=v.get("system") or None, request_key=v.get(REQUEST_KEY)),
+            draft=Draft(me.username, "ticket:new"),
         ))
         if created is not None:
             self.app.notify(f"{created.number} created", title="New ticket")
@@ -227,11 +279,13 @@ class Triage:
                 succeeded.append(target)
             except ConflictError as exc:
                 if len(targets) == 1:
+                    self._forget_marks(targets)
                     await self._resolve_conflict(done, op, target, exc, draft)
                     return
                 problems.append(f"{target.number}: conflict — {exc}")
             except (ItsmError, DatabaseError, InterfaceError) as exc:
                 problems.append(f"{target.number}: {exc}")
+        self._forget_marks(targets)
         self.after_change([t.id for t in targets])
         if len(targets) == 1 and succeeded:
             self.app.notify(f"{targets[0].number} {done}")
@@ -241,8 +295,12 @@ class Triage:
             lines = [f"{len(succeeded)} of {len(targets)} tickets {done}: "
                      + ", ".join(t.number for t in succeeded)] + problems
             await self.app.push_screen_wait(MessageModal("Bulk action", lines))
-            if hasattr(self, "clear_marks"):
-                self.clear_marks(t.id for t in succeeded)
+
+    def _forget_marks(self, targets: list[Target]) -> None:
+        """Marks serve one action: kept, a mark left on a ticket that failed would redirect the
+        next key to it while the cursor is elsewhere."""
+        if hasattr(self, "clear_marks"):
+            self.clear_marks(t.id for t in targets)
 
     async def _resolve_conflict(self, done: str, op, target: Target, exc: ConflictError,
                                 draft: str | None = None) -> None:
@@ -258,6 +316,13 @@ class Triage:
             except (ItsmError, DatabaseError, InterfaceError) as again:
                 self.app.notify(f"{target.number}: {again}", severity="error", timeout=8)
         self.after_change([target.id])
+
+
+def _assigned_to_others(ticket_ids: list[int], me: int) -> list[tuple[str, str]]:
+    """(number, username) of the tickets that someone other than ``me`` has."""
+    query = (Ticket.select(Ticket.id, User.username.alias("who")).join(User, on=(Ticket.assignee == User.id))
+             .where(Ticket.id.in_(ticket_ids), Ticket.assignee != me).order_by(Ticket.id).dicts())
+    return [(ticket_number(row["id"]), row["who"]) for row in query]
 
 
 def _categories():

@@ -22,13 +22,12 @@ from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Input, Static, Tab, Tabs
 
-from ...core import assets, inventory
+from ...core import assets, drafts, inventory
 from ...core.errors import ConflictError, ItsmError, NotFound, QueryError
 from ...core.models import ASSET_STATUSES, PERIPHERAL_KINDS, SYSTEM_TYPES, User
 from ...core.permissions import allowed
 from ..export_modal import EXPORTABLE_KINDS, ExportContext, ExportModal
-from ..failures import db_message
-from ..modals import ConfirmModal, ConflictModal, FormField, FormModal
+from ..modals import ConfirmModal, ConflictModal, Draft, FormField, FormModal, kept_message
 from ..render import literal, one_line
 from ..widgets.filter_bar import FilterBarKeys, FilterError, FilterInput
 from ..widgets.asset_tables import TABLES, AssetTable, money
@@ -175,11 +174,12 @@ def form_fields(kind: str, values: dict, choices: Choices, creating: bool) -> li
     if kind == "stock":
         fields = [FormField("name", "Item", value=v("name", ""), required=True, placeholder="Toner HP 59A")]
         if creating:  # afterwards the quantity changes only by + and -, with a reason
-            fields.append(FormField("quantity", "Quantity in stock", value=v("quantity", "0"), required=True))
+            fields.append(FormField("quantity", "Quantity in stock", value=v("quantity", ""), placeholder="0"))
+        # numbers start empty (a "0" that typing appends to would read "012"); empty means 0
         return fields + [
-            FormField("unit_price", "Unit price", value=v("unit_price", "0.00"), required=True, placeholder="12.50"),
-            FormField("reorder_level", "Reorder level (highlight at or below)", value=v("reorder_level", "0"),
-                      required=True),
+            FormField("unit_price", "Unit price", value=v("unit_price", ""), placeholder="0.00"),
+            FormField("reorder_level", "Reorder level (highlight at or below)", value=v("reorder_level", ""),
+                      placeholder="0"),
             FormField("description", "Description", "multiline", value=v("description", "")),
         ]
     if kind == "network":
@@ -195,6 +195,11 @@ def form_fields(kind: str, values: dict, choices: Choices, creating: bool) -> li
 def _tidy(kind: str, values: dict) -> dict:
     """Usernames and hostnames are stored in lower case: match them the way they are typed."""
     values = dict(values)
+    values.pop(drafts.REQUEST_KEY, None)  # inventory writes take no request key
+    if kind == "stock":
+        for name in ("quantity", "unit_price", "reorder_level"):
+            if name in values and not str(values[name]).strip():
+                values[name] = "0"
     for name in ("assigned_user", "system"):
         if name in values:
             values[name] = values[name].strip().lower()
@@ -224,7 +229,7 @@ def guarded(save: Callable[[dict], object]) -> Callable[[dict], object]:
         except ConflictError as exc:
             return Conflicted(exc, values)
         except (DatabaseError, InterfaceError) as exc:
-            raise ItsmError(db_message(exc)) from None
+            raise ItsmError(kept_message(exc)) from None
     return submit
 
 
@@ -287,7 +292,8 @@ class InventoryActions:
         fields = form_fields(kind, {}, choices, creating=True)
         created = await self.app.push_screen_wait(FormModal(
             f"New {NOUNS[kind]}", fields,
-            submit=guarded(lambda values: inventory.create(me, kind, _tidy(kind, values)))))
+            submit=guarded(lambda values: inventory.create(me, kind, _tidy(kind, values))),
+            draft=Draft(me.username, f"{kind}:new")))
         if created is not None:
             self.app.notify(f"Created {NOUNS[kind]} {_record_label(kind, created)}")
             self.changed(created.id)
@@ -312,15 +318,21 @@ class InventoryActions:
         def save(values: dict):
             return inventory.update(me, kind, record.id, record.version, _edited(kind, record, values))
 
-        outcome = await self.app.push_screen_wait(FormModal(title, fields, submit=guarded(save)))
+        draft = Draft(me.username, f"{kind}:{record.id}")
+        outcome = await self.app.push_screen_wait(FormModal(title, fields, submit=guarded(save), draft=draft))
         if outcome is None:
             return
         if isinstance(outcome, Conflicted):
-            await self._resolve_conflict(
+            # kept until it is applied: after a reload, e opens the form with this input again
+            await asyncio.to_thread(drafts.save, draft.username, draft.key,
+                                    {k: v for k, v in outcome.values.items()
+                                     if k != drafts.REQUEST_KEY and v != record.values.get(k)})
+            if await self._resolve_conflict(
                 outcome.error, f"{NOUNS[kind]} {record.label} saved",
                 lambda version: inventory.update(me, kind, record.id, version,
                                                  _edited(kind, record, outcome.values)),
-                kind, record.id)
+                kind, record.id):
+                await asyncio.to_thread(drafts.discard, draft.username, draft.key)
             return
         self.app.notify(f"Saved {NOUNS[kind]} {_record_label(kind, outcome)}")
         self.changed(record.id)
@@ -336,7 +348,8 @@ class InventoryActions:
             self.app.notify(str(exc), severity="error")
             return False
         sure = await self.app.push_screen_wait(ConfirmModal(
-            f"Delete {NOUNS[kind]}", delete_message(kind, label, linked), yes="Delete", no="Keep it"))
+            f"Delete {NOUNS[kind]}", delete_message(kind, label, linked), yes="Delete", no="Keep it",
+            default=False))
         if not sure:
             return False
         try:
@@ -393,7 +406,8 @@ class InventoryActions:
                       placeholder="delivery PO-1234" if sign > 0 else "issued to ws-042"),
         ]
         item = await self.app.push_screen_wait(FormModal(
-            f"{verb} {row['name']} ({row['quantity']:,} in stock)", fields, submit=guarded(save)))
+            f"{verb} {row['name']} ({row['quantity']:,} in stock)", fields, submit=guarded(save),
+            draft=Draft(me.username, f"stock{'+' if sign > 0 else '-'}:{row['id']}")))
         if item is None:
             return
         self.app.notify(f"{item.name}: {item.quantity:,} in stock")
@@ -556,6 +570,8 @@ class InventoryScreen(FilterBarKeys, InventoryActions, Screen):
     def check_action(self, action: str, parameters: tuple) -> bool | None:
         if action == "adjust":
             return self.kind == "stock"
+        if action == "export":  # offered only where there is one
+            return self.kind in EXPORTABLE_KINDS
         return True
 
     # ------------------------------------------------------------ totals and the status line

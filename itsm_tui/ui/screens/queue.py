@@ -38,8 +38,10 @@ class QueueScreen(FilterBarKeys, Triage, Screen):
         Binding("O", "reverse", "Reverse", show=False),
         Binding(EXPORT_KEYS, "export", "Export", key_display="e"),
         *TRIAGE_BINDINGS,
-        Binding("escape", "close_filter", "Close filter", show=False),
+        Binding("asterisk", "mark_all", "Mark all", show=False),
+        Binding("escape", "escape", "Close filter / clear marks", show=False),
     ]
+    MARK_ALL_MAX = 1000  # a bulk action over more tickets is a job for the CLI
 
     AUTO_FOCUS = "#table"  # not the (hidden) filter bar, which would swallow j/k/space
 
@@ -49,6 +51,7 @@ class QueueScreen(FilterBarKeys, Triage, Screen):
         self.filter_text = ""
         self.sort = queue.Sort()
         self.total: int | None = None
+        self.marked: dict[int, dict] = {}  # rows marked by "mark all", also outside the window
 
     def compose(self) -> ComposeResult:
         yield Frame()
@@ -85,6 +88,7 @@ class QueueScreen(FilterBarKeys, Triage, Screen):
         self.filter_text = text
         self.table.sort = self.sort
         self.table.marks.clear()  # a bulk action must never reach tickets no longer in view
+        self.marked.clear()
         self.table.reload()
         self._count()
 
@@ -209,8 +213,43 @@ class QueueScreen(FilterBarKeys, Triage, Screen):
     # ------------------------------------------------------------ triage plumbing
 
     def triage_targets(self) -> list[Target]:
-        rows = self.table.marked_rows() or ([self.table.current] if self.table.current else [])
+        """The marked tickets (those outside the window as marked), else the one under the cursor."""
+        loaded = {r["id"]: r for r in self.table.marked_rows()}
+        rows = [loaded.get(i) or self.marked.get(i) for i in sorted(self.table.marks)]
+        rows = [r for r in rows if r] or ([self.table.current] if self.table.current else [])
         return [Target(r["id"], r["version"], r["number"], r["status"]) for r in rows]
+
+    def action_escape(self) -> None:
+        """Escape closes the filter bar; on the list it clears the marks."""
+        if self.filter_shown() or self.focused is self.filter_bar:
+            self.action_close_filter()
+        elif self.table.marks:
+            self.clear_marks(list(self.table.marks))
+            self.app.notify("Marks cleared")
+
+    @work(exclusive=True, group="mark-all", exit_on_error=False)
+    async def action_mark_all(self) -> None:
+        """Mark every ticket under the filter (up to MARK_ALL_MAX)."""
+        user, text, sort, limit = self.user, self.filter_text, self.sort, self.MARK_ALL_MAX
+
+        def read() -> list[dict]:
+            rows = []
+            for row in queue.iterate(user, text, sort):
+                rows.append(row)
+                if len(rows) > limit:
+                    break
+            return rows
+
+        rows = await asyncio.to_thread(read)
+        if len(rows) > limit:
+            self.app.notify(f"More than {limit:,} tickets match: narrow the filter to mark them all "
+                            "(or use the command line's tickets commands).", severity="warning")
+            return
+        self.marked = {r["id"]: r for r in rows}
+        self.table.marks = set(self.marked)
+        self.table.refresh()
+        self._status_line()
+        self.app.notify(f"{len(rows):,} ticket{'s' if len(rows) != 1 else ''} marked (Esc clears the marks)")
 
     def after_change(self, ticket_ids: list[int]) -> None:
         keep = (self.table.current or {}).get("id")
@@ -219,6 +258,9 @@ class QueueScreen(FilterBarKeys, Triage, Screen):
         self.app.changed()
 
     def clear_marks(self, ids) -> None:
-        self.table.marks -= set(ids)
+        ids = set(ids)
+        self.table.marks -= ids
+        for ticket_id in ids:
+            self.marked.pop(ticket_id, None)
         self.table.refresh()
         self._status_line()

@@ -13,6 +13,7 @@ from textual.widgets import Static
 
 from ...core import demo, setup, users
 from ...core.errors import ItsmError
+from ...core.models import User
 from ..failures import DB_ERRORS, db_message
 from ..modals import FormField, FormModal
 from ..render import literal
@@ -30,15 +31,21 @@ class SetupScreen(Screen):
         Binding("q", "app.quit", "Quit"),
     ]
 
-    def __init__(self, url: str, label: str) -> None:
+    def __init__(self, url: str, label: str, *, exists: bool = False) -> None:
         super().__init__()
         self.url, self.label = url, label
+        self.exists = exists  # the file is there, but nobody can log in yet
 
     def compose(self) -> ComposeResult:
         with Center():
             with Vertical(id="box"):
                 yield Static(literal("Welcome to itsm-tui", "bold"))
-                yield Static(literal(f"\nThere is no database yet:\n{self.label}\n"))
+                if self.exists:
+                    yield Static(literal(f"\nThe database has no admin account yet, so nobody can log in:\n"
+                                         f"{self.label}\n(an earlier start stopped before the first admin "
+                                         "was created)\n"))
+                else:
+                    yield Static(literal(f"\nThere is no database yet:\n{self.label}\n"))
                 yield Static(literal(
                     "d  create it with demo data, to try the product\n"
                     "   (users admin, supervisor, agent1..agent5, user1..user20;\n"
@@ -78,6 +85,13 @@ class SetupScreen(Screen):
             progress.update(literal("\nThe database exists but has no admin yet: press e again."))
             return
         self.app.show_login(hint=f"Log in as {created.username}.")
+
+
+def no_admin_yet() -> bool:
+    """The open database has no admin who can log in (the built-in system account cannot): a
+    first start that stopped before creating one."""
+    return not User.select().where(User.role == "admin", User.is_active == True,  # noqa: E712
+                                   User.password_hash.is_null(False)).exists()
 
 
 def _initialise(url: str) -> None:

@@ -24,7 +24,7 @@ from ...core.models import ROLES, Department, User
 from ...core.permissions import require
 from ...core.queue import END, Cursor, Page
 from ..failures import db_message
-from ..modals import ConfirmModal, ErrorLine, FormField, FormModal, MessageModal
+from ..modals import ConfirmModal, Draft, FormField, FormModal, MessageModal, kept_message
 from ..render import literal, one_line, when
 from ..widgets.filter_bar import FilterBarKeys, FilterInput
 from ..widgets.footer import KeyFooter
@@ -62,13 +62,9 @@ class ThreadedFormModal(FormModal):
     async def action_submit(self) -> None:
         if self.busy:
             return
-        for error in self.query(ErrorLine):
-            error.clear()
-        values = self.values()
-        for field in self.fields:
-            if field.required and not str(values[field.name]).strip():
-                self.show_error(f"{field.label} is required.", field.name)
-                return
+        values = self.checked_values()
+        if values is None:
+            return
         self.busy = True
         try:
             result = await asyncio.to_thread(self.submit, values)
@@ -76,11 +72,11 @@ class ThreadedFormModal(FormModal):
             self.show_error(str(err), getattr(err, "field", None))
             return
         except (DatabaseError, InterfaceError) as err:
-            self.show_error(db_message(err), None)
+            self.show_error(kept_message(err) if self.keeper.draft else db_message(err), None)
             return
         finally:
             self.busy = False
-        self.dismiss(result)
+        self.saved(result)
 
     def action_cancel(self) -> None:
         """Not while saving: the change would happen with nobody told."""
@@ -346,7 +342,7 @@ class UsersScreen(FilterBarKeys, Screen):
             FormField("password", "Password", kind="password", placeholder=GENERATE_HINT),
             FormField("password again", "Password again", kind="password",
                       placeholder="type it again (empty when generating)"),
-        ], submit))
+        ], submit, draft=Draft(actor.username, "user:new")))
         if result is None:
             return
         done, user_id = result
@@ -391,7 +387,7 @@ class UsersScreen(FilterBarKeys, Screen):
                       required=True),
             FormField("department", "Department", kind="select", options=departments,
                       value=row["department"] or "", placeholder="(none)"),
-        ], submit))
+        ], submit, draft=Draft(actor.username, f"user:{user_id}")))
         await self._finish(result, user_id, f"Saved user {one_line(row['username'])}")
 
     async def _finish(self, result, user_id: int, message: str) -> None:

@@ -76,7 +76,10 @@ class FilterBarKeys:
     def action_filter(self) -> None:
         self._hide_with_rows = False
         self.show_bar(True)
-        self.filter_bar.focus()
+        bar = self.filter_bar
+        bar.focus()
+        if hasattr(self.app, "hold_keys"):  # the keys typed after / are the filter's
+            self.app.hold_keys(lambda: self.app.screen is self and self.focused is bar)
 
     def action_close_filter(self) -> None:
         self._hide_with_rows = False

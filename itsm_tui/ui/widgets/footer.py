@@ -77,6 +77,7 @@ class KeyFooter(Widget):
             elif binding.show and binding.action not in seen:  # one key per action, as Textual's
                 seen.add(binding.action)
                 keys.append(key)
+        keys.sort(key=lambda k: k.key != "question_mark")  # ? first: it lists every other key
         if (tuple(keys), palette) != (self._keys, self._palette):
             self._keys, self._palette = tuple(keys), palette
             self.refresh()
@@ -90,12 +91,19 @@ class KeyFooter(Widget):
             right.append("▏", self.get_component_rich_style("key-footer--separator"))
             right.append_text(self._label(self._palette, key_style, description_style, compact=True))
             right.append(" ")
+        room = max(0, width - len(right))
+        # Too many keys for the width: tighter labels, then whole keys dropped from the end
+        # (? first, so the list of every key stays reachable); never a key cut in half.
+        compact = sum(len(self._label(k, key_style, description_style)) for k in self._keys) > room
         line, spans = Text(), []
         for key in self._keys:
+            label = self._label(key, key_style, description_style, tight=compact)
+            if len(line) + len(label) > room:
+                break
             start = len(line)
-            line.append_text(self._label(key, key_style, description_style))
+            line.append_text(label)
             spans.append((start, len(line), key))
-        line.truncate(max(0, width - len(right)), pad=True)
+        line.truncate(room, pad=True)
         if self._palette is not None:
             spans.append((len(line), len(line) + len(right), self._palette))
         self._spans = spans
@@ -103,9 +111,11 @@ class KeyFooter(Widget):
         return line
 
     @staticmethod
-    def _label(key: _Key, key_style: Style, description_style: Style, compact: bool = False) -> Text:
-        """`` k Description `` (the palette's key, on the right: ``k Description``)."""
-        display = key.display if compact else f" {key.display} "
+    def _label(key: _Key, key_style: Style, description_style: Style, compact: bool = False,
+               tight: bool = False) -> Text:
+        """`` k Description `` (``tight``: ``k Description ``; the palette's key, on the right:
+        ``k Description``)."""
+        display = key.display if compact else (f"{key.display} " if tight else f" {key.display} ")
         description = f" {key.description}" if compact else f"{key.description} "
         label = Text.assemble((display, key_style), (description, description_style))
         if not key.enabled:

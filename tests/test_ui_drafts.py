@@ -1,0 +1,139 @@
+"""Nothing typed is lost (issue 15): a comment or a form keeps its text in a draft as it is
+typed. A save that fails keeps the prompt open with the text and says why; ctrl+s saves it
+once the database is back, exactly once; the text comes back after the app is closed and opened
+again; Escape on a changed form asks before throwing the text away."""
+
+from __future__ import annotations
+
+import pytest
+from textual.widgets import TextArea
+
+from itsm_tui import config
+from itsm_tui.core import db, drafts
+from itsm_tui.core.models import Comment, Ticket
+from itsm_tui.ui.app import ItsmApp
+from itsm_tui.ui.modals import ConfirmModal, Draft, DraftKeeper, FormField, FormModal, TextPrompt
+from test_db_failures import locked, short_busy_timeout, sqlite_desk  # noqa: F401 (fixtures)
+from test_ui_keys import burst
+from ui_helpers import logged_in, until
+
+pytestmark = pytest.mark.asyncio
+
+
+@pytest.fixture
+def data_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("ITSM_DATA_DIR", str(tmp_path / "data"))
+    config.override_settings(None)
+    return tmp_path / "data"
+
+
+def prompt_error(prompt) -> str:
+    return str(prompt.query_one("#error").render())
+
+
+async def open_comment(pilot) -> TextArea:
+    app = pilot.app
+    await pilot.press("c")
+    await until(pilot, lambda: isinstance(app.screen, TextPrompt))
+    area = app.screen.query_one(TextArea)
+    await until(pilot, lambda: app.focused is area)
+    return area
+
+
+async def test_a_comment_whose_save_fails_stays_open_and_ctrl_s_saves_it_once(data_dir, sqlite_desk,
+                                                                             short_busy_timeout):
+    url, path = sqlite_desk
+    ticket = Ticket.get()
+    app = ItsmApp(url)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await logged_in(pilot, "admin", "admin-password-1")
+        area = await open_comment(pilot)
+        prompt = app.screen
+        burst(app, "Toner replaced\rtray 2 cleaned")
+        await until(pilot, lambda: area.text == "Toner replaced\ntray 2 cleaned")
+        with locked(path):
+            db.database.close()
+            await pilot.press("ctrl+s")
+            await until(pilot, lambda: "locked by another writer" in prompt_error(prompt), 15)
+            assert app.screen is prompt and area.text == "Toner replaced\ntray 2 cleaned"
+            assert "what you typed is kept: press ctrl+s to try again" in prompt_error(prompt)
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: not isinstance(app.screen, TextPrompt), 15)
+        await pilot.press("ctrl+s")  # a late second ctrl+s lands on the queue, not on a comment
+        await pilot.pause(0.3)
+    bodies = [c.body for c in Comment.select().where(Comment.ticket == ticket.id)]
+    assert bodies == ["Toner replaced\ntray 2 cleaned"]
+    assert drafts.load("admin", f"comment:{ticket.id}") is None  # saved: the draft is gone
+
+
+async def test_a_comment_draft_survives_closing_the_app(data_dir, sqlite_desk):
+    url, _ = sqlite_desk
+    ticket = Ticket.get()
+    app = ItsmApp(url)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await logged_in(pilot, "admin", "admin-password-1")
+        await open_comment(pilot)
+        burst(app, "half a thought")
+        await until(pilot, lambda: (drafts.load("admin", f"comment:{ticket.id}") or {}).get("text")
+                    == "half a thought")
+    # the terminal closed with the prompt open; a new session on the same data dir
+    again = ItsmApp(url)
+    async with again.run_test(size=(120, 40)) as pilot:
+        await logged_in(pilot, "admin", "admin-password-1")
+        area = await open_comment(pilot)
+        assert area.text == "half a thought"
+        assert "from last time" in prompt_error(again.screen)
+        burst(again, ", finished")
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: not isinstance(again.screen, TextPrompt), 15)
+    assert [c.body for c in Comment.select().where(Comment.ticket == ticket.id)] == ["half a thought, finished"]
+
+
+async def test_a_new_ticket_form_comes_back_filled_and_escape_asks_before_discarding(data_dir, sqlite_desk):
+    url, _ = sqlite_desk
+    app = ItsmApp(url)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await logged_in(pilot, "admin", "admin-password-1")
+        await pilot.press("n")
+        await until(pilot, lambda: isinstance(app.screen, FormModal))
+        form = app.screen
+        await until(pilot, lambda: app.focused is form._widget(0))
+        burst(app, "VPN drops hourly")
+        await until(pilot, lambda: (drafts.load("admin", "ticket:new") or {}).get("title") == "VPN drops hourly")
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmModal))
+        await pilot.press("enter")  # "Keep editing" has the focus: Enter never throws text away
+        await until(pilot, lambda: app.screen is form)
+        form.app.pop_screen()  # closed some other way (a lost terminal): the draft stays
+        await pilot.pause()
+        await pilot.press("n")
+        await until(pilot, lambda: isinstance(app.screen, FormModal))
+        form = app.screen
+        assert form.values()["title"] == "VPN drops hourly"
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmModal))
+        await pilot.press("y")
+        await until(pilot, lambda: not isinstance(app.screen, (FormModal, ConfirmModal)))
+    assert drafts.load("admin", "ticket:new") is None
+
+
+async def test_a_draft_keeps_only_what_was_changed_and_nothing_when_nothing_was(data_dir):
+    """Restored over a record that someone else changed meanwhile, a draft brings back the
+    operator's changes, not the record's old values."""
+    from test_ui_modals import running
+
+    draft = Draft("agent1", "system:7")
+    fields = lambda a: [FormField("a", "A", value=a), FormField("b", "B", value="old b")]  # noqa: E731
+    modal = FormModal("Edit", fields("a as opened"), lambda values: values, draft=draft)
+    async with running(modal) as (app, pilot):
+        await pilot.pause(DraftKeeper.DELAY + 0.3)
+        assert drafts.load("agent1", "system:7") is None  # opened, nothing typed: no draft
+        modal._widget(1).focus()
+        await pilot.pause()
+        burst(app, "ctrl+u", "new b")
+        await until(pilot, lambda: drafts.load("agent1", "system:7") is not None)
+        kept = drafts.load("agent1", "system:7")
+        assert {k: v for k, v in kept.items() if k != drafts.REQUEST_KEY} == {"b": "new b"}
+    again = FormModal("Edit", fields("a changed by someone else"), lambda values: values, draft=draft)
+    async with running(again) as (app, pilot):
+        assert again.values() == {"a": "a changed by someone else", "b": "new b"}

@@ -1,0 +1,195 @@
+"""Keys a new user trips over (issue 17): a burst after / or : belongs to the field; marks never
+redirect a later action; the role's keys; the command line and the palette."""
+
+from __future__ import annotations
+
+import pytest
+from textual import events
+from textual.keys import _character_to_key
+from textual.widgets import Input, Static
+
+from itsm_tui import config
+
+from itsm_tui.core import db, tickets
+from itsm_tui.core.errors import PermissionDenied
+from itsm_tui.core.models import Notification, Ticket
+from itsm_tui.ui.app import ItsmApp
+from itsm_tui.ui.modals import AgentPicker, ConfirmModal, FormModal, HelpModal, MessageModal, PriorityForm, StatusPicker
+from itsm_tui.ui.screens.login import LoginScreen
+from itsm_tui.ui.screens.setup import SetupScreen
+from itsm_tui.ui.screens.ticket import TicketScreen
+from ui_helpers import logged_in, until
+
+pytestmark = pytest.mark.asyncio
+NAMED = ("ctrl+u", "backspace", "escape", "enter", "space", "down", "up")
+
+
+def burst(app, *parts: str) -> None:
+    """Keys as a terminal delivers a fast burst (one read): named as Textual's driver names
+    them (``/`` is "slash"), posted at once, with nothing waiting in between. A part is a
+    named key or text."""
+    for part in parts:
+        if part in NAMED:
+            app.post_message(events.Key(part, "\r" if part == "enter" else " " if part == "space" else None))
+            continue
+        for char in part:
+            if char == "\r":
+                app.post_message(events.Key("enter", "\r"))
+            else:
+                app.post_message(events.Key(_character_to_key(char), char))
+
+
+async def test_keys_in_one_burst_after_slash_go_to_the_filter_not_to_the_list(engine, people):
+    ticket = tickets.create(people["requester"], "Printer jams", "tray 2")
+    app = ItsmApp(engine)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await logged_in(pilot, "agent", "agent-password-1")
+        screen = app.screen
+        # "/" and what follows arrive in one read: a would assign, e export, N read notifications
+        burst(app, "/", "ctrl+u", "prio:high aeN")
+        await until(pilot, lambda: screen.filter_bar.value == "prio:high aeN")
+        await pilot.pause(0.3)
+        assert app.screen is screen and app.focused is screen.filter_bar
+        assert Ticket.get_by_id(ticket.id).assignee_id is None
+
+
+async def test_a_burst_after_colon_is_the_command_and_ticket_takes_a_bare_number(engine, people):
+    ticket = tickets.create(people["requester"], "Printer jams", "tray 2")
+    notifications_before = Notification.select().where(Notification.read_at.is_null()).count()
+    app = ItsmApp(engine)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await logged_in(pilot, "agent", "agent-password-1")
+        burst(app, f":ticket {ticket.id}\r")
+        await until(pilot, lambda: isinstance(app.screen, TicketScreen))
+        assert app.screen.ticket_id == ticket.id
+    assert Notification.select().where(Notification.read_at.is_null()).count() == notifications_before
+
+
+async def test_marks_name_the_tickets_clear_after_the_action_and_on_escape(engine, people):
+    made = [tickets.create(people["requester"], f"Ticket {i}", "x") for i in range(5)]
+    tickets.assign(people["supervisor"], made[0].id, made[0].version, people["agent"])
+    app = ItsmApp(engine)
+    async with app.run_test(size=(120, 40)) as pilot:
+        table = await logged_in(pilot, "supervisor", "supervisor-password-1")
+        table.cursor = 0
+        burst(app, "space", "space", "space")  # space marks and moves down
+        await until(pilot, lambda: len(table.marks) == 3 and table.cursor == 3)
+        marked = sorted(table.marks)
+        numbers = [Ticket.get_by_id(i).number for i in marked]
+        await pilot.press("s")
+        await until(pilot, lambda: isinstance(app.screen, StatusPicker))
+        said = str(app.screen.query_one("#subject").render())
+        assert said == f"3 marked tickets: {', '.join(numbers)}"
+        current = str(app.screen.query_one("#current").render())
+        assert current.startswith("Current status: ") and "(" in current  # each status, how many
+        await pilot.press("escape")
+        await until(pilot, lambda: not isinstance(app.screen, StatusPicker))
+        await pilot.press("p")
+        await until(pilot, lambda: isinstance(app.screen, PriorityForm))
+        assert str(app.screen.query_one("#subject").render()).startswith("3 marked tickets: ")
+        await pilot.press("escape")
+        await until(pilot, lambda: not isinstance(app.screen, PriorityForm))
+        await pilot.press("escape")  # Esc on the list clears the marks
+        await until(pilot, lambda: not table.marks)
+        burst(app, "space", "space")
+        await until(pilot, lambda: len(table.marks) == 2)
+        two = sorted(table.marks)
+        await pilot.press("A")
+        await until(pilot, lambda: isinstance(app.screen, AgentPicker))
+        assert str(app.screen.query_one("#subject").render()).startswith("2 marked tickets: ")
+        app.screen.query_one(Input).value = "agent2"
+        await pilot.pause(0.2)
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, MessageModal))  # the summary
+        assert all(Ticket.get_by_id(i).assignee_id == people["agent2"].id for i in two)
+        await pilot.press("enter")
+        await until(pilot, lambda: not table.marks)  # done: a later key acts on the cursor again
+        await pilot.press("asterisk")  # every row under the filter (All open: the five)
+        await until(pilot, lambda: table.marks == {t.id for t in made})
+
+
+async def test_agents_are_not_offered_what_their_role_cannot_do(engine, people):
+    tickets.create(people["requester"], "Printer jams", "tray 2")
+    app = ItsmApp(engine)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await logged_in(pilot, "agent", "agent-password-1")
+        actions = {b.binding.action for b in app.active_bindings.values()}
+        assert "assign_other" not in actions and "assign_me" in actions
+        await pilot.press("A")
+        await pilot.pause(0.3)
+        assert not isinstance(app.screen, AgentPicker)
+        assert not [n for n in app._notifications if "ticket." in n.message or "a agent" in n.message]
+    with pytest.raises(PermissionDenied) as refused:
+        tickets.assign(people["agent"], Ticket.get().id, Ticket.get().version, people["agent2"])
+    assert str(refused.value) == "an agent may not assign a ticket to another agent"
+
+
+async def test_taking_over_another_agents_ticket_asks_first(engine, people):
+    ticket = tickets.create(people["requester"], "Printer jams", "tray 2")
+    tickets.assign(people["agent2"], ticket.id, ticket.version, people["agent2"])
+    app = ItsmApp(engine)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await logged_in(pilot, "agent", "agent-password-1")
+        await pilot.press("a")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmModal))
+        assert "agent2" in app.screen.message and ticket.number in app.screen.message
+        await pilot.press("enter")  # Cancel has the focus
+        await until(pilot, lambda: not isinstance(app.screen, ConfirmModal))
+        assert Ticket.get_by_id(ticket.id).assignee_id == people["agent2"].id
+        await pilot.press("a")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmModal))
+        await pilot.press("y")
+        await until(pilot, lambda: Ticket.get_by_id(ticket.id).assignee_id == people["agent"].id)
+
+
+async def test_a_first_start_left_before_the_admin_existed_offers_the_admin_form_again(tmp_path, monkeypatch):
+    """e (an empty database), Esc, q: the next start must not be a login nobody can pass."""
+    monkeypatch.setenv("ITSM_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("ITSM_DB", raising=False)
+    config.override_settings(None)
+    app = ItsmApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, SetupScreen))
+        await pilot.press("e")
+        await until(pilot, lambda: isinstance(app.screen, FormModal))
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, SetupScreen))
+        await pilot.press("q")
+    assert (tmp_path / "data" / "itsm.db").exists()
+    again = ItsmApp()
+    async with again.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: isinstance(again.screen, SetupScreen))
+        assert "no admin account yet" in "\n".join(str(w.render()) for w in again.screen.query(Static))
+        await pilot.press("e")
+        await until(pilot, lambda: isinstance(again.screen, FormModal))
+        form = again.screen
+        form.query_one("#field-2", Input).value = "a-long-password-1"
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: isinstance(again.screen, LoginScreen))
+    db.database.close()
+
+
+async def test_the_palette_has_the_screen_verbs_and_help_lists_every_key(engine, people):
+    tickets.create(people["requester"], "Printer jams", "tray 2")
+    app = ItsmApp(engine)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await logged_in(pilot, "agent", "agent-password-1")
+        from itsm_tui.ui.app import ItsmCommands
+
+        provider = ItsmCommands(app.screen)
+        names = {name for name, _, _ in provider._commands()}
+        assert {"Export", "Sort", "Status", "Assign to me", "Comment"} <= names
+        assert "Assign to…" not in names  # not an agent's
+        assert not {"Users", "Import"} & names  # screens an agent cannot open
+        await pilot.press("question_mark")
+        await until(pilot, lambda: isinstance(app.screen, HelpModal))
+        keys = dict(app.screen.keys)
+        assert {"↓ j", "↑ k", "e E", "*"} <= set(keys)
+        assert any(k.split() == ["e", "E"] for k in keys)
+        await pilot.press("escape")
+        app.run_command("inventory")
+        await until(pilot, lambda: type(app.screen).__name__ == "InventoryScreen")
+        screen = app.screen
+        assert screen.check_action("export", ()) is True  # systems
+        screen.kind = "department"
+        assert screen.check_action("export", ()) is False
