@@ -137,3 +137,43 @@ async def test_a_draft_keeps_only_what_was_changed_and_nothing_when_nothing_was(
     again = FormModal("Edit", fields("a changed by someone else"), lambda values: values, draft=draft)
     async with running(again) as (app, pilot):
         assert again.values() == {"a": "a changed by someone else", "b": "new b"}
+
+
+async def test_a_comment_on_a_full_disk_is_kept_and_saved_once_when_there_is_room(data_dir, tmp_path):
+    """The database's filesystem fills up (a small tmpfs of the test's own): the comment stays
+    open with its text and 'the database's disk is full'; once room is made, ctrl+s saves it once."""
+    from itsm_tui.core import db_errors, setup, tickets, users
+    from test_db_errors import small_filesystem
+
+    with small_filesystem(tmp_path / "small", size="3m") as folder:
+        url = f"sqlite:///{folder / 'itsm.db'}"
+        setup.open_database(url, check=False)
+        setup.initialise()
+        admin = users.create_user(users.system_actor(), "admin", "admin", password="admin-password-1")
+        ticket = tickets.create(admin, "Disk", "fills up")
+        app = ItsmApp(url)
+        try:
+            async with app.run_test(size=(120, 40)) as pilot:
+                await logged_in(pilot, "admin", "admin-password-1")
+                area = await open_comment(pilot)
+                prompt = app.screen
+                burst(app, "Replaced the fuser " * 200)
+                await until(pilot, lambda: area.text.startswith("Replaced the fuser"))
+                filler = folder / "filler"
+                with open(filler, "wb") as out:
+                    try:
+                        while True:
+                            out.write(b"\0" * 65536)
+                            out.flush()
+                    except OSError:
+                        pass
+                await pilot.press("ctrl+s")
+                await until(pilot, lambda: db_errors.DISK_FULL in prompt_error(prompt), 15)
+                assert app.screen is prompt and area.text.startswith("Replaced the fuser")
+                filler.unlink()
+                await pilot.press("ctrl+s")
+                await until(pilot, lambda: not isinstance(app.screen, TextPrompt), 15)
+            bodies = [c.body for c in Comment.select().where(Comment.ticket == ticket.id)]
+            assert len(bodies) == 1 and bodies[0].startswith("Replaced the fuser")
+        finally:
+            db.database.close()
