@@ -21,7 +21,7 @@ from ..triage import TRIAGE_BINDINGS, Target, Triage
 from ..widgets.filter_bar import FilterBarKeys, FilterError, FilterInput
 from ..widgets.footer import KeyFooter
 from ..widgets.frame import Frame
-from ..widgets.ticket_table import COLUMNS, TicketTable
+from ..widgets.ticket_table import COLUMNS, SORT_CHOICES, TicketTable
 
 REFRESH_SECONDS = 5.0
 
@@ -108,7 +108,7 @@ class QueueScreen(FilterBarKeys, Triage, Screen):
             line.append_text(literal(self.filter_text, "italic"))
         if self.total is not None:
             line.append(f"  ·  {self.total:,} ticket{'s' if self.total != 1 else ''}")
-        column = next((c.header for c in COLUMNS if c.sort == self.sort.key), self.sort.key)
+        column = next((name for name, key in SORT_CHOICES if key == self.sort.key), self.sort.key)
         line.append(f"  ·  sorted by {column} {'▼' if self.sort.descending else '▲'}")
         marks = len(self.table.marks)
         if marks:
@@ -185,7 +185,7 @@ class QueueScreen(FilterBarKeys, Triage, Screen):
     @work(exclusive=True, group="views", exit_on_error=False)
     async def action_sort(self) -> None:
         choice = await self.app.push_screen_wait(ChoicePicker(
-            "Sort by", [(c.header, c.sort) for c in COLUMNS if c.sort]))
+            "Sort by", list(SORT_CHOICES)))
         if choice is not None:
             descending = self.sort.descending if choice == self.sort.key else choice in ("updated", "created", "number")
             self._set_sort(queue.Sort(choice, descending))

@@ -28,7 +28,7 @@ from ...core.permissions import allowed, is_staff
 from ..export_modal import EXPORT_KEYS, ExportContext, ExportModal
 from ..modals import ChoicePicker, PathPrompt
 from ..opening import OpenWhenRead, reused_screen
-from ..render import SLA_STYLES, literal, priority_text, relative, sla_state, status_text, when
+from ..render import SLA_STYLES, literal, outcome, priority_text, status_text, when
 from ..triage import TRIAGE_BINDINGS, Target, Triage
 from ..widgets.footer import KeyFooter
 from ..widgets.frame import Frame
@@ -192,20 +192,18 @@ class TicketScreen(Triage, Screen):
         t, now = view.ticket, clock.now()
         head = Text(f"{t.number}  ", style="bold")
         head.append_text(literal(t.title, "bold"))
-        state = sla_state(t, now)
         priority = priority_text(t.priority)
         if t.priority_overridden:
             priority.append(" (overridden)", style="dim")
         assignee = literal(t.assignee.username if t.assignee_id else "unassigned")
-        due = Text(f"{when(t.resolution_due)} ({'paused' if state == 'paused' else relative(t.resolution_due, now)})"
-                   if state != "done" else when(t.resolution_due), style=SLA_STYLES[state])
+        response, resolution = (_due(t, target, now) for target in ("response", "resolution"))
         rows = [
             ("Status", status_text(t.status), "Requester", literal(f"{t.requester.full_name} ({t.requester.username})")),
             ("Priority", priority, "Assignee", assignee),
             ("Impact / urgency", Text(f"{LEVEL_NAMES[t.impact]} / {LEVEL_NAMES[t.urgency]}"), "Category", literal(t.category.name)),
             ("Created", Text(when(t.created_at)), "Updated", Text(when(t.updated_at))),
-            ("Response due", Text(when(t.response_due)), "First response", Text(when(t.first_response_at))),
-            ("Resolution due", due, "Resolved / closed", Text(f"{when(t.resolved_at)} / {when(t.closed_at)}")),
+            ("Response due", response, "First response", Text(when(t.first_response_at))),
+            ("Resolution due", resolution, "Resolved / closed", Text(f"{when(t.resolved_at)} / {when(t.closed_at)}")),
             ("Reopened", Text(str(t.reopen_count)), "Reassigned", Text(str(t.reassignment_count))),
         ]
         if t.source_number:
@@ -317,3 +315,16 @@ def _read_upload(path: Path) -> bytes:
     VM image or /dev/zero never fills the memory)."""
     # the service refuses it if it grew meanwhile
     return files.read_limited(path, config.settings().attachment_max_bytes)
+
+
+OUTCOME_STYLES = {"met": "green", "breached": SLA_STYLES["breached"], "paused": SLA_STYLES["paused"]}
+
+
+def _due(ticket, target: str, now) -> Text:
+    """A target's due time and its outcome: '2026-12-06 09:00 (breached)', '(met)', '(in 3h)'."""
+    word = outcome(ticket, target, now)
+    text = Text(when(getattr(ticket, f"{target}_due")))
+    if word:
+        text.append(" ")
+        text.append(f"({word})", style=OUTCOME_STYLES.get(word, ""))
+    return text
