@@ -49,6 +49,7 @@ class QueueScreen(FilterBarKeys, Triage, Screen):
         self.filter_text = ""
         self.sort = queue.Sort()
         self.total: int | None = None
+        self._status_shown: Text | None = None
 
     def compose(self) -> ComposeResult:
         yield Frame()
@@ -113,7 +114,9 @@ class QueueScreen(FilterBarKeys, Triage, Screen):
         marks = len(self.table.marks)
         if marks:
             line.append(f"  ·  {marks} marked", style="bold magenta")
-        self.query_one("#status-line", Static).update(line, layout=False)  # one line: no layout
+        if line != self._status_shown:  # a timed refresh that changed nothing writes nothing
+            self._status_shown = line
+            self.query_one("#status-line", Static).update(line, layout=False)  # one line: no layout
 
     def _periodic_refresh(self) -> None:
         if self.app.screen is self and not self.table.read_lately():

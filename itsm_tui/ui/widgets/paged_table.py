@@ -381,8 +381,9 @@ class PagedTable(Widget, can_focus=True):
         flex, width = self._flex_width(), self.size.width
         if width <= 0:
             return
-        regions = [Region(0, y, width, 1) for y in range(self.visible_rows + 2)
-                   if self._drawn.get(y) != (*self._text_line(y, flex)[0], width, self._base_style)]
+        # A line the compositor never asked for is not on screen (under a docked footer, say).
+        regions = [Region(0, y, width, 1) for y, drawn in list(self._drawn.items())
+                   if y < self.size.height and drawn != (*self._text_line(y, flex)[0], width, self._base_style)]
         if regions:
             self.refresh(*regions)
 
