@@ -152,3 +152,30 @@ async def test_a_failed_read_keeps_the_rows_marked_stale_until_the_next_good_one
         table.refresh_window(force=True)
         await until(pilot, lambda: not table.stale and not table.fetching)
         assert not any("showing rows from" in line for line in _lines(table))
+
+
+async def test_a_saved_view_is_renamed_and_deleted_from_the_view_picker(engine, people):
+    from itsm_tui.core import views
+    from itsm_tui.ui.modals import ConfirmModal, TextPrompt
+    from itsm_tui.ui.view_picker import ViewPicker
+
+    _ticket(people)
+    views.save_view(people["agent"], "Printers", "printer", "-updated")
+    app = ItsmApp(engine)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await logged_in(pilot, "agent", "agent-password-1")
+        await pilot.press("v")
+        await until(pilot, lambda: isinstance(app.screen, ViewPicker))
+        await pilot.press(*"All open", "ctrl+r")  # a built-in: refused in words, the picker stays
+        assert isinstance(app.screen, ViewPicker)
+        await pilot.press(*["backspace"] * 8, *"Print", "ctrl+r")
+        await until(pilot, lambda: isinstance(app.screen, TextPrompt))
+        app.screen.query_one("Input").value = "Printer trouble"
+        await pilot.press("enter")
+        await until(pilot, lambda: [v.name for v in views.views_for(people["agent"]) if not v.builtin]
+                    == ["Printer trouble"])
+        await until(pilot, lambda: isinstance(app.screen, ViewPicker))  # back in the list
+        await pilot.press(*"Print", "ctrl+d")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmModal))
+        await pilot.press("y")
+        await until(pilot, lambda: not [v for v in views.views_for(people["agent"]) if not v.builtin])

@@ -12,11 +12,12 @@ from textual.screen import Screen
 from textual.widgets import Input, Static
 
 from ...core import queue, views
-from ...core.errors import QueryError
+from ...core.errors import ItsmError, QueryError
 from ...core.query import parse
 from ..export_modal import EXPORT_KEYS, ExportContext, ExportModal
-from ..modals import ChoicePicker, TextPrompt
+from ..modals import ChoicePicker, ConfirmModal, TextPrompt
 from ..render import literal
+from ..view_picker import ViewPicker
 from ..triage import TRIAGE_BINDINGS, Target, Triage
 from ..widgets.filter_bar import FilterBarKeys, FilterError, FilterInput
 from ..widgets.footer import KeyFooter
@@ -157,11 +158,35 @@ class QueueScreen(FilterBarKeys, Triage, Screen):
 
     @work(exclusive=True, group="views", exit_on_error=False)
     async def action_views(self) -> None:
-        available = await asyncio.to_thread(views.views_for, self.user)
-        choice = await self.app.push_screen_wait(ChoicePicker(
-            "Views", [(v.name + ("" if v.builtin else "  (saved)"), v) for v in available]))
+        while True:  # back to the list after a rename or a delete
+            available = await asyncio.to_thread(views.views_for, self.user)
+            choice = await self.app.push_screen_wait(ViewPicker(available))
+            if not isinstance(choice, tuple):
+                break
+            await self._manage_view(*choice)
         if choice is not None:
             self.use_view(choice)
+
+    async def _manage_view(self, what: str, view) -> None:
+        """Rename (asks the new name) or delete (asks to confirm) one of the user's saved views."""
+        try:
+            if what == "rename":
+                name = await self.app.push_screen_wait(TextPrompt(
+                    f"Rename view {view.name!r}", "New name", multiline=False, initial=view.name))
+                if not name:
+                    return
+                renamed = await asyncio.to_thread(views.rename_view, self.user, view.id, name)
+                if self.view_name == view.name:
+                    self.view_name = renamed.name
+                    self._status_line()
+                self.app.notify(f"View renamed to {renamed.name!r}")
+            elif await self.app.push_screen_wait(ConfirmModal(
+                    "Delete view?", f"Delete the saved view {view.name!r}? Its tickets are not touched.",
+                    yes="Delete", no="Keep")):
+                await asyncio.to_thread(views.delete_view, self.user, view.id)
+                self.app.notify(f"View {view.name!r} deleted")
+        except ItsmError as exc:
+            self.app.notify(str(exc), severity="error")
 
     def use_view(self, view) -> None:
         self.apply_view(view.name, view.query, view.sort)
