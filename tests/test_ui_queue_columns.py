@@ -179,3 +179,21 @@ async def test_a_saved_view_is_renamed_and_deleted_from_the_view_picker(engine, 
         await until(pilot, lambda: isinstance(app.screen, ConfirmModal))
         await pilot.press("y")
         await until(pilot, lambda: not [v for v in views.views_for(people["agent"]) if not v.builtin])
+
+
+async def test_at_80_columns_the_ticket_screen_does_not_wrap_names(engine, people):
+    ticket = _ticket(people)
+    app = ItsmApp(engine)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await logged_in(pilot, "agent", "agent-password-1")
+        app.open_ticket(ticket.id)
+        await until(pilot, lambda: isinstance(app.screen, TicketScreen) and app.screen.view is not None)
+        await pilot.pause()
+        body = app.screen.query_one("#ticket")
+        console = Console(width=body.size.width, record=True, file=open("/dev/null", "w"))
+        console.print(body.content)
+        lines = console.export_text().splitlines()
+        requester = people["requester"]
+        assert any(f"{requester.full_name} ({requester.username})" in line for line in lines), lines[:12]
+        created = next(line for line in lines if line.lstrip().startswith("Created"))
+        assert f"{ticket.created_at:%Y-%m-%d %H:%M}" in created

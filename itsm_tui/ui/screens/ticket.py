@@ -156,6 +156,10 @@ class TicketScreen(Triage, Screen):
             self.query_one("#ticket", Static).update("loading…")
             self.load()
 
+    def on_resize(self) -> None:
+        if self.view:  # two pairs a line, or one: decided by the width
+            self.call_after_refresh(self._fill, self.view)
+
     def _periodic_refresh(self) -> None:
         if self.app.screen is self:
             self.load()
@@ -211,7 +215,8 @@ class TicketScreen(Triage, Screen):
         asset = Text()
         asset.append("Linked asset      ", style="dim")
         asset.append_text(literal(view.asset))
-        lines = [head, Text(""), *_grid(rows), Text(""), asset, Text("")]
+        width = self.query_one("#ticket", Static).size.width or self.app.size.width - 4
+        lines = [head, Text(""), *_grid(rows, width), Text(""), asset, Text("")]
         lines += [Text("Description", style="bold underline"), literal(t.description)]
         if t.resolution_note:
             lines += [Text(""), Text("Resolution", style="bold underline"), literal(t.resolution_note)]
@@ -292,11 +297,24 @@ class TicketScreen(Triage, Screen):
         self.app.notify(f"Saved {row.filename} to {path}")
 
 
-def _grid(rows: list[tuple[str, Text, str, Text]]) -> list[Text]:
+def _grid(rows: list[tuple[str, Text, str, Text]], width: int = 1000) -> list[Text]:
     """Label/value pairs, two per line, in aligned columns two cells apart (labels dim); as
-    Rich's Table.grid would draw them, without its measuring passes on every layout."""
+    Rich's Table.grid would draw them, without its measuring passes on every layout. When two
+    pairs do not fit in ``width``, one pair a line: values never wrap under their labels."""
     widths = [max(cell_len(row[i]) if isinstance(row[i], str) else row[i].cell_len for row in rows)
               for i in range(4)]
+    if sum(widths) + 6 > width:
+        label = max(widths[0], widths[2])
+        pairs = [pair for row in rows for pair in ((row[0], row[1]), (row[2], row[3])) if pair[0]]
+        lines = []
+        for name, value in pairs:
+            line = Text(name, style="dim")
+            line.align("left", label)
+            line.append("  ")
+            line.append_text(value)
+            line.no_wrap, line.overflow = True, "ellipsis"
+            lines.append(line)
+        return lines
     lines = []
     for row in rows:
         line = Text()
