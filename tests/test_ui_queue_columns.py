@@ -148,6 +148,10 @@ async def test_a_failed_read_keeps_the_rows_marked_stale_until_the_next_good_one
         lines = _lines(table)
         assert any(ticket.number in line for line in lines)  # the rows stay
         assert f"showing rows from {clock.now():%H}" in lines[-1] and UNREACHABLE in lines[-1], lines[-1]
+        toasts = len(app._notifications)
+        table.refresh_window()  # the next timed refresh fails too: the mark says it, no new toast
+        await until(pilot, lambda: not table.prefetching)
+        assert table.stale and len(app._notifications) == toasts
         table.loader = loader
         table.refresh_window(force=True)
         await until(pilot, lambda: not table.stale and not table.fetching)

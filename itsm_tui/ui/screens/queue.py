@@ -130,7 +130,8 @@ class QueueScreen(FilterBarKeys, Triage, Screen):
 
     @on(TicketTable.LoadFailed)
     def _load_failed(self, event: TicketTable.LoadFailed) -> None:
-        self.app.notify(event.error, severity="error", title="Could not load tickets")
+        if not self.table.stale:  # rows kept are marked stale with the reason: no toast every 5 s
+            self.app.notify(event.error, severity="error", title="Could not load tickets")
 
     @on(TicketTable.Opened)
     def _open(self, event: TicketTable.Opened) -> None:
