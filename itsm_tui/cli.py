@@ -423,8 +423,12 @@ def _export(args, actor) -> int:
         done = export.export_list(actor, export.ListJob(
             args.what, fmt, args.output, args.filter, args.sort, columns=columns,
             title=args.title), progress=progress)
-    pages = f", {done.pages} page{'s' if done.pages != 1 else ''}" if done.pages else ""
-    print(f"wrote {done.path} ({done.rows} row{'s' if done.rows != 1 else ''}{pages})")
+    pages = f"{done.pages} page{'s' if done.pages != 1 else ''}" if done.pages else ""
+    if args.what in ("ticket", "system", "analytics"):  # one report: its pages, not "1 row"
+        print(f"wrote {done.path} ({pages})" if pages else f"wrote {done.path}")
+    else:
+        rows = f"{done.rows:,} row{'s' if done.rows != 1 else ''}"
+        print(f"wrote {done.path} ({rows}{', ' + pages if pages else ''})")
     return 0
 
 

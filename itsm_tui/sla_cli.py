@@ -77,10 +77,11 @@ def _sla(args, actor) -> int:
         require(actor, "settings.manage")
         raised = alerts.raise_alerts()
         sent, failed = mailer.send_due()
-        print(f"{raised} alerts raised; {sent} e-mails sent, {failed} failed (retried later)")
+        print(f"{raised} alert{'' if raised == 1 else 's'} raised; {sent} e-mail{'' if sent == 1 else 's'} sent, "
+              f"{failed} failed (retried later)")
         return 0
     changed = sla.recompute(actor, everything=args.all)
-    print(f"recomputed the SLA times of {changed} tickets")
+    print(f"recomputed the SLA times of {changed} ticket{'' if changed == 1 else 's'}")
     return 0
 
 

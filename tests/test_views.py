@@ -1,6 +1,6 @@
 """Saved and built-in ticket views, the last-used view, and the v1 -> v2 schema migration."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 from peewee import IntegrityError
@@ -9,6 +9,7 @@ from itsm_tui.core import clock, db, queue, schema, tickets, users, views
 from itsm_tui.core.errors import (
     NotFound, PermissionDenied, QueryError, SchemaError, ValidationError,
 )
+from itsm_tui.core.query import parse
 from itsm_tui.core.models import AuditEntry, SavedView, SchemaMeta, Ticket, User, UserPreference
 
 NOW = datetime(2024, 5, 15, 10, 30)
@@ -42,7 +43,7 @@ def test_staff_get_the_staff_builtins(people, role):
     assert by_name["Unassigned"] == "status:open assignee:unassigned"
     assert by_name["All open"] == "status:open"
     assert by_name["Waiting"] == "status:waiting"
-    assert by_name["Resolved this week"] == "status:resolved,closed updated:>=2024-05-08"
+    assert by_name["Resolved this week"] == "status:resolved,closed updated:>=-7d"  # relative, see below
 
 
 def test_requesters_get_only_their_own_builtins(people):
@@ -53,12 +54,30 @@ def test_requesters_get_only_their_own_builtins(people):
     ]
 
 
-def test_builtin_constant_is_computed_when_read(engine):
-    with clock.frozen(datetime(2024, 1, 3, 1, 0)):
-        week = {v.name: v.query for v in views.BUILTIN}["Resolved this week"]
-    assert week == "status:resolved,closed updated:>=2023-12-27"
+def test_resolved_this_week_saved_as_a_view_stays_relative(people):
+    """Saved today, it means the last seven days when read a month later, not a frozen date."""
+    agent = people["agent"]
+    week = {v.name: v for v in views.views_for(agent)}["Resolved this week"]
     with clock.frozen(NOW):
-        assert _names(views.BUILTIN) == STAFF_BUILTINS
+        saved = views.save_view(agent, "My week", week.query, week.sort)
+    assert "20" not in saved.query  # no year: no frozen date
+    later = NOW + timedelta(days=30)
+    assert parse(saved.query, now=later).terms[-1].values[0].start == datetime(
+        later.year, later.month, later.day) - timedelta(days=7)
+
+
+def test_a_saved_view_is_renamed_and_deleted_by_its_owner_only(people):
+    agent = people["agent"]
+    view = views.save_view(agent, "Printers", "printer", "-updated")
+    renamed = views.rename_view(agent, view.id, "Printer trouble")
+    assert [v.name for v in views.views_for(agent) if not v.builtin] == ["Printer trouble"]
+    assert renamed.query == "printer"
+    with pytest.raises(ValidationError):
+        views.rename_view(agent, view.id, "All open")  # a built-in's name
+    with pytest.raises(NotFound):
+        views.rename_view(people["agent2"], view.id, "Mine now")
+    views.delete_view(agent, view.id)
+    assert [v.name for v in views.views_for(agent) if not v.builtin] == []
 
 
 def test_every_builtin_query_runs_on_the_queue(people):

@@ -33,12 +33,12 @@ LAST = ("Smith", "Müller", "García", "Kowalski", "Łukasz", "Nakamura", "O'Bri
         "Johansson", "Rossi", "伟", "Novak", "Dubois", "Silva", "Berg", "Kim", "Costa", "Ali",
         "Meyer", "Chen")
 TITLES = {
-    "Hardware": ["Laptop will not power on", "Monitor flickers on {host}", "Printer {prn} jams on every job",
+    "Hardware": ["Laptop will not power on", "Monitor flickers on {host}", "Printer {printer} jams on every job",
                  "Docking station not detecting screens", "Keyboard missing keys", "[URGENT] Server {host} fans loud"],
     "Software": ["Outlook keeps asking for password", "Excel crashes opening budget.xlsx",
                  "Install request: Visio for {user}", "Teams camera not working", "Update failed on {host}"],
     "Network": ["VPN down from home office", "Wi-Fi drops in meeting room 3", "Slow file share on {host}",
-                "Cannot reach intranet", "Switch {prn} port flapping"],
+                "Cannot reach intranet", "Switch {switch} port flapping"],
     "Access": ["Password reset for {user}", "Access to Finance share", "Account locked after holiday",
                "New starter needs accounts", "MFA token lost"],
     "General": ["Question about the new laptop policy", "Move desk equipment to 2nd floor",
@@ -125,8 +125,9 @@ def _assets(actor, rng, people) -> dict:
         peripherals.append(inventory.create(actor, "peripheral", {
             "name": f"{kind.title()} {i}", "kind": kind, "asset_tag": f"PR-{2000 + i}",
             "serial": f"PS{rng.randint(10**6, 10**7 - 1)}", "system": attached,
-            "department": depts[i % 4],
-            "network": nets[1] if kind in ("router", "switch") and i % 2 else nets[0],
+            # attached: where its system is; free-standing: its own place
+            "department": attached.department if attached else depts[i % 4],
+            "network": attached.network if attached else nets[1] if kind in ("router", "switch") and i % 2 else nets[0],
             "status": "in use",
         }))
     for name, qty, price, reorder in STOCK:
@@ -168,8 +169,9 @@ def _tickets(rng, now, people, assets) -> None:
         requester = rng.choice(people["requesters"])
         agent = people["agents"][i % 5]
         system = rng.choice(assets["systems"])
-        title = rng.choice(TITLES[category.name]).format(
-            host=system.hostname, prn=rng.choice(assets["peripherals"]).asset_tag, user=requester.username)
+        template, picked = rng.choice(TITLES[category.name]), rng.choice(assets["peripherals"])
+        title = template.format(host=system.hostname, user=requester.username,  # a tag of the named kind
+                                printer=_of_kind(assets, "printer", picked), switch=_of_kind(assets, "switch", picked))
         with clock.frozen(created):
             ticket = tickets.create(
                 requester, title,
@@ -193,6 +195,12 @@ def _tickets(rng, now, people, assets) -> None:
             with clock.frozen(next(moments)):
                 note = "Replaced the driver; confirmed working with the user." if step == "resolved" else None
                 ticket = tickets.change_status(agent, ticket.id, ticket.version, step, note)
+
+
+def _of_kind(assets, kind: str, picked) -> str:
+    """The asset tag of a peripheral of ``kind``, chosen by the peripheral ``picked`` at random."""
+    matching = [p for p in assets["peripherals"] if p.kind == kind]
+    return matching[picked.id % len(matching)].asset_tag
 
 
 BULK_FIELDS = (

@@ -106,7 +106,8 @@ _DURATION_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 _UNIT_MINUTES = (("week", 7 * 24 * 60), ("day", 24 * 60), ("hour", 60), ("minute", 1))
 _OPERATORS = (">=", "<=", ">", "<")  # two-character ones first
 
-_DATE_HELP = "use YYYY-MM-DD, YYYY-MM-DDTHH:MM, today or yesterday"
+_DATE_HELP = "use YYYY-MM-DD, YYYY-MM-DDTHH:MM, today, yesterday or -7d (days ago, -2w weeks ago)"
+_DAYS_AGO_RE = re.compile(r"-([0-9]{1,5})([dw])")
 _DURATION_HELP = "use a whole number followed by m, h, d or w (minutes, hours, days, weeks), e.g. 3d"
 
 
@@ -305,6 +306,11 @@ def _span(word: str, offset: int, now: datetime) -> tuple[datetime, datetime]:
     try:
         if lowered in ("today", "yesterday"):
             start = datetime(now.year, now.month, now.day) - timedelta(days=lowered == "yesterday")
+            return start, start + timedelta(days=1)
+        ago = _DAYS_AGO_RE.fullmatch(lowered)
+        if ago:  # relative to the day it is read: a saved view keeps meaning "the last week"
+            days = int(ago[1]) * (7 if ago[2] == "w" else 1)
+            start = datetime(now.year, now.month, now.day) - timedelta(days=days)
             return start, start + timedelta(days=1)
         if match:
             year, month, day, hour, minute = match.groups()

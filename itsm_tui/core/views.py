@@ -8,11 +8,10 @@ view a user opened is remembered as a preference and offered first next time.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
 
 from peewee import IntegrityError
 
-from . import audit, clock, records
+from . import audit, records
 from .db import database, transactional
 from .errors import NotFound, ValidationError
 from .models import SavedView, User, UserPreference
@@ -37,8 +36,8 @@ class View:
 
 
 def _resolved_this_week() -> View:
-    since = (clock.now() - timedelta(days=7)).date().isoformat()
-    return View("Resolved this week", f"status:resolved,closed updated:>={since}", "-updated", True)
+    """Relative (``-7d``): saved as a view, it still means the last seven days next month."""
+    return View("Resolved this week", "status:resolved,closed updated:>=-7d", "-updated", True)
 
 
 def _staff_builtins() -> tuple[View, ...]:
@@ -60,19 +59,11 @@ def _requester_builtins() -> tuple[View, ...]:
 
 
 def builtins_for(actor: User) -> tuple[View, ...]:
-    """The built-in views of the actor's role, dates computed now."""
+    """The built-in views of the actor's role."""
     return _staff_builtins() if is_staff(actor) else _requester_builtins()
 
 
-# BUILTIN (the staff built-ins) is computed on each access, since "Resolved this week" names
-# a date relative to now: ``views.BUILTIN`` is never stale. Requesters get builtins_for().
-BUILTIN: tuple[View, ...]
-
-
-def __getattr__(name: str):
-    if name == "BUILTIN":
-        return _staff_builtins()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+BUILTIN: tuple[View, ...] = _staff_builtins()  # the staff built-ins; requesters get builtins_for()
 
 
 # Every built-in name of any role is reserved, so a role change never makes two views collide.
@@ -134,6 +125,29 @@ def save_view(actor: User, name: str, query: str, sort: str) -> View:
     audit.record(actor, "update", "saved_view", existing.id,
                  f"updated view {name!r}: {', '.join(sorted(changes))}", changes)
     return View(name, text, sort_text, False, existing.id)
+
+
+@transactional
+def rename_view(actor: User, view_id: int, new_name: str) -> View:
+    """Rename one of the actor's own saved views (the same rules as a new name)."""
+    require(actor, "ticket.view_own")
+    row = SavedView.get_or_none((SavedView.id == view_id) & (SavedView.user == actor.id))
+    if row is None:
+        raise NotFound(f"view {view_id} does not exist")
+    name = clean(new_name, "view name", max_len=NAME_MAX)
+    if name.casefold() in RESERVED_NAMES:
+        raise ValidationError(f"{name!r} is the name of a built-in view: choose another", "name")
+    if any(other.id != row.id and other.name.casefold() == name.casefold() for other in _saved(actor)):
+        raise ValidationError(f"you already have a view named {name!r}", "name")
+    if name != row.name:
+        old = row.name
+        try:
+            SavedView.update(name=name).where(SavedView.id == row.id).execute()
+        except IntegrityError as exc:
+            raise ValidationError(f"cannot rename view {old!r}: {records.integrity_message(exc)}", "name") from None
+        audit.record(actor, "update", "saved_view", row.id, f"renamed view {old!r} to {name!r}",
+                     {"name": [old, name]})
+    return View(name, row.query, row.sort, False, row.id)
 
 
 @transactional

@@ -257,8 +257,8 @@ def _write_list_pdf(out, actor, kind, job, columns, count, rows, run: _Run) -> i
 
     title = _title(job.title) or f"{kind.name.capitalize()} report"
     masthead = Masthead(title, author_of(actor), clock.now(), database_label())
-    scope = (f"{count:,} marked {kind.noun}{'' if count == 1 else 's'}" if job.marked is not None
-             else f"{count:,} {kind.noun if count == 1 else kind.name}")
+    number, _, rows_noun = counted(count, kind.noun).partition(" ")
+    scope = f"{number} marked {rows_noun}" if job.marked is not None else f"{number} {rows_noun}"
     summary = [("Filter", strip_controls(describe_filter(kind, job.filter))),
                ("Sorted by", describe_sort(kind, job.sort)),
                ("Rows", scope),
@@ -292,7 +292,7 @@ def export_record(actor: User, what: str, ref, path: str, title: str | None = No
     with atomic_file(path, overwrite) as out:
         pages = pdf_report.build(out, masthead, lambda: story(masthead))
         run.tick(1)
-        _record(actor, "pdf", f"{what} {label.split(' ')[0]}", path, 1)
+        _record(actor, "pdf", f"{what} {label.split(' ')[0]}", path, 1, single=True)
     return Done(path, 1, pages)
 
 
@@ -311,7 +311,7 @@ def export_analytics(actor: User, figures: dict, path: str, title: str | None = 
     with atomic_file(path, overwrite) as out:
         pages = pdf_report.build(out, masthead,
                                  lambda: pdf_analytics.analytics_story(masthead, figures, width))
-        _record(actor, "pdf", "analytics", path, 1, figures.get("period") or "")
+        _record(actor, "pdf", "the analytics report", path, 1, figures.get("period") or "", single=True)
     return Done(path, 1, pages)
 
 
@@ -422,10 +422,21 @@ def _system_report(actor: User, ref, width: float):
 
 @transactional
 def _record(actor: User, fmt: str, what: str, path: str, rows: int, filter_text: str = "",
-            sort: str | None = None, scope: str = "filter") -> None:
+            sort: str | None = None, scope: str = "filter", single: bool = False) -> None:
+    """The export's audit entry: 'exported 179 log entries as CSV to ...', 'exported ticket
+    INC000001 as PDF to ...' (``single``: one report, no row count)."""
     changes = {"what": [None, what], "format": [None, fmt], "rows": [None, rows],
                "path": [None, path], "filter": [None, filter_text or ""],
                "sort": [None, sort or ""], "scope": [None, scope]}
     filter_words = f" (filter: {filter_text})" if filter_text else ""
     audit.record(actor, "export", "export", None,
-                 f"exported {rows} {what} as {fmt.upper()} to {path}{filter_words}", changes)
+                 f"exported {what if single else counted(rows, LISTS[what].noun)} as {fmt.upper()} to {path}"
+                 f"{filter_words}", changes)
+
+
+def counted(count: int, noun: str) -> str:
+    """'1 ticket', '179 tickets', '2 log entries'."""
+    if count == 1:
+        return f"1 {noun}"
+    plural = noun[:-1] + "ies" if noun.endswith("y") and noun[-2:-1] not in "aeiou" else noun + "s"
+    return f"{count:,} {plural}"

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from datetime import datetime, timedelta
 from types import SimpleNamespace
 
 from rich.text import Text
 
 from ..core import sla
-from ..core.models import PRIORITY_NAMES
+from ..core.models import OPEN_STATUSES, PRIORITY_NAMES
 from ..core.text import strip_controls
 from ..core.tickets import STATUS_LABELS
 
@@ -26,6 +28,23 @@ def literal(value: object, style: str = "") -> Text:
 
 def one_line(value: object) -> str:
     return strip_controls("" if value is None else str(value))
+
+
+_JOINERS = re.compile("[\u200d\ufe0e\ufe0f]")  # zero-width joiner, text/emoji presentation selectors
+
+
+def cell(value: object, style: str = "") -> Text:
+    """A value for one table cell, on one line, in characters whose width every terminal agrees
+    on: emoji joined by zero-width joiners are shown side by side (terminals draw a joined
+    sequence 2 to 8 cells wide, Rich counts each part) and a character keeps at most two
+    combining marks (terminals stack or drop the rest differently), so columns stay aligned."""
+    text = _JOINERS.sub("", one_line(value))
+    kept, marks = [], 0
+    for char in text:
+        marks = marks + 1 if unicodedata.combining(char) else 0
+        if marks <= 2:
+            kept.append(char)
+    return Text("".join(kept), style=style)
 
 
 def age(created: datetime, now: datetime) -> str:
@@ -60,12 +79,49 @@ def sla_state(ticket, now: datetime) -> str:
     return state
 
 
+def pending_target(ticket) -> str:
+    """The target an open ticket is measured against now: the response until the first
+    response, then the resolution."""
+    first = ticket["first_response_at"] if isinstance(ticket, dict) else ticket.first_response_at
+    return "response" if first is None else "resolution"
+
+
+TARGET_SHORT = {"response": "resp", "resolution": "res"}
+
+
 def sla_due(ticket, now: datetime) -> Text:
-    """The resolution due time relative to now, coloured by SLA state ('paused' while paused)."""
+    """The pending target and its state, coloured by SLA state: 'resp breached', 'res at risk',
+    'res in 2d' (on track), 'paused' while the clock stands, '—' once resolved."""
     state = sla_state(ticket, now)
-    due = ticket["resolution_due"] if isinstance(ticket, dict) else ticket.resolution_due
-    label = {"done": "—", "paused": "paused"}.get(state) or relative(due, now)
-    return Text(label, style=SLA_STYLES[state])
+    if state in ("done", "paused"):
+        return Text({"done": "—", "paused": "paused"}[state], style=SLA_STYLES[state])
+    get = ticket.get if isinstance(ticket, dict) else lambda name: getattr(ticket, name)
+    target = pending_target(ticket)
+    if target == "response":  # the response is pending; show the resolution if that is worse
+        limit = get("response_due") if state == "breached" else get("response_risk_at") or get("response_due")
+        if state != "ok" and not limit < now:
+            target = "resolution"
+    due = get(f"{target}_due")
+    word = {"breached": "breached", "at_risk": "at risk"}.get(state) or relative(due, now)
+    return Text(f"{TARGET_SHORT[target]} {word}", style=SLA_STYLES[state])
+
+
+def outcome(ticket, target: str, now: datetime) -> str:
+    """A target's outcome in words for the ticket screen: 'met', 'breached' (even while the
+    ticket is open: a response made after its due time is breached), 'in 3h'/'3h ago' while
+    pending, 'paused', or '' when it no longer counts."""
+    due = getattr(ticket, f"{target}_due")
+    if target == "response":
+        if ticket.first_response_at is not None:
+            return "met" if ticket.first_response_at <= due else "breached"
+        if ticket.status not in OPEN_STATUSES:
+            return "breached" if ticket.response_met is False else ""
+        return "breached" if due < now else relative(due, now)
+    if ticket.status not in OPEN_STATUSES:
+        return {True: "met", False: "breached"}.get(ticket.resolution_met, "")
+    if ticket.sla_paused_at is not None:
+        return "breached" if due < ticket.sla_paused_at else "paused"
+    return "breached" if due < now else relative(due, now)
 
 
 SLA_STYLES = {"breached": "bold white on red", "at_risk": "black on yellow", "ok": "", "done": "dim",

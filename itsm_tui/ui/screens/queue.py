@@ -12,16 +12,17 @@ from textual.screen import Screen
 from textual.widgets import Input, Static
 
 from ...core import queue, views
-from ...core.errors import QueryError
+from ...core.errors import ItsmError, QueryError
 from ...core.query import parse
 from ..export_modal import EXPORT_KEYS, ExportContext, ExportModal
-from ..modals import ChoicePicker, TextPrompt
+from ..modals import ChoicePicker, ConfirmModal, TextPrompt
 from ..render import literal
+from ..view_picker import ViewPicker
 from ..triage import TRIAGE_BINDINGS, Target, Triage
 from ..widgets.filter_bar import FilterBarKeys, FilterError, FilterInput
 from ..widgets.footer import KeyFooter
 from ..widgets.frame import Frame
-from ..widgets.ticket_table import COLUMNS, TicketTable
+from ..widgets.ticket_table import COLUMNS, SORT_CHOICES, TicketTable
 
 REFRESH_SECONDS = 5.0
 
@@ -52,6 +53,7 @@ class QueueScreen(FilterBarKeys, Triage, Screen):
         self.sort = queue.Sort()
         self.total: int | None = None
         self.marked: dict[int, dict] = {}  # rows marked by "mark all", also outside the window
+        self._status_shown: Text | None = None
 
     def compose(self) -> ComposeResult:
         yield Frame()
@@ -112,12 +114,14 @@ class QueueScreen(FilterBarKeys, Triage, Screen):
             line.append_text(literal(self.filter_text, "italic"))
         if self.total is not None:
             line.append(f"  ·  {self.total:,} ticket{'s' if self.total != 1 else ''}")
-        column = next((c.header for c in COLUMNS if c.sort == self.sort.key), self.sort.key)
+        column = next((name for name, key in SORT_CHOICES if key == self.sort.key), self.sort.key)
         line.append(f"  ·  sorted by {column} {'▼' if self.sort.descending else '▲'}")
         marks = len(self.table.marks)
         if marks:
             line.append(f"  ·  {marks} marked", style="bold magenta")
-        self.query_one("#status-line", Static).update(line, layout=False)  # one line: no layout
+        if line != self._status_shown:  # a timed refresh that changed nothing writes nothing
+            self._status_shown = line
+            self.query_one("#status-line", Static).update(line, layout=False)  # one line: no layout
 
     def _periodic_refresh(self) -> None:
         if self.app.screen is self and not self.table.read_lately():
@@ -130,7 +134,8 @@ class QueueScreen(FilterBarKeys, Triage, Screen):
 
     @on(TicketTable.LoadFailed)
     def _load_failed(self, event: TicketTable.LoadFailed) -> None:
-        self.app.notify(event.error, severity="error", title="Could not load tickets")
+        if not self.table.stale:  # rows kept are marked stale with the reason: no toast every 5 s
+            self.app.notify(event.error, severity="error", title="Could not load tickets")
 
     @on(TicketTable.Opened)
     def _open(self, event: TicketTable.Opened) -> None:
@@ -158,11 +163,35 @@ class QueueScreen(FilterBarKeys, Triage, Screen):
 
     @work(exclusive=True, group="views", exit_on_error=False)
     async def action_views(self) -> None:
-        available = await asyncio.to_thread(views.views_for, self.user)
-        choice = await self.app.push_screen_wait(ChoicePicker(
-            "Views", [(v.name + ("" if v.builtin else "  (saved)"), v) for v in available]))
+        while True:  # back to the list after a rename or a delete
+            available = await asyncio.to_thread(views.views_for, self.user)
+            choice = await self.app.push_screen_wait(ViewPicker(available))
+            if not isinstance(choice, tuple):
+                break
+            await self._manage_view(*choice)
         if choice is not None:
             self.use_view(choice)
+
+    async def _manage_view(self, what: str, view) -> None:
+        """Rename (asks the new name) or delete (asks to confirm) one of the user's saved views."""
+        try:
+            if what == "rename":
+                name = await self.app.push_screen_wait(TextPrompt(
+                    f"Rename view {view.name!r}", "New name", multiline=False, initial=view.name))
+                if not name:
+                    return
+                renamed = await asyncio.to_thread(views.rename_view, self.user, view.id, name)
+                if self.view_name == view.name:
+                    self.view_name = renamed.name
+                    self._status_line()
+                self.app.notify(f"View renamed to {renamed.name!r}")
+            elif await self.app.push_screen_wait(ConfirmModal(
+                    "Delete view?", f"Delete the saved view {view.name!r}? Its tickets are not touched.",
+                    yes="Delete", no="Keep")):
+                await asyncio.to_thread(views.delete_view, self.user, view.id)
+                self.app.notify(f"View {view.name!r} deleted")
+        except ItsmError as exc:
+            self.app.notify(str(exc), severity="error")
 
     def use_view(self, view) -> None:
         self.apply_view(view.name, view.query, view.sort)
@@ -189,7 +218,7 @@ class QueueScreen(FilterBarKeys, Triage, Screen):
     @work(exclusive=True, group="views", exit_on_error=False)
     async def action_sort(self) -> None:
         choice = await self.app.push_screen_wait(ChoicePicker(
-            "Sort by", [(c.header, c.sort) for c in COLUMNS if c.sort]))
+            "Sort by", list(SORT_CHOICES)))
         if choice is not None:
             descending = self.sort.descending if choice == self.sort.key else choice in ("updated", "created", "number")
             self._set_sort(queue.Sort(choice, descending))

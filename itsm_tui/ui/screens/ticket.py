@@ -28,7 +28,7 @@ from ...core.permissions import allowed, is_staff
 from ..export_modal import EXPORT_KEYS, ExportContext, ExportModal
 from ..modals import ChoicePicker, PathPrompt
 from ..opening import OpenWhenRead, reused_screen
-from ..render import SLA_STYLES, literal, priority_text, relative, sla_state, status_text, when
+from ..render import SLA_STYLES, literal, outcome, priority_text, status_text, when
 from ..triage import TRIAGE_BINDINGS, Target, Triage
 from ..widgets.footer import KeyFooter
 from ..widgets.frame import Frame
@@ -156,6 +156,10 @@ class TicketScreen(Triage, Screen):
             self.query_one("#ticket", Static).update("loading…")
             self.load()
 
+    def on_resize(self) -> None:
+        if self.view:  # two pairs a line, or one: decided by the width
+            self.call_after_refresh(self._fill, self.view)
+
     def _periodic_refresh(self) -> None:
         if self.app.screen is self:
             self.load()
@@ -192,20 +196,18 @@ class TicketScreen(Triage, Screen):
         t, now = view.ticket, clock.now()
         head = Text(f"{t.number}  ", style="bold")
         head.append_text(literal(t.title, "bold"))
-        state = sla_state(t, now)
         priority = priority_text(t.priority)
         if t.priority_overridden:
             priority.append(" (overridden)", style="dim")
         assignee = literal(t.assignee.username if t.assignee_id else "unassigned")
-        due = Text(f"{when(t.resolution_due)} ({'paused' if state == 'paused' else relative(t.resolution_due, now)})"
-                   if state != "done" else when(t.resolution_due), style=SLA_STYLES[state])
+        response, resolution = (_due(t, target, now) for target in ("response", "resolution"))
         rows = [
             ("Status", status_text(t.status), "Requester", literal(f"{t.requester.full_name} ({t.requester.username})")),
             ("Priority", priority, "Assignee", assignee),
             ("Impact / urgency", Text(f"{LEVEL_NAMES[t.impact]} / {LEVEL_NAMES[t.urgency]}"), "Category", literal(t.category.name)),
             ("Created", Text(when(t.created_at)), "Updated", Text(when(t.updated_at))),
-            ("Response due", Text(when(t.response_due)), "First response", Text(when(t.first_response_at))),
-            ("Resolution due", due, "Resolved / closed", Text(f"{when(t.resolved_at)} / {when(t.closed_at)}")),
+            ("Response due", response, "First response", Text(when(t.first_response_at))),
+            ("Resolution due", resolution, "Resolved / closed", Text(f"{when(t.resolved_at)} / {when(t.closed_at)}")),
             ("Reopened", Text(str(t.reopen_count)), "Reassigned", Text(str(t.reassignment_count))),
         ]
         if t.source_number:
@@ -213,7 +215,8 @@ class TicketScreen(Triage, Screen):
         asset = Text()
         asset.append("Linked asset      ", style="dim")
         asset.append_text(literal(view.asset))
-        lines = [head, Text(""), *_grid(rows), Text(""), asset, Text("")]
+        width = self.query_one("#ticket", Static).size.width or self.app.size.width - 4
+        lines = [head, Text(""), *_grid(rows, width), Text(""), asset, Text("")]
         lines += [Text("Description", style="bold underline"), literal(t.description)]
         if t.resolution_note:
             lines += [Text(""), Text("Resolution", style="bold underline"), literal(t.resolution_note)]
@@ -294,11 +297,24 @@ class TicketScreen(Triage, Screen):
         self.app.notify(f"Saved {row.filename} to {path}")
 
 
-def _grid(rows: list[tuple[str, Text, str, Text]]) -> list[Text]:
+def _grid(rows: list[tuple[str, Text, str, Text]], width: int = 1000) -> list[Text]:
     """Label/value pairs, two per line, in aligned columns two cells apart (labels dim); as
-    Rich's Table.grid would draw them, without its measuring passes on every layout."""
+    Rich's Table.grid would draw them, without its measuring passes on every layout. When two
+    pairs do not fit in ``width``, one pair a line: values never wrap under their labels."""
     widths = [max(cell_len(row[i]) if isinstance(row[i], str) else row[i].cell_len for row in rows)
               for i in range(4)]
+    if sum(widths) + 6 > width:
+        label = max(widths[0], widths[2])
+        pairs = [pair for row in rows for pair in ((row[0], row[1]), (row[2], row[3])) if pair[0]]
+        lines = []
+        for name, value in pairs:
+            line = Text(name, style="dim")
+            line.align("left", label)
+            line.append("  ")
+            line.append_text(value)
+            line.no_wrap, line.overflow = True, "ellipsis"
+            lines.append(line)
+        return lines
     lines = []
     for row in rows:
         line = Text()
@@ -317,3 +333,16 @@ def _read_upload(path: Path) -> bytes:
     VM image or /dev/zero never fills the memory)."""
     # the service refuses it if it grew meanwhile
     return files.read_limited(path, config.settings().attachment_max_bytes)
+
+
+OUTCOME_STYLES = {"met": "green", "breached": SLA_STYLES["breached"], "paused": SLA_STYLES["paused"]}
+
+
+def _due(ticket, target: str, now) -> Text:
+    """A target's due time and its outcome: '2026-12-06 09:00 (breached)', '(met)', '(in 3h)'."""
+    word = outcome(ticket, target, now)
+    text = Text(when(getattr(ticket, f"{target}_due")))
+    if word:
+        text.append(" ")
+        text.append(f"({word})", style=OUTCOME_STYLES.get(word, ""))
+    return text

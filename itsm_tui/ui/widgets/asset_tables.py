@@ -1,7 +1,7 @@
 """The inventory lists: one paged table per kind of asset, over the core's keyset pages.
 
 Every value comes from the database and may hold anything an operator typed, so each cell is a
-Rich ``Text`` built with ``literal()`` (never markup). Column ``sort`` names are the keys of
+Rich ``Text`` built with ``cell()`` (never markup). Column ``sort`` names are the keys of
 ``assets.SORTS[kind]``.
 """
 
@@ -12,7 +12,7 @@ from decimal import Decimal
 from rich.text import Text
 from textual.binding import Binding
 
-from ..render import literal, one_line
+from ..render import cell, literal
 from .paged_table import Column, PagedTable
 
 ASSET_STATUS_STYLES = {"in use": "", "in stock": "cyan", "in repair": "yellow", "retired": "dim"}
@@ -22,7 +22,7 @@ def _maybe(value, style: str = "") -> Text:
     """A value, or a dim dash when there is none."""
     if value is None or value == "":
         return Text("—", style="dim")
-    return literal(one_line(value), style)
+    return cell(value, style)
 
 
 def right(text: str, width: int, style: str = "") -> Text:
@@ -57,25 +57,8 @@ class AssetTable(PagedTable, inherit_bindings=False):
         Binding("G,end", "last", "Last", show=False),
     ]
 
-    RIGHT: frozenset[str] = frozenset()  # column keys whose values (numbers) align right
-
     def action_mark(self) -> None:
         """Inventory actions apply to the highlighted row only."""
-
-    def _header(self, flex_width: int) -> Text:
-        """PagedTable's header, with the headers of number columns over their digits."""
-        line = Text("  ")
-        for column in self.COLUMNS:
-            label = column.header
-            if self.sort is not None and column.sort == self.sort.key:
-                label += " ▼" if self.sort.descending else " ▲"
-            width = column.width or flex_width
-            cell = Text(label.rjust(width) if column.key in self.RIGHT else label)
-            cell.truncate(width, overflow="ellipsis", pad=True)
-            cell.stylize("bold underline")
-            line.append_text(cell)
-            line.append(" ")
-        return line
 
 
 class SystemTable(AssetTable):
@@ -97,8 +80,8 @@ class SystemTable(AssetTable):
 
     def cells(self, row: dict) -> dict[str, Text]:
         return {
-            "hostname": literal(one_line(row["hostname"]), "bold"),
-            "asset_tag": literal(one_line(row["asset_tag"])),
+            "hostname": cell(row["hostname"], "bold"),
+            "asset_tag": cell(row["asset_tag"]),
             "type": literal("VM" if row["type"] == "virtual machine" else row["type"]),
             "ip": _maybe(row["ip"]),
             "department": _maybe(row["department"]),
@@ -126,9 +109,9 @@ class PeripheralTable(AssetTable):
 
     def cells(self, row: dict) -> dict[str, Text]:
         return {
-            "name": literal(one_line(row["name"]), "bold"),
+            "name": cell(row["name"], "bold"),
             "kind": literal(row["kind"]),
-            "asset_tag": literal(one_line(row["asset_tag"])),
+            "asset_tag": cell(row["asset_tag"]),
             "system": _maybe(row["system"]),
             "department": _maybe(row["department"]),
             "network": _maybe(row["network"]),
@@ -158,7 +141,7 @@ class StockTable(AssetTable):
         else:
             quantity = right(f"{row['quantity']:,}", 10)
         return {
-            "name": literal(one_line(row["name"]), "bold"),
+            "name": cell(row["name"], "bold"),
             "quantity": quantity,
             "reorder_level": right(f"{row['reorder_level']:,}", 10),
             "unit_price": right(money(row["unit_price"]), 12),
@@ -189,7 +172,7 @@ class DepartmentTable(AssetTable):
 
     def cells(self, row: dict) -> dict[str, Text]:
         return {
-            "name": literal(one_line(row["name"]), "bold"),
+            "name": cell(row["name"], "bold"),
             "systems": _count(row["systems"], 9),
             "peripherals": _count(row["peripherals"], 11),
             "users": _count(row["users"], 9),
@@ -213,8 +196,8 @@ class NetworkTable(AssetTable):
 
     def cells(self, row: dict) -> dict[str, Text]:
         return {
-            "name": literal(one_line(row["name"]), "bold"),
-            "cidr": literal(one_line(row["cidr"])),
+            "name": cell(row["name"], "bold"),
+            "cidr": cell(row["cidr"]),
             "vlan": right(str(row["vlan"]), 6) if row["vlan"] is not None else Text("—", style="dim"),
             "location": _maybe(row["location"]),
             "systems": _count(row["systems"], 9),

@@ -18,7 +18,7 @@ from textual.binding import Binding
 from textual.message import Message
 
 from ...core.activity import action_label, entity_label
-from ..render import literal, one_line
+from ..render import cell
 from .paged_table import Column, PagedTable
 
 
@@ -117,14 +117,14 @@ class LogTable(HighlightingTable, inherit_bindings=False):
         actor = row.get("actor")
         cells = {
             "when": Text(ago(row["at"], self.now)),
-            "actor": literal(one_line(actor) if actor else "—", "" if actor else "dim"),
-            "action": literal(one_line(action_label(row["action"]))),
-            "entity": literal(one_line(entity_label(row["entity_type"], row["entity_id"], row.get("entity_name")))),
-            "summary": literal(one_line(row["summary"])),
+            "actor": cell(actor or "—", "" if actor else "dim"),
+            "action": cell(action_label(row["action"])),
+            "entity": cell(entity_label(row["entity_type"], row["entity_id"], row.get("entity_name"))),
+            "summary": cell(row["summary"]),
         }
         if failed:
-            for cell in cells.values():
-                cell.stylize("bold red")
+            for text in cells.values():
+                text.stylize("bold red")
             cells["action"].stylize("bold white on dark_red")
         return cells
 
@@ -150,10 +150,10 @@ class UserTable(HighlightingTable, inherit_bindings=False):
         locked = row["locked_until"]
         is_locked = locked is not None and locked > self.now
         return {
-            "username": literal(one_line(row["username"]), "" if row["is_active"] else "dim"),
-            "full_name": literal(one_line(row["full_name"]), "" if row["is_active"] else "dim"),
+            "username": cell(row["username"], "" if row["is_active"] else "dim"),
+            "full_name": cell(row["full_name"], "" if row["is_active"] else "dim"),
             "role": Text(row["role"], style="bold" if row["role"] == "admin" else ""),
-            "department": literal(one_line(row["department"] or "—"), "" if row["department"] else "dim"),
+            "department": cell(row["department"] or "—", "" if row["department"] else "dim"),
             "active": Text("active", style="green") if row["is_active"] else Text("disabled", style="bold red"),
             "locked": (Text(f"{locked:%Y-%m-%d %H:%M}", style="bold yellow") if is_locked
                        else Text("—", style="dim")),

@@ -22,10 +22,11 @@ from textual.reactive import reactive
 from textual.strip import Strip
 from textual.widget import Widget
 
-from ...core import clock
+from ...core import clock, db_errors
 from ...core.queue import END, Cursor, Page
 
 MAX_ROWS = 400
+MIN_FLEX = 24  # the flexible column (a title) keeps at least this many cells while others can go
 FRESH_FOR = 1.0  # seconds, see read_lately
 Loader = Callable[[Cursor | None, Cursor | None, int], Page]
 
@@ -36,6 +37,8 @@ class Column:
     header: str
     width: int  # 0: takes the remaining width
     sort: str | None
+    drop: int = 0  # narrow screens drop the highest first, so the flexible column keeps MIN_FLEX; 0: kept
+    reversed_arrow: bool = False  # the column shows the opposite of its sort key (Age of Created)
 
 
 class PagedTable(Widget, can_focus=True):
@@ -46,6 +49,7 @@ class PagedTable(Widget, can_focus=True):
     """
     COLUMNS: tuple[Column, ...] = ()
     EMPTY = "Nothing matches this view."
+    RIGHT: frozenset[str] = frozenset()  # column keys whose values (numbers) align right
     BINDINGS = [
         Binding("down,j", "move(1)", "Down", show=False),
         Binding("up,k", "move(-1)", "Up", show=False),
@@ -90,12 +94,16 @@ class PagedTable(Widget, can_focus=True):
         self._typed_ahead: list[tuple[int, bool]] = []  # (rows to move, paging) while fetching
         self._when_loaded: list[Callable[[], None]] = []
         self.read_at = 0.0  # time.monotonic() of the last rows that arrived
+        self.stale: str = ""  # why the rows shown are old (a read failed), with their time; "" when fresh
+        self._fresh_at = clock.now()  # when the rows shown were read
+        self._fitted: tuple[int, tuple[Column, ...]] = (-1, ())  # width -> columns, see columns
+        self._drawn: dict[int, tuple] = {}  # line y -> the key it was last drawn with
 
     # ------------------------------------------------------------ reading
 
     @property
     def visible_rows(self) -> int:
-        return max(1, self.size.height - 1)
+        return max(1, self.size.height - 1 - (1 if self.stale else 0))
 
     @property
     def page_size(self) -> int:
@@ -124,7 +132,8 @@ class PagedTable(Widget, can_focus=True):
             try:
                 page = fetch()
             except Exception as exc:  # shown to the operator; the table keeps its rows
-                self.app.call_from_thread(self._failed, generation, str(exc))
+                words = db_errors.reason(exc) if db_errors.is_database_error(exc) else str(exc)
+                self.app.call_from_thread(self._failed, generation, words)
                 return
             self.app.call_from_thread(self._arrived, generation, page, apply, fresh)
 
@@ -145,13 +154,16 @@ class PagedTable(Widget, can_focus=True):
             return
         self.fetching = self.prefetching = False
         self.read_at = time.monotonic()
+        was_stale, self.stale = self.stale, ""
         if fresh:
-            self.now = clock.now()
-            self._strips.clear()  # the rows are new (or newly read): draw every line again
+            self.now = self._fresh_at = clock.now()
         apply(page)
         self._loaded_callbacks()
         self._clamp()
-        self.refresh()
+        if was_stale:
+            self.refresh()
+        else:
+            self._refresh_changed()
         self.post_message(self.Loaded())
         if self._typed_ahead and not self.fetching:
             self._replay()  # the moves typed while it was read; painted with it
@@ -161,6 +173,10 @@ class PagedTable(Widget, can_focus=True):
             self.fetching = self.prefetching = False
             self._typed_ahead.clear()
             self._loaded_callbacks()
+            if self.rows:  # keep the rows, say they are old and why
+                self.stale = f"showing rows from {self._fresh_at:%H:%M}: {message}"
+                self._clamp()
+                self.refresh()
             self.post_message(self.LoadFailed(message))
 
     def read_lately(self) -> bool:
@@ -339,16 +355,46 @@ class PagedTable(Widget, can_focus=True):
 
     # ------------------------------------------------------------ drawing
 
+    @property
+    def columns(self) -> tuple[Column, ...]:
+        """The columns that fit: the highest ``drop`` goes first while the flexible column would
+        get fewer than MIN_FLEX cells."""
+        if self._fitted[0] == self.size.width:
+            return self._fitted[1]
+        shown = list(self.COLUMNS)
+        for column in sorted((c for c in self.COLUMNS if c.drop), key=lambda c: -c.drop):
+            if self._flex_for(shown) >= MIN_FLEX:
+                break
+            shown.remove(column)
+        self._fitted = (self.size.width, tuple(shown))
+        return self._fitted[1]
+
+    def _flex_for(self, columns) -> int:
+        return self.size.width - sum(c.width + 1 for c in columns if c.width) - 2
+
     def _flex_width(self) -> int:
-        fixed = sum(c.width + 1 for c in self.COLUMNS if c.width) + 2
-        return max(12, self.size.width - fixed)
+        return max(12, self._flex_for(self.columns))
+
+    def _refresh_changed(self) -> None:
+        """Draw again only the lines whose content changed since they were drawn: a timed
+        refresh that finds the same rows writes nothing to the terminal."""
+        flex, width = self._flex_width(), self.size.width
+        if width <= 0:
+            return
+        # A line the compositor never asked for is not on screen (under a docked footer, say).
+        regions = [Region(0, y, width, 1) for y, drawn in list(self._drawn.items())
+                   if y < self.size.height and drawn != (*self._text_line(y, flex)[0], width, self._base_style)]
+        if regions:
+            self.refresh(*regions)
 
     def _text_line(self, y: int, flex_width: int) -> tuple[tuple, Callable[[], Text] | None]:
         """Line ``y`` of the widget (0: the header): a key that changes when the line must be
         drawn again, and what draws it (None: a blank line)."""
         if y == 0:
             sort = (self.sort.key, self.sort.descending) if self.sort is not None else None
-            return ("header", sort), lambda: self._header(flex_width)
+            return ("header", sort, self.columns), lambda: self._header(flex_width)
+        if self.stale and y == self.visible_rows + 1:
+            return ("stale", self.stale), lambda: Text(f"  ⚠ {self.stale}", style="bold black on yellow")
         if not self.rows:
             if y > 1:
                 return ("blank",), None
@@ -359,13 +405,13 @@ class PagedTable(Widget, can_focus=True):
             return ("blank",), None
         row = self.rows[index]
         selected = index == self.cursor
-        key = ("row", row["id"], selected, row["id"] in self.marks, selected and self.has_focus)
-        return key, lambda: self._line(row, selected, flex_width)
+        text = self._line(row, selected, flex_width)  # the key is what it shows: see _refresh_changed
+        return ("row", text.plain, tuple(text.spans), selected and self.has_focus), lambda: text
 
     def render(self) -> Text:
         """The visible table as one text (what render_line draws, line by line)."""
         flex_width = self._flex_width()
-        lines = [self._text_line(y, flex_width)[1] for y in range(self.visible_rows + 1)]
+        lines = [self._text_line(y, flex_width)[1] for y in range(self.visible_rows + 1 + (1 if self.stale else 0))]
         return Text("\n").join(line() for line in lines if line is not None)
 
     def render_lines(self, crop):
@@ -378,8 +424,11 @@ class PagedTable(Widget, can_focus=True):
         width, style = self.size.width, self._base_style
         key, draw = self._text_line(y, self._flex)
         key = (*key, width, style)
+        self._drawn[y] = key
         strip = self._strips.get(key)
         if strip is None:
+            if len(self._strips) > 4 * MAX_ROWS:
+                self._strips.clear()
             if draw is None:
                 strip = Strip.blank(width, style)
             else:
@@ -391,11 +440,12 @@ class PagedTable(Widget, can_focus=True):
 
     def _header(self, flex_width: int) -> Text:
         line = Text("  ")
-        for column in self.COLUMNS:
+        for column in self.columns:
             label = column.header
             if self.sort is not None and column.sort == self.sort.key:
-                label += " ▼" if self.sort.descending else " ▲"
-            cell = _fit(label, column.width or flex_width)
+                label += " ▼" if self.sort.descending != column.reversed_arrow else " ▲"
+            width = column.width or flex_width
+            cell = _fit(label.rjust(width) if column.key in self.RIGHT else label, width)
             cell.stylize("bold underline")
             line.append_text(cell)
             line.append(" ")
@@ -409,7 +459,7 @@ class PagedTable(Widget, can_focus=True):
         cells = self.cells(row)
         line = Text()
         line.append("● " if row["id"] in self.marks else "  ", style="bold magenta")
-        for column in self.COLUMNS:
+        for column in self.columns:
             cell = cells[column.key]
             cell.truncate(column.width or flex_width, overflow="ellipsis", pad=True)
             line.append_text(cell)

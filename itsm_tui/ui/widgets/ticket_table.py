@@ -4,20 +4,24 @@ from __future__ import annotations
 
 from rich.text import Text
 
-from ..render import age, literal, one_line, priority_text, sla_due, status_text
+from ..render import age, cell, priority_text, sla_due, status_text
 from .paged_table import Column, PagedTable
 
+# Narrow screens drop category, requester, then assignee (highest ``drop`` first) so that the
+# title stays readable; age and SLA always stay.
 COLUMNS = (
     Column("number", "Number", 10, "number"),
-    Column("priority", "Priority", 9, "priority"),
+    Column("priority", "Priority", 9, "priority", drop=1),
     Column("status", "Status", 12, "status"),
     Column("title", "Title", 0, "title"),
-    Column("requester", "Requester", 11, "requester"),
-    Column("assignee", "Assignee", 11, "assignee"),
-    Column("category", "Category", 9, "category"),
-    Column("age", "Age", 5, "created"),
-    Column("due", "SLA due", 10, "due"),
+    Column("requester", "Requester", 11, "requester", drop=3),
+    Column("assignee", "Assignee", 11, "assignee", drop=2),
+    Column("category", "Category", 9, "category", drop=4),
+    Column("age", "Age", 5, "created", reversed_arrow=True),  # newest first is the smallest age first
+    Column("due", "SLA", 13, "due"),
 )
+SORT_CHOICES = tuple((c.header, c.sort) for c in COLUMNS if c.sort and c.key != "age") + (
+    ("Created", "created"), ("Updated", "updated"))
 
 
 class TicketTable(PagedTable):
@@ -29,10 +33,10 @@ class TicketTable(PagedTable):
             "number": Text(row["number"]),
             "priority": priority_text(row["priority"]),
             "status": status_text(row["status"], compact=True),
-            "title": literal(one_line(row["title"])),
-            "requester": literal(row["requester"]),
-            "assignee": literal(row["assignee"] or "—", "" if row["assignee"] else "dim"),
-            "category": literal(row["category"]),
+            "title": cell(row["title"]),
+            "requester": cell(row["requester"]),
+            "assignee": cell(row["assignee"] or "—", "" if row["assignee"] else "dim"),
+            "category": cell(row["category"]),
             "age": Text(age(row["created_at"], self.now)),
             "due": sla_due(row, self.now),
         }
