@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import io
 import os
-import pickle
 import tempfile
 import threading
 from dataclasses import dataclass, field
@@ -28,6 +27,7 @@ from ..core.labels import action_label
 from ..core.models import User
 from ..core.text import strip_controls
 from . import csv_export
+from . import spool as spool_file
 from .lists import LISTS, ListKind, describe_filter, describe_sort, display
 
 FORMATS = ("pdf", "csv")
@@ -208,7 +208,7 @@ def write_list(actor: User, job: ListJob, out, progress=None, cancel=None) -> tu
         return _write_csv(out, [c.header for c in columns], _csv_rows(source, columns, run)), None
     with tempfile.TemporaryFile() as spool:
         count = _spool(spool, source, columns, run)
-        return count, _write_list_pdf(out, actor, kind, job, columns, count, _unspool(spool), run)
+        return count, _write_list_pdf(out, actor, kind, job, columns, count, spool_file.load(spool), run)
 
 
 def _csv_rows(source, columns, run: _Run):
@@ -235,20 +235,13 @@ def _spool(spool, source, columns, run: _Run) -> int:
         count += 1
         run.tick(count)
         if len(chunk) == SPOOL_CHUNK:
-            pickle.dump(chunk, spool, protocol=pickle.HIGHEST_PROTOCOL)
+            spool_file.dump(spool, chunk)
             chunk = []
     if chunk:
-        pickle.dump(chunk, spool, protocol=pickle.HIGHEST_PROTOCOL)
+        spool_file.dump(spool, chunk)
     spool.seek(0)
     return count
 
-
-def _unspool(spool):
-    while True:
-        try:
-            yield from pickle.load(spool)  # our own file, written just before
-        except EOFError:
-            return
 
 
 def _write_list_pdf(out, actor, kind, job, columns, count, rows, run: _Run) -> int:

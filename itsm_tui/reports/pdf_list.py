@@ -12,7 +12,6 @@ markup; the title block goes through escaped Paragraphs.
 
 from __future__ import annotations
 
-import pickle
 import tempfile
 from array import array
 from collections import Counter
@@ -24,6 +23,7 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.platypus import BaseDocTemplate, Flowable, Frame, PageBreak, PageTemplate, Spacer
 
 from . import fonts
+from . import spool as spool_file
 from .pdf_style import (
     ACCENT, INK, MARGIN, PILLS, ZEBRA, Masthead, PageDecor, Stream, page_size, para, pill,
     pill_key, styles,
@@ -247,7 +247,7 @@ def write(out, masthead: Masthead, summary: Sequence[tuple[str, str]],
             if total == 0:
                 yield para("No rows match this filter.", style["body"])
             spool.seek(0)
-            source = _unspool(spool)
+            source = spool_file.load(spool)
             pending: tuple[int, list] | None = None  # the rest of a row split across pages
             for number, page in enumerate(pages):
                 if number and (page[0] or pending):  # an empty first page: the intro only
@@ -300,10 +300,10 @@ def _wrap_rows(spool, columns, widths, rows) -> tuple[array, list[tuple[str, str
             counter[row[n]] += 1
         chunk.append((index, cells))
         if len(chunk) == 500:
-            pickle.dump(chunk, spool, protocol=pickle.HIGHEST_PROTOCOL)
+            spool_file.dump(spool, chunk)
             chunk = []
     if chunk:
-        pickle.dump(chunk, spool, protocol=pickle.HIGHEST_PROTOCOL)
+        spool_file.dump(spool, chunk)
     totals = [(f"By {_lower(columns[n].header)}",
                ", ".join(f"{value or '(none)'} {count:,}"
                          for value, count in sorted(counter.items(), key=_in_order(columns[n].look))))
@@ -320,13 +320,6 @@ def _in_order(look: str):
     In progress), then the larger count first."""
     return lambda pair: (PILL_ORDER.get(pill_key(pair[0], look), len(PILL_ORDER)), -pair[1])
 
-
-def _unspool(spool):
-    while True:
-        try:
-            yield from pickle.load(spool)  # our own file, written just before
-        except EOFError:
-            return
 
 
 def paginate(heights: Sequence[float], first_room: float, room: float) -> list[tuple[int, int]]:
