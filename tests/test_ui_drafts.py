@@ -13,7 +13,9 @@ from itsm_tui.core import db, drafts
 from itsm_tui.core.models import Comment, Ticket
 from itsm_tui.ui.app import ItsmApp
 from itsm_tui.ui.modals import ConfirmModal, Draft, DraftKeeper, FormField, FormModal, TextPrompt
-from test_db_failures import locked, short_busy_timeout, sqlite_desk  # noqa: F401 (fixtures)
+from test_db_failures import (  # noqa: F401 (fixtures)
+    SECRET_DB_PASSWORD, everything_shown, locked, private_server, short_busy_timeout, sqlite_desk,
+)
 from test_ui_keys import burst
 from ui_helpers import logged_in, until
 
@@ -177,3 +179,30 @@ async def test_a_comment_on_a_full_disk_is_kept_and_saved_once_when_there_is_roo
             assert len(bodies) == 1 and bodies[0].startswith("Replaced the fuser")
         finally:
             db.database.close()
+
+
+async def test_a_comment_while_mariadb_restarts_is_kept_and_saved_once(data_dir, private_server):
+    """A private MariaDB is stopped under an open comment and started again: the save in
+    between keeps the text and says the server cannot be reached; ctrl+s afterwards saves it
+    once (the first write on the old connection reconnects instead of failing)."""
+    from itsm_tui.core import db_errors
+
+    server, url = private_server
+    ticket = Ticket.get()
+    app = ItsmApp(url)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await logged_in(pilot, "admin", "admin-password-1")
+        area = await open_comment(pilot)
+        prompt = app.screen
+        burst(app, "Swapped the PSU")
+        await until(pilot, lambda: area.text == "Swapped the PSU")
+        server.stop()
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: db_errors.UNREACHABLE in prompt_error(prompt)
+                    or db_errors.LOST in prompt_error(prompt), 30)
+        assert app.screen is prompt and area.text == "Swapped the PSU"
+        assert SECRET_DB_PASSWORD not in everything_shown(app)
+        server.start()
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: not isinstance(app.screen, TextPrompt), 30)
+    assert [c.body for c in Comment.select().where(Comment.ticket == ticket.id)] == ["Swapped the PSU"]
