@@ -56,8 +56,8 @@ def short_busy_timeout(monkeypatch):
     on (each thread's connection included) gets the shorter timeout."""
     make = db.make_database
 
-    def shorter(url):
-        database = make(url)
+    def shorter(url, long_statements=False):
+        database = make(url, long_statements)
         if not db.is_mysql(database):
             database._timeout = 0.3
             database._pragmas = [(k, 300 if k == "busy_timeout" else v) for k, v in database._pragmas]
