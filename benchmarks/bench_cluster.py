@@ -21,7 +21,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 import galera  # noqa: E402
 
-from itsm_tui import bench  # noqa: E402
+import bench_queue as bench  # noqa: E402
 
 
 def main() -> None:

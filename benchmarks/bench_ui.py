@@ -1,7 +1,7 @@
 """Benchmark of the terminal app: Pilot drives the real app over N tickets per engine, then
 the inventory's systems list and the activity log (issue 4).
 
-    python -m itsm_tui.bench_ui [--tickets 1000000] [--systems 100000] [--log-entries 1000000]
+    python benchmarks/bench_ui.py [--tickets 1000000] [--systems 100000] [--log-entries 1000000]
         [--engines sqlite,mysql] [--sqlite-url URL]
         [--mysql-url mysql://root@127.0.0.1:3306/itsm_bench] [--reuse]
 
@@ -33,17 +33,17 @@ from textual.screen import Screen
 from textual.keys import REPLACED_KEYS, _character_to_key, _get_unicode_name_from_key
 from textual.widgets import Footer, Input, Static
 
-from .bench import OPEN, _prepare, _sql, _timed, arguments, deferred, engine_urls
-from .core import db, queue, views
-from .core.models import AuditEntry, Peripheral, System, Ticket
-from .ui.app import ItsmApp
-from .ui.screens.inventory import InventoryScreen
-from .ui.screens.log import EntryModal, LogScreen
-from .ui.screens.login import LoginScreen
-from .ui.screens.queue import QueueScreen
-from .ui.screens.system import SystemScreen
-from .ui.screens.ticket import TicketScreen
-from .ui.widgets.ticket_table import TicketTable
+from bench_queue import OPEN, _prepare, _sql, _timed, arguments, deferred, engine_urls
+from itsm_tui.core import db, queue, views
+from itsm_tui.core.models import AuditEntry, Peripheral, System, Ticket
+from itsm_tui.ui.app import ItsmApp
+from itsm_tui.ui.screens.inventory import InventoryScreen
+from itsm_tui.ui.screens.log import EntryModal, LogScreen
+from itsm_tui.ui.screens.login import LoginScreen
+from itsm_tui.ui.screens.queue import QueueScreen
+from itsm_tui.ui.screens.system import SystemScreen
+from itsm_tui.ui.screens.ticket import TicketScreen
+from itsm_tui.ui.widgets.ticket_table import TicketTable
 
 SIZE = (120, 40)
 RUNS = 60  # presses per key, half timed by Pilot and half in the app (30 each: a p95 of 15 is their maximum)
@@ -371,7 +371,7 @@ def _measure(url: str) -> None:
 
 
 def main() -> None:
-    args = arguments("python -m itsm_tui.bench_ui", __doc__.split("\n")[0])
+    args = arguments("python benchmarks/bench_ui.py", __doc__.split("\n")[0])
     for url in engine_urls(args):
         print(f"\n== {db.describe_url(url)}: {args.tickets:,} tickets, Pilot at {SIZE[0]}x{SIZE[1]} "
               f"(load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs) ==")

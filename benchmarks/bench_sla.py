@@ -1,7 +1,7 @@
 """Benchmark: the SLA monitor's pass on an existing database, and the largest UI stall while
 passes run back to back in the real app.
 
-    python -m itsm_tui.bench_sla --db URL [--db URL ...] [--as supervisor] [--passes 7]
+    python benchmarks/bench_sla.py --db URL [--db URL ...] [--as supervisor] [--passes 7]
         [--period 30d] [--no-alerts] [--ui-seconds 10]
 
 A pass is what the app's worker does: the analytics figures (every count of screen 4, by SQL
@@ -20,9 +20,9 @@ import asyncio
 import statistics
 import time
 
-from .bench_ui import LOST_AFTER, Repaints, _app_key
-from .core import alerts, analytics, db, setup, users
-from .core.models import Ticket, User
+from bench_ui import LOST_AFTER, Repaints, _app_key
+from itsm_tui.core import alerts, analytics, db, setup, users
+from itsm_tui.core.models import Ticket, User
 
 TICK = 0.01
 
@@ -71,7 +71,7 @@ async def _sample(app, repaints, seconds: float) -> tuple[list[float], list[floa
 async def ui_stall(url: str, actor: User, seconds: float, period: str) -> dict:
     """The app on the queue: first with the monitor stopped (the baseline), then with passes
     back to back for ``seconds``. Largest and median tick lateness, slowest key, passes done."""
-    from .ui.app import ItsmApp
+    from itsm_tui.ui.app import ItsmApp
 
     app = ItsmApp(url)
     repaints = Repaints(app)
@@ -96,7 +96,7 @@ async def ui_stall(url: str, actor: User, seconds: float, period: str) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m itsm_tui.bench_sla", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python benchmarks/bench_sla.py", description=__doc__.split("\n\n")[0])
     parser.add_argument("--db", action="append", required=True, metavar="URL", help="a database to measure (repeat)")
     parser.add_argument("--as", dest="as_user", help="the operator (default: the first supervisor)")
     parser.add_argument("--passes", type=int, default=7)

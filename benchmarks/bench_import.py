@@ -1,6 +1,6 @@
 """Benchmark: ServiceNow import throughput (events per second) on each engine, beside a floor.
 
-    python -m itsm_tui.bench_import [--file servicenow_incident_events_sample.csv]
+    python benchmarks/bench_import.py [--file servicenow_incident_events_sample.csv]
         [--replicate 14] [--engines sqlite,mysql]
         [--mysql-url mysql://root@127.0.0.1:3306/itsm_bench_import]
 
@@ -24,9 +24,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from .bench import engine_urls
-from .core import db, setup, users
-from .importers.servicenow import BATCH_SIZE, import_servicenow
+from bench_queue import engine_urls
+from itsm_tui.core import db, setup, users
+from itsm_tui.importers.servicenow import BATCH_SIZE, import_servicenow
 
 
 def _sample() -> Path:
@@ -130,7 +130,7 @@ def in_child(step, url: str, path: Path) -> list:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m itsm_tui.bench_import",
+    parser = argparse.ArgumentParser(prog="python benchmarks/bench_import.py",
                                      description=__doc__.split("\n")[0])
     parser.add_argument("--file", type=Path, default=SAMPLE, help="a ServiceNow incident export")
     parser.add_argument("--replicate", type=int, default=1, metavar="N",

@@ -1,6 +1,6 @@
 """Benchmark: seed N tickets per engine, then time queue pages against hand-written SQL.
 
-    python -m itsm_tui.bench [--tickets 1000000] [--engines sqlite,mysql]
+    python benchmarks/bench_queue.py [--tickets 1000000] [--engines sqlite,mysql]
         [--mysql-url mysql://root@127.0.0.1:3306/itsm_bench]
 
 Prints figures; it asserts nothing. The MySQL database named in the URL is dropped and
@@ -16,9 +16,9 @@ import time
 from pathlib import Path
 from urllib.parse import urlparse
 
-from .core import db, demo, queue, setup, users
-from .core.auth import hash_password
-from .core.models import AuditEntry, System, Ticket, User
+from itsm_tui.core import db, demo, queue, setup, users
+from itsm_tui.core.auth import hash_password
+from itsm_tui.core.models import AuditEntry, System, Ticket, User
 
 RUNS = 7
 OPEN = "('new', 'in_progress', 'waiting_on_user', 'waiting_on_vendor')"
@@ -161,7 +161,7 @@ def engine_urls(args: argparse.Namespace):
 
 
 def main() -> None:
-    args = arguments("python -m itsm_tui.bench", __doc__.split("\n")[0])
+    args = arguments("python benchmarks/bench_queue.py", __doc__.split("\n")[0])
     for url in engine_urls(args):
         print(f"\n== {db.describe_url(url)}: {args.tickets:,} tickets (median of {RUNS} runs, ms) ==")
         print(f"{'operation':<54} {'itsm-tui':>9} {'same SQL':>9} {'ratio':>6} {'naive SQL':>10}")

@@ -1,6 +1,6 @@
 """Benchmark: ticket exports (PDF time and peak memory, CSV time) beside plain baselines.
 
-    python -m itsm_tui.bench_export [--pdf sqlite:////work/bench/export_10000.db,...]
+    python benchmarks/bench_export.py [--pdf sqlite:////work/bench/export_10000.db,...]
         [--csv sqlite:////work/bench/bench.db,mysql://root@127.0.0.1:3306/itsm_bench]
         [--baseline-timeout 300]
 
@@ -26,8 +26,8 @@ TARGETS = "targets: 10,000 tickets to PDF under 3 s; 100,000 under 300 MB peak"
 
 
 def _rows(url: str):
-    from .core import queue, setup, users
-    from .reports.lists import LISTS, display
+    from itsm_tui.core import queue, setup, users
+    from itsm_tui.reports.lists import LISTS, display
 
     setup.open_database(url)
     actor = users.system_actor()
@@ -38,7 +38,7 @@ def _rows(url: str):
 
 def measure(mode: str, url: str) -> dict:
     """One measurement in this process: seconds and rows."""
-    from .reports import export
+    from itsm_tui.reports import export
 
     actor, kind, columns, queue, display = _rows(url)
     started = time.perf_counter()
@@ -82,7 +82,7 @@ def _baseline_csv(out, actor, columns, queue):
 
 def _child(mode: str, url: str, timeout: float) -> dict:
     """Run one measurement in a child process; adds its peak resident memory in MB."""
-    process = subprocess.Popen([sys.executable, "-m", "itsm_tui.bench_export", "--child", mode, url],
+    process = subprocess.Popen([sys.executable, __file__, "--child", mode, url],
                                stdout=subprocess.PIPE, text=True)
     deadline = time.monotonic() + timeout
     while True:
@@ -115,7 +115,7 @@ def _line(label: str, result: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m itsm_tui.bench_export")
+    parser = argparse.ArgumentParser(prog="python benchmarks/bench_export.py")
     parser.add_argument("--pdf", default="sqlite:////work/bench/export_10000.db,"
                                           "sqlite:////work/bench/export_100000.db")
     parser.add_argument("--csv", default="sqlite:////work/bench/bench.db")
@@ -125,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.child:
         print(json.dumps(measure(*args.child)))
         return 0
-    from .core.db import describe_url
+    from itsm_tui.core.db import describe_url
 
     print(f"ticket exports ({TARGETS})")
     for url in filter(None, args.pdf.split(",")):
