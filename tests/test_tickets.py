@@ -5,10 +5,14 @@ from datetime import timedelta
 
 import pytest
 
-from itsm_tui import config
-from itsm_tui.core import audit, clock, db, inventory, tickets
+from itsm_tui.core import config
+from itsm_tui.core.audit import service as audit
+from itsm_tui.core import clock
+from itsm_tui.core.store import db
+from itsm_tui.core.inventory import service as inventory
+from itsm_tui.core.tickets import service as tickets
 from itsm_tui.core.errors import ConflictError, PermissionDenied, ValidationError
-from itsm_tui.core.models import (
+from itsm_tui.core.store.models import (
     Attachment, AttachmentBlob, AuditEntry, Comment, Notification, Ticket,
 )
 

@@ -12,7 +12,8 @@ import os
 import sys
 from datetime import datetime
 
-from . import __version__, config
+from itsm_tui import __version__
+from itsm_tui.core import config
 
 TICKET_COLUMNS = (
     "number", "priority", "status", "title", "requester", "assignee", "category",
@@ -101,7 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
                          help="map one field (repeatable; wins over --map)")
     generic.add_argument("--dry-run", action="store_true", help="check and count, write nothing")
 
-    from .sla_cli import add_commands  # SLA settings and analytics report (their own module)
+    from itsm_tui.cli.sla import add_commands  # SLA settings and analytics report (their own module)
 
     add_commands(commands)
 
@@ -151,9 +152,9 @@ def main(argv: list[str] | None = None) -> int:
 
 def _one_line(exc: Exception) -> str:
     """What failed, in one line, with every known password masked."""
-    from .core import db_errors
-    from .core.db import mask
-    from .core.errors import ItsmError
+    from itsm_tui.core.store import db_errors
+    from itsm_tui.core.store.db import mask
+    from itsm_tui.core.errors import ItsmError
 
     if isinstance(exc, ItsmError):
         message = str(exc)
@@ -193,10 +194,12 @@ def _option_name(parser: argparse.ArgumentParser, dest: str) -> str:
 
 
 def run(args) -> int:
-    from .core import audit, logs, schema, setup
+    from itsm_tui.core.audit import service as audit
+    from itsm_tui.core import logs, setup
+    from itsm_tui.core.store import schema
 
     logs.setup()
-    from .core.db import describe_url, mask_url
+    from itsm_tui.core.store.db import describe_url, mask_url
 
     if args.command == "ddl":
         sys.stdout.write(schema.render_ddl(args.engine))
@@ -208,7 +211,7 @@ def run(args) -> int:
               "Configuration)", file=sys.stderr)
     url = config.resolve_db_url(args.db)
     if args.command is None:
-        from .ui.app import run as run_tui  # late: Textual costs ~0.35 s to import
+        from itsm_tui.ui.app import run as run_tui  # late: Textual costs ~0.35 s to import
 
         audit.enter("tui")
         return run_tui(url)
@@ -228,15 +231,15 @@ def run(args) -> int:
         return 0
     setup.open_database(url, long_statements=args.command == "seed")  # seeds build big indexes
     actor = _actor(args.as_user)
-    from .core import users
+    from itsm_tui.core.people import users
 
     # Who really acted: the CLI's operator, recorded as the system user ("system as agent1").
     audit.enter("cli", real_actor=users.system_actor() if actor.username != users.SYSTEM_USERNAME else None)
-    from .sla_cli import HANDLERS
+    from itsm_tui.cli.sla import HANDLERS
 
     handler = {"user": _user, "seed": _seed, "tickets": _tickets, "import": _import, "export": _export, **HANDLERS}[args.command]
     code = handler(args, actor)
-    from .core import db, db_errors
+    from itsm_tui.core.store import db, db_errors
 
     try:
         db.optimize()  # cheap; keeps SQLite's planner statistics current
@@ -248,8 +251,8 @@ def run(args) -> int:
 def _grants(args, url: str) -> int:
     from urllib.parse import urlsplit
 
-    from .core import schema
-    from .core.db import parse_mysql_url
+    from itsm_tui.core.store import schema
+    from itsm_tui.core.store.db import parse_mysql_url
 
     if urlsplit(url).scheme not in ("mysql", "mariadb"):
         raise UsageError("grants is for MySQL/MariaDB: name the database with --db, ITSM_DB or "
@@ -263,8 +266,8 @@ def _grants(args, url: str) -> int:
 
 
 def _actor(username: str | None):
-    from .core import users
-    from .core.errors import PermissionDenied
+    from itsm_tui.core.people import users
+    from itsm_tui.core.errors import PermissionDenied
 
     user = users.by_username(username) if username else users.system_actor()
     if not user.is_active:
@@ -273,7 +276,7 @@ def _actor(username: str | None):
 
 
 def _user(args, actor) -> int:
-    from .core import users
+    from itsm_tui.core.people import users
 
     if args.user_command == "unlock":
         target = users.by_username(args.username)
@@ -306,7 +309,7 @@ def _read_password(from_stdin: bool) -> str | None:
         if not first:
             return None
         if getpass.getpass("Repeat the password: ") != first:
-            from .core.errors import ValidationError
+            from itsm_tui.core.errors import ValidationError
 
             raise ValidationError("the two passwords differ")
         return first
@@ -314,7 +317,7 @@ def _read_password(from_stdin: bool) -> str | None:
 
 
 def _seed(args, actor) -> int:
-    from .core import demo
+    from itsm_tui.core import demo
 
     if args.demo:
         if demo.demo_loaded():
@@ -358,8 +361,8 @@ def _progress_printer(label: str):
 
 
 def _tickets(args, actor) -> int:
-    from .core import queue, tickets
-    from .core.models import PRIORITY_NAMES
+    from itsm_tui.core.tickets import queue, service as tickets
+    from itsm_tui.core.store.models import PRIORITY_NAMES
 
     if args.tickets_command == "create":
         ticket = tickets.create(actor, args.title, args.description, category=args.category,
@@ -384,7 +387,7 @@ def _tickets(args, actor) -> int:
 
 
 def _import(args, actor) -> int:
-    from .importers import csv_import, servicenow
+    from itsm_tui.importers import csv_import, servicenow
 
     progress = _progress_printer(f"importing {args.import_source}")
     if args.import_source == "servicenow":
@@ -398,7 +401,7 @@ def _import(args, actor) -> int:
 
 
 def _export(args, actor) -> int:
-    from .reports import export
+    from itsm_tui.reports import export
 
     fmt = args.format or os.path.splitext(args.output)[1].lower().lstrip(".")
     if fmt not in export.FORMATS:
@@ -433,8 +436,8 @@ def _export(args, actor) -> int:
 
 
 def _print_rows(columns, rows, fmt: str) -> None:
-    from .core.text import strip_controls
-    from .reports import csv_export
+    from itsm_tui.core.text import strip_controls
+    from itsm_tui.reports import csv_export
 
     out = sys.stdout
     if fmt == "csv":

@@ -50,8 +50,8 @@ def add_commands(commands) -> None:
 
 
 def _sla(args, actor) -> int:
-    from .core import sla
-    from .core.permissions import require
+    from itsm_tui.core.tickets import sla
+    from itsm_tui.core.people.permissions import require
 
     if args.sla_command == "show":
         for priority, (response, resolution) in sla.policies().items():
@@ -72,7 +72,8 @@ def _sla(args, actor) -> int:
         print(f"calendar saved: {cal.describe()}; run `itsm-tui sla recompute` to apply it to open tickets")
         return 0
     if args.sla_command == "check":
-        from .core import alerts, mailer
+        from itsm_tui.core.tickets import alerts
+        from itsm_tui.core.notify import mailer
 
         require(actor, "settings.manage")
         raised = alerts.raise_alerts()
@@ -86,7 +87,7 @@ def _sla(args, actor) -> int:
 
 
 def _assignment(args, actor) -> int:
-    from .core import assignment
+    from itsm_tui.core.tickets import assignment
 
     command = args.assignment_command
     if command in ("on", "off"):
@@ -109,7 +110,7 @@ def _minutes(minutes: int) -> str:
 
 
 def _report(args, actor) -> int:
-    from .core import analytics
+    from itsm_tui.core.tickets import analytics
 
     figures = analytics.figures(actor, args.period, filter_text=args.filter)
     if args.format == "json":

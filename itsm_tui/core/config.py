@@ -17,7 +17,7 @@ from urllib.parse import quote, urlencode
 
 from platformdirs import user_config_dir, user_data_dir
 
-from .core.errors import ItsmError
+from itsm_tui.core.errors import ItsmError
 
 SYSTEM_CONFIG = Path("/etc/itsm-tui/config.toml")
 DATABASE_KEYS = ("url", "host", "port", "user", "password", "password_file", "name",
@@ -83,7 +83,7 @@ def _read(path: Path) -> dict:
         raise ConfigError(f"unknown setting {unknown[0]!r} in [database] of {path} "
                           f"(known: {', '.join(DATABASE_KEYS)})")
     if _holds_secret(database):
-        from .core.db import check_private
+        from itsm_tui.core.config import check_private
 
         try:
             check_private(path, "a database password")

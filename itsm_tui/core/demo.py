@@ -10,15 +10,19 @@ from datetime import date, timedelta
 
 from peewee import fn
 
-from . import audit, clock, inventory, sla, tickets, users
-from .auth import hash_password
-from .db import database, is_mysql, optimize, transactional
-from .errors import ValidationError
-from .models import (
+from itsm_tui.core.audit import service as audit
+from itsm_tui.core import clock
+from itsm_tui.core.inventory import service as inventory
+from itsm_tui.core.tickets import sla, service as tickets
+from itsm_tui.core.people import users
+from itsm_tui.core.people.auth import hash_password
+from itsm_tui.core.store.db import database, is_mysql, optimize, transactional
+from itsm_tui.core.errors import ValidationError
+from itsm_tui.core.store.models import (
     ASSET_STATUSES, STATUSES, AuditEntry, Category, Department, Network,
     Peripheral, StockItem, System, Ticket, User,
 )
-from .permissions import require
+from itsm_tui.core.people.permissions import require
 
 DEMO_PASSWORD = "itsm-demo-pass"
 DEPARTMENTS = ("Finance", "Engineering", "Sales", "Operations")

@@ -15,13 +15,15 @@ from peewee import DatabaseError, InterfaceError
 from textual import work
 from textual.binding import Binding
 
-from ..core import inventory, tickets, timeline
-from ..core.errors import ConflictError, ItsmError
-from ..core.models import Ticket, User
-from ..core.permissions import allowed
-from ..core.tickets import STATUS_LABELS, TRANSITIONS, ticket_number
-from ..core.drafts import REQUEST_KEY
-from .modals import (
+from itsm_tui.core.inventory import service as inventory
+from itsm_tui.core.tickets import service as tickets, timeline
+from itsm_tui.core.errors import ConflictError, ItsmError
+from itsm_tui.core.store.models import Ticket, User
+from itsm_tui.core.people.permissions import allowed
+from itsm_tui.core.tickets.rules import STATUS_LABELS, TRANSITIONS
+from itsm_tui.core.store.models import ticket_number
+from itsm_tui.core.drafts import REQUEST_KEY
+from itsm_tui.ui.modals import (
     AgentPicker, ChoicePicker, ConfirmModal, ConflictModal, Draft, FormField, FormModal, MessageModal, PriorityForm,
     StatusPicker, TextPrompt,
 )
@@ -326,6 +328,6 @@ def _assigned_to_others(ticket_ids: list[int], me: int) -> list[tuple[str, str]]
 
 
 def _categories():
-    from ..core import categories
+    from itsm_tui.core.tickets import categories
 
     return categories.active()

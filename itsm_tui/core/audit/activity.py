@@ -26,20 +26,21 @@ from datetime import datetime
 
 from peewee import JOIN, SQL, NodeList
 
-from . import audit, clock
-from .db import database, is_mysql
-from .errors import NotFound, QueryError
-from .models import (
+from itsm_tui.core.audit import service as audit
+from itsm_tui.core import clock
+from itsm_tui.core.store.db import database, is_mysql
+from itsm_tui.core.errors import NotFound, QueryError
+from itsm_tui.core.store.models import (
     AuditEntry, Category, Department, Network, Peripheral, StockItem, System, User, ticket_number,
 )
-from .permissions import allowed, require
-from .query import RawTerm, choose, date_range, show, single, tokenize
-from .queue import (
+from itsm_tui.core.people.permissions import allowed, require
+from itsm_tui.core.tickets.query import RawTerm, choose, date_range, show, single, tokenize
+from itsm_tui.core.tickets.queue import (
     END, Cursor, Page, all_of, contains_text, keyset_page, names_or_none, negatable,
 )
-from .labels import ACTION_LABELS, action_label, field_label
-from .tickets import NUMBER_RE
-from .timeline import Names
+from itsm_tui.core.audit.labels import ACTION_LABELS, action_label, field_label
+from itsm_tui.core.tickets.rules import NUMBER_RE
+from itsm_tui.core.tickets.timeline import Names
 
 __all__ = ["WORK_ENTITIES", "page", "count", "entry", "iterate", "entity_label", "name_entities",
            "action_label", "field_label", "changes_in_words", "Cursor", "Page", "END"]

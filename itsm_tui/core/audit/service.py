@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from . import clock
-from .models import AuditEntry, Category, Department, Network, Peripheral, System, User
+from itsm_tui.core import clock
+from itsm_tui.core.store.models import AuditEntry, Category, Department, Network, Peripheral, System, User
 
 # Fields that hold a record's id, and the column that names the record. The names are stored
 # with the change when it is written (under NAMES_KEY), so history keeps the names it had then,

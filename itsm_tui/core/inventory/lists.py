@@ -28,15 +28,16 @@ from decimal import Decimal
 
 from peewee import JOIN, Case, fn
 
-from . import audit, clock
-from .errors import NotFound, QueryError, ValidationError
-from .models import (
+from itsm_tui.core.audit import service as audit
+from itsm_tui.core import clock
+from itsm_tui.core.errors import NotFound, QueryError, ValidationError
+from itsm_tui.core.store.models import (
     ASSET_STATUSES, PERIPHERAL_KINDS, SYSTEM_TYPES, AuditEntry, Department, Network, Peripheral,
     StockItem, System, Ticket, User, ticket_number,
 )
-from .permissions import require
-from .query import DateRange, RawTerm, Term, choose, date_range, show, single, tokenize
-from .queue import (
+from itsm_tui.core.people.permissions import require
+from itsm_tui.core.tickets.query import DateRange, RawTerm, Term, choose, date_range, show, single, tokenize
+from itsm_tui.core.tickets.queue import (
     END, Cursor, Page, all_of, contains_text, keyset_page, name_ids, names_or_none, negatable,
     parse_sort,
 )

@@ -13,15 +13,17 @@ from decimal import Decimal, InvalidOperation
 
 from peewee import JOIN
 
-from . import audit, clock, records
-from .db import transactional
-from .errors import ValidationError
-from .models import (
+from itsm_tui.core.audit import service as audit
+from itsm_tui.core import clock
+from itsm_tui.core.store import records
+from itsm_tui.core.store.db import transactional
+from itsm_tui.core.errors import ValidationError
+from itsm_tui.core.store.models import (
     ASSET_STATUSES, PERIPHERAL_KINDS, SYSTEM_TYPES, BaseModel, Department, Network, Peripheral,
     StockItem, System, Ticket, User,
 )
-from .permissions import require
-from .text import clean
+from itsm_tui.core.people.permissions import require
+from itsm_tui.core.text import clean
 
 MAC_RE = re.compile(r"^([0-9a-f]{2}([:-])[0-9a-f]{2}(\2[0-9a-f]{2}){4}|[0-9a-f]{4}\.[0-9a-f]{4}\.[0-9a-f]{4})$")
 HOSTNAME_RE = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9-]{1,63}(?<!-))*$")

@@ -21,10 +21,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage as Mail
 
-from . import clock
-from .errors import ValidationError
-from .models import EmailMessage, Notification, User
-from .text import strip_controls
+from itsm_tui.core import clock
+from itsm_tui.core.errors import ValidationError
+from itsm_tui.core.store.models import EmailMessage, Notification, User
+from itsm_tui.core.text import strip_controls
 
 RETRY_MINUTES = (1, 5, 15, 60, 240)
 MAX_ATTEMPTS = len(RETRY_MINUTES) + 1

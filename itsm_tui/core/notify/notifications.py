@@ -5,11 +5,12 @@ The ticket service writes them (``tickets.notify``); nobody reads another user's
 
 from __future__ import annotations
 
-from . import audit, clock
-from .db import transactional
-from .errors import ValidationError
-from .models import Notification, User
-from .permissions import require
+from itsm_tui.core.audit import service as audit
+from itsm_tui.core import clock
+from itsm_tui.core.store.db import transactional
+from itsm_tui.core.errors import ValidationError
+from itsm_tui.core.store.models import Notification, User
+from itsm_tui.core.people.permissions import require
 
 MAX_LIMIT = 500
 

@@ -8,11 +8,12 @@ import os
 from datetime import timedelta
 
 import bcrypt
-from .. import config
-from . import audit, clock
-from .db import transactional
-from .errors import AuthError, ValidationError
-from .models import LoginThrottle, User
+from itsm_tui.core import config
+from itsm_tui.core.audit import service as audit
+from itsm_tui.core import clock
+from itsm_tui.core.store.db import transactional
+from itsm_tui.core.errors import AuthError, ValidationError
+from itsm_tui.core.store.models import LoginThrottle, User
 
 MIN_PASSWORD_CHARS = 12
 MAX_PASSWORD_BYTES = 72  # bcrypt's limit; bcrypt 5 raises beyond it instead of truncating

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import re
 
-from . import audit, records
-from .auth import hash_password
-from .db import transactional
-from .errors import NotFound, PermissionDenied, ValidationError
-from .models import ROLES, Department, LoginThrottle, User
-from .permissions import ADMIN, STAFF, require
-from .text import clean, optional
+from itsm_tui.core.audit import service as audit
+from itsm_tui.core.store import records
+from itsm_tui.core.people.auth import hash_password
+from itsm_tui.core.store.db import transactional
+from itsm_tui.core.errors import NotFound, PermissionDenied, ValidationError
+from itsm_tui.core.store.models import ROLES, Department, LoginThrottle, User
+from itsm_tui.core.people.permissions import ADMIN, STAFF, require
+from itsm_tui.core.text import clean, optional
 
 SYSTEM_USERNAME = "system"
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")

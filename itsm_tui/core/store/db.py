@@ -22,8 +22,8 @@ from urllib.parse import parse_qsl, quote, unquote, urlsplit
 from peewee import DatabaseProxy, InterfaceError, MySQLDatabase, OperationalError, SqliteDatabase
 from playhouse.shortcuts import ReconnectMixin
 
-from .. import config
-from .errors import ItsmError
+from itsm_tui.core import config
+from itsm_tui.core.errors import ItsmError
 
 database = DatabaseProxy()
 
@@ -355,7 +355,7 @@ def is_mysql(db=None) -> bool:
 
 def bind(url: str, long_statements: bool = False):
     """Point the models at the database behind ``url`` and connect to it."""
-    from . import models  # late: models import this module
+    from itsm_tui.core.store import models  # late: models import this module
 
     db = make_database(url, long_statements)
     if database.obj is not None and not database.is_closed():

@@ -24,7 +24,7 @@ from peewee import (
 
 from peewee import DateTimeField as _PeeweeDateTimeField
 
-from .db import database
+from itsm_tui.core.store.db import database
 
 ROLES = ("requester", "agent", "supervisor", "admin")
 STATUSES = ("new", "in_progress", "waiting_on_user", "waiting_on_vendor", "resolved", "closed")

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from peewee import JOIN, IntegrityError
 
-from . import audit, clock
-from .db import is_mysql
-from .labels import field_label
-from .errors import ConflictError, NotFound, ValidationError
-from .models import AuditEntry, BaseModel, User
+from itsm_tui.core.audit import service as audit
+from itsm_tui.core import clock
+from itsm_tui.core.store.db import is_mysql
+from itsm_tui.core.audit.labels import field_label
+from itsm_tui.core.errors import ConflictError, NotFound, ValidationError
+from itsm_tui.core.store.models import AuditEntry, BaseModel, User
 
 
 def _raw(row: BaseModel, name: str):

@@ -22,9 +22,9 @@ from typing import Callable, Sequence
 
 from peewee import ForeignKeyField, MySQLDatabase, SqliteDatabase
 
-from .db import MYSQL_TABLE_SETTINGS, database
-from .errors import SchemaError
-from .models import (
+from itsm_tui.core.store.db import MYSQL_TABLE_SETTINGS, database
+from itsm_tui.core.errors import SchemaError
+from itsm_tui.core.store.models import (
     ALL_MODELS, AuditEntry, Category, CategoryAgent, EmailMessage, LoginThrottle, RequestKey, SavedView, SchemaMeta,
     Setting, SlaAlert, SlaPolicy, Ticket, User, UserPreference,
 )

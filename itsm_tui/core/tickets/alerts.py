@@ -13,11 +13,13 @@ from datetime import datetime, timedelta
 
 from peewee import IntegrityError, fn
 
-from . import audit, clock, sla
-from .db import database, transactional
-from .models import OPEN_STATUSES, SlaAlert, Ticket, User
-from .tickets import notify
-from .users import system_actor
+from itsm_tui.core.audit import service as audit
+from itsm_tui.core import clock
+from itsm_tui.core.tickets import sla
+from itsm_tui.core.store.db import database, transactional
+from itsm_tui.core.store.models import OPEN_STATUSES, SlaAlert, Ticket, User
+from itsm_tui.core.notify.notifications import notify
+from itsm_tui.core.people.users import system_actor
 
 LOOKBACK = timedelta(hours=24)
 BATCH = 200  # alerts per pass at most; the next pass takes the rest

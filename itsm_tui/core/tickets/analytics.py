@@ -19,11 +19,12 @@ from functools import reduce
 
 from peewee import SQL, Case, NodeList, fn
 
-from . import clock, sla
-from .db import database, is_mysql
-from .errors import ValidationError
-from .models import OPEN_STATUSES, PRIORITY_NAMES, STATUSES, Category, Ticket, User
-from .permissions import allowed, require
+from itsm_tui.core import clock
+from itsm_tui.core.tickets import sla
+from itsm_tui.core.store.db import database, is_mysql
+from itsm_tui.core.errors import ValidationError
+from itsm_tui.core.store.models import OPEN_STATUSES, PRIORITY_NAMES, STATUSES, Category, Ticket, User
+from itsm_tui.core.people.permissions import allowed, require
 
 PERIODS = {"today": "Today", "7d": "Last 7 days", "30d": "Last 30 days", "quarter": "This quarter",
            "all": "All time"}
@@ -120,7 +121,7 @@ def figures(actor: User, period: str = "30d", now: datetime | None = None,
                        query}, "reopened": query}: the queue filters that list exactly the
                        tickets behind each count (the outcome ones over all of time)
     """
-    from . import queue  # the filter language (queue imports this module's neighbours only)
+    from itsm_tui.core.tickets import queue  # the filter language (queue imports this module's neighbours only)
 
     scope = scope_of(actor)
     now = now or clock.now()
@@ -501,7 +502,7 @@ def _daily(mine, now: datetime, cal: sla.Calendar) -> list[dict]:
 
 def as_text(f: dict) -> str:
     """The figures as a plain-text report (names from the database are printed literally)."""
-    from .text import strip_controls
+    from itsm_tui.core.text import strip_controls
 
     who = f"agent {f['scope']['user']}" if f["scope"]["kind"] == "agent" else "the whole desk"
     lines = [f"Analytics for {who}: {f['period']['label']} ({f['period']['from']} to {f['period']['to']} UTC)",

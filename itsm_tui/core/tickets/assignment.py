@@ -11,13 +11,14 @@ import json
 
 from peewee import fn
 
-from . import audit, records
-from .db import transactional
-from .errors import PermissionDenied, ValidationError
-from .models import AUTO_ASSIGN_MODES, OPEN_STATUSES, Category, CategoryAgent, Setting, Ticket, User
-from .permissions import STAFF, allowed, require
-from .sla import put_setting
-from .users import staff_member
+from itsm_tui.core.audit import service as audit
+from itsm_tui.core.store import records
+from itsm_tui.core.store.db import transactional
+from itsm_tui.core.errors import PermissionDenied, ValidationError
+from itsm_tui.core.store.models import AUTO_ASSIGN_MODES, OPEN_STATUSES, Category, CategoryAgent, Setting, Ticket, User
+from itsm_tui.core.people.permissions import STAFF, allowed, require
+from itsm_tui.core.settings import put_setting
+from itsm_tui.core.people.users import staff_member
 
 ENABLED_KEY = "assignment.enabled"
 
@@ -40,7 +41,7 @@ def set_enabled(actor: User, on: bool) -> None:
 def configure(actor: User, category: str, mode: str | None, agents: list[str] | None = None) -> Category:
     """Set a category's mode (round_robin, least_loaded, or None for off) and, if given, its
     agents (usernames of staff members)."""
-    from .tickets import _category
+    from itsm_tui.core.tickets.categories import find as _category
 
     _require(actor, "settings.manage", "configure automatic assignment")
     row = _category(category)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from . import records
-from .db import transactional
-from .errors import ValidationError
-from .models import Category, User
-from .permissions import require
-from .text import clean
+from itsm_tui.core.store import records
+from itsm_tui.core.store.db import transactional
+from itsm_tui.core.errors import ValidationError
+from itsm_tui.core.store.models import Category, User
+from itsm_tui.core.people.permissions import require
+from itsm_tui.core.text import clean
 
 
 def active() -> list[Category]:

@@ -17,8 +17,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta, timezone
 
-from .errors import QueryError
-from .models import OPEN_STATUSES, PRIORITY_NAMES, STATUSES
+from itsm_tui.core.errors import QueryError
+from itsm_tui.core.store.models import OPEN_STATUSES, PRIORITY_NAMES, STATUSES
 
 PRIORITIES = {name.lower(): number for number, name in PRIORITY_NAMES.items()}
 SLA_STATES = ("on_track", "at_risk", "breached")  # sla: open tickets by SLA state (core/sla.py)

@@ -13,13 +13,14 @@ from functools import reduce
 
 from peewee import JOIN, Case, fn
 
-from . import clock, sla
-from .db import database, is_mysql
-from .errors import QueryError
-from .models import STATUSES, Category, Department, Peripheral, System, Ticket, User, ticket_number
-from .permissions import is_staff, require
-from .query import Query, Term, parse
-from .tickets import OWN_NUMBER_RE  # our number as ticket_number writes it; INC0000045 is not ours
+from itsm_tui.core import clock
+from itsm_tui.core.tickets import sla
+from itsm_tui.core.store.db import database, is_mysql
+from itsm_tui.core.errors import QueryError
+from itsm_tui.core.store.models import STATUSES, Category, Department, Peripheral, System, Ticket, User, ticket_number
+from itsm_tui.core.people.permissions import is_staff, require
+from itsm_tui.core.tickets.query import Query, Term, parse
+from itsm_tui.core.tickets.rules import OWN_NUMBER_RE  # our number as ticket_number writes it; INC0000045 is not ours
 
 SORT_RE = re.compile(r"^(?P<sign>[-+])?(?P<key>[a-z_]+)(?::(?P<dir>asc|desc))?$")
 Requester = User.alias("requester")

@@ -5,17 +5,21 @@ from __future__ import annotations
 import hashlib
 import re
 
-from .. import config
-from . import assignment, audit, clock, mailer, records, requests, sla
-from .db import transactional
-from .errors import NotFound, PermissionDenied, ValidationError
-from .models import (
+from itsm_tui.core import config
+from itsm_tui.core.tickets import assignment, sla
+from itsm_tui.core.audit import service as audit
+from itsm_tui.core import clock
+from itsm_tui.core.notify import mailer
+from itsm_tui.core.store import records, requests
+from itsm_tui.core.store.db import transactional
+from itsm_tui.core.errors import NotFound, PermissionDenied, ValidationError
+from itsm_tui.core.store.models import (
     PRIORITY_NAMES, Attachment, AttachmentBlob, Category, Comment,
     Notification, Peripheral, System, Ticket, User, ticket_number,
 )
-from .permissions import REQUESTER, is_staff, require
-from .text import clean
-from .users import by_username, staff_member
+from itsm_tui.core.people.permissions import REQUESTER, is_staff, require
+from itsm_tui.core.text import clean
+from itsm_tui.core.people.users import by_username, staff_member
 
 # Impact x urgency (1 high .. 3 low) -> priority (1 Critical .. 4 Low), the usual ITIL matrix.
 PRIORITY_MATRIX = {

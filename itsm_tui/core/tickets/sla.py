@@ -27,11 +27,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from peewee import Case, fn
 
-from . import audit, clock
-from .db import database, transactional
-from .errors import ValidationError
-from .models import OPEN_STATUSES, PRIORITY_NAMES, Setting, SlaPolicy, Ticket, User
-from .permissions import require
+from itsm_tui.core.audit import service as audit
+from itsm_tui.core import clock
+from itsm_tui.core.store.db import database, transactional
+from itsm_tui.core.errors import ValidationError
+from itsm_tui.core.store.models import OPEN_STATUSES, PRIORITY_NAMES, Setting, SlaPolicy, Ticket, User
+from itsm_tui.core.people.permissions import require
 
 # priority -> (first response, resolution) in working minutes
 DEFAULT_POLICIES = {1: (15, 4 * 60), 2: (60, 8 * 60), 3: (4 * 60, 3 * 24 * 60), 4: (24 * 60, 5 * 24 * 60)}
@@ -222,7 +223,7 @@ def put_setting(key: str, value) -> None:
 @transactional
 def set_policy(actor: User, priority, response_minutes: int, resolution_minutes: int) -> None:
     """Change one priority's targets. Open tickets keep their due times until ``recompute``."""
-    from .tickets import parse_priority
+    from itsm_tui.core.tickets.rules import parse_priority
 
     require(actor, "settings.manage")
     number = parse_priority(priority)

@@ -13,14 +13,15 @@ from datetime import datetime
 
 from peewee import JOIN, fn
 
-from . import audit
-from .models import (
+from itsm_tui.core.audit import service as audit
+from itsm_tui.core.store.models import (
     LEVEL_NAMES, OPEN_STATUSES, PRIORITY_NAMES, AuditEntry, Category, Comment, Department,
     Network, Peripheral, System, Ticket, User,
 )
-from .permissions import STAFF, is_staff, require
-from .tickets import STATUS_LABELS, get
-from .users import SYSTEM_USERNAME
+from itsm_tui.core.people.permissions import STAFF, is_staff, require
+from itsm_tui.core.tickets.rules import STATUS_LABELS
+from itsm_tui.core.tickets.service import get
+from itsm_tui.core.people.users import SYSTEM_USERNAME
 
 NONE = "(none)"
 ARROW = "→"

@@ -11,13 +11,14 @@ from dataclasses import dataclass
 
 from peewee import IntegrityError
 
-from . import audit, records
-from .db import database, transactional
-from .errors import NotFound, ValidationError
-from .models import SavedView, User, UserPreference
-from .permissions import is_staff, require
-from .queue import Sort, compile_filter
-from .text import clean
+from itsm_tui.core.audit import service as audit
+from itsm_tui.core.store import records
+from itsm_tui.core.store.db import database, transactional
+from itsm_tui.core.errors import NotFound, ValidationError
+from itsm_tui.core.store.models import SavedView, User, UserPreference
+from itsm_tui.core.people.permissions import is_staff, require
+from itsm_tui.core.tickets.queue import Sort, compile_filter
+from itsm_tui.core.text import clean
 
 NAME_MAX = 60
 QUERY_MAX = 2000
