@@ -83,13 +83,16 @@ def _read(path: Path) -> dict:
         raise ConfigError(f"unknown setting {unknown[0]!r} in [database] of {path} "
                           f"(known: {', '.join(DATABASE_KEYS)})")
     if _holds_secret(database):
-        from itsm_tui.core.config import check_private
-
-        try:
-            check_private(path, "a database password")
-        except ItsmError as exc:
-            raise ConfigError(str(exc)) from None
+        check_private(path, "a database password")
     return data
+
+
+def check_private(path: Path, what: str) -> None:
+    """Refuse a file holding a secret that group or others may read (or change)."""
+    mode = path.stat().st_mode
+    if mode & 0o077:
+        raise ConfigError(f"{path} holds {what} but group or others may read it: "
+                          f"chmod 600 {path}")
 
 
 def _holds_secret(section: dict) -> bool:

@@ -23,6 +23,7 @@ from itsm_tui.core.store.models import (
     Peripheral, StockItem, System, Ticket, User,
 )
 from itsm_tui.core.people.permissions import require
+from itsm_tui.core.tickets.rules import PRIORITY_MATRIX
 
 DEMO_PASSWORD = "itsm-demo-pass"
 DEPARTMENTS = ("Finance", "Engineering", "Sales", "Operations")
@@ -236,7 +237,7 @@ def seed_bulk(actor: User, count: int, batch: int = 2000, progress=None) -> int:
         rows = []
         for _ in range(min(batch, count - done)):
             impact, urgency = rng.randint(1, 3), rng.randint(1, 3)
-            priority = tickets.PRIORITY_MATRIX[(impact, urgency)]
+            priority = PRIORITY_MATRIX[(impact, urgency)]
             created = now - timedelta(seconds=rng.randint(60, 3 * 365 * 86400))
             status = rng.choices(statuses, weights)[0]
             updated = min(now, created + timedelta(seconds=rng.randint(60, 20 * 86400)))

@@ -319,12 +319,13 @@ def _ticket_report(actor: User, ref, width: float):
     from itsm_tui.core.tickets import service as tickets, timeline
     from itsm_tui.core.store.models import LEVEL_NAMES, PRIORITY_NAMES, AuditEntry, Peripheral, System
     from itsm_tui.core.people.permissions import is_staff
+    from itsm_tui.core.tickets.rules import STATUS_LABELS
     from itsm_tui.reports import pdf_report
 
     t = tickets.get(actor, ref)
     met = {None: "", True: "met", False: "missed"}
     fields = [
-        ("Number", t.number), ("Status", tickets.STATUS_LABELS[t.status]),
+        ("Number", t.number), ("Status", STATUS_LABELS[t.status]),
         ("Priority", PRIORITY_NAMES[t.priority]),
         ("Impact / urgency", f"{LEVEL_NAMES[t.impact]} / {LEVEL_NAMES[t.urgency]}"),
         ("Category", t.category.name),

@@ -1,6 +1,6 @@
 """A user's own notifications (assignments, comments on their tickets): read, poll, mark read.
 
-The ticket service writes them (``tickets.notify``); nobody reads another user's.
+The ticket service and the SLA alerts write them (``notify``); nobody reads another user's.
 """
 
 from __future__ import annotations
@@ -9,7 +9,8 @@ from itsm_tui.core.audit import service as audit
 from itsm_tui.core import clock
 from itsm_tui.core.store.db import transactional
 from itsm_tui.core.errors import ValidationError
-from itsm_tui.core.store.models import Notification, User
+from itsm_tui.core.notify import mailer
+from itsm_tui.core.store.models import Notification, Ticket, User
 from itsm_tui.core.people.permissions import require
 
 MAX_LIMIT = 500
@@ -59,3 +60,11 @@ def mark_all_read(actor: User) -> int:
     audit.record(actor, "read_notifications", "notification", None,
                  f"marked {changed} notification{'s' if changed != 1 else ''} read")
     return changed
+
+
+def notify(user: User, ticket: Ticket | None, kind: str, message: str) -> Notification:
+    """A notification, and its e-mail in the outbox when e-mail is configured."""
+    row = Notification.create(user=user, ticket=ticket, kind=kind, message=message[:500],
+                              created_at=clock.now())
+    mailer.queue(user, row)
+    return row

@@ -19,13 +19,13 @@ from pathlib import Path
 from typing import Callable, TypeVar
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
-from peewee import DatabaseProxy, InterfaceError, MySQLDatabase, OperationalError, SqliteDatabase
+from peewee import InterfaceError, MySQLDatabase, OperationalError, SqliteDatabase
 from playhouse.shortcuts import ReconnectMixin
 
 from itsm_tui.core import config
 from itsm_tui.core.errors import ItsmError
-
-database = DatabaseProxy()
+from itsm_tui.core.store import models
+from itsm_tui.core.store.models import database  # the proxy the models use; bind() points it at a database
 
 # Strict mode makes oversize or invalid values an error instead of a silent truncation.
 MYSQL_SQL_MODE = (
@@ -209,19 +209,11 @@ def _host_and_port(item: str, shown: str) -> tuple[str, int]:
     return host or "localhost", int(raw_port)
 
 
-def check_private(path: Path, what: str) -> None:
-    """Refuse a file holding a secret that group or others may read (or change)."""
-    mode = path.stat().st_mode
-    if mode & 0o077:
-        raise UrlError(f"{path} holds {what} but group or others may read it: "
-                       f"chmod 600 {path}")
-
-
 def read_password_file(name: str) -> str:
     """The password in a file: its first line, taken as is (any characters)."""
     path = Path(name).expanduser()
     try:
-        check_private(path, "a database password")
+        config.check_private(path, "a database password")
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise UrlError(f"cannot read the password file {path}: {exc.strerror}") from None
@@ -355,8 +347,6 @@ def is_mysql(db=None) -> bool:
 
 def bind(url: str, long_statements: bool = False):
     """Point the models at the database behind ``url`` and connect to it."""
-    from itsm_tui.core.store import models  # late: models import this module
-
     db = make_database(url, long_statements)
     if database.obj is not None and not database.is_closed():
         database.close()

@@ -13,6 +13,7 @@ from peewee import (
     BooleanField,
     CharField,
     Check,
+    DatabaseProxy,
     DateField,
     DecimalField,
     ForeignKeyField,
@@ -24,7 +25,7 @@ from peewee import (
 
 from peewee import DateTimeField as _PeeweeDateTimeField
 
-from itsm_tui.core.store.db import database
+database = DatabaseProxy()  # bound to SQLite or MySQL by db.bind
 
 ROLES = ("requester", "agent", "supervisor", "admin")
 STATUSES = ("new", "in_progress", "waiting_on_user", "waiting_on_vendor", "resolved", "closed")

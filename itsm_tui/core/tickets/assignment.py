@@ -7,25 +7,23 @@ category's mode (``Category.auto_assign``, None) must both be on. Admins set bot
 
 from __future__ import annotations
 
-import json
-
 from peewee import fn
 
 from itsm_tui.core.audit import service as audit
 from itsm_tui.core.store import records
 from itsm_tui.core.store.db import transactional
 from itsm_tui.core.errors import PermissionDenied, ValidationError
-from itsm_tui.core.store.models import AUTO_ASSIGN_MODES, OPEN_STATUSES, Category, CategoryAgent, Setting, Ticket, User
+from itsm_tui.core.store.models import AUTO_ASSIGN_MODES, OPEN_STATUSES, Category, CategoryAgent, Ticket, User
 from itsm_tui.core.people.permissions import STAFF, allowed, require
-from itsm_tui.core.settings import put_setting
+from itsm_tui.core.settings import get_setting, put_setting
 from itsm_tui.core.people.users import staff_member
+from itsm_tui.core.tickets import categories
 
 ENABLED_KEY = "assignment.enabled"
 
 
 def enabled() -> bool:
-    row = Setting.get_or_none(Setting.key == ENABLED_KEY)
-    return bool(row and json.loads(row.value))
+    return bool(get_setting(ENABLED_KEY, False))
 
 
 @transactional
@@ -41,10 +39,8 @@ def set_enabled(actor: User, on: bool) -> None:
 def configure(actor: User, category: str, mode: str | None, agents: list[str] | None = None) -> Category:
     """Set a category's mode (round_robin, least_loaded, or None for off) and, if given, its
     agents (usernames of staff members)."""
-    from itsm_tui.core.tickets.categories import find as _category
-
     _require(actor, "settings.manage", "configure automatic assignment")
-    row = _category(category)
+    row = categories.find(category)
     if mode is not None and mode not in AUTO_ASSIGN_MODES:
         raise ValidationError(f"mode must be {', '.join(AUTO_ASSIGN_MODES)} or off, not {mode!r}", "mode")
     changes = {}

@@ -1,104 +1,31 @@
-"""The ticket service: create, work, comment, attach, and the rules of the lifecycle."""
+"""The ticket service: create, update, move along the lifecycle, assign, comment, attach.
+
+The rules it applies (transitions, who may choose which status, the priority matrix) are in ``rules``."""
 
 from __future__ import annotations
 
 import hashlib
-import re
 
 from itsm_tui.core import config
-from itsm_tui.core.tickets import assignment, sla
+from itsm_tui.core.tickets import assignment, categories, sla
 from itsm_tui.core.audit import service as audit
 from itsm_tui.core import clock
-from itsm_tui.core.notify import mailer
+from itsm_tui.core.notify.notifications import notify
 from itsm_tui.core.store import records, requests
 from itsm_tui.core.store.db import transactional
 from itsm_tui.core.errors import NotFound, PermissionDenied, ValidationError
 from itsm_tui.core.store.models import (
-    PRIORITY_NAMES, Attachment, AttachmentBlob, Category, Comment,
-    Notification, Peripheral, System, Ticket, User, ticket_number,
+    Attachment, AttachmentBlob, Comment, Peripheral, System, Ticket, User, ticket_number,
 )
 from itsm_tui.core.people.permissions import REQUESTER, is_staff, require
 from itsm_tui.core.text import clean
 from itsm_tui.core.people.users import by_username, staff_member
+from itsm_tui.core.tickets.rules import (
+    OWN_NUMBER_RE, PRIORITY_MATRIX, STATUS_LABELS, TRANSITIONS, parse_level, parse_number, parse_priority,
+    requester_may,
+)
 
-# Impact x urgency (1 high .. 3 low) -> priority (1 Critical .. 4 Low), the usual ITIL matrix.
-PRIORITY_MATRIX = {
-    (1, 1): 1, (1, 2): 2, (1, 3): 3,
-    (2, 1): 2, (2, 2): 3, (2, 3): 4,
-    (3, 1): 3, (3, 2): 4, (3, 3): 4,
-}
-TRANSITIONS = {
-    "new": {"in_progress", "waiting_on_user", "waiting_on_vendor", "resolved"},
-    "in_progress": {"waiting_on_user", "waiting_on_vendor", "resolved"},
-    "waiting_on_user": {"in_progress", "resolved"},
-    "waiting_on_vendor": {"in_progress", "resolved"},
-    "resolved": {"closed", "in_progress"},
-    "closed": {"in_progress"},
-}
-STATUS_LABELS = {
-    "new": "New", "in_progress": "In progress", "waiting_on_user": "Waiting on user",
-    "waiting_on_vendor": "Waiting on vendor", "resolved": "Resolved", "closed": "Closed",
-}
-LEVELS = {"high": 1, "medium": 2, "low": 3}
-NUMBER_RE = re.compile(r"^INC0*([0-9]{1,12})$", re.IGNORECASE)
-OWN_NUMBER_RE = re.compile(r"^INC([0-9]{6}|[1-9][0-9]{6,11})$", re.IGNORECASE)  # as ticket_number writes
 TITLE_MAX, BODY_MAX = 200, 20_000
-
-
-def due_times(created_at, priority: int) -> tuple:
-    """(response due, resolution due) under the current SLA policies and calendar; callers that
-    store a ticket should take ``sla.targets``, which gives the risk times too."""
-    times = sla.targets(created_at, priority)
-    return times["response_due"], times["resolution_due"]
-
-
-def parse_level(value, field: str) -> int:
-    """Impact or urgency: 1..3 or high/medium/low (also '1 - High' as other tools write it)."""
-    if isinstance(value, int) and not isinstance(value, bool) and value in (1, 2, 3):
-        return value
-    text = str(value).strip().lower()
-    if text in LEVELS:
-        return LEVELS[text]
-    if text[:1] in "123" and (len(text) == 1 or text[1:].strip(" -") in LEVELS):
-        return int(text[0])
-    raise ValidationError(f"{field} must be high, medium or low (1 to 3), not {value!r}", field)
-
-
-def parse_priority(value) -> int:
-    if isinstance(value, int) and not isinstance(value, bool) and value in PRIORITY_NAMES:
-        return value
-    text = str(value).strip().lower()
-    for number, name in PRIORITY_NAMES.items():
-        if text in (str(number), name.lower()):
-            return number
-    raise ValidationError(
-        f"priority must be critical, high, medium or low (1 to 4), not {value!r}", "priority"
-    )
-
-
-def parse_number(number: str | int) -> int:
-    if isinstance(number, int):
-        return number
-    match = NUMBER_RE.match(str(number).strip())
-    if not match:
-        raise NotFound(f"{number!r} is not a ticket number (like INC000123)")
-    return int(match.group(1))
-
-
-def _category(value) -> Category:
-    if isinstance(value, Category):
-        return value
-    name = clean(value or "General", "category", max_len=50)
-    category = Category.get_or_none(Category.name == name)
-    if category is None:
-        # Case-insensitive on SQLite too, where the column collation is binary.
-        from peewee import fn
-
-        category = Category.get_or_none(fn.LOWER(Category.name) == name.lower())
-    if category is None or not category.is_active:
-        names = ", ".join(c.name for c in Category.select().where(Category.is_active).order_by(Category.name))
-        raise ValidationError(f"unknown category {name!r}: choose one of {names}", "category")
-    return category
 
 
 def _asset(system=None, peripheral=None) -> dict:
@@ -186,7 +113,7 @@ def create(
     values = {
         "title": clean(title, "title", max_len=TITLE_MAX),
         "description": clean(description, "description", max_len=BODY_MAX, multiline=True),
-        "category": _category(category),
+        "category": categories.find(category),
         "impact": parse_level(impact, "impact"),
         "urgency": parse_level(urgency, "urgency"),
     }
@@ -234,7 +161,7 @@ def update(actor: User, ticket_id: int, expected_version: int, request_key: str 
     if "description" in changes:
         values["description"] = clean(changes["description"], "description", max_len=BODY_MAX, multiline=True)
     if "category" in changes:
-        values["category"] = _category(changes["category"])
+        values["category"] = categories.find(changes["category"])
     impact = parse_level(changes.get("impact", ticket.impact), "impact")
     urgency = parse_level(changes.get("urgency", ticket.urgency), "urgency")
     values.update(impact=impact, urgency=urgency)
@@ -288,7 +215,7 @@ def change_status(
         )
     reopening = ticket.status in ("resolved", "closed") and status == "in_progress"
     if actor.role == REQUESTER:
-        if not (reopening or (ticket.status == "resolved" and status == "closed")):
+        if not requester_may(ticket.status, status):
             raise PermissionDenied("a requester may only reopen or close their own resolved ticket")
         require(actor, "ticket.reopen_own")
     else:
@@ -412,11 +339,3 @@ def attachment_content(actor: User, attachment_id: int) -> tuple[Attachment, byt
 
 def _size(n: int) -> str:
     return f"{n / 1024 / 1024:.1f} MB" if n >= 1024 * 1024 else f"{n / 1024:.0f} KB"
-
-
-def notify(user: User, ticket: Ticket | None, kind: str, message: str) -> Notification:
-    """A notification, and its e-mail in the outbox when e-mail is configured."""
-    row = Notification.create(user=user, ticket=ticket, kind=kind, message=message[:500],
-                              created_at=clock.now())
-    mailer.queue(user, row)
-    return row

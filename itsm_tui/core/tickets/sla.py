@@ -17,7 +17,6 @@ so daylight-saving changes move the working hours in UTC as they should.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
@@ -31,15 +30,17 @@ from itsm_tui.core.audit import service as audit
 from itsm_tui.core import clock
 from itsm_tui.core.store.db import database, transactional
 from itsm_tui.core.errors import ValidationError
-from itsm_tui.core.store.models import OPEN_STATUSES, PRIORITY_NAMES, Setting, SlaPolicy, Ticket, User
+from itsm_tui.core.store.models import OPEN_STATUSES, PRIORITY_NAMES, SlaPolicy, Ticket, User
 from itsm_tui.core.people.permissions import require
+from itsm_tui.core.settings import get_setting, put_setting
+from itsm_tui.core.tickets.rules import parse_priority
 
 # priority -> (first response, resolution) in working minutes
 DEFAULT_POLICIES = {1: (15, 4 * 60), 2: (60, 8 * 60), 3: (4 * 60, 3 * 24 * 60), 4: (24 * 60, 5 * 24 * 60)}
 RISK_PERCENT = 25  # at risk once less than this share of a target is left
 CALENDAR_KEY = "sla.calendar"
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-RUNNING, PAUSED, STOPPED = ("new", "in_progress"), ("waiting_on_user", "waiting_on_vendor"), ("resolved", "closed")
+PAUSED, STOPPED = ("waiting_on_user", "waiting_on_vendor"), ("resolved", "closed")
 STATES = ("on_track", "at_risk", "breached")  # in order of :func:`level`: 0, 1, 2
 TARGETS = ("response", "resolution")
 MAX_CALENDAR_DAYS = 3660  # a target that finds no working time within ten years is an error
@@ -188,8 +189,8 @@ def working_seconds(cal: Calendar, start: datetime, end: datetime) -> int:
 # ---------------------------------------------------------------- settings
 
 def calendar() -> Calendar:
-    row = Setting.get_or_none(Setting.key == CALENDAR_KEY)
-    return Calendar.from_json(json.loads(row.value)) if row else Calendar()
+    stored = get_setting(CALENDAR_KEY)
+    return Calendar.from_json(stored) if stored is not None else Calendar()
 
 
 def policies() -> dict[int, tuple[int, int]]:
@@ -210,21 +211,9 @@ def set_calendar(actor: User, data: dict) -> Calendar:
     return cal
 
 
-def put_setting(key: str, value) -> None:
-    """Store one desk-wide JSON setting (callers check rights and write the audit entry)."""
-    now = clock.now()
-    text = json.dumps(value, sort_keys=True)
-    updated = (Setting.update(value=text, updated_at=now, version=Setting.version + 1)
-               .where(Setting.key == key).execute())
-    if not updated:
-        Setting.create(key=key, value=text, updated_at=now)
-
-
 @transactional
 def set_policy(actor: User, priority, response_minutes: int, resolution_minutes: int) -> None:
     """Change one priority's targets. Open tickets keep their due times until ``recompute``."""
-    from itsm_tui.core.tickets.rules import parse_priority
-
     require(actor, "settings.manage")
     number = parse_priority(priority)
     for value, label in ((response_minutes, "response"), (resolution_minutes, "resolution")):
