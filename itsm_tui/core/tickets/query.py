@@ -111,7 +111,7 @@ _DAYS_AGO_RE = re.compile(r"-([0-9]{1,5})([dw])")
 _DURATION_HELP = "use a whole number followed by m, h, d or w (minutes, hours, days, weeks), e.g. 3d"
 
 
-def _show(word: str) -> str:
+def show(word: str) -> str:
     """``word`` quoted for an error message, cut short so a pasted essay stays readable."""
     return f"'{word}'" if len(word) <= 40 else f"'{word[:39]}…'"
 
@@ -129,17 +129,17 @@ class _Item:
 
 
 @dataclass(frozen=True)
-class _RawTerm:
+class RawTerm:
     key: str  # canonical key, or "text" for free text
     items: tuple[_Item, ...]
     negate: bool
     position: int
 
 
-def _tokenize(
+def tokenize(
     text: str, aliases: Mapping[str, str] | None = None, keys: Sequence[str] | None = None,
     bare: re.Pattern | None = None,
-) -> Iterator[_RawTerm]:
+) -> Iterator[RawTerm]:
     """Yield the terms one by one, so that the leftmost error is the one reported.
 
     ``aliases`` maps every accepted key word (lower case) to its canonical key and ``keys``
@@ -168,13 +168,13 @@ def _tokenize(
             key = aliases.get(match.group(1).lower())
             if key is None:
                 known = ", ".join(keys or dict.fromkeys(aliases.values()))
-                raise QueryError(f"unknown filter {_show(match.group(1))} (known: {known})", i)
+                raise QueryError(f"unknown filter {show(match.group(1))} (known: {known})", i)
             items, i = _read_list(text, match.end(), key)
         else:
             item, i = _read_free_text(text, i)
             items = (item,)
             key = "text"
-        yield _RawTerm(key, items, negate, start)
+        yield RawTerm(key, items, negate, start)
 
 
 def _word_end(text: str, i: int) -> int:
@@ -255,7 +255,7 @@ def _status_word(item: _Item) -> str:
         if word.replace("_", "") == squashed:
             return word
     allowed = ", ".join(_STATUS_WORDS)
-    raise QueryError(f"unknown status {_show(item.text)} (allowed: {allowed})", item.position)
+    raise QueryError(f"unknown status {show(item.text)} (allowed: {allowed})", item.position)
 
 
 def _status_values(items: tuple[_Item, ...]) -> list[tuple[str, int]]:
@@ -269,7 +269,7 @@ def _priority_values(items: tuple[_Item, ...]) -> list[tuple[int, int]]:
         number = _PRIORITY_WORDS.get(item.text.lower())
         if number is None:
             raise QueryError(
-                f"unknown priority {_show(item.text)} (allowed: critical, high, medium, low or 1-4)",
+                f"unknown priority {show(item.text)} (allowed: critical, high, medium, low or 1-4)",
                 item.position,
             )
         pairs.append((number, item.position))
@@ -317,13 +317,13 @@ def _span(word: str, offset: int, now: datetime) -> tuple[datetime, datetime]:
             start = datetime(int(year), int(month), int(day), int(hour or 0), int(minute or 0))
             return start, start + (timedelta(minutes=1) if hour else timedelta(days=1))
     except ValueError:
-        raise QueryError(f"no such date {_show(word)}", offset) from None
+        raise QueryError(f"no such date {show(word)}", offset) from None
     except OverflowError:
-        raise QueryError(f"date {_show(word)} is out of range", offset) from None
-    raise QueryError(f"bad date {_show(word)} ({_DATE_HELP})", offset)
+        raise QueryError(f"date {show(word)} is out of range", offset) from None
+    raise QueryError(f"bad date {show(word)} ({_DATE_HELP})", offset)
 
 
-def _date_range(item: _Item, now: datetime) -> DateRange:
+def date_range(item: _Item, now: datetime) -> DateRange:
     if ".." in item.text:
         left, _, right = item.text.partition("..")
         if not left and not right:
@@ -333,7 +333,7 @@ def _date_range(item: _Item, now: datetime) -> DateRange:
         start = _span(left, item.offset, now)[0] if left else None
         end = _span(right, item.offset + len(left) + 2, now)[1] if right else None
         if start is not None and end is not None and start >= end:
-            raise QueryError(f"date range {_show(item.text)} starts after it ends", item.position)
+            raise QueryError(f"date range {show(item.text)} starts after it ends", item.position)
         return DateRange(start, end)
     op, word, offset = _split_operator(item)
     day_start, day_end = _span(word, offset, now)
@@ -349,12 +349,12 @@ def _date_range(item: _Item, now: datetime) -> DateRange:
 def _duration(word: str, offset: int) -> timedelta:
     match = _DURATION_RE.fullmatch(word)
     if not match:
-        raise QueryError(f"bad duration {_show(word)} ({_DURATION_HELP})", offset)
+        raise QueryError(f"bad duration {show(word)} ({_DURATION_HELP})", offset)
     number, unit = match.groups()
     try:
         return timedelta(**{_DURATION_UNITS[unit]: int(number)})
     except (OverflowError, ValueError):  # ValueError: int() refuses thousands of digits
-        raise QueryError(f"duration {_show(word)} is too long", offset) from None
+        raise QueryError(f"duration {show(word)} is too long", offset) from None
 
 
 def _age_range(item: _Item) -> AgeRange:
@@ -366,7 +366,7 @@ def _age_range(item: _Item) -> AgeRange:
         high = _duration(right, item.offset + len(left) + 2) if right else None
         if low is not None and high is not None and low >= high:
             raise QueryError(
-                f"age range {_show(item.text)} must go from the smaller age to the larger", item.position
+                f"age range {show(item.text)} must go from the smaller age to the larger", item.position
             )
         return AgeRange(low, high)
     op, word, offset = _split_operator(item)
@@ -375,18 +375,18 @@ def _age_range(item: _Item) -> AgeRange:
             raise QueryError(
                 f"age needs a comparison: use >{word} (older than) or <{word} (newer than)", item.position
             )
-        raise QueryError(f"bad duration {_show(word)} ({_DURATION_HELP})", offset)
+        raise QueryError(f"bad duration {show(word)} ({_DURATION_HELP})", offset)
     length = _duration(word, offset)
     return AgeRange(length, None) if op.startswith(">") else AgeRange(None, length)
 
 
-def _values(raw: _RawTerm, now: datetime) -> list[tuple[object, int]]:
+def _values(raw: RawTerm, now: datetime) -> list[tuple[object, int]]:
     """The canonical ``(value, position)`` pairs of a term."""
     key, items = raw.key, raw.items
     if key in _SINGLE_VALUED:
         if len(items) > 1:
             raise QueryError(f"{key} takes a single value, not a list", items[1].position)
-        value = _age_range(items[0]) if key == "age" else _date_range(items[0], now)
+        value = _age_range(items[0]) if key == "age" else date_range(items[0], now)
         return [(value, items[0].position)]
     if key == "status":
         return _status_values(items)
@@ -413,7 +413,7 @@ def parse(text: str, now: datetime | None = None) -> Query:
     if now is None:
         now = datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
     terms = []
-    for raw in _tokenize(text):
+    for raw in tokenize(text):
         pairs = _values(raw, now)
         labels = ()
         if raw.key == "status":
@@ -505,19 +505,8 @@ def _format_duration(length: timedelta) -> str:
     return f"{count} {unit}" if count == 1 else f"{count} {unit}s"
 
 
-
 # --- shared with the other filter languages (inventory lists, activity log) ----------------
 # They use the same syntax: their own keys, the same tokenizer, values, dates and messages.
-
-Item = _Item
-RawTerm = _RawTerm
-tokenize = _tokenize
-date_range = _date_range
-duration = _duration
-show = _show
-distinct = _distinct
-DATE_HELP = _DATE_HELP
-
 
 def squashed(word: str) -> str:
     """``word`` lower-cased without ``-``, ``_`` and spaces: 'In_Use' and 'in use' are alike."""
@@ -532,10 +521,10 @@ def choose(item: _Item, options: Sequence[str], label: str) -> str:
         if squashed(option) == wanted:
             return option
     allowed = ", ".join(f'"{o}"' if " " in o else o for o in options)
-    raise QueryError(f"unknown {label} {_show(item.text)} (allowed: {allowed})", item.position)
+    raise QueryError(f"unknown {label} {show(item.text)} (allowed: {allowed})", item.position)
 
 
-def single(raw: _RawTerm) -> _Item:
+def single(raw: RawTerm) -> _Item:
     """The one value of a single-valued key, or a QueryError at the second one."""
     if len(raw.items) > 1:
         raise QueryError(f"{raw.key} takes a single value, not a list", raw.items[1].position)
