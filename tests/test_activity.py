@@ -13,7 +13,8 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from itsm_tui.core.audit import activity, service as audit
+from itsm_tui.core.audit import activity
+from itsm_tui.core.store import audit
 from itsm_tui.core.people import auth, users
 from itsm_tui.core import clock, demo
 from itsm_tui.core.inventory import service as inventory

@@ -15,7 +15,8 @@ import pytest
 from peewee import DatabaseError, IntegrityError
 
 from itsm_tui.core import config
-from itsm_tui.core.audit import activity, service as audit
+from itsm_tui.core.audit import activity
+from itsm_tui.core.store import audit
 from itsm_tui.core.people import auth, users
 from itsm_tui.core.store import db, schema
 from itsm_tui.core import setup

@@ -13,7 +13,7 @@ from decimal import Decimal
 import pytest
 from peewee import fn
 
-from itsm_tui.core.audit import service as audit
+from itsm_tui.core.store import audit
 from itsm_tui.core import clock
 from itsm_tui.core.inventory import service as inventory
 from itsm_tui.core.tickets import service as tickets

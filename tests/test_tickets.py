@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 
 from itsm_tui.core import config
-from itsm_tui.core.audit import service as audit
+from itsm_tui.core.store import audit
 from itsm_tui.core import clock
 from itsm_tui.core.store import db
 from itsm_tui.core.inventory import service as inventory

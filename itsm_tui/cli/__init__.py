@@ -193,7 +193,7 @@ def _option_name(parser: argparse.ArgumentParser, dest: str) -> str:
 
 
 def run(args) -> int:
-    from itsm_tui.core.audit import service as audit
+    from itsm_tui.core.store import audit
     from itsm_tui.core import logs, setup
     from itsm_tui.core.store import schema
 

@@ -17,7 +17,7 @@ from typing import Callable, Iterable, Iterator
 import peewee
 from peewee import fn
 
-from itsm_tui.core.audit import service as audit
+from itsm_tui.core.store import audit
 from itsm_tui.core import clock
 from itsm_tui.core.store.db import database, is_mysql, transactional
 from itsm_tui.core.errors import ItsmError

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from peewee import fn
 
-from itsm_tui.core.audit import service as audit
+from itsm_tui.core.store import audit
 from itsm_tui.core.inventory import service as inventory
 from itsm_tui.core.tickets import service as tickets
 from itsm_tui.core.store.db import transactional

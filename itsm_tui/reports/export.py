@@ -20,7 +20,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
-from itsm_tui.core.audit import service as audit
+from itsm_tui.core.store import audit
 from itsm_tui.core import clock, files
 from itsm_tui.core.store.db import database, is_mysql, transactional
 from itsm_tui.core.errors import ItsmError, ValidationError

@@ -26,7 +26,7 @@ from datetime import datetime
 
 from peewee import JOIN, SQL, NodeList
 
-from itsm_tui.core.audit import service as audit
+from itsm_tui.core.store import audit
 from itsm_tui.core import clock
 from itsm_tui.core.store.db import database, is_mysql
 from itsm_tui.core.errors import NotFound, QueryError

@@ -28,7 +28,7 @@ from decimal import Decimal
 
 from peewee import JOIN, Case, fn
 
-from itsm_tui.core.audit import service as audit
+from itsm_tui.core.store import audit
 from itsm_tui.core import clock
 from itsm_tui.core.errors import NotFound, QueryError, ValidationError
 from itsm_tui.core.store.models import (

@@ -13,7 +13,7 @@ from decimal import Decimal, InvalidOperation
 
 from peewee import JOIN
 
-from itsm_tui.core.audit import service as audit
+from itsm_tui.core.store import audit
 from itsm_tui.core import clock
 from itsm_tui.core.store import records
 from itsm_tui.core.store.db import transactional

@@ -5,7 +5,7 @@ The ticket service and the SLA alerts write them (``notify``); nobody reads anot
 
 from __future__ import annotations
 
-from itsm_tui.core.audit import service as audit
+from itsm_tui.core.store import audit
 from itsm_tui.core import clock
 from itsm_tui.core.store.db import transactional
 from itsm_tui.core.errors import ValidationError

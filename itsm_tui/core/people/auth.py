@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import bcrypt
 from itsm_tui.core import config
-from itsm_tui.core.audit import service as audit
+from itsm_tui.core.store import audit
 from itsm_tui.core import clock
 from itsm_tui.core.store.db import transactional
 from itsm_tui.core.errors import AuthError, ValidationError

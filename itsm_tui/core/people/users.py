@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from itsm_tui.core.audit import service as audit
+from itsm_tui.core.store import audit
 from itsm_tui.core.store import records
 from itsm_tui.core.people.auth import hash_password
 from itsm_tui.core.store.db import transactional

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from peewee import JOIN, IntegrityError
 
-from itsm_tui.core.audit import service as audit
+from itsm_tui.core.store import audit
 from itsm_tui.core import clock
 from itsm_tui.core.store.db import is_mysql
 from itsm_tui.core.audit.labels import field_label

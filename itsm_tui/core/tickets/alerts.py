@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from peewee import IntegrityError, fn
 
-from itsm_tui.core.audit import service as audit
+from itsm_tui.core.store import audit
 from itsm_tui.core import clock
 from itsm_tui.core.tickets import sla
 from itsm_tui.core.store.db import database, transactional

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from peewee import fn
 
-from itsm_tui.core.audit import service as audit
+from itsm_tui.core.store import audit
 from itsm_tui.core.store import records
 from itsm_tui.core.store.db import transactional
 from itsm_tui.core.errors import PermissionDenied, ValidationError

@@ -8,7 +8,7 @@ import hashlib
 
 from itsm_tui.core import config
 from itsm_tui.core.tickets import assignment, categories, sla
-from itsm_tui.core.audit import service as audit
+from itsm_tui.core.store import audit
 from itsm_tui.core import clock
 from itsm_tui.core.notify.notifications import notify
 from itsm_tui.core.store import records, requests

@@ -13,7 +13,7 @@ from datetime import datetime
 
 from peewee import JOIN, fn
 
-from itsm_tui.core.audit import service as audit
+from itsm_tui.core.store import audit
 from itsm_tui.core.store.models import (
     LEVEL_NAMES, OPEN_STATUSES, PRIORITY_NAMES, AuditEntry, Category, Comment, Department,
     Network, Peripheral, System, Ticket, User,

@@ -19,7 +19,7 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from itsm_tui.core.inventory import lists as assets, service as inventory
-from itsm_tui.core.audit import service as audit
+from itsm_tui.core.store import audit
 from itsm_tui.core import clock
 from itsm_tui.core.errors import ConflictError, NotFound
 from itsm_tui.core.store.models import Department, Network, System, User
