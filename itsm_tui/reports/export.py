@@ -24,7 +24,7 @@ from itsm_tui.core.store import audit
 from itsm_tui.core import clock, files
 from itsm_tui.core.store.db import database, is_mysql, transactional
 from itsm_tui.core.errors import ItsmError, ValidationError
-from itsm_tui.core.audit.labels import action_label
+from itsm_tui.core.labels import action_label
 from itsm_tui.core.store.models import User
 from itsm_tui.core.text import strip_controls
 from itsm_tui.reports import csv_export

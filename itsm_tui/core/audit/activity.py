@@ -38,7 +38,7 @@ from itsm_tui.core.tickets.query import RawTerm, choose, date_range, show, singl
 from itsm_tui.core.tickets.queue import (
     END, Cursor, Page, all_of, contains_text, keyset_page, names_or_none, negatable,
 )
-from itsm_tui.core.audit.labels import ACTION_LABELS, action_label, field_label
+from itsm_tui.core.labels import ACTION_LABELS, action_label, field_label
 from itsm_tui.core.tickets.rules import NUMBER_RE
 from itsm_tui.core.tickets.timeline import Names
 

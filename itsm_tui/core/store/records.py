@@ -11,7 +11,7 @@ from peewee import JOIN, IntegrityError
 from itsm_tui.core.store import audit
 from itsm_tui.core import clock
 from itsm_tui.core.store.db import is_mysql
-from itsm_tui.core.audit.labels import field_label
+from itsm_tui.core.labels import field_label
 from itsm_tui.core.errors import ConflictError, NotFound, ValidationError
 from itsm_tui.core.store.models import AuditEntry, BaseModel, User
 
