@@ -1,5 +1,5 @@
 """The ``sla``, ``assignment`` and ``report`` commands of the command line (kept apart from
-cli.py, which only registers them): SLA policies and calendar, recompute, automatic
+the package's __init__, which only registers them): SLA policies and calendar, recompute, automatic
 assignment, the analytics report."""
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The analytics report: headline figures and charts drawn with reportlab's own graphics.
 
 It takes a plain dict of figures, so it does not depend on how they are computed
-(``core/analytics.py`` computes them; the analytics screen shows the same ones). Every key is
+(``core/tickets/analytics.py`` computes them; the analytics screen shows the same ones). Every key is
 optional; a missing or empty one leaves its section out::
 
     {

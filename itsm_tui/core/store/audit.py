@@ -152,7 +152,7 @@ def names_of(entry: AuditEntry) -> dict:
     return (json.loads(entry.changes).get(NAMES_KEY) or {}) if entry.changes else {}
 
 
-# The entity types agents may read in the log (ticket and inventory history, see activity.py);
+# The entity types agents may read in the log (ticket and inventory history, see audit/activity.py);
 # supervisors and admins read everything, logins and user administration included.
 WORK_ENTITIES = ("ticket", "department", "network", "system", "peripheral", "stock")
 

@@ -21,7 +21,7 @@ from itsm_tui.core.errors import QueryError
 from itsm_tui.core.store.models import OPEN_STATUSES, PRIORITY_NAMES, STATUSES
 
 PRIORITIES = {name.lower(): number for number, name in PRIORITY_NAMES.items()}
-SLA_STATES = ("on_track", "at_risk", "breached")  # sla: open tickets by SLA state (core/sla.py)
+SLA_STATES = ("on_track", "at_risk", "breached")  # sla: open tickets by SLA state (core/tickets/sla.py)
 SLA_OUTCOMES = ("met", "breached", "unknown")  # sla_outcome: resolved and closed tickets
 YES_NO = ("yes", "no")
 
