@@ -16,9 +16,8 @@ from peewee import DatabaseError, IntegrityError
 
 from itsm_tui.core import config
 from itsm_tui.core.audit import activity
-from itsm_tui.core.store import audit
+from itsm_tui.core.store import audit, db, schema
 from itsm_tui.core.people import auth, users
-from itsm_tui.core.store import db, schema
 from itsm_tui.core import setup
 from itsm_tui.core.tickets import service as tickets
 from itsm_tui.core.store.models import AuditEntry, User

@@ -6,9 +6,8 @@ from datetime import timedelta
 import pytest
 
 from itsm_tui.core import config
-from itsm_tui.core.store import audit
+from itsm_tui.core.store import audit, db
 from itsm_tui.core import clock
-from itsm_tui.core.store import db
 from itsm_tui.core.inventory import service as inventory
 from itsm_tui.core.tickets import service as tickets
 from itsm_tui.core.errors import ConflictError, PermissionDenied, ValidationError

@@ -6,9 +6,8 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from itsm_tui.core.store import audit
+from itsm_tui.core.store import audit, db, schema
 from itsm_tui.core import clock
-from itsm_tui.core.store import db, schema
 from itsm_tui.core.inventory import service as inventory
 from itsm_tui.core.tickets import service as tickets, timeline
 from itsm_tui.core.people import users

@@ -13,9 +13,8 @@ from decimal import Decimal, InvalidOperation
 
 from peewee import JOIN
 
-from itsm_tui.core.store import audit
+from itsm_tui.core.store import audit, records
 from itsm_tui.core import clock
-from itsm_tui.core.store import records
 from itsm_tui.core.store.db import transactional
 from itsm_tui.core.errors import ValidationError
 from itsm_tui.core.store.models import (

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import re
 
-from itsm_tui.core.store import audit
-from itsm_tui.core.store import records
+from itsm_tui.core.store import audit, records
 from itsm_tui.core.people.auth import hash_password
 from itsm_tui.core.store.db import transactional
 from itsm_tui.core.errors import NotFound, PermissionDenied, ValidationError

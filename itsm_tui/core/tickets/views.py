@@ -11,8 +11,7 @@ from dataclasses import dataclass
 
 from peewee import IntegrityError
 
-from itsm_tui.core.store import audit
-from itsm_tui.core.store import records
+from itsm_tui.core.store import audit, records
 from itsm_tui.core.store.db import database, transactional
 from itsm_tui.core.errors import NotFound, ValidationError
 from itsm_tui.core.store.models import SavedView, User, UserPreference
