@@ -1,29 +1,20 @@
 """The command line: ``itsm-tui [--db URL] [--as USER] COMMAND``.
 
-Exit codes: 0 success, 1 failure (one line on stderr), 2 usage error.
+Exit codes: 0 success, 1 failure (one line on stderr), 2 usage error. This module holds the parser
+and the dispatch; each command group's handlers are in their own module (accounts, tickets, data,
+sla), and what they share in common.
 """
 
 from __future__ import annotations
 
 import argparse
-import getpass
-import json
 import os
 import sys
-from datetime import datetime
 
 from itsm_tui import __version__
-from itsm_tui.cli import sla  # SLA settings and the analytics report
+from itsm_tui.cli import accounts, data, sla, tickets
+from itsm_tui.cli.common import UsageError
 from itsm_tui.core import config
-
-TICKET_COLUMNS = (
-    "number", "priority", "status", "title", "requester", "assignee", "category",
-    "created_at", "updated_at", "resolution_due", "source_number",
-)
-
-
-class UsageError(Exception):
-    """Wrong words on the command line (exit 2)."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -234,7 +225,7 @@ def run(args) -> int:
 
     # Who really acted: the CLI's operator, recorded as the system user ("system as agent1").
     audit.enter("cli", real_actor=users.system_actor() if actor.username != users.SYSTEM_USERNAME else None)
-    handler = {"user": _user, "seed": _seed, "tickets": _tickets, "import": _import, "export": _export, **sla.HANDLERS}[args.command]
+    handler = {**accounts.HANDLERS, **tickets.HANDLERS, **data.HANDLERS, **sla.HANDLERS}[args.command]
     code = handler(args, actor)
     from itsm_tui.core.store import db, db_errors
 
@@ -270,189 +261,3 @@ def _actor(username: str | None):
     if not user.is_active:
         raise PermissionDenied(f"{user.username} is disabled")
     return user
-
-
-def _user(args, actor) -> int:
-    from itsm_tui.core.people import users
-
-    if args.user_command == "unlock":
-        target = users.by_username(args.username)
-        users.unlock(actor, target.id)
-        print(f"unlocked {target.username}")
-        return 0
-    if args.user_command == "add":
-        password = _read_password(args.password_stdin)
-        user = users.create_user(actor, args.username, args.role, full_name=args.full_name,
-                                 password=password, email=args.email, department=args.department)
-        note = "" if password else " (no password: set one before this user can log in)"
-        print(f"created {user.role} {user.username}{note}")
-        return 0
-    rows = [
-        (u.username, u.full_name, u.role, u.email or "", "active" if u.is_active else "disabled")
-        for u in users.list_users(actor, role=args.role)
-    ]
-    _print_rows(("username", "full_name", "role", "email", "state"), rows, args.format)
-    return 0
-
-
-def _read_password(from_stdin: bool) -> str | None:
-    if from_stdin:
-        line = sys.stdin.readline()
-        if not line:
-            raise UsageError("--password-stdin given but standard input is empty")
-        return line.rstrip("\r\n")
-    if sys.stdin.isatty():
-        first = getpass.getpass("Password (12+ characters; empty for none): ")
-        if not first:
-            return None
-        if getpass.getpass("Repeat the password: ") != first:
-            from itsm_tui.core.errors import ValidationError
-
-            raise ValidationError("the two passwords differ")
-        return first
-    return None
-
-
-def _seed(args, actor) -> int:
-    from itsm_tui.core import demo
-
-    if args.demo:
-        if demo.demo_loaded():
-            print("the demo data is already loaded")
-            return 0
-        result = demo.seed_demo(actor)
-        print(f"loaded the demo desk: {result['users']} users, {result['tickets']} tickets. "
-              f"Every demo account's password is {demo.DEMO_PASSWORD!r} (demo data is for trying "
-              "the product only)")
-        return 0
-    if args.systems is not None:
-        count, option, label, generate = args.systems, "--systems", "systems", demo.seed_bulk_assets
-    elif args.log_entries is not None:
-        count, option, label, generate = (args.log_entries, "--log-entries", "log entries",
-                                          demo.seed_bulk_log)
-    else:
-        count, option, label, generate = args.tickets, "--tickets", "tickets", demo.seed_bulk
-    if count is None or count < 1:
-        raise UsageError(f"{option} needs a number of at least 1")
-    started = datetime.now()
-    result = generate(actor, count, progress=_progress_printer(f"generating {label}"))
-    seconds = (datetime.now() - started).total_seconds()
-    extra = f" and {result['peripherals']} peripherals" if isinstance(result, dict) else ""
-    print(f"generated {count} {label}{extra} in {seconds:.1f} s")
-    return 0
-
-
-def _progress_printer(label: str):
-    if not sys.stderr.isatty():
-        return None
-
-    def show(done: int, total: int) -> None:
-        width = 30
-        filled = int(width * done / total)
-        sys.stderr.write(f"\r{label} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
-        if done == total:
-            sys.stderr.write("\n")
-        sys.stderr.flush()
-
-    return show
-
-
-def _tickets(args, actor) -> int:
-    from itsm_tui.core.tickets import queue, service as tickets
-    from itsm_tui.core.store.models import PRIORITY_NAMES
-
-    if args.tickets_command == "create":
-        ticket = tickets.create(actor, args.title, args.description, category=args.category,
-                                impact=args.impact, urgency=args.urgency, requester=args.requester)
-        print(ticket.number)
-        return 0
-    if args.limit is not None and args.limit < 1:
-        raise UsageError("--limit needs a number of at least 1")
-    sort = queue.Sort.parse(args.sort)
-    rows = queue.iterate(actor, args.filter, sort)
-
-    def shaped():
-        for n, row in enumerate(rows):
-            if args.limit is not None and n >= args.limit:
-                return
-            yield tuple(
-                PRIORITY_NAMES[row["priority"]] if c == "priority" else row[c] for c in TICKET_COLUMNS
-            )
-
-    _print_rows(TICKET_COLUMNS, shaped(), args.format)
-    return 0
-
-
-def _import(args, actor) -> int:
-    from itsm_tui.importers import csv_import, servicenow
-
-    progress = _progress_printer(f"importing {args.import_source}")
-    if args.import_source == "servicenow":
-        report = servicenow.import_servicenow(actor, args.file, dry_run=args.dry_run, progress=progress)
-    else:
-        mapping = csv_import.load_mapping(args.kind, args.map, args.map_column)
-        report = csv_import.import_csv(actor, args.kind, args.file, mapping, dry_run=args.dry_run,
-                                       progress=progress)
-    print("\n".join(report.lines()))
-    return 0
-
-
-def _export(args, actor) -> int:
-    from itsm_tui.reports import export
-
-    fmt = args.format or os.path.splitext(args.output)[1].lower().lstrip(".")
-    if fmt not in export.FORMATS:
-        raise UsageError("say --format pdf or --format csv (or name the file .pdf or .csv)")
-    printers: dict = {}
-
-    def progress(step) -> None:
-        label = "reading rows" if step.stage == "reading" else f"writing {fmt.upper()}"
-        show = printers.setdefault(step.stage, _progress_printer(label))
-        if show and step.total:
-            show(step.done, step.total)
-
-    if args.what in ("ticket", "system"):
-        if not args.ref or fmt != "pdf" or args.filter or args.sort:
-            raise UsageError(f"export {args.what} takes a {'number' if args.what == 'ticket' else 'tag'},"
-                             " -o FILE.pdf and no --filter or --sort")
-        done = export.export_record(actor, args.what, args.ref, args.output, title=args.title)
-    else:
-        if args.ref:
-            raise UsageError(f"export {args.what} takes no {args.ref!r}: use --filter")
-        columns = tuple(c.strip() for c in args.columns.split(",")) if args.columns else None
-        done = export.export_list(actor, export.ListJob(
-            args.what, fmt, args.output, args.filter, args.sort, columns=columns,
-            title=args.title), progress=progress)
-    pages = f"{done.pages} page{'s' if done.pages != 1 else ''}" if done.pages else ""
-    if args.what in ("ticket", "system", "analytics"):  # one report: its pages, not "1 row"
-        print(f"wrote {done.path} ({pages})" if pages else f"wrote {done.path}")
-    else:
-        rows = f"{done.rows:,} row{'s' if done.rows != 1 else ''}"
-        print(f"wrote {done.path} ({rows}{', ' + pages if pages else ''})")
-    return 0
-
-
-def _print_rows(columns, rows, fmt: str) -> None:
-    from itsm_tui.core.text import strip_controls
-    from itsm_tui.reports import csv_export
-
-    out = sys.stdout
-    if fmt == "csv":
-        csv_export.write(out, columns, rows)
-    elif fmt == "json":
-        items = [
-            {c: (v.isoformat() if isinstance(v, datetime) else v) for c, v in zip(columns, row)}
-            for row in rows
-        ]
-        json.dump(items, out, ensure_ascii=False, indent=1)
-        out.write("\n")
-    else:
-        rows = [[strip_controls("" if v is None else (f"{v:%Y-%m-%d %H:%M}" if isinstance(v, datetime) else str(v)))
-                 for v in row] for row in rows]
-        widths = [min(40, max([len(c)] + [len(r[i]) for r in rows])) for i, c in enumerate(columns)]
-        out.write("  ".join(c.ljust(w) for c, w in zip(columns, widths)).rstrip() + "\n")
-        for row in rows:
-            out.write("  ".join(
-                (v if len(v) <= w else v[: w - 1] + "…").ljust(w) for v, w in zip(row, widths)
-            ).rstrip() + "\n")
-        out.write(f"({len(rows)} rows)\n")
