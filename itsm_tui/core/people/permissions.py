@@ -7,6 +7,7 @@ next to the data they need; this table says which roles may attempt an action at
 from __future__ import annotations
 
 from itsm_tui.core.errors import PermissionDenied
+from itsm_tui.core.store.models import User
 
 REQUESTER, AGENT, SUPERVISOR, ADMIN = "requester", "agent", "supervisor", "admin"
 STAFF = frozenset({AGENT, SUPERVISOR, ADMIN})
@@ -48,8 +49,6 @@ def require(actor, action: str) -> None:
     Role and active flag are read from the database, not from the caller's copy: an operator
     disabled or demoted while logged in loses the rights at their next action.
     """
-    from itsm_tui.core.store.models import User
-
     current = User.select(User.role, User.is_active).where(User.id == actor.id).first()
     if current is None or not current.is_active:
         raise PermissionDenied(f"{actor.username} is disabled")

@@ -20,7 +20,8 @@ from functools import reduce
 from peewee import SQL, Case, NodeList, fn
 
 from itsm_tui.core import clock
-from itsm_tui.core.tickets import sla
+from itsm_tui.core.text import strip_controls
+from itsm_tui.core.tickets import queue, sla
 from itsm_tui.core.store.db import database, is_mysql
 from itsm_tui.core.errors import ValidationError
 from itsm_tui.core.store.models import OPEN_STATUSES, PRIORITY_NAMES, STATUSES, Category, Ticket, User
@@ -121,8 +122,6 @@ def figures(actor: User, period: str = "30d", now: datetime | None = None,
                        query}, "reopened": query}: the queue filters that list exactly the
                        tickets behind each count (the outcome ones over all of time)
     """
-    from itsm_tui.core.tickets import queue  # the filter language (queue imports this module's neighbours only)
-
     scope = scope_of(actor)
     now = now or clock.now()
     cal = sla.calendar()
@@ -502,8 +501,6 @@ def _daily(mine, now: datetime, cal: sla.Calendar) -> list[dict]:
 
 def as_text(f: dict) -> str:
     """The figures as a plain-text report (names from the database are printed literally)."""
-    from itsm_tui.core.text import strip_controls
-
     who = f"agent {f['scope']['user']}" if f["scope"]["kind"] == "agent" else "the whole desk"
     lines = [f"Analytics for {who}: {f['period']['label']} ({f['period']['from']} to {f['period']['to']} UTC)",
              f"Calendar: {f['calendar']}"]
