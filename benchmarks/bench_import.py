@@ -25,7 +25,9 @@ import time
 from pathlib import Path
 
 from bench_queue import engine_urls
-from itsm_tui.core import db, setup, users
+from itsm_tui.core.store import db
+from itsm_tui.core import setup
+from itsm_tui.core.people import users
 from itsm_tui.importers.servicenow import BATCH_SIZE, import_servicenow
 
 

@@ -21,8 +21,11 @@ import statistics
 import time
 
 from bench_ui import LOST_AFTER, Repaints, _app_key
-from itsm_tui.core import alerts, analytics, db, setup, users
-from itsm_tui.core.models import Ticket, User
+from itsm_tui.core.tickets import alerts, analytics
+from itsm_tui.core.store import db
+from itsm_tui.core import setup
+from itsm_tui.core.people import users
+from itsm_tui.core.store.models import Ticket, User
 
 TICK = 0.01
 

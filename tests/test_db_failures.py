@@ -15,9 +15,12 @@ import pytest
 from textual.widgets import Input, Select, TextArea
 
 from servers import private_mariadb
-from itsm_tui import config
-from itsm_tui.core import db, setup, tickets, users
-from itsm_tui.core.models import Ticket, User
+from itsm_tui.core import config
+from itsm_tui.core.store import db
+from itsm_tui.core import setup
+from itsm_tui.core.tickets import service as tickets
+from itsm_tui.core.people import users
+from itsm_tui.core.store.models import Ticket, User
 from itsm_tui.ui.app import ItsmApp
 from itsm_tui.ui.modals import FormModal
 from itsm_tui.ui.screens.login import LoginScreen

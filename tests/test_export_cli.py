@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from itsm_tui.core import db
+from itsm_tui.core.store import db
 
 NUMBER = re.compile(r"INC\d{6}")
 

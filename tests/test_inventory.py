@@ -13,9 +13,13 @@ from decimal import Decimal
 import pytest
 from peewee import fn
 
-from itsm_tui.core import audit, clock, inventory, tickets, users
+from itsm_tui.core.store import audit
+from itsm_tui.core import clock
+from itsm_tui.core.inventory import service as inventory
+from itsm_tui.core.tickets import service as tickets
+from itsm_tui.core.people import users
 from itsm_tui.core.errors import ConflictError, NotFound, PermissionDenied, ValidationError
-from itsm_tui.core.models import (
+from itsm_tui.core.store.models import (
     AuditEntry, Department, Network, Peripheral, StockItem, System, Ticket, User,
 )
 

@@ -9,8 +9,9 @@ import pytest
 from rich.console import Console
 from textual.widgets import Input, Label, OptionList
 
-from itsm_tui.core import categories, clock, sla, tickets
-from itsm_tui.core.models import Ticket
+from itsm_tui.core.tickets import categories, sla, service as tickets
+from itsm_tui.core import clock
+from itsm_tui.core.store.models import Ticket
 from itsm_tui.ui.app import ItsmApp
 from itsm_tui.ui.modals import TextPrompt
 from itsm_tui.ui.screens.analytics import AnalyticsScreen
@@ -195,7 +196,7 @@ async def test_passes_never_overlap_and_a_change_during_a_pass_is_counted_after_
     import threading
     import time
 
-    from itsm_tui.core import analytics
+    from itsm_tui.core.tickets import analytics
 
     real, running, overlaps, started = analytics.figures, [0], [0], []
     lock = threading.Lock()
@@ -229,7 +230,7 @@ async def test_passes_never_overlap_and_a_change_during_a_pass_is_counted_after_
 
 
 async def test_a_failing_pass_is_reported_once_and_retried(desk, monkeypatch):
-    from itsm_tui.core import analytics
+    from itsm_tui.core.tickets import analytics
 
     calls = []
 

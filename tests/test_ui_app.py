@@ -11,8 +11,9 @@ from datetime import timedelta
 import pytest
 from textual.widgets import Input, OptionList, Select, TextArea
 
-from itsm_tui.core import inventory, tickets
-from itsm_tui.core.models import Comment, Notification, Ticket
+from itsm_tui.core.inventory import service as inventory
+from itsm_tui.core.tickets import service as tickets
+from itsm_tui.core.store.models import Comment, Notification, Ticket
 from itsm_tui.ui.app import ItsmApp
 from itsm_tui.ui.modals import (
     AgentPicker, ChoicePicker, ConflictModal, FormModal, MessageModal, PriorityForm, StatusPicker,
@@ -103,7 +104,7 @@ async def test_ticket_screen_shows_the_linked_printer_with_its_place_without_que
         desk, people):
     import threading
 
-    from itsm_tui.core import db
+    from itsm_tui.core.store import db
 
     agent = people["agent"]
     inventory.create(agent, "department", {"name": "Finance"})
@@ -529,7 +530,7 @@ async def test_the_queue_refreshes_itself_every_few_seconds(desk, people, monkey
 
 async def test_changing_the_sort_after_G_keeps_working(desk, system):
     from itsm_tui.core import demo
-    from itsm_tui.core.queue import Sort
+    from itsm_tui.core.tickets.queue import Sort
 
     demo.seed_bulk(system, 300)
     app = ItsmApp(desk)

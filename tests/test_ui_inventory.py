@@ -13,9 +13,13 @@ from decimal import Decimal
 import pytest
 from textual.widgets import Input, OptionList
 
-from itsm_tui import config
-from itsm_tui.core import clock, db, inventory, setup, tickets, users
-from itsm_tui.core.models import AuditEntry, Network, Peripheral, StockItem, System, Ticket
+from itsm_tui.core import config
+from itsm_tui.core import clock, setup
+from itsm_tui.core.store import db
+from itsm_tui.core.inventory import service as inventory
+from itsm_tui.core.tickets import service as tickets
+from itsm_tui.core.people import users
+from itsm_tui.core.store.models import AuditEntry, Network, Peripheral, StockItem, System, Ticket
 from itsm_tui.ui.app import ItsmApp
 from itsm_tui.ui.modals import ChoicePicker, ConfirmModal, ConflictModal, FormModal
 from itsm_tui.ui.screens.inventory import InventoryScreen

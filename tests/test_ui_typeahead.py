@@ -8,8 +8,8 @@ import pytest
 from textual import events
 from textual.widgets import Input, TextArea
 
-from itsm_tui.core import tickets
-from itsm_tui.core.models import Comment
+from itsm_tui.core.tickets import service as tickets
+from itsm_tui.core.store.models import Comment
 from itsm_tui.ui.app import ItsmApp
 from itsm_tui.ui.modals import TextPrompt
 from itsm_tui.ui.screens.login import LoginScreen

@@ -17,12 +17,13 @@ from typing import Callable, Iterable, Iterator
 import peewee
 from peewee import fn
 
-from ..core import audit, clock
-from ..core.db import database, is_mysql, transactional
-from ..core.errors import ItsmError
-from ..core.models import AuditEntry, Category, User
-from ..core.text import strip_controls
-from ..core.users import USERNAME_RE
+from itsm_tui.core.store import audit
+from itsm_tui.core import clock
+from itsm_tui.core.store.db import database, is_mysql, transactional
+from itsm_tui.core.errors import ItsmError
+from itsm_tui.core.store.models import AuditEntry, Category, User
+from itsm_tui.core.text import strip_controls
+from itsm_tui.core.people.users import USERNAME_RE
 
 MISSING = ("", "?")  # how exports write an empty cell
 _MISSING = frozenset(MISSING)  # the same, for the fastest membership test

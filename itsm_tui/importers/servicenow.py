@@ -41,15 +41,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Iterator
 
-from ..core import sla
-from ..core.db import transactional
-from ..core.errors import ConflictError, ItsmError, ValidationError
-from ..core.models import Ticket, User, ticket_number
-from ..core.permissions import require
-from ..core.tickets import (
-    BODY_MAX, PRIORITY_MATRIX, STATUS_LABELS, TITLE_MAX, parse_level, parse_priority,
-)
-from .common import (
+from itsm_tui.core.tickets import sla
+from itsm_tui.core.store.db import transactional
+from itsm_tui.core.errors import ConflictError, ItsmError, ValidationError
+from itsm_tui.core.store.models import Ticket, User, ticket_number
+from itsm_tui.core.people.permissions import require
+from itsm_tui.core.tickets.service import BODY_MAX, TITLE_MAX
+from itsm_tui.core.tickets.rules import PRIORITY_MATRIX, STATUS_LABELS, parse_level, parse_priority
+from itsm_tui.importers.common import (
     CHUNK, Counts, CsvFile, ImportReport, OutOfRange, Progress, audit_row, clean_cells, ensure_categories,
     ensure_users, insert_audit, insert_rows, parse_time, refused, run_batches,
 )

@@ -26,23 +26,26 @@ from textual.screen import Screen
 from textual.widgets import Input, TextArea
 from textual.worker import Worker, WorkerState
 
-from .. import config
-from ..core import assignment, db, logs, notifications, setup, tickets, views
-from ..core.errors import ItsmError, NotFound, SchemaError
-from ..core.models import Notification, User
-from ..core.permissions import a_role, allowed
-from ..core.text import strip_controls
-from . import crash
-from .failures import DB_ERRORS, db_message
-from .inputs import clean_pastes
-from .modals import ChoicePicker, HelpModal, MessageModal, TextPrompt
-from .opening import forget_reused_screens
-from .render import one_line
-from .screens.login import LoginScreen
-from .screens.queue import QueueScreen
-from .screens.setup import SetupScreen, no_admin_yet
-from .screens.ticket import open_ticket
-from .sla_monitor import SlaMonitor
+from itsm_tui.core import config
+from itsm_tui.core.tickets import assignment, service as tickets, views
+from itsm_tui.core.store import db
+from itsm_tui.core import logs, setup
+from itsm_tui.core.notify import notifications
+from itsm_tui.core.errors import ItsmError, NotFound, SchemaError
+from itsm_tui.core.store.models import Notification, User
+from itsm_tui.core.people.permissions import a_role, allowed
+from itsm_tui.core.text import strip_controls
+from itsm_tui.ui import crash
+from itsm_tui.ui.failures import DB_ERRORS, db_message
+from itsm_tui.ui.inputs import clean_pastes
+from itsm_tui.ui.modals import ChoicePicker, HelpModal, MessageModal, TextPrompt
+from itsm_tui.ui.opening import forget_reused_screens
+from itsm_tui.ui.render import one_line
+from itsm_tui.ui.screens.login import LoginScreen
+from itsm_tui.ui.screens.queue import QueueScreen
+from itsm_tui.ui.screens.setup import SetupScreen, no_admin_yet
+from itsm_tui.ui.screens.ticket import open_ticket
+from itsm_tui.ui.sla_monitor import SlaMonitor
 
 NOTIFICATION_POLL_SECONDS = 5.0
 IDLE_CHECK_SECONDS = 15.0
@@ -292,7 +295,7 @@ class ItsmApp(App):
         elif verb in ("ticket", "t") and args:
             self._open_number(args[0])
         elif verb in ("exports", "export", "files"):
-            from .my_exports import MyExportsModal
+            from itsm_tui.ui.my_exports import MyExportsModal
 
             self.push_screen(MyExportsModal(self.user.username, self.user.email))
         else:
@@ -319,7 +322,7 @@ class ItsmApp(App):
         elif entity_type == "ticket":
             self.open_ticket(entity_id)
         elif entity_type == "system" and allowed(self.user.role, "inventory.view"):
-            from .screens.system import open_system
+            from itsm_tui.ui.screens.system import open_system
 
             open_system(self, entity_id)
         elif entity_type == "user" and allowed(self.user.role, "user.manage"):

@@ -20,12 +20,12 @@ from textual.content import Content
 from textual.message import Message
 from textual.widgets import Button, Input, Label, ProgressBar, Select, SelectionList
 
-from ..core import files
-from ..core.errors import ItsmError, ValidationError
-from ..reports import export
-from ..reports.lists import LISTS
-from .inputs import InOrderInput
-from .modals import ConfirmModal, ErrorLine, ModalBase, literal
+from itsm_tui.core import files
+from itsm_tui.core.errors import ItsmError, ValidationError
+from itsm_tui.reports import export
+from itsm_tui.reports.lists import LISTS
+from itsm_tui.ui.inputs import InOrderInput
+from itsm_tui.ui.modals import ConfirmModal, ErrorLine, ModalBase, literal
 
 EXPORT_KEYS = "e,E"  # e on the queue, log and ticket screens; E everywhere (e edits elsewhere)
 RECORDS = ("ticket", "system", "analytics")

@@ -3,7 +3,7 @@ what became of the input. Forms show it and stay open with what was typed."""
 
 from __future__ import annotations
 
-from ..core import db_errors
+from itsm_tui.core.store import db_errors
 
 DB_ERRORS = db_errors.DATABASE_ERRORS
 

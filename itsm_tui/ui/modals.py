@@ -31,14 +31,14 @@ from textual.widgets import (
 )
 from textual.widgets.option_list import Option
 
-from ..core import drafts, files
-from ..core.db_errors import may_have_been_written, reason
-from ..core.errors import ItsmError
-from ..core.models import LEVEL_NAMES, PRIORITY_NAMES
-from ..core.text import strip_controls
-from ..core.tickets import PRIORITY_MATRIX
-from .failures import DB_ERRORS, db_message
-from .inputs import InOrderInput, InOrderTextArea, TypeAheadInput
+from itsm_tui.core import drafts, files
+from itsm_tui.core.store.db_errors import may_have_been_written, reason
+from itsm_tui.core.errors import ItsmError
+from itsm_tui.core.store.models import LEVEL_NAMES, PRIORITY_NAMES
+from itsm_tui.core.text import strip_controls
+from itsm_tui.core.tickets.rules import PRIORITY_MATRIX
+from itsm_tui.ui.failures import DB_ERRORS, db_message
+from itsm_tui.ui.inputs import InOrderInput, InOrderTextArea, TypeAheadInput
 
 ResultType = TypeVar("ResultType")
 

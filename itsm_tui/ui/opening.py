@@ -14,8 +14,8 @@ from typing import Callable, Generic, TypeVar
 from peewee import DatabaseError, InterfaceError
 from textual.screen import Screen
 
-from ..core.errors import ItsmError
-from ..core.models import User
+from itsm_tui.core.errors import ItsmError
+from itsm_tui.core.store.models import User
 
 SHOW_LOADING_AFTER = 0.2  # seconds
 READ_ERRORS = (ItsmError, DatabaseError, InterfaceError)  # shown to the operator, nothing opens

@@ -13,9 +13,10 @@ from __future__ import annotations
 import os
 from time import perf_counter
 
-from ..core import alerts, analytics, mailer
-from ..core.models import User
-from ..core.permissions import allowed, is_staff
+from itsm_tui.core.tickets import alerts, analytics
+from itsm_tui.core.notify import mailer
+from itsm_tui.core.store.models import User
+from itsm_tui.core.people.permissions import allowed, is_staff
 
 DEFAULT_INTERVAL = 30.0
 

@@ -15,13 +15,15 @@ from peewee import DatabaseError, InterfaceError
 from textual import work
 from textual.binding import Binding
 
-from ..core import inventory, tickets, timeline
-from ..core.errors import ConflictError, ItsmError
-from ..core.models import Ticket, User
-from ..core.permissions import allowed
-from ..core.tickets import STATUS_LABELS, TRANSITIONS, ticket_number
-from ..core.drafts import REQUEST_KEY
-from .modals import (
+from itsm_tui.core.inventory import service as inventory
+from itsm_tui.core.tickets import service as tickets, timeline
+from itsm_tui.core.errors import ConflictError, ItsmError
+from itsm_tui.core.store.models import Ticket, User
+from itsm_tui.core.people.permissions import allowed
+from itsm_tui.core.tickets.rules import STATUS_LABELS, choosable
+from itsm_tui.core.store.models import ticket_number
+from itsm_tui.core.drafts import REQUEST_KEY
+from itsm_tui.ui.modals import (
     AgentPicker, ChoicePicker, ConfirmModal, ConflictModal, Draft, FormField, FormModal, MessageModal, PriorityForm,
     StatusPicker, TextPrompt,
 )
@@ -136,14 +138,7 @@ class Triage:
             counts[target.status] = counts.get(target.status, 0) + 1
         now = ", ".join(f"{STATUS_LABELS[k]} ({n})" for k, n in counts.items()) if len(targets) > 1 \
             else STATUS_LABELS[current]
-        if len(targets) == 1:
-            allowed_targets = sorted(TRANSITIONS[current], key=list(STATUS_LABELS).index)
-        else:
-            allowed_targets = [s for s in STATUS_LABELS if any(s in TRANSITIONS[t.status] for t in targets)]
-        if self.user.role == "requester":
-            allowed_targets = [s for s in allowed_targets
-                               if (current in ("resolved", "closed") and s == "in_progress")
-                               or (current == "resolved" and s == "closed")]
+        allowed_targets = choosable(self.user.role, list(counts))
         if not allowed_targets:
             self.app.notify("No status change is possible from here.", severity="warning")
             return
@@ -326,6 +321,6 @@ def _assigned_to_others(ticket_ids: list[int], me: int) -> list[tuple[str, str]]
 
 
 def _categories():
-    from ..core import categories
+    from itsm_tui.core.tickets import categories
 
     return categories.active()

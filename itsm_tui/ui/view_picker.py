@@ -5,7 +5,7 @@ from __future__ import annotations
 from textual.binding import Binding
 from textual.widgets import OptionList
 
-from .modals import ChoicePicker, ErrorLine
+from itsm_tui.ui.modals import ChoicePicker, ErrorLine
 
 
 class ViewPicker(ChoicePicker):

@@ -15,13 +15,13 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Button, Checkbox, Footer, Input, Label, Log, ProgressBar, Select, Static
 
-from ...core import files
-from ...core.errors import ItsmError
-from ...core.permissions import allowed
-from ...core.text import strip_controls
-from ...importers import csv_import, servicenow
-from ..inputs import InOrderInput
-from ..widgets.frame import Frame
+from itsm_tui.core import files
+from itsm_tui.core.errors import ItsmError
+from itsm_tui.core.people.permissions import allowed
+from itsm_tui.core.text import strip_controls
+from itsm_tui.importers import csv_import, servicenow
+from itsm_tui.ui.inputs import InOrderInput
+from itsm_tui.ui.widgets.frame import Frame
 
 KINDS = (
     ("ServiceNow incident export", "servicenow"),

@@ -22,17 +22,18 @@ from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Input, Static, Tab, Tabs
 
-from ...core import assets, drafts, inventory
-from ...core.errors import ConflictError, ItsmError, NotFound, QueryError
-from ...core.models import ASSET_STATUSES, PERIPHERAL_KINDS, SYSTEM_TYPES, User
-from ...core.permissions import allowed
-from ..export_modal import EXPORTABLE_KINDS, ExportContext, ExportModal
-from ..modals import ConfirmModal, ConflictModal, Draft, FormField, FormModal, kept_message
-from ..render import literal, one_line
-from ..widgets.filter_bar import FilterBarKeys, FilterError, FilterInput
-from ..widgets.asset_tables import TABLES, AssetTable, money
-from ..widgets.footer import KeyFooter
-from ..widgets.frame import Frame
+from itsm_tui.core.inventory import lists as assets, service as inventory
+from itsm_tui.core import drafts
+from itsm_tui.core.errors import ConflictError, ItsmError, NotFound, QueryError
+from itsm_tui.core.store.models import ASSET_STATUSES, PERIPHERAL_KINDS, SYSTEM_TYPES, User
+from itsm_tui.core.people.permissions import allowed
+from itsm_tui.ui.export_modal import EXPORTABLE_KINDS, ExportContext, ExportModal
+from itsm_tui.ui.modals import ConfirmModal, ConflictModal, Draft, FormField, FormModal, kept_message
+from itsm_tui.ui.render import literal, one_line
+from itsm_tui.ui.widgets.filter_bar import FilterBarKeys, FilterError, FilterInput
+from itsm_tui.ui.widgets.asset_tables import TABLES, AssetTable, money
+from itsm_tui.ui.widgets.footer import KeyFooter
+from itsm_tui.ui.widgets.frame import Frame
 
 REFRESH_SECONDS = 5.0
 DB_ERRORS = (ItsmError, DatabaseError, InterfaceError)
@@ -640,7 +641,7 @@ class InventoryScreen(FilterBarKeys, InventoryActions, Screen):
     def _open(self, event: AssetTable.Opened) -> None:
         event.stop()
         if self.kind == "system":
-            from .system import open_system
+            from itsm_tui.ui.screens.system import open_system
 
             open_system(self.app, event.row_id)
         else:
@@ -680,7 +681,7 @@ class InventoryScreen(FilterBarKeys, InventoryActions, Screen):
 
     @work(exclusive=True, group="inventory-sort", exit_on_error=False)
     async def action_sort(self) -> None:
-        from ..modals import ChoicePicker
+        from itsm_tui.ui.modals import ChoicePicker
 
         columns = [(c.header, c.sort) for c in self.table.COLUMNS if c.sort and c.sort in assets.SORTS[self.kind]]
         choice = await self.app.push_screen_wait(ChoicePicker("Sort by", columns))

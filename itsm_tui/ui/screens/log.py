@@ -19,18 +19,19 @@ from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import Input, Label, Static
 
-from ...core import activity, clock
-from ...core.errors import ItsmError, PermissionDenied, QueryError
-from ...core.models import User
-from ...core.permissions import allowed
-from ..export_modal import EXPORT_KEYS, ExportContext, ExportModal
-from ..modals import MessageModal
-from ..opening import reused_screen
-from ..render import literal, one_line
-from ..widgets.filter_bar import FilterBarKeys, FilterError, FilterInput
-from ..widgets.footer import KeyFooter
-from ..widgets.frame import Frame
-from ..widgets.log_table import LogTable, ago
+from itsm_tui.core.audit import activity
+from itsm_tui.core import clock
+from itsm_tui.core.errors import ItsmError, PermissionDenied, QueryError
+from itsm_tui.core.store.models import User
+from itsm_tui.core.people.permissions import allowed
+from itsm_tui.ui.export_modal import EXPORT_KEYS, ExportContext, ExportModal
+from itsm_tui.ui.modals import MessageModal
+from itsm_tui.ui.opening import reused_screen
+from itsm_tui.ui.render import literal, one_line
+from itsm_tui.ui.widgets.filter_bar import FilterBarKeys, FilterError, FilterInput
+from itsm_tui.ui.widgets.footer import KeyFooter
+from itsm_tui.ui.widgets.frame import Frame
+from itsm_tui.ui.widgets.log_table import LogTable, ago
 
 REFRESH_SECONDS = 5.0
 VALUE_WIDTH = 300  # a changed value longer than this is cut in the detail panel

@@ -10,11 +10,11 @@ from textual.containers import Center, Vertical
 from textual.screen import Screen
 from textual.widgets import Button, Input, Label, Static
 
-from ...core import auth
-from ...core.errors import AuthError
-from ..failures import DB_ERRORS, db_message
-from ..inputs import TypeAheadInput
-from ..render import literal
+from itsm_tui.core.people import auth
+from itsm_tui.core.errors import AuthError
+from itsm_tui.ui.failures import DB_ERRORS, db_message
+from itsm_tui.ui.inputs import TypeAheadInput
+from itsm_tui.ui.render import literal
 
 
 class LoginScreen(Screen):

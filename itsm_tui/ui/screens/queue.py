@@ -11,18 +11,18 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Input, Static
 
-from ...core import queue, views
-from ...core.errors import ItsmError, QueryError
-from ...core.query import parse
-from ..export_modal import EXPORT_KEYS, ExportContext, ExportModal
-from ..modals import ChoicePicker, ConfirmModal, TextPrompt
-from ..render import literal
-from ..view_picker import ViewPicker
-from ..triage import TRIAGE_BINDINGS, Target, Triage
-from ..widgets.filter_bar import FilterBarKeys, FilterError, FilterInput
-from ..widgets.footer import KeyFooter
-from ..widgets.frame import Frame
-from ..widgets.ticket_table import COLUMNS, SORT_CHOICES, TicketTable
+from itsm_tui.core.tickets import queue, views
+from itsm_tui.core.errors import ItsmError, QueryError
+from itsm_tui.core.tickets.query import parse
+from itsm_tui.ui.export_modal import EXPORT_KEYS, ExportContext, ExportModal
+from itsm_tui.ui.modals import ChoicePicker, ConfirmModal, TextPrompt
+from itsm_tui.ui.render import literal
+from itsm_tui.ui.view_picker import ViewPicker
+from itsm_tui.ui.triage import TRIAGE_BINDINGS, Target, Triage
+from itsm_tui.ui.widgets.filter_bar import FilterBarKeys, FilterError, FilterInput
+from itsm_tui.ui.widgets.footer import KeyFooter
+from itsm_tui.ui.widgets.frame import Frame
+from itsm_tui.ui.widgets.ticket_table import COLUMNS, SORT_CHOICES, TicketTable
 
 REFRESH_SECONDS = 5.0
 

@@ -11,13 +11,14 @@ from textual.containers import Center, Vertical
 from textual.screen import Screen
 from textual.widgets import Static
 
-from ...core import demo, setup, users
-from ...core.errors import ItsmError
-from ...core.models import User
-from ..failures import DB_ERRORS, db_message
-from ..modals import FormField, FormModal
-from ..render import literal
-from ..widgets.footer import KeyFooter
+from itsm_tui.core import demo, setup
+from itsm_tui.core.people import users
+from itsm_tui.core.errors import ItsmError
+from itsm_tui.core.store.models import User
+from itsm_tui.ui.failures import DB_ERRORS, db_message
+from itsm_tui.ui.modals import FormField, FormModal
+from itsm_tui.ui.render import literal
+from itsm_tui.ui.widgets.footer import KeyFooter
 
 
 class SetupScreen(Screen):

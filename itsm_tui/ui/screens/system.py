@@ -18,19 +18,21 @@ from textual.screen import Screen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
-from ...core import assets, audit, clock, inventory
-from ...core.errors import ConflictError, NotFound
-from ...core.models import Department, Network, System, User
-from ...core.permissions import allowed
-from ...core.text import strip_controls
-from ..export_modal import ExportContext, ExportModal
-from ..modals import ChoicePicker, ConflictModal
-from ..opening import OpenWhenRead, reused_screen
-from ..render import literal, one_line, priority_text, status_text, when
-from ..widgets.asset_tables import asset_status
-from ..widgets.footer import KeyFooter
-from ..widgets.frame import Frame
-from .inventory import DB_ERRORS, InventoryActions
+from itsm_tui.core.inventory import lists as assets, service as inventory
+from itsm_tui.core.store import audit
+from itsm_tui.core import clock
+from itsm_tui.core.errors import ConflictError, NotFound
+from itsm_tui.core.store.models import Department, Network, System, User
+from itsm_tui.core.people.permissions import allowed
+from itsm_tui.core.text import strip_controls
+from itsm_tui.ui.export_modal import ExportContext, ExportModal
+from itsm_tui.ui.modals import ChoicePicker, ConflictModal
+from itsm_tui.ui.opening import OpenWhenRead, reused_screen
+from itsm_tui.ui.render import literal, one_line, priority_text, status_text, when
+from itsm_tui.ui.widgets.asset_tables import asset_status
+from itsm_tui.ui.widgets.footer import KeyFooter
+from itsm_tui.ui.widgets.frame import Frame
+from itsm_tui.ui.screens.inventory import DB_ERRORS, InventoryActions
 
 REFRESH_SECONDS = 5.0
 PICKER_LIMIT = 50

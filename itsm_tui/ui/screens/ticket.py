@@ -18,20 +18,21 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Static
 
-from ... import config
-from ...core import clock, files, tickets, timeline
-from ...core.errors import ItsmError
-from ...core.models import (
+from itsm_tui.core import config
+from itsm_tui.core import clock, files
+from itsm_tui.core.tickets import service as tickets, timeline
+from itsm_tui.core.errors import ItsmError
+from itsm_tui.core.store.models import (
     LEVEL_NAMES, Attachment, Category, Department, Network, Peripheral, System, Ticket, User,
 )
-from ...core.permissions import allowed, is_staff
-from ..export_modal import EXPORT_KEYS, ExportContext, ExportModal
-from ..modals import ChoicePicker, PathPrompt
-from ..opening import OpenWhenRead, reused_screen
-from ..render import SLA_STYLES, literal, outcome, priority_text, status_text, when
-from ..triage import TRIAGE_BINDINGS, Target, Triage
-from ..widgets.footer import KeyFooter
-from ..widgets.frame import Frame
+from itsm_tui.core.people.permissions import allowed, is_staff
+from itsm_tui.ui.export_modal import EXPORT_KEYS, ExportContext, ExportModal
+from itsm_tui.ui.modals import ChoicePicker, PathPrompt
+from itsm_tui.ui.opening import OpenWhenRead, reused_screen
+from itsm_tui.ui.render import SLA_STYLES, literal, outcome, priority_text, status_text, when
+from itsm_tui.ui.triage import TRIAGE_BINDINGS, Target, Triage
+from itsm_tui.ui.widgets.footer import KeyFooter
+from itsm_tui.ui.widgets.frame import Frame
 
 REFRESH_SECONDS = 5.0
 

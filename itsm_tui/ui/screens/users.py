@@ -18,18 +18,19 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Static
 
-from ...core import clock, users
-from ...core.errors import ConflictError, ItsmError, PermissionDenied, ValidationError
-from ...core.models import ROLES, Department, User
-from ...core.permissions import require
-from ...core.queue import END, Cursor, Page
-from ..failures import db_message
-from ..modals import ConfirmModal, Draft, FormField, FormModal, MessageModal, kept_message
-from ..render import literal, one_line, when
-from ..widgets.filter_bar import FilterBarKeys, FilterInput
-from ..widgets.footer import KeyFooter
-from ..widgets.frame import Frame
-from ..widgets.log_table import UserTable, ago
+from itsm_tui.core import clock
+from itsm_tui.core.people import users
+from itsm_tui.core.errors import ConflictError, ItsmError, PermissionDenied, ValidationError
+from itsm_tui.core.store.models import ROLES, Department, User
+from itsm_tui.core.people.permissions import require
+from itsm_tui.core.tickets.queue import END, Cursor, Page
+from itsm_tui.ui.failures import db_message
+from itsm_tui.ui.modals import ConfirmModal, Draft, FormField, FormModal, MessageModal, kept_message
+from itsm_tui.ui.render import literal, one_line, when
+from itsm_tui.ui.widgets.filter_bar import FilterBarKeys, FilterInput
+from itsm_tui.ui.widgets.footer import KeyFooter
+from itsm_tui.ui.widgets.frame import Frame
+from itsm_tui.ui.widgets.log_table import UserTable, ago
 
 REFRESH_SECONDS = 5.0
 GENERATE_HINT = "leave empty to generate one (shown once)"

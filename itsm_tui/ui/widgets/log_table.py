@@ -17,9 +17,9 @@ from rich.text import Text
 from textual.binding import Binding
 from textual.message import Message
 
-from ...core.activity import action_label, entity_label
-from ..render import cell
-from .paged_table import Column, PagedTable
+from itsm_tui.core.audit.activity import action_label, entity_label
+from itsm_tui.ui.render import cell
+from itsm_tui.ui.widgets.paged_table import Column, PagedTable
 
 
 @dataclass(frozen=True)

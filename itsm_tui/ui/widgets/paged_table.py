@@ -22,8 +22,9 @@ from textual.reactive import reactive
 from textual.strip import Strip
 from textual.widget import Widget
 
-from ...core import clock, db_errors
-from ...core.queue import END, Cursor, Page
+from itsm_tui.core import clock
+from itsm_tui.core.store import db_errors
+from itsm_tui.core.tickets.queue import END, Cursor, Page
 
 MAX_ROWS = 400
 MIN_FLEX = 24  # the flexible column (a title) keeps at least this many cells while others can go
