@@ -12,7 +12,7 @@ from textual.widgets import Input, Label, OptionList
 from itsm_tui.core import categories, clock, sla, tickets
 from itsm_tui.core.models import Ticket
 from itsm_tui.ui.app import ItsmApp
-from itsm_tui.ui.modals import TextPrompt
+from itsm_tui.ui.modals.prompts import TextPrompt
 from itsm_tui.ui.screens.analytics import AnalyticsScreen
 from itsm_tui.ui.screens.queue import QueueScreen
 from itsm_tui.ui.widgets.ticket_table import TicketTable

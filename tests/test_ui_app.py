@@ -14,10 +14,10 @@ from textual.widgets import Input, OptionList, Select, TextArea
 from itsm_tui.core import inventory, tickets
 from itsm_tui.core.models import Comment, Notification, Ticket
 from itsm_tui.ui.app import ItsmApp
-from itsm_tui.ui.modals import (
-    AgentPicker, ChoicePicker, ConflictModal, FormModal, MessageModal, PriorityForm, StatusPicker,
-    TextPrompt,
-)
+from itsm_tui.ui.modals.forms import FormModal, PriorityForm
+from itsm_tui.ui.modals.panels import ConflictModal, MessageModal
+from itsm_tui.ui.modals.pickers import AgentPicker, ChoicePicker, StatusPicker
+from itsm_tui.ui.modals.prompts import TextPrompt
 from itsm_tui.ui.screens.login import LoginScreen
 from itsm_tui.ui.screens.queue import QueueScreen
 from itsm_tui.ui.screens.ticket import TicketScreen, read_ticket

@@ -16,7 +16,7 @@ from itsm_tui.core import demo, queue, tickets
 from itsm_tui.reports import lists
 from itsm_tui.ui.app import ItsmApp
 from itsm_tui.ui.export_modal import ExportModal
-from itsm_tui.ui.modals import ConfirmModal, ErrorLine
+from itsm_tui.ui.modals.base import ConfirmModal, ErrorLine
 from itsm_tui.ui.screens.queue import QueueScreen
 from ui_helpers import logged_in, until
 

@@ -35,7 +35,9 @@ from ..core.text import strip_controls
 from . import crash
 from .failures import DB_ERRORS, db_message
 from .inputs import clean_pastes
-from .modals import ChoicePicker, HelpModal, MessageModal, TextPrompt
+from .modals.panels import HelpModal, MessageModal
+from .modals.pickers import ChoicePicker
+from .modals.prompts import TextPrompt
 from .opening import forget_reused_screens
 from .render import one_line
 from .screens.login import LoginScreen

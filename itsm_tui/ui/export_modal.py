@@ -25,7 +25,7 @@ from ..core.errors import ItsmError, ValidationError
 from ..reports import export
 from ..reports.lists import LISTS
 from .inputs import InOrderInput
-from .modals import ConfirmModal, ErrorLine, ModalBase, literal
+from .modals.base import ConfirmModal, ErrorLine, ModalBase, literal
 
 EXPORT_KEYS = "e,E"  # e on the queue, log and ticket screens; E everywhere (e edits elsewhere)
 RECORDS = ("ticket", "system", "analytics")

@@ -16,7 +16,7 @@ from textual.widgets.option_list import Option
 from ..core import files, mailer
 from ..core.errors import ItsmError
 from ..core.text import strip_controls
-from .modals import ConfirmModal, ErrorLine, ModalBase
+from .modals.base import ConfirmModal, ErrorLine, ModalBase
 
 
 def _size(n: int) -> str:

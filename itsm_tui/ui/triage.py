@@ -21,10 +21,12 @@ from ..core.models import Ticket, User
 from ..core.permissions import allowed
 from ..core.tickets import STATUS_LABELS, TRANSITIONS, ticket_number
 from ..core.drafts import REQUEST_KEY
-from .modals import (
-    AgentPicker, ChoicePicker, ConfirmModal, ConflictModal, Draft, FormField, FormModal, MessageModal, PriorityForm,
-    StatusPicker, TextPrompt,
-)
+from .modals.base import ConfirmModal
+from .modals.draft_keeper import Draft
+from .modals.forms import FormField, FormModal, PriorityForm
+from .modals.panels import ConflictModal, MessageModal
+from .modals.pickers import AgentPicker, ChoicePicker, StatusPicker
+from .modals.prompts import TextPrompt
 
 TRIAGE_BINDINGS = [
     Binding("a", "assign_me", "Take"),

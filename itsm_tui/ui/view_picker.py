@@ -5,7 +5,9 @@ from __future__ import annotations
 from textual.binding import Binding
 from textual.widgets import OptionList
 
-from .modals import ChoicePicker, ErrorLine
+from .modals.base import ErrorLine
+
+from .modals.pickers import ChoicePicker
 
 
 class ViewPicker(ChoicePicker):

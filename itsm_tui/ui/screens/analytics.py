@@ -23,7 +23,7 @@ from textual.widgets.option_list import Option
 from ...core import analytics, clock, sla
 from ...core.errors import ValidationError
 from ..export_modal import EXPORT_KEYS, ExportContext, ExportModal
-from ..modals import TextPrompt
+from ..modals.prompts import TextPrompt
 from ..render import literal, one_line
 from ..widgets.frame import Frame
 

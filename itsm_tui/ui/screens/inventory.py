@@ -27,7 +27,10 @@ from ...core.errors import ConflictError, ItsmError, NotFound, QueryError
 from ...core.models import ASSET_STATUSES, PERIPHERAL_KINDS, SYSTEM_TYPES, User
 from ...core.permissions import allowed
 from ..export_modal import EXPORTABLE_KINDS, ExportContext, ExportModal
-from ..modals import ConfirmModal, ConflictModal, Draft, FormField, FormModal, kept_message
+from ..modals.base import ConfirmModal
+from ..modals.draft_keeper import Draft, kept_message
+from ..modals.forms import FormField, FormModal
+from ..modals.panels import ConflictModal
 from ..render import literal, one_line
 from ..widgets.filter_bar import FilterBarKeys, FilterError, FilterInput
 from ..widgets.asset_tables import TABLES, AssetTable, money
@@ -680,7 +683,7 @@ class InventoryScreen(FilterBarKeys, InventoryActions, Screen):
 
     @work(exclusive=True, group="inventory-sort", exit_on_error=False)
     async def action_sort(self) -> None:
-        from ..modals import ChoicePicker
+        from ..modals.pickers import ChoicePicker
 
         columns = [(c.header, c.sort) for c in self.table.COLUMNS if c.sort and c.sort in assets.SORTS[self.kind]]
         choice = await self.app.push_screen_wait(ChoicePicker("Sort by", columns))

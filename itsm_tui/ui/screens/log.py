@@ -24,7 +24,7 @@ from ...core.errors import ItsmError, PermissionDenied, QueryError
 from ...core.models import User
 from ...core.permissions import allowed
 from ..export_modal import EXPORT_KEYS, ExportContext, ExportModal
-from ..modals import MessageModal
+from ..modals.panels import MessageModal
 from ..opening import reused_screen
 from ..render import literal, one_line
 from ..widgets.filter_bar import FilterBarKeys, FilterError, FilterInput

@@ -15,7 +15,9 @@ from ...core import queue, views
 from ...core.errors import ItsmError, QueryError
 from ...core.query import parse
 from ..export_modal import EXPORT_KEYS, ExportContext, ExportModal
-from ..modals import ChoicePicker, ConfirmModal, TextPrompt
+from ..modals.base import ConfirmModal
+from ..modals.pickers import ChoicePicker
+from ..modals.prompts import TextPrompt
 from ..render import literal
 from ..view_picker import ViewPicker
 from ..triage import TRIAGE_BINDINGS, Target, Triage

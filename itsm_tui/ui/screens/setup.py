@@ -15,7 +15,7 @@ from ...core import demo, setup, users
 from ...core.errors import ItsmError
 from ...core.models import User
 from ..failures import DB_ERRORS, db_message
-from ..modals import FormField, FormModal
+from ..modals.forms import FormField, FormModal
 from ..render import literal
 from ..widgets.footer import KeyFooter
 

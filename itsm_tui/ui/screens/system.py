@@ -24,7 +24,8 @@ from ...core.models import Department, Network, System, User
 from ...core.permissions import allowed
 from ...core.text import strip_controls
 from ..export_modal import ExportContext, ExportModal
-from ..modals import ChoicePicker, ConflictModal
+from ..modals.panels import ConflictModal
+from ..modals.pickers import ChoicePicker
 from ..opening import OpenWhenRead, reused_screen
 from ..render import literal, one_line, priority_text, status_text, when
 from ..widgets.asset_tables import asset_status

@@ -26,7 +26,8 @@ from ...core.models import (
 )
 from ...core.permissions import allowed, is_staff
 from ..export_modal import EXPORT_KEYS, ExportContext, ExportModal
-from ..modals import ChoicePicker, PathPrompt
+from ..modals.pickers import ChoicePicker
+from ..modals.prompts import PathPrompt
 from ..opening import OpenWhenRead, reused_screen
 from ..render import SLA_STYLES, literal, outcome, priority_text, status_text, when
 from ..triage import TRIAGE_BINDINGS, Target, Triage

@@ -24,7 +24,10 @@ from ...core.models import ROLES, Department, User
 from ...core.permissions import require
 from ...core.queue import END, Cursor, Page
 from ..failures import db_message
-from ..modals import ConfirmModal, Draft, FormField, FormModal, MessageModal, kept_message
+from ..modals.base import ConfirmModal
+from ..modals.draft_keeper import Draft, kept_message
+from ..modals.forms import FormField, FormModal
+from ..modals.panels import MessageModal
 from ..render import literal, one_line, when
 from ..widgets.filter_bar import FilterBarKeys, FilterInput
 from ..widgets.footer import KeyFooter
