@@ -5,6 +5,8 @@ The ticket service writes them (``tickets.notify``); nobody reads another user's
 
 from __future__ import annotations
 
+from peewee import fn
+
 from . import audit, clock
 from .db import transactional
 from .errors import ValidationError
@@ -58,3 +60,16 @@ def mark_all_read(actor: User) -> int:
     audit.record(actor, "read_notifications", "notification", None,
                  f"marked {changed} notification{'s' if changed != 1 else ''} read")
     return changed
+
+
+def unread_by_kind(actor: User) -> dict[str, int]:
+    """How many unread notifications the actor has, by kind ("breached": 4, ...)."""
+    query = (_own(actor).select(Notification.kind, fn.COUNT(Notification.id).alias("n"))
+             .where(Notification.read_at.is_null()).group_by(Notification.kind).dicts())
+    return {row["kind"]: row["n"] for row in query}
+
+
+def newest(actor: User, limit: int = 100) -> list[Notification]:
+    """The actor's notifications, newest by time first (imported and seeded ones are not in id
+    order), read or not."""
+    return list(_own(actor).order_by(Notification.created_at.desc(), Notification.id.desc()).limit(_limit(limit)))

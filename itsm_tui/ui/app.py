@@ -16,7 +16,6 @@ from functools import partial
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-from peewee import fn
 from textual import events, work
 from textual.app import App
 from textual.binding import Binding
@@ -28,12 +27,13 @@ from textual.worker import Worker, WorkerState
 
 from .. import config
 from ..core import assignment, db, logs, notifications, setup, tickets, views
+from ..core.db_errors import DATABASE_ERRORS
 from ..core.errors import ItsmError, NotFound, SchemaError
-from ..core.models import Notification, User
+from ..core.models import User
 from ..core.permissions import a_role, allowed
 from ..core.text import strip_controls
 from . import crash
-from .failures import DB_ERRORS, db_message
+from .failures import db_message
 from .inputs import clean_pastes
 from .modals.panels import HelpModal, MessageModal
 from .modals.pickers import ChoicePicker
@@ -242,7 +242,7 @@ class ItsmApp(App):
         self.user = user
         self.switch_screen(QueueScreen())
         if self.unread:
-            self.notify(f"{self.unread} unread: {_kinds(_unread_kinds(user))} (N shows them)",
+            self.notify(f"{self.unread} unread: {_kinds(notifications.unread_by_kind(user))} (N shows them)",
                         title="Notifications", timeout=6)
         self.sla_monitor.start(user)
         self.call_after_refresh(_freeze_heap)
@@ -258,6 +258,12 @@ class ItsmApp(App):
 
     def open_ticket(self, ticket_id: int) -> None:
         open_ticket(self, ticket_id)
+
+    def open_system(self, system_id: int) -> None:
+        """Screens open a system through the app, so that no screen imports another."""
+        from .screens.system import open_system  # the inventory's screens load when first opened
+
+        open_system(self, system_id)
 
     def screen_action(self, name: str) -> None:
         method = getattr(self.screen, f"action_{name}", None)
@@ -321,9 +327,7 @@ class ItsmApp(App):
         elif entity_type == "ticket":
             self.open_ticket(entity_id)
         elif entity_type == "system" and allowed(self.user.role, "inventory.view"):
-            from .screens.system import open_system
-
-            open_system(self, entity_id)
+            self.open_system(entity_id)
         elif entity_type == "user" and allowed(self.user.role, "user.manage"):
             self.show_section("users")
         else:
@@ -497,7 +501,7 @@ class ItsmApp(App):
         """A background task failed (database gone, locked too long): say so, keep running."""
         if event.state == WorkerState.ERROR:
             error = event.worker.error
-            text = db_message(error, "nothing was changed") if isinstance(error, DB_ERRORS) else \
+            text = db_message(error, "nothing was changed") if isinstance(error, DATABASE_ERRORS) else \
                 crash.mask(str(error), self._secrets())
             self.notify(text, title="That did not work", severity="error", timeout=10)
 
@@ -557,7 +561,7 @@ class ItsmApp(App):
         user = self.user
         if user is None:
             return
-        items = await asyncio.to_thread(_newest_notifications, user)
+        items = await asyncio.to_thread(notifications.newest, user)
         rows = [(f"{'•' if n.read_at is None else ' '} {n.created_at:%Y-%m-%d %H:%M}  {n.message}", n.ticket_id)
                 for n in items]
         if not rows:
@@ -584,18 +588,6 @@ def _kinds(counts: dict[str, int]) -> str:
     ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
     return ", ".join(f"{n} {KIND_WORDS.get(kind, kind.replace('_', ' '))}"
                      f"{'s' if kind in COUNTED and n != 1 else ''}" for kind, n in ordered)
-
-
-def _unread_kinds(user: User) -> dict[str, int]:
-    query = (Notification.select(Notification.kind, fn.COUNT(Notification.id).alias("n"))
-             .where(Notification.user == user.id, Notification.read_at.is_null())
-             .group_by(Notification.kind).dicts())
-    return {row["kind"]: row["n"] for row in query}
-
-
-def _newest_notifications(user: User, limit: int = 100) -> list[Notification]:
-    return list(Notification.select().where(Notification.user == user.id)
-                .order_by(Notification.created_at.desc(), Notification.id.desc()).limit(limit))
 
 
 def run(url: str | None = None) -> int:

@@ -12,11 +12,12 @@ from textual.content import Content
 from textual.widgets import Input, Label, Select, TextArea
 
 from ...core import drafts
+from ...core.db_errors import DATABASE_ERRORS
 from ...core.errors import ItsmError
 from ...core.models import LEVEL_NAMES, PRIORITY_NAMES
 from ...core.text import strip_controls
 from ...core.tickets import PRIORITY_MATRIX
-from ..failures import DB_ERRORS, db_message
+from ..failures import db_message
 from ..inputs import InOrderTextArea, TypeAheadInput
 from .base import ErrorLine, ModalBase, literal
 from .draft_keeper import Draft, DraftKeeper, kept_message
@@ -225,7 +226,7 @@ class FormModal(ModalBase[object | None]):
         except ItsmError as err:
             self.show_error(str(err), getattr(err, "field", None))
             return
-        except DB_ERRORS as err:  # the form stays open with everything typed
+        except DATABASE_ERRORS as err:  # the form stays open with everything typed
             self.show_error(kept_message(err) if self.keeper.draft else db_message(err), None)
             return
         self.saved(result)

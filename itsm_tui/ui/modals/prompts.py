@@ -15,9 +15,9 @@ from textual.binding import Binding
 from textual.widgets import DirectoryTree, Input, Label, TextArea
 
 from ...core import files
+from ...core.db_errors import DATABASE_ERRORS
 from ...core.errors import ItsmError
 from ...core.text import strip_controls
-from ..failures import DB_ERRORS
 from ..inputs import InOrderInput, InOrderTextArea
 from .base import ConfirmModal, ErrorLine, ModalBase, literal
 from .draft_keeper import Draft, DraftKeeper, kept_message
@@ -110,7 +110,7 @@ class TextPrompt(ModalBase[Any]):
         except ItsmError as err:
             error.show(str(err))
             return
-        except DB_ERRORS as err:
+        except DATABASE_ERRORS as err:
             error.show(kept_message(err))
             return
         finally:

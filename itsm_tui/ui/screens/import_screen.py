@@ -6,7 +6,6 @@ content) is written to a ``Log`` widget, which shows text literally, never as ma
 
 from __future__ import annotations
 
-from peewee import DatabaseError, InterfaceError
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -16,10 +15,11 @@ from textual.screen import Screen
 from textual.widgets import Button, Checkbox, Footer, Input, Label, Log, ProgressBar, Select, Static
 
 from ...core import files
-from ...core.errors import ItsmError
+from ...core.db_errors import DATABASE_ERRORS
 from ...core.permissions import allowed
 from ...core.text import strip_controls
 from ...importers import csv_import, servicenow
+from ..failures import SHOWN_ERRORS
 from ..inputs import InOrderInput
 from ..widgets.frame import Frame
 
@@ -125,7 +125,7 @@ class ImportScreen(Screen):
                 report = csv_import.import_csv(self.app.user, kind, file,
                                                _mapping(kind, mapping, self.app.user.username),
                                                dry_run=dry_run, progress=progress)
-        except (ItsmError, DatabaseError, InterfaceError) as exc:
+        except SHOWN_ERRORS as exc:
             self.app.call_from_thread(self._failed, exc)
             return
         self.app.call_from_thread(self._finished, report)
@@ -136,7 +136,7 @@ class ImportScreen(Screen):
 
     def _failed(self, exc: Exception) -> None:
         self.running = False
-        message = str(exc.args[-1] if isinstance(exc, (DatabaseError, InterfaceError)) and exc.args else exc)
+        message = str(exc.args[-1] if isinstance(exc, DATABASE_ERRORS) and exc.args else exc)
         self._state(f"Not imported: {message}", error=True)
 
     def _finished(self, report) -> None:

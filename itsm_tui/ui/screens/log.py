@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import re
 
-from peewee import DatabaseError, InterfaceError
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -20,10 +19,11 @@ from textual.screen import Screen
 from textual.widgets import Input, Label, Static
 
 from ...core import activity, clock
-from ...core.errors import ItsmError, PermissionDenied, QueryError
+from ...core.errors import PermissionDenied, QueryError
 from ...core.models import User
 from ...core.permissions import allowed
 from ..export_modal import EXPORT_KEYS, ExportContext, ExportModal
+from ..failures import SHOWN_ERRORS
 from ..modals.panels import MessageModal
 from ..opening import reused_screen
 from ..render import literal, one_line
@@ -186,7 +186,7 @@ class LogScreen(FilterBarKeys, Screen):
             self.app.notify(str(exc), title="The activity log is not for you", severity="error")
             self._leave()
             return
-        except (ItsmError, DatabaseError, InterfaceError) as exc:
+        except SHOWN_ERRORS as exc:
             self.app.notify(str(exc), title="Could not read the log", severity="error")
             return
         self._started = True
@@ -303,7 +303,7 @@ class LogScreen(FilterBarKeys, Screen):
             error.point_at(exc)
             self.show_bar(True)  # a quick key (L, F) can make a mistake in the filter: show it
             return
-        except (ItsmError, DatabaseError, InterfaceError) as exc:
+        except SHOWN_ERRORS as exc:
             error.say(str(exc))
             self.show_bar(True)
             return
@@ -328,7 +328,7 @@ class LogScreen(FilterBarKeys, Screen):
         row = next((r for r in self.table.rows if r["id"] == entry_id), None)
         try:
             entry, changes, lines = await asyncio.to_thread(self._read_entry, entry_id, row)
-        except (ItsmError, DatabaseError, InterfaceError) as exc:
+        except SHOWN_ERRORS as exc:
             self.app.notify(str(exc), severity="error", title="Could not read the entry")
             return
         can_open = entry.entity_id is not None

@@ -11,8 +11,9 @@ from textual.screen import Screen
 from textual.widgets import Button, Input, Label, Static
 
 from ...core import auth
+from ...core.db_errors import DATABASE_ERRORS
 from ...core.errors import AuthError
-from ..failures import DB_ERRORS, db_message
+from ..failures import db_message
 from ..inputs import TypeAheadInput
 from ..render import literal
 
@@ -64,7 +65,7 @@ class LoginScreen(Screen):
             self.query_one("#password", Input).value = ""
             self.query_one("#password", Input).focus()
             return
-        except DB_ERRORS as exc:  # not the password's fault: both fields stay as typed
+        except DATABASE_ERRORS as exc:  # not the password's fault: both fields stay as typed
             error.update(literal(db_message(exc, "could not log in")))
             return
         finally:

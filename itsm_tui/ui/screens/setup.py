@@ -12,9 +12,10 @@ from textual.screen import Screen
 from textual.widgets import Static
 
 from ...core import demo, setup, users
+from ...core.db_errors import DATABASE_ERRORS
 from ...core.errors import ItsmError
 from ...core.models import User
-from ..failures import DB_ERRORS, db_message
+from ..failures import db_message
 from ..modals.forms import FormField, FormModal
 from ..render import literal
 from ..widgets.footer import KeyFooter
@@ -68,7 +69,7 @@ class SetupScreen(Screen):
         except ItsmError as exc:
             progress.update(literal(f"\n{exc}"))
             return
-        except DB_ERRORS as exc:
+        except DATABASE_ERRORS as exc:
             progress.update(literal(f"\n{db_message(exc, 'press d or e to try again')}"))
             return
         if with_demo:

@@ -19,19 +19,20 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from ...core import assets, audit, clock, inventory
-from ...core.errors import ConflictError, NotFound
+from ...core.errors import NotFound
 from ...core.models import Department, Network, System, User
 from ...core.permissions import allowed
 from ...core.text import strip_controls
 from ..export_modal import ExportContext, ExportModal
-from ..modals.panels import ConflictModal
+from ..failures import SHOWN_ERRORS
+from ..inventory_actions import InventoryActions
 from ..modals.pickers import ChoicePicker
 from ..opening import OpenWhenRead, reused_screen
+from ..reconcile import write_and_reconcile
 from ..render import literal, one_line, priority_text, status_text, when
 from ..widgets.asset_tables import asset_status
 from ..widgets.footer import KeyFooter
 from ..widgets.frame import Frame
-from .inventory import DB_ERRORS, InventoryActions
 
 REFRESH_SECONDS = 5.0
 PICKER_LIMIT = 50
@@ -225,7 +226,7 @@ class SystemScreen(InventoryActions, Screen):
         except NotFound as exc:
             self.app.call_from_thread(self._gone, system_id, str(exc))
             return
-        except DB_ERRORS as exc:
+        except SHOWN_ERRORS as exc:
             self.app.call_from_thread(self.app.notify, str(exc), severity="error")
             return
         self.app.call_from_thread(self._show, view)
@@ -399,7 +400,7 @@ class SystemScreen(InventoryActions, Screen):
         me, hostname = self.user, self.view.system["hostname"]
         try:
             first = await asyncio.to_thread(unattached_peripherals, me)
-        except DB_ERRORS as exc:
+        except SHOWN_ERRORS as exc:
             self.app.notify(str(exc), severity="error")
             return
         if not first:
@@ -426,26 +427,13 @@ class SystemScreen(InventoryActions, Screen):
 
     async def _link_peripheral(self, peripheral_id: int, version: int, system_id: int | None, done: str) -> None:
         me = self.user
-        try:
-            row = await asyncio.to_thread(inventory.attach_peripheral, me, peripheral_id, version, system_id)
-        except ConflictError as exc:
-            choice = await self.app.push_screen_wait(ConflictModal(str(exc)))
-            if choice == "reapply":
-                try:
-                    fresh = await asyncio.to_thread(inventory.get, me, "peripheral", peripheral_id)
-                    row = await asyncio.to_thread(inventory.attach_peripheral, me, peripheral_id,
-                                                  fresh.version, system_id)
-                except DB_ERRORS as again:
-                    self.app.notify(str(again), severity="error", timeout=8)
-                else:
-                    self.app.notify(f"{row.name} {done}")
-            self.changed()
-            return
-        except DB_ERRORS as exc:
-            self.app.notify(str(exc), severity="error", timeout=8)
-            self.changed()
-            return
-        self.app.notify(f"{row.name} {done}")
+        outcome = await write_and_reconcile(
+            self.app, lambda fresh: inventory.attach_peripheral(me, peripheral_id, fresh, system_id), version,
+            lambda: inventory.get(me, "peripheral", peripheral_id).version)
+        if outcome.error is not None:
+            self.app.notify(str(outcome.error), severity="error", timeout=8)
+        elif outcome.written:
+            self.app.notify(f"{outcome.result.name} {done}")
         self.changed()
 
 

@@ -10,7 +10,6 @@ import asyncio
 import secrets
 from dataclasses import dataclass
 
-from peewee import DatabaseError, InterfaceError
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -19,11 +18,12 @@ from textual.screen import Screen
 from textual.widgets import Static
 
 from ...core import clock, users
+from ...core.db_errors import DATABASE_ERRORS
 from ...core.errors import ConflictError, ItsmError, PermissionDenied, ValidationError
 from ...core.models import ROLES, Department, User
 from ...core.permissions import require
 from ...core.queue import END, Cursor, Page
-from ..failures import db_message
+from ..failures import SHOWN_ERRORS, db_message
 from ..modals.base import ConfirmModal
 from ..modals.draft_keeper import Draft, kept_message
 from ..modals.forms import FormField, FormModal
@@ -74,7 +74,7 @@ class ThreadedFormModal(FormModal):
         except ItsmError as err:
             self.show_error(str(err), getattr(err, "field", None))
             return
-        except (DatabaseError, InterfaceError) as err:
+        except DATABASE_ERRORS as err:
             self.show_error(kept_message(err) if self.keeper.draft else db_message(err), None)
             return
         finally:
@@ -198,7 +198,7 @@ class UsersScreen(FilterBarKeys, Screen):
             if self.app.screen is self and len(self.app.screen_stack) > 1:
                 self.app.pop_screen()
             return
-        except (ItsmError, DatabaseError, InterfaceError) as exc:
+        except SHOWN_ERRORS as exc:
             self.app.notify(str(exc), severity="error", title="Could not read the users")
             return
         self.allowed = True
@@ -322,7 +322,7 @@ class UsersScreen(FilterBarKeys, Screen):
             return
         try:
             departments = await self._departments()
-        except (DatabaseError, InterfaceError) as exc:
+        except DATABASE_ERRORS as exc:
             self.app.notify(str(exc), severity="error")
             return
         actor = self.user
@@ -370,7 +370,7 @@ class UsersScreen(FilterBarKeys, Screen):
             return
         try:
             departments = await self._departments()
-        except (DatabaseError, InterfaceError) as exc:
+        except DATABASE_ERRORS as exc:
             self.app.notify(str(exc), severity="error")
             return
         actor, user_id, version = self.user, row["id"], row["version"]
@@ -427,7 +427,7 @@ class UsersScreen(FilterBarKeys, Screen):
         except PermissionDenied as exc:
             await self.app.push_screen_wait(MessageModal("Not allowed", [str(exc)]))
             return
-        except (ItsmError, DatabaseError, InterfaceError) as exc:
+        except SHOWN_ERRORS as exc:
             self.app.notify(str(exc), severity="error")
             return
         self.app.notify(f"{'Disabled' if row['is_active'] else 'Enabled'} {name}")
@@ -468,7 +468,7 @@ class UsersScreen(FilterBarKeys, Screen):
             return
         try:
             await asyncio.to_thread(users.unlock, self.user, row["id"])
-        except (ItsmError, DatabaseError, InterfaceError) as exc:
+        except SHOWN_ERRORS as exc:
             self.app.notify(str(exc), severity="error")
             return
         self.app.notify(f"Unlocked {name}")
