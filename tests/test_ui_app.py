@@ -14,6 +14,7 @@ from textual.widgets import Input, OptionList, Select, TextArea
 from itsm_tui.core import inventory, tickets
 from itsm_tui.core.models import Comment, Notification, Ticket
 from itsm_tui.ui.app import ItsmApp
+from itsm_tui.ui.messages import RecordRead
 from itsm_tui.ui.modals.forms import FormModal, PriorityForm
 from itsm_tui.ui.modals.panels import ConflictModal, MessageModal
 from itsm_tui.ui.modals.pickers import AgentPicker, ChoicePicker, StatusPicker
@@ -168,7 +169,8 @@ async def test_the_ticket_screen_shown_again_shows_only_the_next_ticket_from_its
         assert short.number in str(app.screen.query_one("Frame").render())
         assert first.query_one("#body").scroll_y == 0
         # a read for the ticket shown before, arriving late (a timed refresh), changes nothing
-        first._show(long.id, read_ticket(people["agent"], long.id))
+        first.post_message(RecordRead(long.id, read_ticket(people["agent"], long.id)))
+        await pilot.pause()
         assert "row 1" in screen_text(app) and first.view.ticket.id == short.id
         # a ticket opened from this one (":ticket N") opens on a screen of its own
         app.run_command(f"ticket {long.number}")

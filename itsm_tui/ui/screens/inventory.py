@@ -27,6 +27,7 @@ from ...core.permissions import allowed
 from ..export_modal import EXPORTABLE_KINDS, ExportContext, ExportModal
 from ..failures import SHOWN_ERRORS
 from ..inventory_actions import InventoryActions
+from ..messages import Counted, LoadFailed, RowOpened, RowsLoaded
 from ..render import literal, one_line
 from ..widgets.asset_tables import TABLES, AssetTable, money
 from ..widgets.filter_bar import FilterBarKeys, FilterError, FilterInput
@@ -217,14 +218,15 @@ class InventoryScreen(FilterBarKeys, InventoryActions, Screen):
             total, value = self._measure(kind, text)
         except Exception:  # the table reports the same error
             total, value = None, None
-        self.app.call_from_thread(self._show_total, kind, text, total, value)
+        self.post_message(Counted(text, total, value, kind))
 
-    def _show_total(self, kind: str, text: str, total: int | None, value: Decimal | None) -> None:
-        state = self.states[kind]
-        if state.text != text:
+    @on(Counted)
+    def _show_total(self, event: Counted) -> None:
+        state = self.states[event.kind]
+        if state.text != event.text:
             return
-        state.total, state.value = total, value
-        if kind == self.kind:
+        state.total, state.value = event.total, event.value
+        if event.kind == self.kind:
             self._status_line()
 
     def _status_line(self) -> None:
@@ -256,16 +258,16 @@ class InventoryScreen(FilterBarKeys, InventoryActions, Screen):
             self.table.refresh_window()
             self._count()
 
-    @on(AssetTable.Loaded)
+    @on(RowsLoaded)
     def _loaded(self) -> None:
         self._status_line()
 
-    @on(AssetTable.LoadFailed)
-    def _load_failed(self, event: AssetTable.LoadFailed) -> None:
+    @on(LoadFailed)
+    def _load_failed(self, event: LoadFailed) -> None:
         self.app.notify(event.error, severity="error", title="Could not load the inventory")
 
-    @on(AssetTable.Opened)
-    def _open(self, event: AssetTable.Opened) -> None:
+    @on(RowOpened)
+    def _open(self, event: RowOpened) -> None:
         event.stop()
         if self.kind == "system":
             self.app.open_system(event.row_id)

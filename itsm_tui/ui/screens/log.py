@@ -24,6 +24,7 @@ from ...core.models import User
 from ...core.permissions import allowed
 from ..export_modal import EXPORT_KEYS, ExportContext, ExportModal
 from ..failures import SHOWN_ERRORS
+from ..messages import Counted, LoadFailed, RowHighlighted, RowOpened, RowsLoaded
 from ..modals.panels import MessageModal
 from ..opening import reused_screen
 from ..render import literal, one_line
@@ -205,11 +206,12 @@ class LogScreen(FilterBarKeys, Screen):
             total = activity.count(self.user, text)
         except Exception:  # the table reports the same error
             total = None
-        self.app.call_from_thread(self._show_total, text, total)
+        self.post_message(Counted(text, total))
 
-    def _show_total(self, text: str, total: int | None) -> None:
-        if text == self.filter_text:
-            self.total = total
+    @on(Counted)
+    def _show_total(self, event: Counted) -> None:
+        if event.text == self.filter_text:
+            self.total = event.total
             self._status_line()
 
     def _status_line(self) -> None:
@@ -263,16 +265,16 @@ class LogScreen(FilterBarKeys, Screen):
         self.table.refresh_window(keep_id=keep, force=True)
         self._count()
 
-    @on(LogTable.Loaded)
+    @on(RowsLoaded)
     def _loaded(self) -> None:
         self._selected_line(self.table.current)
 
-    @on(LogTable.Highlighted)
-    def _highlighted(self, event: LogTable.Highlighted) -> None:
+    @on(RowHighlighted)
+    def _highlighted(self, event: RowHighlighted) -> None:
         self._selected_line(event.row)
 
-    @on(LogTable.LoadFailed)
-    def _load_failed(self, event: LogTable.LoadFailed) -> None:
+    @on(LoadFailed)
+    def _load_failed(self, event: LoadFailed) -> None:
         self.app.notify(event.error, severity="error", title="Could not load the log")
 
     # ------------------------------------------------------------ filter bar
@@ -319,8 +321,8 @@ class LogScreen(FilterBarKeys, Screen):
 
     # ------------------------------------------------------------ drill-down
 
-    @on(LogTable.Opened)
-    def _opened(self, event: LogTable.Opened) -> None:
+    @on(RowOpened)
+    def _opened(self, event: RowOpened) -> None:
         self.show_entry(event.row_id)
 
     @work(exclusive=True, group="log-entry", exit_on_error=False)

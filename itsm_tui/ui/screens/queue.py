@@ -15,6 +15,7 @@ from ...core import queue, views
 from ...core.errors import ItsmError, QueryError
 from ...core.query import parse
 from ..export_modal import EXPORT_KEYS, ExportContext, ExportModal
+from ..messages import Counted, LoadFailed, RowOpened, RowsLoaded
 from ..modals.base import ConfirmModal
 from ..modals.pickers import ChoicePicker
 from ..modals.prompts import TextPrompt
@@ -98,14 +99,16 @@ class QueueScreen(FilterBarKeys, Triage, Screen):
 
     @work(exclusive=True, group="count", thread=True, exit_on_error=False)
     def _count(self) -> None:
+        text = self.filter_text
         try:
-            total = queue.count(self.user, self.filter_text)
+            total = queue.count(self.user, text)
         except Exception:  # the table reports the same error
             total = None
-        self.app.call_from_thread(self._show_total, total)
+        self.post_message(Counted(text, total))
 
-    def _show_total(self, total: int | None) -> None:
-        self.total = total
+    @on(Counted)
+    def _show_total(self, event: Counted) -> None:
+        self.total = event.total
         self._status_line()
 
     def _status_line(self) -> None:
@@ -130,17 +133,17 @@ class QueueScreen(FilterBarKeys, Triage, Screen):
             self.table.refresh_window()
             self._count()
 
-    @on(TicketTable.Loaded)
+    @on(RowsLoaded)
     def _loaded(self) -> None:
         self._status_line()
 
-    @on(TicketTable.LoadFailed)
-    def _load_failed(self, event: TicketTable.LoadFailed) -> None:
+    @on(LoadFailed)
+    def _load_failed(self, event: LoadFailed) -> None:
         if not self.table.stale:  # rows kept are marked stale with the reason: no toast every 5 s
             self.app.notify(event.error, severity="error", title="Could not load tickets")
 
-    @on(TicketTable.Opened)
-    def _open(self, event: TicketTable.Opened) -> None:
+    @on(RowOpened)
+    def _open(self, event: RowOpened) -> None:
         self.app.open_ticket(event.row_id)
 
     # ------------------------------------------------------------ filter bar

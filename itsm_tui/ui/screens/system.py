@@ -26,6 +26,7 @@ from ...core.text import strip_controls
 from ..export_modal import ExportContext, ExportModal
 from ..failures import SHOWN_ERRORS
 from ..inventory_actions import InventoryActions
+from ..messages import RecordGone, RecordRead
 from ..modals.pickers import ChoicePicker
 from ..opening import OpenWhenRead, reused_screen
 from ..reconcile import write_and_reconcile
@@ -224,19 +225,24 @@ class SystemScreen(InventoryActions, Screen):
         try:
             view = read_system(self.actor, system_id)
         except NotFound as exc:
-            self.app.call_from_thread(self._gone, system_id, str(exc))
+            self.post_message(RecordGone(system_id, str(exc)))
             return
         except SHOWN_ERRORS as exc:
-            self.app.call_from_thread(self.app.notify, str(exc), severity="error")
+            self.app.notify(str(exc), severity="error")  # thread-safe
             return
-        self.app.call_from_thread(self._show, view)
+        self.post_message(RecordRead(system_id, view))
 
-    def _gone(self, system_id: int, message: str) -> None:
-        if system_id != self.system_id:
+    @on(RecordGone)
+    def _gone(self, event: RecordGone) -> None:
+        if event.record_id != self.system_id:
             return
-        self.app.notify(message, severity="error")
+        self.app.notify(event.error, severity="error")
         if self.app.screen is self:
             self.app.pop_screen()
+
+    @on(RecordRead)
+    def _read(self, event: RecordRead) -> None:
+        self._show(event.view)
 
     # ------------------------------------------------------------ drawing
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from rich.cells import cell_len
 from rich.console import Group
 from rich.text import Text
-from textual import work
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
@@ -23,6 +23,7 @@ from ...core.errors import ItsmError
 from ...core.models import LEVEL_NAMES, Ticket, User
 from ...core.permissions import is_staff
 from ..export_modal import EXPORT_KEYS, ExportContext, ExportModal
+from ..messages import RecordGone, RecordRead
 from ..modals.pickers import ChoicePicker
 from ..modals.prompts import PathPrompt
 from ..opening import OpenWhenRead, reused_screen
@@ -126,21 +127,23 @@ class TicketScreen(Triage, Screen):
         try:
             view = read_ticket(self.user, ticket_id)
         except ItsmError as exc:
-            self.app.call_from_thread(self._gone, ticket_id, str(exc))
+            self.post_message(RecordGone(ticket_id, str(exc)))
             return
-        self.app.call_from_thread(self._show, ticket_id, view)
+        self.post_message(RecordRead(ticket_id, view))
 
-    def _gone(self, ticket_id: int, message: str) -> None:
-        if ticket_id != self.ticket_id:
+    @on(RecordGone)
+    def _gone(self, event: RecordGone) -> None:
+        if event.record_id != self.ticket_id:
             return
-        self.app.notify(message, severity="error")
+        self.app.notify(event.error, severity="error")
         if self.app.screen is self:
             self.app.pop_screen()
 
-    def _show(self, ticket_id: int, view: TicketView) -> None:
-        if ticket_id != self.ticket_id:
+    @on(RecordRead)
+    def _show(self, event: RecordRead) -> None:
+        if event.record_id != self.ticket_id:
             return  # read for the ticket this screen showed before
-        previous = self.view
+        previous, view = self.view, event.view
         self.view = view
         if previous and (previous.ticket.version, len(previous.events)) == (view.ticket.version, len(view.events)):
             return  # nothing new: leave the screen (and its scroll position) alone

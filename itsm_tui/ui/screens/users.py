@@ -24,6 +24,7 @@ from ...core.models import ROLES, Department, User
 from ...core.permissions import require
 from ...core.queue import END, Cursor, Page
 from ..failures import SHOWN_ERRORS, db_message
+from ..messages import LoadFailed, RowHighlighted, RowOpened, RowsLoaded
 from ..modals.base import ConfirmModal
 from ..modals.draft_keeper import Draft, kept_message
 from ..modals.forms import FormField, FormModal
@@ -251,17 +252,17 @@ class UsersScreen(FilterBarKeys, Screen):
         self.table.refresh_window(keep_id=keep, force=True)
         self.app.changed()
 
-    @on(UserTable.Loaded)
+    @on(RowsLoaded)
     def _loaded(self) -> None:
         self._status_line()
         self._selected_line(self.table.current)
 
-    @on(UserTable.Highlighted)
-    def _highlighted(self, event: UserTable.Highlighted) -> None:
+    @on(RowHighlighted)
+    def _highlighted(self, event: RowHighlighted) -> None:
         self._selected_line(event.row)
 
-    @on(UserTable.LoadFailed)
-    def _load_failed(self, event: UserTable.LoadFailed) -> None:
+    @on(LoadFailed)
+    def _load_failed(self, event: LoadFailed) -> None:
         self.app.notify(event.error, severity="error", title="Could not load the users")
 
     def action_back(self) -> None:
@@ -292,8 +293,8 @@ class UsersScreen(FilterBarKeys, Screen):
             lambda: [d.name for d in Department.select(Department.name).order_by(Department.name)])
         return [(name, name) for name in names]
 
-    @on(UserTable.Opened)
-    def _opened(self, event: UserTable.Opened) -> None:
+    @on(RowOpened)
+    def _opened(self, event: RowOpened) -> None:
         row = next((r for r in self.table.rows if r["id"] == event.row_id), None)
         if row is None:
             return
