@@ -13,8 +13,8 @@ from textual.widgets import Input, Static
 
 from ...core import queue, views
 from ...core.errors import ItsmError, QueryError
-from ...core.query import parse
 from ..export_modal import EXPORT_KEYS, ExportContext, ExportModal
+from ..failures import SHOWN_ERRORS
 from ..messages import Counted, LoadFailed, RowOpened, RowsLoaded
 from ..modals.base import ConfirmModal
 from ..modals.pickers import ChoicePicker
@@ -148,14 +148,18 @@ class QueueScreen(FilterBarKeys, Triage, Screen):
 
     # ------------------------------------------------------------ filter bar
 
-    def apply_filter(self, text: str, close: bool) -> None:
-        """Apply the filter if it parses; otherwise show where it is wrong."""
+    @work(exclusive=True, group="queue-filter", exit_on_error=False)
+    async def apply_filter(self, text: str, close: bool) -> None:
+        """Apply the filter if it compiles (off the UI thread: unknown names are errors too, and
+        names are looked up); otherwise show where it is wrong."""
         error = self.query_one(FilterError)
         try:
-            parse(text)
-            queue.compile_filter(self.user, text)  # unknown names are errors too
+            await asyncio.to_thread(queue.compile_filter, self.user, text)
         except QueryError as exc:
             error.point_at(exc)
+            return
+        except SHOWN_ERRORS as exc:
+            error.say(str(exc))
             return
         error.clear()
         if text != self.filter_text:
