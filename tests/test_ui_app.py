@@ -12,7 +12,7 @@ import pytest
 from textual.widgets import Input, OptionList, Select, TextArea
 
 from itsm_tui.core import inventory, tickets
-from itsm_tui.core.models import Comment, Notification, Ticket
+from itsm_tui.core.models import Comment, Notification, RequestKey, Ticket
 from itsm_tui.ui.app import ItsmApp
 from itsm_tui.ui.messages import RecordRead
 from itsm_tui.ui.modals.forms import FormModal, PriorityForm
@@ -368,6 +368,9 @@ async def test_bulk_assign_with_a_conflict(desk, people):
         assert victim.number in summary and "conflict" in summary
         assert {fresh(i).assignee_id for i in marked if i != victim.id} == {people["agent"].id}
         assert fresh(victim.id).assignee_id is None
+        # each ticket's change carried a request key of its own: a retry would not write it twice
+        keys = RequestKey.select().where(RequestKey.user == people["agent"].id, RequestKey.action == "ticket.assign")
+        assert keys.count() == 2
         await pilot.press("enter")
         await until(pilot, lambda: not table.marks)  # marks serve one action, the failed one's too
         await pilot.press("space")
