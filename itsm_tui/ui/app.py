@@ -16,7 +16,7 @@ from functools import partial
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-from textual import events, work
+from textual import events, on, work
 from textual.app import App
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
@@ -35,6 +35,7 @@ from ..core.text import strip_controls
 from . import crash
 from .failures import db_message
 from .inputs import clean_pastes
+from .messages import NotificationsPolled
 from .modals.panels import HelpModal, MessageModal
 from .modals.pickers import ChoicePicker
 from .modals.prompts import TextPrompt
@@ -524,9 +525,11 @@ class ItsmApp(App):
             return
         fresh = notifications.since(user, self.last_notification)
         unread = notifications.unread_count(user)
-        self.call_from_thread(self._show_notifications, user, fresh, unread)
+        self.post_message(NotificationsPolled(user, fresh, unread))
 
-    def _show_notifications(self, user: User, fresh: list, unread: int) -> None:
+    @on(NotificationsPolled)
+    def _show_notifications(self, event: NotificationsPolled) -> None:
+        user, fresh, unread = event.user, event.fresh, event.unread
         if self.user is None or self.user.id != user.id:
             return
         if len(fresh) > TOASTS_AT_ONCE:  # one toast for a batch (an SLA pass raises many)
@@ -551,8 +554,8 @@ class ItsmApp(App):
             return
         away = not User.get_by_id(user.id).is_away
         assignment.set_away(user, user.username, away)
-        self.call_from_thread(self.notify, "You are away: new tickets are not assigned to you automatically."
-                              if away else "You are back: automatic assignment includes you again.")
+        self.notify("You are away: new tickets are not assigned to you automatically."  # thread-safe
+                    if away else "You are back: automatic assignment includes you again.")
 
     @work(exclusive=True, group="notifications-list", exit_on_error=False)
     async def action_notifications(self) -> None:

@@ -68,6 +68,30 @@ class ExportFinished(Message, bubble=False):
         self.done, self.problem = done, problem
 
 
+class ImportProgressed(Message, bubble=False):
+    """An import wrote another batch: ``done`` of ``total`` rows."""
+
+    def __init__(self, done: int, total: int) -> None:
+        super().__init__()
+        self.done, self.total = done, total
+
+
+class ImportFinished(Message, bubble=False):
+    """An import ended: its ``report``, or the ``error`` that stopped it."""
+
+    def __init__(self, report: Any = None, error: Exception | None = None) -> None:
+        super().__init__()
+        self.report, self.error = report, error
+
+
+class NotificationsPolled(Message, bubble=False):
+    """The operator's notifications since the last one seen (``fresh``), and how many are unread."""
+
+    def __init__(self, user: Any, fresh: list, unread: int) -> None:
+        super().__init__()
+        self.user, self.fresh, self.unread = user, fresh, unread
+
+
 class PageRead(Message, bubble=False):
     """A page of rows for a paged table's read number ``generation``; ``apply`` puts it in place."""
 

@@ -6,7 +6,6 @@ from textual.binding import Binding
 from textual.widgets import OptionList
 
 from .modals.base import ErrorLine
-
 from .modals.pickers import ChoicePicker
 
 

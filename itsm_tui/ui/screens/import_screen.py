@@ -21,6 +21,7 @@ from ...core.text import strip_controls
 from ...importers import csv_import, servicenow
 from ..failures import SHOWN_ERRORS
 from ..inputs import InOrderInput
+from ..messages import ImportFinished, ImportProgressed
 from ..widgets.frame import Frame
 
 KINDS = (
@@ -116,7 +117,7 @@ class ImportScreen(Screen):
 
     @work(thread=True, exclusive=True, group="import", exit_on_error=False)
     def _run(self, kind: str, path: str, mapping: str, dry_run: bool) -> None:
-        progress = lambda done, total: self.app.call_from_thread(self._progress, done, total)  # noqa: E731
+        progress = lambda done, total: self.post_message(ImportProgressed(done, total))  # noqa: E731
         try:
             file = files.source(path, self.app.user.username)  # served: only from uploads/<user>/
             if kind == "servicenow":
@@ -126,21 +127,23 @@ class ImportScreen(Screen):
                                                _mapping(kind, mapping, self.app.user.username),
                                                dry_run=dry_run, progress=progress)
         except SHOWN_ERRORS as exc:
-            self.app.call_from_thread(self._failed, exc)
+            self.post_message(ImportFinished(error=exc))
             return
-        self.app.call_from_thread(self._finished, report)
+        self.post_message(ImportFinished(report))
 
-    def _progress(self, done: int, total: int) -> None:
-        self.query_one("#progress", ProgressBar).update(total=max(total, 1), progress=done)
-        self._state(f"Importing: {done} of {total}")
+    @on(ImportProgressed)
+    def _progress(self, event: ImportProgressed) -> None:
+        self.query_one("#progress", ProgressBar).update(total=max(event.total, 1), progress=event.done)
+        self._state(f"Importing: {event.done} of {event.total}")
 
-    def _failed(self, exc: Exception) -> None:
+    @on(ImportFinished)
+    def _finished(self, event: ImportFinished) -> None:
         self.running = False
-        message = str(exc.args[-1] if isinstance(exc, DATABASE_ERRORS) and exc.args else exc)
-        self._state(f"Not imported: {message}", error=True)
-
-    def _finished(self, report) -> None:
-        self.running = False
+        exc, report = event.error, event.report
+        if exc is not None:
+            message = str(exc.args[-1] if isinstance(exc, DATABASE_ERRORS) and exc.args else exc)
+            self._state(f"Not imported: {message}", error=True)
+            return
         bar = self.query_one("#progress", ProgressBar)
         bar.update(total=max(bar.total or 1, 1), progress=max(bar.total or 1, 1))
         self._state(report.summary())

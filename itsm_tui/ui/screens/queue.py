@@ -20,8 +20,8 @@ from ..modals.base import ConfirmModal
 from ..modals.pickers import ChoicePicker
 from ..modals.prompts import TextPrompt
 from ..render import literal
-from ..view_picker import ViewPicker
 from ..triage import TRIAGE_BINDINGS, Target, Triage
+from ..view_picker import ViewPicker
 from ..widgets.filter_bar import FilterBarKeys, FilterError, FilterInput
 from ..widgets.footer import KeyFooter
 from ..widgets.frame import Frame
