@@ -22,7 +22,7 @@ from itsm_tui.core.tickets import service as tickets
 from itsm_tui.core.people import users
 from itsm_tui.core.store.models import Ticket, User
 from itsm_tui.ui.app import ItsmApp
-from itsm_tui.ui.modals import FormModal
+from itsm_tui.ui.modals.forms import FormModal
 from itsm_tui.ui.screens.login import LoginScreen
 from itsm_tui.ui.screens.setup import SetupScreen
 from ui_helpers import login, logged_in, until

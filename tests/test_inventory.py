@@ -885,7 +885,7 @@ def test_delete_department_unlinks_its_users_with_audit(world, people, system):
 
 
 def test_deleting_an_attached_peripheral_says_so_and_notes_it_on_the_system(world, agent):
-    from itsm_tui.ui.screens.inventory import delete_message
+    from itsm_tui.ui.inventory_forms import delete_message
 
     system = world["system"]
     monitor = make_peripheral(agent, name="Monitor", asset_tag="PR-3001", kind="monitor", system=system.id)

@@ -19,7 +19,9 @@ from itsm_tui.core.tickets import service as tickets
 from itsm_tui.core.store.models import Attachment
 from itsm_tui.ui.app import ItsmApp
 from itsm_tui.ui.export_modal import ExportModal
-from itsm_tui.ui.modals import ChoicePicker, ConfirmModal, ErrorLine, PathPrompt
+from itsm_tui.ui.modals.base import ConfirmModal, ErrorLine
+from itsm_tui.ui.modals.pickers import ChoicePicker
+from itsm_tui.ui.modals.prompts import PathPrompt
 from itsm_tui.ui.my_exports import MyExportsModal
 from itsm_tui.ui.screens.login import LoginScreen
 from itsm_tui.ui.screens.queue import QueueScreen

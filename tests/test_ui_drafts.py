@@ -13,7 +13,10 @@ from itsm_tui.core.store import db
 from itsm_tui.core import drafts
 from itsm_tui.core.store.models import Comment, Ticket
 from itsm_tui.ui.app import ItsmApp
-from itsm_tui.ui.modals import ConfirmModal, Draft, DraftKeeper, FormField, FormModal, TextPrompt
+from itsm_tui.ui.modals.base import ConfirmModal
+from itsm_tui.ui.modals.draft_keeper import Draft, DraftKeeper
+from itsm_tui.ui.modals.forms import FormField, FormModal
+from itsm_tui.ui.modals.prompts import TextPrompt
 from test_db_failures import (  # noqa: F401 (fixtures)
     SECRET_DB_PASSWORD, everything_shown, locked, private_server, short_busy_timeout, sqlite_desk,
 )

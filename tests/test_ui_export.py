@@ -17,7 +17,7 @@ from itsm_tui.core.tickets import queue, service as tickets
 from itsm_tui.reports import lists
 from itsm_tui.ui.app import ItsmApp
 from itsm_tui.ui.export_modal import ExportModal
-from itsm_tui.ui.modals import ConfirmModal, ErrorLine
+from itsm_tui.ui.modals.base import ConfirmModal, ErrorLine
 from itsm_tui.ui.screens.queue import QueueScreen
 from ui_helpers import logged_in, until
 

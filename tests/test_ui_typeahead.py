@@ -11,7 +11,7 @@ from textual.widgets import Input, TextArea
 from itsm_tui.core.tickets import service as tickets
 from itsm_tui.core.store.models import Comment
 from itsm_tui.ui.app import ItsmApp
-from itsm_tui.ui.modals import TextPrompt
+from itsm_tui.ui.modals.prompts import TextPrompt
 from itsm_tui.ui.screens.login import LoginScreen
 from itsm_tui.ui.screens.queue import QueueScreen
 from ui_helpers import logged_in, until

@@ -13,7 +13,9 @@ from itsm_tui.core.people import auth, users
 from itsm_tui.core.errors import AuthError
 from itsm_tui.core.store.models import AuditEntry, User
 from itsm_tui.ui.app import ItsmApp
-from itsm_tui.ui.modals import ConfirmModal, FormModal, MessageModal
+from itsm_tui.ui.modals.base import ConfirmModal
+from itsm_tui.ui.modals.forms import FormModal
+from itsm_tui.ui.modals.panels import MessageModal
 from itsm_tui.ui.screens.queue import QueueScreen
 from itsm_tui.ui.screens.users import UsersScreen
 from itsm_tui.ui.widgets.log_table import UserTable

@@ -17,7 +17,7 @@ from itsm_tui.core import files
 from itsm_tui.core.notify import mailer
 from itsm_tui.core.errors import ItsmError
 from itsm_tui.core.text import strip_controls
-from itsm_tui.ui.modals import ConfirmModal, ErrorLine, ModalBase
+from itsm_tui.ui.modals.base import ConfirmModal, ErrorLine, ModalBase
 
 
 def _size(n: int) -> str:

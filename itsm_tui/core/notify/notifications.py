@@ -5,6 +5,8 @@ The ticket service and the SLA alerts write them (``notify``); nobody reads anot
 
 from __future__ import annotations
 
+from peewee import fn
+
 from itsm_tui.core.store import audit
 from itsm_tui.core import clock
 from itsm_tui.core.store.db import transactional
@@ -68,3 +70,16 @@ def notify(user: User, ticket: Ticket | None, kind: str, message: str) -> Notifi
                               created_at=clock.now())
     mailer.queue(user, row)
     return row
+
+
+def unread_by_kind(actor: User) -> dict[str, int]:
+    """How many unread notifications the actor has, by kind ("breached": 4, ...)."""
+    query = (_own(actor).select(Notification.kind, fn.COUNT(Notification.id).alias("n"))
+             .where(Notification.read_at.is_null()).group_by(Notification.kind).dicts())
+    return {row["kind"]: row["n"] for row in query}
+
+
+def newest(actor: User, limit: int = 100) -> list[Notification]:
+    """The actor's notifications, newest by time first (imported and seeded ones are not in id
+    order), read or not."""
+    return list(_own(actor).order_by(Notification.created_at.desc(), Notification.id.desc()).limit(_limit(limit)))

@@ -339,3 +339,18 @@ def attachment_content(actor: User, attachment_id: int) -> tuple[Attachment, byt
 
 def _size(n: int) -> str:
     return f"{n / 1024 / 1024:.1f} MB" if n >= 1024 * 1024 else f"{n / 1024:.0f} KB"
+
+
+def assigned_to_others(ticket_ids: list[int], actor: User) -> list[tuple[str, str]]:
+    """(number, username) of the tickets among ``ticket_ids`` that someone other than ``actor``
+    has: taking them over is asked first."""
+    query = (Ticket.select(Ticket.id, User.username.alias("who")).join(User, on=(Ticket.assignee == User.id))
+             .where(Ticket.id.in_(ticket_ids), Ticket.assignee != actor.id).order_by(Ticket.id).dicts())
+    return [(ticket_number(row["id"]), row["who"]) for row in query]
+
+
+def attachments_of(ticket_id: int) -> list[Attachment]:
+    """A ticket's attachments with who uploaded each, in one query; the caller checked that the
+    actor may see the ticket."""
+    return list(Attachment.select(Attachment, User).join(User)
+                .where(Attachment.ticket == ticket_id).order_by(Attachment.id))

@@ -18,7 +18,7 @@ from itsm_tui.core.store.models import (
     LEVEL_NAMES, OPEN_STATUSES, PRIORITY_NAMES, AuditEntry, Category, Comment, Department,
     Network, Peripheral, System, Ticket, User,
 )
-from itsm_tui.core.people.permissions import STAFF, is_staff, require
+from itsm_tui.core.people.permissions import STAFF, allowed, is_staff, require
 from itsm_tui.core.tickets.rules import STATUS_LABELS
 from itsm_tui.core.tickets.service import get
 from itsm_tui.core.people.users import SYSTEM_USERNAME
@@ -206,3 +206,48 @@ def agent_load(actor: User) -> list[tuple[User, int]]:
         .order_by(open_tickets, User.username)
     )
     return [(user, user.open_tickets) for user in query]
+
+
+def ticket_with_names(actor: User, ticket_id: int) -> Ticket:
+    """One permission check, then the ticket with the names a ticket page shows (requester,
+    category, assignee) in one query: a name read lazily while painting would be a query on the
+    UI thread."""
+    ticket_id = get(actor, ticket_id).id
+    assignee = User.alias()
+    return (Ticket.select(Ticket, User, Category, assignee)
+            .join(User, on=(Ticket.requester == User.id), attr="requester")
+            .switch(Ticket).join(Category, on=(Ticket.category == Category.id), attr="category")
+            .switch(Ticket).join(assignee, JOIN.LEFT_OUTER, on=(Ticket.assignee == assignee.id), attr="assignee")
+            .where(Ticket.id == ticket_id).get())
+
+
+def linked_asset(actor: User, ticket: Ticket) -> str:
+    """The ticket's linked asset in a line, with its department and network; requesters, who
+    have no inventory rights, see only that something is linked and its asset tag."""
+    if not allowed(actor.role, "inventory.view"):
+        if ticket.system_id:
+            return f"a system, asset tag {System.get_by_id(ticket.system_id).asset_tag}"
+        if ticket.peripheral_id:
+            return f"a peripheral, asset tag {Peripheral.get_by_id(ticket.peripheral_id).asset_tag}"
+        return "—"
+    if ticket.system_id:
+        asset = _with_place(System, ticket.system_id)
+        parts = [f"{asset.hostname} · {asset.asset_tag} · {asset.type} · {asset.ip or 'no IP'}"]
+    elif ticket.peripheral_id:
+        asset = _with_place(Peripheral, ticket.peripheral_id)
+        parts = [f"{asset.name} · {asset.asset_tag} · {asset.kind}"]
+    else:
+        return "—"
+    if asset.department_id:
+        parts.append(f"department {asset.department.name}")
+    if asset.network_id:
+        parts.append(f"network {asset.network.name} ({asset.network.cidr})")
+    return " · ".join(parts)
+
+
+def _with_place(model, asset_id: int):
+    """A system or peripheral with its department and network, in one query."""
+    return (model.select(model, Department, Network)
+            .join(Department, JOIN.LEFT_OUTER, on=(model.department == Department.id), attr="department")
+            .switch(model).join(Network, JOIN.LEFT_OUTER, on=(model.network == Network.id), attr="network")
+            .where(model.id == asset_id).get())

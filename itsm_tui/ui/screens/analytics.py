@@ -24,7 +24,7 @@ from itsm_tui.core.tickets import analytics, sla
 from itsm_tui.core import clock
 from itsm_tui.core.errors import ValidationError
 from itsm_tui.ui.export_modal import EXPORT_KEYS, ExportContext, ExportModal
-from itsm_tui.ui.modals import TextPrompt
+from itsm_tui.ui.modals.prompts import TextPrompt
 from itsm_tui.ui.render import literal, one_line
 from itsm_tui.ui.widgets.frame import Frame
 
