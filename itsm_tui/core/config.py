@@ -96,7 +96,7 @@ def check_private(path: Path, what: str) -> None:
 
 
 def _holds_secret(section: dict) -> bool:
-    admin = section.get("admin") if isinstance(section.get("admin"), dict) else {}
+    admin: dict = section["admin"] if isinstance(section.get("admin"), dict) else {}
     urls = [section.get("url"), section.get("admin_url"), admin.get("url")]
     return any(s.get("password") for s in (section, admin)) or any(
         isinstance(u, str) and _url_has_password(u) for u in urls)

@@ -450,7 +450,7 @@ def seed_bulk_log(actor: User, entries: int, batch: int = 5000, progress=None) -
 
 def _id_span(model) -> tuple[int, int]:
     low, high = model.select(fn.MIN(model.id), fn.MAX(model.id)).tuples().first() or (None, None)
-    return (low, high) if low is not None else (1, 1000)
+    return (low, high) if low is not None and high is not None else (1, 1000)
 
 
 def _log_row(rng, what, at, people, staff, admins, tickets_span, systems_span, peripherals_span,

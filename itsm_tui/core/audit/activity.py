@@ -123,7 +123,8 @@ def _action_code(text: str) -> str:
 
 
 def _entity_clause(raw: RawTerm):
-    tickets, ids = set(), set()
+    tickets: set[int] = set()
+    ids: set[int] = set()
     for item in raw.items:
         text = item.text.strip()
         match = NUMBER_RE.match(text)

@@ -132,7 +132,7 @@ def with_names(changes: dict) -> dict:
     for field, pair in changes.items():
         column = NAMED_FIELDS.get(field)
         ids = [v for v in pair if type(v) is int] if column is not None and isinstance(pair, list) else []
-        if ids:
+        if ids and column is not None:
             model = column.model
             found = dict(model.select(model.id, column).where(model.id.in_(ids)).tuples())
             names[field] = [found.get(v) if type(v) is int else None for v in pair]

@@ -38,7 +38,7 @@ DATABASE_ERRORS: tuple[type[BaseException], ...] = (peewee.PeeweeException, sqli
     (_mysql_err.MySQLError,) if _mysql_err else ()
 )
 
-_MYSQL_CODES = {
+_MYSQL_CODES: dict[int | None, str] = {
     1044: REFUSED, 1045: REFUSED, 1142: REFUSED, 1143: REFUSED, 1227: REFUSED, 1370: REFUSED,
     1049: NO_DATABASE,
     1021: DISK_FULL, 1114: DISK_FULL,
@@ -68,7 +68,7 @@ def _original(exc: BaseException) -> BaseException:
     return getattr(exc, "orig", None) or exc
 
 
-def _causes(exc: BaseException):
+def _causes(exc: BaseException | None):
     """The error and what it was raised from or during (SQLite's failed rollback hides the
     'disk is full' that made the transaction fail)."""
     seen = set()
@@ -93,7 +93,7 @@ def _classify(exc: BaseException) -> str | None:
         return TIMED_OUT
     if isinstance(original, OSError) and original.errno == errno.ENOSPC:
         return DISK_FULL
-    args = getattr(original, "args", ())
+    args: tuple = getattr(original, "args", ())
     if _mysql_err is not None and isinstance(original, _mysql_err.MySQLError):
         code = args[0] if args and isinstance(args[0], int) else None
         text = str(args[1]) if len(args) > 1 else ""

@@ -36,6 +36,8 @@ def claim(actor: User, key: str | None, action: str) -> RequestKey | None:
             return None
         except IntegrityError:  # a concurrent try committed the same key first
             earlier = _find(key)
+            if earlier is None:  # the key went away again: nothing to reuse
+                raise
     if earlier.user_id != actor.id or earlier.action != action:
         raise ValidationError("this request key was already used for another action", "request_key")
     return earlier

@@ -70,7 +70,7 @@ def period_range(period: str, now: datetime, cal: sla.Calendar,
         first, last = (date.fromisoformat(match[1]), date.fromisoformat(match[2])) if match else (None, None)
     except ValueError:
         first = last = None
-    if first is None or first > last:
+    if first is None or last is None or first > last:
         raise ValidationError(f"unknown period {period!r}: use today, 7d, 30d, quarter, all or FROM..TO "
                               "(e.g. 2026-01-01..2026-03-31)", "period")
     start = sla.to_utc(cal, datetime.combine(first, datetime.min.time()))
@@ -158,8 +158,8 @@ def figures(actor: User, period: str = "30d", now: datetime | None = None,
 
 
 def _all(*clauses):
-    clauses = [c for c in clauses if c is not None]
-    return reduce(lambda a, b: a & b, clauses) if clauses else None
+    present = [c for c in clauses if c is not None]
+    return reduce(lambda a, b: a & b, present) if present else None
 
 
 def _extent(mine) -> tuple[datetime | None, datetime | None]:
@@ -167,7 +167,7 @@ def _extent(mine) -> tuple[datetime | None, datetime | None]:
     first, *latest = _where(Ticket.select(
         fn.MIN(Ticket.created_at), fn.MAX(Ticket.created_at), fn.MAX(Ticket.resolved_at),
         fn.MAX(Ticket.closed_at)), mine).tuples().get()
-    moments = [_moment(m) for m in latest if m is not None]
+    moments = [moment for m in latest if (moment := _moment(m)) is not None]
     return _moment(first), max(moments) if moments else None
 
 
@@ -179,8 +179,8 @@ def _moment(value) -> datetime | None:
 
 
 def _where(query, *clauses):
-    clauses = [c for c in clauses if c is not None]
-    return query.where(*clauses) if clauses else query
+    present = [c for c in clauses if c is not None]
+    return query.where(*present) if present else query
 
 
 # "No resolve time" beside a close-time range: the unary + keeps SQLite from serving it from
@@ -227,7 +227,8 @@ def _totals(mine, groups: list[dict]) -> dict:
     # beat a GROUP BY over every ticket.
     status = Counter({s: _where(Ticket.select(), Ticket.status == s, mine).count()
                       for s in STATUSES if s not in OPEN_STATUSES})
-    priority, category = Counter(), Counter()
+    priority: Counter[int] = Counter()
+    category: Counter[int] = Counter()
     for g in groups:
         status[g["status"]] += g["n"]
         priority[g["priority"]] += g["n"]
@@ -248,14 +249,15 @@ def _period_counts(mine, start: datetime, end: datetime) -> dict:
 
 def _open_figures(groups: list[dict]) -> dict:
     """Age buckets and SLA states (the worse pending target, and each target) of open tickets."""
-    ages, overall = Counter(), Counter()
-    per_target = {target: Counter() for target in sla.TARGETS}
+    ages: Counter[str] = Counter()
+    overall: Counter[str] = Counter()
+    per_target: dict[str, Counter[str]] = {target: Counter() for target in sla.TARGETS}
     for g in groups:
         ages[AGE_BUCKETS[g["age"]]] += g["n"]
         overall[sla.STATES[max(g["response"], g["resolution"])]] += g["n"]
         for target in sla.TARGETS:
             per_target[target][sla.STATES[g[target]]] += g["n"]
-    states = {state: overall[state] for state in sla.STATES}
+    states: dict[str, object] = {state: overall[state] for state in sla.STATES}
     for target in sla.TARGETS:
         states[target] = {state: per_target[target][state] for state in sla.STATES}
     return {"open_age": {b: ages[b] for b in AGE_BUCKETS}, "sla": states}
@@ -359,7 +361,7 @@ def _breakdown(mine, column, start: datetime, end: datetime, names: dict) -> dic
     query = _where(Ticket.select(Ticket.priority, Ticket.category, Ticket.status, Ticket.assignee,
                                  fn.COUNT(Ticket.id)), column >= start, column < end, mine).group_by(
         Ticket.priority, Ticket.category, Ticket.status, Ticket.assignee)
-    by = {key: Counter() for key in ("priority", "category", "status", "assignee")}
+    by: dict[str, Counter] = {key: Counter() for key in ("priority", "category", "status", "assignee")}
     for priority, category, status, assignee, n in query.tuples():
         by["priority"][priority] += n
         by["category"][category] += n
@@ -384,7 +386,7 @@ def _breakdown(mine, column, start: datetime, end: datetime, names: dict) -> dic
 
 def _history(mine, start: datetime, end: datetime) -> dict:
     names = {"categories": dict(Category.select(Category.id, Category.name).tuples()), "people": {}}
-    outcomes = Counter()
+    outcomes: Counter[str] = Counter()
     for piece in _finished_in(start, end):
         outcomes.update(dict(_where(Ticket.select(Ticket.resolution_met, fn.COUNT(Ticket.id)),
                                     Ticket.status.in_(DONE), piece, mine)

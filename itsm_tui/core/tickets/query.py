@@ -218,7 +218,7 @@ def _read_free_text(text: str, start: int) -> tuple[_Item, int]:
 
 def _read_list(text: str, i: int, key: str) -> tuple[tuple[_Item, ...], int]:
     """Read ``value[,value...]`` from ``i``; return the items and the offset past the list."""
-    items = []
+    items: list[_Item] = []
     n = len(text)
     while True:
         if i == n or text[i].isspace() or text[i] == ",":
@@ -380,7 +380,7 @@ def _age_range(item: _Item) -> AgeRange:
     return AgeRange(length, None) if op.startswith(">") else AgeRange(None, length)
 
 
-def _values(raw: RawTerm, now: datetime) -> list[tuple[object, int]]:
+def _values(raw: RawTerm, now: datetime) -> Sequence[tuple[object, int]]:
     """The canonical ``(value, position)`` pairs of a term."""
     key, items = raw.key, raw.items
     if key in _SINGLE_VALUED:
@@ -415,7 +415,7 @@ def parse(text: str, now: datetime | None = None) -> Query:
     terms = []
     for raw in tokenize(text):
         pairs = _values(raw, now)
-        labels = ()
+        labels: tuple[str, ...] = ()
         if raw.key == "status":
             labels = tuple(dict.fromkeys(_status_word(item) for item in raw.items))
         terms.append(Term(
@@ -468,12 +468,10 @@ def _format_moment(moment: datetime) -> str:
 
 def _describe_dates(dates: DateRange) -> str:
     start, end = dates.start, dates.end
-    if start is None and end is None:
-        return "at any time"
+    if start is None:
+        return "at any time" if end is None else f"before {_format_moment(end)}"
     if end is None:
         return f"on or after {_format_moment(start)}"
-    if start is None:
-        return f"before {_format_moment(end)}"
     if start.time() == time() and end.time() == time():
         last_day = (end - timedelta(days=1)).date()
         if last_day == start.date():

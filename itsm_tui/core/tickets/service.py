@@ -110,7 +110,7 @@ def create(
     earlier = requests.claim(actor, request_key, "ticket.create")
     if earlier:
         return requests.result(Ticket, earlier.entity_id)
-    values = {
+    values: dict = {
         "title": clean(title, "title", max_len=TITLE_MAX),
         "description": clean(description, "description", max_len=BODY_MAX, multiline=True),
         "category": categories.find(category),

@@ -88,7 +88,7 @@ class Calendar:
             start, end = (time(int(match[1]), int(match[2])), time(int(match[3]), int(match[4]))) if match else (None, None)
         except ValueError:
             start = end = None
-        if start is None or start >= end:
+        if start is None or end is None or start >= end:
             raise ValidationError("working hours must look like 09:00-17:00 and end after they start", "hours")
         holidays = set()
         for value in data.get("holidays", []):

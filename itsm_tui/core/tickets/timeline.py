@@ -94,7 +94,7 @@ def story(ticket_id: int, staff: bool) -> list[Event]:
     return [event for _, event in events]
 
 
-TICKET_VALUE_NAMES = {"status": STATUS_LABELS, "priority": PRIORITY_NAMES, "impact": LEVEL_NAMES,
+TICKET_VALUE_NAMES: dict[str, dict] = {"status": STATUS_LABELS, "priority": PRIORITY_NAMES, "impact": LEVEL_NAMES,
                       "urgency": LEVEL_NAMES}
 # Each kind of record a reference field points at: its entity type in the log, and the column
 # that names it.
