@@ -284,23 +284,26 @@ def field_count_problem(row: dict, header: list[str]) -> str | None:
 def cell(row: dict, name: str) -> str | None:
     """The cell as clean single-line text, or None when it is missing, empty or ``?``."""
     value = row.get(name)
-    if value is None:
-        return None
+    return None if value is None else clean_cell(value)
+
+
+def clean_cell(value: str) -> str | None:
+    """``value`` as clean single-line text, or None when it is empty or ``?``."""
     cleaned = _clean_cache.get(value)  # exports repeat the same few values over and over
     if cleaned is None:
         cleaned = strip_controls(value).strip()
         if len(_clean_cache) < 100_000:
             _clean_cache[value] = cleaned
-    return None if cleaned in MISSING else cleaned
+    return None if cleaned in _MISSING else cleaned
 
 
 def clean_cells(cells: list[str]) -> list[str | None]:
-    """Each cell as :func:`cell` reads it. A bulk import's fast path: a record with nothing
-    :func:`strip_controls` would remove (``isprintable`` is false for every control and bidi
-    character) is only stripped, with one check for the whole record."""
+    """Each cell as :func:`clean_cell` reads it. A bulk import's fast path: a record with
+    nothing :func:`strip_controls` would remove (``isprintable`` is false for every control and
+    bidi character) is only stripped, with one check for the whole record."""
     if "".join(cells).isprintable():
         return [None if (value := c.strip()) in _MISSING else value for c in cells]
-    return [cell({0: c}, 0) for c in cells]
+    return list(map(clean_cell, cells))
 
 
 _clean_cache: dict[str, str] = {}
@@ -341,20 +344,24 @@ def parse_time(text: str) -> datetime:
 
 # ---------------------------------------------------------------- audit rows in bulk
 
+AUDIT_COLUMNS = ("at", "actor", "action", "entity_type", "entity_id", "entity_version", "summary",
+                 "changes", "channel", "real_actor")
+
+
 def audit_row(actor_id: int | None, action: str, entity_type: str, entity_id: int | None,
-              summary: str, changes: dict | None, entity_version: int | None = None,
-              at: datetime | None = None) -> dict:
-    """One audit entry as ``audit.record`` writes it, for a multi-row insert."""
-    return {
-        "at": at or clock.now(), "actor": actor_id, "action": action,
-        "entity_type": entity_type, "entity_id": entity_id, "entity_version": entity_version,
-        "summary": summary[:500],
-        "changes": json.dumps(changes, ensure_ascii=False, sort_keys=True) if changes else None,
-    }
+              summary: str, changes: dict | str | None, entity_version: int | None = None,
+              at: datetime | None = None) -> tuple:
+    """One audit entry as ``audit.record`` writes it (``AUDIT_COLUMNS``, with the channel and
+    real actor in force), for :func:`insert_audit`. ``changes`` may be given as JSON already."""
+    if changes and not isinstance(changes, str):
+        changes = json.dumps(changes, ensure_ascii=False, sort_keys=True)
+    acting = audit.current()
+    return (at or clock.now(), actor_id, action, entity_type, entity_id, entity_version, summary[:500],
+            changes or None, acting.channel, acting.real_actor_id)
 
 
-def insert_audit(rows: list[dict]) -> None:
-    insert_rows(AuditEntry, rows)
+def insert_audit(rows: list[tuple]) -> None:
+    insert_rows(AuditEntry, AUDIT_COLUMNS, rows)
 
 
 def _insert_sql(model, columns) -> str:
@@ -371,23 +378,35 @@ _NATIVE = {peewee.CharField: (str,), peewee.TextField: (str,), peewee.IntegerFie
            peewee.ForeignKeyField: (int,)}
 
 
-def insert_rows(model, rows: list[dict]) -> None:
-    """A parameterised INSERT of many rows (with the same keys) through the driver's
+def _native(field: peewee.Field) -> tuple[type, ...]:
+    """The types ``field`` passes to the driver as they are (see ``_NATIVE``), for its own
+    class or the nearest one above it, unless a class between them converts differently."""
+    for kind in type(field).__mro__:
+        if kind in _NATIVE:
+            return _NATIVE[kind]
+        if "db_value" in vars(kind) or "adapt" in vars(kind):
+            return ()
+    return ()
+
+
+def insert_rows(model, keys: list[str] | tuple[str, ...], rows: list[tuple]) -> None:
+    """A parameterised INSERT of many rows (tuples of the fields ``keys``) through the driver's
     ``executemany``: peewee's query builder costs about 0.3 ms of Python per row, which is most
-    of a bulk import's time. Values are converted by the model's fields, as peewee would."""
+    of a bulk import's time. Values are converted by the model's fields, as peewee would, in
+    the columns that hold a value of a type the driver is not given as it is (one check of a
+    column's types, not one per value)."""
     if not rows:
         return
-    keys = list(rows[0])
     fields = [model._meta.fields[k] for k in keys]
-    columns = [f.column_name for f in fields]
-    kinds = [set(_NATIVE.get(type(f), ())) | {type(None)} for f in fields]
-    converts = [f.db_value for f in fields]
-    values = [
-        tuple(v if type(v) in kind else convert(v)
-              for v, kind, convert in zip(map(row.__getitem__, keys), kinds, converts))
-        for row in rows
-    ]
-    database.cursor().executemany(_insert_sql(model, columns), values)
+    columns = list(zip(*rows))
+    converted = False
+    for index, field in enumerate(fields):
+        kinds = {*_native(field), type(None)}
+        if not set(map(type, columns[index])) <= kinds:
+            columns[index] = [v if type(v) in kinds else field.db_value(v) for v in columns[index]]
+            converted = True
+    database.cursor().executemany(_insert_sql(model, [f.column_name for f in fields]),
+                                  list(zip(*columns)) if converted else rows)
 
 
 # ---------------------------------------------------------------- users and categories
