@@ -10,7 +10,9 @@ import re
 import unicodedata
 from contextlib import contextmanager, nullcontext, suppress
 from dataclasses import dataclass, field
+from functools import lru_cache
 from datetime import datetime, timezone
+from operator import itemgetter
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
@@ -390,7 +392,8 @@ def _native(field: peewee.Field) -> tuple[type, ...]:
 
 
 def insert_rows(model, keys: list[str] | tuple[str, ...], rows: list[tuple]) -> None:
-    """A parameterised INSERT of many rows (tuples of the fields ``keys``) through the driver's
+    """A parameterised INSERT of many rows (tuples of the fields ``keys``; the model's other
+    fields get their defaults, as peewee's insert gives them) through the driver's
     ``executemany``: peewee's query builder costs about 0.3 ms of Python per row, which is most
     of a bulk import's time. Values are converted by the model's fields, as peewee would, in
     the columns that hold a value of a type the driver is not given as it is (one check of a
@@ -400,6 +403,12 @@ def insert_rows(model, keys: list[str] | tuple[str, ...], rows: list[tuple]) -> 
     fields = [model._meta.fields[k] for k in keys]
     columns = list(zip(*rows))
     converted = False
+    for field in model._meta.sorted_fields:
+        if field.name not in keys and field.default is not None:
+            fields.append(field)
+            default = field.default
+            columns.append([default() for _ in rows] if callable(default) else [default] * len(rows))
+            converted = True
     for index, field in enumerate(fields):
         kinds = {*_native(field), type(None)}
         if not set(map(type, columns[index])) <= kinds:
@@ -411,6 +420,7 @@ def insert_rows(model, keys: list[str] | tuple[str, ...], rows: list[tuple]) -> 
 
 # ---------------------------------------------------------------- users and categories
 
+@lru_cache(maxsize=100_000)  # an import asks for the same people in every batch
 def username_for(name: str) -> str:
     """A stable username for a person named in an export: ``Caller 2403`` -> ``caller-2403``,
     ``Zoë Brown`` -> ``zoe-brown``. A name that does not fold into ASCII whole (``王伟``) or is
@@ -451,8 +461,8 @@ def ensure_users(actor: User, roles: dict[str, str], source: str) -> dict[str, i
         rows = [{"username": username, "full_name": name[:100], "role": roles[name],
                  "is_active": False, "password_hash": None, "created_at": now, "updated_at": now}
                 for username, name in missing.items()]
-        for start in range(0, len(rows), CHUNK):
-            User.insert_many(rows[start:start + CHUNK]).execute()
+        keys = list(rows[0])
+        insert_rows(User, keys, list(map(itemgetter(*keys), rows)))
         found.update(find_users([n for n in roles if n not in found]))
         insert_audit([
             audit_row(actor.id, "create", "user", found[name],

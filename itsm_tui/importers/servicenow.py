@@ -38,6 +38,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, fields
+from functools import partial
 from datetime import datetime
 from pathlib import Path
 from operator import attrgetter, itemgetter
@@ -667,43 +668,46 @@ def _history_rows(ticket_id: int, version: int, events: list[Event], before: Sta
         updater = event.sys_updated_by
         by = f" by {updater}" if updater else ""
         if before is None:
-            changed = [i for i, value in enumerate(after) if value is not None]
-            summary = f"{ours} created from {SOURCE} {event.number}{by}: {shown(0, after.status)}"
-            before = _NOTHING._replace(status=None)
+            changes = [shown(i, None, new) for i, new in zip(_FIELDS, after) if new is not None]
+            summary = f"{ours} created from {SOURCE} {event.number}{by}: {STATUS_LABELS[after.status]}"
             action = "create"
         else:
-            changed = [i for i, (old, new) in enumerate(zip(before, after)) if old != new]
-            said = "; ".join(f"{_LABELS[i]} {shown(i, before[i])} → {shown(i, after[i])}" for i in changed)
-            summary = f"{ours} ({event.number}) changed in {SOURCE}{by}: {said or 'no tracked field changed'}"
+            changes = [shown(i, old, new) for i, old, new in zip(_FIELDS, before, after) if old != new]
+            said = "; ".join(said for said, _ in changes) or "no tracked field changed"
+            summary = f"{ours} ({event.number}) changed in {SOURCE}{by}: {said}"
             action = "update"
-        changes = shown.changes(changed, before, after) if changed else None
-        rows.append(audit_row(people.get(updater), action, "ticket", ticket_id, summary, changes,
+        # {field: [before, after]} as JSON, keys sorted: each part starts with its key.
+        text = "{" + ", ".join(sorted(part for _, part in changes)) + "}" if changes else None
+        rows.append(audit_row(people.get(updater), action, "ticket", ticket_id, summary, text,
                               entity_version=version, at=event.at))
         before = after
     return rows
 
 
+_FIELDS = range(len(TRACKED))
 _LABELS = [LABELS.get(f, f.replace("_", " ")) for f in TRACKED]
-_BY_NAME = sorted(range(len(TRACKED)), key=TRACKED.__getitem__)  # a JSON object's keys, sorted
 
 
 class _Shown:
-    """How a batch's history entries show values: in the summary (people and categories by
-    name) and in the changes (JSON as ``json.dumps(..., ensure_ascii=False, sort_keys=True)``
-    writes them), each distinct value worked out once."""
+    """A batch's changes of one field, as a history entry shows them: the summary's words
+    (people and categories by name) and the JSON ``json.dumps(..., ensure_ascii=False,
+    sort_keys=True)`` writes for them; each distinct change worked out once (a field's values
+    are of one type, so ``(field, before, after)`` tells them apart)."""
 
     def __init__(self, people: dict[str, int], categories: dict[str, int]):
         self.names = {TRACKED.index("assignee"): {i: n for n, i in people.items()},
                       TRACKED.index("category"): {i: n for n, i in categories.items()}}
-        self.texts: dict[tuple, str] = {}
-        self.json: dict[tuple, str] = {}
+        self.known: dict[tuple, tuple[str, str]] = {}
 
-    def __call__(self, field: int, value) -> str:
-        key = (field, type(value), value)
-        text = self.texts.get(key)
-        if text is None:
-            text = self.texts[key] = self._show(field, value)
-        return text
+    def __call__(self, field: int, before, after) -> tuple[str, str]:
+        key = (field, before, after)
+        shown = self.known.get(key)
+        if shown is None:
+            dumps = partial(json.dumps, ensure_ascii=False)
+            shown = self.known[key] = (
+                f"{_LABELS[field]} {self._show(field, before)} → {self._show(field, after)}",
+                f'"{TRACKED[field]}": [{dumps(before)}, {dumps(after)}]')
+        return shown
 
     def _show(self, field: int, value) -> str:
         if value is None or value == "":
@@ -715,19 +719,3 @@ class _Shown:
         if TRACKED[field] == "resolution_met":
             return "yes" if value else "no"
         return str(value)
-
-    def changes(self, changed: list[int], before: State, after: State) -> str:
-        """{field: [before, after]} of the ``changed`` fields, as JSON."""
-        parts = []
-        wanted = set(changed)
-        for field in _BY_NAME:
-            if field in wanted:
-                parts.append(f'"{TRACKED[field]}": [{self._json(before[field])}, {self._json(after[field])}]')
-        return "{" + ", ".join(parts) + "}"
-
-    def _json(self, value) -> str:
-        key = (type(value), value)
-        text = self.json.get(key)
-        if text is None:
-            text = self.json[key] = json.dumps(value, ensure_ascii=False)
-        return text
