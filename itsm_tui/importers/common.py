@@ -418,6 +418,21 @@ def insert_rows(model, keys: list[str] | tuple[str, ...], rows: list[tuple]) -> 
                                   list(zip(*columns)) if converted else rows)
 
 
+def select_in(model, key: str, values: list, columns: tuple[str, ...] = ()) -> Iterator:
+    """The rows of ``model`` whose field ``key`` is one of ``values``: model instances, or
+    tuples of the fields ``columns`` as the driver returns them. Plain parameterised SQL, CHUNK
+    values a query: peewee builds an IN list a node per value, slower than the query runs."""
+    quote = database.quote
+    fields = model._meta.fields
+    names = ", ".join(f"{quote[0]}{fields[c].column_name}{quote[1]}" for c in columns) or "*"
+    source = f"{quote[0]}{model._meta.table_name}{quote[1]}"
+    where = f"{quote[0]}{fields[key].column_name}{quote[1]}"
+    for start in range(0, len(values), CHUNK):
+        chunk = values[start:start + CHUNK]
+        sql = f"SELECT {names} FROM {source} WHERE {where} IN ({', '.join([database.param] * len(chunk))})"
+        yield from database.execute_sql(sql, chunk).fetchall() if columns else model.raw(sql, *chunk)
+
+
 # ---------------------------------------------------------------- users and categories
 
 @lru_cache(maxsize=100_000)  # an import asks for the same people in every batch
@@ -442,12 +457,8 @@ def find_users(names) -> dict[str, int]:
     for name in names:
         by_username.setdefault(username_for(name), []).append(name)
     found: dict[str, int] = {}
-    usernames = sorted(by_username)
-    for start in range(0, len(usernames), CHUNK):
-        query = User.select(User.id, User.username).where(
-            User.username.in_(usernames[start:start + CHUNK]))
-        for user_id, username in query.tuples():
-            found.update(dict.fromkeys(by_username[username], user_id))
+    for user_id, username in select_in(User, "username", sorted(by_username), ("id", "username")):
+        found.update(dict.fromkeys(by_username[username], user_id))
     return found
 
 

@@ -53,9 +53,8 @@ from ..core.tickets import (
     BODY_MAX, PRIORITY_MATRIX, STATUS_LABELS, TITLE_MAX, parse_level, parse_priority,
 )
 from .common import (
-    CHUNK, Counts, CsvFile, ImportReport, OutOfRange, Progress, audit_row, clean_cell, clean_cells,
-    ensure_categories,
-    ensure_users, insert_audit, insert_rows, parse_time, refused, run_batches,
+    Counts, CsvFile, ImportReport, OutOfRange, Progress, audit_row, clean_cell, clean_cells,
+    ensure_categories, ensure_users, insert_audit, insert_rows, parse_time, refused, run_batches, select_in,
 )
 
 SOURCE = "ServiceNow"
@@ -349,7 +348,8 @@ _READERS = {
     "number": ("number", _number), "mod_count": ("sys_mod_count", _mod_count),
     "at": ("sys_updated_at", _updated_at), "state": ("incident_state", _state),
     "source_state": ("incident_state", clean_cell),
-    "impact": ("impact", _checked(_level_of, "impact")), "urgency": ("urgency", _checked(_level_of, "urgency")),
+    "impact": ("impact", _checked(_level_of, "impact")),
+    "urgency": ("urgency", _checked(_level_of, "urgency")),
     "priority": ("priority", _checked(_priority_of)), "made_sla": ("made_sla", _checked(_flag_of)),
     "reopen_count": ("reopen_count", _checked(_count_of)),
     "reassignment_count": ("reassignment_count", _checked(_count_of)),
@@ -593,11 +593,7 @@ def _import_batch(actor: User, incidents: dict[str, list[Event]], roles: dict[st
     multi-row inserts), history entries (in multi-row inserts). The SLA policies and calendar
     are read once for the batch."""
     done = Counts()
-    existing: dict[str, Ticket] = {}
-    numbers = list(incidents)
-    for start in range(0, len(numbers), CHUNK):
-        for ticket in Ticket.select().where(Ticket.source_number.in_(numbers[start:start + CHUNK])):
-            existing[ticket.source_number] = ticket
+    existing = {t.source_number: t for t in select_in(Ticket, "source_number", list(incidents))}
     wanted: dict[str, tuple[list[Event], int]] = {}
     for number, events in incidents.items():
         first = _first_new(events, existing.get(number))
@@ -641,10 +637,8 @@ def _import_batch(actor: User, incidents: dict[str, list[Event]], roles: dict[st
         insert_rows(Ticket, keys, list(map(itemgetter(*keys), new_rows)))
     ids = {number: (t.id, t.version) for number, t in existing.items()}
     created = [row["source_number"] for row in new_rows]
-    for start in range(0, len(created), CHUNK):
-        query = Ticket.select(Ticket.id, Ticket.source_number).where(
-            Ticket.source_number.in_(created[start:start + CHUNK]))
-        ids.update({number: (ticket_id, 0) for ticket_id, number in query.tuples()})
+    found = select_in(Ticket, "source_number", created, ("id", "source_number"))
+    ids.update({number: (ticket_id, 0) for ticket_id, number in found})
     history: list[tuple] = []
     for number, (events, first, states) in stories.items():
         known = existing.get(number)
