@@ -657,21 +657,23 @@ def _history_rows(ticket_id: int, version: int, events: list[Event], before: Sta
                   states: list[State], people: dict[str, int], shown: _Shown) -> list[tuple]:
     """The history entries of a ticket's new events, each with what changed since the state
     ``before`` it (None: the first event created the ticket)."""
-    ours, rows = ticket_number(ticket_id), []
+    ours, rows, known = ticket_number(ticket_id), [], shown.known
     for event, after in zip(events, states):
         updater = event.sys_updated_by
         by = f" by {updater}" if updater else ""
         if before is None:
-            changes = [shown(i, None, new) for i, new in zip(_FIELDS, after) if new is not None]
+            keys = [(i, None, new) for i, new in zip(_FIELDS, after) if new is not None]
+            changes = [known.get(key) or shown(key) for key in keys]
             summary = f"{ours} created from {SOURCE} {event.number}{by}: {STATUS_LABELS[after.status]}"
             action = "create"
         else:
-            changes = [shown(i, old, new) for i, old, new in zip(_FIELDS, before, after) if old != new]
-            said = "; ".join(said for said, _ in changes) or "no tracked field changed"
+            keys = [(i, old, new) for i, old, new in zip(_FIELDS, before, after) if old != new]
+            changes = [known.get(key) or shown(key) for key in keys]
+            said = "; ".join([change[0] for change in changes]) or "no tracked field changed"
             summary = f"{ours} ({event.number}) changed in {SOURCE}{by}: {said}"
             action = "update"
         # {field: [before, after]} as JSON, keys sorted: each part starts with its key.
-        text = "{" + ", ".join(sorted(part for _, part in changes)) + "}" if changes else None
+        text = "{" + ", ".join(sorted([change[1] for change in changes])) + "}" if changes else None
         rows.append(audit_row(people.get(updater), action, "ticket", ticket_id, summary, text,
                               entity_version=version, at=event.at))
         before = after
@@ -693,14 +695,13 @@ class _Shown:
                       TRACKED.index("category"): {i: n for n, i in categories.items()}}
         self.known: dict[tuple, tuple[str, str]] = {}
 
-    def __call__(self, field: int, before, after) -> tuple[str, str]:
-        key = (field, before, after)
-        shown = self.known.get(key)
-        if shown is None:
-            dumps = partial(json.dumps, ensure_ascii=False)
-            shown = self.known[key] = (
-                f"{_LABELS[field]} {self._show(field, before)} → {self._show(field, after)}",
-                f'"{TRACKED[field]}": [{dumps(before)}, {dumps(after)}]')
+    def __call__(self, change: tuple) -> tuple[str, str]:
+        """(words, JSON) of ``change`` (field, before, after), remembered in ``known``."""
+        field, before, after = change
+        dumps = partial(json.dumps, ensure_ascii=False)
+        shown = self.known[change] = (
+            f"{_LABELS[field]} {self._show(field, before)} → {self._show(field, after)}",
+            f'"{TRACKED[field]}": [{dumps(before)}, {dumps(after)}]')
         return shown
 
     def _show(self, field: int, value) -> str:
