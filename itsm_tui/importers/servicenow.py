@@ -232,15 +232,36 @@ def _batches(source: CsvFile, last_lines: dict[str, int], report: ImportReport,
 
 
 _ORDER = attrgetter("at", "mod_count", "line")
-_MISS, _BAD = object(), object()
+_BAD = object()
+
+
+class _NeedsWords(Exception):
+    """A cell the fast path cannot read without a word in the report."""
+
+
+class _Column(dict):
+    """{raw cell: its value} of one column, filled as cells are met (up to CACHE_SIZE)."""
+
+    def __init__(self, read):
+        super().__init__()
+        self.read = read
+
+    def __missing__(self, raw: str):
+        value = self.read(raw)
+        if value is _BAD:
+            raise _NeedsWords
+        if len(self) >= CACHE_SIZE:
+            self.clear()
+        self[raw] = value
+        return value
 
 
 class _Reader:
     """Rows to events. Exports repeat the same few values in a column, so each distinct cell
-    of a column is cleaned, checked and converted once and remembered (up to CACHE_SIZE): a
-    row costs a lookup per cell. A cell that needs a word in the report (cut, unreadable,
-    out of range, missing where it is needed) sends its row to :func:`_event`, which reads it
-    cell by cell, in the order the report expects."""
+    of a column is cleaned, checked and converted once and remembered: a row costs a lookup
+    per cell. A cell that needs a word in the report (cut, unreadable, out of range, missing
+    where it is needed) sends its row to :func:`_event`, which reads it cell by cell, in the
+    order the report expects."""
 
     def __init__(self, header: list[str], report: ImportReport):
         self.header, self.report = header, report
@@ -250,26 +271,16 @@ class _Reader:
         indexes = [header.index(c) if c in header else width for c, _ in plan]
         self.pad = width in indexes
         self.cells_of = _getter(indexes)
-        self.converts = [convert for _, convert in plan]
-        self.caches: list[dict] = [{} for _ in plan]
-        self.misses = (_MISS,) * len(plan)
+        self.columns = [_Column(read) for _, read in plan]
 
     def event(self, line: int, cells: list[str]) -> tuple[str | None, Event | None]:
         """The row's incident number, and its event or None (skipped into the report)."""
         raws = self.cells_of(cells + [""] if self.pad else cells)
-        values = list(map(dict.get, self.caches, raws, self.misses))
-        if _MISS in values:
-            for index, value in enumerate(values):
-                if value is _MISS:
-                    raw = raws[index]
-                    value = self.converts[index](raw)
-                    if value is _BAD:
-                        row = dict(zip(self.header, clean_cells(cells)))
-                        return row.get("number"), _event(line, row, self.report)
-                    cache = self.caches[index]
-                    if len(cache) >= CACHE_SIZE:
-                        cache.clear()
-                    cache[raw] = values[index] = value
+        try:
+            values = list(map(dict.__getitem__, self.columns, raws))
+        except _NeedsWords:
+            row = dict(zip(self.header, clean_cells(cells)))
+            return row.get("number"), _event(line, row, self.report)
         return values[0], Event(line, *values)
 
 
