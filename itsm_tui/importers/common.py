@@ -10,8 +10,8 @@ import re
 import unicodedata
 from contextlib import contextmanager, nullcontext, suppress
 from dataclasses import dataclass, field
-from functools import lru_cache
 from datetime import datetime, timezone
+from functools import lru_cache
 from operator import itemgetter
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
@@ -403,16 +403,16 @@ def insert_rows(model, keys: list[str] | tuple[str, ...], rows: list[tuple]) -> 
     fields = [model._meta.fields[k] for k in keys]
     columns = list(zip(*rows))
     converted = False
-    for field in model._meta.sorted_fields:
-        if field.name not in keys and field.default is not None:
-            fields.append(field)
-            default = field.default
+    for other in model._meta.sorted_fields:
+        if other.name not in keys and other.default is not None:
+            fields.append(other)
+            default = other.default
             columns.append([default() for _ in rows] if callable(default) else [default] * len(rows))
             converted = True
-    for index, field in enumerate(fields):
-        kinds = {*_native(field), type(None)}
+    for index, column in enumerate(fields):
+        kinds = {*_native(column), type(None)}
         if not set(map(type, columns[index])) <= kinds:
-            columns[index] = [v if type(v) in kinds else field.db_value(v) for v in columns[index]]
+            columns[index] = [v if type(v) in kinds else column.db_value(v) for v in columns[index]]
             converted = True
     database.cursor().executemany(_insert_sql(model, [f.column_name for f in fields]),
                                   list(zip(*columns)) if converted else rows)

@@ -38,10 +38,10 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, fields
-from functools import partial
 from datetime import datetime
-from pathlib import Path
+from functools import partial
 from operator import attrgetter, itemgetter
+from pathlib import Path
 from typing import Iterator, NamedTuple
 
 from ..core import sla
