@@ -94,7 +94,7 @@ _PRIORITY_PREFIX = re.compile(r"^\s*([0-9])\s*-")
 TEXT_COLUMNS = ("caller_id", "opened_by", "assigned_to", "resolved_by", "sys_updated_by",
                 "assignment_group", "category", "subcategory", "cmdb_ci", "contact_type", "closed_code",
                 "location", "u_symptom", "problem_id", "rfc", "vendor", "caused_by")
-CACHE_SIZE = 50_000  # distinct cells remembered per column (see _Reader)
+CACHE_SIZE = 10_000  # distinct cells remembered per column (see _Reader): bounded memory
 
 
 @dataclass(slots=True)
