@@ -236,6 +236,9 @@ def test_people_categories_and_history_entries(system, tmp_path):
         if a["incident_state"] != b["incident_state"] else None for a, b in zip(rows, rows[1:])]
     assert states == expected
     assert [User.get_by_id(e.actor_id).full_name for e in entries] == [r["sys_updated_by"] for r in rows]
+    # Every entry the import wrote, history and new people alike, came through the import channel.
+    written = AuditEntry.select().where(AuditEntry.entity_type.in_(["ticket", "user", "category"]))
+    assert {e.channel for e in written} == {"import"}
     # The source number is searchable like our own.
     found = queue.page(system, "INC0000047").rows
     assert ticket.id in [r["id"] for r in found]
