@@ -236,9 +236,26 @@ def _peripheral_values(data: dict, exclude_id: int | None = None) -> dict:
         "network": _ref(Network, data.get("network"), "network", Network.name),
         "status": choice(data.get("status", "in use"), "status", ASSET_STATUSES),
     }
+    if values["system"] is not None:
+        values.update(_placed_with(values["system"]))
     _unique(Peripheral, Peripheral.asset_tag, values["asset_tag"], "asset tag", exclude_id)
     _unique(System, System.asset_tag, values["asset_tag"], "asset tag")
     return values
+
+
+def _placed_with(system: System) -> dict:
+    """An attached peripheral sits where its system sits: it takes the system's department and
+    network (what a form gives for them is replaced). Detached, it keeps the last ones."""
+    return {"department": system.department_id, "network": system.network_id}
+
+
+def _move_attached(actor: User, system: System) -> None:
+    """After a system's department or network changed: its attached peripherals follow, each
+    with its own audit entry and version."""
+    for peripheral in Peripheral.select().where(Peripheral.system == system.id):
+        label = _label("peripheral", peripheral)
+        records.update(actor, peripheral, peripheral.version, _placed_with(system), "peripheral", label,
+                       summary=f"{label} follows {system.hostname}")
 
 
 def _stock_values(data: dict) -> dict:
@@ -320,8 +337,11 @@ def update(actor: User, entity_type: str, record_id: int, expected_version: int,
         _unique(model, name_field, values[name_field.name], "name", row.id)
     if entity_type == "stock":
         values.pop("quantity")
-    return records.update(actor, row, expected_version, _changed(row, values), entity_type,
-                          _label(entity_type, row))
+    updated = records.update(actor, row, expected_version, _changed(row, values), entity_type,
+                             _label(entity_type, row))
+    if entity_type == "system":
+        _move_attached(actor, updated)
+    return updated
 
 
 @transactional
@@ -361,13 +381,15 @@ def linked_records(actor: User, entity_type: str, record_id: int) -> dict[str, i
 
 @transactional
 def attach_peripheral(actor: User, peripheral_id: int, expected_version: int, system_id: int | None):
-    """Attach a peripheral to a system, or detach it (system_id None)."""
+    """Attach a peripheral to a system, taking its department and network, or detach it
+    (system_id None), keeping them: it stays where it was until someone moves it."""
     require(actor, "inventory.edit")
     peripheral = records.get(Peripheral, peripheral_id, "peripheral")
     system = records.get(System, system_id, "system") if system_id is not None else None
     summary = f"attached to {system.hostname}" if system else "detached"
     old_system = peripheral.system_id
-    updated = records.update(actor, peripheral, expected_version, {"system": system}, "peripheral",
+    values = {"system": system, **(_placed_with(system) if system else {})}
+    updated = records.update(actor, peripheral, expected_version, values, "peripheral",
                              _label("peripheral", peripheral), summary=f"{peripheral.asset_tag} {summary}")
     if old_system != updated.system_id:
         # Noted on the systems too, so a system's history shows what was plugged in and out.
