@@ -456,11 +456,11 @@ def search_assets(actor: User, text: str, limit: int = 20) -> list[tuple[str, in
     found = [
         ("system", s.id, f"{s.hostname} · {s.asset_tag} · {s.type}"
          + (f" · {s.department.name}" if s.department_id else ""))
-        for s in systems.order_by(System.hostname).limit(limit)
+        for s in systems.order_by(System.hostname_key, System.id).limit(limit)
     ]
     found += [
         ("peripheral", p.id, f"{p.name} · {p.asset_tag} · {p.kind}"
          + (f" · {p.department.name}" if p.department_id else ""))
-        for p in peripherals.order_by(Peripheral.name).limit(limit)
+        for p in peripherals.order_by(Peripheral.name_key, Peripheral.id).limit(limit)
     ]
     return found[:limit]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from peewee import JOIN, IntegrityError
 
-from . import audit, clock
+from . import audit, clock, natural
 from .db import is_mysql
 from .labels import field_label
 from .errors import ConflictError, NotFound, ValidationError
@@ -29,7 +29,7 @@ def get(model: type[BaseModel], record_id: int, label: str) -> BaseModel:
 
 def create(actor: User, model: type[BaseModel], entity_type: str, label: str, values: dict):
     now = clock.now()
-    stamped = dict(values)
+    stamped = natural.keyed(model, values)
     if "created_at" in model._meta.fields:
         stamped.setdefault("created_at", now)
     if "updated_at" in model._meta.fields:
@@ -61,7 +61,7 @@ def update(
     changes = audit.diff({name: _raw(row, name) for name in values}, values)
     if not changes:
         return row
-    stamped = {**values, "version": model.version + 1}
+    stamped = {**natural.keyed(model, values), "version": model.version + 1}
     if "updated_at" in model._meta.fields:
         stamped["updated_at"] = clock.now()
     try:

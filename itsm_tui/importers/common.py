@@ -17,7 +17,7 @@ from typing import Callable, Iterable, Iterator
 import peewee
 from peewee import fn
 
-from ..core import audit, clock
+from ..core import audit, clock, natural
 from ..core.db import database, is_mysql, transactional
 from ..core.errors import ItsmError
 from ..core.models import AuditEntry, Category, User
@@ -429,8 +429,9 @@ def ensure_users(actor: User, roles: dict[str, str], source: str) -> dict[str, i
     missing = {username_for(n): n for n in roles if n not in found}
     if missing:
         now = clock.now()
-        rows = [{"username": username, "full_name": name[:100], "role": roles[name],
-                 "is_active": False, "password_hash": None, "created_at": now, "updated_at": now}
+        rows = [natural.keyed(User, {"username": username, "full_name": name[:100], "role": roles[name],
+                                     "is_active": False, "password_hash": None, "created_at": now,
+                                     "updated_at": now})
                 for username, name in missing.items()]
         for start in range(0, len(rows), CHUNK):
             User.insert_many(rows[start:start + CHUNK]).execute()
