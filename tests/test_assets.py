@@ -720,11 +720,12 @@ def test_names_with_numbers_list_in_natural_order_page_by_page(engine, system):
     by_host = AssetSort("hostname")
     assert [r["hostname"] for r in read_forward(system, "system", "", by_host, size=2)[0]] == hostnames
     assert [r["hostname"] for r in read_backward(system, "system", "", by_host, size=2)[0]] == hostnames
-    assert [r["asset_tag"] for r in read_forward(system, "system", "", AssetSort("asset_tag"), size=2)[0]] == [
-        "AT-1", "AT-2", "AT-9", "AT-10", "AT-24"]
+    tags = [r["asset_tag"] for r in read_forward(system, "system", "", AssetSort("asset_tag"), size=2)[0]]
+    assert tags == ["AT-1", "AT-2", "AT-9", "AT-10", "AT-24"]
     names = [r["name"] for r in read_forward(system, "peripheral", "", AssetSort("name"), size=2)[0]]
     assert names == ["monitor 1", "Monitor 2", "monitor 9", "Monitor 10", "Monitor 24"]
-    stock = [r["name"] for r in read_forward(system, "stock", "", AssetSort("name", descending=True), size=2)[0]]
+    backwards = AssetSort("name", descending=True)
+    stock = [r["name"] for r in read_forward(system, "stock", "", backwards, size=2)[0]]
     assert stock == ["Toner 24", "Toner 10", "Toner 9", "Toner 2", "Toner 1"]
 
     renamed = System.get(System.hostname == "ws-24")

@@ -198,8 +198,9 @@ def test_the_upgrade_gives_existing_names_their_natural_sort_keys(engine):
     for n in (10, 9, 100):
         db.database.execute_sql(f"INSERT INTO department (name, created_at, updated_at, version) "
                                 f"VALUES ('Dept {n}', {stamp}, {stamp}, 1)")
-        db.database.execute_sql(f"INSERT INTO system (hostname, asset_tag, type, status, created_at, updated_at, "
-                                f"version) VALUES ('ws-{n}', 'AT-{n}', 'laptop', 'in use', {stamp}, {stamp}, 1)")
+        db.database.execute_sql(f"INSERT INTO system (hostname, asset_tag, type, status, created_at, "
+                                f"updated_at, version) VALUES ('ws-{n}', 'AT-{n}', 'laptop', 'in use', "
+                                f"{stamp}, {stamp}, 1)")
     setup.initialise()
     actor = users.system_actor()
     inventory.create(actor, "system", {"hostname": "ws-11", "asset_tag": "AT-11", "type": "laptop"})
@@ -208,7 +209,8 @@ def test_the_upgrade_gives_existing_names_their_natural_sort_keys(engine):
     assert [r["hostname"] for r in listed] == ["ws-9", "ws-10", "ws-11", "ws-100"]
     tags = assets.page(actor, "system", sort=assets.AssetSort("asset_tag", descending=True), limit=10).rows
     assert [r["asset_tag"] for r in tags] == ["AT-100", "AT-11", "AT-10", "AT-9"]
-    assert [r["name"] for r in assets.page(actor, "department", limit=10).rows] == ["Dept 9", "Dept 10", "Dept 100"]
+    departments = [r["name"] for r in assets.page(actor, "department", limit=10).rows]
+    assert departments == ["Dept 9", "Dept 10", "Dept 100"]
     assert ("system_hostname_key_id", (("hostname_key", "id"), False)) in _indexes("system").items()
 
 

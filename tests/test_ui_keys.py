@@ -81,7 +81,8 @@ async def test_a_burst_after_a_screen_key_acts_on_the_new_screen(engine, people)
         await pilot.pause(0.3)
         assert (app.screen.table.cursor, queue.table.cursor) == (2, 0)
         burst(app, "2", "/", "ws-2")
-        await until(pilot, lambda: isinstance(app.screen, InventoryScreen) and app.screen.filter_bar.value == "ws-2")
+        await until(pilot, lambda: isinstance(app.screen, InventoryScreen)
+                    and app.screen.filter_bar.value == "ws-2")
 
 
 async def test_marks_name_the_tickets_clear_after_the_action_and_on_escape(engine, people):

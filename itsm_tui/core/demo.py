@@ -370,15 +370,18 @@ def _insert_assets(rows, wanted, first: int, last: int, nets, depts, rng, now) -
     System.insert_many(rows, fields=BULK_SYSTEM_FIELDS).execute()
     ids = dict(System.select(System.hostname, System.id)
                .where(System.hostname.between(f"bulk-{first:07d}", f"bulk-{last:07d}")).tuples())
+    placed = {row[0]: (row[9], row[10]) for row in rows}  # hostname -> (department, network)
     peripherals = []
     for j, system_kind in wanted:
         attached = system_kind in ("laptop", "desktop") and rng.random() < 0.6
         kind = rng.choice(ATTACHED_KINDS if attached else LOOSE_KINDS)
         name, tag = f"{kind.title()} {j}", f"BP-{j:07d}"
+        # an attached peripheral sits where its system sits (inventory._placed_with)
+        department, network = (placed[f"bulk-{j:07d}"] if attached
+                               else (depts[j % len(depts)], nets[j % len(nets)][0]))
         peripherals.append((
             name, kind, tag, f"PS{rng.randint(10**7, 10**8 - 1)}",
-            ids[f"bulk-{j:07d}"] if attached else None, depts[j % len(depts)],
-            None if attached else nets[j % len(nets)][0],
+            ids[f"bulk-{j:07d}"] if attached else None, department, network,
             rng.choices(ASSET_STATUSES, STATUS_WEIGHTS)[0], now, now, natural_key(name), natural_key(tag),
         ))
     if peripherals:

@@ -437,7 +437,8 @@ class ItsmApp(App):
         if isinstance(self.focused, (Input, TextArea)):
             return False
         active = self.active_bindings.get(key)
-        return active is not None and active.enabled and active.binding.action in FIELD_OPENERS | SCREEN_OPENERS
+        return (active is not None and active.enabled
+                and active.binding.action in FIELD_OPENERS | SCREEN_OPENERS)
 
     def hold_keys(self, ready: Callable[[], bool]) -> None:
         """The field a key just opened (``/`` the filter bar, ``:`` the command line) is ready
