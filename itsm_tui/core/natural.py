@@ -8,10 +8,11 @@ Every write of a name writes its key (``keyed``); schema v8 added the keys and f
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from .models import SORT_KEY_LENGTH, SortKeyField
 
-DIGITS = 10  # runs of more digits are kept whole (they sort after the shorter ones of their rank)
+DIGITS = 10  # a longer run (a serial number, not a count) is kept whole, in text order
 _DIGIT_RUN = re.compile(r"[0-9]+")
 
 
@@ -20,8 +21,9 @@ def natural_key(name: str) -> str:
     return _DIGIT_RUN.sub(lambda run: run.group().zfill(DIGITS), name.casefold())[:SORT_KEY_LENGTH]
 
 
-def key_fields(model) -> list[SortKeyField]:
-    return [field for field in model._meta.sorted_fields if isinstance(field, SortKeyField)]
+@lru_cache(maxsize=None)
+def key_fields(model) -> tuple[SortKeyField, ...]:
+    return tuple(field for field in model._meta.sorted_fields if isinstance(field, SortKeyField))
 
 
 def keyed(model, values: dict) -> dict:
