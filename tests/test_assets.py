@@ -24,6 +24,7 @@ from itsm_tui.core.store.models import (
     ASSET_STATUSES, PERIPHERAL_KINDS, SYSTEM_TYPES, AuditEntry, Department, Network, Peripheral,
     StockItem, System, User,
 )
+from itsm_tui.core.natural import natural_key
 from itsm_tui.core.tickets.queue import END
 
 BASE = datetime(2026, 1, 5, 9, 0)
@@ -446,6 +447,9 @@ def test_the_leftmost_error_wins(world):
 
 # --- sorting and keyset pagination ---------------------------------------------------------------
 
+NAMES = ("hostname", "asset_tag", "name", "department", "network", "assigned_user", "system")  # natural order
+
+
 def sort_key(world: World, kind: str, key: str, row: dict):
     if kind == "stock" and key == "value":
         return row["value"]
@@ -454,7 +458,7 @@ def sort_key(world: World, kind: str, key: str, row: dict):
     column = {"department": "department", "network": "network"}.get(key, key)
     value = row[column]
     if isinstance(value, str):
-        value = world.collate(value)
+        value = world.collate(natural_key(value) if key in NAMES else value)
     return value
 
 
@@ -617,7 +621,7 @@ def test_system_detail(world):
     attached = [r for r in expected_rows("peripheral") if r["system_id"] == s0.id]
     assert attached
     assert [strip(r) for r in detail.peripherals] == sorted(
-        attached, key=lambda r: (world.collate(r["name"]), r["id"]))
+        attached, key=lambda r: (world.collate(natural_key(r["name"])), r["id"]))
 
     # Every ticket ever linked to it, newest first: the one moved to another system too.
     assert [t["id"] for t in detail.tickets] == [
@@ -705,3 +709,36 @@ def test_seed_bulk_assets_needs_the_right(engine, people):
         demo.seed_bulk_assets(people["agent"], 10)
     with pytest.raises(ValidationError):
         demo.seed_bulk_assets(users.system_actor(), 0)
+
+
+def test_names_with_numbers_list_in_natural_order_page_by_page(engine, system):
+    """'ws-2' before 'ws-10', 'Monitor 9' before 'Monitor 24', whatever the case; read a page
+    at a time both ways, and after a rename."""
+    for n in (10, 2, 1, 24, 9):
+        inventory.create(system, "system", {"hostname": f"ws-{n}", "asset_tag": f"at-{n}", "type": "laptop"})
+        inventory.create(system, "peripheral", {"name": f"{'monitor' if n % 2 else 'Monitor'} {n}",
+                                                "kind": "monitor", "asset_tag": f"MN-{n}"})
+        inventory.create(system, "stock", {"name": f"Toner {n}", "unit_price": "1"})
+    hostnames = ["ws-1", "ws-2", "ws-9", "ws-10", "ws-24"]
+    by_host = AssetSort("hostname")
+    assert [r["hostname"] for r in read_forward(system, "system", "", by_host, size=2)[0]] == hostnames
+    assert [r["hostname"] for r in read_backward(system, "system", "", by_host, size=2)[0]] == hostnames
+    tags = [r["asset_tag"] for r in read_forward(system, "system", "", AssetSort("asset_tag"), size=2)[0]]
+    assert tags == ["AT-1", "AT-2", "AT-9", "AT-10", "AT-24"]
+    names = [r["name"] for r in read_forward(system, "peripheral", "", AssetSort("name"), size=2)[0]]
+    assert names == ["monitor 1", "Monitor 2", "monitor 9", "Monitor 10", "Monitor 24"]
+    backwards = AssetSort("name", descending=True)
+    stock = [r["name"] for r in read_forward(system, "stock", "", backwards, size=2)[0]]
+    assert stock == ["Toner 24", "Toner 10", "Toner 9", "Toner 2", "Toner 1"]
+
+    renamed = System.get(System.hostname == "ws-24")
+    inventory.update(system, "system", renamed.id, renamed.version, {"hostname": "ws-3"})
+    assert [r["hostname"] for r in read_forward(system, "system", "", by_host, size=2)[0]] == [
+        "ws-1", "ws-2", "ws-3", "ws-9", "ws-10"]
+
+
+def test_the_users_list_is_in_natural_order(engine, system):
+    for name in ("user10", "user2", "User1"):
+        users.create_user(system, name, "agent")
+    listed = [u.username for u in users.list_users(system) if u.username.startswith("user")]
+    assert listed == ["user1", "user2", "user10"]

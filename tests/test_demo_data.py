@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import re
 
-from itsm_tui.core import demo
+from itsm_tui.core import demo, natural
 from itsm_tui.core.people import users
-from itsm_tui.core.store.models import Peripheral, Ticket
+from itsm_tui.core.store.models import Department, Network, Peripheral, StockItem, System, Ticket, User
 
 
 def test_demo_titles_name_assets_of_their_kind_and_attached_peripherals_follow_their_system(engine):
@@ -25,3 +25,19 @@ def test_demo_titles_name_assets_of_their_kind_and_attached_peripherals_follow_t
     for peripheral in attached:
         assert (peripheral.department_id, peripheral.network_id) == \
             (peripheral.system.department_id, peripheral.system.network_id), peripheral.name
+
+
+def test_every_name_written_by_the_demo_and_the_bulk_seeds_has_its_sort_key(engine):
+    """The natural sort keys are written by every writer: services, demo desk, bulk inserts;
+    bulk peripherals attached to a system sit where it sits."""
+    actor = users.system_actor()
+    demo.seed_demo(actor)
+    demo.seed_bulk_assets(actor, 30)
+    for model in (Department, Network, User, System, Peripheral, StockItem):
+        for field in natural.key_fields(model):
+            source = model._meta.fields[field.source]
+            pairs = list(model.select(source, field).tuples())
+            assert pairs and all(key == natural.natural_key(name) for name, key in pairs), (model, field.name)
+    bulk = Peripheral.select(Peripheral, System).join(System).where(Peripheral.asset_tag.startswith("BP-"))
+    assert bulk.count() and all((p.department_id, p.network_id) == (p.system.department_id, p.system.network_id)
+                                for p in bulk)

@@ -666,7 +666,7 @@ def test_attach_and_detach_a_peripheral(world, agent):
     assert (on_system.action, on_system.entity_type, on_system.entity_id) == (
         "peripheral_attached", "system", system.id)
     assert on_system.summary == "PR-2001 (Printer 1) attached"
-    assert changes(entry) == {"system": [None, system.id]}
+    assert changes(entry) == {"system": [None, system.id], "network": [None, world["network"].id]}
     assert entry.summary == "PR-2001 attached to ws-001"
     assert entry.actor_id == agent.id
     assert inventory.linked_records(agent, "system", system.id)["peripherals"] == 1
@@ -680,6 +680,85 @@ def test_attach_and_detach_a_peripheral(world, agent):
     assert changes(entry) == {"system": [system.id, None]}
     assert entry.summary == "PR-2001 detached"
     assert (on_system.action, on_system.entity_id) == ("peripheral_detached", system.id)
+
+
+def test_an_attached_peripheral_takes_its_systems_department_and_network(world, agent):
+    """Attached (by attach, create or edit) it sits where the system sits; detached it keeps them."""
+    system, peripheral = world["system"], world["peripheral"]
+    finance = inventory.create(agent, "department", {"name": "Finance"})
+    lab = make_network(agent, name="Lab", cidr="10.99.0.0/24")
+    inventory.update(agent, "system", system.id, 1, {"department": "IT"})
+    inventory.update(agent, "peripheral", peripheral.id, 1, {"department": "Finance", "network": "Lab"})
+    mark = last_audit_id()
+
+    inventory.attach_peripheral(agent, peripheral.id, 2, system.id)
+
+    stored = fresh(Peripheral, peripheral.id)
+    it, office = world["department"].id, world["network"].id
+    assert (stored.system_id, stored.department_id, stored.network_id) == (system.id, it, office)
+    entry, _ = entries_since(mark)
+    assert changes(entry) == {"system": [None, system.id], "department": [finance.id, it],
+                              "network": [lab.id, office]}
+
+    inventory.attach_peripheral(agent, peripheral.id, 3, None)
+    stored = fresh(Peripheral, peripheral.id)
+    assert (stored.system_id, stored.department_id, stored.network_id) == (None, it, office)
+
+    made = make_peripheral(agent, name="Dock", asset_tag="PR-3001", kind="docking station",
+                           system="ws-001", department="Finance", network="Lab")
+    edited = inventory.update(agent, "peripheral", peripheral.id, 4,
+                              {"system": "ws-001", "department": "Finance"})
+    for row in (made, edited):
+        assert (row.department_id, row.network_id) == (it, office)
+
+
+def test_attached_peripherals_follow_their_system_each_with_its_entry(world, agent):
+    system = world["system"]
+    p1 = make_peripheral(agent, name="Monitor", asset_tag="PR-3001", kind="monitor", system="ws-001")
+    p2 = make_peripheral(agent, name="Dock", asset_tag="PR-3002", kind="docking station", system="ws-001")
+    loose = world["peripheral"]
+    inventory.create(agent, "department", {"name": "Finance"})
+    lab = make_network(agent, name="Lab", cidr="10.99.0.0/24")
+    mark = last_audit_id()
+
+    inventory.update(agent, "system", system.id, 1, {"department": "Finance", "network": "Lab",
+                                                     "ip": "10.99.0.5"})
+
+    finance = Department.get(Department.name == "Finance")
+    for p in (p1, p2):
+        stored = fresh(Peripheral, p.id)
+        assert (stored.department_id, stored.network_id, stored.version) == (finance.id, lab.id, 2)
+    assert fresh(Peripheral, loose.id).version == 1
+    moved = [e for e in entries_since(mark) if e.entity_type == "peripheral"]
+    assert sorted(e.entity_id for e in moved) == sorted([p1.id, p2.id])
+    for entry in moved:
+        assert changes(entry) == {"department": [None, finance.id], "network": [world["network"].id, lab.id]}
+        assert entry.summary.endswith("follows ws-001")
+        assert entry.entity_version == 2
+
+    mark = last_audit_id()
+    inventory.update(agent, "system", system.id, 2, {"os": "Debian 12"})
+    assert [e.entity_type for e in entries_since(mark)] == ["system"]  # nothing to follow
+
+
+def test_a_system_move_and_its_peripherals_commit_together(world, agent, monkeypatch):
+    system = world["system"]
+    attached = make_peripheral(agent, name="Monitor", asset_tag="PR-3001", kind="monitor", system="ws-001")
+    inventory.create(agent, "department", {"name": "Finance"})
+    real_record = audit.record
+
+    def failing_for_peripherals(actor, action, entity_type, *args, **kwargs):
+        if entity_type == "peripheral":
+            raise RuntimeError("audit log unavailable")
+        return real_record(actor, action, entity_type, *args, **kwargs)
+
+    monkeypatch.setattr(audit, "record", failing_for_peripherals)
+    with pytest.raises(RuntimeError):
+        inventory.update(agent, "system", system.id, 1, {"department": "Finance"})
+    monkeypatch.undo()
+
+    assert (fresh(System, system.id).department_id, fresh(System, system.id).version) == (None, 1)
+    assert (fresh(Peripheral, attached.id).department_id, fresh(Peripheral, attached.id).version) == (None, 1)
 
 
 def test_attach_with_stale_version_or_unknown_system_changes_nothing(world, people, agent):

@@ -190,6 +190,33 @@ def test_v2_database_upgrades_to_the_latest_keeping_its_tickets(engine):
     assert upgraded == {t: (_columns(t), _indexes(t)) for t in tables}
 
 
+def test_the_upgrade_gives_existing_names_their_natural_sort_keys(engine):
+    """Rows written before v8 get their keys, so they list in natural order ("ws-9" before
+    "ws-10"), and names written afterwards keep theirs."""
+    from itsm_tui.core.inventory import lists as assets, service as inventory
+    from itsm_tui.core.people import users
+
+    _load_v2("mysql" if db.is_mysql() else "sqlite")
+    stamp = "'2026-01-01 00:00:00'"
+    for n in (10, 9, 100):
+        db.database.execute_sql(f"INSERT INTO department (name, created_at, updated_at, version) "
+                                f"VALUES ('Dept {n}', {stamp}, {stamp}, 1)")
+        db.database.execute_sql(f"INSERT INTO system (hostname, asset_tag, type, status, created_at, "
+                                f"updated_at, version) VALUES ('ws-{n}', 'AT-{n}', 'laptop', 'in use', "
+                                f"{stamp}, {stamp}, 1)")
+    setup.initialise()
+    actor = users.system_actor()
+    inventory.create(actor, "system", {"hostname": "ws-11", "asset_tag": "AT-11", "type": "laptop"})
+
+    listed = assets.page(actor, "system", limit=10).rows
+    assert [r["hostname"] for r in listed] == ["ws-9", "ws-10", "ws-11", "ws-100"]
+    tags = assets.page(actor, "system", sort=assets.AssetSort("asset_tag", descending=True), limit=10).rows
+    assert [r["asset_tag"] for r in tags] == ["AT-100", "AT-11", "AT-10", "AT-9"]
+    departments = [r["name"] for r in assets.page(actor, "department", limit=10).rows]
+    assert departments == ["Dept 9", "Dept 10", "Dept 100"]
+    assert ("system_hostname_key_id", (("hostname_key", "id"), False)) in _indexes("system").items()
+
+
 def _schema_shape() -> dict:
     tables = [m._meta.table_name for m in ALL_MODELS]
     return {t: (_columns(t), _indexes(t), sorted((k.column, k.dest_table) for k in db.database.get_foreign_keys(t)))

@@ -11,6 +11,7 @@ from textual.widgets import Input, Static
 from itsm_tui.core import config
 
 from itsm_tui.core.store import db
+from itsm_tui.core.inventory import service as inventory
 from itsm_tui.core.tickets import service as tickets
 from itsm_tui.core.errors import PermissionDenied
 from itsm_tui.core.store.models import Notification, Ticket
@@ -19,6 +20,8 @@ from itsm_tui.ui.modals.base import ConfirmModal
 from itsm_tui.ui.modals.forms import FormModal, PriorityForm
 from itsm_tui.ui.modals.panels import HelpModal, MessageModal
 from itsm_tui.ui.modals.pickers import AgentPicker, StatusPicker
+from itsm_tui.ui.screens.inventory import InventoryScreen
+from itsm_tui.ui.screens.log import LogScreen
 from itsm_tui.ui.screens.login import LoginScreen
 from itsm_tui.ui.screens.setup import SetupScreen
 from itsm_tui.ui.screens.ticket import TicketScreen
@@ -67,6 +70,24 @@ async def test_a_burst_after_colon_is_the_command_and_ticket_takes_a_bare_number
         await until(pilot, lambda: isinstance(app.screen, TicketScreen))
         assert app.screen.ticket_id == ticket.id
     assert Notification.select().where(Notification.read_at.is_null()).count() == notifications_before
+
+
+async def test_a_burst_after_a_screen_key_acts_on_the_new_screen(engine, people):
+    tickets.create(people["requester"], "Printer jams", "tray 2")
+    for n in (1, 2, 3):
+        inventory.create(people["agent"], "system", {"hostname": f"ws-{n}", "asset_tag": f"AT-{n}",
+                                                     "type": "laptop"})
+    app = ItsmApp(engine)
+    async with app.run_test(size=(120, 40)) as pilot:
+        queue = (await logged_in(pilot, "agent", "agent-password-1")).screen
+        # "3" then two downs in one read: the log's list moves, before its rows were there
+        burst(app, "3", "down", "down")
+        await until(pilot, lambda: isinstance(app.screen, LogScreen) and app.screen.table.rows)
+        await pilot.pause(0.3)
+        assert (app.screen.table.cursor, queue.table.cursor) == (2, 0)
+        burst(app, "2", "/", "ws-2")
+        await until(pilot, lambda: isinstance(app.screen, InventoryScreen)
+                    and app.screen.filter_bar.value == "ws-2")
 
 
 async def test_marks_name_the_tickets_clear_after_the_action_and_on_escape(engine, people):

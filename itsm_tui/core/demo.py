@@ -22,6 +22,7 @@ from itsm_tui.core.store.models import (
     ASSET_STATUSES, STATUSES, AuditEntry, Category, Department, Network,
     Peripheral, StockItem, System, Ticket, User,
 )
+from itsm_tui.core.natural import natural_key
 from itsm_tui.core.people.permissions import require
 from itsm_tui.core.tickets.rules import PRIORITY_MATRIX
 
@@ -287,12 +288,12 @@ BULK_SYSTEM_FIELDS = (
     System.hostname, System.asset_tag, System.type, System.manufacturer, System.model_name,
     System.serial, System.os, System.ip, System.mac, System.department, System.network,
     System.assigned_user, System.status, System.purchase_date, System.warranty_end,
-    System.created_at, System.updated_at,
+    System.created_at, System.updated_at, System.hostname_key, System.asset_tag_key,
 )
 BULK_PERIPHERAL_FIELDS = (
     Peripheral.name, Peripheral.kind, Peripheral.asset_tag, Peripheral.serial, Peripheral.system,
     Peripheral.department, Peripheral.network, Peripheral.status, Peripheral.created_at,
-    Peripheral.updated_at,
+    Peripheral.updated_at, Peripheral.name_key, Peripheral.asset_tag_key,
 )
 SYSTEM_MIX = (("laptop", 40), ("desktop", 30), ("virtual machine", 15), ("server", 10), ("other", 5))
 STATUS_WEIGHTS = (80, 10, 5, 5)  # in use, in stock, in repair, retired
@@ -346,14 +347,15 @@ def seed_bulk_assets(actor: User, systems: int, batch: int = 2000, progress=None
                 ip = str(net.network_address + 1 + (j // len(nets)) % hosts)
             bought = now.date() - timedelta(days=rng.randint(0, 6 * 365))
             owner = rng.choice(owners) if owners and kind in ("laptop", "desktop") and rng.random() < 0.8 else None
+            hostname, tag = f"bulk-{j:07d}", f"BA-{j:07d}"
             rows.append((
-                f"bulk-{j:07d}", f"BA-{j:07d}", kind, rng.choice(("Dell", "Lenovo", "HP", "Apple")),
+                hostname, tag, kind, rng.choice(("Dell", "Lenovo", "HP", "Apple")),
                 rng.choice(MODELS[kind]), f"SN{rng.randint(10**9, 10**10 - 1)}",
                 rng.choice(OS_BY_TYPE[kind]), ip,
                 "02:" + ":".join(f"{(j >> s) & 0xFF:02x}" for s in (32, 24, 16, 8, 0)),
                 depts[j % len(depts)] if j % 17 else None, net_id, owner,
                 rng.choices(ASSET_STATUSES, STATUS_WEIGHTS)[0], bought,
-                bought + timedelta(days=3 * 365), now, now,
+                bought + timedelta(days=3 * 365), now, now, natural_key(hostname), natural_key(tag),
             ))
             if j % 3 == 0:
                 loose.append((j, kind))
@@ -373,15 +375,19 @@ def _insert_assets(rows, wanted, first: int, last: int, nets, depts, rng, now) -
     System.insert_many(rows, fields=BULK_SYSTEM_FIELDS).execute()
     ids = dict(System.select(System.hostname, System.id)
                .where(System.hostname.between(f"bulk-{first:07d}", f"bulk-{last:07d}")).tuples())
+    placed = {row[0]: (row[9], row[10]) for row in rows}  # hostname -> (department, network)
     peripherals = []
     for j, system_kind in wanted:
         attached = system_kind in ("laptop", "desktop") and rng.random() < 0.6
         kind = rng.choice(ATTACHED_KINDS if attached else LOOSE_KINDS)
+        name, tag = f"{kind.title()} {j}", f"BP-{j:07d}"
+        # an attached peripheral sits where its system sits (inventory._placed_with)
+        department, network = (placed[f"bulk-{j:07d}"] if attached
+                               else (depts[j % len(depts)], nets[j % len(nets)][0]))
         peripherals.append((
-            f"{kind.title()} {j}", kind, f"BP-{j:07d}", f"PS{rng.randint(10**7, 10**8 - 1)}",
-            ids[f"bulk-{j:07d}"] if attached else None, depts[j % len(depts)],
-            None if attached else nets[j % len(nets)][0],
-            rng.choices(ASSET_STATUSES, STATUS_WEIGHTS)[0], now, now,
+            name, kind, tag, f"PS{rng.randint(10**7, 10**8 - 1)}",
+            ids[f"bulk-{j:07d}"] if attached else None, department, network,
+            rng.choices(ASSET_STATUSES, STATUS_WEIGHTS)[0], now, now, natural_key(name), natural_key(tag),
         ))
     if peripherals:
         Peripheral.insert_many(peripherals, fields=BULK_PERIPHERAL_FIELDS).execute()

@@ -20,7 +20,7 @@ import peewee
 from peewee import fn
 
 from itsm_tui.core.store import audit
-from itsm_tui.core import clock
+from itsm_tui.core import clock, natural
 from itsm_tui.core.store.db import database, is_mysql, transactional
 from itsm_tui.core.errors import ItsmError
 from itsm_tui.core.store.models import AuditEntry, Category, User
@@ -470,8 +470,9 @@ def ensure_users(actor: User, roles: dict[str, str], source: str) -> dict[str, i
     missing = {username_for(n): n for n in roles if n not in found}
     if missing:
         now = clock.now()
-        rows = [{"username": username, "full_name": name[:100], "role": roles[name],
-                 "is_active": False, "password_hash": None, "created_at": now, "updated_at": now}
+        rows = [natural.keyed(User, {"username": username, "full_name": name[:100], "role": roles[name],
+                                     "is_active": False, "password_hash": None, "created_at": now,
+                                     "updated_at": now})
                 for username, name in missing.items()]
         keys = list(rows[0])
         insert_rows(User, keys, list(map(itemgetter(*keys), rows)))

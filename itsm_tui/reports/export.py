@@ -232,7 +232,7 @@ def _spool(spool, source, columns, run: _Run) -> int:
     in chunks into an anonymous temporary file; returns the row count."""
     chunk, count = [], 0
     for row in source:
-        chunk.append(tuple(strip_controls(display(c.printed(row))) for c in columns))
+        chunk.append(tuple(_printable(display(c.printed(row))) for c in columns))
         count += 1
         run.tick(count)
         if len(chunk) == SPOOL_CHUNK:
@@ -243,6 +243,12 @@ def _spool(spool, source, columns, run: _Run) -> int:
     spool.seek(0)
     return count
 
+
+
+def _printable(text: str) -> str:
+    """``strip_controls``, skipped for the text it would leave as it is (most cells): nothing
+    it removes is printable."""
+    return text if text.isprintable() else strip_controls(text)
 
 
 def _write_list_pdf(out, actor, kind, job, columns, count, rows, run: _Run) -> int:

@@ -115,14 +115,15 @@ class RowBlock(Flowable):
                  rows: Sequence[tuple[int, Sequence[Sequence[str]]]]):
         super().__init__()
         self.columns, self.widths, self.rows = columns, widths, rows
+        self._pill_widths: dict[str, float] = {}  # a few words, over and over
 
     def wrap(self, available_width, available_height):
         return sum(self.widths), HEADER_HEIGHT + sum(_height(cells) for _, cells in self.rows)
 
     def draw(self) -> None:
         """Backgrounds first (header band, zebra stripes, pills), then all text in one text
-        object, grouped by colour: a text object per cell, or a colour change per cell, would
-        cost more than the cell."""
+        object; pills and text grouped by colour: a text object per cell, or a colour change
+        per cell, would cost more than the cell."""
         f = fonts.fonts()
         canvas = self.canv
         total_width = sum(self.widths)
@@ -130,7 +131,7 @@ class RowBlock(Flowable):
         canvas.setFillColor(ACCENT)
         canvas.rect(0, top - HEADER_HEIGHT, total_width, HEADER_HEIGHT, stroke=0, fill=1)
         inked: dict = {colors.white: [], INK: []}  # colour -> [(text, x, y, font)]
-        self._pill_widths: dict[str, float] = {}  # a few words, over and over
+        pills: dict = {}  # background colour -> [(x, y, width)]
         x = 0.0
         for column, width in zip(self.columns, self.widths):
             label = fonts.fit(column.header, f.bold, CELL_SIZE, width - 2 * PAD)
@@ -143,15 +144,24 @@ class RowBlock(Flowable):
             y -= _height(cells)
             if index % 2:
                 canvas.rect(0, y, total_width, _height(cells), stroke=0, fill=1)
+        lefts = [sum(self.widths[:n]) for n in range(len(self.widths))]
+        plain = inked[INK]
         y = top - HEADER_HEIGHT
         for _, cells in self.rows:
-            x = 0.0
-            for column, width, lines in zip(self.columns, self.widths, cells):
+            for column, left, width, lines in zip(self.columns, lefts, self.widths, cells):
                 for n, line in enumerate(lines):
-                    if line:
-                        self._cell(inked, column, line, x, y - ROW_PAD / 2 - LINE_HEIGHT * (n + 1), width)
-                x += width
+                    if not line:
+                        continue
+                    base = y - ROW_PAD / 2 - LINE_HEIGHT * (n + 1)  # the bottom of the line box
+                    if column.look in PILL_LOOKS and self._pill(inked, pills, column, line, left, base):
+                        continue
+                    plain.append((line, self._place(line, left, width, f.regular, column.look) if
+                                  column.look == "number" else left + PAD, base + 2.5, f.regular))
             y -= _height(cells)
+        for background, boxes in pills.items():
+            canvas.setFillColor(background)
+            for at_x, at_y, width in boxes:
+                canvas.rect(at_x, at_y, width, LINE_HEIGHT - 1, stroke=0, fill=1)
         text = canvas.beginText()
         pen = _Pen(text)
         for colour, pieces in inked.items():
@@ -159,22 +169,20 @@ class RowBlock(Flowable):
                 pen.write(value, at_x, at_y, font, colour)
         canvas.drawText(text)
 
-    def _cell(self, inked: dict, column: ListColumn, value: str, x: float, y: float, width: float):
-        """One line of a cell (its pill drawn now, its text noted in ``inked``); ``y`` is the
-        bottom of its line box."""
+    def _pill(self, inked: dict, pills: dict, column: ListColumn, value: str, x: float, y: float) -> bool:
+        """One line of a status or priority cell as a pill, if its word has colours; ``y`` is
+        the bottom of its line box."""
+        colours = pill(value, column.look)
+        if not colours:
+            return False
+        background, ink = colours
         regular = fonts.fonts().regular
-        colours = pill(value, column.look) if column.look in PILL_LOOKS else None
-        if colours:
-            background, ink = colours
-            self.canv.setFillColor(background)
-            width = self._pill_widths.get(value)
-            if width is None:
-                width = self._pill_widths[value] = fonts.width(value, regular, CELL_SIZE)
-            self.canv.rect(x + PAD - 2, y + 0.5, width + 6, LINE_HEIGHT - 1, stroke=0, fill=1)
-            inked.setdefault(ink, []).append((value, x + PAD + 1, y + 2.5, regular))
-        else:
-            inked[INK].append((value, self._place(value, x, width, regular, column.look), y + 2.5,
-                               regular))
+        width = self._pill_widths.get(value)
+        if width is None:
+            width = self._pill_widths[value] = fonts.width(value, regular, CELL_SIZE)
+        pills.setdefault(background, []).append((x + PAD - 2, y + 0.5, width + 6))
+        inked.setdefault(ink, []).append((value, x + PAD + 1, y + 2.5, regular))
+        return True
 
     @staticmethod
     def _place(text: str, x: float, width: float, font: str, look: str) -> float:
@@ -204,7 +212,9 @@ class _Pen:
                 self.text.setFont(name, CELL_SIZE)
                 self.font = name
             self.text.setTextOrigin(x, y)
-            self.text.textOut(piece)
+            # textLine, not textOut: each piece is placed by its origin, and textOut would
+            # measure every piece to move a cursor that is not used
+            self.text.textLine(piece)
             if n + 1 < len(runs):  # most values are one run: no width needed after it
                 x += pdfmetrics.stringWidth(piece, name, CELL_SIZE)
 

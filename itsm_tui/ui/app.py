@@ -53,6 +53,7 @@ from itsm_tui.ui.sla_monitor import SlaMonitor
 NOTIFICATION_POLL_SECONDS = 5.0
 IDLE_CHECK_SECONDS = 15.0
 FIELD_OPENERS = {"filter", "command_line"}  # actions whose key opens a text field
+SCREEN_OPENERS = {f"run_command('{name}')" for name in ("queue", "inventory", "log", "analytics")}  # 1-4
 HOLD_POLL_SECONDS = 0.01
 HOLD_MAX_SECONDS = 1.0  # a field that never takes the focus does not swallow the keys
 HANG_UP_GRACE_SECONDS = 3.0  # a clean exit that takes longer (a dead terminal) is cut short
@@ -315,14 +316,18 @@ class ItsmApp(App):
         """Switch to a top-level screen: the queue stays at the bottom, one section above it."""
         while len(self.screen_stack) > 2:
             self.pop_screen()
+        shown = self.screen
+        # the keys typed after the one that switched belong to the screen shown in the end: the
+        # lambda reads ``shown`` late, after the push below (see hold_keys)
+        self.hold_keys(lambda: self.screen is shown and shown.focused is not None)
         if name == "queue":
             return
         permission, module, class_name = SECTIONS[name]
         if not allowed(self.user.role, permission):
             self.notify(f"The {name} screen is not available to {a_role(self.user.role)}.", severity="warning")
             return
-        screen_class = getattr(importlib.import_module(module, __package__), class_name)
-        self.push_screen(screen_class())
+        shown = getattr(importlib.import_module(module, __package__), class_name)()
+        self.push_screen(shown)
 
     def open_entity(self, entity_type: str, entity_id: int | None) -> None:
         """Open what an activity-log entry refers to."""
@@ -437,11 +442,13 @@ class ItsmApp(App):
     # ------------------------------------------------------------ keys typed ahead of a field
 
     def _opens_field(self, key: str) -> bool:
-        """``key`` runs an action that opens a text field (``/``, ``:``), here and now."""
+        """``key`` runs an action that opens a text field (``/``, ``:``) or a screen (``1``-``4``),
+        here and now."""
         if isinstance(self.focused, (Input, TextArea)):
             return False
         active = self.active_bindings.get(key)
-        return active is not None and active.enabled and active.binding.action in FIELD_OPENERS
+        return (active is not None and active.enabled
+                and active.binding.action in FIELD_OPENERS | SCREEN_OPENERS)
 
     def hold_keys(self, ready: Callable[[], bool]) -> None:
         """The field a key just opened (``/`` the filter bar, ``:`` the command line) is ready

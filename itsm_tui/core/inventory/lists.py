@@ -3,7 +3,8 @@ read a page at a time (the inventory screen and the CLI call these).
 
 Every list is a deferred join read by keyset like the ticket queue (:func:`queue.keyset_page`):
 the inner query finds a page of ids on the kind's own table by (sort value, id), the outer one
-fetches the names for just those rows. A sort on an indexed column (hostname, asset tag, IP)
+fetches the names for just those rows. Names sort naturally ("ws-9" before "ws-10"), by their
+stored keys (core/natural.py). A sort on an indexed column (hostname, asset tag, name, IP)
 reads one page of its index, so it costs the same at 100,000 systems as at 100; the other sorts
 have no index of their own (the schema has none for them) and sort the matching ids, which takes
 tens of milliseconds at 100,000 systems.
@@ -22,6 +23,7 @@ Free text looks in the names, asset tags, serials, IPs and MACs; a bare MAC addr
 from __future__ import annotations
 
 import re
+from typing import Any
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -67,37 +69,37 @@ def _lifecycle(column):
 
 
 # kind -> {sort name: SQL expression}; the first key is the kind's default sort
-SORTS: dict[str, dict[str, object]] = {
+SORTS: dict[str, dict[str, Any]] = {
     "system": {
-        "hostname": System.hostname,
-        "asset_tag": System.asset_tag,
+        "hostname": System.hostname_key,
+        "asset_tag": System.asset_tag_key,
         "type": System.type,
         "ip": System.ip,  # as text (the ip index serves it): 10.0.0.10 sorts before 10.0.0.9
-        "department": SystemDepartment.name,
-        "network": SystemNetwork.name,
-        "assigned_user": AssignedUser.username,
+        "department": SystemDepartment.name_key,
+        "network": SystemNetwork.name_key,
+        "assigned_user": AssignedUser.username_key,
         "status": _lifecycle(System.status),
         "warranty_end": System.warranty_end,
     },
     "peripheral": {
-        "name": Peripheral.name,
+        "name": Peripheral.name_key,
         "kind": Peripheral.kind,
-        "asset_tag": Peripheral.asset_tag,
-        "system": PeripheralSystem.hostname,
-        "department": PeripheralDepartment.name,
-        "network": PeripheralNetwork.name,
+        "asset_tag": Peripheral.asset_tag_key,
+        "system": PeripheralSystem.hostname_key,
+        "department": PeripheralDepartment.name_key,
+        "network": PeripheralNetwork.name_key,
         "status": _lifecycle(Peripheral.status),
     },
     "stock": {
-        "name": StockItem.name,
+        "name": StockItem.name_key,
         "quantity": StockItem.quantity,
         "unit_price": StockItem.unit_price,
         "reorder_level": StockItem.reorder_level,
         # in cents: exact on SQLite too, which stores prices as floating point
         "value": StockItem.quantity * fn.ROUND(StockItem.unit_price * 100),
     },
-    "department": {"name": Department.name},
-    "network": {"name": Network.name, "cidr": Network.cidr, "vlan": Network.vlan},
+    "department": {"name": Department.name_key},
+    "network": {"name": Network.name_key, "cidr": Network.cidr, "vlan": Network.vlan},
 }
 
 # (kind, sort) -> the join the inner query needs to reach the sort column
@@ -109,11 +111,6 @@ _SORT_JOINS = {
     ("peripheral", "department"): (PeripheralDepartment,
                                    Peripheral.department == PeripheralDepartment.id),
     ("peripheral", "network"): (PeripheralNetwork, Peripheral.network == PeripheralNetwork.id),
-}
-# sorts on a unique, non-null column: they order alone (an index serves them on both engines)
-_UNIQUE = {
-    ("system", "hostname"), ("system", "asset_tag"), ("peripheral", "asset_tag"),
-    ("stock", "name"), ("department", "name"), ("network", "name"),
 }
 # sorts whose value may be NULL (keyset paging treats NULLs as the smallest values)
 _NULLABLE = {
@@ -368,8 +365,7 @@ def page(actor: User, kind: str, text: str = "", sort: AssetSort | None = None,
         inner = inner.where(where)
     result = keyset_page(inner, key, model.id, _ROWS[kind], descending=sort.descending,
                          after=after, before=before, limit=limit,
-                         nullable=(kind, sort.key) in _NULLABLE,
-                         unique=(kind, sort.key) in _UNIQUE)
+                         nullable=(kind, sort.key) in _NULLABLE)
     for row in result.rows:
         _finish(kind, row)
     return result
@@ -437,7 +433,7 @@ def system_detail(actor: User, system_id: int) -> SystemDetail:
     system["_cursor"] = Cursor(system.pop("_sort"), system["id"])
     attached = (Peripheral.select(Peripheral.id.alias("page_id"), Peripheral.name.alias("sort_value"))
                 .where(Peripheral.system == system_id).alias("page_ids"))
-    peripherals = list(_peripheral_rows(attached).order_by(Peripheral.name, Peripheral.id).dicts())
+    peripherals = list(_peripheral_rows(attached).order_by(Peripheral.name_key, Peripheral.id).dicts())
     for row in peripherals:
         row["_cursor"] = Cursor(row.pop("_sort"), row["id"])
     history = list(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from typing import Literal, overload
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
@@ -37,6 +38,12 @@ def _label_of(field: str) -> str:
     return field.replace("_", " ")
 
 
+@overload
+def _text(value, field: str, label: str | None = None, *, max_len: int, required: Literal[True] = True,
+          multiline: bool = False) -> str: ...
+@overload
+def _text(value, field: str, label: str | None = None, *, max_len: int, required: bool,
+          multiline: bool = False) -> str | None: ...
 def _text(value, field: str, label: str | None = None, *, max_len: int, required: bool = True,
           multiline: bool = False) -> str | None:
     """``clean`` (or ``optional`` when not required) with the error naming ``field``."""
@@ -166,7 +173,7 @@ def _department_values(data: dict) -> dict:
 
 
 def _network_values(data: dict, network_id: int | None = None) -> dict:
-    values = {"name": _text(data.get("name"), "name", max_len=100), "cidr": cidr(data.get("cidr"))}
+    values: dict = {"name": _text(data.get("name"), "name", max_len=100), "cidr": cidr(data.get("cidr"))}
     vlan = data.get("vlan")
     values["vlan"] = None if vlan in (None, "") else whole(vlan, "vlan", 1, 4094)
     values["location"] = _text(data.get("location"), "location", max_len=100, required=False)
@@ -237,9 +244,26 @@ def _peripheral_values(data: dict, exclude_id: int | None = None) -> dict:
         "network": _ref(Network, data.get("network"), "network", Network.name),
         "status": choice(data.get("status", "in use"), "status", ASSET_STATUSES),
     }
+    if values["system"] is not None:
+        values.update(_placed_with(values["system"]))
     _unique(Peripheral, Peripheral.asset_tag, values["asset_tag"], "asset tag", exclude_id)
     _unique(System, System.asset_tag, values["asset_tag"], "asset tag")
     return values
+
+
+def _placed_with(system: System) -> dict:
+    """An attached peripheral sits where its system sits: it takes the system's department and
+    network (what a form gives for them is replaced). Detached, it keeps the last ones."""
+    return {"department": system.department_id, "network": system.network_id}
+
+
+def _move_attached(actor: User, system: System) -> None:
+    """After a system's department or network changed: its attached peripherals follow, each
+    with its own audit entry and version."""
+    for peripheral in Peripheral.select().where(Peripheral.system == system.id):
+        label = _label("peripheral", peripheral)
+        records.update(actor, peripheral, peripheral.version, _placed_with(system), "peripheral", label,
+                       summary=f"{label} follows {system.hostname}")
 
 
 def _stock_values(data: dict) -> dict:
@@ -321,8 +345,11 @@ def update(actor: User, entity_type: str, record_id: int, expected_version: int,
         _unique(model, name_field, values[name_field.name], "name", row.id)
     if entity_type == "stock":
         values.pop("quantity")
-    return records.update(actor, row, expected_version, _changed(row, values), entity_type,
-                          _label(entity_type, row))
+    updated = records.update(actor, row, expected_version, _changed(row, values), entity_type,
+                             _label(entity_type, row))
+    if entity_type == "system":
+        _move_attached(actor, updated)
+    return updated
 
 
 @transactional
@@ -362,13 +389,15 @@ def linked_records(actor: User, entity_type: str, record_id: int) -> dict[str, i
 
 @transactional
 def attach_peripheral(actor: User, peripheral_id: int, expected_version: int, system_id: int | None):
-    """Attach a peripheral to a system, or detach it (system_id None)."""
+    """Attach a peripheral to a system, taking its department and network, or detach it
+    (system_id None), keeping them: it stays where it was until someone moves it."""
     require(actor, "inventory.edit")
     peripheral = records.get(Peripheral, peripheral_id, "peripheral")
     system = records.get(System, system_id, "system") if system_id is not None else None
     summary = f"attached to {system.hostname}" if system else "detached"
     old_system = peripheral.system_id
-    updated = records.update(actor, peripheral, expected_version, {"system": system}, "peripheral",
+    values = {"system": system, **(_placed_with(system) if system else {})}
+    updated = records.update(actor, peripheral, expected_version, values, "peripheral",
                              _label("peripheral", peripheral), summary=f"{peripheral.asset_tag} {summary}")
     if old_system != updated.system_id:
         # Noted on the systems too, so a system's history shows what was plugged in and out.
@@ -435,11 +464,11 @@ def search_assets(actor: User, text: str, limit: int = 20) -> list[tuple[str, in
     found = [
         ("system", s.id, f"{s.hostname} · {s.asset_tag} · {s.type}"
          + (f" · {s.department.name}" if s.department_id else ""))
-        for s in systems.order_by(System.hostname).limit(limit)
+        for s in systems.order_by(System.hostname_key, System.id).limit(limit)
     ]
     found += [
         ("peripheral", p.id, f"{p.name} · {p.asset_tag} · {p.kind}"
          + (f" · {p.department.name}" if p.department_id else ""))
-        for p in peripherals.order_by(Peripheral.name).limit(limit)
+        for p in peripherals.order_by(Peripheral.name_key, Peripheral.id).limit(limit)
     ]
     return found[:limit]

@@ -106,7 +106,7 @@ def _insert_user(actor: User, values: dict) -> User:
 
 def list_users(actor: User, role: str | None = None, active: bool | None = None) -> list[User]:
     require(actor, "user.view")
-    query = User.select().where(User.username != SYSTEM_USERNAME).order_by(User.username)
+    query = User.select().where(User.username != SYSTEM_USERNAME).order_by(User.username_key, User.id)
     if role:
         query = query.where(User.role == validate_role(role))
     if active is not None:

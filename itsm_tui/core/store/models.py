@@ -64,6 +64,23 @@ class LongBlobField(BlobField):
     field_type = "LONGBLOB"
 
 
+SORT_KEY_LENGTH = 255
+
+
+class SortKeyField(CharField):
+    """The natural sort key of the column ``source`` (core/natural.py), written with it."""
+
+    def __init__(self, source: str, **kwargs):
+        super().__init__(max_length=SORT_KEY_LENGTH, default="", **kwargs)
+        self.source = source
+
+
+def _sorted_by(*keys: str) -> tuple:
+    """Indexes on (sort key, id): keyset pages walk them (MariaDB sorts the whole table for
+    (key, id) with an index on the key alone)."""
+    return tuple(((key, "id"), False) for key in keys)
+
+
 class BaseModel(Model):
     class Meta:
         database = database
@@ -80,6 +97,10 @@ class Department(BaseModel):
     created_at = DateTimeField()
     updated_at = DateTimeField()
     version = IntegerField(default=1)
+    name_key = SortKeyField("name")  # v8
+
+    class Meta:
+        indexes = _sorted_by("name_key")
 
 
 class Network(BaseModel):
@@ -90,6 +111,10 @@ class Network(BaseModel):
     created_at = DateTimeField()
     updated_at = DateTimeField()
     version = IntegerField(default=1)
+    name_key = SortKeyField("name")  # v8
+
+    class Meta:
+        indexes = _sorted_by("name_key")
 
 
 class User(BaseModel):
@@ -110,9 +135,10 @@ class User(BaseModel):
     updated_at = DateTimeField()
     version = IntegerField(default=1)
     failed_since = DateTimeField(null=True)  # v5: the first of the counted failed logins
+    username_key = SortKeyField("username")  # v8
 
     class Meta:
-        indexes = ((("role", "is_active"), False),)
+        indexes = ((("role", "is_active"), False),) + _sorted_by("username_key")
 
 
 AUTO_ASSIGN_MODES = ("round_robin", "least_loaded")
@@ -147,6 +173,11 @@ class System(BaseModel):
     created_at = DateTimeField()
     updated_at = DateTimeField()
     version = IntegerField(default=1)
+    hostname_key = SortKeyField("hostname")  # v8
+    asset_tag_key = SortKeyField("asset_tag")  # v8
+
+    class Meta:
+        indexes = _sorted_by("hostname_key", "asset_tag_key")
 
 
 class Peripheral(BaseModel):
@@ -161,6 +192,11 @@ class Peripheral(BaseModel):
     created_at = DateTimeField()
     updated_at = DateTimeField()
     version = IntegerField(default=1)
+    name_key = SortKeyField("name")  # v8
+    asset_tag_key = SortKeyField("asset_tag")  # v8
+
+    class Meta:
+        indexes = _sorted_by("name_key", "asset_tag_key")
 
 
 class StockItem(BaseModel):
@@ -172,6 +208,10 @@ class StockItem(BaseModel):
     created_at = DateTimeField()
     updated_at = DateTimeField()
     version = IntegerField(default=1)
+    name_key = SortKeyField("name")  # v8
+
+    class Meta:
+        indexes = _sorted_by("name_key")
 
 
 class Ticket(BaseModel):

@@ -9,7 +9,7 @@ from __future__ import annotations
 from peewee import JOIN, IntegrityError
 
 from itsm_tui.core.store import audit
-from itsm_tui.core import clock
+from itsm_tui.core import clock, natural
 from itsm_tui.core.store.db import is_mysql
 from itsm_tui.core.labels import field_label
 from itsm_tui.core.errors import ConflictError, NotFound, ValidationError
@@ -30,7 +30,7 @@ def get(model: type[BaseModel], record_id: int, label: str) -> BaseModel:
 
 def create(actor: User, model: type[BaseModel], entity_type: str, label: str, values: dict):
     now = clock.now()
-    stamped = dict(values)
+    stamped = natural.keyed(model, values)
     if "created_at" in model._meta.fields:
         stamped.setdefault("created_at", now)
     if "updated_at" in model._meta.fields:
@@ -62,7 +62,7 @@ def update(
     changes = audit.diff({name: _raw(row, name) for name in values}, values)
     if not changes:
         return row
-    stamped = {**values, "version": model.version + 1}
+    stamped = {**natural.keyed(model, values), "version": model.version + 1}
     if "updated_at" in model._meta.fields:
         stamped["updated_at"] = clock.now()
     try:

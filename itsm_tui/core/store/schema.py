@@ -12,7 +12,8 @@ alerts' look-back, and the log's type-and-action filters; 5, the trust boundary:
 entry's channel and real actor (CLI impersonation), the audit log append-only on SQLite
 (triggers; on MySQL by the runtime account's grants, see ``grant_statements``), and failed
 logins counted per source (``login_throttle``); 6, request keys (``request_key``): a retried
-save is written once; 7, an index led by ``closed_at`` for the history and trend figures.
+save is written once; 7, an index led by ``closed_at`` for the history and trend figures; 8, natural
+sort keys (``natural.py``) beside the names that lists sort by, with their (key, id) indexes.
 """
 
 from __future__ import annotations
@@ -20,16 +21,18 @@ from __future__ import annotations
 import re
 from typing import Callable, Sequence
 
-from peewee import ForeignKeyField, MySQLDatabase, SqliteDatabase
+from peewee import Case, ForeignKeyField, MySQLDatabase, SqliteDatabase
 
+from itsm_tui.core import natural
 from itsm_tui.core.store.db import MYSQL_TABLE_SETTINGS, database
 from itsm_tui.core.errors import SchemaError
 from itsm_tui.core.store.models import (
-    ALL_MODELS, AuditEntry, Category, CategoryAgent, EmailMessage, LoginThrottle, RequestKey, SavedView, SchemaMeta,
-    Setting, SlaAlert, SlaPolicy, Ticket, User, UserPreference,
+    ALL_MODELS, AuditEntry, Category, CategoryAgent, Department, EmailMessage, LoginThrottle, Network, Peripheral,
+    RequestKey, SavedView, SchemaMeta, Setting, SlaAlert, SlaPolicy, StockItem, System, Ticket, User,
+    UserPreference,
 )
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 VERSION_KEY = "schema_version"
 
 Migration = tuple[int, Callable[[], None]]
@@ -184,9 +187,39 @@ def _v7_closed_index() -> None:
                            "resolution_met"))
 
 
+def _v8_sort_keys() -> None:
+    """v8: the natural sort keys, filled in for the rows there are, then their indexes."""
+    for model in (Department, Network, User, System, Peripheral, StockItem):
+        table = model._meta.table_name
+        for field in natural.key_fields(model):
+            if field.column_name not in {column.name for column in database.get_columns(table)}:
+                # NOT NULL with a default in one statement: SQLite's migrator would rebuild the
+                # table for the NOT NULL, which the foreign keys pointing at it refuse
+                quoted = [database.quote[0] + name + database.quote[1] for name in (table, field.column_name)]
+                database.execute_sql(f"ALTER TABLE {quoted[0]} ADD COLUMN {quoted[1]} "
+                                     f"VARCHAR({field.max_length}) NOT NULL DEFAULT ''")
+            _fill_sort_key(model, field)
+            _create_index(model, (field.column_name, "id"))
+
+
+def _fill_sort_key(model, key, batch: int = 1000) -> None:
+    """Write the key of every row that has none yet (so a cut-short run resumes), a batch of
+    rows per statement."""
+    source = model._meta.fields[key.source]
+    after = 0
+    while True:
+        rows = list(model.select(model.id, source).where((model.id > after) & (key == ""))
+                    .order_by(model.id).limit(batch).tuples())
+        if not rows:
+            return
+        keys = Case(model.id, [(row_id, natural.natural_key(name)) for row_id, name in rows])
+        model.update({key: keys}).where(model.id.in_([row_id for row_id, _ in rows])).execute()
+        after = rows[-1][0]
+
+
 MIGRATIONS: Sequence[Migration] = (
     (2, _add_views), (3, _add_sla), (4, _v4_indexes), (5, _v5_trust_boundary), (6, _v6_request_keys),
-    (7, _v7_closed_index),
+    (7, _v7_closed_index), (8, _v8_sort_keys),
 )
 
 

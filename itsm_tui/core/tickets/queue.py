@@ -32,8 +32,8 @@ SORTS = {
     "priority": Ticket.priority,
     "status": Case(Ticket.status, [(s, i) for i, s in enumerate(STATUSES)]),
     "title": Ticket.title,
-    "requester": Requester.username,
-    "assignee": fn.COALESCE(Assignee.username, ""),
+    "requester": Requester.username_key,  # natural order (core/natural.py)
+    "assignee": fn.COALESCE(Assignee.username_key, ""),
     "category": Category.name,
     "created": Ticket.created_at,
     "updated": Ticket.updated_at,

@@ -183,7 +183,8 @@ class PagedTable(Widget, can_focus=True):
             self.top = 0
 
         limit = self.page_size  # measured here: the worker thread must not touch layout
-        self._typed_ahead.clear()  # moves typed before a new start make no sense after it
+        if self._generation:  # moves typed before a new start make no sense after it; before
+            self._typed_ahead.clear()  # the first start (a screen still opening) they are kept
         self._load(lambda: self.loader(None, None, limit), apply)
 
     def refresh_window(self, keep_id: int | None = None, force: bool = False) -> None:
@@ -227,7 +228,8 @@ class PagedTable(Widget, can_focus=True):
 
     def _move_to(self, target: int, paging: bool = False) -> None:
         beyond = (target >= len(self.rows) and self.more_after) or (target < 0 and self.more_before)
-        if self.fetching or (self.prefetching and beyond):  # make the move once the rows are there
+        # make the move once the rows are there (the first ones too: a screen just opened)
+        if self.fetching or not self._generation or (self.prefetching and beyond):
             self._typed_ahead.append((target - self.cursor, paging))
             return
         if target >= len(self.rows) and self.more_after and self.rows:
