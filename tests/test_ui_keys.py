@@ -88,6 +88,11 @@ async def test_a_burst_after_a_screen_key_acts_on_the_new_screen(engine, people)
         burst(app, "2", "/", "ws-2")
         await until(pilot, lambda: isinstance(app.screen, InventoryScreen)
                     and app.screen.filter_bar.value == "ws-2")
+        # Esc leaves the filter; what follows in the same read is for the screen, not the field
+        bar = app.screen.filter_bar
+        burst(app, "escape", "3")
+        await until(pilot, lambda: isinstance(app.screen, LogScreen))
+        assert "3" not in bar.value
 
 
 async def test_marks_name_the_tickets_clear_after_the_action_and_on_escape(engine, people):

@@ -21,7 +21,7 @@ from textual.app import App
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.content import Content
-from textual.screen import Screen
+from textual.screen import ModalScreen, Screen
 from textual.widgets import Input, TextArea
 from textual.worker import Worker, WorkerState
 
@@ -49,6 +49,7 @@ from itsm_tui.ui.screens.queue import QueueScreen
 from itsm_tui.ui.screens.setup import SetupScreen, no_admin_yet
 from itsm_tui.ui.screens.ticket import open_ticket
 from itsm_tui.ui.sla_monitor import SlaMonitor
+from itsm_tui.ui.widgets.filter_bar import FilterInput
 
 NOTIFICATION_POLL_SECONDS = 5.0
 IDLE_CHECK_SECONDS = 15.0
@@ -437,6 +438,9 @@ class ItsmApp(App):
             if self._opens_field(event.key):
                 self._hold, self._held, self._hold_since = _not_yet, [], time.monotonic()
                 self.set_timer(HOLD_POLL_SECONDS, self._release_keys)
+            elif event.key == "escape" and self._leaves_field():
+                field = self.focused  # Esc leaves it: what follows is for whatever gets the focus
+                self.hold_keys(lambda: self.focused is not field)
         await super().on_event(event)
 
     # ------------------------------------------------------------ keys typed ahead of a field
@@ -449,6 +453,12 @@ class ItsmApp(App):
         active = self.active_bindings.get(key)
         return (active is not None and active.enabled
                 and active.binding.action in FIELD_OPENERS | SCREEN_OPENERS)
+
+    def _leaves_field(self) -> bool:
+        """Esc now takes the focus out of a text field: the filter bar closes, a prompt or form
+        closes or asks first."""
+        return isinstance(self.focused, FilterInput) or (
+            isinstance(self.focused, (Input, TextArea)) and isinstance(self.screen, ModalScreen))
 
     def hold_keys(self, ready: Callable[[], bool]) -> None:
         """The field a key just opened (``/`` the filter bar, ``:`` the command line) is ready
