@@ -10,9 +10,18 @@ from __future__ import annotations
 
 import atexit
 import os
+import sys
 import tempfile
+from pathlib import Path
 
 import pytest
+
+# The tests live in one folder per layer (core, ui, cli, reports, importers, system); the shared
+# helpers (sample_data, servers, galera, ui_helpers) sit here, and some test modules import
+# fixtures and helpers of another folder's module by its name: every folder is importable.
+_HERE = Path(__file__).resolve().parent
+sys.path[:0] = [str(_HERE)] + [str(p) for p in sorted(_HERE.iterdir()) if p.is_dir() and p.name.isidentifier()
+                              and any(p.glob("test_*.py"))]
 
 os.environ.setdefault("ITSM_BCRYPT_COST", "4")  # the cost is a setting; tests need speed
 if "ITSM_CONFIG" not in os.environ:  # never the machine's own /etc/itsm-tui or user config
