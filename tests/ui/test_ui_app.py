@@ -216,6 +216,7 @@ async def test_navigation_paging_and_g(desk, people, system):
         assert table.current["id"] == first == order[0]
 
 
+@pytest.mark.both_engines
 async def test_filter_good_and_bad(desk):
     app = ItsmApp(desk)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -348,6 +349,7 @@ async def test_new_ticket_form_validates_and_creates(desk, people):
         await until(pilot, lambda: isinstance(app.screen, TicketScreen) and app.screen.ticket_id == created.id)
 
 
+@pytest.mark.both_engines
 async def test_bulk_assign_with_a_conflict(desk, people):
     app = ItsmApp(desk)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -376,6 +378,7 @@ async def test_bulk_assign_with_a_conflict(desk, people):
         await until(pilot, lambda: not table.fetching and not table.marks)
 
 
+@pytest.mark.both_engines
 async def test_conflict_dialog_reapplies_on_the_ticket_screen(desk, people):
     app = ItsmApp(desk)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -393,6 +396,7 @@ async def test_conflict_dialog_reapplies_on_the_ticket_screen(desk, people):
         assert fresh(ticket_id).title == "Renamed by agent2"
 
 
+@pytest.mark.both_engines
 async def test_reload_after_a_conflict_keeps_the_typed_resolution_note(desk, people):
     app = ItsmApp(desk)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -527,6 +531,7 @@ async def test_the_queue_refreshes_itself_every_few_seconds(desk, people, monkey
         assert table.current["id"] == current
 
 
+@pytest.mark.both_engines
 async def test_changing_the_sort_after_G_keeps_working(desk, system):
     from itsm_tui.core import demo
     from itsm_tui.core.queue import Sort

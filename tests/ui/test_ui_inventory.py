@@ -172,6 +172,7 @@ async def test_every_tab_lists_its_rows(inv):
 
 
 @pytest.mark.asyncio
+@pytest.mark.both_engines
 async def test_filter_good_and_bad_and_sort(inv):
     app = ItsmApp(inv)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -209,6 +210,7 @@ async def test_filter_good_and_bad_and_sort(inv):
 
 
 @pytest.mark.asyncio
+@pytest.mark.both_engines
 async def test_stock_is_low_filter_and_the_filtered_value(inv):
     app = ItsmApp(inv)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -312,6 +314,7 @@ async def test_add_network_and_stock_refuse_bad_cidr_and_negative_price(inv):
 
 
 @pytest.mark.asyncio
+@pytest.mark.both_engines
 async def test_edit_saves_and_a_conflict_offers_reapply(inv, people):
     app = ItsmApp(inv)
     async with app.run_test(size=(120, 40)) as pilot:

@@ -129,6 +129,7 @@ async def test_newest_first_with_relative_times(log_desk):
 
 
 @pytest.mark.asyncio
+@pytest.mark.both_engines
 async def test_filters_and_a_bad_query(log_desk, people):
     url, now, ticket = log_desk
     with clock.frozen(now):

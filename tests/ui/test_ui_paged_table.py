@@ -67,6 +67,7 @@ async def test_moves_typed_while_a_page_loads_are_not_lost(big_desk, people):
         assert table.current["id"] == order[0]
 
 
+@pytest.mark.both_engines
 async def test_paging_reads_ahead_so_no_page_key_waits_for_the_database(big_desk, people):
     """Near the end of its window the list reads the next rows before they are asked for: an
     operator paging down (then back up) through more rows than the window holds never waits
