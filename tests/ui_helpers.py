@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from textual.widgets import Input
 
 from itsm_tui.ui.screens.login import LoginScreen
@@ -9,14 +11,16 @@ from itsm_tui.ui.screens.queue import QueueScreen
 from itsm_tui.ui.widgets.ticket_table import TicketTable
 
 
-async def until(pilot, condition, timeout: float = 10.0) -> None:
-    """Let the app run until ``condition()`` holds (workers, timers and repaints included)."""
-    for _ in range(int(timeout / 0.05)):
-        if condition():
-            await pilot.pause()
-            return
-        await pilot.pause(0.05)
-    raise AssertionError("the app did not reach the expected state in time")
+async def until(pilot, condition, timeout: float = 30.0) -> None:
+    """Let the app run until ``condition()`` holds (workers, timers and repaints included): it is
+    checked after every 10 ms of the app's loop, and once more the screen is refreshed. The
+    ``timeout`` (seconds) is wide: a loaded machine is slow, not wrong."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("the app did not reach the expected state in time")
+        await pilot.pause(0.01)
+    await pilot.pause()
 
 
 async def login(pilot, username: str, password: str) -> None:

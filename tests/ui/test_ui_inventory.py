@@ -2,7 +2,7 @@
 
 The Pilot tests run on SQLite and MariaDB (the ``engine`` fixture); every effect is read back with
 a fresh query. The SVG snapshots at the end run on SQLite only, deterministic like
-tests/test_ui_snapshots.py (relative database path, frozen clock, fixed theme).
+tests/ui/test_ui_snapshots.py (relative database path, frozen clock, fixed theme).
 """
 
 from __future__ import annotations
