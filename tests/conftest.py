@@ -118,6 +118,27 @@ def _wipe_mysql(with_people: bool) -> None:
     schema._set_version(schema.SCHEMA_VERSION)  # a test may have faked another version
 
 
+def other_mysql_database(suffix: str) -> str:
+    """The URL of another initialised database of this session on the tests' server (for a
+    module's own data), dropped at exit; skipped (failed under CI=true) without a server."""
+    global _mysql_ready
+    if _mysql_ready is None:
+        _mysql_ready = _prepare_mysql()
+    if _mysql_ready is not True:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"MariaDB is required under CI=true: {_mysql_ready}")
+        pytest.skip(str(_mysql_ready))
+    url = f"{MYSQL_URL}_{suffix}"
+    name = db.parse_mysql_url(url).name
+    _server(f"DROP DATABASE IF EXISTS `{name}`")
+    _server(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
+    atexit.register(_server, f"DROP DATABASE IF EXISTS `{name}`")
+    setup.open_database(url, check=False)
+    setup.initialise()
+    db.database.close()
+    return url
+
+
 _sqlite_templates: dict[bool, Path] = {}
 
 
