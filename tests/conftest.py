@@ -1,9 +1,13 @@
-"""Fixtures: every service test runs on SQLite (a temporary file) and on MariaDB.
+"""Fixtures: every service test runs on SQLite (a temporary file) and on MariaDB; Pilot tests
+(tests/ui) on SQLite unless marked ``both_engines``.
 
-MariaDB comes from ITSM_TEST_MYSQL_URL (default: root on 127.0.0.1:3306); each test session
-creates its own database (the URL's name plus the process id) and drops it at the end, so
-parallel runs never share tables. Without a server the MariaDB cases are skipped, except under CI=true,
-where they fail: the team deployment is MySQL and must be tested.
+A fresh database is cheap: the SQLite schema (with or without the ``people``) is built once per
+session and copied per test; the MariaDB database is emptied table by table where rows are and
+its fresh rows put back from copies. MariaDB comes from ITSM_TEST_MYSQL_URL (default: root on
+127.0.0.1:3306); each test process (each pytest-xdist worker) creates its own databases (the URL's
+name plus the process id) and drops them at the end, so parallel runs never share tables. Without
+a server the MariaDB cases are skipped, except under CI=true, where they fail: the team
+deployment is MySQL and must be tested.
 """
 
 from __future__ import annotations
