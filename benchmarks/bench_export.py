@@ -26,7 +26,9 @@ TARGETS = "targets: 10,000 tickets to PDF under 3 s; 100,000 under 300 MB peak"
 
 
 def _rows(url: str):
-    from itsm_tui.core import queue, setup, users
+    from itsm_tui.core.tickets import queue
+    from itsm_tui.core import setup
+    from itsm_tui.core.people import users
     from itsm_tui.reports.lists import LISTS, display
 
     setup.open_database(url)
@@ -125,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.child:
         print(json.dumps(measure(*args.child)))
         return 0
-    from itsm_tui.core.db import describe_url
+    from itsm_tui.core.store.db import describe_url
 
     print(f"ticket exports ({TARGETS})")
     for url in filter(None, args.pdf.split(",")):

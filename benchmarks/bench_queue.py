@@ -16,9 +16,12 @@ import time
 from pathlib import Path
 from urllib.parse import urlparse
 
-from itsm_tui.core import db, demo, queue, setup, users
-from itsm_tui.core.auth import hash_password
-from itsm_tui.core.models import AuditEntry, System, Ticket, User
+from itsm_tui.core.store import db
+from itsm_tui.core import demo, setup
+from itsm_tui.core.tickets import queue
+from itsm_tui.core.people import users
+from itsm_tui.core.people.auth import hash_password
+from itsm_tui.core.store.models import AuditEntry, System, Ticket, User
 
 RUNS = 7
 OPEN = "('new', 'in_progress', 'waiting_on_user', 'waiting_on_vendor')"

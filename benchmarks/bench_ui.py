@@ -34,8 +34,9 @@ from textual.keys import REPLACED_KEYS, _character_to_key, _get_unicode_name_fro
 from textual.widgets import Footer, Input, Static
 
 from bench_queue import OPEN, _prepare, _sql, _timed, arguments, deferred, engine_urls
-from itsm_tui.core import db, queue, views
-from itsm_tui.core.models import AuditEntry, Peripheral, System, Ticket
+from itsm_tui.core.store import db
+from itsm_tui.core.tickets import queue, views
+from itsm_tui.core.store.models import AuditEntry, Peripheral, System, Ticket
 from itsm_tui.ui.app import ItsmApp
 from itsm_tui.ui.screens.inventory import InventoryScreen
 from itsm_tui.ui.screens.log import EntryModal, LogScreen

@@ -1,6 +1,6 @@
 """itsm-tui: a keyboard-driven IT service desk for the terminal."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 import logging as _logging
 

@@ -34,9 +34,11 @@ if "ITSM_CONFIG" not in os.environ:  # never the machine's own /etc/itsm-tui or 
     open(_empty_config, "w").close()
     os.environ["ITSM_CONFIG"] = _empty_config
 
-from itsm_tui import config  # noqa: E402
-from itsm_tui.core import db, schema, setup, users  # noqa: E402
-from itsm_tui.core.models import ALL_MODELS, User  # noqa: E402
+from itsm_tui.core import config  # noqa: E402
+from itsm_tui.core.store import db, schema  # noqa: E402
+from itsm_tui.core import setup
+from itsm_tui.core.people import users
+from itsm_tui.core.store.models import ALL_MODELS, User  # noqa: E402
 
 MYSQL_URL = os.environ.get("ITSM_TEST_MYSQL_URL", "mysql://root@127.0.0.1:3306/itsm_test")
 MYSQL_URL = f"{MYSQL_URL}_{os.getpid()}"

@@ -7,7 +7,8 @@ import time
 
 from textual.widgets import Input, Select, TextArea
 
-from itsm_tui.ui.modals import FormModal, TextPrompt
+from itsm_tui.ui.modals.forms import FormModal
+from itsm_tui.ui.modals.prompts import TextPrompt
 from itsm_tui.ui.screens.inventory import InventoryScreen
 from itsm_tui.ui.screens.login import LoginScreen
 from itsm_tui.ui.screens.queue import QueueScreen

@@ -10,15 +10,20 @@ from datetime import date, timedelta
 
 from peewee import fn
 
-from . import audit, clock, inventory, sla, tickets, users
-from .auth import hash_password
-from .db import database, is_mysql, optimize, transactional
-from .errors import ValidationError
-from .models import (
+from itsm_tui.core.store import audit
+from itsm_tui.core import clock
+from itsm_tui.core.inventory import service as inventory
+from itsm_tui.core.tickets import sla, service as tickets
+from itsm_tui.core.people import users
+from itsm_tui.core.people.auth import hash_password
+from itsm_tui.core.store.db import database, is_mysql, optimize, transactional
+from itsm_tui.core.errors import ValidationError
+from itsm_tui.core.store.models import (
     ASSET_STATUSES, STATUSES, AuditEntry, Category, Department, Network,
     Peripheral, StockItem, System, Ticket, User,
 )
-from .permissions import require
+from itsm_tui.core.people.permissions import require
+from itsm_tui.core.tickets.rules import PRIORITY_MATRIX
 
 DEMO_PASSWORD = "itsm-demo-pass"
 DEPARTMENTS = ("Finance", "Engineering", "Sales", "Operations")
@@ -232,7 +237,7 @@ def seed_bulk(actor: User, count: int, batch: int = 2000, progress=None) -> int:
         rows = []
         for _ in range(min(batch, count - done)):
             impact, urgency = rng.randint(1, 3), rng.randint(1, 3)
-            priority = tickets.PRIORITY_MATRIX[(impact, urgency)]
+            priority = PRIORITY_MATRIX[(impact, urgency)]
             created = now - timedelta(seconds=rng.randint(60, 3 * 365 * 86400))
             status = rng.choices(statuses, weights)[0]
             updated = min(now, created + timedelta(seconds=rng.randint(60, 20 * 86400)))
@@ -445,7 +450,7 @@ def seed_bulk_log(actor: User, entries: int, batch: int = 5000, progress=None) -
 
 def _id_span(model) -> tuple[int, int]:
     low, high = model.select(fn.MIN(model.id), fn.MAX(model.id)).tuples().first() or (None, None)
-    return (low, high) if low is not None else (1, 1000)
+    return (low, high) if low is not None and high is not None else (1, 1000)
 
 
 def _log_row(rng, what, at, people, staff, admins, tickets_span, systems_span, peripherals_span,

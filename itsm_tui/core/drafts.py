@@ -21,7 +21,7 @@ import tempfile
 import uuid
 from pathlib import Path
 
-from .. import config
+from itsm_tui.core import config
 
 REQUEST_KEY = "_request_key"
 

@@ -22,8 +22,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO, Iterator
 
-from .. import config
-from .errors import ValidationError
+from itsm_tui.core import config
+from itsm_tui.core.errors import ValidationError
 
 EXPORTS = "exports"
 UPLOADS = "uploads"
@@ -258,7 +258,7 @@ def mail_export(username: str, name: str, address: str) -> None:
     import mimetypes
     from email.message import EmailMessage
 
-    from . import mailer
+    from itsm_tui.core.notify import mailer
 
     smtp = mailer.settings()
     if smtp is None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import os
 
-from .. import config
+from itsm_tui.core import config
 
 LOGGER = "itsm_tui"
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from . import clock, db, schema, sla
-from .models import Category, User
-from .users import SYSTEM_USERNAME
+from itsm_tui.core import clock
+from itsm_tui.core.store import db, schema
+from itsm_tui.core.tickets import sla
+from itsm_tui.core.store.models import Category, User
+from itsm_tui.core.people.users import SYSTEM_USERNAME
 
 DEFAULT_CATEGORIES = ("Hardware", "Software", "Network", "Access", "General")
 

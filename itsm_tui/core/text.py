@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from .errors import ValidationError
+from itsm_tui.core.errors import ValidationError
 
 _BIDI = "\u202a-\u202e\u2066-\u2069"
 _SINGLE_LINE = re.compile(f"[\x00-\x1f\x7f-\x9f{_BIDI}]")

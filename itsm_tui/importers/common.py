@@ -11,18 +11,21 @@ import unicodedata
 from contextlib import contextmanager, nullcontext, suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from functools import lru_cache
+from operator import itemgetter
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 import peewee
 from peewee import fn
 
-from ..core import audit, clock
-from ..core.db import database, is_mysql, transactional
-from ..core.errors import ItsmError
-from ..core.models import AuditEntry, Category, User
-from ..core.text import strip_controls
-from ..core.users import USERNAME_RE
+from itsm_tui.core.store import audit
+from itsm_tui.core import clock
+from itsm_tui.core.store.db import database, is_mysql, transactional
+from itsm_tui.core.errors import ItsmError
+from itsm_tui.core.store.models import AuditEntry, Category, User
+from itsm_tui.core.text import strip_controls
+from itsm_tui.core.people.users import USERNAME_RE
 
 MISSING = ("", "?")  # how exports write an empty cell
 _MISSING = frozenset(MISSING)  # the same, for the fastest membership test
@@ -284,23 +287,26 @@ def field_count_problem(row: dict, header: list[str]) -> str | None:
 def cell(row: dict, name: str) -> str | None:
     """The cell as clean single-line text, or None when it is missing, empty or ``?``."""
     value = row.get(name)
-    if value is None:
-        return None
+    return None if value is None else clean_cell(value)
+
+
+def clean_cell(value: str) -> str | None:
+    """``value`` as clean single-line text, or None when it is empty or ``?``."""
     cleaned = _clean_cache.get(value)  # exports repeat the same few values over and over
     if cleaned is None:
         cleaned = strip_controls(value).strip()
         if len(_clean_cache) < 100_000:
             _clean_cache[value] = cleaned
-    return None if cleaned in MISSING else cleaned
+    return None if cleaned in _MISSING else cleaned
 
 
 def clean_cells(cells: list[str]) -> list[str | None]:
-    """Each cell as :func:`cell` reads it. A bulk import's fast path: a record with nothing
-    :func:`strip_controls` would remove (``isprintable`` is false for every control and bidi
-    character) is only stripped, with one check for the whole record."""
+    """Each cell as :func:`clean_cell` reads it. A bulk import's fast path: a record with
+    nothing :func:`strip_controls` would remove (``isprintable`` is false for every control and
+    bidi character) is only stripped, with one check for the whole record."""
     if "".join(cells).isprintable():
         return [None if (value := c.strip()) in _MISSING else value for c in cells]
-    return [cell({0: c}, 0) for c in cells]
+    return list(map(clean_cell, cells))
 
 
 _clean_cache: dict[str, str] = {}
@@ -341,20 +347,24 @@ def parse_time(text: str) -> datetime:
 
 # ---------------------------------------------------------------- audit rows in bulk
 
+AUDIT_COLUMNS = ("at", "actor", "action", "entity_type", "entity_id", "entity_version", "summary",
+                 "changes", "channel", "real_actor")
+
+
 def audit_row(actor_id: int | None, action: str, entity_type: str, entity_id: int | None,
-              summary: str, changes: dict | None, entity_version: int | None = None,
-              at: datetime | None = None) -> dict:
-    """One audit entry as ``audit.record`` writes it, for a multi-row insert."""
-    return {
-        "at": at or clock.now(), "actor": actor_id, "action": action,
-        "entity_type": entity_type, "entity_id": entity_id, "entity_version": entity_version,
-        "summary": summary[:500],
-        "changes": json.dumps(changes, ensure_ascii=False, sort_keys=True) if changes else None,
-    }
+              summary: str, changes: dict | str | None, entity_version: int | None = None,
+              at: datetime | None = None) -> tuple:
+    """One audit entry as ``audit.record`` writes it (``AUDIT_COLUMNS``, with the channel and
+    real actor in force), for :func:`insert_audit`. ``changes`` may be given as JSON already."""
+    if changes and not isinstance(changes, str):
+        changes = json.dumps(changes, ensure_ascii=False, sort_keys=True)
+    acting = audit.current()
+    return (at or clock.now(), actor_id, action, entity_type, entity_id, entity_version, summary[:500],
+            changes or None, acting.channel, acting.real_actor_id)
 
 
-def insert_audit(rows: list[dict]) -> None:
-    insert_rows(AuditEntry, rows)
+def insert_audit(rows: list[tuple]) -> None:
+    insert_rows(AuditEntry, AUDIT_COLUMNS, rows)
 
 
 def _insert_sql(model, columns) -> str:
@@ -371,27 +381,62 @@ _NATIVE = {peewee.CharField: (str,), peewee.TextField: (str,), peewee.IntegerFie
            peewee.ForeignKeyField: (int,)}
 
 
-def insert_rows(model, rows: list[dict]) -> None:
-    """A parameterised INSERT of many rows (with the same keys) through the driver's
+def _native(field: peewee.Field) -> tuple[type, ...]:
+    """The types ``field`` passes to the driver as they are (see ``_NATIVE``), for its own
+    class or the nearest one above it, unless a class between them converts differently."""
+    for kind in type(field).__mro__:
+        if kind in _NATIVE:
+            return _NATIVE[kind]
+        if "db_value" in vars(kind) or "adapt" in vars(kind):
+            return ()
+    return ()
+
+
+def insert_rows(model, keys: list[str] | tuple[str, ...], rows: list[tuple]) -> None:
+    """A parameterised INSERT of many rows (tuples of the fields ``keys``; the model's other
+    fields get their defaults, as peewee's insert gives them) through the driver's
     ``executemany``: peewee's query builder costs about 0.3 ms of Python per row, which is most
-    of a bulk import's time. Values are converted by the model's fields, as peewee would."""
+    of a bulk import's time. Values are converted by the model's fields, as peewee would, in
+    the columns that hold a value of a type the driver is not given as it is (one check of a
+    column's types, not one per value)."""
     if not rows:
         return
-    keys = list(rows[0])
     fields = [model._meta.fields[k] for k in keys]
-    columns = [f.column_name for f in fields]
-    kinds = [set(_NATIVE.get(type(f), ())) | {type(None)} for f in fields]
-    converts = [f.db_value for f in fields]
-    values = [
-        tuple(v if type(v) in kind else convert(v)
-              for v, kind, convert in zip(map(row.__getitem__, keys), kinds, converts))
-        for row in rows
-    ]
-    database.cursor().executemany(_insert_sql(model, columns), values)
+    columns = list(zip(*rows))
+    converted = False
+    for other in model._meta.sorted_fields:
+        if other.name not in keys and other.default is not None:
+            fields.append(other)
+            default = other.default
+            columns.append([default() for _ in rows] if callable(default) else [default] * len(rows))
+            converted = True
+    for index, column in enumerate(fields):
+        kinds = {*_native(column), type(None)}
+        if not set(map(type, columns[index])) <= kinds:
+            columns[index] = [v if type(v) in kinds else column.db_value(v) for v in columns[index]]
+            converted = True
+    database.cursor().executemany(_insert_sql(model, [f.column_name for f in fields]),
+                                  list(zip(*columns)) if converted else rows)
+
+
+def select_in(model, key: str, values: list, columns: tuple[str, ...] = ()) -> Iterator:
+    """The rows of ``model`` whose field ``key`` is one of ``values``: model instances, or
+    tuples of the fields ``columns`` as the driver returns them. Plain parameterised SQL, CHUNK
+    values a query: peewee builds an IN list a node per value, slower than the query runs."""
+    quote = database.quote
+    fields = model._meta.fields
+    names = ", ".join(f"{quote[0]}{fields[c].column_name}{quote[1]}" for c in columns) or "*"
+    source = f"{quote[0]}{model._meta.table_name}{quote[1]}"
+    where = f"{quote[0]}{fields[key].column_name}{quote[1]}"
+    for start in range(0, len(values), CHUNK):
+        chunk = values[start:start + CHUNK]
+        sql = f"SELECT {names} FROM {source} WHERE {where} IN ({', '.join([database.param] * len(chunk))})"
+        yield from database.execute_sql(sql, chunk).fetchall() if columns else model.raw(sql, *chunk)
 
 
 # ---------------------------------------------------------------- users and categories
 
+@lru_cache(maxsize=100_000)  # an import asks for the same people in every batch
 def username_for(name: str) -> str:
     """A stable username for a person named in an export: ``Caller 2403`` -> ``caller-2403``,
     ``Zoë Brown`` -> ``zoe-brown``. A name that does not fold into ASCII whole (``王伟``) or is
@@ -413,12 +458,8 @@ def find_users(names) -> dict[str, int]:
     for name in names:
         by_username.setdefault(username_for(name), []).append(name)
     found: dict[str, int] = {}
-    usernames = sorted(by_username)
-    for start in range(0, len(usernames), CHUNK):
-        query = User.select(User.id, User.username).where(
-            User.username.in_(usernames[start:start + CHUNK]))
-        for user_id, username in query.tuples():
-            found.update(dict.fromkeys(by_username[username], user_id))
+    for user_id, username in select_in(User, "username", sorted(by_username), ("id", "username")):
+        found.update(dict.fromkeys(by_username[username], user_id))
     return found
 
 
@@ -432,8 +473,8 @@ def ensure_users(actor: User, roles: dict[str, str], source: str) -> dict[str, i
         rows = [{"username": username, "full_name": name[:100], "role": roles[name],
                  "is_active": False, "password_hash": None, "created_at": now, "updated_at": now}
                 for username, name in missing.items()]
-        for start in range(0, len(rows), CHUNK):
-            User.insert_many(rows[start:start + CHUNK]).execute()
+        keys = list(rows[0])
+        insert_rows(User, keys, list(map(itemgetter(*keys), rows)))
         found.update(find_users([n for n in roles if n not in found]))
         insert_audit([
             audit_row(actor.id, "create", "user", found[name],

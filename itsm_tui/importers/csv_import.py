@@ -21,13 +21,15 @@ from pathlib import Path
 
 from peewee import fn
 
-from ..core import audit, inventory, tickets
-from ..core.db import transactional
-from ..core.errors import ItsmError, ValidationError
-from ..core.models import Peripheral, StockItem, System, Ticket, User
-from ..core.permissions import require
-from ..core.text import clean
-from .common import (
+from itsm_tui.core.store import audit
+from itsm_tui.core.inventory import service as inventory
+from itsm_tui.core.tickets import service as tickets
+from itsm_tui.core.store.db import transactional
+from itsm_tui.core.errors import ItsmError, ValidationError
+from itsm_tui.core.store.models import Peripheral, StockItem, System, Ticket, User
+from itsm_tui.core.people.permissions import require
+from itsm_tui.core.text import clean
+from itsm_tui.importers.common import (
     CHUNK, MISSING, Counts, ImportReport, Progress, field_count_problem, read_csv, refused,
     run_batches,
 )

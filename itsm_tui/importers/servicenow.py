@@ -35,23 +35,25 @@ are created disabled with no password. A name maps to a username (``Caller 2403`
 
 from __future__ import annotations
 
+import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
+from functools import partial
+from operator import attrgetter, itemgetter
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, NamedTuple
 
-from ..core import sla
-from ..core.db import transactional
-from ..core.errors import ConflictError, ItsmError, ValidationError
-from ..core.models import Ticket, User, ticket_number
-from ..core.permissions import require
-from ..core.tickets import (
-    BODY_MAX, PRIORITY_MATRIX, STATUS_LABELS, TITLE_MAX, parse_level, parse_priority,
-)
-from .common import (
-    CHUNK, Counts, CsvFile, ImportReport, OutOfRange, Progress, audit_row, clean_cells, ensure_categories,
-    ensure_users, insert_audit, insert_rows, parse_time, refused, run_batches,
+from itsm_tui.core.tickets import sla
+from itsm_tui.core.store.db import transactional
+from itsm_tui.core.errors import ConflictError, ItsmError, ValidationError
+from itsm_tui.core.store.models import Ticket, User, ticket_number
+from itsm_tui.core.people.permissions import require
+from itsm_tui.core.tickets.service import BODY_MAX, TITLE_MAX
+from itsm_tui.core.tickets.rules import PRIORITY_MATRIX, STATUS_LABELS, parse_level, parse_priority
+from itsm_tui.importers.common import (
+    Counts, CsvFile, ImportReport, OutOfRange, Progress, audit_row, clean_cell, clean_cells,
+    ensure_categories, ensure_users, insert_audit, insert_rows, parse_time, refused, run_batches, select_in,
 )
 
 SOURCE = "ServiceNow"
@@ -72,10 +74,6 @@ DEFAULT_CATEGORY = "General"
 UNKNOWN_CALLER = "Unknown caller"  # the requester of an incident with no caller and no opener
 PERSON_COLUMNS = {"caller_id": "requester", "opened_by": "agent", "assigned_to": "agent",
                   "resolved_by": "agent", "sys_updated_by": "agent"}
-# The fields whose changes an event's history entry records, in the order the summary names them.
-TRACKED = ("status", "source_state", "assignment_group", "assignee", "priority", "impact",
-           "urgency", "category", "subcategory", "configuration_item", "reassignment_count",
-           "reopen_count", "resolution_met")
 LABELS = {"source_state": "state", "assignment_group": "group", "assignee": "assigned to",
           "configuration_item": "CI", "resolution_met": "made SLA"}
 DETAILS = (("location", "Location"), ("u_symptom", "Symptom"), ("problem_id", "Problem"),
@@ -87,20 +85,26 @@ LIMITS = {"category": 50, "subcategory": 100, "assignment_group": 100, "cmdb_ci"
           "contact_type": 30, "closed_code": 100, **dict.fromkeys(PERSON_COLUMNS, 100)}
 TIME_COLUMNS = ("sys_updated_at", "opened_at", "sys_created_at", "resolved_at", "closed_at")
 SHORTEST_LIMIT = min(LIMITS.values())
-_levels: dict[tuple[str, str], int] = {}  # (column, text) -> level or priority, as read before
 _PRIORITY_PREFIX = re.compile(r"^\s*([0-9])\s*-")
+
+
+# The text cells an event keeps (cleaned, cut to LIMITS): people, grouping, and what the
+# ticket's title and description show.
+TEXT_COLUMNS = ("caller_id", "opened_by", "assigned_to", "resolved_by", "sys_updated_by",
+                "assignment_group", "category", "subcategory", "cmdb_ci", "contact_type", "closed_code",
+                "location", "u_symptom", "problem_id", "rfc", "vendor", "caused_by")
+CACHE_SIZE = 10_000  # distinct cells remembered per column (see _Reader): bounded memory
 
 
 @dataclass(slots=True)
 class Event:
-    """One source row, read and checked; ``None`` means missing (or unreadable: warned).
-    ``row`` holds its cells cleaned (see ``common.clean_cells``)."""
+    """One source row, read and checked; ``None`` means missing (or unreadable: warned). The
+    fields from ``caller_id`` on are the cells of ``TEXT_COLUMNS``, by their column names."""
 
     line: int
     number: str
     mod_count: int
     at: datetime
-    row: dict
     state: str | None
     source_state: str | None
     impact: int | None
@@ -110,11 +114,26 @@ class Event:
     reopen_count: int | None
     reassignment_count: int | None
     opened_at: datetime | None
+    sys_created_at: datetime | None
     resolved_at: datetime | None
     closed_at: datetime | None
-
-    def text(self, column: str) -> str | None:
-        return self.row.get(column)  # the row's cells are clean already
+    caller_id: str | None
+    opened_by: str | None
+    assigned_to: str | None
+    resolved_by: str | None
+    sys_updated_by: str | None
+    assignment_group: str | None
+    category: str | None
+    subcategory: str | None
+    cmdb_ci: str | None
+    contact_type: str | None
+    closed_code: str | None
+    location: str | None
+    u_symptom: str | None
+    problem_id: str | None
+    rfc: str | None
+    vendor: str | None
+    caused_by: str | None
 
 
 def import_servicenow(actor: User, path: str | Path, dry_run: bool = False,
@@ -142,35 +161,52 @@ def _scan(path: str | Path) -> tuple[CsvFile, dict[str, int], dict[str, str]]:
     """Read the file whole once, keeping little: it is valid CSV and UTF-8 throughout (else an
     ItsmError, before anything is written), {number: the line of its last row} (to know when
     an incident is complete), and {person: role} over the whole file: anyone who ever opened,
-    was assigned or resolved an incident is an agent, whichever batch meets them first."""
+    was assigned or resolved an incident is an agent, whichever batch meets them first. Cells
+    are cleaned once per distinct value, after the read."""
     source = CsvFile(path)
     header = source.header
     missing = [c for c in REQUIRED_COLUMNS if c not in header]
     if missing:
         raise ItsmError(f"{Path(path).name} is not a ServiceNow incident export: no "
                         f"{', '.join(missing)} column")
-    last_lines: dict[str, int] = {}
-    roles: dict[str, str] = {UNKNOWN_CALLER: "requester"}
-    wanted = [("number", 0, None)] + [(c, LIMITS[c], r) for c, r in PERSON_COLUMNS.items() if c in header]
-    columns = [header.index(c) for c, _, _ in wanted]
+    width, number_at = len(header), header.index("number")
+    people = [(c, r) for c, r in PERSON_COLUMNS.items() if c in header]
+    names_of = _getter([header.index(c) for c, _ in people])
+    last_raw: dict[str, int] = {}
+    seen: list[set[str]] = [set() for _ in people]
     for line, cells in source.records():
-        if len(cells) != len(header):
-            continue
-        number, *names = clean_cells([cells[i] for i in columns])
-        if number is not None:
+        if len(cells) == width:
+            last_raw[cells[number_at]] = line
+            for names, name in zip(seen, names_of(cells)):
+                names.add(name)
+    last_lines: dict[str, int] = {}
+    for raw, line in last_raw.items():
+        number = clean_cell(raw)
+        if number is not None and last_lines.get(number, 0) < line:
             last_lines[number] = line
-        for name, (_, limit, role) in zip(names, wanted[1:]):
-            name = name and name[:limit]  # cut as _event cuts
+    roles: dict[str, str] = {UNKNOWN_CALLER: "requester"}
+    for (column, role), names in zip(people, seen):
+        for raw in names:
+            name = clean_cell(raw)
+            name = name and name[:LIMITS[column]]  # cut as the events are cut
             if name and roles.get(name) != "agent":
                 roles[name] = role
     return source, last_lines, roles
+
+
+def _getter(indexes: list[int]):
+    """A function giving the cells at ``indexes`` of a row, as a tuple."""
+    if len(indexes) == 1:
+        return lambda cells: (cells[indexes[0]],)
+    return itemgetter(*indexes) if indexes else lambda cells: ()
 
 
 def _batches(source: CsvFile, last_lines: dict[str, int], report: ImportReport,
              size: int) -> Iterator[dict[str, list[Event]]]:
     """The incidents, ``size`` at a time ({number: events in order}), each as soon as its
     last row is read: memory holds one batch and the incidents still being read."""
-    header, width = source.header, len(source.header)
+    width = len(source.header)
+    read = _Reader(source.header, report).event
     pending: dict[str, list[Event]] = {}
     batch: dict[str, list[Event]] = {}
     for line, cells in source.records():
@@ -180,29 +216,161 @@ def _batches(source: CsvFile, last_lines: dict[str, int], report: ImportReport,
         if len(cells) != width:
             report.skip(line, f"has {len(cells)} fields, the header has {width}")
             continue
-        row = dict(zip(header, clean_cells(cells)))
-        event = _event(line, row, report, max(map(len, cells)) > SHORTEST_LIMIT)
+        number, event = read(line, cells)
         if event is not None:
-            pending.setdefault(event.number, []).append(event)
-        number = row.get("number")
+            pending.setdefault(number, []).append(event)
         if last_lines.get(number) == line and number in pending:
-            batch[number] = sorted(pending.pop(number), key=_order)
+            batch[number] = sorted(pending.pop(number), key=_ORDER)
             if len(batch) >= size:
                 yield batch
                 batch = {}
     for number, events in pending.items():  # only if the file changed since the scan
-        batch[number] = sorted(events, key=_order)
+        batch[number] = sorted(events, key=_ORDER)
     if batch:
         yield batch
 
 
-def _order(event: Event) -> tuple:
-    return event.at, event.mod_count, event.line
+_ORDER = attrgetter("at", "mod_count", "line")
+_BAD = object()
 
 
-def _event(line: int, row: dict, report: ImportReport, long_cells: bool = True) -> Event | None:
-    """The row (its cells cleaned) as an event, or None: skipped into the report.
-    ``long_cells`` False: no cell is longer than ``SHORTEST_LIMIT`` (none to cut)."""
+class _NeedsWords(Exception):
+    """A cell the fast path cannot read without a word in the report."""
+
+
+class _Column(dict):
+    """{raw cell: its value} of one column, filled as cells are met (up to CACHE_SIZE)."""
+
+    def __init__(self, read):
+        super().__init__()
+        self.read = read
+
+    def __missing__(self, raw: str):
+        value = self.read(raw)
+        if value is _BAD:
+            raise _NeedsWords
+        if len(self) >= CACHE_SIZE:
+            self.clear()
+        self[raw] = value
+        return value
+
+
+class _Reader:
+    """Rows to events. Exports repeat the same few values in a column, so each distinct cell
+    of a column is cleaned, checked and converted once and remembered: a row costs a lookup
+    per cell. A cell that needs a word in the report (cut, unreadable, out of range, missing
+    where it is needed) sends its row to :func:`_event`, which reads it cell by cell, in the
+    order the report expects."""
+
+    def __init__(self, header: list[str], report: ImportReport):
+        self.header, self.report = header, report
+        plan = [_READERS[f.name] for f in fields(Event)[1:]]
+        width = len(header)
+        # A column the file does not have reads an empty cell put after the last one.
+        indexes = [header.index(c) if c in header else width for c, _ in plan]
+        self.pad = width in indexes
+        self.cells_of = _getter(indexes)
+        self.columns = [_Column(read) for _, read in plan]
+
+    def event(self, line: int, cells: list[str]) -> tuple[str | None, Event | None]:
+        """The row's incident number, and its event or None (skipped into the report)."""
+        raws = self.cells_of(cells + [""] if self.pad else cells)
+        try:
+            values = list(map(dict.__getitem__, self.columns, raws))
+        except _NeedsWords:
+            row = dict(zip(self.header, clean_cells(cells)))
+            return row.get("number"), _event(line, row, self.report)
+        return values[0], Event(line, *values)
+
+
+# Each cell's reading on the fast path: its value, or _BAD when the row needs _event.
+
+def _number(raw: str):
+    number = clean_cell(raw)
+    return _BAD if number is None or len(number) > 40 else number
+
+
+def _mod_count(raw: str):
+    count = _count_of(clean_cell(raw))
+    return _BAD if count is None else count
+
+
+def _updated_at(raw: str):
+    try:
+        value = _time_of(clean_cell(raw))
+    except ValueError:
+        return _BAD
+    return _BAD if value is None else value
+
+
+def _state(raw: str):
+    return STATES.get((clean_cell(raw) or "").lower(), _BAD)
+
+
+def _checked(parse, *args):
+    """The cell cleaned then parsed by ``parse`` (None stays None); _BAD where it fails."""
+    def read(raw: str):
+        text = clean_cell(raw)
+        if text is None:
+            return None
+        try:
+            value = parse(text, *args)
+        except (ValueError, ValidationError):
+            return _BAD
+        return _BAD if value is None else value
+    return read
+
+
+def _text(limit: int | None):
+    def read(raw: str):
+        text = clean_cell(raw)
+        return _BAD if limit and text and len(text) > limit else text
+    return read
+
+
+def _time_of(text: str | None) -> datetime | None:
+    return None if text is None else parse_time(text)
+
+
+def _level_of(text: str, column: str) -> int:
+    return parse_level(text, column)
+
+
+def _priority_of(text: str) -> int:
+    prefix = _PRIORITY_PREFIX.match(text)  # '3 - Moderate': ServiceNow's names differ from ours
+    return parse_priority(int(prefix.group(1)) if prefix else text)
+
+
+def _flag_of(text: str) -> bool | None:
+    text = text.lower()
+    return text == "true" if text in ("true", "false") else None
+
+
+def _count_of(text: str | None) -> int | None:
+    """A whole number from 0 up, or None."""
+    if text is not None and text.isascii() and text.isdigit() and int(text) <= MAX_COUNT:
+        return int(text)
+    return None
+
+
+# {Event field: (the column it is read from, its reading on the fast path)}
+_READERS = {
+    "number": ("number", _number), "mod_count": ("sys_mod_count", _mod_count),
+    "at": ("sys_updated_at", _updated_at), "state": ("incident_state", _state),
+    "source_state": ("incident_state", clean_cell),
+    "impact": ("impact", _checked(_level_of, "impact")),
+    "urgency": ("urgency", _checked(_level_of, "urgency")),
+    "priority": ("priority", _checked(_priority_of)), "made_sla": ("made_sla", _checked(_flag_of)),
+    "reopen_count": ("reopen_count", _checked(_count_of)),
+    "reassignment_count": ("reassignment_count", _checked(_count_of)),
+    **{c: (c, _checked(_time_of)) for c in TIME_COLUMNS[1:]},
+    **{c: (c, _text(LIMITS.get(c))) for c in TEXT_COLUMNS},
+}
+
+
+def _event(line: int, row: dict, report: ImportReport) -> Event | None:
+    """The row (its cells cleaned) as an event, or None: skipped into the report, with every
+    doubt about its cells warned."""
     number = row.get("number")
     if number is None:
         report.skip(line, "no incident number")
@@ -210,7 +378,7 @@ def _event(line: int, row: dict, report: ImportReport, long_cells: bool = True) 
     if len(number) > 40:
         report.skip(line, f"incident number longer than 40 characters: {number[:40]}...")
         return None
-    mod_count = _count(row, "sys_mod_count", line, None)
+    mod_count = _count_of(row.get("sys_mod_count"))
     if mod_count is None:
         report.skip(line, f"{number}: sys_mod_count {row.get('sys_mod_count')!r} is not a whole number")
         return None
@@ -225,7 +393,7 @@ def _event(line: int, row: dict, report: ImportReport, long_cells: bool = True) 
     if at is None:
         report.skip(line, f"{number}: no readable sys_updated_at (the time of the change)")
         return None
-    for column, limit in LIMITS.items() if long_cells else ():
+    for column, limit in LIMITS.items():
         value = row.get(column)
         if value and len(value) > limit:
             report.warn(line, f"{number}: {column} longer than {limit} characters: cut")
@@ -235,15 +403,11 @@ def _event(line: int, row: dict, report: ImportReport, long_cells: bool = True) 
     if state is None:
         report.warn(line, f"{number}: unknown incident_state {source_state!r}: the previous state is kept")
     return Event(
-        line=line, number=number, mod_count=mod_count, at=at, row=row,
-        state=state, source_state=source_state if state else None,
-        impact=_level(row, "impact", line, report), urgency=_level(row, "urgency", line, report),
-        priority=_priority(row, line, report),
-        made_sla=_flag(row, "made_sla", line, report),
-        reopen_count=_count(row, "reopen_count", line, report),
-        reassignment_count=_count(row, "reassignment_count", line, report),
-        opened_at=times["opened_at"] or times["sys_created_at"],
-        resolved_at=times["resolved_at"], closed_at=times["closed_at"],
+        line, number, mod_count, at, state, source_state if state else None,
+        _level(row, "impact", line, report), _level(row, "urgency", line, report),
+        _priority(row, line, report), _flag(row, "made_sla", line, report),
+        _count(row, "reopen_count", line, report), _count(row, "reassignment_count", line, report),
+        *(times[c] for c in TIME_COLUMNS[1:]), *(row.get(c) for c in TEXT_COLUMNS),
     )
 
 
@@ -266,11 +430,8 @@ def _level(row: dict, column: str, line: int, report: ImportReport) -> int | Non
     text = row.get(column)
     if text is None:
         return None
-    known = _levels.get((column, text))
-    if known is not None:
-        return known
     try:
-        return _levels.setdefault((column, text), parse_level(text, column))
+        return _level_of(text, column)
     except ValidationError as exc:
         report.warn(line, f"{exc}: the previous value is kept")
         return None
@@ -280,12 +441,8 @@ def _priority(row: dict, line: int, report: ImportReport) -> int | None:
     text = row.get("priority")
     if text is None:
         return None
-    known = _levels.get(("priority", text))
-    if known is not None:
-        return known
-    prefix = _PRIORITY_PREFIX.match(text)  # '3 - Moderate': ServiceNow's names differ from ours
     try:
-        return _levels.setdefault(("priority", text), parse_priority(int(prefix.group(1)) if prefix else text))
+        return _priority_of(text)
     except ValidationError:
         report.warn(line, f"priority {text!r} is not one of 1 - Critical .. 4 - Low: "
                           "the previous value is kept")
@@ -293,58 +450,64 @@ def _priority(row: dict, line: int, report: ImportReport) -> int | None:
 
 
 def _flag(row: dict, column: str, line: int, report: ImportReport) -> bool | None:
-    text = (row.get(column) or "").lower()
-    if text in ("true", "false"):
-        return text == "true"
-    if text:
-        report.warn(line, f"{column} {text!r} is neither true nor false: taken as missing")
-    return None
-
-
-def _count(row: dict, column: str, line: int, report: ImportReport | None) -> int | None:
-    """A whole number from 0 up; anything else is missing (warned when ``report`` is given)."""
     text = row.get(column)
-    if text is None:
-        return None
-    if text.isascii() and text.isdigit() and int(text) <= MAX_COUNT:
-        return int(text)
-    if report is not None:
+    value = None if text is None else _flag_of(text)
+    if value is None and text:
+        report.warn(line, f"{column} {text.lower()!r} is neither true nor false: taken as missing")
+    return value
+
+
+def _count(row: dict, column: str, line: int, report: ImportReport) -> int | None:
+    """A whole number from 0 up; anything else is missing (warned)."""
+    text = row.get(column)
+    value = _count_of(text)
+    if value is None and text is not None:
         report.warn(line, f"{column} {text!r} is not a whole number: taken as missing")
-    return None
-
-
-def _person(event: Event, column: str) -> str | None:
-    return event.text(column)
+    return value
 
 
 def _requester(event: Event) -> str:
-    return _person(event, "caller_id") or _person(event, "opened_by") or UNKNOWN_CALLER
+    return event.caller_id or event.opened_by or UNKNOWN_CALLER
 
 
 # ---------------------------------------------------------------- one incident's story
 
-def _states(events: list[Event], people: dict[str, int], categories: dict[str, int]) -> list[dict]:
-    """The tracked fields after each event (people and categories by id); unreadable values
-    carry the previous one over."""
-    states, previous = [], {}
+class State(NamedTuple):
+    """The tracked fields after an event (people and categories by id), in the order a history
+    entry's summary names them."""
+
+    status: str
+    source_state: str | None
+    assignment_group: str | None
+    assignee: int | None
+    priority: int | None
+    impact: int | None
+    urgency: int | None
+    category: int | None
+    subcategory: str | None
+    configuration_item: str | None
+    reassignment_count: int | None
+    reopen_count: int | None
+    resolution_met: bool | None
+
+
+TRACKED = State._fields
+_NOTHING = State("new", *(None,) * (len(TRACKED) - 1))  # before the first event
+
+
+def _states(events: list[Event], people: dict[str, int], categories: dict[str, int]) -> list[State]:
+    """The tracked fields after each event; unreadable values carry the previous one over."""
+    states, previous = [], _NOTHING
     for event in events:
-        state = {
-            "status": event.state or previous.get("status", "new"),
-            "source_state": event.source_state or previous.get("source_state"),
-            "assignment_group": event.text("assignment_group"),
-            "assignee": people.get(_person(event, "assigned_to")),
-            "priority": event.priority or previous.get("priority"),
-            "impact": event.impact or previous.get("impact"),
-            "urgency": event.urgency or previous.get("urgency"),
-            "category": categories.get(event.text("category")),
-            "subcategory": event.text("subcategory"),
-            "configuration_item": event.text("cmdb_ci"),
-            "reassignment_count": _or(event.reassignment_count, previous.get("reassignment_count")),
-            "reopen_count": _or(event.reopen_count, previous.get("reopen_count")),
-            "resolution_met": _or(event.made_sla, previous.get("resolution_met")),
-        }
-        states.append(state)
-        previous = state
+        previous = State(
+            event.state or previous.status, event.source_state or previous.source_state,
+            event.assignment_group, people.get(event.assigned_to),
+            event.priority or previous.priority, event.impact or previous.impact,
+            event.urgency or previous.urgency, categories.get(event.category), event.subcategory,
+            event.cmdb_ci, _or(event.reassignment_count, previous.reassignment_count),
+            _or(event.reopen_count, previous.reopen_count), _or(event.made_sla, previous.resolution_met),
+        )
+        states.append(previous)
     return states
 
 
@@ -352,23 +515,18 @@ def _or(value, fallback):
     return fallback if value is None else value
 
 
-def _ticket_state(ticket: Ticket) -> dict:
+def _ticket_state(ticket: Ticket) -> State:
     """The tracked fields as the ticket holds them now, to diff the first new event against
     when the export no longer contains the event before it."""
-    return {
-        "status": ticket.status, "source_state": None,
-        "assignment_group": ticket.assignment_group, "assignee": ticket.assignee_id,
-        "priority": ticket.priority, "impact": ticket.impact, "urgency": ticket.urgency,
-        "category": ticket.category_id, "subcategory": ticket.subcategory,
-        "configuration_item": ticket.configuration_item,
-        "reassignment_count": ticket.reassignment_count, "reopen_count": ticket.reopen_count,
-        "resolution_met": ticket.resolution_met,
-    }
+    return State(ticket.status, None, ticket.assignment_group, ticket.assignee_id, ticket.priority,
+                 ticket.impact, ticket.urgency, ticket.category_id, ticket.subcategory,
+                 ticket.configuration_item, ticket.reassignment_count, ticket.reopen_count,
+                 ticket.resolution_met)
 
 
 def _title(event: Event) -> str:
-    where = " / ".join(v for v in (event.text("category"), event.text("subcategory")) if v)
-    symptom = event.text("u_symptom")
+    where = " / ".join(v for v in (event.category, event.subcategory) if v)
+    symptom = event.u_symptom
     title = f"{where}: {symptom}" if where and symptom else (where or symptom)
     return (title or f"{SOURCE} incident {event.number}")[:TITLE_MAX]
 
@@ -378,32 +536,31 @@ def _description(event: Event) -> str:
     if _requester(event) == UNKNOWN_CALLER:
         lines.append("Caller: unknown (the export names no caller and no opener)")
     for column, label in (("caller_id", "Caller"), ("opened_by", "Opened by"),
-                          ("contact_type", "Contact type")):
-        if event.text(column):
-            lines.append(f"{label}: {event.text(column)}")
-    lines += [f"{label}: {event.text(column)}" for column, label in DETAILS if event.text(column)]
+                          ("contact_type", "Contact type"), *DETAILS):
+        if getattr(event, column):
+            lines.append(f"{label}: {getattr(event, column)}")
     return "\n".join(lines)[:BODY_MAX]  # the cells are clean already
 
 
-def _ticket_values(events: list[Event], states: list[dict], people: dict[str, int],
+def _ticket_values(events: list[Event], states: list[State], people: dict[str, int],
                    categories: dict[str, int], cal: sla.Calendar, pols: dict) -> dict:
     last, final = events[-1], states[-1]
-    status = final["status"]
-    impact, urgency = final["impact"] or 3, final["urgency"] or 3
+    status = final.status
+    impact, urgency = final.impact or 3, final.urgency or 3
     matrix = PRIORITY_MATRIX[(impact, urgency)]
-    priority = final["priority"] or matrix
-    touched = [e.at for e, s in zip(events, states) if s["status"] != "new" or s["assignee"]]
-    code = last.text("closed_code")
+    priority = final.priority or matrix
+    touched = [e.at for e, s in zip(events, states) if s.status != "new" or s.assignee]
+    code = last.closed_code
     values = {
         "title": _title(last),
         "description": _description(last),
-        "category": final["category"] or categories[DEFAULT_CATEGORY],
+        "category": final.category or categories[DEFAULT_CATEGORY],
         "impact": impact, "urgency": urgency, "priority": priority,
         "priority_overridden": priority != matrix,
         "status": status,
         "requester": people[_requester(last)],
-        "assignee": final["assignee"],
-        "created_at": last.opened_at or events[0].at,
+        "assignee": final.assignee,
+        "created_at": last.opened_at or last.sys_created_at or events[0].at,
         "updated_at": last.at,
         "first_response_at": min(touched) if touched else None,
         # The source's times or none: an incident resolved without a resolved_at has none.
@@ -411,16 +568,16 @@ def _ticket_values(events: list[Event], states: list[dict], people: dict[str, in
         "closed_at": last.closed_at if status == "closed" else None,
         "resolution_note": (f"Resolved in {SOURCE}" + (f" with {code}" if code else ""))
         if status in DONE else None,
-        "reopen_count": final["reopen_count"] or 0,
-        "reassignment_count": final["reassignment_count"] or 0,
+        "reopen_count": final.reopen_count or 0,
+        "reassignment_count": final.reassignment_count or 0,
         "source_number": last.number, "source_mod_count": last.mod_count,
-        "response_met": None, "resolution_met": final["resolution_met"],
-        "subcategory": final["subcategory"],
-        "assignment_group": final["assignment_group"],
-        "contact_type": last.text("contact_type"),
-        "configuration_item": final["configuration_item"],
-        "opened_by": people.get(_person(last, "opened_by")),
-        "resolved_by": people.get(_person(last, "resolved_by")) if status in DONE else None,
+        "response_met": None, "resolution_met": final.resolution_met,
+        "subcategory": final.subcategory,
+        "assignment_group": final.assignment_group,
+        "contact_type": last.contact_type,
+        "configuration_item": final.configuration_item,
+        "opened_by": people.get(last.opened_by),
+        "resolved_by": people.get(last.resolved_by) if status in DONE else None,
         "sla_paused_seconds": 0, "sla_paused_at": None,
     }
     values.update(sla.recomputed(values, cal, pols))  # due times that agree with made_sla
@@ -446,11 +603,7 @@ def _import_batch(actor: User, incidents: dict[str, list[Event]], roles: dict[st
     multi-row inserts), history entries (in multi-row inserts). The SLA policies and calendar
     are read once for the batch."""
     done = Counts()
-    existing: dict[str, Ticket] = {}
-    numbers = list(incidents)
-    for start in range(0, len(numbers), CHUNK):
-        for ticket in Ticket.select().where(Ticket.source_number.in_(numbers[start:start + CHUNK])):
-            existing[ticket.source_number] = ticket
+    existing = {t.source_number: t for t in select_in(Ticket, "source_number", list(incidents))}
     wanted: dict[str, tuple[list[Event], int]] = {}
     for number, events in incidents.items():
         first = _first_new(events, existing.get(number))
@@ -463,14 +616,16 @@ def _import_batch(actor: User, incidents: dict[str, list[Event]], roles: dict[st
                                          f"the placeholder user {UNKNOWN_CALLER!r}")
     if not wanted:
         return done
-    everyone = [e for events, _ in wanted.values() for e in events]
-    names = {n for e in everyone for n in (_person(e, c) for c in PERSON_COLUMNS) if n}
-    names |= {_requester(events[-1]) for events, _ in wanted.values()}
+    names, category_names = {_requester(events[-1]) for events, _ in wanted.values()}, {DEFAULT_CATEGORY}
+    for events, _ in wanted.values():
+        for event in events:
+            names.update(_PEOPLE_OF(event))
+            category_names.add(event.category)
+    names.discard(None)
+    category_names.discard(None)
     people = ensure_users(actor, {n: roles.get(n, "agent") for n in names}, SOURCE)
-    categories = ensure_categories(
-        actor, sorted({e.text("category") for e in everyone} - {None} | {DEFAULT_CATEGORY}), SOURCE)
-    names_by_id = {"assignee": {i: n for n, i in people.items()},
-                   "category": {i: n for n, i in categories.items()}}
+    categories = ensure_categories(actor, sorted(category_names), SOURCE)
+    shown = _Shown(people, categories)
     cal, pols = sla.calendar(), sla.policies()
     stories, new_rows = {}, []
     for number, (events, first) in wanted.items():
@@ -487,51 +642,85 @@ def _import_batch(actor: User, incidents: dict[str, list[Event]], roles: dict[st
         if not updated:
             raise ConflictError(f"{ticket_number(known.id)} ({number}) was changed during the import")
         done.updated += 1
-    insert_rows(Ticket, new_rows)
+    if new_rows:
+        keys = list(new_rows[0])
+        insert_rows(Ticket, keys, list(map(itemgetter(*keys), new_rows)))
     ids = {number: (t.id, t.version) for number, t in existing.items()}
     created = [row["source_number"] for row in new_rows]
-    for start in range(0, len(created), CHUNK):
-        query = Ticket.select(Ticket.id, Ticket.source_number).where(
-            Ticket.source_number.in_(created[start:start + CHUNK]))
-        ids.update({number: (ticket_id, 0) for ticket_id, number in query.tuples()})
-    history: list[dict] = []
+    found = select_in(Ticket, "source_number", created, ("id", "source_number"))
+    ids.update({number: (ticket_id, 0) for ticket_id, number in found})
+    history: list[tuple] = []
     for number, (events, first, states) in stories.items():
         known = existing.get(number)
         ticket_id, version = ids[number][0], ids[number][1] + 1
-        before = states[first - 1] if first else _ticket_state(known) if known else {}
-        for index in range(first, len(events)):
-            history.append(_history_row(ticket_id, version, events[index], before, states[index],
-                                        people, names_by_id, known is None and index == 0))
-            before = states[index]
+        before = states[first - 1] if first else _ticket_state(known) if known else None
+        history += _history_rows(ticket_id, version, events[first:], before, states[first:], people, shown)
         done.events += len(events) - first
     insert_audit(history)
     return done
 
 
-def _history_row(ticket_id: int, version: int, event: Event, before: dict, after: dict,
-                 people: dict[str, int], names: dict[str, dict], created: bool) -> dict:
-    changed = [f for f in TRACKED if before.get(f) != after[f] and not (created and after[f] is None)]
-    changes = {f: [before.get(f), after[f]] for f in changed}
-    number, updater = ticket_number(ticket_id), _person(event, "sys_updated_by")
-    by = f" by {updater}" if updater else ""
-    if created:
-        summary = (f"{number} created from {SOURCE} {event.number}{by}: "
-                   f"{_show('status', after['status'], names)}")
-    else:
-        said = "; ".join(f"{LABELS.get(f, f.replace('_', ' '))} {_show(f, before.get(f), names)} → "
-                         f"{_show(f, after[f], names)}" for f in changed)
-        summary = f"{number} ({event.number}) changed in {SOURCE}{by}: {said or 'no tracked field changed'}"
-    return audit_row(people.get(updater), "create" if created else "update", "ticket", ticket_id,
-                     summary, changes or None, entity_version=version, at=event.at)
+_PEOPLE_OF = attrgetter(*PERSON_COLUMNS)
 
 
-def _show(field: str, value, names: dict[str, dict]) -> str:
-    if value is None or value == "":
-        return "(none)"
-    if field in names:
-        return names[field].get(value, f"#{value}")
-    if field == "status":
-        return STATUS_LABELS[value]
-    if field == "resolution_met":
-        return "yes" if value else "no"
-    return str(value)
+def _history_rows(ticket_id: int, version: int, events: list[Event], before: State | None,
+                  states: list[State], people: dict[str, int], shown: _Shown) -> list[tuple]:
+    """The history entries of a ticket's new events, each with what changed since the state
+    ``before`` it (None: the first event created the ticket)."""
+    ours, rows, known = ticket_number(ticket_id), [], shown.known
+    for event, after in zip(events, states):
+        updater = event.sys_updated_by
+        by = f" by {updater}" if updater else ""
+        if before is None:
+            keys = [(i, None, new) for i, new in zip(_FIELDS, after) if new is not None]
+            changes = [known.get(key) or shown(key) for key in keys]
+            summary = f"{ours} created from {SOURCE} {event.number}{by}: {STATUS_LABELS[after.status]}"
+            action = "create"
+        else:
+            keys = [(i, old, new) for i, old, new in zip(_FIELDS, before, after) if old != new]
+            changes = [known.get(key) or shown(key) for key in keys]
+            said = "; ".join([change[0] for change in changes]) or "no tracked field changed"
+            summary = f"{ours} ({event.number}) changed in {SOURCE}{by}: {said}"
+            action = "update"
+        # {field: [before, after]} as JSON, keys sorted: each part starts with its key.
+        text = "{" + ", ".join(sorted([change[1] for change in changes])) + "}" if changes else None
+        rows.append(audit_row(people.get(updater), action, "ticket", ticket_id, summary, text,
+                              entity_version=version, at=event.at))
+        before = after
+    return rows
+
+
+_FIELDS = range(len(TRACKED))
+_LABELS = [LABELS.get(f, f.replace("_", " ")) for f in TRACKED]
+
+
+class _Shown:
+    """A batch's changes of one field, as a history entry shows them: the summary's words
+    (people and categories by name) and the JSON ``json.dumps(..., ensure_ascii=False,
+    sort_keys=True)`` writes for them; each distinct change worked out once (a field's values
+    are of one type, so ``(field, before, after)`` tells them apart)."""
+
+    def __init__(self, people: dict[str, int], categories: dict[str, int]):
+        self.names = {TRACKED.index("assignee"): {i: n for n, i in people.items()},
+                      TRACKED.index("category"): {i: n for n, i in categories.items()}}
+        self.known: dict[tuple, tuple[str, str]] = {}
+
+    def __call__(self, change: tuple) -> tuple[str, str]:
+        """(words, JSON) of ``change`` (field, before, after), remembered in ``known``."""
+        field, before, after = change
+        dumps = partial(json.dumps, ensure_ascii=False)
+        shown = self.known[change] = (
+            f"{_LABELS[field]} {self._show(field, before)} → {self._show(field, after)}",
+            f'"{TRACKED[field]}": [{dumps(before)}, {dumps(after)}]')
+        return shown
+
+    def _show(self, field: int, value) -> str:
+        if value is None or value == "":
+            return "(none)"
+        if field in self.names:
+            return self.names[field].get(value, f"#{value}")
+        if TRACKED[field] == "status":
+            return STATUS_LABELS[value]
+        if TRACKED[field] == "resolution_met":
+            return "yes" if value else "no"
+        return str(value)

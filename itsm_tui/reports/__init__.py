@@ -1,1 +1,2 @@
-"""Exporters (CSV now; PDF later). UI-free: the CLI and the TUI call the same functions."""
+"""Exporters: CSV and PDF lists, ticket and asset reports, the analytics report. UI-free: the CLI and
+the TUI call the same functions."""

@@ -8,7 +8,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import IO, Iterable, Sequence
 
-from ..core.text import strip_controls
+from itsm_tui.core.text import strip_controls
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
 # what strip_controls would change: without any of these a text passes through as it is

@@ -20,15 +20,16 @@ import threading
 from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
-from ..core import audit, clock, files
-from ..core.db import database, is_mysql, transactional
-from ..core.errors import ItsmError, ValidationError
-from ..core.labels import action_label
-from ..core.models import User
-from ..core.text import strip_controls
-from . import csv_export
-from . import spool as spool_file
-from .lists import LISTS, ListKind, describe_filter, describe_sort, display
+from itsm_tui.core.store import audit
+from itsm_tui.core import clock, files
+from itsm_tui.core.store.db import database, is_mysql, transactional
+from itsm_tui.core.errors import ItsmError, ValidationError
+from itsm_tui.core.labels import action_label
+from itsm_tui.core.store.models import User
+from itsm_tui.core.text import strip_controls
+from itsm_tui.reports import csv_export
+from itsm_tui.reports import spool as spool_file
+from itsm_tui.reports.lists import LISTS, ListKind, describe_filter, describe_sort, display
 
 FORMATS = ("pdf", "csv")
 SPOOL_CHUNK = 1000
@@ -245,8 +246,8 @@ def _spool(spool, source, columns, run: _Run) -> int:
 
 
 def _write_list_pdf(out, actor, kind, job, columns, count, rows, run: _Run) -> int:
-    from . import pdf_list
-    from .pdf_style import Masthead
+    from itsm_tui.reports import pdf_list
+    from itsm_tui.reports.pdf_style import Masthead
 
     title = _title(job.title) or f"{kind.name.capitalize()} report"
     masthead = Masthead(title, author_of(actor), clock.now(), database_label())
@@ -266,8 +267,8 @@ def _write_list_pdf(out, actor, kind, job, columns, count, rows, run: _Run) -> i
 def export_record(actor: User, what: str, ref, path: str, title: str | None = None,
                   overwrite: bool = True, progress=None, cancel=None) -> Done:
     """A ticket (by number or id) or a system (by asset tag, hostname or id) as a PDF report."""
-    from . import pdf_report
-    from .pdf_style import Masthead, page_size
+    from itsm_tui.reports import pdf_report
+    from itsm_tui.reports.pdf_style import Masthead, page_size
 
     if what not in ("ticket", "system"):
         raise ValidationError(f"cannot export a {what!r} report: ticket or system", "what")
@@ -292,9 +293,9 @@ def export_record(actor: User, what: str, ref, path: str, title: str | None = No
 def export_analytics(actor: User, figures: dict, path: str, title: str | None = None,
                      overwrite: bool = True) -> Done:
     """The analytics report from ``figures`` (the dict :mod:`.pdf_analytics` documents)."""
-    from ..core.permissions import require
-    from . import pdf_analytics, pdf_report
-    from .pdf_style import Masthead, page_size
+    from itsm_tui.core.people.permissions import require
+    from itsm_tui.reports import pdf_analytics, pdf_report
+    from itsm_tui.reports.pdf_style import Masthead, page_size
 
     require(actor, "analytics.view")
     path = check_destination(path, overwrite)
@@ -315,15 +316,16 @@ def _name(user) -> str:
 
 
 def _ticket_report(actor: User, ref, width: float):
-    from ..core import tickets, timeline
-    from ..core.models import LEVEL_NAMES, PRIORITY_NAMES, AuditEntry, Peripheral, System
-    from ..core.permissions import is_staff
-    from . import pdf_report
+    from itsm_tui.core.tickets import service as tickets, timeline
+    from itsm_tui.core.store.models import LEVEL_NAMES, PRIORITY_NAMES, AuditEntry, Peripheral, System
+    from itsm_tui.core.people.permissions import is_staff
+    from itsm_tui.core.tickets.rules import STATUS_LABELS
+    from itsm_tui.reports import pdf_report
 
     t = tickets.get(actor, ref)
     met = {None: "", True: "met", False: "missed"}
     fields = [
-        ("Number", t.number), ("Status", tickets.STATUS_LABELS[t.status]),
+        ("Number", t.number), ("Status", STATUS_LABELS[t.status]),
         ("Priority", PRIORITY_NAMES[t.priority]),
         ("Impact / urgency", f"{LEVEL_NAMES[t.impact]} / {LEVEL_NAMES[t.urgency]}"),
         ("Category", t.category.name),
@@ -372,12 +374,12 @@ def _ticket_report(actor: User, ref, width: float):
 def _system_report(actor: User, ref, width: float):
     from peewee import fn
 
-    from ..core import assets
-    from ..core.errors import NotFound
-    from ..core.models import PRIORITY_NAMES, System
-    from ..core.permissions import require
-    from ..core.tickets import STATUS_LABELS
-    from . import pdf_report
+    from itsm_tui.core.inventory import lists as assets
+    from itsm_tui.core.errors import NotFound
+    from itsm_tui.core.store.models import PRIORITY_NAMES, System
+    from itsm_tui.core.people.permissions import require
+    from itsm_tui.core.tickets.rules import STATUS_LABELS
+    from itsm_tui.reports import pdf_report
 
     require(actor, "inventory.view")
     if isinstance(ref, int):

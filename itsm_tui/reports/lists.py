@@ -13,10 +13,13 @@ from decimal import Decimal
 from types import SimpleNamespace
 from typing import Callable, Iterator
 
-from ..core import activity, assets, clock, queue, sla
-from ..core.models import OPEN_STATUSES, PRIORITY_NAMES, User
-from ..core.query import parse, tokenize
-from ..core.tickets import STATUS_LABELS
+from itsm_tui.core.audit import activity
+from itsm_tui.core.inventory import lists as assets
+from itsm_tui.core import clock
+from itsm_tui.core.tickets import queue, sla
+from itsm_tui.core.store.models import OPEN_STATUSES, PRIORITY_NAMES, User
+from itsm_tui.core.tickets.query import parse, tokenize
+from itsm_tui.core.tickets.rules import STATUS_LABELS
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """The analytics report: headline figures and charts drawn with reportlab's own graphics.
 
 It takes a plain dict of figures, so it does not depend on how they are computed
-(``core/analytics.py`` computes them; the analytics screen shows the same ones). Every key is
+(``core/tickets/analytics.py`` computes them; the analytics screen shows the same ones). Every key is
 optional; a missing or empty one leaves its section out::
 
     {
@@ -35,9 +35,9 @@ from reportlab.graphics.shapes import Drawing, String
 from reportlab.lib import colors
 from reportlab.platypus import KeepTogether, Spacer, Table, TableStyle
 
-from . import fonts
-from .pdf_report import heading, rows_table, title_block
-from .pdf_style import ACCENT, INK, MUTED, RULE, Masthead, para, styles, table_font
+from itsm_tui.reports import fonts
+from itsm_tui.reports.pdf_report import heading, rows_table, title_block
+from itsm_tui.reports.pdf_style import ACCENT, INK, MUTED, RULE, Masthead, para, styles, table_font
 
 PALETTE = [colors.HexColor(c) for c in (
     "#1F3A5F", "#2563EB", "#16A34A", "#F59E0B", "#DC2626", "#7C3AED", "#0891B2", "#DB2777",
@@ -285,8 +285,8 @@ SLA_LABELS = {"on_track": "On track", "at_risk": "At risk", "breached": "Breache
 def from_core(f: dict) -> dict:
     """The figures of ``core.analytics.figures()`` (the analytics screen's) in this module's
     shape; keys it lacks are left out."""
-    from ..core.models import OPEN_STATUSES
-    from ..core.tickets import STATUS_LABELS
+    from itsm_tui.core.store.models import OPEN_STATUSES
+    from itsm_tui.core.tickets.rules import STATUS_LABELS
 
     out: dict = {}
     period, scope = f.get("period") or {}, f.get("scope") or {}

@@ -22,9 +22,9 @@ from reportlab.lib import colors
 from reportlab.pdfbase import pdfmetrics
 from reportlab.platypus import BaseDocTemplate, Flowable, Frame, PageBreak, PageTemplate, Spacer
 
-from . import fonts
-from . import spool as spool_file
-from .pdf_style import (
+from itsm_tui.reports import fonts
+from itsm_tui.reports import spool as spool_file
+from itsm_tui.reports.pdf_style import (
     ACCENT, INK, MARGIN, PILLS, ZEBRA, Masthead, PageDecor, Stream, page_size, para, pill,
     pill_key, styles,
 )

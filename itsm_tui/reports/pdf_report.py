@@ -14,9 +14,9 @@ from reportlab.platypus import (
     BaseDocTemplate, Frame, KeepTogether, PageTemplate, Spacer, Table, TableStyle,
 )
 
-from . import fonts
-from .lists import display
-from .pdf_style import (
+from itsm_tui.reports import fonts
+from itsm_tui.reports.lists import display
+from itsm_tui.reports.pdf_style import (
     ACCENT, MARGIN, RULE, ZEBRA, Masthead, PageDecor, page_size, para, pieces, pill, styles,
     table_font,
 )

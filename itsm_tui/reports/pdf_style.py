@@ -11,7 +11,7 @@ from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 
-from . import fonts
+from itsm_tui.reports import fonts
 
 MARGIN = 14 * mm
 INK = colors.HexColor("#1F2937")

@@ -16,8 +16,7 @@ from functools import partial
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-from peewee import fn
-from textual import events, work
+from textual import events, on, work
 from textual.app import App
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
@@ -26,23 +25,30 @@ from textual.screen import Screen
 from textual.widgets import Input, TextArea
 from textual.worker import Worker, WorkerState
 
-from .. import config
-from ..core import assignment, db, logs, notifications, setup, tickets, views
-from ..core.errors import ItsmError, NotFound, SchemaError
-from ..core.models import Notification, User
-from ..core.permissions import a_role, allowed
-from ..core.text import strip_controls
-from . import crash
-from .failures import DB_ERRORS, db_message
-from .inputs import clean_pastes
-from .modals import ChoicePicker, HelpModal, MessageModal, TextPrompt
-from .opening import forget_reused_screens
-from .render import one_line
-from .screens.login import LoginScreen
-from .screens.queue import QueueScreen
-from .screens.setup import SetupScreen, no_admin_yet
-from .screens.ticket import open_ticket
-from .sla_monitor import SlaMonitor
+from itsm_tui.core import config
+from itsm_tui.core.tickets import assignment, service as tickets, views
+from itsm_tui.core.store import db
+from itsm_tui.core import logs, setup
+from itsm_tui.core.notify import notifications
+from itsm_tui.core.store.db_errors import DATABASE_ERRORS
+from itsm_tui.core.errors import ItsmError, NotFound, SchemaError
+from itsm_tui.core.store.models import User
+from itsm_tui.core.people.permissions import a_role, allowed
+from itsm_tui.core.text import strip_controls
+from itsm_tui.ui import crash
+from itsm_tui.ui.failures import db_message
+from itsm_tui.ui.inputs import clean_pastes
+from itsm_tui.ui.messages import NotificationsPolled
+from itsm_tui.ui.modals.panels import HelpModal, MessageModal
+from itsm_tui.ui.modals.pickers import ChoicePicker
+from itsm_tui.ui.modals.prompts import TextPrompt
+from itsm_tui.ui.opening import forget_reused_screens
+from itsm_tui.ui.render import one_line
+from itsm_tui.ui.screens.login import LoginScreen
+from itsm_tui.ui.screens.queue import QueueScreen
+from itsm_tui.ui.screens.setup import SetupScreen, no_admin_yet
+from itsm_tui.ui.screens.ticket import open_ticket
+from itsm_tui.ui.sla_monitor import SlaMonitor
 
 NOTIFICATION_POLL_SECONDS = 5.0
 IDLE_CHECK_SECONDS = 15.0
@@ -240,7 +246,7 @@ class ItsmApp(App):
         self.user = user
         self.switch_screen(QueueScreen())
         if self.unread:
-            self.notify(f"{self.unread} unread: {_kinds(_unread_kinds(user))} (N shows them)",
+            self.notify(f"{self.unread} unread: {_kinds(notifications.unread_by_kind(user))} (N shows them)",
                         title="Notifications", timeout=6)
         self.sla_monitor.start(user)
         self.call_after_refresh(_freeze_heap)
@@ -256,6 +262,12 @@ class ItsmApp(App):
 
     def open_ticket(self, ticket_id: int) -> None:
         open_ticket(self, ticket_id)
+
+    def open_system(self, system_id: int) -> None:
+        """Screens open a system through the app, so that no screen imports another."""
+        from itsm_tui.ui.screens.system import open_system  # the inventory's screens load when first opened
+
+        open_system(self, system_id)
 
     def screen_action(self, name: str) -> None:
         method = getattr(self.screen, f"action_{name}", None)
@@ -292,7 +304,7 @@ class ItsmApp(App):
         elif verb in ("ticket", "t") and args:
             self._open_number(args[0])
         elif verb in ("exports", "export", "files"):
-            from .my_exports import MyExportsModal
+            from itsm_tui.ui.my_exports import MyExportsModal
 
             self.push_screen(MyExportsModal(self.user.username, self.user.email))
         else:
@@ -319,9 +331,7 @@ class ItsmApp(App):
         elif entity_type == "ticket":
             self.open_ticket(entity_id)
         elif entity_type == "system" and allowed(self.user.role, "inventory.view"):
-            from .screens.system import open_system
-
-            open_system(self, entity_id)
+            self.open_system(entity_id)
         elif entity_type == "user" and allowed(self.user.role, "user.manage"):
             self.show_section("users")
         else:
@@ -495,7 +505,7 @@ class ItsmApp(App):
         """A background task failed (database gone, locked too long): say so, keep running."""
         if event.state == WorkerState.ERROR:
             error = event.worker.error
-            text = db_message(error, "nothing was changed") if isinstance(error, DB_ERRORS) else \
+            text = db_message(error, "nothing was changed") if isinstance(error, DATABASE_ERRORS) else \
                 crash.mask(str(error), self._secrets())
             self.notify(text, title="That did not work", severity="error", timeout=10)
 
@@ -518,9 +528,11 @@ class ItsmApp(App):
             return
         fresh = notifications.since(user, self.last_notification)
         unread = notifications.unread_count(user)
-        self.call_from_thread(self._show_notifications, user, fresh, unread)
+        self.post_message(NotificationsPolled(user, fresh, unread))
 
-    def _show_notifications(self, user: User, fresh: list, unread: int) -> None:
+    @on(NotificationsPolled)
+    def _show_notifications(self, event: NotificationsPolled) -> None:
+        user, fresh, unread = event.user, event.fresh, event.unread
         if self.user is None or self.user.id != user.id:
             return
         if len(fresh) > TOASTS_AT_ONCE:  # one toast for a batch (an SLA pass raises many)
@@ -545,8 +557,8 @@ class ItsmApp(App):
             return
         away = not User.get_by_id(user.id).is_away
         assignment.set_away(user, user.username, away)
-        self.call_from_thread(self.notify, "You are away: new tickets are not assigned to you automatically."
-                              if away else "You are back: automatic assignment includes you again.")
+        self.notify("You are away: new tickets are not assigned to you automatically."  # thread-safe
+                    if away else "You are back: automatic assignment includes you again.")
 
     @work(exclusive=True, group="notifications-list", exit_on_error=False)
     async def action_notifications(self) -> None:
@@ -555,7 +567,7 @@ class ItsmApp(App):
         user = self.user
         if user is None:
             return
-        items = await asyncio.to_thread(_newest_notifications, user)
+        items = await asyncio.to_thread(notifications.newest, user)
         rows = [(f"{'•' if n.read_at is None else ' '} {n.created_at:%Y-%m-%d %H:%M}  {n.message}", n.ticket_id)
                 for n in items]
         if not rows:
@@ -582,18 +594,6 @@ def _kinds(counts: dict[str, int]) -> str:
     ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
     return ", ".join(f"{n} {KIND_WORDS.get(kind, kind.replace('_', ' '))}"
                      f"{'s' if kind in COUNTED and n != 1 else ''}" for kind, n in ordered)
-
-
-def _unread_kinds(user: User) -> dict[str, int]:
-    query = (Notification.select(Notification.kind, fn.COUNT(Notification.id).alias("n"))
-             .where(Notification.user == user.id, Notification.read_at.is_null())
-             .group_by(Notification.kind).dicts())
-    return {row["kind"]: row["n"] for row in query}
-
-
-def _newest_notifications(user: User, limit: int = 100) -> list[Notification]:
-    return list(Notification.select().where(Notification.user == user.id)
-                .order_by(Notification.created_at.desc(), Notification.id.desc()).limit(limit))
 
 
 def run(url: str | None = None) -> int:

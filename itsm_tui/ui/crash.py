@@ -13,8 +13,8 @@ import traceback
 from datetime import datetime
 from pathlib import Path
 
-from .. import config
-from ..core import db
+from itsm_tui.core import config
+from itsm_tui.core.store import db
 
 # user:password@ in any scheme://... URL (the password masked, the rest kept for diagnosis)
 _URL_PASSWORD = re.compile(r"(?P<head>[a-zA-Z][a-zA-Z0-9+.-]*://[^/\s:@]*:)[^\s/]*@")

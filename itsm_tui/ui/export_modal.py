@@ -17,15 +17,15 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.content import Content
-from textual.message import Message
 from textual.widgets import Button, Input, Label, ProgressBar, Select, SelectionList
 
-from ..core import files
-from ..core.errors import ItsmError, ValidationError
-from ..reports import export
-from ..reports.lists import LISTS
-from .inputs import InOrderInput
-from .modals import ConfirmModal, ErrorLine, ModalBase, literal
+from itsm_tui.core import files
+from itsm_tui.core.errors import ItsmError, ValidationError
+from itsm_tui.reports import export
+from itsm_tui.reports.lists import LISTS
+from itsm_tui.ui.inputs import InOrderInput
+from itsm_tui.ui.messages import ExportFinished, ExportProgressed
+from itsm_tui.ui.modals.base import ConfirmModal, ErrorLine, ModalBase, literal
 
 EXPORT_KEYS = "e,E"  # e on the queue, log and ticket screens; E everywhere (e edits elsewhere)
 RECORDS = ("ticket", "system", "analytics")
@@ -61,11 +61,6 @@ class ExportModal(ModalBase[export.Done | None]):
     ExportModal #buttons { height: auto; margin-top: 1; }
     ExportModal Button { margin-right: 2; }
     """
-
-    class Progressed(Message):
-        def __init__(self, step: export.Progress) -> None:
-            super().__init__()
-            self.step = step
 
     def __init__(self, context: ExportContext) -> None:
         noun = context.label or context.what
@@ -217,23 +212,23 @@ class ExportModal(ModalBase[export.Done | None]):
             now = time.monotonic()
             if now - last[0] >= 0.1 or step.done in (0, step.total):
                 last[0] = now
-                self.post_message(self.Progressed(step))
+                self.post_message(ExportProgressed(step))
 
         try:
             done = job(progress=progress, cancel=self.cancel_event)
         except export.Cancelled:
-            self.app.call_from_thread(self._finished, None, None)
+            self.post_message(ExportFinished(None, None))
         except ItsmError as exc:
-            self.app.call_from_thread(self._finished, None, str(exc))
+            self.post_message(ExportFinished(None, str(exc)))
         except Exception as exc:  # a database or disk failure: say so, keep the app running
-            self.app.call_from_thread(self._finished, None, f"the export failed: {exc}")
+            self.post_message(ExportFinished(None, f"the export failed: {exc}"))
         else:
-            self.app.call_from_thread(self._finished, done, None)
+            self.post_message(ExportFinished(done, None))
 
     # ------------------------------------------------------------ progress and the end
 
-    @on(Progressed)
-    def _progressed(self, event: Progressed) -> None:
+    @on(ExportProgressed)
+    def _progressed(self, event: ExportProgressed) -> None:
         step = event.step
         bar = self.query_one("#bar", ProgressBar)
         bar.update(total=max(step.total, 1), progress=step.done)
@@ -249,7 +244,9 @@ class ExportModal(ModalBase[export.Done | None]):
             text += f" · about {left:.0f} s left"
         self.query_one("#status", Label).update(Content(text))
 
-    def _finished(self, done: export.Done | None, problem: str | None) -> None:
+    @on(ExportFinished)
+    def _finished(self, event: ExportFinished) -> None:
+        done, problem = event.done, event.problem
         self.running = False
         self.query_one("#progress-box").remove_class("running")
         self.query_one("#start", Button).disabled = False

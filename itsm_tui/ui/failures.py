@@ -3,9 +3,11 @@ what became of the input. Forms show it and stay open with what was typed."""
 
 from __future__ import annotations
 
-from ..core import db_errors
+from itsm_tui.core.store import db_errors
+from itsm_tui.core.errors import ItsmError
 
-DB_ERRORS = db_errors.DATABASE_ERRORS
+# a service's refusal or a database failure: said in words to the operator, never a crash
+SHOWN_ERRORS = (ItsmError, *db_errors.DATABASE_ERRORS)
 
 
 def db_message(exc: BaseException, outcome: str = "nothing was saved; what you typed is kept") -> str:

@@ -15,7 +15,7 @@ from textual import events
 from textual._xterm_parser import XTermParser
 from textual.widgets import Input, TextArea
 
-from ..core.text import strip_controls
+from itsm_tui.core.text import strip_controls
 
 PASTE_START, PASTE_END = "\x1b[200~", "\x1b[201~"
 PASTE_MAX = 1 << 20  # characters of an unfinished paste held before giving up on its end

@@ -13,10 +13,11 @@ from textual.binding import Binding
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
-from ..core import files, mailer
-from ..core.errors import ItsmError
-from ..core.text import strip_controls
-from .modals import ConfirmModal, ErrorLine, ModalBase
+from itsm_tui.core import files
+from itsm_tui.core.notify import mailer
+from itsm_tui.core.errors import ItsmError
+from itsm_tui.core.text import strip_controls
+from itsm_tui.ui.modals.base import ConfirmModal, ErrorLine, ModalBase
 
 
 def _size(n: int) -> str:

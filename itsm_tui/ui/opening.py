@@ -11,14 +11,12 @@ from __future__ import annotations
 
 from typing import Callable, Generic, TypeVar
 
-from peewee import DatabaseError, InterfaceError
 from textual.screen import Screen
 
-from ..core.errors import ItsmError
-from ..core.models import User
+from itsm_tui.core.store.models import User
+from itsm_tui.ui.failures import SHOWN_ERRORS
 
 SHOW_LOADING_AFTER = 0.2  # seconds
-READ_ERRORS = (ItsmError, DatabaseError, InterfaceError)  # shown to the operator, nothing opens
 
 View = TypeVar("View")
 AnyScreen = TypeVar("AnyScreen", bound=Screen)
@@ -59,7 +57,7 @@ class OpenWhenRead(Generic[View]):
     def _read(self) -> None:
         try:
             view, error = self.read(self.user), None
-        except READ_ERRORS as exc:
+        except SHOWN_ERRORS as exc:  # shown to the operator, nothing opens
             view, error = None, str(exc)
         self.app.call_from_thread(self._arrived, view, error)
 

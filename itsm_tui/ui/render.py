@@ -9,10 +9,10 @@ from types import SimpleNamespace
 
 from rich.text import Text
 
-from ..core import sla
-from ..core.models import OPEN_STATUSES, PRIORITY_NAMES
-from ..core.text import strip_controls
-from ..core.tickets import STATUS_LABELS
+from itsm_tui.core.tickets import sla
+from itsm_tui.core.store.models import OPEN_STATUSES, PRIORITY_NAMES
+from itsm_tui.core.text import strip_controls
+from itsm_tui.core.tickets.rules import STATUS_LABELS
 
 PRIORITY_STYLES = {1: "bold red", 2: "dark_orange", 3: "", 4: "dim"}
 STATUS_STYLES = {

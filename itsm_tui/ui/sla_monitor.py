@@ -1,8 +1,9 @@
 """The background SLA monitor of the terminal app.
 
-One pass, in a thread worker: the analytics figures of the logged-in operator (SLA states,
-age buckets and the rest, by aggregation in SQL), the at-risk and breached alerts, and any
-e-mail due (SMTP, when configured: the network wait never blocks the UI). A pass
+One pass, in a thread worker: the at-risk and breached alerts, any e-mail due (SMTP, when
+configured: the network wait never blocks the UI) and, while a screen that shows them is open,
+the analytics figures of the logged-in operator (SLA states, age buckets and the rest, by
+aggregation in SQL: most of a pass's statements, so not kept warm for nobody). A pass
 reschedules the next one with ``set_timer`` only after it has finished, so passes never
 overlap however slow the database is; an operator's change asks for a pass at once (a pass
 already running is followed by another right after it).
@@ -13,9 +14,10 @@ from __future__ import annotations
 import os
 from time import perf_counter
 
-from ..core import alerts, analytics, mailer
-from ..core.models import User
-from ..core.permissions import allowed, is_staff
+from itsm_tui.core.tickets import alerts, analytics
+from itsm_tui.core.notify import mailer
+from itsm_tui.core.store.models import User
+from itsm_tui.core.people.permissions import allowed, is_staff
 
 DEFAULT_INTERVAL = 30.0
 
@@ -75,16 +77,21 @@ class SlaMonitor:
             self._timer.stop()
             self._timer = None
         self._running = True
-        user, period = self._user, self.period
-        self.app.run_worker(lambda: self._pass(user, period), thread=True, group="sla-monitor",
+        user, period, shown = self._user, self.period, self._shown()
+        self.app.run_worker(lambda: self._pass(user, period, shown), thread=True, group="sla-monitor",
                             name="SLA monitor", exit_on_error=False)
 
-    def _pass(self, user: User, period: str) -> None:
+    def _shown(self) -> bool:
+        """Whether a screen that shows the figures is open (on the stack: it has ``figures_ready``)."""
+        return any(hasattr(screen, "figures_ready") for screen in self.app.screen_stack)
+
+    def _pass(self, user: User, period: str, shown: bool) -> None:
         """Runs in the worker thread: database work only, results handed to the UI thread."""
         started = perf_counter()
         figures, error, raised = None, None, 0
         try:
-            figures = analytics.figures(user, period)
+            if shown:
+                figures = analytics.figures(user, period)
             raised = alerts.raise_alerts()
             mailer.send_due()
         except Exception as exc:  # the database went away, a bad custom period...: shown, retried

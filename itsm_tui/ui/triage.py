@@ -9,22 +9,27 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from functools import partial
 from typing import Callable
 
-from peewee import DatabaseError, InterfaceError
 from textual import work
 from textual.binding import Binding
 
-from ..core import inventory, tickets, timeline
-from ..core.errors import ConflictError, ItsmError
-from ..core.models import Ticket, User
-from ..core.permissions import allowed
-from ..core.tickets import STATUS_LABELS, TRANSITIONS, ticket_number
-from ..core.drafts import REQUEST_KEY
-from .modals import (
-    AgentPicker, ChoicePicker, ConfirmModal, ConflictModal, Draft, FormField, FormModal, MessageModal, PriorityForm,
-    StatusPicker, TextPrompt,
-)
+from itsm_tui.core.inventory import service as inventory
+from itsm_tui.core.tickets import service as tickets, timeline
+from itsm_tui.core.drafts import REQUEST_KEY, new_request_key
+from itsm_tui.core.errors import ConflictError
+from itsm_tui.core.store.models import Ticket, User
+from itsm_tui.core.people.permissions import allowed
+from itsm_tui.core.tickets.rules import STATUS_LABELS, choosable
+from itsm_tui.ui.failures import SHOWN_ERRORS
+from itsm_tui.ui.modals.base import ConfirmModal
+from itsm_tui.ui.modals.draft_keeper import Draft
+from itsm_tui.ui.modals.forms import FormField, FormModal, PriorityForm
+from itsm_tui.ui.modals.panels import MessageModal
+from itsm_tui.ui.modals.pickers import AgentPicker, ChoicePicker, StatusPicker
+from itsm_tui.ui.modals.prompts import TextPrompt
+from itsm_tui.ui.reconcile import reconcile
 
 TRIAGE_BINDINGS = [
     Binding("a", "assign_me", "Take"),
@@ -57,6 +62,9 @@ def subject(targets: list["Target"]) -> str:
     named = ", ".join(t.number for t in targets[:SUBJECT_NUMBERS])
     more = f" and {len(targets) - SUBJECT_NUMBERS} more" if len(targets) > SUBJECT_NUMBERS else ""
     return f"{len(targets)} marked tickets: {named}{more}"
+
+
+Write = Callable[[int, int, str], object]  # (ticket id, expected version, request key): a service call
 
 
 @dataclass(frozen=True)
@@ -93,15 +101,20 @@ class Triage:
         self.app.notify("Only agents and above can do that.", severity="warning")
         return False
 
+    def _staff_targets(self) -> list[Target]:
+        """The tickets an agent's action acts on; none (and a word why) for a requester."""
+        targets = self.triage_targets()
+        return targets if targets and self._staff_only() else []
+
     # ------------------------------------------------------------------ verbs
 
     @work(exclusive=True, group="triage", exit_on_error=False)
     async def action_assign_me(self) -> None:
-        targets = self.triage_targets()
-        if not targets or not self._staff_only():
+        targets = self._staff_targets()
+        if not targets:
             return
         me = self.user
-        taken = await asyncio.to_thread(_assigned_to_others, [t.id for t in targets], me.id)
+        taken = await asyncio.to_thread(tickets.assigned_to_others, [t.id for t in targets], me)
         if taken:
             names = ", ".join(f"{number} ({who})" for number, who in taken[:SUBJECT_NUMBERS])
             more = f" and {len(taken) - SUBJECT_NUMBERS} more" if len(taken) > SUBJECT_NUMBERS else ""
@@ -109,12 +122,12 @@ class Triage:
                     "Take over?", f"Assigned to someone else: {names}{more}. Assign to you instead?",
                     yes="Take over", no="Cancel", default=False)):
                 return
-        self._apply("assigned to you", lambda t, v: tickets.assign(me, t, v, me), targets)
+        self._apply("assigned to you", lambda t, v, key: tickets.assign(me, t, v, me, request_key=key), targets)
 
     @work(exclusive=True, group="triage", exit_on_error=False)
     async def action_assign_other(self) -> None:
-        targets = self.triage_targets()  # now: the list may refresh while the picker is open
-        if not targets or not self._staff_only():
+        targets = self._staff_targets()  # now: the list may refresh while the picker is open
+        if not targets:
             return
         load = await asyncio.to_thread(timeline.agent_load, self.user)
         choice = await self.app.push_screen_wait(
@@ -123,7 +136,7 @@ class Triage:
             return
         me = self.user
         label = f"assigned to {choice}" if choice else "unassigned"
-        self._apply(label, lambda t, v: tickets.assign(me, t, v, choice or None), targets)
+        self._apply(label, lambda t, v, key: tickets.assign(me, t, v, choice or None, request_key=key), targets)
 
     @work(exclusive=True, group="triage", exit_on_error=False)
     async def action_status(self) -> None:
@@ -136,14 +149,7 @@ class Triage:
             counts[target.status] = counts.get(target.status, 0) + 1
         now = ", ".join(f"{STATUS_LABELS[k]} ({n})" for k, n in counts.items()) if len(targets) > 1 \
             else STATUS_LABELS[current]
-        if len(targets) == 1:
-            allowed_targets = sorted(TRANSITIONS[current], key=list(STATUS_LABELS).index)
-        else:
-            allowed_targets = [s for s in STATUS_LABELS if any(s in TRANSITIONS[t.status] for t in targets)]
-        if self.user.role == "requester":
-            allowed_targets = [s for s in allowed_targets
-                               if (current in ("resolved", "closed") and s == "in_progress")
-                               or (current == "resolved" and s == "closed")]
+        allowed_targets = choosable(self.user.role, list(counts))
         if not allowed_targets:
             self.app.notify("No status change is possible from here.", severity="warning")
             return
@@ -157,12 +163,13 @@ class Triage:
         status, note = picked
         me = self.user
         self._apply(f"set to {STATUS_LABELS[status]}",
-                    lambda t, v: tickets.change_status(me, t, v, status, note), targets, draft=note)
+                    lambda t, v, key: tickets.change_status(me, t, v, status, note, request_key=key), targets,
+                    draft=note)
 
     @work(exclusive=True, group="triage", exit_on_error=False)
     async def action_priority(self) -> None:
-        targets = self.triage_targets()
-        if not targets or not self._staff_only():
+        targets = self._staff_targets()
+        if not targets:
             return
         first = await asyncio.to_thread(Ticket.get_by_id, targets[0].id)
         values = await self.app.push_screen_wait(
@@ -171,9 +178,9 @@ class Triage:
         if values is None:
             return
         me = self.user
-        self._apply("priority updated", lambda t, v: tickets.update(
-            me, t, v, impact=values["impact"], urgency=values["urgency"], priority=values["priority"]),
-            targets)
+        self._apply("priority updated", lambda t, v, key: tickets.update(
+            me, t, v, request_key=key, impact=values["impact"], urgency=values["urgency"],
+            priority=values["priority"]), targets)
 
     @work(exclusive=True, group="triage", exit_on_error=False)
     async def action_comment(self) -> None:
@@ -204,8 +211,8 @@ class Triage:
 
     @work(exclusive=True, group="triage", exit_on_error=False)
     async def action_link(self) -> None:
-        targets = self.triage_targets()
-        if not targets or not self._staff_only():
+        targets = self._staff_targets()
+        if not targets:
             return
         me = self.user
         choice = await self.app.push_screen_wait(ChoicePicker(
@@ -221,7 +228,7 @@ class Triage:
             change = {"system": None, "peripheral": None}
         else:
             change = {kind: ident, ("peripheral" if kind == "system" else "system"): None}
-        self._apply("link updated", lambda t, v: tickets.update(me, t, v, **change), targets)
+        self._apply("link updated", lambda t, v, key: tickets.update(me, t, v, request_key=key, **change), targets)
 
     @work(exclusive=True, group="triage", exit_on_error=False)
     async def action_new_ticket(self) -> None:
@@ -263,27 +270,29 @@ class Triage:
             self._drafts: dict[int, str] = {}
         return self._drafts
 
-    def _apply(self, done: str, op: Callable[[int, int], object], targets: list[Target] | None = None,
+    def _apply(self, done: str, op: Write, targets: list[Target] | None = None,
                draft: str | None = None) -> None:
         targets = targets if targets is not None else self.triage_targets()
         if targets:
             self._run(done, op, targets, draft)
 
     @work(group="triage-apply", exit_on_error=False)
-    async def _run(self, done: str, op: Callable[[int, int], object], targets: list[Target],
-                   draft: str | None = None) -> None:
+    async def _run(self, done: str, op: Write, targets: list[Target], draft: str | None = None) -> None:
+        """``op`` on each target, with the version the operator saw and a request key of its own
+        (kept for the re-apply: a write that did commit is not made twice)."""
         succeeded, problems = [], []
         for target in targets:
+            key = new_request_key()
             try:
-                await asyncio.to_thread(op, target.id, target.version)
+                await asyncio.to_thread(op, target.id, target.version, key)
                 succeeded.append(target)
             except ConflictError as exc:
                 if len(targets) == 1:
                     self._forget_marks(targets)
-                    await self._resolve_conflict(done, op, target, exc, draft)
+                    await self._resolve_conflict(done, partial(op, target.id, key=key), target, exc, draft)
                     return
                 problems.append(f"{target.number}: conflict — {exc}")
-            except (ItsmError, DatabaseError, InterfaceError) as exc:
+            except SHOWN_ERRORS as exc:
                 problems.append(f"{target.number}: {exc}")
         self._forget_marks(targets)
         self.after_change([t.id for t in targets])
@@ -302,30 +311,20 @@ class Triage:
         if hasattr(self, "clear_marks"):
             self.clear_marks(t.id for t in targets)
 
-    async def _resolve_conflict(self, done: str, op, target: Target, exc: ConflictError,
-                                draft: str | None = None) -> None:
-        choice = await self.app.push_screen_wait(ConflictModal(str(exc)))
-        if choice != "reapply" and draft:
+    async def _resolve_conflict(self, done: str, write: Callable[[int], object], target: Target,
+                                exc: ConflictError, draft: str | None = None) -> None:
+        outcome = await reconcile(self.app, exc, write, lambda: Ticket.get_by_id(target.id).version)
+        if outcome.conflict is not None and draft:
             self._note_drafts()[target.id] = draft
             self.app.notify(f"Your note for {target.number} is kept: press s to use it again.")
-        if choice == "reapply":
-            fresh = await asyncio.to_thread(Ticket.get_by_id, target.id)
-            try:
-                await asyncio.to_thread(op, target.id, fresh.version)
-                self.app.notify(f"{target.number} {done}")
-            except (ItsmError, DatabaseError, InterfaceError) as again:
-                self.app.notify(f"{target.number}: {again}", severity="error", timeout=8)
+        if outcome.error is not None:
+            self.app.notify(f"{target.number}: {outcome.error}", severity="error", timeout=8)
+        elif outcome.written:
+            self.app.notify(f"{target.number} {done}")
         self.after_change([target.id])
 
 
-def _assigned_to_others(ticket_ids: list[int], me: int) -> list[tuple[str, str]]:
-    """(number, username) of the tickets that someone other than ``me`` has."""
-    query = (Ticket.select(Ticket.id, User.username.alias("who")).join(User, on=(Ticket.assignee == User.id))
-             .where(Ticket.id.in_(ticket_ids), Ticket.assignee != me).order_by(Ticket.id).dicts())
-    return [(ticket_number(row["id"]), row["who"]) for row in query]
-
-
 def _categories():
-    from ..core import categories
+    from itsm_tui.core.tickets import categories
 
     return categories.active()

@@ -5,7 +5,8 @@ from __future__ import annotations
 from textual.binding import Binding
 from textual.widgets import OptionList
 
-from .modals import ChoicePicker, ErrorLine
+from itsm_tui.ui.modals.base import ErrorLine
+from itsm_tui.ui.modals.pickers import ChoicePicker
 
 
 class ViewPicker(ChoicePicker):

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from itsm_tui.core import db
+from itsm_tui.core.store import db
 
 
 def itsm(url, *args, stdin=None, as_user=None):

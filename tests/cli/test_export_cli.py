@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from itsm_tui.core import db
+from itsm_tui.core.store import db
 
 from conftest import other_mysql_database
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from itsm_tui.core import db
+from itsm_tui.core.store import db
 
 from sample_data import SAMPLE, needs_sample
 from test_cli import itsm

@@ -6,8 +6,9 @@ import sys
 
 import pytest
 
-from itsm_tui.core import db, tickets
-from itsm_tui.core.models import Ticket
+from itsm_tui.core.store import db
+from itsm_tui.core.tickets import service as tickets
+from itsm_tui.core.store.models import Ticket
 
 
 def itsm(url, *args, as_user=None):

@@ -16,7 +16,8 @@ import time
 
 import pytest
 
-from itsm_tui.core import setup, users
+from itsm_tui.core import setup
+from itsm_tui.core.people import users
 
 
 @pytest.fixture

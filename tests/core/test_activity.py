@@ -1,4 +1,4 @@
-"""Tests for the activity log list (itsm_tui.core.activity) on SQLite and MariaDB.
+"""Tests for the activity log list (itsm_tui.core.audit.activity) on SQLite and MariaDB.
 
 A log is written by the services themselves (tickets, inventory, logins, user administration).
 Every list is compared with an independent computation in Python over the entries read back
@@ -13,10 +13,15 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from itsm_tui.core import activity, audit, auth, clock, demo, inventory, tickets, users
+from itsm_tui.core.audit import activity
+from itsm_tui.core.store import audit
+from itsm_tui.core.people import auth, users
+from itsm_tui.core import clock, demo
+from itsm_tui.core.inventory import service as inventory
+from itsm_tui.core.tickets import service as tickets
 from itsm_tui.core.errors import AuthError, NotFound, PermissionDenied, QueryError, ValidationError
-from itsm_tui.core.models import AuditEntry, Department, Network, StockItem, System, User
-from itsm_tui.core.queue import END
+from itsm_tui.core.store.models import AuditEntry, Department, Network, StockItem, System, User
+from itsm_tui.core.tickets.queue import END
 
 BASE = datetime(2024, 3, 1, 8, 0)
 NOW = datetime(2024, 3, 10, 12, 0)
@@ -377,7 +382,7 @@ def test_the_log_shows_words_not_internals(people):
     assert activity.action_label("login_failed") == "Login failed"
     assert activity.action_label("some_new_action") == "Some new action"
     away = users.create_user(people["admin"], "agent9", "agent")
-    from itsm_tui.core import assignment
+    from itsm_tui.core.tickets import assignment
     assignment.set_away(away, "agent9", True)
     flag = AuditEntry.select().where(AuditEntry.entity_type == "user").order_by(AuditEntry.id.desc()).first()
     assert activity.changes_in_words(flag)["away"] == ["no", "yes"]

@@ -9,9 +9,10 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from itsm_tui.core import analytics, clock, queue, sla, tickets
+from itsm_tui.core.tickets import analytics, queue, sla, service as tickets
+from itsm_tui.core import clock
 from itsm_tui.core.errors import PermissionDenied, ValidationError
-from itsm_tui.core.models import OPEN_STATUSES, PRIORITY_NAMES, STATUSES, Ticket, User
+from itsm_tui.core.store.models import OPEN_STATUSES, PRIORITY_NAMES, STATUSES, Ticket, User
 
 NOW = datetime(2026, 3, 20, 12, 0)
 
@@ -67,7 +68,7 @@ def expected_state(t, now):
 def independent(rows, now, start, end, agent=None, day_starts=None):
     rows = in_scope(rows, agent)
     open_rows = [t for t in rows if t.status in OPEN_STATUSES]
-    names = {c.id: c.name for c in __import__("itsm_tui.core.models", fromlist=["Category"]).Category.select()}
+    names = {c.id: c.name for c in __import__("itsm_tui.core.store.models", fromlist=["Category"]).Category.select()}
     age = Counter()
     for t in open_rows:
         years = now - t.created_at
@@ -222,7 +223,7 @@ def test_report_analytics_cli_prints_the_same_figures(engine, people):
     import sys
     import os
 
-    from itsm_tui.core import db
+    from itsm_tui.core.store import db
 
     build_desk(people, now=clock.now(), count=30)
     db.database.close()
@@ -330,7 +331,7 @@ def test_period_figures_read_the_ticket_table_through_indexes(people, monkeypatc
     """At a million tickets a full scan of the ticket table took seconds per figure (the history
     and trend conditions were a COALESCE, closed_at had no index): every query a 30-day pass
     runs on it is served by an index, on both engines."""
-    from itsm_tui.core.db import database, is_mysql
+    from itsm_tui.core.store.db import database, is_mysql
 
     build_desk(people)
     for t in Ticket.select().where(Ticket.status == "closed").limit(3):  # closed, no resolve time

@@ -1,4 +1,4 @@
-"""Tests for the inventory lists (itsm_tui.core.assets) on SQLite and MariaDB.
+"""Tests for the inventory lists (itsm_tui.core.inventory.lists) on SQLite and MariaDB.
 
 An inventory is made through the services. Every list, filter and sort is compared with an
 independent computation in Python over the rows read back with plain peewee.
@@ -14,14 +14,17 @@ from decimal import Decimal
 
 import pytest
 
-from itsm_tui.core import assets, clock, demo, inventory, tickets, users
-from itsm_tui.core.assets import AssetSort
+from itsm_tui.core.inventory import lists as assets, service as inventory
+from itsm_tui.core import clock, demo
+from itsm_tui.core.tickets import service as tickets
+from itsm_tui.core.people import users
+from itsm_tui.core.inventory.lists import AssetSort
 from itsm_tui.core.errors import NotFound, PermissionDenied, QueryError, ValidationError
-from itsm_tui.core.models import (
+from itsm_tui.core.store.models import (
     ASSET_STATUSES, PERIPHERAL_KINDS, SYSTEM_TYPES, AuditEntry, Department, Network, Peripheral,
     StockItem, System, User,
 )
-from itsm_tui.core.queue import END
+from itsm_tui.core.tickets.queue import END
 
 BASE = datetime(2026, 1, 5, 9, 0)
 NOW = datetime(2026, 3, 15, 10, 30)

@@ -3,9 +3,10 @@ disabled agents skipped, admins only."""
 
 import pytest
 
-from itsm_tui.core import assignment, tickets, users
+from itsm_tui.core.tickets import assignment, service as tickets
+from itsm_tui.core.people import users
 from itsm_tui.core.errors import PermissionDenied, ValidationError
-from itsm_tui.core.models import AuditEntry, Notification, Ticket
+from itsm_tui.core.store.models import AuditEntry, Notification, Ticket
 
 
 def _new(people, category="Network"):

@@ -14,9 +14,13 @@ import pymysql
 import pytest
 from peewee import DatabaseError, IntegrityError
 
-from itsm_tui import config
-from itsm_tui.core import activity, audit, auth, db, schema, setup, tickets, users
-from itsm_tui.core.models import AuditEntry, User
+from itsm_tui.core import config
+from itsm_tui.core.audit import activity
+from itsm_tui.core.store import audit, db, schema
+from itsm_tui.core.people import auth, users
+from itsm_tui.core import setup
+from itsm_tui.core.tickets import service as tickets
+from itsm_tui.core.store.models import AuditEntry, User
 
 from conftest import MYSQL_URL
 from test_cli import itsm

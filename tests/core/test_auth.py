@@ -5,10 +5,11 @@ from datetime import timedelta
 import bcrypt
 import pytest
 
-from itsm_tui import config
-from itsm_tui.core import auth, clock, users
+from itsm_tui.core import config
+from itsm_tui.core.people import auth, users
+from itsm_tui.core import clock
 from itsm_tui.core.errors import AuthError, PermissionDenied, ValidationError
-from itsm_tui.core.models import AuditEntry, User
+from itsm_tui.core.store.models import AuditEntry, User
 
 
 def test_password_rules_each_have_their_own_message():

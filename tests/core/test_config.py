@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from itsm_tui import config
-from itsm_tui.core import db, setup
+from itsm_tui.core import config
+from itsm_tui.core.store import db
+from itsm_tui.core import setup
 from itsm_tui.core.errors import ItsmError
 
 

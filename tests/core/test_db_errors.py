@@ -11,8 +11,11 @@ from contextlib import contextmanager
 import pytest
 from peewee import SqliteDatabase
 
-from itsm_tui.core import db, db_errors, setup, tickets, users
-from itsm_tui.core.models import ALL_MODELS
+from itsm_tui.core.store import db, db_errors
+from itsm_tui.core import setup
+from itsm_tui.core.tickets import service as tickets
+from itsm_tui.core.people import users
+from itsm_tui.core.store.models import ALL_MODELS
 
 
 @contextmanager

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import re
 
-from itsm_tui.core import demo, users
-from itsm_tui.core.models import Peripheral, Ticket
+from itsm_tui.core import demo
+from itsm_tui.core.people import users
+from itsm_tui.core.store.models import Peripheral, Ticket
 
 
 def test_demo_titles_name_assets_of_their_kind_and_attached_peripherals_follow_their_system(engine):

@@ -13,9 +13,13 @@ from decimal import Decimal
 import pytest
 from peewee import fn
 
-from itsm_tui.core import audit, clock, inventory, tickets, users
+from itsm_tui.core.store import audit
+from itsm_tui.core import clock
+from itsm_tui.core.inventory import service as inventory
+from itsm_tui.core.tickets import service as tickets
+from itsm_tui.core.people import users
 from itsm_tui.core.errors import ConflictError, NotFound, PermissionDenied, ValidationError
-from itsm_tui.core.models import (
+from itsm_tui.core.store.models import (
     AuditEntry, Department, Network, Peripheral, StockItem, System, Ticket, User,
 )
 
@@ -881,7 +885,7 @@ def test_delete_department_unlinks_its_users_with_audit(world, people, system):
 
 
 def test_deleting_an_attached_peripheral_says_so_and_notes_it_on_the_system(world, agent):
-    from itsm_tui.ui.screens.inventory import delete_message
+    from itsm_tui.ui.inventory_forms import delete_message
 
     system = world["system"]
     monitor = make_peripheral(agent, name="Monitor", asset_tag="PR-3001", kind="monitor", system=system.id)

@@ -10,8 +10,11 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 
-from itsm_tui.core import clock, mailer, tickets, users
-from itsm_tui.core.models import EmailMessage
+from itsm_tui.core import clock
+from itsm_tui.core.notify import mailer
+from itsm_tui.core.tickets import service as tickets
+from itsm_tui.core.people import users
+from itsm_tui.core.store.models import EmailMessage
 
 NOW = datetime(2026, 3, 2, 10, 0)
 # The test server takes a login over plain text; aiosmtpd rightly warns about that.

@@ -4,9 +4,12 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from itsm_tui.core import clock, notifications, tickets, users
+from itsm_tui.core import clock
+from itsm_tui.core.notify import notifications
+from itsm_tui.core.tickets import service as tickets
+from itsm_tui.core.people import users
 from itsm_tui.core.errors import PermissionDenied, ValidationError
-from itsm_tui.core.models import AuditEntry, Notification, User
+from itsm_tui.core.store.models import AuditEntry, Notification, User
 
 T0 = datetime(2024, 6, 1, 8, 0)
 

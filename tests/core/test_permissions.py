@@ -4,9 +4,12 @@ from pathlib import Path
 
 import pytest
 
-from itsm_tui.core import activity, analytics, categories, inventory, tickets, users
+from itsm_tui.core.audit import activity
+from itsm_tui.core.tickets import analytics, categories, service as tickets
+from itsm_tui.core.inventory import service as inventory
+from itsm_tui.core.people import users
 from itsm_tui.core.errors import NotFound, PermissionDenied
-from itsm_tui.core.permissions import MATRIX
+from itsm_tui.core.people.permissions import MATRIX
 from itsm_tui.importers.servicenow import import_servicenow
 
 ROLES = ("requester", "agent", "supervisor", "admin")

@@ -1,4 +1,4 @@
-"""Tests for the ticket filter query language (itsm_tui.core.query)."""
+"""Tests for the ticket filter query language (itsm_tui.core.tickets.query)."""
 
 import random
 from datetime import datetime, timedelta, timezone
@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from itsm_tui.core.errors import QueryError, ValidationError
-from itsm_tui.core.query import (
+from itsm_tui.core.tickets.query import (
     OPEN_STATUSES,
     PRIORITIES,
     STATUSES,

@@ -1,4 +1,4 @@
-"""Tests for the ticket list (itsm_tui.core.queue) against real data on SQLite and MariaDB.
+"""Tests for the ticket list (itsm_tui.core.tickets.queue) against real data on SQLite and MariaDB.
 
 A desk of 42 tickets is made through the services. Every result of the queue is compared with
 an independent computation in Python over all tickets read back with plain peewee.
@@ -12,13 +12,16 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from itsm_tui.core import categories, clock, inventory, queue, tickets, users
+from itsm_tui.core.tickets import categories, queue, service as tickets
+from itsm_tui.core import clock
+from itsm_tui.core.inventory import service as inventory
+from itsm_tui.core.people import users
 from itsm_tui.core.errors import PermissionDenied, QueryError
-from itsm_tui.core.models import (
+from itsm_tui.core.store.models import (
     OPEN_STATUSES, STATUSES, Category, Department, Peripheral, System, Ticket, User, ticket_number,
 )
-from itsm_tui.core.query import parse
-from itsm_tui.core.queue import Sort
+from itsm_tui.core.tickets.query import parse
+from itsm_tui.core.tickets.queue import Sort
 
 N = 42  # a multiple of the page size: the last page of the unfiltered list is full
 PAGE = 7

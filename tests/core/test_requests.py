@@ -4,9 +4,11 @@ import threading
 
 import pytest
 
-from itsm_tui.core import db, drafts, tickets
+from itsm_tui.core.store import db
+from itsm_tui.core import drafts
+from itsm_tui.core.tickets import service as tickets
 from itsm_tui.core.errors import ValidationError
-from itsm_tui.core.models import AuditEntry, Comment, Ticket
+from itsm_tui.core.store.models import AuditEntry, Comment, Ticket
 
 
 @pytest.fixture

@@ -5,9 +5,10 @@ from pathlib import Path
 import pytest
 from peewee import SqliteDatabase
 
-from itsm_tui.core import db, schema, setup
+from itsm_tui.core.store import db, schema
+from itsm_tui.core import setup
 from itsm_tui.core.errors import SchemaError
-from itsm_tui.core.models import ALL_MODELS, SchemaMeta
+from itsm_tui.core.store.models import ALL_MODELS, SchemaMeta
 
 SQL_DIR = Path(__file__).resolve().parents[2] / "sql"
 
@@ -161,8 +162,9 @@ def _indexes(table: str) -> dict:
 
 def test_v2_database_upgrades_to_the_latest_keeping_its_tickets(engine):
     """A database made by the v2 release's DDL (kept in tests/data) upgrades in place."""
-    from itsm_tui.core import tickets, users
-    from itsm_tui.core.models import Setting, SlaPolicy, Ticket
+    from itsm_tui.core.tickets import service as tickets
+    from itsm_tui.core.people import users
+    from itsm_tui.core.store.models import Setting, SlaPolicy, Ticket
 
     engine_name = "mysql" if db.is_mysql() else "sqlite"
     db.database.drop_tables(list(reversed(ALL_MODELS)))

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from itsm_tui import config
+from itsm_tui.core import config
 from itsm_tui.core import files
 
 

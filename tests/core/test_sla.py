@@ -5,9 +5,10 @@ from datetime import date, datetime
 
 import pytest
 
-from itsm_tui.core import clock, sla, tickets
+from itsm_tui.core import clock
+from itsm_tui.core.tickets import sla, service as tickets
 from itsm_tui.core.errors import PermissionDenied, ValidationError
-from itsm_tui.core.models import SlaPolicy, Ticket
+from itsm_tui.core.store.models import SlaPolicy, Ticket
 
 OFFICE = sla.Calendar.from_json({"mode": "business", "timezone": "UTC", "days": ["mon", "tue", "wed", "thu", "fri"],
                                  "hours": "09:00-17:00"})

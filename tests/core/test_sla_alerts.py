@@ -2,8 +2,10 @@
 
 from datetime import datetime, timedelta
 
-from itsm_tui.core import alerts, clock, tickets, users
-from itsm_tui.core.models import AuditEntry, Notification, SlaAlert, Ticket
+from itsm_tui.core.tickets import alerts, service as tickets
+from itsm_tui.core import clock
+from itsm_tui.core.people import users
+from itsm_tui.core.store.models import AuditEntry, Notification, SlaAlert, Ticket
 
 NOW = datetime(2026, 3, 2, 10, 0)
 

@@ -5,10 +5,14 @@ from datetime import timedelta
 
 import pytest
 
-from itsm_tui import config
-from itsm_tui.core import audit, clock, db, inventory, tickets
+from itsm_tui.core import config
+from itsm_tui.core.store import audit, db
+from itsm_tui.core import clock
+from itsm_tui.core.inventory import service as inventory
+from itsm_tui.core.tickets import service as tickets
+from itsm_tui.core.tickets.rules import STATUS_LABELS, choosable
 from itsm_tui.core.errors import ConflictError, PermissionDenied, ValidationError
-from itsm_tui.core.models import (
+from itsm_tui.core.store.models import (
     Attachment, AttachmentBlob, AuditEntry, Comment, Notification, Ticket,
 )
 
@@ -89,6 +93,26 @@ def test_requester_may_only_reopen_or_close_own_resolved(ticket, people):
     t = tickets.change_status(people["agent"], ticket.id, ticket.version, "resolved", "done")
     t = tickets.change_status(requester, t.id, t.version, "closed")
     assert t.status == "closed"
+
+
+def test_the_statuses_an_actor_may_choose_are_the_ones_the_service_accepts(ticket, people):
+    """One rule for the status picker and the service: every status ``choosable`` offers is
+    accepted, every other one refused."""
+    for who, start in (("requester", "resolved"), ("requester", "new"), ("agent", "new"),
+                       ("agent", "resolved"), ("requester", "closed")):
+        offered = choosable(people[who].role, [start])
+        for status in STATUS_LABELS:
+            row = Ticket.get_by_id(ticket.id)
+            Ticket.update(status=start).where(Ticket.id == ticket.id).execute()
+            try:
+                tickets.change_status(people[who], ticket.id, row.version, status, "a note")
+                accepted = True
+            except (PermissionDenied, ValidationError):
+                accepted = False
+            assert accepted == (status in offered), (who, start, status)
+    assert choosable("requester", ["resolved"]) == ["in_progress", "closed"]
+    assert choosable("agent", ["new", "resolved"]) == [
+        "in_progress", "waiting_on_user", "waiting_on_vendor", "resolved", "closed"]
 
 
 def test_stale_version_from_another_connection_is_a_named_conflict(ticket, people):

@@ -6,9 +6,13 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from itsm_tui.core import audit, clock, db, inventory, schema, tickets, timeline, users
+from itsm_tui.core.store import audit, db, schema
+from itsm_tui.core import clock
+from itsm_tui.core.inventory import service as inventory
+from itsm_tui.core.tickets import service as tickets, timeline
+from itsm_tui.core.people import users
 from itsm_tui.core.errors import NotFound, PermissionDenied
-from itsm_tui.core.models import OPEN_STATUSES, AuditEntry, Category, Comment, Ticket, User
+from itsm_tui.core.store.models import OPEN_STATUSES, AuditEntry, Category, Comment, Ticket, User
 
 T0 = datetime(2024, 3, 4, 9, 0)
 

@@ -5,12 +5,15 @@ from datetime import datetime, timedelta
 import pytest
 from peewee import IntegrityError
 
-from itsm_tui.core import clock, db, queue, schema, tickets, users, views
+from itsm_tui.core import clock
+from itsm_tui.core.store import db, schema
+from itsm_tui.core.tickets import queue, service as tickets, views
+from itsm_tui.core.people import users
 from itsm_tui.core.errors import (
     NotFound, PermissionDenied, QueryError, SchemaError, ValidationError,
 )
-from itsm_tui.core.query import parse
-from itsm_tui.core.models import AuditEntry, SavedView, SchemaMeta, Ticket, User, UserPreference
+from itsm_tui.core.tickets.query import parse
+from itsm_tui.core.store.models import AuditEntry, SavedView, SchemaMeta, Ticket, User, UserPreference
 
 NOW = datetime(2024, 5, 15, 10, 30)
 STAFF_BUILTINS = ["My open", "Unassigned", "All open", "Waiting", "Resolved this week"]

@@ -7,8 +7,8 @@ import subprocess
 
 import pytest
 
-from itsm_tui.core import db
-from itsm_tui.core.models import AuditEntry
+from itsm_tui.core.store import db
+from itsm_tui.core.store.models import AuditEntry
 from itsm_tui.reports.export import counted
 from test_export_cli import itsm, listed
 

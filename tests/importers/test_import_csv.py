@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from itsm_tui.core import db, users
+from itsm_tui.core.store import db
+from itsm_tui.core.people import users
 from itsm_tui.core.errors import ItsmError, PermissionDenied, ValidationError
-from itsm_tui.core.models import AuditEntry, Peripheral, StockItem, System, Ticket, User
+from itsm_tui.core.store.models import AuditEntry, Peripheral, StockItem, System, Ticket, User
 from itsm_tui.importers.csv_import import import_csv, load_mapping
 
 from test_cli import itsm

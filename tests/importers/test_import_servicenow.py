@@ -17,9 +17,10 @@ from pathlib import Path
 import pytest
 from peewee import fn
 
-from itsm_tui.core import categories, db, queue
+from itsm_tui.core.tickets import categories, queue
+from itsm_tui.core.store import db
 from itsm_tui.core.errors import ItsmError, PermissionDenied
-from itsm_tui.core.models import AuditEntry, Category, Ticket, User
+from itsm_tui.core.store.models import AuditEntry, Category, Ticket, User
 from itsm_tui.importers import servicenow
 from itsm_tui.importers.servicenow import import_servicenow
 
@@ -235,6 +236,9 @@ def test_people_categories_and_history_entries(system, tmp_path):
         if a["incident_state"] != b["incident_state"] else None for a, b in zip(rows, rows[1:])]
     assert states == expected
     assert [User.get_by_id(e.actor_id).full_name for e in entries] == [r["sys_updated_by"] for r in rows]
+    # Every entry the import wrote, history and new people alike, came through the import channel.
+    written = AuditEntry.select().where(AuditEntry.entity_type.in_(["ticket", "user", "category"]))
+    assert {e.channel for e in written} == {"import"}
     # The source number is searchable like our own.
     found = queue.page(system, "INC0000047").rows
     assert ticket.id in [r["id"] for r in found]
@@ -482,7 +486,7 @@ def test_oversize_cells_are_cut_with_a_warning(system, tmp_path):
 
 def test_analytics_of_all_the_history_agree_with_the_source(system):
     """The analytics screen's and `report analytics --period all`' figures, against the CSV."""
-    from itsm_tui.core import analytics
+    from itsm_tui.core.tickets import analytics
 
     import_servicenow(system, SAMPLE)
     _, final = source()
@@ -514,7 +518,7 @@ def test_analytics_of_all_the_history_agree_with_the_source(system):
 
 
 def test_source_numbers_are_found_as_theirs_and_ours_as_ours(system, tmp_path):
-    from itsm_tui.core import tickets
+    from itsm_tui.core.tickets import service as tickets
 
     import_servicenow(system, write_subset(tmp_path / "some.csv", 60))
     theirs = Ticket.get(Ticket.source_number == "INC0000045")
@@ -536,7 +540,7 @@ def test_source_numbers_are_found_as_theirs_and_ours_as_ours(system, tmp_path):
 
 
 def test_sla_recompute_makes_up_nothing_for_imported_tickets(system, tmp_path):
-    from itsm_tui.core import sla
+    from itsm_tui.core.tickets import sla
 
     import_servicenow(system, write_subset(tmp_path / "some.csv", 80))
     before = list(Ticket.select().order_by(Ticket.id).dicts())

@@ -14,9 +14,13 @@ import unicodedata
 import pytest
 from pypdf import PdfReader
 
-from itsm_tui.core import activity, assets, demo, queue, tickets, users
+from itsm_tui.core.audit import activity
+from itsm_tui.core.inventory import lists as assets
+from itsm_tui.core import demo
+from itsm_tui.core.tickets import queue, service as tickets
+from itsm_tui.core.people import users
 from itsm_tui.core.errors import PermissionDenied, QueryError, ValidationError
-from itsm_tui.core.models import AuditEntry
+from itsm_tui.core.store.models import AuditEntry
 from itsm_tui.reports import export
 from itsm_tui.reports.csv_export import cell
 
@@ -318,7 +322,7 @@ def test_queue_pdf_says_sla_state_names_people_and_totals(desk, out):
 
 
 def test_log_pdf_wraps_summary_and_entity_and_says_actions_in_words(system, out):
-    from itsm_tui.core import inventory
+    from itsm_tui.core.inventory import service as inventory
 
     name = "Department of " + " ".join(["long"] * 12) + " names end here"
     inventory.create(system, "department", {"name": name})
@@ -331,7 +335,7 @@ def test_log_pdf_wraps_summary_and_entity_and_says_actions_in_words(system, out)
 
 
 def test_category_names_keep_their_underscores_in_pdfs(system, out):
-    from itsm_tui.core.models import Category
+    from itsm_tui.core.store.models import Category
     from itsm_tui.reports import pdf_analytics
 
     Category.create(name="Net_Ops_Team")

@@ -9,9 +9,10 @@ import subprocess
 import pytest
 from pypdf import PdfReader
 
-from itsm_tui.core import inventory, tickets
+from itsm_tui.core.inventory import service as inventory
+from itsm_tui.core.tickets import service as tickets
 from itsm_tui.core.errors import NotFound, PermissionDenied
-from itsm_tui.core.models import AuditEntry
+from itsm_tui.core.store.models import AuditEntry
 from itsm_tui.reports import export
 
 NOTE = 'internal: <link href="http://x">vendor</link> <b>unclosed'

@@ -15,11 +15,14 @@ import pytest
 from textual.widgets import Input
 
 from servers import private_mariadb
-from itsm_tui import config
-from itsm_tui.core import db, setup, tickets, users
-from itsm_tui.core.models import Ticket, User
+from itsm_tui.core import config
+from itsm_tui.core.store import db
+from itsm_tui.core import setup
+from itsm_tui.core.tickets import service as tickets
+from itsm_tui.core.people import users
+from itsm_tui.core.store.models import Ticket, User
 from itsm_tui.ui.app import ItsmApp
-from itsm_tui.ui.modals import FormModal
+from itsm_tui.ui.modals.forms import FormModal
 from itsm_tui.ui.screens.login import LoginScreen
 from itsm_tui.ui.screens.setup import SetupScreen
 from ui_helpers import everything_shown, fill, form_message, login, logged_in, open_form, typed, until

@@ -13,8 +13,9 @@ from urllib.parse import quote
 
 import pytest
 
-from itsm_tui import config
-from itsm_tui.core import db, setup
+from itsm_tui.core import config
+from itsm_tui.core.store import db
+from itsm_tui.core import setup
 from itsm_tui.core.errors import ItsmError
 from servers import make_ca, make_server_cert, private_mariadb
 

@@ -18,9 +18,12 @@ from pathlib import Path
 
 import pytest
 
-from itsm_tui.core import db, setup, tickets, users
+from itsm_tui.core.store import db
+from itsm_tui.core import setup
+from itsm_tui.core.tickets import service as tickets
+from itsm_tui.core.people import users
 from itsm_tui.core.errors import ConflictError, NotFound
-from itsm_tui.core.models import AuditEntry, Comment, Ticket
+from itsm_tui.core.store.models import AuditEntry, Comment, Ticket
 
 import galera
 

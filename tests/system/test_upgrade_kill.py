@@ -16,8 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from itsm_tui.core import db, schema, setup
-from itsm_tui.core.models import ALL_MODELS
+from itsm_tui.core.store import db, schema
+from itsm_tui.core import setup
+from itsm_tui.core.store.models import ALL_MODELS
 
 from conftest import MYSQL_URL
 

@@ -2,8 +2,8 @@
 
 import pytest
 
-from itsm_tui.core import assignment, tickets
-from itsm_tui.core.models import User
+from itsm_tui.core.tickets import assignment, service as tickets
+from itsm_tui.core.store.models import User
 from itsm_tui.ui.app import ItsmApp
 from ui_helpers import logged_in, until
 

@@ -12,12 +12,16 @@ from pathlib import Path
 import pytest
 from textual.widgets import Input, OptionList
 
-from itsm_tui import config
-from itsm_tui.core import auth, files, tickets
-from itsm_tui.core.models import Attachment
+from itsm_tui.core import config
+from itsm_tui.core.people import auth
+from itsm_tui.core import files
+from itsm_tui.core.tickets import service as tickets
+from itsm_tui.core.store.models import Attachment
 from itsm_tui.ui.app import ItsmApp
 from itsm_tui.ui.export_modal import ExportModal
-from itsm_tui.ui.modals import ChoicePicker, ConfirmModal, ErrorLine, PathPrompt
+from itsm_tui.ui.modals.base import ConfirmModal, ErrorLine
+from itsm_tui.ui.modals.pickers import ChoicePicker
+from itsm_tui.ui.modals.prompts import PathPrompt
 from itsm_tui.ui.my_exports import MyExportsModal
 from itsm_tui.ui.screens.login import LoginScreen
 from itsm_tui.ui.screens.queue import QueueScreen
@@ -190,7 +194,7 @@ async def test_my_exports_mails_an_export_to_the_operator(engine, served, ticket
     import email
     import email.policy
 
-    from itsm_tui.core import users
+    from itsm_tui.core.people import users
 
     users.update_user(people["admin"], people["agent"].id, people["agent"].version, email="agent@example.org")
     files.write_private(files.own_folder(files.EXPORTS, "agent") / "open.csv", b"Number,Title\n", overwrite=False)

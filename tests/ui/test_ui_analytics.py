@@ -9,10 +9,11 @@ import pytest
 from rich.console import Console
 from textual.widgets import Input, Label, OptionList
 
-from itsm_tui.core import categories, clock, sla, tickets
-from itsm_tui.core.models import Ticket
+from itsm_tui.core.tickets import categories, sla, service as tickets
+from itsm_tui.core import clock
+from itsm_tui.core.store.models import Ticket
 from itsm_tui.ui.app import ItsmApp
-from itsm_tui.ui.modals import TextPrompt
+from itsm_tui.ui.modals.prompts import TextPrompt
 from itsm_tui.ui.screens.analytics import AnalyticsScreen
 from itsm_tui.ui.screens.queue import QueueScreen
 from itsm_tui.ui.widgets.ticket_table import TicketTable
@@ -92,14 +93,41 @@ async def test_states_and_buckets_follow_the_clock(desk):
             assert (counts["age:<1d"], counts["age:1-3d"], counts["age:3-7d"]) == (0, 2, 1)
 
 
+async def test_the_figures_are_not_recounted_for_a_screen_that_is_not_open(desk, monkeypatch):
+    """Alerts and e-mail run every pass; the analytics recount (most of a pass's statements)
+    only while the analytics screen is open."""
+    from itsm_tui.core.tickets import analytics
+
+    real, calls = analytics.figures, []
+    monkeypatch.setattr(analytics, "figures", lambda *args: calls.append(1) or real(*args))
+    with clock.frozen(T0 + timedelta(minutes=10)):
+        app = ItsmApp(desk["url"])
+        app.sla_monitor.interval = 0.1
+        async with app.run_test(size=(160, 50)) as pilot:
+            await logged_in(pilot, "supervisor", "supervisor-password-1")
+            await until(pilot, lambda: app.sla_monitor.passes >= 3)
+            assert calls == [] and app.sla_monitor.figures is None
+            await open_analytics(pilot)
+            await pilot.press("1")
+            await until(pilot, lambda: not isinstance(app.screen, AnalyticsScreen))
+            await until(pilot, lambda: not app.sla_monitor.running)
+            counted, passes = len(calls), app.sla_monitor.passes
+            await until(pilot, lambda: app.sla_monitor.passes >= passes + 3)
+            assert len(calls) == counted and app.sla_monitor.figures is None
+
+
 async def test_an_operator_change_recounts_at_once(desk):
+    """The pass a change asks for raises alerts at once; the figures, recounted only while the
+    analytics screen is open, are fresh when it opens."""
     with clock.frozen(T0 + timedelta(minutes=50)):
         app = ItsmApp(desk["url"])
         app.sla_monitor.interval = 600  # no timed pass during the test: only the change triggers one
         async with app.run_test(size=(160, 50)) as pilot:
             table = await logged_in(pilot, "supervisor", "supervisor-password-1")
-            await until(pilot, lambda: app.sla_monitor.figures is not None)
-            assert app.sla_monitor.figures["sla"]["at_risk"] == 1  # A
+            screen = await open_analytics(pilot)
+            assert drill_counts(screen)["sla:at_risk"] == 1  # A
+            await pilot.press("1")
+            await until(pilot, lambda: app.screen is table.screen)
             for _ in range(5):
                 if table.current["id"] == desk["a"]:
                     break
@@ -109,8 +137,8 @@ async def test_an_operator_change_recounts_at_once(desk):
             await until(pilot, lambda: isinstance(app.screen, TextPrompt))
             app.screen.query_one("#value").text = "Looking into it"
             await pilot.press("ctrl+s")
-            await until(pilot, lambda: app.sla_monitor.passes > passes
-                        and app.sla_monitor.figures["sla"]["at_risk"] == 0)
+            await until(pilot, lambda: app.sla_monitor.passes > passes and not app.sla_monitor.running)
+            assert app.sla_monitor.figures is None  # no screen shows them: not recounted
             assert Ticket.get_by_id(desk["a"]).first_response_at is not None
             screen = await open_analytics(pilot)
             assert drill_counts(screen)["sla:at_risk"] == 0 and drill_counts(screen)["sla:on_track"] == 2
@@ -198,7 +226,7 @@ async def test_passes_never_overlap_and_a_change_during_a_pass_is_counted_after_
     import threading
     import time
 
-    from itsm_tui.core import analytics
+    from itsm_tui.core.tickets import analytics
 
     real, running, overlaps, started = analytics.figures, [0], [0], []
     lock = threading.Lock()
@@ -221,18 +249,20 @@ async def test_passes_never_overlap_and_a_change_during_a_pass_is_counted_after_
         app.sla_monitor.interval = 600
         async with app.run_test(size=(160, 50)) as pilot:
             await logged_in(pilot, "supervisor", "supervisor-password-1")
-            await until(pilot, lambda: app.sla_monitor.passes >= 1)
+            await open_analytics(pilot)  # the figures are computed while their screen is open
+            await until(pilot, lambda: not app.sla_monitor.running)
+            passes = app.sla_monitor.passes
             for _ in range(5):  # five changes while a pass runs: one more pass, right after it
                 app.changed()
                 await pilot.pause(0.02)
-            await until(pilot, lambda: app.sla_monitor.passes >= 3)
+            await until(pilot, lambda: app.sla_monitor.passes >= passes + 2)
             await pilot.pause(0.5)
             assert overlaps[0] == 1
-            assert app.sla_monitor.passes == 3  # the first, the one asked for, the one queued behind it
+            assert app.sla_monitor.passes == passes + 2  # the one asked for, the one queued behind it
 
 
 async def test_a_failing_pass_is_reported_once_and_retried(desk, monkeypatch):
-    from itsm_tui.core import analytics
+    from itsm_tui.core.tickets import analytics
 
     calls = []
 
@@ -246,11 +276,11 @@ async def test_a_failing_pass_is_reported_once_and_retried(desk, monkeypatch):
         app.sla_monitor.interval = 0.1
         async with app.run_test(size=(160, 50)) as pilot:
             await logged_in(pilot, "supervisor", "supervisor-password-1")
+            await pilot.press("4")
+            await until(pilot, lambda: isinstance(app.screen, AnalyticsScreen))
             await until(pilot, lambda: len(calls) >= 3)  # it keeps trying
             messages = [n.message for n in app._notifications if "database is locked" in n.message]
             assert len(messages) == 1 and app.sla_monitor.error == "database is locked"
-            await pilot.press("4")
-            await until(pilot, lambda: isinstance(app.screen, AnalyticsScreen))
             assert "Computing" in text_of(app.screen.query_one("#period"))  # no figures, no crash
 
 

@@ -7,11 +7,15 @@ from __future__ import annotations
 
 import pytest
 
-from itsm_tui import config
-from itsm_tui.core import db, drafts
-from itsm_tui.core.models import Comment, Ticket
+from itsm_tui.core import config
+from itsm_tui.core.store import db
+from itsm_tui.core import drafts
+from itsm_tui.core.store.models import Comment, Ticket
 from itsm_tui.ui.app import ItsmApp
-from itsm_tui.ui.modals import ConfirmModal, Draft, DraftKeeper, FormField, FormModal, TextPrompt
+from itsm_tui.ui.modals.base import ConfirmModal
+from itsm_tui.ui.modals.draft_keeper import Draft, DraftKeeper
+from itsm_tui.ui.modals.forms import FormField, FormModal
+from itsm_tui.ui.modals.prompts import TextPrompt
 from test_db_failures import (  # noqa: F401 (fixtures)
     SECRET_DB_PASSWORD, locked, private_server, short_busy_timeout, sqlite_desk,
 )
@@ -130,7 +134,10 @@ async def test_a_draft_keeps_only_what_was_changed_and_nothing_when_nothing_was(
 async def test_a_comment_on_a_full_disk_is_kept_and_saved_once_when_there_is_room(data_dir, tmp_path):
     """The database's filesystem fills up (a small tmpfs of the test's own): the comment stays
     open with its text and 'the database's disk is full'; once room is made, ctrl+s saves it once."""
-    from itsm_tui.core import db_errors, setup, tickets, users
+    from itsm_tui.core.store import db_errors
+    from itsm_tui.core import setup
+    from itsm_tui.core.tickets import service as tickets
+    from itsm_tui.core.people import users
     from test_db_errors import small_filesystem
 
     with small_filesystem(tmp_path / "small", size="3m") as folder:
@@ -171,7 +178,7 @@ async def test_a_comment_while_mariadb_restarts_is_kept_and_saved_once(data_dir,
     """A private MariaDB is stopped under an open comment and started again: the save in
     between keeps the text and says the server cannot be reached; ctrl+s afterwards saves it
     once (the first write on the old connection reconnects instead of failing)."""
-    from itsm_tui.core import db_errors
+    from itsm_tui.core.store import db_errors
 
     server, url = private_server
     ticket = Ticket.get()

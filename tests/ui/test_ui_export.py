@@ -12,11 +12,12 @@ import threading
 import pytest
 from textual.widgets import Input, Select
 
-from itsm_tui.core import demo, queue, tickets
+from itsm_tui.core import demo
+from itsm_tui.core.tickets import queue, service as tickets
 from itsm_tui.reports import lists
 from itsm_tui.ui.app import ItsmApp
 from itsm_tui.ui.export_modal import ExportModal
-from itsm_tui.ui.modals import ConfirmModal, ErrorLine
+from itsm_tui.ui.modals.base import ConfirmModal, ErrorLine
 from itsm_tui.ui.screens.queue import QueueScreen
 from ui_helpers import logged_in, until
 
@@ -143,7 +144,7 @@ async def test_bad_destination_and_overwrite_question(desk, out):
 
 
 async def test_ticket_screen_and_inventory_tab_export(desk, people, out):
-    from itsm_tui.core import assets, inventory
+    from itsm_tui.core.inventory import lists as assets, service as inventory
     from itsm_tui.ui.screens.inventory import InventoryScreen
     from itsm_tui.ui.screens.ticket import TicketScreen
 

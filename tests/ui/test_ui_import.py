@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from textual.widgets import Input, Log, ProgressBar, Select, Static
 
-from itsm_tui.core.models import System, Ticket
+from itsm_tui.core.store.models import System, Ticket
 from itsm_tui.ui.app import ItsmApp
-from itsm_tui.ui.modals import TextPrompt
+from itsm_tui.ui.modals.prompts import TextPrompt
 from itsm_tui.ui.screens.import_screen import ImportScreen
 from itsm_tui.ui.screens.queue import QueueScreen
 from ui_helpers import login, until

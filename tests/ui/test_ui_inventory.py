@@ -13,11 +13,18 @@ from decimal import Decimal
 import pytest
 from textual.widgets import Input, OptionList
 
-from itsm_tui import config
-from itsm_tui.core import clock, db, inventory, setup, tickets, users
-from itsm_tui.core.models import AuditEntry, Network, Peripheral, StockItem, System, Ticket
+from itsm_tui.core import config
+from itsm_tui.core import clock, setup
+from itsm_tui.core.store import db
+from itsm_tui.core.inventory import service as inventory
+from itsm_tui.core.tickets import service as tickets
+from itsm_tui.core.people import users
+from itsm_tui.core.store.models import AuditEntry, Network, Peripheral, StockItem, System, Ticket
 from itsm_tui.ui.app import ItsmApp
-from itsm_tui.ui.modals import ChoicePicker, ConfirmModal, ConflictModal, FormModal
+from itsm_tui.ui.modals.base import ConfirmModal
+from itsm_tui.ui.modals.forms import FormModal
+from itsm_tui.ui.modals.panels import ConflictModal
+from itsm_tui.ui.modals.pickers import ChoicePicker
 from itsm_tui.ui.screens.inventory import InventoryScreen
 from itsm_tui.ui.screens.login import LoginScreen
 from itsm_tui.ui.screens.queue import QueueScreen

@@ -8,13 +8,17 @@ from textual import events
 from textual.keys import _character_to_key
 from textual.widgets import Input, Static
 
-from itsm_tui import config
+from itsm_tui.core import config
 
-from itsm_tui.core import db, tickets
+from itsm_tui.core.store import db
+from itsm_tui.core.tickets import service as tickets
 from itsm_tui.core.errors import PermissionDenied
-from itsm_tui.core.models import Notification, Ticket
+from itsm_tui.core.store.models import Notification, Ticket
 from itsm_tui.ui.app import ItsmApp
-from itsm_tui.ui.modals import AgentPicker, ConfirmModal, FormModal, HelpModal, MessageModal, PriorityForm, StatusPicker
+from itsm_tui.ui.modals.base import ConfirmModal
+from itsm_tui.ui.modals.forms import FormModal, PriorityForm
+from itsm_tui.ui.modals.panels import HelpModal, MessageModal
+from itsm_tui.ui.modals.pickers import AgentPicker, StatusPicker
 from itsm_tui.ui.screens.login import LoginScreen
 from itsm_tui.ui.screens.setup import SetupScreen
 from itsm_tui.ui.screens.ticket import TicketScreen

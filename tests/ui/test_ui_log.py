@@ -12,9 +12,12 @@ from datetime import datetime, timedelta
 import pytest
 from textual.widgets import Input
 
-from itsm_tui.core import auth, clock, inventory, tickets
+from itsm_tui.core.people import auth
+from itsm_tui.core import clock
+from itsm_tui.core.inventory import service as inventory
+from itsm_tui.core.tickets import service as tickets
 from itsm_tui.core.errors import AuthError
-from itsm_tui.core.models import AuditEntry, Ticket
+from itsm_tui.core.store.models import AuditEntry, Ticket
 from itsm_tui.ui.app import ItsmApp
 from itsm_tui.ui.screens.log import EntryModal, LogScreen, toggle_term
 from itsm_tui.ui.screens.queue import QueueScreen
@@ -347,7 +350,8 @@ SUPERVISOR, SUPERVISOR_PASSWORD = "super1", "super1-snap-password"
 
 def _snap_desk() -> None:
     """Users, inventory, a ticket's life, failed and good logins, a password reset."""
-    from itsm_tui.core import setup, users
+    from itsm_tui.core import setup
+    from itsm_tui.core.people import users
 
     def at(ago: timedelta):
         return clock.frozen(SNAP_NOW - ago)
@@ -388,8 +392,9 @@ def _snap_desk() -> None:
 
 @pytest.fixture
 def snap_url(tmp_path, monkeypatch):
-    from itsm_tui import config
-    from itsm_tui.core import db, setup
+    from itsm_tui.core import config
+    from itsm_tui.core.store import db
+    from itsm_tui.core import setup
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("NO_COLOR", raising=False)

@@ -14,10 +14,11 @@ from textual.app import App
 from textual.widgets import DirectoryTree, Input, OptionList, Select, TextArea
 
 from itsm_tui.core.errors import PermissionDenied, ValidationError
-from itsm_tui.ui.modals import (
-    AgentPicker, ChoicePicker, ConfirmModal, ConflictModal, ErrorLine, FormField, FormModal,
-    HelpModal, MessageModal, PathPrompt, PriorityForm, StatusPicker, TextPrompt,
-)
+from itsm_tui.ui.modals.base import ConfirmModal, ErrorLine
+from itsm_tui.ui.modals.forms import FormField, FormModal, PriorityForm
+from itsm_tui.ui.modals.panels import ConflictModal, HelpModal, MessageModal
+from itsm_tui.ui.modals.pickers import AgentPicker, ChoicePicker, StatusPicker
+from itsm_tui.ui.modals.prompts import PathPrompt, TextPrompt
 
 pytestmark = pytest.mark.asyncio
 

@@ -8,8 +8,10 @@ import time
 
 import pytest
 
-from itsm_tui.core import demo, queue, users
-from itsm_tui.core.models import Ticket
+from itsm_tui.core import demo
+from itsm_tui.core.tickets import queue
+from itsm_tui.core.people import users
+from itsm_tui.core.store.models import Ticket
 from itsm_tui.ui.app import ItsmApp
 from itsm_tui.ui.widgets.paged_table import FRESH_FOR
 from ui_helpers import logged_in, until

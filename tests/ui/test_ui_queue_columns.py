@@ -12,11 +12,12 @@ import pytest
 from rich.cells import cell_len
 from rich.console import Console
 
-from itsm_tui.core import clock, tickets
-from itsm_tui.core.db_errors import UNREACHABLE
-from itsm_tui.core.models import Ticket
+from itsm_tui.core import clock
+from itsm_tui.core.tickets import service as tickets
+from itsm_tui.core.store.db_errors import UNREACHABLE
+from itsm_tui.core.store.models import Ticket
 from itsm_tui.ui.app import ItsmApp
-from itsm_tui.ui.modals import ChoicePicker
+from itsm_tui.ui.modals.pickers import ChoicePicker
 from itsm_tui.ui.screens.ticket import TicketScreen
 from ui_helpers import logged_in, until
 
@@ -161,8 +162,9 @@ async def test_a_failed_read_keeps_the_rows_marked_stale_until_the_next_good_one
 
 
 async def test_a_saved_view_is_renamed_and_deleted_from_the_view_picker(engine, people):
-    from itsm_tui.core import views
-    from itsm_tui.ui.modals import ConfirmModal, TextPrompt
+    from itsm_tui.core.tickets import views
+    from itsm_tui.ui.modals.base import ConfirmModal
+    from itsm_tui.ui.modals.prompts import TextPrompt
     from itsm_tui.ui.view_picker import ViewPicker
 
     _ticket(people)

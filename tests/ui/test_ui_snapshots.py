@@ -21,9 +21,13 @@ from datetime import datetime, timedelta
 import pytest
 from textual.widgets import Input
 
-from itsm_tui import config
-from itsm_tui.core import clock, db, inventory, setup, tickets, users, views
-from itsm_tui.core.models import Ticket
+from itsm_tui.core import config
+from itsm_tui.core import clock, setup
+from itsm_tui.core.store import db
+from itsm_tui.core.inventory import service as inventory
+from itsm_tui.core.tickets import service as tickets, views
+from itsm_tui.core.people import users
+from itsm_tui.core.store.models import Ticket
 from itsm_tui.ui.app import ItsmApp
 from itsm_tui.ui.screens.login import LoginScreen
 from itsm_tui.ui.screens.queue import QueueScreen

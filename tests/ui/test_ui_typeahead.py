@@ -8,8 +8,8 @@ import pytest
 from textual import events
 from textual.widgets import Input
 
-from itsm_tui.core import tickets
-from itsm_tui.core.models import Comment
+from itsm_tui.core.tickets import service as tickets
+from itsm_tui.core.store.models import Comment
 from itsm_tui.ui.app import ItsmApp
 from itsm_tui.ui.screens.login import LoginScreen
 from itsm_tui.ui.screens.queue import QueueScreen

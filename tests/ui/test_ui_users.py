@@ -9,11 +9,13 @@ from __future__ import annotations
 import pytest
 from textual.widgets import Input
 
-from itsm_tui.core import auth, users
+from itsm_tui.core.people import auth, users
 from itsm_tui.core.errors import AuthError
-from itsm_tui.core.models import AuditEntry, User
+from itsm_tui.core.store.models import AuditEntry, User
 from itsm_tui.ui.app import ItsmApp
-from itsm_tui.ui.modals import ConfirmModal, FormModal, MessageModal
+from itsm_tui.ui.modals.base import ConfirmModal
+from itsm_tui.ui.modals.forms import FormModal
+from itsm_tui.ui.modals.panels import MessageModal
 from itsm_tui.ui.screens.queue import QueueScreen
 from itsm_tui.ui.screens.users import UsersScreen
 from itsm_tui.ui.widgets.log_table import UserTable
@@ -135,7 +137,7 @@ async def test_create_user_password_rule_then_success(engine, people):
 
 
 async def test_create_user_with_a_generated_password(engine, people):
-    from itsm_tui.core import inventory
+    from itsm_tui.core.inventory import service as inventory
 
     inventory.create(people["admin"], "department", {"name": "Finance"})
     app = ItsmApp(engine)
@@ -157,7 +159,7 @@ async def test_create_user_with_a_generated_password(engine, people):
 
 
 async def test_change_role_and_department(engine, people):
-    from itsm_tui.core import inventory
+    from itsm_tui.core.inventory import service as inventory
 
     inventory.create(people["admin"], "department", {"name": "Finance"})
     app = ItsmApp(engine)

@@ -20,12 +20,13 @@ from textual.screen import Screen
 from textual.widgets import Footer, Label, OptionList, Sparkline, Static
 from textual.widgets.option_list import Option
 
-from ...core import analytics, clock, sla
-from ...core.errors import ValidationError
-from ..export_modal import EXPORT_KEYS, ExportContext, ExportModal
-from ..modals import TextPrompt
-from ..render import literal, one_line
-from ..widgets.frame import Frame
+from itsm_tui.core.tickets import analytics, sla
+from itsm_tui.core import clock
+from itsm_tui.core.errors import ValidationError
+from itsm_tui.ui.export_modal import EXPORT_KEYS, ExportContext, ExportModal
+from itsm_tui.ui.modals.prompts import TextPrompt
+from itsm_tui.ui.render import literal, one_line
+from itsm_tui.ui.widgets.frame import Frame
 
 SLA_LABELS = {"on_track": "On track", "at_risk": "At risk", "breached": "Breached"}
 SLA_STYLES = {"on_track": "green", "at_risk": "black on yellow", "breached": "bold white on red"}
@@ -118,7 +119,7 @@ class AnalyticsScreen(Screen):
 
     def action_export(self) -> None:
         """The figures on screen, as they are, to a PDF report with reportlab charts."""
-        from ...reports import pdf_analytics
+        from itsm_tui.reports import pdf_analytics
 
         figures = self.monitor.figures
         if figures is None:

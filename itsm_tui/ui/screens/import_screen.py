@@ -6,7 +6,6 @@ content) is written to a ``Log`` widget, which shows text literally, never as ma
 
 from __future__ import annotations
 
-from peewee import DatabaseError, InterfaceError
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -15,13 +14,15 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Button, Checkbox, Footer, Input, Label, Log, ProgressBar, Select, Static
 
-from ...core import files
-from ...core.errors import ItsmError
-from ...core.permissions import allowed
-from ...core.text import strip_controls
-from ...importers import csv_import, servicenow
-from ..inputs import InOrderInput
-from ..widgets.frame import Frame
+from itsm_tui.core import files
+from itsm_tui.core.store.db_errors import DATABASE_ERRORS
+from itsm_tui.core.people.permissions import allowed
+from itsm_tui.core.text import strip_controls
+from itsm_tui.importers import csv_import, servicenow
+from itsm_tui.ui.failures import SHOWN_ERRORS
+from itsm_tui.ui.inputs import InOrderInput
+from itsm_tui.ui.messages import ImportFinished, ImportProgressed
+from itsm_tui.ui.widgets.frame import Frame
 
 KINDS = (
     ("ServiceNow incident export", "servicenow"),
@@ -116,7 +117,7 @@ class ImportScreen(Screen):
 
     @work(thread=True, exclusive=True, group="import", exit_on_error=False)
     def _run(self, kind: str, path: str, mapping: str, dry_run: bool) -> None:
-        progress = lambda done, total: self.app.call_from_thread(self._progress, done, total)  # noqa: E731
+        progress = lambda done, total: self.post_message(ImportProgressed(done, total))  # noqa: E731
         try:
             file = files.source(path, self.app.user.username)  # served: only from uploads/<user>/
             if kind == "servicenow":
@@ -125,22 +126,24 @@ class ImportScreen(Screen):
                 report = csv_import.import_csv(self.app.user, kind, file,
                                                _mapping(kind, mapping, self.app.user.username),
                                                dry_run=dry_run, progress=progress)
-        except (ItsmError, DatabaseError, InterfaceError) as exc:
-            self.app.call_from_thread(self._failed, exc)
+        except SHOWN_ERRORS as exc:
+            self.post_message(ImportFinished(error=exc))
             return
-        self.app.call_from_thread(self._finished, report)
+        self.post_message(ImportFinished(report))
 
-    def _progress(self, done: int, total: int) -> None:
-        self.query_one("#progress", ProgressBar).update(total=max(total, 1), progress=done)
-        self._state(f"Importing: {done} of {total}")
+    @on(ImportProgressed)
+    def _progress(self, event: ImportProgressed) -> None:
+        self.query_one("#progress", ProgressBar).update(total=max(event.total, 1), progress=event.done)
+        self._state(f"Importing: {event.done} of {event.total}")
 
-    def _failed(self, exc: Exception) -> None:
+    @on(ImportFinished)
+    def _finished(self, event: ImportFinished) -> None:
         self.running = False
-        message = str(exc.args[-1] if isinstance(exc, (DatabaseError, InterfaceError)) and exc.args else exc)
-        self._state(f"Not imported: {message}", error=True)
-
-    def _finished(self, report) -> None:
-        self.running = False
+        exc, report = event.error, event.report
+        if exc is not None:
+            message = str(exc.args[-1] if isinstance(exc, DATABASE_ERRORS) and exc.args else exc)
+            self._state(f"Not imported: {message}", error=True)
+            return
         bar = self.query_one("#progress", ProgressBar)
         bar.update(total=max(bar.total or 1, 1), progress=max(bar.total or 1, 1))
         self._state(report.summary())

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import re
 
-from peewee import DatabaseError, InterfaceError
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -19,18 +18,21 @@ from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import Input, Label, Static
 
-from ...core import activity, clock
-from ...core.errors import ItsmError, PermissionDenied, QueryError
-from ...core.models import User
-from ...core.permissions import allowed
-from ..export_modal import EXPORT_KEYS, ExportContext, ExportModal
-from ..modals import MessageModal
-from ..opening import reused_screen
-from ..render import literal, one_line
-from ..widgets.filter_bar import FilterBarKeys, FilterError, FilterInput
-from ..widgets.footer import KeyFooter
-from ..widgets.frame import Frame
-from ..widgets.log_table import LogTable, ago
+from itsm_tui.core.audit import activity
+from itsm_tui.core import clock
+from itsm_tui.core.errors import PermissionDenied, QueryError
+from itsm_tui.core.store.models import User
+from itsm_tui.core.people.permissions import allowed
+from itsm_tui.ui.export_modal import EXPORT_KEYS, ExportContext, ExportModal
+from itsm_tui.ui.failures import SHOWN_ERRORS
+from itsm_tui.ui.messages import Counted, LoadFailed, RowHighlighted, RowOpened, RowsLoaded
+from itsm_tui.ui.modals.panels import MessageModal
+from itsm_tui.ui.opening import reused_screen
+from itsm_tui.ui.render import literal, one_line
+from itsm_tui.ui.widgets.filter_bar import FilterBarKeys, FilterError, FilterInput
+from itsm_tui.ui.widgets.footer import KeyFooter
+from itsm_tui.ui.widgets.frame import Frame
+from itsm_tui.ui.widgets.log_table import LogTable, ago
 
 REFRESH_SECONDS = 5.0
 VALUE_WIDTH = 300  # a changed value longer than this is cut in the detail panel
@@ -186,7 +188,7 @@ class LogScreen(FilterBarKeys, Screen):
             self.app.notify(str(exc), title="The activity log is not for you", severity="error")
             self._leave()
             return
-        except (ItsmError, DatabaseError, InterfaceError) as exc:
+        except SHOWN_ERRORS as exc:
             self.app.notify(str(exc), title="Could not read the log", severity="error")
             return
         self._started = True
@@ -205,11 +207,12 @@ class LogScreen(FilterBarKeys, Screen):
             total = activity.count(self.user, text)
         except Exception:  # the table reports the same error
             total = None
-        self.app.call_from_thread(self._show_total, text, total)
+        self.post_message(Counted(text, total))
 
-    def _show_total(self, text: str, total: int | None) -> None:
-        if text == self.filter_text:
-            self.total = total
+    @on(Counted)
+    def _show_total(self, event: Counted) -> None:
+        if event.text == self.filter_text:
+            self.total = event.total
             self._status_line()
 
     def _status_line(self) -> None:
@@ -263,16 +266,16 @@ class LogScreen(FilterBarKeys, Screen):
         self.table.refresh_window(keep_id=keep, force=True)
         self._count()
 
-    @on(LogTable.Loaded)
+    @on(RowsLoaded)
     def _loaded(self) -> None:
         self._selected_line(self.table.current)
 
-    @on(LogTable.Highlighted)
-    def _highlighted(self, event: LogTable.Highlighted) -> None:
+    @on(RowHighlighted)
+    def _highlighted(self, event: RowHighlighted) -> None:
         self._selected_line(event.row)
 
-    @on(LogTable.LoadFailed)
-    def _load_failed(self, event: LogTable.LoadFailed) -> None:
+    @on(LoadFailed)
+    def _load_failed(self, event: LoadFailed) -> None:
         self.app.notify(event.error, severity="error", title="Could not load the log")
 
     # ------------------------------------------------------------ filter bar
@@ -303,7 +306,7 @@ class LogScreen(FilterBarKeys, Screen):
             error.point_at(exc)
             self.show_bar(True)  # a quick key (L, F) can make a mistake in the filter: show it
             return
-        except (ItsmError, DatabaseError, InterfaceError) as exc:
+        except SHOWN_ERRORS as exc:
             error.say(str(exc))
             self.show_bar(True)
             return
@@ -319,8 +322,8 @@ class LogScreen(FilterBarKeys, Screen):
 
     # ------------------------------------------------------------ drill-down
 
-    @on(LogTable.Opened)
-    def _opened(self, event: LogTable.Opened) -> None:
+    @on(RowOpened)
+    def _opened(self, event: RowOpened) -> None:
         self.show_entry(event.row_id)
 
     @work(exclusive=True, group="log-entry", exit_on_error=False)
@@ -328,7 +331,7 @@ class LogScreen(FilterBarKeys, Screen):
         row = next((r for r in self.table.rows if r["id"] == entry_id), None)
         try:
             entry, changes, lines = await asyncio.to_thread(self._read_entry, entry_id, row)
-        except (ItsmError, DatabaseError, InterfaceError) as exc:
+        except SHOWN_ERRORS as exc:
             self.app.notify(str(exc), severity="error", title="Could not read the entry")
             return
         can_open = entry.entity_id is not None

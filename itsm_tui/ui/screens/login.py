@@ -10,11 +10,12 @@ from textual.containers import Center, Vertical
 from textual.screen import Screen
 from textual.widgets import Button, Input, Label, Static
 
-from ...core import auth
-from ...core.errors import AuthError
-from ..failures import DB_ERRORS, db_message
-from ..inputs import TypeAheadInput
-from ..render import literal
+from itsm_tui.core.people import auth
+from itsm_tui.core.store.db_errors import DATABASE_ERRORS
+from itsm_tui.core.errors import AuthError
+from itsm_tui.ui.failures import db_message
+from itsm_tui.ui.inputs import TypeAheadInput
+from itsm_tui.ui.render import literal
 
 
 class LoginScreen(Screen):
@@ -64,7 +65,7 @@ class LoginScreen(Screen):
             self.query_one("#password", Input).value = ""
             self.query_one("#password", Input).focus()
             return
-        except DB_ERRORS as exc:  # not the password's fault: both fields stay as typed
+        except DATABASE_ERRORS as exc:  # not the password's fault: both fields stay as typed
             error.update(literal(db_message(exc, "could not log in")))
             return
         finally:

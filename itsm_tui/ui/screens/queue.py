@@ -11,18 +11,21 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Input, Static
 
-from ...core import queue, views
-from ...core.errors import ItsmError, QueryError
-from ...core.query import parse
-from ..export_modal import EXPORT_KEYS, ExportContext, ExportModal
-from ..modals import ChoicePicker, ConfirmModal, TextPrompt
-from ..render import literal
-from ..view_picker import ViewPicker
-from ..triage import TRIAGE_BINDINGS, Target, Triage
-from ..widgets.filter_bar import FilterBarKeys, FilterError, FilterInput
-from ..widgets.footer import KeyFooter
-from ..widgets.frame import Frame
-from ..widgets.ticket_table import COLUMNS, SORT_CHOICES, TicketTable
+from itsm_tui.core.tickets import queue, views
+from itsm_tui.core.errors import ItsmError, QueryError
+from itsm_tui.ui.export_modal import EXPORT_KEYS, ExportContext, ExportModal
+from itsm_tui.ui.failures import SHOWN_ERRORS
+from itsm_tui.ui.messages import Counted, LoadFailed, RowOpened, RowsLoaded
+from itsm_tui.ui.modals.base import ConfirmModal
+from itsm_tui.ui.modals.pickers import ChoicePicker
+from itsm_tui.ui.modals.prompts import TextPrompt
+from itsm_tui.ui.render import literal
+from itsm_tui.ui.triage import TRIAGE_BINDINGS, Target, Triage
+from itsm_tui.ui.view_picker import ViewPicker
+from itsm_tui.ui.widgets.filter_bar import FilterBarKeys, FilterError, FilterInput
+from itsm_tui.ui.widgets.footer import KeyFooter
+from itsm_tui.ui.widgets.frame import Frame
+from itsm_tui.ui.widgets.ticket_table import COLUMNS, SORT_CHOICES, TicketTable
 
 REFRESH_SECONDS = 5.0
 
@@ -96,14 +99,16 @@ class QueueScreen(FilterBarKeys, Triage, Screen):
 
     @work(exclusive=True, group="count", thread=True, exit_on_error=False)
     def _count(self) -> None:
+        text = self.filter_text
         try:
-            total = queue.count(self.user, self.filter_text)
+            total = queue.count(self.user, text)
         except Exception:  # the table reports the same error
             total = None
-        self.app.call_from_thread(self._show_total, total)
+        self.post_message(Counted(text, total))
 
-    def _show_total(self, total: int | None) -> None:
-        self.total = total
+    @on(Counted)
+    def _show_total(self, event: Counted) -> None:
+        self.total = event.total
         self._status_line()
 
     def _status_line(self) -> None:
@@ -128,29 +133,33 @@ class QueueScreen(FilterBarKeys, Triage, Screen):
             self.table.refresh_window()
             self._count()
 
-    @on(TicketTable.Loaded)
+    @on(RowsLoaded)
     def _loaded(self) -> None:
         self._status_line()
 
-    @on(TicketTable.LoadFailed)
-    def _load_failed(self, event: TicketTable.LoadFailed) -> None:
+    @on(LoadFailed)
+    def _load_failed(self, event: LoadFailed) -> None:
         if not self.table.stale:  # rows kept are marked stale with the reason: no toast every 5 s
             self.app.notify(event.error, severity="error", title="Could not load tickets")
 
-    @on(TicketTable.Opened)
-    def _open(self, event: TicketTable.Opened) -> None:
+    @on(RowOpened)
+    def _open(self, event: RowOpened) -> None:
         self.app.open_ticket(event.row_id)
 
     # ------------------------------------------------------------ filter bar
 
-    def apply_filter(self, text: str, close: bool) -> None:
-        """Apply the filter if it parses; otherwise show where it is wrong."""
+    @work(exclusive=True, group="queue-filter", exit_on_error=False)
+    async def apply_filter(self, text: str, close: bool) -> None:
+        """Apply the filter if it compiles (off the UI thread: unknown names are errors too, and
+        names are looked up); otherwise show where it is wrong."""
         error = self.query_one(FilterError)
         try:
-            parse(text)
-            queue.compile_filter(self.user, text)  # unknown names are errors too
+            await asyncio.to_thread(queue.compile_filter, self.user, text)
         except QueryError as exc:
             error.point_at(exc)
+            return
+        except SHOWN_ERRORS as exc:
+            error.say(str(exc))
             return
         error.clear()
         if text != self.filter_text:

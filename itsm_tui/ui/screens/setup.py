@@ -11,13 +11,15 @@ from textual.containers import Center, Vertical
 from textual.screen import Screen
 from textual.widgets import Static
 
-from ...core import demo, setup, users
-from ...core.errors import ItsmError
-from ...core.models import User
-from ..failures import DB_ERRORS, db_message
-from ..modals import FormField, FormModal
-from ..render import literal
-from ..widgets.footer import KeyFooter
+from itsm_tui.core import demo, setup
+from itsm_tui.core.people import users
+from itsm_tui.core.store.db_errors import DATABASE_ERRORS
+from itsm_tui.core.errors import ItsmError
+from itsm_tui.core.store.models import User
+from itsm_tui.ui.failures import db_message
+from itsm_tui.ui.modals.forms import FormField, FormModal
+from itsm_tui.ui.render import literal
+from itsm_tui.ui.widgets.footer import KeyFooter
 
 
 class SetupScreen(Screen):
@@ -68,7 +70,7 @@ class SetupScreen(Screen):
         except ItsmError as exc:
             progress.update(literal(f"\n{exc}"))
             return
-        except DB_ERRORS as exc:
+        except DATABASE_ERRORS as exc:
             progress.update(literal(f"\n{db_message(exc, 'press d or e to try again')}"))
             return
         if with_demo:

@@ -18,19 +18,24 @@ from textual.screen import Screen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
-from ...core import assets, audit, clock, inventory
-from ...core.errors import ConflictError, NotFound
-from ...core.models import Department, Network, System, User
-from ...core.permissions import allowed
-from ...core.text import strip_controls
-from ..export_modal import ExportContext, ExportModal
-from ..modals import ChoicePicker, ConflictModal
-from ..opening import OpenWhenRead, reused_screen
-from ..render import literal, one_line, priority_text, status_text, when
-from ..widgets.asset_tables import asset_status
-from ..widgets.footer import KeyFooter
-from ..widgets.frame import Frame
-from .inventory import DB_ERRORS, InventoryActions
+from itsm_tui.core.inventory import lists as assets, service as inventory
+from itsm_tui.core.store import audit
+from itsm_tui.core import clock
+from itsm_tui.core.errors import NotFound
+from itsm_tui.core.store.models import Department, Network, System, User
+from itsm_tui.core.people.permissions import allowed
+from itsm_tui.core.text import strip_controls
+from itsm_tui.ui.export_modal import ExportContext, ExportModal
+from itsm_tui.ui.failures import SHOWN_ERRORS
+from itsm_tui.ui.inventory_actions import InventoryActions
+from itsm_tui.ui.messages import RecordGone, RecordRead
+from itsm_tui.ui.modals.pickers import ChoicePicker
+from itsm_tui.ui.opening import OpenWhenRead, reused_screen
+from itsm_tui.ui.reconcile import write_and_reconcile
+from itsm_tui.ui.render import literal, one_line, priority_text, status_text, when
+from itsm_tui.ui.widgets.asset_tables import asset_status
+from itsm_tui.ui.widgets.footer import KeyFooter
+from itsm_tui.ui.widgets.frame import Frame
 
 REFRESH_SECONDS = 5.0
 PICKER_LIMIT = 50
@@ -222,19 +227,24 @@ class SystemScreen(InventoryActions, Screen):
         try:
             view = read_system(self.actor, system_id)
         except NotFound as exc:
-            self.app.call_from_thread(self._gone, system_id, str(exc))
+            self.post_message(RecordGone(system_id, str(exc)))
             return
-        except DB_ERRORS as exc:
-            self.app.call_from_thread(self.app.notify, str(exc), severity="error")
+        except SHOWN_ERRORS as exc:
+            self.app.notify(str(exc), severity="error")  # thread-safe
             return
-        self.app.call_from_thread(self._show, view)
+        self.post_message(RecordRead(system_id, view))
 
-    def _gone(self, system_id: int, message: str) -> None:
-        if system_id != self.system_id:
+    @on(RecordGone)
+    def _gone(self, event: RecordGone) -> None:
+        if event.record_id != self.system_id:
             return
-        self.app.notify(message, severity="error")
+        self.app.notify(event.error, severity="error")
         if self.app.screen is self:
             self.app.pop_screen()
+
+    @on(RecordRead)
+    def _read(self, event: RecordRead) -> None:
+        self._show(event.view)
 
     # ------------------------------------------------------------ drawing
 
@@ -398,7 +408,7 @@ class SystemScreen(InventoryActions, Screen):
         me, hostname = self.user, self.view.system["hostname"]
         try:
             first = await asyncio.to_thread(unattached_peripherals, me)
-        except DB_ERRORS as exc:
+        except SHOWN_ERRORS as exc:
             self.app.notify(str(exc), severity="error")
             return
         if not first:
@@ -425,26 +435,13 @@ class SystemScreen(InventoryActions, Screen):
 
     async def _link_peripheral(self, peripheral_id: int, version: int, system_id: int | None, done: str) -> None:
         me = self.user
-        try:
-            row = await asyncio.to_thread(inventory.attach_peripheral, me, peripheral_id, version, system_id)
-        except ConflictError as exc:
-            choice = await self.app.push_screen_wait(ConflictModal(str(exc)))
-            if choice == "reapply":
-                try:
-                    fresh = await asyncio.to_thread(inventory.get, me, "peripheral", peripheral_id)
-                    row = await asyncio.to_thread(inventory.attach_peripheral, me, peripheral_id,
-                                                  fresh.version, system_id)
-                except DB_ERRORS as again:
-                    self.app.notify(str(again), severity="error", timeout=8)
-                else:
-                    self.app.notify(f"{row.name} {done}")
-            self.changed()
-            return
-        except DB_ERRORS as exc:
-            self.app.notify(str(exc), severity="error", timeout=8)
-            self.changed()
-            return
-        self.app.notify(f"{row.name} {done}")
+        outcome = await write_and_reconcile(
+            self.app, lambda fresh: inventory.attach_peripheral(me, peripheral_id, fresh, system_id), version,
+            lambda: inventory.get(me, "peripheral", peripheral_id).version)
+        if outcome.error is not None:
+            self.app.notify(str(outcome.error), severity="error", timeout=8)
+        elif outcome.written:
+            self.app.notify(f"{outcome.result.name} {done}")
         self.changed()
 
 

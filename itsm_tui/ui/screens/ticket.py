@@ -7,31 +7,31 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from peewee import JOIN
 from rich.cells import cell_len
 from rich.console import Group
 from rich.text import Text
-from textual import work
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Static
 
-from ... import config
-from ...core import clock, files, tickets, timeline
-from ...core.errors import ItsmError
-from ...core.models import (
-    LEVEL_NAMES, Attachment, Category, Department, Network, Peripheral, System, Ticket, User,
-)
-from ...core.permissions import allowed, is_staff
-from ..export_modal import EXPORT_KEYS, ExportContext, ExportModal
-from ..modals import ChoicePicker, PathPrompt
-from ..opening import OpenWhenRead, reused_screen
-from ..render import SLA_STYLES, literal, outcome, priority_text, status_text, when
-from ..triage import TRIAGE_BINDINGS, Target, Triage
-from ..widgets.footer import KeyFooter
-from ..widgets.frame import Frame
+from itsm_tui.core import config
+from itsm_tui.core import clock, files
+from itsm_tui.core.tickets import service as tickets, timeline
+from itsm_tui.core.errors import ItsmError
+from itsm_tui.core.store.models import LEVEL_NAMES, Ticket, User
+from itsm_tui.core.people.permissions import is_staff
+from itsm_tui.ui.export_modal import EXPORT_KEYS, ExportContext, ExportModal
+from itsm_tui.ui.messages import RecordGone, RecordRead
+from itsm_tui.ui.modals.pickers import ChoicePicker
+from itsm_tui.ui.modals.prompts import PathPrompt
+from itsm_tui.ui.opening import OpenWhenRead, reused_screen
+from itsm_tui.ui.render import SLA_STYLES, literal, outcome, priority_text, status_text, when
+from itsm_tui.ui.triage import TRIAGE_BINDINGS, Target, Triage
+from itsm_tui.ui.widgets.footer import KeyFooter
+from itsm_tui.ui.widgets.frame import Frame
 
 REFRESH_SECONDS = 5.0
 
@@ -47,52 +47,10 @@ class TicketView:
 
 
 def read_ticket(actor: User, ticket_id: int) -> TicketView:
-    """One permission check, then the ticket with the names the screen shows in one query (a
-    name read lazily while painting would be a query on the UI thread)."""
-    ticket_id = tickets.get(actor, ticket_id).id
-    assignee = User.alias()
-    ticket = (Ticket.select(Ticket, User, Category, assignee)
-              .join(User, on=(Ticket.requester == User.id), attr="requester")
-              .switch(Ticket).join(Category, on=(Ticket.category == Category.id), attr="category")
-              .switch(Ticket).join(assignee, JOIN.LEFT_OUTER, on=(Ticket.assignee == assignee.id),
-                                   attr="assignee")
-              .where(Ticket.id == ticket_id).get())
-    attachments = list(Attachment.select(Attachment, User).join(User)
-                       .where(Attachment.ticket == ticket.id).order_by(Attachment.id))
-    events = timeline.story(ticket.id, staff=is_staff(actor))
-    return TicketView(ticket, events, attachments, _asset(actor, ticket))
-
-
-def _asset(actor: User, ticket: Ticket) -> str:
-    """The linked asset with its department and network; requesters, who have no inventory
-    rights, see only that something is linked and its asset tag."""
-    if not allowed(actor.role, "inventory.view"):
-        if ticket.system_id:
-            return f"a system, asset tag {System.get_by_id(ticket.system_id).asset_tag}"
-        if ticket.peripheral_id:
-            return f"a peripheral, asset tag {Peripheral.get_by_id(ticket.peripheral_id).asset_tag}"
-        return "—"
-    if ticket.system_id:
-        asset = _with_place(System, ticket.system_id)
-        parts = [f"{asset.hostname} · {asset.asset_tag} · {asset.type} · {asset.ip or 'no IP'}"]
-    elif ticket.peripheral_id:
-        asset = _with_place(Peripheral, ticket.peripheral_id)
-        parts = [f"{asset.name} · {asset.asset_tag} · {asset.kind}"]
-    else:
-        return "—"
-    if asset.department_id:
-        parts.append(f"department {asset.department.name}")
-    if asset.network_id:
-        parts.append(f"network {asset.network.name} ({asset.network.cidr})")
-    return " · ".join(parts)
-
-
-def _with_place(model, asset_id: int):
-    """A system or peripheral with its department and network, in one query."""
-    return (model.select(model, Department, Network)
-            .join(Department, JOIN.LEFT_OUTER, on=(model.department == Department.id), attr="department")
-            .switch(model).join(Network, JOIN.LEFT_OUTER, on=(model.network == Network.id), attr="network")
-            .where(model.id == asset_id).get())
+    """One permission check, then everything the screen shows, each part in one query."""
+    ticket = timeline.ticket_with_names(actor, ticket_id)
+    return TicketView(ticket, timeline.story(ticket.id, staff=is_staff(actor)), tickets.attachments_of(ticket.id),
+                      timeline.linked_asset(actor, ticket))
 
 
 def open_ticket(app, ticket_id: int) -> None:
@@ -170,21 +128,23 @@ class TicketScreen(Triage, Screen):
         try:
             view = read_ticket(self.user, ticket_id)
         except ItsmError as exc:
-            self.app.call_from_thread(self._gone, ticket_id, str(exc))
+            self.post_message(RecordGone(ticket_id, str(exc)))
             return
-        self.app.call_from_thread(self._show, ticket_id, view)
+        self.post_message(RecordRead(ticket_id, view))
 
-    def _gone(self, ticket_id: int, message: str) -> None:
-        if ticket_id != self.ticket_id:
+    @on(RecordGone)
+    def _gone(self, event: RecordGone) -> None:
+        if event.record_id != self.ticket_id:
             return
-        self.app.notify(message, severity="error")
+        self.app.notify(event.error, severity="error")
         if self.app.screen is self:
             self.app.pop_screen()
 
-    def _show(self, ticket_id: int, view: TicketView) -> None:
-        if ticket_id != self.ticket_id:
+    @on(RecordRead)
+    def _show(self, event: RecordRead) -> None:
+        if event.record_id != self.ticket_id:
             return  # read for the ticket this screen showed before
-        previous = self.view
+        previous, view = self.view, event.view
         self.view = view
         if previous and (previous.ticket.version, len(previous.events)) == (view.ticket.version, len(view.events)):
             return  # nothing new: leave the screen (and its scroll position) alone

@@ -10,7 +10,6 @@ import asyncio
 import secrets
 from dataclasses import dataclass
 
-from peewee import DatabaseError, InterfaceError
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -18,18 +17,24 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Static
 
-from ...core import clock, users
-from ...core.errors import ConflictError, ItsmError, PermissionDenied, ValidationError
-from ...core.models import ROLES, Department, User
-from ...core.permissions import require
-from ...core.queue import END, Cursor, Page
-from ..failures import db_message
-from ..modals import ConfirmModal, Draft, FormField, FormModal, MessageModal, kept_message
-from ..render import literal, one_line, when
-from ..widgets.filter_bar import FilterBarKeys, FilterInput
-from ..widgets.footer import KeyFooter
-from ..widgets.frame import Frame
-from ..widgets.log_table import UserTable, ago
+from itsm_tui.core import clock
+from itsm_tui.core.people import users
+from itsm_tui.core.store.db_errors import DATABASE_ERRORS
+from itsm_tui.core.errors import ConflictError, ItsmError, PermissionDenied, ValidationError
+from itsm_tui.core.store.models import ROLES, Department, User
+from itsm_tui.core.people.permissions import require
+from itsm_tui.core.tickets.queue import END, Cursor, Page
+from itsm_tui.ui.failures import SHOWN_ERRORS, db_message
+from itsm_tui.ui.messages import LoadFailed, RowHighlighted, RowOpened, RowsLoaded
+from itsm_tui.ui.modals.base import ConfirmModal
+from itsm_tui.ui.modals.draft_keeper import Draft, kept_message
+from itsm_tui.ui.modals.forms import FormField, FormModal
+from itsm_tui.ui.modals.panels import MessageModal
+from itsm_tui.ui.render import literal, one_line, when
+from itsm_tui.ui.widgets.filter_bar import FilterBarKeys, FilterInput
+from itsm_tui.ui.widgets.footer import KeyFooter
+from itsm_tui.ui.widgets.frame import Frame
+from itsm_tui.ui.widgets.log_table import UserTable, ago
 
 REFRESH_SECONDS = 5.0
 GENERATE_HINT = "leave empty to generate one (shown once)"
@@ -71,7 +76,7 @@ class ThreadedFormModal(FormModal):
         except ItsmError as err:
             self.show_error(str(err), getattr(err, "field", None))
             return
-        except (DatabaseError, InterfaceError) as err:
+        except DATABASE_ERRORS as err:
             self.show_error(kept_message(err) if self.keeper.draft else db_message(err), None)
             return
         finally:
@@ -195,7 +200,7 @@ class UsersScreen(FilterBarKeys, Screen):
             if self.app.screen is self and len(self.app.screen_stack) > 1:
                 self.app.pop_screen()
             return
-        except (ItsmError, DatabaseError, InterfaceError) as exc:
+        except SHOWN_ERRORS as exc:
             self.app.notify(str(exc), severity="error", title="Could not read the users")
             return
         self.allowed = True
@@ -248,17 +253,17 @@ class UsersScreen(FilterBarKeys, Screen):
         self.table.refresh_window(keep_id=keep, force=True)
         self.app.changed()
 
-    @on(UserTable.Loaded)
+    @on(RowsLoaded)
     def _loaded(self) -> None:
         self._status_line()
         self._selected_line(self.table.current)
 
-    @on(UserTable.Highlighted)
-    def _highlighted(self, event: UserTable.Highlighted) -> None:
+    @on(RowHighlighted)
+    def _highlighted(self, event: RowHighlighted) -> None:
         self._selected_line(event.row)
 
-    @on(UserTable.LoadFailed)
-    def _load_failed(self, event: UserTable.LoadFailed) -> None:
+    @on(LoadFailed)
+    def _load_failed(self, event: LoadFailed) -> None:
         self.app.notify(event.error, severity="error", title="Could not load the users")
 
     def action_back(self) -> None:
@@ -289,8 +294,8 @@ class UsersScreen(FilterBarKeys, Screen):
             lambda: [d.name for d in Department.select(Department.name).order_by(Department.name)])
         return [(name, name) for name in names]
 
-    @on(UserTable.Opened)
-    def _opened(self, event: UserTable.Opened) -> None:
+    @on(RowOpened)
+    def _opened(self, event: RowOpened) -> None:
         row = next((r for r in self.table.rows if r["id"] == event.row_id), None)
         if row is None:
             return
@@ -319,7 +324,7 @@ class UsersScreen(FilterBarKeys, Screen):
             return
         try:
             departments = await self._departments()
-        except (DatabaseError, InterfaceError) as exc:
+        except DATABASE_ERRORS as exc:
             self.app.notify(str(exc), severity="error")
             return
         actor = self.user
@@ -367,7 +372,7 @@ class UsersScreen(FilterBarKeys, Screen):
             return
         try:
             departments = await self._departments()
-        except (DatabaseError, InterfaceError) as exc:
+        except DATABASE_ERRORS as exc:
             self.app.notify(str(exc), severity="error")
             return
         actor, user_id, version = self.user, row["id"], row["version"]
@@ -424,7 +429,7 @@ class UsersScreen(FilterBarKeys, Screen):
         except PermissionDenied as exc:
             await self.app.push_screen_wait(MessageModal("Not allowed", [str(exc)]))
             return
-        except (ItsmError, DatabaseError, InterfaceError) as exc:
+        except SHOWN_ERRORS as exc:
             self.app.notify(str(exc), severity="error")
             return
         self.app.notify(f"{'Disabled' if row['is_active'] else 'Enabled'} {name}")
@@ -465,7 +470,7 @@ class UsersScreen(FilterBarKeys, Screen):
             return
         try:
             await asyncio.to_thread(users.unlock, self.user, row["id"])
-        except (ItsmError, DatabaseError, InterfaceError) as exc:
+        except SHOWN_ERRORS as exc:
             self.app.notify(str(exc), severity="error")
             return
         self.app.notify(f"Unlocked {name}")

@@ -12,8 +12,8 @@ from decimal import Decimal
 from rich.text import Text
 from textual.binding import Binding
 
-from ..render import cell, literal
-from .paged_table import Column, PagedTable
+from itsm_tui.ui.render import cell, literal
+from itsm_tui.ui.widgets.paged_table import Column, PagedTable
 
 ASSET_STATUS_STYLES = {"in use": "", "in stock": "cyan", "in repair": "yellow", "retired": "dim"}
 

@@ -7,9 +7,9 @@ from rich.text import Text
 from textual.timer import Timer
 from textual.widgets import Input, Static
 
-from ...core.errors import QueryError
-from ..inputs import InOrderInput
-from ..render import literal
+from itsm_tui.core.errors import QueryError
+from itsm_tui.ui.inputs import InOrderInput
+from itsm_tui.ui.render import literal
 
 
 class FilterInput(InOrderInput):

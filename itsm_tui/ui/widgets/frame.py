@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
-from ..render import literal
+from itsm_tui.ui.render import literal
 
 
 class Frame(Static):

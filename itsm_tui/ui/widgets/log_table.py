@@ -15,11 +15,11 @@ from datetime import datetime
 
 from rich.text import Text
 from textual.binding import Binding
-from textual.message import Message
 
-from ...core.activity import action_label, entity_label
-from ..render import cell
-from .paged_table import Column, PagedTable
+from itsm_tui.core.audit.activity import action_label, entity_label
+from itsm_tui.ui.messages import RowHighlighted
+from itsm_tui.ui.render import cell
+from itsm_tui.ui.widgets.paged_table import Column, PagedTable
 
 
 @dataclass(frozen=True)
@@ -64,11 +64,6 @@ def ago(moment: datetime | None, now: datetime) -> str:
 class HighlightingTable(PagedTable):
     """A PagedTable that says when the row under the cursor changed."""
 
-    class Highlighted(Message):
-        def __init__(self, row: dict | None) -> None:
-            super().__init__()
-            self.row = row
-
     def __init__(self, loader, **kwargs) -> None:
         super().__init__(loader, **kwargs)
         self._shown: tuple | None = ()
@@ -78,7 +73,7 @@ class HighlightingTable(PagedTable):
         key = (row["id"], row.get("version"), row.get("locked_until"), row.get("is_active")) if row else None
         if key != self._shown:
             self._shown = key
-            self.post_message(self.Highlighted(row))
+            self.post_message(RowHighlighted(row))
 
     def _move_to(self, target: int, paging: bool = False) -> None:
         super()._move_to(target, paging)

@@ -14,16 +14,17 @@ from typing import Callable
 
 from rich.style import Style
 from rich.text import Text
-from textual import events
+from textual import events, on
 from textual.binding import Binding
 from textual.geometry import Region
-from textual.message import Message
 from textual.reactive import reactive
 from textual.strip import Strip
 from textual.widget import Widget
 
-from ...core import clock, db_errors
-from ...core.queue import END, Cursor, Page
+from itsm_tui.core import clock
+from itsm_tui.core.store import db_errors
+from itsm_tui.core.tickets.queue import END, Cursor, Page
+from itsm_tui.ui.messages import LoadFailed, PageFailed, PageRead, RowOpened, RowsLoaded
 
 MAX_ROWS = 400
 MIN_FLEX = 24  # the flexible column (a title) keeps at least this many cells while others can go
@@ -60,19 +61,6 @@ class PagedTable(Widget, can_focus=True):
         Binding("space", "mark", "Mark"),
         Binding("enter", "open", "Open"),
     ]
-
-    class Opened(Message):
-        def __init__(self, row_id: int) -> None:
-            super().__init__()
-            self.row_id = row_id
-
-    class LoadFailed(Message):
-        def __init__(self, error: str) -> None:
-            super().__init__()
-            self.error = error
-
-    class Loaded(Message):
-        """Rows or marks changed (the screen updates its status line)."""
 
     sort = reactive(None, always_update=True)  # an object with .key and .descending
 
@@ -133,9 +121,9 @@ class PagedTable(Widget, can_focus=True):
                 page = fetch()
             except Exception as exc:  # shown to the operator; the table keeps its rows
                 words = db_errors.reason(exc) if db_errors.is_database_error(exc) else str(exc)
-                self.app.call_from_thread(self._failed, generation, words)
+                self.post_message(PageFailed(generation, words))
                 return
-            self.app.call_from_thread(self._arrived, generation, page, apply, fresh)
+            self.post_message(PageRead(generation, page, apply, fresh))
 
         self.run_worker(work, thread=True, group="ticket-table", exit_on_error=False)
 
@@ -149,35 +137,37 @@ class PagedTable(Widget, can_focus=True):
         for callback in callbacks:
             callback()
 
-    def _arrived(self, generation: int, page: Page, apply: Callable[[Page], None], fresh: bool) -> None:
-        if generation != self._generation:
+    @on(PageRead)
+    def _arrived(self, event: PageRead) -> None:
+        if event.generation != self._generation:
             return
         self.fetching = self.prefetching = False
         self.read_at = time.monotonic()
         was_stale, self.stale = self.stale, ""
-        if fresh:
+        if event.fresh:
             self.now = self._fresh_at = clock.now()
-        apply(page)
+        event.apply(event.page)
         self._loaded_callbacks()
         self._clamp()
         if was_stale:
             self.refresh()
         else:
             self._refresh_changed()
-        self.post_message(self.Loaded())
+        self.post_message(RowsLoaded())
         if self._typed_ahead and not self.fetching:
             self._replay()  # the moves typed while it was read; painted with it
 
-    def _failed(self, generation: int, message: str) -> None:
-        if generation == self._generation:
+    @on(PageFailed)
+    def _failed(self, event: PageFailed) -> None:
+        if event.generation == self._generation:
             self.fetching = self.prefetching = False
             self._typed_ahead.clear()
             self._loaded_callbacks()
             if self.rows:  # keep the rows, say they are old and why
-                self.stale = f"showing rows from {self._fresh_at:%H:%M}: {message}"
+                self.stale = f"showing rows from {self._fresh_at:%H:%M}: {event.error}"
                 self._clamp()
                 self.refresh()
-            self.post_message(self.LoadFailed(message))
+            self.post_message(LoadFailed(event.error))
 
     def read_lately(self) -> bool:
         """Whether a read is under way or rows arrived within FRESH_FOR seconds: a timed refresh
@@ -333,11 +323,11 @@ class PagedTable(Widget, can_focus=True):
         if row and not self.fetching:  # while a new page loads, the row under the cursor is stale
             self.marks ^= {row["id"]}
             self._move_to(self.cursor + 1)
-            self.post_message(self.Loaded())  # the screen's status line counts the marks
+            self.post_message(RowsLoaded())  # the screen's status line counts the marks
 
     def action_open(self) -> None:
         if self.current:
-            self.post_message(self.Opened(self.current["id"]))
+            self.post_message(RowOpened(self.current["id"]))
 
     def on_resize(self, event: events.Resize) -> None:
         self._clamp()

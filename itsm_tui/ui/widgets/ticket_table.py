@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from rich.text import Text
 
-from ..render import age, cell, priority_text, sla_due, status_text
-from .paged_table import Column, PagedTable
+from itsm_tui.ui.render import age, cell, priority_text, sla_due, status_text
+from itsm_tui.ui.widgets.paged_table import Column, PagedTable
 
 # Narrow screens drop category, requester, then assignee (highest ``drop`` first) so that the
 # title stays readable; age and SLA always stay.

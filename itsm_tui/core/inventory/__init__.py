@@ -1,0 +1,1 @@
+"""Inventory: the write service (systems, peripherals, networks, stock) beside its list reader."""

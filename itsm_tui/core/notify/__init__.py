@@ -1,0 +1,1 @@
+"""Notifications to users and their e-mail outbox."""

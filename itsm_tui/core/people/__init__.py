@@ -1,0 +1,1 @@
+"""People: users, authentication and the role permissions."""

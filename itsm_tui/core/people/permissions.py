@@ -1,0 +1,66 @@
+"""The role matrix: one table that every service consults (and the README reproduces).
+
+Ownership rules (a requester acts only on tickets they requested) live in the ticket service,
+next to the data they need; this table says which roles may attempt an action at all.
+"""
+
+from __future__ import annotations
+
+from itsm_tui.core.errors import PermissionDenied
+from itsm_tui.core.store.models import User
+
+REQUESTER, AGENT, SUPERVISOR, ADMIN = "requester", "agent", "supervisor", "admin"
+STAFF = frozenset({AGENT, SUPERVISOR, ADMIN})
+EVERYONE = frozenset({REQUESTER}) | STAFF
+
+# action -> (roles allowed, what it means). Keep the descriptions short: the README shows them.
+MATRIX: dict[str, tuple[frozenset[str], str]] = {
+    "ticket.view_own": (EVERYONE, "see and follow tickets they requested"),
+    "ticket.create": (EVERYONE, "open a ticket (requesters for themselves only)"),
+    "ticket.comment": (EVERYONE, "add a public comment (requesters on their own tickets)"),
+    "ticket.reopen_own": (EVERYONE, "reopen or close their own resolved ticket"),
+    "ticket.view_all": (STAFF, "see every ticket, internal notes included"),
+    "ticket.note": (STAFF, "add an internal note"),
+    "ticket.work": (STAFF, "edit, change status, set impact/urgency/priority, link assets"),
+    "ticket.assign_self": (STAFF, "assign a ticket to themselves"),
+    "ticket.create_for_other": (STAFF, "open a ticket on behalf of another user"),
+    "ticket.assign_other": (frozenset({SUPERVISOR, ADMIN}), "assign a ticket to another agent"),
+    "inventory.view": (STAFF, "see systems, peripherals, stock, departments, networks"),
+    "inventory.edit": (STAFF, "add, edit and delete inventory; adjust stock"),
+    "audit.view_work": (STAFF, "read ticket and inventory history"),
+    "audit.view_all": (frozenset({SUPERVISOR, ADMIN}), "read the whole log, logins included"),
+    "analytics.view": (frozenset({SUPERVISOR, ADMIN}), "see analytics for the whole desk"),
+    "analytics.view_own": (STAFF, "see analytics of the tickets assigned to them"),
+    "user.view": (STAFF, "list users (to pick requesters and assignees)"),
+    "user.manage": (frozenset({ADMIN}), "create users, change roles, disable, reset passwords"),
+    "user.unlock": (frozenset({SUPERVISOR, ADMIN}), "unlock an account locked by failed logins"),
+    "settings.manage": (frozenset({ADMIN}), "edit categories and settings, load demo data"),
+    "import.run": (frozenset({ADMIN}), "import tickets and inventory from other tools' files"),
+}
+
+
+def allowed(role: str, action: str) -> bool:
+    return role in MATRIX[action][0]
+
+
+def require(actor, action: str) -> None:
+    """Raise PermissionDenied unless ``actor`` (an active user) may perform ``action``.
+
+    Role and active flag are read from the database, not from the caller's copy: an operator
+    disabled or demoted while logged in loses the rights at their next action.
+    """
+    current = User.select(User.role, User.is_active).where(User.id == actor.id).first()
+    if current is None or not current.is_active:
+        raise PermissionDenied(f"{actor.username} is disabled")
+    actor.role, actor.is_active = current.role, current.is_active
+    if not allowed(actor.role, action):
+        raise PermissionDenied(f"{a_role(actor.role)} may not {MATRIX[action][1]}")
+
+
+def a_role(role: str) -> str:
+    """"an agent", "an admin", "a supervisor": the role with its article, for messages."""
+    return f"{'an' if role[:1] in 'aeiou' else 'a'} {role}"
+
+
+def is_staff(actor) -> bool:
+    return actor.role in STAFF

@@ -1,0 +1,315 @@
+"""Schema versions: create, upgrade, check, and render the reference DDL in ``sql/``.
+
+The version lives in ``schema_meta``. A migration is a function run once to go from version
+N-1 to N; ``MIGRATIONS`` lists them in order. A new database is created from the models at
+``SCHEMA_VERSION`` directly; an older one runs the migrations it has not had yet.
+
+Versions: 1, the first release; 2, saved ticket views and user preferences; 3, the SLA engine
+(policies, calendar settings, risk times, pauses, frozen outcomes, alerts), automatic assignment,
+e-mail, and the fields that imported tickets carry; 4, indexes: covering ones for the figures
+over tickets resolved in a period (in place of the v3 index on ``resolved_at``), the SLA
+alerts' look-back, and the log's type-and-action filters; 5, the trust boundary: each log
+entry's channel and real actor (CLI impersonation), the audit log append-only on SQLite
+(triggers; on MySQL by the runtime account's grants, see ``grant_statements``), and failed
+logins counted per source (``login_throttle``); 6, request keys (``request_key``): a retried
+save is written once; 7, an index led by ``closed_at`` for the history and trend figures.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Callable, Sequence
+
+from peewee import ForeignKeyField, MySQLDatabase, SqliteDatabase
+
+from itsm_tui.core.store.db import MYSQL_TABLE_SETTINGS, database
+from itsm_tui.core.errors import SchemaError
+from itsm_tui.core.store.models import (
+    ALL_MODELS, AuditEntry, Category, CategoryAgent, EmailMessage, LoginThrottle, RequestKey, SavedView, SchemaMeta,
+    Setting, SlaAlert, SlaPolicy, Ticket, User, UserPreference,
+)
+
+SCHEMA_VERSION = 7
+VERSION_KEY = "schema_version"
+
+Migration = tuple[int, Callable[[], None]]
+
+
+def _add_views() -> None:
+    """v2: saved ticket views and per-user preferences (two new tables, nothing else)."""
+    _create_missing_tables([SavedView, UserPreference])
+
+
+V3_COLUMNS = (
+    (User, ("is_away",)),
+    (Category, ("auto_assign", "last_assignee")),
+    (Ticket, (
+        "response_risk_at", "resolution_risk_at", "sla_paused_at", "sla_paused_seconds", "response_met",
+        "resolution_met",
+        "subcategory", "assignment_group", "contact_type", "configuration_item", "opened_by",
+        "resolved_by", "source_mod_count",
+    )),
+)
+
+
+def _add_sla() -> None:
+    """v3: new columns on user, category and ticket; SLA, assignment and e-mail tables."""
+    for model, names in V3_COLUMNS:
+        _add_missing_columns(model, names)
+    _create_missing_tables([Setting, SlaPolicy, SlaAlert, CategoryAgent, EmailMessage])
+    _create_missing_index("ticket_status_resolution_due", "ticket", ("status", "resolution_due"))
+    _create_missing_index("ticket_resolved_at", "ticket", ("resolved_at",))
+    for index in Ticket._schema._create_indexes(safe=False):  # the covering index of the SLA figures
+        sql, params = index.query()
+        if "sla_paused_at" in sql and _index_name(sql) not in _index_names("ticket"):
+            database.execute_sql(sql, params)
+
+
+# Each step may have been cut short on MySQL, which commits every DDL statement at once: a step
+# adds only what is missing, so the next ``init`` completes it instead of failing on a duplicate.
+
+def _add_missing_columns(model, names: tuple[str, ...]) -> None:
+    """Add the columns (with their NOT NULL, foreign key and index) that are not there yet."""
+    from playhouse.migrate import MySQLMigrator, SqliteMigrator, migrate
+
+    migrator = MySQLMigrator(database) if isinstance(database.obj, MySQLDatabase) else SqliteMigrator(database)
+    table = model._meta.table_name
+    columns = {column.name: column for column in database.get_columns(table)}
+    keys = {key.column for key in database.get_foreign_keys(table)}
+    indexed = {tuple(index.columns) for index in database.get_indexes(table)}
+    operations = []
+    for field in (model._meta.fields[name] for name in names):
+        column = field.column_name
+        if column not in columns:
+            operations.append(migrator.add_column(table, column, field))
+            continue
+        if not field.null and columns[column].null:
+            operations += [migrator.apply_default(table, column, field), migrator.add_not_null(table, column)]
+        if isinstance(field, ForeignKeyField) and migrator.explicit_create_foreign_key and column not in keys:
+            operations.append(migrator.add_foreign_key_constraint(
+                table, column, field.rel_model._meta.table_name, field.rel_field.column_name,
+                field.on_delete, field.on_update))
+        if (field.index or field.unique) and (column,) not in indexed:
+            operations.append(migrator.add_index(table, (column,), field.unique))
+    migrate(*operations)
+
+
+def _create_missing_tables(models) -> None:
+    """Create each table, then each of its indexes, that is not there yet (peewee's safe mode
+    skips every index of an existing table on MySQL)."""
+    for model in models:
+        if not database.table_exists(model._meta.table_name):
+            database.execute(model._schema._create_table(safe=False))
+        for index in model._schema._create_indexes(safe=False):
+            sql, params = index.query()
+            if _index_name(sql) not in _index_names(model._meta.table_name):
+                database.execute_sql(sql, params)
+
+
+def _index_names(table: str) -> set[str]:
+    return {index.name for index in database.get_indexes(table)}
+
+
+def _index_name(create_sql: str) -> str:
+    # 'CREATE INDEX "name" ON ...' or 'CREATE UNIQUE INDEX `name` ON ...'
+    return create_sql.split(" ON ", 1)[0].split()[-1].strip('"`')
+
+
+def _create_missing_index(name: str, table: str, columns: tuple[str, ...]) -> None:
+    if name not in _index_names(table):
+        database.execute_sql(f"CREATE INDEX {name} ON {table} ({', '.join(columns)})")
+
+
+def _drop_index_if_present(name: str, table: str) -> None:
+    if name in _index_names(table):
+        on_table = f" ON {table}" if isinstance(database.obj, MySQLDatabase) else ""
+        database.execute_sql(f"DROP INDEX {name}{on_table}")
+
+
+def _create_index(model, columns: tuple[str, ...]) -> None:
+    """Create the model's index on exactly ``columns`` (as the model declares it), if missing."""
+    for index in model._meta.fields_to_index():
+        if tuple(getattr(e, "column_name", None) for e in index._expressions) == columns:
+            sql, params = model._schema._create_index(index, safe=False).query()
+            if _index_name(sql) not in _index_names(model._meta.table_name):
+                database.execute_sql(sql, params)
+
+
+def _v4_indexes() -> None:
+    """v4: covering indexes for the figures over tickets resolved in a period (in place of the
+    v3 index on ``resolved_at``), for the SLA alerts' look-back and for the log's
+    type-and-action filters."""
+    _create_index(Ticket, ("resolved_at", "assignee_id", "created_at", "response_met", "resolution_met"))
+    _create_index(AuditEntry, ("entity_type", "action", "at"))
+    for moment in ("response_due", "response_risk_at", "resolution_risk_at"):
+        _create_index(Ticket, (moment,))
+    _drop_index_if_present("ticket_resolved_at", "ticket")
+
+
+V5_COLUMNS = ((AuditEntry, ("real_actor", "channel")), (User, ("failed_since",)))
+
+# SQLite refuses any change to a written log entry; MySQL does the same through the runtime
+# account's grants (INSERT and SELECT only on audit_log). One line each: sql/ splits on ";\n".
+APPEND_ONLY_TRIGGERS = tuple(
+    f"CREATE TRIGGER IF NOT EXISTS audit_log_no_{verb.lower()} BEFORE {verb} ON audit_log "
+    "BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END"
+    for verb in ("UPDATE", "DELETE")
+)
+
+
+def _v5_trust_boundary() -> None:
+    """v5: channel and real actor on log entries, failed logins per source, the log made
+    append-only."""
+    for model, names in V5_COLUMNS:
+        _add_missing_columns(model, names)
+    _create_missing_tables([LoginThrottle])
+    _append_only()
+
+
+def _append_only() -> None:
+    if not isinstance(database.obj, MySQLDatabase):
+        for statement in APPEND_ONLY_TRIGGERS:
+            database.execute_sql(statement)
+
+
+def _v6_request_keys() -> None:
+    """v6: the keys of user actions already written (exactly-once retries)."""
+    _create_missing_tables([RequestKey])
+
+
+def _v7_closed_index() -> None:
+    """v7: the covering index of the figures over tickets closed in a period and of the trend's
+    backlog (analytics._finished_in, analytics._trend)."""
+    _create_index(Ticket, ("closed_at", "resolved_at", "status", "priority", "category_id", "assignee_id",
+                           "resolution_met"))
+
+
+MIGRATIONS: Sequence[Migration] = (
+    (2, _add_views), (3, _add_sla), (4, _v4_indexes), (5, _v5_trust_boundary), (6, _v6_request_keys),
+    (7, _v7_closed_index),
+)
+
+
+def current_version() -> int | None:
+    """The database's schema version, or None when it has no itsm-tui tables."""
+    if not database.table_exists(SchemaMeta._meta.table_name):
+        return None
+    row = SchemaMeta.get_or_none(SchemaMeta.key == VERSION_KEY)
+    return int(row.value) if row else None
+
+
+def _set_version(version: int) -> None:
+    SchemaMeta.delete().where(SchemaMeta.key == VERSION_KEY).execute()
+    SchemaMeta.create(key=VERSION_KEY, value=str(version))
+
+
+def init(
+    latest: int = SCHEMA_VERSION, migrations: Sequence[Migration] = MIGRATIONS
+) -> tuple[int | None, int]:
+    """Create the schema, or upgrade it step by step. Returns (version before, version after)."""
+    before = current_version()
+    if before is None:
+        existing = [m for m in ALL_MODELS if database.table_exists(m._meta.table_name)]
+        if existing:
+            raise SchemaError(
+                "the database holds some itsm-tui tables but no schema version; "
+                "point itsm-tui at an empty database"
+            )
+        with database.atomic():
+            database.create_tables(ALL_MODELS)
+            _append_only()
+            _set_version(latest)
+        return None, latest
+    if before > latest:
+        raise _too_new(before, latest)
+    for version, migrate in migrations:
+        if before < version <= latest:
+            # MySQL commits DDL implicitly, so each step records its version as soon as it is done.
+            with database.atomic():
+                migrate()
+                _set_version(version)
+    if before >= 5:
+        _append_only()  # a SQLite table rebuilt by a migration loses its triggers
+    return before, latest
+
+
+def check(latest: int = SCHEMA_VERSION) -> None:
+    """Refuse to work on a database that is not exactly at this release's schema version."""
+    version = current_version()
+    if version is None:
+        raise SchemaError("the database is not initialised: run itsm-tui init")
+    if version < latest:
+        raise SchemaError(
+            f"the database schema is version {version}, this itsm-tui needs version {latest}: "
+            "run itsm-tui init to upgrade"
+        )
+    if version > latest:
+        raise _too_new(version, latest)
+
+
+def _too_new(version: int, latest: int) -> SchemaError:
+    return SchemaError(
+        f"the database schema is version {version}, newer than this itsm-tui understands "
+        f"(version {latest}): upgrade itsm-tui before using this database"
+    )
+
+
+def render_ddl(engine: str) -> str:
+    """The CREATE statements for one engine ('sqlite' or 'mysql'), as kept in ``sql/``."""
+    db = MySQLDatabase("itsm") if engine == "mysql" else SqliteDatabase(":memory:")
+    settings = MYSQL_TABLE_SETTINGS if engine == "mysql" else []
+    statements = [
+        f"-- itsm-tui reference schema for {'MySQL/MariaDB' if engine == 'mysql' else 'SQLite'}",
+        f"-- schema version {SCHEMA_VERSION}; generated by `itsm-tui ddl {engine}`: do not edit.",
+        "",
+    ]
+    with db.bind_ctx(ALL_MODELS, bind_refs=False, bind_backrefs=False):
+        for model in ALL_MODELS:
+            previous = model._meta.table_settings
+            model._meta.table_settings = settings
+            try:
+                ctx = model._schema._create_table(safe=False)
+                sql, params = ctx.query()
+                statements.append(_inline(sql, params) + ";")
+                for index in model._schema._create_indexes(safe=False):
+                    sql, params = index.query()
+                    statements.append(_inline(sql, params) + ";")
+            finally:
+                model._meta.table_settings = previous
+    if engine == "sqlite":
+        statements.extend(f"{statement};" for statement in APPEND_ONLY_TRIGGERS)
+    statements.append(
+        f"INSERT INTO {_quote(engine, 'schema_meta')} ({_quote(engine, 'key')}, "
+        f"{_quote(engine, 'value')}) VALUES ('{VERSION_KEY}', '{SCHEMA_VERSION}');"
+    )
+    return "\n".join(statements) + "\n"
+
+
+def _quote(engine: str, name: str) -> str:
+    return f"`{name}`" if engine == "mysql" else f'"{name}"'
+
+
+def _inline(sql: str, params: list) -> str:
+    if params:
+        raise ValueError(f"unexpected parameters in DDL: {params}")
+    return sql
+
+
+# What the runtime account may do per table: no DDL anywhere, the schema version read-only,
+# the audit log append-only.
+RUNTIME_PRIVILEGES = {"schema_meta": "SELECT", AuditEntry._meta.table_name: "SELECT, INSERT"}
+DEFAULT_PRIVILEGES = "SELECT, INSERT, UPDATE, DELETE"
+_ACCOUNT_PART = re.compile(r"^[A-Za-z0-9_.%-]{1,80}$")
+
+
+def grant_statements(database_name: str, user: str, host: str = "%") -> list[str]:
+    """The GRANT statements for the runtime account on MySQL/MariaDB, one per table."""
+    for part, what in ((user, "user name"), (host, "host")):
+        if not _ACCOUNT_PART.match(part):
+            raise SchemaError(f"the {what} {part!r} may hold only letters, digits and . _ - %")
+    name = database_name.replace("`", "``")
+    return [
+        f"GRANT {RUNTIME_PRIVILEGES.get(m._meta.table_name, DEFAULT_PRIVILEGES)} ON "
+        f"`{name}`.`{m._meta.table_name}` TO '{user}'@'{host}';"
+        for m in ALL_MODELS
+    ]

@@ -1,0 +1,439 @@
+"""Ticket lists: the query language applied in SQL, sort orders and keyset pagination.
+
+Pages never use OFFSET and never load more than one page: the next page starts after the
+(sort key, id) of the last row shown, so any page costs the same at a million tickets.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from functools import reduce
+
+from peewee import JOIN, Case, fn
+
+from itsm_tui.core import clock
+from itsm_tui.core.tickets import sla
+from itsm_tui.core.store.db import database, is_mysql
+from itsm_tui.core.errors import QueryError
+from itsm_tui.core.store.models import STATUSES, Category, Department, Peripheral, System, Ticket, User, ticket_number
+from itsm_tui.core.people.permissions import is_staff, require
+from itsm_tui.core.tickets.query import Query, Term, parse
+from itsm_tui.core.tickets.rules import OWN_NUMBER_RE  # our number as ticket_number writes it; INC0000045 is not ours
+
+SORT_RE = re.compile(r"^(?P<sign>[-+])?(?P<key>[a-z_]+)(?::(?P<dir>asc|desc))?$")
+Requester = User.alias("requester")
+Assignee = User.alias("assignee")
+
+# sort name -> the SQL expression it orders by
+SORTS = {
+    "number": Ticket.id,
+    "priority": Ticket.priority,
+    "status": Case(Ticket.status, [(s, i) for i, s in enumerate(STATUSES)]),
+    "title": Ticket.title,
+    "requester": Requester.username,
+    "assignee": fn.COALESCE(Assignee.username, ""),
+    "category": Category.name,
+    "created": Ticket.created_at,
+    "updated": Ticket.updated_at,
+    "due": Ticket.resolution_due,
+}
+COLUMNS = (
+    "number", "priority", "status", "title", "requester", "assignee", "category",
+    "created_at", "updated_at", "response_due", "resolution_due", "first_response_at",
+    "resolved_at", "version", "response_risk_at", "resolution_risk_at", "sla_paused_at",
+    "source_number",
+)
+
+
+@dataclass(frozen=True)
+class Sort:
+    key: str = "updated"
+    descending: bool = True
+
+    @classmethod
+    def parse(cls, text: str | None) -> "Sort":
+        """'updated' or '+updated', '-priority' (descending), 'priority:desc', 'priority:asc'."""
+        if not text:
+            return cls()
+        return cls(*parse_sort(text, SORTS))
+
+
+def parse_sort(text: str, keys) -> tuple[str, bool]:
+    """(key, descending) from 'key', '+key', '-key', 'key:asc' or 'key:desc', where the key
+    must be one of ``keys``; a QueryError otherwise (shared by every list with sort keys)."""
+    match = SORT_RE.match(text.strip().lower())
+    if not match or match["key"] not in keys or (match["sign"] and match["dir"]):
+        raise QueryError(
+            f"cannot sort by {text.strip()!r}: use one of {', '.join(keys)}, "
+            "with a leading '-' or ':desc' for descending", 0
+        )
+    return match["key"], match["sign"] == "-" or match["dir"] == "desc"
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Where a page ends: the sort value and id of its last (or first) row."""
+
+    value: object
+    id: int
+
+
+@dataclass
+class Page:
+    rows: list[dict]
+    has_more: bool  # more rows beyond this page in the direction it was read
+
+    @property
+    def first(self) -> Cursor | None:
+        return self.rows[0]["_cursor"] if self.rows else None
+
+    @property
+    def last(self) -> Cursor | None:
+        return self.rows[-1]["_cursor"] if self.rows else None
+
+
+def _compile(actor: User, query: Query, now: datetime):
+    """The WHERE clause for a parsed query, restricted to what the actor may see."""
+    clauses = [] if is_staff(actor) else [Ticket.requester == actor.id]
+    for term in query.terms:
+        clauses.append(negatable(_term(actor, term, now), term.negate))
+    return all_of(clauses)
+
+
+def negatable(clause, negate: bool):
+    """``clause``, or its negation where NULL (an absent value) counts as 'does not match', so
+    ``-assignee:agent`` keeps the unassigned tickets."""
+    return ~fn.COALESCE(clause, False) if negate else clause
+
+
+def all_of(clauses):
+    """The AND of ``clauses``, or None when there are none."""
+    return reduce(lambda a, b: a & b, clauses) if clauses else None
+
+
+def _term(actor: User, term: Term, now: datetime):
+    key, values = term.key, term.values
+    # Requesters get no "no such name" errors: they would reveal which users, departments and
+    # assets exist. An unknown name simply matches nothing for them.
+    strict = is_staff(actor)
+    if key == "status":
+        return Ticket.status.in_(values)
+    if key == "priority":
+        return Ticket.priority.in_(values)
+    if key == "category":
+        return Ticket.category.in_(name_ids(Category, Category.name, term, "category", strict))
+    if key in ("assignee", "requester"):
+        column = Ticket.assignee if key == "assignee" else Ticket.requester
+        parts, names = [], []
+        for value, pos in zip(values, term.value_positions):
+            if value == "me":
+                parts.append(column == actor.id)
+            elif value == "unassigned" and key == "assignee":
+                parts.append(column.is_null())
+            else:
+                names.append((value, pos))
+        if names:
+            ids = name_ids(User, User.username, Term(key, tuple(n for n, _ in names), False, term.position,
+                                                tuple(p for _, p in names)), "user", strict)
+            parts.append(column.in_(ids))
+        return reduce(lambda a, b: a | b, parts)
+    if key == "department":
+        depts = name_ids(Department, Department.name, term, "department", strict)
+        return Ticket.requester.in_(User.select(User.id).where(User.department.in_(depts)))
+    if key == "asset":
+        return _asset_clause(term, strict)
+    if key in ("created", "updated"):
+        column = Ticket.created_at if key == "created" else Ticket.updated_at
+        (span,) = values
+        parts = []
+        if span.start is not None:
+            parts.append(column >= span.start)
+        if span.end is not None:
+            parts.append(column < span.end)
+        return reduce(lambda a, b: a & b, parts)
+    if key == "age":
+        (span,) = values
+        parts = []
+        if span.min is not None:
+            parts.append(Ticket.created_at <= _ago(now, span.min))
+        if span.max is not None:
+            parts.append(Ticket.created_at > _ago(now, span.max))
+        return reduce(lambda a, b: a & b, parts)
+    if key == "sla":
+        return reduce(lambda a, b: a | b, (sla.state_clause(state, now) for state in values))
+    if key == "sla_outcome":
+        met = {"met": Ticket.resolution_met == True, "breached": Ticket.resolution_met == False,  # noqa: E712
+               "unknown": Ticket.resolution_met.is_null()}
+        return Ticket.status.in_(sla.STOPPED) & reduce(lambda a, b: a | b, (met[v] for v in values))
+    if key == "reopened":
+        return reduce(lambda a, b: a | b, ((Ticket.reopen_count > 0) if v == "yes" else (Ticket.reopen_count == 0)
+                                           for v in values))
+    if key == "source":
+        return Ticket.source_number.in_(_spellings(values))
+    if key == "text":
+        return _text_clause(values[0])
+    raise QueryError(f"unsupported filter {key!r}", term.position)
+
+
+def _ago(now: datetime, span) -> datetime:
+    """``now - span``, or the dawn of time for an age longer than the calendar holds."""
+    try:
+        return now - span
+    except OverflowError:
+        return datetime.min
+
+
+def _casefold(value):
+    return None if value is None else str(value).casefold()
+
+
+def _python_folding(text: str) -> bool:
+    """True when ``text`` needs case folding SQLite cannot do (its LOWER() and LIKE fold ASCII
+    only); the Python ``itsm_casefold`` SQL function is then registered on this connection.
+    MySQL's utf8mb4_unicode_ci collation already compares without case."""
+    if text.isascii() or is_mysql():
+        return False
+    database.obj.register_function(_casefold, "itsm_casefold", 1, deterministic=True)
+    return True
+
+
+def name_ids(model, column, term: Term, label: str, strict: bool = True) -> list[int]:
+    """Resolve names case-insensitively; an unknown name is an error at its position
+    (``strict``) or matches nothing."""
+    ids = []
+    for value, pos in zip(term.values, term.value_positions):
+        name = str(value)
+        if _python_folding(name):
+            row = model.get_or_none(fn.itsm_casefold(column) == name.casefold())
+        else:
+            row = model.get_or_none(fn.LOWER(column) == name.lower())
+        if row is not None:
+            ids.append(row.id)
+        elif strict:
+            raise QueryError(f"no {label} named {value!r}", pos)
+    return ids
+
+
+def names_or_none(raw, column, model, name_column, label: str):
+    """``column`` points at one of the records named in ``raw``'s values (a ``query.RawTerm``,
+    names resolved like :func:`name_ids`, strictly), or is empty for the word ``none``."""
+    named = [item for item in raw.items if item.text.lower() != "none"]
+    parts = [column.is_null()] if len(named) < len(raw.items) else []
+    if named:
+        term = Term(raw.key, tuple(i.text for i in named), raw.negate, raw.position,
+                    tuple(i.position for i in named))
+        parts.append(column.in_(name_ids(model, name_column, term, label)))
+    return reduce(lambda a, b: a | b, parts)
+
+
+def _asset_clause(term: Term, strict: bool):
+    parts = [Ticket.system.in_([])]  # matches nothing; the base of the OR
+    for value, pos in zip(term.values, term.value_positions):
+        lowered = str(value).lower()
+        systems = [s.id for s in System.select(System.id).where(
+            (fn.LOWER(System.asset_tag) == lowered) | (fn.LOWER(System.hostname) == lowered))]
+        peripherals = [p.id for p in Peripheral.select(Peripheral.id).where(
+            fn.LOWER(Peripheral.asset_tag) == lowered)]
+        if not systems and not peripherals and strict:
+            raise QueryError(f"no system or peripheral {value!r}", pos)
+        if systems:
+            parts.append(Ticket.system.in_(systems))
+        if peripherals:
+            parts.append(Ticket.peripheral.in_(peripherals))
+    return reduce(lambda a, b: a | b, parts)
+
+
+def contains_text(columns, text: str):
+    """Any of ``columns`` contains ``text``, ignoring case (beyond ASCII too); ``%`` and ``_``
+    are literal."""
+    if _python_folding(text):
+        columns, text = tuple(fn.itsm_casefold(c) for c in columns), text.casefold()
+    return reduce(lambda a, b: a | b, (column.contains(text) for column in columns))
+
+
+def _spellings(values) -> list[str]:
+    """Source numbers as typed and upper-cased (exports write them upper case), for an exact,
+    indexed match."""
+    return sorted({str(v) for v in values} | {str(v).upper() for v in values})
+
+
+def own_number(text: str) -> int | None:
+    """The ticket id ``text`` names in our own number format, else None."""
+    match = OWN_NUMBER_RE.match(text.strip())
+    return int(match.group(1)) if match else None
+
+
+def _text_clause(text: str):
+    clause = contains_text((Ticket.title, Ticket.description, Ticket.source_number), text)
+    number = own_number(text)
+    if number is not None:
+        clause = clause | (Ticket.id == number)
+    return clause
+
+
+def _exact(query: Query, where) -> list[int]:
+    """The ids of the tickets that a free-text term names exactly, by our number or by the
+    source's, among those the filter finds: they are listed first."""
+    words = [t.values[0] for t in query.terms if t.key == "text" and not t.negate]
+    parts = [Ticket.source_number.in_(_spellings(words))] if words else []
+    parts += [Ticket.id == n for n in map(own_number, words) if n is not None]
+    if not parts:
+        return []
+    found = Ticket.select(Ticket.id).where(reduce(lambda a, b: a | b, parts))
+    if where is not None:
+        found = found.where(where)
+    return [row.id for row in found.limit(20)]
+
+
+def compile_filter(actor: User, text: str | Query | None, now: datetime | None = None):
+    require(actor, "ticket.view_own")
+    now = now or clock.now()  # one reading, so 'today' and 'age' agree
+    query = text if isinstance(text, Query) else parse(text or "", now=now)
+    return _compile(actor, query, now)
+
+
+def count(actor: User, text: str | Query | None = None) -> int:
+    where = compile_filter(actor, text)
+    query = Ticket.select()
+    if where is not None:
+        query = query.where(where)
+    return query.count()
+
+
+# sort name -> how the inner query reaches a sort column that lives in another table
+SORT_JOINS = {
+    "requester": (Requester, JOIN.INNER, Ticket.requester == Requester.id),
+    "assignee": (Assignee, JOIN.LEFT_OUTER, Ticket.assignee == Assignee.id),
+    "category": (Category, JOIN.INNER, Ticket.category == Category.id),
+}
+
+
+def page(
+    actor: User,
+    text: str | Query | None = None,
+    sort: Sort = Sort(),
+    after: Cursor | None = None,
+    before: Cursor | None = None,
+    limit: int = 50,
+) -> Page:
+    """One page of rows after ``after`` (or before ``before``, read backwards), in sort order.
+
+    With neither cursor: the first page; ``before=END`` gives the last page.
+
+    A deferred join: the inner query finds the page's ids on the ticket table alone (so the
+    planner walks the sort key's index and stops after one page), the outer one fetches the
+    names for just those rows. Joining first lets MariaDB start from the small tables and sort
+    every match.
+
+    A free-text word that names tickets exactly (our number, or the number their source gave
+    them) lists those first, at the top of the first page (or of the last page read backwards).
+    """
+    now = clock.now()
+    query = text if isinstance(text, Query) else parse(text or "", now=now)
+    where = compile_filter(actor, query, now)
+    key = SORTS[sort.key]
+    exact = _exact(query, where)
+    if exact:  # named exactly: first, and not again among the others
+        where = all_of([where, Ticket.id.not_in(exact)])
+
+    def selected(clause):
+        inner = Ticket.select(Ticket.id.alias("page_id"), key.alias("sort_value"))
+        if sort.key in SORT_JOINS:
+            model, join_type, on = SORT_JOINS[sort.key]
+            inner = inner.join(model, join_type, on=on)
+        return inner.where(clause) if clause is not None else inner
+
+    def names(ids):
+        return (
+            Ticket.select(
+                Ticket.id, Ticket.title, Ticket.status, Ticket.priority, Ticket.created_at,
+                Ticket.updated_at, Ticket.response_due, Ticket.resolution_due,
+                Ticket.first_response_at, Ticket.resolved_at, Ticket.version,
+                Ticket.response_risk_at, Ticket.resolution_risk_at, Ticket.sla_paused_at,
+                Ticket.source_number,
+                Category.name.alias("category"), Requester.username.alias("requester"),
+                Assignee.username.alias("assignee"), ids.c.sort_value.alias("_sort"),
+            )
+            .join(ids, on=(Ticket.id == ids.c.page_id))
+            .switch(Ticket).join(Category, on=(Ticket.category == Category.id))
+            .switch(Ticket).join(Requester, on=(Ticket.requester == Requester.id))
+            .switch(Ticket).join(Assignee, JOIN.LEFT_OUTER, on=(Ticket.assignee == Assignee.id))
+        )
+
+    top = after is None and before is None
+    result = keyset_page(selected(where), key, Ticket.id, names, descending=sort.descending,
+                         after=after, before=before, limit=max(1, limit - len(exact)) if top else limit)
+    if exact and (top or (before is not None and not result.has_more)):
+        first = keyset_page(selected(Ticket.id.in_(exact)), key, Ticket.id, names,
+                            descending=sort.descending, limit=len(exact))
+        result = Page(first.rows + result.rows, result.has_more)
+    for row in result.rows:
+        row["number"] = ticket_number(row["id"])
+    return result
+
+
+def keyset_page(inner, key, id_column, outer, *, descending: bool, after: Cursor | None = None,
+                before: Cursor | None = None, limit: int = 50, nullable: bool = False,
+                unique: bool = False) -> Page:
+    """One page of a deferred join read by keyset (shared by every paged list).
+
+    ``inner`` selects ``page_id`` (``id_column``) and ``sort_value`` (``key``) from the main
+    table, with the joins the key needs and the filter. It gets the keyset condition, the
+    order and the limit here, so the planner can walk the key's index and stop after a page.
+    ``outer(ids)`` builds the query that joins the page's ids to the row columns and names and
+    selects ``ids.c.sort_value.alias("_sort")``. ``nullable``: the key may be NULL (NULLs sort
+    first ascending and last descending on SQLite and MySQL alike), so the cursor handles them.
+    ``unique``: the key is a unique, non-null column, so it orders alone; MariaDB does not see
+    that a unique index ends in the primary key and would sort the whole table for (key, id).
+    """
+    backwards = before is not None
+    desc = descending != backwards
+    cursor = before if backwards else after
+    if cursor is not None and cursor != END:
+        if unique:
+            inner = inner.where(key < cursor.value if desc else key > cursor.value)
+        else:
+            inner = inner.where(_beyond(key, id_column, cursor, desc, nullable))
+    order = (key.desc(), id_column.desc()) if desc else (key.asc(), id_column.asc())
+    ids = inner.order_by(*order[:1] if unique else order).limit(limit + 1).alias("page_ids")
+    sort_value = ids.c.sort_value
+    query = outer(ids).order_by(
+        *((sort_value.desc(), id_column.desc()) if desc else (sort_value.asc(), id_column.asc())))
+    rows = list(query.dicts())
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    if backwards:
+        rows.reverse()
+    for row in rows:
+        row["_cursor"] = Cursor(row.pop("_sort"), row["id"])
+    return Page(rows, has_more)
+
+
+def _beyond(key, id_column, cursor: Cursor, descending: bool, nullable: bool):
+    """Rows after ``cursor`` in (key, id) order; written as a range on the key so that an index
+    on it (which ends in the primary key on both engines) serves the scan."""
+    value, last_id = cursor.value, cursor.id
+    if nullable and value is None:  # the cursor is among the NULLs
+        if descending:  # NULLs come last: only NULLs with a smaller id remain
+            return key.is_null() & (id_column < last_id)
+        return (key.is_null() & (id_column > last_id)) | key.is_null(False)
+    if descending:
+        clause = (key <= value) & ((key < value) | (id_column < last_id))
+        return (clause | key.is_null()) if nullable else clause
+    return (key >= value) & ((key > value) | (id_column > last_id))
+
+
+END = Cursor(None, 0)  # pass as ``before`` to read the last page
+
+
+def iterate(actor: User, text: str | Query | None = None, sort: Sort = Sort(), batch: int = 500):
+    """Every matching row in order, one page at a time (for exports and the CLI)."""
+    after = None
+    while True:
+        result = page(actor, text, sort, after=after, limit=batch)
+        yield from result.rows
+        if not result.has_more:
+            return
+        after = result.last

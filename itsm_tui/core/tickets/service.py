@@ -1,0 +1,356 @@
+"""The ticket service: create, update, move along the lifecycle, assign, comment, attach.
+
+The rules it applies (transitions, who may choose which status, the priority matrix) are in ``rules``."""
+
+from __future__ import annotations
+
+import hashlib
+
+from itsm_tui.core import config
+from itsm_tui.core.tickets import assignment, categories, sla
+from itsm_tui.core.store import audit
+from itsm_tui.core import clock
+from itsm_tui.core.notify.notifications import notify
+from itsm_tui.core.store import records, requests
+from itsm_tui.core.store.db import transactional
+from itsm_tui.core.errors import NotFound, PermissionDenied, ValidationError
+from itsm_tui.core.store.models import (
+    Attachment, AttachmentBlob, Comment, Peripheral, System, Ticket, User, ticket_number,
+)
+from itsm_tui.core.people.permissions import REQUESTER, is_staff, require
+from itsm_tui.core.text import clean
+from itsm_tui.core.people.users import by_username, staff_member
+from itsm_tui.core.tickets.rules import (
+    OWN_NUMBER_RE, PRIORITY_MATRIX, STATUS_LABELS, TRANSITIONS, parse_level, parse_number, parse_priority,
+    requester_may,
+)
+
+TITLE_MAX, BODY_MAX = 200, 20_000
+
+
+def _asset(system=None, peripheral=None) -> dict:
+    """Resolve a linked system/peripheral by id, asset tag or hostname/name."""
+    values: dict = {}
+    if system is not None:
+        values["system"] = _find_asset(System, system, (System.asset_tag, System.hostname), "system")
+    if peripheral is not None:
+        values["peripheral"] = _find_asset(
+            Peripheral, peripheral, (Peripheral.asset_tag, Peripheral.name), "peripheral"
+        )
+    return values
+
+
+def _find_asset(model, value, fields, label):
+    if value == "" or value is False:
+        return None
+    if isinstance(value, model):
+        return value
+    if isinstance(value, int):
+        row = model.get_or_none(model.id == value)
+    else:
+        row = None
+        for field in fields:
+            row = model.get_or_none(field == str(value).strip())
+            if row:
+                break
+    if row is None:
+        raise ValidationError(f"no {label} {value!r}", label)
+    return row
+
+
+# ---------------------------------------------------------------- reading
+
+def visible(actor: User, ticket: Ticket) -> bool:
+    return is_staff(actor) or ticket.requester_id == actor.id
+
+
+def get(actor: User, number_or_id: str | int) -> Ticket:
+    """A ticket the actor may see; others' tickets are 'not found' to requesters."""
+    require(actor, "ticket.view_own")
+    if isinstance(number_or_id, str) and not OWN_NUMBER_RE.match(number_or_id.strip()):
+        # Not our format: an imported ticket's source number (INC0000045) comes first.
+        imported = Ticket.get_or_none(Ticket.source_number == number_or_id.strip().upper())
+        if imported is not None and visible(actor, imported):
+            return imported
+    ticket_id = parse_number(number_or_id)
+    ticket = Ticket.get_or_none(Ticket.id == ticket_id)
+    if ticket is None or not visible(actor, ticket):
+        raise NotFound(f"ticket {ticket_number(ticket_id)} does not exist")
+    return ticket
+
+
+def comments(actor: User, ticket: Ticket) -> list[Comment]:
+    """The ticket's comments, oldest first; internal notes only for staff."""
+    get(actor, ticket.id)
+    query = (
+        Comment.select(Comment, User).join(User).where(Comment.ticket == ticket.id)
+        .order_by(Comment.created_at, Comment.id)
+    )
+    if not is_staff(actor):
+        query = query.where(~Comment.is_internal)
+    return list(query)
+
+
+# ---------------------------------------------------------------- writing
+
+@transactional
+def create(
+    actor: User,
+    title: str,
+    description: str,
+    category=None,
+    impact=3,
+    urgency=3,
+    requester: str | User | None = None,
+    system=None,
+    peripheral=None,
+    request_key: str | None = None,
+) -> Ticket:
+    require(actor, "ticket.create")
+    earlier = requests.claim(actor, request_key, "ticket.create")
+    if earlier:
+        return requests.result(Ticket, earlier.entity_id)
+    values: dict = {
+        "title": clean(title, "title", max_len=TITLE_MAX),
+        "description": clean(description, "description", max_len=BODY_MAX, multiline=True),
+        "category": categories.find(category),
+        "impact": parse_level(impact, "impact"),
+        "urgency": parse_level(urgency, "urgency"),
+    }
+    if requester is not None and requester != actor and requester != actor.username:
+        require(actor, "ticket.create_for_other")
+        values["requester"] = requester if isinstance(requester, User) else by_username(requester)
+    else:
+        values["requester"] = actor
+    if system is not None or peripheral is not None:
+        require(actor, "ticket.work")
+        values.update(_asset(system, peripheral))
+    now = clock.now()
+    values["priority"] = PRIORITY_MATRIX[(values["impact"], values["urgency"])]
+    values.update(sla.targets(now, values["priority"]))
+    values["status"] = "new"
+    auto = assignment.pick(values["category"])
+    if auto is not None:
+        values["assignee"] = auto
+    ticket = records.create(actor, Ticket, "ticket", "ticket", values)
+    if auto is not None and auto.id != actor.id:
+        notify(auto, ticket, "assigned", f"{ticket.number} was assigned to you automatically "
+                                         f"({values['category'].name}): {ticket.title}")
+    if ticket.system_id:
+        _note_link_on_systems(actor, ticket, None, ticket.system_id)
+    requests.done(request_key, "ticket", ticket.id)
+    return Ticket.get_by_id(ticket.id)
+
+
+@transactional
+def update(actor: User, ticket_id: int, expected_version: int, request_key: str | None = None,
+           **changes) -> Ticket:
+    """Edit title, description, category, impact, urgency, priority (an override), linked asset."""
+    require(actor, "ticket.work")
+    ticket = get(actor, ticket_id)
+    if requests.claim(actor, request_key, "ticket.update"):
+        return requests.result(Ticket, ticket.id)
+    records.check_version(ticket, expected_version, "ticket", ticket.number)
+    allowed = {"title", "description", "category", "impact", "urgency", "priority", "system", "peripheral"}
+    unknown = set(changes) - allowed
+    if unknown:
+        raise ValidationError(f"cannot change {', '.join(sorted(unknown))} here")
+    values: dict = {}
+    if "title" in changes:
+        values["title"] = clean(changes["title"], "title", max_len=TITLE_MAX)
+    if "description" in changes:
+        values["description"] = clean(changes["description"], "description", max_len=BODY_MAX, multiline=True)
+    if "category" in changes:
+        values["category"] = categories.find(changes["category"])
+    impact = parse_level(changes.get("impact", ticket.impact), "impact")
+    urgency = parse_level(changes.get("urgency", ticket.urgency), "urgency")
+    values.update(impact=impact, urgency=urgency)
+    matrix = PRIORITY_MATRIX[(impact, urgency)]
+    if changes.get("priority") is not None:
+        values["priority"] = parse_priority(changes["priority"])
+        values["priority_overridden"] = values["priority"] != matrix
+    elif not ticket.priority_overridden or "impact" in changes or "urgency" in changes:
+        values["priority"], values["priority_overridden"] = matrix, False
+    if values.get("priority", ticket.priority) != ticket.priority:
+        values.update(sla.targets(ticket.created_at, values["priority"], ticket.sla_paused_seconds or 0))
+    values.update(_asset(changes.get("system"), changes.get("peripheral")))
+    if "system" in changes and changes["system"] in (None, ""):
+        values["system"] = None
+    if "peripheral" in changes and changes["peripheral"] in (None, ""):
+        values["peripheral"] = None
+    old_system = ticket.system_id
+    ticket = records.update(actor, ticket, expected_version, values, "ticket", ticket.number)
+    if ticket.system_id != old_system:
+        _note_link_on_systems(actor, ticket, old_system, ticket.system_id)
+    return ticket
+
+
+def _note_link_on_systems(actor: User, ticket: Ticket, old: int | None, new: int | None) -> None:
+    """Record a link change on the systems too, so a system's screen finds every ticket ever
+    linked to it through the log's (entity_type, entity_id) index."""
+    for system_id, verb in ((old, "unlinked"), (new, "linked")):
+        if system_id:
+            audit.record(actor, f"ticket_{verb}", "system", system_id, f"{ticket.number} {verb}",
+                         {"ticket": [None, ticket.id]})
+
+
+@transactional
+def change_status(
+    actor: User, ticket_id: int, expected_version: int, status: str, note: str | None = None,
+    request_key: str | None = None,
+) -> Ticket:
+    """Move along the lifecycle. Resolving needs a note; requesters may only reopen or close
+    their own resolved ticket."""
+    ticket = get(actor, ticket_id)
+    if requests.claim(actor, request_key, "ticket.status"):
+        return requests.result(Ticket, ticket.id)
+    records.check_version(ticket, expected_version, "ticket", ticket.number)
+    if status not in STATUS_LABELS:
+        raise ValidationError(f"unknown status {status!r}: choose one of {', '.join(STATUS_LABELS)}", "status")
+    if status not in TRANSITIONS[ticket.status]:
+        allowed = ", ".join(sorted(TRANSITIONS[ticket.status])) or "none"
+        raise ValidationError(
+            f"{ticket.number} cannot go from {STATUS_LABELS[ticket.status]} to "
+            f"{STATUS_LABELS[status]} (allowed: {allowed})", "status"
+        )
+    reopening = ticket.status in ("resolved", "closed") and status == "in_progress"
+    if actor.role == REQUESTER:
+        if not requester_may(ticket.status, status):
+            raise PermissionDenied("a requester may only reopen or close their own resolved ticket")
+        require(actor, "ticket.reopen_own")
+    else:
+        require(actor, "ticket.work")
+    now = clock.now()
+    values: dict = {"status": status}
+    if status == "resolved":
+        values["resolution_note"] = clean(note, "resolution note", max_len=BODY_MAX, multiline=True)
+        values["resolved_at"] = now
+    elif status == "closed":
+        values["closed_at"] = now
+    elif reopening:
+        values.update(resolved_at=None, closed_at=None, reopen_count=ticket.reopen_count + 1)
+    if is_staff(actor) and ticket.first_response_at is None and ticket.requester_id != actor.id:
+        values["first_response_at"] = now
+    values.update(sla.on_status(ticket, status, now, values.get("first_response_at", ticket.first_response_at)))
+    ticket = records.update(
+        actor, ticket, expected_version, values, "ticket", ticket.number,
+        summary=f"{ticket.number}: {STATUS_LABELS[ticket.status]} -> {STATUS_LABELS[status]}",
+    )
+    if reopening and note:
+        _add_comment(actor, ticket, note, internal=False)
+    return ticket
+
+
+@transactional
+def assign(actor: User, ticket_id: int, expected_version: int, assignee: str | User | None,
+           request_key: str | None = None) -> Ticket:
+    """Assign to oneself (agents) or to any agent (supervisors, admins); None unassigns."""
+    ticket = get(actor, ticket_id)
+    if requests.claim(actor, request_key, "ticket.assign"):
+        return requests.result(Ticket, ticket.id)
+    target = None
+    if assignee not in (None, ""):
+        target = assignee if isinstance(assignee, User) else by_username(assignee)
+    own = target.id == actor.id if target else ticket.assignee_id == actor.id
+    require(actor, "ticket.assign_self" if own else "ticket.assign_other")
+    if target is not None:
+        staff_member(target)
+    values = {"assignee": target}
+    if ticket.assignee_id and target and target.id != ticket.assignee_id:
+        values["reassignment_count"] = ticket.reassignment_count + 1
+    who = target.username if target else "nobody"
+    updated = records.update(
+        actor, ticket, expected_version, values, "ticket", ticket.number,
+        action="assign", summary=f"{ticket.number} assigned to {who}",
+    )
+    changed, ticket = updated.version != ticket.version, updated
+    if changed and target and target.id != actor.id:
+        notify(target, ticket, "assigned", f"{ticket.number} was assigned to you by {actor.username}: {ticket.title}")
+    return ticket
+
+
+@transactional
+def comment(actor: User, ticket_id: int, body: str, internal: bool = False,
+            request_key: str | None = None) -> Comment:
+    """A public comment, or an internal note (staff only). Comments never conflict: they append."""
+    ticket = get(actor, ticket_id)
+    require(actor, "ticket.note" if internal else "ticket.comment")
+    earlier = requests.claim(actor, request_key, "ticket.comment")
+    if earlier:
+        return requests.result(Comment, earlier.entity_id)
+    row = _add_comment(actor, ticket, body, internal)
+    requests.done(request_key, "comment", row.id)
+    return row
+
+
+def _add_comment(actor: User, ticket: Ticket, body: str, internal: bool) -> Comment:
+    text = clean(body, "comment", max_len=BODY_MAX, multiline=True)
+    now = clock.now()
+    row = Comment.create(ticket=ticket, author=actor, body=text, is_internal=internal, created_at=now)
+    changes = {"comment": [None, row.id]}
+    if not internal:  # an internal note must not show a requester that something happened
+        stamp = {"updated_at": now}
+        if is_staff(actor) and ticket.first_response_at is None and ticket.requester_id != actor.id:
+            stamp["first_response_at"] = now
+            changes["first_response_at"] = [None, audit.plain(now)]
+        Ticket.update(**stamp).where(Ticket.id == ticket.id).execute()
+    kind = "note" if internal else "comment"
+    audit.record(actor, kind, "ticket", ticket.id, f"{kind} on {ticket.number}", changes)
+    if not internal:
+        for user_id in {ticket.requester_id, ticket.assignee_id} - {None, actor.id}:
+            notify(User.get_by_id(user_id), ticket, "comment",
+                   f"{actor.username} commented on {ticket.number}: {ticket.title}")
+    return row
+
+
+@transactional
+def attach(actor: User, ticket_id: int, filename: str, content: bytes,
+           request_key: str | None = None) -> Attachment:
+    """Store a file with the ticket; content is kept once per SHA-256."""
+    ticket = get(actor, ticket_id)
+    require(actor, "ticket.comment")
+    earlier = requests.claim(actor, request_key, "ticket.attach")
+    if earlier:
+        return requests.result(Attachment, earlier.entity_id)
+    name = clean(filename, "file name", max_len=255).replace("/", "_").replace("\\", "_")
+    limit = config.settings().attachment_max_bytes
+    if len(content) > limit:
+        raise ValidationError(
+            f"{name} is {_size(len(content))}; attachments are limited to {_size(limit)}", "file"
+        )
+    digest = hashlib.sha256(content).hexdigest()
+    # Ignore, not check-then-insert: two uploads of the same file at once must both succeed.
+    AttachmentBlob.insert(sha256=digest, content=content).on_conflict_ignore().execute()
+    row = Attachment.create(ticket=ticket, uploaded_by=actor, filename=name, size=len(content),
+                            blob=digest, created_at=clock.now())
+    audit.record(actor, "attach", "ticket", ticket.id, f"attached {name} to {ticket.number}",
+                 {"attachment": [None, {"name": name, "size": len(content), "sha256": digest}]})
+    requests.done(request_key, "attachment", row.id)
+    return row
+
+
+def attachment_content(actor: User, attachment_id: int) -> tuple[Attachment, bytes]:
+    row = Attachment.get_or_none(Attachment.id == attachment_id)
+    if row is None:
+        raise NotFound(f"attachment {attachment_id} does not exist")
+    get(actor, row.ticket_id)
+    return row, bytes(AttachmentBlob.get_by_id(row.blob_id).content)
+
+
+def _size(n: int) -> str:
+    return f"{n / 1024 / 1024:.1f} MB" if n >= 1024 * 1024 else f"{n / 1024:.0f} KB"
+
+
+def assigned_to_others(ticket_ids: list[int], actor: User) -> list[tuple[str, str]]:
+    """(number, username) of the tickets among ``ticket_ids`` that someone other than ``actor``
+    has: taking them over is asked first."""
+    query = (Ticket.select(Ticket.id, User.username.alias("who")).join(User, on=(Ticket.assignee == User.id))
+             .where(Ticket.id.in_(ticket_ids), Ticket.assignee != actor.id).order_by(Ticket.id).dicts())
+    return [(ticket_number(row["id"]), row["who"]) for row in query]
+
+
+def attachments_of(ticket_id: int) -> list[Attachment]:
+    """A ticket's attachments with who uploaded each, in one query; the caller checked that the
+    actor may see the ticket."""
+    return list(Attachment.select(Attachment, User).join(User)
+                .where(Attachment.ticket == ticket_id).order_by(Attachment.id))
