@@ -36,8 +36,8 @@ if "ITSM_CONFIG" not in os.environ:  # never the machine's own /etc/itsm-tui or 
 
 from itsm_tui.core import config  # noqa: E402
 from itsm_tui.core.store import db, schema  # noqa: E402
-from itsm_tui.core import setup
-from itsm_tui.core.people import users
+from itsm_tui.core import setup  # noqa: E402
+from itsm_tui.core.people import users  # noqa: E402
 from itsm_tui.core.store.models import ALL_MODELS, User  # noqa: E402
 
 MYSQL_URL = os.environ.get("ITSM_TEST_MYSQL_URL", "mysql://root@127.0.0.1:3306/itsm_test")

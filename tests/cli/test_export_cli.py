@@ -10,10 +10,9 @@ import subprocess
 import sys
 
 import pytest
+from conftest import other_mysql_database
 
 from itsm_tui.core.store import db
-
-from conftest import other_mysql_database
 
 NUMBER = re.compile(r"INC\d{6}")
 

@@ -72,7 +72,8 @@ async def test_moves_typed_while_a_page_loads_are_not_lost(big_desk, people):
         await pilot.press("G")
         await pilot.press("j", "g")
         gate.set()
-        await until(pilot, lambda: not table.fetching and not table.prefetching and table.current["id"] == order[0])
+        await until(pilot, lambda: not table.fetching and not table.prefetching
+                    and table.current["id"] == order[0])
         await pilot.pause()
         assert table.current["id"] == order[0]
 
