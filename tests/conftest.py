@@ -1,18 +1,32 @@
-"""Fixtures: every service test runs on SQLite (a temporary file) and on MariaDB.
+"""Fixtures: every service test runs on SQLite (a temporary file) and on MariaDB; Pilot tests
+(tests/ui) on SQLite unless marked ``both_engines``.
 
-MariaDB comes from ITSM_TEST_MYSQL_URL (default: root on 127.0.0.1:3306); each test session
-creates its own database (the URL's name plus the process id) and drops it at the end, so
-parallel runs never share tables. Without a server the MariaDB cases are skipped, except under CI=true,
-where they fail: the team deployment is MySQL and must be tested.
+A fresh database is cheap: the SQLite schema (with or without the ``people``) is built once per
+session and copied per test; the MariaDB database is emptied table by table where rows are and
+its fresh rows put back from copies. MariaDB comes from ITSM_TEST_MYSQL_URL (default: root on
+127.0.0.1:3306); each test process (each pytest-xdist worker) creates its own databases (the URL's
+name plus the process id) and drops them at the end, so parallel runs never share tables. Without
+a server the MariaDB cases are skipped, except under CI=true, where they fail: the team
+deployment is MySQL and must be tested.
 """
 
 from __future__ import annotations
 
 import atexit
 import os
+import shutil
+import sys
 import tempfile
+from pathlib import Path
 
 import pytest
+
+# The tests live in one folder per layer (core, ui, cli, reports, importers, system); the shared
+# helpers (sample_data, servers, galera, ui_helpers) sit here, and some test modules import
+# fixtures and helpers of another folder's module by its name: every folder is importable.
+_HERE = Path(__file__).resolve().parent
+sys.path[:0] = [str(_HERE)] + [str(p) for p in sorted(_HERE.iterdir()) if p.is_dir() and p.name.isidentifier()
+                              and any(p.glob("test_*.py"))]
 
 os.environ.setdefault("ITSM_BCRYPT_COST", "4")  # the cost is a setting; tests need speed
 if "ITSM_CONFIG" not in os.environ:  # never the machine's own /etc/itsm-tui or user config
@@ -22,9 +36,9 @@ if "ITSM_CONFIG" not in os.environ:  # never the machine's own /etc/itsm-tui or 
 
 from itsm_tui.core import config  # noqa: E402
 from itsm_tui.core.store import db, schema  # noqa: E402
-from itsm_tui.core import setup
-from itsm_tui.core.people import users
-from itsm_tui.core.store.models import ALL_MODELS  # noqa: E402
+from itsm_tui.core import setup  # noqa: E402
+from itsm_tui.core.people import users  # noqa: E402
+from itsm_tui.core.store.models import ALL_MODELS, User  # noqa: E402
 
 MYSQL_URL = os.environ.get("ITSM_TEST_MYSQL_URL", "mysql://root@127.0.0.1:3306/itsm_test")
 MYSQL_URL = f"{MYSQL_URL}_{os.getpid()}"
@@ -45,25 +59,56 @@ def _server(sql: str) -> None:
 
 
 def _prepare_mysql() -> bool | str:
-    """Create this session's database and schema; a reason string when the server is away."""
+    """Create this session's database and schema, and copies of the rows a fresh database holds
+    (the built-in rows ``initialise()`` makes, and those plus ``people``) in two more databases
+    that ``_wipe_mysql`` restores from; a reason string when the server is away."""
     import pymysql
 
     try:
         _server("DROP DATABASE IF EXISTS `{name}`")
     except pymysql.err.OperationalError as exc:
         return f"MariaDB not reachable for {db.describe_url(MYSQL_URL)}: {exc}"
+    for seed in (_seed_db(False), _seed_db(True)):
+        _server(f"DROP DATABASE IF EXISTS `{seed}`")
     _server("CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
     atexit.register(_server, "DROP DATABASE IF EXISTS `{name}`")
     setup.open_database(MYSQL_URL, check=False)
     setup.initialise()
+    for with_people in (False, True):
+        if with_people:
+            _make_people()
+        seed = _seed_db(with_people)
+        _server(f"CREATE DATABASE `{seed}`")
+        atexit.register(_server, f"DROP DATABASE IF EXISTS `{seed}`")
+        _seeded[with_people] = _non_empty_tables()
+        for table in _seeded[with_people]:
+            db.database.execute_sql(f"CREATE TABLE `{seed}`.`{table}` LIKE `{table}`")
+            db.database.execute_sql(f"INSERT INTO `{seed}`.`{table}` SELECT * FROM `{table}`")
     db.database.close()
     return True
 
 
-def _wipe_mysql() -> None:
-    """Empty every table but keep the schema (much faster than re-creating it per test). A
-    schema a failed test left half-made (a migration test) is made again, so one failure
-    never fails every later test."""
+_seeded: dict[bool, list[str]] = {}
+
+
+def _seed_db(with_people: bool) -> str:
+    return f"{db.parse_mysql_url(MYSQL_URL).name}_seed{'_people' if with_people else ''}"
+
+
+def _data_tables() -> list[str]:
+    return [m._meta.table_name for m in reversed(ALL_MODELS) if m.__name__ != "SchemaMeta"]
+
+
+def _non_empty_tables() -> list[str]:
+    """The tables holding rows, asked in one round trip."""
+    probe = " UNION ALL ".join(f"(SELECT '{t}' FROM `{t}` LIMIT 1)" for t in _data_tables())
+    return [row[0] for row in db.database.execute_sql(probe).fetchall()]
+
+
+def _wipe_mysql(with_people: bool) -> None:
+    """Back to a fresh schema without re-creating it: empty the tables that hold rows and put back
+    the rows of a fresh database (see ``_prepare_mysql``). A schema a failed test left half-made
+    (a migration test) is made again, so one failure never fails every later test."""
     database = db.database
     database.execute_sql("SET FOREIGN_KEY_CHECKS = 0")
     present = set(database.get_tables())
@@ -71,22 +116,93 @@ def _wipe_mysql() -> None:
         for table in present:
             database.execute_sql(f"DROP TABLE `{table}`")
         setup.initialise()
-    for model in reversed(ALL_MODELS):
-        if model.__name__ != "SchemaMeta":
-            database.execute_sql(f"DELETE FROM `{model._meta.table_name}`")
+    for table in sorted(set(_non_empty_tables()) | set(_seeded[with_people])):
+        database.execute_sql(f"DELETE FROM `{table}`")
+    for table in _seeded[with_people]:
+        database.execute_sql(f"INSERT INTO `{table}` SELECT * FROM `{_seed_db(with_people)}`.`{table}`")
     database.execute_sql("SET FOREIGN_KEY_CHECKS = 1")
     schema._set_version(schema.SCHEMA_VERSION)  # a test may have faked another version
 
 
-@pytest.fixture(params=["sqlite", "mariadb"])
+def other_mysql_database(suffix: str) -> str:
+    """The URL of another initialised database of this session on the tests' server (for a
+    module's own data), dropped at exit; skipped (failed under CI=true) without a server."""
+    global _mysql_ready
+    if _mysql_ready is None:
+        _mysql_ready = _prepare_mysql()
+    if _mysql_ready is not True:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"MariaDB is required under CI=true: {_mysql_ready}")
+        pytest.skip(str(_mysql_ready))
+    url = f"{MYSQL_URL}_{suffix}"
+    name = db.parse_mysql_url(url).name
+    _server(f"DROP DATABASE IF EXISTS `{name}`")
+    _server(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
+    atexit.register(_server, f"DROP DATABASE IF EXISTS `{name}`")
+    setup.open_database(url, check=False)
+    setup.initialise()
+    db.database.close()
+    return url
+
+
+_sqlite_templates: dict[bool, Path] = {}
+
+
+def _sqlite_database(folder: Path, with_people: bool) -> str:
+    """A fresh initialised SQLite file in ``folder`` (with ``people`` in it if asked): a copy of
+    one built once per session."""
+    if with_people not in _sqlite_templates:
+        template = Path(tempfile.mkdtemp(prefix="itsm-test-template-")) / "itsm.db"
+        setup.open_database(f"sqlite:///{template}", check=False)
+        setup.initialise()
+        if with_people:
+            _make_people()
+        db.database.close()  # the last close checkpoints the WAL into the file
+        _sqlite_templates[with_people] = template
+    shutil.copy(_sqlite_templates[with_people], folder / "itsm.db")
+    return f"sqlite:///{folder / 'itsm.db'}"
+
+
+PEOPLE = {  # username: (role, password)
+    "requester": ("requester", "requester-password-1"),
+    "agent": ("agent", "agent-password-1"),
+    "supervisor": ("supervisor", "supervisor-password-1"),
+    "admin": ("admin", "admin-password-1"),
+    "agent2": ("agent", "agent2-password-1"),
+    "requester2": ("requester", "requester2-password"),
+}
+
+
+def _make_people() -> None:
+    system = users.system_actor()
+    for username, (role, password) in PEOPLE.items():
+        users.create_user(system, username, role, password=password)
+
+
+def _engines(item_path: Path, marked: bool) -> list[str]:
+    """Service and SQL tests run on both engines; Pilot tests (tests/ui) on SQLite, unless
+    marked ``both_engines`` because what they check depends on the SQL the engine runs."""
+    if not marked and _HERE / "ui" in item_path.parents:
+        return ["sqlite"]
+    return ["sqlite", "mariadb"]
+
+
+def pytest_generate_tests(metafunc):
+    if "engine" in metafunc.fixturenames:
+        marked = metafunc.definition.get_closest_marker("both_engines") is not None
+        metafunc.parametrize("engine", _engines(Path(metafunc.definition.path), marked), indirect=True)
+
+
+@pytest.fixture
 def engine(request, tmp_path):
-    """Bind the models to a fresh, initialised database of each engine; yields its URL."""
+    """Bind the models to a fresh, initialised database of the engine the test is parametrised
+    with (``pytest_generate_tests``); yields its URL."""
     global _mysql_ready
     config.override_settings(None)
+    with_people = "people" in request.fixturenames  # made once per session, copied like the schema
     if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'itsm.db'}"
+        url = _sqlite_database(tmp_path, with_people)
         setup.open_database(url, check=False)
-        setup.initialise()
     else:
         if _mysql_ready is None:
             _mysql_ready = _prepare_mysql()
@@ -95,12 +211,19 @@ def engine(request, tmp_path):
                 pytest.fail(f"MariaDB is required under CI=true: {_mysql_ready}")
             pytest.skip(str(_mysql_ready))
         url = MYSQL_URL
-        setup.open_database(url, check=False)
-        _wipe_mysql()
-        setup.initialise()
+        global _mysql_database
+        if db.database.obj is not _mysql_database or _mysql_database.is_closed():
+            _mysql_database = setup.open_database(url, check=False)
+        _wipe_mysql(with_people)
     yield url
-    db.database.close()
+    # The session's MariaDB connection stays open for the next test: each new one costs a TLS
+    # handshake (PyMySQL tries TLS when the server offers it), a tenth of a second under load.
+    if db.database.obj is not _mysql_database or db.database.in_transaction():
+        db.database.close()
     config.override_settings(None)
+
+
+_mysql_database = None
 
 
 @pytest.fixture
@@ -110,11 +233,6 @@ def system(engine):
 
 @pytest.fixture
 def people(system):
-    """One user per role, with known passwords."""
-    made = {}
-    for role in ("requester", "agent", "supervisor", "admin"):
-        made[role] = users.create_user(system, role, role, password=f"{role}-password-1")
-    made["agent2"] = users.create_user(system, "agent2", "agent", password="agent2-password-1")
-    made["requester2"] = users.create_user(system, "requester2", "requester",
-                                           password="requester2-password")
-    return made
+    """One user per role, with known passwords (see ``PEOPLE``); the ``engine`` fixture's database
+    already holds them."""
+    return {username: User.get(User.username == username) for username in PEOPLE}

@@ -7,10 +7,12 @@ free port and its own socket; ``make_ca``/``make_server_cert`` make TLS material
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -93,7 +95,10 @@ def private_mariadb(tmp_path: Path, extra_args: tuple[str, ...] | list[str] = ()
     """A fresh MariaDB on 127.0.0.1:<free port>, root over its socket only; call ``stop()``."""
     need("mariadbd", "mariadb-install-db")
     base = tmp_path / f"mariadb-{os.getpid()}-{time.monotonic_ns()}"
-    datadir, sock, log = base / "data", base / "mysqld.sock", base / "mysqld.log"
+    # The socket's path must stay under 108 bytes, which a pytest-xdist worker's tmp_path exceeds.
+    short = Path(tempfile.mkdtemp(prefix="itsm-db-"))
+    atexit.register(shutil.rmtree, short, ignore_errors=True)
+    datadir, sock, log = base / "data", short / "mysqld.sock", base / "mysqld.log"
     datadir.mkdir(parents=True)
     subprocess.run([_program("mariadb-install-db"), "--no-defaults", f"--datadir={datadir}",
                     "--user=root", "--auth-root-authentication-method=socket", "--skip-test-db"],

@@ -1,22 +1,32 @@
-"""Shared steps for the Pilot tests: wait for the app, log in."""
+"""Shared steps for the Pilot tests: wait for the app, log in, open a comment, a form or a
+ticket, fill a form and read back what it shows."""
 
 from __future__ import annotations
 
-from textual.widgets import Input
+import time
 
+from textual.widgets import Input, Select, TextArea
+
+from itsm_tui.ui.modals.forms import FormModal
+from itsm_tui.ui.modals.prompts import TextPrompt
+from itsm_tui.ui.screens.inventory import InventoryScreen
 from itsm_tui.ui.screens.login import LoginScreen
 from itsm_tui.ui.screens.queue import QueueScreen
+from itsm_tui.ui.screens.ticket import TicketScreen
+from itsm_tui.ui.screens.users import UsersScreen
 from itsm_tui.ui.widgets.ticket_table import TicketTable
 
 
-async def until(pilot, condition, timeout: float = 10.0) -> None:
-    """Let the app run until ``condition()`` holds (workers, timers and repaints included)."""
-    for _ in range(int(timeout / 0.05)):
-        if condition():
-            await pilot.pause()
-            return
-        await pilot.pause(0.05)
-    raise AssertionError("the app did not reach the expected state in time")
+async def until(pilot, condition, timeout: float = 30.0) -> None:
+    """Let the app run until ``condition()`` holds (workers, timers and repaints included): it is
+    checked after every 10 ms of the app's loop, and once more the screen is refreshed. The
+    ``timeout`` (seconds) is wide: a loaded machine is slow, not wrong."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("the app did not reach the expected state in time")
+        await pilot.pause(0.01)
+    await pilot.pause()
 
 
 async def login(pilot, username: str, password: str) -> None:
@@ -35,3 +45,89 @@ async def logged_in(pilot, username: str, password: str) -> TicketTable:
     await until(pilot, lambda: table.rows and not table.fetching)
     assert pilot.app.focused is table  # keys go to the list, never to the hidden filter bar
     return table
+
+
+async def open_ticket(pilot, ticket_id: int) -> TicketScreen:
+    await logged_in(pilot, "agent", "agent-password-1")
+    pilot.app.open_ticket(ticket_id)
+    await until(pilot, lambda: isinstance(pilot.app.screen, TicketScreen) and pilot.app.screen.view)
+    return pilot.app.screen
+
+
+async def open_comment(pilot) -> TextArea:
+    """``c`` on the queue or a ticket: the comment prompt, its text area focused."""
+    app = pilot.app
+    await pilot.press("c")
+    await until(pilot, lambda: isinstance(app.screen, TextPrompt))
+    area = app.screen.query_one(TextArea)
+    await until(pilot, lambda: app.focused is area)
+    return area
+
+
+def prompt_error(prompt) -> str:
+    return str(prompt.query_one("#error").render())
+
+
+async def open_form(pilot, kind: str) -> FormModal:
+    """The new-``kind`` form (ticket, system or user) from the queue, logged in as an admin."""
+    app = pilot.app
+    section = {"system": ("inventory", InventoryScreen), "user": ("users", UsersScreen)}.get(kind)
+    if section:
+        app.run_command(section[0])
+        await until(pilot, lambda: isinstance(app.screen, section[1]))
+    await pilot.press("n")
+    await until(pilot, lambda: isinstance(app.screen, FormModal))
+    return app.screen
+
+
+def fill(form: FormModal, values: dict) -> None:
+    """Put ``values`` (by field name or lower-case label) into the form's fields."""
+    for index, field in enumerate(form.fields):
+        wanted = values.get(field.name) or values.get(field.label.lower())
+        if wanted is None:
+            continue
+        widget = form._widget(index)
+        if isinstance(widget, TextArea):
+            widget.text = wanted
+        elif isinstance(widget, Select):
+            widget.value = wanted
+        else:
+            widget.value = wanted
+
+
+def typed(form: FormModal, values: dict) -> dict:
+    """What the form holds now in the fields named in ``values``."""
+    now = form.values()
+    return {name: now.get(name) for name in values if name in now}
+
+
+def form_message(form: FormModal) -> str:
+    return str(form.query_one("#form-error").render())
+
+
+async def submit_path(pilot, text: str) -> None:
+    """Type ``text`` into the file dialog's path and press enter."""
+    field = pilot.app.screen.query_one("#path", Input)
+    field.value = text
+    field.focus()
+    await pilot.press("enter")
+    await pilot.pause()
+
+
+def shown(widget) -> str:
+    return str(widget.render())
+
+
+def everything_shown(app) -> str:
+    """The text of every screen on the stack (labels, fields, toasts)."""
+    parts = []
+    for screen in app.screen_stack:
+        for widget in screen.query("Static, Label"):
+            parts.append(str(widget.render()))
+        for field in screen.query(Input):
+            if not field.password:
+                parts.append(field.value)
+        for area in screen.query(TextArea):
+            parts.append(area.text)
+    parts += [n.message for n in app._notifications]
+    return "\n".join(parts)

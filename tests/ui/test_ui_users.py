@@ -182,6 +182,7 @@ async def test_change_role_and_department(engine, people):
         await until(pilot, lambda: table.current and table.current["role"] == "supervisor")
 
 
+@pytest.mark.both_engines
 async def test_edit_conflict_shows_the_message_and_reloads(engine, people, system):
     app = ItsmApp(engine)
     async with app.run_test(size=(120, 40)) as pilot:

@@ -12,7 +12,7 @@ from sample_data import SAMPLE, needs_sample
 from test_cli import itsm
 from test_import_servicenow import expected_figures, source
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parents[1] / "data"
 BAD_ROWS = DATA / "servicenow_bad_rows.csv"
 
 

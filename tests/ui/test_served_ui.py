@@ -25,9 +25,8 @@ from itsm_tui.ui.modals.prompts import PathPrompt
 from itsm_tui.ui.my_exports import MyExportsModal
 from itsm_tui.ui.screens.login import LoginScreen
 from itsm_tui.ui.screens.queue import QueueScreen
-from itsm_tui.ui.screens.ticket import TicketScreen
 from test_mail import smtp  # noqa: F401  (the fixture)
-from ui_helpers import login, logged_in, until
+from ui_helpers import login, logged_in, open_ticket, shown, submit_path, until
 
 pytestmark = pytest.mark.asyncio
 
@@ -53,25 +52,6 @@ def ticket(people):
     return made
 
 
-def shown(widget) -> str:
-    return str(widget.render())
-
-
-async def open_ticket(pilot, ticket_id: int) -> TicketScreen:
-    await logged_in(pilot, "agent", "agent-password-1")
-    pilot.app.open_ticket(ticket_id)
-    await until(pilot, lambda: isinstance(pilot.app.screen, TicketScreen) and pilot.app.screen.view)
-    return pilot.app.screen
-
-
-async def submit(pilot, text: str) -> None:
-    field = pilot.app.screen.query_one("#path", Input)
-    field.value = text
-    field.focus()
-    await pilot.press("enter")
-    await pilot.pause()
-
-
 async def test_attach_reads_only_from_the_uploads_folder(engine, served, ticket):
     app = ItsmApp(engine)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -80,11 +60,11 @@ async def test_attach_reads_only_from_the_uploads_folder(engine, served, ticket)
         await until(pilot, lambda: isinstance(app.screen, PathPrompt))
         prompt = app.screen
         for typed in ("/proc/self/cmdline", "../../x", "/etc/passwd", "../../exports/agent/x"):
-            await submit(pilot, typed)
+            await submit_path(pilot, typed)
             assert app.screen is prompt
             assert "outside your folder" in shown(prompt.query_one(ErrorLine)), typed
         (served / "uploads" / "agent" / "screenshot.png").write_bytes(b"\x89PNG fine")
-        await submit(pilot, "screenshot.png")
+        await submit_path(pilot, "screenshot.png")
         await until(pilot, lambda: Attachment.select().where(Attachment.filename == "screenshot.png").exists())
     assert Attachment.select().where(Attachment.ticket == ticket.id).count() == 2
 
@@ -101,9 +81,9 @@ async def test_save_attachment_writes_only_into_the_exports_folder(engine, serve
         assert prompt.query_one("#path", Input).value == "log.txt"  # a name in the own folder
         outside = f"/tmp/itsm-served-test-{os.getpid()}"
         for typed in (outside, "~/.bashrc", "../../.bashrc", ".profile"):
-            await submit(pilot, typed)
+            await submit_path(pilot, typed)
             assert app.screen is prompt and shown(prompt.query_one(ErrorLine)), typed
-        await submit(pilot, "log.txt")
+        await submit_path(pilot, "log.txt")
         saved = served / "exports" / "agent" / "log.txt"
         await until(pilot, saved.exists)
     assert saved.read_bytes() == b"paper jam at tray 2"
@@ -225,7 +205,7 @@ async def test_my_exports_mails_an_export_to_the_operator(engine, served, ticket
         await until(pilot, lambda: isinstance(app.screen, MyExportsModal))
         assert "m e-mail it to me" in str(app.screen.query_one("#hint").render())
         await pilot.press("m")
-        await until(pilot, lambda: smtp.messages, 15)
+        await until(pilot, lambda: smtp.messages)
         await until(pilot, lambda: any("Sent open.csv" in n.message for n in app._notifications))
     (envelope,) = smtp.messages
     assert envelope.rcpt_tos == ["agent@example.org"]

@@ -10,7 +10,7 @@ from itsm_tui.core import setup
 from itsm_tui.core.errors import SchemaError
 from itsm_tui.core.store.models import ALL_MODELS, SchemaMeta
 
-SQL_DIR = Path(__file__).resolve().parent.parent / "sql"
+SQL_DIR = Path(__file__).resolve().parents[2] / "sql"
 
 
 @pytest.mark.parametrize("engine_name", ["sqlite", "mysql"])
@@ -168,7 +168,7 @@ def test_v2_database_upgrades_to_the_latest_keeping_its_tickets(engine):
 
     engine_name = "mysql" if db.is_mysql() else "sqlite"
     db.database.drop_tables(list(reversed(ALL_MODELS)))
-    _apply_ddl(Path(__file__).parent / "data" / f"schema_v2_{engine_name}.sql")
+    _apply_ddl(Path(__file__).parents[1] / "data" / f"schema_v2_{engine_name}.sql")
     assert schema.current_version() == 2 and "response_met" not in _columns("ticket")
     db.database.execute_sql(
         "INSERT INTO category (name, is_active) VALUES ('Hardware', 1)")
@@ -244,7 +244,7 @@ def _ddl_statements_of_an_upgrade(engine_name: str) -> int:
 
 def _load_v2(engine_name: str) -> None:
     db.database.drop_tables(list(reversed(ALL_MODELS)))
-    _apply_ddl(Path(__file__).parent / "data" / f"schema_v2_{engine_name}.sql")
+    _apply_ddl(Path(__file__).parents[1] / "data" / f"schema_v2_{engine_name}.sql")
     db.database.execute_sql("INSERT INTO category (name, is_active) VALUES ('Hardware', 1)")
 
 

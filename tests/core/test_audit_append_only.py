@@ -25,7 +25,7 @@ from itsm_tui.core.store.models import AuditEntry, User
 from conftest import MYSQL_URL
 from test_cli import itsm
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parents[1] / "data"
 
 
 def test_sqlite_refuses_update_and_delete_of_log_entries(engine, people):

@@ -132,6 +132,7 @@ async def test_newest_first_with_relative_times(log_desk):
 
 
 @pytest.mark.asyncio
+@pytest.mark.both_engines
 async def test_filters_and_a_bad_query(log_desk, people):
     url, now, ticket = log_desk
     with clock.frozen(now):
@@ -335,11 +336,11 @@ async def test_periodic_refresh_keeps_the_cursor(log_desk, people):
 
 # ---------------------------------------------------------------- SVG snapshots (SQLite only)
 #
-# Deterministic like tests/test_ui_snapshots.py: a relative database path in a temporary
+# Deterministic like tests/ui/test_ui_snapshots.py: a relative database path in a temporary
 # directory (the frame says "SQLite snap.db"), data made with the clock frozen at known moments,
 # the app run with the clock frozen at SNAP_NOW, the theme set explicitly and NO_COLOR removed.
-# After an intended change: ``python -m pytest tests/test_ui_log.py --snapshot-update`` and
-# review the SVGs under tests/__snapshots__/test_ui_log/.
+# After an intended change: ``python -m pytest tests/ui/test_ui_log.py --snapshot-update`` and
+# review the SVGs under tests/ui/__snapshots__/test_ui_log/.
 
 SNAP_URL = "sqlite:///snap.db"
 SNAP_SIZE = (120, 40)

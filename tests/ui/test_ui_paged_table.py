@@ -3,6 +3,7 @@ it is there; reads ahead and timed refreshes never hold a key up (on SQLite and 
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
@@ -25,15 +26,17 @@ def big_desk(engine, people):
     return engine
 
 
-def _slow(table, seconds: float = 0.4) -> None:
-    """Make every page read take ``seconds`` (in the table's worker thread)."""
-    loader = table.loader
+def _held(table) -> threading.Event:
+    """Hold every page read (in the table's worker thread) until the returned gate is set: what
+    the test checks while a read is under way cannot race the read, however loaded the machine."""
+    loader, gate = table.loader, threading.Event()
 
-    def slow(after, before, limit):
-        time.sleep(seconds)
+    def held(after, before, limit):
+        assert gate.wait(30), "the test never let the read through"
         return loader(after, before, limit)
 
-    table.loader = slow
+    table.loader = held
+    return gate
 
 
 async def test_moves_typed_while_a_page_loads_are_not_lost(big_desk, people):
@@ -44,7 +47,7 @@ async def test_moves_typed_while_a_page_loads_are_not_lost(big_desk, people):
         everything = queue.page(people["agent"], screen.filter_text, screen.sort, limit=5000).rows
         order = [r["id"] for r in everything]
         assert len(order) > len(table.rows) and table.more_after
-        _slow(table)
+        gate = _held(table)
 
         # Down past the end of the window: the first j reads the next page, the others wait.
         table.cursor = len(table.rows) - 1
@@ -53,22 +56,29 @@ async def test_moves_typed_while_a_page_loads_are_not_lost(big_desk, people):
         await pilot.press("j")
         assert table.fetching
         await pilot.press("j", "j", "j")
+        gate.set()
         await until(pilot, lambda: not table.fetching and table.current["id"] == order[start + 4])
 
         # G reads the last page; k typed meanwhile moves up from the last ticket.
+        gate.clear()
         await pilot.press("G")
         assert table.fetching
         await pilot.press("k", "k")
+        gate.set()
         await until(pilot, lambda: not table.fetching and table.current["id"] == order[-3])
 
         # g (a new start) forgets the moves typed before it.
+        gate.clear()
         await pilot.press("G")
         await pilot.press("j", "g")
-        await until(pilot, lambda: not table.fetching and table.current["id"] == order[0])
-        await pilot.pause(0.5)
+        gate.set()
+        await until(pilot, lambda: not table.fetching and not table.prefetching
+                    and table.current["id"] == order[0])
+        await pilot.pause()
         assert table.current["id"] == order[0]
 
 
+@pytest.mark.both_engines
 async def test_paging_reads_ahead_so_no_page_key_waits_for_the_database(big_desk, people):
     """Near the end of its window the list reads the next rows before they are asked for: an
     operator paging down (then back up) through more rows than the window holds never waits
@@ -85,17 +95,21 @@ async def test_paging_reads_ahead_so_no_page_key_waits_for_the_database(big_desk
         step = table.visible_rows
         pages = min(20, (len(order) - 1) // step)
         assert pages * step > MAX_ROWS  # the window must slide, dropping rows behind the cursor
-        _slow(table, 0.3)
+        gate = _held(table)
         waits = 0
         for page in range(1, pages + 1):
+            gate.clear()
             await pilot.press("pagedown")
             waits += table.fetching  # the key found no rows to move to: it waits for a read
+            gate.set()
             await until(pilot, lambda: not table.fetching and not table.prefetching)
             assert table.current["id"] == order[page * step]
             assert len(table.rows) <= MAX_ROWS
         for page in range(pages - 1, -1, -1):
+            gate.clear()
             await pilot.press("pageup")
             waits += table.fetching
+            gate.set()
             await until(pilot, lambda: not table.fetching and not table.prefetching)
             assert table.current["id"] == order[page * step]
         assert waits == 0
@@ -110,15 +124,17 @@ async def test_keys_move_on_while_the_timed_refresh_reads(big_desk, people):
         table = await logged_in(pilot, "agent", "agent-password-1")
         screen = app.screen
         order = [r["id"] for r in queue.page(people["agent"], screen.filter_text, screen.sort, limit=100).rows]
-        _slow(table, 0.5)
+        gate = _held(table)
         Ticket.update(title="Renamed by another operator").where(Ticket.id == order[3]).execute()
-        screen._periodic_refresh()  # the rows have just arrived: nothing to add, no read
+        table.read_at = time.monotonic()  # the rows have just arrived: nothing to add, no read
+        screen._periodic_refresh()
         assert not table.prefetching and not table.fetching
-        await pilot.pause(FRESH_FOR)
+        table.read_at = time.monotonic() - FRESH_FOR  # they arrived FRESH_FOR seconds ago
         screen._periodic_refresh()
         assert table.prefetching and not table.fetching
         await pilot.press("j", "j", "j")
         assert table.current["id"] == order[3]  # moved without waiting for the read
+        gate.set()
         await until(pilot, lambda: not table.prefetching)
         assert table.current["id"] == order[3]
         assert table.current["title"] == "Renamed by another operator"

@@ -2,7 +2,7 @@
 
 The Pilot tests run on SQLite and MariaDB (the ``engine`` fixture); every effect is read back with
 a fresh query. The SVG snapshots at the end run on SQLite only, deterministic like
-tests/test_ui_snapshots.py (relative database path, frozen clock, fixed theme).
+tests/ui/test_ui_snapshots.py (relative database path, frozen clock, fixed theme).
 """
 
 from __future__ import annotations
@@ -179,6 +179,7 @@ async def test_every_tab_lists_its_rows(inv):
 
 
 @pytest.mark.asyncio
+@pytest.mark.both_engines
 async def test_filter_good_and_bad_and_sort(inv):
     app = ItsmApp(inv)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -216,6 +217,7 @@ async def test_filter_good_and_bad_and_sort(inv):
 
 
 @pytest.mark.asyncio
+@pytest.mark.both_engines
 async def test_stock_is_low_filter_and_the_filtered_value(inv):
     app = ItsmApp(inv)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -319,6 +321,7 @@ async def test_add_network_and_stock_refuse_bad_cidr_and_negative_price(inv):
 
 
 @pytest.mark.asyncio
+@pytest.mark.both_engines
 async def test_edit_saves_and_a_conflict_offers_reapply(inv, people):
     app = ItsmApp(inv)
     async with app.run_test(size=(120, 40)) as pilot:

@@ -93,6 +93,7 @@ async def test_at_80_columns_age_and_sla_stay_and_titles_stay_readable(engine, p
         assert all(name in header for name in ("Category", "Requester", "Assignee", "Age", "SLA")), header
 
 
+@pytest.mark.both_engines
 async def test_age_arrow_points_to_the_oldest_and_the_sort_picker_offers_created_and_updated(engine, people):
     _ticket(people)
     app = ItsmApp(engine)
@@ -107,6 +108,7 @@ async def test_age_arrow_points_to_the_oldest_and_the_sort_picker_offers_created
         assert "Created" in names and "Updated" in names
 
 
+@pytest.mark.both_engines
 async def test_joined_emoji_and_combining_marks_do_not_shift_the_columns(engine, people):
     family = "👨\u200d👩\u200d👧\u200d👦"
     zalgo = "Z" + "\u0301\u0302\u0303\u0304\u0305\u0306" * 4 + "algo"

@@ -15,7 +15,7 @@ from itsm_tui.ui.screens.queue import QueueScreen
 from ui_helpers import login, until
 
 pytestmark = pytest.mark.asyncio
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parents[1] / "data"
 
 
 async def command(pilot, text: str) -> None:

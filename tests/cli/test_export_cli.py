@@ -5,10 +5,12 @@ from __future__ import annotations
 import csv
 import os
 import re
+import shutil
 import subprocess
 import sys
 
 import pytest
+from conftest import other_mysql_database
 
 from itsm_tui.core.store import db
 
@@ -23,11 +25,29 @@ def itsm(url, *args, as_user=None):
     return subprocess.run(cmd + list(args), capture_output=True, text=True, env=env, timeout=120)
 
 
+@pytest.fixture(scope="module")
+def demo_desks(tmp_path_factory) -> dict:
+    """``seed --demo`` runs once per engine for the module: {engine: seeded SQLite file or URL}."""
+    return {"folder": tmp_path_factory.mktemp("demo")}
+
+
 @pytest.fixture
-def url(engine):
+def url(engine, demo_desks, request):
+    """A demo desk. The tests only read it (an export adds a log entry, which none of them reads):
+    on SQLite each gets a copy of the one seeded file, on MariaDB they share one database."""
     db.database.close()  # the subprocess owns the database now
-    assert itsm(engine, "seed", "--demo").returncode == 0
-    return engine
+    kind = request.node.callspec.params["engine"]
+    if kind not in demo_desks:
+        seeded = engine if kind == "sqlite" else other_mysql_database("demo")
+        assert itsm(seeded, "seed", "--demo").returncode == 0
+        if kind == "sqlite":
+            seeded = demo_desks["folder"] / "itsm.db"
+            shutil.copy(engine.removeprefix("sqlite:///"), seeded)
+        demo_desks[kind] = seeded
+    if kind == "sqlite":
+        shutil.copy(demo_desks[kind], engine.removeprefix("sqlite:///"))
+        return engine
+    return demo_desks[kind]
 
 
 def listed(url, *args, as_user=None) -> list[str]:

@@ -61,7 +61,7 @@ SCENARIOS = {
     "user.unlock": lambda a, p: users.unlock(a, p["agent2"].id),
     "settings.manage": lambda a, p: categories.add(a, f"Category by {a.username}"),
     "import.run": lambda a, p: import_servicenow(
-        a, Path(__file__).parent / "data" / "servicenow_bad_rows.csv"),
+        a, Path(__file__).parents[1] / "data" / "servicenow_bad_rows.csv"),
 }
 
 
@@ -129,7 +129,7 @@ def test_last_admin_cannot_be_demoted_or_disabled(people, system):
 def test_readme_role_table_matches_the_matrix():
     from pathlib import Path
 
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
     for action, (roles, description) in MATRIX.items():
         row = next(line for line in readme.splitlines() if line.startswith(f"| `{action}` |"))
         cells = [c.strip() for c in row.strip("|").split("|")]

@@ -16,7 +16,7 @@ from itsm_tui.importers.csv_import import import_csv, load_mapping
 
 from test_cli import itsm
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parents[1] / "data"
 SYSTEMS, SYSTEMS_MAP = DATA / "import_systems.csv", DATA / "import_systems_map.json"
 TICKET_MAP = {"source_number": "Ticket Number", "title": "Subject", "description": "Message",
               "category": "Help Topic", "impact": "Impact", "urgency": "Urgency", "requester": "From"}

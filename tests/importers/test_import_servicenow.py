@@ -26,7 +26,7 @@ from itsm_tui.importers.servicenow import import_servicenow
 
 from sample_data import SAMPLE, needs_sample
 
-BAD_ROWS = Path(__file__).parent / "data" / "servicenow_bad_rows.csv"
+BAD_ROWS = Path(__file__).parents[1] / "data" / "servicenow_bad_rows.csv"
 STATE_MAP = {
     "New": "new", "Active": "in_progress", "Awaiting User Info": "waiting_on_user",
     "Awaiting Evidence": "waiting_on_user", "Awaiting Vendor": "waiting_on_vendor",

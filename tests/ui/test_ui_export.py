@@ -52,6 +52,7 @@ async def fill(pilot, modal: ExportModal, path, fmt: str | None = None) -> None:
     modal.query_one("#path", Input).value = str(path)
 
 
+@pytest.mark.both_engines
 async def test_export_from_the_queue_with_a_filter(desk, people, out):
     app = ItsmApp(desk)
     async with app.run_test(size=(140, 45)) as pilot:

@@ -6,7 +6,6 @@ again; Escape on a changed form asks before throwing the text away."""
 from __future__ import annotations
 
 import pytest
-from textual.widgets import TextArea
 
 from itsm_tui.core import config
 from itsm_tui.core.store import db
@@ -18,10 +17,10 @@ from itsm_tui.ui.modals.draft_keeper import Draft, DraftKeeper
 from itsm_tui.ui.modals.forms import FormField, FormModal
 from itsm_tui.ui.modals.prompts import TextPrompt
 from test_db_failures import (  # noqa: F401 (fixtures)
-    SECRET_DB_PASSWORD, everything_shown, locked, private_server, short_busy_timeout, sqlite_desk,
+    SECRET_DB_PASSWORD, locked, private_server, short_busy_timeout, sqlite_desk,
 )
 from test_ui_keys import burst
-from ui_helpers import logged_in, until
+from ui_helpers import everything_shown, logged_in, open_comment, prompt_error, until
 
 pytestmark = pytest.mark.asyncio
 
@@ -31,19 +30,6 @@ def data_dir(tmp_path, monkeypatch):
     monkeypatch.setenv("ITSM_DATA_DIR", str(tmp_path / "data"))
     config.override_settings(None)
     return tmp_path / "data"
-
-
-def prompt_error(prompt) -> str:
-    return str(prompt.query_one("#error").render())
-
-
-async def open_comment(pilot) -> TextArea:
-    app = pilot.app
-    await pilot.press("c")
-    await until(pilot, lambda: isinstance(app.screen, TextPrompt))
-    area = app.screen.query_one(TextArea)
-    await until(pilot, lambda: app.focused is area)
-    return area
 
 
 async def test_a_comment_whose_save_fails_stays_open_and_ctrl_s_saves_it_once(data_dir, sqlite_desk,
@@ -60,11 +46,11 @@ async def test_a_comment_whose_save_fails_stays_open_and_ctrl_s_saves_it_once(da
         with locked(path):
             db.database.close()
             await pilot.press("ctrl+s")
-            await until(pilot, lambda: "locked by another writer" in prompt_error(prompt), 15)
+            await until(pilot, lambda: "locked by another writer" in prompt_error(prompt))
             assert app.screen is prompt and area.text == "Toner replaced\ntray 2 cleaned"
             assert "what you typed is kept: press ctrl+s to try again" in prompt_error(prompt)
         await pilot.press("ctrl+s")
-        await until(pilot, lambda: not isinstance(app.screen, TextPrompt), 15)
+        await until(pilot, lambda: not isinstance(app.screen, TextPrompt))
         await pilot.press("ctrl+s")  # a late second ctrl+s lands on the queue, not on a comment
         await pilot.pause(0.3)
     bodies = [c.body for c in Comment.select().where(Comment.ticket == ticket.id)]
@@ -91,7 +77,7 @@ async def test_a_comment_draft_survives_closing_the_app(data_dir, sqlite_desk):
         assert "from last time" in prompt_error(again.screen)
         burst(again, ", finished")
         await pilot.press("ctrl+s")
-        await until(pilot, lambda: not isinstance(again.screen, TextPrompt), 15)
+        await until(pilot, lambda: not isinstance(again.screen, TextPrompt))
     assert [c.body for c in Comment.select().where(Comment.ticket == ticket.id)] == ["half a thought, finished"]
 
 
@@ -177,11 +163,11 @@ async def test_a_comment_on_a_full_disk_is_kept_and_saved_once_when_there_is_roo
                     except OSError:
                         pass
                 await pilot.press("ctrl+s")
-                await until(pilot, lambda: db_errors.DISK_FULL in prompt_error(prompt), 15)
+                await until(pilot, lambda: db_errors.DISK_FULL in prompt_error(prompt))
                 assert app.screen is prompt and area.text.startswith("Replaced the fuser")
                 filler.unlink()
                 await pilot.press("ctrl+s")
-                await until(pilot, lambda: not isinstance(app.screen, TextPrompt), 15)
+                await until(pilot, lambda: not isinstance(app.screen, TextPrompt))
             bodies = [c.body for c in Comment.select().where(Comment.ticket == ticket.id)]
             assert len(bodies) == 1 and bodies[0].startswith("Replaced the fuser")
         finally:
@@ -211,5 +197,5 @@ async def test_a_comment_while_mariadb_restarts_is_kept_and_saved_once(data_dir,
         assert SECRET_DB_PASSWORD not in everything_shown(app)
         server.start()
         await pilot.press("ctrl+s")
-        await until(pilot, lambda: not isinstance(app.screen, TextPrompt), 30)
+        await until(pilot, lambda: not isinstance(app.screen, TextPrompt))
     assert [c.body for c in Comment.select().where(Comment.ticket == ticket.id)] == ["Swapped the PSU"]

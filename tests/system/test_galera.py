@@ -11,7 +11,6 @@ import os
 import shutil
 import socket
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -26,11 +25,10 @@ from itsm_tui.core.people import users
 from itsm_tui.core.errors import ConflictError, NotFound
 from itsm_tui.core.store.models import AuditEntry, Comment, Ticket
 
-sys.path.insert(0, str(Path(__file__).parent))
-import galera  # noqa: E402
+import galera
 
 pytestmark = pytest.mark.galera
-DEPLOY = Path(__file__).resolve().parent.parent / "deploy"
+DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from textual.widgets import Input, Select, TextArea
+from textual.widgets import Input
 
 from servers import private_mariadb
 from itsm_tui.core import config
@@ -25,7 +25,7 @@ from itsm_tui.ui.app import ItsmApp
 from itsm_tui.ui.modals.forms import FormModal
 from itsm_tui.ui.screens.login import LoginScreen
 from itsm_tui.ui.screens.setup import SetupScreen
-from ui_helpers import login, logged_in, until
+from ui_helpers import everything_shown, fill, form_message, login, logged_in, open_form, typed, until
 
 pytestmark = pytest.mark.asyncio
 SECRET_DB_PASSWORD = "db-Secr3t-pass"
@@ -36,21 +36,6 @@ FORMS = {
     "system": {"hostname": "ws-new-01", "asset_tag": "AT-9001", "type": "laptop"},
     "user": {"username": "newhire", "password": "a-long-password-1", "password again": "a-long-password-1"},
 }
-
-
-def everything_shown(app) -> str:
-    """The text of every screen on the stack (labels, fields, toasts)."""
-    parts = []
-    for screen in app.screen_stack:
-        for widget in screen.query("Static, Label"):
-            parts.append(str(widget.render()))
-        for field in screen.query(Input):
-            if not field.password:
-                parts.append(field.value)
-        for area in screen.query(TextArea):
-            parts.append(area.text)
-    parts += [n.message for n in app._notifications]
-    return "\n".join(parts)
 
 
 @pytest.fixture
@@ -102,41 +87,6 @@ def locked(path: Path):
         other.close()
 
 
-def fill(form: FormModal, values: dict) -> None:
-    for index, field in enumerate(form.fields):
-        wanted = values.get(field.name) or values.get(field.label.lower())
-        if wanted is None:
-            continue
-        widget = form._widget(index)
-        if isinstance(widget, TextArea):
-            widget.text = wanted
-        elif isinstance(widget, Select):
-            widget.value = wanted
-        else:
-            widget.value = wanted
-
-
-def typed(form: FormModal, values: dict) -> dict:
-    now = form.values()
-    return {name: now.get(name) for name in values if name in now}
-
-
-async def open_form(pilot, kind: str) -> FormModal:
-    app = pilot.app
-    if kind == "system":
-        app.run_command("inventory")
-    elif kind == "user":
-        app.run_command("users")
-    await pilot.pause(0.5)
-    await pilot.press("n")
-    await until(pilot, lambda: isinstance(app.screen, FormModal))
-    return app.screen
-
-
-def form_message(form: FormModal) -> str:
-    return str(form.query_one("#form-error").render())
-
-
 @pytest.fixture
 def sqlite_desk(tmp_path):
     config.override_settings(None)
@@ -162,7 +112,7 @@ async def test_sqlite_failure_at_login_keeps_both_fields(sqlite_desk, short_busy
         with (read_only(path) if failure == "read-only" else locked(path)):
             await login(pilot, "admin", "admin-password-1")
             screen = app.screen
-            await until(pilot, lambda: "could not log in" in str(screen.query_one("#error").render()), 15)
+            await until(pilot, lambda: "could not log in" in str(screen.query_one("#error").render()))
             message = str(screen.query_one("#error").render())
             assert message.startswith("the database")
             assert isinstance(app.screen, LoginScreen)
@@ -186,14 +136,14 @@ async def test_sqlite_failure_in_a_form_keeps_it_open_with_the_input(sqlite_desk
             # every connection from now on meets the failure (an open one kept its old handle)
             db.database.close()
             await pilot.press("ctrl+s")
-            await until(pilot, lambda: form_message(form), 15)
+            await until(pilot, lambda: form_message(form))
             assert app.screen is form
             assert form_message(form).startswith("the database")
             assert "what you typed is kept" in form_message(form)
             assert typed(form, FORMS[kind]) == before
         db.database.close()
         await pilot.press("ctrl+s")  # the same input, once the database is back
-        await until(pilot, lambda: app.screen is not form, 15)
+        await until(pilot, lambda: app.screen is not form)
     if kind == "ticket":
         assert Ticket.select().where(Ticket.title == "Printer on fire").exists()
     elif kind == "user":
@@ -215,12 +165,12 @@ async def test_first_run_admin_form_keeps_its_input_when_the_database_is_locked(
         fill(form, {"username": "boss", "password": "a-long-password-1"})
         with locked(path):
             await pilot.press("ctrl+s")
-            await until(pilot, lambda: form_message(form), 15)
+            await until(pilot, lambda: form_message(form))
             assert "locked by another writer" in form_message(form) and app.screen is form
             assert typed(form, {"username": 1, "password": 1}) == {"username": "boss",
                                                                    "password": "a-long-password-1"}
         await pilot.press("ctrl+s")
-        await until(pilot, lambda: isinstance(app.screen, LoginScreen), 15)
+        await until(pilot, lambda: isinstance(app.screen, LoginScreen))
     db.database.close()
 
 
@@ -256,7 +206,7 @@ async def test_mariadb_stopped_under_a_form_then_at_login(private_server, kind):
         before = typed(form, FORMS[kind])
         server.stop()
         await pilot.press("ctrl+s")
-        await until(pilot, lambda: form_message(form), 30)
+        await until(pilot, lambda: form_message(form))
         assert app.screen is form
         assert form_message(form).startswith("the database server cannot be reached")
         assert typed(form, FORMS[kind]) == before
@@ -266,7 +216,7 @@ async def test_mariadb_stopped_under_a_form_then_at_login(private_server, kind):
         app.action_logout()
         await login(pilot, "admin", "admin-password-1")
         screen = app.screen
-        await until(pilot, lambda: "could not log in" in str(screen.query_one("#error").render()), 30)
+        await until(pilot, lambda: "could not log in" in str(screen.query_one("#error").render()))
         assert screen.query_one("#password", Input).value == "admin-password-1"
         shown = everything_shown(app)
         assert SECRET_DB_PASSWORD not in shown and "admin-password-1" not in shown

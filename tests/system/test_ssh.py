@@ -33,7 +33,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SSHD = Path("/usr/sbin/sshd")
 DEBIAN_PYTHON = Path("/usr/bin/python3")
 ROWS, COLS = 30, 110
@@ -106,8 +106,9 @@ def deployment():
         _run(venv / "bin" / "itsm-tui", "init", env=env)
         _run(venv / "bin" / "itsm-tui", "seed", "--demo", env=env)
         _run(venv / "bin" / "python", "-c", (
-            "from itsm_tui import config\n"
-            "from itsm_tui.core import setup, tickets, users\n"
+            "from itsm_tui.core import config, setup\n"
+            "from itsm_tui.core.people import users\n"
+            "from itsm_tui.core.tickets import service as tickets\n"
             "setup.open_database(config.default_db_url())\n"
             "admin = users.by_username('admin')\n"
             "t = tickets.create(admin, 'Printer jams', 'see the notes', requester='user1')\n"

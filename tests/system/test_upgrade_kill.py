@@ -22,7 +22,7 @@ from itsm_tui.core.store.models import ALL_MODELS
 
 from conftest import MYSQL_URL
 
-V2_DDL = Path(__file__).parent / "data" / "schema_v2_mysql.sql"
+V2_DDL = Path(__file__).parents[1] / "data" / "schema_v2_mysql.sql"
 URL = MYSQL_URL + "_upgrade"
 
 

@@ -6,15 +6,14 @@ from __future__ import annotations
 
 import pytest
 from textual import events
-from textual.widgets import Input, TextArea
+from textual.widgets import Input
 
 from itsm_tui.core.tickets import service as tickets
 from itsm_tui.core.store.models import Comment
 from itsm_tui.ui.app import ItsmApp
-from itsm_tui.ui.modals.prompts import TextPrompt
 from itsm_tui.ui.screens.login import LoginScreen
 from itsm_tui.ui.screens.queue import QueueScreen
-from ui_helpers import logged_in, until
+from ui_helpers import logged_in, open_comment, until
 
 pytestmark = pytest.mark.asyncio
 
@@ -75,10 +74,7 @@ async def test_a_comment_typed_in_a_burst_with_corrections_is_saved_as_typed(eng
     app = ItsmApp(engine)
     async with app.run_test(size=(120, 40)) as pilot:
         await logged_in(pilot, "agent", "agent-password-1")
-        await pilot.press("c")
-        await until(pilot, lambda: isinstance(app.screen, TextPrompt))
-        area = app.screen.query_one(TextArea)
-        await until(pilot, lambda: app.focused is area)
+        area = await open_comment(pilot)
         burst(app, "Tray 3", "backspace", "2 clened", "left", "left", "left", "a")
         await until(pilot, lambda: area.text == "Tray 2 cleaned")
         await pilot.press("ctrl+s")

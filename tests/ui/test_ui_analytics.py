@@ -67,6 +67,7 @@ async def open_analytics(pilot):
     return app.screen
 
 
+@pytest.mark.both_engines
 async def test_states_and_buckets_follow_the_clock(desk):
     now = {"t": T0 + timedelta(minutes=10)}
     with clock.frozen(lambda: now["t"]):
@@ -143,6 +144,7 @@ async def test_an_operator_change_recounts_at_once(desk):
             assert drill_counts(screen)["sla:at_risk"] == 0 and drill_counts(screen)["sla:on_track"] == 2
 
 
+@pytest.mark.both_engines
 async def test_drill_down_opens_the_queue_on_exactly_those_tickets(desk):
     with clock.frozen(T0 + timedelta(hours=2)):
         app = ItsmApp(desk["url"])
@@ -171,6 +173,7 @@ async def test_drill_down_opens_the_queue_on_exactly_those_tickets(desk):
             assert {row["id"] for row in app.screen.query_one(TicketTable).rows} == {desk["a"], desk["c"]}
 
 
+@pytest.mark.both_engines
 async def test_period_selector(desk, people):
     with clock.frozen(T0 + timedelta(hours=1)):
         app = ItsmApp(desk["url"])
@@ -334,6 +337,7 @@ async def test_all_of_an_imported_history_at_80_by_24(engine, people, tmp_path):
         assert caption.startswith("Opened per week, 2016-02-29")
 
 
+@pytest.mark.both_engines
 async def test_category_names_keep_their_underscores(engine, people):
     """Issue 17 item 27: a category called end_user_devices is shown as it is named, while a
     status code (in_progress) is put in words."""

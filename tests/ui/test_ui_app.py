@@ -219,6 +219,7 @@ async def test_navigation_paging_and_g(desk, people, system):
         assert table.current["id"] == first == order[0]
 
 
+@pytest.mark.both_engines
 async def test_filter_good_and_bad(desk):
     app = ItsmApp(desk)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -351,6 +352,7 @@ async def test_new_ticket_form_validates_and_creates(desk, people):
         await until(pilot, lambda: isinstance(app.screen, TicketScreen) and app.screen.ticket_id == created.id)
 
 
+@pytest.mark.both_engines
 async def test_bulk_assign_with_a_conflict(desk, people):
     app = ItsmApp(desk)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -382,6 +384,7 @@ async def test_bulk_assign_with_a_conflict(desk, people):
         await until(pilot, lambda: not table.fetching and not table.marks)
 
 
+@pytest.mark.both_engines
 async def test_conflict_dialog_reapplies_on_the_ticket_screen(desk, people):
     app = ItsmApp(desk)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -399,6 +402,7 @@ async def test_conflict_dialog_reapplies_on_the_ticket_screen(desk, people):
         assert fresh(ticket_id).title == "Renamed by agent2"
 
 
+@pytest.mark.both_engines
 async def test_reload_after_a_conflict_keeps_the_typed_resolution_note(desk, people):
     app = ItsmApp(desk)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -505,6 +509,7 @@ async def test_a_finished_session_leaves_nothing_held_from_the_garbage_collector
     (an embedding, these tests) does not keep every past session."""
     import gc
 
+    gc.unfreeze()  # from a clean start: a frozen heap an earlier test left would pass the first wait
     app = ItsmApp(desk)
     async with app.run_test(size=(120, 40)) as pilot:
         await logged_in(pilot, "agent", "agent-password-1")
@@ -533,6 +538,7 @@ async def test_the_queue_refreshes_itself_every_few_seconds(desk, people, monkey
         assert table.current["id"] == current
 
 
+@pytest.mark.both_engines
 async def test_changing_the_sort_after_G_keeps_working(desk, system):
     from itsm_tui.core import demo
     from itsm_tui.core.tickets.queue import Sort

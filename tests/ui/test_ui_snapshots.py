@@ -11,7 +11,7 @@ theme is set explicitly (NO_COLOR is removed from the environment) so the colour
 on the machine.
 
 After an intended change of a screen, re-create the baselines with
-``python -m pytest tests/test_ui_snapshots.py --snapshot-update`` and review the SVGs.
+``python -m pytest tests/ui/test_ui_snapshots.py --snapshot-update`` and review the SVGs.
 """
 
 from __future__ import annotations
@@ -33,6 +33,8 @@ from itsm_tui.ui.screens.login import LoginScreen
 from itsm_tui.ui.screens.queue import QueueScreen
 from itsm_tui.ui.screens.ticket import TicketScreen
 from itsm_tui.ui.widgets.ticket_table import TicketTable
+
+from ui_helpers import until
 
 URL = "sqlite:///snap.db"  # relative to the test's temporary directory (monkeypatch.chdir)
 SIZE = (120, 40)
@@ -167,19 +169,9 @@ def _app(url: str) -> ItsmApp:
     app = ItsmApp(url)
     app.theme = "textual-dark"  # not whatever TEXTUAL_THEME says on this machine
     # No SLA monitor: its alerts would add a notification (and a toast) at a racy moment;
-    # tests/test_ui_analytics.py and tests/test_sla_alerts.py cover it.
+    # tests/ui/test_ui_analytics.py and tests/core/test_sla_alerts.py cover it.
     app.sla_monitor.start = lambda user: None
     return app
-
-
-async def until(pilot, condition, timeout: float = 10.0) -> None:
-    """Let the app run until ``condition()`` holds (workers, timers and repaints included)."""
-    for _ in range(int(timeout / 0.05)):
-        if condition():
-            await pilot.pause()
-            return
-        await pilot.pause(0.05)
-    raise AssertionError("the app did not reach the expected state in time")
 
 
 async def _login_screen(pilot) -> None:

@@ -79,7 +79,7 @@ def test_an_import_cut_by_a_server_crash_says_so_in_words_and_a_rerun_completes_
     server is back the same command completes the import with nothing twice."""
     import subprocess
 
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
     from bench_import import replicate
     from itsm_tui.core.store.models import Ticket
 
