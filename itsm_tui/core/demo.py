@@ -22,7 +22,7 @@ from itsm_tui.core.store.models import (
     ASSET_STATUSES, STATUSES, AuditEntry, Category, Department, Network,
     Peripheral, StockItem, System, Ticket, User,
 )
-from itsm_tui.core.natural import natural_key
+from itsm_tui.core.store.natural import natural_key
 from itsm_tui.core.people.permissions import require
 from itsm_tui.core.tickets.rules import PRIORITY_MATRIX
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from itsm_tui.core import clock, natural
+from itsm_tui.core import clock
+from itsm_tui.core.store import natural
 from itsm_tui.core.store import db, schema
 from itsm_tui.core.tickets import sla
 from itsm_tui.core.store.models import Category, User

@@ -20,7 +20,8 @@ import peewee
 from peewee import fn
 
 from itsm_tui.core.store import audit
-from itsm_tui.core import clock, natural
+from itsm_tui.core import clock
+from itsm_tui.core.store import natural
 from itsm_tui.core.store.db import database, is_mysql, transactional
 from itsm_tui.core.errors import ItsmError
 from itsm_tui.core.store.models import AuditEntry, Category, User

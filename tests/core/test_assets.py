@@ -24,7 +24,7 @@ from itsm_tui.core.store.models import (
     ASSET_STATUSES, PERIPHERAL_KINDS, SYSTEM_TYPES, AuditEntry, Department, Network, Peripheral,
     StockItem, System, User,
 )
-from itsm_tui.core.natural import natural_key
+from itsm_tui.core.store.natural import natural_key
 from itsm_tui.core.tickets.queue import END
 
 BASE = datetime(2026, 1, 5, 9, 0)

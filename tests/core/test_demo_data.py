@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import re
 
-from itsm_tui.core import demo, natural
+from itsm_tui.core import demo
+from itsm_tui.core.store import natural
 from itsm_tui.core.people import users
 from itsm_tui.core.store.models import Department, Network, Peripheral, StockItem, System, Ticket, User
 

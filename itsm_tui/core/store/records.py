@@ -9,7 +9,8 @@ from __future__ import annotations
 from peewee import JOIN, IntegrityError
 
 from itsm_tui.core.store import audit
-from itsm_tui.core import clock, natural
+from itsm_tui.core import clock
+from itsm_tui.core.store import natural
 from itsm_tui.core.store.db import is_mysql
 from itsm_tui.core.labels import field_label
 from itsm_tui.core.errors import ConflictError, NotFound, ValidationError

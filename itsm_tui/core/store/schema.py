@@ -23,7 +23,7 @@ from typing import Callable, Sequence
 
 from peewee import Case, ForeignKeyField, MySQLDatabase, SqliteDatabase
 
-from itsm_tui.core import natural
+from itsm_tui.core.store import natural
 from itsm_tui.core.store.db import MYSQL_TABLE_SETTINGS, database
 from itsm_tui.core.errors import SchemaError
 from itsm_tui.core.store.models import (
