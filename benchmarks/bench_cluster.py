@@ -19,9 +19,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-import galera  # noqa: E402
-
 import bench_queue as bench  # noqa: E402
+import galera  # noqa: E402
 
 
 def main() -> None:
@@ -44,8 +43,10 @@ def main() -> None:
         if not args.folder:
             shutil.rmtree(folder, ignore_errors=True)
     single, clustered = results["one MariaDB"], results["Galera, 3 nodes"]
-    print(f"\n== {args.tickets:,} tickets: one MariaDB 10.11 vs a 3-node Galera cluster on one "
-          f"machine (median of {bench.RUNS} runs) ==")
+    print(
+        f"\n== {args.tickets:,} tickets: one MariaDB 10.11 vs a 3-node Galera cluster on one "
+        f"machine (median of {bench.RUNS} runs) =="
+    )
     print(f"{'operation':<54} {'one server':>11} {'cluster':>9} {'ratio':>6}")
     for (name, *one), (_, *many) in zip(single, clustered):
         label = name if len(one) == 1 else f"{name} (ms)"

@@ -26,9 +26,9 @@ TARGETS = "targets: 10,000 tickets to PDF under 3 s; 100,000 under 300 MB peak"
 
 
 def _rows(url: str):
-    from itsm_tui.core.tickets import queue
     from itsm_tui.core import setup
     from itsm_tui.core.people import users
+    from itsm_tui.core.tickets import queue
     from itsm_tui.reports.lists import LISTS, display
 
     setup.open_database(url)
@@ -84,8 +84,9 @@ def _baseline_csv(out, actor, columns, queue):
 
 def _child(mode: str, url: str, timeout: float) -> dict:
     """Run one measurement in a child process; adds its peak resident memory in MB."""
-    process = subprocess.Popen([sys.executable, __file__, "--child", mode, url],
-                               stdout=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [sys.executable, __file__, "--child", mode, url], stdout=subprocess.PIPE, text=True
+    )
     deadline = time.monotonic() + timeout
     while True:
         pid, status, usage = os.wait4(process.pid, os.WNOHANG)
@@ -107,19 +108,24 @@ def _child(mode: str, url: str, timeout: float) -> dict:
 
 def _line(label: str, result: dict) -> str:
     if "timeout" in result:
-        return (f"  {label:<22} did not finish within {result['timeout']:.0f} s (stopped; "
-                f"peak {result['peak_mb']:.1f} MB by then)")
+        return (
+            f"  {label:<22} did not finish within {result['timeout']:.0f} s (stopped; "
+            f"peak {result['peak_mb']:.1f} MB by then)"
+        )
     if "error" in result:
         return f"  {label:<22} failed: {result['error']}"
     pages = f", {result['pages']:,} pages" if result.get("pages") else ""
-    return (f"  {label:<22} {result['seconds']:8.2f} s   peak {result['peak_mb']:7.1f} MB   "
-            f"{result['rows']:,} rows{pages}, {result['bytes'] / 1e6:.1f} MB file")
+    return (
+        f"  {label:<22} {result['seconds']:8.2f} s   peak {result['peak_mb']:7.1f} MB   "
+        f"{result['rows']:,} rows{pages}, {result['bytes'] / 1e6:.1f} MB file"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python benchmarks/bench_export.py")
-    parser.add_argument("--pdf", default="sqlite:////work/bench/export_10000.db,"
-                                          "sqlite:////work/bench/export_100000.db")
+    parser.add_argument(
+        "--pdf", default="sqlite:////work/bench/export_10000.db,sqlite:////work/bench/export_100000.db"
+    )
     parser.add_argument("--csv", default="sqlite:////work/bench/bench.db")
     parser.add_argument("--baseline-timeout", type=float, default=300)
     parser.add_argument("--child", nargs=2, metavar=("MODE", "URL"), help=argparse.SUPPRESS)

@@ -27,9 +27,10 @@ import time
 from pathlib import Path
 
 from bench_queue import engine_urls
-from itsm_tui.core.store import db
+
 from itsm_tui.core import setup
 from itsm_tui.core.people import users
+from itsm_tui.core.store import db
 from itsm_tui.importers.servicenow import BATCH_SIZE, import_servicenow
 
 
@@ -58,8 +59,9 @@ def replicate(source: Path, times: int, target: Path) -> Path:
         for copy in range(times):
             for row in rows:
                 number = row[column]
-                writer.writerow(row[:column] + [f"{number[:3]}{copy}{number[3:]}" if copy else number]
-                                + row[column + 1:])
+                writer.writerow(
+                    row[:column] + [f"{number[:3]}{copy}{number[3:]}" if copy else number] + row[column + 1 :]
+                )
     return target
 
 
@@ -82,8 +84,7 @@ def _floor(url: str, path: Path) -> list[tuple[str, float, float, int, float]]:
     columns = [f"c{i}" for i in range(width)]
     database.execute_sql("DROP TABLE IF EXISTS bench_floor")
     database.execute_sql(f"CREATE TABLE bench_floor ({', '.join(f'{c} TEXT' for c in columns)})")
-    sql = (f"INSERT INTO bench_floor ({', '.join(columns)}) "
-           f"VALUES ({', '.join([database.param] * width)})")
+    sql = f"INSERT INTO bench_floor ({', '.join(columns)}) VALUES ({', '.join([database.param] * width)})"
     start, cpu, count = time.perf_counter(), _cpu(), 0
     with path.open(newline="", encoding="utf-8") as handle:
         reader = csv.reader(handle)
@@ -140,11 +141,17 @@ def in_child(step, url: str, path: Path) -> list:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python benchmarks/bench_import.py",
-                                     description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python benchmarks/bench_import.py", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("--file", type=Path, default=SAMPLE, help="a ServiceNow incident export")
-    parser.add_argument("--replicate", type=int, default=1, metavar="N",
-                        help="import a synthetic file holding the file N times (renamed numbers)")
+    parser.add_argument(
+        "--replicate",
+        type=int,
+        default=1,
+        metavar="N",
+        help="import a synthetic file holding the file N times (renamed numbers)",
+    )
     parser.add_argument("--engines", default="sqlite,mysql")
     parser.add_argument("--mysql-url", default="mysql://root@127.0.0.1:3306/itsm_bench_import")
     parser.add_argument("--sqlite-url", help="use this SQLite database (default: a new temporary one)")
@@ -160,11 +167,15 @@ def main() -> None:
             print(f"{'step':<32} {'events':>8} {'seconds':>8} {'events/s':>9} {'CPU s':>6} {'peak RSS':>9}")
             results = in_child(_floor, url, path) + in_child(_imports, url, path)
             for step, seconds, cpu, events, peak in results:
-                print(f"{step:<32} {events:>8} {seconds:>8.2f} {events / seconds:>9.0f} {cpu:>6.2f} "
-                      f"{peak:>6.0f} MB")
+                print(
+                    f"{step:<32} {events:>8} {seconds:>8.2f} {events / seconds:>9.0f} {cpu:>6.2f} "
+                    f"{peak:>6.0f} MB"
+                )
             floor, first = results[0], results[1]
-            print(f"the first import takes {first[1] / floor[1]:.1f} times the floor's time "
-                  f"({first[2] / floor[2]:.1f} times its CPU time)")
+            print(
+                f"the first import takes {first[1] / floor[1]:.1f} times the floor's time "
+                f"({first[2] / floor[2]:.1f} times its CPU time)"
+            )
     finally:
         if path != args.file:
             path.unlink()

@@ -16,12 +16,12 @@ import time
 from pathlib import Path
 from urllib.parse import urlparse
 
-from itsm_tui.core.store import db
 from itsm_tui.core import demo, setup
-from itsm_tui.core.tickets import queue
 from itsm_tui.core.people import users
 from itsm_tui.core.people.auth import hash_password
+from itsm_tui.core.store import db
 from itsm_tui.core.store.models import AuditEntry, System, Ticket, User
+from itsm_tui.core.tickets import queue
 
 RUNS = 7
 OPEN = "('new', 'in_progress', 'waiting_on_user', 'waiting_on_vendor')"
@@ -37,8 +37,10 @@ NAMES = (
 
 def deferred(where: str, order: str) -> str:
     """What a DBA writes: the page's ids from the ticket table alone, then the names."""
-    return (f"SELECT {COLUMNS} FROM (SELECT id, updated_at FROM ticket t WHERE {where} "
-            f"ORDER BY {order} LIMIT 51) p JOIN ticket t ON t.id = p.id {NAMES} ORDER BY {order}")
+    return (
+        f"SELECT {COLUMNS} FROM (SELECT id, updated_at FROM ticket t WHERE {where} "
+        f"ORDER BY {order} LIMIT 51) p JOIN ticket t ON t.id = p.id {NAMES} ORDER BY {order}"
+    )
 
 
 def naive(where: str, order: str) -> str:
@@ -81,8 +83,11 @@ def _prepare(url: str, count: int, systems: int = 0, log_entries: int = 0) -> fl
             users.create_user(system, f"user{i}", "requester", password_hash=hashed)
     start = time.perf_counter()
     seeded = False
-    for model, wanted, generate in ((Ticket, count, demo.seed_bulk), (System, systems, demo.seed_bulk_assets),
-                                    (AuditEntry, log_entries, demo.seed_bulk_log)):
+    for model, wanted, generate in (
+        (Ticket, count, demo.seed_bulk),
+        (System, systems, demo.seed_bulk_assets),
+        (AuditEntry, log_entries, demo.seed_bulk_log),
+    ):
         have = model.select().count()
         if wanted and have < wanted:
             generate(system, wanted - have)
@@ -104,22 +109,59 @@ def run_engine(url: str, count: int) -> list[tuple]:
     filtered = f"t.status IN {OPEN} AND t.priority IN (1, 2) AND t.category_id = ?"
     text = "(t.title LIKE ? OR t.description LIKE ?)"
     cases = [
-        ("first page: status:open, newest update first", lambda: queue.page(actor, "status:open", sort),
-         f"t.status IN {OPEN}", DESC, ()),
-        ("next page (keyset)", lambda: queue.page(actor, "status:open", sort, after=cursor),
-         keyset, DESC, (cursor.value, cursor.value, cursor.id)),
-        ("last page (G)", lambda: queue.page(actor, "status:open", sort, before=queue.END),
-         f"t.status IN {OPEN}", "t.updated_at ASC, t.id ASC", ()),
-        ("filtered: status:open prio:critical,high cat:network",
-         lambda: queue.page(actor, "status:open prio:critical,high cat:network", sort), filtered, DESC, (network,)),
-        ('text search: "wifi crash" (all statuses)', lambda: queue.page(actor, '"wifi crash"', sort),
-         text, DESC, ("%wifi crash%", "%wifi crash%")),
+        (
+            "first page: status:open, newest update first",
+            lambda: queue.page(actor, "status:open", sort),
+            f"t.status IN {OPEN}",
+            DESC,
+            (),
+        ),
+        (
+            "next page (keyset)",
+            lambda: queue.page(actor, "status:open", sort, after=cursor),
+            keyset,
+            DESC,
+            (cursor.value, cursor.value, cursor.id),
+        ),
+        (
+            "last page (G)",
+            lambda: queue.page(actor, "status:open", sort, before=queue.END),
+            f"t.status IN {OPEN}",
+            "t.updated_at ASC, t.id ASC",
+            (),
+        ),
+        (
+            "filtered: status:open prio:critical,high cat:network",
+            lambda: queue.page(actor, "status:open prio:critical,high cat:network", sort),
+            filtered,
+            DESC,
+            (network,),
+        ),
+        (
+            'text search: "wifi crash" (all statuses)',
+            lambda: queue.page(actor, '"wifi crash"', sort),
+            text,
+            DESC,
+            ("%wifi crash%", "%wifi crash%"),
+        ),
     ]
     for name, ours, where, order, params in cases:
-        results.append((name, _timed(ours), _timed(_sql(deferred(where, order), params)),
-                        _timed(_sql(naive(where, order), params))))
-    results.append(("count: status:open", _timed(lambda: queue.count(actor, "status:open")),
-                    _timed(_sql(f"SELECT COUNT(*) FROM ticket t WHERE t.status IN {OPEN}")), None))
+        results.append(
+            (
+                name,
+                _timed(ours),
+                _timed(_sql(deferred(where, order), params)),
+                _timed(_sql(naive(where, order), params)),
+            )
+        )
+    results.append(
+        (
+            "count: status:open",
+            _timed(lambda: queue.count(actor, "status:open")),
+            _timed(_sql(f"SELECT COUNT(*) FROM ticket t WHERE t.status IN {OPEN}")),
+            None,
+        )
+    )
     db.database.close()
     return results
 
@@ -129,8 +171,12 @@ def _mysql_reset(url: str) -> None:
 
     parsed = urlparse(url)
     name = parsed.path.lstrip("/")
-    conn = pymysql.connect(host=parsed.hostname, port=parsed.port or 3306,
-                           user=parsed.username or "root", password=parsed.password or "")
+    conn = pymysql.connect(
+        host=parsed.hostname,
+        port=parsed.port or 3306,
+        user=parsed.username or "root",
+        password=parsed.password or "",
+    )
     with conn.cursor() as cur:
         cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
         cur.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
@@ -146,8 +192,9 @@ def arguments(prog: str, description: str) -> argparse.Namespace:
     parser.add_argument("--engines", default="sqlite,mysql")
     parser.add_argument("--mysql-url", default="mysql://root@127.0.0.1:3306/itsm_bench")
     parser.add_argument("--sqlite-url", help="reuse this SQLite database (default: a new temporary one)")
-    parser.add_argument("--reuse", action="store_true",
-                        help="keep the MySQL database when it already holds the tickets")
+    parser.add_argument(
+        "--reuse", action="store_true", help="keep the MySQL database when it already holds the tickets"
+    )
     return parser.parse_args()
 
 

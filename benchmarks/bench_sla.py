@@ -21,11 +21,12 @@ import statistics
 import time
 
 from bench_ui import LOST_AFTER, Repaints, _app_key
-from itsm_tui.core.tickets import alerts, analytics
-from itsm_tui.core.store import db
+
 from itsm_tui.core import setup
 from itsm_tui.core.people import users
+from itsm_tui.core.store import db
 from itsm_tui.core.store.models import Ticket, User
+from itsm_tui.core.tickets import alerts, analytics
 
 TICK = 0.01
 
@@ -93,20 +94,37 @@ async def ui_stall(url: str, actor: User, seconds: float, period: str) -> dict:
         done = app.sla_monitor.passes - first
         app.sla_monitor.stop()
         await pilot.pause(0.2)
-    return {"passes": done, **{f"{name}_{k}": v for name, (ticks, keys) in (("idle", idle), ("busy", busy))
-                               for k, v in (("stall", max(ticks)), ("median", statistics.median(ticks)),
-                                            ("key", max(keys, default=0.0)),
-                                            ("key_median", statistics.median(keys) if keys else 0.0))}}
+    return {
+        "passes": done,
+        **{
+            f"{name}_{k}": v
+            for name, (ticks, keys) in (("idle", idle), ("busy", busy))
+            for k, v in (
+                ("stall", max(ticks)),
+                ("median", statistics.median(ticks)),
+                ("key", max(keys, default=0.0)),
+                ("key_median", statistics.median(keys) if keys else 0.0),
+            )
+        },
+    }
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python benchmarks/bench_sla.py", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--db", action="append", required=True, metavar="URL", help="a database to measure (repeat)")
+    parser = argparse.ArgumentParser(
+        prog="python benchmarks/bench_sla.py", description=__doc__.split("\n\n")[0]
+    )
+    parser.add_argument(
+        "--db", action="append", required=True, metavar="URL", help="a database to measure (repeat)"
+    )
     parser.add_argument("--as", dest="as_user", help="the operator (default: the first supervisor)")
     parser.add_argument("--passes", type=int, default=7)
     parser.add_argument("--period", default="30d")
-    parser.add_argument("--no-alerts", dest="alerts", action="store_false",
-                        help="leave the alerts out of the pass (they write notifications)")
+    parser.add_argument(
+        "--no-alerts",
+        dest="alerts",
+        action="store_false",
+        help="leave the alerts out of the pass (they write notifications)",
+    )
     parser.add_argument("--ui-seconds", type=float, default=10.0, help="0: skip the UI measurement")
     args = parser.parse_args()
     for url in args.db:
@@ -114,15 +132,23 @@ def main() -> None:
         actor = _actor(args.as_user)
         tickets = Ticket.select().count()
         samples = time_passes(actor, args.period, args.passes, args.alerts)
-        print(f"{db.describe_url(url)}: {tickets:,} tickets, pass as {actor.username} ({args.period}"
-              f"{', with alerts' if args.alerts else ', no alerts'}): median {statistics.median(samples):.3f} s, "
-              f"min {min(samples):.3f} s, max {max(samples):.3f} s over {len(samples)} passes")
+        print(
+            f"{db.describe_url(url)}: {tickets:,} tickets, pass as {actor.username} ({args.period}"
+            f"{', with alerts' if args.alerts else ', no alerts'}): "
+            f"median {statistics.median(samples):.3f} s, "
+            f"min {min(samples):.3f} s, max {max(samples):.3f} s over {len(samples)} passes"
+        )
         if args.ui_seconds > 0:
             ui = asyncio.run(ui_stall(url, actor, args.ui_seconds, args.period))
-            for name, label in (("idle", "monitor stopped"), ("busy", f"passes back to back, {ui['passes']} passes")):
-                print(f"  UI, {label}: largest stall {ui[name + '_stall'] * 1000:.0f} ms, median tick lateness "
-                      f"{ui[name + '_median'] * 1000:.1f} ms, cursor key (in app) median "
-                      f"{ui[name + '_key_median'] * 1000:.1f} ms, slowest {ui[name + '_key'] * 1000:.0f} ms")
+            for name, label in (
+                ("idle", "monitor stopped"),
+                ("busy", f"passes back to back, {ui['passes']} passes"),
+            ):
+                print(
+                    f"  UI, {label}: largest stall {ui[name + '_stall'] * 1000:.0f} ms, median tick lateness "
+                    f"{ui[name + '_median'] * 1000:.1f} ms, cursor key (in app) median "
+                    f"{ui[name + '_key_median'] * 1000:.1f} ms, slowest {ui[name + '_key'] * 1000:.0f} ms"
+                )
         db.database.close()
 
 

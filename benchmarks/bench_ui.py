@@ -24,19 +24,19 @@ import resource
 import statistics
 import time
 import tracemalloc
+import unicodedata
 
 import textual
-import unicodedata
+from bench_queue import OPEN, _prepare, _sql, _timed, arguments, deferred, engine_urls
 from textual import events
 from textual.app import App
-from textual.screen import Screen
 from textual.keys import REPLACED_KEYS, _character_to_key, _get_unicode_name_from_key
+from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
-from bench_queue import OPEN, _prepare, _sql, _timed, arguments, deferred, engine_urls
 from itsm_tui.core.store import db
-from itsm_tui.core.tickets import queue, views
 from itsm_tui.core.store.models import AuditEntry, Peripheral, System, Ticket
+from itsm_tui.core.tickets import queue, views
 from itsm_tui.ui.app import ItsmApp
 from itsm_tui.ui.screens.inventory import InventoryScreen
 from itsm_tui.ui.screens.log import EntryModal, LogScreen
@@ -202,6 +202,7 @@ async def _drive(url: str) -> tuple[dict[str, float], dict[str, list[float]], li
         app.screen.query_one("#password", Input).value = PASSWORD
         app.screen.query_one("#password", Input).focus()
         await pilot.pause()
+
         # Timed in the app: Pilot's press would wait for the SLA monitor's first pass too.
         def first_page() -> bool:
             screen = app.screen
@@ -217,26 +218,71 @@ async def _drive(url: str) -> tuple[dict[str, float], dict[str, list[float]], li
         # keys is bench_sla's figure (timed in the app while passes run back to back).
         app.sla_monitor.stop()
         await _settle(pilot, lambda: not app.sla_monitor.running)
-        notes.append("the SLA monitor was stopped after its first pass (see bench_sla for keys while it runs)")
+        notes.append(
+            "the SLA monitor was stopped after its first pass (see bench_sla for keys while it runs)"
+        )
         await pilot.pause()
         if app.focused is not table:
             notes.append(f"after login the focus was on {app.focused!r}, not on the list: escape pressed")
         view_query = screen.filter_text
-        await _time_list(pilot, screen, table, samples, notes, "", FILTER, view_query,
-                         lambda text: screen.filter_text == text,
-                         ("enter", lambda: isinstance(app.screen, TicketScreen) and app.screen.view, "escape"))
-        await _step(pilot, table, "2", lambda: isinstance(app.screen, InventoryScreen) and app.screen.table.rows
-                    and not app.screen.table.fetching, notes)
+        await _time_list(
+            pilot,
+            screen,
+            table,
+            samples,
+            notes,
+            "",
+            FILTER,
+            view_query,
+            lambda text: screen.filter_text == text,
+            ("enter", lambda: isinstance(app.screen, TicketScreen) and app.screen.view, "escape"),
+        )
+        await _step(
+            pilot,
+            table,
+            "2",
+            lambda: (
+                isinstance(app.screen, InventoryScreen)
+                and app.screen.table.rows
+                and not app.screen.table.fetching
+            ),
+            notes,
+        )
         inventory = app.screen
-        await _time_list(pilot, inventory, inventory.table, samples, notes, "inventory: ", INVENTORY_FILTER,
-                         inventory.state.text, lambda text: inventory.state.text == text,
-                         ("enter", lambda: isinstance(app.screen, SystemScreen) and app.screen.view, "escape"))
-        await _step(pilot, inventory.table, "3", lambda: isinstance(app.screen, LogScreen) and app.screen.table.rows
-                    and not app.screen.table.fetching, notes)
+        await _time_list(
+            pilot,
+            inventory,
+            inventory.table,
+            samples,
+            notes,
+            "inventory: ",
+            INVENTORY_FILTER,
+            inventory.state.text,
+            lambda text: inventory.state.text == text,
+            ("enter", lambda: isinstance(app.screen, SystemScreen) and app.screen.view, "escape"),
+        )
+        await _step(
+            pilot,
+            inventory.table,
+            "3",
+            lambda: (
+                isinstance(app.screen, LogScreen) and app.screen.table.rows and not app.screen.table.fetching
+            ),
+            notes,
+        )
         log = app.screen
-        await _time_list(pilot, log, log.table, samples, notes, "log: ", LOG_FILTER, log.filter_text,
-                         lambda text: log.filter_text == text,
-                         ("enter", lambda: isinstance(app.screen, EntryModal), "q"))
+        await _time_list(
+            pilot,
+            log,
+            log.table,
+            samples,
+            notes,
+            "log: ",
+            LOG_FILTER,
+            log.filter_text,
+            lambda text: log.filter_text == text,
+            ("enter", lambda: isinstance(app.screen, EntryModal), "q"),
+        )
     return once, samples, notes, user
 
 
@@ -251,8 +297,15 @@ def _in_app_turn(name: str, timed: dict[str, list[float]]) -> bool:
     return random.Random(f"{name}:{done}").random() < 0.5
 
 
-async def _step(pilot, table, key: str, done, notes: list[str], name: str | None = None,
-                samples: dict[str, dict[str, list[float]]] | None = None) -> None:
+async def _step(
+    pilot,
+    table,
+    key: str,
+    done,
+    notes: list[str],
+    name: str | None = None,
+    samples: dict[str, dict[str, list[float]]] | None = None,
+) -> None:
     """Press ``key`` once the list is idle (a timed refresh or a read ahead may be under
     way); record the time under ``name``, by Pilot and in the app by turns (``_in_app_turn``)."""
     await _settle(pilot, lambda: not table.fetching and not table.prefetching)
@@ -269,8 +322,9 @@ async def _step(pilot, table, key: str, done, notes: list[str], name: str | None
         timed["app" if in_app else "pilot"].append(ms)
 
 
-async def _time_list(pilot, screen, table, samples, notes, prefix: str, filter_text: str, reset: str,
-                     applied, opening) -> None:
+async def _time_list(
+    pilot, screen, table, samples, notes, prefix: str, filter_text: str, reset: str, applied, opening
+) -> None:
     """Time j, PageDown, G, g, a filter and opening the highlighted row on one paged list.
     ``applied(text)`` tells the screen uses that filter; ``opening`` is (key, shown(), back key)."""
     app = screen.app
@@ -293,8 +347,11 @@ async def _time_list(pilot, screen, table, samples, notes, prefix: str, filter_t
         await step("j", moved_to(order.index(table.current["id"]) + 1), "j (down)")
     for _ in range(PAGE_DOWNS):
         reads = table.more_after and table.cursor + table.visible_rows >= len(table.rows)
-        await step("pagedown", moved_to(order.index(table.current["id"]) + table.visible_rows),
-                   f"PageDown ({'waits for a read' if reads else 'rows read already'})")
+        await step(
+            "pagedown",
+            moved_to(order.index(table.current["id"]) + table.visible_rows),
+            f"PageDown ({'waits for a read' if reads else 'rows read already'})",
+        )
     for _ in range(RUNS):
         await step("G", lambda: not table.fetching and not table.more_after, "G (last page)")
         await step("g", lambda: not table.fetching and not table.more_before, "g (first page)")
@@ -322,7 +379,9 @@ def _generated_sql(call) -> tuple[str, list]:
     sent = []
     execute = real.execute_sql
     real.execute_sql = lambda sql, params=None, *args, **kwargs: (
-        sent.append((sql, params)), execute(sql, params, *args, **kwargs))[1]
+        sent.append((sql, params)),
+        execute(sql, params, *args, **kwargs),
+    )[1]
     try:
         call()
     finally:
@@ -336,13 +395,21 @@ def _measure(url: str) -> None:
     trivial = asyncio.run(_trivial())
     cost = user.password_hash.split("$")[2]
     print(f"{'start → login screen':<44} {once['start → login screen']:>9.1f} ms")
-    print(f"{f'login → first queue page (in app, bcrypt {cost})':<44} "
-          f"{once['login → first queue page']:>9.1f} ms")
-    print(f"\n{f'key → repainted screen (Textual {textual.__version__})':<44} {'Pilot: runs':>11} {'median':>7} "
-          f"{'p95':>6} {'×trivial':>8} {'in app: runs':>13} {'median':>7} {'p95':>6}")
+    print(
+        f"{f'login → first queue page (in app, bcrypt {cost})':<44} "
+        f"{once['login → first queue page']:>9.1f} ms"
+    )
+    print(
+        f"\n{f'key → repainted screen (Textual {textual.__version__})':<44} "
+        f"{'Pilot: runs':>11} {'median':>7} "
+        f"{'p95':>6} {'×trivial':>8} {'in app: runs':>13} {'median':>7} {'p95':>6}"
+    )
     base = statistics.median(trivial["press"]["pilot"])
-    for name, timed in [("trivial app: j (one focused widget)", trivial["press"]),
-                        ("trivial app: enter opens a screen (Textual)", trivial["push"]), *samples.items()]:
+    for name, timed in [
+        ("trivial app: j (one focused widget)", trivial["press"]),
+        ("trivial app: enter opens a screen (Textual)", trivial["push"]),
+        *samples.items(),
+    ]:
         line = f"{name:<44}"
         for how, width in (("pilot", 11), ("app", 13)):
             values = timed[how]
@@ -363,22 +430,41 @@ def _measure(url: str) -> None:
     alone = _timed(lambda: db.database.execute_sql(*generated).fetchall())
     same = _timed(_sql(deferred(f"t.status IN {OPEN}", "t.resolution_due ASC, t.id ASC")))
     print(f"\nqueue.page, default view {view.name!r} ({view.query}, sort {view.sort}), 50 rows:")
-    print(f"  its SQL, run alone: {alone:.2f} ms; the same hand-written SQL (status open, soonest due first): "
-          f"{same:.2f} ms; ratio {alone / same:.2f}")
-    print(f"  the whole call (the role check, building the SQL, rows as dicts): {ours:.2f} ms; "
-          f"ratio to the hand-written SQL {ours / same:.2f}")
-    print(f"peak memory: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB (ru_maxrss)", end="")
-    print(f", {tracemalloc.get_traced_memory()[1] / 2**20:.0f} MB (tracemalloc)" if tracemalloc.is_tracing() else "")
+    print(
+        f"  its SQL, run alone: {alone:.2f} ms; the same hand-written SQL (status open, soonest due first): "
+        f"{same:.2f} ms; ratio {alone / same:.2f}"
+    )
+    print(
+        f"  the whole call (the role check, building the SQL, rows as dicts): {ours:.2f} ms; "
+        f"ratio to the hand-written SQL {ours / same:.2f}"
+    )
+    print(
+        f"peak memory: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB (ru_maxrss)", end=""
+    )
+    print(
+        f", {tracemalloc.get_traced_memory()[1] / 2**20:.0f} MB (tracemalloc)"
+        if tracemalloc.is_tracing()
+        else ""
+    )
 
 
 def main() -> None:
     args = arguments("python benchmarks/bench_ui.py", __doc__.split("\n")[0])
     for url in engine_urls(args):
-        print(f"\n== {db.describe_url(url)}: {args.tickets:,} tickets, Pilot at {SIZE[0]}x{SIZE[1]} "
-              f"(load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs) ==")
+        print(
+            f"\n== {db.describe_url(url)}: {args.tickets:,} tickets, Pilot at {SIZE[0]}x{SIZE[1]} "
+            f"(load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs) =="
+        )
         seconds = _prepare(url, args.tickets, args.systems, args.log_entries)
-        counts = ", ".join(f"{model.select().count():,} {name}" for model, name in (
-            (Ticket, "tickets"), (System, "systems"), (Peripheral, "peripherals"), (AuditEntry, "log entries")))
+        counts = ", ".join(
+            f"{model.select().count():,} {name}"
+            for model, name in (
+                (Ticket, "tickets"),
+                (System, "systems"),
+                (Peripheral, "peripherals"),
+                (AuditEntry, "log entries"),
+            )
+        )
         db.database.close()
         print(f"data: {counts}")
         print(f"{'seed (s)':<44} {'(reused)' if seconds is None else f'{seconds:.1f}':>9}", flush=True)

@@ -25,8 +25,11 @@ import pytest
 # helpers (sample_data, servers, galera, ui_helpers) sit here, and some test modules import
 # fixtures and helpers of another folder's module by its name: every folder is importable.
 _HERE = Path(__file__).resolve().parent
-sys.path[:0] = [str(_HERE)] + [str(p) for p in sorted(_HERE.iterdir()) if p.is_dir() and p.name.isidentifier()
-                              and any(p.glob("test_*.py"))]
+sys.path[:0] = [str(_HERE)] + [
+    str(p)
+    for p in sorted(_HERE.iterdir())
+    if p.is_dir() and p.name.isidentifier() and any(p.glob("test_*.py"))
+]
 
 os.environ.setdefault("ITSM_BCRYPT_COST", "4")  # the cost is a setting; tests need speed
 if "ITSM_CONFIG" not in os.environ:  # never the machine's own /etc/itsm-tui or user config
@@ -34,11 +37,10 @@ if "ITSM_CONFIG" not in os.environ:  # never the machine's own /etc/itsm-tui or 
     open(_empty_config, "w").close()
     os.environ["ITSM_CONFIG"] = _empty_config
 
-from itsm_tui.core import config  # noqa: E402
-from itsm_tui.core.store import db, schema  # noqa: E402
-from itsm_tui.core import setup  # noqa: E402
-from itsm_tui.core.people import users  # noqa: E402
-from itsm_tui.core.store.models import ALL_MODELS, User  # noqa: E402
+from itsm_tui.core import config, setup
+from itsm_tui.core.people import users
+from itsm_tui.core.store import db, schema
+from itsm_tui.core.store.models import ALL_MODELS, User
 
 MYSQL_URL = os.environ.get("ITSM_TEST_MYSQL_URL", "mysql://root@127.0.0.1:3306/itsm_test")
 MYSQL_URL = f"{MYSQL_URL}_{os.getpid()}"
@@ -49,8 +51,9 @@ def _server(sql: str) -> None:
     import pymysql
 
     target = db.parse_mysql_url(MYSQL_URL)  # the first host of a cluster's host list
-    conn = pymysql.connect(host=target.host, port=target.port, user=target.user,
-                           password=target.password, connect_timeout=3)
+    conn = pymysql.connect(
+        host=target.host, port=target.port, user=target.user, password=target.password, connect_timeout=3
+    )
     try:
         with conn.cursor() as cur:
             cur.execute(sql.format(name=target.name))
@@ -80,8 +83,10 @@ def _prepare_mysql() -> bool | str:
         seed = _seed_db(with_people)
         _server(f"CREATE DATABASE `{seed}`")
         atexit.register(_server, f"DROP DATABASE IF EXISTS `{seed}`")
-        _seeded[with_people] = {table: ", ".join(f"`{c.name}`" for c in db.database.get_columns(table))
-                                for table in _non_empty_tables()}
+        _seeded[with_people] = {
+            table: ", ".join(f"`{c.name}`" for c in db.database.get_columns(table))
+            for table in _non_empty_tables()
+        }
         for table in _seeded[with_people]:
             db.database.execute_sql(f"CREATE TABLE `{seed}`.`{table}` LIKE `{table}`")
             db.database.execute_sql(f"INSERT INTO `{seed}`.`{table}` SELECT * FROM `{table}`")
@@ -121,7 +126,8 @@ def _wipe_mysql(with_people: bool) -> None:
         database.execute_sql(f"DELETE FROM `{table}`")
     for table, columns in _seeded[with_people].items():  # named: a migration test may have rebuilt
         database.execute_sql(  # a table with its columns in another order
-            f"INSERT INTO `{table}` ({columns}) SELECT {columns} FROM `{_seed_db(with_people)}`.`{table}`")
+            f"INSERT INTO `{table}` ({columns}) SELECT {columns} FROM `{_seed_db(with_people)}`.`{table}`"
+        )
     database.execute_sql("SET FOREIGN_KEY_CHECKS = 1")
     schema._set_version(schema.SCHEMA_VERSION)  # a test may have faked another version
 

@@ -131,21 +131,27 @@ class Cluster:
         self.folder.chmod(0o755)
         shutil.chown(node.folder, "mysql", "mysql")
         subprocess.run(
-            ["mariadb-install-db", f"--defaults-file={node.folder / 'my.cnf'}",
-             "--auth-root-authentication-method=normal", "--skip-test-db"],
-            check=True, capture_output=True, timeout=120,
+            [
+                "mariadb-install-db",
+                f"--defaults-file={node.folder / 'my.cnf'}",
+                "--auth-root-authentication-method=normal",
+                "--skip-test-db",
+            ],
+            check=True,
+            capture_output=True,
+            timeout=120,
         )
 
     def _config(self, node: Node) -> str:
         cluster = ",".join(f"127.0.0.1:{n.galera_port}" for n in self.nodes)
         return f"""[mysqld]
 user=mysql
-datadir={node.folder / 'data'}
+datadir={node.folder / "data"}
 socket={node.socket}
 pid-file={node.pid_file}
 port={node.sql_port}
 bind-address=127.0.0.1
-log-error={node.folder / 'error.log'}
+log-error={node.folder / "error.log"}
 skip-name-resolve
 innodb_buffer_pool_size=64M
 innodb_log_file_size=48M
@@ -213,8 +219,16 @@ wsrep_sst_receive_address=127.0.0.1:{node.sst_port}
     def connect(self, node: Node, **kwargs):
         import pymysql
 
-        return pymysql.connect(host="127.0.0.1", port=node.sql_port, user="root", password="",
-                               connect_timeout=2, read_timeout=5, autocommit=True, **kwargs)
+        return pymysql.connect(
+            host="127.0.0.1",
+            port=node.sql_port,
+            user="root",
+            password="",
+            connect_timeout=2,
+            read_timeout=5,
+            autocommit=True,
+            **kwargs,
+        )
 
     def status(self, node: Node, name: str) -> str | None:
         try:

@@ -53,8 +53,7 @@ class PrivateMariaDB:
         """Run one statement as root over the private socket."""
         import pymysql
 
-        conn = pymysql.connect(unix_socket=str(self.socket), user="root", connect_timeout=5,
-                               autocommit=True)
+        conn = pymysql.connect(unix_socket=str(self.socket), user="root", connect_timeout=5, autocommit=True)
         try:
             with conn.cursor() as cur:
                 cur.execute(statement)
@@ -100,14 +99,34 @@ def private_mariadb(tmp_path: Path, extra_args: tuple[str, ...] | list[str] = ()
     atexit.register(shutil.rmtree, short, ignore_errors=True)
     datadir, sock, log = base / "data", short / "mysqld.sock", base / "mysqld.log"
     datadir.mkdir(parents=True)
-    subprocess.run([_program("mariadb-install-db"), "--no-defaults", f"--datadir={datadir}",
-                    "--user=root", "--auth-root-authentication-method=socket", "--skip-test-db"],
-                   check=True, capture_output=True, timeout=120)
+    subprocess.run(
+        [
+            _program("mariadb-install-db"),
+            "--no-defaults",
+            f"--datadir={datadir}",
+            "--user=root",
+            "--auth-root-authentication-method=socket",
+            "--skip-test-db",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
     port = free_port()
-    args = (_program("mariadbd"), "--no-defaults", f"--datadir={datadir}", f"--port={port}",
-            f"--socket={sock}", "--bind-address=127.0.0.1", "--user=root", f"--log-error={log}",
-            f"--pid-file={base / 'mysqld.pid'}", "--skip-name-resolve", "--innodb-buffer-pool-size=16M",
-            *extra_args)
+    args = (
+        _program("mariadbd"),
+        "--no-defaults",
+        f"--datadir={datadir}",
+        f"--port={port}",
+        f"--socket={sock}",
+        "--bind-address=127.0.0.1",
+        "--user=root",
+        f"--log-error={log}",
+        f"--pid-file={base / 'mysqld.pid'}",
+        "--skip-name-resolve",
+        "--innodb-buffer-pool-size=16M",
+        *extra_args,
+    )
     process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     server = PrivateMariaDB(port, sock, datadir, process, log, args)
     server.wait_ready()
@@ -122,18 +141,58 @@ def make_ca(folder: Path, name: str = "ca") -> Path:
     """A self-signed CA (key and certificate ``<name>.pem``) made with openssl."""
     need("openssl")
     folder.mkdir(parents=True, exist_ok=True)
-    _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-             "-subj", f"/CN=itsm-tui test {name}", "-keyout", f"{name}-key.pem", "-out", f"{name}.pem",
-             cwd=folder)
+    _openssl(
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "2",
+        "-subj",
+        f"/CN=itsm-tui test {name}",
+        "-keyout",
+        f"{name}-key.pem",
+        "-out",
+        f"{name}.pem",
+        cwd=folder,
+    )
     return folder / f"{name}.pem"
 
 
 def make_server_cert(folder: Path, ca: Path, cn: str = "127.0.0.1") -> tuple[Path, Path]:
     """A server certificate for ``cn`` (also its IP subjectAltName) signed by ``ca``."""
     ca_key = ca.with_name(ca.stem + "-key.pem")
-    _openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", f"/CN={cn}",
-             "-keyout", "server-key.pem", "-out", "server.csr", cwd=folder)
+    _openssl(
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-subj",
+        f"/CN={cn}",
+        "-keyout",
+        "server-key.pem",
+        "-out",
+        "server.csr",
+        cwd=folder,
+    )
     (folder / "san.cnf").write_text(f"subjectAltName=IP:{cn}\n")
-    _openssl("x509", "-req", "-in", "server.csr", "-CA", str(ca), "-CAkey", str(ca_key),
-             "-CAcreateserial", "-days", "2", "-extfile", "san.cnf", "-out", "server.pem", cwd=folder)
+    _openssl(
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        str(ca),
+        "-CAkey",
+        str(ca_key),
+        "-CAcreateserial",
+        "-days",
+        "2",
+        "-extfile",
+        "san.cnf",
+        "-out",
+        "server.pem",
+        cwd=folder,
+    )
     return folder / "server.pem", folder / "server-key.pem"

@@ -23,31 +23,48 @@ def build_parser() -> argparse.ArgumentParser:
         description="A keyboard-driven IT service desk. With no command, starts the terminal app.",
     )
     parser.add_argument("--version", action="version", version=f"itsm-tui {__version__}")
-    parser.add_argument("--db", metavar="URL",
-                        help="sqlite:///path/to.db or mysql://user:password@host:port/dbname "
-                             "(default: $ITSM_DB, else a SQLite file in your data directory)")
-    parser.add_argument("--as", dest="as_user", metavar="USERNAME",
-                        help="act as this user for role checks (default: the built-in system admin)")
+    parser.add_argument(
+        "--db",
+        metavar="URL",
+        help="sqlite:///path/to.db or mysql://user:password@host:port/dbname "
+        "(default: $ITSM_DB, else a SQLite file in your data directory)",
+    )
+    parser.add_argument(
+        "--as",
+        dest="as_user",
+        metavar="USERNAME",
+        help="act as this user for role checks (default: the built-in system admin)",
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    commands.add_parser("init", help="create the database, or upgrade its schema (with the "
-                        "configuration file's admin account when it names one)")
+    commands.add_parser(
+        "init",
+        help="create the database, or upgrade its schema (with the "
+        "configuration file's admin account when it names one)",
+    )
     grants = commands.add_parser(
-        "grants", help="print the GRANT statements for the runtime MySQL/MariaDB account",
+        "grants",
+        help="print the GRANT statements for the runtime MySQL/MariaDB account",
         description="Print the per-table GRANT statements that give the runtime account what "
-                    "it needs and nothing more: no DDL, the audit log INSERT and SELECT only.")
+        "it needs and nothing more: no DDL, the audit log INSERT and SELECT only.",
+    )
     grants.add_argument("runtime_user", metavar="RUNTIME_USER")
     grants.add_argument("--host", default="%", help="the account's host part (default: %%)")
 
-    user = commands.add_parser("user", help="manage users").add_subparsers(dest="user_command", metavar="ACTION", required=True)
+    user = commands.add_parser("user", help="manage users").add_subparsers(
+        dest="user_command", metavar="ACTION", required=True
+    )
     add = user.add_parser("add", help="create a user")
     add.add_argument("username")
     add.add_argument("--role", required=True, choices=("requester", "agent", "supervisor", "admin"))
     add.add_argument("--full-name")
     add.add_argument("--email")
     add.add_argument("--department")
-    add.add_argument("--password-stdin", action="store_true",
-                     help="read the password from the first line of standard input")
+    add.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the password from the first line of standard input",
+    )
     unlock = user.add_parser("unlock", help="lift the locks set by failed logins (supervisors, admins)")
     unlock.add_argument("username")
     listing = user.add_parser("list", help="list users")
@@ -58,18 +75,27 @@ def build_parser() -> argparse.ArgumentParser:
     group = seed.add_mutually_exclusive_group(required=True)
     group.add_argument("--demo", action="store_true", help="a realistic demo desk (for trying the product)")
     group.add_argument("--tickets", type=int, metavar="N", help="generate N synthetic tickets")
-    group.add_argument("--systems", type=int, metavar="N",
-                       help="generate N synthetic systems (and about N/3 peripherals)")
-    group.add_argument("--log-entries", type=int, metavar="N",
-                       help="generate N synthetic activity log entries over the last year")
+    group.add_argument(
+        "--systems", type=int, metavar="N", help="generate N synthetic systems (and about N/3 peripherals)"
+    )
+    group.add_argument(
+        "--log-entries",
+        type=int,
+        metavar="N",
+        help="generate N synthetic activity log entries over the last year",
+    )
 
     tickets = commands.add_parser("tickets", help="list or create tickets").add_subparsers(
-        dest="tickets_command", metavar="ACTION", required=True)
+        dest="tickets_command", metavar="ACTION", required=True
+    )
     tlist = tickets.add_parser("list", help="list tickets matching a filter")
     tlist.add_argument("--filter", default="", metavar="QUERY", help='e.g. "status:open prio:high"')
-    tlist.add_argument("--sort", default="-updated",
-                       help="number, priority, status, title, requester, assignee, category, created, "
-                            "updated or due; a leading '-' sorts descending (default: -updated)")
+    tlist.add_argument(
+        "--sort",
+        default="-updated",
+        help="number, priority, status, title, requester, assignee, category, created, "
+        "updated or due; a leading '-' sorts descending (default: -updated)",
+    )
     tlist.add_argument("--limit", type=int, metavar="N", help="at most N tickets")
     tlist.add_argument("--format", choices=("table", "csv", "json"), default="table")
     create = tickets.add_parser("create", help="open a ticket as the --as user")
@@ -80,37 +106,55 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--urgency", default="low")
     create.add_argument("--requester", help="on behalf of this user (agents and above)")
 
-    imports = commands.add_parser("import", help="import tickets or inventory from another tool's export "
-                                  "(admins)").add_subparsers(dest="import_source", metavar="SOURCE", required=True)
-    servicenow = imports.add_parser("servicenow", help="a ServiceNow incident export (one CSV row per change)")
+    imports = commands.add_parser(
+        "import", help="import tickets or inventory from another tool's export (admins)"
+    ).add_subparsers(dest="import_source", metavar="SOURCE", required=True)
+    servicenow = imports.add_parser(
+        "servicenow", help="a ServiceNow incident export (one CSV row per change)"
+    )
     servicenow.add_argument("file", metavar="FILE.csv")
     servicenow.add_argument("--dry-run", action="store_true", help="check and count, write nothing")
     generic = imports.add_parser("csv", help="tickets, systems, peripherals or stock from any CSV file")
     generic.add_argument("kind", choices=("tickets", "systems", "peripherals", "stock"))
     generic.add_argument("file", metavar="FILE.csv")
-    generic.add_argument("--map", metavar="MAPPING.json", help='which column holds which field: '
-                         '{"title": "Subject", ...} (columns named like a field need no mapping)')
-    generic.add_argument("--map-column", action="append", default=[], metavar="FIELD=HEADER",
-                         help="map one field (repeatable; wins over --map)")
+    generic.add_argument(
+        "--map",
+        metavar="MAPPING.json",
+        help="which column holds which field: "
+        '{"title": "Subject", ...} (columns named like a field need no mapping)',
+    )
+    generic.add_argument(
+        "--map-column",
+        action="append",
+        default=[],
+        metavar="FIELD=HEADER",
+        help="map one field (repeatable; wins over --map)",
+    )
     generic.add_argument("--dry-run", action="store_true", help="check and count, write nothing")
 
     sla.add_commands(commands)
 
     export = commands.add_parser(
-        "export", help="export a list (PDF or CSV), or one ticket or system as a PDF report",
+        "export",
+        help="export a list (PDF or CSV), or one ticket or system as a PDF report",
         description="itsm-tui export tickets|systems|peripherals|stock|log [--filter Q] [--sort S] "
-                    "--format pdf|csv -o FILE; itsm-tui export ticket INC000123 -o FILE.pdf; "
-                    "itsm-tui export system TAG -o FILE.pdf")
-    export.add_argument("what", choices=("tickets", "systems", "peripherals", "stock", "log",
-                                         "ticket", "system"))
-    export.add_argument("ref", nargs="?", metavar="NUMBER_OR_TAG",
-                        help="the ticket number or the system's asset tag or hostname")
+        "--format pdf|csv -o FILE; itsm-tui export ticket INC000123 -o FILE.pdf; "
+        "itsm-tui export system TAG -o FILE.pdf",
+    )
+    export.add_argument(
+        "what", choices=("tickets", "systems", "peripherals", "stock", "log", "ticket", "system")
+    )
+    export.add_argument(
+        "ref",
+        nargs="?",
+        metavar="NUMBER_OR_TAG",
+        help="the ticket number or the system's asset tag or hostname",
+    )
     export.add_argument("--filter", default="", metavar="QUERY", help="as in the list's filter bar")
     export.add_argument("--sort", help="as in `tickets list --sort` (the list's own keys)")
     export.add_argument("--columns", help="comma-separated column keys (default: the screen's)")
     export.add_argument("--title", help="the PDF's title")
-    export.add_argument("--format", choices=("pdf", "csv"),
-                        help="default: from the file name's extension")
+    export.add_argument("--format", choices=("pdf", "csv"), help="default: from the file name's extension")
     export.add_argument("-o", "--output", required=True, metavar="FILE")
 
     ddl = commands.add_parser("ddl", help="print the reference schema (as kept in sql/)")
@@ -142,9 +186,9 @@ def main(argv: list[str] | None = None) -> int:
 
 def _one_line(exc: Exception) -> str:
     """What failed, in one line, with every known password masked."""
+    from itsm_tui.core.errors import ItsmError
     from itsm_tui.core.store import db_errors
     from itsm_tui.core.store.db import mask
-    from itsm_tui.core.errors import ItsmError
 
     if isinstance(exc, ItsmError):
         message = str(exc)
@@ -167,8 +211,10 @@ def _check_text_arguments(parser: argparse.ArgumentParser, args) -> None:
                 try:
                     item.encode("utf-8")
                 except UnicodeEncodeError:
-                    raise UsageError(f"{_option_name(parser, name)} is not valid UTF-8 text: check "
-                                     "the terminal's or the file's encoding") from None
+                    raise UsageError(
+                        f"{_option_name(parser, name)} is not valid UTF-8 text: check "
+                        "the terminal's or the file's encoding"
+                    ) from None
 
 
 def _option_name(parser: argparse.ArgumentParser, dest: str) -> str:
@@ -184,9 +230,8 @@ def _option_name(parser: argparse.ArgumentParser, dest: str) -> str:
 
 
 def run(args) -> int:
-    from itsm_tui.core.store import audit
     from itsm_tui.core import logs, setup
-    from itsm_tui.core.store import schema
+    from itsm_tui.core.store import audit, schema
 
     logs.setup()
     from itsm_tui.core.store.db import describe_url, mask_url
@@ -196,9 +241,12 @@ def run(args) -> int:
         return 0
     config.settings()  # a bad setting is reported now, in one line, not in the middle of work
     if args.db and mask_url(args.db) != args.db:
-        print("itsm-tui: warning: the password in --db is visible to every user of this machine "
-              "in the process list; put it in the configuration file instead (see README, "
-              "Configuration)", file=sys.stderr)
+        print(
+            "itsm-tui: warning: the password in --db is visible to every user of this machine "
+            "in the process list; put it in the configuration file instead (see README, "
+            "Configuration)",
+            file=sys.stderr,
+        )
     url = config.resolve_db_url(args.db)
     if args.command is None:
         from itsm_tui.ui.app import run as run_tui  # late: Textual costs ~0.35 s to import
@@ -243,19 +291,22 @@ def _grants(args, url: str) -> int:
     from itsm_tui.core.store.db import parse_mysql_url
 
     if urlsplit(url).scheme not in ("mysql", "mariadb"):
-        raise UsageError("grants is for MySQL/MariaDB: name the database with --db, ITSM_DB or "
-                         "the configuration file")
+        raise UsageError(
+            "grants is for MySQL/MariaDB: name the database with --db, ITSM_DB or the configuration file"
+        )
     name = parse_mysql_url(url).name
     print(f"-- the runtime account of itsm-tui on `{name}`: no DDL, the audit log append-only.")
-    print(f"-- Create it first, e.g. CREATE USER '{args.runtime_user}'@'{args.host}' IDENTIFIED BY "
-          "'...' REQUIRE SSL; then run `itsm-tui init` with the admin account.")
+    print(
+        f"-- Create it first, e.g. CREATE USER '{args.runtime_user}'@'{args.host}' IDENTIFIED BY "
+        "'...' REQUIRE SSL; then run `itsm-tui init` with the admin account."
+    )
     print("\n".join(schema.grant_statements(name, args.runtime_user, args.host)))
     return 0
 
 
 def _actor(username: str | None):
-    from itsm_tui.core.people import users
     from itsm_tui.core.errors import PermissionDenied
+    from itsm_tui.core.people import users
 
     user = users.by_username(username) if username else users.system_actor()
     if not user.is_active:

@@ -18,8 +18,15 @@ def _user(args, actor) -> int:
         return 0
     if args.user_command == "add":
         password = _read_password(args.password_stdin)
-        user = users.create_user(actor, args.username, args.role, full_name=args.full_name,
-                                 password=password, email=args.email, department=args.department)
+        user = users.create_user(
+            actor,
+            args.username,
+            args.role,
+            full_name=args.full_name,
+            password=password,
+            email=args.email,
+            department=args.department,
+        )
         note = "" if password else " (no password: set one before this user can log in)"
         print(f"created {user.role} {user.username}{note}")
         return 0

@@ -42,12 +42,22 @@ def print_rows(columns, rows, fmt: str) -> None:
         json.dump(items, out, ensure_ascii=False, indent=1)
         out.write("\n")
     else:
-        rows = [[strip_controls("" if v is None else (f"{v:%Y-%m-%d %H:%M}" if isinstance(v, datetime) else str(v)))
-                 for v in row] for row in rows]
+        rows = [
+            [
+                strip_controls(
+                    "" if v is None else (f"{v:%Y-%m-%d %H:%M}" if isinstance(v, datetime) else str(v))
+                )
+                for v in row
+            ]
+            for row in rows
+        ]
         widths = [min(40, max([len(c)] + [len(r[i]) for r in rows])) for i, c in enumerate(columns)]
         out.write("  ".join(c.ljust(w) for c, w in zip(columns, widths)).rstrip() + "\n")
         for row in rows:
-            out.write("  ".join(
-                (v if len(v) <= w else v[: w - 1] + "…").ljust(w) for v, w in zip(row, widths)
-            ).rstrip() + "\n")
+            out.write(
+                "  ".join(
+                    (v if len(v) <= w else v[: w - 1] + "…").ljust(w) for v, w in zip(row, widths)
+                ).rstrip()
+                + "\n"
+            )
         out.write(f"({len(rows)} rows)\n")

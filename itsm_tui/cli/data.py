@@ -16,15 +16,21 @@ def _seed(args, actor) -> int:
             print("the demo data is already loaded")
             return 0
         result = demo.seed_demo(actor)
-        print(f"loaded the demo desk: {result['users']} users, {result['tickets']} tickets. "
-              f"Every demo account's password is {demo.DEMO_PASSWORD!r} (demo data is for trying "
-              "the product only)")
+        print(
+            f"loaded the demo desk: {result['users']} users, {result['tickets']} tickets. "
+            f"Every demo account's password is {demo.DEMO_PASSWORD!r} (demo data is for trying "
+            "the product only)"
+        )
         return 0
     if args.systems is not None:
         count, option, label, generate = args.systems, "--systems", "systems", demo.seed_bulk_assets
     elif args.log_entries is not None:
-        count, option, label, generate = (args.log_entries, "--log-entries", "log entries",
-                                          demo.seed_bulk_log)
+        count, option, label, generate = (
+            args.log_entries,
+            "--log-entries",
+            "log entries",
+            demo.seed_bulk_log,
+        )
     else:
         count, option, label, generate = args.tickets, "--tickets", "tickets", demo.seed_bulk
     if count is None or count < 1:
@@ -45,8 +51,9 @@ def _import(args, actor) -> int:
         report = servicenow.import_servicenow(actor, args.file, dry_run=args.dry_run, progress=progress)
     else:
         mapping = csv_import.load_mapping(args.kind, args.map, args.map_column)
-        report = csv_import.import_csv(actor, args.kind, args.file, mapping, dry_run=args.dry_run,
-                                       progress=progress)
+        report = csv_import.import_csv(
+            actor, args.kind, args.file, mapping, dry_run=args.dry_run, progress=progress
+        )
     print("\n".join(report.lines()))
     return 0
 
@@ -67,16 +74,22 @@ def _export(args, actor) -> int:
 
     if args.what in ("ticket", "system"):
         if not args.ref or fmt != "pdf" or args.filter or args.sort:
-            raise UsageError(f"export {args.what} takes a {'number' if args.what == 'ticket' else 'tag'},"
-                             " -o FILE.pdf and no --filter or --sort")
+            raise UsageError(
+                f"export {args.what} takes a {'number' if args.what == 'ticket' else 'tag'},"
+                " -o FILE.pdf and no --filter or --sort"
+            )
         done = export.export_record(actor, args.what, args.ref, args.output, title=args.title)
     else:
         if args.ref:
             raise UsageError(f"export {args.what} takes no {args.ref!r}: use --filter")
         columns = tuple(c.strip() for c in args.columns.split(",")) if args.columns else None
-        done = export.export_list(actor, export.ListJob(
-            args.what, fmt, args.output, args.filter, args.sort, columns=columns,
-            title=args.title), progress=progress)
+        done = export.export_list(
+            actor,
+            export.ListJob(
+                args.what, fmt, args.output, args.filter, args.sort, columns=columns, title=args.title
+            ),
+            progress=progress,
+        )
     pages = f"{done.pages} page{'s' if done.pages != 1 else ''}" if done.pages else ""
     if args.what in ("ticket", "system", "analytics"):  # one report: its pages, not "1 row"
         print(f"wrote {done.path} ({pages})" if pages else f"wrote {done.path}")

@@ -9,8 +9,9 @@ import sys
 
 
 def add_commands(commands) -> None:
-    sla = commands.add_parser("sla", help="SLA policies, business calendar, recompute, alerts").add_subparsers(
-        dest="sla_command", metavar="ACTION", required=True)
+    sla = commands.add_parser(
+        "sla", help="SLA policies, business calendar, recompute, alerts"
+    ).add_subparsers(dest="sla_command", metavar="ACTION", required=True)
     sla.add_parser("show", help="print the policies and the business calendar")
     policy = sla.add_parser("policy", help="set one priority's targets (admins)")
     policy.add_argument("priority", help="critical, high, medium, low or 1..4")
@@ -19,14 +20,19 @@ def add_commands(commands) -> None:
     cal = sla.add_parser("calendar", help="set the business calendar (admins)")
     cal.add_argument("--24x7", dest="always", action="store_true", help="the clock always runs")
     cal.add_argument("--days", default="mon,tue,wed,thu,fri", help="working days (default: mon..fri)")
-    cal.add_argument("--hours", default="09:00-17:00", help="working hours, local time (default: 09:00-17:00)")
+    cal.add_argument(
+        "--hours", default="09:00-17:00", help="working hours, local time (default: 09:00-17:00)"
+    )
     cal.add_argument("--timezone", default="UTC", help="e.g. Europe/Berlin (default: UTC)")
     cal.add_argument("--holidays", default="", help="comma-separated dates, e.g. 2026-12-25,2026-12-26")
-    recompute = sla.add_parser("recompute", help="recompute due and risk times after a policy or calendar change")
+    recompute = sla.add_parser(
+        "recompute", help="recompute due and risk times after a policy or calendar change"
+    )
     recompute.add_argument("--all", action="store_true", help="every ticket, resolved ones too")
 
     assign = commands.add_parser("assignment", help="automatic assignment of new tickets").add_subparsers(
-        dest="assignment_command", metavar="ACTION", required=True)
+        dest="assignment_command", metavar="ACTION", required=True
+    )
     assign.add_parser("show", help="the switch and each category's mode and agents")
     assign.add_parser("on", help="switch automatic assignment on for the desk (admins)")
     assign.add_parser("off", help="switch it off (category settings are kept)")
@@ -38,24 +44,33 @@ def add_commands(commands) -> None:
     away.add_argument("username")
     away.add_argument("state", choices=("on", "off"))
 
-    sla.add_parser("check", help="raise the at-risk and breached alerts due now and send due e-mail (for cron)")
+    sla.add_parser(
+        "check", help="raise the at-risk and breached alerts due now and send due e-mail (for cron)"
+    )
 
     report = commands.add_parser("report", help="reports").add_subparsers(
-        dest="report_command", metavar="REPORT", required=True)
+        dest="report_command", metavar="REPORT", required=True
+    )
     analytics = report.add_parser("analytics", help="the analytics screen's figures")
-    analytics.add_argument("--period", default="30d",
-                           help="today, 7d, 30d, quarter, all (the whole history), or FROM..TO (dates)")
+    analytics.add_argument(
+        "--period",
+        default="30d",
+        help="today, 7d, 30d, quarter, all (the whole history), or FROM..TO (dates)",
+    )
     analytics.add_argument("--filter", help="only the tickets this queue filter lists, e.g. 'cat:network'")
     analytics.add_argument("--format", choices=("table", "json"), default="table")
 
 
 def _sla(args, actor) -> int:
-    from itsm_tui.core.tickets import sla
     from itsm_tui.core.people.permissions import require
+    from itsm_tui.core.tickets import sla
 
     if args.sla_command == "show":
         for priority, (response, resolution) in sla.policies().items():
-            print(f"{sla.PRIORITY_NAMES[priority]:<9} response {_minutes(response):>8}   resolution {_minutes(resolution):>8}")
+            print(
+                f"{sla.PRIORITY_NAMES[priority]:<9} response {_minutes(response):>8}   "
+                f"resolution {_minutes(resolution):>8}"
+            )
         print(f"calendar  {sla.calendar().describe()}")
         return 0
     if args.sla_command == "policy":
@@ -63,23 +78,32 @@ def _sla(args, actor) -> int:
         print("policy saved; run `itsm-tui sla recompute` to apply it to open tickets")
         return 0
     if args.sla_command == "calendar":
-        data = {"mode": "24x7", "timezone": args.timezone} if args.always else {
-            "mode": "business", "timezone": args.timezone, "hours": args.hours,
-            "days": [d for d in args.days.split(",") if d.strip()],
-            "holidays": [d.strip() for d in args.holidays.split(",") if d.strip()],
-        }
+        data = (
+            {"mode": "24x7", "timezone": args.timezone}
+            if args.always
+            else {
+                "mode": "business",
+                "timezone": args.timezone,
+                "hours": args.hours,
+                "days": [d for d in args.days.split(",") if d.strip()],
+                "holidays": [d.strip() for d in args.holidays.split(",") if d.strip()],
+            }
+        )
         cal = sla.set_calendar(actor, data)
         print(f"calendar saved: {cal.describe()}; run `itsm-tui sla recompute` to apply it to open tickets")
         return 0
     if args.sla_command == "check":
-        from itsm_tui.core.tickets import alerts
         from itsm_tui.core.notify import mailer
+        from itsm_tui.core.tickets import alerts
 
         require(actor, "settings.manage")
         raised = alerts.raise_alerts()
         sent, failed = mailer.send_due()
-        print(f"{raised} alert{'' if raised == 1 else 's'} raised; {sent} e-mail{'' if sent == 1 else 's'} sent, "
-              f"{failed} failed (retried later)")
+        print(
+            f"{raised} alert{'' if raised == 1 else 's'} raised; "
+            f"{sent} e-mail{'' if sent == 1 else 's'} sent, "
+            f"{failed} failed (retried later)"
+        )
         return 0
     changed = sla.recompute(actor, everything=args.all)
     print(f"recomputed the SLA times of {changed} ticket{'' if changed == 1 else 's'}")

@@ -5,18 +5,35 @@ from __future__ import annotations
 from itsm_tui.cli.common import UsageError, print_rows
 
 TICKET_COLUMNS = (
-    "number", "priority", "status", "title", "requester", "assignee", "category",
-    "created_at", "updated_at", "resolution_due", "source_number",
+    "number",
+    "priority",
+    "status",
+    "title",
+    "requester",
+    "assignee",
+    "category",
+    "created_at",
+    "updated_at",
+    "resolution_due",
+    "source_number",
 )
 
 
 def _tickets(args, actor) -> int:
-    from itsm_tui.core.tickets import queue, service as tickets
     from itsm_tui.core.store.models import PRIORITY_NAMES
+    from itsm_tui.core.tickets import queue
+    from itsm_tui.core.tickets import service as tickets
 
     if args.tickets_command == "create":
-        ticket = tickets.create(actor, args.title, args.description, category=args.category,
-                                impact=args.impact, urgency=args.urgency, requester=args.requester)
+        ticket = tickets.create(
+            actor,
+            args.title,
+            args.description,
+            category=args.category,
+            impact=args.impact,
+            urgency=args.urgency,
+            requester=args.requester,
+        )
         print(ticket.number)
         return 0
     if args.limit is not None and args.limit < 1:

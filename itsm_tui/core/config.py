@@ -20,8 +20,21 @@ from platformdirs import user_config_dir, user_data_dir
 from itsm_tui.core.errors import ItsmError
 
 SYSTEM_CONFIG = Path("/etc/itsm-tui/config.toml")
-DATABASE_KEYS = ("url", "host", "port", "user", "password", "password_file", "name",
-                 "ssl_ca", "ssl_cert", "ssl_key", "ssl_verify", "admin_url", "admin")
+DATABASE_KEYS = (
+    "url",
+    "host",
+    "port",
+    "user",
+    "password",
+    "password_file",
+    "name",
+    "ssl_ca",
+    "ssl_cert",
+    "ssl_key",
+    "ssl_verify",
+    "admin_url",
+    "admin",
+)
 TLS_KEYS = ("ssl_ca", "ssl_cert", "ssl_key", "ssl_verify")
 
 
@@ -80,8 +93,9 @@ def _read(path: Path) -> dict:
         raise ConfigError(f"'database' in {path} must be a [database] table")
     unknown = sorted(set(database) - set(DATABASE_KEYS))
     if unknown:
-        raise ConfigError(f"unknown setting {unknown[0]!r} in [database] of {path} "
-                          f"(known: {', '.join(DATABASE_KEYS)})")
+        raise ConfigError(
+            f"unknown setting {unknown[0]!r} in [database] of {path} (known: {', '.join(DATABASE_KEYS)})"
+        )
     if _holds_secret(database):
         check_private(path, "a database password")
     return data
@@ -91,15 +105,15 @@ def check_private(path: Path, what: str) -> None:
     """Refuse a file holding a secret that group or others may read (or change)."""
     mode = path.stat().st_mode
     if mode & 0o077:
-        raise ConfigError(f"{path} holds {what} but group or others may read it: "
-                          f"chmod 600 {path}")
+        raise ConfigError(f"{path} holds {what} but group or others may read it: chmod 600 {path}")
 
 
 def _holds_secret(section: dict) -> bool:
     admin: dict = section["admin"] if isinstance(section.get("admin"), dict) else {}
     urls = [section.get("url"), section.get("admin_url"), admin.get("url")]
     return any(s.get("password") for s in (section, admin)) or any(
-        isinstance(u, str) and _url_has_password(u) for u in urls)
+        isinstance(u, str) and _url_has_password(u) for u in urls
+    )
 
 
 def _url_has_password(url: str) -> bool:
@@ -154,12 +168,18 @@ def file_db_url(admin: bool = False) -> str | None:
         if block.get("url"):
             return _check_text(block["url"], "url", path)
         if section.get("url"):
-            raise ConfigError(f"[database] in {path} is a url: give the admin account as admin_url "
-                              "(or a url in [database.admin])")
-        section = {**{k: v for k, v in section.items() if k not in ("url", "password",
-                                                                       "password_file")}, **block}
+            raise ConfigError(
+                f"[database] in {path} is a url: give the admin account as admin_url "
+                "(or a url in [database.admin])"
+            )
+        section = {
+            **{k: v for k, v in section.items() if k not in ("url", "password", "password_file")},
+            **block,
+        }
     if section.get("url"):
-        both = sorted(k for k in ("host", "port", "user", "password", "password_file", "name") if k in section)
+        both = sorted(
+            k for k in ("host", "port", "user", "password", "password_file", "name") if k in section
+        )
         if both:
             raise ConfigError(f"[database] in {path} has url and {', '.join(both)}: give one or the other")
         url = _check_text(section["url"], "url", path)
@@ -193,8 +213,7 @@ def _check_text(value, key: str, path) -> str:
     return value
 
 
-def _int_setting(name: str, env: str, default: int, low: int, high: int | None = None,
-                 why: str = "") -> int:
+def _int_setting(name: str, env: str, default: int, low: int, high: int | None = None, why: str = "") -> int:
     raw = os.environ.get(env)
     source = env
     if raw is None or raw == "":
@@ -248,27 +267,35 @@ class Settings:
         return self.mode == "served"
 
     @classmethod
-    def from_env(cls) -> "Settings":
+    def from_env(cls) -> Settings:
         """The environment (``ITSM_*``) over the configuration file over the defaults."""
         return cls(
-            bcrypt_cost=_int_setting("bcrypt_cost", "ITSM_BCRYPT_COST", cls.bcrypt_cost, 4, 31,
-                                     " (bcrypt's limits)"),
-            lockout_threshold=_int_setting("lockout_threshold", "ITSM_LOCKOUT_THRESHOLD",
-                                           cls.lockout_threshold, 1),
-            lockout_minutes=_int_setting("lockout_minutes", "ITSM_LOCKOUT_MINUTES",
-                                         cls.lockout_minutes, 1),
+            bcrypt_cost=_int_setting(
+                "bcrypt_cost", "ITSM_BCRYPT_COST", cls.bcrypt_cost, 4, 31, " (bcrypt's limits)"
+            ),
+            lockout_threshold=_int_setting(
+                "lockout_threshold", "ITSM_LOCKOUT_THRESHOLD", cls.lockout_threshold, 1
+            ),
+            lockout_minutes=_int_setting("lockout_minutes", "ITSM_LOCKOUT_MINUTES", cls.lockout_minutes, 1),
             account_lockout_threshold=_int_setting(
-                "account_lockout_threshold", "ITSM_ACCOUNT_LOCKOUT_THRESHOLD",
-                cls.account_lockout_threshold, 1),
-            attachment_max_bytes=_int_setting("attachment_max_bytes", "ITSM_ATTACHMENT_MAX_BYTES",
-                                              cls.attachment_max_bytes, 1),
+                "account_lockout_threshold",
+                "ITSM_ACCOUNT_LOCKOUT_THRESHOLD",
+                cls.account_lockout_threshold,
+                1,
+            ),
+            attachment_max_bytes=_int_setting(
+                "attachment_max_bytes", "ITSM_ATTACHMENT_MAX_BYTES", cls.attachment_max_bytes, 1
+            ),
             mode=_mode_setting(),
-            idle_lock_minutes=_int_setting("idle_lock_minutes", "ITSM_IDLE_LOCK_MINUTES",
-                                           cls.idle_lock_minutes, 0),
-            db_connect_timeout=_int_setting("db_connect_timeout", "ITSM_DB_CONNECT_TIMEOUT",
-                                            cls.db_connect_timeout, 1, 3600),
-            db_read_timeout=_int_setting("db_read_timeout", "ITSM_DB_READ_TIMEOUT",
-                                         cls.db_read_timeout, 1, 86400),
+            idle_lock_minutes=_int_setting(
+                "idle_lock_minutes", "ITSM_IDLE_LOCK_MINUTES", cls.idle_lock_minutes, 0
+            ),
+            db_connect_timeout=_int_setting(
+                "db_connect_timeout", "ITSM_DB_CONNECT_TIMEOUT", cls.db_connect_timeout, 1, 3600
+            ),
+            db_read_timeout=_int_setting(
+                "db_read_timeout", "ITSM_DB_READ_TIMEOUT", cls.db_read_timeout, 1, 86400
+            ),
         )
 
 

@@ -10,20 +10,30 @@ from datetime import date, timedelta
 
 from peewee import fn
 
-from itsm_tui.core.store import audit
 from itsm_tui.core import clock
+from itsm_tui.core.errors import ValidationError
 from itsm_tui.core.inventory import service as inventory
-from itsm_tui.core.tickets import sla, service as tickets
 from itsm_tui.core.people import users
 from itsm_tui.core.people.auth import hash_password
+from itsm_tui.core.people.permissions import require
+from itsm_tui.core.store import audit
 from itsm_tui.core.store.db import database, is_mysql, optimize, transactional
-from itsm_tui.core.errors import ValidationError
 from itsm_tui.core.store.models import (
-    ASSET_STATUSES, STATUSES, AuditEntry, Category, Department, Network,
-    Peripheral, StockItem, System, Ticket, User,
+    ASSET_STATUSES,
+    STATUSES,
+    AuditEntry,
+    Category,
+    Department,
+    Network,
+    Peripheral,
+    StockItem,
+    System,
+    Ticket,
+    User,
 )
 from itsm_tui.core.store.natural import natural_key
-from itsm_tui.core.people.permissions import require
+from itsm_tui.core.tickets import service as tickets
+from itsm_tui.core.tickets import sla
 from itsm_tui.core.tickets.rules import PRIORITY_MATRIX
 
 DEMO_PASSWORD = "itsm-demo-pass"
@@ -33,31 +43,105 @@ NETWORKS = (
     ("Datacenter", "10.20.0.0/24", 20, "Server room B"),
     ("Guest Wi-Fi", "192.168.50.0/24", 50, "HQ, all floors"),
 )
-FIRST = ("Anna", "Ben", "Chloé", "Dmitri", "Eva", "Farid", "Grace", "Hiro", "Ingrid", "Jonas",
-         "Zoë", "Liam", "Maya", "Nikolai", "Olga", "Pedro", "Qiu", "Rania", "Sven", "Wang")
-LAST = ("Smith", "Müller", "García", "Kowalski", "Łukasz", "Nakamura", "O'Brien", "Haddad",
-        "Johansson", "Rossi", "伟", "Novak", "Dubois", "Silva", "Berg", "Kim", "Costa", "Ali",
-        "Meyer", "Chen")
+FIRST = (
+    "Anna",
+    "Ben",
+    "Chloé",
+    "Dmitri",
+    "Eva",
+    "Farid",
+    "Grace",
+    "Hiro",
+    "Ingrid",
+    "Jonas",
+    "Zoë",
+    "Liam",
+    "Maya",
+    "Nikolai",
+    "Olga",
+    "Pedro",
+    "Qiu",
+    "Rania",
+    "Sven",
+    "Wang",
+)
+LAST = (
+    "Smith",
+    "Müller",
+    "García",
+    "Kowalski",
+    "Łukasz",
+    "Nakamura",
+    "O'Brien",
+    "Haddad",
+    "Johansson",
+    "Rossi",
+    "伟",
+    "Novak",
+    "Dubois",
+    "Silva",
+    "Berg",
+    "Kim",
+    "Costa",
+    "Ali",
+    "Meyer",
+    "Chen",
+)
 TITLES = {
-    "Hardware": ["Laptop will not power on", "Monitor flickers on {host}", "Printer {printer} jams on every job",
-                 "Docking station not detecting screens", "Keyboard missing keys", "[URGENT] Server {host} fans loud"],
-    "Software": ["Outlook keeps asking for password", "Excel crashes opening budget.xlsx",
-                 "Install request: Visio for {user}", "Teams camera not working", "Update failed on {host}"],
-    "Network": ["VPN down from home office", "Wi-Fi drops in meeting room 3", "Slow file share on {host}",
-                "Cannot reach intranet", "Switch {switch} port flapping"],
-    "Access": ["Password reset for {user}", "Access to Finance share", "Account locked after holiday",
-               "New starter needs accounts", "MFA token lost"],
-    "General": ["Question about the new laptop policy", "Move desk equipment to 2nd floor",
-                "Request a loaner laptop", "Toner order for Sales", "Zoë's welcome pack (新员工) — مرحبا"],
+    "Hardware": [
+        "Laptop will not power on",
+        "Monitor flickers on {host}",
+        "Printer {printer} jams on every job",
+        "Docking station not detecting screens",
+        "Keyboard missing keys",
+        "[URGENT] Server {host} fans loud",
+    ],
+    "Software": [
+        "Outlook keeps asking for password",
+        "Excel crashes opening budget.xlsx",
+        "Install request: Visio for {user}",
+        "Teams camera not working",
+        "Update failed on {host}",
+    ],
+    "Network": [
+        "VPN down from home office",
+        "Wi-Fi drops in meeting room 3",
+        "Slow file share on {host}",
+        "Cannot reach intranet",
+        "Switch {switch} port flapping",
+    ],
+    "Access": [
+        "Password reset for {user}",
+        "Access to Finance share",
+        "Account locked after holiday",
+        "New starter needs accounts",
+        "MFA token lost",
+    ],
+    "General": [
+        "Question about the new laptop policy",
+        "Move desk equipment to 2nd floor",
+        "Request a loaner laptop",
+        "Toner order for Sales",
+        "Zoë's welcome pack (新员工) — مرحبا",
+    ],
 }
-STOCK = (("USB-C charger 65W", 24, "39.90", 10), ("Toner HP 26A", 6, "89.00", 8),
-         ("Keyboard, US layout", 15, "24.50", 5), ("Mouse, wireless", 30, "19.99", 10),
-         ("HDMI cable 2m", 40, "7.50", 15), ("DisplayPort cable 2m", 22, "9.90", 10),
-         ("Laptop bag", 9, "35.00", 5), ("Headset, USB", 12, "59.00", 6),
-         ("SSD 1TB", 5, "79.00", 4), ("RAM 16GB DDR4 SODIMM", 8, "45.00", 4),
-         ("Ethernet cable Cat6 3m", 60, "4.20", 20), ("Webcam 1080p", 3, "49.00", 4),
-         ("Docking station USB-C", 4, "149.00", 3), ("Power strip 6-way", 14, "18.00", 5),
-         ("Paper A4, box", 2, "29.00", 5))
+STOCK = (
+    ("USB-C charger 65W", 24, "39.90", 10),
+    ("Toner HP 26A", 6, "89.00", 8),
+    ("Keyboard, US layout", 15, "24.50", 5),
+    ("Mouse, wireless", 30, "19.99", 10),
+    ("HDMI cable 2m", 40, "7.50", 15),
+    ("DisplayPort cable 2m", 22, "9.90", 10),
+    ("Laptop bag", 9, "35.00", 5),
+    ("Headset, USB", 12, "59.00", 6),
+    ("SSD 1TB", 5, "79.00", 4),
+    ("RAM 16GB DDR4 SODIMM", 8, "45.00", 4),
+    ("Ethernet cable Cat6 3m", 60, "4.20", 20),
+    ("Webcam 1080p", 3, "49.00", 4),
+    ("Docking station USB-C", 4, "149.00", 3),
+    ("Power strip 6-way", 14, "18.00", 5),
+    ("Paper A4, box", 2, "29.00", 5),
+)
 
 
 def demo_loaded() -> bool:
@@ -84,13 +168,22 @@ def seed_demo(actor: User) -> dict:
 
 def _people(actor, rng, hashed) -> dict:
     depts = [inventory.create(actor, "department", {"name": name}) for name in DEPARTMENTS]
-    nets = [inventory.create(actor, "network", dict(zip(("name", "cidr", "vlan", "location"), n)))
-            for n in NETWORKS]
+    nets = [
+        inventory.create(actor, "network", dict(zip(("name", "cidr", "vlan", "location"), n)))
+        for n in NETWORKS
+    ]
     made = {"departments": depts, "networks": nets, "requesters": [], "agents": [], "all": []}
 
     def add(username, role, full_name, dept):
-        user = users.create_user(actor, username, role, full_name=full_name, department=dept,
-                                 email=f"{username}@example.com", password_hash=hashed)
+        user = users.create_user(
+            actor,
+            username,
+            role,
+            full_name=full_name,
+            department=dept,
+            email=f"{username}@example.com",
+            password_hash=hashed,
+        )
         made["all"].append(user)
         return user
 
@@ -111,45 +204,82 @@ def _assets(actor, rng, people) -> dict:
         base = "10.20.0." if kind == "server" else "10.10.1."
         owner = None if kind == "server" else people["requesters"][(i - 1) % 20]
         bought = date(2022, 1, 10) + timedelta(days=rng.randint(0, 1000))
-        systems.append(inventory.create(actor, "system", {
-            "hostname": f"srv-{i:02d}" if kind == "server" else f"ws-{i:03d}",
-            "asset_tag": f"AT-{1000 + i}", "type": kind,
-            "manufacturer": rng.choice(("Dell", "Lenovo", "HP")),
-            "model_name": rng.choice(("Latitude 7440", "ThinkPad T14", "EliteBook 840", "OptiPlex 7010")),
-            "serial": f"SN{rng.randint(10**7, 10**8 - 1)}",
-            "os": "Debian 12" if kind == "server" else rng.choice(("Windows 11", "Ubuntu 24.04", "macOS 14")),
-            "ip": f"{base}{10 + i}", "mac": ":".join(f"{rng.randint(0, 255):02x}" for _ in range(6)),
-            "department": depts[3] if kind == "server" else depts[i % 3],
-            "network": net, "assigned_user": owner,
-            "status": "in repair" if i == 7 else ("in stock" if i == 26 else "in use"),
-            "purchase_date": bought, "warranty_end": bought + timedelta(days=3 * 365),
-        }))
+        systems.append(
+            inventory.create(
+                actor,
+                "system",
+                {
+                    "hostname": f"srv-{i:02d}" if kind == "server" else f"ws-{i:03d}",
+                    "asset_tag": f"AT-{1000 + i}",
+                    "type": kind,
+                    "manufacturer": rng.choice(("Dell", "Lenovo", "HP")),
+                    "model_name": rng.choice(
+                        ("Latitude 7440", "ThinkPad T14", "EliteBook 840", "OptiPlex 7010")
+                    ),
+                    "serial": f"SN{rng.randint(10**7, 10**8 - 1)}",
+                    "os": "Debian 12"
+                    if kind == "server"
+                    else rng.choice(("Windows 11", "Ubuntu 24.04", "macOS 14")),
+                    "ip": f"{base}{10 + i}",
+                    "mac": ":".join(f"{rng.randint(0, 255):02x}" for _ in range(6)),
+                    "department": depts[3] if kind == "server" else depts[i % 3],
+                    "network": net,
+                    "assigned_user": owner,
+                    "status": "in repair" if i == 7 else ("in stock" if i == 26 else "in use"),
+                    "purchase_date": bought,
+                    "warranty_end": bought + timedelta(days=3 * 365),
+                },
+            )
+        )
     kinds = ["printer"] * 8 + ["monitor"] * 16 + ["router"] * 3 + ["switch"] * 6 + ["docking station"] * 7
     peripherals = []
     for i, kind in enumerate(kinds, start=1):
         attached = systems[i % 26] if kind in ("monitor", "docking station") else None
-        peripherals.append(inventory.create(actor, "peripheral", {
-            "name": f"{kind.title()} {i}", "kind": kind, "asset_tag": f"PR-{2000 + i}",
-            "serial": f"PS{rng.randint(10**6, 10**7 - 1)}", "system": attached,
-            # attached: where its system is; free-standing: its own place
-            "department": attached.department if attached else depts[i % 4],
-            "network": attached.network if attached else nets[1] if kind in ("router", "switch") and i % 2 else nets[0],
-            "status": "in use",
-        }))
+        peripherals.append(
+            inventory.create(
+                actor,
+                "peripheral",
+                {
+                    "name": f"{kind.title()} {i}",
+                    "kind": kind,
+                    "asset_tag": f"PR-{2000 + i}",
+                    "serial": f"PS{rng.randint(10**6, 10**7 - 1)}",
+                    "system": attached,
+                    # attached: where its system is; free-standing: its own place
+                    "department": attached.department if attached else depts[i % 4],
+                    "network": attached.network
+                    if attached
+                    else nets[1]
+                    if kind in ("router", "switch") and i % 2
+                    else nets[0],
+                    "status": "in use",
+                },
+            )
+        )
     for name, qty, price, reorder in STOCK:
-        inventory.create(actor, "stock", {"name": name, "quantity": qty, "unit_price": price,
-                                          "reorder_level": reorder})
+        inventory.create(
+            actor, "stock", {"name": name, "quantity": qty, "unit_price": price, "reorder_level": reorder}
+        )
     return {"systems": systems, "peripherals": peripherals}
 
 
 # target status -> the path of statuses that leads there from "new"
 PATHS = {
-    "new": [], "in_progress": ["in_progress"], "waiting_on_user": ["in_progress", "waiting_on_user"],
-    "waiting_on_vendor": ["in_progress", "waiting_on_vendor"], "resolved": ["in_progress", "resolved"],
+    "new": [],
+    "in_progress": ["in_progress"],
+    "waiting_on_user": ["in_progress", "waiting_on_user"],
+    "waiting_on_vendor": ["in_progress", "waiting_on_vendor"],
+    "resolved": ["in_progress", "resolved"],
     "closed": ["in_progress", "resolved", "closed"],
 }
-STATUS_MIX = ["new"] * 20 + ["in_progress"] * 35 + ["waiting_on_user"] * 12 + \
-    ["waiting_on_vendor"] * 8 + ["resolved"] * 30 + ["closed"] * 45
+STATUS_MIX = (
+    ["new"] * 20
+    + ["in_progress"] * 35
+    + ["waiting_on_user"] * 12
+    + ["waiting_on_vendor"] * 8
+    + ["resolved"] * 30
+    + ["closed"] * 45
+)
 
 
 def _age_minutes(rng, status: str) -> int:
@@ -176,13 +306,20 @@ def _tickets(rng, now, people, assets) -> None:
         agent = people["agents"][i % 5]
         system = rng.choice(assets["systems"])
         template, picked = rng.choice(TITLES[category.name]), rng.choice(assets["peripherals"])
-        title = template.format(host=system.hostname, user=requester.username,  # a tag of the named kind
-                                printer=_of_kind(assets, "printer", picked), switch=_of_kind(assets, "switch", picked))
+        title = template.format(
+            host=system.hostname,
+            user=requester.username,  # a tag of the named kind
+            printer=_of_kind(assets, "printer", picked),
+            switch=_of_kind(assets, "switch", picked),
+        )
         with clock.frozen(created):
             ticket = tickets.create(
-                requester, title,
+                requester,
+                title,
                 f"Reported by {requester.full_name}.\n\nSteps so far: restarted, still failing.",
-                category=category, impact=rng.randint(1, 3), urgency=rng.randint(1, 3),
+                category=category,
+                impact=rng.randint(1, 3),
+                urgency=rng.randint(1, 3),
             )
         if i % 4 == 0:
             with clock.frozen(created):
@@ -210,14 +347,48 @@ def _of_kind(assets, kind: str, picked) -> str:
 
 
 BULK_FIELDS = (
-    Ticket.title, Ticket.description, Ticket.category, Ticket.impact, Ticket.urgency,
-    Ticket.priority, Ticket.status, Ticket.requester, Ticket.assignee, Ticket.created_at,
-    Ticket.updated_at, Ticket.response_due, Ticket.resolution_due, Ticket.resolved_at,
-    Ticket.resolution_note, Ticket.response_risk_at, Ticket.resolution_risk_at, Ticket.sla_paused_at,
-    Ticket.first_response_at, Ticket.response_met, Ticket.resolution_met,
+    Ticket.title,
+    Ticket.description,
+    Ticket.category,
+    Ticket.impact,
+    Ticket.urgency,
+    Ticket.priority,
+    Ticket.status,
+    Ticket.requester,
+    Ticket.assignee,
+    Ticket.created_at,
+    Ticket.updated_at,
+    Ticket.response_due,
+    Ticket.resolution_due,
+    Ticket.resolved_at,
+    Ticket.resolution_note,
+    Ticket.response_risk_at,
+    Ticket.resolution_risk_at,
+    Ticket.sla_paused_at,
+    Ticket.first_response_at,
+    Ticket.response_met,
+    Ticket.resolution_met,
 )
-WORDS = ("printer", "vpn", "laptop", "outlook", "wifi", "password", "screen", "server", "disk",
-         "slow", "crash", "error", "network", "access", "share", "update", "battery", "license")
+WORDS = (
+    "printer",
+    "vpn",
+    "laptop",
+    "outlook",
+    "wifi",
+    "password",
+    "screen",
+    "server",
+    "disk",
+    "slow",
+    "crash",
+    "error",
+    "network",
+    "access",
+    "share",
+    "update",
+    "battery",
+    "license",
+)
 
 
 def seed_bulk(actor: User, count: int, batch: int = 2000, progress=None) -> int:
@@ -246,16 +417,31 @@ def seed_bulk(actor: User, count: int, batch: int = 2000, progress=None) -> int:
             resolved = updated if status in ("resolved", "closed") else None
             responded = None if status == "new" else min(updated, created + (updated - created) / 4)
             words = " ".join(rng.sample(WORDS, 3))
-            rows.append((
-                f"{words.capitalize()} issue", f"Synthetic ticket about {words}.",
-                rng.choice(categories), impact, urgency, priority, status, rng.choice(requesters),
-                rng.choice(agents) if agents and status != "new" else None, created, updated,
-                due["response_due"], due["resolution_due"], resolved, "Fixed." if resolved else None,
-                due["response_risk_at"], due["resolution_risk_at"],
-                updated if status in sla.PAUSED + sla.STOPPED else None, responded,
-                responded <= due["response_due"] if resolved else None,
-                resolved <= due["resolution_due"] if resolved else None,
-            ))
+            rows.append(
+                (
+                    f"{words.capitalize()} issue",
+                    f"Synthetic ticket about {words}.",
+                    rng.choice(categories),
+                    impact,
+                    urgency,
+                    priority,
+                    status,
+                    rng.choice(requesters),
+                    rng.choice(agents) if agents and status != "new" else None,
+                    created,
+                    updated,
+                    due["response_due"],
+                    due["resolution_due"],
+                    resolved,
+                    "Fixed." if resolved else None,
+                    due["response_risk_at"],
+                    due["resolution_risk_at"],
+                    updated if status in sla.PAUSED + sla.STOPPED else None,
+                    responded,
+                    responded <= due["response_due"] if resolved else None,
+                    resolved <= due["resolution_due"] if resolved else None,
+                )
+            )
         _insert_batch(rows)
         done += len(rows)
         if progress:
@@ -285,28 +471,56 @@ BULK_NETWORKS = (
     ("Bulk campus D", "10.112.0.0/12", 643, "Synthetic data"),
 )
 BULK_SYSTEM_FIELDS = (
-    System.hostname, System.asset_tag, System.type, System.manufacturer, System.model_name,
-    System.serial, System.os, System.ip, System.mac, System.department, System.network,
-    System.assigned_user, System.status, System.purchase_date, System.warranty_end,
-    System.created_at, System.updated_at, System.hostname_key, System.asset_tag_key,
+    System.hostname,
+    System.asset_tag,
+    System.type,
+    System.manufacturer,
+    System.model_name,
+    System.serial,
+    System.os,
+    System.ip,
+    System.mac,
+    System.department,
+    System.network,
+    System.assigned_user,
+    System.status,
+    System.purchase_date,
+    System.warranty_end,
+    System.created_at,
+    System.updated_at,
+    System.hostname_key,
+    System.asset_tag_key,
 )
 BULK_PERIPHERAL_FIELDS = (
-    Peripheral.name, Peripheral.kind, Peripheral.asset_tag, Peripheral.serial, Peripheral.system,
-    Peripheral.department, Peripheral.network, Peripheral.status, Peripheral.created_at,
-    Peripheral.updated_at, Peripheral.name_key, Peripheral.asset_tag_key,
+    Peripheral.name,
+    Peripheral.kind,
+    Peripheral.asset_tag,
+    Peripheral.serial,
+    Peripheral.system,
+    Peripheral.department,
+    Peripheral.network,
+    Peripheral.status,
+    Peripheral.created_at,
+    Peripheral.updated_at,
+    Peripheral.name_key,
+    Peripheral.asset_tag_key,
 )
 SYSTEM_MIX = (("laptop", 40), ("desktop", 30), ("virtual machine", 15), ("server", 10), ("other", 5))
 STATUS_WEIGHTS = (80, 10, 5, 5)  # in use, in stock, in repair, retired
-MODELS = {"laptop": ("Latitude 7440", "ThinkPad T14", "EliteBook 840", "MacBook Pro 14"),
-          "desktop": ("OptiPlex 7010", "ThinkCentre M90", "EliteDesk 800"),
-          "server": ("PowerEdge R660", "ProLiant DL360", "ThinkSystem SR630"),
-          "virtual machine": ("VMware VM", "KVM guest", "Hyper-V VM"),
-          "other": ("Raspberry Pi 5", "NUC 13")}
-OS_BY_TYPE = {"laptop": ("Windows 11", "Ubuntu 24.04", "macOS 14"),
-              "desktop": ("Windows 11", "Ubuntu 24.04"),
-              "server": ("Debian 12", "RHEL 9", "Windows Server 2022"),
-              "virtual machine": ("Debian 12", "Ubuntu 24.04", "Windows Server 2022"),
-              "other": ("Debian 12",)}
+MODELS = {
+    "laptop": ("Latitude 7440", "ThinkPad T14", "EliteBook 840", "MacBook Pro 14"),
+    "desktop": ("OptiPlex 7010", "ThinkCentre M90", "EliteDesk 800"),
+    "server": ("PowerEdge R660", "ProLiant DL360", "ThinkSystem SR630"),
+    "virtual machine": ("VMware VM", "KVM guest", "Hyper-V VM"),
+    "other": ("Raspberry Pi 5", "NUC 13"),
+}
+OS_BY_TYPE = {
+    "laptop": ("Windows 11", "Ubuntu 24.04", "macOS 14"),
+    "desktop": ("Windows 11", "Ubuntu 24.04"),
+    "server": ("Debian 12", "RHEL 9", "Windows Server 2022"),
+    "virtual machine": ("Debian 12", "Ubuntu 24.04", "Windows Server 2022"),
+    "other": ("Debian 12",),
+}
 ATTACHED_KINDS = ("monitor", "docking station", "phone")  # sit on a desk, with a system
 LOOSE_KINDS = ("printer", "scanner", "switch", "access point", "router", "ups")
 
@@ -327,7 +541,8 @@ def seed_bulk_assets(actor: User, systems: int, batch: int = 2000, progress=None
     nets = []
     for name, cidr, vlan, location in BULK_NETWORKS:
         net = Network.get_or_none(Network.name == name) or inventory.create(
-            actor, "network", {"name": name, "cidr": cidr, "vlan": vlan, "location": location})
+            actor, "network", {"name": name, "cidr": cidr, "vlan": vlan, "location": location}
+        )
         nets.append((net.id, ipaddress.ip_network(net.cidr)))
     owners = [u.id for u in User.select(User.id).where(User.role == "requester")]
     base = System.select(fn.MAX(System.id)).scalar() or 0  # numbers past every system: unique
@@ -346,17 +561,35 @@ def seed_bulk_assets(actor: User, systems: int, batch: int = 2000, progress=None
                 hosts = net.num_addresses - 2
                 ip = str(net.network_address + 1 + (j // len(nets)) % hosts)
             bought = now.date() - timedelta(days=rng.randint(0, 6 * 365))
-            owner = rng.choice(owners) if owners and kind in ("laptop", "desktop") and rng.random() < 0.8 else None
+            owner = (
+                rng.choice(owners)
+                if owners and kind in ("laptop", "desktop") and rng.random() < 0.8
+                else None
+            )
             hostname, tag = f"bulk-{j:07d}", f"BA-{j:07d}"
-            rows.append((
-                hostname, tag, kind, rng.choice(("Dell", "Lenovo", "HP", "Apple")),
-                rng.choice(MODELS[kind]), f"SN{rng.randint(10**9, 10**10 - 1)}",
-                rng.choice(OS_BY_TYPE[kind]), ip,
-                "02:" + ":".join(f"{(j >> s) & 0xFF:02x}" for s in (32, 24, 16, 8, 0)),
-                depts[j % len(depts)] if j % 17 else None, net_id, owner,
-                rng.choices(ASSET_STATUSES, STATUS_WEIGHTS)[0], bought,
-                bought + timedelta(days=3 * 365), now, now, natural_key(hostname), natural_key(tag),
-            ))
+            rows.append(
+                (
+                    hostname,
+                    tag,
+                    kind,
+                    rng.choice(("Dell", "Lenovo", "HP", "Apple")),
+                    rng.choice(MODELS[kind]),
+                    f"SN{rng.randint(10**9, 10**10 - 1)}",
+                    rng.choice(OS_BY_TYPE[kind]),
+                    ip,
+                    "02:" + ":".join(f"{(j >> s) & 0xFF:02x}" for s in (32, 24, 16, 8, 0)),
+                    depts[j % len(depts)] if j % 17 else None,
+                    net_id,
+                    owner,
+                    rng.choices(ASSET_STATUSES, STATUS_WEIGHTS)[0],
+                    bought,
+                    bought + timedelta(days=3 * 365),
+                    now,
+                    now,
+                    natural_key(hostname),
+                    natural_key(tag),
+                )
+            )
             if j % 3 == 0:
                 loose.append((j, kind))
         peripherals += _insert_assets(rows, loose, first, first + size - 1, nets, depts, rng, now)
@@ -373,8 +606,11 @@ def seed_bulk_assets(actor: User, systems: int, batch: int = 2000, progress=None
 @transactional
 def _insert_assets(rows, wanted, first: int, last: int, nets, depts, rng, now) -> int:
     System.insert_many(rows, fields=BULK_SYSTEM_FIELDS).execute()
-    ids = dict(System.select(System.hostname, System.id)
-               .where(System.hostname.between(f"bulk-{first:07d}", f"bulk-{last:07d}")).tuples())
+    ids = dict(
+        System.select(System.hostname, System.id)
+        .where(System.hostname.between(f"bulk-{first:07d}", f"bulk-{last:07d}"))
+        .tuples()
+    )
     placed = {row[0]: (row[9], row[10]) for row in rows}  # hostname -> (department, network)
     peripherals = []
     for j, system_kind in wanted:
@@ -382,13 +618,25 @@ def _insert_assets(rows, wanted, first: int, last: int, nets, depts, rng, now) -
         kind = rng.choice(ATTACHED_KINDS if attached else LOOSE_KINDS)
         name, tag = f"{kind.title()} {j}", f"BP-{j:07d}"
         # an attached peripheral sits where its system sits (inventory._placed_with)
-        department, network = (placed[f"bulk-{j:07d}"] if attached
-                               else (depts[j % len(depts)], nets[j % len(nets)][0]))
-        peripherals.append((
-            name, kind, tag, f"PS{rng.randint(10**7, 10**8 - 1)}",
-            ids[f"bulk-{j:07d}"] if attached else None, department, network,
-            rng.choices(ASSET_STATUSES, STATUS_WEIGHTS)[0], now, now, natural_key(name), natural_key(tag),
-        ))
+        department, network = (
+            placed[f"bulk-{j:07d}"] if attached else (depts[j % len(depts)], nets[j % len(nets)][0])
+        )
+        peripherals.append(
+            (
+                name,
+                kind,
+                tag,
+                f"PS{rng.randint(10**7, 10**8 - 1)}",
+                ids[f"bulk-{j:07d}"] if attached else None,
+                department,
+                network,
+                rng.choices(ASSET_STATUSES, STATUS_WEIGHTS)[0],
+                now,
+                now,
+                natural_key(name),
+                natural_key(tag),
+            )
+        )
     if peripherals:
         Peripheral.insert_many(peripherals, fields=BULK_PERIPHERAL_FIELDS).execute()
     return len(peripherals)
@@ -396,21 +644,36 @@ def _insert_assets(rows, wanted, first: int, last: int, nets, depts, rng, now) -
 
 @transactional
 def _record_bulk_assets(actor: User, systems: int, peripherals: int) -> None:
-    audit.record(actor, "seed", "system", None,
-                 f"generated {systems} synthetic systems and {peripherals} peripherals")
+    audit.record(
+        actor, "seed", "system", None, f"generated {systems} synthetic systems and {peripherals} peripherals"
+    )
 
 
 # ---------------------------------------------------------------- bulk activity log
 
 BULK_LOG_FIELDS = (
-    AuditEntry.at, AuditEntry.actor, AuditEntry.action, AuditEntry.entity_type,
-    AuditEntry.entity_id, AuditEntry.entity_version, AuditEntry.summary, AuditEntry.changes,
+    AuditEntry.at,
+    AuditEntry.actor,
+    AuditEntry.action,
+    AuditEntry.entity_type,
+    AuditEntry.entity_id,
+    AuditEntry.entity_version,
+    AuditEntry.summary,
+    AuditEntry.changes,
 )
 # (what, weight): the share of each kind of entry in a desk's log
 LOG_MIX = (
-    ("ticket_create", 12), ("ticket_update", 30), ("comment", 12), ("note", 5),
-    ("system_create", 2), ("system_update", 6), ("peripheral_update", 2), ("stock_adjust", 2),
-    ("login", 22), ("login_failed", 5), ("user_update", 2),
+    ("ticket_create", 12),
+    ("ticket_update", 30),
+    ("comment", 12),
+    ("note", 5),
+    ("system_create", 2),
+    ("system_update", 6),
+    ("peripheral_update", 2),
+    ("stock_adjust", 2),
+    ("login", 22),
+    ("login_failed", 5),
+    ("user_update", 2),
 )
 
 
@@ -424,8 +687,10 @@ def seed_bulk_log(actor: User, entries: int, batch: int = 5000, progress=None) -
         raise ValidationError("the number of log entries must be at least 1")
     rng = random.Random(entries)
     now = clock.now()
-    people = [(u.id, u.username, u.role) for u in
-              User.select(User.id, User.username, User.role).where(User.username != "system")]
+    people = [
+        (u.id, u.username, u.role)
+        for u in User.select(User.id, User.username, User.role).where(User.username != "system")
+    ]
     people = people or [(actor.id, actor.username, actor.role)]
     staff = [p for p in people if p[2] != "requester"] or people
     admins = [p for p in people if p[2] == "admin"] or [(actor.id, actor.username, actor.role)]
@@ -443,8 +708,20 @@ def seed_bulk_log(actor: User, entries: int, batch: int = 5000, progress=None) -
         for k in range(done, min(entries, done + batch)):
             at = min(now, start + step * k + timedelta(seconds=rng.randint(0, 59))).replace(microsecond=0)
             what = rng.choices(kinds, weights)[0]
-            rows.append(_log_row(rng, what, at, people, staff, admins, tickets_span, systems_span,
-                                 peripherals_span, stock_span))
+            rows.append(
+                _log_row(
+                    rng,
+                    what,
+                    at,
+                    people,
+                    staff,
+                    admins,
+                    tickets_span,
+                    systems_span,
+                    peripherals_span,
+                    stock_span,
+                )
+            )
         _insert_log(rows)
         done += len(rows)
         if progress:
@@ -459,8 +736,9 @@ def _id_span(model) -> tuple[int, int]:
     return (low, high) if low is not None and high is not None else (1, 1000)
 
 
-def _log_row(rng, what, at, people, staff, admins, tickets_span, systems_span, peripherals_span,
-             stock_span) -> tuple:
+def _log_row(
+    rng, what, at, people, staff, admins, tickets_span, systems_span, peripherals_span, stock_span
+) -> tuple:
     def changes(values: dict) -> str:
         return json.dumps(values, ensure_ascii=False, sort_keys=True)
 
@@ -470,9 +748,18 @@ def _log_row(rng, what, at, people, staff, admins, tickets_span, systems_span, p
         if what == "ticket_create":
             who = rng.choice(people)
             title = f"{' '.join(rng.sample(WORDS, 3)).capitalize()} issue"
-            return (at, who[0], "create", "ticket", ticket, 1, "created ticket",
-                    changes({"title": [None, title], "status": [None, "new"],
-                             "priority": [None, rng.randint(1, 4)]}))
+            return (
+                at,
+                who[0],
+                "create",
+                "ticket",
+                ticket,
+                1,
+                "created ticket",
+                changes(
+                    {"title": [None, title], "status": [None, "new"], "priority": [None, rng.randint(1, 4)]}
+                ),
+            )
         who = rng.choice(staff)
         if what in ("comment", "note"):
             return (at, who[0], what, "ticket", ticket, None, f"{what} on {number}", None)
@@ -483,44 +770,105 @@ def _log_row(rng, what, at, people, staff, admins, tickets_span, systems_span, p
             old, new = None, rng.choice(staff)[0]
         else:
             old, new = rng.sample(range(1, 5), 2)
-        return (at, who[0], "update", "ticket", ticket, rng.randint(2, 9),
-                f"updated {number}: {field}", changes({field: [old, new]}))
+        return (
+            at,
+            who[0],
+            "update",
+            "ticket",
+            ticket,
+            rng.randint(2, 9),
+            f"updated {number}: {field}",
+            changes({field: [old, new]}),
+        )
     if what.startswith("system"):
         system = rng.randint(*systems_span)
         who = rng.choice(staff)
         if what == "system_create":
-            return (at, who[0], "create", "system", system, 1, f"created system #{system}",
-                    changes({"status": [None, "in use"]}))
+            return (
+                at,
+                who[0],
+                "create",
+                "system",
+                system,
+                1,
+                f"created system #{system}",
+                changes({"status": [None, "in use"]}),
+            )
         old, new = rng.sample(ASSET_STATUSES, 2)
-        return (at, who[0], "update", "system", system, rng.randint(2, 6),
-                f"updated system #{system}: status", changes({"status": [old, new]}))
+        return (
+            at,
+            who[0],
+            "update",
+            "system",
+            system,
+            rng.randint(2, 6),
+            f"updated system #{system}: status",
+            changes({"status": [old, new]}),
+        )
     if what == "peripheral_update":
         peripheral = rng.randint(*peripherals_span)
-        return (at, rng.choice(staff)[0], "update", "peripheral", peripheral, rng.randint(2, 5),
-                f"updated peripheral #{peripheral}: status",
-                changes({"status": ["in use", "in repair"]}))
+        return (
+            at,
+            rng.choice(staff)[0],
+            "update",
+            "peripheral",
+            peripheral,
+            rng.randint(2, 5),
+            f"updated peripheral #{peripheral}: status",
+            changes({"status": ["in use", "in repair"]}),
+        )
     if what == "stock_adjust":
         item = rng.randint(*stock_span)
         delta = rng.choice((-3, -2, -1, -1, 5, 10))
         before = rng.randint(5, 50)
-        return (at, rng.choice(staff)[0], "stock_adjust", "stock", item, rng.randint(2, 40),
-                f"stock item #{item}: {delta:+d} (synthetic)",
-                changes({"quantity": [before, before + delta], "reason": [None, "synthetic"]}))
+        return (
+            at,
+            rng.choice(staff)[0],
+            "stock_adjust",
+            "stock",
+            item,
+            rng.randint(2, 40),
+            f"stock item #{item}: {delta:+d} (synthetic)",
+            changes({"quantity": [before, before + delta], "reason": [None, "synthetic"]}),
+        )
     if what == "login":
         who = rng.choice(people)
         return (at, who[0], "login", "user", who[0], None, f"login succeeded for {who[1]}", None)
     if what == "login_failed":
         if rng.random() < 0.3:
             name = rng.choice(("admin1", "root", "test", "guest", "jdoe"))
-            return (at, None, "login_failed", "user", None, None,
-                    f"login failed for {name!r}: unknown user", None)
+            return (
+                at,
+                None,
+                "login_failed",
+                "user",
+                None,
+                None,
+                f"login failed for {name!r}: unknown user",
+                None,
+            )
         who = rng.choice(people)
-        return (at, None, "login_failed", "user", who[0], None,
-                f"login failed for {who[1]!r}: bad credentials", None)
+        return (
+            at,
+            None,
+            "login_failed",
+            "user",
+            who[0],
+            None,
+            f"login failed for {who[1]!r}: bad credentials",
+            None,
+        )
     admin, who = rng.choice(admins), rng.choice(people)
-    return (at, admin[0], "update", "user", who[0], rng.randint(2, 5),
-            f"updated user {who[1]}: full_name",
-            changes({"full_name": [who[1], who[1].title()]}))
+    return (
+        at,
+        admin[0],
+        "update",
+        "user",
+        who[0],
+        rng.randint(2, 5),
+        f"updated user {who[1]}: full_name",
+        changes({"full_name": [who[1], who[1].title()]}),
+    )
 
 
 @transactional

@@ -16,11 +16,12 @@ from __future__ import annotations
 import os
 import stat
 import tempfile
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import BinaryIO, Iterator
+from typing import BinaryIO
 
 from itsm_tui.core import config
 from itsm_tui.core.errors import ValidationError
@@ -107,12 +108,18 @@ def _no_dot_target(path: Path) -> None:
     real = Path(os.path.realpath(path))
     for name in (path.name, real.name):
         if name.startswith("."):
-            raise PathRefused(f"{path} is a dot-file (settings read by other programs): choose "
-                              "another name")
+            raise PathRefused(f"{path} is a dot-file (settings read by other programs): choose another name")
 
 
-def target(text: str, username: str, *, kind: str = EXPORTS, base: Path | None = None,
-           overwrite: bool = False, confined: bool | None = None) -> Path:
+def target(
+    text: str,
+    username: str,
+    *,
+    kind: str = EXPORTS,
+    base: Path | None = None,
+    overwrite: bool = False,
+    confined: bool | None = None,
+) -> Path:
     """The file a dialog may write for ``text``, or PathRefused / FileExists saying why not.
     ``confined`` (default: in served mode) keeps it inside the operator's own folder."""
     if not (text or "").strip():
@@ -147,8 +154,7 @@ def _regular_or_refused(path: Path) -> None:
         if stat.S_ISLNK(info.st_mode):
             return
     if not stat.S_ISREG(info.st_mode):
-        raise PathRefused(f"{path} is not a regular file (a device, a pipe or a socket): "
-                          "choose a file name")
+        raise PathRefused(f"{path} is not a regular file (a device, a pipe or a socket): choose a file name")
 
 
 def source(text: str, username: str, *, base: Path | None = None) -> Path:

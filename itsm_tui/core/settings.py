@@ -22,7 +22,10 @@ def put_setting(key: str, value) -> None:
     """Store one desk-wide JSON setting (callers check rights and write the audit entry)."""
     now = clock.now()
     text = json.dumps(value, sort_keys=True)
-    updated = (Setting.update(value=text, updated_at=now, version=Setting.version + 1)
-               .where(Setting.key == key).execute())
+    updated = (
+        Setting.update(value=text, updated_at=now, version=Setting.version + 1)
+        .where(Setting.key == key)
+        .execute()
+    )
     if not updated:
         Setting.create(key=key, value=text, updated_at=now)

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from itsm_tui.core import clock
-from itsm_tui.core.store import natural
-from itsm_tui.core.store import db, schema
-from itsm_tui.core.tickets import sla
-from itsm_tui.core.store.models import Category, User
 from itsm_tui.core.people.users import SYSTEM_USERNAME
+from itsm_tui.core.store import db, natural, schema
+from itsm_tui.core.store.models import Category, User
+from itsm_tui.core.tickets import sla
 
 DEFAULT_CATEGORIES = ("Hardware", "Software", "Network", "Access", "General")
 
@@ -28,8 +27,18 @@ def initialise() -> tuple[int | None, int]:
         if not User.select().where(User.username == SYSTEM_USERNAME).exists():
             now = clock.now()
             # The CLI's default actor: an admin that cannot log in (no password).
-            User.create(**natural.keyed(User, {"username": SYSTEM_USERNAME, "full_name": "itsm-tui system",
-                                               "role": "admin", "created_at": now, "updated_at": now}))
+            User.create(
+                **natural.keyed(
+                    User,
+                    {
+                        "username": SYSTEM_USERNAME,
+                        "full_name": "itsm-tui system",
+                        "role": "admin",
+                        "created_at": now,
+                        "updated_at": now,
+                    },
+                )
+            )
         for name in DEFAULT_CATEGORIES:
             if not Category.select().where(Category.name == name).exists():
                 Category.create(name=name)

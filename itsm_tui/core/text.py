@@ -61,9 +61,7 @@ def clean(
     if required and not value:
         raise ValidationError(f"{field} is required", field)
     if len(value) > max_len:
-        raise ValidationError(
-            f"{field} is too long: {len(value)} characters, at most {max_len}", field
-        )
+        raise ValidationError(f"{field} is too long: {len(value)} characters, at most {max_len}", field)
     return value
 
 

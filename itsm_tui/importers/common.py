@@ -8,25 +8,24 @@ import hashlib
 import json
 import re
 import unicodedata
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, nullcontext, suppress
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import lru_cache
 from operator import itemgetter
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
 
 import peewee
 from peewee import fn
 
-from itsm_tui.core.store import audit
 from itsm_tui.core import clock
-from itsm_tui.core.store import natural
-from itsm_tui.core.store.db import database, is_mysql, transactional
 from itsm_tui.core.errors import ItsmError
+from itsm_tui.core.people.users import USERNAME_RE
+from itsm_tui.core.store import audit, natural
+from itsm_tui.core.store.db import database, is_mysql, transactional
 from itsm_tui.core.store.models import AuditEntry, Category, User
 from itsm_tui.core.text import strip_controls
-from itsm_tui.core.people.users import USERNAME_RE
 
 MISSING = ("", "?")  # how exports write an empty cell
 _MISSING = frozenset(MISSING)  # the same, for the fastest membership test
@@ -75,9 +74,15 @@ class ImportReport:
         return out
 
     def counts(self) -> dict:
-        return {"rows": self.rows, "events": self.events, "created": self.created,
-                "updated": self.updated, "unchanged": self.unchanged,
-                "skipped": len(self.skipped), "warnings": len(self.warnings)}
+        return {
+            "rows": self.rows,
+            "events": self.events,
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "skipped": len(self.skipped),
+            "warnings": len(self.warnings),
+        }
 
 
 @dataclass
@@ -94,9 +99,14 @@ class _DryRun(Exception):
     """Raised at the end of a dry run to roll everything back."""
 
 
-def run_batches(actor: User, report: ImportReport, batches: Iterable[list],
-                write: Callable[[list], Counts], progress: Progress | None = None,
-                total: int | None = None) -> None:
+def run_batches(
+    actor: User,
+    report: ImportReport,
+    batches: Iterable[list],
+    write: Callable[[list], Counts],
+    progress: Progress | None = None,
+    total: int | None = None,
+) -> None:
     """Write each batch with ``write`` (a ``@transactional`` function: one transaction per
     batch), then record the run in the log. ``batches`` may be a generator (a streamed file:
     give ``total``, the number of items). A dry run does all the work in one transaction and
@@ -126,8 +136,14 @@ def _bulk_cache() -> Iterator[None]:
             database.execute_sql(f"PRAGMA cache_size = {int(before)}")
 
 
-def _run_batches(actor: User, report: ImportReport, batches: Iterable[list],
-                 write: Callable[[list], Counts], progress: Progress | None, total: int | None) -> None:
+def _run_batches(
+    actor: User,
+    report: ImportReport,
+    batches: Iterable[list],
+    write: Callable[[list], Counts],
+    progress: Progress | None,
+    total: int | None,
+) -> None:
     if total is None:
         batches = list(batches)
         total = sum(len(b) for b in batches)
@@ -164,17 +180,28 @@ def refused(actor: User, report: ImportReport, problem: ItsmError) -> None:
 
 @transactional
 def _record_refused(actor: User, report: ImportReport, problem: str) -> None:
-    audit.record(actor, "import_failed", "import", None,
-                 f"refused {Path(report.file).name} ({report.kind}): {problem}"[:500],
-                 {"file": [None, report.file], "problem": [None, problem[:500]]})
+    audit.record(
+        actor,
+        "import_failed",
+        "import",
+        None,
+        f"refused {Path(report.file).name} ({report.kind}): {problem}"[:500],
+        {"file": [None, report.file], "problem": [None, problem[:500]]},
+    )
 
 
 @transactional
 def _record_run(actor: User, report: ImportReport, action: str) -> None:
     """The run itself in the log: who imported which file, and the counts."""
     summary = report.summary() if action == "import" else f"failed: {report.summary()}"
-    audit.record(actor, action, "import", None, summary,
-                 {"file": [None, report.file], **{k: [None, v] for k, v in report.counts().items()}})
+    audit.record(
+        actor,
+        action,
+        "import",
+        None,
+        summary,
+        {"file": [None, report.file], **{k: [None, v] for k, v in report.counts().items()}},
+    )
 
 
 FIELD_LIMIT = 64 * 1024 * 1024  # csv's default, 128 KiB, refused a whole file for one long cell
@@ -231,8 +258,11 @@ class CsvFile:
                 except UnicodeDecodeError:
                     raise self._bad_byte() from None
                 except csv.Error as exc:
-                    more = (f"; the record runs on to line {reader.line_num}: is a quote not closed?"
-                            if reader.line_num > start else "")
+                    more = (
+                        f"; the record runs on to line {reader.line_num}: is a quote not closed?"
+                        if reader.line_num > start
+                        else ""
+                    )
                     raise ItsmError(f"{self.path.name} line {start}: not valid CSV ({exc}){more}") from None
                 yield start, cells
                 start = reader.line_num + 1
@@ -246,8 +276,10 @@ class CsvFile:
                 try:
                     raw.decode("utf-8")
                 except UnicodeDecodeError as exc:
-                    return ItsmError(f"{self.path.name} line {number} is not UTF-8 text (byte "
-                                     f"{offset + exc.start} of the file); save it as UTF-8 and try again")
+                    return ItsmError(
+                        f"{self.path.name} line {number} is not UTF-8 text (byte "
+                        f"{offset + exc.start} of the file); save it as UTF-8 and try again"
+                    )
                 offset += len(raw)
         return ItsmError(f"{self.path.name} is not UTF-8 text; save it as UTF-8 and try again")
 
@@ -337,7 +369,7 @@ def parse_time(text: str) -> datetime:
         except ValueError:
             raise ValueError(f"{text!r} is not a time (use d/m/Y H:M or ISO 8601)") from None
         if value.tzinfo is not None:
-            value = value.astimezone(timezone.utc).replace(tzinfo=None)
+            value = value.astimezone(UTC).replace(tzinfo=None)
     value = value.replace(microsecond=0)
     if not YEARS[0] <= value.year <= YEARS[1]:
         raise OutOfRange(f"{text!r} is out of range (years {YEARS[0]} to {YEARS[1]})")
@@ -348,20 +380,47 @@ def parse_time(text: str) -> datetime:
 
 # ---------------------------------------------------------------- audit rows in bulk
 
-AUDIT_COLUMNS = ("at", "actor", "action", "entity_type", "entity_id", "entity_version", "summary",
-                 "changes", "channel", "real_actor")
+AUDIT_COLUMNS = (
+    "at",
+    "actor",
+    "action",
+    "entity_type",
+    "entity_id",
+    "entity_version",
+    "summary",
+    "changes",
+    "channel",
+    "real_actor",
+)
 
 
-def audit_row(actor_id: int | None, action: str, entity_type: str, entity_id: int | None,
-              summary: str, changes: dict | str | None, entity_version: int | None = None,
-              at: datetime | None = None) -> tuple:
+def audit_row(
+    actor_id: int | None,
+    action: str,
+    entity_type: str,
+    entity_id: int | None,
+    summary: str,
+    changes: dict | str | None,
+    entity_version: int | None = None,
+    at: datetime | None = None,
+) -> tuple:
     """One audit entry as ``audit.record`` writes it (``AUDIT_COLUMNS``, with the channel and
     real actor in force), for :func:`insert_audit`. ``changes`` may be given as JSON already."""
     if changes and not isinstance(changes, str):
         changes = json.dumps(changes, ensure_ascii=False, sort_keys=True)
     acting = audit.current()
-    return (at or clock.now(), actor_id, action, entity_type, entity_id, entity_version, summary[:500],
-            changes or None, acting.channel, acting.real_actor_id)
+    return (
+        at or clock.now(),
+        actor_id,
+        action,
+        entity_type,
+        entity_id,
+        entity_version,
+        summary[:500],
+        changes or None,
+        acting.channel,
+        acting.real_actor_id,
+    )
 
 
 def insert_audit(rows: list[tuple]) -> None:
@@ -377,9 +436,15 @@ def _insert_sql(model, columns) -> str:
 
 # Values of these types go to the driver as they are for these fields: peewee's conversion
 # would return them unchanged (and costs a third of a bulk insert's Python time).
-_NATIVE = {peewee.CharField: (str,), peewee.TextField: (str,), peewee.IntegerField: (int,),
-           peewee.AutoField: (int,), peewee.BooleanField: (bool,), peewee.DateTimeField: (datetime,),
-           peewee.ForeignKeyField: (int,)}
+_NATIVE = {
+    peewee.CharField: (str,),
+    peewee.TextField: (str,),
+    peewee.IntegerField: (int,),
+    peewee.AutoField: (int,),
+    peewee.BooleanField: (bool,),
+    peewee.DateTimeField: (datetime,),
+    peewee.ForeignKeyField: (int,),
+}
 
 
 def _native(field: peewee.Field) -> tuple[type, ...]:
@@ -416,8 +481,9 @@ def insert_rows(model, keys: list[str] | tuple[str, ...], rows: list[tuple]) -> 
         if not set(map(type, columns[index])) <= kinds:
             columns[index] = [v if type(v) in kinds else column.db_value(v) for v in columns[index]]
             converted = True
-    database.cursor().executemany(_insert_sql(model, [f.column_name for f in fields]),
-                                  list(zip(*columns)) if converted else rows)
+    database.cursor().executemany(
+        _insert_sql(model, [f.column_name for f in fields]), list(zip(*columns)) if converted else rows
+    )
 
 
 def select_in(model, key: str, values: list, columns: tuple[str, ...] = ()) -> Iterator:
@@ -430,12 +496,13 @@ def select_in(model, key: str, values: list, columns: tuple[str, ...] = ()) -> I
     source = f"{quote[0]}{model._meta.table_name}{quote[1]}"
     where = f"{quote[0]}{fields[key].column_name}{quote[1]}"
     for start in range(0, len(values), CHUNK):
-        chunk = values[start:start + CHUNK]
+        chunk = values[start : start + CHUNK]
         sql = f"SELECT {names} FROM {source} WHERE {where} IN ({', '.join([database.param] * len(chunk))})"
         yield from database.execute_sql(sql, chunk).fetchall() if columns else model.raw(sql, *chunk)
 
 
 # ---------------------------------------------------------------- users and categories
+
 
 @lru_cache(maxsize=100_000)  # an import asks for the same people in every batch
 def username_for(name: str) -> str:
@@ -471,21 +538,39 @@ def ensure_users(actor: User, roles: dict[str, str], source: str) -> dict[str, i
     missing = {username_for(n): n for n in roles if n not in found}
     if missing:
         now = clock.now()
-        rows = [natural.keyed(User, {"username": username, "full_name": name[:100], "role": roles[name],
-                                     "is_active": False, "password_hash": None, "created_at": now,
-                                     "updated_at": now})
-                for username, name in missing.items()]
+        rows = [
+            natural.keyed(
+                User,
+                {
+                    "username": username,
+                    "full_name": name[:100],
+                    "role": roles[name],
+                    "is_active": False,
+                    "password_hash": None,
+                    "created_at": now,
+                    "updated_at": now,
+                },
+            )
+            for username, name in missing.items()
+        ]
         keys = list(rows[0])
         insert_rows(User, keys, list(map(itemgetter(*keys), rows)))
         found.update(find_users([n for n in roles if n not in found]))
-        insert_audit([
-            audit_row(actor.id, "create", "user", found[name],
-                      f"created user {row['username']} (imported from {source}; disabled, "
-                      "no password)",
-                      audit.diff({}, {k: row[k] for k in ("username", "full_name", "role", "is_active")}),
-                      entity_version=1, at=now)
-            for name, row in zip(missing.values(), rows)
-        ])
+        insert_audit(
+            [
+                audit_row(
+                    actor.id,
+                    "create",
+                    "user",
+                    found[name],
+                    f"created user {row['username']} (imported from {source}; disabled, no password)",
+                    audit.diff({}, {k: row[k] for k in ("username", "full_name", "role", "is_active")}),
+                    entity_version=1,
+                    at=now,
+                )
+                for name, row in zip(missing.values(), rows)
+            ]
+        )
     return found
 
 
@@ -496,7 +581,8 @@ def ensure_categories(actor: User, names, source: str) -> dict[str, int]:
     keys = sorted({n.lower() for n in names})
     for start in range(0, len(keys), CHUNK):
         query = Category.select(Category.id, Category.name).where(
-            fn.LOWER(Category.name).in_(keys[start:start + CHUNK]))
+            fn.LOWER(Category.name).in_(keys[start : start + CHUNK])
+        )
         for category_id, name in query.tuples():
             by_key[name.lower()] = category_id
     for name in names:
@@ -508,8 +594,17 @@ def ensure_categories(actor: User, names, source: str) -> dict[str, int]:
             by_key[name.lower()] = same.id
         else:
             category = Category.create(name=name)
-            insert_audit([audit_row(actor.id, "create", "category", category.id,
-                                    f"created category {name} (imported from {source})",
-                                    {"name": [None, name]})])
+            insert_audit(
+                [
+                    audit_row(
+                        actor.id,
+                        "create",
+                        "category",
+                        category.id,
+                        f"created category {name} (imported from {source})",
+                        {"name": [None, name]},
+                    )
+                ]
+            )
             by_key[name.lower()] = category.id
     return {name: by_key[name.lower()] for name in names}

@@ -21,32 +21,66 @@ from pathlib import Path
 
 from peewee import fn
 
-from itsm_tui.core.store import audit
-from itsm_tui.core.inventory import service as inventory
-from itsm_tui.core.tickets import service as tickets
-from itsm_tui.core.store.db import transactional
 from itsm_tui.core.errors import ItsmError, ValidationError
-from itsm_tui.core.store.models import Peripheral, StockItem, System, Ticket, User
+from itsm_tui.core.inventory import service as inventory
 from itsm_tui.core.people.permissions import require
+from itsm_tui.core.store import audit
+from itsm_tui.core.store.db import transactional
+from itsm_tui.core.store.models import Peripheral, StockItem, System, Ticket, User
 from itsm_tui.core.text import clean
+from itsm_tui.core.tickets import service as tickets
 from itsm_tui.importers.common import (
-    CHUNK, MISSING, Counts, ImportReport, Progress, field_count_problem, read_csv, refused,
+    CHUNK,
+    MISSING,
+    Counts,
+    ImportReport,
+    Progress,
+    field_count_problem,
+    read_csv,
+    refused,
     run_batches,
 )
 
 BATCH_SIZE = 200
 FIELDS = {
-    "tickets": ("title", "description", "category", "impact", "urgency", "requester", "system",
-                "peripheral", "source_number"),
-    "systems": ("hostname", "asset_tag", "type", "manufacturer", "model_name", "serial", "os", "ip",
-                "mac", "department", "network", "assigned_user", "status", "purchase_date",
-                "warranty_end", "notes"),
-    "peripherals": ("name", "kind", "asset_tag", "serial", "system", "department", "network",
-                    "status"),
+    "tickets": (
+        "title",
+        "description",
+        "category",
+        "impact",
+        "urgency",
+        "requester",
+        "system",
+        "peripheral",
+        "source_number",
+    ),
+    "systems": (
+        "hostname",
+        "asset_tag",
+        "type",
+        "manufacturer",
+        "model_name",
+        "serial",
+        "os",
+        "ip",
+        "mac",
+        "department",
+        "network",
+        "assigned_user",
+        "status",
+        "purchase_date",
+        "warranty_end",
+        "notes",
+    ),
+    "peripherals": ("name", "kind", "asset_tag", "serial", "system", "department", "network", "status"),
     "stock": ("name", "description", "quantity", "unit_price", "reorder_level"),
 }
-REQUIRED = {"tickets": ("title",), "systems": ("hostname", "asset_tag", "type"),
-            "peripherals": ("name", "kind", "asset_tag"), "stock": ("name",)}
+REQUIRED = {
+    "tickets": ("title",),
+    "systems": ("hostname", "asset_tag", "type"),
+    "peripherals": ("name", "kind", "asset_tag"),
+    "stock": ("name",),
+}
 ENTITY = {"systems": "system", "peripherals": "peripheral", "stock": "stock"}
 SOURCE_NUMBER_MAX = 40
 # SQLite's LOWER() folds only ASCII letters (MariaDB's folds more): matching folds just those, so
@@ -54,8 +88,9 @@ SOURCE_NUMBER_MAX = 40
 _ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
 
 
-def load_mapping(kind: str, map_file: str | Path | None = None,
-                 map_columns: list[str] | tuple[str, ...] = ()) -> dict[str, str]:
+def load_mapping(
+    kind: str, map_file: str | Path | None = None, map_columns: list[str] | tuple[str, ...] = ()
+) -> dict[str, str]:
     """{field: CSV header} from a JSON file and ``field=Header`` flags (the flags win)."""
     mapping: dict[str, str] = {}
     if map_file:
@@ -83,8 +118,9 @@ def _check_fields(kind: str, mapping: dict[str, str]) -> None:
         raise ValidationError(f"cannot import {kind!r}: choose one of {', '.join(FIELDS)}", "kind")
     unknown = sorted(set(mapping) - set(FIELDS[kind]))
     if unknown:
-        raise ValidationError(f"{kind} have no field {', '.join(unknown)} (fields: "
-                              f"{', '.join(FIELDS[kind])})", "map")
+        raise ValidationError(
+            f"{kind} have no field {', '.join(unknown)} (fields: {', '.join(FIELDS[kind])})", "map"
+        )
 
 
 def _columns(kind: str, mapping: dict[str, str], header: list[str], name: str) -> dict[str, str]:
@@ -97,19 +133,29 @@ def _columns(kind: str, mapping: dict[str, str], header: list[str], name: str) -
             columns[field] = by_lower[field]
         elif wanted is not None:
             if wanted.lower() not in by_lower:
-                raise ValidationError(f"{name} has no column {wanted!r} (for {field}); its columns: "
-                                      f"{', '.join(header)}", "map")
+                raise ValidationError(
+                    f"{name} has no column {wanted!r} (for {field}); its columns: {', '.join(header)}", "map"
+                )
             columns[field] = by_lower[wanted.lower()]
     missing = [f for f in REQUIRED[kind] if f not in columns]
     if missing:
-        raise ValidationError(f"map a column to {', '.join(missing)} (e.g. --map-column "
-                              f"{missing[0]}=Header); {name}'s columns: {', '.join(header)}", "map")
+        raise ValidationError(
+            f"map a column to {', '.join(missing)} (e.g. --map-column "
+            f"{missing[0]}=Header); {name}'s columns: {', '.join(header)}",
+            "map",
+        )
     return columns
 
 
-def import_csv(actor: User, kind: str, path: str | Path, mapping: dict[str, str] | None = None,
-               dry_run: bool = False, batch_size: int = BATCH_SIZE,
-               progress: Progress | None = None) -> ImportReport:
+def import_csv(
+    actor: User,
+    kind: str,
+    path: str | Path,
+    mapping: dict[str, str] | None = None,
+    dry_run: bool = False,
+    batch_size: int = BATCH_SIZE,
+    progress: Progress | None = None,
+) -> ImportReport:
     """Import (or with ``dry_run`` only check) ``kind`` records from a CSV file. A file that
     cannot be read whole or whose columns do not map is refused before anything is written,
     and the refusal is in the log (dry runs excepted)."""
@@ -124,15 +170,26 @@ def import_csv(actor: User, kind: str, path: str | Path, mapping: dict[str, str]
         refused(actor, report, exc)
         raise
     report.rows = len(rows)
-    batches = [rows[i:i + batch_size] for i in range(0, len(rows), batch_size)]
-    run_batches(actor, report, batches,
-                lambda batch: _import_batch(actor, kind, batch, columns, header, report), progress)
+    batches = [rows[i : i + batch_size] for i in range(0, len(rows), batch_size)]
+    run_batches(
+        actor,
+        report,
+        batches,
+        lambda batch: _import_batch(actor, kind, batch, columns, header, report),
+        progress,
+    )
     return report
 
 
 @transactional
-def _import_batch(actor: User, kind: str, rows: list[tuple[int, dict]], columns: dict[str, str],
-                  header: list[str], report: ImportReport) -> Counts:
+def _import_batch(
+    actor: User,
+    kind: str,
+    rows: list[tuple[int, dict]],
+    columns: dict[str, str],
+    header: list[str],
+    report: ImportReport,
+) -> Counts:
     done = Counts()
     known = _imported_source_numbers(rows, columns.get("source_number")) if kind == "tickets" else set()
     for line, row in rows:
@@ -173,12 +230,18 @@ def _source_key(value: str | None) -> str | None:
 def _imported_source_numbers(rows: list[tuple[int, dict]], column: str | None) -> set[str]:
     """The keys of a batch's source numbers that tickets already have: one query per CHUNK
     numbers (LOWER() defeats the index, so per row it would scan the table each time)."""
-    keys = sorted({key for _, row in rows if column
-                   and (key := _source_key((row.get(column) or "").strip())) is not None})
+    keys = sorted(
+        {
+            key
+            for _, row in rows
+            if column and (key := _source_key((row.get(column) or "").strip())) is not None
+        }
+    )
     found = set()
     for start in range(0, len(keys), CHUNK):
-        query = (Ticket.select(Ticket.source_number)
-                 .where(fn.LOWER(Ticket.source_number).in_(keys[start:start + CHUNK])))
+        query = Ticket.select(Ticket.source_number).where(
+            fn.LOWER(Ticket.source_number).in_(keys[start : start + CHUNK])
+        )
         found.update(number.translate(_ASCII_LOWER) for (number,) in query.tuples())
     return found
 
@@ -191,8 +254,11 @@ def _exists(kind: str, data: dict, key: str | None, known: set[str]) -> bool:
     if kind == "systems":
         return System.select().where(System.hostname == inventory.hostname(data.get("hostname"))).exists()
     if kind == "peripherals":
-        return Peripheral.select().where(
-            Peripheral.asset_tag == inventory.asset_tag(data.get("asset_tag"))).exists()
+        return (
+            Peripheral.select()
+            .where(Peripheral.asset_tag == inventory.asset_tag(data.get("asset_tag")))
+            .exists()
+        )
     name = clean(data.get("name"), "name", max_len=100)
     return StockItem.select().where(StockItem.name == name).exists()
 
@@ -204,11 +270,25 @@ def _create(actor: User, kind: str, data: dict) -> None:
         inventory.create(actor, ENTITY[kind], data)
         return
     number = data.pop("source_number", None)
-    ticket = tickets.create(actor, data.get("title"), data.get("description") or data.get("title"),
-                            **{k: data[k] for k in ("category", "impact", "urgency", "requester",
-                                                    "system", "peripheral") if k in data})
+    ticket = tickets.create(
+        actor,
+        data.get("title"),
+        data.get("description") or data.get("title"),
+        **{
+            k: data[k]
+            for k in ("category", "impact", "urgency", "requester", "system", "peripheral")
+            if k in data
+        },
+    )
     number = _source_number(number)
     if number:
         Ticket.update(source_number=number).where(Ticket.id == ticket.id).execute()
-        audit.record(actor, "update", "ticket", ticket.id, f"{ticket.number}: source number {number}",
-                     {"source_number": [None, number]}, entity_version=ticket.version)
+        audit.record(
+            actor,
+            "update",
+            "ticket",
+            ticket.id,
+            f"{ticket.number}: source number {number}",
+            {"source_number": [None, number]},
+            entity_version=ticket.version,
+        )

@@ -37,23 +37,38 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, fields
 from datetime import datetime
 from functools import partial
 from operator import attrgetter, itemgetter
 from pathlib import Path
-from typing import Iterator, NamedTuple
+from typing import NamedTuple
 
-from itsm_tui.core.tickets import sla
-from itsm_tui.core.store.db import transactional
 from itsm_tui.core.errors import ConflictError, ItsmError, ValidationError
-from itsm_tui.core.store.models import Ticket, User, ticket_number
 from itsm_tui.core.people.permissions import require
-from itsm_tui.core.tickets.service import BODY_MAX, TITLE_MAX
+from itsm_tui.core.store.db import transactional
+from itsm_tui.core.store.models import Ticket, User, ticket_number
+from itsm_tui.core.tickets import sla
 from itsm_tui.core.tickets.rules import PRIORITY_MATRIX, STATUS_LABELS, parse_level, parse_priority
+from itsm_tui.core.tickets.service import BODY_MAX, TITLE_MAX
 from itsm_tui.importers.common import (
-    Counts, CsvFile, ImportReport, OutOfRange, Progress, audit_row, clean_cell, clean_cells,
-    ensure_categories, ensure_users, insert_audit, insert_rows, parse_time, refused, run_batches, select_in,
+    Counts,
+    CsvFile,
+    ImportReport,
+    OutOfRange,
+    Progress,
+    audit_row,
+    clean_cell,
+    clean_cells,
+    ensure_categories,
+    ensure_users,
+    insert_audit,
+    insert_rows,
+    parse_time,
+    refused,
+    run_batches,
+    select_in,
 )
 
 SOURCE = "ServiceNow"
@@ -72,17 +87,40 @@ STATES = {
 DONE = ("resolved", "closed")
 DEFAULT_CATEGORY = "General"
 UNKNOWN_CALLER = "Unknown caller"  # the requester of an incident with no caller and no opener
-PERSON_COLUMNS = {"caller_id": "requester", "opened_by": "agent", "assigned_to": "agent",
-                  "resolved_by": "agent", "sys_updated_by": "agent"}
-LABELS = {"source_state": "state", "assignment_group": "group", "assignee": "assigned to",
-          "configuration_item": "CI", "resolution_met": "made SLA"}
-DETAILS = (("location", "Location"), ("u_symptom", "Symptom"), ("problem_id", "Problem"),
-           ("rfc", "Change"), ("caused_by", "Caused by"), ("vendor", "Vendor"),
-           ("closed_code", "Close code"))
+PERSON_COLUMNS = {
+    "caller_id": "requester",
+    "opened_by": "agent",
+    "assigned_to": "agent",
+    "resolved_by": "agent",
+    "sys_updated_by": "agent",
+}
+LABELS = {
+    "source_state": "state",
+    "assignment_group": "group",
+    "assignee": "assigned to",
+    "configuration_item": "CI",
+    "resolution_met": "made SLA",
+}
+DETAILS = (
+    ("location", "Location"),
+    ("u_symptom", "Symptom"),
+    ("problem_id", "Problem"),
+    ("rfc", "Change"),
+    ("caused_by", "Caused by"),
+    ("vendor", "Vendor"),
+    ("closed_code", "Close code"),
+)
 MAX_COUNT = 2_000_000_000  # the counters are INT columns
 # Cells kept in columns of this size (longer ones are cut, with a warning).
-LIMITS = {"category": 50, "subcategory": 100, "assignment_group": 100, "cmdb_ci": 100,
-          "contact_type": 30, "closed_code": 100, **dict.fromkeys(PERSON_COLUMNS, 100)}
+LIMITS = {
+    "category": 50,
+    "subcategory": 100,
+    "assignment_group": 100,
+    "cmdb_ci": 100,
+    "contact_type": 30,
+    "closed_code": 100,
+    **dict.fromkeys(PERSON_COLUMNS, 100),
+}
 TIME_COLUMNS = ("sys_updated_at", "opened_at", "sys_created_at", "resolved_at", "closed_at")
 SHORTEST_LIMIT = min(LIMITS.values())
 _PRIORITY_PREFIX = re.compile(r"^\s*([0-9])\s*-")
@@ -90,9 +128,25 @@ _PRIORITY_PREFIX = re.compile(r"^\s*([0-9])\s*-")
 
 # The text cells an event keeps (cleaned, cut to LIMITS): people, grouping, and what the
 # ticket's title and description show.
-TEXT_COLUMNS = ("caller_id", "opened_by", "assigned_to", "resolved_by", "sys_updated_by",
-                "assignment_group", "category", "subcategory", "cmdb_ci", "contact_type", "closed_code",
-                "location", "u_symptom", "problem_id", "rfc", "vendor", "caused_by")
+TEXT_COLUMNS = (
+    "caller_id",
+    "opened_by",
+    "assigned_to",
+    "resolved_by",
+    "sys_updated_by",
+    "assignment_group",
+    "category",
+    "subcategory",
+    "cmdb_ci",
+    "contact_type",
+    "closed_code",
+    "location",
+    "u_symptom",
+    "problem_id",
+    "rfc",
+    "vendor",
+    "caused_by",
+)
 CACHE_SIZE = 10_000  # distinct cells remembered per column (see _Reader): bounded memory
 
 
@@ -136,8 +190,13 @@ class Event:
     caused_by: str | None
 
 
-def import_servicenow(actor: User, path: str | Path, dry_run: bool = False,
-                      batch_size: int = BATCH_SIZE, progress: Progress | None = None) -> ImportReport:
+def import_servicenow(
+    actor: User,
+    path: str | Path,
+    dry_run: bool = False,
+    batch_size: int = BATCH_SIZE,
+    progress: Progress | None = None,
+) -> ImportReport:
     """Import (or with ``dry_run`` only check) a ServiceNow incident export; the report lists
     what was done and every skipped row with its line number and reason. A file that cannot be
     read whole (not UTF-8, bad CSV, empty, not this kind of export) is refused before anything
@@ -149,13 +208,19 @@ def import_servicenow(actor: User, path: str | Path, dry_run: bool = False,
     except ItsmError as exc:
         refused(actor, report, exc)
         raise
-    run_batches(actor, report, _batches(source, last_lines, report, batch_size),
-                lambda batch: _import_batch(actor, batch, roles, report), progress,
-                total=len(last_lines))
+    run_batches(
+        actor,
+        report,
+        _batches(source, last_lines, report, batch_size),
+        lambda batch: _import_batch(actor, batch, roles, report),
+        progress,
+        total=len(last_lines),
+    )
     return report
 
 
 # ---------------------------------------------------------------- reading
+
 
 def _scan(path: str | Path) -> tuple[CsvFile, dict[str, int], dict[str, str]]:
     """Read the file whole once, keeping little: it is valid CSV and UTF-8 throughout (else an
@@ -167,8 +232,9 @@ def _scan(path: str | Path) -> tuple[CsvFile, dict[str, int], dict[str, str]]:
     header = source.header
     missing = [c for c in REQUIRED_COLUMNS if c not in header]
     if missing:
-        raise ItsmError(f"{Path(path).name} is not a ServiceNow incident export: no "
-                        f"{', '.join(missing)} column")
+        raise ItsmError(
+            f"{Path(path).name} is not a ServiceNow incident export: no {', '.join(missing)} column"
+        )
     width, number_at = len(header), header.index("number")
     people = [(c, r) for c, r in PERSON_COLUMNS.items() if c in header]
     names_of = _getter([header.index(c) for c, _ in people])
@@ -188,7 +254,7 @@ def _scan(path: str | Path) -> tuple[CsvFile, dict[str, int], dict[str, str]]:
     for (column, role), names in zip(people, seen):
         for raw in names:
             name = clean_cell(raw)
-            name = name and name[:LIMITS[column]]  # cut as the events are cut
+            name = name and name[: LIMITS[column]]  # cut as the events are cut
             if name and roles.get(name) != "agent":
                 roles[name] = role
     return source, last_lines, roles
@@ -201,8 +267,9 @@ def _getter(indexes: list[int]):
     return itemgetter(*indexes) if indexes else lambda cells: ()
 
 
-def _batches(source: CsvFile, last_lines: dict[str, int], report: ImportReport,
-             size: int) -> Iterator[dict[str, list[Event]]]:
+def _batches(
+    source: CsvFile, last_lines: dict[str, int], report: ImportReport, size: int
+) -> Iterator[dict[str, list[Event]]]:
     """The incidents, ``size`` at a time ({number: events in order}), each as soon as its
     last row is read: memory holds one batch and the incidents still being read."""
     width = len(source.header)
@@ -285,6 +352,7 @@ class _Reader:
 
 # Each cell's reading on the fast path: its value, or _BAD when the row needs _event.
 
+
 def _number(raw: str):
     number = clean_cell(raw)
     return _BAD if number is None or len(number) > 40 else number
@@ -309,6 +377,7 @@ def _state(raw: str):
 
 def _checked(parse, *args):
     """The cell cleaned then parsed by ``parse`` (None stays None); _BAD where it fails."""
+
     def read(raw: str):
         text = clean_cell(raw)
         if text is None:
@@ -318,6 +387,7 @@ def _checked(parse, *args):
         except (ValueError, ValidationError):
             return _BAD
         return _BAD if value is None else value
+
     return read
 
 
@@ -325,6 +395,7 @@ def _text(limit: int | None):
     def read(raw: str):
         text = clean_cell(raw)
         return _BAD if limit and text and len(text) > limit else text
+
     return read
 
 
@@ -355,12 +426,15 @@ def _count_of(text: str | None) -> int | None:
 
 # {Event field: (the column it is read from, its reading on the fast path)}
 _READERS = {
-    "number": ("number", _number), "mod_count": ("sys_mod_count", _mod_count),
-    "at": ("sys_updated_at", _updated_at), "state": ("incident_state", _state),
+    "number": ("number", _number),
+    "mod_count": ("sys_mod_count", _mod_count),
+    "at": ("sys_updated_at", _updated_at),
+    "state": ("incident_state", _state),
     "source_state": ("incident_state", clean_cell),
     "impact": ("impact", _checked(_level_of, "impact")),
     "urgency": ("urgency", _checked(_level_of, "urgency")),
-    "priority": ("priority", _checked(_priority_of)), "made_sla": ("made_sla", _checked(_flag_of)),
+    "priority": ("priority", _checked(_priority_of)),
+    "made_sla": ("made_sla", _checked(_flag_of)),
     "reopen_count": ("reopen_count", _checked(_count_of)),
     "reassignment_count": ("reassignment_count", _checked(_count_of)),
     **{c: (c, _checked(_time_of)) for c in TIME_COLUMNS[1:]},
@@ -403,11 +477,20 @@ def _event(line: int, row: dict, report: ImportReport) -> Event | None:
     if state is None:
         report.warn(line, f"{number}: unknown incident_state {source_state!r}: the previous state is kept")
     return Event(
-        line, number, mod_count, at, state, source_state if state else None,
-        _level(row, "impact", line, report), _level(row, "urgency", line, report),
-        _priority(row, line, report), _flag(row, "made_sla", line, report),
-        _count(row, "reopen_count", line, report), _count(row, "reassignment_count", line, report),
-        *(times[c] for c in TIME_COLUMNS[1:]), *(row.get(c) for c in TEXT_COLUMNS),
+        line,
+        number,
+        mod_count,
+        at,
+        state,
+        source_state if state else None,
+        _level(row, "impact", line, report),
+        _level(row, "urgency", line, report),
+        _priority(row, line, report),
+        _flag(row, "made_sla", line, report),
+        _count(row, "reopen_count", line, report),
+        _count(row, "reassignment_count", line, report),
+        *(times[c] for c in TIME_COLUMNS[1:]),
+        *(row.get(c) for c in TEXT_COLUMNS),
     )
 
 
@@ -444,8 +527,9 @@ def _priority(row: dict, line: int, report: ImportReport) -> int | None:
     try:
         return _priority_of(text)
     except ValidationError:
-        report.warn(line, f"priority {text!r} is not one of 1 - Critical .. 4 - Low: "
-                          "the previous value is kept")
+        report.warn(
+            line, f"priority {text!r} is not one of 1 - Critical .. 4 - Low: the previous value is kept"
+        )
         return None
 
 
@@ -471,6 +555,7 @@ def _requester(event: Event) -> str:
 
 
 # ---------------------------------------------------------------- one incident's story
+
 
 class State(NamedTuple):
     """The tracked fields after an event (people and categories by id), in the order a history
@@ -500,12 +585,19 @@ def _states(events: list[Event], people: dict[str, int], categories: dict[str, i
     states, previous = [], _NOTHING
     for event in events:
         previous = State(
-            event.state or previous.status, event.source_state or previous.source_state,
-            event.assignment_group, people.get(event.assigned_to),
-            event.priority or previous.priority, event.impact or previous.impact,
-            event.urgency or previous.urgency, categories.get(event.category), event.subcategory,
-            event.cmdb_ci, _or(event.reassignment_count, previous.reassignment_count),
-            _or(event.reopen_count, previous.reopen_count), _or(event.made_sla, previous.resolution_met),
+            event.state or previous.status,
+            event.source_state or previous.source_state,
+            event.assignment_group,
+            people.get(event.assigned_to),
+            event.priority or previous.priority,
+            event.impact or previous.impact,
+            event.urgency or previous.urgency,
+            categories.get(event.category),
+            event.subcategory,
+            event.cmdb_ci,
+            _or(event.reassignment_count, previous.reassignment_count),
+            _or(event.reopen_count, previous.reopen_count),
+            _or(event.made_sla, previous.resolution_met),
         )
         states.append(previous)
     return states
@@ -518,10 +610,21 @@ def _or(value, fallback):
 def _ticket_state(ticket: Ticket) -> State:
     """The tracked fields as the ticket holds them now, to diff the first new event against
     when the export no longer contains the event before it."""
-    return State(ticket.status, None, ticket.assignment_group, ticket.assignee_id, ticket.priority,
-                 ticket.impact, ticket.urgency, ticket.category_id, ticket.subcategory,
-                 ticket.configuration_item, ticket.reassignment_count, ticket.reopen_count,
-                 ticket.resolution_met)
+    return State(
+        ticket.status,
+        None,
+        ticket.assignment_group,
+        ticket.assignee_id,
+        ticket.priority,
+        ticket.impact,
+        ticket.urgency,
+        ticket.category_id,
+        ticket.subcategory,
+        ticket.configuration_item,
+        ticket.reassignment_count,
+        ticket.reopen_count,
+        ticket.resolution_met,
+    )
 
 
 def _title(event: Event) -> str:
@@ -535,15 +638,25 @@ def _description(event: Event) -> str:
     lines = [f"Imported from {SOURCE} incident {event.number}."]
     if _requester(event) == UNKNOWN_CALLER:
         lines.append("Caller: unknown (the export names no caller and no opener)")
-    for column, label in (("caller_id", "Caller"), ("opened_by", "Opened by"),
-                          ("contact_type", "Contact type"), *DETAILS):
+    for column, label in (
+        ("caller_id", "Caller"),
+        ("opened_by", "Opened by"),
+        ("contact_type", "Contact type"),
+        *DETAILS,
+    ):
         if getattr(event, column):
             lines.append(f"{label}: {getattr(event, column)}")
     return "\n".join(lines)[:BODY_MAX]  # the cells are clean already
 
 
-def _ticket_values(events: list[Event], states: list[State], people: dict[str, int],
-                   categories: dict[str, int], cal: sla.Calendar, pols: dict) -> dict:
+def _ticket_values(
+    events: list[Event],
+    states: list[State],
+    people: dict[str, int],
+    categories: dict[str, int],
+    cal: sla.Calendar,
+    pols: dict,
+) -> dict:
     last, final = events[-1], states[-1]
     status = final.status
     impact, urgency = final.impact or 3, final.urgency or 3
@@ -555,7 +668,9 @@ def _ticket_values(events: list[Event], states: list[State], people: dict[str, i
         "title": _title(last),
         "description": _description(last),
         "category": final.category or categories[DEFAULT_CATEGORY],
-        "impact": impact, "urgency": urgency, "priority": priority,
+        "impact": impact,
+        "urgency": urgency,
+        "priority": priority,
         "priority_overridden": priority != matrix,
         "status": status,
         "requester": people[_requester(last)],
@@ -567,24 +682,29 @@ def _ticket_values(events: list[Event], states: list[State], people: dict[str, i
         "resolved_at": last.resolved_at if status in DONE else None,
         "closed_at": last.closed_at if status == "closed" else None,
         "resolution_note": (f"Resolved in {SOURCE}" + (f" with {code}" if code else ""))
-        if status in DONE else None,
+        if status in DONE
+        else None,
         "reopen_count": final.reopen_count or 0,
         "reassignment_count": final.reassignment_count or 0,
-        "source_number": last.number, "source_mod_count": last.mod_count,
-        "response_met": None, "resolution_met": final.resolution_met,
+        "source_number": last.number,
+        "source_mod_count": last.mod_count,
+        "response_met": None,
+        "resolution_met": final.resolution_met,
         "subcategory": final.subcategory,
         "assignment_group": final.assignment_group,
         "contact_type": last.contact_type,
         "configuration_item": final.configuration_item,
         "opened_by": people.get(last.opened_by),
         "resolved_by": people.get(last.resolved_by) if status in DONE else None,
-        "sla_paused_seconds": 0, "sla_paused_at": None,
+        "sla_paused_seconds": 0,
+        "sla_paused_at": None,
     }
     values.update(sla.recomputed(values, cal, pols))  # due times that agree with made_sla
     return values
 
 
 # ---------------------------------------------------------------- writing
+
 
 def _first_new(events: list[Event], ticket: Ticket | None) -> int | None:
     """The index of the first event after the last one imported into ``ticket`` (its time, then
@@ -597,8 +717,9 @@ def _first_new(events: list[Event], ticket: Ticket | None) -> int | None:
 
 
 @transactional
-def _import_batch(actor: User, incidents: dict[str, list[Event]], roles: dict[str, str],
-                  report: ImportReport) -> Counts:
+def _import_batch(
+    actor: User, incidents: dict[str, list[Event]], roles: dict[str, str], report: ImportReport
+) -> Counts:
     """Write one batch of incidents: the users and categories they need, tickets (new ones in
     multi-row inserts), history entries (in multi-row inserts). The SLA policies and calendar
     are read once for the batch."""
@@ -612,8 +733,11 @@ def _import_batch(actor: User, incidents: dict[str, list[Event]], roles: dict[st
             continue
         wanted[number] = (events, first)
         if _requester(events[-1]) == UNKNOWN_CALLER:
-            report.warn(events[-1].line, f"{number}: no caller_id or opened_by: the requester is "
-                                         f"the placeholder user {UNKNOWN_CALLER!r}")
+            report.warn(
+                events[-1].line,
+                f"{number}: no caller_id or opened_by: the requester is "
+                f"the placeholder user {UNKNOWN_CALLER!r}",
+            )
     if not wanted:
         return done
     names, category_names = {_requester(events[-1]) for events, _ in wanted.values()}, {DEFAULT_CATEGORY}
@@ -637,8 +761,11 @@ def _import_batch(actor: User, incidents: dict[str, list[Event]], roles: dict[st
             new_rows.append({**values, "version": 1})
             done.created += 1
             continue
-        updated = (Ticket.update(**values, version=known.version + 1)
-                   .where((Ticket.id == known.id) & (Ticket.version == known.version)).execute())
+        updated = (
+            Ticket.update(**values, version=known.version + 1)
+            .where((Ticket.id == known.id) & (Ticket.version == known.version))
+            .execute()
+        )
         if not updated:
             raise ConflictError(f"{ticket_number(known.id)} ({number}) was changed during the import")
         done.updated += 1
@@ -663,8 +790,15 @@ def _import_batch(actor: User, incidents: dict[str, list[Event]], roles: dict[st
 _PEOPLE_OF = attrgetter(*PERSON_COLUMNS)
 
 
-def _history_rows(ticket_id: int, version: int, events: list[Event], before: State | None,
-                  states: list[State], people: dict[str, int], shown: _Shown) -> list[tuple]:
+def _history_rows(
+    ticket_id: int,
+    version: int,
+    events: list[Event],
+    before: State | None,
+    states: list[State],
+    people: dict[str, int],
+    shown: _Shown,
+) -> list[tuple]:
     """The history entries of a ticket's new events, each with what changed since the state
     ``before`` it (None: the first event created the ticket)."""
     ours, rows, known = ticket_number(ticket_id), [], shown.known
@@ -684,8 +818,18 @@ def _history_rows(ticket_id: int, version: int, events: list[Event], before: Sta
             action = "update"
         # {field: [before, after]} as JSON, keys sorted: each part starts with its key.
         text = "{" + ", ".join(sorted([change[1] for change in changes])) + "}" if changes else None
-        rows.append(audit_row(people.get(updater), action, "ticket", ticket_id, summary, text,
-                              entity_version=version, at=event.at))
+        rows.append(
+            audit_row(
+                people.get(updater),
+                action,
+                "ticket",
+                ticket_id,
+                summary,
+                text,
+                entity_version=version,
+                at=event.at,
+            )
+        )
         before = after
     return rows
 
@@ -701,8 +845,10 @@ class _Shown:
     are of one type, so ``(field, before, after)`` tells them apart)."""
 
     def __init__(self, people: dict[str, int], categories: dict[str, int]):
-        self.names = {TRACKED.index("assignee"): {i: n for n, i in people.items()},
-                      TRACKED.index("category"): {i: n for n, i in categories.items()}}
+        self.names = {
+            TRACKED.index("assignee"): {i: n for n, i in people.items()},
+            TRACKED.index("category"): {i: n for n, i in categories.items()},
+        }
         self.known: dict[tuple, tuple[str, str]] = {}
 
     def __call__(self, change: tuple) -> tuple[str, str]:
@@ -711,7 +857,8 @@ class _Shown:
         dumps = partial(json.dumps, ensure_ascii=False)
         shown = self.known[change] = (
             f"{_LABELS[field]} {self._show(field, before)} → {self._show(field, after)}",
-            f'"{TRACKED[field]}": [{dumps(before)}, {dumps(after)}]')
+            f'"{TRACKED[field]}": [{dumps(before)}, {dumps(after)}]',
+        )
         return shown
 
     def _show(self, field: int, value) -> str:

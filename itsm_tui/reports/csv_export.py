@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import csv
 import re
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
-from typing import IO, Iterable, Sequence
+from typing import IO
 
 from itsm_tui.core.text import strip_controls
 

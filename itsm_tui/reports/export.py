@@ -17,14 +17,14 @@ import io
 import os
 import tempfile
 import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Callable, Iterator
 
-from itsm_tui.core.store import audit
 from itsm_tui.core import clock, files
-from itsm_tui.core.store.db import database, is_mysql, transactional
 from itsm_tui.core.errors import ItsmError, ValidationError
 from itsm_tui.core.labels import action_label
+from itsm_tui.core.store import audit
+from itsm_tui.core.store.db import database, is_mysql, transactional
 from itsm_tui.core.store.models import User
 from itsm_tui.core.text import strip_controls
 from itsm_tui.reports import csv_export
@@ -94,6 +94,7 @@ class _Run:
 
 # --------------------------------------------------------------------------- destination
 
+
 def default_name(what: str, fmt: str, now=None) -> str:
     now = now or clock.now()
     return f"itsm-{what}-{now:%Y%m%d-%H%M}.{fmt}"
@@ -112,6 +113,7 @@ def atomic_file(path: str, overwrite: bool):
 
 
 # --------------------------------------------------------------------------- lists
+
 
 def database_label() -> str:
     """The database an export came from, as its readers know it (no password)."""
@@ -147,7 +149,9 @@ def _columns(kind: ListKind, keys) -> list:
     if unknown:
         raise ValidationError(
             f"{kind.name} have no column {unknown[0]!r}; choose from "
-            f"{', '.join(c.key for c in kind.columns)}", "columns")
+            f"{', '.join(c.key for c in kind.columns)}",
+            "columns",
+        )
     chosen = []
     for key in keys:
         column = kind.column(key)
@@ -177,8 +181,16 @@ def export_list(actor: User, job: ListJob, progress=None, cancel=None) -> Done:
     with atomic_file(path, job.overwrite) as out:
         count, pages = write_list(actor, job, out, progress, cancel)
         # recorded before the file takes its name: no export reaches its reader unlogged
-        _record(actor, job.fmt, job.what, path, count, job.filter, job.sort,
-                "marked rows" if job.marked is not None else "filter")
+        _record(
+            actor,
+            job.fmt,
+            job.what,
+            path,
+            count,
+            job.filter,
+            job.sort,
+            "marked rows" if job.marked is not None else "filter",
+        )
     return Done(path, count, pages)
 
 
@@ -244,7 +256,6 @@ def _spool(spool, source, columns, run: _Run) -> int:
     return count
 
 
-
 def _printable(text: str) -> str:
     """``strip_controls``, skipped for the text it would leave as it is (most cells): nothing
     it removes is printable."""
@@ -259,10 +270,12 @@ def _write_list_pdf(out, actor, kind, job, columns, count, rows, run: _Run) -> i
     masthead = Masthead(title, author_of(actor), clock.now(), database_label())
     number, _, rows_noun = counted(count, kind.noun).partition(" ")
     scope = f"{number} marked {rows_noun}" if job.marked is not None else f"{number} {rows_noun}"
-    summary = [("Filter", strip_controls(describe_filter(kind, job.filter))),
-               ("Sorted by", describe_sort(kind, job.sort)),
-               ("Rows", scope),
-               ("", masthead.generated())]
+    summary = [
+        ("Filter", strip_controls(describe_filter(kind, job.filter))),
+        ("Sorted by", describe_sort(kind, job.sort)),
+        ("Rows", scope),
+        ("", masthead.generated()),
+    ]
     run.begin("writing", count)
     columns = [pdf_list.ListColumn(c.header, c.width, c.look) for c in columns]
     return pdf_list.write(out, masthead, summary, columns, count, rows, progress=run.tick)
@@ -270,8 +283,17 @@ def _write_list_pdf(out, actor, kind, job, columns, count, rows, run: _Run) -> i
 
 # --------------------------------------------------------------------------- one record
 
-def export_record(actor: User, what: str, ref, path: str, title: str | None = None,
-                  overwrite: bool = True, progress=None, cancel=None) -> Done:
+
+def export_record(
+    actor: User,
+    what: str,
+    ref,
+    path: str,
+    title: str | None = None,
+    overwrite: bool = True,
+    progress=None,
+    cancel=None,
+) -> Done:
     """A ticket (by number or id) or a system (by asset tag, hostname or id) as a PDF report."""
     from itsm_tui.reports import pdf_report
     from itsm_tui.reports.pdf_style import Masthead, page_size
@@ -286,8 +308,7 @@ def export_record(actor: User, what: str, ref, path: str, title: str | None = No
         label, story = _ticket_report(actor, ref, width)
     else:
         label, story = _system_report(actor, ref, width)
-    masthead = Masthead(_title(title) or label, author_of(actor), clock.now(),
-                        database_label())
+    masthead = Masthead(_title(title) or label, author_of(actor), clock.now(), database_label())
     run.begin("writing", 1)
     with atomic_file(path, overwrite) as out:
         pages = pdf_report.build(out, masthead, lambda: story(masthead))
@@ -296,8 +317,9 @@ def export_record(actor: User, what: str, ref, path: str, title: str | None = No
     return Done(path, 1, pages)
 
 
-def export_analytics(actor: User, figures: dict, path: str, title: str | None = None,
-                     overwrite: bool = True) -> Done:
+def export_analytics(
+    actor: User, figures: dict, path: str, title: str | None = None, overwrite: bool = True
+) -> Done:
     """The analytics report from ``figures`` (the dict :mod:`.pdf_analytics` documents)."""
     from itsm_tui.core.people.permissions import require
     from itsm_tui.reports import pdf_analytics, pdf_report
@@ -306,11 +328,13 @@ def export_analytics(actor: User, figures: dict, path: str, title: str | None = 
     require(actor, "analytics.view")
     path = check_destination(path, overwrite)
     width = page_size(False)[0] - 2 * pdf_report.MARGIN
-    masthead = Masthead(_title(title) or "Service desk analytics",
-                        author_of(actor), clock.now(), database_label())
+    masthead = Masthead(
+        _title(title) or "Service desk analytics", author_of(actor), clock.now(), database_label()
+    )
     with atomic_file(path, overwrite) as out:
-        pages = pdf_report.build(out, masthead,
-                                 lambda: pdf_analytics.analytics_story(masthead, figures, width))
+        pages = pdf_report.build(
+            out, masthead, lambda: pdf_analytics.analytics_story(masthead, figures, width)
+        )
         _record(actor, "pdf", "the analytics report", path, 1, figures.get("period") or "", single=True)
     return Done(path, 1, pages)
 
@@ -322,68 +346,105 @@ def _name(user) -> str:
 
 
 def _ticket_report(actor: User, ref, width: float):
-    from itsm_tui.core.tickets import service as tickets, timeline
-    from itsm_tui.core.store.models import LEVEL_NAMES, PRIORITY_NAMES, AuditEntry, Peripheral, System
     from itsm_tui.core.people.permissions import is_staff
+    from itsm_tui.core.store.models import LEVEL_NAMES, PRIORITY_NAMES, AuditEntry, Peripheral, System
+    from itsm_tui.core.tickets import service as tickets
+    from itsm_tui.core.tickets import timeline
     from itsm_tui.core.tickets.rules import STATUS_LABELS
     from itsm_tui.reports import pdf_report
 
     t = tickets.get(actor, ref)
     met = {None: "", True: "met", False: "missed"}
     fields = [
-        ("Number", t.number), ("Status", STATUS_LABELS[t.status]),
+        ("Number", t.number),
+        ("Status", STATUS_LABELS[t.status]),
         ("Priority", PRIORITY_NAMES[t.priority]),
         ("Impact / urgency", f"{LEVEL_NAMES[t.impact]} / {LEVEL_NAMES[t.urgency]}"),
         ("Category", t.category.name),
-        ("Requester", _name(t.requester)), ("Assignee", _name(t.assignee)),
-        ("Created", t.created_at), ("Updated", t.updated_at),
-        ("Response due", t.response_due), ("First response", t.first_response_at),
-        ("Resolution due", t.resolution_due), ("Resolved", t.resolved_at),
-        ("Closed", t.closed_at), ("Response SLA", met[t.response_met]),
-        ("Resolution SLA", met[t.resolution_met]), ("Reopened", t.reopen_count),
-        ("Reassigned", t.reassignment_count), ("Resolved by", _name(t.resolved_by)),
+        ("Requester", _name(t.requester)),
+        ("Assignee", _name(t.assignee)),
+        ("Created", t.created_at),
+        ("Updated", t.updated_at),
+        ("Response due", t.response_due),
+        ("First response", t.first_response_at),
+        ("Resolution due", t.resolution_due),
+        ("Resolved", t.resolved_at),
+        ("Closed", t.closed_at),
+        ("Response SLA", met[t.response_met]),
+        ("Resolution SLA", met[t.resolution_met]),
+        ("Reopened", t.reopen_count),
+        ("Reassigned", t.reassignment_count),
+        ("Resolved by", _name(t.resolved_by)),
     ]
     # Fields only an import fills: shown when it did, left out rather than printed empty.
-    fields += [(label, value) for label, value in (
-        ("Subcategory", t.subcategory), ("Source number", t.source_number),
-        ("Assignment group", t.assignment_group), ("Contact type", t.contact_type),
-        ("Configuration item", t.configuration_item), ("Opened by", _name(t.opened_by))) if value]
+    fields += [
+        (label, value)
+        for label, value in (
+            ("Subcategory", t.subcategory),
+            ("Source number", t.source_number),
+            ("Assignment group", t.assignment_group),
+            ("Contact type", t.contact_type),
+            ("Configuration item", t.configuration_item),
+            ("Opened by", _name(t.opened_by)),
+        )
+        if value
+    ]
     staff = is_staff(actor)
     asset = []
     if t.system_id:
         s = System.get_by_id(t.system_id)
         asset += [("System", s.hostname), ("Asset tag", s.asset_tag)]
         if staff:
-            asset += [("Type", s.type), ("IP", s.ip), ("Status", s.status),
-                      ("Assigned user", _name(s.assigned_user)),
-                      ("Model", " ".join(filter(None, (s.manufacturer, s.model_name)))),
-                      ("Serial", s.serial)]
+            asset += [
+                ("Type", s.type),
+                ("IP", s.ip),
+                ("Status", s.status),
+                ("Assigned user", _name(s.assigned_user)),
+                ("Model", " ".join(filter(None, (s.manufacturer, s.model_name)))),
+                ("Serial", s.serial),
+            ]
     if t.peripheral_id:
         p = Peripheral.get_by_id(t.peripheral_id)
         asset += [("Peripheral", p.name), ("Peripheral tag", p.asset_tag)]
         if staff:
             asset += [("Kind", p.kind), ("Peripheral status", p.status)]
     kinds = {"comment": "Comment", "note": "Internal note", "history": "Change"}
-    attachments = {entry_id for (entry_id,) in AuditEntry.select(AuditEntry.id).where(
-        (AuditEntry.entity_type == "ticket") & (AuditEntry.entity_id == t.id)
-        & (AuditEntry.action == "attach")).tuples()}
-    events = [(e.at, e.author, "Attachment" if e.kind == "history" and e.id in attachments
-               else kinds[e.kind], e.text) for e in timeline.timeline(actor, t.id)]
+    attachments = {
+        entry_id
+        for (entry_id,) in AuditEntry.select(AuditEntry.id)
+        .where(
+            (AuditEntry.entity_type == "ticket")
+            & (AuditEntry.entity_id == t.id)
+            & (AuditEntry.action == "attach")
+        )
+        .tuples()
+    }
+    events = [
+        (
+            e.at,
+            e.author,
+            "Attachment" if e.kind == "history" and e.id in attachments else kinds[e.kind],
+            e.text,
+        )
+        for e in timeline.timeline(actor, t.id)
+    ]
     label = f"{t.number} {strip_controls(t.title)}"
 
     def story(masthead):
-        return pdf_report.ticket_story(masthead, fields, t.description, t.resolution_note,
-                                       asset, events, width)
+        return pdf_report.ticket_story(
+            masthead, fields, t.description, t.resolution_note, asset, events, width
+        )
+
     return label, story
 
 
 def _system_report(actor: User, ref, width: float):
     from peewee import fn
 
-    from itsm_tui.core.inventory import lists as assets
     from itsm_tui.core.errors import NotFound
-    from itsm_tui.core.store.models import PRIORITY_NAMES, System
+    from itsm_tui.core.inventory import lists as assets
     from itsm_tui.core.people.permissions import require
+    from itsm_tui.core.store.models import PRIORITY_NAMES, System
     from itsm_tui.core.tickets.rules import STATUS_LABELS
     from itsm_tui.reports import pdf_report
 
@@ -392,47 +453,83 @@ def _system_report(actor: User, ref, width: float):
         system_id = ref
     else:
         text = str(ref).strip()
-        row = System.get_or_none((fn.UPPER(System.asset_tag) == text.upper())
-                                 | (fn.LOWER(System.hostname) == text.lower()))
+        row = System.get_or_none(
+            (fn.UPPER(System.asset_tag) == text.upper()) | (fn.LOWER(System.hostname) == text.lower())
+        )
         if row is None:
             raise NotFound(f"no system has the asset tag or hostname {text!r}")
         system_id = row.id
     detail = assets.system_detail(actor, system_id)
     s = detail.system
     fields = [
-        ("Hostname", s["hostname"]), ("Asset tag", s["asset_tag"]), ("Type", s["type"]),
-        ("Status", s["status"]), ("IP", s["ip"]), ("MAC", s["mac"]),
-        ("Manufacturer", s["manufacturer"]), ("Model", s["model_name"]),
-        ("Serial", s["serial"]), ("OS", s["os"]), ("Department", s["department"]),
-        ("Network", s["network"]), ("Assigned user", s["assigned_user"]),
-        ("Purchased", s["purchase_date"]), ("Warranty end", s["warranty_end"]),
+        ("Hostname", s["hostname"]),
+        ("Asset tag", s["asset_tag"]),
+        ("Type", s["type"]),
+        ("Status", s["status"]),
+        ("IP", s["ip"]),
+        ("MAC", s["mac"]),
+        ("Manufacturer", s["manufacturer"]),
+        ("Model", s["model_name"]),
+        ("Serial", s["serial"]),
+        ("OS", s["os"]),
+        ("Department", s["department"]),
+        ("Network", s["network"]),
+        ("Assigned user", s["assigned_user"]),
+        ("Purchased", s["purchase_date"]),
+        ("Warranty end", s["warranty_end"]),
     ]
-    peripherals = [(p["name"], p["kind"], p["asset_tag"], p["serial"], p["status"])
-                   for p in detail.peripherals]
-    tickets = [(t["number"], t["created_at"], STATUS_LABELS[t["status"]],
-                PRIORITY_NAMES[t["priority"]], t["title"]) for t in detail.tickets]
-    history = [(e.at, e.actor.username if e.actor_id else "", action_label(e.action), e.summary)
-               for e in detail.history]
+    peripherals = [
+        (p["name"], p["kind"], p["asset_tag"], p["serial"], p["status"]) for p in detail.peripherals
+    ]
+    tickets = [
+        (t["number"], t["created_at"], STATUS_LABELS[t["status"]], PRIORITY_NAMES[t["priority"]], t["title"])
+        for t in detail.tickets
+    ]
+    history = [
+        (e.at, e.actor.username if e.actor_id else "", action_label(e.action), e.summary)
+        for e in detail.history
+    ]
     label = f"{s['hostname']} ({s['asset_tag']})"
 
     def story(masthead):
-        return pdf_report.system_story(masthead, fields, s["notes"], peripherals, tickets,
-                                       history, width)
+        return pdf_report.system_story(masthead, fields, s["notes"], peripherals, tickets, history, width)
+
     return label, story
 
 
 @transactional
-def _record(actor: User, fmt: str, what: str, path: str, rows: int, filter_text: str = "",
-            sort: str | None = None, scope: str = "filter", single: bool = False) -> None:
+def _record(
+    actor: User,
+    fmt: str,
+    what: str,
+    path: str,
+    rows: int,
+    filter_text: str = "",
+    sort: str | None = None,
+    scope: str = "filter",
+    single: bool = False,
+) -> None:
     """The export's audit entry: 'exported 179 log entries as CSV to ...', 'exported ticket
     INC000001 as PDF to ...' (``single``: one report, no row count)."""
-    changes = {"what": [None, what], "format": [None, fmt], "rows": [None, rows],
-               "path": [None, path], "filter": [None, filter_text or ""],
-               "sort": [None, sort or ""], "scope": [None, scope]}
+    changes = {
+        "what": [None, what],
+        "format": [None, fmt],
+        "rows": [None, rows],
+        "path": [None, path],
+        "filter": [None, filter_text or ""],
+        "sort": [None, sort or ""],
+        "scope": [None, scope],
+    }
     filter_words = f" (filter: {filter_text})" if filter_text else ""
-    audit.record(actor, "export", "export", None,
-                 f"exported {what if single else counted(rows, LISTS[what].noun)} as {fmt.upper()} to {path}"
-                 f"{filter_words}", changes)
+    audit.record(
+        actor,
+        "export",
+        "export",
+        None,
+        f"exported {what if single else counted(rows, LISTS[what].noun)} as {fmt.upper()} to {path}"
+        f"{filter_words}",
+        changes,
+    )
 
 
 def counted(count: int, noun: str) -> str:

@@ -53,12 +53,11 @@ class Fonts:
 @lru_cache(maxsize=1)
 def fonts() -> Fonts:
     """Register the fonts once per process and say which characters each covers."""
-    regular_path, bold_path = next((pair for pair in _MAIN if all(map(os.path.exists, pair))))
+    regular_path, bold_path = next(pair for pair in _MAIN if all(map(os.path.exists, pair)))
     regular = TTFont(REGULAR, regular_path)
     pdfmetrics.registerFont(regular)
     pdfmetrics.registerFont(TTFont(BOLD, bold_path))
-    pdfmetrics.registerFontFamily(REGULAR, normal=REGULAR, bold=BOLD, italic=REGULAR,
-                                  boldItalic=BOLD)
+    pdfmetrics.registerFontFamily(REGULAR, normal=REGULAR, bold=BOLD, italic=REGULAR, boldItalic=BOLD)
     covered = frozenset(regular.face.charToGlyph)
     path = next((p for p in _FALLBACKS if os.path.exists(p)), None)
     if path is not None:
@@ -92,8 +91,7 @@ def runs(text: str, font: str) -> list[tuple[str, str]]:
     pieces: list[tuple[str, str]] = []
     for char in text:
         code = ord(char)
-        use_fallback = code not in f.covered and (
-            f.fallback_covered is None or code in f.fallback_covered)
+        use_fallback = code not in f.covered and (f.fallback_covered is None or code in f.fallback_covered)
         name = f.fallback if use_fallback else font
         if pieces and pieces[-1][0] == name:
             pieces[-1] = (name, pieces[-1][1] + char)
@@ -110,8 +108,10 @@ def font_for(text: str, font: str) -> str:
 def markup(text: str, font: str | None = None) -> str:
     """Paragraph markup that prints ``text`` literally, with fallback-font runs where needed."""
     font = font or fonts().regular
-    return "".join(escape(piece) if name == font else f'<font name="{name}">{escape(piece)}</font>'
-                   for name, piece in runs(text, font))
+    return "".join(
+        escape(piece) if name == font else f'<font name="{name}">{escape(piece)}</font>'
+        for name, piece in runs(text, font)
+    )
 
 
 def width(text: str, font: str, size: float) -> float:

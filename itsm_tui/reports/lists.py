@@ -7,17 +7,17 @@ exactly what the operator sees, in the same order.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from types import SimpleNamespace
-from typing import Callable, Iterator
 
+from itsm_tui.core import clock
 from itsm_tui.core.audit import activity
 from itsm_tui.core.inventory import lists as assets
-from itsm_tui.core import clock
-from itsm_tui.core.tickets import queue, sla
 from itsm_tui.core.store.models import OPEN_STATUSES, PRIORITY_NAMES, User
+from itsm_tui.core.tickets import queue, sla
 from itsm_tui.core.tickets.query import parse, tokenize
 from itsm_tui.core.tickets.rules import STATUS_LABELS
 
@@ -104,6 +104,7 @@ def _resolution_due(row: dict):
 def _asset_rows(kind):
     def rows(actor, text, sort):
         return assets.iterate(actor, kind, text, assets.AssetSort.parse(kind, sort))
+
     return rows
 
 
@@ -120,6 +121,7 @@ def _asset_sort(kind):
     def parse_sort(text):
         sort = assets.AssetSort.parse(kind, text)
         return sort.key, sort.descending
+
     return parse_sort
 
 
@@ -188,29 +190,70 @@ LOG_COLUMNS = (
 
 LISTS: dict[str, ListKind] = {
     "tickets": ListKind(
-        "tickets", "ticket", TICKET_COLUMNS,
-        ("number", "priority", "status", "sla", "title", "requester", "assignee", "category",
-         "created", "due"),
-        _ticket_rows, queue.count, _ticket_sort, {"age": "created"}),
+        "tickets",
+        "ticket",
+        TICKET_COLUMNS,
+        (
+            "number",
+            "priority",
+            "status",
+            "sla",
+            "title",
+            "requester",
+            "assignee",
+            "category",
+            "created",
+            "due",
+        ),
+        _ticket_rows,
+        queue.count,
+        _ticket_sort,
+        {"age": "created"},
+    ),
     "systems": ListKind(
-        "systems", "system", SYSTEM_COLUMNS,
+        "systems",
+        "system",
+        SYSTEM_COLUMNS,
         ("hostname", "asset_tag", "type", "ip", "department", "network", "assigned_user", "status"),
-        _asset_rows("system"), lambda a, t: assets.count(a, "system", t), _asset_sort("system"), {},
-        _ASSET_LANGUAGE),
+        _asset_rows("system"),
+        lambda a, t: assets.count(a, "system", t),
+        _asset_sort("system"),
+        {},
+        _ASSET_LANGUAGE,
+    ),
     "peripherals": ListKind(
-        "peripherals", "peripheral", PERIPHERAL_COLUMNS,
+        "peripherals",
+        "peripheral",
+        PERIPHERAL_COLUMNS,
         ("name", "kind", "asset_tag", "system", "department", "network", "status"),
-        _asset_rows("peripheral"), lambda a, t: assets.count(a, "peripheral", t), _asset_sort("peripheral"), {},
-        _ASSET_LANGUAGE),
+        _asset_rows("peripheral"),
+        lambda a, t: assets.count(a, "peripheral", t),
+        _asset_sort("peripheral"),
+        {},
+        _ASSET_LANGUAGE,
+    ),
     "stock": ListKind(
-        "stock", "stock item", STOCK_COLUMNS,
+        "stock",
+        "stock item",
+        STOCK_COLUMNS,
         ("name", "quantity", "reorder_level", "unit_price", "value", "description"),
-        _asset_rows("stock"), lambda a, t: assets.count(a, "stock", t), _asset_sort("stock"), {},
-        _ASSET_LANGUAGE),
+        _asset_rows("stock"),
+        lambda a, t: assets.count(a, "stock", t),
+        _asset_sort("stock"),
+        {},
+        _ASSET_LANGUAGE,
+    ),
     "log": ListKind(
-        "log", "log entry", LOG_COLUMNS, ("at", "actor", "action", "entity", "summary"),
-        _log_rows, activity.count, None, {"when": "at"},
-        (activity._ALIASES, activity._KEYS, None)),
+        "log",
+        "log entry",
+        LOG_COLUMNS,
+        ("at", "actor", "action", "entity", "summary"),
+        _log_rows,
+        activity.count,
+        None,
+        {"when": "at"},
+        (activity._ALIASES, activity._KEYS, None),
+    ),
 }
 
 

@@ -39,16 +39,40 @@ from itsm_tui.reports import fonts
 from itsm_tui.reports.pdf_report import heading, rows_table, title_block
 from itsm_tui.reports.pdf_style import ACCENT, INK, MUTED, RULE, Masthead, para, styles, table_font
 
-PALETTE = [colors.HexColor(c) for c in (
-    "#1F3A5F", "#2563EB", "#16A34A", "#F59E0B", "#DC2626", "#7C3AED", "#0891B2", "#DB2777",
-    "#65A30D", "#EA580C")]
+PALETTE = [
+    colors.HexColor(c)
+    for c in (
+        "#1F3A5F",
+        "#2563EB",
+        "#16A34A",
+        "#F59E0B",
+        "#DC2626",
+        "#7C3AED",
+        "#0891B2",
+        "#DB2777",
+        "#65A30D",
+        "#EA580C",
+    )
+]
 # colours with a meaning, where a label says what it is
 MEANING = {
-    "critical": "#DC2626", "high": "#F97316", "medium": "#FACC15", "low": "#9CA3AF",
-    "breached": "#DC2626", "at risk": "#F59E0B", "on track": "#16A34A", "ok": "#16A34A",
-    "paused": "#6B7280", "met": "#16A34A", "missed": "#DC2626",
-    "new": "#2563EB", "in progress": "#16A34A", "waiting on user": "#F59E0B",
-    "waiting on vendor": "#D97706", "resolved": "#9CA3AF", "closed": "#D1D5DB",
+    "critical": "#DC2626",
+    "high": "#F97316",
+    "medium": "#FACC15",
+    "low": "#9CA3AF",
+    "breached": "#DC2626",
+    "at risk": "#F59E0B",
+    "on track": "#16A34A",
+    "ok": "#16A34A",
+    "paused": "#6B7280",
+    "met": "#16A34A",
+    "missed": "#DC2626",
+    "new": "#2563EB",
+    "in progress": "#16A34A",
+    "waiting on user": "#F59E0B",
+    "waiting on vendor": "#D97706",
+    "resolved": "#9CA3AF",
+    "closed": "#D1D5DB",
 }
 
 
@@ -67,12 +91,12 @@ def _drawing(width: float, height: float) -> Drawing:
 
 def _caption(drawing: Drawing, text: str, width: float, height: float) -> None:
     f = fonts.fonts()
-    drawing.add(String(0, height - 11, fonts.visual(text), fontName=f.bold, fontSize=9,
-                       fillColor=ACCENT))
+    drawing.add(String(0, height - 11, fonts.visual(text), fontName=f.bold, fontSize=9, fillColor=ACCENT))
 
 
-def bar_chart(title: str, counts: dict, width: float, height: float = 150,
-              horizontal: bool = False) -> Drawing:
+def bar_chart(
+    title: str, counts: dict, width: float, height: float = 150, horizontal: bool = False
+) -> Drawing:
     f = fonts.fonts()
     if horizontal:  # reportlab stacks the first category at the bottom: read top-down instead
         counts = dict(reversed(list(counts.items())))
@@ -121,8 +145,7 @@ def pie_chart(title: str, counts: dict, width: float, height: float = 150) -> Dr
     _caption(drawing, title, width, height)
     values = [int(v or 0) for v in counts.values()]
     if not sum(values):
-        drawing.add(String(0, height / 2, "nothing to show", fontName=f.regular, fontSize=8,
-                           fillColor=MUTED))
+        drawing.add(String(0, height / 2, "nothing to show", fontName=f.regular, fontSize=8, fillColor=MUTED))
         return drawing
     pie = Pie()
     size = min(height - 30, width / 2 - 10)
@@ -141,8 +164,7 @@ def pie_chart(title: str, counts: dict, width: float, height: float = 150) -> Dr
     pairs = []
     for n, (label, value) in enumerate(zip(counts, values)):
         pie.slices[n].fillColor = _colour(label, n)
-        pairs.append((_colour(label, n),
-                      fonts.visual(f"{label}: {value:,} ({100 * value / total:.0f}%)")))
+        pairs.append((_colour(label, n), fonts.visual(f"{label}: {value:,} ({100 * value / total:.0f}%)")))
     legend.colorNamePairs = pairs
     drawing.add(pie)
     drawing.add(legend)
@@ -214,21 +236,31 @@ def _tiles(values: dict, width: float):
     """Headline numbers as a row of tiles."""
     style = styles()
     big = style["title"].clone("big", fontSize=18, leading=22, spaceAfter=0)
-    cells = [[para(str(label), style["label"]) for label in values],
-             [para(value if isinstance(value, str) else f"{value:,}", big) for value in values.values()]]
+    cells = [
+        [para(str(label), style["label"]) for label in values],
+        [para(value if isinstance(value, str) else f"{value:,}", big) for value in values.values()],
+    ]
     table = Table(cells, colWidths=[width / len(values)] * len(values))
-    table.setStyle(TableStyle(table_font() + [
-        ("BOX", (0, 0), (-1, -1), 0.5, RULE), ("INNERGRID", (0, 0), (-1, -1), 0.5, RULE),
-        ("BACKGROUND", (0, 0), (-1, -1), colors.HexColor("#F8FAFC")),
-        ("TOPPADDING", (0, 0), (-1, -1), 4), ("BOTTOMPADDING", (0, 0), (-1, -1), 4),
-    ]))
+    table.setStyle(
+        TableStyle(
+            table_font()
+            + [
+                ("BOX", (0, 0), (-1, -1), 0.5, RULE),
+                ("INNERGRID", (0, 0), (-1, -1), 0.5, RULE),
+                ("BACKGROUND", (0, 0), (-1, -1), colors.HexColor("#F8FAFC")),
+                ("TOPPADDING", (0, 0), (-1, -1), 4),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 4),
+            ]
+        )
+    )
     return table
 
 
 def _side_by_side(left, right, width: float):
     table = Table([[left, right]], colWidths=[width / 2, width / 2])
-    table.setStyle(TableStyle(table_font() + [("VALIGN", (0, 0), (-1, -1), "TOP"),
-                                              ("LEFTPADDING", (0, 0), (-1, -1), 0)]))
+    table.setStyle(
+        TableStyle(table_font() + [("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0)])
+    )
     return table
 
 
@@ -250,29 +282,49 @@ def analytics_story(masthead: Masthead, figures: dict, width: float) -> list:
     if figures.get("sla"):
         charts.append(pie_chart("SLA state of open tickets", figures["sla"], half))
     for n in range(0, len(charts), 2):
-        pair = charts[n:n + 2] + ([""] if len(charts[n:n + 2]) == 1 else [])
+        pair = charts[n : n + 2] + ([""] if len(charts[n : n + 2]) == 1 else [])
         story += [_side_by_side(*pair, width), Spacer(1, 6)]
     if figures.get("by_category"):
         rows = len(figures["by_category"])
-        story.append(bar_chart("Open tickets by category", figures["by_category"], width,
-                               height=max(90, 30 + 16 * rows), horizontal=True))
+        story.append(
+            bar_chart(
+                "Open tickets by category",
+                figures["by_category"],
+                width,
+                height=max(90, 30 + 16 * rows),
+                horizontal=True,
+            )
+        )
     history = figures.get("history") or {}
     if history:
-        rows = [[label, value if isinstance(value, str) else f"{value:,}"] for label, value in history.items()]
-        story.append(KeepTogether([heading("History in the period"),
-                                   rows_table(["Figure", "Value"], rows, [width * 0.35, width * 0.65])]))
+        rows = [
+            [label, value if isinstance(value, str) else f"{value:,}"] for label, value in history.items()
+        ]
+        story.append(
+            KeepTogether(
+                [
+                    heading("History in the period"),
+                    rows_table(["Figure", "Value"], rows, [width * 0.35, width * 0.65]),
+                ]
+            )
+        )
     trend = figures.get("trend") or {}
     if trend.get("rows"):
         bucket = trend.get("bucket") or "day"
         story.append(trend_chart(f"Opened, resolved and closed per {bucket}", trend["rows"], width))
-        story.append(backlog_chart(f"Backlog: open tickets at the end of each {bucket}", trend["rows"], width))
+        story.append(
+            backlog_chart(f"Backlog: open tickets at the end of each {bucket}", trend["rows"], width)
+        )
     agents = figures.get("agents") or []
     if agents:
         headers = list(agents[0])
         widths = [width * 0.3] + [width * 0.7 / (len(headers) - 1)] * (len(headers) - 1)
         table = rows_table(headers, [[row.get(h) for h in headers] for row in agents], widths)
-        story.append(KeepTogether([heading("Agent workload"), table]) if len(agents) < 30
-                     else heading("Agent workload"))
+        story.append(
+            KeepTogether([heading("Agent workload"), table])
+            if len(agents) < 30
+            else heading("Agent workload")
+        )
         if len(agents) >= 30:
             story.append(table)
     return story
@@ -298,9 +350,11 @@ def from_core(f: dict) -> dict:
     totals = f.get("totals") or {}
     status = totals.get("status") or {}
     counts = f.get("period_counts") or {}
-    out["totals"] = {"Open now": sum(n for s, n in status.items() if s in OPEN_STATUSES),
-                     "Opened in period": counts.get("opened", 0),
-                     "Resolved in period": counts.get("resolved", 0)}
+    out["totals"] = {
+        "Open now": sum(n for s, n in status.items() if s in OPEN_STATUSES),
+        "Opened in period": counts.get("opened", 0),
+        "Resolved in period": counts.get("resolved", 0),
+    }
     out["by_status"] = {STATUS_LABELS.get(s, s): n for s, n in status.items()}
     out["by_priority"] = dict(totals.get("priority") or {})
     out["by_category"] = dict(totals.get("category") or {})
@@ -309,38 +363,55 @@ def from_core(f: dict) -> dict:
     out["sla"] = {label: sla_now.get(key, 0) for key, label in SLA_LABELS.items() if key in sla_now}
     out["compliance"] = {
         name.capitalize(): None if c.get("percent") is None else c["percent"] / 100
-        for name, c in (f.get("compliance") or {}).items()}
+        for name, c in (f.get("compliance") or {}).items()
+    }
     out["agents"] = [  # only people with work: no row of zeros for a supervisor who takes none
-        {"Agent": r.get("agent"), "Name": r.get("name") or "", "Open": r.get("open"),
-         "In progress": r.get("in_progress"), "Resolved": r.get("resolved"),
-         "Median hours": "" if r.get("median_hours") is None else f"{r['median_hours']:.1f}"}
-        for r in f.get("workload") or [] if any(r.get(k) for k in ("open", "in_progress", "resolved"))]
+        {
+            "Agent": r.get("agent"),
+            "Name": r.get("name") or "",
+            "Open": r.get("open"),
+            "In progress": r.get("in_progress"),
+            "Resolved": r.get("resolved"),
+            "Median hours": "" if r.get("median_hours") is None else f"{r['median_hours']:.1f}",
+        }
+        for r in f.get("workload") or []
+        if any(r.get(k) for k in ("open", "in_progress", "resolved"))
+    ]
     if f.get("history"):
         out["history"] = _history(f["history"])
     trend = f.get("trend") or {}
     if trend.get("rows"):
-        out["trend"] = {"bucket": trend.get("bucket"),
-                        "rows": [tuple(r.get(k) for k in ("start", *TREND_LINES, "backlog")) for r in trend["rows"]]}
+        out["trend"] = {
+            "bucket": trend.get("bucket"),
+            "rows": [tuple(r.get(k) for k in ("start", *TREND_LINES, "backlog")) for r in trend["rows"]],
+        }
     return out
 
 
 def _history(h: dict) -> dict:
     """The history totals in words: what happened in the period, time to resolve with the
     count it rests on and those left out, reopened, SLA outcomes."""
+
     def hours(value) -> str:
         return "n/a" if value is None else f"{value:,.1f} h"
 
     t = h.get("time_to_resolve") or {}
     outcome = h.get("sla_outcome") or {}
-    out = {label: (h.get(key) or {}).get("total", 0)
-           for key, label in (("opened", "Opened"), ("resolved", "Resolved"), ("closed", "Closed"))}
+    out = {
+        label: (h.get(key) or {}).get("total", 0)
+        for key, label in (("opened", "Opened"), ("resolved", "Resolved"), ("closed", "Closed"))
+    }
     out["Reopened (of those opened)"] = h.get("reopened", 0)
-    out["Time to resolve"] = (f"median {hours(t.get('median_hours'))}, p90 {hours(t.get('p90_hours'))}, "
-                              f"mean {hours(t.get('mean_hours'))} ({t.get('count', 0):,} tickets)")
+    out["Time to resolve"] = (
+        f"median {hours(t.get('median_hours'))}, p90 {hours(t.get('p90_hours'))}, "
+        f"mean {hours(t.get('mean_hours'))} ({t.get('count', 0):,} tickets)"
+    )
     if t.get("left_out"):
         out["Time to resolve"] += f"; {t['left_out']:,} with no resolve time left out"
-    out["SLA outcome (resolution)"] = (f"{outcome.get('met', 0):,} met, {outcome.get('breached', 0):,} "
-                                       f"breached, {outcome.get('unknown', 0):,} unknown")
+    out["SLA outcome (resolution)"] = (
+        f"{outcome.get('met', 0):,} met, {outcome.get('breached', 0):,} "
+        f"breached, {outcome.get('unknown', 0):,} unknown"
+    )
     return out
 
 

@@ -15,8 +15,8 @@ from __future__ import annotations
 import tempfile
 from array import array
 from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Callable, Iterable, Iterator, Sequence
 
 from reportlab.lib import colors
 from reportlab.pdfbase import pdfmetrics
@@ -25,8 +25,19 @@ from reportlab.platypus import BaseDocTemplate, Flowable, Frame, PageBreak, Page
 from itsm_tui.reports import fonts
 from itsm_tui.reports import spool as spool_file
 from itsm_tui.reports.pdf_style import (
-    ACCENT, INK, MARGIN, PILLS, ZEBRA, Masthead, PageDecor, Stream, page_size, para, pill,
-    pill_key, styles,
+    ACCENT,
+    INK,
+    MARGIN,
+    PILLS,
+    ZEBRA,
+    Masthead,
+    PageDecor,
+    Stream,
+    page_size,
+    para,
+    pill,
+    pill_key,
+    styles,
 )
 
 CELL_SIZE = 8
@@ -111,8 +122,12 @@ class RowBlock(Flowable):
     """The header row and one page's rows, drawn directly. A row is (its index in the list,
     the lines of each cell); a row too tall for one page comes as pieces with the same index."""
 
-    def __init__(self, columns: Sequence[ListColumn], widths: Sequence[float],
-                 rows: Sequence[tuple[int, Sequence[Sequence[str]]]]):
+    def __init__(
+        self,
+        columns: Sequence[ListColumn],
+        widths: Sequence[float],
+        rows: Sequence[tuple[int, Sequence[Sequence[str]]]],
+    ):
         super().__init__()
         self.columns, self.widths, self.rows = columns, widths, rows
         self._pill_widths: dict[str, float] = {}  # a few words, over and over
@@ -135,8 +150,9 @@ class RowBlock(Flowable):
         x = 0.0
         for column, width in zip(self.columns, self.widths):
             label = fonts.fit(column.header, f.bold, CELL_SIZE, width - 2 * PAD)
-            inked[colors.white].append((label, self._place(label, x, width, f.bold, column.look),
-                                        top - HEADER_HEIGHT + 5.5, f.bold))
+            inked[colors.white].append(
+                (label, self._place(label, x, width, f.bold, column.look), top - HEADER_HEIGHT + 5.5, f.bold)
+            )
             x += width
         y = top - HEADER_HEIGHT
         canvas.setFillColor(ZEBRA)
@@ -155,8 +171,16 @@ class RowBlock(Flowable):
                     base = y - ROW_PAD / 2 - LINE_HEIGHT * (n + 1)  # the bottom of the line box
                     if column.look in PILL_LOOKS and self._pill(inked, pills, column, line, left, base):
                         continue
-                    plain.append((line, self._place(line, left, width, f.regular, column.look) if
-                                  column.look == "number" else left + PAD, base + 2.5, f.regular))
+                    plain.append(
+                        (
+                            line,
+                            self._place(line, left, width, f.regular, column.look)
+                            if column.look == "number"
+                            else left + PAD,
+                            base + 2.5,
+                            f.regular,
+                        )
+                    )
             y -= _height(cells)
         for background, boxes in pills.items():
             canvas.setFillColor(background)
@@ -219,9 +243,15 @@ class _Pen:
                 x += pdfmetrics.stringWidth(piece, name, CELL_SIZE)
 
 
-def write(out, masthead: Masthead, summary: Sequence[tuple[str, str]],
-          columns: Sequence[ListColumn], total: int, rows: Iterable[Sequence[str]],
-          progress: Callable[[int], None] | None = None) -> int:
+def write(
+    out,
+    masthead: Masthead,
+    summary: Sequence[tuple[str, str]],
+    columns: Sequence[ListColumn],
+    total: int,
+    rows: Iterable[Sequence[str]],
+    progress: Callable[[int], None] | None = None,
+) -> int:
     """Write the list PDF for ``total`` rows (``rows`` must yield exactly that many display
     tuples) to the binary file ``out``; returns the page count. ``summary`` are the
     (label, value) lines under the title, followed by the totals of the coloured (status and
@@ -238,19 +268,40 @@ def write(out, masthead: Masthead, summary: Sequence[tuple[str, str]],
         for label, value in list(summary) + totals:
             intro.append(para(f"{label}: {value}" if label else value, style["meta"]))
         intro.append(Spacer(1, 8))
-        intro_height = sum(flowable.wrap(size[0] - 2 * MARGIN, frame_height)[1]
-                           + flowable.getSpaceBefore() + flowable.getSpaceAfter() for flowable in intro)
+        intro_height = sum(
+            flowable.wrap(size[0] - 2 * MARGIN, frame_height)[1]
+            + flowable.getSpaceBefore()
+            + flowable.getSpaceAfter()
+            for flowable in intro
+        )
         first_room = frame_height - intro_height - HEADER_HEIGHT - 4
         pages = paginate(heights, first_room, frame_height - HEADER_HEIGHT)
 
-        doc = BaseDocTemplate(out, pagesize=size, leftMargin=MARGIN, rightMargin=MARGIN,
-                              topMargin=MARGIN, bottomMargin=MARGIN, title=masthead.title,
-                              author=masthead.author, creator="itsm-tui",
-                              initialFontName=fonts.fonts().regular, initialFontSize=9)
-        frame = Frame(MARGIN, MARGIN, size[0] - 2 * MARGIN, frame_height, id="rows",
-                      leftPadding=0, rightPadding=0, topPadding=0, bottomPadding=0)
-        doc.addPageTemplates([PageTemplate("list", [frame],
-                                           onPage=PageDecor(masthead, max(1, len(pages))))])
+        doc = BaseDocTemplate(
+            out,
+            pagesize=size,
+            leftMargin=MARGIN,
+            rightMargin=MARGIN,
+            topMargin=MARGIN,
+            bottomMargin=MARGIN,
+            title=masthead.title,
+            author=masthead.author,
+            creator="itsm-tui",
+            initialFontName=fonts.fonts().regular,
+            initialFontSize=9,
+        )
+        frame = Frame(
+            MARGIN,
+            MARGIN,
+            size[0] - 2 * MARGIN,
+            frame_height,
+            id="rows",
+            leftPadding=0,
+            rightPadding=0,
+            topPadding=0,
+            bottomPadding=0,
+        )
+        doc.addPageTemplates([PageTemplate("list", [frame], onPage=PageDecor(masthead, max(1, len(pages))))])
 
         def flowables() -> Iterator[Flowable]:
             yield from intro
@@ -314,10 +365,17 @@ def _wrap_rows(spool, columns, widths, rows) -> tuple[array, list[tuple[str, str
             chunk = []
     if chunk:
         spool_file.dump(spool, chunk)
-    totals = [(f"By {_lower(columns[n].header)}",
-               ", ".join(f"{value or '(none)'} {count:,}"
-                         for value, count in sorted(counter.items(), key=_in_order(columns[n].look))))
-              for n, counter in counted if counter]
+    totals = [
+        (
+            f"By {_lower(columns[n].header)}",
+            ", ".join(
+                f"{value or '(none)'} {count:,}"
+                for value, count in sorted(counter.items(), key=_in_order(columns[n].look))
+            ),
+        )
+        for n, counter in counted
+        if counter
+    ]
     return heights, totals
 
 
@@ -329,7 +387,6 @@ def _in_order(look: str):
     """Sort key for totals: the order of the colour table (Critical before High, New before
     In progress), then the larger count first."""
     return lambda pair: (PILL_ORDER.get(pill_key(pair[0], look), len(PILL_ORDER)), -pair[1])
-
 
 
 def paginate(heights: Sequence[float], first_room: float, room: float) -> list[tuple[int, int]]:

@@ -8,16 +8,32 @@ with "Page x of y" in the footer."""
 from __future__ import annotations
 
 import io
-from typing import Sequence
+from collections.abc import Sequence
 
 from reportlab.platypus import (
-    BaseDocTemplate, Frame, KeepTogether, PageTemplate, Spacer, Table, TableStyle,
+    BaseDocTemplate,
+    Frame,
+    KeepTogether,
+    PageTemplate,
+    Spacer,
+    Table,
+    TableStyle,
 )
 
 from itsm_tui.reports import fonts
 from itsm_tui.reports.lists import display
 from itsm_tui.reports.pdf_style import (
-    ACCENT, MARGIN, RULE, ZEBRA, Masthead, PageDecor, page_size, para, pieces, pill, styles,
+    ACCENT,
+    MARGIN,
+    RULE,
+    ZEBRA,
+    Masthead,
+    PageDecor,
+    page_size,
+    para,
+    pieces,
+    pill,
+    styles,
     table_font,
 )
 
@@ -26,12 +42,29 @@ def build(out, masthead: Masthead, story_factory) -> int:
     """Write the story ``story_factory()`` makes to ``out``; returns the page count."""
 
     def run(target, total):
-        doc = BaseDocTemplate(target, pagesize=page_size(False), leftMargin=MARGIN,
-                              rightMargin=MARGIN, topMargin=MARGIN, bottomMargin=MARGIN,
-                              title=masthead.title, author=masthead.author, creator="itsm-tui",
-                              initialFontName=fonts.fonts().regular, initialFontSize=9)
-        frame = Frame(MARGIN, MARGIN, doc.width, doc.height, leftPadding=0, rightPadding=0,
-                      topPadding=0, bottomPadding=0)
+        doc = BaseDocTemplate(
+            target,
+            pagesize=page_size(False),
+            leftMargin=MARGIN,
+            rightMargin=MARGIN,
+            topMargin=MARGIN,
+            bottomMargin=MARGIN,
+            title=masthead.title,
+            author=masthead.author,
+            creator="itsm-tui",
+            initialFontName=fonts.fonts().regular,
+            initialFontSize=9,
+        )
+        frame = Frame(
+            MARGIN,
+            MARGIN,
+            doc.width,
+            doc.height,
+            leftPadding=0,
+            rightPadding=0,
+            topPadding=0,
+            bottomPadding=0,
+        )
         doc.addPageTemplates([PageTemplate("report", [frame], onPage=PageDecor(masthead, total))])
         doc.build(story_factory())
         return doc.page
@@ -44,28 +77,39 @@ def build(out, masthead: Masthead, story_factory) -> int:
 def fields_table(pairs: Sequence[tuple[str, object]], width: float, columns: int = 2):
     """Label/value pairs in ``columns`` side-by-side columns (values wrap)."""
     style = styles()
-    cells = [(para(label, style["label"]), para(display(value) or "—", style["cell"]))
-             for label, value in pairs]
+    cells = [
+        (para(label, style["label"]), para(display(value) or "—", style["cell"])) for label, value in pairs
+    ]
     rows = []
     for start in range(0, len(cells), columns):
         row = []
-        for label, value in cells[start:start + columns]:
+        for label, value in cells[start : start + columns]:
             row += [label, value]
         row += [""] * (2 * columns - len(row))
         rows.append(row)
     label_width = 0.2 * width
     widths = [label_width, width / columns - label_width] * columns
     table = Table(rows, colWidths=widths)
-    table.setStyle(TableStyle(table_font() + [
-        ("VALIGN", (0, 0), (-1, -1), "TOP"),
-        ("LINEBELOW", (0, 0), (-1, -1), 0.25, RULE),
-        ("TOPPADDING", (0, 0), (-1, -1), 2.5), ("BOTTOMPADDING", (0, 0), (-1, -1), 2.5),
-    ]))
+    table.setStyle(
+        TableStyle(
+            table_font()
+            + [
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("LINEBELOW", (0, 0), (-1, -1), 0.25, RULE),
+                ("TOPPADDING", (0, 0), (-1, -1), 2.5),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 2.5),
+            ]
+        )
+    )
     return table
 
 
-def rows_table(headers: Sequence[str], rows: Sequence[Sequence[object]], widths: Sequence[float],
-               looks: Sequence[str] = ()):
+def rows_table(
+    headers: Sequence[str],
+    rows: Sequence[Sequence[object]],
+    widths: Sequence[float],
+    looks: Sequence[str] = (),
+):
     """A small list with a repeated header, zebra rows, and coloured status/priority cells.
 
     A long value goes on over continuation rows (see :func:`pdf_style.pieces`), so no row is
@@ -74,8 +118,10 @@ def rows_table(headers: Sequence[str], rows: Sequence[Sequence[object]], widths:
     header_style = style["label"].clone("header", textColor="#FFFFFF")
     data = [[para(h, header_style) for h in headers]]
     commands = table_font() + [
-        ("BACKGROUND", (0, 0), (-1, 0), ACCENT), ("VALIGN", (0, 0), (-1, -1), "TOP"),
-        ("TOPPADDING", (0, 0), (-1, -1), 2.5), ("BOTTOMPADDING", (0, 0), (-1, -1), 2.5),
+        ("BACKGROUND", (0, 0), (-1, 0), ACCENT),
+        ("VALIGN", (0, 0), (-1, -1), "TOP"),
+        ("TOPPADDING", (0, 0), (-1, -1), 2.5),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), 2.5),
     ]
     for number, row in enumerate(rows, 1):
         texts = [pieces(display(v)) for v in row]
@@ -119,8 +165,9 @@ def text_block(title: str, text: str | None):
     return [heading(title)] + [para(piece, style["body"]) for piece in pieces(text or "—")]
 
 
-def ticket_story(masthead: Masthead, fields, description: str, resolution: str | None,
-                 asset_fields, events, width: float):
+def ticket_story(
+    masthead: Masthead, fields, description: str, resolution: str | None, asset_fields, events, width: float
+):
     """``events``: (when, who, kind, text) rows, oldest first."""
     story = title_block(masthead)
     story += [heading("Ticket"), fields_table(fields, width)]
@@ -128,30 +175,56 @@ def ticket_story(masthead: Masthead, fields, description: str, resolution: str |
     if resolution:
         story += text_block("Resolution note", resolution)
     story.append(heading("Linked asset"))
-    story.append(fields_table(asset_fields, width) if asset_fields
-                 else para("No system or peripheral is linked.", styles()["meta"]))
+    story.append(
+        fields_table(asset_fields, width)
+        if asset_fields
+        else para("No system or peripheral is linked.", styles()["meta"])
+    )
     story.append(heading(f"Timeline ({len(events)} event{'s' if len(events) != 1 else ''})"))
-    story.append(rows_table(("When", "Who", "What", "Details"), events,
-                            [0.19 * width, 0.13 * width, 0.13 * width, 0.55 * width],
-                            ("", "", "status", "")))
+    story.append(
+        rows_table(
+            ("When", "Who", "What", "Details"),
+            events,
+            [0.19 * width, 0.13 * width, 0.13 * width, 0.55 * width],
+            ("", "", "status", ""),
+        )
+    )
     return story
 
 
-def system_story(masthead: Masthead, fields, notes: str | None, peripherals, tickets, history,
-                 width: float):
+def system_story(masthead: Masthead, fields, notes: str | None, peripherals, tickets, history, width: float):
     story = title_block(masthead)
     story += [heading("System"), fields_table(fields, width)]
     if notes:
         story += text_block("Notes", notes)
-    story.append(KeepTogether([heading(f"Peripherals ({len(peripherals)})"), rows_table(
-        ("Name", "Kind", "Asset tag", "Serial", "Status"), peripherals,
-        [0.34 * width, 0.16 * width, 0.16 * width, 0.2 * width, 0.14 * width],
-        ("", "", "", "", "status"))]))
+    story.append(
+        KeepTogether(
+            [
+                heading(f"Peripherals ({len(peripherals)})"),
+                rows_table(
+                    ("Name", "Kind", "Asset tag", "Serial", "Status"),
+                    peripherals,
+                    [0.34 * width, 0.16 * width, 0.16 * width, 0.2 * width, 0.14 * width],
+                    ("", "", "", "", "status"),
+                ),
+            ]
+        )
+    )
     story.append(heading(f"Ticket history ({len(tickets)})"))
-    story.append(rows_table(("Number", "Opened", "Status", "Priority", "Title"), tickets,
-                            [0.13 * width, 0.19 * width, 0.17 * width, 0.11 * width, 0.4 * width],
-                            ("", "", "status", "priority", "")))
+    story.append(
+        rows_table(
+            ("Number", "Opened", "Status", "Priority", "Title"),
+            tickets,
+            [0.13 * width, 0.19 * width, 0.17 * width, 0.11 * width, 0.4 * width],
+            ("", "", "status", "priority", ""),
+        )
+    )
     story.append(heading(f"Change history ({len(history)})"))
-    story.append(rows_table(("When", "Who", "Action", "Summary"), history,
-                            [0.19 * width, 0.14 * width, 0.14 * width, 0.53 * width]))
+    story.append(
+        rows_table(
+            ("When", "Who", "Action", "Summary"),
+            history,
+            [0.19 * width, 0.14 * width, 0.14 * width, 0.53 * width],
+        )
+    )
     return story

@@ -23,24 +23,34 @@ RULE = colors.HexColor("#CBD5E1")
 # a status or priority word (lower case) -> (background, text colour) of its pill; in the
 # order the totals of a list list them
 PILLS = {
-    "new": ("#DBEAFE", "#1E40AF"), "in progress": ("#DCFCE7", "#166534"),
-    "waiting on user": ("#FEF3C7", "#92400E"), "waiting on vendor": ("#FEF3C7", "#92400E"),
-    "resolved": ("#E5E7EB", "#374151"), "closed": ("#F3F4F6", "#6B7280"),
-    "in use": ("#DCFCE7", "#166534"), "in stock": ("#DBEAFE", "#1E40AF"),
-    "in repair": ("#FEF3C7", "#92400E"), "retired": ("#F3F4F6", "#6B7280"),
+    "new": ("#DBEAFE", "#1E40AF"),
+    "in progress": ("#DCFCE7", "#166534"),
+    "waiting on user": ("#FEF3C7", "#92400E"),
+    "waiting on vendor": ("#FEF3C7", "#92400E"),
+    "resolved": ("#E5E7EB", "#374151"),
+    "closed": ("#F3F4F6", "#6B7280"),
+    "in use": ("#DCFCE7", "#166534"),
+    "in stock": ("#DBEAFE", "#1E40AF"),
+    "in repair": ("#FEF3C7", "#92400E"),
+    "retired": ("#F3F4F6", "#6B7280"),
     "low": ("#FEE2E2", "#991B1B"),
-    "critical": ("#DC2626", "#FFFFFF"), "high": ("#F97316", "#FFFFFF"),
-    "medium": ("#FEF9C3", "#713F12"), "low priority": ("#F3F4F6", "#4B5563"),
-    "comment": ("#DBEAFE", "#1E40AF"), "internal note": ("#FEF3C7", "#92400E"),
-    "change": ("#F3F4F6", "#4B5563"), "attachment": ("#F3F4F6", "#4B5563"),
-    "breached": ("#DC2626", "#FFFFFF"), "at risk": ("#FEF3C7", "#92400E"),
-    "on track": ("#DCFCE7", "#166534"), "paused": ("#E5E7EB", "#374151"),
+    "critical": ("#DC2626", "#FFFFFF"),
+    "high": ("#F97316", "#FFFFFF"),
+    "medium": ("#FEF9C3", "#713F12"),
+    "low priority": ("#F3F4F6", "#4B5563"),
+    "comment": ("#DBEAFE", "#1E40AF"),
+    "internal note": ("#FEF3C7", "#92400E"),
+    "change": ("#F3F4F6", "#4B5563"),
+    "attachment": ("#F3F4F6", "#4B5563"),
+    "breached": ("#DC2626", "#FFFFFF"),
+    "at risk": ("#FEF3C7", "#92400E"),
+    "on track": ("#DCFCE7", "#166534"),
+    "paused": ("#E5E7EB", "#374151"),
     "met": ("#F3F4F6", "#166534"),
 }
 
 
-_PILL_COLOURS = {word: (colors.HexColor(back), colors.HexColor(ink))
-                 for word, (back, ink) in PILLS.items()}
+_PILL_COLOURS = {word: (colors.HexColor(back), colors.HexColor(ink)) for word, (back, ink) in PILLS.items()}
 
 
 def pill_key(word: str, look: str) -> str:
@@ -62,15 +72,23 @@ def styles() -> dict[str, ParagraphStyle]:
     f = fonts.fonts()
     base = ParagraphStyle("body", fontName=f.regular, fontSize=9, leading=12, textColor=INK)
     return {
-        "title": ParagraphStyle("title", base, fontName=f.bold, fontSize=17, leading=21,
-                                textColor=ACCENT, spaceAfter=4),
-        "heading": ParagraphStyle("heading", base, fontName=f.bold, fontSize=11.5, leading=15,
-                                  textColor=ACCENT, spaceBefore=10, spaceAfter=4),
+        "title": ParagraphStyle(
+            "title", base, fontName=f.bold, fontSize=17, leading=21, textColor=ACCENT, spaceAfter=4
+        ),
+        "heading": ParagraphStyle(
+            "heading",
+            base,
+            fontName=f.bold,
+            fontSize=11.5,
+            leading=15,
+            textColor=ACCENT,
+            spaceBefore=10,
+            spaceAfter=4,
+        ),
         "meta": ParagraphStyle("meta", base, fontSize=8.5, leading=11.5, textColor=MUTED),
         "body": base,
         "cell": ParagraphStyle("cell", base, fontSize=8.5, leading=11),
-        "label": ParagraphStyle("label", base, fontName=f.bold, fontSize=8.5, leading=11,
-                                textColor=MUTED),
+        "label": ParagraphStyle("label", base, fontName=f.bold, fontSize=8.5, leading=11, textColor=MUTED),
     }
 
 
@@ -117,8 +135,9 @@ def para(text: str, style: ParagraphStyle):
     """A Paragraph that prints ``text`` literally (escaped; line breaks kept)."""
     from reportlab.platypus import Paragraph
 
-    return Paragraph("<br/>".join(fonts.markup(line, style.fontName)
-                                  for line in str(text).split("\n")), style)
+    return Paragraph(
+        "<br/>".join(fonts.markup(line, style.fontName) for line in str(text).split("\n")), style
+    )
 
 
 @dataclass(frozen=True)
@@ -153,12 +172,10 @@ class PageDecor:
         top = height - MARGIN + 8
         canvas.line(MARGIN, top - 3, width - MARGIN, top - 3)
         canvas.setFillColor(ACCENT)
-        fonts.draw(canvas, MARGIN, top, fonts.fit(self.masthead.title, f.bold, 8.5, width / 2),
-                   f.bold, 8.5)
+        fonts.draw(canvas, MARGIN, top, fonts.fit(self.masthead.title, f.bold, 8.5, width / 2), f.bold, 8.5)
         canvas.setFillColor(MUTED)
         label = fonts.fit(self.masthead.database, f.regular, 8, width / 2 - 2 * MARGIN)
-        fonts.draw(canvas, width - MARGIN - fonts.width(label, f.regular, 8), top, label,
-                   f.regular, 8)
+        fonts.draw(canvas, width - MARGIN - fonts.width(label, f.regular, 8), top, label, f.regular, 8)
         bottom = MARGIN - 12
         canvas.line(MARGIN, bottom + 10, width - MARGIN, bottom + 10)
         origin = fonts.fit(self.masthead.generated(), f.regular, 7.5, width - 2 * MARGIN - 90)

@@ -25,16 +25,16 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Input, TextArea
 from textual.worker import Worker, WorkerState
 
-from itsm_tui.core import config
-from itsm_tui.core.tickets import assignment, service as tickets, views
-from itsm_tui.core.store import db
-from itsm_tui.core import logs, setup
-from itsm_tui.core.notify import notifications
-from itsm_tui.core.store.db_errors import DATABASE_ERRORS
+from itsm_tui.core import config, logs, setup
 from itsm_tui.core.errors import ItsmError, NotFound, SchemaError
-from itsm_tui.core.store.models import User
+from itsm_tui.core.notify import notifications
 from itsm_tui.core.people.permissions import a_role, allowed
+from itsm_tui.core.store import db
+from itsm_tui.core.store.db_errors import DATABASE_ERRORS
+from itsm_tui.core.store.models import User
 from itsm_tui.core.text import strip_controls
+from itsm_tui.core.tickets import assignment, views
+from itsm_tui.core.tickets import service as tickets
 from itsm_tui.ui import crash
 from itsm_tui.ui.failures import db_message
 from itsm_tui.ui.inputs import clean_pastes
@@ -67,7 +67,7 @@ SECTIONS = {
     "analytics": ("analytics.view_own", ".screens.analytics", "AnalyticsScreen"),
     "import": ("import.run", ".screens.import_screen", "ImportScreen"),
 }
-COMMAND_HINT = (":queue  :inventory  :log  :analytics  :users  :import  :exports  :ticket 123  :quit")
+COMMAND_HINT = ":queue  :inventory  :log  :analytics  :users  :import  :exports  :ticket 123  :quit"
 SECTION_KEYS = {"1": "queue", "tickets": "queue", "2": "inventory", "3": "log", "4": "analytics"}
 
 
@@ -101,9 +101,21 @@ class ItsmCommands(Provider):
             ("Inventory", partial(app.run_command, "inventory"), "Systems, peripherals, stock (2)"),
             ("Activity log", partial(app.run_command, "log"), "Who changed what, when (3)"),
             ("Users", partial(app.run_command, "users"), "User administration (:users, admins)"),
-            ("Analytics", partial(app.run_command, "analytics"), "SLA states, age of open work, workload (4)"),
-            ("Import", partial(app.run_command, "import"), "Import tickets or inventory from a file (:import, admins)"),
-            ("My exports", partial(app.run_command, "exports"), "Your exported files: delete, e-mail (:exports)"),
+            (
+                "Analytics",
+                partial(app.run_command, "analytics"),
+                "SLA states, age of open work, workload (4)",
+            ),
+            (
+                "Import",
+                partial(app.run_command, "import"),
+                "Import tickets or inventory from a file (:import, admins)",
+            ),
+            (
+                "My exports",
+                partial(app.run_command, "exports"),
+                "Your exported files: delete, e-mail (:exports)",
+            ),
             ("New ticket", partial(app.screen_action, "new_ticket"), "Open a ticket (n)"),
             *self._screen_commands(),
             ("Refresh", partial(app.screen_action, "reload"), "Re-read from the database (r)"),
@@ -114,12 +126,18 @@ class ItsmCommands(Provider):
             ("Log out", app.action_logout, "Back to the login screen (ctrl+l)"),
             ("Quit", app.exit, "Leave itsm-tui"),
         ]
-        closed = {name for name, (permission, _, _) in SECTIONS.items() if not allowed(app.user.role, permission)}
-        entries = [e for e in entries if not (isinstance(e[1], partial) and e[1].func == app.run_command
-                                              and e[1].args[0] in closed)]
+        closed = {
+            name for name, (permission, _, _) in SECTIONS.items() if not allowed(app.user.role, permission)
+        }
+        entries = [
+            e
+            for e in entries
+            if not (isinstance(e[1], partial) and e[1].func == app.run_command and e[1].args[0] in closed)
+        ]
         if allowed(app.user.role, "ticket.assign_self"):
-            entries.append(("Away / back", app.action_toggle_away,
-                            "Automatic assignment skips you while you are away"))
+            entries.append(
+                ("Away / back", app.action_toggle_away, "Automatic assignment skips you while you are away")
+            )
         for view in views.views_for(app.user):
             entries.append((f"View: {view.name}", partial(app.use_view, view), view.query or "everything"))
         return entries
@@ -139,7 +157,9 @@ class ItsmCommands(Provider):
 
     async def discover(self) -> Hits:
         for name, callback, help_text in self._commands():
-            yield DiscoveryHit(Content(one_line(name)), callback, text=name, help=Content(one_line(help_text)))
+            yield DiscoveryHit(
+                Content(one_line(name)), callback, text=name, help=Content(one_line(help_text))
+            )
 
     async def search(self, query: str) -> Hits:
         # View names are user data: build Content ourselves (Matcher.highlight reads markup).
@@ -248,8 +268,11 @@ class ItsmApp(App):
         self.user = user
         self.switch_screen(QueueScreen())
         if self.unread:
-            self.notify(f"{self.unread} unread: {_kinds(notifications.unread_by_kind(user))} (N shows them)",
-                        title="Notifications", timeout=6)
+            self.notify(
+                f"{self.unread} unread: {_kinds(notifications.unread_by_kind(user))} (N shows them)",
+                title="Notifications",
+                timeout=6,
+            )
         self.sla_monitor.start(user)
         self.call_after_refresh(_freeze_heap)
 
@@ -310,8 +333,11 @@ class ItsmApp(App):
 
             self.push_screen(MyExportsModal(self.user.username, self.user.email))
         else:
-            self.notify(f"Unknown command: {one_line(text)} (try queue, inventory, log, analytics, users, "
-                        "import, exports, ticket 123, quit)", severity="warning")
+            self.notify(
+                f"Unknown command: {one_line(text)} (try queue, inventory, log, analytics, users, "
+                "import, exports, ticket 123, quit)",
+                severity="warning",
+            )
 
     def show_section(self, name: str) -> None:
         """Switch to a top-level screen: the queue stays at the bottom, one section above it."""
@@ -325,7 +351,9 @@ class ItsmApp(App):
             return
         permission, module, class_name = SECTIONS[name]
         if not allowed(self.user.role, permission):
-            self.notify(f"The {name} screen is not available to {a_role(self.user.role)}.", severity="warning")
+            self.notify(
+                f"The {name} screen is not available to {a_role(self.user.role)}.", severity="warning"
+            )
             return
         shown = getattr(importlib.import_module(module, __package__), class_name)()
         self.push_screen(shown)
@@ -376,8 +404,12 @@ class ItsmApp(App):
                     named = self.get_key_display(Binding(key, ""))
                     if named not in shown:
                         shown.append(named)
-        self.push_screen(HelpModal(f"Keys: {type(self.screen).__name__.removesuffix('Screen')}",
-                                   [(" ".join(shown), description) for (_, description), shown in keys.items()]))
+        self.push_screen(
+            HelpModal(
+                f"Keys: {type(self.screen).__name__.removesuffix('Screen')}",
+                [(" ".join(shown), description) for (_, description), shown in keys.items()],
+            )
+        )
 
     # ------------------------------------------------------------ a shared host: no way out, no orphan
 
@@ -393,8 +425,12 @@ class ItsmApp(App):
 
     def _poll_terminal(self, loop: asyncio.AbstractEventLoop) -> None:
         poller = select.poll()
-        poller.register(sys.__stdin__.fileno(), select.POLLHUP | select.POLLERR)  # not POLLIN: keys are Textual's
-        while not any(flags & (select.POLLHUP | select.POLLERR | select.POLLNVAL) for _, flags in poller.poll()):
+        poller.register(
+            sys.__stdin__.fileno(), select.POLLHUP | select.POLLERR
+        )  # not POLLIN: keys are Textual's
+        while not any(
+            flags & (select.POLLHUP | select.POLLERR | select.POLLNVAL) for _, flags in poller.poll()
+        ):
             pass
         try:
             loop.call_soon_threadsafe(self.hang_up)
@@ -451,14 +487,16 @@ class ItsmApp(App):
         if isinstance(self.focused, (Input, TextArea)):
             return False
         active = self.active_bindings.get(key)
-        return (active is not None and active.enabled
-                and active.binding.action in FIELD_OPENERS | SCREEN_OPENERS)
+        return (
+            active is not None and active.enabled and active.binding.action in FIELD_OPENERS | SCREEN_OPENERS
+        )
 
     def _leaves_field(self) -> bool:
         """Esc now takes the focus out of a text field: the filter bar closes, a prompt or form
         closes or asks first."""
         return isinstance(self.focused, FilterInput) or (
-            isinstance(self.focused, (Input, TextArea)) and isinstance(self.screen, ModalScreen))
+            isinstance(self.focused, (Input, TextArea)) and isinstance(self.screen, ModalScreen)
+        )
 
     def hold_keys(self, ready: Callable[[], bool]) -> None:
         """The field a key just opened (``/`` the filter bar, ``:`` the command line) is ready
@@ -490,13 +528,16 @@ class ItsmApp(App):
             return
         while len(self.screen_stack) > 2:
             self.pop_screen()
-        self.show_login(hint=f"Locked after {minutes} minute{'s' if minutes != 1 else ''} without a key: "
-                             "log in again.")
+        self.show_login(
+            hint=f"Locked after {minutes} minute{'s' if minutes != 1 else ''} without a key: log in again."
+        )
         self.notify("The session was locked: log in again.", severity="warning")
 
     def _secrets(self) -> tuple[str, ...]:
         password = urlparse(self.url).password
-        return tuple(s for s in (password, unquote(password or ""), os.environ.get("ITSM_SMTP_PASSWORD")) if s)
+        return tuple(
+            s for s in (password, unquote(password or ""), os.environ.get("ITSM_SMTP_PASSWORD")) if s
+        )
 
     def _handle_exception(self, error: Exception) -> None:
         """An error no screen handled: our crash report (a 0600 file, no local variables, no
@@ -506,7 +547,9 @@ class ItsmApp(App):
             self._exception = error
             self._exception_event.set()
         try:
-            line = f"itsm-tui stopped after an internal error; details in {crash.write(error, self._secrets())}"
+            line = (
+                f"itsm-tui stopped after an internal error; details in {crash.write(error, self._secrets())}"
+            )
         except OSError:
             line = "itsm-tui stopped after an internal error (no report could be written)"
         self.crash_line = line
@@ -522,16 +565,24 @@ class ItsmApp(App):
         """A background task failed (database gone, locked too long): say so, keep running."""
         if event.state == WorkerState.ERROR:
             error = event.worker.error
-            text = db_message(error, "nothing was changed") if isinstance(error, DATABASE_ERRORS) else \
-                crash.mask(str(error), self._secrets())
+            text = (
+                db_message(error, "nothing was changed")
+                if isinstance(error, DATABASE_ERRORS)
+                else crash.mask(str(error), self._secrets())
+            )
             self.notify(text, title="That did not work", severity="error", timeout=10)
 
     # ------------------------------------------------------------ notifications
 
     def notify(self, message: str, *, title: str = "", severity="information", timeout=None, markup=False):
         """Messages often quote user data: never read them as markup, drop control characters."""
-        super().notify(strip_controls(str(message)), title=strip_controls(title), severity=severity,
-                       timeout=timeout, markup=markup)
+        super().notify(
+            strip_controls(str(message)),
+            title=strip_controls(title),
+            severity=severity,
+            timeout=timeout,
+            markup=markup,
+        )
 
     def changed(self) -> None:
         """An operator action happened: look for new notifications and recount the SLA at once."""
@@ -556,7 +607,9 @@ class ItsmApp(App):
             counts: dict[str, int] = {}
             for item in fresh:
                 counts[item.kind] = counts.get(item.kind, 0) + 1
-            self.notify(f"{len(fresh)} new: {_kinds(counts)} (N shows them)", title="Notifications", timeout=6)
+            self.notify(
+                f"{len(fresh)} new: {_kinds(counts)} (N shows them)", title="Notifications", timeout=6
+            )
         else:
             for item in fresh:
                 self.notify(item.message, title="Notification", timeout=6)
@@ -574,8 +627,11 @@ class ItsmApp(App):
             return
         away = not User.get_by_id(user.id).is_away
         assignment.set_away(user, user.username, away)
-        self.notify("You are away: new tickets are not assigned to you automatically."  # thread-safe
-                    if away else "You are back: automatic assignment includes you again.")
+        self.notify(
+            "You are away: new tickets are not assigned to you automatically."  # thread-safe
+            if away
+            else "You are back: automatic assignment includes you again."
+        )
 
     @work(exclusive=True, group="notifications-list", exit_on_error=False)
     async def action_notifications(self) -> None:
@@ -585,8 +641,10 @@ class ItsmApp(App):
         if user is None:
             return
         items = await asyncio.to_thread(notifications.newest, user)
-        rows = [(f"{'•' if n.read_at is None else ' '} {n.created_at:%Y-%m-%d %H:%M}  {n.message}", n.ticket_id)
-                for n in items]
+        rows = [
+            (f"{'•' if n.read_at is None else ' '} {n.created_at:%Y-%m-%d %H:%M}  {n.message}", n.ticket_id)
+            for n in items
+        ]
         if not rows:
             await self.push_screen_wait(MessageModal("Notifications", ["No notifications yet."]))
             chosen = None
@@ -601,16 +659,22 @@ class ItsmApp(App):
 
 
 TOASTS_AT_ONCE = 2  # more new notifications than this at once: one summary toast
-KIND_WORDS = {"sla_breached": "breached", "sla_at_risk": "at risk", "assigned": "assigned to you",
-              "comment": "comment"}
+KIND_WORDS = {
+    "sla_breached": "breached",
+    "sla_at_risk": "at risk",
+    "assigned": "assigned to you",
+    "comment": "comment",
+}
 COUNTED = {"comment"}  # nouns: "1 comment", "3 comments"
 
 
 def _kinds(counts: dict[str, int]) -> str:
-    """"4 breached, 20 assigned to you, 3 comments": most first."""
+    """ "4 breached, 20 assigned to you, 3 comments": most first."""
     ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
-    return ", ".join(f"{n} {KIND_WORDS.get(kind, kind.replace('_', ' '))}"
-                     f"{'s' if kind in COUNTED and n != 1 else ''}" for kind, n in ordered)
+    return ", ".join(
+        f"{n} {KIND_WORDS.get(kind, kind.replace('_', ' '))}{'s' if kind in COUNTED and n != 1 else ''}"
+        for kind, n in ordered
+    )
 
 
 def run(url: str | None = None) -> int:

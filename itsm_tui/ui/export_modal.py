@@ -86,8 +86,9 @@ class ExportModal(ModalBase[export.Done | None]):
             kind = LISTS[c.what]
             visible = {kind.column(k).key for k in c.columns if kind.has_column(k)} or set(kind.defaults)
             yield Label(Content("Columns"), classes="field-label")
-            yield SelectionList(*[(literal(col.header), col.key, col.key in visible)
-                                  for col in kind.columns], id="columns")
+            yield SelectionList(
+                *[(literal(col.header), col.key, col.key in visible) for col in kind.columns], id="columns"
+            )
         yield Label(Content("Title"), classes="field-label")
         yield InOrderInput(self._default_title(), id="report-title", select_on_focus=False)
         where = "Save as (a file name in your folder: see :exports)" if files.served() else "Save to"
@@ -151,8 +152,7 @@ class ExportModal(ModalBase[export.Done | None]):
         try:
             full = str(files.target(path, self.app.user.username, overwrite=False))
         except files.FileExists as exc:
-            question = ConfirmModal("Overwrite file?", f"{exc} Replace it?", yes="Overwrite",
-                                    no="Keep it")
+            question = ConfirmModal("Overwrite file?", f"{exc} Replace it?", yes="Overwrite", no="Keep it")
             self.app.push_screen(question, self._overwrite_answered)
             return
         except ItsmError as exc:
@@ -164,8 +164,7 @@ class ExportModal(ModalBase[export.Done | None]):
         if not confirmed:
             return
         try:
-            full = files.target(self.query_one("#path", Input).value, self.app.user.username,
-                                overwrite=True)
+            full = files.target(self.query_one("#path", Input).value, self.app.user.username, overwrite=True)
         except ItsmError as exc:
             self.query_one(ErrorLine).show(str(exc))
             return
@@ -176,19 +175,30 @@ class ExportModal(ModalBase[export.Done | None]):
         fmt = self.query_one("#format", Select).value
         title = self.query_one("#report-title", Input).value
         if c.what == "analytics":
-            return lambda **kw: export.export_analytics(self.app.user, c.figures or {}, path,
-                                                        title=title or None, overwrite=overwrite)
+            return lambda **kw: export.export_analytics(
+                self.app.user, c.figures or {}, path, title=title or None, overwrite=overwrite
+            )
         if c.record:
-            return lambda **kw: export.export_record(self.app.user, c.what, c.ref, path,
-                                                     title=title or None, overwrite=overwrite, **kw)
+            return lambda **kw: export.export_record(
+                self.app.user, c.what, c.ref, path, title=title or None, overwrite=overwrite, **kw
+            )
         marked = c.marked if self.query_one("#scope", Select).value == "marked" else None
         columns = tuple(self.query_one("#columns", SelectionList).selected)
         if not columns:
             raise ValidationError("choose at least one column", "columns")
         kind = LISTS[c.what]
         columns = tuple(col.key for col in kind.columns if col.key in columns)  # list order
-        job = export.ListJob(c.what, fmt, path, c.filter, c.sort, marked=marked,
-                             columns=columns, title=title, overwrite=overwrite)
+        job = export.ListJob(
+            c.what,
+            fmt,
+            path,
+            c.filter,
+            c.sort,
+            marked=marked,
+            columns=columns,
+            title=title,
+            overwrite=overwrite,
+        )
         return lambda **kw: export.export_list(self.app.user, job, **kw)
 
     def _run(self, path: str, overwrite: bool = False) -> None:

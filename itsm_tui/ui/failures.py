@@ -3,8 +3,8 @@ what became of the input. Forms show it and stay open with what was typed."""
 
 from __future__ import annotations
 
-from itsm_tui.core.store import db_errors
 from itsm_tui.core.errors import ItsmError
+from itsm_tui.core.store import db_errors
 
 # a service's refusal or a database failure: said in words to the operator, never a crash
 SHOWN_ERRORS = (ItsmError, *db_errors.DATABASE_ERRORS)

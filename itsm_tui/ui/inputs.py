@@ -93,9 +93,9 @@ class PasteCleaner:
                 out.append(data[:start])
                 self.pending = data[start:]
                 return "".join(out)
-            body = data[start + len(PASTE_START):end]
+            body = data[start + len(PASTE_START) : end]
             out.append(data[:start] + PASTE_START + strip_controls(body, multiline=True) + PASTE_END)
-            data = data[end + len(PASTE_END):]
+            data = data[end + len(PASTE_END) :]
         # a start marker cut by the read ("ESC [ 2 0"): its rest comes next (the parser too
         # would wait for it); shorter ends ("ESC", "ESC [") are keys and go on now
         for size in range(len(PASTE_START) - 1, 2, -1):

@@ -4,17 +4,25 @@ and the system screen (a mixin, so neither screen imports the other)."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from itsm_tui.core import drafts
-from itsm_tui.core.inventory import service as inventory
-from itsm_tui.core.store.db_errors import DATABASE_ERRORS
 from itsm_tui.core.errors import ConflictError, ItsmError, NotFound
-from itsm_tui.core.store.models import User
+from itsm_tui.core.inventory import service as inventory
 from itsm_tui.core.people.permissions import allowed
+from itsm_tui.core.store.db_errors import DATABASE_ERRORS
+from itsm_tui.core.store.models import User
 from itsm_tui.ui.failures import SHOWN_ERRORS
-from itsm_tui.ui.inventory_forms import NOUNS, delete_message, edited, form_fields, read_choices, read_record, tidy
+from itsm_tui.ui.inventory_forms import (
+    NOUNS,
+    delete_message,
+    edited,
+    form_fields,
+    read_choices,
+    read_record,
+    tidy,
+)
 from itsm_tui.ui.modals.base import ConfirmModal
 from itsm_tui.ui.modals.draft_keeper import Draft, kept_message
 from itsm_tui.ui.modals.forms import FormField, FormModal
@@ -32,6 +40,7 @@ class Conflicted:
 def guarded(save: Callable[[dict], object]) -> Callable[[dict], object]:
     """Wrap a form's save: a conflict closes the form (ConflictModal follows), a database
     failure becomes a message at the top of the form instead of an exception in the modal."""
+
     def submit(values: dict):
         try:
             return save(values)
@@ -39,6 +48,7 @@ def guarded(save: Callable[[dict], object]) -> Callable[[dict], object]:
             return Conflicted(exc, values)
         except DATABASE_ERRORS as exc:
             raise ItsmError(kept_message(exc)) from None
+
     return submit
 
 
@@ -74,10 +84,14 @@ class InventoryActions:
             self.app.notify(str(exc), severity="error")
             return None
         fields = form_fields(kind, {}, choices, creating=True)
-        created = await self.app.push_screen_wait(FormModal(
-            f"New {NOUNS[kind]}", fields,
-            submit=guarded(lambda values: inventory.create(me, kind, tidy(kind, values))),
-            draft=Draft(me.username, f"{kind}:new")))
+        created = await self.app.push_screen_wait(
+            FormModal(
+                f"New {NOUNS[kind]}",
+                fields,
+                submit=guarded(lambda values: inventory.create(me, kind, tidy(kind, values))),
+                draft=Draft(me.username, f"{kind}:new"),
+            )
+        )
         if created is not None:
             self.app.notify(f"Created {NOUNS[kind]} {_record_label(kind, created)}")
             self.changed(created.id)
@@ -108,14 +122,25 @@ class InventoryActions:
             return
         if isinstance(outcome, Conflicted):
             # kept until it is applied: after a reload, e opens the form with this input again
-            await asyncio.to_thread(drafts.save, draft.username, draft.key,
-                                    {k: v for k, v in outcome.values.items()
-                                     if k != drafts.REQUEST_KEY and v != record.values.get(k)})
+            await asyncio.to_thread(
+                drafts.save,
+                draft.username,
+                draft.key,
+                {
+                    k: v
+                    for k, v in outcome.values.items()
+                    if k != drafts.REQUEST_KEY and v != record.values.get(k)
+                },
+            )
             if await self._resolve_conflict(
-                outcome.error, f"{NOUNS[kind]} {record.label} saved",
-                lambda version: inventory.update(me, kind, record.id, version,
-                                                 edited(kind, record, outcome.values)),
-                kind, record.id):
+                outcome.error,
+                f"{NOUNS[kind]} {record.label} saved",
+                lambda version: inventory.update(
+                    me, kind, record.id, version, edited(kind, record, outcome.values)
+                ),
+                kind,
+                record.id,
+            ):
                 await asyncio.to_thread(drafts.discard, draft.username, draft.key)
             return
         self.app.notify(f"Saved {NOUNS[kind]} {_record_label(kind, outcome)}")
@@ -131,17 +156,27 @@ class InventoryActions:
         except SHOWN_ERRORS as exc:
             self.app.notify(str(exc), severity="error")
             return False
-        sure = await self.app.push_screen_wait(ConfirmModal(
-            f"Delete {NOUNS[kind]}", delete_message(kind, label, linked), yes="Delete", no="Keep it",
-            default=False))
+        sure = await self.app.push_screen_wait(
+            ConfirmModal(
+                f"Delete {NOUNS[kind]}",
+                delete_message(kind, label, linked),
+                yes="Delete",
+                no="Keep it",
+                default=False,
+            )
+        )
         if not sure:
             return False
         try:
             effects = await asyncio.to_thread(inventory.delete, me, kind, record_id, version)
         except ConflictError as exc:
             return await self._resolve_conflict(
-                exc, f"{NOUNS[kind]} {label} deleted",
-                lambda fresh: inventory.delete(me, kind, record_id, fresh), kind, record_id)
+                exc,
+                f"{NOUNS[kind]} {label} deleted",
+                lambda fresh: inventory.delete(me, kind, record_id, fresh),
+                kind,
+                record_id,
+            )
         except NotFound as exc:
             self.app.notify(str(exc), severity="warning")
             self.changed()
@@ -153,8 +188,9 @@ class InventoryActions:
         self.changed()
         return True
 
-    async def _resolve_conflict(self, exc: ConflictError, done: str, apply: Callable[[int], object],
-                                kind: str, record_id: int) -> bool:
+    async def _resolve_conflict(
+        self, exc: ConflictError, done: str, apply: Callable[[int], object], kind: str, record_id: int
+    ) -> bool:
         """Someone saved in between: reload, or apply this change again on their version."""
         me = self.user
         outcome = await reconcile(self.app, exc, apply, lambda: inventory.get(me, kind, record_id).version)
@@ -179,12 +215,21 @@ class InventoryActions:
 
         fields = [
             FormField("quantity", "How many to add" if sign > 0 else "How many to take", required=True),
-            FormField("reason", "Reason (recorded in the log)", required=True,
-                      placeholder="delivery PO-1234" if sign > 0 else "issued to ws-042"),
+            FormField(
+                "reason",
+                "Reason (recorded in the log)",
+                required=True,
+                placeholder="delivery PO-1234" if sign > 0 else "issued to ws-042",
+            ),
         ]
-        item = await self.app.push_screen_wait(FormModal(
-            f"{verb} {row['name']} ({row['quantity']:,} in stock)", fields, submit=guarded(save),
-            draft=Draft(me.username, f"stock{'+' if sign > 0 else '-'}:{row['id']}")))
+        item = await self.app.push_screen_wait(
+            FormModal(
+                f"{verb} {row['name']} ({row['quantity']:,} in stock)",
+                fields,
+                submit=guarded(save),
+                draft=Draft(me.username, f"stock{'+' if sign > 0 else '-'}:{row['id']}"),
+            )
+        )
         if item is None:
             return
         self.app.notify(f"{item.name}: {item.quantity:,} in stock")

@@ -9,8 +9,9 @@ asked, and do not bubble further.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from textual.message import Message
 
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
 
 
 # ---------------------------------------------------------------- widgets' events
+
 
 class RowOpened(Message):
     """Enter on a row of a paged table."""
@@ -58,6 +60,7 @@ class ExportProgressed(Message):
 
 
 # ---------------------------------------------------------------- worker results
+
 
 class ExportFinished(Message, bubble=False):
     """An export ended: ``done`` (where and how many rows), or ``problem`` in words; neither
@@ -131,4 +134,3 @@ class RecordGone(Message, bubble=False):
     def __init__(self, record_id: int, error: str) -> None:
         super().__init__()
         self.record_id, self.error = record_id, error
-

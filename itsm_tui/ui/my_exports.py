@@ -14,8 +14,8 @@ from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
 from itsm_tui.core import files
-from itsm_tui.core.notify import mailer
 from itsm_tui.core.errors import ItsmError
+from itsm_tui.core.notify import mailer
 from itsm_tui.core.text import strip_controls
 from itsm_tui.ui.modals.base import ConfirmModal, ErrorLine, ModalBase
 
@@ -61,11 +61,20 @@ class MyExportsModal(ModalBase[None]):
         options = self.query_one(OptionList)
         width = max((len(strip_controls(e.name)) for e in self.entries), default=0)
         options.set_options(
-            [Option(Text.assemble(strip_controls(e.name).ljust(width), "  ",
-                                  (f"{_size(e.size):>10}  {e.modified:%Y-%m-%d %H:%M}", "dim")))
-             for e in self.entries]
-            or [Option(Text("No exports yet: press e (or E) on a list, a ticket or a system."),
-                       disabled=True)])
+            [
+                Option(
+                    Text.assemble(
+                        strip_controls(e.name).ljust(width),
+                        "  ",
+                        (f"{_size(e.size):>10}  {e.modified:%Y-%m-%d %H:%M}", "dim"),
+                    )
+                )
+                for e in self.entries
+            ]
+            or [
+                Option(Text("No exports yet: press e (or E) on a list, a ticket or a system."), disabled=True)
+            ]
+        )
         options.highlighted = 0 if self.entries else None
 
     def _chosen(self) -> files.Entry | None:
@@ -76,9 +85,12 @@ class MyExportsModal(ModalBase[None]):
         entry = self._chosen()
         if entry is None:
             return
-        self.app.push_screen(ConfirmModal("Delete export?", f"Delete {entry.name}? It cannot be undone.",
-                                          yes="Delete", no="Keep it"),
-                             lambda yes: self._delete(entry, yes))
+        self.app.push_screen(
+            ConfirmModal(
+                "Delete export?", f"Delete {entry.name}? It cannot be undone.", yes="Delete", no="Keep it"
+            ),
+            lambda yes: self._delete(entry, yes),
+        )
 
     def _delete(self, entry: files.Entry, confirmed: bool) -> None:
         if not confirmed:

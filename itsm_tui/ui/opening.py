@@ -9,7 +9,8 @@ and paint of the whole screen once its widgets are mounted."""
 
 from __future__ import annotations
 
-from typing import Callable, Generic, TypeVar
+from collections.abc import Callable
+from typing import Generic, TypeVar
 
 from textual.screen import Screen
 
@@ -45,14 +46,16 @@ class OpenWhenRead(Generic[View]):
     """``read(user)`` in a worker thread, then push ``make(view)`` (``make(None)`` at once when
     the read is slow: that screen reads for itself)."""
 
-    def __init__(self, app, read: Callable[[User], View], make: Callable[[View | None], Screen],
-                 group: str) -> None:
+    def __init__(
+        self, app, read: Callable[[User], View], make: Callable[[View | None], Screen], group: str
+    ) -> None:
         self.app, self.user, self.read, self.make = app, app.user, read, make
         self.done = False
         self.timer = app.set_timer(SHOW_LOADING_AFTER, self._push)
         # exclusive: a second Enter before the first read ends opens only the second record
-        self.worker = app.run_worker(self._read, thread=True, group=group, exclusive=True,
-                                     exit_on_error=False)
+        self.worker = app.run_worker(
+            self._read, thread=True, group=group, exclusive=True, exit_on_error=False
+        )
 
     def _read(self) -> None:
         try:

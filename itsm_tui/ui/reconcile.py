@@ -8,8 +8,9 @@ on the version stored now, which is read again just before.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Generic, TypeVar
+from typing import Generic, TypeVar
 
 from itsm_tui.core.errors import ConflictError
 from itsm_tui.ui.failures import SHOWN_ERRORS
@@ -33,8 +34,9 @@ class Outcome(Generic[Result]):
         return self.conflict is None and self.error is None
 
 
-async def reconcile(app, conflict: ConflictError, write: Callable[[int], Result],
-                    current_version: Callable[[], int]) -> Outcome[Result]:
+async def reconcile(
+    app, conflict: ConflictError, write: Callable[[int], Result], current_version: Callable[[], int]
+) -> Outcome[Result]:
     """Ask what to do about ``conflict``; on "apply again", ``write(current_version())`` in a thread."""
     if await app.push_screen_wait(ConflictModal(str(conflict))) != "reapply":
         return Outcome(conflict=conflict)
@@ -44,8 +46,9 @@ async def reconcile(app, conflict: ConflictError, write: Callable[[int], Result]
         return Outcome(error=again, reapplied=True)
 
 
-async def write_and_reconcile(app, write: Callable[[int], Result], version: int,
-                              current_version: Callable[[], int]) -> Outcome[Result]:
+async def write_and_reconcile(
+    app, write: Callable[[int], Result], version: int, current_version: Callable[[], int]
+) -> Outcome[Result]:
     """``write(version)`` in a thread; a conflict goes to :func:`reconcile`."""
     try:
         return Outcome(await asyncio.to_thread(write, version))

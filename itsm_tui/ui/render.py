@@ -9,15 +9,19 @@ from types import SimpleNamespace
 
 from rich.text import Text
 
-from itsm_tui.core.tickets import sla
 from itsm_tui.core.store.models import OPEN_STATUSES, PRIORITY_NAMES
 from itsm_tui.core.text import strip_controls
+from itsm_tui.core.tickets import sla
 from itsm_tui.core.tickets.rules import STATUS_LABELS
 
 PRIORITY_STYLES = {1: "bold red", 2: "dark_orange", 3: "", 4: "dim"}
 STATUS_STYLES = {
-    "new": "bold cyan", "in_progress": "green", "waiting_on_user": "yellow",
-    "waiting_on_vendor": "yellow", "resolved": "dim", "closed": "dim",
+    "new": "bold cyan",
+    "in_progress": "green",
+    "waiting_on_user": "yellow",
+    "waiting_on_vendor": "yellow",
+    "resolved": "dim",
+    "closed": "dim",
 }
 
 
@@ -124,8 +128,13 @@ def outcome(ticket, target: str, now: datetime) -> str:
     return "breached" if due < now else relative(due, now)
 
 
-SLA_STYLES = {"breached": "bold white on red", "at_risk": "black on yellow", "ok": "", "done": "dim",
-              "paused": "italic"}
+SLA_STYLES = {
+    "breached": "bold white on red",
+    "at_risk": "black on yellow",
+    "ok": "",
+    "done": "dim",
+    "paused": "italic",
+}
 
 
 def priority_text(priority: int) -> Text:

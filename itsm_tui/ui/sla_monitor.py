@@ -14,10 +14,10 @@ from __future__ import annotations
 import os
 from time import perf_counter
 
-from itsm_tui.core.tickets import alerts, analytics
 from itsm_tui.core.notify import mailer
-from itsm_tui.core.store.models import User
 from itsm_tui.core.people.permissions import allowed, is_staff
+from itsm_tui.core.store.models import User
+from itsm_tui.core.tickets import alerts, analytics
 
 DEFAULT_INTERVAL = 30.0
 
@@ -78,8 +78,13 @@ class SlaMonitor:
             self._timer = None
         self._running = True
         user, period, shown = self._user, self.period, self._shown()
-        self.app.run_worker(lambda: self._pass(user, period, shown), thread=True, group="sla-monitor",
-                            name="SLA monitor", exit_on_error=False)
+        self.app.run_worker(
+            lambda: self._pass(user, period, shown),
+            thread=True,
+            group="sla-monitor",
+            name="SLA monitor",
+            exit_on_error=False,
+        )
 
     def _shown(self) -> bool:
         """Whether a screen that shows the figures is open (on the stack: it has ``figures_ready``)."""
@@ -96,7 +101,9 @@ class SlaMonitor:
             mailer.send_due()
         except Exception as exc:  # the database went away, a bad custom period...: shown, retried
             error = str(exc) or type(exc).__name__
-        self.app.call_from_thread(self._finished, user, period, figures, error, raised, perf_counter() - started)
+        self.app.call_from_thread(
+            self._finished, user, period, figures, error, raised, perf_counter() - started
+        )
 
     def _finished(self, user: User, period: str, figures, error, raised: int, seconds: float) -> None:
         self._running = False

@@ -8,19 +8,20 @@ on several (marked) tickets the outcome is summarised.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
-from typing import Callable
 
 from textual import work
 from textual.binding import Binding
 
-from itsm_tui.core.inventory import service as inventory
-from itsm_tui.core.tickets import service as tickets, timeline
 from itsm_tui.core.drafts import REQUEST_KEY, new_request_key
 from itsm_tui.core.errors import ConflictError
-from itsm_tui.core.store.models import Ticket, User
+from itsm_tui.core.inventory import service as inventory
 from itsm_tui.core.people.permissions import allowed
+from itsm_tui.core.store.models import Ticket, User
+from itsm_tui.core.tickets import service as tickets
+from itsm_tui.core.tickets import timeline
 from itsm_tui.core.tickets.rules import STATUS_LABELS, choosable
 from itsm_tui.ui.failures import SHOWN_ERRORS
 from itsm_tui.ui.modals.base import ConfirmModal
@@ -55,7 +56,7 @@ ROLE_NEEDS = {
 SUBJECT_NUMBERS = 8  # ticket numbers named in a bulk dialog before "and N more"
 
 
-def subject(targets: list["Target"]) -> str:
+def subject(targets: list[Target]) -> str:
     """What a dialog acts on: "INC000012", or "3 marked tickets: INC000012, INC000015, ..."."""
     if len(targets) == 1:
         return targets[0].number
@@ -118,11 +119,19 @@ class Triage:
         if taken:
             names = ", ".join(f"{number} ({who})" for number, who in taken[:SUBJECT_NUMBERS])
             more = f" and {len(taken) - SUBJECT_NUMBERS} more" if len(taken) > SUBJECT_NUMBERS else ""
-            if not await self.app.push_screen_wait(ConfirmModal(
-                    "Take over?", f"Assigned to someone else: {names}{more}. Assign to you instead?",
-                    yes="Take over", no="Cancel", default=False)):
+            if not await self.app.push_screen_wait(
+                ConfirmModal(
+                    "Take over?",
+                    f"Assigned to someone else: {names}{more}. Assign to you instead?",
+                    yes="Take over",
+                    no="Cancel",
+                    default=False,
+                )
+            ):
                 return
-        self._apply("assigned to you", lambda t, v, key: tickets.assign(me, t, v, me, request_key=key), targets)
+        self._apply(
+            "assigned to you", lambda t, v, key: tickets.assign(me, t, v, me, request_key=key), targets
+        )
 
     @work(exclusive=True, group="triage", exit_on_error=False)
     async def action_assign_other(self) -> None:
@@ -131,12 +140,15 @@ class Triage:
             return
         load = await asyncio.to_thread(timeline.agent_load, self.user)
         choice = await self.app.push_screen_wait(
-            AgentPicker([(u.username, u.full_name, n) for u, n in load], subject=subject(targets)))
+            AgentPicker([(u.username, u.full_name, n) for u, n in load], subject=subject(targets))
+        )
         if choice is None:
             return
         me = self.user
         label = f"assigned to {choice}" if choice else "unassigned"
-        self._apply(label, lambda t, v, key: tickets.assign(me, t, v, choice or None, request_key=key), targets)
+        self._apply(
+            label, lambda t, v, key: tickets.assign(me, t, v, choice or None, request_key=key), targets
+        )
 
     @work(exclusive=True, group="triage", exit_on_error=False)
     async def action_status(self) -> None:
@@ -147,8 +159,11 @@ class Triage:
         counts = {}
         for target in targets:
             counts[target.status] = counts.get(target.status, 0) + 1
-        now = ", ".join(f"{STATUS_LABELS[k]} ({n})" for k, n in counts.items()) if len(targets) > 1 \
+        now = (
+            ", ".join(f"{STATUS_LABELS[k]} ({n})" for k, n in counts.items())
+            if len(targets) > 1
             else STATUS_LABELS[current]
+        )
         allowed_targets = choosable(self.user.role, list(counts))
         if not allowed_targets:
             self.app.notify("No status change is possible from here.", severity="warning")
@@ -156,15 +171,27 @@ class Triage:
         reopen = {"in_progress"} if current in ("resolved", "closed") else set()
         draft = self._note_drafts().pop(targets[0].id, "") if len(targets) == 1 else ""
         picked = await self.app.push_screen_wait(
-            StatusPicker(current, allowed_targets, STATUS_LABELS, {"resolved"}, reopen, note=draft,
-                         subject=subject(targets), current_label=now))
+            StatusPicker(
+                current,
+                allowed_targets,
+                STATUS_LABELS,
+                {"resolved"},
+                reopen,
+                note=draft,
+                subject=subject(targets),
+                current_label=now,
+            )
+        )
         if picked is None:
             return
         status, note = picked
         me = self.user
-        self._apply(f"set to {STATUS_LABELS[status]}",
-                    lambda t, v, key: tickets.change_status(me, t, v, status, note, request_key=key), targets,
-                    draft=note)
+        self._apply(
+            f"set to {STATUS_LABELS[status]}",
+            lambda t, v, key: tickets.change_status(me, t, v, status, note, request_key=key),
+            targets,
+            draft=note,
+        )
 
     @work(exclusive=True, group="triage", exit_on_error=False)
     async def action_priority(self) -> None:
@@ -173,14 +200,30 @@ class Triage:
             return
         first = await asyncio.to_thread(Ticket.get_by_id, targets[0].id)
         values = await self.app.push_screen_wait(
-            PriorityForm(first.impact, first.urgency, first.priority, first.priority_overridden,
-                         subject=subject(targets)))
+            PriorityForm(
+                first.impact,
+                first.urgency,
+                first.priority,
+                first.priority_overridden,
+                subject=subject(targets),
+            )
+        )
         if values is None:
             return
         me = self.user
-        self._apply("priority updated", lambda t, v, key: tickets.update(
-            me, t, v, request_key=key, impact=values["impact"], urgency=values["urgency"],
-            priority=values["priority"]), targets)
+        self._apply(
+            "priority updated",
+            lambda t, v, key: tickets.update(
+                me,
+                t,
+                v,
+                request_key=key,
+                impact=values["impact"],
+                urgency=values["urgency"],
+                priority=values["priority"],
+            ),
+            targets,
+        )
 
     @work(exclusive=True, group="triage", exit_on_error=False)
     async def action_comment(self) -> None:
@@ -200,10 +243,16 @@ class Triage:
             return
         target, me = targets[0], self.user
         kind = "Internal note" if internal else "Public comment"
-        saved = await self.app.push_screen_wait(TextPrompt(
-            f"{kind} on {target.number}", "ctrl+s to save, Escape to cancel",
-            draft=Draft(me.username, f"{'note' if internal else 'comment'}:{target.id}"),
-            submit=lambda text, key: tickets.comment(me, target.id, text, internal=internal, request_key=key)))
+        saved = await self.app.push_screen_wait(
+            TextPrompt(
+                f"{kind} on {target.number}",
+                "ctrl+s to save, Escape to cancel",
+                draft=Draft(me.username, f"{'note' if internal else 'comment'}:{target.id}"),
+                submit=lambda text, key: tickets.comment(
+                    me, target.id, text, internal=internal, request_key=key
+                ),
+            )
+        )
         if saved is None:
             return
         self.app.notify(f"{target.number} {'note added' if internal else 'comment added'}")
@@ -215,12 +264,16 @@ class Triage:
         if not targets:
             return
         me = self.user
-        choice = await self.app.push_screen_wait(ChoicePicker(
-            "Link a system or peripheral (type to search)",
-            [("(remove the link)", ("none", 0))],
-            search=lambda text: [(label, (kind, ident)) for kind, ident, label
-                                 in inventory.search_assets(me, text)] + [("(remove the link)", ("none", 0))],
-        ))
+        choice = await self.app.push_screen_wait(
+            ChoicePicker(
+                "Link a system or peripheral (type to search)",
+                [("(remove the link)", ("none", 0))],
+                search=lambda text: (
+                    [(label, (kind, ident)) for kind, ident, label in inventory.search_assets(me, text)]
+                    + [("(remove the link)", ("none", 0))]
+                ),
+            )
+        )
         if choice is None:
             return
         kind, ident = choice
@@ -228,7 +281,9 @@ class Triage:
             change = {"system": None, "peripheral": None}
         else:
             change = {kind: ident, ("peripheral" if kind == "system" else "system"): None}
-        self._apply("link updated", lambda t, v, key: tickets.update(me, t, v, request_key=key, **change), targets)
+        self._apply(
+            "link updated", lambda t, v, key: tickets.update(me, t, v, request_key=key, **change), targets
+        )
 
     @work(exclusive=True, group="triage", exit_on_error=False)
     async def action_new_ticket(self) -> None:
@@ -238,7 +293,9 @@ class Triage:
         fields = [
             FormField("title", "Title", required=True, placeholder="What is wrong, in a line"),
             FormField("description", "Description", kind="multiline", required=True),
-            FormField("category", "Category", kind="select", options=categories, value="General", required=True),
+            FormField(
+                "category", "Category", kind="select", options=categories, value="General", required=True
+            ),
             FormField("impact", "Impact", kind="select", options=levels, value="3", required=True),
             FormField("urgency", "Urgency", kind="select", options=levels, value="3", required=True),
         ]
@@ -246,14 +303,24 @@ class Triage:
             fields.append(FormField("requester", "Requester (username; empty: you)"))
         if allowed(me.role, "ticket.work"):
             fields.append(FormField("system", "System (asset tag or hostname; optional)"))
-        created = await self.app.push_screen_wait(FormModal(
-            "New ticket", fields,
-            submit=lambda v: tickets.create(
-                me, v["title"], v["description"], category=v["category"],
-                impact=int(v["impact"]), urgency=int(v["urgency"]), requester=v.get("requester") or None,
-                system=v.get("system") or None, request_key=v.get(REQUEST_KEY)),
-            draft=Draft(me.username, "ticket:new"),
-        ))
+        created = await self.app.push_screen_wait(
+            FormModal(
+                "New ticket",
+                fields,
+                submit=lambda v: tickets.create(
+                    me,
+                    v["title"],
+                    v["description"],
+                    category=v["category"],
+                    impact=int(v["impact"]),
+                    urgency=int(v["urgency"]),
+                    requester=v.get("requester") or None,
+                    system=v.get("system") or None,
+                    request_key=v.get(REQUEST_KEY),
+                ),
+                draft=Draft(me.username, "ticket:new"),
+            )
+        )
         if created is not None:
             self.app.notify(f"{created.number} created", title="New ticket")
             self.after_change([created.id])
@@ -270,8 +337,9 @@ class Triage:
             self._drafts: dict[int, str] = {}
         return self._drafts
 
-    def _apply(self, done: str, op: Write, targets: list[Target] | None = None,
-               draft: str | None = None) -> None:
+    def _apply(
+        self, done: str, op: Write, targets: list[Target] | None = None, draft: str | None = None
+    ) -> None:
         targets = targets if targets is not None else self.triage_targets()
         if targets:
             self._run(done, op, targets, draft)
@@ -301,8 +369,10 @@ class Triage:
         elif len(targets) == 1:
             self.app.notify(problems[0], severity="error", timeout=8)
         else:
-            lines = [f"{len(succeeded)} of {len(targets)} tickets {done}: "
-                     + ", ".join(t.number for t in succeeded)] + problems
+            lines = [
+                f"{len(succeeded)} of {len(targets)} tickets {done}: "
+                + ", ".join(t.number for t in succeeded)
+            ] + problems
             await self.app.push_screen_wait(MessageModal("Bulk action", lines))
 
     def _forget_marks(self, targets: list[Target]) -> None:
@@ -311,8 +381,14 @@ class Triage:
         if hasattr(self, "clear_marks"):
             self.clear_marks(t.id for t in targets)
 
-    async def _resolve_conflict(self, done: str, write: Callable[[int], object], target: Target,
-                                exc: ConflictError, draft: str | None = None) -> None:
+    async def _resolve_conflict(
+        self,
+        done: str,
+        write: Callable[[int], object],
+        target: Target,
+        exc: ConflictError,
+        draft: str | None = None,
+    ) -> None:
         outcome = await reconcile(self.app, exc, write, lambda: Ticket.get_by_id(target.id).version)
         if outcome.conflict is not None and draft:
             self._note_drafts()[target.id] = draft

@@ -27,6 +27,8 @@ class ViewPicker(ChoicePicker):
         if view is None:
             return
         if view.builtin:
-            self.query_one(ErrorLine).show(f"{view.name!r} is built in: only saved views can be renamed or deleted")
+            self.query_one(ErrorLine).show(
+                f"{view.name!r} is built in: only saved views can be renamed or deleted"
+            )
             return
         self.dismiss((what, view))

@@ -47,22 +47,61 @@ def test_json_list_has_the_csv_fields_and_filter_works(url):
     itsm(url, "seed", "--demo")
     out = itsm(url, "tickets", "list", "--filter", "status:open prio:critical,high", "--format", "json")
     items = json.loads(out.stdout)
-    assert items and all(i["status"] in ("new", "in_progress", "waiting_on_user", "waiting_on_vendor")
-                         and i["priority"] in ("Critical", "High") for i in items)
-    assert list(items[0]) == ["number", "priority", "status", "title", "requester", "assignee",
-                              "category", "created_at", "updated_at", "resolution_due", "source_number"]
+    assert items and all(
+        i["status"] in ("new", "in_progress", "waiting_on_user", "waiting_on_vendor")
+        and i["priority"] in ("Critical", "High")
+        for i in items
+    )
+    assert list(items[0]) == [
+        "number",
+        "priority",
+        "status",
+        "title",
+        "requester",
+        "assignee",
+        "category",
+        "created_at",
+        "updated_at",
+        "resolution_due",
+        "source_number",
+    ]
 
 
 def test_create_ticket_as_a_requester_and_see_it_listed(url):
-    assert itsm(url, "user", "add", "zoe", "--role", "requester", "--password-stdin",
-                stdin="a-good-long-password\n").returncode == 0
-    made = itsm(url, "tickets", "create", "--title", "Zoë's 🖨 [/] jams", "--description", "Paper jam",
-                "--category", "Hardware", "--impact", "high", as_user="zoe")
+    assert (
+        itsm(
+            url,
+            "user",
+            "add",
+            "zoe",
+            "--role",
+            "requester",
+            "--password-stdin",
+            stdin="a-good-long-password\n",
+        ).returncode
+        == 0
+    )
+    made = itsm(
+        url,
+        "tickets",
+        "create",
+        "--title",
+        "Zoë's 🖨 [/] jams",
+        "--description",
+        "Paper jam",
+        "--category",
+        "Hardware",
+        "--impact",
+        "high",
+        as_user="zoe",
+    )
     assert made.returncode == 0, made.stderr
     number = made.stdout.strip()
     assert number.startswith("INC")
     listed = json.loads(itsm(url, "tickets", "list", "--format", "json", as_user="zoe").stdout)
-    assert [(i["number"], i["title"], i["requester"]) for i in listed] == [(number, "Zoë's 🖨 [/] jams", "zoe")]
+    assert [(i["number"], i["title"], i["requester"]) for i in listed] == [
+        (number, "Zoë's 🖨 [/] jams", "zoe")
+    ]
 
 
 def test_csv_neutralises_formulas(url):
@@ -71,17 +110,24 @@ def test_csv_neutralises_formulas(url):
     assert rows[1][3] == "'=cmd|' /C calc'!A0"
 
 
-@pytest.mark.parametrize("args,code,message", [
-    (("tickets", "list", "--filter", "stauts:open"), 1, "unknown filter 'stauts'"),
-    (("tickets", "list", "--filter", "assignee:ghost"), 1, "no user named 'ghost'"),
-    (("tickets", "list", "--sort", "colour"), 1, "cannot sort by 'colour'"),
-    (("tickets", "create", "--title", "", "--description", "x"), 1, "title is required"),
-    (("tickets", "create", "--title", "t", "--description", "x", "--impact", "huge"), 1, "impact must be"),
-    (("user", "add", "bob", "--role", "requester", "--password-stdin"), 1, "password is too short"),
-    (("user", "add", "bob", "--role", "wizard"), 2, "invalid choice"),
-    (("tickets", "frobnicate"), 2, "invalid choice"),
-    (("tickets", "list", "--limit", "0"), 2, "--limit"),
-])
+@pytest.mark.parametrize(
+    "args,code,message",
+    [
+        (("tickets", "list", "--filter", "stauts:open"), 1, "unknown filter 'stauts'"),
+        (("tickets", "list", "--filter", "assignee:ghost"), 1, "no user named 'ghost'"),
+        (("tickets", "list", "--sort", "colour"), 1, "cannot sort by 'colour'"),
+        (("tickets", "create", "--title", "", "--description", "x"), 1, "title is required"),
+        (
+            ("tickets", "create", "--title", "t", "--description", "x", "--impact", "huge"),
+            1,
+            "impact must be",
+        ),
+        (("user", "add", "bob", "--role", "requester", "--password-stdin"), 1, "password is too short"),
+        (("user", "add", "bob", "--role", "wizard"), 2, "invalid choice"),
+        (("tickets", "frobnicate"), 2, "invalid choice"),
+        (("tickets", "list", "--limit", "0"), 2, "--limit"),
+    ],
+)
 def test_errors_are_one_line_with_exit_codes(url, args, code, message):
     result = itsm(url, *args, stdin="short\n")
     assert result.returncode == code
@@ -125,6 +171,6 @@ def test_no_command_refuses_an_uninitialised_database_before_taking_the_screen(t
 def test_csv_strips_controls_before_neutralising():
     from itsm_tui.reports.csv_export import cell
 
-    assert cell("\u202e=HYPERLINK(\"http://x\")") == "'=HYPERLINK(\"http://x\")"
+    assert cell('\u202e=HYPERLINK("http://x")') == '\'=HYPERLINK("http://x")'
     assert cell("\x00=1+1") == "'=1+1"
     assert cell(-5) == "-5" and cell("-5") == "'-5"

@@ -60,18 +60,41 @@ def test_export_tickets_pdf_and_csv_match_tickets_list(url, tmp_path):
     query = "status:open prio:high,critical"
     expected = listed(url, "--filter", query, "--sort=-priority")
     assert expected
-    pdf = itsm(url, "export", "tickets", "--filter", query, "--sort=-priority", "-o",
-               str(tmp_path / "open.pdf"), as_user="agent1")
+    pdf = itsm(
+        url,
+        "export",
+        "tickets",
+        "--filter",
+        query,
+        "--sort=-priority",
+        "-o",
+        str(tmp_path / "open.pdf"),
+        as_user="agent1",
+    )
     assert pdf.returncode == 0, pdf.stderr
     from pypdf import PdfReader
 
     pages = len(PdfReader(tmp_path / "open.pdf").pages)
     assert f"({len(expected)} rows, {pages} page{'s' if pages != 1 else ''})" in pdf.stdout
-    text = subprocess.run(["pdftotext", str(tmp_path / "open.pdf"), "-"], capture_output=True,
-                          text=True, check=True).stdout
+    text = subprocess.run(
+        ["pdftotext", str(tmp_path / "open.pdf"), "-"], capture_output=True, text=True, check=True
+    ).stdout
     assert NUMBER.findall(text) == expected
-    out = itsm(url, "export", "tickets", "--filter", query, "--sort=-priority", "--format", "csv",
-               "--columns", "number,title", "-o", str(tmp_path / "open.csv"), as_user="agent1")
+    out = itsm(
+        url,
+        "export",
+        "tickets",
+        "--filter",
+        query,
+        "--sort=-priority",
+        "--format",
+        "csv",
+        "--columns",
+        "number,title",
+        "-o",
+        str(tmp_path / "open.csv"),
+        as_user="agent1",
+    )
     assert out.returncode == 0, out.stderr
     with open(tmp_path / "open.csv", newline="", encoding="utf-8") as handle:
         rows = list(csv.reader(handle))
@@ -82,28 +105,39 @@ def test_export_records_and_roles(url, tmp_path):
     number = listed(url, "--limit", "1", as_user="user1")[0]
     mine = itsm(url, "export", "ticket", number, "-o", str(tmp_path / "t.pdf"), as_user="user1")
     assert mine.returncode == 0, mine.stderr
-    assert number in subprocess.run(["pdftotext", str(tmp_path / "t.pdf"), "-"],
-                                    capture_output=True, text=True, check=True).stdout
+    assert (
+        number
+        in subprocess.run(
+            ["pdftotext", str(tmp_path / "t.pdf"), "-"], capture_output=True, text=True, check=True
+        ).stdout
+    )
     refused = itsm(url, "export", "systems", "-o", str(tmp_path / "s.csv"), as_user="user1")
     assert refused.returncode == 1 and "may not" in refused.stderr
-    system = itsm(url, "export", "system", "AT-1001", "-o", str(tmp_path / "s.pdf"),
-                  as_user="agent1")
+    system = itsm(url, "export", "system", "AT-1001", "-o", str(tmp_path / "s.pdf"), as_user="agent1")
     assert system.returncode == 0, system.stderr
     assert not (tmp_path / "s.csv").exists()
 
 
-@pytest.mark.parametrize("args,code,message", [
-    (["export", "tickets", "-o", "/nonexistent-folder/x.pdf"], 1, "does not exist"),
-    (["export", "tickets", "-o", "x.txt"], 2, "--format"),
-    (["export", "log", "--sort", "at", "-o", "x.csv"], 1, "one order only"),
-    (["export", "tickets", "--filter", "prio:urgentest", "-o", "x.csv"], 1, "priority"),
-    (["export", "ticket", "-o", "x.pdf"], 2, "takes a number"),
-    (["export", "ticket", "INC999999", "-o", "x.pdf"], 1, "does not exist"),
-])
+@pytest.mark.parametrize(
+    "args,code,message",
+    [
+        (["export", "tickets", "-o", "/nonexistent-folder/x.pdf"], 1, "does not exist"),
+        (["export", "tickets", "-o", "x.txt"], 2, "--format"),
+        (["export", "log", "--sort", "at", "-o", "x.csv"], 1, "one order only"),
+        (["export", "tickets", "--filter", "prio:urgentest", "-o", "x.csv"], 1, "priority"),
+        (["export", "ticket", "-o", "x.pdf"], 2, "takes a number"),
+        (["export", "ticket", "INC999999", "-o", "x.pdf"], 1, "does not exist"),
+    ],
+)
 def test_export_errors_are_one_line(url, tmp_path, args, code, message):
-    result = subprocess.run([sys.executable, "-m", "itsm_tui", "--db", url, *args],
-                            capture_output=True, text=True, cwd=tmp_path, timeout=120,
-                            env={**os.environ, "PYTHONPATH": os.getcwd()})
+    result = subprocess.run(
+        [sys.executable, "-m", "itsm_tui", "--db", url, *args],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": os.getcwd()},
+    )
     assert result.returncode == code, result.stderr
     assert message in result.stderr and "Traceback" not in result.stderr
     assert not [p for p in os.listdir(tmp_path) if not p.startswith("itsm.db")]

@@ -5,12 +5,11 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
-from itsm_tui.core.store import db
-
 from sample_data import SAMPLE, needs_sample
 from test_cli import itsm
 from test_import_servicenow import expected_figures, source
+
+from itsm_tui.core.store import db
 
 DATA = Path(__file__).parents[1] / "data"
 BAD_ROWS = DATA / "servicenow_bad_rows.csv"
@@ -70,7 +69,9 @@ def test_the_imported_sample_is_reported_listed_and_exported_as_the_source_says(
     history = json.loads(report.stdout)["history"]
     assert history["opened"]["total"] == expected["tickets"]
     assert {s: n for s, n in history["opened"]["status"].items() if n} == dict(expected["states"])
-    assert list(history["opened"]["priority"].values()) == [expected["priority"].get(p, 0) for p in (1, 2, 3, 4)]
+    assert list(history["opened"]["priority"].values()) == [
+        expected["priority"].get(p, 0) for p in (1, 2, 3, 4)
+    ]
     met, breached = expected["made_sla"]
     assert history["sla_outcome"] == {"met": met, "breached": breached, "unknown": 0}
     assert history["reopened"] == expected["reopened"]

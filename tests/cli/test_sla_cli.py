@@ -7,12 +7,14 @@ import sys
 import pytest
 
 from itsm_tui.core.store import db
-from itsm_tui.core.tickets import service as tickets
 from itsm_tui.core.store.models import Ticket
+from itsm_tui.core.tickets import service as tickets
 
 
 def itsm(url, *args, as_user=None):
-    cmd = [sys.executable, "-m", "itsm_tui", "--db", url] + (["--as", as_user] if as_user else []) + list(args)
+    cmd = (
+        [sys.executable, "-m", "itsm_tui", "--db", url] + (["--as", as_user] if as_user else []) + list(args)
+    )
     env = {**os.environ, "ITSM_BCRYPT_COST": "4"}
     return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=120)
 
@@ -31,7 +33,17 @@ def test_policy_calendar_recompute_and_show(url):
     assert "24x7" in shown.stdout
     changed = itsm(url, "sla", "policy", "high", "30", "240")
     assert changed.returncode == 0, changed.stderr
-    cal = itsm(url, "sla", "calendar", "--hours", "08:00-16:00", "--timezone", "Europe/Berlin", "--holidays", "2026-12-25")
+    cal = itsm(
+        url,
+        "sla",
+        "calendar",
+        "--hours",
+        "08:00-16:00",
+        "--timezone",
+        "Europe/Berlin",
+        "--holidays",
+        "2026-12-25",
+    )
     assert cal.returncode == 0 and "08:00-16:00 Europe/Berlin, 1 holidays" in cal.stdout
     recomputed = itsm(url, "sla", "recompute")
     assert recomputed.returncode == 0 and "of 1 ticket\n" in recomputed.stdout
@@ -43,13 +55,16 @@ def test_policy_calendar_recompute_and_show(url):
     assert "alerts raised" in itsm(url, "sla", "check").stdout
 
 
-@pytest.mark.parametrize("args,message", [
-    (("sla", "calendar", "--hours", "9-5"), "working hours"),
-    (("sla", "calendar", "--timezone", "Mars/Base"), "time zone"),
-    (("sla", "policy", "urgent", "1", "2"), "priority"),
-    (("sla", "policy", "low", "0", "60"), "at least 1"),
-    (("assignment", "category", "Nowhere", "--mode", "round_robin"), "unknown category"),
-])
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (("sla", "calendar", "--hours", "9-5"), "working hours"),
+        (("sla", "calendar", "--timezone", "Mars/Base"), "time zone"),
+        (("sla", "policy", "urgent", "1", "2"), "priority"),
+        (("sla", "policy", "low", "0", "60"), "at least 1"),
+        (("assignment", "category", "Nowhere", "--mode", "round_robin"), "unknown category"),
+    ],
+)
 def test_bad_settings_are_one_clear_line(url, args, message):
     out = itsm(url, *args)
     assert out.returncode == 1 and message in out.stderr and "Traceback" not in out.stderr
@@ -62,14 +77,29 @@ def test_only_admins_change_settings(url):
 
 
 def test_assignment_commands(url):
-    assert itsm(url, "assignment", "category", "Network", "--mode", "round_robin", "--agents", "agent,agent2").returncode == 0
+    assert (
+        itsm(
+            url, "assignment", "category", "Network", "--mode", "round_robin", "--agents", "agent,agent2"
+        ).returncode
+        == 0
+    )
     assert itsm(url, "assignment", "on").returncode == 0
     away = itsm(url, "assignment", "away", "agent2", "on", as_user="agent2")
     assert away.returncode == 0 and "agent2 is away" in away.stdout
     shown = itsm(url, "assignment", "show").stdout
     assert "is on for the desk" in shown and "Network: round_robin among agent, agent2 (away)" in shown
-    made = itsm(url, "tickets", "create", "--title", "t", "--description", "d", "--category", "Network",
-                as_user="requester")
+    made = itsm(
+        url,
+        "tickets",
+        "create",
+        "--title",
+        "t",
+        "--description",
+        "d",
+        "--category",
+        "Network",
+        as_user="requester",
+    )
     assert made.returncode == 0
     db.database.connect(reuse_if_open=True)
     assert Ticket.get(Ticket.title == "t").assignee.username == "agent"

@@ -35,8 +35,14 @@ def _env(tmp_path) -> dict:
 
 def test_without_a_terminal_it_says_so_and_exits_1(desk, tmp_path):
     started = time.monotonic()
-    done = subprocess.run([sys.executable, "-m", "itsm_tui", "--db", desk], stdin=subprocess.DEVNULL,
-                          capture_output=True, text=True, timeout=30, env=_env(tmp_path))
+    done = subprocess.run(
+        [sys.executable, "-m", "itsm_tui", "--db", desk],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env=_env(tmp_path),
+    )
     assert done.returncode == 1
     assert done.stderr.strip() == "itsm-tui needs a terminal: connect with ssh -t"
     assert time.monotonic() - started < 10
@@ -46,8 +52,14 @@ def test_without_a_terminal_it_says_so_and_exits_1(desk, tmp_path):
 def test_it_ends_promptly_on_a_signal_or_a_hang_up(desk, tmp_path, ending):
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
-    app = subprocess.Popen([sys.executable, "-m", "itsm_tui", "--db", desk], stdin=slave, stdout=slave,
-                           stderr=slave, start_new_session=True, env=_env(tmp_path))
+    app = subprocess.Popen(
+        [sys.executable, "-m", "itsm_tui", "--db", desk],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        start_new_session=True,
+        env=_env(tmp_path),
+    )
     os.close(slave)
     seen = b""
     try:

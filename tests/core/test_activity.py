@@ -13,14 +13,14 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from itsm_tui.core.audit import activity
-from itsm_tui.core.store import audit
-from itsm_tui.core.people import auth, users
 from itsm_tui.core import clock, demo
-from itsm_tui.core.inventory import service as inventory
-from itsm_tui.core.tickets import service as tickets
+from itsm_tui.core.audit import activity
 from itsm_tui.core.errors import AuthError, NotFound, PermissionDenied, QueryError, ValidationError
+from itsm_tui.core.inventory import service as inventory
+from itsm_tui.core.people import auth, users
+from itsm_tui.core.store import audit
 from itsm_tui.core.store.models import AuditEntry, Department, Network, StockItem, System, User
+from itsm_tui.core.tickets import service as tickets
 from itsm_tui.core.tickets.queue import END
 
 BASE = datetime(2024, 3, 1, 8, 0)
@@ -36,16 +36,30 @@ class Log:
 
     def entries(self) -> list[dict]:
         names = {u.id: u.username for u in User.select()}
-        return [{
-            "id": e.id, "at": e.at, "actor": names.get(e.actor_id), "action": e.action,
-            "entity_type": e.entity_type, "entity_id": e.entity_id,
-            "entity_version": e.entity_version, "summary": e.summary,
-            "failed": e.action == "login_failed", "entity_name": name_of(e.entity_type, e.entity_id),
-        } for e in AuditEntry.select().order_by(AuditEntry.id)]
+        return [
+            {
+                "id": e.id,
+                "at": e.at,
+                "actor": names.get(e.actor_id),
+                "action": e.action,
+                "entity_type": e.entity_type,
+                "entity_id": e.entity_id,
+                "entity_version": e.entity_version,
+                "summary": e.summary,
+                "failed": e.action == "login_failed",
+                "entity_name": name_of(e.entity_type, e.entity_id),
+            }
+            for e in AuditEntry.select().order_by(AuditEntry.id)
+        ]
 
 
-NAMED = {"system": (System, "hostname"), "stock": (StockItem, "name"), "user": (User, "username"),
-         "department": (Department, "name"), "network": (Network, "name")}
+NAMED = {
+    "system": (System, "hostname"),
+    "stock": (StockItem, "name"),
+    "user": (User, "username"),
+    "department": (Department, "name"),
+    "network": (Network, "name"),
+}
 
 
 def name_of(entity_type: str, entity_id: int | None) -> str | None:
@@ -71,13 +85,16 @@ def log(engine, system, people) -> Log:
     ids = {}
     with clock.frozen(BASE):
         dept = inventory.create(admin, "department", {"name": "Finance"})
-        host = inventory.create(agent, "system", {"hostname": "ws-printer-01", "asset_tag": "AT-1",
-                                                  "type": "desktop", "department": "Finance"})
-        ticket = tickets.create(agent, "Printer jams", "Every job", requester="requester",
-                                system=host.id)
+        host = inventory.create(
+            agent,
+            "system",
+            {"hostname": "ws-printer-01", "asset_tag": "AT-1", "type": "desktop", "department": "Finance"},
+        )
+        ticket = tickets.create(agent, "Printer jams", "Every job", requester="requester", system=host.id)
         item = inventory.create(agent, "stock", {"name": "Toner", "quantity": 10, "unit_price": "80"})
-    ids.update(department=dept.id, system=host.id, ticket=ticket.id, ticket_number=ticket.number,
-               stock=item.id)
+    ids.update(
+        department=dept.id, system=host.id, ticket=ticket.id, ticket_number=ticket.number, stock=item.id
+    )
     with clock.frozen(BASE + timedelta(hours=1)):  # several entries share this second
         ticket = tickets.assign(supervisor, ticket.id, ticket.version, "agent")
         tickets.comment(agent, ticket.id, "On it")
@@ -95,8 +112,15 @@ def log(engine, system, people) -> Log:
     ids["second_ticket"] = second.id
     with clock.frozen(D(2024, 3, 6, 8, 0)):
         # An entry of another type with the system's id (ids of different tables coincide).
-        audit.record(admin, "update", "network", host.id, f"updated network #{host.id}: vlan (an old entry: vlan_id)",
-                     {"vlan": [10, 20]}, entity_version=2)
+        audit.record(
+            admin,
+            "update",
+            "network",
+            host.id,
+            f"updated network #{host.id}: vlan (an old entry: vlan_id)",
+            {"vlan": [10, 20]},
+            entity_version=2,
+        )
     with clock.frozen(D(2024, 3, 9, 23, 59)):
         requester2 = people["requester2"]
         users.update_user(admin, requester2.id, requester2.version, full_name="Requester Two")
@@ -112,8 +136,19 @@ def log(engine, system, people) -> Log:
 
 # --- rows and order ---------------------------------------------------------------------------
 
-ROW_KEYS = ["id", "at", "actor", "action", "entity_type", "entity_id", "entity_version", "summary",
-            "failed", "_cursor", "entity_name"]
+ROW_KEYS = [
+    "id",
+    "at",
+    "actor",
+    "action",
+    "entity_type",
+    "entity_id",
+    "entity_version",
+    "summary",
+    "failed",
+    "_cursor",
+    "entity_name",
+]
 
 
 def listed(actor, text="", batch=PAGE) -> list[dict]:
@@ -161,16 +196,21 @@ def test_agents_never_see_logins_or_user_administration(log):
 def test_requesters_may_not_read_the_log(log):
     requester = log.people["requester"]
     some_id = log.entries()[0]["id"]
-    for call in (lambda: activity.page(requester), lambda: activity.count(requester),
-                 lambda: activity.entry(requester, some_id), lambda: list(activity.iterate(requester))):
+    for call in (
+        lambda: activity.page(requester),
+        lambda: activity.count(requester),
+        lambda: activity.entry(requester, some_id),
+        lambda: list(activity.iterate(requester)),
+    ):
         with pytest.raises(PermissionDenied):
             call()
 
 
 def test_a_disabled_supervisor_reads_nothing(log):
     supervisor = log.people["supervisor"]
-    users.update_user(log.people["admin"], supervisor.id, User.get_by_id(supervisor.id).version,
-                      is_active=False)
+    users.update_user(
+        log.people["admin"], supervisor.id, User.get_by_id(supervisor.id).version, is_active=False
+    )
     with pytest.raises(PermissionDenied):
         activity.page(supervisor)
 
@@ -187,6 +227,7 @@ def test_work_entities_are_the_audit_ones():
 
 
 # --- filters ----------------------------------------------------------------------------------
+
 
 def filters(log: Log) -> list[tuple[str, object]]:
     ids = log.ids
@@ -206,17 +247,34 @@ def filters(log: Log) -> list[tuple[str, object]]:
         ("type:ticket,stock", lambda r: r["entity_type"] in ("ticket", "stock")),
         ("type:user", lambda r: r["entity_type"] == "user"),
         ("-type:ticket", lambda r: r["entity_type"] != "ticket"),
-        (f"entity:{ids['ticket_number']}", lambda r: (r["entity_type"], r["entity_id"]) == ("ticket", ids["ticket"])),
-        (f"entity:{ids['ticket_number'].lower()}", lambda r: (r["entity_type"], r["entity_id"]) == ("ticket", ids["ticket"])),
-        (f"entity:INC{ids['second_ticket']}",
-         lambda r: (r["entity_type"], r["entity_id"]) == ("ticket", ids["second_ticket"])),
+        (
+            f"entity:{ids['ticket_number']}",
+            lambda r: (r["entity_type"], r["entity_id"]) == ("ticket", ids["ticket"]),
+        ),
+        (
+            f"entity:{ids['ticket_number'].lower()}",
+            lambda r: (r["entity_type"], r["entity_id"]) == ("ticket", ids["ticket"]),
+        ),
+        (
+            f"entity:INC{ids['second_ticket']}",
+            lambda r: (r["entity_type"], r["entity_id"]) == ("ticket", ids["second_ticket"]),
+        ),
         (f"entity:{ids['system']}", lambda r: r["entity_id"] == ids["system"]),
-        (f"type:system entity:{ids['system']}",
-         lambda r: (r["entity_type"], r["entity_id"]) == ("system", ids["system"])),
-        (f"entity:{ids['stock']},{ids['ticket_number']}",
-         lambda r: r["entity_id"] == ids["stock"] or (r["entity_type"], r["entity_id"]) == ("ticket", ids["ticket"])),
-        (f"-entity:{ids['ticket_number']}",
-         lambda r: (r["entity_type"], r["entity_id"]) != ("ticket", ids["ticket"])),
+        (
+            f"type:system entity:{ids['system']}",
+            lambda r: (r["entity_type"], r["entity_id"]) == ("system", ids["system"]),
+        ),
+        (
+            f"entity:{ids['stock']},{ids['ticket_number']}",
+            lambda r: (
+                r["entity_id"] == ids["stock"]
+                or (r["entity_type"], r["entity_id"]) == ("ticket", ids["ticket"])
+            ),
+        ),
+        (
+            f"-entity:{ids['ticket_number']}",
+            lambda r: (r["entity_type"], r["entity_id"]) != ("ticket", ids["ticket"]),
+        ),
         ("at:2024-03-05", lambda r: D(2024, 3, 5) <= r["at"] < D(2024, 3, 6)),
         ("date:2024-03-01..2024-03-03", lambda r: D(2024, 3, 1) <= r["at"] < D(2024, 3, 4)),
         ("at:>2024-03-05", lambda r: r["at"] >= D(2024, 3, 6)),
@@ -234,11 +292,23 @@ def filters(log: Log) -> list[tuple[str, object]]:
         (ids["ticket_number"], lambda r: ids["ticket_number"].lower() in r["summary"].lower()),
         ("-inc", lambda r: "inc" not in r["summary"].lower()),
         ("_", lambda r: "_" in r["summary"]),
-        ("actor:agent type:ticket -action:comment at:<2024-03-06",
-         lambda r: r["actor"] == "agent" and r["entity_type"] == "ticket" and r["action"] != "comment"
-         and r["at"] < D(2024, 3, 6)),
-        ("is:failed actor:none at:2024-03-03", lambda r: r["action"] == "login_failed"
-         and r["actor"] is None and D(2024, 3, 3) <= r["at"] < D(2024, 3, 4)),
+        (
+            "actor:agent type:ticket -action:comment at:<2024-03-06",
+            lambda r: (
+                r["actor"] == "agent"
+                and r["entity_type"] == "ticket"
+                and r["action"] != "comment"
+                and r["at"] < D(2024, 3, 6)
+            ),
+        ),
+        (
+            "is:failed actor:none at:2024-03-03",
+            lambda r: (
+                r["action"] == "login_failed"
+                and r["actor"] is None
+                and D(2024, 3, 3) <= r["at"] < D(2024, 3, 4)
+            ),
+        ),
     ]
 
 
@@ -273,19 +343,22 @@ def test_an_unknown_id_matches_nothing(log):
     assert activity.count(supervisor, "entity:INC000987654") == 0
 
 
-@pytest.mark.parametrize("text, culprit", [
-    ("actor:agent,ghost", "ghost"),
-    ("-actor:Nobody", "Nobody"),
-    ("entity:abc", "abc"),
-    ("entity:12,INC12x", "INC12x"),
-    ("entity:-5", "-5"),
-    ("entity:99999999999", "99999999999"),
-    ("is:foo", "foo"),
-    ("is:login,lgoin", "lgoin"),
-    ("at:2024-02-30", "2024-02-30"),
-    ("at:2024-03-01,2024-03-02", "2024-03-02"),
-    ("date:soon", "soon"),
-])
+@pytest.mark.parametrize(
+    "text, culprit",
+    [
+        ("actor:agent,ghost", "ghost"),
+        ("-actor:Nobody", "Nobody"),
+        ("entity:abc", "abc"),
+        ("entity:12,INC12x", "INC12x"),
+        ("entity:-5", "-5"),
+        ("entity:99999999999", "99999999999"),
+        ("is:foo", "foo"),
+        ("is:login,lgoin", "lgoin"),
+        ("at:2024-02-30", "2024-02-30"),
+        ("at:2024-03-01,2024-03-02", "2024-03-02"),
+        ("date:soon", "soon"),
+    ],
+)
 def test_bad_values_point_at_the_value(log, text, culprit):
     supervisor = log.people["supervisor"]
     for call in (lambda: activity.count(supervisor, text), lambda: activity.page(supervisor, text)):
@@ -294,9 +367,16 @@ def test_bad_values_point_at_the_value(log, text, culprit):
         assert info.value.position == text.rindex(culprit), info.value
 
 
-@pytest.mark.parametrize("text, position", [
-    ("colour:red", 0), ("vpn -status:open", 5), ('"unterminated', 0), ("actor:", 6), ("-", 0),
-])
+@pytest.mark.parametrize(
+    "text, position",
+    [
+        ("colour:red", 0),
+        ("vpn -status:open", 5),
+        ('"unterminated', 0),
+        ("actor:", 6),
+        ("-", 0),
+    ],
+)
 def test_malformed_filters_raise(log, text, position):
     with pytest.raises(QueryError) as info:
         activity.page(log.people["supervisor"], text)
@@ -306,6 +386,7 @@ def test_malformed_filters_raise(log, text, position):
 
 
 # --- paging -----------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("role", ["supervisor", "agent"])
 @pytest.mark.parametrize("text", ["", "-action:comment", "type:ticket", "actor:agent,none"])
@@ -331,7 +412,7 @@ def test_keyset_pagination(log, role, text):
     if len(expected) > 3 * PAGE:
         middle = activity.page(actor, text, limit=3 * PAGE).rows[2 * PAGE]
         back = activity.page(actor, text, before=middle["_cursor"], limit=PAGE)
-        assert [r["id"] for r in back.rows] == expected[PAGE:2 * PAGE] and back.has_more
+        assert [r["id"] for r in back.rows] == expected[PAGE : 2 * PAGE] and back.has_more
 
 
 def test_entries_are_labelled_by_the_records_current_name(log):
@@ -343,8 +424,12 @@ def test_entries_are_labelled_by_the_records_current_name(log):
     item = StockItem.get_by_id(log.ids["stock"])
     inventory.delete(admin, "stock", item.id, item.version)
     rows = listed(supervisor)
-    labels = {(r["entity_type"], r["entity_id"]): activity.entity_label(r["entity_type"], r["entity_id"], r["entity_name"])
-              for r in rows}
+    labels = {
+        (r["entity_type"], r["entity_id"]): activity.entity_label(
+            r["entity_type"], r["entity_id"], r["entity_name"]
+        )
+        for r in rows
+    }
     assert labels[("system", host.id)] == "system ws-renamed"
     assert labels[("stock", item.id)] == f"stock #{item.id}"
     assert labels[("ticket", log.ids["ticket"])] == log.ids["ticket_number"]
@@ -356,10 +441,14 @@ def test_entries_are_labelled_by_the_records_current_name(log):
 
 # --- one entry --------------------------------------------------------------------------------
 
+
 def test_entry_with_its_changes(log):
     agent = log.people["agent"]
-    raw = AuditEntry.get((AuditEntry.entity_type == "ticket") & (AuditEntry.entity_id == log.ids["ticket"])
-                         & (AuditEntry.actor == log.people["supervisor"].id))
+    raw = AuditEntry.get(
+        (AuditEntry.entity_type == "ticket")
+        & (AuditEntry.entity_id == log.ids["ticket"])
+        & (AuditEntry.actor == log.people["supervisor"].id)
+    )
     found, changes = activity.entry(agent, raw.id)
     assert found.id == raw.id and found.actor.username == "supervisor"
     assert changes["assignee"] == [None, "agent"]  # the name, not the user's id
@@ -372,8 +461,11 @@ def test_the_log_shows_words_not_internals(people):
     agent = people["agent"]
     t = tickets.create(agent, "Slow", "d", impact="medium", urgency="medium")  # priority Medium
     t = tickets.update(agent, t.id, t.version, impact="high")
-    entries = list(AuditEntry.select().where((AuditEntry.entity_type == "ticket") & (AuditEntry.action == "update"))
-                   .order_by(AuditEntry.id))
+    entries = list(
+        AuditEntry.select()
+        .where((AuditEntry.entity_type == "ticket") & (AuditEntry.action == "update"))
+        .order_by(AuditEntry.id)
+    )
     words = activity.changes_in_words(entries[0])
     assert words["impact"] == ["Medium", "High"] and words["priority"] == ["Medium", "High"]
     assert not any("_" in field for field in words)  # e.g. resolution_risk_at, priority_overridden
@@ -383,6 +475,7 @@ def test_the_log_shows_words_not_internals(people):
     assert activity.action_label("some_new_action") == "Some new action"
     away = users.create_user(people["admin"], "agent9", "agent")
     from itsm_tui.core.tickets import assignment
+
     assignment.set_away(away, "agent9", True)
     flag = AuditEntry.select().where(AuditEntry.entity_type == "user").order_by(AuditEntry.id.desc()).first()
     assert activity.changes_in_words(flag)["away"] == ["no", "yes"]
@@ -414,6 +507,7 @@ def test_hidden_and_missing_entries_are_not_found(log):
 
 # --- bulk data --------------------------------------------------------------------------------
 
+
 def test_seed_bulk_log(engine, system, people):
     tickets.create(people["agent"], "t", "d")
     before = AuditEntry.select().count()
@@ -440,8 +534,9 @@ def test_seed_bulk_log(engine, system, people):
         assert activity.count(supervisor, "is:failed") == len(failed)
         assert activity.count(supervisor) == AuditEntry.select().count()
         top = activity.page(supervisor, limit=3).rows
-        assert [r["id"] for r in top] == newest_first([
-            {"id": e.id, "at": e.at} for e in AuditEntry.select()])[:3]
+        assert [r["id"] for r in top] == newest_first(
+            [{"id": e.id, "at": e.at} for e in AuditEntry.select()]
+        )[:3]
 
 
 def test_seed_bulk_log_needs_the_right(engine, people):
@@ -458,8 +553,9 @@ def test_type_filters_page_alike_whichever_index_serves_them(log, monkeypatch, f
     monkeypatch.setattr(activity, "FEW", few)
     supervisor = log.people["supervisor"]
     for text in ("type:ticket", "type:system,stock", "type:ticket -actor:agent"):
-        expected = newest_first([e for e in log.entries() if e["id"] in
-                                 {r["id"] for r in listed(supervisor, text, batch=1000)}])
+        expected = newest_first(
+            [e for e in log.entries() if e["id"] in {r["id"] for r in listed(supervisor, text, batch=1000)}]
+        )
         assert listed(supervisor, text, batch=3) == listed(supervisor, text, batch=1000)
         assert [r["id"] for r in listed(supervisor, text, batch=3)] == expected
         back, cursor = [], END

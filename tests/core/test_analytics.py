@@ -9,10 +9,11 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from itsm_tui.core.tickets import analytics, queue, sla, service as tickets
 from itsm_tui.core import clock
 from itsm_tui.core.errors import PermissionDenied, ValidationError
 from itsm_tui.core.store.models import OPEN_STATUSES, PRIORITY_NAMES, STATUSES, Ticket, User
+from itsm_tui.core.tickets import analytics, queue, sla
+from itsm_tui.core.tickets import service as tickets
 
 NOW = datetime(2026, 3, 20, 12, 0)
 
@@ -24,12 +25,27 @@ def build_desk(people, now=NOW, count=70):
     for i in range(count):
         created = now - timedelta(minutes=rng.randint(5, 40 * 24 * 60))
         with clock.frozen(created):
-            t = tickets.create(people["requester"], f"Ticket {i}", "d", category=rng.choice(["Network", "Hardware", "Access"]),
-                               impact=rng.randint(1, 3), urgency=rng.randint(1, 3))
-        steps = rng.choice([[], ["assign"], ["assign", "comment"], ["assign", "in_progress"],
-                            ["assign", "waiting_on_user"], ["assign", "in_progress", "resolved"],
-                            ["assign", "resolved", "closed"], ["resolved", "in_progress"],
-                            ["assign", "waiting_on_vendor", "in_progress", "resolved"]])
+            t = tickets.create(
+                people["requester"],
+                f"Ticket {i}",
+                "d",
+                category=rng.choice(["Network", "Hardware", "Access"]),
+                impact=rng.randint(1, 3),
+                urgency=rng.randint(1, 3),
+            )
+        steps = rng.choice(
+            [
+                [],
+                ["assign"],
+                ["assign", "comment"],
+                ["assign", "in_progress"],
+                ["assign", "waiting_on_user"],
+                ["assign", "in_progress", "resolved"],
+                ["assign", "resolved", "closed"],
+                ["resolved", "in_progress"],
+                ["assign", "waiting_on_vendor", "in_progress", "resolved"],
+            ]
+        )
         moment, agent = created, rng.choice(agents)
         for step in steps:
             moment = min(now, moment + timedelta(minutes=rng.randint(1, 3 * 24 * 60)))
@@ -39,7 +55,9 @@ def build_desk(people, now=NOW, count=70):
                 elif step == "comment":
                     tickets.comment(agent, t.id, "looking")
                 else:
-                    t = tickets.change_status(agent, t.id, t.version, step, "done" if step == "resolved" else None)
+                    t = tickets.change_status(
+                        agent, t.id, t.version, step, "done" if step == "resolved" else None
+                    )
 
 
 def in_scope(rows, agent=None):
@@ -52,7 +70,10 @@ def expected_state(t, now):
     pending = {"response": t.first_response_at is None, "resolution": True}
     moment = {"response": now, "resolution": t.sla_paused_at or now}
     due = {"response": t.response_due, "resolution": t.resolution_due}
-    risk = {"response": t.response_risk_at or t.response_due, "resolution": t.resolution_risk_at or t.resolution_due}
+    risk = {
+        "response": t.response_risk_at or t.response_due,
+        "resolution": t.resolution_risk_at or t.resolution_due,
+    }
     per = {}
     for target in ("response", "resolution"):
         if pending[target] and moment[target] > due[target]:
@@ -68,12 +89,22 @@ def expected_state(t, now):
 def independent(rows, now, start, end, agent=None, day_starts=None):
     rows = in_scope(rows, agent)
     open_rows = [t for t in rows if t.status in OPEN_STATUSES]
-    names = {c.id: c.name for c in __import__("itsm_tui.core.store.models", fromlist=["Category"]).Category.select()}
+    names = {
+        c.id: c.name
+        for c in __import__("itsm_tui.core.store.models", fromlist=["Category"]).Category.select()
+    }
     age = Counter()
     for t in open_rows:
         years = now - t.created_at
-        age["<1d" if years < timedelta(days=1) else "1-3d" if years < timedelta(days=3)
-            else "3-7d" if years < timedelta(days=7) else ">7d"] += 1
+        age[
+            "<1d"
+            if years < timedelta(days=1)
+            else "1-3d"
+            if years < timedelta(days=3)
+            else "3-7d"
+            if years < timedelta(days=7)
+            else ">7d"
+        ] += 1
     states, per_target = Counter(), {"response": Counter(), "resolution": Counter()}
     for t in open_rows:
         worst, per = expected_state(t, now)
@@ -85,7 +116,11 @@ def independent(rows, now, start, end, agent=None, day_starts=None):
     def share(field):
         met = sum(1 for t in period if getattr(t, field) is True)
         missed = sum(1 for t in period if getattr(t, field) is False)
-        return {"met": met, "breached": missed, "percent": round(100 * met / (met + missed), 1) if met + missed else None}
+        return {
+            "met": met,
+            "breached": missed,
+            "percent": round(100 * met / (met + missed), 1) if met + missed else None,
+        }
 
     workload = {}
     for user_id in {t.assignee_id for t in rows if t.assignee_id}:
@@ -94,15 +129,21 @@ def independent(rows, now, start, end, agent=None, day_starts=None):
         workload[User.get_by_id(user_id).username] = {
             "open": sum(t.status in OPEN_STATUSES for t in mine),
             "in_progress": sum(t.status == "in_progress" for t in mine),
-            "resolved": len(done), "median": statistics.median(done) / 3600 if done else None}
+            "resolved": len(done),
+            "median": statistics.median(done) / 3600 if done else None,
+        }
     daily = []
     for k in range(30):
         a, b = day_starts[k], day_starts[k + 1]
-        daily.append({
-            "opened": sum(a <= t.created_at < b for t in rows),
-            "resolved": sum(t.resolved_at is not None and a <= t.resolved_at < b for t in rows),
-            "backlog": sum(t.created_at < b and (t.resolved_at is None or t.resolved_at >= b) for t in rows),
-        })
+        daily.append(
+            {
+                "opened": sum(a <= t.created_at < b for t in rows),
+                "resolved": sum(t.resolved_at is not None and a <= t.resolved_at < b for t in rows),
+                "backlog": sum(
+                    t.created_at < b and (t.resolved_at is None or t.resolved_at >= b) for t in rows
+                ),
+            }
+        )
     return {
         "status": {s: sum(t.status == s for t in rows) for s in STATUSES},
         "priority": {PRIORITY_NAMES[p]: sum(t.priority == p for t in open_rows) for p in PRIORITY_NAMES},
@@ -112,7 +153,8 @@ def independent(rows, now, start, end, agent=None, day_starts=None):
         "sla": {s: states[s] for s in sla.STATES},
         "per_target": {target: {s: c[s] for s in sla.STATES} for target, c in per_target.items()},
         "compliance": {"response": share("response_met"), "resolution": share("resolution_met")},
-        "workload": workload, "daily": daily,
+        "workload": workload,
+        "daily": daily,
     }
 
 
@@ -120,8 +162,11 @@ def check(figures, rows, now, agent=None):
     start, end = (datetime.fromisoformat(figures["period"][k]) for k in ("from", "to"))
     cal = sla.calendar()
     firsts = [sla.to_utc(cal, datetime.fromisoformat(d["day"])) for d in figures["daily"]]
-    firsts.append(firsts[-1] + timedelta(days=1) if cal.timezone == "UTC" else
-                  sla.to_utc(cal, datetime.fromisoformat(figures["daily"][-1]["day"]) + timedelta(days=1)))
+    firsts.append(
+        firsts[-1] + timedelta(days=1)
+        if cal.timezone == "UTC"
+        else sla.to_utc(cal, datetime.fromisoformat(figures["daily"][-1]["day"]) + timedelta(days=1))
+    )
     want = independent(rows, now, start, end, agent, firsts)
     assert figures["totals"]["status"] == want["status"]
     assert figures["totals"]["priority"] == want["priority"]
@@ -134,7 +179,11 @@ def check(figures, rows, now, agent=None):
     got = {r["agent"]: r for r in figures["workload"]}
     for username, w in want["workload"].items():
         row = got[username]
-        assert (row["open"], row["in_progress"], row["resolved"]) == (w["open"], w["in_progress"], w["resolved"])
+        assert (row["open"], row["in_progress"], row["resolved"]) == (
+            w["open"],
+            w["in_progress"],
+            w["resolved"],
+        )
         if w["median"] is None:
             assert row["median_hours"] is None
         else:
@@ -162,7 +211,10 @@ def test_period_bounds(people):
     assert analytics.period_range("today", NOW, cal)[1:] == (datetime(2026, 3, 20), NOW)
     assert analytics.period_range("7d", NOW, cal)[1] == NOW - timedelta(days=7)
     assert analytics.period_range("quarter", NOW, cal)[1] == datetime(2026, 1, 1)
-    assert analytics.period_range("2026-02-01..2026-02-28", NOW, cal)[1:] == (datetime(2026, 2, 1), datetime(2026, 3, 1))
+    assert analytics.period_range("2026-02-01..2026-02-28", NOW, cal)[1:] == (
+        datetime(2026, 2, 1),
+        datetime(2026, 3, 1),
+    )
     berlin = sla.Calendar.from_json({"mode": "24x7", "timezone": "Europe/Berlin"})
     assert analytics.period_range("today", NOW, berlin)[1] == datetime(2026, 3, 19, 23, 0)  # midnight CET
     for bad in ("yesterday", "2026-03-10..2026-03-01", "2026-02-30..2026-03-01"):
@@ -219,24 +271,38 @@ def test_figures_move_when_time_passes_and_when_an_operator_acts(people):
 
 
 def test_report_analytics_cli_prints_the_same_figures(engine, people):
+    import os
     import subprocess
     import sys
-    import os
 
     from itsm_tui.core.store import db
 
     build_desk(people, now=clock.now(), count=30)
     db.database.close()
     env = {**os.environ, "ITSM_BCRYPT_COST": "4"}
-    run = lambda *a: subprocess.run([sys.executable, "-m", "itsm_tui", "--db", engine, *a],  # noqa: E731
-                                    capture_output=True, text=True, env=env, timeout=120)
+
+    def run(*a):
+        return subprocess.run(
+            [sys.executable, "-m", "itsm_tui", "--db", engine, *a],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+        )
+
     out = run("--as", "supervisor", "report", "analytics", "--period", "7d", "--format", "json")
     assert out.returncode == 0, out.stderr
     printed = json.loads(out.stdout)
     db.database.connect(reuse_if_open=True)
-    assert printed == analytics.figures(people["supervisor"], "7d", now=datetime.fromisoformat(printed["generated_at"]))
+    assert printed == analytics.figures(
+        people["supervisor"], "7d", now=datetime.fromisoformat(printed["generated_at"])
+    )
     table = run("--as", "agent", "report", "analytics", "--period", "today")
-    assert table.returncode == 0 and "Analytics for agent agent" in table.stdout and "Open by age" in table.stdout
+    assert (
+        table.returncode == 0
+        and "Analytics for agent agent" in table.stdout
+        and "Open by age" in table.stdout
+    )
     denied = run("--as", "requester", "report", "analytics")
     assert denied.returncode == 1 and "may not" in denied.stderr and "Traceback" not in denied.stderr
     bad = run("report", "analytics", "--period", "fortnight")
@@ -245,6 +311,7 @@ def test_report_analytics_cli_prints_the_same_figures(engine, people):
 
 def expected_history(rows, start, end) -> dict:
     """The history part written out again over the ticket rows, in Python."""
+
     def inside(moment):
         return moment is not None and start <= moment < end
 
@@ -255,20 +322,26 @@ def expected_history(rows, start, end) -> dict:
     resolved = [t for t in rows if inside(t.resolved_at)]
     closed = [t for t in rows if inside(t.closed_at)]
     hours = sorted((t.resolved_at - t.created_at).total_seconds() / 3600 for t in resolved)
-    finished = [t for t in rows if t.status in ("resolved", "closed")
-                and inside(t.resolved_at or t.closed_at or t.updated_at)]
+    finished = [
+        t
+        for t in rows
+        if t.status in ("resolved", "closed") and inside(t.resolved_at or t.closed_at or t.updated_at)
+    ]
     return {
         "totals": (len(opened), len(resolved), len(closed)),
         "opened_priority": {PRIORITY_NAMES[p]: n for p, n in by(opened, lambda t: t.priority).items()},
         "closed_status": dict(by(closed, lambda t: t.status)),
-        "resolved_assignee": dict(by(resolved, lambda t: t.assignee.username if t.assignee else "(unassigned)")),
+        "resolved_assignee": dict(
+            by(resolved, lambda t: t.assignee.username if t.assignee else "(unassigned)")
+        ),
         "count": len(hours),
         "median": statistics.median(hours) if hours else None,
         "p90": hours[-(-9 * len(hours) // 10) - 1] if hours else None,  # nearest rank
         "mean": statistics.mean(hours) if hours else None,
         "reopened": sum(1 for t in opened if t.reopen_count),
-        "outcome": dict(Counter({True: "met", False: "breached", None: "unknown"}[t.resolution_met]
-                                for t in finished)),
+        "outcome": dict(
+            Counter({True: "met", False: "breached", None: "unknown"}[t.resolution_met] for t in finished)
+        ),
     }
 
 
@@ -293,6 +366,7 @@ def test_history_figures_equal_an_independent_computation(people, period):
     trend = f["trend"]
     assert sum(r["opened"] for r in trend["rows"]) == want["totals"][0]
     assert sum(r["resolved"] for r in trend["rows"]) == want["totals"][1]
+
     def finished_before(t, moment):
         done = t.resolved_at or t.closed_at
         return done is not None and done < moment
@@ -310,7 +384,9 @@ def test_trend_buckets_follow_the_period_length():
     bucket, bounds = analytics.trend_bounds(start, start + timedelta(days=10), cal)
     assert bucket == "day" and len(bounds) == 11
     bucket, bounds = analytics.trend_bounds(start, start + timedelta(days=100), cal)
-    assert bucket == "week" and bounds[1] == datetime(2026, 1, 12) and bounds[-1] == start + timedelta(days=100)
+    assert (
+        bucket == "week" and bounds[1] == datetime(2026, 1, 12) and bounds[-1] == start + timedelta(days=100)
+    )
     bucket, bounds = analytics.trend_bounds(start, datetime(2027, 3, 1), cal)
     assert bucket == "month" and bounds[1:3] == [datetime(2026, 2, 1), datetime(2026, 3, 1)]
     assert bounds[-2:] == [datetime(2027, 2, 1), datetime(2027, 3, 1)]
@@ -350,7 +426,9 @@ def test_period_figures_read_the_ticket_table_through_indexes(people, monkeypatc
     assert len(on_tickets) > 20
     for sql, params in on_tickets:
         if is_mysql():
-            plan = [row for row in database.execute_sql("EXPLAIN " + sql, params).fetchall() if row[2] == "t1"]
+            plan = [
+                row for row in database.execute_sql("EXPLAIN " + sql, params).fetchall() if row[2] == "t1"
+            ]
             assert all(row[3] != "ALL" for row in plan), (sql, plan)
         else:
             plan = [row[-1] for row in database.execute_sql("EXPLAIN QUERY PLAN " + sql, params).fetchall()]

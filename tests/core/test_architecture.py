@@ -16,8 +16,9 @@ def _modules(package) -> list[str]:
 
 
 def test_core_and_reports_never_import_textual():
-    modules = (_modules(itsm_tui.core) + _modules(itsm_tui.reports) + _modules(itsm_tui.importers)
-               + ["itsm_tui.cli"])
+    modules = (
+        _modules(itsm_tui.core) + _modules(itsm_tui.reports) + _modules(itsm_tui.importers) + ["itsm_tui.cli"]
+    )
     assert "itsm_tui.core.tickets.service" in modules  # the walk really found the core
     code = (
         "import importlib, sys\n"
@@ -38,8 +39,9 @@ while not (ROOT / "pyproject.toml").exists():  # the repository root, wherever t
 def test_the_import_contracts_hold():
     """pyproject.toml's [tool.importlinter] contracts: the layers, and no UI in the core, exporters
     or importers (ARCHITECTURE.md)."""
-    result = subprocess.run([str(Path(sys.executable).with_name("lint-imports"))], cwd=ROOT,
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [str(Path(sys.executable).with_name("lint-imports"))], cwd=ROOT, capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -96,8 +98,9 @@ def test_no_import_inside_a_function_hides_a_cycle():
     pymysql, a CLI command's services), never break a cycle the layout should not have."""
     edges, late = _imports()
     assert late, "the walk found no function-level import at all"
-    hidden = sorted(f"{a} imports {b} in a function, and {b} leads back to {a}"
-                    for a, b in late if _reaches(edges, b, a))
+    hidden = sorted(
+        f"{a} imports {b} in a function, and {b} leads back to {a}" for a, b in late if _reaches(edges, b, a)
+    )
     assert not hidden, "\n".join(hidden)
 
 
@@ -109,8 +112,11 @@ def test_no_cycle_between_the_core_packages():
     def part(module: str) -> str:
         return ".".join(module.split(".")[:3])
 
-    core = {(part(a), part(b)) for a, b in edges
-            if a.startswith("itsm_tui.core.") and b.startswith("itsm_tui.core.") and part(a) != part(b)}
+    core = {
+        (part(a), part(b))
+        for a, b in edges
+        if a.startswith("itsm_tui.core.") and b.startswith("itsm_tui.core.") and part(a) != part(b)
+    }
     assert ("itsm_tui.core.tickets", "itsm_tui.core.store") in core  # the walk really found the core
     cycles = sorted(f"{a} <-> {b}" for a, b in core if _reaches(core, b, a))
     assert not cycles, "\n".join(cycles)

@@ -14,17 +14,26 @@ from decimal import Decimal
 
 import pytest
 
-from itsm_tui.core.inventory import lists as assets, service as inventory
 from itsm_tui.core import clock, demo
-from itsm_tui.core.tickets import service as tickets
-from itsm_tui.core.people import users
-from itsm_tui.core.inventory.lists import AssetSort
 from itsm_tui.core.errors import NotFound, PermissionDenied, QueryError, ValidationError
+from itsm_tui.core.inventory import lists as assets
+from itsm_tui.core.inventory import service as inventory
+from itsm_tui.core.inventory.lists import AssetSort
+from itsm_tui.core.people import users
 from itsm_tui.core.store.models import (
-    ASSET_STATUSES, PERIPHERAL_KINDS, SYSTEM_TYPES, AuditEntry, Department, Network, Peripheral,
-    StockItem, System, User,
+    ASSET_STATUSES,
+    PERIPHERAL_KINDS,
+    SYSTEM_TYPES,
+    AuditEntry,
+    Department,
+    Network,
+    Peripheral,
+    StockItem,
+    System,
+    User,
 )
 from itsm_tui.core.store.natural import natural_key
+from itsm_tui.core.tickets import service as tickets
 from itsm_tui.core.tickets.queue import END
 
 BASE = datetime(2026, 1, 5, 9, 0)
@@ -35,12 +44,21 @@ N_SYSTEMS = 24
 N_PERIPHERALS = 14
 
 DEPARTMENTS = ("Finance", "sales", "Électronique", "Legal")  # Legal stays empty
-NETWORKS = (("Office LAN", "10.10.0.0/22", 10, "HQ"), ("Datacenter", "10.20.0.0/24", None, None),
-            ("guest wi-fi", "192.168.50.0/24", 50, "HQ, all floors"))
+NETWORKS = (
+    ("Office LAN", "10.10.0.0/22", 10, "HQ"),
+    ("Datacenter", "10.20.0.0/24", None, None),
+    ("guest wi-fi", "192.168.50.0/24", 50, "HQ, all floors"),
+)
 STOCK = (  # name, quantity, unit price, reorder level
-    ("USB-C charger", 24, "39.90", 10), ("toner 26A", 6, "89.00", 8), ("Keyboard", 5, "24.50", 5),
-    ("mouse", 30, "19.99", 10), ("HDMI cable", 40, "7.50", 15), ("DisplayPort cable", 0, "9.90", 0),
-    ("Cable tie pack", 10, "3.00", 2), ("Sticker roll", 100, "0.30", 2), ("SSD 1TB", 3, "0.10", 4),
+    ("USB-C charger", 24, "39.90", 10),
+    ("toner 26A", 6, "89.00", 8),
+    ("Keyboard", 5, "24.50", 5),
+    ("mouse", 30, "19.99", 10),
+    ("HDMI cable", 40, "7.50", 15),
+    ("DisplayPort cable", 0, "9.90", 0),
+    ("Cable tie pack", 10, "3.00", 2),
+    ("Sticker roll", 100, "0.30", 2),
+    ("SSD 1TB", 3, "0.10", 4),
 )
 
 
@@ -56,11 +74,14 @@ def system_values(i: int, names: dict) -> dict:
         ip = f"172.16.{i}.9"  # an IP without a network
     warranty = None if i % 5 == 2 else date(2025, 9, 1) + timedelta(days=41 * i)
     return {
-        "hostname": f"{prefix}-{i:03d}", "asset_tag": f"AT-{1000 + i * 37 % 101}",
-        "type": SYSTEM_TYPES[i % 5], "manufacturer": ("Dell", "Lenovo", "HP")[i % 3],
+        "hostname": f"{prefix}-{i:03d}",
+        "asset_tag": f"AT-{1000 + i * 37 % 101}",
+        "type": SYSTEM_TYPES[i % 5],
+        "manufacturer": ("Dell", "Lenovo", "HP")[i % 3],
         "model_name": f"Model {i % 4}",
         "serial": {5: "SN_50%X", 6: "SN5050X"}.get(i, f"SN{i * 7919 % 100000:05d}" if i % 6 else None),
-        "os": ("Windows 11", "Debian 12", None)[i % 3], "ip": ip,
+        "os": ("Windows 11", "Debian 12", None)[i % 3],
+        "ip": ip,
         "mac": f"aa:bb:cc:00:{i:02x}:{i * 3 % 256:02x}" if i % 4 else None,
         "department": (names["Finance"], names["sales"], names["Électronique"], None)[i % 4],
         "network": net,
@@ -94,24 +115,34 @@ def world(engine, system, people) -> World:
         for name in DEPARTMENTS:
             names[name] = inventory.create(system, "department", {"name": name}).id
         for name, cidr, vlan, location in NETWORKS:
-            names[name] = inventory.create(system, "network", {"name": name, "cidr": cidr, "vlan": vlan,
-                                                               "location": location}).id
+            names[name] = inventory.create(
+                system, "network", {"name": name, "cidr": cidr, "vlan": vlan, "location": location}
+            ).id
         names["alice"] = users.create_user(system, "alice", "requester", department="Finance").id
         names["bob"] = users.create_user(system, "bob", "requester", department="sales").id
         made = [inventory.create(system, "system", system_values(i, names)) for i in range(N_SYSTEMS)]
         for i in range(N_PERIPHERALS):
             kind = PERIPHERAL_KINDS[i % len(PERIPHERAL_KINDS)]
-            inventory.create(system, "peripheral", {
-                "name": f"{kind.title() if i % 2 else kind} {i}", "kind": kind,
-                "asset_tag": f"PR-{3000 + i * 13 % 29}", "serial": f"PS{i:03d}" if i % 4 else None,
-                "system": made[i % 4].id if i % 3 else None,
-                "department": (names["Finance"], None, names["sales"])[i % 3],
-                "network": (names["Office LAN"], names["Datacenter"], None, None)[i % 4],
-                "status": ASSET_STATUSES[i % 4],
-            })
+            inventory.create(
+                system,
+                "peripheral",
+                {
+                    "name": f"{kind.title() if i % 2 else kind} {i}",
+                    "kind": kind,
+                    "asset_tag": f"PR-{3000 + i * 13 % 29}",
+                    "serial": f"PS{i:03d}" if i % 4 else None,
+                    "system": made[i % 4].id if i % 3 else None,
+                    "department": (names["Finance"], None, names["sales"])[i % 3],
+                    "network": (names["Office LAN"], names["Datacenter"], None, None)[i % 4],
+                    "status": ASSET_STATUSES[i % 4],
+                },
+            )
         for name, quantity, price, reorder in STOCK:
-            inventory.create(system, "stock", {"name": name, "quantity": quantity,
-                                               "unit_price": price, "reorder_level": reorder})
+            inventory.create(
+                system,
+                "stock",
+                {"name": name, "quantity": quantity, "unit_price": price, "reorder_level": reorder},
+            )
     agent = people["agent"]
     made_tickets = {}
     with clock.frozen(BASE + timedelta(days=1)):
@@ -120,8 +151,9 @@ def world(engine, system, people) -> World:
         moved = tickets.create(agent, "Screen flickers", "on and off", requester="bob", system=made[0].id)
         made_tickets["moved"] = tickets.update(agent, moved.id, moved.version, system=made[1].id)
     with clock.frozen(BASE + timedelta(days=3)):
-        made_tickets["new"] = tickets.create(agent, "Disk full", "C: at 100%", requester="alice",
-                                             system=made[0].id)
+        made_tickets["new"] = tickets.create(
+            agent, "Disk full", "C: at 100%", requester="alice", system=made[0].id
+        )
         tickets.create(agent, "No asset", "nothing linked", requester="bob")
     with clock.frozen(BASE + timedelta(days=4)):
         s0 = System.get_by_id(made[0].id)
@@ -132,49 +164,95 @@ def world(engine, system, people) -> World:
 
 # --- the expected rows, read back with plain peewee ------------------------------------------
 
+
 def expected_rows(kind: str) -> list[dict]:
     depts = {d.id: d.name for d in Department.select()}
     nets = {n.id: n.name for n in Network.select()}
     if kind == "system":
         names = {u.id: u.username for u in User.select()}
-        return [{
-            "id": s.id, "version": s.version, "hostname": s.hostname, "asset_tag": s.asset_tag,
-            "type": s.type, "ip": s.ip, "mac": s.mac, "manufacturer": s.manufacturer,
-            "model_name": s.model_name, "serial": s.serial, "os": s.os,
-            "department": depts.get(s.department_id), "network": nets.get(s.network_id),
-            "assigned_user": names.get(s.assigned_user_id), "status": s.status,
-            "purchase_date": s.purchase_date, "warranty_end": s.warranty_end, "notes": s.notes,
-        } for s in System.select().order_by(System.id)]
+        return [
+            {
+                "id": s.id,
+                "version": s.version,
+                "hostname": s.hostname,
+                "asset_tag": s.asset_tag,
+                "type": s.type,
+                "ip": s.ip,
+                "mac": s.mac,
+                "manufacturer": s.manufacturer,
+                "model_name": s.model_name,
+                "serial": s.serial,
+                "os": s.os,
+                "department": depts.get(s.department_id),
+                "network": nets.get(s.network_id),
+                "assigned_user": names.get(s.assigned_user_id),
+                "status": s.status,
+                "purchase_date": s.purchase_date,
+                "warranty_end": s.warranty_end,
+                "notes": s.notes,
+            }
+            for s in System.select().order_by(System.id)
+        ]
     if kind == "peripheral":
         hosts = {s.id: s.hostname for s in System.select()}
-        return [{
-            "id": p.id, "version": p.version, "name": p.name, "kind": p.kind,
-            "asset_tag": p.asset_tag, "serial": p.serial, "system": hosts.get(p.system_id),
-            "system_id": p.system_id, "department": depts.get(p.department_id),
-            "network": nets.get(p.network_id), "status": p.status,
-        } for p in Peripheral.select().order_by(Peripheral.id)]
+        return [
+            {
+                "id": p.id,
+                "version": p.version,
+                "name": p.name,
+                "kind": p.kind,
+                "asset_tag": p.asset_tag,
+                "serial": p.serial,
+                "system": hosts.get(p.system_id),
+                "system_id": p.system_id,
+                "department": depts.get(p.department_id),
+                "network": nets.get(p.network_id),
+                "status": p.status,
+            }
+            for p in Peripheral.select().order_by(Peripheral.id)
+        ]
     if kind == "stock":
         rows = []
         for item in StockItem.select().order_by(StockItem.id):
             price = Decimal(str(item.unit_price)).quantize(Decimal("0.01"))
-            rows.append({
-                "id": item.id, "version": item.version, "name": item.name,
-                "description": item.description, "quantity": item.quantity, "unit_price": price,
-                "reorder_level": item.reorder_level, "low": item.quantity <= item.reorder_level,
-                "value": price * item.quantity,
-            })
+            rows.append(
+                {
+                    "id": item.id,
+                    "version": item.version,
+                    "name": item.name,
+                    "description": item.description,
+                    "quantity": item.quantity,
+                    "unit_price": price,
+                    "reorder_level": item.reorder_level,
+                    "low": item.quantity <= item.reorder_level,
+                    "value": price * item.quantity,
+                }
+            )
         return rows
     if kind == "department":
-        return [{
-            "id": d.id, "version": d.version, "name": d.name,
-            "systems": System.select().where(System.department == d.id).count(),
-            "peripherals": Peripheral.select().where(Peripheral.department == d.id).count(),
-            "users": User.select().where(User.department == d.id).count(),
-        } for d in Department.select().order_by(Department.id)]
-    return [{
-        "id": n.id, "version": n.version, "name": n.name, "cidr": n.cidr, "vlan": n.vlan,
-        "location": n.location, "systems": System.select().where(System.network == n.id).count(),
-    } for n in Network.select().order_by(Network.id)]
+        return [
+            {
+                "id": d.id,
+                "version": d.version,
+                "name": d.name,
+                "systems": System.select().where(System.department == d.id).count(),
+                "peripherals": Peripheral.select().where(Peripheral.department == d.id).count(),
+                "users": User.select().where(User.department == d.id).count(),
+            }
+            for d in Department.select().order_by(Department.id)
+        ]
+    return [
+        {
+            "id": n.id,
+            "version": n.version,
+            "name": n.name,
+            "cidr": n.cidr,
+            "vlan": n.vlan,
+            "location": n.location,
+            "systems": System.select().where(System.network == n.id).count(),
+        }
+        for n in Network.select().order_by(Network.id)
+    ]
 
 
 def has(value, needle: str) -> bool:
@@ -182,9 +260,13 @@ def has(value, needle: str) -> bool:
 
 
 def text_of(kind: str, row: dict, needle: str) -> bool:
-    fields = {"system": ("hostname", "asset_tag", "serial", "ip", "mac"),
-              "peripheral": ("name", "asset_tag", "serial"), "stock": ("name",),
-              "department": ("name",), "network": ("name", "cidr")}[kind]
+    fields = {
+        "system": ("hostname", "asset_tag", "serial", "ip", "mac"),
+        "peripheral": ("name", "asset_tag", "serial"),
+        "stock": ("name",),
+        "department": ("name",),
+        "network": ("name", "cidr"),
+    }[kind]
     return any(has(row[f], needle) for f in fields)
 
 
@@ -211,14 +293,25 @@ FILTERS = {
         ("user:alice", lambda r: r["assigned_user"] == "alice"),
         ("user:none", lambda r: r["assigned_user"] is None),
         ("user:BOB,none", lambda r: r["assigned_user"] in ("bob", None)),
-        ("warranty:<2026-12-31", lambda r: r["warranty_end"] is not None and r["warranty_end"] < D(2026, 12, 31)),
+        (
+            "warranty:<2026-12-31",
+            lambda r: r["warranty_end"] is not None and r["warranty_end"] < D(2026, 12, 31),
+        ),
         ("warranty:<today", lambda r: r["warranty_end"] is not None and r["warranty_end"] < TODAY),
         ("warranty:>=today", lambda r: r["warranty_end"] is not None and r["warranty_end"] >= TODAY),
         ("warranty:2025-10-12", lambda r: r["warranty_end"] == D(2025, 10, 12)),
-        ("warranty:>2026-06-30", lambda r: r["warranty_end"] is not None and r["warranty_end"] > D(2026, 6, 30)),
-        ("warranty:<=2026-06-30T12:00", lambda r: r["warranty_end"] is not None and r["warranty_end"] <= D(2026, 6, 30)),
-        ("warranty:2026-01-01..2026-12-31",
-         lambda r: r["warranty_end"] is not None and D(2026, 1, 1) <= r["warranty_end"] <= D(2026, 12, 31)),
+        (
+            "warranty:>2026-06-30",
+            lambda r: r["warranty_end"] is not None and r["warranty_end"] > D(2026, 6, 30),
+        ),
+        (
+            "warranty:<=2026-06-30T12:00",
+            lambda r: r["warranty_end"] is not None and r["warranty_end"] <= D(2026, 6, 30),
+        ),
+        (
+            "warranty:2026-01-01..2026-12-31",
+            lambda r: r["warranty_end"] is not None and D(2026, 1, 1) <= r["warranty_end"] <= D(2026, 12, 31),
+        ),
         ("ws", lambda r: text_of("system", r, "ws")),
         ("SRV-00", lambda r: text_of("system", r, "srv-00")),
         ("at-100", lambda r: text_of("system", r, "at-100")),
@@ -231,19 +324,30 @@ FILTERS = {
         ("_", lambda r: text_of("system", r, "_")),
         ('"srv-0" 10.20', lambda r: text_of("system", r, "srv-0") and text_of("system", r, "10.20")),
         ("-dept:finance", lambda r: r["department"] != "Finance"),
-        ("-net:datacenter,\"office lan\"", lambda r: r["network"] not in ("Datacenter", "Office LAN")),
+        ('-net:datacenter,"office lan"', lambda r: r["network"] not in ("Datacenter", "Office LAN")),
         ("-user:none", lambda r: r["assigned_user"] is not None),
         ("-user:alice", lambda r: r["assigned_user"] != "alice"),
         ("-warranty:<today", lambda r: not (r["warranty_end"] is not None and r["warranty_end"] < TODAY)),
         ("-type:laptop,desktop", lambda r: r["type"] not in ("laptop", "desktop")),
         ("-status:in_use", lambda r: r["status"] != "in use"),
         ("-ws", lambda r: not text_of("system", r, "ws")),
-        ("dept:finance,sales -status:retired user:alice,none",
-         lambda r: r["department"] in ("Finance", "sales") and r["status"] != "retired"
-         and r["assigned_user"] in ("alice", None)),
-        ('net:"office lan" warranty:>=2026-01-01 -lap',
-         lambda r: r["network"] == "Office LAN" and r["warranty_end"] is not None
-         and r["warranty_end"] >= D(2026, 1, 1) and not text_of("system", r, "lap")),
+        (
+            "dept:finance,sales -status:retired user:alice,none",
+            lambda r: (
+                r["department"] in ("Finance", "sales")
+                and r["status"] != "retired"
+                and r["assigned_user"] in ("alice", None)
+            ),
+        ),
+        (
+            'net:"office lan" warranty:>=2026-01-01 -lap',
+            lambda r: (
+                r["network"] == "Office LAN"
+                and r["warranty_end"] is not None
+                and r["warranty_end"] >= D(2026, 1, 1)
+                and not text_of("system", r, "lap")
+            ),
+        ),
     ],
     "peripheral": [
         ("kind:printer", lambda r: r["kind"] == "printer"),
@@ -260,7 +364,10 @@ FILTERS = {
         ("printer", lambda r: text_of("peripheral", r, "printer")),
         ("pr-301", lambda r: text_of("peripheral", r, "pr-301")),
         ("ps00", lambda r: text_of("peripheral", r, "ps00")),
-        ("-printer -kind:monitor", lambda r: not text_of("peripheral", r, "printer") and r["kind"] != "monitor"),
+        (
+            "-printer -kind:monitor",
+            lambda r: not text_of("peripheral", r, "printer") and r["kind"] != "monitor",
+        ),
     ],
     "stock": [
         ("is:low", lambda r: r["quantity"] <= r["reorder_level"]),
@@ -293,13 +400,53 @@ def strip(row: dict) -> dict:
 # --- rows -------------------------------------------------------------------------------------
 
 ROW_KEYS = {
-    "system": ["id", "version", "hostname", "asset_tag", "type", "ip", "mac", "manufacturer",
-               "model_name", "serial", "os", "department", "network", "assigned_user", "status",
-               "purchase_date", "warranty_end", "notes", "_cursor"],
-    "peripheral": ["id", "version", "name", "kind", "asset_tag", "serial", "system", "system_id",
-                   "department", "network", "status", "_cursor"],
-    "stock": ["id", "version", "name", "description", "quantity", "unit_price", "reorder_level",
-              "low", "value", "_cursor"],
+    "system": [
+        "id",
+        "version",
+        "hostname",
+        "asset_tag",
+        "type",
+        "ip",
+        "mac",
+        "manufacturer",
+        "model_name",
+        "serial",
+        "os",
+        "department",
+        "network",
+        "assigned_user",
+        "status",
+        "purchase_date",
+        "warranty_end",
+        "notes",
+        "_cursor",
+    ],
+    "peripheral": [
+        "id",
+        "version",
+        "name",
+        "kind",
+        "asset_tag",
+        "serial",
+        "system",
+        "system_id",
+        "department",
+        "network",
+        "status",
+        "_cursor",
+    ],
+    "stock": [
+        "id",
+        "version",
+        "name",
+        "description",
+        "quantity",
+        "unit_price",
+        "reorder_level",
+        "low",
+        "value",
+        "_cursor",
+    ],
     "department": ["id", "version", "name", "systems", "peripherals", "users", "_cursor"],
     "network": ["id", "version", "name", "cidr", "vlan", "location", "systems", "_cursor"],
 }
@@ -343,6 +490,7 @@ def test_the_world_is_as_designed(world):
 
 # --- filters ----------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("kind", assets.KINDS)
 def test_filters(world, kind):
     agent = world.people["agent"]
@@ -364,8 +512,10 @@ def test_filters(world, kind):
 
 
 def test_every_filter_key_is_tested():
-    tested = {kind: {text.lstrip("-").split(":")[0].lower() for text, _ in cases if ":" in text}
-              for kind, cases in FILTERS.items()}
+    tested = {
+        kind: {text.lstrip("-").split(":")[0].lower() for text, _ in cases if ":" in text}
+        for kind, cases in FILTERS.items()
+    }
     aliases = {"dept": "department", "net": "network"}
     for kind, keys in assets.FILTERS.items():
         assert {aliases.get(k, k) for k in tested[kind]} >= set(keys), kind
@@ -385,22 +535,25 @@ def test_warranty_follows_the_clock(world):
             assert assets.count(agent, "system", "warranty:<today") == len(expected), moment
 
 
-@pytest.mark.parametrize("kind, text, culprit", [
-    ("system", "dept:finance,nowhere", "nowhere"),
-    ("system", 'net:"no such net"', '"no such net"'),
-    ("system", "-network:Datacenter,atlantis", "atlantis"),
-    ("system", "user:alice,ghost", "ghost"),
-    ("system", "type:laptop,vm", "vm"),
-    ("system", "status:broken", "broken"),
-    ("system", "ws warranty:2026-02-30", "2026-02-30"),
-    ("system", "warranty:someday", "someday"),
-    ("system", "warranty:today,tomorrow", "tomorrow"),
-    ("peripheral", "system:ws-000,nohost", "nohost"),
-    ("peripheral", "kind:toaster", "toaster"),
-    ("peripheral", "dept:nowhere", "nowhere"),
-    ("stock", "is:high", "high"),
-    ("stock", "is:low,cheap", "cheap"),
-])
+@pytest.mark.parametrize(
+    "kind, text, culprit",
+    [
+        ("system", "dept:finance,nowhere", "nowhere"),
+        ("system", 'net:"no such net"', '"no such net"'),
+        ("system", "-network:Datacenter,atlantis", "atlantis"),
+        ("system", "user:alice,ghost", "ghost"),
+        ("system", "type:laptop,vm", "vm"),
+        ("system", "status:broken", "broken"),
+        ("system", "ws warranty:2026-02-30", "2026-02-30"),
+        ("system", "warranty:someday", "someday"),
+        ("system", "warranty:today,tomorrow", "tomorrow"),
+        ("peripheral", "system:ws-000,nohost", "nohost"),
+        ("peripheral", "kind:toaster", "toaster"),
+        ("peripheral", "dept:nowhere", "nowhere"),
+        ("stock", "is:high", "high"),
+        ("stock", "is:low,cheap", "cheap"),
+    ],
+)
 def test_unknown_names_and_values_point_at_the_value(world, kind, text, culprit):
     agent = world.people["agent"]
     for call in (lambda: assets.count(agent, kind, text), lambda: assets.page(agent, kind, text)):
@@ -409,19 +562,22 @@ def test_unknown_names_and_values_point_at_the_value(world, kind, text, culprit)
         assert info.value.position == text.rindex(culprit), info.value
 
 
-@pytest.mark.parametrize("kind, text, position, words", [
-    ("system", "kind:printer", 0, "systems"),
-    ("system", "ws -kind:printer", 4, "systems"),
-    ("system", "system:ws-000", 0, "systems"),
-    ("system", "is:low", 0, "systems"),
-    ("peripheral", "type:laptop", 0, "peripherals"),
-    ("peripheral", "user:alice", 0, "peripherals"),
-    ("peripheral", "warranty:<today", 0, "peripherals"),
-    ("stock", "dept:finance", 0, "stock items"),
-    ("stock", "cable status:in_use", 6, "stock items"),
-    ("department", "net:datacenter", 0, "departments"),
-    ("network", "-dept:finance", 1, "networks"),
-])
+@pytest.mark.parametrize(
+    "kind, text, position, words",
+    [
+        ("system", "kind:printer", 0, "systems"),
+        ("system", "ws -kind:printer", 4, "systems"),
+        ("system", "system:ws-000", 0, "systems"),
+        ("system", "is:low", 0, "systems"),
+        ("peripheral", "type:laptop", 0, "peripherals"),
+        ("peripheral", "user:alice", 0, "peripherals"),
+        ("peripheral", "warranty:<today", 0, "peripherals"),
+        ("stock", "dept:finance", 0, "stock items"),
+        ("stock", "cable status:in_use", 6, "stock items"),
+        ("department", "net:datacenter", 0, "departments"),
+        ("network", "-dept:finance", 1, "networks"),
+    ],
+)
 def test_keys_that_do_not_apply_name_the_list(world, kind, text, position, words):
     with pytest.raises(QueryError) as info:
         assets.count(world.people["agent"], kind, text)
@@ -429,10 +585,18 @@ def test_keys_that_do_not_apply_name_the_list(world, kind, text, position, words
     assert words in info.value.message and "does not apply" in info.value.message
 
 
-@pytest.mark.parametrize("text, position", [
-    ("colour:red", 0), ("ws -colour:red", 4), ('"unterminated', 0), ("dept:", 5), ("-", 0),
-    ("type:", 5), ('status:"in use', 7),
-])
+@pytest.mark.parametrize(
+    "text, position",
+    [
+        ("colour:red", 0),
+        ("ws -colour:red", 4),
+        ('"unterminated', 0),
+        ("dept:", 5),
+        ("-", 0),
+        ("type:", 5),
+        ('status:"in use', 7),
+    ],
+)
 def test_malformed_filters_raise(world, text, position):
     with pytest.raises(QueryError) as info:
         assets.page(world.people["agent"], "system", text)
@@ -498,8 +662,17 @@ SORT_CASES = [(kind, key) for kind, keys in assets.SORTS.items() for key in keys
 
 def test_sorts_are_as_documented():
     assert {kind: list(keys) for kind, keys in assets.SORTS.items()} == {
-        "system": ["hostname", "asset_tag", "type", "ip", "department", "network",
-                   "assigned_user", "status", "warranty_end"],
+        "system": [
+            "hostname",
+            "asset_tag",
+            "type",
+            "ip",
+            "department",
+            "network",
+            "assigned_user",
+            "status",
+            "warranty_end",
+        ],
         "peripheral": ["name", "kind", "asset_tag", "system", "department", "network", "status"],
         "stock": ["name", "quantity", "unit_price", "reorder_level", "value"],
         "department": ["name"],
@@ -532,10 +705,10 @@ def test_keyset_pagination(world, kind, key, descending):
         assert before_first.rows == [] and before_first.has_more is False
 
         assert assets.count(agent, kind, text) == len(expected)
-        middle = forward[2 * PAGE:3 * PAGE]
+        middle = forward[2 * PAGE : 3 * PAGE]
         if middle:
             back = assets.page(agent, kind, text, sort, before=middle[0]["_cursor"], limit=PAGE)
-            assert [r["id"] for r in back.rows] == expected[PAGE:2 * PAGE]
+            assert [r["id"] for r in back.rows] == expected[PAGE : 2 * PAGE]
             assert back.has_more is True
 
 
@@ -549,26 +722,37 @@ def test_one_big_page_and_the_default_sort(world):
     assert assets.page(agent, "system", limit=N_SYSTEMS - 1).has_more is True
 
 
-@pytest.mark.parametrize("kind, text, expected", [
-    ("system", None, AssetSort("hostname")),
-    ("system", "", AssetSort("hostname")),
-    ("system", "-warranty_end", AssetSort("warranty_end", True)),
-    ("system", " Assigned_User:DESC ", AssetSort("assigned_user", True)),
-    ("system", "+ip", AssetSort("ip")),
-    ("peripheral", None, AssetSort("name")),
-    ("stock", "-quantity", AssetSort("quantity", True)),
-    ("stock", "value:asc", AssetSort("value")),
-    ("department", None, AssetSort("name")),
-    ("network", "vlan:desc", AssetSort("vlan", True)),
-])
+@pytest.mark.parametrize(
+    "kind, text, expected",
+    [
+        ("system", None, AssetSort("hostname")),
+        ("system", "", AssetSort("hostname")),
+        ("system", "-warranty_end", AssetSort("warranty_end", True)),
+        ("system", " Assigned_User:DESC ", AssetSort("assigned_user", True)),
+        ("system", "+ip", AssetSort("ip")),
+        ("peripheral", None, AssetSort("name")),
+        ("stock", "-quantity", AssetSort("quantity", True)),
+        ("stock", "value:asc", AssetSort("value")),
+        ("department", None, AssetSort("name")),
+        ("network", "vlan:desc", AssetSort("vlan", True)),
+    ],
+)
 def test_sort_parse(kind, text, expected):
     assert AssetSort.parse(kind, text) == expected
 
 
-@pytest.mark.parametrize("kind, text", [
-    ("system", "quantity"), ("system", "colour"), ("stock", "hostname"), ("peripheral", "-ip"),
-    ("network", "name:up"), ("department", "-name:asc"), ("system", "-"),
-])
+@pytest.mark.parametrize(
+    "kind, text",
+    [
+        ("system", "quantity"),
+        ("system", "colour"),
+        ("stock", "hostname"),
+        ("peripheral", "-ip"),
+        ("network", "name:up"),
+        ("department", "-name:asc"),
+        ("system", "-"),
+    ],
+)
 def test_sort_parse_rejects_keys_of_other_lists(kind, text):
     with pytest.raises(QueryError, match="cannot sort by"):
         AssetSort.parse(kind, text)
@@ -587,6 +771,7 @@ def test_an_unknown_list_is_refused(world):
 
 
 # --- stock value ------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("text", ["", "is:low", "-is:low", "cable", "nothing-like-this"])
 def test_stock_value(world, text):
@@ -610,6 +795,7 @@ def test_stock_value_filter_errors(world):
 
 # --- one system -------------------------------------------------------------------------------
 
+
 def test_system_detail(world):
     agent = world.people["agent"]
     s0 = world.systems[0]
@@ -621,14 +807,22 @@ def test_system_detail(world):
     attached = [r for r in expected_rows("peripheral") if r["system_id"] == s0.id]
     assert attached
     assert [strip(r) for r in detail.peripherals] == sorted(
-        attached, key=lambda r: (world.collate(natural_key(r["name"])), r["id"]))
+        attached, key=lambda r: (world.collate(natural_key(r["name"])), r["id"])
+    )
 
     # Every ticket ever linked to it, newest first: the one moved to another system too.
     assert [t["id"] for t in detail.tickets] == [
-        world.tickets["new"].id, world.tickets["moved"].id, world.tickets["old"].id]
+        world.tickets["new"].id,
+        world.tickets["moved"].id,
+        world.tickets["old"].id,
+    ]
     first = detail.tickets[0]
     assert list(first) == ["id", "number", "title", "status", "priority", "created_at"]
-    assert (first["number"], first["title"], first["status"]) == (world.tickets["new"].number, "Disk full", "new")
+    assert (first["number"], first["title"], first["status"]) == (
+        world.tickets["new"].number,
+        "Disk full",
+        "new",
+    )
     assert first["created_at"] == BASE + timedelta(days=3)
 
     history = [e for e in detail.history if not e.action.startswith("ticket_")]
@@ -647,7 +841,9 @@ def test_system_detail_of_the_system_a_ticket_moved_to(world):
 
 
 def test_system_detail_of_a_bare_system(world):
-    lonely = next(s for s in world.systems[6:] if not Peripheral.select().where(Peripheral.system == s.id).exists())
+    lonely = next(
+        s for s in world.systems[6:] if not Peripheral.select().where(Peripheral.system == s.id).exists()
+    )
     detail = assets.system_detail(world.people["agent"], lonely.id)
     assert detail.peripherals == [] and detail.tickets == []
     assert [e.action for e in detail.history] == ["create"]
@@ -659,6 +855,7 @@ def test_system_detail_of_a_missing_system(world):
 
 
 # --- who may look ------------------------------------------------------------------------------
+
 
 def test_requesters_see_no_inventory(world):
     requester = world.people["requester"]
@@ -679,6 +876,7 @@ def test_staff_see_the_inventory(world, role):
 
 
 # --- bulk data --------------------------------------------------------------------------------
+
 
 def test_seed_bulk_assets(engine, system):
     result = demo.seed_bulk_assets(system, 61, batch=25)
@@ -716,8 +914,11 @@ def test_names_with_numbers_list_in_natural_order_page_by_page(engine, system):
     at a time both ways, and after a rename."""
     for n in (10, 2, 1, 24, 9):
         inventory.create(system, "system", {"hostname": f"ws-{n}", "asset_tag": f"at-{n}", "type": "laptop"})
-        inventory.create(system, "peripheral", {"name": f"{'monitor' if n % 2 else 'Monitor'} {n}",
-                                                "kind": "monitor", "asset_tag": f"MN-{n}"})
+        inventory.create(
+            system,
+            "peripheral",
+            {"name": f"{'monitor' if n % 2 else 'Monitor'} {n}", "kind": "monitor", "asset_tag": f"MN-{n}"},
+        )
         inventory.create(system, "stock", {"name": f"Toner {n}", "unit_price": "1"})
     hostnames = ["ws-1", "ws-2", "ws-9", "ws-10", "ws-24"]
     by_host = AssetSort("hostname")
@@ -734,7 +935,12 @@ def test_names_with_numbers_list_in_natural_order_page_by_page(engine, system):
     renamed = System.get(System.hostname == "ws-24")
     inventory.update(system, "system", renamed.id, renamed.version, {"hostname": "ws-3"})
     assert [r["hostname"] for r in read_forward(system, "system", "", by_host, size=2)[0]] == [
-        "ws-1", "ws-2", "ws-3", "ws-9", "ws-10"]
+        "ws-1",
+        "ws-2",
+        "ws-3",
+        "ws-9",
+        "ws-10",
+    ]
 
 
 def test_the_users_list_is_in_natural_order(engine, system):

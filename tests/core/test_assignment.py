@@ -3,10 +3,11 @@ disabled agents skipped, admins only."""
 
 import pytest
 
-from itsm_tui.core.tickets import assignment, service as tickets
-from itsm_tui.core.people import users
 from itsm_tui.core.errors import PermissionDenied, ValidationError
+from itsm_tui.core.people import users
 from itsm_tui.core.store.models import AuditEntry, Notification, Ticket
+from itsm_tui.core.tickets import assignment
+from itsm_tui.core.tickets import service as tickets
 
 
 def _new(people, category="Network"):
@@ -52,7 +53,8 @@ def test_least_loaded_picks_the_agent_with_fewest_open_tickets(team):
     assignment.set_enabled(admin, True)
     assignment.configure(admin, "Network", "least_loaded", ["agent", "agent2", "agent3"])
     got = [_new(team).assignee.username for _ in range(4)]
-    # loads 2/1/0 -> agent3; 2/1/1 -> agent2 (next in rotation among the least); 2/2/1 -> agent3; 2/2/2 -> agent
+    # loads 2/1/0 -> agent3; 2/1/1 -> agent2 (next in rotation among the least);
+    # 2/2/1 -> agent3; 2/2/2 -> agent
     assert got == ["agent3", "agent2", "agent3", "agent"]
 
 
@@ -94,12 +96,31 @@ def test_a_requester_sees_no_agents_or_away_flags_and_is_told_why_in_words(team)
     assert "Network: round_robin among agent, agent2 (away)" in shown
 
 
-@pytest.mark.parametrize("who,call,words", [
-    ("agent", lambda u: assignment.set_away(u, "agent2", True), "an agent may not mark another person away"),
-    ("requester", lambda u: assignment.set_away(u, "agent2", True), "a requester may not mark another person away"),
-    ("supervisor", lambda u: assignment.set_enabled(u, True), "a supervisor may not turn automatic assignment on or off"),
-    ("agent", lambda u: assignment.configure(u, "Network", None), "an agent may not configure automatic assignment"),
-])
+@pytest.mark.parametrize(
+    "who,call,words",
+    [
+        (
+            "agent",
+            lambda u: assignment.set_away(u, "agent2", True),
+            "an agent may not mark another person away",
+        ),
+        (
+            "requester",
+            lambda u: assignment.set_away(u, "agent2", True),
+            "a requester may not mark another person away",
+        ),
+        (
+            "supervisor",
+            lambda u: assignment.set_enabled(u, True),
+            "a supervisor may not turn automatic assignment on or off",
+        ),
+        (
+            "agent",
+            lambda u: assignment.configure(u, "Network", None),
+            "an agent may not configure automatic assignment",
+        ),
+    ],
+)
 def test_refusals_say_what_was_refused_without_permission_names(team, who, call, words):
     with pytest.raises(PermissionDenied) as refused:
         call(team[who])

@@ -12,18 +12,16 @@ from urllib.parse import urlparse
 
 import pymysql
 import pytest
-from peewee import DatabaseError, IntegrityError
-
-from itsm_tui.core import config
-from itsm_tui.core.audit import activity
-from itsm_tui.core.store import audit, db, schema
-from itsm_tui.core.people import auth, users
-from itsm_tui.core import setup
-from itsm_tui.core.tickets import service as tickets
-from itsm_tui.core.store.models import AuditEntry, User
-
 from conftest import MYSQL_URL
+from peewee import DatabaseError, IntegrityError
 from test_cli import itsm
+
+from itsm_tui.core import config, setup
+from itsm_tui.core.audit import activity
+from itsm_tui.core.people import auth, users
+from itsm_tui.core.store import audit, db, schema
+from itsm_tui.core.store.models import AuditEntry, User
+from itsm_tui.core.tickets import service as tickets
 
 DATA = Path(__file__).parents[1] / "data"
 
@@ -33,8 +31,11 @@ def test_sqlite_refuses_update_and_delete_of_log_entries(engine, people):
         pytest.skip("SQLite's triggers; MariaDB uses the runtime account's grants (below)")
     tickets.create(people["agent"], "Printer jams", "Tray 2")
     before = [(e.id, e.summary) for e in AuditEntry.select().order_by(AuditEntry.id)]
-    for statement in ("UPDATE audit_log SET summary = 'nothing happened'",
-                      "DELETE FROM audit_log", "DELETE FROM audit_log WHERE id = 1"):
+    for statement in (
+        "UPDATE audit_log SET summary = 'nothing happened'",
+        "DELETE FROM audit_log",
+        "DELETE FROM audit_log WHERE id = 1",
+    ):
         with pytest.raises(IntegrityError, match="the audit log is append-only"):
             with db.database.atomic():
                 db.database.execute_sql(statement)
@@ -65,8 +66,9 @@ def test_each_entry_says_its_channel_and_impersonation_shows_who_really_acted(en
         auth.login("agent", "agent-password-1", source="10.0.0.5")
     finally:
         audit.enter("cli")
-    created, commented, login = AuditEntry.select().where(
-        AuditEntry.actor == agent.id).order_by(AuditEntry.id)
+    created, commented, login = (
+        AuditEntry.select().where(AuditEntry.actor == agent.id).order_by(AuditEntry.id)
+    )
     assert (created.channel, created.real_actor_id) == ("cli", system.id)
     assert (commented.channel, commented.real_actor_id) == ("import", system.id)
     assert (login.channel, login.real_actor_id) == ("tui", None)
@@ -81,15 +83,29 @@ def test_the_cli_records_as_whom_and_who_really_acted(engine, people):
     assert made.returncode == 0, made.stderr
     plain = itsm(engine, "tickets", "create", "--title", "Disk full", "--description", "y")
     assert plain.returncode == 0, plain.stderr
-    imported = itsm(engine, "import", "csv", "systems", str(DATA / "import_systems.csv"),
-                    "--map", str(DATA / "import_systems_map.json"), as_user="admin")
+    imported = itsm(
+        engine,
+        "import",
+        "csv",
+        "systems",
+        str(DATA / "import_systems.csv"),
+        "--map",
+        str(DATA / "import_systems_map.json"),
+        as_user="admin",
+    )
     setup.open_database(engine)
     system = users.system_actor()
-    by_agent = AuditEntry.get((AuditEntry.action == "create") & (AuditEntry.actor == people["agent"].id)
-                              & (AuditEntry.entity_type == "ticket"))
+    by_agent = AuditEntry.get(
+        (AuditEntry.action == "create")
+        & (AuditEntry.actor == people["agent"].id)
+        & (AuditEntry.entity_type == "ticket")
+    )
     assert (by_agent.channel, by_agent.real_actor_id) == ("cli", system.id)
-    by_system = AuditEntry.get((AuditEntry.action == "create") & (AuditEntry.actor == system.id)
-                               & (AuditEntry.entity_type == "ticket"))
+    by_system = AuditEntry.get(
+        (AuditEntry.action == "create")
+        & (AuditEntry.actor == system.id)
+        & (AuditEntry.entity_type == "ticket")
+    )
     assert (by_system.channel, by_system.real_actor_id) == ("cli", None)  # no impersonation
     rows = {r["id"]: r["actor"] for r in activity.page(people["supervisor"], "action:create").rows}
     assert rows[by_agent.id] == "system as agent" and rows[by_system.id] == "system"
@@ -121,11 +137,18 @@ def test_upgrade_to_v5_is_resumable_and_makes_the_log_append_only(engine):
 
 # ------------------------------------------------------------------ MariaDB: a restricted account
 
+
 def _root(sql: str, database: str | None = None):
     parsed = urlparse(MYSQL_URL)
-    conn = pymysql.connect(host=parsed.hostname, port=parsed.port or 3306, user=parsed.username or "root",
-                           password=parsed.password or "", database=database, connect_timeout=3,
-                           autocommit=True)
+    conn = pymysql.connect(
+        host=parsed.hostname,
+        port=parsed.port or 3306,
+        user=parsed.username or "root",
+        password=parsed.password or "",
+        database=database,
+        connect_timeout=3,
+        autocommit=True,
+    )
     try:
         with conn.cursor() as cur:
             cur.execute(sql)
@@ -159,14 +182,21 @@ def restricted(tmp_path):
     port = urlparse(MYSQL_URL).port or 3306
     conf.write_text(
         f'[database]\nhost = "{host}"\nport = {port}\nname = "{name}"\nuser = "{runtime}"\n'
-        f'password_file = "{secret}"\n\n[database.admin]\nuser = "{admin}"\npassword = "admin-pass-1"\n')
+        f'password_file = "{secret}"\n\n[database.admin]\nuser = "{admin}"\npassword = "admin-pass-1"\n'
+    )
     conf.chmod(0o600)
     env = {**os.environ, "ITSM_CONFIG": str(conf), "ITSM_BCRYPT_COST": "4"}
     env.pop("ITSM_DB", None)
 
     def run(*args, stdin=None):
-        return subprocess.run([sys.executable, "-m", "itsm_tui", *args], capture_output=True, text=True,
-                              env=env, input=stdin, timeout=120)
+        return subprocess.run(
+            [sys.executable, "-m", "itsm_tui", *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            input=stdin,
+            timeout=120,
+        )
 
     try:
         yield run, name, runtime, f"mysql://{runtime}:runtime-pass-1@{host}:{port}/{name}"
@@ -202,10 +232,15 @@ def test_runtime_account_works_but_cannot_change_the_log_or_the_schema(restricte
         auth.login("agent1", "wrong-password-x")
     entries = AuditEntry.select().count()
     assert entries >= 4
-    for statement in ("UPDATE audit_log SET summary = 'nothing happened'", "DELETE FROM audit_log",
-                      "CREATE TABLE sneaky (id INT PRIMARY KEY)", "ALTER TABLE ticket ADD COLUMN x INT",
-                      "DROP TABLE audit_log", "UPDATE schema_meta SET value = '99'",
-                      "CREATE TRIGGER t BEFORE INSERT ON audit_log FOR EACH ROW SET NEW.summary = 'x'"):
+    for statement in (
+        "UPDATE audit_log SET summary = 'nothing happened'",
+        "DELETE FROM audit_log",
+        "CREATE TABLE sneaky (id INT PRIMARY KEY)",
+        "ALTER TABLE ticket ADD COLUMN x INT",
+        "DROP TABLE audit_log",
+        "UPDATE schema_meta SET value = '99'",
+        "CREATE TRIGGER t BEFORE INSERT ON audit_log FOR EACH ROW SET NEW.summary = 'x'",
+    ):
         with pytest.raises(DatabaseError, match="denied"):
             db.database.execute_sql(statement)
     assert AuditEntry.select().count() == entries

@@ -5,10 +5,9 @@ from datetime import timedelta
 import bcrypt
 import pytest
 
-from itsm_tui.core import config
-from itsm_tui.core.people import auth, users
-from itsm_tui.core import clock
+from itsm_tui.core import clock, config
 from itsm_tui.core.errors import AuthError, PermissionDenied, ValidationError
+from itsm_tui.core.people import auth, users
 from itsm_tui.core.store.models import AuditEntry, User
 
 
@@ -70,9 +69,14 @@ def test_one_generic_error_for_unknown_wrong_disabled_and_locked(people, system,
     real = bcrypt.checkpw
     monkeypatch.setattr(bcrypt, "checkpw", lambda pw, hashed: checked.append(hashed) or real(pw, hashed))
     messages = set()
-    attempts = (("nobody", "whatever-password", "local"), ("supervisor", "wrong-password-1", "local"),
-                ("agent", "agent-password-1", "local"), ("", "", "local"),
-                ("supervisor", "é" * 80, "local"), ("admin", "admin-password-1", "203.0.113.9"))
+    attempts = (
+        ("nobody", "whatever-password", "local"),
+        ("supervisor", "wrong-password-1", "local"),
+        ("agent", "agent-password-1", "local"),
+        ("", "", "local"),
+        ("supervisor", "é" * 80, "local"),
+        ("admin", "admin-password-1", "203.0.113.9"),
+    )
     for name, password, source in attempts:
         with pytest.raises(AuthError) as caught:
             auth.login(name, password, source=source)
@@ -117,8 +121,9 @@ def test_failures_lock_only_the_source_they_come_from(people):
 
 
 def test_many_sources_lock_the_account_for_every_source_until_it_expires(people):
-    config.override_settings(config.Settings(bcrypt_cost=4, lockout_threshold=3,
-                                             account_lockout_threshold=6, lockout_minutes=10))
+    config.override_settings(
+        config.Settings(bcrypt_cost=4, lockout_threshold=3, account_lockout_threshold=6, lockout_minutes=10)
+    )
     start = clock.now()
     with clock.frozen(start):
         _fail("agent", 3, source="198.51.100.1")
@@ -161,8 +166,9 @@ def test_success_resets_the_failure_count(people):
 
 
 def test_lockout_is_configurable(people, monkeypatch):
-    config.override_settings(config.Settings(bcrypt_cost=4, lockout_threshold=2, lockout_minutes=1,
-                                             account_lockout_threshold=2))
+    config.override_settings(
+        config.Settings(bcrypt_cost=4, lockout_threshold=2, lockout_minutes=1, account_lockout_threshold=2)
+    )
     start = clock.now()
     with clock.frozen(start):
         _fail("agent", 2)

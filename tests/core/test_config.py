@@ -11,10 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from itsm_tui.core import config
-from itsm_tui.core.store import db
-from itsm_tui.core import setup
+from itsm_tui.core import config, setup
 from itsm_tui.core.errors import ItsmError
+from itsm_tui.core.store import db
 
 
 @pytest.fixture
@@ -41,8 +40,9 @@ def cli(*args, env_extra=None, config_file=None):
     env.update({"ITSM_BCRYPT_COST": "4", **(env_extra or {})})
     if config_file:
         env["ITSM_CONFIG"] = str(config_file)
-    return subprocess.run([sys.executable, "-m", "itsm_tui", *args], capture_output=True, env=env,
-                          timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "itsm_tui", *args], capture_output=True, env=env, timeout=120
+    )
 
 
 def one_line(run) -> str:
@@ -52,6 +52,7 @@ def one_line(run) -> str:
 
 
 # ---------------------------------------------------------------------- the file and precedence
+
 
 def test_the_file_is_found_where_documented(tmp_path, monkeypatch):
     monkeypatch.delenv("ITSM_CONFIG", raising=False)
@@ -74,8 +75,10 @@ def test_the_file_is_found_where_documented(tmp_path, monkeypatch):
 
 
 def test_settings_come_from_the_file_and_the_environment_wins(conf, monkeypatch, tmp_path):
-    write(conf, f'mode = "served"\nidle_lock_minutes = 5\nlockout_threshold = 3\n'
-                f'data_dir = "{tmp_path / "data"}"\n')
+    write(
+        conf,
+        f'mode = "served"\nidle_lock_minutes = 5\nlockout_threshold = 3\ndata_dir = "{tmp_path / "data"}"\n',
+    )
     settings = config.Settings.from_env()
     assert (settings.mode, settings.served, settings.idle_lock_minutes) == ("served", True, 5)
     assert settings.lockout_threshold == 3 and settings.bcrypt_cost == 4  # from ITSM_BCRYPT_COST
@@ -97,13 +100,21 @@ def test_database_precedence_cli_then_env_then_file_then_sqlite(conf, monkeypatc
 
 
 def test_database_fields_and_the_admin_account(conf):
-    write(conf, '[database]\nhost = "db.example"\nport = 3307\nuser = "itsm"\nname = "itsm"\n'
-                'password = "p@ss:w/rd#?é"\nssl_ca = "/etc/itsm-tui/ca.pem"\n\n'
-                '[database.admin]\nuser = "itsm_admin"\npassword_file = "/etc/itsm-tui/admin-password"\n')
+    write(
+        conf,
+        '[database]\nhost = "db.example"\nport = 3307\nuser = "itsm"\nname = "itsm"\n'
+        'password = "p@ss:w/rd#?é"\nssl_ca = "/etc/itsm-tui/ca.pem"\n\n'
+        '[database.admin]\nuser = "itsm_admin"\npassword_file = "/etc/itsm-tui/admin-password"\n',
+    )
     runtime = config.resolve_db_url(None)
     target = db.parse_mysql_url(runtime)
     assert (target.host, target.port, target.user, target.password, target.name) == (
-        "db.example", 3307, "itsm", "p@ss:w/rd#?é", "itsm")
+        "db.example",
+        3307,
+        "itsm",
+        "p@ss:w/rd#?é",
+        "itsm",
+    )
     assert target.ssl_ca == "/etc/itsm-tui/ca.pem" and target.ssl_verify and target.tls
     admin = config.resolve_admin_url(None)
     assert admin.startswith("mysql://itsm_admin@db.example:3307/itsm?")
@@ -113,15 +124,18 @@ def test_database_fields_and_the_admin_account(conf):
 
 
 def test_a_file_holding_a_password_must_be_private(conf):
-    for text in ('[database]\nurl = "mysql://itsm:secret-pw@db/itsm"\n',
-                 '[database]\nname = "itsm"\npassword = "secret-pw"\n',
-                 '[database]\nname = "itsm"\n[database.admin]\npassword = "secret-pw"\n'):
+    for text in (
+        '[database]\nurl = "mysql://itsm:secret-pw@db/itsm"\n',
+        '[database]\nname = "itsm"\npassword = "secret-pw"\n',
+        '[database]\nname = "itsm"\n[database.admin]\npassword = "secret-pw"\n',
+    ):
         for mode in (0o644, 0o640, 0o604):
             write(conf, text, mode)
             with pytest.raises(ItsmError) as caught:
                 config.load_file()
-            assert str(caught.value) == (f"{conf} holds a database password but group or others may "
-                                         f"read it: chmod 600 {conf}")
+            assert str(caught.value) == (
+                f"{conf} holds a database password but group or others may read it: chmod 600 {conf}"
+            )
         write(conf, text, 0o600)
         assert config.load_file()[0] == conf
     write(conf, '[database]\nname = "itsm"\npassword_file = "/etc/itsm-tui/pw"\nmode = 1\n', 0o644)
@@ -152,16 +166,20 @@ def test_bad_files_and_values_are_one_clear_line(conf, monkeypatch):
 
 # ------------------------------------------------------------------------------- URLs
 
-@pytest.mark.parametrize("url, message", [
-    ("postgres://u:Sekr3t-pw@h/db", "unsupported database URL postgres://u:\\*\\*\\*@h/db"),
-    ("mysql://u:Sek#r3t-pw@h/db", "cannot read the database URL mysql://u:\\*\\*\\*@h/db: URL-encode"),
-    ("mysql://u:Sek/r3t-pw@h/db", "cannot read the database URL"),
-    ("mysql://u:Sek?r3t@pw@h/db", "cannot read the database URL"),
-    ("mysql://u:Sekr3t-pw@h:abc/db", "bad port 'abc' in database URL mysql://u:\\*\\*\\*@h:abc/db"),
-    ("mysql://u:Sekr3t-pw@h:70000/db", "bad port '70000'"),
-    ("mysql://u:Sekr3t-pw@h:3306/", "no database name in URL mysql://u:\\*\\*\\*@h:3306/"),
-    ("mysql://u:Sekr3t-pw@h/db?sslmode=on", "unknown parameter 'sslmode'"),
-])
+
+@pytest.mark.parametrize(
+    "url, message",
+    [
+        ("postgres://u:Sekr3t-pw@h/db", "unsupported database URL postgres://u:\\*\\*\\*@h/db"),
+        ("mysql://u:Sek#r3t-pw@h/db", "cannot read the database URL mysql://u:\\*\\*\\*@h/db: URL-encode"),
+        ("mysql://u:Sek/r3t-pw@h/db", "cannot read the database URL"),
+        ("mysql://u:Sek?r3t@pw@h/db", "cannot read the database URL"),
+        ("mysql://u:Sekr3t-pw@h:abc/db", "bad port 'abc' in database URL mysql://u:\\*\\*\\*@h:abc/db"),
+        ("mysql://u:Sekr3t-pw@h:70000/db", "bad port '70000'"),
+        ("mysql://u:Sekr3t-pw@h:3306/", "no database name in URL mysql://u:\\*\\*\\*@h:3306/"),
+        ("mysql://u:Sekr3t-pw@h/db?sslmode=on", "unknown parameter 'sslmode'"),
+    ],
+)
 def test_bad_urls_give_one_line_without_the_password(url, message):
     with pytest.raises(ItsmError, match=message) as caught:
         db.make_database(url)
@@ -182,6 +200,7 @@ def test_describe_url_never_shows_the_password():
 
 # --------------------------------------------------------------------------- file modes
 
+
 def test_data_folder_0700_and_database_files_0600(tmp_path, monkeypatch):
     monkeypatch.setattr(os, "umask", os.umask)  # restored by monkeypatch after the test
     previous = os.umask(0o022)
@@ -191,8 +210,10 @@ def test_data_folder_0700_and_database_files_0600(tmp_path, monkeypatch):
         setup.open_database(url, check=False)
         setup.initialise()
         db.database.execute_sql("INSERT INTO category (name, is_active) VALUES ('x', 1)")
-        modes = {name: stat.S_IMODE(os.stat(folder / name).st_mode)
-                 for name in ("itsm.db", "itsm.db-wal", "itsm.db-shm")}
+        modes = {
+            name: stat.S_IMODE(os.stat(folder / name).st_mode)
+            for name in ("itsm.db", "itsm.db-wal", "itsm.db-shm")
+        }
         assert stat.S_IMODE(folder.stat().st_mode) == 0o700
         assert modes == {"itsm.db": 0o600, "itsm.db-wal": 0o600, "itsm.db-shm": 0o600}
         db.database.close()
@@ -206,21 +227,41 @@ def test_data_folder_0700_and_database_files_0600(tmp_path, monkeypatch):
 
 # ------------------------------------------------------------------------ the CLI, one line
 
+
 def test_bad_settings_and_urls_are_one_line_at_the_cli(tmp_path):
     url = f"sqlite:///{tmp_path / 'x.db'}"
     cases = [
-        ({"ITSM_BCRYPT_COST": "3"}, ("--db", url, "user", "list"),
-         "itsm-tui: error: ITSM_BCRYPT_COST must be from 4 to 31 (bcrypt's limits), got 3"),
-        ({"ITSM_LOCKOUT_MINUTES": "ten"}, ("--db", url, "user", "list"),
-         "itsm-tui: error: ITSM_LOCKOUT_MINUTES must be a whole number, got 'ten'"),
-        ({"ITSM_DB": "mysql://u:Sekr3t-pw@127.0.0.1:abc/db"}, ("tickets", "list"),
-         "itsm-tui: error: bad port 'abc' in database URL mysql://u:***@127.0.0.1:abc/db: use a "
-         "number from 1 to 65535"),
-        ({}, ("--db", "mysql://u:Sek#r3t@127.0.0.1/db", "init"), "itsm-tui: error: cannot read the database URL"),
-        ({}, ("--db", "mysql://itsm:Sekr3t-pw@127.0.0.1:1/db", "tickets", "list"),
-         "itsm-tui: error: cannot open MySQL db@127.0.0.1:1: Can't connect"),
-        ({}, ("--db", f"sqlite:///{tmp_path / 'nothing.db'}", "tickets", "list"),
-         "itsm-tui: error: the database is not initialised: run itsm-tui init"),
+        (
+            {"ITSM_BCRYPT_COST": "3"},
+            ("--db", url, "user", "list"),
+            "itsm-tui: error: ITSM_BCRYPT_COST must be from 4 to 31 (bcrypt's limits), got 3",
+        ),
+        (
+            {"ITSM_LOCKOUT_MINUTES": "ten"},
+            ("--db", url, "user", "list"),
+            "itsm-tui: error: ITSM_LOCKOUT_MINUTES must be a whole number, got 'ten'",
+        ),
+        (
+            {"ITSM_DB": "mysql://u:Sekr3t-pw@127.0.0.1:abc/db"},
+            ("tickets", "list"),
+            "itsm-tui: error: bad port 'abc' in database URL mysql://u:***@127.0.0.1:abc/db: use a "
+            "number from 1 to 65535",
+        ),
+        (
+            {},
+            ("--db", "mysql://u:Sek#r3t@127.0.0.1/db", "init"),
+            "itsm-tui: error: cannot read the database URL",
+        ),
+        (
+            {},
+            ("--db", "mysql://itsm:Sekr3t-pw@127.0.0.1:1/db", "tickets", "list"),
+            "itsm-tui: error: cannot open MySQL db@127.0.0.1:1: Can't connect",
+        ),
+        (
+            {},
+            ("--db", f"sqlite:///{tmp_path / 'nothing.db'}", "tickets", "list"),
+            "itsm-tui: error: the database is not initialised: run itsm-tui init",
+        ),
     ]
     for env, args, expected in cases:
         run = cli(*args, env_extra=env)
@@ -259,13 +300,28 @@ def test_a_database_error_mid_command_is_one_line(tmp_path):
 def test_arguments_that_are_not_utf8_are_one_clear_line(tmp_path):
     url = f"sqlite:///{tmp_path / 'x.db'}"
     assert cli("--db", url, "init").returncode == 0
-    run = subprocess.run([sys.executable.encode(), b"-m", b"itsm_tui", b"--db", url.encode(), b"tickets",
-                          b"create", b"--title=\xff\xfe", b"--description", b"d"],
-                         capture_output=True, env={**os.environ, "ITSM_BCRYPT_COST": "4"}, timeout=120)
+    run = subprocess.run(
+        [
+            sys.executable.encode(),
+            b"-m",
+            b"itsm_tui",
+            b"--db",
+            url.encode(),
+            b"tickets",
+            b"create",
+            b"--title=\xff\xfe",
+            b"--description",
+            b"d",
+        ],
+        capture_output=True,
+        env={**os.environ, "ITSM_BCRYPT_COST": "4"},
+        timeout=120,
+    )
     assert run.returncode == 2
     err = run.stderr.decode()
     assert "Traceback" not in err and err.splitlines()[-1] == (
-        "itsm-tui: error: --title is not valid UTF-8 text: check the terminal's or the file's encoding")
+        "itsm-tui: error: --title is not valid UTF-8 text: check the terminal's or the file's encoding"
+    )
 
 
 def test_a_host_list_is_read_in_order_and_a_bad_port_in_it_is_one_line():

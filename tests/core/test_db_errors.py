@@ -11,19 +11,22 @@ from contextlib import contextmanager
 import pytest
 from peewee import SqliteDatabase
 
-from itsm_tui.core.store import db, db_errors
 from itsm_tui.core import setup
-from itsm_tui.core.tickets import service as tickets
 from itsm_tui.core.people import users
+from itsm_tui.core.store import db, db_errors
 from itsm_tui.core.store.models import ALL_MODELS
+from itsm_tui.core.tickets import service as tickets
 
 
 @contextmanager
 def small_filesystem(path, size="2m"):
     """A tmpfs of its own (a full disk, a read-only disk) at ``path``; needs root."""
     path.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=0700", "tmpfs", str(path)],
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size},mode=0700", "tmpfs", str(path)],
+        capture_output=True,
+        text=True,
+    )
     if done.returncode != 0:
         if os.environ.get("CI") == "true":
             pytest.fail(f"mounting a tmpfs is needed under CI=true: {done.stderr}")
@@ -99,16 +102,22 @@ def test_an_unknown_mysql_database_and_a_lost_connection_are_said_in_words(engin
     server = db.parse_mysql_url(engine)
     own_node = db.database.execute_sql("SELECT @@port").fetchone()[0]
     try:
-        pymysql.connect(host=server.host, port=server.port, user=server.user,
-                        password=server.password, database="itsm_no_such_db_x")
+        pymysql.connect(
+            host=server.host,
+            port=server.port,
+            user=server.user,
+            password=server.password,
+            database="itsm_no_such_db_x",
+        )
     except pymysql.err.OperationalError as exc:
         assert db_errors.reason(exc) == db_errors.NO_DATABASE
     # A connection killed by the server (as a restart or failover does) mid-session.
     with pytest.raises(Exception) as caught:
         with db.database.atomic():
             own_id = db.database.execute_sql("SELECT CONNECTION_ID()").fetchone()[0]
-            killer = pymysql.connect(host=server.host, port=own_node, user=server.user,
-                                     password=server.password)
+            killer = pymysql.connect(
+                host=server.host, port=own_node, user=server.user, password=server.password
+            )
             killer.cursor().execute(f"KILL {own_id}")
             killer.close()
             db.database.execute_sql("SELECT 1").fetchone()

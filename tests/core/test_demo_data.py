@@ -6,8 +6,8 @@ from __future__ import annotations
 import re
 
 from itsm_tui.core import demo
-from itsm_tui.core.store import natural
 from itsm_tui.core.people import users
+from itsm_tui.core.store import natural
 from itsm_tui.core.store.models import Department, Network, Peripheral, StockItem, System, Ticket, User
 
 
@@ -24,8 +24,10 @@ def test_demo_titles_name_assets_of_their_kind_and_attached_peripherals_follow_t
     attached = list(Peripheral.select().where(Peripheral.system.is_null(False)))
     assert attached
     for peripheral in attached:
-        assert (peripheral.department_id, peripheral.network_id) == \
-            (peripheral.system.department_id, peripheral.system.network_id), peripheral.name
+        assert (peripheral.department_id, peripheral.network_id) == (
+            peripheral.system.department_id,
+            peripheral.system.network_id,
+        ), peripheral.name
 
 
 def test_every_name_written_by_the_demo_and_the_bulk_seeds_has_its_sort_key(engine):
@@ -40,5 +42,6 @@ def test_every_name_written_by_the_demo_and_the_bulk_seeds_has_its_sort_key(engi
             pairs = list(model.select(source, field).tuples())
             assert pairs and all(key == natural.natural_key(name) for name, key in pairs), (model, field.name)
     bulk = Peripheral.select(Peripheral, System).join(System).where(Peripheral.asset_tag.startswith("BP-"))
-    assert bulk.count() and all((p.department_id, p.network_id) == (p.system.department_id, p.system.network_id)
-                                for p in bulk)
+    assert bulk.count() and all(
+        (p.department_id, p.network_id) == (p.system.department_id, p.system.network_id) for p in bulk
+    )

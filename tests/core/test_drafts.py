@@ -21,10 +21,18 @@ def data_dir(tmp_path, monkeypatch):
 def test_a_draft_comes_back_in_another_process_with_its_request_key(data_dir):
     drafts.save("agent1", "comment:INC000123:public", {"body": "Rebooted the switch\nline 2 ✓ 王伟"})
     key = drafts.load("agent1", "comment:INC000123:public")[drafts.REQUEST_KEY]
-    code = ("from itsm_tui.core import drafts; "
-            "d = drafts.load('agent1', 'comment:INC000123:public'); print(d['body'].splitlines()[1], d['_request_key'])")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         env={**os.environ, "ITSM_DATA_DIR": str(data_dir)}).stdout.split()
+    code = (
+        "from itsm_tui.core import drafts; "
+        "d = drafts.load('agent1', 'comment:INC000123:public'); "
+        "print(d['body'].splitlines()[1], d['_request_key'])"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "ITSM_DATA_DIR": str(data_dir)},
+    ).stdout.split()
     assert out == ["line", "2", "✓", "王伟", key]
     drafts.save("agent1", "comment:INC000123:public", {"body": "Rebooted the switch twice"})
     assert drafts.request_key("agent1", "comment:INC000123:public") == key  # edits keep the key

@@ -13,22 +13,35 @@ from decimal import Decimal
 import pytest
 from peewee import fn
 
-from itsm_tui.core.store import audit
 from itsm_tui.core import clock
-from itsm_tui.core.inventory import service as inventory
-from itsm_tui.core.tickets import service as tickets
-from itsm_tui.core.people import users
 from itsm_tui.core.errors import ConflictError, NotFound, PermissionDenied, ValidationError
+from itsm_tui.core.inventory import service as inventory
+from itsm_tui.core.people import users
+from itsm_tui.core.store import audit
 from itsm_tui.core.store.models import (
-    AuditEntry, Department, Network, Peripheral, StockItem, System, Ticket, User,
+    AuditEntry,
+    Department,
+    Network,
+    Peripheral,
+    StockItem,
+    System,
+    Ticket,
+    User,
 )
+from itsm_tui.core.tickets import service as tickets
 
 UNICODE = "Zoë's Łódź printer 王伟 مرحبا 🖨"
-MODELS = {"department": Department, "network": Network, "system": System,
-          "peripheral": Peripheral, "stock": StockItem}
+MODELS = {
+    "department": Department,
+    "network": Network,
+    "system": System,
+    "peripheral": Peripheral,
+    "stock": StockItem,
+}
 
 
 # ---------------------------------------------------------------- helpers
+
 
 def last_audit_id() -> int:
     return AuditEntry.select(fn.MAX(AuditEntry.id)).scalar() or 0
@@ -57,11 +70,19 @@ def make_network(actor, name="Office LAN", cidr="10.10.1.0/24", **extra):
 
 def system_data(**overrides) -> dict:
     data = {
-        "hostname": "ws-001", "asset_tag": "AT-1001", "type": "laptop",
-        "manufacturer": "Lenovo", "model_name": "ThinkPad T14", "serial": "SN123",
-        "os": "Windows 11", "ip": "10.10.1.11", "mac": "aa:bb:cc:dd:ee:01",
-        "network": "Office LAN", "status": "in use",
-        "purchase_date": "2024-01-10", "warranty_end": "2027-01-10",
+        "hostname": "ws-001",
+        "asset_tag": "AT-1001",
+        "type": "laptop",
+        "manufacturer": "Lenovo",
+        "model_name": "ThinkPad T14",
+        "serial": "SN123",
+        "os": "Windows 11",
+        "ip": "10.10.1.11",
+        "mac": "aa:bb:cc:dd:ee:01",
+        "network": "Office LAN",
+        "status": "in use",
+        "purchase_date": "2024-01-10",
+        "warranty_end": "2027-01-10",
     }
     data.update(overrides)
     return data
@@ -72,19 +93,21 @@ def make_system(actor, **overrides):
 
 
 def make_peripheral(actor, name="Printer 1", asset_tag="PR-2001", **extra):
-    return inventory.create(actor, "peripheral",
-                            {"name": name, "kind": extra.pop("kind", "printer"),
-                             "asset_tag": asset_tag, **extra})
+    return inventory.create(
+        actor,
+        "peripheral",
+        {"name": name, "kind": extra.pop("kind", "printer"), "asset_tag": asset_tag, **extra},
+    )
 
 
 def make_stock(actor, name="Toner", quantity=10, unit_price="12.50", **extra):
-    return inventory.create(actor, "stock", {"name": name, "quantity": quantity,
-                                             "unit_price": unit_price, **extra})
+    return inventory.create(
+        actor, "stock", {"name": name, "quantity": quantity, "unit_price": unit_price, **extra}
+    )
 
 
 def make_ticket(actor, system_id, title="Laptop will not boot"):
-    return tickets.create(actor, title, "It beeps three times.", category="Hardware",
-                          system=system_id)
+    return tickets.create(actor, title, "It beeps three times.", category="Hardware", system=system_id)
 
 
 @pytest.fixture
@@ -110,8 +133,10 @@ def world(agent):
 #            the exact {field: [before, after]} the update entry must record)
 CRUD = {
     "department": (
-        {"name": "Finance"}, {"name": "Finance"},
-        {"name": "Accounting"}, {"name": ["Finance", "Accounting"]},
+        {"name": "Finance"},
+        {"name": "Finance"},
+        {"name": "Accounting"},
+        {"name": ["Finance", "Accounting"]},
     ),
     "network": (
         {"name": "Server LAN", "cidr": "10.20.0.0/24", "vlan": 20, "location": "HQ"},
@@ -121,15 +146,21 @@ CRUD = {
     ),
     "system": (
         system_data(hostname="WS-002", asset_tag="at-1002", ip="10.10.1.12"),
-        {"hostname": "ws-002", "asset_tag": "AT-1002", "type": "laptop", "ip": "10.10.1.12",
-         "purchase_date": "2024-01-10", "warranty_end": "2027-01-10", "status": "in use"},
+        {
+            "hostname": "ws-002",
+            "asset_tag": "AT-1002",
+            "type": "laptop",
+            "ip": "10.10.1.12",
+            "purchase_date": "2024-01-10",
+            "warranty_end": "2027-01-10",
+            "status": "in use",
+        },
         {"os": "Debian 12", "status": "in repair"},
         {"os": ["Windows 11", "Debian 12"], "status": ["in use", "in repair"]},
     ),
     "peripheral": (
         {"name": "Printer 2", "kind": "Printer", "asset_tag": "pr-2002", "serial": "PS1"},
-        {"name": "Printer 2", "kind": "printer", "asset_tag": "PR-2002", "serial": "PS1",
-         "status": "in use"},
+        {"name": "Printer 2", "kind": "printer", "asset_tag": "PR-2002", "serial": "PS1", "status": "in use"},
         {"name": "Printer 2nd floor", "serial": "PS2"},
         {"name": ["Printer 2", "Printer 2nd floor"], "serial": ["PS1", "PS2"]},
     ),
@@ -339,11 +370,13 @@ INVALID = [
 
 
 @pytest.mark.parametrize(
-    "entity, overrides, field, text", INVALID,
+    "entity, overrides, field, text",
+    INVALID,
     ids=[f"{e}-{f}-{i}" for i, (e, _, f, _) in enumerate(INVALID)],
 )
-def test_create_with_invalid_input_names_the_field_and_stores_nothing(world, agent, entity,
-                                                                       overrides, field, text):
+def test_create_with_invalid_input_names_the_field_and_stores_nothing(
+    world, agent, entity, overrides, field, text
+):
     before = counts()
     mark = last_audit_id()
     with pytest.raises(ValidationError) as caught:
@@ -373,8 +406,11 @@ UPDATE_INVALID = [
 ]
 
 
-@pytest.mark.parametrize("entity, overrides, field", UPDATE_INVALID,
-                         ids=[f"{e}-{f}-{i}" for i, (e, _, f) in enumerate(UPDATE_INVALID)])
+@pytest.mark.parametrize(
+    "entity, overrides, field",
+    UPDATE_INVALID,
+    ids=[f"{e}-{f}-{i}" for i, (e, _, f) in enumerate(UPDATE_INVALID)],
+)
 def test_update_with_invalid_input_leaves_the_row_unchanged(world, agent, entity, overrides, field):
     make_system(agent, hostname="ws-009", asset_tag="AT-1009", ip="10.10.1.19")
     row = world[entity]
@@ -418,8 +454,10 @@ def test_a_network_cannot_move_away_from_its_systems(world, agent):
 
 # ---------------------------------------------------------------- normalisation
 
-@pytest.mark.parametrize("given", ["AA-BB-CC-DD-EE-FF", "aa:bb:cc:dd:ee:ff", "AABB.CCDD.EEFF",
-                                   " Aa:Bb:Cc:Dd:Ee:Ff "])
+
+@pytest.mark.parametrize(
+    "given", ["AA-BB-CC-DD-EE-FF", "aa:bb:cc:dd:ee:ff", "AABB.CCDD.EEFF", " Aa:Bb:Cc:Dd:Ee:Ff "]
+)
 def test_mac_is_stored_lower_case_with_colons(agent, given):
     make_network(agent)
     system = make_system(agent, mac=given)
@@ -441,8 +479,7 @@ def test_ipv6_network_and_address_are_accepted_and_normalised(agent):
     system = make_system(agent, network="v6 LAN", ip="2001:0DB8:0000:0001:0000:0000:0000:00AB")
     assert fresh(System, system.id).ip == "2001:db8:0:1::ab"
     with pytest.raises(ValidationError) as caught:
-        make_system(agent, hostname="ws-002", asset_tag="AT-1002", network="v6 LAN",
-                    ip="2001:db8:0:2::1")
+        make_system(agent, hostname="ws-002", asset_tag="AT-1002", network="v6 LAN", ip="2001:db8:0:2::1")
     assert caught.value.field == "ip"
 
 
@@ -467,6 +504,7 @@ def test_price_is_stored_with_two_decimals(agent):
 
 
 # ---------------------------------------------------------------- text: unicode and controls
+
 
 def test_unicode_round_trips_in_names_notes_and_audit(agent):
     make_network(agent)
@@ -493,8 +531,9 @@ def test_control_characters_are_stripped_from_stored_text(agent):
     dept = inventory.create(agent, "department", {"name": "\x1b[31mred\x1b[0m"})
     peripheral = make_peripheral(agent, name="Print\x9b2Jer \u202eevil")
     item = make_stock(agent, name="Ton\x07er\x00", description="a\x1b]0;title\x07b")
-    system = make_system(agent, notes="first line\n\x1b[2Jsecond\tline\r\nthird\u202e\x9b",
-                         manufacturer="\x1b[1mDell")
+    system = make_system(
+        agent, notes="first line\n\x1b[2Jsecond\tline\r\nthird\u202e\x9b", manufacturer="\x1b[1mDell"
+    )
 
     assert fresh(Department, dept.id).name == "red"
     assert fresh(Peripheral, peripheral.id).name == "Printer evil"
@@ -514,6 +553,7 @@ def test_control_characters_are_stripped_on_update(world, agent):
 
 
 # ---------------------------------------------------------------- optimistic locking
+
 
 def test_stale_update_names_who_changed_which_fields_and_keeps_their_change(world, people, agent):
     system = world["system"]
@@ -545,11 +585,11 @@ def test_stale_stock_edit_after_an_adjustment_is_a_conflict(world, people, agent
 
 # ---------------------------------------------------------------- deleting a system
 
+
 def test_delete_system_keeps_peripherals_and_tickets_unlinked(world, agent):
     system = world["system"]
     p1 = make_peripheral(agent, name="Monitor", asset_tag="PR-3001", kind="monitor", system="ws-001")
-    p2 = make_peripheral(agent, name="Dock", asset_tag="PR-3002", kind="docking station",
-                         system=system.id)
+    p2 = make_peripheral(agent, name="Dock", asset_tag="PR-3002", kind="docking station", system=system.id)
     loose = world["peripheral"]
     t1 = make_ticket(agent, system.id)
     t2 = make_ticket(agent, system.id, title="Fan is loud")
@@ -592,8 +632,7 @@ def test_delete_system_keeps_peripherals_and_tickets_unlinked(world, agent):
 
 def test_stale_system_delete_rolls_back_the_detaching(world, people, agent):
     system = world["system"]
-    monitor = make_peripheral(agent, name="Monitor", asset_tag="PR-3001", kind="monitor",
-                              system=system.id)
+    monitor = make_peripheral(agent, name="Monitor", asset_tag="PR-3001", kind="monitor", system=system.id)
     inventory.update(people["agent2"], "system", system.id, 1, {"os": "Debian 12"})
     mark = last_audit_id()
 
@@ -628,7 +667,8 @@ def test_delete_department_or_network_unlinks_assets_with_audit(world, agent, en
     assert stored_system.version == system_version + 1
     new = entries_since(mark)
     assert {(e.entity_type, e.entity_id, e.action) for e in new} == {
-        ("system", system.id, "update"), ("peripheral", peripheral.id, "update"),
+        ("system", system.id, "update"),
+        ("peripheral", peripheral.id, "update"),
         (entity, target.id, "delete"),
     }
     for entry in new:
@@ -642,16 +682,23 @@ def test_linked_records_counts_without_changing_anything(world, agent):
     assert inventory.linked_records(agent, "system", system.id) == {"peripherals": 0, "tickets": 0}
     make_ticket(agent, system.id)
     assert inventory.linked_records(agent, "system", system.id)["tickets"] == 1
-    assert inventory.linked_records(agent, "peripheral", world["peripheral"].id) == {"tickets": 0, "system": 0}
+    assert inventory.linked_records(agent, "peripheral", world["peripheral"].id) == {
+        "tickets": 0,
+        "system": 0,
+    }
     assert inventory.linked_records(agent, "network", world["network"].id) == {"systems": 1, "peripherals": 0}
     assert inventory.linked_records(agent, "stock", world["stock"].id) == {}
     assert inventory.linked_records(agent, "department", world["department"].id)["users"] == 0
     assert fresh(System, system.id).version == 1
     # only the ticket's creation, and its link noted on the system: counting wrote nothing
-    assert {(e.entity_type, e.action) for e in entries_since(mark)} == {("ticket", "create"), ("system", "ticket_linked")}
+    assert {(e.entity_type, e.action) for e in entries_since(mark)} == {
+        ("ticket", "create"),
+        ("system", "ticket_linked"),
+    }
 
 
 # ---------------------------------------------------------------- attach / detach
+
 
 def test_attach_and_detach_a_peripheral(world, agent):
     system, peripheral = world["system"], world["peripheral"]
@@ -664,7 +711,10 @@ def test_attach_and_detach_a_peripheral(world, agent):
     entry, on_system = entries_since(mark)
     assert (entry.action, entry.entity_type, entry.entity_id) == ("update", "peripheral", peripheral.id)
     assert (on_system.action, on_system.entity_type, on_system.entity_id) == (
-        "peripheral_attached", "system", system.id)
+        "peripheral_attached",
+        "system",
+        system.id,
+    )
     assert on_system.summary == "PR-2001 (Printer 1) attached"
     assert changes(entry) == {"system": [None, system.id], "network": [None, world["network"].id]}
     assert entry.summary == "PR-2001 attached to ws-001"
@@ -697,17 +747,28 @@ def test_an_attached_peripheral_takes_its_systems_department_and_network(world, 
     it, office = world["department"].id, world["network"].id
     assert (stored.system_id, stored.department_id, stored.network_id) == (system.id, it, office)
     entry, _ = entries_since(mark)
-    assert changes(entry) == {"system": [None, system.id], "department": [finance.id, it],
-                              "network": [lab.id, office]}
+    assert changes(entry) == {
+        "system": [None, system.id],
+        "department": [finance.id, it],
+        "network": [lab.id, office],
+    }
 
     inventory.attach_peripheral(agent, peripheral.id, 3, None)
     stored = fresh(Peripheral, peripheral.id)
     assert (stored.system_id, stored.department_id, stored.network_id) == (None, it, office)
 
-    made = make_peripheral(agent, name="Dock", asset_tag="PR-3001", kind="docking station",
-                           system="ws-001", department="Finance", network="Lab")
-    edited = inventory.update(agent, "peripheral", peripheral.id, 4,
-                              {"system": "ws-001", "department": "Finance"})
+    made = make_peripheral(
+        agent,
+        name="Dock",
+        asset_tag="PR-3001",
+        kind="docking station",
+        system="ws-001",
+        department="Finance",
+        network="Lab",
+    )
+    edited = inventory.update(
+        agent, "peripheral", peripheral.id, 4, {"system": "ws-001", "department": "Finance"}
+    )
     for row in (made, edited):
         assert (row.department_id, row.network_id) == (it, office)
 
@@ -721,8 +782,9 @@ def test_attached_peripherals_follow_their_system_each_with_its_entry(world, age
     lab = make_network(agent, name="Lab", cidr="10.99.0.0/24")
     mark = last_audit_id()
 
-    inventory.update(agent, "system", system.id, 1, {"department": "Finance", "network": "Lab",
-                                                     "ip": "10.99.0.5"})
+    inventory.update(
+        agent, "system", system.id, 1, {"department": "Finance", "network": "Lab", "ip": "10.99.0.5"}
+    )
 
     finance = Department.get(Department.name == "Finance")
     for p in (p1, p2):
@@ -776,6 +838,7 @@ def test_attach_with_stale_version_or_unknown_system_changes_nothing(world, peop
 
 # ---------------------------------------------------------------- stock
 
+
 def test_adjust_stock_up_and_down_records_the_reason(world, agent):
     item = world["stock"]
     mark = last_audit_id()
@@ -813,15 +876,18 @@ def test_taking_more_than_in_stock_is_refused(world, agent):
     assert fresh(StockItem, item.id).quantity == 0
 
 
-@pytest.mark.parametrize("delta, reason, field", [
-    (0, "nothing", "quantity"),
-    ("0", "nothing", "quantity"),
-    ("two", "delivery", "quantity"),
-    (1.5, "delivery", "quantity"),
-    (5, "", "reason"),
-    (5, "\x1b[0m", "reason"),
-    (5, "r" * 201, "reason"),
-])
+@pytest.mark.parametrize(
+    "delta, reason, field",
+    [
+        (0, "nothing", "quantity"),
+        ("0", "nothing", "quantity"),
+        ("two", "delivery", "quantity"),
+        (1.5, "delivery", "quantity"),
+        (5, "", "reason"),
+        (5, "\x1b[0m", "reason"),
+        (5, "r" * 201, "reason"),
+    ],
+)
 def test_invalid_adjustment_is_refused(world, agent, delta, reason, field):
     item = world["stock"]
     mark = last_audit_id()
@@ -887,6 +953,7 @@ def test_stock_edit_keeps_quantity_and_price(world, agent):
 
 # ---------------------------------------------------------------- permissions
 
+
 def _every_operation(actor, world):
     """(name, call) for every inventory operation on the world's records."""
     system, peripheral, item = world["system"], world["peripheral"], world["stock"]
@@ -926,7 +993,14 @@ def test_staff_may_manage_inventory(world, people, role):
     assert inventory.get(actor, "system", world["system"].id).hostname == "ws-001"
     mine = [e for e in entries_since(mark) if e.actor_id == actor.id]
     assert sorted(e.action for e in mine) == [
-        "create", "delete", "peripheral_attached", "peripheral_detached", "stock_adjust", "update", "update"]
+        "create",
+        "delete",
+        "peripheral_attached",
+        "peripheral_detached",
+        "stock_adjust",
+        "update",
+        "update",
+    ]
     assert len(entries_since(mark)) == 7  # deleting the attached peripheral detaches it too
 
 
@@ -960,7 +1034,9 @@ def test_delete_department_unlinks_its_users_with_audit(world, people, system):
     inventory.delete(people["agent"], "department", dept.id)
     stored = fresh(User, people["requester"].id)
     assert stored.department_id is None and stored.version == before + 1
-    assert ("user", stored.id, "update") in {(e.entity_type, e.entity_id, e.action) for e in entries_since(mark)}
+    assert ("user", stored.id, "update") in {
+        (e.entity_type, e.entity_id, e.action) for e in entries_since(mark)
+    }
 
 
 def test_deleting_an_attached_peripheral_says_so_and_notes_it_on_the_system(world, agent):
@@ -976,6 +1052,7 @@ def test_deleting_an_attached_peripheral_says_so_and_notes_it_on_the_system(worl
     assert inventory.delete(agent, "peripheral", monitor.id) == linked
     detached = [e for e in entries_since(mark) if e.entity_type == "system"]
     assert [(e.entity_id, e.action, e.summary) for e in detached] == [
-        (system.id, "peripheral_detached", "PR-3001 (Monitor) detached (deleted)")]
+        (system.id, "peripheral_detached", "PR-3001 (Monitor) detached (deleted)")
+    ]
     loose = inventory.linked_records(agent, "peripheral", world["peripheral"].id)
     assert "Nothing else is linked to it." in delete_message("peripheral", "PR-2001", loose)

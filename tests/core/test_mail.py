@@ -12,9 +12,9 @@ from aiosmtpd.smtp import AuthResult
 
 from itsm_tui.core import clock
 from itsm_tui.core.notify import mailer
-from itsm_tui.core.tickets import service as tickets
 from itsm_tui.core.people import users
 from itsm_tui.core.store.models import EmailMessage
+from itsm_tui.core.tickets import service as tickets
 
 NOW = datetime(2026, 3, 2, 10, 0)
 # The test server takes a login over plain text; aiosmtpd rightly warns about that.
@@ -46,12 +46,23 @@ def smtp(monkeypatch):
         ok = auth_data.login == b"desk" and auth_data.password == b"s3cret-pass"
         return AuthResult(success=ok)
 
-    controller = Controller(inbox, hostname="127.0.0.1", port=port, authenticator=authenticate,
-                            auth_required=True, auth_require_tls=False)
-    for name, value in {"ITSM_SMTP_HOST": "127.0.0.1", "ITSM_SMTP_PORT": str(port), "ITSM_SMTP_STARTTLS": "0",
-                        "ITSM_SMTP_USER": "desk", "ITSM_SMTP_PASSWORD": "s3cret-pass",
-                        "ITSM_SMTP_FROM": "helpdesk@example.org",
-                        "ITSM_SMTP_TIMEOUT": "2"}.items():
+    controller = Controller(
+        inbox,
+        hostname="127.0.0.1",
+        port=port,
+        authenticator=authenticate,
+        auth_required=True,
+        auth_require_tls=False,
+    )
+    for name, value in {
+        "ITSM_SMTP_HOST": "127.0.0.1",
+        "ITSM_SMTP_PORT": str(port),
+        "ITSM_SMTP_STARTTLS": "0",
+        "ITSM_SMTP_USER": "desk",
+        "ITSM_SMTP_PASSWORD": "s3cret-pass",
+        "ITSM_SMTP_FROM": "helpdesk@example.org",
+        "ITSM_SMTP_TIMEOUT": "2",
+    }.items():
         monkeypatch.setenv(name, value)
     controller.start()
     inbox.controller = controller
@@ -61,7 +72,9 @@ def smtp(monkeypatch):
 
 def _assign_to_agent(people):
     with clock.frozen(NOW):
-        users.update_user(people["admin"], people["agent"].id, people["agent"].version, email="agent@example.org")
+        users.update_user(
+            people["admin"], people["agent"].id, people["agent"].version, email="agent@example.org"
+        )
         t = tickets.create(people["requester"], "Printer on fire", "d")
         return tickets.assign(people["supervisor"], t.id, t.version, "agent")
 
@@ -81,7 +94,9 @@ def test_notification_is_mailed_with_the_configured_credentials(engine, people, 
     (envelope,) = smtp.messages
     assert envelope.mail_from == "helpdesk@example.org" and envelope.rcpt_tos == ["agent@example.org"]
     mail = email.message_from_bytes(envelope.content, policy=email.policy.default)
-    assert mail["Subject"].strip() == f"[itsm-tui] {t.number} was assigned to you by supervisor: Printer on fire"
+    assert (
+        mail["Subject"].strip() == f"[itsm-tui] {t.number} was assigned to you by supervisor: Printer on fire"
+    )
     assert "Printer on fire" in mail.get_content()
     assert EmailMessage.get().sent_at == NOW
     assert mailer.send_due(NOW + timedelta(minutes=10)) == (0, 0)  # never twice

@@ -5,11 +5,11 @@ from datetime import datetime, timedelta
 import pytest
 
 from itsm_tui.core import clock
-from itsm_tui.core.notify import notifications
-from itsm_tui.core.tickets import service as tickets
-from itsm_tui.core.people import users
 from itsm_tui.core.errors import PermissionDenied, ValidationError
+from itsm_tui.core.notify import notifications
+from itsm_tui.core.people import users
 from itsm_tui.core.store.models import AuditEntry, Notification, User
+from itsm_tui.core.tickets import service as tickets
 
 T0 = datetime(2024, 6, 1, 8, 0)
 
@@ -36,8 +36,7 @@ def inbox(people):
 
 
 def _own_ids(user):
-    return [n.id for n in Notification.select().where(Notification.user == user.id)
-            .order_by(Notification.id)]
+    return [n.id for n in Notification.select().where(Notification.user == user.id).order_by(Notification.id)]
 
 
 def test_recent_is_own_only_newest_first(people, inbox):
@@ -119,8 +118,12 @@ def test_disabled_user_reads_nothing(people, inbox, system):
     agent2 = people["agent2"]
     users.update_user(system, agent2.id, agent2.version, is_active=False)
     disabled = User.get_by_id(agent2.id)
-    for call in (notifications.unread_count, notifications.recent, notifications.mark_all_read,
-                 lambda u: notifications.since(u, 0)):
+    for call in (
+        notifications.unread_count,
+        notifications.recent,
+        notifications.mark_all_read,
+        lambda u: notifications.since(u, 0),
+    ):
         with pytest.raises(PermissionDenied):
             call(disabled)
     assert Notification.select().where(Notification.read_at.is_null()).count() == 4

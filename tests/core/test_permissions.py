@@ -5,11 +5,12 @@ from pathlib import Path
 import pytest
 
 from itsm_tui.core.audit import activity
-from itsm_tui.core.tickets import analytics, categories, service as tickets
+from itsm_tui.core.errors import NotFound, PermissionDenied
 from itsm_tui.core.inventory import service as inventory
 from itsm_tui.core.people import users
-from itsm_tui.core.errors import NotFound, PermissionDenied
 from itsm_tui.core.people.permissions import MATRIX
+from itsm_tui.core.tickets import analytics, categories
+from itsm_tui.core.tickets import service as tickets
 from itsm_tui.importers.servicenow import import_servicenow
 
 ROLES = ("requester", "agent", "supervisor", "admin")
@@ -42,14 +43,19 @@ SCENARIOS = {
     "ticket.view_own": lambda a, p: tickets.get(a, _own_ticket(a).number),
     "ticket.create": lambda a, p: _own_ticket(a),
     "ticket.comment": lambda a, p: tickets.comment(a, _own_ticket(a).id, "Any news?"),
-    "ticket.reopen_own": lambda a, p: (lambda t: tickets.change_status(
-        a, t.id, t.version, "in_progress", "Still broken"))(_resolved_own(a, p)),
+    "ticket.reopen_own": lambda a, p: (
+        lambda t: tickets.change_status(a, t.id, t.version, "in_progress", "Still broken")
+    )(_resolved_own(a, p)),
     "ticket.view_all": lambda a, p: tickets.get(a, _others_ticket(p).id),
     "ticket.note": lambda a, p: tickets.comment(a, _own_ticket(a).id, "internal", internal=True),
-    "ticket.work": lambda a, p: (lambda t: tickets.update(a, t.id, t.version, title="New title"))(_own_ticket(a)),
+    "ticket.work": lambda a, p: (lambda t: tickets.update(a, t.id, t.version, title="New title"))(
+        _own_ticket(a)
+    ),
     "ticket.assign_self": lambda a, p: (lambda t: tickets.assign(a, t.id, t.version, a))(_own_ticket(a)),
     "ticket.create_for_other": lambda a, p: tickets.create(a, "For you", "On behalf", requester="requester2"),
-    "ticket.assign_other": lambda a, p: (lambda t: tickets.assign(a, t.id, t.version, "agent2"))(_own_ticket(a)),
+    "ticket.assign_other": lambda a, p: (lambda t: tickets.assign(a, t.id, t.version, "agent2"))(
+        _own_ticket(a)
+    ),
     "inventory.view": lambda a, p: inventory.get(a, "department", p["dept"].id),
     "inventory.edit": lambda a, p: inventory.create(a, "department", {"name": f"Dept of {a.username}"}),
     "audit.view_work": lambda a, p: activity.page(a, "type:ticket"),
@@ -61,7 +67,8 @@ SCENARIOS = {
     "user.unlock": lambda a, p: users.unlock(a, p["agent2"].id),
     "settings.manage": lambda a, p: categories.add(a, f"Category by {a.username}"),
     "import.run": lambda a, p: import_servicenow(
-        a, Path(__file__).parents[1] / "data" / "servicenow_bad_rows.csv"),
+        a, Path(__file__).parents[1] / "data" / "servicenow_bad_rows.csv"
+    ),
 }
 
 

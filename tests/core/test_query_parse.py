@@ -1,7 +1,7 @@
 """Tests for the ticket filter query language (itsm_tui.core.tickets.query)."""
 
 import random
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -33,6 +33,7 @@ def error_of(text: str) -> QueryError:
 
 
 # --- constants and the example query ---------------------------------------------------
+
 
 def test_constants():
     assert STATUSES == ("new", "in_progress", "waiting_on_user", "waiting_on_vendor", "resolved", "closed")
@@ -70,7 +71,7 @@ def test_surrounding_whitespace_is_ignored_and_positions_count_it():
 
 
 def test_default_now_is_used_for_today():
-    day = datetime.now(timezone.utc).replace(tzinfo=None, hour=0, minute=0, second=0, microsecond=0)
+    day = datetime.now(UTC).replace(tzinfo=None, hour=0, minute=0, second=0, microsecond=0)
     (dates,) = parse("created:today").terms[0].values
     # Tolerate the test running across midnight UTC.
     assert dates.start in (day, day + timedelta(days=1))
@@ -79,26 +80,47 @@ def test_default_now_is_used_for_today():
 
 # --- keys and aliases ------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     "written, key",
     [
-        ("status", "status"), ("st", "status"), ("STATUS", "status"), ("St", "status"),
-        ("priority", "priority"), ("prio", "priority"), ("p", "priority"), ("P", "priority"),
-        ("category", "category"), ("cat", "category"), ("CAT", "category"),
-        ("department", "department"), ("dept", "department"),
-        ("asset", "asset"), ("Asset", "asset"),
-        ("assignee", "assignee"), ("assigned", "assignee"),
-        ("requester", "requester"), ("req", "requester"),
-        ("created", "created"), ("updated", "updated"), ("age", "age"),
+        ("status", "status"),
+        ("st", "status"),
+        ("STATUS", "status"),
+        ("St", "status"),
+        ("priority", "priority"),
+        ("prio", "priority"),
+        ("p", "priority"),
+        ("P", "priority"),
+        ("category", "category"),
+        ("cat", "category"),
+        ("CAT", "category"),
+        ("department", "department"),
+        ("dept", "department"),
+        ("asset", "asset"),
+        ("Asset", "asset"),
+        ("assignee", "assignee"),
+        ("assigned", "assignee"),
+        ("requester", "requester"),
+        ("req", "requester"),
+        ("created", "created"),
+        ("updated", "updated"),
+        ("age", "age"),
     ],
 )
 def test_keys_and_aliases_are_case_insensitive(written, key):
-    value = {"status": "new", "priority": "low", "created": "2024-01-01", "updated": "2024-01-01",
-             "age": ">1d"}.get(key, "x")
+    value = {
+        "status": "new",
+        "priority": "low",
+        "created": "2024-01-01",
+        "updated": "2024-01-01",
+        "age": ">1d",
+    }.get(key, "x")
     assert only_term(f"{written}:{value}").key == key
 
 
 # --- status --------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("status", STATUSES)
 def test_each_status(status):
@@ -133,13 +155,21 @@ def test_status_value_positions_follow_the_canonical_order():
 
 # --- priority --------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     "written, values",
     [
-        ("critical", (1,)), ("crit", (1,)), ("1", (1,)), ("CRITICAL", (1,)),
-        ("high", (2,)), ("2", (2,)),
-        ("medium", (3,)), ("med", (3,)), ("3", (3,)),
-        ("low", (4,)), ("4", (4,)),
+        ("critical", (1,)),
+        ("crit", (1,)),
+        ("1", (1,)),
+        ("CRITICAL", (1,)),
+        ("high", (2,)),
+        ("2", (2,)),
+        ("medium", (3,)),
+        ("med", (3,)),
+        ("3", (3,)),
+        ("low", (4,)),
+        ("4", (4,)),
         ("low,crit,2", (1, 2, 4)),
         ("high,2", (2,)),
     ],
@@ -155,6 +185,7 @@ def test_priority_positions_follow_sorted_values():
 
 
 # --- plain string keys -----------------------------------------------------------------
+
 
 @pytest.mark.parametrize("key", ["category", "department", "asset"])
 def test_string_keys_keep_values_as_typed(key):
@@ -177,6 +208,7 @@ def test_requester_me_and_usernames():
 
 
 # --- free text, quoting and escapes ----------------------------------------------------
+
 
 def test_free_text_words_and_phrases_are_separate_terms():
     query = parse('printer "paper jam" toner', now=NOW)
@@ -220,6 +252,7 @@ def test_colon_inside_a_value_is_kept():
 
 
 # --- negation --------------------------------------------------------------------------
+
 
 def test_negation_of_keyed_terms_and_text():
     query = parse('-status:closed -printer -"paper jam"', now=NOW)
@@ -285,6 +318,7 @@ def test_today_near_midnight_uses_the_date_of_now():
 
 # --- age -------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     "value, expected",
     [
@@ -308,6 +342,7 @@ def test_age_forms(value, expected):
 
 
 # --- errors and their positions --------------------------------------------------------
+
 
 @pytest.mark.parametrize(
     "text, position, fragment",
@@ -346,7 +381,12 @@ def test_age_forms(value, expected):
         ("created:2023-02-29", 8, "no such date '2023-02-29'"),
         ("created:2024-03-01T24:00", 8, "no such date"),
         ("created:>2024-13-01", 9, "no such date '2024-13-01'"),
-        ("updated:2024-3-1", 8, "bad date '2024-3-1' (use YYYY-MM-DD, YYYY-MM-DDTHH:MM, today, yesterday or -7d (days ago, -2w weeks ago))"),
+        (
+            "updated:2024-3-1",
+            8,
+            "bad date '2024-3-1' (use YYYY-MM-DD, YYYY-MM-DDTHH:MM, today, yesterday "
+            "or -7d (days ago, -2w weeks ago))",
+        ),
         ("updated:tomorrow", 8, "bad date 'tomorrow'"),
         ("created:>", 9, "a date is missing here"),
         ("created:2024-03-01..2024-02-30", 20, "no such date '2024-02-30'"),
@@ -394,12 +434,49 @@ def test_long_input_is_shortened_in_messages():
 
 # --- robustness --------------------------------------------------------------------------
 
+
 def _random_query(rng: random.Random) -> str:
     fragments = [
-        "status:", "st:", "prio:", "p:", "cat:", "dept:", "asset:", "assignee:", "req:",
-        "created:", "updated:", "age:", "stauts:", "-", '"', "\\", '\\"', ",", "..", ">", ">=",
-        "<", "<=", "3d", "7x", "2024-02-29", "2024-02-30", "T10:00", "today", "open", "high",
-        "me", " ", "\t", "\u00a0", ":", "😀", "打印机", "مرحبا", "9" * 30,
+        "status:",
+        "st:",
+        "prio:",
+        "p:",
+        "cat:",
+        "dept:",
+        "asset:",
+        "assignee:",
+        "req:",
+        "created:",
+        "updated:",
+        "age:",
+        "stauts:",
+        "-",
+        '"',
+        "\\",
+        '\\"',
+        ",",
+        "..",
+        ">",
+        ">=",
+        "<",
+        "<=",
+        "3d",
+        "7x",
+        "2024-02-29",
+        "2024-02-30",
+        "T10:00",
+        "today",
+        "open",
+        "high",
+        "me",
+        " ",
+        "\t",
+        "\u00a0",
+        ":",
+        "😀",
+        "打印机",
+        "مرحبا",
+        "9" * 30,
     ]
     if rng.random() < 0.5:
         return "".join(rng.choice(fragments) for _ in range(rng.randint(0, 10)))
@@ -436,6 +513,7 @@ def test_random_input_raises_only_query_error():
 
 # --- describe --------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     "text, description",
     [
@@ -468,6 +546,7 @@ def test_describe(text, description):
 
 
 # --- closed history and source numbers --------------------------------------------------
+
 
 @pytest.mark.parametrize(
     "text, key, values, described",

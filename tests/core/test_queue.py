@@ -12,14 +12,23 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from itsm_tui.core.tickets import categories, queue, service as tickets
 from itsm_tui.core import clock
+from itsm_tui.core.errors import PermissionDenied, QueryError
 from itsm_tui.core.inventory import service as inventory
 from itsm_tui.core.people import users
-from itsm_tui.core.errors import PermissionDenied, QueryError
 from itsm_tui.core.store.models import (
-    OPEN_STATUSES, STATUSES, Category, Department, Peripheral, System, Ticket, User, ticket_number,
+    OPEN_STATUSES,
+    STATUSES,
+    Category,
+    Department,
+    Peripheral,
+    System,
+    Ticket,
+    User,
+    ticket_number,
 )
+from itsm_tui.core.tickets import categories, queue
+from itsm_tui.core.tickets import service as tickets
 from itsm_tui.core.tickets.query import parse
 from itsm_tui.core.tickets.queue import Sort
 
@@ -36,23 +45,61 @@ def created_at(i: int) -> datetime:
 NOW = created_at(30) + timedelta(days=3)  # ticket 30 is exactly 3 days old
 
 TITLES = [
-    "VPN down", "Laptop will not boot", "Disk 100% full", "Disk 1000 errors", "printer jam",
-    "Printer jam", "Share 50_50 split", "Share 50x50 split", "Outlook asks for password",
-    "VPN down", "Excel crashes", "Monitor flickers", "Wifi drops in room 3", "Account locked",
-    "Écran noir au démarrage", "New starter accounts", "Toner order", "Zebra label printer",
-    "apple keyboard missing keys", "Cannot reach intranet", "Slow file share", "MFA token lost",
-    "Teams camera broken", "Switch port flapping", "Docking station dead", "Update failed",
-    "Access to Finance share", "Password reset", "Server fans loud", "Visio install",
-    "Meeting room screen", "Badge reader offline", "Phone has no dial tone", "Backup job failed",
-    "Mailbox full", "vpn slow from hotel", "Licence expired", "Mouse not working",
-    "Projector bulb", "Request loaner laptop", "Shared calendar missing", "Webcam blurry",
+    "VPN down",
+    "Laptop will not boot",
+    "Disk 100% full",
+    "Disk 1000 errors",
+    "printer jam",
+    "Printer jam",
+    "Share 50_50 split",
+    "Share 50x50 split",
+    "Outlook asks for password",
+    "VPN down",
+    "Excel crashes",
+    "Monitor flickers",
+    "Wifi drops in room 3",
+    "Account locked",
+    "Écran noir au démarrage",
+    "New starter accounts",
+    "Toner order",
+    "Zebra label printer",
+    "apple keyboard missing keys",
+    "Cannot reach intranet",
+    "Slow file share",
+    "MFA token lost",
+    "Teams camera broken",
+    "Switch port flapping",
+    "Docking station dead",
+    "Update failed",
+    "Access to Finance share",
+    "Password reset",
+    "Server fans loud",
+    "Visio install",
+    "Meeting room screen",
+    "Badge reader offline",
+    "Phone has no dial tone",
+    "Backup job failed",
+    "Mailbox full",
+    "vpn slow from hotel",
+    "Licence expired",
+    "Mouse not working",
+    "Projector bulb",
+    "Request loaner laptop",
+    "Shared calendar missing",
+    "Webcam blurry",
 ]
 REQUESTERS = ["alice", "bob", "carol", "dave", "requester", "requester2", "alice"]
 CATEGORIES = ["Hardware", "Software", "Network", "Access", "General", "printers", "Écrans"]
 ASSIGNEES = [None, "agent", "agent2", "supervisor", "agent"]
 STATUS_PATHS = [
-    [], ["in_progress"], ["waiting_on_user"], ["in_progress", "waiting_on_vendor"],
-    ["resolved"], ["in_progress", "resolved", "closed"], ["in_progress"], [],
+    [],
+    ["in_progress"],
+    ["waiting_on_user"],
+    ["in_progress", "waiting_on_vendor"],
+    ["resolved"],
+    ["in_progress", "resolved", "closed"],
+    ["in_progress"],
+    [],
 ]
 DESCRIPTIONS = {
     6: "The kerberos ticket expired overnight.",
@@ -116,17 +163,26 @@ def snapshot() -> list[Row]:
     for t in Ticket.select().order_by(Ticket.id).dicts():
         requester = people[t["requester"]]
         system = systems.get(t["system"])
-        rows.append(Row(
-            id=t["id"], title=t["title"], description=t["description"], source=t["source_number"],
-            status=t["status"], priority=t["priority"], category=cats[t["category"]],
-            requester=requester.username,
-            dept=depts.get(requester.department_id),
-            assignee=people[t["assignee"]].username if t["assignee"] else None,
-            hostname=system.hostname if system else None,
-            system_tag=system.asset_tag if system else None,
-            peripheral_tag=peripherals[t["peripheral"]].asset_tag if t["peripheral"] else None,
-            created=t["created_at"], updated=t["updated_at"], due=t["resolution_due"],
-        ))
+        rows.append(
+            Row(
+                id=t["id"],
+                title=t["title"],
+                description=t["description"],
+                source=t["source_number"],
+                status=t["status"],
+                priority=t["priority"],
+                category=cats[t["category"]],
+                requester=requester.username,
+                dept=depts.get(requester.department_id),
+                assignee=people[t["assignee"]].username if t["assignee"] else None,
+                hostname=system.hostname if system else None,
+                system_tag=system.asset_tag if system else None,
+                peripheral_tag=peripherals[t["peripheral"]].asset_tag if t["peripheral"] else None,
+                created=t["created_at"],
+                updated=t["updated_at"],
+                due=t["resolution_due"],
+            )
+        )
     return rows
 
 
@@ -145,22 +201,28 @@ def desk(engine, system, people) -> Desk:
         categories.add(system, "printers")
         categories.add(system, "Écrans")
         assets = {
-            "ws": inventory.create(system, "system", {"hostname": "ws-001", "asset_tag": "at-1001",
-                                                      "type": "desktop"}),
-            "db": inventory.create(system, "system", {"hostname": "srv-db1", "asset_tag": "AT-2002",
-                                                      "type": "server"}),
+            "ws": inventory.create(
+                system, "system", {"hostname": "ws-001", "asset_tag": "at-1001", "type": "desktop"}
+            ),
+            "db": inventory.create(
+                system, "system", {"hostname": "srv-db1", "asset_tag": "AT-2002", "type": "server"}
+            ),
         }
-        inventory.create(system, "system", {"hostname": "spare-01", "asset_tag": "AT-9999",
-                                            "type": "laptop"})
-        printer = inventory.create(system, "peripheral", {"name": "Printer 3F", "kind": "printer",
-                                                          "asset_tag": "PR-3001"})
+        inventory.create(system, "system", {"hostname": "spare-01", "asset_tag": "AT-9999", "type": "laptop"})
+        printer = inventory.create(
+            system, "peripheral", {"name": "Printer 3F", "kind": "printer", "asset_tag": "PR-3001"}
+        )
     ids = []
     for i in range(N):
         start = created_at(i)
         with clock.frozen(start):
             ticket = tickets.create(
-                agent, TITLES[i], DESCRIPTIONS.get(i, f"Details of case {i}."),
-                category=CATEGORIES[i % 7], impact=i % 3 + 1, urgency=i // 3 % 3 + 1,
+                agent,
+                TITLES[i],
+                DESCRIPTIONS.get(i, f"Details of case {i}."),
+                category=CATEGORIES[i % 7],
+                impact=i % 3 + 1,
+                urgency=i // 3 % 3 + 1,
                 requester="agent" if i == 5 else REQUESTERS[i % 7],
             )
         ids.append(ticket.id)
@@ -189,6 +251,7 @@ def desk(engine, system, people) -> Desk:
 
 # --- helpers ------------------------------------------------------------------------------
 
+
 def text_has(row: Row, needle: str) -> bool:
     needle = needle.casefold()
     return any(needle in (field or "").casefold() for field in (row.title, row.description, row.source))
@@ -212,8 +275,10 @@ FILTERS = {
         ("status:open", lambda r: r.status in OPEN_STATUSES),
         ("status:waiting", lambda r: r.status in ("waiting_on_user", "waiting_on_vendor")),
         ("st:Resolved,CLOSED", lambda r: r.status in ("resolved", "closed")),
-        ("status:in-progress,waiting",
-         lambda r: r.status in ("in_progress", "waiting_on_user", "waiting_on_vendor")),
+        (
+            "status:in-progress,waiting",
+            lambda r: r.status in ("in_progress", "waiting_on_user", "waiting_on_vendor"),
+        ),
     ],
     "priority": [
         ("priority:critical", lambda r: r.priority == 1),
@@ -314,20 +379,39 @@ FILTERS = {
         ("-created:2024-03-05", lambda r: not between(r.created, D(2024, 3, 5), D(2024, 3, 6))),
     ],
     "combined": [
-        ("status:open prio:critical,high -assignee:unassigned",
-         lambda r: r.status in OPEN_STATUSES and r.priority in (1, 2) and r.assignee is not None),
-        ("cat:network vpn age:>2d",
-         lambda r: r.category == "Network" and text_has(r, "vpn") and age(r) >= 2 * DAY),
-        ("dept:finance -status:closed assignee:agent,agent2",
-         lambda r: r.dept == "Finance" and r.status != "closed" and r.assignee in ("agent", "agent2")),
-        ("-assignee:agent -assignee:unassigned status:open",
-         lambda r: r.assignee not in ("agent", None) and r.status in OPEN_STATUSES),
-        ("requester:alice,bob cat:hardware,software,écrans -status:resolved,closed",
-         lambda r: r.requester in ("alice", "bob") and r.category in ("Hardware", "Software", "Écrans")
-         and r.status not in ("resolved", "closed")),
-        ("created:2024-03-02..2024-03-08 -age:<5d -vpn priority:3,4",
-         lambda r: between(r.created, D(2024, 3, 2), D(2024, 3, 9)) and age(r) >= 5 * DAY
-         and not text_has(r, "vpn") and r.priority in (3, 4)),
+        (
+            "status:open prio:critical,high -assignee:unassigned",
+            lambda r: r.status in OPEN_STATUSES and r.priority in (1, 2) and r.assignee is not None,
+        ),
+        (
+            "cat:network vpn age:>2d",
+            lambda r: r.category == "Network" and text_has(r, "vpn") and age(r) >= 2 * DAY,
+        ),
+        (
+            "dept:finance -status:closed assignee:agent,agent2",
+            lambda r: r.dept == "Finance" and r.status != "closed" and r.assignee in ("agent", "agent2"),
+        ),
+        (
+            "-assignee:agent -assignee:unassigned status:open",
+            lambda r: r.assignee not in ("agent", None) and r.status in OPEN_STATUSES,
+        ),
+        (
+            "requester:alice,bob cat:hardware,software,écrans -status:resolved,closed",
+            lambda r: (
+                r.requester in ("alice", "bob")
+                and r.category in ("Hardware", "Software", "Écrans")
+                and r.status not in ("resolved", "closed")
+            ),
+        ),
+        (
+            "created:2024-03-02..2024-03-08 -age:<5d -vpn priority:3,4",
+            lambda r: (
+                between(r.created, D(2024, 3, 2), D(2024, 3, 9))
+                and age(r) >= 5 * DAY
+                and not text_has(r, "vpn")
+                and r.priority in (3, 4)
+            ),
+        ),
     ],
 }
 EMPTY_ON_PURPOSE = {"dept:legal", "asset:spare-01", "created:2024-03-05T13:59..2024-03-05T13:59"}
@@ -356,6 +440,7 @@ def check_filters(desk: Desk, actor, cases) -> list[str]:
 
 # --- filters ------------------------------------------------------------------------------
 
+
 def test_desk_is_as_designed(desk):
     rows = desk.rows()
     assert len(rows) == N
@@ -377,13 +462,21 @@ def test_filter(desk, group):
 
 def test_me_is_the_actor(desk):
     """``me`` resolves to whoever asks, not to a fixed user."""
-    problems = check_filters(desk, desk.people["agent2"], [
-        ("assignee:me", lambda r: r.assignee == "agent2"),
-        ("-assignee:me", lambda r: r.assignee != "agent2"),
-    ])
-    problems += check_filters(desk, desk.people["supervisor"], [
-        ("assignee:me,unassigned", lambda r: r.assignee in ("supervisor", None)),
-    ])
+    problems = check_filters(
+        desk,
+        desk.people["agent2"],
+        [
+            ("assignee:me", lambda r: r.assignee == "agent2"),
+            ("-assignee:me", lambda r: r.assignee != "agent2"),
+        ],
+    )
+    problems += check_filters(
+        desk,
+        desk.people["supervisor"],
+        [
+            ("assignee:me,unassigned", lambda r: r.assignee in ("supervisor", None)),
+        ],
+    )
     assert not problems, "\n".join(problems)
 
 
@@ -508,10 +601,10 @@ def test_keyset_pagination(desk, key, descending):
         assert queue.count(agent, text) == len(expected)
 
         # A page read backwards from the middle ends where the forward page before it ends.
-        middle = forward[2 * PAGE:3 * PAGE]
+        middle = forward[2 * PAGE : 3 * PAGE]
         if middle:
             back = queue.page(agent, text, sort, before=middle[0]["_cursor"], limit=PAGE)
-            assert [row["id"] for row in back.rows] == expected[PAGE:2 * PAGE]
+            assert [row["id"] for row in back.rows] == expected[PAGE : 2 * PAGE]
             assert back.has_more is True
 
 
@@ -536,48 +629,67 @@ def test_page_rows_carry_the_ticket_columns(desk):
         expected = by_id[row["id"]]
         assert row["number"] == ticket_number(expected.id)
         assert (row["title"], row["status"], row["priority"]) == (
-            expected.title, expected.status, expected.priority)
+            expected.title,
+            expected.status,
+            expected.priority,
+        )
         assert (row["category"], row["requester"], row["assignee"]) == (
-            expected.category, expected.requester, expected.assignee)
+            expected.category,
+            expected.requester,
+            expected.assignee,
+        )
         assert (row["created_at"], row["updated_at"], row["resolution_due"]) == (
-            expected.created, expected.updated, expected.due)
+            expected.created,
+            expected.updated,
+            expected.due,
+        )
         assert row["_cursor"] == queue.Cursor(expected.id, expected.id)
 
 
 # --- errors -------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("text, culprit", [
-    ("status:open category:nosuch", "nosuch"),
-    ("cat:hardware,Nosuch", "Nosuch"),
-    ('-cat:"no such thing"', '"no such thing"'),
-    ("assignee:agent,ghost", "ghost"),
-    ("assignee:me,ghost", "ghost"),
-    ("requester:ghost", "ghost"),
-    ("req:me,unassigned", "unassigned"),  # only assignee knows 'unassigned'
-    ("department:finance,nowhere", "nowhere"),
-    ("dept:Finance dept:Atlantis", "Atlantis"),
-    ("asset:ws-001,nothing", "nothing"),
-    ("vpn -asset:XX-0000", "XX-0000"),
-])
+
+@pytest.mark.parametrize(
+    "text, culprit",
+    [
+        ("status:open category:nosuch", "nosuch"),
+        ("cat:hardware,Nosuch", "Nosuch"),
+        ('-cat:"no such thing"', '"no such thing"'),
+        ("assignee:agent,ghost", "ghost"),
+        ("assignee:me,ghost", "ghost"),
+        ("requester:ghost", "ghost"),
+        ("req:me,unassigned", "unassigned"),  # only assignee knows 'unassigned'
+        ("department:finance,nowhere", "nowhere"),
+        ("dept:Finance dept:Atlantis", "Atlantis"),
+        ("asset:ws-001,nothing", "nothing"),
+        ("vpn -asset:XX-0000", "XX-0000"),
+    ],
+)
 def test_unknown_names_point_at_the_value(desk, text, culprit):
     agent = desk.people["agent"]
-    for call in (lambda: queue.count(agent, text), lambda: queue.page(agent, text),
-                 lambda: list(queue.iterate(agent, text))):
+    for call in (
+        lambda: queue.count(agent, text),
+        lambda: queue.page(agent, text),
+        lambda: list(queue.iterate(agent, text)),
+    ):
         with pytest.raises(QueryError) as info:
             call()
         assert info.value.position == text.rindex(culprit), info.value
 
 
-@pytest.mark.parametrize("text, position", [
-    ("status:bogus", 7),
-    ("prio:urgent", 5),
-    ('vpn "down', 4),
-    ("colour:red", 0),
-    ("age:3d", 4),
-    ("created:2024-02-30", 8),
-    ("cat:", 4),
-    ("-", 0),
-])
+@pytest.mark.parametrize(
+    "text, position",
+    [
+        ("status:bogus", 7),
+        ("prio:urgent", 5),
+        ('vpn "down', 4),
+        ("colour:red", 0),
+        ("age:3d", 4),
+        ("created:2024-02-30", 8),
+        ("cat:", 4),
+        ("-", 0),
+    ],
+)
 def test_malformed_queries_raise(desk, text, position):
     agent = desk.people["agent"]
     for call in (lambda: queue.count(agent, text), lambda: queue.page(agent, text)):
@@ -661,18 +773,22 @@ def test_a_disabled_user_lists_nothing(desk):
 
 # --- Sort.parse ---------------------------------------------------------------------------
 
-@pytest.mark.parametrize("text, expected", [
-    ("-priority", Sort("priority", True)),
-    ("priority:desc", Sort("priority", True)),
-    ("priority", Sort("priority", False)),
-    ("priority:asc", Sort("priority", False)),
-    ("+priority", Sort("priority", False)),
-    ("  Priority:DESC ", Sort("priority", True)),
-    ("-updated", Sort("updated", True)),
-    ("due", Sort("due", False)),
-    (None, Sort("updated", True)),
-    ("", Sort("updated", True)),
-])
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("-priority", Sort("priority", True)),
+        ("priority:desc", Sort("priority", True)),
+        ("priority", Sort("priority", False)),
+        ("priority:asc", Sort("priority", False)),
+        ("+priority", Sort("priority", False)),
+        ("  Priority:DESC ", Sort("priority", True)),
+        ("-updated", Sort("updated", True)),
+        ("due", Sort("due", False)),
+        (None, Sort("updated", True)),
+        ("", Sort("updated", True)),
+    ],
+)
 def test_sort_parse(text, expected):
     assert Sort.parse(text) == expected
 

@@ -4,11 +4,11 @@ import threading
 
 import pytest
 
-from itsm_tui.core.store import db
 from itsm_tui.core import drafts
-from itsm_tui.core.tickets import service as tickets
 from itsm_tui.core.errors import ValidationError
+from itsm_tui.core.store import db
 from itsm_tui.core.store.models import AuditEntry, Comment, Ticket
+from itsm_tui.core.tickets import service as tickets
 
 
 @pytest.fixture
@@ -31,7 +31,12 @@ def test_a_status_change_retried_after_it_committed_is_no_conflict_with_oneself(
     # The answer was lost; the operator presses ctrl+s again with the version they had read.
     again = tickets.change_status(people["agent"], ticket.id, ticket.version, "in_progress", request_key=key)
     assert (again.status, again.version) == ("in_progress", moved.version)
-    assert AuditEntry.select().where((AuditEntry.entity_id == ticket.id) & (AuditEntry.action == "update")).count() == 1
+    assert (
+        AuditEntry.select()
+        .where((AuditEntry.entity_id == ticket.id) & (AuditEntry.action == "update"))
+        .count()
+        == 1
+    )
 
 
 def test_a_new_ticket_retried_is_one_ticket_and_keys_are_not_shared(people):

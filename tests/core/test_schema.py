@@ -5,9 +5,9 @@ from pathlib import Path
 import pytest
 from peewee import SqliteDatabase
 
-from itsm_tui.core.store import db, schema
 from itsm_tui.core import setup
 from itsm_tui.core.errors import SchemaError
+from itsm_tui.core.store import db, schema
 from itsm_tui.core.store.models import ALL_MODELS, SchemaMeta
 
 SQL_DIR = Path(__file__).resolve().parents[2] / "sql"
@@ -162,16 +162,15 @@ def _indexes(table: str) -> dict:
 
 def test_v2_database_upgrades_to_the_latest_keeping_its_tickets(engine):
     """A database made by the v2 release's DDL (kept in tests/data) upgrades in place."""
-    from itsm_tui.core.tickets import service as tickets
     from itsm_tui.core.people import users
     from itsm_tui.core.store.models import Setting, SlaPolicy, Ticket
+    from itsm_tui.core.tickets import service as tickets
 
     engine_name = "mysql" if db.is_mysql() else "sqlite"
     db.database.drop_tables(list(reversed(ALL_MODELS)))
     _apply_ddl(Path(__file__).parents[1] / "data" / f"schema_v2_{engine_name}.sql")
     assert schema.current_version() == 2 and "response_met" not in _columns("ticket")
-    db.database.execute_sql(
-        "INSERT INTO category (name, is_active) VALUES ('Hardware', 1)")
+    db.database.execute_sql("INSERT INTO category (name, is_active) VALUES ('Hardware', 1)")
 
     assert setup.initialise() == (2, schema.SCHEMA_VERSION)
     columns = _columns("ticket")
@@ -193,17 +192,22 @@ def test_v2_database_upgrades_to_the_latest_keeping_its_tickets(engine):
 def test_the_upgrade_gives_existing_names_their_natural_sort_keys(engine):
     """Rows written before v8 get their keys, so they list in natural order ("ws-9" before
     "ws-10"), and names written afterwards keep theirs."""
-    from itsm_tui.core.inventory import lists as assets, service as inventory
+    from itsm_tui.core.inventory import lists as assets
+    from itsm_tui.core.inventory import service as inventory
     from itsm_tui.core.people import users
 
     _load_v2("mysql" if db.is_mysql() else "sqlite")
     stamp = "'2026-01-01 00:00:00'"
     for n in (10, 9, 100):
-        db.database.execute_sql(f"INSERT INTO department (name, created_at, updated_at, version) "
-                                f"VALUES ('Dept {n}', {stamp}, {stamp}, 1)")
-        db.database.execute_sql(f"INSERT INTO system (hostname, asset_tag, type, status, created_at, "
-                                f"updated_at, version) VALUES ('ws-{n}', 'AT-{n}', 'laptop', 'in use', "
-                                f"{stamp}, {stamp}, 1)")
+        db.database.execute_sql(
+            f"INSERT INTO department (name, created_at, updated_at, version) "
+            f"VALUES ('Dept {n}', {stamp}, {stamp}, 1)"
+        )
+        db.database.execute_sql(
+            f"INSERT INTO system (hostname, asset_tag, type, status, created_at, "
+            f"updated_at, version) VALUES ('ws-{n}', 'AT-{n}', 'laptop', 'in use', "
+            f"{stamp}, {stamp}, 1)"
+        )
     setup.initialise()
     actor = users.system_actor()
     inventory.create(actor, "system", {"hostname": "ws-11", "asset_tag": "AT-11", "type": "laptop"})
@@ -219,8 +223,14 @@ def test_the_upgrade_gives_existing_names_their_natural_sort_keys(engine):
 
 def _schema_shape() -> dict:
     tables = [m._meta.table_name for m in ALL_MODELS]
-    return {t: (_columns(t), _indexes(t), sorted((k.column, k.dest_table) for k in db.database.get_foreign_keys(t)))
-            for t in tables}
+    return {
+        t: (
+            _columns(t),
+            _indexes(t),
+            sorted((k.column, k.dest_table) for k in db.database.get_foreign_keys(t)),
+        )
+        for t in tables
+    }
 
 
 def _ddl_statements_of_an_upgrade(engine_name: str) -> int:

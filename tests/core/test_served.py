@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from itsm_tui.core import config
-from itsm_tui.core import files
+from itsm_tui.core import config, files
 
 
 @pytest.fixture
@@ -51,8 +50,10 @@ def test_served_folders_are_private_and_a_plain_name_lands_in_them(served):
     assert mode(served / "uploads" / "agent1") == 0o700
 
 
-@pytest.mark.parametrize("typed", ["/proc/self/cmdline", "../../x", "/etc/passwd", "~/.bashrc",
-                                   "../agent2/in.txt", ".hidden", "sub/../.x"])
+@pytest.mark.parametrize(
+    "typed",
+    ["/proc/self/cmdline", "../../x", "/etc/passwd", "~/.bashrc", "../agent2/in.txt", ".hidden", "sub/../.x"],
+)
 def test_served_reading_outside_the_uploads_folder_is_refused(served, typed):
     other = files.own_folder("uploads", "agent2")
     (other / "in.txt").write_bytes(b"secret of agent2")
@@ -62,8 +63,9 @@ def test_served_reading_outside_the_uploads_folder_is_refused(served, typed):
     assert "not allowed" in str(refused.value) or "outside your folder" in str(refused.value)
 
 
-@pytest.mark.parametrize("typed", ["/tmp/x", "~/.bashrc", "../../x", ".bashrc", "../uploads/x",
-                                   str(Path.home() / ".bashrc")])
+@pytest.mark.parametrize(
+    "typed", ["/tmp/x", "~/.bashrc", "../../x", ".bashrc", "../uploads/x", str(Path.home() / ".bashrc")]
+)
 def test_served_writing_outside_the_exports_folder_is_refused(served, typed):
     before = set(served.rglob("*"))
     with pytest.raises(files.PathRefused):
@@ -96,7 +98,9 @@ def test_a_link_planted_after_the_check_is_replaced_never_followed(local, tmp_pa
     path.symlink_to(victim)
     with pytest.raises(files.FileExists):
         files.write_private(path, b"new", overwrite=False)
-    assert victim.read_text() == "keep" and [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+    assert (
+        victim.read_text() == "keep" and [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+    )
     files.write_private(path, b"new", overwrite=True)
     assert victim.read_text() == "keep" and not path.is_symlink() and path.read_bytes() == b"new"
 
@@ -168,7 +172,9 @@ def test_my_exports_lists_and_deletes_only_own_plain_files(served):
 def test_url_passwords_are_masked_in_crash_reports():
     from itsm_tui.ui import crash
 
-    assert crash.mask("cannot reach mysql://desk:p%40ss#x@db:3306/itsm now") == \
-        "cannot reach mysql://desk:***@db:3306/itsm now"
+    assert (
+        crash.mask("cannot reach mysql://desk:p%40ss#x@db:3306/itsm now")
+        == "cannot reach mysql://desk:***@db:3306/itsm now"
+    )
     assert crash.mask("mysql://desk:p@ss@db/itsm") == "mysql://desk:***@db/itsm"
     assert crash.mask("plain text with s3cret", ("s3cret",)) == "plain text with ***"

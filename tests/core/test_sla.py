@@ -6,12 +6,19 @@ from datetime import date, datetime
 import pytest
 
 from itsm_tui.core import clock
-from itsm_tui.core.tickets import sla, service as tickets
 from itsm_tui.core.errors import PermissionDenied, ValidationError
 from itsm_tui.core.store.models import SlaPolicy, Ticket
+from itsm_tui.core.tickets import service as tickets
+from itsm_tui.core.tickets import sla
 
-OFFICE = sla.Calendar.from_json({"mode": "business", "timezone": "UTC", "days": ["mon", "tue", "wed", "thu", "fri"],
-                                 "hours": "09:00-17:00"})
+OFFICE = sla.Calendar.from_json(
+    {
+        "mode": "business",
+        "timezone": "UTC",
+        "days": ["mon", "tue", "wed", "thu", "fri"],
+        "hours": "09:00-17:00",
+    }
+)
 BERLIN = sla.Calendar.from_json({"mode": "business", "timezone": "Europe/Berlin", "hours": "09:00-17:00"})
 H = 3600
 
@@ -22,10 +29,15 @@ def at(text: str) -> datetime:
 
 # ---------------------------------------------------------------- pure maths
 
+
 def test_24x7_adds_plain_time():
     t = sla.targets(at("2026-03-02 10:00"), 2, cal=sla.Calendar(), pols=sla.DEFAULT_POLICIES)
-    assert t == {"response_due": at("2026-03-02 11:00"), "response_risk_at": at("2026-03-02 10:45"),
-                 "resolution_due": at("2026-03-02 18:00"), "resolution_risk_at": at("2026-03-02 16:00")}
+    assert t == {
+        "response_due": at("2026-03-02 11:00"),
+        "response_risk_at": at("2026-03-02 10:45"),
+        "resolution_due": at("2026-03-02 18:00"),
+        "resolution_risk_at": at("2026-03-02 16:00"),
+    }
 
 
 def test_friday_afternoon_runs_over_the_weekend():
@@ -44,8 +56,9 @@ def test_ticket_opened_at_the_weekend_starts_on_monday_morning():
 
 
 def test_holidays_are_skipped():
-    easter = sla.Calendar.from_json({"mode": "business", "hours": "09:00-17:00",
-                                     "holidays": ["2026-04-03", "2026-04-06"]})  # Good Friday, Easter Monday
+    easter = sla.Calendar.from_json(
+        {"mode": "business", "hours": "09:00-17:00", "holidays": ["2026-04-03", "2026-04-06"]}
+    )  # Good Friday, Easter Monday
     # Thursday 2026-04-02 15:00, 8 h: 2 h Thursday, then Tuesday 6 h.
     assert sla.add_working(easter, at("2026-04-02 15:00"), 8 * H) == at("2026-04-07 15:00")
     assert sla.working_seconds(easter, at("2026-04-02 15:00"), at("2026-04-07 15:00")) == 8 * H
@@ -80,29 +93,40 @@ def test_working_seconds_over_a_weekend():
     assert sla.working_seconds(OFFICE, at("2026-03-09 10:00"), at("2026-03-09 09:00")) == 0
 
 
-@pytest.mark.parametrize("data,message", [
-    ({"mode": "sometimes"}, "mode"),
-    ({"mode": "business", "days": []}, "at least one working day"),
-    ({"mode": "business", "days": ["funday"]}, "weekday"),
-    ({"mode": "business", "hours": "17:00-09:00"}, "working hours"),
-    ({"mode": "business", "hours": "25:00-26:00"}, "working hours"),
-    ({"mode": "business", "holidays": ["christmas"]}, "holiday"),
-    ({"mode": "24x7", "timezone": "Mars/Olympus"}, "time zone"),
-    ({"mode": "24x7", "timezone": "../../etc/passwd"}, "time zone"),
-])
+@pytest.mark.parametrize(
+    "data,message",
+    [
+        ({"mode": "sometimes"}, "mode"),
+        ({"mode": "business", "days": []}, "at least one working day"),
+        ({"mode": "business", "days": ["funday"]}, "weekday"),
+        ({"mode": "business", "hours": "17:00-09:00"}, "working hours"),
+        ({"mode": "business", "hours": "25:00-26:00"}, "working hours"),
+        ({"mode": "business", "holidays": ["christmas"]}, "holiday"),
+        ({"mode": "24x7", "timezone": "Mars/Olympus"}, "time zone"),
+        ({"mode": "24x7", "timezone": "../../etc/passwd"}, "time zone"),
+    ],
+)
 def test_bad_calendars_are_refused_with_a_clear_message(data, message):
     with pytest.raises(ValidationError, match=message):
         sla.Calendar.from_json(data)
 
 
 def test_calendar_json_round_trip():
-    cal = sla.Calendar.from_json({"mode": "business", "timezone": "Europe/Berlin", "days": ["Mon", "wed"],
-                                  "hours": "08:30-16:00", "holidays": ["2026-12-25"]})
+    cal = sla.Calendar.from_json(
+        {
+            "mode": "business",
+            "timezone": "Europe/Berlin",
+            "days": ["Mon", "wed"],
+            "hours": "08:30-16:00",
+            "holidays": ["2026-12-25"],
+        }
+    )
     assert sla.Calendar.from_json(cal.to_json()) == cal
     assert cal.days == (0, 2) and cal.holidays == frozenset({date(2026, 12, 25)})
 
 
 # ---------------------------------------------------------------- through the ticket service
+
 
 def _new(people, when: str, impact="high", urgency="medium"):
     with clock.frozen(at(when)):
@@ -110,7 +134,9 @@ def _new(people, when: str, impact="high", urgency="medium"):
 
 
 def test_default_policies_are_installed_and_used(engine, people):
-    assert {p.priority: (p.response_minutes, p.resolution_minutes) for p in SlaPolicy.select()} == sla.DEFAULT_POLICIES
+    assert {
+        p.priority: (p.response_minutes, p.resolution_minutes) for p in SlaPolicy.select()
+    } == sla.DEFAULT_POLICIES
     t = _new(people, "2026-03-02 10:00")
     assert (t.response_due, t.response_risk_at) == (at("2026-03-02 11:00"), at("2026-03-02 10:45"))
     assert (t.resolution_due, t.resolution_risk_at) == (at("2026-03-02 18:00"), at("2026-03-02 16:00"))
@@ -230,15 +256,20 @@ def test_resolved_while_waiting_counts_the_moment_the_clock_stopped(engine, peop
 
 # ---------------------------------------------------------------- states in SQL, recompute
 
+
 def _states_in_sql(now):
-    return {state: {t.id for t in Ticket.select(Ticket.id).where(sla.state_clause(state, now))}
-            for state in sla.STATES}
+    return {
+        state: {t.id for t in Ticket.select(Ticket.id).where(sla.state_clause(state, now))}
+        for state in sla.STATES
+    }
 
 
 def test_sql_states_agree_with_the_python_rule(engine, people):
     agent = people["agent"]
-    made = [_new(people, f"2026-03-02 {h:02d}:00", impact=i, urgency=u)
-            for h, i, u in ((1, "high", "high"), (4, "high", "medium"), (8, "low", "low"), (9, "medium", "high"))]
+    made = [
+        _new(people, f"2026-03-02 {h:02d}:00", impact=i, urgency=u)
+        for h, i, u in ((1, "high", "high"), (4, "high", "medium"), (8, "low", "low"), (9, "medium", "high"))
+    ]
     with clock.frozen(at("2026-03-02 04:30")):
         tickets.comment(agent, made[1].id, "looking")
     with clock.frozen(at("2026-03-02 09:05")):
@@ -246,7 +277,13 @@ def test_sql_states_agree_with_the_python_rule(engine, people):
         w = tickets.change_status(agent, made[2].id, made[2].version, "waiting_on_user")
     # NULL risk times (an upgraded database) behave as 'on track until due'.
     Ticket.update(response_risk_at=None, resolution_risk_at=None).where(Ticket.id == made[1].id).execute()
-    for now in ("2026-03-02 09:10", "2026-03-02 10:30", "2026-03-02 11:50", "2026-03-02 13:00", "2026-03-03 09:00"):
+    for now in (
+        "2026-03-02 09:10",
+        "2026-03-02 10:30",
+        "2026-03-02 11:50",
+        "2026-03-02 13:00",
+        "2026-03-03 09:00",
+    ):
         rows = list(Ticket.select())
         expected = {state: {t.id for t in rows if sla.state_of(t, at(now)) == state} for state in sla.STATES}
         assert _states_in_sql(at(now)) == expected
@@ -264,8 +301,13 @@ def test_recompute_fills_missing_risk_times_and_outcomes(engine, people):
         done = tickets.change_status(agent, done.id, done.version, "resolved", "ok")
     expected = {f: getattr(Ticket.get_by_id(done.id), f) for f in sla.FIELDS}
     # As an upgraded v2 database or a bulk import leaves them:
-    Ticket.update(response_risk_at=None, resolution_risk_at=None, response_met=None, resolution_met=None,
-                  sla_paused_at=None).execute()
+    Ticket.update(
+        response_risk_at=None,
+        resolution_risk_at=None,
+        response_met=None,
+        resolution_met=None,
+        sla_paused_at=None,
+    ).execute()
     assert sla.recompute(people["admin"]) == 2
     assert Ticket.get_by_id(t.id).resolution_risk_at == at("2026-03-02 16:00")
     assert {f: getattr(Ticket.get_by_id(done.id), f) for f in sla.FIELDS} == expected

@@ -2,23 +2,30 @@
 
 from datetime import datetime, timedelta
 
-from itsm_tui.core.tickets import alerts, service as tickets
 from itsm_tui.core import clock
 from itsm_tui.core.people import users
 from itsm_tui.core.store.models import AuditEntry, Notification, SlaAlert, Ticket
+from itsm_tui.core.tickets import alerts
+from itsm_tui.core.tickets import service as tickets
 
 NOW = datetime(2026, 3, 2, 10, 0)
 
 
 def _high(people, when=NOW):
     with clock.frozen(when):
-        t = tickets.create(people["requester"], "Mail down", "d", impact="high", urgency="medium")  # 1 h / 8 h
+        t = tickets.create(
+            people["requester"], "Mail down", "d", impact="high", urgency="medium"
+        )  # 1 h / 8 h
         return tickets.assign(people["supervisor"], t.id, t.version, people["agent"])
 
 
 def _inbox(user):
-    return [n.message for n in Notification.select().where(Notification.user == user.id,
-                                                          Notification.kind.startswith("sla_"))]
+    return [
+        n.message
+        for n in Notification.select().where(
+            Notification.user == user.id, Notification.kind.startswith("sla_")
+        )
+    ]
 
 
 def test_at_risk_then_breached_each_once_to_assignee_and_supervisors(engine, people):
@@ -35,8 +42,13 @@ def test_at_risk_then_breached_each_once_to_assignee_and_supervisors(engine, peo
         assert any(f"{t.number} is at risk of breaching its response target" in m for m in inbox)
         assert any(f"{t.number} has breached its response target" in m for m in inbox)
     assert _inbox(people["agent2"]) == [] and _inbox(people["requester"]) == []
-    assert {(a.target, a.state) for a in SlaAlert.select()} == {("response", "at_risk"), ("response", "breached")}
-    assert AuditEntry.select().where(AuditEntry.action == "sla_alert", AuditEntry.entity_id == t.id).count() == 2
+    assert {(a.target, a.state) for a in SlaAlert.select()} == {
+        ("response", "at_risk"),
+        ("response", "breached"),
+    }
+    assert (
+        AuditEntry.select().where(AuditEntry.action == "sla_alert", AuditEntry.entity_id == t.id).count() == 2
+    )
 
 
 def test_resolution_alerts_after_the_first_response_and_none_while_paused(engine, people):
@@ -65,8 +77,11 @@ def test_unassigned_ticket_alerts_the_supervisors_only(engine, people):
 def test_a_concurrent_instance_that_lost_the_race_sends_nothing(engine, people):
     t = _high(people)
     later = NOW + timedelta(minutes=61)
-    row = Ticket.select(Ticket.id, Ticket.title, Ticket.assignee, Ticket.response_due.alias("due")).where(
-        Ticket.id == t.id).get()
+    row = (
+        Ticket.select(Ticket.id, Ticket.title, Ticket.assignee, Ticket.response_due.alias("due"))
+        .where(Ticket.id == t.id)
+        .get()
+    )
     assert alerts._raise(row, "response", "breached", later) == 1
     assert alerts._raise(row, "response", "breached", later) == 0  # the unique row exists already
     assert len(_inbox(people["supervisor"])) == 1

@@ -6,13 +6,14 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from itsm_tui.core.store import audit, db, schema
 from itsm_tui.core import clock
-from itsm_tui.core.inventory import service as inventory
-from itsm_tui.core.tickets import service as tickets, timeline
-from itsm_tui.core.people import users
 from itsm_tui.core.errors import NotFound, PermissionDenied
+from itsm_tui.core.inventory import service as inventory
+from itsm_tui.core.people import users
+from itsm_tui.core.store import audit, db, schema
 from itsm_tui.core.store.models import OPEN_STATUSES, AuditEntry, Category, Comment, Ticket, User
+from itsm_tui.core.tickets import service as tickets
+from itsm_tui.core.tickets import timeline
 
 T0 = datetime(2024, 3, 4, 9, 0)
 
@@ -141,8 +142,12 @@ def test_deleted_referenced_records_still_render(people):
     Category.delete().where(Category.id == extra.id).execute()  # no log entry of its delete
     # the name it had when the change was written, whatever happened to the record since
     assert _texts(timeline.timeline(agent, t), "history")[-1] == "category: Temporary → General"
-    entry = AuditEntry.select().where((AuditEntry.entity_type == "ticket") & (AuditEntry.entity_id == t.id)
-                                      ).order_by(AuditEntry.id.desc()).first()
+    entry = (
+        AuditEntry.select()
+        .where((AuditEntry.entity_type == "ticket") & (AuditEntry.entity_id == t.id))
+        .order_by(AuditEntry.id.desc())
+        .first()
+    )
     # the same change as an entry written before names were kept (the log is append-only, so a
     # copy of it without the names): the id, as nothing else names it
     kept = {name: getattr(entry, name) for name in entry._meta.sorted_field_names if name != "id"}
@@ -166,8 +171,9 @@ def log_as_an_older_release_wrote_it():
 def test_deleting_a_system_keeps_its_name_in_the_tickets_history(people):
     agent = people["agent"]
     network = inventory.create(agent, "network", {"name": "LAN", "cidr": "10.0.0.0/24"})
-    system = inventory.create(agent, "system", {"hostname": "ws-015", "asset_tag": "A-15", "type": "desktop",
-                                                "network": network.id})
+    system = inventory.create(
+        agent, "system", {"hostname": "ws-015", "asset_tag": "A-15", "type": "desktop", "network": network.id}
+    )
     t = tickets.create(agent, "Slow", "d", system="ws-015")
     t = tickets.update(agent, t.id, t.version, system=None)
     t = tickets.update(agent, t.id, t.version, system="ws-015")
@@ -205,8 +211,9 @@ def _busy_ticket(people, rounds: int) -> Ticket:
         tickets.comment(people["requester"], t.id, f"public {i}")
         tickets.comment(agent, t.id, f"note {i}", internal=True)
         t = tickets.assign(supervisor, t.id, t.version, agent if i % 2 else agent2)
-        t = tickets.update(agent, t.id, t.version, category=("Network", "Software")[i % 2],
-                           priority=(i % 4) + 1)
+        t = tickets.update(
+            agent, t.id, t.version, category=("Network", "Software")[i % 2], priority=(i % 4) + 1
+        )
     return t
 
 
@@ -228,6 +235,7 @@ def test_query_count_does_not_grow_with_the_ticket(people, monkeypatch):
 
 
 # ---------------------------------------------------------------- agent load
+
 
 def _independent_load() -> dict[str, int]:
     load = {}
@@ -263,7 +271,11 @@ def test_agent_load_counts_open_assigned_tickets(people, system):
 
     load = timeline.agent_load(supervisor)
     assert [(u.username, n) for u, n in load] == [
-        ("aaron", 0), ("admin", 0), ("supervisor", 0), ("agent2", 1), ("agent", 4),
+        ("aaron", 0),
+        ("admin", 0),
+        ("supervisor", 0),
+        ("agent2", 1),
+        ("agent", 4),
     ]
     assert {u.username: n for u, n in load} == _independent_load()
     assert all(isinstance(u, User) for u, _ in load)

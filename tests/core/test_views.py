@@ -6,14 +6,19 @@ import pytest
 from peewee import IntegrityError
 
 from itsm_tui.core import clock
-from itsm_tui.core.store import db, schema
-from itsm_tui.core.tickets import queue, service as tickets, views
-from itsm_tui.core.people import users
 from itsm_tui.core.errors import (
-    NotFound, PermissionDenied, QueryError, SchemaError, ValidationError,
+    NotFound,
+    PermissionDenied,
+    QueryError,
+    SchemaError,
+    ValidationError,
 )
-from itsm_tui.core.tickets.query import parse
+from itsm_tui.core.people import users
+from itsm_tui.core.store import db, schema
 from itsm_tui.core.store.models import AuditEntry, SavedView, SchemaMeta, Ticket, User, UserPreference
+from itsm_tui.core.tickets import queue, views
+from itsm_tui.core.tickets import service as tickets
+from itsm_tui.core.tickets.query import parse
 
 NOW = datetime(2024, 5, 15, 10, 30)
 STAFF_BUILTINS = ["My open", "Unassigned", "All open", "Waiting", "Resolved this week"]
@@ -31,6 +36,7 @@ def _audit(action=None, entity_type="saved_view"):
 
 
 # ---------------------------------------------------------------- built-ins per role
+
 
 @pytest.mark.parametrize("role", ["agent", "supervisor", "admin"])
 def test_staff_get_the_staff_builtins(people, role):
@@ -66,7 +72,8 @@ def test_resolved_this_week_saved_as_a_view_stays_relative(people):
     assert "20" not in saved.query  # no year: no frozen date
     later = NOW + timedelta(days=30)
     assert parse(saved.query, now=later).terms[-1].values[0].start == datetime(
-        later.year, later.month, later.day) - timedelta(days=7)
+        later.year, later.month, later.day
+    ) - timedelta(days=7)
 
 
 def test_a_saved_view_is_renamed_and_deleted_by_its_owner_only(people):
@@ -113,6 +120,7 @@ def test_disabled_user_gets_no_views(people, system):
 
 # ---------------------------------------------------------------- saving
 
+
 def test_save_lists_after_builtins_by_name_and_audits(people):
     agent = people["agent"]
     b = views.save_view(agent, "b network", "cat:network status:open", "priority")
@@ -142,8 +150,7 @@ def test_saved_views_are_per_user(people):
 def test_requesters_may_save_views_too(people):
     view = views.save_view(people["requester"], "Printer", "printer", "")
     assert view.sort == "-updated"  # the default sort
-    assert _names(views.views_for(people["requester"])) == [
-        "My tickets", "My open tickets", "Printer"]
+    assert _names(views.views_for(people["requester"])) == ["My tickets", "My open tickets", "Printer"]
 
 
 def test_saving_the_same_name_replaces_it_with_an_update_entry(people):
@@ -182,9 +189,15 @@ def test_names_are_cleaned_of_control_characters(people):
     assert views.save_view(people["agent"], "x" * 60, "", "").name == "x" * 60
 
 
-@pytest.mark.parametrize("query, position", [
-    ("status:bogus", 7), ('"unterminated', 0), ("colour:red", 0), ("age:3d", 4),
-])
+@pytest.mark.parametrize(
+    "query, position",
+    [
+        ("status:bogus", 7),
+        ('"unterminated', 0),
+        ("colour:red", 0),
+        ("age:3d", 4),
+    ],
+)
 def test_bad_queries_are_refused_with_nothing_written(people, query, position):
     with pytest.raises(QueryError) as caught:
         views.save_view(people["agent"], "broken", query, "-updated")
@@ -215,6 +228,7 @@ def test_a_refused_replacement_keeps_the_old_view(people):
 
 
 # ---------------------------------------------------------------- deleting
+
 
 def test_delete_own_view_audited(people):
     agent = people["agent"]
@@ -248,6 +262,7 @@ def test_views_go_with_their_user(people, system):
 
 # ---------------------------------------------------------------- default and last view
 
+
 def test_default_view_per_role(people):
     assert views.default_view(people["agent"]).name == "All open"
     assert views.default_view(people["admin"]).name == "All open"
@@ -258,8 +273,7 @@ def test_default_view_is_the_last_used_one(people):
     agent = people["agent"]
     saved = views.save_view(agent, "VPN", '"vpn"', "priority")
     views.remember_view(agent, "Unassigned")
-    assert views.default_view(agent) == next(
-        v for v in views.views_for(agent) if v.name == "Unassigned")
+    assert views.default_view(agent) == next(v for v in views.views_for(agent) if v.name == "Unassigned")
     views.remember_view(agent, "VPN")
     assert views.default_view(agent) == saved
     # one preference row per user and key; others unaffected
@@ -301,6 +315,7 @@ def test_remember_view_validates_the_name(people):
 
 # ---------------------------------------------------------------- schema v2
 
+
 def test_the_views_migration_is_version_2():
     assert [version for version, _ in schema.MIGRATIONS][:1] == [2]
 
@@ -335,8 +350,9 @@ def test_v1_database_upgrades_to_v2_keeping_its_data(people):
         views.remember_view(agent, "after upgrade")
         assert views.default_view(agent) == view
         with pytest.raises(IntegrityError), db.database.atomic():
-            SavedView.create(user=agent, name="after upgrade", query="", sort="-updated",
-                             created_at=clock.now())
+            SavedView.create(
+                user=agent, name="after upgrade", query="", sort="-updated", created_at=clock.now()
+            )
         with pytest.raises(IntegrityError), db.database.atomic():
             UserPreference.create(user=agent, key="last_view", value="x")
         assert schema.init(latest=2) == (2, 2)  # nothing left to do
@@ -352,8 +368,7 @@ def test_migrated_tables_match_fresh_ones(engine):
             table: (
                 [(c.name, c.data_type.lower(), c.null) for c in db.database.get_columns(table)],
                 sorted((tuple(i.columns), i.unique) for i in db.database.get_indexes(table)),
-                sorted((f.column, f.dest_table, f.dest_column)
-                       for f in db.database.get_foreign_keys(table)),
+                sorted((f.column, f.dest_table, f.dest_column) for f in db.database.get_foreign_keys(table)),
             )
             for table in ("saved_view", "user_preference")
         }

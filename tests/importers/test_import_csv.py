@@ -7,19 +7,25 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from test_cli import itsm
 
-from itsm_tui.core.store import db
-from itsm_tui.core.people import users
 from itsm_tui.core.errors import ItsmError, PermissionDenied, ValidationError
+from itsm_tui.core.people import users
+from itsm_tui.core.store import db
 from itsm_tui.core.store.models import AuditEntry, Peripheral, StockItem, System, Ticket, User
 from itsm_tui.importers.csv_import import import_csv, load_mapping
 
-from test_cli import itsm
-
 DATA = Path(__file__).parents[1] / "data"
 SYSTEMS, SYSTEMS_MAP = DATA / "import_systems.csv", DATA / "import_systems_map.json"
-TICKET_MAP = {"source_number": "Ticket Number", "title": "Subject", "description": "Message",
-              "category": "Help Topic", "impact": "Impact", "urgency": "Urgency", "requester": "From"}
+TICKET_MAP = {
+    "source_number": "Ticket Number",
+    "title": "Subject",
+    "description": "Message",
+    "category": "Help Topic",
+    "impact": "Impact",
+    "urgency": "Urgency",
+    "requester": "From",
+}
 
 
 def _systems(system):
@@ -34,10 +40,16 @@ def test_systems_with_a_mapping_file(system):
         5: "type 'toaster' is not one of: desktop, laptop, server, virtual machine, other",
     }
     ws = System.get(System.hostname == "ws-001")
-    assert (ws.asset_tag, ws.type, ws.ip, ws.notes) == ("A-0001", "desktop", "10.0.0.5",
-                                                        "first line\nsecond line")
+    assert (ws.asset_tag, ws.type, ws.ip, ws.notes) == (
+        "A-0001",
+        "desktop",
+        "10.0.0.5",
+        "first line\nsecond line",
+    )
     assert System.get(System.hostname == "srv-01").notes == '=HYPERLINK("http://x")'  # kept as text
-    created = AuditEntry.select().where((AuditEntry.entity_type == "system") & (AuditEntry.action == "create"))
+    created = AuditEntry.select().where(
+        (AuditEntry.entity_type == "system") & (AuditEntry.action == "create")
+    )
     assert sorted(e.entity_id for e in created) == sorted(s.id for s in System.select())
     run = AuditEntry.get(AuditEntry.action == "import")
     assert run.actor_id == system.id and "import_systems.csv" in run.summary
@@ -49,8 +61,9 @@ def test_systems_with_a_mapping_file(system):
 
 def test_peripherals_link_to_systems_by_hostname(system):
     _systems(system)
-    mapping = load_mapping("peripherals", map_columns=["name=Label", "kind=Kind", "asset_tag=Tag",
-                                                       "system=Attached to"])
+    mapping = load_mapping(
+        "peripherals", map_columns=["name=Label", "kind=Kind", "asset_tag=Tag", "system=Attached to"]
+    )
     report = import_csv(system, "peripherals", DATA / "import_peripherals.csv", mapping)
     assert report.created == 1
     skipped = dict(report.skipped)
@@ -82,12 +95,21 @@ def test_tickets_go_through_the_ticket_service(system):
     assert skipped[8] == "no user named 'nobody-here'"
     printer = Ticket.get(Ticket.source_number == "1001")
     assert (printer.title, printer.description, printer.impact, printer.urgency, printer.priority) == (
-        "Printer jams on floor 2", "Paper jam\nevery morning", 1, 2, 2)
+        "Printer jams on floor 2",
+        "Paper jam\nevery morning",
+        1,
+        2,
+        2,
+    )
     assert (printer.status, User.get_by_id(printer.requester_id).username) == ("new", "alice")
     vpn = Ticket.get(Ticket.source_number == "1002")
     assert vpn.title == "[bold]VPN[/] drops" and vpn.requester_id == system.id  # no From: the importer
-    history = [e.action for e in AuditEntry.select().where(
-        (AuditEntry.entity_type == "ticket") & (AuditEntry.entity_id == printer.id))]
+    history = [
+        e.action
+        for e in AuditEntry.select().where(
+            (AuditEntry.entity_type == "ticket") & (AuditEntry.entity_id == printer.id)
+        )
+    ]
     assert history == ["create", "update"]  # created, then its source number noted
     again = import_csv(system, "tickets", DATA / "import_tickets.csv", TICKET_MAP)
     assert (again.created, again.unchanged) == (0, 2) and Ticket.select().count() == 2
@@ -130,8 +152,18 @@ def url(engine):
 
 
 def test_cli_mapping_file_and_flags(url):
-    out = itsm(url, "import", "csv", "systems", str(SYSTEMS), "--map", str(SYSTEMS_MAP),
-               "--map-column", "hostname=Name", "--dry-run")
+    out = itsm(
+        url,
+        "import",
+        "csv",
+        "systems",
+        str(SYSTEMS),
+        "--map",
+        str(SYSTEMS_MAP),
+        "--map-column",
+        "hostname=Name",
+        "--dry-run",
+    )
     assert out.returncode == 0, out.stderr
     assert out.stdout.splitlines()[0].startswith("would import import_systems.csv (systems)")
     real = itsm(url, "import", "csv", "systems", str(SYSTEMS), "--map", str(SYSTEMS_MAP))
@@ -142,6 +174,7 @@ def test_cli_mapping_file_and_flags(url):
 
 def _tickets_file(tmp_path, rows, header=("Ticket Number", "Subject", "Message"), name="t.csv"):
     import csv
+
     path = tmp_path / name
     with path.open("w", newline="", encoding="utf-8") as out:
         writer = csv.writer(out)
@@ -157,8 +190,16 @@ def test_source_numbers_match_as_stored_and_without_regard_to_case(system, tmp_p
     assert sorted(t.source_number for t in Ticket.select()) == ["INC001", "inc002"]
     again = import_csv(system, "tickets", first, mapping)  # a control character: matched cleaned
     assert (again.created, again.unchanged) == (0, 2)
-    other_case = _tickets_file(tmp_path, [("inc001", "Printer", "d"), ("INC002", "VPN", "d"),
-                                          ("INC003", "New", "d"), ("inc003", "Same again", "d")], name="u.csv")
+    other_case = _tickets_file(
+        tmp_path,
+        [
+            ("inc001", "Printer", "d"),
+            ("INC002", "VPN", "d"),
+            ("INC003", "New", "d"),
+            ("inc003", "Same again", "d"),
+        ],
+        name="u.csv",
+    )
     report = import_csv(system, "tickets", other_case, mapping)
     assert (report.created, report.unchanged) == (1, 3)  # the same on SQLite and MariaDB
     assert Ticket.select().count() == 3
@@ -177,14 +218,20 @@ def test_a_duplicated_column_name_refuses_the_file(system, tmp_path):
 def test_refused_runs_are_in_the_log(system, tmp_path):
     (tmp_path / "empty.csv").write_text("", encoding="utf-8")
     (tmp_path / "latin1.csv").write_bytes("Title\nCaf\xe9\n".encode("latin-1"))
-    for path, mapping in ((tmp_path / "empty.csv", None), (tmp_path / "missing.csv", None),
-                          (tmp_path / "latin1.csv", None), (SYSTEMS, {"hostname": "Hostname"})):
+    for path, mapping in (
+        (tmp_path / "empty.csv", None),
+        (tmp_path / "missing.csv", None),
+        (tmp_path / "latin1.csv", None),
+        (SYSTEMS, {"hostname": "Hostname"}),
+    ):
         with pytest.raises(ItsmError):
             import_csv(system, "tickets" if path != SYSTEMS else "systems", path, mapping)
     with pytest.raises(ItsmError):  # a dry run leaves nothing in the log
         import_csv(system, "tickets", tmp_path / "empty.csv", dry_run=True)
-    refusals = [e.summary for e in AuditEntry.select().where(AuditEntry.action == "import_failed")
-                .order_by(AuditEntry.id)]
+    refusals = [
+        e.summary
+        for e in AuditEntry.select().where(AuditEntry.action == "import_failed").order_by(AuditEntry.id)
+    ]
     assert len(refusals) == 4 and all(r.startswith("refused ") for r in refusals)
     assert refusals[0].startswith("refused empty.csv (tickets)") and "empty" in refusals[0]
     assert "cannot read" in refusals[1] and "not UTF-8" in refusals[2]

@@ -16,21 +16,25 @@ from pathlib import Path
 
 import pytest
 from peewee import fn
+from sample_data import SAMPLE, needs_sample
 
-from itsm_tui.core.tickets import categories, queue
-from itsm_tui.core.store import db
 from itsm_tui.core.errors import ItsmError, PermissionDenied
+from itsm_tui.core.store import db
 from itsm_tui.core.store.models import AuditEntry, Category, Ticket, User
+from itsm_tui.core.tickets import categories, queue
 from itsm_tui.importers import servicenow
 from itsm_tui.importers.servicenow import import_servicenow
 
-from sample_data import SAMPLE, needs_sample
-
 BAD_ROWS = Path(__file__).parents[1] / "data" / "servicenow_bad_rows.csv"
 STATE_MAP = {
-    "New": "new", "Active": "in_progress", "Awaiting User Info": "waiting_on_user",
-    "Awaiting Evidence": "waiting_on_user", "Awaiting Vendor": "waiting_on_vendor",
-    "Awaiting Problem": "waiting_on_vendor", "Resolved": "resolved", "Closed": "closed",
+    "New": "new",
+    "Active": "in_progress",
+    "Awaiting User Info": "waiting_on_user",
+    "Awaiting Evidence": "waiting_on_user",
+    "Awaiting Vendor": "waiting_on_vendor",
+    "Awaiting Problem": "waiting_on_vendor",
+    "Resolved": "resolved",
+    "Closed": "closed",
 }
 
 pytestmark = needs_sample()
@@ -74,7 +78,8 @@ def history_counts() -> dict[str, int]:
     """{source number: number of history entries} by plain SQL."""
     cursor = db.database.execute_sql(
         "SELECT t.source_number, COUNT(a.id) FROM ticket t LEFT JOIN audit_log a "
-        "ON a.entity_type = 'ticket' AND a.entity_id = t.id GROUP BY t.source_number")
+        "ON a.entity_type = 'ticket' AND a.entity_id = t.id GROUP BY t.source_number"
+    )
     return dict(cursor.fetchall())
 
 
@@ -82,7 +87,8 @@ def history_times() -> dict[str, list[datetime]]:
     """{source number: the times of its history entries, in the order they were written}."""
     cursor = db.database.execute_sql(
         "SELECT t.source_number, a.at FROM ticket t JOIN audit_log a ON a.entity_type = 'ticket' "
-        "AND a.entity_id = t.id ORDER BY a.id")
+        "AND a.entity_id = t.id ORDER BY a.id"
+    )
     times: dict[str, list[datetime]] = {}
     for number, at in cursor.fetchall():
         times.setdefault(number, []).append(_as_time(at))
@@ -91,8 +97,11 @@ def history_times() -> dict[str, list[datetime]]:
 
 def expected_figures(final: dict[str, dict]) -> dict:
     """What the source says about the incidents' final rows, by the csv module alone."""
-    timed = [when(r["resolved_at"]) - when(r["opened_at"]) for r in final.values()
-             if r["incident_state"] in ("Resolved", "Closed") and r["resolved_at"] != "?"]
+    timed = [
+        when(r["resolved_at"]) - when(r["opened_at"])
+        for r in final.values()
+        if r["incident_state"] in ("Resolved", "Closed") and r["resolved_at"] != "?"
+    ]
     made = Counter(r["made_sla"] for r in final.values())
     return {
         "tickets": len(final),
@@ -131,7 +140,9 @@ def test_the_sample_imports_as_the_source_says(system):
         assert ticket.closed_at == (when(row["closed_at"]) if ticket.status == "closed" else None)
         if ticket.resolved_at is not None:  # our due time never contradicts the source's outcome
             assert (ticket.resolved_at <= ticket.resolution_due) is ticket.resolution_met, number
-        assert ticket.assignment_group == (None if row["assignment_group"] == "?" else row["assignment_group"])
+        assert ticket.assignment_group == (
+            None if row["assignment_group"] == "?" else row["assignment_group"]
+        )
         named = [row[c] for c in ("category", "subcategory", "u_symptom") if row[c] != "?"]
         assert all(name in ticket.title for name in named) and ticket.title, number
     # One history entry per source event, in time order.
@@ -140,9 +151,14 @@ def test_the_sample_imports_as_the_source_says(system):
     # The figures a report gives, by plain SQL, agree with the source.
     sql = db.database.execute_sql
     assert dict(sql("SELECT status, COUNT(*) FROM ticket GROUP BY status").fetchall()) == expected["states"]
-    assert dict(sql("SELECT priority, COUNT(*) FROM ticket GROUP BY priority").fetchall()) == expected["priority"]
-    made_sla = {bool(k): v for k, v in sql(
-        "SELECT resolution_met, COUNT(*) FROM ticket GROUP BY resolution_met").fetchall()}
+    assert (
+        dict(sql("SELECT priority, COUNT(*) FROM ticket GROUP BY priority").fetchall())
+        == expected["priority"]
+    )
+    made_sla = {
+        bool(k): v
+        for k, v in sql("SELECT resolution_met, COUNT(*) FROM ticket GROUP BY resolution_met").fetchall()
+    }
     assert (made_sla[True], made_sla[False]) == expected["made_sla"]
     assert sql("SELECT COUNT(*) FROM ticket WHERE reopen_count > 0").fetchone()[0] == expected["reopened"]
     rows = sql("SELECT created_at, resolved_at FROM ticket WHERE resolved_at IS NOT NULL").fetchall()
@@ -156,12 +172,18 @@ def test_events_are_ordered_by_time_and_no_transition_is_made_up(system, tmp_pat
     by_number, _ = source(write_subset(tmp_path / "some.csv", 140))
     import_servicenow(system, tmp_path / "some.csv")
     ticket = Ticket.get(Ticket.source_number == "INC0000135")
-    entries = list(AuditEntry.select().where((AuditEntry.entity_type == "ticket")
-                                             & (AuditEntry.entity_id == ticket.id)).order_by(AuditEntry.id))
+    entries = list(
+        AuditEntry.select()
+        .where((AuditEntry.entity_type == "ticket") & (AuditEntry.entity_id == ticket.id))
+        .order_by(AuditEntry.id)
+    )
     assert [e.at for e in entries] == sorted(e.at for e in entries)
     statuses = [json.loads(e.changes or "{}").get("status") for e in entries]
-    assert [s for s in statuses if s] == [[None, "in_progress"], ["in_progress", "resolved"],
-                                          ["resolved", "closed"]]
+    assert [s for s in statuses if s] == [
+        [None, "in_progress"],
+        ["in_progress", "resolved"],
+        ["resolved", "closed"],
+    ]
     assert ticket.status == "closed" and ticket.source_mod_count == 7
 
 
@@ -180,16 +202,27 @@ def snapshot(after: int = 0) -> dict:
     names = dict(Category.select(Category.id, Category.name).tuples())
     out = {}
     for ticket in Ticket.select().dicts():
-        entries = AuditEntry.select().where((AuditEntry.entity_type == "ticket") & (AuditEntry.id > after)
-                                            & (AuditEntry.entity_id == ticket["id"])).order_by(AuditEntry.id)
+        entries = (
+            AuditEntry.select()
+            .where(
+                (AuditEntry.entity_type == "ticket")
+                & (AuditEntry.id > after)
+                & (AuditEntry.entity_id == ticket["id"])
+            )
+            .order_by(AuditEntry.id)
+        )
         number = f"INC{ticket['id']:06d}"
         fields = {k: v for k, v in ticket.items() if k not in ("id", "version")}
         for key in ("requester", "assignee", "opened_by", "resolved_by"):
             fields[key] = people.get(fields[key])
         fields["category"] = names[fields["category"]]
-        out[ticket["source_number"]] = (fields, [
-            (e.at, e.action, people.get(e.actor_id), e.summary.replace(number, "#"), e.changes)
-            for e in entries])
+        out[ticket["source_number"]] = (
+            fields,
+            [
+                (e.at, e.action, people.get(e.actor_id), e.summary.replace(number, "#"), e.changes)
+                for e in entries
+            ],
+        )
     return out
 
 
@@ -220,20 +253,29 @@ def test_people_categories_and_history_entries(system, tmp_path):
     ticket = Ticket.get(Ticket.source_number == "INC0000047")
     caller = User.get_by_id(ticket.requester_id)
     assert (caller.username, caller.full_name, caller.role) == (
-        row["caller_id"].lower().replace(" ", "-"), row["caller_id"], "requester")
+        row["caller_id"].lower().replace(" ", "-"),
+        row["caller_id"],
+        "requester",
+    )
     assert not caller.is_active and caller.password_hash is None
     resolver = User.get_by_id(ticket.resolved_by_id)
     assert (resolver.full_name, resolver.role, resolver.is_active) == (row["resolved_by"], "agent", False)
     assert Category.get_by_id(ticket.category_id).name == row["category"]
-    entries = list(AuditEntry.select().where((AuditEntry.entity_type == "ticket")
-                                             & (AuditEntry.entity_id == ticket.id)).order_by(AuditEntry.id))
+    entries = list(
+        AuditEntry.select()
+        .where((AuditEntry.entity_type == "ticket") & (AuditEntry.entity_id == ticket.id))
+        .order_by(AuditEntry.id)
+    )
     rows = sorted(by_number["INC0000047"], key=lambda r: int(r["sys_mod_count"]))
     assert [e.at for e in entries] == [when(r["sys_updated_at"]) for r in rows]
     assert entries[0].action == "create"
     states = [json.loads(e.changes or "{}").get("status") for e in entries]
     expected = [[None, "new"]] + [
         [STATE_MAP[a["incident_state"]], STATE_MAP[b["incident_state"]]]
-        if a["incident_state"] != b["incident_state"] else None for a, b in zip(rows, rows[1:])]
+        if a["incident_state"] != b["incident_state"]
+        else None
+        for a, b in zip(rows, rows[1:])
+    ]
     assert states == expected
     assert [User.get_by_id(e.actor_id).full_name for e in entries] == [r["sys_updated_by"] for r in rows]
     # Every entry the import wrote, history and new people alike, came through the import channel.
@@ -266,23 +308,39 @@ def test_a_later_export_updates_the_ticket(system, tmp_path):
     import_servicenow(system, tmp_path / "old.csv")
     number = "INC0000047"
     before = Ticket.get(Ticket.source_number == number)
-    later = {**final[number], "incident_state": "Active", "active": "true", "reopen_count": "1",
-             "sys_mod_count": str(int(final[number]["sys_mod_count"]) + 1),
-             "assigned_to": "Resolver 999", "sys_updated_at": "7/3/2016 09:15",
-             "priority": "2 - High", "impact": "1 - High", "made_sla": "false"}
+    later = {
+        **final[number],
+        "incident_state": "Active",
+        "active": "true",
+        "reopen_count": "1",
+        "sys_mod_count": str(int(final[number]["sys_mod_count"]) + 1),
+        "assigned_to": "Resolver 999",
+        "sys_updated_at": "7/3/2016 09:15",
+        "priority": "2 - High",
+        "impact": "1 - High",
+        "made_sla": "false",
+    }
     later.pop("_index")
     report = import_servicenow(system, write_subset(tmp_path / "new.csv", 5, extra=[later]))
     assert (report.created, report.updated, report.unchanged, report.events) == (0, 1, 4, 1)
     after = Ticket.get_by_id(before.id)
     assert (after.status, after.reopen_count, after.priority, after.resolution_met) == (
-        "in_progress", 1, 2, False)
+        "in_progress",
+        1,
+        2,
+        False,
+    )
     assert after.resolved_at is None and after.closed_at is None
     assert after.source_mod_count == int(later["sys_mod_count"])
     assert after.version == before.version + 1
     assert User.get_by_id(after.assignee_id).full_name == "Resolver 999"
     assert history_counts()[number] == len(by_number[number]) + 1
-    newest = AuditEntry.select().where((AuditEntry.entity_type == "ticket")
-                                       & (AuditEntry.entity_id == after.id)).order_by(AuditEntry.id.desc()).get()
+    newest = (
+        AuditEntry.select()
+        .where((AuditEntry.entity_type == "ticket") & (AuditEntry.entity_id == after.id))
+        .order_by(AuditEntry.id.desc())
+        .get()
+    )
     changes = json.loads(newest.changes)
     assert newest.at == datetime(2016, 3, 7, 9, 15)
     assert changes["status"] == ["closed", "in_progress"] and changes["priority"] == [3, 2]
@@ -363,12 +421,17 @@ def test_only_admins_import_and_a_wrong_file_is_explained(system, people, tmp_pa
         import_servicenow(system, tmp_path / "missing.csv")
     header = "number,incident_state,sys_mod_count,sys_updated_at\n"
     (tmp_path / "latin1.csv").write_bytes(f"{header}INC1,Caf\xe9,0,1/3/2016 10:00\n".encode("latin-1"))
-    with pytest.raises(ItsmError, match=rf"latin1.csv line 2 is not UTF-8 text \(byte {len(header) + len('INC1,Caf')} of the file\)"):
+    with pytest.raises(
+        ItsmError,
+        match=rf"latin1.csv line 2 is not UTF-8 text \(byte {len(header) + len('INC1,Caf')} of the file\)",
+    ):
         import_servicenow(system, tmp_path / "latin1.csv")
     assert Ticket.select().count() == 0
     # Every refused run is in the log, with its reason.
-    refusals = [e.summary for e in AuditEntry.select().where(AuditEntry.action == "import_failed")
-                .order_by(AuditEntry.id)]
+    refusals = [
+        e.summary
+        for e in AuditEntry.select().where(AuditEntry.action == "import_failed").order_by(AuditEntry.id)
+    ]
     assert len(refusals) == 5 and all(r.startswith("refused ") for r in refusals)
     assert "empty" in refusals[2] and "cannot read" in refusals[3] and "not UTF-8" in refusals[4]
 
@@ -429,26 +492,46 @@ def test_an_incident_with_no_caller_is_kept_with_a_placeholder_requester(system,
     assert report.events == sum(len(rows) for rows in by_number.values())
     ticket = Ticket.get(Ticket.source_number == number)
     requester = User.get_by_id(ticket.requester_id)
-    assert (requester.full_name, requester.role, requester.is_active) == ("Unknown caller", "requester", False)
-    assert any(f"{number}: no caller_id or opened_by" in line and "Unknown caller" in line
-               for line in report.lines())
+    assert (requester.full_name, requester.role, requester.is_active) == (
+        "Unknown caller",
+        "requester",
+        False,
+    )
+    assert any(
+        f"{number}: no caller_id or opened_by" in line and "Unknown caller" in line for line in report.lines()
+    )
     assert "Caller: unknown" in ticket.description
 
 
 def test_hostile_cells_are_kept_literally_without_control_characters(system, tmp_path):
     header = BAD_ROWS.read_text(encoding="utf-8").splitlines()[0].split(",")
     base = dict.fromkeys(header, "?")
-    base.update(number="INC0900009", incident_state="Active", sys_mod_count="0", made_sla="true",
-                caller_id="Zoë 王伟", sys_updated_by="Zoe", sys_updated_at="1/3/2016 10:00",
-                opened_at="1/3/2016 09:00", category="[/]\x1b[31mRed[@click=app.quit]",
-                u_symptom="=cmd|' /C calc'!A0", priority="1 - Critical", impact="1 - High",
-                urgency="1 - High")
+    base.update(
+        number="INC0900009",
+        incident_state="Active",
+        sys_mod_count="0",
+        made_sla="true",
+        caller_id="Zoë 王伟",
+        sys_updated_by="Zoe",
+        sys_updated_at="1/3/2016 10:00",
+        opened_at="1/3/2016 09:00",
+        category="[/]\x1b[31mRed[@click=app.quit]",
+        u_symptom="=cmd|' /C calc'!A0",
+        priority="1 - Critical",
+        impact="1 - High",
+        urgency="1 - High",
+    )
     path = tmp_path / "hostile.csv"
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, header)
         writer.writeheader()
-        writer.writerows([base, {**base, "sys_mod_count": "99999999999", "incident_state": "Closed"},
-                          {**base, "number": "INC0900010", "category": "reseau"}])
+        writer.writerows(
+            [
+                base,
+                {**base, "sys_mod_count": "99999999999", "incident_state": "Closed"},
+                {**base, "number": "INC0900010", "category": "reseau"},
+            ]
+        )
     categories.add(system, "Réseau")  # MySQL's collation takes 'reseau' for it; SQLite does not
     report = import_servicenow(system, path)
     assert dict(report.skipped) == {3: "INC0900009: sys_mod_count '99999999999' is not a whole number"}
@@ -466,9 +549,17 @@ def test_hostile_cells_are_kept_literally_without_control_characters(system, tmp
 def test_oversize_cells_are_cut_with_a_warning(system, tmp_path):
     header = BAD_ROWS.read_text(encoding="utf-8").splitlines()[0].split(",")
     row = dict.fromkeys(header, "?")
-    row.update(number="INC0900011", incident_state="New", sys_mod_count="0",
-               sys_updated_at="1/3/2016 10:00", opened_at="1/3/2016 09:00", caller_id="C" * 300,
-               assignment_group="G" * 300, category="K" * 80, location="L" * 30_000)
+    row.update(
+        number="INC0900011",
+        incident_state="New",
+        sys_mod_count="0",
+        sys_updated_at="1/3/2016 10:00",
+        opened_at="1/3/2016 09:00",
+        caller_id="C" * 300,
+        assignment_group="G" * 300,
+        category="K" * 80,
+        location="L" * 30_000,
+    )
     path = tmp_path / "big.csv"
     with path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.DictWriter(handle, header)
@@ -477,7 +568,10 @@ def test_oversize_cells_are_cut_with_a_warning(system, tmp_path):
     report = import_servicenow(system, path)
     assert report.created == 1
     assert sorted(m.split(":")[1].split()[0] for _, m in report.warnings) == [
-        "assignment_group", "caller_id", "category"]
+        "assignment_group",
+        "caller_id",
+        "category",
+    ]
     ticket = Ticket.get(Ticket.source_number == "INC0900011")
     assert ticket.assignment_group == "G" * 100 and len(ticket.description) == 20_000
     assert Category.get_by_id(ticket.category_id).name == "K" * 50
@@ -493,11 +587,14 @@ def test_analytics_of_all_the_history_agree_with_the_source(system):
     expected = expected_figures(final)
     f = analytics.figures(system, period="all")
     h = f["history"]
-    assert f["period"]["from"] == min(when(r["opened_at"]) for r in final.values()).strftime("%Y-%m-%dT00:00:00")
+    assert f["period"]["from"] == min(when(r["opened_at"]) for r in final.values()).strftime(
+        "%Y-%m-%dT00:00:00"
+    )
     assert h["opened"]["total"] == expected["tickets"]
     assert h["opened"]["status"] == {s: expected["states"].get(s, 0) for s in analytics.STATUSES}
-    assert h["opened"]["priority"] == {name: expected["priority"].get(p, 0)
-                                       for p, name in analytics.PRIORITY_NAMES.items()}
+    assert h["opened"]["priority"] == {
+        name: expected["priority"].get(p, 0) for p, name in analytics.PRIORITY_NAMES.items()
+    }
     assert h["closed"]["total"] == sum(1 for r in final.values() if r["incident_state"] == "Closed")
     assert h["resolved"]["total"] == expected["timed"]
     met, breached = expected["made_sla"]
@@ -528,8 +625,11 @@ def test_source_numbers_are_found_as_theirs_and_ours_as_ours(system, tmp_path):
     assert first[0]["id"] == theirs.id and first[0]["source_number"] == "INC0000045"
     # Our own number finds ours; the same digits in the source's format do not.
     sources = {t.source_number for t in Ticket.select(Ticket.source_number)}
-    other = next(t for t in Ticket.select().order_by(Ticket.id)
-                 if f"INC{t.id:07d}" not in sources and t.id != theirs.id)
+    other = next(
+        t
+        for t in Ticket.select().order_by(Ticket.id)
+        if f"INC{t.id:07d}" not in sources and t.id != theirs.id
+    )
     ours = f"INC{other.id:06d}"
     assert [r["id"] for r in queue.page(system, ours).rows] == [other.id]
     assert queue.page(system, f"INC{other.id:07d}").rows == []  # was read as ours
@@ -557,15 +657,17 @@ def test_sla_recompute_makes_up_nothing_for_imported_tickets(system, tmp_path):
             assert (ticket.resolved_at <= ticket.resolution_due) is ticket.resolution_met
 
 
-
-
 def test_list_exports_carry_the_source_number(system, tmp_path):
     from itsm_tui.reports import export
 
     import_servicenow(system, write_subset(tmp_path / "some.csv", 5))
     path = tmp_path / "list.csv"
-    export.export_list(system, export.ListJob("tickets", "csv", str(path), "INC0000047", None,
-                                              columns=("number", "source_number", "status")))
+    export.export_list(
+        system,
+        export.ListJob(
+            "tickets", "csv", str(path), "INC0000047", None, columns=("number", "source_number", "status")
+        ),
+    )
     rows = list(csv.reader(path.open(encoding="utf-8-sig")))
     ticket = Ticket.get(Ticket.source_number == "INC0000047")
     assert rows[1][:2] == [f"INC{ticket.id:06d}", "INC0000047"]

@@ -14,13 +14,14 @@ import unicodedata
 import pytest
 from pypdf import PdfReader
 
-from itsm_tui.core.audit import activity
-from itsm_tui.core.inventory import lists as assets
 from itsm_tui.core import demo
-from itsm_tui.core.tickets import queue, service as tickets
-from itsm_tui.core.people import users
+from itsm_tui.core.audit import activity
 from itsm_tui.core.errors import PermissionDenied, QueryError, ValidationError
+from itsm_tui.core.inventory import lists as assets
+from itsm_tui.core.people import users
 from itsm_tui.core.store.models import AuditEntry
+from itsm_tui.core.tickets import queue
+from itsm_tui.core.tickets import service as tickets
 from itsm_tui.reports import export
 from itsm_tui.reports.csv_export import cell
 
@@ -46,8 +47,9 @@ def out(tmp_path):
 
 
 def pdf_text(path) -> str:
-    return subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True,
-                          text=True, check=True).stdout
+    return subprocess.run(
+        ["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True
+    ).stdout
 
 
 def page_texts(path) -> list[str]:
@@ -63,8 +65,9 @@ def read_csv(path) -> list[list[str]]:
 def desk(people):
     """120 bulk tickets plus one ticket per hostile title, requested by zoe (who has no other)."""
     demo.seed_bulk(people["admin"], 120)
-    people["zoe"] = users.create_user(people["admin"], "zoe", "requester", full_name="Zoë Łódź",
-                                      password="zoe-password-123")
+    people["zoe"] = users.create_user(
+        people["admin"], "zoe", "requester", full_name="Zoë Łódź", password="zoe-password-123"
+    )
     made = [tickets.create(people["zoe"], title, f"about {title}") for title in HOSTILE]
     return people, made
 
@@ -75,8 +78,7 @@ def test_ticket_pdf_holds_every_row_of_the_filter_in_order(desk, out):
     text, sort = "-status:in_progress", "-created"
     expected = [r["number"] for r in queue.iterate(agent, text, queue.Sort.parse(sort))]
     assert len(expected) > 40  # more than one page
-    done = export.export_list(agent, export.ListJob("tickets", "pdf", str(out / "t.pdf"),
-                                                    text, sort))
+    done = export.export_list(agent, export.ListJob("tickets", "pdf", str(out / "t.pdf"), text, sort))
     printed = NUMBER.findall(pdf_text(done.path))
     assert printed == expected
     assert done.rows == len(expected)
@@ -94,9 +96,16 @@ def test_ticket_csv_matches_the_query_and_neutralises_formulas(desk, out):
     people, _ = desk
     agent = people["agent"]
     rows = list(queue.iterate(agent, "", queue.Sort.parse("number")))
-    done = export.export_list(agent, export.ListJob(
-        "tickets", "csv", str(out / "t.csv"), sort="number",
-        columns=("number", "title", "priority", "created")))
+    done = export.export_list(
+        agent,
+        export.ListJob(
+            "tickets",
+            "csv",
+            str(out / "t.csv"),
+            sort="number",
+            columns=("number", "title", "priority", "created"),
+        ),
+    )
     raw = open(done.path, "rb").read()
     assert raw.startswith(b"Number,Title,Priority,Created\r\n")
     read = read_csv(done.path)
@@ -113,9 +122,18 @@ def test_ticket_csv_matches_the_query_and_neutralises_formulas(desk, out):
 
 def test_hostile_text_prints_literally_and_never_becomes_a_link_or_an_image(desk, out):
     people, made = desk
-    done = export.export_list(people["agent"], export.ListJob(
-        "tickets", "pdf", str(out / "h.pdf"), "requester:zoe", "number",
-        columns=("number", "title"), title='Q3 <b>report</b> for "Zoë" 王伟'))
+    done = export.export_list(
+        people["agent"],
+        export.ListJob(
+            "tickets",
+            "pdf",
+            str(out / "h.pdf"),
+            "requester:zoe",
+            "number",
+            columns=("number", "title"),
+            title='Q3 <b>report</b> for "Zoë" 王伟',
+        ),
+    )
     text = pdf_text(done.path)
     assert NUMBER.findall(text) == [t.number for t in made]
     for title in HOSTILE:
@@ -134,10 +152,10 @@ def test_hostile_text_prints_literally_and_never_becomes_a_link_or_an_image(desk
 
 def test_fonts_are_embedded_truetype(desk, out):
     people, _ = desk
-    done = export.export_list(people["agent"], export.ListJob(
-        "tickets", "pdf", str(out / "f.pdf"), '"王伟"'))
-    fonts = subprocess.run(["pdffonts", done.path], capture_output=True, text=True,
-                           check=True).stdout.splitlines()[2:]
+    done = export.export_list(people["agent"], export.ListJob("tickets", "pdf", str(out / "f.pdf"), '"王伟"'))
+    fonts = subprocess.run(
+        ["pdffonts", done.path], capture_output=True, text=True, check=True
+    ).stdout.splitlines()[2:]
     assert len(fonts) >= 3  # regular, bold and the CJK fallback
     for line in fonts:
         assert " yes " in line, line  # embedded
@@ -150,8 +168,9 @@ def test_marked_rows_only_in_list_order(desk, out):
     order = [r["id"] for r in queue.iterate(agent, "", queue.Sort.parse("-number"))]
     marked = frozenset({order[3], order[0], order[50]})
     for fmt in ("pdf", "csv"):
-        done = export.export_list(agent, export.ListJob(
-            "tickets", fmt, str(out / f"m.{fmt}"), sort="-number", marked=marked))
+        done = export.export_list(
+            agent, export.ListJob("tickets", fmt, str(out / f"m.{fmt}"), sort="-number", marked=marked)
+        )
         if fmt == "pdf":
             got = NUMBER.findall(pdf_text(done.path))
         else:
@@ -160,8 +179,9 @@ def test_marked_rows_only_in_list_order(desk, out):
         assert done.rows == 3
 
 
-@pytest.mark.parametrize("what,key", [("systems", "hostname"), ("peripherals", "asset_tag"),
-                                      ("stock", "name"), ("log", "summary")])
+@pytest.mark.parametrize(
+    "what,key", [("systems", "hostname"), ("peripherals", "asset_tag"), ("stock", "name"), ("log", "summary")]
+)
 def test_inventory_and_log_lists_read_back(system, out, what, key):
     admin = system
     demo.seed_demo(admin)
@@ -172,13 +192,11 @@ def test_inventory_and_log_lists_read_back(system, out, what, key):
         expected = [r[key] for r in activity.iterate(admin, "")]
     assert expected
     columns = (key,)
-    csv_done = export.export_list(admin, export.ListJob(what, "csv", str(out / "l.csv"),
-                                                        columns=columns))
+    csv_done = export.export_list(admin, export.ListJob(what, "csv", str(out / "l.csv"), columns=columns))
     assert [r[0] for r in read_csv(csv_done.path)[1:]] == [cell(v) for v in expected]
     if what == "log":
         expected = [r[key] for r in activity.iterate(admin, "")]  # the CSV export is logged
-    pdf_done = export.export_list(admin, export.ListJob(what, "pdf", str(out / "l.pdf"),
-                                                        columns=columns))
+    pdf_done = export.export_list(admin, export.ListJob(what, "pdf", str(out / "l.pdf"), columns=columns))
     lines = [line.strip() for page in page_texts(pdf_done.path) for line in page.splitlines()]
     printed = [line for line in lines if line in {str(v) for v in expected}]
     assert printed == [str(v) for v in expected]
@@ -199,8 +217,9 @@ def test_cancel_leaves_nothing_and_keeps_an_existing_file(desk, out):
     for fmt in ("pdf", "csv"):
         path = out / f"c.{fmt}"
         with pytest.raises(export.Cancelled):
-            export.export_list(people["agent"], export.ListJob("tickets", fmt, str(path)),
-                               progress=progress, cancel=cancel)
+            export.export_list(
+                people["agent"], export.ListJob("tickets", fmt, str(path)), progress=progress, cancel=cancel
+            )
         cancel.clear()
     assert target.read_bytes() == b"the previous export"
     assert sorted(os.listdir(out)) == ["c.pdf"]  # no temporary file left behind
@@ -230,8 +249,9 @@ def test_destination_errors_are_clear(desk, out):
 def test_roles_apply_and_every_export_is_audited(desk, out):
     people, made = desk
     requester = people["zoe"]
-    done = export.export_list(requester, export.ListJob(
-        "tickets", "csv", str(out / "mine.csv"), "status:new"))
+    done = export.export_list(
+        requester, export.ListJob("tickets", "csv", str(out / "mine.csv"), "status:new")
+    )
     assert {r[0] for r in read_csv(done.path)[1:]} == {t.number for t in made}
     with pytest.raises(PermissionDenied):
         export.export_list(requester, export.ListJob("systems", "csv", str(out / "s.csv")))
@@ -245,14 +265,17 @@ def test_roles_apply_and_every_export_is_audited(desk, out):
     assert str(len(made)) in entry.summary and done.path in entry.summary
 
 
-LONG_TITLE = ('<link href="http://x">L</link> <img src="/etc/passwd"/> <b> =1+1 王伟 Zoë '
-              "and a long tail of words that no column holds on one line: the end is here")
+LONG_TITLE = (
+    '<link href="http://x">L</link> <img src="/etc/passwd"/> <b> =1+1 王伟 Zoë '
+    "and a long tail of words that no column holds on one line: the end is here"
+)
 
 
 def raw_text(path) -> str:
     """The text in the order it is drawn: a wrapped cell's lines follow each other."""
-    return subprocess.run(["pdftotext", "-raw", str(path), "-"], capture_output=True, text=True,
-                          check=True).stdout
+    return subprocess.run(
+        ["pdftotext", "-raw", str(path), "-"], capture_output=True, text=True, check=True
+    ).stdout
 
 
 def test_long_cells_wrap_and_print_whole_in_the_same_rows_and_order(desk, out):
@@ -266,8 +289,9 @@ def test_long_cells_wrap_and_print_whole_in_the_same_rows_and_order(desk, out):
     assert "…" not in text
     assert NUMBER.findall(text) == expected and long_one.number in expected
     reader = PdfReader(done.path)
-    assert all("/Annots" not in page and not (page["/Resources"].get("/XObject") or {})
-               for page in reader.pages)
+    assert all(
+        "/Annots" not in page and not (page["/Resources"].get("/XObject") or {}) for page in reader.pages
+    )
 
 
 def test_a_cell_taller_than_a_page_goes_on_over_the_next(system, out):
@@ -291,6 +315,7 @@ def _masthead():
     from datetime import datetime
 
     from itsm_tui.reports.pdf_style import Masthead
+
     return Masthead("Tall", "tester", datetime(2026, 1, 1), "test")
 
 
@@ -326,8 +351,9 @@ def test_log_pdf_wraps_summary_and_entity_and_says_actions_in_words(system, out)
 
     name = "Department of " + " ".join(["long"] * 12) + " names end here"
     inventory.create(system, "department", {"name": name})
-    done = export.export_list(system, export.ListJob("log", "pdf", str(out / "l.pdf"),
-                                                     filter="type:department"))
+    done = export.export_list(
+        system, export.ListJob("log", "pdf", str(out / "l.pdf"), filter="type:department")
+    )
     flat = " ".join(raw_text(done.path).split())
     assert f"department {name}" in flat and f"created department {name}" in flat
     rows = flat.split("When Who Action Entity Summary", 1)[1]
@@ -340,8 +366,10 @@ def test_category_names_keep_their_underscores_in_pdfs(system, out):
 
     Category.create(name="Net_Ops_Team")
     tickets.create(system, "Switch down", "d", category="Net_Ops_Team")
-    done = export.export_list(system, export.ListJob("tickets", "pdf", str(out / "c.pdf"),
-                                                     "category:Net_Ops_Team status:in_progress,new"))
+    done = export.export_list(
+        system,
+        export.ListJob("tickets", "pdf", str(out / "c.pdf"), "category:Net_Ops_Team status:in_progress,new"),
+    )
     first = page_texts(done.path)[0]
     assert "Filter: category is Net_Ops_Team; status is in progress or new" in " ".join(first.split())
     rows = raw_text(done.path).split("Created", 1)[1]

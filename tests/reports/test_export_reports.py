@@ -9,10 +9,10 @@ import subprocess
 import pytest
 from pypdf import PdfReader
 
-from itsm_tui.core.inventory import service as inventory
-from itsm_tui.core.tickets import service as tickets
 from itsm_tui.core.errors import NotFound, PermissionDenied
+from itsm_tui.core.inventory import service as inventory
 from itsm_tui.core.store.models import AuditEntry
+from itsm_tui.core.tickets import service as tickets
 from itsm_tui.reports import export
 
 NOTE = 'internal: <link href="http://x">vendor</link> <b>unclosed'
@@ -20,8 +20,7 @@ REPLY = "public reply to 王伟 from Zoë"
 
 
 def pdf_text(path) -> str:
-    return subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True,
-                          check=True).stdout
+    return subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True, check=True).stdout
 
 
 def squash(text: str) -> str:
@@ -31,14 +30,32 @@ def squash(text: str) -> str:
 @pytest.fixture
 def linked(people, tmp_path):
     agent = people["agent"]
-    system = inventory.create(agent, "system", {
-        "hostname": "ws-report", "asset_tag": "AT-REP-1", "type": "laptop", "status": "in use",
-        "ip": "10.1.2.3", "serial": "SN-<b>1"})
-    printer = inventory.create(agent, "peripheral", {
-        "name": "Printer <img src=x>", "kind": "printer", "asset_tag": "PR-REP-1",
-        "status": "in repair", "system": system.id})
-    ticket = tickets.create(people["requester"], "Laptop <b>won't boot",
-                            "It beeps 3 times.\nThen nothing & the fan <i>spins</i>.")
+    system = inventory.create(
+        agent,
+        "system",
+        {
+            "hostname": "ws-report",
+            "asset_tag": "AT-REP-1",
+            "type": "laptop",
+            "status": "in use",
+            "ip": "10.1.2.3",
+            "serial": "SN-<b>1",
+        },
+    )
+    printer = inventory.create(
+        agent,
+        "peripheral",
+        {
+            "name": "Printer <img src=x>",
+            "kind": "printer",
+            "asset_tag": "PR-REP-1",
+            "status": "in repair",
+            "system": system.id,
+        },
+    )
+    ticket = tickets.create(
+        people["requester"], "Laptop <b>won't boot", "It beeps 3 times.\nThen nothing & the fan <i>spins</i>."
+    )
     ticket = tickets.update(agent, ticket.id, ticket.version, system=system.id)
     tickets.comment(agent, ticket.id, NOTE, internal=True)
     tickets.comment(agent, ticket.id, REPLY)
@@ -53,8 +70,17 @@ def test_ticket_report_for_an_agent_has_fields_description_timeline_and_asset(li
     text = pdf_text(done.path)
     flat = squash(text)
     assert f"{ticket.number} Laptop <b>won't boot" in flat
-    for label in ("Status", "Priority", "Requester", "Assignee", "Category", "Resolution due",
-                  "Created", "Linked asset", "Timeline"):
+    for label in (
+        "Status",
+        "Priority",
+        "Requester",
+        "Assignee",
+        "Category",
+        "Resolution due",
+        "Created",
+        "Linked asset",
+        "Timeline",
+    ):
         assert label in text
     assert "It beeps 3 times." in text and "Then nothing & the fan <i>spins</i>." in text
     assert squash(NOTE) in flat and REPLY in flat
@@ -68,8 +94,7 @@ def test_ticket_report_for_an_agent_has_fields_description_timeline_and_asset(li
 
 def test_ticket_report_for_the_requester_leaves_out_internal_notes(linked):
     people, _, _, ticket, folder = linked
-    done = export.export_record(people["requester"], "ticket", ticket.number,
-                                str(folder / "mine.pdf"))
+    done = export.export_record(people["requester"], "ticket", ticket.number, str(folder / "mine.pdf"))
     flat = squash(pdf_text(done.path))
     assert REPLY in flat
     assert "internal:" not in flat and "vendor" not in flat
@@ -111,9 +136,20 @@ FIGURES = {
 def test_analytics_report_prints_the_figures_for_supervisors_only(people, tmp_path):
     done = export.export_analytics(people["supervisor"], FIGURES, str(tmp_path / "a.pdf"))
     flat = squash(pdf_text(done.path))
-    for words in ("2026-11-01 to 2026-11-30", "Tickets by status", "In progress",
-                  "Critical", "94.0%", "n/a", "On track: 30 (71%)", "Breached: 5 (12%)",
-                  "Network", "<b>agent9", "Opened, resolved and closed per day", "Agent workload"):
+    for words in (
+        "2026-11-01 to 2026-11-30",
+        "Tickets by status",
+        "In progress",
+        "Critical",
+        "94.0%",
+        "n/a",
+        "On track: 30 (71%)",
+        "Breached: 5 (12%)",
+        "Network",
+        "<b>agent9",
+        "Opened, resolved and closed per day",
+        "Agent workload",
+    ):
         assert words in flat, words
     assert f"Page 1 of {done.pages}" in flat
     assert export.export_analytics(people["admin"], {}, str(tmp_path / "empty.pdf")).pages == 1
@@ -128,28 +164,70 @@ def test_analytics_figures_of_the_core_shape_print(people, tmp_path):
 
     core = {  # the shape core.analytics.figures() documents
         "scope": {"kind": "desk"},
-        "period": {"name": "7d", "label": "Last 7 days", "from": "2026-11-24T00:00:00",
-                   "to": "2026-12-01T00:00:00"},
-        "totals": {"status": {"new": 3, "in_progress": 4, "waiting_on_user": 0,
-                              "waiting_on_vendor": 1, "resolved": 6, "closed": 9},
-                   "priority": {"Critical": 1, "High": 2, "Medium": 3, "Low": 2},
-                   "category": {"Network": 5, "王伟 desk": 3}},
+        "period": {
+            "name": "7d",
+            "label": "Last 7 days",
+            "from": "2026-11-24T00:00:00",
+            "to": "2026-12-01T00:00:00",
+        },
+        "totals": {
+            "status": {
+                "new": 3,
+                "in_progress": 4,
+                "waiting_on_user": 0,
+                "waiting_on_vendor": 1,
+                "resolved": 6,
+                "closed": 9,
+            },
+            "priority": {"Critical": 1, "High": 2, "Medium": 3, "Low": 2},
+            "category": {"Network": 5, "王伟 desk": 3},
+        },
         "period_counts": {"opened": 11, "resolved": 13},
         "open_age": {"<1d": 1, "1-3d": 2, "3-7d": 3, ">7d": 2},
         "sla": {"on_track": 5, "at_risk": 2, "breached": 1, "response": {}, "resolution": {}},
-        "compliance": {"response": {"met": 9, "breached": 1, "percent": 90.0},
-                       "resolution": {"met": 0, "breached": 0, "percent": None}},
-        "workload": [{"agent": "agent1", "name": "Zoë", "open": 4, "in_progress": 2,
-                      "resolved": 7, "median_hours": 5.25},
-                     {"agent": "super1", "name": "Idle Supervisor", "open": 0, "in_progress": 0,
-                      "resolved": 0, "median_hours": None}],
-        "history": {"opened": {"total": 11}, "resolved": {"total": 13}, "closed": {"total": 9},
-                    "time_to_resolve": {"count": 12, "median_hours": 22.14, "p90_hours": 70.5,
-                                        "mean_hours": 31.25, "left_out": 2},
-                    "reopened": 3, "sla_outcome": {"met": 10, "breached": 4, "unknown": 5}},
-        "trend": {"bucket": "week", "rows": [
-            {"start": "2026-11-24", "opened": 1, "resolved": 0, "closed": 0, "backlog": 7},
-            {"start": "2026-11-30", "opened": 2, "resolved": 1, "closed": 4, "backlog": 8}]},
+        "compliance": {
+            "response": {"met": 9, "breached": 1, "percent": 90.0},
+            "resolution": {"met": 0, "breached": 0, "percent": None},
+        },
+        "workload": [
+            {
+                "agent": "agent1",
+                "name": "Zoë",
+                "open": 4,
+                "in_progress": 2,
+                "resolved": 7,
+                "median_hours": 5.25,
+            },
+            {
+                "agent": "super1",
+                "name": "Idle Supervisor",
+                "open": 0,
+                "in_progress": 0,
+                "resolved": 0,
+                "median_hours": None,
+            },
+        ],
+        "history": {
+            "opened": {"total": 11},
+            "resolved": {"total": 13},
+            "closed": {"total": 9},
+            "time_to_resolve": {
+                "count": 12,
+                "median_hours": 22.14,
+                "p90_hours": 70.5,
+                "mean_hours": 31.25,
+                "left_out": 2,
+            },
+            "reopened": 3,
+            "sla_outcome": {"met": 10, "breached": 4, "unknown": 5},
+        },
+        "trend": {
+            "bucket": "week",
+            "rows": [
+                {"start": "2026-11-24", "opened": 1, "resolved": 0, "closed": 0, "backlog": 7},
+                {"start": "2026-11-30", "opened": 2, "resolved": 1, "closed": 4, "backlog": 8},
+            ],
+        },
         "daily": [{"day": "2026-11-30", "opened": 2, "resolved": 1, "backlog": 8}],
     }
     figures = from_core(core)
@@ -158,14 +236,27 @@ def test_analytics_figures_of_the_core_shape_print(people, tmp_path):
     assert figures["compliance"] == {"Response": 0.9, "Resolution": None}
     done = export.export_analytics(people["admin"], figures, str(tmp_path / "core.pdf"))
     flat = squash(pdf_text(done.path))
-    for words in ("Last 7 days (2026-11-24 to 2026-11-30)", "Open now", "90.0%", "Tickets by status",
-                  "> 7 days", "At risk: 2 (25%)", "Zoë", "5.2",
-                  "History in the period", "Opened 11", "Resolved 13", "Closed 9",
-                  "Reopened (of those opened) 3",
-                  "median 22.1 h, p90 70.5 h, mean 31.2 h (12 tickets); 2 with no resolve time left out",
-                  "10 met, 4 breached, 5 unknown",
-                  "Opened, resolved and closed per week", "Backlog: open tickets at the end of each week",
-                  "11-24", "11-30"):
+    for words in (
+        "Last 7 days (2026-11-24 to 2026-11-30)",
+        "Open now",
+        "90.0%",
+        "Tickets by status",
+        "> 7 days",
+        "At risk: 2 (25%)",
+        "Zoë",
+        "5.2",
+        "History in the period",
+        "Opened 11",
+        "Resolved 13",
+        "Closed 9",
+        "Reopened (of those opened) 3",
+        "median 22.1 h, p90 70.5 h, mean 31.2 h (12 tickets); 2 with no resolve time left out",
+        "10 met, 4 breached, 5 unknown",
+        "Opened, resolved and closed per week",
+        "Backlog: open tickets at the end of each week",
+        "11-24",
+        "11-30",
+    ):
         assert words in flat, words
     assert "per day" not in flat  # the trend's bucket, not always the last 30 days
     assert "excluded" not in flat and "2026-12-01" not in flat  # the last day covered, not the next
@@ -175,17 +266,20 @@ def test_analytics_figures_of_the_core_shape_print(people, tmp_path):
 
 def unembedded_fonts(path) -> list[str]:
     """The fonts pdffonts reports as not embedded (its 'emb' column)."""
-    lines = subprocess.run(["pdffonts", str(path)], capture_output=True, text=True,
-                           check=True).stdout.splitlines()[2:]
+    lines = subprocess.run(
+        ["pdffonts", str(path)], capture_output=True, text=True, check=True
+    ).stdout.splitlines()[2:]
     return [line.split()[0] for line in lines if line.split()[-5] != "yes"]
 
 
 def test_every_report_embeds_every_font(linked, people, tmp_path):
     _, system, _, ticket, folder = linked
     tickets.attach(people["agent"], ticket.id, "error.png", b"\x89PNG")
-    made = [export.export_record(people["agent"], "ticket", ticket.number, str(folder / "t.pdf")),
-            export.export_record(people["agent"], "system", system.id, str(folder / "s.pdf")),
-            export.export_analytics(people["admin"], FIGURES, str(folder / "a.pdf"))]
+    made = [
+        export.export_record(people["agent"], "ticket", ticket.number, str(folder / "t.pdf")),
+        export.export_record(people["agent"], "system", system.id, str(folder / "s.pdf")),
+        export.export_analytics(people["admin"], FIGURES, str(folder / "a.pdf")),
+    ]
     for done in made:
         assert unembedded_fonts(done.path) == [], done.path  # Helvetica was, in tables and charts
         assert "Version" not in pdf_text(done.path)
@@ -194,12 +288,25 @@ def test_every_report_embeds_every_font(linked, people, tmp_path):
 def test_ticket_report_leaves_out_bookkeeping_and_names_attachments(linked):
     people, _, _, ticket, folder = linked
     tickets.attach(people["agent"], ticket.id, "error.png", b"\x89PNG")
-    text = pdf_text(export.export_record(people["agent"], "ticket", ticket.number, str(folder / "t.pdf")).path)
-    for label in ("Version", "Subcategory", "Source number", "Assignment group", "Contact type",
-                  "Configuration item", "Opened by"):  # empty fields only an import fills
+    text = pdf_text(
+        export.export_record(people["agent"], "ticket", ticket.number, str(folder / "t.pdf")).path
+    )
+    for label in (
+        "Version",
+        "Subcategory",
+        "Source number",
+        "Assignment group",
+        "Contact type",
+        "Configuration item",
+        "Opened by",
+    ):  # empty fields only an import fills
         assert label not in text, label
-    lines = [" ".join(line.split()) for line in subprocess.run(
-        ["pdftotext", "-layout", str(folder / "t.pdf"), "-"], capture_output=True, text=True).stdout.splitlines()]
+    lines = [
+        " ".join(line.split())
+        for line in subprocess.run(
+            ["pdftotext", "-layout", str(folder / "t.pdf"), "-"], capture_output=True, text=True
+        ).stdout.splitlines()
+    ]
     assert any("Attachment attached error.png" in line for line in lines)
     assert not any("Change attached error.png" in line for line in lines)
 

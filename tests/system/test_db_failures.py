@@ -12,20 +12,19 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from textual.widgets import Input
-
 from servers import private_mariadb
-from itsm_tui.core import config
-from itsm_tui.core.store import db
-from itsm_tui.core import setup
-from itsm_tui.core.tickets import service as tickets
+from textual.widgets import Input
+from ui_helpers import everything_shown, fill, form_message, logged_in, login, open_form, typed, until
+
+from itsm_tui.core import config, setup
 from itsm_tui.core.people import users
+from itsm_tui.core.store import db
 from itsm_tui.core.store.models import Ticket, User
+from itsm_tui.core.tickets import service as tickets
 from itsm_tui.ui.app import ItsmApp
 from itsm_tui.ui.modals.forms import FormModal
 from itsm_tui.ui.screens.login import LoginScreen
 from itsm_tui.ui.screens.setup import SetupScreen
-from ui_helpers import everything_shown, fill, form_message, login, logged_in, open_form, typed, until
 
 pytestmark = pytest.mark.asyncio
 SECRET_DB_PASSWORD = "db-Secr3t-pass"
@@ -102,6 +101,7 @@ def sqlite_desk(tmp_path):
 
 # ---------------------------------------------------------------- SQLite
 
+
 @pytest.mark.parametrize("failure", ["read-only", "locked"])
 async def test_sqlite_failure_at_login_keeps_both_fields(sqlite_desk, short_busy_timeout, failure):
     """The database fails after the app started (at its start, the app says so and exits)."""
@@ -109,7 +109,7 @@ async def test_sqlite_failure_at_login_keeps_both_fields(sqlite_desk, short_busy
     app = ItsmApp(url)
     async with app.run_test(size=(120, 40)) as pilot:
         await until(pilot, lambda: isinstance(app.screen, LoginScreen))
-        with (read_only(path) if failure == "read-only" else locked(path)):
+        with read_only(path) if failure == "read-only" else locked(path):
             await login(pilot, "admin", "admin-password-1")
             screen = app.screen
             await until(pilot, lambda: "could not log in" in str(screen.query_one("#error").render()))
@@ -123,8 +123,9 @@ async def test_sqlite_failure_at_login_keeps_both_fields(sqlite_desk, short_busy
 
 @pytest.mark.parametrize("kind", sorted(FORMS))
 @pytest.mark.parametrize("failure", ["read-only", "locked"])
-async def test_sqlite_failure_in_a_form_keeps_it_open_with_the_input(sqlite_desk, short_busy_timeout, failure,
-                                                                     kind):
+async def test_sqlite_failure_in_a_form_keeps_it_open_with_the_input(
+    sqlite_desk, short_busy_timeout, failure, kind
+):
     url, path = sqlite_desk
     app = ItsmApp(url)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -132,7 +133,7 @@ async def test_sqlite_failure_in_a_form_keeps_it_open_with_the_input(sqlite_desk
         form = await open_form(pilot, kind)
         fill(form, FORMS[kind])
         before = typed(form, FORMS[kind])
-        with (read_only(path) if failure == "read-only" else locked(path)):
+        with read_only(path) if failure == "read-only" else locked(path):
             # every connection from now on meets the failure (an open one kept its old handle)
             db.database.close()
             await pilot.press("ctrl+s")
@@ -150,8 +151,9 @@ async def test_sqlite_failure_in_a_form_keeps_it_open_with_the_input(sqlite_desk
         assert User.select().where(User.username == "newhire").exists()
 
 
-async def test_first_run_admin_form_keeps_its_input_when_the_database_is_locked(tmp_path, monkeypatch,
-                                                                                short_busy_timeout):
+async def test_first_run_admin_form_keeps_its_input_when_the_database_is_locked(
+    tmp_path, monkeypatch, short_busy_timeout
+):
     monkeypatch.setenv("ITSM_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.delenv("ITSM_DB", raising=False)
     config.override_settings(None)
@@ -167,14 +169,17 @@ async def test_first_run_admin_form_keeps_its_input_when_the_database_is_locked(
             await pilot.press("ctrl+s")
             await until(pilot, lambda: form_message(form))
             assert "locked by another writer" in form_message(form) and app.screen is form
-            assert typed(form, {"username": 1, "password": 1}) == {"username": "boss",
-                                                                   "password": "a-long-password-1"}
+            assert typed(form, {"username": 1, "password": 1}) == {
+                "username": "boss",
+                "password": "a-long-password-1",
+            }
         await pilot.press("ctrl+s")
         await until(pilot, lambda: isinstance(app.screen, LoginScreen))
     db.database.close()
 
 
 # ---------------------------------------------------------------- a MariaDB server stopped
+
 
 @pytest.fixture
 def private_server(tmp_path):

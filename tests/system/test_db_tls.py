@@ -12,12 +12,11 @@ import sys
 from urllib.parse import quote
 
 import pytest
-
-from itsm_tui.core import config
-from itsm_tui.core.store import db
-from itsm_tui.core import setup
-from itsm_tui.core.errors import ItsmError
 from servers import make_ca, make_server_cert, private_mariadb
+
+from itsm_tui.core import config, setup
+from itsm_tui.core.errors import ItsmError
+from itsm_tui.core.store import db
 
 PASSWORD = "p@ss:w/rd#?%&= é'\"x;"
 USER = "tls_user"
@@ -112,13 +111,15 @@ def test_the_config_file_with_a_password_file_and_tls_runs_the_cli(tls_server, t
     conf.write_text(
         "[database]\n"
         f'host = "127.0.0.1"\nport = {server.port}\nuser = "{USER}"\nname = "itsm_tls"\n'
-        f'password_file = "{secret}"\nssl_ca = "{ca}"\n')
+        f'password_file = "{secret}"\nssl_ca = "{ca}"\n'
+    )
     env = {**os.environ, "ITSM_CONFIG": str(conf), "ITSM_BCRYPT_COST": "4"}
     env.pop("ITSM_DB", None)
 
     def itsm(*args):
-        return subprocess.run([sys.executable, "-m", "itsm_tui", *args], capture_output=True,
-                              text=True, env=env, timeout=120)
+        return subprocess.run(
+            [sys.executable, "-m", "itsm_tui", *args], capture_output=True, text=True, env=env, timeout=120
+        )
 
     made = itsm("init")
     assert made.returncode == 0, made.stderr
@@ -131,8 +132,10 @@ def test_the_config_file_with_a_password_file_and_tls_runs_the_cli(tls_server, t
     secret.chmod(0o644)
     refused = itsm("tickets", "list")
     assert refused.returncode == 1
-    assert refused.stderr.strip() == (f"itsm-tui: error: {secret} holds a database password but group "
-                                      f"or others may read it: chmod 600 {secret}")
+    assert refused.stderr.strip() == (
+        f"itsm-tui: error: {secret} holds a database password but group "
+        f"or others may read it: chmod 600 {secret}"
+    )
     secret.chmod(0o600)
     # the same password given in the file itself (plain, any characters) and URL-encoded
     toml_password = PASSWORD.replace("\\", "\\\\").replace('"', '\\"')
@@ -150,8 +153,13 @@ def test_the_config_file_with_a_password_file_and_tls_runs_the_cli(tls_server, t
 def test_database_errors_reach_the_cli_user_as_one_masked_line(tls_server):
     server, _, other_ca, _ = tls_server
     env = {**os.environ, "ITSM_DB": _url(server, other_ca)}
-    run = subprocess.run([sys.executable, "-m", "itsm_tui", "tickets", "list"], capture_output=True,
-                         text=True, env=env, timeout=120)
+    run = subprocess.run(
+        [sys.executable, "-m", "itsm_tui", "tickets", "list"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     assert run.returncode == 1 and run.stderr.count("\n") == 1
     assert "Traceback" not in run.stderr and "p@ss" not in run.stderr
     assert "certificate verify failed" in run.stderr

@@ -10,15 +10,13 @@ import time
 from pathlib import Path
 
 import pytest
-
-from itsm_tui.core import config
-from itsm_tui.core.store import db, db_errors
-from itsm_tui.core import drafts, setup
-from itsm_tui.core.tickets import service as tickets
-from itsm_tui.core.people import users
-from itsm_tui.core.store.models import Comment
-
 from servers import private_mariadb
+
+from itsm_tui.core import config, drafts, setup
+from itsm_tui.core.people import users
+from itsm_tui.core.store import db, db_errors
+from itsm_tui.core.store.models import Comment
+from itsm_tui.core.tickets import service as tickets
 
 
 @pytest.fixture
@@ -81,9 +79,9 @@ def test_an_import_cut_by_a_server_crash_says_so_in_words_and_a_rerun_completes_
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
     from bench_import import replicate
-    from itsm_tui.core.store.models import Ticket
-
     from sample_data import SAMPLE, needs_sample
+
+    from itsm_tui.core.store.models import Ticket
 
     needs_sample()
     big = replicate(SAMPLE, 8, tmp_path / "big.csv")

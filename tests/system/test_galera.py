@@ -16,16 +16,15 @@ import threading
 import time
 from pathlib import Path
 
+import galera
 import pytest
 
-from itsm_tui.core.store import db
 from itsm_tui.core import setup
-from itsm_tui.core.tickets import service as tickets
-from itsm_tui.core.people import users
 from itsm_tui.core.errors import ConflictError, NotFound
+from itsm_tui.core.people import users
+from itsm_tui.core.store import db
 from itsm_tui.core.store.models import AuditEntry, Comment, Ticket
-
-import galera
+from itsm_tui.core.tickets import service as tickets
 
 pytestmark = pytest.mark.galera
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
@@ -120,9 +119,20 @@ def test_two_operators_through_two_nodes_lose_nothing(cluster, desk):
     assert set(report) == {"g-agent1", "g-agent2"}, "a writer failed"
     setup.open_database(cluster.url(), check=False)
     saved = sum(r[0] for r in report.values())
-    assert sum(r[2] for r in report.values()) == Comment.select().where(Comment.ticket.in_(ids)).count() == 2 * 15 * 4
-    updates = AuditEntry.select().where((AuditEntry.entity_id.in_(ids)) & (AuditEntry.entity_type == "ticket")
-                                        & (AuditEntry.action == "update")).count()
+    assert (
+        sum(r[2] for r in report.values())
+        == Comment.select().where(Comment.ticket.in_(ids)).count()
+        == 2 * 15 * 4
+    )
+    updates = (
+        AuditEntry.select()
+        .where(
+            (AuditEntry.entity_id.in_(ids))
+            & (AuditEntry.entity_type == "ticket")
+            & (AuditEntry.action == "update")
+        )
+        .count()
+    )
     assert updates == saved
     assert sum(Ticket.get_by_id(i).version - 1 for i in ids) == saved
 
@@ -182,20 +192,27 @@ def test_the_documented_haproxy_configuration_takes_a_node_out_of_quorum_out(clu
     check = tmp_path / "galera-check"
     shutil.copy(DEPLOY / "galera-check", check)
     config = (DEPLOY / "haproxy-galera.cfg").read_text()
-    config = config.replace("127.0.0.1:3307", f"127.0.0.1:{port}").replace("/etc/itsm-tui/galera-check", str(check))
+    config = config.replace("127.0.0.1:3307", f"127.0.0.1:{port}").replace(
+        "/etc/itsm-tui/galera-check", str(check)
+    )
     for node in cluster.nodes:  # the documented ports are 3311-3313; this cluster's are free ones
         config = config.replace(f"127.0.0.1:{3310 + node.number} ", f"127.0.0.1:{node.sql_port} ")
     (tmp_path / "haproxy.cfg").write_text(config)
     for node in cluster.nodes:
         with cluster.connect(node) as conn, conn.cursor() as cur:
             cur.execute("CREATE USER IF NOT EXISTS 'haproxy_check'@'127.0.0.1'")
-    proxy = subprocess.Popen([haproxy, "-f", str(tmp_path / "haproxy.cfg"), "-db"],
-                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    proxy = subprocess.Popen(
+        [haproxy, "-f", str(tmp_path / "haproxy.cfg"), "-db"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     import pymysql
 
     def served_by() -> int | None:
         try:
-            conn = pymysql.connect(host="127.0.0.1", port=port, user="root", connect_timeout=2, read_timeout=3)
+            conn = pymysql.connect(
+                host="127.0.0.1", port=port, user="root", connect_timeout=2, read_timeout=3
+            )
         except pymysql.err.Error:
             return None
         try:

@@ -37,7 +37,9 @@ ROOT = Path(__file__).resolve().parents[2]
 SSHD = Path("/usr/sbin/sshd")
 DEBIAN_PYTHON = Path("/usr/bin/python3")
 ROWS, COLS = 30, 110
-ANSI = re.compile(r"\x1b(\[[0-9;?<>=]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)|P[^\x1b]*\x1b\\|[()][0-9A-Za-z]|[=>78])")
+ANSI = re.compile(
+    r"\x1b(\[[0-9;?<>=]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)|P[^\x1b]*\x1b\\|[()][0-9A-Za-z]|[=>78])"
+)
 ATTACHED = b"notes from the user: printer jams at tray 2\n"
 
 pytestmark = pytest.mark.slow
@@ -76,6 +78,7 @@ def _until(condition, timeout: float, what: str):
 
 # ---------------------------------------------------------------- the deployment
 
+
 @pytest.fixture(scope="module")
 def deployment():
     """The account, its virtualenv, the demo desk and a running sshd; torn down afterwards."""
@@ -105,16 +108,25 @@ def deployment():
         env.pop("ITSM_DB", None)
         _run(venv / "bin" / "itsm-tui", "init", env=env)
         _run(venv / "bin" / "itsm-tui", "seed", "--demo", env=env)
-        _run(venv / "bin" / "python", "-c", (
-            "from itsm_tui.core import config, setup\n"
-            "from itsm_tui.core.people import users\n"
-            "from itsm_tui.core.tickets import service as tickets\n"
-            "setup.open_database(config.default_db_url())\n"
-            "admin = users.by_username('admin')\n"
-            "t = tickets.create(admin, 'Printer jams', 'see the notes', requester='user1')\n"
-            f"tickets.attach(admin, t.id, 'notes.txt', {ATTACHED!r})\n"), env=env)
-        ticket_id = sqlite3.connect(data / "itsm.db").execute(
-            "SELECT id FROM ticket WHERE title = 'Printer jams'").fetchone()[0]
+        _run(
+            venv / "bin" / "python",
+            "-c",
+            (
+                "from itsm_tui.core import config, setup\n"
+                "from itsm_tui.core.people import users\n"
+                "from itsm_tui.core.tickets import service as tickets\n"
+                "setup.open_database(config.default_db_url())\n"
+                "admin = users.by_username('admin')\n"
+                "t = tickets.create(admin, 'Printer jams', 'see the notes', requester='user1')\n"
+                f"tickets.attach(admin, t.id, 'notes.txt', {ATTACHED!r})\n"
+            ),
+            env=env,
+        )
+        ticket_id = (
+            sqlite3.connect(data / "itsm.db")
+            .execute("SELECT id FROM ticket WHERE title = 'Printer jams'")
+            .fetchone()[0]
+        )
         _run("chown", "-R", f"{user}:{user}", data)
         data.chmod(0o700)
 
@@ -131,8 +143,8 @@ def deployment():
         config.write_text(f"""\
 Port {port}
 ListenAddress 127.0.0.1
-HostKey {keys / 'host'}
-PidFile {keys / 'sshd.pid'}
+HostKey {keys / "host"}
+PidFile {keys / "sshd.pid"}
 AuthorizedKeysFile {authorized}
 AllowUsers {user}
 PubkeyAuthentication yes
@@ -147,12 +159,13 @@ X11Forwarding no
 PermitTunnel no
 PermitUserEnvironment no
 SetEnv ITSM_MODE=served ITSM_DATA_DIR={data} ITSM_IDLE_LOCK_MINUTES=15
-ForceCommand exec {venv / 'bin' / 'itsm-tui'}
+ForceCommand exec {venv / "bin" / "itsm-tui"}
 """)
         Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)  # sshd's privilege separation folder
         log = open(keys / "sshd.log", "wb")
-        sshd = subprocess.Popen([str(SSHD), "-D", "-e", "-f", str(config)],
-                                stdout=subprocess.DEVNULL, stderr=log)
+        sshd = subprocess.Popen(
+            [str(SSHD), "-D", "-e", "-f", str(config)], stdout=subprocess.DEVNULL, stderr=log
+        )
 
         def listening():
             try:
@@ -163,8 +176,16 @@ ForceCommand exec {venv / 'bin' / 'itsm-tui'}
                 return False
 
         _until(listening, 10, "sshd to listen")
-        yield {"base": base, "user": user, "home": home, "data": data, "port": port, "keys": keys,
-               "ticket_id": ticket_id, "bashrc": bashrc}
+        yield {
+            "base": base,
+            "user": user,
+            "home": home,
+            "data": data,
+            "port": port,
+            "keys": keys,
+            "ticket_id": ticket_id,
+            "bashrc": bashrc,
+        }
     finally:
         if sshd is not None:
             sshd.terminate()
@@ -175,10 +196,25 @@ ForceCommand exec {venv / 'bin' / 'itsm-tui'}
 
 
 def _ssh_argv(d, *options: str) -> list[str]:
-    return ["ssh", *options, "-p", str(d["port"]), "-i", str(d["keys"] / "client"),
-            "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no",
-            "-o", f"UserKnownHostsFile={d['keys'] / 'known_hosts'}", "-o", "LogLevel=ERROR",
-            f"{d['user']}@127.0.0.1"]
+    return [
+        "ssh",
+        *options,
+        "-p",
+        str(d["port"]),
+        "-i",
+        str(d["keys"] / "client"),
+        "-o",
+        "IdentitiesOnly=yes",
+        "-o",
+        "BatchMode=yes",
+        "-o",
+        "StrictHostKeyChecking=no",
+        "-o",
+        f"UserKnownHostsFile={d['keys'] / 'known_hosts'}",
+        "-o",
+        "LogLevel=ERROR",
+        f"{d['user']}@127.0.0.1",
+    ]
 
 
 class Session:
@@ -188,8 +224,14 @@ class Session:
     def __init__(self, d):
         master, slave = pty.openpty()
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", ROWS, COLS, 0, 0))
-        self.process = subprocess.Popen(_ssh_argv(d, "-tt"), stdin=slave, stdout=slave, stderr=slave,
-                                        start_new_session=True, env={**os.environ, "TERM": "xterm-256color"})
+        self.process = subprocess.Popen(
+            _ssh_argv(d, "-tt"),
+            stdin=slave,
+            stdout=slave,
+            stderr=slave,
+            start_new_session=True,
+            env={**os.environ, "TERM": "xterm-256color"},
+        )
         os.close(slave)
         self.master = master
         self.log = d["keys"] / "sshd.log"
@@ -208,7 +250,7 @@ class Session:
             timeout = 0.05
 
     def since_mark(self) -> str:
-        return ANSI.sub("", self.raw[self.mark:])
+        return ANSI.sub("", self.raw[self.mark :])
 
     def expect(self, wanted: str, timeout: float = 15) -> None:
         """Wait until ``wanted`` is printed after the last mark (what was printed before the
@@ -219,8 +261,10 @@ class Session:
             if wanted in self.since_mark():
                 self.mark = len(self.raw)
                 return
-        raise AssertionError(f"{wanted!r} never appeared; the screen printed:\n{self.since_mark()[-3000:]}"
-                             f"\nsshd said:\n{self.log.read_text()[-2000:]}")
+        raise AssertionError(
+            f"{wanted!r} never appeared; the screen printed:\n{self.since_mark()[-3000:]}"
+            f"\nsshd said:\n{self.log.read_text()[-2000:]}"
+        )
 
     def send(self, *keys: str, pause: float = 0.3) -> None:
         self.read(0.01)
@@ -254,6 +298,7 @@ def _type_path(session: Session, text: str) -> None:
 
 # ---------------------------------------------------------------- the tests
 
+
 def test_an_operator_session_works_and_every_way_out_is_refused(deployment):
     d = deployment
     session = Session(d)
@@ -271,8 +316,11 @@ def test_an_operator_session_works_and_every_way_out_is_refused(deployment):
         session.expect("Change status")
         session.send(ENTER, pause=0.5)
         session.send(CTRL_S, pause=1)
-        status = sqlite3.connect(d["data"] / "itsm.db").execute(
-            "SELECT status FROM ticket WHERE id = ?", (d["ticket_id"],)).fetchone()[0]
+        status = (
+            sqlite3.connect(d["data"] / "itsm.db")
+            .execute("SELECT status FROM ticket WHERE id = ?", (d["ticket_id"],))
+            .fetchone()[0]
+        )
         assert status != "new"
 
         # attach a server file: refused
@@ -295,8 +343,12 @@ def test_an_operator_session_works_and_every_way_out_is_refused(deployment):
 
         # ctrl+z: nothing happens, the app still answers
         session.send(CTRL_Z, pause=1)
-        states = [line.split()[1] for line in subprocess.run(
-            ["ps", "-o", "pid=,stat=", "-u", d["user"]], capture_output=True, text=True).stdout.splitlines()]
+        states = [
+            line.split()[1]
+            for line in subprocess.run(
+                ["ps", "-o", "pid=,stat=", "-u", d["user"]], capture_output=True, text=True
+            ).stdout.splitlines()
+        ]
         assert states and not any(s.startswith("T") for s in states), states
         session.send("?")
         session.expect("Keys")
@@ -328,7 +380,10 @@ def test_an_operator_session_works_and_every_way_out_is_refused(deployment):
         session.close()
     assert (d["home"] / ".bashrc").read_bytes() == d["bashrc"]
     assert sorted(p.name for p in d["home"].iterdir() if p.name.startswith(".")) == [
-        ".bash_logout", ".bashrc", ".profile"]  # what useradd's skeleton made, nothing new
+        ".bash_logout",
+        ".bashrc",
+        ".profile",
+    ]  # what useradd's skeleton made, nothing new
     assert not Path("/tmp/x").exists()
     _until(lambda: not _processes_of(d["user"]), 10, "the session's processes to end")
 
@@ -336,8 +391,9 @@ def test_an_operator_session_works_and_every_way_out_is_refused(deployment):
 def test_without_a_terminal_the_app_says_so_and_leaves_nothing_running(deployment):
     d = deployment
     started = time.monotonic()
-    done = subprocess.run(_ssh_argv(d, "-T"), stdin=subprocess.DEVNULL, capture_output=True,
-                          text=True, timeout=30)
+    done = subprocess.run(
+        _ssh_argv(d, "-T"), stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=30
+    )
     assert done.returncode == 1
     assert "itsm-tui needs a terminal: connect with ssh -t" in done.stdout + done.stderr
     assert time.monotonic() - started < 15

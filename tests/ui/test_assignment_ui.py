@@ -1,11 +1,12 @@
 """An agent marks themselves away from the command palette; automatic assignment skips them."""
 
 import pytest
-
-from itsm_tui.core.tickets import assignment, service as tickets
-from itsm_tui.core.store.models import User
-from itsm_tui.ui.app import ItsmApp
 from ui_helpers import logged_in, until
+
+from itsm_tui.core.store.models import User
+from itsm_tui.core.tickets import assignment
+from itsm_tui.core.tickets import service as tickets
+from itsm_tui.ui.app import ItsmApp
 
 pytestmark = pytest.mark.asyncio
 

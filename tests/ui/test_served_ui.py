@@ -10,13 +10,14 @@ import stat
 from pathlib import Path
 
 import pytest
+from test_mail import smtp  # noqa: F401  (the fixture)
 from textual.widgets import Input, OptionList
+from ui_helpers import logged_in, login, open_ticket, shown, submit_path, until
 
-from itsm_tui.core import config
+from itsm_tui.core import config, files
 from itsm_tui.core.people import auth
-from itsm_tui.core import files
-from itsm_tui.core.tickets import service as tickets
 from itsm_tui.core.store.models import Attachment
+from itsm_tui.core.tickets import service as tickets
 from itsm_tui.ui.app import ItsmApp
 from itsm_tui.ui.export_modal import ExportModal
 from itsm_tui.ui.modals.base import ConfirmModal, ErrorLine
@@ -25,8 +26,6 @@ from itsm_tui.ui.modals.prompts import PathPrompt
 from itsm_tui.ui.my_exports import MyExportsModal
 from itsm_tui.ui.screens.login import LoginScreen
 from itsm_tui.ui.screens.queue import QueueScreen
-from test_mail import smtp  # noqa: F401  (the fixture)
-from ui_helpers import login, logged_in, open_ticket, shown, submit_path, until
 
 pytestmark = pytest.mark.asyncio
 
@@ -65,7 +64,9 @@ async def test_attach_reads_only_from_the_uploads_folder(engine, served, ticket)
             assert "outside your folder" in shown(prompt.query_one(ErrorLine)), typed
         (served / "uploads" / "agent" / "screenshot.png").write_bytes(b"\x89PNG fine")
         await submit_path(pilot, "screenshot.png")
-        await until(pilot, lambda: Attachment.select().where(Attachment.filename == "screenshot.png").exists())
+        await until(
+            pilot, lambda: Attachment.select().where(Attachment.filename == "screenshot.png").exists()
+        )
     assert Attachment.select().where(Attachment.ticket == ticket.id).count() == 2
 
 
@@ -91,8 +92,9 @@ async def test_save_attachment_writes_only_into_the_exports_folder(engine, serve
     assert not Path(outside).exists()
 
 
-async def test_export_to_bashrc_is_refused_and_a_name_lands_in_my_exports(engine, served, people, monkeypatch,
-                                                                         tmp_path):
+async def test_export_to_bashrc_is_refused_and_a_name_lands_in_my_exports(
+    engine, served, people, monkeypatch, tmp_path
+):
     home = tmp_path / "home"
     home.mkdir()
     (home / ".bashrc").write_text("# the service account's\n")
@@ -188,7 +190,6 @@ async def test_a_crash_leaves_a_private_report_without_secrets(engine, data, mon
     assert f"itsm-tui stopped after an internal error; details in {report}" in out + err
 
 
-
 @pytest.mark.filterwarnings("ignore::UserWarning")  # the test SMTP server takes a plain-text login
 async def test_my_exports_mails_an_export_to_the_operator(engine, served, ticket, people, smtp):
     import email
@@ -197,7 +198,9 @@ async def test_my_exports_mails_an_export_to_the_operator(engine, served, ticket
     from itsm_tui.core.people import users
 
     users.update_user(people["admin"], people["agent"].id, people["agent"].version, email="agent@example.org")
-    files.write_private(files.own_folder(files.EXPORTS, "agent") / "open.csv", b"Number,Title\n", overwrite=False)
+    files.write_private(
+        files.own_folder(files.EXPORTS, "agent") / "open.csv", b"Number,Title\n", overwrite=False
+    )
     app = ItsmApp(engine)
     async with app.run_test(size=(120, 40)) as pilot:
         await logged_in(pilot, "agent", "agent-password-1")

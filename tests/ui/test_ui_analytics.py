@@ -7,18 +7,19 @@ from datetime import datetime, timedelta
 
 import pytest
 from rich.console import Console
+from sample_data import needs_sample
 from textual.widgets import Input, Label, OptionList
+from ui_helpers import logged_in, until
 
-from itsm_tui.core.tickets import categories, sla, service as tickets
 from itsm_tui.core import clock
 from itsm_tui.core.store.models import Ticket
+from itsm_tui.core.tickets import categories, sla
+from itsm_tui.core.tickets import service as tickets
 from itsm_tui.ui.app import ItsmApp
 from itsm_tui.ui.modals.prompts import TextPrompt
 from itsm_tui.ui.screens.analytics import AnalyticsScreen
 from itsm_tui.ui.screens.queue import QueueScreen
 from itsm_tui.ui.widgets.ticket_table import TicketTable
-from sample_data import needs_sample
-from ui_helpers import logged_in, until
 
 pytestmark = pytest.mark.asyncio
 T0 = datetime(2026, 3, 2, 10, 0)
@@ -56,14 +57,18 @@ def drill_counts(screen) -> dict:
     counts = {}
     for k in range(drill.option_count):
         option = drill.get_option_at_index(k)
-        counts[option.id] = int(option.prompt.plain.split()[-1 if "█" not in option.prompt.plain else -2].replace(",", ""))
+        counts[option.id] = int(
+            option.prompt.plain.split()[-1 if "█" not in option.prompt.plain else -2].replace(",", "")
+        )
     return counts
 
 
 async def open_analytics(pilot):
     app = pilot.app
     await pilot.press("4")
-    await until(pilot, lambda: isinstance(app.screen, AnalyticsScreen) and app.sla_monitor.figures is not None)
+    await until(
+        pilot, lambda: isinstance(app.screen, AnalyticsScreen) and app.sla_monitor.figures is not None
+    )
     return app.screen
 
 
@@ -162,12 +167,20 @@ async def test_drill_down_opens_the_queue_on_exactly_those_tickets(desk):
             await until(pilot, lambda: isinstance(app.screen, QueueScreen))
             queue_screen = app.screen
             table = queue_screen.query_one(TicketTable)
-            await until(pilot, lambda: queue_screen.filter_text == "sla:breached" and not table.fetching
-                        and queue_screen.total == 2)
+            await until(
+                pilot,
+                lambda: (
+                    queue_screen.filter_text == "sla:breached"
+                    and not table.fetching
+                    and queue_screen.total == 2
+                ),
+            )
             assert {row["id"] for row in table.rows} == breached
             await open_analytics(pilot)
             drill = app.screen.query_one("#drill", OptionList)
-            drill.highlighted = [drill.get_option_at_index(k).id for k in range(drill.option_count)].index("age:<1d")
+            drill.highlighted = [drill.get_option_at_index(k).id for k in range(drill.option_count)].index(
+                "age:<1d"
+            )
             await pilot.press("enter")
             await until(pilot, lambda: isinstance(app.screen, QueueScreen) and app.screen.total == 2)
             assert {row["id"] for row in app.screen.query_one(TicketTable).rows} == {desk["a"], desk["c"]}
@@ -197,7 +210,9 @@ async def test_period_selector(desk, people):
             await until(pilot, lambda: isinstance(app.screen, TextPrompt))
             app.screen.query_one(Input).value = "2026-02-28..2026-03-01"
             await pilot.press("enter")
-            await until(pilot, lambda: app.sla_monitor.figures["period"]["label"] == "2026-02-28 to 2026-03-01")
+            await until(
+                pilot, lambda: app.sla_monitor.figures["period"]["label"] == "2026-02-28 to 2026-03-01"
+            )
             assert app.sla_monitor.figures["period_counts"]["opened"] == 1  # B
             assert "2026-02-28 to 2026-03-01" in text_of(screen.query_one("#period"))
 
@@ -300,8 +315,9 @@ async def test_e_exports_the_figures_on_screen_to_a_pdf(desk, tmp_path):
             app.screen.query_one("#path", Input).value = str(tmp_path / "desk.pdf")
             await pilot.press("ctrl+s")
             await until(pilot, lambda: app.screen is screen and (tmp_path / "desk.pdf").exists())
-    text = subprocess.run(["pdftotext", "-layout", str(tmp_path / "desk.pdf"), "-"],
-                          capture_output=True, text=True, check=True).stdout
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(tmp_path / "desk.pdf"), "-"], capture_output=True, text=True, check=True
+    ).stdout
     assert "Breached" in text and str(breached) in text
     assert HOSTILE in text  # a category name prints literally
 

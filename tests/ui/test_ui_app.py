@@ -10,10 +10,11 @@ from datetime import timedelta
 
 import pytest
 from textual.widgets import Input, OptionList, Select, TextArea
+from ui_helpers import logged_in, login, until
 
 from itsm_tui.core.inventory import service as inventory
-from itsm_tui.core.tickets import service as tickets
 from itsm_tui.core.store.models import Comment, Notification, RequestKey, Ticket
+from itsm_tui.core.tickets import service as tickets
 from itsm_tui.ui.app import ItsmApp
 from itsm_tui.ui.messages import RecordRead
 from itsm_tui.ui.modals.forms import FormModal, PriorityForm
@@ -23,7 +24,6 @@ from itsm_tui.ui.modals.prompts import TextPrompt
 from itsm_tui.ui.screens.login import LoginScreen
 from itsm_tui.ui.screens.queue import QueueScreen
 from itsm_tui.ui.screens.ticket import TicketScreen, read_ticket
-from ui_helpers import logged_in, login, until
 
 pytestmark = pytest.mark.asyncio
 HOSTILE = "[/] [bold]x [@click=app.quit]y <b>z</b> 王伟 مرحبا 🖨"
@@ -35,7 +35,9 @@ def desk(engine, people):
     made = [tickets.create(people["requester"], f"Ticket {i}", f"Body {i}") for i in range(6)]
     made.append(tickets.create(people["requester"], HOSTILE, "markup must stay literal"))
     made.append(tickets.create(people["requester2"], "Someone else's", "private"))
-    inventory.create(people["agent"], "system", {"hostname": "ws-042", "asset_tag": "AT-42", "type": "laptop"})
+    inventory.create(
+        people["agent"], "system", {"hostname": "ws-042", "asset_tag": "AT-42", "type": "laptop"}
+    )
     return engine
 
 
@@ -55,6 +57,7 @@ def screen_text(app) -> str:
 
 # ---------------------------------------------------------------- login
 
+
 async def test_login_good_lands_on_all_open_with_frame(desk):
     app = ItsmApp(desk)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -72,10 +75,14 @@ async def test_login_bad_and_locked(desk):
     async with app.run_test(size=(120, 40)) as pilot:
         for _ in range(5):
             await login(pilot, "agent", "wrong-password-0")
-            await until(pilot, lambda: "invalid username or password" in str(app.screen.query_one("#error").render()))
+            await until(
+                pilot, lambda: "invalid username or password" in str(app.screen.query_one("#error").render())
+            )
             app.screen.query_one("#error").update("")
         await login(pilot, "agent", "agent-password-1")  # locked out from here: the same answer
-        await until(pilot, lambda: "invalid username or password" in str(app.screen.query_one("#error").render()))
+        await until(
+            pilot, lambda: "invalid username or password" in str(app.screen.query_one("#error").render())
+        )
         assert "locked" not in str(app.screen.query_one("#error").render())
         assert isinstance(app.screen, LoginScreen)
 
@@ -102,7 +109,8 @@ async def test_requester_sees_only_own_tickets_and_no_internal_notes(desk, peopl
 
 
 async def test_ticket_screen_shows_the_linked_printer_with_its_place_without_querying_on_the_ui_thread(
-        desk, people):
+    desk, people
+):
     import threading
 
     from itsm_tui.core.store import db
@@ -110,10 +118,20 @@ async def test_ticket_screen_shows_the_linked_printer_with_its_place_without_que
     agent = people["agent"]
     inventory.create(agent, "department", {"name": "Finance"})
     inventory.create(agent, "network", {"name": "Office LAN", "cidr": "10.20.0.0/24"})
-    printer = inventory.create(agent, "peripheral", {"name": "Printer 3", "asset_tag": "AT-P3", "kind": "printer",
-                                                     "department": "Finance", "network": "Office LAN"})
-    ticket = tickets.create(agent, "Printer 3 jams", "every page", requester=people["requester"],
-                            peripheral=printer.id)
+    printer = inventory.create(
+        agent,
+        "peripheral",
+        {
+            "name": "Printer 3",
+            "asset_tag": "AT-P3",
+            "kind": "printer",
+            "department": "Finance",
+            "network": "Office LAN",
+        },
+    )
+    ticket = tickets.create(
+        agent, "Printer 3 jams", "every page", requester=people["requester"], peripheral=printer.id
+    )
     on_ui_thread = []
 
     for username in ("agent", "requester"):
@@ -142,7 +160,10 @@ async def test_ticket_screen_shows_the_linked_printer_with_its_place_without_que
             assert on_ui_thread == []  # every name painted was read with the ticket, in the worker
             assert "unassigned" in text and "Requester" in text and "requester" in text
             if username == "agent":
-                assert "Printer 3 · AT-P3 · printer · department Finance · network Office LAN (10.20.0.0/24)" in text
+                assert (
+                    "Printer 3 · AT-P3 · printer · department Finance · network Office LAN (10.20.0.0/24)"
+                    in text
+                )
             else:  # no inventory rights: only that something is linked, and its tag
                 assert "a peripheral, asset tag AT-P3" in text and "Office LAN" not in text
     assert ticket.peripheral_id == printer.id
@@ -175,8 +196,10 @@ async def test_the_ticket_screen_shown_again_shows_only_the_next_ticket_from_its
         assert "row 1" in screen_text(app) and first.view.ticket.id == short.id
         # a ticket opened from this one (":ticket N") opens on a screen of its own
         app.run_command(f"ticket {long.number}")
-        await until(pilot, lambda: isinstance(app.screen, TicketScreen) and app.screen is not first
-                    and app.screen.view)
+        await until(
+            pilot,
+            lambda: isinstance(app.screen, TicketScreen) and app.screen is not first and app.screen.view,
+        )
         assert "Long story" in screen_text(app)
         await pilot.press("escape")
         await until(pilot, lambda: app.screen is first)
@@ -187,6 +210,7 @@ async def test_the_ticket_screen_shown_again_shows_only_the_next_ticket_from_its
 
 
 # ---------------------------------------------------------------- queue
+
 
 async def test_navigation_paging_and_g(desk, people, system):
     from itsm_tui.core import demo
@@ -254,6 +278,7 @@ async def test_hostile_title_renders_literally(desk):
 
 # ---------------------------------------------------------------- triage keys
 
+
 async def _on(pilot, table, title: str) -> int:
     table.cursor = next(i for i, r in enumerate(table.rows) if r["title"] == title)
     table.refresh()
@@ -314,8 +339,18 @@ async def test_priority_comment_note_and_link(desk, people):
             await until(pilot, lambda: isinstance(app.screen, TextPrompt))
             app.screen.query_one(TextArea).text = text
             await pilot.press("ctrl+s")
-            await until(pilot, lambda: Comment.select().where(
-                (Comment.ticket == ticket_id) & (Comment.body == text) & (Comment.is_internal == internal)).exists())
+            await until(
+                pilot,
+                lambda: (
+                    Comment.select()
+                    .where(
+                        (Comment.ticket == ticket_id)
+                        & (Comment.body == text)
+                        & (Comment.is_internal == internal)
+                    )
+                    .exists()
+                ),
+            )
         await pilot.press("l")
         await until(pilot, lambda: isinstance(app.screen, ChoicePicker))
         await pilot.press(*"ws-042")
@@ -349,7 +384,9 @@ async def test_new_ticket_form_validates_and_creates(desk, people):
         assert created.requester_id == people["agent"].id
         assert created.system.hostname == "ws-042"
         # the new ticket opens, so the operator can go on working on it
-        await until(pilot, lambda: isinstance(app.screen, TicketScreen) and app.screen.ticket_id == created.id)
+        await until(
+            pilot, lambda: isinstance(app.screen, TicketScreen) and app.screen.ticket_id == created.id
+        )
 
 
 @pytest.mark.both_engines
@@ -372,7 +409,9 @@ async def test_bulk_assign_with_a_conflict(desk, people):
         assert {fresh(i).assignee_id for i in marked if i != victim.id} == {people["agent"].id}
         assert fresh(victim.id).assignee_id is None
         # each ticket's change carried a request key of its own: a retry would not write it twice
-        keys = RequestKey.select().where(RequestKey.user == people["agent"].id, RequestKey.action == "ticket.assign")
+        keys = RequestKey.select().where(
+            RequestKey.user == people["agent"].id, RequestKey.action == "ticket.assign"
+        )
         assert keys.count() == 2
         await pilot.press("enter")
         await until(pilot, lambda: not table.marks)  # marks serve one action, the failed one's too
@@ -477,7 +516,9 @@ async def test_notifications_newest_first_enter_opens_and_login_sums_them_up(des
         await until(pilot, lambda: isinstance(app.screen, ChoicePicker))
         assert app.screen.values[:2] == [made[0].id, made[3].id]
         await pilot.press("enter")
-        await until(pilot, lambda: isinstance(app.screen, TicketScreen) and app.screen.ticket_id == made[0].id)
+        await until(
+            pilot, lambda: isinstance(app.screen, TicketScreen) and app.screen.ticket_id == made[0].id
+        )
         assert app.unread == 0
 
 

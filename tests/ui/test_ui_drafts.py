@@ -6,21 +6,24 @@ again; Escape on a changed form asks before throwing the text away."""
 from __future__ import annotations
 
 import pytest
+from test_db_failures import (  # noqa: F401 (fixtures)
+    SECRET_DB_PASSWORD,
+    locked,
+    private_server,
+    short_busy_timeout,
+    sqlite_desk,
+)
+from test_ui_keys import burst
+from ui_helpers import everything_shown, logged_in, open_comment, prompt_error, until
 
-from itsm_tui.core import config
+from itsm_tui.core import config, drafts
 from itsm_tui.core.store import db
-from itsm_tui.core import drafts
 from itsm_tui.core.store.models import Comment, Ticket
 from itsm_tui.ui.app import ItsmApp
 from itsm_tui.ui.modals.base import ConfirmModal
 from itsm_tui.ui.modals.draft_keeper import Draft, DraftKeeper
 from itsm_tui.ui.modals.forms import FormField, FormModal
 from itsm_tui.ui.modals.prompts import TextPrompt
-from test_db_failures import (  # noqa: F401 (fixtures)
-    SECRET_DB_PASSWORD, locked, private_server, short_busy_timeout, sqlite_desk,
-)
-from test_ui_keys import burst
-from ui_helpers import everything_shown, logged_in, open_comment, prompt_error, until
 
 pytestmark = pytest.mark.asyncio
 
@@ -32,8 +35,9 @@ def data_dir(tmp_path, monkeypatch):
     return tmp_path / "data"
 
 
-async def test_a_comment_whose_save_fails_stays_open_and_ctrl_s_saves_it_once(data_dir, sqlite_desk,
-                                                                             short_busy_timeout):
+async def test_a_comment_whose_save_fails_stays_open_and_ctrl_s_saves_it_once(
+    data_dir, sqlite_desk, short_busy_timeout
+):
     url, path = sqlite_desk
     ticket = Ticket.get()
     app = ItsmApp(url)
@@ -66,8 +70,10 @@ async def test_a_comment_draft_survives_closing_the_app(data_dir, sqlite_desk):
         await logged_in(pilot, "admin", "admin-password-1")
         await open_comment(pilot)
         burst(app, "half a thought")
-        await until(pilot, lambda: (drafts.load("admin", f"comment:{ticket.id}") or {}).get("text")
-                    == "half a thought")
+        await until(
+            pilot,
+            lambda: (drafts.load("admin", f"comment:{ticket.id}") or {}).get("text") == "half a thought",
+        )
     # the terminal closed with the prompt open; a new session on the same data dir
     again = ItsmApp(url)
     async with again.run_test(size=(120, 40)) as pilot:
@@ -78,7 +84,9 @@ async def test_a_comment_draft_survives_closing_the_app(data_dir, sqlite_desk):
         burst(again, ", finished")
         await pilot.press("ctrl+s")
         await until(pilot, lambda: not isinstance(again.screen, TextPrompt))
-    assert [c.body for c in Comment.select().where(Comment.ticket == ticket.id)] == ["half a thought, finished"]
+    assert [c.body for c in Comment.select().where(Comment.ticket == ticket.id)] == [
+        "half a thought, finished"
+    ]
 
 
 async def test_a_new_ticket_form_comes_back_filled_and_escape_asks_before_discarding(data_dir, sqlite_desk):
@@ -91,7 +99,9 @@ async def test_a_new_ticket_form_comes_back_filled_and_escape_asks_before_discar
         form = app.screen
         await until(pilot, lambda: app.focused is form._widget(0))
         burst(app, "VPN drops hourly")
-        await until(pilot, lambda: (drafts.load("admin", "ticket:new") or {}).get("title") == "VPN drops hourly")
+        await until(
+            pilot, lambda: (drafts.load("admin", "ticket:new") or {}).get("title") == "VPN drops hourly"
+        )
         await pilot.press("escape")
         await until(pilot, lambda: isinstance(app.screen, ConfirmModal))
         await pilot.press("enter")  # "Keep editing" has the focus: Enter never throws text away
@@ -134,11 +144,12 @@ async def test_a_draft_keeps_only_what_was_changed_and_nothing_when_nothing_was(
 async def test_a_comment_on_a_full_disk_is_kept_and_saved_once_when_there_is_room(data_dir, tmp_path):
     """The database's filesystem fills up (a small tmpfs of the test's own): the comment stays
     open with its text and 'the database's disk is full'; once room is made, ctrl+s saves it once."""
-    from itsm_tui.core.store import db_errors
-    from itsm_tui.core import setup
-    from itsm_tui.core.tickets import service as tickets
-    from itsm_tui.core.people import users
     from test_db_errors import small_filesystem
+
+    from itsm_tui.core import setup
+    from itsm_tui.core.people import users
+    from itsm_tui.core.store import db_errors
+    from itsm_tui.core.tickets import service as tickets
 
     with small_filesystem(tmp_path / "small", size="3m") as folder:
         url = f"sqlite:///{folder / 'itsm.db'}"
@@ -191,8 +202,11 @@ async def test_a_comment_while_mariadb_restarts_is_kept_and_saved_once(data_dir,
         await until(pilot, lambda: area.text == "Swapped the PSU")
         server.stop()
         await pilot.press("ctrl+s")
-        await until(pilot, lambda: db_errors.UNREACHABLE in prompt_error(prompt)
-                    or db_errors.LOST in prompt_error(prompt), 30)
+        await until(
+            pilot,
+            lambda: db_errors.UNREACHABLE in prompt_error(prompt) or db_errors.LOST in prompt_error(prompt),
+            30,
+        )
         assert app.screen is prompt and area.text == "Swapped the PSU"
         assert SECRET_DB_PASSWORD not in everything_shown(app)
         server.start()

@@ -11,15 +11,16 @@ import threading
 
 import pytest
 from textual.widgets import Input, Select
+from ui_helpers import logged_in, until
 
 from itsm_tui.core import demo
-from itsm_tui.core.tickets import queue, service as tickets
+from itsm_tui.core.tickets import queue
+from itsm_tui.core.tickets import service as tickets
 from itsm_tui.reports import lists
 from itsm_tui.ui.app import ItsmApp
 from itsm_tui.ui.export_modal import ExportModal
 from itsm_tui.ui.modals.base import ConfirmModal, ErrorLine
 from itsm_tui.ui.screens.queue import QueueScreen
-from ui_helpers import logged_in, until
 
 pytestmark = pytest.mark.asyncio
 NUMBER = re.compile(r"INC\d{6}")
@@ -87,8 +88,9 @@ async def test_export_marked_rows_to_pdf(desk, out):
         await fill(pilot, modal, out / "marked.pdf")
         await pilot.press("ctrl+s")
         await until(pilot, lambda: isinstance(app.screen, QueueScreen))
-        text = subprocess.run(["pdftotext", str(out / "marked.pdf"), "-"], capture_output=True,
-                              text=True, check=True).stdout
+        text = subprocess.run(
+            ["pdftotext", str(out / "marked.pdf"), "-"], capture_output=True, text=True, check=True
+        ).stdout
         assert NUMBER.findall(text) == [first, second]
 
 
@@ -144,13 +146,17 @@ async def test_bad_destination_and_overwrite_question(desk, out):
 
 
 async def test_ticket_screen_and_inventory_tab_export(desk, people, out):
-    from itsm_tui.core.inventory import lists as assets, service as inventory
+    from itsm_tui.core.inventory import lists as assets
+    from itsm_tui.core.inventory import service as inventory
     from itsm_tui.ui.screens.inventory import InventoryScreen
     from itsm_tui.ui.screens.ticket import TicketScreen
 
     for n in range(3):
-        inventory.create(people["agent"], "system", {
-            "hostname": f"ws-{n}", "asset_tag": f"AT-{n}", "type": "laptop", "status": "in use"})
+        inventory.create(
+            people["agent"],
+            "system",
+            {"hostname": f"ws-{n}", "asset_tag": f"AT-{n}", "type": "laptop", "status": "in use"},
+        )
     app = ItsmApp(desk)
     async with app.run_test(size=(140, 45)) as pilot:
         table = await logged_in(pilot, "agent", "agent-password-1")
@@ -162,8 +168,9 @@ async def test_ticket_screen_and_inventory_tab_export(desk, people, out):
         await fill(pilot, modal, out / "ticket.pdf")
         await pilot.press("ctrl+s")
         await until(pilot, lambda: isinstance(app.screen, TicketScreen))
-        text = subprocess.run(["pdftotext", str(out / "ticket.pdf"), "-"], capture_output=True,
-                              text=True, check=True).stdout
+        text = subprocess.run(
+            ["pdftotext", str(out / "ticket.pdf"), "-"], capture_output=True, text=True, check=True
+        ).stdout
         assert number in text and "Timeline" in text
         await pilot.press("escape")
         await until(pilot, lambda: isinstance(app.screen, QueueScreen))

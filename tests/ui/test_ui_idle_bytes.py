@@ -21,17 +21,23 @@ import pytest
 from itsm_tui.core import demo
 
 
-
 @pytest.fixture
 def desk(tmp_path):
     """The demo desk, made by the CLI as an operator would (``init``, ``seed --demo``)."""
     url, path = f"sqlite:///{tmp_path / 'itsm.db'}", tmp_path / "itsm.db"
     for command in (["init"], ["seed", "--demo"]):
-        subprocess.run([sys.executable, "-m", "itsm_tui", "--db", url, *command], check=True,
-                       capture_output=True, env=_env(tmp_path), timeout=120)
+        subprocess.run(
+            [sys.executable, "-m", "itsm_tui", "--db", url, *command],
+            check=True,
+            capture_output=True,
+            env=_env(tmp_path),
+            timeout=120,
+        )
     with sqlite3.connect(path) as reader:  # the first row of "All open": the most urgent open ticket
-        (top,) = reader.execute("SELECT id FROM ticket WHERE status IN ('new', 'in_progress', 'waiting_on_user', "
-                                "'waiting_on_vendor') ORDER BY resolution_due, id LIMIT 1").fetchone()
+        (top,) = reader.execute(
+            "SELECT id FROM ticket WHERE status IN ('new', 'in_progress', 'waiting_on_user', "
+            "'waiting_on_vendor') ORDER BY resolution_due, id LIMIT 1"
+        ).fetchone()
     return url, path, top
 
 
@@ -55,8 +61,14 @@ def test_an_idle_list_writes_nothing_between_refreshes(desk, tmp_path):
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
     env = _env(tmp_path)
-    app = subprocess.Popen([sys.executable, "-m", "itsm_tui", "--db", url], stdin=slave, stdout=slave,
-                           stderr=slave, start_new_session=True, env=env)
+    app = subprocess.Popen(
+        [sys.executable, "-m", "itsm_tui", "--db", url],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        start_new_session=True,
+        env=env,
+    )
     os.close(slave)
     try:
         seen = b""
@@ -78,8 +90,10 @@ def test_an_idle_list_writes_nothing_between_refreshes(desk, tmp_path):
 
         # One ticket changes: the next refresh draws that change, not the screen.
         with sqlite3.connect(path) as other:
-            other.execute("UPDATE ticket SET title = 'Changed behind the list', version = version + 1 "
-                          "WHERE id = ?", (top,))
+            other.execute(
+                "UPDATE ticket SET title = 'Changed behind the list', version = version + 1 WHERE id = ?",
+                (top,),
+            )
         changed = _read_for(master, 6)
         assert b"Changed behind" in changed
         assert len(changed) < 2500, len(changed)

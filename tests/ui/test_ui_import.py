@@ -6,13 +6,13 @@ from pathlib import Path
 
 import pytest
 from textual.widgets import Input, Log, ProgressBar, Select, Static
+from ui_helpers import login, until
 
 from itsm_tui.core.store.models import System, Ticket
 from itsm_tui.ui.app import ItsmApp
 from itsm_tui.ui.modals.prompts import TextPrompt
 from itsm_tui.ui.screens.import_screen import ImportScreen
 from itsm_tui.ui.screens.queue import QueueScreen
-from ui_helpers import login, until
 
 pytestmark = pytest.mark.asyncio
 DATA = Path(__file__).parents[1] / "data"

@@ -12,14 +12,14 @@ from decimal import Decimal
 
 import pytest
 from textual.widgets import Input, OptionList
+from ui_helpers import logged_in, until
 
-from itsm_tui.core import config
-from itsm_tui.core import clock, setup
-from itsm_tui.core.store import db
+from itsm_tui.core import clock, config, setup
 from itsm_tui.core.inventory import service as inventory
-from itsm_tui.core.tickets import service as tickets
 from itsm_tui.core.people import users
+from itsm_tui.core.store import db
 from itsm_tui.core.store.models import AuditEntry, Network, Peripheral, StockItem, System, Ticket
+from itsm_tui.core.tickets import service as tickets
 from itsm_tui.ui.app import ItsmApp
 from itsm_tui.ui.modals.base import ConfirmModal
 from itsm_tui.ui.modals.forms import FormModal
@@ -31,7 +31,6 @@ from itsm_tui.ui.screens.queue import QueueScreen
 from itsm_tui.ui.screens.system import SystemScreen, read_system
 from itsm_tui.ui.screens.ticket import TicketScreen
 from itsm_tui.ui.widgets.asset_tables import AssetTable
-from ui_helpers import logged_in, until
 
 HOSTILE = "[/] [bold]x [@click=app.quit]y <b>z</b> 王伟 🖨"
 
@@ -43,28 +42,81 @@ def inv(engine, people):
     agent = people["agent"]
     inventory.create(agent, "department", {"name": "Finance"})
     inventory.create(agent, "department", {"name": "IT"})
-    inventory.create(agent, "network", {"name": "Office LAN", "cidr": "10.10.1.0/24", "vlan": 10,
-                                        "location": "HQ 2F"})
+    inventory.create(
+        agent, "network", {"name": "Office LAN", "cidr": "10.10.1.0/24", "vlan": 10, "location": "HQ 2F"}
+    )
     inventory.create(agent, "network", {"name": "Server LAN", "cidr": "10.20.0.0/24", "vlan": 20})
-    ws1 = inventory.create(agent, "system", {
-        "hostname": "ws-001", "asset_tag": "AT-1001", "type": "laptop", "ip": "10.10.1.11",
-        "department": "Finance", "network": "Office LAN", "assigned_user": "requester",
-        "os": "Windows 11", "purchase_date": "2024-01-10", "warranty_end": "2027-01-10"})
-    inventory.create(agent, "system", {
-        "hostname": "ws-002", "asset_tag": "AT-1002", "type": "desktop", "ip": "10.10.1.12",
-        "department": "IT", "network": "Office LAN", "status": "in repair"})
-    inventory.create(agent, "system", {
-        "hostname": "srv-01", "asset_tag": "AT-1003", "type": "server", "ip": "10.20.0.5",
-        "department": "IT", "network": "Server LAN"})
-    inventory.create(agent, "peripheral", {"name": "Printer 1", "kind": "printer", "asset_tag": "PR-2001",
-                                           "system": ws1, "department": "Finance", "network": "Office LAN"})
+    ws1 = inventory.create(
+        agent,
+        "system",
+        {
+            "hostname": "ws-001",
+            "asset_tag": "AT-1001",
+            "type": "laptop",
+            "ip": "10.10.1.11",
+            "department": "Finance",
+            "network": "Office LAN",
+            "assigned_user": "requester",
+            "os": "Windows 11",
+            "purchase_date": "2024-01-10",
+            "warranty_end": "2027-01-10",
+        },
+    )
+    inventory.create(
+        agent,
+        "system",
+        {
+            "hostname": "ws-002",
+            "asset_tag": "AT-1002",
+            "type": "desktop",
+            "ip": "10.10.1.12",
+            "department": "IT",
+            "network": "Office LAN",
+            "status": "in repair",
+        },
+    )
+    inventory.create(
+        agent,
+        "system",
+        {
+            "hostname": "srv-01",
+            "asset_tag": "AT-1003",
+            "type": "server",
+            "ip": "10.20.0.5",
+            "department": "IT",
+            "network": "Server LAN",
+        },
+    )
+    inventory.create(
+        agent,
+        "peripheral",
+        {
+            "name": "Printer 1",
+            "kind": "printer",
+            "asset_tag": "PR-2001",
+            "system": ws1,
+            "department": "Finance",
+            "network": "Office LAN",
+        },
+    )
     inventory.create(agent, "peripheral", {"name": "Monitor 2", "kind": "monitor", "asset_tag": "PR-2002"})
-    inventory.create(agent, "peripheral", {"name": HOSTILE, "kind": "router", "asset_tag": "PR-2003",
-                                           "network": "Server LAN", "department": "IT"})
-    inventory.create(agent, "stock", {"name": "Toner 59A", "quantity": 10, "unit_price": "80.00",
-                                      "reorder_level": 3})
-    inventory.create(agent, "stock", {"name": "USB-C cable", "quantity": 2, "unit_price": "9.50",
-                                      "reorder_level": 5})
+    inventory.create(
+        agent,
+        "peripheral",
+        {
+            "name": HOSTILE,
+            "kind": "router",
+            "asset_tag": "PR-2003",
+            "network": "Server LAN",
+            "department": "IT",
+        },
+    )
+    inventory.create(
+        agent, "stock", {"name": "Toner 59A", "quantity": 10, "unit_price": "80.00", "reorder_level": 3}
+    )
+    inventory.create(
+        agent, "stock", {"name": "USB-C cable", "quantity": 2, "unit_price": "9.50", "reorder_level": 5}
+    )
     tickets.create(people["requester"], "Laptop will not boot", "Beeps three times.")
     ticket = Ticket.get(Ticket.title == "Laptop will not boot")
     tickets.update(agent, ticket.id, ticket.version, system=ws1.id)
@@ -76,7 +128,9 @@ async def inventory_screen(pilot, username: str = "agent", password: str = "agen
     pilot.app.push_screen(InventoryScreen())
     await until(pilot, lambda: isinstance(pilot.app.screen, InventoryScreen))
     screen = pilot.app.screen
-    await until(pilot, lambda: screen.table.rows and not screen.table.fetching and screen.state.total is not None)
+    await until(
+        pilot, lambda: screen.table.rows and not screen.table.fetching and screen.state.total is not None
+    )
     assert pilot.app.focused is screen.table
     return screen
 
@@ -126,14 +180,23 @@ def form_error(form: FormModal, name: str) -> str:
 
 
 async def switch_to(pilot, screen, kind: str) -> AssetTable:
-    await pilot.press({"system": "f2", "peripheral": "f3", "stock": "f4", "department": "f5",
-                       "network": "f6"}[kind])
-    await until(pilot, lambda: screen.kind == kind and screen.table.rows and not screen.table.fetching
-                and screen.state.total is not None)
+    await pilot.press(
+        {"system": "f2", "peripheral": "f3", "stock": "f4", "department": "f5", "network": "f6"}[kind]
+    )
+    await until(
+        pilot,
+        lambda: (
+            screen.kind == kind
+            and screen.table.rows
+            and not screen.table.fetching
+            and screen.state.total is not None
+        ),
+    )
     return screen.table
 
 
 # ---------------------------------------------------------------- lists
+
 
 @pytest.mark.asyncio
 async def test_every_tab_lists_its_rows(inv):
@@ -152,7 +215,9 @@ async def test_every_tab_lists_its_rows(inv):
         assert "3 systems" in status_line(screen)
 
         await pilot.press("right_square_bracket")  # ] is the next tab
-        await until(pilot, lambda: screen.kind == "peripheral" and screen.table.rows and not screen.table.fetching)
+        await until(
+            pilot, lambda: screen.kind == "peripheral" and screen.table.rows and not screen.table.fetching
+        )
         table = screen.table
         assert len(table.rows) == 3
         printer = next(line for line in rendered(table).splitlines() if "Printer 1" in line)
@@ -199,7 +264,9 @@ async def test_filter_good_and_bad_and_sort(inv):
 
         bar.value = "dept:IT"  # as you type: applied after the pause
         await until(pilot, lambda: not error.has_class("shown") and screen.state.text == "dept:IT")
-        await until(pilot, lambda: not table.fetching and {r["hostname"] for r in table.rows} == {"ws-002", "srv-01"})
+        await until(
+            pilot, lambda: not table.fetching and {r["hostname"] for r in table.rows} == {"ws-002", "srv-01"}
+        )
         assert app.focused is bar  # still typing
         await pilot.press("enter")
         await until(pilot, lambda: app.focused is table)
@@ -212,7 +279,9 @@ async def test_filter_good_and_bad_and_sort(inv):
         await until(pilot, lambda: not table.fetching and screen.state.sort.key == "ip")
         await until(pilot, lambda: [r["hostname"] for r in table.rows] == ["ws-002", "srv-01"])
         await pilot.press("O")
-        await until(pilot, lambda: not table.fetching and [r["hostname"] for r in table.rows] == ["srv-01", "ws-002"])
+        await until(
+            pilot, lambda: not table.fetching and [r["hostname"] for r in table.rows] == ["srv-01", "ws-002"]
+        )
         assert "▼" in status_line(screen)
 
 
@@ -235,6 +304,7 @@ async def test_stock_is_low_filter_and_the_filtered_value(inv):
 
 
 # ---------------------------------------------------------------- add, edit, delete
+
 
 @pytest.mark.asyncio
 async def test_add_system_validates_each_field_then_creates(inv):
@@ -276,8 +346,13 @@ async def test_add_system_validates_each_field_then_creates(inv):
         assert (made.asset_tag, made.ip, made.mac) == ("AT-1100", "10.10.1.100", "aa:bb:cc:dd:ee:ff")
         assert made.purchase_date == date(2025, 2, 28) and made.department.name == "Finance"
         assert made.notes == "[bold]kept literally[/bold]"
-        await until(pilot, lambda: isinstance(app.screen, InventoryScreen)
-                    and any(r["hostname"] == "ws-100" for r in screen.table.rows))
+        await until(
+            pilot,
+            lambda: (
+                isinstance(app.screen, InventoryScreen)
+                and any(r["hostname"] == "ws-100" for r in screen.table.rows)
+            ),
+        )
 
 
 @pytest.mark.asyncio
@@ -376,18 +451,25 @@ async def test_delete_says_what_happens_to_linked_records(inv):
         assert Peripheral.get(Peripheral.asset_tag == "PR-2001").system_id is None
         ticket = Ticket.get(Ticket.title == "Laptop will not boot")
         assert ticket.system_id is None
-        assert AuditEntry.select().where((AuditEntry.entity_type == "ticket")
-                                         & (AuditEntry.entity_id == ticket.id)).count() >= 2
+        assert (
+            AuditEntry.select()
+            .where((AuditEntry.entity_type == "ticket") & (AuditEntry.entity_id == ticket.id))
+            .count()
+            >= 2
+        )
         await until(pilot, lambda: not screen.table.fetching and len(screen.table.rows) == 2)
 
         table = await switch_to(pilot, screen, "department")
         await on_row(pilot, table, "name", "IT")
         await pilot.press("d")
         await until(pilot, lambda: isinstance(app.screen, ConfirmModal))
-        assert "2 systems will have no department, 1 peripheral will have no department." in app.screen.message
+        assert (
+            "2 systems will have no department, 1 peripheral will have no department." in app.screen.message
+        )
 
 
 # ---------------------------------------------------------------- stock
+
 
 @pytest.mark.asyncio
 async def test_stock_adjustment_recorded_and_below_zero_refused(inv):
@@ -403,8 +485,12 @@ async def test_stock_adjustment_recorded_and_below_zero_refused(inv):
         form_field(form, "reason").value = "delivery PO-1234"
         await pilot.press("ctrl+s")
         await until(pilot, lambda: StockItem.get_by_id(toner["id"]).quantity == 15)
-        entry = AuditEntry.select().where((AuditEntry.entity_type == "stock") & (AuditEntry.action == "stock_adjust")
-                                          ).order_by(AuditEntry.id.desc()).get()
+        entry = (
+            AuditEntry.select()
+            .where((AuditEntry.entity_type == "stock") & (AuditEntry.action == "stock_adjust"))
+            .order_by(AuditEntry.id.desc())
+            .get()
+        )
         assert "+5" in entry.summary and "delivery PO-1234" in entry.summary
         await until(pilot, lambda: "total value 1,219.00" in status_line(screen))
 
@@ -420,8 +506,9 @@ async def test_stock_adjustment_recorded_and_below_zero_refused(inv):
         form_field(form, "quantity").value = "15"
         await pilot.press("ctrl+s")
         await until(pilot, lambda: StockItem.get_by_id(toner["id"]).quantity == 0)
-        await until(pilot, lambda: not table.fetching and next(
-            r for r in table.rows if r["id"] == toner["id"])["low"])
+        await until(
+            pilot, lambda: not table.fetching and next(r for r in table.rows if r["id"] == toner["id"])["low"]
+        )
 
 
 @pytest.mark.asyncio
@@ -439,6 +526,7 @@ async def test_stock_keys_do_nothing_on_other_tabs(inv):
 
 # ---------------------------------------------------------------- the system screen
 
+
 async def open_system(pilot, screen, hostname: str) -> SystemScreen:
     await on_row(pilot, screen.table, "hostname", hostname)
     await pilot.press("enter")
@@ -454,9 +542,21 @@ async def test_system_screen_shows_everything_and_attaches_and_detaches(inv):
         system = await open_system(pilot, screen, "ws-001")
         ws1 = System.get(System.hostname == "ws-001")
         text = screen_text(app)
-        for shown in ("ws-001", "AT-1001", "10.10.1.11", "Finance", "Office LAN", "requester", "2027-01-10",
-                      "Peripherals (1)", "Printer 1", "Tickets (1)", "Laptop will not boot", "History",
-                      "created system ws-001"):
+        for shown in (
+            "ws-001",
+            "AT-1001",
+            "10.10.1.11",
+            "Finance",
+            "Office LAN",
+            "requester",
+            "2027-01-10",
+            "Peripherals (1)",
+            "Printer 1",
+            "Tickets (1)",
+            "Laptop will not boot",
+            "History",
+            "created system ws-001",
+        ):
             assert shown in text, shown
         assert [p["name"] for p in system.view.peripherals] == ["Printer 1"]
 
@@ -469,16 +569,26 @@ async def test_system_screen_shows_everything_and_attaches_and_detaches(inv):
         await pilot.press("enter")
         monitor = Peripheral.get(Peripheral.asset_tag == "PR-2002")
         await until(pilot, lambda: Peripheral.get_by_id(monitor.id).system_id == ws1.id)
-        await until(pilot, lambda: isinstance(app.screen, SystemScreen) and app.screen.view
-                    and len(app.screen.view.peripherals) == 2)
+        await until(
+            pilot,
+            lambda: (
+                isinstance(app.screen, SystemScreen)
+                and app.screen.view
+                and len(app.screen.view.peripherals) == 2
+            ),
+        )
 
         options = system.query_one("#peripherals", OptionList)
         options.focus()
         options.highlighted = [p["id"] for p in system.view.peripherals].index(monitor.id)
         await pilot.press("x")
         await until(pilot, lambda: Peripheral.get_by_id(monitor.id).system_id is None)
-        entry = AuditEntry.select().where((AuditEntry.entity_type == "peripheral")
-                                          & (AuditEntry.entity_id == monitor.id)).order_by(AuditEntry.id.desc()).get()
+        entry = (
+            AuditEntry.select()
+            .where((AuditEntry.entity_type == "peripheral") & (AuditEntry.entity_id == monitor.id))
+            .order_by(AuditEntry.id.desc())
+            .get()
+        )
         assert "detached" in entry.summary
         await until(pilot, lambda: system.view and len(system.view.peripherals) == 1)
 
@@ -492,8 +602,10 @@ async def test_opening_a_system_deleted_meanwhile_says_so_and_stays_on_the_list(
         gone = System.get(System.hostname == "ws-001")
         inventory.delete(users.system_actor(), "system", gone.id)  # another operator
         await pilot.press("enter")
-        await until(pilot, lambda: any(f"system {gone.id} does not exist" in str(n.message)
-                                       for n in app._notifications))
+        await until(
+            pilot,
+            lambda: any(f"system {gone.id} does not exist" in str(n.message) for n in app._notifications),
+        )
         await pilot.pause(0.3)
         assert app.screen is screen
 
@@ -535,8 +647,10 @@ async def test_system_screen_edit_and_delete(inv):
         ws2 = System.get(System.hostname == "ws-002")
         await until(pilot, lambda: System.get_by_id(ws2.id).assigned_user_id is not None)
         assert System.get_by_id(ws2.id).assigned_user.username == "agent2"
-        await until(pilot, lambda: app.screen is system and system.view
-                    and system.view.system["assigned_user"] == "agent2")
+        await until(
+            pilot,
+            lambda: app.screen is system and system.view and system.view.system["assigned_user"] == "agent2",
+        )
         await pilot.press("d")
         await until(pilot, lambda: isinstance(app.screen, ConfirmModal))
         assert "Nothing else is linked to it." in app.screen.message
@@ -573,38 +687,99 @@ def _build_inventory() -> None:
         agent = users.by_username(AGENT)
         for name in ("Finance", "IT", "Sales"):
             inventory.create(agent, "department", {"name": name})
-        inventory.create(agent, "network", {"name": "Office LAN", "cidr": "10.10.1.0/24", "vlan": 10,
-                                            "location": "Berlin 2F"})
-        inventory.create(agent, "network", {"name": "Server LAN", "cidr": "10.20.0.0/24", "vlan": 20,
-                                            "location": "Berlin DC"})
-        for i, (kind, dept, user, status) in enumerate((
-            ("laptop", "Finance", "user1", "in use"), ("desktop", "Sales", "user2", "in use"),
-            ("laptop", "Sales", None, "in stock"), ("virtual machine", "IT", None, "in use"),
-            ("desktop", "Finance", None, "in repair"), ("laptop", "IT", None, "retired"),
-        ), start=1):
-            inventory.create(agent, "system", {
-                "hostname": f"ws-{i:03d}", "asset_tag": f"AT-{1000 + i}", "type": kind,
-                "ip": f"10.10.1.{10 + i}", "mac": f"aa:bb:cc:00:00:{i:02x}", "department": dept,
-                "network": "Office LAN", "assigned_user": user, "status": status,
-                "manufacturer": "Lenovo", "model_name": "ThinkPad T14", "serial": f"SN{4200 + i}",
-                "os": "Windows 11", "purchase_date": "2024-01-10", "warranty_end": "2027-01-10"})
-        inventory.create(agent, "system", {"hostname": "srv-01", "asset_tag": "AT-2001", "type": "server",
-                                           "ip": "10.20.0.5", "department": "IT", "network": "Server LAN"})
+        inventory.create(
+            agent,
+            "network",
+            {"name": "Office LAN", "cidr": "10.10.1.0/24", "vlan": 10, "location": "Berlin 2F"},
+        )
+        inventory.create(
+            agent,
+            "network",
+            {"name": "Server LAN", "cidr": "10.20.0.0/24", "vlan": 20, "location": "Berlin DC"},
+        )
+        for i, (kind, dept, user, status) in enumerate(
+            (
+                ("laptop", "Finance", "user1", "in use"),
+                ("desktop", "Sales", "user2", "in use"),
+                ("laptop", "Sales", None, "in stock"),
+                ("virtual machine", "IT", None, "in use"),
+                ("desktop", "Finance", None, "in repair"),
+                ("laptop", "IT", None, "retired"),
+            ),
+            start=1,
+        ):
+            inventory.create(
+                agent,
+                "system",
+                {
+                    "hostname": f"ws-{i:03d}",
+                    "asset_tag": f"AT-{1000 + i}",
+                    "type": kind,
+                    "ip": f"10.10.1.{10 + i}",
+                    "mac": f"aa:bb:cc:00:00:{i:02x}",
+                    "department": dept,
+                    "network": "Office LAN",
+                    "assigned_user": user,
+                    "status": status,
+                    "manufacturer": "Lenovo",
+                    "model_name": "ThinkPad T14",
+                    "serial": f"SN{4200 + i}",
+                    "os": "Windows 11",
+                    "purchase_date": "2024-01-10",
+                    "warranty_end": "2027-01-10",
+                },
+            )
+        inventory.create(
+            agent,
+            "system",
+            {
+                "hostname": "srv-01",
+                "asset_tag": "AT-2001",
+                "type": "server",
+                "ip": "10.20.0.5",
+                "department": "IT",
+                "network": "Server LAN",
+            },
+        )
         ws1 = System.get(System.hostname == "ws-001")
-        inventory.create(agent, "peripheral", {"name": "Dock 1", "kind": "docking station",
-                                               "asset_tag": "PR-3001", "system": ws1, "serial": "DK77"})
-        inventory.create(agent, "peripheral", {"name": HOSTILE, "kind": "monitor", "asset_tag": "PR-3002",
-                                               "system": ws1})
-        inventory.create(agent, "peripheral", {"name": "Printer 3F", "kind": "printer", "asset_tag": "PR-3003",
-                                               "department": "Finance", "network": "Office LAN"})
+        inventory.create(
+            agent,
+            "peripheral",
+            {
+                "name": "Dock 1",
+                "kind": "docking station",
+                "asset_tag": "PR-3001",
+                "system": ws1,
+                "serial": "DK77",
+            },
+        )
+        inventory.create(
+            agent, "peripheral", {"name": HOSTILE, "kind": "monitor", "asset_tag": "PR-3002", "system": ws1}
+        )
+        inventory.create(
+            agent,
+            "peripheral",
+            {
+                "name": "Printer 3F",
+                "kind": "printer",
+                "asset_tag": "PR-3003",
+                "department": "Finance",
+                "network": "Office LAN",
+            },
+        )
     with clock.frozen(NOW - timedelta(days=3)):
         user1 = users.by_username("user1")
         tickets.create(agent, "Laptop fan loud", "Since Monday.", requester=user1, system=ws1.id)
     with clock.frozen(NOW - timedelta(hours=5)):
         tickets.create(agent, HOSTILE, "Screen flickers.", requester=user1, system=ws1.id)
         seen = System.get_by_id(ws1.id)
-        inventory.update(agent, "system", ws1.id, seen.version,
-                         {"os": "Windows 11 24H2", "notes": "Spare charger in drawer 3."})
+        inventory.update(
+            agent,
+            "system",
+            ws1.id,
+            seen.version,
+            {"os": "Windows 11 24H2", "notes": "Spare charger in drawer 3."},
+        )
 
 
 @pytest.fixture
@@ -638,14 +813,19 @@ async def _snap_inventory(pilot) -> InventoryScreen:
     pilot.app.push_screen(InventoryScreen())
     await until(pilot, lambda: isinstance(pilot.app.screen, InventoryScreen))
     inv_screen = pilot.app.screen
-    await until(pilot, lambda: inv_screen.table.rows and not inv_screen.table.fetching
-                and inv_screen.state.total is not None)
+    await until(
+        pilot,
+        lambda: (
+            inv_screen.table.rows and not inv_screen.table.fetching and inv_screen.state.total is not None
+        ),
+    )
     await pilot.pause(0.3)  # the tab underline settles
     return inv_screen
 
 
 def test_systems_tab(snap_url, snap_compare):
     """The Systems tab first: every column, each asset status, the status line and the footer."""
+
     async def run_before(pilot) -> None:
         screen = await _snap_inventory(pilot)
         assert len(screen.table.rows) == 7
@@ -657,6 +837,7 @@ def test_systems_tab(snap_url, snap_compare):
 def test_system_screen(snap_url, snap_compare):
     """ws-001 opened with Enter: its fields, two peripherals (one hostile name kept literal), two
     tickets, and its history with the changed fields."""
+
     async def run_before(pilot) -> None:
         screen = await _snap_inventory(pilot)
         table = screen.table

@@ -7,14 +7,14 @@ import pytest
 from textual import events
 from textual.keys import _character_to_key
 from textual.widgets import Input, Static
+from ui_helpers import logged_in, until
 
 from itsm_tui.core import config
-
-from itsm_tui.core.store import db
-from itsm_tui.core.inventory import service as inventory
-from itsm_tui.core.tickets import service as tickets
 from itsm_tui.core.errors import PermissionDenied
+from itsm_tui.core.inventory import service as inventory
+from itsm_tui.core.store import db
 from itsm_tui.core.store.models import Notification, Ticket
+from itsm_tui.core.tickets import service as tickets
 from itsm_tui.ui.app import ItsmApp
 from itsm_tui.ui.modals.base import ConfirmModal
 from itsm_tui.ui.modals.forms import FormModal, PriorityForm
@@ -25,7 +25,6 @@ from itsm_tui.ui.screens.log import LogScreen
 from itsm_tui.ui.screens.login import LoginScreen
 from itsm_tui.ui.screens.setup import SetupScreen
 from itsm_tui.ui.screens.ticket import TicketScreen
-from ui_helpers import logged_in, until
 
 pytestmark = pytest.mark.asyncio
 NAMED = ("ctrl+u", "backspace", "escape", "enter", "space", "down", "up")
@@ -75,8 +74,9 @@ async def test_a_burst_after_colon_is_the_command_and_ticket_takes_a_bare_number
 async def test_a_burst_after_a_screen_key_acts_on_the_new_screen(engine, people):
     tickets.create(people["requester"], "Printer jams", "tray 2")
     for n in (1, 2, 3):
-        inventory.create(people["agent"], "system", {"hostname": f"ws-{n}", "asset_tag": f"AT-{n}",
-                                                     "type": "laptop"})
+        inventory.create(
+            people["agent"], "system", {"hostname": f"ws-{n}", "asset_tag": f"AT-{n}", "type": "laptop"}
+        )
     app = ItsmApp(engine)
     async with app.run_test(size=(120, 40)) as pilot:
         queue = (await logged_in(pilot, "agent", "agent-password-1")).screen
@@ -86,8 +86,9 @@ async def test_a_burst_after_a_screen_key_acts_on_the_new_screen(engine, people)
         await pilot.pause(0.3)
         assert (app.screen.table.cursor, queue.table.cursor) == (2, 0)
         burst(app, "2", "/", "ws-2")
-        await until(pilot, lambda: isinstance(app.screen, InventoryScreen)
-                    and app.screen.filter_bar.value == "ws-2")
+        await until(
+            pilot, lambda: isinstance(app.screen, InventoryScreen) and app.screen.filter_bar.value == "ws-2"
+        )
         # Esc leaves the filter; what follows in the same read is for the screen, not the field
         bar = app.screen.filter_bar
         burst(app, "escape", "3")

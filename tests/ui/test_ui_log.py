@@ -11,20 +11,20 @@ from datetime import datetime, timedelta
 
 import pytest
 from textual.widgets import Input
+from ui_helpers import login, until
 
-from itsm_tui.core.people import auth
 from itsm_tui.core import clock
-from itsm_tui.core.inventory import service as inventory
-from itsm_tui.core.tickets import service as tickets
 from itsm_tui.core.errors import AuthError
+from itsm_tui.core.inventory import service as inventory
+from itsm_tui.core.people import auth
 from itsm_tui.core.store.models import AuditEntry, Ticket
+from itsm_tui.core.tickets import service as tickets
 from itsm_tui.ui.app import ItsmApp
 from itsm_tui.ui.screens.log import EntryModal, LogScreen, toggle_term
 from itsm_tui.ui.screens.queue import QueueScreen
 from itsm_tui.ui.screens.ticket import TicketScreen
 from itsm_tui.ui.widgets.log_table import LogTable, ago
 from itsm_tui.ui.widgets.ticket_table import TicketTable
-from ui_helpers import login, until
 
 HOSTILE = "[/] [bold]x [@click=app.quit]y 王伟"
 WORK = {"ticket", "system", "peripheral", "stock", "department", "network"}
@@ -39,7 +39,9 @@ def log_desk(engine, people):
     with clock.frozen(now - timedelta(days=3)):
         ticket = tickets.create(people["requester"], "Printer jam", "Floor 2 printer")
     with clock.frozen(now - timedelta(days=1)):
-        inventory.create(people["agent"], "system", {"hostname": "ws-042", "asset_tag": "AT-42", "type": "laptop"})
+        inventory.create(
+            people["agent"], "system", {"hostname": "ws-042", "asset_tag": "AT-42", "type": "laptop"}
+        )
     with clock.frozen(now - timedelta(hours=2)):
         ticket = tickets.update(people["agent"], ticket.id, ticket.version, title="Printer jam on floor 2")
     with clock.frozen(now - timedelta(minutes=5)):
@@ -68,8 +70,10 @@ async def apply_filter(pilot, table: LogTable, text: str) -> None:
     bar = pilot.app.screen.query_one("#filter", Input)
     bar.value = text
     await pilot.press("enter")
-    await until(pilot, lambda: pilot.app.screen.filter_text == text and not table.fetching
-                and not bar.has_class("shown"))
+    await until(
+        pilot,
+        lambda: pilot.app.screen.filter_text == text and not table.fetching and not bar.has_class("shown"),
+    )
 
 
 def cell(table: LogTable, row: dict, key: str) -> str:
@@ -228,8 +232,13 @@ async def test_requesters_are_turned_away(log_desk):
             await login(pilot, "requester", "requester-password-1")
             await until(pilot, lambda: isinstance(app.screen, QueueScreen))
             app.push_screen(LogScreen())
-            await until(pilot, lambda: isinstance(app.screen, QueueScreen)
-                        and any(n.title == "The activity log is not for you" for n in app._notifications))
+            await until(
+                pilot,
+                lambda: (
+                    isinstance(app.screen, QueueScreen)
+                    and any(n.title == "The activity log is not for you" for n in app._notifications)
+                ),
+            )
 
 
 @pytest.mark.asyncio
@@ -239,7 +248,11 @@ async def test_drill_down_shows_before_after_and_opens_the_ticket(log_desk):
         app = ItsmApp(url)
         async with app.run_test(size=(140, 40)) as pilot:
             table = await log_screen(pilot, "supervisor", "supervisor-password-1")
-            index = next(i for i, r in enumerate(table.rows) if r["action"] == "update" and r["entity_type"] == "ticket")
+            index = next(
+                i
+                for i, r in enumerate(table.rows)
+                if r["action"] == "update" and r["entity_type"] == "ticket"
+            )
             for _ in range(index):
                 await pilot.press("j")
             assert table.current["action"] == "update"
@@ -280,8 +293,13 @@ async def test_the_entry_detail_shown_again_shows_only_the_next_entry(log_desk):
                 table.cursor = next(i for i, r in enumerate(table.rows) if r["entity_type"] == entity_type)
                 table.refresh()
                 await pilot.press("enter")
-                await until(pilot, lambda: isinstance(app.screen, EntryModal)
-                            and f"#{table.current['id']}" in str(app.screen.query_one("#title").render()))
+                await until(
+                    pilot,
+                    lambda: (
+                        isinstance(app.screen, EntryModal)
+                        and f"#{table.current['id']}" in str(app.screen.query_one("#title").render())
+                    ),
+                )
                 shown.append((app.screen, str(app.screen.query_one("#body").render())))
                 await pilot.press("q")
                 await until(pilot, lambda: isinstance(app.screen, LogScreen))
@@ -328,8 +346,14 @@ async def test_periodic_refresh_keeps_the_cursor(log_desk, people):
             fresh = Ticket.get_by_id(ticket.id)
             tickets.change_status(people["agent"], ticket.id, fresh.version, "in_progress")
             # no key pressed: the screen's own 5 s timer reads the new entry
-            await until(pilot, lambda: not table.fetching and table.rows[0]["action"] == "update"
-                        and "In progress" in table.rows[0]["summary"])
+            await until(
+                pilot,
+                lambda: (
+                    not table.fetching
+                    and table.rows[0]["action"] == "update"
+                    and "In progress" in table.rows[0]["summary"]
+                ),
+            )
             assert table.current["id"] == current
             assert app.screen.total == AuditEntry.select().count()
 
@@ -359,15 +383,22 @@ def _snap_desk() -> None:
     with at(timedelta(days=30)):
         setup.initialise()
         system = users.system_actor()
-        for name, role, full_name in (("agent1", "agent", "Alex Morgan"), (SUPERVISOR, "supervisor", "Dana Fox"),
-                                      ("user1", "requester", "Wang Wei"), ("admin1", "admin", "Robin Admin")):
+        for name, role, full_name in (
+            ("agent1", "agent", "Alex Morgan"),
+            (SUPERVISOR, "supervisor", "Dana Fox"),
+            ("user1", "requester", "Wang Wei"),
+            ("admin1", "admin", "Robin Admin"),
+        ):
             users.create_user(system, name, role, full_name=full_name, password=f"{name}-snap-password")
         inventory.create(system, "department", {"name": "Finance"})
     agent, supervisor = users.by_username("agent1"), users.by_username(SUPERVISOR)
     user1, admin = users.by_username("user1"), users.by_username("admin1")
     with at(timedelta(days=6)):
-        inventory.create(agent, "system", {"hostname": "fin-ws-042", "asset_tag": "AT-0042", "type": "laptop",
-                                           "department": "Finance"})
+        inventory.create(
+            agent,
+            "system",
+            {"hostname": "fin-ws-042", "asset_tag": "AT-0042", "type": "laptop", "department": "Finance"},
+        )
     with at(timedelta(days=3)):
         ticket = tickets.create(user1, "VPN drops every hour", "Since Monday, on the office Wi-Fi.")
     with at(timedelta(days=3) - timedelta(hours=1)):
@@ -392,9 +423,8 @@ def _snap_desk() -> None:
 
 @pytest.fixture
 def snap_url(tmp_path, monkeypatch):
-    from itsm_tui.core import config
+    from itsm_tui.core import config, setup
     from itsm_tui.core.store import db
-    from itsm_tui.core import setup
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("NO_COLOR", raising=False)
@@ -438,6 +468,7 @@ def test_log_screen_snapshot(snap_url, snap_compare):
     """super1's log: their own login first ("just now"), the failed logins highlighted (one for
     a hostile unknown name, kept literal), a ticket's life, user administration and inventory;
     the cursor on the failed login of agent1, its absolute time in the line under the list."""
+
     async def run_before(pilot) -> None:
         table = await _snap_log(pilot)
         assert len(table.rows) == AuditEntry.select().count()
@@ -452,9 +483,12 @@ def test_log_screen_snapshot(snap_url, snap_compare):
 
 def test_log_entry_detail_snapshot(snap_url, snap_compare):
     """Enter on the title change: who, when, the entity and the hostile new title, literal."""
+
     async def run_before(pilot) -> None:
         table = await _snap_log(pilot)
-        target = next(i for i, r in enumerate(table.rows) if r["action"] == "update" and r["entity_type"] == "ticket")
+        target = next(
+            i for i, r in enumerate(table.rows) if r["action"] == "update" and r["entity_type"] == "ticket"
+        )
         for _ in range(target):
             await pilot.press("j")
         await pilot.press("enter")

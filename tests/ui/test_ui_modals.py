@@ -73,6 +73,7 @@ def assert_literal(app, text: str = HOSTILE) -> None:
 
 # TextPrompt
 
+
 async def test_text_prompt_multiline_submits_with_ctrl_s():
     async with running(TextPrompt("Add comment", "Comment")) as (app, pilot):
         await type_text(pilot, "hi")
@@ -142,10 +143,17 @@ async def test_text_prompt_shows_hostile_text_literally():
 
 # ConfirmModal
 
-@pytest.mark.parametrize("keys, expected", [
-    (("y",), True), (("n",), False), (("enter",), True), (("escape",), False),
-    (("tab", "enter"), False),  # Enter presses the focused button
-])
+
+@pytest.mark.parametrize(
+    "keys, expected",
+    [
+        (("y",), True),
+        (("n",), False),
+        (("enter",), True),
+        (("escape",), False),
+        (("tab", "enter"), False),  # Enter presses the focused button
+    ],
+)
 async def test_confirm_keys(keys, expected):
     async with running(ConfirmModal("Delete?", "Really?")) as (app, pilot):
         await pilot.press(*keys)
@@ -162,13 +170,22 @@ async def test_confirm_shows_hostile_text_literally():
 
 # StatusPicker
 
-LABELS = {"new": "New", "in_progress": "In progress", "waiting_on_user": "Waiting on user",
-          "resolved": "Resolved"}
+LABELS = {
+    "new": "New",
+    "in_progress": "In progress",
+    "waiting_on_user": "Waiting on user",
+    "resolved": "Resolved",
+}
 
 
 def status_picker(**overrides):
-    args = dict(current="new", allowed=["in_progress", "waiting_on_user", "resolved"],
-                labels=LABELS, note_required={"resolved"}, note_optional={"waiting_on_user"})
+    args = dict(
+        current="new",
+        allowed=["in_progress", "waiting_on_user", "resolved"],
+        labels=LABELS,
+        note_required={"resolved"},
+        note_optional={"waiting_on_user"},
+    )
     args.update(overrides)
     return StatusPicker(**args)
 
@@ -283,6 +300,7 @@ async def test_agent_no_match_enter_does_nothing():
 
 # PriorityForm
 
+
 async def test_priority_live_matrix_and_result():
     modal = PriorityForm(2, 2, 3, False)
     async with running(modal) as (app, pilot):
@@ -320,12 +338,18 @@ async def test_priority_escape_returns_none():
 
 # FormModal
 
+
 def ticket_fields():
     return [
         FormField("title", "Title", required=True, placeholder=HOSTILE),
         FormField("body", "Description", kind="multiline"),
-        FormField("category", HOSTILE, kind="select",
-                  options=[("General", "General"), (HOSTILE, "odd")], value="General"),
+        FormField(
+            "category",
+            HOSTILE,
+            kind="select",
+            options=[("General", "General"), (HOSTILE, "odd")],
+            value="General",
+        ),
         FormField("secret", "Password", kind="password"),
     ]
 
@@ -365,11 +389,14 @@ async def test_form_validation_error_sits_next_to_its_field_and_input_stays():
         assert_literal(app)
 
 
-@pytest.mark.parametrize("error", [
-    ValidationError("something is off", None),
-    ValidationError("something is off", "no_such_field"),
-    PermissionDenied("something is off"),
-])
+@pytest.mark.parametrize(
+    "error",
+    [
+        ValidationError("something is off", None),
+        ValidationError("something is off", "no_such_field"),
+        PermissionDenied("something is off"),
+    ],
+)
 async def test_form_error_without_known_field_goes_to_the_top(error):
     def submit(values):
         raise error
@@ -446,6 +473,7 @@ async def test_form_at_80x24_scrolls_to_a_field_with_an_error():
 
 # ChoicePicker
 
+
 async def test_choice_filters_by_label_case_insensitively():
     target = object()
     choices = [("Open tickets", 1), ("My QUEUE", target), (HOSTILE + ESCAPE_SEQ, 3)]
@@ -504,9 +532,16 @@ async def test_choice_search_error_is_shown_inline():
 
 # ConflictModal, MessageModal, HelpModal
 
-@pytest.mark.parametrize("key, expected", [
-    ("r", "reload"), ("a", "reapply"), ("enter", "reload"), ("escape", None),
-])
+
+@pytest.mark.parametrize(
+    "key, expected",
+    [
+        ("r", "reload"),
+        ("a", "reapply"),
+        ("enter", "reload"),
+        ("escape", None),
+    ],
+)
 async def test_conflict_keys(key, expected):
     async with running(ConflictModal(HOSTILE + ESCAPE_SEQ)) as (app, pilot):
         assert_literal(app)
@@ -537,6 +572,7 @@ async def test_help_modal_shows_table_and_closes(key):
 
 
 # PathPrompt
+
 
 async def submit_path(app, pilot, text: str) -> None:
     field = app.screen.query_one("#path", Input)

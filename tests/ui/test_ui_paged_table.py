@@ -7,14 +7,14 @@ import threading
 import time
 
 import pytest
+from ui_helpers import logged_in, until
 
 from itsm_tui.core import demo
-from itsm_tui.core.tickets import queue
 from itsm_tui.core.people import users
 from itsm_tui.core.store.models import Ticket
+from itsm_tui.core.tickets import queue
 from itsm_tui.ui.app import ItsmApp
 from itsm_tui.ui.widgets.paged_table import FRESH_FOR
-from ui_helpers import logged_in, until
 
 pytestmark = pytest.mark.asyncio
 
@@ -72,8 +72,9 @@ async def test_moves_typed_while_a_page_loads_are_not_lost(big_desk, people):
         await pilot.press("G")
         await pilot.press("j", "g")
         gate.set()
-        await until(pilot, lambda: not table.fetching and not table.prefetching
-                    and table.current["id"] == order[0])
+        await until(
+            pilot, lambda: not table.fetching and not table.prefetching and table.current["id"] == order[0]
+        )
         await pilot.pause()
         assert table.current["id"] == order[0]
 
@@ -123,7 +124,9 @@ async def test_keys_move_on_while_the_timed_refresh_reads(big_desk, people):
     async with app.run_test(size=(120, 40)) as pilot:
         table = await logged_in(pilot, "agent", "agent-password-1")
         screen = app.screen
-        order = [r["id"] for r in queue.page(people["agent"], screen.filter_text, screen.sort, limit=100).rows]
+        order = [
+            r["id"] for r in queue.page(people["agent"], screen.filter_text, screen.sort, limit=100).rows
+        ]
         gate = _held(table)
         Ticket.update(title="Renamed by another operator").where(Ticket.id == order[3]).execute()
         table.read_at = time.monotonic()  # the rows have just arrived: nothing to add, no read

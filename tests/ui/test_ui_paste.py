@@ -4,12 +4,12 @@ order, with its newlines, and without the sequences."""
 from __future__ import annotations
 
 import pytest
+from test_ui_modals import running
 from textual import events
 from textual._xterm_parser import XTermParser
 
 from itsm_tui.ui.inputs import PASTE_END, PASTE_START, CleanPasteParser
 from itsm_tui.ui.modals.prompts import TextPrompt
-from test_ui_modals import running
 
 HOSTILE = "Printer broken \x1b[31mred\x1b[0m\nline 2 \x1b]8;;http://x\x07link\x1b]8;;\x07 end\x1b"
 

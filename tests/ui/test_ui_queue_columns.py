@@ -11,15 +11,15 @@ import pymysql
 import pytest
 from rich.cells import cell_len
 from rich.console import Console
+from ui_helpers import logged_in, until
 
 from itsm_tui.core import clock
-from itsm_tui.core.tickets import service as tickets
 from itsm_tui.core.store.db_errors import UNREACHABLE
 from itsm_tui.core.store.models import Ticket
+from itsm_tui.core.tickets import service as tickets
 from itsm_tui.ui.app import ItsmApp
 from itsm_tui.ui.modals.pickers import ChoicePicker
 from itsm_tui.ui.screens.ticket import TicketScreen
-from ui_helpers import logged_in, until
 
 pytestmark = pytest.mark.asyncio
 
@@ -42,11 +42,21 @@ def _ticket(people, title: str = "Payroll down", **fields) -> Ticket:
 async def test_a_missed_response_reads_breached_not_the_resolution_time(engine, people):
     """INC000038: Critical, New, response due three hours ago, resolution due in 34 minutes."""
     now = clock.now()
-    missed = _ticket(people, response_due=now - timedelta(hours=3), response_risk_at=now - timedelta(hours=4),
-                     resolution_due=now + timedelta(minutes=34), resolution_risk_at=now + timedelta(minutes=30))
-    answered = _ticket(people, "Answered in time", first_response_at=now - timedelta(hours=1),
-                       response_due=now - timedelta(minutes=30), resolution_due=now + timedelta(days=2, hours=3),
-                       resolution_risk_at=now + timedelta(days=1))
+    missed = _ticket(
+        people,
+        response_due=now - timedelta(hours=3),
+        response_risk_at=now - timedelta(hours=4),
+        resolution_due=now + timedelta(minutes=34),
+        resolution_risk_at=now + timedelta(minutes=30),
+    )
+    answered = _ticket(
+        people,
+        "Answered in time",
+        first_response_at=now - timedelta(hours=1),
+        response_due=now - timedelta(minutes=30),
+        resolution_due=now + timedelta(days=2, hours=3),
+        resolution_risk_at=now + timedelta(days=1),
+    )
     app = ItsmApp(engine)
     async with app.run_test(size=(200, 50)) as pilot:
         table = await logged_in(pilot, "agent", "agent-password-1")
@@ -59,8 +69,12 @@ async def test_a_missed_response_reads_breached_not_the_resolution_time(engine, 
 
 async def test_the_ticket_screen_shows_a_late_response_as_breached_while_open(engine, people):
     now = clock.now()
-    late = _ticket(people, response_due=now - timedelta(hours=2), first_response_at=now - timedelta(hours=1),
-                   resolution_due=now + timedelta(hours=3))
+    late = _ticket(
+        people,
+        response_due=now - timedelta(hours=2),
+        first_response_at=now - timedelta(hours=1),
+        resolution_due=now + timedelta(hours=3),
+    )
     app = ItsmApp(engine)
     async with app.run_test(size=(200, 50)) as pilot:
         await logged_in(pilot, "agent", "agent-password-1")
@@ -180,8 +194,12 @@ async def test_a_saved_view_is_renamed_and_deleted_from_the_view_picker(engine, 
         await until(pilot, lambda: isinstance(app.screen, TextPrompt))
         app.screen.query_one("Input").value = "Printer trouble"
         await pilot.press("enter")
-        await until(pilot, lambda: [v.name for v in views.views_for(people["agent"]) if not v.builtin]
-                    == ["Printer trouble"])
+        await until(
+            pilot,
+            lambda: (
+                [v.name for v in views.views_for(people["agent"]) if not v.builtin] == ["Printer trouble"]
+            ),
+        )
         await until(pilot, lambda: isinstance(app.screen, ViewPicker))  # back in the list
         await pilot.press(*"Print", "ctrl+d")
         await until(pilot, lambda: isinstance(app.screen, ConfirmModal))

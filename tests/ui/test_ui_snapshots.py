@@ -20,21 +20,20 @@ from datetime import datetime, timedelta
 
 import pytest
 from textual.widgets import Input
+from ui_helpers import until
 
-from itsm_tui.core import config
-from itsm_tui.core import clock, setup
-from itsm_tui.core.store import db
+from itsm_tui.core import clock, config, setup
 from itsm_tui.core.inventory import service as inventory
-from itsm_tui.core.tickets import service as tickets, views
 from itsm_tui.core.people import users
+from itsm_tui.core.store import db
 from itsm_tui.core.store.models import Ticket
+from itsm_tui.core.tickets import service as tickets
+from itsm_tui.core.tickets import views
 from itsm_tui.ui.app import ItsmApp
 from itsm_tui.ui.screens.login import LoginScreen
 from itsm_tui.ui.screens.queue import QueueScreen
 from itsm_tui.ui.screens.ticket import TicketScreen
 from itsm_tui.ui.widgets.ticket_table import TicketTable
-
-from ui_helpers import until
 
 URL = "sqlite:///snap.db"  # relative to the test's temporary directory (monkeypatch.chdir)
 SIZE = (120, 40)
@@ -71,18 +70,38 @@ def _build_desk() -> None:
         user1 = users.by_username("user1")
         user2 = users.by_username("user2")
         inventory.create(system, "department", {"name": "Finance"})
-        inventory.create(system, "network", {"name": "Office LAN", "cidr": "10.20.0.0/24", "vlan": 20,
-                                             "location": "Berlin 3F"})
-        inventory.create(system, "system", {
-            "hostname": "fin-ws-042", "asset_tag": "AT-0042", "type": "laptop", "ip": "10.20.0.42",
-            "department": "Finance", "network": "Office LAN", "os": "Windows 11",
-        })
+        inventory.create(
+            system,
+            "network",
+            {"name": "Office LAN", "cidr": "10.20.0.0/24", "vlan": 20, "location": "Berlin 3F"},
+        )
+        inventory.create(
+            system,
+            "system",
+            {
+                "hostname": "fin-ws-042",
+                "asset_tag": "AT-0042",
+                "type": "laptop",
+                "ip": "10.20.0.42",
+                "department": "Finance",
+                "network": "Office LAN",
+                "os": "Windows 11",
+            },
+        )
 
     def make(ago, requester, title, description, category, impact, urgency, **asset) -> Ticket:
         """Requesters open their own tickets; one with a linked asset is opened by agent1."""
         with _at(ago):
-            return tickets.create(agent if asset else requester, title, description, category=category,
-                                  impact=impact, urgency=urgency, requester=requester, **asset)
+            return tickets.create(
+                agent if asset else requester,
+                title,
+                description,
+                category=category,
+                impact=impact,
+                urgency=urgency,
+                requester=requester,
+                **asset,
+            )
 
     def status(ago, actor, ticket, new, note=None) -> Ticket:
         with _at(ago):
@@ -93,34 +112,69 @@ def _build_desk() -> None:
             return tickets.assign(actor, ticket.id, ticket.version, who)
 
     # Closed, Low (5-day target): created 9 days ago.
-    t = make(timedelta(days=9), user2, "New starter laptop for Finance", "Needed by the 23rd.",
-             "Hardware", "low", "low")
+    t = make(
+        timedelta(days=9),
+        user2,
+        "New starter laptop for Finance",
+        "Needed by the 23rd.",
+        "Hardware",
+        "low",
+        "low",
+    )
     t = assign(timedelta(days=9) - _h(1), supervisor, t, "agent2")
     t = status(timedelta(days=6), agent2, t, "resolved", "Laptop handed over and enrolled.")
     t = status(timedelta(days=4), agent2, t, "closed")
 
     # Resolved, Medium.
-    t = make(timedelta(days=4), user1, "Outlook keeps asking for the password",
-             "Since this morning's update, every few minutes.", "Software", "medium", "medium")
+    t = make(
+        timedelta(days=4),
+        user1,
+        "Outlook keeps asking for the password",
+        "Since this morning's update, every few minutes.",
+        "Software",
+        "medium",
+        "medium",
+    )
     t = assign(timedelta(days=4) - _h(1), agent2, t, "agent2")
     t = status(timedelta(days=3), agent2, t, "resolved", "Cleared the cached credentials.")
 
     # Waiting on vendor, Low.
-    t = make(timedelta(days=3), user2, "Replacement toner cartridge on order",
-             "Printer PRN-3F-01 shows toner empty.", "Hardware", "medium", "low")
+    t = make(
+        timedelta(days=3),
+        user2,
+        "Replacement toner cartridge on order",
+        "Printer PRN-3F-01 shows toner empty.",
+        "Hardware",
+        "medium",
+        "low",
+    )
     t = assign(timedelta(days=3) - _h(1), supervisor, t, AGENT)
     t = status(timedelta(days=3) - _h(2), agent, t, "waiting_on_vendor")
 
     # Waiting on user, Low.
-    t = make(timedelta(days=2), user1, "Password reset for the shared scanner mailbox",
-             "scan@ mailbox password expired.", "Access", "low", "medium")
+    t = make(
+        timedelta(days=2),
+        user1,
+        "Password reset for the shared scanner mailbox",
+        "scan@ mailbox password expired.",
+        "Access",
+        "low",
+        "medium",
+    )
     t = assign(timedelta(days=2) - _h(1), agent2, t, "agent2")
     t = status(timedelta(days=2) - _h(1), agent2, t, "waiting_on_user")
 
     # In progress, Medium, the hostile title, a linked system, a comment and an internal note.
-    t = make(_h(26), user1, HOSTILE,
-             "The label printer prints markup literally:\n  [bold]x[/bold] and <b>z</b>\nSee the photo.",
-             "Hardware", "medium", "medium", system="AT-0042")
+    t = make(
+        _h(26),
+        user1,
+        HOSTILE,
+        "The label printer prints markup literally:\n  [bold]x[/bold] and <b>z</b>\nSee the photo.",
+        "Hardware",
+        "medium",
+        "medium",
+        system="AT-0042",
+    )
     t = assign(_h(25), supervisor, t, AGENT)
     t = status(_h(24), agent, t, "in_progress")
     with _at(_h(3)):
@@ -131,19 +185,40 @@ def _build_desk() -> None:
         tickets.comment(agent, t.id, "We are replacing the driver this afternoon.")
 
     # In progress, High, at risk: 8 h target, 7 h gone (under 25% left).
-    t = make(_h(7), user1, "Payroll export fails with error 0x80070005",
-             "Export to the bank file stops at 40%.", "Software", "high", "medium")
+    t = make(
+        _h(7),
+        user1,
+        "Payroll export fails with error 0x80070005",
+        "Export to the bank file stops at 40%.",
+        "Software",
+        "high",
+        "medium",
+    )
     t = assign(_h(6), supervisor, t, AGENT)
     t = status(_h(6), agent, t, "in_progress")
 
     # New, Critical, breached: 4 h target, 5 h gone.
-    make(_h(5), user2, "VPN concentrator down for the Berlin office", "Nobody can connect.",
-         "Network", "high", "high")
+    make(
+        _h(5),
+        user2,
+        "VPN concentrator down for the Berlin office",
+        "Nobody can connect.",
+        "Network",
+        "high",
+        "high",
+    )
 
     # New, Medium, and New, High (fresh: plenty of time left).
     make(_h(2), user2, "Monitor flickers on the second screen", "Dell U2419H.", "Hardware", "low", "high")
-    make(timedelta(minutes=30), user1, "Wi-Fi drops in meeting room 4", "Every 10 minutes or so.",
-         "Network", "medium", "high")
+    make(
+        timedelta(minutes=30),
+        user1,
+        "Wi-Fi drops in meeting room 4",
+        "Every 10 minutes or so.",
+        "Network",
+        "medium",
+        "high",
+    )
 
     # The agent lands on a saved view of every ticket, so every status shows in the queue.
     with _at(_h(1)):
@@ -205,6 +280,7 @@ def test_queue_screen(snap_url, snap_compare):
     """agent1's queue on the saved view "Everything": every status and priority, one breached
     (Critical, red) and one at-risk (High, yellow) due time, the hostile title kept literal,
     four unread notifications (three assignments, one comment) in the frame."""
+
     async def run_before(pilot) -> None:
         table = await _queue(pilot)
         assert len(table.rows) == 9 and pilot.app.unread == 4
@@ -216,6 +292,7 @@ def test_queue_screen(snap_url, snap_compare):
 def test_ticket_screen(snap_url, snap_compare):
     """The hostile-title ticket opened with Enter: fields, the linked system with its department
     and network, the description, the timeline with a comment and an internal note."""
+
     async def run_before(pilot) -> None:
         table = await _queue(pilot)
         table.cursor = next(i for i, r in enumerate(table.rows) if r["title"] == HOSTILE)

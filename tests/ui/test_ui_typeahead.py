@@ -7,13 +7,13 @@ from __future__ import annotations
 import pytest
 from textual import events
 from textual.widgets import Input
+from ui_helpers import logged_in, open_comment, until
 
-from itsm_tui.core.tickets import service as tickets
 from itsm_tui.core.store.models import Comment
+from itsm_tui.core.tickets import service as tickets
 from itsm_tui.ui.app import ItsmApp
 from itsm_tui.ui.screens.login import LoginScreen
 from itsm_tui.ui.screens.queue import QueueScreen
-from ui_helpers import logged_in, open_comment, until
 
 pytestmark = pytest.mark.asyncio
 
@@ -64,8 +64,10 @@ async def test_editing_keys_in_a_burst_edit_the_filter_in_the_order_typed(engine
         await pilot.press("slash")
         assert screen.filter_bar.value == "status:open"  # the view's filter, to edit
         # Textual would run ctrl+u and backspace after the keys that followed them
-        burst(app, "", "ctrl+u", "prio:hihg", "backspace", "backspace", "gh status:open", "left" ,"\r")
-        await until(pilot, lambda: screen.filter_text == "prio:high status:open" and not screen.table.fetching)
+        burst(app, "", "ctrl+u", "prio:hihg", "backspace", "backspace", "gh status:open", "left", "\r")
+        await until(
+            pilot, lambda: screen.filter_text == "prio:high status:open" and not screen.table.fetching
+        )
         assert app.focused is screen.table and not screen.filter_shown()
 
 

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import pytest
 from textual.widgets import Input
+from ui_helpers import login, until
 
-from itsm_tui.core.people import auth, users
 from itsm_tui.core.errors import AuthError
+from itsm_tui.core.people import auth, users
 from itsm_tui.core.store.models import AuditEntry, User
 from itsm_tui.ui.app import ItsmApp
 from itsm_tui.ui.modals.base import ConfirmModal
@@ -20,7 +21,6 @@ from itsm_tui.ui.screens.queue import QueueScreen
 from itsm_tui.ui.screens.users import UsersScreen
 from itsm_tui.ui.widgets.log_table import UserTable
 from itsm_tui.ui.widgets.ticket_table import TicketTable
-from ui_helpers import login, until
 
 pytestmark = pytest.mark.asyncio
 HOSTILE = "[/] [bold]x [@click=app.quit]y 王伟 \x1b[31mred"
@@ -128,12 +128,29 @@ async def test_create_user_password_rule_then_success(engine, people):
         await pilot.press("ctrl+s")
         await until(pilot, lambda: User.select().where(User.username == "newagent").exists())
         created = fresh("newagent")
-        assert (created.role, created.full_name, created.email) == ("agent", "Zoë Nouvelle", "zoe@example.org")
+        assert (created.role, created.full_name, created.email) == (
+            "agent",
+            "Zoë Nouvelle",
+            "zoe@example.org",
+        )
         assert auth.login("newagent", "a-long-enough-pass").id == created.id
-        assert AuditEntry.select().where((AuditEntry.entity_type == "user") & (AuditEntry.entity_id == created.id)
-                                         & (AuditEntry.action == "create")).exists()
-        await until(pilot, lambda: isinstance(app.screen, UsersScreen) and table.current
-                    and table.current["username"] == "newagent")
+        assert (
+            AuditEntry.select()
+            .where(
+                (AuditEntry.entity_type == "user")
+                & (AuditEntry.entity_id == created.id)
+                & (AuditEntry.action == "create")
+            )
+            .exists()
+        )
+        await until(
+            pilot,
+            lambda: (
+                isinstance(app.screen, UsersScreen)
+                and table.current
+                and table.current["username"] == "newagent"
+            ),
+        )
 
 
 async def test_create_user_with_a_generated_password(engine, people):
@@ -176,8 +193,12 @@ async def test_change_role_and_department(engine, people):
         await until(pilot, lambda: fresh("agent2").role == "supervisor")
         changed = fresh("agent2")
         assert changed.department.name == "Finance" and changed.full_name == "Agent Two"
-        entry = (AuditEntry.select().where((AuditEntry.entity_type == "user") & (AuditEntry.entity_id == changed.id))
-                 .order_by(AuditEntry.id.desc()).get())
+        entry = (
+            AuditEntry.select()
+            .where((AuditEntry.entity_type == "user") & (AuditEntry.entity_id == changed.id))
+            .order_by(AuditEntry.id.desc())
+            .get()
+        )
         assert entry.actor_id == people["admin"].id and '"role": ["agent", "supervisor"]' in entry.changes
         await until(pilot, lambda: table.current and table.current["role"] == "supervisor")
 
@@ -308,5 +329,7 @@ async def test_find_narrows_the_list(engine, people):
         await pilot.press("slash")
         app.screen.query_one("#filter", Input).value = "agent"
         await pilot.press("enter")
-        await until(pilot, lambda: not table.fetching and {r["username"] for r in table.rows} == {"agent", "agent2"})
+        await until(
+            pilot, lambda: not table.fetching and {r["username"] for r in table.rows} == {"agent", "agent2"}
+        )
         assert app.focused is table

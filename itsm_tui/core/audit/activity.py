@@ -26,32 +26,65 @@ from datetime import datetime
 
 from peewee import JOIN, SQL, NodeList
 
-from itsm_tui.core.store import audit
 from itsm_tui.core import clock
-from itsm_tui.core.store.db import database, is_mysql
 from itsm_tui.core.errors import NotFound, QueryError
-from itsm_tui.core.store.models import (
-    AuditEntry, Category, Department, Network, Peripheral, StockItem, System, User, ticket_number,
-)
+from itsm_tui.core.labels import ACTION_LABELS, action_label, field_label
 from itsm_tui.core.people.permissions import allowed, require
+from itsm_tui.core.store import audit
+from itsm_tui.core.store.db import database, is_mysql
+from itsm_tui.core.store.models import (
+    AuditEntry,
+    Category,
+    Department,
+    Network,
+    Peripheral,
+    StockItem,
+    System,
+    User,
+    ticket_number,
+)
 from itsm_tui.core.tickets.query import RawTerm, choose, date_range, show, single, tokenize
 from itsm_tui.core.tickets.queue import (
-    END, Cursor, Page, all_of, contains_text, keyset_page, names_or_none, negatable,
+    END,
+    Cursor,
+    Page,
+    all_of,
+    contains_text,
+    keyset_page,
+    names_or_none,
+    negatable,
 )
-from itsm_tui.core.labels import ACTION_LABELS, action_label, field_label
 from itsm_tui.core.tickets.rules import NUMBER_RE
 from itsm_tui.core.tickets.timeline import Names
 
-__all__ = ["WORK_ENTITIES", "page", "count", "entry", "iterate", "entity_label", "name_entities",
-           "action_label", "field_label", "changes_in_words", "Cursor", "Page", "END"]
+__all__ = [
+    "WORK_ENTITIES",
+    "page",
+    "count",
+    "entry",
+    "iterate",
+    "entity_label",
+    "name_entities",
+    "action_label",
+    "field_label",
+    "changes_in_words",
+    "Cursor",
+    "Page",
+    "END",
+]
 
 WORK_ENTITIES = audit.WORK_ENTITIES
 LOGIN_ACTIONS = ("login", "login_failed")
 MAX_ID = 2**31 - 1  # the column is an INT on MySQL
 
 _ALIASES = {
-    "actor": "actor", "action": "action", "type": "type", "entity": "entity",
-    "at": "at", "date": "at", "is": "is",
+    "actor": "actor",
+    "action": "action",
+    "type": "type",
+    "entity": "entity",
+    "at": "at",
+    "date": "at",
+    "is": "is",
 }
 _KEYS = ("actor", "action", "type", "entity", "at", "is")
 _IS_WORDS = ("login", "failed")
@@ -134,8 +167,9 @@ def _entity_clause(raw: RawTerm):
             number, target = int(text), ids
         else:
             raise QueryError(
-                f"entity: needs a record id like 42 or a ticket number like INC000123, "
-                f"not {show(item.text)}", item.position)
+                f"entity: needs a record id like 42 or a ticket number like INC000123, not {show(item.text)}",
+                item.position,
+            )
         if number > MAX_ID:
             raise QueryError(f"entity: {show(item.text)} is larger than any record id", item.position)
         target.add(number)
@@ -188,21 +222,33 @@ def _rows(ids):
     real = User.alias("real_user")
     return (
         AuditEntry.select(
-            AuditEntry.id, AuditEntry.at, User.username.alias("actor"), AuditEntry.action,
-            AuditEntry.entity_type, AuditEntry.entity_id, AuditEntry.entity_version,
-            AuditEntry.summary, ids.c.sort_value.alias("_sort"),
+            AuditEntry.id,
+            AuditEntry.at,
+            User.username.alias("actor"),
+            AuditEntry.action,
+            AuditEntry.entity_type,
+            AuditEntry.entity_id,
+            AuditEntry.entity_version,
+            AuditEntry.summary,
+            ids.c.sort_value.alias("_sort"),
             real.username.alias("real_actor"),
         )
         .join(ids, on=(AuditEntry.id == ids.c.page_id))
-        .switch(AuditEntry).join(User, JOIN.LEFT_OUTER, on=(AuditEntry.actor == User.id))
-        .switch(AuditEntry).join(real, JOIN.LEFT_OUTER, on=(AuditEntry.real_actor == real.id))
+        .switch(AuditEntry)
+        .join(User, JOIN.LEFT_OUTER, on=(AuditEntry.actor == User.id))
+        .switch(AuditEntry)
+        .join(real, JOIN.LEFT_OUTER, on=(AuditEntry.real_actor == real.id))
     )
 
 
 # entity type -> the column that names its records in the Entity column
 _NAMES = {
-    "system": System.hostname, "peripheral": Peripheral.name, "stock": StockItem.name,
-    "department": Department.name, "network": Network.name, "user": User.username,
+    "system": System.hostname,
+    "peripheral": Peripheral.name,
+    "stock": StockItem.name,
+    "department": Department.name,
+    "network": Network.name,
+    "user": User.username,
     "category": Category.name,
 }
 
@@ -235,8 +281,9 @@ def entity_label(entity_type: str | None, entity_id: int | None, name: str | Non
     return f"{kind} {name}" if name else f"{kind} #{entity_id}"
 
 
-def page(actor: User, text: str = "", after: Cursor | None = None, before: Cursor | None = None,
-         limit: int = 50) -> Page:
+def page(
+    actor: User, text: str = "", after: Cursor | None = None, before: Cursor | None = None, limit: int = 50
+) -> Page:
     """One page of entries, newest first (at, then id, descending), after ``after`` (older) or
     before ``before`` (newer, read backwards). ``before=END`` gives the oldest entries."""
     where, type_terms = _compile(actor, text)
@@ -246,8 +293,9 @@ def page(actor: User, text: str = "", after: Cursor | None = None, before: Curso
     inner = AuditEntry.select(AuditEntry.id.alias("page_id"), key.alias("sort_value"))
     if where is not None:
         inner = inner.where(where)
-    result = keyset_page(inner, key, AuditEntry.id, _rows, descending=True,
-                         after=after, before=before, limit=limit)
+    result = keyset_page(
+        inner, key, AuditEntry.id, _rows, descending=True, after=after, before=before, limit=limit
+    )
     for row in result.rows:
         cursor = row.pop("_cursor")
         row["failed"] = row["action"] == "login_failed"

@@ -23,37 +23,76 @@ Free text looks in the names, asset tags, serials, IPs and MACs; a bare MAC addr
 from __future__ import annotations
 
 import re
-from typing import Any
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from typing import Any
 
 from peewee import JOIN, Case, fn
 
-from itsm_tui.core.store import audit
 from itsm_tui.core import clock
 from itsm_tui.core.errors import NotFound, QueryError, ValidationError
-from itsm_tui.core.store.models import (
-    ASSET_STATUSES, PERIPHERAL_KINDS, SYSTEM_TYPES, AuditEntry, Department, Network, Peripheral,
-    StockItem, System, Ticket, User, ticket_number,
-)
 from itsm_tui.core.people.permissions import require
+from itsm_tui.core.store import audit
+from itsm_tui.core.store.models import (
+    ASSET_STATUSES,
+    PERIPHERAL_KINDS,
+    SYSTEM_TYPES,
+    AuditEntry,
+    Department,
+    Network,
+    Peripheral,
+    StockItem,
+    System,
+    Ticket,
+    User,
+    ticket_number,
+)
 from itsm_tui.core.tickets.query import DateRange, RawTerm, Term, choose, date_range, show, single, tokenize
 from itsm_tui.core.tickets.queue import (
-    END, Cursor, Page, all_of, contains_text, keyset_page, name_ids, names_or_none, negatable,
+    END,
+    Cursor,
+    Page,
+    all_of,
+    contains_text,
+    keyset_page,
+    name_ids,
+    names_or_none,
+    negatable,
     parse_sort,
 )
 
 __all__ = [
-    "KINDS", "SORTS", "FILTERS", "AssetSort", "SystemDetail", "page", "count", "iterate",
-    "stock_value", "system_detail", "Cursor", "Page", "END",
+    "KINDS",
+    "SORTS",
+    "FILTERS",
+    "AssetSort",
+    "SystemDetail",
+    "page",
+    "count",
+    "iterate",
+    "stock_value",
+    "system_detail",
+    "Cursor",
+    "Page",
+    "END",
 ]
 
 KINDS = ("system", "peripheral", "stock", "department", "network")
-PLURALS = {"system": "systems", "peripheral": "peripherals", "stock": "stock items",
-           "department": "departments", "network": "networks"}
-MODELS = {"system": System, "peripheral": Peripheral, "stock": StockItem,
-          "department": Department, "network": Network}
+PLURALS = {
+    "system": "systems",
+    "peripheral": "peripherals",
+    "stock": "stock items",
+    "department": "departments",
+    "network": "networks",
+}
+MODELS = {
+    "system": System,
+    "peripheral": Peripheral,
+    "stock": StockItem,
+    "department": Department,
+    "network": Network,
+}
 
 SystemDepartment = Department.alias("system_department")
 SystemNetwork = Network.alias("system_network")
@@ -108,15 +147,20 @@ _SORT_JOINS = {
     ("system", "network"): (SystemNetwork, System.network == SystemNetwork.id),
     ("system", "assigned_user"): (AssignedUser, System.assigned_user == AssignedUser.id),
     ("peripheral", "system"): (PeripheralSystem, Peripheral.system == PeripheralSystem.id),
-    ("peripheral", "department"): (PeripheralDepartment,
-                                   Peripheral.department == PeripheralDepartment.id),
+    ("peripheral", "department"): (PeripheralDepartment, Peripheral.department == PeripheralDepartment.id),
     ("peripheral", "network"): (PeripheralNetwork, Peripheral.network == PeripheralNetwork.id),
 }
 # sorts whose value may be NULL (keyset paging treats NULLs as the smallest values)
 _NULLABLE = {
-    ("system", "ip"), ("system", "department"), ("system", "network"),
-    ("system", "assigned_user"), ("system", "warranty_end"), ("peripheral", "system"),
-    ("peripheral", "department"), ("peripheral", "network"), ("network", "vlan"),
+    ("system", "ip"),
+    ("system", "department"),
+    ("system", "network"),
+    ("system", "assigned_user"),
+    ("system", "warranty_end"),
+    ("peripheral", "system"),
+    ("peripheral", "department"),
+    ("peripheral", "network"),
+    ("network", "vlan"),
 }
 
 
@@ -126,7 +170,7 @@ class AssetSort:
     descending: bool = False
 
     @classmethod
-    def parse(cls, kind: str, text: str | None) -> "AssetSort":
+    def parse(cls, kind: str, text: str | None) -> AssetSort:
         """'hostname' or '+hostname', '-quantity' or 'quantity:desc'; None or '' gives the
         kind's default (its first sort key, ascending). Unknown keys: QueryError."""
         sorts = SORTS[_kind(kind)]
@@ -138,10 +182,17 @@ class AssetSort:
 # --- the filter language ----------------------------------------------------------------
 
 _ALIASES = {
-    "department": "department", "dept": "department",
-    "network": "network", "net": "network",
-    "type": "type", "kind": "kind", "status": "status", "user": "user", "system": "system",
-    "warranty": "warranty", "is": "is",
+    "department": "department",
+    "dept": "department",
+    "network": "network",
+    "net": "network",
+    "type": "type",
+    "kind": "kind",
+    "status": "status",
+    "user": "user",
+    "system": "system",
+    "warranty": "warranty",
+    "is": "is",
 }
 # kind -> the keys its list understands (free text works everywhere)
 FILTERS: dict[str, tuple[str, ...]] = {
@@ -177,8 +228,11 @@ def _applies(kind: str, raw: RawTerm) -> None:
         return
     where = raw.position + (1 if raw.negate else 0)
     keys = FILTERS[kind]
-    hint = f"filters for {PLURALS[kind]}: {', '.join(keys)}" if keys else \
-        f"{PLURALS[kind]} have no filters, only text to search"
+    hint = (
+        f"filters for {PLURALS[kind]}: {', '.join(keys)}"
+        if keys
+        else f"{PLURALS[kind]} have no filters, only text to search"
+    )
     raise QueryError(f"filter {show(raw.key)} does not apply to {PLURALS[kind]} ({hint})", where)
 
 
@@ -197,8 +251,13 @@ def compile_filter(actor: User, kind: str, text: str | None, now: datetime | Non
 
 def _term(raw: RawTerm) -> Term:
     """The ticket language's Term for a raw term (what queue.name_ids resolves)."""
-    return Term(raw.key, tuple(item.text for item in raw.items), raw.negate, raw.position,
-                tuple(item.position for item in raw.items))
+    return Term(
+        raw.key,
+        tuple(item.text for item in raw.items),
+        raw.negate,
+        raw.position,
+        tuple(item.position for item in raw.items),
+    )
 
 
 def _clause(kind: str, raw: RawTerm, now: datetime):
@@ -213,8 +272,7 @@ def _clause(kind: str, raw: RawTerm, now: datetime):
     if key == "type":
         return System.type.in_([choose(item, SYSTEM_TYPES, "system type") for item in raw.items])
     if key == "kind":
-        return Peripheral.kind.in_([choose(item, PERIPHERAL_KINDS, "peripheral kind")
-                                    for item in raw.items])
+        return Peripheral.kind.in_([choose(item, PERIPHERAL_KINDS, "peripheral kind") for item in raw.items])
     if key == "status":
         return model.status.in_([choose(item, ASSET_STATUSES, "status") for item in raw.items])
     if key == "user":
@@ -247,47 +305,77 @@ def _within(column, span: DateRange):
 
 # --- lists ------------------------------------------------------------------------------
 
+
 def _system_rows(ids):
     return (
         System.select(
-            System.id, System.version, System.hostname, System.asset_tag, System.type, System.ip,
-            System.mac, System.manufacturer, System.model_name, System.serial, System.os,
-            Department.name.alias("department"), Network.name.alias("network"),
-            User.username.alias("assigned_user"), System.status, System.purchase_date,
-            System.warranty_end, System.notes, ids.c.sort_value.alias("_sort"),
+            System.id,
+            System.version,
+            System.hostname,
+            System.asset_tag,
+            System.type,
+            System.ip,
+            System.mac,
+            System.manufacturer,
+            System.model_name,
+            System.serial,
+            System.os,
+            Department.name.alias("department"),
+            Network.name.alias("network"),
+            User.username.alias("assigned_user"),
+            System.status,
+            System.purchase_date,
+            System.warranty_end,
+            System.notes,
+            ids.c.sort_value.alias("_sort"),
         )
         .join(ids, on=(System.id == ids.c.page_id))
-        .switch(System).join(Department, JOIN.LEFT_OUTER, on=(System.department == Department.id))
-        .switch(System).join(Network, JOIN.LEFT_OUTER, on=(System.network == Network.id))
-        .switch(System).join(User, JOIN.LEFT_OUTER, on=(System.assigned_user == User.id))
+        .switch(System)
+        .join(Department, JOIN.LEFT_OUTER, on=(System.department == Department.id))
+        .switch(System)
+        .join(Network, JOIN.LEFT_OUTER, on=(System.network == Network.id))
+        .switch(System)
+        .join(User, JOIN.LEFT_OUTER, on=(System.assigned_user == User.id))
     )
 
 
 def _peripheral_rows(ids):
     return (
         Peripheral.select(
-            Peripheral.id, Peripheral.version, Peripheral.name, Peripheral.kind,
-            Peripheral.asset_tag, Peripheral.serial, System.hostname.alias("system"),
-            Peripheral.system.alias("system_id"), Department.name.alias("department"),
-            Network.name.alias("network"), Peripheral.status, ids.c.sort_value.alias("_sort"),
+            Peripheral.id,
+            Peripheral.version,
+            Peripheral.name,
+            Peripheral.kind,
+            Peripheral.asset_tag,
+            Peripheral.serial,
+            System.hostname.alias("system"),
+            Peripheral.system.alias("system_id"),
+            Department.name.alias("department"),
+            Network.name.alias("network"),
+            Peripheral.status,
+            ids.c.sort_value.alias("_sort"),
         )
         .join(ids, on=(Peripheral.id == ids.c.page_id))
-        .switch(Peripheral).join(System, JOIN.LEFT_OUTER, on=(Peripheral.system == System.id))
-        .switch(Peripheral).join(Department, JOIN.LEFT_OUTER,
-                                 on=(Peripheral.department == Department.id))
-        .switch(Peripheral).join(Network, JOIN.LEFT_OUTER, on=(Peripheral.network == Network.id))
+        .switch(Peripheral)
+        .join(System, JOIN.LEFT_OUTER, on=(Peripheral.system == System.id))
+        .switch(Peripheral)
+        .join(Department, JOIN.LEFT_OUTER, on=(Peripheral.department == Department.id))
+        .switch(Peripheral)
+        .join(Network, JOIN.LEFT_OUTER, on=(Peripheral.network == Network.id))
     )
 
 
 def _stock_rows(ids):
-    return (
-        StockItem.select(
-            StockItem.id, StockItem.version, StockItem.name, StockItem.description,
-            StockItem.quantity, StockItem.unit_price, StockItem.reorder_level,
-            ids.c.sort_value.alias("_sort"),
-        )
-        .join(ids, on=(StockItem.id == ids.c.page_id))
-    )
+    return StockItem.select(
+        StockItem.id,
+        StockItem.version,
+        StockItem.name,
+        StockItem.description,
+        StockItem.quantity,
+        StockItem.unit_price,
+        StockItem.reorder_level,
+        ids.c.sort_value.alias("_sort"),
+    ).join(ids, on=(StockItem.id == ids.c.page_id))
 
 
 def _count_of(model, column, owner):
@@ -296,31 +384,37 @@ def _count_of(model, column, owner):
 
 
 def _department_rows(ids):
-    return (
-        Department.select(
-            Department.id, Department.version, Department.name,
-            _count_of(System, System.department, Department).alias("systems"),
-            _count_of(Peripheral, Peripheral.department, Department).alias("peripherals"),
-            _count_of(User, User.department, Department).alias("users"),
-            ids.c.sort_value.alias("_sort"),
-        )
-        .join(ids, on=(Department.id == ids.c.page_id))
-    )
+    return Department.select(
+        Department.id,
+        Department.version,
+        Department.name,
+        _count_of(System, System.department, Department).alias("systems"),
+        _count_of(Peripheral, Peripheral.department, Department).alias("peripherals"),
+        _count_of(User, User.department, Department).alias("users"),
+        ids.c.sort_value.alias("_sort"),
+    ).join(ids, on=(Department.id == ids.c.page_id))
 
 
 def _network_rows(ids):
-    return (
-        Network.select(
-            Network.id, Network.version, Network.name, Network.cidr, Network.vlan,
-            Network.location, _count_of(System, System.network, Network).alias("systems"),
-            ids.c.sort_value.alias("_sort"),
-        )
-        .join(ids, on=(Network.id == ids.c.page_id))
-    )
+    return Network.select(
+        Network.id,
+        Network.version,
+        Network.name,
+        Network.cidr,
+        Network.vlan,
+        Network.location,
+        _count_of(System, System.network, Network).alias("systems"),
+        ids.c.sort_value.alias("_sort"),
+    ).join(ids, on=(Network.id == ids.c.page_id))
 
 
-_ROWS = {"system": _system_rows, "peripheral": _peripheral_rows, "stock": _stock_rows,
-         "department": _department_rows, "network": _network_rows}
+_ROWS = {
+    "system": _system_rows,
+    "peripheral": _peripheral_rows,
+    "stock": _stock_rows,
+    "department": _department_rows,
+    "network": _network_rows,
+}
 CENT = Decimal("0.01")
 
 
@@ -343,8 +437,15 @@ def _finish(kind: str, row: dict) -> dict:
 _COUNTS = {"department": ("systems", "peripherals", "users"), "network": ("systems",)}
 
 
-def page(actor: User, kind: str, text: str = "", sort: AssetSort | None = None,
-         after: Cursor | None = None, before: Cursor | None = None, limit: int = 50) -> Page:
+def page(
+    actor: User,
+    kind: str,
+    text: str = "",
+    sort: AssetSort | None = None,
+    after: Cursor | None = None,
+    before: Cursor | None = None,
+    limit: int = 50,
+) -> Page:
     """One page of the ``kind`` list after ``after`` (or before ``before``, read backwards).
 
     With neither cursor: the first page; ``before=END`` gives the last page. Rows are dicts
@@ -353,8 +454,9 @@ def page(actor: User, kind: str, text: str = "", sort: AssetSort | None = None,
     where = compile_filter(actor, kind, text)
     sort = sort or AssetSort.parse(kind, None)
     if sort.key not in SORTS[kind]:
-        raise QueryError(f"cannot sort {PLURALS[kind]} by {sort.key!r}: use one of "
-                         f"{', '.join(SORTS[kind])}", 0)
+        raise QueryError(
+            f"cannot sort {PLURALS[kind]} by {sort.key!r}: use one of {', '.join(SORTS[kind])}", 0
+        )
     model = MODELS[kind]
     key = SORTS[kind][sort.key]
     inner = model.select(model.id.alias("page_id"), key.alias("sort_value"))
@@ -363,9 +465,17 @@ def page(actor: User, kind: str, text: str = "", sort: AssetSort | None = None,
         inner = inner.join(joined, JOIN.LEFT_OUTER, on=on)
     if where is not None:
         inner = inner.where(where)
-    result = keyset_page(inner, key, model.id, _ROWS[kind], descending=sort.descending,
-                         after=after, before=before, limit=limit,
-                         nullable=(kind, sort.key) in _NULLABLE)
+    result = keyset_page(
+        inner,
+        key,
+        model.id,
+        _ROWS[kind],
+        descending=sort.descending,
+        after=after,
+        before=before,
+        limit=limit,
+        nullable=(kind, sort.key) in _NULLABLE,
+    )
     for row in result.rows:
         _finish(kind, row)
     return result
@@ -380,8 +490,7 @@ def count(actor: User, kind: str, text: str = "") -> int:
     return query.count()
 
 
-def iterate(actor: User, kind: str, text: str = "", sort: AssetSort | None = None,
-            batch: int = 500):
+def iterate(actor: User, kind: str, text: str = "", sort: AssetSort | None = None, batch: int = 500):
     """Every matching row in order, one page at a time (for exports and the CLI)."""
     after = None
     while True:
@@ -407,6 +516,7 @@ def stock_value(actor: User, text: str = "") -> Decimal:
 
 # --- one system with everything around it -----------------------------------------------
 
+
 @dataclass
 class SystemDetail:
     system: dict  # the same keys as a row of the system list
@@ -424,15 +534,21 @@ def system_detail(actor: User, system_id: int) -> SystemDetail:
     require(actor, "inventory.view")
     if not isinstance(system_id, int) or isinstance(system_id, bool):
         raise NotFound(f"system {system_id!r} does not exist")
-    one = (System.select(System.id.alias("page_id"), System.hostname.alias("sort_value"))
-           .where(System.id == system_id).alias("page_ids"))
+    one = (
+        System.select(System.id.alias("page_id"), System.hostname.alias("sort_value"))
+        .where(System.id == system_id)
+        .alias("page_ids")
+    )
     rows = list(_system_rows(one).dicts())
     if not rows:
         raise NotFound(f"system {system_id} does not exist")
     system = rows[0]
     system["_cursor"] = Cursor(system.pop("_sort"), system["id"])
-    attached = (Peripheral.select(Peripheral.id.alias("page_id"), Peripheral.name.alias("sort_value"))
-                .where(Peripheral.system == system_id).alias("page_ids"))
+    attached = (
+        Peripheral.select(Peripheral.id.alias("page_id"), Peripheral.name.alias("sort_value"))
+        .where(Peripheral.system == system_id)
+        .alias("page_ids")
+    )
     peripherals = list(_peripheral_rows(attached).order_by(Peripheral.name_key, Peripheral.id).dicts())
     for row in peripherals:
         row["_cursor"] = Cursor(row.pop("_sort"), row["id"])
@@ -446,13 +562,21 @@ def system_detail(actor: User, system_id: int) -> SystemDetail:
     # SQLite walk the created_at index through every ticket to serve the ORDER BY.
     linked = {audit.changes_of(e)["ticket"][1] for e in history if e.action == "ticket_linked"}
     linked.update(t for (t,) in Ticket.select(Ticket.id).where(Ticket.system == system_id).tuples())
-    tickets = [
-        {"id": t.id, "number": ticket_number(t.id), "title": t.title, "status": t.status,
-         "priority": t.priority, "created_at": t.created_at}
-        for t in Ticket.select(Ticket.id, Ticket.title, Ticket.status, Ticket.priority,
-                               Ticket.created_at)
-        .where(Ticket.id.in_(sorted(linked)))
-        .order_by(Ticket.created_at.desc(), Ticket.id.desc())
-    ] if linked else []
+    tickets = (
+        [
+            {
+                "id": t.id,
+                "number": ticket_number(t.id),
+                "title": t.title,
+                "status": t.status,
+                "priority": t.priority,
+                "created_at": t.created_at,
+            }
+            for t in Ticket.select(Ticket.id, Ticket.title, Ticket.status, Ticket.priority, Ticket.created_at)
+            .where(Ticket.id.in_(sorted(linked)))
+            .order_by(Ticket.created_at.desc(), Ticket.id.desc())
+        ]
+        if linked
+        else []
+    )
     return SystemDetail(system, peripherals, tickets, history)
-

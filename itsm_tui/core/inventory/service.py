@@ -8,24 +8,35 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from typing import Literal, overload
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from typing import Literal, overload
 
 from peewee import JOIN
 
-from itsm_tui.core.store import audit, records
 from itsm_tui.core import clock
-from itsm_tui.core.store.db import transactional
 from itsm_tui.core.errors import ValidationError
-from itsm_tui.core.store.models import (
-    ASSET_STATUSES, PERIPHERAL_KINDS, SYSTEM_TYPES, BaseModel, Department, Network, Peripheral,
-    StockItem, System, Ticket, User,
-)
 from itsm_tui.core.people.permissions import require
+from itsm_tui.core.store import audit, records
+from itsm_tui.core.store.db import transactional
+from itsm_tui.core.store.models import (
+    ASSET_STATUSES,
+    PERIPHERAL_KINDS,
+    SYSTEM_TYPES,
+    BaseModel,
+    Department,
+    Network,
+    Peripheral,
+    StockItem,
+    System,
+    Ticket,
+    User,
+)
 from itsm_tui.core.text import clean
 
-MAC_RE = re.compile(r"^([0-9a-f]{2}([:-])[0-9a-f]{2}(\2[0-9a-f]{2}){4}|[0-9a-f]{4}\.[0-9a-f]{4}\.[0-9a-f]{4})$")
+MAC_RE = re.compile(
+    r"^([0-9a-f]{2}([:-])[0-9a-f]{2}(\2[0-9a-f]{2}){4}|[0-9a-f]{4}\.[0-9a-f]{4}\.[0-9a-f]{4})$"
+)
 HOSTNAME_RE = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9-]{1,63}(?<!-))*$")
 MAX_QUANTITY = 2_000_000_000
 
@@ -34,22 +45,39 @@ MAX_QUANTITY = 2_000_000_000
 # A ValidationError's ``field`` is always the key of the data dict (what a form highlights);
 # the message uses the field's label.
 
+
 def _label_of(field: str) -> str:
     return field.replace("_", " ")
 
 
 @overload
-def _text(value, field: str, label: str | None = None, *, max_len: int, required: Literal[True] = True,
-          multiline: bool = False) -> str: ...
+def _text(
+    value,
+    field: str,
+    label: str | None = None,
+    *,
+    max_len: int,
+    required: Literal[True] = True,
+    multiline: bool = False,
+) -> str: ...
 @overload
-def _text(value, field: str, label: str | None = None, *, max_len: int, required: bool,
-          multiline: bool = False) -> str | None: ...
-def _text(value, field: str, label: str | None = None, *, max_len: int, required: bool = True,
-          multiline: bool = False) -> str | None:
+def _text(
+    value, field: str, label: str | None = None, *, max_len: int, required: bool, multiline: bool = False
+) -> str | None: ...
+def _text(
+    value,
+    field: str,
+    label: str | None = None,
+    *,
+    max_len: int,
+    required: bool = True,
+    multiline: bool = False,
+) -> str | None:
     """``clean`` (or ``optional`` when not required) with the error naming ``field``."""
     try:
-        text = clean(value, label or _label_of(field), max_len=max_len, required=required,
-                     multiline=multiline)
+        text = clean(
+            value, label or _label_of(field), max_len=max_len, required=required, multiline=multiline
+        )
     except ValidationError as exc:
         raise ValidationError(str(exc), field) from None
     return text if required else (text or None)
@@ -73,7 +101,7 @@ def mac_address(value) -> str | None:
     if not MAC_RE.match(text.lower()):
         raise ValidationError(f"MAC address {text!r} is not like aa:bb:cc:dd:ee:ff", "mac")
     digits = re.sub(r"[:\-.]", "", text.lower())
-    return ":".join(digits[i:i + 2] for i in range(0, 12, 2))
+    return ":".join(digits[i : i + 2] for i in range(0, 12, 2))
 
 
 def cidr(value) -> str:
@@ -117,13 +145,10 @@ def a_date(value, field: str) -> date | None:
     try:
         return date.fromisoformat(str(value).strip())
     except ValueError:
-        raise ValidationError(
-            f"{_label_of(field)} {value!r} is not a date like 2025-12-31", field
-        ) from None
+        raise ValidationError(f"{_label_of(field)} {value!r} is not a date like 2025-12-31", field) from None
 
 
-def whole(value, field: str, minimum: int = 0, maximum: int = MAX_QUANTITY,
-          label: str | None = None) -> int:
+def whole(value, field: str, minimum: int = 0, maximum: int = MAX_QUANTITY, label: str | None = None) -> int:
     label = label or _label_of(field)
     try:
         number = int(str(value).strip()) if not isinstance(value, int) else value
@@ -152,7 +177,11 @@ def _ref(model, value, field: str, name_field):
         return None
     if isinstance(value, model):
         return value
-    row = model.get_or_none(model.id == value) if isinstance(value, int) else model.get_or_none(name_field == value)
+    row = (
+        model.get_or_none(model.id == value)
+        if isinstance(value, int)
+        else model.get_or_none(name_field == value)
+    )
     if row is None:
         raise ValidationError(f"no {_label_of(field)} {value!r}", field)
     return row
@@ -167,6 +196,7 @@ def _unique(model, field, value, label: str, exclude_id: int | None = None) -> N
 
 
 # ---------------------------------------------------------------- departments and networks
+
 
 def _department_values(data: dict) -> dict:
     return {"name": _text(data.get("name"), "name", max_len=100)}
@@ -185,9 +215,11 @@ def _network_values(data: dict, network_id: int | None = None) -> dict:
 def _keeps_its_systems(network_id: int, new_cidr: str) -> None:
     """A network's CIDR may change only while every system on it keeps an IP inside it."""
     net = ipaddress.ip_network(new_cidr)
-    on_it = System.select(System.hostname, System.ip).where(
-        (System.network == network_id) & System.ip.is_null(False)
-    ).order_by(System.hostname)
+    on_it = (
+        System.select(System.hostname, System.ip)
+        .where((System.network == network_id) & System.ip.is_null(False))
+        .order_by(System.hostname)
+    )
     outside = [s.hostname for s in on_it if ipaddress.ip_address(s.ip) not in net]
     if outside:
         shown = ", ".join(outside[:5]) + (f" and {len(outside) - 5} more" if len(outside) > 5 else "")
@@ -198,6 +230,7 @@ def _keeps_its_systems(network_id: int, new_cidr: str) -> None:
 
 
 # ---------------------------------------------------------------- systems and peripherals
+
 
 def _system_values(data: dict, exclude_id: int | None = None) -> dict:
     values = {
@@ -224,7 +257,11 @@ def _system_values(data: dict, exclude_id: int | None = None) -> dict:
             raise ValidationError(
                 f"IP address {values['ip']} is not in network {values['network'].name} ({net})", "ip"
             )
-    if values["purchase_date"] and values["warranty_end"] and values["warranty_end"] < values["purchase_date"]:
+    if (
+        values["purchase_date"]
+        and values["warranty_end"]
+        and values["warranty_end"] < values["purchase_date"]
+    ):
         raise ValidationError("warranty end is before the purchase date", "warranty_end")
     _unique(System, System.hostname, values["hostname"], "hostname", exclude_id)
     _unique(System, System.asset_tag, values["asset_tag"], "asset tag", exclude_id)
@@ -262,15 +299,23 @@ def _move_attached(actor: User, system: System) -> None:
     with its own audit entry and version."""
     for peripheral in Peripheral.select().where(Peripheral.system == system.id):
         label = _label("peripheral", peripheral)
-        records.update(actor, peripheral, peripheral.version, _placed_with(system), "peripheral", label,
-                       summary=f"{label} follows {system.hostname}")
+        records.update(
+            actor,
+            peripheral,
+            peripheral.version,
+            _placed_with(system),
+            "peripheral",
+            label,
+            summary=f"{label} follows {system.hostname}",
+        )
 
 
 def _stock_values(data: dict) -> dict:
     return {
         "name": _text(data.get("name"), "name", max_len=100),
-        "description": _text(data.get("description"), "description", max_len=20_000, required=False,
-                             multiline=True),
+        "description": _text(
+            data.get("description"), "description", max_len=20_000, required=False, multiline=True
+        ),
         "quantity": whole(data.get("quantity", 0), "quantity"),
         "unit_price": money(data.get("unit_price", 0)),
         "reorder_level": whole(data.get("reorder_level", 0), "reorder_level"),
@@ -295,8 +340,11 @@ KINDS = {
 UNLINKED_ON_DELETE = {
     "system": ((Peripheral, "peripheral", "system"), (Ticket, "ticket", "system")),
     "peripheral": ((Ticket, "ticket", "peripheral"),),
-    "department": ((System, "system", "department"), (Peripheral, "peripheral", "department"),
-                   (User, "user", "department")),
+    "department": (
+        (System, "system", "department"),
+        (Peripheral, "peripheral", "department"),
+        (User, "user", "department"),
+    ),
     "network": ((System, "system", "network"), (Peripheral, "peripheral", "network")),
 }
 
@@ -314,6 +362,7 @@ def _label(entity_type: str, values_or_row) -> str:
 def _changed(row: BaseModel, values: dict) -> dict:
     """The values that differ from the row's stored ones. Compared as values, not as text:
     SQLite hands back a price of 12.50 as 12.5, which is no change."""
+
     def stored_form(value):
         return value.id if isinstance(value, BaseModel) else value
 
@@ -345,8 +394,9 @@ def update(actor: User, entity_type: str, record_id: int, expected_version: int,
         _unique(model, name_field, values[name_field.name], "name", row.id)
     if entity_type == "stock":
         values.pop("quantity")
-    updated = records.update(actor, row, expected_version, _changed(row, values), entity_type,
-                             _label(entity_type, row))
+    updated = records.update(
+        actor, row, expected_version, _changed(row, values), entity_type, _label(entity_type, row)
+    )
     if entity_type == "system":
         _move_attached(actor, updated)
     return updated
@@ -363,12 +413,25 @@ def delete(actor: User, entity_type: str, record_id: int, expected_version: int 
     for linked_model, linked_type, column in UNLINKED_ON_DELETE.get(entity_type, ()):
         for linked in linked_model.select().where(getattr(linked_model, column) == row.id):
             label = _label(linked_type, linked)
-            records.update(actor, linked, linked.version, {column: None}, linked_type, label,
-                           summary=f"{label} detached from {_label(entity_type, row)} (deleted)")
+            records.update(
+                actor,
+                linked,
+                linked.version,
+                {column: None},
+                linked_type,
+                label,
+                summary=f"{label} detached from {_label(entity_type, row)} (deleted)",
+            )
     if entity_type == "peripheral" and row.system_id:
         # Noted on the system, as a detach is: its history says the peripheral is gone.
-        audit.record(actor, "peripheral_detached", "system", row.system_id,
-                     f"{row.asset_tag} ({row.name}) detached (deleted)", {"peripheral": [row.id, None]})
+        audit.record(
+            actor,
+            "peripheral_detached",
+            "system",
+            row.system_id,
+            f"{row.asset_tag} ({row.name}) detached (deleted)",
+            {"peripheral": [row.id, None]},
+        )
     records.delete(actor, row, entity_type, _label(entity_type, row), expected_version)
     return effects
 
@@ -382,8 +445,9 @@ def linked_records(actor: User, entity_type: str, record_id: int) -> dict[str, i
         for model, linked_type, column in UNLINKED_ON_DELETE.get(entity_type, ())
     }
     if entity_type == "peripheral":
-        counts["system"] = Peripheral.select().where(
-            (Peripheral.id == record_id) & Peripheral.system.is_null(False)).count()
+        counts["system"] = (
+            Peripheral.select().where((Peripheral.id == record_id) & Peripheral.system.is_null(False)).count()
+        )
     return counts
 
 
@@ -397,15 +461,27 @@ def attach_peripheral(actor: User, peripheral_id: int, expected_version: int, sy
     summary = f"attached to {system.hostname}" if system else "detached"
     old_system = peripheral.system_id
     values = {"system": system, **(_placed_with(system) if system else {})}
-    updated = records.update(actor, peripheral, expected_version, values, "peripheral",
-                             _label("peripheral", peripheral), summary=f"{peripheral.asset_tag} {summary}")
+    updated = records.update(
+        actor,
+        peripheral,
+        expected_version,
+        values,
+        "peripheral",
+        _label("peripheral", peripheral),
+        summary=f"{peripheral.asset_tag} {summary}",
+    )
     if old_system != updated.system_id:
         # Noted on the systems too, so a system's history shows what was plugged in and out.
         for system_id, verb in ((old_system, "detached"), (updated.system_id, "attached")):
             if system_id:
-                audit.record(actor, f"peripheral_{verb}", "system", system_id,
-                             f"{peripheral.asset_tag} ({peripheral.name}) {verb}",
-                             {"peripheral": [None, peripheral.id]})
+                audit.record(
+                    actor,
+                    f"peripheral_{verb}",
+                    "system",
+                    system_id,
+                    f"{peripheral.asset_tag} ({peripheral.name}) {verb}",
+                    {"peripheral": [None, peripheral.id]},
+                )
     return updated
 
 
@@ -428,10 +504,15 @@ def adjust_stock(actor: User, item_id: int, delta: int, reason: str) -> StockIte
     if not changed:
         raise _refused_adjustment(StockItem.get_by_id(item.id), delta)
     fresh = StockItem.get_by_id(item.id)
-    audit.record(actor, "stock_adjust", "stock", item.id,
-                 f"{item.name}: {delta:+d} ({why})",
-                 {"quantity": [fresh.quantity - delta, fresh.quantity], "reason": [None, why]},
-                 entity_version=fresh.version)
+    audit.record(
+        actor,
+        "stock_adjust",
+        "stock",
+        item.id,
+        f"{item.name}: {delta:+d} ({why})",
+        {"quantity": [fresh.quantity - delta, fresh.quantity], "reason": [None, why]},
+        entity_version=fresh.version,
+    )
     return fresh
 
 
@@ -458,17 +539,25 @@ def search_assets(actor: User, text: str, limit: int = 20) -> list[tuple[str, in
     systems = System.select(System, Department).join(Department, JOIN.LEFT_OUTER)
     peripherals = Peripheral.select(Peripheral, Department).join(Department, JOIN.LEFT_OUTER)
     if text:
-        systems = systems.where(System.hostname.contains(text) | System.asset_tag.contains(text)
-                                | System.ip.contains(text))
+        systems = systems.where(
+            System.hostname.contains(text) | System.asset_tag.contains(text) | System.ip.contains(text)
+        )
         peripherals = peripherals.where(Peripheral.name.contains(text) | Peripheral.asset_tag.contains(text))
     found = [
-        ("system", s.id, f"{s.hostname} · {s.asset_tag} · {s.type}"
-         + (f" · {s.department.name}" if s.department_id else ""))
+        (
+            "system",
+            s.id,
+            f"{s.hostname} · {s.asset_tag} · {s.type}"
+            + (f" · {s.department.name}" if s.department_id else ""),
+        )
         for s in systems.order_by(System.hostname_key, System.id).limit(limit)
     ]
     found += [
-        ("peripheral", p.id, f"{p.name} · {p.asset_tag} · {p.kind}"
-         + (f" · {p.department.name}" if p.department_id else ""))
+        (
+            "peripheral",
+            p.id,
+            f"{p.name} · {p.asset_tag} · {p.kind}" + (f" · {p.department.name}" if p.department_id else ""),
+        )
         for p in peripherals.order_by(Peripheral.name_key, Peripheral.id).limit(limit)
     ]
     return found[:limit]

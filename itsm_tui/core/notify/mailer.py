@@ -49,9 +49,11 @@ def settings() -> SmtpSettings | None:
     if not host:
         return None
     return SmtpSettings(
-        host=host, port=int(_number("ITSM_SMTP_PORT", 587)),
+        host=host,
+        port=int(_number("ITSM_SMTP_PORT", 587)),
         starttls=os.environ.get("ITSM_SMTP_STARTTLS", "1").strip().lower() not in ("0", "no", "false", "off"),
-        user=os.environ.get("ITSM_SMTP_USER") or None, password=os.environ.get("ITSM_SMTP_PASSWORD") or None,
+        user=os.environ.get("ITSM_SMTP_USER") or None,
+        password=os.environ.get("ITSM_SMTP_PASSWORD") or None,
         sender=os.environ.get("ITSM_SMTP_FROM") or "itsm-tui@localhost",
         timeout=_number("ITSM_SMTP_TIMEOUT", 10),
     )
@@ -72,8 +74,13 @@ def queue(user: User, notification: Notification) -> EmailMessage | None:
     text = strip_controls(notification.message)
     now = clock.now()
     return EmailMessage.create(
-        notification=notification, to_address=user.email, subject=f"[itsm-tui] {text}"[:200],
-        body=f"{text}\n\nOpen itsm-tui to see the ticket.\n", next_attempt_at=now, created_at=now)
+        notification=notification,
+        to_address=user.email,
+        subject=f"[itsm-tui] {text}"[:200],
+        body=f"{text}\n\nOpen itsm-tui to see the ticket.\n",
+        next_attempt_at=now,
+        created_at=now,
+    )
 
 
 def send_due(now: datetime | None = None, limit: int = BATCH) -> tuple[int, int]:
@@ -83,9 +90,16 @@ def send_due(now: datetime | None = None, limit: int = BATCH) -> tuple[int, int]
     if smtp is None:
         return 0, 0
     now = now or clock.now()
-    due = list(EmailMessage.select().where(EmailMessage.sent_at.is_null(), EmailMessage.attempts < MAX_ATTEMPTS,
-                                           EmailMessage.next_attempt_at <= now)
-               .order_by(EmailMessage.next_attempt_at, EmailMessage.id).limit(limit))
+    due = list(
+        EmailMessage.select()
+        .where(
+            EmailMessage.sent_at.is_null(),
+            EmailMessage.attempts < MAX_ATTEMPTS,
+            EmailMessage.next_attempt_at <= now,
+        )
+        .order_by(EmailMessage.next_attempt_at, EmailMessage.id)
+        .limit(limit)
+    )
     mine = [m for m in due if _claim(m, now)]
     if not mine:
         return 0, 0
@@ -105,7 +119,8 @@ def send_due(now: datetime | None = None, limit: int = BATCH) -> tuple[int, int]
                 failed += 1
             else:
                 EmailMessage.update(sent_at=now, attempts=message.attempts + 1, last_error=None).where(
-                    EmailMessage.id == message.id).execute()
+                    EmailMessage.id == message.id
+                ).execute()
                 sent += 1
     finally:
         try:
@@ -117,9 +132,15 @@ def send_due(now: datetime | None = None, limit: int = BATCH) -> tuple[int, int]
 
 def _claim(message: EmailMessage, now: datetime) -> bool:
     """Take the message for this sender: only one concurrent sender's update matches."""
-    claimed = (EmailMessage.update(next_attempt_at=now + CLAIM)
-               .where(EmailMessage.id == message.id, EmailMessage.next_attempt_at == message.next_attempt_at,
-                      EmailMessage.sent_at.is_null()).execute())
+    claimed = (
+        EmailMessage.update(next_attempt_at=now + CLAIM)
+        .where(
+            EmailMessage.id == message.id,
+            EmailMessage.next_attempt_at == message.next_attempt_at,
+            EmailMessage.sent_at.is_null(),
+        )
+        .execute()
+    )
     return claimed == 1
 
 
@@ -149,5 +170,6 @@ def _failed(message: EmailMessage, now: datetime, exc: Exception) -> None:
     attempts = message.attempts + 1
     wait = RETRY_MINUTES[min(attempts, len(RETRY_MINUTES)) - 1]
     error = strip_controls(f"{type(exc).__name__}: {exc}")[:500]
-    EmailMessage.update(attempts=attempts, last_error=error, next_attempt_at=now + timedelta(minutes=wait)).where(
-        EmailMessage.id == message.id).execute()
+    EmailMessage.update(
+        attempts=attempts, last_error=error, next_attempt_at=now + timedelta(minutes=wait)
+    ).where(EmailMessage.id == message.id).execute()

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 from peewee import fn
 
-from itsm_tui.core.store import audit
 from itsm_tui.core import clock
-from itsm_tui.core.store.db import transactional
 from itsm_tui.core.errors import ValidationError
 from itsm_tui.core.notify import mailer
-from itsm_tui.core.store.models import Notification, Ticket, User
 from itsm_tui.core.people.permissions import require
+from itsm_tui.core.store import audit
+from itsm_tui.core.store.db import transactional
+from itsm_tui.core.store.models import Notification, Ticket, User
 
 MAX_LIMIT = 500
 
@@ -43,8 +43,7 @@ def since(actor: User, after_id: int, limit: int = MAX_LIMIT) -> list[Notificati
     """The actor's notifications with an id above ``after_id``, oldest first (for polling:
     pass the last id seen). At most ``limit``: poll again from the last one for more."""
     return list(
-        _own(actor).where(Notification.id > int(after_id))
-        .order_by(Notification.id).limit(_limit(limit))
+        _own(actor).where(Notification.id > int(after_id)).order_by(Notification.id).limit(_limit(limit))
     )
 
 
@@ -59,27 +58,40 @@ def mark_all_read(actor: User) -> int:
     )
     if not changed:
         return 0
-    audit.record(actor, "read_notifications", "notification", None,
-                 f"marked {changed} notification{'s' if changed != 1 else ''} read")
+    audit.record(
+        actor,
+        "read_notifications",
+        "notification",
+        None,
+        f"marked {changed} notification{'s' if changed != 1 else ''} read",
+    )
     return changed
 
 
 def notify(user: User, ticket: Ticket | None, kind: str, message: str) -> Notification:
     """A notification, and its e-mail in the outbox when e-mail is configured."""
-    row = Notification.create(user=user, ticket=ticket, kind=kind, message=message[:500],
-                              created_at=clock.now())
+    row = Notification.create(
+        user=user, ticket=ticket, kind=kind, message=message[:500], created_at=clock.now()
+    )
     mailer.queue(user, row)
     return row
 
 
 def unread_by_kind(actor: User) -> dict[str, int]:
     """How many unread notifications the actor has, by kind ("breached": 4, ...)."""
-    query = (_own(actor).select(Notification.kind, fn.COUNT(Notification.id).alias("n"))
-             .where(Notification.read_at.is_null()).group_by(Notification.kind).dicts())
+    query = (
+        _own(actor)
+        .select(Notification.kind, fn.COUNT(Notification.id).alias("n"))
+        .where(Notification.read_at.is_null())
+        .group_by(Notification.kind)
+        .dicts()
+    )
     return {row["kind"]: row["n"] for row in query}
 
 
 def newest(actor: User, limit: int = 100) -> list[Notification]:
     """The actor's notifications, newest by time first (imported and seeded ones are not in id
     order), read or not."""
-    return list(_own(actor).order_by(Notification.created_at.desc(), Notification.id.desc()).limit(_limit(limit)))
+    return list(
+        _own(actor).order_by(Notification.created_at.desc(), Notification.id.desc()).limit(_limit(limit))
+    )

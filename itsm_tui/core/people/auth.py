@@ -8,11 +8,11 @@ import os
 from datetime import timedelta
 
 import bcrypt
-from itsm_tui.core import config
-from itsm_tui.core.store import audit
-from itsm_tui.core import clock
-from itsm_tui.core.store.db import transactional
+
+from itsm_tui.core import clock, config
 from itsm_tui.core.errors import AuthError, ValidationError
+from itsm_tui.core.store import audit
+from itsm_tui.core.store.db import transactional
 from itsm_tui.core.store.models import LoginThrottle, User
 
 MIN_PASSWORD_CHARS = 12
@@ -24,9 +24,7 @@ def validate_password(password: object) -> str:
     if not isinstance(password, str) or not password:
         raise ValidationError("password is required", "password")
     if len(password) < MIN_PASSWORD_CHARS:
-        raise ValidationError(
-            f"password is too short: at least {MIN_PASSWORD_CHARS} characters", "password"
-        )
+        raise ValidationError(f"password is too short: at least {MIN_PASSWORD_CHARS} characters", "password")
     size = len(password.encode("utf-8"))
     if size > MAX_PASSWORD_BYTES:
         raise ValidationError(
@@ -116,18 +114,23 @@ def _refusal(user: User, source: str, hashed: str | None, ok: bool) -> str | Non
 
 @transactional
 def _record_success(user: User, source: str) -> None:
-    User.update(failed_logins=0, failed_since=None, locked_until=None,
-                last_login_at=clock.now()).where(User.id == user.id).execute()
-    LoginThrottle.delete().where((LoginThrottle.user == user.id)
-                                 & (LoginThrottle.source == source)).execute()
+    User.update(failed_logins=0, failed_since=None, locked_until=None, last_login_at=clock.now()).where(
+        User.id == user.id
+    ).execute()
+    LoginThrottle.delete().where((LoginThrottle.user == user.id) & (LoginThrottle.source == source)).execute()
     audit.record(user, "login", "user", user.id, f"login succeeded for {user.username} from {source}")
 
 
 @transactional
 def _record_unknown(typed: str, source: str) -> None:
     # What was typed is never stored: it may be a password typed into the wrong field.
-    audit.record(None, "login_failed", "user", None,
-                 f"login failed for an unknown username ({len(typed)} characters) from {source}")
+    audit.record(
+        None,
+        "login_failed",
+        "user",
+        None,
+        f"login failed for an unknown username ({len(typed)} characters) from {source}",
+    )
 
 
 @transactional
@@ -140,8 +143,9 @@ def _record_failure(user: User, source: str, reason: str) -> None:
             reason += f"; {source} locked out of this account for {settings.lockout_minutes} minutes"
         if _count(User, User.id == user.id, User.failed_logins, settings.account_lockout_threshold):
             reason += f"; account locked for every source for {settings.lockout_minutes} minutes"
-    audit.record(None, "login_failed", "user", user.id,
-                 f"login failed for {user.username} from {source}: {reason}")
+    audit.record(
+        None, "login_failed", "user", user.id, f"login failed for {user.username} from {source}: {reason}"
+    )
 
 
 def _count(model, where, counter, threshold: int) -> bool:
@@ -154,10 +158,13 @@ def _count(model, where, counter, threshold: int) -> bool:
     minutes = config.settings().lockout_minutes
     window = now - timedelta(minutes=minutes)
     model.update({counter: 0, model.failed_since: now}).where(
-        where & (model.failed_since.is_null() | (model.failed_since <= window))).execute()
+        where & (model.failed_since.is_null() | (model.failed_since <= window))
+    ).execute()
     model.update({counter: counter + 1}).where(where).execute()
     return bool(
-        model.update({counter: 0, model.failed_since: None,
-                      model.locked_until: now + timedelta(minutes=minutes)})
-        .where(where & (counter >= threshold)).execute()
+        model.update(
+            {counter: 0, model.failed_since: None, model.locked_until: now + timedelta(minutes=minutes)}
+        )
+        .where(where & (counter >= threshold))
+        .execute()
     )

@@ -58,7 +58,7 @@ def require(actor, action: str) -> None:
 
 
 def a_role(role: str) -> str:
-    """"an agent", "an admin", "a supervisor": the role with its article, for messages."""
+    """ "an agent", "an admin", "a supervisor": the role with its article, for messages."""
     return f"{'an' if role[:1] in 'aeiou' else 'a'} {role}"
 
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import re
 
-from itsm_tui.core.store import audit, records
-from itsm_tui.core.people.auth import hash_password
-from itsm_tui.core.store.db import transactional
 from itsm_tui.core.errors import NotFound, PermissionDenied, ValidationError
-from itsm_tui.core.store.models import ROLES, Department, LoginThrottle, User
+from itsm_tui.core.people.auth import hash_password
 from itsm_tui.core.people.permissions import ADMIN, STAFF, require
+from itsm_tui.core.store import audit, records
+from itsm_tui.core.store.db import transactional
+from itsm_tui.core.store.models import ROLES, Department, LoginThrottle, User
 from itsm_tui.core.text import clean, optional
 
 SYSTEM_USERNAME = "system"
@@ -96,7 +96,10 @@ def _insert_user(actor: User, values: dict) -> User:
     if User.select().where(User.username == values["username"]).exists():
         raise ValidationError(f"username {values['username']!r} is taken", "username")
     row = records.create(
-        actor, User, "user", f"user {values['username']}",
+        actor,
+        User,
+        "user",
+        f"user {values['username']}",
         {k: v for k, v in values.items() if k != "password_hash"},
     )
     if values["password_hash"]:
@@ -133,8 +136,10 @@ def update_user(actor: User, user_id: int, expected_version: int, **changes) -> 
     unknown = set(changes) - {"full_name", "email", "department", "role", "is_active"}
     if unknown:
         raise ValidationError(f"cannot change {', '.join(sorted(unknown))} here")
-    losing_admin = user.role == ADMIN and user.is_active and (
-        values.get("role", ADMIN) != ADMIN or not values.get("is_active", True)
+    losing_admin = (
+        user.role == ADMIN
+        and user.is_active
+        and (values.get("role", ADMIN) != ADMIN or not values.get("is_active", True))
     )
     if losing_admin and _active_admins(excluding=user.id) == 0:
         raise PermissionDenied(f"{user.username} is the last active admin and must stay one")
@@ -144,8 +149,12 @@ def update_user(actor: User, user_id: int, expected_version: int, **changes) -> 
 def _active_admins(excluding: int) -> int:
     return (
         User.select()
-        .where((User.role == ADMIN) & User.is_active & (User.id != excluding)
-               & (User.username != SYSTEM_USERNAME))
+        .where(
+            (User.role == ADMIN)
+            & User.is_active
+            & (User.id != excluding)
+            & (User.username != SYSTEM_USERNAME)
+        )
         .count()
     )
 
@@ -159,11 +168,18 @@ def reset_password(actor: User, user_id: int, new_password: str) -> None:
 @transactional
 def _store_password(actor: User, user_id: int, hashed: str) -> None:
     user = records.get(User, user_id, "user")
-    User.update(password_hash=hashed, failed_logins=0, failed_since=None, locked_until=None,
-                version=User.version + 1).where(User.id == user.id).execute()
+    User.update(
+        password_hash=hashed, failed_logins=0, failed_since=None, locked_until=None, version=User.version + 1
+    ).where(User.id == user.id).execute()
     LoginThrottle.delete().where(LoginThrottle.user == user.id).execute()
-    audit.record(actor, "password_reset", "user", user.id,
-                 f"reset the password of {user.username}", entity_version=user.version + 1)
+    audit.record(
+        actor,
+        "password_reset",
+        "user",
+        user.id,
+        f"reset the password of {user.username}",
+        entity_version=user.version + 1,
+    )
 
 
 @transactional
@@ -173,10 +189,15 @@ def unlock(actor: User, user_id: int) -> None:
     user = records.get(User, user_id, "user")
     User.update(failed_logins=0, failed_since=None, locked_until=None).where(User.id == user.id).execute()
     sources = LoginThrottle.delete().where(LoginThrottle.user == user.id).execute()
-    audit.record(actor, "unlock", "user", user.id,
-                 f"unlocked {user.username}" + (f" ({sources} source{'s' if sources != 1 else ''} cleared)"
-                                                if sources else ""),
-                 {"locked_until": [audit.plain(user.locked_until), None]})
+    audit.record(
+        actor,
+        "unlock",
+        "user",
+        user.id,
+        f"unlocked {user.username}"
+        + (f" ({sources} source{'s' if sources != 1 else ''} cleared)" if sources else ""),
+        {"locked_until": [audit.plain(user.locked_until), None]},
+    )
 
 
 def staff_member(username_or_user) -> User:

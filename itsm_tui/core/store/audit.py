@@ -22,9 +22,14 @@ from itsm_tui.core.store.models import AuditEntry, Category, Department, Network
 # with the change when it is written (under NAMES_KEY), so history keeps the names it had then,
 # after a rename or a delete; readers get them from names_of, never as a change.
 NAMED_FIELDS = {
-    "system": System.hostname, "peripheral": Peripheral.name, "category": Category.name,
-    "assignee": User.username, "requester": User.username, "assigned_user": User.username,
-    "department": Department.name, "network": Network.name,
+    "system": System.hostname,
+    "peripheral": Peripheral.name,
+    "category": Category.name,
+    "assignee": User.username,
+    "requester": User.username,
+    "assigned_user": User.username,
+    "department": Department.name,
+    "network": Network.name,
 }
 NAMES_KEY = "_names"
 
@@ -155,4 +160,3 @@ def names_of(entry: AuditEntry) -> dict:
 # The entity types agents may read in the log (ticket and inventory history, see audit/activity.py);
 # supervisors and admins read everything, logins and user administration included.
 WORK_ENTITIES = ("ticket", "department", "network", "system", "peripheral", "stock")
-

@@ -14,9 +14,10 @@ import os
 import random
 import ssl
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, TypeVar
+from typing import TypeVar
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 from peewee import InterfaceError, MySQLDatabase, OperationalError, SqliteDatabase
@@ -29,8 +30,7 @@ from itsm_tui.core.store.models import database  # the proxy the models use; bin
 
 # Strict mode makes oversize or invalid values an error instead of a silent truncation.
 MYSQL_SQL_MODE = (
-    "STRICT_ALL_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,ERROR_FOR_DIVISION_BY_ZERO,"
-    "NO_ENGINE_SUBSTITUTION"
+    "STRICT_ALL_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION"
 )
 MYSQL_TABLE_SETTINGS = ["ENGINE=InnoDB", "DEFAULT CHARSET=utf8mb4", "COLLATE=utf8mb4_unicode_ci"]
 # Deadlock (and Galera's certification conflict, reported at COMMIT) and lock-wait timeout: the
@@ -175,8 +175,9 @@ def parse_mysql_url(url: str) -> MySQLTarget:
     options: dict[str, str] = {}
     for key, value in parse_qsl(parts.query, keep_blank_values=True):
         if key not in URL_PARAMETERS:
-            raise UrlError(f"unknown parameter {key!r} in database URL {shown} "
-                           f"(known: {', '.join(URL_PARAMETERS)})")
+            raise UrlError(
+                f"unknown parameter {key!r} in database URL {shown} (known: {', '.join(URL_PARAMETERS)})"
+            )
         options[key] = value
     if "password_file" in options:
         password = read_password_file(options["password_file"])
@@ -244,8 +245,9 @@ def tls_context(target: MySQLTarget) -> ssl.SSLContext | None:
         try:
             context.load_cert_chain(target.ssl_cert, target.ssl_key)
         except (OSError, ssl.SSLError) as exc:
-            raise UrlError(f"cannot use ssl_cert {target.ssl_cert} with ssl_key "
-                           f"{target.ssl_key}: {_reason(exc)}") from None
+            raise UrlError(
+                f"cannot use ssl_cert {target.ssl_cert} with ssl_key {target.ssl_key}: {_reason(exc)}"
+            ) from None
     return context
 
 
@@ -397,12 +399,13 @@ def transactional(fn: Callable[..., T]) -> Callable[..., T]:
             except (OperationalError, InterfaceError) as exc:
                 code = _code(exc) if isinstance(exc, OperationalError) else 0
                 again = code in RETRYABLE_MYSQL_ERRORS or (
-                    code in RECONNECT_MYSQL_ERRORS and kwargs.get("request_key") and is_mysql())
+                    code in RECONNECT_MYSQL_ERRORS and kwargs.get("request_key") and is_mysql()
+                )
                 if attempt == MAX_ATTEMPTS or not again:
                     raise
                 if code in RECONNECT_MYSQL_ERRORS:
                     database.close()  # the next attempt connects to the next good host
-                time.sleep(random.uniform(0.5, 1.0) * 0.04 * 2 ** attempt)
+                time.sleep(random.uniform(0.5, 1.0) * 0.04 * 2**attempt)
         raise AssertionError("unreachable")
 
     return wrapper

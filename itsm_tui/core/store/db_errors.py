@@ -39,15 +39,29 @@ DATABASE_ERRORS: tuple[type[BaseException], ...] = (peewee.PeeweeException, sqli
 )
 
 _MYSQL_CODES: dict[int | None, str] = {
-    1044: REFUSED, 1045: REFUSED, 1142: REFUSED, 1143: REFUSED, 1227: REFUSED, 1370: REFUSED,
+    1044: REFUSED,
+    1045: REFUSED,
+    1142: REFUSED,
+    1143: REFUSED,
+    1227: REFUSED,
+    1370: REFUSED,
     1049: NO_DATABASE,
-    1021: DISK_FULL, 1114: DISK_FULL,
-    1036: READ_ONLY, 1290: READ_ONLY, 1792: READ_ONLY,
+    1021: DISK_FULL,
+    1114: DISK_FULL,
+    1036: READ_ONLY,
+    1290: READ_ONLY,
+    1792: READ_ONLY,
     1205: LOCKED,
     1213: RACE,
     1047: NODE_NOT_READY,
-    2002: UNREACHABLE, 2003: UNREACHABLE, 2005: UNREACHABLE,
-    2006: LOST, 2013: LOST, 2014: LOST, 2055: LOST, 0: LOST,
+    2002: UNREACHABLE,
+    2003: UNREACHABLE,
+    2005: UNREACHABLE,
+    2006: LOST,
+    2013: LOST,
+    2014: LOST,
+    2055: LOST,
+    0: LOST,
 }
 _SQLITE_TEXTS = (
     ("database or disk is full", DISK_FULL),
@@ -83,8 +97,9 @@ def reason(exc: BaseException) -> str:
     log.warning("database error: %r", _original(exc))
     found = [_classify(cause) for cause in _causes(exc)]
     # The first specific reason wins over the generic one, wherever it sits in the chain.
-    return next((words for words in found if words and words not in (OTHER, LOST)), None) \
-        or next((words for words in found if words), OTHER)
+    return next((words for words in found if words and words not in (OTHER, LOST)), None) or next(
+        (words for words in found if words), OTHER
+    )
 
 
 def _classify(exc: BaseException) -> str | None:

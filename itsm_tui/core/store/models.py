@@ -22,7 +22,6 @@ from peewee import (
     SmallIntegerField,
     TextField,
 )
-
 from peewee import DateTimeField as _PeeweeDateTimeField
 
 database = DatabaseProxy()  # bound to SQLite or MySQL by db.bind
@@ -35,8 +34,17 @@ LEVEL_NAMES = {1: "High", 2: "Medium", 3: "Low"}  # impact and urgency
 SYSTEM_TYPES = ("desktop", "laptop", "server", "virtual machine", "other")
 ASSET_STATUSES = ("in use", "in stock", "in repair", "retired")
 PERIPHERAL_KINDS = (
-    "printer", "scanner", "router", "switch", "access point", "firewall", "monitor",
-    "docking station", "phone", "ups", "other",
+    "printer",
+    "scanner",
+    "router",
+    "switch",
+    "access point",
+    "firewall",
+    "monitor",
+    "docking station",
+    "phone",
+    "ups",
+    "other",
 )
 
 
@@ -148,8 +156,11 @@ class Category(BaseModel):
     name = CharField(max_length=50, unique=True)
     is_active = BooleanField(default=True)
     # v3: automatic assignment of new tickets among the category's agents (None: off)
-    auto_assign = CharField(max_length=16, null=True, constraints=[
-        Check("auto_assign IS NULL OR auto_assign IN ('round_robin', 'least_loaded')")])
+    auto_assign = CharField(
+        max_length=16,
+        null=True,
+        constraints=[Check("auto_assign IS NULL OR auto_assign IN ('round_robin', 'least_loaded')")],
+    )
     last_assignee = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="+")
 
 
@@ -269,8 +280,22 @@ class Ticket(BaseModel):
             (("status", "resolution_due"), False),
             # v3: every column of the SLA and age figures, so the monitor's one grouped scan of
             # the open tickets reads this index alone (analytics._open_groups).
-            (("status", "assignee", "priority", "category", "created_at", "first_response_at",
-              "response_due", "response_risk_at", "resolution_due", "resolution_risk_at", "sla_paused_at"), False),
+            (
+                (
+                    "status",
+                    "assignee",
+                    "priority",
+                    "category",
+                    "created_at",
+                    "first_response_at",
+                    "response_due",
+                    "response_risk_at",
+                    "resolution_due",
+                    "resolution_risk_at",
+                    "sla_paused_at",
+                ),
+                False,
+            ),
             # v4: every column of the figures over tickets resolved in a period (compliance,
             # median time to resolve, resolved per day), read from this index alone: at 1M
             # tickets MariaDB spent seconds fetching each resolved row from the table.
@@ -278,7 +303,10 @@ class Ticket(BaseModel):
             # v7: the history figures over tickets closed in a period (by priority, category,
             # status, assignee; outcomes and those without a resolve time) and the trend's
             # backlog (no close time, no resolve time, open status), read from this index alone.
-            (("closed_at", "resolved_at", "status", "priority", "category", "assignee", "resolution_met"), False),
+            (
+                ("closed_at", "resolved_at", "status", "priority", "category", "assignee", "resolution_met"),
+                False,
+            ),
             # v4: the SLA alerts' look-back (alerts._crossed), a short range of each moment:
             # without them MariaDB read every open ticket, 9 s each at 1M tickets. Not led by
             # status: SQLite then took one of them over the covering index above.
@@ -475,7 +503,27 @@ class RequestKey(BaseModel):
 
 
 ALL_MODELS = (
-    SchemaMeta, Department, Network, User, Category, System, Peripheral, StockItem, Ticket,
-    Comment, AttachmentBlob, Attachment, AuditEntry, Notification, SavedView, UserPreference,
-    Setting, SlaPolicy, SlaAlert, CategoryAgent, EmailMessage, LoginThrottle, RequestKey,
+    SchemaMeta,
+    Department,
+    Network,
+    User,
+    Category,
+    System,
+    Peripheral,
+    StockItem,
+    Ticket,
+    Comment,
+    AttachmentBlob,
+    Attachment,
+    AuditEntry,
+    Notification,
+    SavedView,
+    UserPreference,
+    Setting,
+    SlaPolicy,
+    SlaAlert,
+    CategoryAgent,
+    EmailMessage,
+    LoginThrottle,
+    RequestKey,
 )

@@ -8,7 +8,7 @@ Every write of a name writes its key (``keyed``); schema v8 added the keys and f
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+from functools import cache
 
 from itsm_tui.core.store.models import SORT_KEY_LENGTH, SortKeyField
 
@@ -21,13 +21,16 @@ def natural_key(name: str) -> str:
     return _DIGIT_RUN.sub(lambda run: run.group().zfill(DIGITS), name.casefold())[:SORT_KEY_LENGTH]
 
 
-@lru_cache(maxsize=None)
+@cache
 def key_fields(model) -> tuple[SortKeyField, ...]:
     return tuple(field for field in model._meta.sorted_fields if isinstance(field, SortKeyField))
 
 
 def keyed(model, values: dict) -> dict:
     """``values`` (by field name) with the sort keys of the names among them."""
-    keys = {field.name: natural_key(values[field.source]) for field in key_fields(model)
-            if isinstance(values.get(field.source), str)}
+    keys = {
+        field.name: natural_key(values[field.source])
+        for field in key_fields(model)
+        if isinstance(values.get(field.source), str)
+    }
     return {**values, **keys}

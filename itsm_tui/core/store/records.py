@@ -8,12 +8,11 @@ from __future__ import annotations
 
 from peewee import JOIN, IntegrityError
 
-from itsm_tui.core.store import audit
 from itsm_tui.core import clock
-from itsm_tui.core.store import natural
-from itsm_tui.core.store.db import is_mysql
-from itsm_tui.core.labels import field_label
 from itsm_tui.core.errors import ConflictError, NotFound, ValidationError
+from itsm_tui.core.labels import field_label
+from itsm_tui.core.store import audit, natural
+from itsm_tui.core.store.db import is_mysql
 from itsm_tui.core.store.models import AuditEntry, BaseModel, User
 
 
@@ -41,8 +40,13 @@ def create(actor: User, model: type[BaseModel], entity_type: str, label: str, va
     except IntegrityError as exc:
         raise ValidationError(f"cannot create {label}: {integrity_message(exc)}") from None
     audit.record(
-        actor, "create", entity_type, row.id, f"created {label}",
-        audit.diff({}, values), entity_version=getattr(row, "version", None),
+        actor,
+        "create",
+        entity_type,
+        row.id,
+        f"created {label}",
+        audit.diff({}, values),
+        entity_version=getattr(row, "version", None),
     )
     return row
 
@@ -77,9 +81,13 @@ def update(
     if updated == 0:
         raise conflict(entity_type, row.id, label, expected_version)
     audit.record(
-        actor, action, entity_type, row.id,
+        actor,
+        action,
+        entity_type,
+        row.id,
         summary or f"updated {label}: {', '.join(field_label(f) for f in sorted(changes))}",
-        changes, entity_version=expected_version + 1,
+        changes,
+        entity_version=expected_version + 1,
     )
     return model.get_by_id(row.id)
 
@@ -101,7 +109,11 @@ def delete(actor: User, row: BaseModel, entity_type: str, label: str, expected_v
             raise conflict(entity_type, row.id, label, expected_version)
         raise NotFound(f"{label} was already deleted")
     audit.record(
-        actor, "delete", entity_type, row.id, f"deleted {label}",
+        actor,
+        "delete",
+        entity_type,
+        row.id,
+        f"deleted {label}",
         {k: [audit.plain(v), None] for k, v in before.items() if v is not None},
     )
 

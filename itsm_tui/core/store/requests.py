@@ -15,8 +15,8 @@ import re
 from peewee import IntegrityError
 
 from itsm_tui.core import clock
-from itsm_tui.core.store.db import is_mysql
 from itsm_tui.core.errors import ValidationError
+from itsm_tui.core.store.db import is_mysql
 from itsm_tui.core.store.models import RequestKey, User
 
 _SHAPE = re.compile(r"^[A-Za-z0-9-]{8,36}$")

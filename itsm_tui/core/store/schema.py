@@ -19,16 +19,33 @@ sort keys (``natural.py``) beside the names that lists sort by, with their (key,
 from __future__ import annotations
 
 import re
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 from peewee import Case, ForeignKeyField, MySQLDatabase, SqliteDatabase
 
+from itsm_tui.core.errors import SchemaError
 from itsm_tui.core.store import natural
 from itsm_tui.core.store.db import MYSQL_TABLE_SETTINGS, database
-from itsm_tui.core.errors import SchemaError
 from itsm_tui.core.store.models import (
-    ALL_MODELS, AuditEntry, Category, CategoryAgent, Department, EmailMessage, LoginThrottle, Network, Peripheral,
-    RequestKey, SavedView, SchemaMeta, Setting, SlaAlert, SlaPolicy, StockItem, System, Ticket, User,
+    ALL_MODELS,
+    AuditEntry,
+    Category,
+    CategoryAgent,
+    Department,
+    EmailMessage,
+    LoginThrottle,
+    Network,
+    Peripheral,
+    RequestKey,
+    SavedView,
+    SchemaMeta,
+    Setting,
+    SlaAlert,
+    SlaPolicy,
+    StockItem,
+    System,
+    Ticket,
+    User,
     UserPreference,
 )
 
@@ -46,12 +63,24 @@ def _add_views() -> None:
 V3_COLUMNS = (
     (User, ("is_away",)),
     (Category, ("auto_assign", "last_assignee")),
-    (Ticket, (
-        "response_risk_at", "resolution_risk_at", "sla_paused_at", "sla_paused_seconds", "response_met",
-        "resolution_met",
-        "subcategory", "assignment_group", "contact_type", "configuration_item", "opened_by",
-        "resolved_by", "source_mod_count",
-    )),
+    (
+        Ticket,
+        (
+            "response_risk_at",
+            "resolution_risk_at",
+            "sla_paused_at",
+            "sla_paused_seconds",
+            "response_met",
+            "resolution_met",
+            "subcategory",
+            "assignment_group",
+            "contact_type",
+            "configuration_item",
+            "opened_by",
+            "resolved_by",
+            "source_mod_count",
+        ),
+    ),
 )
 
 
@@ -71,11 +100,14 @@ def _add_sla() -> None:
 # Each step may have been cut short on MySQL, which commits every DDL statement at once: a step
 # adds only what is missing, so the next ``init`` completes it instead of failing on a duplicate.
 
+
 def _add_missing_columns(model, names: tuple[str, ...]) -> None:
     """Add the columns (with their NOT NULL, foreign key and index) that are not there yet."""
     from playhouse.migrate import MySQLMigrator, SqliteMigrator, migrate
 
-    migrator = MySQLMigrator(database) if isinstance(database.obj, MySQLDatabase) else SqliteMigrator(database)
+    migrator = (
+        MySQLMigrator(database) if isinstance(database.obj, MySQLDatabase) else SqliteMigrator(database)
+    )
     table = model._meta.table_name
     columns = {column.name: column for column in database.get_columns(table)}
     keys = {key.column for key in database.get_foreign_keys(table)}
@@ -89,9 +121,16 @@ def _add_missing_columns(model, names: tuple[str, ...]) -> None:
         if not field.null and columns[column].null:
             operations += [migrator.apply_default(table, column, field), migrator.add_not_null(table, column)]
         if isinstance(field, ForeignKeyField) and migrator.explicit_create_foreign_key and column not in keys:
-            operations.append(migrator.add_foreign_key_constraint(
-                table, column, field.rel_model._meta.table_name, field.rel_field.column_name,
-                field.on_delete, field.on_update))
+            operations.append(
+                migrator.add_foreign_key_constraint(
+                    table,
+                    column,
+                    field.rel_model._meta.table_name,
+                    field.rel_field.column_name,
+                    field.on_delete,
+                    field.on_update,
+                )
+            )
         if (field.index or field.unique) and (column,) not in indexed:
             operations.append(migrator.add_index(table, (column,), field.unique))
     migrate(*operations)
@@ -183,8 +222,10 @@ def _v6_request_keys() -> None:
 def _v7_closed_index() -> None:
     """v7: the covering index of the figures over tickets closed in a period and of the trend's
     backlog (analytics._finished_in, analytics._trend)."""
-    _create_index(Ticket, ("closed_at", "resolved_at", "status", "priority", "category_id", "assignee_id",
-                           "resolution_met"))
+    _create_index(
+        Ticket,
+        ("closed_at", "resolved_at", "status", "priority", "category_id", "assignee_id", "resolution_met"),
+    )
 
 
 def _v8_sort_keys() -> None:
@@ -196,8 +237,10 @@ def _v8_sort_keys() -> None:
                 # NOT NULL with a default in one statement: SQLite's migrator would rebuild the
                 # table for the NOT NULL, which the foreign keys pointing at it refuse
                 quoted = [database.quote[0] + name + database.quote[1] for name in (table, field.column_name)]
-                database.execute_sql(f"ALTER TABLE {quoted[0]} ADD COLUMN {quoted[1]} "
-                                     f"VARCHAR({field.max_length}) NOT NULL DEFAULT ''")
+                database.execute_sql(
+                    f"ALTER TABLE {quoted[0]} ADD COLUMN {quoted[1]} "
+                    f"VARCHAR({field.max_length}) NOT NULL DEFAULT ''"
+                )
             _fill_sort_key(model, field)
             _create_index(model, (field.column_name, "id"))
 
@@ -208,8 +251,13 @@ def _fill_sort_key(model, key, batch: int = 1000) -> None:
     source = model._meta.fields[key.source]
     after = 0
     while True:
-        rows = list(model.select(model.id, source).where((model.id > after) & (key == ""))
-                    .order_by(model.id).limit(batch).tuples())
+        rows = list(
+            model.select(model.id, source)
+            .where((model.id > after) & (key == ""))
+            .order_by(model.id)
+            .limit(batch)
+            .tuples()
+        )
         if not rows:
             return
         keys = Case(model.id, [(row_id, natural.natural_key(name)) for row_id, name in rows])
@@ -218,8 +266,13 @@ def _fill_sort_key(model, key, batch: int = 1000) -> None:
 
 
 MIGRATIONS: Sequence[Migration] = (
-    (2, _add_views), (3, _add_sla), (4, _v4_indexes), (5, _v5_trust_boundary), (6, _v6_request_keys),
-    (7, _v7_closed_index), (8, _v8_sort_keys),
+    (2, _add_views),
+    (3, _add_sla),
+    (4, _v4_indexes),
+    (5, _v5_trust_boundary),
+    (6, _v6_request_keys),
+    (7, _v7_closed_index),
+    (8, _v8_sort_keys),
 )
 
 

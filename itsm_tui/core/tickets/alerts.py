@@ -13,13 +13,13 @@ from datetime import datetime, timedelta
 
 from peewee import IntegrityError, fn
 
-from itsm_tui.core.store import audit
 from itsm_tui.core import clock
-from itsm_tui.core.tickets import sla
-from itsm_tui.core.store.db import database, transactional
-from itsm_tui.core.store.models import OPEN_STATUSES, SlaAlert, Ticket, User
 from itsm_tui.core.notify.notifications import notify
 from itsm_tui.core.people.users import system_actor
+from itsm_tui.core.store import audit
+from itsm_tui.core.store.db import database, transactional
+from itsm_tui.core.store.models import OPEN_STATUSES, SlaAlert, Ticket, User
+from itsm_tui.core.tickets import sla
 
 LOOKBACK = timedelta(hours=24)
 BATCH = 200  # alerts per pass at most; the next pass takes the rest
@@ -37,12 +37,21 @@ def _crossed(target: str, state: str, now: datetime, limit: int):
         clause, moment = sla.reached(target, "due", now), due
     else:
         clause, moment = sla.reached(target, "risk", now) & ~sla.reached(target, "due", now), risk
-    already = SlaAlert.select().where((SlaAlert.ticket == Ticket.id) & (SlaAlert.target == target)
-                                      & (SlaAlert.state == state))
-    return list(Ticket.select(Ticket.id, Ticket.title, Ticket.assignee, due.alias("due"))
-                .where(Ticket.status.in_(OPEN_STATUSES), clause, moment > now - LOOKBACK, moment <= now,
-                       ~fn.EXISTS(already))
-                .order_by(moment).limit(limit))
+    already = SlaAlert.select().where(
+        (SlaAlert.ticket == Ticket.id) & (SlaAlert.target == target) & (SlaAlert.state == state)
+    )
+    return list(
+        Ticket.select(Ticket.id, Ticket.title, Ticket.assignee, due.alias("due"))
+        .where(
+            Ticket.status.in_(OPEN_STATUSES),
+            clause,
+            moment > now - LOOKBACK,
+            moment <= now,
+            ~fn.EXISTS(already),
+        )
+        .order_by(moment)
+        .limit(limit)
+    )
 
 
 def raise_alerts(now: datetime | None = None, limit: int = BATCH) -> int:
@@ -65,13 +74,21 @@ def _raise(ticket: Ticket, target: str, state: str, now: datetime) -> int:
             SlaAlert.create(ticket=ticket.id, target=target, state=state, created_at=now)
     except IntegrityError:
         return 0  # another instance raised it first
-    message = (f"{ticket.number} {WORDS[state]} its {target} target "
-               f"(due {ticket.due:%Y-%m-%d %H:%M} UTC): {ticket.title}")
+    message = (
+        f"{ticket.number} {WORDS[state]} its {target} target "
+        f"(due {ticket.due:%Y-%m-%d %H:%M} UTC): {ticket.title}"
+    )
     recipients = {u.id for u in User.select(User.id).where((User.role == "supervisor") & User.is_active)}
     if ticket.assignee_id:
         recipients.add(ticket.assignee_id)
     for user_id in sorted(recipients):
         notify(User.get_by_id(user_id), ticket, f"sla_{state}", message)
-    audit.record(system_actor(), "sla_alert", "ticket", ticket.id, message,
-                 {"sla_alert": [None, {"target": target, "state": state, "notified": len(recipients)}]})
+    audit.record(
+        system_actor(),
+        "sla_alert",
+        "ticket",
+        ticket.id,
+        message,
+        {"sla_alert": [None, {"target": target, "state": state, "notified": len(recipients)}]},
+    )
     return 1

@@ -20,15 +20,20 @@ from functools import reduce
 from peewee import SQL, Case, NodeList, fn
 
 from itsm_tui.core import clock
+from itsm_tui.core.errors import ValidationError
+from itsm_tui.core.people.permissions import allowed, require
+from itsm_tui.core.store.db import database, is_mysql
+from itsm_tui.core.store.models import OPEN_STATUSES, PRIORITY_NAMES, STATUSES, Category, Ticket, User
 from itsm_tui.core.text import strip_controls
 from itsm_tui.core.tickets import queue, sla
-from itsm_tui.core.store.db import database, is_mysql
-from itsm_tui.core.errors import ValidationError
-from itsm_tui.core.store.models import OPEN_STATUSES, PRIORITY_NAMES, STATUSES, Category, Ticket, User
-from itsm_tui.core.people.permissions import allowed, require
 
-PERIODS = {"today": "Today", "7d": "Last 7 days", "30d": "Last 30 days", "quarter": "This quarter",
-           "all": "All time"}
+PERIODS = {
+    "today": "Today",
+    "7d": "Last 7 days",
+    "30d": "Last 30 days",
+    "quarter": "This quarter",
+    "all": "All time",
+}
 DONE = ("resolved", "closed")
 OUTCOMES = ("met", "breached", "unknown")
 # The trend's bucket follows the period's length: days up to this many days, weeks up to
@@ -37,15 +42,23 @@ DAYS_UP_TO, WEEKS_UP_TO = 45, 400
 AGE_BUCKETS = ("<1d", "1-3d", "3-7d", ">7d")
 AGE_LIMITS = (timedelta(days=1), timedelta(days=3), timedelta(days=7))
 # The queue filter that lists exactly the tickets behind each count (drill-down).
-AGE_FILTERS = {"<1d": "status:open age:<1d", "1-3d": "status:open age:1d..3d",
-               "3-7d": "status:open age:3d..7d", ">7d": "status:open age:>7d"}
+AGE_FILTERS = {
+    "<1d": "status:open age:<1d",
+    "1-3d": "status:open age:1d..3d",
+    "3-7d": "status:open age:3d..7d",
+    ">7d": "status:open age:>7d",
+}
 SLA_FILTERS = {state: f"sla:{state}" for state in sla.STATES}
 DAYS = 30
 _CUSTOM_RE = re.compile(r"^([0-9]{4}-[0-9]{2}-[0-9]{2})\.\.([0-9]{4}-[0-9]{2}-[0-9]{2})$")
 
 
-def period_range(period: str, now: datetime, cal: sla.Calendar,
-                 extent: tuple[datetime | None, datetime | None] = (None, None)) -> tuple[str, datetime, datetime]:
+def period_range(
+    period: str,
+    now: datetime,
+    cal: sla.Calendar,
+    extent: tuple[datetime | None, datetime | None] = (None, None),
+) -> tuple[str, datetime, datetime]:
     """(label, start, end) in UTC for today, 7d, 30d, quarter (to date), all or ``FROM..TO``
     (whole local days, both included). ``all`` runs over the whole local days from ``extent``'s
     first moment to its last (the tickets' first and latest times; today without tickets)."""
@@ -71,8 +84,11 @@ def period_range(period: str, now: datetime, cal: sla.Calendar,
     except ValueError:
         first = last = None
     if first is None or last is None or first > last:
-        raise ValidationError(f"unknown period {period!r}: use today, 7d, 30d, quarter, all or FROM..TO "
-                              "(e.g. 2026-01-01..2026-03-31)", "period")
+        raise ValidationError(
+            f"unknown period {period!r}: use today, 7d, 30d, quarter, all or FROM..TO "
+            "(e.g. 2026-01-01..2026-03-31)",
+            "period",
+        )
     start = sla.to_utc(cal, datetime.combine(first, datetime.min.time()))
     end = sla.to_utc(cal, datetime.combine(last + timedelta(days=1), datetime.min.time()))
     return f"{first.isoformat()} to {last.isoformat()}", start, end
@@ -84,43 +100,44 @@ def scope_of(actor: User) -> User | None:
     return None if allowed(actor.role, "analytics.view") else actor
 
 
-def figures(actor: User, period: str = "30d", now: datetime | None = None,
-            filter_text: str | None = None) -> dict:
+def figures(
+    actor: User, period: str = "30d", now: datetime | None = None, filter_text: str | None = None
+) -> dict:
     """Every figure of the analytics screen as one JSON-ready dict::
 
-        generated_at  ISO time (UTC);  calendar  the SLA calendar in words
-        scope         {"kind": "desk"} or {"kind": "agent", "user": username}
-        filter        the queue filter the figures are narrowed to, or None
-        period        {"name", "label", "from", "to"} (ISO, UTC; 'to' excluded)
-        totals        {"status": {status: n} (all tickets), "priority": {"Critical": n, ...},
-                       "category": {name: n}} (the last two: open tickets)
-        period_counts {"opened": n, "resolved": n} in the period
-        open_age      {"<1d": n, "1-3d": n, "3-7d": n, ">7d": n} open tickets by age
-        sla           {"on_track": n, "at_risk": n, "breached": n, "response": {3 states},
-                       "resolution": {3 states}} open tickets now (a target counts while pending)
-        compliance    {"response": {"met", "breached", "percent"}, "resolution": {...}}: the
-                       frozen outcomes of tickets resolved in the period (percent None: none)
-        history       what happened in the period, closed history included:
-                       {"opened" | "resolved" | "closed": {"total": n, "priority": {name: n},
-                        "category": {name: n}, "status": {status now: n},
-                        "assignee": {username or "(unassigned)": n}},
-                        "time_to_resolve": {"count", "median_hours", "p90_hours", "mean_hours",
-                        "left_out"}: tickets resolved in the period, creation to resolution;
-                        left_out: finished in the period (closed_at) with no resolve time,
-                        "reopened": n of the tickets opened in the period,
-                        "sla_outcome": {"met", "breached", "unknown"}: the resolution outcome
-                        of the tickets finished in the period (resolved, else closed, in it)}
-        trend         {"bucket": "day" | "week" | "month", "rows": [{"start": ISO local date,
-                       "opened", "resolved", "closed", "backlog"}]}: the period in buckets that
-                       follow its length; backlog = created by the bucket's end and not finished
-                       by then (a finished ticket with no finish time is left out)
-        workload      [{"agent", "name", "open", "in_progress", "resolved", "median_hours"}]:
-                       resolved and the median time to resolve (hours) in the period
-        daily         30 x {"day": ISO date, "opened", "resolved", "backlog"} up to today;
-                       backlog = created by the end of that day and not resolved by then
-        filters       {"sla": {state: query}, "age": {bucket: query}, "outcome": {outcome:
-                       query}, "reopened": query}: the queue filters that list exactly the
-                       tickets behind each count (the outcome ones over all of time)
+    generated_at  ISO time (UTC);  calendar  the SLA calendar in words
+    scope         {"kind": "desk"} or {"kind": "agent", "user": username}
+    filter        the queue filter the figures are narrowed to, or None
+    period        {"name", "label", "from", "to"} (ISO, UTC; 'to' excluded)
+    totals        {"status": {status: n} (all tickets), "priority": {"Critical": n, ...},
+                   "category": {name: n}} (the last two: open tickets)
+    period_counts {"opened": n, "resolved": n} in the period
+    open_age      {"<1d": n, "1-3d": n, "3-7d": n, ">7d": n} open tickets by age
+    sla           {"on_track": n, "at_risk": n, "breached": n, "response": {3 states},
+                   "resolution": {3 states}} open tickets now (a target counts while pending)
+    compliance    {"response": {"met", "breached", "percent"}, "resolution": {...}}: the
+                   frozen outcomes of tickets resolved in the period (percent None: none)
+    history       what happened in the period, closed history included:
+                   {"opened" | "resolved" | "closed": {"total": n, "priority": {name: n},
+                    "category": {name: n}, "status": {status now: n},
+                    "assignee": {username or "(unassigned)": n}},
+                    "time_to_resolve": {"count", "median_hours", "p90_hours", "mean_hours",
+                    "left_out"}: tickets resolved in the period, creation to resolution;
+                    left_out: finished in the period (closed_at) with no resolve time,
+                    "reopened": n of the tickets opened in the period,
+                    "sla_outcome": {"met", "breached", "unknown"}: the resolution outcome
+                    of the tickets finished in the period (resolved, else closed, in it)}
+    trend         {"bucket": "day" | "week" | "month", "rows": [{"start": ISO local date,
+                   "opened", "resolved", "closed", "backlog"}]}: the period in buckets that
+                   follow its length; backlog = created by the bucket's end and not finished
+                   by then (a finished ticket with no finish time is left out)
+    workload      [{"agent", "name", "open", "in_progress", "resolved", "median_hours"}]:
+                   resolved and the median time to resolve (hours) in the period
+    daily         30 x {"day": ISO date, "opened", "resolved", "backlog"} up to today;
+                   backlog = created by the end of that day and not resolved by then
+    filters       {"sla": {state: query}, "age": {bucket: query}, "outcome": {outcome:
+                   query}, "reopened": query}: the queue filters that list exactly the
+                   tickets behind each count (the outcome ones over all of time)
     """
     scope = scope_of(actor)
     now = now or clock.now()
@@ -140,8 +157,12 @@ def figures(actor: User, period: str = "30d", now: datetime | None = None,
         "calendar": cal.describe(),
         "scope": {"kind": "agent", "user": scope.username} if scope else {"kind": "desk"},
         "filter": text,
-        "period": {"name": (period or "30d").strip().lower(), "label": label,
-                   "from": start.isoformat(), "to": end.isoformat()},
+        "period": {
+            "name": (period or "30d").strip().lower(),
+            "label": label,
+            "from": start.isoformat(),
+            "to": end.isoformat(),
+        },
         "totals": _totals(mine, groups),
         "period_counts": _period_counts(mine, start, end),
         **_open_figures(groups),
@@ -150,10 +171,12 @@ def figures(actor: User, period: str = "30d", now: datetime | None = None,
         "trend": _trend(mine, start, end, cal),
         "workload": _workload(scope, groups, start, end, mine),
         "daily": _daily(mine, now, cal),
-        "filters": {"sla": {s: q + narrowed for s, q in SLA_FILTERS.items()},
-                    "age": {b: q + narrowed for b, q in AGE_FILTERS.items()},
-                    "outcome": {o: f"sla_outcome:{o}{narrowed}" for o in OUTCOMES},
-                    "reopened": f"reopened:yes{narrowed}"},
+        "filters": {
+            "sla": {s: q + narrowed for s, q in SLA_FILTERS.items()},
+            "age": {b: q + narrowed for b, q in AGE_FILTERS.items()},
+            "outcome": {o: f"sla_outcome:{o}{narrowed}" for o in OUTCOMES},
+            "reopened": f"reopened:yes{narrowed}",
+        },
     }
 
 
@@ -164,9 +187,19 @@ def _all(*clauses):
 
 def _extent(mine) -> tuple[datetime | None, datetime | None]:
     """The first creation and the latest creation, resolution or close time in scope."""
-    first, *latest = _where(Ticket.select(
-        fn.MIN(Ticket.created_at), fn.MAX(Ticket.created_at), fn.MAX(Ticket.resolved_at),
-        fn.MAX(Ticket.closed_at)), mine).tuples().get()
+    first, *latest = (
+        _where(
+            Ticket.select(
+                fn.MIN(Ticket.created_at),
+                fn.MAX(Ticket.created_at),
+                fn.MAX(Ticket.resolved_at),
+                fn.MAX(Ticket.closed_at),
+            ),
+            mine,
+        )
+        .tuples()
+        .get()
+    )
     moments = [moment for m in latest if (moment := _moment(m)) is not None]
     return _moment(first), max(moments) if moments else None
 
@@ -193,11 +226,18 @@ def _finished_in(start: datetime, end: datetime, at_update: bool = True) -> list
     """``COALESCE(resolved_at, closed_at[, updated_at])`` in [start, end) as disjoint clauses,
     each a range of one index (the resolve-time index, the close-time one, status and update
     time): a COALESCE itself is served by none, so the engines scanned every ticket."""
-    pieces = [(Ticket.resolved_at >= start) & (Ticket.resolved_at < end),
-              NOT_RESOLVED & (Ticket.closed_at >= start) & (Ticket.closed_at < end)]
+    pieces = [
+        (Ticket.resolved_at >= start) & (Ticket.resolved_at < end),
+        NOT_RESOLVED & (Ticket.closed_at >= start) & (Ticket.closed_at < end),
+    ]
     if at_update:
-        pieces.append(Ticket.status.in_(DONE) & Ticket.resolved_at.is_null() & Ticket.closed_at.is_null()
-                      & (Ticket.updated_at >= start) & (Ticket.updated_at < end))
+        pieces.append(
+            Ticket.status.in_(DONE)
+            & Ticket.resolved_at.is_null()
+            & Ticket.closed_at.is_null()
+            & (Ticket.updated_at >= start)
+            & (Ticket.updated_at < end)
+        )
     return pieces
 
 
@@ -212,21 +252,33 @@ def _open_groups(mine, now: datetime) -> list[dict]:
     one, three, seven = (now - limit for limit in AGE_LIMITS)
     created = Ticket.created_at
     age = Case(None, [(created > one, 0), (created > three, 1), (created > seven, 2)], 3)
-    columns = (age.alias("age"), sla.level("response", now).alias("response"),
-               sla.level("resolution", now).alias("resolution"), Ticket.priority.alias("priority"),
-               Ticket.category.alias("category"), Ticket.assignee.alias("assignee"),
-               Ticket.status.alias("status"), fn.COUNT(Ticket.id).alias("n"))
+    columns = (
+        age.alias("age"),
+        sla.level("response", now).alias("response"),
+        sla.level("resolution", now).alias("resolution"),
+        Ticket.priority.alias("priority"),
+        Ticket.category.alias("category"),
+        Ticket.assignee.alias("assignee"),
+        Ticket.status.alias("status"),
+        fn.COUNT(Ticket.id).alias("n"),
+    )
     names = ("age", "response", "resolution", "priority", "category", "assignee", "status")
     query = _where(Ticket.select(*columns), Ticket.status.in_(OPEN_STATUSES), mine).group_by(
-        *(SQL(name) for name in names))
+        *(SQL(name) for name in names)
+    )
     return list(query.dicts())
 
 
 def _totals(mine, groups: list[dict]) -> dict:
     # Open statuses from the groups; the others by range counts on the status index, which
     # beat a GROUP BY over every ticket.
-    status = Counter({s: _where(Ticket.select(), Ticket.status == s, mine).count()
-                      for s in STATUSES if s not in OPEN_STATUSES})
+    status = Counter(
+        {
+            s: _where(Ticket.select(), Ticket.status == s, mine).count()
+            for s in STATUSES
+            if s not in OPEN_STATUSES
+        }
+    )
     priority: Counter[int] = Counter()
     category: Counter[int] = Counter()
     for g in groups:
@@ -237,7 +289,9 @@ def _totals(mine, groups: list[dict]) -> dict:
     return {
         "status": {s: status.get(s, 0) for s in STATUSES},
         "priority": {name: priority.get(p, 0) for p, name in PRIORITY_NAMES.items()},
-        "category": {names[c]: n for c, n in sorted(category.items(), key=lambda item: (-item[1], names[item[0]]))},
+        "category": {
+            names[c]: n for c, n in sorted(category.items(), key=lambda item: (-item[1], names[item[0]]))
+        },
     }
 
 
@@ -265,17 +319,29 @@ def _open_figures(groups: list[dict]) -> dict:
 
 def _compliance(mine, start: datetime, end: datetime) -> dict:
     in_period = (Ticket.resolved_at >= start, Ticket.resolved_at < end, mine)
-    row = _where(Ticket.select(
-        _count_if(Ticket.response_met == True), _count_if(Ticket.response_met == False),  # noqa: E712
-        _count_if(Ticket.resolution_met == True), _count_if(Ticket.resolution_met == False),  # noqa: E712
-    ), *in_period).tuples().get()
+    row = (
+        _where(
+            Ticket.select(
+                _count_if(Ticket.response_met == True),
+                _count_if(Ticket.response_met == False),  # noqa: E712
+                _count_if(Ticket.resolution_met == True),
+                _count_if(Ticket.resolution_met == False),  # noqa: E712
+            ),
+            *in_period,
+        )
+        .tuples()
+        .get()
+    )
     met_r, missed_r, met_s, missed_s = (int(v or 0) for v in row)
     return {"response": _share(met_r, missed_r), "resolution": _share(met_s, missed_s)}
 
 
 def _share(met: int, missed: int) -> dict:
-    return {"met": met, "breached": missed,
-            "percent": round(100 * met / (met + missed), 1) if met + missed else None}
+    return {
+        "met": met,
+        "breached": missed,
+        "percent": round(100 * met / (met + missed), 1) if met + missed else None,
+    }
 
 
 def _workload(scope: User | None, groups: list[dict], start: datetime, end: datetime, mine) -> list[dict]:
@@ -292,15 +358,25 @@ def _workload(scope: User | None, groups: list[dict], start: datetime, end: date
         people = [scope]
     else:
         ids = set(now_counts) | set(resolved)
-        people = list(User.select().where(
-            User.id.in_(list(ids)) | (User.role.in_(("agent", "supervisor")) & User.is_active)))
+        people = list(
+            User.select().where(
+                User.id.in_(list(ids)) | (User.role.in_(("agent", "supervisor")) & User.is_active)
+            )
+        )
     rows = []
     for person in people:
         open_, in_progress = now_counts.get(person.id, (0, 0))
         count, median = resolved.get(person.id, (0, None))
-        rows.append({"agent": person.username, "name": person.full_name, "open": int(open_),
-                     "in_progress": int(in_progress), "resolved": int(count),
-                     "median_hours": None if median is None else round(median / 3600, 2)})
+        rows.append(
+            {
+                "agent": person.username,
+                "name": person.full_name,
+                "open": int(open_),
+                "in_progress": int(in_progress),
+                "resolved": int(count),
+                "median_hours": None if median is None else round(median / 3600, 2),
+            }
+        )
     rows.sort(key=lambda r: (-r["open"], -r["resolved"], r["agent"]))
     return rows
 
@@ -312,8 +388,12 @@ def _durations(mine, start: datetime, end: datetime) -> tuple[str, list]:
         seconds = "TIMESTAMPDIFF(SECOND, created_at, resolved_at)"
     else:
         seconds = "(julianday(resolved_at) - julianday(created_at)) * 86400.0"
-    query = _where(Ticket.select(Ticket.assignee.alias("assignee_id"), SQL(seconds).alias("d")),
-                   Ticket.resolved_at >= start, Ticket.resolved_at < end, mine)
+    query = _where(
+        Ticket.select(Ticket.assignee.alias("assignee_id"), SQL(seconds).alias("d")),
+        Ticket.resolved_at >= start,
+        Ticket.resolved_at < end,
+        mine,
+    )
     return query.sql()
 
 
@@ -345,22 +425,32 @@ def _time_to_resolve(mine, start: datetime, end: datetime) -> dict:
         f" FROM ({inner}) durations) ranked"
     )
     n, median, p90, mean = database.execute_sql(sql, params).fetchone()
-    left_out = sum(_where(Ticket.select(), Ticket.status.in_(DONE), piece, mine).count()
-                   for piece in _finished_in(start, end)[1:])  # resolved_at is null in these
+    left_out = sum(
+        _where(Ticket.select(), Ticket.status.in_(DONE), piece, mine).count()
+        for piece in _finished_in(start, end)[1:]
+    )  # resolved_at is null in these
 
     def hours(seconds):
         return None if seconds is None else round(float(seconds) / 3600, 2)
 
-    return {"count": int(n or 0), "median_hours": hours(median), "p90_hours": hours(p90),
-            "mean_hours": hours(mean), "left_out": left_out}
+    return {
+        "count": int(n or 0),
+        "median_hours": hours(median),
+        "p90_hours": hours(p90),
+        "mean_hours": hours(mean),
+        "left_out": left_out,
+    }
 
 
 def _breakdown(mine, column, start: datetime, end: datetime, names: dict) -> dict:
     """The tickets whose ``column`` falls in the period, by priority, category, status now and
     assignee, from one grouped query."""
-    query = _where(Ticket.select(Ticket.priority, Ticket.category, Ticket.status, Ticket.assignee,
-                                 fn.COUNT(Ticket.id)), column >= start, column < end, mine).group_by(
-        Ticket.priority, Ticket.category, Ticket.status, Ticket.assignee)
+    query = _where(
+        Ticket.select(Ticket.priority, Ticket.category, Ticket.status, Ticket.assignee, fn.COUNT(Ticket.id)),
+        column >= start,
+        column < end,
+        mine,
+    ).group_by(Ticket.priority, Ticket.category, Ticket.status, Ticket.assignee)
     by: dict[str, Counter] = {key: Counter() for key in ("priority", "category", "status", "assignee")}
     for priority, category, status, assignee, n in query.tuples():
         by["priority"][priority] += n
@@ -373,7 +463,9 @@ def _breakdown(mine, column, start: datetime, end: datetime, names: dict) -> dic
         people.update(User.select(User.id, User.username).where(User.id.in_(missing)).tuples())
 
     def ranked(counter: Counter, label) -> dict:
-        return {label(k): n for k, n in sorted(counter.items(), key=lambda item: (-item[1], str(label(item[0]))))}
+        return {
+            label(k): n for k, n in sorted(counter.items(), key=lambda item: (-item[1], str(label(item[0]))))
+        }
 
     return {
         "total": sum(by["status"].values()),
@@ -388,19 +480,32 @@ def _history(mine, start: datetime, end: datetime) -> dict:
     names = {"categories": dict(Category.select(Category.id, Category.name).tuples()), "people": {}}
     outcomes: Counter[str] = Counter()
     for piece in _finished_in(start, end):
-        outcomes.update(dict(_where(Ticket.select(Ticket.resolution_met, fn.COUNT(Ticket.id)),
-                                    Ticket.status.in_(DONE), piece, mine)
-                             .group_by(Ticket.resolution_met).tuples()))
-    reopened = _where(Ticket.select(), Ticket.created_at >= start, Ticket.created_at < end,
-                      Ticket.reopen_count > 0, mine).count()
+        outcomes.update(
+            dict(
+                _where(
+                    Ticket.select(Ticket.resolution_met, fn.COUNT(Ticket.id)),
+                    Ticket.status.in_(DONE),
+                    piece,
+                    mine,
+                )
+                .group_by(Ticket.resolution_met)
+                .tuples()
+            )
+        )
+    reopened = _where(
+        Ticket.select(), Ticket.created_at >= start, Ticket.created_at < end, Ticket.reopen_count > 0, mine
+    ).count()
     return {
         "opened": _breakdown(mine, Ticket.created_at, start, end, names),
         "resolved": _breakdown(mine, Ticket.resolved_at, start, end, names),
         "closed": _breakdown(mine, Ticket.closed_at, start, end, names),
         "time_to_resolve": _time_to_resolve(mine, start, end),
         "reopened": reopened,
-        "sla_outcome": {"met": _outcome(outcomes, True), "breached": _outcome(outcomes, False),
-                        "unknown": _outcome(outcomes, None)},
+        "sla_outcome": {
+            "met": _outcome(outcomes, True),
+            "breached": _outcome(outcomes, False),
+            "unknown": _outcome(outcomes, None),
+        },
     }
 
 
@@ -449,18 +554,28 @@ def _trend(mine, start: datetime, end: datetime, cal: sla.Calendar) -> dict:
     closed = _per_day(Ticket.closed_at, bounds, mine)
     closed_unresolved = _per_day(Ticket.closed_at, bounds, _all(mine, NOT_RESOLVED))
     lost = _per_day(Ticket.created_at, bounds, _all(mine, timeless))
-    finished_since = (_where(Ticket.select(), Ticket.resolved_at >= start, mine).count()
-                      + _where(Ticket.select(), NOT_RESOLVED, Ticket.closed_at >= start,
-                               mine).count())
-    before = (_where(Ticket.select(), unfinished, Ticket.status.in_(OPEN_STATUSES), mine).count()
-              - _where(Ticket.select(), Ticket.created_at >= start, mine).count()
-              + finished_since
-              + _where(Ticket.select(), Ticket.created_at >= start, timeless, mine).count())
+    finished_since = (
+        _where(Ticket.select(), Ticket.resolved_at >= start, mine).count()
+        + _where(Ticket.select(), NOT_RESOLVED, Ticket.closed_at >= start, mine).count()
+    )
+    before = (
+        _where(Ticket.select(), unfinished, Ticket.status.in_(OPEN_STATUSES), mine).count()
+        - _where(Ticket.select(), Ticket.created_at >= start, mine).count()
+        + finished_since
+        + _where(Ticket.select(), Ticket.created_at >= start, timeless, mine).count()
+    )
     rows, backlog = [], before
     for k in range(len(bounds) - 1):
         backlog += opened[k] - resolved[k] - closed_unresolved[k] - lost[k]
-        rows.append({"start": sla.to_local(cal, bounds[k]).date().isoformat(), "opened": opened[k],
-                     "resolved": resolved[k], "closed": closed[k], "backlog": backlog})
+        rows.append(
+            {
+                "start": sla.to_local(cal, bounds[k]).date().isoformat(),
+                "opened": opened[k],
+                "resolved": resolved[k],
+                "closed": closed[k],
+                "backlog": backlog,
+            }
+        )
     return {"bucket": bucket, "rows": rows}
 
 
@@ -468,15 +583,21 @@ def day_bounds(now: datetime, cal: sla.Calendar, days: int = DAYS) -> list[datet
     """UTC moments of the local midnights that bound the last ``days`` days (today included)."""
     local = sla.to_local(cal, now)
     first = date(local.year, local.month, local.day) - timedelta(days=days - 1)
-    return [sla.to_utc(cal, datetime.combine(first + timedelta(days=k), datetime.min.time()))
-            for k in range(days + 1)]
+    return [
+        sla.to_utc(cal, datetime.combine(first + timedelta(days=k), datetime.min.time()))
+        for k in range(days + 1)
+    ]
 
 
 def _per_day(column, bounds: list[datetime], mine) -> list[int]:
     inner = bounds[1:-1]  # a single bucket (a period under a day) has none: no CASE at all
     bucket = Case(None, [(column < b, k) for k, b in enumerate(inner)], len(inner)) if inner else SQL("0")
-    query = _where(Ticket.select(bucket.alias("bucket"), fn.COUNT(Ticket.id)),
-                   column >= bounds[0], column < bounds[-1], mine).group_by(SQL("bucket"))
+    query = _where(
+        Ticket.select(bucket.alias("bucket"), fn.COUNT(Ticket.id)),
+        column >= bounds[0],
+        column < bounds[-1],
+        mine,
+    ).group_by(SQL("bucket"))
     counts = dict(query.tuples())
     return [int(counts.get(k, 0)) for k in range(len(bounds) - 1)]
 
@@ -495,17 +616,22 @@ def _daily(mine, now: datetime, cal: sla.Calendar) -> list[dict]:
     for k in range(DAYS):
         backlog += opened[k] - resolved[k]
         day = sla.to_local(cal, bounds[k]).date()
-        rows.append({"day": day.isoformat(), "opened": opened[k], "resolved": resolved[k], "backlog": backlog})
+        rows.append(
+            {"day": day.isoformat(), "opened": opened[k], "resolved": resolved[k], "backlog": backlog}
+        )
     return rows
 
 
 # ---------------------------------------------------------------- plain text (the CLI)
 
+
 def as_text(f: dict) -> str:
     """The figures as a plain-text report (names from the database are printed literally)."""
     who = f"agent {f['scope']['user']}" if f["scope"]["kind"] == "agent" else "the whole desk"
-    lines = [f"Analytics for {who}: {f['period']['label']} ({f['period']['from']} to {f['period']['to']} UTC)",
-             f"Calendar: {f['calendar']}"]
+    lines = [
+        f"Analytics for {who}: {f['period']['label']} ({f['period']['from']} to {f['period']['to']} UTC)",
+        f"Calendar: {f['calendar']}",
+    ]
     if f.get("filter"):
         lines.append(f"Filter: {strip_controls(f['filter'])}")
     lines.append("")
@@ -522,7 +648,9 @@ def as_text(f: dict) -> str:
     for target in sla.TARGETS:
         c = f["compliance"][target]
         percent = "—" if c["percent"] is None else f"{c['percent']}%"
-        lines.append(f"{target.capitalize() + ' compliance':<22}{percent} ({c['met']} met, {c['breached']} breached)")
+        lines.append(
+            f"{target.capitalize() + ' compliance':<22}{percent} ({c['met']} met, {c['breached']} breached)"
+        )
     h = f["history"]
     lines += ["", "In the period (status: now)"]
     for kind in ("opened", "resolved", "closed"):
@@ -538,18 +666,24 @@ def as_text(f: dict) -> str:
     def hours(value) -> str:
         return "—" if value is None else f"{value:.1f} h"
 
-    lines.append(f"{'Time to resolve':<22}median {hours(t['median_hours'])}  p90 {hours(t['p90_hours'])}  "
-                 f"mean {hours(t['mean_hours'])}  over {t['count']} tickets ({t['left_out']} with no "
-                 "resolve time left out)")
+    lines.append(
+        f"{'Time to resolve':<22}median {hours(t['median_hours'])}  p90 {hours(t['p90_hours'])}  "
+        f"mean {hours(t['mean_hours'])}  over {t['count']} tickets ({t['left_out']} with no "
+        "resolve time left out)"
+    )
     lines.append(f"{'Reopened':<22}{h['reopened']} of the tickets opened in the period")
     pairs("SLA outcome", h["sla_outcome"])
     trend = f["trend"]
     lines += ["", f"{trend['bucket'] + ' from':<12}{'opened':>8}{'resolved':>10}{'closed':>8}{'backlog':>9}"]
     for row in trend["rows"]:
-        lines.append(f"{row['start']:<12}{row['opened']:>8}{row['resolved']:>10}{row['closed']:>8}{row['backlog']:>9}")
+        lines.append(
+            f"{row['start']:<12}{row['opened']:>8}{row['resolved']:>10}{row['closed']:>8}{row['backlog']:>9}"
+        )
     lines += ["", f"{'agent':<20}{'open':>6}{'in progress':>13}{'resolved':>10}{'median h':>10}"]
     for row in f["workload"]:
         median = "—" if row["median_hours"] is None else f"{row['median_hours']:.1f}"
-        lines.append(f"{strip_controls(row['agent'])[:19]:<20}{row['open']:>6}{row['in_progress']:>13}"
-                     f"{row['resolved']:>10}{median:>10}")
+        lines.append(
+            f"{strip_controls(row['agent'])[:19]:<20}{row['open']:>6}{row['in_progress']:>13}"
+            f"{row['resolved']:>10}{median:>10}"
+        )
     return "\n".join(lines) + "\n"

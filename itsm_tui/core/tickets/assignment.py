@@ -9,14 +9,13 @@ from __future__ import annotations
 
 from peewee import fn
 
-from itsm_tui.core.store import audit
-from itsm_tui.core.store import records
-from itsm_tui.core.store.db import transactional
 from itsm_tui.core.errors import PermissionDenied, ValidationError
-from itsm_tui.core.store.models import AUTO_ASSIGN_MODES, OPEN_STATUSES, Category, CategoryAgent, Ticket, User
 from itsm_tui.core.people.permissions import STAFF, allowed, require
-from itsm_tui.core.settings import get_setting, put_setting
 from itsm_tui.core.people.users import staff_member
+from itsm_tui.core.settings import get_setting, put_setting
+from itsm_tui.core.store import audit, records
+from itsm_tui.core.store.db import transactional
+from itsm_tui.core.store.models import AUTO_ASSIGN_MODES, OPEN_STATUSES, Category, CategoryAgent, Ticket, User
 from itsm_tui.core.tickets import categories
 
 ENABLED_KEY = "assignment.enabled"
@@ -31,8 +30,14 @@ def set_enabled(actor: User, on: bool) -> None:
     _require(actor, "settings.manage", "turn automatic assignment on or off")
     before = enabled()
     put_setting(ENABLED_KEY, bool(on))
-    audit.record(actor, "update", "setting", None,
-                 f"automatic assignment {'on' if on else 'off'}", {ENABLED_KEY: [before, bool(on)]})
+    audit.record(
+        actor,
+        "update",
+        "setting",
+        None,
+        f"automatic assignment {'on' if on else 'off'}",
+        {ENABLED_KEY: [before, bool(on)]},
+    )
 
 
 @transactional
@@ -49,8 +54,12 @@ def configure(actor: User, category: str, mode: str | None, agents: list[str] | 
         Category.update(auto_assign=mode).where(Category.id == row.id).execute()
     if agents is not None:
         people = [staff_member(name) for name in dict.fromkeys(agents)]
-        before = sorted(a.agent.username for a in CategoryAgent.select(CategoryAgent, User).join(User)
-                        .where(CategoryAgent.category == row.id))
+        before = sorted(
+            a.agent.username
+            for a in CategoryAgent.select(CategoryAgent, User)
+            .join(User)
+            .where(CategoryAgent.category == row.id)
+        )
         CategoryAgent.delete().where(CategoryAgent.category == row.id).execute()
         for person in people:
             CategoryAgent.create(category=row.id, agent=person.id)
@@ -70,8 +79,15 @@ def set_away(actor: User, username: str, away: bool) -> User:
         _require(actor, "ticket.assign_self", "mark themselves away")
     else:
         _require(actor, "ticket.assign_other", "mark another person away")
-    return records.update(actor, person, person.version, {"is_away": bool(away)}, "user", person.username,
-                          summary=f"{person.username} {'away' if away else 'back'}")
+    return records.update(
+        actor,
+        person,
+        person.version,
+        {"is_away": bool(away)},
+        "user",
+        person.username,
+        summary=f"{person.username} {'away' if away else 'back'}",
+    )
 
 
 def pick(category: Category) -> User | None:
@@ -81,18 +97,27 @@ def pick(category: Category) -> User | None:
     if category.auto_assign is None or not enabled():
         return None
     candidates = list(
-        User.select().join(CategoryAgent, on=(CategoryAgent.agent == User.id))
-        .where((CategoryAgent.category == category.id) & User.is_active & ~User.is_away
-               & User.role.in_(sorted(STAFF)))
-        .order_by(User.id))
+        User.select()
+        .join(CategoryAgent, on=(CategoryAgent.agent == User.id))
+        .where(
+            (CategoryAgent.category == category.id)
+            & User.is_active
+            & ~User.is_away
+            & User.role.in_(sorted(STAFF))
+        )
+        .order_by(User.id)
+    )
     if not candidates:
         return None
     last = category.last_assignee_id or 0
     after = [c for c in candidates if c.id > last] + [c for c in candidates if c.id <= last]  # rotation order
     if category.auto_assign == "least_loaded":
-        loads = dict(Ticket.select(Ticket.assignee, fn.COUNT(Ticket.id))
-                     .where(Ticket.assignee.in_([c.id for c in candidates]), Ticket.status.in_(OPEN_STATUSES))
-                     .group_by(Ticket.assignee).tuples())
+        loads = dict(
+            Ticket.select(Ticket.assignee, fn.COUNT(Ticket.id))
+            .where(Ticket.assignee.in_([c.id for c in candidates]), Ticket.status.in_(OPEN_STATUSES))
+            .group_by(Ticket.assignee)
+            .tuples()
+        )
         chosen = min(after, key=lambda c: loads.get(c.id, 0))  # ties: the next in rotation
     else:
         chosen = after[0]
@@ -118,8 +143,14 @@ def describe(actor: User) -> list[str]:
     _require(actor, "user.view", "see automatic assignment: it names agents and who is away")
     lines = [f"automatic assignment is {'on' if enabled() else 'off'} for the desk"]
     for row in Category.select().order_by(Category.name):
-        names = [a.agent.username + (" (away)" if a.agent.is_away else "")
-                 for a in CategoryAgent.select(CategoryAgent, User).join(User)
-                 .where(CategoryAgent.category == row.id).order_by(User.username)]
-        lines.append(f"{row.name}: {row.auto_assign or 'off'}" + (f" among {', '.join(names)}" if names else ""))
+        names = [
+            a.agent.username + (" (away)" if a.agent.is_away else "")
+            for a in CategoryAgent.select(CategoryAgent, User)
+            .join(User)
+            .where(CategoryAgent.category == row.id)
+            .order_by(User.username)
+        ]
+        lines.append(
+            f"{row.name}: {row.auto_assign or 'off'}" + (f" among {', '.join(names)}" if names else "")
+        )
     return lines

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from peewee import fn
 
+from itsm_tui.core.errors import ValidationError
+from itsm_tui.core.people.permissions import require
 from itsm_tui.core.store import records
 from itsm_tui.core.store.db import transactional
-from itsm_tui.core.errors import ValidationError
 from itsm_tui.core.store.models import Category, User
-from itsm_tui.core.people.permissions import require
 from itsm_tui.core.text import clean
 
 
@@ -29,8 +29,6 @@ def find(value) -> Category:
         names = ", ".join(c.name for c in Category.select().where(Category.is_active).order_by(Category.name))
         raise ValidationError(f"unknown category {name!r}: choose one of {names}", "category")
     return category
-
-
 
 
 @transactional

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta
 
 from itsm_tui.core.errors import QueryError
 from itsm_tui.core.store.models import OPEN_STATUSES, PRIORITY_NAMES, STATUSES
@@ -74,8 +74,19 @@ class Query:
 # --- keys and their values ------------------------------------------------------------
 
 _KEYS = (
-    "status", "priority", "category", "department", "asset",
-    "assignee", "requester", "created", "updated", "age", "sla", "sla_outcome", "reopened",
+    "status",
+    "priority",
+    "category",
+    "department",
+    "asset",
+    "assignee",
+    "requester",
+    "created",
+    "updated",
+    "age",
+    "sla",
+    "sla_outcome",
+    "reopened",
     "source",
 )
 _ALIASES = {key: key for key in _KEYS} | {
@@ -118,6 +129,7 @@ def show(word: str) -> str:
 
 # --- tokenizer --------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class _Item:
     """A value as written: ``position`` is where it starts (its opening quote, if quoted),
@@ -137,7 +149,9 @@ class RawTerm:
 
 
 def tokenize(
-    text: str, aliases: Mapping[str, str] | None = None, keys: Sequence[str] | None = None,
+    text: str,
+    aliases: Mapping[str, str] | None = None,
+    keys: Sequence[str] | None = None,
     bare: re.Pattern | None = None,
 ) -> Iterator[RawTerm]:
     """Yield the terms one by one, so that the leftmost error is the one reported.
@@ -189,7 +203,7 @@ def _read_quoted(text: str, start: int) -> tuple[str, int]:
     i = start + 1
     while i < len(text):
         char = text[i]
-        if char == "\\" and text[i + 1:i + 2] in ('"', "\\"):
+        if char == "\\" and text[i + 1 : i + 2] in ('"', "\\"):
             chars.append(text[i + 1])
             i += 2
         elif char == '"':
@@ -222,7 +236,7 @@ def _read_list(text: str, i: int, key: str) -> tuple[tuple[_Item, ...], int]:
     n = len(text)
     while True:
         if i == n or text[i].isspace() or text[i] == ",":
-            if not items and text[i:i + 1] != ",":
+            if not items and text[i : i + 1] != ",":
                 raise QueryError(f"{key}: needs a value", i)
             raise QueryError(f"{key}: empty item in the list", i)
         if text[i] == '"':
@@ -246,6 +260,7 @@ def _read_list(text: str, i: int, key: str) -> tuple[tuple[_Item, ...], int]:
 
 
 # --- value parsers ----------------------------------------------------------------------
+
 
 def _status_word(item: _Item) -> str:
     """The status word (``open``, ``in_progress``...) ``item`` names, ignoring case, ``_``,
@@ -293,7 +308,7 @@ def _split_operator(item: _Item) -> tuple[str, str, int]:
     """Split ``>=3d`` into the operator, the rest, and the rest's offset."""
     for op in _OPERATORS:
         if item.text.startswith(op):
-            return op, item.text[len(op):], item.offset + len(op)
+            return op, item.text[len(op) :], item.offset + len(op)
     return "", item.text, item.offset
 
 
@@ -411,25 +426,28 @@ def parse(text: str, now: datetime | None = None) -> Query:
     Raises :class:`QueryError` for anything it cannot understand, and nothing else.
     """
     if now is None:
-        now = datetime.now(timezone.utc).replace(tzinfo=None, microsecond=0)
+        now = datetime.now(UTC).replace(tzinfo=None, microsecond=0)
     terms = []
     for raw in tokenize(text):
         pairs = _values(raw, now)
         labels: tuple[str, ...] = ()
         if raw.key == "status":
             labels = tuple(dict.fromkeys(_status_word(item) for item in raw.items))
-        terms.append(Term(
-            key=raw.key,
-            values=tuple(value for value, _ in pairs),
-            negate=raw.negate,
-            position=raw.position,
-            value_positions=tuple(position for _, position in pairs),
-            labels=labels,
-        ))
+        terms.append(
+            Term(
+                key=raw.key,
+                values=tuple(value for value, _ in pairs),
+                negate=raw.negate,
+                position=raw.position,
+                value_positions=tuple(position for _, position in pairs),
+                labels=labels,
+            )
+        )
     return Query(tuple(terms), text)
 
 
 # --- describe ---------------------------------------------------------------------------
+
 
 def _describe_term(term: Term) -> str:
     if term.key == "text":
@@ -446,8 +464,13 @@ def _describe_term(term: Term) -> str:
     elif term.key == "sla":
         words = [value.replace("_", " ") for value in term.values]
     elif term.key == "reopened":
-        phrase = "reopened" if term.values == ("yes",) else "never reopened" if term.values == ("no",) \
+        phrase = (
+            "reopened"
+            if term.values == ("yes",)
+            else "never reopened"
+            if term.values == ("no",)
             else "reopened or not"
+        )
         return f"not {phrase}" if term.negate else phrase
     else:
         words = [f'"{v}"' if any(c.isspace() or c == "," for c in v) else v for v in term.values]
@@ -505,6 +528,7 @@ def _format_duration(length: timedelta) -> str:
 
 # --- shared with the other filter languages (inventory lists, activity log) ----------------
 # They use the same syntax: their own keys, the same tokenizer, values, dates and messages.
+
 
 def squashed(word: str) -> str:
     """``word`` lower-cased without ``-``, ``_`` and spaces: 'In_Use' and 'in use' are alike."""

@@ -14,13 +14,24 @@ from functools import reduce
 from peewee import JOIN, Case, fn
 
 from itsm_tui.core import clock
-from itsm_tui.core.tickets import sla
-from itsm_tui.core.store.db import database, is_mysql
 from itsm_tui.core.errors import QueryError
-from itsm_tui.core.store.models import STATUSES, Category, Department, Peripheral, System, Ticket, User, ticket_number
 from itsm_tui.core.people.permissions import is_staff, require
+from itsm_tui.core.store.db import database, is_mysql
+from itsm_tui.core.store.models import (
+    STATUSES,
+    Category,
+    Department,
+    Peripheral,
+    System,
+    Ticket,
+    User,
+    ticket_number,
+)
+from itsm_tui.core.tickets import sla
 from itsm_tui.core.tickets.query import Query, Term, parse
-from itsm_tui.core.tickets.rules import OWN_NUMBER_RE  # our number as ticket_number writes it; INC0000045 is not ours
+from itsm_tui.core.tickets.rules import (
+    OWN_NUMBER_RE,
+)  # our number as ticket_number writes it; INC0000045 is not ours
 
 SORT_RE = re.compile(r"^(?P<sign>[-+])?(?P<key>[a-z_]+)(?::(?P<dir>asc|desc))?$")
 Requester = User.alias("requester")
@@ -40,9 +51,23 @@ SORTS = {
     "due": Ticket.resolution_due,
 }
 COLUMNS = (
-    "number", "priority", "status", "title", "requester", "assignee", "category",
-    "created_at", "updated_at", "response_due", "resolution_due", "first_response_at",
-    "resolved_at", "version", "response_risk_at", "resolution_risk_at", "sla_paused_at",
+    "number",
+    "priority",
+    "status",
+    "title",
+    "requester",
+    "assignee",
+    "category",
+    "created_at",
+    "updated_at",
+    "response_due",
+    "resolution_due",
+    "first_response_at",
+    "resolved_at",
+    "version",
+    "response_risk_at",
+    "resolution_risk_at",
+    "sla_paused_at",
     "source_number",
 )
 
@@ -53,7 +78,7 @@ class Sort:
     descending: bool = True
 
     @classmethod
-    def parse(cls, text: str | None) -> "Sort":
+    def parse(cls, text: str | None) -> Sort:
         """'updated' or '+updated', '-priority' (descending), 'priority:desc', 'priority:asc'."""
         if not text:
             return cls()
@@ -67,7 +92,8 @@ def parse_sort(text: str, keys) -> tuple[str, bool]:
     if not match or match["key"] not in keys or (match["sign"] and match["dir"]):
         raise QueryError(
             f"cannot sort by {text.strip()!r}: use one of {', '.join(keys)}, "
-            "with a leading '-' or ':desc' for descending", 0
+            "with a leading '-' or ':desc' for descending",
+            0,
         )
     return match["key"], match["sign"] == "-" or match["dir"] == "desc"
 
@@ -135,8 +161,13 @@ def _term(actor: User, term: Term, now: datetime):
             else:
                 names.append((value, pos))
         if names:
-            ids = name_ids(User, User.username, Term(key, tuple(n for n, _ in names), False, term.position,
-                                                tuple(p for _, p in names)), "user", strict)
+            ids = name_ids(
+                User,
+                User.username,
+                Term(key, tuple(n for n, _ in names), False, term.position, tuple(p for _, p in names)),
+                "user",
+                strict,
+            )
             parts.append(column.in_(ids))
         return reduce(lambda a, b: a | b, parts)
     if key == "department":
@@ -164,12 +195,17 @@ def _term(actor: User, term: Term, now: datetime):
     if key == "sla":
         return reduce(lambda a, b: a | b, (sla.state_clause(state, now) for state in values))
     if key == "sla_outcome":
-        met = {"met": Ticket.resolution_met == True, "breached": Ticket.resolution_met == False,  # noqa: E712
-               "unknown": Ticket.resolution_met.is_null()}
+        met = {
+            "met": Ticket.resolution_met == True,
+            "breached": Ticket.resolution_met == False,  # noqa: E712
+            "unknown": Ticket.resolution_met.is_null(),
+        }
         return Ticket.status.in_(sla.STOPPED) & reduce(lambda a, b: a | b, (met[v] for v in values))
     if key == "reopened":
-        return reduce(lambda a, b: a | b, ((Ticket.reopen_count > 0) if v == "yes" else (Ticket.reopen_count == 0)
-                                           for v in values))
+        return reduce(
+            lambda a, b: a | b,
+            ((Ticket.reopen_count > 0) if v == "yes" else (Ticket.reopen_count == 0) for v in values),
+        )
     if key == "source":
         return Ticket.source_number.in_(_spellings(values))
     if key == "text":
@@ -222,8 +258,9 @@ def names_or_none(raw, column, model, name_column, label: str):
     named = [item for item in raw.items if item.text.lower() != "none"]
     parts = [column.is_null()] if len(named) < len(raw.items) else []
     if named:
-        term = Term(raw.key, tuple(i.text for i in named), raw.negate, raw.position,
-                    tuple(i.position for i in named))
+        term = Term(
+            raw.key, tuple(i.text for i in named), raw.negate, raw.position, tuple(i.position for i in named)
+        )
         parts.append(column.in_(name_ids(model, name_column, term, label)))
     return reduce(lambda a, b: a | b, parts)
 
@@ -232,10 +269,15 @@ def _asset_clause(term: Term, strict: bool):
     parts = [Ticket.system.in_([])]  # matches nothing; the base of the OR
     for value, pos in zip(term.values, term.value_positions):
         lowered = str(value).lower()
-        systems = [s.id for s in System.select(System.id).where(
-            (fn.LOWER(System.asset_tag) == lowered) | (fn.LOWER(System.hostname) == lowered))]
-        peripherals = [p.id for p in Peripheral.select(Peripheral.id).where(
-            fn.LOWER(Peripheral.asset_tag) == lowered)]
+        systems = [
+            s.id
+            for s in System.select(System.id).where(
+                (fn.LOWER(System.asset_tag) == lowered) | (fn.LOWER(System.hostname) == lowered)
+            )
+        ]
+        peripherals = [
+            p.id for p in Peripheral.select(Peripheral.id).where(fn.LOWER(Peripheral.asset_tag) == lowered)
+        ]
         if not systems and not peripherals and strict:
             raise QueryError(f"no system or peripheral {value!r}", pos)
         if systems:
@@ -348,35 +390,74 @@ def page(
     def names(ids):
         return (
             Ticket.select(
-                Ticket.id, Ticket.title, Ticket.status, Ticket.priority, Ticket.created_at,
-                Ticket.updated_at, Ticket.response_due, Ticket.resolution_due,
-                Ticket.first_response_at, Ticket.resolved_at, Ticket.version,
-                Ticket.response_risk_at, Ticket.resolution_risk_at, Ticket.sla_paused_at,
+                Ticket.id,
+                Ticket.title,
+                Ticket.status,
+                Ticket.priority,
+                Ticket.created_at,
+                Ticket.updated_at,
+                Ticket.response_due,
+                Ticket.resolution_due,
+                Ticket.first_response_at,
+                Ticket.resolved_at,
+                Ticket.version,
+                Ticket.response_risk_at,
+                Ticket.resolution_risk_at,
+                Ticket.sla_paused_at,
                 Ticket.source_number,
-                Category.name.alias("category"), Requester.username.alias("requester"),
-                Assignee.username.alias("assignee"), ids.c.sort_value.alias("_sort"),
+                Category.name.alias("category"),
+                Requester.username.alias("requester"),
+                Assignee.username.alias("assignee"),
+                ids.c.sort_value.alias("_sort"),
             )
             .join(ids, on=(Ticket.id == ids.c.page_id))
-            .switch(Ticket).join(Category, on=(Ticket.category == Category.id))
-            .switch(Ticket).join(Requester, on=(Ticket.requester == Requester.id))
-            .switch(Ticket).join(Assignee, JOIN.LEFT_OUTER, on=(Ticket.assignee == Assignee.id))
+            .switch(Ticket)
+            .join(Category, on=(Ticket.category == Category.id))
+            .switch(Ticket)
+            .join(Requester, on=(Ticket.requester == Requester.id))
+            .switch(Ticket)
+            .join(Assignee, JOIN.LEFT_OUTER, on=(Ticket.assignee == Assignee.id))
         )
 
     top = after is None and before is None
-    result = keyset_page(selected(where), key, Ticket.id, names, descending=sort.descending,
-                         after=after, before=before, limit=max(1, limit - len(exact)) if top else limit)
+    result = keyset_page(
+        selected(where),
+        key,
+        Ticket.id,
+        names,
+        descending=sort.descending,
+        after=after,
+        before=before,
+        limit=max(1, limit - len(exact)) if top else limit,
+    )
     if exact and (top or (before is not None and not result.has_more)):
-        first = keyset_page(selected(Ticket.id.in_(exact)), key, Ticket.id, names,
-                            descending=sort.descending, limit=len(exact))
+        first = keyset_page(
+            selected(Ticket.id.in_(exact)),
+            key,
+            Ticket.id,
+            names,
+            descending=sort.descending,
+            limit=len(exact),
+        )
         result = Page(first.rows + result.rows, result.has_more)
     for row in result.rows:
         row["number"] = ticket_number(row["id"])
     return result
 
 
-def keyset_page(inner, key, id_column, outer, *, descending: bool, after: Cursor | None = None,
-                before: Cursor | None = None, limit: int = 50, nullable: bool = False,
-                unique: bool = False) -> Page:
+def keyset_page(
+    inner,
+    key,
+    id_column,
+    outer,
+    *,
+    descending: bool,
+    after: Cursor | None = None,
+    before: Cursor | None = None,
+    limit: int = 50,
+    nullable: bool = False,
+    unique: bool = False,
+) -> Page:
     """One page of a deferred join read by keyset (shared by every paged list).
 
     ``inner`` selects ``page_id`` (``id_column``) and ``sort_value`` (``key``) from the main
@@ -400,7 +481,8 @@ def keyset_page(inner, key, id_column, outer, *, descending: bool, after: Cursor
     ids = inner.order_by(*order[:1] if unique else order).limit(limit + 1).alias("page_ids")
     sort_value = ids.c.sort_value
     query = outer(ids).order_by(
-        *((sort_value.desc(), id_column.desc()) if desc else (sort_value.asc(), id_column.asc())))
+        *((sort_value.desc(), id_column.desc()) if desc else (sort_value.asc(), id_column.asc()))
+    )
     rows = list(query.dicts())
     has_more = len(rows) > limit
     rows = rows[:limit]

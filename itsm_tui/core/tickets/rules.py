@@ -11,9 +11,15 @@ from itsm_tui.core.store.models import PRIORITY_NAMES
 
 # Impact x urgency (1 high .. 3 low) -> priority (1 Critical .. 4 Low), the usual ITIL matrix.
 PRIORITY_MATRIX = {
-    (1, 1): 1, (1, 2): 2, (1, 3): 3,
-    (2, 1): 2, (2, 2): 3, (2, 3): 4,
-    (3, 1): 3, (3, 2): 4, (3, 3): 4,
+    (1, 1): 1,
+    (1, 2): 2,
+    (1, 3): 3,
+    (2, 1): 2,
+    (2, 2): 3,
+    (2, 3): 4,
+    (3, 1): 3,
+    (3, 2): 4,
+    (3, 3): 4,
 }
 TRANSITIONS = {
     "new": {"in_progress", "waiting_on_user", "waiting_on_vendor", "resolved"},
@@ -24,8 +30,12 @@ TRANSITIONS = {
     "closed": {"in_progress"},
 }
 STATUS_LABELS = {
-    "new": "New", "in_progress": "In progress", "waiting_on_user": "Waiting on user",
-    "waiting_on_vendor": "Waiting on vendor", "resolved": "Resolved", "closed": "Closed",
+    "new": "New",
+    "in_progress": "In progress",
+    "waiting_on_user": "Waiting on user",
+    "waiting_on_vendor": "Waiting on vendor",
+    "resolved": "Resolved",
+    "closed": "Closed",
 }
 LEVELS = {"high": 1, "medium": 2, "low": 3}
 NUMBER_RE = re.compile(r"^INC0*([0-9]{1,12})$", re.IGNORECASE)
@@ -35,7 +45,8 @@ OWN_NUMBER_RE = re.compile(r"^INC([0-9]{6}|[1-9][0-9]{6,11})$", re.IGNORECASE)  
 def requester_may(current: str, status: str) -> bool:
     """A requester may only reopen their own resolved or closed ticket, or close a resolved one."""
     return (current in ("resolved", "closed") and status == "in_progress") or (
-        current == "resolved" and status == "closed")
+        current == "resolved" and status == "closed"
+    )
 
 
 def choosable(role: str, current: list[str]) -> list[str]:

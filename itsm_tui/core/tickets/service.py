@@ -6,22 +6,33 @@ from __future__ import annotations
 
 import hashlib
 
-from itsm_tui.core import config
-from itsm_tui.core.tickets import assignment, categories, sla
-from itsm_tui.core.store import audit
-from itsm_tui.core import clock
-from itsm_tui.core.notify.notifications import notify
-from itsm_tui.core.store import records, requests
-from itsm_tui.core.store.db import transactional
+from itsm_tui.core import clock, config
 from itsm_tui.core.errors import NotFound, PermissionDenied, ValidationError
-from itsm_tui.core.store.models import (
-    Attachment, AttachmentBlob, Comment, Peripheral, System, Ticket, User, ticket_number,
-)
+from itsm_tui.core.notify.notifications import notify
 from itsm_tui.core.people.permissions import REQUESTER, is_staff, require
-from itsm_tui.core.text import clean
 from itsm_tui.core.people.users import by_username, staff_member
+from itsm_tui.core.store import audit, records, requests
+from itsm_tui.core.store.db import transactional
+from itsm_tui.core.store.models import (
+    Attachment,
+    AttachmentBlob,
+    Comment,
+    Peripheral,
+    System,
+    Ticket,
+    User,
+    ticket_number,
+)
+from itsm_tui.core.text import clean
+from itsm_tui.core.tickets import assignment, categories, sla
 from itsm_tui.core.tickets.rules import (
-    OWN_NUMBER_RE, PRIORITY_MATRIX, STATUS_LABELS, TRANSITIONS, parse_level, parse_number, parse_priority,
+    OWN_NUMBER_RE,
+    PRIORITY_MATRIX,
+    STATUS_LABELS,
+    TRANSITIONS,
+    parse_level,
+    parse_number,
+    parse_priority,
     requester_may,
 )
 
@@ -60,6 +71,7 @@ def _find_asset(model, value, fields, label):
 
 # ---------------------------------------------------------------- reading
 
+
 def visible(actor: User, ticket: Ticket) -> bool:
     return is_staff(actor) or ticket.requester_id == actor.id
 
@@ -83,7 +95,9 @@ def comments(actor: User, ticket: Ticket) -> list[Comment]:
     """The ticket's comments, oldest first; internal notes only for staff."""
     get(actor, ticket.id)
     query = (
-        Comment.select(Comment, User).join(User).where(Comment.ticket == ticket.id)
+        Comment.select(Comment, User)
+        .join(User)
+        .where(Comment.ticket == ticket.id)
         .order_by(Comment.created_at, Comment.id)
     )
     if not is_staff(actor):
@@ -92,6 +106,7 @@ def comments(actor: User, ticket: Ticket) -> list[Comment]:
 
 
 # ---------------------------------------------------------------- writing
+
 
 @transactional
 def create(
@@ -134,8 +149,12 @@ def create(
         values["assignee"] = auto
     ticket = records.create(actor, Ticket, "ticket", "ticket", values)
     if auto is not None and auto.id != actor.id:
-        notify(auto, ticket, "assigned", f"{ticket.number} was assigned to you automatically "
-                                         f"({values['category'].name}): {ticket.title}")
+        notify(
+            auto,
+            ticket,
+            "assigned",
+            f"{ticket.number} was assigned to you automatically ({values['category'].name}): {ticket.title}",
+        )
     if ticket.system_id:
         _note_link_on_systems(actor, ticket, None, ticket.system_id)
     requests.done(request_key, "ticket", ticket.id)
@@ -143,8 +162,9 @@ def create(
 
 
 @transactional
-def update(actor: User, ticket_id: int, expected_version: int, request_key: str | None = None,
-           **changes) -> Ticket:
+def update(
+    actor: User, ticket_id: int, expected_version: int, request_key: str | None = None, **changes
+) -> Ticket:
     """Edit title, description, category, impact, urgency, priority (an override), linked asset."""
     require(actor, "ticket.work")
     ticket = get(actor, ticket_id)
@@ -190,13 +210,23 @@ def _note_link_on_systems(actor: User, ticket: Ticket, old: int | None, new: int
     linked to it through the log's (entity_type, entity_id) index."""
     for system_id, verb in ((old, "unlinked"), (new, "linked")):
         if system_id:
-            audit.record(actor, f"ticket_{verb}", "system", system_id, f"{ticket.number} {verb}",
-                         {"ticket": [None, ticket.id]})
+            audit.record(
+                actor,
+                f"ticket_{verb}",
+                "system",
+                system_id,
+                f"{ticket.number} {verb}",
+                {"ticket": [None, ticket.id]},
+            )
 
 
 @transactional
 def change_status(
-    actor: User, ticket_id: int, expected_version: int, status: str, note: str | None = None,
+    actor: User,
+    ticket_id: int,
+    expected_version: int,
+    status: str,
+    note: str | None = None,
     request_key: str | None = None,
 ) -> Ticket:
     """Move along the lifecycle. Resolving needs a note; requesters may only reopen or close
@@ -206,12 +236,15 @@ def change_status(
         return requests.result(Ticket, ticket.id)
     records.check_version(ticket, expected_version, "ticket", ticket.number)
     if status not in STATUS_LABELS:
-        raise ValidationError(f"unknown status {status!r}: choose one of {', '.join(STATUS_LABELS)}", "status")
+        raise ValidationError(
+            f"unknown status {status!r}: choose one of {', '.join(STATUS_LABELS)}", "status"
+        )
     if status not in TRANSITIONS[ticket.status]:
         allowed = ", ".join(sorted(TRANSITIONS[ticket.status])) or "none"
         raise ValidationError(
             f"{ticket.number} cannot go from {STATUS_LABELS[ticket.status]} to "
-            f"{STATUS_LABELS[status]} (allowed: {allowed})", "status"
+            f"{STATUS_LABELS[status]} (allowed: {allowed})",
+            "status",
         )
     reopening = ticket.status in ("resolved", "closed") and status == "in_progress"
     if actor.role == REQUESTER:
@@ -231,9 +264,16 @@ def change_status(
         values.update(resolved_at=None, closed_at=None, reopen_count=ticket.reopen_count + 1)
     if is_staff(actor) and ticket.first_response_at is None and ticket.requester_id != actor.id:
         values["first_response_at"] = now
-    values.update(sla.on_status(ticket, status, now, values.get("first_response_at", ticket.first_response_at)))
+    values.update(
+        sla.on_status(ticket, status, now, values.get("first_response_at", ticket.first_response_at))
+    )
     ticket = records.update(
-        actor, ticket, expected_version, values, "ticket", ticket.number,
+        actor,
+        ticket,
+        expected_version,
+        values,
+        "ticket",
+        ticket.number,
         summary=f"{ticket.number}: {STATUS_LABELS[ticket.status]} -> {STATUS_LABELS[status]}",
     )
     if reopening and note:
@@ -242,8 +282,13 @@ def change_status(
 
 
 @transactional
-def assign(actor: User, ticket_id: int, expected_version: int, assignee: str | User | None,
-           request_key: str | None = None) -> Ticket:
+def assign(
+    actor: User,
+    ticket_id: int,
+    expected_version: int,
+    assignee: str | User | None,
+    request_key: str | None = None,
+) -> Ticket:
     """Assign to oneself (agents) or to any agent (supervisors, admins); None unassigns."""
     ticket = get(actor, ticket_id)
     if requests.claim(actor, request_key, "ticket.assign"):
@@ -260,18 +305,30 @@ def assign(actor: User, ticket_id: int, expected_version: int, assignee: str | U
         values["reassignment_count"] = ticket.reassignment_count + 1
     who = target.username if target else "nobody"
     updated = records.update(
-        actor, ticket, expected_version, values, "ticket", ticket.number,
-        action="assign", summary=f"{ticket.number} assigned to {who}",
+        actor,
+        ticket,
+        expected_version,
+        values,
+        "ticket",
+        ticket.number,
+        action="assign",
+        summary=f"{ticket.number} assigned to {who}",
     )
     changed, ticket = updated.version != ticket.version, updated
     if changed and target and target.id != actor.id:
-        notify(target, ticket, "assigned", f"{ticket.number} was assigned to you by {actor.username}: {ticket.title}")
+        notify(
+            target,
+            ticket,
+            "assigned",
+            f"{ticket.number} was assigned to you by {actor.username}: {ticket.title}",
+        )
     return ticket
 
 
 @transactional
-def comment(actor: User, ticket_id: int, body: str, internal: bool = False,
-            request_key: str | None = None) -> Comment:
+def comment(
+    actor: User, ticket_id: int, body: str, internal: bool = False, request_key: str | None = None
+) -> Comment:
     """A public comment, or an internal note (staff only). Comments never conflict: they append."""
     ticket = get(actor, ticket_id)
     require(actor, "ticket.note" if internal else "ticket.comment")
@@ -298,14 +355,19 @@ def _add_comment(actor: User, ticket: Ticket, body: str, internal: bool) -> Comm
     audit.record(actor, kind, "ticket", ticket.id, f"{kind} on {ticket.number}", changes)
     if not internal:
         for user_id in {ticket.requester_id, ticket.assignee_id} - {None, actor.id}:
-            notify(User.get_by_id(user_id), ticket, "comment",
-                   f"{actor.username} commented on {ticket.number}: {ticket.title}")
+            notify(
+                User.get_by_id(user_id),
+                ticket,
+                "comment",
+                f"{actor.username} commented on {ticket.number}: {ticket.title}",
+            )
     return row
 
 
 @transactional
-def attach(actor: User, ticket_id: int, filename: str, content: bytes,
-           request_key: str | None = None) -> Attachment:
+def attach(
+    actor: User, ticket_id: int, filename: str, content: bytes, request_key: str | None = None
+) -> Attachment:
     """Store a file with the ticket; content is kept once per SHA-256."""
     ticket = get(actor, ticket_id)
     require(actor, "ticket.comment")
@@ -321,10 +383,22 @@ def attach(actor: User, ticket_id: int, filename: str, content: bytes,
     digest = hashlib.sha256(content).hexdigest()
     # Ignore, not check-then-insert: two uploads of the same file at once must both succeed.
     AttachmentBlob.insert(sha256=digest, content=content).on_conflict_ignore().execute()
-    row = Attachment.create(ticket=ticket, uploaded_by=actor, filename=name, size=len(content),
-                            blob=digest, created_at=clock.now())
-    audit.record(actor, "attach", "ticket", ticket.id, f"attached {name} to {ticket.number}",
-                 {"attachment": [None, {"name": name, "size": len(content), "sha256": digest}]})
+    row = Attachment.create(
+        ticket=ticket,
+        uploaded_by=actor,
+        filename=name,
+        size=len(content),
+        blob=digest,
+        created_at=clock.now(),
+    )
+    audit.record(
+        actor,
+        "attach",
+        "ticket",
+        ticket.id,
+        f"attached {name} to {ticket.number}",
+        {"attachment": [None, {"name": name, "size": len(content), "sha256": digest}]},
+    )
     requests.done(request_key, "attachment", row.id)
     return row
 
@@ -344,13 +418,22 @@ def _size(n: int) -> str:
 def assigned_to_others(ticket_ids: list[int], actor: User) -> list[tuple[str, str]]:
     """(number, username) of the tickets among ``ticket_ids`` that someone other than ``actor``
     has: taking them over is asked first."""
-    query = (Ticket.select(Ticket.id, User.username.alias("who")).join(User, on=(Ticket.assignee == User.id))
-             .where(Ticket.id.in_(ticket_ids), Ticket.assignee != actor.id).order_by(Ticket.id).dicts())
+    query = (
+        Ticket.select(Ticket.id, User.username.alias("who"))
+        .join(User, on=(Ticket.assignee == User.id))
+        .where(Ticket.id.in_(ticket_ids), Ticket.assignee != actor.id)
+        .order_by(Ticket.id)
+        .dicts()
+    )
     return [(ticket_number(row["id"]), row["who"]) for row in query]
 
 
 def attachments_of(ticket_id: int) -> list[Attachment]:
     """A ticket's attachments with who uploaded each, in one query; the caller checked that the
     actor may see the ticket."""
-    return list(Attachment.select(Attachment, User).join(User)
-                .where(Attachment.ticket == ticket_id).order_by(Attachment.id))
+    return list(
+        Attachment.select(Attachment, User)
+        .join(User)
+        .where(Attachment.ticket == ticket_id)
+        .order_by(Attachment.id)
+    )

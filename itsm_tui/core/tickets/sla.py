@@ -18,21 +18,21 @@ so daylight-saving changes move the working hours in UTC as they should.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
-from typing import Iterator
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from peewee import Case, fn
 
-from itsm_tui.core.store import audit
 from itsm_tui.core import clock
-from itsm_tui.core.store.db import database, transactional
 from itsm_tui.core.errors import ValidationError
-from itsm_tui.core.store.models import OPEN_STATUSES, PRIORITY_NAMES, SlaPolicy, Ticket, User
 from itsm_tui.core.people.permissions import require
 from itsm_tui.core.settings import get_setting, put_setting
+from itsm_tui.core.store import audit
+from itsm_tui.core.store.db import database, transactional
+from itsm_tui.core.store.models import OPEN_STATUSES, PRIORITY_NAMES, SlaPolicy, Ticket, User
 from itsm_tui.core.tickets.rules import parse_priority
 
 # priority -> (first response, resolution) in working minutes
@@ -49,6 +49,7 @@ _HOURS_RE = re.compile(r"^([0-9]{1,2}):([0-9]{2})-([0-9]{1,2}):([0-9]{2})$")
 
 # ---------------------------------------------------------------- the business calendar
 
+
 @dataclass(frozen=True)
 class Calendar:
     """When the SLA clock runs: always (24x7), or on working days between two local times,
@@ -62,7 +63,7 @@ class Calendar:
     holidays: frozenset[date] = field(default_factory=frozenset)
 
     @classmethod
-    def from_json(cls, data: dict) -> "Calendar":
+    def from_json(cls, data: dict) -> Calendar:
         """Read (and validate) the JSON form kept in the ``sla.calendar`` setting:
         ``{"mode": "24x7"}`` or ``{"mode": "business", "timezone": "Europe/Berlin",
         "days": ["mon", ...], "hours": "09:00-17:00", "holidays": ["2026-12-25", ...]}``."""
@@ -85,26 +86,37 @@ class Calendar:
             raise ValidationError("a business calendar needs at least one working day", "days")
         match = _HOURS_RE.match(str(data.get("hours", "09:00-17:00")).replace(" ", ""))
         try:
-            start, end = (time(int(match[1]), int(match[2])), time(int(match[3]), int(match[4]))) if match else (None, None)
+            start, end = (
+                (time(int(match[1]), int(match[2])), time(int(match[3]), int(match[4])))
+                if match
+                else (None, None)
+            )
         except ValueError:
             start = end = None
         if start is None or end is None or start >= end:
-            raise ValidationError("working hours must look like 09:00-17:00 and end after they start", "hours")
+            raise ValidationError(
+                "working hours must look like 09:00-17:00 and end after they start", "hours"
+            )
         holidays = set()
         for value in data.get("holidays", []):
             try:
                 holidays.add(date.fromisoformat(str(value)))
             except ValueError:
-                raise ValidationError(f"holiday {value!r} is not a date like 2026-12-25", "holidays") from None
+                raise ValidationError(
+                    f"holiday {value!r} is not a date like 2026-12-25", "holidays"
+                ) from None
         return cls(False, zone, tuple(sorted(set(days))), start, end, frozenset(holidays))
 
     def to_json(self) -> dict:
         if self.always:
             return {"mode": "24x7", "timezone": self.timezone}
-        return {"mode": "business", "timezone": self.timezone,
-                "days": [WEEKDAYS[d] for d in self.days],
-                "hours": f"{self.start:%H:%M}-{self.end:%H:%M}",
-                "holidays": sorted(d.isoformat() for d in self.holidays)}
+        return {
+            "mode": "business",
+            "timezone": self.timezone,
+            "days": [WEEKDAYS[d] for d in self.days],
+            "hours": f"{self.start:%H:%M}-{self.end:%H:%M}",
+            "holidays": sorted(d.isoformat() for d in self.holidays),
+        }
 
     def describe(self) -> str:
         if self.always:
@@ -123,17 +135,19 @@ def _zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ValidationError(f"unknown time zone {name!r} (use a name like Europe/Berlin)", "timezone") from None
+        raise ValidationError(
+            f"unknown time zone {name!r} (use a name like Europe/Berlin)", "timezone"
+        ) from None
 
 
 def to_local(cal: Calendar, moment: datetime) -> datetime:
     """A naive UTC moment as naive local time of the calendar's zone."""
-    return moment.replace(tzinfo=timezone.utc).astimezone(cal.zone).replace(tzinfo=None)
+    return moment.replace(tzinfo=UTC).astimezone(cal.zone).replace(tzinfo=None)
 
 
 def to_utc(cal: Calendar, local: datetime) -> datetime:
     """Naive local time of the calendar's zone as a naive UTC moment."""
-    return local.replace(tzinfo=cal.zone).astimezone(timezone.utc).replace(tzinfo=None)
+    return local.replace(tzinfo=cal.zone).astimezone(UTC).replace(tzinfo=None)
 
 
 @lru_cache(maxsize=8192)
@@ -188,6 +202,7 @@ def working_seconds(cal: Calendar, start: datetime, end: datetime) -> int:
 
 # ---------------------------------------------------------------- settings
 
+
 def calendar() -> Calendar:
     stored = get_setting(CALENDAR_KEY)
     return Calendar.from_json(stored) if stored is not None else Calendar()
@@ -206,8 +221,14 @@ def set_calendar(actor: User, data: dict) -> Calendar:
     cal = Calendar.from_json(data)
     before = calendar()
     put_setting(CALENDAR_KEY, cal.to_json())
-    audit.record(actor, "update", "setting", None, f"SLA calendar: {cal.describe()}",
-                 {CALENDAR_KEY: [before.to_json(), cal.to_json()]})
+    audit.record(
+        actor,
+        "update",
+        "setting",
+        None,
+        f"SLA calendar: {cal.describe()}",
+        {CALENDAR_KEY: [before.to_json(), cal.to_json()]},
+    )
     return cal
 
 
@@ -223,15 +244,31 @@ def set_policy(actor: User, priority, response_minutes: int, resolution_minutes:
         raise ValidationError("the response target cannot be longer than the resolution target", "response")
     before = policies()[number]
     now = clock.now()
-    updated = (SlaPolicy.update(response_minutes=response_minutes, resolution_minutes=resolution_minutes,
-                                updated_at=now, version=SlaPolicy.version + 1)
-               .where(SlaPolicy.priority == number).execute())
+    updated = (
+        SlaPolicy.update(
+            response_minutes=response_minutes,
+            resolution_minutes=resolution_minutes,
+            updated_at=now,
+            version=SlaPolicy.version + 1,
+        )
+        .where(SlaPolicy.priority == number)
+        .execute()
+    )
     if not updated:
-        SlaPolicy.create(priority=number, response_minutes=response_minutes,
-                         resolution_minutes=resolution_minutes, updated_at=now)
-    audit.record(actor, "update", "sla_policy", number,
-                 f"SLA {PRIORITY_NAMES[number]}: response {response_minutes} min, resolution {resolution_minutes} min",
-                 {"minutes": [list(before), [response_minutes, resolution_minutes]]})
+        SlaPolicy.create(
+            priority=number,
+            response_minutes=response_minutes,
+            resolution_minutes=resolution_minutes,
+            updated_at=now,
+        )
+    audit.record(
+        actor,
+        "update",
+        "sla_policy",
+        number,
+        f"SLA {PRIORITY_NAMES[number]}: response {response_minutes} min, resolution {resolution_minutes} min",
+        {"minutes": [list(before), [response_minutes, resolution_minutes]]},
+    )
 
 
 def install_default_policies() -> None:
@@ -239,14 +276,21 @@ def install_default_policies() -> None:
     now = clock.now()
     for priority, (response, resolution) in DEFAULT_POLICIES.items():
         if not SlaPolicy.select().where(SlaPolicy.priority == priority).exists():
-            SlaPolicy.create(priority=priority, response_minutes=response,
-                             resolution_minutes=resolution, updated_at=now)
+            SlaPolicy.create(
+                priority=priority, response_minutes=response, resolution_minutes=resolution, updated_at=now
+            )
 
 
 # ---------------------------------------------------------------- due times of one ticket
 
-def targets(created_at: datetime, priority: int, paused_seconds: int = 0,
-            cal: Calendar | None = None, pols: dict | None = None) -> dict:
+
+def targets(
+    created_at: datetime,
+    priority: int,
+    paused_seconds: int = 0,
+    cal: Calendar | None = None,
+    pols: dict | None = None,
+) -> dict:
     """Due and risk times from the creation time, the priority and the working time paused."""
     cal = cal or calendar()
     response, resolution = (pols or policies())[priority]
@@ -270,8 +314,12 @@ def on_status(ticket: Ticket, status: str, now: datetime, first_response_at: dat
         cal = calendar()
         paused = (ticket.sla_paused_seconds or 0) + working_seconds(cal, ticket.sla_paused_at, now)
         moved = targets(ticket.created_at, ticket.priority, paused, cal)
-        values.update(sla_paused_at=None, sla_paused_seconds=paused,
-                      resolution_due=moved["resolution_due"], resolution_risk_at=moved["resolution_risk_at"])
+        values.update(
+            sla_paused_at=None,
+            sla_paused_seconds=paused,
+            resolution_due=moved["resolution_due"],
+            resolution_risk_at=moved["resolution_risk_at"],
+        )
     if status == "resolved":
         stopped = ticket.sla_paused_at or now  # resolved while waiting: the clock stood since
         values["resolution_met"] = stopped <= ticket.resolution_due
@@ -282,6 +330,7 @@ def on_status(ticket: Ticket, status: str, now: datetime, first_response_at: dat
 
 
 # ---------------------------------------------------------------- SLA state in SQL
+
 
 def reached(target: str, threshold: str, now: datetime):
     """The open ticket's pending ``target`` has passed its risk time (``threshold='risk'``) or
@@ -306,7 +355,11 @@ def level(target: str, now: datetime):
         due, risk, moment = Ticket.response_due, Ticket.response_risk_at, now
         done = [(Ticket.first_response_at.is_null(False), 0)]
     else:
-        due, risk, moment = Ticket.resolution_due, Ticket.resolution_risk_at, fn.COALESCE(Ticket.sla_paused_at, now)
+        due, risk, moment = (
+            Ticket.resolution_due,
+            Ticket.resolution_risk_at,
+            fn.COALESCE(Ticket.sla_paused_at, now),
+        )
         done = []
     return Case(None, done + [(due < moment, 2), (fn.COALESCE(risk, due) < moment, 1)], 0)
 
@@ -343,8 +396,10 @@ def state_of(ticket: Ticket, now: datetime) -> str:
     moment = {"response": now, "resolution": ticket.sla_paused_at or now}
     pending = {"response": ticket.first_response_at is None, "resolution": True}
     due = {"response": ticket.response_due, "resolution": ticket.resolution_due}
-    risk = {"response": ticket.response_risk_at or ticket.response_due,
-            "resolution": ticket.resolution_risk_at or ticket.resolution_due}
+    risk = {
+        "response": ticket.response_risk_at or ticket.response_due,
+        "resolution": ticket.resolution_risk_at or ticket.resolution_due,
+    }
     if any(pending[t] and due[t] < moment[t] for t in TARGETS):
         return "breached"
     if any(pending[t] and risk[t] < moment[t] for t in TARGETS):
@@ -353,6 +408,7 @@ def state_of(ticket: Ticket, now: datetime) -> str:
 
 
 # ---------------------------------------------------------------- recompute
+
 
 def recompute(actor: User, everything: bool = False, batch: int = 2000, progress=None) -> int:
     """Recompute due and risk times (current policies and calendar) of open tickets and of
@@ -363,12 +419,19 @@ def recompute(actor: User, everything: bool = False, batch: int = 2000, progress
     its own transaction, with one prepared UPDATE per batch."""
     require(actor, "settings.manage")
     cal, pols = calendar(), policies()
-    where = None if everything else (Ticket.status.in_(OPEN_STATUSES) | Ticket.resolution_risk_at.is_null()
-                                     | Ticket.response_risk_at.is_null())
+    where = (
+        None
+        if everything
+        else (
+            Ticket.status.in_(OPEN_STATUSES)
+            | Ticket.resolution_risk_at.is_null()
+            | Ticket.response_risk_at.is_null()
+        )
+    )
     total = (Ticket.select().where(where) if where is not None else Ticket.select()).count()
     last_id, changed, seen = 0, 0, 0
     while True:
-        query = (Ticket.select(*READ).where(Ticket.id > last_id).order_by(Ticket.id).limit(batch))
+        query = Ticket.select(*READ).where(Ticket.id > last_id).order_by(Ticket.id).limit(batch)
         if where is not None:
             query = query.where(where)
         rows = list(query.dicts())
@@ -383,11 +446,30 @@ def recompute(actor: User, everything: bool = False, batch: int = 2000, progress
     return changed
 
 
-FIELDS = ("response_due", "response_risk_at", "resolution_due", "resolution_risk_at", "sla_paused_at",
-          "response_met", "resolution_met")
-READ = tuple(getattr(Ticket, name) for name in (
-    "id", "created_at", "updated_at", "priority", "status", "sla_paused_seconds", "first_response_at",
-    "resolved_at", "source_number") + FIELDS)
+FIELDS = (
+    "response_due",
+    "response_risk_at",
+    "resolution_due",
+    "resolution_risk_at",
+    "sla_paused_at",
+    "response_met",
+    "resolution_met",
+)
+READ = tuple(
+    getattr(Ticket, name)
+    for name in (
+        "id",
+        "created_at",
+        "updated_at",
+        "priority",
+        "status",
+        "sla_paused_seconds",
+        "first_response_at",
+        "resolved_at",
+        "source_number",
+    )
+    + FIELDS
+)
 
 
 def recomputed(row: dict, cal: Calendar, pols: dict) -> dict:
@@ -401,12 +483,15 @@ def recomputed(row: dict, cal: Calendar, pols: dict) -> dict:
     paused = row["sla_paused_at"]
     if paused is None and row["status"] in PAUSED + STOPPED:
         paused = row["resolved_at"] if row["status"] in STOPPED and row["resolved_at"] else row["updated_at"]
-    values.update(sla_paused_at=paused, response_met=row["response_met"], resolution_met=row["resolution_met"])
+    values.update(
+        sla_paused_at=paused, response_met=row["response_met"], resolution_met=row["resolution_met"]
+    )
     imported = row.get("source_number") is not None
     if row["status"] in STOPPED:
         if row["response_met"] is None and not imported:
-            values["response_met"] = (row["first_response_at"] is not None
-                                      and row["first_response_at"] <= values["response_due"])
+            values["response_met"] = (
+                row["first_response_at"] is not None and row["first_response_at"] <= values["response_due"]
+            )
         if row["resolution_met"] is None and not imported:
             values["resolution_met"] = paused <= values["resolution_due"]
         stopped = row["resolved_at"] if imported else paused
@@ -436,12 +521,14 @@ def agreeing(values: dict, target: str, moment: datetime | None, met: bool | Non
 @transactional
 def _recompute_batch(rows: list[dict], cal: Calendar, pols: dict) -> int:
     p = database.param
-    sql = (f"UPDATE ticket SET {', '.join(f'{name} = {p}' for name in FIELDS)} WHERE id = {p}")
+    sql = f"UPDATE ticket SET {', '.join(f'{name} = {p}' for name in FIELDS)} WHERE id = {p}"
     updates = []
     for row in rows:
         values = recomputed(row, cal, pols)
         if any(values[name] != row[name] for name in FIELDS):
-            updates.append(tuple(getattr(Ticket, name).db_value(values[name]) for name in FIELDS) + (row["id"],))
+            updates.append(
+                tuple(getattr(Ticket, name).db_value(values[name]) for name in FIELDS) + (row["id"],)
+            )
     if updates:
         database.cursor().executemany(sql, updates)
     return len(updates)
@@ -449,5 +536,10 @@ def _recompute_batch(rows: list[dict], cal: Calendar, pols: dict) -> int:
 
 @transactional
 def _record_recompute(actor: User, changed: int, cal: Calendar) -> None:
-    audit.record(actor, "sla_recompute", "ticket", None,
-                 f"recomputed the SLA times of {changed} tickets ({cal.describe()})")
+    audit.record(
+        actor,
+        "sla_recompute",
+        "ticket",
+        None,
+        f"recomputed the SLA times of {changed} tickets ({cal.describe()})",
+    )

@@ -13,15 +13,25 @@ from datetime import datetime
 
 from peewee import JOIN, fn
 
+from itsm_tui.core.people.permissions import STAFF, allowed, is_staff, require
+from itsm_tui.core.people.users import SYSTEM_USERNAME
 from itsm_tui.core.store import audit
 from itsm_tui.core.store.models import (
-    LEVEL_NAMES, OPEN_STATUSES, PRIORITY_NAMES, AuditEntry, Category, Comment, Department,
-    Network, Peripheral, System, Ticket, User,
+    LEVEL_NAMES,
+    OPEN_STATUSES,
+    PRIORITY_NAMES,
+    AuditEntry,
+    Category,
+    Comment,
+    Department,
+    Network,
+    Peripheral,
+    System,
+    Ticket,
+    User,
 )
-from itsm_tui.core.people.permissions import STAFF, allowed, is_staff, require
 from itsm_tui.core.tickets.rules import STATUS_LABELS
 from itsm_tui.core.tickets.service import get
-from itsm_tui.core.people.users import SYSTEM_USERNAME
 
 NONE = "(none)"
 ARROW = "→"
@@ -65,7 +75,8 @@ def story(ticket_id: int, staff: bool) -> list[Event]:
     """The timeline of a ticket the caller has already checked the actor may see (one check
     per screen read, not one per part of it); internal notes only for ``staff``."""
     comments = (
-        Comment.select(Comment, User).join(User, on=(Comment.author == User.id))
+        Comment.select(Comment, User)
+        .join(User, on=(Comment.author == User.id))
         .where(Comment.ticket == ticket_id)
     )
     if not staff:
@@ -94,12 +105,22 @@ def story(ticket_id: int, staff: bool) -> list[Event]:
     return [event for _, event in events]
 
 
-TICKET_VALUE_NAMES: dict[str, dict] = {"status": STATUS_LABELS, "priority": PRIORITY_NAMES, "impact": LEVEL_NAMES,
-                      "urgency": LEVEL_NAMES}
+TICKET_VALUE_NAMES: dict[str, dict] = {
+    "status": STATUS_LABELS,
+    "priority": PRIORITY_NAMES,
+    "impact": LEVEL_NAMES,
+    "urgency": LEVEL_NAMES,
+}
 # Each kind of record a reference field points at: its entity type in the log, and the column
 # that names it.
-_ENTITY_TYPE = {System: "system", Peripheral: "peripheral", Category: "category", User: "user",
-                Department: "department", Network: "network"}
+_ENTITY_TYPE = {
+    System: "system",
+    Peripheral: "peripheral",
+    Category: "category",
+    User: "user",
+    Department: "department",
+    Network: "network",
+}
 _NAMING = {column.model: column for column in audit.NAMED_FIELDS.values()}
 
 
@@ -117,7 +138,8 @@ class Names:
                 if field in audit.NAMED_FIELDS and isinstance(pair, list):
                     names = stored.get(field) or [None, None]
                     wanted[audit.NAMED_FIELDS[field].model].update(
-                        v for v, name in zip(pair, names) if type(v) is int and name is None)
+                        v for v, name in zip(pair, names) if type(v) is int and name is None
+                    )
         self.current: dict[type, dict[int, str]] = {}
         for model, ids in wanted.items():
             column = _NAMING[model]
@@ -127,8 +149,9 @@ class Names:
                 found.update(_deleted_names(column, missing))
             self.current[model] = found
 
-    def show(self, field: str, value, entry_id: int | None = None, index: int = 0,
-             ticket: bool = True) -> str:
+    def show(
+        self, field: str, value, entry_id: int | None = None, index: int = 0, ticket: bool = True
+    ) -> str:
         """``value`` of ``field`` in words; ``index`` 0 for the before value, 1 for the after."""
         if value is None or value == "":
             return NONE
@@ -150,9 +173,11 @@ def _deleted_names(column, ids: set[int]) -> dict[int, str]:
     """{id: name} of deleted records, from the before values their delete entry recorded."""
     kind = _ENTITY_TYPE[column.model]
     found = {}
-    query = (AuditEntry.select(AuditEntry.entity_id, AuditEntry.changes)
-             .where((AuditEntry.entity_type == kind) & (AuditEntry.action == "delete")
-                    & AuditEntry.entity_id.in_(sorted(ids))))
+    query = AuditEntry.select(AuditEntry.entity_id, AuditEntry.changes).where(
+        (AuditEntry.entity_type == kind)
+        & (AuditEntry.action == "delete")
+        & AuditEntry.entity_id.in_(sorted(ids))
+    )
     for entry in query:
         before = audit.changes_of(entry).get(column.name) or [None]
         if before[0]:
@@ -163,8 +188,10 @@ def _deleted_names(column, ids: set[int]) -> dict[int, str]:
 def _lookup(model, column, ids: set[int]) -> dict[int, str]:
     if not ids:
         return {}
-    return {row_id: name for row_id, name in model.select(model.id, column)
-            .where(model.id.in_(sorted(ids))).tuples()}
+    return {
+        row_id: name
+        for row_id, name in model.select(model.id, column).where(model.id.in_(sorted(ids))).tuples()
+    }
 
 
 def _describe(entry: AuditEntry, names: Names) -> str:
@@ -186,8 +213,10 @@ def _describe(entry: AuditEntry, names: Names) -> str:
             if after:
                 parts.append(f"resolution note: {after}")
         else:
-            parts.append(f"{label}: {names.show(field, before, entry.id, 0)} {ARROW} "
-                         f"{names.show(field, after, entry.id, 1)}")
+            parts.append(
+                f"{label}: {names.show(field, before, entry.id, 0)} {ARROW} "
+                f"{names.show(field, after, entry.id, 1)}"
+            )
     return "; ".join(parts) if parts else entry.summary
 
 
@@ -198,10 +227,8 @@ def agent_load(actor: User) -> list[tuple[User, int]]:
     open_tickets = fn.COUNT(Ticket.id)
     query = (
         User.select(User, open_tickets.alias("open_tickets"))
-        .join(Ticket, JOIN.LEFT_OUTER,
-              on=((Ticket.assignee == User.id) & Ticket.status.in_(OPEN_STATUSES)))
-        .where(User.role.in_(sorted(STAFF)) & User.is_active
-               & (User.username != SYSTEM_USERNAME))
+        .join(Ticket, JOIN.LEFT_OUTER, on=((Ticket.assignee == User.id) & Ticket.status.in_(OPEN_STATUSES)))
+        .where(User.role.in_(sorted(STAFF)) & User.is_active & (User.username != SYSTEM_USERNAME))
         .group_by(User.id)
         .order_by(open_tickets, User.username)
     )
@@ -214,11 +241,16 @@ def ticket_with_names(actor: User, ticket_id: int) -> Ticket:
     UI thread."""
     ticket_id = get(actor, ticket_id).id
     assignee = User.alias()
-    return (Ticket.select(Ticket, User, Category, assignee)
-            .join(User, on=(Ticket.requester == User.id), attr="requester")
-            .switch(Ticket).join(Category, on=(Ticket.category == Category.id), attr="category")
-            .switch(Ticket).join(assignee, JOIN.LEFT_OUTER, on=(Ticket.assignee == assignee.id), attr="assignee")
-            .where(Ticket.id == ticket_id).get())
+    return (
+        Ticket.select(Ticket, User, Category, assignee)
+        .join(User, on=(Ticket.requester == User.id), attr="requester")
+        .switch(Ticket)
+        .join(Category, on=(Ticket.category == Category.id), attr="category")
+        .switch(Ticket)
+        .join(assignee, JOIN.LEFT_OUTER, on=(Ticket.assignee == assignee.id), attr="assignee")
+        .where(Ticket.id == ticket_id)
+        .get()
+    )
 
 
 def linked_asset(actor: User, ticket: Ticket) -> str:
@@ -247,7 +279,11 @@ def linked_asset(actor: User, ticket: Ticket) -> str:
 
 def _with_place(model, asset_id: int):
     """A system or peripheral with its department and network, in one query."""
-    return (model.select(model, Department, Network)
-            .join(Department, JOIN.LEFT_OUTER, on=(model.department == Department.id), attr="department")
-            .switch(model).join(Network, JOIN.LEFT_OUTER, on=(model.network == Network.id), attr="network")
-            .where(model.id == asset_id).get())
+    return (
+        model.select(model, Department, Network)
+        .join(Department, JOIN.LEFT_OUTER, on=(model.department == Department.id), attr="department")
+        .switch(model)
+        .join(Network, JOIN.LEFT_OUTER, on=(model.network == Network.id), attr="network")
+        .where(model.id == asset_id)
+        .get()
+    )

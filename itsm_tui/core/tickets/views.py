@@ -11,13 +11,13 @@ from dataclasses import dataclass
 
 from peewee import IntegrityError
 
+from itsm_tui.core.errors import NotFound, ValidationError
+from itsm_tui.core.people.permissions import is_staff, require
 from itsm_tui.core.store import audit, records
 from itsm_tui.core.store.db import database, transactional
-from itsm_tui.core.errors import NotFound, ValidationError
 from itsm_tui.core.store.models import SavedView, User, UserPreference
-from itsm_tui.core.people.permissions import is_staff, require
-from itsm_tui.core.tickets.queue import Sort, compile_filter
 from itsm_tui.core.text import clean
+from itsm_tui.core.tickets.queue import Sort, compile_filter
 
 NAME_MAX = 60
 QUERY_MAX = 2000
@@ -108,7 +108,10 @@ def save_view(actor: User, name: str, query: str, sort: str) -> View:
     existing = next((row for row in _saved(actor) if row.name.casefold() == name.casefold()), None)
     if existing is None:
         row = records.create(
-            actor, SavedView, "saved_view", f"view {name!r}",
+            actor,
+            SavedView,
+            "saved_view",
+            f"view {name!r}",
             {"user": actor, "name": name, "query": text, "sort": sort_text},
         )
         return _view(row)
@@ -122,8 +125,14 @@ def save_view(actor: User, name: str, query: str, sort: str) -> View:
         raise ValidationError(
             f"cannot save view {name!r}: {records.integrity_message(exc)}", "name"
         ) from None
-    audit.record(actor, "update", "saved_view", existing.id,
-                 f"updated view {name!r}: {', '.join(sorted(changes))}", changes)
+    audit.record(
+        actor,
+        "update",
+        "saved_view",
+        existing.id,
+        f"updated view {name!r}: {', '.join(sorted(changes))}",
+        changes,
+    )
     return View(name, text, sort_text, False, existing.id)
 
 
@@ -144,9 +153,12 @@ def rename_view(actor: User, view_id: int, new_name: str) -> View:
         try:
             SavedView.update(name=name).where(SavedView.id == row.id).execute()
         except IntegrityError as exc:
-            raise ValidationError(f"cannot rename view {old!r}: {records.integrity_message(exc)}", "name") from None
-        audit.record(actor, "update", "saved_view", row.id, f"renamed view {old!r} to {name!r}",
-                     {"name": [old, name]})
+            raise ValidationError(
+                f"cannot rename view {old!r}: {records.integrity_message(exc)}", "name"
+            ) from None
+        audit.record(
+            actor, "update", "saved_view", row.id, f"renamed view {old!r} to {name!r}", {"name": [old, name]}
+        )
     return View(name, row.query, row.sort, False, row.id)
 
 

@@ -90,9 +90,16 @@ class ModalBase(ModalScreen[ResultType]):
             self.discard_draft()
             self.dismiss(None)
             return
-        self.app.push_screen(ConfirmModal("Discard your changes?", "What you typed in this form will be lost.",
-                                          yes="Discard", no="Keep editing", default=False),
-                             self._discard_answered)
+        self.app.push_screen(
+            ConfirmModal(
+                "Discard your changes?",
+                "What you typed in this form will be lost.",
+                yes="Discard",
+                no="Keep editing",
+                default=False,
+            ),
+            self._discard_answered,
+        )
 
     def _discard_answered(self, discard: bool | None) -> None:
         if discard:

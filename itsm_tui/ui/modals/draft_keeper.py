@@ -16,8 +16,10 @@ from itsm_tui.core.store.db_errors import may_have_been_written, reason
 def kept_message(exc: BaseException) -> str:
     """A failed save, in one line: why, and that the text waits for another ctrl+s."""
     if may_have_been_written(exc):
-        return (f"{reason(exc)}; it may have been saved: what you typed is kept, press ctrl+s to try "
-                "again (it will not be saved twice)")
+        return (
+            f"{reason(exc)}; it may have been saved: what you typed is kept, press ctrl+s to try "
+            "again (it will not be saved twice)"
+        )
     return f"{reason(exc)}; what you typed is kept: press ctrl+s to try again"
 
 
@@ -56,8 +58,9 @@ class DraftKeeper:
     def _write_later(self) -> None:
         self.timer = None
         self.sequence += 1
-        self.owner.run_worker(partial(self._write, self.sequence, self.read()), thread=True,
-                              group="draft", exit_on_error=False)
+        self.owner.run_worker(
+            partial(self._write, self.sequence, self.read()), thread=True, group="draft", exit_on_error=False
+        )
 
     def _write(self, sequence: int, fields: dict | None) -> None:
         """Keep ``fields``; None (nothing changed, or changed back): no draft."""

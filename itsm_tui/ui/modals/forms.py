@@ -12,8 +12,8 @@ from textual.content import Content
 from textual.widgets import Input, Label, Select, TextArea
 
 from itsm_tui.core import drafts
-from itsm_tui.core.store.db_errors import DATABASE_ERRORS
 from itsm_tui.core.errors import ItsmError
+from itsm_tui.core.store.db_errors import DATABASE_ERRORS
 from itsm_tui.core.store.models import LEVEL_NAMES, PRIORITY_NAMES
 from itsm_tui.core.text import strip_controls
 from itsm_tui.core.tickets.rules import PRIORITY_MATRIX
@@ -111,17 +111,31 @@ class FormModal(ModalBase[object | None]):
     FormModal TextArea { height: 5; }
     """
 
-    def __init__(self, title: str, fields: list[FormField], submit: Callable[[dict], object], *,
-                 draft: Draft | None = None):
+    def __init__(
+        self,
+        title: str,
+        fields: list[FormField],
+        submit: Callable[[dict], object],
+        *,
+        draft: Draft | None = None,
+    ):
         super().__init__(title)
         self.submit = submit
         self.keeper = DraftKeeper(self, draft, self.draft_values)
         self.pristine = {f.name: self._shown(f, f.value) for f in fields}
         kept = self.keeper.load()
-        self.restored = any(f.name in kept and f.kind != "password" and self._shown(f, kept[f.name]) != self._shown(f, f.value)
-                            for f in fields)
-        self.fields = [FormField(**{**f.__dict__, "value": kept[f.name]})
-                       if f.kind != "password" and isinstance(kept.get(f.name), str) else f for f in fields]
+        self.restored = any(
+            f.name in kept
+            and f.kind != "password"
+            and self._shown(f, kept[f.name]) != self._shown(f, f.value)
+            for f in fields
+        )
+        self.fields = [
+            FormField(**{**f.__dict__, "value": kept[f.name]})
+            if f.kind != "password" and isinstance(kept.get(f.name), str)
+            else f
+            for f in fields
+        ]
 
     @staticmethod
     def _shown(field: FormField, value: str) -> str:
@@ -144,23 +158,34 @@ class FormModal(ModalBase[object | None]):
             area.move_cursor(area.document.end)
         if self.restored:
             self.query_one("#form-error", ErrorLine).show(
-                "Your unsaved input from last time is back (esc, then Discard, to drop it).")
+                "Your unsaved input from last time is back (esc, then Discard, to drop it)."
+            )
 
     @staticmethod
     def _editor(field: FormField, id: str):
         if field.kind == "multiline":
-            return InOrderTextArea(strip_controls(field.value, multiline=True), id=id,
-                            placeholder=literal(field.placeholder))
+            return InOrderTextArea(
+                strip_controls(field.value, multiline=True), id=id, placeholder=literal(field.placeholder)
+            )
         if field.kind == "select":
             options = [(literal(label), value) for label, value in field.options]
             known = field.value in {value for _, value in field.options}
-            return Select(options, value=field.value if known else Select.NULL,
-                          prompt=strip_controls(field.placeholder) or "Select", id=id,
-                          allow_blank=not (field.required and known))
+            return Select(
+                options,
+                value=field.value if known else Select.NULL,
+                prompt=strip_controls(field.placeholder) or "Select",
+                id=id,
+                allow_blank=not (field.required and known),
+            )
         if field.kind in ("text", "password"):
-            return TypeAheadInput(strip_controls(field.value), placeholder=strip_controls(field.placeholder),
-                                  password=field.kind == "password", select_on_focus=False, id=id,
-                                  enter_advances=True)
+            return TypeAheadInput(
+                strip_controls(field.value),
+                placeholder=strip_controls(field.placeholder),
+                password=field.kind == "password",
+                select_on_focus=False,
+                id=id,
+                enter_advances=True,
+            )
         raise ValueError(f"unknown form field kind {field.kind!r}")
 
     def _widget(self, index: int):
@@ -183,8 +208,11 @@ class FormModal(ModalBase[object | None]):
         excepted (never written to a file); None when nothing changed. Only changes: restored
         over a record that someone changed meanwhile, they do not bring its old values back."""
         secret = {f.name for f in self.fields if f.kind == "password"}
-        changed = {name: value for name, value in self.values().items()
-                   if name not in secret and value != self.pristine.get(name)}
+        changed = {
+            name: value
+            for name, value in self.values().items()
+            if name not in secret and value != self.pristine.get(name)
+        }
         return changed or None
 
     def is_changed(self) -> bool:

@@ -36,9 +36,18 @@ class StatusPicker(ModalBase[tuple[str, str | None] | None]):
     StatusPicker TextArea { height: 6; }
     """
 
-    def __init__(self, current: str, allowed: list[str], labels: dict[str, str],
-                 note_required: set[str], note_optional: set[str], note: str = "", *,
-                 subject: str = "", current_label: str = ""):
+    def __init__(
+        self,
+        current: str,
+        allowed: list[str],
+        labels: dict[str, str],
+        note_required: set[str],
+        note_optional: set[str],
+        note: str = "",
+        *,
+        subject: str = "",
+        current_label: str = "",
+    ):
         super().__init__("Change status", subject)
         self.current_label = current_label  # several tickets: each status and how many
         self.note = note  # a draft kept from an attempt that met a conflict
@@ -53,7 +62,9 @@ class StatusPicker(ModalBase[tuple[str, str | None] | None]):
         return self.labels.get(status, status)
 
     def compose_body(self) -> ComposeResult:
-        yield Label(literal(f"Current status: {self.current_label or self._label(self.current)}"), id="current")
+        yield Label(
+            literal(f"Current status: {self.current_label or self._label(self.current)}"), id="current"
+        )
         if not self.allowed:
             yield Label("No status change is possible from here.")
         yield OptionList(*(Option(literal(self._label(s))) for s in self.allowed), id="statuses")
@@ -73,9 +84,7 @@ class StatusPicker(ModalBase[tuple[str, str | None] | None]):
             self.dismiss((status, None))
             return
         heading = "Resolution note" if status in self.note_required else "Comment (optional)"
-        self.query_one("#note-label", Label).update(
-            literal(f"{heading} — new status: {self._label(status)}")
-        )
+        self.query_one("#note-label", Label).update(literal(f"{heading} — new status: {self._label(status)}"))
         self.query_one("#note-box").add_class("-shown")
         self.query_one("#note", TextArea).focus()
 
@@ -123,8 +132,9 @@ class _ListPicker(ModalBase[Any]):
 
     def show_rows(self, rows: list[tuple[Content, Any]], query: str = "") -> None:
         options = self.query_one(OptionList)
-        options.set_options([Option(label) for label, _ in rows]
-                            or [Option(Content("No matches"), disabled=True)])
+        options.set_options(
+            [Option(label) for label, _ in rows] or [Option(Content("No matches"), disabled=True)]
+        )
         self.values = [value for _, value in rows]
         options.highlighted = min(self.first_highlight(query), len(rows) - 1) if rows else None
 
@@ -191,8 +201,13 @@ class ChoicePicker(_ListPicker):
 
     DEBOUNCE = 0.15
 
-    def __init__(self, title: str, choices: list[tuple[str, object]], *,
-                 search: Callable[[str], list[tuple[str, object]]] | None = None):
+    def __init__(
+        self,
+        title: str,
+        choices: list[tuple[str, object]],
+        *,
+        search: Callable[[str], list[tuple[str, object]]] | None = None,
+    ):
         super().__init__(title, "Type to search" if search else "Type to filter")
         self.choices = choices
         self.search = search
@@ -203,8 +218,9 @@ class ChoicePicker(_ListPicker):
             found = self.search(query)
         else:
             needle = query.strip().casefold()
-            found = [(label, value) for label, value in self.choices
-                     if needle in strip_controls(label).casefold()]
+            found = [
+                (label, value) for label, value in self.choices if needle in strip_controls(label).casefold()
+            ]
         return [(literal(label), value) for label, value in found]
 
     def filter_changed(self, query: str) -> None:

@@ -15,8 +15,8 @@ from textual.binding import Binding
 from textual.widgets import DirectoryTree, Input, Label, TextArea
 
 from itsm_tui.core import files
-from itsm_tui.core.store.db_errors import DATABASE_ERRORS
 from itsm_tui.core.errors import ItsmError
+from itsm_tui.core.store.db_errors import DATABASE_ERRORS
 from itsm_tui.core.text import strip_controls
 from itsm_tui.ui.inputs import InOrderInput, InOrderTextArea
 from itsm_tui.ui.modals.base import ConfirmModal, ErrorLine, ModalBase, literal
@@ -33,9 +33,18 @@ class TextPrompt(ModalBase[Any]):
     BINDINGS = [Binding("ctrl+s", "submit", "Save", show=False)]
     DEFAULT_CSS = "TextPrompt TextArea { height: 10; max-height: 40vh; }"
 
-    def __init__(self, title: str, label: str, *, multiline: bool = True, initial: str = "",
-                 required: bool = True, max_length: int | None = None,
-                 draft: Draft | None = None, submit: Callable[[str, str | None], object] | None = None):
+    def __init__(
+        self,
+        title: str,
+        label: str,
+        *,
+        multiline: bool = True,
+        initial: str = "",
+        required: bool = True,
+        max_length: int | None = None,
+        draft: Draft | None = None,
+        submit: Callable[[str, str | None], object] | None = None,
+    ):
         super().__init__(title)
         self.label_text = label
         self.multiline = multiline
@@ -44,7 +53,9 @@ class TextPrompt(ModalBase[Any]):
         self.max_length = max_length
         self.submit = submit
         self.busy = False
-        self.keeper = DraftKeeper(self, draft, lambda: {"text": self.value()} if self.value() != self.pristine else None)
+        self.keeper = DraftKeeper(
+            self, draft, lambda: {"text": self.value()} if self.value() != self.pristine else None
+        )
         kept = self.keeper.load().get("text")
         self.initial = strip_controls(kept, multiline=multiline) if isinstance(kept, str) else self.pristine
         self.HINT = ("ctrl+s save · " if multiline else "enter save · ") + "esc cancel"
@@ -54,8 +65,9 @@ class TextPrompt(ModalBase[Any]):
         if self.multiline:
             yield InOrderTextArea(self.initial, id="value")
         else:
-            yield InOrderInput(self.initial, id="value", max_length=self.max_length or 0,
-                        select_on_focus=False)
+            yield InOrderInput(
+                self.initial, id="value", max_length=self.max_length or 0, select_on_focus=False
+            )
         yield ErrorLine(id="error")
 
     def on_mount(self) -> None:
@@ -149,8 +161,9 @@ class PathPrompt(ModalBase[Path | None]):
     HINT = "enter use this path · tab browse files · esc cancel"
     DEFAULT_CSS = "PathPrompt DirectoryTree { height: 12; max-height: 40vh; margin-top: 1; }"
 
-    def __init__(self, title: str, *, start: Path, must_exist: bool, initial_name: str = "",
-                 username: str = ""):
+    def __init__(
+        self, title: str, *, start: Path, must_exist: bool, initial_name: str = "", username: str = ""
+    ):
         super().__init__(title)
         self.username = username
         self.kind = files.UPLOADS if must_exist else files.EXPORTS
@@ -186,8 +199,9 @@ class PathPrompt(ModalBase[Path | None]):
         if problem:
             error.show(problem)
         elif not self.must_exist and os.path.lexists(path):
-            question = ConfirmModal("Overwrite file?", f"{path} already exists. Replace it?",
-                                    yes="Overwrite", no="Cancel")
+            question = ConfirmModal(
+                "Overwrite file?", f"{path} already exists. Replace it?", yes="Overwrite", no="Cancel"
+            )
             self.app.push_screen(question, partial(self._overwrite, path))
         else:
             self.dismiss(path)
@@ -212,7 +226,6 @@ class PathPrompt(ModalBase[Path | None]):
         try:
             if self.must_exist:
                 return files.source(self.typed_path(text), self.username, base=self.start), ""
-            return files.target(self.typed_path(text), self.username, base=self.start,
-                                overwrite=True), ""
+            return files.target(self.typed_path(text), self.username, base=self.start, overwrite=True), ""
         except ItsmError as exc:
             return None, str(exc)

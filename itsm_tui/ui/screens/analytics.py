@@ -20,9 +20,9 @@ from textual.screen import Screen
 from textual.widgets import Footer, Label, OptionList, Sparkline, Static
 from textual.widgets.option_list import Option
 
-from itsm_tui.core.tickets import analytics, sla
 from itsm_tui.core import clock
 from itsm_tui.core.errors import ValidationError
+from itsm_tui.core.tickets import analytics, sla
 from itsm_tui.ui.export_modal import EXPORT_KEYS, ExportContext, ExportModal
 from itsm_tui.ui.modals.prompts import TextPrompt
 from itsm_tui.ui.render import literal, one_line
@@ -102,9 +102,13 @@ class AnalyticsScreen(Screen):
 
     @work(exclusive=True, group="analytics-period", exit_on_error=False)
     async def action_custom_period(self) -> None:
-        text = await self.app.push_screen_wait(TextPrompt(
-            "Custom period", "From..to, whole days in the desk's time zone, e.g. 2026-01-01..2026-03-31",
-            multiline=False))
+        text = await self.app.push_screen_wait(
+            TextPrompt(
+                "Custom period",
+                "From..to, whole days in the desk's time zone, e.g. 2026-01-01..2026-03-31",
+                multiline=False,
+            )
+        )
         if not text:
             return
         try:
@@ -125,8 +129,11 @@ class AnalyticsScreen(Screen):
         if figures is None:
             self.app.notify("The figures are still being computed.", severity="warning")
             return
-        self.app.push_screen(ExportModal(ExportContext(
-            "analytics", figures=pdf_analytics.from_core(figures), label="analytics")))
+        self.app.push_screen(
+            ExportModal(
+                ExportContext("analytics", figures=pdf_analytics.from_core(figures), label="analytics")
+            )
+        )
 
     @on(OptionList.OptionSelected, "#drill")
     def _drill(self, event: OptionList.OptionSelected) -> None:
@@ -228,15 +235,27 @@ class AnalyticsScreen(Screen):
 
     def _workload(self, figures: dict) -> None:
         # Short headers, so that a name keeps 10 cells in the right column at 80 columns.
-        table = Table(title="Workload (done, median h: period)", title_style="bold",
-                      title_justify="left", box=None, header_style="bold", padding=(0, 1), pad_edge=False)
+        table = Table(
+            title="Workload (done, median h: period)",
+            title_style="bold",
+            title_justify="left",
+            box=None,
+            header_style="bold",
+            padding=(0, 1),
+            pad_edge=False,
+        )
         table.add_column("Agent", max_width=8, no_wrap=True, overflow="ellipsis")
         for header in ("Open", "In prog", "Done", "Med h"):
             table.add_column(header, justify="right", no_wrap=True, min_width=len(header))
         for row in figures["workload"]:
             median = "—" if row["median_hours"] is None else f"{row['median_hours']:.1f}"
-            table.add_row(literal(row["agent"]), Text(f"{row['open']:,}"), Text(f"{row['in_progress']:,}"),
-                          Text(f"{row['resolved']:,}"), Text(median))
+            table.add_row(
+                literal(row["agent"]),
+                Text(f"{row['open']:,}"),
+                Text(f"{row['in_progress']:,}"),
+                Text(f"{row['resolved']:,}"),
+                Text(median),
+            )
         self.query_one("#workload", Static).update(table)
 
     def _history(self, figures: dict) -> None:
@@ -269,11 +288,17 @@ class AnalyticsScreen(Screen):
         trend = figures["trend"]
         rows, bucket = trend["rows"], trend["bucket"]
         first, last = rows[0]["start"], rows[-1]["start"]
-        captions = (("opened", f"Opened per {bucket}"), ("resolved", f"Resolved per {bucket}"),
-                    ("backlog", "Backlog"))
+        captions = (
+            ("opened", f"Opened per {bucket}"),
+            ("resolved", f"Resolved per {bucket}"),
+            ("backlog", "Backlog"),
+        )
         for key, caption in captions:
             values = [r[key] for r in rows]
             self.query_one(f"#{key}", Sparkline).data = values
-            self.query_one(f"#{key}-caption", Label).update(Text(
-                f"{caption}, {first} to {last}: last {values[-1]:,}, highest {max(values):,}, "
-                f"lowest {min(values):,}"))
+            self.query_one(f"#{key}-caption", Label).update(
+                Text(
+                    f"{caption}, {first} to {last}: last {values[-1]:,}, highest {max(values):,}, "
+                    f"lowest {min(values):,}"
+                )
+            )

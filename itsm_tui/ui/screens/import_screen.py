@@ -15,8 +15,8 @@ from textual.screen import Screen
 from textual.widgets import Button, Checkbox, Footer, Input, Label, Log, ProgressBar, Select, Static
 
 from itsm_tui.core import files
-from itsm_tui.core.store.db_errors import DATABASE_ERRORS
 from itsm_tui.core.people.permissions import allowed
+from itsm_tui.core.store.db_errors import DATABASE_ERRORS
 from itsm_tui.core.text import strip_controls
 from itsm_tui.importers import csv_import, servicenow
 from itsm_tui.ui.failures import SHOWN_ERRORS
@@ -59,11 +59,14 @@ class ImportScreen(Screen):
                 yield Select(KINDS, value="servicenow", allow_blank=False, id="kind")
             with Horizontal():
                 yield Label("File")
-                yield InOrderInput(placeholder="path of the CSV file, e.g. ~/exports/incidents.csv", id="path")
+                yield InOrderInput(
+                    placeholder="path of the CSV file, e.g. ~/exports/incidents.csv", id="path"
+                )
             with Horizontal(id="mapping-row", classes="hidden"):
                 yield Label("Mapping")
-                yield InOrderInput(placeholder="a JSON mapping file, or field=Header pairs separated by ';'",
-                            id="mapping")
+                yield InOrderInput(
+                    placeholder="a JSON mapping file, or field=Header pairs separated by ';'", id="mapping"
+                )
             with Horizontal():
                 yield Label("")
                 yield Checkbox("Dry run: check and count, write nothing", id="dry-run")
@@ -123,9 +126,14 @@ class ImportScreen(Screen):
             if kind == "servicenow":
                 report = servicenow.import_servicenow(self.app.user, file, dry_run=dry_run, progress=progress)
             else:
-                report = csv_import.import_csv(self.app.user, kind, file,
-                                               _mapping(kind, mapping, self.app.user.username),
-                                               dry_run=dry_run, progress=progress)
+                report = csv_import.import_csv(
+                    self.app.user,
+                    kind,
+                    file,
+                    _mapping(kind, mapping, self.app.user.username),
+                    dry_run=dry_run,
+                    progress=progress,
+                )
         except SHOWN_ERRORS as exc:
             self.post_message(ImportFinished(error=exc))
             return

@@ -20,10 +20,10 @@ from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Input, Static, Tab, Tabs
 
-from itsm_tui.core.inventory import lists as assets
 from itsm_tui.core.errors import QueryError
-from itsm_tui.core.store.models import User
+from itsm_tui.core.inventory import lists as assets
 from itsm_tui.core.people.permissions import allowed
+from itsm_tui.core.store.models import User
 from itsm_tui.ui.export_modal import EXPORTABLE_KINDS, ExportContext, ExportModal
 from itsm_tui.ui.failures import SHOWN_ERRORS
 from itsm_tui.ui.inventory_actions import InventoryActions
@@ -37,12 +37,17 @@ from itsm_tui.ui.widgets.frame import Frame
 REFRESH_SECONDS = 5.0
 
 KINDS = ("system", "peripheral", "stock", "department", "network")
-TAB_LABELS = {"system": "Systems", "peripheral": "Peripherals", "stock": "Stock",
-              "department": "Departments", "network": "Networks"}
+TAB_LABELS = {
+    "system": "Systems",
+    "peripheral": "Peripherals",
+    "stock": "Stock",
+    "department": "Departments",
+    "network": "Networks",
+}
 TAB_KEYS = {"system": "f2", "peripheral": "f3", "stock": "f4", "department": "f5", "network": "f6"}
 FILTER_HINTS = {
     "system": 'filter, e.g. dept:finance net:"office lan" type:laptop status:in_repair user:none '
-              'warranty:<today ws-0',
+    "warranty:<today ws-0",
     "peripheral": 'filter, e.g. kind:printer,router net:"office lan" dept:finance system:none PR-20',
     "stock": "filter, e.g. is:low toner",
     "department": "search departments by name",
@@ -52,6 +57,7 @@ FILTER_HINTS = {
 DESCENDING_FIRST = {"value", "quantity", "unit_price"}
 
 # ---------------------------------------------------------------- the screen
+
 
 @dataclass
 class TabState:
@@ -139,7 +145,10 @@ class InventoryScreen(FilterBarKeys, InventoryActions, Screen):
         def load(after, before, limit):
             """Runs in the table's worker thread."""
             state = self.states[kind]
-            return assets.page(self.actor, kind, state.text, state.sort, after=after, before=before, limit=limit)
+            return assets.page(
+                self.actor, kind, state.text, state.sort, after=after, before=before, limit=limit
+            )
+
         return load
 
     @property
@@ -155,9 +164,17 @@ class InventoryScreen(FilterBarKeys, InventoryActions, Screen):
             self.app.notify(f"The {TAB_LABELS[self.kind].lower()} list has no export.", severity="warning")
             return
         sort = f"{'-' if self.state.sort.descending else ''}{self.state.sort.key}"
-        self.app.push_screen(ExportModal(ExportContext(
-            EXPORTABLE_KINDS[self.kind], self.state.text, sort, frozenset(self.table.marks),
-            tuple(c.key for c in self.table.COLUMNS))))
+        self.app.push_screen(
+            ExportModal(
+                ExportContext(
+                    EXPORTABLE_KINDS[self.kind],
+                    self.state.text,
+                    sort,
+                    frozenset(self.table.marks),
+                    tuple(c.key for c in self.table.COLUMNS),
+                )
+            )
+        )
 
     def action_next_tab(self, step: int) -> None:
         self.action_tab(KINDS[(KINDS.index(self.kind) + step) % len(KINDS)])
@@ -310,7 +327,9 @@ class InventoryScreen(FilterBarKeys, InventoryActions, Screen):
     async def action_sort(self) -> None:
         from itsm_tui.ui.modals.pickers import ChoicePicker
 
-        columns = [(c.header, c.sort) for c in self.table.COLUMNS if c.sort and c.sort in assets.SORTS[self.kind]]
+        columns = [
+            (c.header, c.sort) for c in self.table.COLUMNS if c.sort and c.sort in assets.SORTS[self.kind]
+        ]
         choice = await self.app.push_screen_wait(ChoicePicker("Sort by", columns))
         if choice is not None:
             state = self.state

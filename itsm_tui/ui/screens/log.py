@@ -18,11 +18,11 @@ from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import Input, Label, Static
 
-from itsm_tui.core.audit import activity
 from itsm_tui.core import clock
+from itsm_tui.core.audit import activity
 from itsm_tui.core.errors import PermissionDenied, QueryError
-from itsm_tui.core.store.models import User
 from itsm_tui.core.people.permissions import allowed
+from itsm_tui.core.store.models import User
 from itsm_tui.ui.export_modal import EXPORT_KEYS, ExportContext, ExportModal
 from itsm_tui.ui.failures import SHOWN_ERRORS
 from itsm_tui.ui.messages import Counted, LoadFailed, RowHighlighted, RowOpened, RowsLoaded
@@ -86,7 +86,9 @@ def entry_lines(entry, changes: dict, row: dict | None) -> list[str]:
         width = min(24, max(len(one_line(name)) for name in changes))
         lines += ["", "Changes (before → after)"]
         for name, pair in changes.items():
-            before, after = (list(pair) + [None, None])[:2] if isinstance(pair, (list, tuple)) else (None, pair)
+            before, after = (
+                (list(pair) + [None, None])[:2] if isinstance(pair, (list, tuple)) else (None, pair)
+            )
             lines.append(f"  {one_line(name):<{width}}  {format_value(before)}  →  {format_value(after)}")
     else:
         lines += ["", "No field changes recorded."]
@@ -155,8 +157,11 @@ class LogScreen(FilterBarKeys, Screen):
 
     def compose(self) -> ComposeResult:
         yield Frame()
-        yield FilterInput(placeholder="filter, e.g. actor:agent1 action:update type:ticket at:today is:failed "
-                                      "\"vpn\"  (Enter applies, Escape closes)", id="filter")
+        yield FilterInput(
+            placeholder="filter, e.g. actor:agent1 action:update type:ticket at:today is:failed "
+            '"vpn"  (Enter applies, Escape closes)',
+            id="filter",
+        )
         yield FilterError(id="filter-error")
         yield Static("", id="status-line")
         yield LogTable(self._load_page, id="table")
@@ -226,8 +231,10 @@ class LogScreen(FilterBarKeys, Screen):
             line.append_text(literal(one_line(self.filter_text), "italic"))
         if self.total is not None:
             line.append(f"  ·  {self.total:,} entr{'ies' if self.total != 1 else 'y'}")
-        for key, (name, term) in (("L", ("logins", QUICK_TERMS["login"])),
-                                   ("F", ("failed", QUICK_TERMS["failed"]))):
+        for key, (name, term) in (
+            ("L", ("logins", QUICK_TERMS["login"])),
+            ("F", ("failed", QUICK_TERMS["failed"])),
+        ):
             on_ = has_term(self.filter_text, term)
             line.append(f"  ·  {key} {name} ")
             line.append("on" if on_ else "off", style="bold green" if on_ else "dim")
@@ -240,7 +247,9 @@ class LogScreen(FilterBarKeys, Screen):
         else:
             line.append(f"{row['at']:%Y-%m-%d %H:%M:%S} UTC", style="bold")
             line.append(f"  ·  entry #{row['id']}  ·  ")
-            label = one_line(activity.entity_label(row["entity_type"], row["entity_id"], row.get("entity_name")))
+            label = one_line(
+                activity.entity_label(row["entity_type"], row["entity_id"], row.get("entity_name"))
+            )
             if row["entity_type"] == "ticket" and row["entity_id"] is not None:
                 label = f"ticket {label}"
             if row.get("entity_version") is not None:
@@ -361,5 +370,7 @@ class LogScreen(FilterBarKeys, Screen):
         if callable(opener):
             opener(entity_type, entity_id)
         else:
-            self.app.notify(f"There is no screen for {one_line(entity_type)} records yet "
-                            f"({one_line(activity.entity_label(entity_type, entity_id))}); Enter shows the entry.")
+            self.app.notify(
+                f"There is no screen for {one_line(entity_type)} records yet "
+                f"({one_line(activity.entity_label(entity_type, entity_id))}); Enter shows the entry."
+            )

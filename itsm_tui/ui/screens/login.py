@@ -10,9 +10,9 @@ from textual.containers import Center, Vertical
 from textual.screen import Screen
 from textual.widgets import Button, Input, Label, Static
 
+from itsm_tui.core.errors import AuthError
 from itsm_tui.core.people import auth
 from itsm_tui.core.store.db_errors import DATABASE_ERRORS
-from itsm_tui.core.errors import AuthError
 from itsm_tui.ui.failures import db_message
 from itsm_tui.ui.inputs import TypeAheadInput
 from itsm_tui.ui.render import literal

@@ -11,8 +11,8 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Input, Static
 
-from itsm_tui.core.tickets import queue, views
 from itsm_tui.core.errors import ItsmError, QueryError
+from itsm_tui.core.tickets import queue, views
 from itsm_tui.ui.export_modal import EXPORT_KEYS, ExportContext, ExportModal
 from itsm_tui.ui.failures import SHOWN_ERRORS
 from itsm_tui.ui.messages import Counted, LoadFailed, RowOpened, RowsLoaded
@@ -60,8 +60,11 @@ class QueueScreen(FilterBarKeys, Triage, Screen):
 
     def compose(self) -> ComposeResult:
         yield Frame()
-        yield FilterInput(placeholder='filter, e.g. status:open prio:high assignee:me "vpn"  (Enter applies, Escape closes)',
-                    id="filter")
+        yield FilterInput(
+            placeholder='filter, e.g. status:open prio:high assignee:me "vpn"  '
+            "(Enter applies, Escape closes)",
+            id="filter",
+        )
         yield FilterError(id="filter-error")
         yield Static("", id="status-line")
         yield TicketTable(self._load_page, id="table")
@@ -185,8 +188,9 @@ class QueueScreen(FilterBarKeys, Triage, Screen):
         """Rename (asks the new name) or delete (asks to confirm) one of the user's saved views."""
         try:
             if what == "rename":
-                name = await self.app.push_screen_wait(TextPrompt(
-                    f"Rename view {view.name!r}", "New name", multiline=False, initial=view.name))
+                name = await self.app.push_screen_wait(
+                    TextPrompt(f"Rename view {view.name!r}", "New name", multiline=False, initial=view.name)
+                )
                 if not name:
                     return
                 renamed = await asyncio.to_thread(views.rename_view, self.user, view.id, name)
@@ -194,9 +198,14 @@ class QueueScreen(FilterBarKeys, Triage, Screen):
                     self.view_name = renamed.name
                     self._status_line()
                 self.app.notify(f"View renamed to {renamed.name!r}")
-            elif await self.app.push_screen_wait(ConfirmModal(
-                    "Delete view?", f"Delete the saved view {view.name!r}? Its tickets are not touched.",
-                    yes="Delete", no="Keep")):
+            elif await self.app.push_screen_wait(
+                ConfirmModal(
+                    "Delete view?",
+                    f"Delete the saved view {view.name!r}? Its tickets are not touched.",
+                    yes="Delete",
+                    no="Keep",
+                )
+            ):
                 await asyncio.to_thread(views.delete_view, self.user, view.id)
                 self.app.notify(f"View {view.name!r} deleted")
         except ItsmError as exc:
@@ -208,9 +217,14 @@ class QueueScreen(FilterBarKeys, Triage, Screen):
 
     @work(exclusive=True, group="views", exit_on_error=False)
     async def action_save_view(self) -> None:
-        name = await self.app.push_screen_wait(TextPrompt(
-            "Save the current filter as a view", "Name of the view", multiline=False,
-            initial=self.view_name if self.view_name else ""))
+        name = await self.app.push_screen_wait(
+            TextPrompt(
+                "Save the current filter as a view",
+                "Name of the view",
+                multiline=False,
+                initial=self.view_name if self.view_name else "",
+            )
+        )
         if not name:
             return
         sort = f"{'-' if self.sort.descending else ''}{self.sort.key}"
@@ -226,10 +240,13 @@ class QueueScreen(FilterBarKeys, Triage, Screen):
 
     @work(exclusive=True, group="views", exit_on_error=False)
     async def action_sort(self) -> None:
-        choice = await self.app.push_screen_wait(ChoicePicker(
-            "Sort by", list(SORT_CHOICES)))
+        choice = await self.app.push_screen_wait(ChoicePicker("Sort by", list(SORT_CHOICES)))
         if choice is not None:
-            descending = self.sort.descending if choice == self.sort.key else choice in ("updated", "created", "number")
+            descending = (
+                self.sort.descending
+                if choice == self.sort.key
+                else choice in ("updated", "created", "number")
+            )
             self._set_sort(queue.Sort(choice, descending))
 
     def action_reverse(self) -> None:
@@ -244,9 +261,17 @@ class QueueScreen(FilterBarKeys, Triage, Screen):
 
     def action_export(self) -> None:
         sort = f"{'-' if self.sort.descending else ''}{self.sort.key}"
-        self.app.push_screen(ExportModal(ExportContext(
-            "tickets", self.filter_text, sort, frozenset(self.table.marks),
-            tuple(c.key for c in COLUMNS))))
+        self.app.push_screen(
+            ExportModal(
+                ExportContext(
+                    "tickets",
+                    self.filter_text,
+                    sort,
+                    frozenset(self.table.marks),
+                    tuple(c.key for c in COLUMNS),
+                )
+            )
+        )
 
     # ------------------------------------------------------------ triage plumbing
 
@@ -280,8 +305,11 @@ class QueueScreen(FilterBarKeys, Triage, Screen):
 
         rows = await asyncio.to_thread(read)
         if len(rows) > limit:
-            self.app.notify(f"More than {limit:,} tickets match: narrow the filter to mark them all "
-                            "(or use the command line's tickets commands).", severity="warning")
+            self.app.notify(
+                f"More than {limit:,} tickets match: narrow the filter to mark them all "
+                "(or use the command line's tickets commands).",
+                severity="warning",
+            )
             return
         self.marked = {r["id"]: r for r in rows}
         self.table.marks = set(self.marked)

@@ -18,12 +18,13 @@ from textual.screen import Screen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
-from itsm_tui.core.inventory import lists as assets, service as inventory
-from itsm_tui.core.store import audit
 from itsm_tui.core import clock
 from itsm_tui.core.errors import NotFound
-from itsm_tui.core.store.models import Department, Network, System, User
+from itsm_tui.core.inventory import lists as assets
+from itsm_tui.core.inventory import service as inventory
 from itsm_tui.core.people.permissions import allowed
+from itsm_tui.core.store import audit
+from itsm_tui.core.store.models import Department, Network, System, User
 from itsm_tui.core.text import strip_controls
 from itsm_tui.ui.export_modal import ExportContext, ExportModal
 from itsm_tui.ui.failures import SHOWN_ERRORS
@@ -61,14 +62,21 @@ class SystemView:
     @property
     def signature(self) -> tuple:
         """What decides whether the screen must be redrawn."""
-        return (self.system.get("version"), tuple((p["id"], p.get("version")) for p in self.peripherals),
-                tuple((t["id"], t["status"], t["priority"], t["title"]) for t in self.tickets),
-                len(self.history))
+        return (
+            self.system.get("version"),
+            tuple((p["id"], p.get("version")) for p in self.peripherals),
+            tuple((t["id"], t["status"], t["priority"], t["title"]) for t in self.tickets),
+            len(self.history),
+        )
 
 
 # change fields that hold a record id -> how to name that record
-REFERENCES = {"department": (Department, "name"), "network": (Network, "name"),
-              "assigned_user": (User, "username"), "system": (System, "hostname")}
+REFERENCES = {
+    "department": (Department, "name"),
+    "network": (Network, "name"),
+    "assigned_user": (User, "username"),
+    "system": (System, "hostname"),
+}
 
 
 def _named(field_name: str, value, names: dict):
@@ -92,7 +100,8 @@ def read_system(actor: User, system_id: int) -> SystemView:
             changes = tuple(
                 (name, _named(name, pair[0], names), _named(name, pair[1], names))
                 for name, pair in sorted(audit.changes_of(entry).items())
-                if isinstance(pair, list) and len(pair) == 2)
+                if isinstance(pair, list) and len(pair) == 2
+            )
         history.append(HistoryLine(entry.at, actor_name, entry.summary, changes))
     return SystemView(detail.system, list(detail.peripherals), list(detail.tickets), history)
 
@@ -102,7 +111,9 @@ def unattached_peripherals(actor: User, text: str = "") -> list[tuple[str, int]]
     found, after = [], None
     query = f"system:none {text}".strip()
     while len(found) < PICKER_LIMIT:
-        page = assets.page(actor, "peripheral", query, assets.AssetSort("name"), after=after, limit=PICKER_LIMIT)
+        page = assets.page(
+            actor, "peripheral", query, assets.AssetSort("name"), after=after, limit=PICKER_LIMIT
+        )
         for row in page.rows:
             if row.get("system_id") is None:
                 label = f"{row['name']} · {row['asset_tag']} · {row['kind']}"
@@ -122,9 +133,12 @@ def _short(value) -> str:
 
 def open_system(app, system_id: int) -> None:
     """The system's screen, pushed once its data is read (see OpenWhenRead)."""
-    OpenWhenRead(app, lambda user: read_system(user, system_id),
-                 lambda view: reused_screen(app, SystemScreen, system_id, view),
-                 group="open-system")
+    OpenWhenRead(
+        app,
+        lambda user: read_system(user, system_id),
+        lambda view: reused_screen(app, SystemScreen, system_id, view),
+        group="open-system",
+    )
 
 
 class SystemScreen(InventoryActions, Screen):
@@ -289,8 +303,10 @@ class SystemScreen(InventoryActions, Screen):
         return Group(*parts)
 
     def _peripherals(self, peripherals: list[dict]) -> None:
-        title = Text.assemble((f"Peripherals ({len(peripherals)})", "bold underline"),
-                              ("   a attach · x detach the highlighted one · enter edit", "dim"))
+        title = Text.assemble(
+            (f"Peripherals ({len(peripherals)})", "bold underline"),
+            ("   a attach · x detach the highlighted one · enter edit", "dim"),
+        )
         self.query_one("#peripherals-title", Static).update(title)
         options = self.query_one("#peripherals", OptionList)
         keep = options.highlighted
@@ -312,7 +328,9 @@ class SystemScreen(InventoryActions, Screen):
         return Content.from_rich_text(line)
 
     def _tickets(self, tickets: list[dict]) -> None:
-        title = Text.assemble((f"Tickets ({len(tickets)})", "bold underline"), ("   enter opens the ticket", "dim"))
+        title = Text.assemble(
+            (f"Tickets ({len(tickets)})", "bold underline"), ("   enter opens the ticket", "dim")
+        )
         self.query_one("#tickets-title", Static).update(title)
         options = self.query_one("#tickets", OptionList)
         keep = options.highlighted
@@ -397,7 +415,9 @@ class SystemScreen(InventoryActions, Screen):
         if not self.view:
             return
         s = self.view.system
-        if await self.delete_record("system", self.system_id, s["version"], f"{s['hostname']} ({s['asset_tag']})"):
+        if await self.delete_record(
+            "system", self.system_id, s["version"], f"{s['hostname']} ({s['asset_tag']})"
+        ):
             if self.app.screen is self:
                 self.app.pop_screen()
 
@@ -414,9 +434,13 @@ class SystemScreen(InventoryActions, Screen):
         if not first:
             self.app.notify("Every peripheral is attached to a system already.", severity="warning")
             return
-        choice = await self.app.push_screen_wait(ChoicePicker(
-            f"Attach a peripheral to {strip_controls(hostname)} (type to search)", first,
-            search=lambda text: unattached_peripherals(me, _quoted(text))))
+        choice = await self.app.push_screen_wait(
+            ChoicePicker(
+                f"Attach a peripheral to {strip_controls(hostname)} (type to search)",
+                first,
+                search=lambda text: unattached_peripherals(me, _quoted(text)),
+            )
+        )
         if choice is None:
             return
         peripheral_id, version = choice
@@ -431,13 +455,20 @@ class SystemScreen(InventoryActions, Screen):
             self.app.notify("No peripheral is highlighted.", severity="warning")
             return
         p = self.view.peripherals[index]
-        await self._link_peripheral(p["id"], p["version"], None, f"detached from {self.view.system['hostname']}")
+        await self._link_peripheral(
+            p["id"], p["version"], None, f"detached from {self.view.system['hostname']}"
+        )
 
-    async def _link_peripheral(self, peripheral_id: int, version: int, system_id: int | None, done: str) -> None:
+    async def _link_peripheral(
+        self, peripheral_id: int, version: int, system_id: int | None, done: str
+    ) -> None:
         me = self.user
         outcome = await write_and_reconcile(
-            self.app, lambda fresh: inventory.attach_peripheral(me, peripheral_id, fresh, system_id), version,
-            lambda: inventory.get(me, "peripheral", peripheral_id).version)
+            self.app,
+            lambda fresh: inventory.attach_peripheral(me, peripheral_id, fresh, system_id),
+            version,
+            lambda: inventory.get(me, "peripheral", peripheral_id).version,
+        )
         if outcome.error is not None:
             self.app.notify(str(outcome.error), severity="error", timeout=8)
         elif outcome.written:

@@ -17,12 +17,12 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Static
 
-from itsm_tui.core import config
-from itsm_tui.core import clock, files
-from itsm_tui.core.tickets import service as tickets, timeline
+from itsm_tui.core import clock, config, files
 from itsm_tui.core.errors import ItsmError
-from itsm_tui.core.store.models import LEVEL_NAMES, Ticket, User
 from itsm_tui.core.people.permissions import is_staff
+from itsm_tui.core.store.models import LEVEL_NAMES, Ticket, User
+from itsm_tui.core.tickets import service as tickets
+from itsm_tui.core.tickets import timeline
 from itsm_tui.ui.export_modal import EXPORT_KEYS, ExportContext, ExportModal
 from itsm_tui.ui.messages import RecordGone, RecordRead
 from itsm_tui.ui.modals.pickers import ChoicePicker
@@ -49,15 +49,22 @@ class TicketView:
 def read_ticket(actor: User, ticket_id: int) -> TicketView:
     """One permission check, then everything the screen shows, each part in one query."""
     ticket = timeline.ticket_with_names(actor, ticket_id)
-    return TicketView(ticket, timeline.story(ticket.id, staff=is_staff(actor)), tickets.attachments_of(ticket.id),
-                      timeline.linked_asset(actor, ticket))
+    return TicketView(
+        ticket,
+        timeline.story(ticket.id, staff=is_staff(actor)),
+        tickets.attachments_of(ticket.id),
+        timeline.linked_asset(actor, ticket),
+    )
 
 
 def open_ticket(app, ticket_id: int) -> None:
     """The ticket's screen, pushed once its data is read (see OpenWhenRead)."""
-    OpenWhenRead(app, lambda user: read_ticket(user, ticket_id),
-                 lambda view: reused_screen(app, TicketScreen, ticket_id, view),
-                 group="open-ticket")
+    OpenWhenRead(
+        app,
+        lambda user: read_ticket(user, ticket_id),
+        lambda view: reused_screen(app, TicketScreen, ticket_id, view),
+        group="open-ticket",
+    )
 
 
 class TicketScreen(Triage, Screen):
@@ -146,7 +153,10 @@ class TicketScreen(Triage, Screen):
             return  # read for the ticket this screen showed before
         previous, view = self.view, event.view
         self.view = view
-        if previous and (previous.ticket.version, len(previous.events)) == (view.ticket.version, len(view.events)):
+        if previous and (previous.ticket.version, len(previous.events)) == (
+            view.ticket.version,
+            len(view.events),
+        ):
             return  # nothing new: leave the screen (and its scroll position) alone
         self._fill(view)
 
@@ -162,12 +172,27 @@ class TicketScreen(Triage, Screen):
         assignee = literal(t.assignee.username if t.assignee_id else "unassigned")
         response, resolution = (_due(t, target, now) for target in ("response", "resolution"))
         rows = [
-            ("Status", status_text(t.status), "Requester", literal(f"{t.requester.full_name} ({t.requester.username})")),
+            (
+                "Status",
+                status_text(t.status),
+                "Requester",
+                literal(f"{t.requester.full_name} ({t.requester.username})"),
+            ),
             ("Priority", priority, "Assignee", assignee),
-            ("Impact / urgency", Text(f"{LEVEL_NAMES[t.impact]} / {LEVEL_NAMES[t.urgency]}"), "Category", literal(t.category.name)),
+            (
+                "Impact / urgency",
+                Text(f"{LEVEL_NAMES[t.impact]} / {LEVEL_NAMES[t.urgency]}"),
+                "Category",
+                literal(t.category.name),
+            ),
             ("Created", Text(when(t.created_at)), "Updated", Text(when(t.updated_at))),
             ("Response due", response, "First response", Text(when(t.first_response_at))),
-            ("Resolution due", resolution, "Resolved / closed", Text(f"{when(t.resolved_at)} / {when(t.closed_at)}")),
+            (
+                "Resolution due",
+                resolution,
+                "Resolved / closed",
+                Text(f"{when(t.resolved_at)} / {when(t.closed_at)}"),
+            ),
             ("Reopened", Text(str(t.reopen_count)), "Reassigned", Text(str(t.reassignment_count))),
         ]
         if t.source_number:
@@ -180,16 +205,23 @@ class TicketScreen(Triage, Screen):
         lines += [Text("Description", style="bold underline"), literal(t.description)]
         if t.resolution_note:
             lines += [Text(""), Text("Resolution", style="bold underline"), literal(t.resolution_note)]
-        lines += [Text(""), Text.assemble((f"Attachments ({len(view.attachments)})", "bold underline"),
-                                          ("   u attach · d save", "dim"))]
+        lines += [
+            Text(""),
+            Text.assemble(
+                (f"Attachments ({len(view.attachments)})", "bold underline"), ("   u attach · d save", "dim")
+            ),
+        ]
         for a in view.attachments:
             line = literal(a.filename)
             line.append(f"  {a.size:,} bytes · {a.uploaded_by.username} · {when(a.created_at)}", style="dim")
             lines.append(line)
         lines += [Text(""), Text("Timeline", style="bold underline")]
         for event in view.events:
-            label = {"comment": ("comment", "cyan"), "note": ("internal note", "bold yellow"),
-                     "history": ("history", "dim")}[event.kind]
+            label = {
+                "comment": ("comment", "cyan"),
+                "note": ("internal note", "bold yellow"),
+                "history": ("history", "dim"),
+            }[event.kind]
             head_line = Text()
             head_line.append(f"{when(event.at)}  ", style="dim")
             head_line.append_text(literal(event.author, "bold"))
@@ -221,8 +253,9 @@ class TicketScreen(Triage, Screen):
 
     @work(exclusive=True, group="files", exit_on_error=False)
     async def action_upload(self) -> None:
-        path = await self.app.push_screen_wait(PathPrompt(
-            "Attach a file", start=Path.cwd(), must_exist=True, username=self.user.username))
+        path = await self.app.push_screen_wait(
+            PathPrompt("Attach a file", start=Path.cwd(), must_exist=True, username=self.user.username)
+        )
         if path is None or not self.view:
             return
         try:
@@ -239,14 +272,21 @@ class TicketScreen(Triage, Screen):
         if not self.view or not self.view.attachments:
             self.app.notify("This ticket has no attachments.")
             return
-        choice = await self.app.push_screen_wait(ChoicePicker(
-            "Save which attachment?", [(a.filename, a.id) for a in self.view.attachments]))
+        choice = await self.app.push_screen_wait(
+            ChoicePicker("Save which attachment?", [(a.filename, a.id) for a in self.view.attachments])
+        )
         if choice is None:
             return
         row, content = await asyncio.to_thread(tickets.attachment_content, self.user, choice)
-        path = await self.app.push_screen_wait(PathPrompt(
-            "Save the attachment to", start=Path.cwd(), must_exist=False, initial_name=row.filename,
-            username=self.user.username))
+        path = await self.app.push_screen_wait(
+            PathPrompt(
+                "Save the attachment to",
+                start=Path.cwd(),
+                must_exist=False,
+                initial_name=row.filename,
+                username=self.user.username,
+            )
+        )
         if path is None:
             return
         try:  # the prompt asked before returning a file that exists
@@ -261,8 +301,10 @@ def _grid(rows: list[tuple[str, Text, str, Text]], width: int = 1000) -> list[Te
     """Label/value pairs, two per line, in aligned columns two cells apart (labels dim); as
     Rich's Table.grid would draw them, without its measuring passes on every layout. When two
     pairs do not fit in ``width``, one pair a line: values never wrap under their labels."""
-    widths = [max(cell_len(row[i]) if isinstance(row[i], str) else row[i].cell_len for row in rows)
-              for i in range(4)]
+    widths = [
+        max(cell_len(row[i]) if isinstance(row[i], str) else row[i].cell_len for row in rows)
+        for i in range(4)
+    ]
     if sum(widths) + 6 > width:
         label = max(widths[0], widths[2])
         pairs = [pair for row in rows for pair in ((row[0], row[1]), (row[2], row[3])) if pair[0]]

@@ -18,11 +18,11 @@ from textual.screen import Screen
 from textual.widgets import Static
 
 from itsm_tui.core import clock
-from itsm_tui.core.people import users
-from itsm_tui.core.store.db_errors import DATABASE_ERRORS
 from itsm_tui.core.errors import ConflictError, ItsmError, PermissionDenied, ValidationError
-from itsm_tui.core.store.models import ROLES, Department, User
+from itsm_tui.core.people import users
 from itsm_tui.core.people.permissions import require
+from itsm_tui.core.store.db_errors import DATABASE_ERRORS
+from itsm_tui.core.store.models import ROLES, Department, User
 from itsm_tui.core.tickets.queue import END, Cursor, Page
 from itsm_tui.ui.failures import SHOWN_ERRORS, db_message
 from itsm_tui.ui.messages import LoadFailed, RowHighlighted, RowOpened, RowsLoaded
@@ -105,19 +105,29 @@ def read_users(actor: User) -> list[dict]:
     departments = {d.id: d.name for d in Department.select(Department.id, Department.name)}
     rows = []
     for u in users.list_users(actor):
-        rows.append({
-            "id": u.id, "username": u.username, "full_name": u.full_name, "email": u.email,
-            "role": u.role, "department": departments.get(u.department_id),
-            "is_active": bool(u.is_active), "locked_until": u.locked_until,
-            "failed_logins": u.failed_logins, "last_login_at": u.last_login_at,
-            "created_at": u.created_at, "version": u.version,
-            "_cursor": Cursor(u.username, u.id),
-        })
+        rows.append(
+            {
+                "id": u.id,
+                "username": u.username,
+                "full_name": u.full_name,
+                "email": u.email,
+                "role": u.role,
+                "department": departments.get(u.department_id),
+                "is_active": bool(u.is_active),
+                "locked_until": u.locked_until,
+                "failed_logins": u.failed_logins,
+                "last_login_at": u.last_login_at,
+                "created_at": u.created_at,
+                "version": u.version,
+                "_cursor": Cursor(u.username, u.id),
+            }
+        )
     return rows
 
 
 def page_of(rows: list[dict], after: Cursor | None, before: Cursor | None, limit: int) -> Page:
     """Keyset paging over rows sorted by (username, id), like the database pages."""
+
     def key(row):
         return (row["username"], row["id"])
 
@@ -172,8 +182,11 @@ class UsersScreen(FilterBarKeys, Screen):
 
     def compose(self) -> ComposeResult:
         yield Frame()
-        yield FilterInput(placeholder="find users: words in username, name, e-mail, role, department; "
-                                "'disabled', 'locked'  (Escape closes)", id="filter")
+        yield FilterInput(
+            placeholder="find users: words in username, name, e-mail, role, department; "
+            "'disabled', 'locked'  (Escape closes)",
+            id="filter",
+        )
         yield Static("", id="status-line")
         yield UserTable(self._load_page, id="table")
         yield Static("", id="selected")
@@ -234,8 +247,10 @@ class UsersScreen(FilterBarKeys, Screen):
             line.append(f"  ·  {row['failed_logins']} failed login{'s' if row['failed_logins'] != 1 else ''}")
             line.append(f"  ·  last login {when(row['last_login_at'])}")
             if row["locked_until"] is not None and row["locked_until"] > clock.now():
-                line.append(f"  ·  LOCKED until {row['locked_until']:%Y-%m-%d %H:%M} UTC (u unlocks)",
-                            style="bold yellow")
+                line.append(
+                    f"  ·  LOCKED until {row['locked_until']:%Y-%m-%d %H:%M} UTC (u unlocks)",
+                    style="bold yellow",
+                )
             if not row["is_active"]:
                 line.append("  ·  DISABLED (x enables)", style="bold red")
         self.query_one("#selected", Static).update(line)
@@ -291,7 +306,8 @@ class UsersScreen(FilterBarKeys, Screen):
 
     async def _departments(self) -> list[tuple[str, str]]:
         names = await asyncio.to_thread(
-            lambda: [d.name for d in Department.select(Department.name).order_by(Department.name)])
+            lambda: [d.name for d in Department.select(Department.name).order_by(Department.name)]
+        )
         return [(name, name) for name in names]
 
     @on(RowOpened)
@@ -332,22 +348,46 @@ class UsersScreen(FilterBarKeys, Screen):
         def submit(values: dict) -> tuple[PasswordSet, int]:
             password, generated = _password_from(values)
             created = users.create_user(
-                actor, values["username"], values["role"], full_name=values["full name"] or None,
-                password=password, email=values["email"], department=values["department"] or None)
+                actor,
+                values["username"],
+                values["role"],
+                full_name=values["full name"] or None,
+                password=password,
+                email=values["email"],
+                department=values["department"] or None,
+            )
             return PasswordSet(created.username, generated), created.id
 
-        result = await self.app.push_screen_wait(ThreadedFormModal("New user", [
-            FormField("username", "Username", required=True, placeholder="e.g. jdoe"),
-            FormField("full name", "Full name", placeholder="defaults to the username"),
-            FormField("email", "E-mail"),
-            FormField("role", "Role", kind="select", options=[(r, r) for r in ROLES], value="requester",
-                      required=True),
-            FormField("department", "Department", kind="select", options=departments,
-                      placeholder="(none)"),
-            FormField("password", "Password", kind="password", placeholder=GENERATE_HINT),
-            FormField("password again", "Password again", kind="password",
-                      placeholder="type it again (empty when generating)"),
-        ], submit, draft=Draft(actor.username, "user:new")))
+        result = await self.app.push_screen_wait(
+            ThreadedFormModal(
+                "New user",
+                [
+                    FormField("username", "Username", required=True, placeholder="e.g. jdoe"),
+                    FormField("full name", "Full name", placeholder="defaults to the username"),
+                    FormField("email", "E-mail"),
+                    FormField(
+                        "role",
+                        "Role",
+                        kind="select",
+                        options=[(r, r) for r in ROLES],
+                        value="requester",
+                        required=True,
+                    ),
+                    FormField(
+                        "department", "Department", kind="select", options=departments, placeholder="(none)"
+                    ),
+                    FormField("password", "Password", kind="password", placeholder=GENERATE_HINT),
+                    FormField(
+                        "password again",
+                        "Password again",
+                        kind="password",
+                        placeholder="type it again (empty when generating)",
+                    ),
+                ],
+                submit,
+                draft=Draft(actor.username, "user:new"),
+            )
+        )
         if result is None:
             return
         done, user_id = result
@@ -357,13 +397,18 @@ class UsersScreen(FilterBarKeys, Screen):
             await self._show_password(done)
 
     async def _show_password(self, done: PasswordSet) -> None:
-        await self.app.push_screen_wait(MessageModal(f"Password for {done.username}", [
-            f"The new password of {done.username} is shown only this once:",
-            "",
-            f"    {done.generated}",
-            "",
-            "Hand it over by a safe channel. It is not stored anywhere in readable form.",
-        ]))
+        await self.app.push_screen_wait(
+            MessageModal(
+                f"Password for {done.username}",
+                [
+                    f"The new password of {done.username} is shown only this once:",
+                    "",
+                    f"    {done.generated}",
+                    "",
+                    "Hand it over by a safe channel. It is not stored anywhere in readable form.",
+                ],
+            )
+        )
 
     @work(exclusive=True, group="users-action", exit_on_error=False)
     async def action_edit(self) -> None:
@@ -379,20 +424,45 @@ class UsersScreen(FilterBarKeys, Screen):
 
         def submit(values: dict):
             try:
-                return users.update_user(actor, user_id, version, full_name=values["full name"],
-                                         email=values["email"], role=values["role"],
-                                         department=values["department"] or None)
+                return users.update_user(
+                    actor,
+                    user_id,
+                    version,
+                    full_name=values["full name"],
+                    email=values["email"],
+                    role=values["role"],
+                    department=values["department"] or None,
+                )
             except ConflictError as exc:
                 return Conflict(str(exc))
 
-        result = await self.app.push_screen_wait(ThreadedFormModal(f"Edit user {one_line(row['username'])}", [
-            FormField("full name", "Full name", value=row["full_name"], required=True),
-            FormField("email", "E-mail", value=row["email"] or ""),
-            FormField("role", "Role", kind="select", options=[(r, r) for r in ROLES], value=row["role"],
-                      required=True),
-            FormField("department", "Department", kind="select", options=departments,
-                      value=row["department"] or "", placeholder="(none)"),
-        ], submit, draft=Draft(actor.username, f"user:{user_id}")))
+        result = await self.app.push_screen_wait(
+            ThreadedFormModal(
+                f"Edit user {one_line(row['username'])}",
+                [
+                    FormField("full name", "Full name", value=row["full_name"], required=True),
+                    FormField("email", "E-mail", value=row["email"] or ""),
+                    FormField(
+                        "role",
+                        "Role",
+                        kind="select",
+                        options=[(r, r) for r in ROLES],
+                        value=row["role"],
+                        required=True,
+                    ),
+                    FormField(
+                        "department",
+                        "Department",
+                        kind="select",
+                        options=departments,
+                        value=row["department"] or "",
+                        placeholder="(none)",
+                    ),
+                ],
+                submit,
+                draft=Draft(actor.username, f"user:{user_id}"),
+            )
+        )
         await self._finish(result, user_id, f"Saved user {one_line(row['username'])}")
 
     async def _finish(self, result, user_id: int, message: str) -> None:
@@ -400,8 +470,12 @@ class UsersScreen(FilterBarKeys, Screen):
             return
         if isinstance(result, Conflict):
             self.after_change(user_id)
-            await self.app.push_screen_wait(MessageModal("Changed by someone else", [
-                result.message, "", "The list has been reloaded: look at the user again and retry."]))
+            await self.app.push_screen_wait(
+                MessageModal(
+                    "Changed by someone else",
+                    [result.message, "", "The list has been reloaded: look at the user again and retry."],
+                )
+            )
             return
         self.app.notify(message)
         self.after_change(user_id)
@@ -413,16 +487,22 @@ class UsersScreen(FilterBarKeys, Screen):
             return
         name = one_line(row["username"])
         if row["is_active"]:
-            question = (f"Disable {name}? They can no longer log in; their tickets and history stay."
-                        + (" You are disabling your own account." if row["id"] == self.user.id else ""))
+            question = f"Disable {name}? They can no longer log in; their tickets and history stay." + (
+                " You are disabling your own account." if row["id"] == self.user.id else ""
+            )
             title, yes = "Disable user", "Disable"
         else:
-            question, title, yes = f"Enable {name} again? They can log in with their password.", "Enable user", "Enable"
+            question, title, yes = (
+                f"Enable {name} again? They can log in with their password.",
+                "Enable user",
+                "Enable",
+            )
         if not await self.app.push_screen_wait(ConfirmModal(title, question, yes=yes, no="Cancel")):
             return
         try:
-            await asyncio.to_thread(users.update_user, self.user, row["id"], row["version"],
-                                    is_active=not row["is_active"])
+            await asyncio.to_thread(
+                users.update_user, self.user, row["id"], row["version"], is_active=not row["is_active"]
+            )
         except ConflictError as exc:
             await self._finish(Conflict(str(exc)), row["id"], "")
             return
@@ -447,11 +527,21 @@ class UsersScreen(FilterBarKeys, Screen):
             users.reset_password(actor, user_id, password)
             return PasswordSet(name, generated)
 
-        done = await self.app.push_screen_wait(ThreadedFormModal(f"Reset the password of {name}", [
-            FormField("password", "New password", kind="password", placeholder=GENERATE_HINT),
-            FormField("password again", "New password again", kind="password",
-                      placeholder="type it again (empty when generating)"),
-        ], submit))
+        done = await self.app.push_screen_wait(
+            ThreadedFormModal(
+                f"Reset the password of {name}",
+                [
+                    FormField("password", "New password", kind="password", placeholder=GENERATE_HINT),
+                    FormField(
+                        "password again",
+                        "New password again",
+                        kind="password",
+                        placeholder="type it again (empty when generating)",
+                    ),
+                ],
+                submit,
+            )
+        )
         if done is None:
             return
         self.app.notify(f"Password of {name} reset; the account is unlocked")

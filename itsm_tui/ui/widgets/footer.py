@@ -111,8 +111,9 @@ class KeyFooter(Widget):
         return line
 
     @staticmethod
-    def _label(key: _Key, key_style: Style, description_style: Style, compact: bool = False,
-               tight: bool = False) -> Text:
+    def _label(
+        key: _Key, key_style: Style, description_style: Style, compact: bool = False, tight: bool = False
+    ) -> Text:
         """`` k Description `` (``tight``: ``k Description ``; the palette's key, on the right:
         ``k Description``)."""
         display = key.display if compact else (f"{key.display} " if tight else f" {key.display} ")

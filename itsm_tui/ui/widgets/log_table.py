@@ -53,8 +53,13 @@ def ago(moment: datetime | None, now: datetime) -> str:
         return "in the future" if seconds < -60 else "just now"
     if seconds < 60:
         return "just now"
-    for size, unit in ((365 * 86400, "year"), (30 * 86400, "month"), (86400, "day"),
-                       (3600, "hour"), (60, "minute")):
+    for size, unit in (
+        (365 * 86400, "year"),
+        (30 * 86400, "month"),
+        (86400, "day"),
+        (3600, "hour"),
+        (60, "minute"),
+    ):
         if seconds >= size:
             count = seconds // size
             return f"{count} {unit}{'s' if count != 1 else ''} ago"
@@ -149,9 +154,13 @@ class UserTable(HighlightingTable, inherit_bindings=False):
             "full_name": cell(row["full_name"], "" if row["is_active"] else "dim"),
             "role": Text(row["role"], style="bold" if row["role"] == "admin" else ""),
             "department": cell(row["department"] or "—", "" if row["department"] else "dim"),
-            "active": Text("active", style="green") if row["is_active"] else Text("disabled", style="bold red"),
-            "locked": (Text(f"{locked:%Y-%m-%d %H:%M}", style="bold yellow") if is_locked
-                       else Text("—", style="dim")),
-            "last_login": Text(ago(row["last_login_at"], self.now) or "never",
-                               style="" if row["last_login_at"] else "dim"),
+            "active": Text("active", style="green")
+            if row["is_active"]
+            else Text("disabled", style="bold red"),
+            "locked": (
+                Text(f"{locked:%Y-%m-%d %H:%M}", style="bold yellow") if is_locked else Text("—", style="dim")
+            ),
+            "last_login": Text(
+                ago(row["last_login_at"], self.now) or "never", style="" if row["last_login_at"] else "dim"
+            ),
         }

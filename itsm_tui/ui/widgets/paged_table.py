@@ -9,8 +9,8 @@ which columns to show (``COLUMNS``) and how one row looks (``cells``).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from rich.style import Style
 from rich.text import Text
@@ -105,8 +105,14 @@ class PagedTable(Widget, can_focus=True):
         """Marked rows that are loaded; marks of rows outside the window travel as ids."""
         return [r for r in self.rows if r["id"] in self.marks]
 
-    def _load(self, fetch: Callable[[], Page], apply: Callable[[Page], None], *, fresh: bool = True,
-              background: bool = False) -> None:
+    def _load(
+        self,
+        fetch: Callable[[], Page],
+        apply: Callable[[Page], None],
+        *,
+        fresh: bool = True,
+        background: bool = False,
+    ) -> None:
         """Fetch in a thread; apply on the UI thread unless a newer load superseded it.
 
         ``fresh``: the rows already shown may have changed (a reload, not more of the same
@@ -176,6 +182,7 @@ class PagedTable(Widget, can_focus=True):
 
     def reload(self, keep_id: int | None = None) -> None:
         """Start again from the first page (a new filter or sort, or ``g``)."""
+
         def apply(page: Page) -> None:
             self.rows, self.more_before, self.more_after = page.rows, False, page.has_more
             index = self._index_of(keep_id) if keep_id else None
@@ -199,7 +206,11 @@ class PagedTable(Widget, can_focus=True):
             return
         anchor = self.rows[0]["_cursor"]
         # Inclusive of the first row: step the id one past it in the reading direction.
-        start = Cursor(anchor.value, anchor.id + (1 if self.sort.descending else -1)) if self.more_before else None
+        start = (
+            Cursor(anchor.value, anchor.id + (1 if self.sort.descending else -1))
+            if self.more_before
+            else None
+        )
         count = max(len(self.rows), self.page_size)
 
         def apply(page: Page) -> None:
@@ -249,8 +260,9 @@ class PagedTable(Widget, can_focus=True):
         self._clamp()
         if self.top == before[1]:  # the same rows on screen: draw the two cursor lines only
             width = self.size.width
-            self.refresh(Region(0, before[0] - self.top + 1, width, 1),
-                         Region(0, self.cursor - self.top + 1, width, 1))
+            self.refresh(
+                Region(0, before[0] - self.top + 1, width, 1), Region(0, self.cursor - self.top + 1, width, 1)
+            )
         else:
             self.refresh()
         self._read_ahead()
@@ -374,8 +386,11 @@ class PagedTable(Widget, can_focus=True):
         if width <= 0:
             return
         # A line the compositor never asked for is not on screen (under a docked footer, say).
-        regions = [Region(0, y, width, 1) for y, drawn in list(self._drawn.items())
-                   if y < self.size.height and drawn != (*self._text_line(y, flex)[0], width, self._base_style)]
+        regions = [
+            Region(0, y, width, 1)
+            for y, drawn in list(self._drawn.items())
+            if y < self.size.height and drawn != (*self._text_line(y, flex)[0], width, self._base_style)
+        ]
         if regions:
             self.refresh(*regions)
 
@@ -403,7 +418,9 @@ class PagedTable(Widget, can_focus=True):
     def render(self) -> Text:
         """The visible table as one text (what render_line draws, line by line)."""
         flex_width = self._flex_width()
-        lines = [self._text_line(y, flex_width)[1] for y in range(self.visible_rows + 1 + (1 if self.stale else 0))]
+        lines = [
+            self._text_line(y, flex_width)[1] for y in range(self.visible_rows + 1 + (1 if self.stale else 0))
+        ]
         return Text("\n").join(line() for line in lines if line is not None)
 
     def render_lines(self, crop):

@@ -21,7 +21,9 @@ COLUMNS = (
     Column("due", "SLA", 13, "due"),
 )
 SORT_CHOICES = tuple((c.header, c.sort) for c in COLUMNS if c.sort and c.key != "age") + (
-    ("Created", "created"), ("Updated", "updated"))
+    ("Created", "created"),
+    ("Updated", "updated"),
+)
 
 
 class TicketTable(PagedTable):
