@@ -14,6 +14,9 @@ from conftest import other_mysql_database
 
 from itsm_tui.core.store import db
 
+# its module-scoped server or seed stays on one pytest-xdist worker (--dist loadgroup)
+pytestmark = pytest.mark.xdist_group("export-cli")
+
 NUMBER = re.compile(r"INC\d{6}")
 
 

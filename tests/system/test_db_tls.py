@@ -18,6 +18,9 @@ from itsm_tui.core import config, setup
 from itsm_tui.core.errors import ItsmError
 from itsm_tui.core.store import db
 
+# its module-scoped server or seed stays on one pytest-xdist worker (--dist loadgroup)
+pytestmark = pytest.mark.xdist_group("tls-server")
+
 PASSWORD = "p@ss:w/rd#?%&= é'\"x;"
 USER = "tls_user"
 

@@ -26,7 +26,7 @@ from itsm_tui.core.store import db
 from itsm_tui.core.store.models import AuditEntry, Comment, Ticket
 from itsm_tui.core.tickets import service as tickets
 
-pytestmark = pytest.mark.galera
+pytestmark = [pytest.mark.galera, pytest.mark.xdist_group("galera")]
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 
 

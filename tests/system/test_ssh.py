@@ -42,7 +42,7 @@ ANSI = re.compile(
 )
 ATTACHED = b"notes from the user: printer jams at tray 2\n"
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("sshd")]
 
 
 def _unavailable(reason: str):
