@@ -147,6 +147,7 @@ class Cluster:
         return f"""[mysqld]
 user=mysql
 datadir={node.folder / "data"}
+tmpdir={node.folder}
 socket={node.socket}
 pid-file={node.pid_file}
 port={node.sql_port}

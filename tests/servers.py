@@ -95,6 +95,8 @@ def private_mariadb(tmp_path: Path, extra_args: tuple[str, ...] | list[str] = ()
     need("mariadbd", "mariadb-install-db")
     base = tmp_path / f"mariadb-{os.getpid()}-{time.monotonic_ns()}"
     # The socket's path must stay under 108 bytes, which a pytest-xdist worker's tmp_path exceeds.
+    # The folder is the server's tmpdir too: a server sharing /tmp with the one on 3306 lost that
+    # one's temporary table files under it (a crash in a parallel run).
     short = Path(tempfile.mkdtemp(prefix="itsm-db-"))
     atexit.register(shutil.rmtree, short, ignore_errors=True)
     datadir, sock, log = base / "data", short / "mysqld.sock", base / "mysqld.log"
@@ -104,6 +106,7 @@ def private_mariadb(tmp_path: Path, extra_args: tuple[str, ...] | list[str] = ()
             _program("mariadb-install-db"),
             "--no-defaults",
             f"--datadir={datadir}",
+            f"--tmpdir={short}",
             "--user=root",
             "--auth-root-authentication-method=socket",
             "--skip-test-db",
@@ -119,6 +122,7 @@ def private_mariadb(tmp_path: Path, extra_args: tuple[str, ...] | list[str] = ()
         f"--datadir={datadir}",
         f"--port={port}",
         f"--socket={sock}",
+        f"--tmpdir={short}",  # never the shared /tmp: the shared server keeps its temporary tables there
         "--bind-address=127.0.0.1",
         "--user=root",
         f"--log-error={log}",
