@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from reportlab.lib import colors
 from reportlab.pdfbase import pdfmetrics
-from reportlab.platypus import BaseDocTemplate, Flowable, Frame, PageBreak, PageTemplate, Spacer
+from reportlab.platypus import Flowable, Frame, PageBreak, PageTemplate, Spacer
 
 from itsm_tui.reports import fonts
 from itsm_tui.reports import spool as spool_file
@@ -33,6 +33,7 @@ from itsm_tui.reports.pdf_style import (
     Masthead,
     PageDecor,
     Stream,
+    document,
     page_size,
     para,
     pill,
@@ -277,19 +278,7 @@ def write(
         first_room = frame_height - intro_height - HEADER_HEIGHT - 4
         pages = paginate(heights, first_room, frame_height - HEADER_HEIGHT)
 
-        doc = BaseDocTemplate(
-            out,
-            pagesize=size,
-            leftMargin=MARGIN,
-            rightMargin=MARGIN,
-            topMargin=MARGIN,
-            bottomMargin=MARGIN,
-            title=masthead.title,
-            author=masthead.author,
-            creator="itsm-tui",
-            initialFontName=fonts.fonts().regular,
-            initialFontSize=9,
-        )
+        doc = document(out, size, masthead)
         frame = Frame(
             MARGIN,
             MARGIN,

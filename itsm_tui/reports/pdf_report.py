@@ -11,7 +11,6 @@ import io
 from collections.abc import Sequence
 
 from reportlab.platypus import (
-    BaseDocTemplate,
     Frame,
     KeepTogether,
     PageTemplate,
@@ -20,7 +19,6 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-from itsm_tui.reports import fonts
 from itsm_tui.reports.lists import display
 from itsm_tui.reports.pdf_style import (
     ACCENT,
@@ -29,6 +27,7 @@ from itsm_tui.reports.pdf_style import (
     ZEBRA,
     Masthead,
     PageDecor,
+    document,
     page_size,
     para,
     pieces,
@@ -42,19 +41,7 @@ def build(out, masthead: Masthead, story_factory) -> int:
     """Write the story ``story_factory()`` makes to ``out``; returns the page count."""
 
     def run(target, total):
-        doc = BaseDocTemplate(
-            target,
-            pagesize=page_size(False),
-            leftMargin=MARGIN,
-            rightMargin=MARGIN,
-            topMargin=MARGIN,
-            bottomMargin=MARGIN,
-            title=masthead.title,
-            author=masthead.author,
-            creator="itsm-tui",
-            initialFontName=fonts.fonts().regular,
-            initialFontSize=9,
-        )
+        doc = document(target, page_size(False), masthead)
         frame = Frame(
             MARGIN,
             MARGIN,
