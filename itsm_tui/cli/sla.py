@@ -93,18 +93,14 @@ def _sla(args, actor) -> int:
         print(f"calendar saved: {cal.describe()}; run `itsm-tui sla recompute` to apply it to open tickets")
         return 0
     if args.sla_command == "check":
-        from itsm_tui.core.notify import mailer
-        from itsm_tui.core.tickets import alerts
+        from itsm_tui.core import jobs
 
         require(actor, "settings.manage")
-        raised = alerts.raise_alerts()
-        sent, failed = mailer.send_due()
-        print(
-            f"{raised} alert{'' if raised == 1 else 's'} raised; "
-            f"{sent} e-mail{'' if sent == 1 else 's'} sent, "
-            f"{failed} failed (retried later)"
-        )
-        return 0
+        report = jobs.run_due()
+        print("; ".join(f"{name}: {n}" for name, n in report.counts.items()))
+        for name, message in report.errors.items():
+            print(f"{name} failed (retried at the next pass): {message}", file=sys.stderr)
+        return 1 if report.errors else 0
     changed = sla.recompute(actor, everything=args.all)
     print(f"recomputed the SLA times of {changed} ticket{'' if changed == 1 else 's'}")
     return 0

@@ -1,9 +1,9 @@
 """The background SLA monitor of the terminal app.
 
-One pass, in a thread worker: the at-risk and breached alerts, any e-mail due (SMTP, when
-configured: the network wait never blocks the UI) and, while a screen that shows them is open,
-the analytics figures of the logged-in operator (SLA states, age buckets and the rest, by
-aggregation in SQL: most of a pass's statements, so not kept warm for nobody). A pass
+One pass, in a thread worker: the desk's background jobs (``core/jobs.py``: the at-risk and
+breached alerts, any e-mail due; the network waits never block the UI) and, while a screen
+that shows them is open, the analytics figures of the logged-in operator (SLA states, age
+buckets and the rest, by aggregation in SQL: most of a pass's statements, so not kept warm for nobody). A pass
 reschedules the next one with ``set_timer`` only after it has finished, so passes never
 overlap however slow the database is; an operator's change asks for a pass at once (a pass
 already running is followed by another right after it).
@@ -14,10 +14,10 @@ from __future__ import annotations
 import os
 from time import perf_counter
 
-from itsm_tui.core.notify import mailer
+from itsm_tui.core import jobs
 from itsm_tui.core.people.permissions import allowed, is_staff
 from itsm_tui.core.store.models import User
-from itsm_tui.core.tickets import alerts, analytics
+from itsm_tui.core.tickets import analytics
 
 DEFAULT_INTERVAL = 30.0
 
@@ -97,8 +97,10 @@ class SlaMonitor:
         try:
             if shown:
                 figures = analytics.figures(user, period)
-            raised = alerts.raise_alerts()
-            mailer.send_due()
+            report = jobs.run_due()
+            raised = report.count("alerts raised")
+            if report.errors:
+                error = "; ".join(f"{name}: {message}" for name, message in report.errors.items())
         except Exception as exc:  # the database went away, a bad custom period...: shown, retried
             error = str(exc) or type(exc).__name__
         self.app.call_from_thread(
