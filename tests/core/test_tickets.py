@@ -412,3 +412,12 @@ def test_reassigning_to_the_same_agent_sends_no_second_notification(ticket, peop
     t = tickets.assign(people["supervisor"], ticket.id, ticket.version, "agent")
     tickets.assign(people["supervisor"], t.id, t.version, "agent")
     assert Notification.select().where(Notification.kind == "assigned").count() == 1
+
+
+def test_a_ticket_says_how_it_came_in(people):
+    """The channel is kept as the contact type: the app's by default, the API's or e-mail's when the
+    work runs under that channel, or what the caller names (a monitoring alert)."""
+    assert tickets.create(people["agent"], "From the app", "x").contact_type == "app"
+    with audit.acting("api"):
+        assert tickets.create(people["agent"], "From a script", "x").contact_type == "api"
+    assert tickets.create(people["agent"], "Disk full", "x", channel="alert").contact_type == "alert"

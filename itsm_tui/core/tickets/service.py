@@ -107,6 +107,10 @@ def comments(actor: User, ticket: Ticket) -> list[Comment]:
 
 # ---------------------------------------------------------------- writing
 
+# How a ticket came in, by the channel of the process or request that made it (imports keep the
+# source's own contact type).
+CHANNEL_OF_ENTRY = {"tui": "app", "cli": "app", "api": "api", "mail": "e-mail"}
+
 
 @transactional
 def create(
@@ -120,7 +124,10 @@ def create(
     system=None,
     peripheral=None,
     request_key: str | None = None,
+    channel: str | None = None,
 ) -> Ticket:
+    """A new ticket. ``channel`` (stored as the contact type, as ServiceNow's imports have it) says
+    how it came in; by default the acting channel's: the app, the API or e-mail."""
     require(actor, "ticket.create")
     earlier = requests.claim(actor, request_key, "ticket.create")
     if earlier:
@@ -131,6 +138,7 @@ def create(
         "category": categories.find(category),
         "impact": parse_level(impact, "impact"),
         "urgency": parse_level(urgency, "urgency"),
+        "contact_type": channel or CHANNEL_OF_ENTRY.get(audit.current().channel),
     }
     if requester is not None and requester != actor and requester != actor.username:
         require(actor, "ticket.create_for_other")
