@@ -7,7 +7,7 @@ import pytest
 from itsm_tui.core.audit import activity
 from itsm_tui.core.errors import NotFound, PermissionDenied
 from itsm_tui.core.inventory import service as inventory
-from itsm_tui.core.people import users
+from itsm_tui.core.people import tokens, users
 from itsm_tui.core.people.permissions import MATRIX
 from itsm_tui.core.tickets import analytics, categories
 from itsm_tui.core.tickets import service as tickets
@@ -66,6 +66,7 @@ SCENARIOS = {
     "user.manage": lambda a, p: users.create_user(a, f"new-{a.username}", "requester"),
     "user.unlock": lambda a, p: users.unlock(a, p["agent2"].id),
     "settings.manage": lambda a, p: categories.add(a, f"Category by {a.username}"),
+    "token.manage_any": lambda a, p: tokens.list_tokens(a, everyone=True),
     "import.run": lambda a, p: import_servicenow(
         a, Path(__file__).parents[1] / "data" / "servicenow_bad_rows.csv"
     ),

@@ -36,6 +36,7 @@ MATRIX: dict[str, tuple[frozenset[str], str]] = {
     "user.unlock": (frozenset({SUPERVISOR, ADMIN}), "unlock an account locked by failed logins"),
     "settings.manage": (frozenset({ADMIN}), "edit categories and settings, load demo data"),
     "import.run": (frozenset({ADMIN}), "import tickets and inventory from other tools' files"),
+    "token.manage_any": (frozenset({ADMIN}), "list and revoke anyone's API tokens"),
 }
 
 

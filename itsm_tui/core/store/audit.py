@@ -1,7 +1,8 @@
 """Audit entries: written by the services inside the transaction of the change they record.
 
-Each entry also says through which channel the change came (``CHANNELS``) and, when the CLI
-acts ``--as`` someone, who really acted. That "acting context" is set once by each entry point
+Each entry also says through which channel the change came (``CHANNELS``), when the CLI
+acts ``--as`` someone, who really acted, and for a write through the HTTP API, the name of the
+token it came with. That "acting context" is set once by each entry point
 (``enter`` for the whole process: the CLI's main, the terminal app; ``acting`` for a stretch of
 work: an import) instead of being passed through every service.
 """
@@ -40,6 +41,7 @@ CHANNELS = ("tui", "cli", "import", "api", "mail")
 class Acting:
     channel: str = "cli"
     real_actor_id: int | None = None  # who really acted when the actor is impersonated
+    token_name: str | None = None  # the API token a request came with
 
 
 # The process's entry point sets the default (threads, workers included, see it); ``acting``
@@ -58,6 +60,12 @@ def enter(channel: str, real_actor: User | None = None) -> None:
     """Set the process's channel (and the real actor behind an impersonation) once, at start."""
     global _process
     _process = Acting(_check(channel), real_actor.id if real_actor else None)
+
+
+def enter_request(channel: str, token_name: str | None = None) -> None:
+    """Set the channel and token for the rest of the current task: an API request, which runs
+    in a task of its own (the threads its handlers run in copy the task's context)."""
+    _current.set(Acting(_check(channel), None, token_name))
 
 
 def current() -> Acting:
@@ -121,6 +129,7 @@ def record(
         actor=actor,
         real_actor=context.real_actor_id,
         channel=context.channel,
+        token_name=context.token_name,
         action=action,
         entity_type=entity_type,
         entity_id=entity_id,

@@ -366,6 +366,7 @@ class AuditEntry(BaseModel):
     # the change came through (tui, cli, import, api, mail; None before v5)
     real_actor = ForeignKeyField(User, null=True, on_delete="RESTRICT", backref="+")
     channel = CharField(max_length=16, null=True)
+    token_name = CharField(max_length=60, null=True)  # v9: the API token a write came through
 
     class Meta:
         table_name = "audit_log"
@@ -502,6 +503,83 @@ class RequestKey(BaseModel):
         table_name = "request_key"
 
 
+# --- issue 19, the HTTP API (schema v9): personal API tokens, monitoring alerts, webhooks out.
+
+
+class ApiToken(BaseModel):
+    """A personal API token: only its SHA-256 is kept (the token is random, 190 bits), with the
+    prefix shown in lists to tell tokens apart."""
+
+    user = ForeignKeyField(User, on_delete="CASCADE", backref="api_tokens")
+    name = CharField(max_length=60)
+    prefix = CharField(max_length=16, unique=True)
+    token_hash = CharField(max_length=64)
+    read_only = BooleanField(default=False)
+    created_at = DateTimeField()
+    expires_at = DateTimeField(null=True)
+    last_used_at = DateTimeField(null=True)
+    revoked_at = DateTimeField(null=True)
+
+    class Meta:
+        table_name = "api_token"
+        indexes = ((("user", "name"), False),)
+
+
+class AlertTicket(BaseModel):
+    """The ticket a monitoring alert opened, by source and dedupe key (Alertmanager's fingerprint):
+    repeats count here instead of adding a comment each."""
+
+    source = CharField(max_length=60)
+    dedupe_key = CharField(max_length=200)
+    ticket = ForeignKeyField(Ticket, on_delete="CASCADE")
+    state = CharField(max_length=10, constraints=[_in("state", ("firing", "resolved"))])
+    repeats = IntegerField(default=0)
+    first_seen_at = DateTimeField()
+    last_seen_at = DateTimeField()
+    resolved_at = DateTimeField(null=True)
+
+    class Meta:
+        table_name = "alert_ticket"
+        indexes = ((("source", "dedupe_key", "ticket"), False),)
+
+
+class WebhookSubscription(BaseModel):
+    """A URL an admin subscribed to ticket events; deliveries are signed with ``secret``."""
+
+    url = CharField(max_length=500)
+    events = CharField(max_length=300)  # comma-separated event names (core/notify/webhooks.py)
+    secret = CharField(max_length=64)
+    allow_private = BooleanField(default=False)
+    is_active = BooleanField(default=True)
+    paused_at = DateTimeField(null=True)
+    failing_since = DateTimeField(null=True)
+    created_by = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="+")
+    created_at = DateTimeField()
+    updated_at = DateTimeField()
+    version = IntegerField(default=1)
+
+    class Meta:
+        table_name = "webhook_subscription"
+
+
+class WebhookDelivery(BaseModel):
+    """One event for one subscription: the outbox row and, once tried, its delivery log."""
+
+    subscription = ForeignKeyField(WebhookSubscription, on_delete="CASCADE", backref="deliveries")
+    event = CharField(max_length=40)
+    payload = TextField()
+    attempts = IntegerField(default=0)
+    next_attempt_at = DateTimeField(index=True)
+    delivered_at = DateTimeField(null=True)
+    last_status = IntegerField(null=True)
+    last_error = CharField(max_length=500, null=True)
+    created_at = DateTimeField()
+
+    class Meta:
+        table_name = "webhook_delivery"
+        indexes = ((("subscription", "created_at"), False),)
+
+
 ALL_MODELS = (
     SchemaMeta,
     Department,
@@ -526,4 +604,8 @@ ALL_MODELS = (
     EmailMessage,
     LoginThrottle,
     RequestKey,
+    ApiToken,
+    AlertTicket,
+    WebhookSubscription,
+    WebhookDelivery,
 )

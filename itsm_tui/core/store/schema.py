@@ -13,7 +13,9 @@ entry's channel and real actor (CLI impersonation), the audit log append-only on
 (triggers; on MySQL by the runtime account's grants, see ``grant_statements``), and failed
 logins counted per source (``login_throttle``); 6, request keys (``request_key``): a retried
 save is written once; 7, an index led by ``closed_at`` for the history and trend figures; 8, natural
-sort keys (``natural.py``) beside the names that lists sort by, with their (key, id) indexes.
+sort keys (``natural.py``) beside the names that lists sort by, with their (key, id) indexes;
+9, the HTTP API: API tokens, monitoring alerts' tickets, webhook subscriptions and deliveries, and
+the token named on each log entry.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ from itsm_tui.core.store import natural
 from itsm_tui.core.store.db import MYSQL_TABLE_SETTINGS, database
 from itsm_tui.core.store.models import (
     ALL_MODELS,
+    AlertTicket,
+    ApiToken,
     AuditEntry,
     Category,
     CategoryAgent,
@@ -47,9 +51,11 @@ from itsm_tui.core.store.models import (
     Ticket,
     User,
     UserPreference,
+    WebhookDelivery,
+    WebhookSubscription,
 )
 
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 VERSION_KEY = "schema_version"
 
 Migration = tuple[int, Callable[[], None]]
@@ -265,6 +271,12 @@ def _fill_sort_key(model, key, batch: int = 1000) -> None:
         after = rows[-1][0]
 
 
+def _v9_http_api() -> None:
+    """v9 (issue 19): API tokens, alerts' tickets, webhooks; the token named on log entries."""
+    _add_missing_columns(AuditEntry, ("token_name",))
+    _create_missing_tables([ApiToken, AlertTicket, WebhookSubscription, WebhookDelivery])
+
+
 MIGRATIONS: Sequence[Migration] = (
     (2, _add_views),
     (3, _add_sla),
@@ -273,6 +285,7 @@ MIGRATIONS: Sequence[Migration] = (
     (6, _v6_request_keys),
     (7, _v7_closed_index),
     (8, _v8_sort_keys),
+    (9, _v9_http_api),
 )
 
 

@@ -1,0 +1,93 @@
+"""Who a request acts as: the bearer token's user (``Principal``), with that user's role.
+
+Every failed authentication answers one generic 401 and counts against the client's address;
+an address with too many recent failures gets 429 with ``Retry-After`` before its token is even
+looked at. A read-only token may only read (GET, HEAD, OPTIONS)."""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
+
+from itsm_tui.api.problems import ApiProblem
+from itsm_tui.core.errors import AuthError
+from itsm_tui.core.people import tokens
+from itsm_tui.core.store import audit
+from itsm_tui.core.store.models import ApiToken, User
+
+READS = ("GET", "HEAD", "OPTIONS")
+
+
+@dataclass
+class Principal:
+    user: User
+    token: ApiToken
+
+
+class FailureLimiter:
+    """Failed authentications per client address in a sliding window (in memory: one process)."""
+
+    def __init__(self, max_failures: int = 10, window_seconds: float = 60.0):
+        self.max_failures, self.window = max_failures, window_seconds
+        self._failures: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def _recent(self, address: str, now: float) -> deque[float]:
+        times = self._failures.setdefault(address, deque())
+        while times and times[0] <= now - self.window:
+            times.popleft()
+        return times
+
+    def retry_after(self, address: str) -> int | None:
+        """Seconds until ``address`` may try again, or None when it may now."""
+        now = time.monotonic()
+        with self._lock:
+            times = self._recent(address, now)
+            if len(times) < self.max_failures:
+                if not times:
+                    self._failures.pop(address, None)
+                return None
+            return max(1, math.ceil(times[-self.max_failures] + self.window - now))
+
+    def failed(self, address: str) -> None:
+        now = time.monotonic()
+        with self._lock:
+            self._recent(address, now).append(now)
+
+
+def _address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+async def principal(request: Request) -> Principal:
+    """The acting user, for the route's services; sets the audit channel ("api") and token name
+    for the rest of the request."""
+    limiter: FailureLimiter = request.app.state.auth_limiter
+    address = _address(request)
+    wait = limiter.retry_after(address)
+    if wait is not None:
+        raise ApiProblem(
+            429, "too many failed authentications from this address", headers={"Retry-After": str(wait)}
+        )
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    try:
+        if scheme.lower() != "bearer":
+            raise AuthError(tokens.GENERIC_ERROR)
+        user, row = await run_in_threadpool(tokens.authenticate, token.strip())
+    except AuthError:
+        limiter.failed(address)
+        raise ApiProblem(401, tokens.GENERIC_ERROR, headers={"WWW-Authenticate": "Bearer"}) from None
+    audit.enter_request("api", row.name)
+    if request.method not in READS:
+        tokens.may_write(row)
+    return Principal(user, row)
+
+
+Caller = Annotated[Principal, Depends(principal)]  # a route's parameter: the acting user and token

@@ -1,0 +1,227 @@
+"""``/api/v1/tickets``: the queue (filter language, sort, keyset cursor), one ticket by our number
+or its source's, create, update (``If-Match``), status, assign, comments, attachments."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from datetime import datetime
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response, UploadFile
+
+from itsm_tui.api import schemas
+from itsm_tui.api.auth import Caller
+from itsm_tui.api.problems import RESPONSES, ApiProblem
+from itsm_tui.core import config
+from itsm_tui.core.store.models import Ticket, User
+from itsm_tui.core.tickets import queue
+from itsm_tui.core.tickets import service as tickets
+
+router = APIRouter(prefix="/api/v1", tags=["tickets"], responses=RESPONSES)
+MAX_LIMIT = 500
+_ETAG_RE = re.compile(r'^\s*(?:W/)?"?([0-9]{1,9})"?\s*$')
+
+
+def encode_cursor(cursor: queue.Cursor) -> str:
+    value = cursor.value
+    kind = "t" if isinstance(value, datetime) else "v"
+    raw = json.dumps([kind, value.isoformat() if isinstance(value, datetime) else value, cursor.id])
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(text: str) -> queue.Cursor:
+    try:
+        kind, value, row_id = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
+        if kind == "t":
+            value = datetime.fromisoformat(value)
+        if not isinstance(row_id, int) or not isinstance(value, (int, str, float, datetime, type(None))):
+            raise ValueError
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+        raise ApiProblem(400, "the cursor is not one this API gave out", "cursor") from None
+    return queue.Cursor(value, row_id)
+
+
+def expected_version(if_match: Annotated[str | None, Header()] = None) -> int:
+    """The version the client read, from ``If-Match`` (the ``ETag`` a read gave)."""
+    if not if_match:
+        raise ApiProblem(428, "send the version you read in If-Match (the ETag of the ticket)", "If-Match")
+    match = _ETAG_RE.match(if_match)
+    if not match:
+        raise ApiProblem(400, f'If-Match {if_match[:40]!r} is not a version (like "3")', "If-Match")
+    return int(match[1])
+
+
+IfMatch = Annotated[int, Depends(expected_version)]
+
+
+def _names(*ids: int | None) -> dict[int, str]:
+    wanted = [i for i in ids if i]
+    return dict(User.select(User.id, User.username).where(User.id.in_(wanted)).tuples()) if wanted else {}
+
+
+# The ticket's own columns that the API shows as they are stored.
+_COLUMNS = (
+    "id", "title", "description", "status", "priority", "impact", "urgency", "created_at", "updated_at",
+    "response_due", "resolution_due", "first_response_at", "resolved_at", "closed_at", "source_number",
+    "contact_type", "resolution_note", "version",
+)  # fmt: skip
+
+
+def ticket_out(ticket: Ticket, response: Response | None = None) -> schemas.Ticket:
+    names = _names(ticket.requester_id, ticket.assignee_id)
+    if response is not None:
+        response.headers["ETag"] = f'"{ticket.version}"'
+    return schemas.Ticket(
+        **{name: getattr(ticket, name) for name in _COLUMNS},
+        number=ticket.number,
+        category=ticket.category.name,
+        requester=names[ticket.requester_id],
+        assignee=names.get(ticket.assignee_id) if ticket.assignee_id else None,
+        system=ticket.system.hostname if ticket.system_id else None,
+        peripheral=ticket.peripheral.name if ticket.peripheral_id else None,
+    )
+
+
+@router.get("/tickets", response_model=schemas.TicketPage)
+def list_tickets(
+    p: Caller,
+    q: str = Query(
+        "", max_length=2000, description="a filter in the query language, e.g. `status:open prio:high`"
+    ),
+    sort: str = Query(
+        "-updated",
+        max_length=40,
+        description="number, priority, status, title, requester, "
+        "assignee, category, created, updated or due; a leading '-' sorts descending",
+    ),
+    cursor: str | None = Query(None, max_length=2000),
+    limit: int = Query(50, ge=1, le=MAX_LIMIT),
+):
+    page = queue.page(
+        p.user, q, queue.Sort.parse(sort), after=decode_cursor(cursor) if cursor else None, limit=limit
+    )
+    items = [schemas.TicketRow(**{k: v for k, v in row.items() if k != "_cursor"}) for row in page.rows]
+    last = page.last
+    return schemas.TicketPage(
+        items=items, next_cursor=encode_cursor(last) if page.has_more and last else None
+    )
+
+
+@router.post("/tickets", response_model=schemas.Ticket, status_code=201)
+def create_ticket(
+    body: schemas.TicketIn,
+    response: Response,
+    p: Caller,
+    idempotency_key: str | None = Header(None, max_length=36),
+):
+    ticket = tickets.create(p.user, request_key=idempotency_key, **body.model_dump())
+    response.headers["Location"] = f"/api/v1/tickets/{ticket.number}"
+    return ticket_out(ticket, response)
+
+
+@router.get("/tickets/{ref}", response_model=schemas.Ticket)
+def get_ticket(ref: str, response: Response, p: Caller):
+    """By our number (INC000123) or the number its source gave it (an imported INC0000045)."""
+    return ticket_out(tickets.get(p.user, ref), response)
+
+
+@router.patch("/tickets/{ref}", response_model=schemas.Ticket)
+def update_ticket(
+    ref: str,
+    body: schemas.TicketChange,
+    response: Response,
+    p: Caller,
+    version: IfMatch,
+):
+    ticket = tickets.get(p.user, ref)
+    changes = body.model_dump(exclude_unset=True)
+    return ticket_out(tickets.update(p.user, ticket.id, version, **changes), response)
+
+
+@router.post("/tickets/{ref}/status", response_model=schemas.Ticket)
+def change_status(
+    ref: str,
+    body: schemas.StatusIn,
+    response: Response,
+    p: Caller,
+    version: IfMatch,
+):
+    ticket = tickets.get(p.user, ref)
+    return ticket_out(tickets.change_status(p.user, ticket.id, version, body.status, body.note), response)
+
+
+@router.post("/tickets/{ref}/assign", response_model=schemas.Ticket)
+def assign(
+    ref: str,
+    body: schemas.AssignIn,
+    response: Response,
+    p: Caller,
+    version: IfMatch,
+):
+    ticket = tickets.get(p.user, ref)
+    return ticket_out(tickets.assign(p.user, ticket.id, version, body.assignee), response)
+
+
+@router.get("/tickets/{ref}/comments", response_model=list[schemas.CommentOut])
+def list_comments(ref: str, p: Caller):
+    ticket = tickets.get(p.user, ref)
+    return [_comment_out(c, c.author.username) for c in tickets.comments(p.user, ticket)]
+
+
+def _comment_out(row, author: str) -> schemas.CommentOut:
+    return schemas.CommentOut(
+        id=row.id, author=author, body=row.body, internal=row.is_internal, created_at=row.created_at
+    )
+
+
+@router.post("/tickets/{ref}/comments", response_model=schemas.CommentOut, status_code=201)
+def add_comment(
+    ref: str,
+    body: schemas.CommentIn,
+    p: Caller,
+    idempotency_key: str | None = Header(None, max_length=36),
+):
+    ticket = tickets.get(p.user, ref)
+    row = tickets.comment(p.user, ticket.id, body.body, internal=body.internal, request_key=idempotency_key)
+    return _comment_out(row, p.user.username)
+
+
+@router.get("/tickets/{ref}/attachments", response_model=list[schemas.AttachmentOut])
+def list_attachments(ref: str, p: Caller):
+    ticket = tickets.get(p.user, ref)
+    return [_attachment_out(a, a.uploaded_by.username) for a in tickets.attachments_of(ticket.id)]
+
+
+def _attachment_out(row, who: str) -> schemas.AttachmentOut:
+    return schemas.AttachmentOut(
+        id=row.id, filename=row.filename, size=row.size, uploaded_by=who, created_at=row.created_at
+    )
+
+
+@router.post("/tickets/{ref}/attachments", response_model=schemas.AttachmentOut, status_code=201)
+def upload(ref: str, file: UploadFile, request: Request, p: Caller):
+    limit = config.settings().attachment_max_bytes
+    declared = request.headers.get("content-length", "")
+    content = file.file.read(limit + 1)
+    if len(content) > limit or (declared.isdigit() and int(declared) > limit + 64 * 1024):
+        raise ApiProblem(413, f"attachments are limited to {limit} bytes", "file")
+    ticket = tickets.get(p.user, ref)
+    row = tickets.attach(p.user, ticket.id, file.filename or "upload", content)
+    return _attachment_out(row, p.user.username)
+
+
+@router.get(
+    "/attachments/{attachment_id}",
+    response_class=Response,
+    responses={200: {"content": {"application/octet-stream": {}}, "description": "The file"}},
+)
+def download(p: Caller, attachment_id: int = Path(ge=1, le=2**31 - 1)):
+    row, content = tickets.attachment_content(p.user, attachment_id)
+    disposition = f"attachment; filename*=UTF-8''{quote(row.filename)}"
+    return Response(
+        content, media_type="application/octet-stream", headers={"Content-Disposition": disposition}
+    )

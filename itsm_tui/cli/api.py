@@ -1,0 +1,107 @@
+"""``itsm-tui serve`` (the HTTP API under uvicorn, with the background jobs on a timer) and
+``itsm-tui token create|list|revoke`` (personal API tokens)."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+
+from itsm_tui.cli.common import print_rows
+
+log = logging.getLogger(__name__)
+
+
+def add_commands(commands) -> None:
+    serve = commands.add_parser(
+        "serve",
+        help="run the HTTP API (uvicorn) with the background jobs",
+        description="Serve the HTTP API under /api/v1 (OpenAPI document at /openapi.json, docs at /docs) "
+        "and run the background jobs (SLA alerts, e-mail, webhooks) every --jobs-every seconds.",
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="the address to listen on (default: 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8080, help="default: 8080")
+    serve.add_argument("--jobs-every", type=float, default=30.0, metavar="SECONDS", help="default: 30")
+    token = commands.add_parser("token", help="personal API tokens").add_subparsers(
+        dest="token_command", metavar="ACTION", required=True
+    )
+    create = token.add_parser("create", help="make a token for the --as user (shown once)")
+    create.add_argument("--name", required=True, help="what the token is for, e.g. monitoring")
+    create.add_argument("--expires", metavar="N[d|w]", help="e.g. 90d (default: never)")
+    create.add_argument("--read-only", action="store_true", help="the token may only read")
+    listing = token.add_parser("list", help="the --as user's tokens (admins: --all for everyone's)")
+    listing.add_argument("--all", action="store_true", help="every user's tokens (admins)")
+    listing.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    revoke = token.add_parser("revoke", help="revoke a token by its prefix or id")
+    revoke.add_argument("token", metavar="PREFIX_OR_ID")
+
+
+def _token(args, actor) -> int:
+    from itsm_tui.core.people import tokens
+
+    if args.token_command == "create":
+        row, token = tokens.create(actor, args.name, tokens.parse_expiry(args.expires), args.read_only)
+        print(token)
+        print(
+            f"token {row.name} ({row.prefix}) for {actor.username}: shown only now, keep it secret",
+            file=sys.stderr,
+        )
+        return 0
+    if args.token_command == "revoke":
+        row = tokens.revoke(actor, args.token)
+        print(f"revoked token {row.name} ({row.prefix})")
+        return 0
+    columns = (
+        "prefix",
+        "name",
+        "user",
+        "read_only",
+        "created_at",
+        "expires_at",
+        "last_used_at",
+        "revoked_at",
+    )
+    rows = (
+        (
+            t.prefix,
+            t.name,
+            t.user.username,
+            t.read_only,
+            t.created_at,
+            t.expires_at,
+            t.last_used_at,
+            t.revoked_at,
+        )
+        for t in tokens.list_tokens(actor, everyone=args.all)
+    )
+    print_rows(columns, rows, args.format)
+    return 0
+
+
+def _serve(args, actor) -> int:
+    import uvicorn
+
+    from itsm_tui.api.app import create_app
+    from itsm_tui.core import jobs
+    from itsm_tui.core.store import audit
+
+    audit.enter("api")
+    stop = threading.Event()
+
+    def background() -> None:
+        while not stop.is_set():
+            report = jobs.run_due()
+            for name, error in report.errors.items():
+                log.warning("background job %s failed: %s", name, error)
+            stop.wait(args.jobs_every)
+
+    worker = threading.Thread(target=background, name="itsm-jobs", daemon=True)
+    worker.start()
+    try:
+        uvicorn.run(create_app(), host=args.host, port=args.port, log_level="info", access_log=False)
+    finally:
+        stop.set()
+    return 0
+
+
+HANDLERS = {"token": _token, "serve": _serve}
