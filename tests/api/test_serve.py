@@ -1,0 +1,75 @@
+"""``itsm-tui serve``: the real server (uvicorn, a subprocess) on a loopback port, driven with an
+HTTP client, on both engines."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+
+import httpx
+import pytest
+from servers import free_port
+
+from itsm_tui.core.people import tokens
+
+
+@contextmanager
+def served(url: str, jobs_every: float = 0.3, env: dict | None = None):
+    """The server on a free loopback port; yields its base URL."""
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "itsm_tui",
+            "--db",
+            url,
+            "serve",
+            "--port",
+            str(port),
+            "--jobs-every",
+            str(jobs_every),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "ITSM_BCRYPT_COST": "4", **(env or {})},
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                output = process.stdout.read().decode(errors="replace") if process.stdout else ""
+                pytest.fail(f"itsm-tui serve did not start: {output[-2000:]}")
+            time.sleep(0.1)
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def test_serve_answers_health_readiness_and_tickets(engine, people):
+    token = tokens.create(people["agent"], "script")[1]
+    with (
+        served(engine) as base,
+        httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}) as http,
+    ):
+        assert http.get("/readyz").json() == {"status": "ready"}
+        made = http.post("/api/v1/tickets", json={"title": "VPN down", "description": "since 9:00"})
+        assert made.status_code == 201, made.text
+        listed = http.get("/api/v1/tickets", params={"q": "vpn"}).json()["items"]
+        assert [row["number"] for row in listed] == [made.json()["number"]]
+        assert http.get("/openapi.json").json()["info"]["title"] == "itsm-tui"
+        assert httpx.get(f"{base}/api/v1/me").status_code == 401
