@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI
 
 from itsm_tui import __version__
-from itsm_tui.api import problems, schemas, tickets
+from itsm_tui.api import alerts, problems, schemas, tickets
 from itsm_tui.api.auth import Caller, FailureLimiter
 from itsm_tui.core.store import db, schema
 
@@ -54,4 +54,5 @@ def create_app(auth_failures: int = 10, auth_window_seconds: float = 60.0) -> Fa
         app.add_exception_handler(kind, handler)
     app.include_router(desk)
     app.include_router(tickets.router)
+    app.include_router(alerts.router)
     return app

@@ -526,13 +526,15 @@ class ApiToken(BaseModel):
 
 
 class AlertTicket(BaseModel):
-    """The ticket a monitoring alert opened, by source and dedupe key (Alertmanager's fingerprint):
-    repeats count here instead of adding a comment each."""
+    """The ticket a monitoring alert opened, one row per source and dedupe key (Alertmanager's
+    fingerprint): repeats count here instead of adding a comment each; a new occurrence after the
+    ticket was finished points the row at a new ticket."""
 
     source = CharField(max_length=60)
     dedupe_key = CharField(max_length=200)
     ticket = ForeignKeyField(Ticket, on_delete="CASCADE")
     state = CharField(max_length=10, constraints=[_in("state", ("firing", "resolved"))])
+    started_at = DateTimeField(null=True)  # when the source says this occurrence began
     repeats = IntegerField(default=0)
     first_seen_at = DateTimeField()
     last_seen_at = DateTimeField()
@@ -540,7 +542,7 @@ class AlertTicket(BaseModel):
 
     class Meta:
         table_name = "alert_ticket"
-        indexes = ((("source", "dedupe_key", "ticket"), False),)
+        indexes = ((("source", "dedupe_key"), True),)
 
 
 class WebhookSubscription(BaseModel):
