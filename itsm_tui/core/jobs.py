@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from itsm_tui.core.notify import mailer
+from itsm_tui.core.notify import mailer, webhooks
 from itsm_tui.core.tickets import alerts
 
 
@@ -27,6 +27,7 @@ def _mail_out() -> dict[str, int]:
 JOBS: list[tuple[str, Callable[[], dict[str, int]]]] = [
     ("SLA alerts", _sla_alerts),
     ("e-mail", _mail_out),
+    ("webhooks", webhooks.run_due),
 ]
 
 

@@ -73,3 +73,46 @@ def test_serve_answers_health_readiness_and_tickets(engine, people):
         assert [row["number"] for row in listed] == [made.json()["number"]]
         assert http.get("/openapi.json").json()["info"]["title"] == "itsm-tui"
         assert httpx.get(f"{base}/api/v1/me").status_code == 401
+
+
+def _until(condition, seconds: float = 20.0):
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.1)
+
+
+def test_alertmanager_in_and_signed_webhooks_out_with_a_retry(engine, people):
+    from alert_payloads import alertmanager
+    from receiver import Receiver
+
+    from itsm_tui.core.notify import webhooks
+
+    receiver = Receiver(fail=1)
+    sub = webhooks.subscribe(people["admin"], receiver.url, ["ticket.created", "ticket.status_changed"], True)
+    token = tokens.create(people["agent"], "prometheus")[1]
+    bearer = {"Authorization": f"Bearer {token}"}
+    try:
+        with served(engine, env={"ITSM_WEBHOOK_BACKOFF_SECONDS": "0.5"}) as base:
+            with httpx.Client(base_url=base, headers=bearer) as http:
+                answers = [
+                    http.post("/api/v1/alerts/alertmanager", json=alertmanager(status)).json()[0]
+                    for status in ("firing", "firing", "resolved")
+                ]
+                assert [a["outcome"] for a in answers] == ["opened", "repeated", "resolved"]
+                number = answers[0]["ticket"]
+                ticket = http.get(f"/api/v1/tickets/{number}").json()
+                assert ticket["status"] == "resolved" and ticket["contact_type"] == "alert"
+                assert len(http.get(f"/api/v1/tickets/{number}/comments").json()) == 1
+                assert (
+                    http.get("/api/v1/tickets", params={"q": "disk"}).json()["items"][0]["number"] == number
+                )
+                _until(lambda: len(receiver.received) == 2)
+        assert receiver.refused == 1 and sorted(receiver.events()) == [
+            "ticket.created",
+            "ticket.status_changed",
+        ]
+        for headers, body in receiver.received:
+            assert headers["X-Itsm-Signature"] == webhooks.sign(sub.secret, headers["X-Itsm-Timestamp"], body)
+    finally:
+        receiver.close()
