@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI
 
 from itsm_tui import __version__
-from itsm_tui.api import alerts, problems, schemas, tickets, webhooks
+from itsm_tui.api import alerts, inventory, people, problems, reports, schemas, tickets, webhooks
 from itsm_tui.api.auth import Caller, FailureLimiter
 from itsm_tui.core.store import db, schema
 
@@ -56,4 +56,7 @@ def create_app(auth_failures: int = 10, auth_window_seconds: float = 60.0) -> Fa
     app.include_router(tickets.router)
     app.include_router(alerts.router)
     app.include_router(webhooks.router)
+    app.include_router(people.router)
+    app.include_router(reports.router)
+    app.include_router(inventory.router)  # last: its /{kind} routes must not shadow the others
     return app

@@ -3,59 +3,21 @@ or its source's, create, update (``If-Match``), status, assign, comments, attach
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
-import re
-from datetime import datetime
-from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response, UploadFile
+from fastapi import APIRouter, Header, Path, Query, Request, Response, UploadFile
 
 from itsm_tui.api import schemas
 from itsm_tui.api.auth import Caller
+from itsm_tui.api.paging import MAX_LIMIT, decode_cursor, encode_cursor
 from itsm_tui.api.problems import RESPONSES, ApiProblem
+from itsm_tui.api.versions import IfMatch, tag
 from itsm_tui.core import config
 from itsm_tui.core.store.models import Ticket, User
 from itsm_tui.core.tickets import queue
 from itsm_tui.core.tickets import service as tickets
 
 router = APIRouter(prefix="/api/v1", tags=["tickets"], responses=RESPONSES)
-MAX_LIMIT = 500
-_ETAG_RE = re.compile(r'^\s*(?:W/)?"?([0-9]{1,9})"?\s*$')
-
-
-def encode_cursor(cursor: queue.Cursor) -> str:
-    value = cursor.value
-    kind = "t" if isinstance(value, datetime) else "v"
-    raw = json.dumps([kind, value.isoformat() if isinstance(value, datetime) else value, cursor.id])
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
-
-
-def decode_cursor(text: str) -> queue.Cursor:
-    try:
-        kind, value, row_id = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
-        if kind == "t":
-            value = datetime.fromisoformat(value)
-        if not isinstance(row_id, int) or not isinstance(value, (int, str, float, datetime, type(None))):
-            raise ValueError
-    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
-        raise ApiProblem(400, "the cursor is not one this API gave out", "cursor") from None
-    return queue.Cursor(value, row_id)
-
-
-def expected_version(if_match: Annotated[str | None, Header()] = None) -> int:
-    """The version the client read, from ``If-Match`` (the ``ETag`` a read gave)."""
-    if not if_match:
-        raise ApiProblem(428, "send the version you read in If-Match (the ETag of the ticket)", "If-Match")
-    match = _ETAG_RE.match(if_match)
-    if not match:
-        raise ApiProblem(400, f'If-Match {if_match[:40]!r} is not a version (like "3")', "If-Match")
-    return int(match[1])
-
-
-IfMatch = Annotated[int, Depends(expected_version)]
 
 
 def _names(*ids: int | None) -> dict[int, str]:
@@ -74,7 +36,7 @@ _COLUMNS = (
 def ticket_out(ticket: Ticket, response: Response | None = None) -> schemas.Ticket:
     names = _names(ticket.requester_id, ticket.assignee_id)
     if response is not None:
-        response.headers["ETag"] = f'"{ticket.version}"'
+        tag(response, ticket.version)
     return schemas.Ticket(
         **{name: getattr(ticket, name) for name in _COLUMNS},
         number=ticket.number,
@@ -101,9 +63,7 @@ def list_tickets(
     cursor: str | None = Query(None, max_length=2000),
     limit: int = Query(50, ge=1, le=MAX_LIMIT),
 ):
-    page = queue.page(
-        p.user, q, queue.Sort.parse(sort), after=decode_cursor(cursor) if cursor else None, limit=limit
-    )
+    page = queue.page(p.user, q, queue.Sort.parse(sort), after=decode_cursor(cursor), limit=limit)
     items = [schemas.TicketRow(**{k: v for k, v in row.items() if k != "_cursor"}) for row in page.rows]
     last = page.last
     return schemas.TicketPage(
