@@ -3,7 +3,7 @@ language, sort, cursor), one record, create, update (``If-Match``), delete, stoc
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel, Field
@@ -16,9 +16,6 @@ from itsm_tui.core.inventory import lists
 from itsm_tui.core.inventory import service as inventory
 
 router = APIRouter(prefix="/api/v1", tags=["inventory"], responses=RESPONSES)
-
-
-Kind = Literal["systems", "peripherals", "stock", "departments", "networks"]
 
 
 ENTITY = {"systems": "system", "peripherals": "peripheral", "stock": "stock", "departments": "department",
@@ -37,48 +34,51 @@ def _record(row, response: Response | None = None) -> dict[str, Any]:
     return {key: plain(value) for key, value in row.__data__.items() if not key.endswith("_key")}
 
 
-@router.get("/{kind}", response_model=RowPage)
-def list_records(
-    kind: Kind,
-    p: Caller,
-    q: str = Query("", max_length=2000, description="a filter in the list's query language"),
-    sort: str | None = Query(None, max_length=40),
-    cursor: str | None = Query(None, max_length=2000),
-    limit: int = Query(50, ge=1, le=MAX_LIMIT),
-):
-    entity = ENTITY[kind]
-    order = lists.AssetSort.parse(entity, sort)
-    return rows_page(lists.page(p.user, entity, q, order, after=decode_cursor(cursor), limit=limit))
+def _add_routes(plural: str, entity: str) -> None:
+    """The five routes of one inventory list (a fixed path each, so the OpenAPI document names
+    them and no other path is taken for one)."""
+
+    def list_records(
+        p: Caller,
+        q: str = Query("", max_length=2000, description="a filter in the list's query language"),
+        sort: str | None = Query(None, max_length=40),
+        cursor: str | None = Query(None, max_length=2000),
+        limit: int = Query(50, ge=1, le=MAX_LIMIT),
+    ):
+        order = lists.AssetSort.parse(entity, sort)
+        return rows_page(lists.page(p.user, entity, q, order, after=decode_cursor(cursor), limit=limit))
+
+    def get_record(response: Response, p: Caller, record_id: int = RecordId) -> dict[str, Any]:
+        return _record(inventory.get(p.user, entity, record_id), response)
+
+    def create_record(body: dict[str, Any], response: Response, p: Caller) -> dict[str, Any]:
+        """The fields as the inventory forms name them; ``department``, ``network``, ``system``
+        and ``assigned_user`` by name, asset tag or username."""
+        return _record(inventory.create(p.user, entity, body), response)
+
+    def update_record(
+        body: dict[str, Any], response: Response, p: Caller, version: IfMatch, record_id: int = RecordId
+    ) -> dict[str, Any]:
+        return _record(inventory.update(p.user, entity, record_id, version, body), response)
+
+    def delete_record(p: Caller, version: IfMatch, record_id: int = RecordId) -> dict[str, int]:
+        """Returns what the delete unlinked (peripherals from a system, tickets from an asset...)."""
+        return inventory.delete(p.user, entity, record_id, version)
+
+    one = f"/{plural}/{{record_id}}"
+    router.add_api_route(
+        f"/{plural}", list_records, methods=["GET"], response_model=RowPage, name=f"list {plural}"
+    )
+    router.add_api_route(
+        f"/{plural}", create_record, methods=["POST"], status_code=201, name=f"create {entity}"
+    )
+    router.add_api_route(one, get_record, methods=["GET"], name=f"get {entity}")
+    router.add_api_route(one, update_record, methods=["PATCH"], name=f"update {entity}")
+    router.add_api_route(one, delete_record, methods=["DELETE"], name=f"delete {entity}")
 
 
-@router.get("/{kind}/{record_id}")
-def get_record(kind: Kind, response: Response, p: Caller, record_id: int = RecordId) -> dict[str, Any]:
-    return _record(inventory.get(p.user, ENTITY[kind], record_id), response)
-
-
-@router.post("/{kind}", status_code=201)
-def create_record(kind: Kind, body: dict[str, Any], response: Response, p: Caller) -> dict[str, Any]:
-    """The fields as the inventory forms name them; ``department``, ``network``, ``system`` and
-    ``assigned_user`` by name, asset tag or username."""
-    return _record(inventory.create(p.user, ENTITY[kind], body), response)
-
-
-@router.patch("/{kind}/{record_id}")
-def update_record(
-    kind: Kind,
-    body: dict[str, Any],
-    response: Response,
-    p: Caller,
-    version: IfMatch,
-    record_id: int = RecordId,
-) -> dict[str, Any]:
-    return _record(inventory.update(p.user, ENTITY[kind], record_id, version, body), response)
-
-
-@router.delete("/{kind}/{record_id}")
-def delete_record(kind: Kind, p: Caller, version: IfMatch, record_id: int = RecordId) -> dict[str, int]:
-    """Returns what the delete unlinked (peripherals from a system, tickets from an asset...)."""
-    return inventory.delete(p.user, ENTITY[kind], record_id, version)
+for _plural, _entity in ENTITY.items():
+    _add_routes(_plural, _entity)
 
 
 @router.post("/stock/{record_id}/adjust")

@@ -54,9 +54,12 @@ class RowPage(BaseModel):
 
 
 def plain(value):
+    """A value for JSON: amounts as text (exact), times in UTC with their zone, dates as ISO."""
     if isinstance(value, Decimal):
         return str(value)
-    if isinstance(value, (datetime, date)):
+    if isinstance(value, datetime):
+        return value.isoformat() + ("Z" if value.tzinfo is None else "")
+    if isinstance(value, date):
         return value.isoformat()
     return value
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Literal
 
 from fastapi import APIRouter, Path, Query, Response
@@ -10,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from itsm_tui.api.auth import Caller
 from itsm_tui.api.problems import RESPONSES
+from itsm_tui.api.schemas import Moment
 from itsm_tui.api.versions import IfMatch, tag
 from itsm_tui.core.people import users
 from itsm_tui.core.tickets import categories
@@ -25,7 +25,7 @@ class UserOut(BaseModel):
     email: str | None
     department: str | None
     active: bool
-    last_login_at: datetime | None
+    last_login_at: Moment | None
     version: int
 
 

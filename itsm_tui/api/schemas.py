@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Literal
+from datetime import UTC, datetime
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
+
+# A time the database keeps as naive UTC, sent with its zone (RFC 3339: "2026-12-06T09:00:00Z").
+Moment = Annotated[
+    datetime, AfterValidator(lambda t: t.replace(tzinfo=UTC) if t.tzinfo is None else t)
+]
 
 Level = Literal[1, 2, 3, "high", "medium", "low"]
 
@@ -21,12 +26,12 @@ class TicketRow(BaseModel):
     category: str
     requester: str
     assignee: str | None
-    created_at: datetime
-    updated_at: datetime
-    response_due: datetime
-    resolution_due: datetime
-    first_response_at: datetime | None
-    resolved_at: datetime | None
+    created_at: Moment
+    updated_at: Moment
+    response_due: Moment
+    resolution_due: Moment
+    first_response_at: Moment | None
+    resolved_at: Moment | None
     source_number: str | None
     version: int
 
@@ -42,7 +47,7 @@ class Ticket(TicketRow):
     urgency: int
     contact_type: str | None
     resolution_note: str | None
-    closed_at: datetime | None
+    closed_at: Moment | None
     system: str | None
     peripheral: str | None
 
@@ -84,7 +89,7 @@ class CommentOut(BaseModel):
     author: str
     body: str
     internal: bool
-    created_at: datetime
+    created_at: Moment
 
 
 class AttachmentOut(BaseModel):
@@ -92,14 +97,14 @@ class AttachmentOut(BaseModel):
     filename: str
     size: int
     uploaded_by: str
-    created_at: datetime
+    created_at: Moment
 
 
 class TokenInfo(BaseModel):
     name: str
     prefix: str
     read_only: bool
-    expires_at: datetime | None
+    expires_at: Moment | None
 
 
 class Me(BaseModel):

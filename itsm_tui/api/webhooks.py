@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Literal
 
 from fastapi import APIRouter, Path, Query, Response
@@ -10,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from itsm_tui.api.auth import Caller
 from itsm_tui.api.problems import RESPONSES
+from itsm_tui.api.schemas import Moment
 from itsm_tui.core.notify import webhooks
 
 router = APIRouter(prefix="/api/v1/webhooks", tags=["webhooks"], responses=RESPONSES)
@@ -34,9 +34,9 @@ class Subscription(BaseModel):
     events: list[str]
     allow_private: bool
     active: bool
-    paused_at: datetime | None
-    failing_since: datetime | None
-    created_at: datetime
+    paused_at: Moment | None
+    failing_since: Moment | None
+    created_at: Moment
 
 
 class NewSubscription(Subscription):
@@ -47,9 +47,9 @@ class Delivery(BaseModel):
     id: int
     event: str
     attempts: int
-    created_at: datetime
-    next_attempt_at: datetime
-    delivered_at: datetime | None
+    created_at: Moment
+    next_attempt_at: Moment
+    delivered_at: Moment | None
     last_status: int | None
     last_error: str | None
 
