@@ -14,6 +14,8 @@ entry's channel and real actor (CLI impersonation), the audit log append-only on
 logins counted per source (``login_throttle``); 6, request keys (``request_key``): a retried
 save is written once; 7, an index led by ``closed_at`` for the history and trend figures; 8, natural
 sort keys (``natural.py``) beside the names that lists sort by, with their (key, id) indexes.
+9, the e-mail channel: Message-IDs received and sent (``mail_message``), a ticket's Cc addresses
+(``ticket_cc``), sign-up codes (``signup_code``), the outgoing mail's thread headers.
 """
 
 from __future__ import annotations
@@ -34,22 +36,25 @@ from itsm_tui.core.store.models import (
     Department,
     EmailMessage,
     LoginThrottle,
+    MailMessage,
     Network,
     Peripheral,
     RequestKey,
     SavedView,
     SchemaMeta,
     Setting,
+    SignupCode,
     SlaAlert,
     SlaPolicy,
     StockItem,
     System,
     Ticket,
+    TicketCc,
     User,
     UserPreference,
 )
 
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 VERSION_KEY = "schema_version"
 
 Migration = tuple[int, Callable[[], None]]
@@ -265,6 +270,12 @@ def _fill_sort_key(model, key, batch: int = 1000) -> None:
         after = rows[-1][0]
 
 
+def _v9_mail() -> None:
+    """v9, the e-mail channel: Message-IDs, Cc addresses, sign-up codes, thread headers."""
+    _create_missing_tables([MailMessage, TicketCc, SignupCode])
+    _add_missing_columns(EmailMessage, ("headers",))
+
+
 MIGRATIONS: Sequence[Migration] = (
     (2, _add_views),
     (3, _add_sla),
@@ -273,6 +284,7 @@ MIGRATIONS: Sequence[Migration] = (
     (6, _v6_request_keys),
     (7, _v7_closed_index),
     (8, _v8_sort_keys),
+    (9, _v9_mail),
 )
 
 
