@@ -67,28 +67,33 @@ def ingest(raw: bytes) -> Outcome:
 
 @transactional
 def _ingest(mail: Parsed) -> Outcome:
+    # Taken first: a second process with the same message stops here, and the desk's answer
+    # to a new ticket finds the message it answers.
+    row = MailMessage.create(
+        message_id=mail.message_id,
+        direction="in",
+        sender=mail.from_address[:254],
+        outcome="pending",
+        created_at=clock.now(),
+    )
+    outcome = _process(mail, row)
+    MailMessage.update(outcome=outcome.outcome, ticket=outcome.ticket_id).where(
+        MailMessage.id == row.id
+    ).execute()
+    return outcome
+
+
+def _process(mail: Parsed, row: MailMessage) -> Outcome:
     kind = classify.kind(mail)
     if kind == classify.BOUNCE:
-        return _record(mail, _bounce(mail))
+        return _bounce(mail)
     if kind == classify.AUTO_REPLY:
-        return _record(mail, Outcome("auto-reply"))
+        return Outcome("auto-reply")
     sender = _user_by_address(mail.from_address)
     ticket = _thread(mail, sender)
     if ticket is not None:
-        return _record(mail, _reply(mail, sender, ticket))
-    return _record(mail, _new_ticket(mail, sender))
-
-
-def _record(mail: Parsed, outcome: Outcome) -> Outcome:
-    MailMessage.create(
-        message_id=mail.message_id,
-        direction="in",
-        ticket=outcome.ticket_id,
-        sender=mail.from_address[:254],
-        outcome=outcome.outcome,
-        created_at=clock.now(),
-    )
-    return outcome
+        return _reply(mail, sender, ticket, row)
+    return _new_ticket(mail, sender, row)
 
 
 def _user_by_address(address: str) -> User | None:
@@ -130,14 +135,14 @@ def _participant(ticket: Ticket, address: str, sender: User | None) -> bool:
 # ---------------------------------------------------------------- replies
 
 
-def _reply(mail: Parsed, sender: User | None, ticket: Ticket) -> Outcome:
+def _reply(mail: Parsed, sender: User | None, ticket: Ticket, row: MailMessage) -> Outcome:
     author = sender or _new_requester(mail)
     settings = config.mail_settings()
     text = trim(mail.body) if mail.body else NO_TEXT
     if ticket.status in ("resolved", "closed"):
         resolved = ticket.resolved_at or ticket.closed_at or ticket.updated_at
         if ticket.status == "closed" or clock.now() - resolved > timedelta(days=settings.reopen_days):
-            follow_up = _new_ticket(mail, sender, follows=ticket)
+            follow_up = _new_ticket(mail, sender, row, follows=ticket)
             return Outcome("follow-up", follow_up.ticket_id)
         tickets.change_status(users.system_actor(), ticket.id, ticket.version, "in_progress")
         outcome = "reopened"
@@ -156,7 +161,9 @@ def _reply(mail: Parsed, sender: User | None, ticket: Ticket) -> Outcome:
 # ---------------------------------------------------------------- new tickets
 
 
-def _new_ticket(mail: Parsed, sender: User | None, follows: Ticket | None = None) -> Outcome:
+def _new_ticket(
+    mail: Parsed, sender: User | None, row: MailMessage, follows: Ticket | None = None
+) -> Outcome:
     settings = config.mail_settings()
     if _recent(mail.from_address) >= settings.rate_limit:
         return Outcome("limited")
@@ -175,6 +182,7 @@ def _new_ticket(mail: Parsed, sender: User | None, follows: Ticket | None = None
         _fit(description),
         channel=mailer.EMAIL_CHANNEL,
     )
+    MailMessage.update(ticket=ticket.id).where(MailMessage.id == row.id).execute()
     _keep_ccs(ticket.id, mail, requester)
     _attach(mail, requester, ticket.id, original=len(mail.body) > BODY_MAX)
     if follows is not None:
