@@ -142,8 +142,8 @@ def _reply(mail: Parsed, sender: User | None, ticket: Ticket, row: MailMessage) 
     if ticket.status in ("resolved", "closed"):
         resolved = ticket.resolved_at or ticket.closed_at or ticket.updated_at
         if ticket.status == "closed" or clock.now() - resolved > timedelta(days=settings.reopen_days):
-            follow_up = _new_ticket(mail, sender, row, follows=ticket)
-            return Outcome("follow-up", follow_up.ticket_id)
+            follow_up = _new_ticket(mail, author, row, follows=ticket)
+            return Outcome("follow-up", follow_up.ticket_id) if follow_up.ticket_id else follow_up
         tickets.change_status(users.system_actor(), ticket.id, ticket.version, "in_progress")
         outcome = "reopened"
     elif ticket.status == "waiting_on_user" and not is_staff(author):
