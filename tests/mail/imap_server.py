@@ -163,16 +163,9 @@ def start_dovecot() -> Dovecot:
     (root / "passwd").chmod(0o644)
     plain_port, tls_port = free_port(), free_port()
     conf = root / "dovecot.conf"
+    ids = {"uid": owner.pw_uid, "gid": owner.pw_gid}
     conf.write_text(
-        CONFIG.format(
-            root=root,
-            cert=cert,
-            key=key,
-            plain_port=plain_port,
-            tls_port=tls_port,
-            uid=owner.pw_uid,
-            gid=owner.pw_gid,
-        )
+        CONFIG.format(root=root, cert=cert, key=key, plain_port=plain_port, tls_port=tls_port, **ids)
     )
     process = subprocess.Popen(
         [str(DOVECOT), "-F", "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE

@@ -1,16 +1,17 @@
 """Fetching the desk's mailbox over IMAP (TLS, or STARTTLS), for the background worker and
 ``itsm-tui mail fetch``.
 
-Unprocessed messages are read without marking them (``BODY.PEEK``), ingested, and then flagged
-as seen or moved to ``imap_done_folder``. A crash between the two leaves the message for the
-next fetch, where its Message-ID makes it a duplicate: nothing is processed twice, nothing lost.
-A database error stops the fetch (the rest waits for the next one).
+Unprocessed messages are read without marking them (``BODY.PEEK``, a chunk per round trip),
+ingested, and then flagged as seen or moved to ``imap_done_folder``. A crash between the two
+leaves the messages for the next fetch, where their Message-IDs make them duplicates: nothing is
+processed twice, nothing lost. A database error stops the fetch (the rest waits for the next one).
 """
 
 from __future__ import annotations
 
 import imaplib
 import logging
+import re
 import ssl
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,8 @@ from itsm_tui.core.mail import intake
 from itsm_tui.core.store import db_errors
 
 BATCH = 500  # messages per fetch; the rest come next time
+CHUNK = 25  # messages per round trip to the server
+_UID = re.compile(rb"UID (\d+)")
 TIMEOUT = 30.0
 log = logging.getLogger("itsm_tui.mail")
 
@@ -61,24 +64,12 @@ def fetch(limit: int = BATCH) -> FetchReport:
         criteria = "ALL" if settings.imap_done_folder else "UNSEEN"
         uids = _check(connection.uid("SEARCH", criteria), "search the folder")[0].decode().split()
         moving = bool(settings.imap_done_folder)
-        for uid in uids[:limit]:
-            data = _check(connection.uid("FETCH", uid, "(BODY.PEEK[])"), "fetch a message")
-            raw = next((item[1] for item in data if isinstance(item, tuple)), None)
-            if raw is None:
-                continue
-            try:
-                outcome = intake.ingest(raw).outcome
-            except intake.Unprocessable as exc:
-                outcome = "unprocessable"
-                log.warning("IMAP message %s not processed: %s", uid, exc)
-            except Exception as exc:
-                if db_errors.is_database_error(exc):
-                    raise
-                report.failed += 1
-                log.exception("IMAP message %s failed; it stays for the next fetch", uid)
-                continue
-            _done(connection, uid, settings.imap_done_folder if moving else "")
-            report.add(outcome)
+        uids = uids[:limit]
+        for start in range(0, len(uids), CHUNK):
+            chunk = uids[start : start + CHUNK]
+            done = [uid for uid, raw in _messages(connection, chunk) if _ingested(uid, raw, report)]
+            if done:
+                _done(connection, ",".join(done), settings.imap_done_folder if moving else "")
         if moving:
             connection.expunge()
     except (OSError, imaplib.IMAP4.error, ssl.SSLError) as exc:
@@ -89,6 +80,35 @@ def fetch(limit: int = BATCH) -> FetchReport:
         except (OSError, imaplib.IMAP4.error, ssl.SSLError):
             pass
     return report
+
+
+def _messages(connection: imaplib.IMAP4, uids: list[str]) -> list[tuple[str, bytes]]:
+    """The messages of one round trip, by UID, in the order asked."""
+    data = _check(connection.uid("FETCH", ",".join(uids), "(UID BODY.PEEK[])"), "fetch messages")
+    found: dict[str, bytes] = {}
+    for item in data:
+        if isinstance(item, tuple):
+            match = _UID.search(item[0])
+            if match:
+                found[match.group(1).decode()] = item[1]
+    return [(uid, found[uid]) for uid in uids if uid in found]
+
+
+def _ingested(uid: str, raw: bytes, report: FetchReport) -> bool:
+    """Ingest one message; False leaves it in the mailbox for the next fetch."""
+    try:
+        outcome = intake.ingest(raw).outcome
+    except intake.Unprocessable as exc:
+        outcome = "unprocessable"
+        log.warning("IMAP message %s not processed: %s", uid, exc)
+    except Exception as exc:
+        if db_errors.is_database_error(exc):
+            raise
+        report.failed += 1
+        log.exception("IMAP message %s failed; it stays for the next fetch", uid)
+        return False
+    report.add(outcome)
+    return True
 
 
 def _connect(settings: MailSettings) -> imaplib.IMAP4:
@@ -120,6 +140,7 @@ def _password(name: str) -> str:
 
 
 def _done(connection: imaplib.IMAP4, uid: str, folder: str) -> None:
+    """Flag or move the messages ``uid`` names (a UID set: "4,5,9")."""
     if not folder:
         _check(connection.uid("STORE", uid, "+FLAGS", "(\\Seen)"), "flag a message")
         return
