@@ -12,7 +12,7 @@ import os
 import sys
 
 from itsm_tui import __version__
-from itsm_tui.cli import accounts, api, data, sla, tickets
+from itsm_tui.cli import accounts, api, data, mail, sla, tickets
 from itsm_tui.cli.common import UsageError
 from itsm_tui.core import config
 
@@ -134,6 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     sla.add_commands(commands)
     api.add_commands(commands)
+    mail.add_commands(commands)
 
     export = commands.add_parser(
         "export",
@@ -268,15 +269,23 @@ def run(args) -> int:
         else:
             print(f"the database is up to date (schema version {after})")
         return 0
+    if args.command == "mail" and args.mail_command == "ingest":
+        return mail.ingest(url, _one_line)  # its own exit codes, for the mail server (see cli/mail.py)
     setup.open_database(url, long_statements=args.command == "seed")  # seeds build big indexes
     actor = _actor(args.as_user)
     from itsm_tui.core.people import users
 
     # Who really acted: the CLI's operator, recorded as the system user ("system as agent1").
     audit.enter("cli", real_actor=users.system_actor() if actor.username != users.SYSTEM_USERNAME else None)
-    handler = {**accounts.HANDLERS, **tickets.HANDLERS, **data.HANDLERS, **sla.HANDLERS, **api.HANDLERS}[
-        args.command
-    ]
+    handlers = {
+        **accounts.HANDLERS,
+        **tickets.HANDLERS,
+        **data.HANDLERS,
+        **sla.HANDLERS,
+        **api.HANDLERS,
+        **mail.HANDLERS,
+    }
+    handler = handlers[args.command]
     code = handler(args, actor)
     from itsm_tui.core.store import db, db_errors
 

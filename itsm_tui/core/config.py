@@ -84,7 +84,7 @@ def _read(path: Path) -> dict:
         raise ConfigError(f"the configuration file {path} is not UTF-8 text") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"the configuration file {path} is not valid TOML: {exc}") from None
-    known = {f.name for f in fields(Settings)} | {"data_dir", "database"}
+    known = {f.name for f in fields(Settings)} | {"data_dir", "database", "mail"}
     unknown = sorted(set(data) - known)
     if unknown:
         raise ConfigError(f"unknown setting {unknown[0]!r} in {path} (known: {', '.join(sorted(known))})")
@@ -98,6 +98,12 @@ def _read(path: Path) -> dict:
         )
     if _holds_secret(database):
         check_private(path, "a database password")
+    mail = data.get("mail", {})
+    if not isinstance(mail, dict):
+        raise ConfigError(f"'mail' in {path} must be a [mail] table")
+    unknown = sorted(set(mail) - {f.name for f in fields(MailSettings)})
+    if unknown:
+        raise ConfigError(f"unknown setting {unknown[0]!r} in [mail] of {path}")
     return data
 
 
@@ -313,3 +319,76 @@ def override_settings(new: Settings | None) -> None:
     """Replace the process-wide settings (tests, or a CLI flag); None re-reads the environment."""
     global _settings
     _settings = new
+
+
+# ---------------------------------------------------------------- e-mail intake (issue 20)
+
+
+@dataclass(frozen=True)
+class MailSettings:
+    """The e-mail channel: ``[mail]`` in the configuration file, each key overridden by
+    ``ITSM_MAIL_<KEY>`` in the environment. The SMTP settings for sending are in
+    ``notify/mailer.py``."""
+
+    address: str = ""  # the desk's address (Reply-To of what it sends); default: the SMTP From
+    # Who may open tickets by e-mail besides known users: "*" anyone, else these domains.
+    allowed_domains: tuple[str, ...] = ()
+    acknowledge: bool = True  # answer a new e-mail ticket with its number
+    reopen_days: int = 14  # a reply reopens a resolved ticket this long; later, a new linked one
+    rate_limit: int = 20  # new tickets (and refusals) per sender per hour
+    imap_host: str = ""  # IMAP intake is off without a host
+    imap_port: int = 993
+    imap_security: str = "tls"  # "tls" (port 993) or "starttls" (port 143)
+    imap_user: str = ""
+    imap_password_file: str = ""
+    imap_folder: str = "INBOX"
+    imap_done_folder: str = ""  # processed messages move here; empty: they are flagged as seen
+    imap_ca_file: str = ""  # a private CA to trust (default: the system's)
+
+    def allows(self, domain: str) -> bool:
+        return "*" in self.allowed_domains or domain.lower() in self.allowed_domains
+
+
+_BOOL = {"1": True, "yes": True, "true": True, "on": True}
+_BOOL.update({"0": False, "no": False, "false": False, "off": False})
+
+
+def _mail_value(name: str, default, section: dict, path):
+    raw = os.environ.get(f"ITSM_MAIL_{name.upper()}")
+    source = f"ITSM_MAIL_{name.upper()}"
+    if raw is None:
+        if name not in section:
+            return default
+        raw, source = section[name], f"{name} in [mail] of {path}"
+    if isinstance(default, bool):
+        flag = _BOOL.get(str(raw).strip().lower()) if not isinstance(raw, bool) else raw
+        if flag is None:
+            raise ConfigError(f"{source} must be yes or no, got {raw!r}")
+        return flag
+    if isinstance(default, int):
+        try:
+            value = int(raw)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{source} must be a whole number, got {raw!r}") from None
+        if value < 0:
+            raise ConfigError(f"{source} must be at least 0, got {value}")
+        return value
+    if isinstance(default, tuple):
+        items = raw.split(",") if isinstance(raw, str) else raw
+        if not isinstance(items, list | tuple):
+            raise ConfigError(f"{source} must be a list of domains")
+        return tuple(str(item).strip().lower().lstrip("@") for item in items if str(item).strip())
+    if not isinstance(raw, str):
+        raise ConfigError(f"{source} must be text, got {raw!r}")
+    return raw.strip()
+
+
+def mail_settings() -> MailSettings:
+    """The e-mail channel's settings, read from the environment and the file each time (cheap)."""
+    path, data = load_file()
+    section = data.get("mail", {})
+    values = {f.name: _mail_value(f.name, f.default, section, path) for f in fields(MailSettings)}
+    result = MailSettings(**values)
+    if result.imap_security not in ("tls", "starttls"):
+        raise ConfigError(f"imap_security must be tls or starttls, got {result.imap_security!r}")
+    return result

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from itsm_tui.core.mail import imap
 from itsm_tui.core.notify import mailer, webhooks
 from itsm_tui.core.tickets import alerts
 
@@ -24,8 +25,17 @@ def _mail_out() -> dict[str, int]:
     return {"e-mails sent": sent, "e-mails failed": failed}
 
 
+def _mail_in() -> dict[str, int]:
+    """The IMAP mailbox, when one is configured (before sending: acknowledgements go out at once)."""
+    if not imap.configured():
+        return {}
+    report = imap.fetch()
+    return {"e-mails received": report.processed, "e-mails not processed": report.failed}
+
+
 JOBS: list[tuple[str, Callable[[], dict[str, int]]]] = [
     ("SLA alerts", _sla_alerts),
+    ("e-mail intake", _mail_in),
     ("e-mail", _mail_out),
     ("webhooks", webhooks.run_due),
 ]

@@ -10,20 +10,31 @@ the app's SLA monitor calls it from its worker thread (never the UI thread), and
 ``itsm-tui mail send`` (for cron). A failed attempt is retried later (1, 5, 15, 60, 240 minutes),
 giving up after ``MAX_ATTEMPTS``; two senders never send the same message twice, because each
 claims a message with a conditional update before sending it.
+
+The e-mail channel (issue 20) threads what it sends: a ticket that came in by e-mail has its
+public comments and its resolution mailed to the requester and the Cc's (:func:`thread_mail`),
+new ones are acknowledged (:func:`acknowledge`), refused senders get one polite answer
+(:func:`refuse`). Each carries ``[INC000123]`` in the subject, our own Message-ID (recorded, so a
+reply finds the ticket), In-Reply-To/References to the thread and Reply-To the desk; the
+automatic ones say ``Auto-Submitted: auto-replied`` (RFC 3834). Internal notes never leave, and
+what came in by mail is not mailed back out.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import smtplib
 import ssl
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage as Mail
+from email.utils import make_msgid
 
-from itsm_tui.core import clock
+from itsm_tui.core import clock, config
 from itsm_tui.core.errors import ValidationError
-from itsm_tui.core.store.models import EmailMessage, Notification, User
+from itsm_tui.core.store import audit
+from itsm_tui.core.store.models import EmailMessage, MailMessage, Notification, Ticket, TicketCc, User
 from itsm_tui.core.text import strip_controls
 
 RETRY_MINUTES = (1, 5, 15, 60, 240)
@@ -68,9 +79,14 @@ def _number(name: str, default: float) -> float:
 
 
 def queue(user: User, notification: Notification) -> EmailMessage | None:
-    """Put a notification in the outbox when e-mail is on and the user has an address."""
+    """Put a notification in the outbox when e-mail is on and the user has an address (the
+    requester of an e-mail ticket gets the comment itself instead, by ``thread_mail``)."""
     if settings() is None or not user.email:
         return None
+    ticket = notification.ticket
+    if notification.kind == "comment" and ticket and ticket.contact_type == EMAIL_CHANNEL:
+        if ticket.requester_id == user.id:
+            return None
     text = strip_controls(notification.message)
     now = clock.now()
     return EmailMessage.create(
@@ -78,6 +94,124 @@ def queue(user: User, notification: Notification) -> EmailMessage | None:
         to_address=user.email,
         subject=f"[itsm-tui] {text}"[:200],
         body=f"{text}\n\nOpen itsm-tui to see the ticket.\n",
+        next_attempt_at=now,
+        created_at=now,
+    )
+
+
+EMAIL_CHANNEL = "e-mail"
+REFERENCES_KEPT = 10  # the thread's first Message-ID and the latest ones
+
+
+def desk_address() -> str:
+    smtp = settings()
+    return config.mail_settings().address or (smtp.sender if smtp else "itsm-tui@localhost")
+
+
+def thread_mail(ticket: Ticket, author: User, kind: str, text: str) -> EmailMessage | None:
+    """Mail a public comment (``kind`` "comment") or the resolution ("resolved") of an e-mail
+    ticket to its requester and Cc's, the author left out; nothing for what came in by mail."""
+    if settings() is None or ticket.contact_type != EMAIL_CHANNEL or audit.current().channel == "mail":
+        return None
+    requester = User.get_by_id(ticket.requester_id)
+    recipients = [a for a in [requester.email, *cc_addresses(ticket.id)] if a]
+    recipients = [
+        a for a in dict.fromkeys(a.lower() for a in recipients) if a != (author.email or "").lower()
+    ]
+    if not recipients:
+        return None
+    who = author.full_name or author.username
+    if kind == "resolved":
+        days = config.mail_settings().reopen_days
+        body = (
+            f"{ticket.number} was resolved by {who}:\n\n{text}\n\n"
+            f"If this did not fix it, reply to this message within {days} days to reopen it.\n"
+        )
+    else:
+        body = f"{who} wrote:\n\n{text}\n\n-- \nReply to this message to add to {ticket.number}.\n"
+    return _thread_message(
+        ticket, recipients[0], recipients[1:], f"Re: [{ticket.number}] {ticket.title}", body
+    )
+
+
+def acknowledge(ticket: Ticket, address: str) -> EmailMessage | None:
+    """Tell the sender of a new e-mail ticket its number (an automatic reply)."""
+    if settings() is None:
+        return None
+    body = (
+        f'Thank you: your message is now {ticket.number}, "{ticket.title}".\n'
+        "We will answer by e-mail. Reply to this message to add to it; keep "
+        f"[{ticket.number}] in the subject.\n"
+    )
+    return _thread_message(ticket, address, [], f"[{ticket.number}] {ticket.title}", body, automatic=True)
+
+
+def refuse(address: str, subject: str, in_reply_to: str) -> EmailMessage | None:
+    """One polite answer to a sender the desk does not take requests from."""
+    if settings() is None:
+        return None
+    body = (
+        "Thank you for your message. This service desk takes requests by e-mail only from "
+        "addresses it knows, and yours is not one of them, so no ticket was opened.\n"
+        "Please contact your IT department another way.\n"
+    )
+    headers = {"In-Reply-To": in_reply_to, "References": in_reply_to, "Auto-Submitted": "auto-replied"}
+    return _enqueue(
+        address, f"Re: {subject}"[:200] if subject else "Your message to the service desk", body, headers
+    )
+
+
+def cc_addresses(ticket_id: int) -> list[str]:
+    return [
+        row.address for row in TicketCc.select().where(TicketCc.ticket == ticket_id).order_by(TicketCc.id)
+    ]
+
+
+def _thread_message(
+    ticket: Ticket, to: str, cc: list[str], subject: str, body: str, automatic: bool = False
+) -> EmailMessage:
+    ids = [
+        row.message_id
+        for row in MailMessage.select(MailMessage.message_id)
+        .where(MailMessage.ticket == ticket.id)
+        .order_by(MailMessage.id)
+    ]
+    received = (
+        MailMessage.select(MailMessage.message_id)
+        .where(MailMessage.ticket == ticket.id, MailMessage.direction == "in")
+        .order_by(MailMessage.id.desc())
+        .first()
+    )
+    headers: dict[str, str] = {}
+    if ids:
+        kept = ids[:1] + ids[1:][-(REFERENCES_KEPT - 1) :]
+        headers["In-Reply-To"] = received.message_id if received else ids[-1]
+        headers["References"] = " ".join(kept)
+    if cc:
+        headers["Cc"] = ", ".join(cc)
+    if automatic:
+        headers["Auto-Submitted"] = "auto-replied"
+    return _enqueue(to, subject[:200], body, headers, ticket)
+
+
+def _enqueue(to: str, subject: str, body: str, headers: dict[str, str], ticket: Ticket | None = None):
+    now = clock.now()
+    desk = desk_address()
+    domain = desk.rpartition("@")[2] or "localhost"
+    headers = {"Message-ID": make_msgid("itsm", domain=domain), "Reply-To": desk, **headers}
+    MailMessage.create(
+        message_id=headers["Message-ID"],
+        direction="out",
+        ticket=ticket,
+        sender=desk,
+        outcome="sent",
+        created_at=now,
+    )
+    return EmailMessage.create(
+        to_address=to,
+        subject=strip_controls(subject),
+        body=body,
+        headers=json.dumps(headers),
         next_attempt_at=now,
         created_at=now,
     )
@@ -113,7 +247,12 @@ def send_due(now: datetime | None = None, limit: int = BATCH) -> tuple[int, int]
     try:
         for message in mine:
             try:
-                connection.send_message(_mail(smtp, message))
+                mail = _mail(smtp, message)
+                recipients = [
+                    message.to_address,
+                    *[a.strip() for a in str(mail.get("Cc", "")).split(",") if a.strip()],
+                ]
+                connection.send_message(mail, to_addrs=recipients)
             except (OSError, smtplib.SMTPException) as exc:
                 _failed(message, now, exc)
                 failed += 1
@@ -162,6 +301,8 @@ def _mail(smtp: SmtpSettings, message: EmailMessage) -> Mail:
     mail["From"] = smtp.sender
     mail["To"] = message.to_address
     mail["Subject"] = strip_controls(message.subject)
+    for name, value in json.loads(message.headers or "{}").items():
+        mail[name] = value
     mail.set_content(message.body)
     return mail
 

@@ -469,6 +469,7 @@ class EmailMessage(BaseModel):
     sent_at = DateTimeField(null=True)
     last_error = CharField(max_length=500, null=True)
     created_at = DateTimeField()
+    headers = TextField(null=True)  # v10: JSON of the thread's headers (Message-ID, Cc, Reply-To...)
 
 
 # Creation order: every table after the tables it references.
@@ -582,6 +583,49 @@ class WebhookDelivery(BaseModel):
         indexes = ((("subscription", "created_at"), False),)
 
 
+# --- issue 20, the e-mail channel (schema v10).
+class MailMessage(BaseModel):
+    """A Message-ID the desk received or sent: an incoming message is processed once, and a
+    reply finds its ticket by the IDs it quotes (v10)."""
+
+    message_id = CharField(max_length=255, unique=True)
+    direction = CharField(max_length=3, constraints=[_in("direction", ("in", "out"))])
+    ticket = ForeignKeyField(Ticket, null=True, on_delete="CASCADE")
+    sender = CharField(max_length=254, null=True)
+    outcome = CharField(max_length=20)  # ticket, comment, auto-reply, bounce, refused, limited, sent
+    created_at = DateTimeField()
+
+    class Meta:
+        table_name = "mail_message"
+        indexes = ((("sender", "outcome", "created_at"), False), (("ticket", "id"), False))
+
+
+class TicketCc(BaseModel):
+    """An address copied on a ticket's mail thread: it may reply, and is mailed the answers (v10)."""
+
+    ticket = ForeignKeyField(Ticket, on_delete="CASCADE", index=False)  # the unique index serves
+    address = CharField(max_length=254)
+
+    class Meta:
+        table_name = "ticket_cc"
+        indexes = ((("ticket", "address"), True),)
+
+
+class SignupCode(BaseModel):
+    """A one-time code mailed for self-service sign-up: its hash, expiring, single use (v10)."""
+
+    email = CharField(max_length=254)
+    code_hash = CharField(max_length=64)
+    attempts = IntegerField(default=0)
+    expires_at = DateTimeField()
+    used_at = DateTimeField(null=True)
+    created_at = DateTimeField()
+
+    class Meta:
+        table_name = "signup_code"
+        indexes = ((("email", "created_at"), False),)
+
+
 ALL_MODELS = (
     SchemaMeta,
     Department,
@@ -610,4 +654,7 @@ ALL_MODELS = (
     AlertTicket,
     WebhookSubscription,
     WebhookDelivery,
+    MailMessage,
+    TicketCc,
+    SignupCode,
 )

@@ -15,7 +15,9 @@ logins counted per source (``login_throttle``); 6, request keys (``request_key``
 save is written once; 7, an index led by ``closed_at`` for the history and trend figures; 8, natural
 sort keys (``natural.py``) beside the names that lists sort by, with their (key, id) indexes;
 9, the HTTP API: API tokens, monitoring alerts' tickets, webhook subscriptions and deliveries, and
-the token named on each log entry.
+the token named on each log entry; 10, the e-mail channel: Message-IDs received and sent
+(``mail_message``), a ticket's Cc addresses (``ticket_cc``), sign-up codes (``signup_code``), the
+outgoing mail's thread headers.
 """
 
 from __future__ import annotations
@@ -38,24 +40,27 @@ from itsm_tui.core.store.models import (
     Department,
     EmailMessage,
     LoginThrottle,
+    MailMessage,
     Network,
     Peripheral,
     RequestKey,
     SavedView,
     SchemaMeta,
     Setting,
+    SignupCode,
     SlaAlert,
     SlaPolicy,
     StockItem,
     System,
     Ticket,
+    TicketCc,
     User,
     UserPreference,
     WebhookDelivery,
     WebhookSubscription,
 )
 
-SCHEMA_VERSION = 9
+SCHEMA_VERSION = 10
 VERSION_KEY = "schema_version"
 
 Migration = tuple[int, Callable[[], None]]
@@ -277,6 +282,12 @@ def _v9_http_api() -> None:
     _create_missing_tables([ApiToken, AlertTicket, WebhookSubscription, WebhookDelivery])
 
 
+def _v10_mail() -> None:
+    """v10, the e-mail channel: Message-IDs, Cc addresses, sign-up codes, thread headers."""
+    _create_missing_tables([MailMessage, TicketCc, SignupCode])
+    _add_missing_columns(EmailMessage, ("headers",))
+
+
 MIGRATIONS: Sequence[Migration] = (
     (2, _add_views),
     (3, _add_sla),
@@ -286,6 +297,7 @@ MIGRATIONS: Sequence[Migration] = (
     (7, _v7_closed_index),
     (8, _v8_sort_keys),
     (9, _v9_http_api),
+    (10, _v10_mail),
 )
 
 

@@ -8,6 +8,7 @@ import hashlib
 
 from itsm_tui.core import clock, config
 from itsm_tui.core.errors import NotFound, PermissionDenied, ValidationError
+from itsm_tui.core.notify import mailer
 from itsm_tui.core.notify.notifications import notify
 from itsm_tui.core.people.permissions import REQUESTER, is_staff, require
 from itsm_tui.core.people.users import by_username, staff_member
@@ -286,6 +287,8 @@ def change_status(
     )
     if reopening and note:
         _add_comment(actor, ticket, note, internal=False)
+    if status == "resolved":
+        mailer.thread_mail(ticket, actor, "resolved", values["resolution_note"])
     return ticket
 
 
@@ -348,6 +351,14 @@ def comment(
     return row
 
 
+@transactional
+def comment_from_mail(author: User, ticket_id: int, body: str) -> Comment:
+    """A public comment that the e-mail intake matched to the ticket's thread: it checked that
+    the author is its requester, one of its Cc's or staff (a Cc cannot open the ticket here)."""
+    require(author, "ticket.comment")
+    return _add_comment(author, Ticket.get_by_id(ticket_id), body, internal=False)
+
+
 def _add_comment(actor: User, ticket: Ticket, body: str, internal: bool) -> Comment:
     text = clean(body, "comment", max_len=BODY_MAX, multiline=True)
     now = clock.now()
@@ -369,6 +380,7 @@ def _add_comment(actor: User, ticket: Ticket, body: str, internal: bool) -> Comm
                 "comment",
                 f"{actor.username} commented on {ticket.number}: {ticket.title}",
             )
+        mailer.thread_mail(ticket, actor, "comment", text)
     return row
 
 

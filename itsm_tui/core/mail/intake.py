@@ -1,0 +1,295 @@
+"""The e-mail intake: one incoming message becomes a new ticket, a comment, a reopened ticket,
+a note about a bounce, or nothing (an automatic reply, a refused or rate-limited sender).
+
+Each message is processed once, by its Message-ID (recorded in ``mail_message`` in the same
+transaction as what it wrote), whether an IMAP fetch is repeated after a crash or an MTA retries.
+A reply finds its ticket by the Message-IDs it quotes (sent or received by the desk), else by
+``[INC000123]`` in the subject when the sender is that ticket's requester, a Cc of it or staff.
+Everything is written under ``audit.acting("mail")``: the log says it came by e-mail.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+
+from peewee import IntegrityError, fn
+
+from itsm_tui.core import clock, config
+from itsm_tui.core.errors import ItsmError, ValidationError
+from itsm_tui.core.mail import classify
+from itsm_tui.core.mail.parse import Parsed, parse
+from itsm_tui.core.mail.trim import trim
+from itsm_tui.core.notify import mailer
+from itsm_tui.core.people import users
+from itsm_tui.core.people.permissions import is_staff
+from itsm_tui.core.store import audit
+from itsm_tui.core.store.db import transactional
+from itsm_tui.core.store.models import MailMessage, Ticket, TicketCc, User, ticket_number
+from itsm_tui.core.tickets import service as tickets
+
+SUBJECT_NUMBER = re.compile(r"\[(INC\d{6,12})\]", re.IGNORECASE)
+BODY_MAX = tickets.BODY_MAX - 200  # room for the note saying that the text was cut
+NO_TEXT = "(The message has no text; see its attachments.)"
+
+
+class Unprocessable(ItsmError):
+    """A message that can never be processed (no sender address): the MTA should bounce it."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    outcome: str  # ticket, comment, reopened, follow-up, auto-reply, bounce, refused, limited, duplicate
+    ticket_id: int | None = None
+
+    def describe(self) -> str:
+        where = f" {ticket_number(self.ticket_id)}" if self.ticket_id else ""
+        return f"{self.outcome}{where}"
+
+
+def ingest(raw: bytes) -> Outcome:
+    """Process one message (the raw bytes as delivered). Raises ``Unprocessable`` for a message
+    that never can be; a database error propagates (the caller retries later)."""
+    mail = parse(raw)
+    if MailMessage.select().where(MailMessage.message_id == mail.message_id).exists():
+        return Outcome("duplicate")
+    if not mail.from_address:
+        raise Unprocessable("the message names no sender (no From, Reply-To or Return-Path)")
+    with audit.acting("mail"):
+        try:
+            return _ingest(mail)
+        except IntegrityError:  # another process took this Message-ID at the same moment
+            if MailMessage.select().where(MailMessage.message_id == mail.message_id).exists():
+                return Outcome("duplicate")
+            raise
+
+
+@transactional
+def _ingest(mail: Parsed) -> Outcome:
+    # Taken first: a second process with the same message stops here, and the desk's answer
+    # to a new ticket finds the message it answers.
+    row = MailMessage.create(
+        message_id=mail.message_id,
+        direction="in",
+        sender=mail.from_address[:254],
+        outcome="pending",
+        created_at=clock.now(),
+    )
+    outcome = _process(mail, row)
+    MailMessage.update(outcome=outcome.outcome, ticket=outcome.ticket_id).where(
+        MailMessage.id == row.id
+    ).execute()
+    return outcome
+
+
+def _process(mail: Parsed, row: MailMessage) -> Outcome:
+    kind = classify.kind(mail)
+    if kind == classify.BOUNCE:
+        return _bounce(mail)
+    if kind == classify.AUTO_REPLY:
+        return Outcome("auto-reply")
+    sender = _user_by_address(mail.from_address)
+    ticket = _thread(mail, sender)
+    if ticket is not None:
+        return _reply(mail, sender, ticket, row)
+    return _new_ticket(mail, sender, row)
+
+
+def _user_by_address(address: str) -> User | None:
+    return (
+        User.select()
+        .where(fn.LOWER(User.email) == address.lower(), User.is_active == True)
+        .order_by(User.id)
+        .first()
+    )
+
+
+# ---------------------------------------------------------------- threading
+
+
+def _thread(mail: Parsed, sender: User | None) -> Ticket | None:
+    if mail.in_reply_to:
+        known = {
+            row.message_id: row.ticket_id
+            for row in MailMessage.select(MailMessage.message_id, MailMessage.ticket).where(
+                MailMessage.message_id.in_(mail.in_reply_to[:50]), MailMessage.ticket.is_null(False)
+            )
+        }
+        for message_id in mail.in_reply_to:
+            if message_id in known:
+                return Ticket.get_or_none(Ticket.id == known[message_id])
+    for number in SUBJECT_NUMBER.findall(mail.subject):
+        ticket = Ticket.get_or_none(Ticket.id == int(number[3:]))
+        if ticket is not None and _participant(ticket, mail.from_address, sender):
+            return ticket
+    return None
+
+
+def _participant(ticket: Ticket, address: str, sender: User | None) -> bool:
+    if sender is not None and (is_staff(sender) or sender.id == ticket.requester_id):
+        return True
+    return TicketCc.select().where(TicketCc.ticket == ticket.id, TicketCc.address == address).exists()
+
+
+# ---------------------------------------------------------------- replies
+
+
+def _reply(mail: Parsed, sender: User | None, ticket: Ticket, row: MailMessage) -> Outcome:
+    author = sender or _new_requester(mail)
+    settings = config.mail_settings()
+    text = trim(mail.body) if mail.body else NO_TEXT
+    if ticket.status in ("resolved", "closed"):
+        resolved = ticket.resolved_at or ticket.closed_at or ticket.updated_at
+        if ticket.status == "closed" or clock.now() - resolved > timedelta(days=settings.reopen_days):
+            follow_up = _new_ticket(mail, author, row, follows=ticket)
+            return Outcome("follow-up", follow_up.ticket_id) if follow_up.ticket_id else follow_up
+        tickets.change_status(users.system_actor(), ticket.id, ticket.version, "in_progress")
+        outcome = "reopened"
+    elif ticket.status == "waiting_on_user" and not is_staff(author):
+        tickets.change_status(users.system_actor(), ticket.id, ticket.version, "in_progress")
+        outcome = "comment"
+    else:
+        outcome = "comment"
+    tickets.comment_from_mail(author, ticket.id, _fit(text))
+    _keep_ccs(ticket.id, mail, author)
+    uploader = author if is_staff(author) or author.id == ticket.requester_id else users.system_actor()
+    _attach(mail, uploader, ticket.id, original=text != mail.body.strip())
+    return Outcome(outcome, ticket.id)
+
+
+# ---------------------------------------------------------------- new tickets
+
+
+def _new_ticket(
+    mail: Parsed, sender: User | None, row: MailMessage, follows: Ticket | None = None
+) -> Outcome:
+    settings = config.mail_settings()
+    if _recent(mail.from_address) >= settings.rate_limit:
+        return Outcome("limited")
+    if sender is None and not settings.allows(mail.from_address.rpartition("@")[2]):
+        mailer.refuse(mail.from_address, mail.subject, mail.message_id)
+        return Outcome("refused")
+    requester = sender or _new_requester(mail)
+    description = mail.body or NO_TEXT
+    if follows is not None:
+        description = (
+            f"Follow-up to {follows.number} (reopened by e-mail after it was closed).\n\n{description}"
+        )
+    ticket = tickets.create(
+        requester,
+        _title(mail.subject),
+        _fit(description),
+        channel=mailer.EMAIL_CHANNEL,
+    )
+    MailMessage.update(ticket=ticket.id).where(MailMessage.id == row.id).execute()
+    _keep_ccs(ticket.id, mail, requester)
+    _attach(mail, requester, ticket.id, original=len(mail.body) > BODY_MAX)
+    if follows is not None:
+        tickets.comment(
+            users.system_actor(),
+            follows.id,
+            f"{requester.email} wrote again: see {ticket.number}",
+            internal=True,
+        )
+    if settings.acknowledge:
+        mailer.acknowledge(ticket, mail.from_address)
+    return Outcome("ticket", ticket.id)
+
+
+def _recent(address: str) -> int:
+    since = clock.now() - timedelta(hours=1)
+    return (
+        MailMessage.select()
+        .where(
+            MailMessage.sender == address,
+            MailMessage.outcome.in_(("ticket", "refused", "follow-up")),
+            MailMessage.created_at > since,
+        )
+        .count()
+    )
+
+
+def _title(subject: str) -> str:
+    return subject[: tickets.TITLE_MAX].strip() or "(no subject)"
+
+
+def _fit(text: str) -> str:
+    if len(text) <= BODY_MAX:
+        return text
+    return text[:BODY_MAX] + "\n\n[The text was cut here; the whole message is attached.]"
+
+
+_USERNAME_CHARS = re.compile(r"[^a-z0-9._-]+")
+
+
+def _new_requester(mail: Parsed) -> User:
+    """A requester account without a password for a sender the desk does not know yet."""
+    address = mail.from_address
+    base = _USERNAME_CHARS.sub("-", address.partition("@")[0].lower()).strip("._-")[:50] or "mail"
+    if len(base) < 2:
+        base = f"{base}-mail"
+    name = base
+    for n in range(2, 1000):
+        if not User.select().where(User.username == name).exists():
+            break
+        name = f"{base}-{n}"
+    try:
+        return users.create_user(
+            users.system_actor(), name, "requester", full_name=mail.from_name or address, email=address
+        )
+    except ValidationError as exc:
+        raise Unprocessable(f"cannot take requests from {address!r}: {exc}") from None
+
+
+def _keep_ccs(ticket_id: int, mail: Parsed, author: User) -> None:
+    desk = mailer.desk_address().lower()
+    for address in mail.cc:
+        if address not in (desk, mail.from_address, (author.email or "").lower()):
+            TicketCc.insert(ticket=ticket_id, address=address[:254]).on_conflict_ignore().execute()
+
+
+def _attach(mail: Parsed, author: User, ticket_id: int, original: bool) -> None:
+    """Store the attachments (and the whole message when its text was trimmed or cut); what is
+    over the size limit becomes an internal note naming it."""
+    files = [(a.name, a.content) for a in mail.attachments]
+    if original:
+        files.append(("original-message.eml", mail.raw))
+    limit = config.settings().attachment_max_bytes
+    dropped = [f"{name} ({len(content):,} bytes)" for name, content in files if len(content) > limit]
+    for name, content in files:
+        if len(content) <= limit:
+            tickets.attach(author, ticket_id, name, content)
+    if dropped:
+        tickets.comment(
+            users.system_actor(),
+            ticket_id,
+            f"Attachments over the {limit:,}-byte limit were not stored: {', '.join(dropped)}",
+            internal=True,
+        )
+
+
+# ---------------------------------------------------------------- bounces
+
+
+def _bounce(mail: Parsed) -> Outcome:
+    found = classify.bounce(mail)
+    if found is None:
+        return Outcome("bounce")
+    row = (
+        MailMessage.select(MailMessage.ticket)
+        .where(
+            MailMessage.message_id.in_(list(found.original_ids) or [""]), MailMessage.ticket.is_null(False)
+        )
+        .first()
+    )
+    if row is None:
+        return Outcome("bounce")
+    recipient = found.recipient or "a recipient"
+    tickets.comment(
+        users.system_actor(),
+        row.ticket_id,
+        f"Mail to {recipient} could not be delivered: {found.reason}",
+        internal=True,
+    )
+    return Outcome("bounce", row.ticket_id)

@@ -1,0 +1,175 @@
+"""The e-mail intake on both engines: new tickets, the requester policy, idempotency,
+attachments and Cc's, automatic mail and bounces, the rate limit."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+from mail_helpers import DESK, desk, ingest, message, outbox
+
+from itsm_tui.core import clock, config
+from itsm_tui.core.mail import intake
+from itsm_tui.core.notify import mailer
+from itsm_tui.core.store.models import (
+    Attachment,
+    AuditEntry,
+    Comment,
+    EmailMessage,
+    Ticket,
+    TicketCc,
+    User,
+)
+
+NOW = datetime(2026, 3, 2, 10, 0)
+
+
+def test_a_new_message_opens_a_ticket_for_a_new_requester_and_is_acknowledged(engine, system, desk):
+    mail = message(sender="Anna Berg <Anna.Berg@Example.org>", subject="=?utf-8?q?Drucker_f=C3=A4llt_aus?=")
+    outcome = ingest(mail)
+    assert outcome.outcome == "ticket"
+    ticket = Ticket.get_by_id(outcome.ticket_id)
+    requester = User.get_by_id(ticket.requester_id)
+    assert (requester.email, requester.role, requester.full_name) == (
+        "anna.berg@example.org",
+        "requester",
+        "Anna Berg",
+    )
+    assert requester.password_hash is None
+    assert ticket.title == "Drucker fällt aus"
+    assert ticket.description == "The printer on floor 2 is on fire."
+    assert ticket.contact_type == "e-mail"
+    entry = AuditEntry.select().where(AuditEntry.entity_type == "ticket").get()
+    assert entry.channel == "mail"
+    [ack] = outbox()
+    assert ack["To"] == "anna.berg@example.org"
+    assert ack["Subject"] == f"[{ticket.number}] Drucker fällt aus"
+    assert ack["Auto-Submitted"] == "auto-replied"
+    assert ack["In-Reply-To"] == mail["Message-ID"]
+    assert ack["Reply-To"] == DESK
+
+
+def test_the_same_message_twice_is_processed_once(engine, system, desk):
+    mail = message()
+    assert ingest(mail).outcome == "ticket"
+    assert ingest(mail).outcome == "duplicate"
+    assert Ticket.select().count() == 1
+    assert EmailMessage.select().count() == 1
+
+
+def test_a_known_user_is_found_by_address_whatever_the_case(engine, people, desk):
+    from itsm_tui.core.people import users
+
+    users.update_user(
+        people["admin"], people["requester"].id, people["requester"].version, email="rita@other.net"
+    )
+    outcome = ingest(
+        message(sender="RITA@Other.NET")
+    )  # other.net is not an allowed domain: known senders are
+    assert Ticket.get_by_id(outcome.ticket_id).requester_id == people["requester"].id
+
+
+def test_an_unknown_sender_of_a_domain_not_allowed_gets_one_polite_refusal(engine, system, desk):
+    first = ingest(message(sender="someone@elsewhere.net"))
+    second = ingest(message(sender="someone@elsewhere.net"))
+    assert (first.outcome, second.outcome) == ("refused", "refused")
+    assert Ticket.select().count() == 0
+    assert not User.select().where(User.email == "someone@elsewhere.net").exists()
+    refusals = outbox()
+    assert refusals[0]["To"] == "someone@elsewhere.net"
+    assert refusals[0]["Auto-Submitted"] == "auto-replied"
+    assert "no ticket was opened" in refusals[0].get_content()
+
+
+def test_attachments_with_rfc2231_names_are_stored_and_oversized_ones_noted(
+    engine, system, desk, monkeypatch
+):
+    monkeypatch.setenv("ITSM_ATTACHMENT_MAX_BYTES", "1000")
+    config.override_settings(None)
+    mail = message(body="See the files.")
+    mail.add_attachment(b"%PDF small", maintype="application", subtype="pdf", filename="Rechnung März.pdf")
+    mail.add_attachment(b"x" * 5000, maintype="application", subtype="zip", filename="big.zip")
+    assert "filename*=" in mail.as_string()  # RFC 2231, as clients write non-ASCII names
+    outcome = ingest(mail)
+    names = [a.filename for a in Attachment.select().where(Attachment.ticket == outcome.ticket_id)]
+    assert names == ["Rechnung März.pdf"]
+    note = Comment.get(Comment.ticket == outcome.ticket_id)
+    assert note.is_internal and "big.zip" in note.body and "not stored" in note.body
+
+
+def test_cc_addresses_are_kept_on_the_ticket(engine, system, desk):
+    outcome = ingest(message(cc=["Bob@example.org", DESK, "carol@partner.com"]))
+    kept = {row.address for row in TicketCc.select().where(TicketCc.ticket == outcome.ticket_id)}
+    assert kept == {"bob@example.org", "carol@partner.com"}
+
+
+def test_html_only_mail_becomes_readable_text_with_links_and_no_markup(engine, system, desk):
+    html = '<p>Portal <a href="https://portal.example.org/x">down</a></p><script>alert(1)</script><b>[red]x[/]</b>'
+    outcome = ingest(message(body=None, html=html))
+    text = Ticket.get_by_id(outcome.ticket_id).description
+    assert "https://portal.example.org/x" in text and "<" not in text
+    assert "[red]x[/]" in text  # kept literally: the UI shows it as text, never as markup
+
+
+def test_charsets_decode_and_bad_bytes_do_not_crash(engine, system, desk):
+    raw = (
+        b"From: ivan@example.org\r\nTo: helpdesk@example.org\r\nSubject: =?koi8-r?b?8NLJztTF0g==?=\r\n"
+        b"Message-ID: <koi@example.org>\r\nContent-Type: text/plain; charset=koi8-r\r\n\r\n"
+    ) + "Принтер не печатает".encode("koi8-r")
+    ticket = Ticket.get_by_id(ingest(raw).ticket_id)
+    assert (ticket.title, ticket.description) == ("Принтер", "Принтер не печатает")
+    broken = (
+        b"From: x@example.org\r\nSubject: bad\r\nMessage-ID: <bad@example.org>\r\n"
+        b"Content-Type: text/plain; charset=no-such-charset\r\n\r\nabc \xff\xfe def"
+    )
+    assert "abc" in Ticket.get_by_id(ingest(broken).ticket_id).description
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Auto-Submitted": "auto-replied"},
+        {"X-Autoreply": "yes"},
+        {"Precedence": "bulk"},
+        {"List-Id": "<staff.example.org>"},
+        {"Return-Path": "<>"},
+    ],
+)
+def test_automatic_mail_opens_nothing_and_is_never_answered(engine, system, desk, headers):
+    outcome = ingest(message(subject="Out of office", headers=headers))
+    assert outcome.outcome == "auto-reply"
+    assert Ticket.select().count() == 0 and EmailMessage.select().count() == 0
+
+
+def test_a_bounce_becomes_an_internal_note_on_the_ticket_it_bounced_from(engine, system, desk):
+    ticket_id = ingest(message()).ticket_id
+    [ack] = outbox()
+    bounce = (
+        "From: MAILER-DAEMON@mx.example.org\r\nTo: helpdesk@example.org\r\nSubject: Undelivered Mail\r\n"
+        "Message-ID: <bounce1@mx.example.org>\r\nMIME-Version: 1.0\r\n"
+        'Content-Type: multipart/report; report-type=delivery-status; boundary="B"\r\n\r\n'
+        "--B\r\nContent-Type: text/plain\r\n\r\nSorry.\r\n"
+        "--B\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.org\r\n\r\n"
+        "Final-Recipient: rfc822; anna@example.org\r\nAction: failed\r\nStatus: 5.1.1\r\n"
+        "Diagnostic-Code: smtp; 550 5.1.1 user unknown\r\n\r\n"
+        "--B\r\nContent-Type: text/rfc822-headers\r\n\r\n"
+        f"Message-ID: {ack['Message-ID']}\r\nSubject: x\r\n\r\n"
+        "--B--\r\n"
+    ).encode()
+    assert ingest(bounce).outcome == "bounce"
+    note = Comment.get(Comment.ticket == ticket_id)
+    assert note.is_internal
+    assert note.body == "Mail to anna@example.org could not be delivered: 550 5.1.1 user unknown"
+    assert EmailMessage.select().count() == 1  # a bounce is never answered
+
+
+def test_the_rate_limit_stops_a_loop_from_opening_tickets(engine, system, desk, monkeypatch):
+    monkeypatch.setenv("ITSM_MAIL_RATE_LIMIT", "3")
+    outcomes = [ingest(message(subject=f"loop {n}")).outcome for n in range(6)]
+    assert outcomes == ["ticket"] * 3 + ["limited"] * 3
+    assert Ticket.select().count() == 3
+
+
+def test_a_message_without_any_sender_is_unprocessable(engine, system, desk):
+    with pytest.raises(intake.Unprocessable):
+        ingest(b"To: helpdesk@example.org\r\nSubject: who?\r\n\r\nbody")
