@@ -502,6 +502,32 @@ class RequestKey(BaseModel):
         table_name = "request_key"
 
 
+# issue 21: links between tickets (merges too) and free tags on tickets.
+# A link reads from ``source``: source is a parent of / a duplicate of / caused by / merged into target.
+LINK_KINDS = ("related", "parent", "duplicate", "caused_by", "merged")
+
+
+class TicketLink(BaseModel):
+    source = ForeignKeyField(Ticket, on_delete="CASCADE", backref="+", index=False)  # the unique index serves
+    target = ForeignKeyField(Ticket, on_delete="CASCADE", backref="+")
+    kind = CharField(max_length=20, constraints=[_in("kind", LINK_KINDS)])
+    created_by = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="+")
+    created_at = DateTimeField()
+
+    class Meta:
+        table_name = "ticket_link"
+        indexes = ((("source", "target", "kind"), True),)
+
+
+class TicketTag(BaseModel):
+    ticket = ForeignKeyField(Ticket, on_delete="CASCADE", backref="+", index=False)  # the unique index serves
+    tag = CharField(max_length=40)
+
+    class Meta:
+        table_name = "ticket_tag"
+        indexes = ((("ticket", "tag"), True), (("tag", "ticket"), False))
+
+
 ALL_MODELS = (
     SchemaMeta,
     Department,
@@ -526,4 +552,6 @@ ALL_MODELS = (
     EmailMessage,
     LoginThrottle,
     RequestKey,
+    TicketLink,
+    TicketTag,
 )

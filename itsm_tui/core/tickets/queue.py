@@ -24,10 +24,11 @@ from itsm_tui.core.store.models import (
     Peripheral,
     System,
     Ticket,
+    TicketTag,
     User,
     ticket_number,
 )
-from itsm_tui.core.tickets import sla
+from itsm_tui.core.tickets import sla, tags
 from itsm_tui.core.tickets.query import Query, Term, parse
 from itsm_tui.core.tickets.rules import (
     OWN_NUMBER_RE,
@@ -208,6 +209,9 @@ def _term(actor: User, term: Term, now: datetime):
         )
     if key == "source":
         return Ticket.source_number.in_(_spellings(values))
+    if key == "tag":  # issue 21
+        wanted = [value.lower().lstrip("#") for value in values]
+        return Ticket.id.in_(TicketTag.select(TicketTag.ticket).where(TicketTag.tag.in_(wanted)))
     if key == "text":
         return _text_clause(values[0])
     raise QueryError(f"unsupported filter {key!r}", term.position)
@@ -440,8 +444,10 @@ def page(
             limit=len(exact),
         )
         result = Page(first.rows + result.rows, result.has_more)
+    tagged = tags.of([row["id"] for row in result.rows])  # issue 21: the queue shows them
     for row in result.rows:
         row["number"] = ticket_number(row["id"])
+        row["tags"] = tagged.get(row["id"], [])
     return result
 
 
