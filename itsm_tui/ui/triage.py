@@ -17,12 +17,14 @@ from textual.binding import Binding
 
 from itsm_tui.core.drafts import REQUEST_KEY, new_request_key
 from itsm_tui.core.errors import ConflictError
+from itsm_tui.core.inventory import devices
 from itsm_tui.core.inventory import service as inventory
 from itsm_tui.core.people.permissions import allowed
 from itsm_tui.core.store.models import Ticket, User
 from itsm_tui.core.tickets import links, timeline
 from itsm_tui.core.tickets import service as tickets
 from itsm_tui.core.tickets.rules import STATUS_LABELS, choosable
+from itsm_tui.ui import my_devices
 from itsm_tui.ui.failures import SHOWN_ERRORS
 from itsm_tui.ui.modals.base import ConfirmModal
 from itsm_tui.ui.modals.draft_keeper import Draft
@@ -323,6 +325,8 @@ class Triage:
             fields.append(FormField("requester", "Requester (username; empty: you)"))
         if allowed(me.role, "ticket.work"):
             fields.append(FormField("system", "System (asset tag or hostname; optional)"))
+        else:
+            fields += my_devices.device_field(await asyncio.to_thread(devices.of_user, me))
         created = await self.app.push_screen_wait(
             FormModal(
                 "New ticket",
@@ -335,8 +339,8 @@ class Triage:
                     impact=int(v["impact"]),
                     urgency=int(v["urgency"]),
                     requester=v.get("requester") or None,
-                    system=v.get("system") or None,
                     request_key=v.get(REQUEST_KEY),
+                    **({"system": v.get("system") or None} | my_devices.picked(v)),
                 ),
                 draft=Draft(me.username, "ticket:new"),
             )

@@ -156,3 +156,73 @@ async def test_tags_typed_show_in_the_queue_and_filter_it(engine, people):
         await until(pilot, lambda: not table.fetching and [r["id"] for r in table.rows] == [ticket.id])
         assert table.rows[0]["tags"] == ["remote", "vpn"]
         assert "#remote #vpn" in str(table.cells(table.rows[0])["title"])
+
+
+async def test_admin_manages_categories_on_the_categories_screen(engine, people):
+    from itsm_tui.core.store.models import Category
+    from itsm_tui.ui.screens.categories import CategoriesScreen
+
+    hardware = Category.get(Category.name == "Hardware")
+    ticket = tickets.create(people["requester"], "Toner", "Empty", category="Hardware")
+    app = ItsmApp(engine)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await logged_in(pilot, "admin", "admin-password-1")
+        app.run_command("categories")
+        await until(pilot, lambda: isinstance(app.screen, CategoriesScreen) and app.screen.rows)
+        screen = app.screen
+        await _prompt(pilot, "n", "Printers")
+        await until(pilot, lambda: Category.get_or_none(Category.name == "Printers") is not None)
+        await until(pilot, lambda: isinstance(app.screen, CategoriesScreen) and len(screen.rows) == 6)
+        table = screen.query_one("DataTable")
+        table.move_cursor(row=[c.name for c, _ in screen.rows].index("Hardware"))
+        await _prompt(pilot, "r", "Hardware & peripherals")
+        await until(pilot, lambda: Category.get_by_id(hardware.id).name == "Hardware & peripherals")
+        await until(pilot, lambda: isinstance(app.screen, CategoriesScreen))
+        await until(pilot, lambda: "Hardware & peripherals" in [c.name for c, _ in screen.rows])
+        table.move_cursor(row=[c.name for c, _ in screen.rows].index("Hardware & peripherals"))
+        await pilot.press("m")
+        await until(pilot, lambda: isinstance(app.screen, ChoicePicker))
+        await pilot.press(*"Printers", "enter")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmModal))
+        await pilot.press("y")
+        await until(pilot, lambda: fresh(ticket.id).category.name == "Printers")
+        assert not Category.get_by_id(hardware.id).is_active
+        await until(pilot, lambda: isinstance(app.screen, CategoriesScreen))
+        table.move_cursor(row=[c.name for c, _ in screen.rows].index("Hardware & peripherals"))
+        await pilot.press("d")  # back to active
+        await until(pilot, lambda: Category.get_by_id(hardware.id).is_active)
+
+
+async def test_requester_sees_their_devices_and_opens_a_ticket_on_one(engine, people, system):
+    from itsm_tui.core.inventory import service as inventory
+    from itsm_tui.ui.modals.panels import MessageModal
+
+    laptop = inventory.create(
+        system,
+        "system",
+        {"hostname": "ws-7", "asset_tag": "AT-7", "type": "laptop", "assigned_user": "requester"},
+    )
+    tickets.create(people["requester"], "Something in my queue", "x")
+    app = ItsmApp(engine)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await logged_in(pilot, "requester", "requester-password-1")
+        app.run_command("devices")
+        await until(pilot, lambda: isinstance(app.screen, MessageModal))
+        assert app.screen.lines == ["ws-7 · AT-7 · laptop"]
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, QueueScreen))
+        await pilot.press("n")
+        await until(pilot, lambda: isinstance(app.screen, FormModal))
+        form = app.screen
+        names = [f.name for f in form.fields]
+        form._widget(names.index("title")).value = "Laptop fan loud"
+        form._widget(names.index("description")).text = "Since the update"
+        form._widget(names.index("device")).value = f"system:{laptop.id}"
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: Ticket.get_or_none(Ticket.title == "Laptop fan loud") is not None)
+    made = Ticket.get(Ticket.title == "Laptop fan loud")
+    assert made.system_id == laptop.id
+    app = ItsmApp(engine)
+    async with app.run_test(size=(160, 40)) as pilot:
+        screen = await _on_ticket(pilot, "agent", made.id)
+        assert "Requester's devices" in _shown(screen) and "ws-7 · AT-7 · laptop" in _shown(screen)
