@@ -14,7 +14,7 @@ from itsm_tui.core.errors import ConflictError
 from itsm_tui.core.people.permissions import allowed
 from itsm_tui.core.tickets import categories, links, tags
 from itsm_tui.core.tickets import service as tickets
-from itsm_tui.ui.failures import SHOWN_ERRORS
+from itsm_tui.ui.failures import attempted
 from itsm_tui.ui.modals.base import ConfirmModal
 from itsm_tui.ui.modals.draft_keeper import Draft
 from itsm_tui.ui.modals.forms import FormField, FormModal
@@ -116,10 +116,7 @@ class TicketEdits:
             ConfirmModal("Delete ticket", message, yes="Delete", no="Keep", default=False)
         ):
             return
-        try:
-            await asyncio.to_thread(tickets.delete, me, t.id, t.version)
-        except SHOWN_ERRORS as exc:
-            self.app.notify(str(exc), severity="error", timeout=8)
+        if not (await attempted(self.app, tickets.delete, me, t.id, t.version))[0]:
             return
         self.app.notify(f"{t.number} deleted")
         self.app.changed()
@@ -161,10 +158,7 @@ class TicketEdits:
             )
             if picked is None:
                 return
-            try:
-                await asyncio.to_thread(links.unlink, me, t.id, picked.id)
-            except SHOWN_ERRORS as exc:
-                self.app.notify(str(exc), severity="error", timeout=8)
+            if not (await attempted(self.app, links.unlink, me, t.id, picked.id))[0]:
                 return
             self.app.notify(f"{t.number} no longer {picked.words} {picked.other_number}")
         else:

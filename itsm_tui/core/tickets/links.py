@@ -146,7 +146,7 @@ def merge(actor: User, duplicate_id: int, expected_version: int, into) -> Ticket
     moved_comments = Comment.update(ticket=target).where(Comment.ticket == duplicate.id).execute()
     moved_files = Attachment.update(ticket=target).where(Attachment.ticket == duplicate.id).execute()
     now = clock.now()
-    note = f"Merged into {target.number}: {target.title}"
+    note = f"Merged into {target.number}"  # not its title: the requester may not see that ticket
     values: dict = {"status": "closed", "closed_at": now, "resolution_note": note}
     if duplicate.status in OPEN_STATUSES:
         values.update(sla.on_status(duplicate, "resolved", now, duplicate.first_response_at))
@@ -169,6 +169,6 @@ def merge(actor: User, duplicate_id: int, expected_version: int, into) -> Ticket
             User.get_by_id(duplicate.requester_id),
             target,
             "merged",
-            f"Your ticket {duplicate.number} was merged into {target.number}, followed there: {target.title}",
+            f"Your ticket {duplicate.number} was merged into {target.number}, where it is followed up",
         )
     return Ticket.get_by_id(duplicate.id)

@@ -3,8 +3,6 @@ rename (r), deactivate or reactivate (d) and merge (m) one into another."""
 
 from __future__ import annotations
 
-import asyncio
-
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -13,7 +11,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable
 
 from itsm_tui.core.tickets import categories
-from itsm_tui.ui.failures import SHOWN_ERRORS
+from itsm_tui.ui.failures import SHOWN_ERRORS, attempted
 from itsm_tui.ui.messages import RecordRead
 from itsm_tui.ui.modals.base import ConfirmModal
 from itsm_tui.ui.modals.pickers import ChoicePicker
@@ -106,10 +104,7 @@ class CategoriesScreen(Screen):
         category, me = self._current(), self.user
         if category is None:
             return
-        try:
-            await asyncio.to_thread(categories.set_active, me, category.id, not category.is_active)
-        except SHOWN_ERRORS as exc:
-            self.app.notify(str(exc), severity="error", timeout=8)
+        if not (await attempted(self.app, categories.set_active, me, category.id, not category.is_active))[0]:
             return
         self.app.notify(f"{category.name} {'reactivated' if not category.is_active else 'deactivated'}")
         self.load()
@@ -134,10 +129,8 @@ class CategoriesScreen(Screen):
             )
         ):
             return
-        try:
-            moved = await asyncio.to_thread(categories.merge, me, category.id, into.id)
-        except SHOWN_ERRORS as exc:
-            self.app.notify(str(exc), severity="error", timeout=8)
+        done, moved = await attempted(self.app, categories.merge, me, category.id, into.id)
+        if not done:
             return
         self.app.notify(f"{category.name} merged into {into.name}: {moved} tickets moved")
         self.load()
