@@ -97,6 +97,7 @@ def test_categories_add_rename_deactivate_merge_keep_history_readable(people):
     categories.add(admin, "Print")
     assert categories.merge(admin, "Printing", "Print") == 1
     assert tickets.get(admin, ticket.id).category.name == "Print"
+    assert "category: Printing → Print" in _history(people, ticket.id)  # the ticket's own history
     assert not Category.get_by_id(printrs.id).is_active
     with pytest.raises(ValidationError):
         categories.set_active(admin, "General", False)

@@ -119,9 +119,8 @@ def set_active(actor: User, category, active: bool) -> Category:
 
 @transactional
 def merge(actor: User, category, into) -> int:
-    """Move every ticket of ``category`` to ``into`` and deactivate it; the number moved.
-
-    The tickets' own history is not rewritten: the log says once, on the category, what moved."""
+    """Move every ticket of ``category`` to ``into`` and deactivate it; the number moved. Each
+    ticket's history says its category changed; the category's, how many moved."""
     require(actor, "category.manage")
     source, target = _existing(category), _existing(into)
     if source == target:
@@ -132,10 +131,19 @@ def merge(actor: User, category, into) -> int:
         )
     if not target.is_active:
         raise ValidationError(f"category {target.name!r} is inactive: reactivate it first", "category")
+    versions = dict(Ticket.select(Ticket.id, Ticket.version).where(Ticket.category == source.id).tuples())
     moved = (
         Ticket.update(category=target, version=Ticket.version + 1)
         .where(Ticket.category == source.id)
         .execute()
+    )
+    audit.record_many(
+        actor,
+        "update",
+        "ticket",
+        {ticket_id: version + 1 for ticket_id, version in versions.items()},
+        f"category {source.name} merged into {target.name}",
+        {"category": [source.id, target.id]},
     )
     Category.update(is_active=False).where(Category.id == source.id).execute()
     audit.record(

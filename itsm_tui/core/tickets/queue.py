@@ -28,7 +28,7 @@ from itsm_tui.core.store.models import (
     User,
     ticket_number,
 )
-from itsm_tui.core.tickets import sla, tags
+from itsm_tui.core.tickets import sla
 from itsm_tui.core.tickets.query import Query, Term, parse
 from itsm_tui.core.tickets.rules import (
     OWN_NUMBER_RE,
@@ -444,10 +444,8 @@ def page(
             limit=len(exact),
         )
         result = Page(first.rows + result.rows, result.has_more)
-    tagged = tags.of([row["id"] for row in result.rows])  # issue 21: the queue shows them
     for row in result.rows:
         row["number"] = ticket_number(row["id"])
-        row["tags"] = tagged.get(row["id"], [])
     return result
 
 

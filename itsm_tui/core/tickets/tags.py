@@ -37,6 +37,14 @@ def of(ticket_ids: list[int]) -> dict[int, list[str]]:
     return dict(found)
 
 
+def tagged(page):
+    """``page`` (a queue page) with each row's tags under "tags", in one more query."""
+    found = of([row["id"] for row in page.rows])
+    for row in page.rows:
+        row["tags"] = found.get(row["id"], [])
+    return page
+
+
 @transactional
 def change(actor: User, ticket_id: int, add: Sequence[str] = (), remove: Sequence[str] = ()) -> list[str]:
     """Add and remove tags on a ticket (one log entry); its tags afterwards."""
