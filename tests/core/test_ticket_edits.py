@@ -107,7 +107,7 @@ def test_categories_add_rename_deactivate_merge_keep_history_readable(people):
 def test_links_both_sides_and_open_children(people):
     parent, child, other = _ticket(people, "Outage"), _ticket(people, "No mail"), _ticket(people, "Slow")
     links.link(people["agent"], parent.id, child.number, "parent")
-    links.link(people["agent"], other.id, parent.id, "caused_by")
+    links.link(people["agent"], other.id, str(parent.id), "caused_by")  # the digits, as typed
     assert [(x.words, x.other_number) for x in links.links_of(people["agent"], parent.id)] == [
         ("parent of", child.number),
         ("cause of", other.number),

@@ -90,7 +90,7 @@ def link(actor: User, ticket_id: int, other, choice: str) -> Link:
     require(actor, "ticket.link")
     if choice not in CHOICES:
         raise ValidationError(f"unknown link {choice!r}: choose one of {', '.join(CHOICES)}", "kind")
-    this, that = get(actor, ticket_id), get(actor, other)
+    this, that = get(actor, ticket_id), _other(actor, other)
     if this.id == that.id:
         raise ValidationError("a ticket cannot be linked to itself", "ticket")
     kind, outgoing = CHOICES[choice]
@@ -105,6 +105,13 @@ def link(actor: User, ticket_id: int, other, choice: str) -> Link:
     row = TicketLink.create(source=source, target=target, kind=kind, created_by=actor, created_at=clock.now())
     _both_logs(actor, "link", row, f"{source.number} {WORDS[kind][0]} {target.number}")
     return next(link for link in _links(this.id) if link.id == row.id)
+
+
+def _other(actor: User, ref) -> Ticket:
+    """The other ticket, by number, id, or the number's digits as typed ("57" for INC000057)."""
+    if isinstance(ref, str) and ref.strip().lstrip("#").isdigit():
+        ref = int(ref.strip().lstrip("#"))
+    return get(actor, ref)
 
 
 @transactional
@@ -135,7 +142,7 @@ def merge(actor: User, duplicate_id: int, expected_version: int, into) -> Ticket
     """Merge the duplicate into ``into``: its comments and attachments move there, it is
     closed with a pointer, both logs say so and its requester is told. Returns the duplicate."""
     require(actor, "ticket.merge")
-    duplicate, target = get(actor, duplicate_id), get(actor, into)
+    duplicate, target = get(actor, duplicate_id), _other(actor, into)
     records.check_version(duplicate, expected_version, "ticket", duplicate.number)
     if duplicate.id == target.id:
         raise ValidationError("a ticket cannot be merged into itself", "ticket")
