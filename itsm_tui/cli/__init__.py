@@ -12,7 +12,8 @@ import os
 import sys
 
 from itsm_tui import __version__
-from itsm_tui.cli import accounts, api, data, mail, sla, tickets
+from itsm_tui.cli import accounts, api, categories, data, mail, sla
+from itsm_tui.cli import tickets as cli_tickets
 from itsm_tui.cli.common import UsageError
 from itsm_tui.core import config
 
@@ -85,9 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="generate N synthetic activity log entries over the last year",
     )
 
-    tickets = commands.add_parser("tickets", help="list or create tickets").add_subparsers(
-        dest="tickets_command", metavar="ACTION", required=True
-    )
+    tickets = commands.add_parser(
+        "tickets", aliases=["ticket"], help="list, create, edit, delete, merge, link and tag tickets"
+    ).add_subparsers(dest="tickets_command", metavar="ACTION", required=True)
     tlist = tickets.add_parser("list", help="list tickets matching a filter")
     tlist.add_argument("--filter", default="", metavar="QUERY", help='e.g. "status:open prio:high"')
     tlist.add_argument(
@@ -105,6 +106,8 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--impact", default="low")
     create.add_argument("--urgency", default="low")
     create.add_argument("--requester", help="on behalf of this user (agents and above)")
+    cli_tickets.add_actions(tickets)
+    categories.add_commands(commands)
 
     imports = commands.add_parser(
         "import", help="import tickets or inventory from another tool's export (admins)"
@@ -279,7 +282,8 @@ def run(args) -> int:
     audit.enter("cli", real_actor=users.system_actor() if actor.username != users.SYSTEM_USERNAME else None)
     handlers = {
         **accounts.HANDLERS,
-        **tickets.HANDLERS,
+        **cli_tickets.HANDLERS,
+        **categories.HANDLERS,
         **data.HANDLERS,
         **sla.HANDLERS,
         **api.HANDLERS,

@@ -1,6 +1,9 @@
-"""``itsm-tui tickets``: create a ticket, list tickets through the queue's filter language."""
+"""``itsm-tui tickets`` (or ``ticket``): create a ticket, list tickets through the queue's filter
+language; edit, delete, merge, link and tag one (issue 21)."""
 
 from __future__ import annotations
+
+import sys
 
 from itsm_tui.cli.common import UsageError, print_rows
 
@@ -24,6 +27,8 @@ def _tickets(args, actor) -> int:
     from itsm_tui.core.tickets import queue
     from itsm_tui.core.tickets import service as tickets
 
+    if args.tickets_command in ACTIONS:
+        return ACTIONS[args.tickets_command](args, actor)
     if args.tickets_command == "create":
         ticket = tickets.create(
             actor,
@@ -53,4 +58,132 @@ def _tickets(args, actor) -> int:
     return 0
 
 
-HANDLERS = {"tickets": _tickets}
+def add_actions(tickets) -> None:
+    """The one-ticket commands of issue 21, under ``tickets``."""
+    edit = tickets.add_parser(
+        "edit", help="change a ticket's title, description or category (agents and above)"
+    )
+    edit.add_argument("number")
+    edit.add_argument("--title")
+    edit.add_argument("--description")
+    edit.add_argument("--category")
+    delete = tickets.add_parser("delete", help="delete a ticket with its comments and attachments (admins)")
+    delete.add_argument("number")
+    delete.add_argument("--yes", action="store_true", help="do not ask (needed without a terminal)")
+    merge = tickets.add_parser("merge", help="merge a duplicate into another ticket (agents and above)")
+    merge.add_argument("number", help="the duplicate: closed, its comments and attachments moved")
+    merge.add_argument("into", help="the ticket it is merged into")
+    link = tickets.add_parser("link", help="link two tickets (agents and above)")
+    link.add_argument("number")
+    link.add_argument("kind", choices=("related", "parent", "child", "duplicate", "caused_by", "causes"))
+    link.add_argument("other", help="e.g. `ticket link 12 parent 15`: INC000012 is the parent of INC000015")
+    unlink = tickets.add_parser("unlink", help="remove the links between two tickets")
+    unlink.add_argument("number")
+    unlink.add_argument("other")
+    show = tickets.add_parser("links", help="list a ticket's links")
+    show.add_argument("number")
+    tag = tickets.add_parser("tag", help="add (+word or word) and remove (-word) tags (agents and above)")
+    tag.add_argument("number")
+    tag.add_argument("tags", nargs="+", metavar="[+|-]TAG")
+
+
+def _edit(args, actor) -> int:
+    from itsm_tui.core.tickets import service as tickets
+
+    changes = {
+        k: getattr(args, k) for k in ("title", "description", "category") if getattr(args, k) is not None
+    }
+    if not changes:
+        raise UsageError("name what to change: --title, --description or --category")
+    ticket = tickets.get(actor, args.number)
+    tickets.update(actor, ticket.id, ticket.version, **changes)
+    print(f"{ticket.number} updated")
+    return 0
+
+
+def _delete(args, actor) -> int:
+    from itsm_tui.core.people.permissions import require
+    from itsm_tui.core.tickets import service as tickets
+
+    ticket = tickets.get(actor, args.number)
+    require(actor, "ticket.delete")
+    if not args.yes:
+        if not sys.stdin.isatty():
+            raise UsageError("deleting a ticket needs --yes when no one is at the terminal to confirm")
+        print(
+            f"Delete {ticket.number} {ticket.title!r} with its {tickets.what_goes(ticket.id)}? [y/N] ", end=""
+        )
+        if input().strip().lower() not in ("y", "yes"):
+            print("nothing deleted")
+            return 1
+    print(f"deleted {tickets.delete(actor, ticket.id, ticket.version)}")
+    return 0
+
+
+def _merge(args, actor) -> int:
+    from itsm_tui.core.tickets import links
+    from itsm_tui.core.tickets import service as tickets
+
+    ticket = tickets.get(actor, args.number)
+    merged = links.merge(actor, ticket.id, ticket.version, args.into)
+    print(merged.resolution_note)
+    return 0
+
+
+def _link(args, actor) -> int:
+    from itsm_tui.core.tickets import links
+    from itsm_tui.core.tickets import service as tickets
+
+    made = links.link(actor, tickets.get(actor, args.number).id, args.other, args.kind)
+    print(f"{args.number} {made.words} {made.other_number}")
+    return 0
+
+
+def _unlink(args, actor) -> int:
+    from itsm_tui.core.tickets import links
+    from itsm_tui.core.tickets import service as tickets
+
+    ticket, other = tickets.get(actor, args.number), tickets.get(actor, args.other)
+    found = [link for link in links.links_of(actor, ticket.id) if link.other_id == other.id]
+    if not found:
+        raise UsageError(f"{ticket.number} and {other.number} are not linked")
+    for link in found:
+        links.unlink(actor, ticket.id, link.id)
+    print(f"{ticket.number} and {other.number} are no longer linked")
+    return 0
+
+
+def _links(args, actor) -> int:
+    from itsm_tui.core.tickets import links
+    from itsm_tui.core.tickets import service as tickets
+
+    rows = (
+        (x.words, x.other_number, x.other_status, x.other_title)
+        for x in links.links_of(actor, tickets.get(actor, args.number).id)
+    )
+    print_rows(("link", "ticket", "status", "title"), rows, "table")
+    return 0
+
+
+def _tag(args, actor) -> int:
+    from itsm_tui.core.tickets import service as tickets
+    from itsm_tui.core.tickets import tags
+
+    remove = [t[1:] for t in args.tags if t.startswith("-")]
+    add = [t.lstrip("+") for t in args.tags if not t.startswith("-")]
+    ticket = tickets.get(actor, args.number)
+    now = tags.change(actor, ticket.id, add=add, remove=remove)
+    print(f"{ticket.number}: {' '.join('#' + t for t in now) or 'no tags'}")
+    return 0
+
+
+ACTIONS = {
+    "edit": _edit,
+    "delete": _delete,
+    "merge": _merge,
+    "link": _link,
+    "unlink": _unlink,
+    "links": _links,
+    "tag": _tag,
+}
+HANDLERS = {"tickets": _tickets, "ticket": _tickets}

@@ -348,8 +348,8 @@ def _name(user) -> str:
 def _ticket_report(actor: User, ref, width: float):
     from itsm_tui.core.people.permissions import is_staff
     from itsm_tui.core.store.models import LEVEL_NAMES, PRIORITY_NAMES, AuditEntry, Peripheral, System
+    from itsm_tui.core.tickets import links, tags, timeline
     from itsm_tui.core.tickets import service as tickets
-    from itsm_tui.core.tickets import timeline
     from itsm_tui.core.tickets.rules import STATUS_LABELS
     from itsm_tui.reports import pdf_report
 
@@ -386,8 +386,13 @@ def _ticket_report(actor: User, ref, width: float):
             ("Contact type", t.contact_type),
             ("Configuration item", t.configuration_item),
             ("Opened by", _name(t.opened_by)),
+            ("Tags", " ".join(f"#{tag}" for tag in tags.of([t.id]).get(t.id, []))),
         )
         if value
+    ]
+    linked = [
+        (link.words, link.other_number, STATUS_LABELS[link.other_status], link.other_title)
+        for link in links.links_of(actor, t.id)
     ]
     staff = is_staff(actor)
     asset = []
@@ -432,7 +437,7 @@ def _ticket_report(actor: User, ref, width: float):
 
     def story(masthead):
         return pdf_report.ticket_story(
-            masthead, fields, t.description, t.resolution_note, asset, events, width
+            masthead, fields, t.description, t.resolution_note, asset, events, width, linked
         )
 
     return label, story

@@ -153,9 +153,17 @@ def text_block(title: str, text: str | None):
 
 
 def ticket_story(
-    masthead: Masthead, fields, description: str, resolution: str | None, asset_fields, events, width: float
+    masthead: Masthead,
+    fields,
+    description: str,
+    resolution: str | None,
+    asset_fields,
+    events,
+    width: float,
+    linked=(),
 ):
-    """``events``: (when, who, kind, text) rows, oldest first."""
+    """``events``: (when, who, kind, text) rows, oldest first; ``linked``: (link, number, status,
+    title) rows of the linked tickets, merges included."""
     story = title_block(masthead)
     story += [heading("Ticket"), fields_table(fields, width)]
     story += text_block("Description", description)
@@ -167,6 +175,16 @@ def ticket_story(
         if asset_fields
         else para("No system or peripheral is linked.", styles()["meta"])
     )
+    if linked:
+        story.append(heading(f"Linked tickets ({len(linked)})"))
+        story.append(
+            rows_table(
+                ("Link", "Ticket", "Status", "Title"),
+                linked,
+                [0.16 * width, 0.14 * width, 0.14 * width, 0.56 * width],
+                ("", "", "status", ""),
+            )
+        )
     story.append(heading(f"Timeline ({len(events)} event{'s' if len(events) != 1 else ''})"))
     story.append(
         rows_table(

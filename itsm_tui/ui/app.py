@@ -27,6 +27,7 @@ from textual.worker import Worker, WorkerState
 
 from itsm_tui.core import config, logs, setup
 from itsm_tui.core.errors import ItsmError, NotFound, SchemaError
+from itsm_tui.core.inventory import devices
 from itsm_tui.core.notify import notifications
 from itsm_tui.core.people.permissions import a_role, allowed
 from itsm_tui.core.store import db
@@ -66,8 +67,12 @@ SECTIONS = {
     "users": ("user.manage", ".screens.users", "UsersScreen"),
     "analytics": ("analytics.view_own", ".screens.analytics", "AnalyticsScreen"),
     "import": ("import.run", ".screens.import_screen", "ImportScreen"),
+    "categories": ("category.manage", ".screens.categories", "CategoriesScreen"),  # issue 21
 }
-COMMAND_HINT = ":queue  :inventory  :log  :analytics  :users  :import  :exports  :ticket 123  :quit"
+COMMAND_HINT = (
+    ":queue  :inventory  :log  :analytics  :users  :categories  :import  :exports  :devices  "
+    ":ticket 123  :quit"
+)
 SECTION_KEYS = {"1": "queue", "tickets": "queue", "2": "inventory", "3": "log", "4": "analytics"}
 
 
@@ -110,6 +115,16 @@ class ItsmCommands(Provider):
                 "Import",
                 partial(app.run_command, "import"),
                 "Import tickets or inventory from a file (:import, admins)",
+            ),
+            (
+                "Categories",
+                partial(app.run_command, "categories"),
+                "Add, rename, deactivate, merge ticket categories (:categories, admins)",
+            ),
+            (
+                "My devices",
+                partial(app.run_command, "devices"),
+                "The systems and peripherals assigned to you",
             ),
             (
                 "My exports",
@@ -328,6 +343,8 @@ class ItsmApp(App):
             self.show_section(verb)
         elif verb in ("ticket", "t") and args:
             self._open_number(args[0])
+        elif verb in ("devices", "mydevices"):
+            self.show_devices()
         elif verb in ("exports", "export", "files"):
             from itsm_tui.ui.my_exports import MyExportsModal
 
@@ -335,9 +352,16 @@ class ItsmApp(App):
         else:
             self.notify(
                 f"Unknown command: {one_line(text)} (try queue, inventory, log, analytics, users, "
-                "import, exports, ticket 123, quit)",
+                "categories, import, exports, devices, ticket 123, quit)",
                 severity="warning",
             )
+
+    @work(exclusive=True, group="devices", exit_on_error=False)
+    async def show_devices(self) -> None:
+        """``:devices``: the systems and peripherals assigned to the operator (issue 21)."""
+        mine = await asyncio.to_thread(devices.of_user, self.user)
+        lines = [device.label for device in mine] or ["No system or peripheral is assigned to you."]
+        await self.push_screen_wait(MessageModal("My devices", lines))
 
     def show_section(self, name: str) -> None:
         """Switch to a top-level screen: the queue stays at the bottom, one section above it."""

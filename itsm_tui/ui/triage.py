@@ -17,12 +17,14 @@ from textual.binding import Binding
 
 from itsm_tui.core.drafts import REQUEST_KEY, new_request_key
 from itsm_tui.core.errors import ConflictError
+from itsm_tui.core.inventory import devices
 from itsm_tui.core.inventory import service as inventory
 from itsm_tui.core.people.permissions import allowed
 from itsm_tui.core.store.models import Ticket, User
+from itsm_tui.core.tickets import links, timeline
 from itsm_tui.core.tickets import service as tickets
-from itsm_tui.core.tickets import timeline
 from itsm_tui.core.tickets.rules import STATUS_LABELS, choosable
+from itsm_tui.ui import my_devices
 from itsm_tui.ui.failures import SHOWN_ERRORS
 from itsm_tui.ui.modals.base import ConfirmModal
 from itsm_tui.ui.modals.draft_keeper import Draft
@@ -186,12 +188,32 @@ class Triage:
             return
         status, note = picked
         me = self.user
+        if status == "resolved" and len(targets) == 1:
+            targets = targets + await self._open_children(targets[0])
         self._apply(
             f"set to {STATUS_LABELS[status]}",
             lambda t, v, key: tickets.change_status(me, t, v, status, note, request_key=key),
             targets,
             draft=note,
         )
+
+    async def _open_children(self, parent: Target) -> list[Target]:
+        """Resolving a parent offers its open children too (issue 21): those the operator takes."""
+        children = await asyncio.to_thread(links.open_children, self.user, parent.id)
+        if not children:
+            return []
+        numbers = ", ".join(child.number for child in children)
+        if not await self.app.push_screen_wait(
+            ConfirmModal(
+                "Resolve the children too?",
+                f"{parent.number} has {len(children)} open child ticket(s): {numbers}. "
+                "Resolve them with the same note?",
+                yes="Resolve them too",
+                no="Only the parent",
+            )
+        ):
+            return []
+        return [Target(c.id, c.version, c.number, c.status) for c in children]
 
     @work(exclusive=True, group="triage", exit_on_error=False)
     async def action_priority(self) -> None:
@@ -303,6 +325,8 @@ class Triage:
             fields.append(FormField("requester", "Requester (username; empty: you)"))
         if allowed(me.role, "ticket.work"):
             fields.append(FormField("system", "System (asset tag or hostname; optional)"))
+        else:
+            fields += my_devices.device_field(await asyncio.to_thread(devices.of_user, me))
         created = await self.app.push_screen_wait(
             FormModal(
                 "New ticket",
@@ -315,8 +339,8 @@ class Triage:
                     impact=int(v["impact"]),
                     urgency=int(v["urgency"]),
                     requester=v.get("requester") or None,
-                    system=v.get("system") or None,
                     request_key=v.get(REQUEST_KEY),
+                    **({"system": v.get("system") or None} | my_devices.picked(v)),
                 ),
                 draft=Draft(me.username, "ticket:new"),
             )

@@ -9,7 +9,7 @@ from itsm_tui.core.errors import NotFound, PermissionDenied
 from itsm_tui.core.inventory import service as inventory
 from itsm_tui.core.people import tokens, users
 from itsm_tui.core.people.permissions import MATRIX
-from itsm_tui.core.tickets import analytics, categories
+from itsm_tui.core.tickets import analytics, assignment, categories, links
 from itsm_tui.core.tickets import service as tickets
 from itsm_tui.importers.servicenow import import_servicenow
 
@@ -56,6 +56,15 @@ SCENARIOS = {
     "ticket.assign_other": lambda a, p: (lambda t: tickets.assign(a, t.id, t.version, "agent2"))(
         _own_ticket(a)
     ),
+    "ticket.edit": lambda a, p: (lambda t: tickets.update(a, t.id, t.version, category="Hardware"))(
+        _others_ticket(p)
+    ),
+    "ticket.link": lambda a, p: links.link(a, _others_ticket(p).id, _others_ticket(p).id, "related"),
+    "ticket.merge": lambda a, p: (lambda t: links.merge(a, t.id, t.version, _others_ticket(p).id))(
+        _others_ticket(p)
+    ),
+    "ticket.delete": lambda a, p: (lambda t: tickets.delete(a, t.id, t.version))(_others_ticket(p)),
+    "category.manage": lambda a, p: categories.rename(a, "Access", f"Access {a.username}"),
     "inventory.view": lambda a, p: inventory.get(a, "department", p["dept"].id),
     "inventory.edit": lambda a, p: inventory.create(a, "department", {"name": f"Dept of {a.username}"}),
     "audit.view_work": lambda a, p: activity.page(a, "type:ticket"),
@@ -65,8 +74,8 @@ SCENARIOS = {
     "user.view": lambda a, p: users.list_users(a),
     "user.manage": lambda a, p: users.create_user(a, f"new-{a.username}", "requester"),
     "user.unlock": lambda a, p: users.unlock(a, p["agent2"].id),
-    "settings.manage": lambda a, p: categories.add(a, f"Category by {a.username}"),
     "token.manage_any": lambda a, p: tokens.list_tokens(a, everyone=True),
+    "settings.manage": lambda a, p: assignment.set_enabled(a, True),
     "import.run": lambda a, p: import_servicenow(
         a, Path(__file__).parents[1] / "data" / "servicenow_bad_rows.csv"
     ),

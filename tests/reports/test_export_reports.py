@@ -296,11 +296,11 @@ def test_ticket_report_leaves_out_bookkeeping_and_names_attachments(linked):
         "Subcategory",
         "Source number",
         "Assignment group",
-        "Contact type",
         "Configuration item",
         "Opened by",
     ):  # empty fields only an import fills
         assert label not in text, label
+    assert "Contact type" in text  # how it came in: the app, the API, e-mail or an alert
     lines = [
         " ".join(line.split())
         for line in subprocess.run(
@@ -333,3 +333,21 @@ def test_a_10000_line_description_takes_seconds(people, tmp_path):
     took = time.perf_counter() - started
     assert took < 20, took  # 1 min 46 s before (one paragraph re-wrapped at every page break)
     assert pdf_text(done.path).split().count("x") == 10_000
+
+
+def test_ticket_report_lists_links_merges_and_tags(linked):
+    """Issue 21: the linked tickets (a merge included), the tags, and both in the timeline."""
+    from itsm_tui.core.tickets import links, tags
+
+    people, _, _, ticket, folder = linked
+    agent = people["agent"]
+    duplicate = tickets.create(people["requester2"], "Laptop won't start", "Beeps")
+    child = tickets.create(people["requester2"], "Docking station dead", "Same desk")
+    links.merge(agent, duplicate.id, duplicate.version, ticket.number)
+    links.link(agent, ticket.id, child.number, "parent")
+    tags.change(agent, ticket.id, add=["boot", "hw"])
+    flat = squash(pdf_text(export.export_record(agent, "ticket", ticket.number, str(folder / "t.pdf")).path))
+    assert "Linked tickets (2)" in flat
+    assert f"merged from {duplicate.number}" in flat and f"parent of {child.number}" in flat
+    assert "#boot #hw" in flat
+    assert f"{duplicate.number} merged into {ticket.number}" in flat  # the timeline says so too

@@ -163,7 +163,7 @@ async def test_ticket_screen_and_inventory_tab_export(desk, people, out):
         number = table.rows[0]["number"]
         await pilot.press("enter")
         await until(pilot, lambda: isinstance(app.screen, TicketScreen))
-        modal = await open_modal(pilot)
+        modal = await open_modal(pilot, "E")  # e edits on the ticket screen
         assert not modal.query("#scope")  # one record: no rows to choose
         await fill(pilot, modal, out / "ticket.pdf")
         await pilot.press("ctrl+s")

@@ -25,6 +25,12 @@ MATRIX: dict[str, tuple[frozenset[str], str]] = {
     "ticket.assign_self": (STAFF, "assign a ticket to themselves"),
     "ticket.create_for_other": (STAFF, "open a ticket on behalf of another user"),
     "ticket.assign_other": (frozenset({SUPERVISOR, ADMIN}), "assign a ticket to another agent"),
+    # issue 21: edits, deletes, merges and links of tickets; categories
+    "ticket.edit": (STAFF, "edit a ticket's title, description and category"),
+    "ticket.link": (STAFF, "link tickets (related, parent/child, duplicate, cause) and tag them"),
+    "ticket.merge": (STAFF, "merge a duplicate ticket into another"),
+    "ticket.delete": (frozenset({ADMIN}), "delete a ticket with its comments and attachments"),
+    "category.manage": (frozenset({ADMIN}), "add, rename, deactivate and merge categories"),
     "inventory.view": (STAFF, "see systems, peripherals, stock, departments, networks"),
     "inventory.edit": (STAFF, "add, edit and delete inventory; adjust stock"),
     "audit.view_work": (STAFF, "read ticket and inventory history"),
@@ -34,7 +40,7 @@ MATRIX: dict[str, tuple[frozenset[str], str]] = {
     "user.view": (STAFF, "list users (to pick requesters and assignees)"),
     "user.manage": (frozenset({ADMIN}), "create users, change roles, disable, reset passwords"),
     "user.unlock": (frozenset({SUPERVISOR, ADMIN}), "unlock an account locked by failed logins"),
-    "settings.manage": (frozenset({ADMIN}), "edit categories and settings, load demo data"),
+    "settings.manage": (frozenset({ADMIN}), "edit settings, load demo data"),
     "import.run": (frozenset({ADMIN}), "import tickets and inventory from other tools' files"),
     "token.manage_any": (frozenset({ADMIN}), "list and revoke anyone's API tokens"),
 }

@@ -123,20 +123,37 @@ def record(
     changes: dict | None = None,
     entity_version: int | None = None,
 ) -> AuditEntry:
-    context = current()
     return AuditEntry.create(
-        at=clock.now(),
-        actor=actor,
-        real_actor=context.real_actor_id,
-        channel=context.channel,
-        token_name=context.token_name,
-        action=action,
-        entity_type=entity_type,
+        **_entry(actor, action, entity_type, summary, changes),
         entity_id=entity_id,
         entity_version=entity_version,
-        summary=summary[:500],
-        changes=json.dumps(with_names(changes), ensure_ascii=False, sort_keys=True) if changes else None,
     )
+
+
+def record_many(
+    actor: User, action: str, entity_type: str, versions: dict[int, int], summary: str, changes: dict
+) -> None:
+    """The same change made to many records at once (a category merge moves its tickets): one
+    entry each, ``versions`` giving each record's id and its version after the change."""
+    entry = _entry(actor, action, entity_type, summary, changes)
+    rows = [{**entry, "entity_id": i, "entity_version": v} for i, v in versions.items()]
+    for start in range(0, len(rows), 500):
+        AuditEntry.insert_many(rows[start : start + 500]).execute()
+
+
+def _entry(actor: User | None, action: str, entity_type: str, summary: str, changes: dict | None) -> dict:
+    context = current()
+    return {
+        "at": clock.now(),
+        "actor": actor,
+        "real_actor": context.real_actor_id,
+        "channel": context.channel,
+        "token_name": context.token_name,
+        "action": action,
+        "entity_type": entity_type,
+        "summary": summary[:500],
+        "changes": json.dumps(with_names(changes), ensure_ascii=False, sort_keys=True) if changes else None,
+    }
 
 
 def with_names(changes: dict) -> dict:

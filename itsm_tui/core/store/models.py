@@ -626,6 +626,32 @@ class SignupCode(BaseModel):
         indexes = ((("email", "created_at"), False),)
 
 
+# --- issue 21 (schema v11): links between tickets (merges too) and free tags on tickets.
+# A link reads from ``source``: source is a parent of / a duplicate of / caused by / merged into target.
+LINK_KINDS = ("related", "parent", "duplicate", "caused_by", "merged")
+
+
+class TicketLink(BaseModel):
+    source = ForeignKeyField(Ticket, on_delete="CASCADE", backref="+", index=False)  # the unique index serves
+    target = ForeignKeyField(Ticket, on_delete="CASCADE", backref="+")
+    kind = CharField(max_length=20, constraints=[_in("kind", LINK_KINDS)])
+    created_by = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="+")
+    created_at = DateTimeField()
+
+    class Meta:
+        table_name = "ticket_link"
+        indexes = ((("source", "target", "kind"), True),)
+
+
+class TicketTag(BaseModel):
+    ticket = ForeignKeyField(Ticket, on_delete="CASCADE", backref="+", index=False)  # the unique index serves
+    tag = CharField(max_length=40)
+
+    class Meta:
+        table_name = "ticket_tag"
+        indexes = ((("ticket", "tag"), True), (("tag", "ticket"), False))
+
+
 ALL_MODELS = (
     SchemaMeta,
     Department,
@@ -657,4 +683,6 @@ ALL_MODELS = (
     MailMessage,
     TicketCc,
     SignupCode,
+    TicketLink,
+    TicketTag,
 )

@@ -17,7 +17,7 @@ sort keys (``natural.py``) beside the names that lists sort by, with their (key,
 9, the HTTP API: API tokens, monitoring alerts' tickets, webhook subscriptions and deliveries, and
 the token named on each log entry; 10, the e-mail channel: Message-IDs received and sent
 (``mail_message``), a ticket's Cc addresses (``ticket_cc``), sign-up codes (``signup_code``), the
-outgoing mail's thread headers.
+outgoing mail's thread headers; 11, links between tickets (merges too) and tags on tickets.
 """
 
 from __future__ import annotations
@@ -54,13 +54,15 @@ from itsm_tui.core.store.models import (
     System,
     Ticket,
     TicketCc,
+    TicketLink,
+    TicketTag,
     User,
     UserPreference,
     WebhookDelivery,
     WebhookSubscription,
 )
 
-SCHEMA_VERSION = 10
+SCHEMA_VERSION = 11
 VERSION_KEY = "schema_version"
 
 Migration = tuple[int, Callable[[], None]]
@@ -288,6 +290,11 @@ def _v10_mail() -> None:
     _add_missing_columns(EmailMessage, ("headers",))
 
 
+def _v11_links_and_tags() -> None:
+    """v11 (issue 21): links between tickets and tags on tickets (two new tables)."""
+    _create_missing_tables([TicketLink, TicketTag])
+
+
 MIGRATIONS: Sequence[Migration] = (
     (2, _add_views),
     (3, _add_sla),
@@ -298,6 +305,7 @@ MIGRATIONS: Sequence[Migration] = (
     (8, _v8_sort_keys),
     (9, _v9_http_api),
     (10, _v10_mail),
+    (11, _v11_links_and_tags),
 )
 
 

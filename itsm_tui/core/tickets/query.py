@@ -88,6 +88,7 @@ _KEYS = (
     "sla_outcome",
     "reopened",
     "source",
+    "tag",  # issue 21
 )
 _ALIASES = {key: key for key in _KEYS} | {
     "st": "status",
@@ -99,6 +100,7 @@ _ALIASES = {key: key for key in _KEYS} | {
     "req": "requester",
     "outcome": "sla_outcome",
     "src": "source",
+    "tags": "tag",
 }
 _SINGLE_VALUED = ("created", "updated", "age")
 

@@ -24,6 +24,7 @@ from itsm_tui.core.store.models import (
     Peripheral,
     System,
     Ticket,
+    TicketTag,
     User,
     ticket_number,
 )
@@ -208,6 +209,9 @@ def _term(actor: User, term: Term, now: datetime):
         )
     if key == "source":
         return Ticket.source_number.in_(_spellings(values))
+    if key == "tag":  # issue 21
+        wanted = [value.lower().lstrip("#") for value in values]
+        return Ticket.id.in_(TicketTag.select(TicketTag.ticket).where(TicketTag.tag.in_(wanted)))
     if key == "text":
         return _text_clause(values[0])
     raise QueryError(f"unsupported filter {key!r}", term.position)

@@ -37,6 +37,8 @@ NONE = "(none)"
 ARROW = "→"
 # Audit actions that record a comment or note: the comment itself is on the timeline.
 COMMENT_ACTIONS = ("comment", "note")
+# Audit actions whose summary says it best (issue 21: links, merges, tags).
+SUMMARY_ACTIONS = ("link", "unlink", "merge", "tag")
 # field -> label, in the order changes are listed; other fields are bookkeeping and left out.
 SHOWN_FIELDS = {
     "status": "status",
@@ -198,6 +200,8 @@ def _describe(entry: AuditEntry, names: Names) -> str:
     changes = audit.changes_of(entry)
     if entry.action == "create":
         return "created the ticket"
+    if entry.action in SUMMARY_ACTIONS:
+        return entry.summary
     if entry.action == "attach":
         attachment = (changes.get("attachment") or [None, None])[1]
         if isinstance(attachment, dict) and attachment.get("name"):

@@ -12,7 +12,7 @@ from textual.screen import Screen
 from textual.widgets import Input, Static
 
 from itsm_tui.core.errors import ItsmError, QueryError
-from itsm_tui.core.tickets import queue, views
+from itsm_tui.core.tickets import queue, tags, views
 from itsm_tui.ui.export_modal import EXPORT_KEYS, ExportContext, ExportModal
 from itsm_tui.ui.failures import SHOWN_ERRORS
 from itsm_tui.ui.messages import Counted, LoadFailed, RowOpened, RowsLoaded
@@ -84,7 +84,8 @@ class QueueScreen(FilterBarKeys, Triage, Screen):
 
     def _load_page(self, after, before, limit):
         """Runs in the table's worker thread."""
-        return queue.page(self.user, self.filter_text, self.sort, after=after, before=before, limit=limit)
+        page = queue.page(self.user, self.filter_text, self.sort, after=after, before=before, limit=limit)
+        return tags.tagged(page)  # issue 21: shown after the title
 
     def apply_view(self, name: str, query: str, sort: str) -> None:
         self.view_name = name

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from rich.cells import cell_len
@@ -19,16 +19,18 @@ from textual.widgets import Static
 
 from itsm_tui.core import clock, config, files
 from itsm_tui.core.errors import ItsmError
+from itsm_tui.core.inventory import devices
 from itsm_tui.core.people.permissions import is_staff
 from itsm_tui.core.store.models import LEVEL_NAMES, Ticket, User
+from itsm_tui.core.tickets import links, tags, timeline
 from itsm_tui.core.tickets import service as tickets
-from itsm_tui.core.tickets import timeline
-from itsm_tui.ui.export_modal import EXPORT_KEYS, ExportContext, ExportModal
+from itsm_tui.ui.export_modal import ExportContext, ExportModal
 from itsm_tui.ui.messages import RecordGone, RecordRead
 from itsm_tui.ui.modals.pickers import ChoicePicker
 from itsm_tui.ui.modals.prompts import PathPrompt
 from itsm_tui.ui.opening import OpenWhenRead, reused_screen
 from itsm_tui.ui.render import SLA_STYLES, literal, outcome, priority_text, status_text, when
+from itsm_tui.ui.ticket_edits import EDIT_BINDINGS, TicketEdits
 from itsm_tui.ui.triage import TRIAGE_BINDINGS, Target, Triage
 from itsm_tui.ui.widgets.footer import KeyFooter
 from itsm_tui.ui.widgets.frame import Frame
@@ -44,6 +46,9 @@ class TicketView:
     events: list
     attachments: list
     asset: str
+    links: list = field(default_factory=list)  # issue 21: links.Link, seen from this ticket
+    tags: list = field(default_factory=list)
+    devices: list = field(default_factory=list)  # the requester's, for staff
 
 
 def read_ticket(actor: User, ticket_id: int) -> TicketView:
@@ -54,6 +59,9 @@ def read_ticket(actor: User, ticket_id: int) -> TicketView:
         timeline.story(ticket.id, staff=is_staff(actor)),
         tickets.attachments_of(ticket.id),
         timeline.linked_asset(actor, ticket),
+        links.links_of(actor, ticket.id),
+        tags.of([ticket.id]).get(ticket.id, []),
+        devices.of_user(actor, ticket.requester_id) if is_staff(actor) else [],
     )
 
 
@@ -67,7 +75,7 @@ def open_ticket(app, ticket_id: int) -> None:
     )
 
 
-class TicketScreen(Triage, Screen):
+class TicketScreen(TicketEdits, Triage, Screen):
     DEFAULT_CSS = """
     TicketScreen #body { padding: 0 1; }
     """
@@ -76,7 +84,8 @@ class TicketScreen(Triage, Screen):
         *TRIAGE_BINDINGS,
         Binding("u", "upload", "Attach file"),
         Binding("d", "download", "Save attachment"),
-        Binding(EXPORT_KEYS, "export", "Export PDF", key_display="e"),
+        Binding("E", "export", "Export PDF"),  # e edits here
+        *EDIT_BINDINGS,
     ]
 
     AUTO_FOCUS = "#body"
@@ -201,7 +210,8 @@ class TicketScreen(Triage, Screen):
         asset.append("Linked asset      ", style="dim")
         asset.append_text(literal(view.asset))
         width = self.query_one("#ticket", Static).size.width or self.app.size.width - 4
-        lines = [head, Text(""), *_grid(rows, width), Text(""), asset, Text("")]
+        lines = [head, *_merged(view), Text(""), *_grid(rows, width), Text(""), asset, Text("")]
+        lines += _links_tags_devices(view)
         lines += [Text("Description", style="bold underline"), literal(t.description)]
         if t.resolution_note:
             lines += [Text(""), Text("Resolution", style="bold underline"), literal(t.resolution_note)]
@@ -295,6 +305,42 @@ class TicketScreen(Triage, Screen):
             self.app.notify(str(exc), severity="error")
             return
         self.app.notify(f"Saved {row.filename} to {path}")
+
+
+def _merged(view: TicketView) -> list[Text]:
+    """Where a merged ticket went, under its title."""
+    return [
+        Text.assemble(("Merged into ", "bold yellow"), (link.other_number, "bold"), ("  (o opens it)", "dim"))
+        for link in view.links
+        if link.words == "merged into"
+    ]
+
+
+def _links_tags_devices(view: TicketView) -> list[Text]:
+    """The tags, the linked tickets and, for staff, the requester's devices."""
+    lines = []
+    if view.tags:
+        line = Text("Tags              ", style="dim")
+        line.append_text(literal(" ".join(f"#{tag}" for tag in view.tags)))
+        lines += [line, Text("")]
+    if view.links:
+        lines.append(
+            Text.assemble(
+                (f"Linked tickets ({len(view.links)})", "bold underline"), ("   o open · L link", "dim")
+            )
+        )
+        for link in view.links:
+            line = Text(f"{link.words} {link.other_number}  ")
+            line.append_text(status_text(link.other_status))
+            line.append("  ")
+            line.append_text(literal(link.other_title))
+            lines.append(line)
+        lines.append(Text(""))
+    if view.devices:
+        lines.append(Text("Requester's devices", style="bold underline"))
+        lines += [literal(device.label) for device in view.devices]
+        lines.append(Text(""))
+    return lines
 
 
 def _grid(rows: list[tuple[str, Text, str, Text]], width: int = 1000) -> list[Text]:

@@ -35,10 +35,18 @@ class TicketTable(PagedTable):
             "number": Text(row["number"]),
             "priority": priority_text(row["priority"]),
             "status": status_text(row["status"], compact=True),
-            "title": cell(row["title"]),
+            "title": _titled(row),
             "requester": cell(row["requester"]),
             "assignee": cell(row["assignee"] or "—", "" if row["assignee"] else "dim"),
             "category": cell(row["category"]),
             "age": Text(age(row["created_at"], self.now)),
             "due": sla_due(row, self.now),
         }
+
+
+def _titled(row: dict) -> Text:
+    """The title, then the ticket's tags, dim ("Printer jams  #paper #3f")."""
+    text = cell(row["title"])
+    if row.get("tags"):
+        text.append("  " + " ".join(f"#{tag}" for tag in row["tags"]), style="dim")
+    return text
