@@ -12,7 +12,7 @@ import os
 import sys
 
 from itsm_tui import __version__
-from itsm_tui.cli import accounts, data, sla, tickets
+from itsm_tui.cli import accounts, data, sla, teams, tickets
 from itsm_tui.cli.common import UsageError
 from itsm_tui.core import config
 
@@ -133,6 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
     generic.add_argument("--dry-run", action="store_true", help="check and count, write nothing")
 
     sla.add_commands(commands)
+    teams.add_commands(commands)
 
     export = commands.add_parser(
         "export",
@@ -273,7 +274,9 @@ def run(args) -> int:
 
     # Who really acted: the CLI's operator, recorded as the system user ("system as agent1").
     audit.enter("cli", real_actor=users.system_actor() if actor.username != users.SYSTEM_USERNAME else None)
-    handler = {**accounts.HANDLERS, **tickets.HANDLERS, **data.HANDLERS, **sla.HANDLERS}[args.command]
+    handler = {**accounts.HANDLERS, **tickets.HANDLERS, **data.HANDLERS, **sla.HANDLERS, **teams.HANDLERS}[
+        args.command
+    ]
     code = handler(args, actor)
     from itsm_tui.core.store import db, db_errors
 

@@ -9,7 +9,7 @@ from itsm_tui.core.errors import NotFound, PermissionDenied
 from itsm_tui.core.inventory import service as inventory
 from itsm_tui.core.people import users
 from itsm_tui.core.people.permissions import MATRIX
-from itsm_tui.core.tickets import analytics, categories
+from itsm_tui.core.tickets import analytics, categories, macros, teams
 from itsm_tui.core.tickets import service as tickets
 from itsm_tui.importers.servicenow import import_servicenow
 
@@ -39,6 +39,14 @@ def _desk_figures(actor):
     return figures
 
 
+def _global_macro(people):
+    return (
+        macros.find("Ack")
+        if macros.Macro.get_or_none(name="Ack")
+        else macros.create(people["admin"], "Ack", "Seen")
+    )
+
+
 SCENARIOS = {
     "ticket.view_own": lambda a, p: tickets.get(a, _own_ticket(a).number),
     "ticket.create": lambda a, p: _own_ticket(a),
@@ -66,6 +74,11 @@ SCENARIOS = {
     "user.manage": lambda a, p: users.create_user(a, f"new-{a.username}", "requester"),
     "user.unlock": lambda a, p: users.unlock(a, p["agent2"].id),
     "settings.manage": lambda a, p: categories.add(a, f"Category by {a.username}"),
+    "team.manage": lambda a, p: teams.add(a, f"Team of {a.username}"),
+    "macro.manage": lambda a, p: macros.create(a, f"Macro of {a.username}", "Thanks"),
+    "macro.apply": lambda a, p: (lambda t: macros.apply(a, _global_macro(p).id, t.id, t.version))(
+        _others_ticket(p)
+    ),
     "import.run": lambda a, p: import_servicenow(
         a, Path(__file__).parents[1] / "data" / "servicenow_bad_rows.csv"
     ),

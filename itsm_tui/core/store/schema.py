@@ -13,7 +13,8 @@ entry's channel and real actor (CLI impersonation), the audit log append-only on
 (triggers; on MySQL by the runtime account's grants, see ``grant_statements``), and failed
 logins counted per source (``login_throttle``); 6, request keys (``request_key``): a retried
 save is written once; 7, an index led by ``closed_at`` for the history and trend figures; 8, natural
-sort keys (``natural.py``) beside the names that lists sort by, with their (key, id) indexes.
+sort keys (``natural.py``) beside the names that lists sort by, with their (key, id) indexes;
+9, teams and their members, each ticket's team, and macros (issue 21).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from itsm_tui.core.store.models import (
     Department,
     EmailMessage,
     LoginThrottle,
+    Macro,
     Network,
     Peripheral,
     RequestKey,
@@ -44,12 +46,14 @@ from itsm_tui.core.store.models import (
     SlaPolicy,
     StockItem,
     System,
+    Team,
+    TeamMember,
     Ticket,
     User,
     UserPreference,
 )
 
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 VERSION_KEY = "schema_version"
 
 Migration = tuple[int, Callable[[], None]]
@@ -265,6 +269,12 @@ def _fill_sort_key(model, key, batch: int = 1000) -> None:
         after = rows[-1][0]
 
 
+def _v9_teams() -> None:
+    """v9 (issue 21): teams, their members and macros; the ticket's team."""
+    _create_missing_tables([Team, TeamMember, Macro])
+    _add_missing_columns(Ticket, ("team",))
+
+
 MIGRATIONS: Sequence[Migration] = (
     (2, _add_views),
     (3, _add_sla),
@@ -273,6 +283,7 @@ MIGRATIONS: Sequence[Migration] = (
     (6, _v6_request_keys),
     (7, _v7_closed_index),
     (8, _v8_sort_keys),
+    (9, _v9_teams),
 )
 
 

@@ -88,6 +88,7 @@ _KEYS = (
     "sla_outcome",
     "reopened",
     "source",
+    "team",  # issue 21
 )
 _ALIASES = {key: key for key in _KEYS} | {
     "st": "status",
@@ -411,6 +412,8 @@ def _values(raw: RawTerm, now: datetime) -> Sequence[tuple[object, int]]:
         return _person_values(items, {"me": "me", "unassigned": "unassigned", "none": "unassigned"})
     if key == "requester":
         return _person_values(items, {"me": "me"})
+    if key == "team":
+        return _person_values(items, {"mine": "mine", "none": "none"})
     if key == "sla":
         return _distinct([(choose(item, SLA_STATES, "SLA state"), item.position) for item in items])
     if key == "sla_outcome":

@@ -27,6 +27,7 @@ from itsm_tui.core.store.models import (
     Network,
     Peripheral,
     System,
+    Team,
     Ticket,
     User,
 )
@@ -45,6 +46,7 @@ SHOWN_FIELDS = {
     "impact": "impact",
     "urgency": "urgency",
     "category": "category",
+    "team": "team",
     "requester": "requester",
     "title": "title",
     "description": "description",
@@ -120,6 +122,7 @@ _ENTITY_TYPE = {
     User: "user",
     Department: "department",
     Network: "network",
+    Team: "team",
 }
 _NAMING = {column.model: column for column in audit.NAMED_FIELDS.values()}
 
