@@ -99,12 +99,12 @@ def _macro(args, actor) -> int:
         macros.delete(actor, args.name)
         print(f"deleted macro {args.name}")
     else:
-        failed = 0
+        failed, macro = 0, macros.find(args.name)
         for number in args.numbers:
             try:
                 ticket = service.get(actor, number)
-                macros.apply(actor, args.name, ticket.id, ticket.version)
-                print(f"{ticket.number}: {args.name} applied")
+                macros.apply(actor, macro, ticket.id, ticket.version)
+                print(f"{ticket.number}: {macro.name} applied")
             except ItsmError as exc:  # one line per ticket, then the next one
                 failed += 1
                 print(f"{number}: {exc}")

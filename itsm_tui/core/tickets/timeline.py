@@ -245,12 +245,14 @@ def ticket_with_names(actor: User, ticket_id: int) -> Ticket:
     ticket_id = get(actor, ticket_id).id
     assignee = User.alias()
     return (
-        Ticket.select(Ticket, User, Category, assignee)
+        Ticket.select(Ticket, User, Category, assignee, Team)
         .join(User, on=(Ticket.requester == User.id), attr="requester")
         .switch(Ticket)
         .join(Category, on=(Ticket.category == Category.id), attr="category")
         .switch(Ticket)
         .join(assignee, JOIN.LEFT_OUTER, on=(Ticket.assignee == assignee.id), attr="assignee")
+        .switch(Ticket)
+        .join(Team, JOIN.LEFT_OUTER, on=(Ticket.team == Team.id), attr="team")
         .where(Ticket.id == ticket_id)
         .get()
     )
