@@ -2,11 +2,14 @@
 My teams view find them, the assignee picker lists a ticket's team first, and a team may assign
 its tickets automatically."""
 
+from datetime import timedelta
+
 import pytest
 
+from itsm_tui.core import clock
 from itsm_tui.core.errors import NotFound, PermissionDenied, QueryError, ValidationError
 from itsm_tui.core.store.models import AuditEntry, Ticket
-from itsm_tui.core.tickets import assignment, queue, teams, timeline, views
+from itsm_tui.core.tickets import analytics, assignment, queue, teams, timeline, views
 from itsm_tui.core.tickets import service as tickets
 
 
@@ -92,3 +95,25 @@ def test_team_assigns_its_tickets_automatically(people, network):
     assert got == ["agent", "agent2", "agent"]
     with pytest.raises(ValidationError, match="mode must be"):
         teams.configure(admin, "Network", "random")
+
+
+def test_analytics_by_team(people, network):
+    admin, agent = people["admin"], people["agent"]
+    teams.add(admin, "Desk")
+    first, second, _ = (_ticket(people, f"t{i}") for i in range(3))
+    teams.set_team(agent, first.id, first.version, "Network")
+    second = teams.set_team(agent, second.id, second.version, "Network")
+    tickets.change_status(agent, second.id, second.version, "resolved", "done")
+    later = clock.now() + timedelta(minutes=1)  # the period ends now, excluded
+    rows = analytics.figures(admin, now=later)["teams"]
+    assert rows == [
+        {"team": "Network", "open": 1, "at_risk": 0, "breached": 0, "resolved": 1},
+        {"team": "Desk", "open": 0, "at_risk": 0, "breached": 0, "resolved": 0},
+        {"team": "(no team)", "open": 1, "at_risk": 0, "breached": 0, "resolved": 0},
+    ]
+    assert [r["team"] for r in analytics.figures(admin, filter_text="team:network")["teams"]][:1] == [
+        "Network"
+    ]
+    assert "Network                1        0         0         1" in analytics.as_text(
+        analytics.figures(admin, now=later)
+    )
