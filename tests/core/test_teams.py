@@ -114,6 +114,5 @@ def test_analytics_by_team(people, network):
     assert [r["team"] for r in analytics.figures(admin, filter_text="team:network")["teams"]][:1] == [
         "Network"
     ]
-    assert "Network                1        0         0         1" in analytics.as_text(
-        analytics.figures(admin, now=later)
-    )
+    text = analytics.as_text(analytics.figures(admin, now=later))
+    assert ["Network", "1", "0", "0", "1"] in [line.split() for line in text.splitlines()]
