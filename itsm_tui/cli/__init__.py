@@ -12,7 +12,7 @@ import os
 import sys
 
 from itsm_tui import __version__
-from itsm_tui.cli import accounts, api, categories, data, mail, sla
+from itsm_tui.cli import accounts, api, categories, data, mail, sla, teams
 from itsm_tui.cli import tickets as cli_tickets
 from itsm_tui.cli.common import UsageError
 from itsm_tui.core import config
@@ -138,6 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
     sla.add_commands(commands)
     api.add_commands(commands)
     mail.add_commands(commands)
+    teams.add_commands(commands)
 
     export = commands.add_parser(
         "export",
@@ -288,6 +289,7 @@ def run(args) -> int:
         **sla.HANDLERS,
         **api.HANDLERS,
         **mail.HANDLERS,
+        **teams.HANDLERS,
     }
     handler = handlers[args.command]
     code = handler(args, actor)

@@ -68,10 +68,12 @@ SECTIONS = {
     "analytics": ("analytics.view_own", ".screens.analytics", "AnalyticsScreen"),
     "import": ("import.run", ".screens.import_screen", "ImportScreen"),
     "categories": ("category.manage", ".screens.categories", "CategoriesScreen"),  # issue 21
+    "teams": ("team.manage", ".modals.teamwork", "TeamsModal"),
+    "macros": ("macro.manage", ".modals.teamwork", "MacrosModal"),
 }
 COMMAND_HINT = (
-    ":queue  :inventory  :log  :analytics  :users  :categories  :import  :exports  :devices  "
-    ":ticket 123  :quit"
+    ":queue  :inventory  :log  :analytics  :users  :categories  :teams  :macros  :import  :exports  "
+    ":devices  :ticket 123  :quit"
 )
 SECTION_KEYS = {"1": "queue", "tickets": "queue", "2": "inventory", "3": "log", "4": "analytics"}
 
@@ -90,6 +92,8 @@ SCREEN_COMMANDS = (
     ("assign_other", "Assign to…", "Assign to an agent (A)"),
     ("comment", "Comment", "Add a public comment (c)"),
     ("note", "Internal note", "Add an internal note (i)"),
+    ("macro", "Apply macro", "Apply a canned reply to the ticket or the marked tickets (m)"),
+    ("team", "Put in team", "Put the ticket or the marked tickets in a team (T)"),
     ("mark_all", "Mark all", "Mark every ticket under the filter (*)"),
 )
 
@@ -106,6 +110,8 @@ class ItsmCommands(Provider):
             ("Inventory", partial(app.run_command, "inventory"), "Systems, peripherals, stock (2)"),
             ("Activity log", partial(app.run_command, "log"), "Who changed what, when (3)"),
             ("Users", partial(app.run_command, "users"), "User administration (:users, admins)"),
+            ("Teams", partial(app.run_command, "teams"), "Teams and their members (:teams, admins)"),
+            ("Macros", partial(app.run_command, "macros"), "Canned replies that set fields (:macros)"),
             (
                 "Analytics",
                 partial(app.run_command, "analytics"),
@@ -352,7 +358,7 @@ class ItsmApp(App):
         else:
             self.notify(
                 f"Unknown command: {one_line(text)} (try queue, inventory, log, analytics, users, "
-                "categories, import, exports, devices, ticket 123, quit)",
+                "categories, teams, macros, import, exports, devices, ticket 123, quit)",
                 severity="warning",
             )
 

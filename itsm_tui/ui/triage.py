@@ -21,7 +21,7 @@ from itsm_tui.core.inventory import devices
 from itsm_tui.core.inventory import service as inventory
 from itsm_tui.core.people.permissions import allowed
 from itsm_tui.core.store.models import Ticket, User
-from itsm_tui.core.tickets import links, timeline
+from itsm_tui.core.tickets import links
 from itsm_tui.core.tickets import service as tickets
 from itsm_tui.core.tickets.rules import STATUS_LABELS, choosable
 from itsm_tui.ui import my_devices
@@ -33,6 +33,7 @@ from itsm_tui.ui.modals.panels import MessageModal
 from itsm_tui.ui.modals.pickers import AgentPicker, ChoicePicker, StatusPicker
 from itsm_tui.ui.modals.prompts import TextPrompt
 from itsm_tui.ui.reconcile import reconcile
+from itsm_tui.ui.team_actions import TEAM_BINDINGS, TEAM_ROLE_NEEDS, TeamActions, agent_load
 
 TRIAGE_BINDINGS = [
     Binding("a", "assign_me", "Take"),
@@ -44,6 +45,7 @@ TRIAGE_BINDINGS = [
     Binding("l", "link", "Link"),
     Binding("n", "new_ticket", "New"),
     Binding("r", "reload", "Refresh", show=False),  # the screens refresh themselves; ? lists it
+    *TEAM_BINDINGS,
 ]
 
 
@@ -54,6 +56,7 @@ ROLE_NEEDS = {
     "priority": "ticket.work",
     "note": "ticket.note",
     "link": "ticket.work",
+    **TEAM_ROLE_NEEDS,
 }
 SUBJECT_NUMBERS = 8  # ticket numbers named in a bulk dialog before "and N more"
 
@@ -78,7 +81,7 @@ class Target:
     status: str
 
 
-class Triage:
+class Triage(TeamActions):
     """Mixin for a Screen. The screen provides ``triage_targets()`` and ``after_change(ids)``."""
 
     @property
@@ -140,10 +143,8 @@ class Triage:
         targets = self._staff_targets()  # now: the list may refresh while the picker is open
         if not targets:
             return
-        load = await asyncio.to_thread(timeline.agent_load, self.user)
-        choice = await self.app.push_screen_wait(
-            AgentPicker([(u.username, u.full_name, n) for u, n in load], subject=subject(targets))
-        )
+        load = await asyncio.to_thread(agent_load, self.user, targets[0].id)
+        choice = await self.app.push_screen_wait(AgentPicker(load, subject=subject(targets)))
         if choice is None:
             return
         me = self.user

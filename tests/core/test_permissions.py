@@ -9,7 +9,7 @@ from itsm_tui.core.errors import NotFound, PermissionDenied
 from itsm_tui.core.inventory import service as inventory
 from itsm_tui.core.people import tokens, users
 from itsm_tui.core.people.permissions import MATRIX
-from itsm_tui.core.tickets import analytics, assignment, categories, links
+from itsm_tui.core.tickets import analytics, assignment, categories, links, macros, teams
 from itsm_tui.core.tickets import service as tickets
 from itsm_tui.importers.servicenow import import_servicenow
 
@@ -37,6 +37,14 @@ def _desk_figures(actor):
     if figures["scope"]["kind"] != "desk":
         raise PermissionDenied("not the whole desk")
     return figures
+
+
+def _global_macro(people):
+    return (
+        macros.find("Ack")
+        if macros.Macro.get_or_none(name="Ack")
+        else macros.create(people["admin"], "Ack", "Seen")
+    )
 
 
 SCENARIOS = {
@@ -76,6 +84,11 @@ SCENARIOS = {
     "user.unlock": lambda a, p: users.unlock(a, p["agent2"].id),
     "token.manage_any": lambda a, p: tokens.list_tokens(a, everyone=True),
     "settings.manage": lambda a, p: assignment.set_enabled(a, True),
+    "team.manage": lambda a, p: teams.add(a, f"Team of {a.username}"),
+    "macro.manage": lambda a, p: macros.create(a, f"Macro of {a.username}", "Thanks"),
+    "macro.apply": lambda a, p: (lambda t: macros.apply(a, _global_macro(p).id, t.id, t.version))(
+        _others_ticket(p)
+    ),
     "import.run": lambda a, p: import_servicenow(
         a, Path(__file__).parents[1] / "data" / "servicenow_bad_rows.csv"
     ),

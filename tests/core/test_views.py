@@ -21,7 +21,7 @@ from itsm_tui.core.tickets import service as tickets
 from itsm_tui.core.tickets.query import parse
 
 NOW = datetime(2024, 5, 15, 10, 30)
-STAFF_BUILTINS = ["My open", "Unassigned", "All open", "Waiting", "Resolved this week"]
+STAFF_BUILTINS = ["My open", "Unassigned", "My teams", "All open", "Waiting", "Resolved this week"]
 
 
 def _names(views_list):

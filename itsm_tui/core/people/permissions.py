@@ -41,6 +41,9 @@ MATRIX: dict[str, tuple[frozenset[str], str]] = {
     "user.manage": (frozenset({ADMIN}), "create users, change roles, disable, reset passwords"),
     "user.unlock": (frozenset({SUPERVISOR, ADMIN}), "unlock an account locked by failed logins"),
     "settings.manage": (frozenset({ADMIN}), "edit settings, load demo data"),
+    "team.manage": (frozenset({ADMIN}), "create and rename teams, add and remove members"),
+    "macro.manage": (frozenset({SUPERVISOR, ADMIN}), "create, edit and delete macros (canned replies)"),
+    "macro.apply": (STAFF, "apply a macro to tickets"),
     "import.run": (frozenset({ADMIN}), "import tickets and inventory from other tools' files"),
     "token.manage_any": (frozenset({ADMIN}), "list and revoke anyone's API tokens"),
 }

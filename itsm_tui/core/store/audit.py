@@ -17,7 +17,16 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from itsm_tui.core import clock
-from itsm_tui.core.store.models import AuditEntry, Category, Department, Network, Peripheral, System, User
+from itsm_tui.core.store.models import (
+    AuditEntry,
+    Category,
+    Department,
+    Network,
+    Peripheral,
+    System,
+    Team,
+    User,
+)
 
 # Fields that hold a record's id, and the column that names the record. The names are stored
 # with the change when it is written (under NAMES_KEY), so history keeps the names it had then,
@@ -31,6 +40,7 @@ NAMED_FIELDS = {
     "assigned_user": User.username,
     "department": Department.name,
     "network": Network.name,
+    "team": Team.name,
 }
 NAMES_KEY = "_names"
 

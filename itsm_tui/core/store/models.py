@@ -225,6 +225,51 @@ class StockItem(BaseModel):
         indexes = _sorted_by("name_key")
 
 
+# Issue 21 (teams and macros), schema v12: teams with members, each ticket's team, canned replies.
+
+
+class Team(BaseModel):
+    """A group of agents that a ticket may belong to; its queue is ``team:NAME``."""
+
+    name = CharField(max_length=60, unique=True)
+    # automatic assignment of new tickets of the team among its members (None: off)
+    auto_assign = CharField(
+        max_length=16,
+        null=True,
+        constraints=[Check("auto_assign IS NULL OR auto_assign IN ('round_robin', 'least_loaded')")],
+    )
+    last_assignee = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="+")
+    created_at = DateTimeField()
+    updated_at = DateTimeField()
+    version = IntegerField(default=1)
+
+
+class TeamMember(BaseModel):
+    team = ForeignKeyField(Team, on_delete="CASCADE", backref="members")
+    user = ForeignKeyField(User, on_delete="CASCADE", backref="+")
+
+    class Meta:
+        table_name = "team_member"
+        indexes = ((("team", "user"), True),)
+
+
+class Macro(BaseModel):
+    """A named canned reply with placeholders, and the fields it sets (None: left as is).
+    ``team`` None: offered to everyone; else to that team's members (and supervisors, admins)."""
+
+    name = CharField(max_length=60, unique=True)
+    team = ForeignKeyField(Team, null=True, on_delete="CASCADE", backref="macros")
+    body = TextField()  # may be empty: a macro that only sets fields
+    internal = BooleanField(default=False)  # the reply is an internal note
+    set_status = CharField(max_length=20, null=True)
+    set_priority = SmallIntegerField(null=True)
+    set_team = ForeignKeyField(Team, null=True, on_delete="SET NULL", backref="+")
+    set_assignee = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="+")
+    created_at = DateTimeField()
+    updated_at = DateTimeField()
+    version = IntegerField(default=1)
+
+
 class Ticket(BaseModel):
     title = CharField(max_length=200)
     description = TextField()
@@ -266,6 +311,7 @@ class Ticket(BaseModel):
     resolved_by = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="+")
     source_mod_count = IntegerField(null=True)  # the source's change counter last imported
     version = IntegerField(default=1)
+    team = ForeignKeyField(Team, null=True, on_delete="SET NULL", backref="tickets")  # v12, issue 21
 
     class Meta:
         # Serve the queue's filters with their common sort orders; secondary indexes end in the
@@ -661,6 +707,9 @@ ALL_MODELS = (
     System,
     Peripheral,
     StockItem,
+    Team,  # v12, issue 21
+    TeamMember,
+    Macro,
     Ticket,
     Comment,
     AttachmentBlob,

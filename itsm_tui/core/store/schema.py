@@ -17,7 +17,8 @@ sort keys (``natural.py``) beside the names that lists sort by, with their (key,
 9, the HTTP API: API tokens, monitoring alerts' tickets, webhook subscriptions and deliveries, and
 the token named on each log entry; 10, the e-mail channel: Message-IDs received and sent
 (``mail_message``), a ticket's Cc addresses (``ticket_cc``), sign-up codes (``signup_code``), the
-outgoing mail's thread headers; 11, links between tickets (merges too) and tags on tickets.
+outgoing mail's thread headers; 11, links between tickets (merges too) and tags on tickets; 12,
+teams and their members, each ticket's team, and macros.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from itsm_tui.core.store.models import (
     Department,
     EmailMessage,
     LoginThrottle,
+    Macro,
     MailMessage,
     Network,
     Peripheral,
@@ -52,6 +54,8 @@ from itsm_tui.core.store.models import (
     SlaPolicy,
     StockItem,
     System,
+    Team,
+    TeamMember,
     Ticket,
     TicketCc,
     TicketLink,
@@ -62,7 +66,7 @@ from itsm_tui.core.store.models import (
     WebhookSubscription,
 )
 
-SCHEMA_VERSION = 11
+SCHEMA_VERSION = 12
 VERSION_KEY = "schema_version"
 
 Migration = tuple[int, Callable[[], None]]
@@ -295,6 +299,12 @@ def _v11_links_and_tags() -> None:
     _create_missing_tables([TicketLink, TicketTag])
 
 
+def _v12_teams() -> None:
+    """v12 (issue 21): teams, their members and macros; the ticket's team."""
+    _create_missing_tables([Team, TeamMember, Macro])
+    _add_missing_columns(Ticket, ("team",))
+
+
 MIGRATIONS: Sequence[Migration] = (
     (2, _add_views),
     (3, _add_sla),
@@ -306,6 +316,7 @@ MIGRATIONS: Sequence[Migration] = (
     (9, _v9_http_api),
     (10, _v10_mail),
     (11, _v11_links_and_tags),
+    (12, _v12_teams),
 )
 
 

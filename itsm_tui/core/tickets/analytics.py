@@ -23,7 +23,7 @@ from itsm_tui.core import clock
 from itsm_tui.core.errors import ValidationError
 from itsm_tui.core.people.permissions import allowed, require
 from itsm_tui.core.store.db import database, is_mysql
-from itsm_tui.core.store.models import OPEN_STATUSES, PRIORITY_NAMES, STATUSES, Category, Ticket, User
+from itsm_tui.core.store.models import OPEN_STATUSES, PRIORITY_NAMES, STATUSES, Category, Team, Ticket, User
 from itsm_tui.core.text import strip_controls
 from itsm_tui.core.tickets import queue, sla
 
@@ -131,6 +131,9 @@ def figures(
                    "opened", "resolved", "closed", "backlog"}]}: the period in buckets that
                    follow its length; backlog = created by the bucket's end and not finished
                    by then (a finished ticket with no finish time is left out)
+    teams         [{"team", "open", "at_risk", "breached", "resolved"}]: per team (issue 21), open
+                   tickets now, at risk and breached among them (the worse pending target),
+                   resolved in the period; "(no team)" last; empty while there are no teams
     workload      [{"agent", "name", "open", "in_progress", "resolved", "median_hours"}]:
                    resolved and the median time to resolve (hours) in the period
     daily         30 x {"day": ISO date, "opened", "resolved", "backlog"} up to today;
@@ -169,6 +172,7 @@ def figures(
         "compliance": _compliance(mine, start, end),
         "history": _history(mine, start, end),
         "trend": _trend(mine, start, end, cal),
+        "teams": _teams(mine, now, start, end),
         "workload": _workload(scope, groups, start, end, mine),
         "daily": _daily(mine, now, cal),
         "filters": {
@@ -299,6 +303,38 @@ def _period_counts(mine, start: datetime, end: datetime) -> dict:
     opened = _where(Ticket.select(), Ticket.created_at >= start, Ticket.created_at < end, mine).count()
     resolved = _where(Ticket.select(), Ticket.resolved_at >= start, Ticket.resolved_at < end, mine).count()
     return {"opened": opened, "resolved": resolved}
+
+
+NO_TEAM = "(no team)"
+
+
+def _teams(mine, now: datetime, start: datetime, end: datetime) -> list[dict]:
+    names = dict(Team.select(Team.id, Team.name).tuples())
+    if not names:
+        return []
+    rows: dict[int | None, Counter[str]] = {}
+    levels = (sla.level("response", now), sla.level("resolution", now))
+    query = _where(
+        Ticket.select(Ticket.team, *levels, fn.COUNT(Ticket.id)), Ticket.status.in_(OPEN_STATUSES), mine
+    ).group_by(Ticket.team, *levels)
+    for team, response, resolution, n in query.tuples():
+        counts = rows.setdefault(team, Counter())
+        counts["open"] += n
+        counts[sla.STATES[max(response, resolution)]] += n
+    resolved = _where(
+        Ticket.select(Ticket.team, fn.COUNT(Ticket.id)),
+        Ticket.resolved_at >= start,
+        Ticket.resolved_at < end,
+        mine,
+    ).group_by(Ticket.team)
+    for team, n in resolved.tuples():
+        rows.setdefault(team, Counter())["resolved"] += n
+    ordered = sorted(names.items(), key=lambda item: (-rows.get(item[0], Counter())["open"], item[1]))
+    keys = ("open", "at_risk", "breached", "resolved")
+    return [
+        {"team": name, **{k: rows.get(team_id, Counter())[k] for k in keys}}
+        for team_id, name in [*ordered, (None, NO_TEAM)]
+    ]
 
 
 def _open_figures(groups: list[dict]) -> dict:
@@ -679,6 +715,13 @@ def as_text(f: dict) -> str:
         lines.append(
             f"{row['start']:<12}{row['opened']:>8}{row['resolved']:>10}{row['closed']:>8}{row['backlog']:>9}"
         )
+    if f["teams"]:
+        lines += ["", f"{'team':<20}{'open':>6}{'at risk':>9}{'breached':>10}{'resolved':>10}"]
+        for row in f["teams"]:
+            lines.append(
+                f"{strip_controls(row['team'])[:19]:<20}{row['open']:>6}{row['at_risk']:>9}"
+                f"{row['breached']:>10}{row['resolved']:>10}"
+            )
     lines += ["", f"{'agent':<20}{'open':>6}{'in progress':>13}{'resolved':>10}{'median h':>10}"]
     for row in f["workload"]:
         median = "—" if row["median_hours"] is None else f"{row['median_hours']:.1f}"

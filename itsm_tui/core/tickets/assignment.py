@@ -99,30 +99,33 @@ def pick(category: Category) -> User | None:
     candidates = list(
         User.select()
         .join(CategoryAgent, on=(CategoryAgent.agent == User.id))
-        .where(
-            (CategoryAgent.category == category.id)
-            & User.is_active
-            & ~User.is_away
-            & User.role.in_(sorted(STAFF))
-        )
+        .where(CategoryAgent.category == category.id)
         .order_by(User.id)
     )
+    chosen = next_agent(candidates, category.last_assignee_id, category.auto_assign)
+    if chosen is not None:
+        Category.update(last_assignee=chosen.id).where(Category.id == category.id).execute()
+    return chosen
+
+
+def next_agent(people: list[User], last: int | None, mode: str) -> User | None:
+    """Whom of ``people`` (by id) the next ticket goes to: the one after ``last`` (round_robin),
+    or the one with the fewest open tickets, ties to the next in rotation (least_loaded). Agents
+    away, disabled accounts and non-staff are skipped; None when nobody is left."""
+    candidates = [p for p in people if p.is_active and not p.is_away and p.role in STAFF]
     if not candidates:
         return None
-    last = category.last_assignee_id or 0
+    last = last or 0
     after = [c for c in candidates if c.id > last] + [c for c in candidates if c.id <= last]  # rotation order
-    if category.auto_assign == "least_loaded":
+    if mode == "least_loaded":
         loads = dict(
             Ticket.select(Ticket.assignee, fn.COUNT(Ticket.id))
             .where(Ticket.assignee.in_([c.id for c in candidates]), Ticket.status.in_(OPEN_STATUSES))
             .group_by(Ticket.assignee)
             .tuples()
         )
-        chosen = min(after, key=lambda c: loads.get(c.id, 0))  # ties: the next in rotation
-    else:
-        chosen = after[0]
-    Category.update(last_assignee=chosen.id).where(Category.id == category.id).execute()
-    return chosen
+        return min(after, key=lambda c: loads.get(c.id, 0))  # ties: the next in rotation
+    return after[0]
 
 
 def _require(actor: User, action: str, refused: str) -> None:

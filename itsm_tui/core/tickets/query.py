@@ -89,6 +89,7 @@ _KEYS = (
     "reopened",
     "source",
     "tag",  # issue 21
+    "team",  # issue 21
 )
 _ALIASES = {key: key for key in _KEYS} | {
     "st": "status",
@@ -413,6 +414,8 @@ def _values(raw: RawTerm, now: datetime) -> Sequence[tuple[object, int]]:
         return _person_values(items, {"me": "me", "unassigned": "unassigned", "none": "unassigned"})
     if key == "requester":
         return _person_values(items, {"me": "me"})
+    if key == "team":
+        return _person_values(items, {"mine": "mine", "none": "none"})
     if key == "sla":
         return _distinct([(choose(item, SLA_STATES, "SLA state"), item.position) for item in items])
     if key == "sla_outcome":

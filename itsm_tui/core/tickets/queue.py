@@ -23,6 +23,8 @@ from itsm_tui.core.store.models import (
     Department,
     Peripheral,
     System,
+    Team,
+    TeamMember,
     Ticket,
     TicketTag,
     User,
@@ -171,6 +173,8 @@ def _term(actor: User, term: Term, now: datetime):
             )
             parts.append(column.in_(ids))
         return reduce(lambda a, b: a | b, parts)
+    if key == "team":  # issue 21: a team's name, mine (the actor's teams), or none
+        return _team_clause(actor, term, strict)
     if key == "department":
         depts = name_ids(Department, Department.name, term, "department", strict)
         return Ticket.requester.in_(User.select(User.id).where(User.department.in_(depts)))
@@ -215,6 +219,21 @@ def _term(actor: User, term: Term, now: datetime):
     if key == "text":
         return _text_clause(values[0])
     raise QueryError(f"unsupported filter {key!r}", term.position)
+
+
+def _team_clause(actor: User, term: Term, strict: bool):
+    parts, named = (
+        [],
+        [(v, p) for v, p in zip(term.values, term.value_positions) if v not in ("mine", "none")],
+    )
+    if "mine" in term.values:
+        parts.append(Ticket.team.in_(TeamMember.select(TeamMember.team).where(TeamMember.user == actor.id)))
+    if "none" in term.values:
+        parts.append(Ticket.team.is_null())
+    if named:
+        names = Term(term.key, tuple(v for v, _ in named), False, term.position, tuple(p for _, p in named))
+        parts.append(Ticket.team.in_(name_ids(Team, Team.name, names, "team", strict)))
+    return reduce(lambda a, b: a | b, parts)
 
 
 def _ago(now: datetime, span) -> datetime:

@@ -27,6 +27,7 @@ from itsm_tui.core.store.models import (
     Network,
     Peripheral,
     System,
+    Team,
     Ticket,
     User,
 )
@@ -47,6 +48,7 @@ SHOWN_FIELDS = {
     "impact": "impact",
     "urgency": "urgency",
     "category": "category",
+    "team": "team",
     "requester": "requester",
     "title": "title",
     "description": "description",
@@ -122,6 +124,7 @@ _ENTITY_TYPE = {
     User: "user",
     Department: "department",
     Network: "network",
+    Team: "team",
 }
 _NAMING = {column.model: column for column in audit.NAMED_FIELDS.values()}
 
@@ -246,12 +249,14 @@ def ticket_with_names(actor: User, ticket_id: int) -> Ticket:
     ticket_id = get(actor, ticket_id).id
     assignee = User.alias()
     return (
-        Ticket.select(Ticket, User, Category, assignee)
+        Ticket.select(Ticket, User, Category, assignee, Team)
         .join(User, on=(Ticket.requester == User.id), attr="requester")
         .switch(Ticket)
         .join(Category, on=(Ticket.category == Category.id), attr="category")
         .switch(Ticket)
         .join(assignee, JOIN.LEFT_OUTER, on=(Ticket.assignee == assignee.id), attr="assignee")
+        .switch(Ticket)
+        .join(Team, JOIN.LEFT_OUTER, on=(Ticket.team == Team.id), attr="team")
         .where(Ticket.id == ticket_id)
         .get()
     )

@@ -45,6 +45,7 @@ def _staff_builtins() -> tuple[View, ...]:
     return (
         View("My open", "status:open assignee:me", "due", True),
         View("Unassigned", "status:open assignee:unassigned", "due", True),
+        View("My teams", "status:open team:mine", "due", True),
         View("All open", "status:open", "due", True),
         View("Waiting", "status:waiting", "-updated", True),
         _resolved_this_week(),

@@ -168,13 +168,15 @@ class _ListPicker(ModalBase[Any]):
 
 
 class AgentPicker(_ListPicker):
-    """Pick an agent by username; "(unassign)" returns ""."""
+    """Pick an agent by username; "(unassign)" returns "". Each agent is (username, full name,
+    open tickets) or, with a fourth item true, a member of the ticket's team (marked "team")."""
 
     NAME_COLUMN = 24  # longer names push their own "N open" right rather than every row's
 
-    def __init__(self, agents: list[tuple[str, str, int]], *, allow_unassign: bool = True, subject: str = ""):
+    def __init__(self, agents: list[tuple], *, allow_unassign: bool = True, subject: str = ""):
         super().__init__("Assign to", "Filter by username or name", subject)
-        self.agents = [(strip_controls(u), strip_controls(n), count) for u, n, count in agents]
+        self.agents = [(strip_controls(u), strip_controls(n), count) for u, n, count, *_ in agents]
+        self.in_team = {strip_controls(a[0]) for a in agents if a[3:] and a[3]}
         self.allow_unassign = allow_unassign
         self.user_width = max((cell_len(u) for u, _, _ in self.agents), default=0)
         widest = max((cell_len(n) for _, n, _ in self.agents), default=0)
@@ -188,7 +190,8 @@ class AgentPicker(_ListPicker):
         for username, name, count in self.agents:
             if needle in username.casefold() or needle in name.casefold():
                 columns = (_pad(username, self.user_width), _pad(name, self.name_width))
-                rows.append((Content(f"{columns[0]}  {columns[1]}  {count} open"), username))
+                team = "  team" if username in self.in_team else ""
+                rows.append((Content(f"{columns[0]}  {columns[1]}  {count} open{team}"), username))
         return rows
 
     def first_highlight(self, query: str) -> int:

@@ -204,6 +204,8 @@ class TicketScreen(TicketEdits, Triage, Screen):
             ),
             ("Reopened", Text(str(t.reopen_count)), "Reassigned", Text(str(t.reassignment_count))),
         ]
+        if t.team_id:  # issue 21
+            rows.append(("Team", literal(t.team.name), "", Text("")))
         if t.source_number:
             rows.append(("Source number", literal(t.source_number), "", Text("")))
         asset = Text()

@@ -1,0 +1,115 @@
+"""``itsm-tui team`` and ``itsm-tui macro``: teams and their members, canned replies (issue 21)."""
+
+from __future__ import annotations
+
+from itsm_tui.cli.common import print_rows
+
+MODES = ("round_robin", "least_loaded", "off")
+
+
+def add_commands(commands) -> None:
+    team = commands.add_parser("team", help="teams and their members (admins)").add_subparsers(
+        dest="team_command", metavar="ACTION", required=True
+    )
+    team.add_parser("list", help="every team with its members").add_argument(
+        "--format", choices=("table", "csv", "json"), default="table"
+    )
+    team.add_parser("add", help="create a team").add_argument("name")
+    rename = team.add_parser("rename", help="rename a team")
+    rename.add_argument("name")
+    rename.add_argument("new_name")
+    member = team.add_parser("member", help="add or remove a member")
+    member.add_argument("action", choices=("add", "remove"))
+    member.add_argument("name", help="the team")
+    member.add_argument("username")
+    auto = team.add_parser("assign", help="automatic assignment of the team's tickets among its members")
+    auto.add_argument("name")
+    auto.add_argument("mode", choices=MODES)
+    put = team.add_parser("ticket", help="put a ticket in a team (empty name: in none)")
+    put.add_argument("number")
+    put.add_argument("name")
+
+    macro = commands.add_parser("macro", help="canned replies that can also set fields").add_subparsers(
+        dest="macro_command", metavar="ACTION", required=True
+    )
+    macro.add_parser("list", help="the macros you may apply").add_argument(
+        "--format", choices=("table", "csv", "json"), default="table"
+    )
+    for verb, text in (("add", "create a macro"), ("edit", "replace a macro's parts")):
+        form = macro.add_parser(verb, help=f"{text} (supervisors, admins)")
+        form.add_argument("name")
+        if verb == "edit":
+            form.add_argument("--rename", metavar="NEW_NAME")
+        form.add_argument("--body", default="", help="the reply; placeholders: {requester}, {number}, ...")
+        form.add_argument("--internal", action="store_true", help="the reply is an internal note")
+        form.add_argument("--for-team", metavar="TEAM", help="offered to this team only (default: everyone)")
+        form.add_argument("--status", help="set this status, e.g. resolved")
+        form.add_argument("--priority", help="set this priority, e.g. high")
+        form.add_argument("--team", help="move the ticket to this team")
+        form.add_argument("--assignee", help="assign the ticket to this agent")
+    macro.add_parser("delete", help="delete a macro").add_argument("name")
+    apply = macro.add_parser("apply", help="apply a macro to tickets")
+    apply.add_argument("name")
+    apply.add_argument("numbers", nargs="+", metavar="NUMBER")
+
+
+def _team(args, actor) -> int:
+    from itsm_tui.core.tickets import service, teams
+
+    command = args.team_command
+    if command == "list":
+        rows = [(t.name, t.auto_assign or "off", ", ".join(names)) for t, names in teams.listing(actor)]
+        print_rows(("team", "assignment", "members"), rows, args.format)
+    elif command == "add":
+        print(f"created team {teams.add(actor, args.name).name}")
+    elif command == "rename":
+        print(f"renamed {args.name} to {teams.rename(actor, args.name, args.new_name).name}")
+    elif command == "member":
+        change = teams.add_member if args.action == "add" else teams.remove_member
+        change(actor, args.name, args.username)
+        print(f"{args.username} {'added to' if args.action == 'add' else 'removed from'} {args.name}")
+    elif command == "assign":
+        row = teams.configure(actor, args.name, None if args.mode == "off" else args.mode)
+        print(f"automatic assignment for {row.name}: {row.auto_assign or 'off'}")
+    else:
+        ticket = service.get(actor, args.number)
+        ticket = teams.set_team(actor, ticket.id, ticket.version, args.name or None)
+        print(f"{ticket.number} is in team {ticket.team.name if ticket.team_id else '(none)'}")
+    return 0
+
+
+def _macro(args, actor) -> int:
+    from itsm_tui.core.errors import ItsmError
+    from itsm_tui.core.tickets import macros, service
+
+    command = args.macro_command
+    if command == "list":
+        rows = [(m.name, macros.describe(m)) for m in macros.available(actor)]
+        print_rows(("macro", "does"), rows, args.format)
+    elif command in ("add", "edit"):
+        fields = macros.Fields(args.status, args.priority, args.team, args.assignee)
+        parts = dict(body=args.body, team=args.for_team, internal=args.internal, fields=fields)
+        if command == "add":
+            row = macros.create(actor, args.name, **parts)
+        else:
+            old = macros.find(args.name)
+            row = macros.update(actor, old, old.version, args.rename or old.name, **parts)
+        print(f"macro {row.name}: {macros.describe(row)}")
+    elif command == "delete":
+        macros.delete(actor, args.name)
+        print(f"deleted macro {args.name}")
+    else:
+        failed, macro = 0, macros.find(args.name)
+        for number in args.numbers:
+            try:
+                ticket = service.get(actor, number)
+                macros.apply(actor, macro, ticket.id, ticket.version)
+                print(f"{ticket.number}: {macro.name} applied")
+            except ItsmError as exc:  # one line per ticket, then the next one
+                failed += 1
+                print(f"{number}: {exc}")
+        return 1 if failed else 0
+    return 0
+
+
+HANDLERS = {"team": _team, "macro": _macro}

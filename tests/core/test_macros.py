@@ -1,0 +1,92 @@
+"""Macros (issue 21): canned replies with placeholders that also set fields, global or per team,
+applied all or nothing per ticket."""
+
+import pytest
+
+from itsm_tui.core.errors import PermissionDenied, ValidationError
+from itsm_tui.core.store.models import Comment, Ticket
+from itsm_tui.core.tickets import macros, teams
+from itsm_tui.core.tickets import service as tickets
+from itsm_tui.core.tickets.macros import Fields
+
+
+def _ticket(people):
+    return tickets.create(people["requester"], "VPN down", "since 9", impact=2, urgency=2)
+
+
+def test_a_macro_replies_and_sets_fields_in_one_go(people):
+    admin, agent = people["admin"], people["supervisor"]  # assigning to another: supervisors
+    teams.add(admin, "Network")
+    macro = macros.create(
+        people["supervisor"],
+        "Escalate to network",
+        "Hello {requester_first}, {number} ({title}) is now with team {team}, status {status}. {agent}",
+        fields=Fields(status="in_progress", priority="high", team="Network", assignee="agent2"),
+    )
+    ticket = _ticket(people)
+    done = macros.apply(agent, macro.name, ticket.id, ticket.version)
+    assert (done.status, done.priority, done.team.name, done.assignee.username) == (
+        "in_progress",
+        2,
+        "Network",
+        "agent2",
+    )
+    (reply,) = Comment.select().where(Comment.ticket == ticket.id)
+    full = people["requester"].full_name
+    assert reply.body == (
+        f"Hello {full.split()[0]}, {ticket.number} (VPN down) is now with team Network, "
+        f"status In progress. {agent.full_name}"
+    )
+    assert not reply.is_internal
+    ticket = _ticket(people)
+    with pytest.raises(PermissionDenied, match="assign a ticket to another"):  # the same role rules
+        macros.apply(people["agent"], macro.name, ticket.id, ticket.version)
+    assert Ticket.get_by_id(ticket.id).team_id is None  # all or nothing
+
+
+def test_resolving_macro_uses_its_reply_as_the_note_and_refusals_change_nothing(people):
+    macro = macros.create(people["admin"], "Fixed", "Fixed, {requester}.", fields=Fields(status="resolved"))
+    ticket = _ticket(people)
+    done = macros.apply(people["agent"], "fixed", ticket.id, ticket.version)
+    assert done.status == "resolved" and done.resolution_note == f"Fixed, {people['requester'].full_name}."
+    closed = tickets.change_status(people["agent"], done.id, done.version, "closed")
+    with pytest.raises(ValidationError, match="cannot go from Closed"):
+        macros.apply(people["agent"], macro.id, closed.id, closed.version)
+    assert Ticket.get_by_id(closed.id).version == closed.version
+
+
+def test_team_macros_are_for_the_team_and_managers(people):
+    admin = people["admin"]
+    teams.add(admin, "Network")
+    teams.add_member(admin, "Network", "agent")
+    macros.create(admin, "Global", "Thanks")
+    macros.create(admin, "Network only", "Looking", team="Network", internal=True)
+    names = {
+        role: [m.name for m in macros.available(people[role])] for role in ("agent", "agent2", "supervisor")
+    }
+    assert names == {
+        "agent": ["Network only", "Global"],
+        "agent2": ["Global"],
+        "supervisor": ["Network only", "Global"],
+    }
+    ticket = _ticket(people)
+    with pytest.raises(PermissionDenied, match="for team Network"):
+        macros.apply(people["agent2"], "Network only", ticket.id, ticket.version)
+    with pytest.raises(PermissionDenied):
+        macros.available(people["requester"])
+
+
+def test_who_manages_macros_and_what_is_refused(people):
+    for role in ("agent", "requester"):
+        with pytest.raises(PermissionDenied):
+            macros.create(people[role], "Mine", "text")
+    supervisor = people["supervisor"]
+    with pytest.raises(ValidationError, match="unknown placeholder"):
+        macros.create(supervisor, "Typo", "Hi {requestor}")
+    with pytest.raises(ValidationError, match="needs a reply or a field"):
+        macros.create(supervisor, "Empty", "")
+    row = macros.create(supervisor, "Ack", "Got it")
+    row = macros.update(supervisor, row, row.version, "Acknowledge", "Got it, {requester}")
+    assert macros.find("acknowledge").body == "Got it, {requester}"
+    macros.delete(people["admin"], "Acknowledge")
+    assert macros.available(supervisor) == []
