@@ -91,6 +91,13 @@ SCREEN_COMMANDS = (
     ("comment", "Comment", "Add a public comment (c)"),
     ("note", "Internal note", "Add an internal note (i)"),
     ("mark_all", "Mark all", "Mark every ticket under the filter (*)"),
+    # issue 21, on the ticket screen
+    ("edit_ticket", "Edit ticket", "Title, description and category (e)"),
+    ("merge_ticket", "Merge into…", "Merge this duplicate into another ticket (M)"),
+    ("link_ticket", "Link ticket", "Related, parent/child, duplicate of, caused by (L)"),
+    ("open_link", "Open linked ticket", "Go to a linked ticket, or where a merged one went (o)"),
+    ("tags", "Tags", "Add or remove tags (t)"),
+    ("delete_ticket", "Delete ticket", "Delete it with its comments and attachments (D, admins)"),
 )
 
 

@@ -226,3 +226,15 @@ async def test_requester_sees_their_devices_and_opens_a_ticket_on_one(engine, pe
     async with app.run_test(size=(160, 40)) as pilot:
         screen = await _on_ticket(pilot, "agent", made.id)
         assert "Requester's devices" in _shown(screen) and "ws-7 · AT-7 · laptop" in _shown(screen)
+
+
+async def test_the_palette_offers_the_ticket_verbs_the_role_may_use(engine, people):
+    from itsm_tui.ui.app import ItsmCommands
+
+    ticket = tickets.create(people["requester"], "Printer jams", "tray 2")
+    app = ItsmApp(engine)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _on_ticket(pilot, "agent", ticket.id)
+        names = {name for name, _, _ in ItsmCommands(app.screen)._commands()}
+        assert {"Edit ticket", "Merge into…", "Link ticket", "Open linked ticket", "Tags"} <= names
+        assert "Delete ticket" not in names  # admins only
