@@ -172,9 +172,9 @@ def merge(actor: User, duplicate_id: int, expected_version: int, into) -> Ticket
     )
     Ticket.update(updated_at=now).where(Ticket.id == target.id).execute()
     if duplicate.requester_id != actor.id:
-        notify(
+        notify(  # on their own ticket: the other may be someone else's, which they cannot open
             User.get_by_id(duplicate.requester_id),
-            target,
+            duplicate,
             "merged",
             f"Your ticket {duplicate.number} was merged into {target.number}, where it is followed up",
         )
