@@ -55,11 +55,18 @@ def links_of(actor: User, ticket_id: int) -> list[Link]:
 
 
 def _links(ticket_id: int, actor: User | None = None) -> list[Link]:
-    rows = TicketLink.select().where((TicketLink.source == ticket_id) | (TicketLink.target == ticket_id))
+    """Two queries: the links, then the tickets at their other ends."""
+    rows = list(
+        TicketLink.select()
+        .where((TicketLink.source == ticket_id) | (TicketLink.target == ticket_id))
+        .order_by(TicketLink.id)
+    )
+    ends = [(row, row.source_id == ticket_id) for row in rows]
+    wanted = [row.target_id if outgoing else row.source_id for row, outgoing in ends]
+    others = {t.id: t for t in Ticket.select().where(Ticket.id.in_(wanted))} if wanted else {}
     found = []
-    for row in rows.order_by(TicketLink.id):
-        outgoing = row.source_id == ticket_id
-        other = Ticket.get_by_id(row.target_id if outgoing else row.source_id)
+    for (row, outgoing), other_id in zip(ends, wanted):
+        other = others[other_id]
         if actor is not None and not visible(actor, other):
             continue
         words = WORDS[row.kind][0 if outgoing else 1]
