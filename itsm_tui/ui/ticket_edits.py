@@ -145,9 +145,7 @@ class TicketEdits:
         if not self.view:
             return
         t, me = self.view.ticket, self.user
-        removable = [
-            link for link in self.view.links if link.words != "merged into" and link.words != "merged from"
-        ]
+        removable = [link for link in self.view.links if link.kind != "merged"]  # a merge stays
         choices = LINK_CHOICES + ([(UNLINK, UNLINK)] if removable else [])
         kind = await self.app.push_screen_wait(ChoicePicker(f"Link {t.number} as…", choices))
         if kind is None:

@@ -41,11 +41,18 @@ CHOICES = {
 @dataclass(frozen=True)
 class Link:
     id: int
+    kind: str  # as stored (LINK_KINDS)
+    outgoing: bool  # the ticket asked about is the link's source
     words: str  # "parent of", from the ticket asked about
     other_id: int
     other_number: str
     other_title: str
     other_status: str
+
+    @property
+    def merged_into(self) -> bool:
+        """This ticket was merged into the other."""
+        return self.kind == "merged" and self.outgoing
 
 
 def links_of(actor: User, ticket_id: int) -> list[Link]:
@@ -70,7 +77,9 @@ def _links(ticket_id: int, actor: User | None = None) -> list[Link]:
         if actor is not None and not visible(actor, other):
             continue
         words = WORDS[row.kind][0 if outgoing else 1]
-        found.append(Link(row.id, words, other.id, other.number, other.title, other.status))
+        found.append(
+            Link(row.id, row.kind, outgoing, words, other.id, other.number, other.title, other.status)
+        )
     return found
 
 
