@@ -95,6 +95,13 @@ SCREEN_COMMANDS = (
     ("macro", "Apply macro", "Apply a canned reply to the ticket or the marked tickets (m)"),
     ("team", "Put in team", "Put the ticket or the marked tickets in a team (T)"),
     ("mark_all", "Mark all", "Mark every ticket under the filter (*)"),
+    # issue 21, on the ticket screen
+    ("edit_ticket", "Edit ticket", "Title, description and category (e)"),
+    ("merge_ticket", "Merge into…", "Merge this duplicate into another ticket (M)"),
+    ("link_ticket", "Link ticket", "Related, parent/child, duplicate of, caused by (L)"),
+    ("open_link", "Open linked ticket", "Go to a linked ticket, or where a merged one went (o)"),
+    ("tags", "Tags", "Add or remove tags (t)"),
+    ("delete_ticket", "Delete ticket", "Delete it with its comments and attachments (D, admins)"),
 )
 
 

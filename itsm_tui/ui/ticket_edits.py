@@ -22,18 +22,18 @@ from itsm_tui.ui.modals.pickers import ChoicePicker
 from itsm_tui.ui.modals.prompts import TextPrompt
 
 EDIT_BINDINGS = [
-    Binding("e", "edit", "Edit"),
+    Binding("e", "edit_ticket", "Edit"),
     Binding("D", "delete_ticket", "Delete"),
-    Binding("M", "merge", "Merge"),
+    Binding("M", "merge_ticket", "Merge"),
     Binding("L", "link_ticket", "Link ticket"),
     Binding("o", "open_link", "Open linked"),
     Binding("t", "tags", "Tags"),
 ]
 # action -> the permission it needs: without it the key is neither shown nor run
 EDIT_NEEDS = {
-    "edit": "ticket.edit",
+    "edit_ticket": "ticket.edit",
     "delete_ticket": "ticket.delete",
-    "merge": "ticket.merge",
+    "merge_ticket": "ticket.merge",
     "link_ticket": "ticket.link",
     "tags": "ticket.link",
 }
@@ -59,7 +59,7 @@ class TicketEdits:
         return super().check_action(action, parameters)  # type: ignore[misc]
 
     @work(exclusive=True, group="ticket-edit", exit_on_error=False)
-    async def action_edit(self) -> None:
+    async def action_edit_ticket(self) -> None:
         if not self.view:
             return
         t, me = self.view.ticket, self.user
@@ -124,7 +124,7 @@ class TicketEdits:
             self.app.pop_screen()
 
     @work(exclusive=True, group="ticket-edit", exit_on_error=False)
-    async def action_merge(self) -> None:
+    async def action_merge_ticket(self) -> None:
         if not self.view:
             return
         t, me = self.view.ticket, self.user
@@ -145,9 +145,7 @@ class TicketEdits:
         if not self.view:
             return
         t, me = self.view.ticket, self.user
-        removable = [
-            link for link in self.view.links if link.words != "merged into" and link.words != "merged from"
-        ]
+        removable = [link for link in self.view.links if link.kind != "merged"]  # a merge stays
         choices = LINK_CHOICES + ([(UNLINK, UNLINK)] if removable else [])
         kind = await self.app.push_screen_wait(ChoicePicker(f"Link {t.number} as…", choices))
         if kind is None:

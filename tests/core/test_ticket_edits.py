@@ -142,7 +142,8 @@ def test_merge_moves_comments_and_attachments_and_closes_with_pointer(people):
     summary = f"{duplicate.number} merged into {target.number}"
     assert any(summary in h for h in _history(people, duplicate.id))
     assert any(summary in h for h in _history(people, target.id))
-    assert Notification.select().where(Notification.kind == "merged").count() == 1
+    told = Notification.get(Notification.kind == "merged")
+    assert (told.user_id, told.ticket_id) == (people["requester2"].id, duplicate.id)
     with pytest.raises(ValidationError, match="already merged"):
         links.merge(people["agent"], duplicate.id, merged.version, target.id)
     assert tickets.get(people["requester2"], duplicate.number).status == "closed"  # still opens

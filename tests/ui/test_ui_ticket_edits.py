@@ -86,16 +86,6 @@ async def test_admin_deletes_after_a_confirmation_saying_what_goes(engine, peopl
     assert Comment.select().count() == 0
 
 
-async def test_agents_have_no_delete_key(engine, people):
-    ticket = tickets.create(people["requester"], "Keep me", "x")
-    app = ItsmApp(engine)
-    async with app.run_test(size=(120, 40)) as pilot:
-        screen = await _on_ticket(pilot, "agent", ticket.id)
-        await pilot.press("D")
-        await pilot.pause(0.2)
-        assert app.screen is screen and fresh(ticket.id) is not None
-
-
 async def test_merge_then_the_merged_number_opens_and_shows_where_it_went(engine, people):
     target = tickets.create(people["requester"], "VPN drops", "Hourly")
     duplicate = tickets.create(people["requester2"], "VPN keeps dropping", "Since Monday")
@@ -226,3 +216,18 @@ async def test_requester_sees_their_devices_and_opens_a_ticket_on_one(engine, pe
     async with app.run_test(size=(160, 40)) as pilot:
         screen = await _on_ticket(pilot, "agent", made.id)
         assert "Requester's devices" in _shown(screen) and "ws-7 · AT-7 · laptop" in _shown(screen)
+
+
+async def test_the_palette_offers_the_ticket_verbs_the_role_may_use(engine, people):
+    from itsm_tui.ui.app import ItsmCommands
+
+    ticket = tickets.create(people["requester"], "Printer jams", "tray 2")
+    app = ItsmApp(engine)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await _on_ticket(pilot, "agent", ticket.id)
+        names = {name for name, _, _ in ItsmCommands(app.screen)._commands()}
+        assert {"Edit ticket", "Merge into…", "Link ticket", "Open linked ticket", "Tags"} <= names
+        assert "Delete ticket" not in names  # admins only, and D does nothing for an agent
+        await pilot.press("D")
+        await pilot.pause(0.2)
+        assert app.screen is screen and fresh(ticket.id) is not None

@@ -41,11 +41,18 @@ CHOICES = {
 @dataclass(frozen=True)
 class Link:
     id: int
+    kind: str  # as stored (LINK_KINDS)
+    outgoing: bool  # the ticket asked about is the link's source
     words: str  # "parent of", from the ticket asked about
     other_id: int
     other_number: str
     other_title: str
     other_status: str
+
+    @property
+    def merged_into(self) -> bool:
+        """This ticket was merged into the other."""
+        return self.kind == "merged" and self.outgoing
 
 
 def links_of(actor: User, ticket_id: int) -> list[Link]:
@@ -55,15 +62,24 @@ def links_of(actor: User, ticket_id: int) -> list[Link]:
 
 
 def _links(ticket_id: int, actor: User | None = None) -> list[Link]:
-    rows = TicketLink.select().where((TicketLink.source == ticket_id) | (TicketLink.target == ticket_id))
+    """Two queries: the links, then the tickets at their other ends."""
+    rows = list(
+        TicketLink.select()
+        .where((TicketLink.source == ticket_id) | (TicketLink.target == ticket_id))
+        .order_by(TicketLink.id)
+    )
+    ends = [(row, row.source_id == ticket_id) for row in rows]
+    wanted = [row.target_id if outgoing else row.source_id for row, outgoing in ends]
+    others = {t.id: t for t in Ticket.select().where(Ticket.id.in_(wanted))} if wanted else {}
     found = []
-    for row in rows.order_by(TicketLink.id):
-        outgoing = row.source_id == ticket_id
-        other = Ticket.get_by_id(row.target_id if outgoing else row.source_id)
+    for (row, outgoing), other_id in zip(ends, wanted):
+        other = others[other_id]
         if actor is not None and not visible(actor, other):
             continue
         words = WORDS[row.kind][0 if outgoing else 1]
-        found.append(Link(row.id, words, other.id, other.number, other.title, other.status))
+        found.append(
+            Link(row.id, row.kind, outgoing, words, other.id, other.number, other.title, other.status)
+        )
     return found
 
 
@@ -172,9 +188,9 @@ def merge(actor: User, duplicate_id: int, expected_version: int, into) -> Ticket
     )
     Ticket.update(updated_at=now).where(Ticket.id == target.id).execute()
     if duplicate.requester_id != actor.id:
-        notify(
+        notify(  # on their own ticket: the other may be someone else's, which they cannot open
             User.get_by_id(duplicate.requester_id),
-            target,
+            duplicate,
             "merged",
             f"Your ticket {duplicate.number} was merged into {target.number}, where it is followed up",
         )

@@ -314,7 +314,7 @@ def _merged(view: TicketView) -> list[Text]:
     return [
         Text.assemble(("Merged into ", "bold yellow"), (link.other_number, "bold"), ("  (o opens it)", "dim"))
         for link in view.links
-        if link.words == "merged into"
+        if link.merged_into
     ]
 
 
