@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import statistics
 from collections import Counter
 from datetime import datetime
@@ -216,10 +217,19 @@ def snapshot(after: int = 0) -> dict:
         for key in ("requester", "assignee", "opened_by", "resolved_by"):
             fields[key] = people.get(fields[key])
         fields["category"] = names[fields["category"]]
+        own = re.compile(
+            rf"{number}(?!\d)"
+        )  # our number, not a prefix of the source's (INC000006 in INC0000063)
         out[ticket["source_number"]] = (
             fields,
             [
-                (e.at, e.action, people.get(e.actor_id), e.summary.replace(number, "#"), e.changes)
+                (
+                    e.at,
+                    e.action,
+                    people.get(e.actor_id),
+                    re.sub(rf"{number}(?!\d)", "#", e.summary),
+                    e.changes,
+                )
                 for e in entries
             ],
         )
