@@ -217,21 +217,11 @@ def snapshot(after: int = 0) -> dict:
         for key in ("requester", "assignee", "opened_by", "resolved_by"):
             fields[key] = people.get(fields[key])
         fields["category"] = names[fields["category"]]
-        own = re.compile(
-            rf"{number}(?!\d)"
-        )  # our number, not a prefix of the source's (INC000006 in INC0000063)
+        # Our number as a whole, not as the start of the source's (INC000006 in INC0000063).
+        own = re.compile(rf"{number}(?!\d)")
         out[ticket["source_number"]] = (
             fields,
-            [
-                (
-                    e.at,
-                    e.action,
-                    people.get(e.actor_id),
-                    re.sub(rf"{number}(?!\d)", "#", e.summary),
-                    e.changes,
-                )
-                for e in entries
-            ],
+            [(e.at, e.action, people.get(e.actor_id), own.sub("#", e.summary), e.changes) for e in entries],
         )
     return out
 
