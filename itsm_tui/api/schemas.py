@@ -8,9 +8,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, Field
 
 # A time the database keeps as naive UTC, sent with its zone (RFC 3339: "2026-12-06T09:00:00Z").
-Moment = Annotated[
-    datetime, AfterValidator(lambda t: t.replace(tzinfo=UTC) if t.tzinfo is None else t)
-]
+Moment = Annotated[datetime, AfterValidator(lambda t: t.replace(tzinfo=UTC) if t.tzinfo is None else t)]
 
 Level = Literal[1, 2, 3, "high", "medium", "low"]
 

@@ -39,8 +39,8 @@ def parse_expiry(text: str | None) -> timedelta | None:
     return timedelta(days=int(match[1]) * (7 if match[2] == "w" else 1))
 
 
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode("ascii")).hexdigest()
+def digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8", "replace")).hexdigest()
 
 
 @transactional
@@ -65,7 +65,7 @@ def create(
         user=actor,
         name=label,
         prefix=prefix,
-        token_hash=_hash(token),
+        token_hash=digest(token),
         read_only=bool(read_only),
         created_at=now,
         expires_at=now + expires if expires else None,
@@ -121,7 +121,7 @@ def authenticate(token: str, now: datetime | None = None) -> tuple[User, ApiToke
     now = now or clock.now()
     if (
         row is None
-        or not hmac.compare_digest(row.token_hash, _hash(token))
+        or not hmac.compare_digest(row.token_hash, digest(token))
         or row.revoked_at is not None
         or (row.expires_at is not None and row.expires_at <= now)
     ):
