@@ -24,7 +24,7 @@ import threading
 import time
 
 import httpx
-from bench_queue import _prepare, engine_urls
+from bench_queue import _prepare, _timed, engine_urls
 
 from itsm_tui.core.people import tokens, users
 from itsm_tui.core.store import db
@@ -99,16 +99,6 @@ def _drive(base: str, token: str, request, clients: int, total: int, seconds: fl
     return latencies, time.perf_counter() - start
 
 
-def _in_process(call, runs: int = 50) -> float:
-    call()
-    samples = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        call()
-        samples.append((time.perf_counter() - start) * 1000)
-    return statistics.median(samples)
-
-
 def run_engine(url: str, args) -> None:
     seconds = _prepare(url, args.tickets)
     actor = users.by_username("agent1")
@@ -155,7 +145,7 @@ def run_engine(url: str, args) -> None:
         for name, request, call in cases:
             many, wall = _drive(base, token, request, args.clients, args.requests, args.seconds)
             one, _ = _drive(base, token, request, 1, min(100, args.requests), args.seconds)
-            inside = _in_process(call)
+            inside = _timed(call)
             alone = statistics.median(one)
             print(
                 f"{name:<52} {_percentile(many, 0.5):>6.1f} {_percentile(many, 0.95):>6.1f} "
