@@ -67,7 +67,7 @@ SECTIONS = {
     "analytics": ("analytics.view_own", ".screens.analytics", "AnalyticsScreen"),
     "import": ("import.run", ".screens.import_screen", "ImportScreen"),
 }
-COMMAND_HINT = ":queue  :inventory  :log  :analytics  :users  :import  :exports  :ticket 123  :quit"
+COMMAND_HINT = ":queue  :inventory  :log  :analytics  :users  :import  :exports  :tokens  :ticket 123  :quit"
 SECTION_KEYS = {"1": "queue", "tickets": "queue", "2": "inventory", "3": "log", "4": "analytics"}
 
 
@@ -116,6 +116,7 @@ class ItsmCommands(Provider):
                 partial(app.run_command, "exports"),
                 "Your exported files: delete, e-mail (:exports)",
             ),
+            ("API tokens", partial(app.run_command, "tokens"), "Your tokens for the HTTP API (:tokens)"),
             ("New ticket", partial(app.screen_action, "new_ticket"), "Open a ticket (n)"),
             *self._screen_commands(),
             ("Refresh", partial(app.screen_action, "reload"), "Re-read from the database (r)"),
@@ -332,10 +333,14 @@ class ItsmApp(App):
             from itsm_tui.ui.my_exports import MyExportsModal
 
             self.push_screen(MyExportsModal(self.user.username, self.user.email))
+        elif verb == "tokens":
+            from itsm_tui.ui.modals.tokens import TokensModal
+
+            self.push_screen(TokensModal(self.user))
         else:
             self.notify(
                 f"Unknown command: {one_line(text)} (try queue, inventory, log, analytics, users, "
-                "import, exports, ticket 123, quit)",
+                "import, exports, tokens, ticket 123, quit)",
                 severity="warning",
             )
 
