@@ -2,7 +2,7 @@
 same service calls made in-process, so the API's own cost shows.
 
     python benchmarks/bench_api.py [--tickets 10000] [--engines sqlite,mysql] [--clients 16]
-        [--requests 800] [--mysql-url mysql://root@127.0.0.1:3306/itsm_bench] [--reuse]
+        [--requests 800] [--workers 1] [--mysql-url mysql://root@127.0.0.1:3306/itsm_bench] [--reuse]
 
 For each operation (first page, filtered page, get one, create, comment): p50/p95/p99 and
 requests per second with ``--clients`` concurrent keep-alive clients (``--requests`` in all,
@@ -43,10 +43,11 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _serve(url: str):
+def _serve(url: str, workers: int = 1):
     port = _free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "itsm_tui", "--db", url, "serve", "--port", str(port), "--jobs-every", "3600"],
+        [sys.executable, "-m", "itsm_tui", "--db", url, "serve", "--port", str(port), "--jobs-every", "3600"]
+        + ["--workers", str(workers)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         env={**os.environ},
@@ -135,12 +136,15 @@ def run_engine(url: str, args) -> None:
             lambda: tickets.comment(actor, random.randint(1, top), "hi"),
         ),
     ]
-    print(f"\n== {db.describe_url(url)}: {args.tickets:,} tickets; seed {seconds or 0:.0f} s ==")
+    print(
+        f"\n== {db.describe_url(url)}: {args.tickets:,} tickets; seed {seconds or 0:.0f} s; "
+        f"{args.workers} server process(es) =="
+    )
     print(
         f"{'operation':<52} {'p50':>6} {'p95':>6} {'p99':>6} {'req/s':>6} | {'1 client':>8} "
         f"{'in-proc':>8} {'overhead':>8}   (ms; {args.clients} clients)"
     )
-    process, base = _serve(url)
+    process, base = _serve(url, args.workers)
     try:
         for name, request, call in cases:
             many, wall = _drive(base, token, request, args.clients, args.requests, args.seconds)
@@ -165,6 +169,7 @@ def main() -> None:
     parser.add_argument("--tickets", type=int, default=10_000)
     parser.add_argument("--engines", default="sqlite,mysql")
     parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=1, help="itsm-tui serve --workers")
     parser.add_argument("--requests", type=int, default=800, help="per operation, over all clients")
     parser.add_argument("--seconds", type=float, default=60, help="at most this long per operation")
     parser.add_argument("--mysql-url", default="mysql://root@127.0.0.1:3306/itsm_bench_api")

@@ -7,7 +7,8 @@ from fastapi import APIRouter, FastAPI
 from itsm_tui import __version__
 from itsm_tui.api import alerts, inventory, people, problems, reports, schemas, tickets, webhooks
 from itsm_tui.api.auth import Caller, FailureLimiter, TokenCache
-from itsm_tui.core.store import db, schema
+from itsm_tui.core import config, logs, setup
+from itsm_tui.core.store import audit, db, schema
 
 desk = APIRouter(responses=problems.RESPONSES)
 
@@ -64,3 +65,13 @@ def create_app(
     app.include_router(reports.router)
     app.include_router(inventory.router)  # last: its /{kind} routes must not shadow the others
     return app
+
+
+def worker_app() -> FastAPI:
+    """The app of one of ``itsm-tui serve --workers N``'s processes: it opens the database the
+    way the command did (``ITSM_DB``, which the command sets from ``--db``, or the configuration
+    file)."""
+    logs.setup()
+    setup.open_database(config.resolve_db_url(None))
+    audit.enter("api")
+    return create_app()
