@@ -60,9 +60,14 @@ class FailureLimiter:
                 return None
             return max(1, math.ceil(times[-self.max_failures] + self.window - now))
 
+    MAX_ADDRESSES = 100_000
+
     def failed(self, address: str) -> None:
         now = time.monotonic()
         with self._lock:
+            if len(self._failures) >= self.MAX_ADDRESSES:  # many addresses: keep the recent ones
+                for stale in [a for a, times in self._failures.items() if times[-1] <= now - self.window]:
+                    del self._failures[stale]
             self._recent(address, now).append(now)
 
 
