@@ -96,7 +96,9 @@ def revoke(actor: User, token_id_or_prefix: int | str) -> ApiToken:
     """Revoke one of the actor's tokens (admins: anyone's), by id or prefix."""
     require(actor, "ticket.view_own")
     key = str(token_id_or_prefix).strip()
-    row = ApiToken.get_or_none(ApiToken.id == int(key) if key.isdigit() else ApiToken.prefix == key)
+    row = ApiToken.get_or_none(ApiToken.prefix == key)
+    if row is None and key.isdigit() and len(key) < 10:
+        row = ApiToken.get_or_none(ApiToken.id == int(key))
     if row is None or (row.user_id != actor.id and not allowed(actor.role, "token.manage_any")):
         raise NotFound(f"no API token {key!r}")
     if row.revoked_at is None:
