@@ -22,6 +22,7 @@ import json
 import os
 import secrets
 import socket
+import time
 import urllib.error
 import urllib.request
 from datetime import datetime, timedelta
@@ -62,6 +63,7 @@ MAX_WAIT = timedelta(hours=6)
 TIMEOUT = 10
 BATCH = 200
 CLAIM = timedelta(minutes=2)
+PASS_SECONDS = 30  # a pass stops sending after this long (the terminal app's monitor runs it too)
 
 
 # ---------------------------------------------------------------- subscriptions (admins)
@@ -311,8 +313,10 @@ def send_due(now: datetime | None = None, limit: int = BATCH) -> tuple[int, int]
         .limit(limit)
     )
     delivered = failed = 0
+    failing: set[int] = set()  # subscriptions that failed in this pass: the rest of theirs wait
+    budget = time.monotonic() + PASS_SECONDS
     for row in due:
-        if not _claim(row, now):
+        if row.subscription_id in failing or time.monotonic() > budget or not _claim(row, now):
             continue
         status, error = _post(row)
         if error is None:
@@ -325,6 +329,7 @@ def send_due(now: datetime | None = None, limit: int = BATCH) -> tuple[int, int]
             delivered += 1
         else:
             _failed(row, now, status, error)
+            failing.add(row.subscription_id)
             failed += 1
     return delivered, failed
 
