@@ -99,8 +99,8 @@ def _serve(args, actor) -> int:
                 log.warning("background job %s failed: %s", name, error)
             stop.wait(args.jobs_every)
 
-    if args.workers < 1:
-        raise UsageError("--workers needs a number of at least 1")
+    if args.workers < 1 or args.jobs_every <= 0:
+        raise UsageError("--workers needs a number of at least 1, --jobs-every a positive number")
     worker = threading.Thread(target=background, name="itsm-jobs", daemon=True)
     worker.start()
     options = {"host": args.host, "port": args.port, "log_level": "info", "access_log": False}
