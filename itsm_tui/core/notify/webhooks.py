@@ -186,8 +186,9 @@ def _start_cursor() -> None:
 
 
 def event_of(entry: AuditEntry) -> str | None:
-    """The webhook event an audit entry is, if any (internal notes are none)."""
-    if entry.entity_type != "ticket":
+    """The webhook event an audit entry is, if any (internal notes and imported history are
+    none)."""
+    if entry.entity_type != "ticket" or entry.channel == "import":
         return None
     changes = audit.changes_of(entry)
     if entry.action == "sla_alert":
@@ -247,12 +248,9 @@ def enqueue(now: datetime | None = None, limit: int = BATCH) -> int:
         if wanted:
             _start_cursor()
         return 0
-    entries = list(
-        AuditEntry.select()
-        .where((AuditEntry.id > cursor) & (AuditEntry.at <= now - SETTLE))
-        .order_by(AuditEntry.id)
-        .limit(limit)
-    )
+    entries = list(AuditEntry.select().where(AuditEntry.id > cursor).order_by(AuditEntry.id).limit(limit))
+    young = next((n for n, e in enumerate(entries) if e.at > now - SETTLE), len(entries))
+    entries = entries[:young]  # in id order up to the first that has not settled
     if not entries or not _advance(cursor, entries[-1].id):
         return 0
     made = 0
