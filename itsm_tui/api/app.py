@@ -6,8 +6,9 @@ from fastapi import APIRouter, FastAPI
 
 from itsm_tui import __version__
 from itsm_tui.api import alerts, inventory, people, problems, reports, schemas, tickets, webhooks
-from itsm_tui.api.auth import Caller, FailureLimiter
-from itsm_tui.core.store import db, schema
+from itsm_tui.api.auth import Caller, FailureLimiter, TokenCache
+from itsm_tui.core import config, logs, setup
+from itsm_tui.core.store import audit, db, schema
 
 desk = APIRouter(responses=problems.RESPONSES)
 
@@ -40,9 +41,12 @@ def me(p: Caller):
     )
 
 
-def create_app(auth_failures: int = 10, auth_window_seconds: float = 60.0) -> FastAPI:
+def create_app(
+    auth_failures: int = 10, auth_window_seconds: float = 60.0, token_cache_seconds: float = 5.0
+) -> FastAPI:
     """The API on the database already bound (``setup.open_database``); ``auth_failures`` failed
-    authentications per client address within ``auth_window_seconds`` get 429."""
+    authentications per client address within ``auth_window_seconds`` get 429; a token that
+    authenticated is trusted for ``token_cache_seconds`` without asking the database again."""
     app = FastAPI(
         title="itsm-tui",
         version=__version__,
@@ -50,6 +54,7 @@ def create_app(auth_failures: int = 10, auth_window_seconds: float = 60.0) -> Fa
         "terminal app. Authenticate with `Authorization: Bearer <token>` (`itsm-tui token create`).",
     )
     app.state.auth_limiter = FailureLimiter(auth_failures, auth_window_seconds)
+    app.state.token_cache = TokenCache(token_cache_seconds)
     for kind, handler in problems.HANDLERS:
         app.add_exception_handler(kind, handler)
     app.include_router(desk)
@@ -60,3 +65,13 @@ def create_app(auth_failures: int = 10, auth_window_seconds: float = 60.0) -> Fa
     app.include_router(reports.router)
     app.include_router(inventory.router)  # last: its /{kind} routes must not shadow the others
     return app
+
+
+def worker_app() -> FastAPI:
+    """The app of one of ``itsm-tui serve --workers N``'s processes: it opens the database the
+    way the command did (``ITSM_DB``, which the command sets from ``--db``, or the configuration
+    file)."""
+    logs.setup()
+    setup.open_database(config.resolve_db_url(None))
+    audit.enter("api")
+    return create_app()

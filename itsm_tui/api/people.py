@@ -1,4 +1,5 @@
-"""``/api/v1/users`` (staff list them, admins manage them) and ``/api/v1/categories``."""
+"""``/api/v1/users`` (staff list them, admins manage them), ``/api/v1/tokens`` (one's own API
+tokens; admins: everyone's) and ``/api/v1/categories``."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from itsm_tui.api.auth import Caller
 from itsm_tui.api.problems import RESPONSES
 from itsm_tui.api.schemas import Moment
 from itsm_tui.api.versions import IfMatch, tag
-from itsm_tui.core.people import users
+from itsm_tui.core.people import tokens, users
 from itsm_tui.core.tickets import categories
 
 router = APIRouter(prefix="/api/v1", tags=["people"], responses=RESPONSES)
@@ -44,6 +45,17 @@ class UserChange(BaseModel):
     department: str | None = Field(None, max_length=100)
     role: Role | None = None
     is_active: bool | None = None
+
+
+class TokenOut(BaseModel):
+    prefix: str
+    name: str
+    user: str
+    read_only: bool
+    created_at: Moment
+    expires_at: Moment | None
+    last_used_at: Moment | None
+    revoked_at: Moment | None
 
 
 class CategoryOut(BaseModel):
@@ -87,6 +99,31 @@ def update_user(
     return _user(
         users.update_user(p.user, target.id, version, **body.model_dump(exclude_unset=True)), response
     )
+
+
+@router.get("/tokens", response_model=list[TokenOut])
+def list_tokens(p: Caller, everyone: bool = Query(False, alias="all", description="every user's (admins)")):
+    """The token's user's API tokens, newest first (never the tokens themselves)."""
+    return [
+        TokenOut(
+            prefix=t.prefix,
+            name=t.name,
+            user=t.user.username,
+            read_only=t.read_only,
+            created_at=t.created_at,
+            expires_at=t.expires_at,
+            last_used_at=t.last_used_at,
+            revoked_at=t.revoked_at,
+        )
+        for t in tokens.list_tokens(p.user, everyone)
+    ]
+
+
+@router.delete("/tokens/{prefix}", status_code=204, response_class=Response)
+def revoke_token(p: Caller, prefix: str = Path(max_length=16)):
+    """Revoke one of your tokens (admins: anyone's), by its prefix."""
+    tokens.revoke(p.user, prefix)
+    return Response(status_code=204)
 
 
 @router.get("/categories", response_model=list[CategoryOut])

@@ -6,6 +6,7 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from fastapi import APIRouter, Header, Path, Query, Request, Response, UploadFile
+from peewee import JOIN
 
 from itsm_tui.api import schemas
 from itsm_tui.api.auth import Caller
@@ -13,16 +14,39 @@ from itsm_tui.api.paging import MAX_LIMIT, decode_cursor, encode_cursor
 from itsm_tui.api.problems import RESPONSES, ApiProblem
 from itsm_tui.api.versions import IfMatch, tag
 from itsm_tui.core import config
-from itsm_tui.core.store.models import Ticket, User
+from itsm_tui.core.store.models import Category, Peripheral, System, Ticket, User
 from itsm_tui.core.tickets import queue
 from itsm_tui.core.tickets import service as tickets
 
 router = APIRouter(prefix="/api/v1", tags=["tickets"], responses=RESPONSES)
 
 
-def _names(*ids: int | None) -> dict[int, str]:
-    wanted = [i for i in ids if i]
-    return dict(User.select(User.id, User.username).where(User.id.in_(wanted)).tuples()) if wanted else {}
+Requester, Assignee = User.alias("requester"), User.alias("assignee")
+
+
+def _names(ticket: Ticket) -> dict:
+    """The names a ticket points at, in one query."""
+    return (
+        Ticket.select(
+            Category.name.alias("category"),
+            Requester.username.alias("requester"),
+            Assignee.username.alias("assignee"),
+            System.hostname.alias("system"),
+            Peripheral.name.alias("peripheral"),
+        )
+        .join(Category, on=(Ticket.category == Category.id))
+        .switch(Ticket)
+        .join(Requester, on=(Ticket.requester == Requester.id))
+        .switch(Ticket)
+        .join(Assignee, JOIN.LEFT_OUTER, on=(Ticket.assignee == Assignee.id))
+        .switch(Ticket)
+        .join(System, JOIN.LEFT_OUTER, on=(Ticket.system == System.id))
+        .switch(Ticket)
+        .join(Peripheral, JOIN.LEFT_OUTER, on=(Ticket.peripheral == Peripheral.id))
+        .where(Ticket.id == ticket.id)
+        .dicts()
+        .get()
+    )
 
 
 # The ticket's own columns that the API shows as they are stored.
@@ -34,17 +58,10 @@ _COLUMNS = (
 
 
 def ticket_out(ticket: Ticket, response: Response | None = None) -> schemas.Ticket:
-    names = _names(ticket.requester_id, ticket.assignee_id)
     if response is not None:
         tag(response, ticket.version)
     return schemas.Ticket(
-        **{name: getattr(ticket, name) for name in _COLUMNS},
-        number=ticket.number,
-        category=ticket.category.name,
-        requester=names[ticket.requester_id],
-        assignee=names.get(ticket.assignee_id) if ticket.assignee_id else None,
-        system=ticket.system.hostname if ticket.system_id else None,
-        peripheral=ticket.peripheral.name if ticket.peripheral_id else None,
+        **{name: getattr(ticket, name) for name in _COLUMNS}, number=ticket.number, **_names(ticket)
     )
 
 

@@ -13,8 +13,9 @@ from itsm_tui.api.problems import ApiProblem
 _ETAG_RE = re.compile(r'^\s*(?:W/)?"?([0-9]{1,9})"?\s*$')
 
 
-def expected_version(if_match: Annotated[str | None, Header()] = None) -> int:
-    """The version the client read, from ``If-Match`` (the ``ETag`` a read gave)."""
+async def expected_version(if_match: Annotated[str | None, Header()] = None) -> int:
+    """The version the client read, from ``If-Match`` (the ``ETag`` a read gave); async, so
+    FastAPI runs it on the event loop instead of a thread of its own."""
     if not if_match:
         raise ApiProblem(428, "send the version you read in If-Match (the record's ETag)", "If-Match")
     match = _ETAG_RE.match(if_match)

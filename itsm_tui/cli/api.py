@@ -4,10 +4,11 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import threading
 
-from itsm_tui.cli.common import print_rows
+from itsm_tui.cli.common import UsageError, print_rows
 
 log = logging.getLogger(__name__)
 
@@ -22,6 +23,9 @@ def add_commands(commands) -> None:
     serve.add_argument("--host", default="127.0.0.1", help="the address to listen on (default: 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8080, help="default: 8080")
     serve.add_argument("--jobs-every", type=float, default=30.0, metavar="SECONDS", help="default: 30")
+    serve.add_argument(
+        "--workers", type=int, default=1, metavar="N", help="server processes (default 1; one per core)"
+    )
     token = commands.add_parser("token", help="personal API tokens").add_subparsers(
         dest="token_command", metavar="ACTION", required=True
     )
@@ -95,10 +99,18 @@ def _serve(args, actor) -> int:
                 log.warning("background job %s failed: %s", name, error)
             stop.wait(args.jobs_every)
 
+    if args.workers < 1 or args.jobs_every <= 0:
+        raise UsageError("--workers needs a number of at least 1, --jobs-every a positive number")
     worker = threading.Thread(target=background, name="itsm-jobs", daemon=True)
     worker.start()
+    options = {"host": args.host, "port": args.port, "log_level": "info", "access_log": False}
     try:
-        uvicorn.run(create_app(), host=args.host, port=args.port, log_level="info", access_log=False)
+        if args.workers == 1:
+            uvicorn.run(create_app(), **options)
+        else:  # each process opens the database itself; the jobs run here, in the supervisor
+            if args.db:
+                os.environ["ITSM_DB"] = args.db
+            uvicorn.run("itsm_tui.api.app:worker_app", factory=True, workers=args.workers, **options)
     finally:
         stop.set()
     return 0

@@ -73,7 +73,7 @@ SECTIONS = {
 }
 COMMAND_HINT = (
     ":queue  :inventory  :log  :analytics  :users  :categories  :teams  :macros  :import  :exports  "
-    ":devices  :ticket 123  :quit"
+    ":devices  :tokens  :ticket 123  :quit"
 )
 SECTION_KEYS = {"1": "queue", "tickets": "queue", "2": "inventory", "3": "log", "4": "analytics"}
 
@@ -144,6 +144,7 @@ class ItsmCommands(Provider):
                 partial(app.run_command, "exports"),
                 "Your exported files: delete, e-mail (:exports)",
             ),
+            ("API tokens", partial(app.run_command, "tokens"), "Your tokens for the HTTP API (:tokens)"),
             ("New ticket", partial(app.screen_action, "new_ticket"), "Open a ticket (n)"),
             *self._screen_commands(),
             ("Refresh", partial(app.screen_action, "reload"), "Re-read from the database (r)"),
@@ -362,10 +363,14 @@ class ItsmApp(App):
             from itsm_tui.ui.my_exports import MyExportsModal
 
             self.push_screen(MyExportsModal(self.user.username, self.user.email))
+        elif verb == "tokens":
+            from itsm_tui.ui.modals.tokens import TokensModal
+
+            self.push_screen(TokensModal(self.user))
         else:
             self.notify(
                 f"Unknown command: {one_line(text)} (try queue, inventory, log, analytics, users, "
-                "categories, teams, macros, import, exports, devices, ticket 123, quit)",
+                "categories, teams, macros, import, exports, devices, tokens, ticket 123, quit)",
                 severity="warning",
             )
 

@@ -40,6 +40,6 @@ def bearer(engine, people):
 
 
 @schema.parametrize()
-@settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=8, deadline=None, suppress_health_check=list(HealthCheck))
 def test_every_operation_conforms(case, bearer):
     case.call_and_validate(headers={**bearer, **(case.headers or {})}, checks=CHECKS)

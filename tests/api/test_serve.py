@@ -17,7 +17,7 @@ from itsm_tui.core.people import tokens
 
 
 @contextmanager
-def served(url: str, jobs_every: float = 0.3, env: dict | None = None):
+def served(url: str, jobs_every: float = 0.3, env: dict | None = None, workers: int = 1):
     """The server on a free loopback port; yields its base URL."""
     port = free_port()
     process = subprocess.Popen(
@@ -32,6 +32,8 @@ def served(url: str, jobs_every: float = 0.3, env: dict | None = None):
             str(port),
             "--jobs-every",
             str(jobs_every),
+            "--workers",
+            str(workers),
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -60,7 +62,7 @@ def served(url: str, jobs_every: float = 0.3, env: dict | None = None):
             process.wait()
 
 
-def test_serve_answers_health_readiness_and_tickets(engine, people):
+def test_serve_with_two_workers_answers_health_readiness_and_tickets(engine, people):
     token = tokens.create(people["agent"], "script")[1]
     with (
         served(engine) as base,

@@ -40,7 +40,8 @@ def test_a_bad_token_gets_one_generic_401_and_too_many_get_429(people):
     assert 1 <= int(blocked.headers["retry-after"]) <= 60
 
 
-def test_revoked_expired_and_disabled_tokens_are_refused(desk, people):
+def test_revoked_expired_and_disabled_tokens_are_refused(people):
+    desk = Desk(people, token_cache_seconds=0)
     from datetime import timedelta
 
     from itsm_tui.core import clock

@@ -22,6 +22,7 @@ import json
 import os
 import secrets
 import socket
+import time
 import urllib.error
 import urllib.request
 from datetime import datetime, timedelta
@@ -62,6 +63,7 @@ MAX_WAIT = timedelta(hours=6)
 TIMEOUT = 10
 BATCH = 200
 CLAIM = timedelta(minutes=2)
+PASS_SECONDS = 30  # a pass stops sending after this long (the terminal app's monitor runs it too)
 
 
 # ---------------------------------------------------------------- subscriptions (admins)
@@ -184,8 +186,9 @@ def _start_cursor() -> None:
 
 
 def event_of(entry: AuditEntry) -> str | None:
-    """The webhook event an audit entry is, if any (internal notes are none)."""
-    if entry.entity_type != "ticket":
+    """The webhook event an audit entry is, if any (internal notes and imported history are
+    none)."""
+    if entry.entity_type != "ticket" or entry.channel == "import":
         return None
     changes = audit.changes_of(entry)
     if entry.action == "sla_alert":
@@ -245,12 +248,9 @@ def enqueue(now: datetime | None = None, limit: int = BATCH) -> int:
         if wanted:
             _start_cursor()
         return 0
-    entries = list(
-        AuditEntry.select()
-        .where((AuditEntry.id > cursor) & (AuditEntry.at <= now - SETTLE))
-        .order_by(AuditEntry.id)
-        .limit(limit)
-    )
+    entries = list(AuditEntry.select().where(AuditEntry.id > cursor).order_by(AuditEntry.id).limit(limit))
+    young = next((n for n, e in enumerate(entries) if e.at > now - SETTLE), len(entries))
+    entries = entries[:young]  # in id order up to the first that has not settled
     if not entries or not _advance(cursor, entries[-1].id):
         return 0
     made = 0
@@ -311,8 +311,10 @@ def send_due(now: datetime | None = None, limit: int = BATCH) -> tuple[int, int]
         .limit(limit)
     )
     delivered = failed = 0
+    failing: set[int] = set()  # subscriptions that failed in this pass: the rest of theirs wait
+    budget = time.monotonic() + PASS_SECONDS
     for row in due:
-        if not _claim(row, now):
+        if row.subscription_id in failing or time.monotonic() > budget or not _claim(row, now):
             continue
         status, error = _post(row)
         if error is None:
@@ -325,6 +327,7 @@ def send_due(now: datetime | None = None, limit: int = BATCH) -> tuple[int, int]
             delivered += 1
         else:
             _failed(row, now, status, error)
+            failing.add(row.subscription_id)
             failed += 1
     return delivered, failed
 

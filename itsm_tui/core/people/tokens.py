@@ -39,8 +39,8 @@ def parse_expiry(text: str | None) -> timedelta | None:
     return timedelta(days=int(match[1]) * (7 if match[2] == "w" else 1))
 
 
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode("ascii")).hexdigest()
+def digest(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8", "replace")).hexdigest()
 
 
 @transactional
@@ -65,7 +65,7 @@ def create(
         user=actor,
         name=label,
         prefix=prefix,
-        token_hash=_hash(token),
+        token_hash=digest(token),
         read_only=bool(read_only),
         created_at=now,
         expires_at=now + expires if expires else None,
@@ -96,7 +96,9 @@ def revoke(actor: User, token_id_or_prefix: int | str) -> ApiToken:
     """Revoke one of the actor's tokens (admins: anyone's), by id or prefix."""
     require(actor, "ticket.view_own")
     key = str(token_id_or_prefix).strip()
-    row = ApiToken.get_or_none(ApiToken.id == int(key) if key.isdigit() else ApiToken.prefix == key)
+    row = ApiToken.get_or_none(ApiToken.prefix == key)
+    if row is None and key.isdigit() and len(key) < 10:
+        row = ApiToken.get_or_none(ApiToken.id == int(key))
     if row is None or (row.user_id != actor.id and not allowed(actor.role, "token.manage_any")):
         raise NotFound(f"no API token {key!r}")
     if row.revoked_at is None:
@@ -121,7 +123,7 @@ def authenticate(token: str, now: datetime | None = None) -> tuple[User, ApiToke
     now = now or clock.now()
     if (
         row is None
-        or not hmac.compare_digest(row.token_hash, _hash(token))
+        or not hmac.compare_digest(row.token_hash, digest(token))
         or row.revoked_at is not None
         or (row.expires_at is not None and row.expires_at <= now)
     ):
