@@ -111,13 +111,9 @@ def desk_address() -> str:
 def thread_mail(ticket: Ticket, author: User, kind: str, text: str) -> EmailMessage | None:
     """Mail a public comment (``kind`` "comment") or the resolution ("resolved") of an e-mail
     ticket to its requester and Cc's, the author left out; nothing for what came in by mail."""
-    if settings() is None or ticket.contact_type != EMAIL_CHANNEL or audit.current().channel == "mail":
+    if audit.current().channel == "mail":
         return None
-    requester = User.get_by_id(ticket.requester_id)
-    recipients = [a for a in [requester.email, *cc_addresses(ticket.id)] if a]
-    recipients = [
-        a for a in dict.fromkeys(a.lower() for a in recipients) if a != (author.email or "").lower()
-    ]
+    recipients = mailed_to(ticket, author)
     if not recipients:
         return None
     who = author.full_name or author.username
@@ -132,6 +128,17 @@ def thread_mail(ticket: Ticket, author: User, kind: str, text: str) -> EmailMess
     return _thread_message(
         ticket, recipients[0], recipients[1:], f"Re: [{ticket.number}] {ticket.title}", body
     )
+
+
+def mailed_to(ticket: Ticket, author: User) -> list[str]:
+    """Who a public comment by ``author`` on ``ticket`` is mailed to: the requester and the Cc's
+    of an e-mail ticket, the author left out (none when e-mail is off). The ticket screen says
+    it before the comment is sent."""
+    if settings() is None or ticket.contact_type != EMAIL_CHANNEL:
+        return []
+    requester = User.get_by_id(ticket.requester_id)
+    addresses = dict.fromkeys(a.lower() for a in [requester.email, *cc_addresses(ticket.id)] if a)
+    return [a for a in addresses if a != (author.email or "").lower()]
 
 
 def acknowledge(ticket: Ticket, address: str) -> EmailMessage | None:
