@@ -224,8 +224,12 @@ _USERNAME_CHARS = re.compile(r"[^a-z0-9._-]+")
 
 
 def _new_requester(mail: Parsed) -> User:
-    """A requester account without a password for a sender the desk does not know yet."""
-    address = mail.from_address
+    return new_requester(mail.from_address, mail.from_name)
+
+
+def new_requester(address: str, full_name: str) -> User:
+    """A requester account without a password for an address the desk does not know yet (a
+    sender, or a person signing up), named after the address's local part."""
     base = _USERNAME_CHARS.sub("-", address.partition("@")[0].lower()).strip("._-")[:50] or "mail"
     if len(base) < 2:
         base = f"{base}-mail"
@@ -236,7 +240,7 @@ def _new_requester(mail: Parsed) -> User:
         name = f"{base}-{n}"
     try:
         return users.create_user(
-            users.system_actor(), name, "requester", full_name=mail.from_name or address, email=address
+            users.system_actor(), name, "requester", full_name=full_name or address, email=address
         )
     except ValidationError as exc:
         raise Unprocessable(f"cannot take requests from {address!r}: {exc}") from None

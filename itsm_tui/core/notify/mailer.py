@@ -168,6 +168,15 @@ def refuse(address: str, subject: str, in_reply_to: str) -> EmailMessage | None:
     )
 
 
+def signup_code(address: str, code: str, minutes: int) -> EmailMessage:
+    """The one-time code of a self-service sign-up."""
+    body = (
+        f"Your code to sign up for the service desk: {code}\n\n"
+        f"It works once, for {minutes} minutes. If you did not ask for it, ignore this message.\n"
+    )
+    return _enqueue(address, "Your service desk sign-up code", body, {"Auto-Submitted": "auto-generated"})
+
+
 def cc_addresses(ticket_id: int) -> list[str]:
     return [
         row.address for row in TicketCc.select().where(TicketCc.ticket == ticket_id).order_by(TicketCc.id)
