@@ -63,6 +63,8 @@ def ingest(raw: bytes) -> Outcome:
             if MailMessage.select().where(MailMessage.message_id == mail.message_id).exists():
                 return Outcome("duplicate")
             raise
+        except ValidationError as exc:  # the same on every retry: never processable
+            raise Unprocessable(f"the message cannot become a ticket: {exc}") from None
 
 
 @transactional
@@ -240,7 +242,7 @@ def new_requester(address: str, full_name: str) -> User:
         name = f"{base}-{n}"
     try:
         return users.create_user(
-            users.system_actor(), name, "requester", full_name=full_name or address, email=address
+            users.system_actor(), name, "requester", full_name=(full_name or address)[:100], email=address
         )
     except ValidationError as exc:
         raise Unprocessable(f"cannot take requests from {address!r}: {exc}") from None
