@@ -87,11 +87,13 @@ class Dovecot:
         connection.login(USER, PASSWORD)
         return connection
 
-    def append(self, raw: bytes, folder: str = "INBOX") -> None:
+    def append(self, *raw: bytes, folder: str = "INBOX") -> None:
+        """Put messages into the folder over IMAP, as a mail server's delivery would."""
         connection = self.client()
         try:
-            status, _ = connection.append(folder, "", imaplib.Time2Internaldate(time.time()), raw)
-            assert status == "OK"
+            for message in raw:
+                status, _ = connection.append(folder, "", imaplib.Time2Internaldate(time.time()), message)
+                assert status == "OK"
         finally:
             connection.logout()
 
