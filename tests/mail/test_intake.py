@@ -186,3 +186,10 @@ def test_hostile_headers_stay_literal_and_never_reject_the_mail(engine, system, 
     assert ticket.title == "[b]x[/b] red evil"
     assert ticket.description == "[@click=app.quit]body"
     assert User.get_by_id(ticket.requester_id).full_name == "A" * 100
+
+
+def test_raw_8bit_addresses_are_stored_readably(engine, system, desk):
+    raw = b"From: J\xc3\xb6rg <j\xc3\xb6rg@example.org>\r\nCc: b\xffb@example.org\r\nSubject: s\r\n\r\nx"
+    ticket = Ticket.get_by_id(ingest(raw).ticket_id)
+    assert User.get_by_id(ticket.requester_id).email == "jörg@example.org"
+    assert [c.address for c in TicketCc.select()] == ["bÿb@example.org"]
