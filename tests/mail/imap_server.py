@@ -33,6 +33,7 @@ ssl_key = <{key}
 ssl_min_protocol = TLSv1.2
 disable_plaintext_auth = yes
 auth_mechanisms = plain
+auth_failure_delay = 0
 first_valid_uid = {uid}
 first_valid_gid = {gid}
 mail_location = maildir:{root}/mail/%u
