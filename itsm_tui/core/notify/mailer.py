@@ -186,23 +186,18 @@ def cc_addresses(ticket_id: int) -> list[str]:
 def _thread_message(
     ticket: Ticket, to: str, cc: list[str], subject: str, body: str, automatic: bool = False
 ) -> EmailMessage:
-    ids = [
-        row.message_id
-        for row in MailMessage.select(MailMessage.message_id)
+    thread = list(
+        MailMessage.select(MailMessage.message_id, MailMessage.direction)
         .where(MailMessage.ticket == ticket.id)
         .order_by(MailMessage.id)
-    ]
-    received = (
-        MailMessage.select(MailMessage.message_id)
-        .where(MailMessage.ticket == ticket.id, MailMessage.direction == "in")
-        .order_by(MailMessage.id.desc())
-        .first()
+        .tuples()
     )
     headers: dict[str, str] = {}
-    if ids:
-        kept = ids[:1] + ids[1:][-(REFERENCES_KEPT - 1) :]
-        headers["In-Reply-To"] = received.message_id if received else ids[-1]
-        headers["References"] = " ".join(kept)
+    if thread:
+        ids = [message_id for message_id, _ in thread]
+        received = [message_id for message_id, direction in thread if direction == "in"]
+        headers["In-Reply-To"] = (received or ids)[-1]  # the requester's latest, else ours
+        headers["References"] = " ".join(ids[:1] + ids[1:][-(REFERENCES_KEPT - 1) :])
     if cc:
         headers["Cc"] = ", ".join(cc)
     if automatic:
