@@ -105,8 +105,7 @@ def _rates(count: int, started: float, cpu: float) -> tuple[float, float]:
 def by_imap(url: str, raw: list[bytes], server) -> tuple[float, float]:
     fresh(url)
     server.empty()
-    for message in raw:
-        server.append(message)
+    server.append(*raw)
     started, cpu = time.perf_counter(), time.process_time()
     report = imap.fetch(limit=len(raw))
     assert report.processed == len(raw), report

@@ -344,6 +344,7 @@ class MailSettings:
     imap_folder: str = "INBOX"
     imap_done_folder: str = ""  # processed messages move here; empty: they are flagged as seen
     imap_ca_file: str = ""  # a private CA to trust (default: the system's)
+    signup: bool = False  # self-service sign-up on the login screen, for the allowed domains
 
     def allows(self, domain: str) -> bool:
         return "*" in self.allowed_domains or domain.lower() in self.allowed_domains

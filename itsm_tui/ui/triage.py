@@ -19,6 +19,7 @@ from itsm_tui.core.drafts import REQUEST_KEY, new_request_key
 from itsm_tui.core.errors import ConflictError
 from itsm_tui.core.inventory import devices
 from itsm_tui.core.inventory import service as inventory
+from itsm_tui.core.notify import mailer
 from itsm_tui.core.people.permissions import allowed
 from itsm_tui.core.store.models import Ticket, User
 from itsm_tui.core.tickets import links
@@ -266,10 +267,15 @@ class Triage(TeamActions):
             return
         target, me = targets[0], self.user
         kind = "Internal note" if internal else "Public comment"
+        label = "ctrl+s to save, Escape to cancel"
+        if not internal:  # an e-mail ticket's comment goes out by mail: say to whom, first
+            recipients = await asyncio.to_thread(lambda: mailer.mailed_to(tickets.get(me, target.id), me))
+            if recipients:
+                label = f"Will be mailed to {', '.join(recipients)}. {label}"
         saved = await self.app.push_screen_wait(
             TextPrompt(
                 f"{kind} on {target.number}",
-                "ctrl+s to save, Escape to cancel",
+                label,
                 draft=Draft(me.username, f"{'note' if internal else 'comment'}:{target.id}"),
                 submit=lambda text, key: tickets.comment(
                     me, target.id, text, internal=internal, request_key=key

@@ -33,6 +33,7 @@ ssl_key = <{key}
 ssl_min_protocol = TLSv1.2
 disable_plaintext_auth = yes
 auth_mechanisms = plain
+auth_failure_delay = 0
 first_valid_uid = {uid}
 first_valid_gid = {gid}
 mail_location = maildir:{root}/mail/%u
@@ -87,11 +88,13 @@ class Dovecot:
         connection.login(USER, PASSWORD)
         return connection
 
-    def append(self, raw: bytes, folder: str = "INBOX") -> None:
+    def append(self, *raw: bytes, folder: str = "INBOX") -> None:
+        """Put messages into the folder over IMAP, as a mail server's delivery would."""
         connection = self.client()
         try:
-            status, _ = connection.append(folder, "", imaplib.Time2Internaldate(time.time()), raw)
-            assert status == "OK"
+            for message in raw:
+                status, _ = connection.append(folder, "", imaplib.Time2Internaldate(time.time()), message)
+                assert status == "OK"
         finally:
             connection.logout()
 

@@ -4,12 +4,17 @@ a fetch repeated after a crash processes nothing twice."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 from imap_server import PASSWORD, USER, start_dovecot
 from mail_helpers import desk, message, outbox
 
 from itsm_tui.core import jobs
 from itsm_tui.core.mail import imap
+from itsm_tui.core.store import db
 from itsm_tui.core.store.models import Comment, EmailMessage, Ticket
 
 pytestmark = pytest.mark.xdist_group("dovecot")
@@ -85,3 +90,20 @@ def test_a_wrong_password_is_one_clear_line(engine, system, mailbox, tmp_path, m
     with pytest.raises(imap.ImapError, match="cannot read the mailbox on 127.0.0.1") as error:
         imap.fetch()
     assert "not-it" not in str(error.value)
+
+
+def test_mail_fetch_for_cron(engine, system, mailbox):
+    from test_mail_cli import ROOT
+
+    mailbox.append(message(subject="From cron").as_bytes())
+    db.database.close()  # the command owns the database now
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        [sys.executable, "-m", "itsm_tui", "--db", engine, "mail", "fetch"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert (done.returncode, done.stdout.strip()) == (0, "1 ticket"), done.stderr
+    assert Ticket.get().title == "From cron"

@@ -173,3 +173,23 @@ def test_the_rate_limit_stops_a_loop_from_opening_tickets(engine, system, desk, 
 def test_a_message_without_any_sender_is_unprocessable(engine, system, desk):
     with pytest.raises(intake.Unprocessable):
         ingest(b"To: helpdesk@example.org\r\nSubject: who?\r\n\r\nbody")
+
+
+def test_hostile_headers_stay_literal_and_never_reject_the_mail(engine, system, desk):
+    raw = (
+        b"From: " + b"A" * 300 + b" <long@example.org>\r\nTo: helpdesk@example.org\r\n"
+        b"Subject: [b]x[/b] \x1b[31mred\x1b[0m =?utf-8?q?=E2=80=AEevil?=\r\n"
+        b"Message-ID: <hostile@example.org>\r\n"
+        b"\r\n[@click=app.quit]body\r\n"
+    )
+    ticket = Ticket.get_by_id(ingest(raw).ticket_id)
+    assert ticket.title == "[b]x[/b] red evil"
+    assert ticket.description == "[@click=app.quit]body"
+    assert User.get_by_id(ticket.requester_id).full_name == "A" * 100
+
+
+def test_raw_8bit_addresses_are_stored_readably(engine, system, desk):
+    raw = b"From: J\xc3\xb6rg <j\xc3\xb6rg@example.org>\r\nCc: b\xffb@example.org\r\nSubject: s\r\n\r\nx"
+    ticket = Ticket.get_by_id(ingest(raw).ticket_id)
+    assert User.get_by_id(ticket.requester_id).email == "jörg@example.org"
+    assert [c.address for c in TicketCc.select()] == ["bÿb@example.org"]

@@ -63,6 +63,8 @@ def ingest(raw: bytes) -> Outcome:
             if MailMessage.select().where(MailMessage.message_id == mail.message_id).exists():
                 return Outcome("duplicate")
             raise
+        except ValidationError as exc:  # the same on every retry: never processable
+            raise Unprocessable(f"the message cannot become a ticket: {exc}") from None
 
 
 @transactional
@@ -224,8 +226,12 @@ _USERNAME_CHARS = re.compile(r"[^a-z0-9._-]+")
 
 
 def _new_requester(mail: Parsed) -> User:
-    """A requester account without a password for a sender the desk does not know yet."""
-    address = mail.from_address
+    return new_requester(mail.from_address, mail.from_name)
+
+
+def new_requester(address: str, full_name: str) -> User:
+    """A requester account without a password for an address the desk does not know yet (a
+    sender, or a person signing up), named after the address's local part."""
     base = _USERNAME_CHARS.sub("-", address.partition("@")[0].lower()).strip("._-")[:50] or "mail"
     if len(base) < 2:
         base = f"{base}-mail"
@@ -236,7 +242,7 @@ def _new_requester(mail: Parsed) -> User:
         name = f"{base}-{n}"
     try:
         return users.create_user(
-            users.system_actor(), name, "requester", full_name=mail.from_name or address, email=address
+            users.system_actor(), name, "requester", full_name=(full_name or address)[:100], email=address
         )
     except ValidationError as exc:
         raise Unprocessable(f"cannot take requests from {address!r}: {exc}") from None

@@ -66,7 +66,6 @@ class Parsed:
     subject: str
     body: str
     cc: list[str] = field(default_factory=list)
-    to: list[str] = field(default_factory=list)
     in_reply_to: list[str] = field(default_factory=list)  # In-Reply-To, then References, newest first
     attachments: list[Attachment] = field(default_factory=list)
     message: EmailMessage | None = None  # for the classification
@@ -91,7 +90,6 @@ def parse(raw: bytes) -> Parsed:
         subject=subject,
         body=body,
         cc=_addresses(message, "Cc"),
-        to=_addresses(message, "To"),
         in_reply_to=_thread_ids(message),
         attachments=_attachments(message, {id(p) for p in parts}),
         message=message,
@@ -228,7 +226,7 @@ def _sender(message: EmailMessage, charsets: list[str]) -> tuple[str, str]:
         if not pairs:
             pairs = [parseaddr(raw)]
         display, address = pairs[0]
-        address = strip_controls(address).strip().strip("<>").lower()
+        address = _clean_address(address)
         if "@" in address:
             shown = header_text(message, name, charsets)
             display_text = parseaddr(shown)[0] if shown else display
@@ -237,23 +235,18 @@ def _sender(message: EmailMessage, charsets: list[str]) -> tuple[str, str]:
 
 
 def _addresses(message: EmailMessage, name: str) -> list[str]:
-    raw = ",".join(str(v) for v in (message.get_all(name, failobj=[]) if _safe(message, name) else []))
-    if not raw:
-        raw = _raw_header(message, name)
     seen: list[str] = []
-    for _display, address in getaddresses([raw]):
-        address = strip_controls(address).strip().lower()
+    for _display, address in getaddresses([header_text(message, name)]):
+        address = _clean_address(address)
         if "@" in address and address not in seen:
             seen.append(address)
     return seen
 
 
-def _safe(message: EmailMessage, name: str) -> bool:
-    try:
-        message.get_all(name)
-        return True
-    except Exception:  # the policy's header parser meets a header it cannot read
-        return False
+def _clean_address(address: str) -> str:
+    """Lower case, no controls, and raw 8-bit bytes as UTF-8 (else U+FFFD): always storable."""
+    text = address.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    return strip_controls(text).strip().strip("<>").lower()
 
 
 MESSAGE_ID = re.compile(r"<[^<>\s]+>")

@@ -111,13 +111,9 @@ def desk_address() -> str:
 def thread_mail(ticket: Ticket, author: User, kind: str, text: str) -> EmailMessage | None:
     """Mail a public comment (``kind`` "comment") or the resolution ("resolved") of an e-mail
     ticket to its requester and Cc's, the author left out; nothing for what came in by mail."""
-    if settings() is None or ticket.contact_type != EMAIL_CHANNEL or audit.current().channel == "mail":
+    if audit.current().channel == "mail":
         return None
-    requester = User.get_by_id(ticket.requester_id)
-    recipients = [a for a in [requester.email, *cc_addresses(ticket.id)] if a]
-    recipients = [
-        a for a in dict.fromkeys(a.lower() for a in recipients) if a != (author.email or "").lower()
-    ]
+    recipients = mailed_to(ticket, author)
     if not recipients:
         return None
     who = author.full_name or author.username
@@ -132,6 +128,17 @@ def thread_mail(ticket: Ticket, author: User, kind: str, text: str) -> EmailMess
     return _thread_message(
         ticket, recipients[0], recipients[1:], f"Re: [{ticket.number}] {ticket.title}", body
     )
+
+
+def mailed_to(ticket: Ticket, author: User) -> list[str]:
+    """Who a public comment by ``author`` on ``ticket`` is mailed to: the requester and the Cc's
+    of an e-mail ticket, the author left out (none when e-mail is off). The ticket screen says
+    it before the comment is sent."""
+    if settings() is None or ticket.contact_type != EMAIL_CHANNEL:
+        return []
+    requester = User.get_by_id(ticket.requester_id)
+    addresses = dict.fromkeys(a.lower() for a in [requester.email, *cc_addresses(ticket.id)] if a)
+    return [a for a in addresses if a != (author.email or "").lower()]
 
 
 def acknowledge(ticket: Ticket, address: str) -> EmailMessage | None:
@@ -161,6 +168,15 @@ def refuse(address: str, subject: str, in_reply_to: str) -> EmailMessage | None:
     )
 
 
+def signup_code(address: str, code: str, minutes: int) -> EmailMessage:
+    """The one-time code of a self-service sign-up."""
+    body = (
+        f"Your code to sign up for the service desk: {code}\n\n"
+        f"It works once, for {minutes} minutes. If you did not ask for it, ignore this message.\n"
+    )
+    return _enqueue(address, "Your service desk sign-up code", body, {"Auto-Submitted": "auto-generated"})
+
+
 def cc_addresses(ticket_id: int) -> list[str]:
     return [
         row.address for row in TicketCc.select().where(TicketCc.ticket == ticket_id).order_by(TicketCc.id)
@@ -170,23 +186,18 @@ def cc_addresses(ticket_id: int) -> list[str]:
 def _thread_message(
     ticket: Ticket, to: str, cc: list[str], subject: str, body: str, automatic: bool = False
 ) -> EmailMessage:
-    ids = [
-        row.message_id
-        for row in MailMessage.select(MailMessage.message_id)
+    thread = list(
+        MailMessage.select(MailMessage.message_id, MailMessage.direction)
         .where(MailMessage.ticket == ticket.id)
         .order_by(MailMessage.id)
-    ]
-    received = (
-        MailMessage.select(MailMessage.message_id)
-        .where(MailMessage.ticket == ticket.id, MailMessage.direction == "in")
-        .order_by(MailMessage.id.desc())
-        .first()
+        .tuples()
     )
     headers: dict[str, str] = {}
-    if ids:
-        kept = ids[:1] + ids[1:][-(REFERENCES_KEPT - 1) :]
-        headers["In-Reply-To"] = received.message_id if received else ids[-1]
-        headers["References"] = " ".join(kept)
+    if thread:
+        ids = [message_id for message_id, _ in thread]
+        received = [message_id for message_id, direction in thread if direction == "in"]
+        headers["In-Reply-To"] = (received or ids)[-1]  # the requester's latest, else ours
+        headers["References"] = " ".join(ids[:1] + ids[1:][-(REFERENCES_KEPT - 1) :])
     if cc:
         headers["Cc"] = ", ".join(cc)
     if automatic:

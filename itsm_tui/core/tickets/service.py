@@ -392,8 +392,9 @@ def comment(
 
 @transactional
 def comment_from_mail(author: User, ticket_id: int, body: str) -> Comment:
-    """A public comment that the e-mail intake matched to the ticket's thread: it checked that
-    the author is its requester, one of its Cc's or staff (a Cc cannot open the ticket here)."""
+    """A public comment that the e-mail intake matched to the ticket's thread (by the Message-IDs
+    it quotes, or by the number from the requester, a Cc or staff): a Cc may write to the thread
+    without being able to open the ticket here."""
     require(author, "ticket.comment")
     return _add_comment(author, Ticket.get_by_id(ticket_id), body, internal=False)
 

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import asyncio
 
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Center, Vertical
 from textual.screen import Screen
 from textual.widgets import Button, Input, Label, Static
 
-from itsm_tui.core.errors import AuthError
+from itsm_tui.core.errors import AuthError, ValidationError
+from itsm_tui.core.mail import signup
 from itsm_tui.core.people import auth
 from itsm_tui.core.store.db_errors import DATABASE_ERRORS
 from itsm_tui.ui.failures import db_message
 from itsm_tui.ui.inputs import TypeAheadInput
+from itsm_tui.ui.modals.forms import FormField, ThreadedFormModal
+from itsm_tui.ui.modals.prompts import TextPrompt
 from itsm_tui.ui.render import literal
 
 
@@ -41,6 +44,8 @@ class LoginScreen(Screen):
                 yield TypeAheadInput(placeholder="username", id="username", enter_advances=True)
                 yield TypeAheadInput(placeholder="password", password=True, id="password")
                 yield Button("Log in", variant="primary", id="login")
+                if signup.enabled():
+                    yield Button("Sign up with your e-mail address", id="signup")
                 yield Static("", id="error")
                 yield Static(literal(f"Database: {self.database_label}"), id="where")
                 if self.hint:
@@ -72,3 +77,45 @@ class LoginScreen(Screen):
             button.disabled = False
         error.update("")
         self.app.logged_in(user)
+
+    @on(Button.Pressed, "#signup")
+    @work(exclusive=True, group="signup", exit_on_error=False)
+    async def sign_up(self) -> None:
+        """Self-service sign-up: the address, then the mailed code and a new password."""
+        address = await self.app.push_screen_wait(
+            TextPrompt(
+                "Sign up",
+                "Your e-mail address: a one-time code will be mailed to it",
+                multiline=False,
+                submit=_ask_code,
+            )
+        )
+        if not address:
+            return
+        user = await self.app.push_screen_wait(
+            ThreadedFormModal(
+                "Sign up: set your password",
+                [
+                    FormField("code", "Code (mailed if sign-up is open to the address)", required=True),
+                    FormField("password", "Password", kind="password", required=True),
+                    FormField("password again", "Password again", kind="password", required=True),
+                ],
+                lambda values: _complete(address, values),
+            )
+        )
+        if user is None:
+            return
+        self.query_one("#username", Input).value = user.username
+        self.query_one("#password", Input).focus()
+        self.query_one("#error", Static).update(literal(f"Your account is ready: log in as {user.username}."))
+
+
+def _ask_code(text: str, key: str | None) -> str:
+    signup.request_code(text)
+    return text.strip()
+
+
+def _complete(address: str, values: dict):
+    if values["password"] != values["password again"]:
+        raise ValidationError("the two passwords differ", "password again")
+    return signup.complete(address, values["code"], values["password"])

@@ -36,6 +36,7 @@ from itsm_tui.ui.widgets.footer import KeyFooter
 from itsm_tui.ui.widgets.frame import Frame
 
 REFRESH_SECONDS = 5.0
+CHANNELS = {"app": "App", "api": "API", "e-mail": "E-mail", "alert": "Alert"}  # how it came in
 
 
 @dataclass
@@ -206,8 +207,10 @@ class TicketScreen(TicketEdits, Triage, Screen):
         ]
         if t.team_id:  # issue 21
             rows.append(("Team", literal(t.team.name), "", Text("")))
-        if t.source_number:
-            rows.append(("Source number", literal(t.source_number), "", Text("")))
+        channel = literal(CHANNELS.get(t.contact_type or "app", t.contact_type or ""))
+        rows.append(
+            ("Channel", channel, "Source number" if t.source_number else "", literal(t.source_number or ""))
+        )
         asset = Text()
         asset.append("Linked asset      ", style="dim")
         asset.append_text(literal(view.asset))

@@ -18,17 +18,17 @@ from textual.screen import Screen
 from textual.widgets import Static
 
 from itsm_tui.core import clock
-from itsm_tui.core.errors import ConflictError, ItsmError, PermissionDenied, ValidationError
+from itsm_tui.core.errors import ConflictError, PermissionDenied, ValidationError
 from itsm_tui.core.people import users
 from itsm_tui.core.people.permissions import require
 from itsm_tui.core.store.db_errors import DATABASE_ERRORS
 from itsm_tui.core.store.models import ROLES, Department, User
 from itsm_tui.core.tickets.queue import END, Cursor, Page
-from itsm_tui.ui.failures import SHOWN_ERRORS, db_message
+from itsm_tui.ui.failures import SHOWN_ERRORS
 from itsm_tui.ui.messages import LoadFailed, RowHighlighted, RowOpened, RowsLoaded
 from itsm_tui.ui.modals.base import ConfirmModal
-from itsm_tui.ui.modals.draft_keeper import Draft, kept_message
-from itsm_tui.ui.modals.forms import FormField, FormModal
+from itsm_tui.ui.modals.draft_keeper import Draft
+from itsm_tui.ui.modals.forms import FormField, ThreadedFormModal
 from itsm_tui.ui.modals.panels import MessageModal
 from itsm_tui.ui.render import literal, one_line, when
 from itsm_tui.ui.widgets.filter_bar import FilterBarKeys, FilterInput
@@ -56,37 +56,6 @@ class Conflict:
 class PasswordSet:
     username: str
     generated: str | None  # None: the admin typed it
-
-
-class ThreadedFormModal(FormModal):
-    """A FormModal whose ``submit`` runs in a thread: hashing a password takes ~0.3 s, and the
-    screen keeps drawing meanwhile. Errors land next to their field, as in FormModal."""
-
-    busy = False
-
-    async def action_submit(self) -> None:
-        if self.busy:
-            return
-        values = self.checked_values()
-        if values is None:
-            return
-        self.busy = True
-        try:
-            result = await asyncio.to_thread(self.submit, values)
-        except ItsmError as err:
-            self.show_error(str(err), getattr(err, "field", None))
-            return
-        except DATABASE_ERRORS as err:
-            self.show_error(kept_message(err) if self.keeper.draft else db_message(err), None)
-            return
-        finally:
-            self.busy = False
-        self.saved(result)
-
-    def action_cancel(self) -> None:
-        """Not while saving: the change would happen with nobody told."""
-        if not self.busy:
-            super().action_cancel()
 
 
 def _password_from(values: dict) -> tuple[str, str | None]:
