@@ -250,6 +250,19 @@ def _mode_setting() -> str:
     return raw
 
 
+def _keys_setting() -> tuple[tuple[str, str], ...]:
+    """The ``[keys]`` section: action name = "key" or "key1,key2" (the terminal app's keys as
+    the user wants them; ``?`` names each action)."""
+    path, data = load_file()
+    section = data.get("keys", {})
+    if not isinstance(section, dict):
+        raise ConfigError(f'[keys] in {path} must be a table of action = "key"')
+    for action, keys in section.items():
+        if not isinstance(keys, str) or not keys.strip():
+            raise ConfigError(f'{action} in [keys] of {path} must be a key as text, e.g. "ctrl+t"')
+    return tuple((action, keys.replace(" ", "")) for action, keys in section.items())
+
+
 @dataclass(frozen=True)
 class Settings:
     bcrypt_cost: int = 12
@@ -267,6 +280,7 @@ class Settings:
     # seconds instead of a screen that says "loading..." for minutes.
     db_connect_timeout: int = 5
     db_read_timeout: int = 30
+    keys: tuple[tuple[str, str], ...] = ()  # issue 21: (action, keys) the user remapped
 
     @property
     def served(self) -> bool:
@@ -302,6 +316,7 @@ class Settings:
             db_read_timeout=_int_setting(
                 "db_read_timeout", "ITSM_DB_READ_TIMEOUT", cls.db_read_timeout, 1, 86400
             ),
+            keys=_keys_setting(),
         )
 
 

@@ -24,7 +24,7 @@ from itsm_tui.core.errors import ItsmError
 from itsm_tui.core.people.users import USERNAME_RE
 from itsm_tui.core.store import audit, natural
 from itsm_tui.core.store.db import database, is_mysql, transactional
-from itsm_tui.core.store.models import AuditEntry, Category, User
+from itsm_tui.core.store.models import AuditEntry, Category, Team, User
 from itsm_tui.core.text import strip_controls
 
 MISSING = ("", "?")  # how exports write an empty cell
@@ -577,34 +577,45 @@ def ensure_users(actor: User, roles: dict[str, str], source: str) -> dict[str, i
 def ensure_categories(actor: User, names, source: str) -> dict[str, int]:
     """{name: category id}, matching existing categories without regard to case and creating
     the others (with their audit entries)."""
+    return _ensure_named(actor, Category, "category", names, source, {})
+
+
+def ensure_teams(actor: User, names, source: str) -> dict[str, int]:
+    """{name: team id}, as :func:`ensure_categories` does for categories (issue 21: an imported
+    assignment group becomes a team)."""
+    now = clock.now()
+    return _ensure_named(actor, Team, "team", names, source, {"created_at": now, "updated_at": now})
+
+
+def _ensure_named(actor: User, model, kind: str, names, source: str, extra: dict) -> dict[str, int]:
     by_key: dict[str, int] = {}
     keys = sorted({n.lower() for n in names})
     for start in range(0, len(keys), CHUNK):
-        query = Category.select(Category.id, Category.name).where(
-            fn.LOWER(Category.name).in_(keys[start : start + CHUNK])
+        query = model.select(model.id, model.name).where(
+            fn.LOWER(model.name).in_(keys[start : start + CHUNK])
         )
-        for category_id, name in query.tuples():
-            by_key[name.lower()] = category_id
+        for row_id, name in query.tuples():
+            by_key[name.lower()] = row_id
     for name in names:
         if name.lower() in by_key:
             continue
         # The engine's own comparison: MySQL's collation also takes 'Cafe' for 'Café'.
-        same = Category.get_or_none(Category.name == name)
+        same = model.get_or_none(model.name == name)
         if same is not None:
             by_key[name.lower()] = same.id
         else:
-            category = Category.create(name=name)
+            row = model.create(name=name, **extra)
             insert_audit(
                 [
                     audit_row(
                         actor.id,
                         "create",
-                        "category",
-                        category.id,
-                        f"created category {name} (imported from {source})",
+                        kind,
+                        row.id,
+                        f"created {kind} {name} (imported from {source})",
                         {"name": [None, name]},
                     )
                 ]
             )
-            by_key[name.lower()] = category.id
+            by_key[name.lower()] = row.id
     return {name: by_key[name.lower()] for name in names}

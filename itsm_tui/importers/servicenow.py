@@ -62,6 +62,7 @@ from itsm_tui.importers.common import (
     clean_cell,
     clean_cells,
     ensure_categories,
+    ensure_teams,
     ensure_users,
     insert_audit,
     insert_rows,
@@ -741,20 +742,25 @@ def _import_batch(
     if not wanted:
         return done
     names, category_names = {_requester(events[-1]) for events, _ in wanted.values()}, {DEFAULT_CATEGORY}
+    groups = set()
     for events, _ in wanted.values():
         for event in events:
             names.update(_PEOPLE_OF(event))
             category_names.add(event.category)
+            groups.add(event.assignment_group)
     names.discard(None)
     category_names.discard(None)
+    groups.discard(None)
     people = ensure_users(actor, {n: roles.get(n, "agent") for n in names}, SOURCE)
     categories = ensure_categories(actor, sorted(category_names), SOURCE)
+    teams = ensure_teams(actor, sorted(groups), SOURCE)  # issue 21: the assignment group's team
     shown = _Shown(people, categories)
     cal, pols = sla.calendar(), sla.policies()
     stories, new_rows = {}, []
     for number, (events, first) in wanted.items():
         states = _states(events, people, categories)
         values = _ticket_values(events, states, people, categories, cal, pols)
+        values["team"] = teams.get(values["assignment_group"])
         stories[number] = (events, first, states)
         known = existing.get(number)
         if known is None:

@@ -6,6 +6,7 @@ import asyncio
 import gc
 import importlib
 import os
+import re
 import select
 import signal
 import sys
@@ -36,7 +37,7 @@ from itsm_tui.core.store.models import User
 from itsm_tui.core.text import strip_controls
 from itsm_tui.core.tickets import assignment, views
 from itsm_tui.core.tickets import service as tickets
-from itsm_tui.ui import crash
+from itsm_tui.ui import crash, keys
 from itsm_tui.ui.failures import db_message
 from itsm_tui.ui.inputs import clean_pastes
 from itsm_tui.ui.messages import NotificationsPolled
@@ -181,6 +182,9 @@ class ItsmCommands(Provider):
                 continue
             if screen.check_action(action, ()) is False:
                 continue
+            remapped = keys.keymap().get(action)
+            if remapped:  # the user's key in place of the default one named at the end
+                help_text = re.sub(r"\([^()]*\)$", f"({remapped})", help_text)
             found.append((name, partial(app.screen_action, action), help_text))
         return found
 
@@ -250,6 +254,10 @@ class ItsmApp(App):
     # ------------------------------------------------------------ start-up and login
 
     def on_mount(self) -> None:
+        keys.name_classes()  # [keys] in the configuration file: see ui/keys.py
+        keys.name_nodes(self)
+        self.set_keymap(keys.keymap())
+        self.screen_change_signal.subscribe(self, self._name_keys)
         self.set_interval(NOTIFICATION_POLL_SECONDS, self.poll_notifications)
         if config.settings().idle_lock_minutes > 0:
             self.set_interval(IDLE_CHECK_SECONDS, self.lock_if_idle)
@@ -270,6 +278,10 @@ class ItsmApp(App):
 
     def on_unmount(self) -> None:
         _thaw_heap()
+
+    def _name_keys(self, screen: Screen) -> None:
+        keys.name_classes()
+        keys.name_nodes(screen)
 
     def _first_run(self) -> bool:
         """The embedded default database does not exist yet."""
@@ -438,10 +450,10 @@ class ItsmApp(App):
         """Every key of the current screen (focused widget first), then the app's own keys."""
         bindings = [active.binding for active in self.active_bindings.values()]
         bindings += [b for b in self._bindings.key_to_bindings.values() for b in b]
-        keys: dict[tuple[str, str], list[str]] = {}  # every key of an action: "↓ j", "e E"
+        shown_keys: dict[tuple[str, str], list[str]] = {}  # every key of an action: "↓ j", "e E"
         for binding in bindings:
             if binding.description:
-                shown = keys.setdefault((binding.action, binding.description), [])
+                shown = shown_keys.setdefault((binding.action, binding.description), [])
                 for key in binding.key.split(","):  # each key's own name (not "e" for E)
                     named = self.get_key_display(Binding(key, ""))
                     if named not in shown:
@@ -449,7 +461,11 @@ class ItsmApp(App):
         self.push_screen(
             HelpModal(
                 f"Keys: {type(self.screen).__name__.removesuffix('Screen')}",
-                [(" ".join(shown), description) for (_, description), shown in keys.items()],
+                # the action's name too: what [keys] in the configuration file remaps
+                [
+                    (" ".join(shown), f"{description}  [{action}]")
+                    for (action, description), shown in shown_keys.items()
+                ],
             )
         )
 

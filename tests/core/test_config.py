@@ -333,3 +333,19 @@ def test_a_host_list_is_read_in_order_and_a_bad_port_in_it_is_one_line():
         with pytest.raises(db.UrlError) as caught:
             db.parse_mysql_url(bad)
         assert "bad port" in str(caught.value) and "s3cret" not in str(caught.value)
+
+
+def test_keys_section_is_checked_issue21(tmp_path, monkeypatch):
+    path = tmp_path / "config.toml"
+    path.write_text('[keys]\nmacro = "M"\nstatus = 3\n')
+    monkeypatch.setenv("ITSM_CONFIG", str(path))
+    config.reload()
+    try:
+        with pytest.raises(config.ConfigError, match="status in \\[keys\\]"):
+            config.Settings.from_env()
+        path.write_text('[keys]\nmacro = "M, ctrl+m"\n')
+        config.reload()
+        assert config.Settings.from_env().keys == (("macro", "M,ctrl+m"),)
+    finally:
+        monkeypatch.undo()
+        config.reload()

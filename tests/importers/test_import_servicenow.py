@@ -144,6 +144,8 @@ def test_the_sample_imports_as_the_source_says(system):
         assert ticket.assignment_group == (
             None if row["assignment_group"] == "?" else row["assignment_group"]
         )
+        # the assignment group is the ticket's team (issue 21)
+        assert (ticket.team.name if ticket.team_id else None) == ticket.assignment_group, number
         named = [row[c] for c in ("category", "subcategory", "u_symptom") if row[c] != "?"]
         assert all(name in ticket.title for name in named) and ticket.title, number
     # One history entry per source event, in time order.

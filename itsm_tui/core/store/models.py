@@ -231,7 +231,7 @@ class StockItem(BaseModel):
 class Team(BaseModel):
     """A group of agents that a ticket may belong to; its queue is ``team:NAME``."""
 
-    name = CharField(max_length=60, unique=True)
+    name = CharField(max_length=100, unique=True)  # as long as an imported assignment group
     # automatic assignment of new tickets of the team among its members (None: off)
     auto_assign = CharField(
         max_length=16,

@@ -21,7 +21,7 @@ from itsm_tui.core.text import clean
 from itsm_tui.core.tickets import assignment, timeline
 from itsm_tui.core.tickets.service import get
 
-NAME_MAX = 60
+NAME_MAX = 100
 
 
 def find(value) -> Team:
