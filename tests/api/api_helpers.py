@@ -7,7 +7,7 @@ import warnings
 import pytest
 
 with warnings.catch_warnings():  # starlette asks for "httpx2"; httpx (a test dependency) works
-    warnings.simplefilter("ignore", DeprecationWarning)
+    warnings.simplefilter("ignore")
     from starlette.testclient import TestClient
 
 from itsm_tui.api.app import create_app
