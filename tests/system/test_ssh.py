@@ -9,7 +9,7 @@ virtualenv of Debian's ``/usr/bin/python3`` with this checkout installed (a pyen
 Checked: log in, triage (a status change read back from the database), an export that lands in
 the operator's folder (0600), and every way out refused with a message, leaving nothing behind:
 a CSV export to ``~/.bashrc``, attaching ``/proc/self/cmdline``, saving an attachment to
-``/tmp/x``, ctrl+z, a session without a terminal, and a client that disappears mid-session.
+a path under ``/tmp``, ctrl+z, a session without a terminal, and a client that disappears mid-session.
 """
 
 from __future__ import annotations
@@ -301,6 +301,7 @@ def _type_path(session: Session, text: str) -> None:
 
 def test_an_operator_session_works_and_every_way_out_is_refused(deployment):
     d = deployment
+    outside = Path(tempfile.gettempdir()) / f"itsm-escape-{os.getpid()}-{time.monotonic_ns()}"  # new
     session = Session(d)
     try:
         session.expect("sign in", 30)
@@ -332,12 +333,12 @@ def test_an_operator_session_works_and_every_way_out_is_refused(deployment):
         session.expect("outside your folder")
         session.send(ESC, pause=0.5)
 
-        # save an attachment to /tmp/x: refused, nothing written
+        # save an attachment to a path under /tmp: refused, nothing written
         session.send("d")
         session.expect("Save which attachment")
         session.send(ENTER)
         session.expect("Save the attachment to")
-        _type_path(session, "/tmp/x")
+        _type_path(session, str(outside))
         session.expect("outside your folder")
         session.send(ESC, pause=0.5)
 
@@ -384,7 +385,7 @@ def test_an_operator_session_works_and_every_way_out_is_refused(deployment):
         ".bashrc",
         ".profile",
     ]  # what useradd's skeleton made, nothing new
-    assert not Path("/tmp/x").exists()
+    assert not outside.exists()
     _until(lambda: not _processes_of(d["user"]), 10, "the session's processes to end")
 
 
