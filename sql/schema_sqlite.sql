@@ -42,7 +42,7 @@ CREATE TABLE "team_member" ("id" INTEGER NOT NULL PRIMARY KEY, "team_id" INTEGER
 CREATE INDEX "team_member_team_id" ON "team_member" ("team_id");
 CREATE INDEX "team_member_user_id" ON "team_member" ("user_id");
 CREATE UNIQUE INDEX "team_member_team_id_user_id" ON "team_member" ("team_id", "user_id");
-CREATE TABLE "macro" ("id" INTEGER NOT NULL PRIMARY KEY, "name" VARCHAR(60) NOT NULL, "team_id" INTEGER, "body" TEXT NOT NULL, "internal" INTEGER NOT NULL, "set_status" VARCHAR(20), "set_priority" INTEGER, "set_team_id" INTEGER, "set_assignee_id" INTEGER, "created_at" DATETIME NOT NULL, "updated_at" DATETIME NOT NULL, "version" INTEGER NOT NULL, FOREIGN KEY ("team_id") REFERENCES "team" ("id") ON DELETE CASCADE, FOREIGN KEY ("set_team_id") REFERENCES "team" ("id") ON DELETE SET NULL, FOREIGN KEY ("set_assignee_id") REFERENCES "user" ("id") ON DELETE SET NULL);
+CREATE TABLE "macro" ("id" INTEGER NOT NULL PRIMARY KEY, "name" VARCHAR(60) NOT NULL, "team_id" INTEGER, "body" TEXT NOT NULL, "internal" INTEGER NOT NULL, "set_status" VARCHAR(20), "set_priority" INTEGER, "set_team_id" INTEGER, "set_assignee_id" INTEGER, "assign_to_me" INTEGER NOT NULL, "created_at" DATETIME NOT NULL, "updated_at" DATETIME NOT NULL, "version" INTEGER NOT NULL, FOREIGN KEY ("team_id") REFERENCES "team" ("id") ON DELETE CASCADE, FOREIGN KEY ("set_team_id") REFERENCES "team" ("id") ON DELETE SET NULL, FOREIGN KEY ("set_assignee_id") REFERENCES "user" ("id") ON DELETE SET NULL);
 CREATE UNIQUE INDEX "macro_name" ON "macro" ("name");
 CREATE INDEX "macro_team_id" ON "macro" ("team_id");
 CREATE INDEX "macro_set_team_id" ON "macro" ("set_team_id");

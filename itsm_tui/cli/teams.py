@@ -46,7 +46,7 @@ def add_commands(commands) -> None:
         form.add_argument("--status", help="set this status, e.g. resolved")
         form.add_argument("--priority", help="set this priority, e.g. high")
         form.add_argument("--team", help="move the ticket to this team")
-        form.add_argument("--assignee", help="assign the ticket to this agent")
+        form.add_argument("--assignee", help="assign the ticket to this agent, or me: whoever applies it")
     macro.add_parser("delete", help="delete a macro").add_argument("name")
     apply = macro.add_parser("apply", help="apply a macro to tickets")
     apply.add_argument("name")

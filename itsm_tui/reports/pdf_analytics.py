@@ -315,19 +315,19 @@ def analytics_story(masthead: Masthead, figures: dict, width: float) -> list:
         story.append(
             backlog_chart(f"Backlog: open tickets at the end of each {bucket}", trend["rows"], width)
         )
-    agents = figures.get("agents") or []
-    if agents:
-        headers = list(agents[0])
-        widths = [width * 0.3] + [width * 0.7 / (len(headers) - 1)] * (len(headers) - 1)
-        table = rows_table(headers, [[row.get(h) for h in headers] for row in agents], widths)
-        story.append(
-            KeepTogether([heading("Agent workload"), table])
-            if len(agents) < 30
-            else heading("Agent workload")
-        )
-        if len(agents) >= 30:
-            story.append(table)
+    story += _rows_section("By team", figures.get("teams") or [], width)  # issue 21
+    story += _rows_section("Agent workload", figures.get("agents") or [], width)
     return story
+
+
+def _rows_section(title: str, rows: list[dict], width: float) -> list:
+    """A heading and a table of ``rows`` (dicts with the same keys), kept together while short."""
+    if not rows:
+        return []
+    headers = list(rows[0])
+    widths = [width * 0.3] + [width * 0.7 / (len(headers) - 1)] * (len(headers) - 1)
+    table = rows_table(headers, [[row.get(h) for h in headers] for row in rows], widths)
+    return [KeepTogether([heading(title), table])] if len(rows) < 30 else [heading(title), table]
 
 
 AGE_LABELS = {"<1d": "< 1 day", "1-3d": "1-3 days", "3-7d": "3-7 days", ">7d": "> 7 days"}
@@ -376,6 +376,16 @@ def from_core(f: dict) -> dict:
         }
         for r in f.get("workload") or []
         if any(r.get(k) for k in ("open", "in_progress", "resolved"))
+    ]
+    out["teams"] = [
+        {
+            "Team": r["team"],
+            "Open": r["open"],
+            "At risk": r["at_risk"],
+            "Breached": r["breached"],
+            "Resolved in period": r["resolved"],
+        }
+        for r in f.get("teams") or []
     ]
     if f.get("history"):
         out["history"] = _history(f["history"])

@@ -461,11 +461,8 @@ class ItsmApp(App):
         self.push_screen(
             HelpModal(
                 f"Keys: {type(self.screen).__name__.removesuffix('Screen')}",
-                # the action's name too: what [keys] in the configuration file remaps
-                [
-                    (" ".join(shown), f"{description}  [{action}]")
-                    for (action, description), shown in shown_keys.items()
-                ],
+                [(" ".join(shown), description) for (_, description), shown in shown_keys.items()],
+                [action for action, _ in shown_keys],  # what [keys] in the configuration file remaps
             )
         )
 

@@ -90,3 +90,12 @@ def test_who_manages_macros_and_what_is_refused(people):
     assert macros.find("acknowledge").body == "Got it, {requester}"
     macros.delete(people["admin"], "Acknowledge")
     assert macros.available(supervisor) == []
+
+
+def test_a_macro_can_assign_to_whoever_applies_it(people):
+    macros.create(people["admin"], "Take and ask", "Looking at it", fields=Fields(assignee="ME"))
+    assert "assignee → me" in macros.describe(macros.find("Take and ask"))
+    for agent in ("agent", "agent2"):
+        ticket = _ticket(people)
+        done = macros.apply(people[agent], "Take and ask", ticket.id, ticket.version)
+        assert done.assignee_id == people[agent].id  # an agent may assign to themselves

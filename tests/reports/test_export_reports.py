@@ -189,6 +189,7 @@ def test_analytics_figures_of_the_core_shape_print(people, tmp_path):
             "response": {"met": 9, "breached": 1, "percent": 90.0},
             "resolution": {"met": 0, "breached": 0, "percent": None},
         },
+        "teams": [{"team": "Network Ops", "open": 4, "at_risk": 1, "breached": 2, "resolved": 6}],
         "workload": [
             {
                 "agent": "agent1",
@@ -256,6 +257,8 @@ def test_analytics_figures_of_the_core_shape_print(people, tmp_path):
         "Backlog: open tickets at the end of each week",
         "11-24",
         "11-30",
+        "By team",
+        "Network Ops 4 1 2 6",
     ):
         assert words in flat, words
     assert "per day" not in flat  # the trend's bucket, not always the last 30 days

@@ -128,3 +128,20 @@ async def test_supervisor_adds_a_macro_with_keys(engine, people):
         await until(pilot, lambda: Macro.get_or_none(name="Escalate") is not None)
         macro = Macro.get(name="Escalate")
         assert (macro.set_team.name, macro.set_priority, macro.set_status) == ("Network", 2, None)
+
+
+async def test_analytics_shows_the_teams(engine, people):
+    teams.add(people["admin"], "Network")
+    ticket = tickets.create(people["requester"], "VPN down", "since 9")
+    teams.set_team(people["agent"], ticket.id, ticket.version, "Network")
+    app = ItsmApp(engine)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await logged_in(pilot, "supervisor", "supervisor-password-1")
+        await pilot.press("4")
+        await until(pilot, lambda: type(app.screen).__name__ == "AnalyticsScreen" and app.sla_monitor.figures)
+        console = Console(width=60, record=True, file=io.StringIO())
+        await until(pilot, lambda: bool(app.screen.query_one("#workload").content))
+        console.print(app.screen.query_one("#workload").content)
+        lines = [line.split() for line in console.export_text().splitlines()]
+        assert ["By", "team", "(done:", "period)"] in lines
+        assert ["Network", "1", "0", "0", "0"] in lines and ["(no", "team)", "0", "0", "0", "0"] in lines

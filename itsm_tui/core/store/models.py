@@ -265,6 +265,7 @@ class Macro(BaseModel):
     set_priority = SmallIntegerField(null=True)
     set_team = ForeignKeyField(Team, null=True, on_delete="SET NULL", backref="+")
     set_assignee = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="+")
+    assign_to_me = BooleanField(default=False)  # assign to whoever applies it ("me")
     created_at = DateTimeField()
     updated_at = DateTimeField()
     version = IntegerField(default=1)

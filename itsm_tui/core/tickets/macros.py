@@ -49,7 +49,7 @@ class Fields:
     status: str | None = None
     priority: int | None = None
     team: str | None = None
-    assignee: str | None = None
+    assignee: str | None = None  # a username, or "me": whoever applies the macro
 
 
 def find(name_or_id) -> Macro:
@@ -86,7 +86,9 @@ def describe(macro: Macro) -> str:
         parts.append(f"priority → {PRIORITY_NAMES[macro.set_priority]}")
     if macro.set_team_id:
         parts.append(f"team → {Team.get_by_id(macro.set_team_id).name}")
-    if macro.set_assignee_id:
+    if macro.assign_to_me:
+        parts.append("assignee → me")
+    elif macro.set_assignee_id:
         parts.append(f"assignee → {User.get_by_id(macro.set_assignee_id).username}")
     scope = f"team {macro.team.name}" if macro.team_id else "everyone"
     return f"{'; '.join(parts) or 'nothing'} (for {scope})"
@@ -149,6 +151,7 @@ def _values(body: str, team, internal: bool, fields: Fields) -> dict:
         )
     if status == "resolved" and not text:
         raise ValidationError("a macro that resolves needs a reply: it is the resolution note", "body")
+    me = (fields.assignee or "").strip().lower() == "me"
     values = {
         "body": text,
         "internal": bool(internal),
@@ -156,9 +159,12 @@ def _values(body: str, team, internal: bool, fields: Fields) -> dict:
         "set_status": status,
         "set_priority": parse_priority(fields.priority) if fields.priority else None,
         "set_team": teams.find(fields.team) if fields.team else None,
-        "set_assignee": staff_member(fields.assignee) if fields.assignee else None,
+        "set_assignee": staff_member(fields.assignee) if fields.assignee and not me else None,
+        "assign_to_me": me,
     }
-    if not text and not any(values[k] for k in ("set_status", "set_priority", "set_team", "set_assignee")):
+    if not text and not any(
+        values[k] for k in ("set_status", "set_priority", "set_team", "set_assignee", "assign_to_me")
+    ):
         raise ValidationError("a macro needs a reply or a field to set", "body")
     return values
 
@@ -194,8 +200,9 @@ def apply(
     records.check_version(ticket, expected_version, "ticket", ticket.number)
     if row.set_team_id and row.set_team_id != ticket.team_id:
         ticket = teams.set_team(actor, ticket.id, ticket.version, Team.get_by_id(row.set_team_id))
-    if row.set_assignee_id and row.set_assignee_id != ticket.assignee_id:
-        ticket = service.assign(actor, ticket.id, ticket.version, User.get_by_id(row.set_assignee_id))
+    assignee = actor.id if row.assign_to_me else row.set_assignee_id
+    if assignee and assignee != ticket.assignee_id:
+        ticket = service.assign(actor, ticket.id, ticket.version, User.get_by_id(assignee))
     if row.set_priority and row.set_priority != ticket.priority:
         ticket = service.update(actor, ticket.id, ticket.version, priority=row.set_priority)
     status = row.set_status if row.set_status and row.set_status != ticket.status else None

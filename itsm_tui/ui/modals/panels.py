@@ -73,15 +73,19 @@ class HelpModal(ModalBase[None]):
     HINT = "↑↓ scroll · ?/q/esc close"
     DEFAULT_CSS = "HelpModal #keys { height: auto; max-height: 65vh; }"
 
-    def __init__(self, title: str, keys: list[tuple[str, str]]):
+    def __init__(self, title: str, keys: list[tuple[str, str]], actions: list[str] | None = None):
+        """``actions``: each row's action name, shown dim (what ``[keys]`` in the configuration
+        file remaps)."""
         super().__init__(title)
         self.keys = keys
+        self.actions = actions or []
 
     def compose_body(self) -> ComposeResult:
         table = Table(box=None, show_header=False, padding=(0, 2, 0, 0), expand=True)
         table.add_column(style="bold", no_wrap=True)
         table.add_column(ratio=1)
-        for key, description in self.keys:
-            table.add_row(Text(strip_controls(key)), Text(strip_controls(description)))
+        table.add_column(style="dim", no_wrap=True)
+        for (key, description), action in zip(self.keys, self.actions or [""] * len(self.keys)):
+            table.add_row(Text(strip_controls(key)), Text(strip_controls(description)), Text(action))
         with VerticalScroll(id="keys"):
             yield Static(table, id="table")

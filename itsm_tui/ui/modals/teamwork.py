@@ -174,7 +174,7 @@ class MacrosModal(_Listing):
             shown = {
                 "for_team": names.get(m.team_id, UNCHANGED),
                 "team": names.get(m.set_team_id, UNCHANGED),
-                "assignee": m.set_assignee.username if m.set_assignee_id else "",
+                "assignee": "me" if m.assign_to_me else m.set_assignee.username if m.set_assignee_id else "",
             }
             rows.append((f"{m.name} — {macros.describe(m)}", (m, shown)))
         return rows
@@ -226,7 +226,11 @@ class MacrosModal(_Listing):
                 options=[("(unchanged)", UNCHANGED), *self.team_options],
                 value=shown["team"],
             ),
-            FormField("assignee", "Assign to (username; empty: unchanged)", value=shown["assignee"]),
+            FormField(
+                "assignee",
+                "Assign to (username, or me: who applies it; empty: unchanged)",
+                value=shown["assignee"],
+            ),
         ]
 
         def submit(v: dict):

@@ -10,6 +10,7 @@ shows all of it.
 
 from __future__ import annotations
 
+from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 from textual import on, work
@@ -235,15 +236,7 @@ class AnalyticsScreen(Screen):
 
     def _workload(self, figures: dict) -> None:
         # Short headers, so that a name keeps 10 cells in the right column at 80 columns.
-        table = Table(
-            title="Workload (done, median h: period)",
-            title_style="bold",
-            title_justify="left",
-            box=None,
-            header_style="bold",
-            padding=(0, 1),
-            pad_edge=False,
-        )
+        table = _side_table("Workload (done, median h: period)")
         table.add_column("Agent", max_width=8, no_wrap=True, overflow="ellipsis")
         for header in ("Open", "In prog", "Done", "Med h"):
             table.add_column(header, justify="right", no_wrap=True, min_width=len(header))
@@ -256,7 +249,10 @@ class AnalyticsScreen(Screen):
                 Text(f"{row['resolved']:,}"),
                 Text(median),
             )
-        self.query_one("#workload", Static).update(table)
+        teams = figures.get("teams") or []  # issue 21: once there are teams
+        self.query_one("#workload", Static).update(
+            Group(_team_table(teams), Text(""), table) if teams else table
+        )
 
     def _history(self, figures: dict) -> None:
         h = figures["history"]
@@ -302,3 +298,28 @@ class AnalyticsScreen(Screen):
                     f"lowest {min(values):,}"
                 )
             )
+
+
+def _side_table(title: str) -> Table:
+    return Table(
+        title=title,
+        title_style="bold",
+        title_justify="left",
+        box=None,
+        header_style="bold",
+        padding=(0, 1),
+        pad_edge=False,
+    )
+
+
+def _team_table(teams: list[dict]) -> Table:
+    """Open tickets per team, at risk and breached among them, and done in the period."""
+    table = _side_table("By team (done: period)")
+    table.add_column("Team", max_width=9, no_wrap=True, overflow="ellipsis")  # "(no team)"
+    for header in ("Open", "Risk", "Brch", "Done"):
+        table.add_column(header, justify="right", no_wrap=True, min_width=len(header))
+    for row in teams:
+        table.add_row(
+            literal(row["team"]), *(Text(f"{row[k]:,}") for k in ("open", "at_risk", "breached", "resolved"))
+        )
+    return table
