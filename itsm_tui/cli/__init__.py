@@ -13,7 +13,7 @@ import sys
 
 from itsm_tui import __version__
 from itsm_tui.cli import accounts, data, sla, tickets
-from itsm_tui.cli.common import UsageError
+from itsm_tui.cli.common import UsageError, progress_printer
 from itsm_tui.core import config
 
 
@@ -259,7 +259,7 @@ def run(args) -> int:
         admin_url = config.resolve_admin_url(args.db)
         setup.open_database(admin_url, check=False, long_statements=True)
         audit.enter("cli")
-        before, after = setup.initialise()
+        before, after = setup.initialise(progress_printer("building the search index"))
         if before is None:
             print(f"created a new itsm-tui database (schema version {after}) in {describe_url(admin_url)}")
         elif before < after:

@@ -13,7 +13,8 @@ entry's channel and real actor (CLI impersonation), the audit log append-only on
 (triggers; on MySQL by the runtime account's grants, see ``grant_statements``), and failed
 logins counted per source (``login_throttle``); 6, request keys (``request_key``): a retried
 save is written once; 7, an index led by ``closed_at`` for the history and trend figures; 8, natural
-sort keys (``natural.py``) beside the names that lists sort by, with their (key, id) indexes.
+sort keys (``natural.py``) beside the names that lists sort by, with their (key, id) indexes;
+9, the full-text indexes of ticket text and comments (``fulltext.py``) and the queue's filter indexes.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from collections.abc import Callable, Sequence
 from peewee import Case, ForeignKeyField, MySQLDatabase, SqliteDatabase
 
 from itsm_tui.core.errors import SchemaError
-from itsm_tui.core.store import natural
+from itsm_tui.core.store import fulltext, natural
 from itsm_tui.core.store.db import MYSQL_TABLE_SETTINGS, database
 from itsm_tui.core.store.models import (
     ALL_MODELS,
@@ -49,7 +50,7 @@ from itsm_tui.core.store.models import (
     UserPreference,
 )
 
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 VERSION_KEY = "schema_version"
 
 Migration = tuple[int, Callable[[], None]]
@@ -265,6 +266,16 @@ def _fill_sort_key(model, key, batch: int = 1000) -> None:
         after = rows[-1][0]
 
 
+def _v9_search() -> None:
+    """v9 (issue 22): the full-text indexes, filled from the rows there are (with a progress
+    bar on ``init``), and the indexes of the queue's filter combinations."""
+    fulltext.install(fulltext.upgrade_progress)
+    for index in Ticket._schema._create_indexes(safe=False):
+        sql, params = index.query()
+        if _index_name(sql) not in _index_names("ticket"):
+            database.execute_sql(sql, params)
+
+
 MIGRATIONS: Sequence[Migration] = (
     (2, _add_views),
     (3, _add_sla),
@@ -273,6 +284,7 @@ MIGRATIONS: Sequence[Migration] = (
     (6, _v6_request_keys),
     (7, _v7_closed_index),
     (8, _v8_sort_keys),
+    (9, _v9_search),
 )
 
 
@@ -304,6 +316,7 @@ def init(
         with database.atomic():
             database.create_tables(ALL_MODELS)
             _append_only()
+            fulltext.install()
             _set_version(latest)
         return None, latest
     if before > latest:
@@ -364,6 +377,8 @@ def render_ddl(engine: str) -> str:
                 model._meta.table_settings = previous
     if engine == "sqlite":
         statements.extend(f"{statement};" for statement in APPEND_ONLY_TRIGGERS)
+    search = fulltext.MYSQL_STATEMENTS if engine == "mysql" else fulltext.SQLITE_STATEMENTS
+    statements.extend(f"{statement};" for statement in search)
     statements.append(
         f"INSERT INTO {_quote(engine, 'schema_meta')} ({_quote(engine, 'key')}, "
         f"{_quote(engine, 'value')}) VALUES ('{VERSION_KEY}', '{SCHEMA_VERSION}');"

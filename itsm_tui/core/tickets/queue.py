@@ -16,6 +16,7 @@ from peewee import JOIN, Case, fn
 from itsm_tui.core import clock
 from itsm_tui.core.errors import QueryError
 from itsm_tui.core.people.permissions import is_staff, require
+from itsm_tui.core.store import fulltext
 from itsm_tui.core.store.db import database, is_mysql
 from itsm_tui.core.store.models import (
     STATUSES,
@@ -124,8 +125,57 @@ def _compile(actor: User, query: Query, now: datetime):
     """The WHERE clause for a parsed query, restricted to what the actor may see."""
     clauses = [] if is_staff(actor) else [Ticket.requester == actor.id]
     for term in query.terms:
-        clauses.append(negatable(_term(actor, term, now), term.negate))
-    return all_of(clauses)
+        if term.key != "text":
+            clauses.append(negatable(_term(actor, term, now), term.negate))
+    return all_of(clauses + _text_clauses(actor, [t for t in query.terms if t.key == "text"]))
+
+
+# A free-text term that matches at most this many tickets is applied as the list of their ids,
+# so the database reads just those rows; a wider one as a subquery, while the walk of the sort
+# order's index soon finds a page of them.
+ID_LIST_LIMIT = 10_000
+
+
+def _text_clauses(actor: User, terms: list[Term]) -> list:
+    """The free-text terms, through the full-text index (core/store/fulltext.py)."""
+    internal = is_staff(actor)  # internal notes are searched for staff only
+    ids: set[int] | None = None  # the tickets every narrow term found so far
+    wide = []
+    for term in (t for t in terms if not t.negate):
+        found = _ids(term, internal)
+        if found is None:
+            wide.append(term)
+        else:
+            ids = found if ids is None else ids & found
+    clauses = []
+    if ids is not None:
+        for term in wide:  # only among the few the narrow terms found
+            ids = _ids(term, internal, among=ids) or set()
+        clauses.append(Ticket.id.in_(sorted(ids)))
+    else:
+        clauses += [Ticket.id.in_(_matching(term, internal)) for term in wide]
+    for term in (t for t in terms if t.negate):
+        found = _ids(term, internal)
+        clauses.append(~Ticket.id.in_(_matching(term, internal) if found is None else sorted(found)))
+    return clauses
+
+
+def _matching(term: Term, internal: bool, among=None):
+    """The ids of the tickets ``term`` finds: by text, or by our number."""
+    text = str(term.values[0])
+    found = fulltext.matching(text, internal, among)
+    number = own_number(text)
+    if number is not None:
+        found = found | Ticket.select(Ticket.id).where(Ticket.id == number)
+    return found
+
+
+def _ids(term: Term, internal: bool, among: set[int] | None = None) -> set[int] | None:
+    """The ids ``term`` finds (among ``among``), or None when there are more than
+    ``ID_LIST_LIMIT``."""
+    found = _matching(term, internal, sorted(among) if among is not None else None)
+    ids = {row[0] for row in found.limit(ID_LIST_LIMIT + 1).tuples()}
+    return ids if len(ids) <= ID_LIST_LIMIT else None
 
 
 def negatable(clause, negate: bool):
@@ -208,8 +258,6 @@ def _term(actor: User, term: Term, now: datetime):
         )
     if key == "source":
         return Ticket.source_number.in_(_spellings(values))
-    if key == "text":
-        return _text_clause(values[0])
     raise QueryError(f"unsupported filter {key!r}", term.position)
 
 
@@ -288,10 +336,8 @@ def _asset_clause(term: Term, strict: bool):
 
 
 def contains_text(columns, text: str):
-    """Any of ``columns`` contains ``text``, ignoring case (beyond ASCII too); ``%`` and ``_``
-    are literal."""
-    if _python_folding(text):
-        columns, text = tuple(fn.itsm_casefold(c) for c in columns), text.casefold()
+    """Any of ``columns`` contains ``text``; ``%`` and ``_`` are literal. Case is ignored by the
+    collation on MySQL, for ASCII letters only on SQLite (no Python function per row)."""
     return reduce(lambda a, b: a | b, (column.contains(text) for column in columns))
 
 
@@ -305,14 +351,6 @@ def own_number(text: str) -> int | None:
     """The ticket id ``text`` names in our own number format, else None."""
     match = OWN_NUMBER_RE.match(text.strip())
     return int(match.group(1)) if match else None
-
-
-def _text_clause(text: str):
-    clause = contains_text((Ticket.title, Ticket.description, Ticket.source_number), text)
-    number = own_number(text)
-    if number is not None:
-        clause = clause | (Ticket.id == number)
-    return clause
 
 
 def _exact(query: Query, where) -> list[int]:
