@@ -13,11 +13,15 @@ staff, internal notes) are searched now by design. Differences by design, per en
 
 from __future__ import annotations
 
+import threading
+import time
+from queue import Queue as queue_of
+
 import pytest
 from sample_data import SAMPLE, needs_sample
 
 from itsm_tui.core import demo
-from itsm_tui.core.store import db
+from itsm_tui.core.store import db, limits
 from itsm_tui.core.store.models import Comment, Ticket, User, ticket_number
 from itsm_tui.core.tickets import queue, service
 from itsm_tui.importers.servicenow import import_servicenow
@@ -122,3 +126,59 @@ def test_our_number_and_the_source_number_are_found(engine, people):
     agent = people["agent"]
     ticket = service.create(agent, "Disk full", "Server disk at 100%")
     assert _found(agent, ticket_number(ticket.id)) == {ticket.id}
+
+
+def test_counts_are_exact_up_to_the_bound_then_bounded_when_slow(engine, people, monkeypatch):
+    agent = people["agent"]
+    for n in range(5):
+        service.create(agent, f"Scanner {n} offline", "Needs a restart")
+    monkeypatch.setattr(queue, "COUNT_BOUND", 3)
+    assert str(queue.count_bounded(agent, "scanner")) == "5"  # beyond the bound, but quick
+    assert queue.count_bounded(agent, "status:new scanner") == queue.Count(5, True)
+
+    def too_slow(query, seconds):
+        raise limits.Stopped()
+
+    monkeypatch.setattr(limits, "rows_within", too_slow)
+    assert str(queue.count_bounded(agent, "-zzzqx")) == "3+"
+    monkeypatch.setattr(queue, "COUNT_BOUND", 10)
+    assert str(queue.count_bounded(agent, "-zzzqx")) == "5"
+
+
+def test_a_running_read_is_stopped_from_another_thread(engine):
+    slow = (
+        "SELECT SLEEP(20)"
+        if db.is_mysql()
+        else "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000000000) "
+        "SELECT COUNT(*) FROM n"
+    )
+    made, outcome = queue_of(), []
+
+    def read() -> None:
+        stopper = limits.Stopper()
+        made.put(stopper)
+        try:
+            stopper.rows(Ticket.raw(slow))
+            outcome.append("finished")
+        except limits.Stopped:
+            outcome.append("stopped")
+        finally:
+            db.database.close()
+
+    thread = threading.Thread(target=read)
+    thread.start()
+    stopper = made.get(timeout=10)
+    time.sleep(0.3)
+    stopper.stop()
+    thread.join(timeout=10)
+    assert outcome == ["stopped"]
+
+
+def test_the_stamp_changes_with_writes_only(engine, people):
+    agent = people["agent"]
+    ticket = service.create(agent, "Monitor flickers", "Since the update")
+    before = queue.stamp("monitor")
+    assert queue.stamp("monitor status:open") == before
+    service.comment(agent, ticket.id, "Swapped the cable")
+    assert queue.stamp("monitor") != before
+    assert queue.stamp("age:>1d") is None  # the clock alone changes its result

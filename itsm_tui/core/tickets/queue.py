@@ -11,12 +11,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import reduce
 
-from peewee import JOIN, Case, fn
+from peewee import JOIN, SQL, Case, fn
 
 from itsm_tui.core import clock
 from itsm_tui.core.errors import QueryError
 from itsm_tui.core.people.permissions import is_staff, require
-from itsm_tui.core.store import fulltext
+from itsm_tui.core.store import fulltext, limits
 from itsm_tui.core.store.db import database, is_mysql
 from itsm_tui.core.store.models import (
     STATUSES,
@@ -131,9 +131,10 @@ def _compile(actor: User, query: Query, now: datetime):
 
 
 # A free-text term that matches at most this many tickets is applied as the list of their ids,
-# so the database reads just those rows; a wider one as a subquery, while the walk of the sort
-# order's index soon finds a page of them.
+# so the database reads just those rows; a wider one is checked row by row (LIKE) while the walk
+# of the sort order's index soon finds a page of them (1% of the rows or more match).
 ID_LIST_LIMIT = 10_000
+MATCH_SECONDS = 0.03  # a term whose ids take longer to list is taken as wide
 
 
 def _text_clauses(actor: User, terms: list[Term]) -> list:
@@ -153,10 +154,14 @@ def _text_clauses(actor: User, terms: list[Term]) -> list:
             ids = _ids(term, internal, among=ids) or set()
         clauses.append(Ticket.id.in_(sorted(ids)))
     else:
-        clauses += [Ticket.id.in_(_matching(term, internal)) for term in wide]
+        clauses += [fulltext.holds(str(term.values[0]), internal) for term in wide]
     for term in (t for t in terms if t.negate):
         found = _ids(term, internal)
-        clauses.append(~Ticket.id.in_(_matching(term, internal) if found is None else sorted(found)))
+        clauses.append(
+            negatable(fulltext.holds(str(term.values[0]), internal), True)
+            if found is None
+            else Ticket.id.not_in(sorted(found))
+        )
     return clauses
 
 
@@ -174,7 +179,10 @@ def _ids(term: Term, internal: bool, among: set[int] | None = None) -> set[int] 
     """The ids ``term`` finds (among ``among``), or None when there are more than
     ``ID_LIST_LIMIT``."""
     found = _matching(term, internal, sorted(among) if among is not None else None)
-    ids = {row[0] for row in found.limit(ID_LIST_LIMIT + 1).tuples()}
+    try:  # InnoDB reads a common word's whole list before the LIMIT: a wide term, give up early
+        ids = {row[0] for row in limits.rows_within(found.limit(ID_LIST_LIMIT + 1), MATCH_SECONDS)}
+    except limits.Stopped:
+        return None
     return ids if len(ids) <= ID_LIST_LIMIT else None
 
 
@@ -380,6 +388,60 @@ def count(actor: User, text: str | Query | None = None) -> int:
     if where is not None:
         query = query.where(where)
     return query.count()
+
+
+COUNT_BOUND = 10_000
+EXACT_SECONDS = 0.1  # a count beyond the bound is made exact if it takes no longer than this
+
+
+@dataclass(frozen=True)
+class Count:
+    value: int
+    exact: bool  # False: at least ``value`` ("10,000+")
+
+    def __str__(self) -> str:
+        return f"{self.value:,}" if self.exact else f"{self.value:,}+"
+
+
+def count_bounded(
+    actor: User, text: str | Query | None = None, stopper: limits.Stopper | None = None
+) -> Count:
+    """The number of matching tickets: exact up to ``COUNT_BOUND``, and beyond it when counting
+    them all takes under ``EXACT_SECONDS``; otherwise the bound ("10,000+"). ``stopper`` lets
+    another thread stop it (``limits.Stopped``) when the filter changes."""
+    where = compile_filter(actor, text)
+    query = Ticket.select(Ticket.id)
+    if where is not None:
+        query = query.where(where)
+    bounded = Ticket.select(fn.COUNT(SQL("*"))).from_(query.limit(COUNT_BOUND + 1).alias("seen"))
+    ((seen,),) = stopper.rows(bounded) if stopper else bounded.tuples()
+    if seen <= COUNT_BOUND:
+        return Count(seen, True)
+    try:
+        ((total,),) = limits.rows_within(query.select(fn.COUNT(SQL("*"))), EXACT_SECONDS)
+    except limits.Stopped:
+        if stopper and stopper.stopped.is_set():
+            raise
+        return Count(COUNT_BOUND, False)
+    return Count(total, True)
+
+
+# Filters whose result changes with the clock alone, without any write.
+_TIMELY = ("age", "sla", "created", "updated")
+
+
+def stamp(text: str | Query | None) -> tuple | None:
+    """What changed in the tickets lately (their newest update and id, the newest comment), read
+    from indexes at once: a timed refresh that finds the same stamp as its last read need not
+    read again. None when the filter depends on the clock: read again every time."""
+    query = text if isinstance(text, Query) else parse(text or "")
+    if any(term.key in _TIMELY for term in query.terms):
+        return None
+    row = database.execute_sql(
+        "SELECT (SELECT MAX(updated_at) FROM ticket), (SELECT MAX(id) FROM ticket), "
+        "(SELECT MAX(id) FROM comment)"
+    ).fetchone()
+    return tuple(row)
 
 
 # sort name -> how the inner query reaches a sort column that lives in another table
