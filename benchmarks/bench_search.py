@@ -186,7 +186,7 @@ def run_engine(url: str, count: int) -> list[tuple]:
                 label,
                 _timed(lambda: queue.page(actor, flt, sort)),
                 _timed(_sql(deferred(where, order), params)),
-                _timed(lambda: queue.count(actor, flt)),
+                _timed(lambda: queue.count_bounded(actor, flt)),
                 _timed(_sql(f"SELECT COUNT(*) FROM ticket t WHERE {where}", params)),
             )
         )

@@ -51,7 +51,7 @@ CREATE INDEX `ticket_status_updated_at` ON `ticket` (`status`, `updated_at`);
 CREATE INDEX `ticket_status_priority` ON `ticket` (`status`, `priority`);
 CREATE INDEX `ticket_assignee_id_status_updated_at` ON `ticket` (`assignee_id`, `status`, `updated_at`);
 CREATE INDEX `ticket_requester_id_status_updated_at` ON `ticket` (`requester_id`, `status`, `updated_at`);
-CREATE INDEX `ticket_category_id_status` ON `ticket` (`category_id`, `status`);
+CREATE INDEX `ticket_category_id_status_updated_at` ON `ticket` (`category_id`, `status`, `updated_at`);
 CREATE INDEX `ticket_priority_id` ON `ticket` (`priority`, `id`);
 CREATE INDEX `ticket_status_resolution_due` ON `ticket` (`status`, `resolution_due`);
 CREATE INDEX `ticket_status_assignee_id_priority_category_id_created_a_b5cf8d8` ON `ticket` (`status`, `assignee_id`, `priority`, `category_id`, `created_at`, `first_response_at`, `response_due`, `response_risk_at`, `resolution_due`, `resolution_risk_at`, `sla_paused_at`);
@@ -60,6 +60,9 @@ CREATE INDEX `ticket_closed_at_resolved_at_status_priority_category_id_03289ff` 
 CREATE INDEX `ticket_response_due` ON `ticket` (`response_due`);
 CREATE INDEX `ticket_response_risk_at` ON `ticket` (`response_risk_at`);
 CREATE INDEX `ticket_resolution_risk_at` ON `ticket` (`resolution_risk_at`);
+CREATE INDEX `ticket_category_id_priority_updated_at` ON `ticket` (`category_id`, `priority`, `updated_at`);
+CREATE INDEX `ticket_priority_status_updated_at` ON `ticket` (`priority`, `status`, `updated_at`);
+CREATE INDEX `ticket_assignee_id_status_resolution_due` ON `ticket` (`assignee_id`, `status`, `resolution_due`);
 CREATE TABLE `comment` (`id` INTEGER AUTO_INCREMENT NOT NULL PRIMARY KEY, `ticket_id` INTEGER NOT NULL, `author_id` INTEGER NOT NULL, `body` TEXT NOT NULL, `is_internal` BOOL NOT NULL, `created_at` DATETIME NOT NULL, FOREIGN KEY (`ticket_id`) REFERENCES `ticket` (`id`) ON DELETE CASCADE, FOREIGN KEY (`author_id`) REFERENCES `user` (`id`) ON DELETE RESTRICT) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
 CREATE INDEX `comment_ticket_id` ON `comment` (`ticket_id`);
 CREATE INDEX `comment_author_id` ON `comment` (`author_id`);

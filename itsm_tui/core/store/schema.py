@@ -274,6 +274,7 @@ def _v9_search() -> None:
         sql, params = index.query()
         if _index_name(sql) not in _index_names("ticket"):
             database.execute_sql(sql, params)
+    _drop_index_if_present("ticket_category_id_status", "ticket")  # now led by (category, status, updated_at)
 
 
 MIGRATIONS: Sequence[Migration] = (
