@@ -42,6 +42,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="create the database, or upgrade its schema (with the "
         "configuration file's admin account when it names one)",
     )
+    commands.add_parser(
+        "doctor",
+        help="warn about database server settings far below what a desk of this size needs",
+    )
     grants = commands.add_parser(
         "grants",
         help="print the GRANT statements for the runtime MySQL/MariaDB account",
@@ -266,7 +270,11 @@ def run(args) -> int:
             print(f"upgraded the schema from version {before} to {after}")
         else:
             print(f"the database is up to date (schema version {after})")
+        _doctor()
         return 0
+    if args.command == "doctor":
+        setup.open_database(url)
+        return _doctor(quiet=False)
     setup.open_database(url, long_statements=args.command == "seed")  # seeds build big indexes
     actor = _actor(args.as_user)
     from itsm_tui.core.people import users
@@ -282,6 +290,18 @@ def run(args) -> int:
     except db_errors.DATABASE_ERRORS as exc:
         db_errors.reason(exc)  # logged: the command's own work is done (a full disk, say)
     return code
+
+
+def _doctor(quiet: bool = True) -> int:
+    """Print a warning per server setting far from the README's; 1 when there is any."""
+    from itsm_tui.core.store import tuning
+
+    found = tuning.warnings()
+    for line in found:
+        print(f"itsm-tui: warning: {line}", file=sys.stderr)
+    if not found and not quiet:
+        print("the database server's settings suit this desk")
+    return 1 if found else 0
 
 
 def _grants(args, url: str) -> int:

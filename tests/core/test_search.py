@@ -21,7 +21,7 @@ import pytest
 from sample_data import SAMPLE, needs_sample
 
 from itsm_tui.core import demo
-from itsm_tui.core.store import db, limits
+from itsm_tui.core.store import db, limits, tuning
 from itsm_tui.core.store.models import Comment, Ticket, User, ticket_number
 from itsm_tui.core.tickets import queue, service
 from itsm_tui.importers.servicenow import import_servicenow
@@ -182,3 +182,13 @@ def test_the_stamp_changes_with_writes_only(engine, people):
     service.comment(agent, ticket.id, "Swapped the cable")
     assert queue.stamp("monitor") != before
     assert queue.stamp("age:>1d") is None  # the clock alone changes its result
+
+
+def test_doctor_warns_of_a_buffer_pool_far_below_the_working_set(engine, monkeypatch):
+    assert tuning.warnings() == []  # this machine's servers suit the test desk
+    monkeypatch.setattr(tuning, "_working_set", lambda: 64 * 1024 * tuning.MB)
+    if db.is_mysql():
+        (line,) = tuning.warnings()
+        assert line.startswith("innodb_buffer_pool_size is ") and "at least 65536 MB" in line
+    else:
+        assert tuning.warnings() == []  # SQLite: the page cache is the operating system's
