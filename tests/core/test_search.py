@@ -20,8 +20,8 @@ from queue import Queue as queue_of
 import pytest
 from sample_data import SAMPLE, needs_sample
 
-from itsm_tui.core import demo
-from itsm_tui.core.store import db, limits, tuning
+from itsm_tui.core import demo, setup
+from itsm_tui.core.store import db, fulltext, limits, schema, tuning
 from itsm_tui.core.store.models import Comment, Ticket, User, ticket_number
 from itsm_tui.core.tickets import queue, service
 from itsm_tui.importers.servicenow import import_servicenow
@@ -192,3 +192,28 @@ def test_doctor_warns_of_a_buffer_pool_far_below_the_working_set(engine, monkeyp
         assert line.startswith("innodb_buffer_pool_size is ") and "at least 65536 MB" in line
     else:
         assert tuning.warnings() == []  # SQLite: the page cache is the operating system's
+
+
+def test_the_upgrade_indexes_the_tickets_there_are_with_progress(engine, people):
+    agent = people["agent"]
+    ticket = service.create(agent, "Projector bulb", "Meeting room B")
+    service.comment(agent, ticket.id, "Ordered a spare lamp")
+    if db.is_mysql():  # back to schema 8: no full-text indexes, nor InnoDB's hidden FTS_DOC_ID
+        for table, name, _ in fulltext.MYSQL_INDEXES:
+            db.database.execute_sql(f"ALTER TABLE `{table}` DROP INDEX `{name}`")
+            db.database.execute_sql(f"ALTER TABLE `{table}` FORCE, ALGORITHM=COPY")
+    else:
+        for name in ("ticket", "comment"):
+            for verb in ("insert", "update", "delete"):
+                db.database.execute_sql(f"DROP TRIGGER {name}_fts_{verb}")
+            db.database.execute_sql(f"DROP TABLE {name}_fts")
+    schema._set_version(8)
+    shown = []
+    assert setup.initialise(progress=lambda done, total: shown.append((done, total))) == (
+        8,
+        schema.SCHEMA_VERSION,
+    )
+    assert shown and shown[-1][0] == shown[-1][1]
+    assert _found(agent, "projector") == _found(agent, "lamp") == {ticket.id}
+    later = service.create(agent, "Projector cable", "Room C")
+    assert _found(agent, "projector") == {ticket.id, later.id}

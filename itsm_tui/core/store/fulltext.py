@@ -16,8 +16,10 @@ token, or only stopwords) falls back to a ``LIKE`` scan.
 
 from __future__ import annotations
 
+import operator
 import re
 from collections.abc import Callable
+from functools import reduce
 
 from peewee import SQL, NodeList, fn
 
@@ -180,10 +182,18 @@ def holds(text: str, internal: bool):
     """The ticket's own text or a comment holds ``text`` (a LIKE per row): for a term so common
     that walking the sort order's index finds a page of matches sooner than reading them all
     from the index would."""
-    comments = Comment.select(Comment.id).where((Comment.ticket == Ticket.id) & Comment.body.contains(text))
+    columns = (Ticket.title, Ticket.description, Ticket.source_number)
+    if is_mysql() and _WORD_RE.fullmatch(text) and indexable(text):
+        # a word at the start of a word, as the index finds it (the collation folds case)
+        pattern = f"(^|[^[:alnum:]_]){text}"
+        match = reduce(operator.or_, (column.iregexp(pattern) for column in columns))
+        body = Comment.body.iregexp(pattern)
+    else:
+        match, body = _any_contains(columns, text), Comment.body.contains(text)
+    comments = Comment.select(Comment.id).where((Comment.ticket == Ticket.id) & body)
     if not internal:
         comments = comments.where(Comment.is_internal == False)  # noqa: E712
-    return _any_contains((Ticket.title, Ticket.description, Ticket.source_number), text) | fn.EXISTS(comments)
+    return match | fn.EXISTS(comments)
 
 
 def _any_contains(columns, text: str):

@@ -8,6 +8,7 @@ second connection. SQLite: a progress handler that gives up after the deadline, 
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import time
 
@@ -41,7 +42,7 @@ def rows_within(query, seconds: float) -> list[tuple]:
 def _execute(sql: str, params) -> list[tuple]:
     try:
         return list(database.execute_sql(sql, params).fetchall())
-    except (OperationalError, InternalError) as exc:
+    except (OperationalError, InternalError, sqlite3.OperationalError) as exc:  # the fetch: unwrapped
         code = exc.args[0] if exc.args and isinstance(exc.args[0], int) else None
         if code in _INTERRUPTED or "interrupted" in str(exc):
             raise Stopped() from None

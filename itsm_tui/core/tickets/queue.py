@@ -134,7 +134,7 @@ def _compile(actor: User, query: Query, now: datetime):
 # so the database reads just those rows; a wider one is checked row by row (LIKE) while the walk
 # of the sort order's index soon finds a page of them (1% of the rows or more match).
 ID_LIST_LIMIT = 10_000
-MATCH_SECONDS = 0.03  # a term whose ids take longer to list is taken as wide
+MATCH_SECONDS = 0.05  # a term whose ids take longer to list is taken as wide
 
 
 def _text_clauses(actor: User, terms: list[Term]) -> list:
@@ -154,13 +154,11 @@ def _text_clauses(actor: User, terms: list[Term]) -> list:
             ids = _ids(term, internal, among=ids) or set()
         clauses.append(Ticket.id.in_(sorted(ids)))
     else:
-        clauses += [fulltext.holds(str(term.values[0]), internal) for term in wide]
+        clauses += [_holds(term, internal) for term in wide]
     for term in (t for t in terms if t.negate):
         found = _ids(term, internal)
         clauses.append(
-            negatable(fulltext.holds(str(term.values[0]), internal), True)
-            if found is None
-            else Ticket.id.not_in(sorted(found))
+            negatable(_holds(term, internal), True) if found is None else Ticket.id.not_in(sorted(found))
         )
     return clauses
 
@@ -173,6 +171,14 @@ def _matching(term: Term, internal: bool, among=None):
     if number is not None:
         found = found | Ticket.select(Ticket.id).where(Ticket.id == number)
     return found
+
+
+def _holds(term: Term, internal: bool):
+    """``term`` checked row by row: by text, or by our number."""
+    text = str(term.values[0])
+    number = own_number(text)
+    clause = fulltext.holds(text, internal)
+    return clause if number is None else clause | (Ticket.id == number)
 
 
 def _ids(term: Term, internal: bool, among: set[int] | None = None) -> set[int] | None:
