@@ -397,7 +397,7 @@ def count(actor: User, text: str | Query | None = None) -> int:
 
 
 COUNT_BOUND = 10_000
-EXACT_SECONDS = 0.1  # a count beyond the bound is made exact if it takes no longer than this
+EXACT_SECONDS = 0.05  # a count beyond the bound is made exact if it takes no longer than this
 
 
 @dataclass(frozen=True)
