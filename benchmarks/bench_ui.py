@@ -55,6 +55,7 @@ FILTER = "status:open prio:high"
 # full-text index (a rare word is a full scan), so it is not a key-press figure.
 INVENTORY_FILTER = "type:server status:in_use"
 LOG_FILTER = "action:update type:system"
+TYPED, TYPED_RUNS = "zzzqx", 6  # a word no ticket holds, typed key by key
 LOST_AFTER = 10.0  # seconds: a key whose effect has not shown by then was dropped
 
 
@@ -237,6 +238,7 @@ async def _drive(url: str) -> tuple[dict[str, float], dict[str, list[float]], li
             lambda text: screen.filter_text == text,
             ("enter", lambda: isinstance(app.screen, TicketScreen) and app.screen.view, "escape"),
         )
+        await _type_word(pilot, screen, table, samples, notes, view_query)
         await _step(
             pilot,
             table,
@@ -284,6 +286,31 @@ async def _drive(url: str) -> tuple[dict[str, float], dict[str, list[float]], li
             ("enter", lambda: isinstance(app.screen, EntryModal), "q"),
         )
     return once, samples, notes, user
+
+
+async def _type_word(pilot, screen, table, samples, notes, reset: str) -> None:
+    """Type a rare word into the queue's filter bar one key at a time, as an operator does (the
+    filter applies at each pause): each key's time to the repainted bar, and from the last key
+    to the list showing the word's tickets (issue 22: typing never waits for a search)."""
+    app = screen.app
+    bar = screen.query_one("#filter", Input)
+    keys = samples.setdefault(f"filter: type {TYPED!r} key by key", {"pilot": [], "app": []})
+    applied = samples.setdefault(f"filter: last key of {TYPED!r} → its rows", {"pilot": [], "app": []})
+    for _ in range(TYPED_RUNS):
+        await _step(pilot, table, "slash", lambda: app.focused is bar, notes)
+        bar.value = ""
+        await pilot.pause()
+        for n, char in enumerate(TYPED, 1):
+            ms = await _app_key(app, app.bench_repaints, char, lambda n=n: bar.value == TYPED[:n])
+            if ms is None:
+                notes.append(f"typing {TYPED!r}: the key {char!r} was lost")
+            else:
+                keys["app"].append(ms)
+        start = time.perf_counter()
+        if await _settle(pilot, lambda: screen.filter_text == TYPED and not table.fetching, 60.0):
+            applied["app"].append(_ms(start))
+        bar.value = reset
+        await _step(pilot, table, "enter", lambda: screen.filter_text == reset and not table.fetching, notes)
 
 
 def _in_app_turn(name: str, timed: dict[str, list[float]]) -> bool:

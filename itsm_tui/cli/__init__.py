@@ -14,7 +14,7 @@ import sys
 from itsm_tui import __version__
 from itsm_tui.cli import accounts, api, categories, data, mail, sla, teams
 from itsm_tui.cli import tickets as cli_tickets
-from itsm_tui.cli.common import UsageError
+from itsm_tui.cli.common import UsageError, progress_printer
 from itsm_tui.core import config
 
 
@@ -42,6 +42,10 @@ def build_parser() -> argparse.ArgumentParser:
         "init",
         help="create the database, or upgrade its schema (with the "
         "configuration file's admin account when it names one)",
+    )
+    commands.add_parser(
+        "doctor",
+        help="warn about database server settings far below what a desk of this size needs",
     )
     grants = commands.add_parser(
         "grants",
@@ -265,16 +269,20 @@ def run(args) -> int:
         admin_url = config.resolve_admin_url(args.db)
         setup.open_database(admin_url, check=False, long_statements=True)
         audit.enter("cli")
-        before, after = setup.initialise()
+        before, after = setup.initialise(progress_printer("building the search index"))
         if before is None:
             print(f"created a new itsm-tui database (schema version {after}) in {describe_url(admin_url)}")
         elif before < after:
             print(f"upgraded the schema from version {before} to {after}")
         else:
             print(f"the database is up to date (schema version {after})")
+        _doctor()
         return 0
     if args.command == "mail" and args.mail_command == "ingest":
         return mail.ingest(url, _one_line)  # its own exit codes, for the mail server (see cli/mail.py)
+    if args.command == "doctor":
+        setup.open_database(url)
+        return _doctor(quiet=False)
     setup.open_database(url, long_statements=args.command == "seed")  # seeds build big indexes
     actor = _actor(args.as_user)
     from itsm_tui.core.people import users
@@ -300,6 +308,18 @@ def run(args) -> int:
     except db_errors.DATABASE_ERRORS as exc:
         db_errors.reason(exc)  # logged: the command's own work is done (a full disk, say)
     return code
+
+
+def _doctor(quiet: bool = True) -> int:
+    """Print a warning per server setting far from the README's; 1 when there is any."""
+    from itsm_tui.core.store import tuning
+
+    found = tuning.warnings()
+    for line in found:
+        print(f"itsm-tui: warning: {line}", file=sys.stderr)
+    if not found and not quiet:
+        print("the database server's settings suit this desk")
+    return 1 if found else 0
 
 
 def _grants(args, url: str) -> int:

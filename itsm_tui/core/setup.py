@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from itsm_tui.core import clock
 from itsm_tui.core.people.users import SYSTEM_USERNAME
-from itsm_tui.core.store import db, natural, schema
+from itsm_tui.core.store import db, fulltext, natural, schema
 from itsm_tui.core.store.models import Category, User
 from itsm_tui.core.tickets import sla
 
@@ -20,9 +20,14 @@ def open_database(url: str, check: bool = True, long_statements: bool = False):
     return database
 
 
-def initialise() -> tuple[int | None, int]:
-    """Create or upgrade the schema and make sure the built-in rows exist (idempotent)."""
-    before, after = schema.init()
+def initialise(progress: fulltext.Progress | None = None) -> tuple[int | None, int]:
+    """Create or upgrade the schema and make sure the built-in rows exist (idempotent).
+    ``progress(done, total)``: how far an upgrade has built the search index."""
+    fulltext.upgrade_progress = progress
+    try:
+        before, after = schema.init()
+    finally:
+        fulltext.upgrade_progress = None
     with db.database.atomic():
         if not User.select().where(User.username == SYSTEM_USERNAME).exists():
             now = clock.now()

@@ -113,11 +113,19 @@ class PageFailed(Message, bubble=False):
 
 class Counted(Message, bubble=False):
     """How many rows a list's filter ``text`` matches (None: the count failed; the table says
-    why), and for stock their total value."""
+    why; ``bounded``: at least that many), and for stock their total value."""
 
-    def __init__(self, text: str, total: int | None, value: Decimal | None = None, kind: str = "") -> None:
+    def __init__(
+        self,
+        text: str,
+        total: int | None,
+        value: Decimal | None = None,
+        kind: str = "",
+        bounded: bool = False,
+    ) -> None:
         super().__init__()
         self.text, self.total, self.value, self.kind = text, total, value, kind
+        self.bounded = bounded
 
 
 class RecordRead(Message, bubble=False):

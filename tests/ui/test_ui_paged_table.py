@@ -9,9 +9,9 @@ import time
 import pytest
 from ui_helpers import logged_in, until
 
-from itsm_tui.core import demo
+from itsm_tui.core import clock, demo
 from itsm_tui.core.people import users
-from itsm_tui.core.store.models import Ticket
+from itsm_tui.core.store.models import Comment, Ticket, User
 from itsm_tui.core.tickets import queue
 from itsm_tui.ui.app import ItsmApp
 from itsm_tui.ui.widgets.paged_table import FRESH_FOR
@@ -129,15 +129,43 @@ async def test_keys_move_on_while_the_timed_refresh_reads(big_desk, people):
         ]
         gate = _held(table)
         Ticket.update(title="Renamed by another operator").where(Ticket.id == order[3]).execute()
+        _comment_on(order[3])  # the write that the refresh sees in queue.stamp
         table.read_at = time.monotonic()  # the rows have just arrived: nothing to add, no read
         screen._periodic_refresh()
         assert not table.prefetching and not table.fetching
         table.read_at = time.monotonic() - FRESH_FOR  # they arrived FRESH_FOR seconds ago
-        screen._periodic_refresh()
-        assert table.prefetching and not table.fetching
+        screen._periodic_refresh()  # the tickets changed (queue.stamp): read again
+        await until(pilot, lambda: table.prefetching)
+        assert not table.fetching
         await pilot.press("j", "j", "j")
         assert table.current["id"] == order[3]  # moved without waiting for the read
         gate.set()
         await until(pilot, lambda: not table.prefetching)
         assert table.current["id"] == order[3]
         assert table.current["title"] == "Renamed by another operator"
+
+
+async def test_the_timed_refresh_reads_nothing_again_while_nothing_changed(big_desk, people, monkeypatch):
+    """A filter on screen is counted and read again only after a write (queue.stamp)."""
+    app = ItsmApp(big_desk)
+    async with app.run_test(size=(120, 40)) as pilot:
+        table = await logged_in(pilot, "agent", "agent-password-1")
+        screen = app.screen
+        await until(pilot, lambda: screen.total is not None)
+        counts = []
+        real = queue.count_bounded
+        monkeypatch.setattr(queue, "count_bounded", lambda *a: counts.append(1) or real(*a))
+        for _ in range(3):
+            table.read_at = time.monotonic() - FRESH_FOR
+            screen._periodic_refresh()
+            await pilot.pause(0.2)
+        assert counts == [] and not table.prefetching
+        _comment_on(table.current["id"])
+        screen._periodic_refresh()
+        await until(pilot, lambda: counts == [1])
+
+
+def _comment_on(ticket_id: int) -> None:
+    Comment.create(
+        ticket=ticket_id, author=User.get(User.username == "agent"), body="Seen", created_at=clock.now()
+    )

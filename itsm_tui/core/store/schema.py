@@ -18,7 +18,9 @@ sort keys (``natural.py``) beside the names that lists sort by, with their (key,
 the token named on each log entry; 10, the e-mail channel: Message-IDs received and sent
 (``mail_message``), a ticket's Cc addresses (``ticket_cc``), sign-up codes (``signup_code``), the
 outgoing mail's thread headers; 11, links between tickets (merges too) and tags on tickets; 12,
-teams and their members, each ticket's team, and macros.
+teams and their members, each ticket's team, and macros; 13, the full-text indexes of ticket text
+and comments (``fulltext.py``) and the queue's filter indexes (last: they index every column the
+earlier versions add).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from collections.abc import Callable, Sequence
 from peewee import Case, ForeignKeyField, MySQLDatabase, SqliteDatabase
 
 from itsm_tui.core.errors import SchemaError
-from itsm_tui.core.store import natural
+from itsm_tui.core.store import fulltext, natural
 from itsm_tui.core.store.db import MYSQL_TABLE_SETTINGS, database
 from itsm_tui.core.store.models import (
     ALL_MODELS,
@@ -66,7 +68,7 @@ from itsm_tui.core.store.models import (
     WebhookSubscription,
 )
 
-SCHEMA_VERSION = 12
+SCHEMA_VERSION = 13
 VERSION_KEY = "schema_version"
 
 Migration = tuple[int, Callable[[], None]]
@@ -305,6 +307,17 @@ def _v12_teams() -> None:
     _add_missing_columns(Ticket, ("team",))
 
 
+def _v13_search() -> None:
+    """v13 (issue 22): the full-text indexes, filled from the rows there are (with a progress
+    bar on ``init``), and the indexes of the queue's filter combinations."""
+    fulltext.install(fulltext.upgrade_progress)
+    for index in Ticket._schema._create_indexes(safe=False):
+        sql, params = index.query()
+        if _index_name(sql) not in _index_names("ticket"):
+            database.execute_sql(sql, params)
+    _drop_index_if_present("ticket_category_id_status", "ticket")  # now led by (category, status, updated_at)
+
+
 MIGRATIONS: Sequence[Migration] = (
     (2, _add_views),
     (3, _add_sla),
@@ -317,6 +330,7 @@ MIGRATIONS: Sequence[Migration] = (
     (10, _v10_mail),
     (11, _v11_links_and_tags),
     (12, _v12_teams),
+    (13, _v13_search),
 )
 
 
@@ -348,6 +362,7 @@ def init(
         with database.atomic():
             database.create_tables(ALL_MODELS)
             _append_only()
+            fulltext.install()
             _set_version(latest)
         return None, latest
     if before > latest:
@@ -408,6 +423,8 @@ def render_ddl(engine: str) -> str:
                 model._meta.table_settings = previous
     if engine == "sqlite":
         statements.extend(f"{statement};" for statement in APPEND_ONLY_TRIGGERS)
+    search = fulltext.MYSQL_STATEMENTS if engine == "mysql" else fulltext.SQLITE_STATEMENTS
+    statements.extend(f"{statement};" for statement in search)
     statements.append(
         f"INSERT INTO {_quote(engine, 'schema_meta')} ({_quote(engine, 'key')}, "
         f"{_quote(engine, 'value')}) VALUES ('{VERSION_KEY}', '{SCHEMA_VERSION}');"

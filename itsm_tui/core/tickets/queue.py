@@ -11,11 +11,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import reduce
 
-from peewee import JOIN, Case, fn
+from peewee import JOIN, SQL, Case, fn
 
 from itsm_tui.core import clock
 from itsm_tui.core.errors import QueryError
 from itsm_tui.core.people.permissions import is_staff, require
+from itsm_tui.core.store import fulltext, limits
 from itsm_tui.core.store.db import database, is_mysql
 from itsm_tui.core.store.models import (
     STATUSES,
@@ -127,8 +128,72 @@ def _compile(actor: User, query: Query, now: datetime):
     """The WHERE clause for a parsed query, restricted to what the actor may see."""
     clauses = [] if is_staff(actor) else [Ticket.requester == actor.id]
     for term in query.terms:
-        clauses.append(negatable(_term(actor, term, now), term.negate))
-    return all_of(clauses)
+        if term.key != "text":
+            clauses.append(negatable(_term(actor, term, now), term.negate))
+    return all_of(clauses + _text_clauses(actor, [t for t in query.terms if t.key == "text"]))
+
+
+# A free-text term that matches at most this many tickets is applied as the list of their ids,
+# so the database reads just those rows; a wider one is checked row by row (LIKE) while the walk
+# of the sort order's index soon finds a page of them (1% of the rows or more match).
+ID_LIST_LIMIT = 10_000
+MATCH_SECONDS = 0.05  # a term whose ids take longer to list is taken as wide
+
+
+def _text_clauses(actor: User, terms: list[Term]) -> list:
+    """The free-text terms, through the full-text index (core/store/fulltext.py)."""
+    internal = is_staff(actor)  # internal notes are searched for staff only
+    ids: set[int] | None = None  # the tickets every narrow term found so far
+    wide = []
+    for term in (t for t in terms if not t.negate):
+        found = _ids(term, internal)
+        if found is None:
+            wide.append(term)
+        else:
+            ids = found if ids is None else ids & found
+    clauses = []
+    if ids is not None:
+        for term in wide:  # only among the few the narrow terms found
+            ids = _ids(term, internal, among=ids) or set()
+        clauses.append(Ticket.id.in_(sorted(ids)))
+    else:
+        clauses += [_holds(term, internal) for term in wide]
+    for term in (t for t in terms if t.negate):
+        found = _ids(term, internal)
+        clauses.append(
+            negatable(_holds(term, internal), True) if found is None else Ticket.id.not_in(sorted(found))
+        )
+    return clauses
+
+
+def _matching(term: Term, internal: bool, among=None):
+    """The ids of the tickets ``term`` finds (UNION ALL: a ticket may come twice), by text or
+    by our number."""
+    text = str(term.values[0])
+    found = fulltext.matching(text, internal, among)
+    number = own_number(text)
+    if number is not None:
+        found = found + Ticket.select(Ticket.id).where(Ticket.id == number)
+    return found
+
+
+def _holds(term: Term, internal: bool):
+    """``term`` checked row by row: by text, or by our number."""
+    text = str(term.values[0])
+    number = own_number(text)
+    clause = fulltext.holds(text, internal)
+    return clause if number is None else clause | (Ticket.id == number)
+
+
+def _ids(term: Term, internal: bool, among: set[int] | None = None) -> set[int] | None:
+    """The ids ``term`` finds (among ``among``), or None when there are more than
+    ``ID_LIST_LIMIT``."""
+    found = _matching(term, internal, sorted(among) if among is not None else None).limit(ID_LIST_LIMIT + 1)
+    try:  # InnoDB reads a common word's whole list before the LIMIT: a wide term, give up early
+        rows = limits.rows_within(found, MATCH_SECONDS) if is_mysql() else list(found.tuples())
+    except limits.Stopped:
+        return None
+    return {row[0] for row in rows} if len(rows) <= ID_LIST_LIMIT else None  # rows: a ticket twice
 
 
 def negatable(clause, negate: bool):
@@ -216,8 +281,6 @@ def _term(actor: User, term: Term, now: datetime):
     if key == "tag":  # issue 21
         wanted = [value.lower().lstrip("#") for value in values]
         return Ticket.id.in_(TicketTag.select(TicketTag.ticket).where(TicketTag.tag.in_(wanted)))
-    if key == "text":
-        return _text_clause(values[0])
     raise QueryError(f"unsupported filter {key!r}", term.position)
 
 
@@ -311,10 +374,8 @@ def _asset_clause(term: Term, strict: bool):
 
 
 def contains_text(columns, text: str):
-    """Any of ``columns`` contains ``text``, ignoring case (beyond ASCII too); ``%`` and ``_``
-    are literal."""
-    if _python_folding(text):
-        columns, text = tuple(fn.itsm_casefold(c) for c in columns), text.casefold()
+    """Any of ``columns`` contains ``text``; ``%`` and ``_`` are literal. Case is ignored by the
+    collation on MySQL, for ASCII letters only on SQLite (no Python function per row)."""
     return reduce(lambda a, b: a | b, (column.contains(text) for column in columns))
 
 
@@ -330,14 +391,6 @@ def own_number(text: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def _text_clause(text: str):
-    clause = contains_text((Ticket.title, Ticket.description, Ticket.source_number), text)
-    number = own_number(text)
-    if number is not None:
-        clause = clause | (Ticket.id == number)
-    return clause
-
-
 def _exact(query: Query, where) -> list[int]:
     """The ids of the tickets that a free-text term names exactly, by our number or by the
     source's, among those the filter finds: they are listed first."""
@@ -346,10 +399,12 @@ def _exact(query: Query, where) -> list[int]:
     parts += [Ticket.id == n for n in map(own_number, words) if n is not None]
     if not parts:
         return []
-    found = Ticket.select(Ticket.id).where(reduce(lambda a, b: a | b, parts))
-    if where is not None:
-        found = found.where(where)
-    return [row.id for row in found.limit(20)]
+    named = [row.id for row in Ticket.select(Ticket.id).where(reduce(lambda a, b: a | b, parts)).limit(20)]
+    if not named or where is None:
+        return named
+    # the few named first, then the filter on them alone: a planner given both at once may walk
+    # the whole table for a common word's row-by-row check
+    return [row.id for row in Ticket.select(Ticket.id).where(Ticket.id.in_(named) & where)]
 
 
 def compile_filter(actor: User, text: str | Query | None, now: datetime | None = None):
@@ -365,6 +420,60 @@ def count(actor: User, text: str | Query | None = None) -> int:
     if where is not None:
         query = query.where(where)
     return query.count()
+
+
+COUNT_BOUND = 10_000
+EXACT_SECONDS = 0.05  # a count beyond the bound is made exact if it takes no longer than this
+
+
+@dataclass(frozen=True)
+class Count:
+    value: int
+    exact: bool  # False: at least ``value`` ("10,000+")
+
+    def __str__(self) -> str:
+        return f"{self.value:,}" if self.exact else f"{self.value:,}+"
+
+
+def count_bounded(
+    actor: User, text: str | Query | None = None, stopper: limits.Stopper | None = None
+) -> Count:
+    """The number of matching tickets: exact up to ``COUNT_BOUND``, and beyond it when counting
+    them all takes under ``EXACT_SECONDS``; otherwise the bound ("10,000+"). ``stopper`` lets
+    another thread stop it (``limits.Stopped``) when the filter changes."""
+    where = compile_filter(actor, text)
+    query = Ticket.select(Ticket.id)
+    if where is not None:
+        query = query.where(where)
+    bounded = Ticket.select(fn.COUNT(SQL("*"))).from_(query.limit(COUNT_BOUND + 1).alias("seen"))
+    ((seen,),) = stopper.rows(bounded) if stopper else bounded.tuples()
+    if seen <= COUNT_BOUND:
+        return Count(seen, True)
+    try:
+        ((total,),) = limits.rows_within(query.select(fn.COUNT(SQL("*"))), EXACT_SECONDS)
+    except limits.Stopped:
+        if stopper and stopper.stopped.is_set():
+            raise
+        return Count(COUNT_BOUND, False)
+    return Count(total, True)
+
+
+# Filters whose result changes with the clock alone, without any write.
+_TIMELY = ("age", "sla", "created", "updated")
+
+
+def stamp(text: str | Query | None) -> tuple | None:
+    """What changed in the tickets lately (their newest update and id, the newest comment), read
+    from indexes at once: a timed refresh that finds the same stamp as its last read need not
+    read again. None when the filter depends on the clock: read again every time."""
+    query = text if isinstance(text, Query) else parse(text or "")
+    if any(term.key in _TIMELY for term in query.terms):
+        return None
+    row = database.execute_sql(
+        "SELECT (SELECT MAX(updated_at) FROM ticket), (SELECT MAX(id) FROM ticket), "
+        "(SELECT MAX(id) FROM comment)"
+    ).fetchone()
+    return tuple(row)
 
 
 # sort name -> how the inner query reaches a sort column that lives in another table

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 
 from rich.text import Text
 from textual import on, work
@@ -12,6 +13,7 @@ from textual.screen import Screen
 from textual.widgets import Input, Static
 
 from itsm_tui.core.errors import ItsmError, QueryError
+from itsm_tui.core.store import limits
 from itsm_tui.core.tickets import queue, tags, views
 from itsm_tui.ui.export_modal import EXPORT_KEYS, ExportContext, ExportModal
 from itsm_tui.ui.failures import SHOWN_ERRORS
@@ -55,6 +57,9 @@ class QueueScreen(FilterBarKeys, Triage, Screen):
         self.filter_text = ""
         self.sort = queue.Sort()
         self.total: int | None = None
+        self._bounded = False  # the total is a lower bound ("10,000+")
+        self._stopper: limits.Stopper | None = None  # stops the count running in the worker
+        self._counted: tuple[str, tuple] | None = None  # the filter and stamp last counted
         self.marked: dict[int, dict] = {}  # rows marked by "mark all", also outside the window
         self._status_shown: Text | None = None
 
@@ -101,18 +106,40 @@ class QueueScreen(FilterBarKeys, Triage, Screen):
         self.table.reload()
         self._count()
 
+    def _count(self, timed: bool = False) -> None:
+        """Count in a worker; a count still running for an older filter is stopped, not queued."""
+        if self._stopper is not None:  # stopping may connect (MySQL's KILL QUERY): not here
+            threading.Thread(target=self._stopper.stop, daemon=True).start()
+            self._stopper = None
+        self._count_worker(self.filter_text, timed)
+
     @work(exclusive=True, group="count", thread=True, exit_on_error=False)
-    def _count(self) -> None:
-        text = self.filter_text
+    def _count_worker(self, text: str, timed: bool) -> None:
+        """``timed``: the timed refresh, which reads nothing again while the tickets' stamp
+        (queue.stamp) is the one of the last read for this filter."""
         try:
-            total = queue.count(self.user, text)
+            stamp = queue.stamp(text)
+            if timed and stamp is not None and (text, stamp) == self._counted:
+                return
+            if timed:
+                self.app.call_from_thread(self.table.refresh_window)
+            self._stopper = stopper = limits.Stopper()
+            total: queue.Count | None = queue.count_bounded(self.user, text, stopper)
+            self._counted = (text, stamp)
+        except limits.Stopped:
+            return  # a newer filter's count is on its way
         except Exception:  # the table reports the same error
             total = None
-        self.post_message(Counted(text, total))
+        self.post_message(
+            Counted(text, total.value if total else None, bounded=bool(total and not total.exact))
+        )
 
     @on(Counted)
     def _show_total(self, event: Counted) -> None:
+        if event.text != self.filter_text:
+            return
         self.total = event.total
+        self._bounded = event.bounded
         self._status_line()
 
     def _status_line(self) -> None:
@@ -122,7 +149,8 @@ class QueueScreen(FilterBarKeys, Triage, Screen):
             line.append("  ")
             line.append_text(literal(self.filter_text, "italic"))
         if self.total is not None:
-            line.append(f"  ·  {self.total:,} ticket{'s' if self.total != 1 else ''}")
+            more = "+" if self._bounded else ""
+            line.append(f"  ·  {self.total:,}{more} ticket{'s' if self.total != 1 or more else ''}")
         column = next((name for name, key in SORT_CHOICES if key == self.sort.key), self.sort.key)
         line.append(f"  ·  sorted by {column} {'▼' if self.sort.descending else '▲'}")
         marks = len(self.table.marks)
@@ -134,8 +162,7 @@ class QueueScreen(FilterBarKeys, Triage, Screen):
 
     def _periodic_refresh(self) -> None:
         if self.app.screen is self and not self.table.read_lately():
-            self.table.refresh_window()
-            self._count()
+            self._count(timed=True)
 
     @on(RowsLoaded)
     def _loaded(self) -> None:

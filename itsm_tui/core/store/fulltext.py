@@ -1,0 +1,203 @@
+"""The full-text indexes of ticket text and comments (schema v13), on both engines.
+
+SQLite: FTS5 tables with the trigram tokenizer (substring matching in any script, case folded,
+for terms of three characters or more) over the ticket's title, description and source number
+and over comment bodies. They are external-content tables (the text is not stored twice) kept
+current by triggers, so every write updates them in its own transaction.
+
+MySQL/MariaDB: InnoDB ``FULLTEXT`` indexes on the same columns (word and word-prefix matching,
+case and accent folded by the utf8mb4 collation); InnoDB maintains them and makes the change
+visible with its transaction's commit.
+
+:func:`matching` turns one free-text term into the SQL that finds the ids of the tickets whose
+text or comments hold it; a term the index cannot serve (shorter than a trigram or a word
+token, or only stopwords) falls back to a ``LIKE`` scan.
+"""
+
+from __future__ import annotations
+
+import operator
+import re
+from collections.abc import Callable
+from functools import reduce
+
+from peewee import SQL, NodeList, fn
+
+from itsm_tui.core.store.db import database, is_mysql
+from itsm_tui.core.store.models import Comment, Ticket
+
+TRIGRAM = 3  # SQLite: shorter terms cannot use the trigram index
+MYSQL_MIN_TOKEN = 3  # innodb_ft_min_token_size's default
+# InnoDB's default stopword list (INFORMATION_SCHEMA.INNODB_FT_DEFAULT_STOPWORD): not indexed.
+MYSQL_STOPWORDS = frozenset(
+    "a about an are as at be by com de en for from how i in is it la of on or that the this to "
+    "was what when where who will with und the www".split()
+)
+_WORD_RE = re.compile(r"\w+")
+
+_TICKET_COLUMNS = "title, description, source_number"
+_NEW = "new.id, new.title, new.description, new.source_number"
+_OLD = "'delete', old.id, old.title, old.description, old.source_number"
+# One statement per line: sql/ splits on ";\n".
+SQLITE_STATEMENTS = (
+    "CREATE VIRTUAL TABLE IF NOT EXISTS ticket_fts USING fts5(title, description, source_number, "
+    "content='ticket', content_rowid='id', tokenize='trigram')",
+    "CREATE VIRTUAL TABLE IF NOT EXISTS comment_fts USING fts5(body, content='comment', "
+    "content_rowid='id', tokenize='trigram')",
+    "CREATE TRIGGER IF NOT EXISTS ticket_fts_insert AFTER INSERT ON ticket BEGIN "
+    f"INSERT INTO ticket_fts(rowid, {_TICKET_COLUMNS}) VALUES ({_NEW}); END",
+    "CREATE TRIGGER IF NOT EXISTS ticket_fts_delete AFTER DELETE ON ticket BEGIN "
+    f"INSERT INTO ticket_fts(ticket_fts, rowid, {_TICKET_COLUMNS}) VALUES ({_OLD}); END",
+    f"CREATE TRIGGER IF NOT EXISTS ticket_fts_update AFTER UPDATE OF {_TICKET_COLUMNS} ON ticket BEGIN "
+    f"INSERT INTO ticket_fts(ticket_fts, rowid, {_TICKET_COLUMNS}) VALUES ({_OLD}); "
+    f"INSERT INTO ticket_fts(rowid, {_TICKET_COLUMNS}) VALUES ({_NEW}); END",
+    "CREATE TRIGGER IF NOT EXISTS comment_fts_insert AFTER INSERT ON comment BEGIN "
+    "INSERT INTO comment_fts(rowid, body) VALUES (new.id, new.body); END",
+    "CREATE TRIGGER IF NOT EXISTS comment_fts_delete AFTER DELETE ON comment BEGIN "
+    "INSERT INTO comment_fts(comment_fts, rowid, body) VALUES ('delete', old.id, old.body); END",
+    "CREATE TRIGGER IF NOT EXISTS comment_fts_update AFTER UPDATE OF body ON comment BEGIN "
+    "INSERT INTO comment_fts(comment_fts, rowid, body) VALUES ('delete', old.id, old.body); "
+    "INSERT INTO comment_fts(rowid, body) VALUES (new.id, new.body); END",
+)
+MYSQL_INDEXES = (
+    ("ticket", "ticket_text", _TICKET_COLUMNS),
+    ("comment", "comment_text", "body"),
+)
+MYSQL_STATEMENTS = tuple(
+    f"CREATE FULLTEXT INDEX `{name}` ON `{table}` ({columns})" for table, name, columns in MYSQL_INDEXES
+)
+
+BATCH = 20_000
+Progress = Callable[[int, int], None]
+upgrade_progress: Progress | None = None  # set by setup.initialise: the upgrade's progress bar
+
+
+def install(progress: Progress | None = None) -> None:
+    """Create the indexes that are missing and fill them from the rows there are; ``progress``
+    is called with (done, total) rows (SQLite) or indexes (MySQL, one statement each)."""
+    if is_mysql():
+        for done, (statement, (table, name, _)) in enumerate(zip(MYSQL_STATEMENTS, MYSQL_INDEXES), start=1):
+            if name not in {index.name for index in database.get_indexes(table)}:
+                database.execute_sql(statement)
+            if progress:
+                progress(done, len(MYSQL_INDEXES))
+        return
+    fresh = not database.table_exists("ticket_fts")
+    for statement in SQLITE_STATEMENTS:
+        database.execute_sql(statement)
+    if fresh:
+        _fill(progress)
+
+
+def _fill(progress: Progress | None) -> None:
+    """Index the existing tickets and comments a batch at a time, so a bar can show progress."""
+    sources = (
+        ("ticket_fts", "ticket", _TICKET_COLUMNS),
+        ("comment_fts", "comment", "body"),
+    )
+    total = sum(database.execute_sql(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for _, t, _ in sources)
+    done = 0
+    for index, table, columns in sources:
+        after = 0
+        while True:
+            cursor = database.execute_sql(
+                f"INSERT INTO {index}(rowid, {columns}) SELECT id, {columns} FROM {table} "
+                f"WHERE id > ? ORDER BY id LIMIT {BATCH} RETURNING rowid",
+                (after,),
+            )
+            ids = [row[0] for row in cursor.fetchall()]
+            if not ids:
+                break
+            after, done = max(ids), done + len(ids)
+            if progress:
+                progress(done, total)
+    if progress and total == 0:
+        progress(0, 0)
+
+
+def indexable(text: str) -> bool:
+    """True when the index can find ``text`` (else :func:`matching` scans with LIKE)."""
+    if is_mysql():
+        return any(len(w) >= MYSQL_MIN_TOKEN and w.lower() not in MYSQL_STOPWORDS for w in _words(text))
+    return len(text) >= TRIGRAM
+
+
+def _words(text: str) -> list[str]:
+    return _WORD_RE.findall(text)
+
+
+def fts5_string(text: str) -> str:
+    """``text`` as one FTS5 string (a trigram phrase: a substring match)."""
+    return '"' + text.replace('"', '""') + '"'
+
+
+def boolean_query(text: str) -> str:
+    """``text`` in InnoDB's boolean mode: one word as a required prefix (``+vpn*``), several as
+    a required phrase; the words the index leaves out (short ones, stopwords) are dropped."""
+    words = [w for w in _words(text) if len(w) >= MYSQL_MIN_TOKEN and w.lower() not in MYSQL_STOPWORDS]
+    if len(_words(text)) == 1:
+        return f"+{words[0]}*"
+    return '+"' + " ".join(_words(text)) + '"'
+
+
+def matching(text: str, internal: bool, among: list[int] | None = None):
+    """A query of the ids of the tickets whose title, description, source number or a comment
+    holds ``text`` (case folded; a ticket may come twice); ``internal``: internal notes count
+    too (staff only); ``among``: only these tickets."""
+    comments = Comment.select(Comment.ticket.alias("id"))
+    if not internal:
+        comments = comments.where(Comment.is_internal == False)  # noqa: E712
+    if among is not None:
+        comments = comments.where(Comment.ticket.in_(among))
+    columns = (Ticket.title, Ticket.description, Ticket.source_number)
+    if not indexable(text):
+        tickets = Ticket.select(Ticket.id).where(_any_contains(columns, text))
+        body = Comment.body.contains(text)
+    elif is_mysql():
+        against = NodeList((boolean_query(text), SQL("IN BOOLEAN MODE")))
+        tickets = Ticket.select(Ticket.id).where(
+            NodeList((fn.MATCH(Ticket.title, Ticket.description, Ticket.source_number), fn.AGAINST(against)))
+        )
+        body = NodeList((fn.MATCH(Comment.body), fn.AGAINST(against)))
+        if _WORD_RE.fullmatch(text) is None:  # "100%", "wi-fi", a phrase: the words found, then
+            tickets = tickets.where(_any_contains(columns, text))  # the exact text among them
+            body = body & Comment.body.contains(text)
+    else:
+        phrase = fts5_string(text)
+        tickets = (
+            Ticket.select(SQL("rowid").alias("id"))
+            .from_(SQL("ticket_fts"))
+            .where(SQL("ticket_fts MATCH ?", (phrase,)))
+        )
+        body = Comment.id.in_(SQL("(SELECT rowid FROM comment_fts WHERE comment_fts MATCH ?)", (phrase,)))
+        if among is not None:
+            tickets = tickets.where(SQL("rowid").in_(among))
+            among = None
+    if among is not None:
+        tickets = tickets.where(Ticket.id.in_(among))
+    return tickets + comments.where(body)  # UNION ALL: no sort, so a LIMIT stops it early
+
+
+def holds(text: str, internal: bool):
+    """The ticket's own text or a comment holds ``text`` (a LIKE per row): for a term so common
+    that walking the sort order's index finds a page of matches sooner than reading them all
+    from the index would."""
+    columns = (Ticket.title, Ticket.description, Ticket.source_number)
+    if is_mysql() and _WORD_RE.fullmatch(text) and indexable(text):
+        # a word at the start of a word, as the index finds it (the collation folds case)
+        pattern = f"(^|[^[:alnum:]_]){text}"
+        match = reduce(operator.or_, (column.iregexp(pattern) for column in columns))
+        body = Comment.body.iregexp(pattern)
+    else:
+        match, body = _any_contains(columns, text), Comment.body.contains(text)
+    comments = Comment.select(Comment.id).where((Comment.ticket == Ticket.id) & body)
+    if not internal:
+        comments = comments.where(Comment.is_internal == False)  # noqa: E712
+    return match | fn.EXISTS(comments)
+
+
+def _any_contains(columns, text: str):
+    clause = columns[0].contains(text)
+    for column in columns[1:]:
+        clause = clause | column.contains(text)
+    return clause

@@ -1,0 +1,82 @@
+"""Reads that may not run long: a time limit on one statement, and stopping the statement a
+thread is running from another thread (a filter typed key by key stops the previous count).
+
+MySQL/MariaDB: ``SET STATEMENT max_statement_time=N FOR ...`` and ``KILL QUERY id`` from a
+second connection. SQLite: a progress handler that gives up after the deadline, and
+``Connection.interrupt()``.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+
+from peewee import InternalError, OperationalError
+
+from itsm_tui.core.store.db import database, is_mysql
+
+# MySQL: query killed; statement time exceeded (MariaDB, MySQL); InnoDB's full-text search
+# aborted by either (HA_ERR_ABORTED_BY_USER)
+_INTERRUPTED = (1317, 1969, 3024, 188)
+
+
+class Stopped(Exception):
+    """The statement ran out of time or was stopped (:meth:`Stopper.stop`)."""
+
+
+def rows_within(query, seconds: float) -> list[tuple]:
+    """The rows of a peewee ``query``, or :class:`Stopped` when it runs longer than ``seconds``."""
+    sql, params = query.sql()
+    if is_mysql():
+        return _execute(f"SET STATEMENT max_statement_time={seconds:.3f} FOR {sql}", params)
+    connection = database.connection()
+    deadline = time.monotonic() + seconds
+    connection.set_progress_handler(lambda: int(time.monotonic() > deadline), 1000)
+    try:
+        return _execute(sql, params)
+    finally:
+        connection.set_progress_handler(None, 0)
+
+
+def _execute(sql: str, params) -> list[tuple]:
+    try:
+        return list(database.execute_sql(sql, params).fetchall())
+    except (OperationalError, InternalError, sqlite3.OperationalError) as exc:  # the fetch: unwrapped
+        code = exc.args[0] if exc.args and isinstance(exc.args[0], int) else None
+        if code in _INTERRUPTED or "interrupted" in str(exc):
+            raise Stopped() from None
+        raise
+
+
+class Stopper:
+    """Lets another thread stop what the thread that made it runs on its connection."""
+
+    def __init__(self) -> None:
+        self.stopped = threading.Event()
+        self._connection = database.connection()
+        self._mysql_id = self._connection.thread_id() if is_mysql() else None
+
+    def stop(self) -> None:
+        """Stop the running statement (if any); the reading thread gets :class:`Stopped`."""
+        self.stopped.set()
+        if self._mysql_id is None:
+            self._connection.interrupt()
+            return
+        other = database.obj._connect()  # a second connection: the first one is busy
+        try:
+            with other.cursor() as cursor:
+                cursor.execute(f"KILL QUERY {int(self._mysql_id)}")
+        except Exception:  # noqa: BLE001 (the statement may have ended meanwhile)
+            pass
+        finally:
+            other.close()
+
+    def rows(self, query) -> list[tuple]:
+        if self.stopped.is_set():
+            raise Stopped()
+        sql, params = query.sql()
+        rows = _execute(sql, params)
+        if self.stopped.is_set():  # MySQL ends some killed statements with a result (SLEEP: 1)
+            raise Stopped()
+        return rows

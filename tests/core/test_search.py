@@ -1,0 +1,219 @@
+"""Free text through the full-text index (issue 22), on both engines.
+
+The reference is the substring search the queue did before the index (``LIKE '%word%'`` over
+title, description and source number, case folded), extended to comments: comments (and, for
+staff, internal notes) are searched now by design. Differences by design, per engine:
+
+- MariaDB's FULLTEXT matches words and word prefixes: ``rinter`` (inside a word) finds nothing
+  there, while SQLite's trigram index finds ``printer`` as the old substring search did.
+- Terms shorter than the index's unit (SQLite: 3 characters; MariaDB: 3-character words and
+  stopwords) are scanned with LIKE: ASCII case folded on SQLite, collation folded on MariaDB.
+- MariaDB's collation also ignores accents (``zoe`` finds ``Zoë``); SQLite folds case only.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from queue import Queue as queue_of
+
+import pytest
+from sample_data import SAMPLE, needs_sample
+
+from itsm_tui.core import demo, setup
+from itsm_tui.core.store import db, fulltext, limits, schema, tuning
+from itsm_tui.core.store.models import Comment, Ticket, User, ticket_number
+from itsm_tui.core.tickets import queue, service
+from itsm_tui.importers.servicenow import import_servicenow
+
+# word starts and phrases: the same results on both engines as the old substring search
+DEMO_QUERIES = ("vpn", "printer", "VPN", "office", "jams", '"home office"', "wi-fi", "intranet", "switch")
+SAMPLE_QUERIES = ("INC0000045", "symptom", "Phone", "problem", '"Caller 2403"', '"Location 143"', "imported")
+
+
+def _substring(actor, text: str) -> set[int]:
+    """What the old substring search found (plus comments): every ticket the actor sees whose
+    text holds ``text``, ignoring case, checked in Python."""
+    needle = text.casefold()
+    staff = actor.role != "requester"
+    found = set()
+    bodies: dict[int, list[str]] = {}
+    for comment in Comment.select():
+        if staff or not comment.is_internal:
+            bodies.setdefault(comment.ticket_id, []).append(comment.body)
+    for ticket in Ticket.select():
+        if not staff and ticket.requester_id != actor.id:
+            continue
+        texts = [ticket.title, ticket.description, ticket.source_number or "", *bodies.get(ticket.id, [])]
+        if any(needle in t.casefold() for t in texts):
+            found.add(ticket.id)
+    return found
+
+
+def _found(actor, text: str) -> set[int]:
+    return {row["id"] for row in queue.iterate(actor, text)}
+
+
+def _phrase(text: str) -> str:
+    return text.strip('"')
+
+
+def test_demo_desk_finds_what_the_substring_search_found(engine, system):
+    demo.seed_demo(system)
+    requester = Ticket.select().order_by(Ticket.id).first().requester
+    for actor in (User.get(User.role == "agent"), requester):
+        for text in DEMO_QUERIES:
+            assert _found(actor, text) == _substring(actor, _phrase(text)), text
+            assert queue.count(actor, text) == len(_substring(actor, _phrase(text)))
+
+
+@needs_sample()
+def test_servicenow_sample_finds_what_the_substring_search_found(engine, system):
+    import_servicenow(system, SAMPLE)  # the import's writes keep the index current too
+    for text in SAMPLE_QUERIES:
+        expected = _substring(system, _phrase(text))
+        assert expected, text
+        assert _found(system, text) == expected, text
+
+
+def test_differences_by_design(engine, people, system):
+    agent = people["agent"]
+    ticket = service.create(agent, "Printer jams", "Zoë's printer on floor 2")
+    inside_a_word = _found(agent, "rinter")
+    assert inside_a_word == (set() if db.is_mysql() else {ticket.id})
+    assert _found(agent, "ZOË") == {ticket.id}  # case folded beyond ASCII on both
+    assert _found(agent, "zoe") == ({ticket.id} if db.is_mysql() else set())  # accents: MariaDB only
+
+
+def test_writes_keep_the_index_current(engine, people):
+    agent, requester = people["agent"], people["requester"]
+    ticket = service.create(agent, "Laptop fan noise", "Loud fan since Monday", requester="requester")
+    assert _found(agent, "fan") == {ticket.id}
+    ticket = service.update(agent, ticket.id, ticket.version, title="Laptop overheats")
+    assert _found(agent, "overheats") == {ticket.id}
+    assert _found(agent, "noise") == set()
+    service.comment(agent, ticket.id, "Replaced the thermal paste")
+    service.comment(agent, ticket.id, "Vendor quote attached", internal=True)
+    assert _found(agent, "thermal") == _found(agent, "quote") == {ticket.id}
+    assert _found(requester, "thermal") == {ticket.id}
+    assert _found(requester, "quote") == set()  # internal notes: staff only
+    assert _found(agent, "-thermal laptop") == set()
+    Ticket.delete().where(Ticket.id == ticket.id).execute()
+    assert _found(agent, "thermal") == _found(agent, "laptop") == set()
+
+
+@pytest.mark.parametrize(
+    ("text", "query"),
+    [
+        ("王伟的电脑无法开机", "电脑无法"),  # CJK inside a run: SQLite's trigram index
+        ("联系 王伟 处理", "王伟"),  # a two-character CJK word: a LIKE scan on both
+        ("Crème brûlée in the café", "BRÛLÉE"),
+        ("Printer on fire 🔥🔥 again", "🔥🔥"),
+    ],
+)
+def test_scripts_and_emoji_are_found_as_documented(engine, people, text, query):
+    agent = people["agent"]
+    ticket = service.create(agent, "Report", text)
+    expected = {ticket.id}
+    if db.is_mysql() and query == "电脑无法":  # MariaDB: CJK runs are words; only their start matches
+        expected = set()
+    if db.is_mysql() and query == "🔥🔥":  # MariaDB: emoji are no word characters: a LIKE scan
+        expected = {ticket.id}
+    assert _found(agent, query) == expected
+
+
+def test_our_number_and_the_source_number_are_found(engine, people):
+    agent = people["agent"]
+    ticket = service.create(agent, "Disk full", "Server disk at 100%")
+    assert _found(agent, ticket_number(ticket.id)) == {ticket.id}
+
+
+def test_counts_are_exact_up_to_the_bound_then_bounded_when_slow(engine, people, monkeypatch):
+    agent = people["agent"]
+    for n in range(5):
+        service.create(agent, f"Scanner {n} offline", "Needs a restart")
+    monkeypatch.setattr(queue, "COUNT_BOUND", 3)
+    assert str(queue.count_bounded(agent, "scanner")) == "5"  # beyond the bound, but quick
+    assert queue.count_bounded(agent, "status:new scanner") == queue.Count(5, True)
+
+    def too_slow(query, seconds):
+        raise limits.Stopped()
+
+    monkeypatch.setattr(limits, "rows_within", too_slow)
+    assert str(queue.count_bounded(agent, "-zzzqx")) == "3+"
+    monkeypatch.setattr(queue, "COUNT_BOUND", 10)
+    assert str(queue.count_bounded(agent, "-zzzqx")) == "5"
+
+
+def test_a_running_read_is_stopped_from_another_thread(engine):
+    slow = (
+        "SELECT SLEEP(20)"
+        if db.is_mysql()
+        else "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000000000) "
+        "SELECT COUNT(*) FROM n"
+    )
+    made, outcome = queue_of(), []
+
+    def read() -> None:
+        stopper = limits.Stopper()
+        made.put(stopper)
+        try:
+            stopper.rows(Ticket.raw(slow))
+            outcome.append("finished")
+        except limits.Stopped:
+            outcome.append("stopped")
+        finally:
+            db.database.close()
+
+    thread = threading.Thread(target=read)
+    thread.start()
+    stopper = made.get(timeout=10)
+    time.sleep(0.3)
+    stopper.stop()
+    thread.join(timeout=10)
+    assert outcome == ["stopped"]
+
+
+def test_the_stamp_changes_with_writes_only(engine, people):
+    agent = people["agent"]
+    ticket = service.create(agent, "Monitor flickers", "Since the update")
+    before = queue.stamp("monitor")
+    assert queue.stamp("monitor status:open") == before
+    service.comment(agent, ticket.id, "Swapped the cable")
+    assert queue.stamp("monitor") != before
+    assert queue.stamp("age:>1d") is None  # the clock alone changes its result
+
+
+def test_doctor_warns_of_a_buffer_pool_far_below_the_working_set(engine, monkeypatch):
+    assert tuning.warnings() == []  # this machine's servers suit the test desk
+    monkeypatch.setattr(tuning, "_working_set", lambda: 64 * 1024 * tuning.MB)
+    if db.is_mysql():
+        (line,) = tuning.warnings()
+        assert line.startswith("innodb_buffer_pool_size is ") and "at least 65536 MB" in line
+    else:
+        assert tuning.warnings() == []  # SQLite: the page cache is the operating system's
+
+
+def test_the_upgrade_indexes_the_tickets_there_are_with_progress(engine, people):
+    agent = people["agent"]
+    ticket = service.create(agent, "Projector bulb", "Meeting room B")
+    service.comment(agent, ticket.id, "Ordered a spare lamp")
+    if db.is_mysql():  # back to schema 8: no full-text indexes, nor InnoDB's hidden FTS_DOC_ID
+        for table, name, _ in fulltext.MYSQL_INDEXES:
+            db.database.execute_sql(f"ALTER TABLE `{table}` DROP INDEX `{name}`")
+            db.database.execute_sql(f"ALTER TABLE `{table}` FORCE, ALGORITHM=COPY")
+    else:
+        for name in ("ticket", "comment"):
+            for verb in ("insert", "update", "delete"):
+                db.database.execute_sql(f"DROP TRIGGER {name}_fts_{verb}")
+            db.database.execute_sql(f"DROP TABLE {name}_fts")
+    schema._set_version(8)
+    shown = []
+    assert setup.initialise(progress=lambda done, total: shown.append((done, total))) == (
+        8,
+        schema.SCHEMA_VERSION,
+    )
+    assert shown and shown[-1][0] == shown[-1][1]
+    assert _found(agent, "projector") == _found(agent, "lamp") == {ticket.id}
+    later = service.create(agent, "Projector cable", "Room C")
+    assert _found(agent, "projector") == {ticket.id, later.id}
