@@ -336,3 +336,15 @@ def test_a_10000_line_description_takes_seconds(people, tmp_path):
     took = time.perf_counter() - started
     assert took < 20, took  # 1 min 46 s before (one paragraph re-wrapped at every page break)
     assert pdf_text(done.path).split().count("x") == 10_000
+
+
+def test_the_ticket_report_names_the_team(linked):  # issue 21
+    from itsm_tui.core.tickets import teams
+
+    people, _, _, ticket, folder = linked
+    teams.add(people["admin"], "Network")
+    ticket = tickets.get(people["agent"], ticket.id)
+    teams.set_team(people["agent"], ticket.id, ticket.version, "Network")
+    done = export.export_record(people["agent"], "ticket", ticket.number, str(folder / "t.pdf"))
+    flat = squash(pdf_text(done.path))
+    assert "Team Network" in flat and "team: (none) → Network" in flat
