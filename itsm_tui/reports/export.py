@@ -380,6 +380,7 @@ def _ticket_report(actor: User, ref, width: float):
     fields += [
         (label, value)
         for label, value in (
+            ("Team", t.team.name if t.team_id else None),  # issue 21
             ("Subcategory", t.subcategory),
             ("Source number", t.source_number),
             ("Assignment group", t.assignment_group),

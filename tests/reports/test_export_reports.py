@@ -354,3 +354,15 @@ def test_ticket_report_lists_links_merges_and_tags(linked):
     assert f"merged from {duplicate.number}" in flat and f"parent of {child.number}" in flat
     assert "#boot #hw" in flat
     assert f"{duplicate.number} merged into {ticket.number}" in flat  # the timeline says so too
+
+
+def test_the_ticket_report_names_the_team(linked):  # issue 21
+    from itsm_tui.core.tickets import teams
+
+    people, _, _, ticket, folder = linked
+    teams.add(people["admin"], "Network")
+    ticket = tickets.get(people["agent"], ticket.id)
+    teams.set_team(people["agent"], ticket.id, ticket.version, "Network")
+    done = export.export_record(people["agent"], "ticket", ticket.number, str(folder / "t.pdf"))
+    flat = squash(pdf_text(done.path))
+    assert "Team Network" in flat and "team: (none) → Network" in flat

@@ -395,16 +395,14 @@ def _exact(query: Query, where) -> list[int]:
     """The ids of the tickets that a free-text term names exactly, by our number or by the
     source's, among those the filter finds: they are listed first."""
     words = [t.values[0] for t in query.terms if t.key == "text" and not t.negate]
-    parts = [Ticket.source_number.in_(_spellings(words))] if words else []
-    parts += [Ticket.id == n for n in map(own_number, words) if n is not None]
-    if not parts:
+    if not words:
         return []
-    named = [row.id for row in Ticket.select(Ticket.id).where(reduce(lambda a, b: a | b, parts)).limit(20)]
-    if not named or where is None:
-        return named
-    # the few named first, then the filter on them alone: a planner given both at once may walk
-    # the whole table for a common word's row-by-row check
-    return [row.id for row in Ticket.select(Ticket.id).where(Ticket.id.in_(named) & where)]
+    by_source = Ticket.select(Ticket.id).where(Ticket.source_number.in_(_spellings(words))).limit(20)
+    named = [row.id for row in by_source] + [n for n in map(own_number, words) if n is not None]
+    # the few named first, then the filter on them alone: one query with both may walk the
+    # whole table (an OR of two indexes, or a common word's row-by-row check)
+    found = Ticket.select(Ticket.id).where(Ticket.id.in_(named))
+    return [row.id for row in (found.where(where) if where is not None else found)]
 
 
 def compile_filter(actor: User, text: str | Query | None, now: datetime | None = None):
