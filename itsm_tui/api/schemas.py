@@ -48,6 +48,8 @@ class Ticket(TicketRow):
     closed_at: Moment | None
     system: str | None
     peripheral: str | None
+    team: str | None
+    tags: list[str]
 
 
 class TicketIn(BaseModel):
