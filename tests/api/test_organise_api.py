@@ -147,3 +147,7 @@ def test_my_devices_are_the_systems_assigned_to_me(desk):
         {"kind": "system", "id": made.json()["id"], "asset_tag": "AT-7", "name": "ws-7", "detail": "laptop"}
     ]
     assert desk.get("requester2", "/api/v1/me/devices").json() == []
+    mine = desk.new_ticket("requester", system="AT-7")
+    assert mine["system"] == "ws-7"
+    theirs = desk.post("requester2", "/api/v1/tickets", {"title": "x", "description": "y", "system": "ws-7"})
+    assert theirs.status_code == 403
