@@ -3,13 +3,17 @@ same service calls made in-process, so the API's own cost shows.
 
     python benchmarks/bench_api.py [--tickets 10000] [--engines sqlite,mysql] [--clients 16]
         [--requests 800] [--workers 1] [--mysql-url mysql://root@127.0.0.1:3306/itsm_bench] [--reuse]
+        [--db PATH] [--seed-only]
 
 For each operation (first page, filtered page, get one, create, comment): p50/p95/p99 and
 requests per second with ``--clients`` concurrent keep-alive clients (``--requests`` in all,
 and at most ``--seconds`` per operation), the p50 of one client alone, and the p50 of the same
 service call in-process; "overhead" is one client's p50 minus the in-process p50. Prints
 figures; asserts nothing. The MySQL database named in the URL is dropped and re-created unless
---reuse.
+--reuse; ``--db PATH`` keeps the SQLite database in that file (seeded only up to --tickets,
+so a second run reuses it). ``--seed-only`` seeds and stops (seed once, run many times). Each
+operation stops after --seconds for the concurrent clients and again for the single client, so
+a run ends within about 10 * --seconds plus the seeding.
 """
 
 from __future__ import annotations
@@ -58,7 +62,8 @@ def _serve(url: str, workers: int = 1):
             if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
                 return process, base
         except httpx.TransportError:
-            time.sleep(0.1)
+            pass
+        time.sleep(0.1)
     process.kill()
     raise SystemExit("itsm-tui serve did not start")
 
@@ -102,6 +107,10 @@ def _drive(base: str, token: str, request, clients: int, total: int, seconds: fl
 
 def run_engine(url: str, args) -> None:
     seconds = _prepare(url, args.tickets)
+    if args.seed_only:
+        print(f"{db.describe_url(url)}: {Ticket.select().count():,} tickets; seed {seconds or 0:.0f} s")
+        db.database.close()
+        return
     actor = users.by_username("agent1")
     token = tokens.create(actor, f"bench-{time.time_ns()}")[1]
     top = Ticket.select(Ticket.id).order_by(Ticket.id.desc()).scalar()
@@ -175,7 +184,11 @@ def main() -> None:
     parser.add_argument("--mysql-url", default="mysql://root@127.0.0.1:3306/itsm_bench_api")
     parser.add_argument("--sqlite-url", help="reuse this SQLite database (default: a new temporary one)")
     parser.add_argument("--reuse", action="store_true", help="keep the MySQL database if it has the tickets")
+    parser.add_argument("--db", metavar="PATH", help="the SQLite database file to seed or reuse")
+    parser.add_argument("--seed-only", action="store_true", help="seed the databases and stop")
     args = parser.parse_args()
+    if args.db:
+        args.sqlite_url = f"sqlite:///{os.path.abspath(args.db)}"
     for url in engine_urls(args):
         run_engine(url, args)
 

@@ -5,8 +5,19 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI
 
 from itsm_tui import __version__
-from itsm_tui.api import alerts, inventory, people, problems, reports, schemas, tickets, webhooks
-from itsm_tui.api.auth import Caller, FailureLimiter, TokenCache
+from itsm_tui.api import (
+    alerts,
+    inventory,
+    organise,
+    people,
+    problems,
+    reports,
+    schemas,
+    signup,
+    tickets,
+    webhooks,
+)
+from itsm_tui.api.auth import Authenticate, Caller, FailureLimiter, TokenCache
 from itsm_tui.core import config, logs, setup
 from itsm_tui.core.store import audit, db, schema
 
@@ -55,10 +66,13 @@ def create_app(
     )
     app.state.auth_limiter = FailureLimiter(auth_failures, auth_window_seconds)
     app.state.token_cache = TokenCache(token_cache_seconds)
+    app.add_middleware(Authenticate)
     for kind, handler in problems.HANDLERS:
         app.add_exception_handler(kind, handler)
     app.include_router(desk)
     app.include_router(tickets.router)
+    app.include_router(organise.router)
+    app.include_router(signup.router)
     app.include_router(alerts.router)
     app.include_router(webhooks.router)
     app.include_router(people.router)

@@ -5,7 +5,9 @@ an address with too many recent failures gets 429 with ``Retry-After`` before it
 looked at. A read-only token may only read (GET, HEAD, OPTIONS). A token that checked out is
 remembered for a few seconds (``TokenCache``), so most requests do no database work and no
 thread hop before their route: a revoked token, or a disabled user's, stops working within
-that time (the services re-read the user's role and active flag on every action anyway)."""
+that time (the services re-read the user's role and active flag on every action anyway).
+``Authenticate`` does all this before the route reads the request's body; ``Caller`` hands the
+result to the route."""
 
 from __future__ import annotations
 
@@ -19,7 +21,9 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from itsm_tui.api import problems
 from itsm_tui.api.problems import ApiProblem
 from itsm_tui.core.errors import AuthError
 from itsm_tui.core.people import tokens
@@ -105,16 +109,21 @@ def _address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-async def principal(request: Request) -> Principal:
-    """The acting user, for the route's services; sets the audit channel ("api") and token name
-    for the rest of the request."""
-    limiter: FailureLimiter = request.app.state.auth_limiter
-    address = _address(request)
-    wait = limiter.retry_after(address)
+def check_limit(request: Request) -> None:
+    """429 when the client's address failed to authenticate too often of late."""
+    wait = request.app.state.auth_limiter.retry_after(_address(request))
     if wait is not None:
         raise ApiProblem(
             429, "too many failed authentications from this address", headers={"Retry-After": str(wait)}
         )
+
+
+def count_failure(request: Request) -> None:
+    request.app.state.auth_limiter.failed(_address(request))
+
+
+async def _authenticate_request(request: Request) -> Principal:
+    check_limit(request)
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     try:
         if scheme.lower() != "bearer":
@@ -123,12 +132,44 @@ async def principal(request: Request) -> Principal:
         found = cache.get(token.strip())
         user, row = found or await run_in_threadpool(_authenticate, cache, token.strip())
     except AuthError:
-        limiter.failed(address)
+        count_failure(request)
         raise ApiProblem(401, tokens.GENERIC_ERROR, headers={"WWW-Authenticate": "Bearer"}) from None
-    audit.enter_request("api", row.name)
     if request.method not in READS:
         tokens.may_write(row)
-    return Principal(copy(user), row)  # the services refresh the user's role on their copy
+    return Principal(user, row)
+
+
+PUBLIC = ("/api/v1/signup/",)  # the paths under /api/v1 that need no token
+_KEY = "itsm.principal"
+
+
+class Authenticate:
+    """ASGI middleware: a request under /api/v1 (but ``PUBLIC``) is authenticated before anything
+    else, its body included, is read: no token, no 422 for a body it sends."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] == "http" and path.startswith("/api/v1/") and not path.startswith(PUBLIC):
+            request = Request(scope)
+            try:
+                scope[_KEY] = await _authenticate_request(request)
+            except Exception as exc:  # noqa: BLE001 - each kind gets its problem response
+                await problems.render(request, exc)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+async def principal(request: Request) -> Principal:
+    """The acting user (``Authenticate`` found it), for the route's services; sets the audit
+    channel ("api") and token name for the rest of the request."""
+    found: Principal | None = request.scope.get(_KEY)
+    if found is None:
+        raise ApiProblem(401, tokens.GENERIC_ERROR, headers={"WWW-Authenticate": "Bearer"})
+    audit.enter_request("api", found.token.name)
+    return Principal(copy(found.user), found.token)  # the services refresh the role on their copy
 
 
 Caller = Annotated[Principal, Depends(principal)]  # a route's parameter: the acting user and token

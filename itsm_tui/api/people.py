@@ -1,5 +1,6 @@
 """``/api/v1/users`` (staff list them, admins manage them), ``/api/v1/tokens`` (one's own API
-tokens; admins: everyone's) and ``/api/v1/categories``."""
+tokens; admins: everyone's), ``/api/v1/categories`` (admins add, rename, deactivate and merge
+them) and ``/api/v1/me/devices``."""
 
 from __future__ import annotations
 
@@ -9,9 +10,10 @@ from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel, Field
 
 from itsm_tui.api.auth import Caller
-from itsm_tui.api.problems import RESPONSES
+from itsm_tui.api.problems import RESPONSES, ApiProblem
 from itsm_tui.api.schemas import Moment
 from itsm_tui.api.versions import IfMatch, tag
+from itsm_tui.core.inventory import devices
 from itsm_tui.core.people import tokens, users
 from itsm_tui.core.tickets import categories
 
@@ -60,10 +62,33 @@ class TokenOut(BaseModel):
 
 class CategoryOut(BaseModel):
     name: str
+    active: bool = True
+    tickets: int | None = Field(None, description="how many tickets have it (all=true only)")
 
 
 class CategoryIn(BaseModel):
     name: str = Field(max_length=50)
+
+
+class CategoryChange(BaseModel):
+    name: str | None = Field(None, max_length=50, description="a new name")
+    active: bool | None = Field(None, description="false: no new ticket gets it; its tickets keep it")
+
+
+class CategoryMerge(BaseModel):
+    into: str = Field(max_length=50)
+
+
+class Moved(BaseModel):
+    moved: int = Field(description="how many tickets moved to the other category")
+
+
+class DeviceOut(BaseModel):
+    kind: Literal["system", "peripheral"]
+    id: int
+    asset_tag: str
+    name: str
+    detail: str
 
 
 def _user(user, response: Response | None = None) -> UserOut:
@@ -127,10 +152,40 @@ def revoke_token(p: Caller, prefix: str = Path(max_length=16)):
 
 
 @router.get("/categories", response_model=list[CategoryOut])
-def list_categories(p: Caller):
+def list_categories(
+    p: Caller, everyone: bool = Query(False, alias="all", description="inactive too, with counts (admins)")
+):
+    if everyone:
+        return [CategoryOut(name=c.name, active=c.is_active, tickets=n) for c, n in categories.every(p.user)]
     return [CategoryOut(name=c.name) for c in categories.active()]
 
 
 @router.post("/categories", response_model=CategoryOut, status_code=201)
 def add_category(body: CategoryIn, p: Caller):
     return CategoryOut(name=categories.add(p.user, body.name).name)
+
+
+CategoryName = Path(max_length=50)
+
+
+@router.patch("/categories/{name}", response_model=CategoryOut)
+def change_category(body: CategoryChange, p: Caller, name: str = CategoryName):
+    """Rename, deactivate or reactivate a category (admins); history keeps the old name."""
+    row = categories.rename(p.user, name, body.name) if body.name is not None else None
+    if body.active is not None:
+        row = categories.set_active(p.user, row or name, body.active)
+    if row is None:
+        raise ApiProblem(422, "send a new name, active, or both", "name")
+    return CategoryOut(name=row.name, active=row.is_active)
+
+
+@router.post("/categories/{name}/merge", response_model=Moved)
+def merge_category(body: CategoryMerge, p: Caller, name: str = CategoryName):
+    """Move every ticket of the category to ``into`` and deactivate it (admins)."""
+    return Moved(moved=categories.merge(p.user, name, body.into))
+
+
+@router.get("/me/devices", response_model=list[DeviceOut], tags=["inventory"])
+def my_devices(p: Caller):
+    """The systems assigned to you and the peripherals attached to them."""
+    return [DeviceOut(**vars(d)) for d in devices.of_user(p.user)]

@@ -126,3 +126,9 @@ HANDLERS = (
     (HTTPException, _http_error),
     (Exception, _unexpected),
 )
+
+
+def render(request: Request, exc: Exception) -> JSONResponse:
+    """The problem response for ``exc``, by the first handler of its kind (for middleware, which
+    runs outside FastAPI's exception handlers)."""
+    return next(handler for kind, handler in HANDLERS if isinstance(exc, kind))(request, exc)

@@ -67,7 +67,7 @@ def export_list(
     spool = tempfile.TemporaryFile()
     try:
         rows, _ = export.write_list(p.user, job, spool)
-        export._record(p.user, format, what, "an HTTP download", rows, q, sort)  # the one export entry
+        export.record(p.user, format, what, "an HTTP download", rows, q, sort)  # the one export entry
     except BaseException:
         spool.close()
         raise

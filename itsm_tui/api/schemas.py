@@ -48,6 +48,8 @@ class Ticket(TicketRow):
     closed_at: Moment | None
     system: str | None
     peripheral: str | None
+    team: str | None
+    tags: list[str]
 
 
 class TicketIn(BaseModel):
@@ -57,6 +59,10 @@ class TicketIn(BaseModel):
     impact: Level = 3
     urgency: Level = 3
     requester: str | None = Field(None, description="a username: staff may open tickets for others")
+    system: str | None = Field(
+        None, max_length=100, description="a system's asset tag or hostname (requesters: one of me/devices)"
+    )
+    peripheral: str | None = Field(None, max_length=100, description="a peripheral's asset tag or name")
 
 
 class TicketChange(BaseModel):
@@ -66,6 +72,8 @@ class TicketChange(BaseModel):
     impact: Level | None = None
     urgency: Level | None = None
     priority: Literal[1, 2, 3, 4, "critical", "high", "medium", "low"] | None = None
+    system: str | None = Field(None, max_length=100, description="asset tag or hostname; null or empty: none")
+    peripheral: str | None = Field(None, max_length=100, description="asset tag or name; null or empty: none")
 
 
 class StatusIn(BaseModel):

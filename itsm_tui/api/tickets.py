@@ -14,8 +14,8 @@ from itsm_tui.api.paging import MAX_LIMIT, decode_cursor, encode_cursor
 from itsm_tui.api.problems import RESPONSES, ApiProblem
 from itsm_tui.api.versions import IfMatch, tag
 from itsm_tui.core import config
-from itsm_tui.core.store.models import Category, Peripheral, System, Ticket, User
-from itsm_tui.core.tickets import queue
+from itsm_tui.core.store.models import Category, Peripheral, System, Team, Ticket, User
+from itsm_tui.core.tickets import queue, tags
 from itsm_tui.core.tickets import service as tickets
 
 router = APIRouter(prefix="/api/v1", tags=["tickets"], responses=RESPONSES)
@@ -33,6 +33,7 @@ def _names(ticket: Ticket) -> dict:
             Assignee.username.alias("assignee"),
             System.hostname.alias("system"),
             Peripheral.name.alias("peripheral"),
+            Team.name.alias("team"),
         )
         .join(Category, on=(Ticket.category == Category.id))
         .switch(Ticket)
@@ -43,6 +44,8 @@ def _names(ticket: Ticket) -> dict:
         .join(System, JOIN.LEFT_OUTER, on=(Ticket.system == System.id))
         .switch(Ticket)
         .join(Peripheral, JOIN.LEFT_OUTER, on=(Ticket.peripheral == Peripheral.id))
+        .switch(Ticket)
+        .join(Team, JOIN.LEFT_OUTER, on=(Ticket.team == Team.id))
         .where(Ticket.id == ticket.id)
         .dicts()
         .get()
@@ -61,7 +64,10 @@ def ticket_out(ticket: Ticket, response: Response | None = None) -> schemas.Tick
     if response is not None:
         tag(response, ticket.version)
     return schemas.Ticket(
-        **{name: getattr(ticket, name) for name in _COLUMNS}, number=ticket.number, **_names(ticket)
+        **{name: getattr(ticket, name) for name in _COLUMNS},
+        number=ticket.number,
+        tags=tags.of([ticket.id]).get(ticket.id, []),
+        **_names(ticket),
     )
 
 

@@ -94,7 +94,8 @@ def _serve(args, actor) -> int:
 
     def background() -> None:
         while not stop.is_set():
-            report = jobs.run_due()
+            with audit.acting("worker"):
+                report = jobs.run_due()
             for name, error in report.errors.items():
                 log.warning("background job %s failed: %s", name, error)
             stop.wait(args.jobs_every)

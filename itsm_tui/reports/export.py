@@ -181,7 +181,7 @@ def export_list(actor: User, job: ListJob, progress=None, cancel=None) -> Done:
     with atomic_file(path, job.overwrite) as out:
         count, pages = write_list(actor, job, out, progress, cancel)
         # recorded before the file takes its name: no export reaches its reader unlogged
-        _record(
+        record(
             actor,
             job.fmt,
             job.what,
@@ -313,7 +313,7 @@ def export_record(
     with atomic_file(path, overwrite) as out:
         pages = pdf_report.build(out, masthead, lambda: story(masthead))
         run.tick(1)
-        _record(actor, "pdf", f"{what} {label.split(' ')[0]}", path, 1, single=True)
+        record(actor, "pdf", f"{what} {label.split(' ')[0]}", path, 1, single=True)
     return Done(path, 1, pages)
 
 
@@ -335,7 +335,7 @@ def export_analytics(
         pages = pdf_report.build(
             out, masthead, lambda: pdf_analytics.analytics_story(masthead, figures, width)
         )
-        _record(actor, "pdf", "the analytics report", path, 1, figures.get("period") or "", single=True)
+        record(actor, "pdf", "the analytics report", path, 1, figures.get("period") or "", single=True)
     return Done(path, 1, pages)
 
 
@@ -504,7 +504,7 @@ def _system_report(actor: User, ref, width: float):
 
 
 @transactional
-def _record(
+def record(
     actor: User,
     fmt: str,
     what: str,

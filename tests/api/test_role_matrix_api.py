@@ -38,6 +38,13 @@ def _requests(number: str) -> list[tuple[str, str, dict | None, tuple[int, int, 
         ),  # fmt: skip
         ("GET", "/api/v1/tokens?all=true", None, (403, 403, 403, 200)),
         ("GET", "/api/v1/tokens", None, (200, 200, 200, 200)),
+        ("GET", "/api/v1/categories?all=true", None, (403, 403, 403, 200)),
+        ("POST", "/api/v1/teams", {"name": "Team {role}"}, (403, 403, 403, 201)),
+        ("GET", "/api/v1/teams", None, (403, 200, 200, 200)),
+        ("GET", "/api/v1/macros", None, (403, 200, 200, 200)),
+        ("GET", "/api/v1/me/devices", None, (200, 200, 200, 200)),
+        ("PUT", f"/api/v1/tickets/{number}/tags", {"tags": ["t"]}, (404, 200, 200, 200)),
+        ("GET", f"/api/v1/tickets/{number}/links", None, (404, 200, 200, 200)),
     ]
 
 

@@ -63,6 +63,15 @@ def served(url: str, jobs_every: float = 0.3, env: dict | None = None, workers: 
 
 
 def test_serve_with_two_workers_answers_health_readiness_and_tickets(engine, people):
+    from datetime import timedelta
+
+    from itsm_tui.core import clock
+    from itsm_tui.core.store.models import AuditEntry, Ticket
+    from itsm_tui.core.tickets import service
+
+    late = service.create(people["requester"], "Late", "since this morning")
+    hour_ago = clock.now() - timedelta(hours=1)  # its response target breached: the jobs alert
+    Ticket.update(response_due=hour_ago).where(Ticket.id == late.id).execute()
     token = tokens.create(people["agent"], "script")[1]
     with (
         served(engine) as base,
@@ -75,6 +84,9 @@ def test_serve_with_two_workers_answers_health_readiness_and_tickets(engine, peo
         assert [row["number"] for row in listed] == [made.json()["number"]]
         assert http.get("/openapi.json").json()["info"]["title"] == "itsm-tui"
         assert httpx.get(f"{base}/api/v1/me").status_code == 401
+        alerted = AuditEntry.select().where(AuditEntry.action == "sla_alert", AuditEntry.entity_id == late.id)
+        _until(alerted.exists)
+        assert {entry.channel for entry in alerted} == {"worker"}  # the jobs' entries, not the API's
 
 
 def _until(condition, seconds: float = 20.0):

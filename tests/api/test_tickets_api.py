@@ -40,6 +40,17 @@ def test_a_bad_token_gets_one_generic_401_and_too_many_get_429(people):
     assert 1 <= int(blocked.headers["retry-after"]) <= 60
 
 
+def test_authentication_comes_before_the_body_is_read(people):
+    desk = Desk(people, auth_failures=2)
+    broken = {"content": b"{not json", "headers": {"Content-Type": "application/json"}}
+    _problem(desk.client.post("/api/v1/tickets", **broken), 401)
+    read_only = {**broken["headers"], **desk.headers("agent", read_only=True)}
+    _problem(desk.client.post("/api/v1/tickets", content=b"{", headers=read_only), 403)
+    _problem(desk.client.post("/api/v1/tickets", content=b"{", headers=desk.headers("agent")), 422)
+    _problem(desk.client.post("/api/v1/tickets", **broken), 401)
+    _problem(desk.client.post("/api/v1/tickets", **broken), 429)
+
+
 def test_revoked_expired_and_disabled_tokens_are_refused(people):
     desk = Desk(people, token_cache_seconds=0)
     from datetime import timedelta

@@ -44,7 +44,7 @@ NAMED_FIELDS = {
 }
 NAMES_KEY = "_names"
 
-CHANNELS = ("tui", "cli", "import", "api", "mail")
+CHANNELS = ("tui", "cli", "import", "api", "mail", "worker")  # worker: the jobs `serve` runs
 
 
 @dataclass(frozen=True)
