@@ -4,7 +4,8 @@ a note about a bounce, or nothing (an automatic reply, a refused or rate-limited
 Each message is processed once, by its Message-ID (recorded in ``mail_message`` in the same
 transaction as what it wrote), whether an IMAP fetch is repeated after a crash or an MTA retries.
 A reply finds its ticket by the Message-IDs it quotes (sent or received by the desk), else by
-``[INC000123]`` in the subject when the sender is that ticket's requester, a Cc of it or staff.
+``[INC000123]`` in the subject, either only when the sender is that ticket's requester, a Cc of
+it or staff; anyone else's message is a new one under the domain policy.
 Everything is written under ``audit.acting("mail")``: the log says it came by e-mail.
 """
 
@@ -111,6 +112,32 @@ def _user_by_address(address: str) -> User | None:
 
 
 def _thread(mail: Parsed, sender: User | None) -> Ticket | None:
+    """The ticket a reply adds to: the first one named by a Message-ID it quotes, else by
+    ``[INC000123]`` in its subject, and only one the sender takes part in (its requester, a Cc
+    of it, or staff): knowing a Message-ID or a number lets no stranger into a ticket."""
+    named = _named_tickets(mail)
+    if not named:
+        return None
+    found = {ticket.id: ticket for ticket in Ticket.select().where(Ticket.id.in_(named))}
+    if sender is None or not is_staff(sender):
+        copied = {
+            row.ticket_id
+            for row in TicketCc.select(TicketCc.ticket).where(
+                TicketCc.ticket.in_(list(found)), TicketCc.address == mail.from_address
+            )
+        }
+        found = {
+            ticket_id: ticket
+            for ticket_id, ticket in found.items()
+            if ticket_id in copied or (sender is not None and ticket.requester_id == sender.id)
+        }
+    return next((found[ticket_id] for ticket_id in named if ticket_id in found), None)
+
+
+def _named_tickets(mail: Parsed) -> list[int]:
+    """The ids of the tickets a message names, in order: by the Message-IDs it quotes (sent or
+    received by the desk), then by the numbers in its subject."""
+    named: list[int] = []
     if mail.in_reply_to:
         known = {
             row.message_id: row.ticket_id
@@ -118,20 +145,9 @@ def _thread(mail: Parsed, sender: User | None) -> Ticket | None:
                 MailMessage.message_id.in_(mail.in_reply_to[:50]), MailMessage.ticket.is_null(False)
             )
         }
-        for message_id in mail.in_reply_to:
-            if message_id in known:
-                return Ticket.get_or_none(Ticket.id == known[message_id])
-    for number in SUBJECT_NUMBER.findall(mail.subject):
-        ticket = Ticket.get_or_none(Ticket.id == int(number[3:]))
-        if ticket is not None and _participant(ticket, mail.from_address, sender):
-            return ticket
-    return None
-
-
-def _participant(ticket: Ticket, address: str, sender: User | None) -> bool:
-    if sender is not None and (is_staff(sender) or sender.id == ticket.requester_id):
-        return True
-    return TicketCc.select().where(TicketCc.ticket == ticket.id, TicketCc.address == address).exists()
+        named += [known[message_id] for message_id in mail.in_reply_to if message_id in known]
+    named += [int(number[3:]) for number in SUBJECT_NUMBER.findall(mail.subject)]
+    return list(dict.fromkeys(named))
 
 
 # ---------------------------------------------------------------- replies
