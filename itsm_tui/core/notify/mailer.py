@@ -16,7 +16,8 @@ public comments and its resolution mailed to the requester and the Cc's (:func:`
 new ones are acknowledged (:func:`acknowledge`), refused senders get one polite answer
 (:func:`refuse`). Each carries ``[INC000123]`` in the subject, our own Message-ID (recorded, so a
 reply finds the ticket), In-Reply-To/References to the thread and Reply-To the desk; the
-automatic ones say ``Auto-Submitted: auto-replied`` (RFC 3834). Internal notes never leave, and
+automatic ones say ``Auto-Submitted: auto-replied`` and go out with a null envelope sender
+(RFC 3834). Internal notes never leave, and
 what came in by mail is not mailed back out.
 """
 
@@ -263,7 +264,7 @@ def send_due(now: datetime | None = None, limit: int = BATCH) -> tuple[int, int]
                     message.to_address,
                     *[a.strip() for a in str(mail.get("Cc", "")).split(",") if a.strip()],
                 ]
-                connection.send_message(mail, to_addrs=recipients)
+                connection.send_message(mail, from_addr=_envelope_sender(mail), to_addrs=recipients)
             except (OSError, smtplib.SMTPException) as exc:
                 _failed(message, now, exc)
                 failed += 1
@@ -316,6 +317,12 @@ def _mail(smtp: SmtpSettings, message: EmailMessage) -> Mail:
         mail[name] = value
     mail.set_content(message.body)
     return mail
+
+
+def _envelope_sender(mail: Mail) -> str | None:
+    """An automatic answer goes out with a null envelope sender, ``MAIL FROM:<>`` (RFC 3834
+    3.3), so that nothing answers or bounces it back; anything else from the From address."""
+    return "" if mail.get("Auto-Submitted") == "auto-replied" else None
 
 
 def _failed(message: EmailMessage, now: datetime, exc: Exception) -> None:
