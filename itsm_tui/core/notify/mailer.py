@@ -142,8 +142,9 @@ def mailed_to(ticket: Ticket, author: User) -> list[str]:
     return [a for a in addresses if a != (author.email or "").lower()]
 
 
-def acknowledge(ticket: Ticket, address: str) -> EmailMessage | None:
-    """Tell the sender of a new e-mail ticket its number (an automatic reply)."""
+def acknowledge(ticket: Ticket, address: str, answering: str) -> EmailMessage | None:
+    """Tell the sender of a new e-mail ticket its number (an automatic reply to their message,
+    whose Message-ID is ``answering``)."""
     if settings() is None:
         return None
     body = (
@@ -151,7 +152,8 @@ def acknowledge(ticket: Ticket, address: str) -> EmailMessage | None:
         "We will answer by e-mail. Reply to this message to add to it; keep "
         f"[{ticket.number}] in the subject.\n"
     )
-    return _thread_message(ticket, address, [], f"[{ticket.number}] {ticket.title}", body, automatic=True)
+    subject = f"[{ticket.number}] {ticket.title}"
+    return _thread_message(ticket, address, [], subject, body, automatic=True, thread=[(answering, "in")])
 
 
 def refuse(address: str, subject: str, in_reply_to: str) -> EmailMessage | None:
@@ -185,14 +187,23 @@ def cc_addresses(ticket_id: int) -> list[str]:
 
 
 def _thread_message(
-    ticket: Ticket, to: str, cc: list[str], subject: str, body: str, automatic: bool = False
+    ticket: Ticket,
+    to: str,
+    cc: list[str],
+    subject: str,
+    body: str,
+    automatic: bool = False,
+    thread: list[tuple[str, str]] | None = None,
 ) -> EmailMessage:
-    thread = list(
-        MailMessage.select(MailMessage.message_id, MailMessage.direction)
-        .where(MailMessage.ticket == ticket.id)
-        .order_by(MailMessage.id)
-        .tuples()
-    )
+    """Queue a message in the ticket's thread: ``thread`` is its (Message-ID, direction) pairs,
+    oldest first, read from the database unless the caller knows them."""
+    if thread is None:
+        thread = list(
+            MailMessage.select(MailMessage.message_id, MailMessage.direction)
+            .where(MailMessage.ticket == ticket.id)
+            .order_by(MailMessage.id)
+            .tuples()
+        )
     headers: dict[str, str] = {}
     if thread:
         ids = [message_id for message_id, _ in thread]
