@@ -249,7 +249,8 @@ def new_requester(address: str, full_name: str) -> User:
     if len(base) < 2:
         base = f"{base}-mail"
     actor, full_name = users.system_actor(), (full_name or address)[:100]
-    for name in [base, *(f"{base}-{n}" for n in range(2, 1000))]:
+    for n in range(1, 1000):
+        name = f"{base}-{n}" if n > 1 else base
         try:  # the name is usually free: try it rather than ask first
             return users.create_user(actor, name, "requester", full_name=full_name, email=address)
         except ValidationError as exc:
