@@ -189,7 +189,7 @@ def with_names(changes: dict, rows: dict | None = None) -> dict:
             model, row = column.model, (rows or {}).get(field)
             known = getattr(row, column.name, None) if isinstance(row, model) and ids == [row.id] else None
             if known is not None:
-                found = {row.id: known}
+                found = {ids[0]: known}
             else:
                 found = dict(model.select(model.id, column).where(model.id.in_(ids)).tuples())
             names[field] = [found.get(v) if type(v) is int else None for v in pair]
