@@ -3,9 +3,9 @@
     python benchmarks/bench_mail.py [--messages 1000] [--mysql-url mysql://root@127.0.0.1:3306/itsm_bench_mail]
         [--engines sqlite,mysql]
 
-The mix: new tickets (most), replies threading onto them (a quote to trim), some with an
-attachment (20-200 KB), some out-of-office answers. "pipe" runs what ``itsm-tui mail ingest``
-runs for each message, in one process; the cost of starting one ``mail ingest`` process per
+The mix: new tickets (most), their requesters' replies threading onto them (a quote to trim),
+some with an attachment (20-200 KB), some out-of-office answers. "pipe" runs what ``itsm-tui mail
+ingest`` runs for each message, in one process; the cost of starting one ``mail ingest`` process per
 message (what an MTA's pipe pays) is measured apart on a sample. "IMAP" appends the messages to a
 private Dovecot (tests/mail/imap_server.py) and times one fetch: read, ingest, flag. Prints
 messages per second; the target is at least 100 per second on SQLite. Asserts nothing.
@@ -51,14 +51,15 @@ def messages(count: int, seed: int = 7) -> list[bytes]:
     """A reproducible mix; a reply answers a message earlier in the list."""
     rng = random.Random(seed)
     out: list[bytes] = []
-    originals: list[str] = []
+    originals: list[tuple[str, str]] = []  # (Message-ID, sender) of the messages that open tickets
     for n in range(count):
         mail = EmailMessage()
         sender = f"user{rng.randrange(300)}@example.org"
         mail["From"], mail["To"], mail["Message-ID"] = sender, DESK, make_msgid(domain="example.org")
         roll = rng.random()
         if roll < 0.25 and originals:
-            parent = rng.choice(originals)
+            parent, sender = rng.choice(originals)  # the requester answers (a stranger would not thread)
+            mail.replace_header("From", sender)
             mail["Subject"] = "Re: problem"
             mail["In-Reply-To"], mail["References"] = parent, parent
             mail.set_content(REPLY.format(desk=DESK, quote="earlier text " * rng.randrange(5, 60)))
@@ -69,7 +70,7 @@ def messages(count: int, seed: int = 7) -> list[bytes]:
         else:
             mail["Subject"] = f"Problem {n}: " + rng.choice(["printer", "VPN", "laptop", "Outlook", "badge"])
             mail.set_content("Hello,\n\n" + "It does not work as it should. " * rng.randrange(2, 200))
-            originals.append(mail["Message-ID"])
+            originals.append((mail["Message-ID"], sender))
             if roll > 0.90:
                 size = rng.randrange(20_000, 200_000)
                 mail.add_attachment(

@@ -78,14 +78,17 @@ def outbox() -> list[email.message.EmailMessage]:
 
 
 class Catcher:
-    """Keeps each delivered message parsed, with the envelope's recipients."""
+    """Keeps each delivered message parsed, with the envelope's recipients; and the envelope
+    senders (``MAIL FROM``), in the same order."""
 
     def __init__(self):
         self.messages: list[tuple[list[str], email.message.EmailMessage]] = []
+        self.senders: list[str] = []
 
     async def handle_DATA(self, server, session, envelope):
         parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
         self.messages.append((list(envelope.rcpt_tos), parsed))
+        self.senders.append(envelope.mail_from)
         return "250 OK"
 
 

@@ -49,6 +49,14 @@ def test_a_new_message_opens_a_ticket_for_a_new_requester_and_is_acknowledged(en
     assert ack["Reply-To"] == DESK
 
 
+def test_a_new_requester_whose_name_is_taken_gets_the_next_free_one(engine, system, desk, monkeypatch):
+    monkeypatch.setenv("ITSM_MAIL_ALLOWED_DOMAINS", "*")
+    for address in ("anna@example.org", "anna@sub.example.org", "ANNA@mail.example.org"):
+        assert ingest(message(sender=address)).outcome == "ticket"
+    names = [u.username for u in User.select().where(User.username.startswith("anna")).order_by(User.id)]
+    assert names == ["anna", "anna-2", "anna-3"]
+
+
 def test_the_same_message_twice_is_processed_once(engine, system, desk):
     mail = message()
     assert ingest(mail).outcome == "ticket"

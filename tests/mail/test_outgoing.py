@@ -26,6 +26,7 @@ def test_answers_go_out_threaded_to_requester_and_ccs(engine, people, smtp):
     assert mailer.send_due() == (3, 0)
 
     (ack_to, ack), (comment_to, comment), (resolved_to, resolved) = smtp.messages
+    assert smtp.senders == ["<>", DESK, DESK]  # the automatic answer: MAIL FROM:<> (RFC 3834)
     assert ack_to == ["anna@example.org"]
     assert ack["Subject"] == f"[{ticket.number}] Printer on fire"
     assert ack["Auto-Submitted"] == "auto-replied"
@@ -64,3 +65,11 @@ def test_tickets_from_the_app_keep_their_plain_notifications(engine, people, smt
     mailer.send_due()
     [(to, mail)] = smtp.messages
     assert to == ["r@example.org"] and mail["Subject"].startswith("[itsm-tui]")
+
+
+def test_a_refusal_goes_out_with_a_null_envelope_sender(engine, system, smtp):
+    assert ingest(message(sender="mallory@elsewhere.test", subject="Hello")).outcome == "refused"
+    assert mailer.send_due() == (1, 0)
+    [(to, refusal)] = smtp.messages
+    assert to == ["mallory@elsewhere.test"] and smtp.senders == ["<>"]
+    assert refusal["Auto-Submitted"] == "auto-replied" and refusal["Subject"] == "Re: Hello"

@@ -123,6 +123,28 @@ def test_the_number_in_the_subject_threads_for_participants_only(engine, system,
     assert stranger.outcome == "ticket" and stranger.ticket_id != ticket.id
 
 
+def test_a_stranger_quoting_a_message_id_reaches_no_ticket(engine, system, desk):
+    ticket, first, ack = _opened()
+    inside = message(
+        sender="eve@example.org",
+        subject="Re: Printer on fire",
+        body="Let me in.",
+        in_reply_to=ack["Message-ID"],
+    )
+    outside = message(
+        sender="mallory@elsewhere.test",
+        subject=f"Re: [{ticket.number}] Printer on fire",
+        body="Let me in too.",
+        in_reply_to=first["Message-ID"],
+    )
+    opened, refused = ingest(inside), ingest(outside)
+    assert opened.outcome == "ticket" and opened.ticket_id != ticket.id
+    assert refused.outcome == "refused"
+    assert _comments(ticket) == []
+    assert not User.select().where(User.email == "mallory@elsewhere.test").exists()
+    assert Ticket.get_by_id(opened.ticket_id).requester.email == "eve@example.org"
+
+
 def test_a_reply_all_from_a_cc_does_not_open_a_second_ticket(engine, system, desk):
     ticket, first, _ = _opened(cc=["bob@example.org"])
     reply_all = message(

@@ -1,5 +1,6 @@
-"""The ticket screen and the e-mail channel: it shows how the ticket came in, and before a
-public comment is sent it says to whom it will be mailed (an internal note says nothing)."""
+"""The ticket screen and the e-mail channel: it shows how the ticket came in and who is copied
+(Cc), and before a public comment is sent it says to whom it will be mailed (an internal note
+says nothing)."""
 
 from __future__ import annotations
 
@@ -27,8 +28,11 @@ async def test_the_ticket_shows_its_channel_and_whom_a_comment_is_mailed_to(engi
         screen = await open_ticket(pilot, ticket_id)
         console = Console(width=140, record=True, file=io.StringIO())
         console.print(screen.query_one("#ticket").content)
-        channel = next(line for line in console.export_text().splitlines() if "Channel" in line)
+        shown = console.export_text().splitlines()
+        channel = next(line for line in shown if "Channel" in line)
         assert "E-mail" in channel
+        [copied] = [line for line in shown if line.startswith("Cc ")]
+        assert copied.split() == ["Cc", "bob@example.org"]
         await open_comment(pilot)
         label = str(app.screen.query_one("#label").render())
         assert "Will be mailed to anna@example.org, bob@example.org" in label

@@ -4,7 +4,8 @@ a note about a bounce, or nothing (an automatic reply, a refused or rate-limited
 Each message is processed once, by its Message-ID (recorded in ``mail_message`` in the same
 transaction as what it wrote), whether an IMAP fetch is repeated after a crash or an MTA retries.
 A reply finds its ticket by the Message-IDs it quotes (sent or received by the desk), else by
-``[INC000123]`` in the subject when the sender is that ticket's requester, a Cc of it or staff.
+``[INC000123]`` in the subject, either only when the sender is that ticket's requester, a Cc of
+it or staff; anyone else's message is a new one under the domain policy.
 Everything is written under ``audit.acting("mail")``: the log says it came by e-mail.
 """
 
@@ -52,14 +53,12 @@ def ingest(raw: bytes) -> Outcome:
     """Process one message (the raw bytes as delivered). Raises ``Unprocessable`` for a message
     that never can be; a database error propagates (the caller retries later)."""
     mail = parse(raw)
-    if MailMessage.select().where(MailMessage.message_id == mail.message_id).exists():
-        return Outcome("duplicate")
     if not mail.from_address:
         raise Unprocessable("the message names no sender (no From, Reply-To or Return-Path)")
     with audit.acting("mail"):
         try:
             return _ingest(mail)
-        except IntegrityError:  # another process took this Message-ID at the same moment
+        except IntegrityError:  # its Message-ID is taken: processed before, or by another process now
             if MailMessage.select().where(MailMessage.message_id == mail.message_id).exists():
                 return Outcome("duplicate")
             raise
@@ -69,8 +68,8 @@ def ingest(raw: bytes) -> Outcome:
 
 @transactional
 def _ingest(mail: Parsed) -> Outcome:
-    # Taken first: a second process with the same message stops here, and the desk's answer
-    # to a new ticket finds the message it answers.
+    # Taken first (the Message-ID is unique): a message processed before, or by a second
+    # process at the same moment, stops here.
     row = MailMessage.create(
         message_id=mail.message_id,
         direction="in",
@@ -111,6 +110,32 @@ def _user_by_address(address: str) -> User | None:
 
 
 def _thread(mail: Parsed, sender: User | None) -> Ticket | None:
+    """The ticket a reply adds to: the first one named by a Message-ID it quotes, else by
+    ``[INC000123]`` in its subject, and only one the sender takes part in (its requester, a Cc
+    of it, or staff): knowing a Message-ID or a number lets no stranger into a ticket."""
+    named = _named_tickets(mail)
+    if not named:
+        return None
+    found = {ticket.id: ticket for ticket in Ticket.select().where(Ticket.id.in_(named))}
+    ordered = [found[ticket_id] for ticket_id in named if ticket_id in found]
+    if not ordered or (sender is not None and is_staff(sender)):
+        return ordered[0] if ordered else None
+    own = {t.id for t in ordered if sender is not None and t.requester_id == sender.id}
+    if ordered[0].id in own:
+        return ordered[0]  # the usual reply: no need to read the Cc's
+    copied = {
+        row.ticket_id
+        for row in TicketCc.select(TicketCc.ticket).where(
+            TicketCc.ticket.in_(list(found)), TicketCc.address == mail.from_address
+        )
+    }
+    return next((t for t in ordered if t.id in own or t.id in copied), None)
+
+
+def _named_tickets(mail: Parsed) -> list[int]:
+    """The ids of the tickets a message names, in order: by the Message-IDs it quotes (sent or
+    received by the desk), then by the numbers in its subject."""
+    named: list[int] = []
     if mail.in_reply_to:
         known = {
             row.message_id: row.ticket_id
@@ -118,20 +143,9 @@ def _thread(mail: Parsed, sender: User | None) -> Ticket | None:
                 MailMessage.message_id.in_(mail.in_reply_to[:50]), MailMessage.ticket.is_null(False)
             )
         }
-        for message_id in mail.in_reply_to:
-            if message_id in known:
-                return Ticket.get_or_none(Ticket.id == known[message_id])
-    for number in SUBJECT_NUMBER.findall(mail.subject):
-        ticket = Ticket.get_or_none(Ticket.id == int(number[3:]))
-        if ticket is not None and _participant(ticket, mail.from_address, sender):
-            return ticket
-    return None
-
-
-def _participant(ticket: Ticket, address: str, sender: User | None) -> bool:
-    if sender is not None and (is_staff(sender) or sender.id == ticket.requester_id):
-        return True
-    return TicketCc.select().where(TicketCc.ticket == ticket.id, TicketCc.address == address).exists()
+        named += [known[message_id] for message_id in mail.in_reply_to if message_id in known]
+    named += [int(number[3:]) for number in SUBJECT_NUMBER.findall(mail.subject)]
+    return list(dict.fromkeys(named))
 
 
 # ---------------------------------------------------------------- replies
@@ -184,7 +198,6 @@ def _new_ticket(
         _fit(description),
         channel=mailer.EMAIL_CHANNEL,
     )
-    MailMessage.update(ticket=ticket.id).where(MailMessage.id == row.id).execute()
     _keep_ccs(ticket.id, mail, requester)
     _attach(mail, requester, ticket.id, original=len(mail.body) > BODY_MAX)
     if follows is not None:
@@ -195,7 +208,7 @@ def _new_ticket(
             internal=True,
         )
     if settings.acknowledge:
-        mailer.acknowledge(ticket, mail.from_address)
+        mailer.acknowledge(ticket, mail.from_address, mail.message_id)
     return Outcome("ticket", ticket.id)
 
 
@@ -235,23 +248,23 @@ def new_requester(address: str, full_name: str) -> User:
     base = _USERNAME_CHARS.sub("-", address.partition("@")[0].lower()).strip("._-")[:50] or "mail"
     if len(base) < 2:
         base = f"{base}-mail"
-    name = base
-    for n in range(2, 1000):
-        if not User.select().where(User.username == name).exists():
-            break
-        name = f"{base}-{n}"
-    try:
-        return users.create_user(
-            users.system_actor(), name, "requester", full_name=(full_name or address)[:100], email=address
-        )
-    except ValidationError as exc:
-        raise Unprocessable(f"cannot take requests from {address!r}: {exc}") from None
+    actor, full_name = users.system_actor(), (full_name or address)[:100]
+    for n in range(1, 1000):
+        name = f"{base}-{n}" if n > 1 else base
+        try:  # the name is usually free: try it rather than ask first
+            return users.create_user(actor, name, "requester", full_name=full_name, email=address)
+        except ValidationError as exc:
+            if exc.field != "username" or not User.select().where(User.username == name).exists():
+                raise Unprocessable(f"cannot take requests from {address!r}: {exc}") from None
+    raise Unprocessable(f"cannot take requests from {address!r}: no free user name for {base!r}")
 
 
 def _keep_ccs(ticket_id: int, mail: Parsed, author: User) -> None:
-    desk = mailer.desk_address().lower()
+    if not mail.cc:
+        return
+    leave_out = (mailer.desk_address().lower(), mail.from_address, (author.email or "").lower())
     for address in mail.cc:
-        if address not in (desk, mail.from_address, (author.email or "").lower()):
+        if address not in leave_out:
             TicketCc.insert(ticket=ticket_id, address=address[:254]).on_conflict_ignore().execute()
 
 

@@ -16,7 +16,8 @@ public comments and its resolution mailed to the requester and the Cc's (:func:`
 new ones are acknowledged (:func:`acknowledge`), refused senders get one polite answer
 (:func:`refuse`). Each carries ``[INC000123]`` in the subject, our own Message-ID (recorded, so a
 reply finds the ticket), In-Reply-To/References to the thread and Reply-To the desk; the
-automatic ones say ``Auto-Submitted: auto-replied`` (RFC 3834). Internal notes never leave, and
+automatic ones say ``Auto-Submitted: auto-replied`` and go out with a null envelope sender
+(RFC 3834). Internal notes never leave, and
 what came in by mail is not mailed back out.
 """
 
@@ -141,8 +142,9 @@ def mailed_to(ticket: Ticket, author: User) -> list[str]:
     return [a for a in addresses if a != (author.email or "").lower()]
 
 
-def acknowledge(ticket: Ticket, address: str) -> EmailMessage | None:
-    """Tell the sender of a new e-mail ticket its number (an automatic reply)."""
+def acknowledge(ticket: Ticket, address: str, answering: str) -> EmailMessage | None:
+    """Tell the sender of a new e-mail ticket its number (an automatic reply to their message,
+    whose Message-ID is ``answering``)."""
     if settings() is None:
         return None
     body = (
@@ -150,7 +152,8 @@ def acknowledge(ticket: Ticket, address: str) -> EmailMessage | None:
         "We will answer by e-mail. Reply to this message to add to it; keep "
         f"[{ticket.number}] in the subject.\n"
     )
-    return _thread_message(ticket, address, [], f"[{ticket.number}] {ticket.title}", body, automatic=True)
+    subject = f"[{ticket.number}] {ticket.title}"
+    return _thread_message(ticket, address, [], subject, body, automatic=True, thread=[(answering, "in")])
 
 
 def refuse(address: str, subject: str, in_reply_to: str) -> EmailMessage | None:
@@ -184,14 +187,23 @@ def cc_addresses(ticket_id: int) -> list[str]:
 
 
 def _thread_message(
-    ticket: Ticket, to: str, cc: list[str], subject: str, body: str, automatic: bool = False
+    ticket: Ticket,
+    to: str,
+    cc: list[str],
+    subject: str,
+    body: str,
+    automatic: bool = False,
+    thread: list[tuple[str, str]] | None = None,
 ) -> EmailMessage:
-    thread = list(
-        MailMessage.select(MailMessage.message_id, MailMessage.direction)
-        .where(MailMessage.ticket == ticket.id)
-        .order_by(MailMessage.id)
-        .tuples()
-    )
+    """Queue a message in the ticket's thread: ``thread`` is its (Message-ID, direction) pairs,
+    oldest first, read from the database unless the caller knows them."""
+    if thread is None:
+        thread = list(
+            MailMessage.select(MailMessage.message_id, MailMessage.direction)
+            .where(MailMessage.ticket == ticket.id)
+            .order_by(MailMessage.id)
+            .tuples()
+        )
     headers: dict[str, str] = {}
     if thread:
         ids = [message_id for message_id, _ in thread]
@@ -263,7 +275,7 @@ def send_due(now: datetime | None = None, limit: int = BATCH) -> tuple[int, int]
                     message.to_address,
                     *[a.strip() for a in str(mail.get("Cc", "")).split(",") if a.strip()],
                 ]
-                connection.send_message(mail, to_addrs=recipients)
+                connection.send_message(mail, from_addr=_envelope_sender(mail), to_addrs=recipients)
             except (OSError, smtplib.SMTPException) as exc:
                 _failed(message, now, exc)
                 failed += 1
@@ -316,6 +328,12 @@ def _mail(smtp: SmtpSettings, message: EmailMessage) -> Mail:
         mail[name] = value
     mail.set_content(message.body)
     return mail
+
+
+def _envelope_sender(mail: Mail) -> str | None:
+    """An automatic answer goes out with a null envelope sender, ``MAIL FROM:<>`` (RFC 3834
+    3.3), so that nothing answers or bounces it back; anything else from the From address."""
+    return "" if mail.get("Auto-Submitted") == "auto-replied" else None
 
 
 def _failed(message: EmailMessage, now: datetime, exc: Exception) -> None:

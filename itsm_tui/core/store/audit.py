@@ -132,9 +132,12 @@ def record(
     summary: str,
     changes: dict | None = None,
     entity_version: int | None = None,
+    rows: dict | None = None,
 ) -> AuditEntry:
+    """One entry; ``rows`` (a field's record itself, as a create's values hold it) names what
+    ``changes`` refers to without reading it again."""
     return AuditEntry.create(
-        **_entry(actor, action, entity_type, summary, changes),
+        **_entry(actor, action, entity_type, summary, changes, rows),
         entity_id=entity_id,
         entity_version=entity_version,
     )
@@ -151,7 +154,14 @@ def record_many(
         AuditEntry.insert_many(rows[start : start + 500]).execute()
 
 
-def _entry(actor: User | None, action: str, entity_type: str, summary: str, changes: dict | None) -> dict:
+def _entry(
+    actor: User | None,
+    action: str,
+    entity_type: str,
+    summary: str,
+    changes: dict | None,
+    rows: dict | None = None,
+) -> dict:
     context = current()
     return {
         "at": clock.now(),
@@ -162,20 +172,26 @@ def _entry(actor: User | None, action: str, entity_type: str, summary: str, chan
         "action": action,
         "entity_type": entity_type,
         "summary": summary[:500],
-        "changes": json.dumps(with_names(changes), ensure_ascii=False, sort_keys=True) if changes else None,
+        "changes": json.dumps(with_names(changes, rows), ensure_ascii=False, sort_keys=True)
+        if changes
+        else None,
     }
 
 
-def with_names(changes: dict) -> dict:
+def with_names(changes: dict, rows: dict | None = None) -> dict:
     """``changes`` plus the names of the records its reference fields point at (one query per
-    such field; most changes have none)."""
+    such field, unless ``rows`` holds the one record it names; most changes have none)."""
     names = {}
     for field, pair in changes.items():
         column = NAMED_FIELDS.get(field)
         ids = [v for v in pair if type(v) is int] if column is not None and isinstance(pair, list) else []
         if ids and column is not None:
-            model = column.model
-            found = dict(model.select(model.id, column).where(model.id.in_(ids)).tuples())
+            model, row = column.model, (rows or {}).get(field)
+            known = getattr(row, column.name, None) if isinstance(row, model) and ids == [row.id] else None
+            if known is not None:
+                found = {ids[0]: known}
+            else:
+                found = dict(model.select(model.id, column).where(model.id.in_(ids)).tuples())
             names[field] = [found.get(v) if type(v) is int else None for v in pair]
     return {**changes, NAMES_KEY: names} if names else changes
 

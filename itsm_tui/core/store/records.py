@@ -47,6 +47,7 @@ def create(actor: User, model: type[BaseModel], entity_type: str, label: str, va
         f"created {label}",
         audit.diff({}, values),
         entity_version=getattr(row, "version", None),
+        rows=values,
     )
     return row
 

@@ -20,6 +20,7 @@ from textual.widgets import Static
 from itsm_tui.core import clock, config, files
 from itsm_tui.core.errors import ItsmError
 from itsm_tui.core.inventory import devices
+from itsm_tui.core.notify import mailer
 from itsm_tui.core.people.permissions import is_staff
 from itsm_tui.core.store.models import LEVEL_NAMES, Ticket, User
 from itsm_tui.core.tickets import links, tags, timeline
@@ -50,6 +51,7 @@ class TicketView:
     links: list = field(default_factory=list)  # issue 21: links.Link, seen from this ticket
     tags: list = field(default_factory=list)
     devices: list = field(default_factory=list)  # the requester's, for staff
+    ccs: list = field(default_factory=list)  # issue 20: the addresses copied on its mail
 
 
 def read_ticket(actor: User, ticket_id: int) -> TicketView:
@@ -63,6 +65,7 @@ def read_ticket(actor: User, ticket_id: int) -> TicketView:
         links.links_of(actor, ticket.id),
         tags.of([ticket.id]).get(ticket.id, []),
         devices.of_user(actor, ticket.requester_id) if is_staff(actor) else [],
+        mailer.cc_addresses(ticket.id),
     )
 
 
@@ -214,6 +217,9 @@ class TicketScreen(TicketEdits, Triage, Screen):
         asset = Text()
         asset.append("Linked asset      ", style="dim")
         asset.append_text(literal(view.asset))
+        if view.ccs:
+            asset.append("\nCc                ", style="dim")
+            asset.append_text(literal(", ".join(view.ccs)))
         width = self.query_one("#ticket", Static).size.width or self.app.size.width - 4
         lines = [head, *_merged(view), Text(""), *_grid(rows, width), Text(""), asset, Text("")]
         lines += _links_tags_devices(view)
