@@ -60,7 +60,7 @@ async def test_a_macro_on_marked_tickets_reports_each_one(engine, people):
         await _pick(pilot, ChoicePicker, "than")
         await until(pilot, lambda: isinstance(app.screen, MessageModal))
         summary = "\n".join(app.screen.lines)
-        assert "2 of 3 tickets Thanks applied" in summary
+        assert "2 of 3 tickets got macro Thanks" in summary
         assert f"{made[2].number}: {made[2].number} cannot go from Closed" in summary
     full = people["requester"].full_name
     for ticket in made[:2]:
