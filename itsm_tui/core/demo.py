@@ -32,8 +32,8 @@ from itsm_tui.core.store.models import (
     User,
 )
 from itsm_tui.core.store.natural import natural_key
+from itsm_tui.core.tickets import links, macros, sla, tags, teams
 from itsm_tui.core.tickets import service as tickets
-from itsm_tui.core.tickets import sla
 from itsm_tui.core.tickets.rules import PRIORITY_MATRIX
 
 DEMO_PASSWORD = "itsm-demo-pass"
@@ -162,8 +162,11 @@ def seed_demo(actor: User) -> dict:
         with clock.frozen(now - timedelta(days=61)):
             people = _people(actor, rng, hashed)
             assets = _assets(actor, rng, people)
-        _tickets(rng, now, people, assets)
-    return {"users": len(people["all"]), "tickets": 150}
+            desk = _teams(actor, people)
+        _tickets(rng, now, people, assets, desk)
+        with clock.frozen(now - timedelta(minutes=15)):
+            _teamwork(actor, people, desk)
+    return {"users": len(people["all"]), "tickets": Ticket.select().count()}
 
 
 def _people(actor, rng, hashed) -> dict:
@@ -292,7 +295,95 @@ def _age_minutes(rng, status: str) -> int:
     return rng.randint(60 * 24 * 4, 60 * 24 * 21)
 
 
-def _tickets(rng, now, people, assets) -> None:
+# team -> (its agents by number, the categories whose tickets it takes)
+TEAMS = {
+    "Service desk": ((1, 2), ("Software", "Access", "General")),
+    "Network": ((3, 1), ("Network",)),
+    "Field support": ((4, 5), ("Hardware",)),
+}
+TAGS = {"vpn": "VPN", "printer": "Printer", "outlook": "Outlook", "password": "Password", "urgent": "URGENT"}
+
+
+def _teams(actor, people) -> dict:
+    """The demo teams; agent1 is in two (Service desk and Network), as a first-line agent is.
+    Returns {category name: (team, its members)}."""
+    by_category = {}
+    for name, (numbers, categories) in TEAMS.items():
+        team = teams.add(actor, name)
+        for number in numbers:
+            teams.add_member(actor, team, f"agent{number}")
+        members = [people["agents"][n - 1] for n in numbers]
+        by_category.update({category: (team, members) for category in categories})
+    return by_category
+
+
+def _teamwork(actor, people, desk) -> None:
+    """Macros (global and per team), tags by title, a parent with a child and a merged
+    duplicate: what a new user finds to try on the demo desk."""
+    network, field = desk["Network"][0], desk["Hardware"][0]
+    hello = "Hello {requester_first},\n\n"
+    macros.create(
+        actor,
+        "Acknowledge",
+        hello + "Thanks for reporting this; {agent} is on it ({number}).",
+        fields=macros.Fields(status="in_progress", assignee="me"),
+    )
+    macros.create(
+        actor,
+        "Ask for details",
+        hello + "To go on with {number} we need a little more: when did it start, and what did "
+        "you try? A screenshot of any error helps.",
+        fields=macros.Fields(status="waiting_on_user"),
+    )
+    macros.create(
+        actor,
+        "Resolve: fixed, please confirm",
+        "Fixed on our side. Please reopen {number} by replying if it comes back.",
+        fields=macros.Fields(status="resolved"),
+    )
+    macros.create(
+        actor,
+        "Escalate to Network",
+        "Moved to the network team.",
+        internal=True,
+        fields=macros.Fields(team=network.name, priority=2),
+    )
+    macros.create(
+        actor,
+        "VPN: reinstall the client",
+        hello + "Please reinstall the VPN client from the portal and sign in again; that fixes "
+        "this in most cases. Tell us if it does not.",
+        team=network,
+        fields=macros.Fields(status="waiting_on_user"),
+    )
+    macros.create(
+        actor,
+        "Book a desk visit",
+        hello + "A technician will come to your desk tomorrow morning for {number}.",
+        team=field,
+        fields=macros.Fields(status="in_progress", assignee="me"),
+    )
+    agent = people["agents"][0]
+    for ticket in Ticket.select().order_by(Ticket.id):
+        found = [tag for tag, word in TAGS.items() if word.lower() in ticket.title.lower()]
+        if found:
+            tags.change(agent, ticket.id, add=found)
+    open_network = list(
+        Ticket.select()
+        .where((Ticket.team == network.id) & (Ticket.status.in_(("new", "in_progress"))))
+        .order_by(Ticket.id)
+    )
+    if len(open_network) > 1:  # an outage (the parent) and one of its symptoms
+        links.link(people["agents"][2], open_network[0].id, open_network[1].id, "parent")
+    first = open_network[-1] if open_network else Ticket.select().order_by(Ticket.id).first()
+    again = tickets.create(
+        first.requester, first.title, "Sent again: is anyone looking at this?", category=first.category
+    )
+    again = teams.set_team(people["agents"][2], again.id, again.version, first.team)
+    links.merge(people["agents"][2], again.id, again.version, first.id)
+
+
+def _tickets(rng, now, people, assets, desk) -> None:
     statuses = STATUS_MIX[:]
     rng.shuffle(statuses)
     categories = list(Category.select().order_by(Category.name))
@@ -303,7 +394,8 @@ def _tickets(rng, now, people, assets) -> None:
         moments = iter(created + span * (k + 1) for k in range(len(PATHS[status]) + 3))
         category = rng.choice(categories)
         requester = rng.choice(people["requesters"])
-        agent = people["agents"][i % 5]
+        team, members = desk[category.name]
+        agent = members[i % len(members)]
         system = rng.choice(assets["systems"])
         template, picked = rng.choice(TITLES[category.name]), rng.choice(assets["peripherals"])
         title = template.format(
@@ -321,6 +413,7 @@ def _tickets(rng, now, people, assets) -> None:
                 impact=rng.randint(1, 3),
                 urgency=rng.randint(1, 3),
             )
+            ticket = teams.set_team(agent, ticket.id, ticket.version, team)
         if i % 4 == 0:
             with clock.frozen(created):
                 ticket = tickets.update(agent, ticket.id, ticket.version, system=system.id)

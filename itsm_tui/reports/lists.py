@@ -137,6 +137,7 @@ TICKET_COLUMNS = (
     Col("requester", "Requester", 14, _get("requester"), shown=_get("requester_name")),
     Col("assignee", "Assignee", 14, _get("assignee"), shown=_get("assignee_name")),
     Col("category", "Category", 10, _get("category")),
+    Col("team", "Team", 14, _get("team")),
     Col("created", "Created", 17, _get("created_at")),
     Col("updated", "Updated", 17, _get("updated_at")),
     Col("due", "Resolution due", 17, _get("resolution_due"), shown=_resolution_due),

@@ -78,12 +78,15 @@ class TeamActions:
                 "No macros yet: supervisors and admins add them with :macros.", severity="warning"
             )
             return
-        choice = await self.app.push_screen_wait(ChoicePicker("Apply a macro (type to filter)", choices))
+        which = f"{len(targets)} marked tickets" if len(targets) > 1 else targets[0].number
+        choice = await self.app.push_screen_wait(
+            ChoicePicker(f"Apply a macro to {which} (type to filter)", choices)
+        )
         if choice is None:
             return
         macro_id, name = choice
         self._apply(
-            f"{name} applied",
+            f"got macro {name}",
             lambda t, v, key: macros.apply(me, macro_id, t, v, request_key=key),
             targets,
         )

@@ -45,3 +45,35 @@ def test_every_name_written_by_the_demo_and_the_bulk_seeds_has_its_sort_key(engi
     assert bulk.count() and all(
         (p.department_id, p.network_id) == (p.system.department_id, p.system.network_id) for p in bulk
     )
+
+
+def test_the_demo_desk_shows_teams_macros_tags_links_and_a_merge(engine):
+    """A new user finds every team feature to try: teams with members and their tickets,
+    global and team macros, tags, a parent with a child and a merged duplicate."""
+    from itsm_tui.core.store.models import Macro, Team, TeamMember, TicketLink, TicketTag
+    from itsm_tui.core.tickets import macros, teams
+
+    result = demo.seed_demo(users.system_actor())
+    assert result["tickets"] == Ticket.select().count() == 151
+    names = {t.name for t in Team.select()}
+    assert names == {"Service desk", "Network", "Field support"}
+    agent1 = User.get(User.username == "agent1")
+    assert len(teams.team_ids_of(agent1)) == 2 and TeamMember.select().count() == 6
+    for team in Team.select():  # each team's tickets are worked by its members
+        assigned = {
+            t.assignee_id
+            for t in Ticket.select().where((Ticket.team == team.id) & Ticket.assignee.is_null(False))
+        }
+        assert assigned and assigned <= {m.id for m in teams.members(team)}, team.name
+    assert Ticket.select().where(Ticket.team.is_null()).count() == 0
+    offered = macros.available(agent1)
+    assert {m.name for m in offered} >= {"Acknowledge", "Ask for details", "VPN: reinstall the client"}
+    assert "Book a desk visit" not in {m.name for m in offered} and Macro.select().count() == 6
+    assert TicketTag.select().where(TicketTag.tag == "vpn").count()
+    kinds = sorted(row.kind for row in TicketLink.select())
+    assert kinds == ["merged", "parent"]
+    duplicate = TicketLink.get(TicketLink.kind == "merged").source
+    assert (
+        duplicate.status == "closed"
+        and duplicate.title == TicketLink.get(TicketLink.kind == "merged").target.title
+    )

@@ -28,7 +28,7 @@ from itsm_tui.core.people import users
 from itsm_tui.core.store import db
 from itsm_tui.core.store.models import Ticket
 from itsm_tui.core.tickets import service as tickets
-from itsm_tui.core.tickets import views
+from itsm_tui.core.tickets import teams, views
 from itsm_tui.ui.app import ItsmApp
 from itsm_tui.ui.screens.login import LoginScreen
 from itsm_tui.ui.screens.queue import QueueScreen
@@ -88,6 +88,8 @@ def _build_desk() -> None:
                 "os": "Windows 11",
             },
         )
+        teams.add(system, "Network")  # issue 21: the queue's Team column
+        teams.add_member(system, "Network", AGENT)
 
     def make(ago, requester, title, description, category, impact, urgency, **asset) -> Ticket:
         """Requesters open their own tickets; one with a linked asset is opened by agent1."""
@@ -197,8 +199,12 @@ def _build_desk() -> None:
     t = assign(_h(6), supervisor, t, AGENT)
     t = status(_h(6), agent, t, "in_progress")
 
+    def in_network(ago, ticket) -> None:
+        with _at(ago):
+            teams.set_team(agent, ticket.id, ticket.version, "Network")
+
     # New, Critical, breached: 4 h target, 5 h gone.
-    make(
+    t = make(
         _h(5),
         user2,
         "VPN concentrator down for the Berlin office",
@@ -207,10 +213,11 @@ def _build_desk() -> None:
         "high",
         "high",
     )
+    in_network(_h(5), t)
 
     # New, Medium, and New, High (fresh: plenty of time left).
     make(_h(2), user2, "Monitor flickers on the second screen", "Dell U2419H.", "Hardware", "low", "high")
-    make(
+    t = make(
         timedelta(minutes=30),
         user1,
         "Wi-Fi drops in meeting room 4",
@@ -219,6 +226,7 @@ def _build_desk() -> None:
         "medium",
         "high",
     )
+    in_network(timedelta(minutes=30), t)
 
     # The agent lands on a saved view of every ticket, so every status shows in the queue.
     with _at(_h(1)):

@@ -60,7 +60,7 @@ async def test_a_macro_on_marked_tickets_reports_each_one(engine, people):
         await _pick(pilot, ChoicePicker, "than")
         await until(pilot, lambda: isinstance(app.screen, MessageModal))
         summary = "\n".join(app.screen.lines)
-        assert "2 of 3 tickets Thanks applied" in summary
+        assert "2 of 3 tickets got macro Thanks" in summary
         assert f"{made[2].number}: {made[2].number} cannot go from Closed" in summary
     full = people["requester"].full_name
     for ticket in made[:2]:
@@ -145,3 +145,28 @@ async def test_analytics_shows_the_teams(engine, people):
         lines = [line.split() for line in console.export_text().splitlines()]
         assert ["By", "team", "(done:", "period)"] in lines
         assert ["Network", "1", "0", "0", "0"] in lines and ["(no", "team)", "0", "0", "0", "0"] in lines
+
+
+async def test_the_queue_shows_the_team_and_a_ticket_as_it_was_left(engine, people, monkeypatch):
+    """The Team column names the team; back from a ticket where a macro moved it, the row says
+    so at once (the timed refresh is off here)."""
+    from itsm_tui.ui.screens import queue as queue_screen
+
+    monkeypatch.setattr(queue_screen, "REFRESH_SECONDS", 3600.0)
+    teams.add(people["admin"], "Network")
+    made = tickets.create(people["requester"], "VPN down", "since 9")
+    macros.create(people["admin"], "Escalate", "", fields=macros.Fields(team="Network", status="in_progress"))
+    app = ItsmApp(engine)
+    async with app.run_test(size=(120, 40)) as pilot:
+        table = await logged_in(pilot, "agent", "agent-password-1")
+        await until(pilot, lambda: not table.fetching and len(table.rows) == 1)
+        assert "Team" in table.render().plain.split("\n")[0]
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, TicketScreen) and app.screen.view)
+        await pilot.press("m")
+        await _pick(pilot, ChoicePicker, "esc")
+        await until(pilot, lambda: fresh(made.id).status == "in_progress")
+        await pilot.press("escape")
+        await until(pilot, lambda: table.rows and table.rows[0]["team"] == "Network", timeout=10)
+        line = table.render().plain.split("\n")[1]
+        assert "Network" in line and "In progress" in line

@@ -538,6 +538,7 @@ def page(
                 Category.name.alias("category"),
                 Requester.username.alias("requester"),
                 Assignee.username.alias("assignee"),
+                Team.name.alias("team"),
                 ids.c.sort_value.alias("_sort"),
             )
             .join(ids, on=(Ticket.id == ids.c.page_id))
@@ -547,6 +548,8 @@ def page(
             .join(Requester, on=(Ticket.requester == Requester.id))
             .switch(Ticket)
             .join(Assignee, JOIN.LEFT_OUTER, on=(Ticket.assignee == Assignee.id))
+            .switch(Ticket)
+            .join(Team, JOIN.LEFT_OUTER, on=(Ticket.team == Team.id))
         )
 
     top = after is None and before is None

@@ -160,6 +160,12 @@ class QueueScreen(FilterBarKeys, Triage, Screen):
             self._status_shown = line
             self.query_one("#status-line", Static).update(line, layout=False)  # one line: no layout
 
+    def on_screen_resume(self) -> None:
+        """Back from a ticket edited, merged or moved there: the rows as they are now, not at
+        the next timed refresh."""
+        if self.table.rows and not self.table.read_lately():
+            self.table.refresh_window(keep_id=(self.table.current or {}).get("id"), force=True)
+
     def _periodic_refresh(self) -> None:
         if self.app.screen is self and not self.table.read_lately():
             self._count(timed=True)
