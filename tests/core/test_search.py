@@ -23,7 +23,7 @@ from sample_data import SAMPLE, needs_sample
 from itsm_tui.core import demo, setup
 from itsm_tui.core.store import db, fulltext, limits, schema, tuning
 from itsm_tui.core.store.models import Comment, Ticket, User, ticket_number
-from itsm_tui.core.tickets import queue, service
+from itsm_tui.core.tickets import queue, service, tags
 from itsm_tui.importers.servicenow import import_servicenow
 
 # word starts and phrases: the same results on both engines as the old substring search
@@ -182,6 +182,15 @@ def test_the_stamp_changes_with_writes_only(engine, people):
     service.comment(agent, ticket.id, "Swapped the cable")
     assert queue.stamp("monitor") != before
     assert queue.stamp("age:>1d") is None  # the clock alone changes its result
+    older = service.create(agent, "Dock flickers", "Too")
+    service.comment(agent, older.id, "Same dock")  # the newest ticket, update and comment are older's
+    ticket = service.get(agent, ticket.id)
+    before = queue.stamp("flickers")
+    service.delete(people["admin"], ticket.id, ticket.version)  # not the newest, and no update time
+    assert queue.stamp("flickers") != before
+    before = queue.stamp("flickers")
+    tags.change(agent, older.id, add=["screen"])
+    assert queue.stamp("flickers") != before
 
 
 def test_doctor_warns_of_a_buffer_pool_far_below_the_working_set(engine, monkeypatch):

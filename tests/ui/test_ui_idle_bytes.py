@@ -88,10 +88,12 @@ def test_an_idle_list_writes_nothing_between_refreshes(desk, tmp_path):
         idle = _read_for(master, 11)  # two timed refreshes
         assert len(idle) < 100, idle[:400]
 
-        # One ticket changes: the next refresh draws that change, not the screen.
+        # One ticket changes (as every write does, its update time with it): the next refresh
+        # draws that change, not the screen.
         with sqlite3.connect(path) as other:
             other.execute(
-                "UPDATE ticket SET title = 'Changed behind the list', version = version + 1 WHERE id = ?",
+                "UPDATE ticket SET title = 'Changed behind the list', version = version + 1,"
+                " updated_at = datetime((SELECT MAX(updated_at) FROM ticket), '+1 second') WHERE id = ?",
                 (top,),
             )
         changed = _read_for(master, 6)

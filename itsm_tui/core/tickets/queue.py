@@ -461,7 +461,8 @@ _TIMELY = ("age", "sla", "created", "updated")
 
 
 def stamp(text: str | Query | None) -> tuple | None:
-    """What changed in the tickets lately (their newest update and id, the newest comment), read
+    """What changed in the tickets lately (their newest update and id, the newest comment, and the
+    newest log entry, which every write through a service makes: a delete, a merge, a tag), read
     from indexes at once: a timed refresh that finds the same stamp as its last read need not
     read again. None when the filter depends on the clock: read again every time."""
     query = text if isinstance(text, Query) else parse(text or "")
@@ -469,7 +470,7 @@ def stamp(text: str | Query | None) -> tuple | None:
         return None
     row = database.execute_sql(
         "SELECT (SELECT MAX(updated_at) FROM ticket), (SELECT MAX(id) FROM ticket), "
-        "(SELECT MAX(id) FROM comment)"
+        "(SELECT MAX(id) FROM comment), (SELECT MAX(id) FROM audit_log)"
     ).fetchone()
     return tuple(row)
 
