@@ -76,6 +76,20 @@ def test_servicenow_sample_finds_what_the_substring_search_found(engine, system)
         assert _found(system, text) == expected, text
 
 
+def test_a_long_list_looks_its_words_up_once(engine, system, monkeypatch):
+    """An export or the CLI reads a word's list in many batches; the word's index lookup runs
+    once for the list, not once per batch, and the batches hold every match once."""
+    demo.seed_demo(system)
+    agent = User.get(User.role == "agent")
+    calls = []
+    matching = fulltext.matching
+    monkeypatch.setattr(fulltext, "matching", lambda *a: calls.append(a) or matching(*a))
+    rows = [row["id"] for row in queue.iterate(agent, "vpn", batch=2)]
+    assert len(rows) > 4 and len(set(rows)) == len(rows)
+    assert set(rows) == _substring(agent, "vpn")
+    assert len(calls) == 1
+
+
 def test_differences_by_design(engine, people, system):
     agent = people["agent"]
     ticket = service.create(agent, "Printer jams", "Zoë's printer on floor 2")

@@ -502,11 +502,45 @@ def page(
     A free-text word that names tickets exactly (our number, or the number their source gave
     them) lists those first, at the top of the first page (or of the last page read backwards).
     """
+    where, exact = _plan(actor, text)
+    return _read(where, exact, sort, after, before, limit)
+
+
+def _plan(actor: User, text: str | Query | None) -> tuple:
+    """The filter's WHERE clause and the ids it names exactly (its word lookups run here, once
+    per list however many pages are read)."""
     now = clock.now()
     query = text if isinstance(text, Query) else parse(text or "", now=now)
     where = compile_filter(actor, query, now)
+    return where, _exact(query, where)
+
+
+# row field -> what it selects (the sort value and the id always come); FIELDS, all of them
+_FIELDS = {
+    "title": Ticket.title,
+    "status": Ticket.status,
+    "priority": Ticket.priority,
+    "created_at": Ticket.created_at,
+    "updated_at": Ticket.updated_at,
+    "response_due": Ticket.response_due,
+    "resolution_due": Ticket.resolution_due,
+    "first_response_at": Ticket.first_response_at,
+    "resolved_at": Ticket.resolved_at,
+    "version": Ticket.version,
+    "response_risk_at": Ticket.response_risk_at,
+    "resolution_risk_at": Ticket.resolution_risk_at,
+    "sla_paused_at": Ticket.sla_paused_at,
+    "source_number": Ticket.source_number,
+    "category": Category.name.alias("category"),
+    "requester": Requester.username.alias("requester"),
+    "assignee": Assignee.username.alias("assignee"),
+}
+FIELDS = frozenset(_FIELDS)
+
+
+def _read(where, exact: list[int], sort: Sort, after, before, limit: int, fields=FIELDS) -> Page:
+    """:func:`page` once the filter is planned; rows hold ``fields`` (and ``id``, ``number``)."""
     key = SORTS[sort.key]
-    exact = _exact(query, where)
     if exact:  # named exactly: first, and not again among the others
         where = all_of([where, Ticket.id.not_in(exact)])
 
@@ -518,36 +552,13 @@ def page(
         return inner.where(clause) if clause is not None else inner
 
     def names(ids):
-        return (
-            Ticket.select(
-                Ticket.id,
-                Ticket.title,
-                Ticket.status,
-                Ticket.priority,
-                Ticket.created_at,
-                Ticket.updated_at,
-                Ticket.response_due,
-                Ticket.resolution_due,
-                Ticket.first_response_at,
-                Ticket.resolved_at,
-                Ticket.version,
-                Ticket.response_risk_at,
-                Ticket.resolution_risk_at,
-                Ticket.sla_paused_at,
-                Ticket.source_number,
-                Category.name.alias("category"),
-                Requester.username.alias("requester"),
-                Assignee.username.alias("assignee"),
-                ids.c.sort_value.alias("_sort"),
-            )
-            .join(ids, on=(Ticket.id == ids.c.page_id))
-            .switch(Ticket)
-            .join(Category, on=(Ticket.category == Category.id))
-            .switch(Ticket)
-            .join(Requester, on=(Ticket.requester == Requester.id))
-            .switch(Ticket)
-            .join(Assignee, JOIN.LEFT_OUTER, on=(Ticket.assignee == Assignee.id))
-        )
+        query = Ticket.select(
+            Ticket.id, *(_FIELDS[f] for f in _FIELDS if f in fields), ids.c.sort_value.alias("_sort")
+        ).join(ids, on=(Ticket.id == ids.c.page_id))
+        for field, (model, join_type, on) in SORT_JOINS.items():
+            if field in fields:
+                query = query.switch(Ticket).join(model, join_type, on=on)
+        return query
 
     top = after is None and before is None
     result = keyset_page(
@@ -640,11 +651,15 @@ def _beyond(key, id_column, cursor: Cursor, descending: bool, nullable: bool):
 END = Cursor(None, 0)  # pass as ``before`` to read the last page
 
 
-def iterate(actor: User, text: str | Query | None = None, sort: Sort = Sort(), batch: int = 500):
-    """Every matching row in order, one page at a time (for exports and the CLI)."""
+def iterate(
+    actor: User, text: str | Query | None = None, sort: Sort = Sort(), batch: int = 500, fields=FIELDS
+):
+    """Every matching row in order, one page at a time (for exports and the CLI); ``fields``:
+    the row fields to read (a subset of :data:`FIELDS`), so an export reads only its columns."""
+    where, exact = _plan(actor, text)
     after = None
     while True:
-        result = page(actor, text, sort, after=after, limit=batch)
+        result = _read(where, exact, sort, after, None, batch, fields)
         yield from result.rows
         if not result.has_more:
             return
