@@ -231,3 +231,32 @@ def test_the_upgrade_indexes_the_tickets_there_are_with_progress(engine, people)
     assert _found(agent, "projector") == _found(agent, "lamp") == {ticket.id}
     later = service.create(agent, "Projector cable", "Room C")
     assert _found(agent, "projector") == {ticket.id, later.id}
+
+
+NAMES = ("Zoë's toner", "Ölçer kablo", "王伟 paper", "🎉 party pack", "Plain cable")
+
+
+@pytest.mark.parametrize(
+    "text, name",
+    [
+        ("zoë", NAMES[0]),
+        ("ZOE", NAMES[0]),  # accents ignored: MariaDB's collation, a GLOB of variants on SQLite
+        ("ölçer", NAMES[1]),
+        ("OLCER", NAMES[1]),
+        ("王伟", NAMES[2]),
+        ("🎉", NAMES[3]),
+        ("50%", None),  # % is literal
+    ],
+)
+def test_inventory_and_log_text_ignore_case_and_accents(engine, people, text, name):
+    from itsm_tui.core.audit import activity
+    from itsm_tui.core.inventory import lists as assets
+    from itsm_tui.core.inventory import service as inventory
+
+    admin = people["admin"]
+    for each in NAMES:
+        inventory.create(admin, "stock", {"name": each, "unit_price": "1"})
+    found = [row["name"] for row in assets.iterate(admin, "stock", text)]
+    assert found == ([name] if name else [])
+    summaries = [row["summary"] for row in activity.iterate(admin, text)]
+    assert (name in " ".join(summaries)) if name else not summaries

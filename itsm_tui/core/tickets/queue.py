@@ -7,11 +7,12 @@ Pages never use OFFSET and never load more than one page: the next page starts a
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from functools import reduce
 
-from peewee import JOIN, SQL, Case, fn
+from peewee import JOIN, SQL, Case, Expression, fn
 
 from itsm_tui.core import clock
 from itsm_tui.core.errors import QueryError
@@ -374,9 +375,38 @@ def _asset_clause(term: Term, strict: bool):
 
 
 def contains_text(columns, text: str):
-    """Any of ``columns`` contains ``text``; ``%`` and ``_`` are literal. Case is ignored by the
-    collation on MySQL, for ASCII letters only on SQLite (no Python function per row)."""
-    return reduce(lambda a, b: a | b, (column.contains(text) for column in columns))
+    """Any of ``columns`` contains ``text``, ignoring case and accents (``zoe`` finds ``Zoë``,
+    ``ölçer`` finds ``ÖLÇER``); ``%`` and ``_`` are literal. MySQL's collation folds both; on
+    SQLite (whose LIKE folds ASCII only) a GLOB pattern lists each letter's variants, so
+    SQLite's C code does the matching, with no Python function per row."""
+    if is_mysql():
+        return reduce(lambda a, b: a | b, (column.contains(text) for column in columns))
+    pattern = "*" + "".join(_glob_class(c) for c in text) + "*"
+    return reduce(lambda a, b: a | b, (Expression(column, "GLOB", pattern) for column in columns))
+
+
+def _base(char: str) -> str:
+    """``char`` lower-cased without its accents (``É`` -> ``e``)."""
+    folded = char.casefold()
+    return unicodedata.normalize("NFD", folded)[0] if len(folded) == 1 else folded
+
+
+# a base letter -> its accented letters (Latin-1, Latin Extended-A and -B, Latin Extended Additional)
+_ACCENTED: dict[str, set[str]] = {}
+for _code in (*range(0xC0, 0x250), *range(0x1E00, 0x1F00)):
+    _ACCENTED.setdefault(_base(chr(_code)), set()).add(chr(_code))
+
+
+def _glob_class(char: str) -> str:
+    """One character of a GLOB pattern that matches it in any case and with any accent."""
+    variants = {char, char.lower(), char.upper()}
+    base = _base(char)
+    if len(base) == 1:
+        variants |= {base, base.upper()} | _ACCENTED.get(base, set())
+    variants = {v for v in variants if len(v) == 1}
+    if len(variants) > 1:
+        return "[" + "".join(sorted(variants)) + "]"  # letters only: nothing to escape in a class
+    return f"[{char}]" if char in "*?[" else char
 
 
 def _spellings(values) -> list[str]:
