@@ -2,12 +2,15 @@
 
     python benchmarks/bench_export.py [--pdf sqlite:////work/bench/export_10000.db,...]
         [--csv sqlite:////work/bench/bench.db,mysql://root@127.0.0.1:3306/itsm_bench]
-        [--baseline-timeout 300]
+        [--baseline-timeout 300] [--seed N]
 
 For each PDF database: our list PDF of every ticket (the queue's default columns and sort) and
 a plain reportlab baseline on the same rows: one platypus ``Table`` with a repeated header in a
-SimpleDocTemplate, strings only. For each CSV database: our CSV export and a bare
-``csv.writer`` over the same query. Each measurement runs in its own process so its peak memory
+SimpleDocTemplate, strings only. For each CSV database: our CSV export, a bare ``csv.writer``
+over the same query, and a raw SQL baseline (one hand-written SELECT of the exported columns
+with the driver's rows written as they come: the speed of the rows). ``--seed N`` first seeds
+each CSV database to N tickets (benchmarks/bench_queue.py's seeding).
+Each measurement runs in its own process so its peak memory
 (the child's maximum resident set size) is its own. The databases are only read: the export's
 audit entry is not written (``export.write_list``). Prints figures; asserts nothing.
 """
@@ -49,6 +52,8 @@ def measure(mode: str, url: str) -> dict:
             rows, pages = export.write_list(actor, export.ListJob("tickets", mode, ""), out)
         elif mode == "baseline-pdf":
             rows, pages = _baseline_pdf(out, actor, kind, columns, queue, display)
+        elif mode == "raw-csv":
+            rows, pages = _raw_csv(out)
         else:
             rows, pages = _baseline_csv(out, actor, columns, queue)
         size = out.tell()
@@ -77,6 +82,33 @@ def _baseline_csv(out, actor, columns, queue):
     for row in queue.iterate(actor, "", queue.Sort()):
         writer.writerow([c.value(row) for c in columns])
         count += 1
+    text.flush()
+    text.detach()
+    return count, None
+
+
+RAW_SQL = (  # the default columns (the SLA as its due time), newest update first
+    "SELECT t.id, t.priority, t.status, t.response_due, t.title, r.username, "
+    "a.username, c.name, t.created_at, t.resolution_due FROM ticket t "
+    "JOIN {user} r ON r.id = t.requester_id LEFT JOIN {user} a ON a.id = t.assignee_id "
+    "JOIN category c ON c.id = t.category_id ORDER BY t.updated_at DESC, t.id DESC"
+)
+
+
+def _raw_csv(out):
+    import csv
+    import io
+
+    from itsm_tui.core.store import db
+
+    text = io.TextIOWrapper(out, encoding="utf-8", newline="")
+    writer = csv.writer(text)
+    user = "`user`" if db.is_mysql() else '"user"'
+    cursor = db.database.execute_sql(RAW_SQL.format(user=user))
+    count = 0
+    while rows := cursor.fetchmany(1000):
+        writer.writerows(rows)
+        count += len(rows)
     text.flush()
     text.detach()
     return count, None
@@ -128,6 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--csv", default="sqlite:////work/bench/bench.db")
     parser.add_argument("--baseline-timeout", type=float, default=300)
+    parser.add_argument("--seed", type=int, default=0, help="seed each CSV database to N tickets")
     parser.add_argument("--child", nargs=2, metavar=("MODE", "URL"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
@@ -135,7 +168,12 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     from itsm_tui.core.store.db import describe_url
 
-    print(f"ticket exports ({TARGETS})")
+    if args.seed:
+        from bench_queue import _prepare
+
+        for url in filter(None, args.csv.split(",")):
+            _prepare(url, args.seed)
+    print(f"ticket exports ({TARGETS}); load average {os.getloadavg()[0]:.2f}")
     for url in filter(None, args.pdf.split(",")):
         print(f"PDF, {describe_url(url)}")
         print(_line("itsm-tui list PDF", _child("pdf", url, 3600)))
@@ -144,6 +182,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"CSV, {describe_url(url)}")
         print(_line("itsm-tui CSV", _child("csv", url, 3600)))
         print(_line("bare csv.writer", _child("baseline-csv", url, 3600)))
+        print(_line("raw SQL + csv.writer", _child("raw-csv", url, 3600)))
     return 0
 
 

@@ -160,8 +160,8 @@ def _columns(kind: ListKind, keys) -> list:
     return chosen
 
 
-def _source(actor: User, kind: ListKind, job: ListJob) -> Iterator[dict]:
-    rows = kind.rows(actor, job.filter, job.sort)
+def _source(actor: User, kind: ListKind, job: ListJob, columns) -> Iterator[dict]:
+    rows = kind.rows(actor, job.filter, job.sort, [c.key for c in columns])
     if job.marked is None:
         yield from rows
         return
@@ -216,7 +216,7 @@ def write_list(actor: User, job: ListJob, out, progress=None, cancel=None) -> tu
     run = _Run(progress, cancel)
     total = len(job.marked) if job.marked is not None else kind.count(actor, job.filter)
     run.begin("writing" if job.fmt == "csv" else "reading", total)
-    source = _source(actor, kind, job)
+    source = _source(actor, kind, job, columns)
     if job.fmt == "csv":
         return _write_csv(out, [c.header for c in columns], _csv_rows(source, columns, run)), None
     with tempfile.TemporaryFile() as spool:

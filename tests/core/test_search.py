@@ -76,6 +76,20 @@ def test_servicenow_sample_finds_what_the_substring_search_found(engine, system)
         assert _found(system, text) == expected, text
 
 
+def test_a_long_list_looks_its_words_up_once(engine, system, monkeypatch):
+    """An export or the CLI reads a word's list in many batches; the word's index lookup runs
+    once for the list, not once per batch, and the batches hold every match once."""
+    demo.seed_demo(system)
+    agent = User.get(User.role == "agent")
+    calls = []
+    matching = fulltext.matching
+    monkeypatch.setattr(fulltext, "matching", lambda *a: calls.append(a) or matching(*a))
+    rows = [row["id"] for row in queue.iterate(agent, "vpn", batch=2)]
+    assert len(rows) > 4 and len(set(rows)) == len(rows)
+    assert set(rows) == _substring(agent, "vpn")
+    assert len(calls) == 1
+
+
 def test_differences_by_design(engine, people, system):
     agent = people["agent"]
     ticket = service.create(agent, "Printer jams", "Zoë's printer on floor 2")
@@ -226,3 +240,35 @@ def test_the_upgrade_indexes_the_tickets_there_are_with_progress(engine, people)
     assert _found(agent, "projector") == _found(agent, "lamp") == {ticket.id}
     later = service.create(agent, "Projector cable", "Room C")
     assert _found(agent, "projector") == {ticket.id, later.id}
+
+
+NAMES = ("Zoë's toner", "Ölçer kablo", "王伟 paper", "🎉 party pack", "Принтер Ива", "50% off_cable")
+
+
+@pytest.mark.parametrize(
+    "text, name",
+    [
+        ("zoë", NAMES[0]),
+        ("ZOË", NAMES[0]),
+        ("ölçer", NAMES[1]),
+        ("ÖLÇER", NAMES[1]),
+        ("王伟", NAMES[2]),
+        ("🎉", NAMES[3]),
+        ("принтер", NAMES[4]),
+        ("50%", NAMES[5]),
+        ("5_%", None),  # % and _ are literal
+        ("ö_ç", None),
+    ],
+)
+def test_inventory_and_log_text_ignore_case_in_every_script(engine, people, text, name):
+    from itsm_tui.core.audit import activity
+    from itsm_tui.core.inventory import lists as assets
+    from itsm_tui.core.inventory import service as inventory
+
+    admin = people["admin"]
+    for each in NAMES:
+        inventory.create(admin, "stock", {"name": each, "unit_price": "1"})
+    found = [row["name"] for row in assets.iterate(admin, "stock", text)]
+    assert found == ([name] if name else [])
+    summaries = [row["summary"] for row in activity.iterate(admin, text)]
+    assert (name in " ".join(summaries)) if name else not summaries

@@ -98,8 +98,8 @@ async def test_cancel_leaves_nothing_at_the_destination(desk, out, monkeypatch):
     gate, reached = threading.Event(), threading.Event()
     kind = lists.LISTS["tickets"]
 
-    def held_rows(actor, text, sort):
-        for n, row in enumerate(kind.rows(actor, text, sort)):
+    def held_rows(actor, text, sort, keys=None):
+        for n, row in enumerate(kind.rows(actor, text, sort, keys)):
             if n == 3:
                 reached.set()
                 gate.wait(10)  # the export is mid-way until the test lets it go
