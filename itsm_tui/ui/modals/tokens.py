@@ -43,7 +43,11 @@ class TokensModal(ModalBase[None]):
         Binding("q", "cancel", show=False),
     ]
     HINT = "n new token · o new read-only token · d revoke · esc close"
-    DEFAULT_CSS = "TokensModal #shown { color: $success; width: 1fr; }"
+    # Wide enough at 80 columns for a token on one line: a wrapped one is copied with a line break.
+    DEFAULT_CSS = """
+    TokensModal #dialog { width: 100%; }
+    TokensModal #shown { color: $success; width: 1fr; }
+    """
 
     def __init__(self, user: User):
         super().__init__("API tokens", "For itsm-tui serve: send one as 'Authorization: Bearer <token>'")
@@ -93,11 +97,8 @@ class TokensModal(ModalBase[None]):
         if made is None:
             return
         row, token = made
-        self.query_one("#shown", Label).update(
-            literal(
-                f"{row.name}: {token}\nCopy it now: it is shown only once (valid {LIFETIME}).", multiline=True
-            )
-        )
+        shown = f"{row.name}:\n{token}\nCopy it now: it is shown only once (valid {LIFETIME})."
+        self.query_one("#shown", Label).update(literal(shown, multiline=True))
         self.reload()
 
     def action_revoke(self) -> None:
