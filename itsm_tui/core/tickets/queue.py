@@ -548,10 +548,10 @@ def _parts(query: Query, sort: Sort) -> list | None:
     more than it saves)."""
     sort_column = getattr(SORTS[sort.key], "name", None)
     terms = {t.key: t for t in query.terms if t.key in ("priority", "category") and not t.negate}
-    values = {key: _values(term) for key, term in terms.items()}
-    priorities = values.get("priority", [])
+    priorities = sorted(set(terms["priority"].values)) if "priority" in terms else []
     if not 1 < len(priorities) <= PARTS_LIMIT:
-        return None
+        return None  # before the category names are looked up
+    values = {key: _values(term) for key, term in terms.items()}
     for (*prefix, last), _ in Ticket._meta.indexes:
         others = [column for column in prefix if column != "priority"]
         if last == sort_column and "priority" in prefix and others:
