@@ -829,3 +829,35 @@ def test_an_age_beyond_the_calendar_matches_nothing_instead_of_crashing(people):
     tickets.create(people["requester"], "t", "d")
     assert queue.count(people["agent"], "age:>1000000d") == 0
     assert queue.count(people["agent"], "age:<1000000d") == 1
+
+
+# Several priorities in one category: one ordered read per priority (queue._parts).
+SPLIT_FILTERS = (
+    "prio:1,2,3,4 cat:network",
+    "prio:2,3,4 cat:printers",
+    "prio:1,2,3,4 cat:hardware -status:closed",
+)
+
+
+@pytest.mark.parametrize("descending", [False, True], ids=["asc", "desc"])
+def test_several_priorities_read_per_priority_give_the_plain_pages(desk, monkeypatch, descending):
+    agent = desk.people["agent"]
+    sort = Sort("updated", descending)
+    split = {}
+    for text in SPLIT_FILTERS:
+        assert queue._parts(parse(text), sort), text
+        forward, pages = read_forward(agent, text, sort, size=2)
+        backward, _ = read_backward(agent, text, sort, size=2)
+        split[text] = ([r["id"] for r in forward], [p.has_more for p in pages], [r["id"] for r in backward])
+        assert len(forward) > 2, text
+    monkeypatch.setattr(queue, "_parts", lambda query, sort: None)
+    for text in SPLIT_FILTERS:
+        forward, pages = read_forward(agent, text, sort, size=2)
+        backward, _ = read_backward(agent, text, sort, size=2)
+        plain = ([r["id"] for r in forward], [p.has_more for p in pages], [r["id"] for r in backward])
+        assert split[text] == plain, text
+        assert (
+            plain[0]
+            == plain[2]
+            == expected_order(desk, [r for r in desk.rows() if r.id in set(plain[0])], sort)
+        )

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import re
+from contextlib import contextmanager
 
 import pytest
 
@@ -19,6 +20,8 @@ COMBINATIONS = (
     ("status:open prio:high", "updated"),
     ("cat:network prio:high", "updated"),
     ("status:open prio:high cat:network", "updated"),
+    ("status:open prio:critical,high cat:network", "updated"),
+    ("prio:critical,high cat:network", "number"),
     ("assignee:agent status:open", "due"),
     ("assignee:agent status:open", "updated"),
     ("requester:requester status:open", "updated"),
@@ -72,13 +75,8 @@ def seeded(engine, people, system):
 
 def test_no_filter_combination_reads_the_whole_ticket_table(seeded):
     agent = seeded["agent"]
-    statements = _Statements()
-    logger = logging.getLogger("peewee")
-    logger.addHandler(statements)
-    old_level = logger.level
-    logger.setLevel(logging.DEBUG)
     scans = {}
-    try:
+    with _statements() as statements:
         for text, sort in COMBINATIONS:
             statements.seen.clear()
             queue.page(agent, text, queue.Sort(sort, sort != "due"))
@@ -88,7 +86,35 @@ def test_no_filter_combination_reads_the_whole_ticket_table(seeded):
                     found = _full_scans(sql, params)
                     if found:
                         scans.setdefault(text, []).extend(found)
+    assert scans == {}
+
+
+def test_several_priorities_are_each_read_in_order_from_an_index(seeded):
+    """Two priorities in one category: one read per priority walks (category, priority,
+    updated_at) and stops after a page, instead of sorting every match."""
+    with _statements() as statements:
+        queue.page(seeded["agent"], "status:open prio:critical,high cat:network", queue.Sort())
+    sql, params = next(s for s in statements.seen if "UNION ALL" in s[0])
+    index = "ticket_category_id_priority_updated_at"
+    if db.is_mysql():
+        cursor = db.database.execute_sql(f"EXPLAIN {sql}", params)
+        names = [c[0] for c in cursor.description]
+        keys = [dict(zip(names, row))["key"] for row in cursor.fetchall()]
+    else:
+        keys = [r[-1] for r in db.database.execute_sql(f"EXPLAIN QUERY PLAN {sql}", params)]
+    assert sum(index in str(key) for key in keys) == 2, keys
+
+
+@contextmanager
+def _statements():
+    """Collects the statements peewee runs inside the block."""
+    statements = _Statements()
+    logger = logging.getLogger("peewee")
+    logger.addHandler(statements)
+    old_level = logger.level
+    logger.setLevel(logging.DEBUG)
+    try:
+        yield statements
     finally:
         logger.removeHandler(statements)
         logger.setLevel(old_level)
-    assert scans == {}
