@@ -72,6 +72,21 @@ SECTIONS = {
     "teams": ("team.manage", ".modals.teamwork", "TeamsModal"),
     "macros": ("macro.manage", ".modals.teamwork", "MacrosModal"),
 }
+# The palette's entries for the `:` commands: (label, command, what it does).
+SECTION_COMMANDS = (
+    ("Queue", "queue", "Go to the ticket queue (1)"),
+    ("Inventory", "inventory", "Systems, peripherals, stock (2)"),
+    ("Activity log", "log", "Who changed what, when (3)"),
+    ("Users", "users", "User administration (:users, admins)"),
+    ("Teams", "teams", "Teams and their members (:teams, admins)"),
+    ("Macros", "macros", "Canned replies that set fields (:macros)"),
+    ("Analytics", "analytics", "SLA states, age of open work, workload (4)"),
+    ("Import", "import", "Import tickets or inventory from a file (:import, admins)"),
+    ("Categories", "categories", "Add, rename, deactivate, merge ticket categories (:categories, admins)"),
+    ("My devices", "devices", "The systems and peripherals assigned to you"),
+    ("My exports", "exports", "Your exported files: delete, e-mail (:exports)"),
+    ("API tokens", "tokens", "Your tokens for the HTTP API (:tokens)"),
+)
 COMMAND_HINT = (
     ":queue  :inventory  :log  :analytics  :users  :categories  :teams  :macros  :import  :exports  "
     ":devices  :tokens  :ticket 123  :quit"
@@ -113,39 +128,14 @@ class ItsmCommands(Provider):
         app: ItsmApp = self.app
         if app.user is None:
             return [("Quit", app.exit, "Leave itsm-tui")]
+        closed = {
+            name for name, (permission, _, _) in SECTIONS.items() if not allowed(app.user.role, permission)
+        }
         entries = [
-            ("Queue", partial(app.run_command, "queue"), "Go to the ticket queue (1)"),
-            ("Inventory", partial(app.run_command, "inventory"), "Systems, peripherals, stock (2)"),
-            ("Activity log", partial(app.run_command, "log"), "Who changed what, when (3)"),
-            ("Users", partial(app.run_command, "users"), "User administration (:users, admins)"),
-            ("Teams", partial(app.run_command, "teams"), "Teams and their members (:teams, admins)"),
-            ("Macros", partial(app.run_command, "macros"), "Canned replies that set fields (:macros)"),
-            (
-                "Analytics",
-                partial(app.run_command, "analytics"),
-                "SLA states, age of open work, workload (4)",
-            ),
-            (
-                "Import",
-                partial(app.run_command, "import"),
-                "Import tickets or inventory from a file (:import, admins)",
-            ),
-            (
-                "Categories",
-                partial(app.run_command, "categories"),
-                "Add, rename, deactivate, merge ticket categories (:categories, admins)",
-            ),
-            (
-                "My devices",
-                partial(app.run_command, "devices"),
-                "The systems and peripherals assigned to you",
-            ),
-            (
-                "My exports",
-                partial(app.run_command, "exports"),
-                "Your exported files: delete, e-mail (:exports)",
-            ),
-            ("API tokens", partial(app.run_command, "tokens"), "Your tokens for the HTTP API (:tokens)"),
+            (label, partial(app.run_command, command), what)
+            for label, command, what in SECTION_COMMANDS
+            if command not in closed
+        ] + [
             ("New ticket", partial(app.screen_action, "new_ticket"), "Open a ticket (n)"),
             *self._screen_commands(),
             ("Refresh", partial(app.screen_action, "reload"), "Re-read from the database (r)"),
@@ -155,14 +145,6 @@ class ItsmCommands(Provider):
             ("Command line", app.action_command_line, "k9s-style commands (:)"),
             ("Log out", app.action_logout, "Back to the login screen (ctrl+l)"),
             ("Quit", app.exit, "Leave itsm-tui"),
-        ]
-        closed = {
-            name for name, (permission, _, _) in SECTIONS.items() if not allowed(app.user.role, permission)
-        }
-        entries = [
-            e
-            for e in entries
-            if not (isinstance(e[1], partial) and e[1].func == app.run_command and e[1].args[0] in closed)
         ]
         if allowed(app.user.role, "ticket.assign_self"):
             entries.append(
