@@ -201,6 +201,13 @@ def pytest_generate_tests(metafunc):
         metafunc.parametrize("engine", _engines(Path(metafunc.definition.path), marked), indirect=True)
 
 
+@pytest.fixture(autouse=True)
+def _own_data_dir(tmp_path, monkeypatch):
+    """Each test keeps its drafts and files in its own folder: a draft one test leaves (say, a
+    new-user form with the role "agent") must never fill in another test's form."""
+    monkeypatch.setenv("ITSM_DATA_DIR", str(tmp_path / "data"))
+
+
 @pytest.fixture
 def engine(request, tmp_path):
     """Bind the models to a fresh, initialised database of the engine the test is parametrised
