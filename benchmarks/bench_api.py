@@ -2,33 +2,38 @@
 same service calls made in-process, so the API's own cost shows.
 
     python benchmarks/bench_api.py [--tickets 10000] [--engines sqlite,mysql] [--clients 16]
-        [--requests 800] [--workers 1] [--mysql-url mysql://root@127.0.0.1:3306/itsm_bench] [--reuse]
-        [--db PATH] [--seed-only]
+        [--seconds 15] [--workers 2] [--mysql-url mysql://root@127.0.0.1:3306/itsm_bench_api]
+        [--reuse] [--db PATH] [--seed-only]
 
-For each operation (first page, filtered page, get one, create, comment): p50/p95/p99 and
-requests per second with ``--clients`` concurrent keep-alive clients (``--requests`` in all,
-and at most ``--seconds`` per operation), the p50 of one client alone, and the p50 of the same
-service call in-process; "overhead" is one client's p50 minus the in-process p50. Prints
-figures; asserts nothing. The MySQL database named in the URL is dropped and re-created unless
---reuse; ``--db PATH`` keeps the SQLite database in that file (seeded only up to --tickets,
-so a second run reuses it). ``--seed-only`` seeds and stops (seed once, run many times). Each
-operation stops after --seconds for the concurrent clients and again for the single client, so
-a run ends within about 10 * --seconds plus the seeding.
+The load comes from ``wrk`` (Debian's package; C, one event loop per thread), not from Python
+threads, which would take the cores the server needs. For each operation (first page, filtered
+page, get one, create, comment): p50/p95/p99 and requests per second with ``--clients``
+keep-alive connections for ``--seconds``; then one connection alone for a third of that: its
+p50, and the server processes' CPU time per request (read from /proc, so the client's own cost is
+left out); beside them, the same service call in-process (median wall time and CPU time of 200
+calls). "overhead" is the server's CPU per request minus the in-process CPU per call: the API's
+own work. Prints figures; asserts nothing. The MySQL database named in the URL is dropped and
+re-created unless --reuse; ``--db PATH`` keeps the SQLite database in that file (seeded only up
+to --tickets, so a second run reuses it). ``--seed-only`` seeds and stops.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
+import shutil
 import statistics
 import subprocess
 import sys
-import threading
+import tempfile
 import time
+from pathlib import Path
+from urllib.parse import urlencode
 
 import httpx
-from bench_queue import _prepare, _timed, engine_urls
+from bench_queue import _prepare, engine_urls
 
 from itsm_tui.core.people import tokens, users
 from itsm_tui.core.store import db
@@ -37,6 +42,37 @@ from itsm_tui.core.tickets import queue
 from itsm_tui.core.tickets import service as tickets
 
 FILTER = "status:open prio:critical,high cat:network"
+INSIDE_CALLS = 200
+
+# One request per operation, in wrk's Lua: KIND picks it; a ticket number is drawn at random
+# from 1..TOP; done() prints the figures as one JSON line (wrk's latencies are microseconds).
+LUA = """
+local token, top, kind, path, body = %s, %s, %s, %s, %s
+local counter = 0
+function setup(thread) counter = counter + 1; thread:set("seed", counter) end
+function init(args) math.randomseed(os.time() * 100 + (seed or 0)) end
+wrk.headers["Authorization"] = "Bearer " .. token
+wrk.headers["Content-Type"] = "application/json"
+local function number() return string.format("INC%%06d", math.random(1, top)) end
+function request()
+  if kind == "get" then return wrk.format("GET", "/api/v1/tickets/" .. number()) end
+  if kind == "create" then return wrk.format("POST", "/api/v1/tickets", nil, body) end
+  if kind == "comment" then
+    return wrk.format("POST", "/api/v1/tickets/" .. number() .. "/comments", nil, body)
+  end
+  return wrk.format("GET", path)
+end
+function response(status, headers, body)
+  if status >= 400 and not shown then shown = true; io.stderr:write(status .. " " .. body .. "\\n") end
+end
+function done(summary, latency, requests)
+  local line = '{"requests": %%d, "seconds": %%f, "bad": %%d, "p50": %%f, "p95": %%f, "p99": %%f}\\n'
+  io.write(string.format(line,
+    summary.requests, summary.duration / 1e6,
+    summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.timeout,
+    latency:percentile(50) / 1000, latency:percentile(95) / 1000, latency:percentile(99) / 1000))
+end
+"""
 
 
 def _free_port() -> int:
@@ -47,7 +83,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _serve(url: str, workers: int = 1):
+def _serve(url: str, workers: int):
     port = _free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "itsm_tui", "--db", url, "serve", "--port", str(port), "--jobs-every", "3600"]
@@ -68,41 +104,44 @@ def _serve(url: str, workers: int = 1):
     raise SystemExit("itsm-tui serve did not start")
 
 
-def _percentile(samples: list[float], q: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+def _server_cpu(pid: int) -> float:
+    """CPU seconds used so far by the server process and its worker processes."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if stat.parent.name == str(pid) or fields[1] == str(pid):  # fields[1]: the parent's pid
+            total += (int(fields[11]) + int(fields[12])) / ticks  # utime + stime
+    return total
 
 
-def _drive(base: str, token: str, request, clients: int, total: int, seconds: float):
-    """``total`` requests over ``clients`` threads (each its own keep-alive connection), stopped
-    after ``seconds``; returns (latencies in ms, wall seconds)."""
-    latencies: list[float] = []
-    lock = threading.Lock()
-    deadline = time.perf_counter() + seconds
-    per_client = max(1, total // clients)
+def _wrk(base: str, script: str, connections: int, seconds: float) -> dict:
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
+        handle.write(script)
+    try:
+        out = subprocess.run(
+            ["wrk", f"-t{min(2, connections)}", f"-c{connections}", f"-d{max(1, round(seconds))}s",
+             "--timeout", "30s", "-s", handle.name, f"{base}/"],
+            stdout=subprocess.PIPE, text=True, check=True,
+        ).stdout  # fmt: skip
+    finally:
+        os.unlink(handle.name)
+    return json.loads(out.strip().splitlines()[-1])
 
-    def client(n: int) -> None:
-        rng = random.Random(n)
-        mine = []
-        with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=60) as http:
-            for _ in range(per_client):
-                if time.perf_counter() > deadline:
-                    break
-                start = time.perf_counter()
-                answer = request(http, rng)
-                mine.append((time.perf_counter() - start) * 1000)
-                if answer.status_code >= 400:
-                    raise SystemExit(f"{answer.status_code}: {answer.text[:200]}")
-        with lock:
-            latencies.extend(mine)
 
-    threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
-    start = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return latencies, time.perf_counter() - start
+def _inside(call) -> tuple[float, float]:
+    """The in-process call's median wall time and mean CPU time, in ms, over INSIDE_CALLS calls."""
+    call()
+    walls = []
+    cpu = time.process_time()
+    for _ in range(INSIDE_CALLS):
+        start = time.perf_counter()
+        call()
+        walls.append((time.perf_counter() - start) * 1000)
+    return statistics.median(walls), (time.process_time() - cpu) * 1000 / INSIDE_CALLS
 
 
 def run_engine(url: str, args) -> None:
@@ -116,32 +155,34 @@ def run_engine(url: str, args) -> None:
     top = Ticket.select(Ticket.id).order_by(Ticket.id.desc()).scalar()
     sort = queue.Sort("updated", True)
     body = {"title": "Benchmark ticket", "description": "made by bench_api", "category": "Network"}
+
+    def lua(kind: str, query: str = "", payload: dict | None = None) -> str:
+        path = "/api/v1/tickets?" + urlencode({"q": query})
+        return LUA % tuple(json.dumps(v) for v in (token, top, kind, path, json.dumps(payload)))
+
     cases = [
         (
             "first page: status:open",
-            lambda http, rng: http.get("/api/v1/tickets", params={"q": "status:open"}),
+            lua("page", "status:open"),
             lambda: queue.page(actor, "status:open", sort),
         ),
         (
             f"filtered: {FILTER}",
-            lambda http, rng: http.get("/api/v1/tickets", params={"q": FILTER}),
+            lua(
+                "page",
+                "/api/v1/tickets?q=" + FILTER.replace(":", "%3A").replace(" ", "+").replace(",", "%2C"),
+            ),
             lambda: queue.page(actor, FILTER, sort),
         ),
-        (
-            "get one ticket",
-            lambda http, rng: http.get(f"/api/v1/tickets/INC{rng.randint(1, top):06d}"),
-            lambda: tickets.get(actor, random.randint(1, top)),
-        ),
+        ("get one ticket", lua("get"), lambda: tickets.get(actor, random.randint(1, top))),
         (
             "create a ticket",
-            lambda http, rng: http.post("/api/v1/tickets", json=body),
+            lua("create", payload=body),
             lambda: tickets.create(actor, body["title"], body["description"], category="Network"),
         ),
         (
             "comment on a ticket",
-            lambda http, rng: http.post(
-                f"/api/v1/tickets/INC{rng.randint(1, top):06d}/comments", json={"body": "hi"}
-            ),
+            lua("comment", payload={"body": "hi"}),
             lambda: tickets.comment(actor, random.randint(1, top), "hi"),
         ),
     ]
@@ -150,20 +191,22 @@ def run_engine(url: str, args) -> None:
         f"{args.workers} server process(es) =="
     )
     print(
-        f"{'operation':<52} {'p50':>6} {'p95':>6} {'p99':>6} {'req/s':>6} | {'1 client':>8} "
-        f"{'in-proc':>8} {'overhead':>8}   (ms; {args.clients} clients)"
+        f"{'operation':<50} {'p50':>6} {'p95':>6} {'p99':>6} {'req/s':>6} | {'1 conn':>6} {'in-proc':>7} "
+        f"| {'srv CPU':>7} {'in-proc':>7} {'overhead':>8}   (ms; {args.clients} connections)"
     )
     process, base = _serve(url, args.workers)
     try:
-        for name, request, call in cases:
-            many, wall = _drive(base, token, request, args.clients, args.requests, args.seconds)
-            one, _ = _drive(base, token, request, 1, min(100, args.requests), args.seconds)
-            inside = _timed(call)
-            alone = statistics.median(one)
+        for name, script, call in cases:
+            many = _wrk(base, script, args.clients, args.seconds)
+            before = _server_cpu(process.pid)
+            one = _wrk(base, script, 1, args.seconds / 3)
+            server_cpu = (_server_cpu(process.pid) - before) * 1000 / max(1, one["requests"])
+            inside, inside_cpu = _inside(call)
+            bad = f"  ({many['bad'] + one['bad']} failed requests)" if many["bad"] + one["bad"] else ""
             print(
-                f"{name:<52} {_percentile(many, 0.5):>6.1f} {_percentile(many, 0.95):>6.1f} "
-                f"{_percentile(many, 0.99):>6.1f} {len(many) / wall:>6.0f} | {alone:>8.2f} {inside:>8.2f} "
-                f"{alone - inside:>8.2f}"
+                f"{name:<50} {many['p50']:>6.1f} {many['p95']:>6.1f} {many['p99']:>6.1f} "
+                f"{many['requests'] / many['seconds']:>6.0f} | {one['p50']:>6.2f} {inside:>7.2f} "
+                f"| {server_cpu:>7.2f} {inside_cpu:>7.2f} {server_cpu - inside_cpu:>8.2f}{bad}"
             )
     finally:
         process.terminate()
@@ -178,15 +221,16 @@ def main() -> None:
     parser.add_argument("--tickets", type=int, default=10_000)
     parser.add_argument("--engines", default="sqlite,mysql")
     parser.add_argument("--clients", type=int, default=16)
-    parser.add_argument("--workers", type=int, default=1, help="itsm-tui serve --workers")
-    parser.add_argument("--requests", type=int, default=800, help="per operation, over all clients")
-    parser.add_argument("--seconds", type=float, default=60, help="at most this long per operation")
+    parser.add_argument("--workers", type=int, default=2, help="itsm-tui serve --workers (one per core)")
+    parser.add_argument("--seconds", type=float, default=15, help="per operation under load")
     parser.add_argument("--mysql-url", default="mysql://root@127.0.0.1:3306/itsm_bench_api")
     parser.add_argument("--sqlite-url", help="reuse this SQLite database (default: a new temporary one)")
     parser.add_argument("--reuse", action="store_true", help="keep the MySQL database if it has the tickets")
     parser.add_argument("--db", metavar="PATH", help="the SQLite database file to seed or reuse")
     parser.add_argument("--seed-only", action="store_true", help="seed the databases and stop")
     args = parser.parse_args()
+    if not args.seed_only and shutil.which("wrk") is None:
+        raise SystemExit("bench_api drives the server with wrk: apt-get install wrk")
     if args.db:
         args.sqlite_url = f"sqlite:///{os.path.abspath(args.db)}"
     for url in engine_urls(args):

@@ -89,11 +89,11 @@ def delete_ticket(ref: str, p: Caller, version: IfMatch):
 
 
 @router.post("/tickets/{ref}/merge", response_model=schemas.Ticket)
-def merge(ref: str, body: MergeIn, response: Response, p: Caller, version: IfMatch):
+def merge(ref: str, body: MergeIn, p: Caller, version: IfMatch):
     """Merge this duplicate into ``into`` (its version in ``If-Match``): comments and attachments
     move there, this one is closed with a pointer. Returns the closed duplicate."""
     duplicate = tickets.get(p.user, ref)
-    return ticket_out(links.merge(p.user, duplicate.id, version, body.into), response)
+    return ticket_out(links.merge(p.user, duplicate.id, version, body.into))
 
 
 def _link(row: links.Link) -> LinkOut:
@@ -142,7 +142,6 @@ def change_tags(ref: str, body: TagChange, p: Caller):
 def set_team(
     ref: str,
     body: TeamIn,
-    response: Response,
     p: Caller,
     version: IfMatch,
     idempotency_key: str | None = IdempotencyKey,
@@ -150,7 +149,7 @@ def set_team(
     """Put the ticket in a team (null: in none); an unassigned ticket put in a team with automatic
     assignment goes to one of its members."""
     ticket = tickets.get(p.user, ref)
-    return ticket_out(teams.set_team(p.user, ticket.id, version, body.team, idempotency_key), response)
+    return ticket_out(teams.set_team(p.user, ticket.id, version, body.team, idempotency_key))
 
 
 @router.get("/macros", response_model=list[MacroOut])
@@ -169,14 +168,13 @@ def list_macros(
 def apply_macro(
     ref: str,
     body: MacroIn,
-    response: Response,
     p: Caller,
     version: IfMatch,
     idempotency_key: str | None = IdempotencyKey,
 ):
     """Apply a macro: the fields it sets, its reply, then its status, all or nothing."""
     ticket = tickets.get(p.user, ref)
-    return ticket_out(macros.apply(p.user, body.macro, ticket.id, version, idempotency_key), response)
+    return ticket_out(macros.apply(p.user, body.macro, ticket.id, version, idempotency_key))
 
 
 def _team(team, members: list[str]) -> TeamOut:

@@ -12,7 +12,8 @@ from itsm_tui.api import schemas
 from itsm_tui.api.auth import Caller
 from itsm_tui.api.paging import MAX_LIMIT, decode_cursor, encode_cursor
 from itsm_tui.api.problems import RESPONSES, ApiProblem
-from itsm_tui.api.versions import IfMatch, tag
+from itsm_tui.api.replies import reply
+from itsm_tui.api.versions import IfMatch, etag
 from itsm_tui.core import config
 from itsm_tui.core.store.models import Category, Peripheral, System, Team, Ticket, User
 from itsm_tui.core.tickets import queue, tags
@@ -60,15 +61,15 @@ _COLUMNS = (
 )  # fmt: skip
 
 
-def ticket_out(ticket: Ticket, response: Response | None = None) -> schemas.Ticket:
-    if response is not None:
-        tag(response, ticket.version)
-    return schemas.Ticket(
+def ticket_out(ticket: Ticket, status_code: int = 200, headers: dict[str, str] | None = None) -> Response:
+    """The ticket as the API shows it, with its version as the ``ETag``."""
+    body = schemas.Ticket(
         **{name: getattr(ticket, name) for name in _COLUMNS},
         number=ticket.number,
         tags=tags.of([ticket.id]).get(ticket.id, []),
         **_names(ticket),
     )
+    return reply(body, status_code, {**(headers or {}), **etag(ticket.version)})
 
 
 @router.get("/tickets", response_model=schemas.TicketPage)
@@ -89,64 +90,59 @@ def list_tickets(
     page = queue.page(p.user, q, queue.Sort.parse(sort), after=decode_cursor(cursor), limit=limit)
     items = [schemas.TicketRow(**{k: v for k, v in row.items() if k != "_cursor"}) for row in page.rows]
     last = page.last
-    return schemas.TicketPage(
-        items=items, next_cursor=encode_cursor(last) if page.has_more and last else None
+    return reply(
+        schemas.TicketPage(items=items, next_cursor=encode_cursor(last) if page.has_more and last else None)
     )
 
 
 @router.post("/tickets", response_model=schemas.Ticket, status_code=201)
 def create_ticket(
     body: schemas.TicketIn,
-    response: Response,
     p: Caller,
     idempotency_key: str | None = Header(None, max_length=36),
 ):
     ticket = tickets.create(p.user, request_key=idempotency_key, **body.model_dump())
-    response.headers["Location"] = f"/api/v1/tickets/{ticket.number}"
-    return ticket_out(ticket, response)
+    return ticket_out(ticket, 201, {"Location": f"/api/v1/tickets/{ticket.number}"})
 
 
 @router.get("/tickets/{ref}", response_model=schemas.Ticket)
-def get_ticket(ref: str, response: Response, p: Caller):
+def get_ticket(ref: str, p: Caller):
     """By our number (INC000123) or the number its source gave it (an imported INC0000045)."""
-    return ticket_out(tickets.get(p.user, ref), response)
+    return ticket_out(tickets.get(p.user, ref))
 
 
 @router.patch("/tickets/{ref}", response_model=schemas.Ticket)
 def update_ticket(
     ref: str,
     body: schemas.TicketChange,
-    response: Response,
     p: Caller,
     version: IfMatch,
 ):
     ticket = tickets.get(p.user, ref)
     changes = body.model_dump(exclude_unset=True)
-    return ticket_out(tickets.update(p.user, ticket.id, version, **changes), response)
+    return ticket_out(tickets.update(p.user, ticket.id, version, **changes))
 
 
 @router.post("/tickets/{ref}/status", response_model=schemas.Ticket)
 def change_status(
     ref: str,
     body: schemas.StatusIn,
-    response: Response,
     p: Caller,
     version: IfMatch,
 ):
     ticket = tickets.get(p.user, ref)
-    return ticket_out(tickets.change_status(p.user, ticket.id, version, body.status, body.note), response)
+    return ticket_out(tickets.change_status(p.user, ticket.id, version, body.status, body.note))
 
 
 @router.post("/tickets/{ref}/assign", response_model=schemas.Ticket)
 def assign(
     ref: str,
     body: schemas.AssignIn,
-    response: Response,
     p: Caller,
     version: IfMatch,
 ):
     ticket = tickets.get(p.user, ref)
-    return ticket_out(tickets.assign(p.user, ticket.id, version, body.assignee), response)
+    return ticket_out(tickets.assign(p.user, ticket.id, version, body.assignee))
 
 
 @router.get("/tickets/{ref}/comments", response_model=list[schemas.CommentOut])
@@ -170,7 +166,7 @@ def add_comment(
 ):
     ticket = tickets.get(p.user, ref)
     row = tickets.comment(p.user, ticket.id, body.body, internal=body.internal, request_key=idempotency_key)
-    return _comment_out(row, p.user.username)
+    return reply(_comment_out(row, p.user.username), 201)
 
 
 @router.get("/tickets/{ref}/attachments", response_model=list[schemas.AttachmentOut])

@@ -27,5 +27,10 @@ async def expected_version(if_match: Annotated[str | None, Header()] = None) -> 
 IfMatch = Annotated[int, Depends(expected_version)]
 
 
+def etag(version: int) -> dict[str, str]:
+    """The ``ETag`` header of a record at ``version``."""
+    return {"ETag": f'"{version}"'}
+
+
 def tag(response: Response, version: int) -> None:
-    response.headers["ETag"] = f'"{version}"'
+    response.headers.update(etag(version))
