@@ -98,6 +98,8 @@ def _sla(args, actor) -> int:
         require(actor, "settings.manage")
         report = jobs.run_due()
         print("; ".join(f"{name}: {n}" for name, n in report.counts.items()))
+        if report.elsewhere:  # a terminal or server that runs the jobs holds their lease
+            print(f"run by another process of the desk: {', '.join(report.elsewhere)}")
         for name, message in report.errors.items():
             print(f"{name} failed (retried at the next pass): {message}", file=sys.stderr)
         return 1 if report.errors else 0

@@ -4,16 +4,35 @@ The terminal app's monitor (``ui/sla_monitor.py``), ``itsm-tui sla check`` (for 
 long-running process (the API server) run :func:`run_due`. Each job returns what it did, as
 counts; one job's failure (a mail server down) does not stop the others, and is reported.
 A new background job is one entry in ``JOBS``.
+
+On a team desk every operator's terminal runs the monitor, and a server or cron may too. Each job
+has a lease, so one process runs it at a time, desk-wide: twenty open terminals poll the mailbox
+and scan for SLA breaches once, not twenty times. The process holding a lease renews it on every
+pass; when it stops (a terminal closed, a server gone), another takes the job over once the
+lease has run out. Claims and Message-ID idempotency already made the jobs safe to run twice;
+the lease makes them cheap.
 """
 
 from __future__ import annotations
 
+import json
+import os
+import socket
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
+from peewee import IntegrityError
+
+from itsm_tui.core import clock
 from itsm_tui.core.mail import imap
 from itsm_tui.core.notify import mailer, webhooks
+from itsm_tui.core.store.models import Setting, database
 from itsm_tui.core.tickets import alerts
+
+LEASE = timedelta(minutes=2)  # longer than any runner's interval between passes
+HOLDER = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"  # this process
 
 
 def _sla_alerts() -> dict[str, int]:
@@ -45,17 +64,47 @@ JOBS: list[tuple[str, Callable[[], dict[str, int]]]] = [
 class PassReport:
     counts: dict[str, int] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)  # job name -> one-line message
+    elsewhere: list[str] = field(default_factory=list)  # jobs another process holds the lease of
 
     def count(self, name: str) -> int:
         return self.counts.get(name, 0)
 
 
 def run_due() -> PassReport:
-    """Run every job once, in order; each job's error is kept, not raised."""
+    """Run once, in order, every job whose lease this process holds or can take; each job's error
+    is kept, not raised."""
     report = PassReport()
     for name, job in JOBS:
         try:
-            report.counts.update(job())
+            if claim(name):
+                report.counts.update(job())
+            else:
+                report.elsewhere.append(name)
         except Exception as exc:  # the database or a server went away: said, retried next pass
             report.errors[name] = str(exc) or type(exc).__name__
     return report
+
+
+def claim(name: str) -> bool:
+    """Take or renew the lease of job ``name`` for this process: False while another process
+    holds it. The lease is a settings row; taking it over is an UPDATE conditional on the
+    version read, so of two processes that find it expired only one wins."""
+    key, now = f"job lease:{name}", clock.now()
+    mine = json.dumps({"holder": HOLDER, "until": (now + LEASE).isoformat()})
+    row = Setting.get_or_none(Setting.key == key)
+    if row is None:
+        try:
+            with database.atomic():
+                Setting.create(key=key, value=mine, updated_at=now)
+            return True
+        except IntegrityError:  # another process created it first
+            return False
+    held = json.loads(row.value)
+    if held["holder"] != HOLDER and datetime.fromisoformat(held["until"]) > now:
+        return False
+    taken = (
+        Setting.update(value=mine, updated_at=now, version=Setting.version + 1)
+        .where((Setting.key == key) & (Setting.version == row.version))
+        .execute()
+    )
+    return taken == 1
