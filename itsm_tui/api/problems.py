@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
+from itsm_tui.core.config import ConfigError
 from itsm_tui.core.errors import (
     AuthError,
     ConflictError,
@@ -57,6 +58,7 @@ STATUS_OF: tuple[tuple[type[ItsmError], int], ...] = (
     (NotFound, 404),
     (ConflictError, 409),
     (SchemaError, 503),
+    (ConfigError, 503),  # the desk's own settings cannot serve this (no SMTP server for sign-up)
 )
 
 

@@ -27,6 +27,13 @@ def test_signup_is_404_while_it_is_off(people, mail_desk):
     assert api.client.post("/api/v1/signup/password", content=b"{").status_code == 404
 
 
+def test_signup_without_outgoing_mail_is_the_desk_s_problem_503(people, monkeypatch):
+    monkeypatch.setenv("ITSM_MAIL_SIGNUP", "yes")  # on, but no ITSM_SMTP_HOST
+    monkeypatch.setenv("ITSM_MAIL_ALLOWED_DOMAINS", "example.org")
+    answer = Desk(people).client.post("/api/v1/signup/code", json={"email": "anna@example.org"})
+    assert answer.status_code == 503 and "ITSM_SMTP_HOST" in answer.json()["detail"]
+
+
 def test_a_code_by_mail_sets_the_password_and_guesses_are_limited(people, mail_desk, monkeypatch):
     monkeypatch.setenv("ITSM_MAIL_SIGNUP", "yes")
     api = Desk(people, auth_failures=4)
