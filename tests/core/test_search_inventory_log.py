@@ -13,6 +13,8 @@ non-ASCII letters on SQLite, over the same columns). Differences by design, as f
 
 from __future__ import annotations
 
+import zlib
+
 import pytest
 
 from itsm_tui.core import demo, setup
@@ -87,17 +89,22 @@ def _sql(model, clause) -> str:
     return model.select(model.id).where(clause).sql()[0]
 
 
-def test_the_index_serves_the_terms_it_can(engine, people):
-    """An indexable term is looked up in the index, not scanned; a short one is scanned."""
+def test_the_index_serves_narrow_terms_and_the_scan_wide_ones(engine, people, monkeypatch):
+    """A term the index finds in few rows is the list of their ids (no scan); a short term, or
+    one found in more rows than the id list's bound, is scanned with LIKE: the same rows."""
     admin = people["admin"]
+    for n in range(4):
+        _system(admin, f"platypus-{n:02}")
     system = lambda text: _sql(System, lists.compile_filter(admin, "system", text))  # noqa: E731
-    log = _sql(AuditEntry, activity.compile_filter(admin, "created"))
-    if db.is_mysql():
-        assert "MATCH" in system("printer") and "MATCH" in log
-        assert "MATCH" not in system("ws-0")  # no word of 3 characters
-    else:
-        assert "system_fts" in system("ws-0") and "audit_log_fts" in log
-        assert "system_fts" not in system("ws")
+    log = lambda text: _sql(AuditEntry, activity.compile_filter(admin, text))  # noqa: E731
+    assert "LIKE" not in system("platypus") and "LIKE" not in log("platypus")
+    assert "LIKE" in system("pl") and "LIKE" in log("pl")
+    found = _listed(admin, "system", "platypus"), _logged(admin, "platypus")
+    assert len(found[0]) == len(found[1]) == 4
+    monkeypatch.setattr(lists, "ID_LIST_LIMIT", 3)
+    monkeypatch.setattr(activity, "ID_LIST_LIMIT", 3)
+    assert "LIKE" in system("platypus") and "LIKE" in log("platypus")
+    assert (_listed(admin, "system", "platypus"), _logged(admin, "platypus")) == found
 
 
 def test_differences_by_design(engine, people):
@@ -111,7 +118,12 @@ def test_differences_by_design(engine, people):
 
 
 def _system(admin, hostname: str, **fields):
-    values = {"hostname": hostname, "asset_tag": f"T-{len(hostname)}", "type": "laptop", "status": "in use"}
+    values = {
+        "hostname": hostname,
+        "asset_tag": f"T-{zlib.crc32(hostname.encode())}",
+        "type": "laptop",
+        "status": "in use",
+    }
     return service.create(admin, "system", values | fields)
 
 

@@ -47,6 +47,8 @@ from itsm_tui.core.store.models import (
 from itsm_tui.core.tickets.query import RawTerm, choose, date_range, show, single, tokenize
 from itsm_tui.core.tickets.queue import (
     END,
+    ID_LIST_LIMIT,
+    MATCH_SECONDS,
     Cursor,
     Page,
     all_of,
@@ -123,8 +125,12 @@ def _compile(actor: User, text: str | None, now: datetime | None = None):
 def _clause(raw: RawTerm, now: datetime):
     key, items = raw.key, raw.items
     if key == "text":
-        indexed = fulltext.text_holds(AuditEntry, items[0].text)
-        return contains_text(fulltext.TEXT_COLUMNS[AuditEntry], items[0].text) if indexed is None else indexed
+        ids = fulltext.text_ids(AuditEntry, items[0].text, ID_LIST_LIMIT, MATCH_SECONDS)
+        return (
+            contains_text(fulltext.TEXT_COLUMNS[AuditEntry], items[0].text)
+            if ids is None
+            else AuditEntry.id.in_(ids)
+        )
     if key == "actor":
         return names_or_none(raw, AuditEntry.actor, User, User.username, "user")
     if key == "action":

@@ -52,6 +52,8 @@ from itsm_tui.core.store.models import (
 from itsm_tui.core.tickets.query import DateRange, RawTerm, Term, choose, date_range, show, single, tokenize
 from itsm_tui.core.tickets.queue import (
     END,
+    ID_LIST_LIMIT,
+    MATCH_SECONDS,
     Cursor,
     Page,
     all_of,
@@ -267,8 +269,12 @@ def _clause(kind: str, raw: RawTerm, now: datetime):
     key = raw.key
     if key == "text":
         text = raw.items[0].text
-        indexed = fulltext.text_holds(model, text) if model in fulltext.TEXT_COLUMNS else None
-        return contains_text(_TEXT_COLUMNS[kind], text) if indexed is None else indexed
+        ids = (
+            fulltext.text_ids(model, text, ID_LIST_LIMIT, MATCH_SECONDS)
+            if model in fulltext.TEXT_COLUMNS
+            else None
+        )
+        return contains_text(_TEXT_COLUMNS[kind], text) if ids is None else model.id.in_(ids)
     if key == "department":
         return model.department.in_(name_ids(Department, Department.name, _term(raw), "department"))
     if key == "network":

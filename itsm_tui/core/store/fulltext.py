@@ -23,6 +23,7 @@ from functools import reduce
 
 from peewee import SQL, NodeList, fn
 
+from itsm_tui.core.store import limits
 from itsm_tui.core.store.db import database, is_mysql
 from itsm_tui.core.store.models import AuditEntry, Comment, Peripheral, StockItem, System, Ticket
 
@@ -267,18 +268,30 @@ def install_text(progress: Progress | None = None) -> None:
         _fill(fresh, progress)
 
 
-def text_holds(model, text: str):
-    """The clause "the row's text (:data:`TEXT_COLUMNS`) holds ``text``" through the index, or
-    None when the index cannot find ``text`` (the caller scans with LIKE): on SQLite the rows
-    the trigram index lists; on MySQL the words or phrase the index finds, and then the exact
-    text among them when ``text`` is more than one word."""
+def text_ids(model, text: str, limit: int, seconds: float) -> list[int] | None:
+    """The ids of the ``model`` rows whose text (:data:`TEXT_COLUMNS`) holds ``text``, read from
+    the index; None when the index cannot find ``text`` or when the term is wide: more than
+    ``limit`` rows, or (MySQL, where InnoDB reads a word's whole list before any LIMIT) a lookup
+    longer than ``seconds``. The caller then scans with LIKE, which finds a page of a wide term
+    among the first rows of the list's sort order. SQLite: the rows the trigram index lists;
+    MySQL: the words or phrase the index finds, then the exact text among them when ``text`` is
+    more than one word."""
     if not indexable(text):
         return None
     columns = TEXT_COLUMNS[model]
     if is_mysql():
-        found = NodeList(
-            (fn.MATCH(*columns), fn.AGAINST(NodeList((boolean_query(text), SQL("IN BOOLEAN MODE")))))
+        against = NodeList((boolean_query(text), SQL("IN BOOLEAN MODE")))
+        query = model.select(model.id).where(NodeList((fn.MATCH(*columns), fn.AGAINST(against))))
+        if _WORD_RE.fullmatch(text) is None:
+            query = query.where(_any_contains(columns, text))
+    else:
+        index = f"{model._meta.table_name}_fts"
+        query = (
+            model.select(SQL("rowid")).from_(SQL(index)).where(SQL(f"{index} MATCH ?", (fts5_string(text),)))
         )
-        return found if _WORD_RE.fullmatch(text) else found & _any_contains(columns, text)
-    index = f"{model._meta.table_name}_fts"
-    return model.id.in_(SQL(f"(SELECT rowid FROM {index} WHERE {index} MATCH ?)", (fts5_string(text),)))
+    query = query.limit(limit + 1)
+    try:
+        rows = limits.rows_within(query, seconds) if is_mysql() else list(query.tuples())
+    except limits.Stopped:
+        return None
+    return [row[0] for row in rows] if len(rows) <= limit else None
