@@ -244,7 +244,7 @@ def run_text(url: str, tickets: int, systems: int, log_entries: int) -> list[tup
     middle = AuditEntry.get_by_id(
         AuditEntry.select(AuditEntry.id).order_by(AuditEntry.id.desc()).scalar() // 2
     )
-    host = System.select(System).order_by(System.id).offset(System.select().count() // 2).get()
+    host = System.get_by_id(System.select(System.id).order_by(System.id.desc()).scalar() // 2)
     summary = ", ".join(c.column_name for c in fulltext.TEXT_COLUMNS[AuditEntry])
     log_cases = _text_cases(
         "audit_log",
