@@ -274,13 +274,14 @@ def text_ids(model, text: str, limit: int, seconds: float) -> list[int] | None:
     ``limit`` rows, or (MySQL, where InnoDB reads a word's whole list before any LIMIT) a lookup
     longer than ``seconds``. The caller then scans with LIKE, which finds a page of a wide term
     among the first rows of the list's sort order. SQLite: the rows the trigram index lists;
-    MySQL: the words or phrase the index finds, then the exact text among them when ``text`` is
-    more than one word."""
+    MySQL: the rows with a word that starts with ``text``'s longest word, then the exact text
+    among them when ``text`` is more than one word (``bulk-0050000``: InnoDB reads the list of
+    every word it is asked for, and ``bulk`` is in every seeded hostname)."""
     if not indexable(text):
         return None
     columns = TEXT_COLUMNS[model]
     if is_mysql():
-        against = NodeList((boolean_query(text), SQL("IN BOOLEAN MODE")))
+        against = NodeList((_longest_word(text), SQL("IN BOOLEAN MODE")))
         query = model.select(model.id).where(NodeList((fn.MATCH(*columns), fn.AGAINST(against))))
         if _WORD_RE.fullmatch(text) is None:
             query = query.where(_any_contains(columns, text))
@@ -295,3 +296,9 @@ def text_ids(model, text: str, limit: int, seconds: float) -> list[int] | None:
     except limits.Stopped:
         return None
     return [row[0] for row in rows] if len(rows) <= limit else None
+
+
+def _longest_word(text: str) -> str:
+    """InnoDB's boolean query for the longest word of ``text`` the index holds, as a prefix."""
+    words = [w for w in _words(text) if len(w) >= MYSQL_MIN_TOKEN and w.lower() not in MYSQL_STOPWORDS]
+    return f"+{max(words, key=len)}*"
