@@ -1,7 +1,8 @@
 """Benchmark: the queue's filters (free text through the full-text index, and the combinations a
 desk uses) at N tickets per engine, beside hand-written SQL for the same result.
 
-    python benchmarks/bench_search.py [--tickets 1000000] [--engines sqlite,mysql]
+    python benchmarks/bench_search.py [--tickets 1000000] [--systems 100000]
+        [--log-entries 1000000] [--engines sqlite,mysql]
         [--mysql-url mysql://root@127.0.0.1:3306/itsm_bench] [--sqlite-url ...] [--reuse]
 
 For each filter: the first page (50 rows, newest update first unless said) and the count, each
@@ -10,20 +11,28 @@ from the rows: the build time and the database size without and with it. Prints 
 asserts nothing. The MySQL database named in the URL is dropped and re-created (unless --reuse),
 so never point it at real data. The seeded tickets have no comments: the hand-written SQL leaves
 them out.
+
+Then the same for the free text of the activity log (``--log-entries``, newest first) and of the
+systems list (``--systems``, by hostname), seeded on top of the tickets: the page and the count
+beside hand-written SQL through the index (a LIKE scan for a two-letter term), and the time to
+build those indexes again.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import time
 from datetime import datetime, timedelta
 
 from bench_queue import DESC, OPEN, _prepare, _sql, _timed, arguments, deferred, engine_urls
 
 from itsm_tui.core import clock
+from itsm_tui.core.audit import activity
+from itsm_tui.core.inventory import lists
 from itsm_tui.core.people import users
 from itsm_tui.core.store import db, fulltext
-from itsm_tui.core.store.models import Category, Ticket, User
+from itsm_tui.core.store.models import AuditEntry, Category, System, Ticket, User
 from itsm_tui.core.tickets import queue
 
 RARE = "quokka"  # written into a few titles by the benchmark
@@ -206,16 +215,123 @@ def run_engine(url: str, count: int) -> list[tuple]:
     return results
 
 
+def _indexed(table: str, columns: str, word: str) -> tuple[str, tuple]:
+    """The hand-written full-text condition on an inventory or log table (``x``)."""
+    if db.is_mysql():
+        where = f"MATCH({columns}) AGAINST (? IN BOOLEAN MODE)"
+        if re.fullmatch(r"\w+", word) is None:  # a phrase: then the exact text among them
+            return f"{where} AND CONCAT_WS(' ', {columns}) LIKE ?", (
+                fulltext.boolean_query(word),
+                f"%{word}%",
+            )
+        return where, (fulltext.boolean_query(word),)
+    return f"x.id IN (SELECT rowid FROM {table}_fts WHERE {table}_fts MATCH ?)", (fulltext.fts5_string(word),)
+
+
+def _text_cases(table: str, columns: str, words: list[tuple[str, str]], short: str) -> list[tuple]:
+    """(label, filter, hand-written WHERE, its parameters) for each (label, word), and a scan."""
+    likes = " OR ".join(f"x.{column.strip()} LIKE ?" for column in columns.split(","))
+    return [(f"{label}: {word}", word, *_indexed(table, columns, word)) for label, word in words] + [
+        (f"two letters: {short} (a scan)", short, f"({likes})", (f"%{short}%",) * (likes.count("?")))
+    ]
+
+
+def run_text(url: str, tickets: int, systems: int, log_entries: int) -> list[tuple]:
+    """The activity log's and the systems list's free text: page and count beside SQL."""
+    seconds = _prepare(url, tickets, systems, log_entries)
+    actor = users.system_actor()
+    results: list[tuple] = [("seed systems and log (s)", seconds)]
+    middle = AuditEntry.get_by_id(
+        AuditEntry.select(AuditEntry.id).order_by(AuditEntry.id.desc()).scalar() // 2
+    )
+    host = System.get_by_id(System.select(System.id).order_by(System.id.desc()).scalar() // 2)
+    summary = ", ".join(c.column_name for c in fulltext.TEXT_COLUMNS[AuditEntry])
+    log_cases = _text_cases(
+        "audit_log",
+        summary,
+        [
+            ("absent", "zzzqx"),
+            ("rare phrase", middle.summary.split(":")[0]),
+            ("common", "updated"),
+            ("common", "comment"),
+        ],
+        "on",
+    )
+    names = "x.id, x.at, u.username, x.action, x.entity_type, x.entity_id, x.summary"
+    for label, flt, where, params in log_cases:
+        page = (
+            f"SELECT {names} FROM (SELECT id FROM audit_log x WHERE {where} ORDER BY x.at DESC, x.id DESC "
+            "LIMIT 51) p JOIN audit_log x ON x.id = p.id LEFT JOIN {user} u ON u.id = x.actor_id "
+            "ORDER BY x.at DESC, x.id DESC"
+        )
+        results.append(
+            (
+                f"log {label}",
+                _timed(lambda: activity.page(actor, flt)),
+                _timed(_sql(page, params)),
+                _timed(lambda: activity.count(actor, flt)),
+                _timed(_sql(f"SELECT COUNT(*) FROM audit_log x WHERE {where}", params)),
+            )
+        )
+    columns = ", ".join(c.column_name for c in fulltext.TEXT_COLUMNS[System])
+    system_cases = _text_cases(
+        "system",
+        columns,
+        [("absent", "zzzqx"), ("hostname", host.hostname), ("serial", host.serial), ("common", "bulk")],
+        "ws",
+    )
+    for label, flt, where, params in system_cases:
+        page = (
+            "SELECT x.id, x.hostname, x.asset_tag, x.ip, d.name FROM (SELECT id FROM system x WHERE "
+            f"{where} ORDER BY x.hostname_key, x.id LIMIT 51) p JOIN system x ON x.id = p.id "
+            "LEFT JOIN department d ON d.id = x.department_id ORDER BY x.hostname_key, x.id"
+        )
+        results.append(
+            (
+                f"systems {label}",
+                _timed(lambda: lists.page(actor, "system", flt)),
+                _timed(_sql(page, params)),
+                _timed(lambda: lists.count(actor, "system", flt)),
+                _timed(_sql(f"SELECT COUNT(*) FROM system x WHERE {where}", params)),
+            )
+        )
+    start = time.perf_counter()
+    _drop_text_indexes()
+    fulltext.install_text()
+    results.append(("inventory and log index build (s)", time.perf_counter() - start))
+    db.database.close()
+    return results
+
+
+def _drop_text_indexes() -> None:
+    if db.is_mysql():
+        for table, name, _ in fulltext.TEXT_MYSQL_INDEXES:
+            db.database.execute_sql(f"ALTER TABLE `{table}` DROP INDEX `{name}`")
+            db.database.execute_sql(f"ALTER TABLE `{table}` FORCE, ALGORITHM=COPY")
+        return
+    for index, _, _ in fulltext.TEXT_SOURCES:
+        for verb in ("insert", "update", "delete"):
+            db.database.execute_sql(f"DROP TRIGGER IF EXISTS {index}_{verb}")
+        db.database.execute_sql(f"DROP TABLE {index}")
+
+
+def _print(rows: list[tuple]) -> None:
+    for name, *figures in rows:
+        shown = [
+            "(reused)" if f is None else f"{f:.1f}" if len(figures) == 1 else f"{f:.2f}" for f in figures
+        ]
+        print(f"{name:<42} " + " ".join(f"{text:>8}" for text in shown))
+
+
 def main() -> None:
     args = arguments("python benchmarks/bench_search.py", __doc__.split("\n")[0])
     for url in engine_urls(args):
         print(f"\n== {db.describe_url(url)}: {args.tickets:,} tickets (median of runs, ms) ==")
         print(f"{'filter':<42} {'page':>8} {'SQL':>8} {'count':>8} {'SQL':>8}")
-        for name, *figures in run_engine(url, args.tickets):
-            shown = [
-                "(reused)" if f is None else f"{f:.1f}" if len(figures) == 1 else f"{f:.2f}" for f in figures
-            ]
-            print(f"{name:<42} " + " ".join(f"{text:>8}" for text in shown))
+        _print(run_engine(url, args.tickets))
+        print(f"\n== {db.describe_url(url)}: {args.systems:,} systems, {args.log_entries:,} log entries ==")
+        print(f"{'filter':<42} {'page':>8} {'SQL':>8} {'count':>8} {'SQL':>8}")
+        _print(run_text(url, args.tickets, args.systems, args.log_entries))
 
 
 if __name__ == "__main__":

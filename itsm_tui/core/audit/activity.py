@@ -16,7 +16,8 @@ The filter language has the syntax of the ticket language::
 codes or the words the log shows for them (``"stock adjusted"``); ``type:`` entity types;
 ``entity:`` a record id or a ticket number (which implies ``type:ticket``); ``at:`` (``date:``)
 a date or range like the ticket language's ``created:``; ``is:login`` logins and failed logins,
-``is:failed`` failed logins; free text is looked for in the summary.
+``is:failed`` failed logins; free text is looked for in the summary (through the full-text
+index, core/store/fulltext.py, when the term is long enough for it).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from itsm_tui.core import clock
 from itsm_tui.core.errors import NotFound, QueryError
 from itsm_tui.core.labels import ACTION_LABELS, action_label, field_label
 from itsm_tui.core.people.permissions import allowed, require
-from itsm_tui.core.store import audit
+from itsm_tui.core.store import audit, fulltext
 from itsm_tui.core.store.db import database, is_mysql
 from itsm_tui.core.store.models import (
     AuditEntry,
@@ -46,6 +47,8 @@ from itsm_tui.core.store.models import (
 from itsm_tui.core.tickets.query import RawTerm, choose, date_range, show, single, tokenize
 from itsm_tui.core.tickets.queue import (
     END,
+    ID_LIST_LIMIT,
+    MATCH_SECONDS,
     Cursor,
     Page,
     all_of,
@@ -122,7 +125,12 @@ def _compile(actor: User, text: str | None, now: datetime | None = None):
 def _clause(raw: RawTerm, now: datetime):
     key, items = raw.key, raw.items
     if key == "text":
-        return contains_text((AuditEntry.summary,), items[0].text)
+        ids = fulltext.text_ids(AuditEntry, items[0].text, ID_LIST_LIMIT, MATCH_SECONDS)
+        return (
+            contains_text(fulltext.TEXT_COLUMNS[AuditEntry], items[0].text)
+            if ids is None
+            else AuditEntry.id.in_(ids)
+        )
     if key == "actor":
         return names_or_none(raw, AuditEntry.actor, User, User.username, "user")
     if key == "action":

@@ -16,7 +16,8 @@ leading ``-`` to negate, errors with the 0-based position of the culprit) and it
     kind:printer system:none warranty:<today is:low ws-01
 
 Which keys apply depends on the list (:data:`FILTERS`); any other key is an error naming it.
-Free text looks in the names, asset tags, serials, IPs and MACs; a bare MAC address such as
+Free text looks in the names, asset tags, serials, IPs and MACs (through the full-text index for
+systems, peripherals and stock, core/store/fulltext.py); a bare MAC address such as
 ``aa:bb:cc:dd:ee:ff`` is text, not a key, even though it holds colons.
 """
 
@@ -33,7 +34,7 @@ from peewee import JOIN, Case, fn
 from itsm_tui.core import clock
 from itsm_tui.core.errors import NotFound, QueryError, ValidationError
 from itsm_tui.core.people.permissions import require
-from itsm_tui.core.store import audit
+from itsm_tui.core.store import audit, fulltext
 from itsm_tui.core.store.models import (
     ASSET_STATUSES,
     PERIPHERAL_KINDS,
@@ -51,6 +52,8 @@ from itsm_tui.core.store.models import (
 from itsm_tui.core.tickets.query import DateRange, RawTerm, Term, choose, date_range, show, single, tokenize
 from itsm_tui.core.tickets.queue import (
     END,
+    ID_LIST_LIMIT,
+    MATCH_SECONDS,
     Cursor,
     Page,
     all_of,
@@ -202,11 +205,12 @@ FILTERS: dict[str, tuple[str, ...]] = {
     "department": (),
     "network": (),
 }
-# kind -> the columns free text looks in (a case-insensitive substring)
+# kind -> the columns free text looks in (a case-insensitive substring): through the full-text
+# index where there is one (core/store/fulltext.py), else a scan
 _TEXT_COLUMNS = {
-    "system": (System.hostname, System.asset_tag, System.serial, System.ip, System.mac),
-    "peripheral": (Peripheral.name, Peripheral.asset_tag, Peripheral.serial),
-    "stock": (StockItem.name,),
+    "system": fulltext.TEXT_COLUMNS[System],
+    "peripheral": fulltext.TEXT_COLUMNS[Peripheral],
+    "stock": fulltext.TEXT_COLUMNS[StockItem],
     "department": (Department.name,),
     "network": (Network.name, Network.cidr),
 }
@@ -264,7 +268,13 @@ def _clause(kind: str, raw: RawTerm, now: datetime):
     model = MODELS[kind]
     key = raw.key
     if key == "text":
-        return contains_text(_TEXT_COLUMNS[kind], raw.items[0].text)
+        text = raw.items[0].text
+        ids = (
+            fulltext.text_ids(model, text, ID_LIST_LIMIT, MATCH_SECONDS)
+            if model in fulltext.TEXT_COLUMNS
+            else None
+        )
+        return contains_text(_TEXT_COLUMNS[kind], text) if ids is None else model.id.in_(ids)
     if key == "department":
         return model.department.in_(name_ids(Department, Department.name, _term(raw), "department"))
     if key == "network":

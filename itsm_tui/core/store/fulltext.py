@@ -23,8 +23,9 @@ from functools import reduce
 
 from peewee import SQL, NodeList, fn
 
+from itsm_tui.core.store import limits
 from itsm_tui.core.store.db import database, is_mysql
-from itsm_tui.core.store.models import Comment, Ticket
+from itsm_tui.core.store.models import AuditEntry, Comment, Peripheral, StockItem, System, Ticket
 
 TRIGRAM = 3  # SQLite: shorter terms cannot use the trigram index
 MYSQL_MIN_TOKEN = 3  # innodb_ft_min_token_size's default
@@ -76,25 +77,27 @@ def install(progress: Progress | None = None) -> None:
     """Create the indexes that are missing and fill them from the rows there are; ``progress``
     is called with (done, total) rows (SQLite) or indexes (MySQL, one statement each)."""
     if is_mysql():
-        for done, (statement, (table, name, _)) in enumerate(zip(MYSQL_STATEMENTS, MYSQL_INDEXES), start=1):
-            if name not in {index.name for index in database.get_indexes(table)}:
-                database.execute_sql(statement)
-            if progress:
-                progress(done, len(MYSQL_INDEXES))
+        _create_fulltext(MYSQL_STATEMENTS, MYSQL_INDEXES, progress)
         return
     fresh = not database.table_exists("ticket_fts")
     for statement in SQLITE_STATEMENTS:
         database.execute_sql(statement)
     if fresh:
-        _fill(progress)
+        _fill((("ticket_fts", "ticket", _TICKET_COLUMNS), ("comment_fts", "comment", "body")), progress)
 
 
-def _fill(progress: Progress | None) -> None:
-    """Index the existing tickets and comments a batch at a time, so a bar can show progress."""
-    sources = (
-        ("ticket_fts", "ticket", _TICKET_COLUMNS),
-        ("comment_fts", "comment", "body"),
-    )
+def _create_fulltext(statements, indexes, progress: Progress | None) -> None:
+    """MySQL: run each CREATE FULLTEXT INDEX whose index is missing, one progress step each."""
+    for done, (statement, (table, name, _)) in enumerate(zip(statements, indexes), start=1):
+        if name not in {index.name for index in database.get_indexes(table)}:
+            database.execute_sql(statement)
+        if progress:
+            progress(done, len(indexes))
+
+
+def _fill(sources, progress: Progress | None) -> None:
+    """Index the existing rows of each (FTS table, table, columns) a batch at a time, so a bar
+    can show progress."""
     total = sum(database.execute_sql(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for _, t, _ in sources)
     done = 0
     for index, table, columns in sources:
@@ -201,3 +204,101 @@ def _any_contains(columns, text: str):
     for column in columns[1:]:
         clause = clause | column.contains(text)
     return clause
+
+
+# --- the inventory's and the activity log's free text (schema v14) ----------------------
+#
+# The same scheme for the columns the inventory lists and the activity log look in. Departments
+# and networks keep their LIKE scan: a desk has tens of them, read in a millisecond. The log is
+# append-only (its BEFORE UPDATE/DELETE triggers abort, see schema.APPEND_ONLY_TRIGGERS), so its
+# index needs an insert trigger only.
+
+TEXT_COLUMNS = {  # the columns free text looks in (core/inventory/lists.py, core/audit/activity.py)
+    System: (System.hostname, System.asset_tag, System.serial, System.ip, System.mac),
+    Peripheral: (Peripheral.name, Peripheral.asset_tag, Peripheral.serial),
+    StockItem: (StockItem.name,),
+    AuditEntry: (AuditEntry.summary,),
+}
+# (FTS5 table, table, columns)
+TEXT_SOURCES = tuple(
+    (f"{model._meta.table_name}_fts", model._meta.table_name, ", ".join(c.column_name for c in columns))
+    for model, columns in TEXT_COLUMNS.items()
+)
+
+
+def _text_statements(index: str, table: str, columns: str) -> tuple[str, ...]:
+    """The FTS5 table and the triggers that keep it current: on insert, and on update and
+    delete unless the table is the append-only log."""
+    names = columns.split(", ")
+    new = "new.id, " + ", ".join(f"new.{name}" for name in names)
+    old = "'delete', old.id, " + ", ".join(f"old.{name}" for name in names)
+    add = f"INSERT INTO {index}(rowid, {columns}) VALUES ({new});"
+    remove = f"INSERT INTO {index}({index}, rowid, {columns}) VALUES ({old});"
+    statements = [
+        f"CREATE VIRTUAL TABLE IF NOT EXISTS {index} USING fts5({columns}, content='{table}', "
+        "content_rowid='id', tokenize='trigram')",
+        f"CREATE TRIGGER IF NOT EXISTS {index}_insert AFTER INSERT ON {table} BEGIN {add} END",
+    ]
+    if table != AuditEntry._meta.table_name:
+        statements += [
+            f"CREATE TRIGGER IF NOT EXISTS {index}_delete AFTER DELETE ON {table} BEGIN {remove} END",
+            f"CREATE TRIGGER IF NOT EXISTS {index}_update AFTER UPDATE OF {columns} ON {table} "
+            f"BEGIN {remove} {add} END",
+        ]
+    return tuple(statements)
+
+
+TEXT_SQLITE_STATEMENTS = tuple(s for source in TEXT_SOURCES for s in _text_statements(*source))
+TEXT_MYSQL_INDEXES = tuple((table, f"{table}_text", columns) for _, table, columns in TEXT_SOURCES)
+TEXT_MYSQL_STATEMENTS = tuple(
+    f"CREATE FULLTEXT INDEX `{name}` ON `{table}` ({columns})" for table, name, columns in TEXT_MYSQL_INDEXES
+)
+
+
+def install_text(progress: Progress | None = None) -> None:
+    """Create the inventory's and the log's indexes that are missing and fill them from the rows
+    there are, with the progress of :func:`install`."""
+    if is_mysql():
+        _create_fulltext(TEXT_MYSQL_STATEMENTS, TEXT_MYSQL_INDEXES, progress)
+        return
+    fresh = [source for source in TEXT_SOURCES if not database.table_exists(source[0])]
+    for statement in TEXT_SQLITE_STATEMENTS:
+        database.execute_sql(statement)
+    if fresh:
+        _fill(fresh, progress)
+
+
+def text_ids(model, text: str, limit: int, seconds: float) -> list[int] | None:
+    """The ids of the ``model`` rows whose text (:data:`TEXT_COLUMNS`) holds ``text``, read from
+    the index; None when the index cannot find ``text`` or when the term is wide: more than
+    ``limit`` rows, or (MySQL, where InnoDB reads a word's whole list before any LIMIT) a lookup
+    longer than ``seconds``. The caller then scans with LIKE, which finds a page of a wide term
+    among the first rows of the list's sort order. SQLite: the rows the trigram index lists;
+    MySQL: the rows with a word that starts with ``text``'s longest word, then the exact text
+    among them when ``text`` is more than one word (``bulk-0050000``: InnoDB reads the list of
+    every word it is asked for, and ``bulk`` is in every seeded hostname)."""
+    if not indexable(text):
+        return None
+    columns = TEXT_COLUMNS[model]
+    if is_mysql():
+        against = NodeList((_longest_word(text), SQL("IN BOOLEAN MODE")))
+        query = model.select(model.id).where(NodeList((fn.MATCH(*columns), fn.AGAINST(against))))
+        if _WORD_RE.fullmatch(text) is None:
+            query = query.where(_any_contains(columns, text))
+    else:
+        index = f"{model._meta.table_name}_fts"
+        query = (
+            model.select(SQL("rowid")).from_(SQL(index)).where(SQL(f"{index} MATCH ?", (fts5_string(text),)))
+        )
+    query = query.limit(limit + 1)
+    try:
+        rows = limits.rows_within(query, seconds) if is_mysql() else list(query.tuples())
+    except limits.Stopped:
+        return None
+    return [row[0] for row in rows] if len(rows) <= limit else None
+
+
+def _longest_word(text: str) -> str:
+    """InnoDB's boolean query for the longest word of ``text`` the index holds, as a prefix."""
+    words = [w for w in _words(text) if len(w) >= MYSQL_MIN_TOKEN and w.lower() not in MYSQL_STOPWORDS]
+    return f"+{max(words, key=len)}*"

@@ -20,7 +20,8 @@ the token named on each log entry; 10, the e-mail channel: Message-IDs received 
 outgoing mail's thread headers; 11, links between tickets (merges too) and tags on tickets; 12,
 teams and their members, each ticket's team, and macros; 13, the full-text indexes of ticket text
 and comments (``fulltext.py``) and the queue's filter indexes (last: they index every column the
-earlier versions add).
+earlier versions add); 14, the full-text indexes of the inventory's and the activity log's free
+text (``fulltext.install_text``).
 """
 
 from __future__ import annotations
@@ -68,7 +69,7 @@ from itsm_tui.core.store.models import (
     WebhookSubscription,
 )
 
-SCHEMA_VERSION = 13
+SCHEMA_VERSION = 14
 VERSION_KEY = "schema_version"
 
 Migration = tuple[int, Callable[[], None]]
@@ -318,6 +319,12 @@ def _v13_search() -> None:
     _drop_index_if_present("ticket_category_id_status", "ticket")  # now led by (category, status, updated_at)
 
 
+def _v14_text_search() -> None:
+    """v14 (issue 22): the full-text indexes of systems, peripherals, stock and the activity
+    log, filled from the rows there are (with a progress bar on ``init``)."""
+    fulltext.install_text(fulltext.upgrade_progress)
+
+
 MIGRATIONS: Sequence[Migration] = (
     (2, _add_views),
     (3, _add_sla),
@@ -331,6 +338,7 @@ MIGRATIONS: Sequence[Migration] = (
     (11, _v11_links_and_tags),
     (12, _v12_teams),
     (13, _v13_search),
+    (14, _v14_text_search),
 )
 
 
@@ -363,6 +371,7 @@ def init(
             database.create_tables(ALL_MODELS)
             _append_only()
             fulltext.install()
+            fulltext.install_text()
             _set_version(latest)
         return None, latest
     if before > latest:
@@ -423,7 +432,11 @@ def render_ddl(engine: str) -> str:
                 model._meta.table_settings = previous
     if engine == "sqlite":
         statements.extend(f"{statement};" for statement in APPEND_ONLY_TRIGGERS)
-    search = fulltext.MYSQL_STATEMENTS if engine == "mysql" else fulltext.SQLITE_STATEMENTS
+    search = (
+        fulltext.MYSQL_STATEMENTS + fulltext.TEXT_MYSQL_STATEMENTS
+        if engine == "mysql"
+        else fulltext.SQLITE_STATEMENTS + fulltext.TEXT_SQLITE_STATEMENTS
+    )
     statements.extend(f"{statement};" for statement in search)
     statements.append(
         f"INSERT INTO {_quote(engine, 'schema_meta')} ({_quote(engine, 'key')}, "
