@@ -202,10 +202,11 @@ def pytest_generate_tests(metafunc):
 
 
 @pytest.fixture(autouse=True)
-def _own_data_dir(tmp_path, monkeypatch):
+def _own_data_dir(tmp_path_factory, monkeypatch):
     """Each test keeps its drafts and files in its own folder: a draft one test leaves (say, a
     new-user form with the role "agent") must never fill in another test's form."""
-    monkeypatch.setenv("ITSM_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("ITSM_DATA_DIR", str(tmp_path_factory.mktemp("data")))  # not in tmp_path:
+    # tests check that folder holds only the files they expect
 
 
 @pytest.fixture
