@@ -64,7 +64,7 @@ class ListKind:
         return any(c.key == self.aliases.get(key, key) for c in self.columns)
 
 
-_SLA_FIELDS = (
+SLA_FIELDS = (  # what a ticket's SLA state is made from
     "status",
     "response_due",
     "resolution_due",
@@ -77,7 +77,7 @@ _SLA_FIELDS = (
 # a ticket column -> the queue's row fields it is made from (a column not named: its own key)
 _TICKET_FIELDS = {
     "number": (),
-    "sla": _SLA_FIELDS,
+    "sla": SLA_FIELDS,
     "due": ("resolution_due", "sla_paused_at", "status"),
     "created": ("created_at",),
     "updated": ("updated_at",),
