@@ -15,9 +15,11 @@ from itsm_tui.core.text import strip_controls
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
 # what strip_controls would change: without any of these a text passes through as it is
 _NEEDS_STRIPPING = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-# In a column's texts joined by line breaks (none of which holds one): a text that ``cell``
-# would change, by a formula character first or a character ``strip_controls`` drops
-_CHANGES = re.compile("(?:^|\n)[=+\\-@]|[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+# In a column's texts joined by line breaks (none of which holds one), what makes ``cell``
+# change a text: a formula character first, or a character ``strip_controls`` drops (searched
+# apart: an alternation of the two would be tried at every character)
+_FORMULA_AFTER_BREAK = re.compile("\n[=+\\-@]")
+_STRIPPED = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 # A time as stored on SQLite (and read as text on MySQL), in the form isoformat writes: no
 # fraction, or six digits that are not all zero; and a column of them (NULL: an empty line)
 _MOMENT = r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.(?!000000)[0-9]{6})?"
@@ -48,7 +50,12 @@ def cells(values: list) -> list:
     over the whole column: usually no text in it needs changing and the column passes as is."""
     texts = ["" if v is None else v for v in values] if None in values else values
     joined = "\n".join(texts)
-    if joined.count("\n") == len(texts) - 1 and not _CHANGES.search(joined):
+    if (
+        joined.count("\n") == len(texts) - 1
+        and not joined.startswith(FORMULA_START)
+        and not _FORMULA_AFTER_BREAK.search(joined)
+        and not _STRIPPED.search(joined)
+    ):
         return texts
     return [cell(v) for v in values]
 

@@ -8,10 +8,9 @@ The same rows, order and cells as the generic path (the queue's rows through the
   through an unbuffered cursor, so memory holds one batch, not the whole result;
 - people, categories and teams by id from tables read once per export, labels (priority,
   status) from the core's tables, each made CSV-safe once; no joins but the sort's;
+- the SLA state in words by the database (:func:`.lists.sla_case`), not from seven times;
 - times read as text (``CAST ... AS CHAR``: MySQL's driver would otherwise parse every one)
-  and given their ISO 8601 T per batch (:func:`.csv_export.moments`), the SLA state compared
-  on those texts, which sort as the times do (one form: date, T, time, six-digit fraction or
-  none);
+  and given their ISO 8601 T per batch (:func:`.csv_export.moments`);
 - free text checked for formula and control characters once per batch
   (:func:`.csv_export.cells`).
 
@@ -30,22 +29,12 @@ from itsm_tui.core.store.models import PRIORITY_NAMES, Category, Team, Ticket, U
 from itsm_tui.core.tickets import queue
 from itsm_tui.core.tickets.rules import STATUS_LABELS
 from itsm_tui.reports.csv_export import cell, cells, moments
-from itsm_tui.reports.lists import SLA_FIELDS, sla_word
+from itsm_tui.reports.lists import sla_case
 
 BATCH = 2000
 
-_TIMES = (
-    "created_at",
-    "updated_at",
-    "response_due",
-    "resolution_due",
-    "first_response_at",
-    "resolved_at",
-    "response_risk_at",
-    "resolution_risk_at",
-    "sla_paused_at",
-)
-# what a batch reads: name -> its SQL (the times as text)
+_TIMES = ("created_at", "updated_at", "response_due", "resolution_due", "resolved_at")
+# what a batch reads: name -> its SQL (the times as text; "sla": lists.sla_case, per export)
 _READS = {
     "id": Ticket.id,
     "priority": Ticket.priority,
@@ -62,14 +51,13 @@ _READS = {
 
 @dataclass(frozen=True)
 class _Tables:
-    """What one export looks up: CSV-safe labels and names, and the time SLA states are for."""
+    """What one export looks up: CSV-safe labels and names."""
 
     priorities: dict
     statuses: dict
     users: dict
     categories: dict
     teams: dict
-    now: str
 
     @classmethod
     def read(cls, keys) -> _Tables:
@@ -83,15 +71,7 @@ class _Tables:
             safe(User.select(User.id, User.username).tuples()) if people else {},
             safe(Category.select(Category.id, Category.name).tuples()) if "category" in keys else {},
             safe(Team.select(Team.id, Team.name).tuples()) if "team" in keys else {},
-            clock.now().isoformat(sep="T"),  # the form moments() writes
         )
-
-
-def _sla(batch: dict, tables: _Tables) -> list:
-    return [
-        sla_word(dict(zip(SLA_FIELDS, values)), tables.now)
-        for values in zip(*(batch[name] for name in SLA_FIELDS))
-    ]
 
 
 # column key -> (what it reads, its cells from a batch read column by column)
@@ -99,7 +79,7 @@ _COLUMNS = {
     "number": (("id",), lambda b, t: list(map(ticket_number, b["id"]))),
     "priority": (("priority",), lambda b, t: list(map(t.priorities.__getitem__, b["priority"]))),
     "status": (("status",), lambda b, t: list(map(t.statuses.__getitem__, b["status"]))),
-    "sla": (SLA_FIELDS, _sla),
+    "sla": (("sla",), lambda b, t: b["sla"]),
     "title": (("title",), lambda b, t: cells(b["title"])),
     "requester": (("requester_id",), lambda b, t: list(map(t.users.__getitem__, b["requester_id"]))),
     "assignee": (("assignee_id",), lambda b, t: list(map(t.users.get, b["assignee_id"]))),
@@ -123,21 +103,22 @@ def batches(actor: User, text: str, sort: str | None, keys, marked=None) -> Iter
     times = [name for name in names if name in _TIMES]
     makers = [_COLUMNS[key][1] for key in keys]
     tables = _Tables.read(keys)
+    reads = {**_READS, "sla": sla_case(clock.now())}
     only = [Ticket.id.in_(marked)] if marked is not None else []
     named = [Ticket.id.in_(exact)] if exact else []  # first, as the queue lists them
     others = [where] if where is not None else []
     others += [Ticket.id.not_in(exact)] if exact else []
     for clauses in ([named + only] if exact else []) + [others + only]:
-        for rows in _stream(_select(names, order_by, queue.all_of(clauses))):
+        for rows in _stream(_select(reads, names, order_by, queue.all_of(clauses))):
             batch = dict(zip(names, zip(*rows)))
             for name in times:
                 batch[name] = moments(batch[name])
             yield list(zip(*(make(batch, tables) for make in makers)))
 
 
-def _select(names, sort: queue.Sort, where):
+def _select(reads: dict, names, sort: queue.Sort, where):
     key = queue.SORTS[sort.key]
-    query = Ticket.select(*(_READS[name] for name in names))
+    query = Ticket.select(*(reads[name] for name in names))
     if sort.key in queue.SORT_JOINS:
         model, join_type, on = queue.SORT_JOINS[sort.key]
         query = query.join(model, join_type, on=on)
