@@ -13,6 +13,7 @@ it to its own thread); setting ``cancel`` (a ``threading.Event``) stops the expo
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import tempfile
@@ -247,7 +248,8 @@ def _csv_batches(actor: User, kind: ListKind, job: ListJob, columns) -> Iterator
 def _write_csv(out, headers, batches, run: _Run) -> int:
     text = io.TextIOWrapper(out, encoding="utf-8", newline="")
     try:
-        count = csv_export.write_batches(text, headers, batches, run.tick)
+        with contextlib.closing(batches):  # a cancel ends the read at once (MySQL: its cursor)
+            count = csv_export.write_batches(text, headers, batches, run.tick)
         run.check()  # a cancel while the last rows were written still leaves nothing
         return count
     finally:
