@@ -1,6 +1,8 @@
 """The export service: one code path for the command line and the export modal.
 
-An export reads its rows from the same core list functions the screens page through, writes
+An export reads its rows from the same core list functions the screens page through (a ticket
+CSV, which may hold a million rows, by its own read of the same filter and order:
+:mod:`.ticket_csv`), writes
 into a temporary file in the destination folder and moves it into place with ``os.replace``
 only when complete, so a cancelled or failed export leaves nothing at the destination (and an
 existing file there untouched). Each finished export is recorded in the audit log: who, what,
