@@ -2,15 +2,14 @@
 
 An export reads its rows from the same core list functions the screens page through (a ticket
 CSV, which may hold a million rows, by its own read of the same filter and order:
-:mod:`.ticket_csv`), writes
-into a temporary file in the destination folder and moves it into place with ``os.replace``
-only when complete, so a cancelled or failed export leaves nothing at the destination (and an
-existing file there untouched). Each finished export is recorded in the audit log: who, what,
-which filter, how many rows, where.
+:mod:`.ticket_csv`), writes into a temporary file in the destination folder and moves it into
+place with ``os.replace`` only when complete, so a cancelled or failed export leaves nothing at
+the destination (and an existing file there untouched). Each finished export is recorded in
+the audit log: who, what, which filter, how many rows, where.
 
 ``progress(Progress)`` is called as the work advances (from the worker thread: a UI must hand
 it to its own thread); setting ``cancel`` (a ``threading.Event``) stops the export with
-:class:`Cancelled` at the next row.
+:class:`Cancelled` at the next row (a CSV: the next batch of rows).
 """
 
 from __future__ import annotations
