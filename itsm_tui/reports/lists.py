@@ -2,7 +2,8 @@
 
 The rows come from the same core functions the screens page through (``queue.iterate``,
 ``assets.iterate``, ``activity.iterate``), with the same filter and sort, so an export holds
-exactly what the operator sees, in the same order.
+exactly what the operator sees, in the same order. A ticket CSV reads the same rows its own
+faster way (:mod:`.ticket_csv`); tests compare the two column by column.
 """
 
 from __future__ import annotations
@@ -13,10 +14,12 @@ from datetime import date, datetime
 from decimal import Decimal
 from types import SimpleNamespace
 
+from peewee import Case, fn
+
 from itsm_tui.core import clock
 from itsm_tui.core.audit import activity
 from itsm_tui.core.inventory import lists as assets
-from itsm_tui.core.store.models import OPEN_STATUSES, PRIORITY_NAMES, User
+from itsm_tui.core.store.models import OPEN_STATUSES, PRIORITY_NAMES, Ticket, User
 from itsm_tui.core.tickets import queue, sla
 from itsm_tui.core.tickets.query import parse, tokenize
 from itsm_tui.core.tickets.rules import STATUS_LABELS
@@ -120,6 +123,27 @@ def sla_word(row: dict, now: datetime) -> str:
     responded = row.get("first_response_at")
     met = stopped <= row["resolution_due"] and responded is not None and responded <= row["response_due"]
     return "met" if met else "breached"
+
+
+def sla_case(now: datetime):
+    """:func:`sla_word` in SQL, for a read of many rows (tests compare the two on both engines):
+    an open ticket's states by :func:`sla.level` (the core's rule of ``state_of`` in SQL)."""
+    open_ = Ticket.status.in_(OPEN_STATUSES)
+    levels = (sla.level("response", now), sla.level("resolution", now))
+    stopped = fn.COALESCE(Ticket.sla_paused_at, Ticket.resolved_at)
+    met = (stopped <= Ticket.resolution_due) & (Ticket.first_response_at <= Ticket.response_due)
+    return Case(
+        None,
+        [
+            (open_ & ((levels[0] == 2) | (levels[1] == 2)), SLA_WORDS["breached"]),
+            (open_ & ((levels[0] == 1) | (levels[1] == 1)), SLA_WORDS["at_risk"]),
+            (open_ & Ticket.sla_paused_at.is_null(False), "paused"),
+            (open_, SLA_WORDS["on_track"]),
+            (Ticket.resolved_at.is_null(), ""),
+            (met, "met"),  # NULL (no first response) is not met
+        ],
+        "breached",
+    )
 
 
 def _resolution_due(row: dict):
