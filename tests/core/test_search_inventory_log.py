@@ -186,3 +186,25 @@ def test_the_upgrade_indexes_the_rows_there_are_with_progress(engine, people):
     later = _system(admin, "bilby-laptop")
     assert _listed(admin, "system", "bilby") == {desk.id, later.id}
     assert len(_logged(admin, "bilby")) == 2
+
+
+def test_init_puts_back_a_full_text_trigger_a_rebuilt_table_lost(engine, people):
+    """A SQLite table rebuilt by a migration loses its triggers; a missing one would leave the
+    index stale without a word. ``init`` puts every one back (MariaDB keeps its indexes itself)."""
+    from itsm_tui.core.tickets import service as tickets
+
+    if db.is_mysql():
+        return
+    db.database.execute_sql("DROP TRIGGER ticket_fts_insert")
+    db.database.execute_sql("DROP TRIGGER audit_log_fts_insert")
+    schema.init()
+    made = tickets.create(people["requester"], "Quokka printer jam", "d")
+    hits = db.database.execute_sql(
+        "SELECT rowid FROM ticket_fts WHERE ticket_fts MATCH '\"quokka\"'"
+    ).fetchall()
+    assert [made.id] == [row[0] for row in hits]
+    entry = AuditEntry.select().order_by(AuditEntry.id.desc()).get()  # "created ticket"
+    found = db.database.execute_sql(
+        "SELECT rowid FROM audit_log_fts WHERE audit_log_fts MATCH ?", (f'"{entry.summary}"',)
+    )
+    assert entry.id in [row[0] for row in found]

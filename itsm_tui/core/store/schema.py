@@ -382,8 +382,11 @@ def init(
             with database.atomic():
                 migrate()
                 _set_version(version)
-    if before >= 5:
-        _append_only()  # a SQLite table rebuilt by a migration loses its triggers
+    if before >= 5:  # a SQLite table rebuilt by a migration loses its triggers: put them back
+        _append_only()
+    for version, install in ((13, fulltext.install), (14, fulltext.install_text)):
+        if before >= version and latest >= version:
+            install()  # only what is missing: a full-text trigger, say
     return before, latest
 
 
