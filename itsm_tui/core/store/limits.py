@@ -39,12 +39,55 @@ def rows_within(query, seconds: float) -> list[tuple]:
         connection.set_progress_handler(None, 0)
 
 
+def count_within(query, seconds: float, stopper: Stopper | None = None) -> tuple[int, bool]:
+    """How many rows ``query`` gives (it selects one column and has its own LIMIT), counted as
+    they arrive for at most ``seconds``: (all of them, True), or (those that came in time,
+    False), a lower bound. ``stopper``: another thread may stop it (:class:`Stopped`)."""
+    if stopper is not None and stopper.stopped.is_set():
+        raise Stopped()
+    sql, params = query.sql()
+    connection = database.connection()
+    errors: tuple = (sqlite3.OperationalError,)
+    if is_mysql():
+        import pymysql
+
+        errors = (pymysql.err.MySQLError,)
+        cursor = connection.cursor(pymysql.cursors.SSCursor)  # rows as the server finds them
+        sql = f"SET STATEMENT max_statement_time={seconds:.3f} FOR {sql}"
+    else:
+        deadline = time.monotonic() + seconds
+        connection.set_progress_handler(lambda: int(time.monotonic() > deadline), 1000)
+        cursor = connection.cursor()
+    counted = 0
+    try:
+        cursor.execute(sql, params)
+        while rows := cursor.fetchmany(500):
+            counted += len(rows)
+    except errors as exc:
+        if not _interrupted(exc):
+            raise
+        if stopper is not None and stopper.stopped.is_set():
+            raise Stopped() from None
+        return counted, False
+    finally:
+        cursor.close()
+        if not is_mysql():
+            connection.set_progress_handler(None, 0)
+    if stopper is not None and stopper.stopped.is_set():
+        raise Stopped()
+    return counted, True
+
+
+def _interrupted(exc: Exception) -> bool:
+    code = exc.args[0] if exc.args and isinstance(exc.args[0], int) else None
+    return code in _INTERRUPTED or "interrupted" in str(exc)
+
+
 def _execute(sql: str, params) -> list[tuple]:
     try:
         return list(database.execute_sql(sql, params).fetchall())
     except (OperationalError, InternalError, sqlite3.OperationalError) as exc:  # the fetch: unwrapped
-        code = exc.args[0] if exc.args and isinstance(exc.args[0], int) else None
-        if code in _INTERRUPTED or "interrupted" in str(exc):
+        if _interrupted(exc):
             raise Stopped() from None
         raise
 
@@ -71,12 +114,3 @@ class Stopper:
             pass
         finally:
             other.close()
-
-    def rows(self, query) -> list[tuple]:
-        if self.stopped.is_set():
-            raise Stopped()
-        sql, params = query.sql()
-        rows = _execute(sql, params)
-        if self.stopped.is_set():  # MySQL ends some killed statements with a result (SLEEP: 1)
-            raise Stopped()
-        return rows
