@@ -3,24 +3,27 @@ desk uses) at N tickets per engine, beside hand-written SQL for the same result.
 
     python benchmarks/bench_search.py [--tickets 1000000] [--engines sqlite,mysql]
         [--mysql-url mysql://root@127.0.0.1:3306/itsm_bench] [--sqlite-url ...] [--reuse]
+        [--read-only]
 
 For each filter: the first page (50 rows, newest update first unless said) and the count, each
 as itsm-tui runs it and as hand-written SQL. Then the full-text index is dropped and built again
 from the rows: the build time and the database size without and with it. Prints figures; it
 asserts nothing. The MySQL database named in the URL is dropped and re-created (unless --reuse),
 so never point it at real data. The seeded tickets have no comments: the hand-written SQL leaves
-them out.
+them out. ``--read-only`` (with ``--reuse`` for MySQL) times the filters on databases seeded
+already and writes nothing to them: no rare titles (the rare word is then absent), no rebuild.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 import time
 from datetime import datetime, timedelta
 
 from bench_queue import DESC, OPEN, _prepare, _sql, _timed, arguments, deferred, engine_urls
 
-from itsm_tui.core import clock
+from itsm_tui.core import clock, setup
 from itsm_tui.core.people import users
 from itsm_tui.core.store import db, fulltext
 from itsm_tui.core.store.models import Category, Ticket, User
@@ -30,10 +33,15 @@ RARE = "quokka"  # written into a few titles by the benchmark
 
 
 def _text(word: str, engine_mysql: bool) -> tuple[str, tuple]:
-    """The hand-written full-text condition for one word or phrase."""
+    """The hand-written full-text condition for one word or phrase (MySQL: a phrase's words,
+    then its exact text)."""
     if engine_mysql:
         boolean = fulltext.boolean_query(word)
-        return "MATCH(t.title, t.description, t.source_number) AGAINST (? IN BOOLEAN MODE)", (boolean,)
+        match = "MATCH(t.title, t.description, t.source_number) AGAINST (? IN BOOLEAN MODE)"
+        if " " not in word:
+            return match, (boolean,)
+        exact = "(t.title LIKE ? OR t.description LIKE ? OR t.source_number LIKE ?)"
+        return f"{match} AND {exact}", (boolean, *[f"%{word}%"] * 3)
     return "t.id IN (SELECT rowid FROM ticket_fts WHERE ticket_fts MATCH ?)", (fulltext.fts5_string(word),)
 
 
@@ -173,10 +181,16 @@ def _rare_titles(count: int) -> None:
     Ticket.update(title=RARE.capitalize() + " " + Ticket.title).where(Ticket.id.in_(ids)).execute()
 
 
-def run_engine(url: str, count: int) -> list[tuple]:
-    seconds = _prepare(url, count)
+def run_engine(url: str, count: int, read_only: bool = False) -> list[tuple]:
+    """``read_only``: a database seeded already, only read (no seeding, no rare titles, no
+    index rebuild): the shared 1M benchmark databases."""
+    if read_only:
+        setup.open_database(url)
+        seconds = None
+    else:
+        seconds = _prepare(url, count)
+        _rare_titles(count)
     actor = users.system_actor()
-    _rare_titles(count)
     results: list[tuple] = [("seed (s)", seconds)]
     network = Category.get(Category.name == "Network").id
     agent = User.get(User.username == "agent1").id
@@ -192,6 +206,9 @@ def run_engine(url: str, count: int) -> list[tuple]:
                 _timed(_sql(f"SELECT COUNT(*) FROM ticket t WHERE {where}", params)),
             )
         )
+    if read_only:
+        db.database.close()
+        return results
     before = _size()
     _drop_index()
     without = _size()
@@ -207,11 +224,16 @@ def run_engine(url: str, count: int) -> list[tuple]:
 
 
 def main() -> None:
+    read_only = "--read-only" in sys.argv  # an option of this benchmark alone
+    if read_only:
+        sys.argv.remove("--read-only")
     args = arguments("python benchmarks/bench_search.py", __doc__.split("\n")[0])
+    if read_only and "mysql" in args.engines and not args.reuse:
+        raise SystemExit("--read-only needs --reuse: without it the MySQL database is dropped")
     for url in engine_urls(args):
         print(f"\n== {db.describe_url(url)}: {args.tickets:,} tickets (median of runs, ms) ==")
         print(f"{'filter':<42} {'page':>8} {'SQL':>8} {'count':>8} {'SQL':>8}")
-        for name, *figures in run_engine(url, args.tickets):
+        for name, *figures in run_engine(url, args.tickets, read_only):
             shown = [
                 "(reused)" if f is None else f"{f:.1f}" if len(figures) == 1 else f"{f:.2f}" for f in figures
             ]

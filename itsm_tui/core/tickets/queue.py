@@ -145,6 +145,11 @@ MATCH_SECONDS = 0.05  # a term whose ids take longer to list is taken as wide
 # costs more than its page (SQLite), and InnoDB reads a common word's whole list whatever the
 # LIMIT or time limit (0.5-0.8 s for a word in 1 ticket of 6 at 1M tickets; 14 s for a phrase).
 SAMPLE = 1000
+# MySQL, a term whose words are all in more than ID_LIST_LIMIT tickets: in at least this share of
+# the tickets, the walk of the sort order's index finds a page within 10,000 rows; a rarer one is
+# looked up by all its words, as InnoDB reads their lists (0.5 s for three such words at 1M
+# tickets) where the walk would read the whole table (2 s).
+WALK_SHARE = 0.005
 
 
 def _text_clauses(actor: User, terms: list[Term]) -> list:
@@ -211,19 +216,23 @@ def _holds(term: Term, internal: bool):
 
 def _ids(term: Term, internal: bool, among: set[int] | None = None) -> set[int] | None:
     """The ids ``term`` finds (among ``among``), or None when there are more than
-    ``ID_LIST_LIMIT`` (or, MySQL, when each of its words is in more tickets than that)."""
+    ``ID_LIST_LIMIT`` (or, MySQL, when its words are all in more tickets than that and the walk
+    finds it sooner)."""
     text = str(term.values[0])
     words = fulltext.index_words(text) if is_mysql() else []
-    whole, *each = _estimates([text, *words])
-    if among is None and whole > ID_LIST_LIMIT:
+    tickets, (share, *shares) = _shares([text, *words])
+    if among is None and share * tickets > ID_LIST_LIMIT:
         return None
-    rare = [word for word, estimate in zip(words, each) if estimate <= ID_LIST_LIMIT]
+    rare = [word for word, each in zip(words, shares) if each * tickets <= ID_LIST_LIMIT]
+    limited = True  # MySQL: a word more common than the sample showed gives up early
     if words and not rare:  # InnoDB would read every word's whole list
-        return None
-    among_ids = listed(among) if among is not None else None
-    found = _matching(term, internal, among_ids, rare or None).limit(ID_LIST_LIMIT + 1)
-    try:  # a word more common than the sample showed: give up early
-        if is_mysql():
+        if among is not None or share >= WALK_SHARE:
+            return None
+        rare, limited = words, False  # rarer than that: the walk would read the whole table
+    found = _matching(term, internal, listed(among) if among is not None else None, rare or None)
+    found = found.limit(ID_LIST_LIMIT + 1)
+    try:
+        if is_mysql() and limited:
             rows = limits.rows_within(found, MATCH_SECONDS)
         else:  # the driver's rows: peewee's own handling of 10,000 costs 10 ms
             rows = database.execute_sql(*found.sql()).fetchall()
@@ -232,23 +241,27 @@ def _ids(term: Term, internal: bool, among: set[int] | None = None) -> set[int] 
     return {row[0] for row in rows} if len(rows) <= ID_LIST_LIMIT else None  # rows: a ticket twice
 
 
-def _estimates(texts: list[str]) -> list[int]:
-    """How many tickets hold each of ``texts`` in their own text, estimated from the ``SAMPLE``
-    most recently updated (read in one statement from the update time's index); 0 on a desk too
-    small for any term to be wide."""
-    tickets = Ticket.select(fn.MAX(Ticket.id)).scalar() or 0  # about as many as there are
+def _shares(texts: list[str]) -> tuple[int, list[float]]:
+    """About how many tickets there are, and the share of them that hold each of ``texts`` in
+    their own text, estimated from the ``SAMPLE`` most recently updated (read in one statement
+    from the update time's index); no shares on a desk too small for any term to be wide."""
+    tickets = Ticket.select(fn.MAX(Ticket.id)).scalar() or 0
     if tickets <= ID_LIST_LIMIT:
-        return [0] * len(texts)
-    recent = (
-        Ticket.select(Ticket.title, Ticket.description, Ticket.source_number)
-        .order_by(Ticket.updated_at.desc())
-        .limit(SAMPLE)
-        .alias("recent")
-    )
-    columns = (recent.c.title, recent.c.description, recent.c.source_number)
+        return tickets, [0.0] * len(texts)
+    # the latest as a range of the update time's index, from the SAMPLE-th newest update time
+    # (read first: as a subquery MariaDB plans a full scan; an ORDER BY with a LIMIT is read by
+    # the index at 1M tickets, but sorted whole by MariaDB on a small desk)
+    newest = Ticket.select(Ticket.updated_at).order_by(Ticket.updated_at.desc()).limit(1).offset(SAMPLE - 1)
+    since = newest.scalar()
+    columns = (Ticket.title, Ticket.description, Ticket.source_number)
     hits = [fn.SUM(Case(None, [(contains_text(columns, text), 1)], 0)) for text in texts]
-    sampled, *found = Select([recent], [fn.COUNT(SQL("*")), *hits]).tuples().execute(database)[0]
-    return [int(hit or 0) * tickets // sampled for hit in found]
+    sample = Ticket.select(fn.COUNT(SQL("*")), *hits)
+    if since is not None:  # else fewer tickets than that: all of them
+        sample = sample.where(Ticket.updated_at >= since)
+    sampled, *found = sample.tuples()[0]
+    if not sampled:
+        return tickets, [0.0] * len(texts)
+    return tickets, [int(hit or 0) / sampled for hit in found]
 
 
 def negatable(clause, negate: bool):
