@@ -248,16 +248,22 @@ def _shares(texts: list[str]) -> tuple[int, list[float]]:
     tickets = Ticket.select(fn.MAX(Ticket.id)).scalar() or 0
     if tickets <= ID_LIST_LIMIT:
         return tickets, [0.0] * len(texts)
-    # the latest as a range of the update time's index, from the SAMPLE-th newest update time
-    # (read first: as a subquery MariaDB plans a full scan; an ORDER BY with a LIMIT is read by
-    # the index at 1M tickets, but sorted whole by MariaDB on a small desk)
-    newest = Ticket.select(Ticket.updated_at).order_by(Ticket.updated_at.desc()).limit(1).offset(SAMPLE - 1)
-    since = newest.scalar()
+    # the latest as a range of the update time's index, from the SAMPLE-th newest (update time,
+    # id), read first: as a subquery MariaDB plans a full scan; an ORDER BY with a LIMIT is read
+    # by the index at 1M tickets, but sorted whole by MariaDB on a small desk
+    newest = (
+        Ticket.select(Ticket.updated_at, Ticket.id)
+        .order_by(Ticket.updated_at.desc(), Ticket.id.desc())
+        .limit(1)
+        .offset(SAMPLE - 1)
+    )
     columns = (Ticket.title, Ticket.description, Ticket.source_number)
     hits = [fn.SUM(Case(None, [(contains_text(columns, text), 1)], 0)) for text in texts]
     sample = Ticket.select(fn.COUNT(SQL("*")), *hits)
-    if since is not None:  # else fewer tickets than that: all of them
-        sample = sample.where(Ticket.updated_at >= since)
+    for since, since_id in newest.tuples():  # none: fewer tickets than that, all of them
+        sample = sample.where(
+            _beyond(Ticket.updated_at, Ticket.id, Cursor(since, since_id - 1), False, False)
+        )
     sampled, *found = sample.tuples()[0]
     if not sampled:
         return tickets, [0.0] * len(texts)
