@@ -40,41 +40,49 @@ def rows_within(query, seconds: float) -> list[tuple]:
 
 
 def count_within(query, seconds: float, stopper: Stopper | None = None) -> tuple[int, bool]:
-    """How many rows ``query`` gives (it selects one column and has its own LIMIT), counted as
-    they arrive for at most ``seconds``: (all of them, True), or (those that came in time,
-    False), a lower bound. ``stopper``: another thread may stop it (:class:`Stopped`)."""
+    """How many rows ``query`` gives (it has its own LIMIT) when they take at most ``seconds``:
+    (all of them, True); out of time, a lower bound: (those counted by then, False). SQLite
+    counts the rows as they come; MySQL in the server (its client reads a row in Python: 50 ms
+    for 10,000), which says nothing when stopped: 0. ``stopper``: another thread may stop it
+    (:class:`Stopped`)."""
     if stopper is not None and stopper.stopped.is_set():
         raise Stopped()
     sql, params = query.sql()
-    connection = database.connection()
-    errors: tuple = (sqlite3.OperationalError,)
     if is_mysql():
-        import pymysql
-
-        errors = (pymysql.err.MySQLError,)
-        cursor = connection.cursor(pymysql.cursors.SSCursor)  # rows as the server finds them
-        sql = f"SET STATEMENT max_statement_time={seconds:.3f} FOR {sql}"
+        try:
+            rows = _execute(
+                f"SET STATEMENT max_statement_time={seconds:.3f} FOR SELECT COUNT(*) FROM ({sql}) AS n",
+                params,
+            )
+        except Stopped:
+            if stopper is not None and stopper.stopped.is_set():
+                raise
+            return 0, False
+        counted, ended = rows[0][0], True
     else:
-        deadline = time.monotonic() + seconds
-        connection.set_progress_handler(lambda: int(time.monotonic() > deadline), 1000)
-        cursor = connection.cursor()
+        counted, ended = _streamed(sql, params, time.monotonic() + seconds)
+    if stopper is not None and stopper.stopped.is_set():  # MySQL ends some stopped statements
+        raise Stopped()  # with a result (SLEEP: 1); SQLite's interrupt looks like the deadline
+    return counted, ended
+
+
+def _streamed(sql: str, params, deadline: float) -> tuple[int, bool]:
+    """SQLite: the rows of ``sql`` counted as they come, until ``deadline``."""
+    connection = database.connection()
+    connection.set_progress_handler(lambda: int(time.monotonic() > deadline), 1000)
+    cursor = connection.cursor()
     counted = 0
     try:
         cursor.execute(sql, params)
         while rows := cursor.fetchmany(500):
             counted += len(rows)
-    except errors as exc:
+    except sqlite3.OperationalError as exc:
         if not _interrupted(exc):
             raise
-        if stopper is not None and stopper.stopped.is_set():
-            raise Stopped() from None
         return counted, False
     finally:
         cursor.close()
-        if not is_mysql():
-            connection.set_progress_handler(None, 0)
-    if stopper is not None and stopper.stopped.is_set():
-        raise Stopped()
+        connection.set_progress_handler(None, 0)
     return counted, True
 
 

@@ -171,18 +171,18 @@ def _text_clauses(actor: User, terms: list[Term]) -> list:
                 clauses.append(_holds(term, internal))
             else:
                 ids = found
-        clauses.append(Ticket.id.in_(listed(ids)))
+        clauses.append(Ticket.id.in_(_listed(ids)))
     else:
         clauses += [_holds(term, internal) for term in wide]
     for term in (t for t in terms if t.negate):
         found = _ids(term, internal)
         clauses.append(
-            negatable(_holds(term, internal), True) if found is None else Ticket.id.not_in(listed(found))
+            negatable(_holds(term, internal), True) if found is None else Ticket.id.not_in(_listed(found))
         )
     return clauses
 
 
-def listed(ids) -> SQL:
+def _listed(ids) -> SQL:
     """A subquery of ``ids`` passed as one parameter (a JSON array): a filter holds up to
     ``ID_LIST_LIMIT`` ids, and an ``IN`` list of their own parameters costs more to build (peewee
     makes a node of each) and to bind than the read itself (55 ms for 6,500 ids)."""
@@ -229,7 +229,7 @@ def _ids(term: Term, internal: bool, among: set[int] | None = None) -> set[int] 
         if among is not None or share >= WALK_SHARE:
             return None
         rare, limited = words, False  # rarer than that: the walk would read the whole table
-    found = _matching(term, internal, listed(among) if among is not None else None, rare or None)
+    found = _matching(term, internal, _listed(among) if among is not None else None, rare or None)
     found = found.limit(ID_LIST_LIMIT + 1)
     try:
         if is_mysql() and limited:
