@@ -118,3 +118,16 @@ def _statements():
     finally:
         logger.removeHandler(statements)
         logger.setLevel(old_level)
+
+
+def test_a_terms_share_is_estimated_from_the_latest_tickets_read_by_index(seeded, monkeypatch):
+    """Before the full-text index is asked, a term's share of the tickets is estimated from the
+    most recently updated ones (queue.SAMPLE), read in order from the update time's index."""
+    monkeypatch.setattr(queue, "ID_LIST_LIMIT", 1000)  # the seeded desk is large for it
+    monkeypatch.setattr(queue, "SAMPLE", 100)
+    with _statements() as statements:
+        queue.page(seeded["agent"], '"wifi crash" vpn', queue.Sort())
+    sampling = [s for s in statements.seen if "SUM(CASE" in s[0]]
+    assert sampling
+    for sql, params in sampling:
+        assert _full_scans(sql, params) == []
