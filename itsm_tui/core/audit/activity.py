@@ -22,6 +22,7 @@ index, core/store/fulltext.py, when the term is long enough for it).
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
 from datetime import datetime
 
@@ -31,7 +32,7 @@ from itsm_tui.core import clock
 from itsm_tui.core.errors import NotFound, QueryError
 from itsm_tui.core.labels import ACTION_LABELS, action_label, field_label
 from itsm_tui.core.people.permissions import allowed, require
-from itsm_tui.core.store import audit, fulltext
+from itsm_tui.core.store import audit, fulltext, limits
 from itsm_tui.core.store.db import database, is_mysql
 from itsm_tui.core.store.models import (
     AuditEntry,
@@ -44,11 +45,13 @@ from itsm_tui.core.store.models import (
     User,
     ticket_number,
 )
+from itsm_tui.core.tickets import queue
 from itsm_tui.core.tickets.query import RawTerm, choose, date_range, show, single, tokenize
 from itsm_tui.core.tickets.queue import (
     END,
     ID_LIST_LIMIT,
     MATCH_SECONDS,
+    Count,
     Cursor,
     Page,
     all_of,
@@ -64,6 +67,8 @@ __all__ = [
     "WORK_ENTITIES",
     "page",
     "count",
+    "count_bounded",
+    "Count",
     "entry",
     "iterate",
     "entity_label",
@@ -314,11 +319,22 @@ def page(
 
 
 def count(actor: User, text: str = "") -> int:
+    """The exact number of entries ``text`` selects (the CLI, exports)."""
+    return _selected(actor, text).count()
+
+
+def count_bounded(actor: User, text: str = "", stopper: limits.Stopper | None = None) -> Count:
+    """The number of entries ``text`` selects as the log screen shows it: exact up to
+    ``queue.COUNT_BOUND``, else a lower bound ("10,000+") when counting takes longer than
+    ``queue.COUNT_SECONDS`` (limits.bounded_count). ``stopper``: see limits.Stopper."""
+    deadline = time.monotonic() + queue.COUNT_SECONDS  # the word lookups count too
+    return Count(*limits.bounded_count(_selected(actor, text), queue.COUNT_BOUND, deadline, stopper))
+
+
+def _selected(actor: User, text: str):
     where = compile_filter(actor, text)
     query = AuditEntry.select(SQL("1"))
-    if where is not None:
-        query = query.where(where)
-    return query.count()
+    return query if where is None else query.where(where)
 
 
 def iterate(actor: User, text: str = "", batch: int = 500):

@@ -27,6 +27,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from time import monotonic
 from typing import Any
 
 from peewee import JOIN, Case, fn
@@ -34,7 +35,7 @@ from peewee import JOIN, Case, fn
 from itsm_tui.core import clock
 from itsm_tui.core.errors import NotFound, QueryError, ValidationError
 from itsm_tui.core.people.permissions import require
-from itsm_tui.core.store import audit, fulltext
+from itsm_tui.core.store import audit, fulltext, limits
 from itsm_tui.core.store.models import (
     ASSET_STATUSES,
     PERIPHERAL_KINDS,
@@ -49,11 +50,13 @@ from itsm_tui.core.store.models import (
     User,
     ticket_number,
 )
+from itsm_tui.core.tickets import queue
 from itsm_tui.core.tickets.query import DateRange, RawTerm, Term, choose, date_range, show, single, tokenize
 from itsm_tui.core.tickets.queue import (
     END,
     ID_LIST_LIMIT,
     MATCH_SECONDS,
+    Count,
     Cursor,
     Page,
     all_of,
@@ -73,6 +76,8 @@ __all__ = [
     "SystemDetail",
     "page",
     "count",
+    "count_bounded",
+    "Count",
     "iterate",
     "stock_value",
     "system_detail",
@@ -492,12 +497,23 @@ def page(
 
 
 def count(actor: User, kind: str, text: str = "") -> int:
+    """The exact number of ``kind`` rows ``text`` selects (the CLI, exports)."""
+    return _selected(actor, kind, text).count()
+
+
+def count_bounded(actor: User, kind: str, text: str = "", stopper: limits.Stopper | None = None) -> Count:
+    """The number of ``kind`` rows ``text`` selects as the inventory screen shows it: exact up
+    to ``queue.COUNT_BOUND``, else a lower bound ("10,000+") when counting takes longer than
+    ``queue.COUNT_SECONDS`` (limits.bounded_count). ``stopper``: see limits.Stopper."""
+    deadline = monotonic() + queue.COUNT_SECONDS  # the word lookups count too
+    return Count(*limits.bounded_count(_selected(actor, kind, text), queue.COUNT_BOUND, deadline, stopper))
+
+
+def _selected(actor: User, kind: str, text: str):
     where = compile_filter(actor, kind, text)
     model = MODELS[kind]
     query = model.select(model.id)
-    if where is not None:
-        query = query.where(where)
-    return query.count()
+    return query if where is None else query.where(where)
 
 
 def iterate(actor: User, kind: str, text: str = "", sort: AssetSort | None = None, batch: int = 500):

@@ -12,7 +12,7 @@ import sqlite3
 import threading
 import time
 
-from peewee import InternalError, OperationalError
+from peewee import SQL, InternalError, OperationalError, fn
 
 from itsm_tui.core.store.db import database, is_mysql
 
@@ -122,3 +122,26 @@ class Stopper:
             pass
         finally:
             other.close()
+
+
+def bounded_count(query, bound: int, deadline: float, stopper: Stopper | None = None) -> tuple[int, bool]:
+    """How many rows ``query`` (a peewee select, without LIMIT) gives, by ``deadline`` (a
+    ``time.monotonic()`` moment): exact, True, up to ``bound`` and beyond it when counting them
+    all fits in the time left; otherwise a lower bound, False: ``bound``, or the rows counted
+    by then. ``stopper`` lets another thread stop it (:class:`Stopped`) when the filter changes.
+    The rule behind the "10,000+" of every list that is not exported (the exports count all)."""
+    seen, ended = count_within(query.limit(bound + 1), _left(deadline), stopper)
+    if not ended or seen <= bound:
+        return seen, ended
+    try:
+        ((total,),) = rows_within(query.select(fn.COUNT(SQL("*"))), _left(deadline))
+    except Stopped:
+        if stopper is not None and stopper.stopped.is_set():
+            raise
+        return bound, False
+    return total, True
+
+
+def _left(deadline: float) -> float:
+    """The seconds to ``deadline``, and at least a few: a statement gets some time to run."""
+    return max(deadline - time.monotonic(), 0.005)
