@@ -33,6 +33,7 @@ from typing import Any
 from peewee import JOIN, Case, fn
 
 from itsm_tui.core import clock
+from itsm_tui.core.audit import activity
 from itsm_tui.core.errors import NotFound, QueryError, ValidationError
 from itsm_tui.core.people.permissions import require
 from itsm_tui.core.store import audit, fulltext, limits
@@ -78,6 +79,7 @@ __all__ = [
     "count",
     "count_bounded",
     "Count",
+    "stamp",
     "iterate",
     "stock_value",
     "system_detail",
@@ -507,6 +509,14 @@ def count_bounded(actor: User, kind: str, text: str = "", stopper: limits.Stoppe
     ``queue.COUNT_SECONDS`` (limits.bounded_count). ``stopper``: see limits.Stopper."""
     deadline = monotonic() + queue.COUNT_SECONDS  # the word lookups count too
     return Count(*limits.bounded_count(_selected(actor, kind, text), queue.COUNT_BOUND, deadline, stopper))
+
+
+def stamp(kind: str, text: str) -> int | None:
+    """What changes when the count of ``text`` in the ``kind`` list may have changed (the
+    newest log entry: activity.written); None for a filter that follows the clock
+    (``warranty:``): count again every time."""
+    terms = tokenize(text or "", _ALIASES, FILTERS[_kind(kind)], _MAC_LIKE)
+    return None if any(raw.key == "warranty" for raw in terms) else activity.written()
 
 
 def _selected(actor: User, kind: str, text: str):

@@ -23,7 +23,9 @@ from textual.widgets import ContentSwitcher, Input, Static, Tab, Tabs
 from itsm_tui.core.errors import QueryError
 from itsm_tui.core.inventory import lists as assets
 from itsm_tui.core.people.permissions import allowed
+from itsm_tui.core.store import limits
 from itsm_tui.core.store.models import User
+from itsm_tui.ui.counting import BoundedCounts
 from itsm_tui.ui.export_modal import EXPORTABLE_KINDS, ExportContext, ExportModal
 from itsm_tui.ui.failures import SHOWN_ERRORS
 from itsm_tui.ui.inventory_actions import InventoryActions
@@ -66,6 +68,7 @@ class TabState:
     text: str = ""
     total: int | None = None
     value: Decimal | None = None
+    bounded: bool = False  # the total is a lower bound ("10,000+")
     loaded: bool = False
 
 
@@ -73,7 +76,7 @@ class InventoryTabs(Tabs, can_focus=False):
     """The tab row; keys switch tabs, so it never takes the focus from the list."""
 
 
-class InventoryScreen(FilterBarKeys, InventoryActions, Screen):
+class InventoryScreen(FilterBarKeys, InventoryActions, BoundedCounts, Screen):
     DEFAULT_CSS = """
     InventoryScreen #tab-row { height: 2; }
     InventoryScreen InventoryTabs { width: 1fr; }
@@ -222,27 +225,29 @@ class InventoryScreen(FilterBarKeys, InventoryActions, Screen):
 
     # ------------------------------------------------------------ totals and the status line
 
-    def _measure(self, kind: str, text: str) -> tuple[int, Decimal | None]:
-        """The count (and stock value) of a filter; raises QueryError for a bad one."""
-        total = assets.count(self.actor, kind, text)
-        value = assets.stock_value(self.actor, text) if kind == "stock" else None
-        return total, value
+    def _count(self, timed: bool = False) -> None:
+        self.start_count((self.kind, self.state.text), timed)
 
-    @work(exclusive=True, group="inventory-count", thread=True, exit_on_error=False)
-    def _count(self) -> None:
-        kind, text = self.kind, self.state.text
-        try:
-            total, value = self._measure(kind, text)
-        except Exception:  # the table reports the same error
-            total, value = None, None
-        self.post_message(Counted(text, total, value, kind))
+    def read_count(self, key: tuple[str, str], stopper: limits.Stopper) -> Counted:
+        """The count (and stock value: a sum over a small table) of a filter."""
+        kind, text = key
+        total = assets.count_bounded(self.actor, kind, text, stopper)
+        value = assets.stock_value(self.actor, text) if kind == "stock" else None
+        return Counted(text, total.value, value, kind, bounded=not total.exact)
+
+    def uncounted(self, key: tuple[str, str]) -> Counted:
+        kind, text = key
+        return Counted(text, None, None, kind)
+
+    def count_stamp(self, key: tuple[str, str]) -> int | None:
+        return assets.stamp(*key)
 
     @on(Counted)
     def _show_total(self, event: Counted) -> None:
         state = self.states[event.kind]
         if state.text != event.text:
             return
-        state.total, state.value = event.total, event.value
+        state.total, state.value, state.bounded = event.total, event.value, event.bounded
         if event.kind == self.kind:
             self._status_line()
 
@@ -257,7 +262,8 @@ class InventoryScreen(FilterBarKeys, InventoryActions, Screen):
             line.append_text(literal(one_line(state.text), "italic"))
         if state.total is not None:
             singular, plural = table.NOUN
-            line.append(f"  ·  {state.total:,} {singular if state.total == 1 else plural}")
+            more = "+" if state.bounded else ""
+            line.append(f"  ·  {state.total:,}{more} {singular if state.total == 1 and not more else plural}")
         if state.value is not None:
             line.append("  ·  total value ")
             line.append(money(state.value), style="bold")
@@ -268,7 +274,7 @@ class InventoryScreen(FilterBarKeys, InventoryActions, Screen):
     def _auto_refresh(self) -> None:
         if self.app.screen is self and self.permitted and not self.table.read_lately():
             self.table.refresh_window()
-            self._count()
+            self._count(timed=True)
 
     def on_screen_resume(self) -> None:
         if self.permitted:

@@ -22,7 +22,9 @@ from itsm_tui.core import clock
 from itsm_tui.core.audit import activity
 from itsm_tui.core.errors import PermissionDenied, QueryError
 from itsm_tui.core.people.permissions import allowed
+from itsm_tui.core.store import limits
 from itsm_tui.core.store.models import User
+from itsm_tui.ui.counting import BoundedCounts
 from itsm_tui.ui.export_modal import EXPORT_KEYS, ExportContext, ExportModal
 from itsm_tui.ui.failures import SHOWN_ERRORS
 from itsm_tui.ui.messages import Counted, LoadFailed, RowHighlighted, RowOpened, RowsLoaded
@@ -127,7 +129,7 @@ class EntryModal(MessageModal):
             self.dismiss("open")
 
 
-class LogScreen(FilterBarKeys, Screen):
+class LogScreen(FilterBarKeys, BoundedCounts, Screen):
     DEFAULT_CSS = """
     LogScreen #status-line { height: 1; padding: 0 1; background: $boost; }
     LogScreen #selected { height: 1; padding: 0 1; background: $boost; }
@@ -149,6 +151,7 @@ class LogScreen(FilterBarKeys, Screen):
         super().__init__()
         self.filter_text = ""
         self.total: int | None = None
+        self._bounded = False  # the total is a lower bound ("10,000+")
         self._started = False
 
     @property
@@ -188,7 +191,7 @@ class LogScreen(FilterBarKeys, Screen):
     async def _start(self) -> None:
         """Ask the service first: a role that may not read the log gets its message, not a list."""
         try:
-            total = await asyncio.to_thread(activity.count, self.user, self.filter_text)
+            total = await asyncio.to_thread(activity.count_bounded, self.user, self.filter_text)
         except PermissionDenied as exc:
             self.app.notify(str(exc), title="The activity log is not for you", severity="error")
             self._leave()
@@ -197,7 +200,7 @@ class LogScreen(FilterBarKeys, Screen):
             self.app.notify(str(exc), title="Could not read the log", severity="error")
             return
         self._started = True
-        self.total = total
+        self.total, self._bounded = total.value, not total.exact
         self.table.reload()
         self._status_line()
 
@@ -205,19 +208,23 @@ class LogScreen(FilterBarKeys, Screen):
         if self.app.screen is self and len(self.app.screen_stack) > 1:
             self.app.pop_screen()
 
-    @work(exclusive=True, group="log-count", thread=True, exit_on_error=False)
-    def _count(self) -> None:
-        text = self.filter_text
-        try:
-            total = activity.count(self.user, text)
-        except Exception:  # the table reports the same error
-            total = None
-        self.post_message(Counted(text, total))
+    def _count(self, timed: bool = False) -> None:
+        self.start_count(self.filter_text, timed)
+
+    def read_count(self, key: str, stopper: limits.Stopper) -> Counted:
+        total = activity.count_bounded(self.user, key, stopper)
+        return Counted(key, total.value, bounded=not total.exact)
+
+    def uncounted(self, key: str) -> Counted:
+        return Counted(key, None)
+
+    def count_stamp(self, key: str) -> int | None:
+        return activity.stamp(key)
 
     @on(Counted)
     def _show_total(self, event: Counted) -> None:
         if event.text == self.filter_text:
-            self.total = event.total
+            self.total, self._bounded = event.total, event.bounded
             self._status_line()
 
     def _status_line(self) -> None:
@@ -230,7 +237,8 @@ class LogScreen(FilterBarKeys, Screen):
             line.append("  ·  ")
             line.append_text(literal(one_line(self.filter_text), "italic"))
         if self.total is not None:
-            line.append(f"  ·  {self.total:,} entr{'ies' if self.total != 1 else 'y'}")
+            more = "+" if self._bounded else ""
+            line.append(f"  ·  {self.total:,}{more} entr{'ies' if self.total != 1 or more else 'y'}")
         for key, (name, term) in (
             ("L", ("logins", QUICK_TERMS["login"])),
             ("F", ("failed", QUICK_TERMS["failed"])),
@@ -265,7 +273,7 @@ class LogScreen(FilterBarKeys, Screen):
     def _periodic_refresh(self) -> None:
         if self.app.screen is self and self._started and not self.table.read_lately():
             self.table.refresh_window()
-            self._count()
+            self._count(timed=True)
 
     def action_reload(self) -> None:
         if not self._started:
