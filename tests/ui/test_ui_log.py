@@ -7,6 +7,7 @@ relative times are known.
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timedelta
 
 import pytest
@@ -14,16 +15,20 @@ from textual.widgets import Input
 from ui_helpers import login, until
 
 from itsm_tui.core import clock
+from itsm_tui.core.audit import activity
 from itsm_tui.core.errors import AuthError
 from itsm_tui.core.inventory import service as inventory
 from itsm_tui.core.people import auth
+from itsm_tui.core.store import limits
 from itsm_tui.core.store.models import AuditEntry, Ticket
+from itsm_tui.core.tickets import queue
 from itsm_tui.core.tickets import service as tickets
 from itsm_tui.ui.app import ItsmApp
 from itsm_tui.ui.screens.log import EntryModal, LogScreen, toggle_term
 from itsm_tui.ui.screens.queue import QueueScreen
 from itsm_tui.ui.screens.ticket import TicketScreen
 from itsm_tui.ui.widgets.log_table import LogTable, ago
+from itsm_tui.ui.widgets.paged_table import FRESH_FOR
 from itsm_tui.ui.widgets.ticket_table import TicketTable
 
 HOSTILE = "[/] [bold]x [@click=app.quit]y 王伟"
@@ -356,6 +361,49 @@ async def test_periodic_refresh_keeps_the_cursor(log_desk, people):
             )
             assert table.current["id"] == current
             assert app.screen.total == AuditEntry.select().count()
+
+
+def status_line(screen) -> str:
+    return str(screen.query_one("#status-line").render())
+
+
+@pytest.mark.asyncio
+@pytest.mark.both_engines
+async def test_the_count_is_bounded_and_the_timed_refresh_counts_only_after_a_write(
+    log_desk, people, monkeypatch
+):
+    """Beyond the bound ("10,000+" on a real desk; 3 here) and too slow to count all: "3+";
+    the timed refresh counts again only when a write added a log entry."""
+    url, now, ticket = log_desk
+
+    def too_slow(query, seconds):
+        raise limits.Stopped()
+
+    monkeypatch.setattr(queue, "COUNT_BOUND", 3)
+    monkeypatch.setattr(limits, "rows_within", too_slow)
+    with clock.frozen(now):
+        app = ItsmApp(url)
+        async with app.run_test(size=(200, 40)) as pilot:
+            table = await log_screen(pilot, "supervisor", "supervisor-password-1")
+            screen = app.screen
+            await until(pilot, lambda: screen.total is not None)
+            assert "3+ entries" in status_line(screen) and screen.total == 3
+            await apply_filter(pilot, table, "type:system")
+            await until(pilot, lambda: "1 entry" in status_line(screen))
+            counts = []
+            real = activity.count_bounded
+            monkeypatch.setattr(activity, "count_bounded", lambda *a: counts.append(a[1]) or real(*a))
+            for _ in range(3):
+                table.read_at = time.monotonic() - FRESH_FOR
+                screen._periodic_refresh()
+                await pilot.pause(0.2)
+            assert counts == []
+            inventory.create(
+                people["agent"], "system", {"hostname": "ws-043", "asset_tag": "AT-43", "type": "laptop"}
+            )
+            table.read_at = time.monotonic() - FRESH_FOR
+            screen._periodic_refresh()
+            await until(pilot, lambda: counts == ["type:system"] and "2 entries" in status_line(screen))
 
 
 # ---------------------------------------------------------------- SVG snapshots (SQLite only)
