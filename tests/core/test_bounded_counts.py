@@ -5,8 +5,8 @@ both engines; a small bound stands for the 10,000 of a real desk."""
 
 from __future__ import annotations
 
-import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from queue import Queue as queue_of
 
 import pytest
@@ -88,30 +88,28 @@ def test_a_running_count_is_stopped_when_the_filter_changes(engine, people, monk
     monkeypatch.setattr(queue, "COUNT_SECONDS", 60)  # the count's own time would end it first
     monkeypatch.setattr(activity, "compile_filter", lambda actor, text: _slow())
     monkeypatch.setattr(lists, "compile_filter", lambda actor, kind, text: _slow())
-    made, outcome = queue_of(), []
+    counters = {
+        "log": lambda stopper: activity.count_bounded(admin, "x", stopper),
+        "system": lambda stopper: lists.count_bounded(admin, "system", "x", stopper),
+    }
+    stoppers = queue_of()
 
-    def count() -> None:
-        stopper = limits.Stopper()
-        made.put(stopper)
+    def count() -> Count:
+        stoppers.put(stopper := limits.Stopper())
         try:
-            if which == "log":
-                activity.count_bounded(admin, "x", stopper)
-            else:
-                lists.count_bounded(admin, "system", "x", stopper)
-            outcome.append("finished")
-        except limits.Stopped:
-            outcome.append("stopped")
+            return counters[which](stopper)
         finally:
             db.database.close()
 
-    thread = threading.Thread(target=count)
     start = time.monotonic()
-    thread.start()
-    stopper = made.get(timeout=10)
-    time.sleep(0.3)
-    stopper.stop()
-    thread.join(timeout=10)
-    assert outcome == ["stopped"] and time.monotonic() - start < 10
+    with ThreadPoolExecutor(1) as pool:
+        running = pool.submit(count)
+        stopper = stoppers.get(timeout=10)
+        time.sleep(0.3)  # the statement is running
+        stopper.stop()
+        with pytest.raises(limits.Stopped):
+            running.result(timeout=10)
+    assert time.monotonic() - start < 10
 
 
 def test_the_stamp_changes_with_writes_and_not_for_filters_that_follow_the_clock(engine, people):
