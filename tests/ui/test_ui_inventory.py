@@ -17,8 +17,9 @@ from ui_helpers import logged_in, until
 from itsm_tui.core import clock, config, setup
 from itsm_tui.core.inventory import service as inventory
 from itsm_tui.core.people import users
-from itsm_tui.core.store import db
+from itsm_tui.core.store import db, limits
 from itsm_tui.core.store.models import AuditEntry, Network, Peripheral, StockItem, System, Ticket
+from itsm_tui.core.tickets import queue
 from itsm_tui.core.tickets import service as tickets
 from itsm_tui.ui.app import ItsmApp
 from itsm_tui.ui.modals.base import ConfirmModal
@@ -301,6 +302,27 @@ async def test_stock_is_low_filter_and_the_filtered_value(inv):
         assert screen.query_one("#filter", Input).value == ""
         await switch_to(pilot, screen, "stock")
         assert screen.query_one("#filter", Input).value == "is:low"
+
+
+@pytest.mark.asyncio
+@pytest.mark.both_engines
+async def test_a_count_beyond_the_bound_is_shown_as_at_least(inv, monkeypatch):
+    """Three systems, a bound of 2 ("10,000" on a real desk) and too little time to count them
+    all: "2+ systems"; a filter below the bound: the exact count."""
+
+    def too_slow(query, seconds):
+        raise limits.Stopped()
+
+    monkeypatch.setattr(queue, "COUNT_BOUND", 2)
+    monkeypatch.setattr(limits, "rows_within", too_slow)
+    app = ItsmApp(inv)
+    async with app.run_test(size=(160, 40)) as pilot:
+        screen = await inventory_screen(pilot)
+        assert "2+ systems" in status_line(screen) and screen.state.bounded
+        await pilot.press("slash")
+        screen.query_one("#filter", Input).value = "ws-001"
+        await pilot.press("enter")
+        await until(pilot, lambda: "1 system" in status_line(screen) and not screen.state.bounded)
 
 
 # ---------------------------------------------------------------- add, edit, delete
