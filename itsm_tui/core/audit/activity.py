@@ -26,7 +26,7 @@ import time
 from collections import defaultdict
 from datetime import datetime
 
-from peewee import JOIN, SQL, NodeList, fn
+from peewee import JOIN, SQL, NodeList
 
 from itsm_tui.core import clock
 from itsm_tui.core.errors import NotFound, QueryError
@@ -332,19 +332,12 @@ def count_bounded(actor: User, text: str = "", stopper: limits.Stopper | None = 
     return Count(*limits.bounded_count(_selected(actor, text), queue.COUNT_BOUND, deadline, stopper))
 
 
-def written() -> int | None:
-    """The newest log entry: every write through a service adds one (the log is append-only),
-    so a count that does not follow the clock stays the same while this does. Read from the
-    primary key's index."""
-    return AuditEntry.select(fn.MAX(AuditEntry.id)).scalar()
-
-
 def stamp(text: str | None) -> int | None:
-    """What changes when the count of ``text`` may have changed (:func:`written`); None for a
+    """What changes when the count of ``text`` may have changed (limits.written); None for a
     filter that follows the clock (``at:``): count again every time."""
     if any(raw.key == "at" for raw in tokenize(text or "", _ALIASES, _KEYS)):
         return None
-    return written()
+    return limits.written()
 
 
 def _selected(actor: User, text: str):

@@ -33,7 +33,6 @@ from typing import Any
 from peewee import JOIN, Case, fn
 
 from itsm_tui.core import clock
-from itsm_tui.core.audit import activity
 from itsm_tui.core.errors import NotFound, QueryError, ValidationError
 from itsm_tui.core.people.permissions import require
 from itsm_tui.core.store import audit, fulltext, limits
@@ -513,10 +512,10 @@ def count_bounded(actor: User, kind: str, text: str = "", stopper: limits.Stoppe
 
 def stamp(kind: str, text: str) -> int | None:
     """What changes when the count of ``text`` in the ``kind`` list may have changed (the
-    newest log entry: activity.written); None for a filter that follows the clock
+    newest log entry: limits.written); None for a filter that follows the clock
     (``warranty:``): count again every time."""
     terms = tokenize(text or "", _ALIASES, FILTERS[_kind(kind)], _MAC_LIKE)
-    return None if any(raw.key == "warranty" for raw in terms) else activity.written()
+    return None if any(raw.key == "warranty" for raw in terms) else limits.written()
 
 
 def _selected(actor: User, kind: str, text: str):
