@@ -4,13 +4,15 @@ desk uses) at N tickets per engine, beside hand-written SQL for the same result.
     python benchmarks/bench_search.py [--tickets 1000000] [--systems 100000]
         [--log-entries 1000000] [--engines sqlite,mysql]
         [--mysql-url mysql://root@127.0.0.1:3306/itsm_bench] [--sqlite-url ...] [--reuse]
+        [--read-only]
 
 For each filter: the first page (50 rows, newest update first unless said) and the count, each
 as itsm-tui runs it and as hand-written SQL. Then the full-text index is dropped and built again
 from the rows: the build time and the database size without and with it. Prints figures; it
 asserts nothing. The MySQL database named in the URL is dropped and re-created (unless --reuse),
 so never point it at real data. The seeded tickets have no comments: the hand-written SQL leaves
-them out.
+them out. ``--read-only`` (with ``--reuse`` for MySQL) times the filters on databases seeded
+already and writes nothing to them: no rare titles (the rare word is then absent), no rebuild.
 
 Then the same for the free text of the activity log (``--log-entries``, newest first) and of the
 systems list (``--systems``, by hostname), seeded on top of the tickets: the page and the count
@@ -22,12 +24,13 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 import time
 from datetime import datetime, timedelta
 
 from bench_queue import DESC, OPEN, _prepare, _sql, _timed, arguments, deferred, engine_urls
 
-from itsm_tui.core import clock
+from itsm_tui.core import clock, setup
 from itsm_tui.core.audit import activity
 from itsm_tui.core.inventory import lists
 from itsm_tui.core.people import users
@@ -39,10 +42,15 @@ RARE = "quokka"  # written into a few titles by the benchmark
 
 
 def _text(word: str, engine_mysql: bool) -> tuple[str, tuple]:
-    """The hand-written full-text condition for one word or phrase."""
+    """The hand-written full-text condition for one word or phrase (MySQL: a phrase's words,
+    then its exact text)."""
     if engine_mysql:
         boolean = fulltext.boolean_query(word)
-        return "MATCH(t.title, t.description, t.source_number) AGAINST (? IN BOOLEAN MODE)", (boolean,)
+        match = "MATCH(t.title, t.description, t.source_number) AGAINST (? IN BOOLEAN MODE)"
+        if " " not in word:
+            return match, (boolean,)
+        exact = "(t.title LIKE ? OR t.description LIKE ? OR t.source_number LIKE ?)"
+        return f"{match} AND {exact}", (boolean, *[f"%{word}%"] * 3)
     return "t.id IN (SELECT rowid FROM ticket_fts WHERE ticket_fts MATCH ?)", (fulltext.fts5_string(word),)
 
 
@@ -182,10 +190,16 @@ def _rare_titles(count: int) -> None:
     Ticket.update(title=RARE.capitalize() + " " + Ticket.title).where(Ticket.id.in_(ids)).execute()
 
 
-def run_engine(url: str, count: int) -> list[tuple]:
-    seconds = _prepare(url, count)
+def run_engine(url: str, count: int, read_only: bool = False) -> list[tuple]:
+    """``read_only``: a database seeded already, only read (no seeding, no rare titles, no
+    index rebuild): the shared 1M benchmark databases."""
+    if read_only:
+        setup.open_database(url)
+        seconds = None
+    else:
+        seconds = _prepare(url, count)
+        _rare_titles(count)
     actor = users.system_actor()
-    _rare_titles(count)
     results: list[tuple] = [("seed (s)", seconds)]
     network = Category.get(Category.name == "Network").id
     agent = User.get(User.username == "agent1").id
@@ -201,6 +215,9 @@ def run_engine(url: str, count: int) -> list[tuple]:
                 _timed(_sql(f"SELECT COUNT(*) FROM ticket t WHERE {where}", params)),
             )
         )
+    if read_only:
+        db.database.close()
+        return results
     before = _size()
     _drop_index()
     without = _size()
@@ -236,9 +253,14 @@ def _text_cases(table: str, columns: str, words: list[tuple[str, str]], short: s
     ]
 
 
-def run_text(url: str, tickets: int, systems: int, log_entries: int) -> list[tuple]:
-    """The activity log's and the systems list's free text: page and count beside SQL."""
-    seconds = _prepare(url, tickets, systems, log_entries)
+def run_text(url: str, tickets: int, systems: int, log_entries: int, read_only: bool = False) -> list[tuple]:
+    """The activity log's and the systems list's free text: page and count beside SQL;
+    ``read_only`` as for :func:`run_engine`."""
+    if read_only:
+        setup.open_database(url)
+        seconds = None
+    else:
+        seconds = _prepare(url, tickets, systems, log_entries)
     actor = users.system_actor()
     results: list[tuple] = [("seed systems and log (s)", seconds)]
     middle = AuditEntry.get_by_id(
@@ -295,10 +317,11 @@ def run_text(url: str, tickets: int, systems: int, log_entries: int) -> list[tup
                 _timed(_sql(f"SELECT COUNT(*) FROM system x WHERE {where}", params)),
             )
         )
-    start = time.perf_counter()
-    _drop_text_indexes()
-    fulltext.install_text()
-    results.append(("inventory and log index build (s)", time.perf_counter() - start))
+    if not read_only:
+        start = time.perf_counter()
+        _drop_text_indexes()
+        fulltext.install_text()
+        results.append(("inventory and log index build (s)", time.perf_counter() - start))
     db.database.close()
     return results
 
@@ -324,14 +347,19 @@ def _print(rows: list[tuple]) -> None:
 
 
 def main() -> None:
+    read_only = "--read-only" in sys.argv  # an option of this benchmark alone
+    if read_only:
+        sys.argv.remove("--read-only")
     args = arguments("python benchmarks/bench_search.py", __doc__.split("\n")[0])
+    if read_only and "mysql" in args.engines and not args.reuse:
+        raise SystemExit("--read-only needs --reuse: without it the MySQL database is dropped")
     for url in engine_urls(args):
         print(f"\n== {db.describe_url(url)}: {args.tickets:,} tickets (median of runs, ms) ==")
         print(f"{'filter':<42} {'page':>8} {'SQL':>8} {'count':>8} {'SQL':>8}")
-        _print(run_engine(url, args.tickets))
+        _print(run_engine(url, args.tickets, read_only))
         print(f"\n== {db.describe_url(url)}: {args.systems:,} systems, {args.log_entries:,} log entries ==")
         print(f"{'filter':<42} {'page':>8} {'SQL':>8} {'count':>8} {'SQL':>8}")
-        _print(run_text(url, args.tickets, args.systems, args.log_entries))
+        _print(run_text(url, args.tickets, args.systems, args.log_entries, read_only))
 
 
 if __name__ == "__main__":

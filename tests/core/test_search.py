@@ -13,8 +13,10 @@ staff, internal notes) are searched now by design. Differences by design, per en
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
+from contextlib import contextmanager
 from queue import Queue as queue_of
 
 import pytest
@@ -88,6 +90,75 @@ def test_a_long_list_looks_its_words_up_once(engine, system, monkeypatch):
     assert len(rows) > 4 and len(set(rows)) == len(rows)
     assert set(rows) == _substring(agent, "vpn")
     assert len(calls) == 1
+
+
+def test_a_phrase_is_found_as_typed_so_far_and_only_as_written(engine, people):
+    """A phrase's words are looked up, its last one as a prefix (typed so far), and its exact
+    text checked: words apart, or in another order, are not the phrase."""
+    agent = people["agent"]
+    crash = service.create(agent, "Wifi crashes at noon", "Since the update")
+    service.create(agent, "Crash of the wifi", "Wifi drops, then a crash")
+    assert _found(agent, '"wifi cra"') == _found(agent, '"wifi crash"') == {crash.id}
+    assert _found(agent, '"crash wifi"') == set()
+
+
+class _Asked(logging.Handler):
+    """What peewee's statements ask the full-text index for (their text parameters)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.seen: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if isinstance(record.msg, tuple) and len(record.msg) == 2 and "MATCH" in record.msg[0]:
+            self.seen.extend(p for p in record.msg[1] or () if isinstance(p, str))
+
+
+@contextmanager
+def _asking():
+    """The text parameters of the statements that ask the full-text index in the block."""
+    logger, handler = logging.getLogger("peewee"), _Asked()
+    level = logger.level
+    logger.setLevel(logging.DEBUG)
+    logger.addHandler(handler)
+    try:
+        yield handler.seen
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+
+
+def test_a_common_word_is_checked_row_by_row_without_asking_the_index(engine, people, monkeypatch):
+    """A word that the latest tickets show to be in more than ``ID_LIST_LIMIT`` tickets is not
+    listed from the index (InnoDB would read its whole list); MySQL looks a phrase up by its
+    rarer words alone. Same results as the substring search."""
+    agent = people["agent"]
+    for n in range(12):
+        service.create(agent, f"Scanner {n} offline", "Needs a restart")
+    phrase = {service.create(agent, f"Quokka scanner {n}", "Jammed").id for n in range(3)}
+    # the share of the tickets (the latest: all 15) times the highest id: half of it is wide
+    monkeypatch.setattr(queue, "ID_LIST_LIMIT", max(phrase) // 2)
+    with _asking() as asked:
+        assert _found(agent, "scanner") == _substring(agent, "scanner")
+        assert str(queue.count_bounded(agent, "scanner")) == "15"
+        assert asked == []
+        assert _found(agent, '"quokka scanner"') == phrase
+        looked_up = {text for text in asked if not text.startswith("%")}  # not the LIKE patterns
+        assert looked_up == ({"+quokka"} if db.is_mysql() else {'"quokka scanner"'})
+
+
+def test_a_count_that_runs_out_of_time_says_how_many_it_found_by_then(engine):
+    """limits.count_within counts the rows as they come; out of time it says how many came."""
+    many = (
+        "SELECT seq FROM seq_1_to_1000000000"  # MariaDB's sequence engine
+        if db.is_mysql()
+        else "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n) SELECT i FROM n LIMIT 1e9"
+    )
+    start = time.monotonic()
+    counted, ended = limits.count_within(Ticket.raw(many), 0.2)
+    assert not ended and time.monotonic() - start < 5
+    assert counted == 0 if db.is_mysql() else counted > 0  # MySQL counts in the server
+    assert limits.count_within(Ticket.raw("SELECT 1 UNION ALL SELECT 2"), 5) == (2, True)
 
 
 def test_differences_by_design(engine, people, system):
@@ -172,7 +243,7 @@ def test_a_running_read_is_stopped_from_another_thread(engine):
         stopper = limits.Stopper()
         made.put(stopper)
         try:
-            stopper.rows(Ticket.raw(slow))
+            limits.count_within(Ticket.raw(slow), 60, stopper)
             outcome.append("finished")
         except limits.Stopped:
             outcome.append("stopped")

@@ -39,12 +39,63 @@ def rows_within(query, seconds: float) -> list[tuple]:
         connection.set_progress_handler(None, 0)
 
 
+def count_within(query, seconds: float, stopper: Stopper | None = None) -> tuple[int, bool]:
+    """How many rows ``query`` gives (it has its own LIMIT) when they take at most ``seconds``:
+    (all of them, True); out of time, a lower bound: (those counted by then, False). SQLite
+    counts the rows as they come; MySQL in the server (its client reads a row in Python: 50 ms
+    for 10,000), which says nothing when stopped: 0. ``stopper``: another thread may stop it
+    (:class:`Stopped`)."""
+    if stopper is not None and stopper.stopped.is_set():
+        raise Stopped()
+    sql, params = query.sql()
+    if is_mysql():
+        try:
+            rows = _execute(
+                f"SET STATEMENT max_statement_time={seconds:.3f} FOR SELECT COUNT(*) FROM ({sql}) AS n",
+                params,
+            )
+        except Stopped:
+            if stopper is not None and stopper.stopped.is_set():
+                raise
+            return 0, False
+        counted, ended = rows[0][0], True
+    else:
+        counted, ended = _streamed(sql, params, time.monotonic() + seconds)
+    if stopper is not None and stopper.stopped.is_set():  # MySQL ends some stopped statements
+        raise Stopped()  # with a result (SLEEP: 1); SQLite's interrupt looks like the deadline
+    return counted, ended
+
+
+def _streamed(sql: str, params, deadline: float) -> tuple[int, bool]:
+    """SQLite: the rows of ``sql`` counted as they come, until ``deadline``."""
+    connection = database.connection()
+    connection.set_progress_handler(lambda: int(time.monotonic() > deadline), 1000)
+    cursor = connection.cursor()
+    counted = 0
+    try:
+        cursor.execute(sql, params)
+        while rows := cursor.fetchmany(500):
+            counted += len(rows)
+    except sqlite3.OperationalError as exc:
+        if not _interrupted(exc):
+            raise
+        return counted, False
+    finally:
+        cursor.close()
+        connection.set_progress_handler(None, 0)
+    return counted, True
+
+
+def _interrupted(exc: Exception) -> bool:
+    code = exc.args[0] if exc.args and isinstance(exc.args[0], int) else None
+    return code in _INTERRUPTED or "interrupted" in str(exc)
+
+
 def _execute(sql: str, params) -> list[tuple]:
     try:
         return list(database.execute_sql(sql, params).fetchall())
     except (OperationalError, InternalError, sqlite3.OperationalError) as exc:  # the fetch: unwrapped
-        code = exc.args[0] if exc.args and isinstance(exc.args[0], int) else None
-        if code in _INTERRUPTED or "interrupted" in str(exc):
+        if _interrupted(exc):
             raise Stopped() from None
         raise
 
@@ -71,12 +122,3 @@ class Stopper:
             pass
         finally:
             other.close()
-
-    def rows(self, query) -> list[tuple]:
-        if self.stopped.is_set():
-            raise Stopped()
-        sql, params = query.sql()
-        rows = _execute(sql, params)
-        if self.stopped.is_set():  # MySQL ends some killed statements with a result (SLEEP: 1)
-            raise Stopped()
-        return rows

@@ -6,7 +6,9 @@ Pages never use OFFSET and never load more than one page: the next page starts a
 
 from __future__ import annotations
 
+import json
 import re
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from functools import reduce
@@ -124,13 +126,14 @@ class Page:
         return self.rows[-1]["_cursor"] if self.rows else None
 
 
-def _compile(actor: User, query: Query, now: datetime):
-    """The WHERE clause for a parsed query, restricted to what the actor may see."""
+def _compile(actor: User, query: Query, now: datetime, walked: bool = False):
+    """The WHERE clause for a parsed query, restricted to what the actor may see; ``walked``:
+    see :func:`_among`."""
     clauses = [] if is_staff(actor) else [Ticket.requester == actor.id]
     for term in query.terms:
         if term.key != "text":
             clauses.append(negatable(_term(actor, term, now), term.negate))
-    return all_of(clauses + _text_clauses(actor, [t for t in query.terms if t.key == "text"]))
+    return all_of(clauses + _text_clauses(actor, [t for t in query.terms if t.key == "text"], walked))
 
 
 # A free-text term that matches at most this many tickets is applied as the list of their ids,
@@ -138,9 +141,19 @@ def _compile(actor: User, query: Query, now: datetime):
 # of the sort order's index soon finds a page of them (1% of the rows or more match).
 ID_LIST_LIMIT = 10_000
 MATCH_SECONDS = 0.05  # a term whose ids take longer to list is taken as wide
+# A term's (and on MySQL each of its words') number of tickets is estimated from this many of the
+# most recently updated ones before the index is asked: listing a wide term's first 10,001 ids
+# costs more than its page (SQLite), and InnoDB reads a common word's whole list whatever the
+# LIMIT or time limit (0.5-0.8 s for a word in 1 ticket of 6 at 1M tickets; 14 s for a phrase).
+SAMPLE = 1000
+# MySQL, a term whose words are all in more than ID_LIST_LIMIT tickets: in at least this share of
+# the tickets, the walk of the sort order's index finds a page within 10,000 rows; a rarer one is
+# looked up by all its words, as InnoDB reads their lists (0.5 s for three such words at 1M
+# tickets) where the walk would read the whole table (2 s).
+WALK_SHARE = 0.005
 
 
-def _text_clauses(actor: User, terms: list[Term]) -> list:
+def _text_clauses(actor: User, terms: list[Term], walked: bool = False) -> list:
     """The free-text terms, through the full-text index (core/store/fulltext.py)."""
     internal = is_staff(actor)  # internal notes are searched for staff only
     ids: set[int] | None = None  # the tickets every narrow term found so far
@@ -154,23 +167,59 @@ def _text_clauses(actor: User, terms: list[Term]) -> list:
     clauses = []
     if ids is not None:
         for term in wide:  # only among the few the narrow terms found
-            ids = _ids(term, internal, among=ids) or set()
-        clauses.append(Ticket.id.in_(sorted(ids)))
+            found = _ids(term, internal, among=ids)
+            if found is None:  # a common word (MySQL): checked on those few rows
+                clauses.append(_holds(term, internal))
+            else:
+                ids = found
+        clauses.append(_among(ids, walked))
     else:
         clauses += [_holds(term, internal) for term in wide]
     for term in (t for t in terms if t.negate):
         found = _ids(term, internal)
         clauses.append(
-            negatable(_holds(term, internal), True) if found is None else Ticket.id.not_in(sorted(found))
+            negatable(_holds(term, internal), True) if found is None else Ticket.id.not_in(_listed(found))
         )
     return clauses
 
 
-def _matching(term: Term, internal: bool, among=None):
+# SQLite, one page in an order an index gives: ids this many times the tickets, squared, or more
+# are checked on the walk of that index (see _among)
+WALK_FACTOR = 5
+WALKED_SORTS = frozenset({"updated", "created", "due", "number"})  # each has an index (or is the key)
+
+
+def _among(ids: set[int], walked: bool):
+    """The ticket is one of ``ids``. ``walked``: the query reads one page in an order an index
+    gives; on SQLite many ids (their number squared at least WALK_FACTOR times the tickets) are
+    then checked on the walk of that index, which finds a page of them within a few thousand
+    entries, instead of each row read by its id and all sorted (a page of 6,535 ids among 1M
+    tickets: 1.6 ms instead of 19.5). No index serves ``id + 0``, so SQLite walks the order's."""
+    if walked and not is_mysql():
+        tickets = Ticket.select(fn.MAX(Ticket.id)).scalar() or 0
+        if len(ids) ** 2 >= WALK_FACTOR * tickets:
+            return (Ticket.id + 0).in_(_listed(ids))
+    return Ticket.id.in_(_listed(ids))
+
+
+def _listed(ids) -> SQL:
+    """A subquery of ``ids`` passed as one parameter (a JSON array): a filter holds up to
+    ``ID_LIST_LIMIT`` ids, and an ``IN`` list of their own parameters costs more to build (peewee
+    makes a node of each) and to bind than the read itself (55 ms for 6,500 ids)."""
+    array, p = json.dumps(sorted(ids)), database.param
+    if is_mysql():
+        return SQL(
+            f"(SELECT listed.id FROM JSON_TABLE({p}, '$[*]' COLUMNS (id BIGINT PATH '$')) AS listed)",
+            (array,),
+        )
+    return SQL(f"(SELECT value FROM json_each({p}))", (array,))
+
+
+def _matching(term: Term, internal: bool, among=None, words=None):
     """The ids of the tickets ``term`` finds (UNION ALL: a ticket may come twice), by text or
     by our number."""
     text = str(term.values[0])
-    found = fulltext.matching(text, internal, among)
+    found = fulltext.matching(text, internal, among, words)
     number = own_number(text)
     if number is not None:
         found = found + Ticket.select(Ticket.id).where(Ticket.id == number)
@@ -187,13 +236,58 @@ def _holds(term: Term, internal: bool):
 
 def _ids(term: Term, internal: bool, among: set[int] | None = None) -> set[int] | None:
     """The ids ``term`` finds (among ``among``), or None when there are more than
-    ``ID_LIST_LIMIT``."""
-    found = _matching(term, internal, sorted(among) if among is not None else None).limit(ID_LIST_LIMIT + 1)
-    try:  # InnoDB reads a common word's whole list before the LIMIT: a wide term, give up early
-        rows = limits.rows_within(found, MATCH_SECONDS) if is_mysql() else list(found.tuples())
+    ``ID_LIST_LIMIT`` (or, MySQL, when its words are all in more tickets than that and the walk
+    finds it sooner)."""
+    text = str(term.values[0])
+    words = fulltext.index_words(text) if is_mysql() else []
+    tickets, (share, *shares) = _shares([text, *words])
+    if among is None and share * tickets > ID_LIST_LIMIT:
+        return None
+    rare = [word for word, each in zip(words, shares) if each * tickets <= ID_LIST_LIMIT]
+    limited = True  # MySQL: a word more common than the sample showed gives up early
+    if words and not rare:  # InnoDB would read every word's whole list
+        if among is not None or share >= WALK_SHARE:
+            return None
+        rare, limited = words, False  # rarer than that: the walk would read the whole table
+    found = _matching(term, internal, _listed(among) if among is not None else None, rare or None)
+    found = found.limit(ID_LIST_LIMIT + 1)
+    try:
+        if is_mysql() and limited:
+            rows = limits.rows_within(found, MATCH_SECONDS)
+        else:  # the driver's rows: peewee's own handling of 10,000 costs 10 ms
+            rows = database.execute_sql(*found.sql()).fetchall()
     except limits.Stopped:
         return None
     return {row[0] for row in rows} if len(rows) <= ID_LIST_LIMIT else None  # rows: a ticket twice
+
+
+def _shares(texts: list[str]) -> tuple[int, list[float]]:
+    """About how many tickets there are, and the share of them that hold each of ``texts`` in
+    their own text, estimated from the ``SAMPLE`` most recently updated (read in one statement
+    from the update time's index); no shares on a desk too small for any term to be wide."""
+    tickets = Ticket.select(fn.MAX(Ticket.id)).scalar() or 0
+    if tickets <= ID_LIST_LIMIT:
+        return tickets, [0.0] * len(texts)
+    # the latest as a range of the update time's index, from the SAMPLE-th newest (update time,
+    # id), read first: as a subquery MariaDB plans a full scan; an ORDER BY with a LIMIT is read
+    # by the index at 1M tickets, but sorted whole by MariaDB on a small desk
+    newest = (
+        Ticket.select(Ticket.updated_at, Ticket.id)
+        .order_by(Ticket.updated_at.desc(), Ticket.id.desc())
+        .limit(1)
+        .offset(SAMPLE - 1)
+    )
+    columns = (Ticket.title, Ticket.description, Ticket.source_number)
+    hits = [fn.SUM(Case(None, [(contains_text(columns, text), 1)], 0)) for text in texts]
+    sample = Ticket.select(fn.COUNT(SQL("*")), *hits)
+    for since, since_id in newest.tuples():  # none: fewer tickets than that, all of them
+        sample = sample.where(
+            _beyond(Ticket.updated_at, Ticket.id, Cursor(since, since_id - 1), False, False)
+        )
+    sampled, *found = sample.tuples()[0]
+    if not sampled:
+        return tickets, [0.0] * len(texts)
+    return tickets, [int(hit or 0) / sampled for hit in found]
 
 
 def negatable(clause, negate: bool):
@@ -418,17 +512,21 @@ def _exact(query: Query, where) -> list[int]:
         return []
     by_source = Ticket.select(Ticket.id).where(Ticket.source_number.in_(_spellings(words))).limit(20)
     named = [row.id for row in by_source] + [n for n in map(own_number, words) if n is not None]
+    if not named:
+        return []
     # the few named first, then the filter on them alone: one query with both may walk the
     # whole table (an OR of two indexes, or a common word's row-by-row check)
     found = Ticket.select(Ticket.id).where(Ticket.id.in_(named))
     return [row.id for row in (found.where(where) if where is not None else found)]
 
 
-def compile_filter(actor: User, text: str | Query | None, now: datetime | None = None):
+def compile_filter(actor: User, text: str | Query | None, now: datetime | None = None, walked: bool = False):
+    """The filter's WHERE clause; ``walked``: for one page in an order an index gives (see
+    :func:`_among`)."""
     require(actor, "ticket.view_own")
     now = now or clock.now()  # one reading, so 'today' and 'age' agree
     query = text if isinstance(text, Query) else parse(text or "", now=now)
-    return _compile(actor, query, now)
+    return _compile(actor, query, now, walked)
 
 
 def count(actor: User, text: str | Query | None = None) -> int:
@@ -440,7 +538,10 @@ def count(actor: User, text: str | Query | None = None) -> int:
 
 
 COUNT_BOUND = 10_000
-EXACT_SECONDS = 0.05  # a count beyond the bound is made exact if it takes no longer than this
+# A count reads for at most this long in all (its word lookups too), then says how many it
+# found by then ("10,000+", or fewer with a "+": at least that many); what is left of it after
+# the first 10,001 matches goes to making a count beyond them exact.
+COUNT_SECONDS = 0.09
 
 
 @dataclass(frozen=True)
@@ -456,23 +557,29 @@ def count_bounded(
     actor: User, text: str | Query | None = None, stopper: limits.Stopper | None = None
 ) -> Count:
     """The number of matching tickets: exact up to ``COUNT_BOUND``, and beyond it when counting
-    them all takes under ``EXACT_SECONDS``; otherwise the bound ("10,000+"). ``stopper`` lets
-    another thread stop it (``limits.Stopped``) when the filter changes."""
+    them all fits in ``COUNT_SECONDS``; otherwise a lower bound: the bound ("10,000+"), or the
+    matches found in that time. ``stopper`` lets another thread stop it (``limits.Stopped``)
+    when the filter changes."""
+    deadline = time.monotonic() + COUNT_SECONDS
     where = compile_filter(actor, text)
     query = Ticket.select(Ticket.id)
     if where is not None:
         query = query.where(where)
-    bounded = Ticket.select(fn.COUNT(SQL("*"))).from_(query.limit(COUNT_BOUND + 1).alias("seen"))
-    ((seen,),) = stopper.rows(bounded) if stopper else bounded.tuples()
-    if seen <= COUNT_BOUND:
-        return Count(seen, True)
+    seen, ended = limits.count_within(query.limit(COUNT_BOUND + 1), _left(deadline), stopper)
+    if not ended or seen <= COUNT_BOUND:
+        return Count(seen, ended)
     try:
-        ((total,),) = limits.rows_within(query.select(fn.COUNT(SQL("*"))), EXACT_SECONDS)
+        ((total,),) = limits.rows_within(query.select(fn.COUNT(SQL("*"))), _left(deadline))
     except limits.Stopped:
         if stopper and stopper.stopped.is_set():
             raise
         return Count(COUNT_BOUND, False)
     return Count(total, True)
+
+
+def _left(deadline: float) -> float:
+    """The seconds to ``deadline``, and at least a few: a statement gets some time to run."""
+    return max(deadline - time.monotonic(), 0.005)
 
 
 # Filters whose result changes with the clock alone, without any write.
@@ -522,16 +629,17 @@ def page(
     A free-text word that names tickets exactly (our number, or the number their source gave
     them) lists those first, at the top of the first page (or of the last page read backwards).
     """
-    where, exact, query = _plan(actor, text)
+    where, exact, query = _plan(actor, text, walked=sort.key in WALKED_SORTS)
     return _read(where, exact, sort, after, before, limit, parts=_parts(query, sort))
 
 
-def _plan(actor: User, text: str | Query | None) -> tuple:
+def _plan(actor: User, text: str | Query | None, walked: bool = False) -> tuple:
     """The filter's WHERE clause, the ids it names exactly (its word lookups run here, once
-    per list however many pages are read) and the parsed query."""
+    per list however many pages are read) and the parsed query; ``walked``: see
+    :func:`_among` (one page, not every page of an export)."""
     now = clock.now()
     query = text if isinstance(text, Query) else parse(text or "", now=now)
-    where = compile_filter(actor, query, now)
+    where = compile_filter(actor, query, now, walked)
     return where, _exact(query, where), query
 
 
