@@ -629,11 +629,11 @@ def page(
     A free-text word that names tickets exactly (our number, or the number their source gave
     them) lists those first, at the top of the first page (or of the last page read backwards).
     """
-    where, exact, query = _plan(actor, text, walked=sort.key in WALKED_SORTS)
+    where, exact, query = plan(actor, text, walked=sort.key in WALKED_SORTS)
     return _read(where, exact, sort, after, before, limit, parts=_parts(query, sort))
 
 
-def _plan(actor: User, text: str | Query | None, walked: bool = False) -> tuple:
+def plan(actor: User, text: str | Query | None, walked: bool = False) -> tuple:
     """The filter's WHERE clause, the ids it names exactly (its word lookups run here, once
     per list however many pages are read) and the parsed query; ``walked``: see
     :func:`_among` (one page, not every page of an export)."""
@@ -841,7 +841,7 @@ def iterate(
 ):
     """Every matching row in order, one page at a time (for exports and the CLI); ``fields``:
     the row fields to read (a subset of :data:`FIELDS`), so an export reads only its columns."""
-    where, exact, query = _plan(actor, text)
+    where, exact, query = plan(actor, text)
     parts, after = _parts(query, sort), None
     while True:
         result = _read(where, exact, sort, after, None, batch, fields, parts)
