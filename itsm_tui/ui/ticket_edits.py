@@ -35,7 +35,7 @@ EDIT_NEEDS = {
     "delete_ticket": "ticket.delete",
     "merge_ticket": "ticket.merge",
     "link_ticket": "ticket.link",
-    "tags": "ticket.link",
+    "tags": "ticket.tag",
 }
 # what the operator picks -> (the link's kind as links.CHOICES names it, the words shown)
 LINK_CHOICES = [
