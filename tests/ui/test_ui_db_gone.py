@@ -1,0 +1,502 @@
+"""The database goes away under issue 21's dialogs: SQLite locked by another writer, the MariaDB
+server unreachable (every connection the app holds cut, nothing listening where it reconnects).
+Each dialog says what failed in words, keeps what was typed, and the retry (the same key once the
+database is back) writes exactly once: the rows are counted in the database."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from pathlib import Path
+
+import pymysql
+import pytest
+from test_db_failures import locked, short_busy_timeout  # noqa: F401 (a fixture)
+from textual.screen import ModalScreen
+from textual.widgets import DataTable, Input
+from ui_helpers import everything_shown, fill, logged_in, typed, until
+
+from itsm_tui.core.store import db
+from itsm_tui.core.store.db_errors import LOCKED, UNREACHABLE
+from itsm_tui.core.store.models import (
+    AuditEntry,
+    Comment,
+    Macro,
+    Team,
+    TeamMember,
+    Ticket,
+    TicketLink,
+    TicketTag,
+)
+from itsm_tui.core.tickets import macros, teams
+from itsm_tui.core.tickets import service as tickets
+from itsm_tui.ui.app import ItsmApp
+from itsm_tui.ui.modals.base import ConfirmModal, ErrorLine
+from itsm_tui.ui.modals.forms import FormModal
+from itsm_tui.ui.modals.panels import MessageModal
+from itsm_tui.ui.modals.pickers import AgentPicker, ChoicePicker
+from itsm_tui.ui.modals.prompts import TextPrompt
+from itsm_tui.ui.modals.teamwork import MacrosModal, TeamsModal
+from itsm_tui.ui.screens.categories import CategoriesScreen
+from itsm_tui.ui.screens.queue import QueueScreen
+from itsm_tui.ui.screens.ticket import TicketScreen
+from itsm_tui.ui.widgets.ticket_table import TicketTable
+
+pytestmark = [pytest.mark.asyncio, pytest.mark.both_engines]
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def unreachable(url: str):
+    """Every connection the app holds to its MariaDB database is cut (KILL), and reconnecting
+    finds a closed port: what a stopped server looks like, without stopping the shared one."""
+    database, target = db.database.obj, db.parse_mysql_url(url)
+    hosts = database.hosts
+    database.hosts = (("127.0.0.1", _closed_port()),)
+    admin = pymysql.connect(host=target.host, port=target.port, user=target.user, password=target.password)
+    try:
+        with admin.cursor() as cur:
+            cur.execute(
+                "SELECT id FROM information_schema.processlist WHERE db = %s AND id <> CONNECTION_ID()",
+                (target.name,),
+            )
+            for (thread,) in cur.fetchall():
+                cur.execute(f"KILL CONNECTION {int(thread)}")
+    finally:
+        admin.close()
+    try:
+        yield
+    finally:
+        database.hosts = hosts
+
+
+@pytest.fixture
+def gone(engine, short_busy_timeout):  # noqa: F811 (the fixture imported above)
+    """(the failure this engine meets, as a context manager; the words the app says for it)"""
+    if engine.startswith("sqlite"):
+        return (lambda: locked(Path(engine.removeprefix("sqlite:///")))), LOCKED
+    return (lambda: unreachable(engine)), UNREACHABLE
+
+
+async def _fails_then_writes_once(pilot, gone, save: tuple[str, ...], typed, written, retry=None):
+    """Press ``save`` while the database is gone: the reason is shown, what ``typed()`` reads
+    is kept and nothing is written; the retry (``save`` again, or the ``retry`` coroutine) once
+    it is back writes exactly once."""
+    failure, words = gone
+    before = typed()
+    pilot.app.clear_notifications()
+    with failure():
+        await pilot.press(*save)
+        await until(pilot, lambda: words in _messages(pilot.app))
+        assert typed() == before
+        assert not any(raw in _messages(pilot.app) for raw in ("Traceback", "Error(", "(2003", "127.0.0.1")), _messages(pilot.app)
+    assert written() == 0
+    await (retry() if retry else pilot.press(*save))
+    await until(pilot, lambda: written() >= 1)
+    await pilot.pause(0.3)
+    assert written() == 1
+
+
+def _messages(app) -> str:
+    """What the app says: its notifications, the error lines of its screens and the dialog on
+    top. Not the background jobs' own notice (the SLA monitor's: not these dialogs' words)."""
+    said = [n.message for n in app._notifications if n.title != "SLA figures could not be computed"]
+    said += [str(line.render()) for screen in app.screen_stack for line in screen.query(ErrorLine)]
+    if isinstance(app.screen, ModalScreen):
+        said += [str(widget.render()) for widget in app.screen.query("Static, Label")]
+    return "\n".join(said)
+
+
+async def _pick(pilot, picker_type, text: str) -> None:
+    await until(pilot, lambda: isinstance(pilot.app.screen, picker_type))
+    await pilot.press(*text)
+    await pilot.pause(0.2)
+    await pilot.press("enter")
+
+
+def _nothing_typed() -> None:
+    """A dialog of choices only: nothing typed to keep."""
+
+
+def _logged(entity_type: str, words: str, entity_id: int | None = None) -> int:
+    """Log entries of ``entity_type`` (one record's) whose summary holds ``words``."""
+    query = AuditEntry.select().where(
+        (AuditEntry.entity_type == entity_type) & AuditEntry.summary.contains(words)
+    )
+    if entity_id is not None:
+        query = query.where(AuditEntry.entity_id == entity_id)
+    return query.count()
+
+
+async def _on_ticket(pilot, ticket_id: int) -> TicketScreen:
+    await logged_in(pilot, "admin", "admin-password-1")
+    pilot.app.open_ticket(ticket_id)
+    await until(pilot, lambda: isinstance(pilot.app.screen, TicketScreen) and pilot.app.screen.view)
+    return pilot.app.screen
+
+
+def _value(app) -> str:
+    return app.screen.query_one("#value", Input).value
+
+
+async def _command(pilot, text: str) -> None:
+    await pilot.press("colon")
+    await until(pilot, lambda: isinstance(pilot.app.screen, TextPrompt))
+    await pilot.press(*text, "enter")
+
+
+def _entries(ticket_id: int, action: str) -> int:
+    return (
+        AuditEntry.select()
+        .where((AuditEntry.entity_type == "ticket") & (AuditEntry.entity_id == ticket_id))
+        .where(AuditEntry.action == action)
+        .count()
+    )
+
+
+# ---------------------------------------------------------------- :teams and :macros
+
+
+async def _in_teams(pilot, people) -> None:
+    tickets.create(people["requester"], "Printer jams", "Every page")  # the queue has a row
+    await logged_in(pilot, "admin", "admin-password-1")
+    await _command(pilot, "teams")
+    await until(pilot, lambda: isinstance(pilot.app.screen, TeamsModal))
+
+
+async def test_new_team_keeps_the_name_typed(engine, people, gone):
+    app = ItsmApp(engine)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _in_teams(pilot, people)
+        await pilot.press("n")
+        await until(pilot, lambda: isinstance(app.screen, TextPrompt))
+        await pilot.press(*"Network")
+        await _fails_then_writes_once(
+            pilot,
+            gone,
+            ("enter",),
+            lambda: _value(app),
+            lambda: Team.select().where(Team.name == "Network").count(),
+        )
+        await until(pilot, lambda: isinstance(app.screen, TeamsModal))
+
+
+async def test_rename_team_and_add_member(engine, people, gone):
+    teams.add(people["admin"], "Network")
+    app = ItsmApp(engine)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _in_teams(pilot, people)
+        listing = app.screen
+        await until(pilot, lambda: listing.records)
+        await pilot.press("r")
+        await until(pilot, lambda: isinstance(app.screen, TextPrompt))
+        await pilot.press(*" core")
+        await _fails_then_writes_once(
+            pilot,
+            gone,
+            ("enter",),
+            lambda: _value(app),
+            lambda: _logged("team", "updated team Network: name"),
+        )
+        await until(pilot, lambda: app.screen is listing and "Network core" in everything_shown(app))
+
+        async def add_agent2():
+            await pilot.press("a")
+            await _pick(pilot, AgentPicker, "agent2")
+
+        await pilot.press("a")
+        await until(pilot, lambda: isinstance(app.screen, AgentPicker))
+        await pilot.press(*"agent2")
+        await pilot.pause(0.2)
+        await _fails_then_writes_once(
+            pilot, gone, ("enter",), _nothing_typed, lambda: TeamMember.select().count(), add_agent2
+        )
+
+
+async def test_new_macro_keeps_the_form(engine, people, gone):
+    tickets.create(people["requester"], "Printer jams", "Every page")
+    app = ItsmApp(engine)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await logged_in(pilot, "admin", "admin-password-1")
+        await _command(pilot, "macros")
+        await until(pilot, lambda: isinstance(app.screen, MacrosModal))
+        await pilot.press("n")
+        await until(pilot, lambda: isinstance(app.screen, FormModal))
+        form = app.screen
+        fill(form, {"name": "Thanks", "body": "Thanks, {requester}."})
+        await _fails_then_writes_once(
+            pilot,
+            gone,
+            ("ctrl+s",),
+            lambda: typed(form, {"name": 1, "body": 1}),
+            lambda: Macro.select().where(Macro.name == "Thanks").count(),
+        )
+
+
+# ---------------------------------------------------------------- :categories
+
+
+async def _in_categories(pilot, people, name: str) -> CategoriesScreen:
+    tickets.create(people["requester"], "Printer jams", "Every page", category="Hardware")
+    await logged_in(pilot, "admin", "admin-password-1")
+    await _command(pilot, "categories")
+    await until(pilot, lambda: isinstance(pilot.app.screen, CategoriesScreen) and pilot.app.screen.rows)
+    screen = pilot.app.screen
+    screen.query_one(DataTable).move_cursor(row=[c.name for c, _ in screen.rows].index(name))
+    return screen
+
+
+async def test_add_and_rename_a_category_keep_the_name_typed(engine, people, gone):
+    app = ItsmApp(engine)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await _in_categories(pilot, people, "Hardware")
+        await pilot.press("n")
+        await until(pilot, lambda: isinstance(app.screen, TextPrompt))
+        await pilot.press(*"Printers")
+        await _fails_then_writes_once(
+            pilot, gone, ("enter",), lambda: _value(app), lambda: _logged("category", "category Printers")
+        )
+        await until(pilot, lambda: app.screen is screen and "Printers" in [c.name for c, _ in screen.rows])
+        screen.query_one(DataTable).move_cursor(row=[c.name for c, _ in screen.rows].index("Hardware"))
+        await pilot.press("r")
+        await until(pilot, lambda: isinstance(app.screen, TextPrompt))
+        await pilot.press(*" and kit")
+        await _fails_then_writes_once(
+            pilot,
+            gone,
+            ("enter",),
+            lambda: _value(app),
+            lambda: _logged("category", "renamed category Hardware to Hardware and kit"),
+        )
+
+
+async def test_deactivate_and_merge_a_category(engine, people, gone):
+    app = ItsmApp(engine)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await _in_categories(pilot, people, "Access")
+        await _fails_then_writes_once(
+            pilot, gone, ("d",), _nothing_typed, lambda: _logged("category", "deactivated category Access")
+        )
+        await until(pilot, lambda: not dict((c.name, c) for c, _ in screen.rows)["Access"].is_active)
+        screen.query_one(DataTable).move_cursor(row=[c.name for c, _ in screen.rows].index("Hardware"))
+
+        async def merge():
+            await pilot.press("m")
+            await _pick(pilot, ChoicePicker, "General")
+            await until(pilot, lambda: isinstance(app.screen, ConfirmModal))
+            await pilot.press("y")
+
+        await pilot.press("m")
+        await _pick(pilot, ChoicePicker, "General")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmModal))
+        await _fails_then_writes_once(
+            pilot,
+            gone,
+            ("y",),
+            _nothing_typed,
+            lambda: _logged("ticket", "category Hardware merged into General"),
+            merge,
+        )
+
+
+# ---------------------------------------------------------------- the ticket screen
+
+
+async def test_edit_keeps_the_form(engine, people, gone):
+    ticket = tickets.create(people["requester"], "Printer jams", "Every page")
+    app = ItsmApp(engine)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _on_ticket(pilot, ticket.id)
+        await pilot.press("e")
+        await until(pilot, lambda: isinstance(app.screen, FormModal))
+        form = app.screen
+        form._widget(0).value = "Printer 3F jams"
+        form._widget(1).text = "Tray 2"
+        await _fails_then_writes_once(
+            pilot,
+            gone,
+            ("ctrl+s",),
+            lambda: typed(form, {"title": 1, "description": 1}),
+            lambda: _logged("ticket", "title", ticket.id),
+        )
+    assert (Ticket.get_by_id(ticket.id).title, Ticket.get_by_id(ticket.id).description) == (
+        "Printer 3F jams",
+        "Tray 2",
+    )
+
+
+async def test_delete(engine, people, gone):
+    ticket = tickets.create(people["requester"], "Old junk", "Please remove")
+    app = ItsmApp(engine)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _on_ticket(pilot, ticket.id)
+
+        async def delete():
+            await pilot.press("D")
+            await until(pilot, lambda: isinstance(app.screen, ConfirmModal))
+            await pilot.press("y")
+
+        await pilot.press("D")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmModal))
+        await _fails_then_writes_once(
+            pilot, gone, ("y",), _nothing_typed, lambda: _logged("ticket", "'Old junk' requested by"), delete
+        )
+        await until(pilot, lambda: isinstance(app.screen, QueueScreen))
+    assert Ticket.get_or_none(Ticket.id == ticket.id) is None
+
+
+async def test_merge_asks_first_and_a_failed_merge_keeps_the_number(engine, people, gone):
+    target = tickets.create(people["requester"], "VPN drops", "Hourly")
+    duplicate = tickets.create(people["requester2"], "VPN keeps dropping", "Since Monday")
+    tickets.comment(people["requester2"], duplicate.id, "Again now")
+    app = ItsmApp(engine)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _on_ticket(pilot, duplicate.id)
+        await pilot.press("M")
+        await until(pilot, lambda: isinstance(app.screen, TextPrompt))
+        await pilot.press(*target.number, "enter")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmModal))
+        assert app.screen.message == (
+            f"Merge {duplicate.number} 'VPN keeps dropping' into {target.number} 'VPN drops'? Moving to "
+            f"{target.number}: 1 comment, 0 attachments. {duplicate.number} is then closed with a "
+            f"pointer to {target.number}, and both histories say so."
+        )
+        failure, words = gone
+        with failure():
+            await pilot.press("y")
+            await until(pilot, lambda: words in _messages(app))
+            await until(pilot, lambda: isinstance(app.screen, TextPrompt))
+            assert _value(app) == target.number  # the prompt again, with the number typed
+        assert TicketLink.select().count() == 0
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmModal))
+        await pilot.press("y")
+        await until(pilot, lambda: TicketLink.select().count() >= 1)
+        await pilot.pause(0.3)
+    assert [link.kind for link in TicketLink.select()] == ["merged"]
+    assert Ticket.get_by_id(duplicate.id).status == "closed"
+    assert Comment.get().ticket_id == target.id
+
+
+async def test_merge_cancelled_at_the_confirmation_changes_nothing(engine, people):
+    target = tickets.create(people["requester"], "VPN drops", "Hourly")
+    duplicate = tickets.create(people["requester2"], "VPN keeps dropping", "Since Monday")
+    app = ItsmApp(engine)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await _on_ticket(pilot, duplicate.id)
+        await pilot.press("M")
+        await until(pilot, lambda: isinstance(app.screen, TextPrompt))
+        await pilot.press(*target.number, "enter")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmModal))
+        await pilot.press("enter")  # "Cancel" has the focus: one Enter never merges
+        await until(pilot, lambda: app.screen is screen)
+    assert Ticket.get_by_id(duplicate.id).status == "new" and TicketLink.select().count() == 0
+
+
+async def test_link_keeps_the_number_typed(engine, people, gone):
+    parent = tickets.create(people["requester"], "Mail server down", "All users")
+    child = tickets.create(people["requester2"], "No mail", "Outlook offline")
+    app = ItsmApp(engine)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _on_ticket(pilot, parent.id)
+        await pilot.press("L")
+        await _pick(pilot, ChoicePicker, "parent")
+        await until(pilot, lambda: isinstance(app.screen, TextPrompt))
+        await pilot.press(*child.number)
+        await _fails_then_writes_once(
+            pilot, gone, ("enter",), lambda: _value(app), lambda: TicketLink.select().count()
+        )
+
+
+async def test_tags_keep_the_words_typed(engine, people, gone):
+    ticket = tickets.create(people["requester"], "VPN slow", "From home")
+    app = ItsmApp(engine)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _on_ticket(pilot, ticket.id)
+        await pilot.press("t")
+        await until(pilot, lambda: isinstance(app.screen, TextPrompt))
+        await pilot.press(*"vpn remote")
+        await _fails_then_writes_once(
+            pilot, gone, ("enter",), lambda: _value(app), lambda: _logged("ticket", "+remote +vpn", ticket.id)
+        )
+    assert sorted(t.tag for t in TicketTag.select()) == ["remote", "vpn"]
+
+
+async def test_team_move(engine, people, gone):
+    teams.add(people["admin"], "Network")
+    ticket = tickets.create(people["requester"], "VPN down", "since 9")
+    app = ItsmApp(engine)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _on_ticket(pilot, ticket.id)
+
+        async def move():
+            await pilot.press("T")
+            await _pick(pilot, ChoicePicker, "Netw")
+
+        await pilot.press("T")
+        await until(pilot, lambda: isinstance(app.screen, ChoicePicker))
+        await pilot.press(*"Netw")
+        await pilot.pause(0.2)
+        await _fails_then_writes_once(
+            pilot, gone, ("enter",), _nothing_typed, lambda: _logged("ticket", "moved to team Network"), move
+        )
+
+
+async def test_macro_on_one_ticket_and_on_marked_tickets(engine, people, gone):
+    made = [tickets.create(people["requester"], f"Printer {i}", "jammed") for i in range(3)]
+    macros.create(people["admin"], "Thanks", "Thanks, {requester}.")
+
+    def replies(ticket) -> int:
+        return Comment.select().where(Comment.ticket == ticket.id).count()
+
+    app = ItsmApp(engine)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await _on_ticket(pilot, made[0].id)
+
+        async def apply():
+            await pilot.press("m")
+            await _pick(pilot, ChoicePicker, "than")
+
+        await pilot.press("m")
+        await until(pilot, lambda: isinstance(app.screen, ChoicePicker))
+        await pilot.press(*"than")
+        await pilot.pause(0.2)
+        await _fails_then_writes_once(
+            pilot, gone, ("enter",), _nothing_typed, lambda: replies(made[0]), apply
+        )
+        await until(pilot, lambda: app.screen is screen)
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, QueueScreen))
+        table = app.screen.query_one(TicketTable)
+
+        async def apply_marked():
+            await pilot.press("escape")  # the per-ticket report
+            await until(pilot, lambda: isinstance(app.screen, QueueScreen))
+            await until(pilot, lambda: not table.fetching and not table.stale)
+            table.cursor = [row["id"] for row in table.rows].index(made[1].id)
+            await pilot.press("space", "space")
+            await apply()
+            await until(pilot, lambda: isinstance(app.screen, MessageModal))
+
+        await until(pilot, lambda: not table.fetching)
+        table.cursor = [row["id"] for row in table.rows].index(made[1].id)
+        await pilot.press("space", "space", "m")
+        await until(pilot, lambda: isinstance(app.screen, ChoicePicker))
+        await pilot.press(*"than")
+        await pilot.pause(0.2)
+        await _fails_then_writes_once(
+            pilot,
+            gone,
+            ("enter",),
+            _nothing_typed,
+            lambda: min(replies(made[1]), replies(made[2])),
+            apply_marked,
+        )
+        assert "2 of 2 tickets got macro Thanks" in "\n".join(app.screen.lines)
+    assert [replies(t) for t in made] == [1, 1, 1]
