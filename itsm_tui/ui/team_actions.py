@@ -4,12 +4,13 @@ through the triage's one-ticket-at-a-time apply, so marked tickets get its per-t
 
 from __future__ import annotations
 
+import asyncio
+
 from textual import work
 from textual.binding import Binding
 
 from itsm_tui.core.store.models import Ticket, User
 from itsm_tui.core.tickets import macros, teams
-from itsm_tui.ui.failures import attempted
 from itsm_tui.ui.modals.pickers import ChoicePicker
 
 TEAM_BINDINGS = [
@@ -52,9 +53,7 @@ class TeamActions:
         if not targets:
             return
         me = self.user
-        read, choices = await attempted(self.app, team_choices, me)
-        if not read:
-            return
+        choices = await asyncio.to_thread(team_choices, me)
         if len(choices) == 1:
             self.app.notify("No teams yet: an admin creates them with :teams.", severity="warning")
             return
@@ -73,9 +72,7 @@ class TeamActions:
         if not targets:
             return
         me = self.user
-        read, choices = await attempted(self.app, macro_choices, me, targets[0].id)
-        if not read:
-            return
+        choices = await asyncio.to_thread(macro_choices, me, targets[0].id)
         if not choices:
             self.app.notify(
                 "No macros yet: supervisors and admins add them with :macros.", severity="warning"
