@@ -115,11 +115,30 @@ def _messages(app) -> str:
     return "\n".join(said)
 
 
-async def _pick(pilot, picker_type, text: str) -> None:
-    await until(pilot, lambda: isinstance(pilot.app.screen, picker_type))
+async def _opens(pilot, key: str, kind: type):
+    """Press ``key`` and wait for the dialog (or screen) of type ``kind``; it is returned."""
+    await pilot.press(key)
+    await until(pilot, lambda: isinstance(pilot.app.screen, kind))
+    return pilot.app.screen
+
+
+async def _types(pilot, key: str, text: str) -> None:
+    """``key`` opens a prompt or a picker, and ``text`` is typed into it (Enter not pressed)."""
+    await _opens(pilot, key, (TextPrompt, ChoicePicker, AgentPicker))
     await pilot.press(*text)
-    await pilot.pause(0.2)
-    await pilot.press("enter")
+    await pilot.pause(0.2)  # a picker filters as typed
+
+
+async def _chosen_fails_then_writes_once(pilot, gone, choose, last: str, written) -> None:
+    """A dialog of choices (nothing typed to keep): ``choose()`` leads to its ``last`` key,
+    pressed while the database is gone; the retry is the same keys again."""
+
+    async def again():
+        await choose()
+        await pilot.press(last)
+
+    await choose()
+    await _fails_then_writes_once(pilot, gone, (last,), _nothing_typed, written, again)
 
 
 def _nothing_typed() -> None:
@@ -143,42 +162,29 @@ async def _on_ticket(pilot, ticket_id: int) -> TicketScreen:
     return pilot.app.screen
 
 
-def _value(app) -> str:
-    return app.screen.query_one("#value", Input).value
-
-
-async def _command(pilot, text: str) -> None:
+async def _in(pilot, people, command: str, kind: type):
+    """Logged in as the admin (a ticket in the queue), in ``:command``'s dialog or screen."""
+    tickets.create(people["requester"], "Printer jams", "Every page", category="Hardware")
+    await logged_in(pilot, "admin", "admin-password-1")
     await pilot.press("colon")
     await until(pilot, lambda: isinstance(pilot.app.screen, TextPrompt))
-    await pilot.press(*text, "enter")
+    await pilot.press(*command, "enter")
+    await until(pilot, lambda: isinstance(pilot.app.screen, kind))
+    return pilot.app.screen
 
 
-def _entries(ticket_id: int, action: str) -> int:
-    return (
-        AuditEntry.select()
-        .where((AuditEntry.entity_type == "ticket") & (AuditEntry.entity_id == ticket_id))
-        .where(AuditEntry.action == action)
-        .count()
-    )
+def _value(app) -> str:
+    return app.screen.query_one("#value", Input).value
 
 
 # ---------------------------------------------------------------- :teams and :macros
 
 
-async def _in_teams(pilot, people) -> None:
-    tickets.create(people["requester"], "Printer jams", "Every page")  # the queue has a row
-    await logged_in(pilot, "admin", "admin-password-1")
-    await _command(pilot, "teams")
-    await until(pilot, lambda: isinstance(pilot.app.screen, TeamsModal))
-
-
 async def test_new_team_keeps_the_name_typed(engine, people, gone):
     app = ItsmApp(engine)
     async with app.run_test(size=(120, 40)) as pilot:
-        await _in_teams(pilot, people)
-        await pilot.press("n")
-        await until(pilot, lambda: isinstance(app.screen, TextPrompt))
-        await pilot.press(*"Network")
+        listing = await _in(pilot, people, "teams", TeamsModal)
+        await _types(pilot, "n", "Network")
         await _fails_then_writes_once(
             pilot,
             gone,
@@ -186,19 +192,16 @@ async def test_new_team_keeps_the_name_typed(engine, people, gone):
             lambda: _value(app),
             lambda: Team.select().where(Team.name == "Network").count(),
         )
-        await until(pilot, lambda: isinstance(app.screen, TeamsModal))
+        await until(pilot, lambda: app.screen is listing)
 
 
 async def test_rename_team_and_add_member(engine, people, gone):
     teams.add(people["admin"], "Network")
     app = ItsmApp(engine)
     async with app.run_test(size=(120, 40)) as pilot:
-        await _in_teams(pilot, people)
-        listing = app.screen
+        listing = await _in(pilot, people, "teams", TeamsModal)
         await until(pilot, lambda: listing.records)
-        await pilot.press("r")
-        await until(pilot, lambda: isinstance(app.screen, TextPrompt))
-        await pilot.press(*" core")
+        await _types(pilot, "r", " core")
         await _fails_then_writes_once(
             pilot,
             gone,
@@ -207,30 +210,16 @@ async def test_rename_team_and_add_member(engine, people, gone):
             lambda: _logged("team", "updated team Network: name"),
         )
         await until(pilot, lambda: app.screen is listing and "Network core" in everything_shown(app))
-
-        async def add_agent2():
-            await pilot.press("a")
-            await _pick(pilot, AgentPicker, "agent2")
-
-        await pilot.press("a")
-        await until(pilot, lambda: isinstance(app.screen, AgentPicker))
-        await pilot.press(*"agent2")
-        await pilot.pause(0.2)
-        await _fails_then_writes_once(
-            pilot, gone, ("enter",), _nothing_typed, lambda: TeamMember.select().count(), add_agent2
+        await _chosen_fails_then_writes_once(
+            pilot, gone, lambda: _types(pilot, "a", "agent2"), "enter", lambda: TeamMember.select().count()
         )
 
 
 async def test_new_macro_keeps_the_form(engine, people, gone):
-    tickets.create(people["requester"], "Printer jams", "Every page")
     app = ItsmApp(engine)
     async with app.run_test(size=(120, 40)) as pilot:
-        await logged_in(pilot, "admin", "admin-password-1")
-        await _command(pilot, "macros")
-        await until(pilot, lambda: isinstance(app.screen, MacrosModal))
-        await pilot.press("n")
-        await until(pilot, lambda: isinstance(app.screen, FormModal))
-        form = app.screen
+        await _in(pilot, people, "macros", MacrosModal)
+        form = await _opens(pilot, "n", FormModal)
         fill(form, {"name": "Thanks", "body": "Thanks, {requester}."})
         await _fails_then_writes_once(
             pilot,
@@ -244,31 +233,21 @@ async def test_new_macro_keeps_the_form(engine, people, gone):
 # ---------------------------------------------------------------- :categories
 
 
-async def _in_categories(pilot, people, name: str) -> CategoriesScreen:
-    tickets.create(people["requester"], "Printer jams", "Every page", category="Hardware")
-    await logged_in(pilot, "admin", "admin-password-1")
-    await _command(pilot, "categories")
-    await until(pilot, lambda: isinstance(pilot.app.screen, CategoriesScreen) and pilot.app.screen.rows)
-    screen = pilot.app.screen
+def _cursor_on(screen: CategoriesScreen, name: str) -> None:
     screen.query_one(DataTable).move_cursor(row=[c.name for c, _ in screen.rows].index(name))
-    return screen
 
 
 async def test_add_and_rename_a_category_keep_the_name_typed(engine, people, gone):
     app = ItsmApp(engine)
     async with app.run_test(size=(120, 40)) as pilot:
-        screen = await _in_categories(pilot, people, "Hardware")
-        await pilot.press("n")
-        await until(pilot, lambda: isinstance(app.screen, TextPrompt))
-        await pilot.press(*"Printers")
+        screen = await _in(pilot, people, "categories", CategoriesScreen)
+        await _types(pilot, "n", "Printers")
         await _fails_then_writes_once(
             pilot, gone, ("enter",), lambda: _value(app), lambda: _logged("category", "category Printers")
         )
         await until(pilot, lambda: app.screen is screen and "Printers" in [c.name for c, _ in screen.rows])
-        screen.query_one(DataTable).move_cursor(row=[c.name for c, _ in screen.rows].index("Hardware"))
-        await pilot.press("r")
-        await until(pilot, lambda: isinstance(app.screen, TextPrompt))
-        await pilot.press(*" and kit")
+        _cursor_on(screen, "Hardware")
+        await _types(pilot, "r", " and kit")
         await _fails_then_writes_once(
             pilot,
             gone,
@@ -281,29 +260,30 @@ async def test_add_and_rename_a_category_keep_the_name_typed(engine, people, gon
 async def test_deactivate_and_merge_a_category(engine, people, gone):
     app = ItsmApp(engine)
     async with app.run_test(size=(120, 40)) as pilot:
-        screen = await _in_categories(pilot, people, "Access")
-        await _fails_then_writes_once(
-            pilot, gone, ("d",), _nothing_typed, lambda: _logged("category", "deactivated category Access")
+        screen = await _in(pilot, people, "categories", CategoriesScreen)
+        await until(pilot, lambda: screen.rows)
+        _cursor_on(screen, "Access")
+
+        async def stay():
+            await until(pilot, lambda: app.screen is screen)
+
+        await _chosen_fails_then_writes_once(
+            pilot, gone, stay, "d", lambda: _logged("category", "deactivated category Access")
         )
         await until(pilot, lambda: not dict((c.name, c) for c, _ in screen.rows)["Access"].is_active)
-        screen.query_one(DataTable).move_cursor(row=[c.name for c, _ in screen.rows].index("Hardware"))
+        _cursor_on(screen, "Hardware")
 
-        async def merge():
-            await pilot.press("m")
-            await _pick(pilot, ChoicePicker, "General")
+        async def merge_into_general():
+            await _types(pilot, "m", "General")
+            await pilot.press("enter")
             await until(pilot, lambda: isinstance(app.screen, ConfirmModal))
-            await pilot.press("y")
 
-        await pilot.press("m")
-        await _pick(pilot, ChoicePicker, "General")
-        await until(pilot, lambda: isinstance(app.screen, ConfirmModal))
-        await _fails_then_writes_once(
+        await _chosen_fails_then_writes_once(
             pilot,
             gone,
-            ("y",),
-            _nothing_typed,
+            merge_into_general,
+            "y",
             lambda: _logged("ticket", "category Hardware merged into General"),
-            merge,
         )
 
 
@@ -315,9 +295,7 @@ async def test_edit_keeps_the_form(engine, people, gone):
     app = ItsmApp(engine)
     async with app.run_test(size=(120, 40)) as pilot:
         await _on_ticket(pilot, ticket.id)
-        await pilot.press("e")
-        await until(pilot, lambda: isinstance(app.screen, FormModal))
-        form = app.screen
+        form = await _opens(pilot, "e", FormModal)
         form._widget(0).value = "Printer 3F jams"
         form._widget(1).text = "Tray 2"
         await _fails_then_writes_once(
@@ -327,10 +305,8 @@ async def test_edit_keeps_the_form(engine, people, gone):
             lambda: typed(form, {"title": 1, "description": 1}),
             lambda: _logged("ticket", "title", ticket.id),
         )
-    assert (Ticket.get_by_id(ticket.id).title, Ticket.get_by_id(ticket.id).description) == (
-        "Printer 3F jams",
-        "Tray 2",
-    )
+    row = Ticket.get_by_id(ticket.id)
+    assert (row.title, row.description) == ("Printer 3F jams", "Tray 2")
 
 
 async def test_delete(engine, people, gone):
@@ -338,19 +314,22 @@ async def test_delete(engine, people, gone):
     app = ItsmApp(engine)
     async with app.run_test(size=(120, 40)) as pilot:
         await _on_ticket(pilot, ticket.id)
-
-        async def delete():
-            await pilot.press("D")
-            await until(pilot, lambda: isinstance(app.screen, ConfirmModal))
-            await pilot.press("y")
-
-        await pilot.press("D")
-        await until(pilot, lambda: isinstance(app.screen, ConfirmModal))
-        await _fails_then_writes_once(
-            pilot, gone, ("y",), _nothing_typed, lambda: _logged("ticket", "'Old junk' requested by"), delete
+        await _chosen_fails_then_writes_once(
+            pilot,
+            gone,
+            lambda: _opens(pilot, "D", ConfirmModal),
+            "y",
+            lambda: _logged("ticket", "'Old junk' requested by"),
         )
         await until(pilot, lambda: isinstance(app.screen, QueueScreen))
     assert Ticket.get_or_none(Ticket.id == ticket.id) is None
+
+
+async def _merge_asked(pilot, number: str) -> ConfirmModal:
+    await _types(pilot, "M", number)
+    await pilot.press("enter")
+    await until(pilot, lambda: isinstance(pilot.app.screen, ConfirmModal))
+    return pilot.app.screen
 
 
 async def test_merge_asks_first_and_a_failed_merge_keeps_the_number(engine, people, gone):
@@ -360,11 +339,8 @@ async def test_merge_asks_first_and_a_failed_merge_keeps_the_number(engine, peop
     app = ItsmApp(engine)
     async with app.run_test(size=(120, 40)) as pilot:
         await _on_ticket(pilot, duplicate.id)
-        await pilot.press("M")
-        await until(pilot, lambda: isinstance(app.screen, TextPrompt))
-        await pilot.press(*target.number, "enter")
-        await until(pilot, lambda: isinstance(app.screen, ConfirmModal))
-        assert app.screen.message == (
+        asked = await _merge_asked(pilot, target.number)
+        assert asked.message == (
             f"Merge {duplicate.number} 'VPN keeps dropping' into {target.number} 'VPN drops'? Moving to "
             f"{target.number}: 1 comment, 0 attachments. {duplicate.number} is then closed with a "
             f"pointer to {target.number}, and both histories say so."
@@ -392,10 +368,7 @@ async def test_merge_cancelled_at_the_confirmation_changes_nothing(engine, peopl
     app = ItsmApp(engine)
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await _on_ticket(pilot, duplicate.id)
-        await pilot.press("M")
-        await until(pilot, lambda: isinstance(app.screen, TextPrompt))
-        await pilot.press(*target.number, "enter")
-        await until(pilot, lambda: isinstance(app.screen, ConfirmModal))
+        await _merge_asked(pilot, target.number)
         await pilot.press("enter")  # "Cancel" has the focus: one Enter never merges
         await until(pilot, lambda: app.screen is screen)
     assert Ticket.get_by_id(duplicate.id).status == "new" and TicketLink.select().count() == 0
@@ -407,8 +380,8 @@ async def test_link_keeps_the_number_typed(engine, people, gone):
     app = ItsmApp(engine)
     async with app.run_test(size=(120, 40)) as pilot:
         await _on_ticket(pilot, parent.id)
-        await pilot.press("L")
-        await _pick(pilot, ChoicePicker, "parent")
+        await _types(pilot, "L", "parent")
+        await pilot.press("enter")
         await until(pilot, lambda: isinstance(app.screen, TextPrompt))
         await pilot.press(*child.number)
         await _fails_then_writes_once(
@@ -421,9 +394,7 @@ async def test_tags_keep_the_words_typed(engine, people, gone):
     app = ItsmApp(engine)
     async with app.run_test(size=(120, 40)) as pilot:
         await _on_ticket(pilot, ticket.id)
-        await pilot.press("t")
-        await until(pilot, lambda: isinstance(app.screen, TextPrompt))
-        await pilot.press(*"vpn remote")
+        await _types(pilot, "t", "vpn remote")
         await _fails_then_writes_once(
             pilot, gone, ("enter",), lambda: _value(app), lambda: _logged("ticket", "+remote +vpn", ticket.id)
         )
@@ -436,17 +407,12 @@ async def test_team_move(engine, people, gone):
     app = ItsmApp(engine)
     async with app.run_test(size=(120, 40)) as pilot:
         await _on_ticket(pilot, ticket.id)
-
-        async def move():
-            await pilot.press("T")
-            await _pick(pilot, ChoicePicker, "Netw")
-
-        await pilot.press("T")
-        await until(pilot, lambda: isinstance(app.screen, ChoicePicker))
-        await pilot.press(*"Netw")
-        await pilot.pause(0.2)
-        await _fails_then_writes_once(
-            pilot, gone, ("enter",), _nothing_typed, lambda: _logged("ticket", "moved to team Network"), move
+        await _chosen_fails_then_writes_once(
+            pilot,
+            gone,
+            lambda: _types(pilot, "T", "Netw"),
+            "enter",
+            lambda: _logged("ticket", "moved to team Network"),
         )
 
 
@@ -460,46 +426,27 @@ async def test_macro_on_one_ticket_and_on_marked_tickets(engine, people, gone):
     app = ItsmApp(engine)
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await _on_ticket(pilot, made[0].id)
-
-        async def apply():
-            await pilot.press("m")
-            await _pick(pilot, ChoicePicker, "than")
-
-        await pilot.press("m")
-        await until(pilot, lambda: isinstance(app.screen, ChoicePicker))
-        await pilot.press(*"than")
-        await pilot.pause(0.2)
-        await _fails_then_writes_once(
-            pilot, gone, ("enter",), _nothing_typed, lambda: replies(made[0]), apply
+        await _chosen_fails_then_writes_once(
+            pilot, gone, lambda: _types(pilot, "m", "than"), "enter", lambda: replies(made[0])
         )
         await until(pilot, lambda: app.screen is screen)
         await pilot.press("escape")
         await until(pilot, lambda: isinstance(app.screen, QueueScreen))
         table = app.screen.query_one(TicketTable)
 
-        async def apply_marked():
-            await pilot.press("escape")  # the per-ticket report
-            await until(pilot, lambda: isinstance(app.screen, QueueScreen))
-            await until(pilot, lambda: not table.fetching and not table.stale)
+        async def mark_two_and_pick():
+            """The two other tickets marked, the macro picked; after a failed try, its report closed."""
+            if isinstance(app.screen, MessageModal):
+                await pilot.press("escape")
+            await until(pilot, lambda: isinstance(app.screen, QueueScreen) and not table.fetching)
             table.cursor = [row["id"] for row in table.rows].index(made[1].id)
             await pilot.press("space", "space")
-            await apply()
-            await until(pilot, lambda: isinstance(app.screen, MessageModal))
+            await _types(pilot, "m", "than")
 
-        await until(pilot, lambda: not table.fetching)
-        table.cursor = [row["id"] for row in table.rows].index(made[1].id)
-        await pilot.press("space", "space", "m")
-        await until(pilot, lambda: isinstance(app.screen, ChoicePicker))
-        await pilot.press(*"than")
-        await pilot.pause(0.2)
-        await _fails_then_writes_once(
-            pilot,
-            gone,
-            ("enter",),
-            _nothing_typed,
-            lambda: min(replies(made[1]), replies(made[2])),
-            apply_marked,
+        await _chosen_fails_then_writes_once(
+            pilot, gone, mark_two_and_pick, "enter", lambda: min(replies(made[1]), replies(made[2]))
         )
+        await until(pilot, lambda: isinstance(app.screen, MessageModal))
         assert "2 of 2 tickets got macro Thanks" in "\n".join(app.screen.lines)
     assert [replies(t) for t in made] == [1, 1, 1]
 
