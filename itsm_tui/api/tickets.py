@@ -6,7 +6,7 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from fastapi import APIRouter, Header, Path, Query, Request, Response, UploadFile
-from peewee import JOIN
+from peewee import JOIN, fn
 
 from itsm_tui.api import schemas
 from itsm_tui.api.auth import Caller
@@ -15,8 +15,8 @@ from itsm_tui.api.problems import RESPONSES, ApiProblem
 from itsm_tui.api.replies import reply
 from itsm_tui.api.versions import IfMatch, etag
 from itsm_tui.core import config
-from itsm_tui.core.store.models import Category, Peripheral, System, Team, Ticket, User
-from itsm_tui.core.tickets import queue, tags
+from itsm_tui.core.store.models import Category, Peripheral, System, Team, Ticket, TicketTag, User
+from itsm_tui.core.tickets import queue
 from itsm_tui.core.tickets import service as tickets
 
 router = APIRouter(prefix="/api/v1", tags=["tickets"], responses=RESPONSES)
@@ -26,8 +26,9 @@ Requester, Assignee = User.alias("requester"), User.alias("assignee")
 
 
 def _names(ticket: Ticket) -> dict:
-    """The names a ticket points at, in one query."""
-    return (
+    """The names a ticket points at and its tags, in one query (tags hold no comma: TAG_RE)."""
+    tagged = TicketTag.select(fn.GROUP_CONCAT(TicketTag.tag)).where(TicketTag.ticket == Ticket.id)
+    found = (
         Ticket.select(
             Category.name.alias("category"),
             Requester.username.alias("requester"),
@@ -35,6 +36,7 @@ def _names(ticket: Ticket) -> dict:
             System.hostname.alias("system"),
             Peripheral.name.alias("peripheral"),
             Team.name.alias("team"),
+            tagged.alias("tags"),
         )
         .join(Category, on=(Ticket.category == Category.id))
         .switch(Ticket)
@@ -51,6 +53,7 @@ def _names(ticket: Ticket) -> dict:
         .dicts()
         .get()
     )
+    return {**found, "tags": sorted(found["tags"].split(",")) if found["tags"] else []}
 
 
 # The ticket's own columns that the API shows as they are stored.
@@ -66,7 +69,6 @@ def ticket_out(ticket: Ticket, status_code: int = 200, headers: dict[str, str] |
     body = schemas.Ticket(
         **{name: getattr(ticket, name) for name in _COLUMNS},
         number=ticket.number,
-        tags=tags.of([ticket.id]).get(ticket.id, []),
         **_names(ticket),
     )
     return reply(body, status_code, {**(headers or {}), **etag(ticket.version)})

@@ -28,6 +28,7 @@ from peewee import IntegrityError
 from itsm_tui.core import clock
 from itsm_tui.core.mail import imap
 from itsm_tui.core.notify import mailer, webhooks
+from itsm_tui.core.store import db_errors
 from itsm_tui.core.store.models import Setting, database
 from itsm_tui.core.tickets import alerts
 
@@ -81,8 +82,16 @@ def run_due() -> PassReport:
             else:
                 report.elsewhere.append(name)
         except Exception as exc:  # the database or a server went away: said, retried next pass
-            report.errors[name] = str(exc) or type(exc).__name__
+            report.errors[name] = _said(exc)
     return report
+
+
+def _said(exc: Exception) -> str:
+    """A job's failure in one line: a database error in words (never the driver's text, with
+    its codes and host), anything else (a mail server's refusal) as it says."""
+    if db_errors.is_database_error(exc):
+        return db_errors.reason(exc)
+    return str(exc) or type(exc).__name__
 
 
 def claim(name: str) -> bool:

@@ -97,7 +97,7 @@ _COLUMNS = {
 def batches(actor: User, text: str, sort: str | None, keys, marked=None) -> Iterator[list[tuple]]:
     """The rows of the ticket list ``text`` sorted by ``sort``, as tuples of the cells of the
     columns ``keys``, in batches; ``marked``: only these ticket ids."""
-    where, exact, _ = queue._plan(actor, text)
+    where, exact, _ = queue.plan(actor, text)
     order_by = queue.Sort.parse(sort)
     names = list(dict.fromkeys(name for key in keys for name in _COLUMNS[key][0]))
     times = [name for name in names if name in _TIMES]

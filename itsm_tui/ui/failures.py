@@ -16,11 +16,21 @@ def db_message(exc: BaseException, outcome: str = "nothing was saved; what you t
     return f"{db_errors.reason(exc)}; {outcome}. Try again in a moment."
 
 
+def said(exc: BaseException, outcome: str = "nothing was changed") -> str:
+    """One of SHOWN_ERRORS for the operator: a refusal's own words, or what failed in the
+    database and what became of the change (never the driver's text: codes, hosts, SQL)."""
+    if not db_errors.is_database_error(exc):
+        return str(exc)
+    if db_errors.may_have_been_written(exc):
+        outcome = "it may have been done: look before doing it again"
+    return db_message(exc, outcome)
+
+
 async def attempted(app, call, *args):
     """``call(*args)`` in a thread: (True, its result), or (False, None) with the error shown to
     the operator as a notification (an ItsmError's or the database's, in one line)."""
     try:
         return True, await asyncio.to_thread(call, *args)
     except SHOWN_ERRORS as exc:
-        app.notify(str(exc), severity="error", timeout=8)
+        app.notify(said(exc), severity="error", timeout=8)
         return False, None

@@ -17,7 +17,7 @@ from itsm_tui.core.tickets import service as tickets
 from itsm_tui.ui.failures import attempted
 from itsm_tui.ui.modals.base import ConfirmModal
 from itsm_tui.ui.modals.draft_keeper import Draft
-from itsm_tui.ui.modals.forms import FormField, FormModal
+from itsm_tui.ui.modals.forms import FormField, ThreadedFormModal
 from itsm_tui.ui.modals.pickers import ChoicePicker
 from itsm_tui.ui.modals.prompts import TextPrompt
 
@@ -35,7 +35,7 @@ EDIT_NEEDS = {
     "delete_ticket": "ticket.delete",
     "merge_ticket": "ticket.merge",
     "link_ticket": "ticket.link",
-    "tags": "ticket.link",
+    "tags": "ticket.tag",
 }
 # what the operator picks -> (the link's kind as links.CHOICES names it, the words shown)
 LINK_CHOICES = [
@@ -96,7 +96,9 @@ class TicketEdits:
                 raise ConflictError(f"{exc} Press ctrl+s to save your edit over it.", exc.changes) from None
 
         saved = await self.app.push_screen_wait(
-            FormModal(f"Edit {t.number}", fields, submit=save, draft=Draft(me.username, f"edit:{t.id}"))
+            ThreadedFormModal(
+                f"Edit {t.number}", fields, submit=save, draft=Draft(me.username, f"edit:{t.id}")
+            )
         )
         if saved is not None:
             self.app.notify(f"{t.number} updated")
@@ -125,20 +127,39 @@ class TicketEdits:
 
     @work(exclusive=True, group="ticket-edit", exit_on_error=False)
     async def action_merge_ticket(self) -> None:
+        """The number typed, then a confirmation saying what moves; a merge that fails opens
+        the prompt again with the number, for the retry."""
         if not self.view:
             return
         t, me = self.view.ticket, self.user
-        merged = await self.app.push_screen_wait(
-            TextPrompt(
-                f"Merge {t.number} into another ticket",
-                "The ticket it duplicates (number): comments and attachments move there, this one is closed",
-                multiline=False,
-                submit=lambda text, key: links.merge(me, t.id, t.version, text.strip()),
+        typed = ""
+        while True:
+            found = await self.app.push_screen_wait(
+                TextPrompt(
+                    f"Merge {t.number} into another ticket",
+                    "The ticket it duplicates (number)",
+                    multiline=False,
+                    initial=typed,
+                    submit=lambda text, key: (text, *_merge_preview(me, t.id, text.strip())),
+                )
             )
-        )
-        if merged is not None:
-            self.app.notify(merged.resolution_note)
-            self.after_change([t.id])
+            if found is None:
+                return
+            typed, into, goes = found
+            message = (
+                f"Merge {t.number} {t.title!r} into {into.number} {into.title!r}? Moving to "
+                f"{into.number}: {goes}. {t.number} is then closed with a pointer to {into.number}, "
+                "and both histories say so."
+            )
+            if not await self.app.push_screen_wait(
+                ConfirmModal("Merge tickets", message, yes="Merge", no="Cancel", default=False)
+            ):
+                return
+            done, merged = await attempted(self.app, links.merge, me, t.id, t.version, into.id)
+            if done:
+                break
+        self.app.notify(merged.resolution_note)
+        self.after_change([t.id])
 
     @work(exclusive=True, group="ticket-edit", exit_on_error=False)
     async def action_link_ticket(self) -> None:
@@ -212,6 +233,11 @@ class TicketEdits:
         if now is not None:
             self.app.notify(f"{t.number}: {' '.join('#' + tag for tag in now) or 'no tags'}")
             self.after_change([t.id])
+
+
+def _merge_preview(actor, duplicate_id: int, ref: str):
+    """(the ticket ``ref`` names, what merging the duplicate into it moves there)."""
+    return links.other_ticket(actor, ref), tickets.what_goes(duplicate_id)
 
 
 def _link_rows(found: list[links.Link]) -> list[tuple[str, links.Link]]:

@@ -26,7 +26,7 @@ from itsm_tui.core.tickets import links
 from itsm_tui.core.tickets import service as tickets
 from itsm_tui.core.tickets.rules import STATUS_LABELS, choosable
 from itsm_tui.ui import my_devices
-from itsm_tui.ui.failures import SHOWN_ERRORS
+from itsm_tui.ui.failures import SHOWN_ERRORS, said
 from itsm_tui.ui.modals.base import ConfirmModal
 from itsm_tui.ui.modals.draft_keeper import Draft
 from itsm_tui.ui.modals.forms import FormField, FormModal, PriorityForm
@@ -392,7 +392,7 @@ class Triage(TeamActions):
                     return
                 problems.append(f"{target.number}: conflict — {exc}")
             except SHOWN_ERRORS as exc:
-                problems.append(f"{target.number}: {exc}")
+                problems.append(f"{target.number}: {said(exc)}")
         self._forget_marks(targets)
         self.after_change([t.id for t in targets])
         if len(targets) == 1 and succeeded:

@@ -74,6 +74,7 @@ def test_tags_are_set_added_removed_and_filtered_by(desk):
         "floor-2",
         "printer",
     ]
+    assert desk.get("agent", f"/api/v1/tickets/{ticket['number']}").json()["tags"] == ["floor-2", "printer"]
     assert _send(desk, "agent", "PUT", path, {"tags": ["printer"]}).json() == ["printer"]
     bad = _send(desk, "agent", "PUT", path, {"tags": ["no spaces please"]})
     assert bad.status_code == 422 and bad.json()["detail"]

@@ -98,6 +98,8 @@ def test_list_filters_sorts_and_pages_with_a_cursor(desk):
     assert {row["title"] for row in high} == {"Laptop 1", "Laptop 3"}
     assert [r["title"] for r in desk.get("requester2", "/api/v1/tickets").json()["items"]] == ["Not yours"]
     _problem(desk.get("agent", "/api/v1/tickets", params={"q": "prio:"}), 400)
+    for path in ("/api/v1/tickets", "/api/v1/activity", "/api/v1/systems"):  # a NUL ended FTS5's string
+        _problem(desk.get("agent", path, params={"q": "laptop\x00"}), 400)
     _problem(desk.get("agent", "/api/v1/tickets", params={"cursor": "garbage"}), 400)
     _problem(desk.get("agent", "/api/v1/tickets", params={"sort": "colour"}), 400)
 

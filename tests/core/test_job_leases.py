@@ -78,3 +78,14 @@ def test_a_job_that_fails_keeps_its_lease_and_the_others_still_run(engine, peopl
     assert report.errors == {"e-mail": "mail server unreachable"} and "alerts raised" in report.counts
     _as(monkeypatch, "terminal-2")
     assert "e-mail" in jobs.run_due().elsewhere  # retried by its holder, not by everyone
+
+
+def test_a_job_s_database_failure_is_said_in_words_without_the_driver_s_text(engine, people, monkeypatch):
+    from peewee import OperationalError
+
+    def unreachable():
+        raise OperationalError(2003, "Can't connect to MySQL server on 'db7.corp.internal' (111)")
+
+    monkeypatch.setattr(jobs, "JOBS", [("SLA alerts", unreachable)])
+    said = jobs.run_due().errors["SLA alerts"]
+    assert "2003" not in said and "db7.corp.internal" not in said and "database" in said

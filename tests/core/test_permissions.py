@@ -9,7 +9,7 @@ from itsm_tui.core.errors import NotFound, PermissionDenied
 from itsm_tui.core.inventory import service as inventory
 from itsm_tui.core.people import tokens, users
 from itsm_tui.core.people.permissions import MATRIX
-from itsm_tui.core.tickets import analytics, assignment, categories, links, macros, teams
+from itsm_tui.core.tickets import analytics, assignment, categories, links, macros, tags, teams
 from itsm_tui.core.tickets import service as tickets
 from itsm_tui.importers.servicenow import import_servicenow
 
@@ -68,6 +68,7 @@ SCENARIOS = {
         _others_ticket(p)
     ),
     "ticket.link": lambda a, p: links.link(a, _others_ticket(p).id, _others_ticket(p).id, "related"),
+    "ticket.tag": lambda a, p: tags.change(a, _others_ticket(p).id, add=["vpn"]),
     "ticket.merge": lambda a, p: (lambda t: links.merge(a, t.id, t.version, _others_ticket(p).id))(
         _others_ticket(p)
     ),

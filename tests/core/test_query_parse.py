@@ -579,3 +579,13 @@ def test_closed_history_term_errors(text, position, fragment):
     with pytest.raises(QueryError) as caught:
         parse(text)
     assert fragment in str(caught.value) and caught.value.position == position
+
+
+@pytest.mark.parametrize("text", ["x\x00yz", "abc\x00", '"ab\x00cd"', "status:open \x07bell", "\x00"])
+def test_control_characters_are_refused_at_their_column(text):
+    """No stored text holds one, and a NUL ended the full-text index's search string (a 500 over
+    the API): the filter says where it is instead."""
+    error = error_of(text)
+    assert "control characters" in str(error) and error.position == next(
+        i for i, c in enumerate(text) if ord(c) < 32 and not c.isspace()
+    )

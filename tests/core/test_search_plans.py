@@ -131,3 +131,19 @@ def test_a_terms_share_is_estimated_from_the_latest_tickets_read_by_index(seeded
     assert sampling
     for sql, params in sampling:
         assert _full_scans(sql, params) == []
+
+
+def test_a_page_of_many_listed_ids_walks_the_sort_index(seeded):
+    """SQLite: a page of a word in many tickets (their number squared at least WALK_FACTOR
+    times the tickets) checks the listed ids on the walk of the sort order's index, which stops
+    after a page, instead of reading each listed row and sorting them all; same rows."""
+    agent = seeded["agent"]
+    with _statements() as statements:
+        walked = queue.page(agent, "vpn", queue.Sort())
+    assert [row["id"] for row in walked.rows] == [row["id"] for row in queue.iterate(agent, "vpn")][:50]
+    if not db.is_mysql():
+        sql, params = next(s for s in statements.seen if "page_ids" in s[0])
+        plan = [r[-1] for r in db.database.execute_sql(f"EXPLAIN QUERY PLAN {sql}", params)]
+        assert any(
+            re.fullmatch(r"SCAN t1 USING (COVERING )?INDEX ticket_updated_at", line) for line in plan
+        ), plan

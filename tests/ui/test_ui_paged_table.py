@@ -169,3 +169,16 @@ def _comment_on(ticket_id: int) -> None:
     Comment.create(
         ticket=ticket_id, author=User.get(User.username == "agent"), body="Seen", created_at=clock.now()
     )
+
+
+async def test_a_count_cut_short_says_at_least_the_rows_already_read(big_desk, people, monkeypatch):
+    """MariaDB's count out of time knows nothing (0); the status line still says "N+ tickets"
+    with N the rows on screen, never "0+"."""
+    monkeypatch.setattr(queue, "count_bounded", lambda *a: queue.Count(0, False))
+    app = ItsmApp(big_desk)
+    async with app.run_test(size=(120, 40)) as pilot:
+        table = await logged_in(pilot, "agent", "agent-password-1")
+        screen = app.screen
+        await until(pilot, lambda: screen.total is not None and table.rows)
+        await pilot.pause()
+        assert f"  ·  {len(table.rows):,}+ tickets" in screen._status_shown.plain

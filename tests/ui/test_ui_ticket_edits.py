@@ -94,6 +94,9 @@ async def test_merge_then_the_merged_number_opens_and_shows_where_it_went(engine
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await _on_ticket(pilot, "agent", duplicate.id)
         await _prompt(pilot, "M", target.number)
+        await until(pilot, lambda: isinstance(app.screen, ConfirmModal))  # says what moves, then y
+        assert "Moving to" in app.screen.message and "1 comment, 0 attachments" in app.screen.message
+        await pilot.press("y")
         await until(pilot, lambda: fresh(duplicate.id).status == "closed")
         await until(pilot, lambda: f"Merged into {target.number}" in _shown(screen))
         await pilot.press("o")  # one key to the ticket it went to

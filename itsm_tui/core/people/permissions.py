@@ -27,7 +27,8 @@ MATRIX: dict[str, tuple[frozenset[str], str]] = {
     "ticket.assign_other": (frozenset({SUPERVISOR, ADMIN}), "assign a ticket to another agent"),
     # issue 21: edits, deletes, merges and links of tickets; categories
     "ticket.edit": (STAFF, "edit a ticket's title, description and category"),
-    "ticket.link": (STAFF, "link tickets (related, parent/child, duplicate, cause) and tag them"),
+    "ticket.link": (STAFF, "link tickets (related, parent/child, duplicate, cause)"),
+    "ticket.tag": (STAFF, "add and remove a ticket's tags"),
     "ticket.merge": (STAFF, "merge a duplicate ticket into another"),
     "ticket.delete": (frozenset({ADMIN}), "delete a ticket with its comments and attachments"),
     "category.manage": (frozenset({ADMIN}), "add, rename, deactivate and merge categories"),

@@ -115,7 +115,10 @@ class Stopper:
         if self._mysql_id is None:
             self._connection.interrupt()
             return
-        other = database.obj._connect()  # a second connection: the first one is busy
+        try:
+            other = database.obj._connect()  # a second connection: the first one is busy
+        except Exception:  # noqa: BLE001 (the server went away: so did the statement)
+            return
         try:
             with other.cursor() as cursor:
                 cursor.execute(f"KILL QUERY {int(self._mysql_id)}")

@@ -106,7 +106,7 @@ def link(actor: User, ticket_id: int, other, choice: str) -> Link:
     require(actor, "ticket.link")
     if choice not in CHOICES:
         raise ValidationError(f"unknown link {choice!r}: choose one of {', '.join(CHOICES)}", "kind")
-    this, that = get(actor, ticket_id), _other(actor, other)
+    this, that = get(actor, ticket_id), other_ticket(actor, other)
     if this.id == that.id:
         raise ValidationError("a ticket cannot be linked to itself", "ticket")
     kind, outgoing = CHOICES[choice]
@@ -123,7 +123,7 @@ def link(actor: User, ticket_id: int, other, choice: str) -> Link:
     return next(link for link in _links(this.id) if link.id == row.id)
 
 
-def _other(actor: User, ref) -> Ticket:
+def other_ticket(actor: User, ref) -> Ticket:
     """The other ticket, by number, id, or the number's digits as typed ("57" for INC000057)."""
     if isinstance(ref, str) and ref.strip().lstrip("#").isdigit():
         ref = int(ref.strip().lstrip("#"))
@@ -158,7 +158,7 @@ def merge(actor: User, duplicate_id: int, expected_version: int, into) -> Ticket
     """Merge the duplicate into ``into``: its comments and attachments move there, it is
     closed with a pointer, both logs say so and its requester is told. Returns the duplicate."""
     require(actor, "ticket.merge")
-    duplicate, target = get(actor, duplicate_id), _other(actor, into)
+    duplicate, target = get(actor, duplicate_id), other_ticket(actor, into)
     records.check_version(duplicate, expected_version, "ticket", duplicate.number)
     if duplicate.id == target.id:
         raise ValidationError("a ticket cannot be merged into itself", "ticket")

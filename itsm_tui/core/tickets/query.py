@@ -151,6 +151,9 @@ class RawTerm:
     position: int
 
 
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
 def tokenize(
     text: str,
     aliases: Mapping[str, str] | None = None,
@@ -167,6 +170,7 @@ def tokenize(
     if aliases is None:
         aliases, keys = _ALIASES, _KEYS
     i, n = 0, len(text)
+    control = _CONTROL_RE.search(text)
     while True:
         while i < n and text[i].isspace():
             i += 1
@@ -191,6 +195,8 @@ def tokenize(
             item, i = _read_free_text(text, i)
             items = (item,)
             key = "text"
+        if control is not None and control.start() < i:  # stored text holds none; a NUL would end
+            raise QueryError("a filter cannot hold control characters", control.start())  # FTS5's
         yield RawTerm(key, items, negate, start)
 
 

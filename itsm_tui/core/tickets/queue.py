@@ -126,13 +126,14 @@ class Page:
         return self.rows[-1]["_cursor"] if self.rows else None
 
 
-def _compile(actor: User, query: Query, now: datetime):
-    """The WHERE clause for a parsed query, restricted to what the actor may see."""
+def _compile(actor: User, query: Query, now: datetime, walked: bool = False):
+    """The WHERE clause for a parsed query, restricted to what the actor may see; ``walked``:
+    see :func:`_among`."""
     clauses = [] if is_staff(actor) else [Ticket.requester == actor.id]
     for term in query.terms:
         if term.key != "text":
             clauses.append(negatable(_term(actor, term, now), term.negate))
-    return all_of(clauses + _text_clauses(actor, [t for t in query.terms if t.key == "text"]))
+    return all_of(clauses + _text_clauses(actor, [t for t in query.terms if t.key == "text"], walked))
 
 
 # A free-text term that matches at most this many tickets is applied as the list of their ids,
@@ -152,7 +153,7 @@ SAMPLE = 1000
 WALK_SHARE = 0.005
 
 
-def _text_clauses(actor: User, terms: list[Term]) -> list:
+def _text_clauses(actor: User, terms: list[Term], walked: bool = False) -> list:
     """The free-text terms, through the full-text index (core/store/fulltext.py)."""
     internal = is_staff(actor)  # internal notes are searched for staff only
     ids: set[int] | None = None  # the tickets every narrow term found so far
@@ -171,7 +172,7 @@ def _text_clauses(actor: User, terms: list[Term]) -> list:
                 clauses.append(_holds(term, internal))
             else:
                 ids = found
-        clauses.append(Ticket.id.in_(_listed(ids)))
+        clauses.append(_among(ids, walked))
     else:
         clauses += [_holds(term, internal) for term in wide]
     for term in (t for t in terms if t.negate):
@@ -180,6 +181,25 @@ def _text_clauses(actor: User, terms: list[Term]) -> list:
             negatable(_holds(term, internal), True) if found is None else Ticket.id.not_in(_listed(found))
         )
     return clauses
+
+
+# SQLite, one page in an order an index gives: ids this many times the tickets, squared, or more
+# are checked on the walk of that index (see _among)
+WALK_FACTOR = 5
+WALKED_SORTS = frozenset({"updated", "created", "due", "number"})  # each has an index (or is the key)
+
+
+def _among(ids: set[int], walked: bool):
+    """The ticket is one of ``ids``. ``walked``: the query reads one page in an order an index
+    gives; on SQLite many ids (their number squared at least WALK_FACTOR times the tickets) are
+    then checked on the walk of that index, which finds a page of them within a few thousand
+    entries, instead of each row read by its id and all sorted (a page of 6,535 ids among 1M
+    tickets: 1.6 ms instead of 19.5). No index serves ``id + 0``, so SQLite walks the order's."""
+    if walked and not is_mysql():
+        tickets = Ticket.select(fn.MAX(Ticket.id)).scalar() or 0
+        if len(ids) ** 2 >= WALK_FACTOR * tickets:
+            return (Ticket.id + 0).in_(_listed(ids))
+    return Ticket.id.in_(_listed(ids))
 
 
 def _listed(ids) -> SQL:
@@ -500,11 +520,13 @@ def _exact(query: Query, where) -> list[int]:
     return [row.id for row in (found.where(where) if where is not None else found)]
 
 
-def compile_filter(actor: User, text: str | Query | None, now: datetime | None = None):
+def compile_filter(actor: User, text: str | Query | None, now: datetime | None = None, walked: bool = False):
+    """The filter's WHERE clause; ``walked``: for one page in an order an index gives (see
+    :func:`_among`)."""
     require(actor, "ticket.view_own")
     now = now or clock.now()  # one reading, so 'today' and 'age' agree
     query = text if isinstance(text, Query) else parse(text or "", now=now)
-    return _compile(actor, query, now)
+    return _compile(actor, query, now, walked)
 
 
 def count(actor: User, text: str | Query | None = None) -> int:
@@ -607,16 +629,17 @@ def page(
     A free-text word that names tickets exactly (our number, or the number their source gave
     them) lists those first, at the top of the first page (or of the last page read backwards).
     """
-    where, exact, query = _plan(actor, text)
+    where, exact, query = plan(actor, text, walked=sort.key in WALKED_SORTS)
     return _read(where, exact, sort, after, before, limit, parts=_parts(query, sort))
 
 
-def _plan(actor: User, text: str | Query | None) -> tuple:
+def plan(actor: User, text: str | Query | None, walked: bool = False) -> tuple:
     """The filter's WHERE clause, the ids it names exactly (its word lookups run here, once
-    per list however many pages are read) and the parsed query."""
+    per list however many pages are read) and the parsed query; ``walked``: see
+    :func:`_among` (one page, not every page of an export)."""
     now = clock.now()
     query = text if isinstance(text, Query) else parse(text or "", now=now)
-    where = compile_filter(actor, query, now)
+    where = compile_filter(actor, query, now, walked)
     return where, _exact(query, where), query
 
 
@@ -818,7 +841,7 @@ def iterate(
 ):
     """Every matching row in order, one page at a time (for exports and the CLI); ``fields``:
     the row fields to read (a subset of :data:`FIELDS`), so an export reads only its columns."""
-    where, exact, query = _plan(actor, text)
+    where, exact, query = plan(actor, text)
     parts, after = _parts(query, sort), None
     while True:
         result = _read(where, exact, sort, after, None, batch, fields, parts)

@@ -48,7 +48,7 @@ def tagged(page):
 @transactional
 def change(actor: User, ticket_id: int, add: Sequence[str] = (), remove: Sequence[str] = ()) -> list[str]:
     """Add and remove tags on a ticket (one log entry); its tags afterwards."""
-    require(actor, "ticket.link")
+    require(actor, "ticket.tag")
     ticket = get(actor, ticket_id)
     before = of([ticket.id]).get(ticket.id, [])
     adding = {normal(t) for t in add} - set(before)

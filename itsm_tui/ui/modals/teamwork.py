@@ -13,12 +13,12 @@ from textual.binding import Binding
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
-from itsm_tui.core.store.models import PRIORITY_NAMES, Macro
+from itsm_tui.core.store.models import PRIORITY_NAMES, Macro, Team
 from itsm_tui.core.tickets import macros, teams
 from itsm_tui.core.tickets.rules import STATUS_LABELS
-from itsm_tui.ui.failures import SHOWN_ERRORS
+from itsm_tui.ui.failures import SHOWN_ERRORS, said
 from itsm_tui.ui.modals.base import ConfirmModal, ErrorLine, ModalBase, literal
-from itsm_tui.ui.modals.forms import FormField, FormModal
+from itsm_tui.ui.modals.forms import FormField, ThreadedFormModal
 from itsm_tui.ui.modals.pickers import AgentPicker, ChoicePicker
 from itsm_tui.ui.modals.prompts import TextPrompt
 
@@ -51,7 +51,7 @@ class _Listing(ModalBase[None]):
         try:
             rows = await asyncio.to_thread(self.read)
         except SHOWN_ERRORS as exc:
-            self.query_one(ErrorLine).show(str(exc))
+            self.query_one(ErrorLine).show(said(exc, "the list is not up to date"))
             return
         self.records = [record for _, record in rows]
         options = self.query_one(OptionList)
@@ -68,8 +68,11 @@ class _Listing(ModalBase[None]):
         try:
             await asyncio.to_thread(change)
         except SHOWN_ERRORS as exc:
-            self.query_one(ErrorLine).show(str(exc))
+            self.query_one(ErrorLine).show(said(exc))
             return
+        self.changed(done)
+
+    def changed(self, done: str) -> None:
         self.query_one(ErrorLine).clear()
         self.app.notify(done)
         self.reload()
@@ -98,25 +101,30 @@ class TeamsModal(_Listing):
             for t, names in teams.listing(self.app.user)
         ]
 
-    async def _ask_name(self, title: str, initial: str = "") -> str | None:
+    async def _named(self, title: str, save: Callable[[str], Team], initial: str = "") -> Team | None:
+        """The prompt saves the name itself: a failed save keeps it open with the name typed."""
         return await self.app.push_screen_wait(
-            TextPrompt(title, "Team name", multiline=False, initial=initial)
+            TextPrompt(
+                title, "Team name", multiline=False, initial=initial, submit=lambda name, key: save(name)
+            )
         )
 
     @work(exclusive=True, group="teams", exit_on_error=False)
     async def action_new(self) -> None:
-        name = await self._ask_name("New team")
-        if name:
-            await self.write(lambda: teams.add(self.app.user, name), f"Team {name} created")
+        me = self.app.user
+        if made := await self._named("New team", lambda name: teams.add(me, name)):
+            self.changed(f"Team {made.name} created")
 
     @work(exclusive=True, group="teams", exit_on_error=False)
     async def action_rename(self) -> None:
         if (record := self.chosen()) is None:
             return
-        team = record[0]
-        name = await self._ask_name(f"Rename {team.name}", team.name)
-        if name:
-            await self.write(lambda: teams.rename(self.app.user, team, name), f"Renamed to {name}")
+        team, me = record[0], self.app.user
+        renamed = await self._named(
+            f"Rename {team.name}", lambda name: teams.rename(me, team, name), team.name
+        )
+        if renamed:
+            self.changed(f"Renamed to {renamed.name}")
 
     @work(exclusive=True, group="teams", exit_on_error=False)
     async def action_add_member(self) -> None:
@@ -163,6 +171,7 @@ class MacrosModal(_Listing):
 
     def __init__(self):
         super().__init__("Macros")
+        self.team_options: list[tuple[str, str]] = []  # read with the list
 
     def read(self) -> list[tuple[str, object]]:
         """Each macro with the names its form shows (read here, not while the form opens)."""
@@ -179,7 +188,7 @@ class MacrosModal(_Listing):
             rows.append((f"{m.name} — {macros.describe(m)}", (m, shown)))
         return rows
 
-    def _form(self, title: str, record: tuple[Macro, dict] | None) -> FormModal:
+    def _form(self, title: str, record: tuple[Macro, dict] | None) -> ThreadedFormModal:
         me = self.app.user
         m, shown = record if record else (None, {"for_team": UNCHANGED, "team": UNCHANGED, "assignee": ""})
         fields = [
@@ -244,7 +253,7 @@ class MacrosModal(_Listing):
                 return macros.create(me, v["name"], **parts)
             return macros.update(me, m, m.version, v["name"], **parts)
 
-        return FormModal(title, fields, submit)
+        return ThreadedFormModal(title, fields, submit)
 
     @work(exclusive=True, group="macros", exit_on_error=False)
     async def action_new(self) -> None:

@@ -11,7 +11,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable
 
 from itsm_tui.core.tickets import categories
-from itsm_tui.ui.failures import SHOWN_ERRORS, attempted
+from itsm_tui.ui.failures import SHOWN_ERRORS, attempted, said
 from itsm_tui.ui.messages import RecordRead
 from itsm_tui.ui.modals.base import ConfirmModal
 from itsm_tui.ui.modals.pickers import ChoicePicker
@@ -54,7 +54,9 @@ class CategoriesScreen(Screen):
         try:
             rows = categories.every(self.user)
         except SHOWN_ERRORS as exc:
-            self.app.call_from_thread(self.app.notify, str(exc), severity="error")
+            self.app.call_from_thread(
+                self.app.notify, said(exc, "the list is not up to date"), severity="error"
+            )
             return
         self.post_message(RecordRead(0, rows))
 

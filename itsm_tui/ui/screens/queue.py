@@ -150,7 +150,9 @@ class QueueScreen(FilterBarKeys, Triage, Screen):
             line.append_text(literal(self.filter_text, "italic"))
         if self.total is not None:
             more = "+" if self._bounded else ""
-            line.append(f"  ·  {self.total:,}{more} ticket{'s' if self.total != 1 or more else ''}")
+            # a count cut short is at least the rows read (MariaDB's says nothing by then: 0)
+            total = max(self.total, len(self.table.rows)) if more else self.total
+            line.append(f"  ·  {total:,}{more} ticket{'s' if total != 1 or more else ''}")
         column = next((name for name, key in SORT_CHOICES if key == self.sort.key), self.sort.key)
         line.append(f"  ·  sorted by {column} {'▼' if self.sort.descending else '▲'}")
         marks = len(self.table.marks)

@@ -98,6 +98,7 @@ class TicketScreen(TicketEdits, Triage, Screen):
         super().__init__()
         self.ticket_id = ticket_id
         self.view = view  # None: read when mounted
+        self.redraw = False  # True: the next read is drawn even if nothing seems new
 
     @property
     def frame_title(self) -> str:
@@ -166,11 +167,13 @@ class TicketScreen(TicketEdits, Triage, Screen):
             return  # read for the ticket this screen showed before
         previous, view = self.view, event.view
         self.view = view
-        if previous and (previous.ticket.version, len(previous.events)) == (
-            view.ticket.version,
-            len(view.events),
+        if (
+            previous
+            and not self.redraw
+            and (previous.ticket.version, len(previous.events)) == (view.ticket.version, len(view.events))
         ):
             return  # nothing new: leave the screen (and its scroll position) alone
+        self.redraw = False
         self._fill(view)
 
     def _fill(self, view: TicketView) -> None:
@@ -259,7 +262,10 @@ class TicketScreen(TicketEdits, Triage, Screen):
         return [Target(t.id, t.version, t.number, t.status)]
 
     def after_change(self, ticket_ids: list[int]) -> None:
-        self.view = None
+        """Read the ticket again and draw it even if its version did not move (tags and links
+        do not move it). The view stays meanwhile: a read that fails (the database gone) leaves
+        the keys working on what is shown, for the retry."""
+        self.redraw = True
         self.load()
         self.app.changed()
 
