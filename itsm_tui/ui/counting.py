@@ -57,3 +57,9 @@ class BoundedCounts:
         except Exception:  # noqa: BLE001 (the table reports the same error)
             counted = self.uncounted(key)
         self.post_message(counted)
+
+
+def at_least(total: int, bounded: bool, rows: list) -> int:
+    """The total a status line shows: a count cut short is at least the rows already read
+    (MariaDB's count out of time says nothing by then: 0)."""
+    return max(total, len(rows)) if bounded else total

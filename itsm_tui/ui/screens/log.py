@@ -24,7 +24,7 @@ from itsm_tui.core.errors import PermissionDenied, QueryError
 from itsm_tui.core.people.permissions import allowed
 from itsm_tui.core.store import limits
 from itsm_tui.core.store.models import User
-from itsm_tui.ui.counting import BoundedCounts
+from itsm_tui.ui.counting import BoundedCounts, at_least
 from itsm_tui.ui.export_modal import EXPORT_KEYS, ExportContext, ExportModal
 from itsm_tui.ui.failures import SHOWN_ERRORS
 from itsm_tui.ui.messages import Counted, LoadFailed, RowHighlighted, RowOpened, RowsLoaded
@@ -238,7 +238,8 @@ class LogScreen(FilterBarKeys, BoundedCounts, Screen):
             line.append_text(literal(one_line(self.filter_text), "italic"))
         if self.total is not None:
             more = "+" if self._bounded else ""
-            line.append(f"  ·  {self.total:,}{more} entr{'ies' if self.total != 1 or more else 'y'}")
+            total = at_least(self.total, self._bounded, self.table.rows)
+            line.append(f"  ·  {total:,}{more} entr{'ies' if total != 1 or more else 'y'}")
         for key, (name, term) in (
             ("L", ("logins", QUICK_TERMS["login"])),
             ("F", ("failed", QUICK_TERMS["failed"])),
@@ -286,6 +287,7 @@ class LogScreen(FilterBarKeys, BoundedCounts, Screen):
     @on(RowsLoaded)
     def _loaded(self) -> None:
         self._selected_line(self.table.current)
+        self._status_line()  # a count cut short shows at least the rows read
 
     @on(RowHighlighted)
     def _highlighted(self, event: RowHighlighted) -> None:
