@@ -34,6 +34,10 @@ class BoundedCounts:
         None: count again every time."""
         raise NotImplementedError
 
+    def stamp_moved(self, key: Hashable) -> None:
+        """Runs in the worker thread when a timed count finds the stamp moved (something was
+        written) or has none (a filter on the clock): a screen may read its rows again too."""
+
     def start_count(self, key: Hashable, timed: bool = False) -> None:
         """Count ``key`` in a worker; a count still running for an older key is stopped."""
         if self._count_stopper is not None:  # stopping may connect (MySQL's KILL QUERY): not here
@@ -49,6 +53,8 @@ class BoundedCounts:
             stamp = self.count_stamp(key)
             if timed and stamp is not None and (key, stamp) == self._counted:
                 return
+            if timed:
+                self.stamp_moved(key)
             self._count_stopper = stopper = limits.Stopper()
             counted = self.read_count(key, stopper)
             self._counted = (key, stamp)

@@ -565,21 +565,7 @@ def count_bounded(
     query = Ticket.select(Ticket.id)
     if where is not None:
         query = query.where(where)
-    seen, ended = limits.count_within(query.limit(COUNT_BOUND + 1), _left(deadline), stopper)
-    if not ended or seen <= COUNT_BOUND:
-        return Count(seen, ended)
-    try:
-        ((total,),) = limits.rows_within(query.select(fn.COUNT(SQL("*"))), _left(deadline))
-    except limits.Stopped:
-        if stopper and stopper.stopped.is_set():
-            raise
-        return Count(COUNT_BOUND, False)
-    return Count(total, True)
-
-
-def _left(deadline: float) -> float:
-    """The seconds to ``deadline``, and at least a few: a statement gets some time to run."""
-    return max(deadline - time.monotonic(), 0.005)
+    return Count(*limits.bounded_count(query, COUNT_BOUND, deadline, stopper))
 
 
 # Filters whose result changes with the clock alone, without any write.

@@ -221,6 +221,9 @@ class LogScreen(FilterBarKeys, BoundedCounts, Screen):
     def count_stamp(self, key: str) -> int | None:
         return activity.stamp(key)
 
+    def stamp_moved(self, key: str) -> None:
+        self.app.call_from_thread(self.table.refresh_window)
+
     @on(Counted)
     def _show_total(self, event: Counted) -> None:
         if event.text == self.filter_text:
@@ -273,8 +276,7 @@ class LogScreen(FilterBarKeys, BoundedCounts, Screen):
 
     def _periodic_refresh(self) -> None:
         if self.app.screen is self and self._started and not self.table.read_lately():
-            self.table.refresh_window()
-            self._count(timed=True)
+            self._count(timed=True)  # the rows too, once a log entry was written (stamp_moved)
 
     def action_reload(self) -> None:
         if not self._started:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import threading
 
 from rich.text import Text
 from textual import on, work
@@ -15,6 +14,7 @@ from textual.widgets import Input, Static
 from itsm_tui.core.errors import ItsmError, QueryError
 from itsm_tui.core.store import limits
 from itsm_tui.core.tickets import queue, tags, views
+from itsm_tui.ui.counting import BoundedCounts, at_least
 from itsm_tui.ui.export_modal import EXPORT_KEYS, ExportContext, ExportModal
 from itsm_tui.ui.failures import SHOWN_ERRORS
 from itsm_tui.ui.messages import Counted, LoadFailed, RowOpened, RowsLoaded
@@ -32,7 +32,7 @@ from itsm_tui.ui.widgets.ticket_table import COLUMNS, SORT_CHOICES, TicketTable
 REFRESH_SECONDS = 5.0
 
 
-class QueueScreen(FilterBarKeys, Triage, Screen):
+class QueueScreen(FilterBarKeys, BoundedCounts, Triage, Screen):
     DEFAULT_CSS = """
     QueueScreen #status-line { height: 1; padding: 0 1; background: $boost; }
     """
@@ -58,8 +58,6 @@ class QueueScreen(FilterBarKeys, Triage, Screen):
         self.sort = queue.Sort()
         self.total: int | None = None
         self._bounded = False  # the total is a lower bound ("10,000+")
-        self._stopper: limits.Stopper | None = None  # stops the count running in the worker
-        self._counted: tuple[str, tuple] | None = None  # the filter and stamp last counted
         self.marked: dict[int, dict] = {}  # rows marked by "mark all", also outside the window
         self._status_shown: Text | None = None
 
@@ -107,32 +105,20 @@ class QueueScreen(FilterBarKeys, Triage, Screen):
         self._count()
 
     def _count(self, timed: bool = False) -> None:
-        """Count in a worker; a count still running for an older filter is stopped, not queued."""
-        if self._stopper is not None:  # stopping may connect (MySQL's KILL QUERY): not here
-            threading.Thread(target=self._stopper.stop, daemon=True).start()
-            self._stopper = None
-        self._count_worker(self.filter_text, timed)
+        self.start_count(self.filter_text, timed)
 
-    @work(exclusive=True, group="count", thread=True, exit_on_error=False)
-    def _count_worker(self, text: str, timed: bool) -> None:
-        """``timed``: the timed refresh, which reads nothing again while the tickets' stamp
-        (queue.stamp) is the one of the last read for this filter."""
-        try:
-            stamp = queue.stamp(text)
-            if timed and stamp is not None and (text, stamp) == self._counted:
-                return
-            if timed:
-                self.app.call_from_thread(self.table.refresh_window)
-            self._stopper = stopper = limits.Stopper()
-            total: queue.Count | None = queue.count_bounded(self.user, text, stopper)
-            self._counted = (text, stamp)
-        except limits.Stopped:
-            return  # a newer filter's count is on its way
-        except Exception:  # the table reports the same error
-            total = None
-        self.post_message(
-            Counted(text, total.value if total else None, bounded=bool(total and not total.exact))
-        )
+    def read_count(self, key: str, stopper: limits.Stopper) -> Counted:
+        total = queue.count_bounded(self.user, key, stopper)
+        return Counted(key, total.value, bounded=not total.exact)
+
+    def uncounted(self, key: str) -> Counted:
+        return Counted(key, None)
+
+    def count_stamp(self, key: str) -> tuple | None:
+        return queue.stamp(key)
+
+    def stamp_moved(self, key: str) -> None:
+        self.app.call_from_thread(self.table.refresh_window)
 
     @on(Counted)
     def _show_total(self, event: Counted) -> None:
@@ -150,8 +136,7 @@ class QueueScreen(FilterBarKeys, Triage, Screen):
             line.append_text(literal(self.filter_text, "italic"))
         if self.total is not None:
             more = "+" if self._bounded else ""
-            # a count cut short is at least the rows read (MariaDB's says nothing by then: 0)
-            total = max(self.total, len(self.table.rows)) if more else self.total
+            total = at_least(self.total, self._bounded, self.table.rows)
             line.append(f"  ·  {total:,}{more} ticket{'s' if total != 1 or more else ''}")
         column = next((name for name, key in SORT_CHOICES if key == self.sort.key), self.sort.key)
         line.append(f"  ·  sorted by {column} {'▼' if self.sort.descending else '▲'}")
