@@ -8,7 +8,8 @@ same service calls made in-process, so the API's own cost shows.
 The load comes from ``wrk`` (Debian's package; C, one event loop per thread), not from Python
 threads, which would take the cores the server needs. For each operation (first page, filtered
 page, get one, create, comment): p50/p95/p99 and requests per second with ``--clients``
-keep-alive connections for ``--seconds``; then one connection alone for a third of that: its
+keep-alive connections for ``--seconds`` (after 3 s of the same as a warm-up: a worker still
+starting when the connections are made would leave them all to the other); then one connection alone for a third of that: its
 p50, and the server processes' CPU time per request (read from /proc, so the client's own cost is
 left out); beside them, the same service call in-process (median wall time and CPU time of 200
 calls). "overhead" is the server's CPU per request minus the in-process CPU per call: the API's
@@ -197,6 +198,7 @@ def run_engine(url: str, args) -> None:
     process, base = _serve(url, args.workers)
     try:
         for name, script, call in cases:
+            _wrk(base, script, args.clients, 3)  # warm-up: every worker up and its caches read in
             many = _wrk(base, script, args.clients, args.seconds)
             before = _server_cpu(process.pid)
             one = _wrk(base, script, 1, args.seconds / 3)
