@@ -7,15 +7,15 @@ same service calls made in-process, so the API's own cost shows.
 
 The load comes from ``wrk`` (Debian's package; C, one event loop per thread), not from Python
 threads, which would take the cores the server needs. For each operation (first page, filtered
-page, get one, create, comment): p50/p95/p99 and requests per second with ``--clients``
-keep-alive connections for ``--seconds`` (after 3 s of the same as a warm-up: a worker still
-starting when the connections are made would leave them all to the other); then one connection
-alone for a third of that: its p50, and the server processes' CPU time per request (read from /proc, so the client's own cost is
-left out); beside them, the same service call in-process (median wall time and CPU time of 200
-calls). "overhead" is the server's CPU per request minus the in-process CPU per call: the API's
-own work. Prints figures; asserts nothing. The MySQL database named in the URL is dropped and
-re-created unless --reuse; ``--db PATH`` keeps the SQLite database in that file (seeded only up
-to --tickets, so a second run reuses it). ``--seed-only`` seeds and stops.
+page, get one, create, comment): p50/p95/p99 and requests per second with ``--clients`` keep-alive
+connections for ``--seconds`` (after 3 s of the same as a warm-up: a worker still starting when
+the connections are made would leave them all to the other); then one connection alone for a third
+of that: its p50, and the server processes' CPU time per request (read from /proc, so the client's
+own cost is left out); beside them, the same service call in-process (median wall time and CPU
+time of 200 calls). "overhead" is the server's CPU per request minus the in-process CPU per call:
+the API's own work. Prints figures; asserts nothing. The MySQL database named in the URL is
+dropped and re-created unless --reuse; ``--db PATH`` keeps the SQLite database in that file
+(seeded only up to --tickets, so a second run reuses it). ``--seed-only`` seeds and stops.
 """
 
 from __future__ import annotations
