@@ -96,7 +96,10 @@ def _sla(args, actor) -> int:
         from itsm_tui.core import jobs
 
         require(actor, "settings.manage")
-        report = jobs.run_due()
+        try:
+            report = jobs.run_due()
+        finally:
+            jobs.release()
         print("; ".join(f"{name}: {n}" for name, n in report.counts.items()))
         if report.elsewhere:  # a terminal or server that runs the jobs holds their lease
             print(f"run by another process of the desk: {', '.join(report.elsewhere)}")

@@ -86,6 +86,15 @@ def run_due() -> PassReport:
     return report
 
 
+def release() -> None:
+    """Give up this process's leases: a one-shot run (``sla check`` from cron) that is done
+    must not keep the terminals and the server off the jobs until its leases run out."""
+    for name, _ in JOBS:
+        Setting.delete().where(
+            (Setting.key == f"job lease:{name}") & Setting.value.contains(f'"holder": "{HOLDER}"')
+        ).execute()
+
+
 def _said(exc: Exception) -> str:
     """A job's failure in one line: a database error in words (never the driver's text, with
     its codes and host), anything else (a mail server's refusal) as it says."""
