@@ -831,7 +831,7 @@ def test_an_age_beyond_the_calendar_matches_nothing_instead_of_crashing(people):
     assert queue.count(people["agent"], "age:<1000000d") == 1
 
 
-# Several priorities in one category: one ordered read per priority (queue._parts).
+# Several priorities in one category: one ordered read per priority (queue._reads).
 SPLIT_FILTERS = (
     "prio:1,2,3,4 cat:network",
     "prio:2,3,4 cat:printers",
@@ -845,12 +845,12 @@ def test_several_priorities_read_per_priority_give_the_plain_pages(desk, monkeyp
     sort = Sort("updated", descending)
     split = {}
     for text in SPLIT_FILTERS:
-        assert queue._parts(parse(text), sort), text
+        assert queue._reads(parse(text), sort)[0], text
         forward, pages = read_forward(agent, text, sort, size=2)
         backward, _ = read_backward(agent, text, sort, size=2)
         split[text] = ([r["id"] for r in forward], [p.has_more for p in pages], [r["id"] for r in backward])
         assert len(forward) > 2, text
-    monkeypatch.setattr(queue, "_parts", lambda query, sort: None)
+    monkeypatch.setattr(queue, "_reads", lambda query, sort: (None, None))
     for text in SPLIT_FILTERS:
         forward, pages = read_forward(agent, text, sort, size=2)
         backward, _ = read_backward(agent, text, sort, size=2)

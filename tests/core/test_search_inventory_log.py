@@ -1,7 +1,7 @@
 """Free text of the inventory lists and the activity log through the full-text index (issue 22,
 schema v14), on both engines.
 
-The reference is today's substring search (``queue.contains_text``: a LIKE, or LIKE then GLOB for
+The reference is today's substring search (``fulltext.contains_text``: a LIKE, or LIKE then GLOB for
 non-ASCII letters on SQLite, over the same columns). Differences by design, as for tickets:
 
 - MariaDB's FULLTEXT matches words and word prefixes: ``rinter`` (inside a word) finds nothing
@@ -21,8 +21,8 @@ from itsm_tui.core import demo, setup
 from itsm_tui.core.audit import activity
 from itsm_tui.core.inventory import lists, service
 from itsm_tui.core.store import db, fulltext, schema
+from itsm_tui.core.store.fulltext import contains_text
 from itsm_tui.core.store.models import AuditEntry, Peripheral, StockItem, System, Ticket, User
-from itsm_tui.core.tickets.queue import contains_text
 
 MODELS = {"system": System, "peripheral": Peripheral, "stock": StockItem}
 # word starts, phrases and short or punctuated terms: the same results on both engines as the scan

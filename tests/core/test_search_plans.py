@@ -11,7 +11,7 @@ from contextlib import contextmanager
 import pytest
 
 from itsm_tui.core import demo
-from itsm_tui.core.store import db
+from itsm_tui.core.store import db, fulltext
 from itsm_tui.core.store.models import Category, Ticket
 from itsm_tui.core.tickets import queue
 
@@ -89,20 +89,37 @@ def test_no_filter_combination_reads_the_whole_ticket_table(seeded):
     assert scans == {}
 
 
-def test_several_priorities_are_each_read_in_order_from_an_index(seeded):
-    """Two priorities in one category: one read per priority walks (category, priority,
-    updated_at) and stops after a page, instead of sorting every match."""
+@pytest.mark.parametrize(
+    "text, reads",
+    [("status:open prio:critical,high cat:network", 2), ("status:open prio:high cat:network", 1)],
+)
+def test_a_category_and_its_priorities_are_read_in_order_from_their_index(seeded, text, reads):
+    """One category and one or two priorities: one read per priority walks (category, priority,
+    updated_at) and stops after a page, instead of sorting every match. MariaDB at 1M tickets
+    walked the update time's own index instead (30-95 ms): there the index is forced."""
     with _statements() as statements:
-        queue.page(seeded["agent"], "status:open prio:critical,high cat:network", queue.Sort())
-    sql, params = next(s for s in statements.seen if "UNION ALL" in s[0])
+        queue.page(seeded["agent"], text, queue.Sort())
+    sql, params = next(s for s in statements.seen if "sort_value" in s[0])
     index = "ticket_category_id_priority_updated_at"
     if db.is_mysql():
+        assert sql.count("FORCE INDEX") == reads
         cursor = db.database.execute_sql(f"EXPLAIN {sql}", params)
         names = [c[0] for c in cursor.description]
         keys = [dict(zip(names, row))["key"] for row in cursor.fetchall()]
     else:
         keys = [r[-1] for r in db.database.execute_sql(f"EXPLAIN QUERY PLAN {sql}", params)]
-    assert sum(index in str(key) for key in keys) == 2, keys
+    assert sum(index in str(key) for key in keys) == reads, keys
+
+
+@pytest.mark.parametrize(
+    "text", ["status:open prio:high cat:network quokka", "assignee:agent prio:high cat:network"]
+)
+def test_an_index_is_forced_only_for_status_priority_and_category(seeded, text):
+    """A rare word or an assignee beside them may be better served by another index: the
+    optimizer chooses."""
+    with _statements() as statements:
+        queue.page(seeded["agent"], text, queue.Sort())
+    assert not any("FORCE INDEX" in sql for sql, _ in statements.seen)
 
 
 @contextmanager
@@ -120,11 +137,11 @@ def _statements():
         logger.setLevel(old_level)
 
 
-def test_a_terms_share_is_estimated_from_the_latest_tickets_read_by_index(seeded, monkeypatch):
+def test_a_terms_share_is_estimated_from_the_newest_tickets_read_by_index(seeded, monkeypatch):
     """Before the full-text index is asked, a term's share of the tickets is estimated from the
-    most recently updated ones (queue.SAMPLE), read in order from the update time's index."""
+    newest ones (fulltext.SAMPLE), read as a range of the primary key."""
     monkeypatch.setattr(queue, "ID_LIST_LIMIT", 1000)  # the seeded desk is large for it
-    monkeypatch.setattr(queue, "SAMPLE", 100)
+    monkeypatch.setattr(fulltext, "SAMPLE", 100)
     with _statements() as statements:
         queue.page(seeded["agent"], '"wifi crash" vpn', queue.Sort())
     sampling = [s for s in statements.seen if "SUM(CASE" in s[0]]

@@ -55,7 +55,6 @@ from itsm_tui.core.tickets.queue import (
     Cursor,
     Page,
     all_of,
-    contains_text,
     keyset_page,
     names_or_none,
     negatable,
@@ -133,7 +132,7 @@ def _clause(raw: RawTerm, now: datetime):
     if key == "text":
         ids = fulltext.text_ids(AuditEntry, items[0].text, ID_LIST_LIMIT, MATCH_SECONDS)
         return (
-            contains_text(fulltext.TEXT_COLUMNS[AuditEntry], items[0].text)
+            fulltext.contains_text(fulltext.TEXT_COLUMNS[AuditEntry], items[0].text)
             if ids is None
             else AuditEntry.id.in_(ids)
         )

@@ -60,7 +60,6 @@ from itsm_tui.core.tickets.queue import (
     Cursor,
     Page,
     all_of,
-    contains_text,
     keyset_page,
     name_ids,
     names_or_none,
@@ -280,7 +279,7 @@ def _clause(kind: str, raw: RawTerm, now: datetime):
             if model in fulltext.TEXT_COLUMNS
             else None
         )
-        return contains_text(_TEXT_COLUMNS[kind], text) if ids is None else model.id.in_(ids)
+        return fulltext.contains_text(_TEXT_COLUMNS[kind], text) if ids is None else model.id.in_(ids)
     if key == "department":
         return model.department.in_(name_ids(Department, Department.name, _term(raw), "department"))
     if key == "network":

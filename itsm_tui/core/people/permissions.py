@@ -7,6 +7,7 @@ next to the data they need; this table says which roles may attempt an action at
 from __future__ import annotations
 
 from itsm_tui.core.errors import PermissionDenied
+from itsm_tui.core.store import statements
 from itsm_tui.core.store.models import User
 
 REQUESTER, AGENT, SUPERVISOR, ADMIN = "requester", "agent", "supervisor", "admin"
@@ -54,16 +55,20 @@ def allowed(role: str, action: str) -> bool:
     return role in MATRIX[action][0]
 
 
+def _role(clauses):
+    return User.select(User.role, User.is_active).where(*clauses).limit(1)
+
+
 def require(actor, action: str) -> None:
     """Raise PermissionDenied unless ``actor`` (an active user) may perform ``action``.
 
     Role and active flag are read from the database, not from the caller's copy: an operator
     disabled or demoted while logged in loses the rights at their next action.
     """
-    current = User.select(User.role, User.is_active).where(User.id == actor.id).first()
-    if current is None or not current.is_active:
+    found = statements.dicts(_role, [User.id == actor.id], ("role",))
+    if not found or not found[0]["is_active"]:
         raise PermissionDenied(f"{actor.username} is disabled")
-    actor.role, actor.is_active = current.role, current.is_active
+    actor.role, actor.is_active = found[0]["role"], found[0]["is_active"]
     if not allowed(actor.role, action):
         raise PermissionDenied(f"{a_role(actor.role)} may not {MATRIX[action][1]}")
 

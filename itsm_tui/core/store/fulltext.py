@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import operator
 import re
+import unicodedata
 from collections.abc import Callable
 from functools import reduce
 
-from peewee import SQL, Case, NodeList, fn
+from peewee import SQL, Case, Expression, NodeList, fn
 
 from itsm_tui.core.store import limits
 from itsm_tui.core.store.db import database, is_mysql
@@ -36,6 +37,7 @@ MYSQL_STOPWORDS = frozenset(
 )
 _WORD_RE = re.compile(r"\w+")
 
+TICKET_COLUMNS = (Ticket.title, Ticket.description, Ticket.source_number)
 _TICKET_COLUMNS = "title, description, source_number"
 _NEW = "new.id, new.title, new.description, new.source_number"
 _OLD = "'delete', old.id, old.title, old.description, old.source_number"
@@ -161,9 +163,9 @@ def matching(text: str, internal: bool, among=None, words: list[str] | None = No
         comments = comments.where(Comment.is_internal == False)  # noqa: E712
     if among is not None:
         comments = comments.where(Comment.ticket.in_(among))
-    columns = (Ticket.title, Ticket.description, Ticket.source_number)
+    columns = TICKET_COLUMNS
     if not indexable(text):
-        tickets = Ticket.select(Ticket.id).where(_any_contains(columns, text))
+        tickets = Ticket.select(Ticket.id).where(contains_text(columns, text))
         body = Comment.body.contains(text)
     elif is_mysql():
         against = NodeList((boolean_query(text, words), SQL("IN BOOLEAN MODE")))
@@ -172,7 +174,7 @@ def matching(text: str, internal: bool, among=None, words: list[str] | None = No
         )
         body = NodeList((fn.MATCH(Comment.body), fn.AGAINST(against)))
         if _WORD_RE.fullmatch(text) is None:  # "100%", "wi-fi", a phrase: the words found, then
-            tickets = tickets.where(_any_contains(columns, text))  # the exact text among them
+            tickets = tickets.where(contains_text(columns, text))  # the exact text among them
             body = body & Comment.body.contains(text)
     else:
         phrase = fts5_string(text)
@@ -194,25 +196,64 @@ def holds(text: str, internal: bool):
     """The ticket's own text or a comment holds ``text`` (a LIKE per row): for a term so common
     that walking the sort order's index finds a page of matches sooner than reading them all
     from the index would."""
-    columns = (Ticket.title, Ticket.description, Ticket.source_number)
+    columns = TICKET_COLUMNS
     if is_mysql() and _WORD_RE.fullmatch(text) and indexable(text):
-        # a word at the start of a word, as the index finds it (the collation folds case)
-        pattern = f"(^|[^[:alnum:]_]){text}"
+        # a word at the start of a word, as the index finds it (the collation folds case; the
+        # pattern folds the accents the collation folds: REGEXP does not)
+        pattern = "(^|[^[:alnum:]_])" + "".join(_accent_class(c) for c in text)
         match = reduce(operator.or_, (column.iregexp(pattern) for column in columns))
         body = Comment.body.iregexp(pattern)
     else:
-        match, body = _any_contains(columns, text), Comment.body.contains(text)
+        match, body = contains_text(columns, text), Comment.body.contains(text)
     comments = Comment.select(Comment.id).where((Comment.ticket == Ticket.id) & body)
     if not internal:
         comments = comments.where(Comment.is_internal == False)  # noqa: E712
     return match | fn.EXISTS(comments)
 
 
-def _any_contains(columns, text: str):
-    clause = columns[0].contains(text)
-    for column in columns[1:]:
-        clause = clause | column.contains(text)
-    return clause
+def _accent_class(char: str) -> str:
+    """One character of a MariaDB REGEXP that matches it with or without an accent, as the
+    collation (and so the full-text index) does: ``e`` and ``ë`` both give ``[eèéêë…]``."""
+    base = unicodedata.normalize("NFD", char)[0].lower()
+    return f"[{base}{_ACCENTED[base]}]" if base in _ACCENTED else char
+
+
+def _accented() -> dict[str, str]:
+    """An ASCII letter -> the Latin letters (U+00C0-U+024F) built on it."""
+    found: dict[str, str] = {}
+    for letter in map(chr, range(0xC0, 0x250)):
+        base = unicodedata.normalize("NFD", letter)[0]
+        if letter.isalpha() and base != letter and base.isascii() and base.isalpha():
+            found[base.lower()] = found.get(base.lower(), "") + letter
+    return found
+
+
+_ACCENTED = _accented()
+
+
+def contains_text(columns, text: str):
+    """Any of ``columns`` contains ``text``, ignoring case in every script (``ölçer`` finds
+    ``ÖLÇER``); ``%`` and ``_`` are literal. MySQL's collation folds case (and accents). SQLite's
+    LIKE folds ASCII letters only, so a term with other letters is matched by a GLOB listing each
+    letter's cases, behind a LIKE with ``_`` in their place that skips most rows cheaply (a GLOB
+    with classes over every row is ten times slower): SQLite's own code either way, no Python
+    function per row."""
+    if is_mysql() or text.isascii():
+        return reduce(lambda a, b: a | b, (column.contains(text) for column in columns))
+    like = "%" + "".join(c if c.isascii() and c not in "%_\\" else "_" for c in text) + "%"
+    glob = "*" + "".join(_glob_class(c) for c in text) + "*"
+    return reduce(
+        lambda a, b: a | b,
+        ((column**like) & Expression(column, "GLOB", glob) for column in columns),
+    )
+
+
+def _glob_class(char: str) -> str:
+    """One character of a GLOB pattern that matches it in either case."""
+    variants = sorted(v for v in {char, char.lower(), char.upper()} if len(v) == 1)
+    if len(variants) > 1:
+        return "[" + "".join(variants) + "]"  # letters only: nothing to escape in a class
+    return f"[{char}]" if char in "*?[" else char
 
 
 # --- the inventory's and the activity log's free text (schema v14) ----------------------
@@ -222,16 +263,18 @@ def _any_contains(columns, text: str):
 # append-only (its BEFORE UPDATE/DELETE triggers abort, see schema.APPEND_ONLY_TRIGGERS), so its
 # index needs an insert trigger only.
 
-TEXT_COLUMNS = {  # the columns free text looks in (core/inventory/lists.py, core/audit/activity.py)
+TEXT_COLUMNS = {  # the columns free text looks in (the ticket queue, the inventory, the log)
+    Ticket: TICKET_COLUMNS,
     System: (System.hostname, System.asset_tag, System.serial, System.ip, System.mac),
     Peripheral: (Peripheral.name, Peripheral.asset_tag, Peripheral.serial),
     StockItem: (StockItem.name,),
     AuditEntry: (AuditEntry.summary,),
 }
-# (FTS5 table, table, columns)
+# (FTS5 table, table, columns) of the inventory and the log (the tickets' are above)
 TEXT_SOURCES = tuple(
     (f"{model._meta.table_name}_fts", model._meta.table_name, ", ".join(c.column_name for c in columns))
     for model, columns in TEXT_COLUMNS.items()
+    if model is not Ticket
 )
 
 
@@ -286,14 +329,14 @@ def text_ids(model, text: str, limit: int, seconds: float) -> list[int] | None:
     MySQL: the rows with a word that starts with ``text``'s longest word, then the exact text
     among them when ``text`` is more than one word (``bulk-0050000``: InnoDB reads the list of
     every word it is asked for, and ``bulk`` is in every seeded hostname)."""
-    if not indexable(text) or _wide(model, text, limit):
+    if not indexable(text) or estimates(model, [text], limit)[1][0] > limit:
         return None
     columns = TEXT_COLUMNS[model]
     if is_mysql():
         against = NodeList((_longest_word(text), SQL("IN BOOLEAN MODE")))
         query = model.select(model.id).where(NodeList((fn.MATCH(*columns), fn.AGAINST(against))))
         if _WORD_RE.fullmatch(text) is None:
-            query = query.where(_any_contains(columns, text))
+            query = query.where(contains_text(columns, text))
     else:
         index = f"{model._meta.table_name}_fts"
         query = (
@@ -310,20 +353,21 @@ def text_ids(model, text: str, limit: int, seconds: float) -> list[int] | None:
 SAMPLE = 1000  # the newest rows a term's share is estimated from
 
 
-def _wide(model, text: str, limit: int) -> bool:
-    """Whether ``text`` is in more than ``limit`` rows of ``model``, as estimated from the newest
-    ``SAMPLE`` of them (a range of the primary key) before the index is asked: listing a wide
-    term's first ``limit`` + 1 ids costs more than the page a scan finds at once, and InnoDB reads
-    a common word's whole list whatever the time limit (a log word in 400,000 of 1,000,000
-    entries: 360 ms)."""
+def estimates(model, texts: list[str], limit: int) -> tuple[int, list[int]]:
+    """About how many rows ``model`` has (its highest id) and how many of them hold each of
+    ``texts``, estimated from the newest ``SAMPLE`` ids (a range of the primary key, one
+    statement) before the index is asked; zeros when the highest id is ``limit`` or less.
+    Listing a wide term's ids costs more than the page a walk of the sort order finds, and
+    InnoDB reads a common word's whole list whatever the time limit (a log word in 400,000 of
+    1,000,000 entries: 360 ms). Matches count per id of the sample: an id deleted (or used by
+    another test database) counts as a row without the text."""
     top = model.select(fn.MAX(model.id)).scalar() or 0
     if top <= limit:
-        return False
-    hits = fn.SUM(Case(None, [(_any_contains(TEXT_COLUMNS[model], text), 1)], 0))
-    found = int(model.select(hits).where(model.id > top - SAMPLE).scalar() or 0)  # MySQL: a Decimal
-    # matches per id of the sample, times the ids: an id deleted (or used by another test
-    # database) counts as a row without the term
-    return found * max(top / SAMPLE, 1) > limit
+        return top, [0] * len(texts)
+    columns = TEXT_COLUMNS[model]
+    hits = [fn.SUM(Case(None, [(contains_text(columns, text), 1)], 0)) for text in texts]
+    found = model.select(*hits).where(model.id > top - SAMPLE).tuples()[0]
+    return top, [round(int(hit or 0) * max(top / SAMPLE, 1)) for hit in found]  # MySQL: Decimals
 
 
 def _longest_word(text: str) -> str:

@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import reduce
 
-from peewee import JOIN, SQL, Case, Expression, Select, fn
+from peewee import JOIN, SQL, Case, Entity, Node, Select, fn
 
 from itsm_tui.core import clock
 from itsm_tui.core.errors import QueryError
 from itsm_tui.core.people.permissions import is_staff, require
-from itsm_tui.core.store import fulltext, limits
+from itsm_tui.core.store import fulltext, limits, statements
 from itsm_tui.core.store.db import database, is_mysql
 from itsm_tui.core.store.models import (
     STATUSES,
@@ -141,11 +141,10 @@ def _compile(actor: User, query: Query, now: datetime, walked: bool = False):
 # of the sort order's index soon finds a page of them (1% of the rows or more match).
 ID_LIST_LIMIT = 10_000
 MATCH_SECONDS = 0.05  # a term whose ids take longer to list is taken as wide
-# A term's (and on MySQL each of its words') number of tickets is estimated from this many of the
-# most recently updated ones before the index is asked: listing a wide term's first 10,001 ids
-# costs more than its page (SQLite), and InnoDB reads a common word's whole list whatever the
-# LIMIT or time limit (0.5-0.8 s for a word in 1 ticket of 6 at 1M tickets; 14 s for a phrase).
-SAMPLE = 1000
+# A term's (and on MySQL each of its words') number of tickets is estimated (fulltext.estimates)
+# before the index is asked: listing a wide term's first 10,001 ids costs more than its page
+# (SQLite), and InnoDB reads a common word's whole list whatever the LIMIT or time limit
+# (0.5-0.8 s for a word in 1 ticket of 6 at 1M tickets; 14 s for a phrase).
 # MySQL, a term whose words are all in more than ID_LIST_LIMIT tickets: in at least this share of
 # the tickets, the walk of the sort order's index finds a page within 10,000 rows; a rarer one is
 # looked up by all its words, as InnoDB reads their lists (0.5 s for three such words at 1M
@@ -240,13 +239,13 @@ def _ids(term: Term, internal: bool, among: set[int] | None = None) -> set[int] 
     finds it sooner)."""
     text = str(term.values[0])
     words = fulltext.index_words(text) if is_mysql() else []
-    tickets, (share, *shares) = _shares([text, *words])
-    if among is None and share * tickets > ID_LIST_LIMIT:
+    tickets, (holding, *each_word) = fulltext.estimates(Ticket, [text, *words], ID_LIST_LIMIT)
+    if among is None and holding > ID_LIST_LIMIT:
         return None
-    rare = [word for word, each in zip(words, shares) if each * tickets <= ID_LIST_LIMIT]
+    rare = [word for word, each in zip(words, each_word) if each <= ID_LIST_LIMIT]
     limited = True  # MySQL: a word more common than the sample showed gives up early
     if words and not rare:  # InnoDB would read every word's whole list
-        if among is not None or share >= WALK_SHARE:
+        if among is not None or holding >= WALK_SHARE * tickets:
             return None
         rare, limited = words, False  # rarer than that: the walk would read the whole table
     found = _matching(term, internal, _listed(among) if among is not None else None, rare or None)
@@ -259,35 +258,6 @@ def _ids(term: Term, internal: bool, among: set[int] | None = None) -> set[int] 
     except limits.Stopped:
         return None
     return {row[0] for row in rows} if len(rows) <= ID_LIST_LIMIT else None  # rows: a ticket twice
-
-
-def _shares(texts: list[str]) -> tuple[int, list[float]]:
-    """About how many tickets there are, and the share of them that hold each of ``texts`` in
-    their own text, estimated from the ``SAMPLE`` most recently updated (read in one statement
-    from the update time's index); no shares on a desk too small for any term to be wide."""
-    tickets = Ticket.select(fn.MAX(Ticket.id)).scalar() or 0
-    if tickets <= ID_LIST_LIMIT:
-        return tickets, [0.0] * len(texts)
-    # the latest as a range of the update time's index, from the SAMPLE-th newest (update time,
-    # id), read first: as a subquery MariaDB plans a full scan; an ORDER BY with a LIMIT is read
-    # by the index at 1M tickets, but sorted whole by MariaDB on a small desk
-    newest = (
-        Ticket.select(Ticket.updated_at, Ticket.id)
-        .order_by(Ticket.updated_at.desc(), Ticket.id.desc())
-        .limit(1)
-        .offset(SAMPLE - 1)
-    )
-    columns = (Ticket.title, Ticket.description, Ticket.source_number)
-    hits = [fn.SUM(Case(None, [(contains_text(columns, text), 1)], 0)) for text in texts]
-    sample = Ticket.select(fn.COUNT(SQL("*")), *hits)
-    for since, since_id in newest.tuples():  # none: fewer tickets than that, all of them
-        sample = sample.where(
-            _beyond(Ticket.updated_at, Ticket.id, Cursor(since, since_id - 1), False, False)
-        )
-    sampled, *found = sample.tuples()[0]
-    if not sampled:
-        return tickets, [0.0] * len(texts)
-    return tickets, [int(hit or 0) / sampled for hit in found]
 
 
 def negatable(clause, negate: bool):
@@ -422,11 +392,14 @@ def name_ids(model, column, term: Term, label: str, strict: bool = True) -> list
     for value, pos in zip(term.values, term.value_positions):
         name = str(value)
         if _python_folding(name):
-            row = model.get_or_none(fn.itsm_casefold(column) == name.casefold())
+            clause = fn.itsm_casefold(column) == name.casefold()
         else:
-            row = model.get_or_none(fn.LOWER(column) == name.lower())
-        if row is not None:
-            ids.append(row.id)
+            clause = fn.LOWER(column) == name.lower()
+        found = statements.dicts(
+            lambda clauses: model.select(model.id).where(*clauses).limit(1), [clause], (model,)
+        )
+        if found:
+            ids.append(found[0]["id"])
         elif strict:
             raise QueryError(f"no {label} named {value!r}", pos)
     return ids
@@ -465,31 +438,6 @@ def _asset_clause(term: Term, strict: bool):
         if peripherals:
             parts.append(Ticket.peripheral.in_(peripherals))
     return reduce(lambda a, b: a | b, parts)
-
-
-def contains_text(columns, text: str):
-    """Any of ``columns`` contains ``text``, ignoring case in every script (``ölçer`` finds
-    ``ÖLÇER``); ``%`` and ``_`` are literal. MySQL's collation folds case (and accents). SQLite's
-    LIKE folds ASCII letters only, so a term with other letters is matched by a GLOB listing each
-    letter's cases, behind a LIKE with ``_`` in their place that skips most rows cheaply (a GLOB
-    with classes over every row is ten times slower): SQLite's own code either way, no Python
-    function per row."""
-    if is_mysql() or text.isascii():
-        return reduce(lambda a, b: a | b, (column.contains(text) for column in columns))
-    like = "%" + "".join(c if c.isascii() and c not in "%_\\" else "_" for c in text) + "%"
-    glob = "*" + "".join(_glob_class(c) for c in text) + "*"
-    return reduce(
-        lambda a, b: a | b,
-        ((column**like) & Expression(column, "GLOB", glob) for column in columns),
-    )
-
-
-def _glob_class(char: str) -> str:
-    """One character of a GLOB pattern that matches it in either case."""
-    variants = sorted(v for v in {char, char.lower(), char.upper()} if len(v) == 1)
-    if len(variants) > 1:
-        return "[" + "".join(variants) + "]"  # letters only: nothing to escape in a class
-    return f"[{char}]" if char in "*?[" else char
 
 
 def _spellings(values) -> list[str]:
@@ -616,7 +564,8 @@ def page(
     them) lists those first, at the top of the first page (or of the last page read backwards).
     """
     where, exact, query = plan(actor, text, walked=sort.key in WALKED_SORTS)
-    return _read(where, exact, sort, after, before, limit, parts=_parts(query, sort))
+    parts, index = _reads(query, sort)
+    return _read(where, exact, sort, after, before, limit, parts=parts, index=index)
 
 
 def plan(actor: User, text: str | Query | None, walked: bool = False) -> tuple:
@@ -632,26 +581,53 @@ def plan(actor: User, text: str | Query | None, walked: bool = False) -> tuple:
 PARTS_LIMIT = 4  # at most this many ordered reads for one page
 
 
-def _parts(query: Query, sort: Sort) -> list | None:
-    """Clauses that split the filter into one part per priority, for several priorities
-    (``prio:critical,high``) behind one value of the other columns of an index that then gives
-    the sort order (``cat:network``: category, priority, updated): each part is read in order
-    from that index and stops after a page, where the whole filter would read and sort every
-    match. None otherwise: a filter without such a column soon finds a page by walking the sort
-    key's index (measured at 1M tickets: splitting ``status:open`` or several categories costs
-    more than it saves)."""
+def _reads(query: Query, sort: Sort) -> tuple[list | None, str | None]:
+    """How a page of ``query`` reads the ticket table: (parts, index).
+
+    ``parts``: clauses that split the filter into one part per priority, for several
+    priorities (``prio:critical,high``) behind one category, when an index then gives the
+    sort order (category, priority, updated): each part is read in order from that index and
+    stops after a page, where the whole filter would read and sort every match. None
+    otherwise: a filter without such a column soon finds a page by walking the sort key's
+    index (measured at 1M tickets: splitting ``status:open`` or several categories costs more
+    than it saves).
+
+    ``index``: on MySQL/MariaDB, that index, forced, for a filter of nothing but status,
+    priority and category. MariaDB walks the sort key's own index for ORDER BY ... LIMIT once
+    ``status:open`` joins ``cat:network prio:high``: 30-95 ms at 1M tickets for what the
+    ordering index gives in 2 ms. With any other term (a rare word, an assignee) the
+    optimizer's choice stands."""
+    found = _ordering_index(query, sort)
+    if found is None:
+        return None, None
+    name, priorities = found
+    parts = [Ticket.priority == priority for priority in priorities] if len(priorities) > 1 else None
+    forced = is_mysql() and all(t.key in PINNING for t in query.terms)
+    return parts, name if forced else None
+
+
+PINNING = frozenset({"status", "priority", "category"})
+
+
+def _ordering_index(query: Query, sort: Sort) -> tuple[str, list[int]] | None:
+    """The index (its name) whose leading columns are the filter's one category and its
+    priorities (one to PARTS_LIMIT), and whose last column is the sort key, with those
+    priorities; None when there is none."""
     sort_column = getattr(SORTS[sort.key], "name", None)
     terms = {t.key: t for t in query.terms if t.key in ("priority", "category") and not t.negate}
     priorities = sorted(set(terms["priority"].values)) if "priority" in terms else []
-    if not 1 < len(priorities) <= PARTS_LIMIT:
+    if not 0 < len(priorities) <= PARTS_LIMIT or "category" not in terms:
         return None  # before the category names are looked up
     values = {key: _values(term) for key, term in terms.items()}
-    for (*prefix, last), _ in Ticket._meta.indexes:
+    for name, (*prefix, last) in TICKET_INDEXES:
         others = [column for column in prefix if column != "priority"]
         if last == sort_column and "priority" in prefix and others:
             if all(len(values.get(column, ())) == 1 for column in others):
-                return [Ticket.priority == priority for priority in priorities]
+                return name, priorities
     return None
+
+
+TICKET_INDEXES = [(i._name, [c.name for c in i._expressions]) for i in Ticket._meta.fields_to_index()]
 
 
 def _values(term: Term) -> list:
@@ -687,19 +663,20 @@ FIELDS = frozenset(_FIELDS)
 FIELD_JOINS = {**SORT_JOINS, "team": (Team, JOIN.LEFT_OUTER, Ticket.team == Team.id)}
 
 
-def _read(where, exact: list[int], sort: Sort, after, before, limit: int, fields=FIELDS, parts=None) -> Page:
+def _read(
+    where, exact: list[int], sort: Sort, after, before, limit: int, fields=FIELDS, parts=None, index=None
+) -> Page:
     """:func:`page` once the filter is planned; rows hold ``fields`` (and ``id``, ``number``);
-    ``parts``: see :func:`_parts`."""
+    ``parts`` and ``index``: see :func:`_reads`."""
     key = SORTS[sort.key]
     if exact:  # named exactly: first, and not again among the others
         where = all_of([where, Ticket.id.not_in(exact)])
 
-    def selected(clause):
-        inner = Ticket.select(Ticket.id.alias("page_id"), key.alias("sort_value"))
-        if sort.key in SORT_JOINS:
-            model, join_type, on = SORT_JOINS[sort.key]
-            inner = inner.join(model, join_type, on=on)
-        return inner.where(clause) if clause is not None else inner
+    inner = Ticket.select(Ticket.id.alias("page_id"), key.alias("sort_value"))
+    if sort.key in SORT_JOINS:
+        model, join_type, on = SORT_JOINS[sort.key]
+        inner = inner.join(model, join_type, on=on)
+    shape = ("ticket", sort.key, frozenset(fields))
 
     def names(ids):
         query = Ticket.select(
@@ -712,24 +689,29 @@ def _read(where, exact: list[int], sort: Sort, after, before, limit: int, fields
 
     top = after is None and before is None
     result = keyset_page(
-        selected(where),
+        inner,
         key,
         Ticket.id,
         names,
+        where=where,
         descending=sort.descending,
         after=after,
         before=before,
         limit=max(1, limit - len(exact)) if top else limit,
         parts=parts,
+        index=index,
+        shape=(*shape, index),
     )
     if exact and (top or (before is not None and not result.has_more)):
         first = keyset_page(
-            selected(Ticket.id.in_(exact)),
+            inner,
             key,
             Ticket.id,
             names,
+            where=Ticket.id.in_(exact),
             descending=sort.descending,
             limit=len(exact),
+            shape=shape,
         )
         result = Page(first.rows + result.rows, result.has_more)
     for row in result.rows:
@@ -743,6 +725,7 @@ def keyset_page(
     id_column,
     outer,
     *,
+    where=None,
     descending: bool,
     after: Cursor | None = None,
     before: Cursor | None = None,
@@ -750,39 +733,56 @@ def keyset_page(
     nullable: bool = False,
     unique: bool = False,
     parts: list | None = None,
+    index: str | None = None,
+    shape: tuple | None = None,
 ) -> Page:
     """One page of a deferred join read by keyset (shared by every paged list).
 
     ``inner`` selects ``page_id`` (``id_column``) and ``sort_value`` (``key``) from the main
-    table, with the joins the key needs and the filter. It gets the keyset condition, the
-    order and the limit here, so the planner can walk the key's index and stop after a page.
-    ``outer(ids)`` builds the query that joins the page's ids to the row columns and names and
-    selects ``ids.c.sort_value.alias("_sort")``. ``nullable``: the key may be NULL (NULLs sort
-    first ascending and last descending on SQLite and MySQL alike), so the cursor handles them.
-    ``unique``: the key is a unique, non-null column, so it orders alone; MariaDB does not see
-    that a unique index ends in the primary key and would sort the whole table for (key, id).
-    ``parts``: clauses that split ``inner`` into disjoint parts; each is read in order up to
-    the limit (from an index that orders it), and the page is the first rows of their UNION ALL.
+    table, with the joins the key needs; ``where`` filters it (or the caller already did).
+    It gets the keyset condition, the order and the limit here, so the planner can walk the
+    key's index and stop after a page. ``outer(ids)`` builds the query that joins the page's
+    ids to the row columns and names and selects ``ids.c.sort_value.alias("_sort")``.
+    ``nullable``: the key may be NULL (NULLs sort first ascending and last descending on SQLite
+    and MySQL alike), so the cursor handles them. ``unique``: the key is a unique, non-null
+    column, so it orders alone; MariaDB does not see that a unique index ends in the primary
+    key and would sort the whole table for (key, id). ``parts``: clauses that split ``inner``
+    into disjoint parts; each is read in order up to the limit (from an index that orders it),
+    and the page is the first rows of their UNION ALL. ``index``: the index each read is told
+    to use (MySQL's FORCE INDEX). ``shape``: names everything ``inner``
+    and ``outer`` hold (but ``where``), so the page's SQL is compiled once per shape
+    (:func:`statements.dicts`); None compiles it every time.
     """
     backwards = before is not None
     desc = descending != backwards
     cursor = before if backwards else after
+    beyond = None
     if cursor is not None and cursor != END:
         if unique:
-            inner = inner.where(key < cursor.value if desc else key > cursor.value)
+            beyond = key < cursor.value if desc else key > cursor.value
         else:
-            inner = inner.where(_beyond(key, id_column, cursor, desc, nullable))
+            beyond = _beyond(key, id_column, cursor, desc, nullable)
     both = (key.desc(), id_column.desc()) if desc else (key.asc(), id_column.asc())
     order = both[:1] if unique else both
-    if parts:
-        ids = _merged([inner.where(part) for part in parts], order, limit + 1, descending=desc)
+
+    source = inner.from_(_Forced(inner.model, index)) if index else inner
+
+    def build(clauses):
+        selects = [source.where(clause) if clause is not None else source for clause in clauses]
+        if parts:
+            ids = _merged(selects, order, limit + 1, descending=desc)
+        else:
+            ids = selects[0].order_by(*order).limit(limit + 1).alias("page_ids")
+        sort_value = ids.c.sort_value
+        return outer(ids).order_by(
+            *((sort_value.desc(), id_column.desc()) if desc else (sort_value.asc(), id_column.asc()))
+        )
+
+    clauses = [all_of([c for c in (where, beyond, part) if c is not None]) for part in parts or [None]]
+    if shape is None:
+        rows = list(build(clauses).dicts())
     else:
-        ids = inner.order_by(*order).limit(limit + 1).alias("page_ids")
-    sort_value = ids.c.sort_value
-    query = outer(ids).order_by(
-        *((sort_value.desc(), id_column.desc()) if desc else (sort_value.asc(), id_column.asc()))
-    )
-    rows = list(query.dicts())
+        rows = statements.dicts(build, clauses, (*shape, desc, unique, nullable, limit))
     has_more = len(rows) > limit
     rows = rows[:limit]
     if backwards:
@@ -790,6 +790,16 @@ def keyset_page(
     for row in rows:
         row["_cursor"] = Cursor(row.pop("_sort"), row["id"])
     return Page(rows, has_more)
+
+
+class _Forced(Node):
+    """A table in FROM with MySQL's FORCE INDEX."""
+
+    def __init__(self, model, index: str):
+        self.model, self.index = model, index
+
+    def __sql__(self, ctx):
+        return ctx.sql(self.model).literal(" FORCE INDEX (").sql(Entity(self.index)).literal(")")
 
 
 def _merged(inners: list, order, limit: int, *, descending: bool):
@@ -828,9 +838,9 @@ def iterate(
     """Every matching row in order, one page at a time (for exports and the CLI); ``fields``:
     the row fields to read (a subset of :data:`FIELDS`), so an export reads only its columns."""
     where, exact, query = plan(actor, text)
-    parts, after = _parts(query, sort), None
+    (parts, index), after = _reads(query, sort), None
     while True:
-        result = _read(where, exact, sort, after, None, batch, fields, parts)
+        result = _read(where, exact, sort, after, None, batch, fields, parts, index)
         yield from result.rows
         if not result.has_more:
             return
