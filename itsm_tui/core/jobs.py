@@ -15,7 +15,6 @@ the lease makes them cheap.
 
 from __future__ import annotations
 
-import json
 import os
 import socket
 import uuid
@@ -23,13 +22,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from peewee import IntegrityError
-
 from itsm_tui.core import clock
 from itsm_tui.core.mail import imap
 from itsm_tui.core.notify import mailer, webhooks
+from itsm_tui.core.settings import compare_and_set, get_setting
 from itsm_tui.core.store import db_errors
-from itsm_tui.core.store.models import Setting, database
+from itsm_tui.core.store.models import Setting
 from itsm_tui.core.tickets import alerts
 
 LEASE = timedelta(minutes=2)  # longer than any runner's interval between passes
@@ -89,10 +87,9 @@ def run_due() -> PassReport:
 def release() -> None:
     """Give up this process's leases: a one-shot run (``sla check`` from cron) that is done
     must not keep the terminals and the server off the jobs until its leases run out."""
-    for name, _ in JOBS:
-        Setting.delete().where(
-            (Setting.key == f"job lease:{name}") & Setting.value.contains(f'"holder": "{HOLDER}"')
-        ).execute()
+    Setting.delete().where(
+        Setting.key.in_([_lease(name) for name, _ in JOBS]) & Setting.value.contains(f'"holder": "{HOLDER}"')
+    ).execute()
 
 
 def _said(exc: Exception) -> str:
@@ -103,26 +100,16 @@ def _said(exc: Exception) -> str:
     return str(exc) or type(exc).__name__
 
 
+def _lease(name: str) -> str:
+    return f"job lease:{name}"
+
+
 def claim(name: str) -> bool:
     """Take or renew the lease of job ``name`` for this process: False while another process
-    holds it. The lease is a settings row; taking it over is an UPDATE conditional on the
-    version read, so of two processes that find it expired only one wins."""
-    key, now = f"job lease:{name}", clock.now()
-    mine = json.dumps({"holder": HOLDER, "until": (now + LEASE).isoformat()})
-    row = Setting.get_or_none(Setting.key == key)
-    if row is None:
-        try:
-            with database.atomic():
-                Setting.create(key=key, value=mine, updated_at=now)
-            return True
-        except IntegrityError:  # another process created it first
-            return False
-    held = json.loads(row.value)
-    if held["holder"] != HOLDER and datetime.fromisoformat(held["until"]) > now:
+    holds it. The lease is a settings row; taking it over is a compare-and-set on the value
+    read, so of two processes that find it expired only one wins."""
+    now = clock.now()
+    held = get_setting(_lease(name))
+    if held is not None and held["holder"] != HOLDER and datetime.fromisoformat(held["until"]) > now:
         return False
-    taken = (
-        Setting.update(value=mine, updated_at=now, version=Setting.version + 1)
-        .where((Setting.key == key) & (Setting.version == row.version))
-        .execute()
-    )
-    return taken == 1
+    return compare_and_set(_lease(name), held, {"holder": HOLDER, "until": (now + LEASE).isoformat()})

@@ -8,8 +8,15 @@ from __future__ import annotations
 
 import json
 
+from peewee import IntegrityError
+
 from itsm_tui.core import clock
-from itsm_tui.core.store.models import Setting
+from itsm_tui.core.store.models import Setting, database
+
+
+def _stored(value) -> str:
+    """A value as the row holds it: one text per value, so a compare-and-set can match it."""
+    return json.dumps(value, sort_keys=True)
 
 
 def get_setting(key: str, default=None):
@@ -21,7 +28,7 @@ def get_setting(key: str, default=None):
 def put_setting(key: str, value) -> None:
     """Store one desk-wide JSON setting (callers check rights and write the audit entry)."""
     now = clock.now()
-    text = json.dumps(value, sort_keys=True)
+    text = _stored(value)
     updated = (
         Setting.update(value=text, updated_at=now, version=Setting.version + 1)
         .where(Setting.key == key)
@@ -29,3 +36,23 @@ def put_setting(key: str, value) -> None:
     )
     if not updated:
         Setting.create(key=key, value=text, updated_at=now)
+
+
+def compare_and_set(key: str, expected, new) -> bool:
+    """Store ``new`` only if the setting still holds ``expected`` (None: it was never stored), in
+    one conditional statement; False when another process changed or created it first. Of two
+    processes that read the same value and both write, one wins (a job's lease, a cursor)."""
+    now, text = clock.now(), _stored(new)
+    if expected is None:
+        try:
+            with database.atomic():
+                Setting.create(key=key, value=text, updated_at=now)
+            return True
+        except IntegrityError:  # another process created it first
+            return False
+    written = (
+        Setting.update(value=text, updated_at=now, version=Setting.version + 1)
+        .where((Setting.key == key) & (Setting.value == _stored(expected)))
+        .execute()
+    )
+    return written == 1

@@ -51,7 +51,7 @@ def test_of_two_processes_finding_a_lease_expired_only_one_takes_it(engine, peop
     with clock.frozen(NOW):
         assert jobs.claim("SLA alerts")
     later = NOW + jobs.LEASE + timedelta(seconds=5)
-    # Both read the expired lease; the first UPDATE moves its version, so the second's fails.
+    # Both read the expired lease; the first UPDATE changes its value, so the second's fails.
     real_get = jobs.Setting.get_or_none
     stale = real_get(jobs.Setting.key == "job lease:SLA alerts")
     monkeypatch.setattr(jobs.Setting, "get_or_none", lambda *a: stale)

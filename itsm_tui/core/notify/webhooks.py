@@ -32,13 +32,12 @@ from itsm_tui.core import clock
 from itsm_tui.core.errors import NotFound, ValidationError
 from itsm_tui.core.notify.notifications import notify
 from itsm_tui.core.people.permissions import ADMIN, require
-from itsm_tui.core.settings import get_setting, put_setting
+from itsm_tui.core.settings import compare_and_set, get_setting, put_setting
 from itsm_tui.core.store import audit
 from itsm_tui.core.store.db import transactional
 from itsm_tui.core.store.models import (
     AuditEntry,
     Category,
-    Setting,
     Ticket,
     User,
     WebhookDelivery,
@@ -251,8 +250,8 @@ def enqueue(now: datetime | None = None, limit: int = BATCH) -> int:
     entries = list(AuditEntry.select().where(AuditEntry.id > cursor).order_by(AuditEntry.id).limit(limit))
     young = next((n for n, e in enumerate(entries) if e.at > now - SETTLE), len(entries))
     entries = entries[:young]  # in id order up to the first that has not settled
-    if not entries or not _advance(cursor, entries[-1].id):
-        return 0
+    if not entries or not compare_and_set(CURSOR, cursor, entries[-1].id):
+        return 0  # another process's pass moved the cursor first: it queues these
     made = 0
     for entry in entries:
         event = event_of(entry)
@@ -265,14 +264,6 @@ def enqueue(now: datetime | None = None, limit: int = BATCH) -> int:
                 )
                 made += 1
     return made
-
-
-def _advance(old: int, new: int) -> bool:
-    """Move the cursor, unless another process's pass moved it first (then it queues these)."""
-    moved = Setting.update(value=json.dumps(new), updated_at=clock.now()).where(
-        (Setting.key == CURSOR) & (Setting.value == json.dumps(old))
-    )
-    return moved.execute() == 1
 
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:

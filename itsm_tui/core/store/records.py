@@ -6,7 +6,7 @@ audit entry commit together.
 
 from __future__ import annotations
 
-from peewee import JOIN, IntegrityError
+from peewee import JOIN, IntegrityError, fn
 
 from itsm_tui.core import clock
 from itsm_tui.core.errors import ConflictError, NotFound, ValidationError
@@ -14,6 +14,7 @@ from itsm_tui.core.labels import field_label
 from itsm_tui.core.store import audit, natural
 from itsm_tui.core.store.db import is_mysql
 from itsm_tui.core.store.models import AuditEntry, BaseModel, User
+from itsm_tui.core.text import clean
 
 
 def _raw(row: BaseModel, name: str):
@@ -117,6 +118,16 @@ def delete(actor: User, row: BaseModel, entity_type: str, label: str, expected_v
         f"deleted {label}",
         {k: [audit.plain(v), None] for k, v in before.items() if v is not None},
     )
+
+
+def new_name(model: type[BaseModel], entity_type: str, name: str, max_len: int, renamed=None) -> str:
+    """``name`` cleaned for a new or ``renamed`` row of ``model``: refused while another row has
+    it in any case (a team, a macro)."""
+    name = clean(name, f"{entity_type} name", max_len=max_len)
+    clash = model.get_or_none(fn.LOWER(model.name) == name.lower())
+    if clash is not None and (renamed is None or clash.id != renamed.id):
+        raise ValidationError(f"{entity_type} {clash.name!r} already exists", "name")
+    return name
 
 
 def check_version(row: BaseModel, expected_version: int, entity_type: str, label: str) -> None:

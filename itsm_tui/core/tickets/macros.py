@@ -99,7 +99,10 @@ def create(
     actor: User, name: str, body: str = "", team=None, internal: bool = False, fields: Fields = Fields()
 ) -> Macro:
     require(actor, "macro.manage")
-    values = {"name": _new_name(name), **_values(body, team, internal, fields)}
+    values = {
+        "name": records.new_name(Macro, "macro", name, NAME_MAX),
+        **_values(body, team, internal, fields),
+    }
     return records.create(actor, Macro, "macro", f"macro {values['name']}", values)
 
 
@@ -117,7 +120,10 @@ def update(
     """Replace every part of a macro (the form shows them all)."""
     require(actor, "macro.manage")
     row = find(macro)
-    values = {"name": _new_name(name, row), **_values(body, team, internal, fields)}
+    values = {
+        "name": records.new_name(Macro, "macro", name, NAME_MAX, row),
+        **_values(body, team, internal, fields),
+    }
     return records.update(actor, row, expected_version, values, "macro", f"macro {row.name}")
 
 
@@ -126,14 +132,6 @@ def delete(actor: User, macro) -> None:
     require(actor, "macro.manage")
     row = find(macro)
     records.delete(actor, row, "macro", f"macro {row.name}")
-
-
-def _new_name(name: str, renamed: Macro | None = None) -> str:
-    name = clean(name, "macro name", max_len=NAME_MAX)
-    clash = Macro.get_or_none(fn.LOWER(Macro.name) == name.lower())
-    if clash is not None and (renamed is None or clash.id != renamed.id):
-        raise ValidationError(f"macro {clash.name!r} already exists", "name")
-    return name
 
 
 def _values(body: str, team, internal: bool, fields: Fields) -> dict:

@@ -54,7 +54,7 @@ def team_ids_of(user: User) -> list[int]:
 @transactional
 def add(actor: User, name: str) -> Team:
     require(actor, "team.manage")
-    name = _new_name(name)
+    name = records.new_name(Team, "team", name, NAME_MAX)
     return records.create(actor, Team, "team", f"team {name}", {"name": name})
 
 
@@ -62,16 +62,8 @@ def add(actor: User, name: str) -> Team:
 def rename(actor: User, team, new_name: str) -> Team:
     require(actor, "team.manage")
     row = find(team)
-    name = _new_name(new_name, row)
+    name = records.new_name(Team, "team", new_name, NAME_MAX, row)
     return records.update(actor, row, row.version, {"name": name}, "team", f"team {row.name}")
-
-
-def _new_name(name: str, renamed: Team | None = None) -> str:
-    name = clean(name, "team name", max_len=NAME_MAX)
-    clash = Team.get_or_none(fn.LOWER(Team.name) == name.lower())
-    if clash is not None and (renamed is None or clash.id != renamed.id):
-        raise ValidationError(f"team {clash.name!r} already exists", "name")
-    return name
 
 
 @transactional

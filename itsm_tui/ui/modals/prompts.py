@@ -7,7 +7,7 @@ import os
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -21,6 +21,8 @@ from itsm_tui.core.text import strip_controls
 from itsm_tui.ui.inputs import InOrderInput, InOrderTextArea
 from itsm_tui.ui.modals.base import ConfirmModal, ErrorLine, ModalBase, literal
 from itsm_tui.ui.modals.draft_keeper import Draft, DraftKeeper, kept_message
+
+Saved = TypeVar("Saved")
 
 
 class TextPrompt(ModalBase[Any]):
@@ -133,6 +135,16 @@ class TextPrompt(ModalBase[Any]):
     def action_cancel(self) -> None:
         if not self.busy:  # not while saving: the text would be saved with nobody told
             super().action_cancel()
+
+
+async def saved_name(
+    app, title: str, label: str, save: Callable[[str], Saved], initial: str = ""
+) -> Saved | None:
+    """Ask for a name on one line and ``save`` it from the prompt (in a thread): a failed save (a
+    name taken) keeps the prompt open with the name typed. What ``save`` returned; None: cancelled."""
+    return await app.push_screen_wait(
+        TextPrompt(title, label, multiline=False, initial=initial, submit=lambda name, key: save(name))
+    )
 
 
 class SafeDirectoryTree(DirectoryTree):

@@ -13,14 +13,14 @@ from textual.binding import Binding
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
-from itsm_tui.core.store.models import PRIORITY_NAMES, Macro, Team
+from itsm_tui.core.store.models import PRIORITY_NAMES, Macro
 from itsm_tui.core.tickets import macros, teams
 from itsm_tui.core.tickets.rules import STATUS_LABELS
 from itsm_tui.ui.failures import SHOWN_ERRORS, said
 from itsm_tui.ui.modals.base import ConfirmModal, ErrorLine, ModalBase, literal
 from itsm_tui.ui.modals.forms import FormField, ThreadedFormModal
 from itsm_tui.ui.modals.pickers import AgentPicker, ChoicePicker
-from itsm_tui.ui.modals.prompts import TextPrompt
+from itsm_tui.ui.modals.prompts import saved_name
 
 MODES = [("Off", "off"), ("Round-robin", "round_robin"), ("Least loaded", "least_loaded")]
 UNCHANGED = ""
@@ -101,18 +101,10 @@ class TeamsModal(_Listing):
             for t, names in teams.listing(self.app.user)
         ]
 
-    async def _named(self, title: str, save: Callable[[str], Team], initial: str = "") -> Team | None:
-        """The prompt saves the name itself: a failed save keeps it open with the name typed."""
-        return await self.app.push_screen_wait(
-            TextPrompt(
-                title, "Team name", multiline=False, initial=initial, submit=lambda name, key: save(name)
-            )
-        )
-
     @work(exclusive=True, group="teams", exit_on_error=False)
     async def action_new(self) -> None:
         me = self.app.user
-        if made := await self._named("New team", lambda name: teams.add(me, name)):
+        if made := await saved_name(self.app, "New team", "Team name", lambda name: teams.add(me, name)):
             self.changed(f"Team {made.name} created")
 
     @work(exclusive=True, group="teams", exit_on_error=False)
@@ -120,8 +112,8 @@ class TeamsModal(_Listing):
         if (record := self.chosen()) is None:
             return
         team, me = record[0], self.app.user
-        renamed = await self._named(
-            f"Rename {team.name}", lambda name: teams.rename(me, team, name), team.name
+        renamed = await saved_name(
+            self.app, f"Rename {team.name}", "Team name", lambda name: teams.rename(me, team, name), team.name
         )
         if renamed:
             self.changed(f"Renamed to {renamed.name}")

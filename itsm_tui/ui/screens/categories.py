@@ -15,7 +15,7 @@ from itsm_tui.ui.failures import SHOWN_ERRORS, attempted, said
 from itsm_tui.ui.messages import RecordRead
 from itsm_tui.ui.modals.base import ConfirmModal
 from itsm_tui.ui.modals.pickers import ChoicePicker
-from itsm_tui.ui.modals.prompts import TextPrompt
+from itsm_tui.ui.modals.prompts import saved_name
 from itsm_tui.ui.render import literal
 from itsm_tui.ui.widgets.footer import KeyFooter
 from itsm_tui.ui.widgets.frame import Frame
@@ -78,28 +78,27 @@ class CategoriesScreen(Screen):
             self.rows[table.cursor_row][0] if self.rows and 0 <= table.cursor_row < len(self.rows) else None
         )
 
-    async def _prompt(self, title: str, label: str, submit, initial: str = "") -> None:
-        done = await self.app.push_screen_wait(
-            TextPrompt(title, label, multiline=False, initial=initial, submit=lambda text, key: submit(text))
-        )
-        if done is not None:
-            self.load()
-
     @work(exclusive=True, group="categories", exit_on_error=False)
     async def action_add(self) -> None:
         me = self.user
-        await self._prompt("New category", "Name", lambda name: categories.add(me, name))
+        added = await saved_name(self.app, "New category", "Name", lambda name: categories.add(me, name))
+        if added is not None:
+            self.load()
 
     @work(exclusive=True, group="categories", exit_on_error=False)
     async def action_rename(self) -> None:
         category, me = self._current(), self.user
-        if category is not None:
-            await self._prompt(
-                f"Rename {category.name}",
-                "New name (the history keeps the old one)",
-                lambda name: categories.rename(me, category.id, name),
-                initial=category.name,
-            )
+        if category is None:
+            return
+        renamed = await saved_name(
+            self.app,
+            f"Rename {category.name}",
+            "New name (the history keeps the old one)",
+            lambda name: categories.rename(me, category.id, name),
+            initial=category.name,
+        )
+        if renamed is not None:
+            self.load()
 
     @work(exclusive=True, group="categories", exit_on_error=False)
     async def action_toggle(self) -> None:

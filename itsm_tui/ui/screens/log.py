@@ -15,7 +15,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.content import Content
-from textual.screen import Screen
 from textual.widgets import Input, Label, Static
 
 from itsm_tui.core import clock
@@ -27,16 +26,15 @@ from itsm_tui.core.store.models import User
 from itsm_tui.ui.counting import BoundedCounts, at_least
 from itsm_tui.ui.export_modal import EXPORT_KEYS, ExportContext, ExportModal
 from itsm_tui.ui.failures import SHOWN_ERRORS
-from itsm_tui.ui.messages import Counted, LoadFailed, RowHighlighted, RowOpened, RowsLoaded
+from itsm_tui.ui.messages import Counted, RowOpened, RowsLoaded
 from itsm_tui.ui.modals.panels import MessageModal
 from itsm_tui.ui.opening import reused_screen
 from itsm_tui.ui.render import literal, one_line
-from itsm_tui.ui.widgets.filter_bar import FilterBarKeys, FilterError, FilterInput
-from itsm_tui.ui.widgets.footer import KeyFooter
+from itsm_tui.ui.table_screen import TableScreen
+from itsm_tui.ui.widgets.filter_bar import FilterError, FilterInput
 from itsm_tui.ui.widgets.frame import Frame
 from itsm_tui.ui.widgets.log_table import LogTable, ago
 
-REFRESH_SECONDS = 5.0
 VALUE_WIDTH = 300  # a changed value longer than this is cut in the detail panel
 QUICK_TERMS = {"login": "is:login", "failed": "is:failed"}
 
@@ -129,11 +127,7 @@ class EntryModal(MessageModal):
             self.dismiss("open")
 
 
-class LogScreen(FilterBarKeys, BoundedCounts, Screen):
-    DEFAULT_CSS = """
-    LogScreen #status-line { height: 1; padding: 0 1; background: $boost; }
-    LogScreen #selected { height: 1; padding: 0 1; background: $boost; }
-    """
+class LogScreen(BoundedCounts, TableScreen):
     BINDINGS = [
         Binding("slash", "filter", "Filter"),
         Binding("L", "toggle('login')", "Logins"),
@@ -144,8 +138,8 @@ class LogScreen(FilterBarKeys, BoundedCounts, Screen):
         Binding("escape", "back", "Back", show=False),
     ]
 
-    AUTO_FOCUS = "#table"
     frame_title = "Activity log"
+    LOAD_FAILED = "Could not load the log"
 
     def __init__(self) -> None:
         super().__init__()
@@ -153,10 +147,6 @@ class LogScreen(FilterBarKeys, BoundedCounts, Screen):
         self.total: int | None = None
         self._bounded = False  # the total is a lower bound ("10,000+")
         self._started = False
-
-    @property
-    def user(self) -> User:
-        return self.app.user
 
     def compose(self) -> ComposeResult:
         yield Frame()
@@ -166,20 +156,7 @@ class LogScreen(FilterBarKeys, BoundedCounts, Screen):
             id="filter",
         )
         yield FilterError(id="filter-error")
-        yield Static("", id="status-line")
-        yield LogTable(self._load_page, id="table")
-        yield Static("", id="selected")
-        yield KeyFooter()
-
-    @property
-    def table(self) -> LogTable:
-        return self.query_one(LogTable)
-
-    def on_mount(self) -> None:
-        self._status_line()
-        self._start()
-        self.set_interval(REFRESH_SECONDS, self._periodic_refresh)
-        self.table.focus()
+        yield from self.compose_table(LogTable(self._load_page, id="table"))
 
     # ------------------------------------------------------------ data
 
@@ -203,10 +180,6 @@ class LogScreen(FilterBarKeys, BoundedCounts, Screen):
         self.total, self._bounded = total.value, not total.exact
         self.table.reload()
         self._status_line()
-
-    def _leave(self) -> None:
-        if self.app.screen is self and len(self.app.screen_stack) > 1:
-            self.app.pop_screen()
 
     def _count(self, timed: bool = False) -> None:
         self.start_count(self.filter_text, timed)
@@ -291,25 +264,11 @@ class LogScreen(FilterBarKeys, BoundedCounts, Screen):
         self._selected_line(self.table.current)
         self._status_line()  # a count cut short shows at least the rows read
 
-    @on(RowHighlighted)
-    def _highlighted(self, event: RowHighlighted) -> None:
-        self._selected_line(event.row)
-
-    @on(LoadFailed)
-    def _load_failed(self, event: LoadFailed) -> None:
-        self.app.notify(event.error, severity="error", title="Could not load the log")
-
     # ------------------------------------------------------------ filter bar
 
     def action_export(self) -> None:
         columns = tuple(c.key for c in self.table.COLUMNS)
         self.app.push_screen(ExportModal(ExportContext("log", self.filter_text, columns=columns)))
-
-    def action_back(self) -> None:
-        if self.filter_shown():
-            self.action_close_filter()
-        elif len(self.app.screen_stack) > 2:
-            self.app.pop_screen()
 
     def action_toggle(self, which: str) -> None:
         text = toggle_term(self.filter_text, QUICK_TERMS[which])

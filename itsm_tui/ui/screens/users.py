@@ -14,7 +14,6 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
 from textual.widgets import Static
 
 from itsm_tui.core import clock
@@ -25,18 +24,17 @@ from itsm_tui.core.store.db_errors import DATABASE_ERRORS
 from itsm_tui.core.store.models import ROLES, Department, User
 from itsm_tui.core.tickets.queue import END, Cursor, Page
 from itsm_tui.ui.failures import SHOWN_ERRORS
-from itsm_tui.ui.messages import LoadFailed, RowHighlighted, RowOpened, RowsLoaded
+from itsm_tui.ui.messages import RowOpened, RowsLoaded
 from itsm_tui.ui.modals.base import ConfirmModal
 from itsm_tui.ui.modals.draft_keeper import Draft
 from itsm_tui.ui.modals.forms import FormField, ThreadedFormModal
 from itsm_tui.ui.modals.panels import MessageModal
 from itsm_tui.ui.render import literal, one_line, when
-from itsm_tui.ui.widgets.filter_bar import FilterBarKeys, FilterInput
-from itsm_tui.ui.widgets.footer import KeyFooter
+from itsm_tui.ui.table_screen import TableScreen
+from itsm_tui.ui.widgets.filter_bar import FilterInput
 from itsm_tui.ui.widgets.frame import Frame
 from itsm_tui.ui.widgets.log_table import UserTable, ago
 
-REFRESH_SECONDS = 5.0
 GENERATE_HINT = "leave empty to generate one (shown once)"
 
 
@@ -120,11 +118,7 @@ def matches(row: dict, needle: str) -> bool:
     return all(word in haystack.casefold() for word in needle.casefold().split())
 
 
-class UsersScreen(FilterBarKeys, Screen):
-    DEFAULT_CSS = """
-    UsersScreen #status-line { height: 1; padding: 0 1; background: $boost; }
-    UsersScreen #selected { height: 1; padding: 0 1; background: $boost; }
-    """
+class UsersScreen(TableScreen):
     BINDINGS = [
         Binding("n", "create", "New user"),
         Binding("e", "edit", "Edit"),
@@ -136,18 +130,14 @@ class UsersScreen(FilterBarKeys, Screen):
         Binding("escape", "back", "Back", show=False),
     ]
 
-    AUTO_FOCUS = "#table"
     frame_title = "Users"
+    LOAD_FAILED = "Could not load the users"
 
     def __init__(self) -> None:
         super().__init__()
         self.filter_text = ""
         self.total: int | None = None
         self.allowed = False
-
-    @property
-    def user(self) -> User:
-        return self.app.user
 
     def compose(self) -> ComposeResult:
         yield Frame()
@@ -156,20 +146,7 @@ class UsersScreen(FilterBarKeys, Screen):
             "'disabled', 'locked'  (Escape closes)",
             id="filter",
         )
-        yield Static("", id="status-line")
-        yield UserTable(self._load_page, id="table")
-        yield Static("", id="selected")
-        yield KeyFooter()
-
-    @property
-    def table(self) -> UserTable:
-        return self.query_one(UserTable)
-
-    def on_mount(self) -> None:
-        self._status_line()
-        self._start()
-        self.set_interval(REFRESH_SECONDS, self._periodic_refresh)
-        self.table.focus()
+        yield from self.compose_table(UserTable(self._load_page, id="table"))
 
     # ------------------------------------------------------------ data
 
@@ -179,8 +156,7 @@ class UsersScreen(FilterBarKeys, Screen):
             await asyncio.to_thread(require, self.user, "user.manage")
         except PermissionDenied as exc:
             self.app.notify(f"User administration is for admins only: {exc}", severity="error")
-            if self.app.screen is self and len(self.app.screen_stack) > 1:
-                self.app.pop_screen()
+            self._leave()
             return
         except SHOWN_ERRORS as exc:
             self.app.notify(str(exc), severity="error", title="Could not read the users")
@@ -241,20 +217,6 @@ class UsersScreen(FilterBarKeys, Screen):
     def _loaded(self) -> None:
         self._status_line()
         self._selected_line(self.table.current)
-
-    @on(RowHighlighted)
-    def _highlighted(self, event: RowHighlighted) -> None:
-        self._selected_line(event.row)
-
-    @on(LoadFailed)
-    def _load_failed(self, event: LoadFailed) -> None:
-        self.app.notify(event.error, severity="error", title="Could not load the users")
-
-    def action_back(self) -> None:
-        if self.filter_shown():
-            self.action_close_filter()
-        elif len(self.app.screen_stack) > 2:
-            self.app.pop_screen()
 
     # ------------------------------------------------------------ find
 

@@ -13,7 +13,7 @@ from rich.text import Text
 from textual.binding import Binding
 
 from itsm_tui.ui.render import cell, literal
-from itsm_tui.ui.widgets.paged_table import Column, PagedTable
+from itsm_tui.ui.widgets.paged_table import Column, UnmarkedTable
 
 ASSET_STATUS_STYLES = {"in use": "", "in stock": "cyan", "in repair": "yellow", "retired": "dim"}
 
@@ -42,23 +42,12 @@ def asset_status(status: str | None) -> Text:
     return literal(status or "—", ASSET_STATUS_STYLES.get(status or "", ""))
 
 
-class AssetTable(PagedTable, inherit_bindings=False):
-    """A paged inventory list. No marks: inventory actions work on the highlighted row."""
+class AssetTable(UnmarkedTable):
+    """A paged inventory list."""
 
     KIND = ""
     NOUN = ("asset", "assets")
     OPEN = "Edit"  # what Enter does, for the footer and the help
-    BINDINGS = [
-        Binding("down,j", "move(1)", "Down", show=False),
-        Binding("up,k", "move(-1)", "Up", show=False),
-        Binding("pagedown", "page(1)", "Page down", show=False),
-        Binding("pageup", "page(-1)", "Page up", show=False),
-        Binding("g,home", "first", "First", show=False),
-        Binding("G,end", "last", "Last", show=False),
-    ]
-
-    def action_mark(self) -> None:
-        """Inventory actions apply to the highlighted row only."""
 
 
 class SystemTable(AssetTable):

@@ -19,7 +19,7 @@ from textual.binding import Binding
 from itsm_tui.core.audit.activity import action_label, entity_label
 from itsm_tui.ui.messages import RowHighlighted
 from itsm_tui.ui.render import cell
-from itsm_tui.ui.widgets.paged_table import Column, PagedTable
+from itsm_tui.ui.widgets.paged_table import Column, UnmarkedTable
 
 
 @dataclass(frozen=True)
@@ -32,16 +32,6 @@ class Order:
 
 NEWEST_FIRST = Order("at", True)
 BY_USERNAME = Order("username", False)
-
-# The paged table's keys, without "space" (marks mean nothing in these lists).
-LIST_BINDINGS = [
-    Binding("down,j", "move(1)", "Down", show=False),
-    Binding("up,k", "move(-1)", "Up", show=False),
-    Binding("pagedown", "page(1)", "Page down", show=False),
-    Binding("pageup", "page(-1)", "Page up", show=False),
-    Binding("g,home", "first", "First", show=False),
-    Binding("G,end", "last", "Last", show=False),
-]
 
 
 def ago(moment: datetime | None, now: datetime) -> str:
@@ -66,7 +56,7 @@ def ago(moment: datetime | None, now: datetime) -> str:
     return "just now"  # not reached
 
 
-class HighlightingTable(PagedTable):
+class HighlightingTable(UnmarkedTable):
     """A PagedTable that says when the row under the cursor changed."""
 
     def __init__(self, loader, **kwargs) -> None:
@@ -93,12 +83,9 @@ class HighlightingTable(PagedTable):
         self._highlight_changed()
         return super().render_lines(crop)
 
-    def action_mark(self) -> None:
-        """No marks in these lists."""
 
-
-class LogTable(HighlightingTable, inherit_bindings=False):
-    BINDINGS = [*LIST_BINDINGS, Binding("enter", "open", "Details")]
+class LogTable(HighlightingTable):
+    BINDINGS = [Binding("enter", "open", "Details")]
     COLUMNS = (
         Column("when", "When", 16, "at"),
         Column("actor", "Who", 14, None),
@@ -129,8 +116,8 @@ class LogTable(HighlightingTable, inherit_bindings=False):
         return cells
 
 
-class UserTable(HighlightingTable, inherit_bindings=False):
-    BINDINGS = [*LIST_BINDINGS, Binding("enter", "open", "Details")]
+class UserTable(HighlightingTable):
+    BINDINGS = [Binding("enter", "open", "Details")]
     COLUMNS = (
         Column("username", "Username", 16, "username"),
         Column("full_name", "Full name", 0, None),

@@ -31,6 +31,15 @@ MIN_FLEX = 24  # the flexible column (a title) keeps at least this many cells wh
 FRESH_FOR = 1.0  # seconds, see read_lately
 Loader = Callable[[Cursor | None, Cursor | None, int], Page]
 
+MOVE_BINDINGS = [
+    Binding("down,j", "move(1)", "Down", show=False),
+    Binding("up,k", "move(-1)", "Up", show=False),
+    Binding("pagedown", "page(1)", "Page down", show=False),
+    Binding("pageup", "page(-1)", "Page up", show=False),
+    Binding("g,home", "first", "First", show=False),
+    Binding("G,end", "last", "Last", show=False),
+]
+
 
 @dataclass(frozen=True)
 class Column:
@@ -51,16 +60,7 @@ class PagedTable(Widget, can_focus=True):
     COLUMNS: tuple[Column, ...] = ()
     EMPTY = "Nothing matches this view."
     RIGHT: frozenset[str] = frozenset()  # column keys whose values (numbers) align right
-    BINDINGS = [
-        Binding("down,j", "move(1)", "Down", show=False),
-        Binding("up,k", "move(-1)", "Up", show=False),
-        Binding("pagedown", "page(1)", "Page down", show=False),
-        Binding("pageup", "page(-1)", "Page up", show=False),
-        Binding("g,home", "first", "First", show=False),
-        Binding("G,end", "last", "Last", show=False),
-        Binding("space", "mark", "Mark"),
-        Binding("enter", "open", "Open"),
-    ]
+    BINDINGS = [*MOVE_BINDINGS, Binding("space", "mark", "Mark"), Binding("enter", "open", "Open")]
 
     sort = reactive(None, always_update=True)  # an object with .key and .descending
 
@@ -476,6 +476,16 @@ class PagedTable(Widget, can_focus=True):
         if selected:
             line.stylize("reverse" if self.has_focus else "underline")
         return line
+
+
+class UnmarkedTable(PagedTable, inherit_bindings=False):
+    """A paged list without marks (the log, the users, the inventory): its actions work on the
+    highlighted row. Each list binds Enter itself (what it opens)."""
+
+    BINDINGS = MOVE_BINDINGS
+
+    def action_mark(self) -> None:
+        """No marks in these lists."""
 
 
 def _fit(text: str, width: int) -> Text:
