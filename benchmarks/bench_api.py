@@ -13,7 +13,8 @@ the connections are made would leave them all to the other); then one connection
 of that: its p50, and the server processes' CPU time per request (read from /proc, so the client's
 own cost is left out); beside them, the same service call in-process (median wall time and CPU
 time of 200 calls). "overhead" is the server's CPU per request minus the in-process CPU per call:
-the API's own work. Prints figures; asserts nothing. The MySQL database named in the URL is
+the API's own work; "loaded", the server's CPU per request under the many connections (the
+workers then contend for 2 cores with each other and with wrk). Prints figures; asserts nothing. The MySQL database named in the URL is
 dropped and re-created unless --reuse; ``--db PATH`` keeps the SQLite database in that file
 (seeded only up to --tickets, so a second run reuses it). ``--seed-only`` seeds and stops.
 """
@@ -193,13 +194,15 @@ def run_engine(url: str, args) -> None:
     )
     print(
         f"{'operation':<50} {'p50':>6} {'p95':>6} {'p99':>6} {'req/s':>6} | {'1 conn':>6} {'in-proc':>7} "
-        f"| {'srv CPU':>7} {'in-proc':>7} {'overhead':>8}   (ms; {args.clients} connections)"
+        f"| {'srv CPU':>7} {'in-proc':>7} {'overhead':>8} {'loaded':>7}   (ms; {args.clients} connections)"
     )
     process, base = _serve(url, args.workers)
     try:
         for name, script, call in cases:
             _wrk(base, script, args.clients, 3)  # warm-up: every worker up and its caches read in
+            before = _server_cpu(process.pid)
             many = _wrk(base, script, args.clients, args.seconds)
+            loaded_cpu = (_server_cpu(process.pid) - before) * 1000 / max(1, many["requests"])
             before = _server_cpu(process.pid)
             one = _wrk(base, script, 1, args.seconds / 3)
             server_cpu = (_server_cpu(process.pid) - before) * 1000 / max(1, one["requests"])
@@ -208,7 +211,7 @@ def run_engine(url: str, args) -> None:
             print(
                 f"{name:<50} {many['p50']:>6.1f} {many['p95']:>6.1f} {many['p99']:>6.1f} "
                 f"{many['requests'] / many['seconds']:>6.0f} | {one['p50']:>6.2f} {inside:>7.2f} "
-                f"| {server_cpu:>7.2f} {inside_cpu:>7.2f} {server_cpu - inside_cpu:>8.2f}{bad}"
+                f"| {server_cpu:>7.2f} {inside_cpu:>7.2f} {server_cpu - inside_cpu:>8.2f} {loaded_cpu:>7.2f}{bad}"
             )
     finally:
         process.terminate()

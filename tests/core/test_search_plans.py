@@ -162,5 +162,6 @@ def test_a_page_of_many_listed_ids_walks_the_sort_index(seeded):
         sql, params = next(s for s in statements.seen if "page_ids" in s[0])
         plan = [r[-1] for r in db.database.execute_sql(f"EXPLAIN QUERY PLAN {sql}", params)]
         assert any(
-            re.fullmatch(r"SCAN t1 USING (COVERING )?INDEX ticket_updated_at", line) for line in plan
+            re.fullmatch(r"SCAN t1 USING (COVERING )?INDEX ticket_updated_at_id_status", line)
+            for line in plan
         ), plan

@@ -285,7 +285,7 @@ class Ticket(BaseModel):
     system = ForeignKeyField(System, null=True, on_delete="SET NULL", backref="tickets")
     peripheral = ForeignKeyField(Peripheral, null=True, on_delete="SET NULL", backref="tickets")
     created_at = DateTimeField(index=True)
-    updated_at = DateTimeField(index=True)
+    updated_at = DateTimeField()  # indexed with the id and status (Meta)
     first_response_at = DateTimeField(null=True)
     resolved_at = DateTimeField(null=True)
     closed_at = DateTimeField(null=True)
@@ -362,8 +362,12 @@ class Ticket(BaseModel):
             (("resolution_risk_at",), False),
             # v13 (issue 22): the filter combinations a desk uses, each in its usual sort order,
             # so a page is a walk of one index (MariaDB merged two and sorted ~150,000 rows).
-            (("category", "priority", "updated_at"), False),
+            # v15: the id, then the status after the sort key (the id keeps (key, id) the index's
+            # order), so the walk checks ``status:open`` in the index instead of reading each
+            # row (SQLite at 1M: 1.1 ms for two priorities' walks, 0.17 ms with it).
+            (("category", "priority", "updated_at", "id", "status"), False),
             (("priority", "status", "updated_at"), False),
+            (("updated_at", "id", "status"), False),  # v15: was updated_at alone
             (("assignee", "status", "resolution_due"), False),
         )
 

@@ -69,7 +69,7 @@ from itsm_tui.core.store.models import (
     WebhookSubscription,
 )
 
-SCHEMA_VERSION = 14
+SCHEMA_VERSION = 15
 VERSION_KEY = "schema_version"
 
 Migration = tuple[int, Callable[[], None]]
@@ -325,6 +325,16 @@ def _v14_text_search() -> None:
     fulltext.install_text(fulltext.upgrade_progress)
 
 
+def _v15_covering_indexes() -> None:
+    """v15 (issue 19, 22): the update time's index and the (category, priority, updated_at)
+    one carry the id and the status, so a page's walk checks ``status:open`` without reading
+    the rows."""
+    _create_index(Ticket, ("updated_at", "id", "status"))
+    _create_index(Ticket, ("category_id", "priority", "updated_at", "id", "status"))
+    _drop_index_if_present("ticket_updated_at", "ticket")
+    _drop_index_if_present("ticket_category_id_priority_updated_at", "ticket")
+
+
 MIGRATIONS: Sequence[Migration] = (
     (2, _add_views),
     (3, _add_sla),
@@ -339,6 +349,7 @@ MIGRATIONS: Sequence[Migration] = (
     (12, _v12_teams),
     (13, _v13_search),
     (14, _v14_text_search),
+    (15, _v15_covering_indexes),
 )
 
 

@@ -611,17 +611,18 @@ PINNING = frozenset({"status", "priority", "category"})
 
 def _ordering_index(query: Query, sort: Sort) -> tuple[str, list[int]] | None:
     """The index (its name) whose leading columns are the filter's one category and its
-    priorities (one to PARTS_LIMIT), and whose last column is the sort key, with those
-    priorities; None when there is none."""
+    priorities (one to PARTS_LIMIT), followed by the sort key, with those priorities; None when
+    there is none."""
     sort_column = getattr(SORTS[sort.key], "name", None)
     terms = {t.key: t for t in query.terms if t.key in ("priority", "category") and not t.negate}
     priorities = sorted(set(terms["priority"].values)) if "priority" in terms else []
     if not 0 < len(priorities) <= PARTS_LIMIT or "category" not in terms:
         return None  # before the category names are looked up
     values = {key: _values(term) for key, term in terms.items()}
-    for name, (*prefix, last) in TICKET_INDEXES:
+    for name, columns in TICKET_INDEXES:
+        prefix = columns[: columns.index(sort_column)] if sort_column in columns else []
         others = [column for column in prefix if column != "priority"]
-        if last == sort_column and "priority" in prefix and others:
+        if "priority" in prefix and others:
             if all(len(values.get(column, ())) == 1 for column in others):
                 return name, priorities
     return None
