@@ -14,8 +14,8 @@ of that: its p50, and the server processes' CPU time per request (read from /pro
 own cost is left out); beside them, the same service call in-process (median wall time and CPU
 time of 200 calls). "overhead" is the server's CPU per request minus the in-process CPU per call:
 the API's own work; "loaded", the server's CPU per request under the many connections (the
-workers then contend for 2 cores with each other and with wrk). Prints figures; asserts nothing. The MySQL database named in the URL is
-dropped and re-created unless --reuse; ``--db PATH`` keeps the SQLite database in that file
+workers then contend for 2 cores with each other and with wrk). Prints figures; asserts nothing.
+The MySQL database named in the URL is dropped and re-created unless --reuse; ``--db PATH`` keeps the SQLite database in that file
 (seeded only up to --tickets, so a second run reuses it). ``--seed-only`` seeds and stops.
 """
 
@@ -211,7 +211,8 @@ def run_engine(url: str, args) -> None:
             print(
                 f"{name:<50} {many['p50']:>6.1f} {many['p95']:>6.1f} {many['p99']:>6.1f} "
                 f"{many['requests'] / many['seconds']:>6.0f} | {one['p50']:>6.2f} {inside:>7.2f} "
-                f"| {server_cpu:>7.2f} {inside_cpu:>7.2f} {server_cpu - inside_cpu:>8.2f} {loaded_cpu:>7.2f}{bad}"
+                f"| {server_cpu:>7.2f} {inside_cpu:>7.2f} {server_cpu - inside_cpu:>8.2f} "
+                f"{loaded_cpu:>7.2f}{bad}"
             )
     finally:
         process.terminate()
