@@ -15,8 +15,9 @@ own cost is left out); beside them, the same service call in-process (median wal
 time of 200 calls). "overhead" is the server's CPU per request minus the in-process CPU per call:
 the API's own work; "loaded", the server's CPU per request under the many connections (the
 workers then contend for 2 cores with each other and with wrk). Prints figures; asserts nothing.
-The MySQL database named in the URL is dropped and re-created unless --reuse; ``--db PATH`` keeps the SQLite database in that file
-(seeded only up to --tickets, so a second run reuses it). ``--seed-only`` seeds and stops.
+The MySQL database named in the URL is dropped and re-created unless --reuse; ``--db PATH``
+keeps the SQLite database in that file (seeded only up to --tickets, so a second run reuses it).
+``--seed-only`` seeds and stops.
 """
 
 from __future__ import annotations
