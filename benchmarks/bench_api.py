@@ -107,18 +107,39 @@ def _serve(url: str, workers: int):
     raise SystemExit("itsm-tui serve did not start")
 
 
-def _server_cpu(pid: int) -> float:
-    """CPU seconds used so far by the server process and its worker processes."""
+def _server_cpu(pid: int) -> dict[str, float]:
+    """CPU seconds used so far by the server process and each of its worker processes (by pid)."""
     ticks = os.sysconf("SC_CLK_TCK")
-    total = 0.0
+    used = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
         if stat.parent.name == str(pid) or fields[1] == str(pid):  # fields[1]: the parent's pid
-            total += (int(fields[11]) + int(fields[12])) / ticks  # utime + stime
+            used[stat.parent.name] = (int(fields[11]) + int(fields[12])) / ticks  # utime + stime
+    return used
+
+
+def _database_cpu() -> float:
+    """CPU seconds used so far by a MariaDB/MySQL server on this machine (0 when there is none):
+    on 2 cores the database's work takes from the server's."""
+    ticks, total = os.sysconf("SC_CLK_TCK"), 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            name, fields = stat.read_text().split("(", 1)[1].split(")", 1)
+        except (OSError, IndexError):
+            continue
+        if name in ("mariadbd", "mysqld"):
+            fields = fields.split()
+            total += (int(fields[11]) + int(fields[12])) / ticks
     return total
+
+
+def _spent(before: dict[str, float], after: dict[str, float]) -> tuple[float, list[float]]:
+    """The CPU seconds spent between two readings, in all and by each worker (largest first)."""
+    each = sorted((after[pid] - before.get(pid, 0.0) for pid in after), reverse=True)
+    return sum(each), each
 
 
 def _wrk(base: str, script: str, connections: int, seconds: float) -> dict:
@@ -171,10 +192,7 @@ def run_engine(url: str, args) -> None:
         ),
         (
             f"filtered: {FILTER}",
-            lua(
-                "page",
-                "/api/v1/tickets?q=" + FILTER.replace(":", "%3A").replace(" ", "+").replace(",", "%2C"),
-            ),
+            lua("page", FILTER),
             lambda: queue.page(actor, FILTER, sort),
         ),
         ("get one ticket", lua("get"), lambda: tickets.get(actor, random.randint(1, top))),
@@ -199,21 +217,32 @@ def run_engine(url: str, args) -> None:
     )
     process, base = _serve(url, args.workers)
     try:
+        for query in ("status:open", FILTER):  # the requests wrk sends are the calls timed in-process
+            path = "/api/v1/tickets?" + urlencode({"q": query})
+            served = httpx.get(base + path, headers={"Authorization": f"Bearer {token}"}).json()["items"]
+            if [row["number"] for row in served] != [row["number"] for row in queue.page(actor, query).rows]:
+                raise SystemExit(f"the API's page of {query!r} is not the in-process page")
         for name, script, call in cases:
             _wrk(base, script, args.clients, 3)  # warm-up: every worker up and its caches read in
-            before = _server_cpu(process.pid)
+            before, database_before = _server_cpu(process.pid), _database_cpu()
             many = _wrk(base, script, args.clients, args.seconds)
-            loaded_cpu = (_server_cpu(process.pid) - before) * 1000 / max(1, many["requests"])
+            spent, each = _spent(before, _server_cpu(process.pid))
+            loaded_cpu = spent * 1000 / max(1, many["requests"])
+            database_cpu = (_database_cpu() - database_before) * 1000 / max(1, many["requests"])
+            database = f"  (database server's CPU {database_cpu:.2f})" if db.is_mysql() else ""
+            uneven = (
+                f"  (workers' CPU {'/'.join(f'{100 * s / spent:.0f}' for s in each[:2])}%)" if each else ""
+            )
             before = _server_cpu(process.pid)
             one = _wrk(base, script, 1, args.seconds / 3)
-            server_cpu = (_server_cpu(process.pid) - before) * 1000 / max(1, one["requests"])
+            server_cpu = _spent(before, _server_cpu(process.pid))[0] * 1000 / max(1, one["requests"])
             inside, inside_cpu = _inside(call)
             bad = f"  ({many['bad'] + one['bad']} failed requests)" if many["bad"] + one["bad"] else ""
             print(
                 f"{name:<50} {many['p50']:>6.1f} {many['p95']:>6.1f} {many['p99']:>6.1f} "
                 f"{many['requests'] / many['seconds']:>6.0f} | {one['p50']:>6.2f} {inside:>7.2f} "
                 f"| {server_cpu:>7.2f} {inside_cpu:>7.2f} {server_cpu - inside_cpu:>8.2f} "
-                f"{loaded_cpu:>7.2f}{bad}"
+                f"{loaded_cpu:>7.2f}{uneven}{database}{bad}"
             )
     finally:
         process.terminate()

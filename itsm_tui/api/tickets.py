@@ -74,6 +74,9 @@ def ticket_out(ticket: Ticket, status_code: int = 200, headers: dict[str, str] |
     return reply(body, status_code, {**(headers or {}), **etag(ticket.version)})
 
 
+ROW_FIELDS = queue.FIELDS & set(schemas.TicketRow.model_fields)  # what a list row holds, and no more
+
+
 @router.get("/tickets", response_model=schemas.TicketPage)
 def list_tickets(
     p: Caller,
@@ -89,7 +92,9 @@ def list_tickets(
     cursor: str | None = Query(None, max_length=2000),
     limit: int = Query(50, ge=1, le=MAX_LIMIT),
 ):
-    page = queue.page(p.user, q, queue.Sort.parse(sort), after=decode_cursor(cursor), limit=limit)
+    page = queue.page(
+        p.user, q, queue.Sort.parse(sort), after=decode_cursor(cursor), limit=limit, fields=ROW_FIELDS
+    )
     items = [schemas.TicketRow(**{k: v for k, v in row.items() if k != "_cursor"}) for row in page.rows]
     last = page.last
     return reply(

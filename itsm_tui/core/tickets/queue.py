@@ -550,10 +550,12 @@ def page(
     after: Cursor | None = None,
     before: Cursor | None = None,
     limit: int = 50,
+    fields: frozenset[str] | None = None,
 ) -> Page:
     """One page of rows after ``after`` (or before ``before``, read backwards), in sort order.
 
-    With neither cursor: the first page; ``before=END`` gives the last page.
+    With neither cursor: the first page; ``before=END`` gives the last page. ``fields``: the
+    row fields to read (a subset of :data:`FIELDS`; all of them by default).
 
     A deferred join: the inner query finds the page's ids on the ticket table alone (so the
     planner walks the sort key's index and stops after one page), the outer one fetches the
@@ -565,7 +567,7 @@ def page(
     """
     where, exact, query = plan(actor, text, walked=sort.key in WALKED_SORTS)
     parts, index = _reads(query, sort)
-    return _read(where, exact, sort, after, before, limit, parts=parts, index=index)
+    return _read(where, exact, sort, after, before, limit, FIELDS if fields is None else fields, parts, index)
 
 
 def plan(actor: User, text: str | Query | None, walked: bool = False) -> tuple:
