@@ -188,7 +188,7 @@ def test_differences_by_design(engine, people, system):
 
 
 def test_a_desk_with_sparse_ids_is_not_taken_for_a_big_one(engine, people):
-    """A term's number of tickets is estimated per id of the newest ids: one ticket with a high
+    """A term's number of tickets is estimated per id of a sample of ids: one ticket with a high
     id (the others deleted, or a database whose ids another one used) is one ticket, so the term
     is read from the index and found as the index finds it (MariaDB folds the accent)."""
     agent = people["agent"]

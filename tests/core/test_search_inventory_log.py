@@ -107,7 +107,7 @@ def test_the_index_serves_narrow_terms_and_the_scan_wide_ones(engine, people, mo
     monkeypatch.setattr(activity, "ID_LIST_LIMIT", 3)
     assert "LIKE" in system("platypus") and "LIKE" in log("platypus")
     assert (_listed(admin, "system", "platypus"), _logged(admin, "platypus")) == found
-    asked = []  # the estimate from the newest rows tells it is wide: the index is not even asked
+    asked = []  # the estimate from a sample of ids tells it is wide: the index is not even asked
     execute = db.database.obj.execute_sql
     monkeypatch.setattr(
         db.database.obj, "execute_sql", lambda sql, *a, **k: asked.append(sql) or execute(sql, *a, **k)

@@ -137,9 +137,9 @@ def _statements():
         logger.setLevel(old_level)
 
 
-def test_a_terms_share_is_estimated_from_the_newest_tickets_read_by_index(seeded, monkeypatch):
-    """Before the full-text index is asked, a term's share of the tickets is estimated from the
-    newest ones (fulltext.SAMPLE), read as a range of the primary key."""
+def test_a_terms_share_is_estimated_from_runs_of_ids_read_by_index(seeded, monkeypatch):
+    """Before the full-text index is asked, a term's share of the tickets is estimated from
+    ``fulltext.SAMPLE`` ids in runs spread over them all, read as ranges of the primary key."""
     monkeypatch.setattr(queue, "ID_LIST_LIMIT", 1000)  # the seeded desk is large for it
     monkeypatch.setattr(fulltext, "SAMPLE", 100)
     with _statements() as statements:
