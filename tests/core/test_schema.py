@@ -137,6 +137,30 @@ def test_mysql_connection_is_strict_utf8mb4_utc(engine):
     assert table_charset == "utf8mb4"
 
 
+def test_times_read_back_as_written(engine, people):
+    """Stored times come back to the second and microsecond on both engines (MySQL's are read
+    by ``datetime.fromisoformat``, not PyMySQL's own parser), and a ticket's too."""
+    from datetime import datetime
+
+    from itsm_tui.core.store.models import Ticket
+    from itsm_tui.core.tickets import service as tickets
+
+    if db.is_mysql():
+        row = db.database.execute_sql(
+            "SELECT CAST('2026-12-06 10:11:12.000042' AS DATETIME(6)), "
+            "CAST('2026-12-06 10:11:12' AS DATETIME), TIMESTAMP('2026-02-28 23:59:59')"
+        ).fetchone()
+        assert row == (
+            datetime(2026, 12, 6, 10, 11, 12, 42),
+            datetime(2026, 12, 6, 10, 11, 12),
+            datetime(2026, 2, 28, 23, 59, 59),
+        )
+    made = tickets.create(people["agent"], "Clock check", "text")
+    when = datetime(2026, 12, 6, 10, 11, 12)
+    Ticket.update(updated_at=when).where(Ticket.id == made.id).execute()
+    assert Ticket.get_by_id(made.id).updated_at == when
+
+
 def test_describe_url_never_shows_the_password():
     text = db.describe_url("mysql://helpdesk:s3cret@db.example:3307/itsm")
     assert "s3cret" not in text and "itsm" in text and "db.example:3307" in text

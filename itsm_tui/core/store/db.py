@@ -16,6 +16,7 @@ import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import TypeVar
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
@@ -69,7 +70,7 @@ class ReconnectingMySQLDatabase(ReconnectMixin, MySQLDatabase):
 
         failures = []
         for host, port in self.hosts:
-            params = {**self.connect_params, "host": host, "port": port}
+            params = {**self.connect_params, "host": host, "port": port, "conv": _conversions()}
             try:
                 conn = pymysql.connect(database=self.database, autocommit=True, **params)
             except pymysql.err.OperationalError as exc:
@@ -82,6 +83,23 @@ class ReconnectingMySQLDatabase(ReconnectMixin, MySQLDatabase):
             conn.close()
             failures.append(pymysql.err.OperationalError(1047, f"node {host}:{port} is not ready"))
         raise failures[-1]
+
+
+@functools.cache
+def _conversions() -> dict:
+    """PyMySQL's converters, DATETIME and TIMESTAMP read by ``datetime.fromisoformat`` (C)
+    instead of PyMySQL's regular expression: a page of 50 tickets has 400 of them, and their
+    parsing was a seventh of a MariaDB page's CPU."""
+    from pymysql.constants import FIELD_TYPE
+    from pymysql.converters import conversions, convert_datetime
+
+    def read(text):
+        try:
+            return datetime.fromisoformat(text)
+        except (TypeError, ValueError):  # what PyMySQL makes of it (an invalid date: the text)
+            return convert_datetime(text)
+
+    return {**conversions, FIELD_TYPE.DATETIME: read, FIELD_TYPE.TIMESTAMP: read}
 
 
 def _ready(conn) -> bool:
