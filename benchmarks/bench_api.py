@@ -107,33 +107,27 @@ def _serve(url: str, workers: int):
     raise SystemExit("itsm-tui serve did not start")
 
 
-def _server_cpu(pid: int) -> dict[str, float]:
-    """CPU seconds used so far by the server process and each of its worker processes (by pid)."""
+def _processes():
+    """(pid, name, parent's pid, CPU seconds used so far) of every process, read from /proc."""
     ticks = os.sysconf("SC_CLK_TCK")
-    used = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
+            name, rest = stat.read_text().split("(", 1)[1].rsplit(")", 1)
+        except (OSError, ValueError):
             continue
-        if stat.parent.name == str(pid) or fields[1] == str(pid):  # fields[1]: the parent's pid
-            used[stat.parent.name] = (int(fields[11]) + int(fields[12])) / ticks  # utime + stime
-    return used
+        fields = rest.split()  # state, parent's pid, ..., utime and stime at 11 and 12
+        yield stat.parent.name, name, fields[1], (int(fields[11]) + int(fields[12])) / ticks
+
+
+def _server_cpu(pid: int) -> dict[str, float]:
+    """CPU seconds used so far by the server process and each of its worker processes (by pid)."""
+    return {each: cpu for each, _, parent, cpu in _processes() if str(pid) in (each, parent)}
 
 
 def _database_cpu() -> float:
     """CPU seconds used so far by a MariaDB/MySQL server on this machine (0 when there is none):
     on 2 cores the database's work takes from the server's."""
-    ticks, total = os.sysconf("SC_CLK_TCK"), 0.0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            name, fields = stat.read_text().split("(", 1)[1].split(")", 1)
-        except (OSError, IndexError):
-            continue
-        if name in ("mariadbd", "mysqld"):
-            fields = fields.split()
-            total += (int(fields[11]) + int(fields[12])) / ticks
-    return total
+    return sum(cpu for _, name, _, cpu in _processes() if name in ("mariadbd", "mysqld"))
 
 
 def _spent(before: dict[str, float], after: dict[str, float]) -> tuple[float, list[float]]:

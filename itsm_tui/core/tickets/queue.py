@@ -608,7 +608,7 @@ def _reads(query: Query, sort: Sort) -> tuple[list | None, str | None]:
     return parts, name if forced else None
 
 
-PINNING = frozenset({"status", "priority", "category"})
+PINNING = frozenset({"status", "priority", "category"})  # the terms a forced index serves alone
 
 
 def _ordering_index(query: Query, sort: Sort) -> tuple[str, list[int]] | None:
@@ -619,7 +619,7 @@ def _ordering_index(query: Query, sort: Sort) -> tuple[str, list[int]] | None:
     terms = {t.key: t for t in query.terms if t.key in ("priority", "category") and not t.negate}
     priorities = sorted(set(terms["priority"].values)) if "priority" in terms else []
     if not 0 < len(priorities) <= PARTS_LIMIT or "category" not in terms:
-        return None  # before the category names are looked up
+        return None
     values = {key: _values(term) for key, term in terms.items()}
     for name, columns in TICKET_INDEXES:
         prefix = columns[: columns.index(sort_column)] if sort_column in columns else []
@@ -634,9 +634,10 @@ TICKET_INDEXES = [(i._name, [c.name for c in i._expressions]) for i in Ticket._m
 
 
 def _values(term: Term) -> list:
-    """The distinct column values a priority or category term matches."""
+    """The distinct values a priority or category term names (category names case folded: the
+    filter resolved them already, and one name is one category)."""
     if term.key == "category":
-        return sorted(set(name_ids(Category, Category.name, term, "category", strict=False)))
+        return sorted({str(value).casefold() for value in term.values})
     return sorted(set(term.values))
 
 
