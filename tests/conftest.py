@@ -83,10 +83,7 @@ def _prepare_mysql() -> bool | str:
         seed = _seed_db(with_people)
         _server(f"CREATE DATABASE `{seed}`")
         atexit.register(_server, f"DROP DATABASE IF EXISTS `{seed}`")
-        _seeded[with_people] = {
-            table: ", ".join(f"`{c.name}`" for c in db.database.get_columns(table))
-            for table in _non_empty_tables()
-        }
+        _seeded[with_people] = {table: ", ".join(_written_columns(table)) for table in _non_empty_tables()}
         for table in _seeded[with_people]:
             db.database.execute_sql(f"CREATE TABLE `{seed}`.`{table}` LIKE `{table}`")
             db.database.execute_sql(f"INSERT INTO `{seed}`.`{table}` SELECT * FROM `{table}`")
@@ -95,6 +92,16 @@ def _prepare_mysql() -> bool | str:
 
 
 _seeded: dict[bool, dict[str, str]] = {}  # the seeded tables and their column lists
+
+
+def _written_columns(table: str) -> list[str]:
+    """The table's columns but the generated ones (MariaDB's word pairs), which no one writes."""
+    rows = db.database.execute_sql(
+        "SELECT column_name FROM information_schema.columns WHERE table_schema = DATABASE() "
+        "AND table_name = %s AND is_generated = 'NEVER' ORDER BY ordinal_position",
+        (table,),
+    )
+    return [f"`{name}`" for (name,) in rows.fetchall()]
 
 
 def _seed_db(with_people: bool) -> str:

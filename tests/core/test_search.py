@@ -102,6 +102,46 @@ def test_a_phrase_is_found_as_typed_so_far_and_only_as_written(engine, people):
     assert _found(agent, '"crash wifi"') == set()
 
 
+def test_a_phrase_of_common_words_is_found_by_its_word_pairs(engine, people, monkeypatch):
+    """MariaDB looks a phrase up by its pairs of adjacent words, not by each word's whole list;
+    punctuation or a stopword between them, the last word typed so far, and the phrase in a
+    comment are found as the substring search finds them; a change of the text (or a new comment)
+    is found at once. SQLite's trigram index finds the same."""
+    agent = people["agent"]
+    for n in range(6):  # the words, but never side by side
+        service.create(agent, f"Printer {n} on the laptop", "The wifi is down; a crash in the VPN")
+    dash = service.create(agent, "Printer-laptop VPN", "Wifi crash on floor 3")
+    other = service.create(agent, "Keyboard", "Spilled coffee")
+    for text in ('"printer-laptop vpn"', '"wifi crash on floor"', '"crash on flo"', '"laptop vpn"'):
+        assert _found(agent, text) == _substring(agent, _phrase(text)) == {dash.id}, text
+    with _asking() as asked:
+        _found(agent, '"wifi crash on floor"')
+    if db.is_mariadb():
+        assert "+wifi_crash +crash_on +on_floor*" in asked
+        assert not any("+wifi +crash" in text for text in asked)
+    with monkeypatch.context() as patched, _asking() as asked:  # a phrase in many tickets: walked
+        patched.setattr(queue, "WALK_SHARE", 0.0)
+        assert _found(agent, '"wifi crash on floor"') == {dash.id}
+    if db.is_mariadb():
+        assert not any(text.startswith("+") for text in asked)
+
+    service.update(agent, dash.id, dash.version, description="Fixed")
+    service.comment(agent, other.id, "After the spill: WIFI crash on floor 2")
+    assert _found(agent, '"wifi crash on floor"') == {other.id}
+    service.delete(people["admin"], other.id, Ticket.get_by_id(other.id).version)
+    assert _found(agent, '"wifi crash on floor"') == set()
+
+
+def test_which_phrases_are_looked_up_by_their_pairs(engine):
+    """Only where the pairs cannot miss a match: a phrase of two words or more, its first word one
+    the word index holds (``on floor`` may start inside "button floor"), ASCII, and pairs short
+    enough for InnoDB to index them; never on SQLite, whose trigrams find any substring."""
+    expected = "+Wifi_crash +crash_on*" if db.is_mariadb() else None
+    assert fulltext.paired("Wifi, crash on") == expected
+    for text in ("wifi", "on floor", "zoë crash", "wifi " + "x" * 80):
+        assert fulltext.paired(text) is None, text
+
+
 class _Asked(logging.Handler):
     """What peewee's statements ask the full-text index for (their text parameters)."""
 
@@ -130,8 +170,8 @@ def _asking():
 
 def test_a_common_word_is_checked_row_by_row_without_asking_the_index(engine, people, monkeypatch):
     """A word that the latest tickets show to be in more than ``ID_LIST_LIMIT`` tickets is not
-    listed from the index (InnoDB would read its whole list); MySQL looks a phrase up by its
-    rarer words alone. Same results as the substring search."""
+    listed from the index (InnoDB would read its whole list); MariaDB looks a phrase up by its
+    word pairs, MySQL by its rarer words alone. Same results as the substring search."""
     agent = people["agent"]
     for n in range(12):
         service.create(agent, f"Scanner {n} offline", "Needs a restart")
@@ -140,13 +180,15 @@ def test_a_common_word_is_checked_row_by_row_without_asking_the_index(engine, pe
     scanner, quokka = fulltext.estimates(Ticket, ["scanner", "quokka"], 0)[1]
     assert quokka < scanner
     monkeypatch.setattr(queue, "ID_LIST_LIMIT", (scanner + quokka) // 2)
+    monkeypatch.setattr(queue, "WALK_SHARE", 1.0)  # the phrase (1 ticket in 5) is not walked for
     with _asking() as asked:
         assert _found(agent, "scanner") == _substring(agent, "scanner")
         assert str(queue.count_bounded(agent, "scanner")) == "15"
         assert asked == []
         assert _found(agent, '"quokka scanner"') == phrase
         looked_up = {text for text in asked if not text.startswith("%")}  # not the LIKE patterns
-        assert looked_up == ({"+quokka"} if db.is_mysql() else {'"quokka scanner"'})
+        by_words = {"+quokka_scanner*"} if db.is_mariadb() else {"+quokka"}  # MySQL: the rarer word
+        assert looked_up == (by_words if db.is_mysql() else {'"quokka scanner"'})
 
 
 def test_a_common_word_checked_row_by_row_folds_accents_as_the_index_does(engine, people, monkeypatch):

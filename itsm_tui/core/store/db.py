@@ -60,6 +60,7 @@ class ReconnectingMySQLDatabase(ReconnectMixin, MySQLDatabase):
     """
 
     reconnect_errors = ReconnectMixin.reconnect_errors + ((OperationalError, "1047"),)
+    is_mariadb = False  # the server is MariaDB (known once connected): see is_mariadb()
 
     def __init__(self, *args, hosts: tuple[tuple[str, int], ...] = (), **kwargs):
         super().__init__(*args, **kwargs)
@@ -79,6 +80,7 @@ class ReconnectingMySQLDatabase(ReconnectMixin, MySQLDatabase):
                 failures.append(exc)
                 continue
             if _ready(conn):
+                self.is_mariadb = "mariadb" in conn.get_server_info().lower()
                 return conn
             conn.close()
             failures.append(pymysql.err.OperationalError(1047, f"node {host}:{port} is not ready"))
@@ -363,6 +365,14 @@ def _private_files(path: str) -> None:
 def is_mysql(db=None) -> bool:
     db = db or database.obj
     return isinstance(db, MySQLDatabase)
+
+
+def is_mariadb() -> bool:
+    """The database is on a MariaDB server (not MySQL): asked of a connected database."""
+    if not is_mysql():
+        return False
+    database.obj.connection()  # the server is known once connected
+    return getattr(database.obj, "is_mariadb", False)
 
 
 def bind(url: str, long_statements: bool = False):

@@ -69,7 +69,7 @@ from itsm_tui.core.store.models import (
     WebhookSubscription,
 )
 
-SCHEMA_VERSION = 15
+SCHEMA_VERSION = 16
 VERSION_KEY = "schema_version"
 
 Migration = tuple[int, Callable[[], None]]
@@ -342,6 +342,12 @@ def _v15_covering_indexes() -> None:
             database.execute_sql(f'ANALYZE "{name}"')
 
 
+def _v16_word_pairs() -> None:
+    """v16 (issue 22): MariaDB indexes the pairs of adjacent words of tickets and comments, so a
+    phrase of common words is looked up by its pairs (``fulltext.paired``); nothing elsewhere."""
+    fulltext.install_pairs(fulltext.upgrade_progress)
+
+
 MIGRATIONS: Sequence[Migration] = (
     (2, _add_views),
     (3, _add_sla),
@@ -357,6 +363,7 @@ MIGRATIONS: Sequence[Migration] = (
     (13, _v13_search),
     (14, _v14_text_search),
     (15, _v15_covering_indexes),
+    (16, _v16_word_pairs),
 )
 
 
@@ -390,6 +397,7 @@ def init(
             _append_only()
             fulltext.install()
             fulltext.install_text()
+            fulltext.install_pairs()
             _set_version(latest)
         return None, latest
     if before > latest:
@@ -402,7 +410,8 @@ def init(
                 _set_version(version)
     if before >= 5:  # a SQLite table rebuilt by a migration loses its triggers: put them back
         _append_only()
-    for version, install in ((13, fulltext.install), (14, fulltext.install_text)):
+    installs = ((13, fulltext.install), (14, fulltext.install_text), (16, fulltext.install_pairs))
+    for version, install in installs:
         if before >= version and latest >= version:
             install()  # only what is missing: a full-text trigger, say
     return before, latest
@@ -459,6 +468,9 @@ def render_ddl(engine: str) -> str:
         else fulltext.SQLITE_STATEMENTS + fulltext.TEXT_SQLITE_STATEMENTS
     )
     statements.extend(f"{statement};" for statement in search)
+    if engine == "mysql":
+        statements.append("-- MariaDB only (MySQL: leave these out): the word pairs of phrases")
+        statements.extend(f"{statement};" for statement in fulltext.MARIADB_PAIR_STATEMENTS)
     statements.append(
         f"INSERT INTO {_quote(engine, 'schema_meta')} ({_quote(engine, 'key')}, "
         f"{_quote(engine, 'value')}) VALUES ('{VERSION_KEY}', '{SCHEMA_VERSION}');"
