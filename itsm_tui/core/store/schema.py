@@ -69,7 +69,7 @@ from itsm_tui.core.store.models import (
     WebhookSubscription,
 )
 
-SCHEMA_VERSION = 16
+SCHEMA_VERSION = 17
 VERSION_KEY = "schema_version"
 
 Migration = tuple[int, Callable[[], None]]
@@ -348,6 +348,12 @@ def _v16_word_pairs() -> None:
     fulltext.install_pairs(fulltext.upgrade_progress)
 
 
+def _v17_inventory_grams() -> None:
+    """v17 (issue 22): MariaDB indexes the pairs of adjacent characters of the inventory's text,
+    so a two-character term is looked up instead of scanned; nothing elsewhere."""
+    fulltext.install_grams(fulltext.upgrade_progress)
+
+
 MIGRATIONS: Sequence[Migration] = (
     (2, _add_views),
     (3, _add_sla),
@@ -364,6 +370,7 @@ MIGRATIONS: Sequence[Migration] = (
     (14, _v14_text_search),
     (15, _v15_covering_indexes),
     (16, _v16_word_pairs),
+    (17, _v17_inventory_grams),
 )
 
 
@@ -398,6 +405,7 @@ def init(
             fulltext.install()
             fulltext.install_text()
             fulltext.install_pairs()
+            fulltext.install_grams()
             _set_version(latest)
         return None, latest
     if before > latest:
@@ -410,7 +418,12 @@ def init(
                 _set_version(version)
     if before >= 5:  # a SQLite table rebuilt by a migration loses its triggers: put them back
         _append_only()
-    installs = ((13, fulltext.install), (14, fulltext.install_text), (16, fulltext.install_pairs))
+    installs = (
+        (13, fulltext.install),
+        (14, fulltext.install_text),
+        (16, fulltext.install_pairs),
+        (17, fulltext.install_grams),
+    )
     for version, install in installs:
         if before >= version and latest >= version:
             install()  # only what is missing: a full-text trigger, say
@@ -469,8 +482,9 @@ def render_ddl(engine: str) -> str:
     )
     statements.extend(f"{statement};" for statement in search)
     if engine == "mysql":
-        statements.append("-- MariaDB only (MySQL: leave these out): the word pairs of phrases")
-        statements.extend(f"{statement};" for statement in fulltext.MARIADB_PAIR_STATEMENTS)
+        statements.append("-- MariaDB only (MySQL: leave these out): word pairs and two-character terms")
+        mariadb = fulltext.MARIADB_PAIR_STATEMENTS + fulltext.MARIADB_GRAM_STATEMENTS
+        statements.extend(f"{statement};" for statement in mariadb)
     statements.append(
         f"INSERT INTO {_quote(engine, 'schema_meta')} ({_quote(engine, 'key')}, "
         f"{_quote(engine, 'value')}) VALUES ('{VERSION_KEY}', '{SCHEMA_VERSION}');"

@@ -156,8 +156,10 @@ def create(
         values.update(_asset(system, peripheral))
         if not _owned_by(values, values["requester"]):  # a requester may name their own device
             require(actor, "ticket.work")
-    now = clock.now()
-    values["priority"] = PRIORITY_MATRIX[(values["impact"], values["urgency"])]
+    now = clock.now()  # the ticket's creation time, which its SLA targets count from
+    values.update(
+        created_at=now, updated_at=now, priority=PRIORITY_MATRIX[(values["impact"], values["urgency"])]
+    )
     values.update(sla.targets(now, values["priority"]))
     values["status"] = "new"
     auto = assignment.pick(values["category"])
