@@ -247,10 +247,11 @@ def _indexed(table: str, columns: str, word: str) -> tuple[str, tuple]:
 
 
 def _text_cases(table: str, columns: str, words: list[tuple[str, str]], short: str) -> list[tuple]:
-    """(label, filter, hand-written WHERE, its parameters) for each (label, word), and a scan."""
+    """(label, filter, hand-written WHERE, its parameters) for each (label, word), and a term of two
+    characters, which the hand-written SQL scans with LIKE (MariaDB's inventory has an index of them)."""
     likes = " OR ".join(f"x.{column.strip()} LIKE ?" for column in columns.split(","))
     return [(f"{label}: {word}", word, *_indexed(table, columns, word)) for label, word in words] + [
-        (f"two letters: {short} (a scan)", short, f"({likes})", (f"%{short}%",) * (likes.count("?")))
+        (f"two letters: {short}", short, f"({likes})", (f"%{short}%",) * (likes.count("?")))
     ]
 
 
