@@ -204,29 +204,38 @@ def boolean_query(text: str, words: list[str] | None = None) -> str:
     return " ".join(f"+{word}*" if word == last else f"+{word}" for word in chosen)
 
 
-def paired(text: str) -> str | None:
-    """MariaDB: the boolean query of the word pairs of a phrase (``+wifi_crash +crash_on*``, the
-    last as typed so far), or None when ``text`` is one word or its pairs could miss a match:
-    a first word the word index does not hold (a phrase may then start inside a word, as
-    ``on floor`` in "button floor"), a pair longer than InnoDB indexes, or a letter beyond
-    ASCII (what Python, the regular expression and InnoDB take for a word character may differ).
-    The exact text is still checked on the rows the pairs find."""
+def pairs(text: str) -> list[str] | None:
+    """MariaDB: the pairs of adjacent words of a phrase, as text (``["wifi crash", "crash on"]``),
+    when the index of pairs finds every match; None when ``text`` is one word or its pairs could
+    miss one: a first word the word index does not hold (a phrase may then start inside a word,
+    as ``on floor`` in "button floor"), a pair longer than InnoDB indexes, or a letter beyond
+    ASCII (what Python, the regular expression and InnoDB take for a word character may differ)."""
     words = _words(text)
     if len(words) < 2 or not text.isascii() or not index_words(words[0]) or not is_mariadb():
         return None
-    pairs = [f"{first}_{second}" for first, second in zip(words, words[1:])]
-    if max(map(len, pairs)) > MYSQL_MAX_TOKEN:
+    found = [f"{first} {second}" for first, second in zip(words, words[1:])]
+    return None if max(map(len, found)) > MYSQL_MAX_TOKEN else found
+
+
+def paired(text: str, chosen: list[str] | None = None) -> str | None:
+    """MariaDB: the boolean query of a phrase's word pairs (all, or the ``chosen`` of
+    :func:`pairs`), the last as typed so far: ``+wifi_crash +crash_on*``; None as for
+    :func:`pairs`. The exact text is still checked on the rows they find."""
+    every = pairs(text)
+    if every is None:
         return None
-    return " ".join(f"+{pair}*" if n == len(pairs) - 1 else f"+{pair}" for n, pair in enumerate(pairs))
+    return " ".join(
+        "+" + pair.replace(" ", "_") + ("*" if pair == every[-1] else "") for pair in chosen or every
+    )
 
 
 def matching(text: str, internal: bool, among=None, words: list[str] | None = None):
     """A query of the ids of the tickets whose title, description, source number or a comment
     holds ``text`` (case folded; a ticket may come twice); ``internal``: internal notes count
     too (staff only); ``among``: only these tickets (a subquery of their ids). MySQL: ``words``,
-    some of :func:`index_words`, are looked up in the index (a word in many tickets costs InnoDB
-    its whole list); without them, MariaDB looks a phrase up by its word pairs (:func:`paired`).
-    The exact text is checked on the rows they find."""
+    some of :func:`index_words` (on MariaDB, of a phrase's :func:`pairs`), are looked up in the
+    index (one in many tickets costs InnoDB its whole list); the exact text is checked on the
+    rows they find."""
     comments = Comment.select(Comment.ticket.alias("id"))
     if not internal:
         comments = comments.where(Comment.is_internal == False)  # noqa: E712
@@ -237,11 +246,11 @@ def matching(text: str, internal: bool, among=None, words: list[str] | None = No
         tickets = Ticket.select(Ticket.id).where(contains_text(columns, text))
         body = Comment.body.contains(text)
     elif is_mysql():
-        pairs = paired(text) if words is None else None
-        against = NodeList((pairs or boolean_query(text, words), SQL("IN BOOLEAN MODE")))
-        ticket_text = (SQL("text_pairs"),) if pairs else TICKET_COLUMNS
+        by_pairs = paired(text, words)
+        against = NodeList((by_pairs or boolean_query(text, words), SQL("IN BOOLEAN MODE")))
+        ticket_text = (SQL("text_pairs"),) if by_pairs else TICKET_COLUMNS
         tickets = Ticket.select(Ticket.id).where(NodeList((fn.MATCH(*ticket_text), fn.AGAINST(against))))
-        body = NodeList((fn.MATCH(SQL("body_pairs") if pairs else Comment.body), fn.AGAINST(against)))
+        body = NodeList((fn.MATCH(SQL("body_pairs") if by_pairs else Comment.body), fn.AGAINST(against)))
         if _WORD_RE.fullmatch(text) is None:  # "100%", "wi-fi", a phrase: the words found, then
             tickets = tickets.where(contains_text(columns, text))  # the exact text among them
             body = body & Comment.body.contains(text)

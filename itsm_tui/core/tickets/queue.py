@@ -236,20 +236,21 @@ def _holds(term: Term, internal: bool):
 def _ids(term: Term, internal: bool, among: set[int] | None = None) -> set[int] | None:
     """The ids ``term`` finds (among ``among``), or None when there are more than
     ``ID_LIST_LIMIT`` (or, MySQL, when its words are all in more tickets than that and the walk
-    finds it sooner). A phrase MariaDB finds by its word pairs (``fulltext.paired``) is looked up
-    by them, however common its words."""
+    finds it sooner). MariaDB asks for a phrase's word pairs (``fulltext.pairs``) instead of
+    its words, and walks for one in more than ``WALK_SHARE`` of the tickets (a pair's list of
+    6,535 tickets costs InnoDB 50 ms)."""
     text = str(term.values[0])
-    paired = is_mysql() and fulltext.paired(text) is not None
-    words = fulltext.index_words(text) if is_mysql() and not paired else []
-    tickets, (holding, *each_word) = fulltext.estimates(Ticket, [text, *words], ID_LIST_LIMIT)
-    if among is None and (holding > ID_LIST_LIMIT or (paired and holding >= WALK_SHARE * tickets)):
-        return None  # a pair's list costs InnoDB about what the walk does (6,535 tickets: 50 ms)
-    rare = [word for word, each in zip(words, each_word) if each <= ID_LIST_LIMIT]
-    limited = True  # MySQL: a word more common than the sample showed gives up early
-    if words and not rare:  # InnoDB would read every word's whole list
+    pairs = fulltext.pairs(text) if is_mysql() else None
+    keys = pairs or (fulltext.index_words(text) if is_mysql() else [])  # what the index is asked for
+    tickets, (holding, *each_key) = fulltext.estimates(Ticket, [text, *keys], ID_LIST_LIMIT)
+    if among is None and (holding > ID_LIST_LIMIT or (pairs and holding >= WALK_SHARE * tickets)):
+        return None
+    rare = [key for key, each in zip(keys, each_key) if each <= ID_LIST_LIMIT]
+    limited = True  # MySQL: a key more common than the sample showed gives up early
+    if keys and not rare:  # InnoDB would read every key's whole list
         if among is not None or holding >= WALK_SHARE * tickets:
             return None
-        rare, limited = words, False  # rarer than that: the walk would read the whole table
+        rare, limited = keys, False  # rarer than that: the walk would read the whole table
     found = _matching(term, internal, _listed(among) if among is not None else None, rare or None)
     found = found.limit(ID_LIST_LIMIT + 1)
     try:
