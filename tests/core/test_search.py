@@ -144,6 +144,15 @@ def test_which_phrases_are_looked_up_by_their_pairs(engine):
         assert fulltext.pairs(text) is None and fulltext.paired(text) is None, text
 
 
+def _bound_between(monkeypatch, wide: str, narrow: str) -> None:
+    """``ID_LIST_LIMIT`` between the two texts' estimates: ``wide`` is over it, ``narrow`` not;
+    and no phrase is so common that it is walked for (this desk has a few tickets)."""
+    many, few = fulltext.estimates(Ticket, [wide, narrow], 0)[1]
+    assert few < many
+    monkeypatch.setattr(queue, "ID_LIST_LIMIT", (many + few) // 2)
+    monkeypatch.setattr(queue, "WALK_SHARE", 1.0)
+
+
 def test_a_phrase_asks_only_for_its_rarer_word_pairs(engine, people, monkeypatch):
     """MariaDB leaves a common pair of a phrase out of its lookup (InnoDB would read its whole
     list), as it leaves common words out; the exact text checked on the rows found is the same."""
@@ -151,10 +160,7 @@ def test_a_phrase_asks_only_for_its_rarer_word_pairs(engine, people, monkeypatch
     for n in range(12):
         service.create(agent, f"Disk {n} crash issue", "Fails at boot")
     wanted = {service.create(agent, f"Wifi crash issue {n}", "Drops").id for n in range(2)}
-    common, rare = fulltext.estimates(Ticket, ["crash issue", "wifi crash"], 0)[1]
-    assert rare < common
-    monkeypatch.setattr(queue, "ID_LIST_LIMIT", (common + rare) // 2)
-    monkeypatch.setattr(queue, "WALK_SHARE", 1.0)  # the phrase (1 ticket in 7) is not walked for
+    _bound_between(monkeypatch, "crash issue", "wifi crash")
     with _asking() as asked:
         assert _found(agent, '"wifi crash issue"') == _substring(agent, "wifi crash issue") == wanted
     if db.is_mariadb():
@@ -195,11 +201,7 @@ def test_a_common_word_is_checked_row_by_row_without_asking_the_index(engine, pe
     for n in range(12):
         service.create(agent, f"Scanner {n} offline", "Needs a restart")
     phrase = {service.create(agent, f"Quokka scanner {n}", "Jammed").id for n in range(3)}
-    # a bound between the two words' estimates: "scanner" is wide, "quokka" is not
-    scanner, quokka = fulltext.estimates(Ticket, ["scanner", "quokka"], 0)[1]
-    assert quokka < scanner
-    monkeypatch.setattr(queue, "ID_LIST_LIMIT", (scanner + quokka) // 2)
-    monkeypatch.setattr(queue, "WALK_SHARE", 1.0)  # the phrase (1 ticket in 5) is not walked for
+    _bound_between(monkeypatch, "scanner", "quokka")
     with _asking() as asked:
         assert _found(agent, "scanner") == _substring(agent, "scanner")
         assert str(queue.count_bounded(agent, "scanner")) == "15"

@@ -29,8 +29,9 @@ def server(tmp_path, monkeypatch):
     monkeypatch.setenv("ITSM_DB_CONNECT_TIMEOUT", "2")
     config.override_settings(None)
     url = f"mysql://app:fault-pass-123@127.0.0.1:{made.port}/itsm"
-    setup.open_database(url, check=False)
+    setup.open_database(url, check=False, long_statements=True)  # as `itsm-tui init`: DDL takes time
     setup.initialise()
+    setup.open_database(url)  # the app's own waits from here
     yield made
     os.kill(made.process.pid, signal.SIGCONT)
     db.database.close()
