@@ -25,18 +25,27 @@ router = APIRouter(prefix="/api/v1", tags=["tickets"], responses=RESPONSES)
 Requester, Assignee = User.alias("requester"), User.alias("assignee")
 
 
-def _names(ticket: Ticket) -> dict:
-    """The names a ticket points at and its tags, in one query (tags hold no comma: TAG_RE)."""
+# The names a ticket points at, as the API shows them, by the alias ``named`` reads them under.
+_NAMED = {
+    "category": "category_name", "requester": "requester_name", "assignee": "assignee_name",
+    "system": "system_name", "peripheral": "peripheral_name", "team": "team_name", "tags": "tag_list",
+}  # fmt: skip
+
+
+def named():
+    """Tickets with the names they point at and their tags, in one query (tags hold no comma:
+    TAG_RE): ``tickets.get`` reads a ticket with them in its one statement."""
     tagged = TicketTag.select(fn.GROUP_CONCAT(TicketTag.tag)).where(TicketTag.ticket == Ticket.id)
-    found = (
+    return (
         Ticket.select(
-            Category.name.alias("category"),
-            Requester.username.alias("requester"),
-            Assignee.username.alias("assignee"),
-            System.hostname.alias("system"),
-            Peripheral.name.alias("peripheral"),
-            Team.name.alias("team"),
-            tagged.alias("tags"),
+            Ticket,
+            Category.name.alias(_NAMED["category"]),
+            Requester.username.alias(_NAMED["requester"]),
+            Assignee.username.alias(_NAMED["assignee"]),
+            System.hostname.alias(_NAMED["system"]),
+            Peripheral.name.alias(_NAMED["peripheral"]),
+            Team.name.alias(_NAMED["team"]),
+            tagged.alias(_NAMED["tags"]),
         )
         .join(Category, on=(Ticket.category == Category.id))
         .switch(Ticket)
@@ -49,10 +58,16 @@ def _names(ticket: Ticket) -> dict:
         .join(Peripheral, JOIN.LEFT_OUTER, on=(Ticket.peripheral == Peripheral.id))
         .switch(Ticket)
         .join(Team, JOIN.LEFT_OUTER, on=(Ticket.team == Team.id))
-        .where(Ticket.id == ticket.id)
-        .dicts()
-        .get()
+        .objects()
     )
+
+
+def _names(ticket: Ticket) -> dict:
+    """The names ``ticket`` points at and its tags: as ``named`` read them, or read now (a
+    ticket a write returned)."""
+    if not hasattr(ticket, _NAMED["tags"]):
+        ticket = named().where(Ticket.id == ticket.id).get()
+    found = {shown: getattr(ticket, alias) for shown, alias in _NAMED.items()}
     return {**found, "tags": sorted(found["tags"].split(",")) if found["tags"] else []}
 
 
@@ -115,7 +130,7 @@ def create_ticket(
 @router.get("/tickets/{ref}", response_model=schemas.Ticket)
 def get_ticket(ref: str, p: Caller):
     """By our number (INC000123) or the number its source gave it (an imported INC0000045)."""
-    return ticket_out(tickets.get(p.user, ref))
+    return ticket_out(tickets.get(p.user, ref, named()))
 
 
 @router.patch("/tickets/{ref}", response_model=schemas.Ticket)
