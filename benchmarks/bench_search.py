@@ -96,6 +96,13 @@ def _cases(mysql: bool, network: int, agent: int, now: datetime) -> list[tuple]:
             "(t.title LIKE ? OR t.description LIKE ? OR t.source_number LIKE ?)",
             ("%vp%",) * 3,
         ),
+        (
+            "absent two letters: zq",
+            "zq",
+            None,
+            "(t.title LIKE ? OR t.description LIKE ? OR t.source_number LIKE ?)",
+            ("%zq%",) * 3,
+        ),
         ("status:open", "status:open", None, f"t.status IN {OPEN}", ()),
         (
             "status:open prio:high",
@@ -177,8 +184,9 @@ def _drop_index() -> None:
             "comment_fts_update",
         ):
             db.database.execute_sql(f"DROP TRIGGER {trigger}")
-        db.database.execute_sql("DROP TABLE ticket_fts")
-        db.database.execute_sql("DROP TABLE comment_fts")
+        for index in ("ticket_fts", "comment_fts"):
+            db.database.execute_sql(f"DROP TABLE {index}_vocab")
+            db.database.execute_sql(f"DROP TABLE {index}")
         db.database.execute_sql("VACUUM")
 
 
@@ -337,6 +345,7 @@ def _drop_text_indexes() -> None:
     for index, _, _ in fulltext.TEXT_SOURCES:
         for verb in ("insert", "update", "delete"):
             db.database.execute_sql(f"DROP TRIGGER IF EXISTS {index}_{verb}")
+        db.database.execute_sql(f"DROP TABLE {index}_vocab")
         db.database.execute_sql(f"DROP TABLE {index}")
 
 

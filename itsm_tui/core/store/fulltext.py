@@ -3,7 +3,9 @@
 SQLite: FTS5 tables with the trigram tokenizer (substring matching in any script, case folded,
 for terms of three characters or more) over the ticket's title, description and source number
 and over comment bodies. They are external-content tables (the text is not stored twice) kept
-current by triggers, so every write updates them in its own transaction.
+current by triggers, so every write updates them in its own transaction. Each value they hold
+ends with ``END`` (schema v18), so a term of one or two characters begins one of its trigrams
+wherever it stands, and is looked up in the index's vocabulary (:func:`short_query`).
 
 MySQL/MariaDB: InnoDB ``FULLTEXT`` indexes on the same columns (word and word-prefix matching,
 case and accent folded by the utf8mb4 collation); InnoDB maintains them and makes the change
@@ -11,8 +13,8 @@ visible with its transaction's commit. MariaDB also indexes each pair of adjacen
 v16, :func:`paired`), so a phrase of common words is looked up by its pairs.
 
 :func:`matching` turns one free-text term into the SQL that finds the ids of the tickets whose
-text or comments hold it; a term the index cannot serve (shorter than a trigram or a word
-token, or only stopwords) falls back to a ``LIKE`` scan.
+text or comments hold it; a term the index cannot serve (MySQL: shorter than a word token, or
+only stopwords; SQLite: a short one :func:`short_query` declines) falls back to a ``LIKE`` scan.
 """
 
 from __future__ import annotations
@@ -23,13 +25,13 @@ import unicodedata
 from collections.abc import Callable
 from functools import reduce
 
-from peewee import SQL, Case, Expression, NodeList, fn
+from peewee import SQL, Case, Expression, NodeList, Select, fn
 
 from itsm_tui.core.store import limits
 from itsm_tui.core.store.db import database, is_mariadb, is_mysql
 from itsm_tui.core.store.models import AuditEntry, Comment, Peripheral, StockItem, System, Ticket
 
-TRIGRAM = 3  # SQLite: shorter terms cannot use the trigram index
+TRIGRAM = 3  # SQLite: a shorter term is looked up by the trigrams it begins (short_query)
 MYSQL_MIN_TOKEN = 3  # innodb_ft_min_token_size's default
 # InnoDB's default stopword list (INFORMATION_SCHEMA.INNODB_FT_DEFAULT_STOPWORD): not indexed.
 MYSQL_STOPWORDS = frozenset(
@@ -40,8 +42,23 @@ _WORD_RE = re.compile(r"\w+")
 
 TICKET_COLUMNS = (Ticket.title, Ticket.description, Ticket.source_number)
 _TICKET_COLUMNS = "title, description, source_number"
-_NEW = "new.id, new.title, new.description, new.source_number"
-_OLD = "'delete', old.id, old.title, old.description, old.source_number"
+
+# SQLite (schema v18): what ends each value the trigram indexes hold, twice a control character
+# that no stored text or filter holds (text.clean and the query parser drop them), so the last
+# one or two characters of a value begin a trigram too ("ws" of "Printer ws" in "ws\x1f").
+END = "\x1f\x1f"
+
+
+def _ended(columns: str, row: str = "") -> str:
+    """The SQL of ``columns`` (of the ``row`` "new." or "old.") as the trigram indexes hold them:
+    each with ``END`` after it."""
+    end = f"char({', '.join(str(ord(c)) for c in END)})"
+    return ", ".join(f"{row}{name} || {end}" for name in columns.split(", "))
+
+
+_NEW = f"new.id, {_ended(_TICKET_COLUMNS, 'new.')}"
+_OLD = f"'delete', old.id, {_ended(_TICKET_COLUMNS, 'old.')}"
+_NEW_BODY, _OLD_BODY = f"new.id, {_ended('body', 'new.')}", f"'delete', old.id, {_ended('body', 'old.')}"
 # One statement per line: sql/ splits on ";\n".
 SQLITE_STATEMENTS = (
     "CREATE VIRTUAL TABLE IF NOT EXISTS ticket_fts USING fts5(title, description, source_number, "
@@ -56,12 +73,14 @@ SQLITE_STATEMENTS = (
     f"INSERT INTO ticket_fts(ticket_fts, rowid, {_TICKET_COLUMNS}) VALUES ({_OLD}); "
     f"INSERT INTO ticket_fts(rowid, {_TICKET_COLUMNS}) VALUES ({_NEW}); END",
     "CREATE TRIGGER IF NOT EXISTS comment_fts_insert AFTER INSERT ON comment BEGIN "
-    "INSERT INTO comment_fts(rowid, body) VALUES (new.id, new.body); END",
+    f"INSERT INTO comment_fts(rowid, body) VALUES ({_NEW_BODY}); END",
     "CREATE TRIGGER IF NOT EXISTS comment_fts_delete AFTER DELETE ON comment BEGIN "
-    "INSERT INTO comment_fts(comment_fts, rowid, body) VALUES ('delete', old.id, old.body); END",
+    f"INSERT INTO comment_fts(comment_fts, rowid, body) VALUES ({_OLD_BODY}); END",
     "CREATE TRIGGER IF NOT EXISTS comment_fts_update AFTER UPDATE OF body ON comment BEGIN "
-    "INSERT INTO comment_fts(comment_fts, rowid, body) VALUES ('delete', old.id, old.body); "
-    "INSERT INTO comment_fts(rowid, body) VALUES (new.id, new.body); END",
+    f"INSERT INTO comment_fts(comment_fts, rowid, body) VALUES ({_OLD_BODY}); "
+    f"INSERT INTO comment_fts(rowid, body) VALUES ({_NEW_BODY}); END",
+    "CREATE VIRTUAL TABLE IF NOT EXISTS ticket_fts_vocab USING fts5vocab(ticket_fts, 'row')",
+    "CREATE VIRTUAL TABLE IF NOT EXISTS comment_fts_vocab USING fts5vocab(comment_fts, 'row')",
 )
 MYSQL_INDEXES = (
     ("ticket", "ticket_text", _TICKET_COLUMNS),
@@ -158,7 +177,7 @@ def _fill(sources, progress: Progress | None) -> None:
         after = 0
         while True:
             cursor = database.execute_sql(
-                f"INSERT INTO {index}(rowid, {columns}) SELECT id, {columns} FROM {table} "
+                f"INSERT INTO {index}(rowid, {columns}) SELECT id, {_ended(columns)} FROM {table} "
                 f"WHERE id > ? ORDER BY id LIMIT {BATCH} RETURNING rowid",
                 (after,),
             )
@@ -187,6 +206,38 @@ def index_words(text: str) -> list[str]:
 
 def _words(text: str) -> list[str]:
     return _WORD_RE.findall(text)
+
+
+SHORT_TRIGRAMS = 1000  # SQLite: a short term that begins more trigrams than this is scanned
+
+
+def short_query(index: str, text: str) -> str | None:
+    """SQLite: the FTS5 query that finds ``text``, one or two characters, in the trigram index
+    ``index``: the trigrams that begin with it, read from the index's vocabulary (``"wsa" OR
+    "ws\x1f"``; the ``END`` after each value makes its last two characters begin one); "" when
+    there is none (nothing holds the term). None when the term begins more than
+    ``SHORT_TRIGRAMS`` of them, or has a letter that Python may fold otherwise than FTS5 does
+    (beyond Latin, U+0250): it is then scanned."""
+    if not shortable(text):
+        return None
+    folded = text.lower()
+    rows = database.execute_sql(
+        f"SELECT term FROM {index}_vocab WHERE term >= ? AND term < ? LIMIT {SHORT_TRIGRAMS + 1}",
+        (folded, folded[:-1] + chr(ord(folded[-1]) + 1)),
+    ).fetchall()
+    if len(rows) > SHORT_TRIGRAMS:
+        return None
+    return " OR ".join(fts5_string(term) for (term,) in rows)
+
+
+def shortable(text: str) -> bool:
+    """SQLite: ``text`` is short enough for :func:`short_query`, and folds as FTS5 folds it."""
+    return 0 < len(text) < TRIGRAM and not any(_fold_differs(c) for c in text)
+
+
+def _fold_differs(char: str) -> bool:
+    """True for a letter whose lower case Python and FTS5's case folding may disagree on."""
+    return char.lower() != char.upper() and (ord(char) >= 0x250 or len(char.lower()) != 1)
 
 
 def fts5_string(text: str) -> str:
@@ -242,10 +293,8 @@ def matching(text: str, internal: bool, among=None, words: list[str] | None = No
     if among is not None:
         comments = comments.where(Comment.ticket.in_(among))
     columns = TICKET_COLUMNS
-    if not indexable(text):
-        tickets = Ticket.select(Ticket.id).where(contains_text(columns, text))
-        body = Comment.body.contains(text)
-    elif is_mysql():
+    queries = None if is_mysql() else _fts5_queries(text)
+    if is_mysql() and indexable(text):
         by_pairs = paired(text, words)
         against = NodeList((by_pairs or boolean_query(text, words), SQL("IN BOOLEAN MODE")))
         ticket_text = (SQL("text_pairs"),) if by_pairs else TICKET_COLUMNS
@@ -254,20 +303,36 @@ def matching(text: str, internal: bool, among=None, words: list[str] | None = No
         if _WORD_RE.fullmatch(text) is None:  # "100%", "wi-fi", a phrase: the words found, then
             tickets = tickets.where(contains_text(columns, text))  # the exact text among them
             body = body & Comment.body.contains(text)
-    else:
-        phrase = fts5_string(text)
-        tickets = (
-            Ticket.select(SQL("rowid").alias("id"))
-            .from_(SQL("ticket_fts"))
-            .where(SQL("ticket_fts MATCH ?", (phrase,)))
+    elif queries is not None:
+        in_tickets, in_comments = queries
+        tickets = Ticket.select(SQL("rowid").alias("id")).from_(SQL("ticket_fts"))
+        tickets = tickets.where(_matches("ticket_fts", in_tickets))
+        body = Comment.id.in_(
+            Select([SQL("comment_fts")], [SQL("rowid")]).where(_matches("comment_fts", in_comments))
         )
-        body = Comment.id.in_(SQL("(SELECT rowid FROM comment_fts WHERE comment_fts MATCH ?)", (phrase,)))
         if among is not None:
             tickets = tickets.where(SQL("rowid").in_(among))
             among = None
+    else:
+        tickets = Ticket.select(Ticket.id).where(contains_text(columns, text))
+        body = Comment.body.contains(text)
     if among is not None:
         tickets = tickets.where(Ticket.id.in_(among))
     return tickets + comments.where(body)  # UNION ALL: no sort, so a LIMIT stops it early
+
+
+def _fts5_queries(text: str) -> tuple[str, str] | None:
+    """SQLite: the FTS5 queries that find ``text`` in the tickets' and the comments' indexes, or
+    None when it is scanned."""
+    if indexable(text):
+        return fts5_string(text), fts5_string(text)
+    found = short_query("ticket_fts", text), short_query("comment_fts", text)
+    return None if found[0] is None or found[1] is None else (found[0], found[1])
+
+
+def _matches(index: str, query: str):
+    """SQLite: the rows of FTS5 table ``index`` that ``query`` matches (none for "")."""
+    return SQL(f"{index} MATCH ?", (query,)) if query else SQL("0")
 
 
 def holds(text: str, internal: bool):
@@ -373,15 +438,15 @@ MARIADB_GRAM_STATEMENTS = tuple(
 def _text_statements(index: str, table: str, columns: str) -> tuple[str, ...]:
     """The FTS5 table and the triggers that keep it current: on insert, and on update and
     delete unless the table is the append-only log."""
-    names = columns.split(", ")
-    new = "new.id, " + ", ".join(f"new.{name}" for name in names)
-    old = "'delete', old.id, " + ", ".join(f"old.{name}" for name in names)
+    new = f"new.id, {_ended(columns, 'new.')}"
+    old = f"'delete', old.id, {_ended(columns, 'old.')}"
     add = f"INSERT INTO {index}(rowid, {columns}) VALUES ({new});"
     remove = f"INSERT INTO {index}({index}, rowid, {columns}) VALUES ({old});"
     statements = [
         f"CREATE VIRTUAL TABLE IF NOT EXISTS {index} USING fts5({columns}, content='{table}', "
         "content_rowid='id', tokenize='trigram')",
         f"CREATE TRIGGER IF NOT EXISTS {index}_insert AFTER INSERT ON {table} BEGIN {add} END",
+        f"CREATE VIRTUAL TABLE IF NOT EXISTS {index}_vocab USING fts5vocab({index}, 'row')",
     ]
     if table != AuditEntry._meta.table_name:
         statements += [
@@ -412,6 +477,21 @@ def install_text(progress: Progress | None = None) -> None:
         _fill(fresh, progress)
 
 
+def end_values(progress: Progress | None = None) -> None:
+    """SQLite (v18): the trigram indexes made again with ``END`` after each value: each one, its
+    vocabulary and its triggers dropped, then made and filled as :func:`install` and
+    :func:`install_text` make them. Nothing on MySQL."""
+    if is_mysql():
+        return
+    for index in ("ticket_fts", "comment_fts", *(index for index, _, _ in TEXT_SOURCES)):
+        for trigger in ("insert", "delete", "update"):
+            database.execute_sql(f"DROP TRIGGER IF EXISTS {index}_{trigger}")
+        database.execute_sql(f"DROP TABLE IF EXISTS {index}_vocab")
+        database.execute_sql(f"DROP TABLE IF EXISTS {index}")
+    install(progress)
+    install_text(progress)
+
+
 def text_ids(model, text: str, limit: int, seconds: float) -> list[int] | None:
     """The ids of the ``model`` rows whose text (:data:`TEXT_COLUMNS`) holds ``text``, read from
     the index; None when the index cannot find ``text`` or when the term is wide: more than
@@ -422,7 +502,8 @@ def text_ids(model, text: str, limit: int, seconds: float) -> list[int] | None:
     among them when ``text`` is more than one word (``bulk-0050000``: InnoDB reads the list of
     every word it is asked for, and ``bulk`` is in every seeded hostname)."""
     grams = _grams(model, text)
-    if not (indexable(text) or grams) or estimates(model, [text], limit)[1][0] > limit:
+    short = not is_mysql() and shortable(text)
+    if not (indexable(text) or grams or short) or estimates(model, [text], limit)[1][0] > limit:
         return None
     columns = TEXT_COLUMNS[model]
     if grams:
@@ -435,9 +516,10 @@ def text_ids(model, text: str, limit: int, seconds: float) -> list[int] | None:
             query = query.where(contains_text(columns, text))
     else:
         index = f"{model._meta.table_name}_fts"
-        query = (
-            model.select(SQL("rowid")).from_(SQL(index)).where(SQL(f"{index} MATCH ?", (fts5_string(text),)))
-        )
+        found = short_query(index, text) if short else fts5_string(text)
+        if found is None:  # a short term that begins too many trigrams: as wide
+            return None
+        query = model.select(SQL("rowid")).from_(SQL(index)).where(_matches(index, found))
     query = query.limit(limit + 1)
     try:
         rows = limits.rows_within(query, seconds) if is_mysql() else list(query.tuples())

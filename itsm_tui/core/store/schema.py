@@ -69,7 +69,7 @@ from itsm_tui.core.store.models import (
     WebhookSubscription,
 )
 
-SCHEMA_VERSION = 17
+SCHEMA_VERSION = 18
 VERSION_KEY = "schema_version"
 
 Migration = tuple[int, Callable[[], None]]
@@ -354,6 +354,13 @@ def _v17_inventory_grams() -> None:
     fulltext.install_grams(fulltext.upgrade_progress)
 
 
+def _v18_trigram_ends() -> None:
+    """v18 (issue 22): SQLite's trigram indexes hold each value with an end mark after it, so a
+    term of one or two characters is looked up by the trigrams it begins instead of scanned;
+    nothing on MySQL."""
+    fulltext.end_values(fulltext.upgrade_progress)
+
+
 MIGRATIONS: Sequence[Migration] = (
     (2, _add_views),
     (3, _add_sla),
@@ -371,6 +378,7 @@ MIGRATIONS: Sequence[Migration] = (
     (15, _v15_covering_indexes),
     (16, _v16_word_pairs),
     (17, _v17_inventory_grams),
+    (18, _v18_trigram_ends),
 )
 
 
