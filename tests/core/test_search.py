@@ -24,8 +24,9 @@ import pytest
 from sample_data import SAMPLE, needs_sample
 
 from itsm_tui.core import demo, setup
+from itsm_tui.core.inventory import service as inventory
 from itsm_tui.core.store import db, fulltext, limits, schema, tuning
-from itsm_tui.core.store.models import Comment, Ticket, User, ticket_number
+from itsm_tui.core.store.models import Comment, System, Ticket, User, ticket_number
 from itsm_tui.core.tickets import queue, service, tags
 from itsm_tui.importers.servicenow import import_servicenow
 
@@ -311,6 +312,33 @@ def test_one_or_two_characters_are_found_anywhere_as_the_substring_search_found_
     printer = service.update(agent, printer.id, printer.version, title="Printer jams")
     assert _found(agent, "ws") == set() and _found(agent, "ms") == {printer.id}
     assert _found(agent, "-zq") == _substring(agent, "") - {cjk.id}
+
+
+@pytest.mark.parametrize(
+    ("words", "query"),
+    [("Привет мир ", "привет"), ("打印机 卡纸 ", "打印机"), ("🔥", "🔥🔥🔥")],  # 2, 3 and 4 bytes a character
+)
+def test_the_longest_text_in_any_script_is_kept_and_found(engine, people, words, query):
+    """20,000 characters, the limit, of any script: MySQL's TEXT held 65,535 bytes (too few for
+    four-byte characters), and MariaDB's pair column, about twice its text, overflowed with
+    Cyrillic; the write failed (v19: MEDIUMTEXT)."""
+    agent = people["agent"]
+    text = (words * service.BODY_MAX)[: service.BODY_MAX].strip()
+    ticket = service.create(agent, "Long text", text)
+    service.comment(agent, ticket.id, text)
+    ticket = service.change_status(agent, ticket.id, ticket.version, "resolved", note=text)
+    kept = Ticket.get_by_id(ticket.id)
+    assert kept.description == kept.resolution_note == Comment.get(Comment.ticket == ticket.id).body == text
+    assert _found(agent, query) == {ticket.id}
+    values = {
+        "hostname": "ws-long",
+        "asset_tag": "T-LONG",
+        "type": "laptop",
+        "status": "in use",
+        "notes": text,
+    }
+    system = inventory.create(people["admin"], "system", values)
+    assert System.get_by_id(system.id).notes == text
 
 
 @pytest.mark.parametrize(

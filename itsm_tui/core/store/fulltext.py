@@ -103,19 +103,28 @@ MARIADB_PAIRS = (
 )
 
 
-def _generated(table: str, column: str, columns: str, pattern: str, replacement: str, index: str) -> str:
-    """The ALTER TABLE that adds a stored, invisible column of ``columns`` rewritten by a regular
-    expression (in SQL's quoting: each backslash doubled), and its FULLTEXT index."""
+def _column(column: str, columns: str, pattern: str, replacement: str, kind: str) -> str:
+    """A stored, invisible column of ``columns`` rewritten by a regular expression (in SQL's
+    quoting: each backslash doubled)."""
     return (
-        f"ALTER TABLE `{table}` ADD COLUMN `{column}` TEXT CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci "
-        f"AS (REGEXP_REPLACE(CONCAT_WS(' ', {columns}), '{pattern}', '{replacement}')) "
-        f"STORED INVISIBLE, ADD FULLTEXT INDEX `{index}` (`{column}`)"
+        f"`{column}` {kind} CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci "
+        f"AS (REGEXP_REPLACE(CONCAT_WS(' ', {columns}), '{pattern}', '{replacement}')) STORED INVISIBLE"
     )
 
 
-MARIADB_PAIR_STATEMENTS = tuple(
-    _generated(table, column, columns, r"(\\w+)\\W+(?=(\\w+))", r"\\1_\\2 ", f"{table}_pairs")
+def _generated(table: str, column: str, index: str, definition: str) -> str:
+    """The ALTER TABLE that adds a generated column (``definition``) and its FULLTEXT index."""
+    return f"ALTER TABLE `{table}` ADD COLUMN {definition}, ADD FULLTEXT INDEX `{index}` (`{column}`)"
+
+
+# A pair column is about twice its text: MEDIUMTEXT (v19), as the text of 20,000 characters of
+# two bytes and more overflowed TEXT's 65,535 bytes and the write failed.
+PAIR_COLUMNS = {
+    table: _column(column, columns, r"(\\w+)\\W+(?=(\\w+))", r"\\1_\\2 ", "MEDIUMTEXT")
     for table, column, columns in MARIADB_PAIRS
+}
+MARIADB_PAIR_STATEMENTS = tuple(
+    _generated(table, column, f"{table}_pairs", PAIR_COLUMNS[table]) for table, column, _ in MARIADB_PAIRS
 )
 MYSQL_MAX_TOKEN = 84  # innodb_ft_max_token_size's default: a longer pair is not indexed
 
@@ -430,7 +439,9 @@ MARIADB_GRAMS = tuple(
     if table != AuditEntry._meta.table_name
 )
 MARIADB_GRAM_STATEMENTS = tuple(
-    _generated(table, column, columns, r"(\\w)(?=(\\w))", r"g\\1\\2 ", f"{table}_grams")
+    _generated(
+        table, column, f"{table}_grams", _column(column, columns, r"(\\w)(?=(\\w))", r"g\\1\\2 ", "TEXT")
+    )
     for table, column, columns in MARIADB_GRAMS
 )
 

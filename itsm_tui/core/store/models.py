@@ -66,6 +66,14 @@ class DateTimeField(_PeeweeDateTimeField):
         return super().python_value(value)
 
 
+class LongTextField(TextField):
+    """Text of up to 20,000 characters in any script, or JSON that holds such text: MySQL's
+    TEXT holds 65,535 bytes, which 20,000 characters of four bytes overflow (v19; SQLite
+    accepts the name)."""
+
+    field_type = "MEDIUMTEXT"
+
+
 class LongBlobField(BlobField):
     """MySQL's BLOB holds only 64 KiB; attachments need LONGBLOB (SQLite accepts the name)."""
 
@@ -180,7 +188,7 @@ class System(BaseModel):
     status = CharField(max_length=16, constraints=[_in("status", ASSET_STATUSES)])
     purchase_date = DateField(null=True)
     warranty_end = DateField(null=True)
-    notes = TextField(null=True)
+    notes = LongTextField(null=True)
     created_at = DateTimeField()
     updated_at = DateTimeField()
     version = IntegerField(default=1)
@@ -212,7 +220,7 @@ class Peripheral(BaseModel):
 
 class StockItem(BaseModel):
     name = CharField(max_length=100, unique=True)
-    description = TextField(null=True)
+    description = LongTextField(null=True)
     quantity = IntegerField(default=0, constraints=[Check("quantity >= 0")])
     unit_price = DecimalField(max_digits=12, decimal_places=2, constraints=[Check("unit_price >= 0")])
     reorder_level = IntegerField(default=0, constraints=[Check("reorder_level >= 0")])
@@ -259,7 +267,7 @@ class Macro(BaseModel):
 
     name = CharField(max_length=60, unique=True)
     team = ForeignKeyField(Team, null=True, on_delete="CASCADE", backref="macros")
-    body = TextField()  # may be empty: a macro that only sets fields
+    body = LongTextField()  # may be empty: a macro that only sets fields
     internal = BooleanField(default=False)  # the reply is an internal note
     set_status = CharField(max_length=20, null=True)
     set_priority = SmallIntegerField(null=True)
@@ -273,7 +281,7 @@ class Macro(BaseModel):
 
 class Ticket(BaseModel):
     title = CharField(max_length=200)
-    description = TextField()
+    description = LongTextField()
     category = ForeignKeyField(Category, on_delete="RESTRICT")
     impact = SmallIntegerField(constraints=[Check("impact BETWEEN 1 AND 3")])
     urgency = SmallIntegerField(constraints=[Check("urgency BETWEEN 1 AND 3")])
@@ -291,7 +299,7 @@ class Ticket(BaseModel):
     closed_at = DateTimeField(null=True)
     response_due = DateTimeField()
     resolution_due = DateTimeField(index=True)
-    resolution_note = TextField(null=True)
+    resolution_note = LongTextField(null=True)
     reopen_count = IntegerField(default=0)
     reassignment_count = IntegerField(default=0)
     source_number = CharField(max_length=40, null=True, index=True)  # e.g. an imported INC number
@@ -383,7 +391,7 @@ def ticket_number(ticket_id: int) -> str:
 class Comment(BaseModel):
     ticket = ForeignKeyField(Ticket, on_delete="CASCADE", backref="comments")
     author = ForeignKeyField(User, on_delete="RESTRICT")
-    body = TextField()
+    body = LongTextField()
     is_internal = BooleanField(default=False)
     created_at = DateTimeField()
 
@@ -417,7 +425,7 @@ class AuditEntry(BaseModel):
     entity_id = IntegerField(null=True)
     entity_version = IntegerField(null=True)  # the version the change produced
     summary = CharField(max_length=500)
-    changes = TextField(null=True)  # JSON {field: [before, after]}
+    changes = LongTextField(null=True)  # JSON {field: [before, after]}
     # v5: who really acted when ``actor`` was impersonated (the CLI's --as), and the channel
     # the change came through (tui, cli, import, api, mail; None before v5)
     real_actor = ForeignKeyField(User, null=True, on_delete="RESTRICT", backref="+")
@@ -519,7 +527,7 @@ class EmailMessage(BaseModel):
     notification = ForeignKeyField(Notification, null=True, on_delete="SET NULL")
     to_address = CharField(max_length=254)
     subject = CharField(max_length=200)
-    body = TextField()
+    body = LongTextField()
     attempts = IntegerField(default=0)
     next_attempt_at = DateTimeField(index=True)
     sent_at = DateTimeField(null=True)
@@ -626,7 +634,7 @@ class WebhookDelivery(BaseModel):
 
     subscription = ForeignKeyField(WebhookSubscription, on_delete="CASCADE", backref="deliveries")
     event = CharField(max_length=40)
-    payload = TextField()
+    payload = LongTextField()
     attempts = IntegerField(default=0)
     next_attempt_at = DateTimeField(index=True)
     delivered_at = DateTimeField(null=True)

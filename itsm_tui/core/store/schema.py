@@ -21,7 +21,9 @@ outgoing mail's thread headers; 11, links between tickets (merges too) and tags 
 teams and their members, each ticket's team, and macros; 13, the full-text indexes of ticket text
 and comments (``fulltext.py``) and the queue's filter indexes (last: they index every column the
 earlier versions add); 14, the full-text indexes of the inventory's and the activity log's free
-text (``fulltext.install_text``).
+text (``fulltext.install_text``); 15, covering indexes for the queue's walks; 16 and 17, MariaDB's
+indexes of word pairs and of the inventory's character pairs; 18, SQLite's trigram indexes end each
+value with a mark (terms of one or two characters); 19, MySQL's long text columns as MEDIUMTEXT.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ from itsm_tui.core.store.models import (
     Department,
     EmailMessage,
     LoginThrottle,
+    LongTextField,
     Macro,
     MailMessage,
     Network,
@@ -69,7 +72,7 @@ from itsm_tui.core.store.models import (
     WebhookSubscription,
 )
 
-SCHEMA_VERSION = 18
+SCHEMA_VERSION = 19
 VERSION_KEY = "schema_version"
 
 Migration = tuple[int, Callable[[], None]]
@@ -361,6 +364,27 @@ def _v18_trigram_ends() -> None:
     fulltext.end_values(fulltext.upgrade_progress)
 
 
+def _v19_long_text() -> None:
+    """v19: MySQL's TEXT holds 65,535 bytes: fewer than 20,000 characters of four bytes, and a
+    MariaDB pair column, about twice its text, overflowed with two (the write failed). The
+    long text columns (``LongTextField``) and the pair columns become MEDIUMTEXT, one table
+    rebuild each; nothing on SQLite."""
+    if not isinstance(database.obj, MySQLDatabase):
+        return
+    for model in ALL_MODELS:
+        table = model._meta.table_name
+        changes = [
+            f"MODIFY `{field.column_name}` MEDIUMTEXT {'NULL' if field.null else 'NOT NULL'}"
+            for field in model._meta.sorted_fields
+            if isinstance(field, LongTextField)
+        ]
+        pair_column = {table: column for table, column, _ in fulltext.MARIADB_PAIRS}.get(table)
+        if pair_column in {column.name for column in database.get_columns(table)}:  # MariaDB's
+            changes.append(f"MODIFY COLUMN {fulltext.PAIR_COLUMNS[table]}")
+        if changes:
+            database.execute_sql(f"ALTER TABLE `{table}` {', '.join(changes)}")
+
+
 MIGRATIONS: Sequence[Migration] = (
     (2, _add_views),
     (3, _add_sla),
@@ -379,6 +403,7 @@ MIGRATIONS: Sequence[Migration] = (
     (16, _v16_word_pairs),
     (17, _v17_inventory_grams),
     (18, _v18_trigram_ends),
+    (19, _v19_long_text),
 )
 
 
