@@ -295,7 +295,7 @@ def test_one_or_two_characters_are_found_anywhere_as_the_substring_search_found_
     cjk = service.create(agent, "联系 王伟", "处理 Ölçer")
     service.comment(agent, cjk.id, "Called back, said zq")
     service.comment(agent, printer.id, "Vendor said qx", internal=True)
-    terms = ("ws", "WS", "7", "hr", "王伟", "伟", "öl", "ÖL", "zq", "qx", "r", "xy", "æ", "%")
+    terms = ("ws", "WS", "7", "hr", "王伟", "伟", "öl", "ÖL", "zq", "qx", "r", "xy", "æ", "%", "\U0010ffff")
     for text in terms:
         assert _found(agent, text) == _substring(agent, text), text
         assert _found(requester, text) == _substring(requester, text), text

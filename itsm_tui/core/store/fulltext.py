@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import operator
 import re
+import sys
 import unicodedata
 from collections.abc import Callable
 from functools import reduce
@@ -240,8 +241,11 @@ def short_query(index: str, text: str) -> str | None:
 
 
 def shortable(text: str) -> bool:
-    """SQLite: ``text`` is short enough for :func:`short_query`, and folds as FTS5 folds it."""
-    return 0 < len(text) < TRIGRAM and not any(_fold_differs(c) for c in text)
+    """SQLite: ``text`` is short enough for :func:`short_query`, folds as FTS5 folds it, and
+    ends below the last code point (its range needs the next one)."""
+    return (
+        0 < len(text) < TRIGRAM and not any(_fold_differs(c) for c in text) and text[-1] < chr(sys.maxunicode)
+    )
 
 
 def _fold_differs(char: str) -> bool:
