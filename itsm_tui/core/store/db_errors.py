@@ -32,6 +32,7 @@ RACE = "another change was saved at the same moment"
 REFUSED = "the database account is not allowed to do this"
 NO_DATABASE = "the database does not exist"
 CANNOT_OPEN = "the database file cannot be opened (is it there, and may this account write to it?)"
+TOO_LONG = "a value is too long for the database to keep (or holds characters its column cannot)"
 OTHER = "the database reported an unexpected error (details are in the log)"
 
 DATABASE_ERRORS: tuple[type[BaseException], ...] = (peewee.PeeweeException, sqlite3.Error) + (
@@ -53,6 +54,8 @@ _MYSQL_CODES: dict[int | None, str] = {
     1792: READ_ONLY,
     1205: LOCKED,
     1213: RACE,
+    1366: TOO_LONG,  # MariaDB's word for text cut inside a character
+    1406: TOO_LONG,
     1047: NODE_NOT_READY,
     2002: UNREACHABLE,
     2003: UNREACHABLE,
