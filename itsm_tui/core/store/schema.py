@@ -371,6 +371,7 @@ def _v19_long_text() -> None:
     rebuild each (then analysed); nothing on SQLite."""
     if not isinstance(database.obj, MySQLDatabase):
         return
+    pair_columns = {table: column for table, column, _ in fulltext.MARIADB_PAIRS}
     for model in ALL_MODELS:
         table = model._meta.table_name
         changes = [
@@ -378,9 +379,8 @@ def _v19_long_text() -> None:
             for field in model._meta.sorted_fields
             if isinstance(field, LongTextField)
         ]
-        pair_column = {table: column for table, column, _ in fulltext.MARIADB_PAIRS}.get(table)
-        if pair_column in {column.name for column in database.get_columns(table)}:  # MariaDB's
-            changes.append(f"MODIFY COLUMN {fulltext.PAIR_COLUMNS[table]}")
+        if table in pair_columns and pair_columns[table] in {c.name for c in database.get_columns(table)}:
+            changes.append(f"MODIFY COLUMN {fulltext.PAIR_COLUMNS[table]}")  # MariaDB's (v16)
         if changes:  # then fresh statistics: a rebuilt ticket table's slowed the filtered page by half
             database.execute_sql(f"ALTER TABLE `{table}` {', '.join(changes)}")
             database.execute_sql(f"ANALYZE TABLE `{table}`")
