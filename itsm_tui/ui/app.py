@@ -51,7 +51,8 @@ from itsm_tui.ui.screens.queue import QueueScreen
 from itsm_tui.ui.screens.setup import SetupScreen, no_admin_yet
 from itsm_tui.ui.screens.ticket import open_ticket
 from itsm_tui.ui.sla_monitor import SlaMonitor
-from itsm_tui.ui.widgets.filter_bar import FilterInput
+from itsm_tui.ui.widgets.filter_bar import FilterError, FilterInput
+from itsm_tui.ui.widgets.paged_table import PagedTable
 
 NOTIFICATION_POLL_SECONDS = 5.0
 IDLE_CHECK_SECONDS = 15.0
@@ -514,6 +515,14 @@ class ItsmApp(App):
             elif event.key == "escape" and self._leaves_field():
                 field = self.focused  # Esc leaves it: what follows is for whatever gets the focus
                 self.hold_keys(lambda: self.focused is not field)
+            elif event.key == "enter" and isinstance(self.focused, FilterInput):
+                bar, refused = self.focused, self._filter_refusals()  # the list takes what follows,
+                self.hold_keys(lambda: self.focused is not bar or self._filter_refusals() > refused)
+            elif isinstance(self.focused, PagedTable) and self.focused.fetching:
+                table = self.focused  # its rows are being replaced: a key acts on the new ones
+                self.hold_keys(lambda: not table.fetching or self.focused is not table)
+                self._held.append(event)
+                return
         await super().on_event(event)
 
     # ------------------------------------------------------------ keys typed ahead of a field
@@ -535,13 +544,21 @@ class ItsmApp(App):
             isinstance(self.focused, (Input, TextArea)) and isinstance(self.screen, ModalScreen)
         )
 
+    def _filter_refusals(self) -> int:
+        """How many times this screen's filter bar said a filter was wrong: after Enter, the
+        keys that follow go back to the bar when it does so again (unless it took the list)."""
+        return sum(error.said for error in self.screen.query(FilterError))
+
     def hold_keys(self, ready: Callable[[], bool]) -> None:
         """The field a key just opened (``/`` the filter bar, ``:`` the command line) is ready
         when ``ready()``. Every key typed after the one that opened it belongs to it, however
         fast it came: Textual would hand the keys of a burst that follow ``/`` to the list,
         which ran them as commands (``/a`` assigned a ticket; 1 in 5 pairs of keys over SSH
         arrive together). ``on_event`` keeps them from the moment the opening key arrives
-        until the field has the focus, then they go to it in the order typed."""
+        until the field has the focus, then they go to it in the order typed. The same holds
+        the keys that follow Enter in a filter bar until the list has the focus, and the keys
+        typed at a list while its rows are being read (``j`` then Enter opens the second row
+        of the new rows, not of the old ones), each for at most ``HOLD_MAX_SECONDS``."""
         if self._hold is None:
             self._held, self._hold_since = [], time.monotonic()
             self.set_timer(HOLD_POLL_SECONDS, self._release_keys)

@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from queue import Queue as queue_of
 
 import pytest
+from peewee import SQL, Select
 from sample_data import SAMPLE, needs_sample
 
 from itsm_tui.core import demo, setup
@@ -241,6 +242,23 @@ def test_a_count_that_runs_out_of_time_says_how_many_it_found_by_then(engine):
     assert not ended and time.monotonic() - start < 5
     assert counted == 0 if db.is_mysql() else counted > 0  # MySQL counts in the server
     assert limits.count_within(Ticket.raw("SELECT 1 UNION ALL SELECT 2"), 5) == (2, True)
+
+
+def test_a_bounded_count_cut_short_still_says_at_least_how_many(engine):
+    """A count out of time is a lower bound of what it found: MySQL counts in the server and
+    says nothing of a count it stops, so it counts up to 100, then 1,000, then the bound, and
+    the last that ended is the bound ("100+"), not "0+". SQLite counts the rows as they come."""
+    rows = (
+        "(SELECT seq FROM seq_1_to_100000 WHERE SLEEP(0.002) = 0) AS slow"  # a row per 2 ms
+        if db.is_mysql()
+        else "(WITH RECURSIVE n(seq) AS (SELECT 1 UNION ALL SELECT seq + 1 FROM n) SELECT seq FROM n) AS slow"
+    )
+    query = Select([SQL(rows)], [SQL("seq")]).bind(db.database)
+    counted, exact = limits.bounded_count(query, 10_000, time.monotonic() + 1.0)
+    assert not exact
+    assert counted == 100 if db.is_mysql() else 0 < counted <= 10_000
+    few = Select([SQL("(SELECT 1 AS seq UNION ALL SELECT 2) AS few")], [SQL("seq")]).bind(db.database)
+    assert limits.bounded_count(few, 10_000, time.monotonic() + 1.0) == (2, True)
 
 
 def test_differences_by_design(engine, people, system):

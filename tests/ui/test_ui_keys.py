@@ -3,17 +3,20 @@ redirect a later action; the role's keys; the command line and the palette."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from textual import events
 from textual.keys import _character_to_key
 from textual.widgets import Input, Static
-from ui_helpers import logged_in, until
+from ui_helpers import logged_in, shown, until
 
 from itsm_tui.core import config
-from itsm_tui.core.errors import PermissionDenied
+from itsm_tui.core.errors import ItsmError, PermissionDenied
 from itsm_tui.core.inventory import service as inventory
 from itsm_tui.core.store import db
 from itsm_tui.core.store.models import Notification, Ticket
+from itsm_tui.core.tickets import queue
 from itsm_tui.core.tickets import service as tickets
 from itsm_tui.ui.app import ItsmApp
 from itsm_tui.ui.modals.base import ConfirmModal
@@ -94,6 +97,86 @@ async def test_a_burst_after_a_screen_key_acts_on_the_new_screen(engine, people)
         burst(app, "escape", "3")
         await until(pilot, lambda: isinstance(app.screen, LogScreen))
         assert "3" not in bar.value
+
+
+def _printers_and_laptops(people) -> None:
+    """Five laptop tickets and two printer ones."""
+    for n in range(5):
+        tickets.create(people["requester"], f"Laptop {n}", "x")
+    for name in ("A", "B"):
+        tickets.create(people["requester"], f"Printer {name}", "tray 2")
+
+
+async def _seven_rows(pilot, people):
+    """The agent's queue with the seven tickets of _printers_and_laptops on screen; the
+    printers' ids in the order the screen sorts them."""
+    table = await logged_in(pilot, "agent", "agent-password-1")
+    await until(pilot, lambda: len(table.rows) == 7)
+    sort = pilot.app.screen.sort
+    return table, [row["id"] for row in queue.page(people["agent"], "printer", sort).rows]
+
+
+def _slowed(table, seconds: float) -> None:
+    """The table's reads take ``seconds`` longer (in its worker thread), as on a busy server."""
+    read = table.loader
+
+    def slow(*args):
+        time.sleep(seconds)
+        return read(*args)
+
+    table.loader = slow
+
+
+async def test_keys_after_enter_in_the_filter_act_on_the_rows_it_filtered(engine, people):
+    _printers_and_laptops(people)
+    app = ItsmApp(engine)
+    async with app.run_test(size=(120, 40)) as pilot:
+        _, printers = await _seven_rows(pilot, people)
+        screen = app.screen
+        # One read: j went into the bar ("printerj") while the filter was being checked
+        burst(app, "/", "ctrl+u", "printer\r", "j", "enter")
+        await until(pilot, lambda: isinstance(app.screen, TicketScreen))
+        assert app.screen.ticket_id == printers[1] and screen.filter_text == "printer"
+
+
+async def test_keys_typed_while_the_rows_are_read_act_on_the_new_rows(engine, people):
+    _printers_and_laptops(people)
+    app = ItsmApp(engine)
+    async with app.run_test(size=(120, 40)) as pilot:
+        table, printers = await _seven_rows(pilot, people)
+        _slowed(table, 0.5)
+        # a assigned the second of the old rows (a laptop) while the printers were read
+        burst(app, "/", "ctrl+u", "printer\r", "j", "a")
+        await until(pilot, lambda: Ticket.get_by_id(printers[1]).assignee_id == people["agent"].id)
+        assert not Ticket.select().where(Ticket.assignee.is_null(False), Ticket.id != printers[1]).exists()
+
+
+async def test_a_slow_new_filter_hides_the_old_rows_and_a_failed_one_says_why(engine, people):
+    _printers_and_laptops(people)
+    app = ItsmApp(engine)
+    async with app.run_test(size=(120, 40)) as pilot:
+        table, _ = await _seven_rows(pilot, people)
+        screen = app.screen
+        _slowed(table, 3)
+        burst(app, "/", "ctrl+u", "printer\r")
+        await until(pilot, lambda: screen.filter_text == "printer")
+        await pilot.pause(1.5)  # the old rows go; keys typed now have nothing to act on
+        assert table.fetching and table.current is None and "loading…" in shown(table)
+        assert "Laptop" not in shown(table) and "7 tickets" not in shown(screen.query_one("#status-line"))
+        await pilot.press("a")  # held, then acts on nothing or on a printer: never on a laptop
+        await until(pilot, lambda: len(table.rows) == 2)
+        await pilot.pause(0.3)
+        taken = Ticket.select(Ticket.title).where(Ticket.assignee.is_null(False))
+        assert not [t.title for t in taken if t.title.startswith("Laptop")]
+
+        def fail(*args):
+            raise ItsmError("the database is not answering")
+
+        table.loader = fail
+        burst(app, "/", "ctrl+u", "laptop\r")
+        await until(pilot, lambda: table.stale)
+        assert "could not read the rows: the database is not answering" in shown(table)
+        assert "Printer" not in shown(table) and "Nothing matches" not in shown(table)
 
 
 async def test_marks_name_the_tickets_clear_after_the_action_and_on_escape(engine, people):

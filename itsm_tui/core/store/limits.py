@@ -134,7 +134,7 @@ def bounded_count(query, bound: int, deadline: float, stopper: Stopper | None = 
     all fits in the time left; otherwise a lower bound, False: ``bound``, or the rows counted
     by then. ``stopper`` lets another thread stop it (:class:`Stopped`) when the filter changes.
     The rule behind the "10,000+" of every list that is not exported (the exports count all)."""
-    seen, ended = count_within(query.limit(bound + 1), _left(deadline), stopper)
+    seen, ended = _counted_up_to(query, bound, deadline, stopper)
     if not ended or seen <= bound:
         return seen, ended
     try:
@@ -144,6 +144,25 @@ def bounded_count(query, bound: int, deadline: float, stopper: Stopper | None = 
             raise
         return bound, False
     return total, True
+
+
+# MySQL counts in the server, which says nothing of a count it stops: first up to these, each a
+# lower bound ("1,000+", not "0+") when the next runs out of time.
+STEPS = (100, 1_000)
+
+
+def _counted_up_to(query, bound: int, deadline: float, stopper: Stopper | None) -> tuple[int, bool]:
+    """The rows of ``query``, up to ``bound + 1`` (see :func:`bounded_count`); MySQL in
+    ``STEPS`` (a count of few rows reads them all at the first step)."""
+    if not is_mysql():
+        return count_within(query.limit(bound + 1), _left(deadline), stopper)
+    seen = 0
+    for limit in (*(step for step in STEPS if step < bound), bound):
+        counted, ended = count_within(query.limit(limit + 1), _left(deadline), stopper)
+        if not ended or counted <= limit:
+            return (counted, True) if ended else (seen, False)
+        seen = limit
+    return bound + 1, True
 
 
 def _left(deadline: float) -> float:

@@ -97,6 +97,8 @@ class QueueScreen(FilterBarKeys, BoundedCounts, Triage, Screen):
         self._apply_filter(query)
 
     def _apply_filter(self, text: str) -> None:
+        if text != self.filter_text:
+            self.total = None  # the last filter's count is not this one's
         self.filter_text = text
         self.table.sort = self.sort
         self.table.marks.clear()  # a bulk action must never reach tickets no longer in view
@@ -163,7 +165,7 @@ class QueueScreen(FilterBarKeys, BoundedCounts, Triage, Screen):
 
     @on(LoadFailed)
     def _load_failed(self, event: LoadFailed) -> None:
-        if not self.table.stale:  # rows kept are marked stale with the reason: no toast every 5 s
+        if not self.table.rows:  # rows kept are marked stale with the reason: no toast every 5 s
             self.app.notify(event.error, severity="error", title="Could not load tickets")
 
     @on(RowOpened)
@@ -178,7 +180,7 @@ class QueueScreen(FilterBarKeys, BoundedCounts, Triage, Screen):
         names are looked up); otherwise show where it is wrong."""
         error = self.query_one(FilterError)
         try:
-            await asyncio.to_thread(queue.compile_filter, self.user, text)
+            await asyncio.to_thread(queue.check_filter, self.user, text)
         except QueryError as exc:
             error.point_at(exc)
             return

@@ -32,6 +32,7 @@ class FilterError(Static):
     FilterError { display: none; color: $error; height: auto; }
     FilterError.shown { display: block; }
     """
+    said = 0  # how many times it said something: a filter refused after Enter (see ItsmApp.on_event)
 
     def point_at(self, exc: QueryError) -> None:
         pointer = Text(" " * (exc.position + FilterInput.TEXT_COLUMN) + "^ ", style="bold")
@@ -39,6 +40,7 @@ class FilterError(Static):
         self.say(pointer)
 
     def say(self, message: str | Text) -> None:
+        self.said += 1
         self.update(message if isinstance(message, Text) else literal(message))
         self.add_class("shown")
 

@@ -29,6 +29,9 @@ from itsm_tui.ui.messages import LoadFailed, PageFailed, PageRead, RowOpened, Ro
 MAX_ROWS = 400
 MIN_FLEX = 24  # the flexible column (a title) keeps at least this many cells while others can go
 FRESH_FOR = 1.0  # seconds, see read_lately
+# A list read again from its start (a new filter or sort) shows its old rows this long, then
+# "loading…": they no longer answer the filter shown, and no key may act on them.
+OLD_ROWS_FOR = 0.25  # seconds, less than the app's hold on the keys typed meanwhile
 Loader = Callable[[Cursor | None, Cursor | None, int], Page]
 
 MOVE_BINDINGS = [
@@ -75,6 +78,7 @@ class PagedTable(Widget, can_focus=True):
         self.marks: set[int] = set()
         self.fetching = False  # not "loading": that is Textual's own reactive (a spinner, no focus)
         self.prefetching = False  # a read the cursor does not wait for (_read_ahead, a timed refresh)
+        self._restart = False  # the read under way replaces the rows shown (see _load)
         self.now = clock.now()
         self._generation = 0
         self._strips: dict[tuple, Strip] = {}  # drawn lines, see render_line
@@ -112,15 +116,21 @@ class PagedTable(Widget, can_focus=True):
         *,
         fresh: bool = True,
         background: bool = False,
+        restart: bool = False,
     ) -> None:
         """Fetch in a thread; apply on the UI thread unless a newer load superseded it.
 
         ``fresh``: the rows already shown may have changed (a reload, not more of the same
         list), so every line is drawn again. ``background``: the cursor does not wait for this
-        read; it moves on meanwhile through the rows it has (``prefetching``, not ``fetching``)."""
+        read; it moves on meanwhile through the rows it has (``prefetching``, not ``fetching``).
+        ``restart``: the rows read replace the ones shown (a new filter or sort, ``g``, ``G``),
+        which go after OLD_ROWS_FOR, or at once when the read fails."""
         self._generation += 1
         generation = self._generation
         self.fetching, self.prefetching = not background, background
+        self._restart = restart
+        if restart:
+            self.set_timer(OLD_ROWS_FOR, lambda: self._put_aside(generation))
 
         def work() -> None:
             try:
@@ -169,10 +179,13 @@ class PagedTable(Widget, can_focus=True):
             self.fetching = self.prefetching = False
             self._typed_ahead.clear()
             self._loaded_callbacks()
-            if self.rows:  # keep the rows, say they are old and why
+            if self.rows and not self._restart:  # keep the rows, say they are old and why
                 self.stale = f"showing rows from {self._fresh_at:%H:%M}: {event.error}"
-                self._clamp()
-                self.refresh()
+            else:  # not "nothing matches": nothing could be read
+                self.rows, self.more_before, self.more_after = [], False, False
+                self.stale = f"could not read the rows: {event.error}"
+            self._clamp()
+            self.refresh()
             self.post_message(LoadFailed(event.error))
 
     def read_lately(self) -> bool:
@@ -192,7 +205,13 @@ class PagedTable(Widget, can_focus=True):
         limit = self.page_size  # measured here: the worker thread must not touch layout
         if self._generation:  # moves typed before a new start make no sense after it; before
             self._typed_ahead.clear()  # the first start (a screen still opening) they are kept
-        self._load(lambda: self.loader(None, None, limit), apply)
+        self._load(lambda: self.loader(None, None, limit), apply, restart=True)
+
+    def _put_aside(self, generation: int) -> None:
+        """Still reading the new start: stop showing the old rows (see OLD_ROWS_FOR)."""
+        if generation == self._generation and self.fetching and self.rows:
+            self.rows, self.cursor, self.top = [], 0, 0
+            self.refresh()
 
     def refresh_window(self, keep_id: int | None = None, force: bool = False) -> None:
         """Re-read the rows on screen from the database, keeping the cursor on ``keep_id`` (or
@@ -330,7 +349,7 @@ class PagedTable(Widget, can_focus=True):
 
         limit = self.page_size
         self._typed_ahead.clear()
-        self._load(lambda: self.loader(None, END, limit), apply)
+        self._load(lambda: self.loader(None, END, limit), apply, restart=True)
 
     def action_mark(self) -> None:
         row = self.current
@@ -405,6 +424,8 @@ class PagedTable(Widget, can_focus=True):
         if not self.rows:
             if y > 1:
                 return ("blank",), None
+            if self.stale and not self.fetching:
+                return ("blank",), None  # the last line says why there are no rows
             message = "  loading…" if self.fetching else f"  {self.EMPTY}"
             return ("message", message), lambda: Text(message, style="dim")
         index = self.top + y - 1
