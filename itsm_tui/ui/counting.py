@@ -55,8 +55,14 @@ class BoundedCounts:
                 return
             if timed:
                 self.stamp_moved(key)
-            self._count_stopper = stopper = limits.Stopper()
-            counted = self.read_count(key, stopper)
+            with limits.Stopper() as stopper:
+                self._count_stopper = stopper
+                try:
+                    counted = self.read_count(key, stopper)
+                except limits.Stopped:
+                    if stopper.stopped.is_set():
+                        raise
+                    counted = self.read_count(key, stopper)  # the stop was an older count's
             self._counted = (key, stamp)
         except limits.Stopped:
             return  # a newer key's count is on its way

@@ -11,8 +11,9 @@ from ui_helpers import logged_in, until
 
 from itsm_tui.core import clock, demo
 from itsm_tui.core.people import users
+from itsm_tui.core.store import db
 from itsm_tui.core.store.models import Comment, Ticket, User
-from itsm_tui.core.tickets import queue
+from itsm_tui.core.tickets import queue, service
 from itsm_tui.ui.app import ItsmApp
 from itsm_tui.ui.widgets.paged_table import FRESH_FOR
 
@@ -182,3 +183,40 @@ async def test_a_count_cut_short_says_at_least_the_rows_already_read(big_desk, p
         await until(pilot, lambda: screen.total is not None and table.rows)
         await pilot.pause()
         assert f"  ·  {len(table.rows):,}+ tickets" in screen._status_shown.plain
+
+
+@pytest.mark.both_engines
+async def test_a_read_for_rows_a_new_filter_replaced_is_stopped(engine, people):
+    """A filter typed key by key stops the read of the filter before it (MySQL's KILL QUERY,
+    SQLite's interrupt) instead of letting it run on beside the new one."""
+    for n in range(3):
+        service.create(people["requester"], f"Laptop {n}", "x")
+    long = (
+        "SELECT SLEEP(30)"  # stopped, it ends at once with 1
+        if db.is_mysql()
+        else "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n LIMIT 500000000) "
+        "SELECT COUNT(*) FROM n"  # about two minutes
+    )
+    app = ItsmApp(engine)
+    async with app.run_test(size=(120, 40)) as pilot:
+        table = await logged_in(pilot, "agent", "agent-password-1")
+        await until(pilot, lambda: len(table.rows) == 3)
+        screen, read, ran = app.screen, table.loader, []
+
+        def long_first(*args):
+            start = time.monotonic()
+            try:
+                db.database.execute_sql(long).fetchall()
+            finally:
+                ran.append(time.monotonic() - start)
+            return read(*args)
+
+        table.loader = long_first
+        await pilot.press("slash", "ctrl+u", *"printer", "enter")
+        await until(pilot, lambda: screen.filter_text == "printer")
+        await pilot.pause(0.5)
+        assert table.fetching and ran == []
+        table.loader = read
+        await pilot.press("slash", "ctrl+u", *"laptop", "enter")
+        await until(pilot, lambda: ran and not table.fetching)
+        assert ran[0] < 10 and len(table.rows) == 3 and not table.stale

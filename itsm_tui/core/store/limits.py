@@ -78,7 +78,7 @@ def _streamed(sql: str, params, deadline: float) -> tuple[int, bool]:
         while rows := cursor.fetchmany(500):
             counted += len(rows)
     except sqlite3.OperationalError as exc:
-        if not _interrupted(exc):
+        if not interrupted(exc):
             raise
         return counted, False
     finally:
@@ -87,7 +87,8 @@ def _streamed(sql: str, params, deadline: float) -> tuple[int, bool]:
     return counted, True
 
 
-def _interrupted(exc: Exception) -> bool:
+def interrupted(exc: Exception) -> bool:
+    """Whether ``exc`` is a statement stopped (by a time limit or :class:`Stopper`)."""
     code = exc.args[0] if exc.args and isinstance(exc.args[0], int) else None
     return code in _INTERRUPTED or "interrupted" in str(exc)
 
@@ -96,22 +97,38 @@ def _execute(sql: str, params) -> list[tuple]:
     try:
         return list(database.execute_sql(sql, params).fetchall())
     except (OperationalError, InternalError, sqlite3.OperationalError) as exc:  # the fetch: unwrapped
-        if _interrupted(exc):
+        if interrupted(exc):
             raise Stopped() from None
         raise
 
 
 class Stopper:
-    """Lets another thread stop what the thread that made it runs on its connection."""
+    """Lets another thread stop what the thread that made it runs on its connection, until that
+    thread calls :meth:`done` (or leaves the ``with`` block): a worker thread is pooled, and its
+    next job reuses the connection. A stop may still reach the statement that job starts at that
+    moment: a read that finds itself stopped while its own stopper was not may run again."""
 
     def __init__(self) -> None:
         self.stopped = threading.Event()
+        self._done = threading.Event()
         self._connection = database.connection()
         self._mysql_id = self._connection.thread_id() if is_mysql() else None
+
+    def __enter__(self) -> Stopper:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.done()
+
+    def done(self) -> None:
+        """The reading thread is done with the connection: :meth:`stop` leaves it alone."""
+        self._done.set()
 
     def stop(self) -> None:
         """Stop the running statement (if any); the reading thread gets :class:`Stopped`."""
         self.stopped.set()
+        if self._done.is_set():
+            return
         if self._mysql_id is None:
             self._connection.interrupt()
             return
@@ -121,7 +138,8 @@ class Stopper:
             return
         try:
             with other.cursor() as cursor:
-                cursor.execute(f"KILL QUERY {int(self._mysql_id)}")
+                if not self._done.is_set():  # connecting took a while: the read may have ended
+                    cursor.execute(f"KILL QUERY {int(self._mysql_id)}")
         except Exception:  # noqa: BLE001 (the statement may have ended meanwhile)
             pass
         finally:

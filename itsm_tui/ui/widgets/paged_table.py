@@ -8,6 +8,7 @@ which columns to show (``COLUMNS``) and how one row looks (``cells``).
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 from itsm_tui.core import clock
-from itsm_tui.core.store import db_errors
+from itsm_tui.core.store import db_errors, limits
 from itsm_tui.core.tickets.queue import END, Cursor, Page
 from itsm_tui.ui.messages import LoadFailed, PageFailed, PageRead, RowOpened, RowsLoaded
 
@@ -79,6 +80,7 @@ class PagedTable(Widget, can_focus=True):
         self.fetching = False  # not "loading": that is Textual's own reactive (a spinner, no focus)
         self.prefetching = False  # a read the cursor does not wait for (_read_ahead, a timed refresh)
         self._restart = False  # the read under way replaces the rows shown (see _load)
+        self._stopper: limits.Stopper | None = None  # the newest read's, set by its thread
         self.now = clock.now()
         self._generation = 0
         self._strips: dict[tuple, Strip] = {}  # drawn lines, see render_line
@@ -124,17 +126,23 @@ class PagedTable(Widget, can_focus=True):
         list), so every line is drawn again. ``background``: the cursor does not wait for this
         read; it moves on meanwhile through the rows it has (``prefetching``, not ``fetching``).
         ``restart``: the rows read replace the ones shown (a new filter or sort, ``g``, ``G``),
-        which go after OLD_ROWS_FOR, or at once when the read fails."""
+        which go after OLD_ROWS_FOR, or at once when the read fails; a read still running for
+        the rows it replaces is stopped (a filter typed key by key: MariaDB's scan of an absent
+        two-letter term would hold a core for a second and a half)."""
         self._generation += 1
         generation = self._generation
         self.fetching, self.prefetching = not background, background
         self._restart = restart
         if restart:
             self.set_timer(OLD_ROWS_FOR, lambda: self._put_aside(generation))
+            if self._stopper is not None:  # stopping may connect (MySQL's KILL QUERY): not here
+                threading.Thread(target=self._stopper.stop, daemon=True).start()
 
         def work() -> None:
             try:
-                page = fetch()
+                with limits.Stopper() as stopper:
+                    self._stopper = stopper
+                    page = self._fetched(fetch, stopper)
             except Exception as exc:  # shown to the operator; the table keeps its rows
                 words = db_errors.reason(exc) if db_errors.is_database_error(exc) else str(exc)
                 self.post_message(PageFailed(generation, words))
@@ -142,6 +150,17 @@ class PagedTable(Widget, can_focus=True):
             self.post_message(PageRead(generation, page, apply, fresh))
 
         self.run_worker(work, thread=True, group="ticket-table", exit_on_error=False)
+
+    @staticmethod
+    def _fetched(fetch: Callable[[], Page], stopper: limits.Stopper) -> Page:
+        """``fetch()``, once more when a stop meant for an earlier read on this pooled thread's
+        connection reached it (see limits.Stopper)."""
+        try:
+            return fetch()
+        except Exception as exc:
+            if stopper.stopped.is_set() or not limits.interrupted(exc):
+                raise
+        return fetch()
 
     def when_loaded(self, callback: Callable[[], None]) -> None:
         """Call ``callback`` as the read under way ends (rows or error), in the same repaint
