@@ -71,7 +71,12 @@ class BoundedCounts:
         self.post_message(counted)
 
 
-def at_least(total: int, bounded: bool, rows: list) -> int:
-    """The total a status line shows: a count cut short is at least the rows already read
-    (MariaDB's count out of time says nothing by then: 0)."""
-    return max(total, len(rows)) if bounded else total
+def shown_total(total: int, bounded: bool, table) -> tuple[int, str]:
+    """The total a status line shows, and "+" when it is a lower bound. A count cut short is at
+    least the rows already read (MariaDB's count out of time says nothing by then: 0), and
+    exactly those rows when the table holds the whole list (read to its end, from its start)."""
+    if not bounded:
+        return total, ""
+    if not (table.more_after or table.more_before or table.fetching or table.stale):
+        return len(table.rows), ""
+    return max(total, len(table.rows)), "+"

@@ -185,6 +185,21 @@ async def test_a_count_cut_short_says_at_least_the_rows_already_read(big_desk, p
         assert f"  ·  {len(table.rows):,}+ tickets" in screen._status_shown.plain
 
 
+async def test_a_count_cut_short_of_a_list_read_whole_is_its_rows(engine, people, monkeypatch):
+    """A count out of time ("0+", MariaDB's scan of a rare two-letter term) of a list whose rows
+    were all read, from its first to its last, is exactly those rows: "3 tickets", not "3+"."""
+    for n in range(3):
+        service.create(people["requester"], f"Laptop {n}", "x")
+    monkeypatch.setattr(queue, "count_bounded", lambda *a: queue.Count(0, False))
+    app = ItsmApp(engine)
+    async with app.run_test(size=(120, 40)) as pilot:
+        table = await logged_in(pilot, "agent", "agent-password-1")
+        screen = app.screen
+        await until(pilot, lambda: screen.total is not None and len(table.rows) == 3)
+        await pilot.pause()
+        assert "  ·  3 tickets  ·  " in screen._status_shown.plain
+
+
 @pytest.mark.both_engines
 async def test_a_read_for_rows_a_new_filter_replaced_is_stopped(engine, people):
     """A filter typed key by key stops the read of the filter before it (MySQL's KILL QUERY,

@@ -25,7 +25,7 @@ from itsm_tui.core.inventory import lists as assets
 from itsm_tui.core.people.permissions import allowed
 from itsm_tui.core.store import limits
 from itsm_tui.core.store.models import User
-from itsm_tui.ui.counting import BoundedCounts, at_least
+from itsm_tui.ui.counting import BoundedCounts, shown_total
 from itsm_tui.ui.export_modal import EXPORTABLE_KINDS, ExportContext, ExportModal
 from itsm_tui.ui.failures import SHOWN_ERRORS
 from itsm_tui.ui.inventory_actions import InventoryActions
@@ -262,8 +262,7 @@ class InventoryScreen(FilterBarKeys, InventoryActions, BoundedCounts, Screen):
             line.append_text(literal(one_line(state.text), "italic"))
         if state.total is not None:
             singular, plural = table.NOUN
-            more = "+" if state.bounded else ""
-            total = at_least(state.total, state.bounded, table.rows)
+            total, more = shown_total(state.total, state.bounded, table)
             line.append(f"  ·  {total:,}{more} {singular if total == 1 and not more else plural}")
         if state.value is not None:
             line.append("  ·  total value ")

@@ -23,7 +23,7 @@ from itsm_tui.core.errors import PermissionDenied, QueryError
 from itsm_tui.core.people.permissions import allowed
 from itsm_tui.core.store import limits
 from itsm_tui.core.store.models import User
-from itsm_tui.ui.counting import BoundedCounts, at_least
+from itsm_tui.ui.counting import BoundedCounts, shown_total
 from itsm_tui.ui.export_modal import EXPORT_KEYS, ExportContext, ExportModal
 from itsm_tui.ui.failures import SHOWN_ERRORS
 from itsm_tui.ui.messages import Counted, RowOpened, RowsLoaded
@@ -213,8 +213,7 @@ class LogScreen(BoundedCounts, TableScreen):
             line.append("  ·  ")
             line.append_text(literal(one_line(self.filter_text), "italic"))
         if self.total is not None:
-            more = "+" if self._bounded else ""
-            total = at_least(self.total, self._bounded, self.table.rows)
+            total, more = shown_total(self.total, self._bounded, self.table)
             line.append(f"  ·  {total:,}{more} entr{'ies' if total != 1 or more else 'y'}")
         for key, (name, term) in (
             ("L", ("logins", QUICK_TERMS["login"])),

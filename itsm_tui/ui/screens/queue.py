@@ -14,7 +14,7 @@ from textual.widgets import Input, Static
 from itsm_tui.core.errors import ItsmError, QueryError
 from itsm_tui.core.store import limits
 from itsm_tui.core.tickets import queue, tags, views
-from itsm_tui.ui.counting import BoundedCounts, at_least
+from itsm_tui.ui.counting import BoundedCounts, shown_total
 from itsm_tui.ui.export_modal import EXPORT_KEYS, ExportContext, ExportModal
 from itsm_tui.ui.failures import SHOWN_ERRORS
 from itsm_tui.ui.messages import Counted, LoadFailed, RowOpened, RowsLoaded
@@ -137,8 +137,7 @@ class QueueScreen(FilterBarKeys, BoundedCounts, Triage, Screen):
             line.append("  ")
             line.append_text(literal(self.filter_text, "italic"))
         if self.total is not None:
-            more = "+" if self._bounded else ""
-            total = at_least(self.total, self._bounded, self.table.rows)
+            total, more = shown_total(self.total, self._bounded, self.table)
             line.append(f"  ·  {total:,}{more} ticket{'s' if total != 1 or more else ''}")
         column = next((name for name, key in SORT_CHOICES if key == self.sort.key), self.sort.key)
         line.append(f"  ·  sorted by {column} {'▼' if self.sort.descending else '▲'}")
