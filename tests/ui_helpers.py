@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import time
 
+from textual import events
+from textual.keys import _character_to_key
 from textual.widgets import Input, Select, TextArea
 
 from itsm_tui.ui.modals.forms import FormModal
@@ -131,3 +133,21 @@ def everything_shown(app) -> str:
             parts.append(area.text)
     parts += [n.message for n in app._notifications]
     return "\n".join(parts)
+
+
+NAMED = ("ctrl+u", "backspace", "escape", "enter", "space", "down", "up")
+
+
+def burst(app, *parts: str) -> None:
+    """Keys as a terminal delivers a fast burst (one read): named as Textual's driver names
+    them (``/`` is "slash"), posted at once, with nothing waiting in between. A part is a
+    named key or text."""
+    for part in parts:
+        if part in NAMED:
+            app.post_message(events.Key(part, "\r" if part == "enter" else " " if part == "space" else None))
+            continue
+        for char in part:
+            if char == "\r":
+                app.post_message(events.Key("enter", "\r"))
+            else:
+                app.post_message(events.Key(_character_to_key(char), char))

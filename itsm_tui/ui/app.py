@@ -232,6 +232,7 @@ class ItsmApp(App):
         self.last_key = self.idle_clock()
         self._hold: Callable[[], bool] | None = None  # see hold_keys
         self._held: list[events.Key] = []
+        self._replay: tuple[float, bool] | None = None  # (held since, expired): see _release_keys
         self._hold_since = 0.0
 
     # ------------------------------------------------------------ start-up and login
@@ -518,9 +519,11 @@ class ItsmApp(App):
             elif event.key == "enter" and isinstance(self.focused, FilterInput):
                 bar, refused = self.focused, self._filter_refusals()  # the list takes what follows,
                 self.hold_keys(lambda: self.focused is not bar or self._filter_refusals() > refused)
-            elif isinstance(self.focused, PagedTable) and self.focused.fetching:
+            elif self._rows_coming(event.key):
                 table = self.focused  # its rows are being replaced: a key acts on the new ones
                 self.hold_keys(lambda: not table.fetching or self.focused is not table)
+                if self._replay is not None:  # held since an earlier hold began (Enter in a filter)
+                    self._hold_since = min(self._hold_since, self._replay[0])
                 self._held.append(event)
                 return
         await super().on_event(event)
@@ -543,6 +546,16 @@ class ItsmApp(App):
         return isinstance(self.focused, FilterInput) or (
             isinstance(self.focused, (Input, TextArea)) and isinstance(self.screen, ModalScreen)
         )
+
+    def _rows_coming(self, key: str) -> bool:
+        """The focused list is reading its rows, and ``key`` is neither a priority key (ctrl+q)
+        nor one held for ``HOLD_MAX_SECONDS`` already: it waits for the rows."""
+        if self._replay is not None and self._replay[1]:
+            return False
+        if not isinstance(self.focused, PagedTable) or not self.focused.fetching:
+            return False
+        active = self.active_bindings.get(key)
+        return active is None or not active.binding.priority
 
     def _filter_refusals(self) -> int:
         """How many times this screen's filter bar said a filter was wrong: after Enter, the
@@ -567,13 +580,18 @@ class ItsmApp(App):
     async def _release_keys(self) -> None:
         if self._hold is None:
             return
-        if not self._hold() and time.monotonic() - self._hold_since < HOLD_MAX_SECONDS:
+        ready = self._hold()
+        if not ready and time.monotonic() - self._hold_since < HOLD_MAX_SECONDS:
             self.set_timer(HOLD_POLL_SECONDS, self._release_keys)
             return
         held = self._held
         self._hold, self._held = None, []
-        for event in held:  # as if typed now: to the field that has the focus
-            await self.on_event(events.Key(event.key, event.character))
+        self._replay = (self._hold_since, not ready)  # a list still reading gets expired ones now
+        try:
+            for event in held:  # as if typed now: to the field that has the focus
+                await self.on_event(events.Key(event.key, event.character))
+        finally:
+            self._replay = None
 
     def lock_if_idle(self) -> None:
         """Lock an idle session: back to the login screen after ``idle_lock_minutes`` without a key."""

@@ -57,12 +57,7 @@ class BoundedCounts:
                 self.stamp_moved(key)
             with limits.Stopper() as stopper:
                 self._count_stopper = stopper
-                try:
-                    counted = self.read_count(key, stopper)
-                except limits.Stopped:
-                    if stopper.stopped.is_set():
-                        raise
-                    counted = self.read_count(key, stopper)  # the stop was an older count's
+                counted = self.read_count(key, stopper)
             self._counted = (key, stamp)
         except limits.Stopped:
             return  # a newer key's count is on its way

@@ -7,9 +7,8 @@ import time
 
 import pytest
 from textual import events
-from textual.keys import _character_to_key
 from textual.widgets import Input, Static
-from ui_helpers import logged_in, shown, until
+from ui_helpers import burst, logged_in, shown, until
 
 from itsm_tui.core import config
 from itsm_tui.core.errors import ItsmError, PermissionDenied
@@ -30,22 +29,6 @@ from itsm_tui.ui.screens.setup import SetupScreen
 from itsm_tui.ui.screens.ticket import TicketScreen
 
 pytestmark = pytest.mark.asyncio
-NAMED = ("ctrl+u", "backspace", "escape", "enter", "space", "down", "up")
-
-
-def burst(app, *parts: str) -> None:
-    """Keys as a terminal delivers a fast burst (one read): named as Textual's driver names
-    them (``/`` is "slash"), posted at once, with nothing waiting in between. A part is a
-    named key or text."""
-    for part in parts:
-        if part in NAMED:
-            app.post_message(events.Key(part, "\r" if part == "enter" else " " if part == "space" else None))
-            continue
-        for char in part:
-            if char == "\r":
-                app.post_message(events.Key("enter", "\r"))
-            else:
-                app.post_message(events.Key(_character_to_key(char), char))
 
 
 async def test_keys_in_one_burst_after_slash_go_to_the_filter_not_to_the_list(engine, people):
@@ -177,6 +160,29 @@ async def test_a_slow_new_filter_hides_the_old_rows_and_a_failed_one_says_why(en
         await until(pilot, lambda: table.stale)
         assert "could not read the rows: the database is not answering" in shown(table)
         assert "Printer" not in shown(table) and "Nothing matches" not in shown(table)
+
+
+async def test_a_key_waits_a_second_at_most_for_a_slow_read_and_ctrl_q_not_at_all(engine, people):
+    _printers_and_laptops(people)
+    app = ItsmApp(engine)
+    async with app.run_test(size=(120, 40)) as pilot:
+        table, _ = await _seven_rows(pilot, people)
+        screen = app.screen
+        _slowed(table, 8)
+        burst(app, "/", "ctrl+u", "printer\r")
+        await until(pilot, lambda: screen.filter_text == "printer" and table.fetching)
+        await pilot.pause(0.3)
+        start = time.monotonic()
+        await pilot.press("question_mark")  # needs no rows: held a second, then shown
+        await until(pilot, lambda: isinstance(app.screen, HelpModal))
+        assert time.monotonic() - start < 4 and table.fetching
+        await pilot.press("escape")
+        await until(pilot, lambda: app.screen is screen)
+        assert table.fetching
+        start = time.monotonic()
+        await pilot.press("ctrl+q")
+        await until(pilot, lambda: not app.is_running, timeout=5)
+        assert time.monotonic() - start < 2
 
 
 async def test_marks_name_the_tickets_clear_after_the_action_and_on_escape(engine, people):

@@ -66,14 +66,21 @@ class ReconnectingMySQLDatabase(ReconnectMixin, MySQLDatabase):
         super().__init__(*args, **kwargs)
         self.hosts = hosts or ((kwargs.get("host", "localhost"), kwargs.get("port", 3306)),)
 
+    def open_on(self, host: str, port: int):
+        """A connection of its own to one node (not a session's: see limits.Stopper, which must
+        stop a statement on the node that runs it)."""
+        import pymysql
+
+        params = {**self.connect_params, "host": host, "port": port, "conv": _conversions()}
+        return pymysql.connect(database=self.database, autocommit=True, **params)
+
     def _connect(self):
         import pymysql
 
         failures = []
         for host, port in self.hosts:
-            params = {**self.connect_params, "host": host, "port": port, "conv": _conversions()}
             try:
-                conn = pymysql.connect(database=self.database, autocommit=True, **params)
+                conn = self.open_on(host, port)
             except pymysql.err.OperationalError as exc:
                 if exc.args and exc.args[0] in (1044, 1045, 1049):  # the same on every node
                     raise

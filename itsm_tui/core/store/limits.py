@@ -78,7 +78,7 @@ def _streamed(sql: str, params, deadline: float) -> tuple[int, bool]:
         while rows := cursor.fetchmany(500):
             counted += len(rows)
     except sqlite3.OperationalError as exc:
-        if not interrupted(exc):
+        if not _interrupted(exc):
             raise
         return counted, False
     finally:
@@ -87,8 +87,7 @@ def _streamed(sql: str, params, deadline: float) -> tuple[int, bool]:
     return counted, True
 
 
-def interrupted(exc: Exception) -> bool:
-    """Whether ``exc`` is a statement stopped (by a time limit or :class:`Stopper`)."""
+def _interrupted(exc: Exception) -> bool:
     code = exc.args[0] if exc.args and isinstance(exc.args[0], int) else None
     return code in _INTERRUPTED or "interrupted" in str(exc)
 
@@ -97,7 +96,7 @@ def _execute(sql: str, params) -> list[tuple]:
     try:
         return list(database.execute_sql(sql, params).fetchall())
     except (OperationalError, InternalError, sqlite3.OperationalError) as exc:  # the fetch: unwrapped
-        if interrupted(exc):
+        if _interrupted(exc):
             raise Stopped() from None
         raise
 
@@ -105,14 +104,18 @@ def _execute(sql: str, params) -> list[tuple]:
 class Stopper:
     """Lets another thread stop what the thread that made it runs on its connection, until that
     thread calls :meth:`done` (or leaves the ``with`` block): a worker thread is pooled, and its
-    next job reuses the connection. A stop may still reach the statement that job starts at that
-    moment: a read that finds itself stopped while its own stopper was not may run again."""
+    next job reuses the connection, so a stop and the end of the read take turns (a lock), and a
+    stop after the end does nothing. MySQL: ``KILL QUERY`` from a second connection to the same
+    node (on another node of a cluster the id is another session's)."""
 
     def __init__(self) -> None:
         self.stopped = threading.Event()
-        self._done = threading.Event()
+        self._lock = threading.Lock()
+        self._done = False
         self._connection = database.connection()
-        self._mysql_id = self._connection.thread_id() if is_mysql() else None
+        mysql = is_mysql()
+        self._mysql_id = self._connection.thread_id() if mysql else None
+        self._node = (self._connection.host, self._connection.port) if mysql else None
 
     def __enter__(self) -> Stopper:
         return self
@@ -122,23 +125,24 @@ class Stopper:
 
     def done(self) -> None:
         """The reading thread is done with the connection: :meth:`stop` leaves it alone."""
-        self._done.set()
+        with self._lock:
+            self._done = True
 
     def stop(self) -> None:
         """Stop the running statement (if any); the reading thread gets :class:`Stopped`."""
         self.stopped.set()
-        if self._done.is_set():
-            return
-        if self._mysql_id is None:
-            self._connection.interrupt()
+        if self._node is None:
+            with self._lock:
+                if not self._done:
+                    self._connection.interrupt()
             return
         try:
-            other = database.obj._connect()  # a second connection: the first one is busy
+            other = database.obj.open_on(*self._node)  # a second connection: the first one is busy
         except Exception:  # noqa: BLE001 (the server went away: so did the statement)
             return
         try:
-            with other.cursor() as cursor:
-                if not self._done.is_set():  # connecting took a while: the read may have ended
+            with self._lock, other.cursor() as cursor:
+                if not self._done and self._connection.open:  # not after a reconnect: a new id
                     cursor.execute(f"KILL QUERY {int(self._mysql_id)}")
         except Exception:  # noqa: BLE001 (the statement may have ended meanwhile)
             pass

@@ -167,7 +167,7 @@ def _text_clauses(actor: User, terms: list[Term], walked: bool = False, scans: b
     clauses = []
     if ids is not None:
         for term in wide:  # only among the few the narrow terms found
-            found = _ids(term, internal, among=ids)
+            found = _ids(term, internal, among=ids, scans=scans)
             if found is None:  # a common word (MySQL): checked on those few rows
                 clauses.append(_holds(term, internal))
             else:
@@ -175,8 +175,8 @@ def _text_clauses(actor: User, terms: list[Term], walked: bool = False, scans: b
         clauses.append(_among(ids, walked))
     else:
         clauses += [_holds(term, internal) for term in wide]
-    for term in (t for t in terms if t.negate):
-        found = _ids(term, internal, scans=scans)
+    for term in (t for t in terms if t.negate):  # the walk finds a page of rows without it at once
+        found = _ids(term, internal, scans=False)
         clauses.append(
             negatable(_holds(term, internal), True) if found is None else Ticket.id.not_in(_listed(found))
         )
@@ -240,10 +240,10 @@ def _ids(term: Term, internal: bool, among: set[int] | None = None, scans: bool 
     finds it sooner). MariaDB asks for a phrase's word pairs (``fulltext.pairs``) instead of
     its words, and walks for one in more than ``WALK_SHARE`` of the tickets (a pair's list of
     6,535 tickets costs InnoDB 50 ms). MySQL, a term the index cannot serve (two letters, an
-    emoji) that the sample did not find is listed by a scan, which finds its few tickets sooner
-    than the walk looks for a page of them (an absent one among 1,000,000 tickets: 1.5 s
-    against 4.8 s); unless not ``scans`` (a count that must end in time): then as any lookup,
-    within ``MATCH_SECONDS``."""
+    emoji) that the sample of a desk of more than ``ID_LIST_LIMIT`` tickets did not find is
+    listed by a scan, which finds its few tickets sooner than the walk looks for a page of them
+    (an absent one among 1,000,000 tickets: 1.0-1.5 s against 3.9-6.9 s); unless not ``scans``
+    (a count that must end in time, a negation): then as any lookup, within ``MATCH_SECONDS``."""
     text = str(term.values[0])
     pairs = fulltext.pairs(text) if is_mysql() else None
     keys = pairs or (fulltext.index_words(text) if is_mysql() else [])  # what the index is asked for
@@ -256,7 +256,7 @@ def _ids(term: Term, internal: bool, among: set[int] | None = None, scans: bool 
         if among is not None or holding >= WALK_SHARE * tickets:
             return None
         rare, limited = keys, False  # rarer than that: the walk would read the whole table
-    scanned = scans and not keys and holding == 0
+    scanned = scans and not keys and holding == 0 and tickets > ID_LIST_LIMIT
     found = _matching(term, internal, _listed(among) if among is not None else None, rare or None)
     found = found.limit(ID_LIST_LIMIT + 1)
     try:

@@ -17,7 +17,7 @@ from itsm_tui.core.store import audit, records
 from itsm_tui.core.store.db import database, transactional
 from itsm_tui.core.store.models import SavedView, User, UserPreference
 from itsm_tui.core.text import clean
-from itsm_tui.core.tickets.queue import Sort, compile_filter
+from itsm_tui.core.tickets.queue import Sort, check_filter
 
 NAME_MAX = 60
 QUERY_MAX = 2000
@@ -104,7 +104,7 @@ def save_view(actor: User, name: str, query: str, sort: str) -> View:
     if name.casefold() in RESERVED_NAMES:
         raise ValidationError(f"{name!r} is the name of a built-in view: choose another", "name")
     text = clean(query, "query", max_len=QUERY_MAX, required=False)
-    compile_filter(actor, text)  # parses it, and resolves the names it uses as the queue would
+    check_filter(actor, text)  # parses it, and resolves the names it uses as the queue would
     sort_text = _canonical_sort(sort)
     existing = next((row for row in _saved(actor) if row.name.casefold() == name.casefold()), None)
     if existing is None:

@@ -60,6 +60,7 @@ class QueueScreen(FilterBarKeys, BoundedCounts, Triage, Screen):
         self._bounded = False  # the total is a lower bound ("10,000+")
         self.marked: dict[int, dict] = {}  # rows marked by "mark all", also outside the window
         self._status_shown: Text | None = None
+        self._toasted = ""  # the read failure last said in a toast, see _load_failed
 
     def compose(self) -> ComposeResult:
         yield Frame()
@@ -104,6 +105,7 @@ class QueueScreen(FilterBarKeys, BoundedCounts, Triage, Screen):
         self.table.marks.clear()  # a bulk action must never reach tickets no longer in view
         self.marked.clear()
         self.table.reload()
+        self._status_line()
         self._count()
 
     def _count(self, timed: bool = False) -> None:
@@ -160,11 +162,16 @@ class QueueScreen(FilterBarKeys, BoundedCounts, Triage, Screen):
 
     @on(RowsLoaded)
     def _loaded(self) -> None:
+        self._toasted = ""
         self._status_line()
 
     @on(LoadFailed)
     def _load_failed(self, event: LoadFailed) -> None:
-        if not self.table.rows:  # rows kept are marked stale with the reason: no toast every 5 s
+        # Rows kept are marked stale with the reason, and so is an empty list: a toast for the
+        # first failure with nothing on screen, not one every 5 s (a filter on the clock reads
+        # again each time)
+        if not self.table.rows and event.error != self._toasted:
+            self._toasted = event.error
             self.app.notify(event.error, severity="error", title="Could not load tickets")
 
     @on(RowOpened)

@@ -139,10 +139,12 @@ class PagedTable(Widget, can_focus=True):
                 threading.Thread(target=self._stopper.stop, daemon=True).start()
 
         def work() -> None:
+            if generation != self._generation:
+                return  # superseded before it started: its rows would not be shown
             try:
                 with limits.Stopper() as stopper:
                     self._stopper = stopper
-                    page = self._fetched(fetch, stopper)
+                    page = fetch()
             except Exception as exc:  # shown to the operator; the table keeps its rows
                 words = db_errors.reason(exc) if db_errors.is_database_error(exc) else str(exc)
                 self.post_message(PageFailed(generation, words))
@@ -150,17 +152,6 @@ class PagedTable(Widget, can_focus=True):
             self.post_message(PageRead(generation, page, apply, fresh))
 
         self.run_worker(work, thread=True, group="ticket-table", exit_on_error=False)
-
-    @staticmethod
-    def _fetched(fetch: Callable[[], Page], stopper: limits.Stopper) -> Page:
-        """``fetch()``, once more when a stop meant for an earlier read on this pooled thread's
-        connection reached it (see limits.Stopper)."""
-        try:
-            return fetch()
-        except Exception as exc:
-            if stopper.stopped.is_set() or not limits.interrupted(exc):
-                raise
-        return fetch()
 
     def when_loaded(self, callback: Callable[[], None]) -> None:
         """Call ``callback`` as the read under way ends (rows or error), in the same repaint
