@@ -131,7 +131,7 @@ class Stopper:
     def stop(self) -> None:
         """Stop the running statement (if any); the reading thread gets :class:`Stopped`."""
         self.stopped.set()
-        if self._node is None:
+        if self._mysql_id is None or self._node is None:
             with self._lock:
                 if not self._done:
                     self._connection.interrupt()
