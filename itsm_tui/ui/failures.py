@@ -26,6 +26,12 @@ def said(exc: BaseException, outcome: str = "nothing was changed") -> str:
     return db_message(exc, outcome)
 
 
+def read_failed(exc: BaseException, outcome: str = "nothing was changed") -> str:
+    """:func:`said` for a read, which cannot have written anything: a lost connection is not
+    "it may have been done"."""
+    return db_message(exc, outcome) if db_errors.is_database_error(exc) else str(exc)
+
+
 async def attempted(app, call, *args):
     """``call(*args)`` in a thread: (True, its result), or (False, None) with the error shown to
     the operator as a notification (an ItsmError's or the database's, in one line)."""

@@ -13,7 +13,7 @@ from itsm_tui.core.inventory import service as inventory
 from itsm_tui.core.people.permissions import allowed
 from itsm_tui.core.store.db_errors import DATABASE_ERRORS
 from itsm_tui.core.store.models import User
-from itsm_tui.ui.failures import SHOWN_ERRORS
+from itsm_tui.ui.failures import SHOWN_ERRORS, read_failed, said
 from itsm_tui.ui.inventory_forms import (
     NOUNS,
     delete_message,
@@ -81,7 +81,7 @@ class InventoryActions:
         try:
             choices = await asyncio.to_thread(read_choices, me)
         except SHOWN_ERRORS as exc:
-            self.app.notify(str(exc), severity="error")
+            self.app.notify(read_failed(exc), severity="error")
             return None
         fields = form_fields(kind, {}, choices, creating=True)
         created = await self.app.push_screen_wait(
@@ -105,7 +105,7 @@ class InventoryActions:
             record = await asyncio.to_thread(read_record, me, kind, record_id)
             choices = await asyncio.to_thread(read_choices, me)
         except SHOWN_ERRORS as exc:
-            self.app.notify(str(exc), severity="error")
+            self.app.notify(read_failed(exc), severity="error")
             self.changed()
             return
         fields = form_fields(kind, record.values, choices, creating=False)
@@ -154,7 +154,7 @@ class InventoryActions:
         try:
             linked = await asyncio.to_thread(inventory.linked_records, me, kind, record_id)
         except SHOWN_ERRORS as exc:
-            self.app.notify(str(exc), severity="error")
+            self.app.notify(read_failed(exc), severity="error")
             return False
         sure = await self.app.push_screen_wait(
             ConfirmModal(
@@ -182,7 +182,7 @@ class InventoryActions:
             self.changed()
             return True
         except SHOWN_ERRORS as exc:
-            self.app.notify(str(exc), severity="error", timeout=8)
+            self.app.notify(said(exc), severity="error", timeout=8)
             return False
         self.app.notify(f"Deleted {NOUNS[kind]} {label}{_unlinked_summary(kind, effects)}")
         self.changed()

@@ -15,7 +15,7 @@ from typing import Generic, TypeVar
 from textual.screen import Screen
 
 from itsm_tui.core.store.models import User
-from itsm_tui.ui.failures import SHOWN_ERRORS
+from itsm_tui.ui.failures import SHOWN_ERRORS, read_failed
 
 SHOW_LOADING_AFTER = 0.2  # seconds
 
@@ -61,7 +61,7 @@ class OpenWhenRead(Generic[View]):
         try:
             view, error = self.read(self.user), None
         except SHOWN_ERRORS as exc:  # shown to the operator, nothing opens
-            view, error = None, str(exc)
+            view, error = None, read_failed(exc)
         self.app.call_from_thread(self._arrived, view, error)
 
     def _arrived(self, view: View | None, error: str | None) -> None:

@@ -39,6 +39,7 @@ from itsm_tui.ui.modals.teamwork import MacrosModal, TeamsModal
 from itsm_tui.ui.screens.categories import CategoriesScreen
 from itsm_tui.ui.screens.queue import QueueScreen
 from itsm_tui.ui.screens.ticket import TicketScreen
+from itsm_tui.ui.widgets.filter_bar import FilterError
 from itsm_tui.ui.widgets.ticket_table import TicketTable
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.both_engines]
@@ -461,3 +462,38 @@ async def test_a_key_whose_first_read_fails_says_so_and_opens_nothing(engine, pe
                 await pilot.press(key)
                 await until(pilot, lambda: words in _messages(app))
             assert app.screen is screen and screen.view is not None, key
+
+
+async def test_a_new_filter_with_the_server_gone_says_why_and_keeps_the_filter(engine, people, gone):
+    """Enter on a new filter while the server cannot be reached: the bar or the list says why
+    in words (never the old filter's rows under the new filter, never "Nothing matches"), the
+    filter typed stays in the bar, and Enter once it is back lists its tickets."""
+    if engine.startswith("sqlite"):
+        pytest.skip("a locked SQLite database still reads: only its writes fail")
+    tickets.create(people["requester"], "Laptop fan loud", "x")
+    printer = tickets.create(people["requester"], "Printer jams", "tray 2")
+    failure, words = gone
+    app = ItsmApp(engine)
+    async with app.run_test(size=(120, 40)) as pilot:
+        table = await logged_in(pilot, "agent", "agent-password-1")
+        await until(pilot, lambda: len(table.rows) == 2)
+        screen, bar = app.screen, app.screen.query_one("#filter", Input)
+
+        def said() -> str:  # (the top line names the database and its host, by design)
+            errors = [str(error.render()) for error in screen.query(FilterError)]
+            return "\n".join([_messages(app), *errors, str(table.render())])
+
+        with failure():
+            await pilot.press("slash", "ctrl+u", *"printer", "enter")
+            await until(pilot, lambda: words in said())
+            await pilot.pause(0.3)
+            assert bar.value == "printer"
+            rows = str(table.render())  # refused in the bar (the old filter's rows stay, and say
+            if screen.filter_text == "printer":  # so), or applied: no rows, and why
+                assert "could not read the rows" in rows and "Laptop" not in rows
+            assert "Nothing matches" not in rows
+            assert not any(raw in said() for raw in RAW), said()
+        assert app.focused is bar  # the bar kept the focus: Enter again
+        await pilot.press("enter")
+        await until(pilot, lambda: [row["id"] for row in table.rows] == [printer.id])
+        assert screen.filter_text == "printer"

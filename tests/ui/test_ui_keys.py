@@ -99,6 +99,13 @@ async def _seven_rows(pilot, people):
     return table, [row["id"] for row in queue.page(people["agent"], "printer", sort).rows]
 
 
+async def _printers_read_slowly(pilot, table, seconds: float) -> None:
+    """The filter ``printer`` applied while each read of the table takes ``seconds`` longer."""
+    _slowed(table, seconds)
+    burst(pilot.app, "/", "ctrl+u", "printer\r")
+    await until(pilot, lambda: pilot.app.screen.filter_text == "printer")
+
+
 def _slowed(table, seconds: float) -> None:
     """The table's reads take ``seconds`` longer (in its worker thread), as on a busy server."""
     read = table.loader
@@ -140,9 +147,7 @@ async def test_a_slow_new_filter_hides_the_old_rows_and_a_failed_one_says_why(en
     async with app.run_test(size=(120, 40)) as pilot:
         table, _ = await _seven_rows(pilot, people)
         screen = app.screen
-        _slowed(table, 3)
-        burst(app, "/", "ctrl+u", "printer\r")
-        await until(pilot, lambda: screen.filter_text == "printer")
+        await _printers_read_slowly(pilot, table, 3)
         await pilot.pause(1.5)  # the old rows go; keys typed now have nothing to act on
         assert table.fetching and table.current is None and "loading…" in shown(table)
         assert "Laptop" not in shown(table) and "7 tickets" not in shown(screen.query_one("#status-line"))
@@ -168,10 +173,9 @@ async def test_a_key_waits_a_second_at_most_for_a_slow_read_and_ctrl_q_not_at_al
     async with app.run_test(size=(120, 40)) as pilot:
         table, _ = await _seven_rows(pilot, people)
         screen = app.screen
-        _slowed(table, 8)
-        burst(app, "/", "ctrl+u", "printer\r")
-        await until(pilot, lambda: screen.filter_text == "printer" and table.fetching)
+        await _printers_read_slowly(pilot, table, 8)
         await pilot.pause(0.3)
+        assert table.fetching
         start = time.monotonic()
         await pilot.press("question_mark")  # needs no rows: held a second, then shown
         await until(pilot, lambda: isinstance(app.screen, HelpModal))

@@ -27,7 +27,7 @@ from itsm_tui.core.store import limits
 from itsm_tui.core.store.models import User
 from itsm_tui.ui.counting import BoundedCounts, shown_total
 from itsm_tui.ui.export_modal import EXPORTABLE_KINDS, ExportContext, ExportModal
-from itsm_tui.ui.failures import SHOWN_ERRORS
+from itsm_tui.ui.failures import SHOWN_ERRORS, read_failed
 from itsm_tui.ui.inventory_actions import InventoryActions
 from itsm_tui.ui.messages import Counted, LoadFailed, RowOpened, RowsLoaded
 from itsm_tui.ui.render import literal, one_line
@@ -313,7 +313,7 @@ class InventoryScreen(FilterBarKeys, InventoryActions, BoundedCounts, Screen):
             return
         except SHOWN_ERRORS as exc:
             if kind == self.kind:
-                error.say(str(exc))
+                error.say(read_failed(exc, "the filter is not applied"))
             return
         if kind != self.kind:
             return

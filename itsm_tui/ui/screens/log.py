@@ -25,7 +25,7 @@ from itsm_tui.core.store import limits
 from itsm_tui.core.store.models import User
 from itsm_tui.ui.counting import BoundedCounts, shown_total
 from itsm_tui.ui.export_modal import EXPORT_KEYS, ExportContext, ExportModal
-from itsm_tui.ui.failures import SHOWN_ERRORS
+from itsm_tui.ui.failures import SHOWN_ERRORS, read_failed
 from itsm_tui.ui.messages import Counted, RowOpened, RowsLoaded
 from itsm_tui.ui.modals.panels import MessageModal
 from itsm_tui.ui.opening import reused_screen
@@ -174,7 +174,7 @@ class LogScreen(BoundedCounts, TableScreen):
             self._leave()
             return
         except SHOWN_ERRORS as exc:
-            self.app.notify(str(exc), title="Could not read the log", severity="error")
+            self.app.notify(read_failed(exc), title="Could not read the log", severity="error")
             return
         self._started = True
         self.total, self._bounded = total.value, not total.exact
@@ -286,7 +286,7 @@ class LogScreen(BoundedCounts, TableScreen):
             self.show_bar(True)  # a quick key (L, F) can make a mistake in the filter: show it
             return
         except SHOWN_ERRORS as exc:
-            error.say(str(exc))
+            error.say(read_failed(exc, "the filter is not applied"))
             self.show_bar(True)
             return
         error.clear()
@@ -311,7 +311,7 @@ class LogScreen(BoundedCounts, TableScreen):
         try:
             entry, changes, lines = await asyncio.to_thread(self._read_entry, entry_id, row)
         except SHOWN_ERRORS as exc:
-            self.app.notify(str(exc), severity="error", title="Could not read the entry")
+            self.app.notify(read_failed(exc), severity="error", title="Could not read the entry")
             return
         can_open = entry.entity_id is not None
         title = f"Log entry #{entry.id}"

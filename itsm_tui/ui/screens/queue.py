@@ -16,7 +16,7 @@ from itsm_tui.core.store import limits
 from itsm_tui.core.tickets import queue, tags, views
 from itsm_tui.ui.counting import BoundedCounts, shown_total
 from itsm_tui.ui.export_modal import EXPORT_KEYS, ExportContext, ExportModal
-from itsm_tui.ui.failures import SHOWN_ERRORS
+from itsm_tui.ui.failures import SHOWN_ERRORS, read_failed
 from itsm_tui.ui.messages import Counted, LoadFailed, RowOpened, RowsLoaded
 from itsm_tui.ui.modals.base import ConfirmModal
 from itsm_tui.ui.modals.pickers import ChoicePicker
@@ -191,7 +191,7 @@ class QueueScreen(FilterBarKeys, BoundedCounts, Triage, Screen):
             error.point_at(exc)
             return
         except SHOWN_ERRORS as exc:
-            error.say(str(exc))
+            error.say(read_failed(exc, "the filter is not applied"))
             return
         error.clear()
         if text != self.filter_text:

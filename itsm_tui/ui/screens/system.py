@@ -27,7 +27,7 @@ from itsm_tui.core.store import audit
 from itsm_tui.core.store.models import Department, Network, System, User
 from itsm_tui.core.text import strip_controls
 from itsm_tui.ui.export_modal import ExportContext, ExportModal
-from itsm_tui.ui.failures import SHOWN_ERRORS
+from itsm_tui.ui.failures import SHOWN_ERRORS, read_failed, said
 from itsm_tui.ui.inventory_actions import InventoryActions
 from itsm_tui.ui.messages import RecordGone, RecordRead
 from itsm_tui.ui.modals.pickers import ChoicePicker
@@ -244,7 +244,7 @@ class SystemScreen(InventoryActions, Screen):
             self.post_message(RecordGone(system_id, str(exc)))
             return
         except SHOWN_ERRORS as exc:
-            self.app.notify(str(exc), severity="error")  # thread-safe
+            self.app.notify(said(exc), severity="error")  # thread-safe
             return
         self.post_message(RecordRead(system_id, view))
 
@@ -429,7 +429,7 @@ class SystemScreen(InventoryActions, Screen):
         try:
             first = await asyncio.to_thread(unattached_peripherals, me)
         except SHOWN_ERRORS as exc:
-            self.app.notify(str(exc), severity="error")
+            self.app.notify(read_failed(exc), severity="error")
             return
         if not first:
             self.app.notify("Every peripheral is attached to a system already.", severity="warning")

@@ -23,7 +23,7 @@ from itsm_tui.core.people.permissions import require
 from itsm_tui.core.store.db_errors import DATABASE_ERRORS
 from itsm_tui.core.store.models import ROLES, Department, User
 from itsm_tui.core.tickets.queue import END, Cursor, Page
-from itsm_tui.ui.failures import SHOWN_ERRORS
+from itsm_tui.ui.failures import SHOWN_ERRORS, read_failed, said
 from itsm_tui.ui.messages import RowOpened, RowsLoaded
 from itsm_tui.ui.modals.base import ConfirmModal
 from itsm_tui.ui.modals.draft_keeper import Draft
@@ -159,7 +159,7 @@ class UsersScreen(TableScreen):
             self._leave()
             return
         except SHOWN_ERRORS as exc:
-            self.app.notify(str(exc), severity="error", title="Could not read the users")
+            self.app.notify(read_failed(exc), severity="error", title="Could not read the users")
             return
         self.allowed = True
         self.table.reload()
@@ -441,7 +441,7 @@ class UsersScreen(TableScreen):
             await self.app.push_screen_wait(MessageModal("Not allowed", [str(exc)]))
             return
         except SHOWN_ERRORS as exc:
-            self.app.notify(str(exc), severity="error")
+            self.app.notify(said(exc), severity="error")
             return
         self.app.notify(f"{'Disabled' if row['is_active'] else 'Enabled'} {name}")
         self.after_change(row["id"])
@@ -492,7 +492,7 @@ class UsersScreen(TableScreen):
         try:
             await asyncio.to_thread(users.unlock, self.user, row["id"])
         except SHOWN_ERRORS as exc:
-            self.app.notify(str(exc), severity="error")
+            self.app.notify(said(exc), severity="error")
             return
         self.app.notify(f"Unlocked {name}")
         self.after_change(row["id"])
