@@ -3,6 +3,7 @@ ticket, fill a form and read back what it shows."""
 
 from __future__ import annotations
 
+import threading
 import time
 
 from textual import events
@@ -29,6 +30,23 @@ async def until(pilot, condition, timeout: float = 30.0) -> None:
             raise AssertionError("the app did not reach the expected state in time")
         await pilot.pause(0.01)
     await pilot.pause()
+
+
+def read_handed_over_late(monkeypatch, module, name: str) -> tuple[threading.Event, list]:
+    """The next call of ``module.name`` (a record screen's read) reads at once but hands its
+    result over only once the returned event is set: an older read that ends after a newer
+    one. The returned list holds that result as soon as it was read."""
+    release, read, slow = threading.Event(), getattr(module, name), []
+
+    def read_then_wait(*args):
+        result = read(*args)
+        if not slow:
+            slow.append(result)
+            release.wait(10)
+        return result
+
+    monkeypatch.setattr(module, name, read_then_wait)
+    return release, slow
 
 
 async def login(pilot, username: str, password: str) -> None:

@@ -129,11 +129,12 @@ class Counted(Message, bubble=False):
 
 
 class RecordRead(Message, bubble=False):
-    """A record screen's data, read for the record ``record_id``."""
+    """A record screen's data, read for the record ``record_id`` by the screen's read number
+    ``generation`` (a read started earlier can end later: only the newest is shown)."""
 
-    def __init__(self, record_id: int, view: Any) -> None:
+    def __init__(self, record_id: int, view: Any, generation: int = 0) -> None:
         super().__init__()
-        self.record_id, self.view = record_id, view
+        self.record_id, self.view, self.generation = record_id, view, generation
 
 
 class RecordGone(Message, bubble=False):

@@ -12,7 +12,7 @@ from decimal import Decimal
 
 import pytest
 from textual.widgets import Input, OptionList
-from ui_helpers import logged_in, until
+from ui_helpers import logged_in, read_handed_over_late, until
 
 from itsm_tui.core import clock, config, setup
 from itsm_tui.core.inventory import service as inventory
@@ -26,6 +26,7 @@ from itsm_tui.ui.modals.base import ConfirmModal
 from itsm_tui.ui.modals.forms import FormModal
 from itsm_tui.ui.modals.panels import ConflictModal
 from itsm_tui.ui.modals.pickers import ChoicePicker
+from itsm_tui.ui.screens import system as system_screen
 from itsm_tui.ui.screens.inventory import InventoryScreen
 from itsm_tui.ui.screens.login import LoginScreen
 from itsm_tui.ui.screens.queue import QueueScreen
@@ -615,6 +616,31 @@ async def test_system_screen_shows_everything_and_attaches_and_detaches(inv):
         )
         assert "detached" in entry.summary
         await until(pilot, lambda: system.view and len(system.view.peripherals) == 1)
+
+
+@pytest.mark.asyncio
+async def test_a_read_that_ends_after_a_newer_one_does_not_bring_back_the_old_system(
+    inv, people, monkeypatch
+):
+    """A timed refresh that started before an attach can end after the read that followed it: the
+    screen keeps the newer peripherals (x on a stale list would detach the wrong one)."""
+    app = ItsmApp(inv)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await inventory_screen(pilot)
+        system = await open_system(pilot, screen, "ws-001")
+        release, slow = read_handed_over_late(monkeypatch, system_screen, "read_system")
+        system.load()  # the refresh: reads one peripheral and waits
+        await until(pilot, lambda: bool(slow))
+        monitor = Peripheral.get(Peripheral.asset_tag == "PR-2002")
+        ws1 = System.get(System.hostname == "ws-001")
+        inventory.attach_peripheral(people["agent"], monitor.id, monitor.version, ws1.id)
+        system.load()  # the read after the attach
+        await until(pilot, lambda: system.view and len(system.view.peripherals) == 2)
+        release.set()
+        await until(pilot, lambda: not any(w.is_running for w in app.workers))
+        await pilot.pause()
+        assert len(system.view.peripherals) == 2
+        assert "Peripherals (2)" in screen_text(app)
 
 
 @pytest.mark.asyncio

@@ -6,7 +6,7 @@ import io
 import pytest
 from rich.console import Console
 from textual.widgets import Input, OptionList, TextArea
-from ui_helpers import form_message, logged_in, until
+from ui_helpers import form_message, logged_in, read_handed_over_late, until
 
 from itsm_tui.core.store.models import AuditEntry, Comment, Ticket, TicketTag
 from itsm_tui.core.tickets import links
@@ -16,6 +16,7 @@ from itsm_tui.ui.modals.base import ConfirmModal
 from itsm_tui.ui.modals.forms import FormModal
 from itsm_tui.ui.modals.pickers import ChoicePicker, StatusPicker
 from itsm_tui.ui.modals.prompts import TextPrompt
+from itsm_tui.ui.screens import ticket as ticket_screen
 from itsm_tui.ui.screens.queue import QueueScreen
 from itsm_tui.ui.screens.ticket import TicketScreen
 
@@ -234,3 +235,26 @@ async def test_the_palette_offers_the_ticket_verbs_the_role_may_use(engine, peop
         await pilot.press("D")
         await pilot.pause(0.2)
         assert app.screen is screen and fresh(ticket.id) is not None
+
+
+async def test_a_read_that_ends_after_a_newer_one_does_not_bring_back_the_old_ticket(
+    engine, people, monkeypatch
+):
+    """A timed refresh that started before a save can end after the read that followed it: the
+    screen keeps the newer ticket (an older version on screen would make the next edit a conflict)."""
+    ticket = tickets.create(people["requester"], "Printer jams", "Every page")
+    app = ItsmApp(engine)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await _on_ticket(pilot, "agent", ticket.id)
+        release, slow = read_handed_over_late(monkeypatch, ticket_screen, "read_ticket")
+        screen.load()  # the refresh: reads the old ticket and waits
+        await until(pilot, lambda: bool(slow))
+        tickets.update(people["agent2"], ticket.id, ticket.version, title="Printer 3F jams")
+        screen.load()  # the read after a save
+        await until(pilot, lambda: screen.view.ticket.title == "Printer 3F jams")
+        release.set()
+        await until(pilot, lambda: not any(w.is_running for w in app.workers))
+        await pilot.pause()
+        assert screen.view.ticket.title == "Printer 3F jams"
+        assert screen.view.ticket.version == fresh(ticket.id).version
+        assert "Printer 3F jams" in _shown(screen)

@@ -166,6 +166,7 @@ class SystemScreen(InventoryActions, Screen):
         self._given = view  # read just before the push: shown at mount, not read again
         self.permitted = False
         self.actor: User | None = None
+        self._reads = 0  # the number of the newest read: an older one ending later is not shown
 
     @property
     def frame_title(self) -> str:
@@ -190,6 +191,7 @@ class SystemScreen(InventoryActions, Screen):
     def showing(self, system_id: int, view: SystemView | None) -> SystemScreen:
         """This screen, set to show ``system_id`` (``view``: its data, or None: read when shown)."""
         self.system_id, self._given = system_id, view
+        self._reads += 1  # a read still running is for what this screen showed before
         if self.is_mounted and self._permit():  # reused (see reused_screen): on_mount has run
             self.view = None
             self.query_one("#body", VerticalScroll).scroll_home(animate=False)
@@ -235,9 +237,12 @@ class SystemScreen(InventoryActions, Screen):
         elif self.permitted:
             self.load()
 
-    @work(exclusive=True, group="system-load", thread=True, exit_on_error=False)
     def load(self) -> None:
-        system_id = self.system_id
+        self._reads += 1
+        self._read_system(self.system_id, self._reads)
+
+    @work(exclusive=True, group="system-load", thread=True, exit_on_error=False)
+    def _read_system(self, system_id: int, generation: int) -> None:
         try:
             view = read_system(self.actor, system_id)
         except NotFound as exc:
@@ -246,7 +251,7 @@ class SystemScreen(InventoryActions, Screen):
         except SHOWN_ERRORS as exc:
             self.app.notify(said(exc), severity="error")  # thread-safe
             return
-        self.post_message(RecordRead(system_id, view))
+        self.post_message(RecordRead(system_id, view, generation))
 
     @on(RecordGone)
     def _gone(self, event: RecordGone) -> None:
@@ -258,7 +263,8 @@ class SystemScreen(InventoryActions, Screen):
 
     @on(RecordRead)
     def _read(self, event: RecordRead) -> None:
-        self._show(event.view)
+        if event.generation == self._reads:
+            self._show(event.view)
 
     # ------------------------------------------------------------ drawing
 

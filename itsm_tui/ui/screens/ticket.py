@@ -99,6 +99,7 @@ class TicketScreen(TicketEdits, Triage, Screen):
         self.ticket_id = ticket_id
         self.view = view  # None: read when mounted
         self.redraw = False  # True: the next read is drawn even if nothing seems new
+        self._reads = 0  # the number of the newest read: an older one ending later is not shown
 
     @property
     def frame_title(self) -> str:
@@ -117,6 +118,7 @@ class TicketScreen(TicketEdits, Triage, Screen):
     def showing(self, ticket_id: int, view: TicketView | None) -> TicketScreen:
         """This screen, set to show ``ticket_id`` (``view``: its data, or None to read it)."""
         self.ticket_id, self.view = ticket_id, view
+        self._reads += 1  # a read still running is for what this screen showed before
         if self.is_mounted:  # reused (see reused_screen): on_mount has run before
             self.query_one("#body", VerticalScroll).scroll_home(animate=False)
             self._open()
@@ -143,15 +145,18 @@ class TicketScreen(TicketEdits, Triage, Screen):
         if self.app.screen is self:
             self.load()
 
-    @work(exclusive=True, group="ticket-load", thread=True, exit_on_error=False)
     def load(self) -> None:
-        ticket_id = self.ticket_id
+        self._reads += 1
+        self._read_ticket(self.ticket_id, self._reads)
+
+    @work(exclusive=True, group="ticket-load", thread=True, exit_on_error=False)
+    def _read_ticket(self, ticket_id: int, generation: int) -> None:
         try:
             view = read_ticket(self.user, ticket_id)
         except ItsmError as exc:
             self.post_message(RecordGone(ticket_id, str(exc)))
             return
-        self.post_message(RecordRead(ticket_id, view))
+        self.post_message(RecordRead(ticket_id, view, generation))
 
     @on(RecordGone)
     def _gone(self, event: RecordGone) -> None:
@@ -163,8 +168,8 @@ class TicketScreen(TicketEdits, Triage, Screen):
 
     @on(RecordRead)
     def _show(self, event: RecordRead) -> None:
-        if event.record_id != self.ticket_id:
-            return  # read for the ticket this screen showed before
+        if event.record_id != self.ticket_id or event.generation != self._reads:
+            return  # read for the ticket this screen showed before, or by an older read
         previous, view = self.view, event.view
         self.view = view
         if (
