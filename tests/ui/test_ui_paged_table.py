@@ -15,7 +15,7 @@ from itsm_tui.core.store import db
 from itsm_tui.core.store.models import Comment, Ticket, User
 from itsm_tui.core.tickets import queue, service
 from itsm_tui.ui.app import ItsmApp
-from itsm_tui.ui.widgets.paged_table import FRESH_FOR
+from itsm_tui.ui.widgets.paged_table import FRESH_FOR, MAX_ROWS
 
 pytestmark = pytest.mark.asyncio
 
@@ -235,3 +235,45 @@ async def test_a_read_for_rows_a_new_filter_replaced_is_stopped(engine, people):
         burst(app, "/", "ctrl+u", "laptop\r")
         await until(pilot, lambda: ran and not table.fetching)
         assert ran[0] < 10 and len(table.rows) == 3 and not table.stale
+
+
+@pytest.mark.both_engines
+async def test_pages_after_the_first_reuse_the_filters_plan_until_the_tickets_change(
+    big_desk, people, monkeypatch
+):
+    """Paging down a filtered list plans the filter (looks its free text up: on MariaDB a rare
+    two-letter term is a scan of the table) once, not for every window of rows; the timed
+    refresh that sees a change plans it again, so a ticket that now matches shows in its place."""
+    planned, plan = [], queue.page_plan
+
+    def counted(*args, **kwargs):
+        planned.append(args[1])
+        return plan(*args, **kwargs)
+
+    monkeypatch.setattr(queue, "page_plan", counted)
+    app = ItsmApp(big_desk)
+    async with app.run_test(size=(120, 40)) as pilot:
+        table = await logged_in(pilot, "agent", "agent-password-1")
+        screen = app.screen
+        screen.apply_view("", "issue", "number")  # oldest first: a new ticket is the last row
+        everything = queue.page(people["agent"], "issue", queue.Sort("number", False), limit=5000).rows
+        assert len(everything) > MAX_ROWS  # more windows than the table holds at once
+        await until(
+            pilot, lambda: not table.fetching and table.rows and table.rows[0]["id"] == everything[0]["id"]
+        )
+        planned.clear()
+
+        while table.more_after or table.fetching or table.prefetching:
+            await pilot.press("pagedown")
+        await until(pilot, lambda: table.rows[-1]["id"] == everything[-1]["id"])
+        assert planned == []  # every window after the first read with the first one's plan
+
+        assert table.more_before  # the first rows were let go: the refresh reads from a cursor
+        new = service.create(people["requester"], "VPN issue", "Drops every hour")
+        time.sleep(FRESH_FOR)  # the timed refresh leaves a list read just now alone
+        screen._periodic_refresh()
+        await until(pilot, lambda: planned == ["issue"] and not table.prefetching)  # the change seen
+        while table.more_after or table.fetching or table.prefetching:
+            await pilot.press("pagedown")
+        await until(pilot, lambda: table.rows[-1]["id"] == new.id)
+        assert planned == ["issue"]  # the refresh planned the filter again, the rows after reused it

@@ -577,11 +577,14 @@ def page(
     before: Cursor | None = None,
     limit: int = 50,
     fields: frozenset[str] | None = None,
+    planned: tuple | None = None,
 ) -> Page:
     """One page of rows after ``after`` (or before ``before``, read backwards), in sort order.
 
     With neither cursor: the first page; ``before=END`` gives the last page. ``fields``: the
-    row fields to read (a subset of :data:`FIELDS`; all of them by default).
+    row fields to read (a subset of :data:`FIELDS`; all of them by default). ``planned``: the
+    :func:`page_plan` of this filter and sort made for an earlier page of the same list, so
+    the filter's lookups are not run again for each page.
 
     A deferred join: the inner query finds the page's ids on the ticket table alone (so the
     planner walks the sort key's index and stops after one page), the outer one fetches the
@@ -591,7 +594,7 @@ def page(
     A free-text word that names tickets exactly (our number, or the number their source gave
     them) lists those first, at the top of the first page (or of the last page read backwards).
     """
-    where, exact, query = plan(actor, text, walked=sort.key in WALKED_SORTS)
+    where, exact, query = planned or page_plan(actor, text, sort)
     parts, index = _reads(query, sort)
     return _read(where, exact, sort, after, before, limit, FIELDS if fields is None else fields, parts, index)
 
@@ -604,6 +607,11 @@ def plan(actor: User, text: str | Query | None, walked: bool = False) -> tuple:
     query = text if isinstance(text, Query) else parse(text or "", now=now)
     where = compile_filter(actor, query, now, walked)
     return where, _exact(query, where), query
+
+
+def page_plan(actor: User, text: str | Query | None, sort: Sort = Sort()) -> tuple:
+    """The :func:`plan` of the pages of one list, in ``sort`` order."""
+    return plan(actor, text, walked=sort.key in WALKED_SORTS)
 
 
 PARTS_LIMIT = 4  # at most this many ordered reads for one page
