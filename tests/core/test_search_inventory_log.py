@@ -20,6 +20,7 @@ import pytest
 
 from itsm_tui.core import demo, setup
 from itsm_tui.core.audit import activity
+from itsm_tui.core.errors import QueryError
 from itsm_tui.core.inventory import lists, service
 from itsm_tui.core.store import db, fulltext, schema
 from itsm_tui.core.store.fulltext import contains_text
@@ -117,6 +118,30 @@ def test_the_index_serves_narrow_terms_and_the_scan_wide_ones(engine, people, mo
     )
     assert _listed(admin, "system", "platypus") == found[0]
     assert not [sql for sql in asked if "MATCH" in sql]
+
+
+def test_the_filter_bars_check_names_and_keys_and_look_no_text_up(engine, people, monkeypatch):
+    """The inventory's and the log's filter bars check a filter before its list is read (which
+    looks its text up): a wrong key or an unknown name is an error at its place, the text is
+    not looked up twice."""
+    admin = people["admin"]
+    looked_up, text_ids = [], fulltext.text_ids
+    monkeypatch.setattr(
+        fulltext, "text_ids", lambda model, text, *a: looked_up.append(text) or text_ids(model, text, *a)
+    )
+    lists.check_filter(admin, "system", "platypus status:in-use")
+    activity.check_filter(admin, "platypus actor:admin type:ticket")
+    assert looked_up == []
+    with pytest.raises(QueryError, match="nowhere") as wrong:
+        lists.check_filter(admin, "system", "platypus department:nowhere")
+    assert wrong.value.position == len("platypus department:")  # the name, where the bar points
+    with pytest.raises(QueryError, match="does not apply to stock"):
+        lists.check_filter(admin, "stock", "platypus type:laptop")
+    with pytest.raises(QueryError, match="nobody-here"):
+        activity.check_filter(admin, "platypus actor:nobody-here")
+    assert looked_up == []
+    lists.compile_filter(admin, "system", "platypus")  # what the list's read does
+    assert looked_up == ["platypus"]
 
 
 def test_differences_by_design(engine, people):

@@ -109,13 +109,23 @@ def compile_filter(actor: User, text: str | None, now: datetime | None = None):
     return _compile(actor, text, now)[0]
 
 
-def _compile(actor: User, text: str | None, now: datetime | None = None):
-    """The WHERE clause, and the entity types of each ``type:`` term that is not negated."""
+def check_filter(actor: User, text: str) -> None:
+    """Raise what :func:`compile_filter` would (a QueryError for a wrong term or an unknown
+    name) without looking the free text up: the filter bar checks a filter before its list is
+    read, which looks it up."""
+    _compile(actor, text, lookups=False)
+
+
+def _compile(actor: User, text: str | None, now: datetime | None = None, lookups: bool = True):
+    """The WHERE clause, and the entity types of each ``type:`` term that is not negated; not
+    ``lookups``: without the free text, which is not looked up."""
     everything = _sees_everything(actor)
     now = now or clock.now()
     clauses = [] if everything else [AuditEntry.entity_type.in_(WORK_ENTITIES)]
     type_terms = []
     for raw in tokenize(text or "", _ALIASES, _KEYS):  # lazily: the leftmost error wins
+        if raw.key == "text" and not lookups:
+            continue
         clause = _clause(raw, now)
         if raw.key == "is" and not everything:
             # Logins are entries about users, which agents do not see: say so to the planner,

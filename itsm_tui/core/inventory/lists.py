@@ -245,8 +245,11 @@ def _applies(kind: str, raw: RawTerm) -> None:
     raise QueryError(f"filter {show(raw.key)} does not apply to {PLURALS[kind]} ({hint})", where)
 
 
-def compile_filter(actor: User, kind: str, text: str | None, now: datetime | None = None):
-    """The WHERE clause (or None) of ``text`` for the ``kind`` list."""
+def compile_filter(
+    actor: User, kind: str, text: str | None, now: datetime | None = None, lookups: bool = True
+):
+    """The WHERE clause (or None) of ``text`` for the ``kind`` list; not ``lookups``: without
+    its free text, which is not looked up (see :func:`check_filter`)."""
     require(actor, "inventory.view")
     kind = _kind(kind)
     now = now or clock.now()
@@ -254,8 +257,16 @@ def compile_filter(actor: User, kind: str, text: str | None, now: datetime | Non
     clauses = []
     for raw in tokenize(text or "", _ALIASES, keys, _MAC_LIKE):  # lazily: the leftmost error wins
         _applies(kind, raw)
-        clauses.append(negatable(_clause(kind, raw, now), raw.negate))
+        if lookups or raw.key != "text":
+            clauses.append(negatable(_clause(kind, raw, now), raw.negate))
     return all_of(clauses)
+
+
+def check_filter(actor: User, kind: str, text: str) -> None:
+    """Raise what :func:`compile_filter` would (a QueryError for a wrong term or an unknown
+    name) without looking the free text up: the filter bar checks a filter before its list is
+    read, which looks it up."""
+    compile_filter(actor, kind, text, lookups=False)
 
 
 def _term(raw: RawTerm) -> Term:

@@ -306,7 +306,7 @@ class InventoryScreen(FilterBarKeys, InventoryActions, BoundedCounts, Screen):
         kind = self.kind
         error = self.query_one(FilterError)
         try:
-            await asyncio.to_thread(assets.compile_filter, self.actor, kind, text)
+            await asyncio.to_thread(assets.check_filter, self.actor, kind, text)
         except QueryError as exc:
             if kind == self.kind:
                 error.point_at(exc)

@@ -280,7 +280,7 @@ class LogScreen(BoundedCounts, TableScreen):
         """Apply the filter if the service accepts it; otherwise show where it is wrong."""
         error = self.query_one(FilterError)
         try:
-            await asyncio.to_thread(activity.compile_filter, self.user, text)  # names are checked too
+            await asyncio.to_thread(activity.check_filter, self.user, text)  # names are checked too
         except QueryError as exc:
             error.point_at(exc)
             self.show_bar(True)  # a quick key (L, F) can make a mistake in the filter: show it
