@@ -126,14 +126,17 @@ class Page:
         return self.rows[-1]["_cursor"] if self.rows else None
 
 
-def _compile(actor: User, query: Query, now: datetime, walked: bool = False, scans: bool = True):
+def _compile(
+    actor: User, query: Query, now: datetime, walked: bool = False, scans: bool = True, lookups: bool = True
+):
     """The WHERE clause for a parsed query, restricted to what the actor may see; ``walked``:
-    see :func:`_among`; ``scans``: see :func:`_ids`."""
+    see :func:`_among`; ``scans``: see :func:`_ids`; not ``lookups``: without the free text,
+    which is not looked up (see :func:`check_filter`)."""
     clauses = [] if is_staff(actor) else [Ticket.requester == actor.id]
     for term in query.terms:
         if term.key != "text":
             clauses.append(negatable(_term(actor, term, now), term.negate))
-    texts = [t for t in query.terms if t.key == "text"]
+    texts = [t for t in query.terms if t.key == "text"] if lookups else []
     return all_of(clauses + _text_clauses(actor, texts, walked, scans))
 
 
@@ -243,10 +246,13 @@ def _ids(term: Term, internal: bool, among: set[int] | None = None, scans: bool 
     emoji) that the sample of a desk of more than ``ID_LIST_LIMIT`` tickets did not find is
     listed by a scan, which finds its few tickets sooner than the walk looks for a page of them
     (an absent one among 1,000,000 tickets: 1.0-1.5 s against 3.9-6.9 s); unless not ``scans``
-    (a count that must end in time, a negation): then as any lookup, within ``MATCH_SECONDS``."""
+    (a count that must end in time): then as any lookup, within ``MATCH_SECONDS``. Such a term
+    negated is not looked up at all: the walk finds a page of tickets without it at once."""
     text = str(term.values[0])
     pairs = fulltext.pairs(text) if is_mysql() else None
     keys = pairs or (fulltext.index_words(text) if is_mysql() else [])  # what the index is asked for
+    if term.negate and is_mysql() and not keys:
+        return None  # its lookup is a scan; the walk leaves its rows out as it goes
     tickets, (holding, *each_key) = fulltext.estimates(Ticket, [text, *keys], ID_LIST_LIMIT)
     if among is None and (holding > ID_LIST_LIMIT or (pairs and holding >= WALK_SHARE * tickets)):
         return None
@@ -498,9 +504,7 @@ def check_filter(actor: User, text: str) -> None:
     is read, and an absent two-letter term costs MariaDB a scan."""
     require(actor, "ticket.view_own")
     now = clock.now()
-    for term in parse(text or "", now=now).terms:
-        if term.key != "text":
-            _term(actor, term, now)
+    _compile(actor, parse(text or "", now=now), now, lookups=False)
 
 
 def count(actor: User, text: str | Query | None = None) -> int:
