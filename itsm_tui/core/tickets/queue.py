@@ -186,19 +186,20 @@ def _text_clauses(actor: User, terms: list[Term], walked: bool = False, scans: b
     return clauses
 
 
-# SQLite, one page in an order an index gives: ids this many times the tickets, squared, or more
-# are checked on the walk of that index (see _among)
+# One page in an order an index gives: ids this many times the tickets, squared, or more are
+# checked on the walk of that index (see _among)
 WALK_FACTOR = 5
 WALKED_SORTS = frozenset({"updated", "created", "due", "number"})  # each has an index (or is the key)
 
 
 def _among(ids: set[int], walked: bool):
     """The ticket is one of ``ids``. ``walked``: the query reads one page in an order an index
-    gives; on SQLite many ids (their number squared at least WALK_FACTOR times the tickets) are
-    then checked on the walk of that index, which finds a page of them within a few thousand
+    gives; many ids (their number squared at least WALK_FACTOR times the tickets) are then
+    checked on the walk of that index, which finds a page of them within a few thousand
     entries, instead of each row read by its id and all sorted (a page of 6,535 ids among 1M
-    tickets: 1.6 ms instead of 19.5). No index serves ``id + 0``, so SQLite walks the order's."""
-    if walked and not is_mysql():
+    tickets: SQLite 1.6 ms instead of 19.5, MariaDB 4.5 instead of 22.6; 2,000 ids on MariaDB:
+    6.8 against 9.1). No index serves ``id + 0``, so the database walks the order's."""
+    if walked:
         tickets = Ticket.select(fn.MAX(Ticket.id)).scalar() or 0
         if len(ids) ** 2 >= WALK_FACTOR * tickets:
             return (Ticket.id + 0).in_(_listed(ids))
