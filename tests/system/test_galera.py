@@ -14,6 +14,7 @@ import subprocess
 import tempfile
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import galera
@@ -22,7 +23,7 @@ import pytest
 from itsm_tui.core import setup
 from itsm_tui.core.errors import ConflictError, NotFound
 from itsm_tui.core.people import users
-from itsm_tui.core.store import db
+from itsm_tui.core.store import db, limits
 from itsm_tui.core.store.models import AuditEntry, Comment, Ticket
 from itsm_tui.core.tickets import service as tickets
 
@@ -155,7 +156,10 @@ def test_killing_the_node_in_use_fails_over_to_the_next_host_without_a_duplicate
         cluster.wait_for_size(3)
 
 
-def test_a_node_out_of_quorum_is_skipped(cluster, desk):
+@contextmanager
+def _first_node_alone(cluster):
+    """The URL's first node cut off from the others (out of quorum, still answering), and the
+    models bound to the cluster's URL again inside the block."""
     db.database.close()
     node = cluster.nodes[0]
     with cluster.connect(node) as conn, conn.cursor() as cur:
@@ -166,14 +170,50 @@ def test_a_node_out_of_quorum_is_skipped(cluster, desk):
             time.sleep(0.3)
         assert cluster.status(node, "wsrep_ready") == "OFF"
         setup.open_database(cluster.url(), check=False)
-        ticket = tickets.create(users.system_actor(), "Quorum", "node 1 is alone")
-        assert _node_of_session() != node.sql_port
-        assert Ticket.get_by_id(ticket.id).title == "Quorum"
+        yield node
     finally:
         db.database.close()
         with cluster.connect(node) as conn, conn.cursor() as cur:
             cur.execute("SET GLOBAL wsrep_provider_options='gmcast.isolate=0'")
         cluster.wait_for_size(3)
+
+
+def test_a_node_out_of_quorum_is_skipped(cluster, desk):
+    with _first_node_alone(cluster) as node:
+        ticket = tickets.create(users.system_actor(), "Quorum", "node 1 is alone")
+        assert _node_of_session() != node.sql_port
+        assert Ticket.get_by_id(ticket.id).title == "Quorum"
+
+
+def test_a_stopped_read_is_stopped_on_the_node_it_runs_on(cluster, desk):
+    """A list's read that a new filter replaced is stopped by KILL QUERY with its session's id,
+    which means something on its own node only: sent to the URL's first node (up, out of
+    quorum, the reader on the next one) it would stop nothing, or another operator's query."""
+    with _first_node_alone(cluster) as node:
+        stoppers, ended = [], []
+
+        def read() -> None:
+            with limits.Stopper() as stopper:
+                stoppers.append((stopper, _node_of_session()))
+                started = time.monotonic()
+                try:
+                    db.database.execute_sql("SELECT SLEEP(30)").fetchall()
+                except Exception:  # noqa: BLE001 (interrupted: an error or SLEEP's 1)
+                    pass
+                ended.append(time.monotonic() - started)
+            db.database.close()
+
+        reader = threading.Thread(target=read)
+        reader.start()
+        deadline = time.monotonic() + 10
+        while not stoppers and time.monotonic() < deadline:
+            time.sleep(0.05)
+        stopper, reader_port = stoppers[0]
+        assert reader_port != node.sql_port  # the reader is on another node than the URL's first
+        time.sleep(0.5)  # the SLEEP is under way
+        stopper.stop()
+        reader.join(timeout=40)
+        assert ended and ended[0] < 10, ended
 
 
 def _free_port() -> int:
