@@ -130,7 +130,7 @@ class Counted(Message, bubble=False):
 
 class RecordRead(Message, bubble=False):
     """A record screen's data, read for the record ``record_id`` by the screen's read number
-    ``generation`` (a read started earlier can end later: only the newest is shown)."""
+    ``generation`` (a read started earlier can end later: see record_reads.RecordReads)."""
 
     def __init__(self, record_id: int, view: Any, generation: int = 0) -> None:
         super().__init__()

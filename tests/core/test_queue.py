@@ -771,6 +771,45 @@ def test_a_disabled_user_lists_nothing(desk):
         queue.page(alice)
 
 
+def test_the_pages_of_one_list_share_a_plan_until_something_changes(desk, monkeypatch):
+    """PagePlans (the app's queue): the pages after the first reuse its plan (the filter's text
+    lookups); a write, a changed role or a disabled account is seen at the next page, and a
+    filter on the clock is planned for every page."""
+    planned, made = [], queue.plan
+    monkeypatch.setattr(queue, "plan", lambda *a, **k: planned.append(a[1]) or made(*a, **k))
+    agent, sort = desk.people["agent"], Sort("number", False)
+    plans, pages = queue.PagePlans(), []
+
+    def every_page(text: str) -> list[int]:
+        ids, after = [], None
+        while True:
+            page = plans.page(agent, text, sort, after, None, PAGE)
+            pages.append(page)
+            ids += [row["id"] for row in page.rows]
+            if not page.has_more:
+                return ids
+            after = page.last
+
+    listed = every_page("")
+    assert planned == [""] and listed == listed_ids(agent, "", sort) and len(listed) == N
+    new = tickets.create(User.get(User.username == "alice"), "VPN down again", "since this morning")
+    planned.clear()
+    assert every_page("") == [*listed, new.id]  # the write moved the stamp: planned again
+    assert planned == [""]
+    planned.clear()
+    pages.clear()
+    every_page("age:>1d")
+    assert len(planned) == len(pages) > 1  # on the clock: planned for every page
+    demoted = users.update_user(users.system_actor(), agent.id, agent.version, role="requester")
+    agent.version = demoted.version
+    own = every_page("")  # only the tickets they asked for, with the plan made again
+    assert own == listed_ids(demoted, "", sort) and len(own) < N
+    assert {Ticket.get_by_id(i).requester_id for i in own} <= {agent.id}
+    users.update_user(users.system_actor(), agent.id, demoted.version, is_active=False)
+    with pytest.raises(PermissionDenied):
+        plans.page(agent, "", sort, None, None, PAGE)
+
+
 # --- Sort.parse ---------------------------------------------------------------------------
 
 

@@ -210,7 +210,15 @@ def test_a_stopped_read_is_stopped_on_the_node_it_runs_on(cluster, desk):
             time.sleep(0.05)
         stopper, reader_port = stoppers[0]
         assert reader_port != node.sql_port  # the reader is on another node than the URL's first
-        time.sleep(0.5)  # the SLEEP is under way
+        reader_node = next(n for n in cluster.nodes if n.sql_port == reader_port)
+        with cluster.connect(reader_node) as conn, conn.cursor() as cur:
+            while time.monotonic() < deadline:  # a stop before the SLEEP began would stop nothing
+                cur.execute(
+                    "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE INFO = 'SELECT SLEEP(30)'"
+                )
+                if cur.fetchone()[0]:
+                    break
+                time.sleep(0.05)
         stopper.stop()
         reader.join(timeout=40)
         assert ended and ended[0] < 10, ended

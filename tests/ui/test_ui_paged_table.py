@@ -244,13 +244,13 @@ async def test_pages_after_the_first_reuse_the_filters_plan_until_the_tickets_ch
     """Paging down a filtered list plans the filter (looks its free text up: on MariaDB a rare
     two-letter term is a scan of the table) once, not for every window of rows; the timed
     refresh that sees a change plans it again, so a ticket that now matches shows in its place."""
-    planned, plan = [], queue.page_plan
+    planned, plan = [], queue.plan
 
     def counted(*args, **kwargs):
         planned.append(args[1])
         return plan(*args, **kwargs)
 
-    monkeypatch.setattr(queue, "page_plan", counted)
+    monkeypatch.setattr(queue, "plan", counted)
     app = ItsmApp(big_desk)
     async with app.run_test(size=(120, 40)) as pilot:
         table = await logged_in(pilot, "agent", "agent-password-1")

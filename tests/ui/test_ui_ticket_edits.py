@@ -2,6 +2,7 @@
 resolving a parent with its children; effects checked in the database on both engines."""
 
 import io
+import time
 
 import pytest
 from rich.console import Console
@@ -258,3 +259,29 @@ async def test_a_read_that_ends_after_a_newer_one_does_not_bring_back_the_old_ti
         assert screen.view.ticket.title == "Printer 3F jams"
         assert screen.view.ticket.version == fresh(ticket.id).version
         assert "Printer 3F jams" in _shown(screen)
+
+
+async def test_a_ticket_read_slower_than_the_refresh_is_still_shown(engine, people, monkeypatch):
+    """On a slow database every read of a ticket takes longer than the refresh interval: the
+    ticket is still shown (a newer refresh does not throw the read under way away), and the
+    refresh waits for it instead of piling reads up."""
+    ticket = tickets.create(people["requester"], "Printer jams", "Every page")
+    monkeypatch.setattr(ticket_screen, "REFRESH_SECONDS", 0.2)
+    read, running, most = ticket_screen.read_ticket, [], []
+
+    def slow(actor, ticket_id):
+        running.append(1)
+        most.append(len(running))
+        time.sleep(1.0)
+        running.pop()
+        return read(actor, ticket_id)
+
+    app = ItsmApp(engine)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await logged_in(pilot, "agent", "agent-password-1")
+        monkeypatch.setattr(ticket_screen, "read_ticket", slow)
+        app.open_ticket(ticket.id)  # slower than opening.SHOW_LOADING_AFTER: the screen reads itself
+        await until(pilot, lambda: isinstance(app.screen, TicketScreen) and app.screen.view, timeout=20)
+        assert "Printer jams" in _shown(app.screen)
+        await pilot.pause(1.5)
+        assert max(most) <= 2  # the opening's read and the screen's own, never a pile

@@ -582,14 +582,11 @@ def page(
     before: Cursor | None = None,
     limit: int = 50,
     fields: frozenset[str] | None = None,
-    planned: tuple | None = None,
 ) -> Page:
     """One page of rows after ``after`` (or before ``before``, read backwards), in sort order.
 
     With neither cursor: the first page; ``before=END`` gives the last page. ``fields``: the
-    row fields to read (a subset of :data:`FIELDS`; all of them by default). ``planned``: the
-    :func:`page_plan` of this filter and sort made for an earlier page of the same list, so
-    the filter's lookups are not run again for each page.
+    row fields to read (a subset of :data:`FIELDS`; all of them by default).
 
     A deferred join: the inner query finds the page's ids on the ticket table alone (so the
     planner walks the sort key's index and stops after one page), the outer one fetches the
@@ -599,9 +596,39 @@ def page(
     A free-text word that names tickets exactly (our number, or the number their source gave
     them) lists those first, at the top of the first page (or of the last page read backwards).
     """
-    where, exact, query = planned or page_plan(actor, text, sort)
+    planned = plan(actor, text, walked=sort.key in WALKED_SORTS)
+    return _page(planned, sort, after, before, limit, FIELDS if fields is None else fields)
+
+
+def _page(planned: tuple, sort: Sort, after, before, limit: int, fields: frozenset[str]) -> Page:
+    """:func:`page` once its filter is planned (:func:`plan`)."""
+    where, exact, query = planned
     parts, index = _reads(query, sort)
-    return _read(where, exact, sort, after, before, limit, FIELDS if fields is None else fields, parts, index)
+    return _read(where, exact, sort, after, before, limit, fields, parts, index)
+
+
+class PagePlans:
+    """The pages of one list read with one plan of its filter while nothing changed: the app's
+    queue looks the filter's text up for its first page, not again for each window paged to
+    (MariaDB lists a rare two-letter term by a scan of the table). The plan is made again when
+    the filter, the sort key or the actor's role changed, or some ticket did (:func:`stamp`,
+    read before the plan, so a write meanwhile moves it); a filter on the clock is planned for
+    every page. Several threads may read pages at once: a race costs one plan more."""
+
+    def __init__(self) -> None:
+        self._kept: tuple = ((), None)  # (what the plan is for, the plan)
+
+    def page(
+        self, actor: User, text: str, sort: Sort, after: Cursor | None, before: Cursor | None, limit: int
+    ) -> Page:
+        require(actor, "ticket.view_own")  # the role as it is now: what the plan may show
+        changes = stamp(text)
+        key = (actor.id, actor.role, text, sort.key, changes)
+        kept_for, planned = self._kept
+        if changes is None or kept_for != key:
+            planned = plan(actor, text, walked=sort.key in WALKED_SORTS)
+            self._kept = (key, planned)
+        return _page(planned, sort, after, before, limit, FIELDS)
 
 
 def plan(actor: User, text: str | Query | None, walked: bool = False) -> tuple:
@@ -612,11 +639,6 @@ def plan(actor: User, text: str | Query | None, walked: bool = False) -> tuple:
     query = text if isinstance(text, Query) else parse(text or "", now=now)
     where = compile_filter(actor, query, now, walked)
     return where, _exact(query, where), query
-
-
-def page_plan(actor: User, text: str | Query | None, sort: Sort = Sort()) -> tuple:
-    """The :func:`plan` of the pages of one list, in ``sort`` order."""
-    return plan(actor, text, walked=sort.key in WALKED_SORTS)
 
 
 PARTS_LIMIT = 4  # at most this many ordered reads for one page

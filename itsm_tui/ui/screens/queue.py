@@ -61,8 +61,7 @@ class QueueScreen(FilterBarKeys, BoundedCounts, Triage, Screen):
         self.marked: dict[int, dict] = {}  # rows marked by "mark all", also outside the window
         self._status_shown: Text | None = None
         self._toasted = ""  # the read failure last said in a toast, see _load_failed
-        self._planned: tuple = ((), None)  # (what it is for, the plan), see _load_page
-        self._changes = 0  # bumped when the tickets may have changed: the plan kept is made again
+        self._plans = queue.PagePlans()  # the windows paged to reuse the first page's lookups
 
     def compose(self) -> ComposeResult:
         yield Frame()
@@ -89,22 +88,9 @@ class QueueScreen(FilterBarKeys, BoundedCounts, Triage, Screen):
     # ------------------------------------------------------------ data
 
     def _load_page(self, after, before, limit):
-        """Runs in the table's worker thread. The filter is planned (its free text looked up)
-        for the list's first or last page, and again once the tickets may have changed; the
-        pages read in between reuse that plan (MariaDB lists a rare two-letter term by a scan)."""
-        text, sort = self.filter_text, self.sort
-        key = (self.user.id, text, sort.key, self._changes)
-        kept_for, planned = self._planned
-        if kept_for != key or (after is None and (before is None or before == queue.END)):
-            planned = queue.page_plan(self.user, text, sort)
-            self._planned = (key, planned)
-        page = queue.page(self.user, text, sort, after=after, before=before, limit=limit, planned=planned)
+        """Runs in the table's worker thread."""
+        page = self._plans.page(self.user, self.filter_text, self.sort, after, before, limit)
         return tags.tagged(page)  # issue 21: shown after the title
-
-    def _read_again(self, keep_id: int | None = None, force: bool = False) -> None:
-        """The rows on screen read again, the filter planned again: the tickets may have changed."""
-        self._changes += 1
-        self.table.refresh_window(keep_id=keep_id, force=force)
 
     def apply_view(self, name: str, query: str, sort: str) -> None:
         self.view_name = name
@@ -137,7 +123,7 @@ class QueueScreen(FilterBarKeys, BoundedCounts, Triage, Screen):
         return queue.stamp(key)
 
     def stamp_moved(self, key: str) -> None:
-        self.app.call_from_thread(self._read_again)
+        self.app.call_from_thread(self.table.refresh_window)
 
     @on(Counted)
     def _show_total(self, event: Counted) -> None:
@@ -169,7 +155,7 @@ class QueueScreen(FilterBarKeys, BoundedCounts, Triage, Screen):
         """Back from a ticket edited, merged or moved there: the rows as they are now, not at
         the next timed refresh."""
         if self.table.rows and not self.table.read_lately():
-            self._read_again(keep_id=(self.table.current or {}).get("id"), force=True)
+            self.table.refresh_window(keep_id=(self.table.current or {}).get("id"), force=True)
 
     def _periodic_refresh(self) -> None:
         if self.app.screen is self and not self.table.read_lately():
@@ -362,7 +348,8 @@ class QueueScreen(FilterBarKeys, BoundedCounts, Triage, Screen):
         self.app.notify(f"{len(rows):,} ticket{'s' if len(rows) != 1 else ''} marked (Esc clears the marks)")
 
     def after_change(self, ticket_ids: list[int]) -> None:
-        self._read_again(keep_id=(self.table.current or {}).get("id"), force=True)
+        keep = (self.table.current or {}).get("id")
+        self.table.refresh_window(keep_id=keep, force=True)
         self._count()
         self.app.changed()
 

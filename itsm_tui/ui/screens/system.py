@@ -33,6 +33,7 @@ from itsm_tui.ui.messages import RecordGone, RecordRead
 from itsm_tui.ui.modals.pickers import ChoicePicker
 from itsm_tui.ui.opening import OpenWhenRead, reused_screen
 from itsm_tui.ui.reconcile import write_and_reconcile
+from itsm_tui.ui.record_reads import RecordReads
 from itsm_tui.ui.render import literal, one_line, priority_text, status_text, when
 from itsm_tui.ui.widgets.asset_tables import asset_status
 from itsm_tui.ui.widgets.footer import KeyFooter
@@ -166,7 +167,7 @@ class SystemScreen(InventoryActions, Screen):
         self._given = view  # read just before the push: shown at mount, not read again
         self.permitted = False
         self.actor: User | None = None
-        self._reads = 0  # the number of the newest read: an older one ending later is not shown
+        self.reads = RecordReads()
 
     @property
     def frame_title(self) -> str:
@@ -191,7 +192,7 @@ class SystemScreen(InventoryActions, Screen):
     def showing(self, system_id: int, view: SystemView | None) -> SystemScreen:
         """This screen, set to show ``system_id`` (``view``: its data, or None: read when shown)."""
         self.system_id, self._given = system_id, view
-        self._reads += 1  # a read still running is for what this screen showed before
+        self.reads.forget()  # a read still running is for what this screen showed before
         if self.is_mounted and self._permit():  # reused (see reused_screen): on_mount has run
             self.view = None
             self.query_one("#body", VerticalScroll).scroll_home(animate=False)
@@ -227,7 +228,7 @@ class SystemScreen(InventoryActions, Screen):
             self.app.pop_screen()
 
     def _auto_refresh(self) -> None:
-        if self.app.screen is self and self.permitted:
+        if self.app.screen is self and self.permitted and not self.reads.busy:
             self.load()
 
     def on_screen_resume(self) -> None:
@@ -237,12 +238,11 @@ class SystemScreen(InventoryActions, Screen):
         elif self.permitted:
             self.load()
 
-    def load(self) -> None:
-        self._reads += 1
-        self._read_system(self.system_id, self._reads)
+    def load(self, after_write: bool = False) -> None:
+        self._read_system(self.system_id, self.reads.start(after_write))
 
-    @work(exclusive=True, group="system-load", thread=True, exit_on_error=False)
-    def _read_system(self, system_id: int, generation: int) -> None:
+    @work(group="system-load", thread=True, exit_on_error=False)
+    def _read_system(self, system_id: int, number: int) -> None:
         try:
             view = read_system(self.actor, system_id)
         except NotFound as exc:
@@ -251,7 +251,9 @@ class SystemScreen(InventoryActions, Screen):
         except SHOWN_ERRORS as exc:
             self.app.notify(said(exc), severity="error")  # thread-safe
             return
-        self.post_message(RecordRead(system_id, view, generation))
+        finally:
+            self.reads.ended(number)
+        self.post_message(RecordRead(system_id, view, number))
 
     @on(RecordGone)
     def _gone(self, event: RecordGone) -> None:
@@ -263,7 +265,7 @@ class SystemScreen(InventoryActions, Screen):
 
     @on(RecordRead)
     def _read(self, event: RecordRead) -> None:
-        if event.generation == self._reads:
+        if self.reads.take(event.generation):
             self._show(event.view)
 
     # ------------------------------------------------------------ drawing
@@ -392,7 +394,7 @@ class SystemScreen(InventoryActions, Screen):
 
     def changed(self, record_id: int | None = None) -> None:
         self.view = None
-        self.load()
+        self.load(after_write=True)
         changed = getattr(self.app, "changed", None)
         if changed:
             changed()

@@ -30,6 +30,7 @@ from itsm_tui.ui.messages import RecordGone, RecordRead
 from itsm_tui.ui.modals.pickers import ChoicePicker
 from itsm_tui.ui.modals.prompts import PathPrompt
 from itsm_tui.ui.opening import OpenWhenRead, reused_screen
+from itsm_tui.ui.record_reads import RecordReads
 from itsm_tui.ui.render import SLA_STYLES, literal, outcome, priority_text, status_text, when
 from itsm_tui.ui.ticket_edits import EDIT_BINDINGS, TicketEdits
 from itsm_tui.ui.triage import TRIAGE_BINDINGS, Target, Triage
@@ -99,7 +100,7 @@ class TicketScreen(TicketEdits, Triage, Screen):
         self.ticket_id = ticket_id
         self.view = view  # None: read when mounted
         self.redraw = False  # True: the next read is drawn even if nothing seems new
-        self._reads = 0  # the number of the newest read: an older one ending later is not shown
+        self.reads = RecordReads()
 
     @property
     def frame_title(self) -> str:
@@ -118,7 +119,7 @@ class TicketScreen(TicketEdits, Triage, Screen):
     def showing(self, ticket_id: int, view: TicketView | None) -> TicketScreen:
         """This screen, set to show ``ticket_id`` (``view``: its data, or None to read it)."""
         self.ticket_id, self.view = ticket_id, view
-        self._reads += 1  # a read still running is for what this screen showed before
+        self.reads.forget()  # a read still running is for what this screen showed before
         if self.is_mounted:  # reused (see reused_screen): on_mount has run before
             self.query_one("#body", VerticalScroll).scroll_home(animate=False)
             self._open()
@@ -142,21 +143,22 @@ class TicketScreen(TicketEdits, Triage, Screen):
             self.call_after_refresh(self._fill, self.view)
 
     def _periodic_refresh(self) -> None:
-        if self.app.screen is self:
+        if self.app.screen is self and not self.reads.busy:
             self.load()
 
-    def load(self) -> None:
-        self._reads += 1
-        self._read_ticket(self.ticket_id, self._reads)
+    def load(self, after_write: bool = False) -> None:
+        self._read_ticket(self.ticket_id, self.reads.start(after_write))
 
-    @work(exclusive=True, group="ticket-load", thread=True, exit_on_error=False)
-    def _read_ticket(self, ticket_id: int, generation: int) -> None:
+    @work(group="ticket-load", thread=True, exit_on_error=False)
+    def _read_ticket(self, ticket_id: int, number: int) -> None:
         try:
             view = read_ticket(self.user, ticket_id)
         except ItsmError as exc:
             self.post_message(RecordGone(ticket_id, str(exc)))
             return
-        self.post_message(RecordRead(ticket_id, view, generation))
+        finally:
+            self.reads.ended(number)
+        self.post_message(RecordRead(ticket_id, view, number))
 
     @on(RecordGone)
     def _gone(self, event: RecordGone) -> None:
@@ -168,8 +170,8 @@ class TicketScreen(TicketEdits, Triage, Screen):
 
     @on(RecordRead)
     def _show(self, event: RecordRead) -> None:
-        if event.record_id != self.ticket_id or event.generation != self._reads:
-            return  # read for the ticket this screen showed before, or by an older read
+        if event.record_id != self.ticket_id or not self.reads.take(event.generation):
+            return  # read for the ticket this screen showed before, or older than the one shown
         previous, view = self.view, event.view
         self.view = view
         if (
@@ -271,7 +273,7 @@ class TicketScreen(TicketEdits, Triage, Screen):
         do not move it). The view stays meanwhile: a read that fails (the database gone) leaves
         the keys working on what is shown, for the retry."""
         self.redraw = True
-        self.load()
+        self.load(after_write=True)
         self.app.changed()
 
     def action_export(self) -> None:
