@@ -1,5 +1,5 @@
-"""Which reads a record screen (a ticket, a system) shows: each runs in a worker thread, and a
-read started earlier can end later."""
+"""Which reads a record screen (a ticket, a system, the categories) shows: each runs in a worker
+thread, and a read started earlier can end later."""
 
 from __future__ import annotations
 

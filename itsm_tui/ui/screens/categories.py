@@ -16,6 +16,7 @@ from itsm_tui.ui.messages import RecordRead
 from itsm_tui.ui.modals.base import ConfirmModal
 from itsm_tui.ui.modals.pickers import ChoicePicker
 from itsm_tui.ui.modals.prompts import saved_name
+from itsm_tui.ui.record_reads import RecordReads
 from itsm_tui.ui.render import literal
 from itsm_tui.ui.widgets.footer import KeyFooter
 from itsm_tui.ui.widgets.frame import Frame
@@ -35,6 +36,7 @@ class CategoriesScreen(Screen):
     def __init__(self) -> None:
         super().__init__()
         self.rows: list[tuple] = []  # (category, number of tickets), as listed
+        self.reads = RecordReads()
 
     @property
     def user(self):
@@ -49,8 +51,11 @@ class CategoriesScreen(Screen):
         self.query_one(DataTable).add_columns("Category", "State", "Tickets")
         self.load()
 
-    @work(exclusive=True, group="categories-load", thread=True, exit_on_error=False)
-    def load(self) -> None:
+    def load(self, after_write: bool = False) -> None:
+        self._read(self.reads.start(after_write))
+
+    @work(group="categories-load", thread=True, exit_on_error=False)
+    def _read(self, number: int) -> None:
         try:
             rows = categories.every(self.user)
         except SHOWN_ERRORS as exc:
@@ -58,10 +63,14 @@ class CategoriesScreen(Screen):
                 self.app.notify, said(exc, "the list is not up to date"), severity="error"
             )
             return
-        self.post_message(RecordRead(0, rows))
+        finally:
+            self.reads.ended(number)
+        self.post_message(RecordRead(0, rows, number))
 
     @on(RecordRead)
     def _show(self, event: RecordRead) -> None:
+        if not self.reads.take(event.generation):
+            return  # an older read, ended after a newer one or started before a write
         table = self.query_one(DataTable)
         cursor = table.cursor_row
         self.rows = event.view
@@ -83,7 +92,7 @@ class CategoriesScreen(Screen):
         me = self.user
         added = await saved_name(self.app, "New category", "Name", lambda name: categories.add(me, name))
         if added is not None:
-            self.load()
+            self.load(after_write=True)
 
     @work(exclusive=True, group="categories", exit_on_error=False)
     async def action_rename(self) -> None:
@@ -98,7 +107,7 @@ class CategoriesScreen(Screen):
             initial=category.name,
         )
         if renamed is not None:
-            self.load()
+            self.load(after_write=True)
 
     @work(exclusive=True, group="categories", exit_on_error=False)
     async def action_toggle(self) -> None:
@@ -108,7 +117,7 @@ class CategoriesScreen(Screen):
         if not (await attempted(self.app, categories.set_active, me, category.id, not category.is_active))[0]:
             return
         self.app.notify(f"{category.name} {'reactivated' if not category.is_active else 'deactivated'}")
-        self.load()
+        self.load(after_write=True)
 
     @work(exclusive=True, group="categories", exit_on_error=False)
     async def action_merge(self) -> None:
@@ -134,7 +143,7 @@ class CategoriesScreen(Screen):
         if not done:
             return
         self.app.notify(f"{category.name} merged into {into.name}: {moved} tickets moved")
-        self.load()
+        self.load(after_write=True)
 
     def action_back(self) -> None:
         self.app.pop_screen()
