@@ -32,7 +32,7 @@ from itsm_tui.core.inventory import devices
 from itsm_tui.core.notify import notifications
 from itsm_tui.core.people.permissions import a_role, allowed
 from itsm_tui.core.store import db
-from itsm_tui.core.store.db_errors import DATABASE_ERRORS
+from itsm_tui.core.store.db_errors import DATABASE_ERRORS, reason
 from itsm_tui.core.store.models import User
 from itsm_tui.core.text import strip_controls
 from itsm_tui.core.tickets import assignment, views
@@ -225,6 +225,7 @@ class ItsmApp(App):
         self.user: User | None = None
         self.unread = 0
         self.last_notification = 0
+        self.poll_failing = False  # the last poll failed: said once, not at every poll
         self.sla_monitor = SlaMonitor(self)
         self.reused_screens: dict[type, Screen] = {}  # see opening.reused_screen
         self.crash_line = ""  # see _handle_exception
@@ -666,8 +667,16 @@ class ItsmApp(App):
         user = self.user
         if user is None:
             return
-        fresh = notifications.since(user, self.last_notification)
-        unread = notifications.unread_count(user)
+        try:
+            fresh = notifications.since(user, self.last_notification)
+            unread = notifications.unread_count(user)
+        except DATABASE_ERRORS as exc:
+            if not self.poll_failing:  # once while the database is away: this runs every 5 s
+                self.poll_failing = True
+                said = f"{reason(exc)}; new notifications show once it is back."
+                self.notify(said, title="Notifications", severity="warning")
+            return
+        self.poll_failing = False
         self.post_message(NotificationsPolled(user, fresh, unread))
 
     @on(NotificationsPolled)

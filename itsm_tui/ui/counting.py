@@ -62,6 +62,7 @@ class BoundedCounts:
         except limits.Stopped:
             return  # a newer key's count is on its way
         except Exception:  # noqa: BLE001 (the table reports the same error)
+            self._counted = None  # counted again at the next refresh, changed or not
             counted = self.uncounted(key)
         self.post_message(counted)
 

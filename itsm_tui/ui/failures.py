@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 
+from textual.worker import Worker
+
 from itsm_tui.core.errors import ItsmError
 from itsm_tui.core.store import db_errors
 
@@ -40,3 +42,15 @@ async def attempted(app, call, *args):
     except SHOWN_ERRORS as exc:
         app.notify(said(exc), severity="error", timeout=8)
         return False, None
+
+
+class SaysFailedWorkers:
+    """Mixed into every screen and dialog: a worker of theirs that fails (the database gone,
+    or a defect) is said by the app as its own are (``ItsmApp.on_worker_state_changed``).
+    Textual tells only the node that ran a worker (``Worker.StateChanged`` does not bubble):
+    without this a key whose read failed did nothing, and said nothing."""
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        says = getattr(self.app, "on_worker_state_changed", None)
+        if says is not None:  # (a dialog tested on its own runs in a bare app)
+            says(event)

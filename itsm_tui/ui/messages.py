@@ -137,6 +137,15 @@ class RecordRead(Message, bubble=False):
         self.record_id, self.view, self.generation = record_id, view, generation
 
 
+class RecordUnread(Message, bubble=False):
+    """A record screen's read number ``generation`` of the record ``record_id`` failed: the
+    database's ``reason``, in words. The screen keeps what it shows and says so."""
+
+    def __init__(self, record_id: int, reason: str, generation: int) -> None:
+        super().__init__()
+        self.record_id, self.reason, self.generation = record_id, reason, generation
+
+
 class RecordGone(Message, bubble=False):
     """The record ``record_id`` cannot be shown (deleted, or not the operator's to see)."""
 

@@ -13,6 +13,7 @@ from textual.screen import Screen
 from textual.widgets import Static
 
 from itsm_tui.core.store.models import User
+from itsm_tui.ui.failures import SaysFailedWorkers
 from itsm_tui.ui.messages import LoadFailed, RowHighlighted
 from itsm_tui.ui.widgets.filter_bar import FilterBarKeys
 from itsm_tui.ui.widgets.footer import KeyFooter
@@ -21,7 +22,7 @@ from itsm_tui.ui.widgets.log_table import HighlightingTable
 REFRESH_SECONDS = 5.0
 
 
-class TableScreen(FilterBarKeys, Screen):
+class TableScreen(SaysFailedWorkers, FilterBarKeys, Screen):
     DEFAULT_CSS = """
     TableScreen #status-line { height: 1; padding: 0 1; background: $boost; }
     TableScreen #selected { height: 1; padding: 0 1; background: $boost; }

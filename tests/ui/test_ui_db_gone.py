@@ -5,16 +5,20 @@ database is back) writes exactly once: the rows are counted in the database."""
 
 from __future__ import annotations
 
+import io
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
 import pymysql
 import pytest
+from rich.console import Console
 from test_db_failures import locked, short_busy_timeout  # noqa: F401 (a fixture)
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Input
 from ui_helpers import everything_shown, fill, logged_in, typed, until
 
+from itsm_tui.core.inventory import service as inventory
 from itsm_tui.core.store import db
 from itsm_tui.core.store.db_errors import LOCKED, UNREACHABLE
 from itsm_tui.core.store.models import (
@@ -38,8 +42,10 @@ from itsm_tui.ui.modals.prompts import TextPrompt
 from itsm_tui.ui.modals.teamwork import MacrosModal, TeamsModal
 from itsm_tui.ui.screens.categories import CategoriesScreen
 from itsm_tui.ui.screens.queue import QueueScreen
+from itsm_tui.ui.screens.system import SystemScreen
 from itsm_tui.ui.screens.ticket import TicketScreen
 from itsm_tui.ui.widgets.filter_bar import FilterError
+from itsm_tui.ui.widgets.paged_table import FRESH_FOR
 from itsm_tui.ui.widgets.ticket_table import TicketTable
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.both_engines]
@@ -445,6 +451,11 @@ async def test_macro_on_marked_tickets(engine, people, gone):
     assert [_replies(t) for t in made] == [1, 1]
 
 
+def _failed_task(notification, words: str) -> bool:
+    """The app's notice of a failed task (a key's worker), not a background job's."""
+    return notification.title == "That did not work" and words in notification.message
+
+
 async def test_a_key_whose_first_read_fails_says_so_and_opens_nothing(engine, people, gone):
     """e, D, T and m read before their dialog opens (categories, what goes, teams, macros):
     with the server unreachable each says why (the app's word for a failed task), and the
@@ -460,7 +471,7 @@ async def test_a_key_whose_first_read_fails_says_so_and_opens_nothing(engine, pe
             app.clear_notifications()
             with failure():
                 await pilot.press(key)
-                await until(pilot, lambda: words in _messages(app))
+                await until(pilot, lambda: any(_failed_task(n, words) for n in app._notifications))
             assert app.screen is screen and screen.view is not None, key
 
 
@@ -497,3 +508,94 @@ async def test_a_new_filter_with_the_server_gone_says_why_and_keeps_the_filter(e
         await pilot.press("enter")
         await until(pilot, lambda: [row["id"] for row in table.rows] == [printer.id])
         assert screen.filter_text == "printer"
+
+
+def _drawn(screen, selector: str) -> str:
+    """What a Static of ``screen`` shows, as text (its content may be a group of lines)."""
+    console = Console(width=160, record=True, file=io.StringIO())
+    console.print(screen.query_one(selector).content)
+    return console.export_text()
+
+
+@pytest.mark.parametrize("record", ["ticket", "system"])
+async def test_a_record_screen_whose_refresh_fails_keeps_it_and_says_since_when(engine, people, gone, record):
+    """A ticket's or a system's screen reads it again every few seconds: with the server
+    unreachable it keeps what it shows, says above it since when and why (one toast, not one
+    per refresh, never the driver's words), and the line goes once a read succeeds again."""
+    if engine.startswith("sqlite"):
+        pytest.skip("a locked SQLite database still reads: only its writes fail")
+    failure, words = gone
+    app = ItsmApp(engine)
+    ticket = tickets.create(people["requester"], "VPN down", "since 9")
+    async with app.run_test(size=(120, 40)) as pilot:
+        if record == "ticket":
+            screen, selector, title = await _on_ticket(pilot, ticket.id), "#ticket", "VPN down"
+        else:
+            made = inventory.create(
+                people["admin"], "system", {"hostname": "ws-77", "asset_tag": "AT-77", "type": "laptop"}
+            )
+            await logged_in(pilot, "admin", "admin-password-1")
+            app.open_system(made.id)
+            await until(pilot, lambda: isinstance(app.screen, SystemScreen) and app.screen.view)
+            screen, selector, title = app.screen, "#summary", "ws-77"
+        app.clear_notifications()
+        with failure():
+            for _ in range(2):  # two timed refreshes
+                screen.load()
+                await until(pilot, lambda: screen.reads.stale and not screen.reads.busy)
+            shown = _drawn(screen, selector)
+            assert words in shown and "as read at" in shown and title in shown
+            said = [n.message for n in app._notifications if words in n.message]
+            assert len(said) == 1, said
+            assert not any(raw in shown + said[0] for raw in RAW), shown
+        screen.load()
+        await until(pilot, lambda: not screen.reads.stale and words not in _drawn(screen, selector))
+        assert title in _drawn(screen, selector)
+
+
+async def test_the_notification_poll_says_once_that_the_server_is_gone(engine, people, gone):
+    """New notifications are looked for every 5 s: with the server unreachable that is said
+    once, in words, not at every poll; the poll works again once it is back."""
+    if engine.startswith("sqlite"):
+        pytest.skip("a locked SQLite database still reads: only its writes fail")
+    tickets.create(people["requester"], "VPN down", "since 9")
+    failure, words = gone
+    app = ItsmApp(engine)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await logged_in(pilot, "agent", "agent-password-1")
+
+        def polled() -> bool:
+            return not any(w.is_running for w in app.workers if w.group == "notifications")
+
+        app.clear_notifications()
+        with failure():
+            for _ in range(3):
+                app.poll_notifications()
+                await until(pilot, lambda: app.poll_failing and polled())
+        said = [n for n in app._notifications if "new notifications show once it is back" in n.message]
+        assert len(said) == 1 and words in said[0].message and said[0].title == "Notifications"
+        assert not any(raw in said[0].message for raw in RAW)
+        app.poll_notifications()
+        await until(pilot, lambda: not app.poll_failing)
+
+
+async def test_a_count_that_failed_is_made_again_once_the_server_is_back(engine, people, gone):
+    """The queue's count fails while the server is unreachable; the next timed refresh once it
+    is back counts again, though no ticket changed meanwhile."""
+    if engine.startswith("sqlite"):
+        pytest.skip("a locked SQLite database still reads: only its writes fail")
+    for title in ("VPN down", "Printer jams"):
+        tickets.create(people["requester"], title, "since 9")
+    failure, _ = gone
+    app = ItsmApp(engine)
+    async with app.run_test(size=(120, 40)) as pilot:
+        table = await logged_in(pilot, "agent", "agent-password-1")
+        screen = app.screen
+        await until(pilot, lambda: screen.total == 2)
+        with failure():
+            table.read_at = time.monotonic() - FRESH_FOR  # the refresh leaves a list read just now
+            screen._periodic_refresh()
+            await until(pilot, lambda: screen.total is None)
+        table.read_at = time.monotonic() - FRESH_FOR
+        screen._periodic_refresh()
+        await until(pilot, lambda: screen.total == 2)

@@ -19,6 +19,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Static
 
 from itsm_tui.core.text import strip_controls
+from itsm_tui.ui.failures import SaysFailedWorkers
 
 ResultType = TypeVar("ResultType")
 
@@ -44,7 +45,7 @@ class ErrorLine(Label):
         self.show("")
 
 
-class ModalBase(ModalScreen[ResultType]):
+class ModalBase(SaysFailedWorkers, ModalScreen[ResultType]):
     """A centred box with a title, a body (``compose_body``) and a one-line key hint."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel", show=False)]

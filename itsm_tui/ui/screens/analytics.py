@@ -25,6 +25,7 @@ from itsm_tui.core import clock
 from itsm_tui.core.errors import ValidationError
 from itsm_tui.core.tickets import analytics, sla
 from itsm_tui.ui.export_modal import EXPORT_KEYS, ExportContext, ExportModal
+from itsm_tui.ui.failures import SaysFailedWorkers
 from itsm_tui.ui.modals.prompts import TextPrompt
 from itsm_tui.ui.render import literal, one_line
 from itsm_tui.ui.widgets.frame import Frame
@@ -42,7 +43,7 @@ def bar(value: int, largest: int, width: int = BAR_WIDTH) -> str:
     return "█" * max(1, round(width * value / largest))
 
 
-class AnalyticsScreen(Screen):
+class AnalyticsScreen(SaysFailedWorkers, Screen):
     frame_title = "Analytics"
     DEFAULT_CSS = """
     AnalyticsScreen #period { height: 1; padding: 0 1; background: $boost; }

@@ -11,7 +11,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable
 
 from itsm_tui.core.tickets import categories
-from itsm_tui.ui.failures import SHOWN_ERRORS, attempted, said
+from itsm_tui.ui.failures import SHOWN_ERRORS, SaysFailedWorkers, attempted, said
 from itsm_tui.ui.messages import RecordRead
 from itsm_tui.ui.modals.base import ConfirmModal
 from itsm_tui.ui.modals.pickers import ChoicePicker
@@ -22,7 +22,7 @@ from itsm_tui.ui.widgets.footer import KeyFooter
 from itsm_tui.ui.widgets.frame import Frame
 
 
-class CategoriesScreen(Screen):
+class CategoriesScreen(SaysFailedWorkers, Screen):
     BINDINGS = [
         Binding("escape,backspace", "back", "Back"),
         Binding("n", "add", "Add"),

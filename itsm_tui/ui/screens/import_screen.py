@@ -19,7 +19,7 @@ from itsm_tui.core.people.permissions import allowed
 from itsm_tui.core.store.db_errors import DATABASE_ERRORS
 from itsm_tui.core.text import strip_controls
 from itsm_tui.importers import csv_import, servicenow
-from itsm_tui.ui.failures import SHOWN_ERRORS
+from itsm_tui.ui.failures import SHOWN_ERRORS, SaysFailedWorkers
 from itsm_tui.ui.inputs import InOrderInput
 from itsm_tui.ui.messages import ImportFinished, ImportProgressed
 from itsm_tui.ui.widgets.frame import Frame
@@ -33,7 +33,7 @@ KINDS = (
 )
 
 
-class ImportScreen(Screen):
+class ImportScreen(SaysFailedWorkers, Screen):
     DEFAULT_CSS = """
     ImportScreen #form { height: auto; padding: 1 2 0 2; }
     ImportScreen #form Horizontal { height: auto; }

@@ -27,7 +27,7 @@ from itsm_tui.core.store import limits
 from itsm_tui.core.store.models import User
 from itsm_tui.ui.counting import BoundedCounts, shown_total
 from itsm_tui.ui.export_modal import EXPORTABLE_KINDS, ExportContext, ExportModal
-from itsm_tui.ui.failures import SHOWN_ERRORS, read_failed
+from itsm_tui.ui.failures import SHOWN_ERRORS, SaysFailedWorkers, read_failed
 from itsm_tui.ui.inventory_actions import InventoryActions
 from itsm_tui.ui.messages import Counted, LoadFailed, RowOpened, RowsLoaded
 from itsm_tui.ui.render import literal, one_line
@@ -76,7 +76,7 @@ class InventoryTabs(Tabs, can_focus=False):
     """The tab row; keys switch tabs, so it never takes the focus from the list."""
 
 
-class InventoryScreen(FilterBarKeys, InventoryActions, BoundedCounts, Screen):
+class InventoryScreen(SaysFailedWorkers, FilterBarKeys, InventoryActions, BoundedCounts, Screen):
     DEFAULT_CSS = """
     InventoryScreen #tab-row { height: 2; }
     InventoryScreen InventoryTabs { width: 1fr; }

@@ -14,14 +14,14 @@ from itsm_tui.core.errors import AuthError, ValidationError
 from itsm_tui.core.mail import signup
 from itsm_tui.core.people import auth
 from itsm_tui.core.store.db_errors import DATABASE_ERRORS
-from itsm_tui.ui.failures import db_message
+from itsm_tui.ui.failures import SaysFailedWorkers, db_message
 from itsm_tui.ui.inputs import TypeAheadInput
 from itsm_tui.ui.modals.forms import FormField, ThreadedFormModal
 from itsm_tui.ui.modals.prompts import TextPrompt
 from itsm_tui.ui.render import literal
 
 
-class LoginScreen(Screen):
+class LoginScreen(SaysFailedWorkers, Screen):
     DEFAULT_CSS = """
     LoginScreen { align: center middle; }
     LoginScreen #box { width: 60; height: auto; border: round $accent; padding: 1 2; }

@@ -16,7 +16,7 @@ from itsm_tui.core.store import limits
 from itsm_tui.core.tickets import queue, tags, views
 from itsm_tui.ui.counting import BoundedCounts, shown_total
 from itsm_tui.ui.export_modal import EXPORT_KEYS, ExportContext, ExportModal
-from itsm_tui.ui.failures import SHOWN_ERRORS, read_failed
+from itsm_tui.ui.failures import SHOWN_ERRORS, SaysFailedWorkers, read_failed
 from itsm_tui.ui.messages import Counted, LoadFailed, RowOpened, RowsLoaded
 from itsm_tui.ui.modals.base import ConfirmModal
 from itsm_tui.ui.modals.pickers import ChoicePicker
@@ -32,7 +32,7 @@ from itsm_tui.ui.widgets.ticket_table import COLUMNS, SORT_CHOICES, TicketTable
 REFRESH_SECONDS = 5.0
 
 
-class QueueScreen(FilterBarKeys, BoundedCounts, Triage, Screen):
+class QueueScreen(SaysFailedWorkers, FilterBarKeys, BoundedCounts, Triage, Screen):
     DEFAULT_CSS = """
     QueueScreen #status-line { height: 1; padding: 0 1; background: $boost; }
     """

@@ -16,13 +16,13 @@ from itsm_tui.core.errors import ItsmError
 from itsm_tui.core.people import users
 from itsm_tui.core.store.db_errors import DATABASE_ERRORS
 from itsm_tui.core.store.models import User
-from itsm_tui.ui.failures import db_message
+from itsm_tui.ui.failures import SaysFailedWorkers, db_message
 from itsm_tui.ui.modals.forms import FormField, FormModal
 from itsm_tui.ui.render import literal
 from itsm_tui.ui.widgets.footer import KeyFooter
 
 
-class SetupScreen(Screen):
+class SetupScreen(SaysFailedWorkers, Screen):
     DEFAULT_CSS = """
     SetupScreen { align: center middle; }
     SetupScreen #box { width: 76; height: auto; border: round $accent; padding: 1 2; }

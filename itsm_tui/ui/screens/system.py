@@ -19,17 +19,17 @@ from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from itsm_tui.core import clock
-from itsm_tui.core.errors import NotFound
+from itsm_tui.core.errors import ItsmError, NotFound
 from itsm_tui.core.inventory import lists as assets
 from itsm_tui.core.inventory import service as inventory
 from itsm_tui.core.people.permissions import allowed
-from itsm_tui.core.store import audit
+from itsm_tui.core.store import audit, db_errors
 from itsm_tui.core.store.models import Department, Network, System, User
 from itsm_tui.core.text import strip_controls
 from itsm_tui.ui.export_modal import ExportContext, ExportModal
-from itsm_tui.ui.failures import SHOWN_ERRORS, read_failed, said
+from itsm_tui.ui.failures import SHOWN_ERRORS, SaysFailedWorkers, read_failed
 from itsm_tui.ui.inventory_actions import InventoryActions
-from itsm_tui.ui.messages import RecordGone, RecordRead
+from itsm_tui.ui.messages import RecordGone, RecordRead, RecordUnread
 from itsm_tui.ui.modals.pickers import ChoicePicker
 from itsm_tui.ui.opening import OpenWhenRead, reused_screen
 from itsm_tui.ui.reconcile import write_and_reconcile
@@ -142,7 +142,7 @@ def open_system(app, system_id: int) -> None:
     )
 
 
-class SystemScreen(InventoryActions, Screen):
+class SystemScreen(SaysFailedWorkers, InventoryActions, Screen):
     DEFAULT_CSS = """
     SystemScreen #body { padding: 0 1; }
     SystemScreen .section { margin-top: 1; }
@@ -186,6 +186,7 @@ class SystemScreen(InventoryActions, Screen):
 
     def on_mount(self) -> None:
         if self._permit() and self._given is not None:
+            self.reads.given()
             self._show(self._given)
         self.set_interval(REFRESH_SECONDS, self._auto_refresh)
 
@@ -201,6 +202,7 @@ class SystemScreen(InventoryActions, Screen):
             if view is None:
                 self.query_one("#summary", Static).update("loading…")
             else:
+                self.reads.given()
                 self._show(view)
         return self
 
@@ -248,8 +250,11 @@ class SystemScreen(InventoryActions, Screen):
         except NotFound as exc:
             self.post_message(RecordGone(system_id, str(exc)))
             return
-        except SHOWN_ERRORS as exc:
-            self.app.notify(said(exc), severity="error")  # thread-safe
+        except db_errors.DATABASE_ERRORS as exc:
+            self.post_message(RecordUnread(system_id, db_errors.reason(exc), number))
+            return
+        except ItsmError as exc:  # e.g. no longer allowed to see the inventory
+            self.app.notify(str(exc), severity="error")  # thread-safe
             return
         finally:
             self.reads.ended(number)
@@ -265,8 +270,22 @@ class SystemScreen(InventoryActions, Screen):
 
     @on(RecordRead)
     def _read(self, event: RecordRead) -> None:
-        if self.reads.take(event.generation):
+        was_stale = bool(self.reads.stale)
+        if event.record_id == self.system_id and self.reads.take(event.generation):
+            if was_stale:
+                self.view = None  # drawn again whole, without the line that said it was old
             self._show(event.view)
+
+    @on(RecordUnread)
+    def _unread(self, event: RecordUnread) -> None:
+        if event.record_id != self.system_id:
+            return
+        if self.reads.failed(event.generation, "the system", event.reason):
+            self.app.notify(self.reads.stale, severity="warning", timeout=8)
+        if self.view is not None:
+            self._draw_summary(self.view)
+        elif self.reads.stale:  # nothing read yet
+            self.query_one("#summary", Static).update(self.reads.stale_line())
 
     # ------------------------------------------------------------ drawing
 
@@ -278,10 +297,15 @@ class SystemScreen(InventoryActions, Screen):
         if previous and previous.signature == view.signature:
             return  # nothing new: keep the highlights and the scroll position
         self.query_one(Frame).show()
-        self.query_one("#summary", Static).update(self._summary(view.system))
+        self._draw_summary(view)
         self._peripherals(view.peripherals)
         self._tickets(view.tickets)
         self.query_one("#history", Static).update(self._history(view.history))
+
+    def _draw_summary(self, view: SystemView) -> None:
+        summary, stale = self._summary(view.system), self.reads.stale_line()
+        shown = summary if stale is None else Group(stale, Text(""), summary)
+        self.query_one("#summary", Static).update(shown)
 
     def _summary(self, s: dict) -> Group:
         head = literal(one_line(s["hostname"]), "bold")

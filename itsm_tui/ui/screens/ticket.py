@@ -22,11 +22,13 @@ from itsm_tui.core.errors import ItsmError
 from itsm_tui.core.inventory import devices
 from itsm_tui.core.notify import mailer
 from itsm_tui.core.people.permissions import is_staff
+from itsm_tui.core.store import db_errors
 from itsm_tui.core.store.models import LEVEL_NAMES, Ticket, User
 from itsm_tui.core.tickets import links, tags, timeline
 from itsm_tui.core.tickets import service as tickets
 from itsm_tui.ui.export_modal import ExportContext, ExportModal
-from itsm_tui.ui.messages import RecordGone, RecordRead
+from itsm_tui.ui.failures import SaysFailedWorkers
+from itsm_tui.ui.messages import RecordGone, RecordRead, RecordUnread
 from itsm_tui.ui.modals.pickers import ChoicePicker
 from itsm_tui.ui.modals.prompts import PathPrompt
 from itsm_tui.ui.opening import OpenWhenRead, reused_screen
@@ -80,7 +82,7 @@ def open_ticket(app, ticket_id: int) -> None:
     )
 
 
-class TicketScreen(TicketEdits, Triage, Screen):
+class TicketScreen(SaysFailedWorkers, TicketEdits, Triage, Screen):
     DEFAULT_CSS = """
     TicketScreen #body { padding: 0 1; }
     """
@@ -132,6 +134,7 @@ class TicketScreen(TicketEdits, Triage, Screen):
 
     def _open(self) -> None:
         if self.view:
+            self.reads.given()
             self._fill(self.view)
         else:
             self.query_one(Frame).show()
@@ -156,6 +159,9 @@ class TicketScreen(TicketEdits, Triage, Screen):
         except ItsmError as exc:
             self.post_message(RecordGone(ticket_id, str(exc)))
             return
+        except db_errors.DATABASE_ERRORS as exc:
+            self.post_message(RecordUnread(ticket_id, db_errors.reason(exc), number))
+            return
         finally:
             self.reads.ended(number)
         self.post_message(RecordRead(ticket_id, view, number))
@@ -168,8 +174,20 @@ class TicketScreen(TicketEdits, Triage, Screen):
         if self.app.screen is self:
             self.app.pop_screen()
 
+    @on(RecordUnread)
+    def _unread(self, event: RecordUnread) -> None:
+        if event.record_id != self.ticket_id:
+            return
+        if self.reads.failed(event.generation, "the ticket", event.reason):
+            self.app.notify(self.reads.stale, severity="warning", timeout=8)
+        if self.view is not None:
+            self._fill(self.view)
+        elif self.reads.stale:  # nothing read yet
+            self.query_one("#ticket", Static).update(self.reads.stale_line())
+
     @on(RecordRead)
     def _show(self, event: RecordRead) -> None:
+        was_stale = bool(self.reads.stale)
         if event.record_id != self.ticket_id or not self.reads.take(event.generation):
             return  # read for the ticket this screen showed before, or older than the one shown
         previous, view = self.view, event.view
@@ -177,6 +195,7 @@ class TicketScreen(TicketEdits, Triage, Screen):
         if (
             previous
             and not self.redraw
+            and not was_stale
             and (previous.ticket.version, len(previous.events)) == (view.ticket.version, len(view.events))
         ):
             return  # nothing new: leave the screen (and its scroll position) alone
@@ -258,6 +277,9 @@ class TicketScreen(TicketEdits, Triage, Screen):
             head_line.append_text(literal(event.author, "bold"))
             head_line.append(f"  {label[0]}", style=label[1])
             lines += [head_line, literal(event.text, "" if event.kind != "history" else "dim"), Text("")]
+        stale = self.reads.stale_line()
+        if stale is not None:
+            lines[:0] = [stale, Text("")]
         self.query_one("#ticket", Static).update(Group(*lines))
 
     # ------------------------------------------------------------ triage plumbing
