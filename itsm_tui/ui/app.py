@@ -32,13 +32,13 @@ from itsm_tui.core.inventory import devices
 from itsm_tui.core.notify import notifications
 from itsm_tui.core.people.permissions import a_role, allowed
 from itsm_tui.core.store import db
-from itsm_tui.core.store.db_errors import DATABASE_ERRORS, reason
+from itsm_tui.core.store.db_errors import DATABASE_ERRORS, ROW_GONE, reason
 from itsm_tui.core.store.models import User
 from itsm_tui.core.text import strip_controls
 from itsm_tui.core.tickets import assignment, views
 from itsm_tui.core.tickets import service as tickets
 from itsm_tui.ui import crash, keys
-from itsm_tui.ui.failures import db_message
+from itsm_tui.ui.failures import said
 from itsm_tui.ui.inputs import clean_pastes
 from itsm_tui.ui.messages import NotificationsPolled
 from itsm_tui.ui.modals.panels import HelpModal, MessageModal
@@ -638,11 +638,12 @@ class ItsmApp(App):
         """A background task failed (database gone, locked too long): say so, keep running."""
         if event.state == WorkerState.ERROR:
             error = event.worker.error
-            text = (
-                db_message(error, "nothing was changed")
-                if isinstance(error, DATABASE_ERRORS)
-                else crash.mask(str(error), self._secrets())
-            )
+            if isinstance(error, DATABASE_ERRORS):
+                text = said(error)  # "it may have been done" when a write's connection was lost
+            elif isinstance(error, ROW_GONE):
+                text = "it is no longer there: someone deleted it meanwhile"
+            else:
+                text = crash.mask(str(error), self._secrets()) or type(error).__name__
             self.notify(text, title="That did not work", severity="error", timeout=10)
 
     # ------------------------------------------------------------ notifications

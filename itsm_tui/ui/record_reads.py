@@ -40,6 +40,7 @@ class RecordReads:
     def forget(self) -> None:
         """The screen shows another record (or the one given with it): no read so far counts."""
         self.floor = self.started + 1
+        self.read_at, self.stale = None, ""
 
     def take(self, number: int) -> bool:
         """Whether to show the read ``number`` (and count it as shown)."""
@@ -59,8 +60,10 @@ class RecordReads:
         if number < self.floor or number <= self.shown:
             return False
         news = not self.stale
-        since = f" as read at {self.read_at:%H:%M}" if self.read_at else ""
-        self.stale = f"Showing {what}{since}: {reason}. It is read again every few seconds."
+        shown = (
+            f"Showing {what} as read at {self.read_at:%H:%M}" if self.read_at else f"Could not read {what}"
+        )
+        self.stale = f"{shown}: {reason}. It is read again every few seconds."
         return news
 
     def stale_line(self) -> Text | None:

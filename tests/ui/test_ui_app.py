@@ -618,3 +618,18 @@ async def test_digits_switch_sections_by_role(desk):
         await pilot.press("2")
         await pilot.pause()
         assert isinstance(app.screen, QueueScreen)  # requesters have no inventory screen
+
+
+async def test_a_failed_task_of_a_screen_or_a_dialog_is_said_in_words(desk, people):
+    """A worker of a screen (or a dialog) that fails is said by the app, as its own are
+    (Textual tells only the node that ran it); a record deleted meanwhile is said in words,
+    never with the SQL that looked for it."""
+    app = ItsmApp(desk)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await logged_in(pilot, "agent", "agent-password-1")
+        app.clear_notifications()
+        app.screen.run_worker(lambda: Ticket.get_by_id(10**9), thread=True, exit_on_error=False)
+        await until(pilot, lambda: any(n.title == "That did not work" for n in app._notifications))
+        (said,) = [n.message for n in app._notifications if n.title == "That did not work"]
+        assert said == "it is no longer there: someone deleted it meanwhile"
+        assert "SELECT" not in said

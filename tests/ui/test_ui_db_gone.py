@@ -547,6 +547,12 @@ async def test_a_record_screen_whose_refresh_fails_keeps_it_and_says_since_when(
             assert words in shown and "as read at" in shown and title in shown
             said = [n.message for n in app._notifications if words in n.message]
             assert len(said) == 1, said
+            if record == "ticket":  # the read after a change (whose write failed) fails too
+                screen.after_change([screen.ticket_id])
+            else:
+                screen.changed()
+            await until(pilot, lambda: not screen.reads.busy)
+            assert screen.view is not None and title in _drawn(screen, selector)  # still shown
             assert not any(raw in shown + said[0] for raw in RAW), shown
         screen.load()
         await until(pilot, lambda: not screen.reads.stale and words not in _drawn(screen, selector))

@@ -39,6 +39,10 @@ DATABASE_ERRORS: tuple[type[BaseException], ...] = (peewee.PeeweeException, sqli
     (_mysql_err.MySQLError,) if _mysql_err else ()
 )
 
+# A row read by its id that is not there: someone deleted it meanwhile. Its text holds the SQL
+# that looked for it, never shown.
+ROW_GONE: tuple[type[BaseException], ...] = (peewee.DoesNotExist,)
+
 _MYSQL_CODES: dict[int | None, str] = {
     1044: REFUSED,
     1045: REFUSED,

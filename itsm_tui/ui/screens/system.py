@@ -168,6 +168,7 @@ class SystemScreen(SaysFailedWorkers, InventoryActions, Screen):
         self.permitted = False
         self.actor: User | None = None
         self.reads = RecordReads()
+        self.redraw = False  # True: the next read is drawn whole, see changed()
 
     @property
     def frame_title(self) -> str:
@@ -272,8 +273,9 @@ class SystemScreen(SaysFailedWorkers, InventoryActions, Screen):
     def _read(self, event: RecordRead) -> None:
         was_stale = bool(self.reads.stale)
         if event.record_id == self.system_id and self.reads.take(event.generation):
-            if was_stale:
-                self.view = None  # drawn again whole, without the line that said it was old
+            if was_stale or self.redraw:
+                self.view = None  # drawn again whole (without the line that said it was old)
+            self.redraw = False
             self._show(event.view)
 
     @on(RecordUnread)
@@ -417,7 +419,7 @@ class SystemScreen(SaysFailedWorkers, InventoryActions, Screen):
         self.changed()
 
     def changed(self, record_id: int | None = None) -> None:
-        self.view = None
+        self.redraw = True  # the next read drawn whole; what is shown stays meanwhile (a failed read)
         self.load(after_write=True)
         changed = getattr(self.app, "changed", None)
         if changed:

@@ -23,11 +23,11 @@ from itsm_tui.core.inventory import devices
 from itsm_tui.core.notify import mailer
 from itsm_tui.core.people.permissions import is_staff
 from itsm_tui.core.store import db_errors
-from itsm_tui.core.store.models import LEVEL_NAMES, Ticket, User
+from itsm_tui.core.store.models import LEVEL_NAMES, Ticket, User, ticket_number
 from itsm_tui.core.tickets import links, tags, timeline
 from itsm_tui.core.tickets import service as tickets
 from itsm_tui.ui.export_modal import ExportContext, ExportModal
-from itsm_tui.ui.failures import SaysFailedWorkers
+from itsm_tui.ui.failures import SaysFailedWorkers, said
 from itsm_tui.ui.messages import RecordGone, RecordRead, RecordUnread
 from itsm_tui.ui.modals.pickers import ChoicePicker
 from itsm_tui.ui.modals.prompts import PathPrompt
@@ -158,6 +158,9 @@ class TicketScreen(SaysFailedWorkers, TicketEdits, Triage, Screen):
             view = read_ticket(self.user, ticket_id)
         except ItsmError as exc:
             self.post_message(RecordGone(ticket_id, str(exc)))
+            return
+        except db_errors.ROW_GONE:  # deleted between the reads of its parts
+            self.post_message(RecordGone(ticket_id, f"{ticket_number(ticket_id)} was deleted meanwhile"))
             return
         except db_errors.DATABASE_ERRORS as exc:
             self.post_message(RecordUnread(ticket_id, db_errors.reason(exc), number))
@@ -320,6 +323,9 @@ class TicketScreen(SaysFailedWorkers, TicketEdits, Triage, Screen):
         except (OSError, ItsmError) as exc:
             self.app.notify(str(exc), severity="error")
             return
+        except db_errors.DATABASE_ERRORS as exc:  # it may have been attached: said so
+            self.app.notify(said(exc), severity="error")
+            return
         self.app.notify(f"Attached {Path(path).name}")
         self.after_change([self.ticket_id])
 
@@ -349,6 +355,9 @@ class TicketScreen(SaysFailedWorkers, TicketEdits, Triage, Screen):
             await asyncio.to_thread(files.write_private, path, content, overwrite=os.path.lexists(path))
         except (OSError, ItsmError) as exc:
             self.app.notify(str(exc), severity="error")
+            return
+        except db_errors.DATABASE_ERRORS as exc:  # it may have been attached: said so
+            self.app.notify(said(exc), severity="error")
             return
         self.app.notify(f"Saved {row.filename} to {path}")
 
