@@ -195,7 +195,7 @@ class InventoryActions:
         me = self.user
         outcome = await reconcile(self.app, exc, apply, lambda: inventory.get(me, kind, record_id).version)
         if outcome.error is not None:
-            self.app.notify(str(outcome.error), severity="error", timeout=8)
+            self.app.notify(said(outcome.error), severity="error", timeout=8)
         elif outcome.written:
             self.app.notify(done[0].upper() + done[1:])
         self.changed(record_id)

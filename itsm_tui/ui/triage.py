@@ -425,7 +425,7 @@ class Triage(TeamActions):
             self._note_drafts()[target.id] = draft
             self.app.notify(f"Your note for {target.number} is kept: press s to use it again.")
         if outcome.error is not None:
-            self.app.notify(f"{target.number}: {outcome.error}", severity="error", timeout=8)
+            self.app.notify(f"{target.number}: {said(outcome.error)}", severity="error", timeout=8)
         elif outcome.written:
             self.app.notify(f"{target.number} {done}")
         self.after_change([target.id])

@@ -44,6 +44,7 @@ from itsm_tui.ui.screens.categories import CategoriesScreen
 from itsm_tui.ui.screens.queue import QueueScreen
 from itsm_tui.ui.screens.system import SystemScreen
 from itsm_tui.ui.screens.ticket import TicketScreen
+from itsm_tui.ui.screens.users import UsersScreen
 from itsm_tui.ui.widgets.filter_bar import FilterError
 from itsm_tui.ui.widgets.paged_table import FRESH_FOR
 from itsm_tui.ui.widgets.ticket_table import TicketTable
@@ -605,3 +606,23 @@ async def test_a_count_that_failed_is_made_again_once_the_server_is_back(engine,
         table.read_at = time.monotonic() - FRESH_FOR
         screen._periodic_refresh()
         await until(pilot, lambda: screen.total == 2)
+
+
+@pytest.mark.parametrize("key", ["n", "e"])
+async def test_a_user_form_whose_choices_cannot_be_read_says_why_in_words(engine, people, gone, key):
+    """n and e on :users read the departments before the form opens: with the server gone
+    that is said in words, never the driver's text with the server's address."""
+    if engine.startswith("sqlite"):
+        pytest.skip("a locked SQLite database still reads: only its writes fail")
+    failure, words = gone
+    app = ItsmApp(engine)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await _in(pilot, people, "users", UsersScreen)
+        await until(pilot, lambda: screen.table.rows)
+        app.clear_notifications()
+        with failure():
+            await pilot.press(key)
+            await until(pilot, lambda: words in _messages(app))
+        said = _messages(app)
+        assert not any(raw in said for raw in RAW), said
+        assert app.screen is screen

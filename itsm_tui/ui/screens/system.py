@@ -27,7 +27,7 @@ from itsm_tui.core.store import audit, db_errors
 from itsm_tui.core.store.models import Department, Network, System, User
 from itsm_tui.core.text import strip_controls
 from itsm_tui.ui.export_modal import ExportContext, ExportModal
-from itsm_tui.ui.failures import SHOWN_ERRORS, SaysFailedWorkers, read_failed
+from itsm_tui.ui.failures import SHOWN_ERRORS, SaysFailedWorkers, read_failed, said
 from itsm_tui.ui.inventory_actions import InventoryActions
 from itsm_tui.ui.messages import RecordGone, RecordRead, RecordUnread
 from itsm_tui.ui.modals.pickers import ChoicePicker
@@ -504,7 +504,7 @@ class SystemScreen(SaysFailedWorkers, InventoryActions, Screen):
             lambda: inventory.get(me, "peripheral", peripheral_id).version,
         )
         if outcome.error is not None:
-            self.app.notify(str(outcome.error), severity="error", timeout=8)
+            self.app.notify(said(outcome.error), severity="error", timeout=8)
         elif outcome.written:
             self.app.notify(f"{outcome.result.name} {done}")
         self.changed()

@@ -272,7 +272,7 @@ class UsersScreen(TableScreen):
         try:
             departments = await self._departments()
         except DATABASE_ERRORS as exc:
-            self.app.notify(str(exc), severity="error")
+            self.app.notify(read_failed(exc), severity="error")
             return
         actor = self.user
 
@@ -349,7 +349,7 @@ class UsersScreen(TableScreen):
         try:
             departments = await self._departments()
         except DATABASE_ERRORS as exc:
-            self.app.notify(str(exc), severity="error")
+            self.app.notify(read_failed(exc), severity="error")
             return
         actor, user_id, version = self.user, row["id"], row["version"]
 
