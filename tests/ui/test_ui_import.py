@@ -9,6 +9,7 @@ from textual.widgets import Input, Log, ProgressBar, Select, Static
 from ui_helpers import login, until
 
 from itsm_tui.core.store.models import System, Ticket
+from itsm_tui.importers import servicenow
 from itsm_tui.ui.app import ItsmApp
 from itsm_tui.ui.modals.prompts import TextPrompt
 from itsm_tui.ui.screens.import_screen import ImportScreen
@@ -84,3 +85,26 @@ async def test_the_import_screen_is_for_admins(engine, people):
         await command(pilot, "import")
         await pilot.pause()
         assert isinstance(app.screen, QueueScreen)
+
+
+async def test_an_import_that_fails_unexpectedly_says_so_and_the_next_one_runs(engine, people, monkeypatch):
+    """A defect in an importer: the screen says the import stopped, the app's notice says what
+    failed, and the screen takes the next import (it no longer answers "an import is running")."""
+    real = servicenow.import_servicenow
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the importer broke")
+
+    monkeypatch.setattr(servicenow, "import_servicenow", broken)
+    app = ItsmApp(engine)
+    async with app.run_test(size=(130, 40)) as pilot:
+        screen = await import_screen(pilot, "admin", "admin-password-1")
+        screen.query_one("#path", Input).value = str(DATA / "servicenow_bad_rows.csv")
+        await pilot.press("ctrl+r")
+        await until(pilot, lambda: "Not imported" in state(screen) and not screen.running)
+        assert "unexpected error" in state(screen)
+        await until(pilot, lambda: any("the importer broke" in n.message for n in app._notifications))
+        monkeypatch.setattr(servicenow, "import_servicenow", real)
+        await pilot.press("ctrl+r")
+        await until(pilot, lambda: screen.query_one("#report", Log).line_count > 0)
+        assert Ticket.select().count() == 2

@@ -15,8 +15,9 @@ from textual.screen import Screen
 from textual.widgets import Button, Checkbox, Footer, Input, Label, Log, ProgressBar, Select, Static
 
 from itsm_tui.core import files
+from itsm_tui.core.errors import ItsmError
 from itsm_tui.core.people.permissions import allowed
-from itsm_tui.core.store.db_errors import DATABASE_ERRORS
+from itsm_tui.core.store import db_errors
 from itsm_tui.core.text import strip_controls
 from itsm_tui.importers import csv_import, servicenow
 from itsm_tui.ui.failures import SHOWN_ERRORS, SaysFailedWorkers
@@ -137,6 +138,9 @@ class ImportScreen(SaysFailedWorkers, Screen):
         except SHOWN_ERRORS as exc:
             self.post_message(ImportFinished(error=exc))
             return
+        except Exception:  # a defect: the app says it; the screen takes a new import again
+            self.post_message(ImportFinished(error=ItsmError("the import stopped on an unexpected error")))
+            raise
         self.post_message(ImportFinished(report))
 
     @on(ImportProgressed)
@@ -149,7 +153,7 @@ class ImportScreen(SaysFailedWorkers, Screen):
         self.running = False
         exc, report = event.error, event.report
         if exc is not None:
-            message = str(exc.args[-1] if isinstance(exc, DATABASE_ERRORS) and exc.args else exc)
+            message = db_errors.reason(exc) if isinstance(exc, db_errors.DATABASE_ERRORS) else str(exc)
             self._state(f"Not imported: {message}", error=True)
             return
         bar = self.query_one("#progress", ProgressBar)
