@@ -674,8 +674,8 @@ class ItsmApp(App):
         except DATABASE_ERRORS as exc:
             if not self.poll_failing:  # once while the database is away: this runs every 5 s
                 self.poll_failing = True
-                said = f"{reason(exc)}; new notifications show once it is back."
-                self.notify(said, title="Notifications", severity="warning")
+                words = f"{reason(exc)}; new notifications show once it is back."
+                self.notify(words, title="Notifications", severity="warning")
             return
         self.poll_failing = False
         self.post_message(NotificationsPolled(user, fresh, unread))
