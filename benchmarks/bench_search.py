@@ -90,7 +90,7 @@ def _cases(mysql: bool, network: int, agent: int, now: datetime) -> list[tuple]:
         ),
         ("our number: INC000500", "INC000500", None, "t.id = 500", ()),
         (
-            "two letters: vp (a scan)",
+            "two letters, common: vp",
             "vp",
             None,
             "(t.title LIKE ? OR t.description LIKE ? OR t.source_number LIKE ?)",

@@ -7,8 +7,8 @@ staff, internal notes) are searched now by design. Differences by design, per en
 - MariaDB's FULLTEXT matches words and word prefixes: ``rinter`` (inside a word) finds nothing
   there, while SQLite's trigram index finds ``printer`` as the old substring search did.
 - Terms shorter than the index's unit are found as the substring search found them: SQLite
-  looks one or two characters up by the trigrams they begin; MariaDB scans words under 3
-  characters and stopwords with LIKE (collation folded).
+  looks one or two characters up by the trigrams they begin; MariaDB two characters in its index
+  of character pairs, and scans one character and stopwords with LIKE (collation folded).
 - MariaDB's collation also ignores accents (``zoe`` finds ``Zoë``); SQLite folds case only.
 """
 
@@ -306,8 +306,9 @@ def test_one_or_two_characters_are_found_anywhere_as_the_substring_search_found_
 ):
     """SQLite looks a term of one or two characters up in its trigram index (schema v18): the
     trigrams it begins, from the index's vocabulary. Each value ends with a mark there, so a term
-    at a value's very end begins one too. MariaDB scans such a term. Both find what the
-    substring search finds, and every write keeps it so."""
+    at a value's very end begins one too. MariaDB looks two characters up in its index of
+    character pairs (v20) and scans one. Both find what the substring search finds, and every
+    write keeps it so."""
     agent, requester = people["agent"], people["requester"]
     printer = service.create(agent, "Printer ws", "Desk 7 near HR", requester="requester")
     cjk = service.create(agent, "联系 王伟", "处理 Ölçer")
@@ -323,9 +324,13 @@ def test_one_or_two_characters_are_found_anywhere_as_the_substring_search_found_
     monkeypatch.setattr(
         db.database.obj, "execute_sql", lambda sql, *a, **k: asked.append(sql) or execute(sql, *a, **k)
     )
-    queue.compile_filter(agent, "ws")
-    assert any("ticket_fts MATCH" in sql for sql in asked) != db.is_mysql()
-    assert any("LIKE" in sql for sql in asked if "SUM(CASE" not in sql) == db.is_mysql()  # but the estimate
+    for text in ("ws", "王伟"):
+        queue.compile_filter(agent, text)
+        assert any("ticket_fts MATCH" in sql for sql in asked) != db.is_mysql()
+        in_pairs = any("MATCH(text_grams)" in sql and "MATCH(body_grams)" in sql for sql in asked)
+        assert in_pairs == db.is_mysql()
+        assert not any("LIKE" in sql for sql in asked if "SUM(CASE" not in sql)  # but the estimate
+        asked.clear()
     monkeypatch.undo()
     printer = service.update(agent, printer.id, printer.version, title="Printer jams")
     assert _found(agent, "ws") == set() and _found(agent, "ms") == {printer.id}
@@ -363,7 +368,7 @@ def test_the_longest_text_in_any_script_is_kept_and_found(engine, people, words,
     ("text", "query"),
     [
         ("王伟的电脑无法开机", "电脑无法"),  # CJK inside a run: SQLite's trigram index
-        ("联系 王伟 处理", "王伟"),  # two CJK characters: SQLite's vocabulary, MariaDB's scan
+        ("联系 王伟 处理", "王伟"),  # two CJK characters: SQLite's vocabulary, MariaDB's pairs
         ("Crème brûlée in the café", "BRÛLÉE"),
         ("Printer on fire 🔥🔥 again", "🔥🔥"),
     ],
@@ -483,6 +488,27 @@ def test_the_upgrade_indexes_the_tickets_there_are_with_progress(engine, people)
     assert _found(agent, "projector") == _found(agent, "lamp") == {ticket.id}
     later = service.create(agent, "Projector cable", "Room C")
     assert _found(agent, "projector") == {ticket.id, later.id}
+
+
+def test_the_upgrade_to_v20_indexes_the_character_pairs_there_are(engine, people, monkeypatch):
+    """v20: MariaDB adds the tickets' and comments' columns of character pairs (and their
+    indexes) to a desk that had none, so two characters are looked up in them; SQLite has
+    nothing to add."""
+    agent = people["agent"]
+    ticket = service.create(agent, "Projector bulb", "Room qz-4")
+    service.comment(agent, ticket.id, "Lamp model xj")
+    if db.is_mariadb():
+        for table, column, _ in fulltext.MARIADB_TEXT_GRAMS:
+            db.database.execute_sql(f"ALTER TABLE `{table}` DROP COLUMN `{column}`")
+    schema._set_version(19)
+    assert setup.initialise() == (19, schema.SCHEMA_VERSION)
+    asked = []
+    execute = db.database.obj.execute_sql
+    monkeypatch.setattr(
+        db.database.obj, "execute_sql", lambda sql, *a, **k: asked.append(sql) or execute(sql, *a, **k)
+    )
+    assert _found(agent, "qz") == _found(agent, "XJ") == {ticket.id}
+    assert any("MATCH(text_grams)" in sql for sql in asked) == db.is_mariadb()
 
 
 NAMES = ("Zoë's toner", "Ölçer kablo", "王伟 paper", "🎉 party pack", "Принтер Ива", "50% off_cable")

@@ -23,7 +23,8 @@ and comments (``fulltext.py``) and the queue's filter indexes (last: they index 
 earlier versions add); 14, the full-text indexes of the inventory's and the activity log's free
 text (``fulltext.install_text``); 15, covering indexes for the queue's walks; 16 and 17, MariaDB's
 indexes of word pairs and of the inventory's character pairs; 18, SQLite's trigram indexes end each
-value with a mark (terms of one or two characters); 19, MySQL's long text columns as MEDIUMTEXT.
+value with a mark (terms of one or two characters); 19, MySQL's long text columns as MEDIUMTEXT;
+20, MariaDB's index of the character pairs of tickets and comments.
 """
 
 from __future__ import annotations
@@ -72,7 +73,7 @@ from itsm_tui.core.store.models import (
     WebhookSubscription,
 )
 
-SCHEMA_VERSION = 19
+SCHEMA_VERSION = 20
 VERSION_KEY = "schema_version"
 
 Migration = tuple[int, Callable[[], None]]
@@ -386,6 +387,12 @@ def _v19_long_text() -> None:
             database.execute_sql(f"ANALYZE TABLE `{table}`")
 
 
+def _v20_text_grams() -> None:
+    """v20 (issue 22): MariaDB indexes the pairs of adjacent characters of the tickets' text and
+    of comments, as v17 the inventory's; nothing elsewhere."""
+    fulltext.install_text_grams(fulltext.upgrade_progress)
+
+
 MIGRATIONS: Sequence[Migration] = (
     (2, _add_views),
     (3, _add_sla),
@@ -405,6 +412,7 @@ MIGRATIONS: Sequence[Migration] = (
     (17, _v17_inventory_grams),
     (18, _v18_trigram_ends),
     (19, _v19_long_text),
+    (20, _v20_text_grams),
 )
 
 
@@ -440,6 +448,7 @@ def init(
             fulltext.install_text()
             fulltext.install_pairs()
             fulltext.install_grams()
+            fulltext.install_text_grams()
             _set_version(latest)
         return None, latest
     if before > latest:
@@ -457,6 +466,7 @@ def init(
         (14, fulltext.install_text),
         (16, fulltext.install_pairs),
         (17, fulltext.install_grams),
+        (20, fulltext.install_text_grams),
     )
     for version, install in installs:
         if before >= version and latest >= version:
@@ -517,7 +527,11 @@ def render_ddl(engine: str) -> str:
     statements.extend(f"{statement};" for statement in search)
     if engine == "mysql":
         statements.append("-- MariaDB only (MySQL: leave these out): word pairs and two-character terms")
-        mariadb = fulltext.MARIADB_PAIR_STATEMENTS + fulltext.MARIADB_GRAM_STATEMENTS
+        mariadb = (
+            fulltext.MARIADB_PAIR_STATEMENTS
+            + fulltext.MARIADB_GRAM_STATEMENTS
+            + fulltext.MARIADB_TEXT_GRAM_STATEMENTS
+        )
         statements.extend(f"{statement};" for statement in mariadb)
     statements.append(
         f"INSERT INTO {_quote(engine, 'schema_meta')} ({_quote(engine, 'key')}, "

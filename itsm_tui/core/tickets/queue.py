@@ -243,8 +243,9 @@ def _ids(term: Term, internal: bool, among: set[int] | None = None, scans: bool 
     ``ID_LIST_LIMIT`` (or, MySQL, when its words are all in more tickets than that and the walk
     finds it sooner). MariaDB asks for a phrase's word pairs (``fulltext.pairs``) instead of
     its words, and walks for one in more than ``WALK_SHARE`` of the tickets (a pair's list of
-    6,535 tickets costs InnoDB 50 ms). MySQL, a term the index cannot serve (two letters, an
-    emoji) that the sample of a desk of more than ``ID_LIST_LIMIT`` tickets did not find is
+    6,535 tickets costs InnoDB 50 ms), and a term of two characters in its index of them
+    (``fulltext.grams``). MySQL, a term the index cannot serve (an emoji; on MySQL, two
+    letters) that the sample of a desk of more than ``ID_LIST_LIMIT`` tickets did not find is
     listed by a scan, which finds its few tickets sooner than the walk looks for a page of them
     (an absent one among 1,000,000 tickets: 1.0-1.5 s against 3.9-6.9 s); unless not ``scans``
     (a count that must end in time): then as any lookup, within ``MATCH_SECONDS``. Such a term
@@ -252,6 +253,8 @@ def _ids(term: Term, internal: bool, among: set[int] | None = None, scans: bool 
     text = str(term.values[0])
     pairs = fulltext.pairs(text) if is_mysql() else None
     keys = pairs or (fulltext.index_words(text) if is_mysql() else [])  # what the index is asked for
+    if fulltext.grams(Ticket, text):
+        keys = [text]  # MariaDB: two characters, in their own index
     if term.negate and is_mysql() and not keys:
         return None  # its lookup is a scan; the walk leaves its rows out as it goes
     tickets, (holding, *each_key) = fulltext.estimates(Ticket, [text, *keys], ID_LIST_LIMIT)
