@@ -4,7 +4,8 @@
 ``mail ingest`` answers in the exit codes of sysexits.h that MTAs act on: 0 delivered (or
 recognised and deliberately dropped: an automatic reply, a duplicate), 65 (EX_DATAERR) for a
 message that can never be processed (the MTA bounces it), 75 (EX_TEMPFAIL) for anything that may
-pass later, the database above all (the MTA keeps the message and retries: nothing is lost).
+pass later: the database or a setting (the MTA keeps the message and retries: nothing is lost).
+Any other failure is the message's own and would fail every retry the same way: 65.
 """
 
 from __future__ import annotations
@@ -33,7 +34,9 @@ def ingest(url: str, one_line) -> int:
     """Read the message first (the pipe is drained whatever happens), then process it;
     ``one_line`` says what went wrong in one line, passwords masked."""
     from itsm_tui.core import setup
+    from itsm_tui.core.errors import ItsmError
     from itsm_tui.core.mail import intake
+    from itsm_tui.core.store import db_errors
 
     raw = sys.stdin.buffer.read(MAX_MESSAGE + 1)
     if not raw.strip():
@@ -48,9 +51,12 @@ def ingest(url: str, one_line) -> int:
     except intake.Unprocessable as exc:
         print(f"itsm-tui: error: {exc}", file=sys.stderr)
         return EX_DATAERR
-    except Exception as exc:  # the database or a setting: the MTA keeps the message and retries
-        print(f"itsm-tui: error (will be retried): {one_line(exc)}", file=sys.stderr)
-        return EX_TEMPFAIL
+    except Exception as exc:
+        if isinstance(exc, (ItsmError, OSError)) or db_errors.is_database_error(exc):  # database, setting
+            print(f"itsm-tui: error (will be retried): {one_line(exc)}", file=sys.stderr)
+            return EX_TEMPFAIL
+        print(f"itsm-tui: error: the message cannot be processed: {one_line(exc)}", file=sys.stderr)
+        return EX_DATAERR
     print(outcome.describe())
     return EX_OK
 

@@ -107,3 +107,27 @@ def test_mail_fetch_for_cron(engine, system, mailbox):
     )
     assert (done.returncode, done.stdout.strip()) == (0, "1 ticket"), done.stderr
     assert Ticket.get().title == "From cron"
+
+
+# A message titled "poison" fails in the database every time (not as a constraint, which would
+# make it unprocessable), as a real message too large for the server's packet could.
+POISON = {
+    "sqlite": "CREATE TRIGGER poison BEFORE INSERT ON ticket WHEN NEW.title = 'poison' "
+    "BEGIN SELECT json('not json'); END",
+    "mysql": "CREATE TRIGGER poison BEFORE INSERT ON ticket FOR EACH ROW BEGIN "
+    "IF NEW.title = 'poison' THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'poisoned row'; END IF; END",
+}
+
+
+def test_a_message_failing_in_the_database_stays_and_the_fetch_goes_on(engine, system, mailbox):
+    db.database.execute_sql(POISON["mysql" if db.is_mysql() else "sqlite"])
+    try:
+        mailbox.append(*(message(subject=s).as_bytes() for s in ("VPN down", "poison", "Printer jammed")))
+        report = imap.fetch()
+        assert (report.outcomes, report.failed) == ({"ticket": 2}, 1)
+        assert sorted(t.title for t in Ticket.select()) == ["Printer jammed", "VPN down"]
+        assert ["\\Seen" in flags for flags in mailbox.flags()] == [True, False, True]
+        again = imap.fetch()  # the next fetch tries it again, and stops at it no more than this one
+        assert (again.processed, again.failed) == (0, 1)
+    finally:
+        db.database.execute_sql("DROP TRIGGER IF EXISTS poison")

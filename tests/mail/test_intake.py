@@ -10,12 +10,15 @@ from mail_helpers import DESK, desk, ingest, message, outbox
 
 from itsm_tui.core import clock, config
 from itsm_tui.core.mail import intake
+from itsm_tui.core.mail.parse import parse
 from itsm_tui.core.notify import mailer
+from itsm_tui.core.store import db
 from itsm_tui.core.store.models import (
     Attachment,
     AuditEntry,
     Comment,
     EmailMessage,
+    MailMessage,
     Ticket,
     TicketCc,
     User,
@@ -201,3 +204,118 @@ def test_raw_8bit_addresses_are_stored_readably(engine, system, desk):
     ticket = Ticket.get_by_id(ingest(raw).ticket_id)
     assert User.get_by_id(ticket.requester_id).email == "jörg@example.org"
     assert [c.address for c in TicketCc.select()] == ["bÿb@example.org"]
+
+
+def test_a_bounce_a_person_forwards_is_their_mail_not_a_bounce(engine, system, desk):
+    report = (
+        b"From: MAILER-DAEMON@mx.partner.com\nTo: anna@example.org\nSubject: Undelivered Mail\n"
+        b'MIME-Version: 1.0\nContent-Type: multipart/report; report-type=delivery-status; boundary="R"\n\n'
+        b"--R\nContent-Type: text/plain\n\nYour message could not be delivered.\n"
+        b"--R\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; mx.partner.com\n\n"
+        b"Final-Recipient: rfc822; boss@partner.com\nAction: failed\nStatus: 5.1.1\n\n--R--\n"
+    )
+    forward = (
+        b"From: anna@example.org\nTo: helpdesk@example.org\nSubject: Fwd: my mails to partner.com bounce\n"
+        b'Message-ID: <fw1@example.org>\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary="F"\n\n'
+        b"--F\nContent-Type: text/plain\n\nAll my mails to partner.com come back. Urgent!\n"
+        b"--F\nContent-Type: message/rfc822\n\n" + report + b"\n--F--\n"
+    )
+    outcome = ingest(forward)
+    assert outcome.outcome == "ticket"
+    ticket = Ticket.get_by_id(outcome.ticket_id)
+    assert ticket.title == "Fwd: my mails to partner.com bounce"
+    assert ticket.description == "All my mails to partner.com come back. Urgent!"
+    assert [a.filename for a in Attachment.select()] == ["Undelivered Mail.eml"]
+    assert [ack["To"] for ack in outbox()] == ["anna@example.org"]
+
+
+def test_raw_8bit_message_ids_are_stored_once_and_thread(engine, system, desk):
+    first = b"From: anna@example.org\nSubject: Drucker\nMessage-ID: <\xe4\xfc-1@mail.example.org>\n\nkaputt\n"
+    outcome = ingest(first)
+    assert outcome.outcome == "ticket"
+    assert ingest(first).outcome == "duplicate"  # a redelivery, not a retry forever
+    reply = (
+        b"From: anna@example.org\nSubject: Re: Drucker\nMessage-ID: <\xff-2@mail.example.org>\n"
+        b"In-Reply-To: <\xe4\xfc-1@mail.example.org>\nReferences: <\xe4\xfc-1@mail.example.org> <\xfe@x>\n\n"
+        b"immer noch\n"
+    )
+    assert (ingest(reply).outcome, ingest(reply).outcome) == ("comment", "duplicate")
+    [comment] = Comment.select().where(Comment.ticket == outcome.ticket_id)
+    assert comment.body == "immer noch"
+    assert MailMessage.get(
+        MailMessage.ticket == outcome.ticket_id, MailMessage.direction == "in"
+    ).message_id == ("<\ufffd\ufffd-1@mail.example.org>")
+
+
+def test_forwards_nested_hundreds_deep_still_open_a_ticket(engine, system, desk):
+    inner = b"From: bob@example.org\nSubject: the first one\n\nthe original text\n"
+    for _ in range(300):
+        inner = b"From: bob@example.org\nSubject: Fwd\nContent-Type: message/rfc822\n\n" + inner
+    raw = (
+        b"From: anna@example.org\nSubject: see below\nMessage-ID: <deep@example.org>\nMIME-Version: 1.0\n"
+        b'Content-Type: multipart/mixed; boundary="B"\n\n--B\nContent-Type: text/plain\n\nLook at this.\n'
+        b"--B\nContent-Type: message/rfc822\n\n" + inner + b"\n--B--\n"
+    )
+    assert parse(raw).from_address == "anna@example.org"
+    ticket = Ticket.get_by_id(ingest(raw).ticket_id)
+    assert ticket.title == "see below"
+    assert "Look at this." in ticket.description and "the original text" in ticket.description
+
+
+def test_an_attachment_named_only_dots_and_spaces_is_kept_as_attachment(engine, system, desk):
+    mail = message(body="see attached")
+    mail.add_attachment(b"%PDF-1.4", maintype="application", subtype="pdf", filename=". \xa0 .")
+    outcome = ingest(mail)
+    assert outcome.outcome == "ticket"
+    assert [(a.filename, a.size) for a in Attachment.select()] == [("attachment", 8)]
+
+
+def test_a_different_message_reusing_a_message_id_is_kept_and_a_redelivery_is_not(engine, system, desk):
+    first = message(sender="anna@example.org", subject="VPN down")
+    other_sender = message(sender="bob@example.org", subject="Printer jammed")
+    other_text = message(sender="anna@example.org", subject="VPN down", body="Now the Wi-Fi too.")
+    other_case = message(sender="carol@example.org")  # MariaDB compares Message-IDs in any case
+    for mail in (other_sender, other_text):
+        mail.replace_header("Message-ID", first["Message-ID"])
+    other_case.replace_header("Message-ID", first["Message-ID"].upper())
+    mails = (first, other_sender, other_text, other_case)
+    assert [ingest(mail).outcome for mail in mails] == ["ticket"] * 4
+    assert [ingest(mail).outcome for mail in mails] == ["duplicate"] * 4
+    assert sorted((t.requester.email, t.description) for t in Ticket.select()) == [
+        ("anna@example.org", "Now the Wi-Fi too."),
+        ("anna@example.org", "The printer on floor 2 is on fire."),
+        ("bob@example.org", "The printer on floor 2 is on fire."),
+        ("carol@example.org", "The printer on floor 2 is on fire."),
+    ]
+
+
+def test_an_attachment_too_large_for_the_database_server_is_named_in_a_note(engine, system, desk):
+    """9 MB of zero bytes, under the 10 MB limit: MariaDB's default 16 MB max_allowed_packet
+    cannot take it (sent as hex, twice its size), so it is refused with the reason, and the
+    ticket is opened; SQLite stores it."""
+    mail = message(subject="crash dump", body="My PC crashed, dump attached.")
+    dump = bytes(9 * 1024 * 1024)
+    mail.add_attachment(dump, maintype="application", subtype="octet-stream", filename="MEMORY.DMP")
+    outcome = ingest(mail)
+    assert outcome.outcome == "ticket"
+    stored = [a.filename for a in Attachment.select().where(Attachment.ticket == outcome.ticket_id)]
+    notes = [c.body for c in Comment.select().where(Comment.ticket == outcome.ticket_id, Comment.is_internal)]
+    packet = db.database.execute_sql("SELECT @@max_allowed_packet").fetchone()[0] if db.is_mysql() else None
+    if packet is not None and packet < 2 * len(dump):
+        assert stored == []
+        assert len(notes) == 1 and "MEMORY.DMP (9,437,184 bytes)" in notes[0]
+        assert f"max_allowed_packet {packet:,} bytes" in notes[0]
+    else:
+        assert (stored, notes) == (["MEMORY.DMP"], [])
+
+
+@pytest.mark.parametrize(
+    "subject, title",
+    [
+        (b"=?utf-8?b?Q?= Drucker", "=?utf-8?b?Q?= Drucker"),  # bad base64: kept as it came
+        (b"=?\xe2\x80\x9c-8?q?Drucker?= kaputt", "Drucker kaputt"),  # a charset named in garbage
+    ],
+)
+def test_a_broken_encoded_word_in_a_header_never_stops_the_message(engine, system, desk, subject, title):
+    raw = b"From: anna@example.org\nSubject: " + subject + b"\nMessage-ID: <bad-word@example.org>\n\nhi\n"
+    assert Ticket.get_by_id(ingest(raw).ticket_id).title == title

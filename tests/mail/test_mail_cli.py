@@ -4,14 +4,18 @@ ingests the message once)."""
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 from mail_helpers import message
 from servers import free_port
 
+from itsm_tui.cli import mail as mail_cli
+from itsm_tui.core.mail import intake
 from itsm_tui.core.store.models import Ticket
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -54,3 +58,25 @@ def test_a_message_that_can_never_be_processed_exits_65(engine, system, tmp_path
     assert no_sender.returncode == 65
     assert b"names no sender" in no_sender.stderr
     assert pipe(engine, b"", tmp_path).returncode == 65
+
+
+def test_raw_8bit_message_ids_are_delivered_not_retried_forever(engine, system, tmp_path):
+    raw = b"From: anna@example.org\nSubject: Drucker\nMessage-ID: <\xe4\xfc-1@mail.example.org>\n\nkaputt\n"
+    first = pipe(engine, raw, tmp_path)
+    assert first.returncode == 0, first.stderr
+    again = pipe(engine, raw, tmp_path)
+    assert (again.returncode, again.stdout.strip()) == (0, b"duplicate")
+    assert Ticket.select().count() == 1
+
+
+def test_a_failure_that_is_not_the_database_or_a_setting_exits_65(engine, system, monkeypatch, capsys):
+    """A defect a message sets off fails every retry the same way: the MTA should return it
+    (65), not keep retrying it for days (75)."""
+
+    def defect(raw: bytes):
+        raise RecursionError("maximum recursion depth exceeded")
+
+    monkeypatch.setattr(intake, "ingest", defect)
+    monkeypatch.setattr(sys, "stdin", SimpleNamespace(buffer=io.BytesIO(message().as_bytes())))
+    assert mail_cli.ingest(engine, str) == 65
+    assert "cannot be processed: maximum recursion depth exceeded" in capsys.readouterr().err

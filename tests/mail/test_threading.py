@@ -11,6 +11,7 @@ from mail_helpers import DESK, desk, ingest, message, outbox
 
 from itsm_tui.core import clock
 from itsm_tui.core.store.models import Attachment, Comment, EmailMessage, Ticket, User
+from itsm_tui.core.tickets import links
 from itsm_tui.core.tickets import service as tickets
 
 NOW = datetime(2026, 3, 2, 10, 0)
@@ -202,3 +203,41 @@ def test_a_reply_reopens_a_resolved_ticket_and_later_opens_a_linked_one(engine, 
     follow_up = Ticket.get_by_id(late.ticket_id)
     assert follow_up.description.startswith(f"Follow-up to {ticket.number}")
     assert Ticket.get_by_id(ticket.id).status == "resolved"
+
+
+def test_a_reply_cut_to_the_comment_limit_attaches_the_whole_message(engine, people, desk):
+    ticket, _, ack = _opened()
+    log = "\n".join(f"line {i:05d} ERROR something failed in module {i % 7}" for i in range(600))
+    reply = message(
+        subject="Re: x", body=f"Here is the full log:\n{log}\nEND-OF-LOG", in_reply_to=ack["Message-ID"]
+    )
+    assert ingest(reply).outcome == "comment"
+    [comment] = _comments(ticket)
+    assert comment.body.endswith("[The text was cut here; the whole message is attached.]")
+    [original] = Attachment.select().where(Attachment.ticket == ticket.id)
+    assert original.filename == "original-message.eml"
+    _, content = tickets.attachment_content(people["agent"], original.id)
+    assert b"END-OF-LOG" in content
+
+    ticket = Ticket.get_by_id(ticket.id)  # a follow-up: the text is cut in the new description
+    tickets.change_status(people["agent"], ticket.id, ticket.version, "resolved", note="Restarted")
+    text = "x" * (tickets.BODY_MAX - 250) + " END"  # only the follow-up's first line makes it too long
+    with clock.frozen(clock.now() + timedelta(days=30)):
+        late = ingest(message(subject="Re: x", body=text, in_reply_to=ack["Message-ID"]))
+    assert late.outcome == "follow-up"
+    assert Ticket.get_by_id(late.ticket_id).description.endswith("the whole message is attached.]")
+    [original] = Attachment.select().where(Attachment.ticket == late.ticket_id)
+    assert original.filename == "original-message.eml"
+
+
+def test_a_reply_to_a_merged_ticket_comments_on_the_ticket_it_was_merged_into(engine, people, desk):
+    duplicate, _, ack = _opened()
+    survivor = Ticket.get_by_id(ingest(message(subject="VPN still down")).ticket_id)
+    links.merge(people["agent"], duplicate.id, Ticket.get_by_id(duplicate.id).version, survivor.id)
+    reply = message(
+        subject="Re: x", body="It works again after the reboot, thanks", in_reply_to=ack["Message-ID"]
+    )
+    outcome = ingest(reply)
+    assert (outcome.outcome, outcome.ticket_id) == ("comment", survivor.id)
+    assert [c.body for c in _comments(survivor)] == ["It works again after the reboot, thanks"]
+    assert Ticket.select().count() == 2

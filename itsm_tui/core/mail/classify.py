@@ -3,8 +3,9 @@
 Automatic mail (RFC 3834: ``Auto-Submitted`` other than ``no``; the older ``X-Autoreply``,
 ``X-Autorespond``, ``Precedence: bulk/junk/list``, mailing lists' ``List-Id``; an empty
 Return-Path) never opens a ticket and is never answered, so two robots cannot loop. A
-delivery-status report (RFC 3464) is a bounce: it says which of our messages could not be
-delivered, to whom, and why.
+delivery-status report (RFC 3464: the message itself a ``multipart/report``) is a bounce: it says
+which of our messages could not be delivered, to whom, and why. A report attached to a person's
+message ("my mails bounce, see below") is that person's mail.
 """
 
 from __future__ import annotations
@@ -53,7 +54,8 @@ def bounce(mail: Parsed) -> Bounce | None:
     message = mail.message
     if message is None:
         return None
-    status = next((p for p in message.walk() if p.get_content_type() == "message/delivery-status"), None)
+    parts = message.iter_parts() if message.get_content_type() == "multipart/report" else ()
+    status = next((p for p in parts if p.get_content_type() == "message/delivery-status"), None)
     if status is None and not (_DAEMONS.match(mail.from_address) and _BOUNCE_SUBJECT.search(mail.subject)):
         return None
     recipient, reason = "", ""

@@ -4,7 +4,9 @@
 Unprocessed messages are read without marking them (``BODY.PEEK``, a chunk per round trip),
 ingested, and then flagged as seen or moved to ``imap_done_folder``. A crash between the two
 leaves the messages for the next fetch, where their Message-IDs make them duplicates: nothing is
-processed twice, nothing lost. A database error stops the fetch (the rest waits for the next one).
+processed twice, nothing lost. A database error stops the fetch (the rest waits for the next one)
+unless the database still answers: then it was that message's (one too large for the server,
+say), which stays in the mailbox, counted as failed, and the fetch goes on with the next.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from itsm_tui.core import config
 from itsm_tui.core.config import ConfigError, MailSettings
 from itsm_tui.core.errors import ItsmError
 from itsm_tui.core.mail import intake
-from itsm_tui.core.store import db_errors
+from itsm_tui.core.store import db, db_errors
 
 BATCH = 500  # messages per fetch; the rest come next time
 CHUNK = 25  # messages per round trip to the server
@@ -103,11 +105,27 @@ def _ingested(uid: str, raw: bytes, report: FetchReport) -> bool:
         log.warning("IMAP message %s not processed: %s", uid, exc)
     except Exception as exc:
         if db_errors.is_database_error(exc):
-            raise
+            if not _database_answers():
+                raise
+            log.error(
+                "IMAP message %s failed with a database error although the database answers: "
+                "it stays in the mailbox, and the fetch goes on: %s",
+                uid,
+                _reason(exc),
+            )
+        else:
+            log.exception("IMAP message %s failed; it stays for the next fetch", uid)
         report.failed += 1
-        log.exception("IMAP message %s failed; it stays for the next fetch", uid)
         return False
     report.add(outcome)
+    return True
+
+
+def _database_answers() -> bool:
+    try:
+        db.database.execute_sql("SELECT 1")
+    except db_errors.DATABASE_ERRORS:
+        return False
     return True
 
 

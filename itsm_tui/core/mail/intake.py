@@ -3,6 +3,8 @@ a note about a bounce, or nothing (an automatic reply, a refused or rate-limited
 
 Each message is processed once, by its Message-ID (recorded in ``mail_message`` in the same
 transaction as what it wrote), whether an IMAP fetch is repeated after a crash or an MTA retries.
+Beside it goes the message's content key (its Message-ID, sender and content hashed): another
+message that reuses a taken Message-ID (other sender or content) is processed under its key.
 A reply finds its ticket by the Message-IDs it quotes (sent or received by the desk), else by
 ``[INC000123]`` in the subject, either only when the sender is that ticket's requester, a Cc of
 it or staff; anyone else's message is a new one under the domain policy.
@@ -11,6 +13,7 @@ Everything is written under ``audit.acting("mail")``: the log says it came by e-
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from datetime import timedelta
@@ -25,14 +28,16 @@ from itsm_tui.core.mail.trim import trim
 from itsm_tui.core.notify import mailer
 from itsm_tui.core.people import users
 from itsm_tui.core.people.permissions import is_staff
-from itsm_tui.core.store import audit
+from itsm_tui.core.store import audit, db
 from itsm_tui.core.store.db import transactional
 from itsm_tui.core.store.models import MailMessage, Ticket, TicketCc, User, ticket_number
+from itsm_tui.core.tickets import links
 from itsm_tui.core.tickets import service as tickets
 
 SUBJECT_NUMBER = re.compile(r"\[(INC\d{6,12})\]", re.IGNORECASE)
 BODY_MAX = tickets.BODY_MAX - 200  # room for the note saying that the text was cut
 NO_TEXT = "(The message has no text; see its attachments.)"
+PACKET_MARGIN = 4096  # bytes of a MySQL packet that are not the attachment (the INSERT around it)
 
 
 class Unprocessable(ItsmError):
@@ -55,33 +60,66 @@ def ingest(raw: bytes) -> Outcome:
     mail = parse(raw)
     if not mail.from_address:
         raise Unprocessable("the message names no sender (no From, Reply-To or Return-Path)")
+    key = content_key(mail)
     with audit.acting("mail"):
         try:
-            return _ingest(mail)
-        except IntegrityError:  # its Message-ID is taken: processed before, or by another process now
-            if MailMessage.select().where(MailMessage.message_id == mail.message_id).exists():
+            return _ingest(mail, key)
+        except IntegrityError:  # its key is taken: another process processed it at the same moment
+            if MailMessage.select().where(MailMessage.message_id == key).exists():
                 return Outcome("duplicate")
             raise
         except ValidationError as exc:  # the same on every retry: never processable
             raise Unprocessable(f"the message cannot become a ticket: {exc}") from None
 
 
+def content_key(mail: Parsed) -> str:
+    """``<ID.CONTENT@itsm-tui.invalid>``: hashes of the Message-ID, and of the sender, subject,
+    text and attachments (what a redelivery keeps, unlike its Received headers)."""
+    content = hashlib.sha256()
+    for piece in (mail.from_address, mail.subject, mail.body):
+        content.update(piece.encode("utf-8", "surrogatepass") + b"\0")
+    for attachment in mail.attachments:
+        content.update(hashlib.sha256(attachment.content).digest())
+    return f"{_key_prefix(mail.message_id)}{content.hexdigest()[:32]}@itsm-tui.invalid>"
+
+
+def _key_prefix(message_id: str) -> str:
+    """How the content keys of one Message-ID begin (in any case: MariaDB compares IDs so)."""
+    return f"<{hashlib.sha256(message_id.lower().encode('utf-8', 'surrogatepass')).hexdigest()[:32]}."
+
+
 @transactional
-def _ingest(mail: Parsed) -> Outcome:
-    # Taken first (the Message-ID is unique): a message processed before, or by a second
-    # process at the same moment, stops here.
-    row = MailMessage.create(
-        message_id=mail.message_id,
-        direction="in",
-        sender=mail.from_address[:254],
-        outcome="pending",
-        created_at=clock.now(),
-    )
+def _ingest(mail: Parsed, key: str) -> Outcome:
+    # Taken first (the Message-ID is unique), then the content key: a message processed before,
+    # or by a second process at the same moment, stops here.
+    try:
+        row = _record(mail, mail.message_id, "pending")
+    except IntegrityError:  # taken: by this message before, or by another one reusing the ID
+        keys = MailMessage.select(MailMessage.message_id).where(
+            MailMessage.message_id.startswith(_key_prefix(mail.message_id))
+        )
+        known = {found.message_id for found in keys}
+        if key in known or not known:  # none at all: processed before content keys were kept
+            return Outcome("duplicate")
+        row = _record(mail, key, "pending")
+    else:
+        _record(mail, key, "content-key")
     outcome = _process(mail, row)
     MailMessage.update(outcome=outcome.outcome, ticket=outcome.ticket_id).where(
         MailMessage.id == row.id
     ).execute()
     return outcome
+
+
+@transactional  # a savepoint: a taken Message-ID leaves the transaction usable
+def _record(mail: Parsed, message_id: str, outcome: str) -> MailMessage:
+    return MailMessage.create(
+        message_id=message_id,
+        direction="in",
+        sender=mail.from_address[:254],
+        outcome=outcome,
+        created_at=clock.now(),
+    )
 
 
 def _process(mail: Parsed, row: MailMessage) -> Outcome:
@@ -93,6 +131,8 @@ def _process(mail: Parsed, row: MailMessage) -> Outcome:
     sender = _user_by_address(mail.from_address)
     ticket = _thread(mail, sender)
     if ticket is not None:
+        while (survivor := links.merged_into(ticket.id)) is not None:  # merges never form a cycle
+            ticket = survivor
         return _reply(mail, sender, ticket, row)
     return _new_ticket(mail, sender, row)
 
@@ -167,10 +207,11 @@ def _reply(mail: Parsed, sender: User | None, ticket: Ticket, row: MailMessage) 
         outcome = "comment"
     else:
         outcome = "comment"
-    tickets.comment_from_mail(author, ticket.id, _fit(text))
+    comment = _fit(text)
+    tickets.comment_from_mail(author, ticket.id, comment)
     _keep_ccs(ticket.id, mail, author)
     uploader = author if is_staff(author) or author.id == ticket.requester_id else users.system_actor()
-    _attach(mail, uploader, ticket.id, original=text != mail.body.strip())
+    _attach(mail, uploader, ticket.id, original=comment != mail.body)  # trimmed or cut
     return Outcome(outcome, ticket.id)
 
 
@@ -192,14 +233,10 @@ def _new_ticket(
         description = (
             f"Follow-up to {follows.number} (reopened by e-mail after it was closed).\n\n{description}"
         )
-    ticket = tickets.create(
-        requester,
-        _title(mail.subject),
-        _fit(description),
-        channel=mailer.EMAIL_CHANNEL,
-    )
+    fitted = _fit(description)
+    ticket = tickets.create(requester, _title(mail.subject), fitted, channel=mailer.EMAIL_CHANNEL)
     _keep_ccs(ticket.id, mail, requester)
-    _attach(mail, requester, ticket.id, original=len(mail.body) > BODY_MAX)
+    _attach(mail, requester, ticket.id, original=fitted != description)
     if follows is not None:
         tickets.comment(
             users.system_actor(),
@@ -270,22 +307,37 @@ def _keep_ccs(ticket_id: int, mail: Parsed, author: User) -> None:
 
 def _attach(mail: Parsed, author: User, ticket_id: int, original: bool) -> None:
     """Store the attachments (and the whole message when its text was trimmed or cut); what is
-    over the size limit becomes an internal note naming it."""
+    over the size limit, or too large for the database server to take, becomes an internal note
+    naming it and why."""
     files = [(a.name, a.content) for a in mail.attachments]
     if original:
         files.append(("original-message.eml", mail.raw))
+    if not files:
+        return
     limit = config.settings().attachment_max_bytes
-    dropped = [f"{name} ({len(content):,} bytes)" for name, content in files if len(content) > limit]
+    packet = _packet_limit()
+    dropped = []
     for name, content in files:
-        if len(content) <= limit:
+        if len(content) > limit:
+            dropped.append(f"{name} ({len(content):,} bytes): over the {limit:,}-byte limit")
+        elif packet is not None and 2 * len(content) + PACKET_MARGIN > packet:
+            dropped.append(
+                f"{name} ({len(content):,} bytes): too large for the database server "
+                f"(max_allowed_packet {packet:,} bytes takes at most {(packet - PACKET_MARGIN) // 2:,})"
+            )
+        else:
             tickets.attach(author, ticket_id, name, content)
     if dropped:
-        tickets.comment(
-            users.system_actor(),
-            ticket_id,
-            f"Attachments over the {limit:,}-byte limit were not stored: {', '.join(dropped)}",
-            internal=True,
-        )
+        text = "Attachments not stored: " + "; ".join(dropped)
+        tickets.comment(users.system_actor(), ticket_id, text, internal=True)
+
+
+def _packet_limit() -> int | None:
+    """MySQL's ``max_allowed_packet``, the largest statement the server takes: an attachment goes
+    in one, written as hex (twice its size). A larger one would fail the message on every try."""
+    if not db.is_mysql():
+        return None
+    return int(db.database.execute_sql("SELECT @@max_allowed_packet").fetchone()[0])
 
 
 # ---------------------------------------------------------------- bounces

@@ -14,9 +14,10 @@ import hashlib
 import quopri
 import re
 from dataclasses import dataclass, field
-from email import message_from_bytes, policy
+from email import policy
 from email.header import decode_header, make_header
 from email.message import EmailMessage, Message
+from email.parser import BytesParser
 from email.utils import getaddresses, parseaddr
 
 from inscriptis import get_text
@@ -48,6 +49,7 @@ _HEADER_FAMILY = {"iso2022_jp_ext": "cp932", "euc_jp": "cp932"}
 _HEADER_LINE = re.compile(rb"^[!-9;-~]+:")  # "Name: value", as RFC 5322 writes a field
 _HTML = ParserConfig(display_links=True, display_anchors=False)
 _NAME_SAFE = re.compile(r"[\x00-\x1f/\\:*?\"<>|]+")
+_NAME_EDGES = re.compile(r"^[\s.]+|[\s.]+$")  # any white space (no-break spaces too) and dots
 
 
 @dataclass
@@ -76,7 +78,13 @@ class Parsed:
 
 def parse(raw: bytes) -> Parsed:
     """Parse a message (never raises on bad input; the worst case is an empty body)."""
-    message = _message(raw)
+    try:
+        return _parsed(raw, _message(raw))
+    except Exception:  # e.g. forwards nested hundreds deep: past Python's recursion limit
+        return _parsed(raw, _flat(raw))
+
+
+def _parsed(raw: bytes, message: EmailMessage) -> Parsed:
     charsets = [c for c in (_charset(p.get_content_charset()) for p in message.walk()) if c]
     from_name, from_address = _sender(message, charsets)
     subject = " ".join(header_text(message, "Subject", charsets).split())
@@ -96,7 +104,7 @@ def parse(raw: bytes) -> Parsed:
     )
 
 
-def _message(raw: bytes) -> EmailMessage:
+def _message(raw: bytes, headers_only: bool = False) -> EmailMessage:
     """The parsed message, repaired where clients and gateways break it: a first line that is
     no header ("---- Original email message ----" above the headers) is dropped, and a header
     line folded without the leading space is joined to the field above, so the real headers
@@ -115,7 +123,15 @@ def _message(raw: bytes) -> EmailMessage:
             for i, line in enumerate(lines)
         ]
         raw = b"\n".join(fixed) + raw[end.start() :]
-    return message_from_bytes(raw, policy=policy.default)
+    return BytesParser(policy=policy.default).parsebytes(raw, headersonly=headers_only)
+
+
+def _flat(raw: bytes) -> EmailMessage:
+    """The headers, and everything after them as plain text: a message that Python's email
+    package cannot take apart or write back still becomes a ticket, its parts readable."""
+    message = _message(raw, headers_only=True)
+    del message["Content-Type"], message["Content-Transfer-Encoding"]
+    return message
 
 
 def _charset(name: str | None) -> str | None:
@@ -200,7 +216,7 @@ def header_text(message: Message | None, name: str, charsets: list[str] | None =
             raw = data.decode("cp1252", errors="replace")
     try:
         text = str(make_header(decode_header(raw)))
-    except (UnicodeDecodeError, LookupError, ValueError, TypeError):
+    except Exception:  # a broken encoded word (bad base64, a charset named in garbage): one by one
         text = _decode_words(raw)
     return strip_controls(text).strip()
 
@@ -245,8 +261,12 @@ def _addresses(message: EmailMessage, name: str) -> list[str]:
 
 def _clean_address(address: str) -> str:
     """Lower case, no controls, and raw 8-bit bytes as UTF-8 (else U+FFFD): always storable."""
-    text = address.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-    return strip_controls(text).strip().strip("<>").lower()
+    return _storable(address).strip().strip("<>").lower()
+
+
+def _storable(text: str) -> str:
+    """Raw 8-bit bytes (kept by the parser as surrogates) as UTF-8, else U+FFFD; no controls."""
+    return strip_controls(text.encode("utf-8", "surrogateescape").decode("utf-8", "replace"))
 
 
 MESSAGE_ID = re.compile(r"<[^<>\s]+>")
@@ -259,14 +279,15 @@ def _message_id(message: EmailMessage, raw: bytes) -> str:
     if found:
         return normal_id(found[0])
     bare = _raw_header(message, "Message-ID").strip()
-    if bare and " " not in bare:
+    if re.fullmatch(r"[^<>\s]+", bare):  # no brackets; folded or spaced, it is no ID at all
         return normal_id(f"<{bare}>")
     return f"<sha256.{hashlib.sha256(raw).hexdigest()}@itsm-tui.invalid>"
 
 
 def normal_id(message_id: str) -> str:
-    """A Message-ID as stored: angle brackets, at most 255 characters (a longer one is hashed)."""
-    message_id = message_id.strip()
+    """A Message-ID as stored: angle brackets, storable (raw 8-bit bytes as UTF-8, as in an
+    address), at most 255 characters (a longer one is hashed)."""
+    message_id = _storable(message_id).strip()
     if len(message_id) > 255:
         digest = hashlib.sha256(message_id.encode("utf-8", "replace")).hexdigest()
         return f"<sha256.{digest}@itsm-tui.invalid>"
@@ -430,5 +451,5 @@ def _name(part: Message, found: list[Attachment], fallback: str | None = None) -
         name = f"{header_text(part, 'Content-Description')}.{extension}"
     if not name:
         name = fallback or f"part-{len(found) + 1}.{_EXTENSIONS.get(part.get_content_type(), 'bin')}"
-    name = _NAME_SAFE.sub("_", strip_controls(name)).strip(" .") or "attachment"
+    name = _NAME_EDGES.sub("", _NAME_SAFE.sub("_", strip_controls(name))) or "attachment"
     return name[:200]

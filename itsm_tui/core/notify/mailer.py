@@ -9,7 +9,9 @@ A notification to a user with an e-mail address queues a message in the outbox
 the app's SLA monitor calls it from its worker thread (never the UI thread), and so does
 ``itsm-tui mail send`` (for cron). A failed attempt is retried later (1, 5, 15, 60, 240 minutes),
 giving up after ``MAX_ATTEMPTS``; two senders never send the same message twice, because each
-claims a message with a conditional update before sending it.
+claims a message with a conditional update just before sending it (a claim per message, so a
+long pass over a slow relay never outlives its claims). Whatever goes wrong with one message is
+that message's failed attempt: the others of the pass are still sent.
 
 The e-mail channel (issue 20) threads what it sends: a ticket that came in by e-mail has its
 public comments and its resolution mailed to the requester and the Cc's (:func:`thread_mail`),
@@ -257,18 +259,20 @@ def send_due(now: datetime | None = None, limit: int = BATCH) -> tuple[int, int]
         .order_by(EmailMessage.next_attempt_at, EmailMessage.id)
         .limit(limit)
     )
-    mine = [m for m in due if _claim(m, now)]
-    if not mine:
+    if not due:
         return 0, 0
     sent = failed = 0
     try:
         connection = _connect(smtp)
     except (OSError, smtplib.SMTPException) as exc:
+        mine = [m for m in due if _claim(m, now)]
         for message in mine:
             _failed(message, now, exc)
         return 0, len(mine)
     try:
-        for message in mine:
+        for message in due:
+            if not _claim(message, now):  # another sender took it (or sent it) meanwhile
+                continue
             try:
                 mail = _mail(smtp, message)
                 recipients = [
@@ -276,7 +280,7 @@ def send_due(now: datetime | None = None, limit: int = BATCH) -> tuple[int, int]
                     *[a.strip() for a in str(mail.get("Cc", "")).split(",") if a.strip()],
                 ]
                 connection.send_message(mail, from_addr=_envelope_sender(mail), to_addrs=recipients)
-            except (OSError, smtplib.SMTPException) as exc:
+            except Exception as exc:  # a header it cannot write, a refused recipient, the relay
                 _failed(message, now, exc)
                 failed += 1
             else:
@@ -293,9 +297,10 @@ def send_due(now: datetime | None = None, limit: int = BATCH) -> tuple[int, int]
 
 
 def _claim(message: EmailMessage, now: datetime) -> bool:
-    """Take the message for this sender: only one concurrent sender's update matches."""
+    """Take the message for this sender: only one concurrent sender's update matches. The claim
+    runs from this moment (or the pass's ``now``, if later), not from the start of the pass."""
     claimed = (
-        EmailMessage.update(next_attempt_at=now + CLAIM)
+        EmailMessage.update(next_attempt_at=max(now, clock.now()) + CLAIM)
         .where(
             EmailMessage.id == message.id,
             EmailMessage.next_attempt_at == message.next_attempt_at,

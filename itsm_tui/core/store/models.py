@@ -650,13 +650,16 @@ class WebhookDelivery(BaseModel):
 # --- issue 20, the e-mail channel (schema v10).
 class MailMessage(BaseModel):
     """A Message-ID the desk received or sent: an incoming message is processed once, and a
-    reply finds its ticket by the IDs it quotes (v10)."""
+    reply finds its ticket by the IDs it quotes (v10). An incoming message also leaves a row of
+    its content key (outcome "content-key", see core/mail/intake.py), so another message that
+    reuses its Message-ID is told apart from a redelivery."""
 
     message_id = CharField(max_length=255, unique=True)
     direction = CharField(max_length=3, constraints=[_in("direction", ("in", "out"))])
     ticket = ForeignKeyField(Ticket, null=True, on_delete="CASCADE")
     sender = CharField(max_length=254, null=True)
-    outcome = CharField(max_length=20)  # ticket, comment, auto-reply, bounce, refused, limited, sent
+    outcome = CharField(max_length=20)  # ticket, comment, auto-reply, bounce, refused, limited, sent,
+    # content-key
     created_at = DateTimeField()
 
     class Meta:
