@@ -13,7 +13,7 @@ import os
 import tomllib
 from dataclasses import dataclass, fields
 from pathlib import Path
-from urllib.parse import quote, urlencode
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 from platformdirs import user_config_dir, user_data_dir
 
@@ -123,8 +123,13 @@ def _holds_secret(section: dict) -> bool:
 
 
 def _url_has_password(url: str) -> bool:
+    """A password in the user part, or in a query parameter (``?password=``, refused by the
+    URL's reader but a secret all the same)."""
     rest = url.partition("://")[2]
-    return "@" in rest and ":" in rest.rpartition("@")[0]
+    query = {key.lower() for key, _ in parse_qsl(urlsplit(url).query)} - {"password_file"}
+    return ("@" in rest and ":" in rest.rpartition("@")[0]) or any(
+        word in key for key in query for word in ("pass", "secret", "token")
+    )
 
 
 def data_dir() -> Path:

@@ -1,14 +1,16 @@
 """Which files the app's dialogs may read and write, and how they write them.
 
 On one's own machine (``mode = "local"``) paths are free, but a dialog never writes to a dot-file
-(``~/.bashrc``, ``~/.ssh/...``) and never replaces a file unless asked to. In served mode (a
-shared host reached over SSH, where the app runs as a service account) each operator has a
-folder of their own under the data directory: ``exports/<username>/`` for exports and saved
-attachments, ``uploads/<username>/`` for files to attach. A typed path is read there (a bare name
-is enough) and refused when, once its links are followed, it leaves that folder or passes through
-a dot-file or dot-folder. Files are always written 0600 through a temporary file that becomes the
-target in one step (``os.link`` when nothing may be replaced, ``os.replace`` otherwise), so a link
-planted at the target is replaced, never followed, and a failure leaves nothing behind.
+(``~/.bashrc``) or into a dot-folder of the home folder (``~/.ssh/...``), and never replaces a
+file unless asked to. In served mode (a shared host reached over SSH, where the app runs as a
+service account) each operator has a folder of their own under the data directory:
+``exports/<username>/`` for exports and saved attachments, ``uploads/<username>/`` for files to
+attach. A typed path is read there (a bare name is enough) and refused when, once its links are
+followed, it leaves that folder or passes through a dot-file or dot-folder. A name no file can
+have (a NUL, longer than the file system holds) is refused in words. Files are always written
+0600 through a temporary file that becomes the target in one step (``os.link`` when nothing may be
+replaced, ``os.replace`` otherwise), so a link planted at the target is replaced, never followed,
+and a failure leaves nothing behind.
 """
 
 from __future__ import annotations
@@ -43,6 +45,40 @@ class FileExists(ValidationError):
 
     def __init__(self, message: str):
         super().__init__(message, "path")
+
+
+NAME_MAX = 255  # bytes in one name on the file systems Linux uses
+# private_file writes through ".{name}.XXXXXXXX.part" beside the target: a target's name has
+# that much less room
+_TEMPORARY = len("..") + 8 + len(".part")
+
+
+def _typed(text: str, room: int = 0) -> str:
+    """``text`` as typed (stripped), or PathRefused when no file can have that name: a NUL, or a
+    name longer than the file system holds (``room``: bytes kept for the temporary name)."""
+    typed = text.strip()
+    if "\x00" in typed:
+        raise PathRefused("a file name cannot hold a NUL character")
+    longest = NAME_MAX - room
+    for part in Path(typed).parts:
+        try:
+            size = len(os.fsencode(part))
+        except UnicodeError:
+            raise PathRefused(f"{part!r} holds characters a file name cannot hold") from None
+        if size > longest:
+            raise PathRefused(f"the name {part[:30]}… is too long: at most {longest} bytes (UTF-8)")
+    return typed
+
+
+def fitting_name(name: str) -> str:
+    """``name`` with its stem cut (its extension kept) until a dialog may write it: an
+    attachment's name may be 255 characters of up to 4 bytes each."""
+    stem, dot, extension = name.rpartition(".")
+    if not stem or len(extension) > 16:
+        stem, dot, extension = name, "", ""
+    while stem and len(os.fsencode(stem + dot + extension)) > NAME_MAX - _TEMPORARY:
+        stem = stem[:-1]
+    return stem + dot + extension
 
 
 def served() -> bool:
@@ -105,9 +141,13 @@ def _local(text: str, base: Path | None) -> Path:
 
 
 def _no_dot_target(path: Path) -> None:
-    real = Path(os.path.realpath(path))
-    for name in (path.name, real.name):
-        if name.startswith("."):
+    """Not a dot-file anywhere, nor a file in a dot-folder of the home folder (``~/.ssh/...``,
+    ``~/.config/autostart/...``: settings read by other programs)."""
+    home = Path.home()
+    homes = (home, Path(os.path.realpath(home)))
+    for candidate in (path, Path(os.path.realpath(path))):
+        inner = [candidate.relative_to(h).parts for h in homes if candidate.is_relative_to(h)]
+        if candidate.name.startswith(".") or any(p.startswith(".") for parts in inner for p in parts):
             raise PathRefused(f"{path} is a dot-file (settings read by other programs): choose another name")
 
 
@@ -124,6 +164,16 @@ def target(
     ``confined`` (default: in served mode) keeps it inside the operator's own folder."""
     if not (text or "").strip():
         raise PathRefused("choose a file name")
+    typed = _typed(text, _TEMPORARY)
+    try:
+        return _target(typed, username, kind, base, overwrite, confined)
+    except OSError as exc:  # a folder on the way that cannot be read, say
+        raise PathRefused(f"cannot write {typed}: {exc.strerror or exc}") from None
+
+
+def _target(
+    text: str, username: str, kind: str, base: Path | None, overwrite: bool, confined: bool | None
+) -> Path:
     if served() if confined is None else confined:
         path = _inside(own_folder(kind, username), text)
     else:
@@ -161,6 +211,14 @@ def source(text: str, username: str, *, base: Path | None = None) -> Path:
     """The file a dialog may read for ``text`` (served: only from the uploads folder)."""
     if not (text or "").strip():
         raise PathRefused("choose a file")
+    typed = _typed(text)
+    try:
+        return _source(typed, username, base)
+    except OSError as exc:
+        raise PathRefused(f"cannot read {typed}: {exc.strerror or exc}") from None
+
+
+def _source(text: str, username: str, base: Path | None) -> Path:
     if served():
         path = _inside(own_folder(UPLOADS, username), text)
     else:

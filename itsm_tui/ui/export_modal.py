@@ -23,6 +23,7 @@ from itsm_tui.core import files
 from itsm_tui.core.errors import ItsmError, ValidationError
 from itsm_tui.reports import export
 from itsm_tui.reports.lists import LISTS
+from itsm_tui.ui.failures import SHOWN_ERRORS, read_failed
 from itsm_tui.ui.inputs import InOrderInput
 from itsm_tui.ui.messages import ExportFinished, ExportProgressed
 from itsm_tui.ui.modals.base import ConfirmModal, ErrorLine, ModalBase, literal
@@ -228,9 +229,9 @@ class ExportModal(ModalBase[export.Done | None]):
             done = job(progress=progress, cancel=self.cancel_event)
         except export.Cancelled:
             self.post_message(ExportFinished(None, None))
-        except ItsmError as exc:
-            self.post_message(ExportFinished(None, str(exc)))
-        except Exception as exc:  # a database or disk failure: say so, keep the app running
+        except SHOWN_ERRORS as exc:  # a refusal, or the database in words (never the driver's text)
+            self.post_message(ExportFinished(None, read_failed(exc, "no file was written")))
+        except Exception as exc:  # a disk failure, say: say so, keep the app running
             self.post_message(ExportFinished(None, f"the export failed: {exc}"))
         else:
             self.post_message(ExportFinished(done, None))

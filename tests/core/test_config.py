@@ -126,6 +126,7 @@ def test_database_fields_and_the_admin_account(conf):
 def test_a_file_holding_a_password_must_be_private(conf):
     for text in (
         '[database]\nurl = "mysql://itsm:secret-pw@db/itsm"\n',
+        '[database]\nurl = "mysql://itsm@db/itsm?password=secret-pw"\n',  # refused, but a secret
         '[database]\nname = "itsm"\npassword = "secret-pw"\n',
         '[database]\nname = "itsm"\n[database.admin]\npassword = "secret-pw"\n',
     ):
@@ -178,6 +179,10 @@ def test_bad_files_and_values_are_one_clear_line(conf, monkeypatch):
         ("mysql://u:Sekr3t-pw@h:70000/db", "bad port '70000'"),
         ("mysql://u:Sekr3t-pw@h:3306/", "no database name in URL mysql://u:\\*\\*\\*@h:3306/"),
         ("mysql://u:Sekr3t-pw@h/db?sslmode=on", "unknown parameter 'sslmode'"),
+        (
+            "mysql://u@h/db?password=Sekr3t-pw",
+            "unknown parameter 'password' in database URL .*password=\\*\\*\\*",
+        ),
     ],
 )
 def test_bad_urls_give_one_line_without_the_password(url, message):

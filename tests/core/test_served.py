@@ -145,6 +145,43 @@ def test_local_paths_are_free_but_never_a_dot_file_nor_a_silent_overwrite(local,
     assert (tmp_path / ".bashrc").read_text() == "# mine"
 
 
+def test_a_dot_folder_of_the_home_folder_is_never_written_into(local, tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    for folder in (".ssh", ".config/autostart"):
+        (tmp_path / folder).mkdir(parents=True)
+    for typed in ("~/.ssh/authorized_keys", "~/.config/autostart/export.desktop", str(tmp_path / ".ssh/x")):
+        with pytest.raises(files.PathRefused, match="dot-file"):
+            files.target(typed, "")
+    (tmp_path / "keys").symlink_to(tmp_path / ".ssh")  # nor through a link to one
+    with pytest.raises(files.PathRefused, match="dot-file"):
+        files.target("~/keys/authorized_keys", "")
+    assert files.target("~/report.csv", "") == tmp_path / "report.csv"
+
+
+@pytest.mark.parametrize("kind", ["served", "local"])
+def test_a_name_no_file_can_have_is_refused_in_words(kind, data, tmp_path):
+    """A NUL, or a name over 255 bytes (less the temporary name's room when writing), is a
+    refusal the dialog shows, never an OSError or a ValueError out of the app; an attachment's
+    long name is cut, its extension kept, to one that can be written."""
+    config.override_settings(config.Settings(mode=kind))
+    try:
+        base = files.start_folder(files.EXPORTS, "agent1") if kind == "served" else tmp_path
+        long_name = "打印机卡纸" * 23 + ".pdf"  # 115 characters, 349 bytes
+        for typed in ("a\x00b.pdf", "x" * 300 + ".pdf", long_name, "x" * 241):
+            with pytest.raises(files.PathRefused):
+                files.target(typed, "agent1", base=base)
+            with pytest.raises(files.PathRefused):
+                files.source(typed, "agent1", base=base)
+        fitted = files.fitting_name(long_name)
+        assert fitted.endswith(".pdf") and long_name.startswith(fitted[:-4])
+        assert len(fitted.encode()) <= 240 and files.fitting_name("log.txt") == "log.txt"
+        path = files.target(fitted, "agent1", base=base)
+        files.write_private(path, b"kept", overwrite=False)
+        assert path.read_bytes() == b"kept" and path.name == fitted
+    finally:
+        config.override_settings(None)
+
+
 def test_exports_are_written_0600_in_every_mode(local, tmp_path, people):
     from itsm_tui.reports import export
 

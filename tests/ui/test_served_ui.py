@@ -92,6 +92,32 @@ async def test_save_attachment_writes_only_into_the_exports_folder(engine, serve
     assert not Path(outside).exists()
 
 
+async def test_an_attachment_with_a_long_name_is_saved_and_a_nul_is_refused_in_words(engine, served, people):
+    """An attachment's name may be 255 characters of 3 bytes each: the dialog offers a name cut
+    to what the file system holds (the extension kept); a NUL or a name over 255 bytes typed
+    is refused under the field, never a crash."""
+    long_name = "打印机卡纸" * 23 + ".log"
+    made = tickets.create(people["requester"], "Printer jammed", "see the log")
+    tickets.attach(people["agent"], made.id, long_name, b"tray 2")
+    app = ItsmApp(engine)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await open_ticket(pilot, made.id)
+        await pilot.press("d")
+        await until(pilot, lambda: isinstance(app.screen, ChoicePicker))
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, PathPrompt))
+        prompt = app.screen
+        offered = prompt.query_one("#path", Input).value
+        assert offered == files.fitting_name(long_name) and offered.endswith(".log")
+        for typed in ("a\x00b.log", long_name):
+            await submit_path(pilot, typed)
+            assert app.screen is prompt and shown(prompt.query_one(ErrorLine)), typed
+        await submit_path(pilot, offered)
+        saved = served / "exports" / "agent" / offered
+        await until(pilot, saved.exists)
+    assert saved.read_bytes() == b"tray 2"
+
+
 async def test_export_to_bashrc_is_refused_and_a_name_lands_in_my_exports(
     engine, served, people, monkeypatch, tmp_path
 ):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import os
 import random
+import re
 import ssl
 import time
 from collections.abc import Callable
@@ -145,13 +146,17 @@ def mask(text: str) -> str:
 
 
 def mask_url(url: str) -> str:
-    """The URL with its password (whatever it holds, even unencoded '/', '#' or '@') as ***."""
+    """The URL with its password (whatever it holds, even unencoded '/', '#' or '@') as ***,
+    and the value of every query parameter it should not have (``?password=...``) too."""
     head, sep, rest = url.partition("://")
-    if not sep or "@" not in rest:
-        return mask(url)
-    userinfo, _, tail = rest.rpartition("@")
-    user = userinfo.split(":", 1)[0]
-    return mask(f"{head}://{user}:***@{tail}" if ":" in userinfo else url)
+    if sep and "@" in rest:
+        userinfo, _, tail = rest.rpartition("@")
+        user = userinfo.split(":", 1)[0]
+        url = f"{head}://{user}:***@{tail}" if ":" in userinfo else url
+    return mask(_UNKNOWN_VALUE.sub(lambda m: m[0] if m[2] in URL_PARAMETERS else f"{m[1]}{m[2]}=***", url))
+
+
+_UNKNOWN_VALUE = re.compile(r"([?&])([^=&#]*)=([^&#]*)")
 
 
 @dataclass(frozen=True)

@@ -658,8 +658,8 @@ class MailMessage(BaseModel):
     direction = CharField(max_length=3, constraints=[_in("direction", ("in", "out"))])
     ticket = ForeignKeyField(Ticket, null=True, on_delete="CASCADE")
     sender = CharField(max_length=254, null=True)
-    outcome = CharField(max_length=20)  # ticket, comment, auto-reply, bounce, refused, limited, sent,
-    # content-key
+    # ticket, comment, auto-reply, bounce, refused, limited, sent, content-key
+    outcome = CharField(max_length=20)
     created_at = DateTimeField()
 
     class Meta:

@@ -345,7 +345,7 @@ class TicketScreen(SaysFailedWorkers, TicketEdits, Triage, Screen):
                 "Save the attachment to",
                 start=Path.cwd(),
                 must_exist=False,
-                initial_name=row.filename,
+                initial_name=files.fitting_name(row.filename),
                 username=self.user.username,
             )
         )
