@@ -70,15 +70,20 @@ async def test_attach_reads_only_from_the_uploads_folder(engine, served, ticket)
     assert Attachment.select().where(Attachment.ticket == ticket.id).count() == 2
 
 
+async def save_prompt(pilot, ticket_id: int) -> PathPrompt:
+    """The ticket's first attachment chosen with ``d``: the dialog that asks where to save it."""
+    await open_ticket(pilot, ticket_id)
+    await pilot.press("d")
+    await until(pilot, lambda: isinstance(pilot.app.screen, ChoicePicker))
+    await pilot.press("enter")
+    await until(pilot, lambda: isinstance(pilot.app.screen, PathPrompt))
+    return pilot.app.screen
+
+
 async def test_save_attachment_writes_only_into_the_exports_folder(engine, served, ticket):
     app = ItsmApp(engine)
     async with app.run_test(size=(120, 40)) as pilot:
-        await open_ticket(pilot, ticket.id)
-        await pilot.press("d")
-        await until(pilot, lambda: isinstance(app.screen, ChoicePicker))
-        await pilot.press("enter")
-        await until(pilot, lambda: isinstance(app.screen, PathPrompt))
-        prompt = app.screen
+        prompt = await save_prompt(pilot, ticket.id)
         assert prompt.query_one("#path", Input).value == "log.txt"  # a name in the own folder
         outside = f"/tmp/itsm-served-test-{os.getpid()}"
         for typed in (outside, "~/.bashrc", "../../.bashrc", ".profile"):
@@ -101,12 +106,7 @@ async def test_an_attachment_with_a_long_name_is_saved_and_a_nul_is_refused_in_w
     tickets.attach(people["agent"], made.id, long_name, b"tray 2")
     app = ItsmApp(engine)
     async with app.run_test(size=(120, 40)) as pilot:
-        await open_ticket(pilot, made.id)
-        await pilot.press("d")
-        await until(pilot, lambda: isinstance(app.screen, ChoicePicker))
-        await pilot.press("enter")
-        await until(pilot, lambda: isinstance(app.screen, PathPrompt))
-        prompt = app.screen
+        prompt = await save_prompt(pilot, made.id)
         offered = prompt.query_one("#path", Input).value
         assert offered == files.fitting_name(long_name) and offered.endswith(".log")
         for typed in ("a\x00b.log", long_name):
