@@ -170,6 +170,12 @@ def import_csv(
         refused(actor, report, exc)
         raise
     report.rows = len(rows)
+    if kind == "tickets" and "source_number" not in columns:
+        report.warn(
+            1,
+            "no column maps to source_number (the other tool's ticket id): importing this file "
+            "again creates its tickets again",
+        )
     batches = [rows[i : i + batch_size] for i in range(0, len(rows), batch_size)]
     run_batches(
         actor,

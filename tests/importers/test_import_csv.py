@@ -115,6 +115,19 @@ def test_tickets_go_through_the_ticket_service(system):
     assert (again.created, again.unchanged) == (0, 2) and Ticket.select().count() == 2
 
 
+def test_tickets_without_a_source_number_warn_that_a_rerun_creates_them_again(system, tmp_path):
+    """Without the other tool's ticket id nothing tells a rerun's rows from new ones: the report
+    (the dry run's too) says so before anyone imports the file twice."""
+    users.create_user(system, "alice", "requester")
+    plain = {field: column for field, column in TICKET_MAP.items() if field != "source_number"}
+    for dry_run in (True, False):
+        report = import_csv(system, "tickets", DATA / "import_tickets.csv", plain, dry_run=dry_run)
+        assert [line for line, message in report.warnings if "again" in message] == [1]
+        assert any("source_number" in line for line in report.lines())
+    keyed = import_csv(system, "tickets", DATA / "import_tickets.csv", TICKET_MAP)
+    assert not any("again" in message for _, message in keyed.warnings)
+
+
 def test_dry_run_writes_nothing(system):
     counts = [m.select().count() for m in (System, AuditEntry)]
     report = import_csv(system, "systems", SYSTEMS, load_mapping("systems", SYSTEMS_MAP), dry_run=True)

@@ -244,6 +244,26 @@ def test_importing_part_then_all_equals_importing_all_once(system, tmp_path):
     assert snapshot(after=watermark) == stepwise
 
 
+def test_an_export_without_some_columns_says_which_stay_empty(system, tmp_path):
+    """A ServiceNow export made with fewer columns imports what it has and says which known
+    columns it lacks: their resolve and close times and SLA outcomes are then empty."""
+    full = first_rows(tmp_path / "all.csv", 200)
+    with full.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    dropped = ("made_sla", "resolved_at", "closed_at")
+    header = [column for column in rows[0] if column not in dropped]
+    fewer = tmp_path / "fewer.csv"
+    with fewer.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, header, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+    report = import_servicenow(system, fewer)
+    assert report.created > 0
+    (said,) = [message for line, message in report.warnings if line == 1]
+    assert said.startswith("no column made_sla, resolved_at, closed_at:")
+    assert not [m for line, m in import_servicenow(system, full).warnings if line == 1]
+
+
 def _as_time(value) -> datetime:
     return value if isinstance(value, datetime) else datetime.fromisoformat(value)
 
