@@ -3,6 +3,7 @@ footer ("Page x of y"), and the lazily fed flowable list that lets reports strea
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -132,13 +133,16 @@ def pieces(text: str) -> list[str]:
     return out
 
 
+_HELD_SPACE = re.compile(r"(?<= ) |^ ")  # a space after a space, or leading a line
+
+
 def para(text: str, style: ParagraphStyle):
-    """A Paragraph that prints ``text`` literally (escaped; line breaks kept)."""
+    """A Paragraph that prints ``text`` literally (escaped; line breaks, indentation and runs of
+    spaces kept: a Paragraph would fold them into one, and a log's columns would collapse)."""
     from reportlab.platypus import Paragraph
 
-    return Paragraph(
-        "<br/>".join(fonts.markup(line, style.fontName) for line in str(text).split("\n")), style
-    )
+    lines = (_HELD_SPACE.sub("\u00a0", line.expandtabs(4)) for line in str(text).split("\n"))
+    return Paragraph("<br/>".join(fonts.markup(line, style.fontName) for line in lines), style)
 
 
 @dataclass(frozen=True)

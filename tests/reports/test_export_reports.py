@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import subprocess
 
+import pypdf
 import pytest
 from pypdf import PdfReader
 
@@ -366,3 +367,14 @@ def test_the_ticket_report_names_the_team(linked):  # issue 21
     done = export.export_record(people["agent"], "ticket", ticket.number, str(folder / "t.pdf"))
     flat = squash(pdf_text(done.path))
     assert "Team Network" in flat and "team: (none) → Network" in flat
+
+
+def test_indentation_and_runs_of_spaces_print_as_typed(linked):
+    """A pasted log keeps its columns: a Paragraph folds runs of white space into one, so the
+    report holds them (tabs as 4 spaces), and lines still wrap at single spaces."""
+    people, _, _, ticket, folder = linked
+    tickets.comment(people["agent"], ticket.id, "Log:\n    ERROR   12:00  disk full\n\tWARN\tretry")
+    done = export.export_record(people["agent"], "ticket", ticket.number, str(folder / "t.pdf"))
+    text = "".join(page.extract_text() for page in pypdf.PdfReader(done.path).pages)  # pdftotext folds them
+    lines = [line.replace("\u00a0", " ") for line in text.splitlines()]
+    assert "    ERROR   12:00  disk full" in lines and "    WARN    retry" in lines
