@@ -83,7 +83,8 @@ def visual(text: str) -> str:
 
 def runs(text: str, font: str) -> list[tuple[str, str]]:
     """``text`` as (font name, piece) runs in drawing order: ``font`` where it has the glyphs,
-    else the fallback."""
+    else the fallback; a character neither has (most emoji) as its code point, ``[U+1F525]``,
+    where it would print as an empty box."""
     f = fonts()
     if text.isascii():
         return [(font, text)]
@@ -93,6 +94,8 @@ def runs(text: str, font: str) -> list[tuple[str, str]]:
         code = ord(char)
         use_fallback = code not in f.covered and (f.fallback_covered is None or code in f.fallback_covered)
         name = f.fallback if use_fallback else font
+        if code not in f.covered and not use_fallback:
+            char = f"[U+{code:04X}]"
         if pieces and pieces[-1][0] == name:
             pieces[-1] = (name, pieces[-1][1] + char)
         else:

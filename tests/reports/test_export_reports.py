@@ -378,3 +378,13 @@ def test_indentation_and_runs_of_spaces_print_as_typed(linked):
     text = "".join(page.extract_text() for page in pypdf.PdfReader(done.path).pages)  # pdftotext folds them
     lines = [line.replace("\u00a0", " ") for line in text.splitlines()]
     assert "    ERROR   12:00  disk full" in lines and "    WARN    retry" in lines
+
+
+def test_a_character_no_font_has_prints_as_its_code_point(linked):
+    """Most emoji are in neither font: printed as ``[U+1F525]``, not as an empty box, and the
+    text around them as typed."""
+    people, _, _, ticket, folder = linked
+    tickets.comment(people["agent"], ticket.id, "emoji 🔥 test, Zoë, 王伟")
+    done = export.export_record(people["agent"], "ticket", ticket.number, str(folder / "t.pdf"))
+    text = "".join(page.extract_text() for page in pypdf.PdfReader(done.path).pages)
+    assert "emoji [U+1F525] test, Zoë, 王伟" in text.replace("\u00a0", " ")
