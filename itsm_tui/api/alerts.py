@@ -4,10 +4,10 @@ generic format for Zabbix and the like), and each source's category and requeste
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 
 from itsm_tui.api.auth import Caller
 from itsm_tui.api.problems import RESPONSES
@@ -17,11 +17,23 @@ router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"], responses=RESPONSES
 Status = Literal["firing", "resolved"]
 
 
+def _naive(moment: datetime) -> datetime:
+    """UTC without a zone, as the database keeps times; a time with no UTC date (0001-01-01
+    at +14:00) is invalid input."""
+    try:
+        return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
+    except OverflowError:
+        raise ValueError("the time is out of range in UTC") from None
+
+
+UtcTime = Annotated[datetime, AfterValidator(_naive)]
+
+
 class AlertmanagerAlert(BaseModel):
     status: Status
     labels: dict[str, str] = {}
     annotations: dict[str, str] = {}
-    startsAt: datetime | None = None  # noqa: N815 (Alertmanager's names)
+    startsAt: UtcTime | None = None  # noqa: N815 (Alertmanager's names)
     endsAt: datetime | None = None  # noqa: N815
     generatorURL: str | None = None  # noqa: N815
     fingerprint: str = Field(min_length=1, max_length=200)
@@ -48,7 +60,7 @@ class GenericAlert(BaseModel):
     summary: str = Field(max_length=200)
     details: str = Field("", max_length=20_000)
     labels: dict[str, str] = {}
-    started_at: datetime | None = None
+    started_at: UtcTime | None = None
 
 
 class Outcome(BaseModel):
@@ -63,11 +75,6 @@ class SourceSettings(BaseModel):
     resolve_untouched: bool | None = Field(
         None, description="for every source: resolved alerts resolve tickets nobody worked"
     )
-
-
-def _naive(moment: datetime | None) -> datetime | None:
-    """UTC without a zone, as the database keeps times."""
-    return moment.astimezone(UTC).replace(tzinfo=None) if moment and moment.tzinfo else moment
 
 
 def _outcomes(results) -> list[Outcome]:
@@ -86,7 +93,7 @@ def alertmanager(payload: AlertmanagerPayload, p: Caller):
             severity=a.labels.get("severity", monitoring.DEFAULT_SEVERITY),
             details=a.annotations.get("description", ""),
             labels=a.labels,
-            started_at=_naive(a.startsAt),
+            started_at=a.startsAt,
         )
         for a in payload.alerts
     ]
@@ -96,9 +103,7 @@ def alertmanager(payload: AlertmanagerPayload, p: Caller):
 @router.post("/generic", response_model=list[Outcome])
 def generic(alert: GenericAlert, p: Caller):
     """One alert from any tool: e.g. a Zabbix webhook media type (see the README)."""
-    data = alert.model_dump()
-    data["started_at"] = _naive(alert.started_at)
-    return _outcomes(monitoring.receive(p.user, [monitoring.Alert(**data)]))
+    return _outcomes(monitoring.receive(p.user, [monitoring.Alert(**alert.model_dump())]))
 
 
 @router.put("/sources/{source}")

@@ -43,6 +43,8 @@ def decode_cursor(text: str | None) -> Cursor | None:
         value = parse(value) if parse else value
         if not isinstance(row_id, int) or isinstance(value, (list, dict, bool)):
             raise ValueError
+        if not all(-(2**63) <= n < 2**63 for n in (row_id, value) if isinstance(n, int)):
+            raise ValueError  # no column holds it (SQLite cannot even take it as a parameter)
     except (ValueError, TypeError, ArithmeticError, binascii.Error, UnicodeDecodeError):
         raise ApiProblem(400, "the cursor is not one this API gave out", "cursor") from None
     return Cursor(value, row_id)

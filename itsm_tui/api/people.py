@@ -120,9 +120,8 @@ def create_user(body: UserIn, response: Response, p: Caller):
 def update_user(
     body: UserChange, response: Response, p: Caller, version: IfMatch, username: str = Path(max_length=64)
 ):
-    target = users.by_username(username)
     return _user(
-        users.update_user(p.user, target.id, version, **body.model_dump(exclude_unset=True)), response
+        users.update_user(p.user, username, version, **body.model_dump(exclude_unset=True)), response
     )
 
 

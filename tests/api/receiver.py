@@ -1,15 +1,16 @@
 """A webhook receiver on a loopback port that records what it gets and fails the first ``fail``
-requests with 500."""
+requests with 500; over TLS with ``tls`` (a certificate and its key)."""
 
 from __future__ import annotations
 
 import json
+import ssl
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 class Receiver:
-    def __init__(self, fail: int = 0):
+    def __init__(self, fail: int = 0, tls: tuple[str, str] | None = None):
         self.fail = fail
         self.received: list[tuple[dict, bytes]] = []  # (headers, body) of the accepted requests
         self.refused = 0
@@ -30,7 +31,12 @@ class Receiver:
                 pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        if tls:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*tls)
+            self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+        self.port = self.server.server_address[1]
+        self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}/hook"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def events(self) -> list[str]:

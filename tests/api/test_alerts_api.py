@@ -3,10 +3,13 @@ repeats counted, resolved once, duplicates change nothing."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from alert_payloads import alertmanager
 from api_helpers import desk
 
 from itsm_tui.core.store.models import AlertTicket, Comment, Ticket
+from itsm_tui.core.tickets import alerts
 
 AM = "/api/v1/alerts/alertmanager"
 
@@ -62,3 +65,23 @@ def test_generic_alerts_with_a_configured_source(desk):
     refused = desk.post("requester", "/api/v1/alerts/generic", alert)
     assert refused.status_code == 403
     assert desk.post("agent", "/api/v1/alerts/generic", {**alert, "status": "gone"}).status_code == 422
+
+
+def test_an_sla_alert_is_no_one_working_the_ticket(desk):
+    """The SLA job writes to the ticket as the system account: that is not a person's work."""
+    desk.post("agent", AM, alertmanager("firing"))
+    ticket = Ticket.get()
+    assert alerts.raise_alerts(ticket.response_risk_at + timedelta(seconds=1)) == 1
+    assert desk.post("agent", AM, alertmanager("resolved")).json()[0]["outcome"] == "resolved"
+    assert Ticket.get().status == "resolved"
+
+
+def test_a_start_time_with_no_utc_date_is_refused_naming_it(desk):
+    generic = {"source": "zabbix", "dedupe_key": "k", "status": "firing", "summary": "s"}
+    for path, body, field in (
+        ("/api/v1/alerts/generic", {**generic, "started_at": "0001-01-01T00:00:00+14:00"}, "started_at"),
+        (AM, alertmanager("firing", starts="9999-12-31T23:59:59-14:00"), "alerts.startsAt"),
+    ):
+        answer = desk.post("agent", path, body)
+        assert answer.status_code == 422 and answer.json()["field"] == field, answer.text
+    assert Ticket.select().count() == 0

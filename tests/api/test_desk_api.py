@@ -74,6 +74,21 @@ def test_users_and_categories_by_role(desk):
     )
     assert promoted.json()["role"] == "agent"
     assert desk.post("admin", "/api/v1/users", {**new, "username": "x"}).json()["field"] == "username"
+    refusals = [  # the same whether or not the user exists: no list of names to be had
+        desk.client.patch(
+            f"/api/v1/users/{name}", json={"role": "admin"}, headers=desk.headers(who, **{"If-Match": '"1"'})
+        )
+        for who in ("requester", "agent")
+        for name in ("agent2", "nosuchuser")
+    ]
+    assert [r.status_code for r in refusals] == [403] * 4
+    assert refusals[0].json() == refusals[1].json() and refusals[2].json() == refusals[3].json()
+    missing = desk.client.patch(
+        "/api/v1/users/nosuchuser",
+        json={"role": "admin"},
+        headers=desk.headers("admin", **{"If-Match": '"1"'}),
+    )
+    assert missing.status_code == 404
     assert "General" in [c["name"] for c in desk.get("requester", "/api/v1/categories").json()]
     assert desk.post("agent", "/api/v1/categories", {"name": "Printers"}).status_code == 403
     assert desk.post("admin", "/api/v1/categories", {"name": "Printers"}).status_code == 201
@@ -91,7 +106,11 @@ def test_activity_analytics_and_streamed_exports(desk, people):
     assert figures["totals"] == expected["totals"] and figures["scope"] == {"kind": "desk"}
     assert desk.get("agent", "/api/v1/analytics").json()["scope"]["kind"] == "agent"
     assert desk.get("requester", "/api/v1/analytics").status_code == 403
-    assert desk.get("agent", "/api/v1/analytics", params={"period": "soon"}).status_code == 422
+    for period in ("soon", "9999-12-31..9999-12-31", "0001-01-01..0001-01-01", "1900-01-01..2999-12-31"):
+        answer = desk.get("supervisor", "/api/v1/analytics", params={"period": period})
+        assert answer.status_code == 422 and answer.json()["field"] == "period", answer.text
+    century = desk.get("supervisor", "/api/v1/analytics", params={"period": "1990-01-01..2089-12-31"})
+    assert century.json()["period"]["label"] == "1990-01-01 to 2089-12-31"
     answer = desk.get("requester", "/api/v1/exports/tickets", params={"format": "csv"})
     assert answer.headers["content-type"].startswith("text/csv")
     rows = list(csv.reader(io.StringIO(answer.content.decode("utf-8-sig"))))

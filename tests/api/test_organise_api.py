@@ -150,5 +150,18 @@ def test_my_devices_are_the_systems_assigned_to_me(desk):
     assert desk.get("requester2", "/api/v1/me/devices").json() == []
     mine = desk.new_ticket("requester", system="AT-7")
     assert mine["system"] == "ws-7"
-    theirs = desk.post("requester2", "/api/v1/tickets", {"title": "x", "description": "y", "system": "ws-7"})
-    assert theirs.status_code == 403
+    screen = {"name": "Screen 7", "asset_tag": "AT-70", "kind": "monitor", "system": "ws-7"}
+    assert desk.post("agent", "/api/v1/peripherals", screen).status_code == 201
+    assert desk.new_ticket("requester", peripheral="AT-70")["peripheral"] == "Screen 7"
+    assert desk.new_ticket("agent", requester="requester2", system="ws-7")["system"] == "ws-7"
+    theirs = {**system, "hostname": "ws-8", "asset_tag": "AT-8", "assigned_user": "requester2"}
+    assert desk.post("agent", "/api/v1/systems", theirs).status_code == 201
+    # Someone else's device is as unknown to a requester as one that does not exist.
+    for fields, detail in (
+        ({"system": "ws-7"}, "no system 'ws-7'"),
+        ({"system": "ws-nope"}, "no system 'ws-nope'"),
+        ({"peripheral": "AT-70"}, "no peripheral 'AT-70'"),
+        ({"system": "ws-8", "peripheral": "AT-70"}, "no peripheral 'AT-70'"),  # on someone else's system
+    ):
+        answer = desk.post("requester2", "/api/v1/tickets", {"title": "x", "description": "y", **fields})
+        assert (answer.status_code, answer.json()["detail"]) == (422, detail)

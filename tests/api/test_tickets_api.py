@@ -3,6 +3,9 @@ errors as problem+json, paging, optimistic locking, comments and attachments."""
 
 from __future__ import annotations
 
+import base64
+import json
+
 import pytest
 from api_helpers import Desk, desk
 
@@ -101,6 +104,10 @@ def test_list_filters_sorts_and_pages_with_a_cursor(desk):
     for path in ("/api/v1/tickets", "/api/v1/activity", "/api/v1/systems"):  # a NUL ended FTS5's string
         _problem(desk.get("agent", path, params={"q": "laptop\x00"}), 400)
     _problem(desk.get("agent", "/api/v1/tickets", params={"cursor": "garbage"}), 400)
+    for crafted in (["v", 2**70, 1], ["t", "2026-01-01T00:00:00", 2**70]):  # no column holds it
+        cursor = base64.urlsafe_b64encode(json.dumps(crafted).encode()).decode()
+        for path in ("/api/v1/tickets", "/api/v1/activity"):
+            assert _problem(desk.get("admin", path, params={"cursor": cursor}), 400)["field"] == "cursor"
     _problem(desk.get("agent", "/api/v1/tickets", params={"sort": "colour"}), 400)
 
 
@@ -184,7 +191,9 @@ def test_attachments_up_and_down_with_the_size_limit(desk):
     assert [(a["filename"], a["size"]) for a in listed] == [("log è.txt", 7)]
     down = desk.get("requester", f"/api/v1/attachments/{listed[0]['id']}")
     assert down.content == b"line 1\n" and "attachment" in down.headers["content-disposition"]
-    _problem(desk.get("requester2", f"/api/v1/attachments/{listed[0]['id']}"), 404)
+    for other in (listed[0]["id"], listed[0]["id"] + 1000):  # someone else's, or none at all
+        detail = _problem(desk.get("requester2", f"/api/v1/attachments/{other}"), 404)["detail"]
+        assert detail == f"attachment {other} does not exist"  # never the ticket it is on
     config.override_settings(config.Settings(bcrypt_cost=4, attachment_max_bytes=1000))
     big = desk.client.post(path, files={"file": ("big.bin", b"x" * 1001)}, headers=desk.headers("requester"))
     assert _problem(big, 413)["field"] == "file"

@@ -9,24 +9,28 @@ after a higher one) is still seen. A delivery is a JSON POST signed with HMAC-SH
 ``X-Itsm-Timestamp``). A failure is retried with growing waits (``ITSM_WEBHOOK_BACKOFF_SECONDS``,
 default 30, times 4 per attempt, at most 6 hours); each row keeps the last status and error (the
 delivery log). A subscription that has failed for a day is paused and its creator and the admins
-are notified. Private, loopback and link-local targets are refused unless the admin allowed them
-for the subscription; redirects are not followed.
+are notified. Private, loopback and link-local targets (an IPv4 address inside an IPv6 one
+judged as itself) are refused unless the admin allowed them for the subscription; a delivery
+connects to the addresses just checked, never to what the name resolves to a moment later, and
+follows no redirect (nor an http_proxy). The log names a target by scheme://host[:port] only: a
+URL's path may hold its credentials.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import http.client
 import ipaddress
 import json
 import os
+import re
 import secrets
 import socket
+import ssl
 import time
-import urllib.error
-import urllib.request
 from datetime import datetime, timedelta
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from itsm_tui.core import clock
 from itsm_tui.core.errors import NotFound, ValidationError
@@ -76,27 +80,81 @@ def _events(values) -> str:
     return ",".join(e for e in EVENTS if e in names)
 
 
-def check_target(url: str, allow_private: bool = False) -> str:
-    """An http(s) URL whose host resolves to public addresses only (unless allowed)."""
-    text = strip_controls(str(url or "")).strip()
-    parts = urlsplit(text)
-    if parts.scheme not in ("http", "https") or not parts.hostname or len(text) > 500:
+_SENDABLE = re.compile(r"[\x21-\x7e]+")  # printable ASCII without spaces: what HTTP can send
+# IPv6 addresses that carry an IPv4 address in their last 32 bits (IPv4-mapped, IPv4-compatible,
+# NAT64 of RFC 6052): judged by that IPv4 address, where the connection really goes.
+_IPV4_INSIDE = tuple(ipaddress.ip_network(n) for n in ("::ffff:0:0/96", "::/96", "64:ff9b::/96"))
+_LOCAL_NAT64 = ipaddress.ip_network("64:ff9b:1::/48")  # RFC 8215; global to Python 3.11's tables
+
+
+def _parts(url: str) -> SplitResult:
+    """The URL split, if this desk can send to it (http.client refuses spaces, non-ASCII
+    characters, a bad port and credentials before the name's ``@``)."""
+    if len(url) > 500 or not _SENDABLE.fullmatch(url):
         raise ValidationError(
-            "the URL must be http:// or https:// with a host, at most 500 characters", "url"
+            "the URL must be at most 500 characters of ASCII without spaces: percent-encode other "
+            "characters (caf%C3%A9 for café) and write an international host name as xn--...",
+            "url",
         )
+    try:
+        parts = urlsplit(url)
+        valid = parts.port != 0  # reading the port checks it
+    except ValueError:
+        valid = False
+    if not valid:
+        raise ValidationError("the URL's host or port is not valid (a port is 1 to 65535)", "url")
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValidationError("the URL must be http:// or https:// with a host", "url")
+    if "@" in parts.netloc:
+        raise ValidationError("the URL must not hold a user name or password (user:password@)", "url")
+    return parts
+
+
+def _public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    if isinstance(address, ipaddress.IPv6Address):
+        if address in _LOCAL_NAT64:
+            return False
+        if address.sixtofour:  # 6to4 (2002::/16)
+            address = address.sixtofour
+        elif any(address in network for network in _IPV4_INSIDE):
+            address = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    return address.is_global and not address.is_multicast
+
+
+def _addresses(parts: SplitResult, allow_private: bool) -> list[str]:
+    """The addresses the URL's host resolves to now, each public unless ``allow_private``."""
+    try:
+        infos = socket.getaddrinfo(parts.hostname, _port(parts), type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError):
+        raise ValidationError(f"the host {parts.hostname!r} does not resolve", "url") from None
+    addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
+    for address in addresses:
+        if not allow_private and not _public(ipaddress.ip_address(address)):
+            raise ValidationError(
+                f"{parts.hostname} is a private, loopback or link-local address ({address}); "
+                "an admin may allow it for this subscription",
+                "url",
+            )
+    return addresses
+
+
+def _port(parts: SplitResult) -> int:
+    return parts.port or (443 if parts.scheme == "https" else 80)
+
+
+def _origin(url: str) -> str:
+    """scheme://host[:port]: what the log says of a URL, whose path may hold a secret."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}"
+
+
+def check_target(url: str, allow_private: bool = False) -> str:
+    """An http(s) URL this desk can send to, whose host resolves to public addresses only
+    (unless allowed)."""
+    text = strip_controls(str(url or "")).strip()
+    parts = _parts(text)
     if not allow_private:
-        try:
-            infos = socket.getaddrinfo(parts.hostname, parts.port or 443, proto=socket.IPPROTO_TCP)
-        except (OSError, UnicodeError):
-            raise ValidationError(f"the host {parts.hostname!r} does not resolve", "url") from None
-        for info in infos:
-            address = ipaddress.ip_address(info[4][0])
-            if not address.is_global or address.is_multicast:
-                raise ValidationError(
-                    f"{parts.hostname} is a private, loopback or link-local address ({address}); "
-                    "an admin may allow it for this subscription",
-                    "url",
-                )
+        _addresses(parts, allow_private)
     return text
 
 
@@ -120,8 +178,12 @@ def subscribe(actor: User, url: str, events, allow_private: bool = False) -> Web
         "create",
         "webhook",
         row.id,
-        f"subscribed {row.url} to {row.events}",
-        {"url": [None, row.url], "events": [None, row.events], "allow_private": [None, row.allow_private]},
+        f"subscribed {_origin(row.url)} to {row.events}",
+        {
+            "url": [None, _origin(row.url)],
+            "events": [None, row.events],
+            "allow_private": [None, row.allow_private],
+        },
         entity_version=1,
     )
     return row
@@ -153,7 +215,9 @@ def change(actor: User, subscription_id: int, events=None, active: bool | None =
     WebhookSubscription.update(
         **values, updated_at=clock.now(), version=WebhookSubscription.version + 1
     ).where(WebhookSubscription.id == row.id).execute()
-    audit.record(actor, "update", "webhook", row.id, f"changed webhook {row.url}", audit.diff(before, values))
+    audit.record(
+        actor, "update", "webhook", row.id, f"changed webhook {_origin(row.url)}", audit.diff(before, values)
+    )
     return WebhookSubscription.get_by_id(row.id)
 
 
@@ -162,7 +226,8 @@ def unsubscribe(actor: User, subscription_id: int) -> None:
     row = subscription(actor, subscription_id)
     row.delete_instance()  # its deliveries go with it (ON DELETE CASCADE)
     WebhookDelivery.delete().where(WebhookDelivery.subscription == row.id).execute()
-    audit.record(actor, "delete", "webhook", row.id, f"unsubscribed {row.url}", {"url": [row.url, None]})
+    origin = _origin(row.url)
+    audit.record(actor, "delete", "webhook", row.id, f"unsubscribed {origin}", {"url": [origin, None]})
 
 
 def deliveries(actor: User, subscription_id: int, limit: int = 100) -> list[WebhookDelivery]:
@@ -270,12 +335,26 @@ def sign(secret: str, timestamp: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args, **kwargs):
-        return None  # a redirect is an answer (a failure), never followed to another host
+class _Pinned(http.client.HTTPConnection):
+    """Connects to ``addresses``, the ones checked, not to what the host name resolves to by
+    the time it connects (DNS rebinding); the Host header still names the host."""
+
+    addresses: list[str]  # set before connecting
+
+    def connect(self) -> None:
+        error: OSError = OSError(f"{self.host} has no address")
+        for address in self.addresses:
+            try:
+                self.sock = socket.create_connection((address, self.port), self.timeout)
+                return
+            except OSError as exc:
+                error = exc
+        raise error
 
 
-_opener = urllib.request.build_opener(_NoRedirect)
+class _PinnedTLS(http.client.HTTPSConnection, _Pinned):
+    """HTTPSConnection.connect wraps _Pinned's socket in TLS for the host name (server name and
+    certificate check), its ``super().connect()`` being _Pinned's."""
 
 
 def _backoff(attempts: int) -> timedelta:
@@ -333,30 +412,38 @@ def _claim(row: WebhookDelivery, now: datetime) -> bool:
 
 
 def _post(row: WebhookDelivery) -> tuple[int | None, str | None]:
+    """Send one delivery; any failure, whatever it is, is the delivery's error (the answer's
+    status, if any), never the job's: one bad delivery must not stop the others."""
     sub = row.subscription
     body = row.payload.encode("utf-8")
     timestamp = str(int(clock.now().timestamp()))
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "itsm-tui-webhooks",
+        "X-Itsm-Event": row.event,
+        "X-Itsm-Delivery": str(row.id),
+        "X-Itsm-Timestamp": timestamp,
+        "X-Itsm-Signature": sign(sub.secret, timestamp, body),
+    }
     try:
-        check_target(sub.url, sub.allow_private)  # again: the name may point elsewhere now
-        request = urllib.request.Request(
-            sub.url,
-            data=body,
-            method="POST",
-            headers={
-                "Content-Type": "application/json",
-                "User-Agent": "itsm-tui-webhooks",
-                "X-Itsm-Event": row.event,
-                "X-Itsm-Delivery": str(row.id),
-                "X-Itsm-Timestamp": timestamp,
-                "X-Itsm-Signature": sign(sub.secret, timestamp, body),
-            },
-        )
-        with _opener.open(request, timeout=TIMEOUT) as answer:
-            return answer.status, None if 200 <= answer.status < 300 else f"HTTP {answer.status}"
-    except urllib.error.HTTPError as exc:
-        return exc.code, f"HTTP {exc.code}"
-    except (OSError, ValidationError) as exc:
+        parts = _parts(sub.url)
+        host, port = str(parts.hostname), _port(parts)
+        if parts.scheme == "https":
+            connection: _Pinned = _PinnedTLS(
+                host, port, timeout=TIMEOUT, context=ssl.create_default_context()
+            )
+        else:
+            connection = _Pinned(host, port, timeout=TIMEOUT)
+        connection.addresses = _addresses(parts, sub.allow_private)  # again: the name may point elsewhere now
+        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        try:
+            connection.request("POST", target, body, headers)
+            status = connection.getresponse().status  # a redirect is a failure, never followed
+        finally:
+            connection.close()
+    except Exception as exc:
         return None, f"{type(exc).__name__}: {exc}"
+    return status, None if 200 <= status < 300 else f"HTTP {status}"
 
 
 @transactional
@@ -375,7 +462,10 @@ def _failed(row: WebhookDelivery, now: datetime, status: int | None, error: str)
         WebhookSubscription.update(is_active=False, paused_at=now).where(
             WebhookSubscription.id == sub.id
         ).execute()
-        message = f"The webhook to {sub.url} was paused: its deliveries have failed for a day ({error})"
+        message = (
+            f"The webhook {sub.id} to {_origin(sub.url)} was paused: its deliveries have failed for a "
+            f"day ({error})"
+        )
         admins = User.select().where(
             (User.role == ADMIN) & User.is_active & User.password_hash.is_null(False)
         )

@@ -118,10 +118,12 @@ def list_users(actor: User, role: str | None = None, active: bool | None = None)
 
 
 @transactional
-def update_user(actor: User, user_id: int, expected_version: int, **changes) -> User:
-    """Change full name, email, department, role or active flag; the last admin stays an admin."""
+def update_user(actor: User, user_id: int | str, expected_version: int, **changes) -> User:
+    """Change full name, email, department, role or active flag; the last admin stays an admin.
+    ``user_id`` may be a username, looked up once the actor may manage users (to anyone else,
+    whether the name exists stays unsaid)."""
     require(actor, "user.manage")
-    user = records.get(User, user_id, "user")
+    user = by_username(user_id) if isinstance(user_id, str) else records.get(User, user_id, "user")
     values: dict = {}
     if "full_name" in changes:
         values["full_name"] = clean(changes["full_name"], "full name", max_len=100)

@@ -50,6 +50,9 @@ AGE_FILTERS = {
 }
 SLA_FILTERS = {state: f"sla:{state}" for state in sla.STATES}
 DAYS = 30
+# A FROM..TO period: far from the ends of Python's dates (a time zone or the next month would
+# overflow them), and short enough that its trend (a SQL CASE per bucket) stays cheap.
+FIRST_YEAR, LAST_YEAR, MAX_DAYS = 1900, 2999, 100 * 365 + 25
 _CUSTOM_RE = re.compile(r"^([0-9]{4}-[0-9]{2}-[0-9]{2})\.\.([0-9]{4}-[0-9]{2}-[0-9]{2})$")
 
 
@@ -87,6 +90,12 @@ def period_range(
         raise ValidationError(
             f"unknown period {period!r}: use today, 7d, 30d, quarter, all or FROM..TO "
             "(e.g. 2026-01-01..2026-03-31)",
+            "period",
+        )
+    if first.year < FIRST_YEAR or last.year > LAST_YEAR or (last - first).days > MAX_DAYS:
+        raise ValidationError(
+            f"the period {period!r} must lie in the years {FIRST_YEAR} to {LAST_YEAR} "
+            f"and span at most {MAX_DAYS // 365} years",
             "period",
         )
     start = sla.to_utc(cal, datetime.combine(first, datetime.min.time()))

@@ -2,10 +2,11 @@
 
 A firing alert opens a ticket (contact type "alert"); while it keeps firing, repeats only count
 (``AlertTicket.repeats``, ``last_seen_at``): no comment each. "Resolved" adds one comment and
-resolves the ticket when no person has worked it (nobody but the monitoring account wrote to
-it; configurable), else leaves it to them. A delivery that tells nothing new (a second
-"resolved", a late copy of an occurrence already closed) changes nothing. Severity maps to
-impact and urgency; each source's category and requester are desk settings (``configure``).
+resolves the ticket when no person has worked it (nobody but the monitoring account and the
+desk's own ``system`` account, whose SLA alerts are no work, wrote to it; configurable), else
+leaves it to them. A delivery that tells nothing new (a second "resolved", a late copy of an
+occurrence already closed) changes nothing. Severity maps to impact and urgency; each source's
+category and requester are desk settings (``configure``).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from peewee import IntegrityError
 from itsm_tui.core import clock
 from itsm_tui.core.errors import ConflictError, ValidationError
 from itsm_tui.core.people.permissions import require
-from itsm_tui.core.people.users import by_username
+from itsm_tui.core.people.users import by_username, system_actor
 from itsm_tui.core.settings import get_setting, put_setting
 from itsm_tui.core.store import audit
 from itsm_tui.core.store.db import transactional
@@ -204,7 +205,7 @@ def _resolve(actor: User, row: AlertTicket, alert: Alert, now: datetime) -> Outc
         .where(
             (AuditEntry.entity_type == "ticket")
             & (AuditEntry.entity_id == ticket.id)
-            & (AuditEntry.actor != actor.id)
+            & AuditEntry.actor.not_in([actor.id, system_actor().id])
         )
         .exists()
     )

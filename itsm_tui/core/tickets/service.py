@@ -42,35 +42,31 @@ from itsm_tui.core.tickets.rules import (
 TITLE_MAX, BODY_MAX = 200, 20_000
 
 
-def _asset(system=None, peripheral=None) -> dict:
-    """Resolve a linked system/peripheral by id, asset tag or hostname/name."""
+def _asset(system=None, peripheral=None, owner: User | None = None) -> dict:
+    """Resolve a linked system/peripheral by id, asset tag or hostname/name; with ``owner``,
+    among the systems assigned to them and their peripherals only."""
     values: dict = {}
+    mine = None if owner is None else System.select(System.id).where(System.assigned_user == owner.id)
     if system is not None:
-        values["system"] = _find_asset(System, system, (System.asset_tag, System.hostname), "system")
+        among = None if mine is None else System.id.in_(mine)
+        values["system"] = _find_asset(System, system, (System.asset_tag, System.hostname), "system", among)
     if peripheral is not None:
-        values["peripheral"] = _find_asset(
-            Peripheral, peripheral, (Peripheral.asset_tag, Peripheral.name), "peripheral"
-        )
+        among = None if mine is None else Peripheral.system.in_(mine)
+        fields = (Peripheral.asset_tag, Peripheral.name)
+        values["peripheral"] = _find_asset(Peripheral, peripheral, fields, "peripheral", among)
     return values
 
 
-def _owned_by(assets: dict, user: User) -> bool:
-    """The linked system, or the peripheral's system, is assigned to ``user``."""
-    system = assets.get("system") or (assets["peripheral"].system if assets.get("peripheral") else None)
-    return system is not None and system.assigned_user_id == user.id
-
-
-def _find_asset(model, value, fields, label):
+def _find_asset(model, value, fields, label, among=None):
     if value == "" or value is False:
         return None
-    if isinstance(value, model):
-        return value
-    if isinstance(value, int):
-        row = model.get_or_none(model.id == value)
+    query = model.select() if among is None else model.select().where(among)
+    if isinstance(value, (int, model)):
+        row = query.where(model.id == getattr(value, "id", value)).first()
     else:
         row = None
         for field in fields:
-            row = model.get_or_none(field == str(value).strip())
+            row = query.where(field == str(value).strip()).first()
             if row:
                 break
     if row is None:
@@ -158,9 +154,8 @@ def create(
     else:
         values["requester"] = actor
     if system is not None or peripheral is not None:
-        values.update(_asset(system, peripheral))
-        if not _owned_by(values, values["requester"]):  # a requester may name their own device
-            require(actor, "ticket.work")
+        # A requester names only their own devices: another's is as unknown to them as a missing one.
+        values.update(_asset(system, peripheral, None if is_staff(actor) else actor))
     now = clock.now()  # the ticket's creation time, which its SLA targets count from
     values.update(
         created_at=now, updated_at=now, priority=PRIORITY_MATRIX[(values["impact"], values["urgency"])]
@@ -471,10 +466,12 @@ def attach(
 
 
 def attachment_content(actor: User, attachment_id: int) -> tuple[Attachment, bytes]:
+    """An attachment of a ticket the actor may see; another's is as missing as one that is
+    (the answer must not name the ticket it is on)."""
+    require(actor, "ticket.view_own")
     row = Attachment.get_or_none(Attachment.id == attachment_id)
-    if row is None:
+    if row is None or not visible(actor, Ticket.get_by_id(row.ticket_id)):
         raise NotFound(f"attachment {attachment_id} does not exist")
-    get(actor, row.ticket_id)
     return row, bytes(AttachmentBlob.get_by_id(row.blob_id).content)
 
 
