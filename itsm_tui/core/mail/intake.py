@@ -28,7 +28,7 @@ from itsm_tui.core.mail.trim import trim
 from itsm_tui.core.notify import mailer
 from itsm_tui.core.people import users
 from itsm_tui.core.people.permissions import is_staff
-from itsm_tui.core.store import audit, db
+from itsm_tui.core.store import audit
 from itsm_tui.core.store.db import transactional
 from itsm_tui.core.store.models import MailMessage, Ticket, TicketCc, User, ticket_number
 from itsm_tui.core.tickets import links
@@ -37,7 +37,6 @@ from itsm_tui.core.tickets import service as tickets
 SUBJECT_NUMBER = re.compile(r"\[(INC\d{6,12})\]", re.IGNORECASE)
 BODY_MAX = tickets.BODY_MAX - 200  # room for the note saying that the text was cut
 NO_TEXT = "(The message has no text; see its attachments.)"
-PACKET_MARGIN = 4096  # bytes of a MySQL packet that are not the attachment (the INSERT around it)
 
 
 class Unprocessable(ItsmError):
@@ -314,30 +313,16 @@ def _attach(mail: Parsed, author: User, ticket_id: int, original: bool) -> None:
         files.append(("original-message.eml", mail.raw))
     if not files:
         return
-    limit = config.settings().attachment_max_bytes
-    packet = _packet_limit()
     dropped = []
     for name, content in files:
-        if len(content) > limit:
-            dropped.append(f"{name} ({len(content):,} bytes): over the {limit:,}-byte limit")
-        elif packet is not None and 2 * len(content) + PACKET_MARGIN > packet:
-            dropped.append(
-                f"{name} ({len(content):,} bytes): too large for the database server "
-                f"(max_allowed_packet {packet:,} bytes takes at most {(packet - PACKET_MARGIN) // 2:,})"
-            )
+        refusal = tickets.attachment_refusal(len(content))
+        if refusal:
+            dropped.append(f"{name} ({len(content):,} bytes): {refusal}")
         else:
             tickets.attach(author, ticket_id, name, content)
     if dropped:
         text = "Attachments not stored: " + "; ".join(dropped)
         tickets.comment(users.system_actor(), ticket_id, text, internal=True)
-
-
-def _packet_limit() -> int | None:
-    """MySQL's ``max_allowed_packet``, the largest statement the server takes: an attachment goes
-    in one, written as hex (twice its size). A larger one would fail the message on every try."""
-    if not db.is_mysql():
-        return None
-    return int(db.database.execute_sql("SELECT @@max_allowed_packet").fetchone()[0])
 
 
 # ---------------------------------------------------------------- bounces

@@ -15,7 +15,7 @@ from itsm_tui.core.notify.notifications import notify
 from itsm_tui.core.people.permissions import REQUESTER, is_staff, require
 from itsm_tui.core.people.users import by_username, staff_member
 from itsm_tui.core.store import audit, records, requests
-from itsm_tui.core.store.db import transactional
+from itsm_tui.core.store.db import is_mysql, transactional
 from itsm_tui.core.store.models import (
     Attachment,
     AttachmentBlob,
@@ -24,6 +24,7 @@ from itsm_tui.core.store.models import (
     System,
     Ticket,
     User,
+    database,
     ticket_number,
 )
 from itsm_tui.core.text import clean
@@ -437,11 +438,9 @@ def attach(
     if earlier:
         return requests.result(Attachment, earlier.entity_id)
     name = clean(filename, "file name", max_len=255).replace("/", "_").replace("\\", "_")
-    limit = config.settings().attachment_max_bytes
-    if len(content) > limit:
-        raise ValidationError(
-            f"{name} is {_size(len(content))}; attachments are limited to {_size(limit)}", "file"
-        )
+    refusal = attachment_refusal(len(content))
+    if refusal:
+        raise ValidationError(f"{name} is {_size(len(content))}; {refusal}", "file")
     digest = hashlib.sha256(content).hexdigest()
     # Ignore, not check-then-insert: two uploads of the same file at once must both succeed.
     AttachmentBlob.insert(sha256=digest, content=content).on_conflict_ignore().execute()
@@ -473,6 +472,26 @@ def attachment_content(actor: User, attachment_id: int) -> tuple[Attachment, byt
     if row is None or not visible(actor, Ticket.get_by_id(row.ticket_id)):
         raise NotFound(f"attachment {attachment_id} does not exist")
     return row, bytes(AttachmentBlob.get_by_id(row.blob_id).content)
+
+
+PACKET_MARGIN = 4096  # bytes of a MySQL statement that are not the attachment (the INSERT around it)
+
+
+def attachment_refusal(size: int) -> str | None:
+    """Why a file of ``size`` bytes cannot be attached, or None: over the desk's limit, or on
+    MySQL too large for one statement the server takes (``max_allowed_packet``; the file goes
+    escaped, up to twice its size), which would fail the write on every try."""
+    limit = config.settings().attachment_max_bytes
+    if size > limit:
+        return f"attachments are limited to {_size(limit)}"
+    if is_mysql():
+        packet = int(database.execute_sql("SELECT @@max_allowed_packet").fetchone()[0])
+        if 2 * size + PACKET_MARGIN > packet:
+            return (
+                f"the database server takes files of up to {_size((packet - PACKET_MARGIN) // 2)} "
+                f"(its max_allowed_packet is {_size(packet)})"
+            )
+    return None
 
 
 def _size(n: int) -> str:
