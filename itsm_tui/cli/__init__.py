@@ -70,6 +70,13 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="read the password from the first line of standard input",
     )
+    password = user.add_parser("password", help="set or reset a user's password (admins)")
+    password.add_argument("username")
+    password.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the password from the first line of standard input",
+    )
     unlock = user.add_parser("unlock", help="lift the locks set by failed logins (supervisors, admins)")
     unlock.add_argument("username")
     listing = user.add_parser("list", help="list users")
@@ -333,12 +340,13 @@ def _grants(args, url: str) -> int:
             "grants is for MySQL/MariaDB: name the database with --db, ITSM_DB or the configuration file"
         )
     name = parse_mysql_url(url).name
+    statements = schema.grant_statements(name, args.runtime_user, args.host)  # checks the names first:
     print(f"-- the runtime account of itsm-tui on `{name}`: no DDL, the audit log append-only.")
-    print(
+    print(  # this output is piped into the server
         f"-- Create it first, e.g. CREATE USER '{args.runtime_user}'@'{args.host}' IDENTIFIED BY "
         "'...' REQUIRE SSL; then run `itsm-tui init` with the admin account."
     )
-    print("\n".join(schema.grant_statements(name, args.runtime_user, args.host)))
+    print("\n".join(statements))
     return 0
 
 
@@ -346,7 +354,9 @@ def _actor(username: str | None):
     from itsm_tui.core.errors import PermissionDenied
     from itsm_tui.core.people import users
 
-    user = users.by_username(username) if username else users.system_actor()
+    if username is not None and not username.strip():  # an empty $VARIABLE: never the system admin
+        raise UsageError("--as needs a user name")
+    user = users.by_username(username) if username is not None else users.system_actor()
     if not user.is_active:
         raise PermissionDenied(f"{user.username} is disabled")
     return user

@@ -1,4 +1,4 @@
-"""``itsm-tui user``: add, list and unlock accounts."""
+"""``itsm-tui user``: add, list and unlock accounts, and set their passwords."""
 
 from __future__ import annotations
 
@@ -16,6 +16,14 @@ def _user(args, actor) -> int:
         users.unlock(actor, target.id)
         print(f"unlocked {target.username}")
         return 0
+    if args.user_command == "password":
+        target = users.by_username(args.username)
+        password = _read_password(args.password_stdin)
+        if not password:
+            raise UsageError("type the new password at the prompt, or pass it with --password-stdin")
+        users.reset_password(actor, target.id, password)
+        print(f"set the password of {target.username}")
+        return 0
     if args.user_command == "add":
         password = _read_password(args.password_stdin)
         user = users.create_user(
@@ -27,7 +35,7 @@ def _user(args, actor) -> int:
             email=args.email,
             department=args.department,
         )
-        note = "" if password else " (no password: set one before this user can log in)"
+        note = "" if password else f" (no password: `itsm-tui user password {user.username}` sets one)"
         print(f"created {user.role} {user.username}{note}")
         return 0
     rows = [
@@ -40,11 +48,15 @@ def _user(args, actor) -> int:
 
 def _read_password(from_stdin: bool) -> str | None:
     if from_stdin:
-        line = sys.stdin.readline()
+        try:
+            line = sys.stdin.readline() if sys.stdin is not None else ""
+            line.encode("utf-8")  # bytes the locale could not decode come as lone surrogates
+        except UnicodeError:
+            raise UsageError("the password on standard input is not UTF-8 text") from None
         if not line:
-            raise UsageError("--password-stdin given but standard input is empty")
+            raise UsageError("--password-stdin given but standard input is empty or closed")
         return line.rstrip("\r\n")
-    if sys.stdin.isatty():
+    if sys.stdin is not None and sys.stdin.isatty():
         first = getpass.getpass("Password (12+ characters; empty for none): ")
         if not first:
             return None

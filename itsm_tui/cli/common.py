@@ -61,3 +61,11 @@ def print_rows(columns, rows, fmt: str) -> None:
                 + "\n"
             )
         out.write(f"({len(rows)} rows)\n")
+
+
+def ticket_arg(text: str) -> str:
+    """A ticket argument as typed: ``131`` means INC000131, as in the app (the rule is core's,
+    imported when a command is parsed, not at start-up)."""
+    from itsm_tui.core.tickets.rules import typed_number
+
+    return typed_number(text)

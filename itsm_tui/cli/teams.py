@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from itsm_tui.cli.common import print_rows
+from itsm_tui.cli.common import print_rows, ticket_arg
 
 MODES = ("round_robin", "least_loaded", "off")
 
@@ -26,7 +26,7 @@ def add_commands(commands) -> None:
     auto.add_argument("name")
     auto.add_argument("mode", choices=MODES)
     put = team.add_parser("ticket", help="put a ticket in a team (empty name: in none)")
-    put.add_argument("number")
+    put.add_argument("number", type=ticket_arg)
     put.add_argument("name")
 
     macro = commands.add_parser("macro", help="canned replies that can also set fields").add_subparsers(
@@ -50,7 +50,7 @@ def add_commands(commands) -> None:
     macro.add_parser("delete", help="delete a macro").add_argument("name")
     apply = macro.add_parser("apply", help="apply a macro to tickets")
     apply.add_argument("name")
-    apply.add_argument("numbers", nargs="+", metavar="NUMBER")
+    apply.add_argument("numbers", nargs="+", metavar="NUMBER", type=ticket_arg)
 
 
 def _team(args, actor) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 
-from itsm_tui.cli.common import UsageError, print_rows
+from itsm_tui.cli.common import UsageError, print_rows, ticket_arg
 
 TICKET_COLUMNS = (
     "number",
@@ -63,27 +63,31 @@ def add_actions(tickets) -> None:
     edit = tickets.add_parser(
         "edit", help="change a ticket's title, description or category (agents and above)"
     )
-    edit.add_argument("number")
+    edit.add_argument("number", type=ticket_arg)
     edit.add_argument("--title")
     edit.add_argument("--description")
     edit.add_argument("--category")
     delete = tickets.add_parser("delete", help="delete a ticket with its comments and attachments (admins)")
-    delete.add_argument("number")
+    delete.add_argument("number", type=ticket_arg)
     delete.add_argument("--yes", action="store_true", help="do not ask (needed without a terminal)")
     merge = tickets.add_parser("merge", help="merge a duplicate into another ticket (agents and above)")
-    merge.add_argument("number", help="the duplicate: closed, its comments and attachments moved")
-    merge.add_argument("into", help="the ticket it is merged into")
+    merge.add_argument(
+        "number", type=ticket_arg, help="the duplicate: closed, its comments and attachments moved"
+    )
+    merge.add_argument("into", type=ticket_arg, help="the ticket it is merged into")
     link = tickets.add_parser("link", help="link two tickets (agents and above)")
-    link.add_argument("number")
+    link.add_argument("number", type=ticket_arg)
     link.add_argument("kind", choices=("related", "parent", "child", "duplicate", "caused_by", "causes"))
-    link.add_argument("other", help="e.g. `ticket link 12 parent 15`: INC000012 is the parent of INC000015")
+    link.add_argument(
+        "other", type=ticket_arg, help="e.g. `ticket link 12 parent 15`: INC000012 is the parent of INC000015"
+    )
     unlink = tickets.add_parser("unlink", help="remove the links between two tickets")
-    unlink.add_argument("number")
-    unlink.add_argument("other")
+    unlink.add_argument("number", type=ticket_arg)
+    unlink.add_argument("other", type=ticket_arg)
     show = tickets.add_parser("links", help="list a ticket's links")
-    show.add_argument("number")
+    show.add_argument("number", type=ticket_arg)
     tag = tickets.add_parser("tag", help="add (+word or word) and remove (-word) tags (agents and above)")
-    tag.add_argument("number")
+    tag.add_argument("number", type=ticket_arg)
     tag.add_argument("tags", nargs="+", metavar="[+|-]TAG")
 
 
@@ -108,12 +112,16 @@ def _delete(args, actor) -> int:
     ticket = tickets.get(actor, args.number)
     require(actor, "ticket.delete")
     if not args.yes:
-        if not sys.stdin.isatty():
+        if sys.stdin is None or not sys.stdin.isatty():
             raise UsageError("deleting a ticket needs --yes when no one is at the terminal to confirm")
         print(
             f"Delete {ticket.number} {ticket.title!r} with its {tickets.what_goes(ticket.id)}? [y/N] ", end=""
         )
-        if input().strip().lower() not in ("y", "yes"):
+        try:
+            answer = input()
+        except (EOFError, UnicodeError):  # ctrl+d, or bytes that are not text: no yes
+            answer = ""
+        if answer.strip().lower() not in ("y", "yes"):
             print("nothing deleted")
             return 1
     print(f"deleted {tickets.delete(actor, ticket.id, ticket.version)}")

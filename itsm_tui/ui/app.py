@@ -37,6 +37,7 @@ from itsm_tui.core.store.models import User
 from itsm_tui.core.text import strip_controls
 from itsm_tui.core.tickets import assignment, views
 from itsm_tui.core.tickets import service as tickets
+from itsm_tui.core.tickets.rules import typed_number
 from itsm_tui.ui import crash, keys
 from itsm_tui.ui.failures import said
 from itsm_tui.ui.inputs import clean_pastes
@@ -62,6 +63,11 @@ HOLD_POLL_SECONDS = 0.01
 HOLD_MAX_SECONDS = 1.0  # a field that never takes the focus does not swallow the keys
 HANG_UP_GRACE_SECONDS = 3.0  # a clean exit that takes longer (a dead terminal) is cut short
 NEEDS_TERMINAL = "itsm-tui needs a terminal: connect with ssh -t"
+# Served, the desk is set up on the host, never from an operator's session.
+ADMIN_STEPS = (
+    "on the host, an administrator runs `itsm-tui init` and `itsm-tui user add NAME --role admin` "
+    "(it asks for a password; `itsm-tui user password NAME` sets one later)"
+)
 # name -> (permission, module, screen class); imported when first opened
 SECTIONS = {
     "inventory": ("inventory.view", ".screens.inventory", "InventoryScreen"),
@@ -247,14 +253,25 @@ class ItsmApp(App):
         if config.settings().idle_lock_minutes > 0:
             self.set_interval(IDLE_CHECK_SECONDS, self.lock_if_idle)
         self._watch_hang_up()
+        served = config.settings().served
         if self._first_run():
-            self.push_screen(SetupScreen(self.url, self.database_label))
+            if served:  # the first-run screen would make whoever comes first an admin
+                self.exit(
+                    message=f"itsm-tui: error: this desk has no database yet: {ADMIN_STEPS}", return_code=1
+                )
+            else:
+                self.push_screen(SetupScreen(self.url, self.database_label))
             return
         try:
             setup.open_database(self.url)
             unfinished = self.url == config.default_db_url() and no_admin_yet()
         except (SchemaError, ItsmError) as exc:
             self.exit(message=f"itsm-tui: error: {exc}", return_code=1)
+            return
+        if unfinished and served:
+            self.exit(
+                message=f"itsm-tui: error: no admin can log in to this desk yet: {ADMIN_STEPS}", return_code=1
+            )
             return
         if unfinished:  # the first start stopped before its admin was made: offer it again
             self.push_screen(SetupScreen(self.url, self.database_label, exists=True))
@@ -411,10 +428,8 @@ class ItsmApp(App):
             self.notify(f"There is no screen for a {entity_type} yet.")
 
     def _open_number(self, number: str) -> None:
-        if number.isdigit():  # :ticket 131 means INC000131
-            number = f"INC{int(number):06d}"
         try:
-            ticket = tickets.get(self.user, number)
+            ticket = tickets.get(self.user, typed_number(number))  # :ticket 131 means INC000131
         except (NotFound, ItsmError) as exc:
             self.notify(str(exc), severity="error")
             return

@@ -9,6 +9,8 @@ import sys
 
 import pytest
 
+from itsm_tui.core import setup
+from itsm_tui.core.people import auth
 from itsm_tui.core.store import db
 
 
@@ -142,6 +144,50 @@ def test_as_unknown_or_requester_is_refused(url):
     itsm(url, "user", "add", "req", "--role", "requester")
     result = itsm(url, "user", "add", "x1", "--role", "admin", as_user="req")
     assert result.returncode == 1 and "may not" in result.stderr
+
+
+def test_an_empty_as_is_refused_never_the_system_admin(url):
+    """``--as "$ROLE_USER"`` with the variable empty: a usage error, not the built-in admin."""
+    for who in ("", "  "):
+        result = itsm(url, "--as", who, "user", "add", "zz9", "--role", "admin")
+        assert result.returncode == 2 and "--as needs a user name" in result.stderr
+    assert "zz9" not in itsm(url, "user", "list").stdout
+
+
+def test_a_password_is_set_from_the_command_line_and_bad_input_is_one_line(url):
+    made = itsm(url, "user", "add", "bob", "--role", "admin")  # no terminal: no password
+    assert made.returncode == 0 and "`itsm-tui user password bob` sets one" in made.stdout
+    assert itsm(url, "user", "password", "bob").returncode == 2  # nothing to set it to
+    result = itsm(url, "user", "password", "bob", "--password-stdin", stdin="a-long-password-1\n")
+    assert result.returncode == 0 and "set the password of bob" in result.stdout, result.stderr
+    setup.open_database(url)
+    assert auth.login("bob", "a-long-password-1").username == "bob"
+    db.database.close()
+    env = {**os.environ, "ITSM_BCRYPT_COST": "4"}
+    base = [sys.executable, "-m", "itsm_tui", "--db", url]
+    closed = subprocess.run(  # standard input closed (<&-): no "unexpected AttributeError"
+        ["bash", "-c", 'exec 0<&-; exec "$@"', "-", *base, "user", "password", "bob", "--password-stdin"],
+        capture_output=True, text=True, env=env,
+    )  # fmt: skip
+    assert closed.returncode == 2 and "empty or closed" in closed.stderr
+    raw = subprocess.run(
+        [*base, "user", "password", "bob", "--password-stdin"],
+        input=b"\xff\xfe-not-utf-8-password\n",
+        capture_output=True,
+        env={**env, "LC_ALL": "C", "PYTHONIOENCODING": "utf-8:surrogateescape"},
+    )
+    assert raw.returncode == 2 and b"not UTF-8" in raw.stderr and b"Traceback" not in raw.stderr
+
+
+def test_grants_print_nothing_for_names_that_would_inject_sql():
+    """Its output is piped into the server: a host or database name with a line break must not
+    reach it, not even in a comment."""
+    mysql = "mysql://root@127.0.0.1:3306/itsm"
+    injected = itsm(mysql, "grants", "itsm", "--host", "x\nSELECT 'injected';\n-- ")
+    assert injected.returncode != 0 and injected.stdout == "" and "host" in injected.stderr
+    named = itsm("mysql://root@127.0.0.1:3306/itsm%0ASELECT%201", "grants", "itsm")
+    assert named.returncode != 0 and named.stdout == "" and "control characters" in named.stderr
+    assert itsm(mysql, "grants", "itsm").stdout.count("GRANT ") > 10
 
 
 def test_uninitialised_and_unreachable_databases(tmp_path):

@@ -42,3 +42,15 @@ def test_category_commands(url):  # noqa: F811
     assert itsm(url, "category", "activate", "Printers").stdout.strip() == "category Printers is active"
     bad = itsm(url, "category", "deactivate", "General")
     assert bad.returncode == 1 and "stays active" in bad.stderr
+
+
+def test_a_ticket_is_named_by_its_digits_as_in_the_app(url):  # noqa: F811
+    """``ticket link 12 parent 15``, as the help shows: 12 means INC000012."""
+    first, second = _create(url, "Printer jams"), _create(url, "Toner low")
+    bare = [str(int(number[3:])) for number in (first, second)]
+    linked = itsm(url, "ticket", "link", bare[0], "parent", bare[1])
+    assert linked.stdout.strip() == f"{first} parent of {second}", linked.stderr
+    assert "child of" in itsm(url, "ticket", "links", bare[1]).stdout
+    assert itsm(url, "ticket", "tag", bare[0], "paper").stdout.strip() == f"{first}: #paper"
+    unknown = itsm(url, "ticket", "links", "99999")
+    assert unknown.returncode == 1 and "INC099999" in unknown.stderr and "Traceback" not in unknown.stderr

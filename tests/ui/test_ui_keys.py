@@ -10,9 +10,10 @@ from textual import events
 from textual.widgets import Input, Static
 from ui_helpers import burst, logged_in, shown, until
 
-from itsm_tui.core import config
+from itsm_tui.core import config, setup
 from itsm_tui.core.errors import ItsmError, PermissionDenied
 from itsm_tui.core.inventory import service as inventory
+from itsm_tui.core.people import users
 from itsm_tui.core.store import db
 from itsm_tui.core.store.models import Notification, Ticket
 from itsm_tui.core.tickets import queue
@@ -291,6 +292,41 @@ async def test_a_first_start_left_before_the_admin_existed_offers_the_admin_form
         await pilot.press("ctrl+s")
         await until(pilot, lambda: isinstance(again.screen, LoginScreen))
     db.database.close()
+
+
+async def test_served_the_first_run_screen_never_shows_and_says_what_to_do_on_the_host(tmp_path, monkeypatch):
+    """Served, the first-run screen would make whoever connects first an admin (the demo desk's
+    admin/itsm-demo-pass, or their own): with no database, or none but a password-less admin
+    (`user add --role admin` without a terminal), the app says what to run on the host and ends,
+    and leaves no database file behind."""
+    monkeypatch.setenv("ITSM_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("ITSM_DB", raising=False)
+    config.override_settings(config.Settings(mode="served"))
+    said: list[str] = []
+    real_exit = ItsmApp.exit
+    monkeypatch.setattr(
+        ItsmApp, "exit", lambda app, *a, **k: said.append(str(k.get("message"))) or real_exit(app, *a, **k)
+    )
+    try:
+        app = ItsmApp()
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            assert not isinstance(app.screen, SetupScreen)
+        assert app.return_code == 1 and "no database yet" in said.pop()
+        assert not (tmp_path / "data" / "itsm.db").exists()
+        setup.open_database(config.default_db_url(), check=False)
+        setup.initialise()
+        users.create_user(users.system_actor(), "alice", "admin")  # no password: cannot log in
+        db.database.close()
+        again = ItsmApp()
+        async with again.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            assert not isinstance(again.screen, SetupScreen)
+        assert again.return_code == 1 and "no admin can log in" in said[-1]
+        assert "`itsm-tui user password NAME` sets one" in said[-1]
+    finally:
+        config.override_settings(None)
+        db.database.close()
 
 
 async def test_the_palette_has_the_screen_verbs_and_help_lists_every_key(engine, people):

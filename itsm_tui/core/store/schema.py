@@ -562,6 +562,8 @@ def grant_statements(database_name: str, user: str, host: str = "%") -> list[str
     for part, what in ((user, "user name"), (host, "host")):
         if not _ACCOUNT_PART.match(part):
             raise SchemaError(f"the {what} {part!r} may hold only letters, digits and . _ - %")
+    if not database_name.isprintable():  # a line break would end the statement or comment it is in
+        raise SchemaError(f"the database name {database_name!r} holds control characters")
     name = database_name.replace("`", "``")
     return [
         f"GRANT {RUNTIME_PRIVILEGES.get(m._meta.table_name, DEFAULT_PRIVILEGES)} ON "

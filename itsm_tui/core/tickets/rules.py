@@ -82,6 +82,13 @@ def parse_priority(value) -> int:
     )
 
 
+def typed_number(text: str) -> str:
+    """A ticket as an operator types it in the app or at the command line: ``131`` means
+    INC000131. (The API takes bare digits as a source system's number instead.)"""
+    text = text.strip()
+    return f"INC{int(text):06d}" if text.isdigit() and text.isascii() else text
+
+
 def parse_number(number: str | int) -> int:
     if isinstance(number, int):
         return number
