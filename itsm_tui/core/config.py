@@ -268,6 +268,9 @@ def _keys_setting() -> tuple[tuple[str, str], ...]:
     return tuple((action, keys.replace(" ", "")) for action, keys in section.items())
 
 
+MAX_LOCKOUT_MINUTES = 365 * 24 * 60  # a year: more is a slip, and a lock's end must stay a date
+
+
 @dataclass(frozen=True)
 class Settings:
     bcrypt_cost: int = 12
@@ -301,7 +304,14 @@ class Settings:
             lockout_threshold=_int_setting(
                 "lockout_threshold", "ITSM_LOCKOUT_THRESHOLD", cls.lockout_threshold, 1
             ),
-            lockout_minutes=_int_setting("lockout_minutes", "ITSM_LOCKOUT_MINUTES", cls.lockout_minutes, 1),
+            lockout_minutes=_int_setting(
+                "lockout_minutes",
+                "ITSM_LOCKOUT_MINUTES",
+                cls.lockout_minutes,
+                1,
+                MAX_LOCKOUT_MINUTES,
+                " (a year)",
+            ),
             account_lockout_threshold=_int_setting(
                 "account_lockout_threshold",
                 "ITSM_ACCOUNT_LOCKOUT_THRESHOLD",

@@ -30,7 +30,7 @@ from itsm_tui.core import config, logs, setup
 from itsm_tui.core.errors import ItsmError, NotFound, SchemaError
 from itsm_tui.core.inventory import devices
 from itsm_tui.core.notify import notifications
-from itsm_tui.core.people.permissions import a_role, allowed
+from itsm_tui.core.people.permissions import SessionEnded, a_role, allowed
 from itsm_tui.core.store import db
 from itsm_tui.core.store.db_errors import DATABASE_ERRORS, ROW_GONE, reason
 from itsm_tui.core.store.models import User
@@ -653,6 +653,9 @@ class ItsmApp(App):
         """A background task failed (database gone, locked too long): say so, keep running."""
         if event.state == WorkerState.ERROR:
             error = event.worker.error
+            if isinstance(error, SessionEnded):
+                self.end_session(str(error))
+                return
             if isinstance(error, DATABASE_ERRORS):
                 text = said(error)  # "it may have been done" when a write's connection was lost
             elif isinstance(error, ROW_GONE):
@@ -660,6 +663,16 @@ class ItsmApp(App):
             else:
                 text = crash.mask(str(error), self._secrets()) or type(error).__name__
             self.notify(text, title="That did not work", severity="error", timeout=10)
+
+    def end_session(self, reason: str) -> None:
+        """Disabled, or the password set by someone else (``SessionEnded``): back to the login
+        screen, saying why. The notification poll meets it within 5 seconds if no key does."""
+        if self.user is None:
+            return
+        while len(self.screen_stack) > 2:
+            self.pop_screen()
+        self.show_login(hint=reason)
+        self.notify(reason, severity="warning")
 
     # ------------------------------------------------------------ notifications
 

@@ -8,6 +8,7 @@ import pytest
 from itsm_tui.core import clock, config
 from itsm_tui.core.errors import AuthError, PermissionDenied, ValidationError
 from itsm_tui.core.people import auth, users
+from itsm_tui.core.people.permissions import require
 from itsm_tui.core.store.models import AuditEntry, User
 
 
@@ -212,3 +213,65 @@ def test_user_without_password_cannot_log_in(system):
         auth.login("imported", "")
     with pytest.raises(AuthError):
         auth.login("system", "anything-at-all-1")
+
+
+def _at_cost(cost, make):
+    """``make()`` with passwords hashed at ``cost``; then the tests' cost again."""
+    config.override_settings(config.Settings(bcrypt_cost=cost))
+    try:
+        return make()
+    finally:
+        config.override_settings(None)
+
+
+def test_a_login_rehashes_a_password_stored_at_another_cost(people, system):
+    """bcrypt_cost changed since the password was set (4 for the tests now): the first login
+    stores it at the new cost, with the same salt, silently (the password is the same)."""
+    user = _at_cost(5, lambda: users.create_user(system, "olduser", "agent", password="set-at-cost-5"))
+    assert user.password_hash.startswith("$2b$05$")
+    session = _at_cost(5, lambda: auth.login("olduser", "set-at-cost-5"))  # a session from before
+    _fail("olduser", 1, password="a-wrong-password")  # only a right password can be rehashed
+    assert User.get_by_id(user.id).password_hash == user.password_hash
+    entries = AuditEntry.select().count()
+    auth.login("olduser", "set-at-cost-5")
+    stored = User.get_by_id(user.id)
+    assert (
+        stored.password_hash.startswith("$2b$04$") and stored.password_hash[7:29] == user.password_hash[7:29]
+    )
+    assert stored.version == user.version  # no change anyone's edit would conflict with
+    assert [e.action for e in AuditEntry.select().order_by(AuditEntry.id)][entries:] == ["login"]
+    assert auth.login("olduser", "set-at-cost-5").username == "olduser"
+    require(session, "ticket.work")  # a rehash ends no session: the password is the same
+
+
+def test_an_unknown_username_costs_what_the_dearest_stored_hash_does(people, system, monkeypatch):
+    """Hashes are stored at cost 4 and 6 (bcrypt_cost was 6, is 4 now): an unknown username is
+    checked at 6 like the dearest known one, not at 4 (a quarter of its time)."""
+    _at_cost(6, lambda: users.create_user(system, "olduser", "agent", password="set-at-cost-6"))
+    checked = []
+    real = bcrypt.checkpw
+    monkeypatch.setattr(bcrypt, "checkpw", lambda pw, hashed: checked.append(hashed[:7]) or real(pw, hashed))
+    for name in ("ghost", "olduser"):
+        with pytest.raises(AuthError):
+            auth.login(name, "wrong-password-123")
+    assert checked == [b"$2b$06$", b"$2b$06$"]
+
+
+def test_an_absurd_lockout_time_still_counts_every_failure(people):
+    """Settings made in code skip the configuration's bounds (lockout_minutes at most a year):
+    a failed login is counted and locks, never an OverflowError."""
+    config.override_settings(
+        config.Settings(
+            bcrypt_cost=4, lockout_threshold=2, lockout_minutes=9999999999999, account_lockout_threshold=3
+        )
+    )
+    start = clock.now()
+    with clock.frozen(start):
+        _fail("agent", 1)
+        assert User.get(User.username == "agent").failed_logins == 1
+        _fail("agent", 2, source="198.51.100.1")
+    assert User.get(User.username == "agent").locked_until == start + timedelta(
+        minutes=config.MAX_LOCKOUT_MINUTES
+    )
+    summaries = [e.summary for e in AuditEntry.select().where(AuditEntry.action == "login_failed")]
+    assert len(summaries) == 3 and "locked for every source for 525600 minutes" in summaries[-1]

@@ -165,6 +165,17 @@ def test_bad_files_and_values_are_one_clear_line(conf, monkeypatch):
             config.resolve_db_url(None)
 
 
+def test_lockout_minutes_is_at_most_a_year(monkeypatch):
+    """A lock longer than a year is a slip (9999999999999 overflowed every failed login)."""
+    monkeypatch.setenv("ITSM_LOCKOUT_MINUTES", "9999999999999")
+    with pytest.raises(
+        ItsmError, match=r"^ITSM_LOCKOUT_MINUTES must be from 1 to 525600 \(a year\), got 9999999999999$"
+    ):
+        config.Settings.from_env()
+    monkeypatch.setenv("ITSM_LOCKOUT_MINUTES", "525600")
+    assert config.Settings.from_env().lockout_minutes == 525600
+
+
 # ------------------------------------------------------------------------------- URLs
 
 

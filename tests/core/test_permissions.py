@@ -7,8 +7,8 @@ import pytest
 from itsm_tui.core.audit import activity
 from itsm_tui.core.errors import NotFound, PermissionDenied
 from itsm_tui.core.inventory import service as inventory
-from itsm_tui.core.people import tokens, users
-from itsm_tui.core.people.permissions import MATRIX
+from itsm_tui.core.people import auth, tokens, users
+from itsm_tui.core.people.permissions import MATRIX, SessionEnded, require
 from itsm_tui.core.tickets import analytics, assignment, categories, links, macros, tags, teams
 from itsm_tui.core.tickets import service as tickets
 from itsm_tui.importers.servicenow import import_servicenow
@@ -179,3 +179,30 @@ def test_rights_follow_the_database_not_the_logged_in_copy(people, system):
     users.update_user(admin, fresh.id, fresh.version, is_active=False)
     with pytest.raises(PermissionDenied, match="disabled"):
         _own_ticket(session_copy)
+
+
+def test_a_password_reset_ends_the_users_sessions_but_not_their_tokens(people):
+    """agent2 logged in (their terminal session holds what ``login`` returned) and made an API
+    token; an admin resets their password: the session ends at its next action, the token and
+    a new login work."""
+    session = auth.login("agent2", "agent2-password-1")
+    _own_ticket(session)
+    _, token = tokens.create(session, "monitoring")
+    users.reset_password(people["admin"], session.id, "a-brand-new-password")
+    with pytest.raises(SessionEnded, match="^the password of agent2 was changed: log in again$"):
+        _own_ticket(session)
+    with pytest.raises(SessionEnded):  # every action, not just the first
+        require(session, "ticket.view_own")
+    by_token, _ = tokens.authenticate(token)
+    assert _own_ticket(by_token).requester_id == session.id
+    assert _own_ticket(auth.login("agent2", "a-brand-new-password")).requester_id == session.id
+
+
+def test_setting_ones_own_password_keeps_that_session_and_ends_the_others(people):
+    here = auth.login("admin", "admin-password-1")
+    elsewhere = auth.login("admin", "admin-password-1", source="203.0.113.7")
+    users.reset_password(here, here.id, "my-own-new-password")
+    assert _own_ticket(here).requester_id == here.id
+    with pytest.raises(SessionEnded, match="the password of admin was changed"):
+        _own_ticket(elsewhere)
+    assert auth.login("admin", "my-own-new-password").username == "admin"

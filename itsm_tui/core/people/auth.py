@@ -1,5 +1,5 @@
 """Passwords and login: bcrypt, one generic error, a dummy hash for unknown users, lockout per
-account and source."""
+account and source; a login rehashes a password stored at another cost than the configured one."""
 
 from __future__ import annotations
 
@@ -8,9 +8,11 @@ import os
 from datetime import timedelta
 
 import bcrypt
+from peewee import fn
 
 from itsm_tui.core import clock, config
 from itsm_tui.core.errors import AuthError, ValidationError
+from itsm_tui.core.people.permissions import start_session
 from itsm_tui.core.store import audit
 from itsm_tui.core.store.db import transactional
 from itsm_tui.core.store.models import LoginThrottle, User
@@ -54,6 +56,26 @@ def _dummy_hash(cost: int) -> str:
     return bcrypt.hashpw(b"itsm-tui dummy password", bcrypt.gensalt(rounds=cost)).decode("ascii")
 
 
+def _highest_cost() -> int:
+    """The highest cost among the stored hashes (the configured one when there are none): an
+    unknown username is checked at it, so it costs what a known one does even after
+    ``bcrypt_cost`` changed (until their logins rehash them, hashes of both costs remain)."""
+    highest = User.select(fn.MAX(fn.SUBSTR(User.password_hash, 5, 2))).scalar()  # "$2b$12$..."
+    return int(highest) if highest else config.settings().bcrypt_cost
+
+
+def _rehashed(password: str, hashed: str) -> str | None:
+    """The password hashed at the configured cost, or None when ``hashed`` has that cost. The
+    salt stays: it is what a session holds of its password (``permissions.start_session``),
+    so a rehash ends no session."""
+    cost = config.settings().bcrypt_cost
+    if int(hashed[4:6]) == cost:
+        return None
+    return bcrypt.hashpw(password.encode("utf-8"), f"$2b${cost:02d}{hashed[6:29]}".encode("ascii")).decode(
+        "ascii"
+    )
+
+
 def client_source() -> str:
     """Where this process's logins come from: the SSH client's address, else "local"."""
     for name in ("SSH_CLIENT", "SSH_CONNECTION"):
@@ -72,25 +94,27 @@ def login(username: str, password: str, source: str | None = None) -> User:
     """Return the user, or raise AuthError with the one generic message.
 
     Unknown user, wrong password, disabled and locked accounts all answer alike and cost one
-    bcrypt check each, so neither the message nor the time tells which accounts exist.
-    ``source`` (default: ``client_source()``) is where the attempt comes from: failures lock
-    that source out of the account after ``lockout_threshold``, and the account for every
-    source only after ``account_lockout_threshold`` (within ``lockout_minutes``), so one
-    abusive source cannot keep the rightful owner out. Slow on purpose (bcrypt): call it off
-    the UI thread."""
+    bcrypt check each, at the same cost, so neither the message nor the time tells which
+    accounts exist. ``source`` (default: ``client_source()``) is where the attempt comes
+    from: failures lock that source out of the account after ``lockout_threshold``, and the
+    account for every source only after ``account_lockout_threshold`` (within
+    ``lockout_minutes``), so one abusive source cannot keep the rightful owner out. The user
+    returned is a session (``permissions.start_session``). Slow on purpose (bcrypt): call it
+    off the UI thread."""
     source = _clean_source(source)
     typed = (username or "").strip()
     name = typed.lower()[:64]
     user = User.get_or_none(User.username == name) if name else None
     hashed = user.password_hash if user and user.password_hash else None
-    ok = _verify(password, hashed or _dummy_hash(config.settings().bcrypt_cost))
+    cost = _highest_cost()  # read for every attempt: the query's time tells nothing either
+    ok = _verify(password, hashed or _dummy_hash(cost))
     if user is None:
         _record_unknown(typed, source)
         raise AuthError(GENERIC_ERROR)
     refusal = _refusal(user, source, hashed, ok)
     if refusal is None:
-        _record_success(user, source)
-        return User.get_by_id(user.id)
+        _record_success(user, source, _rehashed(password, user.password_hash))  # bcrypt before the lock
+        return start_session(User.get_by_id(user.id))
     _record_failure(user, source, refusal)
     raise AuthError(GENERIC_ERROR)
 
@@ -113,10 +137,14 @@ def _refusal(user: User, source: str, hashed: str | None, ok: bool) -> str | Non
 
 
 @transactional
-def _record_success(user: User, source: str) -> None:
+def _record_success(user: User, source: str, rehashed: str | None) -> None:
     User.update(failed_logins=0, failed_since=None, locked_until=None, last_login_at=clock.now()).where(
         User.id == user.id
     ).execute()
+    if rehashed:  # bookkeeping, not a change of password: no entry, no new version
+        User.update(password_hash=rehashed).where(
+            (User.id == user.id) & (User.password_hash == user.password_hash)
+        ).execute()
     LoginThrottle.delete().where((LoginThrottle.user == user.id) & (LoginThrottle.source == source)).execute()
     audit.record(user, "login", "user", user.id, f"login succeeded for {user.username} from {source}")
 
@@ -136,13 +164,13 @@ def _record_unknown(typed: str, source: str) -> None:
 @transactional
 def _record_failure(user: User, source: str, reason: str) -> None:
     if not reason.startswith(("account locked", "locked for this source")):
-        settings = config.settings()
+        settings, minutes = config.settings(), _lockout_minutes()
         LoginThrottle.insert(user=user.id, source=source, failures=0).on_conflict_ignore().execute()
         pair = (LoginThrottle.user == user.id) & (LoginThrottle.source == source)
         if _count(LoginThrottle, pair, LoginThrottle.failures, settings.lockout_threshold):
-            reason += f"; {source} locked out of this account for {settings.lockout_minutes} minutes"
+            reason += f"; {source} locked out of this account for {minutes} minutes"
         if _count(User, User.id == user.id, User.failed_logins, settings.account_lockout_threshold):
-            reason += f"; account locked for every source for {settings.lockout_minutes} minutes"
+            reason += f"; account locked for every source for {minutes} minutes"
     audit.record(
         None, "login_failed", "user", user.id, f"login failed for {user.username} from {source}: {reason}"
     )
@@ -155,7 +183,7 @@ def _count(model, where, counter, threshold: int) -> bool:
     In SQL, so simultaneous failures all count; separate statements because MySQL evaluates
     the assignments of one UPDATE left to right on the new values."""
     now = clock.now()
-    minutes = config.settings().lockout_minutes
+    minutes = _lockout_minutes()
     window = now - timedelta(minutes=minutes)
     model.update({counter: 0, model.failed_since: now}).where(
         where & (model.failed_since.is_null() | (model.failed_since <= window))
@@ -168,3 +196,9 @@ def _count(model, where, counter, threshold: int) -> bool:
         .where(where & (counter >= threshold))
         .execute()
     )
+
+
+def _lockout_minutes() -> int:
+    """``lockout_minutes``, at most ``config.MAX_LOCKOUT_MINUTES`` even in settings made in code
+    (which skip the check): a time beyond any date would fail the failure's count."""
+    return min(config.settings().lockout_minutes, config.MAX_LOCKOUT_MINUTES)

@@ -51,23 +51,53 @@ MATRIX: dict[str, tuple[frozenset[str], str]] = {
 }
 
 
+class SessionEnded(PermissionDenied):
+    """The actor may no longer act at all: disabled, or (a session) their password was set by
+    someone else. For a terminal session: back to the login screen."""
+
+
 def allowed(role: str, action: str) -> bool:
     return role in MATRIX[action][0]
 
 
-def _role(clauses):
-    return User.select(User.role, User.is_active).where(*clauses).limit(1)
+def _stamp(password_hash: str | None) -> str | None:
+    """What a session holds of its password: the bcrypt salt, new with every password set and
+    kept when a login rehashes it at another cost."""
+    return password_hash[7:29] if password_hash else None
+
+
+def start_session(user: User) -> User:
+    """``user``, just logged in with their password, as a session: ``require`` ends it once
+    their password is set anew, but by the session itself (``keep_session``). Others acting
+    as a user (API tokens, the command line's ``--as``, e-mail) hold no stamp: a password
+    reset leaves them be."""
+    user.session_stamp = _stamp(user.password_hash)
+    return user
+
+
+def keep_session(actor, password_hash: str) -> None:
+    """``actor`` set their own password: their session goes on (their other sessions end)."""
+    if getattr(actor, "session_stamp", None) is not None:
+        actor.session_stamp = _stamp(password_hash)
+
+
+def _standing(clauses):
+    return User.select(User.role, User.is_active, User.password_hash).where(*clauses).limit(1)
 
 
 def require(actor, action: str) -> None:
     """Raise PermissionDenied unless ``actor`` (an active user) may perform ``action``.
 
-    Role and active flag are read from the database, not from the caller's copy: an operator
-    disabled or demoted while logged in loses the rights at their next action.
+    Role, active flag and password are read from the database, not from the caller's copy: an
+    operator disabled or demoted while logged in loses the rights at their next action, and a
+    session whose password someone else set (an admin's reset) ends there.
     """
-    found = statements.dicts(_role, [User.id == actor.id], ("role",))
+    found = statements.dicts(_standing, [User.id == actor.id], ("standing",))
     if not found or not found[0]["is_active"]:
-        raise PermissionDenied(f"{actor.username} is disabled")
+        raise SessionEnded(f"{actor.username} is disabled")
+    held = getattr(actor, "session_stamp", None)
+    if held is not None and _stamp(found[0]["password_hash"]) != held:
+        raise SessionEnded(f"the password of {actor.username} was changed: log in again")
     actor.role, actor.is_active = found[0]["role"], found[0]["is_active"]
     if not allowed(actor.role, action):
         raise PermissionDenied(f"{a_role(actor.role)} may not {MATRIX[action][1]}")

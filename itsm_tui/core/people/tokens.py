@@ -5,6 +5,9 @@ SHA-256 of the whole token (stored) proves it. The secret is 32 random bytes, so
 enough (bcrypt's slowness guards guessable passwords, not random keys) and every request can be
 checked in microseconds. A request made with a token acts as its user with that user's current
 role; a read-only token never writes. Admins list and revoke anyone's tokens.
+
+A password reset leaves a user's tokens working, as GitHub's and Jira's do: each is a credential
+of its own, revoked on its own (``revoke``); disabling the user stops them all.
 """
 
 from __future__ import annotations

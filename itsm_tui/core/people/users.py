@@ -6,7 +6,7 @@ import re
 
 from itsm_tui.core.errors import NotFound, PermissionDenied, ValidationError
 from itsm_tui.core.people.auth import hash_password
-from itsm_tui.core.people.permissions import ADMIN, STAFF, require
+from itsm_tui.core.people.permissions import ADMIN, STAFF, keep_session, require
 from itsm_tui.core.store import audit, records
 from itsm_tui.core.store.db import transactional
 from itsm_tui.core.store.models import ROLES, Department, LoginThrottle, User
@@ -162,9 +162,13 @@ def _active_admins(excluding: int) -> int:
 
 
 def reset_password(actor: User, user_id: int, new_password: str) -> None:
+    """Set a user's password and lift their locks. Their open sessions end at their next
+    action (``permissions.require``), but the actor's own; their API tokens keep working."""
     require(actor, "user.manage")
     hashed = hash_password(new_password)
     _store_password(actor, user_id, hashed)
+    if actor.id == user_id:
+        keep_session(actor, hashed)
 
 
 @transactional

@@ -475,7 +475,12 @@ class UsersScreen(TableScreen):
         )
         if done is None:
             return
-        self.app.notify(f"Password of {name} reset; the account is unlocked")
+        self.app.notify(
+            "Your password is set: your other sessions end, this one goes on"
+            if user_id == actor.id
+            else f"Password of {name} reset: the account is unlocked and its open sessions end"
+            " (its API tokens keep working)"
+        )
         self.after_change(user_id)
         if done.generated:
             await self._show_password(done)
