@@ -139,8 +139,10 @@ def independent(rows, now, start, end, agent=None, day_starts=None):
             {
                 "opened": sum(a <= t.created_at < b for t in rows),
                 "resolved": sum(t.resolved_at is not None and a <= t.resolved_at < b for t in rows),
-                "backlog": sum(
-                    t.created_at < b and (t.resolved_at is None or t.resolved_at >= b) for t in rows
+                "backlog": sum(  # finished = resolved, else closed (as the trend counts)
+                    t.created_at < b
+                    and ((t.resolved_at or t.closed_at) is None or (t.resolved_at or t.closed_at) >= b)
+                    for t in rows
                 ),
             }
         )
@@ -433,3 +435,13 @@ def test_period_figures_read_the_ticket_table_through_indexes(people, monkeypatc
         else:
             plan = [row[-1] for row in database.execute_sql("EXPLAIN QUERY PLAN " + sql, params).fetchall()]
             assert not any(step.startswith("SCAN t1") for step in plan), (sql, plan)
+
+
+def test_the_daily_backlog_takes_a_ticket_closed_without_a_resolve_time_as_finished(people):
+    """Imported history has them (closed, never resolved): the last 30 days' backlog kept them
+    open for ever, and disagreed with the trend and with the open tickets."""
+    build_desk(people)
+    closed = [t.id for t in Ticket.select().where(Ticket.status == "closed").limit(3)]
+    assert len(closed) == 3
+    Ticket.update(resolved_at=None).where(Ticket.id.in_(closed)).execute()
+    check(analytics.figures(people["supervisor"], "30d", now=NOW), list(Ticket.select()), NOW)

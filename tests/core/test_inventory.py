@@ -496,6 +496,22 @@ def test_hostname_and_asset_tag_are_normalised(agent):
     assert (stored.hostname, stored.asset_tag) == ("ws-001.corp.example", "AT-1001")
 
 
+def test_names_are_unique_in_any_case_on_both_engines(world, agent):
+    """Finance, finance and FINANCE are one department, as MariaDB's collation says: SQLite
+    took all three."""
+    inventory.create(agent, "department", {"name": "Finance"})
+    inventory.create(agent, "stock", {"name": "Paper A4", "unit_price": "3"})
+    for kind, name in (("department", "finance"), ("department", "FINANCE"), ("stock", "PAPER a4")):
+        with pytest.raises(ValidationError, match="already used"):
+            inventory.create(
+                agent, kind, {"name": name, "unit_price": "3"} if kind == "stock" else {"name": name}
+            )
+    it = world["department"]
+    with pytest.raises(ValidationError, match="already used"):
+        inventory.update(agent, "department", it.id, it.version, {"name": "fInAnCe"})
+    assert inventory.update(agent, "department", it.id, it.version, {"name": "it"}).name == "it"  # its own
+
+
 def test_price_is_stored_with_two_decimals(agent):
     item = make_stock(agent, unit_price="7.5")
     assert fresh(StockItem, item.id).unit_price == Decimal("7.50")

@@ -185,6 +185,38 @@ def test_pause_while_waiting_moves_the_resolution_times(engine, people):
     assert t.response_due == at("2026-03-02 11:00")  # the response target is not moved
 
 
+def test_a_waiting_ticket_keeps_its_policy_when_it_resumes(engine, people):
+    """A policy tightened for new tickets reaches open ones only through `sla recompute`: a
+    ticket that waited resumes with its own due times moved on by the pause, as one that did not
+    wait keeps its times unmoved."""
+    agent = people["agent"]
+    waits, works = _new(people, "2026-03-02 10:00"), _new(people, "2026-03-02 10:00")  # High: 8 h
+    with clock.frozen(at("2026-03-02 11:00")):
+        waits = tickets.change_status(agent, waits.id, waits.version, "waiting_on_user")
+    sla.set_policy(people["admin"], "high", 30, 120)
+    with clock.frozen(at("2026-03-02 13:00")):
+        waits = tickets.change_status(agent, waits.id, waits.version, "in_progress")
+    assert works.resolution_due == at("2026-03-02 18:00")
+    assert (waits.resolution_due, waits.resolution_risk_at) == (
+        at("2026-03-02 20:00"),
+        at("2026-03-02 18:00"),
+    )
+    assert Ticket.get_by_id(works.id).resolution_due == at("2026-03-02 18:00")
+
+
+def test_a_resolved_tickets_times_stay_those_its_outcome_was_judged_by(engine, people):
+    """Its priority changed after it was resolved (met in 6 h of a Low's 5 days): the due times,
+    and so the exports' word and the met flag, still agree."""
+    agent = people["agent"]
+    t = _new(people, "2026-03-02 08:00", impact="low", urgency="low")
+    with clock.frozen(at("2026-03-02 14:00")):
+        t = tickets.change_status(agent, t.id, t.version, "resolved", note="fixed")
+    assert t.resolution_met and t.resolution_due == at("2026-03-07 08:00")
+    t = tickets.update(agent, t.id, t.version, impact="high", urgency="high")
+    assert t.priority == 1 and t.resolution_met
+    assert t.resolution_due == at("2026-03-07 08:00") and t.resolved_at <= t.resolution_due
+
+
 def test_priority_change_recomputes_from_the_creation_time(engine, people):
     t = _new(people, "2026-03-02 10:00", impact="low", urgency="low")  # Low: 1 day / 5 days
     assert t.resolution_due == at("2026-03-07 10:00")

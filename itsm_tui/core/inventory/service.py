@@ -12,13 +12,13 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Literal, overload
 
-from peewee import JOIN
+from peewee import JOIN, fn
 
 from itsm_tui.core import clock
 from itsm_tui.core.errors import ValidationError
 from itsm_tui.core.people.permissions import require
 from itsm_tui.core.store import audit, records
-from itsm_tui.core.store.db import transactional
+from itsm_tui.core.store.db import is_mysql, transactional
 from itsm_tui.core.store.models import (
     ASSET_STATUSES,
     PERIPHERAL_KINDS,
@@ -187,8 +187,13 @@ def _ref(model, value, field: str, name_field):
     return row
 
 
-def _unique(model, field, value, label: str, exclude_id: int | None = None) -> None:
-    query = model.select().where(field == value)
+def _unique(model, field, value, label: str, exclude_id: int | None = None, any_case: bool = False) -> None:
+    """Refused while another row has ``value``; ``any_case``: in any case on SQLite too, as
+    MySQL's collation compares (departments, networks, stock items: short lists, read whole;
+    SQLite compares hostnames and asset tags as stored, by their index, as LOWER() would read
+    every system at each write)."""
+    same = fn.LOWER(field) == value.lower() if any_case and not is_mysql() else field == value
+    query = model.select().where(same)
     if exclude_id is not None:
         query = query.where(model.id != exclude_id)
     if query.exists():
@@ -375,7 +380,7 @@ def create(actor: User, entity_type: str, data: dict):
     model, validate, _, name_field = KINDS[entity_type]
     values = validate(data, None)
     if name_field is not None:
-        _unique(model, name_field, values[name_field.name], "name")
+        _unique(model, name_field, values[name_field.name], "name", any_case=True)
     return records.create(actor, model, entity_type, _label(entity_type, values), values)
 
 
@@ -391,7 +396,7 @@ def update(actor: User, entity_type: str, record_id: int, expected_version: int,
         raise ValidationError("change a stock quantity with an adjustment and a reason", "quantity")
     values = validate(merged, row.id)
     if name_field is not None:
-        _unique(model, name_field, values[name_field.name], "name", row.id)
+        _unique(model, name_field, values[name_field.name], "name", row.id, any_case=True)
     if entity_type == "stock":
         values.pop("quantity")
     updated = records.update(

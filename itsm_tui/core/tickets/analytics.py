@@ -586,12 +586,29 @@ def trend_bounds(start: datetime, end: datetime, cal: sla.Calendar) -> tuple[str
 
 
 def _trend(mine, start: datetime, end: datetime, cal: sla.Calendar) -> dict:
-    """Finished = resolved, else closed. The backlog when the period opens, created before it
-    minus finished before it minus finished with no time (and created before it), is counted as
-    the open tickets with neither time minus what was created since plus what finished since
-    plus what finished with no time since: the same number, read from short index ranges
-    (the open ones lead the close-time index: no close time, no resolve time, status)."""
     bucket, bounds = trend_bounds(start, end, cal)
+    opened, resolved, closed, backlogs = _flow(mine, bounds)
+    rows = [
+        {
+            "start": sla.to_local(cal, bounds[k]).date().isoformat(),
+            "opened": opened[k],
+            "resolved": resolved[k],
+            "closed": closed[k],
+            "backlog": backlogs[k],
+        }
+        for k in range(len(bounds) - 1)
+    ]
+    return {"bucket": bucket, "rows": rows}
+
+
+def _flow(mine, bounds: list[datetime]) -> tuple[list[int], list[int], list[int], list[int]]:
+    """Per bucket between ``bounds``: tickets opened, resolved and closed, and the backlog at its
+    end. Finished = resolved, else closed. The backlog when the first bucket opens, created before
+    it minus finished before it minus finished with no time (and created before it), is counted
+    as the open tickets with neither time minus what was created since plus what finished since
+    plus what finished with no time since: the same number, read from short index ranges (the
+    open ones lead the close-time index: no close time, no resolve time, status)."""
+    start = bounds[0]
     unfinished = Ticket.resolved_at.is_null() & Ticket.closed_at.is_null()
     timeless = Ticket.status.in_(DONE) & unfinished
     opened = _per_day(Ticket.created_at, bounds, mine)
@@ -603,25 +620,17 @@ def _trend(mine, start: datetime, end: datetime, cal: sla.Calendar) -> dict:
         _where(Ticket.select(), Ticket.resolved_at >= start, mine).count()
         + _where(Ticket.select(), NOT_RESOLVED, Ticket.closed_at >= start, mine).count()
     )
-    before = (
+    backlog = (
         _where(Ticket.select(), unfinished, Ticket.status.in_(OPEN_STATUSES), mine).count()
         - _where(Ticket.select(), Ticket.created_at >= start, mine).count()
         + finished_since
         + _where(Ticket.select(), Ticket.created_at >= start, timeless, mine).count()
     )
-    rows, backlog = [], before
+    backlogs = []
     for k in range(len(bounds) - 1):
         backlog += opened[k] - resolved[k] - closed_unresolved[k] - lost[k]
-        rows.append(
-            {
-                "start": sla.to_local(cal, bounds[k]).date().isoformat(),
-                "opened": opened[k],
-                "resolved": resolved[k],
-                "closed": closed[k],
-                "backlog": backlog,
-            }
-        )
-    return {"bucket": bucket, "rows": rows}
+        backlogs.append(backlog)
+    return opened, resolved, closed, backlogs
 
 
 def day_bounds(now: datetime, cal: sla.Calendar, days: int = DAYS) -> list[datetime]:
@@ -648,23 +657,19 @@ def _per_day(column, bounds: list[datetime], mine) -> list[int]:
 
 
 def _daily(mine, now: datetime, cal: sla.Calendar) -> list[dict]:
+    """The last ``DAYS`` days, with the backlog counted as the trend counts it (a ticket closed
+    without a resolve time is finished then, not open for ever)."""
     bounds = day_bounds(now, cal)
-    opened = _per_day(Ticket.created_at, bounds, mine)
-    resolved = _per_day(Ticket.resolved_at, bounds, mine)
-    # The backlog when the window opens, created before it minus resolved before it, counted as
-    # the unresolved tickets minus those created since plus those resolved since: the same
-    # number, read from the window's stretch of two indexes instead of nearly all of both.
-    unresolved = _where(Ticket.select(), Ticket.resolved_at.is_null(), mine).count()
-    created_since = _where(Ticket.select(), Ticket.created_at >= bounds[0], mine).count()
-    resolved_since = _where(Ticket.select(), Ticket.resolved_at >= bounds[0], mine).count()
-    backlog, rows = unresolved - created_since + resolved_since, []
-    for k in range(DAYS):
-        backlog += opened[k] - resolved[k]
-        day = sla.to_local(cal, bounds[k]).date()
-        rows.append(
-            {"day": day.isoformat(), "opened": opened[k], "resolved": resolved[k], "backlog": backlog}
-        )
-    return rows
+    opened, resolved, _, backlogs = _flow(mine, bounds)
+    return [
+        {
+            "day": sla.to_local(cal, bounds[k]).date().isoformat(),
+            "opened": opened[k],
+            "resolved": resolved[k],
+            "backlog": backlogs[k],
+        }
+        for k in range(DAYS)
+    ]
 
 
 # ---------------------------------------------------------------- plain text (the CLI)

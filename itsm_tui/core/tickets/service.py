@@ -212,7 +212,8 @@ def update(
         values["priority_overridden"] = values["priority"] != matrix
     elif not ticket.priority_overridden or "impact" in changes or "urgency" in changes:
         values["priority"], values["priority_overridden"] = matrix, False
-    if values.get("priority", ticket.priority) != ticket.priority:
+    if values.get("priority", ticket.priority) != ticket.priority and ticket.status not in sla.STOPPED:
+        # a resolved or closed ticket keeps the times its frozen outcome was judged by
         values.update(sla.targets(ticket.created_at, values["priority"], ticket.sla_paused_seconds or 0))
     values.update(_asset(changes.get("system"), changes.get("peripheral")))
     if "system" in changes and changes["system"] in (None, ""):

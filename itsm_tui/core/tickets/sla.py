@@ -303,6 +303,9 @@ def targets(
     }
 
 
+RESOLUTION_TIMES = ("resolution_due", "resolution_risk_at")  # what a pause moves on
+
+
 def on_status(ticket: Ticket, status: str, now: datetime, first_response_at: datetime | None) -> dict:
     """The SLA fields a status change sets: stop or restart the clock, freeze the outcome on
     resolving (and thaw the resolution outcome on reopening)."""
@@ -311,15 +314,16 @@ def on_status(ticket: Ticket, status: str, now: datetime, first_response_at: dat
     if stops and ticket.sla_paused_at is None:
         values["sla_paused_at"] = now
     elif not stops and ticket.sla_paused_at is not None:
+        # The times it had, moved on by this pause: not made again from today's policy, which
+        # applies to open tickets only through `sla recompute`.
         cal = calendar()
-        paused = (ticket.sla_paused_seconds or 0) + working_seconds(cal, ticket.sla_paused_at, now)
-        moved = targets(ticket.created_at, ticket.priority, paused, cal)
-        values.update(
-            sla_paused_at=None,
-            sla_paused_seconds=paused,
-            resolution_due=moved["resolution_due"],
-            resolution_risk_at=moved["resolution_risk_at"],
-        )
+        pause = working_seconds(cal, ticket.sla_paused_at, now)
+        values.update(sla_paused_at=None, sla_paused_seconds=(ticket.sla_paused_seconds or 0) + pause)
+        if ticket.resolution_due is None or ticket.resolution_risk_at is None:  # never computed
+            moved = targets(ticket.created_at, ticket.priority, values["sla_paused_seconds"], cal)
+        else:
+            moved = {key: add_working(cal, getattr(ticket, key), pause) for key in RESOLUTION_TIMES}
+        values.update({key: moved[key] for key in RESOLUTION_TIMES})
     if status == "resolved":
         stopped = ticket.sla_paused_at or now  # resolved while waiting: the clock stood since
         values["resolution_met"] = stopped <= ticket.resolution_due
