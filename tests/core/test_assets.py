@@ -948,3 +948,16 @@ def test_the_users_list_is_in_natural_order(engine, system):
         users.create_user(system, name, "agent")
     listed = [u.username for u in users.list_users(system) if u.username.startswith("user")]
     assert listed == ["user1", "user2", "user10"]
+
+
+def test_a_mac_address_is_found_in_the_form_it_was_typed(world):
+    """Stored as aa:bb:cc:dd:ee:ff whatever form it came in; the filter takes the same forms."""
+    agent = world.people["agent"]
+    stored = [r for r in expected_rows("system") if r["mac"]][0]
+    digits = stored["mac"].replace(":", "")
+    for typed in (
+        stored["mac"].upper(),
+        stored["mac"].replace(":", "-"),
+        f"{digits[:4]}.{digits[4:8]}.{digits[8:]}",
+    ):
+        assert [r["hostname"] for r in listed(agent, "system", typed)] == [stored["hostname"]], typed

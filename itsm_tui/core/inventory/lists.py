@@ -34,6 +34,7 @@ from peewee import JOIN, Case, fn
 
 from itsm_tui.core import clock
 from itsm_tui.core.errors import NotFound, QueryError, ValidationError
+from itsm_tui.core.inventory.service import MAC_RE, mac_address
 from itsm_tui.core.people.permissions import require
 from itsm_tui.core.store import audit, fulltext, limits
 from itsm_tui.core.store.models import (
@@ -285,6 +286,8 @@ def _clause(kind: str, raw: RawTerm, now: datetime):
     key = raw.key
     if key == "text":
         text = raw.items[0].text
+        if kind == "system" and MAC_RE.match(text.lower()):  # as stored: aa-bb-... finds aa:bb:...
+            text = mac_address(text) or text
         ids = (
             fulltext.text_ids(model, text, ID_LIST_LIMIT, MATCH_SECONDS)
             if model in fulltext.TEXT_COLUMNS
