@@ -152,8 +152,7 @@ def change_status(
     p: Caller,
     version: IfMatch,
 ):
-    ticket = tickets.get(p.user, ref)
-    return ticket_out(tickets.change_status(p.user, ticket.id, version, body.status, body.note))
+    return ticket_out(tickets.change_status(p.user, ref, version, body.status, body.note))
 
 
 @router.post("/tickets/{ref}/assign", response_model=schemas.Ticket)
@@ -163,8 +162,7 @@ def assign(
     p: Caller,
     version: IfMatch,
 ):
-    ticket = tickets.get(p.user, ref)
-    return ticket_out(tickets.assign(p.user, ticket.id, version, body.assignee))
+    return ticket_out(tickets.assign(p.user, ref, version, body.assignee))
 
 
 @router.get("/tickets/{ref}/comments", response_model=list[schemas.CommentOut])
@@ -186,8 +184,7 @@ def add_comment(
     p: Caller,
     idempotency_key: str | None = Header(None, max_length=36),
 ):
-    ticket = tickets.get(p.user, ref)
-    row = tickets.comment(p.user, ticket.id, body.body, internal=body.internal, request_key=idempotency_key)
+    row = tickets.comment(p.user, ref, body.body, internal=body.internal, request_key=idempotency_key)
     return reply(_comment_out(row, p.user.username), 201)
 
 

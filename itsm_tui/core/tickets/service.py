@@ -275,7 +275,7 @@ def _note_link_on_systems(actor: User, ticket: Ticket, old: int | None, new: int
 @transactional
 def change_status(
     actor: User,
-    ticket_id: int,
+    ticket_id: int | str,
     expected_version: int,
     status: str,
     note: str | None = None,
@@ -338,7 +338,7 @@ def change_status(
 @transactional
 def assign(
     actor: User,
-    ticket_id: int,
+    ticket_id: int | str,
     expected_version: int,
     assignee: str | User | None,
     request_key: str | None = None,
@@ -381,9 +381,10 @@ def assign(
 
 @transactional
 def comment(
-    actor: User, ticket_id: int, body: str, internal: bool = False, request_key: str | None = None
+    actor: User, ticket_id: int | str, body: str, internal: bool = False, request_key: str | None = None
 ) -> Comment:
-    """A public comment, or an internal note (staff only). Comments never conflict: they append."""
+    """A public comment, or an internal note (staff only). Comments never conflict: they append.
+    ``ticket_id``: an id, or a number as :func:`get` takes it (the API's ref: one read, not two)."""
     ticket = get(actor, ticket_id)
     require(actor, "ticket.note" if internal else "ticket.comment")
     earlier = requests.claim(actor, request_key, "ticket.comment")
