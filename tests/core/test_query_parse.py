@@ -15,6 +15,8 @@ from itsm_tui.core.tickets.query import (
     Query,
     Term,
     parse,
+    quote,
+    rename_value,
 )
 
 NOW = datetime(2024, 3, 10, 14, 30, 15)
@@ -304,7 +306,7 @@ MIN0, MIN1 = D(2024, 3, 1, 9, 15), D(2024, 3, 1, 9, 16)
         ('"2024-03-01"', DateRange(DAY0, DAY1)),
     ],
 )
-@pytest.mark.parametrize("key", ["created", "updated"])
+@pytest.mark.parametrize("key", ["created", "updated", "resolved"])
 def test_date_forms(key, value, expected):
     term = only_term(f"{key}:{value}")
     assert term.values == (expected,)
@@ -528,6 +530,7 @@ def test_random_input_raises_only_query_error():
         ("created:2024-03-01..2024-03-31", "created from 2024-03-01 through 2024-03-31"),
         ("updated:>=today", "updated on or after 2024-03-10"),
         ("updated:>=-7d", "updated on or after 2024-03-03"),
+        ("resolved:>=-7d", "resolved on or after 2024-03-03"),
         ("created:-2w..today", "created from 2024-02-25 through 2024-03-10"),
         ("updated:<2024-03-01T09:15", "updated before 2024-03-01 09:15"),
         ("created:2024-03-01T09:15", "created at 2024-03-01 09:15"),
@@ -589,3 +592,41 @@ def test_control_characters_are_refused_at_their_column(text):
     assert "control characters" in str(error) and error.position == next(
         i for i, c in enumerate(text) if ord(c) < 32 and not c.isspace()
     )
+
+
+# --- renaming a team or category in a saved filter ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text, key, old, new, expected",
+    [
+        ('team:"field support" status:open', "team", "Field Support", "Desk", "team:Desk status:open"),
+        ("-team:mine,FIELD,none", "team", "field", "Field Desk", '-team:mine,"Field Desk",none'),
+        ("cat:Field,field cat:other", "category", "field", "a,b", 'cat:"a,b","a,b" cat:other'),
+        (
+            "category:Field team:field field",
+            "category",
+            "field",
+            'x "y"\\',
+            'category:"x \\"y\\"\\\\" team:field field',
+        ),
+        (
+            '"team:field" assignee:field',
+            "team",
+            "field",
+            "Desk",
+            '"team:field" assignee:field',
+        ),  # text, others
+    ],
+)
+def test_rename_value_rewrites_that_keys_values_only(text, key, old, new, expected):
+    assert rename_value(text, key, old, new) == expected
+
+
+def test_team_keywords_are_not_team_names():
+    assert rename_value("team:mine,None", "team", "none", "Desk") == "team:mine,None"
+
+
+@pytest.mark.parametrize("name", ["Desk", "2nd line", 'a "b"', "x\\y", "a,b", "tab\there"])
+def test_quote_reads_back_as_the_value(name):
+    assert only_term(f"team:{quote(name)}").values == (name,)

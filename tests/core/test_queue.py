@@ -132,6 +132,7 @@ class Row:
     peripheral_tag: str | None
     created: datetime
     updated: datetime
+    resolved: datetime | None
     due: datetime
 
 
@@ -180,6 +181,7 @@ def snapshot() -> list[Row]:
                 peripheral_tag=peripherals[t["peripheral"]].asset_tag if t["peripheral"] else None,
                 created=t["created_at"],
                 updated=t["updated_at"],
+                resolved=t["resolved_at"],
                 due=t["resolution_due"],
             )
         )
@@ -261,8 +263,9 @@ def age(row: Row) -> timedelta:
     return NOW - row.created
 
 
-def between(moment: datetime, start: datetime | None, end: datetime | None) -> bool:
-    return (start is None or moment >= start) and (end is None or moment < end)
+def between(moment: datetime | None, start: datetime | None, end: datetime | None) -> bool:
+    """A moment never reached (resolved_at of an open ticket) is in no span."""
+    return moment is not None and (start is None or moment >= start) and (end is None or moment < end)
 
 
 D = datetime
@@ -342,6 +345,13 @@ FILTERS = {
         ("updated:<2024-03-03", lambda r: r.updated < D(2024, 3, 3)),
         ("updated:2024-03-03T09:30", lambda r: r.updated == D(2024, 3, 3, 9, 30)),
         ("updated:<2024-03-03T09:30", lambda r: r.updated < D(2024, 3, 3, 9, 30)),
+    ],
+    "resolved": [
+        ("resolved:2024-03-06", lambda r: between(r.resolved, D(2024, 3, 6), D(2024, 3, 7))),
+        ("resolved:2024-03-03..2024-03-06", lambda r: between(r.resolved, D(2024, 3, 3), D(2024, 3, 7))),
+        ("resolved:<2024-03-04", lambda r: between(r.resolved, None, D(2024, 3, 4))),
+        ("resolved:>=-3d", lambda r: between(r.resolved, D(2024, 3, 8), None)),
+        ("-resolved:2024-03-06", lambda r: not between(r.resolved, D(2024, 3, 6), D(2024, 3, 7))),
     ],
     "age": [
         # AgeRange: the age must be >= min and < max (ticket 30 is exactly 3 days old).

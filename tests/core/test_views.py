@@ -1,5 +1,6 @@
 """Saved and built-in ticket views, the last-used view, and the v1 -> v2 schema migration."""
 
+import json
 from datetime import datetime, timedelta
 
 import pytest
@@ -16,7 +17,7 @@ from itsm_tui.core.errors import (
 from itsm_tui.core.people import users
 from itsm_tui.core.store import db, schema
 from itsm_tui.core.store.models import AuditEntry, SavedView, SchemaMeta, Ticket, User, UserPreference
-from itsm_tui.core.tickets import queue, views
+from itsm_tui.core.tickets import categories, queue, teams, views
 from itsm_tui.core.tickets import service as tickets
 from itsm_tui.core.tickets.query import parse
 
@@ -52,7 +53,7 @@ def test_staff_get_the_staff_builtins(people, role):
     assert by_name["Unassigned"] == "status:open assignee:unassigned"
     assert by_name["All open"] == "status:open"
     assert by_name["Waiting"] == "status:waiting"
-    assert by_name["Resolved this week"] == "status:resolved,closed updated:>=-7d"  # relative, see below
+    assert by_name["Resolved this week"] == "status:resolved,closed resolved:>=-7d"  # relative, see below
 
 
 def test_requesters_get_only_their_own_builtins(people):
@@ -109,6 +110,23 @@ def test_resolved_this_week_finds_recent_resolutions_only(people):
         view = next(v for v in views.views_for(agent) if v.name == "Resolved this week")
         rows = queue.page(agent, view.query).rows
     assert [r["title"] for r in rows] == ["new"]
+
+
+def test_resolved_this_week_goes_by_the_resolve_time_not_later_updates(people):
+    """A comment on an old closed ticket updates it; it was still resolved weeks ago."""
+    agent = people["agent"]
+    with clock.frozen(datetime(2024, 4, 1, 9, 0)):
+        old = tickets.create(agent, "old", "d")
+        old = tickets.change_status(agent, old.id, old.version, "resolved", "fixed")
+        tickets.change_status(agent, old.id, old.version, "closed")
+    with clock.frozen(datetime(2024, 5, 14, 9, 0)):
+        tickets.comment(agent, old.id, "thanks again, works fine")
+        new = tickets.create(agent, "new", "d")
+        tickets.change_status(agent, new.id, new.version, "resolved", "fixed")
+    with clock.frozen(NOW):
+        view = next(v for v in views.views_for(agent) if v.name == "Resolved this week")
+        assert [r["title"] for r in queue.page(agent, view.query).rows] == ["new"]
+        assert queue.stamp(view.query) is None  # read again on every refresh: the week moves on
 
 
 def test_disabled_user_gets_no_views(people, system):
@@ -225,6 +243,35 @@ def test_a_refused_replacement_keeps_the_old_view(people):
         views.save_view(agent, "keep", "prio:urgent", "-updated")
     (row,) = SavedView.select()
     assert row.query == "status:open" and len(_audit()) == 1
+
+
+def test_saved_views_follow_a_renamed_team_or_category(people):
+    admin, agent = people["admin"], people["agent"]
+    teams.add(admin, "Field Support")
+    teams.add(admin, "Other")
+    written = {
+        "field": 'status:open team:"field support" "field support"',  # the free text stays
+        "list": '-team:mine,"FIELD SUPPORT",none printer',
+        "cat": "cat:network,hardware -category:NETWORK",
+        "neither": "team:other cat:hardware",
+    }
+    saved = {name: views.save_view(agent, name, query, "due").id for name, query in written.items()}
+    saved["agent2"] = views.save_view(people["agent2"], "mine", 'team:"Field Support"', "due").id
+    teams.rename(admin, "field support", 'Field "Desk"')
+    categories.rename(admin, "Network", "Networking")
+    queries = {name: SavedView.get_by_id(view_id).query for name, view_id in saved.items()}
+    assert queries == {
+        "field": 'status:open team:"Field \\"Desk\\"" "field support"',
+        "list": '-team:mine,"Field \\"Desk\\"",none printer',
+        "cat": "cat:Networking,hardware -category:Networking",
+        "neither": "team:other cat:hardware",
+        "agent2": 'team:"Field \\"Desk\\""',  # every user's views
+    }
+    for query in queries.values():
+        queue.check_filter(agent, query)  # each names what exists again
+    entries = {e.entity_id: json.loads(e.changes) for e in _audit("update")}
+    assert set(entries) == {saved["field"], saved["list"], saved["cat"], saved["agent2"]}
+    assert entries[saved["cat"]] == {"query": [written["cat"], queries["cat"]]}
 
 
 # ---------------------------------------------------------------- deleting

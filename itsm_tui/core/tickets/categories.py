@@ -13,6 +13,7 @@ from itsm_tui.core.store import audit, records
 from itsm_tui.core.store.db import transactional
 from itsm_tui.core.store.models import Category, Ticket, User
 from itsm_tui.core.text import clean
+from itsm_tui.core.tickets import views
 
 DEFAULT = "General"  # new tickets without a category get it: never deactivated nor merged away
 
@@ -93,6 +94,7 @@ def rename(actor: User, category, new_name: str) -> Category:
         f"renamed category {row.name} to {name}",
         {"name": [row.name, name]},
     )
+    views.follow_rename(actor, "category", row.name, name)
     return Category.get_by_id(row.id)
 
 

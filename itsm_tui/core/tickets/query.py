@@ -83,6 +83,7 @@ _KEYS = (
     "requester",
     "created",
     "updated",
+    "resolved",
     "age",
     "sla",
     "sla_outcome",
@@ -103,11 +104,13 @@ _ALIASES = {key: key for key in _KEYS} | {
     "src": "source",
     "tags": "tag",
 }
-_SINGLE_VALUED = ("created", "updated", "age")
+_SINGLE_VALUED = ("created", "updated", "resolved", "age")
 
 _WAITING = ("waiting_on_user", "waiting_on_vendor")
 _STATUS_WORDS = ("open", "waiting") + STATUSES
 _STATUS_SETS = {"open": OPEN_STATUSES, "waiting": _WAITING} | {s: (s,) for s in STATUSES}
+
+_TEAM_WORDS = {"mine": "mine", "none": "none"}  # team: keywords, not team names
 
 _PRIORITY_WORDS = PRIORITIES | {"crit": 1, "med": 3} | {str(n): n for n in PRIORITIES.values()}
 _PRIORITY_NAMES = {n: name for name, n in PRIORITIES.items()}
@@ -136,11 +139,12 @@ def show(word: str) -> str:
 @dataclass(frozen=True)
 class _Item:
     """A value as written: ``position`` is where it starts (its opening quote, if quoted),
-    ``offset`` where its content starts, for pointing inside it."""
+    ``offset`` where its content starts, for pointing inside it, ``end`` the offset past it."""
 
     text: str
     position: int
     offset: int
+    end: int
 
 
 @dataclass(frozen=True)
@@ -230,13 +234,13 @@ def _read_free_text(text: str, start: int) -> tuple[_Item, int]:
             raise QueryError("empty quoted phrase", start)
         if end < len(text) and not text[end].isspace():
             raise QueryError("put a space after the closing quote", end)
-        return _Item(phrase, start, start + 1), end
+        return _Item(phrase, start, start + 1, end), end
     end = start
     while end < len(text) and not text[end].isspace():
         if text[end] == '"':
             raise QueryError('unexpected " inside a word: quote the whole phrase', end)
         end += 1
-    return _Item(text[start:end], start, start), end
+    return _Item(text[start:end], start, start, end), end
 
 
 def _read_list(text: str, i: int, key: str) -> tuple[tuple[_Item, ...], int]:
@@ -252,7 +256,7 @@ def _read_list(text: str, i: int, key: str) -> tuple[tuple[_Item, ...], int]:
             value, end = _read_quoted(text, i)
             if not value:
                 raise QueryError(f"{key}: empty value in quotes", i)
-            item = _Item(value, i, i + 1)
+            item = _Item(value, i, i + 1, end)
             if end < n and not text[end].isspace() and text[end] != ",":
                 raise QueryError("put a comma or a space after the closing quote", end)
         else:
@@ -261,7 +265,7 @@ def _read_list(text: str, i: int, key: str) -> tuple[tuple[_Item, ...], int]:
                 end += 1
             if end < n and text[end] == '"':
                 raise QueryError('unexpected ": quote the whole value', end)
-            item = _Item(text[i:end], i, i)
+            item = _Item(text[i:end], i, i, end)
         items.append(item)
         if end == n or text[end].isspace():
             return tuple(items), end
@@ -421,7 +425,7 @@ def _values(raw: RawTerm, now: datetime) -> Sequence[tuple[object, int]]:
     if key == "requester":
         return _person_values(items, {"me": "me"})
     if key == "team":
-        return _person_values(items, {"mine": "mine", "none": "none"})
+        return _person_values(items, _TEAM_WORDS)
     if key == "sla":
         return _distinct([(choose(item, SLA_STATES, "SLA state"), item.position) for item in items])
     if key == "sla_outcome":
@@ -455,6 +459,31 @@ def parse(text: str, now: datetime | None = None) -> Query:
             )
         )
     return Query(tuple(terms), text)
+
+
+def quote(value: str) -> str:
+    """``value`` written as a filter value: in double quotes (``"`` and ``\\`` escaped) when
+    it holds a space, a comma or a quote."""
+    if not any(char.isspace() or char in ',"' for char in value):
+        return value
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{escaped}"'
+
+
+def rename_value(text: str, key: str, old: str, new: str) -> str:
+    """``text`` with every value of its ``key`` terms that names ``old`` (any case, as the
+    queue matches names) written as ``new`` instead; everything else stays as written. How a
+    saved filter follows a renamed team or category; ``team:mine`` and ``team:none`` stay."""
+    spans = [
+        (item.position, item.end)
+        for raw in tokenize(text)
+        if raw.key == key
+        for item in raw.items
+        if item.text.casefold() == old.casefold() and not (key == "team" and item.text.lower() in _TEAM_WORDS)
+    ]
+    for start, end in reversed(spans):
+        text = text[:start] + quote(new) + text[end:]
+    return text
 
 
 # --- describe ---------------------------------------------------------------------------

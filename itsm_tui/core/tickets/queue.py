@@ -290,6 +290,10 @@ def all_of(clauses):
     return reduce(lambda a, b: a & b, clauses) if clauses else None
 
 
+# date key -> its column; a ticket never resolved (NULL) matches no resolved: term, every -resolved:
+_DATE_COLUMNS = {"created": Ticket.created_at, "updated": Ticket.updated_at, "resolved": Ticket.resolved_at}
+
+
 def _term(actor: User, term: Term, now: datetime):
     key, values = term.key, term.values
     # Requesters get no "no such name" errors: they would reveal which users, departments and
@@ -328,8 +332,8 @@ def _term(actor: User, term: Term, now: datetime):
         return Ticket.requester.in_(User.select(User.id).where(User.department.in_(depts)))
     if key == "asset":
         return _asset_clause(term, strict)
-    if key in ("created", "updated"):
-        column = Ticket.created_at if key == "created" else Ticket.updated_at
+    if key in _DATE_COLUMNS:
+        column = _DATE_COLUMNS[key]
         (span,) = values
         parts = []
         if span.start is not None:
@@ -551,7 +555,7 @@ def count_bounded(
 
 
 # Filters whose result changes with the clock alone, without any write.
-_TIMELY = ("age", "sla", "created", "updated")
+_TIMELY = ("age", "sla", "created", "updated", "resolved")
 
 
 def stamp(text: str | Query | None) -> tuple | None:

@@ -18,7 +18,7 @@ from itsm_tui.core.store import audit, records, requests
 from itsm_tui.core.store.db import transactional
 from itsm_tui.core.store.models import AUTO_ASSIGN_MODES, Team, TeamMember, Ticket, User
 from itsm_tui.core.text import clean
-from itsm_tui.core.tickets import assignment, timeline
+from itsm_tui.core.tickets import assignment, timeline, views
 from itsm_tui.core.tickets.service import get
 
 NAME_MAX = 100
@@ -63,7 +63,9 @@ def rename(actor: User, team, new_name: str) -> Team:
     require(actor, "team.manage")
     row = find(team)
     name = records.new_name(Team, "team", new_name, NAME_MAX, row)
-    return records.update(actor, row, row.version, {"name": name}, "team", f"team {row.name}")
+    renamed = records.update(actor, row, row.version, {"name": name}, "team", f"team {row.name}")
+    views.follow_rename(actor, "team", row.name, name)
+    return renamed
 
 
 @transactional

@@ -17,6 +17,7 @@ from itsm_tui.core.store import audit, records
 from itsm_tui.core.store.db import database, transactional
 from itsm_tui.core.store.models import SavedView, User, UserPreference
 from itsm_tui.core.text import clean
+from itsm_tui.core.tickets.query import rename_value
 from itsm_tui.core.tickets.queue import Sort, check_filter
 
 NAME_MAX = 60
@@ -36,8 +37,9 @@ class View:
 
 
 def _resolved_this_week() -> View:
-    """Relative (``-7d``): saved as a view, it still means the last seven days next month."""
-    return View("Resolved this week", "status:resolved,closed updated:>=-7d", "-updated", True)
+    """Relative (``-7d``): saved as a view, it still means the last seven days next month. By the
+    resolve time: a later comment or unlinked system updates an old ticket, not its resolution."""
+    return View("Resolved this week", "status:resolved,closed resolved:>=-7d", "-updated", True)
 
 
 def _staff_builtins() -> tuple[View, ...]:
@@ -161,6 +163,26 @@ def rename_view(actor: User, view_id: int, new_name: str) -> View:
             actor, "update", "saved_view", row.id, f"renamed view {old!r} to {name!r}", {"name": [old, name]}
         )
     return View(name, row.query, row.sort, False, row.id)
+
+
+def follow_rename(actor: User, key: str, old: str, new: str) -> None:
+    """Rewrite every user's saved views whose filter names ``old`` in a ``key`` term (``team`` or
+    ``category``) to ``new``, each with an update entry: called in the transaction that renames
+    the team or category, so that no view is left naming a team or category that is gone."""
+    if old == new:
+        return
+    for row in SavedView.select().order_by(SavedView.id):
+        query = rename_value(row.query, key, old, new)
+        if query != row.query:
+            SavedView.update(query=query).where(SavedView.id == row.id).execute()
+            audit.record(
+                actor,
+                "update",
+                "saved_view",
+                row.id,
+                f"updated view {row.name!r}: query ({key} {old!r} renamed to {new!r})",
+                {"query": [row.query, query]},
+            )
 
 
 @transactional
