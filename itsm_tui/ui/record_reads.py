@@ -66,6 +66,17 @@ class RecordReads:
         self.stale = f"{shown}: {reason}. It is read again every few seconds."
         return news
 
+    def unread(self, app, event, what: str, view, draw, placeholder) -> None:
+        """A read of ``what`` failed (a ``RecordUnread`` ``event``): say so once, then draw the
+        ``view`` shown again (``draw(view)``: with the line saying since when), or the line
+        alone in ``placeholder`` (a Static) when nothing was read yet."""
+        if self.failed(event.generation, what, event.reason):
+            app.notify(self.stale, severity="warning", timeout=8)
+        if view is not None:
+            draw(view)
+        elif self.stale:
+            placeholder.update(self.stale_line())
+
     def stale_line(self) -> Text | None:
         """The line that says so, above what is shown (None when it is fresh)."""
         return Text(self.stale, style="bold yellow") if self.stale else None

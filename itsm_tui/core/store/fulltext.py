@@ -318,15 +318,14 @@ def matching(text: str, internal: bool, among=None, words: list[str] | None = No
     queries = None if is_mysql() else _fts5_queries(text)
     by_grams = grams(Ticket, text)
     if by_grams:  # MariaDB, two characters: every ticket and comment that holds them
-        against = NodeList((by_grams, SQL("IN BOOLEAN MODE")))
-        tickets = Ticket.select(Ticket.id).where(NodeList((fn.MATCH(SQL("text_grams")), fn.AGAINST(against))))
-        body = NodeList((fn.MATCH(SQL("body_grams")), fn.AGAINST(against)))
+        tickets = Ticket.select(Ticket.id).where(_match((SQL("text_grams"),), by_grams))
+        body = _match((SQL("body_grams"),), by_grams)
     elif is_mysql() and indexable(text):
         by_pairs = paired(text, words)
-        against = NodeList((by_pairs or boolean_query(text, words), SQL("IN BOOLEAN MODE")))
+        asked = by_pairs or boolean_query(text, words)
         ticket_text = (SQL("text_pairs"),) if by_pairs else TICKET_COLUMNS
-        tickets = Ticket.select(Ticket.id).where(NodeList((fn.MATCH(*ticket_text), fn.AGAINST(against))))
-        body = NodeList((fn.MATCH(SQL("body_pairs") if by_pairs else Comment.body), fn.AGAINST(against)))
+        tickets = Ticket.select(Ticket.id).where(_match(ticket_text, asked))
+        body = _match((SQL("body_pairs") if by_pairs else Comment.body,), asked)
         if _WORD_RE.fullmatch(text) is None:  # "100%", "wi-fi", a phrase: the words found, then
             tickets = tickets.where(contains_text(columns, text))  # the exact text among them
             body = body & Comment.body.contains(text)
@@ -346,6 +345,11 @@ def matching(text: str, internal: bool, among=None, words: list[str] | None = No
     if among is not None:
         tickets = tickets.where(Ticket.id.in_(among))
     return tickets + comments.where(body)  # UNION ALL: no sort, so a LIMIT stops it early
+
+
+def _match(columns, query: str):
+    """MySQL: ``columns`` (their FULLTEXT index) match the boolean-mode ``query``."""
+    return NodeList((fn.MATCH(*columns), fn.AGAINST(NodeList((query, SQL("IN BOOLEAN MODE"))))))
 
 
 def _fts5_queries(text: str) -> tuple[str, str] | None:
@@ -550,11 +554,9 @@ def text_ids(model, text: str, limit: int, seconds: float) -> list[int] | None:
         return None
     columns = TEXT_COLUMNS[model]
     if by_grams:
-        against = NodeList((by_grams, SQL("IN BOOLEAN MODE")))
-        query = model.select(model.id).where(NodeList((fn.MATCH(SQL("text_grams")), fn.AGAINST(against))))
+        query = model.select(model.id).where(_match((SQL("text_grams"),), by_grams))
     elif is_mysql():
-        against = NodeList((_longest_word(text), SQL("IN BOOLEAN MODE")))
-        query = model.select(model.id).where(NodeList((fn.MATCH(*columns), fn.AGAINST(against))))
+        query = model.select(model.id).where(_match(columns, _longest_word(text)))
         if _WORD_RE.fullmatch(text) is None:
             query = query.where(contains_text(columns, text))
     else:

@@ -257,7 +257,9 @@ def _ids(term: Term, internal: bool, among: set[int] | None = None, scans: bool 
         keys = [text]  # MariaDB: two characters, in their own index
     if term.negate and is_mysql() and not keys:
         return None  # its lookup is a scan; the walk leaves its rows out as it goes
-    tickets, (holding, *each_key) = fulltext.estimates(Ticket, [text, *keys], ID_LIST_LIMIT)
+    sampled = [text] if keys == [text] else [text, *keys]  # two characters: the key is the text
+    tickets, (holding, *each_key) = fulltext.estimates(Ticket, sampled, ID_LIST_LIMIT)
+    each_key = each_key or [holding] * len(keys)
     if among is None and (holding > ID_LIST_LIMIT or (pairs and holding >= WALK_SHARE * tickets)):
         return None
     rare = [key for key, each in zip(keys, each_key) if each <= ID_LIST_LIMIT]

@@ -280,14 +280,9 @@ class SystemScreen(SaysFailedWorkers, InventoryActions, Screen):
 
     @on(RecordUnread)
     def _unread(self, event: RecordUnread) -> None:
-        if event.record_id != self.system_id:
-            return
-        if self.reads.failed(event.generation, "the system", event.reason):
-            self.app.notify(self.reads.stale, severity="warning", timeout=8)
-        if self.view is not None:
-            self._draw_summary(self.view)
-        elif self.reads.stale:  # nothing read yet
-            self.query_one("#summary", Static).update(self.reads.stale_line())
+        if event.record_id == self.system_id:
+            summary = self.query_one("#summary", Static)
+            self.reads.unread(self.app, event, "the system", self.view, self._draw_summary, summary)
 
     # ------------------------------------------------------------ drawing
 

@@ -179,14 +179,10 @@ class TicketScreen(SaysFailedWorkers, TicketEdits, Triage, Screen):
 
     @on(RecordUnread)
     def _unread(self, event: RecordUnread) -> None:
-        if event.record_id != self.ticket_id:
-            return
-        if self.reads.failed(event.generation, "the ticket", event.reason):
-            self.app.notify(self.reads.stale, severity="warning", timeout=8)
-        if self.view is not None:
-            self._fill(self.view)
-        elif self.reads.stale:  # nothing read yet
-            self.query_one("#ticket", Static).update(self.reads.stale_line())
+        if event.record_id == self.ticket_id:
+            self.reads.unread(
+                self.app, event, "the ticket", self.view, self._fill, self.query_one("#ticket", Static)
+            )
 
     @on(RecordRead)
     def _show(self, event: RecordRead) -> None:
