@@ -38,6 +38,7 @@ from urllib.parse import urlencode
 import httpx
 from bench_queue import _prepare, engine_urls
 
+from itsm_tui.core import demo
 from itsm_tui.core.people import tokens, users
 from itsm_tui.core.store import db
 from itsm_tui.core.store.models import Ticket
@@ -48,19 +49,32 @@ FILTER = "status:open prio:critical,high cat:network"
 INSIDE_CALLS = 200
 
 # One request per operation, in wrk's Lua: KIND picks it; a ticket number is drawn at random
-# from 1..TOP; done() prints the figures as one JSON line (wrk's latencies are microseconds).
+# from 1..TOP; a new ticket's or comment's text is three of the seed's WORDS, as a seeded
+# ticket's (a run's thousands of like rows at the head of the update order would slow a later
+# bench_search's walks); done() prints the figures as one JSON line (wrk's latencies are
+# microseconds).
 LUA = """
-local token, top, kind, path, body = %s, %s, %s, %s, %s
+local token, top, kind, path, words = %s, %s, %s, %s, %s
 local counter = 0
 function setup(thread) counter = counter + 1; thread:set("seed", counter) end
 function init(args) math.randomseed(os.time() * 100 + (seed or 0)) end
 wrk.headers["Authorization"] = "Bearer " .. token
 wrk.headers["Content-Type"] = "application/json"
 local function number() return string.format("INC%%06d", math.random(1, top)) end
+local function about()
+  local a, b, c = words[math.random(#words)], words[math.random(#words)], words[math.random(#words)]
+  return a .. " " .. b .. " " .. c
+end
 function request()
   if kind == "get" then return wrk.format("GET", "/api/v1/tickets/" .. number()) end
-  if kind == "create" then return wrk.format("POST", "/api/v1/tickets", nil, body) end
+  if kind == "create" then
+    local text = about()
+    local body = string.format(
+      '{"title": "%%s issue", "description": "Ticket about %%s.", "category": "Network"}', text, text)
+    return wrk.format("POST", "/api/v1/tickets", nil, body)
+  end
   if kind == "comment" then
+    local body = string.format('{"body": "Seen again: %%s."}', about())
     return wrk.format("POST", "/api/v1/tickets/" .. number() .. "/comments", nil, body)
   end
   return wrk.format("GET", path)
@@ -172,11 +186,14 @@ def run_engine(url: str, args) -> None:
     token = tokens.create(actor, f"bench-{time.time_ns()}")[1]
     top = Ticket.select(Ticket.id).order_by(Ticket.id.desc()).scalar()
     sort = queue.Sort("updated", True)
-    body = {"title": "Benchmark ticket", "description": "made by bench_api", "category": "Network"}
+    words = "{" + ", ".join(json.dumps(word) for word in demo.WORDS) + "}"  # a Lua table
 
-    def lua(kind: str, query: str = "", payload: dict | None = None) -> str:
+    def lua(kind: str, query: str = "") -> str:
         path = "/api/v1/tickets?" + urlencode({"q": query})
-        return LUA % tuple(json.dumps(v) for v in (token, top, kind, path, json.dumps(payload)))
+        return LUA % (*(json.dumps(v) for v in (token, top, kind, path)), words)
+
+    def about() -> str:
+        return " ".join(random.choice(demo.WORDS) for _ in range(3))
 
     cases = [
         (
@@ -192,13 +209,13 @@ def run_engine(url: str, args) -> None:
         ("get one ticket", lua("get"), lambda: tickets.get(actor, random.randint(1, top))),
         (
             "create a ticket",
-            lua("create", payload=body),
-            lambda: tickets.create(actor, body["title"], body["description"], category="Network"),
+            lua("create"),
+            lambda: tickets.create(actor, f"{about()} issue", f"Ticket about {about()}.", category="Network"),
         ),
         (
             "comment on a ticket",
-            lua("comment", payload={"body": "hi"}),
-            lambda: tickets.comment(actor, random.randint(1, top), "hi"),
+            lua("comment"),
+            lambda: tickets.comment(actor, random.randint(1, top), f"Seen again: {about()}."),
         ),
     ]
     print(
