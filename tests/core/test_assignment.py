@@ -125,3 +125,10 @@ def test_refusals_say_what_was_refused_without_permission_names(team, who, call,
     with pytest.raises(PermissionDenied) as refused:
         call(team[who])
     assert str(refused.value) == words
+
+
+@pytest.mark.parametrize("name", ["", "  ", None])
+def test_configuring_no_category_is_refused_not_taken_as_general(team, name):
+    with pytest.raises(ValidationError, match="name the category"):
+        assignment.configure(team["admin"], name, "round_robin", ["agent"])
+    assert all("General: off" in line for line in assignment.describe(team["admin"]) if "General" in line)

@@ -4,7 +4,7 @@ applied all or nothing per ticket."""
 import pytest
 
 from itsm_tui.core.errors import PermissionDenied, ValidationError
-from itsm_tui.core.store.models import Comment, Ticket
+from itsm_tui.core.store.models import Comment, Macro, Ticket
 from itsm_tui.core.tickets import macros, teams
 from itsm_tui.core.tickets import service as tickets
 from itsm_tui.core.tickets.macros import Fields
@@ -99,3 +99,27 @@ def test_a_macro_can_assign_to_whoever_applies_it(people):
         ticket = _ticket(people)
         done = macros.apply(people[agent], "Take and ask", ticket.id, ticket.version)
         assert done.assignee_id == people[agent].id  # an agent may assign to themselves
+
+
+def test_an_internal_note_is_never_made_the_resolution_note_the_requester_reads(people):
+    supervisor = people["supervisor"]
+    with pytest.raises(ValidationError, match="cannot reply with an internal note"):
+        macros.create(
+            supervisor,
+            "Close quietly",
+            "Between us: a user error",
+            internal=True,
+            fields=Fields(status="resolved"),
+        )
+    row = macros.create(supervisor, "Close quietly", "Between us: a user error", internal=True)
+    with pytest.raises(ValidationError, match="cannot reply with an internal note"):
+        macros.update(
+            supervisor, row, row.version, row.name, row.body, internal=True, fields=Fields(status="resolved")
+        )
+    Macro.update(set_status="resolved").where(Macro.id == row.id).execute()  # saved before the rule
+    ticket = _ticket(people)
+    with pytest.raises(ValidationError, match="macro Close quietly: .* the requester reads"):
+        macros.apply(people["agent"], "Close quietly", ticket.id, ticket.version)
+    after = Ticket.get_by_id(ticket.id)
+    assert (after.status, after.resolution_note, after.version) == ("new", None, ticket.version)
+    assert not Comment.select().where(Comment.ticket == ticket.id).exists()

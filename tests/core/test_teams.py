@@ -9,7 +9,7 @@ import pytest
 from itsm_tui.core import clock
 from itsm_tui.core.errors import NotFound, PermissionDenied, QueryError, ValidationError
 from itsm_tui.core.store.models import AuditEntry, Ticket
-from itsm_tui.core.tickets import analytics, assignment, queue, teams, timeline, views
+from itsm_tui.core.tickets import analytics, assignment, categories, macros, queue, teams, timeline, views
 from itsm_tui.core.tickets import service as tickets
 
 
@@ -116,3 +116,33 @@ def test_analytics_by_team(people, network):
     ]
     text = analytics.as_text(analytics.figures(admin, now=later))
     assert ["Network", "1", "0", "0", "1"] in [line.split() for line in text.splitlines()]
+
+
+def test_names_with_a_capital_beyond_ascii_are_found_in_any_case(people):
+    """SQLite's LOWER() folds ASCII only: "Édition" was not found by its own name there."""
+    admin = people["admin"]
+    team = teams.add(admin, "Édition")
+    macro = macros.create(admin, "Ärger", "Sorry", team="édition")
+    category = categories.add(admin, "Ökonomie")
+    for name in ("Édition", "édition", "ÉDITION", "E\u0301dition"):
+        assert teams.find(name).id == team.id
+    assert macros.find("ÄRGER").id == macros.find("ärger").id == macro.id
+    assert categories.find("ökonomie").id == category.id
+    ticket = _ticket(people)
+    assert teams.set_team(people["agent"], ticket.id, ticket.version, "ÉDITION").team_id == team.id
+    with pytest.raises(NotFound, match="no team named 'Éditions'"):
+        teams.find("Éditions")
+
+
+def test_a_name_beyond_ascii_is_taken_in_any_case(people):
+    """A second team or macro named as one there is, in another case or Unicode form, is
+    refused on SQLite as on MariaDB (SQLite's LOWER() let "élan" in beside "Élan")."""
+    admin = people["admin"]
+    teams.add(admin, "Élan")
+    macros.create(admin, "Ärger", "Sorry")
+    for name in ("élan", "ÉLAN", "E\u0301lan"):
+        with pytest.raises(ValidationError, match="'Élan' already exists"):
+            teams.add(admin, name)
+    with pytest.raises(ValidationError, match="'Ärger' already exists"):
+        macros.create(admin, "ärger", "Sorry again")
+    assert [team.name for team, _ in teams.listing(admin)].count("Élan") == 1

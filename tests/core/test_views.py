@@ -274,6 +274,17 @@ def test_saved_views_follow_a_renamed_team_or_category(people):
     assert entries[saved["cat"]] == {"query": [written["cat"], queries["cat"]]}
 
 
+def test_saved_views_follow_a_merged_category_to_where_its_tickets_went(people):
+    admin, agent = people["admin"], people["agent"]
+    categories.add(admin, "Printing")
+    ticket = tickets.create(agent, "Jam", "d", category="Printing")
+    view = views.save_view(agent, "Printers", "status:open category:printing", "due")
+    categories.merge(admin, "Printing", "Hardware")
+    query = SavedView.get_by_id(view.id).query
+    assert query == "status:open category:Hardware"
+    assert [row["id"] for row in queue.page(agent, query).rows] == [ticket.id]
+
+
 # ---------------------------------------------------------------- deleting
 
 

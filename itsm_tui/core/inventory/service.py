@@ -12,13 +12,13 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Literal, overload
 
-from peewee import JOIN, fn
+from peewee import JOIN
 
 from itsm_tui.core import clock
 from itsm_tui.core.errors import ValidationError
 from itsm_tui.core.people.permissions import require
 from itsm_tui.core.store import audit, records
-from itsm_tui.core.store.db import is_mysql, transactional
+from itsm_tui.core.store.db import transactional
 from itsm_tui.core.store.models import (
     ASSET_STATUSES,
     PERIPHERAL_KINDS,
@@ -192,7 +192,7 @@ def _unique(model, field, value, label: str, exclude_id: int | None = None, any_
     MySQL's collation compares (departments, networks, stock items: short lists, read whole;
     SQLite compares hostnames and asset tags as stored, by their index, as LOWER() would read
     every system at each write)."""
-    same = fn.LOWER(field) == value.lower() if any_case and not is_mysql() else field == value
+    same = records.same_name(field, value) if any_case else field == value
     query = model.select().where(same)
     if exclude_id is not None:
         query = query.where(model.id != exclude_id)

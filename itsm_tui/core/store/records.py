@@ -6,13 +6,15 @@ audit entry commit together.
 
 from __future__ import annotations
 
+import unicodedata
+
 from peewee import JOIN, IntegrityError, fn
 
 from itsm_tui.core import clock
 from itsm_tui.core.errors import ConflictError, NotFound, ValidationError
 from itsm_tui.core.labels import field_label
 from itsm_tui.core.store import audit, natural
-from itsm_tui.core.store.db import is_mysql
+from itsm_tui.core.store.db import database, is_mysql
 from itsm_tui.core.store.models import AuditEntry, BaseModel, User
 from itsm_tui.core.text import clean
 
@@ -124,10 +126,25 @@ def new_name(model: type[BaseModel], entity_type: str, name: str, max_len: int, 
     """``name`` cleaned for a new or ``renamed`` row of ``model``: refused while another row has
     it in any case (a team, a macro)."""
     name = clean(name, f"{entity_type} name", max_len=max_len)
-    clash = model.get_or_none(fn.LOWER(model.name) == name.lower())
+    clash = model.get_or_none(same_name(model.name, name))
     if clash is not None and (renamed is None or clash.id != renamed.id):
         raise ValidationError(f"{entity_type} {clash.name!r} already exists", "name")
     return name
+
+
+def same_name(column, name: str):
+    """``column`` holds ``name`` in any case (a team, a category, "ÉDITION" for "édition").
+    MySQL's collation compares so; SQLite's LOWER() folds ASCII letters only, so a name beyond
+    ASCII is compared through Python's casefold of its composed form (the ``itsm_casefold`` SQL
+    function, registered on this connection): a scan, as LOWER()'s is."""
+    if is_mysql() or name.isascii():
+        return fn.LOWER(column) == name.lower()
+    database.obj.register_function(_folded, "itsm_casefold", 1, deterministic=True)
+    return fn.itsm_casefold(column) == _folded(name)
+
+
+def _folded(value):
+    return None if value is None else unicodedata.normalize("NFC", str(value)).casefold()
 
 
 def check_version(row: BaseModel, expected_version: int, entity_type: str, label: str) -> None:

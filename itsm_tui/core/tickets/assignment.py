@@ -45,6 +45,8 @@ def configure(actor: User, category: str, mode: str | None, agents: list[str] | 
     """Set a category's mode (round_robin, least_loaded, or None for off) and, if given, its
     agents (usernames of staff members)."""
     _require(actor, "settings.manage", "configure automatic assignment")
+    if not isinstance(category, Category) and not (category or "").strip():
+        raise ValidationError("name the category to configure", "category")  # find() takes "" as General
     row = categories.find(category)
     if mode is not None and mode not in AUTO_ASSIGN_MODES:
         raise ValidationError(f"mode must be {', '.join(AUTO_ASSIGN_MODES)} or off, not {mode!r}", "mode")

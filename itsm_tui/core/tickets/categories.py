@@ -48,11 +48,9 @@ def find(value) -> Category:
 
 
 def _named(name: str) -> Category | None:
-    category = Category.get_or_none(Category.name == name)
-    if category is None:
-        # Case-insensitive on SQLite too, where the column collation is binary.
-        category = Category.get_or_none(fn.LOWER(Category.name) == name.lower())
-    return category
+    return Category.get_or_none(Category.name == name) or Category.get_or_none(
+        records.same_name(Category.name, name)
+    )
 
 
 def _existing(value) -> Category:
@@ -148,6 +146,7 @@ def merge(actor: User, category, into) -> int:
         {"category": [source.id, target.id]},
     )
     Category.update(is_active=False).where(Category.id == source.id).execute()
+    views.follow_rename(actor, "category", source.name, target.name)  # its tickets are there now
     audit.record(
         actor,
         "merge",

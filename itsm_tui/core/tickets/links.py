@@ -36,6 +36,8 @@ CHOICES = {
     "caused_by": ("caused_by", True),
     "causes": ("caused_by", False),
 }
+# Kinds that point one way along a chain: a ticket may not end up its own ancestor, duplicate or cause.
+DIRECTED = ("parent", "duplicate", "caused_by")
 
 
 @dataclass(frozen=True)
@@ -95,9 +97,8 @@ def open_children(actor: User, ticket_id: int) -> list[Ticket]:
     children = TicketLink.select(TicketLink.target).where(
         (TicketLink.source == ticket_id) & (TicketLink.kind == "parent")
     )
-    return list(
-        Ticket.select().where(Ticket.id.in_(children) & Ticket.status.in_(OPEN_STATUSES)).order_by(Ticket.id)
-    )
+    found = Ticket.select().where(Ticket.id.in_(children) & Ticket.status.in_(OPEN_STATUSES))
+    return [child for child in found.order_by(Ticket.id) if visible(actor, child)]
 
 
 @transactional
@@ -116,11 +117,32 @@ def link(actor: User, ticket_id: int, other, choice: str) -> Link:
         | ((TicketLink.source == that.id) & (TicketLink.target == this.id))
     )
     for row in existing:
-        if row.kind == kind:
+        if row.kind == kind and (kind not in DIRECTED or row.source_id == source.id):
             raise ValidationError(f"{this.number} and {that.number} are already linked so", "ticket")
+    if kind in DIRECTED and _reaches(target.id, source.id, kind):
+        raise ValidationError(
+            f"{source.number} cannot be {WORDS[kind][0]} {target.number}: "
+            f"{target.number} is already {WORDS[kind][0]} {source.number}, directly or through others",
+            "kind",
+        )
     row = TicketLink.create(source=source, target=target, kind=kind, created_by=actor, created_at=clock.now())
     _both_logs(actor, "link", row, f"{source.number} {WORDS[kind][0]} {target.number}")
     return next(link for link in _links(this.id) if link.id == row.id)
+
+
+def _reaches(start: int, goal: int, kind: str) -> bool:
+    """``goal`` is reached from ``start`` along links of ``kind``, source to target (a child,
+    its children, ...): a link from ``goal`` to ``start`` would close a cycle. One query a level."""
+    seen, level = {start}, {start}
+    while level:
+        if goal in level:
+            return True
+        rows = TicketLink.select(TicketLink.target).where(
+            TicketLink.source.in_(sorted(level)) & (TicketLink.kind == kind)
+        )
+        level = {target_id for (target_id,) in rows.tuples()} - seen
+        seen |= level
+    return False
 
 
 def other_ticket(actor: User, ref) -> Ticket:

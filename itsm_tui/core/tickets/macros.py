@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from peewee import JOIN, fn
+from peewee import JOIN
 
 from itsm_tui.core.errors import NotFound, PermissionDenied, ValidationError
 from itsm_tui.core.people.permissions import ADMIN, SUPERVISOR, require
@@ -40,6 +40,10 @@ PLACEHOLDERS = {
 }
 _PLACEHOLDER_RE = re.compile(r"\{([A-Za-z_]+)\}")
 SEES_EVERY_TEAM = frozenset({SUPERVISOR, ADMIN})
+_RESOLVES_PUBLICLY = (
+    "a macro that resolves cannot reply with an internal note: its reply is the resolution note, "
+    "which the requester reads"
+)
 
 
 @dataclass(frozen=True)
@@ -59,7 +63,7 @@ def find(name_or_id) -> Macro:
         row = Macro.get_or_none(Macro.id == name_or_id)
     else:
         name = clean(name_or_id, "macro", max_len=NAME_MAX)
-        row = Macro.get_or_none(fn.LOWER(Macro.name) == name.lower())
+        row = Macro.get_or_none(records.same_name(Macro.name, name))
     if row is None:
         raise NotFound(f"no macro named {name_or_id!r}")
     return row
@@ -149,6 +153,8 @@ def _values(body: str, team, internal: bool, fields: Fields) -> dict:
         )
     if status == "resolved" and not text:
         raise ValidationError("a macro that resolves needs a reply: it is the resolution note", "body")
+    if status == "resolved" and internal:
+        raise ValidationError(_RESOLVES_PUBLICLY, "internal")
     me = (fields.assignee or "").strip().lower() == "me"
     values = {
         "body": text,
@@ -204,6 +210,8 @@ def apply(
     if row.set_priority and row.set_priority != ticket.priority:
         ticket = service.update(actor, ticket.id, ticket.version, priority=row.set_priority)
     status = row.set_status if row.set_status and row.set_status != ticket.status else None
+    if status == "resolved" and row.internal and row.body:  # saved before this was refused
+        raise ValidationError(f"macro {row.name}: {_RESOLVES_PUBLICLY}", "internal")
     after = Ticket(**{**ticket.__data__, "status": status or ticket.status})
     text = render(row.body, after, actor) if row.body else ""
     if text and status != "resolved":  # resolving: the reply is the resolution note

@@ -18,7 +18,7 @@ from peewee import JOIN, SQL, Case, Entity, Node, Select, fn
 from itsm_tui.core import clock
 from itsm_tui.core.errors import QueryError
 from itsm_tui.core.people.permissions import is_staff, require
-from itsm_tui.core.store import fulltext, limits, statements
+from itsm_tui.core.store import fulltext, limits, records, statements
 from itsm_tui.core.store.db import database, is_mysql
 from itsm_tui.core.store.models import (
     STATUSES,
@@ -396,32 +396,15 @@ def _ago(now: datetime, span) -> datetime:
         return datetime.min
 
 
-def _casefold(value):
-    return None if value is None else str(value).casefold()
-
-
-def _python_folding(text: str) -> bool:
-    """True when ``text`` needs case folding SQLite cannot do (its LOWER() and LIKE fold ASCII
-    only); the Python ``itsm_casefold`` SQL function is then registered on this connection.
-    MySQL's utf8mb4_unicode_ci collation already compares without case."""
-    if text.isascii() or is_mysql():
-        return False
-    database.obj.register_function(_casefold, "itsm_casefold", 1, deterministic=True)
-    return True
-
-
 def name_ids(model, column, term: Term, label: str, strict: bool = True) -> list[int]:
     """Resolve names case-insensitively; an unknown name is an error at its position
     (``strict``) or matches nothing."""
     ids = []
     for value, pos in zip(term.values, term.value_positions):
-        name = str(value)
-        if _python_folding(name):
-            clause = fn.itsm_casefold(column) == name.casefold()
-        else:
-            clause = fn.LOWER(column) == name.lower()
         found = statements.dicts(
-            lambda clauses: model.select(model.id).where(*clauses).limit(1), [clause], (model,)
+            lambda clauses: model.select(model.id).where(*clauses).limit(1),
+            [records.same_name(column, str(value))],
+            (model,),
         )
         if found:
             ids.append(found[0]["id"])

@@ -91,6 +91,8 @@ def typed_number(text: str) -> str:
 
 def parse_number(number: str | int) -> int:
     if isinstance(number, int):
+        if not 0 <= number < 10**12:  # as many digits as a number has (SQLite refuses a larger int)
+            raise NotFound(f"{number!r} is not a ticket number (like INC000123)")
         return number
     match = NUMBER_RE.match(str(number).strip())
     if not match:

@@ -4,13 +4,16 @@ shows them and filters by them (``tag:vpn``)."""
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections import defaultdict
 from collections.abc import Sequence
+
+from peewee import IntegrityError
 
 from itsm_tui.core.errors import ValidationError
 from itsm_tui.core.people.permissions import require
 from itsm_tui.core.store import audit
-from itsm_tui.core.store.db import transactional
+from itsm_tui.core.store.db import database, transactional
 from itsm_tui.core.store.models import TicketTag, User
 from itsm_tui.core.tickets.service import get
 
@@ -18,8 +21,9 @@ TAG_RE = re.compile(r"^[\w][\w.+-]{0,39}$")
 
 
 def normal(tag: str) -> str:
-    """A tag as stored: lower case, no spaces; refused unless letters, digits and ._+-."""
-    text = (tag or "").strip().lower().lstrip("#")
+    """A tag as stored: lower case, no spaces, composed accents (NFC: "é" typed as e and an
+    accent is the same tag); refused unless letters, digits and ._+-."""
+    text = unicodedata.normalize("NFC", (tag or "").strip().lower().lstrip("#"))
     if not TAG_RE.match(text):
         raise ValidationError(
             f"{tag!r} is not a tag: up to 40 letters, digits and . _ + - (no spaces)", "tag"
@@ -54,7 +58,13 @@ def change(actor: User, ticket_id: int, add: Sequence[str] = (), remove: Sequenc
     adding = {normal(t) for t in add} - set(before)
     removing = {normal(t) for t in remove} & set(before)
     for tag in sorted(adding):
-        TicketTag.create(ticket=ticket, tag=tag)
+        try:
+            with database.atomic():  # a savepoint: a refused insert must not end the transaction
+                TicketTag.create(ticket=ticket, tag=tag)
+        except IntegrityError:
+            # The ticket has it already: added at the same moment by someone else, or, to
+            # MariaDB's collation, a tag it has is the same word ("cafe" is "café").
+            adding.discard(tag)
     if removing:
         TicketTag.delete().where(
             (TicketTag.ticket == ticket.id) & TicketTag.tag.in_(sorted(removing))

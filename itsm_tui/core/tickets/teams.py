@@ -8,8 +8,6 @@ members (round-robin or least-loaded, as categories do: ``assignment``).
 
 from __future__ import annotations
 
-from peewee import fn
-
 from itsm_tui.core.errors import NotFound, ValidationError
 from itsm_tui.core.notify.notifications import notify
 from itsm_tui.core.people.permissions import require
@@ -29,7 +27,7 @@ def find(value) -> Team:
     if isinstance(value, Team):
         return value
     name = clean(value, "team", max_len=NAME_MAX)
-    team = Team.get_or_none(fn.LOWER(Team.name) == name.lower())
+    team = Team.get_or_none(records.same_name(Team.name, name))
     if team is None:
         known = ", ".join(t.name for t in Team.select(Team.name).order_by(Team.name)) or "none yet"
         raise NotFound(f"no team named {name!r} (teams: {known})")
