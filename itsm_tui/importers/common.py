@@ -22,7 +22,7 @@ from peewee import fn
 from itsm_tui.core import clock
 from itsm_tui.core.errors import ItsmError
 from itsm_tui.core.people.users import USERNAME_RE
-from itsm_tui.core.store import audit, natural
+from itsm_tui.core.store import audit, natural, records
 from itsm_tui.core.store.db import database, is_mysql, transactional
 from itsm_tui.core.store.models import AuditEntry, Category, Team, User
 from itsm_tui.core.text import strip_controls
@@ -599,8 +599,9 @@ def _ensure_named(actor: User, model, kind: str, names, source: str, extra: dict
     for name in names:
         if name.lower() in by_key:
             continue
-        # The engine's own comparison: MySQL's collation also takes 'Cafe' for 'Café'.
-        same = model.get_or_none(model.name == name)
+        # The engine's own comparison (MySQL's collation also takes 'Cafe' for 'Café'); SQLite's
+        # LOWER() above folds ASCII only ('ÉDITION' is 'Édition' here too).
+        same = model.get_or_none(records.same_name(model.name, name))
         if same is not None:
             by_key[name.lower()] = same.id
         else:

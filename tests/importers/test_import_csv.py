@@ -12,7 +12,9 @@ from test_cli import itsm
 from itsm_tui.core.errors import ItsmError, PermissionDenied, ValidationError
 from itsm_tui.core.people import users
 from itsm_tui.core.store import db
-from itsm_tui.core.store.models import AuditEntry, Peripheral, StockItem, System, Ticket, User
+from itsm_tui.core.store.models import AuditEntry, Category, Peripheral, StockItem, System, Team, Ticket, User
+from itsm_tui.core.tickets import categories, teams
+from itsm_tui.importers.common import ensure_categories, ensure_teams
 from itsm_tui.importers.csv_import import import_csv, load_mapping
 
 DATA = Path(__file__).parents[1] / "data"
@@ -262,3 +264,14 @@ def test_a_field_over_csv_default_limit_skips_only_its_row(system, tmp_path):
         2: "description is too long: 200000 characters, at most 20000",
         4: "title is too long: 200000 characters, at most 200",
     }
+
+
+def test_an_imported_category_or_team_named_in_another_case_is_the_one_there_is(system):
+    """SQLite's LOWER() folds ASCII only: 'ÉDITION' in an import made a second category beside
+    'Édition' there (MariaDB's collation matched it)."""
+    category, team = categories.add(system, "Édition"), teams.add(system, "Réseau")
+    before = (Category.select().count(), Team.select().count())
+    found = ensure_categories(system, ["ÉDITION", "édition"], "test.csv")
+    assert set(found.values()) == {category.id}
+    assert set(ensure_teams(system, ["RÉSEAU"], "test.csv").values()) == {team.id}
+    assert (Category.select().count(), Team.select().count()) == before

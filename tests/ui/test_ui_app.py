@@ -389,6 +389,26 @@ async def test_new_ticket_form_validates_and_creates(desk, people):
         )
 
 
+async def test_at_80x24_a_form_opens_with_its_first_label_in_sight(desk, people):
+    """n (new ticket) and e (edit): the focused title field must not scroll "Title *" away."""
+    app = ItsmApp(desk)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await logged_in(pilot, "agent", "agent-password-1")
+        for key in ("n", "e"):
+            if key == "e":
+                app.open_ticket(Ticket.get(Ticket.title == "Ticket 0").id)
+                await until(pilot, lambda: isinstance(app.screen, TicketScreen) and app.screen.view)
+            await pilot.press(key)
+            await until(pilot, lambda: isinstance(app.screen, FormModal))
+            await pilot.pause(0.2)
+            form = app.screen
+            assert form.query_one("#field-0", Input).has_focus
+            shown = "\n".join(strip.text for strip in form._compositor.render_strips())
+            assert "Title *" in shown, (key, shown)
+            await pilot.press("escape")
+            await until(pilot, lambda: not isinstance(app.screen, FormModal))
+
+
 @pytest.mark.both_engines
 async def test_bulk_assign_with_a_conflict(desk, people):
     app = ItsmApp(desk)

@@ -11,6 +11,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from rich.cells import cell_len
 from textual.widgets import Input, OptionList
 from ui_helpers import logged_in, read_handed_over_late, until
 
@@ -243,6 +244,26 @@ async def test_every_tab_lists_its_rows(inv):
 
         await pilot.press("left_square_bracket")  # [ goes back, and each tab kept its place
         await until(pilot, lambda: screen.kind == "department")
+
+
+@pytest.mark.asyncio
+async def test_at_80_columns_each_tab_fits_and_keeps_its_status(inv):
+    """On an 80-column terminal a list drops its least needed columns (network, department; the
+    stock value) instead of running its status and user off the right edge."""
+    app = ItsmApp(inv)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await inventory_screen(pilot)
+        for kind, kept in (
+            ("system", ("Hostname", "Asset tag", "IP", "User", "Status", "ws-001", "in use")),
+            ("peripheral", ("Name", "Attached to", "Status", "Printer 1", "ws-001")),
+            ("stock", ("Item", "Quantity", "Unit price", "Description")),
+            ("network", ("Network", "CIDR", "Location", "Systems")),
+        ):
+            table = screen.table if kind == "system" else await switch_to(pilot, screen, kind)
+            lines = rendered(table).splitlines()
+            assert all(cell_len(line.rstrip()) <= table.size.width for line in lines), (kind, lines[0])
+            for word in kept:
+                assert word in rendered(table), (kind, word)
 
 
 @pytest.mark.asyncio

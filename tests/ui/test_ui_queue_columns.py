@@ -11,7 +11,7 @@ import pymysql
 import pytest
 from rich.cells import cell_len
 from rich.console import Console
-from ui_helpers import logged_in, until
+from ui_helpers import logged_in, prompt_error, until
 
 from itsm_tui.core import clock
 from itsm_tui.core.store.db_errors import UNREACHABLE
@@ -205,6 +205,40 @@ async def test_a_saved_view_is_renamed_and_deleted_from_the_view_picker(engine, 
         await until(pilot, lambda: isinstance(app.screen, ConfirmModal))
         await pilot.press("y")
         await until(pilot, lambda: not [v for v in views.views_for(people["agent"]) if not v.builtin])
+
+
+async def test_a_view_name_refused_keeps_the_prompt_open_with_the_name_typed(engine, people):
+    """ctrl+s with a built-in name, then a rename onto a name taken: each prompt stays open with
+    what was typed and says why; a good name then saves."""
+    from itsm_tui.core.tickets import views
+    from itsm_tui.ui.modals.prompts import TextPrompt
+    from itsm_tui.ui.view_picker import ViewPicker
+
+    _ticket(people)
+    views.save_view(people["agent"], "Printers", "printer", "-updated")
+    views.save_view(people["agent"], "Payroll", "payroll", "-updated")
+    app = ItsmApp(engine)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await logged_in(pilot, "agent", "agent-password-1")
+
+        async def refused_then_saved(refused: str, why: str, good: str) -> None:
+            await until(pilot, lambda: isinstance(app.screen, TextPrompt))
+            prompt, field = app.screen, app.screen.query_one("Input")
+            field.value = refused
+            await pilot.press("enter")
+            await until(pilot, lambda: why in prompt_error(prompt))
+            assert app.screen is prompt and field.value == refused
+            field.value = good
+            await pilot.press("enter")
+            await until(pilot, lambda: good in [v.name for v in views.views_for(people["agent"])])
+            await until(pilot, lambda: not isinstance(app.screen, TextPrompt))
+
+        await pilot.press("ctrl+s")
+        await refused_then_saved("Unassigned", "built-in view", "Open ones")
+        await pilot.press("v")
+        await until(pilot, lambda: isinstance(app.screen, ViewPicker))
+        await pilot.press(*"Printers", "ctrl+r")
+        await refused_then_saved("payroll", "already have a view", "Printing")
 
 
 async def test_at_80_columns_the_ticket_screen_does_not_wrap_names(engine, people):

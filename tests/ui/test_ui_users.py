@@ -7,6 +7,7 @@ the screen themselves after logging in.
 from __future__ import annotations
 
 import pytest
+from rich.cells import cell_len
 from textual.widgets import Input
 from ui_helpers import login, until
 
@@ -90,6 +91,20 @@ async def test_list_shows_every_user_literally(engine, people, system):
         await pilot.press("enter")
         await until(pilot, lambda: isinstance(app.screen, MessageModal))
         assert any("[@click=app.quit]" in line for line in app.screen.lines)
+
+
+async def test_at_80_columns_the_list_fits_and_shows_the_lock(engine, people, system):
+    """Department and last login give way (the line under the list says the last login), so the
+    status and the lock stay in sight."""
+    users.create_user(system, "someone", "requester", full_name="Someone Withalongname")
+    app = ItsmApp(engine)
+    async with app.run_test(size=(80, 24)) as pilot:
+        table = await users_screen(pilot)
+        lines = table.render().plain.splitlines()
+        assert all(cell_len(line.rstrip()) <= table.size.width for line in lines), lines[0]
+        for header in ("Username", "Full name", "Role", "Status", "Locked until"):
+            assert header in lines[0]
+        assert "Someone Withalongname" in next(line for line in lines if "someone" in line)
 
 
 async def test_non_admins_are_turned_away(engine, people):

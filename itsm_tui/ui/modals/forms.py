@@ -157,6 +157,9 @@ class FormModal(ModalBase[object | None]):
     def on_mount(self) -> None:
         for area in self.query(TextArea):
             area.move_cursor(area.document.end)
+        # The first field is focused before the fields have their height, which scrolls its
+        # label out of sight on a short terminal (80x24): once laid out, start at the top.
+        self.call_after_refresh(self.query_one("#fields").scroll_home, animate=False)
         if self.restored:
             self.query_one("#form-error", ErrorLine).show(
                 "Your unsaved input from last time is back (esc, then Discard, to drop it)."

@@ -20,7 +20,7 @@ from itsm_tui.ui.failures import SHOWN_ERRORS, SaysFailedWorkers, read_failed
 from itsm_tui.ui.messages import Counted, LoadFailed, RowOpened, RowsLoaded
 from itsm_tui.ui.modals.base import ConfirmModal
 from itsm_tui.ui.modals.pickers import ChoicePicker
-from itsm_tui.ui.modals.prompts import TextPrompt
+from itsm_tui.ui.modals.prompts import saved_name
 from itsm_tui.ui.render import literal
 from itsm_tui.ui.triage import TRIAGE_BINDINGS, Target, Triage
 from itsm_tui.ui.view_picker import ViewPicker
@@ -218,12 +218,16 @@ class QueueScreen(SaysFailedWorkers, FilterBarKeys, BoundedCounts, Triage, Scree
         """Rename (asks the new name) or delete (asks to confirm) one of the user's saved views."""
         try:
             if what == "rename":
-                name = await self.app.push_screen_wait(
-                    TextPrompt(f"Rename view {view.name!r}", "New name", multiline=False, initial=view.name)
+                user = self.user
+                renamed = await saved_name(
+                    self.app,
+                    f"Rename view {view.name!r}",
+                    "New name",
+                    lambda name: views.rename_view(user, view.id, name),
+                    view.name,
                 )
-                if not name:
+                if renamed is None:
                     return
-                renamed = await asyncio.to_thread(views.rename_view, self.user, view.id, name)
                 if self.view_name == view.name:
                     self.view_name = renamed.name
                     self._status_line()
@@ -247,21 +251,18 @@ class QueueScreen(SaysFailedWorkers, FilterBarKeys, BoundedCounts, Triage, Scree
 
     @work(exclusive=True, group="views", exit_on_error=False)
     async def action_save_view(self) -> None:
-        name = await self.app.push_screen_wait(
-            TextPrompt(
-                "Save the current filter as a view",
-                "Name of the view",
-                multiline=False,
-                initial=self.view_name if self.view_name else "",
-            )
-        )
-        if not name:
-            return
+        """A name refused (built in, too long) or a filter that no longer parses keeps the
+        prompt open with the name typed and says why."""
+        user, text = self.user, self.filter_text
         sort = f"{'-' if self.sort.descending else ''}{self.sort.key}"
-        try:
-            view = await asyncio.to_thread(views.save_view, self.user, name, self.filter_text, sort)
-        except Exception as exc:
-            self.app.notify(str(exc), severity="error")
+        view = await saved_name(
+            self.app,
+            "Save the current filter as a view",
+            "Name of the view",
+            lambda name: views.save_view(user, name, text, sort),
+            self.view_name or "",
+        )
+        if view is None:
             return
         self.view_name = view.name
         await asyncio.to_thread(views.remember_view, self.user, view.name)

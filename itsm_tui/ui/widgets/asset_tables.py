@@ -43,7 +43,10 @@ def asset_status(status: str | None) -> Text:
 
 
 class AssetTable(UnmarkedTable):
-    """A paged inventory list."""
+    """A paged inventory list. At 80 columns the lists drop the columns with the highest
+    ``drop`` rather than run off the right edge (Status and User would be out of sight)."""
+
+    FLEX_MIN = 16
 
     KIND = ""
     NOUN = ("asset", "assets")
@@ -61,8 +64,8 @@ class SystemTable(AssetTable):
         Column("asset_tag", "Asset tag", 10, "asset_tag"),
         Column("type", "Type", 8, "type"),
         Column("ip", "IP", 15, "ip"),
-        Column("department", "Department", 13, "department"),
-        Column("network", "Network", 13, "network"),
+        Column("department", "Department", 13, "department", drop=1),
+        Column("network", "Network", 13, "network", drop=2),
         Column("assigned_user", "User", 12, "assigned_user"),
         Column("status", "Status", 9, "status"),
     )
@@ -91,8 +94,8 @@ class PeripheralTable(AssetTable):
         Column("kind", "Kind", 15, "kind"),
         Column("asset_tag", "Asset tag", 10, "asset_tag"),
         Column("system", "Attached to", 14, "system"),
-        Column("department", "Department", 13, "department"),
-        Column("network", "Network", 13, "network"),
+        Column("department", "Department", 13, "department", drop=1),
+        Column("network", "Network", 13, "network", drop=2),
         Column("status", "Status", 9, "status"),
     )
 
@@ -114,13 +117,14 @@ class StockTable(AssetTable):
     OPEN = "Edit"
     EMPTY = "No stock items match this filter."
     RIGHT = frozenset({"quantity", "reorder_level", "unit_price", "value"})
+    FLEX_MIN = 12  # the description; the status line totals the value
     BINDINGS = [Binding("enter", "open", "Edit", show=False)]
     COLUMNS = (
         Column("name", "Item", 28, "name"),
         Column("quantity", "Quantity", 10, "quantity"),
         Column("reorder_level", "Reorder at", 10, "reorder_level"),
         Column("unit_price", "Unit price", 12, "unit_price"),
-        Column("value", "Value", 14, "value"),
+        Column("value", "Value", 14, "value", drop=1),
         Column("description", "Description", 0, None),
     )
 

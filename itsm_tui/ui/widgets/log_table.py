@@ -117,15 +117,18 @@ class LogTable(HighlightingTable):
 
 
 class UserTable(HighlightingTable):
+    """At 80 columns the department, then the last login (the line under the list says it) go."""
+
     BINDINGS = [Binding("enter", "open", "Details")]
+    FLEX_MIN = 16
     COLUMNS = (
         Column("username", "Username", 16, "username"),
         Column("full_name", "Full name", 0, None),
         Column("role", "Role", 11, None),
-        Column("department", "Department", 16, None),
+        Column("department", "Department", 16, None, drop=2),
         Column("active", "Status", 8, None),
         Column("locked", "Locked until", 16, None),
-        Column("last_login", "Last login", 14, None),
+        Column("last_login", "Last login", 14, None, drop=1),
     )
     EMPTY = "No users match."
 

@@ -62,6 +62,7 @@ class PagedTable(Widget, can_focus=True):
     PagedTable { height: 1fr; }
     """
     COLUMNS: tuple[Column, ...] = ()
+    FLEX_MIN = MIN_FLEX  # a list whose flexible column is short (a hostname) keeps fewer
     EMPTY = "Nothing matches this view."
     RIGHT: frozenset[str] = frozenset()  # column keys whose values (numbers) align right
     BINDINGS = [*MOVE_BINDINGS, Binding("space", "mark", "Mark"), Binding("enter", "open", "Open")]
@@ -391,12 +392,12 @@ class PagedTable(Widget, can_focus=True):
     @property
     def columns(self) -> tuple[Column, ...]:
         """The columns that fit: the highest ``drop`` goes first while the flexible column would
-        get fewer than MIN_FLEX cells."""
+        get fewer than FLEX_MIN cells."""
         if self._fitted[0] == self.size.width:
             return self._fitted[1]
         shown = list(self.COLUMNS)
         for column in sorted((c for c in self.COLUMNS if c.drop), key=lambda c: -c.drop):
-            if self._flex_for(shown) >= MIN_FLEX:
+            if self._flex_for(shown) >= self.FLEX_MIN:
                 break
             shown.remove(column)
         self._fitted = (self.size.width, tuple(shown))
