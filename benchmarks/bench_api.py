@@ -2,7 +2,7 @@
 same service calls made in-process, so the API's own cost shows.
 
     python benchmarks/bench_api.py [--tickets 10000] [--engines sqlite,mysql] [--clients 16]
-        [--seconds 15] [--workers 2] [--mysql-url mysql://root@127.0.0.1:3306/itsm_bench_api]
+        [--seconds 15] [--workers 2] [--threads 4] [--mysql-url mysql://root@127.0.0.1:3306/itsm_bench_api]
         [--reuse] [--db PATH] [--seed-only]
 
 The load comes from ``wrk`` (Debian's package; C, one event loop per thread), not from Python
@@ -100,11 +100,11 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _serve(url: str, workers: int):
+def _serve(url: str, workers: int, threads: int):
     port = _free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "itsm_tui", "--db", url, "serve", "--port", str(port), "--jobs-every", "3600"]
-        + ["--workers", str(workers)],
+        + ["--workers", str(workers), "--threads", str(threads)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         env={**os.environ},
@@ -220,13 +220,13 @@ def run_engine(url: str, args) -> None:
     ]
     print(
         f"\n== {db.describe_url(url)}: {args.tickets:,} tickets; seed {seconds or 0:.0f} s; "
-        f"{args.workers} server process(es) =="
+        f"{args.workers} server process(es) of {args.threads} threads =="
     )
     print(
         f"{'operation':<50} {'p50':>6} {'p95':>6} {'p99':>6} {'req/s':>6} | {'1 conn':>6} {'in-proc':>7} "
         f"| {'srv CPU':>7} {'in-proc':>7} {'overhead':>8} {'loaded':>7}   (ms; {args.clients} connections)"
     )
-    process, base = _serve(url, args.workers)
+    process, base = _serve(url, args.workers, args.threads)
     try:
         for query in ("status:open", FILTER):  # the requests wrk sends are the calls timed in-process
             path = "/api/v1/tickets?" + urlencode({"q": query})
@@ -269,6 +269,7 @@ def main() -> None:
     parser.add_argument("--engines", default="sqlite,mysql")
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--workers", type=int, default=2, help="itsm-tui serve --workers (one per core)")
+    parser.add_argument("--threads", type=int, default=4, help="itsm-tui serve --threads (its default)")
     parser.add_argument("--seconds", type=float, default=15, help="per operation under load")
     parser.add_argument("--mysql-url", default="mysql://root@127.0.0.1:3306/itsm_bench_api")
     parser.add_argument("--sqlite-url", help="reuse this SQLite database (default: a new temporary one)")

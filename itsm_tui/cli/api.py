@@ -26,6 +26,14 @@ def add_commands(commands) -> None:
     serve.add_argument(
         "--workers", type=int, default=1, metavar="N", help="server processes (default 1; one per core)"
     )
+    serve.add_argument(
+        "--threads",
+        type=int,
+        default=4,
+        metavar="N",
+        help="requests each process runs at once, the others waiting their turn (default 4): more "
+        "keeps slow requests from holding the others back, fewer evens out the quick ones' times",
+    )
     token = commands.add_parser("token", help="personal API tokens").add_subparsers(
         dest="token_command", metavar="ACTION", required=True
     )
@@ -100,17 +108,18 @@ def _serve(args, actor) -> int:
                 log.warning("background job %s failed: %s", name, error)
             stop.wait(args.jobs_every)
 
-    if args.workers < 1 or args.jobs_every <= 0:
-        raise UsageError("--workers needs a number of at least 1, --jobs-every a positive number")
+    if args.workers < 1 or args.threads < 1 or args.jobs_every <= 0:
+        raise UsageError("--workers and --threads need at least 1, --jobs-every a positive number")
     worker = threading.Thread(target=background, name="itsm-jobs", daemon=True)
     worker.start()
     options = {"host": args.host, "port": args.port, "log_level": "info", "access_log": False}
     try:
         if args.workers == 1:
-            uvicorn.run(create_app(), **options)
+            uvicorn.run(create_app(threads=args.threads), **options)
         else:  # each process opens the database itself; the jobs run here, in the supervisor
             if args.db:
                 os.environ["ITSM_DB"] = args.db
+            os.environ["ITSM_API_THREADS"] = str(args.threads)
             uvicorn.run("itsm_tui.api.app:worker_app", factory=True, workers=args.workers, **options)
     finally:
         stop.set()

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import base64
 import json
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from api_helpers import Desk, desk
+from api_helpers import Desk, TestClient, desk
 
 from itsm_tui.core import config
 from itsm_tui.core.store.models import AuditEntry, Ticket
@@ -234,3 +237,32 @@ def test_an_idempotency_key_writes_once(desk):
     first = desk.post("agent", "/api/v1/tickets", body, h={"Idempotency-Key": "abcdef-123456"})
     again = desk.post("agent", "/api/v1/tickets", body, h={"Idempotency-Key": "abcdef-123456"})
     assert first.json()["id"] == again.json()["id"] and Ticket.select().count() == 1
+
+
+@pytest.mark.parametrize("threads", [1, 3])
+def test_a_server_process_runs_at_most_its_threads_requests_at_once(engine, people, monkeypatch, threads):
+    """``serve --threads N``: the others wait their turn (the interpreter runs one thread at a
+    time; more threads only share it, and each holds a database connection), and all answer."""
+    from itsm_tui.core.tickets import queue
+
+    served, running, most, lock = queue.page, 0, 0, threading.Lock()
+
+    def page(*args, **kwargs):
+        nonlocal running, most
+        with lock:
+            running += 1
+            most = max(most, running)
+        try:
+            time.sleep(0.05)
+            return served(*args, **kwargs)
+        finally:
+            with lock:
+                running -= 1
+
+    monkeypatch.setattr(queue, "page", page)
+    desk = Desk(people, threads=threads)
+    headers = desk.headers("agent")
+    with TestClient(desk.app) as client, ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda _: client.get("/api/v1/tickets", headers=headers), range(8)))
+    assert [answer.status_code for answer in answers] == [200] * 8
+    assert most == threads

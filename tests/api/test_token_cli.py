@@ -33,3 +33,10 @@ def test_create_list_use_and_revoke_a_token(engine, people):
     assert everyone[0]["user"] == "agent" and everyone[0]["revoked_at"]
     bad = itsm(engine, "token", "create", "--name", "x", "--expires", "soon", as_user="agent")
     assert bad.returncode == 1 and "90d" in bad.stderr
+
+
+def test_serve_refuses_no_threads_or_workers(engine, people):
+    for option in ("--threads", "--workers"):
+        refused = itsm(engine, "serve", "--port", "1", option, "0", as_user="admin")
+        assert refused.returncode == 2, refused.stderr
+        assert "--workers and --threads need at least 1" in refused.stderr
