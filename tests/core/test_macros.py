@@ -4,8 +4,8 @@ applied all or nothing per ticket."""
 import pytest
 
 from itsm_tui.core.errors import PermissionDenied, ValidationError
-from itsm_tui.core.store.models import Comment, Macro, Ticket
-from itsm_tui.core.tickets import macros, teams
+from itsm_tui.core.store.models import Comment, Macro, Notification, Ticket
+from itsm_tui.core.tickets import assignment, macros, teams
 from itsm_tui.core.tickets import service as tickets
 from itsm_tui.core.tickets.macros import Fields
 
@@ -123,3 +123,24 @@ def test_an_internal_note_is_never_made_the_resolution_note_the_requester_reads(
     after = Ticket.get_by_id(ticket.id)
     assert (after.status, after.resolution_note, after.version) == ("new", None, ticket.version)
     assert not Comment.select().where(Comment.ticket == ticket.id).exists()
+
+
+def test_a_macro_naming_team_and_assignee_leaves_the_team_s_rotation_alone(people):
+    """A team that assigns its tickets itself picked someone (notified, the rotation moved on)
+    just before the macro's own assignee replaced them."""
+    admin = people["admin"]
+    teams.add(admin, "Network")
+    for member in ("agent", "agent2"):
+        teams.add_member(admin, "Network", member)
+    teams.configure(admin, "Network", "round_robin")
+    assignment.set_enabled(admin, True)
+    macro = macros.create(
+        people["supervisor"], "To Network, agent2", fields=Fields(team="Network", assignee="agent2")
+    )
+    ticket = _ticket(people)
+    done = macros.apply(people["supervisor"], macro.name, ticket.id, ticket.version)
+    assert (done.team.name, done.assignee.username) == ("Network", "agent2")
+    assert not Notification.select().where(Notification.user == people["agent"].id).exists()
+    ticket = _ticket(people)  # the rotation starts where it would have: with its first member
+    moved = teams.set_team(people["supervisor"], ticket.id, ticket.version, "Network")
+    assert moved.assignee.username == "agent"

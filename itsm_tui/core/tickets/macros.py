@@ -202,9 +202,10 @@ def apply(
     if requests.claim(actor, request_key, "ticket.macro"):
         return requests.result(Ticket, ticket.id)
     records.check_version(ticket, expected_version, "ticket", ticket.number)
-    if row.set_team_id and row.set_team_id != ticket.team_id:
-        ticket = teams.set_team(actor, ticket.id, ticket.version, Team.get_by_id(row.set_team_id))
     assignee = actor.id if row.assign_to_me else row.set_assignee_id
+    if row.set_team_id and row.set_team_id != ticket.team_id:  # the team picks none if it names one
+        team = Team.get_by_id(row.set_team_id)
+        ticket = teams.set_team(actor, ticket.id, ticket.version, team, auto_assign=not assignee)
     if assignee and assignee != ticket.assignee_id:
         ticket = service.assign(actor, ticket.id, ticket.version, User.get_by_id(assignee))
     if row.set_priority and row.set_priority != ticket.priority:

@@ -136,10 +136,16 @@ def pick(team: Team) -> User | None:
 
 @transactional
 def set_team(
-    actor: User, ticket_id: int, expected_version: int, team, request_key: str | None = None
+    actor: User,
+    ticket_id: int,
+    expected_version: int,
+    team,
+    request_key: str | None = None,
+    auto_assign: bool = True,
 ) -> Ticket:
     """Put a ticket in a team (``None`` or "": in none). An unassigned ticket put in a team with
-    automatic assignment goes to one of its members."""
+    automatic assignment goes to one of its members, unless not ``auto_assign`` (the caller
+    assigns it next: a macro that names the assignee)."""
     require(actor, "ticket.work")
     ticket = get(actor, ticket_id)
     if requests.claim(actor, request_key, "ticket.team"):
@@ -147,7 +153,8 @@ def set_team(
     records.check_version(ticket, expected_version, "ticket", ticket.number)
     row = find(team) if team not in (None, "") else None
     values: dict = {"team": row}
-    auto = pick(row) if row is not None and ticket.assignee_id is None and ticket.team_id != row.id else None
+    picks = auto_assign and row is not None and ticket.assignee_id is None and ticket.team_id != row.id
+    auto = pick(row) if picks else None
     if auto is not None:
         values["assignee"] = auto
     name = row.name if row else "(none)"
