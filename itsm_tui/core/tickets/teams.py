@@ -153,8 +153,8 @@ def set_team(
     records.check_version(ticket, expected_version, "ticket", ticket.number)
     row = find(team) if team not in (None, "") else None
     values: dict = {"team": row}
-    picks = auto_assign and row is not None and ticket.assignee_id is None and ticket.team_id != row.id
-    auto = pick(row) if picks else None
+    picks = auto_assign and ticket.assignee_id is None
+    auto = pick(row) if picks and row is not None and ticket.team_id != row.id else None
     if auto is not None:
         values["assignee"] = auto
     name = row.name if row else "(none)"
