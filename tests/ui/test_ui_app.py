@@ -302,9 +302,12 @@ async def test_assign_to_me_and_to_an_agent(desk, people):
         await until(pilot, lambda: table.current and table.current["id"] == ticket_id)
 
 
-async def test_status_change_asks_for_the_resolution_note(desk, people):
+@pytest.mark.parametrize("size", [(120, 40), (80, 24)])
+async def test_status_change_asks_for_the_resolution_note(desk, people, size):
+    """At 80x24 the status list gave way to the note too late: the refusal and the hint that
+    says ctrl+s saves were cut off below the box."""
     app = ItsmApp(desk)
-    async with app.run_test(size=(120, 40)) as pilot:
+    async with app.run_test(size=size) as pilot:
         table = await logged_in(pilot, "agent", "agent-password-1")
         ticket_id = await _on(pilot, table, "Ticket 2")
         await pilot.press("s")
@@ -315,6 +318,8 @@ async def test_status_change_asks_for_the_resolution_note(desk, people):
         await pilot.press("ctrl+s")  # no note yet: refused inline
         await pilot.pause()
         assert isinstance(app.screen, StatusPicker)
+        shown = "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+        assert "A resolution note is required." in shown and "ctrl+s save" in shown, shown
         app.screen.query_one("#note", TextArea).text = "Replaced the cable"
         await pilot.press("ctrl+s")
         await until(pilot, lambda: fresh(ticket_id).status == "resolved")

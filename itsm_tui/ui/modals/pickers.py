@@ -30,9 +30,11 @@ class StatusPicker(ModalBase[tuple[str, str | None] | None]):
 
     BINDINGS = [Binding("ctrl+s", "submit", "Save", show=False)]
     HINT = "↑↓ move · enter choose · ctrl+s save · esc cancel"
+    NOTE_HINT = "ctrl+s save · esc cancel"
     DEFAULT_CSS = """
     StatusPicker #note-box { height: auto; display: none; }
     StatusPicker #note-box.-shown { display: block; }
+    StatusPicker.-noting #statuses { display: none; }
     StatusPicker TextArea { height: 6; }
     """
 
@@ -86,6 +88,8 @@ class StatusPicker(ModalBase[tuple[str, str | None] | None]):
         heading = "Resolution note" if status in self.note_required else "Comment (optional)"
         self.query_one("#note-label", Label).update(literal(f"{heading} — new status: {self._label(status)}"))
         self.query_one("#note-box").add_class("-shown")
+        self.add_class("-noting")  # the list gives way: at 80x24 it pushed the hint out of the box
+        self.query_one("#hint", Label).update(self.NOTE_HINT)
         self.query_one("#note", TextArea).focus()
 
     def action_submit(self) -> None:
