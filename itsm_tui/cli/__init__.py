@@ -253,6 +253,9 @@ def run(args) -> int:
     logs.setup()
     from itsm_tui.core.store.db import describe_url, mask_url
 
+    if args.db is not None and not args.db.strip():  # an empty $VARIABLE: never the default database
+        raise UsageError("--db needs a database URL")
+
     if args.command == "ddl":
         sys.stdout.write(schema.render_ddl(args.engine))
         return 0

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import os
 import sys
 import threading
@@ -49,9 +50,11 @@ def add_commands(commands) -> None:
 
 
 def _token(args, actor) -> int:
-    from itsm_tui.core.people import tokens
+    from itsm_tui.core.people import tokens, users
 
     if args.token_command == "create":
+        if actor.username == users.SYSTEM_USERNAME:  # a bearer credential of the built-in admin
+            raise UsageError("token create needs --as USERNAME: a token is a person's, not the system's")
         row, token = tokens.create(actor, args.name, tokens.parse_expiry(args.expires), args.read_only)
         print(token)
         print(
@@ -108,8 +111,10 @@ def _serve(args, actor) -> int:
                 log.warning("background job %s failed: %s", name, error)
             stop.wait(args.jobs_every)
 
-    if args.workers < 1 or args.threads < 1 or args.jobs_every <= 0:
+    if args.workers < 1 or args.threads < 1 or not 0 < args.jobs_every < math.inf:  # nan too
         raise UsageError("--workers and --threads need at least 1, --jobs-every a positive number")
+    if not 0 < args.port < 65536:  # uvicorn would listen on another port than it says
+        raise UsageError(f"--port {args.port}: use a number from 1 to 65535")
     worker = threading.Thread(target=background, name="itsm-jobs", daemon=True)
     worker.start()
     options = {"host": args.host, "port": args.port, "log_level": "info", "access_log": False}

@@ -35,10 +35,7 @@ def print_rows(columns, rows, fmt: str) -> None:
     if fmt == "csv":
         csv_export.write(out, columns, rows)
     elif fmt == "json":
-        items = [
-            {c: (v.isoformat() if isinstance(v, datetime) else v) for c, v in zip(columns, row)}
-            for row in rows
-        ]
+        items = [{c: _json_value(v) for c, v in zip(columns, row)} for row in rows]
         json.dump(items, out, ensure_ascii=False, indent=1)
         out.write("\n")
     else:
@@ -61,6 +58,16 @@ def print_rows(columns, rows, fmt: str) -> None:
                 + "\n"
             )
         out.write(f"({len(rows)} rows)\n")
+
+
+def _json_value(value):
+    """A JSON value as exact as the CSV's: times in ISO 8601, text without control characters
+    or escape sequences (line breaks kept)."""
+    from itsm_tui.core.text import strip_controls
+
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return strip_controls(value, multiline=True) if isinstance(value, str) else value
 
 
 def ticket_arg(text: str) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from datetime import datetime
 
-from itsm_tui.cli.common import UsageError, progress_printer
+from itsm_tui.cli.common import UsageError, progress_printer, ticket_arg
 
 
 def _seed(args, actor) -> int:
@@ -78,7 +78,8 @@ def _export(args, actor) -> int:
                 f"export {args.what} takes a {'number' if args.what == 'ticket' else 'tag'},"
                 " -o FILE.pdf and no --filter or --sort"
             )
-        done = export.export_record(actor, args.what, args.ref, args.output, title=args.title)
+        ref = ticket_arg(args.ref) if args.what == "ticket" else args.ref  # 12: INC000012, as elsewhere
+        done = export.export_record(actor, args.what, ref, args.output, title=args.title)
     else:
         if args.ref:
             raise UsageError(f"export {args.what} takes no {args.ref!r}: use --filter")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+
 from itsm_tui.cli.common import print_rows, ticket_arg
 
 MODES = ("round_robin", "least_loaded", "off")
@@ -35,13 +37,21 @@ def add_commands(commands) -> None:
     macro.add_parser("list", help="the macros you may apply").add_argument(
         "--format", choices=("table", "csv", "json"), default="table"
     )
-    for verb, text in (("add", "create a macro"), ("edit", "replace a macro's parts")):
+    for verb, text in (
+        ("add", "create a macro"),
+        ("edit", "change the parts of a macro named here; the others stay (an empty value clears one)"),
+    ):
         form = macro.add_parser(verb, help=f"{text} (supervisors, admins)")
         form.add_argument("name")
         if verb == "edit":
             form.add_argument("--rename", metavar="NEW_NAME")
-        form.add_argument("--body", default="", help="the reply; placeholders: {requester}, {number}, ...")
-        form.add_argument("--internal", action="store_true", help="the reply is an internal note")
+        form.add_argument("--body", help="the reply; placeholders: {requester}, {number}, ...")
+        form.add_argument(
+            "--internal",
+            action="store_true" if verb == "add" else argparse.BooleanOptionalAction,
+            default=None,
+            help="the reply is an internal note",
+        )
         form.add_argument("--for-team", metavar="TEAM", help="offered to this team only (default: everyone)")
         form.add_argument("--status", help="set this status, e.g. resolved")
         form.add_argument("--priority", help="set this priority, e.g. high")
@@ -86,14 +96,15 @@ def _macro(args, actor) -> int:
     if command == "list":
         rows = [(m.name, macros.describe(m)) for m in macros.available(actor)]
         print_rows(("macro", "does"), rows, args.format)
-    elif command in ("add", "edit"):
+    elif command == "add":
         fields = macros.Fields(args.status, args.priority, args.team, args.assignee)
-        parts = dict(body=args.body, team=args.for_team, internal=args.internal, fields=fields)
-        if command == "add":
-            row = macros.create(actor, args.name, **parts)
-        else:
-            old = macros.find(args.name)
-            row = macros.update(actor, old, old.version, args.rename or old.name, **parts)
+        row = macros.create(
+            actor, args.name, args.body or "", team=args.for_team, internal=bool(args.internal), fields=fields
+        )
+        print(f"macro {row.name}: {macros.describe(row)}")
+    elif command == "edit":
+        old = macros.find(args.name)
+        row = macros.update(actor, old, old.version, args.rename or old.name, **_edited(args, old))
         print(f"macro {row.name}: {macros.describe(row)}")
     elif command == "delete":
         macros.delete(actor, args.name)
@@ -110,6 +121,29 @@ def _macro(args, actor) -> int:
                 print(f"{number}: {exc}")
         return 1 if failed else 0
     return 0
+
+
+def _edited(args, old) -> dict:
+    """The parts of ``old`` that ``macro edit`` names replaced, the others as they are (the
+    core's update replaces every part, as the app's form shows them all)."""
+    from itsm_tui.core.tickets import macros
+
+    def given(value, current):
+        return current if value is None else value
+
+    assignee = "me" if old.assign_to_me else (old.set_assignee.username if old.set_assignee_id else None)
+    fields = macros.Fields(
+        given(args.status, old.set_status),
+        given(args.priority, old.set_priority),
+        given(args.team, old.set_team.name if old.set_team_id else None),
+        given(args.assignee, assignee),
+    )
+    return dict(
+        body=given(args.body, old.body),
+        team=given(args.for_team, old.team.name if old.team_id else None),
+        internal=given(args.internal, old.internal),
+        fields=fields,
+    )
 
 
 HANDLERS = {"team": _team, "macro": _macro}

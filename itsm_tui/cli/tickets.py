@@ -3,6 +3,7 @@ language; edit, delete, merge, link and tag one (issue 21)."""
 
 from __future__ import annotations
 
+import argparse
 import sys
 
 from itsm_tui.cli.common import UsageError, print_rows, ticket_arg
@@ -88,7 +89,8 @@ def add_actions(tickets) -> None:
     show.add_argument("number", type=ticket_arg)
     tag = tickets.add_parser("tag", help="add (+word or word) and remove (-word) tags (agents and above)")
     tag.add_argument("number", type=ticket_arg)
-    tag.add_argument("tags", nargs="+", metavar="[+|-]TAG")
+    # REMAINDER: a tag to remove ("-printer") is a word here, never an unknown option
+    tag.add_argument("tags", nargs=argparse.REMAINDER, metavar="[+|-]TAG", help="e.g. vpn +urgent -printer")
 
 
 def _edit(args, actor) -> int:
@@ -148,13 +150,14 @@ def _link(args, actor) -> int:
 
 
 def _unlink(args, actor) -> int:
+    from itsm_tui.core.errors import NotFound
     from itsm_tui.core.tickets import links
     from itsm_tui.core.tickets import service as tickets
 
     ticket, other = tickets.get(actor, args.number), tickets.get(actor, args.other)
     found = [link for link in links.links_of(actor, ticket.id) if link.other_id == other.id]
-    if not found:
-        raise UsageError(f"{ticket.number} and {other.number} are not linked")
+    if not found:  # the tickets' state, not the words typed: a failure (1), not a usage error
+        raise NotFound(f"{ticket.number} and {other.number} are not linked")
     for link in found:
         links.unlink(actor, ticket.id, link.id)
     print(f"{ticket.number} and {other.number} are no longer linked")
@@ -177,8 +180,11 @@ def _tag(args, actor) -> int:
     from itsm_tui.core.tickets import service as tickets
     from itsm_tui.core.tickets import tags
 
-    remove = [t[1:] for t in args.tags if t.startswith("-")]
-    add = [t.lstrip("+") for t in args.tags if not t.startswith("-")]
+    words = [t for t in args.tags if t != "--"]
+    if not words:
+        raise UsageError("name the tags to add (word or +word) and to remove (-word)")
+    remove = [t[1:] for t in words if t.startswith("-")]
+    add = [t.lstrip("+") for t in words if not t.startswith("-")]
     ticket = tickets.get(actor, args.number)
     now = tags.change(actor, ticket.id, add=add, remove=remove)
     print(f"{ticket.number}: {' '.join('#' + t for t in now) or 'no tags'}")
