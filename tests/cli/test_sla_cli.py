@@ -63,7 +63,8 @@ def test_policy_calendar_recompute_and_show(url):
         (("sla", "calendar", "--hours", "9-5"), "working hours"),
         (("sla", "calendar", "--timezone", "Mars/Base"), "time zone"),
         (("sla", "policy", "urgent", "1", "2"), "priority"),
-        (("sla", "policy", "low", "0", "60"), "at least 1"),
+        (("sla", "policy", "low", "0", "60"), "from 1 to 5,256,000"),
+        (("sla", "policy", "high", "30", "999999999999999999999"), "from 1 to 5,256,000 (ten years)"),
         (("assignment", "category", "Nowhere", "--mode", "round_robin"), "unknown category"),
     ],
 )

@@ -232,14 +232,21 @@ def set_calendar(actor: User, data: dict) -> Calendar:
     return cal
 
 
+MAX_TARGET_MINUTES = 10 * 365 * 24 * 60
+
+
 @transactional
 def set_policy(actor: User, priority, response_minutes: int, resolution_minutes: int) -> None:
     """Change one priority's targets. Open tickets keep their due times until ``recompute``."""
     require(actor, "settings.manage")
     number = parse_priority(priority)
     for value, label in ((response_minutes, "response"), (resolution_minutes, "resolution")):
-        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 10 * 365 * 24 * 60:
-            raise ValidationError(f"the {label} target must be a whole number of minutes, at least 1", label)
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_TARGET_MINUTES:
+            raise ValidationError(
+                f"the {label} target must be a whole number of minutes from 1 to {MAX_TARGET_MINUTES:,} "
+                "(ten years)",
+                label,
+            )
     if response_minutes > resolution_minutes:
         raise ValidationError("the response target cannot be longer than the resolution target", "response")
     before = policies()[number]
