@@ -484,11 +484,18 @@ WORDS = (
 )
 
 
+MAX_GENERATED = 10_000_000  # per run: ten times the benchmarks' desk
+
+
+def _check_count(count: int, label: str) -> None:
+    if not 1 <= count <= MAX_GENERATED:
+        raise ValidationError(f"the number of {label} must be from 1 to {MAX_GENERATED:,}")
+
+
 def seed_bulk(actor: User, count: int, batch: int = 2000, progress=None) -> int:
     """Insert ``count`` synthetic tickets fast (no per-ticket history), for benchmarks."""
     require(actor, "settings.manage")
-    if count < 1:
-        raise ValidationError("the number of tickets must be at least 1")
+    _check_count(count, "tickets")
     rng = random.Random(count)
     now = clock.now()
     requesters = [u.id for u in User.select(User.id).where(User.role == "requester")] or [actor.id]
@@ -624,8 +631,7 @@ def seed_bulk_assets(actor: User, systems: int, batch: int = 2000, progress=None
     (a few are created when there are none) and over big networks created for them, with
     IPs inside each network; one in twenty has no network and no IP."""
     require(actor, "settings.manage")
-    if systems < 1:
-        raise ValidationError("the number of systems must be at least 1")
+    _check_count(systems, "systems")
     rng = random.Random(systems)
     now = clock.now()
     depts = [d.id for d in Department.select(Department.id).order_by(Department.id)]
@@ -776,8 +782,7 @@ def seed_bulk_log(actor: User, entries: int, batch: int = 5000, progress=None) -
     logins and some failed logins, by the existing users on the existing tickets and systems
     (made-up ids when there are none). One more entry records the seeding itself."""
     require(actor, "settings.manage")
-    if entries < 1:
-        raise ValidationError("the number of log entries must be at least 1")
+    _check_count(entries, "log entries")
     rng = random.Random(entries)
     now = clock.now()
     people = [

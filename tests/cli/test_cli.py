@@ -206,6 +206,9 @@ def test_bulk_seed(url):
     assert "generated 2500 tickets" in result.stdout
     counted = itsm(url, "tickets", "list", "--format", "csv")
     assert len(counted.stdout.strip().splitlines()) == 2501
+    for option in ("--tickets", "--systems", "--log-entries"):  # a typo's extra zeros: no endless run
+        refused = itsm(url, "seed", option, "99999999999999999999")
+        assert refused.returncode == 1 and "from 1 to 10,000,000" in refused.stderr, refused.stderr
 
 
 def test_no_command_refuses_an_uninitialised_database_before_taking_the_screen(tmp_path):
