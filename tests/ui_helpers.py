@@ -49,6 +49,14 @@ def read_handed_over_late(monkeypatch, module, name: str) -> tuple[threading.Eve
     return release, slow
 
 
+async def from_palette(pilot, text: str) -> None:
+    """Run the command palette's best match for ``text`` (ctrl+p, the words, enter)."""
+    await pilot.press("ctrl+p")
+    await pilot.press(*text)
+    await pilot.pause(0.3)  # the palette searches as it is typed
+    await pilot.press("enter")
+
+
 async def login(pilot, username: str, password: str) -> None:
     await until(pilot, lambda: isinstance(pilot.app.screen, LoginScreen))
     await pilot.click("#username")

@@ -18,7 +18,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from textual import events, on, work
-from textual.app import App
+from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.content import Content
@@ -509,8 +509,11 @@ class ItsmApp(App):
 
     def get_system_commands(self, screen: Screen):
         """Textual's palette commands, minus Screenshot on a shared host (it writes a file into
-        the service account's working folder)."""
+        the service account's working folder). Keys is the list ? shows: Textual's side panel
+        lists fewer of them, and neither esc nor ? closes it."""
         for command in super().get_system_commands(screen):
+            if command.title == "Keys":
+                command = SystemCommand("Keys", "Every key of this screen (?)", self.action_help)
             if not (config.settings().served and command.title == "Screenshot"):
                 yield command
 

@@ -107,6 +107,11 @@ class ExportModal(ModalBase[export.Done | None]):
             yield Button(Content("Export"), variant="primary", id="start")
             yield Button(Content("Cancel"), id="cancel")
 
+    def on_mount(self) -> None:
+        # The format is focused before the fields have their height, which scrolls the title and
+        # the first label out of sight on a short terminal (80x24): once laid out, the top.
+        self.call_after_refresh(self.query_one("#dialog").scroll_home, animate=False)
+
     def _default_title(self) -> str:
         c = self.context
         if c.record:

@@ -71,11 +71,19 @@ class MyExportsModal(ModalBase[None]):
                 )
                 for e in self.entries
             ]
-            or [
-                Option(Text("No exports yet: press e (or E) on a list, a ticket or a system."), disabled=True)
-            ]
+            or [Option(Text(self._nothing()), disabled=True)]
         )
         options.highlighted = 0 if self.entries else None
+
+    def _nothing(self) -> str:
+        if files.served():
+            return "No exports yet: press e (or E) on a list, a ticket or a system."
+        # Not on a shared host: an export goes where its dialog's "Save to" says, never here.
+        start = files.start_folder(files.EXPORTS, self.username)
+        return (
+            "Nothing here: this list is a shared server's export folder. On this computer an "
+            f"export is saved where its dialog's Save to says ({strip_controls(str(start))} first)."
+        )
 
     def _chosen(self) -> files.Entry | None:
         index = self.query_one(OptionList).highlighted

@@ -241,3 +241,16 @@ async def test_my_exports_mails_an_export_to_the_operator(engine, served, ticket
     mail = email.message_from_bytes(envelope.content, policy=email.policy.default)
     (part,) = list(mail.iter_attachments())
     assert part.get_filename() == "open.csv" and part.get_content().replace("\r\n", "\n") == "Number,Title\n"
+
+
+async def test_my_exports_off_a_shared_host_says_where_exports_go(engine, data, ticket):
+    """Not served, an export goes where its dialog's Save to says, never to this folder: the
+    empty list said "No exports yet" right after an export."""
+    app = ItsmApp(engine)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await logged_in(pilot, "agent", "agent-password-1")
+        app.run_command("exports")
+        await until(pilot, lambda: isinstance(app.screen, MyExportsModal))
+        said = str(app.screen.query_one(OptionList).get_option_at_index(0).prompt)
+        assert "No exports yet" not in said and "Save to" in said
+        assert str(files.start_folder(files.EXPORTS, "agent")) in said

@@ -40,3 +40,30 @@ async def test_make_see_once_and_revoke_a_token(engine, people):
         await until(pilot, lambda: modal.rows and modal.rows[0].revoked_at is not None)
         with pytest.raises(AuthError):
             tokens.authenticate(token)
+
+
+async def test_a_revoked_token_is_no_longer_offered_to_copy(engine, people):
+    """Revoking the token just made takes its secret off the dialog (it said "Copy it now");
+    d on a revoked token says so instead of doing nothing."""
+    tickets.create(people["requester"], "first", "d")
+    app = ItsmApp(engine)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await logged_in(pilot, "agent", "agent-password-1")
+        await pilot.press("colon", *"tokens", "enter")
+        await until(pilot, lambda: isinstance(app.screen, TokensModal))
+        modal = app.screen
+        await pilot.press("n")
+        await pilot.pause(0.2)
+        await pilot.press(*"monitoring", "enter")
+        await until(pilot, lambda: app.screen is modal and len(modal.rows) == 1)
+        assert "Copy it now" in str(modal.query_one("#shown").render())
+        await pilot.press("d")
+        await pilot.pause(0.2)
+        await pilot.press("enter")
+        await until(pilot, lambda: modal.rows and modal.rows[0].revoked_at is not None)
+        assert "itsm_" not in str(modal.query_one("#shown").render())
+        await pilot.press("d")
+        await pilot.pause(0.2)
+        assert app.screen is modal
+        assert "monitoring" in str(modal.query_one("#error").render())
+        assert "already revoked" in str(modal.query_one("#error").render())

@@ -378,3 +378,34 @@ async def test_category_names_keep_their_underscores(engine, people):
             totals = text_of(screen.query_one("#totals"))
             assert "end_user_devices" in totals and "end user devices" not in totals
             assert "in progress" in totals and "in_progress" not in totals
+
+
+async def test_at_80_by_24_the_footer_the_period_and_the_drill_rows_fit(desk):
+    """At 80 columns: ? Keys stays in the footer and no key is cut in half; the period line
+    shows all of itself; the drill-down box's title is whole; every drill row's count ends in
+    the same column (the SLA rows' were 7 cells left of the age rows')."""
+    with clock.frozen(T0 + timedelta(hours=2)):
+        app = ItsmApp(desk["url"])
+        async with app.run_test(size=(80, 24)) as pilot:
+            await logged_in(pilot, "supervisor", "supervisor-password-1")
+            screen = await open_analytics(pilot)
+            await pilot.pause()
+            shown = "\n".join(strip.text for strip in screen._compositor.render_strips())
+            footer = shown.splitlines()[-1]
+            assert footer.startswith("? Keys")
+            words = footer.replace("▏", " ").split()
+            assert set(words) <= set(" ".join(b.description for b in screen.BINDINGS).split()) | {
+                "?",
+                "Keys",
+                "^p",
+                "palette",
+                *(b.key for b in screen.BINDINGS),
+                "e",
+            }  # only whole descriptions: no "Refres"
+            assert "24x7 (days in UTC)" in " ".join(shown.split())  # the period line wraps
+            assert "SLA now, open by age (⏎ list)" in shown
+            drill = screen.query_one("#drill", OptionList)
+            ends = {
+                len(drill.get_option_at_index(k).prompt.plain.rstrip(" █")) for k in range(drill.option_count)
+            }
+            assert len(ends) == 1

@@ -184,3 +184,16 @@ async def test_ticket_screen_and_inventory_tab_export(desk, people, out):
             rows = list(csv.reader(handle))
         expected = [r["hostname"] for r in assets.iterate(people["agent"], "system", "", None)]
         assert [r[0] for r in rows[1:]] == expected == ["ws-0", "ws-1", "ws-2"]
+
+
+async def test_at_80_by_24_the_dialog_opens_at_its_top(desk):
+    """The format is focused before the fields have their height: the dialog opened scrolled
+    down, its title and the Format label out of sight."""
+    app = ItsmApp(desk)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await logged_in(pilot, "agent", "agent-password-1")
+        modal = await open_modal(pilot)
+        await pilot.pause(0.2)
+        shown = "\n".join(strip.text for strip in modal._compositor.render_strips())
+        assert "Export tickets" in shown and "Format" in shown
+        assert modal.query_one("#dialog").scroll_y == 0

@@ -7,8 +7,8 @@ import time
 
 import pytest
 from textual import events
-from textual.widgets import Input, Static
-from ui_helpers import burst, logged_in, shown, until
+from textual.widgets import Input, OptionList, Static
+from ui_helpers import burst, from_palette, logged_in, shown, until
 
 from itsm_tui.core import config, setup
 from itsm_tui.core.errors import ItsmError, PermissionDenied
@@ -353,3 +353,48 @@ async def test_the_palette_has_the_screen_verbs_and_help_lists_every_key(engine,
         assert screen.check_action("export", ()) is True  # systems
         screen.kind = "department"
         assert screen.check_action("export", ()) is False
+
+
+async def test_keys_in_the_palette_opens_the_list_that_question_mark_shows(engine, people):
+    """The palette's Keys is the ? list of the screen it was opened on, not Textual's side
+    panel (fewer keys, and neither esc nor ? closed it)."""
+    tickets.create(people["requester"], "Printer jams", "tray 2")
+    app = ItsmApp(engine)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await logged_in(pilot, "agent", "agent-password-1")
+        await from_palette(pilot, "keys")
+        await until(pilot, lambda: isinstance(app.screen, HelpModal))
+        assert app.screen.heading == "Keys: Queue" and not app.query("HelpPanel")
+        await pilot.press("escape")
+        await until(pilot, lambda: type(app.screen).__name__ == "QueueScreen")
+
+
+async def test_the_command_line_lists_every_command_at_80_columns(engine, people):
+    """The prompt's line of commands wraps in the box (it ran off the right edge after
+    :categories, so :tokens, :ticket 123 and :quit were never seen)."""
+    tickets.create(people["requester"], "Printer jams", "tray 2")
+    app = ItsmApp(engine)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await logged_in(pilot, "agent", "agent-password-1")
+        await pilot.press(":")
+        await until(pilot, lambda: isinstance(app.screen.focused, Input))
+        await pilot.pause()
+        box = "\n".join(s.text for s in app.screen._compositor.render_strips()).replace("█", " ")
+        assert ":devices :tokens :ticket 123 :quit" in " ".join(box.split())
+
+
+async def test_down_then_enter_in_one_burst_picks_the_row_below(engine, people):
+    """In a picker, ↓ and Enter read at once take the row ↓ moved to: Enter ran in the filter
+    field at once, ↓ only once it had travelled up to the dialog, so the first row was taken
+    (and ↓ then moved the list underneath)."""
+    ticket = tickets.create(people["requester"], "Printer jams", "tray 2")
+    app = ItsmApp(engine)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await logged_in(pilot, "supervisor", "supervisor-password-1")
+        await pilot.press("A")
+        await until(pilot, lambda: isinstance(app.screen, AgentPicker) and isinstance(app.focused, Input))
+        picker = app.screen
+        below = picker.values[picker.query_one(OptionList).highlighted + 1]
+        burst(app, "down", "enter")
+        await until(pilot, lambda: Ticket.get_by_id(ticket.id).assignee_id is not None)
+        assert Ticket.get_by_id(ticket.id).assignee.username == below

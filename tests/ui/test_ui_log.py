@@ -229,6 +229,31 @@ async def test_agents_see_work_history_only(log_desk):
 
 
 @pytest.mark.asyncio
+async def test_an_agents_log_at_80_columns(log_desk):
+    """An agent's log has no logins: no L and F (they only ever emptied the list), and the
+    count stays in sight at 80 columns; the entity column gives way to the summary (the line
+    under the list names the entity)."""
+    url, now, ticket = log_desk
+    with clock.frozen(now):
+        app = ItsmApp(url)
+        async with app.run_test(size=(80, 24)) as pilot:
+            table = await log_screen(pilot, "agent", "agent-password-1")
+            screen = pilot.app.screen
+            await until(pilot, lambda: screen.total is not None)
+            shown = [strip.text for strip in screen._compositor.render_strips()]
+            assert f"{screen.total:,} entries" in shown[1]
+            assert "L logins" not in shown[1] and " L " not in shown[-1] and " F " not in shown[-1]
+            await pilot.press("L")
+            await pilot.pause(0.3)
+            assert screen.filter_text == "" and table.rows
+            assert "entity" not in {c.key for c in table.columns} and table._flex_width() >= 24
+            assert "Summary" in shown[2]
+            row = table.current
+            label = activity.entity_label(row["entity_type"], row["entity_id"], row.get("entity_name"))
+            assert label in str(screen.query_one("#selected").render())
+
+
+@pytest.mark.asyncio
 async def test_requesters_are_turned_away(log_desk):
     url, now, ticket = log_desk
     with clock.frozen(now):

@@ -105,6 +105,16 @@ class StatusPicker(ModalBase[tuple[str, str | None] | None]):
         self.dismiss((self.chosen, note or None))
 
 
+class _FilterInput(InOrderInput):
+    """A picker's filter: ↑↓ move in the list as they arrive, so that an Enter read with them
+    takes the row they moved to (as the dialog's own keys they ran only after that Enter)."""
+
+    BINDINGS = [
+        Binding("up", "screen.move(-1)", show=False),
+        Binding("down", "screen.move(1)", show=False),
+    ]
+
+
 class _ListPicker(ModalBase[Any]):
     """An Input that filters the OptionList below it; Enter returns the highlighted value."""
 
@@ -120,7 +130,7 @@ class _ListPicker(ModalBase[Any]):
         self.values: list[Any] = []
 
     def compose_body(self) -> ComposeResult:
-        yield InOrderInput(placeholder=self.placeholder, id="filter")
+        yield _FilterInput(placeholder=self.placeholder, id="filter")
         yield OptionList(id="choices")
         yield ErrorLine(id="error")
 

@@ -33,7 +33,10 @@ class TextPrompt(ModalBase[Any]):
     text and says why. With ``draft``, the text is kept as typed and comes back next time."""
 
     BINDINGS = [Binding("ctrl+s", "submit", "Save", show=False)]
-    DEFAULT_CSS = "TextPrompt TextArea { height: 10; max-height: 40vh; }"
+    DEFAULT_CSS = """
+    TextPrompt #label { width: 1fr; }
+    TextPrompt TextArea { height: 10; max-height: 40vh; }
+    """
 
     def __init__(
         self,

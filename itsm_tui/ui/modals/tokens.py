@@ -53,6 +53,7 @@ class TokensModal(ModalBase[None]):
         super().__init__("API tokens", "For itsm-tui serve: send one as 'Authorization: Bearer <token>'")
         self.user = user
         self.rows: list[ApiToken] = []
+        self.shown_id: int | None = None  # the token whose secret is on show
 
     def compose_body(self) -> ComposeResult:
         yield OptionList(id="tokens")
@@ -97,15 +98,20 @@ class TokensModal(ModalBase[None]):
         if made is None:
             return
         row, token = made
+        self.shown_id = row.id
+        self.query_one(ErrorLine).clear()
         shown = f"{row.name}:\n{token}\nCopy it now: it is shown only once (valid {LIFETIME})."
         self.query_one("#shown", Label).update(literal(shown, multiline=True))
         self.reload()
 
     def action_revoke(self) -> None:
         index = self.query_one(OptionList).highlighted
-        if index is None or index >= len(self.rows) or self.rows[index].revoked_at:
+        if index is None or index >= len(self.rows):
             return
         row = self.rows[index]
+        if row.revoked_at:
+            self.query_one(ErrorLine).show(f"{row.name} ({row.prefix}) is already revoked.")
+            return
         self.app.push_screen(
             ConfirmModal(
                 "Revoke token?",
@@ -126,4 +132,8 @@ class TokensModal(ModalBase[None]):
             self.query_one(ErrorLine).show(str(exc))
             return
         self.app.notify(f"Revoked {strip_controls(row.name)}", markup=False)
+        if row.id == self.shown_id:  # its secret is no longer one to copy
+            self.shown_id = None
+            self.query_one("#shown", Label).update("")
+        self.query_one(ErrorLine).clear()
         self.reload()

@@ -18,7 +18,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Label, OptionList, Sparkline, Static
+from textual.widgets import Label, OptionList, Sparkline, Static
 from textual.widgets.option_list import Option
 
 from itsm_tui.core import clock
@@ -28,6 +28,7 @@ from itsm_tui.ui.export_modal import EXPORT_KEYS, ExportContext, ExportModal
 from itsm_tui.ui.failures import SaysFailedWorkers
 from itsm_tui.ui.modals.prompts import TextPrompt
 from itsm_tui.ui.render import literal, one_line
+from itsm_tui.ui.widgets.footer import KeyFooter
 from itsm_tui.ui.widgets.frame import Frame
 
 SLA_LABELS = {"on_track": "On track", "at_risk": "At risk", "breached": "Breached"}
@@ -46,7 +47,7 @@ def bar(value: int, largest: int, width: int = BAR_WIDTH) -> str:
 class AnalyticsScreen(SaysFailedWorkers, Screen):
     frame_title = "Analytics"
     DEFAULT_CSS = """
-    AnalyticsScreen #period { height: 1; padding: 0 1; background: $boost; }
+    AnalyticsScreen #period { height: auto; padding: 0 1; background: $boost; }
     AnalyticsScreen #columns { height: auto; }
     AnalyticsScreen #left { width: 1fr; height: auto; padding: 0 1; }
     AnalyticsScreen #right { width: 1fr; height: auto; padding: 0 1; }
@@ -85,7 +86,7 @@ class AnalyticsScreen(SaysFailedWorkers, Screen):
             yield Sparkline([], id="resolved")
             yield Label("", id="backlog-caption", classes="caption")
             yield Sparkline([], id="backlog")
-        yield Footer()
+        yield KeyFooter()
 
     @property
     def monitor(self):
@@ -189,7 +190,7 @@ class AnalyticsScreen(SaysFailedWorkers, Screen):
         for state in sla.STATES:
             count = figures["sla"][state]
             text = Text(f" {SLA_LABELS[state]:<10}", style=SLA_STYLES[state] if count else "")
-            text.append(f" {count:>7,}  ")
+            text.append(f"{'':7} {count:>7,}  ")  # as far right as the age rows' counts
             text.append(bar(count, max(figures["sla"][s] for s in sla.STATES), width), style="dim")
             options.append(Option(text, id=f"sla:{state}"))
         largest = max(figures["open_age"].values())
@@ -200,7 +201,7 @@ class AnalyticsScreen(SaysFailedWorkers, Screen):
             options.append(Option(text, id=f"age:{bucket}"))
         drill.clear_options()
         drill.add_options(options)
-        drill.border_title = "SLA now and open work by age (Enter: the tickets)"
+        drill.border_title = "SLA now, open by age (⏎ list)"  # whole at 80 columns
         drill.highlighted = 0 if highlighted is None else min(highlighted, len(options) - 1)
 
     def _compliance(self, figures: dict) -> None:

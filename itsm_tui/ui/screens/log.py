@@ -203,22 +203,30 @@ class LogScreen(BoundedCounts, TableScreen):
             self.total, self._bounded = event.total, event.bounded
             self._status_line()
 
+    def _sees_logins(self) -> bool:
+        """Supervisors and admins: the others' log is ticket and inventory history, no logins."""
+        return self.user is not None and allowed(self.user.role, "audit.view_all")
+
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        if action == "toggle":  # L and F show logins: never in an agent's log
+            return self._sees_logins()
+        return True
+
     def _status_line(self) -> None:
         line = Text()
         line.append("Activity log", style="bold")
         line.append("  ·  newest first")
-        if self.user is not None and not allowed(self.user.role, "audit.view_all"):
-            line.append("  ·  ticket and inventory history only", style="dim")
         if self.filter_text:
             line.append("  ·  ")
             line.append_text(literal(one_line(self.filter_text), "italic"))
         if self.total is not None:
             total, more = shown_total(self.total, self._bounded, self.table)
             line.append(f"  ·  {total:,}{more} entr{'ies' if total != 1 or more else 'y'}")
-        for key, (name, term) in (
-            ("L", ("logins", QUICK_TERMS["login"])),
-            ("F", ("failed", QUICK_TERMS["failed"])),
-        ):
+        sees_logins = self._sees_logins()
+        if not sees_logins:  # after the count, which stays in sight at 80 columns
+            line.append("  ·  ticket and inventory history only", style="dim")
+        quick = (("L", ("logins", QUICK_TERMS["login"])), ("F", ("failed", QUICK_TERMS["failed"])))
+        for key, (name, term) in quick if sees_logins else ():
             on_ = has_term(self.filter_text, term)
             line.append(f"  ·  {key} {name} ")
             line.append("on" if on_ else "off", style="bold green" if on_ else "dim")

@@ -85,12 +85,14 @@ class HighlightingTable(UnmarkedTable):
 
 
 class LogTable(HighlightingTable):
+    """At 80 columns the entity goes (the line under the list says it), for the summary."""
+
     BINDINGS = [Binding("enter", "open", "Details")]
     COLUMNS = (
         Column("when", "When", 16, "at"),
         Column("actor", "Who", 14, None),
         Column("action", "Action", 16, None),
-        Column("entity", "Entity", 16, None),
+        Column("entity", "Entity", 16, None, drop=1),
         Column("summary", "Summary", 0, None),
     )
     EMPTY = "No log entries match this filter."
