@@ -436,7 +436,7 @@ class ItsmApp(App):
         self.open_ticket(ticket.id)
 
     def action_command_line(self) -> None:
-        prompt = TextPrompt("Command", COMMAND_HINT, multiline=False, required=False)
+        prompt = TextPrompt("Command", COMMAND_HINT, multiline=False, required=False, verb="run")
         self.hold_keys(lambda: self.screen is prompt and isinstance(prompt.focused, Input))
         self._command_line(prompt)
 

@@ -381,6 +381,7 @@ async def test_the_command_line_lists_every_command_at_80_columns(engine, people
         await pilot.pause()
         box = "\n".join(s.text for s in app.screen._compositor.render_strips()).replace("█", " ")
         assert ":devices :tokens :ticket 123 :quit" in " ".join(box.split())
+        assert "enter run · esc cancel" in box  # Enter runs a command; it saves nothing
 
 
 async def test_down_then_enter_in_one_burst_picks_the_row_below(engine, people):

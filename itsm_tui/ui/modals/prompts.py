@@ -49,6 +49,7 @@ class TextPrompt(ModalBase[Any]):
         max_length: int | None = None,
         draft: Draft | None = None,
         submit: Callable[[str, str | None], object] | None = None,
+        verb: str = "save",
     ):
         super().__init__(title)
         self.label_text = label
@@ -63,7 +64,7 @@ class TextPrompt(ModalBase[Any]):
         )
         kept = self.keeper.load().get("text")
         self.initial = strip_controls(kept, multiline=multiline) if isinstance(kept, str) else self.pristine
-        self.HINT = ("ctrl+s save · " if multiline else "enter save · ") + "esc cancel"
+        self.HINT = f"{'ctrl+s' if multiline else 'enter'} {verb} · esc cancel"  # verb: what Enter does
 
     def compose_body(self) -> ComposeResult:
         yield Label(literal(self.label_text), id="label")
