@@ -13,7 +13,7 @@ from ui_helpers import logged_in, until
 
 from itsm_tui.core import clock
 from itsm_tui.core.store.models import Ticket
-from itsm_tui.core.tickets import categories, sla
+from itsm_tui.core.tickets import categories, sla, teams
 from itsm_tui.core.tickets import service as tickets
 from itsm_tui.ui.app import ItsmApp
 from itsm_tui.ui.modals.prompts import TextPrompt
@@ -409,3 +409,21 @@ async def test_at_80_by_24_the_footer_the_period_and_the_drill_rows_fit(desk):
                 len(drill.get_option_at_index(k).prompt.plain.rstrip(" █")) for k in range(drill.option_count)
             }
             assert len(ends) == 1
+
+
+async def test_team_and_agent_names_take_the_cells_the_figures_leave(desk, people):
+    """Names were cut at 9 and 8 cells whatever the width ("Field su…" at 80 columns, and
+    "supervi…" even at 120): at 80 columns "Field support" and "supervisor" are whole."""
+    teams.add(people["admin"], "Field support")
+    teams.add_member(people["admin"], "Field support", "supervisor")
+    ticket = Ticket.get_by_id(desk["a"])
+    teams.set_team(people["supervisor"], ticket.id, ticket.version, "Field support")
+    tickets.assign(people["supervisor"], ticket.id, Ticket.get_by_id(ticket.id).version, people["supervisor"])
+    with clock.frozen(T0 + timedelta(hours=2)):
+        app = ItsmApp(desk["url"])
+        async with app.run_test(size=(80, 24)) as pilot:
+            await logged_in(pilot, "supervisor", "supervisor-password-1")
+            screen = await open_analytics(pilot)
+            await pilot.pause()
+            shown = "\n".join(strip.text for strip in screen._compositor.render_strips())
+            assert "Field support" in shown and "supervisor " in shown, shown

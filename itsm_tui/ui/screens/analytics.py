@@ -237,9 +237,9 @@ class AnalyticsScreen(SaysFailedWorkers, Screen):
         self.query_one("#totals", Static).update(table)
 
     def _workload(self, figures: dict) -> None:
-        # Short headers, so that a name keeps 10 cells in the right column at 80 columns.
+        # Short headers, so that a name keeps 8 cells in the right column at 80 columns.
         table = _side_table("Workload (done, median h: period)")
-        table.add_column("Agent", max_width=8, no_wrap=True, overflow="ellipsis")
+        _name_column(table, "Agent")
         for header in ("Open", "In prog", "Done", "Med h"):
             table.add_column(header, justify="right", no_wrap=True, min_width=len(header))
         for row in figures["workload"]:
@@ -303,7 +303,10 @@ class AnalyticsScreen(SaysFailedWorkers, Screen):
 
 
 def _side_table(title: str) -> Table:
+    """A table of the right column, as wide as it: its name column (``_name_column``) takes the
+    cells the figures leave."""
     return Table(
+        expand=True,
         title=title,
         title_style="bold",
         title_justify="left",
@@ -314,10 +317,16 @@ def _side_table(title: str) -> Table:
     )
 
 
+def _name_column(table: Table, header: str) -> None:
+    """A team's or an agent's name: the width the figures beside it leave (8 cells at 80
+    columns, whole names at 120), cut with an ellipsis beyond that."""
+    table.add_column(header, ratio=1, min_width=8, no_wrap=True, overflow="ellipsis")
+
+
 def _team_table(teams: list[dict]) -> Table:
     """Open tickets per team, at risk and breached among them, and done in the period."""
     table = _side_table("By team (done: period)")
-    table.add_column("Team", max_width=9, no_wrap=True, overflow="ellipsis")  # "(no team)"
+    _name_column(table, "Team")
     for header in ("Open", "Risk", "Brch", "Done"):
         table.add_column(header, justify="right", no_wrap=True, min_width=len(header))
     for row in teams:
