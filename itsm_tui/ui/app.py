@@ -94,10 +94,16 @@ SECTION_COMMANDS = (
     ("My exports", "exports", "Your exported files: delete, e-mail (:exports)"),
     ("API tokens", "tokens", "Your tokens for the HTTP API (:tokens)"),
 )
-COMMAND_HINT = (
-    ":queue  :inventory  :log  :analytics  :users  :categories  :teams  :macros  :import  :exports  "
-    ":devices  :tokens  :ticket 123  :quit"
-)
+HINTED_SECTIONS = ("inventory", "log", "analytics", "users", "categories", "teams", "macros", "import")
+
+
+def command_hint(role: str) -> str:
+    """The ``:`` commands this role may run, for the command line's prompt (a requester's has
+    no :users or :import, which would only say they are not theirs)."""
+    sections = [f":{name}" for name in HINTED_SECTIONS if allowed(role, SECTIONS[name][0])]
+    return "  ".join([":queue", *sections, ":exports", ":devices", ":tokens", ":ticket 123", ":quit"])
+
+
 SECTION_KEYS = {"1": "queue", "tickets": "queue", "2": "inventory", "3": "log", "4": "analytics"}
 
 
@@ -436,7 +442,8 @@ class ItsmApp(App):
         self.open_ticket(ticket.id)
 
     def action_command_line(self) -> None:
-        prompt = TextPrompt("Command", COMMAND_HINT, multiline=False, required=False, verb="run")
+        hint = command_hint(self.user.role) if self.user else ":quit"
+        prompt = TextPrompt("Command", hint, multiline=False, required=False, verb="run")
         self.hold_keys(lambda: self.screen is prompt and isinstance(prompt.focused, Input))
         self._command_line(prompt)
 

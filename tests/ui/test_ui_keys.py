@@ -7,7 +7,7 @@ import time
 
 import pytest
 from textual import events
-from textual.widgets import Input, OptionList, Static
+from textual.widgets import Input, Label, OptionList, Static
 from ui_helpers import burst, from_palette, logged_in, shown, until
 
 from itsm_tui.core import config, setup
@@ -399,3 +399,25 @@ async def test_down_then_enter_in_one_burst_picks_the_row_below(engine, people):
         burst(app, "down", "enter")
         await until(pilot, lambda: Ticket.get_by_id(ticket.id).assignee_id is not None)
         assert Ticket.get_by_id(ticket.id).assignee.username == below
+
+
+@pytest.mark.parametrize(
+    "who,offered,not_offered",
+    [
+        ("requester", [":tokens", ":devices"], [":users", ":import", ":log"]),
+        ("admin", [":users", ":import"], []),
+    ],
+)
+async def test_the_command_line_offers_the_commands_the_role_may_run(
+    engine, people, who, offered, not_offered
+):
+    """A requester was offered :users and :import, which only said they were not theirs."""
+    tickets.create(people["requester"], "Printer jams", "tray 2")
+    app = ItsmApp(engine)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await logged_in(pilot, who, f"{who}-password-1")
+        await pilot.press(":")
+        await until(pilot, lambda: isinstance(app.screen.focused, Input))
+        hint = str(app.screen.query_one("#label", Label).render())
+        assert all(command in hint.split() for command in offered), hint
+        assert not any(command in hint.split() for command in not_offered), hint
