@@ -402,23 +402,27 @@ class ItsmApp(App):
         await self.push_screen_wait(MessageModal("My devices", lines))
 
     def show_section(self, name: str) -> None:
-        """Switch to a top-level screen: the queue stays at the bottom, one section above it."""
-        while len(self.screen_stack) > 2:
-            self.pop_screen()
+        """Switch to a top-level screen: the queue stays at the bottom, one section above it. A
+        dialog (teams, macros) opens over the screen it was asked from, and closes back to it."""
+        section = None
+        if name != "queue":
+            permission, module, class_name = SECTIONS[name]
+            if not allowed(self.user.role, permission):
+                self.notify(
+                    f"The {name} screen is not available to {a_role(self.user.role)}.", severity="warning"
+                )
+                return
+            section = getattr(importlib.import_module(module, __package__), class_name)
+        if section is None or not issubclass(section, ModalScreen):
+            while len(self.screen_stack) > 2:
+                self.pop_screen()
         shown = self.screen
         # the keys typed after the one that switched belong to the screen shown in the end: the
         # lambda reads ``shown`` late, after the push below (see hold_keys)
         self.hold_keys(lambda: self.screen is shown and shown.focused is not None)
-        if name == "queue":
-            return
-        permission, module, class_name = SECTIONS[name]
-        if not allowed(self.user.role, permission):
-            self.notify(
-                f"The {name} screen is not available to {a_role(self.user.role)}.", severity="warning"
-            )
-            return
-        shown = getattr(importlib.import_module(module, __package__), class_name)()
-        self.push_screen(shown)
+        if section is not None:
+            shown = section()
+            self.push_screen(shown)
 
     def open_entity(self, entity_type: str, entity_id: int | None) -> None:
         """Open what an activity-log entry refers to."""

@@ -170,3 +170,20 @@ async def test_the_queue_shows_the_team_and_a_ticket_as_it_was_left(engine, peop
         await until(pilot, lambda: table.rows and table.rows[0]["team"] == "Network", timeout=10)
         line = table.render().plain.split("\n")[1]
         assert "Network" in line and "In progress" in line
+
+
+async def test_teams_opened_from_the_log_close_back_to_the_log(engine, people):
+    """:teams and :macros are dialogs: they open over the screen they were asked from (they
+    closed back to the queue, the log gone from under them)."""
+    tickets.create(people["requester"], "something in the queue", "d")
+    app = ItsmApp(engine)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await logged_in(pilot, "admin", "admin-password-1")
+        await pilot.press("3")
+        await until(pilot, lambda: type(app.screen).__name__ == "LogScreen")
+        log = app.screen
+        for command, dialog in (("teams", TeamsModal), ("macros", MacrosModal)):
+            await _command(pilot, command)
+            await until(pilot, lambda: isinstance(app.screen, dialog))
+            await pilot.press("escape")
+            await until(pilot, lambda: app.screen is log)
