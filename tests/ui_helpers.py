@@ -146,6 +146,11 @@ def shown(widget) -> str:
     return str(widget.render())
 
 
+def screen_text(app) -> str:
+    """What the terminal would show for the active screen, as plain text."""
+    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+
+
 def everything_shown(app) -> str:
     """The text of every screen on the stack (labels, fields, toasts)."""
     parts = []

@@ -131,12 +131,11 @@ def _edited(args, old) -> dict:
     def given(value, current):
         return current if value is None else value
 
-    assignee = "me" if old.assign_to_me else (old.set_assignee.username if old.set_assignee_id else None)
     fields = macros.Fields(
         given(args.status, old.set_status),
         given(args.priority, old.set_priority),
         given(args.team, old.set_team.name if old.set_team_id else None),
-        given(args.assignee, assignee),
+        given(args.assignee, macros.assignee_word(old)),
     )
     return dict(
         body=given(args.body, old.body),

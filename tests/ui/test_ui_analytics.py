@@ -3,13 +3,14 @@ changes, the period selector, the drill-down to the queue, and what agents and r
 
 from __future__ import annotations
 
+from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 
 import pytest
 from rich.console import Console
 from sample_data import needs_sample
 from textual.widgets import Input, Label, OptionList
-from ui_helpers import logged_in, until
+from ui_helpers import logged_in, screen_text, until
 
 from itsm_tui.core import clock
 from itsm_tui.core.store.models import Ticket
@@ -380,35 +381,41 @@ async def test_category_names_keep_their_underscores(engine, people):
             assert "in progress" in totals and "in_progress" not in totals
 
 
-async def test_at_80_by_24_the_footer_the_period_and_the_drill_rows_fit(desk):
-    """At 80 columns: ? Keys stays in the footer and no key is cut in half; the period line
-    shows all of itself; the drill-down box's title is whole; every drill row's count ends in
-    the same column (the SLA rows' were 7 cells left of the age rows')."""
+@asynccontextmanager
+async def supervisors_at_80_by_24(desk):
+    """The supervisor's analytics at 80x24, two hours after T0: (the screen, its text)."""
     with clock.frozen(T0 + timedelta(hours=2)):
         app = ItsmApp(desk["url"])
         async with app.run_test(size=(80, 24)) as pilot:
             await logged_in(pilot, "supervisor", "supervisor-password-1")
             screen = await open_analytics(pilot)
             await pilot.pause()
-            shown = "\n".join(strip.text for strip in screen._compositor.render_strips())
-            footer = shown.splitlines()[-1]
-            assert footer.startswith("? Keys")
-            words = footer.replace("▏", " ").split()
-            assert set(words) <= set(" ".join(b.description for b in screen.BINDINGS).split()) | {
-                "?",
-                "Keys",
-                "^p",
-                "palette",
-                *(b.key for b in screen.BINDINGS),
-                "e",
-            }  # only whole descriptions: no "Refres"
-            assert "24x7 (days in UTC)" in " ".join(shown.split())  # the period line wraps
-            assert "SLA now, open by age (⏎ list)" in shown
-            drill = screen.query_one("#drill", OptionList)
-            ends = {
-                len(drill.get_option_at_index(k).prompt.plain.rstrip(" █")) for k in range(drill.option_count)
-            }
-            assert len(ends) == 1
+            yield screen, screen_text(app)
+
+
+async def test_at_80_by_24_the_footer_the_period_and_the_drill_rows_fit(desk):
+    """At 80 columns: ? Keys stays in the footer and no key is cut in half; the period line
+    shows all of itself; the drill-down box's title is whole; every drill row's count ends in
+    the same column (the SLA rows' were 7 cells left of the age rows')."""
+    async with supervisors_at_80_by_24(desk) as (screen, shown):
+        footer = shown.splitlines()[-1]
+        assert footer.startswith("? Keys")
+        words = footer.replace("▏", " ").split()
+        assert set(words) <= set(" ".join(b.description for b in screen.BINDINGS).split()) | {
+            "?",
+            "Keys",
+            "^p",
+            "palette",
+            *(b.key for b in screen.BINDINGS),
+            "e",
+        }  # only whole descriptions: no "Refres"
+        assert "24x7 (days in UTC)" in " ".join(shown.split())  # the period line wraps
+        assert "SLA now, open by age (⏎ list)" in shown
+        drill = screen.query_one("#drill", OptionList)
+        ends = {
+            len(drill.get_option_at_index(k).prompt.plain.rstrip(" █")) for k in range(drill.option_count)
+        }
+        assert len(ends) == 1
 
 
 async def test_team_and_agent_names_take_the_cells_the_figures_leave(desk, people):
@@ -419,11 +426,5 @@ async def test_team_and_agent_names_take_the_cells_the_figures_leave(desk, peopl
     ticket = Ticket.get_by_id(desk["a"])
     teams.set_team(people["supervisor"], ticket.id, ticket.version, "Field support")
     tickets.assign(people["supervisor"], ticket.id, Ticket.get_by_id(ticket.id).version, people["supervisor"])
-    with clock.frozen(T0 + timedelta(hours=2)):
-        app = ItsmApp(desk["url"])
-        async with app.run_test(size=(80, 24)) as pilot:
-            await logged_in(pilot, "supervisor", "supervisor-password-1")
-            screen = await open_analytics(pilot)
-            await pilot.pause()
-            shown = "\n".join(strip.text for strip in screen._compositor.render_strips())
-            assert "Field support" in shown and "supervisor " in shown, shown
+    async with supervisors_at_80_by_24(desk) as (_, shown):
+        assert "Field support" in shown and "supervisor " in shown, shown

@@ -10,7 +10,7 @@ from datetime import timedelta
 
 import pytest
 from textual.widgets import Input, OptionList, Select, TextArea
-from ui_helpers import logged_in, login, until
+from ui_helpers import logged_in, login, screen_text, until
 
 from itsm_tui.core.inventory import service as inventory
 from itsm_tui.core.store.models import Comment, Notification, RequestKey, Ticket
@@ -318,7 +318,7 @@ async def test_status_change_asks_for_the_resolution_note(desk, people, size):
         await pilot.press("ctrl+s")  # no note yet: refused inline
         await pilot.pause()
         assert isinstance(app.screen, StatusPicker)
-        shown = "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+        shown = screen_text(app)
         assert "A resolution note is required." in shown and "ctrl+s save" in shown, shown
         app.screen.query_one("#note", TextArea).text = "Replaced the cable"
         await pilot.press("ctrl+s")
@@ -408,7 +408,7 @@ async def test_at_80x24_a_form_opens_with_its_first_label_in_sight(desk, people)
             await pilot.pause(0.2)
             form = app.screen
             assert form.query_one("#field-0", Input).has_focus
-            shown = "\n".join(strip.text for strip in form._compositor.render_strips())
+            shown = screen_text(app)
             assert "Title *" in shown, (key, shown)
             await pilot.press("escape")
             await until(pilot, lambda: not isinstance(app.screen, FormModal))

@@ -11,7 +11,7 @@ import threading
 
 import pytest
 from textual.widgets import Input, Select
-from ui_helpers import logged_in, until
+from ui_helpers import logged_in, screen_text, until
 
 from itsm_tui.core import demo
 from itsm_tui.core.tickets import queue
@@ -194,6 +194,6 @@ async def test_at_80_by_24_the_dialog_opens_at_its_top(desk):
         await logged_in(pilot, "agent", "agent-password-1")
         modal = await open_modal(pilot)
         await pilot.pause(0.2)
-        shown = "\n".join(strip.text for strip in modal._compositor.render_strips())
+        shown = screen_text(app)
         assert "Export tickets" in shown and "Format" in shown
         assert modal.query_one("#dialog").scroll_y == 0

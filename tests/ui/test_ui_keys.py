@@ -8,7 +8,7 @@ import time
 import pytest
 from textual import events
 from textual.widgets import Input, Label, OptionList, Static
-from ui_helpers import burst, from_palette, logged_in, shown, until
+from ui_helpers import burst, from_palette, logged_in, screen_text, shown, until
 
 from itsm_tui.core import config, setup
 from itsm_tui.core.errors import ItsmError, PermissionDenied
@@ -379,7 +379,7 @@ async def test_the_command_line_lists_every_command_at_80_columns(engine, people
         await pilot.press(":")
         await until(pilot, lambda: isinstance(app.screen.focused, Input))
         await pilot.pause()
-        box = "\n".join(s.text for s in app.screen._compositor.render_strips()).replace("█", " ")
+        box = screen_text(app).replace("█", " ")
         assert ":devices :tokens :ticket 123 :quit" in " ".join(box.split())
         assert "enter run · esc cancel" in box  # Enter runs a command; it saves nothing
 

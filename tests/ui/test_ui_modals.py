@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 import pytest
 from textual.app import App
 from textual.widgets import DirectoryTree, Input, OptionList, Select, TextArea
+from ui_helpers import screen_text
 
 from itsm_tui.core.errors import PermissionDenied, ValidationError
 from itsm_tui.ui.modals.base import ConfirmModal, ErrorLine
@@ -49,11 +50,6 @@ async def running(modal, size=(120, 40)):
         await pilot.pause()
         yield app, pilot
     # Leaving run_test re-raises any exception the app hit (a MarkupError, for one).
-
-
-def screen_text(app) -> str:
-    """What the terminal would show for the active screen, as plain text."""
-    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
 
 
 def shown(widget) -> str:

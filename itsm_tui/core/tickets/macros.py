@@ -81,6 +81,13 @@ def available(actor: User, team_id: int | None = None) -> list[Macro]:
     return sorted(rows, key=lambda m: (m.team_id is None, m.team_id != team_id))
 
 
+def assignee_word(macro: Macro) -> str | None:
+    """Whom ``macro`` assigns to, as its ``Fields`` take it: "me", a username, or None."""
+    if macro.assign_to_me:
+        return "me"
+    return macro.set_assignee.username if macro.set_assignee_id else None
+
+
 def describe(macro: Macro) -> str:
     """What a macro does, in a line: "reply; status → Resolved; team → Network"."""
     parts = ["internal note" if macro.internal else "public reply"] if macro.body else []

@@ -175,7 +175,7 @@ class MacrosModal(_Listing):
             shown = {
                 "for_team": names.get(m.team_id, UNCHANGED),
                 "team": names.get(m.set_team_id, UNCHANGED),
-                "assignee": "me" if m.assign_to_me else m.set_assignee.username if m.set_assignee_id else "",
+                "assignee": macros.assignee_word(m) or "",
             }
             rows.append((f"{m.name} — {macros.describe(m)}", (m, shown)))
         return rows
