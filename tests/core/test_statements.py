@@ -9,7 +9,7 @@ import pytest
 from itsm_tui.core.errors import PermissionDenied
 from itsm_tui.core.people import users
 from itsm_tui.core.store import statements
-from itsm_tui.core.store.models import Category
+from itsm_tui.core.store.models import Category, Ticket, User
 from itsm_tui.core.tickets import queue, tags
 from itsm_tui.core.tickets import service as tickets
 from itsm_tui.core.tickets.queue import Sort
@@ -47,6 +47,34 @@ def test_a_compiled_shape_answers_each_call_with_its_own_values(desk, monkeypatc
     # page (the cursor's clause); the two other categories reused all four with their values
     assert len(built) == 4
     assert None not in statements._shapes.values()
+
+
+def test_rows_are_read_as_peewee_converts_them(desk):
+    """The compiled read gives the very values and types peewee's own dicts give: whole numbers,
+    text, booleans (MySQL returns 0 and 1), foreign keys, times (SQLite returns text) and NULLs."""
+    agent, made = desk
+    tickets.assign(agent, min(made), 1, "agent")
+
+    def build(clauses):
+        return (
+            Ticket.select(Ticket, Category.name.alias("category_name"), User.is_active, User.username)
+            .join(Category, on=(Ticket.category == Category.id))
+            .switch(Ticket)
+            .join(User, on=(Ticket.requester == User.id))
+            .where(*clauses)
+            .order_by(Ticket.id)
+        )
+
+    clauses = [Ticket.id.in_(sorted(made))]
+    expected = list(build(clauses).dicts())
+    assert any(row["assignee"] is not None for row in expected)
+    assert any(row["resolved_at"] is None for row in expected)
+    for _ in range(2):  # compiled, then answered from the compiled shape
+        got = statements.dicts(build, clauses, ("test-rows",))
+        assert [[(k, type(v), v) for k, v in row.items()] for row in got] == [
+            [(k, type(v), v) for k, v in row.items()] for row in expected
+        ]
+    assert {type(row["is_active"]) for row in got} == {bool}
 
 
 def test_a_shape_that_does_not_splice_is_compiled_every_time(desk):

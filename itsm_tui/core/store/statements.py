@@ -15,11 +15,21 @@ leaves that shape uncompiled, never wrong.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any
 
-from peewee import SQL
+from peewee import (
+    SQL,
+    AutoField,
+    BigIntegerField,
+    BooleanField,
+    CharField,
+    ForeignKeyField,
+    IntegerField,
+    TextField,
+)
 
-from itsm_tui.core.store.models import database
+from itsm_tui.core.store.models import DateTimeField, LongTextField, SortKeyField, database
 
 MAX_SHAPES = 512
 _shapes: dict[tuple, tuple[str, list] | None] = {}
@@ -64,7 +74,41 @@ def dicts(build: Callable[[Sequence], Any], clauses: Sequence, shape: tuple) -> 
         return list(query)
     sql, params = recipe
     cursor = database.execute_sql(sql, _fill(params, [values for _, values in compiled]))
-    return list(query._get_cursor_wrapper(cursor))
+    return _rows(query, cursor)
+
+
+# field class -> the type its python_value gives; a value the driver returned as that type is
+# kept as it is. Exact classes only: a field class not listed (or a subclass) is always converted.
+_GIVES: dict[type, type] = {
+    AutoField: int, BigIntegerField: int, IntegerField: int, BooleanField: bool, CharField: str,
+    SortKeyField: str, TextField: str, LongTextField: str, DateTimeField: datetime,
+}  # fmt: skip
+
+
+def _rows(query, cursor) -> list[dict]:
+    """The cursor's rows as peewee's dicts give them (its own column names and converters), in
+    a third of the time: one ``fetchall`` instead of a call per row, and a converter called only
+    on a value not yet of the type it gives (both drivers return whole numbers and text as such,
+    MySQL times as datetimes; SQLite's times are text). Peewee's conversion of a 50-row page
+    cost 0.25 ms of the 0.77 its read took on MariaDB."""
+    wrapper = query._get_cursor_wrapper(cursor)
+    wrapper.initialize()  # peewee resolves the columns' names and converters from the cursor
+    names, converters = wrapper.unique_columns, wrapper.converters
+    checks = []
+    for i in wrapper.convert:
+        field = wrapper.fields[i]
+        if type(field) is ForeignKeyField:
+            field = field.rel_field
+        checks.append((i, names[i], converters[i], _GIVES.get(type(field))))
+    rows = []
+    for row in cursor.fetchall():
+        values = dict(zip(names, row))
+        for i, name, convert, gives in checks:
+            value = row[i]
+            if value is not None and type(value) is not gives:
+                values[name] = convert(value)
+        rows.append(values)
+    return rows
 
 
 def _recipe(build, query, compiled: list[tuple[str, list]]) -> tuple[str, list] | None:
