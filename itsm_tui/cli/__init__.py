@@ -17,6 +17,8 @@ from itsm_tui.cli import tickets as cli_tickets
 from itsm_tui.cli.common import UsageError, progress_printer
 from itsm_tui.core import config
 
+ROLES = ("requester", "agent", "supervisor", "admin")  # the models' ROLES, without importing them at start-up
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -61,7 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add = user.add_parser("add", help="create a user")
     add.add_argument("username")
-    add.add_argument("--role", required=True, choices=("requester", "agent", "supervisor", "admin"))
+    add.add_argument("--role", required=True, choices=ROLES)
     add.add_argument("--full-name")
     add.add_argument("--email")
     add.add_argument("--department")
@@ -79,8 +81,27 @@ def build_parser() -> argparse.ArgumentParser:
     )
     unlock = user.add_parser("unlock", help="lift the locks set by failed logins (supervisors, admins)")
     unlock.add_argument("username")
+    edit = user.add_parser(
+        "edit", help="change a user's role, name, e-mail or department, or disable or enable them (admins)"
+    )
+    edit.add_argument("username")
+    edit.add_argument("--role", choices=ROLES)
+    edit.add_argument("--full-name")
+    edit.add_argument("--email", help="empty for none")
+    edit.add_argument("--department", help="empty for none")
+    state = edit.add_mutually_exclusive_group()
+    state.add_argument(
+        "--active", dest="is_active", action="store_const", const=True, help="enable the account"
+    )
+    state.add_argument(
+        "--inactive",
+        dest="is_active",
+        action="store_const",
+        const=False,
+        help="disable the account: no logins, its API tokens stop working",
+    )
     listing = user.add_parser("list", help="list users")
-    listing.add_argument("--role", choices=("requester", "agent", "supervisor", "admin"))
+    listing.add_argument("--role", choices=ROLES)
     listing.add_argument("--format", choices=("table", "csv", "json"), default="table")
 
     seed = commands.add_parser("seed", help="load demo data, or generate records for benchmarks")

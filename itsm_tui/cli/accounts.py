@@ -1,4 +1,4 @@
-"""``itsm-tui user``: add, list and unlock accounts, and set their passwords."""
+"""``itsm-tui user``: add, edit, list and unlock accounts, and set their passwords."""
 
 from __future__ import annotations
 
@@ -24,6 +24,8 @@ def _user(args, actor) -> int:
         users.reset_password(actor, target.id, password)
         print(f"set the password of {target.username}")
         return 0
+    if args.user_command == "edit":
+        return _edit(args, actor)
     if args.user_command == "add":
         password = _read_password(args.password_stdin)
         user = users.create_user(
@@ -44,6 +46,46 @@ def _user(args, actor) -> int:
     ]
     print_rows(("username", "full_name", "role", "email", "state"), rows, args.format)
     return 0
+
+
+# What ``user edit`` changes (its options' names), in its confirmation's words ("state" as ``user list``).
+EDITED = {
+    "role": "role",
+    "full_name": "full name",
+    "email": "email",
+    "department": "department",
+    "is_active": "state",
+}
+
+
+def _edit(args, actor) -> int:
+    """The options given, through ``users.update_user``: it checks the role, keeps the last admin
+    one and logs the change."""
+    from itsm_tui.core.people import users
+    from itsm_tui.core.text import strip_controls
+
+    changes = {field: getattr(args, field) for field in EDITED if getattr(args, field) is not None}
+    if not changes:
+        raise UsageError(
+            "name what to change: --role, --full-name, --email, --department, --active or --inactive"
+        )
+    target = users.by_username(args.username)
+    before = _shown(target)
+    after = _shown(users.update_user(actor, target.id, target.version, **changes))
+    said = [f"{EDITED[f]} {before[f]} → {after[f]}" for f in changes if before[f] != after[f]]
+    done = f"updated {target.username}: {', '.join(said)}" if said else "nothing changed: it was so already"
+    print(strip_controls(done))
+    return 0
+
+
+def _shown(user) -> dict[str, str]:
+    return {
+        "role": user.role,
+        "full_name": repr(user.full_name),
+        "email": user.email or "(none)",
+        "department": user.department.name if user.department_id else "(none)",
+        "is_active": "active" if user.is_active else "disabled",
+    }
 
 
 def _read_password(from_stdin: bool) -> str | None:

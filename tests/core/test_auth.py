@@ -215,6 +215,15 @@ def test_user_without_password_cannot_log_in(system):
         auth.login("system", "anything-at-all-1")
 
 
+def test_no_one_gives_the_system_user_a_password(system, people):
+    """An admin who set it could log in as the built-in admin and act unnamed."""
+    with pytest.raises(PermissionDenied, match="system user cannot be changed"):
+        users.reset_password(people["admin"], system.id, "anything-at-all-1")
+    with pytest.raises(AuthError):
+        auth.login("system", "anything-at-all-1")
+    assert User.get_by_id(system.id).password_hash is None
+
+
 def _at_cost(cost, make):
     """``make()`` with passwords hashed at ``cost``; then the tests' cost again."""
     config.override_settings(config.Settings(bcrypt_cost=cost))

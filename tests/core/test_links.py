@@ -1,11 +1,11 @@
-"""Links between tickets (issue 21): chains that may not loop, children a requester may see, and
-ticket references that are no ticket."""
+"""Links between tickets (issue 21): chains that may not loop, children a requester may see,
+ticket references that are no ticket, and what a merge tells a requester."""
 
 import pytest
 
 from itsm_tui.core.errors import NotFound, ValidationError
-from itsm_tui.core.store.models import TicketLink
-from itsm_tui.core.tickets import links
+from itsm_tui.core.store.models import Comment, TicketLink
+from itsm_tui.core.tickets import links, timeline
 from itsm_tui.core.tickets import service as tickets
 
 
@@ -53,3 +53,23 @@ def test_a_number_no_ticket_can_have_is_not_found(people, ref):
     with pytest.raises(NotFound):
         links.merge(people["agent"], ticket.id, ticket.version, ref)
     assert TicketLink.select().count() == 0
+
+
+def test_a_merge_tells_a_requester_of_public_comments_only(people):
+    """The merge's summary is on both tickets' history, which the requester reads: counting the
+    internal notes that moved would tell them there are some."""
+    duplicate, target = _ticket(people, "Printer jams again"), _ticket(people, "Printer jams")
+    tickets.comment(people["requester"], duplicate.id, "Still jams")
+    tickets.comment(people["agent"], duplicate.id, "Requester keeps jamming it", internal=True)
+    tickets.comment(people["agent"], duplicate.id, "Their manager asked twice", internal=True)
+    links.merge(people["agent"], duplicate.id, duplicate.version, target.number)
+    assert Comment.select().where(Comment.ticket == target.id).count() == 3  # the notes move too
+    for ticket in (duplicate, target):
+        merges = [
+            e.text
+            for e in timeline.timeline(people["requester"], ticket.id)
+            if e.kind == "history" and "merged into" in e.text
+        ]
+        assert merges == [
+            f"{duplicate.number} merged into {target.number} (1 comments and 0 attachments moved)"
+        ]

@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from itsm_tui.core import clock
 from itsm_tui.core.errors import AuthError, NotFound, PermissionDenied, ValidationError
 from itsm_tui.core.people.permissions import allowed, require
+from itsm_tui.core.people.users import SYSTEM_USERNAME
 from itsm_tui.core.store import audit
 from itsm_tui.core.store.db import transactional
 from itsm_tui.core.store.models import ApiToken, User
@@ -50,8 +51,13 @@ def digest(token: str) -> str:
 def create(
     actor: User, name: str, expires: timedelta | None = None, read_only: bool = False
 ) -> tuple[ApiToken, str]:
-    """A new token for ``actor`` themselves: (the row, the token, shown only now)."""
+    """A new token for ``actor`` themselves: (the row, the token, shown only now). Never for the
+    built-in system user: an admin credential that is no one's, it would outlive whoever made it."""
     require(actor, "ticket.view_own")  # any active user
+    if actor.username == SYSTEM_USERNAME:
+        raise PermissionDenied(
+            "the built-in system user cannot have API tokens: a token is a person's; make it as that person"
+        )
     label = clean(name, "name", max_len=60)
     if (
         ApiToken.select()

@@ -119,11 +119,13 @@ def list_users(actor: User, role: str | None = None, active: bool | None = None)
 
 @transactional
 def update_user(actor: User, user_id: int | str, expected_version: int, **changes) -> User:
-    """Change full name, email, department, role or active flag; the last admin stays an admin.
+    """Change full name, email, department, role or active flag; the last admin stays an admin,
+    and the built-in system user stays as it is (the command line and the jobs act as it).
     ``user_id`` may be a username, looked up once the actor may manage users (to anyone else,
     whether the name exists stays unsaid)."""
     require(actor, "user.manage")
     user = by_username(user_id) if isinstance(user_id, str) else records.get(User, user_id, "user")
+    _changeable(user)
     values: dict = {}
     if "full_name" in changes:
         values["full_name"] = clean(changes["full_name"], "full name", max_len=100)
@@ -146,6 +148,15 @@ def update_user(actor: User, user_id: int | str, expected_version: int, **change
     if losing_admin and _active_admins(excluding=user.id) == 0:
         raise PermissionDenied(f"{user.username} is the last active admin and must stay one")
     return records.update(actor, user, expected_version, values, "user", f"user {user.username}")
+
+
+def _changeable(user: User) -> None:
+    """The built-in system user stays as it is: the command line and the background jobs act
+    as it, and without a password no one can log in as it (and act unnamed)."""
+    if user.username == SYSTEM_USERNAME:
+        raise PermissionDenied(
+            "the built-in system user cannot be changed: the command line and the background jobs act as it"
+        )
 
 
 def _active_admins(excluding: int) -> int:
@@ -174,6 +185,7 @@ def reset_password(actor: User, user_id: int, new_password: str) -> None:
 @transactional
 def _store_password(actor: User, user_id: int, hashed: str) -> None:
     user = records.get(User, user_id, "user")
+    _changeable(user)
     User.update(
         password_hash=hashed, failed_logins=0, failed_since=None, locked_until=None, version=User.version + 1
     ).where(User.id == user.id).execute()

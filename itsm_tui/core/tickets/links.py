@@ -188,7 +188,12 @@ def merge(actor: User, duplicate_id: int, expected_version: int, into) -> Ticket
         earlier = merged_into(ticket.id)
         if earlier is not None:
             raise ValidationError(f"{ticket.number} was already merged into {earlier.number}", "ticket")
-    moved_comments = Comment.update(ticket=target).where(Comment.ticket == duplicate.id).execute()
+    # The summary is on both tickets' history, which requesters read: it counts the public
+    # comments only, or it would tell them that internal notes exist.
+    moved_comments = (
+        Comment.update(ticket=target).where((Comment.ticket == duplicate.id) & ~Comment.is_internal).execute()
+    )
+    Comment.update(ticket=target).where(Comment.ticket == duplicate.id).execute()  # the internal notes
     moved_files = Attachment.update(ticket=target).where(Attachment.ticket == duplicate.id).execute()
     now = clock.now()
     note = f"Merged into {target.number}"  # not its title: the requester may not see that ticket
