@@ -140,7 +140,7 @@ class ItsmCommands(Provider):
     def _commands(self) -> list[tuple[str, object, str]]:
         app: ItsmApp = self.app
         if app.user is None:
-            return [("Quit", app.exit, "Leave itsm-tui")]
+            return []  # Quit is Textual's own (see ItsmApp.get_system_commands)
         closed = {
             name for name, (permission, _, _) in SECTIONS.items() if not allowed(app.user.role, permission)
         }
@@ -157,7 +157,6 @@ class ItsmCommands(Provider):
             ("Notifications", app.action_notifications, "Show your notifications (N)"),
             ("Command line", app.action_command_line, "k9s-style commands (:)"),
             ("Log out", app.action_logout, "Back to the login screen (ctrl+l)"),
-            ("Quit", app.exit, "Leave itsm-tui"),
         ]
         if allowed(app.user.role, "ticket.assign_self"):
             entries.append(
@@ -521,10 +520,15 @@ class ItsmApp(App):
     def get_system_commands(self, screen: Screen):
         """Textual's palette commands, minus Screenshot on a shared host (it writes a file into
         the service account's working folder). Keys is the list ? shows: Textual's side panel
-        lists fewer of them, and neither esc nor ? closes it."""
+        lists fewer of them, and neither esc nor ? closes it. Quit is in the palette once: this
+        one (ItsmCommands has none), logged in or not."""
         for command in super().get_system_commands(screen):
             if command.title == "Keys":
                 command = SystemCommand("Keys", "Every key of this screen (?)", self.action_help)
+            elif command.title == "Quit":
+                command = SystemCommand(
+                    "Quit", f"Leave itsm-tui ({keys.key_of('quit', 'ctrl+q')})", self.action_quit
+                )
             if not (config.settings().served and command.title == "Screenshot"):
                 yield command
 

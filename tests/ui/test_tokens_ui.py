@@ -1,7 +1,7 @@
 """``:tokens``: an agent makes an API token (shown once), it works, and they revoke it."""
 
 import pytest
-from ui_helpers import logged_in, until
+from ui_helpers import logged_in, screen_text, until
 
 from itsm_tui.core.errors import AuthError
 from itsm_tui.core.people import tokens
@@ -67,3 +67,42 @@ async def test_a_revoked_token_is_no_longer_offered_to_copy(engine, people):
         assert app.screen is modal
         assert "monitoring" in str(modal.query_one("#error").render())
         assert "already revoked" in str(modal.query_one("#error").render())
+
+
+async def test_each_token_is_one_line_of_columns_at_80_columns(engine, people):
+    """The list is a table that fits 80 columns: one line per token (a name, its prefix, state,
+    expiry and last use used to wrap onto a second line), the name cut with an ellipsis when
+    long, and the highlighted token's whole name said under the list. Names stay literal."""
+    tickets.create(people["requester"], "first", "d")
+    long_name = "[b]deploy[/b] bot for the nightly release pipeline"
+    short, _ = tokens.create(people["agent"], "monitoring", tokens.parse_expiry("90d"))
+    long, _ = tokens.create(people["agent"], long_name, tokens.parse_expiry("30d"), read_only=True)
+    app = ItsmApp(engine)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await logged_in(pilot, "agent", "agent-password-1")
+        await pilot.press("colon", *"tokens", "enter")
+        await until(pilot, lambda: isinstance(app.screen, TokensModal) and len(app.screen.rows) == 2)
+        await pilot.pause()
+        text = screen_text(app)
+        lines = text.splitlines()
+
+        def line_with(part: str) -> str:
+            found = [line for line in lines if part in line]
+            assert found, f"{part!r} is not on the screen:\n{text}"
+            return found[0]
+
+        for row, state in ((long, "read-only"), (short, "read-write")):
+            line = line_with(row.prefix)
+            assert f"{state} " in line and f"{row.expires_at:%Y-%m-%d} never" in line, text
+        header = line_with("Prefix")
+        assert header.split("█")[1].split() == ["Name", "Prefix", "State", "Expires", "Last", "used"]
+        for row in (long, short):  # each column under its heading
+            assert line_with(row.prefix).index(row.prefix) == header.index("Prefix")
+            assert line_with(row.prefix).index(f"{row.expires_at:%Y-%m-%d}") == header.index("Expires")
+        long_line = line_with(long.prefix)
+        assert "[b]deploy[/b] bot" in long_line and "…" in long_line and long_name not in long_line
+        # the list starts on the newest token, the long one: its whole name is said below
+        assert long_name in " ".join(line.strip("█ ") for line in lines)
+        await pilot.press("down")
+        await pilot.pause()
+        assert "monitoring (" + short.prefix + ")" in screen_text(app)

@@ -6,13 +6,16 @@ fresh query after the keys were pressed.
 
 from __future__ import annotations
 
+import shutil
 from datetime import timedelta
 
 import pytest
+from rich.cells import cell_len
 from textual.widgets import Input, OptionList, Select, TextArea
 from ui_helpers import logged_in, login, screen_text, until
 
 from itsm_tui.core.inventory import service as inventory
+from itsm_tui.core.store import db
 from itsm_tui.core.store.models import Comment, Notification, RequestKey, Ticket
 from itsm_tui.core.tickets import service as tickets
 from itsm_tui.ui.app import ItsmApp
@@ -24,6 +27,7 @@ from itsm_tui.ui.modals.prompts import TextPrompt
 from itsm_tui.ui.screens.login import LoginScreen
 from itsm_tui.ui.screens.queue import QueueScreen
 from itsm_tui.ui.screens.ticket import TicketScreen, read_ticket
+from itsm_tui.ui.widgets.frame import shortened
 
 pytestmark = pytest.mark.asyncio
 HOSTILE = "[/] [bold]x [@click=app.quit]y <b>z</b> 王伟 مرحبا 🖨"
@@ -68,6 +72,58 @@ async def test_login_good_lands_on_all_open_with_frame(desk):
         frame = str(app.screen.query_one("Frame").render())
         assert "agent (agent)" in frame and ("SQLite" in frame or "MySQL" in frame)
         assert "password" not in frame
+
+
+async def test_the_frame_shortens_a_long_database_path_to_its_one_line(engine, people, tmp_path):
+    """A database deep in folders: the top line shows its file name after an ellipsis and stays
+    one line at 80 columns (the path wrapped onto a second line that the screen hid, the key hint
+    with it); on a record screen, whose title takes more room, too."""
+    tickets.create(people["requester"], "Printer jams", "tray 2")
+    deep = tmp_path.joinpath(*["a-rather-long-folder-name"] * 5)
+    deep.mkdir(parents=True)
+    db.database.close()  # the last close checkpoints the WAL into the file
+    shutil.copy(tmp_path / "itsm.db", deep / "itsm.db")
+    app = ItsmApp(f"sqlite:///{deep / 'itsm.db'}")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await logged_in(pilot, "agent", "agent-password-1")
+        top = screen_text(app).splitlines()[0]
+        assert "agent (agent)" in top and "SQLite …" in top and "-name/itsm.db" in top, top
+        assert "? keys" in top  # the footer names the palette's key too: the hint gave way first
+        assert "\n" not in str(app.screen.query_one("Frame").render())
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, TicketScreen) and app.screen.view)
+        top = screen_text(app).splitlines()[0]
+        assert "INC000001" in top and "agent (agent)" in top and "/itsm.db" in top, top
+        await pilot.resize_terminal(120, 40)
+        await pilot.pause()
+        top = screen_text(app).splitlines()[0]
+        assert "/itsm.db" in top and "ctrl+p palette" in top, top
+
+
+@pytest.mark.parametrize(
+    ("url", "start", "end"),
+    [
+        (
+            "mysql://desk:s3cret-pw@db-primary.internal.example.com:3306,db-standby.internal.example.com"
+            "/itsm_production?ssl_ca=/etc/ssl/ca.pem",
+            "MySQL itsm_prod",
+            "example.com (TLS)",
+        ),
+        # a URL describe_url cannot read is shown masked: cut in the middle too, not left out
+        (
+            "mysql://desk:s3cret-pw@db.internal.example.com/itsm?password=s3cret-pw&x=1",
+            "mysql://desk:",
+            "x=***",
+        ),
+    ],
+)
+async def test_a_server_is_cut_in_the_middle_and_never_shows_the_password(url, start, end):
+    label = db.describe_url(url)
+    short = shortened(label, 40, path=False)
+    assert cell_len(short) == 40 and "s3cret" not in label
+    assert short.startswith(start) and "…" in short and short.endswith(end), short
+    assert shortened(label, 200, path=False) == label
+    assert shortened("SQLite /srv/desk/itsm.db", 6, path=True) == ""  # nothing useful fits
 
 
 async def test_login_bad_and_locked(desk):

@@ -369,6 +369,29 @@ async def test_keys_in_the_palette_opens_the_list_that_question_mark_shows(engin
         await until(pilot, lambda: type(app.screen).__name__ == "QueueScreen")
 
 
+async def test_the_palette_lists_quit_once_logged_in_or_not(engine, people):
+    """Quit was there twice (Textual's own and the app's); now once, with the app's words and
+    key, on the login screen and logged in; and it quits."""
+    tickets.create(people["requester"], "Printer jams", "tray 2")
+    app = ItsmApp(engine)
+
+    async def quits_offered() -> list[str]:
+        await pilot.press("ctrl+p", *"quit")
+        await until(pilot, lambda: "Leave itsm-tui" in screen_text(app))
+        await pilot.pause(0.3)  # every provider has answered
+        lines = [line.strip() for line in screen_text(app).splitlines()]
+        return [after for line, after in zip(lines, lines[1:]) if line == "Quit"]
+
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: isinstance(app.screen, LoginScreen))
+        assert await quits_offered() == ["Leave itsm-tui (ctrl+q)"]
+        await pilot.press("escape")
+        await logged_in(pilot, "agent", "agent-password-1")
+        assert await quits_offered() == ["Leave itsm-tui (ctrl+q)"]
+        await pilot.press("enter")
+        await until(pilot, lambda: app.return_code == 0)
+
+
 async def test_the_command_line_lists_every_command_at_80_columns(engine, people):
     """The prompt's line of commands wraps in the box (it ran off the right edge after
     :categories, so :tokens, :ticket 123 and :quit were never seen)."""

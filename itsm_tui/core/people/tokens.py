@@ -124,18 +124,26 @@ def revoke(actor: User, token_id_or_prefix: int | str) -> ApiToken:
     return row
 
 
+LAPSED = ("revoked", "expired")
+
+
+def state(row: ApiToken, now: datetime | None = None) -> str:
+    """What the token can do now: ``revoked``, ``expired`` (both :data:`LAPSED`), ``read-only``
+    or ``read-write``."""
+    if row.revoked_at is not None:
+        return "revoked"
+    if row.expires_at is not None and row.expires_at <= (now or clock.now()):
+        return "expired"
+    return "read-only" if row.read_only else "read-write"
+
+
 def authenticate(token: str, now: datetime | None = None) -> tuple[User, ApiToken]:
     """The active user and the token behind a bearer token, or AuthError with one generic
     message whatever was wrong (malformed, unknown, revoked, expired, disabled user)."""
     match = TOKEN_RE.match(token or "")
     row = ApiToken.get_or_none(ApiToken.prefix == match[1]) if match else None
     now = now or clock.now()
-    if (
-        row is None
-        or not hmac.compare_digest(row.token_hash, digest(token))
-        or row.revoked_at is not None
-        or (row.expires_at is not None and row.expires_at <= now)
-    ):
+    if row is None or not hmac.compare_digest(row.token_hash, digest(token)) or state(row, now) in LAPSED:
         raise AuthError(GENERIC_ERROR)
     user = User.get_or_none(User.id == row.user_id)
     if user is None or not user.is_active:

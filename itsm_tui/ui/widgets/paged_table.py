@@ -391,23 +391,14 @@ class PagedTable(Widget, can_focus=True):
 
     @property
     def columns(self) -> tuple[Column, ...]:
-        """The columns that fit: the highest ``drop`` goes first while the flexible column would
-        get fewer than FLEX_MIN cells."""
+        """The columns that fit: see ``fit_columns``."""
         if self._fitted[0] == self.size.width:
             return self._fitted[1]
-        shown = list(self.COLUMNS)
-        for column in sorted((c for c in self.COLUMNS if c.drop), key=lambda c: -c.drop):
-            if self._flex_for(shown) >= self.FLEX_MIN:
-                break
-            shown.remove(column)
-        self._fitted = (self.size.width, tuple(shown))
+        self._fitted = (self.size.width, fit_columns(self.COLUMNS, self.size.width, self.FLEX_MIN))
         return self._fitted[1]
 
-    def _flex_for(self, columns) -> int:
-        return self.size.width - sum(c.width + 1 for c in columns if c.width) - 2
-
     def _flex_width(self) -> int:
-        return max(12, self._flex_for(self.columns))
+        return max(12, flex_for(self.columns, self.size.width))
 
     def _refresh_changed(self) -> None:
         """Draw again only the lines whose content changed since they were drawn: a timed
@@ -500,11 +491,7 @@ class PagedTable(Widget, can_focus=True):
         cells = self.cells(row)
         line = Text()
         line.append("● " if row["id"] in self.marks else "  ", style="bold magenta")
-        for column in self.columns:
-            cell = cells[column.key]
-            cell.truncate(column.width or flex_width, overflow="ellipsis", pad=True)
-            line.append_text(cell)
-            line.append(" ")
+        line.append_text(cells_line(cells, self.columns, flex_width))
         if selected:
             line.stylize("reverse" if self.has_focus else "underline")
         return line
@@ -518,6 +505,35 @@ class UnmarkedTable(PagedTable, inherit_bindings=False):
 
     def action_mark(self) -> None:
         """No marks in these lists."""
+
+
+def fit_columns(columns: tuple[Column, ...], width: int, flex_min: int, lead: int = 2) -> tuple[Column, ...]:
+    """The columns that fit ``width`` cells: the highest ``drop`` goes first while the flexible
+    column would get fewer than ``flex_min`` cells. ``lead``: the cells before the first column
+    (a list's mark)."""
+    shown = list(columns)
+    for column in sorted((c for c in columns if c.drop), key=lambda c: -c.drop):
+        if flex_for(shown, width, lead) >= flex_min:
+            break
+        shown.remove(column)
+    return tuple(shown)
+
+
+def flex_for(columns, width: int, lead: int = 2) -> int:
+    """The cells left to the flexible column of ``columns`` in ``width`` (each other column takes
+    its width and a space)."""
+    return width - sum(c.width + 1 for c in columns if c.width) - lead
+
+
+def cells_line(cells: dict[str, Text], columns, flex_width: int) -> Text:
+    """One row's ``cells`` side by side, each cut (with an ellipsis) or padded to its column."""
+    line = Text()
+    for column in columns:
+        cell = cells[column.key]
+        cell.truncate(column.width or flex_width, overflow="ellipsis", pad=True)
+        line.append_text(cell)
+        line.append(" ")
+    return line
 
 
 def _fit(text: str, width: int) -> Text:
