@@ -1,8 +1,18 @@
 """The command line: ``itsm-tui [--db URL] [--as USER] COMMAND``.
 
-Exit codes: 0 success, 1 failure (one line on stderr), 2 usage error. This module holds the parser
-and the dispatch; each command group's handlers are in their own module (accounts, tickets, data,
-sla), and what they share in common.
+This module holds the parser and the dispatch; each command group's handlers are in their own
+module (accounts, tickets, data, sla, ...), and what they share in common. Exit codes, decided
+here for every command (``mail ingest`` has its own, for mail servers: see cli/mail.py):
+
+- 0: done.
+- 2: the command line is wrong, whatever the desk holds: an unknown command or option, a missing
+  argument, a value outside the option's choices or range, nothing to do, options that do not go
+  together. argparse's errors and a command's ``CHECKS`` (``UsageError``), before any setting,
+  database or user is read; one line on stderr naming the option.
+- 1: the desk refused or failed: an unknown ticket, user or record, a permission, a value the desk
+  rejects (a field, a filter, a sort key), a conflict, a setting, a file, a database that is down,
+  or part of the work that failed (``macro apply``, ``mail fetch``, ``mail send``, ``sla check``).
+  One line on stderr (after the command's report on stdout, if any), passwords masked, no traceback.
 """
 
 from __future__ import annotations
@@ -14,14 +24,15 @@ import sys
 from itsm_tui import __version__
 from itsm_tui.cli import accounts, api, categories, data, mail, sla, teams
 from itsm_tui.cli import tickets as cli_tickets
-from itsm_tui.cli.common import UsageError, progress_printer
+from itsm_tui.cli.common import Parser, UsageError, one_line, progress_printer
 from itsm_tui.core import config
 
+COMMAND_MODULES = (accounts, cli_tickets, categories, data, sla, api, mail, teams)
 ROLES = ("requester", "agent", "supervisor", "admin")  # the models' ROLES, without importing them at start-up
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="itsm-tui",
         description="A keyboard-driven IT service desk. With no command, starts the terminal app.",
     )
@@ -202,13 +213,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(argv)  # its errors: one line, exit 2 (common.Parser)
     try:
         _check_text_arguments(parser, args)
+        check_usage(args)
         return run(args)
     except UsageError as exc:
-        parser.print_usage(sys.stderr)
-        print(f"itsm-tui: error: {exc}", file=sys.stderr)
+        print(f"itsm-tui: error: {one_line(str(exc))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("itsm-tui: interrupted", file=sys.stderr)
@@ -222,11 +233,23 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
+def check_usage(args) -> None:
+    """Everything wrong with the command line itself, before a setting, the database or the acting
+    user is read: a wrong command line is exit 2 whether the database answers or not."""
+    if args.db is not None and not args.db.strip():  # an empty $VARIABLE: never the default database
+        raise UsageError("--db needs a database URL")
+    if args.as_user is not None and not args.as_user.strip():  # never the system admin either
+        raise UsageError("--as needs a user name")
+    for module in COMMAND_MODULES:
+        check = getattr(module, "CHECKS", {}).get(args.command)
+        if check is not None:
+            check(args)
+
+
 def _one_line(exc: Exception) -> str:
     """What failed, in one line, with every known password masked."""
     from itsm_tui.core.errors import ItsmError
     from itsm_tui.core.store import db_errors
-    from itsm_tui.core.store.db import mask
 
     if isinstance(exc, ItsmError):
         message = str(exc)
@@ -237,7 +260,7 @@ def _one_line(exc: Exception) -> str:
         message = f"{exc.strerror or exc}{where}"
     else:
         message = f"unexpected {type(exc).__name__}: {exc}"
-    return " ".join(mask(str(message)).split())
+    return one_line(message)
 
 
 def _check_text_arguments(parser: argparse.ArgumentParser, args) -> None:
@@ -273,9 +296,6 @@ def run(args) -> int:
 
     logs.setup()
     from itsm_tui.core.store.db import describe_url, mask_url
-
-    if args.db is not None and not args.db.strip():  # an empty $VARIABLE: never the default database
-        raise UsageError("--db needs a database URL")
 
     if args.command == "ddl":
         sys.stdout.write(schema.render_ddl(args.engine))
@@ -320,17 +340,7 @@ def run(args) -> int:
 
     # Who really acted: the CLI's operator, recorded as the system user ("system as agent1").
     audit.enter("cli", real_actor=users.system_actor() if actor.username != users.SYSTEM_USERNAME else None)
-    handlers = {
-        **accounts.HANDLERS,
-        **cli_tickets.HANDLERS,
-        **categories.HANDLERS,
-        **data.HANDLERS,
-        **sla.HANDLERS,
-        **api.HANDLERS,
-        **mail.HANDLERS,
-        **teams.HANDLERS,
-    }
-    handler = handlers[args.command]
+    handler = next(m.HANDLERS[args.command] for m in COMMAND_MODULES if args.command in m.HANDLERS)
     code = handler(args, actor)
     from itsm_tui.core.store import db, db_errors
 
@@ -378,8 +388,6 @@ def _actor(username: str | None):
     from itsm_tui.core.errors import PermissionDenied
     from itsm_tui.core.people import users
 
-    if username is not None and not username.strip():  # an empty $VARIABLE: never the system admin
-        raise UsageError("--as needs a user name")
     user = users.by_username(username) if username is not None else users.system_actor()
     if not user.is_active:
         raise PermissionDenied(f"{user.username} is disabled")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import getpass
 import sys
 
-from itsm_tui.cli.common import UsageError, print_rows
+from itsm_tui.cli.common import UsageError, at_terminal, print_rows
 
 
 def _user(args, actor) -> int:
@@ -65,10 +65,6 @@ def _edit(args, actor) -> int:
     from itsm_tui.core.text import strip_controls
 
     changes = {field: getattr(args, field) for field in EDITED if getattr(args, field) is not None}
-    if not changes:
-        raise UsageError(
-            "name what to change: --role, --full-name, --email, --department, --active or --inactive"
-        )
     target = users.by_username(args.username)
     before = _shown(target)
     after = _shown(users.update_user(actor, target.id, target.version, **changes))
@@ -98,7 +94,7 @@ def _read_password(from_stdin: bool) -> str | None:
         if not line:
             raise UsageError("--password-stdin given but standard input is empty or closed")
         return line.rstrip("\r\n")
-    if sys.stdin is not None and sys.stdin.isatty():
+    if at_terminal():
         first = getpass.getpass("Password (12+ characters; empty for none): ")
         if not first:
             return None
@@ -110,4 +106,15 @@ def _read_password(from_stdin: bool) -> str | None:
     return None
 
 
+def _check(args) -> None:
+    """The command line's own mistakes (exit 2), before the database is opened."""
+    if args.user_command == "edit" and all(getattr(args, field) is None for field in EDITED):
+        raise UsageError(
+            "name what to change: --role, --full-name, --email, --department, --active or --inactive"
+        )
+    if args.user_command == "password" and not args.password_stdin and not at_terminal():
+        raise UsageError("type the new password at the prompt, or pass it with --password-stdin")
+
+
 HANDLERS = {"user": _user}
+CHECKS = {"user": _check}

@@ -6,10 +6,12 @@ from __future__ import annotations
 import logging
 import math
 import os
+import socket
 import sys
 import threading
 
 from itsm_tui.cli.common import UsageError, print_rows
+from itsm_tui.core.errors import ItsmError
 
 log = logging.getLogger(__name__)
 
@@ -109,10 +111,7 @@ def _serve(args, actor) -> int:
                 log.warning("background job %s failed: %s", name, error)
             stop.wait(args.jobs_every)
 
-    if args.workers < 1 or args.threads < 1 or not 0 < args.jobs_every < math.inf:  # nan too
-        raise UsageError("--workers and --threads need at least 1, --jobs-every a positive number")
-    if not 0 < args.port < 65536:  # uvicorn would listen on another port than it says
-        raise UsageError(f"--port {args.port}: use a number from 1 to 65535")
+    _check_address(args.host, args.port)
     worker = threading.Thread(target=background, name="itsm-jobs", daemon=True)
     worker.start()
     options = {"host": args.host, "port": args.port, "log_level": "info", "access_log": False}
@@ -124,9 +123,32 @@ def _serve(args, actor) -> int:
                 os.environ["ITSM_DB"] = args.db
             os.environ["ITSM_API_THREADS"] = str(args.threads)
             uvicorn.run("itsm_tui.api.app:worker_app", factory=True, workers=args.workers, **options)
+    except SystemExit as exc:  # uvicorn could not start (its log above says why): exit 1, as any failure
+        if exc.code:
+            raise ItsmError(f"the API server could not start on {args.host}:{args.port}") from None
+        raise
     finally:
         stop.set()
     return 0
 
 
+def _check_address(host: str, port: int) -> None:
+    """Refuse, in one line, an address uvicorn would not listen on (it would log and exit 3)."""
+    try:
+        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+            probe.bind((host, port))
+    except OSError as exc:
+        raise ItsmError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+
+
+def _check(args) -> None:
+    """The command line's own mistakes (exit 2), before the database is opened."""
+    if args.workers < 1 or args.threads < 1 or not 0 < args.jobs_every < math.inf:  # nan too
+        raise UsageError("--workers and --threads need at least 1, --jobs-every a positive number")
+    if not 0 < args.port < 65536:  # uvicorn would listen on another port than it says
+        raise UsageError(f"--port {args.port}: use a number from 1 to 65535")
+
+
 HANDLERS = {"token": _token, "serve": _serve}
+CHECKS = {"serve": _check}

@@ -1,15 +1,45 @@
-"""What the commands share: the usage error (exit 2), a progress bar on a terminal, rows as a table,
-CSV or JSON."""
+"""What the commands share: the parser and the usage error (exit 2), one-line messages, a progress
+bar on a terminal, rows as a table, CSV or JSON."""
 
 from __future__ import annotations
 
+import argparse
 import json
+import re
 import sys
 from datetime import datetime
 
 
 class UsageError(Exception):
-    """Wrong words on the command line (exit 2)."""
+    """Wrong words on the command line (exit 2): raised by a command's checks (its ``CHECKS``),
+    which run before any setting, database or user is read."""
+
+
+class Parser(argparse.ArgumentParser):
+    """The parser of every command and subcommand: a usage error is one line on standard error
+    (``itsm-tui user add: error: the following arguments are required: --role``) and exit code
+    2; ``--help`` shows the usage."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {one_line(message)}\n")
+
+
+_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"]+")
+
+
+def one_line(text: str) -> str:
+    """``text`` as one line of plain text, with every password masked: those this process has met
+    and any in a URL (a database URL typed where a command was expected is echoed by argparse)."""
+    from itsm_tui.core.store.db import mask, mask_url
+    from itsm_tui.core.text import strip_controls
+
+    text = _URL.sub(lambda m: mask_url(m[0]), mask(str(text)))
+    return " ".join(strip_controls(text).split())
+
+
+def at_terminal() -> bool:
+    """Someone is at the terminal to answer a question (a password, a confirmation)."""
+    return sys.stdin is not None and sys.stdin.isatty()
 
 
 def progress_printer(label: str):

@@ -10,8 +10,10 @@ from itsm_tui.cli.common import UsageError, progress_printer, ticket_arg
 
 def _seed(args, actor) -> int:
     from itsm_tui.core import demo
+    from itsm_tui.core.people.permissions import require
 
     if args.demo:
+        require(actor, "settings.manage")  # as seed_demo does: no "already loaded" for anyone else
         if demo.demo_loaded():
             print("the demo data is already loaded")
             return 0
@@ -23,18 +25,11 @@ def _seed(args, actor) -> int:
         )
         return 0
     if args.systems is not None:
-        count, option, label, generate = args.systems, "--systems", "systems", demo.seed_bulk_assets
+        count, label, generate = args.systems, "systems", demo.seed_bulk_assets
     elif args.log_entries is not None:
-        count, option, label, generate = (
-            args.log_entries,
-            "--log-entries",
-            "log entries",
-            demo.seed_bulk_log,
-        )
+        count, label, generate = args.log_entries, "log entries", demo.seed_bulk_log
     else:
-        count, option, label, generate = args.tickets, "--tickets", "tickets", demo.seed_bulk
-    if count is None or count < 1:
-        raise UsageError(f"{option} needs a number of at least 1")
+        count, label, generate = args.tickets, "tickets", demo.seed_bulk
     started = datetime.now()
     result = generate(actor, count, progress=progress_printer(f"generating {label}"))
     seconds = (datetime.now() - started).total_seconds()
@@ -61,9 +56,7 @@ def _import(args, actor) -> int:
 def _export(args, actor) -> int:
     from itsm_tui.reports import export
 
-    fmt = args.format or os.path.splitext(args.output)[1].lower().lstrip(".")
-    if fmt not in export.FORMATS:
-        raise UsageError("say --format pdf or --format csv (or name the file .pdf or .csv)")
+    fmt = _format(args)
     printers: dict = {}
 
     def progress(step) -> None:
@@ -73,16 +66,9 @@ def _export(args, actor) -> int:
             show(step.done, step.total)
 
     if args.what in ("ticket", "system"):
-        if not args.ref or fmt != "pdf" or args.filter or args.sort:
-            raise UsageError(
-                f"export {args.what} takes a {'number' if args.what == 'ticket' else 'tag'},"
-                " -o FILE.pdf and no --filter or --sort"
-            )
         ref = ticket_arg(args.ref) if args.what == "ticket" else args.ref  # 12: INC000012, as elsewhere
         done = export.export_record(actor, args.what, ref, args.output, title=args.title)
     else:
-        if args.ref:
-            raise UsageError(f"export {args.what} takes no {args.ref!r}: use --filter")
         columns = tuple(c.strip() for c in args.columns.split(",")) if args.columns else None
         done = export.export_list(
             actor,
@@ -100,4 +86,38 @@ def _export(args, actor) -> int:
     return 0
 
 
+def _format(args) -> str:
+    """--format, else the output file's extension."""
+    return args.format or os.path.splitext(args.output)[1].lower().lstrip(".")
+
+
+def _check_seed(args) -> None:
+    """The command line's own mistakes (exit 2), before the database is opened."""
+    from itsm_tui.core.demo import MAX_GENERATED
+
+    for option, count in (
+        ("--tickets", args.tickets),
+        ("--systems", args.systems),
+        ("--log-entries", args.log_entries),
+    ):
+        if count is not None and not 1 <= count <= MAX_GENERATED:
+            raise UsageError(f"{option} needs a number from 1 to {MAX_GENERATED:,}")
+
+
+def _check_export(args) -> None:
+    from itsm_tui.reports import export
+
+    if _format(args) not in export.FORMATS:
+        raise UsageError("say --format pdf or --format csv (or name the file .pdf or .csv)")
+    if args.what in ("ticket", "system"):
+        if not args.ref or _format(args) != "pdf" or args.filter or args.sort:
+            raise UsageError(
+                f"export {args.what} takes a {'number' if args.what == 'ticket' else 'tag'},"
+                " -o FILE.pdf and no --filter or --sort"
+            )
+    elif args.ref:
+        raise UsageError(f"export {args.what} takes no {args.ref!r}: use --filter")
+
+
 HANDLERS = {"seed": _seed, "import": _import, "export": _export}
+CHECKS = {"seed": _check_seed, "export": _check_export}

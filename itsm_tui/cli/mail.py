@@ -62,17 +62,25 @@ def ingest(url: str, one_line) -> int:
 
 
 def _mail(args, actor) -> int:
+    from itsm_tui.core.errors import ItsmError
     from itsm_tui.core.mail import imap
     from itsm_tui.core.notify import mailer
+    from itsm_tui.core.people.permissions import require
 
+    require(actor, "settings.manage")  # the desk's jobs, as sla check runs them
     if args.mail_command == "fetch":
         report = imap.fetch()
         done = ", ".join(f"{n} {what}" for what, n in sorted(report.outcomes.items())) or "no new messages"
         print(done + (f"; {report.failed} failed (left for the next fetch)" if report.failed else ""))
-        return 1 if report.failed else 0
+        if report.failed:
+            messages = "message" if report.failed == 1 else "messages"
+            raise ItsmError(f"{report.failed} {messages} failed (left for the next fetch)")
+        return 0
     sent, failed = mailer.send_due()
     print(f"{sent} sent, {failed} failed")
-    return 1 if failed else 0
+    if failed:
+        raise ItsmError(f"{failed} of {sent + failed} e-mails could not be sent")
+    return 0
 
 
 HANDLERS = {"mail": _mail}

@@ -94,6 +94,7 @@ def _sla(args, actor) -> int:
         return 0
     if args.sla_command == "check":
         from itsm_tui.core import jobs
+        from itsm_tui.core.errors import ItsmError
 
         require(actor, "settings.manage")
         try:
@@ -103,9 +104,10 @@ def _sla(args, actor) -> int:
         print("; ".join(f"{name}: {n}" for name, n in report.counts.items()))
         if report.elsewhere:  # a terminal or server that runs the jobs holds their lease
             print(f"run by another process of the desk: {', '.join(report.elsewhere)}")
-        for name, message in report.errors.items():
-            print(f"{name} failed (retried at the next pass): {message}", file=sys.stderr)
-        return 1 if report.errors else 0
+        failed = [f"{name} failed (retried at the next pass): {why}" for name, why in report.errors.items()]
+        if failed:
+            raise ItsmError("; ".join(failed))
+        return 0
     changed = sla.recompute(actor, everything=args.all)
     print(f"recomputed the SLA times of {changed} ticket{'' if changed == 1 else 's'}")
     return 0

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from itsm_tui.cli.common import print_rows, ticket_arg
+from itsm_tui.cli.common import UsageError, print_rows, ticket_arg
+from itsm_tui.core.errors import ItsmError
 
 MODES = ("round_robin", "least_loaded", "off")
 
@@ -89,7 +90,6 @@ def _team(args, actor) -> int:
 
 
 def _macro(args, actor) -> int:
-    from itsm_tui.core.errors import ItsmError
     from itsm_tui.core.tickets import macros, service
 
     command = args.macro_command
@@ -119,7 +119,8 @@ def _macro(args, actor) -> int:
             except ItsmError as exc:  # one line per ticket, then the next one
                 failed += 1
                 print(f"{number}: {exc}")
-        return 1 if failed else 0
+        if failed:
+            raise ItsmError(f"{macro.name} failed on {failed} of {len(args.numbers)} tickets")
     return 0
 
 
@@ -145,4 +146,24 @@ def _edited(args, old) -> dict:
     )
 
 
+# What ``macro edit`` may change: its options' destinations, and their names in the message.
+MACRO_PARTS = {
+    "rename": "--rename",
+    "body": "--body",
+    "internal": "--internal or --no-internal",
+    "for_team": "--for-team",
+    "status": "--status",
+    "priority": "--priority",
+    "team": "--team",
+    "assignee": "--assignee",
+}
+
+
+def _check_macro(args) -> None:
+    """The command line's own mistakes (exit 2), before the database is opened."""
+    if args.macro_command == "edit" and all(getattr(args, part) is None for part in MACRO_PARTS):
+        raise UsageError(f"name what to change: {', '.join(MACRO_PARTS.values())}")
+
+
 HANDLERS = {"team": _team, "macro": _macro}
+CHECKS = {"macro": _check_macro}

@@ -4,9 +4,8 @@ language; edit, delete, merge, link and tag one (issue 21)."""
 from __future__ import annotations
 
 import argparse
-import sys
 
-from itsm_tui.cli.common import UsageError, print_rows, ticket_arg
+from itsm_tui.cli.common import UsageError, at_terminal, print_rows, ticket_arg
 
 TICKET_COLUMNS = (
     "number",
@@ -42,8 +41,6 @@ def _tickets(args, actor) -> int:
         )
         print(ticket.number)
         return 0
-    if args.limit is not None and args.limit < 1:
-        raise UsageError("--limit needs a number of at least 1")
     sort = queue.Sort.parse(args.sort)
     rows = queue.iterate(actor, args.filter, sort)
 
@@ -96,11 +93,7 @@ def add_actions(tickets) -> None:
 def _edit(args, actor) -> int:
     from itsm_tui.core.tickets import service as tickets
 
-    changes = {
-        k: getattr(args, k) for k in ("title", "description", "category") if getattr(args, k) is not None
-    }
-    if not changes:
-        raise UsageError("name what to change: --title, --description or --category")
+    changes = {k: getattr(args, k) for k in EDITED if getattr(args, k) is not None}
     ticket = tickets.get(actor, args.number)
     tickets.update(actor, ticket.id, ticket.version, **changes)
     print(f"{ticket.number} updated")
@@ -113,9 +106,7 @@ def _delete(args, actor) -> int:
 
     ticket = tickets.get(actor, args.number)
     require(actor, "ticket.delete")
-    if not args.yes:
-        if sys.stdin is None or not sys.stdin.isatty():
-            raise UsageError("deleting a ticket needs --yes when no one is at the terminal to confirm")
+    if not args.yes:  # someone is at the terminal (_check)
         print(
             f"Delete {ticket.number} {ticket.title!r} with its {tickets.what_goes(ticket.id)}? [y/N] ", end=""
         )
@@ -180,15 +171,33 @@ def _tag(args, actor) -> int:
     from itsm_tui.core.tickets import service as tickets
     from itsm_tui.core.tickets import tags
 
-    words = [t for t in args.tags if t != "--"]
-    if not words:
-        raise UsageError("name the tags to add (word or +word) and to remove (-word)")
+    words = _tag_words(args)
     remove = [t[1:] for t in words if t.startswith("-")]
     add = [t.lstrip("+") for t in words if not t.startswith("-")]
     ticket = tickets.get(actor, args.number)
     now = tags.change(actor, ticket.id, add=add, remove=remove)
     print(f"{ticket.number}: {' '.join('#' + t for t in now) or 'no tags'}")
     return 0
+
+
+def _tag_words(args) -> list[str]:
+    return [t for t in args.tags if t != "--"]
+
+
+EDITED = ("title", "description", "category")
+
+
+def _check(args) -> None:
+    """The command line's own mistakes (exit 2), before the database is opened."""
+    command = args.tickets_command
+    if command == "list" and args.limit is not None and args.limit < 1:
+        raise UsageError("--limit needs a number of at least 1")
+    if command == "edit" and all(getattr(args, k) is None for k in EDITED):
+        raise UsageError("name what to change: --title, --description or --category")
+    if command == "tag" and not _tag_words(args):
+        raise UsageError("name the tags to add (word or +word) and to remove (-word)")
+    if command == "delete" and not args.yes and not at_terminal():
+        raise UsageError("deleting a ticket needs --yes when no one is at the terminal to confirm")
 
 
 ACTIONS = {
@@ -201,3 +210,4 @@ ACTIONS = {
     "tag": _tag,
 }
 HANDLERS = {"tickets": _tickets, "ticket": _tickets}
+CHECKS = {"tickets": _check, "ticket": _check}
