@@ -597,19 +597,12 @@ def _gram_character(char: str) -> bool:
 
 SAMPLE = 1000  # the ids a term's share is estimated from
 RUNS = 10  # in this many runs of consecutive ids, spread over all of them
-# A text held by fewer than FEW of the sampled ids (but one at least) is estimated again from
-# WIDER times as many ids: one hit in 1,000 may stand for a share of 0.1% as well as 0.6%, the
-# two sides of the walk-or-look-up line (a phrase in 0.65% of 1M tickets, sampled once: looked up
-# in 52 ms where the walk takes 25). The wider sample costs 0.6-1.8 ms, only for such texts.
-FEW = 20
-WIDER = 4
 
 
 def estimates(model, texts: list[str], limit: int) -> tuple[int, list[int]]:
     """About how many rows ``model`` has (its highest id) and how many of them hold each of
     ``texts``, estimated from ``SAMPLE`` ids in ``RUNS`` runs spread from the first id to the
-    newest (ranges of the primary key, one statement) before the index is asked, and from
-    ``WIDER`` times as many when a text was found on fewer than ``FEW`` of them; zeros when the
+    newest (ranges of the primary key, one statement) before the index is asked; zeros when the
     highest id is ``limit`` or less. Listing a wide term's ids costs more than the page a walk
     of the sort order finds, and InnoDB reads a common word's whole list whatever the time
     limit (a log word in 400,000 of 1,000,000 entries: 360 ms). Spread, so that a burst of like
@@ -619,24 +612,14 @@ def estimates(model, texts: list[str], limit: int) -> tuple[int, list[int]]:
     top = model.select(fn.MAX(model.id)).scalar() or 0
     if top <= limit:
         return top, [0] * len(texts)
-    ids, hits = _sampled(model, texts, top, SAMPLE, RUNS)
-    if ids < top and any(0 < hit < FEW for hit in hits):
-        ids, hits = _sampled(model, texts, top, SAMPLE * WIDER, RUNS * WIDER)
-    return top, [round(hit * top / ids) for hit in hits]
-
-
-def _sampled(model, texts: list[str], top: int, size: int, runs: int) -> tuple[int, list[int]]:
-    """How many ids of ``model``'s first ``top`` were read, ``size`` in ``runs`` runs (all of
-    them when ``top`` is no more), and on how many of them each of ``texts`` was found."""
-    run, step = size // runs, top // runs  # beyond size ids, the runs never overlap
-    ranges = [(1, top)] if top <= size else [(top - k * step - run + 1, top - k * step) for k in range(runs)]
-    sampled = reduce(operator.or_, (model.id.between(first, last) for first, last in ranges))
+    run, step = SAMPLE // RUNS, top // RUNS  # beyond SAMPLE ids, the runs never overlap
+    runs = [(1, top)] if top <= SAMPLE else [(top - k * step - run + 1, top - k * step) for k in range(RUNS)]
+    sampled = reduce(operator.or_, (model.id.between(first, last) for first, last in runs))
+    ids = sum(last - first + 1 for first, last in runs)
     columns = TEXT_COLUMNS[model]
-    counts = [fn.SUM(Case(None, [(contains_text(columns, text), 1)], 0)) for text in texts]
-    found = model.select(*counts).where(sampled).tuples()[0]
-    return sum(last - first + 1 for first, last in ranges), [
-        int(hit or 0) for hit in found
-    ]  # MySQL: Decimals
+    hits = [fn.SUM(Case(None, [(contains_text(columns, text), 1)], 0)) for text in texts]
+    found = model.select(*hits).where(sampled).tuples()[0]
+    return top, [round(int(hit or 0) * top / ids) for hit in found]  # MySQL: Decimals
 
 
 def _longest_word(text: str) -> str:
