@@ -122,7 +122,7 @@ def create_ticket(
     p: Caller,
     idempotency_key: str | None = Header(None, max_length=36),
 ):
-    ticket = tickets.create(p.user, request_key=idempotency_key, **body.model_dump())
+    ticket = tickets.create(p.user, request_key=idempotency_key, read=named(), **body.model_dump())
     return ticket_out(ticket, 201, {"Location": f"/api/v1/tickets/{ticket.number}"})
 
 

@@ -134,9 +134,11 @@ def create(
     peripheral=None,
     request_key: str | None = None,
     channel: str | None = None,
+    read: Select | None = None,
 ) -> Ticket:
     """A new ticket. ``channel`` (stored as the contact type, as ServiceNow's imports have it) says
-    how it came in; by default the acting channel's: the app, the API or e-mail."""
+    how it came in; by default the acting channel's: the app, the API or e-mail. ``read``: the
+    query the new ticket is read back with, as :func:`get`'s."""
     require(actor, "ticket.create")
     earlier = requests.claim(actor, request_key, "ticket.create")
     if earlier:
@@ -177,7 +179,7 @@ def create(
     if ticket.system_id:
         _note_link_on_systems(actor, ticket, None, ticket.system_id)
     requests.done(request_key, "ticket", ticket.id)
-    return Ticket.get_by_id(ticket.id)
+    return (Ticket.select() if read is None else read).where(Ticket.id == ticket.id).get()
 
 
 @transactional
