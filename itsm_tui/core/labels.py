@@ -94,3 +94,11 @@ def action_label(action: str | None) -> str:
     if not action:
         return ""
     return ACTION_LABELS.get(action) or action.replace("_", " ").capitalize()
+
+
+def counted(count: int, noun: str) -> str:
+    """'1 ticket', '179 tickets', '2 log entries'."""
+    if count == 1:
+        return f"1 {noun}"
+    plural = noun[:-1] + "ies" if noun.endswith("y") and noun[-2:-1] not in "aeiou" else noun + "s"
+    return f"{count:,} {plural}"

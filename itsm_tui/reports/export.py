@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 from itsm_tui.core import clock, files
 from itsm_tui.core.errors import ItsmError, ValidationError
-from itsm_tui.core.labels import action_label
+from itsm_tui.core.labels import action_label, counted
 from itsm_tui.core.store import audit
 from itsm_tui.core.store.db import database, is_mysql, transactional
 from itsm_tui.core.store.models import User
@@ -555,11 +555,3 @@ def record(
         f"{filter_words}",
         changes,
     )
-
-
-def counted(count: int, noun: str) -> str:
-    """'1 ticket', '179 tickets', '2 log entries'."""
-    if count == 1:
-        return f"1 {noun}"
-    plural = noun[:-1] + "ies" if noun.endswith("y") and noun[-2:-1] not in "aeiou" else noun + "s"
-    return f"{count:,} {plural}"

@@ -71,5 +71,5 @@ def test_a_merge_tells_a_requester_of_public_comments_only(people):
             if e.kind == "history" and "merged into" in e.text
         ]
         assert merges == [
-            f"{duplicate.number} merged into {target.number} (1 comments and 0 attachments moved)"
+            f"{duplicate.number} merged into {target.number} (1 comment and 0 attachments moved)"
         ]

@@ -8,9 +8,9 @@ import subprocess
 import pytest
 from test_export_cli import itsm, listed
 
+from itsm_tui.core.labels import counted
 from itsm_tui.core.store import db
 from itsm_tui.core.store.models import AuditEntry
-from itsm_tui.reports.export import counted
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from itsm_tui.core import clock
 from itsm_tui.core.errors import NotFound, ValidationError
+from itsm_tui.core.labels import counted
 from itsm_tui.core.notify.notifications import notify
 from itsm_tui.core.people.permissions import require
 from itsm_tui.core.store import audit, records
@@ -201,7 +202,7 @@ def merge(actor: User, duplicate_id: int, expected_version: int, into) -> Ticket
     if duplicate.status in OPEN_STATUSES:
         values.update(sla.on_status(duplicate, "resolved", now, duplicate.first_response_at))
         values["resolved_at"] = now
-    moved = f"{moved_comments} comments and {moved_files} attachments moved"
+    moved = f"{counted(moved_comments, 'comment')} and {counted(moved_files, 'attachment')} moved"
     summary = f"{duplicate.number} merged into {target.number} ({moved})"
     records.update(actor, duplicate, expected_version, values, "ticket", duplicate.number, "merge", summary)
     row = TicketLink.create(source=duplicate, target=target, kind="merged", created_by=actor, created_at=now)

@@ -10,6 +10,7 @@ from peewee import Select
 
 from itsm_tui.core import clock, config
 from itsm_tui.core.errors import NotFound, PermissionDenied, ValidationError
+from itsm_tui.core.labels import counted
 from itsm_tui.core.notify import mailer
 from itsm_tui.core.notify.notifications import notify
 from itsm_tui.core.people.permissions import REQUESTER, is_staff, require
@@ -252,11 +253,7 @@ def what_goes(ticket_id: int) -> str:
     """'3 comments, 1 attachment': what deleting the ticket deletes with it."""
     n_comments = Comment.select().where(Comment.ticket == ticket_id).count()
     n_files = Attachment.select().where(Attachment.ticket == ticket_id).count()
-    return f"{_plural(n_comments, 'comment')}, {_plural(n_files, 'attachment')}"
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
+    return f"{counted(n_comments, 'comment')}, {counted(n_files, 'attachment')}"
 
 
 def _note_link_on_systems(actor: User, ticket: Ticket, old: int | None, new: int | None) -> None:
