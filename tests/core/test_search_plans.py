@@ -10,10 +10,10 @@ from contextlib import contextmanager
 
 import pytest
 
-from itsm_tui.core import demo
+from itsm_tui.core import clock, demo
 from itsm_tui.core.errors import QueryError
 from itsm_tui.core.store import db, fulltext, limits
-from itsm_tui.core.store.models import Category, Ticket
+from itsm_tui.core.store.models import Category, Comment, Ticket
 from itsm_tui.core.tickets import queue
 
 COMBINATIONS = (
@@ -136,6 +136,30 @@ def _statements():
     finally:
         logger.removeHandler(statements)
         logger.setLevel(old_level)
+
+
+def test_a_common_words_comments_are_read_for_each_walked_ticket(seeded, monkeypatch):
+    """A word too common to look up is checked on the walk of the sort order's index, a ticket's
+    comments through their ticket's index: never every comment first (MariaDB turned an EXISTS
+    into an IN over the whole comment table: 35 ms a page at 35,000 comments, growing with them)."""
+    monkeypatch.setattr(queue, "ID_LIST_LIMIT", 100)  # vpn is common on this desk: walked
+    agent, now = seeded["agent"], clock.now()
+    ids = [t.id for t in Ticket.select(Ticket.id).order_by(Ticket.id)]
+    Comment.insert_many(
+        {
+            "ticket": ids[n % len(ids)],
+            "author": agent.id,
+            "body": f"Call {n} about the printer",
+            "created_at": now,
+        }
+        for n in range(3000)
+    ).execute()
+    db.optimize(full=True)
+    with _statements() as statements:
+        walked = queue.page(agent, "vpn", queue.Sort())
+    assert walked.rows
+    sql, params = next(s for s in statements.seen if "page_ids" in s[0])
+    assert "comment" in sql and _full_scans(sql, params) == []
 
 
 def test_a_terms_share_is_estimated_from_runs_of_ids_read_by_index(seeded, monkeypatch):

@@ -379,10 +379,13 @@ def holds(text: str, internal: bool):
         body = Comment.body.iregexp(pattern)
     else:
         match, body = contains_text(columns, text), Comment.body.contains(text)
-    comments = Comment.select(Comment.id).where((Comment.ticket == Ticket.id) & body)
+    comments = Comment.select(SQL("1")).where((Comment.ticket == Ticket.id) & body).limit(1)
     if not internal:
         comments = comments.where(Comment.is_internal == False)  # noqa: E712
-    return match | fn.EXISTS(comments)
+    # A scalar subquery, read for each walked row through the comments' ticket index. MariaDB
+    # turns an EXISTS into an IN and reads every comment first: 35 ms a page at 35,000 comments
+    # (2 ms this way), and growing with the desk's comments.
+    return match | Expression(comments, "IS NOT", None)
 
 
 def _accent_class(char: str) -> str:
