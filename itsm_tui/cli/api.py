@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import signal
 import socket
 import sys
 import threading
@@ -115,6 +116,9 @@ def _serve(args, actor) -> int:
     worker = threading.Thread(target=background, name="itsm-jobs", daemon=True)
     worker.start()
     options = {"host": args.host, "port": args.port, "log_level": "info", "access_log": False}
+    # uvicorn shuts down on SIGTERM, then raises it again with the handler it found: this one,
+    # so the process ends through the finally below (the leases given up), not killed mid-way.
+    signal.signal(signal.SIGTERM, _stopped)
     try:
         if args.workers == 1:
             uvicorn.run(create_app(threads=args.threads), **options)
@@ -129,7 +133,26 @@ def _serve(args, actor) -> int:
         raise
     finally:
         stop.set()
+        worker.join(10)  # the pass under way ends, then the leases go: the next process of the desk
+        if not worker.is_alive():  # (a terminal, a restarted server) runs the jobs at once, not
+            _released(jobs)  # when the leases run out two minutes later
     return 0
+
+
+def _stopped(signum, frame) -> None:
+    raise SystemExit(0)
+
+
+def _released(jobs) -> None:
+    """Give up the job leases on the way out; a database gone by now keeps them until they run out."""
+    from itsm_tui.core.store import db_errors
+
+    try:
+        jobs.release()
+    except Exception as exc:
+        if not db_errors.is_database_error(exc):
+            raise
+        log.warning("could not release the job leases: %s", db_errors.reason(exc))
 
 
 def _check_address(host: str, port: int) -> None:

@@ -96,6 +96,25 @@ def _until(condition, seconds: float = 20.0):
         time.sleep(0.1)
 
 
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_stopped_server_gives_up_its_job_leases(engine, people, workers):
+    """The next process of the desk (a terminal, the server restarted, ``sla check``) runs the
+    jobs at once, not two minutes later when the stopped server's leases run out."""
+    from itsm_tui.core.settings import get_setting
+    from itsm_tui.core.store import db
+
+    with served(engine, workers=workers):
+        _until(lambda: get_setting("job lease:SLA alerts") is not None)
+        db.database.close()  # the server's writes, seen through a new connection
+    db.database.close()
+    assert get_setting("job lease:SLA alerts") is None
+    checked = subprocess.run(
+        [sys.executable, "-m", "itsm_tui", "--db", engine, "sla", "check"], capture_output=True, text=True
+    )
+    assert checked.returncode == 0, checked.stderr
+    assert "another process" not in checked.stdout
+
+
 def test_alertmanager_in_and_signed_webhooks_out_with_a_retry(engine, people):
     from alert_payloads import alertmanager
     from receiver import Receiver
