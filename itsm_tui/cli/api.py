@@ -133,26 +133,14 @@ def _serve(args, actor) -> int:
         raise
     finally:
         stop.set()
-        worker.join(10)  # the pass under way ends, then the leases go: the next process of the desk
-        if not worker.is_alive():  # (a terminal, a restarted server) runs the jobs at once, not
-            _released(jobs)  # when the leases run out two minutes later
+        worker.join(10)  # the pass under way ends, then the leases go
+        if not worker.is_alive():
+            jobs.release_on_exit()
     return 0
 
 
 def _stopped(signum, frame) -> None:
     raise SystemExit(0)
-
-
-def _released(jobs) -> None:
-    """Give up the job leases on the way out; a database gone by now keeps them until they run out."""
-    from itsm_tui.core.store import db_errors
-
-    try:
-        jobs.release()
-    except Exception as exc:
-        if not db_errors.is_database_error(exc):
-            raise
-        log.warning("could not release the job leases: %s", db_errors.reason(exc))
 
 
 def _check_address(host: str, port: int) -> None:

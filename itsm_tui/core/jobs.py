@@ -15,6 +15,7 @@ the lease makes them cheap.
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import uuid
@@ -90,6 +91,18 @@ def release() -> None:
     Setting.delete().where(
         Setting.key.in_([_lease(name) for name, _ in JOBS]) & Setting.value.contains(f'"holder": "{HOLDER}"')
     ).execute()
+
+
+def release_on_exit() -> None:
+    """:func:`release`, for a process on its way out (the server stopped, a terminal closed): the
+    next process of the desk runs the jobs at once, not when the leases run out. A database
+    that is gone by now keeps them until then (logged)."""
+    try:
+        release()
+    except Exception as exc:
+        if not db_errors.is_database_error(exc):
+            raise
+        logging.getLogger(__name__).warning("could not release the job leases: %s", db_errors.reason(exc))
 
 
 def _said(exc: Exception) -> str:

@@ -26,9 +26,10 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Input, TextArea
 from textual.worker import Worker, WorkerState
 
-from itsm_tui.core import config, logs, setup
+from itsm_tui.core import config, jobs, logs, setup
 from itsm_tui.core.errors import ItsmError, NotFound, SchemaError
 from itsm_tui.core.inventory import devices
+from itsm_tui.core.labels import counted
 from itsm_tui.core.notify import notifications
 from itsm_tui.core.people.permissions import SessionEnded, a_role, allowed
 from itsm_tui.core.store import db
@@ -799,9 +800,9 @@ COUNTED = {"comment"}  # nouns: "1 comment", "3 comments"
 def _kinds(counts: dict[str, int]) -> str:
     """ "4 breached, 20 assigned to you, 3 comments": most first."""
     ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    words = {kind: KIND_WORDS.get(kind, kind.replace("_", " ")) for kind, _ in ordered}
     return ", ".join(
-        f"{n} {KIND_WORDS.get(kind, kind.replace('_', ' '))}{'s' if kind in COUNTED and n != 1 else ''}"
-        for kind, n in ordered
+        counted(n, words[kind]) if kind in COUNTED else f"{n} {words[kind]}" for kind, n in ordered
     )
 
 
@@ -818,4 +819,6 @@ def run(url: str | None = None) -> int:
         os.environ.pop("TEXTUAL_ALLOW_SIGNALS", None)  # ctrl+z and ctrl+c stay keys, never signals
     clean_pastes()
     app.run()
+    if db.database.obj is not None:  # the jobs this terminal ran (sla_monitor): another one runs them now
+        jobs.release_on_exit()
     return app.return_code or 0
